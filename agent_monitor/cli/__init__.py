@@ -1,0 +1,72 @@
+"""The ``agent-monitor`` command line.
+
+Each sub-command lives in its own module of this package and exposes
+``register(commands, evals)``: ``commands`` is the top-level sub-parser set and ``evals`` the
+sub-parsers of ``agent-monitor eval``. A command sets ``func`` to a handler
+``(args, settings) -> int``. Heavy imports happen inside handlers, never at import time.
+
+Expected failures (:class:`AgentMonitorError`) print one line ``agent-monitor: error: ...`` and
+exit non-zero; no traceback is shown for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from agent_monitor.errors import AgentMonitorError
+
+#: command modules, in the order their commands appear in ``--help``
+COMMAND_MODULES = (
+    "agent_monitor.cli.models_cmd",
+    "agent_monitor.cli.transcribe_cmd",
+    "agent_monitor.cli.db_cmd",
+    "agent_monitor.cli.stress_cmd",
+    "agent_monitor.cli.rules_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agent-monitor",
+        description="Offline real-time supervision and QA of call-center calls.",
+    )
+    parser.add_argument("--config", type=Path, help="TOML settings file (also AGENT_MONITOR_CONFIG)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    eval_parser = commands.add_parser("eval", help="measure accuracy on a labeled data folder")
+    evals = eval_parser.add_subparsers(dest="eval_command", metavar="WHAT")
+    eval_parser.set_defaults(func=lambda args, settings: _usage(eval_parser))
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands, evals)
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from agent_monitor.settings import load_settings
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        return _usage(parser)
+    try:
+        settings = load_settings(args.config)
+        rc: int = args.func(args, settings)
+    except AgentMonitorError as exc:
+        print(f"agent-monitor: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("agent-monitor: interrupted", file=sys.stderr)
+        return 130
+    return rc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

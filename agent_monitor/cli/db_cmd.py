@@ -1,0 +1,109 @@
+"""``agent-monitor db``: migrate the database and verify its tamper-evident hash chains."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent_monitor.errors import StorageError, TamperDetectedError
+
+if TYPE_CHECKING:
+    from agent_monitor.settings import Settings
+
+
+def register(commands: Any, evals: Any) -> None:
+    db = commands.add_parser("db", help="database: migrate, show the schema revision, verify evidence")
+    sub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    db.set_defaults(func=lambda args, settings: _usage(db))
+
+    up = sub.add_parser("upgrade", help="create or migrate the database to the newest schema")
+    up.set_defaults(func=_upgrade)
+
+    status = sub.add_parser("status", help="show the database's schema revision")
+    status.set_defaults(func=_status)
+
+    verify = sub.add_parser("verify", help="check the hash chains of alerts, alert events and the audit log")
+    verify.add_argument(
+        "--anchors", type=Path, help="JSON file of chain heads saved earlier: also detect rewritten chains"
+    )
+    verify.add_argument(
+        "--write-anchors", type=Path, help="after a clean check, save the chain heads to this JSON file"
+    )
+    verify.set_defaults(func=_verify)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _display_url(settings: Settings) -> str:
+    from agent_monitor.storage.engine import database_url
+
+    return database_url(settings).render_as_string(hide_password=True)
+
+
+def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.storage.migrate import upgrade_database
+
+    revision = upgrade_database(settings)
+    print(f"database {_display_url(settings)} is at schema revision {revision}")
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.storage.migrate import current_revision, head_revision
+
+    current, head = current_revision(settings), head_revision()
+    state = "up to date" if current == head else "needs `agent-monitor db upgrade`"
+    print(f"database {_display_url(settings)}: revision {current or 'none'}, newest {head} ({state})")
+    return 0
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.storage.chain import Anchor, chain_anchors, verify_chains
+    from agent_monitor.storage.engine import Database
+    from agent_monitor.storage.migrate import require_current_schema
+
+    anchors: dict[str, Anchor] = {}
+    if args.anchors is not None:
+        anchors = _read_anchors(args.anchors)
+    db = Database.open(settings)
+    try:
+        require_current_schema(db.engine)
+        with db.session() as session:
+            reports = verify_chains(session, anchors)
+            heads = chain_anchors(session)
+    finally:
+        db.dispose()
+    problems = [p for r in reports for p in r.problems]
+    for report in reports:
+        mark = "ok" if report.ok else f"{len(report.problems)} PROBLEM(S)"
+        head = f", head {report.head_seq}:{report.head_hash[:16]}" if report.head_hash else ""
+        print(f"{report.name}: {report.rows} rows{head}: {mark}")
+    for problem in problems:
+        print(f"  {problem}")
+    if problems:
+        raise TamperDetectedError(f"{len(problems)} problem(s) found: the evidence records were altered")
+    if args.write_anchors is not None:
+        doc = {name: {"seq": a.seq, "hash": a.hash} for name, a in heads.items()}
+        try:
+            args.write_anchors.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise StorageError(f"{args.write_anchors}: cannot write anchors: {exc.strerror or exc}") from exc
+        print(f"chain heads saved to {args.write_anchors}")
+    return 0
+
+
+def _read_anchors(path: Path) -> dict[str, Any]:
+    from agent_monitor.storage.chain import Anchor
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return {str(name): Anchor(int(v["seq"]), str(v["hash"])) for name, v in doc.items()}
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot read anchors: {exc.strerror or exc}") from exc
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StorageError(f"{path}: not an anchors file written by `db verify --write-anchors`") from exc

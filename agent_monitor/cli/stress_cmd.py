@@ -1,0 +1,145 @@
+"""``agent-monitor stress score|train`` and ``agent-monitor eval stress``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agent_monitor.errors import AgentMonitorError, StressError
+from agent_monitor.settings import Settings
+
+MODEL_VERSION_NAME = "v1"
+
+
+def register(commands: Any, evals: Any) -> None:
+    p = commands.add_parser("stress", help="acoustic stress score of recorded speech")
+    sub = p.add_subparsers(dest="stress_command", metavar="ACTION")
+    p.set_defaults(func=lambda args, settings: _usage(p))
+
+    s = sub.add_parser("score", help="score files: stress 0-100 and level (mono mix of all channels)")
+    s.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    s.add_argument("--baseline", type=Path, metavar="FILE", help="calm speech of the same speaker")
+    s.add_argument("--json", action="store_true", help="one JSON object per file, with the timeline")
+    s.add_argument("--model", type=Path, help="model file (default: settings stress.model_file)")
+    s.set_defaults(func=run_score)
+
+    t = sub.add_parser("train", help="train the stress model (leave-speaker-out CV) and write its report")
+    t.add_argument(
+        "data", nargs="?", type=Path, metavar="DIR", help="emotion data (default: <eval_data_dir>/emotion)"
+    )
+    t.add_argument("--output", type=Path, help="model file to write (default: settings stress.model_file)")
+    t.set_defaults(func=run_train)
+
+    e = evals.add_parser(
+        "stress", help="AUC/UA high vs low arousal, held-out speakers, with/without baseline"
+    )
+    e.add_argument("dir", type=Path, metavar="DIR", help="corpus folder with labels.csv, or a folder of them")
+    e.add_argument("--model", type=Path, help="model file (default: settings stress.model_file)")
+    e.add_argument(
+        "--train-data", type=Path, help="the model's training data (default: <eval_data_dir>/emotion)"
+    )
+    e.add_argument("--json", action="store_true", help="print the figures as JSON")
+    e.set_defaults(func=run_eval)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def run_score(args: argparse.Namespace, settings: Settings) -> int:
+    from emotion.baseline import SpeakerBaseline
+    from emotion.dataset import read_audio
+    from emotion.levels import check_thresholds, level_for_score
+    from emotion.model import load_model
+    from emotion.tracker import clip_features, score_clip
+
+    check_thresholds(settings.stress)
+    model = load_model(args.model or settings.stress.model_file)
+    baseline = None
+    if args.baseline is not None:
+        x, rate = read_audio(args.baseline)
+        try:
+            feats = clip_features(x, rate)
+        except StressError as exc:
+            raise StressError(f"{args.baseline} (baseline): {exc}") from exc
+        baseline = SpeakerBaseline.from_windows([feats], settings.stress.baseline_update_s)
+    failed = 0
+    for path in args.files:
+        try:
+            x, rate = read_audio(path)
+            try:
+                score, _, timeline = score_clip(x, rate, settings.stress, model, baseline)
+            except StressError as exc:
+                raise StressError(f"{path}: {exc}") from exc
+        except AgentMonitorError as exc:
+            failed += 1
+            print(f"agent-monitor: error: {exc}", file=sys.stderr)
+            continue
+        level = level_for_score(score, settings.stress)
+        if args.json:
+            record = {
+                "file": str(path),
+                "score": round(score, 1),
+                "level": level.value,
+                "timeline": [{"t": s.t, "score": s.score} for s in timeline],
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            mode = f"relative to {args.baseline}" if baseline is not None else "absolute, no baseline"
+            print(f"{path}: stress {score:5.1f}  {level.value:<8}  ({mode})")
+        sys.stdout.flush()
+    if failed:
+        print(f"agent-monitor: {failed} of {len(args.files)} files failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _load_table(folder: Path) -> Any:
+    from emotion.dataset import ClipTable, find_corpora, load_clips, measure_clips
+
+    return ClipTable.concat([measure_clips(load_clips(c)) for c in find_corpora(folder)])
+
+
+def run_train(args: argparse.Namespace, settings: Settings) -> int:
+    from emotion.report import render_report
+    from emotion.training import train
+
+    data = args.data or settings.eval_data_dir / "emotion"
+    output: Path = args.output or settings.stress.model_file
+    print(f"measuring clips in {data} (original and 8 kHz mu-law) ...", file=sys.stderr)
+    table = _load_table(data)
+    sources = sorted({c.corpus for c in table.clips})
+    result = train(table, sources=[f"emotion/{s}" for s in sources])
+    result.model.save(output)
+    report = output.with_name("TRAINING_REPORT.md")
+    command = "agent-monitor stress train" + (f" {args.data}" if args.data else "")
+    report.write_text(render_report(result.model, MODEL_VERSION_NAME, command), encoding="utf-8")
+    print(f"wrote {output} and {report}")
+    for row in result.cv:
+        print(
+            f"  {row['corpus']:<8} {row['condition']:<10} {row['mode']:<14} "
+            f"n={row['n']:<4} AUC={row['auc']:.3f} UA={row['ua']:.3f}"
+        )
+    return 0
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from emotion.evaluation import evaluate, format_table
+    from emotion.model import load_model
+
+    model = load_model(args.model or settings.stress.model_file)
+    table = _load_table(args.dir)
+    pool = None
+    if set(table.speakers.tolist()) & model.training_speakers:
+        train_dir: Path = args.train_data or settings.eval_data_dir / "emotion"
+        pool = table if train_dir.resolve() == args.dir.resolve() else _load_table(train_dir)
+    rows = evaluate(table, model, pool)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=1))
+    else:
+        print(format_table(rows))
+    return 0

@@ -1,0 +1,144 @@
+"""``agent-monitor transcribe`` and ``agent-monitor eval asr``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from agent_monitor.errors import AgentMonitorError
+from agent_monitor.model.transcript import Transcript
+from agent_monitor.settings import Settings
+
+
+def register(commands: Any, evals: Any) -> None:
+    p = commands.add_parser("transcribe", help="transcribe recorded calls (VAD-gated streaming Vosk)")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--format", choices=["text", "jsonl", "srt"], default="text")
+    p.add_argument("--agent-channel", choices=["left", "right"], help="stereo channel of the agent leg")
+    p.add_argument("--channel-map", help="explicit channel to leg mapping, e.g. 0=agent,1=debtor")
+    p.add_argument("--model", help="installed model name (default: settings asr.model)")
+    p.add_argument("--raw-encoding", choices=["s16le", "mulaw", "alaw"], help="read files as raw audio")
+    p.add_argument("--raw-rate", type=int, default=8000, help="sample rate of raw audio (default 8000)")
+    p.add_argument("--raw-channels", type=int, default=1, help="channels of raw audio (default 1)")
+    p.set_defaults(func=run_transcribe)
+
+    e = evals.add_parser("asr", help="word error rate of transcribe vs plain whole-file Vosk")
+    e.add_argument("dir", type=Path, metavar="DIR", help="folder with labels.csv (searched recursively)")
+    e.add_argument("--model", help="installed model name (default: settings asr.model)")
+    e.add_argument("--limit", type=int, default=0, help="at most this many files per folder (0 = all)")
+    e.set_defaults(func=run_eval_asr)
+
+
+def run_transcribe(args: argparse.Namespace, settings: Settings) -> int:
+    from asr.decode import RawFormat, parse_channel_map
+    from asr.streaming import RecognizerPool
+    from asr.transcribe import transcribe_file
+
+    if args.agent_channel:
+        settings = settings.model_copy(
+            update={"asr": settings.asr.model_copy(update={"agent_channel": args.agent_channel})}
+        )
+    channel_map = parse_channel_map(args.channel_map) if args.channel_map else None
+    raw = (
+        RawFormat(sample_rate=args.raw_rate, channels=args.raw_channels, encoding=args.raw_encoding)
+        if args.raw_encoding
+        else None
+    )
+    pool = RecognizerPool.from_settings(settings, args.model)
+    failed = 0
+    try:
+        for index, path in enumerate(args.files):
+            try:
+                with _Progress(path) as progress:
+                    result = transcribe_file(
+                        pool, settings, path, channel_map=channel_map, raw=raw, progress=progress.update
+                    )
+            except AgentMonitorError as exc:
+                failed += 1
+                print(f"agent-monitor: error: {exc}", file=sys.stderr)
+                continue
+            _write(result.transcripts, str(path), args.format, sys.stdout, header=len(args.files) > 1)
+            if index < len(args.files) - 1 and args.format != "jsonl":
+                sys.stdout.write("\n")
+            sys.stdout.flush()
+    finally:
+        pool.close()
+    if failed:
+        print(f"agent-monitor: {failed} of {len(args.files)} files failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+class _Progress:
+    """A tqdm bar on stderr for long files when stderr is a terminal; silent otherwise."""
+
+    MIN_SECONDS = 30.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._bar: Any = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def update(self, seconds_done: float) -> None:
+        if self._bar is None:
+            if not sys.stderr.isatty():
+                return
+            from tqdm import tqdm
+
+            self._bar = tqdm(desc=self.path.name, unit="s", file=sys.stderr, leave=False)
+        self._bar.update(seconds_done - self._bar.n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _clock(t: float, sep: str = ".") -> str:
+    ms = round(t * 1000)
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _write(transcripts: tuple[Transcript, ...], file: str, fmt: str, out: TextIO, *, header: bool) -> None:
+    if fmt == "jsonl":
+        for t in transcripts:
+            record = {
+                "file": file,
+                "leg": str(t.leg),
+                "start": round(t.start, 3),
+                "end": round(t.end, 3),
+                "text": t.text,
+                "words": [
+                    {
+                        "w": w.text,
+                        "start": round(w.start, 3),
+                        "end": round(w.end, 3),
+                        "conf": round(w.conf, 3),
+                    }
+                    for w in t.words
+                ],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    if header:
+        out.write(f"== {file}\n")
+    for i, t in enumerate(transcripts, 1):
+        if fmt == "srt":
+            out.write(f"{i}\n{_clock(t.start, ',')} --> {_clock(t.end, ',')}\n{t.leg}: {t.text}\n\n")
+        else:
+            out.write(f"[{_clock(t.start)} - {_clock(t.end)}] {t.leg}: {t.text}\n")
+
+
+def run_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
+    from asr.evaluate import evaluate_tree, format_report
+
+    report = evaluate_tree(settings, args.dir, model_name=args.model, limit=args.limit)
+    print(format_report(report))
+    return 0

@@ -1,0 +1,103 @@
+"""Rule hits: what the rule engine reports about one utterance or one leg of a call.
+
+A :class:`RuleHit` is one finding (a rule matched, or a must-say rule was not satisfied in time).
+The streaming checker wraps hits in :class:`HitEvent` objects whose :class:`HitStatus` says whether
+the hit was seen on a partial transcript (``provisional``), settled by the final transcript
+(``confirmed``) or dropped by it (``withdrawn``). Times are call-clock seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from agent_monitor.model.audio import Leg
+
+
+class Severity(StrEnum):
+    """How serious a hit is; ordered ``info < yellow < orange < red``."""
+
+    INFO = "info"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.YELLOW: 1, Severity.ORANGE: 2, Severity.RED: 3}
+
+
+class RuleLeg(StrEnum):
+    """Which leg a rule applies to."""
+
+    AGENT = "agent"
+    DEBTOR = "debtor"
+    ANY = "any"
+
+    def applies_to(self, leg: Leg | str) -> bool:
+        return self is RuleLeg.ANY or self.value == str(leg)
+
+
+class HitStatus(StrEnum):
+    """Life cycle of a hit on a streaming transcript."""
+
+    PROVISIONAL = "provisional"
+    CONFIRMED = "confirmed"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """One finding of one rule.
+
+    ``span`` is the ``(start, end)`` character range of the evidence in the utterance text (end
+    exclusive), or ``None`` for findings about an absence (a must-say rule whose window passed) or
+    about call metadata. ``start``/``end`` are the call-clock times of the evidence words when the
+    transcript carries word times, else ``None``.
+    """
+
+    rule: str
+    title: str
+    category: str
+    severity: Severity
+    leg: Leg | None
+    span: tuple[int, int] | None
+    evidence: str
+    reason: str
+    citation: str
+    compliant: str | None = None
+    utterance: int | None = None
+    start: float | None = None
+    end: float | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "category": self.category,
+            "severity": self.severity.value,
+            "leg": None if self.leg is None else self.leg.value,
+            "span": None if self.span is None else [self.span[0], self.span[1]],
+            "evidence": self.evidence,
+            "reason": self.reason,
+            "citation": self.citation,
+            "compliant": self.compliant,
+            "utterance": self.utterance,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HitEvent:
+    """A change in the state of a hit on one leg's streaming transcript."""
+
+    status: HitStatus
+    hit: RuleHit
+
+    @property
+    def key(self) -> tuple[int | None, str]:
+        return (self.hit.utterance, self.hit.rule)

@@ -1,0 +1,36 @@
+"""Recognised speech: words with times and partial/final transcripts of one leg."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent_monitor.model.audio import Leg
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word; ``start``/``end`` in call seconds, ``conf`` in [0, 1]."""
+
+    text: str
+    start: float
+    end: float
+    conf: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """The text of one utterance of one leg.
+
+    A partial transcript (``final=False``) may be replaced by later partials and is settled by the
+    final one with the same ``utterance`` number. Partials from Vosk carry no word times, so
+    ``words`` may be empty for them.
+    """
+
+    leg: Leg
+    utterance: int
+    start: float
+    end: float
+    text: str
+    final: bool
+    words: tuple[Word, ...] = field(default=())
+    lang: str = "en"

@@ -1,0 +1,229 @@
+"""Settings: one :class:`Settings` object, built once in ``main()`` / ``create_app()`` and passed down.
+
+Sources, highest priority first: explicit keyword arguments, environment variables with prefix
+``AGENT_MONITOR_`` (nested sections use ``__``, e.g. ``AGENT_MONITOR_VAD__AGGRESSIVENESS=3``), an
+optional TOML file (``AGENT_MONITOR_CONFIG`` or ``agent-monitor --config FILE``), then defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from agent_monitor.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The tracked manifest of known speech models (name, source, size, sha256).
+MODEL_MANIFEST = REPO_ROOT / "models" / "manifest.toml"
+
+
+class VadSettings(BaseModel):
+    """webrtcvad segmentation. Durations in milliseconds are converted to seconds where used."""
+
+    frame_ms: Literal[10, 20, 30] = 30
+    #: 0-3; 1 measured best on spontaneous speech (the energy floor below handles line noise)
+    aggressiveness: int = Field(1, ge=0, le=3)
+    #: frames quieter than this (dB full scale) are never speech: webrtcvad alone calls line hiss
+    #: speech (measured: 86% of a quiet telephone leg at aggressiveness 2)
+    energy_floor_dbfs: float = Field(-50.0, le=0.0)
+    #: speech starts when this share of the frames in the start window are voiced
+    start_window_ms: int = Field(240, ge=30)
+    start_ratio: float = Field(0.6, gt=0, le=1)
+    #: speech ends when this share of the frames in the end window are unvoiced
+    end_window_ms: int = Field(600, ge=30)
+    end_ratio: float = Field(0.9, gt=0, le=1)
+    #: audio kept before the detected onset so word beginnings are not clipped
+    pre_roll_ms: int = Field(500, ge=0)
+    #: segments shorter than this (after trimming) are dropped as clicks/noise
+    min_speech_ms: int = Field(150, ge=0)
+    #: a segment is cut here even without a pause, to bound latency and memory
+    max_segment_ms: int = Field(20000, ge=1000)
+
+
+class AsrSettings(BaseModel):
+    """Vosk recognition."""
+
+    model: str = "vosk-model-small-en-us-0.15"
+    #: the rate audio is resampled to before VAD and recognition
+    sample_rate: int = Field(16000, ge=8000, le=48000)
+    #: which channel of a stereo recording is the agent's leg
+    agent_channel: Literal["left", "right"] = "left"
+    #: emit partial results at most this often per leg (seconds)
+    partial_interval_s: float = Field(0.5, ge=0.0)
+    #: how many blocking Vosk calls may run at once (0 = number of CPU cores)
+    workers: int = Field(0, ge=0)
+
+
+class RulesSettings(BaseModel):
+    """The rule engine (qa_rules): packs, must-say window, call-metadata policy values."""
+
+    #: rule pack files or folders (``*.yaml``); default: the packs shipped in qa_rules/packs
+    packs: list[Path] = Field(default_factory=lambda: [REPO_ROOT / "qa_rules" / "packs"])
+    #: where trained rule models live (``abuse-<lang>.json``)
+    model_dir: Path = REPO_ROOT / "models" / "abuse"
+    #: must-say rules (identity, mini-Miranda, recording notice) must be heard this soon (seconds)
+    must_say_window_s: float = Field(30.0, gt=0)
+    #: allowed calling window in the debtor's local time, "HH:MM", start inclusive, end exclusive
+    us_calling_window: tuple[str, str] = ("08:00", "21:00")
+    #: PRC window: unverified in law (NIFA convention), so a per-tenant policy value
+    prc_calling_window: tuple[str, str] = ("08:00", "21:00")
+    prc_calling_window_by_tenant: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    #: Regulation F 12 CFR 1006.14(b)(2): more than ``max_calls`` in ``window_days`` is presumed harassment
+    freq_max_calls: int = Field(7, ge=1)
+    freq_window_days: int = Field(7, ge=1)
+    #: no call within this many days after a telephone conversation (conversation day = day 1)
+    freq_after_conversation_days: int = Field(7, ge=1)
+
+
+class StressSettings(BaseModel):
+    """Debtor stress scoring (:mod:`emotion`). Times in seconds, scores 0-100."""
+
+    #: trained coefficients (``agent-monitor stress train`` writes it)
+    model_file: Path = REPO_ROOT / "models" / "stress" / "stress-model.json"
+    #: a stress sample is produced every ``hop_s`` of call time
+    hop_s: float = Field(default=1.0, gt=0.0, le=10.0)
+    #: each sample scores the last ``window_s`` of audio
+    window_s: float = Field(default=4.0, ge=1.0, le=30.0)
+    #: seconds of voiced debtor speech collected before the speaker baseline is formed
+    baseline_speech_s: float = Field(default=8.0, ge=1.0)
+    #: time constant (seconds of scored speech) of the slow baseline update from calm windows
+    baseline_update_s: float = Field(default=300.0, gt=0.0)
+    #: time constant of the exponential smoothing of the score
+    smoothing_s: float = Field(default=2.0, ge=0.0)
+    #: without speech the smoothed score relaxes toward 0 with this time constant
+    silence_decay_s: float = Field(default=20.0, gt=0.0)
+    #: level thresholds on the smoothed score: rise at ``*_on``, fall below ``*_off``
+    elevated_on: float = Field(default=50.0, ge=0.0, le=100.0)
+    elevated_off: float = Field(default=40.0, ge=0.0, le=100.0)
+    high_on: float = Field(default=75.0, ge=0.0, le=100.0)
+    high_off: float = Field(default=65.0, ge=0.0, le=100.0)
+    #: a rise needs the score above the onset threshold for this long
+    onset_s: float = Field(default=2.0, ge=0.0)
+    #: a level is held at least this long before it may fall
+    min_level_s: float = Field(default=5.0, ge=0.0)
+
+
+class FusionSettings(BaseModel):
+    """How rule hits and debtor stress become a call level (see :mod:`agent_monitor.pipeline.fusion`).
+
+    Levels are ``none < yellow < orange < red``; the call level only ever rises."""
+
+    #: a hit of this rule severity gives this level (info hits give none)
+    yellow_hit_level: Literal["none", "yellow", "orange", "red"] = "yellow"
+    orange_hit_level: Literal["none", "yellow", "orange", "red"] = "orange"
+    red_hit_level: Literal["none", "yellow", "orange", "red"] = "red"
+    #: debtor stress alone: elevated / high give these levels
+    stress_elevated_level: Literal["none", "yellow", "orange", "red"] = "yellow"
+    stress_high_level: Literal["none", "yellow", "orange", "red"] = "orange"
+    #: a hit while the debtor's stress is high (within ``combo_window_s``) is raised one level
+    stress_high_bumps_hit: bool = True
+    #: hits and stress this close in call time (seconds) count as co-occurring
+    combo_window_s: float = Field(30.0, ge=0.0)
+    #: repeated hits: ``repeat_count`` hits of severity at least yellow within ``repeat_window_s``
+    #: seconds raise the level one above the highest of them (0 = off)
+    repeat_count: int = Field(3, ge=0)
+    repeat_window_s: float = Field(120.0, gt=0.0)
+    #: act on provisional hits (seen on a partial transcript) for a fast alert; a later withdrawal
+    #: does not lower the level (it never goes down) but is recorded on the hit
+    act_on_provisional: bool = True
+
+
+class LiveSettings(BaseModel):
+    """The live call pipeline (:mod:`agent_monitor.pipeline`). Times in seconds."""
+
+    #: audio waiting per leg between ``push_audio`` and recognition; more is dropped (and counted)
+    leg_queue_s: float = Field(10.0, gt=0.0)
+    #: recordings hand buffered audio to the OS at least this often (a crash loses at most this)
+    recording_flush_s: float = Field(0.5, gt=0.0, le=1.0)
+    #: an unacknowledged red handoff is escalated after this long
+    escalate_after_s: float = Field(60.0, gt=0.0)
+    #: calls reaching this level are queued for QA
+    qa_level: Literal["yellow", "orange", "red"] = "red"
+    #: per-subscriber queue of the in-process event bus (non-critical events beyond it drop oldest)
+    subscriber_queue: int = Field(1000, ge=1)
+    #: stress samples are stored in batches of this many (and at the end of the call)
+    stress_batch: int = Field(10, ge=1)
+    fusion: FusionSettings = FusionSettings()
+
+
+class Settings(BaseSettings):
+    """All settings of Agent Monitor."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENT_MONITOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    #: where speech models are installed (one sub-directory per model)
+    model_dir: Path = REPO_ROOT / "models"
+    #: where the database, recordings and other runtime state live
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL; default is an SQLite file under ``data_dir``
+    database_url: str | None = None
+    #: evaluation/test data (the shared development split)
+    eval_data_dir: Path = REPO_ROOT.parent / "shared" / "data"
+
+    vad: VadSettings = VadSettings()
+    asr: AsrSettings = AsrSettings()
+    stress: StressSettings = StressSettings()
+    rules: RulesSettings = RulesSettings()
+    live: LiveSettings = LiveSettings()
+
+    @field_validator("model_dir", "data_dir", "eval_data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'agent-monitor.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        import os
+
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("AGENT_MONITOR_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, turning every validation problem into one :class:`ConfigError`."""
+    import os
+    import tomllib
+
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"{config_file}: configuration file not found")
+        os.environ["AGENT_MONITOR_CONFIG"] = str(config_file)
+    cfg = os.environ.get("AGENT_MONITOR_CONFIG")
+    if cfg:
+        try:
+            tomllib.loads(Path(cfg).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{cfg}: cannot read configuration: {exc}") from exc
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,104 @@
+"""Engines and sessions from the database URL.
+
+SQLite (the default, a file under ``data_dir``) runs in WAL journal mode with foreign keys on and
+a busy timeout, so the live pipeline and the web application can share one file. PostgreSQL is
+used through psycopg 3: ``postgresql+psycopg://user:password@host/dbname`` (a plain
+``postgresql://`` URL is taken to mean psycopg 3 as well).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_monitor.errors import DatabaseUnavailableError
+
+if TYPE_CHECKING:
+    from agent_monitor.settings import Settings
+
+#: how long an SQLite writer waits for another writer's lock before failing (milliseconds)
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url(source: Settings | str | URL) -> URL:
+    """The SQLAlchemy URL of ``source`` (settings, URL string or URL), normalised to our drivers."""
+    if isinstance(source, URL):
+        url = source
+    else:
+        raw = source if isinstance(source, str) else source.effective_database_url
+        try:
+            url = make_url(raw)
+        except ArgumentError as exc:
+            raise DatabaseUnavailableError(f"invalid database URL {raw!r}: {exc}") from exc
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUnavailableError(
+            f"unsupported database {url.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://"
+        )
+    return url
+
+
+def make_engine(source: Settings | str | URL, **kwargs: Any) -> Engine:
+    """An engine for ``source``; for an SQLite file its directory is created if missing."""
+    url = database_url(source)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            path = Path(url.database)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailableError(
+                    f"cannot create database directory {path.parent}: {exc}"
+                ) from exc
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs.pop("connect_args", {})}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # in WAL mode NORMAL loses no committed transaction when the process dies (only on power loss)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+class Database:
+    """An engine and its session factory; ``with db.session() as s:`` commits or rolls back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, source: Settings | str | URL, **engine_kwargs: Any) -> Database:
+        return cls(make_engine(source, **engine_kwargs))
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed when the block ends, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,106 @@
+"""Schema migrations (Alembic, configured in code: no ``alembic.ini``).
+
+:func:`upgrade_database` brings a database to the newest schema; :func:`schema_differences`
+compares a database with the ORM tables (empty when they match). The migration scripts live in
+``agent_monitor/storage/migrations/versions``; write a new one for every change of the tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+import agent_monitor.storage.tables  # noqa: F401  (registers every table)
+from agent_monitor.errors import DatabaseUnavailableError
+from agent_monitor.storage.base import Base
+from agent_monitor.storage.engine import make_engine
+
+if TYPE_CHECKING:
+    from agent_monitor.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "no migration scripts found"
+    return head
+
+
+def _engine(source: Settings | str | URL | Engine) -> tuple[Engine, bool]:
+    if isinstance(source, Engine):
+        return source, False
+    return make_engine(source), True
+
+
+def upgrade_database(source: Settings | str | URL | Engine, revision: str = "head") -> str:
+    """Migrate the database of ``source`` (settings, URL or engine) to ``revision``; returns the
+    revision it is at afterwards. Safe to run on an up-to-date database (does nothing)."""
+    engine, owned = _engine(source)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+        return current_revision(engine) or ""
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailableError(f"cannot migrate {engine.url!r}: {_one_line(exc)}") from exc
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def current_revision(source: Settings | str | URL | Engine) -> str | None:
+    """The database's schema revision (``None``: not migrated at all)."""
+    engine, owned = _engine(source)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailableError(f"cannot open {engine.url!r}: {_one_line(exc)}") from exc
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def require_current_schema(source: Settings | str | URL | Engine) -> None:
+    """Raise :class:`DatabaseUnavailableError` unless the database is at the newest revision."""
+    current, head = current_revision(source), head_revision()
+    if current != head:
+        raise DatabaseUnavailableError(
+            f"database schema is at revision {current or 'none'}, this version needs {head}:"
+            " run `agent-monitor db upgrade`"
+        )
+
+
+def schema_differences(source: Settings | str | URL | Engine) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match the ORM tables
+    (types included); an empty list when they match."""
+    engine, owned = _engine(source)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(ctx, Base.metadata))
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return " ".join(text.split())

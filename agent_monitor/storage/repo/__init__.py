@@ -1,0 +1,147 @@
+"""The repository API: plain functions taking a :class:`~sqlalchemy.orm.Session`.
+
+They add, change and query rows and ``flush``; the caller owns the transaction (``with
+db.session() as s: ...`` commits). Missing records raise :class:`NotFoundError`, refused changes
+:class:`InvalidTransitionError` / :class:`ConflictError` / :class:`InvalidRecordError`.
+
+Times: call-clock times are float seconds since the call started; wall-clock times must be
+tz-aware (any zone; stored and returned as UTC). Naive datetimes are refused.
+
+Evidence rows (alerts, alert steps, audit records) are appended to hash chains under a per-chain
+lock held until the transaction ends: commit right after appending, and when one transaction
+appends to several chains, take them in the order alerts, alert_events, audit_log (as
+:func:`raise_alert` does) so two transactions cannot wait on each other.
+
+These functions block on the database: from asyncio code call them in a worker thread
+(``await asyncio.to_thread(...)``) with a session per thread.
+"""
+
+from agent_monitor.storage.repo.alerts import (
+    SYSTEM_ACTOR,
+    acknowledge_alert,
+    alert_events,
+    escalate_handoff,
+    get_alert,
+    get_handoff,
+    handoffs_due_for_escalation,
+    list_alerts,
+    list_handoffs,
+    raise_alert,
+    request_handoff,
+    resolve_alert,
+    take_over,
+)
+from agent_monitor.storage.repo.audit import (
+    list_audit,
+    record_audit,
+)
+from agent_monitor.storage.repo.calls import (
+    abort_live_calls,
+    end_call,
+    get_call,
+    list_calls,
+    raise_call_level,
+    start_call,
+)
+from agent_monitor.storage.repo.findings import (
+    add_stress_samples,
+    list_rule_hits,
+    save_rule_hit,
+    set_rule_hit_status,
+    stress_timeline,
+    to_rule_hit,
+)
+from agent_monitor.storage.repo.media import (
+    PCM_S16LE,
+    close_recording,
+    get_recording,
+    list_recordings,
+    register_recording,
+    require_recording,
+    update_recording_progress,
+)
+from agent_monitor.storage.repo.people import (
+    count_users,
+    create_user,
+    ensure_agent,
+    get_agent,
+    get_user,
+    get_user_by_id,
+    list_agents,
+    list_users,
+    require_user,
+    set_password,
+    set_user_active,
+    set_user_role,
+)
+from agent_monitor.storage.repo.qa import (
+    assign_qa,
+    enqueue_for_qa,
+    get_qa_item,
+    list_qa_queue,
+    list_reviews,
+    save_review,
+)
+from agent_monitor.storage.repo.transcripts import (
+    list_utterances,
+    save_utterance,
+    to_transcript,
+)
+
+__all__ = [
+    "PCM_S16LE",
+    "SYSTEM_ACTOR",
+    "abort_live_calls",
+    "acknowledge_alert",
+    "add_stress_samples",
+    "alert_events",
+    "assign_qa",
+    "close_recording",
+    "count_users",
+    "create_user",
+    "end_call",
+    "enqueue_for_qa",
+    "ensure_agent",
+    "escalate_handoff",
+    "get_agent",
+    "get_alert",
+    "get_call",
+    "get_handoff",
+    "get_qa_item",
+    "get_recording",
+    "get_user",
+    "get_user_by_id",
+    "handoffs_due_for_escalation",
+    "list_agents",
+    "list_alerts",
+    "list_audit",
+    "list_calls",
+    "list_handoffs",
+    "list_qa_queue",
+    "list_recordings",
+    "list_reviews",
+    "list_rule_hits",
+    "list_users",
+    "list_utterances",
+    "raise_alert",
+    "raise_call_level",
+    "record_audit",
+    "register_recording",
+    "request_handoff",
+    "require_recording",
+    "require_user",
+    "resolve_alert",
+    "save_review",
+    "save_rule_hit",
+    "save_utterance",
+    "set_password",
+    "set_rule_hit_status",
+    "set_user_active",
+    "set_user_role",
+    "start_call",
+    "stress_timeline",
+    "take_over",
+    "to_rule_hit",
+    "to_transcript",
+    "update_recording_progress",
+]

@@ -1,0 +1,143 @@
+"""Calls: start, end, level, lookup and listing (for the live pipeline and the web application)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
+from agent_monitor.storage.enums import CallStatus, Level
+from agent_monitor.storage.repo.people import ensure_agent
+from agent_monitor.storage.tables import Agent, Call
+from agent_monitor.storage.types import as_utc
+
+
+def start_call(
+    session: Session,
+    call_id: str,
+    agent_id: str,
+    *,
+    source_protocol: str,
+    started_at: datetime | None = None,
+    debtor_id: str | None = None,
+    debtor_phone: str | None = None,
+    debtor_tz: str | None = None,
+    lang: str = "en",
+    resume: bool = False,
+) -> Call:
+    """Record a new live call (the agent is created if unknown).
+
+    With ``resume=True`` a call that already exists (a client reconnecting, or a server restarted
+    mid-call) is set live again and returned as it is; otherwise an existing id is a
+    :class:`ConflictError`.
+    """
+    if not call_id:
+        raise InvalidRecordError("a call needs a non-empty call id")
+    call = session.get(Call, call_id)
+    if call is not None:
+        if not resume:
+            raise ConflictError(f"call {call_id!r} already exists")
+        if call.agent_id != agent_id:
+            raise ConflictError(f"call {call_id!r} belongs to agent {call.agent_id!r}, not {agent_id!r}")
+        call.status, call.ended_at = CallStatus.LIVE, None
+        return call
+    ensure_agent(session, agent_id)
+    call = Call(
+        id=call_id,
+        agent_id=agent_id,
+        source_protocol=source_protocol,
+        started_at=as_utc(started_at, "started_at"),
+        debtor_id=debtor_id,
+        debtor_phone=debtor_phone,
+        debtor_tz=debtor_tz,
+        lang=lang,
+        status=CallStatus.LIVE,
+        final_level=Level.NONE,
+        high_sensitivity=False,
+    )
+    session.add(call)
+    session.flush()
+    return call
+
+
+def get_call(session: Session, call_id: str) -> Call:
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFoundError(f"call {call_id!r} not found")
+    return call
+
+
+def end_call(
+    session: Session,
+    call_id: str,
+    *,
+    ended_at: datetime | None = None,
+    status: CallStatus = CallStatus.ENDED,
+) -> Call:
+    """Mark a call ended (or aborted: the connection broke before a stop message)."""
+    if status is CallStatus.LIVE:
+        raise InvalidRecordError("end_call needs status ended or aborted")
+    call = get_call(session, call_id)
+    call.status, call.ended_at = status, as_utc(ended_at, "ended_at")
+    return call
+
+
+def raise_call_level(session: Session, call_id: str, level: Level) -> Call:
+    """Raise the call's level to ``level`` if that is higher (it never goes down); red marks the
+    call high-sensitivity."""
+    call = get_call(session, call_id)
+    level = Level(level)
+    if level.rank > call.final_level.rank:
+        call.final_level = level
+    if level is Level.RED:
+        call.high_sensitivity = True
+    return call
+
+
+def abort_live_calls(session: Session, *, at: datetime | None = None) -> list[str]:
+    """Mark every call still live as aborted (at server start: their connections are gone)."""
+    calls = list(session.scalars(select(Call).where(Call.status == CallStatus.LIVE)))
+    when = as_utc(at)
+    for call in calls:
+        call.status, call.ended_at = CallStatus.ABORTED, when
+    return [c.id for c in calls]
+
+
+def list_calls(
+    session: Session,
+    *,
+    status: CallStatus | Collection[CallStatus] | None = None,
+    agent_ids: Collection[str] | None = None,
+    team: str | None = None,
+    levels: Collection[Level] | None = None,
+    high_sensitivity: bool | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Call]:
+    """Calls matching every given filter, newest first.
+
+    ``agent_ids`` restricts to those agents (an agent user: their own id); ``team`` to the agents
+    of a team (a supervisor); ``since``/``until`` bound ``started_at`` (until exclusive).
+    """
+    stmt = select(Call).order_by(Call.started_at.desc(), Call.id).limit(limit).offset(offset)
+    if status is not None:
+        statuses = [status] if isinstance(status, CallStatus) else list(status)
+        stmt = stmt.where(Call.status.in_(statuses))
+    if agent_ids is not None:
+        stmt = stmt.where(Call.agent_id.in_(list(agent_ids)))
+    if team is not None:
+        stmt = stmt.where(Call.agent_id.in_(select(Agent.id).where(Agent.team == team)))
+    if levels is not None:
+        stmt = stmt.where(Call.final_level.in_(list(levels)))
+    if high_sensitivity is not None:
+        stmt = stmt.where(Call.high_sensitivity == high_sensitivity)
+    if since is not None:
+        stmt = stmt.where(Call.started_at >= as_utc(since, "since"))
+    if until is not None:
+        stmt = stmt.where(Call.started_at < as_utc(until, "until"))
+    return list(session.scalars(stmt))

@@ -1,0 +1,148 @@
+"""Agents and web-application users."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
+from agent_monitor.storage.enums import Role
+from agent_monitor.storage.tables import Agent, User
+
+
+def ensure_agent(
+    session: Session, agent_id: str, *, name: str | None = None, team: str | None = None
+) -> Agent:
+    """The agent ``agent_id``, created if unknown (name defaults to the id); name/team updated if given."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        agent = Agent(id=agent_id, name=name or agent_id, team=team)
+        session.add(agent)
+        session.flush()
+        return agent
+    if name is not None:
+        agent.name = name
+    if team is not None:
+        agent.team = team
+    return agent
+
+
+def get_agent(session: Session, agent_id: str) -> Agent:
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFoundError(f"agent {agent_id!r} not found")
+    return agent
+
+
+def list_agents(session: Session, *, team: str | None = None) -> list[Agent]:
+    stmt = select(Agent).order_by(Agent.id)
+    if team is not None:
+        stmt = stmt.where(Agent.team == team)
+    return list(session.scalars(stmt))
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password_hash: str,
+    role: Role | str,
+    *,
+    agent_id: str | None = None,
+    team: str | None = None,
+    active: bool = True,
+) -> User:
+    """Add a user. An ``agent`` user needs ``agent_id`` (the agent is created if unknown)."""
+    role = _role(role)
+    if not username.strip():
+        raise InvalidRecordError("a username cannot be empty")
+    if get_user(session, username) is not None:
+        raise ConflictError(f"user {username!r} already exists")
+    _check_role_links(role, agent_id)
+    if agent_id is not None:
+        ensure_agent(session, agent_id)
+    user = User(
+        username=username,
+        password_hash=password_hash,
+        role=role,
+        agent_id=agent_id,
+        team=team,
+        active=active,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).one_or_none()
+
+
+def require_user(session: Session, username: str) -> User:
+    user = get_user(session, username)
+    if user is None:
+        raise NotFoundError(f"user {username!r} not found")
+    return user
+
+
+def get_user_by_id(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def list_users(session: Session, *, role: Role | str | None = None, active: bool | None = None) -> list[User]:
+    stmt = select(User).order_by(User.username)
+    if role is not None:
+        stmt = stmt.where(User.role == _role(role))
+    if active is not None:
+        stmt = stmt.where(User.active == active)
+    return list(session.scalars(stmt))
+
+
+def count_users(session: Session, *, role: Role | str | None = None) -> int:
+    stmt = select(func.count()).select_from(User)
+    if role is not None:
+        stmt = stmt.where(User.role == _role(role))
+    return int(session.scalar(stmt) or 0)
+
+
+def set_password(session: Session, username: str, password_hash: str) -> User:
+    user = require_user(session, username)
+    user.password_hash = password_hash
+    return user
+
+
+def set_user_active(session: Session, username: str, active: bool) -> User:
+    user = require_user(session, username)
+    user.active = active
+    return user
+
+
+def set_user_role(
+    session: Session,
+    username: str,
+    role: Role | str,
+    *,
+    agent_id: str | None = None,
+    team: str | None = None,
+) -> User:
+    """Change a user's role together with the agent id / team that goes with it."""
+    role = _role(role)
+    _check_role_links(role, agent_id)
+    user = require_user(session, username)
+    if agent_id is not None:
+        ensure_agent(session, agent_id)
+    user.role, user.agent_id, user.team = role, agent_id, team
+    return user
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidRecordError(
+            f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def _check_role_links(role: Role, agent_id: str | None) -> None:
+    if role is Role.AGENT and not agent_id:
+        raise InvalidRecordError("a user with role agent needs the agent id they answer calls as")

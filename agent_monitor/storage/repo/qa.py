@@ -1,0 +1,153 @@
+"""The QA queue of flagged calls and the reviews (scorecard, notes, a verdict per alert)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from agent_monitor.errors import InvalidRecordError, NotFoundError
+from agent_monitor.storage.enums import HitStatus, Level, QaState, Verdict
+from agent_monitor.storage.repo.calls import get_call
+from agent_monitor.storage.tables import Alert, Call, QaQueueItem, QaReview, QaVerdict, RuleHitRow
+from agent_monitor.storage.types import as_utc, utcnow
+
+
+def enqueue_for_qa(
+    session: Session, call_id: str, level: Level, reason: str, *, at: datetime | None = None
+) -> QaQueueItem:
+    """Queue a call for review; queuing it again keeps one entry, raises its level if higher and
+    adds the reason."""
+    get_call(session, call_id)
+    level = Level(level)
+    item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
+    if item is None:
+        item = QaQueueItem(
+            call_id=call_id, level=level, reason=reason, queued_at=as_utc(at), state=QaState.PENDING
+        )
+        session.add(item)
+        session.flush()
+        return item
+    if level.rank > item.level.rank:
+        item.level = level
+    if reason and reason not in item.reason.split("; "):
+        item.reason = f"{item.reason}; {reason}" if item.reason else reason
+    return item
+
+
+def get_qa_item(session: Session, call_id: str) -> QaQueueItem:
+    item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
+    if item is None:
+        raise NotFoundError(f"call {call_id!r} is not in the QA queue")
+    return item
+
+
+def list_qa_queue(
+    session: Session,
+    *,
+    states: Collection[QaState] | None = None,
+    levels: Collection[Level] | None = None,
+    agent_id: str | None = None,
+    rule_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[QaQueueItem]:
+    """Queue entries matching every filter, newest first: ``levels`` of the entry, ``agent_id``
+    of the call, ``rule_id`` of a (not withdrawn) rule hit, ``since``/``until`` on the call start."""
+    stmt = (
+        select(QaQueueItem)
+        .join(Call, Call.id == QaQueueItem.call_id)
+        .order_by(QaQueueItem.queued_at.desc(), QaQueueItem.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if states is not None:
+        stmt = stmt.where(QaQueueItem.state.in_(list(states)))
+    if levels is not None:
+        stmt = stmt.where(QaQueueItem.level.in_(list(levels)))
+    if agent_id is not None:
+        stmt = stmt.where(Call.agent_id == agent_id)
+    if rule_id is not None:
+        stmt = stmt.where(
+            select(RuleHitRow.id)
+            .where(
+                RuleHitRow.call_id == QaQueueItem.call_id,
+                RuleHitRow.rule_id == rule_id,
+                RuleHitRow.status != HitStatus.WITHDRAWN,
+            )
+            .exists()
+        )
+    if since is not None:
+        stmt = stmt.where(Call.started_at >= as_utc(since, "since"))
+    if until is not None:
+        stmt = stmt.where(Call.started_at < as_utc(until, "until"))
+    return list(session.scalars(stmt))
+
+
+def assign_qa(session: Session, call_id: str, reviewer: str) -> QaQueueItem:
+    """A reviewer picks the call up (state ``in_review``)."""
+    item = get_qa_item(session, call_id)
+    item.assigned_to, item.state = reviewer, QaState.IN_REVIEW
+    return item
+
+
+def save_review(
+    session: Session,
+    call_id: str,
+    reviewer: str,
+    *,
+    scorecard: Mapping[str, Any],
+    notes: str = "",
+    verdicts: Mapping[int, Verdict | str] | None = None,
+    done: bool = False,
+) -> QaReview:
+    """Create or update ``reviewer``'s review of the call. ``verdicts`` maps alert ids of this
+    call to confirmed / false_alarm (given ones replace earlier ones; others are kept).
+    ``done=True`` marks the call's queue entry done."""
+    get_call(session, call_id)
+    verdicts = dict(verdicts or {})
+    if verdicts:
+        found = set(
+            session.scalars(select(Alert.id).where(Alert.call_id == call_id, Alert.id.in_(list(verdicts))))
+        )
+        missing = sorted(set(verdicts) - found)
+        if missing:
+            raise InvalidRecordError(f"alerts {missing} are not alerts of call {call_id!r}")
+    review = session.scalars(
+        select(QaReview)
+        .where(QaReview.call_id == call_id, QaReview.reviewer == reviewer)
+        .options(selectinload(QaReview.verdicts))
+    ).one_or_none()
+    now = utcnow()
+    if review is None:
+        review = QaReview(call_id=call_id, reviewer=reviewer, created_at=now, verdicts=[])
+        session.add(review)
+    review.scorecard, review.notes, review.updated_at = dict(scorecard), notes, now
+    existing = {v.alert_id: v for v in review.verdicts}
+    for alert_id, verdict in verdicts.items():
+        if alert_id in existing:
+            existing[alert_id].verdict = Verdict(verdict)
+        else:
+            review.verdicts.append(QaVerdict(alert_id=alert_id, verdict=Verdict(verdict)))
+    if done:
+        item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
+        if item is not None:
+            item.state = QaState.DONE
+            item.assigned_to = item.assigned_to or reviewer
+    session.flush()
+    return review
+
+
+def list_reviews(session: Session, call_id: str) -> list[QaReview]:
+    stmt = (
+        select(QaReview)
+        .where(QaReview.call_id == call_id)
+        .options(selectinload(QaReview.verdicts))
+        .order_by(QaReview.created_at, QaReview.id)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,29 @@
+"""The ORM tables. Importing this package registers every table on :data:`Base.metadata`."""
+
+from agent_monitor.storage.tables.alerts import Alert, AlertEvent, Handoff
+from agent_monitor.storage.tables.audit import AuditEntry
+from agent_monitor.storage.tables.calls import Call, Utterance, WordRow
+from agent_monitor.storage.tables.chain import ChainHead
+from agent_monitor.storage.tables.findings import RuleHitRow, StressSampleRow
+from agent_monitor.storage.tables.media import Recording
+from agent_monitor.storage.tables.people import Agent, User
+from agent_monitor.storage.tables.qa import QaQueueItem, QaReview, QaVerdict
+
+__all__ = [
+    "Agent",
+    "Alert",
+    "AlertEvent",
+    "AuditEntry",
+    "Call",
+    "ChainHead",
+    "Handoff",
+    "QaQueueItem",
+    "QaReview",
+    "QaVerdict",
+    "Recording",
+    "RuleHitRow",
+    "StressSampleRow",
+    "User",
+    "Utterance",
+    "WordRow",
+]

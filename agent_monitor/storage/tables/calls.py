@@ -1,0 +1,87 @@
+"""Calls and their transcripts: utterances per leg with word timings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agent_monitor.model.audio import Leg
+from agent_monitor.storage.base import Base, in_check
+from agent_monitor.storage.enums import CallStatus, Level
+from agent_monitor.storage.types import StrEnumType, UTCDateTime, utcnow
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(in_check("status", list(CallStatus)), name="status"),
+        CheckConstraint(in_check("final_level", list(Level)), name="final_level"),
+    )
+
+    #: the call id given by the ingest protocol (or generated for analysed files)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
+    debtor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    debtor_phone: Mapped[str | None] = mapped_column(String(32))
+    #: IANA time zone of the debtor, e.g. ``Asia/Shanghai`` (calling-hours rules use it)
+    debtor_tz: Mapped[str | None] = mapped_column(String(64))
+    #: how the audio came in: ``ws_ingest``, ``twilio``, ``audiosocket``, ``capture``, ``file``
+    source_protocol: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[CallStatus] = mapped_column(StrEnumType(CallStatus), default=CallStatus.LIVE, index=True)
+    final_level: Mapped[Level] = mapped_column(StrEnumType(Level), default=Level.NONE, index=True)
+    high_sensitivity: Mapped[bool] = mapped_column(Boolean, default=False)
+    lang: Mapped[str] = mapped_column(String(16), default="en")
+
+
+class Utterance(Base):
+    """The latest transcript of one utterance of one leg (a partial until ``final``)."""
+
+    __tablename__ = "utterances"
+    __table_args__ = (
+        UniqueConstraint("call_id", "leg", "utterance_no"),
+        CheckConstraint(in_check("leg", list(Leg)), name="leg"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    leg: Mapped[Leg] = mapped_column(StrEnumType(Leg))
+    utterance_no: Mapped[int] = mapped_column(Integer)
+    #: call-clock seconds
+    start_s: Mapped[float] = mapped_column(Double)
+    end_s: Mapped[float] = mapped_column(Double)
+    text: Mapped[str] = mapped_column(Text)
+    final: Mapped[bool] = mapped_column(Boolean)
+    lang: Mapped[str] = mapped_column(String(16), default="en")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    words: Mapped[list[WordRow]] = relationship(
+        order_by="WordRow.idx", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class WordRow(Base):
+    """One recognised word of an utterance (call-clock seconds, confidence in [0, 1])."""
+
+    __tablename__ = "words"
+
+    utterance_id: Mapped[int] = mapped_column(
+        ForeignKey("utterances.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+    start_s: Mapped[float] = mapped_column(Double)
+    end_s: Mapped[float] = mapped_column(Double)
+    conf: Mapped[float] = mapped_column(Double)

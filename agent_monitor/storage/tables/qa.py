@@ -1,0 +1,58 @@
+"""Quality assurance: the queue of flagged calls, reviews with a scorecard and per-alert verdicts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agent_monitor.storage.base import Base, in_check
+from agent_monitor.storage.enums import Level, QaState, Verdict
+from agent_monitor.storage.types import StrEnumType, UTCDateTime, utcnow
+
+
+class QaQueueItem(Base):
+    __tablename__ = "qa_queue"
+    __table_args__ = (
+        CheckConstraint(in_check("state", list(QaState)), name="state"),
+        CheckConstraint(in_check("level", list(Level)), name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), unique=True)
+    level: Mapped[Level] = mapped_column(StrEnumType(Level), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    state: Mapped[QaState] = mapped_column(StrEnumType(QaState), default=QaState.PENDING, index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class QaReview(Base):
+    __tablename__ = "qa_reviews"
+    __table_args__ = (UniqueConstraint("call_id", "reviewer"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    #: the filled scorecard, e.g. ``{"greeting": 2, "disclosure": 0, ...}``
+    scorecard: Mapped[dict[str, Any]] = mapped_column(JSON)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    verdicts: Mapped[list[QaVerdict]] = relationship(
+        order_by="QaVerdict.alert_id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class QaVerdict(Base):
+    __tablename__ = "qa_verdicts"
+    __table_args__ = (CheckConstraint(in_check("verdict", list(Verdict)), name="verdict"),)
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("qa_reviews.id", ondelete="CASCADE"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True, index=True)
+    verdict: Mapped[Verdict] = mapped_column(StrEnumType(Verdict))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Audio decoding and ingest, VAD segmentation and the Vosk streaming recognizer."""

@@ -1,0 +1,148 @@
+"""Blocking Vosk recognition of one leg, with word times mapped back to the call clock.
+
+Only VAD speech is fed to Vosk, so the recognizer's own clock (seconds of audio fed) skips the
+silences. Every run of contiguous audio is recorded as a piece ``(fed_at, call_at)``; a Vosk time
+is mapped to the call clock through the piece it falls in.
+
+A :class:`LegRecognizer` is not thread-safe: one worker thread at a time per leg (the async
+:class:`asr.streaming.LegTranscriber` guarantees that).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from typing import Any
+
+from agent_monitor.errors import RecognizerError
+from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
+from agent_monitor.model.transcript import Transcript, Word
+
+
+class LegRecognizer:
+    """One ``KaldiRecognizer`` for one leg, fed VAD speech only."""
+
+    def __init__(
+        self,
+        model: Any,
+        sample_rate: int,
+        leg: Leg,
+        *,
+        lang: str = "en",
+        partial_interval_s: float = 0.5,
+        partials: bool = True,
+    ) -> None:
+        from vosk import KaldiRecognizer
+
+        self.leg = leg
+        self.lang = lang
+        self.sample_rate = sample_rate
+        self._rec = KaldiRecognizer(model, sample_rate)
+        self._rec.SetWords(True)
+        self._partials = partials
+        self._partial_every = max(1, int(partial_interval_s * sample_rate)) if partials else 0
+        self._since_partial = 0
+        self._last_partial = ""
+        self._fed = 0  # samples fed to Vosk in total
+        self._fed_at: list[float] = []  # piece starts on Vosk's clock (s)
+        self._call_at: list[float] = []  # ... and on the call clock (s)
+        self._next_call_t: float | None = None  # where contiguous audio would continue
+        self._utt_start: float | None = None  # call time of the current utterance's first audio
+        self._utt_end = 0.0
+        self.utterance = 0  # number of the next final
+
+    def accept(self, start: float, pcm: bytes) -> list[Transcript]:
+        """Feed speech audio starting at call time ``start``; return a partial and/or a final."""
+        if not pcm:
+            return []
+        n = len(pcm) // BYTES_PER_SAMPLE
+        fed_s = self._fed / self.sample_rate
+        if self._next_call_t is None or abs(start - self._next_call_t) > 1e-6:
+            self._fed_at.append(fed_s)
+            self._call_at.append(start)
+        self._fed += n
+        end = start + n / self.sample_rate
+        self._next_call_t = end
+        if self._utt_start is None:
+            self._utt_start = start
+        self._utt_end = end
+        try:
+            endpoint = self._rec.AcceptWaveform(pcm)
+        except Exception as exc:  # vosk raises plain Exception on internal failure
+            raise RecognizerError(f"{self.leg} leg: Vosk failed to accept audio: {exc}") from exc
+        if endpoint:
+            final = self._final(self._rec.Result())
+            return [final] if final else []
+        if not self._partials:
+            return []
+        self._since_partial += n
+        if self._since_partial < self._partial_every:
+            return []
+        self._since_partial = 0
+        text = json.loads(self._rec.PartialResult()).get("partial", "").strip()
+        if not text or text == self._last_partial:
+            return []
+        self._last_partial = text
+        return [
+            Transcript(
+                leg=self.leg,
+                utterance=self.utterance,
+                start=self._utt_start,
+                end=end,
+                text=text,
+                final=False,
+                lang=self.lang,
+            )
+        ]
+
+    def end_segment(self) -> Transcript | None:
+        """The VAD says the speech is over: settle the utterance."""
+        return self._final(self._rec.FinalResult())
+
+    def discard_segment(self) -> None:
+        """Drop what was fed since the last final (noise too short to be speech)."""
+        self._rec.FinalResult()
+        self._reset_utterance()
+
+    def to_call_time(self, t: float) -> float:
+        """Map a time on Vosk's clock (seconds of audio fed) to the call clock."""
+        if not self._fed_at:
+            return t
+        i = max(0, bisect.bisect_right(self._fed_at, t + 1e-9) - 1)
+        return self._call_at[i] + (t - self._fed_at[i])
+
+    def _reset_utterance(self) -> None:
+        self._utt_start = None
+        self._last_partial = ""
+        self._since_partial = 0
+
+    def _final(self, raw: str) -> Transcript | None:
+        result = json.loads(raw)
+        text = str(result.get("text", "")).strip()
+        utt_start, utt_end = self._utt_start, self._utt_end
+        self._reset_utterance()
+        if not text:
+            return None
+        words = tuple(
+            Word(
+                text=str(w["word"]),
+                start=round(self.to_call_time(float(w["start"])), 3),
+                end=round(self.to_call_time(float(w["end"])), 3),
+                conf=float(w.get("conf", 1.0)),
+            )
+            for w in result.get("result", [])
+        )
+        start = words[0].start if words else (utt_start or 0.0)
+        end = words[-1].end if words else utt_end
+        transcript = Transcript(
+            leg=self.leg,
+            utterance=self.utterance,
+            start=start,
+            end=end,
+            text=text,
+            final=True,
+            words=words,
+            lang=self.lang,
+        )
+        self.utterance += 1
+        return transcript

@@ -1,0 +1,140 @@
+"""Async, VAD-gated streaming transcription.
+
+:class:`RecognizerPool` holds the process's one shared ``vosk.Model`` and a thread pool sized to
+the cores; every blocking Vosk call runs there, never on the event loop. A
+:class:`LegTranscriber` joins the webrtcvad segmenter (cheap, runs inline) and a
+:class:`~asr.recognizer.LegRecognizer` for one leg. Feed one leg from one task, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent_monitor.errors import ModelLayoutError
+from agent_monitor.model.audio import Leg, SpeechSegment
+from agent_monitor.model.transcript import Transcript
+from agent_monitor.settings import Settings
+from asr.recognizer import LegRecognizer
+from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
+
+T = TypeVar("T")
+
+
+def load_vosk_model(path: Path) -> Any:
+    """Load a Vosk model directory (blocking, seconds); Vosk's own logging is silenced."""
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    try:
+        return vosk.Model(str(path))
+    except Exception as exc:  # vosk raises a bare Exception when the model cannot be created
+        raise ModelLayoutError(f"{path}: Vosk could not load this model ({exc})") from exc
+
+
+def model_language(name: str) -> str:
+    """The transcript language (``en`` or ``zh``) of a model, from the manifest or its name."""
+    from agent_monitor.errors import ModelError
+    from agent_monitor.settings import MODEL_MANIFEST
+    from asr.model_manifest import load_manifest
+
+    lang = ""
+    try:
+        spec = load_manifest(MODEL_MANIFEST).get(name)
+        lang = spec.lang if spec else ""
+    except ModelError:
+        lang = ""
+    lang = (lang or Path(name).name).lower()
+    return "zh" if any(tag in lang for tag in ("zh", "cn")) else "en"
+
+
+class RecognizerPool:
+    """The shared Vosk model and the worker threads that run every blocking Vosk call."""
+
+    def __init__(self, model: Any, *, lang: str = "en", workers: int = 0) -> None:
+        self.model = model
+        self.lang = lang
+        self.workers = workers or os.cpu_count() or 1
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="vosk")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model_name: str | None = None) -> RecognizerPool:
+        from asr.model_store import resolve_model_path
+
+        name = model_name or settings.asr.model
+        path = resolve_model_path(settings, name)
+        return cls(load_vosk_model(path), lang=model_language(name), workers=settings.asr.workers)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class LegTranscriber:
+    """VAD + Vosk for one leg. ``feed`` and ``close`` must be awaited in order, from one task."""
+
+    def __init__(
+        self,
+        pool: RecognizerPool,
+        settings: Settings,
+        leg: Leg,
+        *,
+        t0: float = 0.0,
+        partials: bool = True,
+        on_segment: Callable[[SpeechSegment], None] | None = None,
+    ) -> None:
+        rate = settings.asr.sample_rate
+        self.leg = leg
+        self.pool = pool
+        self.vad = VadSegmenter(settings.vad, rate, leg, t0=t0)
+        self.recognizer = LegRecognizer(
+            pool.model,
+            rate,
+            leg,
+            lang=pool.lang,
+            partial_interval_s=settings.asr.partial_interval_s,
+            partials=partials,
+        )
+        self._on_segment = on_segment
+        self.segments = 0
+
+    async def feed(self, pcm: bytes) -> list[Transcript]:
+        """Add the leg's next audio (16-bit PCM at ``settings.asr.sample_rate``)."""
+        return await self._process(self.vad.push(pcm))
+
+    async def close(self) -> list[Transcript]:
+        """End of the leg's audio: settle the last utterance."""
+        return await self._process(self.vad.flush())
+
+    async def _process(self, outputs: list[VadOutput]) -> list[Transcript]:
+        if not outputs:
+            return []
+        transcripts, segments = await self.pool.run(self._recognize, outputs)
+        if self._on_segment is not None:
+            for segment in segments:
+                self._on_segment(segment)
+        return transcripts
+
+    def _recognize(self, outputs: list[VadOutput]) -> tuple[list[Transcript], list[SpeechSegment]]:
+        """Runs in a worker thread."""
+        results: list[Transcript] = []
+        segments: list[SpeechSegment] = []
+        for out in outputs:
+            if isinstance(out, SpeechAudio):
+                results.extend(self.recognizer.accept(out.start, out.pcm))
+            elif isinstance(out, SpeechEnded):
+                self.segments += 1
+                segments.append(out.segment)
+                if out.too_short:
+                    self.recognizer.discard_segment()
+                    continue
+                final = self.recognizer.end_segment()
+                if final is not None:
+                    results.append(final)
+        return results, segments

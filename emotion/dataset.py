@@ -1,0 +1,204 @@
+"""Labelled emotional-speech folders (``labels.csv`` + audio) and their clip features.
+
+A corpus folder holds ``labels.csv`` with at least the columns ``path`` (relative to the folder),
+``label`` (emotion), ``speaker`` and ``arousal`` (``high`` / ``low``), as in the shared
+``emotion/ravdess`` and ``emotion/casia`` folders. A data folder is either one corpus or a folder
+of corpora (``emotion/``, or the shared data root holding ``emotion/``).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_monitor.errors import AudioDecodeError, AudioFormatError, DatasetError, StressError
+from emotion.features import N_FEATURES, WindowFeatures
+from emotion.pitch import FloatArray
+
+REQUIRED_COLUMNS = ("path", "label", "speaker", "arousal")
+#: the two listening conditions every clip is measured in
+CONDITIONS = ("original", "telephone")
+#: labels usable as a speaker's baseline, in order of preference
+BASELINE_LABELS = ("neutral", "calm")
+#: baseline reference: the speaker's neutral clips in file order until this much audio
+BASELINE_AUDIO_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    corpus: str
+    path: Path
+    label: str
+    speaker: str
+    high: bool
+
+    @property
+    def speaker_key(self) -> str:
+        """Speaker id qualified by corpus (speaker names are only unique within a corpus)."""
+        return f"{self.corpus}/{self.speaker}"
+
+
+def find_corpora(folder: Path) -> list[Path]:
+    """Corpus folders (holding ``labels.csv``) at or directly under ``folder`` (or ``folder/emotion``)."""
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: data folder not found")
+    if (folder / "labels.csv").is_file():
+        return [folder]
+    for base in (folder, folder / "emotion"):
+        found = sorted(p.parent for p in base.glob("*/labels.csv")) if base.is_dir() else []
+        if found:
+            return found
+    raise DatasetError(f"{folder}: no labels.csv here or in its sub-folders")
+
+
+def load_clips(corpus_dir: Path) -> list[Clip]:
+    """The labelled clips of one corpus folder, validated."""
+    labels = corpus_dir / "labels.csv"
+    try:
+        with labels.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise DatasetError(f"{labels}: missing column(s) {', '.join(missing)}")
+            rows = list(reader)
+    except OSError as exc:
+        raise DatasetError(f"{labels}: cannot read: {exc}") from exc
+    clips = []
+    for n, row in enumerate(rows, start=2):
+        arousal = row["arousal"].strip().lower()
+        if arousal not in ("high", "low"):
+            raise DatasetError(f"{labels}:{n}: arousal must be high or low, not {row['arousal']!r}")
+        path = corpus_dir / row["path"]
+        if not path.is_file():
+            raise DatasetError(f"{labels}:{n}: audio file {row['path']} not found")
+        clips.append(
+            Clip(
+                corpus=corpus_dir.name,
+                path=path,
+                label=row["label"].strip().lower(),
+                speaker=row["speaker"].strip(),
+                high=arousal == "high",
+            )
+        )
+    if not clips:
+        raise DatasetError(f"{labels}: no clips listed")
+    return clips
+
+
+def read_audio(path: Path) -> tuple[npt.NDArray[np.float32], int]:
+    """Decode an audio file to float32 mono (channels averaged) and its sample rate."""
+    import soundfile as sf
+
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioDecodeError(str(path), f"cannot decode audio: {exc}") from exc
+    if data.shape[0] == 0:
+        raise AudioDecodeError(str(path), "no audio samples")
+    if rate < 8000:
+        raise AudioFormatError(str(path), f"sample rate {rate} Hz is too low (need at least 8000 Hz)")
+    mono: npt.NDArray[np.float32] = data.mean(axis=1).astype(np.float32)
+    return mono, int(rate)
+
+
+@dataclass(frozen=True)
+class ClipTable:
+    """Clip features of a set of clips in both conditions (rows follow ``clips``)."""
+
+    clips: tuple[Clip, ...]
+    #: condition -> (n_clips x N_FEATURES) feature rows
+    features: dict[str, FloatArray]
+    #: seconds of voiced speech per clip, per condition
+    voiced_s: dict[str, FloatArray]
+    durations: FloatArray
+
+    @property
+    def y(self) -> npt.NDArray[np.int_]:
+        return np.array([int(c.high) for c in self.clips])
+
+    @property
+    def speakers(self) -> npt.NDArray[np.str_]:
+        return np.array([c.speaker_key for c in self.clips])
+
+    @property
+    def corpora(self) -> npt.NDArray[np.str_]:
+        return np.array([c.corpus for c in self.clips])
+
+    def subset(self, mask: npt.NDArray[np.bool_]) -> ClipTable:
+        idx = np.flatnonzero(mask)
+        return ClipTable(
+            clips=tuple(self.clips[i] for i in idx),
+            features={k: v[idx] for k, v in self.features.items()},
+            voiced_s={k: v[idx] for k, v in self.voiced_s.items()},
+            durations=self.durations[idx],
+        )
+
+    @staticmethod
+    def concat(tables: list[ClipTable]) -> ClipTable:
+        return ClipTable(
+            clips=tuple(c for t in tables for c in t.clips),
+            features={k: np.vstack([t.features[k] for t in tables]) for k in CONDITIONS},
+            voiced_s={k: np.concatenate([t.voiced_s[k] for t in tables]) for k in CONDITIONS},
+            durations=np.concatenate([t.durations for t in tables]),
+        )
+
+
+def measure_clips(clips: list[Clip]) -> ClipTable:
+    """Features of every clip at its original rate and through an 8 kHz mu-law phone line.
+
+    A clip with too little voiced speech raises :class:`DatasetError` naming it (the shared data
+    has none; a labelled silent clip is a data error, not something to skip quietly).
+    """
+    from emotion.telephone import to_telephone
+    from emotion.tracker import clip_features
+
+    feats = {c: np.zeros((len(clips), N_FEATURES)) for c in CONDITIONS}
+    voiced = {c: np.zeros(len(clips)) for c in CONDITIONS}
+    durations = np.zeros(len(clips))
+    for i, clip in enumerate(clips):
+        x, rate = read_audio(clip.path)
+        durations[i] = x.size / rate
+        for cond in CONDITIONS:
+            audio, sr = (x, rate) if cond == "original" else (to_telephone(x, rate), 8000)
+            try:
+                w: WindowFeatures = clip_features(audio, sr)
+            except StressError as exc:
+                raise DatasetError(f"{clip.path} ({cond}): {exc}") from exc
+            feats[cond][i] = w.values
+            voiced[cond][i] = w.voiced_s
+    return ClipTable(tuple(clips), feats, voiced, durations)
+
+
+def baseline_clips(table: ClipTable, variant: int = 0) -> dict[str, list[int]]:
+    """Per speaker key, the row indices of the clips that form their baseline.
+
+    The speaker's ``neutral`` clips (else ``calm``) in file order until :data:`BASELINE_AUDIO_S`
+    of audio: one RAVDESS clip (3-4 s), two CASIA clips (about 2 s each). Speakers without such
+    clips are absent. ``variant`` k > 0 (training only) takes the k-th such group instead: the
+    next neutral clips, then the calm ones; speakers without a k-th group are absent.
+    """
+    out: dict[str, list[int]] = {}
+    for key in dict.fromkeys(table.speakers.tolist()):
+        groups: list[list[int]] = []
+        for label in BASELINE_LABELS:
+            idx = sorted(
+                (i for i, c in enumerate(table.clips) if c.speaker_key == key and c.label == label),
+                key=lambda i: str(table.clips[i].path),
+            )
+            chosen: list[int] = []
+            total = 0.0
+            for i in idx:
+                chosen.append(i)
+                total += float(table.durations[i])
+                if total >= BASELINE_AUDIO_S:
+                    groups.append(chosen)
+                    chosen, total = [], 0.0
+            if chosen and not groups:
+                groups.append(chosen)  # less than BASELINE_AUDIO_S in all: use what there is
+        if variant < len(groups):
+            out[key] = groups[variant]
+    return out

@@ -1,0 +1,99 @@
+"""F0 and periodicity by YIN (de Cheveigné & Kawahara 2002), vectorised over frames with numpy.
+
+This is the same difference function as ``librosa.yin`` but it also returns the periodicity of the
+chosen lag (YIN's aperiodicity and the normalised autocorrelation used for HNR), which
+``librosa.yin`` does not expose, and it costs about as little. ``pyin`` is never used: it costs
+about 42% of a core per stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class YinResult:
+    """Per-frame pitch estimates; arrays have one entry per frame."""
+
+    #: fundamental frequency in Hz (the best candidate even when unvoiced; check ``aperiodicity``)
+    f0: FloatArray
+    #: YIN cumulative-mean-normalised difference at the chosen lag, 0 (periodic) .. ~1 (noise)
+    aperiodicity: FloatArray
+    #: normalised autocorrelation at the chosen lag, in [0, 1) (1 = perfectly periodic)
+    harmonicity: FloatArray
+
+
+def yin_frames(
+    frames: FloatArray,
+    sample_rate: int,
+    fmin: float,
+    fmax: float,
+    win_length: int,
+    threshold: float = 0.15,
+) -> YinResult:
+    """YIN over a matrix of frames (``n_frames`` x ``frame_length``).
+
+    Each frame must hold at least ``win_length + sample_rate / fmin + 1`` samples: the difference
+    function compares ``frame[:win_length]`` with ``frame[tau:tau + win_length]``.
+    """
+    n_frames, frame_length = frames.shape
+    tau_min = max(2, int(np.floor(sample_rate / fmax)))
+    tau_max = int(np.ceil(sample_rate / fmin))
+    if frame_length < win_length + tau_max + 1:
+        raise ValueError(f"frame length {frame_length} too short for win {win_length} + lag {tau_max}")
+    if n_frames == 0:
+        empty = np.zeros(0)
+        return YinResult(empty, empty, empty)
+    nfft = 1 << int(np.ceil(np.log2(frame_length + win_length)))
+    spec_full = np.fft.rfft(frames, n=nfft, axis=1)
+    spec_head = np.fft.rfft(frames[:, :win_length], n=nfft, axis=1)
+    # c[tau] = sum_{j < win} x[j] * x[j + tau]
+    corr = np.fft.irfft(spec_full * np.conj(spec_head), n=nfft, axis=1)[:, : tau_max + 2]
+    sq = np.cumsum(np.concatenate([np.zeros((n_frames, 1)), frames**2], axis=1), axis=1)
+    taus = np.arange(tau_max + 2)
+    # energy of frame[tau:tau+win] for every lag
+    e_tau = sq[:, taus + win_length] - sq[:, taus]
+    e_0 = e_tau[:, :1]
+    diff = np.maximum(e_0 + e_tau - 2.0 * corr, 0.0)
+    # cumulative mean normalised difference d'(tau); d'(0) = 1
+    cum = np.cumsum(diff[:, 1:], axis=1)
+    cmnd = np.ones_like(diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cmnd[:, 1:] = np.where(cum > 0, diff[:, 1:] * taus[1:] / cum, 1.0)
+
+    search = cmnd[:, tau_min : tau_max + 1]
+    # first local minimum below the threshold (YIN step 4), else the global minimum
+    is_min = np.zeros_like(search, dtype=bool)
+    is_min[:, 1:-1] = (search[:, 1:-1] <= search[:, :-2]) & (search[:, 1:-1] < search[:, 2:])
+    below = is_min & (search < threshold)
+    has_below = below.any(axis=1)
+    first_below = np.argmax(below, axis=1)
+    global_min = np.argmin(search, axis=1)
+    idx = np.where(has_below, first_below, global_min) + tau_min
+
+    rows = np.arange(n_frames)
+    # parabolic interpolation of the lag on the cumulative-mean-normalised difference
+    left = cmnd[rows, np.maximum(idx - 1, 1)]
+    mid = cmnd[rows, idx]
+    right = cmnd[rows, np.minimum(idx + 1, tau_max + 1)]
+    denom = left - 2.0 * mid + right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / denom, 0.0)
+    shift = np.clip(shift, -0.5, 0.5)
+    period = idx + shift
+    f0 = sample_rate / period
+
+    energy_sum = e_0[:, 0] + e_tau[rows, idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        harmonicity = np.where(energy_sum > 0, 1.0 - diff[rows, idx] / energy_sum, 0.0)
+    harmonicity = np.clip(harmonicity, 0.0, 0.999)
+    aperiodicity = np.clip(mid, 0.0, 1.0)
+    silent = e_0[:, 0] <= 1e-12
+    aperiodicity = np.where(silent, 1.0, aperiodicity)
+    harmonicity = np.where(silent, 0.0, harmonicity)
+    return YinResult(f0=f0, aperiodicity=aperiodicity, harmonicity=harmonicity)

@@ -1,0 +1,269 @@
+"""The rule set and the per-(language, leg) matcher that turns one utterance into hits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent_monitor.errors import RulePackError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import RuleHit
+from agent_monitor.model.transcript import Word
+from qa_rules.classifier import AbuseModel, load_model
+from qa_rules.context import negated, reported
+from qa_rules.packs import ABUSE_CATEGORIES, Rule, RulePack, allow_regex, load_pack, pack_files
+from qa_rules.text import Prepared, prepare
+from qa_rules.zh_lang import HomophoneIndex, Substitution, word_bounds
+
+if TYPE_CHECKING:
+    from agent_monitor.settings import Settings
+    from qa_rules.streaming import LegChecker
+
+
+class RuleSet:
+    """Validated rules from one or more packs, plus the trained models their model rules use."""
+
+    def __init__(
+        self, packs: Sequence[RulePack], models: dict[str, AbuseModel], must_say_window_s: float = 30.0
+    ) -> None:
+        self.packs = tuple(packs)
+        self.models = dict(models)
+        self.must_say_window_s = must_say_window_s
+        rules: list[Rule] = []
+        owner: dict[str, str] = {}
+        for pack in self.packs:
+            for rule in pack.rules:
+                if rule.id in owner:
+                    raise RulePackError(
+                        pack.source, f"rule id also defined in {owner[rule.id]}", rule=rule.id, field="id"
+                    )
+                owner[rule.id] = pack.source
+                rules.append(rule)
+        self.rules = tuple(rules)
+        self._by_id = {r.id: r for r in rules}
+        self._matchers: dict[tuple[str, Leg | None], Matcher] = {}
+
+    def rule(self, rule_id: str) -> Rule:
+        return self._by_id[rule_id]
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(lang for r in self.rules for lang in r.languages)
+
+    def matcher(self, lang: str, leg: Leg | None) -> Matcher:
+        """The (cached) matcher for ``lang`` on ``leg`` (``None``: rules of every leg)."""
+        key = (lang, leg)
+        m = self._matchers.get(key)
+        if m is None:
+            m = self._matchers[key] = Matcher(self, lang, leg)
+        return m
+
+    def checker(self, lang: str, leg: Leg) -> LegChecker:
+        """A new streaming checker for one leg of one call (see :mod:`qa_rules.streaming`)."""
+        from qa_rules.streaming import LegChecker
+
+        return LegChecker(self, lang, leg)
+
+    def check(
+        self,
+        text: str,
+        lang: str,
+        leg: Leg | None = None,
+        *,
+        utterance: int | None = None,
+        words: Sequence[Word] = (),
+    ) -> list[RuleHit]:
+        """All hits of the match and model rules on one utterance (must-say rules need a clock)."""
+        return self.matcher(lang, leg).check(text, utterance=utterance, words=words)
+
+
+def load_rules(
+    paths: Iterable[Path], *, model_dir: Path | None = None, must_say_window_s: float = 30.0
+) -> RuleSet:
+    """Load and validate the packs at ``paths`` (files or folders) and the models they name."""
+    packs = [load_pack(p) for p in pack_files(list(paths))]
+    models: dict[str, AbuseModel] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.model and rule.model not in models:
+                if model_dir is None:
+                    raise RulePackError(pack.source, "no model folder given", rule=rule.id, field="model")
+                model = load_model(model_dir / f"{rule.model}.json")
+                if model.lang not in rule.languages:
+                    raise RulePackError(
+                        pack.source, f"model {rule.model} is for {model.lang}", rule=rule.id, field="model"
+                    )
+                models[rule.model] = model
+    return RuleSet(packs, models, must_say_window_s)
+
+
+def load_rules_from_settings(settings: Settings) -> RuleSet:
+    """The rule set named by ``settings.rules`` (packs, model folder, must-say window)."""
+    cfg = settings.rules
+    return load_rules(cfg.packs, model_dir=cfg.model_dir, must_say_window_s=cfg.must_say_window_s)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    rule: Rule
+    start: int
+    end: int
+    reason: str
+
+
+class Matcher:
+    """Applies the rules of one language and leg to utterances."""
+
+    def __init__(self, ruleset: RuleSet, lang: str, leg: Leg | None) -> None:
+        self.lang = lang
+        self.leg = leg
+        applicable = [
+            r for r in ruleset.rules if lang in r.languages and (leg is None or r.leg.applies_to(leg))
+        ]
+        self.match_rules = tuple(r for r in applicable if r.kind == "match")
+        self.model_rules = tuple(r for r in applicable if r.kind == "model")
+        self.must_say_rules = tuple(r for r in applicable if r.kind == "must_say")
+        self.models = ruleset.models
+        packs = [p for p in ruleset.packs if any(lang in r.languages for r in p.rules)]
+        self._allow = allow_regex(packs, lang)
+        self._regexes = [(r, r.compiled[lang]) for r in self.match_rules]
+        homophones: list[tuple[str, bool]] = []
+        if lang == "zh":
+            for pack in packs:
+                for tl in pack.lists.values():
+                    if tl.homophones != "off":
+                        homophones.extend((t, tl.homophones == "addressed") for t in tl.terms)
+        self._homophones = HomophoneIndex(homophones)
+
+    def prepare(self, text: str) -> tuple[Prepared, str, tuple[Substitution, ...], list[tuple[int, int]]]:
+        """Prepared text, the canonical match string (homophones rewritten) and allowed ranges."""
+        prep = prepare(text, self.lang)
+        allowed: list[tuple[int, int]] = []
+        if self._allow is not None:
+            allowed = [m.span() for m in self._allow.finditer(prep.match)]
+        canon = prep.match
+        subs: tuple[Substitution, ...] = ()
+        if self._homophones:
+            canon, subs = self._homophones.canonicalize(prep.match, allowed)
+            if subs and self._allow is not None:
+                allowed.extend(m.span() for m in self._allow.finditer(canon))
+        return prep, canon, subs, allowed
+
+    def find(self, text: str) -> tuple[Prepared, list[_Found]]:
+        prep, canon, subs, allowed = self.prepare(text)
+        found: list[_Found] = []
+        for rule, comp in self._regexes:
+            regex = comp.regex
+            if regex is None:
+                continue
+            unless_checked = False
+            for m in regex.finditer(canon):
+                s, e = m.span()
+                if e == s or any(a <= s and e <= b for a, b in allowed):
+                    continue
+                if comp.word_groups and not self._on_word_bounds(canon, m, comp.word_groups):
+                    continue
+                if rule.negation and negated(canon, s, self.lang):
+                    continue
+                if rule.reported and reported(canon, s, self.lang):
+                    continue
+                if comp.unless is not None and not unless_checked:
+                    if comp.unless.search(canon):
+                        break
+                    unless_checked = True
+                found.append(_Found(rule, s, e, self._reason(rule, canon[s:e], s, e, subs)))
+        if self.model_rules and not any(f.rule.category in ABUSE_CATEGORIES for f in found):
+            for rule in self.model_rules:
+                model = self.models[rule.model or ""]
+                score = model.score(canon)
+                if rule.threshold is not None and score.probability >= rule.threshold:
+                    cues = ", ".join(repr(c) for c in score.cues)
+                    reason = (
+                        f"{rule.title}: {model.name} {model.version} ({model.description}) gives "
+                        f"p={score.probability:.2f} >= {rule.threshold:.2f}; strongest cues: {cues}"
+                    )
+                    found.append(_Found(rule, 0, len(canon), reason))
+        return prep, found
+
+    def check(self, text: str, *, utterance: int | None = None, words: Sequence[Word] = ()) -> list[RuleHit]:
+        prep, found = self.find(text)
+        word_spans = _word_spans(text, words) if words else []
+        hits: list[RuleHit] = []
+        for f in found:
+            o_start, o_end = prep.span(f.start, f.end)
+            start = end = None
+            if word_spans:
+                inside = [(ws, we) for (a, b), (ws, we) in word_spans if a < o_end and o_start < b]
+                if inside:
+                    start, end = inside[0][0], inside[-1][1]
+            hits.append(
+                RuleHit(
+                    rule=f.rule.id,
+                    title=f.rule.title,
+                    category=f.rule.category,
+                    severity=f.rule.severity,
+                    leg=self.leg,
+                    span=(o_start, o_end),
+                    evidence=text[o_start:o_end],
+                    reason=f.reason,
+                    citation=f.rule.citation,
+                    compliant=f.rule.compliant,
+                    utterance=utterance,
+                    start=start,
+                    end=end,
+                )
+            )
+        return hits
+
+    def satisfied(self, text: str) -> list[Rule]:
+        """The must-say rules whose wording occurs in ``text``."""
+        if not self.must_say_rules:
+            return []
+        _, canon, _, _ = self.prepare(text)
+        out = []
+        for rule in self.must_say_rules:
+            regex = rule.compiled[self.lang].regex
+            if regex is not None and regex.search(canon):
+                out.append(rule)
+        return out
+
+    def _on_word_bounds(self, canon: str, m: re.Match[str], groups: tuple[str, ...]) -> bool:
+        bounds: frozenset[int] | None = None
+        for g in groups:
+            if m.group(g) is None:
+                continue
+            if bounds is None:
+                bounds = word_bounds(canon)
+            gs, ge = m.span(g)
+            if gs not in bounds or ge not in bounds:
+                return False
+        return True
+
+    @staticmethod
+    def _reason(rule: Rule, matched: str, s: int, e: int, subs: tuple[Substitution, ...]) -> str:
+        base = rule.reason or rule.title
+        reason = f"{base}: matched {matched!r}"
+        heard = [x for x in subs if x.start < e and s < x.end]
+        if heard:
+            reason += " (" + "; ".join(f"heard {x.heard!r}, sounds like {x.term!r}" for x in heard) + ")"
+        return reason
+
+
+def _word_spans(text: str, words: Sequence[Word]) -> list[tuple[tuple[int, int], tuple[float, float]]]:
+    """Character range of every recognised word in ``text`` (in order), with its times."""
+    out: list[tuple[tuple[int, int], tuple[float, float]]] = []
+    pos = 0
+    lowered = text.lower()
+    for w in words:
+        token = w.text.strip().lower()
+        if not token:
+            continue
+        i = lowered.find(token, pos)
+        if i < 0:
+            continue
+        out.append(((i, i + len(token)), (w.start, w.end)))
+        pos = i + len(token)
+    return out

@@ -1,0 +1,148 @@
+"""Call-metadata rules, as pure functions over :class:`~agent_monitor.model.calls.CallRecord` lists.
+
+* :func:`calling_hours`: a call placed outside the allowed window in **any** of the debtor's
+  possible time zones (US: 08:00-21:00 local, FDCPA 805(a)(1) / Reg F 1006.6(b)(1)(i); PRC: a
+  per-tenant window, default 08:00-21:00, because the NIFA figure is unverified).
+* :func:`call_frequency`: Regulation F 1006.14(b)(2): more than 7 calls to a person about a debt
+  within 7 consecutive days, or any call within 7 days after a telephone conversation about that
+  debt (the conversation day is day 1). Calls that did not connect and calls made with the
+  person's prior consent are not counted; voicemail drops are.
+
+Days are calendar days in the debtor's (first) time zone. The frequency presumptions are US law
+and apply to ``jurisdiction="US"`` records; PRC caps are unverified institution policy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent_monitor.errors import CallRecordError
+from agent_monitor.model.calls import CallRecord
+from agent_monitor.model.rules import RuleHit, Severity
+from agent_monitor.settings import RulesSettings
+
+US_TIME_CITATION = "FDCPA 805(a)(1) [15 U.S.C. 1692c(a)(1)]; Reg F 12 CFR 1006.6(b)(1)(i)"
+CN_TIME_CITATION = "催收规则 CN-TIME-1（NIFA 自律公约，时段未经核实，按租户配置）"
+FREQ_CITATION = "Reg F 12 CFR 1006.14(b)(2)(i)(A) (7 calls in 7 days) and (B) (7 days after a conversation)"
+
+
+def _zone(name: str, call_id: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CallRecordError(f"call {call_id}: unknown time zone {name!r}") from exc
+
+
+def _hhmm(value: str) -> time:
+    try:
+        hh, mm = value.split(":")
+        return time(int(hh), int(mm))
+    except ValueError as exc:
+        raise CallRecordError(f"calling window time {value!r} is not HH:MM") from exc
+
+
+def window_for(call: CallRecord, settings: RulesSettings) -> tuple[time, time]:
+    """The allowed local calling window for the call's jurisdiction and tenant."""
+    if call.jurisdiction.upper() in ("CN", "PRC"):
+        start, end = settings.prc_calling_window_by_tenant.get(call.tenant, settings.prc_calling_window)
+    else:
+        start, end = settings.us_calling_window
+    return _hhmm(start), _hhmm(end)
+
+
+def _hit(rule: str, title: str, category: str, call: CallRecord, reason: str, citation: str) -> RuleHit:
+    return RuleHit(
+        rule=rule,
+        title=title,
+        category=category,
+        severity=Severity.ORANGE,
+        leg=None,
+        span=None,
+        evidence=call.call_id,
+        reason=reason,
+        citation=citation,
+        compliant=None,
+    )
+
+
+def calling_hours(calls: Iterable[CallRecord], settings: RulesSettings) -> list[RuleHit]:
+    """One hit per call placed outside the allowed window in at least one possible time zone."""
+    hits: list[RuleHit] = []
+    for call in calls:
+        start, end = window_for(call, settings)
+        for tz in call.debtor_timezones:
+            local = call.placed_at.astimezone(_zone(tz, call.call_id))
+            if not (start <= local.time() < end):
+                cn = call.jurisdiction.upper() in ("CN", "PRC")
+                hits.append(
+                    _hit(
+                        "CN-TIME-1" if cn else "US-TIME-1",
+                        "Call outside the allowed calling hours",
+                        "calling_hours",
+                        call,
+                        f"call {call.call_id} placed at {local:%H:%M} {tz} local time, outside "
+                        f"{start:%H:%M}-{end:%H:%M}",
+                        CN_TIME_CITATION if cn else US_TIME_CITATION,
+                    )
+                )
+                break
+    return hits
+
+
+def _day(call: CallRecord) -> date:
+    return call.placed_at.astimezone(_zone(call.debtor_timezones[0], call.call_id)).date()
+
+
+def call_frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[RuleHit]:
+    """Hits for calls beyond the Regulation F frequency presumptions, per person and debt."""
+    groups: dict[tuple[str, str], list[CallRecord]] = defaultdict(list)
+    for call in calls:
+        if call.jurisdiction.upper() == "US":
+            groups[(call.debtor_id, call.debt_id)].append(call)
+    hits: list[RuleHit] = []
+    max_calls = settings.freq_max_calls
+    window = settings.freq_window_days
+    after = settings.freq_after_conversation_days
+    for (debtor, debt), group in groups.items():
+        group.sort(key=lambda c: c.placed_at)
+        counted = [c for c in group if c.connected and not c.consented]
+        placed: list[datetime] = []
+        last_conversation: date | None = None
+        for call in counted:
+            day = _day(call)
+            in_window = [p for p in placed if (day - _day_of(p, call)).days < window]
+            if len(in_window) >= max_calls:
+                hits.append(
+                    _hit(
+                        "US-FREQ-1",
+                        f"More than {max_calls} calls in {window} days",
+                        "call_frequency",
+                        call,
+                        f"call {call.call_id} to {debtor} about {debt} is call {len(in_window) + 1} "
+                        f"within {window} consecutive days",
+                        FREQ_CITATION,
+                    )
+                )
+            if last_conversation is not None and 0 <= (day - last_conversation).days < after:
+                hits.append(
+                    _hit(
+                        "US-FREQ-2",
+                        f"Call within {after} days after a conversation",
+                        "call_frequency",
+                        call,
+                        f"call {call.call_id} to {debtor} about {debt} on {day} follows a conversation "
+                        f"on {last_conversation} (day {(day - last_conversation).days + 1} of {after})",
+                        FREQ_CITATION,
+                    )
+                )
+            placed.append(call.placed_at)
+            if call.conversation:
+                last_conversation = day
+    return hits
+
+
+def _day_of(instant: datetime, like: CallRecord) -> date:
+    return instant.astimezone(_zone(like.debtor_timezones[0], like.call_id)).date()

@@ -1,0 +1,354 @@
+"""Rule packs: YAML data files, validated on load into :class:`Rule` objects.
+
+A pack file::
+
+    pack: en-abuse            # name
+    version: 1.0.0            # the pack's own version (semantic versioning)
+    description: ...
+    lists:                    # named term lists, referenced in patterns as @name
+      insult: [idiot, moron]
+      slur: {terms: [...], homophones: addressed, word: true}   # Chinese options
+    allow: [kill time]        # safe phrases: a hit inside one is dropped
+    rules:
+      - id: EN-INSULT-1
+        title: Name-calling
+        category: insult      # see CATEGORIES
+        severity: orange      # info | yellow | orange | red
+        languages: [en]
+        leg: agent            # agent | debtor | any
+        kind: match           # match (default) | must_say | model
+        patterns: [...]       # see qa_rules.patterns
+        unless: [...]         # optional: no hit in an utterance that matches one of these
+        negation: true        # optional: drop hits negated in their clause
+        reported: true        # optional: drop hits in reported speech
+        citation: FDCPA 806(2) ...
+        compliant: the wording the agent should use instead   # required for agent/any legs
+        examples: {positive: [...], negative: [...]}
+        within_s: 30          # must_say only (default: settings.rules.must_say_window_s)
+        model: abuse-zh       # model only: models/abuse/<model>.json
+        threshold: 0.9        # model only: probability at or above which the rule fires
+
+Every problem raises :class:`~agent_monitor.errors.RulePackError` naming file, rule and field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent_monitor.errors import RulePackError
+from agent_monitor.model.rules import RuleLeg, Severity
+from qa_rules.patterns import PatternError, TermList, compile_literals, compile_patterns
+
+CATEGORIES = frozenset(
+    {
+        "profanity",
+        "insult",
+        "threat",
+        "false_legal",
+        "third_party",
+        "public_shaming",
+        "personal_data",
+        "harassment",
+        "disclosure",
+        "recording_notice",
+        "calling_hours",
+        "call_frequency",
+        "unfair_practice",
+    }
+)
+#: abusive wording (the model rule defers to pattern rules of these categories)
+ABUSE_CATEGORIES = frozenset({"profanity", "insult", "threat"})
+LANGUAGES = frozenset({"en", "zh"})
+KINDS = frozenset({"match", "must_say", "model"})
+_PACK_KEYS = {"pack", "version", "description", "language", "lists", "allow", "rules"}
+_RULE_KEYS = {
+    "id", "title", "category", "severity", "languages", "leg", "kind", "patterns", "unless",
+    "negation", "reported", "citation", "compliant", "reason", "examples", "within_s", "model",
+    "threshold",
+}  # fmt: skip
+_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPatterns:
+    """A rule's patterns compiled for one language."""
+
+    regex: re.Pattern[str] | None
+    unless: re.Pattern[str] | None
+    word_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One validated rule of a pack."""
+
+    id: str
+    title: str
+    category: str
+    severity: Severity
+    languages: tuple[str, ...]
+    leg: RuleLeg
+    kind: str
+    citation: str
+    compliant: str | None
+    reason: str | None
+    negation: bool
+    reported: bool
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
+    compiled: dict[str, CompiledPatterns]
+    within_s: float | None
+    model: str | None
+    threshold: float | None
+    pack: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RulePack:
+    """One loaded pack file."""
+
+    name: str
+    version: str
+    source: str
+    rules: tuple[Rule, ...]
+    lists: dict[str, TermList]
+    allow: tuple[str, ...]
+
+
+def pack_files(paths: Iterable[Path]) -> list[Path]:
+    """The ``*.yaml``/``*.yml`` files named by ``paths`` (folders are searched recursively)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise RulePackError(str(path), "no such rule pack file or folder")
+    if not files:
+        raise RulePackError(", ".join(str(p) for p in paths), "no rule pack files (*.yaml) found")
+    return files
+
+
+def load_pack(path: Path) -> RulePack:
+    """Read and validate one pack file."""
+    import yaml
+
+    src = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulePackError(src, f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RulePackError(src, "not UTF-8 text") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RulePackError(src, f"invalid YAML{where}: {problem}") from exc
+    if not isinstance(data, dict):
+        raise RulePackError(src, "a rule pack must be a YAML mapping with pack, version and rules")
+    unknown = set(data) - _PACK_KEYS
+    if unknown:
+        raise RulePackError(src, f"unknown key(s) {sorted(unknown)}", field=sorted(unknown)[0])
+    name = _str(data, "pack", src, None)
+    version = _str(data, "version", src, None)
+    if not _VERSION.match(version):
+        raise RulePackError(src, f"version {version!r} is not MAJOR.MINOR.PATCH", field="version")
+    lists = _lists(data.get("lists") or {}, src)
+    allow = _str_list(data.get("allow") or [], src, None, "allow")
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise RulePackError(src, "rules must be a non-empty list", field="rules")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_rules):
+        rule = _rule(raw, index, src, name, lists, allow)
+        if rule.id in seen:
+            raise RulePackError(src, "duplicate rule id", rule=rule.id, field="id")
+        seen.add(rule.id)
+        rules.append(rule)
+    return RulePack(name, version, src, tuple(rules), lists, tuple(allow))
+
+
+def _str(d: dict[str, Any], key: str, src: str, rule: str | None, required: bool = True) -> str:
+    value = d.get(key)
+    if value is None and not required:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool) and key == "version":
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise RulePackError(src, "required, must be a non-empty string", rule=rule, field=key)
+    return value.strip()
+
+
+def _str_list(value: Any, src: str, rule: str | None, field: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RulePackError(src, "must be a list of non-empty strings", rule=rule, field=field)
+    return [v.strip() for v in value]
+
+
+def _lists(raw: Any, src: str) -> dict[str, TermList]:
+    if not isinstance(raw, dict):
+        raise RulePackError(src, "lists must be a mapping of name to terms", field="lists")
+    out: dict[str, TermList] = {}
+    for name, spec in raw.items():
+        field = f"lists.{name}"
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise RulePackError(src, f"list name {name!r} must be lower-case [a-z0-9_]", field=field)
+        options: dict[str, Any] = {}
+        if isinstance(spec, dict):
+            extra = set(spec) - {"terms", "homophones", "word"}
+            if extra:
+                raise RulePackError(src, f"unknown key(s) {sorted(extra)}", field=field)
+            options = spec
+            spec = spec.get("terms")
+        terms = _str_list(spec, src, None, field)
+        if not terms:
+            raise RulePackError(src, "a list needs at least one term", field=field)
+        homophones = options.get("homophones", "off")
+        if homophones not in ("off", "any", "addressed"):
+            raise RulePackError(src, "homophones must be off, any or addressed", field=field + ".homophones")
+        word = options.get("word", False)
+        if not isinstance(word, bool):
+            raise RulePackError(src, "word must be true or false", field=field + ".word")
+        out[name] = TermList(name, tuple(terms), homophones, word)
+    return out
+
+
+def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList], allow: list[str]) -> Rule:
+    if not isinstance(raw, dict):
+        raise RulePackError(src, "each rule must be a mapping", rule=f"#{index + 1}")
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        label = rid if isinstance(rid, str) and rid else f"#{index + 1}"
+        raise RulePackError(src, "id must look like ABC-XYZ-1 (upper case, dashes)", rule=label, field="id")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise RulePackError(src, f"unknown key(s) {sorted(unknown)}", rule=rid, field=sorted(unknown)[0])
+    title = _str(raw, "title", src, rid)
+    category = _str(raw, "category", src, rid)
+    if category not in CATEGORIES:
+        raise RulePackError(src, f"unknown category {category!r} (one of {', '.join(sorted(CATEGORIES))})",
+                            rule=rid, field="category")  # fmt: skip
+    try:
+        severity = Severity(_str(raw, "severity", src, rid))
+    except ValueError:
+        raise RulePackError(
+            src, "severity must be info, yellow, orange or red", rule=rid, field="severity"
+        ) from None
+    languages = _str_list(raw.get("languages"), src, rid, "languages")
+    if not languages or set(languages) - LANGUAGES:
+        raise RulePackError(src, "languages must list en and/or zh", rule=rid, field="languages")
+    try:
+        leg = RuleLeg(_str(raw, "leg", src, rid))
+    except ValueError:
+        raise RulePackError(src, "leg must be agent, debtor or any", rule=rid, field="leg") from None
+    kind = raw.get("kind", "match")
+    if kind not in KINDS:
+        raise RulePackError(src, f"kind must be one of {sorted(KINDS)}", rule=rid, field="kind")
+    citation = _str(raw, "citation", src, rid)
+    compliant = _str(raw, "compliant", src, rid, required=leg is not RuleLeg.DEBTOR) or None
+    reason = _str(raw, "reason", src, rid, required=False) or None
+    flags = {}
+    for flag in ("negation", "reported"):
+        value = raw.get(flag, False)
+        if not isinstance(value, bool):
+            raise RulePackError(src, "must be true or false", rule=rid, field=flag)
+        flags[flag] = value
+    examples = raw.get("examples")
+    if not isinstance(examples, dict) or set(examples) - {"positive", "negative"}:
+        raise RulePackError(src, "examples must be a mapping with positive and negative lists",
+                            rule=rid, field="examples")  # fmt: skip
+    positive = _str_list(examples.get("positive"), src, rid, "examples.positive")
+    negative = _str_list(examples.get("negative"), src, rid, "examples.negative")
+    if not positive or not negative:
+        raise RulePackError(src, "at least one positive and one negative example are required",
+                            rule=rid, field="examples")  # fmt: skip
+    within_s = _number(raw, "within_s", src, rid, kind == "must_say", required=False)
+    threshold = _number(raw, "threshold", src, rid, kind == "model", required=kind == "model")
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise RulePackError(
+            src, "threshold must be a probability between 0 and 1", rule=rid, field="threshold"
+        )
+    model = None
+    if kind == "model":
+        model = _str(raw, "model", src, rid)
+        if "patterns" in raw:
+            raise RulePackError(src, "model rules take no patterns", rule=rid, field="patterns")
+    elif "model" in raw:
+        raise RulePackError(src, "only model rules name a model", rule=rid, field="model")
+    if kind == "must_say" and leg is RuleLeg.DEBTOR:
+        raise RulePackError(src, "must_say rules apply to the agent leg", rule=rid, field="leg")
+    compiled: dict[str, CompiledPatterns] = {}
+    for lang in languages:
+        compiled[lang] = _compile(raw, kind, lang, lists, allow, src, rid)
+    return Rule(
+        id=rid, title=title, category=category, severity=severity, languages=tuple(languages),
+        leg=leg, kind=kind, citation=citation, compliant=compliant, reason=reason,
+        negation=flags["negation"], reported=flags["reported"], positive=tuple(positive),
+        negative=tuple(negative), compiled=compiled, within_s=within_s, model=model,
+        threshold=threshold, pack=pack, source=src,
+    )  # fmt: skip
+
+
+def _number(raw: dict[str, Any], key: str, src: str, rid: str, allowed: bool, required: bool) -> float | None:
+    if key not in raw:
+        if required:
+            raise RulePackError(src, "required", rule=rid, field=key)
+        return None
+    if not allowed:
+        raise RulePackError(src, "not valid for this kind of rule", rule=rid, field=key)
+    value = raw[key]
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise RulePackError(src, "must be a positive number", rule=rid, field=key)
+    return float(value)
+
+
+def _compile(
+    raw: dict[str, Any],
+    kind: str,
+    lang: str,
+    lists: dict[str, TermList],
+    allow: list[str],
+    src: str,
+    rid: str,
+) -> CompiledPatterns:
+    if kind == "model":
+        return CompiledPatterns(None, None, ())
+    patterns = raw.get("patterns")
+    if not isinstance(patterns, list) or not patterns:
+        raise RulePackError(src, "must be a non-empty list", rule=rid, field="patterns")
+    try:
+        main = compile_patterns(patterns, lang, lists)
+    except PatternError as exc:
+        raise RulePackError(src, str(exc), rule=rid, field="patterns") from None
+    unless = None
+    if "unless" in raw:
+        if not isinstance(raw["unless"], list) or not raw["unless"]:
+            raise RulePackError(src, "must be a non-empty list", rule=rid, field="unless")
+        try:
+            unless = re.compile(compile_patterns(raw["unless"], lang, lists).source)
+        except PatternError as exc:
+            raise RulePackError(src, str(exc), rule=rid, field="unless") from None
+    del allow
+    return CompiledPatterns(re.compile(main.source), unless, tuple(main.word_groups))
+
+
+def allow_regex(packs: Iterable[RulePack], lang: str) -> re.Pattern[str] | None:
+    """One regex matching every allow-listed phrase of ``packs`` for ``lang``."""
+    phrases = [a for p in packs for a in p.allow if _phrase_lang(a) in (lang, "any")]
+    source = compile_literals(phrases, lang)
+    return re.compile(source) if source else None
+
+
+def _phrase_lang(phrase: str) -> str:
+    if any("\u3400" <= c <= "\u9fff" for c in phrase):
+        return "zh"
+    return "en" if any(c.isalpha() for c in phrase) else "any"

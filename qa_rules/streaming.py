@@ -1,0 +1,139 @@
+"""Streaming evaluation of one leg: partial transcripts give provisional hits, the final settles them.
+
+Contract (what the live pipeline relies on):
+
+* ``update(t)`` with a partial transcript returns a ``provisional`` event for every hit not yet
+  announced for that utterance. Hits are keyed by ``(rule, n)``, the n-th occurrence of the rule
+  in the utterance, so a growing partial never announces the same hit twice.
+* ``update(t)`` with the final transcript returns ``confirmed`` for every hit on the final text
+  (whether or not it was announced provisionally; the confirmed hit carries the final span and
+  word times) and ``withdrawn`` for every provisional hit the final text does not contain.
+* After its final, an utterance is closed: later transcripts with that number are ignored.
+* ``advance(t)`` moves the leg clock to ``t`` call seconds and returns ``confirmed`` hits for the
+  must-say rules whose window (the first N seconds of the call) has passed without their wording;
+  each fires at most once per call. A must-say rule is satisfied by a final transcript, or a
+  partial, that starts inside the window and contains its wording.
+"""
+
+from __future__ import annotations
+
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import HitEvent, HitStatus, RuleHit
+from agent_monitor.model.transcript import Transcript
+from qa_rules.engine import RuleSet
+
+_CLOSED_KEEP = 4096
+
+
+class LegChecker:
+    """Incremental rule checking for one leg of one call."""
+
+    def __init__(self, ruleset: RuleSet, lang: str, leg: Leg) -> None:
+        self.lang = lang
+        self.leg = leg
+        self._matcher = ruleset.matcher(lang, leg)
+        self._default_window = ruleset.must_say_window_s
+        self._open: dict[int, dict[tuple[str, int], RuleHit]] = {}
+        self._closed: set[int] = set()
+        self._closed_order: list[int] = []
+        self._satisfied: set[str] = set()
+        self._missed: set[str] = set()
+        self.clock = 0.0
+
+    def window(self, rule_id: str) -> float:
+        """The must-say window of a rule, in seconds from the start of the call."""
+        for rule in self._matcher.must_say_rules:
+            if rule.id == rule_id:
+                return rule.within_s or self._default_window
+        raise KeyError(rule_id)
+
+    def update(self, transcript: Transcript) -> list[HitEvent]:
+        """Check one partial or final transcript of this leg; returns the hit events it causes."""
+        if transcript.leg != self.leg:
+            raise ValueError(f"transcript of leg {transcript.leg} given to the {self.leg} checker")
+        utt = transcript.utterance
+        if utt in self._closed:
+            return []
+        self._note_must_say(transcript)
+        hits = self._matcher.check(transcript.text, utterance=utt, words=transcript.words)
+        keyed = _keyed(hits)
+        announced = self._open.setdefault(utt, {})
+        events: list[HitEvent] = []
+        if not transcript.final:
+            for key, hit in keyed.items():
+                if key not in announced:
+                    announced[key] = hit
+                    events.append(HitEvent(HitStatus.PROVISIONAL, hit))
+        else:
+            for hit in keyed.values():
+                events.append(HitEvent(HitStatus.CONFIRMED, hit))
+            for key, hit in announced.items():
+                if key not in keyed:
+                    events.append(HitEvent(HitStatus.WITHDRAWN, hit))
+            del self._open[utt]
+            self._close(utt)
+        events.extend(self.advance(max(self.clock, transcript.end)))
+        return events
+
+    def advance(self, t: float) -> list[HitEvent]:
+        """Move the leg clock to ``t``; report must-say rules whose window has passed unmet."""
+        self.clock = max(self.clock, t)
+        events: list[HitEvent] = []
+        for rule in self._matcher.must_say_rules:
+            if rule.id in self._satisfied or rule.id in self._missed:
+                continue
+            window = rule.within_s or self._default_window
+            if self.clock >= window:
+                self._missed.add(rule.id)
+                hit = RuleHit(
+                    rule=rule.id,
+                    title=rule.title,
+                    category=rule.category,
+                    severity=rule.severity,
+                    leg=self.leg,
+                    span=None,
+                    evidence="",
+                    reason=f"{rule.title}: not said in the first {window:g} s of the {self.leg} leg",
+                    citation=rule.citation,
+                    compliant=rule.compliant,
+                    utterance=None,
+                    start=window,
+                    end=window,
+                )
+                events.append(HitEvent(HitStatus.CONFIRMED, hit))
+        return events
+
+    @property
+    def pending_must_say(self) -> tuple[str, ...]:
+        """Must-say rules neither satisfied nor reported missing yet."""
+        return tuple(
+            r.id
+            for r in self._matcher.must_say_rules
+            if r.id not in self._satisfied and r.id not in self._missed
+        )
+
+    def _note_must_say(self, transcript: Transcript) -> None:
+        pending = [r for r in self._matcher.must_say_rules if r.id not in self._satisfied | self._missed]
+        if not pending:
+            return
+        in_window = [r for r in pending if transcript.start < (r.within_s or self._default_window)]
+        if in_window:
+            met = {r.id for r in self._matcher.satisfied(transcript.text)}
+            self._satisfied.update(r.id for r in in_window if r.id in met)
+
+    def _close(self, utt: int) -> None:
+        self._closed.add(utt)
+        self._closed_order.append(utt)
+        if len(self._closed_order) > _CLOSED_KEEP:
+            old = self._closed_order.pop(0)
+            self._closed.discard(old)
+
+
+def _keyed(hits: list[RuleHit]) -> dict[tuple[str, int], RuleHit]:
+    out: dict[tuple[str, int], RuleHit] = {}
+    counts: dict[str, int] = {}
+    for hit in hits:
+        n = counts.get(hit.rule, 0)
+        counts[hit.rule] = n + 1
+        out[(hit.rule, n)] = hit
+    return out

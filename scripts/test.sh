@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's checks: lint, types, then the whole test suite on SQLite and PostgreSQL with the real
+# Vosk model and the shared recordings (AGENT_MONITOR_EVAL_DATA_DIR, default ../shared/data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+[ -x "$PY" ] || { echo "test: run scripts/setup.sh first" >&2; exit 2; }
+if [ -z "${AGENT_MONITOR_TEST_POSTGRES_URL:-}" ]; then
+    AGENT_MONITOR_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
+    export AGENT_MONITOR_TEST_POSTGRES_URL
+fi
+"$PY" -m ruff check .
+"$PY" -m ruff format --check .
+"$PY" -m mypy
+exec "$PY" -m pytest "$@"

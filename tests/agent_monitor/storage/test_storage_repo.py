@@ -1,0 +1,387 @@
+"""The repository API against a real database (SQLite and, when configured, PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError, StorageError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import RuleHit, Severity
+from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
+from agent_monitor.model.transcript import Transcript, Word
+from agent_monitor.storage import repo
+from agent_monitor.storage.engine import Database
+from agent_monitor.storage.enums import AlertState, CallStatus, HitStatus, Level, QaState, Role, Verdict
+
+T0 = datetime(2025, 3, 4, 9, 30, 0, 123456, tzinfo=UTC)
+
+
+def _call(db: Database, call_id: str = "c1", agent: str = "A1", **kw: object) -> None:
+    with db.session() as s:
+        repo.start_call(s, call_id, agent, source_protocol="ws_ingest", started_at=T0, **kw)  # type: ignore[arg-type]
+
+
+def test_users_and_agents(db: Database) -> None:
+    with db.session() as s:
+        repo.ensure_agent(s, "A1", name="Li Wei", team="east")
+        repo.create_user(s, "admin", "$argon2id$x", Role.ADMIN)
+        repo.create_user(s, "li", "$argon2id$y", "agent", agent_id="A1")
+        repo.create_user(s, "sup", "$argon2id$z", Role.SUPERVISOR, team="east")
+        repo.create_user(s, "bo", "h", Role.AGENT, agent_id="A2")  # unknown agent is created
+    with db.session() as s:
+        assert repo.count_users(s) == 4
+        assert repo.count_users(s, role=Role.AGENT) == 2
+        li = repo.get_user(s, "li")
+        assert li is not None and li.role is Role.AGENT and li.agent_id == "A1" and li.active
+        assert li.created_at.tzinfo is not None
+        assert [u.username for u in repo.list_users(s, role="agent")] == ["bo", "li"]
+        assert repo.get_agent(s, "A2").name == "A2"
+        assert [a.id for a in repo.list_agents(s, team="east")] == ["A1"]
+        repo.set_password(s, "li", "$argon2id$new")
+        repo.set_user_active(s, "bo", False)
+        repo.set_user_role(s, "bo", Role.QA)
+    with db.session() as s:
+        assert repo.require_user(s, "li").password_hash == "$argon2id$new"
+        assert [u.username for u in repo.list_users(s, active=False)] == ["bo"]
+        assert repo.require_user(s, "bo").role is Role.QA and repo.require_user(s, "bo").agent_id is None
+        assert repo.get_user(s, "nobody") is None
+    with pytest.raises(ConflictError, match="already exists"), db.session() as s:
+        repo.create_user(s, "li", "h", Role.QA)
+    with pytest.raises(InvalidRecordError, match="agent id"), db.session() as s:
+        repo.create_user(s, "x", "h", Role.AGENT)
+    with pytest.raises(InvalidRecordError, match="unknown role"), db.session() as s:
+        repo.create_user(s, "x", "h", "boss")
+    with pytest.raises(NotFoundError), db.session() as s:
+        repo.set_password(s, "nobody", "h")
+    # the database itself refuses an agent user without an agent id
+    with pytest.raises(Exception, match=r"(?i)check"), db.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET agent_id = NULL WHERE username = 'li'"))
+
+
+def test_call_lifecycle_and_listing(db: Database) -> None:
+    with db.session() as s:
+        repo.ensure_agent(s, "A1", team="east")
+        repo.ensure_agent(s, "A2", team="west")
+    shanghai = timezone(timedelta(hours=8))
+    with db.session() as s:
+        call = repo.start_call(
+            s,
+            "c1",
+            "A1",
+            source_protocol="twilio",
+            started_at=T0.astimezone(shanghai),
+            debtor_id="D9",
+            debtor_phone="+8613800000000",
+            debtor_tz="Asia/Shanghai",
+            lang="zh",
+        )
+        assert call.status is CallStatus.LIVE
+        repo.start_call(s, "c2", "A2", source_protocol="ws_ingest", started_at=T0 + timedelta(hours=1))
+        repo.start_call(s, "c3", "A1", source_protocol="file", started_at=T0 + timedelta(days=1))
+    with db.session() as s:
+        c1 = repo.get_call(s, "c1")
+        # wall-clock times come back tz-aware UTC, microseconds intact, whatever zone went in
+        assert c1.started_at == T0 and c1.started_at.tzinfo is not None
+        assert c1.started_at.utcoffset() == timedelta(0)
+        assert (c1.debtor_tz, c1.lang, c1.source_protocol) == ("Asia/Shanghai", "zh", "twilio")
+        repo.raise_call_level(s, "c1", Level.ORANGE)
+        repo.raise_call_level(s, "c1", Level.YELLOW)  # never goes down
+        repo.end_call(s, "c1", ended_at=T0 + timedelta(minutes=5))
+        repo.raise_call_level(s, "c2", Level.RED)
+    with db.session() as s:
+        c1 = repo.get_call(s, "c1")
+        assert (c1.status, c1.final_level, c1.high_sensitivity) == (CallStatus.ENDED, Level.ORANGE, False)
+        assert c1.ended_at == T0 + timedelta(minutes=5)
+        c2 = repo.get_call(s, "c2")
+        assert c2.final_level is Level.RED and c2.high_sensitivity
+        assert [c.id for c in repo.list_calls(s)] == ["c3", "c2", "c1"]
+        assert [c.id for c in repo.list_calls(s, status=CallStatus.LIVE)] == ["c3", "c2"]
+        assert [c.id for c in repo.list_calls(s, team="east")] == ["c3", "c1"]
+        assert [c.id for c in repo.list_calls(s, agent_ids=["A2"])] == ["c2"]
+        assert [c.id for c in repo.list_calls(s, levels=[Level.RED, Level.ORANGE])] == ["c2", "c1"]
+        assert [c.id for c in repo.list_calls(s, high_sensitivity=True)] == ["c2"]
+        window = repo.list_calls(s, since=T0 + timedelta(minutes=1), until=T0 + timedelta(days=1))
+        assert [c.id for c in window] == ["c2"]
+        assert [c.id for c in repo.list_calls(s, limit=1, offset=1)] == ["c2"]
+    with pytest.raises(ConflictError, match="already exists"), db.session() as s:
+        repo.start_call(s, "c1", "A1", source_protocol="ws_ingest")
+    with db.session() as s:  # a reconnecting client resumes its call
+        assert (
+            repo.start_call(s, "c1", "A1", source_protocol="ws_ingest", resume=True).status is CallStatus.LIVE
+        )
+        assert sorted(repo.abort_live_calls(s, at=T0 + timedelta(days=2))) == ["c1", "c2", "c3"]
+    with db.session() as s:
+        assert repo.get_call(s, "c3").status is CallStatus.ABORTED
+    with pytest.raises(ConflictError, match="belongs to agent"), db.session() as s:
+        repo.start_call(s, "c1", "A2", source_protocol="ws_ingest", resume=True)
+    with pytest.raises(NotFoundError), db.session() as s:
+        repo.get_call(s, "nope")
+    # naive datetimes are ambiguous: refused with a one-line error, on writes and in filters
+    with pytest.raises(InvalidRecordError, match="no time zone"), db.session() as s:
+        repo.start_call(s, "c9", "A1", source_protocol="x", started_at=datetime(2025, 1, 1))
+    with pytest.raises(InvalidRecordError, match="no time zone"), db.session() as s:
+        repo.list_calls(s, since=datetime(2025, 1, 1))
+
+
+def test_utterances_words_hits_and_stress(db: Database) -> None:
+    _call(db)
+    partial = Transcript(Leg.AGENT, 0, 1.0, 2.0, "you must pay", final=False)
+    final = Transcript(
+        Leg.AGENT,
+        0,
+        1.0,
+        2.6,
+        "you must pay today",
+        final=True,
+        words=(
+            Word("you", 1.0, 1.2, 0.9),
+            Word("must", 1.2, 1.5, 0.8),
+            Word("pay", 1.5, 1.9, 1.0),
+            Word("today", 1.9, 2.6, 0.75),
+        ),
+    )
+    debtor = Transcript(
+        Leg.DEBTOR, 0, 0.2, 0.9, "你好", final=True, words=(Word("你好", 0.2, 0.9),), lang="zh"
+    )
+    with db.session() as s:
+        first = repo.save_utterance(s, "c1", partial)
+        repo.save_utterance(s, "c1", debtor)
+        again = repo.save_utterance(s, "c1", final)
+        assert again.id == first.id  # the final replaces the partial
+        utt_id = again.id
+    with db.session() as s:
+        rows = repo.list_utterances(s, "c1")
+        assert [repo.to_transcript(r) for r in rows] == [debtor, final]
+        assert [r.leg for r in repo.list_utterances(s, "c1", leg=Leg.AGENT, final_only=True)] == [Leg.AGENT]
+        threat = RuleHit(
+            rule="en.threat.pay_today",
+            title="Demanding immediate payment",
+            category="pressure",
+            severity=Severity.ORANGE,
+            leg=Leg.AGENT,
+            span=(0, 18),
+            evidence="you must pay today",
+            reason="demands immediate payment",
+            citation="FDCPA 807",
+            compliant="Could you tell me when a payment would be possible?",
+            utterance=0,
+            start=1.0,
+            end=2.6,
+        )
+        hours = RuleHit(
+            rule="en.calling_hours",
+            title="Call outside permitted hours",
+            category="timing",
+            severity=Severity.RED,
+            leg=None,
+            span=None,
+            evidence="21:30 debtor local time",
+            reason="outside 8:00-21:00",
+            citation="Reg F 1006.6(b)(1)(i)",
+        )
+        hit = repo.save_rule_hit(s, "c1", threat)
+        assert hit.utterance_id == utt_id  # linked by leg and utterance number
+        hours_row = repo.save_rule_hit(s, "c1", hours, status=HitStatus.CONFIRMED)
+        other = repo.save_rule_hit(s, "c1", replace(threat, rule="en.other", start=1.5, end=1.9))
+        repo.set_rule_hit_status(s, hit.id, HitStatus.CONFIRMED)
+        samples = [
+            StressSample(0.5, 10.0, StressLevel.NONE, BaselineStatus.ABSOLUTE, raw=None, speech_s=0.0),
+            StressSample(1.0, 72.5, StressLevel.HIGH, BaselineStatus.RELATIVE, raw=80.25, speech_s=0.75),
+        ]
+        agent_sample = StressSample(1.0, 5.0, StressLevel.NONE, BaselineStatus.RELATIVE, leg=Leg.AGENT)
+        assert repo.add_stress_samples(s, "c1", [*samples, agent_sample]) == 3
+    with db.session() as s:
+        hits = repo.list_rule_hits(s, "c1")
+        assert [(h.rule_id, h.status) for h in hits] == [
+            ("en.threat.pay_today", HitStatus.CONFIRMED),
+            ("en.other", HitStatus.PROVISIONAL),
+            ("en.calling_hours", HitStatus.CONFIRMED),  # no time: last
+        ]
+        assert [repo.to_rule_hit(h) for h in hits] == [
+            threat,
+            replace(threat, rule="en.other", start=1.5, end=1.9),
+            hours,
+        ]
+        assert hours_row.utterance_id is None
+        repo.set_rule_hit_status(s, other.id, HitStatus.WITHDRAWN)
+        assert repo.stress_timeline(s, "c1") == samples
+        assert repo.stress_timeline(s, "c1", Leg.AGENT) == [agent_sample]
+    with db.session() as s:
+        assert [h.rule_id for h in repo.list_rule_hits(s, "c1")] == [
+            "en.threat.pay_today",
+            "en.calling_hours",
+        ]
+        assert len(repo.list_rule_hits(s, "c1", include_withdrawn=True)) == 3
+        assert [h.rule_id for h in repo.list_rule_hits(s, "c1", leg=Leg.AGENT)] == ["en.threat.pay_today"]
+    with pytest.raises(InvalidRecordError, match=r"outside 0\.\.100"), db.session() as s:
+        repo.add_stress_samples(s, "c1", [replace(samples[0], score=101.0)])
+    with pytest.raises(NotFoundError), db.session() as s:
+        repo.save_utterance(s, "nope", final)
+    with pytest.raises(NotFoundError, match="utterance"), db.session() as s:
+        repo.save_rule_hit(s, "c1", threat, utterance_id=utt_id + 999)
+
+
+def test_alert_lifecycle_and_handoff(db: Database) -> None:
+    _call(db)
+    reasons = [{"rule_id": "en.threat", "hit_id": 1, "stress": 81.5}]
+    with db.session() as s:
+        yellow = repo.raise_alert(s, "c1", Level.YELLOW, [{"rule_id": "en.rude"}], raised_at_s=3.5)
+        red = repo.raise_alert(s, "c1", Level.RED, reasons, raised_at_s=12.25, raised_at=T0, handoff=True)
+        red_id, yellow_id = red.id, yellow.id
+    with db.session() as s:
+        call = repo.get_call(s, "c1")
+        assert call.final_level is Level.RED and call.high_sensitivity
+        red = repo.get_alert(s, red_id)
+        assert (red.level, red.reasons, red.raised_at_s, red.raised_at) == (Level.RED, reasons, 12.25, T0)
+        handoff = repo.get_handoff(s, red_id)
+        assert handoff is not None and handoff.requested_at == T0 and handoff.acknowledged_at is None
+        due = repo.handoffs_due_for_escalation(s, requested_before=T0 + timedelta(seconds=30))
+        assert [h.alert_id for h in due] == [red_id]
+        assert repo.handoffs_due_for_escalation(s, requested_before=T0) == []
+        repo.escalate_handoff(s, red_id, at=T0 + timedelta(seconds=30))
+    with db.session() as s:
+        assert repo.handoffs_due_for_escalation(s, requested_before=T0 + timedelta(hours=1)) == []
+        repo.take_over(s, red_id, "sup", at=T0 + timedelta(seconds=40))
+        repo.acknowledge_alert(s, yellow_id, "sup", note="seen")
+    with db.session() as s:
+        red = repo.get_alert(s, red_id)
+        assert (red.state.value, red.acknowledged_by) == ("acknowledged", "sup")
+        handoff = repo.get_handoff(s, red_id)
+        assert handoff is not None
+        assert (handoff.escalated_at, handoff.taken_over_by) == (T0 + timedelta(seconds=30), "sup")
+        assert handoff.acknowledged_at == T0 + timedelta(seconds=40)
+        assert [e.action.value for e in repo.alert_events(s, red_id)] == [
+            "handoff_requested",
+            "escalated",
+            "acknowledged",
+            "taken_over",
+        ]
+        assert [h.alert_id for h in repo.list_handoffs(s)] == []
+        assert [h.alert_id for h in repo.list_handoffs(s, open_only=False)] == [red_id]
+        repo.resolve_alert(s, red_id, "sup", at=T0 + timedelta(minutes=2))
+    with db.session() as s:
+        assert [a.id for a in repo.list_alerts(s, call_id="c1", states=[AlertState.RESOLVED])] == [red_id]
+        assert [a.id for a in repo.list_alerts(s, levels=[Level.YELLOW])] == [yellow_id]
+        assert len(repo.list_alerts(s, call_ids=["c1"], since=T0 - timedelta(seconds=1))) == 2
+    for step in (
+        lambda s: repo.acknowledge_alert(s, yellow_id, "other"),  # already acknowledged
+        lambda s: repo.resolve_alert(s, red_id, "sup"),  # already resolved
+        lambda s: repo.escalate_handoff(s, yellow_id),  # no handoff
+        lambda s: repo.request_handoff(s, red_id),  # resolved
+    ):
+        with pytest.raises(StorageError, match="cannot record"), db.session() as s:
+            step(s)
+    with pytest.raises(InvalidRecordError), db.session() as s:
+        repo.raise_alert(s, "c1", Level.NONE, [], raised_at_s=1.0)
+    with pytest.raises(NotFoundError), db.session() as s:
+        repo.acknowledge_alert(s, 999, "sup")
+
+
+def test_qa_queue_and_reviews(db: Database) -> None:
+    _call(db, "c1", "A1")
+    with db.session() as s:
+        repo.start_call(s, "c2", "A2", source_protocol="file", started_at=T0 + timedelta(days=3))
+        a1 = repo.raise_alert(s, "c1", Level.RED, [{"rule_id": "r1"}], raised_at_s=1.0).id
+        a2 = repo.raise_alert(s, "c1", Level.ORANGE, [{"rule_id": "r2"}], raised_at_s=2.0).id
+        a3 = repo.raise_alert(s, "c2", Level.YELLOW, [], raised_at_s=2.0).id
+        hit = RuleHit("r1", "t", "c", Severity.RED, Leg.AGENT, None, "e", "r", "cite", start=0.5, end=1.0)
+        repo.save_rule_hit(s, "c1", hit)
+        repo.enqueue_for_qa(s, "c1", Level.ORANGE, "orange alert", at=T0)
+        repo.enqueue_for_qa(s, "c1", Level.RED, "high-sensitivity call")  # same entry, level raised
+        repo.enqueue_for_qa(s, "c2", Level.YELLOW, "finished", at=T0 + timedelta(days=3))
+    with db.session() as s:
+        item = repo.get_qa_item(s, "c1")
+        assert (item.level, item.reason, item.state) == (
+            Level.RED,
+            "orange alert; high-sensitivity call",
+            QaState.PENDING,
+        )
+        assert [i.call_id for i in repo.list_qa_queue(s)] == ["c2", "c1"]
+        assert [i.call_id for i in repo.list_qa_queue(s, levels=[Level.RED])] == ["c1"]
+        assert [i.call_id for i in repo.list_qa_queue(s, agent_id="A2")] == ["c2"]
+        assert [i.call_id for i in repo.list_qa_queue(s, rule_id="r1")] == ["c1"]
+        assert [i.call_id for i in repo.list_qa_queue(s, since=T0 + timedelta(days=1))] == ["c2"]
+        assert [i.call_id for i in repo.list_qa_queue(s, until=T0 + timedelta(days=1))] == ["c1"]
+        repo.assign_qa(s, "c1", "qa1")
+        repo.save_review(
+            s,
+            "c1",
+            "qa1",
+            scorecard={"greeting": 2, "disclosure": 0},
+            notes="threat at 1 s",
+            verdicts={a1: Verdict.CONFIRMED, a2: Verdict.FALSE_ALARM},
+        )
+    with db.session() as s:
+        assert [i.call_id for i in repo.list_qa_queue(s, states=[QaState.IN_REVIEW])] == ["c1"]
+        review = repo.save_review(
+            s, "c1", "qa1", scorecard={"greeting": 2, "disclosure": 1}, verdicts={a2: "confirmed"}, done=True
+        )
+        created = review.created_at
+    with db.session() as s:
+        (review,) = repo.list_reviews(s, "c1")
+        assert review.scorecard == {"greeting": 2, "disclosure": 1} and review.notes == ""
+        assert review.created_at == created and review.updated_at >= created
+        assert [(v.alert_id, v.verdict) for v in review.verdicts] == [
+            (a1, Verdict.CONFIRMED),
+            (a2, Verdict.CONFIRMED),
+        ]
+        assert repo.get_qa_item(s, "c1").state is QaState.DONE
+    with pytest.raises(InvalidRecordError, match="not alerts of call"), db.session() as s:
+        repo.save_review(s, "c1", "qa1", scorecard={}, verdicts={a3: Verdict.CONFIRMED})
+    with pytest.raises(NotFoundError), db.session() as s:
+        repo.get_qa_item(s, "nope")
+
+
+def test_recording_metadata(db: Database) -> None:
+    _call(db)
+    with db.session() as s:
+        rec = repo.register_recording(s, "c1", Leg.AGENT, "recordings/c1/agent.wav", 16000, started_at=T0)
+        assert (rec.encoding, rec.bytes_written, rec.sha256) == ("pcm_s16le", 0, None)
+        repo.register_recording(s, "c1", Leg.DEBTOR, "recordings/c1/debtor.wav", 8000)
+        repo.update_recording_progress(s, "c1", Leg.AGENT, bytes_written=3200, samples_written=1600)
+    with db.session() as s:
+        assert repo.require_recording(s, "c1", Leg.AGENT).samples_written == 1600
+        repo.close_recording(s, "c1", Leg.AGENT, bytes_written=6400, samples_written=3200, sha256="ab" * 32)
+    with db.session() as s:
+        recs = repo.list_recordings(s, "c1")
+        assert [(r.leg, r.sample_rate) for r in recs] == [(Leg.AGENT, 16000), (Leg.DEBTOR, 8000)]
+        assert recs[0].sha256 == "ab" * 32 and recs[0].closed_at is not None
+        # a resumed call re-opens the same recording
+        again = repo.register_recording(s, "c1", Leg.AGENT, "recordings/c1/agent.wav", 16000)
+        assert again.id == recs[0].id and again.sha256 is None
+    with pytest.raises(ConflictError), db.session() as s:
+        repo.register_recording(s, "c1", Leg.AGENT, "elsewhere.wav", 16000)
+    with pytest.raises(NotFoundError), db.session() as s:
+        repo.update_recording_progress(s, "c1x", Leg.AGENT, bytes_written=0, samples_written=0)
+
+
+def test_audit_log(db: Database) -> None:
+    with db.session() as s:
+        repo.record_audit(s, "admin", "login", at=T0)
+        repo.record_audit(
+            s,
+            "qa1",
+            "replay",
+            object_type="recording",
+            object_id="c1/agent",
+            detail={"ip": "10.0.0.5", "range": [0.0, 12.5]},
+            at=T0 + timedelta(seconds=5),
+        )
+        repo.record_audit(
+            s, "qa1", "export", object_type="call", object_id="c1", at=T0 + timedelta(seconds=9)
+        )
+    with db.session() as s:
+        assert [e.action for e in repo.list_audit(s)] == ["export", "replay", "login"]
+        (replay,) = repo.list_audit(s, action="replay")
+        assert replay.detail == {"ip": "10.0.0.5", "range": [0.0, 12.5]}
+        assert replay.at == T0 + timedelta(seconds=5) and replay.id == 2
+        assert [e.id for e in repo.list_audit(s, actor="qa1", object_type="call")] == [3]
+        assert [e.id for e in repo.list_audit(s, object_id="c1/agent")] == [2]
+        window = repo.list_audit(s, since=T0 + timedelta(seconds=1), until=T0 + timedelta(seconds=9))
+        assert [e.id for e in window] == [2]
+    with pytest.raises(InvalidRecordError), db.session() as s:
+        repo.record_audit(s, "", "login")

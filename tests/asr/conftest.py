@@ -1,0 +1,34 @@
+"""Fixtures for the asr tests: real recordings from the shared data, the real Vosk model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.settings import Settings
+from asr.streaming import RecognizerPool
+
+
+@pytest.fixture(scope="session")
+def call_opus(eval_data: Path) -> Path:
+    return eval_data / "calls" / "spokenwoz" / "MUL1011.opus"
+
+
+@pytest.fixture(scope="session")
+def librispeech_flac(eval_data: Path) -> Path:
+    return eval_data / "speech/en/librispeech/test-clean/1089/134686/1089-134686-0000.flac"
+
+
+@pytest.fixture(scope="session")
+def digits_8k(eval_data: Path) -> Path:
+    return eval_data / "speech/en/fsdd_8k_digits/3_george_0.wav"
+
+
+@pytest.fixture(scope="session")
+def pool(base_settings: Settings) -> Iterator[RecognizerPool]:
+    """The real installed model; fails (never skips) when it is missing."""
+    p = RecognizerPool.from_settings(base_settings)
+    yield p
+    p.close()

@@ -1,0 +1,34 @@
+"""Shared fixtures: real data from the shared development split, real settings in temp dirs.
+
+The evaluation data path comes from ``AGENT_MONITOR_EVAL_DATA_DIR`` (default ``../shared/data``
+beside the repository). Tests that need it fail, never skip, when it is missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.settings import Settings, load_settings
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def eval_data(base_settings: Settings) -> Path:
+    path = base_settings.eval_data_dir
+    if not (path / "README.md").is_file():
+        pytest.fail(
+            f"evaluation data not found at {path}; set AGENT_MONITOR_EVAL_DATA_DIR to the shared data"
+        )
+    return path
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, base_settings: Settings) -> Settings:
+    """Settings with a private data directory (database, recordings) per test."""
+    return base_settings.model_copy(update={"data_dir": tmp_path / "data"})

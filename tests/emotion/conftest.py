@@ -1,0 +1,68 @@
+"""Fixtures for the emotion tests: real clips from the shared data, the shipped stress model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from agent_monitor.settings import Settings, StressSettings
+from emotion.dataset import ClipTable, find_corpora, load_clips, measure_clips, read_audio
+from emotion.model import StressModel, load_model
+
+Audio = tuple[npt.NDArray[np.float32], int]
+
+
+@pytest.fixture(scope="session")
+def emotion_dir(eval_data: Path) -> Path:
+    return eval_data / "emotion"
+
+
+@pytest.fixture(scope="session")
+def ravdess(emotion_dir: Path) -> Path:
+    return emotion_dir / "ravdess"
+
+
+@pytest.fixture(scope="session")
+def casia(emotion_dir: Path) -> Path:
+    return emotion_dir / "casia"
+
+
+@pytest.fixture(scope="session")
+def stress_settings(base_settings: Settings) -> StressSettings:
+    return base_settings.stress
+
+
+@pytest.fixture(scope="session")
+def model(base_settings: Settings) -> StressModel:
+    return load_model(base_settings.stress.model_file)
+
+
+def load(path: Path) -> Audio:
+    return read_audio(path)
+
+
+@pytest.fixture(scope="session")
+def angry_male(ravdess: Path) -> Audio:
+    """RAVDESS actor 01 (male), angry, strong intensity."""
+    return load(ravdess / "03-01-05-02-01-01-01.wav")
+
+
+@pytest.fixture(scope="session")
+def neutral_male(ravdess: Path) -> Audio:
+    """RAVDESS actor 01 (male), neutral."""
+    return load(ravdess / "03-01-01-01-01-01-01.wav")
+
+
+@pytest.fixture(scope="session")
+def neutral_female(ravdess: Path) -> Audio:
+    """RAVDESS actor 02 (female), neutral."""
+    return load(ravdess / "03-01-01-01-01-01-02.wav")
+
+
+@pytest.fixture(scope="session")
+def emotion_table(emotion_dir: Path) -> ClipTable:
+    """Features of every shared emotion clip, original and 8 kHz mu-law (about 10 s to measure)."""
+    return ClipTable.concat([measure_clips(load_clips(c)) for c in find_corpora(emotion_dir)])

@@ -1,0 +1,79 @@
+"""``agent-monitor stress score`` and ``agent-monitor eval stress`` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from agent_monitor.cli import main
+
+ANGRY = "03-01-05-02-01-01-01.wav"  # actor 01
+NEUTRAL = "03-01-01-01-01-01-01.wav"
+CALM = "03-01-02-01-02-01-01.wav"
+
+
+def test_score_json_format(ravdess: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["stress", "score", str(ravdess / ANGRY), str(ravdess / CALM), "--json"])
+    assert rc == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    records = [json.loads(line) for line in lines]
+    for rec, name in zip(records, (ANGRY, CALM), strict=True):
+        assert set(rec) == {"file", "score", "level", "timeline"}
+        assert rec["file"].endswith(name)
+        assert 0 <= rec["score"] <= 100
+        assert rec["level"] in ("none", "elevated", "high")
+        assert rec["timeline"] and all(set(p) == {"t", "score"} for p in rec["timeline"])
+        times = [p["t"] for p in rec["timeline"]]
+        assert times == sorted(times) and times[0] == 1.0
+    assert records[0]["score"] > records[1]["score"]
+    assert records[0]["level"] == "high"
+
+
+def test_score_text_with_baseline(ravdess: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        ["stress", "score", str(ravdess / ANGRY), str(ravdess / CALM), "--baseline", str(ravdess / NEUTRAL)]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2
+    assert "high" in out[0] and "relative to" in out[0]
+    assert "none" in out[1]
+
+
+def test_bad_files_fail_with_one_line_and_keep_the_others(
+    ravdess: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.float32), 16000)
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"not audio at all")
+    rc = main(["stress", "score", str(silent), str(junk), str(ravdess / ANGRY), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert json.loads(captured.out)["file"].endswith(ANGRY)
+    errors = captured.err.strip().splitlines()
+    assert any("silent.wav" in e and "too little voiced speech" in e for e in errors)
+    assert any("junk.wav" in e for e in errors)
+    assert all(e.startswith("agent-monitor:") for e in errors)
+
+
+def test_silent_baseline_is_a_clear_error(
+    ravdess: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(8000, np.float32), 8000)
+    assert main(["stress", "score", str(ravdess / ANGRY), "--baseline", str(silent)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "baseline" in err
+
+
+def test_missing_model_is_a_clear_error(
+    ravdess: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["stress", "score", str(ravdess / ANGRY), "--model", str(tmp_path / "none.json")]) == 1
+    assert "stress train" in capsys.readouterr().err

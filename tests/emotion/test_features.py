@@ -1,0 +1,59 @@
+"""Window features on real speech: finite, plausible, gain invariant (except loud_db)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotion.features import FEATURE_NAMES, window_features
+from emotion.frames import FrameAnalyzer, Frames, frames_of
+from emotion.tracker import clip_features
+
+Audio = tuple[np.ndarray, int]
+
+
+def test_real_clip_features_are_plausible(neutral_male: Audio, angry_male: Audio) -> None:
+    calm = clip_features(*neutral_male).as_dict()
+    angry = clip_features(*angry_male).as_dict()
+    for feats in (calm, angry):
+        assert all(np.isfinite(v) for v in feats.values())
+        assert 2.0 <= feats["rate"] <= 8.0  # syllables per second of speech
+        assert 0.0 <= feats["pause_ratio"] < 0.6
+        assert 0.2 <= feats["voiced_ratio"] <= 1.0
+        assert -10.0 <= feats["hnr_db"] <= 30.0
+    # shouting: higher, louder, brighter (less steep spectral tilt)
+    assert angry["f0_st"] > calm["f0_st"] + 4
+    assert angry["loud_db"] > calm["loud_db"] + 6
+    assert angry["centroid"] > calm["centroid"]
+    assert angry["alpha_db"] < calm["alpha_db"]
+
+
+@pytest.mark.parametrize("gain", [0.1, 0.5, 1.8])
+def test_features_are_gain_invariant_except_loudness(neutral_male: Audio, gain: float) -> None:
+    # at a phone-like level (peak -6 dBFS), then -20 dB .. +5 dB of line gain
+    x, rate = neutral_male
+    x = x * (0.5 / np.max(np.abs(x)))
+    ref = clip_features(x, rate).as_dict()
+    scaled = clip_features(x * gain, rate).as_dict()
+    for name in FEATURE_NAMES:
+        if name == "loud_db":
+            assert scaled[name] - ref[name] == pytest.approx(20 * np.log10(gain), abs=0.1)
+        else:
+            assert scaled[name] == pytest.approx(ref[name], rel=0.02, abs=0.02), name
+
+
+def test_streaming_frames_equal_batch_frames(neutral_female: Audio) -> None:
+    x, rate = neutral_female
+    batch = frames_of(x, rate)
+    analyzer = FrameAnalyzer(rate)
+    parts = [analyzer.push(x[i : i + 317]) for i in range(0, len(x), 317)]
+    stream = Frames.concat([*parts, analyzer.flush()])
+    assert len(stream) == len(batch)
+    assert np.allclose(stream.f0, batch.f0, rtol=1e-3)
+    assert np.allclose(stream.energy_db, batch.energy_db, atol=0.05)
+
+
+def test_silence_and_noise_have_no_features() -> None:
+    assert window_features(frames_of(np.zeros(16000, np.float32), 16000)) is None
+    noise = np.random.default_rng(0).normal(0, 0.05, 32000).astype(np.float32)
+    assert window_features(frames_of(noise, 16000)) is None

@@ -1,0 +1,71 @@
+"""Calling hours and Regulation F frequency caps over call records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agent_monitor.errors import CallRecordError
+from agent_monitor.model.calls import CallRecord
+from agent_monitor.settings import RulesSettings
+from qa_rules.metadata import call_frequency, calling_hours
+
+
+def call(cid: str, at: datetime, tz: tuple[str, ...] = ("America/New_York",), **kw: object) -> CallRecord:
+    return CallRecord(cid, kw.pop("debtor", "d1"), kw.pop("debt", "x1"), at, tz, **kw)  # type: ignore[arg-type]
+
+
+def test_us_calling_hours_in_every_possible_zone() -> None:
+    s = RulesSettings()
+    ok = call("a", datetime(2024, 3, 5, 14, 0, tzinfo=UTC))  # 09:00 New York
+    early = call("b", datetime(2024, 3, 5, 12, 30, tzinfo=UTC))  # 07:30 New York
+    late = call("c", datetime(2024, 3, 6, 2, 0, tzinfo=UTC))  # 21:00 New York: end is exclusive
+    # 09:00 in New York but 06:00 in Los Angeles: inconvenient in one possible zone
+    two_zones = call(
+        "d", datetime(2024, 3, 5, 14, 0, tzinfo=UTC), ("America/New_York", "America/Los_Angeles")
+    )
+    hits = calling_hours([ok, early, late, two_zones], s)
+    assert [h.evidence for h in hits] == ["b", "c", "d"]
+    assert all(h.rule == "US-TIME-1" and h.category == "calling_hours" for h in hits)
+    assert "06:00 America/Los_Angeles" in hits[2].reason
+
+
+def test_prc_window_is_a_per_tenant_setting() -> None:
+    s = RulesSettings(prc_calling_window_by_tenant={"strict": ("09:00", "20:00")})
+    at = datetime(2024, 3, 5, 12, 30, tzinfo=UTC)  # 20:30 Shanghai
+    default = call("a", at, ("Asia/Shanghai",), jurisdiction="CN")
+    strict = call("b", at, ("Asia/Shanghai",), jurisdiction="CN", tenant="strict")
+    hits = calling_hours([default, strict], s)
+    assert [(h.evidence, h.rule) for h in hits] == [("b", "CN-TIME-1")]
+
+
+def test_seven_calls_in_seven_days() -> None:
+    s = RulesSettings()
+    start = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+    calls = [call(f"c{i}", start + timedelta(hours=20 * i)) for i in range(8)]
+    hits = call_frequency(calls, s)
+    assert [(h.rule, h.evidence) for h in hits] == [("US-FREQ-1", "c7")]
+    # unconnected and consented calls do not count; another debt is counted separately
+    calls[3] = call("c3", calls[3].placed_at, connected=False)
+    calls[4] = call("c4", calls[4].placed_at, consented=True)
+    other = call("o1", start, debt="x2")
+    assert call_frequency([*calls, other], s) == []
+
+
+def test_no_call_within_seven_days_after_a_conversation() -> None:
+    s = RulesSettings()
+    day1 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+    talk = call("t", day1, conversation=True)
+    day7 = call("n7", day1 + timedelta(days=6))
+    day8 = call("n8", day1 + timedelta(days=7))
+    hits = call_frequency([day8, talk, day7], s)
+    assert [(h.rule, h.evidence) for h in hits] == [("US-FREQ-2", "n7")]
+    assert "day 7 of 7" in hits[0].reason
+
+
+def test_bad_call_records_are_rejected() -> None:
+    with pytest.raises(CallRecordError, match="timezone-aware"):
+        CallRecord("a", "d", "x", datetime(2024, 1, 1, 9, 0), ("UTC",))
+    with pytest.raises(CallRecordError, match="unknown time zone"):
+        calling_hours([call("z", datetime(2024, 1, 1, tzinfo=UTC), ("Mars/Olympus",))], RulesSettings())

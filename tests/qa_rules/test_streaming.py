@@ -1,0 +1,92 @@
+"""Streaming: provisional on partials, confirmed or withdrawn by the final, must-say deadlines."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import HitStatus
+from agent_monitor.model.transcript import Transcript, Word
+from qa_rules.engine import RuleSet
+
+
+def tr(
+    text: str, utt: int, final: bool, start: float = 40.0, lang: str = "en", leg: Leg = Leg.AGENT
+) -> Transcript:
+    words = ()
+    if final:
+        words = tuple(Word(w, start + i * 0.3, start + i * 0.3 + 0.25) for i, w in enumerate(text.split()))
+    return Transcript(leg, utt, start, start + 3.0, text, final, words, lang)
+
+
+def statuses(events: list) -> list[tuple[str, str]]:
+    return [
+        (e.status.value, e.hit.rule)
+        for e in events
+        if e.hit.category != "disclosure" and e.hit.category != "recording_notice"
+    ]
+
+
+def test_partial_hit_confirmed_by_final_once(ruleset: RuleSet) -> None:
+    checker = ruleset.checker("en", Leg.AGENT)
+    assert statuses(checker.update(tr("you are a", 1, False))) == []
+    first = statuses(checker.update(tr("you are a deadbeat", 1, False)))
+    assert ("provisional", "EN-INSULT-1") in first
+    # a longer partial with the same hit announces nothing again
+    assert statuses(checker.update(tr("you are a deadbeat and", 1, False))) == []
+    final = checker.update(tr("you are a deadbeat and a liar", 1, True))
+    confirmed = [e for e in final if e.status is HitStatus.CONFIRMED and e.hit.rule == "EN-INSULT-1"]
+    assert confirmed and confirmed[0].hit.start is not None  # final carries word times
+    assert not [e for e in final if e.status is HitStatus.WITHDRAWN]
+    # the utterance is closed: a late duplicate final changes nothing
+    assert checker.update(tr("you are a deadbeat and a liar", 1, True)) == []
+
+
+def test_partial_hit_withdrawn_when_final_differs(ruleset: RuleSet) -> None:
+    checker = ruleset.checker("en", Leg.AGENT)
+    assert ("provisional", "EN-FALSE-1") in statuses(checker.update(tr("you will go to jail", 2, False)))
+    final = statuses(checker.update(tr("you will go to jail no you will not go to jail", 2, True)))
+    assert ("confirmed", "EN-FALSE-1") in final  # first clause still a threat
+    checker2 = ruleset.checker("zh", Leg.AGENT)
+    assert ("provisional", "ZH-INSULT-2") in statuses(
+        checker2.update(tr("你就是个老来", 5, False, lang="zh"))
+    )
+    final2 = statuses(checker2.update(tr("你就是个老来得子的人", 5, True, lang="zh")))
+    assert ("withdrawn", "ZH-INSULT-2") in final2
+    assert ("confirmed", "ZH-INSULT-2") not in final2
+
+
+def test_final_without_partial_confirms_directly(ruleset: RuleSet) -> None:
+    checker = ruleset.checker("en", Leg.AGENT)
+    events = statuses(checker.update(tr("we will call your employer", 3, True)))
+    assert events == [("confirmed", "EN-3P-1")]
+
+
+def test_must_say_rules_fire_when_window_passes(ruleset: RuleSet) -> None:
+    checker = ruleset.checker("en", Leg.AGENT)
+    assert checker.window("EN-DISC-MM-1") == ruleset.must_say_window_s
+    checker.update(tr("hi this is sam calling from acme recovery", 1, True, start=1.0))
+    checker.update(tr("this call may be recorded", 2, False, start=4.0))
+    assert checker.advance(10.0) == []
+    late = checker.advance(31.0)
+    missed = {e.hit.rule for e in late}
+    assert missed == {"EN-DISC-MM-1"}  # identity and recording notice were said in time
+    assert all(e.status is HitStatus.CONFIRMED and e.hit.span is None for e in late)
+    assert checker.advance(100.0) == []  # fires once
+    assert checker.pending_must_say == ()
+
+
+def test_disclosure_after_the_window_does_not_count(ruleset: RuleSet) -> None:
+    checker = ruleset.checker("zh", Leg.AGENT)
+    events = checker.update(
+        tr("您好，我是某某银行的工作人员，本次通话将被录音", 1, True, start=45.0, lang="zh")
+    )
+    missed = {e.hit.rule for e in events}
+    assert {"ZH-DISC-ID-1", "ZH-DISC-PURPOSE-1", "ZH-DISC-REC-1"} <= missed
+
+
+def test_debtor_leg_has_no_must_say_and_rejects_other_leg(ruleset: RuleSet) -> None:
+    checker = ruleset.checker("en", Leg.DEBTOR)
+    assert checker.advance(500.0) == []
+    with pytest.raises(ValueError, match="leg"):
+        checker.update(tr("hello", 1, True, leg=Leg.AGENT))

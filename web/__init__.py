@@ -1,0 +1,1 @@
+"""The FastAPI application, websockets and the pages for supervisors, agents and QA."""
