@@ -58,7 +58,9 @@ def test_8k_mulaw_telephone_audio(digits_8k: Path, tmp_path: Path) -> None:
     clips = [sf.read(digits_8k.parent / f"{d}_lucas_0.wav", dtype="float32")[0] for d in (1, 5, 7)]
     pause = np.zeros(4000, dtype=np.float32)
     path = tmp_path / "digits_mulaw.wav"
-    sf.write(path, np.concatenate([pause, clips[0], pause, clips[1], pause, clips[2], pause]), 8000, subtype="ULAW")
+    sf.write(
+        path, np.concatenate([pause, clips[0], pause, clips[1], pause, clips[2], pause]), 8000, subtype="ULAW"
+    )
     proc = _run("transcribe", path, "--format", "jsonl")
     assert proc.returncode == 0, proc.stderr
     words = [w["w"] for line in proc.stdout.splitlines() for w in json.loads(line)["words"]]
