@@ -157,3 +157,7 @@ class IngestProtocolError(PipelineError):
     def __init__(self, problem: str, close_code: int = 1008) -> None:
         super().__init__(problem)
         self.close_code = close_code
+
+
+class StreamingClientError(AgentMonitorError):
+    """``replay``/``capture``/``demo`` could not stream a call to the server (unreachable, refused)."""

@@ -56,6 +56,9 @@ class AsrSettings(BaseModel):
     sample_rate: int = Field(16000, ge=8000, le=48000)
     #: which channel of a stereo recording is the agent's leg
     agent_channel: Literal["left", "right"] = "left"
+    #: a VAD end of speech settles the utterance (final result) once the leg has stayed silent this
+    #: long; speech resuming sooner continues the same utterance with Vosk's context intact
+    final_after_silence_s: float = Field(default=1.0, ge=0.0, le=10.0)
     #: emit partial results at most this often per leg (seconds)
     partial_interval_s: float = Field(0.5, ge=0.0)
     #: how many blocking Vosk calls may run at once (0 = number of CPU cores)
@@ -154,6 +157,22 @@ class LiveSettings(BaseModel):
     fusion: FusionSettings = FusionSettings()
 
 
+class ServerSettings(BaseModel):
+    """``agent-monitor serve``: the web server and the ingest listeners (see :mod:`web.app`)."""
+
+    #: address the HTTP/websocket server and the AudioSocket listener bind to
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    #: Asterisk AudioSocket TCP listener (0 = any free port; ``None`` = off)
+    audiosocket_port: int | None = Field(9092, ge=0, le=65535)
+    #: agent id of AudioSocket calls joined by the UUID convention (not registered beforehand)
+    audiosocket_agent: str = "unassigned"
+    #: largest binary audio frame accepted on /ws/ingest (bytes); larger closes with 1009
+    max_frame_bytes: int = Field(65536, ge=320)
+    #: a new connection must send its start message within this many seconds
+    start_timeout_s: float = Field(10.0, gt=0.0)
+
+
 class Settings(BaseSettings):
     """All settings of Agent Monitor."""
 
@@ -177,6 +196,7 @@ class Settings(BaseSettings):
     stress: StressSettings = StressSettings()
     rules: RulesSettings = RulesSettings()
     live: LiveSettings = LiveSettings()
+    server: ServerSettings = ServerSettings()
 
     @field_validator("model_dir", "data_dir", "eval_data_dir")
     @classmethod

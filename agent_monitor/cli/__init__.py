@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "agent_monitor.cli.db_cmd",
     "agent_monitor.cli.stress_cmd",
     "agent_monitor.cli.rules_cmd",
+    "agent_monitor.cli.analyze_cmd",
 )
 
 

@@ -1,0 +1,238 @@
+"""Typed events of the live pipeline: everything a call produces travels on the event bus as one of these.
+
+Every event is a frozen dataclass with the ``call_id`` it belongs to and ``t``, the call-clock time
+in seconds it refers to (for a rule hit: the end of the evidence; for an alert: the time of the
+evidence that raised it; for timer events such as an escalation: the call time at which it fired,
+measured on the wall clock from the call's start). ``to_dict()`` gives the JSON form, with
+``type`` naming the event (``call_started``, ``alert_raised``, ...).
+
+``critical`` events (call life cycle, hits, levels, alerts, warnings, handoffs, QA) are never
+dropped by a bus; the others (transcripts, stress updates, audio-drop notices) may be dropped for a
+slow subscriber (see :mod:`agent_monitor.pipeline.bus`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, ClassVar
+
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import HitStatus, RuleHit
+from agent_monitor.model.session import CallInfo, LevelReason, WarningLevel
+from agent_monitor.model.stress import StressSample
+from agent_monitor.model.transcript import Transcript
+
+
+def _json(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(_json(k)): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all pipeline events."""
+
+    type: ClassVar[str] = "event"
+    #: never dropped by a bus, whatever the subscriber's backlog
+    critical: ClassVar[bool] = True
+
+    call_id: str
+    t: float
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for f in dataclasses.fields(self):
+            out[f.name] = _json(getattr(self, f.name))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted(Event):
+    type: ClassVar[str] = "call_started"
+    info: CallInfo
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(Event):
+    """The call stopped; ``status`` is ``ended`` (stop message) or ``aborted`` (anything else)."""
+
+    type: ClassVar[str] = "call_ended"
+    status: str
+    reason: str
+    level: WarningLevel
+    duration_s: float
+    dropped_chunks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptEvent(Event):
+    """A partial or final transcript of one utterance of one leg."""
+
+    type: ClassVar[str] = "transcript"
+    critical: ClassVar[bool] = False
+    transcript: Transcript
+
+    @property
+    def final(self) -> bool:
+        return self.transcript.final
+
+    def to_dict(self) -> dict[str, Any]:
+        tr = self.transcript
+        return {
+            "type": self.type,
+            "call_id": self.call_id,
+            "t": self.t,
+            "leg": tr.leg.value,
+            "utterance": tr.utterance,
+            "start": tr.start,
+            "end": tr.end,
+            "text": tr.text,
+            "final": tr.final,
+            "lang": tr.lang,
+            "words": [{"text": w.text, "start": w.start, "end": w.end, "conf": w.conf} for w in tr.words],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHitEvent(Event):
+    """A rule hit was seen (provisional), settled (confirmed) or dropped (withdrawn).
+
+    ``hit_id`` is the stored rule-hit row (``None`` if it could not be stored)."""
+
+    type: ClassVar[str] = "rule_hit"
+    status: HitStatus
+    hit: RuleHit
+    hit_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StressUpdate(Event):
+    """A stress reading of a leg (normally the debtor's), one per hop."""
+
+    type: ClassVar[str] = "stress"
+    critical: ClassVar[bool] = False
+    sample: StressSample
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChanged(Event):
+    """The call's level rose from ``previous`` to ``level`` for ``reasons``."""
+
+    type: ClassVar[str] = "level_changed"
+    level: WarningLevel
+    previous: WarningLevel
+    reasons: tuple[LevelReason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRaised(Event):
+    """An alert was stored (``alert_id``) for a level rise; red alerts are high-sensitivity."""
+
+    type: ClassVar[str] = "alert_raised"
+    alert_id: int
+    level: WarningLevel
+    reasons: tuple[LevelReason, ...]
+    agent_id: str
+    high_sensitivity: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgentWarning(Event):
+    """An on-screen warning for the agent: what they said (or failed to say) and what to say instead."""
+
+    type: ClassVar[str] = "agent_warning"
+    agent_id: str
+    rule: str
+    title: str
+    severity: str
+    evidence: str
+    reason: str
+    compliant: str | None
+    hit_status: HitStatus
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRequested(Event):
+    """A red (high-sensitivity) call is handed to supervisors; escalated after ``escalate_after_s``."""
+
+    type: ClassVar[str] = "handoff_requested"
+    alert_id: int
+    agent_id: str
+    escalate_after_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffEscalated(Event):
+    """Nobody acknowledged the handoff in time."""
+
+    type: ClassVar[str] = "handoff_escalated"
+    alert_id: int
+    agent_id: str
+    waited_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStateChanged(Event):
+    """An alert was acknowledged, resolved or taken over (``state``) by ``by``."""
+
+    type: ClassVar[str] = "alert_state"
+    alert_id: int
+    state: str
+    by: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QaQueued(Event):
+    """The call was queued for QA review at ``level``."""
+
+    type: ClassVar[str] = "qa_queued"
+    level: WarningLevel
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDropped(Event):
+    """Audio of a leg was dropped because recognition fell behind (the recording keeps it).
+
+    ``chunks``/``seconds`` are this leg's totals so far."""
+
+    type: ClassVar[str] = "audio_dropped"
+    critical: ClassVar[bool] = False
+    leg: Leg
+    chunks: int
+    seconds: float
+
+
+#: every event type by its ``type`` name
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        CallStarted,
+        CallEnded,
+        TranscriptEvent,
+        RuleHitEvent,
+        StressUpdate,
+        LevelChanged,
+        AlertRaised,
+        AgentWarning,
+        HandoffRequested,
+        HandoffEscalated,
+        AlertStateChanged,
+        QaQueued,
+        AudioDropped,
+    )
+}

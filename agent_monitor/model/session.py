@@ -1,0 +1,200 @@
+"""A live (or replayed) call as the pipeline sees it: who, what audio, and its warning level.
+
+:class:`CallInfo` is what an ingest protocol knows when a call starts; :class:`WarningLevel` is the
+fused level of a call (``none < yellow < orange < red``) and :class:`LevelReason` one reason behind
+it. Times on the call clock are float seconds since the call started; ``started_at`` is UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from agent_monitor.model.audio import Leg
+
+#: where a call's audio comes from
+Source = Literal["ws-ingest", "twilio", "audiosocket", "capture", "file"]
+#: how the audio bytes pushed into a session are encoded
+Encoding = Literal["L16", "mulaw"]
+
+SOURCES: tuple[str, ...] = ("ws-ingest", "twilio", "audiosocket", "capture", "file")
+ENCODINGS: tuple[str, ...] = ("L16", "mulaw")
+
+
+class WarningLevel(StrEnum):
+    """The warning level of a call or an alert; same values as the stored ``Level``."""
+
+    NONE = "none"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def bump(self) -> WarningLevel:
+        """One level higher (red stays red; none becomes yellow)."""
+        return _BY_RANK[min(3, self.rank + 1)]
+
+    @staticmethod
+    def highest(*levels: WarningLevel) -> WarningLevel:
+        return max(levels, key=lambda lv: lv.rank, default=WarningLevel.NONE)
+
+
+_RANK = {WarningLevel.NONE: 0, WarningLevel.YELLOW: 1, WarningLevel.ORANGE: 2, WarningLevel.RED: 3}
+_BY_RANK = {v: k for k, v in _RANK.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """The metadata of a call, given when it starts.
+
+    ``sample_rate`` and ``encoding`` describe the audio bytes pushed into the session (``L16``:
+    16-bit little-endian signed PCM; ``mulaw``: G.711 mu-law, one byte per sample), one mono stream
+    per leg. ``debtor_tz`` is an IANA zone name (used by the calling-hours rule).
+    """
+
+    call_id: str
+    agent_id: str
+    debtor_id: str | None = None
+    debtor_phone: str | None = None
+    debtor_tz: str | None = None
+    lang: str = "en"
+    source: Source = "ws-ingest"
+    sample_rate: int = 8000
+    encoding: Encoding = "L16"
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        from agent_monitor.errors import PipelineError
+
+        if not self.call_id:
+            raise PipelineError("a call needs a non-empty call id")
+        if not self.agent_id:
+            raise PipelineError(f"call {self.call_id}: an agent id is required")
+        if self.lang not in ("en", "zh"):
+            raise PipelineError(f"call {self.call_id}: language must be en or zh, not {self.lang!r}")
+        if self.source not in SOURCES:
+            raise PipelineError(f"call {self.call_id}: unknown source {self.source!r}")
+        if self.encoding not in ENCODINGS:
+            raise PipelineError(f"call {self.call_id}: encoding must be L16 or mulaw, not {self.encoding!r}")
+        if not 4000 <= self.sample_rate <= 48000:
+            raise PipelineError(f"call {self.call_id}: unusable sample rate {self.sample_rate}")
+        if self.started_at.tzinfo is None:
+            raise PipelineError(f"call {self.call_id}: started_at must be timezone-aware")
+        if self.debtor_tz is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(self.debtor_tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise PipelineError(f"call {self.call_id}: unknown time zone {self.debtor_tz!r}") from None
+
+    @property
+    def bytes_per_sample(self) -> int:
+        return 1 if self.encoding == "mulaw" else 2
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "call_id": self.call_id,
+            "agent_id": self.agent_id,
+            "debtor_id": self.debtor_id,
+            "debtor_phone": self.debtor_phone,
+            "debtor_tz": self.debtor_tz,
+            "lang": self.lang,
+            "source": self.source,
+            "sample_rate": self.sample_rate,
+            "encoding": self.encoding,
+            "started_at": self.started_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LevelReason:
+    """One reason behind a level: a rule hit, a stress reading, or a combination of them.
+
+    ``kind`` is ``rule``, ``stress``, ``combo`` (a hit while the debtor was highly stressed) or
+    ``repeat`` (several hits close together). ``t`` is the call time of the evidence.
+    """
+
+    kind: str
+    level: WarningLevel
+    text: str
+    t: float
+    rule: str | None = None
+    severity: str | None = None
+    leg: Leg | None = None
+    hit_status: str | None = None
+    stress_level: str | None = None
+    stress_score: float | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "level": self.level.value,
+            "text": self.text,
+            "t": self.t,
+            "rule": self.rule,
+            "severity": self.severity,
+            "leg": None if self.leg is None else self.leg.value,
+            "hit_status": self.hit_status,
+            "stress_level": self.stress_level,
+            "stress_score": self.stress_score,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LegStats:
+    """Audio accounting of one leg (seconds of audio at the received rate)."""
+
+    received_s: float = 0.0
+    processed_s: float = 0.0
+    queued_s: float = 0.0
+    dropped_chunks: int = 0
+    dropped_s: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "received_s": self.received_s,
+            "processed_s": self.processed_s,
+            "queued_s": self.queued_s,
+            "dropped_chunks": self.dropped_chunks,
+            "dropped_s": self.dropped_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStats:
+    """A snapshot of a call session: per-leg audio, findings and the level so far."""
+
+    call_id: str
+    legs: dict[Leg, LegStats]
+    level: WarningLevel
+    utterances: int
+    hits: int
+    alerts: int
+    stress_samples: int
+
+    @property
+    def lag_s(self) -> float:
+        """How far recognition is behind the received audio (worst leg)."""
+        return max((s.received_s - s.processed_s for s in self.legs.values()), default=0.0)
+
+    @property
+    def dropped_chunks(self) -> int:
+        return sum(s.dropped_chunks for s in self.legs.values())
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "call_id": self.call_id,
+            "legs": {leg.value: s.to_dict() for leg, s in self.legs.items()},
+            "level": self.level.value,
+            "utterances": self.utterances,
+            "hits": self.hits,
+            "alerts": self.alerts,
+            "stress_samples": self.stress_samples,
+            "lag_s": self.lag_s,
+        }

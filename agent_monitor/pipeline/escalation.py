@@ -1,0 +1,111 @@
+"""Handoff escalation: a red alert nobody acknowledges within N seconds is escalated.
+
+The timer runs on an injectable :class:`Clock` (wall time and sleeping), so tests can drive it
+with a fake clock instead of waiting; production uses :class:`SystemClock`. When the timer
+fires, the alert's state is read from the database (acknowledgements may come from any web
+worker): only a handoff still unacknowledged, not escalated and with its alert still raised is
+escalated (:func:`repo.escalate_handoff`, by ``system``), and :class:`HandoffEscalated` is
+published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from agent_monitor.model.events import HandoffEscalated
+from agent_monitor.pipeline.bus import EventBus
+from agent_monitor.storage import AlertState, Database, repo
+
+log = logging.getLogger(__name__)
+
+
+class Clock(Protocol):
+    """Wall time and sleeping, injectable for tests."""
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock: UTC now and :func:`asyncio.sleep`."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class Escalator:
+    """Escalation timers for the handoffs of all calls of a :class:`CallManager`."""
+
+    def __init__(self, db: Database, bus: EventBus, clock: Clock, after_s: float) -> None:
+        self.db = db
+        self.bus = bus
+        self.clock = clock
+        self.after_s = after_s
+        self._tasks: dict[int, asyncio.Task[bool]] = {}
+        #: alert ids escalated so far
+        self.escalated: list[int] = []
+
+    def schedule(self, alert_id: int, call_id: str, agent_id: str, call_started: datetime) -> None:
+        """Start the timer of a freshly requested handoff."""
+        if alert_id in self._tasks:
+            return
+        task = asyncio.create_task(
+            self._wait(alert_id, call_id, agent_id, call_started), name=f"escalate:{alert_id}"
+        )
+        self._tasks[alert_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(alert_id, None))
+
+    def cancel(self, alert_id: int) -> None:
+        """The handoff was acknowledged: stop its timer."""
+        task = self._tasks.pop(alert_id, None)
+        if task is not None:
+            task.cancel()
+
+    @property
+    def pending(self) -> list[int]:
+        return sorted(self._tasks)
+
+    async def _wait(self, alert_id: int, call_id: str, agent_id: str, call_started: datetime) -> bool:
+        await self.clock.sleep(self.after_s)
+        now = self.clock.now()
+        escalated = await asyncio.to_thread(self._escalate_if_due, alert_id, now)
+        if escalated:
+            self.escalated.append(alert_id)
+            t = (now - call_started).total_seconds()
+            await self.bus.publish(
+                HandoffEscalated(
+                    call_id=call_id, t=t, alert_id=alert_id, agent_id=agent_id, waited_s=self.after_s
+                )
+            )
+        return escalated
+
+    def _escalate_if_due(self, alert_id: int, now: datetime) -> bool:
+        with self.db.session() as session:
+            return self._check(session, alert_id, now)
+
+    def _check(self, session: Session, alert_id: int, now: datetime) -> bool:
+        alert = repo.get_alert(session, alert_id)
+        handoff = repo.get_handoff(session, alert_id)
+        if handoff is None or alert.state is not AlertState.RAISED:
+            return False
+        if handoff.acknowledged_at is not None or handoff.escalated_at is not None:
+            return False
+        repo.escalate_handoff(session, alert_id, at=now, note=f"not acknowledged within {self.after_s:g} s")
+        log.info("alert %s: handoff escalated after %.0f s", alert_id, self.after_s)
+        return True
+
+    async def shutdown(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()

@@ -1,0 +1,164 @@
+"""One leg of a call session: inbox -> resample -> VAD + Vosk -> rules; the debtor leg also -> stress.
+
+A :class:`LegWorker` is one asyncio task per leg. Everything blocking runs in the recognizer
+pool's threads: Vosk (inside :class:`asr.streaming.LegTranscriber`), the rule checker on each
+transcript and the stress tracker's numpy work. The worker only touches its own leg's state, in
+order, so no two threads ever use one recognizer, checker or tracker at once. Results go to the
+session (a :class:`LegSink`), which publishes, stores and fuses them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+from agent_monitor.errors import AgentMonitorError
+from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
+from agent_monitor.model.rules import HitEvent
+from agent_monitor.model.stress import StressEvent, StressSample
+from agent_monitor.model.transcript import Transcript
+from agent_monitor.pipeline.audio_in import AudioDecoder, Chunk, LegInbox, Resampler
+from agent_monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from asr.streaming import LegTranscriber, RecognizerPool
+    from emotion.tracker import StressTracker
+    from qa_rules import LegChecker
+
+log = logging.getLogger(__name__)
+
+
+class LegSink(Protocol):
+    """Where a leg worker delivers its results (the call session)."""
+
+    async def on_transcripts(self, leg: Leg, transcripts: list[Transcript]) -> None: ...
+
+    async def on_hit_events(
+        self, leg: Leg, events: list[HitEvent], t: float, transcript: Transcript | None = None
+    ) -> None: ...
+
+    async def on_stress(self, leg: Leg, samples: list[StressSample], events: list[StressEvent]) -> None: ...
+
+    async def on_dropped(self, leg: Leg, chunks: int, seconds: float, t: float) -> None: ...
+
+    async def on_progress(self, leg: Leg, t: float) -> None: ...
+
+
+class LegWorker:
+    """The processing chain of one leg (see the module documentation)."""
+
+    def __init__(
+        self,
+        *,
+        leg: Leg,
+        settings: Settings,
+        pool: RecognizerPool,
+        checker: LegChecker,
+        tracker: StressTracker | None,
+        sink: LegSink,
+        encoding: str,
+        sample_rate: int,
+        t0: float = 0.0,
+        first_utterance: int = 0,
+    ) -> None:
+        from asr.streaming import LegTranscriber
+
+        self.leg = leg
+        self.pool = pool
+        self.checker = checker
+        self.tracker = tracker
+        self.sink = sink
+        self.sample_rate = sample_rate
+        self.t0 = t0
+        self.decoder = AudioDecoder(encoding)
+        self.inbox = LegInbox(sample_rate, settings.live.leg_queue_s)
+        self.asr_rate = settings.asr.sample_rate
+        self.resampler = Resampler(sample_rate, self.asr_rate)
+        self.transcriber: LegTranscriber = LegTranscriber(pool, settings, leg, t0=t0)
+        self.transcriber.recognizer.utterance = first_utterance
+        self.processed_samples = 0
+        self.errors = 0
+        self.last_error: str | None = None
+
+    @property
+    def clock(self) -> float:
+        """Call time up to which this leg's audio has been processed."""
+        return self.t0 + self.processed_samples / self.sample_rate
+
+    @property
+    def received_clock(self) -> float:
+        return self.t0 + self.inbox.received_samples / self.sample_rate
+
+    async def run(self) -> None:
+        """Process the inbox until it is closed and drained, then settle the last utterance."""
+        while (chunk := await self.inbox.get()) is not None:
+            try:
+                await self._process(chunk)
+            except AgentMonitorError as exc:
+                self.errors += 1
+                self.last_error = str(exc)
+                log.exception("%s leg: audio chunk at %.2f s not processed", self.leg, self.clock)
+            self.processed_samples += chunk.samples
+            await self.sink.on_progress(self.leg, self.clock)
+        await self._finish()
+
+    async def _process(self, chunk: Chunk) -> None:
+        if chunk.pcm is None:
+            await self.sink.on_dropped(
+                self.leg,
+                self.inbox.dropped_chunks,
+                self.inbox.dropped_samples / self.sample_rate,
+                self.clock,
+            )
+        pcm = chunk.pcm if chunk.pcm is not None else bytes(chunk.samples * BYTES_PER_SAMPLE)
+        await self._analyse(self.resampler.push(pcm), end=self.clock + chunk.samples / self.sample_rate)
+
+    async def _analyse(self, pcm: bytes, end: float, last: bool = False) -> None:
+        import asyncio
+
+        feed = self._recognize(pcm, last)
+        if self.tracker is not None:
+            stress_call = self._stress_finish if last else self._stress_push
+            transcripts, (samples, events) = await asyncio.gather(feed, self.pool.run(stress_call, pcm))
+        else:
+            transcripts, samples, events = await feed, [], []
+        if transcripts:
+            await self.sink.on_transcripts(self.leg, transcripts)
+            for tr in transcripts:
+                if tr.final and self.tracker is not None and tr.words:
+                    self.tracker.add_words(tr.words, until=tr.end)
+                hits = await self.pool.run(self.checker.update, tr)
+                if hits:
+                    await self.sink.on_hit_events(self.leg, hits, tr.end, tr)
+        missed = self.checker.advance(end)
+        if missed:
+            await self.sink.on_hit_events(self.leg, missed, end)
+        if samples or events:
+            await self.sink.on_stress(self.leg, samples, events)
+
+    async def _recognize(self, pcm: bytes, last: bool) -> list[Transcript]:
+        out = await self.transcriber.feed(pcm) if pcm else []
+        if last:
+            out += await self.transcriber.close()
+        return out
+
+    def _stress_push(self, pcm: bytes) -> tuple[list[StressSample], list[StressEvent]]:
+        """Runs in a pool thread."""
+        assert self.tracker is not None
+        samples = self.tracker.push_pcm(pcm) if pcm else []
+        return samples, self.tracker.drain_events()
+
+    def _stress_finish(self, pcm: bytes) -> tuple[list[StressSample], list[StressEvent]]:
+        """Runs in a pool thread."""
+        assert self.tracker is not None
+        samples = self.tracker.push_pcm(pcm) if pcm else []
+        samples += self.tracker.finish()
+        return samples, self.tracker.drain_events()
+
+    async def _finish(self) -> None:
+        try:
+            await self._analyse(self.resampler.push(b"", last=True), end=self.clock, last=True)
+        except AgentMonitorError as exc:
+            self.errors += 1
+            self.last_error = str(exc)
+            log.exception("%s leg: the end of the audio was not processed", self.leg)

@@ -1,0 +1,197 @@
+"""The call manager: starts, finds and stops the call sessions of one server process.
+
+Built once with the process's shared pieces (settings, the recognizer pool, the rule set, the
+database, the event bus) and an optional clock (tests pass a fake one to drive the escalation
+timer). Supervisor actions on alerts go through it so the bus hears of them and escalation stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.calls import CallRecord
+from agent_monitor.model.events import AlertStateChanged, CallStarted
+from agent_monitor.model.rules import HitEvent, HitStatus
+from agent_monitor.model.session import CallInfo
+from agent_monitor.pipeline import records
+from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
+from agent_monitor.pipeline.leg import LegWorker
+from agent_monitor.pipeline.session import CallSession
+from agent_monitor.pipeline.store import CallStore
+from agent_monitor.storage import Database, repo
+from agent_monitor.storage.recordings import RecordingWriter, recording_path
+
+if TYPE_CHECKING:
+    from agent_monitor.pipeline.bus import EventBus
+    from agent_monitor.settings import Settings
+    from asr.streaming import RecognizerPool
+    from qa_rules import RuleSet
+
+log = logging.getLogger(__name__)
+
+
+class CallManager:
+    """Live call sessions of this process (see the module documentation)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: RecognizerPool,
+        ruleset: RuleSet,
+        db: Database,
+        bus: EventBus,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.ruleset = ruleset
+        self.db = db
+        self.bus = bus
+        self.clock: Clock = clock or SystemClock()
+        self.escalator = Escalator(db, bus, self.clock, settings.live.escalate_after_s)
+        self._sessions: dict[str, CallSession] = {}
+
+    def get(self, call_id: str) -> CallSession | None:
+        return self._sessions.get(call_id)
+
+    def live_calls(self) -> list[CallSession]:
+        return [s for s in self._sessions.values() if not s.closed]
+
+    async def start_call(self, info: CallInfo) -> CallSession:
+        """Open a session: the call row (resumed if the id exists), one recording and one worker
+        per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id."""
+        if info.call_id in self._sessions:
+            raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
+        store = CallStore(self.db, info.call_id)
+        session = CallSession(info, self.settings, self.bus, store, self.escalator, self.clock)
+        self._sessions[info.call_id] = session  # reserve the id while opening
+        try:
+            session.resumed, next_utterance = await store.now(records.open_call(info))
+            store.start()
+            await self._open_legs(session, next_utterance)
+        except BaseException:
+            self._sessions.pop(info.call_id, None)
+            for writer in session.recordings.values():
+                await asyncio.to_thread(writer.close)
+            await store.close()
+            raise
+        session.start_workers()
+        await self.bus.publish(CallStarted(call_id=info.call_id, t=0.0, info=info, resumed=session.resumed))
+        if not session.resumed:
+            await self._metadata_rules(session)
+        return session
+
+    async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int]) -> None:
+        info, settings = session.info, self.settings
+        for leg in (Leg.AGENT, Leg.DEBTOR):
+            path = recording_path(settings.data_dir, info.call_id, leg)
+            writer = await asyncio.to_thread(
+                RecordingWriter,
+                path,
+                info.sample_rate,
+                flush_interval_s=settings.live.recording_flush_s,
+                resume=True,
+            )
+            session.recordings[leg] = writer
+            await session.store.call(
+                records.register_recording(info.call_id, leg, str(path), info.sample_rate, info.started_at)
+            )
+        for leg in (Leg.AGENT, Leg.DEBTOR):
+            t0 = session.recordings[leg].duration
+            tracker = None
+            if leg is Leg.DEBTOR:
+                from emotion.tracker import StressTracker
+
+                tracker = await asyncio.to_thread(
+                    StressTracker.for_leg, settings, settings.asr.sample_rate, Leg.DEBTOR, t0
+                )
+            session.legs[leg] = LegWorker(
+                leg=leg,
+                settings=settings,
+                pool=self.pool,
+                checker=self.ruleset.checker(info.lang, leg),
+                tracker=tracker,
+                sink=session,
+                encoding=info.encoding,
+                sample_rate=info.sample_rate,
+                t0=t0,
+                first_utterance=next_utterance.get(leg, 0),
+            )
+        session.on_stopped = self._forget
+
+    async def _metadata_rules(self, session: CallSession) -> None:
+        """Calling-hours rule on the call's start time in the debtor's time zone."""
+        info = session.info
+        if not info.debtor_tz:
+            return
+        from qa_rules import calling_hours
+
+        record = CallRecord(
+            call_id=info.call_id,
+            debtor_id=info.debtor_id or info.call_id,
+            debt_id=info.debtor_id or info.call_id,
+            placed_at=info.started_at,
+            debtor_timezones=(info.debtor_tz,),
+            jurisdiction="CN" if info.lang == "zh" else "US",
+            connected=True,
+        )
+        try:
+            hits = calling_hours([record], self.settings.rules)
+        except AgentMonitorError as exc:
+            log.warning("call %s: calling-hours rule not checked: %s", info.call_id, exc)
+            return
+        await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
+
+    def _forget(self, session: CallSession) -> None:
+        if self._sessions.get(session.call_id) is session:
+            del self._sessions[session.call_id]
+
+    # --- supervisor actions ---------------------------------------------------------------------
+    async def acknowledge_alert(self, alert_id: int, by: str, note: str | None = None) -> None:
+        """Acknowledge an alert (stops its escalation) and publish :class:`AlertStateChanged`."""
+        await self._alert_step(alert_id, "acknowledged", by, note)
+
+    async def resolve_alert(self, alert_id: int, by: str, note: str | None = None) -> None:
+        await self._alert_step(alert_id, "resolved", by, note)
+
+    async def take_over(self, alert_id: int, by: str, note: str | None = None) -> None:
+        """A supervisor takes the call over (acknowledging the alert if nobody had)."""
+        await self._alert_step(alert_id, "taken_over", by, note)
+
+    async def _alert_step(self, alert_id: int, state: str, by: str, note: str | None) -> None:
+        now = self.clock.now()
+
+        def job() -> tuple[str, float]:
+            with self.db.session() as s:
+                if state == "acknowledged":
+                    alert = repo.acknowledge_alert(s, alert_id, by, at=now, note=note)
+                elif state == "resolved":
+                    alert = repo.resolve_alert(s, alert_id, by, at=now, note=note)
+                else:
+                    repo.take_over(s, alert_id, by, at=now, note=note)
+                    alert = repo.get_alert(s, alert_id)
+                started = repo.get_call(s, alert.call_id).started_at
+                return alert.call_id, (now - started).total_seconds()
+
+        call_id, t = await asyncio.to_thread(job)
+        self.escalator.cancel(alert_id)
+        await self.bus.publish(
+            AlertStateChanged(
+                call_id=call_id, t=max(0.0, t), alert_id=alert_id, state=state, by=by, note=note
+            )
+        )
+
+    # --- shutdown -------------------------------------------------------------------------------
+    async def shutdown(self, reason: str = "server shutdown") -> None:
+        """Stop every live call (status aborted; everything received is kept) and the timers."""
+        sessions = list(self._sessions.values())
+        results = await asyncio.gather(*(s.stop(reason) for s in sessions), return_exceptions=True)
+        for session, result in zip(sessions, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("call %s: stopping failed: %r", session.call_id, result)
+        await self.escalator.shutdown()

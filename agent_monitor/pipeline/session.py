@@ -1,0 +1,365 @@
+"""One call in progress: recordings, per-leg workers, storage, fusion and alerts.
+
+Life cycle: :meth:`CallManager.start_call` opens the session (call row, recordings, workers);
+the ingest layer calls :meth:`CallSession.push_audio` for every audio frame of a leg (never
+blocks: the frame is written to the leg's recording at once, then queued for recognition; see
+:mod:`.audio_in` for the overflow policy); :meth:`CallSession.stop` drains the queues, settles the
+last utterances, closes the recordings and ends the call row (``ended`` or ``aborted``).
+
+Per rule hit: an agent-side hit first sends the agent an :class:`AgentWarning` (no database
+wait), then the hit is stored and published, then fused; a level rise is published
+(:class:`LevelChanged`), stored as an alert (:class:`AlertRaised` with its id) and, at red,
+handed to supervisors (:class:`HandoffRequested`, escalation timer) and queued for QA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from agent_monitor.errors import AudioInputError, SessionClosedError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import (
+    AgentWarning,
+    AlertRaised,
+    AudioDropped,
+    CallEnded,
+    HandoffRequested,
+    LevelChanged,
+    QaQueued,
+    RuleHitEvent,
+    StressUpdate,
+    TranscriptEvent,
+)
+from agent_monitor.model.rules import HitEvent, HitStatus, Severity
+from agent_monitor.model.session import CallInfo, LegStats, SessionStats, WarningLevel
+from agent_monitor.model.stress import StressEvent, StressSample
+from agent_monitor.model.transcript import Transcript
+from agent_monitor.pipeline import records
+from agent_monitor.pipeline.fusion import Fusion, LevelDecision, hit_time
+from agent_monitor.pipeline.leg import LegWorker
+from agent_monitor.pipeline.store import CallStore
+from agent_monitor.storage import CallStatus
+
+if TYPE_CHECKING:
+    from agent_monitor.pipeline.bus import EventBus
+    from agent_monitor.pipeline.escalation import Clock, Escalator
+    from agent_monitor.settings import Settings
+    from agent_monitor.storage.recordings import RecordingWriter
+
+log = logging.getLogger(__name__)
+
+#: stop reasons that end a call normally; any other reason (a disconnect, an error) aborts it
+NORMAL_STOP_REASONS = frozenset({"stop", "hangup", "end", "ended", "completed", "end of file"})
+#: recording progress is written to the database about this often (seconds of audio)
+PROGRESS_EVERY_S = 5.0
+
+
+class CallSession:
+    """A live call (see the module documentation). Create through :class:`CallManager`."""
+
+    def __init__(
+        self,
+        info: CallInfo,
+        settings: Settings,
+        bus: EventBus,
+        store: CallStore,
+        escalator: Escalator,
+        clock: Clock,
+    ) -> None:
+        self.info = info
+        self.settings = settings
+        self.bus = bus
+        self.store = store
+        self.escalator = escalator
+        self.clock = clock
+        self.fusion = Fusion(settings.live.fusion)
+        self.legs: dict[Leg, LegWorker] = {}
+        self.recordings: dict[Leg, RecordingWriter] = {}
+        self.resumed = False
+        self.status: CallStatus = CallStatus.LIVE
+        self.stop_reason: str | None = None
+        self._tasks: dict[Leg, asyncio.Task[None]] = {}
+        self._closing = False
+        self._stopped = asyncio.Event()
+        self._stress_batch: list[StressSample] = []
+        self._provisional: dict[tuple[Leg | None, int | None, str], list[int]] = {}
+        self._warned: set[tuple[Leg | None, int | None, str]] = set()
+        self._progress_at: dict[Leg, float] = {}
+        self._qa_level = WarningLevel.NONE
+        self.alert_ids: list[int] = []
+        self.utterances = 0
+        self.hits = 0
+        self.stress_samples = 0
+        #: called once the session has stopped (the manager forgets it)
+        self.on_stopped: Callable[[CallSession], None] | None = None
+
+    # --- properties -------------------------------------------------------------------------------
+    @property
+    def call_id(self) -> str:
+        return self.info.call_id
+
+    @property
+    def level(self) -> WarningLevel:
+        return self.fusion.level
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    @property
+    def stats(self) -> SessionStats:
+        legs = {}
+        for leg, w in self.legs.items():
+            rate = w.sample_rate
+            legs[leg] = LegStats(
+                received_s=w.received_clock,
+                processed_s=w.clock,
+                queued_s=w.inbox.queued_samples / rate,
+                dropped_chunks=w.inbox.dropped_chunks,
+                dropped_s=w.inbox.dropped_samples / rate,
+            )
+        return SessionStats(
+            call_id=self.call_id,
+            legs=legs,
+            level=self.level,
+            utterances=self.utterances,
+            hits=self.hits,
+            alerts=len(self.alert_ids),
+            stress_samples=self.stress_samples,
+        )
+
+    def call_time(self) -> float:
+        """The call clock now, from the wall clock (for timer-driven events)."""
+        return max(0.0, (self.clock.now() - self.info.started_at).total_seconds())
+
+    def start_workers(self) -> None:
+        """Start one worker task per leg (the manager calls this once the legs are open)."""
+        for leg, worker in self.legs.items():
+            if leg not in self._tasks:
+                self._tasks[leg] = asyncio.create_task(worker.run(), name=f"{self.call_id}:{leg}")
+
+    # --- audio in ---------------------------------------------------------------------------------
+    def _accept(self, leg: Leg | str, data: bytes) -> tuple[LegWorker, bytes]:
+        if self._closing:
+            raise SessionClosedError(f"call {self.call_id} has stopped; audio refused")
+        try:
+            worker = self.legs[Leg(leg)]
+        except (ValueError, KeyError):
+            raise AudioInputError(f"call {self.call_id}: unknown leg {leg!r}") from None
+        pcm = worker.decoder.decode(bytes(data))
+        # the recording first: it must hold everything received, whatever happens to recognition
+        self.recordings[worker.leg].write(pcm)
+        return worker, pcm
+
+    def push_audio(self, leg: Leg | str, data: bytes) -> None:
+        """Take one frame of a leg's audio (``info.encoding`` at ``info.sample_rate``). Never blocks.
+
+        The frame is appended to the leg's recording, then queued for recognition; when the
+        queue is full the frame is dropped from recognition and counted (policy in
+        :mod:`agent_monitor.pipeline.audio_in`)."""
+        worker, pcm = self._accept(leg, data)
+        worker.inbox.put_nowait(pcm)
+
+    async def push_audio_wait(self, leg: Leg | str, data: bytes) -> None:
+        """Like :meth:`push_audio` but waits for queue room instead of dropping (file analysis)."""
+        worker, pcm = self._accept(leg, data)
+        await worker.inbox.put_wait(pcm)
+
+    # --- results from the leg workers (LegSink) ---------------------------------------------------
+    async def on_transcripts(self, leg: Leg, transcripts: list[Transcript]) -> None:
+        for tr in transcripts:
+            await self.bus.publish(TranscriptEvent(call_id=self.call_id, t=tr.end, transcript=tr))
+            if tr.final:
+                self.utterances += 1
+                self.store.submit(records.save_utterance(self.call_id, tr))
+
+    async def on_hit_events(
+        self, leg: Leg, events: list[HitEvent], t: float, transcript: Transcript | None = None
+    ) -> None:
+        if (
+            transcript is not None
+            and not transcript.final
+            and any(e.status is HitStatus.PROVISIONAL for e in events)
+        ):
+            # store the partial so the provisional hit links to its utterance (the final replaces it)
+            self.store.submit(records.save_utterance(self.call_id, transcript))
+        for event in events:
+            await self._hit(event, t)
+
+    async def _hit(self, event: HitEvent, default_t: float) -> None:
+        hit, status = event.hit, event.status
+        t = hit_time(hit, default_t)
+        key = (hit.leg, hit.utterance, hit.rule)
+        fusion = self.settings.live.fusion
+        if (
+            hit.leg is Leg.AGENT
+            and hit.severity.rank >= Severity.YELLOW.rank
+            and (
+                status is HitStatus.CONFIRMED
+                or (status is HitStatus.PROVISIONAL and fusion.act_on_provisional)
+            )
+            and key not in self._warned
+        ):
+            self._warned.add(key)
+            await self.bus.publish(
+                AgentWarning(
+                    call_id=self.call_id,
+                    t=t,
+                    agent_id=self.info.agent_id,
+                    rule=hit.rule,
+                    title=hit.title,
+                    severity=hit.severity.value,
+                    evidence=hit.evidence,
+                    reason=hit.reason,
+                    compliant=hit.compliant,
+                    hit_status=status,
+                )
+            )
+        hit_id = await self._store_hit(key, event)
+        await self.bus.publish(RuleHitEvent(call_id=self.call_id, t=t, status=status, hit=hit, hit_id=hit_id))
+        decision = self.fusion.on_hit(status, hit, t)
+        if decision is not None:
+            await self._raise(decision)
+
+    async def _store_hit(self, key: tuple[Leg | None, int | None, str], event: HitEvent) -> int | None:
+        pending = self._provisional.get(key)
+        if event.status is HitStatus.PROVISIONAL:
+            self.hits += 1
+            hit_id = await self.store.call(records.save_hit(self.call_id, event.hit, event.status))
+            self._provisional.setdefault(key, []).append(hit_id)
+            return hit_id
+        if pending:
+            hit_id = pending.pop(0)
+            if event.status is HitStatus.WITHDRAWN:
+                self.hits -= 1
+            return await self.store.call(records.settle_hit(self.call_id, hit_id, event.status, event.hit))
+        if event.status is HitStatus.WITHDRAWN:
+            return None
+        self.hits += 1
+        return await self.store.call(records.save_hit(self.call_id, event.hit, event.status))
+
+    async def on_stress(self, leg: Leg, samples: list[StressSample], events: list[StressEvent]) -> None:
+        for sample in samples:
+            self.stress_samples += 1
+            await self.bus.publish(StressUpdate(call_id=self.call_id, t=sample.t, sample=sample))
+            self._stress_batch.append(sample)
+            decision = self.fusion.on_stress(sample)
+            if decision is not None:
+                await self._raise(decision)
+        if len(self._stress_batch) >= self.settings.live.stress_batch:
+            self._flush_stress()
+
+    def _flush_stress(self) -> None:
+        if self._stress_batch:
+            batch, self._stress_batch = self._stress_batch, []
+            self.store.submit(records.add_stress(self.call_id, batch))
+
+    async def on_dropped(self, leg: Leg, chunks: int, seconds: float, t: float) -> None:
+        await self.bus.publish(
+            AudioDropped(call_id=self.call_id, t=t, leg=leg, chunks=chunks, seconds=seconds)
+        )
+
+    async def on_progress(self, leg: Leg, t: float) -> None:
+        if t - self._progress_at.get(leg, 0.0) >= PROGRESS_EVERY_S:
+            self._progress_at[leg] = t
+            writer = self.recordings[leg]
+            self.store.submit(records.recording_progress(self.call_id, leg, writer.bytes_written))
+
+    # --- levels and alerts ------------------------------------------------------------------------
+    async def _raise(self, decision: LevelDecision) -> None:
+        level, t = decision.level, decision.t
+        red = level is WarningLevel.RED
+        await self.bus.publish(
+            LevelChanged(
+                call_id=self.call_id, t=t, level=level, previous=decision.previous, reasons=decision.reasons
+            )
+        )
+        now = self.clock.now()
+        alert_id = await self.store.call(
+            records.raise_alert(self.call_id, level, decision.reasons, t, now, handoff=red)
+        )
+        self.alert_ids.append(alert_id)
+        await self.bus.publish(
+            AlertRaised(
+                call_id=self.call_id,
+                t=t,
+                alert_id=alert_id,
+                level=level,
+                reasons=decision.reasons,
+                agent_id=self.info.agent_id,
+                high_sensitivity=red,
+            )
+        )
+        if red:
+            after = self.settings.live.escalate_after_s
+            await self.bus.publish(
+                HandoffRequested(
+                    call_id=self.call_id,
+                    t=t,
+                    alert_id=alert_id,
+                    agent_id=self.info.agent_id,
+                    escalate_after_s=after,
+                )
+            )
+            self.escalator.schedule(alert_id, self.call_id, self.info.agent_id, self.info.started_at)
+        qa_level = WarningLevel(self.settings.live.qa_level)
+        if level.rank >= qa_level.rank and level.rank > self._qa_level.rank:
+            self._qa_level = level
+            reason = "; ".join(r.text for r in decision.reasons[:3])
+            await self.store.call(records.enqueue_qa(self.call_id, level, reason, now))
+            await self.bus.publish(QaQueued(call_id=self.call_id, t=t, level=level, reason=reason))
+
+    # --- stop -----------------------------------------------------------------------------------
+    async def stop(self, reason: str = "stop", *, status: Literal["ended", "aborted"] | None = None) -> None:
+        """End the call: drain and settle every leg, close the recordings, end the call row.
+
+        ``status`` defaults to ``ended`` for a normal reason (:data:`NORMAL_STOP_REASONS`) and
+        ``aborted`` for anything else (a client disconnect, a protocol error, a server shutdown).
+        Everything already received is processed and kept either way. Safe to call twice."""
+        if self._closing:
+            await self._stopped.wait()
+            return
+        self._closing = True
+        self.stop_reason = reason
+        if status is None:
+            status = "ended" if reason.strip().lower() in NORMAL_STOP_REASONS else "aborted"
+        self.status = CallStatus(status)
+        try:
+            for worker in self.legs.values():
+                worker.inbox.close()
+            results = await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            for leg, result in zip(self._tasks, results, strict=True):
+                if isinstance(result, BaseException):
+                    log.error("call %s: %s leg worker failed: %r", self.call_id, leg, result)
+            self._flush_stress()
+            await self._close_recordings()
+            self.store.submit(records.end_call(self.call_id, self.status, self.clock.now()))
+            await self.store.close()
+        finally:
+            stats = self.stats
+            await self.bus.publish(
+                CallEnded(
+                    call_id=self.call_id,
+                    t=max((w.clock for w in self.legs.values()), default=0.0),
+                    status=self.status.value,
+                    reason=reason,
+                    level=self.level,
+                    duration_s=max((s.received_s for s in stats.legs.values()), default=0.0),
+                    dropped_chunks=stats.dropped_chunks,
+                )
+            )
+            self._stopped.set()
+            if self.on_stopped is not None:
+                self.on_stopped(self)
+
+    async def _close_recordings(self) -> None:
+        now = self.clock.now()
+        for leg, writer in self.recordings.items():
+            info = await asyncio.to_thread(writer.close)
+            self.store.submit(records.close_recording(self.call_id, leg, info, now))
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()

@@ -1,0 +1,63 @@
+"""``agent-monitor analyze``: a recorded call through the same pipeline; report printed and stored.
+
+The file is the real call excerpt with the SYNTHETIC espeak-ng violation on the agent channel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from agent_monitor.cli import main
+from agent_monitor.storage import Database, Level, repo
+
+
+def test_analyze_json_report_is_printed_and_stored(
+    tmp_path: Path, violation_call, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n = 8000 * 20
+    stereo = np.stack(
+        [np.frombuffer(violation_call.agent, "<i2")[:n], np.frombuffer(violation_call.debtor, "<i2")[:n]],
+        axis=1,
+    )
+    wav = tmp_path / "call.wav"
+    sf.write(wav, stereo, 8000, subtype="PCM_16")
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("AGENT_MONITOR_RULES__MUST_SAY_WINDOW_S", "600")
+
+    assert main(["analyze", str(wav), "--json", "--call-id", "rec-1", "--agent", "a9"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["call_id"] == "rec-1" and report["agent_id"] == "a9" and report["status"] == "ended"
+    assert report["level"] == "red" and report["high_sensitivity"] and report["qa_queued"]
+    assert [h["rule"] for h in report["hits"]] == ["EN-FALSE-1"]
+    assert report["hits"][0]["status"] == "confirmed" and report["hits"][0]["leg"] == "agent"
+    assert {u["leg"] for u in report["utterances"]} == {"agent", "debtor"}
+    assert len(report["stress"]) >= 18 and report["alerts"][0]["handoff"] == "requested"
+    assert report["duration_s"] == pytest.approx(20.0)
+    assert report["audio_s"] == pytest.approx(20.0, abs=0.01)
+
+    db = Database.open(f"sqlite:///{data_dir / 'agent-monitor.db'}")
+    try:
+        with db.session() as s:
+            call = repo.get_call(s, "rec-1")
+            assert call.source_protocol == "file" and call.final_level is Level.RED
+            assert len(repo.list_utterances(s, "rec-1", final_only=True)) == len(report["utterances"])
+    finally:
+        db.dispose()
+
+    assert main(["analyze", str(wav), "--call-id", "rec-2"]) == 0  # the text report
+    text = capsys.readouterr().out
+    assert "level: red" in text and "EN-FALSE-1" in text and "say instead:" in text
+
+
+def test_analyze_missing_file_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path / "data"))
+    assert main(["analyze", str(tmp_path / "nope.wav")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("agent-monitor: error:") and "no such file" in err and "\n" not in err

@@ -1,0 +1,47 @@
+"""Audio input of a session: L16/mu-law decoding and the per-leg inbox overflow policy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent_monitor.pipeline.audio_in import AudioDecoder, LegInbox, Resampler
+from asr.g711 import mulaw_decode, mulaw_encode
+
+
+def test_l16_odd_bytes_are_carried_to_the_next_chunk() -> None:
+    dec = AudioDecoder("L16")
+    data = np.arange(-500, 500, dtype="<i2").tobytes()
+    out = dec.decode(data[:3]) + dec.decode(data[3:1001]) + dec.decode(data[1001:])
+    assert out == data
+
+
+def test_mulaw_is_decoded_to_l16_at_the_received_rate() -> None:
+    x = (np.sin(np.arange(800) / 5) * 8000).astype(np.int16)
+    ulaw = mulaw_encode(x)
+    out = AudioDecoder("mulaw").decode(ulaw)
+    assert len(out) == 2 * len(ulaw)
+    assert out == mulaw_decode(ulaw).astype("<i2").tobytes()
+
+
+def test_resampler_streams_8k_to_16k() -> None:
+    r = Resampler(8000, 16000)
+    pcm = (np.sin(np.arange(8000) / 3) * 5000).astype("<i2").tobytes()
+    out = b"".join(r.push(pcm[i : i + 320]) for i in range(0, len(pcm), 320)) + r.push(b"", last=True)
+    assert abs(len(out) // 2 - 16000) <= 2
+
+
+@pytest.mark.asyncio
+async def test_full_inbox_drops_counts_and_keeps_the_clock_with_a_gap() -> None:
+    inbox = LegInbox(8000, max_seconds=1.0)
+    chunk = bytes(1600)  # 0.1 s
+    accepted = [inbox.put_nowait(chunk) for _ in range(15)]
+    assert accepted == [True] * 10 + [False] * 5
+    assert inbox.dropped_chunks == 5 and inbox.dropped_samples == 4000
+    assert inbox.received_samples == 15 * 800
+    inbox.close()
+    items = []
+    while (item := await inbox.get()) is not None:
+        items.append(item)
+    assert [i.gap for i in items] == [False] * 10 + [True]  # the drops merge into one gap
+    assert sum(i.samples for i in items) == 15 * 800  # nothing lost from the call clock
