@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -173,6 +173,34 @@ class ServerSettings(BaseModel):
     start_timeout_s: float = Field(10.0, gt=0.0)
 
 
+class WebSettings(BaseModel):
+    """Login, sessions and machine credentials of the web application (see :mod:`web.auth`).
+
+    There is no default secret and no default password: the session signing key and the ingest
+    token are generated at random on first start into files under ``data_dir`` (mode 0600) unless
+    given here; the first admin is created with ``agent-monitor users add``."""
+
+    #: signing key of session cookies (at least 32 characters); default: ``data_dir/web-secret.key``
+    secret_key: SecretStr | None = None
+    #: token that machine clients (``/ws/ingest``, ``/ws/twilio``, ``/api/audiosocket/register``)
+    #: present as ``Authorization: Bearer ...`` or ``?token=``; default: ``data_dir/ingest-token``
+    ingest_token: SecretStr | None = None
+    #: a login session lasts this long (seconds) from sign-in
+    session_lifetime_s: int = Field(8 * 3600, ge=60, le=30 * 24 * 3600)
+    #: session cookies carry the ``Secure`` flag (set it when served over HTTPS)
+    secure_cookies: bool = False
+    #: failed logins allowed per username and client address within ``login_window_s`` (then 429)
+    login_max_failures: int = Field(5, ge=1)
+    #: failed logins allowed per client address (any username) within ``login_window_s``
+    login_max_failures_per_ip: int = Field(20, ge=1)
+    login_window_s: float = Field(60.0, gt=0.0)
+    #: shortest password accepted by ``users add|passwd`` and the admin API
+    min_password_length: int = Field(10, ge=8)
+    #: roles that see personal data (ID, phone, bank card numbers) unmasked; default: see
+    #: :mod:`web.masking`
+    unmasked_roles: list[Literal["agent", "supervisor", "qa", "admin"]] | None = None
+
+
 class Settings(BaseSettings):
     """All settings of Agent Monitor."""
 
@@ -197,6 +225,7 @@ class Settings(BaseSettings):
     rules: RulesSettings = RulesSettings()
     live: LiveSettings = LiveSettings()
     server: ServerSettings = ServerSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("model_dir", "data_dir", "eval_data_dir")
     @classmethod

@@ -79,21 +79,30 @@ class LegRecognizer:
         if self._since_partial < self._partial_every:
             return []
         self._since_partial = 0
+        partial = self.partial_now()
+        return [partial] if partial else []
+
+    def partial_now(self) -> Transcript | None:
+        """The current partial text of the open utterance, if it changed since the last one.
+
+        Called at every VAD end of speech too, so a word at the end of a turn is seen at once,
+        not only when the utterance is settled.
+        """
+        if not self._partials or self._utt_start is None:
+            return None
         text = json.loads(self._rec.PartialResult()).get("partial", "").strip()
         if not text or text == self._last_partial:
-            return []
+            return None
         self._last_partial = text
-        return [
-            Transcript(
-                leg=self.leg,
-                utterance=self.utterance,
-                start=self._utt_start,
-                end=end,
-                text=text,
-                final=False,
-                lang=self.lang,
-            )
-        ]
+        return Transcript(
+            leg=self.leg,
+            utterance=self.utterance,
+            start=self._utt_start,
+            end=self._utt_end,
+            text=text,
+            final=False,
+            lang=self.lang,
+        )
 
     def end_segment(self) -> Transcript | None:
         """The VAD says the speech is over: settle the utterance."""

@@ -153,6 +153,9 @@ class LegTranscriber:
                     self.recognizer.discard_segment()
                     continue
                 self._settle_at = out.segment.end + self._settle_after
+                partial = self.recognizer.partial_now()
+                if partial is not None:
+                    results.append(partial)
         if self._settle_due(closing):
             self._settle(results)
         return results, segments

@@ -18,6 +18,7 @@ APT_PACKAGES=(
     postgresql              # the second database the tests run on
     maven                   # fetches the speech model from Maven Central
     chromium                # browser tests of the web UI
+    fonts-wqy-zenhei        # CJK glyphs in the browser-test screenshots
 )
 
 if [ -z "${SKIP_APT:-}" ]; then

@@ -26,7 +26,9 @@ COMMAND_MODULES = (
     "agent_monitor.cli.db_cmd",
     "agent_monitor.cli.stress_cmd",
     "agent_monitor.cli.rules_cmd",
+    "agent_monitor.cli.live_cmd",
     "agent_monitor.cli.analyze_cmd",
+    "agent_monitor.cli.users_cmd",
 )
 
 

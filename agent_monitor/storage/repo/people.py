@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
@@ -16,10 +17,16 @@ def ensure_agent(
     """The agent ``agent_id``, created if unknown (name defaults to the id); name/team updated if given."""
     agent = session.get(Agent, agent_id)
     if agent is None:
-        agent = Agent(id=agent_id, name=name or agent_id, team=team)
-        session.add(agent)
-        session.flush()
-        return agent
+        try:
+            with session.begin_nested():  # two calls of a new agent may start at once
+                agent = Agent(id=agent_id, name=name or agent_id, team=team)
+                session.add(agent)
+            return agent
+        except IntegrityError:
+            agent = session.get(Agent, agent_id)
+            if agent is None:  # pragma: no cover - the conflicting row vanished again
+                raise
+            session.refresh(agent)
     if name is not None:
         agent.name = name
     if team is not None:

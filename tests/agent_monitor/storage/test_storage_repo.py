@@ -385,3 +385,29 @@ def test_audit_log(db: Database) -> None:
         assert [e.id for e in window] == [2]
     with pytest.raises(InvalidRecordError), db.session() as s:
         repo.record_audit(s, "", "login")
+
+
+def test_calls_of_a_new_agent_starting_at_once(db: Database) -> None:
+    """Several calls of an agent nobody has seen yet start in parallel threads (AudioSocket legs)."""
+    import threading
+
+    barrier = threading.Barrier(4)
+    errors: list[str] = []
+
+    def start(i: int) -> None:
+        try:
+            with db.session() as s:
+                barrier.wait(timeout=10)
+                repo.ensure_agent(s, "brand-new")
+                repo.start_call(s, f"race-{i}", "brand-new", source_protocol="audiosocket")
+        except Exception as exc:  # collected and asserted below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.session() as s:
+        assert {c.id for c in repo.list_calls(s)} == {f"race-{i}" for i in range(4)}

@@ -1,0 +1,306 @@
+"""Live commands: ``serve``, ``replay``, ``demo`` and ``capture``.
+
+- ``agent-monitor serve [--host H] [--port P] [--audiosocket-port P|off]``: the web server with
+  ``/ws/ingest``, ``/ws/twilio``, ``/ws/events`` and the AudioSocket listener, on SQLite under
+  ``data_dir`` with no other setup.
+- ``agent-monitor replay FILE --server URL [--speed 1.0] [--protocol ingest|twilio]``: stream a
+  recorded (stereo) call into a running server as a live call, in real time times ``speed``.
+- ``agent-monitor demo``: start the server and keep replaying the sample call of the shared data
+  with scripted violations (synthetic espeak-ng speech, labeled so) spliced in, printing calls and
+  alerts as they happen.
+- ``agent-monitor capture --server URL [--mic DEV] [--call-audio DEV]``: an agent desktop's
+  headset microphone and call audio as the two legs of a live call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from agent_monitor.errors import DatasetError, StreamingClientError
+from agent_monitor.settings import Settings
+
+#: the demo's scripted agent violations: (in the agent's first pause after this many seconds, text);
+#: rendered by espeak-ng (synthetic speech)
+DEMO_SCRIPT = ((12.0, "you are a stupid idiot"), (45.0, "shut up you idiot"))
+DEMO_CALL = Path("calls") / "spokenwoz" / "MUL1011.opus"
+
+
+def register(commands: Any, evals: Any) -> None:
+    serve = commands.add_parser("serve", help="run the live server (websockets, AudioSocket, events)")
+    _server_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    replay = commands.add_parser("replay", help="stream a recorded call into a running server as a live call")
+    replay.add_argument("file", type=Path, help="the call recording (stereo: one leg per channel)")
+    replay.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8000")
+    replay.add_argument("--speed", type=float, default=1.0, help="times real time (default 1.0)")
+    replay.add_argument("--protocol", choices=("ingest", "twilio"), default="ingest")
+    _call_options(replay)
+    replay.add_argument("--agent-channel", choices=("left", "right"), default=None)
+    replay.add_argument("--start", type=float, default=0.0, help="start this many seconds into the file")
+    replay.add_argument("--duration", type=float, default=None, help="send only this many seconds")
+    replay.set_defaults(func=cmd_replay)
+
+    demo = commands.add_parser("demo", help="start the server and keep replaying sample calls")
+    _server_options(demo)
+    demo.add_argument("--calls", type=int, default=2, help="concurrent demo calls (default 2)")
+    demo.add_argument("--rounds", type=int, default=0, help="stop after this many rounds (0 = forever)")
+    demo.add_argument("--speed", type=float, default=1.0)
+    demo.set_defaults(func=cmd_demo)
+
+    capture = commands.add_parser("capture", help="stream the headset mic and call audio as a live call")
+    capture.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8000")
+    capture.add_argument("--mic", help="input device of the agent's headset microphone (index or name)")
+    capture.add_argument("--call-audio", help="input device carrying the far end (index or name)")
+    capture.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    capture.add_argument("--rate", type=int, default=16000, help="capture sample rate (default 16000)")
+    capture.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    _call_options(capture)
+    capture.set_defaults(func=cmd_capture)
+
+
+def _server_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="bind address (default settings.server.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="HTTP/websocket port (default settings.server.port)")
+    p.add_argument("--audiosocket-port", help="AudioSocket TCP port, or 'off'")
+
+
+def _call_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--call-id", help="call id (default: a new random id)")
+    p.add_argument("--agent-id", default="agent-1")
+    p.add_argument("--debtor-id")
+    p.add_argument("--debtor-phone")
+    p.add_argument("--debtor-tz", help="IANA time zone of the debtor, e.g. America/Chicago")
+    p.add_argument("--lang", choices=("en", "zh"), default="en")
+
+
+def _call(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
+    call = {
+        "call_id": args.call_id or f"{prefix}-{uuid.uuid4().hex[:12]}",
+        "agent_id": args.agent_id,
+        "debtor_id": args.debtor_id,
+        "debtor_phone": args.debtor_phone,
+        "debtor_tz": args.debtor_tz,
+        "lang": args.lang,
+    }
+    return {k: v for k, v in call.items() if v is not None}
+
+
+def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    update: dict[str, Any] = {}
+    if args.host:
+        update["host"] = args.host
+    if args.port is not None:
+        update["port"] = args.port
+    if args.audiosocket_port is not None:
+        text = str(args.audiosocket_port).strip().lower()
+        update["audiosocket_port"] = None if text in ("off", "none", "") else int(text)
+    return settings.model_copy(update={"server": settings.server.model_copy(update=update)})
+
+
+def preflight(settings: Settings) -> None:
+    """Fail with one line before the server starts: the speech model and the rule packs load."""
+    from asr.model_store import resolve_model_path
+    from qa_rules import load_rules_from_settings
+
+    resolve_model_path(settings, settings.asr.model)
+    load_rules_from_settings(settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = server_settings(args, settings)
+    preflight(settings)
+    server = settings.server
+    print(
+        f"agent-monitor: serving on http://{server.host}:{server.port} (data in {settings.data_dir})",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_app(settings), host=server.host, port=server.port, log_level="info", ws_max_size=1 << 20
+    )
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.ingest.call_audio import load_call_audio
+    from agent_monitor.ingest.client import replay_call
+    from web.auth.secrets_store import client_ingest_token
+
+    # sent as telephone audio: 8 kHz L16 (ingest) or 8 kHz mu-law (Twilio)
+    audio = load_call_audio(args.file, 8000, args.agent_channel or settings.asr.agent_channel)
+    if args.start or args.duration:
+        audio = audio.excerpt(args.start, args.duration)
+    call = _call(args, "replay")
+    print(
+        f"replaying {args.file} ({audio.duration:.1f} s) as call {call['call_id']} "
+        f"over {args.protocol} at {args.speed:g}x",
+        file=sys.stderr,
+    )
+    token = client_ingest_token(settings)
+    result = asyncio.run(
+        replay_call(args.server, audio, call, protocol=args.protocol, speed=args.speed, token=token)
+    )
+    if not result.completed:
+        raise StreamingClientError(
+            f"call {result.call_id}: server closed the stream after {result.seconds_sent:.1f} s "
+            f"(code {result.close_code}: {result.close_reason or 'no reason'})"
+        )
+    level = result.stopped.get("level")
+    print(f"call {result.call_id}: {result.seconds_sent:.1f} s sent" + (f", level {level}" if level else ""))
+    return 0
+
+
+def demo_audio(settings: Settings) -> Any:
+    """The sample call with the demo's scripted violations (synthetic speech) spliced in."""
+    from agent_monitor.ingest.call_audio import load_call_audio, synthetic_speech
+    from agent_monitor.model.audio import Leg
+
+    path = settings.eval_data_dir / DEMO_CALL
+    if not path.is_file():
+        raise DatasetError(
+            f"{path}: the demo's sample call is missing; set AGENT_MONITOR_EVAL_DATA_DIR to the shared data"
+        )
+    audio = load_call_audio(path, 8000, settings.asr.agent_channel)
+    for at, text in reversed(DEMO_SCRIPT):
+        at = audio.quiet_point(Leg.AGENT, at)
+        audio = audio.splice(Leg.AGENT, synthetic_speech(text, 8000), at, f"[synthetic] {text}")
+    return audio
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    settings = server_settings(args, settings)
+    preflight(settings)
+    return asyncio.run(_demo(settings, args.calls, args.rounds, args.speed))
+
+
+async def _demo(settings: Settings, calls: int, rounds: int, speed: float) -> int:
+    import uvicorn
+
+    from agent_monitor.ingest.client import stream_ingest
+    from web.app import create_app
+
+    audio = await asyncio.to_thread(demo_audio, settings)
+    app = create_app(settings)
+    host, port = settings.server.host, settings.server.port
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+            return 1
+        await asyncio.sleep(0.1)
+    url = f"http://{host}:{port}"
+    print(f"agent-monitor demo: server on {url}; events: ws://{host}:{port}/ws/events", file=sys.stderr)
+    print(
+        "demo calls are a real recorded call with SYNTHETIC (espeak-ng) violations spliced in",
+        file=sys.stderr,
+    )
+    from web.auth.demo_users import ensure_demo_users
+
+    agent_ids = [f"demo-agent-{i + 1}" for i in range(calls)]
+    accounts = await asyncio.to_thread(ensure_demo_users, app.state.services.db, agent_ids)
+    print(f"sign in at {url}/login (passwords are new each run):", file=sys.stderr)
+    for account in accounts:
+        print(f"  {account.role:<10} {account.username:<16} {account.password}", file=sys.stderr)
+    printer = asyncio.create_task(_print_events(app))
+    try:
+        n = 0
+        while rounds == 0 or n < rounds:
+            n += 1
+            starts = [
+                stream_ingest(
+                    url,
+                    audio,
+                    {
+                        "call_id": f"demo-{uuid.uuid4().hex[:8]}",
+                        "agent_id": f"demo-agent-{i + 1}",
+                        "debtor_tz": "America/Chicago",
+                    },
+                    speed=speed,
+                    token=app.state.auth.ingest_token,
+                )
+                for i in range(calls)
+            ]
+            await asyncio.gather(*starts)
+    finally:
+        printer.cancel()
+        server.should_exit = True
+        await serving
+    return 0
+
+
+async def _print_events(app: Any) -> None:
+    from agent_monitor.model.events import AgentWarning, AlertRaised, CallEnded, CallStarted
+
+    services = app.state.services
+    with services.bus.subscribe(
+        lambda e: isinstance(e, CallStarted | CallEnded | AlertRaised | AgentWarning)
+    ) as sub:
+        async for event in sub:
+            if isinstance(event, CallStarted):
+                line = f"call started  {event.call_id} agent {event.info.agent_id}"
+            elif isinstance(event, CallEnded):
+                line = f"call ended    {event.call_id} {event.status} level {event.level.value}"
+            elif isinstance(event, AlertRaised):
+                why = "; ".join(r.text for r in event.reasons[:2])
+                line = f"ALERT {event.level.value.upper():6} {event.call_id} t={event.t:.1f}s {why}"
+            else:
+                assert isinstance(event, AgentWarning)
+                line = f'agent warning {event.call_id} t={event.t:.1f}s {event.title}: "{event.evidence}"'
+            print(line, flush=True)
+
+
+def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.ingest.capture import capture_call, list_devices
+    from web.auth.secrets_store import client_ingest_token
+
+    if args.list_devices:
+        print(list_devices())
+        return 0
+    call = _call(args, "capture")
+    print(
+        f"capturing call {call['call_id']}: mic={args.mic or 'default'} "
+        f"call audio={args.call_audio or 'default'} (Ctrl-C ends the call)",
+        file=sys.stderr,
+    )
+
+    async def run() -> Any:
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            capture_call(
+                args.server,
+                call,
+                mic=args.mic,
+                call_audio=args.call_audio,
+                sample_rate=args.rate,
+                duration_s=args.duration,
+                stop_event=stop,
+                token=client_ingest_token(settings),
+            )
+        )
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            stop.set()
+            return await task
+
+    result, stats = asyncio.run(run())
+    if not result.completed:
+        raise StreamingClientError(
+            f"call {result.call_id}: server closed the stream "
+            f"(code {result.close_code}: {result.close_reason})"
+        )
+    print(
+        f"call {result.call_id}: {result.seconds_sent:.1f} s captured, level {result.stopped.get('level')}, "
+        f"padded {stats.padded_samples}, trimmed {stats.trimmed_samples}"
+    )
+    return 0

@@ -1,0 +1,180 @@
+"""Asterisk AudioSocket: framing, and how connections (one leg each) are joined into calls.
+
+**Framing** (both directions): 1 byte kind, 2 bytes payload length (big-endian), payload.
+
+=====  ===========================================================================
+kind   payload
+=====  ===========================================================================
+0x00   hangup (length 0): the channel hung up
+0x01   UUID (16 bytes): the first frame of every connection
+0x03   DTMF digit (1 ASCII byte)
+0x10   audio: signed linear 16-bit little-endian PCM, 8 kHz, mono ("slin")
+0xff   error (optional 1-byte code from Asterisk; this server sends a UTF-8 reason)
+=====  ===========================================================================
+
+**Joining legs.** AudioSocket carries no call metadata, only the UUID that the dialplan gives
+``AudioSocket(<uuid>,<host>:<port>)``. A connection's UUID is looked up:
+
+1. in the :class:`LegRegistry` (filled by ``POST /api/audiosocket/register`` before the
+   dialplan connects): UUID -> call metadata (the ws-ingest start fields) and leg; or
+2. by convention: the last byte of the UUID names the leg (``00`` agent, ``01`` debtor) and the
+   call id is ``audiosocket-<uuid with last byte 00>``; the agent id is
+   ``settings.server.audiosocket_agent``. In a dialplan::
+
+       same => n,Set(CALL=${UUID()})
+       same => n,Set(AGENT_LEG=${CALL:0:34}00)      ; and ${CALL:0:34}01 for the debtor leg
+
+The first connection of a call starts it; the call stops when every connected leg has hung up
+or disconnected (status ``ended`` if all sent a hangup frame, ``aborted`` otherwise).
+A protocol violation (no UUID first, unknown kind, odd audio length, a second UUID, a leg
+connected twice) gets an error frame with the reason and the connection is closed; the call
+keeps what was received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import uuid
+from dataclasses import dataclass
+from enum import IntEnum
+
+from agent_monitor.errors import IngestProtocolError
+from agent_monitor.ingest.ws_ingest import StartMessage
+from agent_monitor.model.audio import Leg
+
+HEADER = struct.Struct(">BH")
+AUDIOSOCKET_RATE = 8000
+MAX_PAYLOAD = 0xFFFF
+
+
+class Kind(IntEnum):
+    HANGUP = 0x00
+    UUID = 0x01
+    DTMF = 0x03
+    AUDIO = 0x10
+    ERROR = 0xFF
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    kind: Kind
+    payload: bytes = b""
+
+
+def encode_frame(kind: int, payload: bytes = b"") -> bytes:
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError(f"AudioSocket payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    return HEADER.pack(kind, len(payload)) + payload
+
+
+def uuid_frame(value: uuid.UUID) -> bytes:
+    return encode_frame(Kind.UUID, value.bytes)
+
+
+def check_frame(kind_byte: int, payload: bytes) -> Frame:
+    """Validate one frame's kind and payload shape."""
+    try:
+        kind = Kind(kind_byte)
+    except ValueError:
+        raise IngestProtocolError(f"unknown AudioSocket frame kind 0x{kind_byte:02x}") from None
+    if kind is Kind.UUID and len(payload) != 16:
+        raise IngestProtocolError(f"AudioSocket UUID frame of {len(payload)} bytes, expected 16")
+    if kind is Kind.AUDIO and (not payload or len(payload) % 2):
+        raise IngestProtocolError(
+            f"AudioSocket audio frame of {len(payload)} bytes is not whole 16-bit samples"
+        )
+    if kind is Kind.HANGUP and payload:
+        raise IngestProtocolError("AudioSocket hangup frame with a payload")
+    if kind is Kind.DTMF and len(payload) != 1:
+        raise IngestProtocolError(f"AudioSocket DTMF frame of {len(payload)} bytes, expected 1")
+    return Frame(kind, payload)
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Frame | None:
+    """The next frame, or ``None`` at a clean end of stream (between frames)."""
+    try:
+        head = await reader.readexactly(HEADER.size)
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            return None
+        raise IngestProtocolError("AudioSocket connection ended inside a frame header") from None
+    kind, length = HEADER.unpack(head)
+    try:
+        payload = await reader.readexactly(length) if length else b""
+    except asyncio.IncompleteReadError as exc:
+        raise IngestProtocolError(
+            f"AudioSocket connection ended inside a frame ({len(exc.partial)} of {length} bytes)"
+        ) from None
+    return check_frame(kind, payload)
+
+
+class FrameParser:
+    """Incremental parser over a byte stream (for callers that do not use asyncio streams)."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self._buf += data
+        out = []
+        while len(self._buf) >= HEADER.size:
+            kind, length = HEADER.unpack_from(self._buf)
+            if len(self._buf) < HEADER.size + length:
+                break
+            payload = bytes(self._buf[HEADER.size : HEADER.size + length])
+            del self._buf[: HEADER.size + length]
+            out.append(check_frame(kind, payload))
+        return out
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)
+
+
+@dataclass(frozen=True, slots=True)
+class LegTarget:
+    """Where a connection's audio goes: the call (its metadata) and the leg."""
+
+    call: StartMessage
+    leg: Leg
+
+
+def convention_target(value: uuid.UUID, agent_id: str) -> LegTarget:
+    """The documented UUID convention: last byte 00 = agent leg, 01 = debtor leg."""
+    last = value.bytes[-1]
+    if last not in (0, 1):
+        raise IngestProtocolError(
+            f"AudioSocket UUID {value} is not registered and its last byte is not 00 (agent) or 01 (debtor)"
+        )
+    base = uuid.UUID(bytes=value.bytes[:-1] + b"\x00")
+    call = StartMessage(
+        type="start",
+        call_id=f"audiosocket-{base}",
+        agent_id=agent_id,
+        sample_rate=AUDIOSOCKET_RATE,
+        encoding="L16",
+        channels=[Leg.AGENT, Leg.DEBTOR],
+    )
+    return LegTarget(call, Leg.AGENT if last == 0 else Leg.DEBTOR)
+
+
+class LegRegistry:
+    """UUID -> (call metadata, leg), registered before Asterisk connects."""
+
+    def __init__(self) -> None:
+        self._targets: dict[uuid.UUID, LegTarget] = {}
+
+    def register(self, value: uuid.UUID, call: StartMessage, leg: Leg) -> None:
+        if call.sample_rate != AUDIOSOCKET_RATE or call.encoding != "L16":
+            raise IngestProtocolError("AudioSocket audio is L16 at 8000 Hz; register it so")
+        known = self._targets.get(value)
+        if known is not None and (known.call.call_id, known.leg) != (call.call_id, leg):
+            raise IngestProtocolError(f"UUID {value} is already registered for call {known.call.call_id}")
+        self._targets[value] = LegTarget(call, leg)
+
+    def pop(self, value: uuid.UUID) -> LegTarget | None:
+        return self._targets.pop(value, None)
+
+    def __len__(self) -> int:
+        return len(self._targets)

@@ -1,0 +1,170 @@
+"""The Asterisk AudioSocket TCP server: one leg per connection, joined into calls by UUID.
+
+Framing and the UUID-to-call rules are in :mod:`agent_monitor.ingest.audiosocket`. Each
+connection must send its UUID frame within ``settings.server.start_timeout_s``; its audio frames
+go to its leg of the call. The call (a :class:`~agent_monitor.pipeline.CallSession`) starts with
+its first connection and stops when its last open connection ends: ``ended`` if every leg sent a
+hangup frame, otherwise ``aborted`` with the reason (disconnect, Asterisk error frame, protocol
+violation). A leg that connects after its call stopped continues the same call id (the pipeline
+resumes it). A protocol violation is answered with an error frame (kind 0xff, the UTF-8 reason)
+and the connection is closed; no hangup frame is ever sent, so a monitoring problem never hangs
+up the customer's call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent_monitor.errors import AgentMonitorError, IngestProtocolError, PipelineError
+from agent_monitor.ingest.audiosocket import (
+    Kind,
+    LegRegistry,
+    LegTarget,
+    convention_target,
+    encode_frame,
+    read_frame,
+)
+from agent_monitor.ingest.ws_ingest import to_call_info
+from agent_monitor.model.audio import Leg
+
+if TYPE_CHECKING:
+    from agent_monitor.pipeline import CallManager, CallSession
+    from agent_monitor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Call:
+    session: CallSession
+    open_legs: set[Leg] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+
+class AudioSocketServer:
+    """Accepts AudioSocket connections and feeds their audio into call sessions."""
+
+    def __init__(self, manager: CallManager, registry: LegRegistry, settings: Settings) -> None:
+        self.manager = manager
+        self.registry = registry
+        self.settings = settings
+        self.port: int | None = None
+        self._server: asyncio.Server | None = None
+        self._calls: dict[str, _Call] = {}
+        self._lock = asyncio.Lock()
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._handle, host, port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        log.info("AudioSocket listening on %s:%d", host, self.port)
+
+    async def close(self) -> None:
+        """Stop listening; open connections are closed and their calls stopped (aborted)."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._handlers):
+            task.cancel()
+        if self._handlers:
+            await asyncio.gather(*self._handlers, return_exceptions=True)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        call: _Call | None = None
+        leg: Leg | None = None
+        clean, problem = False, "connection closed without a hangup frame"
+        try:
+            target = await self._identify(reader)
+            if target is None:
+                return
+            leg = target.leg
+            call = await self._join(target)
+            clean, problem = await self._stream(reader, call.session, leg)
+        except IngestProtocolError as exc:
+            problem = f"protocol error: {exc}"
+            log.warning("AudioSocket connection closed: %s", exc)
+            with contextlib.suppress(ConnectionError, OSError):
+                writer.write(encode_frame(Kind.ERROR, str(exc).encode("utf-8")[:1024]))
+                await writer.drain()
+        except (ConnectionError, OSError) as exc:
+            problem = f"connection lost: {exc}"
+        except asyncio.CancelledError:
+            problem = "server shutdown"
+            raise
+        finally:
+            writer.close()
+            if call is not None and leg is not None:
+                await asyncio.shield(self._leave(call, leg, clean, problem))
+            self._handlers.discard(task)
+
+    async def _identify(self, reader: asyncio.StreamReader) -> LegTarget | None:
+        timeout = self.settings.server.start_timeout_s
+        try:
+            frame = await asyncio.wait_for(read_frame(reader), timeout)
+        except TimeoutError:
+            raise IngestProtocolError(f"no UUID frame within {timeout:g} s") from None
+        if frame is None:
+            return None
+        if frame.kind is not Kind.UUID:
+            raise IngestProtocolError(f"the first AudioSocket frame must be the UUID, not {frame.kind.name}")
+        value = uuid.UUID(bytes=frame.payload)
+        return self.registry.pop(value) or convention_target(value, self.settings.server.audiosocket_agent)
+
+    async def _join(self, target: LegTarget) -> _Call:
+        call_id = target.call.call_id
+        async with self._lock:
+            call = self._calls.get(call_id)
+            if call is None:
+                try:
+                    session = await self.manager.start_call(to_call_info(target.call, "audiosocket"))
+                except AgentMonitorError as exc:
+                    raise IngestProtocolError(f"call not started: {exc}") from None
+                call = self._calls[call_id] = _Call(session)
+            elif target.leg in call.open_legs:
+                raise IngestProtocolError(
+                    f"the {target.leg.value} leg of call {call_id} is already connected"
+                )
+            call.open_legs.add(target.leg)
+            return call
+
+    async def _stream(self, reader: asyncio.StreamReader, session: CallSession, leg: Leg) -> tuple[bool, str]:
+        """Feed audio until the leg ends; returns (hung up cleanly, why it ended)."""
+        while True:
+            frame = await read_frame(reader)
+            if frame is None:
+                return False, "connection closed without a hangup frame"
+            if frame.kind is Kind.AUDIO:
+                try:
+                    session.push_audio(leg, frame.payload)
+                except PipelineError as exc:
+                    raise IngestProtocolError(str(exc)) from None
+            elif frame.kind is Kind.HANGUP:
+                return True, "hangup"
+            elif frame.kind is Kind.ERROR:
+                code = frame.payload.hex() or "none"
+                return False, f"Asterisk sent an error frame (code {code})"
+            elif frame.kind is Kind.UUID:
+                raise IngestProtocolError("a second UUID frame on one connection")
+            # DTMF: nothing to do for monitoring
+
+    async def _leave(self, call: _Call, leg: Leg, clean: bool, problem: str) -> None:
+        async with self._lock:
+            call.open_legs.discard(leg)
+            if not clean:
+                call.problems.append(f"{leg.value} leg: {problem}")
+            if call.open_legs:
+                return
+            if self._calls.get(call.session.call_id) is call:
+                del self._calls[call.session.call_id]
+        if call.problems:
+            await call.session.stop("; ".join(call.problems), status="aborted")
+        else:
+            await call.session.stop("hangup", status="ended")

@@ -1,0 +1,284 @@
+"""The ``/ws/ingest`` websocket protocol: a JSON start message, binary audio frames, a JSON stop.
+
+Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
+
+    client -> {"type": "start", "call_id": "C-1", "agent_id": "A-7",
+               "debtor_id": "D-9", "debtor_phone": "+15551234567", "debtor_tz": "America/Chicago",
+               "lang": "en", "sample_rate": 8000, "encoding": "L16",
+               "channels": ["agent", "debtor"]}
+    server -> {"type": "started", "call_id": "C-1"}
+    client -> binary frames: interleaved samples, channel i is leg channels[i]
+    client -> {"type": "stop", "reason": "hangup"}          (optional reason)
+    server -> {"type": "stopped", "call_id": "C-1"} and a normal close (1000)
+
+- ``encoding``: ``L16`` = 16-bit signed little-endian linear PCM (aliases ``linear16``,
+  ``pcm16``, ``s16le``); ``mulaw`` = G.711 mu-law, one byte per sample (aliases ``mu-law``,
+  ``ulaw``, ``pcmu``, ``audio/x-mulaw``).
+- ``channels``: the channel-to-leg mapping, one or two distinct legs (``agent``, ``debtor``).
+  With two channels each binary frame holds whole interleaved sample frames (L R L R ...), as
+  FreeSWITCH mod_audio_fork (``stereo``) and jambonz ``listen`` (``mixType: stereo``) send them.
+- Any binary frame size is accepted if it is a whole number of sample frames and at most
+  ``max_frame_bytes``; 20 ms frames are typical.
+- A call id that already exists (a client reconnecting after a dropped connection or a server
+  restart) continues that call: its rows and recordings are appended to. A call id that is live
+  on this server right now is refused (1008).
+- Unknown extra keys in the start message are ignored (mod_audio_fork and jambonz add their own
+  metadata); ``event`` is accepted in place of ``type``.
+
+Violations close the connection with code 1008 (policy: bad JSON, bad start message, messages
+out of order) or 1003 (binary data not acceptable: before start, misaligned, too big); the close
+reason is the one-line problem. What was received before is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agent_monitor.errors import IngestProtocolError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.session import CallInfo, Source
+
+_ENCODINGS = {
+    "l16": "L16",
+    "linear16": "L16",
+    "pcm16": "L16",
+    "s16le": "L16",
+    "audio/l16": "L16",
+    "mulaw": "mulaw",
+    "mu-law": "mulaw",
+    "ulaw": "mulaw",
+    "pcmu": "mulaw",
+    "audio/x-mulaw": "mulaw",
+}
+_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
+
+CLOSE_POLICY = 1008
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_TOO_BIG = 1009
+
+
+def _check_id(value: str, what: str) -> str:
+    value = value.strip()
+    if not _ID.match(value):
+        raise ValueError(f"{what} must be 1-128 printable characters")
+    return value
+
+
+class StartMessage(BaseModel):
+    """The first message of a ``/ws/ingest`` connection: who the call is and how its audio looks."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: Literal["start"]
+    call_id: str
+    agent_id: str
+    debtor_id: str | None = None
+    debtor_phone: str | None = None
+    debtor_tz: str | None = None
+    lang: Literal["en", "zh"] = "en"
+    sample_rate: Annotated[int, Field(ge=8000, le=48000)] = 8000
+    encoding: Literal["L16", "mulaw"] = "L16"
+    channels: Annotated[list[Leg], Field(min_length=1, max_length=2)] = [Leg.AGENT, Leg.DEBTOR]
+    started_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _event_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" not in data and "event" in data:
+            data = {**data, "type": data["event"]}
+        return data
+
+    @field_validator("call_id", "agent_id")
+    @classmethod
+    def _ids(cls, v: str, info: Any) -> str:
+        return _check_id(v, info.field_name)
+
+    @field_validator("debtor_id", "debtor_phone")
+    @classmethod
+    def _optional_ids(cls, v: str | None, info: Any) -> str | None:
+        return None if v is None or not v.strip() else _check_id(v, info.field_name)
+
+    @field_validator("debtor_tz")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        return v
+
+    @field_validator("encoding", mode="before")
+    @classmethod
+    def _encoding(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in _ENCODINGS:
+            return _ENCODINGS[v.strip().lower()]
+        raise ValueError(f"encoding must be L16 or mulaw, not {v!r}")
+
+    @field_validator("channels")
+    @classmethod
+    def _distinct(cls, v: list[Leg]) -> list[Leg]:
+        if len(set(v)) != len(v):
+            raise ValueError("each leg may be mapped to one channel only")
+        return v
+
+    @field_validator("started_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("started_at needs a time zone (e.g. 2026-01-01T12:00:00Z)")
+        return v
+
+    @property
+    def bytes_per_sample(self) -> int:
+        return 1 if self.encoding == "mulaw" else 2
+
+
+class StopMessage(BaseModel):
+    """The last message of a ``/ws/ingest`` connection."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: Literal["stop"]
+    reason: str = "stop message"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _event_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" not in data and "event" in data:
+            data = {**data, "type": data["event"]}
+        return data
+
+
+def validation_problem(exc: ValidationError, what: str) -> str:
+    """One line naming each invalid field of ``what``."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or what
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return f"invalid {what}: " + "; ".join(parts)
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    """``text`` as a JSON object, or an :class:`IngestProtocolError` saying why not."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IngestProtocolError(f"{what} is not valid JSON ({exc.msg} at {exc.pos})") from None
+    if not isinstance(data, dict):
+        raise IngestProtocolError(f"{what} must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def parse_text_message(text: str) -> StartMessage | StopMessage:
+    """Parse a text frame of ``/ws/ingest`` (start or stop)."""
+    data = parse_json_object(text, "text message")
+    kind = data.get("type", data.get("event"))
+    if kind == "start":
+        try:
+            return StartMessage.model_validate(data)
+        except ValidationError as exc:
+            raise IngestProtocolError(validation_problem(exc, "start message")) from None
+    if kind == "stop":
+        try:
+            return StopMessage.model_validate(data)
+        except ValidationError as exc:
+            raise IngestProtocolError(validation_problem(exc, "stop message")) from None
+    raise IngestProtocolError(f"unknown message type {kind!r} (expected start or stop)")
+
+
+def split_channels(data: bytes, channels: int, bytes_per_sample: int) -> list[bytes]:
+    """De-interleave whole sample frames into one byte string per channel."""
+    if channels == 1:
+        return [bytes(data)]
+    frames = np.frombuffer(data, dtype=np.uint8).reshape(-1, channels, bytes_per_sample)
+    return [frames[:, i, :].tobytes() for i in range(channels)]
+
+
+def interleave(legs: list[bytes], bytes_per_sample: int) -> bytes:
+    """The inverse of :func:`split_channels` (equal-length channels)."""
+    if len(legs) == 1:
+        return legs[0]
+    arrays = [np.frombuffer(x, dtype=np.uint8).reshape(-1, bytes_per_sample) for x in legs]
+    return np.stack(arrays, axis=1).tobytes()
+
+
+class _State(Enum):
+    AWAIT_START = "awaiting start"
+    STREAMING = "streaming"
+    STOPPED = "stopped"
+
+
+class IngestConnection:
+    """The protocol state machine of one ``/ws/ingest`` connection (no transport).
+
+    Feed it each text or binary frame; it returns what the frame means or raises
+    :class:`IngestProtocolError` (with the close code to use)."""
+
+    def __init__(self, *, max_frame_bytes: int = 65536) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self.start: StartMessage | None = None
+        self.state = _State.AWAIT_START
+        self.frames = 0
+        self.bytes = 0
+
+    def on_text(self, text: str) -> StartMessage | StopMessage:
+        msg = parse_text_message(text)
+        if isinstance(msg, StartMessage):
+            if self.state is not _State.AWAIT_START:
+                raise IngestProtocolError(f"start message received while {self.state.value}")
+            self.start, self.state = msg, _State.STREAMING
+        else:
+            if self.state is not _State.STREAMING:
+                raise IngestProtocolError(f"stop message received while {self.state.value}")
+            self.state = _State.STOPPED
+        return msg
+
+    def on_binary(self, data: bytes) -> dict[Leg, bytes]:
+        """Audio of one frame, per leg (raw bytes in the start message's encoding)."""
+        if self.state is not _State.STREAMING or self.start is None:
+            raise IngestProtocolError(
+                f"binary audio frame received while {self.state.value}", CLOSE_UNSUPPORTED_DATA
+            )
+        if len(data) > self.max_frame_bytes:
+            raise IngestProtocolError(
+                f"audio frame of {len(data)} bytes exceeds the limit of {self.max_frame_bytes}", CLOSE_TOO_BIG
+            )
+        width = len(self.start.channels) * self.start.bytes_per_sample
+        if not data or len(data) % width:
+            raise IngestProtocolError(
+                f"audio frame of {len(data)} bytes is not a whole number of {width}-byte sample frames "
+                f"({len(self.start.channels)} channel(s) of {self.start.encoding})",
+                CLOSE_UNSUPPORTED_DATA,
+            )
+        self.frames += 1
+        self.bytes += len(data)
+        parts = split_channels(data, len(self.start.channels), self.start.bytes_per_sample)
+        return dict(zip(self.start.channels, parts, strict=True))
+
+
+def to_call_info(start: StartMessage, source: Source) -> CallInfo:
+    """The pipeline's :class:`CallInfo` for a validated start message."""
+    return CallInfo(
+        call_id=start.call_id,
+        agent_id=start.agent_id,
+        debtor_id=start.debtor_id,
+        debtor_phone=start.debtor_phone,
+        debtor_tz=start.debtor_tz,
+        lang=start.lang,
+        source=source,
+        sample_rate=start.sample_rate,
+        encoding=start.encoding,
+        **({"started_at": start.started_at} if start.started_at else {}),
+    )

@@ -1,0 +1,159 @@
+"""The /ws/ingest protocol state machine against the real byte shapes (no transport)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agent_monitor.errors import IngestProtocolError
+from agent_monitor.ingest import close_reason
+from agent_monitor.ingest.ws_ingest import (
+    IngestConnection,
+    StartMessage,
+    StopMessage,
+    interleave,
+    parse_text_message,
+    split_channels,
+)
+from agent_monitor.model.audio import Leg
+
+START = {
+    "type": "start",
+    "call_id": "C-1",
+    "agent_id": "A-7",
+    "debtor_id": "D-9",
+    "debtor_phone": "+15551234567",
+    "debtor_tz": "America/Chicago",
+    "sample_rate": 8000,
+    "encoding": "L16",
+    "channels": ["agent", "debtor"],
+}
+
+
+def test_start_message_full_shape() -> None:
+    msg = parse_text_message(json.dumps(START))
+    assert isinstance(msg, StartMessage)
+    assert msg.call_id == "C-1" and msg.agent_id == "A-7" and msg.debtor_tz == "America/Chicago"
+    assert msg.channels == [Leg.AGENT, Leg.DEBTOR]
+    assert msg.bytes_per_sample == 2 and msg.lang == "en"
+
+
+@pytest.mark.parametrize(
+    ("alias", "canonical"),
+    [("mu-law", "mulaw"), ("PCMU", "mulaw"), ("linear16", "L16"), ("audio/x-mulaw", "mulaw")],
+)
+def test_encoding_aliases(alias: str, canonical: str) -> None:
+    msg = parse_text_message(json.dumps({**START, "encoding": alias}))
+    assert isinstance(msg, StartMessage) and msg.encoding == canonical
+
+
+def test_mod_audio_fork_style_event_key_and_extra_metadata_accepted() -> None:
+    data = {k: v for k, v in START.items() if k != "type"} | {
+        "event": "start",
+        "callSid": "x",
+        "mixType": "stereo",
+    }
+    msg = parse_text_message(json.dumps(data))
+    assert isinstance(msg, StartMessage) and msg.call_id == "C-1"
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"agent_id": ""}, "agent_id"),
+        ({"encoding": "opus"}, "encoding must be L16 or mulaw"),
+        ({"sample_rate": 4000}, "sample_rate"),
+        ({"channels": ["agent", "agent"]}, "one channel only"),
+        ({"channels": ["agent", "debtor", "agent"]}, "channels"),
+        ({"channels": ["caller"]}, "channels"),
+        ({"debtor_tz": "Mars/Olympus"}, "unknown IANA time zone"),
+        ({"started_at": "2026-01-01T10:00:00"}, "time zone"),
+        ({"call_id": "bad\nid"}, "call_id"),
+    ],
+)
+def test_invalid_start_messages_name_the_field(change: dict[str, object], needle: str) -> None:
+    with pytest.raises(IngestProtocolError) as err:
+        parse_text_message(json.dumps({**START, **change}))
+    assert needle in str(err.value)
+    assert err.value.close_code == 1008
+    assert "\n" not in str(err.value)
+
+
+def test_missing_required_and_bad_json() -> None:
+    with pytest.raises(IngestProtocolError, match="agent_id: Field required"):
+        parse_text_message(json.dumps({"type": "start", "call_id": "x"}))
+    with pytest.raises(IngestProtocolError, match="not valid JSON"):
+        parse_text_message('{"type": "start",')
+    with pytest.raises(IngestProtocolError, match="must be a JSON object"):
+        parse_text_message("[1, 2]")
+    with pytest.raises(IngestProtocolError, match="unknown message type 'hello'"):
+        parse_text_message('{"type": "hello"}')
+
+
+def test_stop_message() -> None:
+    msg = parse_text_message('{"type": "stop", "reason": "hangup"}')
+    assert isinstance(msg, StopMessage) and msg.reason == "hangup"
+    assert isinstance(parse_text_message('{"type": "stop"}'), StopMessage)
+
+
+def test_interleaved_stereo_l16_frames_split_per_leg() -> None:
+    agent = np.arange(160, dtype="<i2")
+    debtor = -np.arange(160, dtype="<i2") - 1000
+    frame = np.stack([agent, debtor], axis=1).astype("<i2").tobytes()  # L R L R
+    conn = IngestConnection()
+    conn.on_text(json.dumps(START))
+    legs = conn.on_binary(frame)
+    assert legs[Leg.AGENT] == agent.tobytes()
+    assert legs[Leg.DEBTOR] == debtor.tobytes()
+    assert interleave([legs[Leg.AGENT], legs[Leg.DEBTOR]], 2) == frame
+    assert conn.frames == 1 and conn.bytes == 640
+
+
+def test_channel_order_follows_mapping_and_mulaw_is_one_byte() -> None:
+    conn = IngestConnection()
+    conn.on_text(json.dumps({**START, "encoding": "mulaw", "channels": ["debtor", "agent"]}))
+    legs = conn.on_binary(bytes([1, 2, 3, 4, 5, 6]))
+    assert legs == {Leg.DEBTOR: bytes([1, 3, 5]), Leg.AGENT: bytes([2, 4, 6])}
+
+
+def test_mono_single_leg() -> None:
+    conn = IngestConnection()
+    conn.on_text(json.dumps({**START, "channels": ["debtor"]}))
+    assert conn.on_binary(b"\x01\x02\x03\x04") == {Leg.DEBTOR: b"\x01\x02\x03\x04"}
+    assert split_channels(b"ab", 1, 2) == [b"ab"]
+
+
+def test_frame_violations_have_close_codes() -> None:
+    conn = IngestConnection(max_frame_bytes=1024)
+    with pytest.raises(IngestProtocolError, match="binary audio frame received while awaiting start") as err:
+        conn.on_binary(b"\x00\x00\x00\x00")
+    assert err.value.close_code == 1003
+    conn.on_text(json.dumps(START))
+    with pytest.raises(IngestProtocolError, match="not a whole number of 4-byte sample frames") as err:
+        conn.on_binary(b"\x00" * 6)
+    assert err.value.close_code == 1003
+    with pytest.raises(IngestProtocolError, match="exceeds the limit") as err:
+        conn.on_binary(b"\x00" * 2048)
+    assert err.value.close_code == 1009
+    with pytest.raises(IngestProtocolError, match="not a whole number"):
+        conn.on_binary(b"")
+
+
+def test_order_violations() -> None:
+    conn = IngestConnection()
+    with pytest.raises(IngestProtocolError, match="stop message received while awaiting start"):
+        conn.on_text('{"type": "stop"}')
+    conn.on_text(json.dumps(START))
+    with pytest.raises(IngestProtocolError, match="start message received while streaming"):
+        conn.on_text(json.dumps(START))
+    conn.on_text('{"type": "stop"}')
+    with pytest.raises(IngestProtocolError, match="while stopped"):
+        conn.on_binary(b"\x00\x00\x00\x00")
+
+
+def test_close_reason_fits_a_close_frame() -> None:
+    assert close_reason("short") == "short"
+    long = close_reason("é" * 200)
+    assert len(long.encode()) <= 123 and long.endswith("...")

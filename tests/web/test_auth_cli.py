@@ -1,0 +1,78 @@
+"""``agent-monitor users add|passwd|list|deactivate|activate`` as an operator runs them (a real
+process, a real SQLite database under a temporary data directory)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from agent_monitor.settings import Settings
+from agent_monitor.storage import Database, repo
+from web.auth.passwords import verify_password
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def users(data: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AGENT_MONITOR_DATA_DIR": str(data)}
+    cmd = [sys.executable, "-m", "agent_monitor", "users", *args]
+    return subprocess.run(cmd, env=env, cwd=REPO, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_users_commands(tmp_path: Path, settings: Settings) -> None:
+    data = settings.data_dir
+    listed = users(data, "list")
+    assert listed.returncode == 0 and "no users yet" in listed.stdout, "there is no default user"
+
+    first = users(data, "add", "boss", "--role", "admin", "--password-stdin", stdin="correct horse battery\n")
+    assert first.returncode == 0, first.stderr
+    short = users(data, "add", "x", "--role", "qa", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1
+    assert short.stderr.strip() == "agent-monitor: error: the password must be at least 10 characters"
+    no_agent = users(data, "add", "a1", "--role", "agent", "--password-stdin", stdin="agent password 1\n")
+    assert no_agent.returncode == 1 and "--agent-id" in no_agent.stderr and "Traceback" not in no_agent.stderr
+    same = users(data, "add", "longusername", "--role", "qa", "--password-stdin", stdin="longusername\n")
+    assert same.returncode == 1 and "username" in same.stderr
+    ok = users(
+        data,
+        "add",
+        "a1",
+        "--role",
+        "agent",
+        "--agent-id",
+        "A-1",
+        "--password-stdin",
+        stdin="agent password 1\n",
+    )
+    assert ok.returncode == 0, ok.stderr
+    dup = users(data, "add", "a1", "--role", "qa", "--password-stdin", stdin="agent password 1\n")
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+
+    table = users(data, "list").stdout.splitlines()
+    assert table[0].split() == ["USERNAME", "ROLE", "AGENT", "TEAM", "ACTIVE"]
+    assert table[1].split() == ["a1", "agent", "A-1", "-", "yes"]
+    assert table[2].split() == ["boss", "admin", "-", "-", "yes"]
+
+    assert users(data, "passwd", "a1", "--password-stdin", stdin="a new password 2\n").returncode == 0
+    assert users(data, "deactivate", "a1").returncode == 0
+    missing = users(data, "passwd", "ghost", "--password-stdin", stdin="whatever password\n")
+    assert missing.returncode == 1 and "not found" in missing.stderr
+
+    db = Database.open(settings)
+    try:
+        with db.session() as s:
+            row = repo.require_user(s, "a1")
+            assert row.active is False
+            assert row.password_hash.startswith("$argon2id$")
+            assert verify_password(row.password_hash, "a new password 2")
+            assert not verify_password(row.password_hash, "agent password 1")
+            actions = {(e.action, e.object_id) for e in repo.list_audit(s, actor="cli")}
+            assert {
+                ("user_created", "boss"),
+                ("password_changed", "a1"),
+                ("user_deactivated", "a1"),
+            } <= actions
+    finally:
+        db.dispose()

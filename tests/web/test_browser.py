@@ -1,0 +1,163 @@
+"""Browser tests: Debian's Chromium driven by Playwright through the three pages while a call is
+replayed live (an excerpt of the real phone call of the shared data with a scripted agent insult
+rendered by espeak-ng, **synthetic** speech, streamed through ``/ws/ingest``).
+
+Screenshots are saved to ``artifacts/screenshots/`` (git-ignored; CI keeps them as artefacts)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, synthetic_speech
+from agent_monitor.model.audio import Leg
+from agent_monitor.settings import Settings
+from tests.web.ui_support import PASSWORD, add_users, replay, serve, ui_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+VIOLATION = "you are a stupid idiot. we will break your legs"
+CALL = "browser-call-1"
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, base_settings: Settings, eval_data: Path
+) -> Iterator[tuple[str, Any]]:
+    settings = base_settings.model_copy(
+        update={
+            "data_dir": tmp_path_factory.mktemp("browser") / "data",
+            "server": base_settings.server.model_copy(update={"audiosocket_port": None}),
+        }
+    )
+    app = ui_app(settings)
+    with serve(app) as url:
+        add_users(app.state.services.db)
+        yield url, app
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} not found (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def signed_in_page(browser: Any, url: str, user: str, path: str, locale: str = "en-US") -> Any:
+    """A fresh browser context signed in as ``user`` through the login form, at ``path``."""
+    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    page.goto(url + path)
+    assert "/login" in page.url, page.url  # no page works without signing in
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + path)
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_replayed_call_through_supervisor_agent_and_qa_pages(
+    server: tuple[str, Any], browser: Any, eval_data: Path
+) -> None:
+    url, app = server
+    real: CallAudio = load_call_audio(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", 8000)
+    call = real.excerpt(0.0, 18.0).splice(Leg.AGENT, synthetic_speech(VIOLATION, 8000), 5.0, VIOLATION)
+
+    supervisor = signed_in_page(browser, url, "sup1", "/supervisor")
+    agent = signed_in_page(browser, url, "agent1", "/agent", locale="zh-CN")
+    for page in (supervisor, agent):
+        page.wait_for_selector("body[data-live='1']", timeout=10_000)
+
+    results: list[Any] = []
+    streamer = threading.Thread(
+        target=lambda: results.append(
+            asyncio.run(replay(url, app, call, {"call_id": CALL, "agent_id": "A-1"}, speed=1.0))
+        )
+    )
+    streamer.start()
+    try:
+        # supervisor: the call's tile, both legs' live transcript, the alert in the feed
+        tile = f".tile[data-call='{CALL}']"
+        supervisor.wait_for_selector(tile, timeout=15_000)
+        supervisor.wait_for_selector(f"{tile} .line.final", timeout=20_000)
+        # listen-in: the call's audio relayed to the browser and scheduled for playback
+        supervisor.locator(f"{tile} button.listen").click()
+        supervisor.wait_for_function(
+            "() => Number(document.body.dataset.listenFrames || 0) >= 4", timeout=15_000
+        )
+        supervisor.locator(f"{tile} button.listen").click()
+        supervisor.wait_for_selector(".alert[data-alert]", timeout=30_000)
+        # a red call is handed to the supervisor: a pop-up (and a beep)
+        supervisor.wait_for_selector(".popup[id^='handoff-']", timeout=30_000)
+        assert supervisor.locator(f"{tile}").get_attribute("class") != "tile level-none"
+        shot(supervisor, "supervisor-wall")
+        # agent (Chinese interface): the warning with what was said, why, and what to say instead
+        agent.wait_for_selector(".warning", timeout=30_000)
+        card = agent.locator(".warning").first
+        said = card.locator(".said").inner_text()
+        assert any(w in said for w in ("idiot", "stupid", "break")), said
+        assert card.locator(".instead").count() == 1
+        assert agent.locator("[data-i18n='my_call']").inner_text() == "我当前的通话"
+        shot(agent, "agent-panel")
+        card.locator("button.ack").click()
+        agent.wait_for_selector(".warning.acked")
+    finally:
+        streamer.join(120)
+    assert results and results[0].completed
+    # the supervisor acknowledges the alert
+    supervisor.locator(".alert[data-alert] button.acknowledge").first.click()
+    supervisor.wait_for_selector(".alert[data-state='acknowledged']", timeout=10_000)
+    # the newest alert (top of the feed) is the red one: its hand-off pop-up goes once it is in hand
+    supervisor.wait_for_selector(".popup", state="detached", timeout=10_000)
+    supervisor.wait_for_selector(f"{tile}.ended", timeout=30_000)
+    shot(supervisor, "supervisor-after-call")
+
+    # QA: the flagged call in the queue, then its review page with the transcript in sync
+    qa = signed_in_page(browser, url, "qa1", "/qa")
+    row = qa.locator(f"tr[data-call='{CALL}']")
+    row.wait_for(timeout=15_000)
+    shot(qa, "qa-queue")
+    row.locator("a.open").click()
+    qa.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    assert qa.locator("audio").count() == 2 and qa.locator("#timeline .marker").count() >= 1
+    word = qa.locator("#transcript .word", has_text="idiot").first
+    start = float(word.get_attribute("data-start") or "nan")
+    word.click()
+    qa.wait_for_function("() => document.querySelector('.word.now') !== null", timeout=10_000)
+    position = qa.evaluate("() => document.querySelector('audio[data-leg=agent]').currentTime")
+    assert start - 0.01 <= position < start + 3.0, (start, position)
+    qa.locator("#alerts input[value=confirmed]").first.check()
+    qa.click("#save-done")
+    qa.wait_for_selector("#save-status:has-text('Saved')", timeout=10_000)
+    shot(qa, "qa-review")
+    with qa.expect_download() as download:
+        qa.click("#export")
+    assert download.value.suggested_filename == f"evidence-{CALL}.zip"
+
+    admin = signed_in_page(browser, url, "admin1", "/admin")
+    admin.wait_for_selector("#users tr[data-user='agent1']", timeout=10_000)
+    admin.wait_for_selector("#packs .pack", timeout=20_000)
+    shot(admin, "admin")
+    for page in (supervisor, agent, qa, admin):
+        assert page.errors == [], page.errors

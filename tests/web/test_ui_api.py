@@ -1,0 +1,245 @@
+"""The pages' REST API against a real application (real database, real Vosk model loaded by the
+lifespan): scope per role, personal-data masking per role, recordings, alert actions, audit."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
+from agent_monitor.settings import Settings
+from agent_monitor.storage import Level, repo
+from tests.web.ui_support import CARD, DEBTOR_PHONE, PHONE, add_call, add_users, login, serve, ui_app
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, base_settings: Settings, eval_data: Path
+) -> Iterator[tuple[str, Any]]:
+    settings = base_settings.model_copy(
+        update={
+            "data_dir": tmp_path_factory.mktemp("ui") / "data",
+            "server": base_settings.server.model_copy(update={"audiosocket_port": None}),
+        }
+    )
+    app = ui_app(settings)
+    audio: CallAudio = load_call_audio(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", 8000).excerpt(
+        0, 12
+    )
+    with serve(app) as url:
+        db = app.state.services.db
+        add_users(db)
+        add_call(db, settings.data_dir, "call-a1", "A-1", audio, Level.RED)
+        add_call(db, settings.data_dir, "call-a2", "A-2", audio, Level.ORANGE)
+        add_call(db, settings.data_dir, "call-a3", "A-3", audio, Level.YELLOW)
+        yield url, app.state.services
+
+
+@pytest.fixture()
+def client(server: tuple[str, Any]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server[0]) as c:
+        c.services = server[1]  # type: ignore[attr-defined]
+        yield c
+
+
+def audit_rows(client: httpx.Client, action: str) -> list[Any]:
+    with client.services.db.session() as s:  # type: ignore[attr-defined]
+        return [(a.actor, a.object_id, dict(a.detail or {})) for a in repo.list_audit(s, action=action)]
+
+
+def call_ids(client: httpx.Client) -> set[str]:
+    r = client.get("/api/calls")
+    assert r.status_code == 200, r.text
+    return {c["call_id"] for c in r.json()["calls"]}
+
+
+def test_each_role_lists_only_its_calls(client: httpx.Client) -> None:
+    expected = {
+        "agent1": {"call-a1"},
+        "agent2": {"call-a2"},
+        "sup1": {"call-a1", "call-a2"},
+        "sup2": {"call-a3"},
+        "qa1": {"call-a1", "call-a2", "call-a3"},
+        "admin1": {"call-a1", "call-a2", "call-a3"},
+    }
+    for user, calls in expected.items():
+        login(client, user)
+        assert call_ids(client) == calls, user
+
+
+def test_an_agent_cannot_open_another_agents_call(client: httpx.Client) -> None:
+    login(client, "agent1")
+    assert client.get("/api/calls/call-a1").status_code == 200
+    for path in ("/api/calls/call-a2", "/api/calls/call-a3", "/api/calls/nope"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/api/calls/call-a2/recordings/agent.wav").status_code == 403
+    assert client.get("/api/qa/queue").status_code == 403
+    assert client.get("/api/wall").status_code == 403
+    login(client, "sup2")
+    assert client.get("/api/calls/call-a1").status_code == 404
+    assert client.get("/api/calls/call-a1/export.zip").status_code == 404
+
+
+def test_signed_out_requests_are_refused(client: httpx.Client) -> None:
+    client.cookies.clear()
+    for path in ("/api/calls", "/api/calls/call-a1", "/api/wall", "/api/qa/queue", "/api/agent/current"):
+        assert client.get(path).status_code == 401, path
+    page = client.get("/supervisor", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
+
+
+def test_personal_data_is_masked_for_agent_and_qa_only(client: httpx.Client) -> None:
+    for user, masked in (("agent1", True), ("qa1", True), ("sup1", False), ("admin1", False)):
+        login(client, user)
+        record = client.get("/api/calls/call-a1").json()
+        debtor = next(u for u in record["utterances"] if u["leg"] == "debtor")
+        words = " ".join(w["text"] for w in debtor["words"])
+        reasons = record["alerts"][0]["reasons"][0]["text"]
+        if masked:
+            assert CARD not in debtor["text"] and PHONE not in debtor["text"], user
+            assert "[CARD ••1111]" in debtor["text"] and "[PHONE ••5678]" in debtor["text"], debtor["text"]
+            assert "4111" not in words and PHONE not in words and "[CARD ••1111]" in words
+            assert len(debtor["words"]) == len(CARD.split()) + 8  # one per recognised word
+            assert PHONE not in reasons and record["call"]["debtor_phone"] == "+[PHONE ••1234]"
+        else:
+            assert CARD in debtor["text"] and PHONE in debtor["text"] and PHONE in reasons, user
+            assert record["call"]["debtor_phone"] == DEBTOR_PHONE
+
+
+def test_recording_download_is_audited(client: httpx.Client) -> None:
+    login(client, "qa1")
+    r = client.get("/api/calls/call-a1/recordings/debtor.wav")
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
+    assert r.content[:4] == b"RIFF" and len(r.content) == 44 + 12 * 8000 * 2
+    assert ("qa1", "call-a1", {"leg": "debtor", "bytes": 12 * 8000 * 2}) in audit_rows(
+        client, "recording_download"
+    )
+    part = client.get("/api/calls/call-a1/recordings/debtor.wav", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == r.content[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(r.content)}"
+    tail = client.get("/api/calls/call-a1/recordings/debtor.wav", headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == r.content[-10:]
+    beyond = {"Range": f"bytes={len(r.content)}-"}
+    assert client.get("/api/calls/call-a1/recordings/debtor.wav", headers=beyond).status_code == 416
+    # seeking (ranges not from byte 0) is not a new download: one audit record per playback
+    assert len([a for a in audit_rows(client, "recording_download") if a[0] == "qa1"]) == 1
+
+
+def test_supervisor_alert_actions_need_csrf_and_scope(client: httpx.Client) -> None:
+    csrf = login(client, "sup1")
+    alert_id = client.get("/api/calls/call-a1").json()["alerts"][0]["alert_id"]
+    assert client.post(f"/api/alerts/{alert_id}/acknowledge", json={}).status_code == 403  # no CSRF header
+    r = client.post(f"/api/alerts/{alert_id}/acknowledge", json={"note": "on it"}, headers=csrf)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "acknowledged" and r.json()["acknowledged_by"] == "sup1"
+    assert client.post(f"/api/alerts/{alert_id}/resolve", json={}, headers=csrf).json()["state"] == "resolved"
+    assert client.post(f"/api/alerts/{alert_id}/resolve", json={}, headers=csrf).status_code == 409
+    other = login(client, "sup2")
+    assert client.post(f"/api/alerts/{alert_id}/take_over", json={}, headers=other).status_code == 404
+    assert client.post("/api/alerts/999999/take_over", json={}, headers=other).status_code == 404
+
+
+def test_qa_queue_filters(client: httpx.Client) -> None:
+    login(client, "qa1")
+
+    def queue(**params: Any) -> set[str]:
+        r = client.get("/api/qa/queue", params=params)
+        assert r.status_code == 200, r.text
+        return {i["call"]["call_id"] for i in r.json()["items"]}
+
+    assert queue() == {"call-a1", "call-a2", "call-a3"}
+    assert queue(level="red") == {"call-a1"}
+    assert queue(level=["red", "orange"]) == {"call-a1", "call-a2"}
+    assert queue(agent="A-2") == {"call-a2"}
+    assert queue(rule="abuse.insult") == {"call-a1", "call-a2", "call-a3"}
+    assert queue(rule="no.such.rule") == set()
+    assert queue(since="2000-01-01", until="2000-01-02") == set()
+    assert client.get("/api/qa/queue", params={"level": "purple"}).status_code == 422
+
+
+def test_review_with_verdicts_and_scorecard(client: httpx.Client) -> None:
+    csrf = login(client, "qa1")
+    alert_id = client.get("/api/calls/call-a2").json()["alerts"][0]["alert_id"]
+    assert client.post("/api/qa/calls/call-a2/assign", headers=csrf).json()["state"] == "in_review"
+    body = {
+        "verdicts": {str(alert_id): "confirmed"},
+        "scorecard": {"respect": 0, "identification": 2},
+        "notes": "ok",
+    }
+    r = client.post("/api/qa/calls/call-a2/review", json={**body, "done": True}, headers=csrf)
+    assert r.status_code == 200, r.text
+    review = client.get("/api/calls/call-a2").json()["reviews"][0]
+    assert review["verdicts"] == {str(alert_id): "confirmed"} and review["scorecard"]["respect"] == 0
+    assert {i["state"] for i in client.get("/api/qa/queue", params={"agent": "A-2"}).json()["items"]} == {
+        "done"
+    }
+    bad = {"verdicts": {"999999": "confirmed"}}
+    assert client.post("/api/qa/calls/call-a2/review", json=bad, headers=csrf).status_code == 422
+    bad_score = {"scorecard": {"respect": 5}}
+    assert client.post("/api/qa/calls/call-a2/review", json=bad_score, headers=csrf).status_code == 422
+    assert any(a[0] == "qa1" and a[1] == "call-a2" for a in audit_rows(client, "qa_review"))
+
+
+def test_evidence_export_has_checksums_and_is_audited(client: httpx.Client) -> None:
+    login(client, "qa1")
+    r = client.get("/api/calls/call-a1/export.zip")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    zf = zipfile.ZipFile(io.BytesIO(r.content))
+    names = set(zf.namelist())
+    for part in ("audio/agent.wav", "audio/debtor.wav", "transcript.json", "transcript.txt", "alerts.json"):
+        assert f"call-a1/{part}" in names
+    import hashlib
+
+    sums = zf.read("call-a1/SHA256SUMS").decode().splitlines()
+    assert len(sums) == len(names) - 1
+    for line in sums:
+        digest, name = line.split("  ")
+        assert hashlib.sha256(zf.read(f"call-a1/{name}")).hexdigest() == digest, name
+    transcript = zf.read("call-a1/transcript.txt").decode()
+    assert PHONE not in transcript and "[PHONE ••5678]" in transcript  # masked for qa
+    assert any(a[:2] == ("qa1", "call-a1") and a[2]["masked"] for a in audit_rows(client, "evidence_export"))
+    login(client, "admin1")
+    full = zipfile.ZipFile(io.BytesIO(client.get("/api/calls/call-a1/export.zip").content))
+    assert PHONE in full.read("call-a1/transcript.txt").decode()
+
+
+def test_agent_acknowledges_a_warning(client: httpx.Client) -> None:
+    csrf = login(client, "agent1")
+    current = client.get("/api/agent/current").json()
+    assert current["call"]["call_id"] == "call-a1"
+    warning = current["warnings"][0]
+    assert warning["rule"] == "abuse.insult" and warning["compliant"]
+    body = {"call_id": "call-a1", "rule": "abuse.insult", "t": 9.5}
+    assert client.post("/api/agent/ack", json=body, headers=csrf).status_code == 200
+    assert client.get("/api/agent/current").json()["acknowledged"] == [{"rule": "abuse.insult", "t": 9.5}]
+    assert client.post("/api/agent/ack", json={**body, "call_id": "call-a2"}, headers=csrf).status_code == 404
+
+
+def test_pages_by_role_and_static_assets(client: httpx.Client) -> None:
+    pages = {
+        "/supervisor": {"sup1", "admin1"},
+        "/agent": {"agent1"},
+        "/qa": {"qa1", "admin1"},
+        "/admin": {"admin1"},
+    }
+    for user in ("agent1", "sup1", "qa1", "admin1"):
+        login(client, user)
+        for path, allowed in pages.items():
+            r = client.get(path, follow_redirects=False)
+            assert r.status_code == (200 if user in allowed else 403), (user, path)
+    login(client, "sup2")  # the call page of another team's call
+    assert client.get("/qa/calls/call-a1", follow_redirects=False).status_code == 404
+    login(client, "qa1")
+    assert client.get("/qa/calls/no-such-call", follow_redirects=False).status_code == 404
+    page = client.get("/qa/calls/call-a1", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert '<html lang="zh">' in page.text and "qa_call.js" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # nothing from outside
+    for asset in ("common.js", "i18n.js", "style.css", "supervisor.js", "agent.js", "qa.js", "qa_call.js"):
+        r = client.get(f"/ui/static/{asset}")
+        assert r.status_code == 200 and "https://" not in r.text, asset

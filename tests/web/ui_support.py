@@ -1,0 +1,163 @@
+"""Helpers of the UI tests: users of every role, and stored calls to look at.
+
+The calls are written through the real repository API into the test's database; their audio is
+an excerpt of the real phone call of the shared data (recorded through the real
+:class:`RecordingWriter`). Their transcripts are **scripted** text (not recognised) so they hold
+known personal numbers for the masking checks.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import HitStatus, RuleHit, Severity
+from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
+from agent_monitor.model.transcript import Transcript, Word
+from agent_monitor.storage import CallStatus, Level, repo
+from agent_monitor.storage.recordings import RecordingWriter, recording_path
+from agent_monitor.storage.repo.transcripts import save_utterance
+from web.auth.passwords import hash_password
+
+PASSWORD = "correct horse battery staple"
+#: username -> (role, agent_id, team)
+USERS: dict[str, tuple[str, str | None, str | None]] = {
+    "agent1": ("agent", "A-1", None),
+    "agent2": ("agent", "A-2", None),
+    "sup1": ("supervisor", None, "T1"),
+    "sup2": ("supervisor", None, "T2"),
+    "qa1": ("qa", None, None),
+    "admin1": ("admin", None, None),
+}
+AGENT_TEAMS = {"A-1": "T1", "A-2": "T1", "A-3": "T2"}
+CARD = "4111 1111 1111 1111"
+PHONE = "13812345678"
+DEBTOR_PHONE = "+14155551234"
+
+
+def add_users(db: Any) -> None:
+    digest = hash_password(PASSWORD)
+    with db.session() as s:
+        for agent_id, team in AGENT_TEAMS.items():
+            repo.ensure_agent(s, agent_id, team=team)
+        for name, (role, agent_id, team) in USERS.items():
+            repo.create_user(s, name, digest, role, agent_id=agent_id, team=team)
+
+
+def _words(text: str, start: float) -> tuple[Word, ...]:
+    return tuple(Word(w, start + 0.4 * i, start + 0.4 * i + 0.35, 0.9) for i, w in enumerate(text.split()))
+
+
+def add_call(db: Any, data_dir: Path, call_id: str, agent_id: str, audio: CallAudio, level: Level) -> None:
+    """A finished call of ``agent_id`` with a scripted transcript (a card and a phone number), a
+    rule hit, an alert at ``level``, stress readings, both legs recorded, queued for QA."""
+    started = datetime.now(UTC) - timedelta(hours=1)
+    lines = [
+        (Leg.AGENT, 0.5, "hello this is the collections office"),
+        (Leg.DEBTOR, 3.0, f"my card is {CARD} and my phone is {PHONE}"),
+        (Leg.AGENT, 8.0, "you are a stupid idiot pay now"),
+    ]
+    with db.session() as s:
+        repo.start_call(
+            s, call_id, agent_id, source_protocol="ws-ingest", started_at=started, debtor_phone=DEBTOR_PHONE
+        )
+        for n, (leg, start, text) in enumerate(lines):
+            words = _words(text, start)
+            save_utterance(s, call_id, Transcript(leg, n, start, words[-1].end, text, True, words, "en"))
+        hit = RuleHit(
+            "abuse.insult",
+            "Insulting the debtor",
+            "abuse",
+            Severity.RED,
+            Leg.AGENT,
+            (0, 18),
+            "you are a stupid idiot",
+            "Abusive language toward the debtor",
+            "FDCPA 15 U.S.C. 1692d(2)",
+            compliant="I understand this is difficult; let us find a way to settle the balance.",
+            utterance=2,
+            start=8.0,
+            end=9.5,
+        )
+        repo.save_rule_hit(s, call_id, hit, status=HitStatus.CONFIRMED)
+        reasons = [{"kind": "rule", "rule": hit.rule, "text": f"insult; debtor said {PHONE}", "t": 9.5}]
+        repo.raise_alert(s, call_id, level, reasons, raised_at_s=9.5, handoff=level is Level.RED)
+        samples = [
+            StressSample(
+                float(t), 30.0 + 5 * t, StressLevel.NONE, BaselineStatus.RELATIVE, None, 1.0, Leg.DEBTOR
+            )
+            for t in range(1, 10)
+        ]
+        repo.add_stress_samples(s, call_id, samples)
+        for leg in Leg:
+            path = recording_path(data_dir, call_id, leg)
+            repo.register_recording(s, call_id, leg, str(path), audio.sample_rate, started_at=started)
+            writer = RecordingWriter(path, audio.sample_rate)
+            writer.write((audio.agent if leg is Leg.AGENT else audio.debtor).astype("<i2").tobytes())
+            info = writer.close()
+            repo.close_recording(
+                s,
+                call_id,
+                leg,
+                bytes_written=info.bytes_written,
+                samples_written=info.samples_written,
+                sha256=info.sha256,
+            )
+        repo.end_call(s, call_id, ended_at=started + timedelta(seconds=30), status=CallStatus.ENDED)
+        repo.enqueue_for_qa(s, call_id, level, "scripted test call")
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run ``app`` on uvicorn at 127.0.0.1 (random port) in a thread; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=1 << 20))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(60)
+        sock.close()
+
+
+def ui_app(settings: Any) -> Any:
+    """The whole application (auth, pages and their APIs) for ``settings``."""
+    from web.app import create_app
+
+    return create_app(settings)
+
+
+def login(client: httpx.Client, username: str) -> dict[str, str]:
+    """Sign in as ``username`` (replacing the client's session); returns the CSRF header."""
+    client.cookies.clear()
+    r = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"X-CSRF-Token": r.json()["csrf_token"]}
+
+
+async def replay(url: str, app: Any, audio: CallAudio, start: dict[str, Any], speed: float) -> Any:
+    """Stream ``audio`` as a live call into ``/ws/ingest`` of the server at ``url`` (with the
+    server's ingest token, as a machine client)."""
+    from agent_monitor.ingest.client import stream_ingest
+
+    return await stream_ingest(url, audio, start, speed=speed, token=app.state.auth.ingest_token)

@@ -1,0 +1,89 @@
+"""Small HTTP endpoints of the live server.
+
+- ``GET /healthz``: ``{"ok": true, "live_calls": N, "audiosocket_port": P}``.
+- ``GET /api/live``: the live calls with their level and per-leg audio accounting
+  (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``.
+- ``GET /api/metrics[?reset=true]``: event-loop lag (ms: p50, p95, p99, max) since the last reset,
+  live calls, and the worst recognition lag of a live call.
+- ``POST /api/audiosocket/register``: ``{"uuid": "...", "leg": "agent"|"debtor", "call": {start
+  message fields}}``: an Asterisk AudioSocket connection with that UUID joins that call as that
+  leg (see :mod:`agent_monitor.ingest.audiosocket`).
+
+Access (:mod:`web.auth`): ``/healthz`` is public; ``/api/live`` is for agents (their own calls),
+supervisors (their team's calls) and admins; ``/api/metrics`` for supervisors and admins;
+``/api/audiosocket/register`` needs the ingest token (``Authorization: Bearer ...``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ValidationError
+
+from agent_monitor.errors import IngestProtocolError
+from agent_monitor.ingest.audiosocket import AUDIOSOCKET_RATE
+from agent_monitor.ingest.ws_ingest import StartMessage, validation_problem
+from agent_monitor.model.audio import Leg
+from web.auth.deps import CurrentUser, require_ingest_token, require_roles
+from web.auth.live_scope import LiveScope
+
+router = APIRouter()
+LiveViewer = Annotated[CurrentUser, Depends(require_roles("agent", "supervisor", "admin"))]
+Operator = Annotated[CurrentUser, Depends(require_roles("supervisor", "admin"))]
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> dict[str, Any]:
+    services = request.app.state.services
+    audiosocket = services.audiosocket
+    return {
+        "ok": True,
+        "live_calls": len(services.manager.live_calls()),
+        "audiosocket_port": audiosocket.port if audiosocket else None,
+    }
+
+
+@router.get("/api/live")
+async def live_calls(request: Request, user: LiveViewer) -> dict[str, Any]:
+    manager = request.app.state.services.manager
+    scope = LiveScope(user, request.app.state.services)
+    calls = []
+    for session in manager.live_calls():
+        if not await scope.sees_agent(session.info.agent_id):
+            continue
+        stats = session.stats
+        calls.append({**session.info.to_dict(), "stats": stats.to_dict(), "lag_s": stats.lag_s})
+    return {"calls": calls}
+
+
+@router.get("/api/metrics")
+async def metrics(request: Request, user: Operator, reset: bool = False) -> dict[str, Any]:
+    services = request.app.state.services
+    live = services.manager.live_calls()
+    return {
+        "loop_lag": services.loop_lag.summary(reset=reset),
+        "live_calls": len(live),
+        "max_call_lag_s": max((s.stats.lag_s for s in live), default=0.0),
+    }
+
+
+class Registration(BaseModel):
+    uuid: uuid.UUID
+    leg: Leg
+    call: dict[str, Any]
+
+
+@router.post("/api/audiosocket/register", dependencies=[Depends(require_ingest_token)])
+async def register_audiosocket(request: Request, body: Registration) -> dict[str, Any]:
+    services = request.app.state.services
+    fields = {"sample_rate": AUDIOSOCKET_RATE, "encoding": "L16", **body.call, "type": "start"}
+    try:
+        call = StartMessage.model_validate(fields)
+        services.registry.register(body.uuid, call, body.leg)
+    except ValidationError as exc:
+        raise HTTPException(422, validation_problem(exc, "call")) from None
+    except IngestProtocolError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"uuid": str(body.uuid), "call_id": call.call_id, "leg": body.leg.value}

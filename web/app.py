@@ -1,0 +1,118 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+The lifespan builds the process's singletons from the settings, in order: the database
+(migrated to the current schema; calls left ``live`` by a crash are marked ``aborted``, their
+data kept), the shared Vosk model and its worker pool, the rule set, the event bus, the call
+manager and, unless ``settings.server.audiosocket_port`` is ``None``, the Asterisk AudioSocket
+TCP listener. They live in ``app.state.services`` (:class:`Services`).
+
+Routes: ``/ws/ingest`` (:mod:`web.ingest.ws_ingest`), ``/ws/twilio`` (:mod:`web.ingest.twilio`),
+``/ws/events`` (:mod:`web.events`), ``GET /api/live``, ``POST /api/audiosocket/register`` and
+``GET /api/metrics`` and ``GET /healthz`` (:mod:`web.api_live`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from agent_monitor.settings import Settings
+from web.loop_monitor import LoopLagMonitor
+
+if TYPE_CHECKING:
+    from agent_monitor.ingest.audiosocket import LegRegistry
+    from agent_monitor.ingest.audiosocket_server import AudioSocketServer
+    from agent_monitor.pipeline import CallManager, EventBus
+    from agent_monitor.storage import Database
+    from asr.streaming import RecognizerPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the routes use; built once by the lifespan."""
+
+    settings: Settings
+    db: Database
+    pool: RecognizerPool
+    bus: EventBus
+    manager: CallManager
+    registry: LegRegistry
+    audiosocket: AudioSocketServer | None = None
+    loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
+    aborted_at_start: list[str] = field(default_factory=list)
+
+
+async def build_services(settings: Settings) -> Services:
+    """Open everything the live server needs (blocking steps run in threads)."""
+    from agent_monitor.ingest.audiosocket import LegRegistry
+    from agent_monitor.pipeline import CallManager, InProcessEventBus
+    from agent_monitor.storage import Database, repo, upgrade_database
+    from asr.streaming import RecognizerPool
+    from qa_rules import load_rules_from_settings
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = await asyncio.to_thread(Database.open, settings)
+
+    def prepare_db() -> list[str]:
+        upgrade_database(db.engine)
+        with db.session() as s:
+            return repo.abort_live_calls(s)
+
+    aborted = await asyncio.to_thread(prepare_db)
+    if aborted:
+        log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
+    pool = await asyncio.to_thread(RecognizerPool.from_settings, settings)
+    ruleset = await asyncio.to_thread(load_rules_from_settings, settings)
+    bus = InProcessEventBus(settings.live.subscriber_queue)
+    manager = CallManager(settings, pool, ruleset, db, bus)
+    return Services(settings, db, pool, bus, manager, LegRegistry(), aborted_at_start=aborted)
+
+
+async def close_services(services: Services) -> None:
+    await services.loop_lag.stop()
+    if services.audiosocket is not None:
+        await services.audiosocket.close()
+    await services.manager.shutdown()
+    await asyncio.to_thread(services.pool.close)
+    services.db.dispose()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The application for ``settings`` (nothing is opened until the lifespan starts)."""
+    from web import api_live, events
+    from web.ingest import twilio, ws_ingest
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        try:
+            if settings.server.audiosocket_port is not None:
+                from agent_monitor.ingest.audiosocket_server import AudioSocketServer
+
+                services.audiosocket = AudioSocketServer(services.manager, services.registry, settings)
+                await services.audiosocket.start(settings.server.host, settings.server.audiosocket_port)
+            services.loop_lag.start()
+            app.state.services = services
+            yield
+        finally:
+            await close_services(services)
+
+    app = FastAPI(title="Agent Monitor", lifespan=lifespan)
+    app.include_router(ws_ingest.router)
+    app.include_router(twilio.router)
+    app.include_router(events.router)
+    app.include_router(api_live.router)
+    from web.auth import install_auth
+    from web.ui import install_ui
+
+    install_auth(app, settings)
+    install_ui(app, settings)
+    return app

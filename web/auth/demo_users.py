@@ -1,0 +1,51 @@
+"""Sign-in accounts for ``agent-monitor demo``: one per role, with a fresh random password each run
+(printed once to the terminal; there is no default password). The demo's agents are put in the
+demo supervisor's team so the live wall shows their calls."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from web.auth.passwords import hash_password
+
+DEMO_TEAM = "demo"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    password: str
+    agent_id: str | None = None
+
+
+def ensure_demo_users(db: Any, agent_ids: list[str]) -> list[DemoAccount]:
+    """Create (or reset the password of) ``demo-supervisor``, ``demo-qa``, ``demo-admin`` and one
+    agent user per demo agent id; returns the accounts with their new passwords."""
+    from agent_monitor.storage import repo
+
+    wanted: list[tuple[str, str, str | None]] = [
+        ("demo-supervisor", "supervisor", None),
+        ("demo-qa", "qa", None),
+        ("demo-admin", "admin", None),
+        *((agent_id, "agent", agent_id) for agent_id in agent_ids),
+    ]
+    accounts: list[DemoAccount] = []
+    with db.session() as s:
+        for agent_id in agent_ids:
+            repo.ensure_agent(s, agent_id, team=DEMO_TEAM)
+        for username, role, linked in wanted:
+            password = secrets.token_urlsafe(9)
+            digest = hash_password(password)
+            team = DEMO_TEAM if role == "supervisor" else None
+            if repo.get_user(s, username) is None:
+                repo.create_user(s, username, digest, role, agent_id=linked, team=team)
+            else:
+                repo.set_user_role(s, username, role, agent_id=linked, team=team)
+                repo.set_password(s, username, digest)
+                repo.set_user_active(s, username, True)
+            repo.record_audit(s, "demo", "demo_account", object_type="user", object_id=username)
+            accounts.append(DemoAccount(username, role, password, linked))
+    return accounts

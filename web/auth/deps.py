@@ -1,0 +1,219 @@
+"""FastAPI dependencies of authentication and authorization: who is asking, and may they.
+
+- :class:`CurrentUser`: the signed-in user (username, role, agent id for agents, team for
+  supervisors), loaded from the database on every request so a deactivated user, a role change or
+  a password change takes effect at once.
+- :func:`current_user`: the user of the request's session cookie; without one, ``401`` JSON for
+  ``/api/*`` and a redirect to ``/login?next=...`` for pages.
+- :func:`require_roles`: ``Depends(require_roles("qa", "admin"))`` gives the user, or ``403``.
+- :func:`websocket_user`: the same for websockets (also refusing a foreign ``Origin``); closes the
+  socket with 1008 and returns ``None`` when not allowed.
+- :func:`csrf_protect`: unsafe methods (POST, PUT, PATCH, DELETE) need the header
+  ``X-CSRF-Token`` equal to the session's CSRF token (cookie ``am_csrf``, also ``/api/auth/me``).
+- :func:`require_ingest_token` / :func:`websocket_ingest_ok`: machine clients (ingest) present the
+  ingest token as ``Authorization: Bearer ...`` (or ``?token=``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, HTTPException, Request, WebSocket
+from starlette.requests import HTTPConnection
+
+from agent_monitor.storage.enums import Role
+from web.auth.state import AuthState
+from web.auth.tokens import CSRF_HEADER, SESSION_COOKIE, SessionToken, password_fingerprint
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ROLES = tuple(r.value for r in Role)
+#: websocket close code for "policy violation" (not signed in, role not allowed, foreign origin)
+WS_POLICY_VIOLATION = 1008
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    username: str
+    role: str
+    agent_id: str | None = None
+    team: str | None = None
+
+
+def auth_state(conn: HTTPConnection) -> AuthState:
+    state = getattr(conn.app.state, "auth", None)
+    if not isinstance(state, AuthState):
+        raise RuntimeError("web.auth is not installed on this application (call install_auth)")
+    return state
+
+
+def _load_user(conn: HTTPConnection, username: str) -> Any:
+    from agent_monitor.storage import repo
+
+    with conn.app.state.services.db.session() as s:
+        user = repo.get_user(s, username)
+        if user is None:
+            return None
+        s.expunge(user)
+        return user
+
+
+async def session_of(conn: HTTPConnection) -> tuple[CurrentUser, SessionToken] | None:
+    """The user and session of the connection's session cookie, when valid; else ``None``."""
+    cached = getattr(conn.state, "am_auth", None)
+    if cached is not None:
+        return cached if cached != () else None
+    result = await _resolve_session(conn)
+    conn.state.am_auth = result if result is not None else ()
+    return result
+
+
+async def _resolve_session(conn: HTTPConnection) -> tuple[CurrentUser, SessionToken] | None:
+    raw = conn.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    state = auth_state(conn)
+    token = state.signer.verify(raw)
+    if token is None or state.revoked(token.sid):
+        return None
+    row = await asyncio.to_thread(_load_user, conn, token.username)
+    if (
+        row is None
+        or not row.active
+        or not hmac.compare_digest(password_fingerprint(row.password_hash), token.pw)
+    ):
+        return None
+    role = row.role.value if isinstance(row.role, Role) else str(row.role)
+    return CurrentUser(row.username, role, row.agent_id, row.team), token
+
+
+def _is_api(conn: HTTPConnection) -> bool:
+    path = conn.url.path
+    return path.startswith(("/api/", "/ws/")) or path in ("/api", "/openapi.json")
+
+
+async def current_user(request: Request) -> CurrentUser:
+    found = await session_of(request)
+    if found is not None:
+        return found[0]
+    if _is_api(request):
+        raise HTTPException(401, "not signed in", headers={"WWW-Authenticate": "Cookie"})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(target, safe='')}"})
+
+
+#: ``user: SignedIn`` in a route's parameters: the signed-in user (401 / redirect to /login otherwise)
+SignedIn = Annotated[CurrentUser, Depends(current_user)]
+
+
+def require_roles(*roles: str) -> Callable[..., Awaitable[CurrentUser]]:
+    """A dependency giving the signed-in user when their role is one of ``roles``; 403 otherwise."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"require_roles needs roles among {ROLES}, got {roles}")
+    allowed = frozenset(roles)
+
+    async def dependency(user: SignedIn) -> CurrentUser:
+        if user.role not in allowed:
+            raise HTTPException(403, "your role may not do this")
+        return user
+
+    dependency.__name__ = f"require_roles_{'_'.join(roles)}"
+    return dependency
+
+
+def origin_ok(conn: HTTPConnection) -> bool:
+    """A browser's ``Origin`` (when sent) must be this server: stops cross-site websocket hijacking."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    host = conn.headers.get("host", "")
+    return urlsplit(origin).netloc.lower() == host.lower() and host != ""
+
+
+async def websocket_user(websocket: WebSocket, *roles: str) -> CurrentUser | None:
+    """The signed-in user of a websocket when their role is among ``roles`` (any role when none are
+    given); otherwise the socket is closed with 1008 (before it is accepted) and ``None`` returned."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"websocket_user needs roles among {ROLES}, got {roles}")
+    found = await session_of(websocket) if origin_ok(websocket) else None
+    if found is None or (roles and found[0].role not in roles):
+        await websocket.close(WS_POLICY_VIOLATION)
+        return None
+    return found[0]
+
+
+async def csrf_protect(request: Request, user: SignedIn) -> CurrentUser:
+    """For unsafe methods: the ``X-CSRF-Token`` header must carry the session's CSRF token (403)."""
+    if request.method in UNSAFE_METHODS:
+        found = await session_of(request)
+        if found is None:  # current_user already refused this; kept for clarity
+            raise HTTPException(401, "not signed in")
+        if not auth_state(request).signer.csrf_ok(found[1].sid, request.headers.get(CSRF_HEADER)):
+            raise HTTPException(403, "missing or wrong CSRF token (header X-CSRF-Token)")
+    return user
+
+
+#: ``user: CsrfChecked`` in an unsafe route's parameters: the signed-in user, CSRF token checked
+CsrfChecked = Annotated[CurrentUser, Depends(csrf_protect)]
+
+
+def _presented_ingest_token(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return conn.query_params.get("token")
+
+
+def ingest_token_ok(conn: HTTPConnection) -> bool:
+    presented = _presented_ingest_token(conn)
+    return presented is not None and hmac.compare_digest(
+        presented.encode("utf-8"), auth_state(conn).ingest_token.encode("utf-8")
+    )
+
+
+async def require_ingest_token(request: Request) -> None:
+    """Machine endpoints (``POST /api/audiosocket/register``): 401 without the ingest token."""
+    if not ingest_token_ok(request):
+        raise HTTPException(
+            401, "this endpoint needs the ingest token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+async def websocket_ingest_ok(websocket: WebSocket) -> bool:
+    """Ingest websockets: closes with 1008 and returns ``False`` without the ingest token."""
+    if ingest_token_ok(websocket):
+        return True
+    await websocket.close(WS_POLICY_VIOLATION)
+    return False
+
+
+def twilio_start_token_ok(conn: HTTPConnection, text: str) -> bool:
+    """Before a Twilio stream is authorized: a ``connected`` event passes (``False``: not yet
+    authorized), a ``start`` event must carry the ingest token as custom parameter ``token``
+    (``True``); anything else, or a wrong token, is refused (:class:`IngestProtocolError`, 1008)."""
+    import json
+
+    from agent_monitor.errors import IngestProtocolError
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    event = data.get("event") if isinstance(data, dict) else None
+    if event == "connected":
+        return False
+    if event == "start":
+        start = data.get("start") if isinstance(data, dict) else None
+        params = start.get("customParameters") if isinstance(start, dict) else None
+        token = params.get("token") if isinstance(params, dict) else None
+        expected = auth_state(conn).ingest_token
+        if isinstance(token, str) and hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8")):
+            return True
+    raise IngestProtocolError("the ingest token is missing or wrong", WS_POLICY_VIOLATION)

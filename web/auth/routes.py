@@ -1,0 +1,205 @@
+"""Sign-in and sign-out: ``POST /api/auth/login`` (JSON), ``POST /api/auth/logout``,
+``GET /api/auth/me``, and the ``/login`` page (``GET`` shows the form, ``POST`` takes it).
+
+A successful sign-in sets the session cookie ``am_session`` (HttpOnly, SameSite=Lax, ``Secure``
+when ``web.secure_cookies``) and the CSRF cookie ``am_csrf`` (readable by the pages' scripts,
+SameSite=Strict). Failed sign-ins are limited per username and client address (429 with
+``Retry-After``). Every sign-in, failure, throttling and sign-out is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from web.auth.audit import record
+from web.auth.deps import CsrfChecked, CurrentUser, SignedIn, auth_state, session_of
+from web.auth.login_page import pick_lang, render, safe_next
+from web.auth.passwords import hash_password, needs_rehash, verify_password
+from web.auth.tokens import CSRF_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
+
+router = APIRouter(tags=["auth"])
+#: the sign-in form is small; anything bigger is refused before it is read whole
+MAX_FORM_BYTES = 16384
+
+
+class LoginBody(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    agent_id: str | None
+    team: str | None
+    #: send it back as the ``X-CSRF-Token`` header of every POST/PUT/PATCH/DELETE
+    csrf_token: str
+
+
+class LoginRefused(Exception):
+    def __init__(self, status: int, reason: str, retry_after: float = 0.0) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.retry_after = status, reason, retry_after
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _authenticate(request: Request, username: str, password: str) -> tuple[CurrentUser, str]:
+    """The user and their password hash when the credentials are right; :class:`LoginRefused` else."""
+    state = auth_state(request)
+    services = request.app.state.services
+    ip = _ip(request)
+    wait = state.limiter.blocked(username, ip)
+    if wait > 0:
+        await asyncio.to_thread(_audit_only, services, username, "login_throttled", ip)
+        raise LoginRefused(429, "too many failed sign-ins; try again later", wait)
+
+    def check() -> tuple[CurrentUser, str] | None:
+        from agent_monitor.storage import repo
+
+        with services.db.session() as s:
+            row = repo.get_user(s, username)
+            ok = verify_password(row.password_hash if row is not None else None, password)
+            if row is None or not ok or not row.active:
+                reason = "unknown user" if row is None else ("inactive" if ok else "wrong password")
+                record(s, username, "login_failed", "user", username, ip=ip, reason=reason)
+                return None
+            if needs_rehash(row.password_hash):
+                row.password_hash = hash_password(password)
+            record(s, row.username, "login", "user", row.username, ip=ip)
+            role = row.role.value if hasattr(row.role, "value") else str(row.role)
+            return CurrentUser(row.username, role, row.agent_id, row.team), row.password_hash
+
+    result = await asyncio.to_thread(check)
+    if result is None:
+        state.limiter.failed(username, ip)
+        raise LoginRefused(401, "wrong username or password")
+    state.limiter.succeeded(username, ip)
+    return result
+
+
+def _audit_only(services: Any, actor: str, action: str, ip: str) -> None:
+    with services.db.session() as s:
+        record(s, actor, action, "user", actor, ip=ip)
+
+
+def _start_session(request: Request, response: Response, user: CurrentUser, password_hash: str) -> str:
+    state = auth_state(request)
+    web = state.settings.web
+    token = state.signer.issue(user.username, password_hash, web.session_lifetime_s)
+    parsed = state.signer.verify(token)
+    assert parsed is not None
+    csrf = state.signer.csrf_token(parsed.sid)
+    max_age = web.session_lifetime_s
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=web.secure_cookies
+    )
+    response.set_cookie(
+        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict", secure=web.secure_cookies
+    )
+    return csrf
+
+
+def _end_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, samesite="strict")
+
+
+@router.post(
+    "/api/auth/login",
+    response_model=Me,
+    responses={401: {"description": "wrong username or password"}, 429: {"description": "rate limited"}},
+)
+async def login(request: Request, body: LoginBody, response: Response) -> Me:
+    """Sign in with a JSON body; sets the session and CSRF cookies."""
+    try:
+        user, password_hash = await _authenticate(request, body.username, body.password)
+    except LoginRefused as exc:
+        headers = {"Retry-After": str(math.ceil(exc.retry_after))} if exc.status == 429 else None
+        raise HTTPException(exc.status, exc.reason, headers=headers) from None
+    csrf = _start_session(request, response, user, password_hash)
+    return Me(**asdict(user), csrf_token=csrf)
+
+
+@router.post("/api/auth/logout", status_code=204, response_class=Response)
+async def logout(request: Request, user: CsrfChecked) -> Response:
+    """End this session (its cookie stops working at once) and clear the cookies."""
+    found = await session_of(request)
+    if found is not None:
+        auth_state(request).revoke(found[1].sid, found[1].expires_at)
+    await asyncio.to_thread(_audit_only, request.app.state.services, user.username, "logout", _ip(request))
+    response = Response(status_code=204)
+    _end_session(response)
+    return response
+
+
+@router.get("/api/auth/me", response_model=Me)
+async def me(request: Request, user: SignedIn) -> Me:
+    """The signed-in user and the CSRF token of their session."""
+    found = await session_of(request)
+    assert found is not None
+    return Me(**asdict(user), csrf_token=auth_state(request).signer.csrf_token(found[1].sid))
+
+
+def _login_form(
+    request: Request, lang: str, next_path: str, error: str | None, status: int, username: str = ""
+) -> HTMLResponse:
+    signer = auth_state(request).signer
+    csrf = signer.new_login_csrf()
+    response = HTMLResponse(render(lang, csrf, next_path, error, username), status_code=status)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=auth_state(request).settings.web.secure_cookies,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+async def login_page(request: Request, next: str | None = None, lang: str | None = None) -> HTMLResponse:
+    chosen = pick_lang(lang, request.headers.get("accept-language"))
+    return _login_form(request, chosen, safe_next(next), None, 200)
+
+
+@router.post("/login", include_in_schema=False, response_model=None)
+async def login_form(request: Request) -> Response:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, "form too large")
+    raw = body.decode("utf-8", "replace")
+    form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+    lang = pick_lang(form.get("lang"), request.headers.get("accept-language"))
+    next_path = safe_next(form.get("next"))
+    username = form.get("username", "")[:100]
+    signer = auth_state(request).signer
+    if not signer.login_csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
+        return _login_form(request, lang, next_path, "expired", 403, username)
+    try:
+        user, password_hash = await _authenticate(request, username, form.get("password", ""))
+    except LoginRefused as exc:
+        error = "throttled" if exc.status == 429 else "failed"
+        page = _login_form(request, lang, next_path, error, exc.status, username)
+        if exc.status == 429:
+            page.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return page
+    response = RedirectResponse(next_path, status_code=303)
+    _start_session(request, response, user, password_hash)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, httponly=True, samesite="strict")
+    return response

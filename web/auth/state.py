@@ -1,0 +1,49 @@
+"""The per-application authentication state (``app.state.auth``): the token signer, the login
+limiter, the ingest token and the sessions ended by logout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import cached_property
+
+from agent_monitor.settings import Settings
+from web.auth.ratelimit import LoginLimiter
+from web.auth.secrets_store import ingest_token, secret_key
+from web.auth.tokens import TokenSigner
+
+
+class AuthState:
+    """Secrets are read (or generated) on first use, not when the application is built."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        web = settings.web
+        self.limiter = LoginLimiter(web.login_max_failures, web.login_max_failures_per_ip, web.login_window_s)
+        #: session ids ended by logout -> their expiry (in memory: a restart forgets them, and the
+        #: sessions still end at their expiry or when the password changes)
+        self._revoked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def signer(self) -> TokenSigner:
+        return TokenSigner(secret_key(self.settings))
+
+    @cached_property
+    def ingest_token(self) -> str:
+        return ingest_token(self.settings)
+
+    def load_secrets(self) -> None:
+        """Read or generate the signing key and the ingest token now (at application start)."""
+        _ = self.signer, self.ingest_token
+
+    def revoke(self, sid: str, expires_at: float) -> None:
+        now = time.time()
+        with self._lock:
+            self._revoked[sid] = expires_at
+            for key in [k for k, exp in self._revoked.items() if exp <= now]:
+                del self._revoked[key]
+
+    def revoked(self, sid: str) -> bool:
+        with self._lock:
+            return sid in self._revoked

@@ -1,0 +1,107 @@
+"""``/ws/events``: the event bus as JSON over a websocket, for signed-in users.
+
+Each user gets only the events of the calls in their scope (:mod:`web.auth.live_scope`): an
+agent their own calls, a supervisor their team's, QA only ``call_ended`` of flagged calls and
+``qa_queued``, an admin everything. Without a session (or from a foreign ``Origin``) the socket
+is closed with 1008 before it is accepted.
+
+Query parameters narrow the stream: ``call_id`` (repeatable), ``agent_id`` (events of that
+agent's calls, as far as the event names the agent: alerts, warnings, handoffs, call start),
+``types`` (comma-separated event type names, e.g. ``alert_raised,agent_warning``). The server
+first sends ``{"type": "subscribed"}`` (events published after it are delivered), then one text
+frame per event, ``event.to_dict()``. Non-critical events may be dropped for a slow client (the
+bus's overflow policy); alerts never are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
+from agent_monitor.pipeline.bus import EventFilter
+from web.auth.deps import ROLES, websocket_user
+from web.auth.live_scope import LiveScope
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+def event_filter(call_ids: set[str], agent_id: str | None, types: set[str]) -> EventFilter:
+    def wanted(event: Event) -> bool:
+        if call_ids and event.call_id not in call_ids:
+            return False
+        if types and event.type not in types:
+            return False
+        if agent_id is not None:
+            owner = (
+                event.info.agent_id if isinstance(event, CallStarted) else getattr(event, "agent_id", None)
+            )
+            return owner == agent_id
+        return True
+
+    return wanted
+
+
+def _fallback(value: Any) -> Any:
+    """JSON for values an event's ``to_dict`` left as objects (nested dataclasses, enums, times)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def event_json(event: Event) -> str:
+    return json.dumps(event.to_dict(), default=_fallback, ensure_ascii=False, separators=(",", ":"))
+
+
+@router.websocket("/ws/events")
+async def ws_events(websocket: WebSocket) -> None:
+    user = await websocket_user(websocket, *ROLES)
+    if user is None:
+        return
+    services = websocket.app.state.services
+    scope = LiveScope(user, services)
+    params = websocket.query_params
+    types = {t.strip() for t in params.get("types", "").split(",") if t.strip()}
+    unknown = types - set(EVENT_TYPES)
+    await websocket.accept()
+    if unknown:
+        await websocket.close(1008, f"unknown event types: {', '.join(sorted(unknown))}")
+        return
+    wanted = event_filter(set(params.getlist("call_id")), params.get("agent_id"), types)
+    with services.bus.subscribe(wanted) as sub:
+        await websocket.send_json({"type": "subscribed"})
+
+        async def watch_client() -> None:
+            # the client sends nothing we need; reading notices when it leaves
+            with contextlib.suppress(WebSocketDisconnect):
+                while (await websocket.receive())["type"] != "websocket.disconnect":
+                    pass
+            sub.close()
+
+        watcher = asyncio.create_task(watch_client())
+        try:
+            async for event in sub:
+                if await scope.allows(event):
+                    await websocket.send_text(event_json(event))
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            log.info("events client left: %r", exc)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher

@@ -1,0 +1,170 @@
+"""What both websocket ingest endpoints share: receiving, starting the call, closing with a reason.
+
+Closing rules (documented in :mod:`agent_monitor.ingest.ws_ingest`):
+
+- stop message: the session is stopped (``ended``; everything queued is recognised and stored),
+  the server answers ``{"type": "stopped", ...}`` and closes with 1000;
+- protocol violation: the session is stopped (``aborted``, reason ``protocol error: ...``) and
+  the connection closed with 1008/1003/1009 and the problem as reason;
+- client gone (TCP reset, close frame without stop): the session is stopped (``aborted``,
+  reason ``client disconnected (code N)``);
+- a server bug: logged with its traceback, the session stopped (``aborted``), close 1011.
+
+In every case what was received before is kept: recordings are closed, rows ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from agent_monitor.errors import AgentMonitorError, IngestProtocolError, PipelineError
+from agent_monitor.ingest import close_reason
+from agent_monitor.ingest.ws_ingest import StartMessage, to_call_info
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.session import Source
+
+if TYPE_CHECKING:
+    from agent_monitor.pipeline import CallSession
+    from web.app import Services
+
+log = logging.getLogger(__name__)
+
+CLOSE_NORMAL = 1000
+CLOSE_SERVER_ERROR = 1011
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    kind: Literal["text", "bytes", "disconnect"]
+    text: str = ""
+    data: bytes = b""
+    code: int = 1000
+
+
+#: handles one received frame; ``True`` when the client ended the call (stop)
+HandleFn = Callable[[Received], Awaitable[bool]]
+
+
+async def receive(ws: WebSocket, timeout: float | None = None) -> Received:
+    """The next frame (or the disconnect); a ``timeout`` wait is a protocol violation."""
+    try:
+        message = await asyncio.wait_for(ws.receive(), timeout)
+    except TimeoutError:
+        raise IngestProtocolError(f"no start message within {timeout:g} s") from None
+    if message["type"] == "websocket.disconnect":
+        return Received("disconnect", code=int(message.get("code") or 1005))
+    if message.get("text") is not None:
+        return Received("text", text=message["text"])
+    return Received("bytes", data=message.get("bytes") or b"")
+
+
+class IngestCall:
+    """The call session behind one ingest websocket."""
+
+    def __init__(self, ws: WebSocket, services: Services, source: Source, *, reply: bool = True) -> None:
+        #: ``reply``: send ``started``/``stopped`` messages (not on Twilio streams: Twilio expects
+        #: only its own message types)
+        self.reply = reply
+        self.ws = ws
+        self.services = services
+        self.source: Source = source
+        self.session: CallSession | None = None
+
+    async def start(self, start: StartMessage) -> CallSession:
+        try:
+            info = to_call_info(start, self.source)
+            self.session = await self.services.manager.start_call(info)
+        except AgentMonitorError as exc:
+            raise IngestProtocolError(f"call not started: {exc}") from None
+        return self.session
+
+    def push(self, leg: Leg, data: bytes) -> None:
+        if self.session is None:
+            raise IngestProtocolError("audio before the call started", 1003)
+        try:
+            self.session.push_audio(leg, data)
+        except PipelineError as exc:
+            raise IngestProtocolError(str(exc), 1003) from None
+
+    async def stopped(self, reason: str) -> None:
+        """The client ended the call properly: stop, report, close 1000."""
+        session = self.session
+        if session is not None:
+            await session.stop(reason, status="ended")
+            if self.reply:
+                await self._send(
+                    {
+                        "type": "stopped",
+                        "call_id": session.call_id,
+                        "level": session.level.value,
+                        "stats": session.stats.to_dict(),
+                    }
+                )
+        await self._close(CLOSE_NORMAL, "call stopped")
+
+    async def violated(self, exc: IngestProtocolError) -> None:
+        log.warning("%s connection closed: %s", self.source, exc)
+        if self.session is not None:
+            await self.session.stop(f"protocol error: {exc}", status="aborted")
+        await self._close(exc.close_code, str(exc))
+
+    async def disconnected(self, code: int) -> None:
+        if self.session is not None:
+            await self.session.stop(f"client disconnected (code {code})", status="aborted")
+
+    async def failed(self, exc: BaseException) -> None:
+        log.error("%s connection failed", self.source, exc_info=exc)
+        if self.session is not None:
+            await self.session.stop(f"server error: {type(exc).__name__}", status="aborted")
+        await self._close(CLOSE_SERVER_ERROR, "server error")
+
+    async def _send(self, data: dict[str, object]) -> None:
+        if (
+            self.ws.application_state is WebSocketState.CONNECTED
+            and self.ws.client_state is WebSocketState.CONNECTED
+        ):
+            try:
+                await self.ws.send_json(data)
+            except (RuntimeError, OSError) as exc:  # the client left while we answered
+                log.info("%s: could not send %s: %s", self.source, data.get("type"), exc)
+
+    async def _close(self, code: int, reason: str) -> None:
+        if (
+            self.ws.application_state is WebSocketState.CONNECTED
+            and self.ws.client_state is WebSocketState.CONNECTED
+        ):
+            try:
+                await self.ws.close(code, close_reason(reason))
+            except (RuntimeError, OSError) as exc:
+                log.info("%s: close %d not delivered: %s", self.source, code, exc)
+
+
+async def run_ingest(ws: WebSocket, call: IngestCall, handle: HandleFn, start_timeout: float) -> None:
+    """Receive frames and hand them to ``handle`` until the call ends one way or another.
+
+    ``handle(received) -> bool`` returns ``True`` when the client ended the call (stop)."""
+    await ws.accept()
+    first = True
+    try:
+        while True:
+            received = await receive(ws, start_timeout if first else None)
+            first = False
+            if received.kind == "disconnect":
+                await call.disconnected(received.code)
+                return
+            if await handle(received):
+                return
+    except IngestProtocolError as exc:
+        await call.violated(exc)
+    except asyncio.CancelledError:
+        if call.session is not None:
+            await asyncio.shield(call.session.stop("server shutdown", status="aborted"))
+        raise
+    except Exception as exc:
+        await call.failed(exc)

@@ -1,0 +1,257 @@
+"""REST API of the pages: calls in the user's scope, a call's record, recordings, alert actions,
+the supervisor wall and the agent's current call.
+
+- ``GET /api/calls``: calls the user may see (``status``, ``level``, ``limit``, ``offset``).
+- ``GET /api/calls/{call_id}``: the call with transcript, rule hits, alerts, stress timeline,
+  recordings and reviews (masked for masked roles; an agent sees only their own calls).
+- ``GET /api/calls/{call_id}/recordings/{leg}.wav``: a leg's audio (supervisor, qa, admin; audited).
+- ``POST /api/alerts/{alert_id}/{action}``: ``acknowledge``, ``take_over``, ``resolve`` (supervisor,
+  admin; the alert's call must be in their scope).
+- ``GET /api/wall``: the live calls in the user's scope with recent transcript, stress and open
+  alerts (supervisor, admin).
+- ``GET /api/agent/current``: the agent's live call and its warnings; ``POST /api/agent/ack``
+  acknowledges a warning (audited).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from agent_monitor.errors import AgentMonitorError, InvalidTransitionError, NotFoundError
+from agent_monitor.model.audio import Leg
+from agent_monitor.storage import AlertState, CallStatus, Level, repo
+from agent_monitor.storage.recordings import read_recording, recording_path, wav_header
+from web.auth.scope import narrow
+from web.ui.access import (
+    AgentUser,
+    AnyRole,
+    CurrentUser,
+    ReplayUser,
+    SupervisorUser,
+    audit,
+    call_scope,
+    csrf_protect,
+    in_db,
+    masks,
+    visible_call,
+)
+from web.ui.serialize import (
+    alert_json,
+    call_json,
+    hit_json,
+    recording_json,
+    review_json,
+    stress_json,
+    utterance_json,
+)
+
+router = APIRouter(tags=["calls"])
+
+
+@router.get("/api/calls")
+async def list_calls(
+    request: Request,
+    user: AnyRole,
+    status: Annotated[list[CallStatus] | None, Query()] = None,
+    level: Annotated[list[Level] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The calls the signed-in user may see, newest first (personal data masked for masked roles)."""
+    kwargs = narrow(call_scope(user), status=status, levels=level)
+    masked = masks(request, user)
+
+    def job(s: Any) -> list[dict[str, Any]]:
+        return [call_json(c, masked) for c in repo.list_calls(s, limit=limit, offset=offset, **kwargs)]
+
+    return {"calls": await in_db(request, job)}
+
+
+def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[str, Any]:
+    call = visible_call(s, user, call_id)
+    reviews = [] if user.role == "agent" else [review_json(r) for r in repo.list_reviews(s, call_id)]
+    return {
+        "call": call_json(call, masked),
+        "utterances": [utterance_json(u, masked) for u in repo.list_utterances(s, call_id)],
+        "hits": [hit_json(h, masked) for h in repo.list_rule_hits(s, call_id)],
+        "alerts": [alert_json(a, masked) for a in repo.list_alerts(s, call_id=call_id)],
+        "stress": [stress_json(x) for x in repo.stress_timeline(s, call_id)],
+        "recordings": [recording_json(r) for r in repo.list_recordings(s, call_id)],
+        "reviews": reviews,
+    }
+
+
+@router.get("/api/calls/{call_id}")
+async def get_call(request: Request, call_id: str, user: AnyRole) -> dict[str, Any]:
+    """A call's record: transcript with word times, rule hits, alerts, stress, recordings, reviews."""
+    masked = masks(request, user)
+    return await in_db(request, lambda s: call_record(s, user, call_id, masked))
+
+
+@router.get("/api/calls/{call_id}/recordings/{leg}.wav", response_class=Response)
+async def get_recording(
+    request: Request,
+    call_id: str,
+    leg: Leg,
+    user: ReplayUser,
+) -> Response:
+    """One leg's audio as WAV (byte ranges supported); the first request of a playback is audited."""
+    data_dir = request.app.state.services.settings.data_dir
+
+    def job(s: Any) -> tuple[bytes, int]:
+        visible_call(s, user, call_id)
+        row = repo.get_recording(s, call_id, leg)
+        if row is None:
+            raise HTTPException(404, f"call {call_id!r} has no {leg.value} recording")
+        path = recording_path(data_dir, call_id, leg)
+        try:
+            audio = read_recording(path)
+        except AgentMonitorError as exc:
+            raise HTTPException(404, str(exc)) from None
+        if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
+            audit(s, user, "recording_download", "call", call_id, leg=leg.value, bytes=len(audio.pcm))
+        return audio.pcm, audio.sample_rate
+
+    pcm, rate = await in_db(request, job)
+    return ranged(request, wav_header(rate, len(pcm)) + pcm, "audio/wav")
+
+
+def ranged(request: Request, data: bytes, media_type: str) -> Response:
+    """``data``, or the single byte range the request asks for (players seek with ranges)."""
+    headers = {"Accept-Ranges": "bytes"}
+    spec = request.headers.get("range", "")
+    if not spec.startswith("bytes=") or "," in spec:
+        return Response(data, media_type=media_type, headers=headers)
+    first, _, last = spec[6:].partition("-")
+    size = len(data)
+    try:
+        start = int(first) if first else max(0, size - int(last))
+        end = min(size - 1, int(last)) if first and last else size - 1
+    except ValueError:
+        return Response(data, media_type=media_type, headers=headers)
+    if start >= size or start > end:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return Response(data[start : end + 1], status_code=206, media_type=media_type, headers=headers)
+
+
+class AlertAction(BaseModel):
+    note: str | None = Field(None, max_length=2000)
+
+
+_ACTIONS = {"acknowledge": "acknowledge_alert", "take_over": "take_over", "resolve": "resolve_alert"}
+
+
+@router.post("/api/alerts/{alert_id}/{action}", dependencies=[Depends(csrf_protect)])
+async def alert_action(
+    request: Request,
+    alert_id: int,
+    action: Literal["acknowledge", "take_over", "resolve"],
+    user: SupervisorUser,
+    body: AlertAction | None = None,
+) -> dict[str, Any]:
+    """Acknowledge, take over or resolve an alert of a call in the supervisor's scope."""
+
+    def check(s: Any) -> None:
+        try:
+            alert = repo.get_alert(s, alert_id)
+        except NotFoundError:
+            raise HTTPException(404, f"no alert {alert_id}") from None
+        visible_call(s, user, alert.call_id)
+
+    await in_db(request, check)
+    manager = request.app.state.services.manager
+    try:
+        await getattr(manager, _ACTIONS[action])(alert_id, user.username, body.note if body else None)
+    except InvalidTransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    masked = masks(request, user)
+    return await in_db(request, lambda s: alert_json(repo.get_alert(s, alert_id), masked))
+
+
+def _live_tile(
+    s: Any, user: CurrentUser, session: Any, masked: bool, handoffs: list[Any]
+) -> dict[str, Any] | None:
+    try:
+        call = visible_call(s, user, session.call_id)
+    except HTTPException:
+        return None
+    utterances = repo.list_utterances(s, call.id)[-30:]
+    open_states = [AlertState.RAISED, AlertState.ACKNOWLEDGED]
+    return {
+        "call": call_json(call, masked),
+        "level": str(session.stats.level),
+        "utterances": [utterance_json(u, masked) for u in utterances],
+        "stress": [stress_json(x) for x in repo.stress_timeline(s, call.id)[-60:]],
+        "alerts": [alert_json(a, masked) for a in repo.list_alerts(s, call_id=call.id, states=open_states)],
+        # hand-offs nobody has acknowledged or taken yet: the page pops them up
+        "handoffs": [
+            {"alert_id": h.alert_id, "call_id": call.id, "agent_id": call.agent_id}
+            for h in handoffs
+            if h.call_id == call.id and h.acknowledged_by is None
+        ],
+    }
+
+
+@router.get("/api/wall")
+async def wall(request: Request, user: SupervisorUser) -> dict[str, Any]:
+    """The live calls in scope with their recent transcript, stress readings and open alerts."""
+    sessions = request.app.state.services.manager.live_calls()
+    masked = masks(request, user)
+
+    def job(s: Any) -> list[dict[str, Any]]:
+        handoffs = repo.list_handoffs(s, open_only=True)
+        tiles = (_live_tile(s, user, session, masked, handoffs) for session in sessions)
+        return [t for t in tiles if t is not None]
+
+    return {"calls": await in_db(request, job)}
+
+
+@router.get("/api/agent/current")
+async def agent_current(request: Request, user: AgentUser) -> dict[str, Any]:
+    """The agent's live (or latest) call, its warnings and the ones already acknowledged."""
+    live = [s for s in request.app.state.services.manager.live_calls() if s.info.agent_id == user.agent_id]
+    masked = masks(request, user)
+
+    def job(s: Any) -> dict[str, Any]:
+        if live:
+            call_id = live[0].call_id
+        else:
+            recent = repo.list_calls(s, agent_ids=[user.agent_id or ""], limit=1)
+            if not recent:
+                return {"call": None, "warnings": [], "acknowledged": []}
+            call_id = recent[0].id
+        call = visible_call(s, user, call_id)
+        acks = repo.list_audit(
+            s, actor=user.username, action="warning_acknowledged", object_type="call", object_id=call_id
+        )
+        hits = [h for h in repo.list_rule_hits(s, call_id) if h.severity != "info"]
+        return {
+            "call": call_json(call, masked),
+            "warnings": [hit_json(h, masked) for h in hits],
+            "acknowledged": [dict(a.detail or {}) for a in acks],
+        }
+
+    return await in_db(request, job)
+
+
+class WarningAck(BaseModel):
+    call_id: str = Field(max_length=64)
+    rule: str = Field(max_length=100)
+    t: float
+
+
+@router.post("/api/agent/ack", dependencies=[Depends(csrf_protect)])
+async def agent_ack(request: Request, body: WarningAck, user: AgentUser) -> dict[str, Any]:
+    """The agent acknowledges a warning (audited)."""
+
+    def job(s: Any) -> None:
+        visible_call(s, user, body.call_id)
+        audit(s, user, "warning_acknowledged", "call", body.call_id, rule=body.rule, t=body.t)
+
+    await in_db(request, job)
+    return {"ok": True, "call_id": body.call_id, "rule": body.rule, "t": body.t}

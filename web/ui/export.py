@@ -1,0 +1,75 @@
+"""The evidence package of a call: a zip with both legs' audio, the transcript, rule hits, alerts
+with their steps, QA reviews, and ``SHA256SUMS`` (sha256 of every other file, ``sha256sum -c``
+format) plus ``manifest.json`` (who exported what, when, masked or not)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+from typing import Any
+
+from agent_monitor.errors import AgentMonitorError
+from agent_monitor.model.audio import Leg
+from agent_monitor.storage import repo
+from agent_monitor.storage.recordings import read_recording, recording_path, wav_header
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str).encode()
+
+
+def transcript_text(utterances: list[dict[str, Any]]) -> str:
+    lines = [
+        f"[{u['start']:8.2f} - {u['end']:8.2f}] {u['leg']:6} {u['text']}" for u in utterances if u["final"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_evidence_zip(
+    s: Any, record: dict[str, Any], data_dir: Any, exported_by: str, masked: bool
+) -> tuple[bytes, dict[str, str]]:
+    """The zip bytes and the sha256 of each file in it. ``record`` is the call's record as the
+    call page gets it (already masked when ``masked``)."""
+    call_id = record["call"]["call_id"]
+    files: dict[str, bytes] = {}
+    for leg in Leg:
+        if repo.get_recording(s, call_id, leg) is None:
+            continue
+        try:
+            audio = read_recording(recording_path(data_dir, call_id, leg))
+        except AgentMonitorError:
+            continue
+        files[f"audio/{leg.value}.wav"] = wav_header(audio.sample_rate, len(audio.pcm)) + audio.pcm
+    files["transcript.json"] = _dumps(record["utterances"])
+    files["transcript.txt"] = transcript_text(record["utterances"]).encode()
+    steps = {
+        str(a["alert_id"]): [
+            {"action": str(e.action), "actor": e.actor, "at": e.at.isoformat(), "at_s": e.at_s}
+            | {"note": e.note}
+            for e in repo.alert_events(s, a["alert_id"])
+        ]
+        for a in record["alerts"]
+    }
+    files["alerts.json"] = _dumps({"alerts": record["alerts"], "steps": steps, "rule_hits": record["hits"]})
+    files["stress.json"] = _dumps(record["stress"])
+    files["review.json"] = _dumps(record["reviews"])
+    files["call.json"] = _dumps(record["call"])
+    sums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    manifest = {
+        "call_id": call_id,
+        "exported_by": exported_by,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "personal_data_masked": masked,
+        "files": sums,
+    }
+    files["manifest.json"] = _dumps(manifest)
+    sums["manifest.json"] = hashlib.sha256(files["manifest.json"]).hexdigest()
+    files["SHA256SUMS"] = "".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items())).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(f"{call_id}/{name}", data)
+    return buf.getvalue(), sums

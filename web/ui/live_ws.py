@@ -1,0 +1,167 @@
+"""Websockets of the pages.
+
+- ``/ws/ui/live``: the event bus for the signed-in user: only events of calls in their scope (an
+  agent: their own calls), personal data masked for masked roles. Optional ``call_id``
+  (repeatable) narrows it. First frame ``{"type": "subscribed"}``.
+- ``/ws/listen/{call_id}``: listen-in for supervisors and admins, read-only: the call's audio as
+  it is recorded, relayed by tailing the per-leg recording files (no pipeline hook, nothing can be
+  sent into the call). First a JSON frame ``{"type": "audio", "sample_rate": R}``, then binary
+  frames: one byte leg (0 agent, 1 debtor) + 16-bit little-endian mono PCM. Opening it is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from agent_monitor.errors import AgentMonitorError, NotFoundError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import Event
+from agent_monitor.storage import repo
+from agent_monitor.storage.recordings import read_recording, recording_path
+from web.events import event_json
+from web.ui.access import SUPERVISORS, CurrentUser, audit, can_see_call, masks, visible_call, websocket_user
+from web.ui.serialize import event_masked
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+LISTEN_POLL_S = 0.25
+LEG_BYTE = {Leg.AGENT: b"\x00", Leg.DEBTOR: b"\x01"}
+
+
+class CallVisibility:
+    """Whether the user may see each call's events, looked up once per call."""
+
+    def __init__(self, websocket: WebSocket, user: CurrentUser) -> None:
+        self.db = websocket.app.state.services.db
+        self.user = user
+        self.known: dict[str, bool] = {}
+
+    async def allowed(self, call_id: str) -> bool:
+        if call_id in self.known:
+            return self.known[call_id]
+
+        def job() -> bool | None:
+            with self.db.session() as s:
+                try:
+                    return bool(can_see_call(self.user, repo.get_call(s, call_id)))
+                except NotFoundError:
+                    return None  # not stored yet: decide on a later event
+
+        seen = await asyncio.to_thread(job)
+        if seen is None:
+            return False
+        self.known[call_id] = seen
+        return seen
+
+
+async def _drain(websocket: WebSocket, stop: Any) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    stop()
+
+
+@router.websocket("/ws/ui/live")
+async def ui_live(websocket: WebSocket) -> None:
+    user = await websocket_user(websocket, "agent", "supervisor", "admin")
+    if user is None:
+        return
+    await websocket.accept()
+    services = websocket.app.state.services
+    masked = masks(websocket, user)
+    only = set(websocket.query_params.getlist("call_id"))
+    visibility = CallVisibility(websocket, user)
+
+    def wanted(event: Event) -> bool:
+        return not only or event.call_id in only
+
+    with services.bus.subscribe(wanted) as sub:
+        await websocket.send_json({"type": "subscribed"})
+        watcher = asyncio.create_task(_drain(websocket, sub.close))
+        try:
+            async for event in sub:
+                if not await visibility.allowed(event.call_id):
+                    continue
+                text = event_json(event)
+                if masked:
+                    text = json.dumps(event_masked(json.loads(text)), ensure_ascii=False)
+                await websocket.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            log.info("ui live client left: %r", exc)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+@router.websocket("/ws/listen/{call_id}")
+async def listen(websocket: WebSocket, call_id: str) -> None:
+    user = await websocket_user(websocket, *SUPERVISORS)
+    if user is None:
+        return
+    services = websocket.app.state.services
+    manager = services.manager
+
+    def check() -> str | None:
+        with services.db.session() as s:
+            try:
+                visible_call(s, user, call_id)
+            except HTTPException as exc:
+                return str(exc.detail)
+            if manager.get(call_id) is None:
+                return f"call {call_id} is not live"
+            audit(s, user, "listen_in", "call", call_id)
+            return None
+
+    problem = await asyncio.to_thread(check)
+    if problem is not None:
+        await websocket.close(1008, problem)
+        return
+    await websocket.accept()
+    stopped = asyncio.Event()
+    watcher = asyncio.create_task(_drain(websocket, stopped.set))
+    data_dir = services.settings.data_dir
+    positions: dict[Leg, float] = {}
+    rate: int | None = None
+    try:
+        while not stopped.is_set():
+            live = manager.get(call_id) is not None
+            sent_any = False
+            for leg in Leg:
+                path = recording_path(data_dir, call_id, leg)
+                if not path.exists():
+                    continue
+                try:
+                    audio = await asyncio.to_thread(read_recording, path, start_s=positions.get(leg, 0.0))
+                except AgentMonitorError as exc:
+                    log.info("listen-in %s: %s", call_id, exc)
+                    continue
+                if leg not in positions:  # join the call now, not from its start
+                    positions[leg] = audio.start + audio.duration
+                    if rate is None:
+                        rate = audio.sample_rate
+                        await websocket.send_json({"type": "audio", "sample_rate": rate, "call_id": call_id})
+                    continue
+                if audio.pcm:
+                    positions[leg] = audio.start + audio.duration
+                    await websocket.send_bytes(LEG_BYTE[leg] + audio.pcm)
+                    sent_any = True
+            if not live and not sent_any:
+                await websocket.send_json({"type": "ended", "call_id": call_id})
+                await websocket.close(1000)
+                break
+            await asyncio.sleep(LISTEN_POLL_S)
+    except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+        log.info("listen-in client left: %r", exc)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher

@@ -1,0 +1,102 @@
+"""The HTML pages: small shells that load the page's script from ``/ui/static`` (no CDN, no build
+step, system fonts). The interface language is the user's choice stored in the browser, by
+default the first of English / Chinese in the request's ``Accept-Language``.
+
+- ``/``: to the home page of the user's role.
+- ``/supervisor``: live wall (supervisor, admin).
+- ``/agent``: the agent's warning panel (agent).
+- ``/qa``: the QA queue (qa, admin); ``/qa/calls/{call_id}``: review and replay of one call
+  (qa, admin, and supervisors for their team's calls).
+- ``/admin``: users and rule packs (admin).
+"""
+
+from __future__ import annotations
+
+import html
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from web.ui.access import (
+    AdminUser,
+    AgentUser,
+    CurrentUser,
+    ReplayUser,
+    ReviewerUser,
+    SignedIn,
+    SupervisorUser,
+    in_db,
+    visible_call,
+)
+
+router = APIRouter(include_in_schema=False)
+
+HOME = {"agent": "/agent", "supervisor": "/supervisor", "qa": "/qa", "admin": "/admin"}
+STATIC = "/ui/static"
+#: bumped when the assets change so browsers do not keep stale copies
+ASSET_VERSION = "1"
+
+
+def page_lang(request: Request) -> str:
+    """``zh`` or ``en``: the first of them in Accept-Language (``en`` when neither)."""
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] | None = None) -> HTMLResponse:
+    attrs = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in (data or {}).items())
+    v = ASSET_VERSION
+    body = f"""<!doctype html>
+<html lang="{page_lang(request)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Agent Monitor</title>
+<link rel="stylesheet" href="{STATIC}/style.css?v={v}">
+</head>
+<body data-page="{page}" data-user="{html.escape(user.username, quote=True)}" data-role="{user.role}"{attrs}>
+<header id="topbar"></header>
+<main id="main"></main>
+<script src="{STATIC}/i18n.js?v={v}"></script>
+<script src="{STATIC}/common.js?v={v}"></script>
+<script src="{STATIC}/{page}.js?v={v}"></script>
+</body>
+</html>
+"""
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/")
+async def home(user: SignedIn) -> RedirectResponse:
+    return RedirectResponse(HOME.get(user.role, "/login"), status_code=303)
+
+
+@router.get("/supervisor", response_class=HTMLResponse)
+async def supervisor(request: Request, user: SupervisorUser) -> HTMLResponse:
+    return shell(request, "supervisor", user)
+
+
+@router.get("/agent", response_class=HTMLResponse)
+async def agent(request: Request, user: AgentUser) -> HTMLResponse:
+    return shell(request, "agent", user, {"agent-id": user.agent_id or ""})
+
+
+@router.get("/qa", response_class=HTMLResponse)
+async def qa(request: Request, user: ReviewerUser) -> HTMLResponse:
+    return shell(request, "qa", user)
+
+
+@router.get("/qa/calls/{call_id}", response_class=HTMLResponse)
+async def qa_call(request: Request, call_id: str, user: ReplayUser) -> HTMLResponse:
+    await in_db(request, lambda s: visible_call(s, user, call_id))  # 404 outside the user's scope
+    return shell(request, "qa_call", user, {"call-id": call_id})
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin(request: Request, user: AdminUser) -> HTMLResponse:
+    return shell(request, "admin", user)

@@ -1,0 +1,103 @@
+// Shared helpers of the pages: i18n, API calls with the CSRF header, the top bar, live events,
+// small SVG plots and a WebAudio beep. Plain JavaScript, no dependencies.
+"use strict";
+const AM = (() => {
+  const body = document.body;
+  const user = { name: body.dataset.user, role: body.dataset.role };
+  let lang = localStorage.getItem("am_lang") || document.documentElement.lang || "en";
+  if (!window.I18N[lang]) lang = "en";
+  document.documentElement.lang = lang;
+
+  function t(key, vars) {
+    let s = (window.I18N[lang] && window.I18N[lang][key]) || window.I18N.en[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
+    return s;
+  }
+  function applyI18n(root) {
+    (root || document).querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
+  }
+  function el(tag, attrs, ...kids) {
+    const n = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") n.className = v;
+      else if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
+      else if (k === "i18n") { n.dataset.i18n = v; n.textContent = t(v); }
+      else n.setAttribute(k, v === true ? "" : v);
+    }
+    for (const kid of kids.flat()) if (kid !== null && kid !== undefined) n.append(kid instanceof Node ? kid : String(kid));
+    return n;
+  }
+  function cookie(name) {
+    const m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  async function api(method, url, data) {
+    const opts = { method, credentials: "same-origin", headers: {} };
+    if (method !== "GET") opts.headers["X-CSRF-Token"] = cookie("am_csrf");
+    if (data !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(data); }
+    const r = await fetch(url, opts);
+    if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("401"); }
+    const text = await r.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!r.ok) throw new Error((json && (typeof json.detail === "string" ? json.detail : JSON.stringify(json.detail))) || r.statusText);
+    return json;
+  }
+  const NAV = { agent: ["agent"], supervisor: ["supervisor"], qa: ["qa"], admin: ["supervisor", "qa", "admin"] };
+  function topbar() {
+    const bar = document.getElementById("topbar");
+    bar.replaceChildren(
+      el("span", { class: "brand", i18n: "brand" }),
+      ...(NAV[user.role] || []).map((p) => el("a", { href: "/" + p, class: body.dataset.page.startsWith(p) ? "active" : null, i18n: "nav_" + p })),
+      el("span", { class: "spacer" }),
+      el("span", { id: "whoami" }, user.name + " (" + user.role + ")"),
+      el("button", { id: "lang-toggle", onclick: () => { localStorage.setItem("am_lang", lang === "en" ? "zh" : "en"); location.reload(); } }, t("lang")),
+      el("button", { id: "logout", onclick: async () => { try { await api("POST", "/api/auth/logout"); } finally { location.href = "/login"; } } }, t("logout")),
+    );
+  }
+  // /ws/ui/live with reconnect; onEvent(event) for every event, onOpen() after (re)subscribing
+  function live(params, onEvent, onOpen) {
+    const qs = new URLSearchParams(params || {}).toString();
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/ui/live" + (qs ? "?" + qs : "");
+    let delay = 500;
+    function connect() {
+      const ws = new WebSocket(url);
+      ws.onmessage = (m) => {
+        const ev = JSON.parse(m.data);
+        if (ev.type === "subscribed") { delay = 500; document.body.dataset.live = "1"; if (onOpen) onOpen(); return; }
+        onEvent(ev);
+      };
+      ws.onclose = () => { document.body.dataset.live = "0"; setTimeout(connect, delay); delay = Math.min(delay * 2, 10000); };
+    }
+    connect();
+  }
+  function badge(level) { return el("span", { class: "badge " + level, "data-level": level }, t(level)); }
+  function fmtTime(s) { s = Math.max(0, s || 0); return Math.floor(s / 60) + ":" + String(Math.floor(s % 60)).padStart(2, "0"); }
+  const SVGNS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs) { const n = document.createElementNS(SVGNS, tag); for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v); return n; }
+  // a polyline of values (0-100) scaled into an svg of w x h
+  function sparkline(node, values, w, h) {
+    node.replaceChildren();
+    node.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    if (!values.length) return;
+    const step = values.length > 1 ? w / (values.length - 1) : 0;
+    const pts = values.map((v, i) => `${(i * step).toFixed(1)},${(h - (v / 100) * h).toFixed(1)}`).join(" ");
+    node.append(svg("polyline", { points: pts, fill: "none", stroke: "#7a2bd6", "stroke-width": 1.5 }));
+  }
+  let audioCtx = null;
+  function beep() {
+    try {
+      audioCtx = audioCtx || new AudioContext();
+      [0, 0.25].forEach((at) => {
+        const o = audioCtx.createOscillator(), g = audioCtx.createGain();
+        o.frequency.value = 880; g.gain.value = 0.2;
+        o.connect(g).connect(audioCtx.destination);
+        o.start(audioCtx.currentTime + at); o.stop(audioCtx.currentTime + at + 0.15);
+      });
+    } catch (e) { console.warn("beep failed", e); }
+  }
+  // browsers start audio only after a user gesture: unlock it on the first click
+  document.addEventListener("click", () => { audioCtx = audioCtx || new AudioContext(); audioCtx.resume(); }, { once: true });
+  topbar();
+  return { user, lang, t, el, api, live, badge, fmtTime, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
+})();
