@@ -17,7 +17,7 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, synthetic_speech
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
-from tests.web.ui_support import PASSWORD, add_users, replay, serve, ui_app
+from tests.web.ui_support import PASSWORD, replay, ui_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -30,16 +30,8 @@ CALL = "browser-call-1"
 def server(
     tmp_path_factory: pytest.TempPathFactory, base_settings: Settings, eval_data: Path
 ) -> Iterator[tuple[str, Any]]:
-    settings = base_settings.model_copy(
-        update={
-            "data_dir": tmp_path_factory.mktemp("browser") / "data",
-            "server": base_settings.server.model_copy(update={"audiosocket_port": None}),
-        }
-    )
-    app = ui_app(settings)
-    with serve(app) as url:
-        add_users(app.state.services.db)
-        yield url, app
+    with ui_server(base_settings, tmp_path_factory.mktemp("browser")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

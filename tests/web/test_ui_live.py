@@ -22,7 +22,7 @@ from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, syntheti
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
-from tests.web.ui_support import add_users, login, replay, serve, ui_app
+from tests.web.ui_support import login, replay, ui_server
 
 VIOLATION = "you are a stupid idiot. we will break your legs"
 CALL = "ui-live-1"
@@ -32,16 +32,8 @@ CALL = "ui-live-1"
 def server(
     tmp_path_factory: pytest.TempPathFactory, base_settings: Settings, eval_data: Path
 ) -> Iterator[tuple[str, Any]]:
-    settings = base_settings.model_copy(
-        update={
-            "data_dir": tmp_path_factory.mktemp("ui-live") / "data",
-            "server": base_settings.server.model_copy(update={"audiosocket_port": None}),
-        }
-    )
-    app = ui_app(settings)
-    with serve(app) as url:
-        add_users(app.state.services.db)
-        yield url, app
+    with ui_server(base_settings, tmp_path_factory.mktemp("ui-live")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

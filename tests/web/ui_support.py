@@ -161,3 +161,18 @@ async def replay(url: str, app: Any, audio: CallAudio, start: dict[str, Any], sp
     from agent_monitor.ingest.client import stream_ingest
 
     return await stream_ingest(url, audio, start, speed=speed, token=app.state.auth.ingest_token)
+
+
+@contextmanager
+def ui_server(base_settings: Any, data_root: Path) -> Iterator[tuple[str, Any]]:
+    """The full app (UI and auth) on a free loopback port with its own data dir and the test users."""
+    settings = base_settings.model_copy(
+        update={
+            "data_dir": data_root / "data",
+            "server": base_settings.server.model_copy(update={"audiosocket_port": None}),
+        }
+    )
+    app = ui_app(settings)
+    with serve(app) as url:
+        add_users(app.state.services.db)
+        yield url, app
