@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 [ -x "$PY" ] || { echo "test: run scripts/setup.sh first" >&2; exit 2; }
 if [ -z "${AGENT_MONITOR_TEST_POSTGRES_URL:-}" ]; then
-    AGENT_MONITOR_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
+    AGENT_MONITOR_TEST_POSTGRES_URL=$(bash scripts/postgres.sh | tail -n 1)
     export AGENT_MONITOR_TEST_POSTGRES_URL
 fi
 "$PY" -m ruff check .
