@@ -35,6 +35,8 @@ class Clip:
     label: str
     speaker: str
     high: bool
+    #: the ``path`` entry of ``labels.csv`` (the file inside its corpus folder)
+    entry: str = ""
 
     @property
     def speaker_key(self) -> str:
@@ -82,6 +84,7 @@ def load_clips(corpus_dir: Path) -> list[Clip]:
                 label=row["label"].strip().lower(),
                 speaker=row["speaker"].strip(),
                 high=arousal == "high",
+                entry=row["path"],
             )
         )
     if not clips:
@@ -115,6 +118,9 @@ class ClipTable:
     #: seconds of voiced speech per clip, per condition
     voiced_s: dict[str, FloatArray]
     durations: FloatArray
+    #: clips left out because the same recording is also filed under the other arousal label
+    #: (:mod:`emotion.duplicates`): one line per pair, naming both files
+    excluded: tuple[str, ...] = ()
 
     @property
     def y(self) -> npt.NDArray[np.int_]:
@@ -135,6 +141,7 @@ class ClipTable:
             features={k: v[idx] for k, v in self.features.items()},
             voiced_s={k: v[idx] for k, v in self.voiced_s.items()},
             durations=self.durations[idx],
+            excluded=self.excluded,
         )
 
     @staticmethod
@@ -144,6 +151,7 @@ class ClipTable:
             features={k: np.vstack([t.features[k] for t in tables]) for k in CONDITIONS},
             voiced_s={k: np.concatenate([t.voiced_s[k] for t in tables]) for k in CONDITIONS},
             durations=np.concatenate([t.durations for t in tables]),
+            excluded=tuple(line for t in tables for line in t.excluded),
         )
 
 
@@ -152,25 +160,44 @@ def measure_clips(clips: list[Clip]) -> ClipTable:
 
     A clip with too little voiced speech raises :class:`DatasetError` naming it (the shared data
     has none; a labelled silent clip is a data error, not something to skip quietly).
+
+    One recording filed under both a high- and a low-arousal label (same speaker; see
+    :mod:`emotion.duplicates`) is a labelling error that no acoustic model can resolve: both clips
+    are left out, and listed in ``excluded`` so that reports say so.
     """
+    from emotion.duplicates import conflicting_duplicates
     from emotion.telephone import to_telephone
     from emotion.tracker import clip_features
 
     feats = {c: np.zeros((len(clips), N_FEATURES)) for c in CONDITIONS}
     voiced = {c: np.zeros(len(clips)) for c in CONDITIONS}
     durations = np.zeros(len(clips))
+    phone: list[npt.NDArray[np.float32]] = []
     for i, clip in enumerate(clips):
         x, rate = read_audio(clip.path)
         durations[i] = x.size / rate
+        phone.append(to_telephone(x, rate))
         for cond in CONDITIONS:
-            audio, sr = (x, rate) if cond == "original" else (to_telephone(x, rate), 8000)
+            audio, sr = (x, rate) if cond == "original" else (phone[-1], 8000)
             try:
                 w: WindowFeatures = clip_features(audio, sr)
             except StressError as exc:
                 raise DatasetError(f"{clip.path} ({cond}): {exc}") from exc
             feats[cond][i] = w.values
             voiced[cond][i] = w.voiced_s
-    return ClipTable(tuple(clips), feats, voiced, durations)
+    pairs = conflicting_duplicates([c.speaker_key for c in clips], [c.high for c in clips], phone)
+    keep = np.ones(len(clips), bool)
+    notes = []
+    for p in pairs:
+        keep[[p.first, p.second]] = False
+        a, b = clips[p.first], clips[p.second]
+        notes.append(
+            f"{a.speaker_key}: {a.entry or a.path.name} ({a.label}) and {b.entry or b.path.name} "
+            f"({b.label}) are one recording "
+            f"(similarity {p.similarity:.3f})"
+        )
+    table = ClipTable(tuple(clips), feats, voiced, durations, tuple(notes))
+    return table.subset(keep) if pairs else table
 
 
 def baseline_clips(table: ClipTable, variant: int = 0) -> dict[str, list[int]]:

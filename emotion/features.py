@@ -18,7 +18,8 @@ when the window has too little voiced speech to measure):
 ``shimmer_db``  mean absolute level change between consecutive voiced frames, dB (frame-level
                 approximation of amplitude shimmer)
 ``hnr_db``      median harmonics-to-noise ratio of voiced frames, dB
-``loud_db``     median level of speech frames, dB re full scale (gain dependent)
+``loud_db``     90th percentile of the speech-frame level, dB re full scale: the level of the
+                loud (vowel) parts, i.e. vocal effort (gain dependent)
 ``loud_range``  90th minus 10th percentile of speech-frame level, dB (gain invariant)
 ``centroid``    median spectral centroid of speech frames, kHz
 ``alpha_db``    median alpha ratio (0-1 kHz over 1-3.8 kHz energy) of speech frames, dB (tilt)
@@ -189,7 +190,7 @@ def window_features(
             jitter,
             shimmer,
             float(np.median(frames.hnr_db[voiced])),
-            float(np.median(level)),
+            float(np.percentile(level, 90)),
             _percentile_range(level),
             float(np.median(frames.centroid_hz[speech])) / 1000.0,
             float(np.median(frames.alpha_db[speech])),

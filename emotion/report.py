@@ -38,6 +38,17 @@ def render_report(model: StressModel, version: str, command: str) -> str:
     ]
     for corpus, c in sorted(t.get("corpora", {}).items()):
         lines.append(f"| {corpus} | {c['clips']} | {c['high']} | {c['speakers']} |")
+    excluded = t.get("excluded", [])
+    if excluded:
+        lines += [
+            "",
+            f"Left out: {2 * len(excluded)} clips, {len(excluded)} recordings that the data files under both "
+            "a high- and a low-arousal label (waveforms identical up to trimming, found by "
+            "`emotion.duplicates`). The same audio cannot be both, and which label was meant is not "
+            "guessed, so both copies are dropped from training and evaluation:",
+            "",
+            *(f"- {line}" for line in excluded),
+        ]
     lines += [
         "",
         "Every clip is used twice: at its original rate and after an 8 kHz G.711 mu-law phone line "

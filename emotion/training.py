@@ -276,6 +276,7 @@ def train(
     training = {
         "sources": sources or [],
         "corpora": counts,
+        "excluded": list(table.excluded),
         "speakers": speakers,
         "config": config.to_json(),
         "cross_validation": cv,

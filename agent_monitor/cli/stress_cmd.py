@@ -138,6 +138,12 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         train_dir: Path = args.train_data or settings.eval_data_dir / "emotion"
         pool = table if train_dir.resolve() == args.dir.resolve() else _load_table(train_dir)
     rows = evaluate(table, model, pool)
+    if table.excluded:
+        print(
+            f"left out {2 * len(table.excluded)} clips: {len(table.excluded)} recordings filed under both "
+            "a high- and a low-arousal label (see emotion/duplicates.py)",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=1))
     else:

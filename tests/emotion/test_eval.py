@@ -1,16 +1,22 @@
 """Accuracy of the shipped stress model on held-out speakers (leave-speaker-out).
 
 Thresholds: the issue's acceptance figures where the model meets them on the development data
-(RAVDESS: AUC >= 0.85 with a baseline, >= 0.75 without; telephone within 0.03 everywhere).
-For Mandarin (CASIA) the model does NOT meet the acceptance figures: measured 0.766 with a
-baseline and 0.712 without (see models/stress/TRAINING_REPORT.md). Those rows are guarded
-against regression at the measured level minus 0.03, and the acceptance check itself is a strict
-xfail, which turns into a failure as soon as the model meets it (then make it a plain test).
+(RAVDESS: AUC >= 0.85 with a baseline, >= 0.75 without; CASIA without a baseline: >= 0.75;
+telephone within 0.03 everywhere). For Mandarin (CASIA) *with* a baseline the model does NOT meet
+the acceptance figure: measured 0.847 (0.848 at 8 kHz mu-law) against 0.85, see
+models/stress/TRAINING_REPORT.md. That row is guarded against regression at the measured level
+minus about 0.025, and the acceptance check itself is a strict xfail, which turns into a failure
+as soon as the model meets it (then make it a plain test).
+
+The CASIA figures are measured without the 20 ``liuchanhg`` recordings that the data files under
+both ``fear`` and ``sad`` (see :mod:`emotion.duplicates`); with them, the same model measures
+0.778 with a baseline and 0.712 without.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +28,9 @@ from emotion.model import StressModel
 from emotion.training import train
 
 ACCEPT = {"with baseline": 0.85, "no baseline": 0.75}
-#: measured leave-speaker-out AUC on CASIA (original rate) minus 0.03: a regression guard only
-CASIA_FLOOR = {"with baseline": 0.73, "no baseline": 0.68}
+#: CASIA with a baseline: measured leave-speaker-out AUC (0.847 original, 0.848 telephone) minus
+#: about 0.025, a regression guard only; without a baseline the acceptance figure itself
+CASIA_FLOOR = {"with baseline": 0.82, "no baseline": ACCEPT["no baseline"]}
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +66,31 @@ def test_mandarin_regression_guard(rows: list[EvalRow], condition: str, mode: st
     assert get(rows, "casia", condition, mode).auc >= CASIA_FLOOR[mode]
 
 
-@pytest.mark.xfail(strict=True, reason="Mandarin AUC below acceptance (measured 0.766 / 0.712), see report")
-def test_mandarin_meets_acceptance(rows: list[EvalRow]) -> None:
-    for mode, target in ACCEPT.items():
-        assert get(rows, "casia", "original", mode).auc >= target
+@pytest.mark.parametrize("condition", ["original", "telephone"])
+def test_mandarin_meets_acceptance_without_baseline(rows: list[EvalRow], condition: str) -> None:
+    row = get(rows, "casia", condition, "no baseline")
+    assert row.n_speakers == 3 and row.refitted == 3
+    assert row.auc >= ACCEPT["no baseline"]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="Mandarin AUC with a baseline below acceptance (measured 0.847), see report"
+)
+def test_mandarin_meets_acceptance_with_baseline(rows: list[EvalRow]) -> None:
+    for condition in ("original", "telephone"):
+        assert get(rows, "casia", condition, "with baseline").auc >= ACCEPT["with baseline"]
+
+
+def test_conflicting_duplicates_are_left_out(emotion_table: ClipTable) -> None:
+    """The 20 CASIA ``liuchanhg`` recordings filed under both fear and sad are dropped, nothing else."""
+    assert len(emotion_table.excluded) == 20
+    pattern = re.compile(
+        r"casia/liuchanhg: liuchanhg/fear/(\d+)\.wav \(fear\) and liuchanhg/sad/\1\.wav \(sad\)"
+    )
+    assert all(pattern.match(line) for line in emotion_table.excluded)
+    kept = {(c.speaker_key, c.label) for c in emotion_table.clips}
+    assert ("casia/liuchanhg", "fear") not in kept and ("casia/liuchanhg", "sad") not in kept
+    assert len(emotion_table.clips) == 336 - 40
 
 
 def test_baseline_helps(rows: list[EvalRow]) -> None:
