@@ -63,6 +63,9 @@ class AsrSettings(BaseModel):
     partial_interval_s: float = Field(0.5, ge=0.0)
     #: how many blocking Vosk calls may run at once (0 = number of CPU cores)
     workers: int = Field(0, ge=0)
+    #: ready-made Vosk recognizers kept for new legs (building one costs ~60 ms of CPU; a server
+    #: builds this many at start and keeps the recognizers of ended legs, reset, up to this many)
+    spare_recognizers: int = Field(16, ge=0)
 
 
 class RulesSettings(BaseModel):

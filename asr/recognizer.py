@@ -12,11 +12,25 @@ from __future__ import annotations
 
 import bisect
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from agent_monitor.errors import RecognizerError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.transcript import Transcript, Word
+
+
+@dataclass(frozen=True, slots=True)
+class SpareRecognizer:
+    """A ``KaldiRecognizer`` (words on) ready for a new leg, and where its clock stands.
+
+    Vosk's word times count every sample a recognizer was ever fed, across finals and
+    ``Reset()`` (measured with vosk 0.3.45: a recognizer that had heard ``n`` samples gives times
+    ``n / rate`` later), so a reused recognizer is handed over with that count.
+    """
+
+    kaldi: Any
+    fed: int = 0
 
 
 class LegRecognizer:
@@ -31,25 +45,35 @@ class LegRecognizer:
         lang: str = "en",
         partial_interval_s: float = 0.5,
         partials: bool = True,
+        spare: SpareRecognizer | None = None,
     ) -> None:
-        from vosk import KaldiRecognizer
-
+        """``spare``: a recognizer of ``model`` at ``sample_rate`` from
+        :meth:`asr.streaming.RecognizerPool.take_recognizer`; a new one is built here if not given."""
         self.leg = leg
         self.lang = lang
         self.sample_rate = sample_rate
-        self._rec = KaldiRecognizer(model, sample_rate)
-        self._rec.SetWords(True)
+        if spare is None:
+            from vosk import KaldiRecognizer
+
+            kaldi = KaldiRecognizer(model, sample_rate)
+            kaldi.SetWords(True)
+            spare = SpareRecognizer(kaldi)
+        self._rec = spare.kaldi
         self._partials = partials
         self._partial_every = max(1, int(partial_interval_s * sample_rate)) if partials else 0
         self._since_partial = 0
         self._last_partial = ""
-        self._fed = 0  # samples fed to Vosk in total
+        self._fed = spare.fed  # samples fed to this Vosk recognizer in total (its clock)
         self._fed_at: list[float] = []  # piece starts on Vosk's clock (s)
         self._call_at: list[float] = []  # ... and on the call clock (s)
         self._next_call_t: float | None = None  # where contiguous audio would continue
         self._utt_start: float | None = None  # call time of the current utterance's first audio
         self._utt_end = 0.0
         self.utterance = 0  # number of the next final
+
+    def spare(self) -> SpareRecognizer:
+        """The underlying recognizer and its clock, to hand to the next leg (after a final)."""
+        return SpareRecognizer(self._rec, self._fed)
 
     def accept(self, start: float, pcm: bytes) -> list[Transcript]:
         """Feed speech audio starting at call time ``start``; return a partial and/or a final."""

@@ -70,6 +70,7 @@ async def build_services(settings: Settings) -> Services:
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
     pool = await asyncio.to_thread(RecognizerPool.from_settings, settings)
+    await pool.prewarm()
     ruleset = await asyncio.to_thread(load_rules_from_settings, settings)
     bus = InProcessEventBus(settings.live.subscriber_queue)
     manager = CallManager(settings, pool, ruleset, db, bus)

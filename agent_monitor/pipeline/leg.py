@@ -21,6 +21,7 @@ from agent_monitor.pipeline.audio_in import AudioDecoder, Chunk, LegInbox, Resam
 from agent_monitor.settings import Settings
 
 if TYPE_CHECKING:
+    from asr.recognizer import SpareRecognizer
     from asr.streaming import LegTranscriber, RecognizerPool
     from emotion.tracker import StressTracker
     from qa_rules import LegChecker
@@ -60,7 +61,9 @@ class LegWorker:
         sample_rate: int,
         t0: float = 0.0,
         first_utterance: int = 0,
+        spare: SpareRecognizer | None = None,
     ) -> None:
+        """``spare``: a recognizer from ``pool.take_recognizer()`` (given back when the leg ends)."""
         from asr.streaming import LegTranscriber
 
         self.leg = leg
@@ -74,7 +77,7 @@ class LegWorker:
         self.inbox = LegInbox(sample_rate, settings.live.leg_queue_s)
         self.asr_rate = settings.asr.sample_rate
         self.resampler = Resampler(sample_rate, self.asr_rate)
-        self.transcriber: LegTranscriber = LegTranscriber(pool, settings, leg, t0=t0)
+        self.transcriber: LegTranscriber = LegTranscriber(pool, settings, leg, t0=t0, spare=spare)
         self.transcriber.recognizer.utterance = first_utterance
         self.processed_samples = 0
         self.errors = 0
@@ -162,3 +165,5 @@ class LegWorker:
             self.errors += 1
             self.last_error = str(exc)
             log.exception("%s leg: the end of the audio was not processed", self.leg)
+            return  # a recognizer in an unknown state is not reused
+        await self.transcriber.release()

@@ -121,6 +121,7 @@ class CallManager:
                 sample_rate=info.sample_rate,
                 t0=t0,
                 first_utterance=next_utterance.get(leg, 0),
+                spare=await self.pool.take_recognizer(),
             )
         session.on_stopped = self._forget
 

@@ -180,9 +180,11 @@ async def test_client_disconnect_mid_call_keeps_call_record_and_recording(
     manager, clean_call, push, subscribe, events_of, database
 ) -> None:
     sub = subscribe(lambda e: isinstance(e, CallEnded))
+    spares = manager.pool.spares
     session = await manager.start_call(info("call-kill"))
     sent = await push(session, clean_call, seconds=12)
     await session.stop("client disconnected")
+    assert manager.pool.spares == max(spares, 2)  # both legs' recognizers were reset and kept
     ended = events_of(sub)
     assert len(ended) == 1 and ended[0].status == "aborted" and ended[0].reason == "client disconnected"
     assert ended[0].duration_s == pytest.approx(12.0)
