@@ -10,6 +10,12 @@ agent leg two scripted violations are spliced (**synthetic** espeak-ng speech, "
 idiot" in the first pause of the agent (1.5 s without speech) after 8 s and "shut up you idiot" in
 the first pause after 25 s before the end), so each is an utterance of its own.
 
+Before the measured runs, a warm-up (not measured) streams as many short calls of **synthetic**
+espeak-ng speech as the largest N, so the server is measured as a floor that has been taking calls:
+its spare Vosk recognizers have each served a leg (a never-used recognizer costs about 2.5x more CPU
+over its first 8 s of speech; a server's first calls, all starting within 2 s, fall behind by up to
+about 2 s during their first 20 s).
+
 Reported per N:
 
 - **lag**: every 0.5 s ``GET /api/live`` gives each call's recognition lag (audio received minus
