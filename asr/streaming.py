@@ -132,10 +132,9 @@ class RecognizerPool:
         if len(self._spares) < self.max_spares:
             self._spares.append(spare)
 
-    async def prewarm(self, count: int | None = None) -> None:
-        """Build spares up to ``count`` (default ``max_spares``) in the worker threads."""
-        want = min(self.max_spares, self.max_spares if count is None else count)
-        missing = max(0, want - len(self._spares))
+    async def prewarm(self) -> None:
+        """Build spares up to ``max_spares`` in the worker threads."""
+        missing = max(0, self.max_spares - len(self._spares))
         self._spares.extend(await asyncio.gather(*(self.run(self._new_recognizer) for _ in range(missing))))
 
     @property
