@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
@@ -126,11 +128,12 @@ class CallManager:
         session.on_stopped = self._forget
 
     async def _metadata_rules(self, session: CallSession) -> None:
-        """Calling-hours rule on the call's start time in the debtor's time zone."""
+        """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and
+        call frequency (Regulation F, US calls) over this debtor's stored calls."""
         info = session.info
         if not info.debtor_tz:
             return
-        from qa_rules import calling_hours
+        from qa_rules import call_frequency, calling_hours
 
         record = CallRecord(
             call_id=info.call_id,
@@ -143,10 +146,37 @@ class CallManager:
         )
         try:
             hits = calling_hours([record], self.settings.rules)
+            if info.debtor_id:
+                history = await self._debtor_history(record)
+                frequency = call_frequency([*history, record], self.settings.rules)
+                hits += [h for h in frequency if h.evidence == info.call_id]  # evidence: the call id
         except AgentMonitorError as exc:
-            log.warning("call %s: calling-hours rule not checked: %s", info.call_id, exc)
+            log.warning("call %s: call-metadata rules not checked: %s", info.call_id, exc)
             return
         await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
+
+    async def _debtor_history(self, current: CallRecord) -> list[CallRecord]:
+        """The debtor's earlier calls within the frequency rule's reach, as call records."""
+        rules = self.settings.rules
+        days = max(rules.freq_window_days, rules.freq_after_conversation_days) + 1
+        since = current.placed_at - timedelta(days=days)
+
+        def job() -> list[CallRecord]:
+            with self.db.session() as s:
+                rows = repo.debtor_calls_since(s, current.debtor_id, since, besides=current.call_id)
+                return [
+                    replace(
+                        current,
+                        call_id=call.id,
+                        placed_at=call.started_at,
+                        debtor_timezones=(call.debtor_tz or current.debtor_timezones[0],),
+                        conversation=spoke,
+                    )
+                    for call, spoke in rows
+                    if call.started_at <= current.placed_at
+                ]
+
+        return await asyncio.to_thread(job)
 
     def _forget(self, session: CallSession) -> None:
         if self._sessions.get(session.call_id) is session:

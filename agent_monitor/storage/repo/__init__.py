@@ -37,6 +37,7 @@ from agent_monitor.storage.repo.audit import (
 )
 from agent_monitor.storage.repo.calls import (
     abort_live_calls,
+    debtor_calls_since,
     end_call,
     get_call,
     list_calls,
@@ -99,6 +100,7 @@ __all__ = [
     "close_recording",
     "count_users",
     "create_user",
+    "debtor_calls_since",
     "end_call",
     "enqueue_for_qa",
     "ensure_agent",

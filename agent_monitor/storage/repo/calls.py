@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
+from agent_monitor.model.audio import Leg
 from agent_monitor.storage.enums import CallStatus, Level
 from agent_monitor.storage.repo.people import ensure_agent
-from agent_monitor.storage.tables import Agent, Call
+from agent_monitor.storage.tables import Agent, Call, Utterance
 from agent_monitor.storage.types import as_utc
 
 
@@ -141,3 +142,22 @@ def list_calls(
     if until is not None:
         stmt = stmt.where(Call.started_at < as_utc(until, "until"))
     return list(session.scalars(stmt))
+
+
+def debtor_calls_since(
+    session: Session, debtor_id: str, since: datetime, *, besides: str
+) -> list[tuple[Call, bool]]:
+    """Other calls to ``debtor_id`` started at or after ``since``, oldest first, each with whether
+    the debtor was spoken to in it (the debtor leg has a final utterance): the call history the
+    frequency rule (Regulation F 1006.14(b)(2)) counts."""
+    spoke = (
+        select(Utterance.id)
+        .where(Utterance.call_id == Call.id, Utterance.leg == Leg.DEBTOR, Utterance.final.is_(True))
+        .exists()
+    )
+    stmt = (
+        select(Call, spoke)
+        .where(Call.debtor_id == debtor_id, Call.id != besides, Call.started_at >= as_utc(since, "since"))
+        .order_by(Call.started_at, Call.id)
+    )
+    return [(call, bool(conversation)) for call, conversation in session.execute(stmt)]

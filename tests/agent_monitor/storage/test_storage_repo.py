@@ -127,6 +127,29 @@ def test_call_lifecycle_and_listing(db: Database) -> None:
         repo.list_calls(s, since=datetime(2025, 1, 1))
 
 
+def test_debtor_call_history_for_the_frequency_rule(db: Database) -> None:
+    with db.session() as s:
+        for i, (debtor, days) in enumerate([("d1", 9), ("d1", 3), ("d1", 1), ("d2", 1), (None, 1)]):
+            repo.start_call(
+                s,
+                f"h{i}",
+                "A1",
+                source_protocol="ws_ingest",
+                started_at=T0 - timedelta(days=days),
+                debtor_id=debtor,
+            )
+        said = Transcript(leg=Leg.DEBTOR, utterance=0, start=0.5, end=1.0, text="yes", final=True)
+        repo.save_utterance(s, "h1", said)
+        agent_only = Transcript(leg=Leg.AGENT, utterance=0, start=0.5, end=1.0, text="hello", final=True)
+        repo.save_utterance(s, "h2", agent_only)
+        repo.start_call(s, "now", "A1", source_protocol="ws_ingest", started_at=T0, debtor_id="d1")
+    with db.session() as s:
+        history = repo.debtor_calls_since(s, "d1", T0 - timedelta(days=8), besides="now")
+        assert [(call.id, spoke) for call, spoke in history] == [("h1", True), ("h2", False)]
+        with pytest.raises(InvalidRecordError, match="no time zone"):
+            repo.debtor_calls_since(s, "d1", datetime(2025, 1, 1), besides="now")
+
+
 def test_utterances_words_hits_and_stress(db: Database) -> None:
     _call(db)
     partial = Transcript(Leg.AGENT, 0, 1.0, 2.0, "you must pay", final=False)

@@ -1,0 +1,94 @@
+"""Call-metadata rules at call start: calling hours and Regulation F frequency over stored calls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import RuleHitEvent
+from agent_monitor.model.session import CallInfo
+from agent_monitor.model.transcript import Transcript
+from agent_monitor.storage import CallStatus, repo
+
+NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: inside calling hours
+
+
+def call_info(call_id: str, debtor: str, at: datetime = NOW) -> CallInfo:
+    return CallInfo(
+        call_id=call_id,
+        agent_id="agent-7",
+        debtor_id=debtor,
+        debtor_tz="America/New_York",
+        sample_rate=8000,
+        encoding="L16",
+        source="ws-ingest",
+        started_at=at,
+    )
+
+
+def store_call(database, call_id: str, debtor: str, at: datetime, *, debtor_spoke: bool = False) -> None:  # type: ignore[no-untyped-def]
+    with database.session() as s:
+        repo.start_call(
+            s,
+            call_id,
+            "agent-7",
+            source_protocol="ws-ingest",
+            started_at=at,
+            debtor_id=debtor,
+            debtor_tz="America/New_York",
+        )
+        if debtor_spoke:
+            said = Transcript(leg=Leg.DEBTOR, utterance=0, start=1.0, end=2.0, text="hello", final=True)
+            repo.save_utterance(s, call_id, said)
+        repo.end_call(s, call_id, status=CallStatus.ENDED, ended_at=at + timedelta(minutes=3))
+
+
+def rules_hit(events: list) -> list[str]:  # type: ignore[type-arg]
+    """The call-metadata rules among the hits (must-say rules also fire on these empty calls)."""
+    return sorted(e.hit.rule for e in events if isinstance(e, RuleHitEvent) and e.hit.rule.startswith("US-"))
+
+
+@pytest.mark.asyncio
+async def test_eighth_call_in_seven_days_is_flagged(manager, database, subscribe, events_of) -> None:
+    for i in range(7):  # seven earlier calls over the last five days, none reached the debtor
+        store_call(database, f"freq-{i}", "d-freq", NOW - timedelta(days=5 - i % 5, hours=i))
+    store_call(database, "freq-old", "d-freq", NOW - timedelta(days=30))
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    session = await manager.start_call(call_info("freq-8", "d-freq"))
+    await session.stop("stop")
+    assert rules_hit(events_of(sub)) == ["US-FREQ-1"]
+    with database.session() as s:
+        assert [h.rule_id for h in repo.list_rule_hits(s, "freq-8") if h.rule_id.startswith("US-")] == [
+            "US-FREQ-1"
+        ]
+
+
+@pytest.mark.asyncio
+async def test_seventh_call_and_other_debtors_calls_are_not_flagged(
+    manager, database, subscribe, events_of
+) -> None:
+    for i in range(6):
+        store_call(database, f"ok-{i}", "d-ok", NOW - timedelta(days=1 + i % 5, hours=i))
+    for i in range(5):
+        store_call(database, f"other-{i}", "d-other", NOW - timedelta(days=1, hours=i))
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    session = await manager.start_call(call_info("ok-7", "d-ok"))
+    await session.stop("stop")
+    assert rules_hit(events_of(sub)) == []
+
+
+@pytest.mark.asyncio
+async def test_call_within_seven_days_of_a_conversation_is_flagged(
+    manager, database, subscribe, events_of
+) -> None:
+    store_call(database, "talk-1", "d-talk", NOW - timedelta(days=3), debtor_spoke=True)
+    store_call(database, "talk-2", "d-quiet", NOW - timedelta(days=3))  # the debtor never spoke
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    flagged = await manager.start_call(call_info("talk-next", "d-talk"))
+    await flagged.stop("stop")
+    assert rules_hit(events_of(sub)) == ["US-FREQ-2"]
+    quiet = await manager.start_call(call_info("quiet-next", "d-quiet"))
+    await quiet.stop("stop")
+    assert rules_hit(events_of(sub)) == []
