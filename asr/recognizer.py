@@ -33,31 +33,33 @@ class SpareRecognizer:
     fed: int = 0
 
 
+def new_recognizer(model: Any, sample_rate: int) -> SpareRecognizer:
+    """A new ``KaldiRecognizer`` of ``model`` with word times on (blocking: about 60 ms of CPU)."""
+    from vosk import KaldiRecognizer
+
+    kaldi = KaldiRecognizer(model, sample_rate)
+    kaldi.SetWords(True)
+    return SpareRecognizer(kaldi)
+
+
 class LegRecognizer:
     """One ``KaldiRecognizer`` for one leg, fed VAD speech only."""
 
     def __init__(
         self,
-        model: Any,
+        spare: SpareRecognizer,
         sample_rate: int,
         leg: Leg,
         *,
         lang: str = "en",
         partial_interval_s: float = 0.5,
         partials: bool = True,
-        spare: SpareRecognizer | None = None,
     ) -> None:
-        """``spare``: a recognizer of ``model`` at ``sample_rate`` from
-        :meth:`asr.streaming.RecognizerPool.take_recognizer`; a new one is built here if not given."""
+        """``spare``: a recognizer at ``sample_rate`` (:func:`new_recognizer`, or one reused
+        through :meth:`asr.streaming.RecognizerPool.take_recognizer`)."""
         self.leg = leg
         self.lang = lang
         self.sample_rate = sample_rate
-        if spare is None:
-            from vosk import KaldiRecognizer
-
-            kaldi = KaldiRecognizer(model, sample_rate)
-            kaldi.SetWords(True)
-            spare = SpareRecognizer(kaldi)
         self._rec = spare.kaldi
         self._partials = partials
         self._partial_every = max(1, int(partial_interval_s * sample_rate)) if partials else 0

@@ -19,7 +19,7 @@ from agent_monitor.errors import ModelLayoutError, RecognizerError
 from agent_monitor.model.audio import Leg, SpeechSegment
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
-from asr.recognizer import LegRecognizer, SpareRecognizer
+from asr.recognizer import LegRecognizer, SpareRecognizer, new_recognizer
 from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
 
 T = TypeVar("T")
@@ -103,12 +103,8 @@ class RecognizerPool:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _new_recognizer(self) -> SpareRecognizer:
-        from vosk import KaldiRecognizer
-
-        rec = KaldiRecognizer(self.model, self.sample_rate)
-        rec.SetWords(True)
         self.created += 1
-        return SpareRecognizer(rec)
+        return new_recognizer(self.model, self.sample_rate)
 
     async def take_recognizer(self) -> SpareRecognizer:
         """A recognizer for a new leg: a spare, or one built in a worker thread."""
@@ -169,13 +165,12 @@ class LegTranscriber:
         self.pool = pool
         self.vad = VadSegmenter(settings.vad, rate, leg, t0=t0)
         self.recognizer = LegRecognizer(
-            pool.model,
+            spare if spare is not None else new_recognizer(pool.model, rate),
             rate,
             leg,
             lang=pool.lang,
             partial_interval_s=settings.asr.partial_interval_s,
             partials=partials,
-            spare=spare,
         )
         self._released = False
         self._on_segment = on_segment
