@@ -71,6 +71,26 @@ def render_report(model: StressModel, version: str, command: str) -> str:
             f"| {row['corpus']} | {_CONDITION.get(row['condition'], row['condition'])} | {row['mode']} | "
             f"{row['n']} | {row['auc']:.3f} | {row['ua']:.3f} |"
         )
+    choice = t.get("baseline_choice", [])
+    if choice:
+        lines += [
+            "",
+            "### Which neutral clips form the baseline",
+            "",
+            "The same held-out models, each speaker scored again with their k-th group of neutral "
+            "(then calm) clips as the baseline instead of the first: AUC over the baseline choices "
+            "(the first 8 groups; RAVDESS actors have 2: their neutral and their calm clip). A short "
+            "baseline is a noisy estimate of the speaker's norm, and this is how much that moves the "
+            "figure above.",
+            "",
+            "| corpus | condition | baselines | mean AUC | min | max |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for row in choice:
+            lines.append(
+                f"| {row['corpus']} | {_CONDITION.get(row['condition'], row['condition'])} | "
+                f"{row['baselines']} | {row['auc_mean']:.3f} | {row['auc_min']:.3f} | {row['auc_max']:.3f} |"
+            )
     cfg = t.get("config", {})
     lines += [
         "",

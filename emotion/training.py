@@ -26,6 +26,8 @@ from emotion.model import LinearScorer, StressModel
 from emotion.pitch import FloatArray
 
 ABSOLUTE_FEATURES = tuple(f for f in FEATURE_NAMES if f != "loud_db")
+#: the training report also scores every held-out speaker with up to this many different baselines
+BASELINE_CHOICES = 8
 RELATIVE_FEATURES = FEATURE_NAMES
 
 
@@ -201,6 +203,40 @@ def loso_decisions(train_rows: Rows, test_rows: Rows, features: tuple[str, ...],
     return out
 
 
+def baseline_choice(
+    table: ClipTable, fit_rows: Rows, features: tuple[str, ...], c: float
+) -> list[dict[str, Any]]:
+    """How much the with-baseline AUC depends on which neutral clips form the baseline.
+
+    The cross-validation above gives each held-out speaker the baseline the evaluation uses (their
+    first neutral clips). Here the same leave-speaker-out models score each speaker again with
+    their k-th group of neutral/calm clips as the baseline, k < :data:`BASELINE_CHOICES`; per corpus
+    and condition the AUC over the k that at least two speakers have: mean, min and max.
+    """
+    per: dict[tuple[str, str], list[float]] = {}
+    for k in range(BASELINE_CHOICES):
+        rows = _relative_rows(table, CONDITIONS, k)
+        if len(rows) == 0:
+            continue
+        oof = loso_decisions(fit_rows, rows, features, c)
+        for corpus in np.unique(rows.corpus):
+            for cond in CONDITIONS:
+                m = (rows.corpus == corpus) & (rows.condition == cond)
+                if len(np.unique(rows.speaker[m])) >= 2 and len(np.unique(rows.y[m])) == 2:
+                    per.setdefault((str(corpus), cond), []).append(auc(rows.y[m], oof[m]))
+    return [
+        {
+            "corpus": corpus,
+            "condition": cond,
+            "baselines": len(v),
+            "auc_mean": round(float(np.mean(v)), 4),
+            "auc_min": round(float(np.min(v)), 4),
+            "auc_max": round(float(np.max(v)), 4),
+        }
+        for (corpus, cond), v in sorted(per.items())
+    ]
+
+
 def auc(y: npt.NDArray[np.int_], score: FloatArray) -> float:
     """Area under the ROC curve (ties count half); NaN when a class is missing."""
     from scipy.stats import rankdata
@@ -265,6 +301,7 @@ def train(
                     }
                 )
         scorers[mode] = calibrated(fit_scorer(fit_rows, features, c), a, b)
+    choice = baseline_choice(table, modes["relative"][0], config.relative_features, config.c_relative)
     counts = {
         str(corpus): {
             "clips": int((table.corpora == corpus).sum()),
@@ -280,5 +317,6 @@ def train(
         "speakers": speakers,
         "config": config.to_json(),
         "cross_validation": cv,
+        "baseline_choice": choice,
     }
     return TrainResult(StressModel(scorers["absolute"], scorers["relative"], training), cv)

@@ -11,7 +11,7 @@ from typing import Any
 from agent_monitor.errors import AgentMonitorError, StressError
 from agent_monitor.settings import Settings
 
-MODEL_VERSION_NAME = "v1"
+MODEL_VERSION_NAME = "v2"
 
 
 def register(commands: Any, evals: Any) -> None:

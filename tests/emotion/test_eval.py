@@ -1,16 +1,13 @@
 """Accuracy of the shipped stress model on held-out speakers (leave-speaker-out).
 
-Thresholds: the issue's acceptance figures where the model meets them on the development data
-(RAVDESS: AUC >= 0.85 with a baseline, >= 0.75 without; CASIA without a baseline: >= 0.75;
-telephone within 0.03 everywhere). For Mandarin (CASIA) *with* a baseline the model does NOT meet
-the acceptance figure: measured 0.847 (0.848 at 8 kHz mu-law) against 0.85, see
-models/stress/TRAINING_REPORT.md. That row is guarded against regression at the measured level
-minus about 0.025, and the acceptance check itself is a strict xfail, which turns into a failure
-as soon as the model meets it (then make it a plain test).
+Thresholds: the issue's acceptance figures (AUC >= 0.85 with a baseline, >= 0.75 without, in
+English (RAVDESS) and Mandarin (CASIA); telephone within 0.03). Measured on the development data,
+see models/stress/TRAINING_REPORT.md: CASIA 0.858 / 0.857 (8 kHz mu-law) with a baseline, which is
+close to the line: with other neutral clips as the baseline the CASIA figure ranges 0.83-0.88
+(mean 0.863), so a change that costs 0.01 can fail this test.
 
 The CASIA figures are measured without the 20 ``liuchanhg`` recordings that the data files under
-both ``fear`` and ``sad`` (see :mod:`emotion.duplicates`); with them, the same model measures
-0.778 with a baseline and 0.712 without.
+both ``fear`` and ``sad`` (see :mod:`emotion.duplicates`).
 """
 
 from __future__ import annotations
@@ -28,9 +25,6 @@ from emotion.model import StressModel
 from emotion.training import train
 
 ACCEPT = {"with baseline": 0.85, "no baseline": 0.75}
-#: CASIA with a baseline: measured leave-speaker-out AUC (0.847 original, 0.848 telephone) minus
-#: about 0.025, a regression guard only; without a baseline the acceptance figure itself
-CASIA_FLOOR = {"with baseline": 0.82, "no baseline": ACCEPT["no baseline"]}
 
 
 @pytest.fixture(scope="module")
@@ -62,23 +56,21 @@ def test_telephone_within_003_of_original(rows: list[EvalRow], corpus: str, mode
 
 @pytest.mark.parametrize("condition", ["original", "telephone"])
 @pytest.mark.parametrize("mode", ["with baseline", "no baseline"])
-def test_mandarin_regression_guard(rows: list[EvalRow], condition: str, mode: str) -> None:
-    assert get(rows, "casia", condition, mode).auc >= CASIA_FLOOR[mode]
-
-
-@pytest.mark.parametrize("condition", ["original", "telephone"])
-def test_mandarin_meets_acceptance_without_baseline(rows: list[EvalRow], condition: str) -> None:
-    row = get(rows, "casia", condition, "no baseline")
+def test_mandarin_meets_acceptance(rows: list[EvalRow], condition: str, mode: str) -> None:
+    row = get(rows, "casia", condition, mode)
     assert row.n_speakers == 3 and row.refitted == 3
-    assert row.auc >= ACCEPT["no baseline"]
+    assert row.auc >= ACCEPT[mode]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="Mandarin AUC with a baseline below acceptance (measured 0.847), see report"
-)
-def test_mandarin_meets_acceptance_with_baseline(rows: list[EvalRow]) -> None:
-    for condition in ("original", "telephone"):
-        assert get(rows, "casia", condition, "with baseline").auc >= ACCEPT["with baseline"]
+def test_training_report_measures_other_baseline_choices(model: StressModel) -> None:
+    """The report shows how the with-baseline AUC moves when other neutral clips form the baseline."""
+    choice = {(r["corpus"], r["condition"]): r for r in model.training["baseline_choice"]}
+    assert set(choice) == {(c, k) for c in ("casia", "ravdess") for k in ("original", "telephone")}
+    assert choice[("casia", "original")]["baselines"] == 8
+    assert choice[("ravdess", "original")]["baselines"] == 2
+    for row in choice.values():
+        assert row["auc_min"] <= row["auc_mean"] <= row["auc_max"]
+        assert row["auc_mean"] >= ACCEPT["with baseline"]
 
 
 def test_conflicting_duplicates_are_left_out(emotion_table: ClipTable) -> None:
