@@ -214,11 +214,17 @@ def baseline_choice(
     and condition the AUC over the k that at least two speakers have: mean, min and max.
     """
     per: dict[tuple[str, str], list[float]] = {}
+    held_out: dict[str, LinearScorer] = {}  # one model per held-out speaker, whatever the baseline
     for k in range(BASELINE_CHOICES):
         rows = _relative_rows(table, CONDITIONS, k)
         if len(rows) == 0:
             continue
-        oof = loso_decisions(fit_rows, rows, features, c)
+        oof = np.full(len(rows), np.nan)
+        for spk in np.unique(rows.speaker):
+            if spk not in held_out:
+                held_out[spk] = fit_scorer(fit_rows.take(fit_rows.speaker != spk), features, c)
+            test = rows.speaker == spk
+            oof[test] = held_out[spk].decision(rows.x[test])
         for corpus in np.unique(rows.corpus):
             for cond in CONDITIONS:
                 m = (rows.corpus == corpus) & (rows.condition == cond)
