@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from emotion.model import LinearScorer, StressModel
+from emotion.training import BASELINE_CHOICES
 
 _CONDITION = {"original": "original rate", "telephone": "8 kHz mu-law"}
 
@@ -79,7 +80,8 @@ def render_report(model: StressModel, version: str, command: str) -> str:
             "",
             "The same held-out models, each speaker scored again with their k-th group of neutral "
             "(then calm) clips as the baseline instead of the first: AUC over the baseline choices "
-            "(the first 8 groups; RAVDESS actors have 2: their neutral and their calm clip). A short "
+            f"(the first {BASELINE_CHOICES} groups; RAVDESS actors have 2: their neutral and their calm "
+            "clip). A short "
             "baseline is a noisy estimate of the speaker's norm, and this is how much that moves the "
             "figure above.",
             "",
