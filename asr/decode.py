@@ -121,7 +121,7 @@ def _check_rate(source: str, rate: int) -> None:
 
 
 def _decode_raw(data: bytes, source: str, raw: RawFormat) -> tuple[FloatArray, int, str]:
-    from asr.g711 import alaw_decode, mulaw_decode
+    from agent_monitor.audio.g711 import alaw_decode, mulaw_decode
 
     _check_rate(source, raw.sample_rate)
     if raw.channels < 1:

@@ -84,7 +84,7 @@ def _frames(audio: CallAudio, frame_ms: int) -> tuple[int, int]:
 
 def encode(samples: np.ndarray[Any, Any], encoding: str) -> bytes:
     if encoding == "mulaw":
-        from asr.g711 import mulaw_encode
+        from agent_monitor.audio.g711 import mulaw_encode
 
         return mulaw_encode(samples.astype(np.int16))
     return samples.astype("<i2").tobytes()

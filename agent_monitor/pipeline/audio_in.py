@@ -33,7 +33,7 @@ class AudioDecoder:
 
     def decode(self, data: bytes) -> bytes:
         if self.encoding == "mulaw":
-            from asr.g711 import mulaw_decode
+            from agent_monitor.audio.g711 import mulaw_decode
 
             return mulaw_decode(data).astype("<i2").tobytes()
         if self._carry:

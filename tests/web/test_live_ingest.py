@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agent_monitor.audio.g711 import mulaw_decode
 from agent_monitor.ingest.call_audio import CallAudio, synthetic_speech
 from agent_monitor.ingest.client import stream_ingest, stream_twilio
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import read_recording, recording_path
-from asr.g711 import mulaw_decode
 from tests.web.live_support import EventCollector, LiveServer
 
 VIOLATION = "you are a stupid idiot"

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.errors import IngestProtocolError
 from agent_monitor.ingest.twilio import (
     TwilioConnection,
@@ -19,7 +20,6 @@ from agent_monitor.ingest.twilio import (
     start_message,
 )
 from agent_monitor.model.audio import Leg
-from asr.g711 import mulaw_encode
 
 CONNECTED = '{"event": "connected", "protocol": "Call", "version": "1.0.0"}'
 PARAMS = {"agent_id": "A-7", "debtor_tz": "America/New_York", "debtor_phone": "+15550001111"}

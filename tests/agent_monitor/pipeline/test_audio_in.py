@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agent_monitor.audio.g711 import mulaw_decode, mulaw_encode
 from agent_monitor.pipeline.audio_in import AudioDecoder, LegInbox, Resampler
-from asr.g711 import mulaw_decode, mulaw_encode
 
 
 def test_l16_odd_bytes_are_carried_to_the_next_chunk() -> None:

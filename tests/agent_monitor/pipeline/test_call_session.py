@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_monitor.audio.g711 import mulaw_decode, mulaw_encode
 from agent_monitor.errors import SessionClosedError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import (
@@ -33,7 +34,6 @@ from agent_monitor.model.session import CallInfo, WarningLevel
 from agent_monitor.pipeline import CallManager
 from agent_monitor.storage import AlertState, CallStatus, Level, repo
 from agent_monitor.storage.recordings import read_recording
-from asr.g711 import mulaw_decode, mulaw_encode
 
 
 def info(call_id: str, **kw: object) -> CallInfo:

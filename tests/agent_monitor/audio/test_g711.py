@@ -6,9 +6,15 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from asr.g711 import alaw_decode, alaw_encode, mulaw_decode, mulaw_encode
+from agent_monitor.audio.g711 import alaw_decode, alaw_encode, mulaw_decode, mulaw_encode
+
+
+@pytest.fixture(scope="module")
+def digits_8k(eval_data: Path) -> Path:
+    return eval_data / "speech/en/fsdd_8k_digits/3_george_0.wav"
 
 
 def _speech(path: Path) -> np.ndarray:

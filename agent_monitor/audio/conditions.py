@@ -1,0 +1,325 @@
+"""Simulated telephone line conditions for evaluation: level, G.711, narrow-band codecs, noise, loss.
+
+Every accuracy figure of the project is reported per condition, so that a result that holds only on
+clean studio audio is visible as such. A :class:`Condition` turns a clean float32 clip into what the
+monitor would receive over a given line; :data:`CONDITIONS` is the standard grid that
+``eval asr``, ``eval stress`` and the live evaluation accept with ``--conditions``.
+
+Order of operations, as on a real line: noise is mixed at the clip's rate (the far end's room or
+line), the whole is scaled by the line gain, then coded (8 kHz G.711 mu-law/A-law, GSM 06.10 or
+AMR-NB through sox, Opus through libsndfile), and finally 20 ms packets are lost (replaced by
+silence, as a jitter buffer without concealment does). The result is deterministic for a given
+``seed``.
+
+Noise is real, never synthetic: ``line`` is the hiss between the turns of the SpokenWOZ telephone
+call in the evaluation data, ``babble`` a mix of other speakers' speech (see :class:`NoiseBank`).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_monitor.audio.g711 import alaw_decode, alaw_encode, mulaw_decode, mulaw_encode
+from agent_monitor.errors import ConfigError
+
+Samples = npt.NDArray[np.float32]
+
+TELEPHONE_RATE = 8000
+PACKET_S = 0.020
+CODECS = ("mulaw", "alaw", "gsm", "amr", "opus")
+NOISES = ("line", "babble")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One simulated line: ``gain_db`` on the level, an optional codec, noise at ``snr_db``, loss."""
+
+    name: str
+    gain_db: float = 0.0
+    codec: str | None = None
+    noise: str | None = None
+    snr_db: float | None = None
+    loss: float = 0.0
+    description: str = ""
+
+    def apply(
+        self, samples: npt.ArrayLike, rate: int, *, noise: NoiseBank | None = None, seed: int | str = 0
+    ) -> tuple[Samples, int]:
+        """The clip as received over this line, and its sample rate (8000 for a telephone codec)."""
+        x = np.asarray(samples, dtype=np.float32)
+        rng = np.random.default_rng(_seed(self.name, seed))
+        if self.noise is not None:
+            if noise is None:
+                raise ConfigError(f"condition {self.name!r} needs a noise bank (evaluation data)")
+            x = mix_at_snr(x, noise.sample(self.noise, len(x), rate, rng), float(self.snr_db or 0.0), rate)
+        if self.gain_db:
+            x = (x * np.float32(10.0 ** (self.gain_db / 20.0))).astype(np.float32)
+        if self.codec is not None:
+            x, rate = encode_decode(x, rate, self.codec)
+        if self.loss > 0:
+            x = drop_packets(x, rate, self.loss, rng)
+        return x, rate
+
+
+def _seed(name: str, seed: int | str) -> int:
+    return zlib.crc32(f"{name}\0{seed}".encode())
+
+
+def _condition_grid() -> dict[str, Condition]:
+    grid = [
+        Condition("clean", description="the recording as published"),
+        Condition("gain-20", gain_db=-20, description="20 dB quieter"),
+        Condition("gain-40", gain_db=-40, description="40 dB quieter"),
+        Condition("mulaw", codec="mulaw", description="8 kHz G.711 mu-law"),
+        Condition("mulaw-20", gain_db=-20, codec="mulaw", description="8 kHz mu-law, 20 dB quieter"),
+        Condition("alaw", codec="alaw", description="8 kHz G.711 A-law"),
+        Condition("alaw-20", gain_db=-20, codec="alaw", description="8 kHz A-law, 20 dB quieter"),
+        Condition("line-snr20", noise="line", snr_db=20, description="telephone line noise, SNR 20 dB"),
+        Condition("line-snr10", noise="line", snr_db=10, description="telephone line noise, SNR 10 dB"),
+        Condition("babble-snr20", noise="babble", snr_db=20, description="babble of other speakers, 20 dB"),
+        Condition("babble-snr10", noise="babble", snr_db=10, description="babble of other speakers, 10 dB"),
+        Condition("gsm", codec="gsm", description="8 kHz GSM 06.10 full rate (13 kbit/s)"),
+        Condition("amr", codec="amr", description="8 kHz AMR-NB at 4.75 kbit/s"),
+        Condition("opus", codec="opus", description="8 kHz Opus at about 7 kbit/s"),
+        Condition("loss2", loss=0.02, codec="mulaw", description="8 kHz mu-law, 2% of 20 ms packets lost"),
+    ]
+    return {c.name: c for c in grid}
+
+
+CONDITIONS: dict[str, Condition] = _condition_grid()
+
+
+def parse_conditions(spec: str | Iterable[str] | None) -> list[Condition]:
+    """Conditions named in ``spec`` ("all", or names separated by commas); clean when empty."""
+    if spec is None:
+        return [CONDITIONS["clean"]]
+    names = [n.strip() for n in spec.split(",")] if isinstance(spec, str) else [n.strip() for n in spec]
+    names = [n for n in names if n]
+    if not names:
+        return [CONDITIONS["clean"]]
+    if names == ["all"]:
+        return list(CONDITIONS.values())
+    unknown = [n for n in names if n not in CONDITIONS]
+    if unknown:
+        raise ConfigError(f"unknown condition(s) {', '.join(unknown)}; known: all, {', '.join(CONDITIONS)}")
+    return [CONDITIONS[n] for n in names]
+
+
+def needs_noise(conditions: Iterable[Condition]) -> bool:
+    return any(c.noise is not None for c in conditions)
+
+
+# --- level and mixing ------------------------------------------------------------------------------
+
+
+def active_power(x: Samples, rate: int, frame_s: float = 0.02, range_db: float = 35.0) -> float:
+    """Mean power of the frames within ``range_db`` of the loudest: the speech level, not the pauses."""
+    n = max(1, int(rate * frame_s))
+    frames = len(x) // n
+    if frames == 0:
+        return float(np.mean(np.square(x, dtype=np.float64))) if len(x) else 0.0
+    p = np.mean(np.square(x[: frames * n].reshape(frames, n), dtype=np.float64), axis=1)
+    top = float(p.max())
+    if top <= 0:
+        return 0.0
+    return float(p[p >= top * 10 ** (-range_db / 10)].mean())
+
+
+def mix_at_snr(speech: Samples, noise: Samples, snr_db: float, rate: int = 16000) -> Samples:
+    """``speech`` plus ``noise`` scaled so the speech's active level is ``snr_db`` above the noise."""
+    p_noise = float(np.mean(np.square(noise, dtype=np.float64)))
+    p_speech = active_power(speech, rate)
+    if p_noise <= 0 or p_speech <= 0:
+        return speech
+    scale = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+    return (speech + noise[: len(speech)] * np.float32(scale)).astype(np.float32)
+
+
+def drop_packets(x: Samples, rate: int, loss: float, rng: np.random.Generator) -> Samples:
+    """Zero a random ``loss`` share of the 20 ms packets."""
+    n = int(rate * PACKET_S)
+    packets = -(-len(x) // n)
+    lost = rng.random(packets) < loss
+    y = x.copy()
+    for i in np.flatnonzero(lost):
+        y[i * n : (i + 1) * n] = 0.0
+    return y
+
+
+# --- codecs ----------------------------------------------------------------------------------------
+
+
+def _to_pcm16(x: Samples) -> npt.NDArray[np.int16]:
+    return np.clip(np.round(x.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def _resample(x: Samples, rate: int, target: int) -> Samples:
+    if rate == target:
+        return x
+    import soxr
+
+    return np.asarray(soxr.resample(x, rate, target, quality="HQ"), dtype=np.float32)
+
+
+def encode_decode(x: Samples, rate: int, codec: str) -> tuple[Samples, int]:
+    """``x`` through ``codec`` and back, at the codec's rate (8 kHz for every codec here)."""
+    y = _resample(x, rate, TELEPHONE_RATE)
+    pcm = _to_pcm16(y)
+    if codec == "mulaw":
+        out = mulaw_decode(mulaw_encode(pcm))
+    elif codec == "alaw":
+        out = alaw_decode(alaw_encode(pcm))
+    elif codec in ("gsm", "amr"):
+        out = _sox_roundtrip(pcm, codec)
+    elif codec == "opus":
+        out = _opus_roundtrip(pcm)
+    else:
+        raise ConfigError(f"unknown codec {codec!r}; known: {', '.join(CODECS)}")
+    return (out.astype(np.float32) / 32768.0).astype(np.float32), TELEPHONE_RATE
+
+
+def _sox_roundtrip(pcm: npt.NDArray[np.int16], codec: str) -> npt.NDArray[np.int16]:
+    """Encode with sox to GSM 06.10 or AMR-NB (4.75 kbit/s, ``-C 0``) and decode back."""
+    raw_in = ["-t", "raw", "-r", str(TELEPHONE_RATE), "-e", "signed", "-b", "16", "-c", "1"]
+    fmt = ["-t", "gsm"] if codec == "gsm" else ["-t", "amr-nb", "-C", "0"]
+    try:
+        coded = subprocess.run(
+            ["sox", *raw_in, "-", *fmt, "-"], input=pcm.tobytes(), capture_output=True, check=True
+        ).stdout
+        fmt_in = fmt[:2]
+        back = subprocess.run(
+            ["sox", *fmt_in, "-", *raw_in, "-"], input=coded, capture_output=True, check=True
+        ).stdout
+    except FileNotFoundError as exc:
+        raise ConfigError("the gsm/amr conditions need sox (Debian package sox)") from exc
+    except subprocess.CalledProcessError as exc:
+        raise ConfigError(f"sox could not code {codec}: {exc.stderr.decode(errors='replace')}") from exc
+    out = np.frombuffer(back, dtype="<i2")
+    return _fit(out, len(pcm))
+
+
+def _opus_roundtrip(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+    """Opus through libsndfile at its lowest bitrate setting (about 7 kbit/s at 8 kHz, measured)."""
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, pcm, TELEPHONE_RATE, format="OGG", subtype="OPUS", compression_level=1.0)
+    buf.seek(0)
+    out, rate = sf.read(buf, dtype="int16")
+    if rate != TELEPHONE_RATE:
+        out = _to_pcm16(_resample(np.asarray(out, dtype=np.float32) / 32768.0, rate, TELEPHONE_RATE))
+    return _fit(np.asarray(out, dtype=np.int16), len(pcm))
+
+
+def _fit(x: npt.NDArray[np.int16], n: int) -> npt.NDArray[np.int16]:
+    """Trim or zero-pad a decoded signal to the input's length (codecs pad to whole frames)."""
+    if len(x) >= n:
+        return x[:n]
+    return np.concatenate([x, np.zeros(n - len(x), dtype=np.int16)])
+
+
+# --- real noise ------------------------------------------------------------------------------------
+
+
+@dataclass
+class NoiseBank:
+    """Real noise to mix in: telephone line hiss and multi-talker babble, each at 16 kHz.
+
+    Built from the evaluation data (:meth:`from_data_dir`): ``line`` from the quietest 20 ms frames
+    of both legs of the SpokenWOZ call (the hiss between turns); ``babble`` from ``babble_files``,
+    several other speakers' recordings summed at equal level. Clips are cut from random offsets.
+    """
+
+    line: Samples
+    babble: Samples
+    rate: int = 16000
+    sources: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path, babble_files: Sequence[Path] | None = None) -> NoiseBank:
+        call = data_dir / "calls" / "spokenwoz" / "MUL1011.opus"
+        if not call.is_file():
+            raise ConfigError(f"noise conditions need {call} (the evaluation data's telephone call)")
+        files = list(babble_files) if babble_files is not None else default_babble_files(data_dir)
+        if len(files) < 3:
+            raise ConfigError(f"babble needs recordings of at least 3 other speakers under {data_dir}")
+        return cls(
+            line=line_noise(call, 16000),
+            babble=babble_mix(files, 16000),
+            sources=[str(call), *map(str, files)],
+        )
+
+    def sample(self, kind: str, n: int, rate: int, rng: np.random.Generator) -> Samples:
+        """``n`` samples of ``kind`` noise at ``rate``, from a random offset (looped if short)."""
+        src = {"line": self.line, "babble": self.babble}.get(kind)
+        if src is None:
+            raise ConfigError(f"unknown noise {kind!r}; known: {', '.join(NOISES)}")
+        src = _resample(src, self.rate, rate)
+        reps = -(-(n + len(src)) // len(src))
+        looped = np.tile(src, reps)
+        start = int(rng.integers(0, len(src)))
+        return looped[start : start + n].astype(np.float32)
+
+
+def default_babble_files(data_dir: Path) -> list[Path]:
+    """Speech from speakers the ASR/stress evaluations do not score against each other.
+
+    LibriVox read speech (one reader) and the MFA spontaneous monologues (another speaker): their
+    longest files, so the babble is continuous. Callers evaluating those folders should pass
+    their own list so a clip is never mixed with its own speaker.
+    """
+    out: list[Path] = []
+    for folder, count in (("speech/en/librivox", 3), ("speech/en/mfa_spontaneous", 3)):
+        d = data_dir / folder
+        if d.is_dir():
+            files = sorted(
+                (p for p in d.iterdir() if p.suffix in (".wav", ".flac")), key=lambda p: -p.stat().st_size
+            )
+            out.extend(files[:count])
+    return out
+
+
+def _load_mono(path: Path, rate: int) -> Samples:
+    import soundfile as sf
+
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return _resample(np.ascontiguousarray(x.mean(axis=1), dtype=np.float32), int(sr), rate)
+
+
+def line_noise(call: Path, rate: int, frame_s: float = 0.02) -> Samples:
+    """The hiss between turns: the quietest fifth of 20 ms frames of each leg, joined."""
+    import soundfile as sf
+
+    x, sr = sf.read(str(call), dtype="float32", always_2d=True)
+    n = int(sr * frame_s)
+    pieces: list[Samples] = []
+    for ch in range(x.shape[1]):
+        leg = x[:, ch]
+        frames = leg[: len(leg) // n * n].reshape(-1, n)
+        energy = np.mean(np.square(frames, dtype=np.float64), axis=1)
+        quiet = energy <= np.quantile(energy, 0.2)
+        pieces.append(frames[quiet].reshape(-1))
+    return _resample(np.concatenate(pieces).astype(np.float32), int(sr), rate)
+
+
+def babble_mix(files: Sequence[Path], rate: int, seconds: float = 30.0) -> Samples:
+    """Several speakers at equal active level, summed: a room full of other conversations."""
+    n = int(rate * seconds)
+    out = np.zeros(n, dtype=np.float32)
+    for path in files:
+        x = _load_mono(path, rate)
+        if len(x) == 0:
+            continue
+        x = np.tile(x, -(-n // len(x)))[:n]
+        p = active_power(x, rate)
+        if p > 0:
+            out += x / np.float32(np.sqrt(p))
+    return out

@@ -1,0 +1,86 @@
+"""The telephone condition grid on a real recording: level, codecs, real noise, packet loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from agent_monitor.audio.conditions import CONDITIONS, NoiseBank, active_power, parse_conditions
+from agent_monitor.errors import ConfigError
+
+
+def _db(x: np.ndarray, rate: int) -> float:
+    return 10 * float(np.log10(active_power(x, rate)))
+
+
+@pytest.fixture(scope="module")
+def clip(eval_data: Path) -> tuple[np.ndarray, int]:
+    path = sorted((eval_data / "speech/en/librispeech").rglob("*.flac"))[0]
+    x, rate = sf.read(str(path), dtype="float32")
+    return x, rate
+
+
+@pytest.fixture(scope="module")
+def bank(eval_data: Path) -> NoiseBank:
+    return NoiseBank.from_data_dir(eval_data)
+
+
+def test_every_condition_keeps_length_and_sets_its_rate(clip, bank) -> None:
+    x, rate = clip
+    for cond in CONDITIONS.values():
+        y, out_rate = cond.apply(x, rate, noise=bank, seed="t")
+        assert out_rate == (8000 if cond.codec else rate), cond.name
+        assert abs(len(y) / out_rate - len(x) / rate) < 0.01, cond.name
+        assert y.dtype == np.float32 and np.isfinite(y).all(), cond.name
+
+
+def test_gain_moves_the_level_by_exactly_its_decibels(clip) -> None:
+    x, rate = clip
+    clean = _db(x, rate)
+    assert _db(CONDITIONS["gain-20"].apply(x, rate)[0], rate) == pytest.approx(clean - 20, abs=0.1)
+    assert _db(CONDITIONS["gain-40"].apply(x, rate)[0], rate) == pytest.approx(clean - 40, abs=0.1)
+
+
+def test_noise_lands_at_the_stated_snr(clip, bank) -> None:
+    x, rate = clip
+    for name in ("line-snr10", "babble-snr10"):
+        y, _ = CONDITIONS[name].apply(x, rate, noise=bank, seed="t")
+        noise = y - x
+        snr = _db(x, rate) - 10 * np.log10(np.mean(np.square(noise, dtype=np.float64)))
+        assert snr == pytest.approx(10, abs=0.5), name
+
+
+def test_codecs_change_the_signal_but_keep_the_speech(clip) -> None:
+    x, rate = clip
+    ref = CONDITIONS["mulaw"].apply(x, rate)[0]
+    for name in ("alaw", "gsm", "amr", "opus"):
+        y, _ = CONDITIONS[name].apply(x, rate)
+        assert not np.array_equal(y, ref), name
+        assert abs(_db(y, 8000) - _db(ref, 8000)) < 3, name  # same level, different coding
+
+
+def test_packet_loss_zeroes_about_two_percent_of_20ms_packets(clip) -> None:
+    x, rate = clip
+    y, _ = CONDITIONS["loss2"].apply(x, rate, seed="t")
+    packets = y[: len(y) // 160 * 160].reshape(-1, 160)
+    silent = float(np.mean(np.all(packets == 0, axis=1)))
+    assert 0.005 < silent < 0.05
+    again, _ = CONDITIONS["loss2"].apply(x, rate, seed="t")
+    assert np.array_equal(y, again)  # deterministic per seed
+
+
+def test_parse_conditions() -> None:
+    assert [c.name for c in parse_conditions(None)] == ["clean"]
+    assert len(parse_conditions("all")) == len(CONDITIONS)
+    assert [c.name for c in parse_conditions("gain-40, mulaw")] == ["gain-40", "mulaw"]
+    with pytest.raises(ConfigError, match="unknown condition"):
+        parse_conditions("gain-99")
+
+
+def test_noise_condition_without_a_bank_is_a_clear_error(clip) -> None:
+    x, rate = clip
+    with pytest.raises(ConfigError, match="noise bank"):
+        CONDITIONS["line-snr20"].apply(x, rate)
