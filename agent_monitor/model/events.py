@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.health import LegHealth
 from agent_monitor.model.rules import HitStatus, RuleHit
 from agent_monitor.model.session import CallInfo, LevelReason, WarningLevel
 from agent_monitor.model.stress import StressSample
@@ -219,6 +220,16 @@ class AudioDropped(Event):
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class SignalHealth(Event):
+    """A leg's signal health changed: an issue started or cleared (see :mod:`agent_monitor.model.health`).
+
+    Critical: people must know when the monitor cannot hear."""
+
+    type: ClassVar[str] = "signal_health"
+    health: LegHealth
+
+
 #: every event type by its ``type`` name
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
@@ -236,5 +247,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlertStateChanged,
         QaQueued,
         AudioDropped,
+        SignalHealth,
     )
 }
