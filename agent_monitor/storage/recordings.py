@@ -52,13 +52,18 @@ def wav_header(sample_rate: int, data_bytes: int) -> bytes:
     )
 
 
+def recording_key(call_id: str) -> str:
+    """The folder name of a call's recordings: a readable prefix of the call id plus the first
+    128 bits of the sha256 of the exact call id, always. Two different call ids never share a
+    folder (``victim call 1`` and ``victim_call_1`` differ in their hash even though their
+    readable prefixes are equal), whatever characters the client chose."""
+    readable = re.sub(r"[^A-Za-z0-9._-]", "_", call_id).lstrip(".")[:40] or "call"
+    return f"{readable}-{hashlib.sha256(call_id.encode('utf-8')).hexdigest()[:32]}"
+
+
 def recording_path(data_dir: Path, call_id: str, leg: Leg) -> Path:
-    """Where a leg's recording lives: ``data_dir/recordings/<call id>/<leg>.wav`` (a call id with
-    characters unsafe in file names gets them replaced and a short hash appended)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", call_id).lstrip(".")
-    if safe != call_id or not safe:
-        safe = f"{safe or 'call'}-{hashlib.sha256(call_id.encode()).hexdigest()[:10]}"
-    return data_dir / "recordings" / safe / f"{Leg(leg).value}.wav"
+    """Where a leg's recording lives: ``data_dir/recordings/<recording_key(call id)>/<leg>.wav``."""
+    return data_dir / "recordings" / recording_key(call_id) / f"{Leg(leg).value}.wav"
 
 
 def file_sha256(path: Path) -> str:

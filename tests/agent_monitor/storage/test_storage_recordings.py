@@ -37,7 +37,8 @@ def _signal(n: int, offset: int = 0) -> np.ndarray:
 def test_write_close_read_roundtrip(tmp_path: Path) -> None:
     pcm = _signal(RATE * 3).tobytes()
     path = recording_path(tmp_path, "call-1", Leg.AGENT)
-    assert path == tmp_path / "recordings" / "call-1" / "agent.wav"
+    assert path.parent.parent == tmp_path / "recordings" and path.name == "agent.wav"
+    assert path.parent.name.startswith("call-1-")
     with RecordingWriter(path, RATE) as writer:
         for k in range(0, len(pcm), 641):  # odd-sized chunks split samples across writes
             writer.write(pcm[k : k + 641])
@@ -50,6 +51,32 @@ def test_write_close_read_roundtrip(tmp_path: Path) -> None:
     # a part of it, for replay from a point
     part = read_recording(path, start_s=1.0, end_s=1.5)
     assert part.pcm == pcm[RATE * 2 : RATE * 3] and part.start == 1.0
+
+
+def test_recording_folders_of_different_call_ids_never_collide(tmp_path: Path) -> None:
+    """Issue #15 item 3: a call id must not be able to name another call's folder, neither by
+    differing only in characters that are unsafe in file names nor by spelling out the folder
+    name another id was rewritten to."""
+    victim = "victim call 26486"
+    victim_path = recording_path(tmp_path, victim, Leg.AGENT)
+    attackers = [
+        "victim_call_26486",
+        victim_path.parent.name,  # the folder name itself, as a call id
+        "victim/call/26486",
+        "victim call 26486 ",
+        ".victim call 26486",
+    ]
+    paths = {recording_path(tmp_path, c, Leg.AGENT) for c in [victim, *attackers]}
+    assert len(paths) == 1 + len(attackers)
+    # the same id always maps to the same place (a resumed call finds its recording)
+    assert recording_path(tmp_path, victim, Leg.AGENT) == victim_path
+    # a second call writing its recording cannot append to the victim's file
+    with RecordingWriter(victim_path, RATE) as w:
+        w.write(_signal(RATE).tobytes())
+    other = recording_path(tmp_path, victim_path.parent.name, Leg.AGENT)
+    with RecordingWriter(other, RATE, resume=True) as w:
+        w.write(_signal(RATE, 5).tobytes())
+    assert read_recording(victim_path).pcm == _signal(RATE).tobytes()
 
 
 def test_close_reports_size_and_checksum_of_the_file(tmp_path: Path) -> None:
