@@ -142,6 +142,26 @@ class FusionSettings(BaseModel):
     act_on_provisional: bool = True
 
 
+class OutboxSettings(BaseModel):
+    """The write outbox between a live call and the database (:mod:`agent_monitor.pipeline.store`).
+    Times in seconds."""
+
+    #: writes of one call held in memory while the database is slow or down; beyond this (or once
+    #: the database has failed for ``spill_after_s``) they go to the call's journal on disk
+    capacity: int = Field(500, ge=1)
+    #: how long the database may fail (or a write hang) before the queued writes are spilled
+    spill_after_s: float = Field(5.0, gt=0.0)
+    #: a write running longer than this marks the database degraded (``/healthz``)
+    stall_after_s: float = Field(2.0, gt=0.0)
+    #: first and longest wait between retries of a failed write
+    retry_first_s: float = Field(0.2, gt=0.0)
+    retry_max_s: float = Field(2.0, gt=0.0)
+    #: how long an alert waits for its row (its ``alert_id``) before going out without one
+    alert_id_wait_s: float = Field(0.25, ge=0.0, le=1.0)
+    #: threads running database writes (separate from other work, so a stall blocks nothing else)
+    writer_threads: int = Field(4, ge=1, le=32)
+
+
 class LiveSettings(BaseModel):
     """The live call pipeline (:mod:`agent_monitor.pipeline`). Times in seconds."""
 
@@ -158,6 +178,7 @@ class LiveSettings(BaseModel):
     #: stress samples are stored in batches of this many (and at the end of the call)
     stress_batch: int = Field(10, ge=1)
     fusion: FusionSettings = FusionSettings()
+    outbox: OutboxSettings = OutboxSettings()
 
 
 class ServerSettings(BaseModel):
@@ -174,6 +195,9 @@ class ServerSettings(BaseModel):
     max_frame_bytes: int = Field(65536, ge=320)
     #: a new connection must send its start message within this many seconds
     start_timeout_s: float = Field(10.0, gt=0.0)
+    #: the server saves the hash-chain heads to ``data_dir/chain-anchors.jsonl`` this often (and at
+    #: shutdown); ``db verify`` checks against them, so a truncated chain is caught
+    anchor_every_s: float = Field(300.0, gt=0.0)
 
 
 class WebSettings(BaseModel):
@@ -199,6 +223,8 @@ class WebSettings(BaseModel):
     login_window_s: float = Field(60.0, gt=0.0)
     #: shortest password accepted by ``users add|passwd`` and the admin API
     min_password_length: int = Field(10, ge=8)
+    #: open websockets re-check their session this often (logout, deactivation, password change)
+    session_recheck_s: float = Field(2.0, gt=0.0, le=60.0)
     #: roles that see personal data (ID, phone, bank card numbers) unmasked; default: see
     #: :mod:`web.masking`
     unmasked_roles: list[Literal["agent", "supervisor", "qa", "admin"]] | None = None

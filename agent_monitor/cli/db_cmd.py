@@ -26,7 +26,10 @@ def register(commands: Any, evals: Any) -> None:
 
     verify = sub.add_parser("verify", help="check the hash chains of alerts, alert events and the audit log")
     verify.add_argument(
-        "--anchors", type=Path, help="JSON file of chain heads saved earlier: also detect rewritten chains"
+        "--anchors",
+        type=Path,
+        help="JSON file of chain heads saved earlier (default: the anchors the server writes to"
+        " DATA_DIR/chain-anchors.jsonl, when present): also detect truncated or rewritten chains",
     )
     verify.add_argument(
         "--write-anchors", type=Path, help="after a clean check, save the chain heads to this JSON file"
@@ -63,18 +66,23 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    from agent_monitor.storage.chain import Anchor, chain_anchors, verify_chains
+    from agent_monitor.storage.anchors import anchor_path, read_latest_anchors
+    from agent_monitor.storage.chain import Anchor, chain_anchors
     from agent_monitor.storage.engine import Database
+    from agent_monitor.storage.evidence import verify_all
     from agent_monitor.storage.migrate import require_current_schema
 
     anchors: dict[str, Anchor] = {}
     if args.anchors is not None:
         anchors = _read_anchors(args.anchors)
+    elif (server_anchors := anchor_path(settings.data_dir)).exists():
+        anchors = read_latest_anchors(server_anchors)
+        print(f"checking against the chain anchors in {server_anchors}")
     db = Database.open(settings)
     try:
         require_current_schema(db.engine)
         with db.session() as session:
-            reports = verify_chains(session, anchors)
+            reports = verify_all(session, anchors)
             heads = chain_anchors(session)
     finally:
         db.dispose()

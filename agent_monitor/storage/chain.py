@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import DatabaseUnavailableError
 from agent_monitor.storage.base import Base
-from agent_monitor.storage.tables import Alert, AlertEvent, AuditEntry, ChainHead
+from agent_monitor.storage.tables import Alert, AlertEvent, AuditEntry, ChainHead, EvidenceEntry
 
 GENESIS_HASH = "0" * 64
 
@@ -46,6 +46,7 @@ CHAINED: dict[str, type[Base]] = {
     Alert.__tablename__: Alert,
     AlertEvent.__tablename__: AlertEvent,
     AuditEntry.__tablename__: AuditEntry,
+    EvidenceEntry.__tablename__: EvidenceEntry,
 }
 
 

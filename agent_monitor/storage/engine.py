@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_monitor.errors import DatabaseUnavailableError
+from agent_monitor.storage import evidence
 
 if TYPE_CHECKING:
     from agent_monitor.settings import Settings
@@ -84,6 +85,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+        # every transcript, rule hit, call and recording written goes under the evidence chain
+        evidence.install(self.sessions)
 
     @classmethod
     def open(cls, source: Settings | str | URL, **engine_kwargs: Any) -> Database:

@@ -4,23 +4,28 @@ from agent_monitor.storage.tables.alerts import Alert, AlertEvent, Handoff
 from agent_monitor.storage.tables.audit import AuditEntry
 from agent_monitor.storage.tables.calls import Call, Utterance, WordRow
 from agent_monitor.storage.tables.chain import ChainHead
+from agent_monitor.storage.tables.evidence import EVIDENCE_KINDS, EvidenceEntry
 from agent_monitor.storage.tables.findings import RuleHitRow, StressSampleRow
 from agent_monitor.storage.tables.media import Recording
 from agent_monitor.storage.tables.people import Agent, User
 from agent_monitor.storage.tables.qa import QaQueueItem, QaReview, QaVerdict
+from agent_monitor.storage.tables.sessions import RevokedSession
 
 __all__ = [
+    "EVIDENCE_KINDS",
     "Agent",
     "Alert",
     "AlertEvent",
     "AuditEntry",
     "Call",
     "ChainHead",
+    "EvidenceEntry",
     "Handoff",
     "QaQueueItem",
     "QaReview",
     "QaVerdict",
     "Recording",
+    "RevokedSession",
     "RuleHitRow",
     "StressSampleRow",
     "User",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, Double, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Double, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agent_monitor.storage.base import SHA256_HEX, Base, in_check
@@ -24,6 +24,7 @@ class Alert(Base):
     __table_args__ = (
         CheckConstraint(in_check("level", list(Level)), name="level"),
         CheckConstraint(in_check("state", list(AlertState)), name="state"),
+        Index("ix_alerts_key", "key", unique=True),
     )
     HASHED: ClassVar[tuple[str, ...]] = (
         "id",
@@ -46,6 +47,9 @@ class Alert(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     prev_hash: Mapped[str] = mapped_column(String(SHA256_HEX))
     row_hash: Mapped[str] = mapped_column(String(SHA256_HEX), unique=True)
+    #: the id the live pipeline gave the alert before storing it (a uuid): a replayed write finds
+    #: the row instead of adding a second one; not hashed (it names the alert, it is no evidence)
+    key: Mapped[str | None] = mapped_column(String(36))
 
     # --- derived from the alert's events (checked by verify_chains) ---
     state: Mapped[AlertState] = mapped_column(StrEnumType(AlertState), default=AlertState.RAISED)

@@ -23,10 +23,13 @@ class RuleHitRow(Base):
     __table_args__ = (
         CheckConstraint(in_check("status", list(HitStatus)), name="status"),
         CheckConstraint(in_check("leg", list(Leg)), name="leg"),
+        Index("ix_rule_hits_key", "key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    #: the id the live pipeline gave the hit before storing it (a uuid): replayed writes find it
+    key: Mapped[str | None] = mapped_column(String(36))
     #: the stored utterance the evidence is in, when there is one
     utterance_id: Mapped[int | None] = mapped_column(ForeignKey("utterances.id"), index=True)
     #: the utterance number on its leg (``RuleHit.utterance``)

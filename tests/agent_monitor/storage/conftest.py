@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from agent_monitor.storage.chain import GENESIS_HASH
+from agent_monitor.storage.chain import CHAINED, GENESIS_HASH
 from agent_monitor.storage.engine import Database, database_url
 from agent_monitor.storage.migrate import upgrade_database
 
@@ -95,7 +95,7 @@ def _empty_tables(url: str) -> None:
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             conn.execute(
                 text("INSERT INTO chain_heads (name, seq, head_hash) VALUES (:n, 0, :h)"),
-                [{"n": n, "h": GENESIS_HASH} for n in ("alerts", "alert_events", "audit_log")],
+                [{"n": n, "h": GENESIS_HASH} for n in CHAINED],
             )
     finally:
         db.dispose()

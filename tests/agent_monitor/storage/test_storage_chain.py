@@ -15,6 +15,7 @@ from agent_monitor.storage import repo
 from agent_monitor.storage.chain import Anchor, chain_anchors, verify_chains
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import Level
+from agent_monitor.storage.migrate import head_revision
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, 101112, tzinfo=UTC)
 
@@ -59,6 +60,7 @@ def test_intact_chains_verify(db: Database) -> None:
         "alerts": 2,
         "alert_events": 4,  # red: handoff_requested, acknowledged, taken_over; yellow: resolved
         "audit_log": 5,
+        "evidence_log": 1,  # the call row, sealed once per transaction that changed it
         "alert_states": 2,
     }
     assert all(r.ok for r in reports.values()), reports
@@ -154,7 +156,7 @@ def test_cli_upgrade_and_verify(
 ) -> None:
     monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", db_url)
     assert main(["db", "upgrade"]) == 0
-    assert "schema revision 0001" in capsys.readouterr().out
+    assert f"schema revision {head_revision()}" in capsys.readouterr().out
     assert main(["db", "status"]) == 0
     assert "up to date" in capsys.readouterr().out
     db = Database.open(db_url)

@@ -1,0 +1,170 @@
+"""Transcripts, rule hits, calls and recordings under the hash chain (the ``evidence_log``).
+
+These rows change while a call runs, so they are not chained themselves. Instead every
+transaction that inserts or changes one of them appends, just before it commits, one
+:class:`~agent_monitor.storage.tables.EvidenceEntry` per changed row: the row's kind, key and the
+sha256 of its canonical content (:func:`row_digest` of the columns in :data:`DIGESTED`; an
+utterance includes its words). :func:`install` hooks this into a session factory, so every write
+through :class:`~agent_monitor.storage.engine.Database` is covered without the repository
+functions having to remember it.
+
+:func:`verify_evidence` recomputes the digest of every current row and compares it with the newest
+entry for that row: a row edited in the database (a transcript, a hit's evidence, a call's
+``final_level``, a recording's ``sha256``), deleted, or inserted behind the application's back is
+reported. Columns left out on purpose: an utterance's ``updated_at``, a hit's ``created_at`` and
+a recording's running ``bytes_written``/``samples_written`` (progress; the closed file's
+``sha256`` covers its content).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_monitor.storage import chain
+from agent_monitor.storage.chain import ChainReport, row_digest
+from agent_monitor.storage.tables import (
+    Call,
+    EvidenceEntry,
+    Recording,
+    RuleHitRow,
+    Utterance,
+    WordRow,
+)
+from agent_monitor.storage.types import utcnow
+
+#: the evidence tables by kind
+MODELS: dict[str, type[Any]] = {
+    "utterance": Utterance,
+    "rule_hit": RuleHitRow,
+    "call": Call,
+    "recording": Recording,
+}
+_SKIPPED = {
+    "utterance": {"id", "updated_at"},
+    "rule_hit": {"id", "created_at"},
+    "call": set(),
+    "recording": {"id", "bytes_written", "samples_written"},
+}
+#: the columns whose values make up each kind's digest
+DIGESTED: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.key for c in model.__table__.columns if c.key not in _SKIPPED[kind])
+    for kind, model in MODELS.items()
+}
+WORD_COLUMNS = ("idx", "text", "start_s", "end_s", "conf")
+_KIND_OF = {model: kind for kind, model in MODELS.items()}
+_PENDING = "agent_monitor.evidence_pending"
+
+
+def content_digest(kind: str, row: Mapping[Any, Any], words: Iterable[Mapping[str, Any]] = ()) -> str:
+    """The sha256 of a row of ``kind`` (a mapping of its columns; an utterance also its words)."""
+    fields: dict[str, Any] = {name: row[name] for name in DIGESTED[kind]}
+    if kind == "utterance":
+        ordered = sorted(words, key=lambda w: int(w["idx"]))
+        fields["words"] = [[w[c] for c in WORD_COLUMNS] for w in ordered]
+    return row_digest(f"evidence:{kind}", fields)
+
+
+def _columns(obj: Any) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
+
+
+# --- sealing at commit -----------------------------------------------------------------------------
+def install(factory: sessionmaker[Session]) -> None:
+    """Seal evidence rows changed in sessions of ``factory`` (idempotent)."""
+    if event.contains(factory, "after_flush", _collect):
+        return
+    event.listen(factory, "after_flush", _collect)
+    event.listen(factory, "before_commit", _seal)
+    event.listen(factory, "after_soft_rollback", _forget)
+
+
+def _changed(obj: Any, kind: str) -> bool:
+    state = inspect(obj)
+    names = (*DIGESTED[kind], "words") if kind == "utterance" else DIGESTED[kind]
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _collect(session: Session, flush_context: Any) -> None:
+    pending: set[tuple[str, Any]] = session.info.setdefault(_PENDING, set())
+    for obj in session.new:
+        if isinstance(obj, WordRow):
+            pending.add(("utterance", obj.utterance_id))
+        elif (kind := _KIND_OF.get(type(obj))) is not None:
+            pending.add((kind, obj.id))
+    for obj in session.dirty:
+        kind = _KIND_OF.get(type(obj))
+        if kind is not None and _changed(obj, kind):
+            pending.add((kind, obj.id))
+
+
+def _seal(session: Session) -> None:
+    session.flush()
+    pending: set[tuple[str, Any]] = session.info.pop(_PENDING, set())
+    now = utcnow()
+    for kind, key in sorted(pending, key=lambda p: (p[0], str(p[1]))):
+        obj = session.get(MODELS[kind], key)
+        if obj is None:  # inserted and deleted in one transaction
+            continue
+        words = [_columns(w) for w in obj.words] if kind == "utterance" else ()
+        entry = EvidenceEntry(
+            kind=kind,
+            ref=str(obj.id),
+            call_id=obj.id if kind == "call" else obj.call_id,
+            digest=content_digest(kind, _columns(obj), words),
+            at=now,
+        )
+        chain.append(session, entry)
+    session.info.pop(_PENDING, None)
+
+
+def _forget(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+# --- verification ------------------------------------------------------------------------------
+def verify_all(session: Session, anchors: Mapping[str, chain.Anchor] | None = None) -> list[ChainReport]:
+    """Every check of ``db verify``: the hash chains, alert states and the evidence rows."""
+    return [*chain.verify_chains(session, anchors), verify_evidence(session)]
+
+
+def verify_evidence(session: Session) -> ChainReport:
+    """Compare every evidence row with the newest digest the evidence log holds for it."""
+    latest: dict[tuple[str, str], str] = {}
+    log = EvidenceEntry.__table__
+    stmt = select(log.c.kind, log.c.ref, log.c.digest).order_by(log.c.id).execution_options(yield_per=1000)
+    for kind, ref, digest in session.execute(stmt):
+        latest[(kind, ref)] = digest
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    rows = 0
+    words = _words_by_utterance(session)
+    for kind, model in MODELS.items():
+        table = model.__table__
+        for row in session.execute(select(table).order_by(table.c.id)).mappings():
+            rows += 1
+            ref = str(row["id"])
+            seen.add((kind, ref))
+            expected = latest.get((kind, ref))
+            label = f"{table.name}: row {ref}"
+            its_words = words.get(row["id"], ()) if kind == "utterance" else ()
+            if expected is None:
+                problems.append(f"{label} is not in the evidence log (written behind the application's back)")
+            elif content_digest(kind, row, its_words) != expected:
+                problems.append(f"{label} was changed after it was written (evidence digest mismatch)")
+    for kind, ref in sorted(set(latest) - seen):
+        name = MODELS[kind].__table__.name
+        problems.append(f"{name}: row {ref} is in the evidence log but missing (deleted)")
+    return ChainReport("evidence_rows", rows, 0, "", tuple(problems))
+
+
+def _words_by_utterance(session: Session) -> dict[Any, list[Mapping[str, Any]]]:
+    out: dict[Any, list[Mapping[str, Any]]] = defaultdict(list)
+    table = WordRow.__table__
+    for row in session.execute(select(table).execution_options(yield_per=5000)).mappings():
+        out[row["utterance_id"]].append(dict(row))
+    return out
