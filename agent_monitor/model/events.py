@@ -113,12 +113,14 @@ class TranscriptEvent(Event):
 class RuleHitEvent(Event):
     """A rule hit was seen (provisional), settled (confirmed) or dropped (withdrawn).
 
-    ``hit_id`` is the stored rule-hit row (``None`` if it could not be stored)."""
+    ``hit_key`` is the key (a uuid) its stored rule-hit row carries (the row is written by the
+    outbox, without waiting); ``hit_id`` the row's id where it is known (analysed files)."""
 
     type: ClassVar[str] = "rule_hit"
     status: HitStatus
     hit: RuleHit
     hit_id: int | None = None
+    hit_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,14 +144,28 @@ class LevelChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class AlertRaised(Event):
-    """An alert was stored (``alert_id``) for a level rise; red alerts are high-sensitivity."""
+    """An alert for a level rise; red alerts are high-sensitivity. Published at once, whatever the
+    database does: ``alert_key`` (a uuid) names it from the start, ``alert_id`` is its stored id
+    when the row was written in time, else ``None`` (an :class:`AlertStored` follows)."""
 
     type: ClassVar[str] = "alert_raised"
-    alert_id: int
+    alert_id: int | None
     level: WarningLevel
     reasons: tuple[LevelReason, ...]
     agent_id: str
     high_sensitivity: bool = False
+    alert_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStored(Event):
+    """The alert published as ``alert_key`` without an id (the database was unavailable) is now
+    stored as ``alert_id`` (supervisors can act on it)."""
+
+    type: ClassVar[str] = "alert_stored"
+    alert_id: int
+    alert_key: str
+    agent_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +257,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         StressUpdate,
         LevelChanged,
         AlertRaised,
+        AlertStored,
         AgentWarning,
         HandoffRequested,
         HandoffEscalated,

@@ -23,7 +23,7 @@ from agent_monitor.pipeline import records
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
 from agent_monitor.pipeline.leg import LegWorker
 from agent_monitor.pipeline.session import CallSession
-from agent_monitor.pipeline.store import CallStore
+from agent_monitor.pipeline.store import CallStore, Outbox
 from agent_monitor.storage import Database, repo
 from agent_monitor.storage.recordings import RecordingWriter, recording_path
 
@@ -56,6 +56,8 @@ class CallManager:
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
         self.escalator = Escalator(db, bus, self.clock, settings.live.escalate_after_s)
+        #: the database writes of every call go through it (never waited on by the live path)
+        self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox")
         self._sessions: dict[str, CallSession] = {}
 
     def get(self, call_id: str) -> CallSession | None:
@@ -69,7 +71,8 @@ class CallManager:
         per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id."""
         if info.call_id in self._sessions:
             raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
-        store = CallStore(self.db, info.call_id)
+        self.outbox.start()
+        store = CallStore(self.outbox, info.call_id)
         session = CallSession(info, self.settings, self.bus, store, self.escalator, self.clock)
         self._sessions[info.call_id] = session  # reserve the id while opening
         try:
@@ -226,3 +229,4 @@ class CallManager:
             if isinstance(result, BaseException):
                 log.error("call %s: stopping failed: %r", session.call_id, result)
         await self.escalator.shutdown()
+        await self.outbox.close()

@@ -1,13 +1,21 @@
-"""The database writes of a call session, as functions of a :class:`~sqlalchemy.orm.Session`.
+"""The database writes of a call session, as data: a :class:`Write` names an operation and its
+arguments, so a write can wait in memory, be spilled to the call's journal on disk as a JSON line
+(:mod:`agent_monitor.pipeline.journal`) and be run later, after a database outage or a restart.
 
-Each returns a plain value (ids, numbers), never an ORM object, because it runs in a worker thread
-inside its own transaction (:class:`agent_monitor.pipeline.store.CallStore`).
+:func:`run_write` runs one in a :class:`~sqlalchemy.orm.Session` (in a worker thread, in its own
+transaction; :class:`agent_monitor.pipeline.store.CallStore`) and returns a plain value (ids,
+numbers), never an ORM object. Every write is **idempotent**: running it again (a journal
+replayed after a crash) leaves the same rows: utterances are keyed by (call, leg, number), rule
+hits and alerts by the ``key`` (a uuid) the live pipeline gave them, stress batches by their
+first sample, and the rest set values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,9 +28,23 @@ from agent_monitor.model.stress import StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.storage import CallStatus, Level, repo
 from agent_monitor.storage.recordings import RecordingInfo
-from agent_monitor.storage.tables import RuleHitRow, Utterance
+from agent_monitor.storage.tables import Alert, RuleHitRow, StressSampleRow, Utterance
 
-Job = Callable[[Session], object]
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One database write of a call: ``OPS[op](session, **args)``."""
+
+    op: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+def run_write(session: Session, write: Write) -> Any:
+    try:
+        fn = OPS[write.op]
+    except KeyError:
+        raise NotFoundError(f"unknown write operation {write.op!r}") from None
+    return fn(session, **write.args)
 
 
 def open_call(info: CallInfo) -> Callable[[Session], tuple[bool, dict[Leg, int]]]:
@@ -59,61 +81,54 @@ def open_call(info: CallInfo) -> Callable[[Session], tuple[bool, dict[Leg, int]]
     return job
 
 
-def register_recording(call_id: str, leg: Leg, path: str, rate: int, at: datetime) -> Job:
-    def job(s: Session) -> int:
-        return repo.register_recording(s, call_id, leg, path, rate, started_at=at).id
-
-    return job
+# --- the operations --------------------------------------------------------------------------------
+def _register_recording(s: Session, call_id: str, leg: Leg, path: str, rate: int, at: datetime) -> int:
+    return repo.register_recording(s, call_id, leg, path, rate, started_at=at).id
 
 
-def recording_progress(call_id: str, leg: Leg, bytes_written: int) -> Job:
-    def job(s: Session) -> None:
-        repo.update_recording_progress(
-            s, call_id, leg, bytes_written=bytes_written, samples_written=bytes_written // 2
-        )
-
-    return job
+def _recording_progress(s: Session, call_id: str, leg: Leg, bytes_written: int) -> None:
+    repo.update_recording_progress(
+        s, call_id, leg, bytes_written=bytes_written, samples_written=bytes_written // 2
+    )
 
 
-def close_recording(call_id: str, leg: Leg, info: RecordingInfo, at: datetime) -> Job:
-    def job(s: Session) -> None:
-        repo.close_recording(
-            s,
-            call_id,
-            leg,
-            bytes_written=info.bytes_written,
-            samples_written=info.samples_written,
-            sha256=info.sha256,
-            closed_at=at,
-        )
-
-    return job
+def _close_recording(s: Session, call_id: str, leg: Leg, info: RecordingInfo, at: datetime) -> None:
+    repo.close_recording(
+        s,
+        call_id,
+        leg,
+        bytes_written=info.bytes_written,
+        samples_written=info.samples_written,
+        sha256=info.sha256,
+        closed_at=at,
+    )
 
 
-def save_utterance(call_id: str, transcript: Transcript) -> Callable[[Session], int]:
-    def job(s: Session) -> int:
-        return repo.save_utterance(s, call_id, transcript).id
-
-    return job
+def _save_utterance(s: Session, call_id: str, transcript: Transcript) -> int:
+    return repo.save_utterance(s, call_id, transcript).id
 
 
-def save_hit(call_id: str, hit: RuleHit, status: HitStatus) -> Callable[[Session], int]:
-    def job(s: Session) -> int:
-        return repo.save_rule_hit(s, call_id, hit, status=status).id
-
-    return job
+def _hit_by_key(s: Session, key: str) -> RuleHitRow | None:
+    return s.scalars(select(RuleHitRow).where(RuleHitRow.key == key)).one_or_none()
 
 
-def settle_hit(call_id: str, hit_id: int, status: HitStatus, hit: RuleHit) -> Callable[[Session], int]:
+def _save_hit(s: Session, call_id: str, key: str, hit: RuleHit, status: HitStatus) -> int:
+    row = _hit_by_key(s, key)
+    if row is None:
+        row = repo.save_rule_hit(s, call_id, hit, status=status)
+        row.key = key
+    return row.id
+
+
+def _settle_hit(s: Session, call_id: str, key: str, status: HitStatus, hit: RuleHit) -> int:
     """Confirm a provisional hit with the final transcript's evidence and times, or withdraw it."""
-
-    def job(s: Session) -> int:
-        row = repo.set_rule_hit_status(s, hit_id, status)
-        if status is HitStatus.CONFIRMED:
-            _update_evidence(s, call_id, row, hit)
-        return hit_id
-
-    return job
+    found = _hit_by_key(s, key)
+    if found is None:
+        raise NotFoundError(f"rule hit {key} not found in call {call_id!r}")
+    row = repo.set_rule_hit_status(s, found.id, status)
+    if status is HitStatus.CONFIRMED:
+        _update_evidence(s, call_id, row, hit)
+    return row.id
 
 
 def _update_evidence(s: Session, call_id: str, row: RuleHitRow, hit: RuleHit) -> None:
@@ -132,45 +147,116 @@ def _update_evidence(s: Session, call_id: str, row: RuleHitRow, hit: RuleHit) ->
         ).one_or_none()
 
 
-def add_stress(call_id: str, samples: Sequence[StressSample]) -> Job:
-    def job(s: Session) -> int:
-        return repo.add_stress_samples(s, call_id, samples)
+def _add_stress(s: Session, call_id: str, samples: Sequence[StressSample]) -> int:
+    if not samples:
+        return 0
+    first = samples[0]
+    stored = s.scalar(
+        select(StressSampleRow.id).where(
+            StressSampleRow.call_id == call_id,
+            StressSampleRow.leg == first.leg,
+            StressSampleRow.t_s == float(first.t),
+        )
+    )
+    if stored is not None:  # this batch was written before (a replayed journal)
+        return 0
+    return repo.add_stress_samples(s, call_id, samples)
 
-    return job
 
-
-def raise_alert(
+def _raise_alert(
+    s: Session,
     call_id: str,
+    key: str,
     level: WarningLevel,
     reasons: Sequence[LevelReason],
     t: float,
     at: datetime,
     handoff: bool,
-) -> Callable[[Session], int]:
-    def job(s: Session) -> int:
-        alert = repo.raise_alert(
-            s,
-            call_id,
-            Level(level.value),
-            [r.to_dict() for r in reasons],
-            raised_at_s=t,
-            raised_at=at,
-            handoff=handoff,
-        )
-        return alert.id
-
-    return job
-
-
-def enqueue_qa(call_id: str, level: WarningLevel, reason: str, at: datetime) -> Job:
-    def job(s: Session) -> int:
-        return repo.enqueue_for_qa(s, call_id, Level(level.value), reason, at=at).id
-
-    return job
+) -> int:
+    stored = s.scalar(select(Alert.id).where(Alert.key == key))
+    if stored is not None:
+        return int(stored)
+    alert = repo.raise_alert(
+        s,
+        call_id,
+        Level(level.value),
+        [r.to_dict() for r in reasons],
+        raised_at_s=t,
+        raised_at=at,
+        handoff=handoff,
+    )
+    alert.key = key
+    return alert.id
 
 
-def end_call(call_id: str, status: CallStatus, at: datetime) -> Job:
-    def job(s: Session) -> None:
-        repo.end_call(s, call_id, ended_at=at, status=status)
+def _enqueue_qa(s: Session, call_id: str, level: WarningLevel, reason: str, at: datetime) -> int:
+    return repo.enqueue_for_qa(s, call_id, Level(level.value), reason, at=at).id
 
-    return job
+
+def _end_call(s: Session, call_id: str, status: CallStatus, at: datetime) -> None:
+    repo.end_call(s, call_id, ended_at=at, status=status)
+
+
+#: every write operation by name (the names are stored in journals: never rename one)
+OPS: dict[str, Callable[..., Any]] = {
+    "register_recording": _register_recording,
+    "recording_progress": _recording_progress,
+    "close_recording": _close_recording,
+    "save_utterance": _save_utterance,
+    "save_hit": _save_hit,
+    "settle_hit": _settle_hit,
+    "add_stress": _add_stress,
+    "raise_alert": _raise_alert,
+    "enqueue_qa": _enqueue_qa,
+    "end_call": _end_call,
+}
+
+
+# --- constructors, as the session calls them ------------------------------------------------------
+def register_recording(call_id: str, leg: Leg, path: str, rate: int, at: datetime) -> Write:
+    return Write("register_recording", {"call_id": call_id, "leg": leg, "path": path, "rate": rate, "at": at})
+
+
+def recording_progress(call_id: str, leg: Leg, bytes_written: int) -> Write:
+    return Write("recording_progress", {"call_id": call_id, "leg": leg, "bytes_written": bytes_written})
+
+
+def close_recording(call_id: str, leg: Leg, info: RecordingInfo, at: datetime) -> Write:
+    return Write("close_recording", {"call_id": call_id, "leg": leg, "info": info, "at": at})
+
+
+def save_utterance(call_id: str, transcript: Transcript) -> Write:
+    return Write("save_utterance", {"call_id": call_id, "transcript": transcript})
+
+
+def save_hit(call_id: str, key: str, hit: RuleHit, status: HitStatus) -> Write:
+    return Write("save_hit", {"call_id": call_id, "key": key, "hit": hit, "status": status})
+
+
+def settle_hit(call_id: str, key: str, status: HitStatus, hit: RuleHit) -> Write:
+    return Write("settle_hit", {"call_id": call_id, "key": key, "status": status, "hit": hit})
+
+
+def add_stress(call_id: str, samples: Sequence[StressSample]) -> Write:
+    return Write("add_stress", {"call_id": call_id, "samples": list(samples)})
+
+
+def raise_alert(
+    call_id: str,
+    key: str,
+    level: WarningLevel,
+    reasons: Sequence[LevelReason],
+    t: float,
+    at: datetime,
+    handoff: bool,
+) -> Write:
+    args = {"call_id": call_id, "key": key, "level": level, "reasons": list(reasons)}
+    return Write("raise_alert", {**args, "t": t, "at": at, "handoff": handoff})
+
+
+def enqueue_qa(call_id: str, level: WarningLevel, reason: str, at: datetime) -> Write:
+    return Write("enqueue_qa", {"call_id": call_id, "level": level, "reason": reason, "at": at})
+
+
+def end_call(call_id: str, status: CallStatus, at: datetime) -> Write:
+    return Write("end_call", {"call_id": call_id, "status": status, "at": at})

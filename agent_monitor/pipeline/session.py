@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -24,6 +25,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import (
     AgentWarning,
     AlertRaised,
+    AlertStored,
     AudioDropped,
     CallEnded,
     HandoffRequested,
@@ -85,11 +87,15 @@ class CallSession:
         self._closing = False
         self._stopped = asyncio.Event()
         self._stress_batch: list[StressSample] = []
-        self._provisional: dict[tuple[Leg | None, int | None, str], list[int]] = {}
+        #: keys of provisional hits waiting for their final transcript
+        self._provisional: dict[tuple[Leg | None, int | None, str], list[str]] = {}
         self._warned: set[tuple[Leg | None, int | None, str]] = set()
         self._progress_at: dict[Leg, float] = {}
         self._qa_level = WarningLevel.NONE
+        #: the keys (uuids) of the alerts raised, in order; ``alert_ids`` the stored ids known so far
+        self.alert_keys: list[str] = []
         self.alert_ids: list[int] = []
+        self._background: set[asyncio.Task[None]] = set()
         self.utterances = 0
         self.hits = 0
         self.stress_samples = 0
@@ -127,7 +133,7 @@ class CallSession:
             level=self.level,
             utterances=self.utterances,
             hits=self.hits,
-            alerts=len(self.alert_ids),
+            alerts=len(self.alert_keys),
             stress_samples=self.stress_samples,
         )
 
@@ -218,28 +224,35 @@ class CallSession:
                     hit_status=status,
                 )
             )
-        hit_id = await self._store_hit(key, event)
-        await self.bus.publish(RuleHitEvent(call_id=self.call_id, t=t, status=status, hit=hit, hit_id=hit_id))
+        hit_key = self._store_hit(key, event)
+        await self.bus.publish(
+            RuleHitEvent(call_id=self.call_id, t=t, status=status, hit=hit, hit_key=hit_key)
+        )
         decision = self.fusion.on_hit(status, hit, t)
         if decision is not None:
             await self._raise(decision)
 
-    async def _store_hit(self, key: tuple[Leg | None, int | None, str], event: HitEvent) -> int | None:
+    def _store_hit(self, key: tuple[Leg | None, int | None, str], event: HitEvent) -> str | None:
+        """Hand the hit to the outbox (no database wait); returns the key its row will carry."""
         pending = self._provisional.get(key)
         if event.status is HitStatus.PROVISIONAL:
             self.hits += 1
-            hit_id = await self.store.call(records.save_hit(self.call_id, event.hit, event.status))
-            self._provisional.setdefault(key, []).append(hit_id)
-            return hit_id
+            hit_key = str(uuid.uuid4())
+            self.store.submit(records.save_hit(self.call_id, hit_key, event.hit, event.status))
+            self._provisional.setdefault(key, []).append(hit_key)
+            return hit_key
         if pending:
-            hit_id = pending.pop(0)
+            hit_key = pending.pop(0)
             if event.status is HitStatus.WITHDRAWN:
                 self.hits -= 1
-            return await self.store.call(records.settle_hit(self.call_id, hit_id, event.status, event.hit))
+            self.store.submit(records.settle_hit(self.call_id, hit_key, event.status, event.hit))
+            return hit_key
         if event.status is HitStatus.WITHDRAWN:
             return None
         self.hits += 1
-        return await self.store.call(records.save_hit(self.call_id, event.hit, event.status))
+        hit_key = str(uuid.uuid4())
+        self.store.submit(records.save_hit(self.call_id, hit_key, event.hit, event.status))
+        return hit_key
 
     async def on_stress(self, leg: Leg, samples: list[StressSample], events: list[StressEvent]) -> None:
         for sample in samples:
@@ -270,6 +283,10 @@ class CallSession:
 
     # --- levels and alerts ------------------------------------------------------------------------
     async def _raise(self, decision: LevelDecision) -> None:
+        """Publish the level and the alert at once; the alert row is written by the outbox. The
+        alert carries its ``alert_id`` when the row is written within ``alert_id_wait_s``, else
+        ``None`` (and :class:`AlertStored` follows when it is); a red handoff and its escalation
+        timer need the stored id and follow the row."""
         level, t = decision.level, decision.t
         red = level is WarningLevel.RED
         await self.bus.publish(
@@ -278,10 +295,13 @@ class CallSession:
             )
         )
         now = self.clock.now()
-        alert_id = await self.store.call(
-            records.raise_alert(self.call_id, level, decision.reasons, t, now, handoff=red)
+        key = str(uuid.uuid4())
+        self.alert_keys.append(key)
+        stored = self.store.submit(
+            records.raise_alert(self.call_id, key, level, decision.reasons, t, now, handoff=red)
         )
-        self.alert_ids.append(alert_id)
+        await asyncio.wait({stored}, timeout=self.settings.live.outbox.alert_id_wait_s)
+        alert_id = stored.result() if stored.done() and stored.exception() is None else None
         await self.bus.publish(
             AlertRaised(
                 call_id=self.call_id,
@@ -291,8 +311,38 @@ class CallSession:
                 reasons=decision.reasons,
                 agent_id=self.info.agent_id,
                 high_sensitivity=red,
+                alert_key=key,
             )
         )
+        if alert_id is not None:
+            await self._alert_stored(key, alert_id, t, red, announce=False)
+        else:
+            task = asyncio.create_task(self._when_stored(stored, key, t, red))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        qa_level = WarningLevel(self.settings.live.qa_level)
+        if level.rank >= qa_level.rank and level.rank > self._qa_level.rank:
+            self._qa_level = level
+            reason = "; ".join(r.text for r in decision.reasons[:3])
+            self.store.submit(records.enqueue_qa(self.call_id, level, reason, now))
+            await self.bus.publish(QaQueued(call_id=self.call_id, t=t, level=level, reason=reason))
+
+    async def _when_stored(self, stored: asyncio.Future[int], key: str, t: float, red: bool) -> None:
+        try:
+            alert_id = await stored
+        except Exception as exc:  # refused for good (logged by the store): no id will come
+            log.error("call %s: alert %s could not be stored: %s", self.call_id, key, exc)
+            return
+        await self._alert_stored(key, alert_id, t, red, announce=True)
+
+    async def _alert_stored(self, key: str, alert_id: int, t: float, red: bool, *, announce: bool) -> None:
+        self.alert_ids.append(alert_id)
+        if announce:
+            await self.bus.publish(
+                AlertStored(
+                    call_id=self.call_id, t=t, alert_id=alert_id, alert_key=key, agent_id=self.info.agent_id
+                )
+            )
         if red:
             after = self.settings.live.escalate_after_s
             await self.bus.publish(
@@ -305,12 +355,6 @@ class CallSession:
                 )
             )
             self.escalator.schedule(alert_id, self.call_id, self.info.agent_id, self.info.started_at)
-        qa_level = WarningLevel(self.settings.live.qa_level)
-        if level.rank >= qa_level.rank and level.rank > self._qa_level.rank:
-            self._qa_level = level
-            reason = "; ".join(r.text for r in decision.reasons[:3])
-            await self.store.call(records.enqueue_qa(self.call_id, level, reason, now))
-            await self.bus.publish(QaQueued(call_id=self.call_id, t=t, level=level, reason=reason))
 
     # --- stop -----------------------------------------------------------------------------------
     async def stop(self, reason: str = "stop", *, status: Literal["ended", "aborted"] | None = None) -> None:

@@ -1,92 +1,356 @@
-"""The database side of a call session: one serial writer task per call, every write in a thread.
+"""The outbox between the live calls and the database: writes never hold up detection.
 
-Writes of one call run in submission order (an utterance is stored before the hits that point at
-it), each in its own short transaction via :func:`asyncio.to_thread`, so the event loop never
-waits on the database. :meth:`CallStore.submit` queues a write and returns at once (its future
-carries the result); ``await store.call(...)`` waits for it (used where the row id is needed,
-e.g. an alert). A failed write is logged with its traceback, counted in ``errors`` and raised to
-whoever awaits it; the session carries on with the next write.
+A call session publishes its events on the bus first and hands the rows to its :class:`CallStore`
+(:meth:`CallStore.submit` returns at once, never raises for a slow or absent database). Each
+call's writes run in submission order (an utterance before the hits that point at it), one short
+transaction each, in the :class:`Outbox`'s own threads (so a stalled database cannot starve other
+work of threads).
+
+**Policy.** Nothing is dropped: transcripts, rule hits, alerts, stress, recordings, call ends.
+
+- A write that fails because the database is unavailable (connection refused or lost, locked,
+  timed out: :data:`TRANSIENT`) is retried with back-off (``retry_first_s`` doubling to
+  ``retry_max_s``) until it succeeds; the writes after it wait behind it in memory.
+- When ``capacity`` writes are waiting, or the database has failed (or one write has hung) for
+  ``spill_after_s``, the waiting writes are spilled, in order, to the call's journal on disk
+  (:mod:`.journal`), and so is every later write until the journal is written back. When the
+  database answers again, the journal is replayed in order, then removed.
+- Every write is idempotent (:mod:`.records`), so a journal replayed again after a crash does
+  not duplicate rows. A session closing while the database is still down leaves its journal to
+  the :class:`Outbox`, which replays it (and any journal left by a crash, at start) in the
+  background.
+- A write refused for any other reason (a bug, a constraint) is logged with its traceback,
+  counted in ``errors`` and skipped: retrying cannot fix it.
+
+:attr:`Outbox.degraded` is true while any write is failing, hanging for ``stall_after_s`` or
+spilled; ``/healthz`` reports it as ``degraded: database``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from agent_monitor.errors import PipelineError
+from agent_monitor.errors import DatabaseUnavailableError, PipelineError, StorageError
+from agent_monitor.pipeline.journal import Journal, journal_path
+from agent_monitor.pipeline.records import Write, run_write
+from agent_monitor.settings import OutboxSettings
 from agent_monitor.storage import Database
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+#: failures that mean "the database is not available now": retried, never dropped
+TRANSIENT: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    DatabaseUnavailableError,
+    ConnectionError,
+)
 
-class CallStore:
-    """Serial, threaded database writes for one call."""
 
-    def __init__(self, db: Database, call_id: str) -> None:
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, TRANSIENT)
+
+
+class Outbox:
+    """What the call stores of one process share: threads, the journal folder, health, and the
+    replay of journals nobody owns (left by a crash, or by a call that ended during an outage)."""
+
+    def __init__(self, db: Database, settings: OutboxSettings, journal_dir: Path) -> None:
         self.db = db
-        self.call_id = call_id
-        self._queue: asyncio.Queue[tuple[Callable[[Session], Any], asyncio.Future[Any]] | None] = (
-            asyncio.Queue()
-        )
+        self.settings = settings
+        self.journal_dir = journal_dir
+        self.executor = ThreadPoolExecutor(settings.writer_threads, thread_name_prefix="db-write")
+        self.stores: set[CallStore] = set()
+        self._orphans: set[Path] = set()
         self._task: asyncio.Task[None] | None = None
-        self.errors = 0
-        self.writes = 0
-        self.last_error: str | None = None
+        self._wakeup: asyncio.Event | None = None
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"store:{self.call_id}")
+    # --- health -----------------------------------------------------------------------------------
+    @property
+    def degraded(self) -> bool:
+        """The database is not taking the live writes now (failing, hanging or spilled)."""
+        return bool(self._orphans) or any(s.degraded for s in self.stores)
 
-    def submit(self, fn: Callable[[Session], T]) -> asyncio.Future[T]:
-        """Queue ``fn(session)`` (run in a thread, in its own transaction)."""
-        if self._task is None:
-            raise PipelineError(f"call {self.call_id}: storage writer is not running")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((fn, future))
-        return future
+    def summary(self) -> dict[str, Any]:
+        return {
+            "degraded": self.degraded,
+            "queued": sum(s.queued for s in self.stores),
+            "spilled_calls": sum(1 for s in self.stores if s.spilled) + len(self._orphans),
+            "failing_calls": sum(1 for s in self.stores if s.failing_since is not None),
+        }
 
-    async def call(self, fn: Callable[[Session], T]) -> T:
-        """Queue ``fn(session)`` and wait for its result."""
-        return await self.submit(fn)
-
-    async def now(self, fn: Callable[[Session], T]) -> T:
-        """Run ``fn(session)`` in a thread at once, outside the queue (reads, or before ``start``)."""
-        return await asyncio.to_thread(self._transaction, fn)
-
-    def _transaction(self, fn: Callable[[Session], T]) -> T:
+    # --- running writes ---------------------------------------------------------------------------
+    def transaction(self, fn: Callable[[Session], T]) -> T:
         with self.db.session() as session:
             return fn(session)
 
-    async def _run(self) -> None:
+    async def run(self, write: Write) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.transaction, lambda s: run_write(s, write))
+
+    async def run_until_done(self, write: Write, on_failure: Callable[[BaseException], None]) -> Any:
+        """Run ``write``, retrying while the database is unavailable; other errors are raised."""
+        delay = self.settings.retry_first_s
         while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            fn, future = item
             try:
-                result = await asyncio.to_thread(self._transaction, fn)
-            except Exception as exc:  # reported to the awaiting caller and logged, never lost
-                self.errors += 1
-                self.last_error = str(exc)
-                log.exception("call %s: database write failed", self.call_id)
-                if not future.done():
-                    future.set_exception(exc)
-                    # nobody may await a fire-and-forget write: mark it retrieved, it is logged above
-                    future.exception()
-                continue
-            self.writes += 1
-            if not future.done():
-                future.set_result(result)
+                return await self.run(write)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                on_failure(exc)
+            await asyncio.sleep(delay)
+            delay = min(self.settings.retry_max_s, delay * 2)
+
+    # --- journals nobody owns -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Find journals left by an earlier run and replay them in the background."""
+        if self._task is not None:
+            return
+        self._wakeup = asyncio.Event()
+        if self.journal_dir.is_dir():
+            owned = {s.journal.path for s in self.stores}
+            self._orphans.update(p for p in self.journal_dir.glob("*.jsonl") if p not in owned)
+        self._task = asyncio.create_task(self._replay_orphans(), name="outbox-orphans")
+
+    def adopt(self, path: Path) -> None:
+        """Take over a journal a closed store could not write back."""
+        self._orphans.add(path)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def _replay_orphans(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            for path in sorted(self._orphans):
+                try:
+                    await replay_journal(self, Journal(path), lambda exc: None)
+                except Exception:
+                    log.exception("outbox journal %s: replay failed; kept for the next start", path)
+                    continue
+                self._orphans.discard(path)
+            self._wakeup.clear()
+            await self._wakeup.wait()
 
     async def close(self) -> None:
-        """Finish every queued write, then stop the writer."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def replay_journal(
+    outbox: Outbox, journal: Journal, on_failure: Callable[[BaseException], None]
+) -> None:
+    """Write back every entry of a journal nobody appends to any more, in order (retrying while
+    the database is unavailable), then remove it."""
+    entries, _ = await asyncio.to_thread(journal.read, 0)
+    for seq, write in entries:
+        try:
+            await outbox.run_until_done(write, on_failure)
+        except Exception:
+            log.exception("%s: entry %d (%s) refused by the database; skipped", journal.path, seq, write.op)
+    await asyncio.to_thread(journal.remove)
+    log.warning("outbox journal %s written back to the database (%d writes)", journal.path, len(entries))
+
+
+class CallStore:
+    """The ordered, never-blocking writes of one call (see the module documentation)."""
+
+    def __init__(self, outbox: Outbox, call_id: str) -> None:
+        self.outbox = outbox
+        self.db = outbox.db
+        self.call_id = call_id
+        self.settings = outbox.settings
+        self.journal = Journal(journal_path(outbox.journal_dir, call_id))
+        self._memory: deque[tuple[int, Write]] = deque()
+        self._futures: dict[int, asyncio.Future[Any]] = {}
+        self._seq = 0
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        #: writes go to the journal (it holds writes older than anything in memory)
+        self.spilled = self.journal.exists()
+        #: monotonic time the database started failing for this call (None: it works)
+        self.failing_since: float | None = None
+        #: monotonic start of the write in progress
+        self._write_started: float | None = None
+        #: the write in progress when it came from memory (not yet in the journal)
+        self._inflight: tuple[int, Write] | None = None
+        self.errors = 0
+        self.writes = 0
+        self.spilled_writes = 0
+        self.last_error: str | None = None
+
+    # --- state --------------------------------------------------------------------------------------
+    def _trouble_s(self) -> float:
+        now = time.monotonic()
+        failing = 0.0 if self.failing_since is None else now - self.failing_since
+        hanging = 0.0 if self._write_started is None else now - self._write_started
+        return max(failing, hanging)
+
+    @property
+    def queued(self) -> int:
+        return len(self._memory)
+
+    @property
+    def degraded(self) -> bool:
+        trouble = self._trouble_s() >= self.settings.stall_after_s
+        return self.spilled or self.failing_since is not None or trouble
+
+    # --- submitting ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self.outbox.stores.add(self)
+            self._task = asyncio.create_task(self._run(), name=f"store:{self.call_id}")
+
+    def submit(self, write: Write) -> asyncio.Future[Any]:
+        """Queue ``write``; returns at once. Its future resolves when the row is written."""
+        if self._task is None:
+            raise PipelineError(f"call {self.call_id}: storage writer is not running")
+        self._seq += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._futures[self._seq] = future
+        if (
+            not self.spilled
+            and len(self._memory) < self.settings.capacity
+            and self._trouble_s() < self.settings.spill_after_s
+        ):
+            self._memory.append((self._seq, write))
+        else:
+            self._spill([(self._seq, write)])
+        self._wakeup.set()
+        return future
+
+    async def call(self, write: Write) -> Any:
+        """Queue ``write`` and wait until it is written (start-up only: waits out an outage)."""
+        return await self.submit(write)
+
+    async def now(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn(session)`` at once, outside the queue (reads, or before ``start``)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.outbox.executor, self.outbox.transaction, fn)
+
+    def _spill(self, extra: list[tuple[int, Write]]) -> None:
+        entries = [*self._memory, *extra]
+        try:
+            self.journal.append(entries, sync=not self.spilled)
+        except StorageError as exc:
+            # the disk refuses as well: keep the writes in memory (beyond capacity), never lose them
+            log.error("call %s: %s; writes kept in memory", self.call_id, exc)
+            self._memory.extend(extra)
+            return
+        self._memory.clear()
+        if not self.spilled:
+            log.warning(
+                "call %s: database unavailable; writes spilled to %s", self.call_id, self.journal.path
+            )
+        self.spilled = True
+        self.spilled_writes += len(entries)
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+            log.warning("call %s: database write failed, retrying: %s", self.call_id, exc)
+        self.last_error = str(exc)
+        if self._memory and self._trouble_s() >= self.settings.spill_after_s:
+            self._spill([])
+
+    # --- the writer ---------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        offset = 0
+        while True:
+            if self.spilled:
+                offset = await self._replay(offset)
+                continue
+            if not self._memory:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            self._inflight = self._memory.popleft()
+            await self._write(*self._inflight)
+            self._inflight = None
+
+    async def _write(self, seq: int, write: Write) -> None:
+        self._write_started = time.monotonic()
+        try:
+            result = await self.outbox.run_until_done(write, self._failed)
+        except Exception as exc:  # refused for good: logged and counted, the next write goes on
+            self.errors += 1
+            self.last_error = str(exc)
+            log.exception("call %s: database write %s failed", self.call_id, write.op)
+            self._settle(seq, exc=exc)
+        else:
+            self.writes += 1
+            self._settle(seq, result=result)
+        finally:
+            self._write_started = None
+        self.failing_since = None
+
+    async def _replay(self, offset: int) -> int:
+        """Write back the journal from ``offset``; once it is caught up, leave spilled mode."""
+        entries, end = await asyncio.to_thread(self.journal.read, offset)
+        for seq, write in entries:
+            await self._write(seq, write)
+        if end == offset and not entries:
+            # caught up; nothing is appended between this check and the switch (one event loop)
+            await asyncio.to_thread(self.journal.remove)
+            self.spilled = False
+            log.warning("call %s: journal written back to the database", self.call_id)
+            return 0
+        return end
+
+    def _settle(self, seq: int, *, result: Any = None, exc: BaseException | None = None) -> None:
+        future = self._futures.pop(seq, None)
+        if future is None or future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+            future.exception()  # a fire-and-forget write: retrieved here, logged above
+        else:
+            future.set_result(result)
+
+    async def close(self) -> None:
+        """Write everything queued. If the database stays unavailable (or a write hangs) for
+        ``spill_after_s``, the rest goes to the journal for the :class:`Outbox` to write back."""
         if self._task is None:
             return
-        self._queue.put_nowait(None)
-        await self._task
+        self._closing = True
+        self._wakeup.set()
+        task = self._task
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.25)
+            if not task.done() and self._trouble_s() >= self.settings.spill_after_s:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                # the write in progress first: it may or may not have been committed (idempotent)
+                if self._inflight is not None:
+                    self._memory.appendleft(self._inflight)
+                    self._inflight = None
+                self._spill([])
+                self.outbox.adopt(self.journal.path)
+                log.warning("call %s: ended during a database outage; journal handed over", self.call_id)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call %s: storage writer failed: %r", self.call_id, task.exception())
         self._task = None
+        self.outbox.stores.discard(self)
