@@ -1,6 +1,10 @@
 """Small HTTP endpoints of the live server.
 
-- ``GET /healthz``: ``{"ok": true, "live_calls": N, "audiosocket_port": P}``.
+- ``GET /healthz``: ``{"ok": true, "status": "ok", "degraded": [], "live_calls": N,
+  "audiosocket_port": P, "outbox": {...}}``; while the database does not take the live writes
+  (failing, hanging, or writes waiting in the outbox journal) ``ok`` is false, ``status`` is
+  ``"degraded: database"`` and ``degraded`` lists ``"database"`` (calls are still monitored and
+  alerts still go out; the writes follow when the database is back).
 - ``GET /api/live``: the live calls with their level and per-leg audio accounting
   (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``.
 - ``GET /api/metrics[?reset=true]``: event-loop lag (ms: p50, p95, p99, max) since the last reset,
@@ -38,8 +42,13 @@ Operator = Annotated[CurrentUser, Depends(require_roles("supervisor", "admin"))]
 async def healthz(request: Request) -> dict[str, Any]:
     services = request.app.state.services
     audiosocket = services.audiosocket
+    outbox = services.manager.outbox
+    degraded = ["database"] if outbox.degraded else []
     return {
-        "ok": True,
+        "ok": not degraded,
+        "status": f"degraded: {', '.join(degraded)}" if degraded else "ok",
+        "degraded": degraded,
+        "outbox": outbox.summary(),
         "live_calls": len(services.manager.live_calls()),
         "audiosocket_port": audiosocket.port if audiosocket else None,
     }

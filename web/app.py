@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agent_monitor.ingest.audiosocket_server import AudioSocketServer
     from agent_monitor.pipeline import CallManager, EventBus
     from agent_monitor.storage import Database
+    from agent_monitor.storage.anchors import AnchorWriter
     from asr.streaming import RecognizerPool
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class Services:
     registry: LegRegistry
     audiosocket: AudioSocketServer | None = None
     loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
+    anchors: AnchorWriter | None = None
     aborted_at_start: list[str] = field(default_factory=list)
 
 
@@ -55,6 +57,7 @@ async def build_services(settings: Settings) -> Services:
     from agent_monitor.ingest.audiosocket import LegRegistry
     from agent_monitor.pipeline import CallManager, InProcessEventBus
     from agent_monitor.storage import Database, repo, upgrade_database
+    from agent_monitor.storage.anchors import AnchorWriter, anchor_path
     from asr.streaming import RecognizerPool
     from qa_rules import load_rules_from_settings
 
@@ -74,7 +77,12 @@ async def build_services(settings: Settings) -> Services:
     ruleset = await asyncio.to_thread(load_rules_from_settings, settings)
     bus = InProcessEventBus(settings.live.subscriber_queue)
     manager = CallManager(settings, pool, ruleset, db, bus)
-    return Services(settings, db, pool, bus, manager, LegRegistry(), aborted_at_start=aborted)
+    manager.outbox.start()  # writes left in journals by an earlier run go to the database
+    anchors = AnchorWriter(db, anchor_path(settings.data_dir), settings.server.anchor_every_s)
+    anchors.start()
+    return Services(
+        settings, db, pool, bus, manager, LegRegistry(), aborted_at_start=aborted, anchors=anchors
+    )
 
 
 async def close_services(services: Services) -> None:
@@ -82,6 +90,8 @@ async def close_services(services: Services) -> None:
     if services.audiosocket is not None:
         await services.audiosocket.close()
     await services.manager.shutdown()
+    if services.anchors is not None:
+        await services.anchors.stop()
     await asyncio.to_thread(services.pool.close)
     services.db.dispose()
 

@@ -77,7 +77,8 @@ class Outbox:
         self.journal_dir = journal_dir
         self.executor = ThreadPoolExecutor(settings.writer_threads, thread_name_prefix="db-write")
         self.stores: set[CallStore] = set()
-        self._orphans: set[Path] = set()
+        #: journals nobody appends to any more, with the futures of their writes (when known)
+        self._orphans: dict[Path, dict[int, asyncio.Future[Any]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
 
@@ -125,12 +126,14 @@ class Outbox:
         self._wakeup = asyncio.Event()
         if self.journal_dir.is_dir():
             owned = {s.journal.path for s in self.stores}
-            self._orphans.update(p for p in self.journal_dir.glob("*.jsonl") if p not in owned)
+            for path in self.journal_dir.glob("*.jsonl"):
+                if path not in owned:
+                    self._orphans.setdefault(path, {})
         self._task = asyncio.create_task(self._replay_orphans(), name="outbox-orphans")
 
-    def adopt(self, path: Path) -> None:
-        """Take over a journal a closed store could not write back."""
-        self._orphans.add(path)
+    def adopt(self, path: Path, futures: dict[int, asyncio.Future[Any]]) -> None:
+        """Take over a journal a closed store could not write back (and its writes' futures)."""
+        self._orphans.setdefault(path, {}).update(futures)
         if self._wakeup is not None:
             self._wakeup.set()
 
@@ -139,34 +142,43 @@ class Outbox:
         while True:
             for path in sorted(self._orphans):
                 try:
-                    await replay_journal(self, Journal(path), lambda exc: None)
+                    await replay_journal(self, Journal(path), self._orphans[path])
                 except Exception:
                     log.exception("outbox journal %s: replay failed; kept for the next start", path)
                     continue
-                self._orphans.discard(path)
+                self._orphans.pop(path, None)
             self._wakeup.clear()
             await self._wakeup.wait()
 
     async def close(self) -> None:
+        """Stop replaying (journals left are replayed at the next start) and the threads."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for futures in self._orphans.values():
+            for future in futures.values():
+                future.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def replay_journal(
-    outbox: Outbox, journal: Journal, on_failure: Callable[[BaseException], None]
-) -> None:
+async def replay_journal(outbox: Outbox, journal: Journal, futures: dict[int, asyncio.Future[Any]]) -> None:
     """Write back every entry of a journal nobody appends to any more, in order (retrying while
-    the database is unavailable), then remove it."""
+    the database is unavailable), settle the futures of its writes, then remove it."""
     entries, _ = await asyncio.to_thread(journal.read, 0)
     for seq, write in entries:
+        future = futures.pop(seq, None)
         try:
-            await outbox.run_until_done(write, on_failure)
-        except Exception:
+            result = await outbox.run_until_done(write, lambda exc: None)
+        except Exception as exc:
             log.exception("%s: entry %d (%s) refused by the database; skipped", journal.path, seq, write.op)
+            if future is not None and not future.done():
+                future.set_exception(exc)
+                future.exception()
+            continue
+        if future is not None and not future.done():
+            future.set_result(result)
     await asyncio.to_thread(journal.remove)
     log.warning("outbox journal %s written back to the database (%d writes)", journal.path, len(entries))
 
@@ -337,9 +349,11 @@ class CallStore:
         self._closing = True
         self._wakeup.set()
         task = self._task
+        deadline = time.monotonic() + self.settings.spill_after_s
         while not task.done():
             await asyncio.wait({task}, timeout=0.25)
-            if not task.done() and self._trouble_s() >= self.settings.spill_after_s:
+            still_troubled = self._trouble_s() >= self.settings.spill_after_s
+            if not task.done() and still_troubled and time.monotonic() >= deadline:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -348,7 +362,8 @@ class CallStore:
                     self._memory.appendleft(self._inflight)
                     self._inflight = None
                 self._spill([])
-                self.outbox.adopt(self.journal.path)
+                self.outbox.adopt(self.journal.path, self._futures)
+                self._futures = {}
                 log.warning("call %s: ended during a database outage; journal handed over", self.call_id)
         if not task.cancelled() and task.exception() is not None:
             log.error("call %s: storage writer failed: %r", self.call_id, task.exception())
