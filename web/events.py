@@ -10,7 +10,9 @@ agent's calls, as far as the event names the agent: alerts, warnings, handoffs, 
 ``types`` (comma-separated event type names, e.g. ``alert_raised,agent_warning``). The server
 first sends ``{"type": "subscribed"}`` (events published after it are delivered), then one text
 frame per event, ``event.to_dict()``. Non-critical events may be dropped for a slow client (the
-bus's overflow policy); alerts never are.
+bus's overflow policy); alerts never are. The session is re-checked every
+``web.session_recheck_s`` seconds: after a logout, a deactivation or a password or role change the
+socket is closed with 1008 ("session ended").
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
 from agent_monitor.pipeline.bus import EventFilter
-from web.auth.deps import ROLES, websocket_user
+from web.auth.deps import ROLES, watch_session, websocket_user
 from web.auth.live_scope import LiveScope
 
 router = APIRouter()
@@ -95,13 +97,18 @@ async def ws_events(websocket: WebSocket) -> None:
             sub.close()
 
         watcher = asyncio.create_task(watch_client())
+        every = services.settings.web.session_recheck_s
+        session_watch = asyncio.create_task(watch_session(websocket, user, every, sub.close))
         try:
             async for event in sub:
+                if session_watch.done():  # logged out or deactivated: nothing more is sent
+                    break
                 if await scope.allows(event):
                     await websocket.send_text(event_json(event))
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.info("events client left: %r", exc)
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, session_watch):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -51,12 +52,13 @@ def auth_state(conn: HTTPConnection) -> AuthState:
     return state
 
 
-def _load_user(conn: HTTPConnection, username: str) -> Any:
+def _load_user(conn: HTTPConnection, username: str, sid: str) -> Any:
+    """The user row, or ``None`` when the user is unknown or session ``sid`` was revoked."""
     from agent_monitor.storage import repo
 
     with conn.app.state.services.db.session() as s:
         user = repo.get_user(s, username)
-        if user is None:
+        if user is None or repo.session_revoked(s, sid):
             return None
         s.expunge(user)
         return user
@@ -80,7 +82,7 @@ async def _resolve_session(conn: HTTPConnection) -> tuple[CurrentUser, SessionTo
     token = state.signer.verify(raw)
     if token is None or state.revoked(token.sid):
         return None
-    row = await asyncio.to_thread(_load_user, conn, token.username)
+    row = await asyncio.to_thread(_load_user, conn, token.username, token.sid)
     if (
         row is None
         or not row.active
@@ -146,6 +148,30 @@ async def websocket_user(websocket: WebSocket, *roles: str) -> CurrentUser | Non
         await websocket.close(WS_POLICY_VIOLATION)
         return None
     return found[0]
+
+
+async def session_still_valid(conn: HTTPConnection, user: CurrentUser) -> bool:
+    """Whether the connection's session still stands for ``user`` with the same rights: not
+    logged out (revoked), the user active, the password and role unchanged. Looked up afresh."""
+    try:
+        found = await _resolve_session(conn)
+    except Exception:  # the database is unavailable: keep the socket, check again later
+        return True
+    return found is not None and found[0] == user
+
+
+async def watch_session(
+    websocket: WebSocket, user: CurrentUser, every_s: float, on_end: Callable[[], Any]
+) -> None:
+    """Re-check a websocket's session every ``every_s`` seconds; when it no longer stands (logout,
+    deactivation, password or role change) close the socket with 1008 and call ``on_end``."""
+    while True:
+        await asyncio.sleep(every_s)
+        if not await session_still_valid(websocket, user):
+            on_end()
+            with contextlib.suppress(RuntimeError, OSError):
+                await websocket.close(WS_POLICY_VIOLATION, "session ended")
+            return
 
 
 async def csrf_protect(request: Request, user: SignedIn) -> CurrentUser:

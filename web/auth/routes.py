@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -131,12 +132,24 @@ async def login(request: Request, body: LoginBody, response: Response) -> Me:
     return Me(**asdict(user), csrf_token=csrf)
 
 
+def _revoke(services: Any, sid: str, username: str, expires_at: int) -> None:
+    """Record the revocation in the database: a restarted server refuses the cookie too."""
+    from agent_monitor.storage import repo
+
+    with services.db.session() as s:
+        repo.revoke_session(s, sid, username, datetime.fromtimestamp(expires_at, UTC))
+
+
 @router.post("/api/auth/logout", status_code=204, response_class=Response)
 async def logout(request: Request, user: CsrfChecked) -> Response:
     """End this session (its cookie stops working at once) and clear the cookies."""
     found = await session_of(request)
     if found is not None:
-        auth_state(request).revoke(found[1].sid, found[1].expires_at)
+        token = found[1]
+        auth_state(request).revoke(token.sid, token.expires_at)
+        await asyncio.to_thread(
+            _revoke, request.app.state.services, token.sid, user.username, token.expires_at
+        )
     await asyncio.to_thread(_audit_only, request.app.state.services, user.username, "logout", _ip(request))
     response = Response(status_code=204)
     _end_session(response)

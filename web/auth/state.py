@@ -1,5 +1,6 @@
 """The per-application authentication state (``app.state.auth``): the token signer, the login
-limiter, the ingest token and the sessions ended by logout."""
+limiter, the ingest token, and a cache of the sessions ended by logout (the database table
+``revoked_sessions`` is the record; it survives restarts)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ class AuthState:
         self.settings = settings
         web = settings.web
         self.limiter = LoginLimiter(web.login_max_failures, web.login_max_failures_per_ip, web.login_window_s)
-        #: session ids ended by logout -> their expiry (in memory: a restart forgets them, and the
-        #: sessions still end at their expiry or when the password changes)
+        #: session ids this process saw ended by logout -> their expiry (a fast path; the database
+        #: keeps every revocation, see :func:`web.auth.deps.session_of`)
         self._revoked: dict[str, float] = {}
         self._lock = threading.Lock()
 

@@ -2,7 +2,8 @@
 
 - ``/ws/ui/live``: the event bus for the signed-in user: only events of calls in their scope (an
   agent: their own calls), personal data masked for masked roles. Optional ``call_id``
-  (repeatable) narrows it. First frame ``{"type": "subscribed"}``.
+  (repeatable) narrows it. First frame ``{"type": "subscribed"}``. The session is re-checked every
+  ``web.session_recheck_s`` seconds; after a logout or deactivation the socket is closed (1008).
 - ``/ws/listen/{call_id}``: listen-in for supervisors and admins, read-only: the call's audio as
   it is recorded, relayed by tailing the per-leg recording files (no pipeline hook, nothing can be
   sent into the call). First a JSON frame ``{"type": "audio", "sample_rate": R}``, then binary
@@ -25,6 +26,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import Event
 from agent_monitor.storage import repo
 from agent_monitor.storage.recordings import read_recording, recording_path
+from web.auth.deps import watch_session
 from web.events import event_json
 from web.ui.access import SUPERVISORS, CurrentUser, audit, can_see_call, masks, visible_call, websocket_user
 from web.ui.serialize import event_masked
@@ -86,8 +88,12 @@ async def ui_live(websocket: WebSocket) -> None:
     with services.bus.subscribe(wanted) as sub:
         await websocket.send_json({"type": "subscribed"})
         watcher = asyncio.create_task(_drain(websocket, sub.close))
+        every = services.settings.web.session_recheck_s
+        session_watch = asyncio.create_task(watch_session(websocket, user, every, sub.close))
         try:
             async for event in sub:
+                if session_watch.done():  # logged out or deactivated: nothing more is sent
+                    break
                 if not await visibility.allowed(event.call_id):
                     continue
                 text = event_json(event)
@@ -97,9 +103,10 @@ async def ui_live(websocket: WebSocket) -> None:
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.info("ui live client left: %r", exc)
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, session_watch):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 @router.websocket("/ws/listen/{call_id}")
@@ -128,6 +135,8 @@ async def listen(websocket: WebSocket, call_id: str) -> None:
     await websocket.accept()
     stopped = asyncio.Event()
     watcher = asyncio.create_task(_drain(websocket, stopped.set))
+    every = services.settings.web.session_recheck_s
+    session_watch = asyncio.create_task(watch_session(websocket, user, every, stopped.set))
     data_dir = services.settings.data_dir
     positions: dict[Leg, float] = {}
     rate: int | None = None
@@ -162,6 +171,7 @@ async def listen(websocket: WebSocket, call_id: str) -> None:
     except (WebSocketDisconnect, RuntimeError, OSError) as exc:
         log.info("listen-in client left: %r", exc)
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in (watcher, session_watch):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -83,6 +83,7 @@ from agent_monitor.storage.repo.qa import (
     list_reviews,
     save_review,
 )
+from agent_monitor.storage.repo.sessions import revoke_session, session_revoked
 from agent_monitor.storage.repo.transcripts import (
     list_utterances,
     save_utterance,
@@ -133,9 +134,11 @@ __all__ = [
     "require_recording",
     "require_user",
     "resolve_alert",
+    "revoke_session",
     "save_review",
     "save_rule_hit",
     "save_utterance",
+    "session_revoked",
     "set_password",
     "set_rule_hit_status",
     "set_user_active",
