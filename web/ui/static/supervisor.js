@@ -66,7 +66,17 @@
       el("div", {}, reasons), btns);
     if (node) node.replaceWith(fresh); else feed.insertBefore(fresh, feed.children[1] || null);
     alerts.set(a.alert_id, fresh);
-    if (a.state === "resolved") btns.remove();
+    if (a.state === "resolved" || a.pending) btns.remove(); // pending: not stored yet (database down)
+  }
+  const pendingAlerts = new Map(); // alert_key -> alert published before its row was stored
+  function alertStored(ev) {
+    const a = pendingAlerts.get(ev.alert_key);
+    if (!a) return;
+    pendingAlerts.delete(ev.alert_key);
+    const node = alerts.get(ev.alert_key);
+    alerts.delete(ev.alert_key);
+    if (node) alerts.set(ev.alert_id, node);
+    alertItem({ ...a, alert_id: ev.alert_id, pending: false });
   }
   async function act(id, action) {
     try { alertItem(await api("POST", `/api/alerts/${id}/${action}`, {})); } catch (e) { alert(t("error") + ": " + e.message); }
@@ -98,7 +108,15 @@
       case "transcript": if (s) addLine(s, ev); else load(); break;
       case "stress": if (s) addStress(s, ev.sample); break;
       case "level_changed": if (s) setLevel(s, ev.level); break;
-      case "alert_raised": alertItem({ alert_id: ev.alert_id, call_id: ev.call_id, level: ev.level, reasons: ev.reasons, state: "raised" }); if (s) setLevel(s, ev.level); break;
+      case "alert_raised": {
+        const pending = ev.alert_id == null;
+        const a = { alert_id: pending ? ev.alert_key : ev.alert_id, call_id: ev.call_id, level: ev.level, reasons: ev.reasons, state: "raised", pending };
+        if (pending) pendingAlerts.set(ev.alert_key, a);
+        alertItem(a);
+        if (s) setLevel(s, ev.level);
+        break;
+      }
+      case "alert_stored": alertStored(ev); break;
       case "handoff_requested": if (!document.getElementById("handoff-" + ev.alert_id)) handoffPopup(ev); break;
       case "alert_state": {
         const node = alerts.get(ev.alert_id);
