@@ -157,7 +157,7 @@ class OutboxSettings(BaseModel):
     retry_first_s: float = Field(0.2, gt=0.0)
     retry_max_s: float = Field(2.0, gt=0.0)
     #: how long an alert waits for its row (its ``alert_id``) before going out without one
-    alert_id_wait_s: float = Field(0.25, ge=0.0, le=1.0)
+    alert_id_wait_s: float = Field(0.5, ge=0.0, le=1.0)
     #: threads running database writes (separate from other work, so a stall blocks nothing else)
     writer_threads: int = Field(4, ge=1, le=32)
 
