@@ -126,6 +126,26 @@ def _forget(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
+def seal_existing(session: Session) -> int:
+    """Seal every evidence row that has no entry yet (once, when the evidence chain is created on
+    a database that already holds calls); returns how many were sealed."""
+    log = EvidenceEntry.__table__
+    known = {(k, r) for k, r in session.execute(select(log.c.kind, log.c.ref))}
+    now, sealed = utcnow(), 0
+    for kind, model in MODELS.items():
+        for obj in session.scalars(select(model).order_by(model.id)):
+            if (kind, str(obj.id)) in known:
+                continue
+            words = [_columns(w) for w in obj.words] if kind == "utterance" else ()
+            call_id = obj.id if kind == "call" else obj.call_id
+            digest = content_digest(kind, _columns(obj), words)
+            chain.append(
+                session, EvidenceEntry(kind=kind, ref=str(obj.id), call_id=call_id, digest=digest, at=now)
+            )
+            sealed += 1
+    return sealed
+
+
 # --- verification ------------------------------------------------------------------------------
 def verify_all(session: Session, anchors: Mapping[str, chain.Anchor] | None = None) -> list[ChainReport]:
     """Every check of ``db verify``: the hash chains, alert states and the evidence rows."""

@@ -7,6 +7,7 @@ compares a database with the ORM tables (empty when they match). The migration s
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,17 +16,22 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 import agent_monitor.storage.tables  # noqa: F401  (registers every table)
 from agent_monitor.errors import DatabaseUnavailableError
+from agent_monitor.storage import evidence
 from agent_monitor.storage.base import Base
 from agent_monitor.storage.engine import make_engine
+from agent_monitor.storage.tables import EvidenceEntry
 
 if TYPE_CHECKING:
     from agent_monitor.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -53,10 +59,17 @@ def upgrade_database(source: Settings | str | URL | Engine, revision: str = "hea
     revision it is at afterwards. Safe to run on an up-to-date database (does nothing)."""
     engine, owned = _engine(source)
     try:
+        had_evidence_log = inspect(engine).has_table(EvidenceEntry.__tablename__)
         with engine.begin() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+        if not had_evidence_log and inspect(engine).has_table(EvidenceEntry.__tablename__):
+            # rows written before the evidence chain existed are sealed once, as they are now
+            with Session(engine) as session, session.begin():
+                sealed = evidence.seal_existing(session)
+            if sealed:
+                log.warning("sealed %d existing evidence rows into the new evidence chain", sealed)
         return current_revision(engine) or ""
     except SQLAlchemyError as exc:
         raise DatabaseUnavailableError(f"cannot migrate {engine.url!r}: {_one_line(exc)}") from exc

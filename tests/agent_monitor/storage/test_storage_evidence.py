@@ -18,6 +18,7 @@ from agent_monitor.storage.anchors import AnchorWriter, anchor_path, read_latest
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import HitStatus, Level
 from agent_monitor.storage.evidence import verify_all
+from agent_monitor.storage.migrate import head_revision, upgrade_database
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, 101112, tzinfo=UTC)
 
@@ -162,3 +163,32 @@ def test_a_torn_last_anchor_line_is_skipped(tmp_path: Path) -> None:
     good = '{"at":"2025-01-01T00:00:00+00:00","heads":{"audit_log":{"seq":2,"hash":"' + "a" * 64 + '"}}}'
     path.write_text(good + '\n{"at": "20')
     assert read_latest_anchors(path)["audit_log"].seq == 2
+
+
+def test_rows_from_before_the_evidence_chain_are_sealed_once_at_upgrade(empty_db_url: str) -> None:
+    upgrade_database(empty_db_url, "0001")
+    db = Database.open(empty_db_url)
+    try:
+        _sql(db, "INSERT INTO agents (id, name, created_at) VALUES ('A1', 'A1', '2025-01-01 00:00:00+00')")
+        _sql(
+            db,
+            "INSERT INTO calls (id, agent_id, source_protocol, started_at, status, final_level,"
+            " high_sensitivity, lang) VALUES ('old', 'A1', 'file', '2025-01-01 00:00:00+00', 'ended',"
+            " 'orange', false, 'en')",
+        )
+        _sql(
+            db,
+            "INSERT INTO utterances (call_id, leg, utterance_no, start_s, end_s, text, final, lang,"
+            " updated_at) VALUES ('old', 'agent', 0, 0.5, 0.9, 'hello', true, 'en',"
+            " '2025-01-01 00:00:00+00')",
+        )
+        assert upgrade_database(empty_db_url) == head_revision()
+        assert _problems(db) == []
+        with db.session() as s:
+            assert {r.name: r.rows for r in verify_all(s)}["evidence_log"] == 2
+        _sql(db, "UPDATE calls SET final_level = 'none'")
+        assert any("calls: row old was changed" in p for p in _problems(db))
+        assert upgrade_database(empty_db_url) == head_revision()  # sealing happens once, not again
+        assert any("calls: row old was changed" in p for p in _problems(db))
+    finally:
+        db.dispose()
