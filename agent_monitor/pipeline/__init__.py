@@ -22,7 +22,8 @@ Interface used by the ingest layer and the web application::
 Modules: :mod:`.bus` (event bus and its overflow policy), :mod:`.audio_in` (decoding, inbox
 overflow policy), :mod:`.leg` (per-leg worker), :mod:`.fusion` (the level policy),
 :mod:`.session`, :mod:`.manager`, :mod:`.escalation` (handoff timer, injectable clock),
-:mod:`.store`/:mod:`.records` (database writes off the event loop), :mod:`.analyze` (files).
+:mod:`.store`/:mod:`.records`/:mod:`.journal` (the outbox: database writes off the live path,
+retried and spilled to a journal during an outage), :mod:`.analyze` (files).
 """
 
 from agent_monitor.pipeline.bus import EventBus, EventFilter, InProcessEventBus, Subscription

@@ -6,10 +6,14 @@ blocks: the frame is written to the leg's recording at once, then queued for rec
 :mod:`.audio_in` for the overflow policy); :meth:`CallSession.stop` drains the queues, settles the
 last utterances, closes the recordings and ends the call row (``ended`` or ``aborted``).
 
-Per rule hit: an agent-side hit first sends the agent an :class:`AgentWarning` (no database
-wait), then the hit is stored and published, then fused; a level rise is published
-(:class:`LevelChanged`), stored as an alert (:class:`AlertRaised` with its id) and, at red,
-handed to supervisors (:class:`HandoffRequested`, escalation timer) and queued for QA.
+Nothing here waits on the database: rows go to the call's outbox (:mod:`.store`), which writes
+them in order, retries through an outage and spills to a journal. Per rule hit: an agent-side
+hit first sends the agent an :class:`AgentWarning`, then the hit is handed to the outbox (with a
+uuid key) and published, then fused; a level rise is published (:class:`LevelChanged`) and its
+alert handed to the outbox and published (:class:`AlertRaised`, with its stored id when the row
+is written within ``live.outbox.alert_id_wait_s``, else with its key only and an
+:class:`AlertStored` later); at red the call is handed to supervisors (:class:`HandoffRequested`,
+escalation timer) once the alert row exists, and queued for QA.
 """
 
 from __future__ import annotations
