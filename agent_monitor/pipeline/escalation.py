@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.model.events import HandoffEscalated
 from agent_monitor.pipeline.bus import EventBus
+from agent_monitor.pipeline.store import is_transient
 from agent_monitor.storage import AlertState, Database, repo
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class Escalator:
         self._tasks: dict[int, asyncio.Task[bool]] = {}
         #: alert ids escalated so far
         self.escalated: list[int] = []
+        #: escalations that went out during a database outage, waiting to be recorded
+        self._late: set[asyncio.Task[None]] = set()
 
     def schedule(self, alert_id: int, call_id: str, agent_id: str, call_started: datetime) -> None:
         """Start the timer of a freshly requested handoff."""
@@ -77,7 +80,18 @@ class Escalator:
     async def _wait(self, alert_id: int, call_id: str, agent_id: str, call_started: datetime) -> bool:
         await self.clock.sleep(self.after_s)
         now = self.clock.now()
-        escalated = await asyncio.to_thread(self._escalate_if_due, alert_id, now)
+        try:
+            escalated = await asyncio.to_thread(self._escalate_if_due, alert_id, now)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # the database is unavailable (so nobody could acknowledge through it either): the
+            # escalation goes out now and is recorded once the database is back
+            log.warning("alert %s: escalated during a database outage; recorded later: %s", alert_id, exc)
+            escalated = True
+            late = asyncio.create_task(self._record_later(alert_id, now))
+            self._late.add(late)
+            late.add_done_callback(self._late.discard)
         if escalated:
             self.escalated.append(alert_id)
             t = (now - call_started).total_seconds()
@@ -87,6 +101,19 @@ class Escalator:
                 )
             )
         return escalated
+
+    async def _record_later(self, alert_id: int, now: datetime) -> None:
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await asyncio.to_thread(self._escalate_if_due, alert_id, now)
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.error("alert %s: escalation not recorded: %s", alert_id, exc)
+                    return
+            delay = min(5.0, delay * 2)
 
     def _escalate_if_due(self, alert_id: int, now: datetime) -> bool:
         with self.db.session() as session:
@@ -104,7 +131,7 @@ class Escalator:
         return True
 
     async def shutdown(self) -> None:
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._late]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -16,20 +16,23 @@ import pytest
 from sqlalchemy import func, select
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import HandoffEscalated
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
 from agent_monitor.model.session import LevelReason, WarningLevel
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
-from agent_monitor.pipeline import records
+from agent_monitor.pipeline import InProcessEventBus, records
+from agent_monitor.pipeline.escalation import Escalator
 from agent_monitor.pipeline.journal import Journal, decode_write, encode_write, journal_path
 from agent_monitor.pipeline.records import Write, run_write
 from agent_monitor.pipeline.store import CallStore, Outbox
 from agent_monitor.settings import OutboxSettings
-from agent_monitor.storage import CallStatus, repo
+from agent_monitor.storage import CallStatus, Level, repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.recordings import RecordingInfo
 from agent_monitor.storage.tables import Alert, QaQueueItem, RuleHitRow, StressSampleRow, Utterance
+from tests.agent_monitor.pipeline.conftest import FakeClock
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
 FAST = OutboxSettings(
@@ -207,3 +210,36 @@ async def test_a_journal_left_by_a_crash_is_written_back_at_start(db: Database, 
     finally:
         await outbox.close()
     _check_stored(db)
+
+
+@pytest.mark.asyncio
+async def test_a_handoff_due_during_an_outage_is_escalated_at_once_and_recorded_later(db: Database) -> None:
+    _start_call(db)
+    with db.session() as s:
+        alert = repo.raise_alert(
+            s, "c1", Level.RED, [{"rule": "EN-FALSE-1"}], raised_at_s=0.75, raised_at=T0, handoff=True
+        )
+        alert_id = alert.id
+    down = Database.open(UNREACHABLE)
+    bus = InProcessEventBus()
+    clock = FakeClock(T0)
+    escalator = Escalator(down, bus, clock, after_s=30.0)
+    with bus.subscribe() as sub:
+        escalator.schedule(alert_id, "c1", "A1", T0)
+        await _until(lambda: clock.sleepers == 1)
+        await clock.advance(31.0)
+        await _until(lambda: sub.pending > 0)
+        event = sub.get_nowait()
+        assert isinstance(event, HandoffEscalated) and event.alert_id == alert_id
+    escalator.db = db  # the database is back: the escalation is recorded
+
+    def recorded() -> bool:
+        with db.session() as s:
+            handoff = repo.get_handoff(s, alert_id)
+            return handoff is not None and handoff.escalated_at is not None
+
+    await _until(recorded)
+    await escalator.shutdown()
+    down.dispose()
+    with db.session() as s:
+        assert [e.action.value for e in repo.alert_events(s, alert_id)] == ["handoff_requested", "escalated"]
