@@ -288,9 +288,10 @@ class CallSession:
     # --- levels and alerts ------------------------------------------------------------------------
     async def _raise(self, decision: LevelDecision) -> None:
         """Publish the level and the alert at once; the alert row is written by the outbox. The
-        alert carries its ``alert_id`` when the row is written within ``alert_id_wait_s``, else
-        ``None`` (and :class:`AlertStored` follows when it is); a red handoff and its escalation
-        timer need the stored id and follow the row."""
+        alert carries its ``alert_id`` when the row is written within ``alert_id_wait_s`` (no wait
+        while the outbox knows the database is unavailable), else ``None`` (and
+        :class:`AlertStored` follows when it is); a red handoff and its escalation timer need the
+        stored id and follow the row."""
         level, t = decision.level, decision.t
         red = level is WarningLevel.RED
         await self.bus.publish(
@@ -304,7 +305,8 @@ class CallSession:
         stored = self.store.submit(
             records.raise_alert(self.call_id, key, level, decision.reasons, t, now, handoff=red)
         )
-        await asyncio.wait({stored}, timeout=self.settings.live.outbox.alert_id_wait_s)
+        if not self.store.degraded:  # a database known to be unavailable is not waited for at all
+            await asyncio.wait({stored}, timeout=self.settings.live.outbox.alert_id_wait_s)
         alert_id = stored.result() if stored.done() and stored.exception() is None else None
         await self.bus.publish(
             AlertRaised(
