@@ -16,9 +16,9 @@ work of threads).
   (:mod:`.journal`), and so is every later write until the journal is written back. When the
   database answers again, the journal is replayed in order, then removed.
 - Every write is idempotent (:mod:`.records`), so a journal replayed again after a crash does
-  not duplicate rows. A session closing while the database is still down leaves its journal to
-  the :class:`Outbox`, which replays it (and any journal left by a crash, at start) in the
-  background.
+  not duplicate rows. A session closing while the database is still down returns after
+  ``spill_after_s``; its writer carries on in the background. At shutdown, unwritten writes stay
+  in the journal, and the :class:`Outbox` writes back journals left by an earlier run at start.
 - A write refused for any other reason (a bug, a constraint) is logged with its traceback,
   counted in ``errors`` and skipped: retrying cannot fix it.
 
@@ -69,7 +69,7 @@ def is_transient(exc: BaseException) -> bool:
 
 class Outbox:
     """What the call stores of one process share: threads, the journal folder, health, and the
-    replay of journals nobody owns (left by a crash, or by a call that ended during an outage)."""
+    replay of journals left by an earlier run (a crash, or a shutdown during an outage)."""
 
     def __init__(self, db: Database, settings: OutboxSettings, journal_dir: Path) -> None:
         self.db = db
@@ -77,10 +77,9 @@ class Outbox:
         self.journal_dir = journal_dir
         self.executor = ThreadPoolExecutor(settings.writer_threads, thread_name_prefix="db-write")
         self.stores: set[CallStore] = set()
-        #: journals nobody appends to any more, with the futures of their writes (when known)
-        self._orphans: dict[Path, dict[int, asyncio.Future[Any]]] = {}
+        #: journals left by an earlier run, not yet written back
+        self._orphans: set[Path] = set()
         self._task: asyncio.Task[None] | None = None
-        self._wakeup: asyncio.Event | None = None
 
     # --- health -----------------------------------------------------------------------------------
     @property
@@ -118,67 +117,47 @@ class Outbox:
             await asyncio.sleep(delay)
             delay = min(self.settings.retry_max_s, delay * 2)
 
-    # --- journals nobody owns -----------------------------------------------------------------------
+    # --- journals left by an earlier run -----------------------------------------------------------
     def start(self) -> None:
-        """Find journals left by an earlier run and replay them in the background."""
+        """Find journals left by an earlier run and write them back in the background."""
         if self._task is not None:
             return
-        self._wakeup = asyncio.Event()
         if self.journal_dir.is_dir():
             owned = {s.journal.path for s in self.stores}
-            for path in self.journal_dir.glob("*.jsonl"):
-                if path not in owned:
-                    self._orphans.setdefault(path, {})
+            self._orphans.update(p for p in self.journal_dir.glob("*.jsonl") if p not in owned)
         self._task = asyncio.create_task(self._replay_orphans(), name="outbox-orphans")
 
-    def adopt(self, path: Path, futures: dict[int, asyncio.Future[Any]]) -> None:
-        """Take over a journal a closed store could not write back (and its writes' futures)."""
-        self._orphans.setdefault(path, {}).update(futures)
-        if self._wakeup is not None:
-            self._wakeup.set()
-
     async def _replay_orphans(self) -> None:
-        assert self._wakeup is not None
-        while True:
-            for path in sorted(self._orphans):
-                try:
-                    await replay_journal(self, Journal(path), self._orphans[path])
-                except Exception:
-                    log.exception("outbox journal %s: replay failed; kept for the next start", path)
-                    continue
-                self._orphans.pop(path, None)
-            self._wakeup.clear()
-            await self._wakeup.wait()
+        for path in sorted(self._orphans):
+            try:
+                await replay_journal(self, Journal(path))
+            except Exception:  # unreadable: left on disk (and reported degraded) for a person to look at
+                log.exception("outbox journal %s: cannot be written back", path)
+                continue
+            self._orphans.discard(path)
 
     async def close(self) -> None:
-        """Stop replaying (journals left are replayed at the next start) and the threads."""
+        """Stop (server shutdown): writers still waiting for the database keep their writes in
+        their journals, which the next start writes back; then the threads."""
+        for store in list(self.stores):
+            await store.abandon()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for futures in self._orphans.values():
-            for future in futures.values():
-                future.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def replay_journal(outbox: Outbox, journal: Journal, futures: dict[int, asyncio.Future[Any]]) -> None:
-    """Write back every entry of a journal nobody appends to any more, in order (retrying while
-    the database is unavailable), settle the futures of its writes, then remove it."""
+async def replay_journal(outbox: Outbox, journal: Journal) -> None:
+    """Write back every entry of a journal left by an earlier run, in order (retrying while the
+    database is unavailable), then remove it."""
     entries, _ = await asyncio.to_thread(journal.read, 0)
     for seq, write in entries:
-        future = futures.pop(seq, None)
         try:
-            result = await outbox.run_until_done(write, lambda exc: None)
-        except Exception as exc:
+            await outbox.run_until_done(write, lambda exc: None)
+        except Exception:
             log.exception("%s: entry %d (%s) refused by the database; skipped", journal.path, seq, write.op)
-            if future is not None and not future.done():
-                future.set_exception(exc)
-                future.exception()
-            continue
-        if future is not None and not future.done():
-            future.set_result(result)
     await asyncio.to_thread(journal.remove)
     log.warning("outbox journal %s written back to the database (%d writes)", journal.path, len(entries))
 
@@ -343,8 +322,10 @@ class CallStore:
 
     async def close(self) -> None:
         """Write everything queued. If the database stays unavailable (or a write hangs) for
-        ``spill_after_s``, the rest goes to the journal for the :class:`Outbox` to write back."""
-        if self._task is None:
+        ``spill_after_s`` more, return anyway: the waiting writes are in the journal and the writer
+        carries on in the background until the database is back (the :class:`Outbox` counts it
+        as degraded meanwhile, and :meth:`abandon` keeps it on disk at shutdown)."""
+        if self._task is None or self._closing:
             return
         self._closing = True
         self._wakeup.set()
@@ -352,20 +333,34 @@ class CallStore:
         deadline = time.monotonic() + self.settings.spill_after_s
         while not task.done():
             await asyncio.wait({task}, timeout=0.25)
-            still_troubled = self._trouble_s() >= self.settings.spill_after_s
-            if not task.done() and still_troubled and time.monotonic() >= deadline:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                # the write in progress first: it may or may not have been committed (idempotent)
-                if self._inflight is not None:
-                    self._memory.appendleft(self._inflight)
-                    self._inflight = None
-                self._spill([])
-                self.outbox.adopt(self.journal.path, self._futures)
-                self._futures = {}
-                log.warning("call %s: ended during a database outage; journal handed over", self.call_id)
+            troubled = self._trouble_s() >= self.settings.spill_after_s
+            if not task.done() and troubled and time.monotonic() >= deadline:
+                if self._memory:
+                    self._spill([])
+                log.warning("call %s: ended during a database outage; its writes follow", self.call_id)
+                task.add_done_callback(self._finished)
+                return
+        self._finished(task)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("call %s: storage writer failed: %r", self.call_id, task.exception())
-        self._task = None
         self.outbox.stores.discard(self)
+
+    async def abandon(self) -> None:
+        """Stop the writer (server shutdown), keeping every unwritten write in the journal in
+        order, so the next start writes them back."""
+        if self._task is None or self._task.done():
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        pending = [*([self._inflight] if self._inflight is not None else []), *self._memory]
+        self._memory.clear()
+        self._inflight = None
+        if pending:
+            entries, _ = self.journal.read(0)
+            self.journal.remove()
+            self.journal.append([*pending, *entries], sync=True)
+        for future in self._futures.values():
+            future.cancel()

@@ -165,29 +165,57 @@ async def test_writes_spill_while_the_database_is_down_and_are_written_back_in_o
 
 
 @pytest.mark.asyncio
-async def test_a_call_ending_during_the_outage_leaves_its_journal_to_the_outbox(
+async def test_a_call_ending_during_the_outage_returns_and_its_writes_follow(
     db: Database, tmp_path: Path
 ) -> None:
     _start_call(db)
     down = Database.open(UNREACHABLE)
     outbox = Outbox(down, FAST, tmp_path / "outbox")
-    outbox.start()
     store = CallStore(outbox, "c1")
     store.start()
     try:
-        alert = None
-        for write in _writes():
-            future = store.submit(write)
-            alert = future if write.op == "raise_alert" else alert
-        await store.close()  # the database is still down: handed over, not lost
-        assert store.journal.exists() and outbox.degraded and alert is not None and not alert.done()
-        outbox.db = db
+        futures = [store.submit(write) for write in _writes()]
+        alert = futures[6]
+        started = time.monotonic()
+        await store.close()  # the database is still down: the call ends anyway, nothing is lost
+        assert time.monotonic() - started < 5.0
+        assert store.journal.exists() and outbox.degraded and not alert.done()
+        outbox.db = db  # back: the writer still running in the background writes everything
         await _until(lambda: not outbox.degraded)
-        assert not store.journal.exists()
+        assert not store.journal.exists() and all(f.done() for f in futures)
         assert isinstance(await alert, int)  # whoever waited for the alert's id gets it
     finally:
         await outbox.close()
         down.dispose()
+    _check_stored(db)
+
+
+@pytest.mark.asyncio
+async def test_a_shutdown_during_the_outage_keeps_the_writes_for_the_next_start(
+    db: Database, tmp_path: Path
+) -> None:
+    _start_call(db)
+    down = Database.open(UNREACHABLE)
+    outbox = Outbox(down, FAST, tmp_path / "outbox")
+    store = CallStore(outbox, "c1")
+    store.start()
+    for write in _writes()[:3]:
+        store.submit(write)
+    await _until(lambda: store.failing_since is not None)  # the first write is being retried
+    for write in _writes()[3:]:
+        store.submit(write)
+    await store.close()
+    await outbox.close()  # the server stops while the database is still down
+    down.dispose()
+    assert store.journal.exists()
+    entries, _ = store.journal.read()
+    assert [w for _, w in entries] == _writes()  # every write, in order, the one in flight first
+    restarted = Outbox(db, FAST, tmp_path / "outbox")
+    restarted.start()
+    try:
+        await _until(lambda: not store.journal.exists())
+    finally:
+        await restarted.close()
     _check_stored(db)
 
 
