@@ -307,7 +307,8 @@ class CallSession:
         )
         if not self.store.degraded:  # a database known to be unavailable is not waited for at all
             await asyncio.wait({stored}, timeout=self.settings.live.outbox.alert_id_wait_s)
-        alert_id = stored.result() if stored.done() and stored.exception() is None else None
+        written = stored.done() and not stored.cancelled() and stored.exception() is None
+        alert_id = stored.result() if written else None
         await self.bus.publish(
             AlertRaised(
                 call_id=self.call_id,
