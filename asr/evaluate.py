@@ -127,7 +127,8 @@ def evaluate_tree(
                 continue
             res.lang = "zh" if any(_CJK.search(r["transcript"]) for r in rows) else "en"
             if res.lang != pool.lang:
-                res.skipped = f"{res.lang} data, {pool.lang} model"
+                hint = settings.asr.models.get(res.lang)
+                res.skipped = f"{res.lang} data, {pool.lang} model (--model {hint})"
                 continue
             for row in rows[: limit or None]:
                 path = labels.parent / row["path"]

@@ -26,6 +26,7 @@ from asr.model_fetch import fetch
 from asr.model_layout import digest_tree
 from asr.model_manifest import ArchiveSource, FileDigest, Manifest, load_manifest
 from asr.model_store import RECORD_NAME, ModelStore
+from asr.streaming import model_language
 
 ZH = "vosk-model-small-cn-0.22"
 EN = "vosk-model-small-en-us-0.15"
@@ -68,6 +69,7 @@ def test_manifest_pins_the_zh_archive_and_files_with_provenance(manifest: Manife
     assert all(d.size is None for d in spec.files.values())  # sizes were not published: not invented
     assert "build-check script" in spec.files_provenance
     assert set(spec.required) <= set(ZH_FILES)
+    assert model_language(ZH) == "zh"  # eval asr and transcribe label its output as Chinese
 
 
 class _Blob(http.server.BaseHTTPRequestHandler):
