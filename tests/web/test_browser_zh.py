@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
@@ -238,3 +239,21 @@ def test_language_choice_is_kept_on_the_server_across_logout(
     page.goto(url + "/login")
     assert page.locator("h1").inner_text() == "Sign in"  # ?lang= is remembered too
     context.close()
+
+
+def test_error_pages_are_html_in_the_users_language_and_api_errors_stay_json(
+    server: tuple[str, Any, list[str]],
+) -> None:
+    url, _, _ = server
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    page = httpx.get(url + "/no-such-page", headers=zh)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "页面不存在" in page.text and 'href="/"' in page.text
+    english = httpx.get(url + "/no-such-page", headers={"Accept-Language": "en-US"})
+    assert english.status_code == 404 and "Not found" in english.text
+    chosen = httpx.get(url + "/no-such-page", headers={**zh, "Cookie": "am_lang=en"})
+    assert "Not found" in chosen.text  # the stored choice beats the browser's preference
+    api = httpx.get(url + "/api/no-such-thing", headers=zh)
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    redirect = httpx.get(url + "/qa", headers=zh, follow_redirects=False)
+    assert redirect.status_code == 303 and redirect.headers["location"] == "/login?next=%2Fqa"
