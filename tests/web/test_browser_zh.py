@@ -84,7 +84,8 @@ def add_zh_call(settings: Settings, db: Any, data_dir: Path, audio: CallAudio) -
                 sha256=info.sha256,
             )
         repo.end_call(s, STORED, ended_at=started + timedelta(seconds=20), status=CallStatus.ENDED)
-        repo.enqueue_for_qa(s, STORED, Level(fusion.level.value), "脚本测试通话")
+        reason = "; ".join(r.text for r in decisions[-1].reasons[:3])  # as the live session words it
+        repo.enqueue_for_qa(s, STORED, Level(fusion.level.value), reason)
     return [h.title for h in hits]
 
 
@@ -159,6 +160,8 @@ def test_chinese_pages_for_every_role(
     row = qa.locator(f"tr[data-call='{STORED}']")
     row.wait_for(timeout=15_000)
     assert CHINESE_DATE.search(row.inner_text()), row.inner_text()
+    reason = row.locator("td").nth(4).inner_text()
+    assert "（坐席）" in reason and " leg)" not in reason, reason  # the stored English wording, localised
     assert qa.locator("th").first.inner_text() == "通话"
     assert qa.locator("#whoami").inner_text() == "qa1 (质检员)"
     shot(qa, "qa-queue")

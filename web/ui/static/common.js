@@ -84,18 +84,21 @@ const AM = (() => {
     return new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: lang === "zh" ? "long" : "short", day: "numeric",
       hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).format(d);
   }
-  // a reason behind an alert level, in the interface language (the stored text is English where the
-  // pipeline wrote it; rule titles come from the call's rule pack, so zh calls already read Chinese)
-  function reasonText(r) {
-    const text = r.text || r.rule || r.kind || "";
-    if (lang !== "zh") return text;
-    const score = r.stress_score == null ? "" : Math.round(r.stress_score);
-    if (r.kind === "stress") return t("reason_stress", { level: t("stress_" + r.stress_level), score });
-    if (r.kind === "combo") return t("reason_combo", { what: text.split(" with high debtor stress")[0].replace(/^rule /, ""), score });
-    const rep = r.kind === "repeat" && text.match(/^(\d+) rule hits within ([\d.]+) s \((.*)\)$/);
-    if (rep) return t("reason_repeat", { n: rep[1], window: rep[2], rules: rep[3] });
-    return text.replace(/ \((agent|debtor) leg\)/, (m, leg) => "（" + t(leg) + "）");
+  // the reasons behind a level (written in English by the pipeline, "; "-separated in the QA queue)
+  // in the interface language; rule titles come from the call's rule pack, so zh calls read Chinese
+  function localiseReasons(text) {
+    if (lang !== "zh" || !text) return text || "";
+    return text.split("; ").map((part) => {
+      let m = part.match(/^debtor stress (\w+) \((\d+)\/100\)$/);
+      if (m) return t("reason_stress", { level: t("stress_" + m[1]), score: m[2] });
+      m = part.match(/^(\d+) rule hits within ([\d.]+) s \((.*)\)$/);
+      if (m) return t("reason_repeat", { n: m[1], window: m[2], rules: m[3] });
+      m = part.match(/^(?:rule )?(.*) with high debtor stress \((\d+)\)$/);
+      if (m) return t("reason_combo", { what: m[1], score: m[2] });
+      return part.replace(/ \((agent|debtor) leg\)/, (x, leg) => "（" + t(leg) + "）");
+    }).join("；");
   }
+  function reasonText(r) { return localiseReasons(r.text || r.rule || r.kind || ""); }
   function fmtTime(s) { s = Math.max(0, s || 0); return Math.floor(s / 60) + ":" + String(Math.floor(s % 60)).padStart(2, "0"); }
   const SVGNS = "http://www.w3.org/2000/svg";
   function svg(tag, attrs) { const n = document.createElementNS(SVGNS, tag); for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v); return n; }
@@ -123,5 +126,5 @@ const AM = (() => {
   // browsers start audio only after a user gesture: unlock it on the first click
   document.addEventListener("click", () => { audioCtx = audioCtx || new AudioContext(); audioCtx.resume(); }, { once: true });
   topbar();
-  return { user, lang, t, el, api, live, badge, fmtTime, fmtDateTime, reasonText, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
+  return { user, lang, t, el, api, live, badge, fmtTime, fmtDateTime, reasonText, localiseReasons, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
 })();
