@@ -187,3 +187,21 @@ async def test_control_en_call_with_the_same_rules_is_transcribed_and_checked(
     assert any(e.transcript.final for e in of(events, TranscriptEvent))
     assert any(h.hit.rule.startswith("EN-") for h in of(events, RuleHitEvent))  # missed must-say rules
     await manager.shutdown()
+
+
+def test_a_damaged_model_is_missing_with_its_reason_and_nothing_is_loaded(
+    base_settings: Settings, en_model: Path, tmp_path: Path
+) -> None:
+    damaged = _symlink_tree(en_model, tmp_path / "damaged")
+    (damaged / "am" / "final.mdl").unlink()
+    settings = base_settings.model_copy(
+        update={"asr": base_settings.asr.model_copy(update={"models": {"zh": str(damaged)}})}
+    )
+    models = LanguageModels.from_settings(settings)
+    try:
+        assert models.languages == [] and models.pool("zh") is None and models.pool("en") is None
+        assert "am/final.mdl missing" in models.missing_model("zh").reason
+        assert models.missing_model("en").reason == "no model configured for en"
+        assert models.describe().startswith("transcribes nothing; calls in other languages are recorded only")
+    finally:
+        models.close()
