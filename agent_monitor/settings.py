@@ -48,10 +48,31 @@ class VadSettings(BaseModel):
     max_segment_ms: int = Field(20000, ge=1000)
 
 
+#: the languages a call can be in (a call's ``lang``; rule packs and the UI follow it)
+CALL_LANGUAGES: tuple[str, ...] = ("en", "zh")
+CallLanguage = Literal["en", "zh"]
+
+
 class AsrSettings(BaseModel):
     """Vosk recognition."""
 
+    #: the model of offline tools (``transcribe``, ``eval asr``) when no ``--model`` is given
     model: str = "vosk-model-small-en-us-0.15"
+    #: live calls: the model of each call language (a name under ``model_dir`` or a directory).
+    #: Each installed one is loaded once per process and shared by all calls in that language; a
+    #: call in a language whose model is not installed is recorded but not transcribed.
+    models: dict[str, str] = Field(
+        default_factory=lambda: {"en": "vosk-model-small-en-us-0.15", "zh": "vosk-model-small-cn-0.22"}
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _call_languages(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(CALL_LANGUAGES))
+        if unknown:
+            raise ValueError(f"languages must be among {', '.join(CALL_LANGUAGES)}, not {', '.join(unknown)}")
+        return v
+
     #: the rate audio is resampled to before VAD and recognition
     sample_rate: int = Field(16000, ge=8000, le=48000)
     #: which channel of a stereo recording is the agent's leg
@@ -63,8 +84,9 @@ class AsrSettings(BaseModel):
     partial_interval_s: float = Field(0.5, ge=0.0)
     #: how many blocking Vosk calls may run at once (0 = number of CPU cores)
     workers: int = Field(0, ge=0)
-    #: ready-made Vosk recognizers kept for new legs (building one costs ~60 ms of CPU; a server
-    #: builds this many at start and keeps the recognizers of ended legs, reset, up to this many)
+    #: ready-made Vosk recognizers kept for new legs, per language (building one costs ~60 ms of
+    #: CPU; a server builds this many at start and keeps the recognizers of ended legs, reset, up
+    #: to this many)
     spare_recognizers: int = Field(16, ge=0)
 
 
@@ -177,6 +199,11 @@ class LiveSettings(BaseModel):
     subscriber_queue: int = Field(1000, ge=1)
     #: stress samples are stored in batches of this many (and at the end of the call)
     stress_batch: int = Field(10, ge=1)
+    #: a call's language when its start message names none: the agent's (``lang_by_agent``, by
+    #: agent id), else the queue's (``lang_by_queue``, the start message's ``queue``), else this
+    default_lang: CallLanguage = "en"
+    lang_by_agent: dict[str, CallLanguage] = Field(default_factory=dict)
+    lang_by_queue: dict[str, CallLanguage] = Field(default_factory=dict)
     fusion: FusionSettings = FusionSettings()
     outbox: OutboxSettings = OutboxSettings()
 

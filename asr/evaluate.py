@@ -18,15 +18,17 @@ from typing import Any
 
 from agent_monitor.errors import AgentMonitorError, DatasetError
 from agent_monitor.settings import Settings
+from asr.cer import zh_chars
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def normalise(text: str) -> list[str]:
-    """Lower-case, drop punctuation (keeping in-word apostrophes); CJK text splits per character."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    """Lower-case, drop punctuation (keeping in-word apostrophes); Chinese splits per character
+    (:func:`asr.cer.zh_chars`: punctuation and spaces removed, digits normalised)."""
     if _CJK.search(text):
-        return _CJK.findall(text)
+        return zh_chars(text)
+    text = unicodedata.normalize("NFKC", text).lower()
     text = re.sub(r"[^\w']+", " ", text)
     return [w.strip("'") for w in text.split() if w.strip("'")]
 
@@ -125,7 +127,8 @@ def evaluate_tree(
                 continue
             res.lang = "zh" if any(_CJK.search(r["transcript"]) for r in rows) else "en"
             if res.lang != pool.lang:
-                res.skipped = f"{res.lang} data, {pool.lang} model"
+                hint = settings.asr.models.get(res.lang)
+                res.skipped = f"{res.lang} data, {pool.lang} model (--model {hint})"
                 continue
             for row in rows[: limit or None]:
                 path = labels.parent / row["path"]

@@ -38,7 +38,9 @@ class ArchiveSource:
 
 @dataclass(frozen=True)
 class FileDigest:
-    size: int
+    """A file's sha256 and size; ``size`` is ``None`` only in a manifest pin published without it."""
+
+    size: int | None
     sha256: str
 
 
@@ -111,8 +113,9 @@ def _parse_model(name: str, raw: dict[str, Any], where: str) -> ModelSpec:
     for rel, d in files_raw.items():
         if not isinstance(d, dict):
             raise ModelError(f"{where}.files.{rel}: must be {{ size = N, sha256 = HEX }}")
+        size = d.get("size")
         files[rel] = FileDigest(
-            size=_int(d.get("size"), f"{where}.files.{rel}.size"),
+            size=None if size is None else _int(size, f"{where}.files.{rel}.size"),
             sha256=_sha(d.get("sha256"), f"{where}.files.{rel}.sha256"),
         )
     required = raw.get("required", [])

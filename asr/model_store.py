@@ -289,7 +289,7 @@ class ModelStore:
             name=name,
             path=path,
             files_checked=len(current),
-            bytes_checked=sum(d.size for d in current.values()),
+            bytes_checked=sum(d.size or 0 for d in current.values()),
             against=" and ".join(against) or "layout only (no install record, no pinned checksums)",
         )
 
@@ -301,7 +301,7 @@ def compare_files(expected: dict[str, FileDigest], actual: dict[str, FileDigest]
         got = actual.get(rel)
         if got is None:
             out.append(f"{rel} missing")
-        elif got.size != want.size:
+        elif want.size is not None and got.size != want.size:
             out.append(f"{rel} has {got.size} bytes, expected {want.size} (truncated or changed)")
         elif got.sha256 != want.sha256:
             out.append(f"{rel} is corrupt (sha256 {got.sha256[:12]}…, expected {want.sha256[:12]}…)")

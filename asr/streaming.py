@@ -74,14 +74,18 @@ class RecognizerPool:
         workers: int = 0,
         sample_rate: int = 16000,
         max_spares: int = 16,
+        executor: ThreadPoolExecutor | None = None,
     ) -> None:
+        """``executor``: threads shared with other pools (one per language, :mod:`asr.languages`);
+        their owner shuts them down. Default: this pool's own ``workers`` threads."""
         self.model = model
         self.lang = lang
         #: the rate every spare recognizer is built for (``settings.asr.sample_rate``)
         self.sample_rate = sample_rate
         self.workers = workers or os.cpu_count() or 1
         self.max_spares = max_spares
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="vosk")
+        self._own_executor = executor is None
+        self._executor = executor or ThreadPoolExecutor(self.workers, thread_name_prefix="vosk")
         self._spares: list[SpareRecognizer] = []
         self.created = 0  # recognizers built so far (for tests and metrics)
 
@@ -138,7 +142,8 @@ class RecognizerPool:
         return len(self._spares)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._own_executor:
+            self._executor.shutdown(wait=True, cancel_futures=True)
         self._spares.clear()
 
 

@@ -5,6 +5,9 @@
   (failing, hanging, or writes waiting in the outbox journal) ``ok`` is false, ``status`` is
   ``"degraded: database"`` and ``degraded`` lists ``"database"`` (calls are still monitored and
   alerts still go out; the writes follow when the database is back).
+- ``GET /api/languages[?agent_id=A&queue=Q&lang=L]``: the call languages this server transcribes
+  (language -> model) and those it only records (with the reason); ``call``: the language a call
+  with these start fields gets and whether it is transcribed (``replay``/``capture`` ask first).
 - ``GET /api/live``: the live calls with their level and per-leg audio accounting
   (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``.
 - ``GET /api/metrics[?reset=true]``: event-loop lag (ms: p50, p95, p99, max) since the last reset,
@@ -13,21 +16,22 @@
   message fields}}``: an Asterisk AudioSocket connection with that UUID joins that call as that
   leg (see :mod:`agent_monitor.ingest.audiosocket`).
 
-Access (:mod:`web.auth`): ``/healthz`` is public; ``/api/live`` is for agents (their own calls),
-supervisors (their team's calls) and admins; ``/api/metrics`` for supervisors and admins;
-``/api/audiosocket/register`` needs the ingest token (``Authorization: Bearer ...``).
+Access (:mod:`web.auth`): ``/healthz`` and ``/api/languages`` are public; ``/api/live`` is for
+agents (their own calls), supervisors (their team's calls) and admins; ``/api/metrics`` for
+supervisors and admins; ``/api/audiosocket/register`` needs the ingest token (``Authorization: Bearer ...``).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
 from agent_monitor.errors import IngestProtocolError
 from agent_monitor.ingest.audiosocket import AUDIOSOCKET_RATE
+from agent_monitor.ingest.language import call_language
 from agent_monitor.ingest.ws_ingest import StartMessage, validation_problem
 from agent_monitor.model.audio import Leg
 from web.auth.deps import CurrentUser, require_ingest_token, require_roles
@@ -51,6 +55,20 @@ async def healthz(request: Request) -> dict[str, Any]:
         "outbox": outbox.summary(),
         "live_calls": len(services.manager.live_calls()),
         "audiosocket_port": audiosocket.port if audiosocket else None,
+    }
+
+
+@router.get("/api/languages")
+async def languages(
+    request: Request, agent_id: str = "", queue: str | None = None, lang: Literal["en", "zh"] | None = None
+) -> dict[str, Any]:
+    services = request.app.state.services
+    models = services.models
+    chosen = call_language(services.settings.live, lang, agent_id, queue)
+    return {
+        **models.to_dict(),
+        "default": services.settings.live.default_lang,
+        "call": {"lang": chosen, "transcribed": models.pool(chosen) is not None},
     }
 
 

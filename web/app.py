@@ -2,7 +2,9 @@
 
 The lifespan builds the process's singletons from the settings, in order: the database
 (migrated to the current schema; calls left ``live`` by a crash are marked ``aborted``, their
-data kept), the shared Vosk model and its worker pool, the rule set, the event bus, the call
+data kept), the speech model of each call language (:class:`asr.languages.LanguageModels`: one
+shared Vosk model per installed language, one worker pool; the languages it can and cannot
+transcribe are logged), the rule set, the event bus, the call
 manager and, unless ``settings.server.audiosocket_port`` is ``None``, the Asterisk AudioSocket
 TCP listener. They live in ``app.state.services`` (:class:`Services`).
 
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from agent_monitor.pipeline import CallManager, EventBus
     from agent_monitor.storage import Database
     from agent_monitor.storage.anchors import AnchorWriter
-    from asr.streaming import RecognizerPool
+    from asr.languages import LanguageModels
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ class Services:
 
     settings: Settings
     db: Database
-    pool: RecognizerPool
+    models: LanguageModels
     bus: EventBus
     manager: CallManager
     registry: LegRegistry
@@ -58,7 +60,7 @@ async def build_services(settings: Settings) -> Services:
     from agent_monitor.pipeline import CallManager, InProcessEventBus
     from agent_monitor.storage import Database, repo, upgrade_database
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
-    from asr.streaming import RecognizerPool
+    from asr.languages import LanguageModels
     from qa_rules import load_rules_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -72,16 +74,17 @@ async def build_services(settings: Settings) -> Services:
     aborted = await asyncio.to_thread(prepare_db)
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
-    pool = await asyncio.to_thread(RecognizerPool.from_settings, settings)
-    await pool.prewarm()
+    models = await asyncio.to_thread(LanguageModels.from_settings, settings)
+    (log.warning if models.missing else log.info)("speech models: %s", models.describe())
+    await models.prewarm()
     ruleset = await asyncio.to_thread(load_rules_from_settings, settings)
     bus = InProcessEventBus(settings.live.subscriber_queue)
-    manager = CallManager(settings, pool, ruleset, db, bus)
+    manager = CallManager(settings, models, ruleset, db, bus)
     manager.outbox.start()  # writes left in journals by an earlier run go to the database
     anchors = AnchorWriter(db, anchor_path(settings.data_dir), settings.server.anchor_every_s)
     anchors.start()
     return Services(
-        settings, db, pool, bus, manager, LegRegistry(), aborted_at_start=aborted, anchors=anchors
+        settings, db, models, bus, manager, LegRegistry(), aborted_at_start=aborted, anchors=anchors
     )
 
 
@@ -92,7 +95,7 @@ async def close_services(services: Services) -> None:
     await services.manager.shutdown()
     if services.anchors is not None:
         await services.anchors.stop()
-    await asyncio.to_thread(services.pool.close)
+    await asyncio.to_thread(services.models.close)
     services.db.dispose()
 
 

@@ -59,15 +59,17 @@ async def _analyze(args: argparse.Namespace, settings: Settings) -> Any:
     from agent_monitor.pipeline.bus import InProcessEventBus
     from agent_monitor.pipeline.manager import CallManager
     from agent_monitor.storage import Database, upgrade_database
-    from asr.streaming import RecognizerPool
+    from asr.languages import LanguageModels
     from qa_rules import load_rules_from_settings
 
     await asyncio.to_thread(upgrade_database, settings)
     db = Database.open(settings)
-    pool = await asyncio.to_thread(RecognizerPool.from_settings, settings)
+    models = await asyncio.to_thread(LanguageModels.from_settings, settings)
+    if models.pool(args.lang) is None:
+        print(f"agent-monitor: {models.missing_model(args.lang).message}", file=sys.stderr)
     manager = CallManager(
         settings,
-        pool,
+        models,
         load_rules_from_settings(settings),
         db,
         InProcessEventBus(settings.live.subscriber_queue),
@@ -78,5 +80,5 @@ async def _analyze(args: argparse.Namespace, settings: Settings) -> Any:
         )
     finally:
         await manager.shutdown()
-        pool.close()
+        models.close()
         db.dispose()

@@ -76,7 +76,14 @@ def _call_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debtor-id")
     p.add_argument("--debtor-phone")
     p.add_argument("--debtor-tz", help="IANA time zone of the debtor, e.g. America/Chicago")
-    p.add_argument("--lang", choices=("en", "zh"), default="en")
+    p.add_argument(
+        "--lang", choices=("en", "zh"), help="call language (default: the server's, for this agent)"
+    )
+    p.add_argument(
+        "--record-only",
+        action="store_true",
+        help="stream even if the server has no model for the call's language (recorded, not transcribed)",
+    )
 
 
 def _call(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
@@ -104,11 +111,14 @@ def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def preflight(settings: Settings) -> None:
-    """Fail with one line before the server starts: the speech model and the rule packs load."""
-    from asr.model_store import resolve_model_path
+    """Before the server starts: print which call languages it can transcribe (a language without
+    its model is recorded only, loudly), and fail with one line if the rule packs do not load."""
+    from asr.languages import describe, find_models
     from qa_rules import load_rules_from_settings
 
-    resolve_model_path(settings, settings.asr.model)
+    found, missing = find_models(settings)
+    models = {lang: settings.asr.models[lang] for lang in found}
+    print(f"agent-monitor: {describe(models, missing)}", file=sys.stderr)
     load_rules_from_settings(settings)
 
 
@@ -130,6 +140,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check_language(args: argparse.Namespace) -> None:
+    """Ask the server whether it transcribes the call's language; refuse unless ``--record-only``."""
+    from agent_monitor.ingest.server_languages import check_transcribed
+
+    warning = check_transcribed(args.server, args.agent_id, args.lang, record_only=args.record_only)
+    if warning:
+        print(warning, file=sys.stderr)
+
+
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.ingest.call_audio import load_call_audio
     from agent_monitor.ingest.client import replay_call
@@ -140,6 +159,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     if args.start or args.duration:
         audio = audio.excerpt(args.start, args.duration)
     call = _call(args, "replay")
+    _check_language(args)
     print(
         f"replaying {args.file} ({audio.duration:.1f} s) as call {call['call_id']} "
         f"over {args.protocol} at {args.speed:g}x",
@@ -267,6 +287,7 @@ def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
         print(list_devices())
         return 0
     call = _call(args, "capture")
+    _check_language(args)
     print(
         f"capturing call {call['call_id']}: mic={args.mic or 'default'} "
         f"call audio={args.call_audio or 'default'} (Ctrl-C ends the call)",

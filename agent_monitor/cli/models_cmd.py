@@ -80,7 +80,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(args, settings)
     record = store.install(args.source, args.name)
-    size = sum(d.size for d in record.files.values())
+    size = sum(d.size or 0 for d in record.files.values())
     checked = (
         "checked against the manifest" if record.manifest_checked else "not in the manifest, not checked"
     )

@@ -124,7 +124,9 @@ class AudioSocketServer:
             call = self._calls.get(call_id)
             if call is None:
                 try:
-                    session = await self.manager.start_call(to_call_info(target.call, "audiosocket"))
+                    session = await self.manager.start_call(
+                        to_call_info(target.call, "audiosocket", self.settings.live)
+                    )
                 except AgentMonitorError as exc:
                     raise IngestProtocolError(f"call not started: {exc}") from None
                 call = self._calls[call_id] = _Call(session)

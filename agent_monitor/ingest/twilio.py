@@ -15,7 +15,7 @@ Twilio opens a websocket and sends JSON text frames::
 
 The two tracks are the two legs. Call metadata travels in ``customParameters`` (TwiML
 ``<Parameter name="agent_id" value="A-7"/>``): ``agent_id`` (required), ``call_id`` (default
-the ``callSid``), ``debtor_id``, ``debtor_phone``, ``debtor_tz``, ``lang`` and ``agent_track``
+the ``callSid``), ``debtor_id``, ``debtor_phone``, ``debtor_tz``, ``lang``, ``queue`` and ``agent_track``
 (``outbound`` by default: the audio Twilio plays into the call is the agent's; ``inbound``, the
 audio from the called party, is the debtor's).
 
@@ -180,7 +180,7 @@ class TwilioConnection:
         legs = {t: (Leg.AGENT if t == agent_track else Leg.DEBTOR) for t in TRACKS}
         fields = {
             k: params[k]
-            for k in ("agent_id", "debtor_id", "debtor_phone", "debtor_tz", "lang")
+            for k in ("agent_id", "debtor_id", "debtor_phone", "debtor_tz", "lang", "queue")
             if k in params
         }
         try:

@@ -4,7 +4,7 @@ Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
 
     client -> {"type": "start", "call_id": "C-1", "agent_id": "A-7",
                "debtor_id": "D-9", "debtor_phone": "+15551234567", "debtor_tz": "America/Chicago",
-               "lang": "en", "sample_rate": 8000, "encoding": "L16",
+               "lang": "en", "queue": "Q-east", "sample_rate": 8000, "encoding": "L16",
                "channels": ["agent", "debtor"]}
     server -> {"type": "started", "call_id": "C-1"}
     client -> binary frames: interleaved samples, channel i is leg channels[i]
@@ -22,6 +22,10 @@ Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
 - A call id that already exists (a client reconnecting after a dropped connection or a server
   restart) continues that call: its rows and recordings are appended to. A call id that is live
   on this server right now is refused (1008).
+- ``lang`` (``en`` or ``zh``) picks the call's speech model and rule pack; without it the
+  agent's or the queue's language from the settings applies (:mod:`agent_monitor.ingest.language`).
+  A language whose model is not installed is recorded but not transcribed (a ``signal_health``
+  event says so).
 - Unknown extra keys in the start message are ignored (mod_audio_fork and jambonz add their own
   metadata); ``event`` is accepted in place of ``type``.
 
@@ -42,8 +46,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent_monitor.errors import IngestProtocolError
+from agent_monitor.ingest.language import call_language
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.session import CallInfo, Source
+from agent_monitor.settings import LiveSettings
 
 _ENCODINGS = {
     "l16": "L16",
@@ -82,7 +88,9 @@ class StartMessage(BaseModel):
     debtor_id: str | None = None
     debtor_phone: str | None = None
     debtor_tz: str | None = None
-    lang: Literal["en", "zh"] = "en"
+    #: ``None``: the agent's, the queue's or the default language (settings.live)
+    lang: Literal["en", "zh"] | None = None
+    queue: str | None = None
     sample_rate: Annotated[int, Field(ge=8000, le=48000)] = 8000
     encoding: Literal["L16", "mulaw"] = "L16"
     channels: Annotated[list[Leg], Field(min_length=1, max_length=2)] = [Leg.AGENT, Leg.DEBTOR]
@@ -100,7 +108,7 @@ class StartMessage(BaseModel):
     def _ids(cls, v: str, info: Any) -> str:
         return _check_id(v, info.field_name)
 
-    @field_validator("debtor_id", "debtor_phone")
+    @field_validator("debtor_id", "debtor_phone", "queue")
     @classmethod
     def _optional_ids(cls, v: str | None, info: Any) -> str | None:
         return None if v is None or not v.strip() else _check_id(v, info.field_name)
@@ -268,15 +276,16 @@ class IngestConnection:
         return dict(zip(self.start.channels, parts, strict=True))
 
 
-def to_call_info(start: StartMessage, source: Source) -> CallInfo:
-    """The pipeline's :class:`CallInfo` for a validated start message."""
+def to_call_info(start: StartMessage, source: Source, live: LiveSettings) -> CallInfo:
+    """The pipeline's :class:`CallInfo` for a validated start message (``live``: the settings that
+    give a call without ``lang`` its language)."""
     return CallInfo(
         call_id=start.call_id,
         agent_id=start.agent_id,
         debtor_id=start.debtor_id,
         debtor_phone=start.debtor_phone,
         debtor_tz=start.debtor_tz,
-        lang=start.lang,
+        lang=call_language(live, start.lang, start.agent_id, start.queue),
         source=source,
         sample_rate=start.sample_rate,
         encoding=start.encoding,

@@ -5,6 +5,10 @@ pool's threads: Vosk (inside :class:`asr.streaming.LegTranscriber`), the rule ch
 transcript and the stress tracker's numpy work. The worker only touches its own leg's state, in
 order, so no two threads ever use one recognizer, checker or tracker at once. Results go to the
 session (a :class:`LegSink`), which publishes, stores and fuses them.
+
+A leg whose call language has no installed model gets no recognizer (``pool`` is ``None``): its
+audio is still recorded and its stress still scored, but nothing is transcribed and no transcript
+rule runs on it (a must-say rule would otherwise fire on a call nobody could hear).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from agent_monitor.pipeline.audio_in import AudioDecoder, Chunk, LegInbox, Resam
 from agent_monitor.settings import Settings
 
 if TYPE_CHECKING:
+    from asr.languages import LanguageModels
     from asr.recognizer import SpareRecognizer
     from asr.streaming import LegTranscriber, RecognizerPool
     from emotion.tracker import StressTracker
@@ -53,8 +58,9 @@ class LegWorker:
         *,
         leg: Leg,
         settings: Settings,
-        pool: RecognizerPool,
-        checker: LegChecker,
+        runner: LanguageModels,
+        pool: RecognizerPool | None,
+        checker: LegChecker | None,
         tracker: StressTracker | None,
         sink: LegSink,
         encoding: str,
@@ -63,11 +69,13 @@ class LegWorker:
         first_utterance: int = 0,
         spare: SpareRecognizer | None = None,
     ) -> None:
-        """``spare``: a recognizer from ``pool.take_recognizer()`` (given back when the leg ends)."""
+        """``runner``: the shared threads for blocking work; ``pool``: the call language's
+        recognizers (``None``: not transcribed); ``spare``: a recognizer from
+        ``pool.take_recognizer()`` (given back when the leg ends)."""
         from asr.streaming import LegTranscriber
 
         self.leg = leg
-        self.pool = pool
+        self.runner = runner
         self.checker = checker
         self.tracker = tracker
         self.sink = sink
@@ -77,8 +85,10 @@ class LegWorker:
         self.inbox = LegInbox(sample_rate, settings.live.leg_queue_s)
         self.asr_rate = settings.asr.sample_rate
         self.resampler = Resampler(sample_rate, self.asr_rate)
-        self.transcriber: LegTranscriber = LegTranscriber(pool, settings, leg, t0=t0, spare=spare)
-        self.transcriber.recognizer.utterance = first_utterance
+        self.transcriber: LegTranscriber | None = None
+        if pool is not None:
+            self.transcriber = LegTranscriber(pool, settings, leg, t0=t0, spare=spare)
+            self.transcriber.recognizer.utterance = first_utterance
         self.processed_samples = 0
         self.errors = 0
         self.last_error: str | None = None
@@ -122,7 +132,7 @@ class LegWorker:
         feed = self._recognize(pcm, last)
         if self.tracker is not None:
             stress_call = self._stress_finish if last else self._stress_push
-            transcripts, (samples, events) = await asyncio.gather(feed, self.pool.run(stress_call, pcm))
+            transcripts, (samples, events) = await asyncio.gather(feed, self.runner.run(stress_call, pcm))
         else:
             transcripts, samples, events = await feed, [], []
         if transcripts:
@@ -130,16 +140,19 @@ class LegWorker:
             for tr in transcripts:
                 if tr.final and self.tracker is not None and tr.words:
                     self.tracker.add_words(tr.words, until=tr.end)
-                hits = await self.pool.run(self.checker.update, tr)
-                if hits:
-                    await self.sink.on_hit_events(self.leg, hits, tr.end, tr)
-        missed = self.checker.advance(end)
+                if self.checker is not None:
+                    hits = await self.runner.run(self.checker.update, tr)
+                    if hits:
+                        await self.sink.on_hit_events(self.leg, hits, tr.end, tr)
+        missed = self.checker.advance(end) if self.checker is not None else []
         if missed:
             await self.sink.on_hit_events(self.leg, missed, end)
         if samples or events:
             await self.sink.on_stress(self.leg, samples, events)
 
     async def _recognize(self, pcm: bytes, last: bool) -> list[Transcript]:
+        if self.transcriber is None:
+            return []
         out = await self.transcriber.feed(pcm) if pcm else []
         if last:
             out += await self.transcriber.close()
@@ -166,4 +179,5 @@ class LegWorker:
             self.last_error = str(exc)
             log.exception("%s leg: the end of the audio was not processed", self.leg)
             return  # a recognizer in an unknown state is not reused
-        await self.transcriber.release()
+        if self.transcriber is not None:
+            await self.transcriber.release()

@@ -1,8 +1,14 @@
 """The call manager: starts, finds and stops the call sessions of one server process.
 
-Built once with the process's shared pieces (settings, the recognizer pool, the rule set, the
-database, the event bus) and an optional clock (tests pass a fake one to drive the escalation
-timer). Supervisor actions on alerts go through it so the bus hears of them and escalation stops.
+Built once with the process's shared pieces (settings, the speech model of each language, the rule
+set, the database, the event bus) and an optional clock (tests pass a fake one to drive the
+escalation timer). Supervisor actions on alerts go through it so the bus hears of them and
+escalation stops.
+
+Each call's legs get a recognizer from the pool of the call's language (``info.lang``). When that
+language has no installed model the call is still opened, recorded and stored, recognition of its
+legs is off, and a :class:`SignalHealth` event per leg (``no zh model installed: not transcribed``)
+follows :class:`CallStarted` so the wall, the agent panel and QA say so.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from typing import TYPE_CHECKING
 from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.calls import CallRecord
-from agent_monitor.model.events import AlertStateChanged, CallStarted
+from agent_monitor.model.events import AlertStateChanged, CallStarted, SignalHealth
+from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import HitEvent, HitStatus
 from agent_monitor.model.session import CallInfo
 from agent_monitor.pipeline import records
@@ -30,7 +37,7 @@ from agent_monitor.storage.recordings import RecordingWriter, recording_path
 if TYPE_CHECKING:
     from agent_monitor.pipeline.bus import EventBus
     from agent_monitor.settings import Settings
-    from asr.streaming import RecognizerPool
+    from asr.languages import LanguageModels
     from qa_rules import RuleSet
 
 log = logging.getLogger(__name__)
@@ -42,7 +49,7 @@ class CallManager:
     def __init__(
         self,
         settings: Settings,
-        pool: RecognizerPool,
+        models: LanguageModels,
         ruleset: RuleSet,
         db: Database,
         bus: EventBus,
@@ -50,7 +57,7 @@ class CallManager:
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self.pool = pool
+        self.models = models
         self.ruleset = ruleset
         self.db = db
         self.bus = bus
@@ -87,12 +94,25 @@ class CallManager:
             raise
         session.start_workers()
         await self.bus.publish(CallStarted(call_id=info.call_id, t=0.0, info=info, resumed=session.resumed))
+        if self.models.pool(info.lang) is None:
+            await self._not_transcribed(session)
         if not session.resumed:
             await self._metadata_rules(session)
         return session
 
+    async def _not_transcribed(self, session: CallSession) -> None:
+        """The call's language has no model: say so for each leg (recording goes on)."""
+        missing = self.models.missing_model(session.info.lang)
+        log.warning("call %s: %s (%s)", session.call_id, missing.message, missing.reason)
+        for leg in session.legs:
+            health = LegHealth(leg, HealthIssue.NO_MODEL, True, missing.message)
+            await self.bus.publish(
+                SignalHealth(call_id=session.call_id, t=session.legs[leg].t0, health=health)
+            )
+
     async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int]) -> None:
         info, settings = session.info, self.settings
+        pool = self.models.pool(info.lang)
         for leg in (Leg.AGENT, Leg.DEBTOR):
             path = recording_path(settings.data_dir, info.call_id, leg)
             writer = await asyncio.to_thread(
@@ -118,15 +138,16 @@ class CallManager:
             session.legs[leg] = LegWorker(
                 leg=leg,
                 settings=settings,
-                pool=self.pool,
-                checker=self.ruleset.checker(info.lang, leg),
+                runner=self.models,
+                pool=pool,
+                checker=self.ruleset.checker(info.lang, leg) if pool is not None else None,
                 tracker=tracker,
                 sink=session,
                 encoding=info.encoding,
                 sample_rate=info.sample_rate,
                 t0=t0,
                 first_utterance=next_utterance.get(leg, 0),
-                spare=await self.pool.take_recognizer(),
+                spare=await pool.take_recognizer() if pool is not None else None,
             )
         session.on_stopped = self._forget
 

@@ -107,6 +107,7 @@ def roles(*names: str) -> frozenset[str]:
 MATRIX: dict[tuple[str, str], Access] = {
     # --- public ---------------------------------------------------------------------------------
     ("GET", "/healthz"): Access(PUBLIC),
+    ("GET", "/api/languages"): Access(PUBLIC),
     ("GET", "/login"): Access(PUBLIC),
     # the form without the login page's CSRF cookie: refused whoever sends it (tested in test_auth)
     ("POST", "/login"): Access(PUBLIC, ok=frozenset({403})),

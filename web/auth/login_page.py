@@ -39,18 +39,6 @@ STYLE = (
 )
 
 
-def pick_lang(query_lang: str | None, accept_language: str | None) -> str:
-    if query_lang in TEXT:
-        return str(query_lang)
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh"
-        if tag.startswith("en"):
-            return "en"
-    return "en"
-
-
 def safe_next(target: str | None) -> str:
     """Only a path on this server (no scheme, no host, no ``//``) is a place to go after sign-in."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target:

@@ -22,9 +22,10 @@ from pydantic import BaseModel, Field
 
 from web.auth.audit import record
 from web.auth.deps import CsrfChecked, CurrentUser, SignedIn, auth_state, session_of
-from web.auth.login_page import pick_lang, render, safe_next
+from web.auth.login_page import render, safe_next
 from web.auth.passwords import hash_password, needs_rehash, verify_password
 from web.auth.tokens import CSRF_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from web.language import UI_LANGUAGES, remember_lang, ui_lang
 
 router = APIRouter(tags=["auth"])
 #: the sign-in form is small; anything bigger is refused before it is read whole
@@ -185,8 +186,10 @@ def _login_form(
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 async def login_page(request: Request, next: str | None = None, lang: str | None = None) -> HTMLResponse:
-    chosen = pick_lang(lang, request.headers.get("accept-language"))
-    return _login_form(request, chosen, safe_next(next), None, 200)
+    page = _login_form(request, ui_lang(request, lang), safe_next(next), None, 200)
+    if lang in UI_LANGUAGES:  # an explicit choice (the page's language link) is remembered
+        remember_lang(page, lang, secure=auth_state(request).settings.web.secure_cookies)
+    return page
 
 
 @router.post("/login", include_in_schema=False, response_model=None)
@@ -198,7 +201,7 @@ async def login_form(request: Request) -> Response:
             raise HTTPException(413, "form too large")
     raw = body.decode("utf-8", "replace")
     form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-    lang = pick_lang(form.get("lang"), request.headers.get("accept-language"))
+    lang = ui_lang(request, form.get("lang"))
     next_path = safe_next(form.get("next"))
     username = form.get("username", "")[:100]
     signer = auth_state(request).signer

@@ -78,7 +78,7 @@ class IngestCall:
 
     async def start(self, start: StartMessage) -> CallSession:
         try:
-            info = to_call_info(start, self.source)
+            info = to_call_info(start, self.source, self.services.settings.live)
             self.session = await self.services.manager.start_call(info)
         except AgentMonitorError as exc:
             raise IngestProtocolError(f"call not started: {exc}") from None

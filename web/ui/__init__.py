@@ -2,7 +2,8 @@
 
 :func:`install_ui` adds them to the application: the routers of :mod:`web.ui.pages`,
 :mod:`web.ui.api_calls`, :mod:`web.ui.api_qa`, :mod:`web.ui.live_ws`, the static assets under
-``/ui/static`` and the masking policy (:mod:`web.masking`).
+``/ui/static``, the error pages in the user's language (:mod:`web.ui.error_pages`) and the masking
+policy (:mod:`web.masking`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their REST/websocket APIs and the static assets to ``app``."""
     from web.masking import MaskPolicy
     from web.ui import api_calls, api_qa, live_ws, pages
+    from web.ui.error_pages import install_error_pages
 
     web = getattr(settings, "web", None)
     app.state.mask_policy = MaskPolicy.from_roles(getattr(web, "unmasked_roles", None))
@@ -29,3 +31,4 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(api_qa.router)
     app.include_router(live_ws.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
+    install_error_pages(app)

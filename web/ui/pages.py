@@ -1,6 +1,7 @@
 """The HTML pages: small shells that load the page's script from ``/ui/static`` (no CDN, no build
-step, system fonts). The interface language is the user's choice stored in the browser, by
-default the first of English / Chinese in the request's ``Accept-Language``.
+step, system fonts). The interface language is decided on the server (:mod:`web.language`: the
+``am_lang`` cookie the language switch sets, else ``Accept-Language``) and written into
+``<html lang>``, which the scripts follow.
 
 - ``/``: to the home page of the user's role.
 - ``/supervisor``: live wall (supervisor, admin).
@@ -17,6 +18,7 @@ import html
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from web.language import ui_lang
 from web.ui.access import (
     AdminUser,
     AgentUser,
@@ -34,29 +36,20 @@ router = APIRouter(include_in_schema=False)
 HOME = {"agent": "/agent", "supervisor": "/supervisor", "qa": "/qa", "admin": "/admin"}
 STATIC = "/ui/static"
 #: bumped when the assets change so browsers do not keep stale copies
-ASSET_VERSION = "1"
-
-
-def page_lang(request: Request) -> str:
-    """``zh`` or ``en``: the first of them in Accept-Language (``en`` when neither)."""
-    for part in request.headers.get("accept-language", "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh"
-        if tag.startswith("en"):
-            return "en"
-    return "en"
+ASSET_VERSION = "2"
+TITLE = {"en": "Agent Monitor", "zh": "坐席监控"}
 
 
 def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] | None = None) -> HTMLResponse:
     attrs = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in (data or {}).items())
     v = ASSET_VERSION
+    lang = ui_lang(request)
     body = f"""<!doctype html>
-<html lang="{page_lang(request)}">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Agent Monitor</title>
+<title>{TITLE[lang]}</title>
 <link rel="stylesheet" href="{STATIC}/style.css?v={v}">
 </head>
 <body data-page="{page}" data-user="{html.escape(user.username, quote=True)}" data-role="{user.role}"{attrs}>

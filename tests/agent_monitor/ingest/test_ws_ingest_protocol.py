@@ -37,7 +37,7 @@ def test_start_message_full_shape() -> None:
     assert isinstance(msg, StartMessage)
     assert msg.call_id == "C-1" and msg.agent_id == "A-7" and msg.debtor_tz == "America/Chicago"
     assert msg.channels == [Leg.AGENT, Leg.DEBTOR]
-    assert msg.bytes_per_sample == 2 and msg.lang == "en"
+    assert msg.bytes_per_sample == 2 and msg.lang is None  # not given: the settings decide (ingest.language)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Fixtures for the live pipeline tests.
 
-Real pieces: the installed Vosk model (fails, never skips, when missing), the shipped rule packs,
+Real pieces: the installed Vosk model(s) (fails, never skips, when missing), the shipped rule packs,
 a real SQLite database per test, a 24 s excerpt of the real stereo call MUL1011 from the shared
 data, and a **synthetic** scripted violation spoken by espeak-ng (labelled synthetic: it is not a
 recording of a person). The one fake is :class:`FakeClock`, standing in for the passing of wall
@@ -26,7 +26,7 @@ from agent_monitor.model.events import Event
 from agent_monitor.pipeline import CallManager, CallSession, InProcessEventBus, Subscription
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, upgrade_database
-from asr.streaming import RecognizerPool
+from asr.languages import LanguageModels
 from qa_rules import RuleSet, load_rules_from_settings
 
 RATE = 8000
@@ -80,11 +80,13 @@ def _pcm(x: np.ndarray) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def pool(base_settings: Settings) -> Iterator[RecognizerPool]:
-    """The real installed Vosk model; fails (never skips) when it is missing."""
-    p = RecognizerPool.from_settings(base_settings)
-    yield p
-    p.close()
+def models(base_settings: Settings) -> Iterator[LanguageModels]:
+    """The real installed Vosk model(s) by language; fails (never skips) when English is missing."""
+    m = LanguageModels.from_settings(base_settings)
+    if m.pool("en") is None:
+        pytest.fail(f"the English model is not installed: {m.missing_model('en').reason}")
+    yield m
+    m.close()
 
 
 @pytest.fixture(scope="session")
@@ -165,13 +167,13 @@ def bus(live_settings: Settings) -> InProcessEventBus:
 @pytest_asyncio.fixture()
 async def manager(
     live_settings: Settings,
-    pool: RecognizerPool,
+    models: LanguageModels,
     ruleset: RuleSet,
     database: Database,
     bus: InProcessEventBus,
     clock: FakeClock,
 ) -> AsyncIterator[CallManager]:
-    m = CallManager(live_settings, pool, ruleset, database, bus, clock=clock)
+    m = CallManager(live_settings, models, ruleset, database, bus, clock=clock)
     yield m
     await m.shutdown()
 

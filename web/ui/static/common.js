@@ -4,9 +4,14 @@
 const AM = (() => {
   const body = document.body;
   const user = { name: body.dataset.user, role: body.dataset.role };
-  let lang = localStorage.getItem("am_lang") || document.documentElement.lang || "en";
+  // the server chose the language (am_lang cookie, else Accept-Language) and wrote it into <html lang>
+  let lang = document.documentElement.lang || "en";
   if (!window.I18N[lang]) lang = "en";
-  document.documentElement.lang = lang;
+  const LOCALE = lang === "zh" ? "zh-CN" : "en-US";
+  function setLang(next) {
+    document.cookie = "am_lang=" + next + "; path=/; max-age=31536000; samesite=lax";
+    location.reload();
+  }
 
   function t(key, vars) {
     let s = (window.I18N[lang] && window.I18N[lang][key]) || window.I18N.en[key] || key;
@@ -50,8 +55,8 @@ const AM = (() => {
       el("span", { class: "brand", i18n: "brand" }),
       ...(NAV[user.role] || []).map((p) => el("a", { href: "/" + p, class: body.dataset.page.startsWith(p) ? "active" : null, i18n: "nav_" + p })),
       el("span", { class: "spacer" }),
-      el("span", { id: "whoami" }, user.name + " (" + user.role + ")"),
-      el("button", { id: "lang-toggle", onclick: () => { localStorage.setItem("am_lang", lang === "en" ? "zh" : "en"); location.reload(); } }, t("lang")),
+      el("span", { id: "whoami" }, user.name + " (" + t("role_" + user.role) + ")"),
+      el("button", { id: "lang-toggle", onclick: () => setLang(lang === "en" ? "zh" : "en") }, t("lang")),
       el("button", { id: "logout", onclick: async () => { try { await api("POST", "/api/auth/logout"); } finally { location.href = "/login"; } } }, t("logout")),
     );
   }
@@ -72,6 +77,28 @@ const AM = (() => {
     connect();
   }
   function badge(level) { return el("span", { class: "badge " + level, "data-level": level }, t(level)); }
+  // a date and time in the interface's format: zh "2025年3月3日 15:00:00", en "Mar 3, 2025, 15:00:00"
+  function fmtDateTime(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return String(iso || "");
+    return new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: lang === "zh" ? "long" : "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).format(d);
+  }
+  // the reasons behind a level (written in English by the pipeline, "; "-separated in the QA queue)
+  // in the interface language; rule titles come from the call's rule pack, so zh calls read Chinese
+  function localiseReasons(text) {
+    if (lang !== "zh" || !text) return text || "";
+    return text.split("; ").map((part) => {
+      let m = part.match(/^debtor stress (\w+) \((\d+)\/100\)$/);
+      if (m) return t("reason_stress", { level: t("stress_" + m[1]), score: m[2] });
+      m = part.match(/^(\d+) rule hits within ([\d.]+) s \((.*)\)$/);
+      if (m) return t("reason_repeat", { n: m[1], window: m[2], rules: m[3] });
+      m = part.match(/^(?:rule )?(.*) with high debtor stress \((\d+)\)$/);
+      if (m) return t("reason_combo", { what: m[1], score: m[2] });
+      return part.replace(/ \((agent|debtor) leg\)/, (x, leg) => "（" + t(leg) + "）");
+    }).join("；");
+  }
+  function reasonText(r) { return localiseReasons(r.text || r.rule || r.kind || ""); }
   function fmtTime(s) { s = Math.max(0, s || 0); return Math.floor(s / 60) + ":" + String(Math.floor(s % 60)).padStart(2, "0"); }
   const SVGNS = "http://www.w3.org/2000/svg";
   function svg(tag, attrs) { const n = document.createElementNS(SVGNS, tag); for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v); return n; }
@@ -99,5 +126,5 @@ const AM = (() => {
   // browsers start audio only after a user gesture: unlock it on the first click
   document.addEventListener("click", () => { audioCtx = audioCtx || new AudioContext(); audioCtx.resume(); }, { once: true });
   topbar();
-  return { user, lang, t, el, api, live, badge, fmtTime, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
+  return { user, lang, t, el, api, live, badge, fmtTime, fmtDateTime, reasonText, localiseReasons, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
 })();

@@ -1,4 +1,5 @@
-// Interface text in English and Chinese. t(key) looks the key up in the chosen language.
+// Interface text in English and Chinese. t(key) looks the key up in the chosen language (the
+// server decides it: <html lang>, from the am_lang cookie or Accept-Language; see web/language.py).
 "use strict";
 window.I18N = {
   en: {
@@ -23,6 +24,11 @@ window.I18N = {
     none: "none", yellow: "yellow", orange: "orange", red: "red", live: "live", ended: "ended", aborted: "aborted",
     pending: "pending", in_review: "in review", done: "done", error: "Error",
     rules: "rules", lint_pack: "Check a rule pack", lint: "Check",
+    role_agent: "agent", role_supervisor: "supervisor", role_qa: "QA", role_admin: "admin", info: "info",
+    stress_elevated: "elevated", stress_high: "high",
+    reason_stress: "debtor stress {level} ({score}/100)", reason_combo: "{what} with high debtor stress ({score})",
+    reason_repeat: "{n} rule hits within {window} s ({rules})",
+    lang_en: "English", lang_zh: "Chinese", health_no_model: "no {lang} model installed: not transcribed",
   },
   zh: {
     brand: "坐席监控", logout: "退出", lang: "English",
@@ -46,5 +52,10 @@ window.I18N = {
     none: "无", yellow: "黄", orange: "橙", red: "红", live: "进行中", ended: "已结束", aborted: "中断",
     pending: "待处理", in_review: "质检中", done: "已完成", error: "错误",
     rules: "条规则", lint_pack: "检查规则包", lint: "检查",
+    role_agent: "坐席", role_supervisor: "主管", role_qa: "质检员", role_admin: "管理员", info: "提示",
+    stress_elevated: "偏高", stress_high: "高",
+    reason_stress: "债务人压力{level}（{score}/100）", reason_combo: "{what}，且债务人压力高（{score}）",
+    reason_repeat: "{window} 秒内 {n} 次规则命中（{rules}）",
+    lang_en: "英语", lang_zh: "中文", health_no_model: "未安装{lang}语音模型：本通话只录音，不转写",
   },
 };

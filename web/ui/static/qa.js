@@ -22,7 +22,7 @@
     const data = await api("GET", "/api/qa/queue?" + q);
     tbody.replaceChildren(...data.items.map((it) => el("tr", { "data-call": it.call.call_id },
       el("td", {}, it.call.call_id), el("td", {}, it.call.agent_id), el("td", {}, badge(it.level)),
-      el("td", {}, it.rules.join(", ")), el("td", {}, it.reason), el("td", {}, new Date(it.queued_at).toLocaleString()),
+      el("td", {}, it.rules.join(", ")), el("td", {}, AM.localiseReasons(it.reason)), el("td", {}, AM.fmtDateTime(it.queued_at)),
       el("td", {}, t(it.state) + (it.assigned_to ? " · " + it.assigned_to : "")),
       el("td", {}, el("a", { href: "/qa/calls/" + encodeURIComponent(it.call.call_id), class: "open" }, t("open"))))));
     if (!data.items.length) tbody.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, t("no_items"))));

@@ -71,11 +71,12 @@
     rec.utterances.filter((u) => u.final).forEach((u) => {
       const line = el("div", { class: "line " + u.leg }, el("span", { class: "leg" }, fmtTime(u.start) + " " + t(u.leg) + ":"));
       const ws = u.words.length ? u.words : [{ text: u.text, start: u.start, end: u.end }];
+      const gap = /[\u3400-\u9fff]/.test(u.text) ? "" : " "; // Chinese is written without spaces
       ws.forEach((w) => {
         const span = el("span", { class: "word", "data-start": w.start.toFixed(2) }, w.text);
         span.addEventListener("click", () => seek(w.start, true));
         words.push({ span, start: w.start, end: w.end });
-        line.append(span, " ");
+        line.append(span, gap);
       });
       transcript.append(line);
     });
@@ -108,7 +109,7 @@
       alertsBox.append(el("div", { class: "alert " + a.level, "data-alert": a.alert_id },
         el("div", {}, badge(a.level), " ", el("a", { href: "#", onclick: (e) => { e.preventDefault(); seek(Math.max(0, a.t - 3), true); } }, fmtTime(a.t)),
           " ", el("span", { class: "muted" }, t(a.state))),
-        el("div", {}, a.reasons.map((r) => r.text || r.rule || r.kind).join("; ")),
+        el("div", {}, a.reasons.map(AM.reasonText).join(AM.lang === "zh" ? "；" : "; ")),
         el("div", {}, t("verdict") + ": ", ...radios)));
     });
     const hitsBox = el("div", { class: "panel" }, el("h2", { i18n: "rule_hits" }),
@@ -141,7 +142,7 @@
 
     AM.main.append(
       el("h1", {}, t("review") + " · " + call.call_id + " ", badge(call.level)),
-      el("p", { class: "muted" }, t("agent") + " " + call.agent_id + " · " + new Date(call.started_at).toLocaleString() + " · " + t(call.status)),
+      el("p", { class: "muted" }, t("agent") + " " + call.agent_id + " · " + AM.fmtDateTime(call.started_at) + " · " + t(call.status)),
       el("div", { class: "panel" }, players, el("p", {}, playBtn, " ", clock)),
       el("div", { class: "panel" }, el("h2", { i18n: "timeline" }), timeline, el("h2", { i18n: "stress_timeline" }), plot),
       el("div", { class: "cols" }, el("div", {}, el("h2", { i18n: "transcript" }), transcript), side));

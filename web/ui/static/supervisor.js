@@ -57,7 +57,7 @@
   }
   function alertItem(a) {
     let node = alerts.get(a.alert_id);
-    const reasons = (a.reasons || []).map((r) => r.text || r.rule || r.kind).filter(Boolean).join("; ");
+    const reasons = (a.reasons || []).map(AM.reasonText).filter(Boolean).join(AM.lang === "zh" ? "；" : "; ");
     const stateLabel = el("span", { class: "state muted" }, t(a.state));
     const btns = el("div", { class: "btns" }, ...["acknowledge", "take_over", "resolve"].map((action) =>
       el("button", { class: "act " + action, onclick: () => act(a.alert_id, action) }, t(action))));

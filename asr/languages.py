@@ -1,0 +1,158 @@
+"""One speech model per call language, chosen per call: :class:`LanguageModels`.
+
+``settings.asr.models`` names the model of each language (``{"en": ..., "zh": ...}``). At start
+the server loads every one that is installed, once, into a :class:`~asr.streaming.RecognizerPool`
+(with its own spare recognizers) and all calls in that language share it. All pools run on one
+thread pool, so ``asr.workers`` bounds the blocking Vosk calls of the whole process whatever the
+number of languages.
+
+A language whose model is not installed (or is damaged) is *missing*: :meth:`LanguageModels.pool`
+returns ``None`` for it and :meth:`LanguageModels.missing` says why, so a call in that language is
+recorded but not transcribed, and people are told (never a transcript by another language's model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent_monitor.errors import ModelError
+from agent_monitor.settings import Settings
+from asr.streaming import RecognizerPool, load_vosk_model
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MissingModel:
+    """A call language the process cannot transcribe: its configured model and the reason."""
+
+    lang: str
+    model: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """The sentence shown to people (signal health, start-up line)."""
+        return f"no {self.lang} model installed: not transcribed"
+
+
+def find_models(settings: Settings) -> tuple[dict[str, str], dict[str, MissingModel]]:
+    """Without loading anything: which configured languages have an installed, complete model
+    (language -> model directory), and which do not (with the reason)."""
+    from asr.model_store import resolve_model_path
+
+    found: dict[str, str] = {}
+    missing: dict[str, MissingModel] = {}
+    for lang, name in settings.asr.models.items():
+        try:
+            found[lang] = str(resolve_model_path(settings, name))
+        except ModelError as exc:
+            missing[lang] = MissingModel(lang, name, str(exc))
+    return found, missing
+
+
+def describe(models: Mapping[str, str], missing: Mapping[str, MissingModel]) -> str:
+    """One line: the languages transcribed (with their model) and those recorded only (and why)."""
+    can = ", ".join(f"{lang} ({name})" for lang, name in sorted(models.items())) or "nothing"
+    line = f"transcribes {can}"
+    if missing:
+        cannot = "; ".join(f"{lang}: {m.message} ({m.reason})" for lang, m in sorted(missing.items()))
+        line += f"; calls in other languages are recorded only: {cannot}"
+    return line
+
+
+class LanguageModels:
+    """The recognizer pool of each installed call language, on one shared thread pool."""
+
+    def __init__(
+        self,
+        pools: Mapping[str, RecognizerPool],
+        missing: Mapping[str, MissingModel],
+        executor: ThreadPoolExecutor,
+        models: Mapping[str, str] | None = None,
+    ) -> None:
+        self._pools = dict(pools)
+        self._missing = dict(missing)
+        self._executor = executor
+        #: language -> configured model name (or directory)
+        self.models = dict(models or {})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LanguageModels:
+        """Load each language's model named in ``settings.asr.models`` (blocking: seconds each)."""
+        asr = settings.asr
+        workers = asr.workers or os.cpu_count() or 1
+        executor = ThreadPoolExecutor(workers, thread_name_prefix="vosk")
+        paths, missing = find_models(settings)
+        pools: dict[str, RecognizerPool] = {}
+        try:
+            for lang, path in paths.items():
+                try:
+                    model = load_vosk_model(Path(path))
+                except ModelError as exc:
+                    missing[lang] = MissingModel(lang, asr.models[lang], str(exc))
+                    continue
+                pools[lang] = RecognizerPool(
+                    model,
+                    lang=lang,
+                    workers=workers,
+                    sample_rate=asr.sample_rate,
+                    max_spares=asr.spare_recognizers,
+                    executor=executor,
+                )
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        return cls(pools, missing, executor, models=asr.models)
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages this process transcribes."""
+        return sorted(self._pools)
+
+    @property
+    def missing(self) -> dict[str, MissingModel]:
+        """The configured languages it cannot transcribe, and why."""
+        return dict(self._missing)
+
+    def pool(self, lang: str) -> RecognizerPool | None:
+        """The shared pool of ``lang``'s model, or ``None`` when it is not installed."""
+        return self._pools.get(lang)
+
+    def missing_model(self, lang: str) -> MissingModel:
+        """Why ``lang`` is not transcribed (also for a language with no model configured at all)."""
+        return self._missing.get(lang) or MissingModel(lang, "", f"no model configured for {lang}")
+
+    def describe(self) -> str:
+        """One line for the server's start-up: what it transcribes and what it cannot."""
+        return describe({lang: self.models.get(lang, "?") for lang in self._pools}, self._missing)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transcribed": {lang: self.models.get(lang, "") for lang in self.languages},
+            "not_transcribed": {
+                lang: {"model": m.model, "reason": m.reason} for lang, m in sorted(self._missing.items())
+            },
+        }
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (rules, stress) on the shared threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def prewarm(self) -> None:
+        """Build each pool's spare recognizers."""
+        for pool in self._pools.values():
+            await pool.prewarm()
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._executor.shutdown(wait=True, cancel_futures=True)
