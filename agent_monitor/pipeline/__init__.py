@@ -7,7 +7,7 @@ Interface used by the ingest layer and the web application::
     from agent_monitor.model import events
 
     bus = InProcessEventBus(settings.live.subscriber_queue)
-    manager = CallManager(settings, pool, ruleset, db, bus)        # clock=... for tests
+    manager = CallManager(settings, models, ruleset, db, bus)      # clock=... for tests
     session = await manager.start_call(CallInfo(call_id=..., agent_id=..., sample_rate=8000,
                                                 encoding="mulaw", source="twilio"))
     session.push_audio(Leg.AGENT, frame_bytes)                       # never blocks
