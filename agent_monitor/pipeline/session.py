@@ -163,6 +163,15 @@ class CallSession:
         worker, pcm = self._accept(leg, data)
         worker.inbox.put_nowait(pcm)
 
+    def count_dropped(self, leg: Leg | str, samples: int) -> None:
+        """Count ``samples`` of a leg's audio as dropped without receiving them (an ingest clock
+        jump longer than the leg queue: the rest of the gap is neither recorded nor recognised)."""
+        try:
+            worker = self.legs[Leg(leg)]
+        except (ValueError, KeyError):
+            raise AudioInputError(f"call {self.call_id}: unknown leg {leg!r}") from None
+        worker.inbox.count_dropped(samples)
+
     async def push_audio_wait(self, leg: Leg | str, data: bytes) -> None:
         """Like :meth:`push_audio` but waits for queue room instead of dropping (file analysis)."""
         worker, pcm = self._accept(leg, data)

@@ -92,6 +92,11 @@ class IngestCall:
         except PipelineError as exc:
             raise IngestProtocolError(str(exc), 1003) from None
 
+    def count_dropped(self, leg: Leg, samples: int) -> None:
+        """Audio the client said it sent but that is not kept (a clock jump beyond the fill limit)."""
+        if self.session is not None:
+            self.session.count_dropped(leg, samples)
+
     async def stopped(self, reason: str) -> None:
         """The client ended the call properly: stop, report, close 1000."""
         session = self.session
