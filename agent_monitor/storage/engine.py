@@ -4,10 +4,15 @@ SQLite (the default, a file under ``data_dir``) runs in WAL journal mode with fo
 a busy timeout, so the live pipeline and the web application can share one file. PostgreSQL is
 used through psycopg 3: ``postgresql+psycopg://user:password@host/dbname`` (a plain
 ``postgresql://`` URL is taken to mean psycopg 3 as well).
+
+The SQLite file is readable by its owner only (mode 0600; SQLite gives its WAL and shared-memory
+files the same mode), and database errors never carry the statement's bound values (phone
+numbers, transcripts) into logs or messages (``hide_parameters``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,19 +56,28 @@ def make_engine(source: Settings | str | URL, **kwargs: Any) -> Engine:
     url = database_url(source)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-            path = Path(url.database)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DatabaseUnavailableError(
-                    f"cannot create database directory {path.parent}: {exc}"
-                ) from exc
+            _private_file(Path(url.database))
+        kwargs.setdefault("hide_parameters", True)
         connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs.pop("connect_args", {})}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("hide_parameters", True)
     return create_engine(url, **kwargs)
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file's directory, and the file itself with mode 0600 (or set that mode)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailableError(f"cannot create database directory {path.parent}: {exc}") from exc
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise DatabaseUnavailableError(f"cannot create database file {path}: {exc.strerror or exc}") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:

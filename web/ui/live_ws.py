@@ -102,7 +102,7 @@ async def ui_live(websocket: WebSocket) -> None:
                 await watcher
 
 
-@router.websocket("/ws/listen/{call_id}")
+@router.websocket("/ws/listen/{call_id:path}")
 async def listen(websocket: WebSocket, call_id: str) -> None:
     user = await websocket_user(websocket, *SUPERVISORS)
     if user is None:
