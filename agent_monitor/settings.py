@@ -174,6 +174,16 @@ class ServerSettings(BaseModel):
     max_frame_bytes: int = Field(65536, ge=320)
     #: a new connection must send its start message within this many seconds
     start_timeout_s: float = Field(10.0, gt=0.0)
+    #: an HTTP request head (request line and headers) must arrive within this many seconds
+    header_timeout_s: float = Field(10.0, gt=0.0)
+    #: an AudioSocket leg that sends nothing for this long is closed (a half-open TCP connection)
+    audiosocket_idle_timeout_s: float = Field(40.0, gt=0.0)
+    #: a registered AudioSocket UUID that no connection claims within this long is forgotten
+    audiosocket_registration_ttl_s: float = Field(300.0, gt=0.0)
+    #: at most this many AudioSocket UUIDs wait for their connection at once (then 429)
+    audiosocket_max_registrations: int = Field(10000, ge=1)
+    #: new calls are refused (and /healthz is not ok) with less free space than this in data_dir
+    min_free_disk_mb: int = Field(200, ge=0)
 
 
 class WebSettings(BaseModel):
@@ -199,6 +209,11 @@ class WebSettings(BaseModel):
     login_window_s: float = Field(60.0, gt=0.0)
     #: shortest password accepted by ``users add|passwd`` and the admin API
     min_password_length: int = Field(10, ge=8)
+    #: least zxcvbn strength score (0-4) of a new password
+    min_password_score: int = Field(3, ge=0, le=4)
+    #: addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed; empty:
+    #: the client address is the TCP peer's
+    trusted_proxies: list[str] = Field(default_factory=list)
     #: roles that see personal data (ID, phone, bank card numbers) unmasked; default: see
     #: :mod:`web.masking`
     unmasked_roles: list[Literal["agent", "supervisor", "qa", "admin"]] | None = None

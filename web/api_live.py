@@ -1,6 +1,8 @@
 """Small HTTP endpoints of the live server.
 
-- ``GET /healthz``: ``{"ok": true, "live_calls": N, "audiosocket_port": P}``.
+- ``GET /healthz``: ``{"ok": true, "live_calls": N, "audiosocket_port": P, "disk": {"free_mb": M,
+  "problem": null}}``; ``ok`` is false and ``disk.problem`` says why while the data directory's
+  disk is full (:mod:`agent_monitor.ingest.disk_space`).
 - ``GET /api/live``: the live calls with their level and per-leg audio accounting
   (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``.
 - ``GET /api/metrics[?reset=true]``: event-loop lag (ms: p50, p95, p99, max) since the last reset,
@@ -22,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
-from agent_monitor.errors import IngestProtocolError
+from agent_monitor.errors import IngestProtocolError, RegistrationLimitError
 from agent_monitor.ingest.audiosocket import AUDIOSOCKET_RATE
 from agent_monitor.ingest.ws_ingest import StartMessage, validation_problem
 from agent_monitor.model.audio import Leg
@@ -38,10 +40,12 @@ Operator = Annotated[CurrentUser, Depends(require_roles("supervisor", "admin"))]
 async def healthz(request: Request) -> dict[str, Any]:
     services = request.app.state.services
     audiosocket = services.audiosocket
+    disk = services.disk.problem()
     return {
-        "ok": True,
+        "ok": disk is None,
         "live_calls": len(services.manager.live_calls()),
         "audiosocket_port": audiosocket.port if audiosocket else None,
+        "disk": {"free_mb": services.disk.free_bytes() // (1024 * 1024), "problem": disk},
     }
 
 
@@ -84,6 +88,8 @@ async def register_audiosocket(request: Request, body: Registration) -> dict[str
         services.registry.register(body.uuid, call, body.leg)
     except ValidationError as exc:
         raise HTTPException(422, validation_problem(exc, "call")) from None
+    except RegistrationLimitError as exc:
+        raise HTTPException(429, str(exc)) from None
     except IngestProtocolError as exc:
         raise HTTPException(409, str(exc)) from None
     return {"uuid": str(body.uuid), "call_id": call.call_id, "leg": body.leg.value}

@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
+from agent_monitor.data_dir_lock import DataDirLock
+from agent_monitor.ingest.disk_space import DiskWatch
 from agent_monitor.settings import Settings
+from web.json_guard import StrictJson
 from web.loop_monitor import LoopLagMonitor
 
 if TYPE_CHECKING:
@@ -48,17 +51,34 @@ class Services:
     audiosocket: AudioSocketServer | None = None
     loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
     aborted_at_start: list[str] = field(default_factory=list)
+    data_dir_lock: DataDirLock | None = None
+    disk: DiskWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.disk = DiskWatch(self.settings.data_dir, self.settings.server.min_free_disk_mb)
 
 
 async def build_services(settings: Settings) -> Services:
-    """Open everything the live server needs (blocking steps run in threads)."""
+    """Open everything the live server needs (blocking steps run in threads), holding the data
+    directory's lock from before the database is touched until :func:`close_services`."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DataDirLock(settings.data_dir).acquire()  # before the database: see agent_monitor.data_dir_lock
+    try:
+        services = await _open_services(settings)
+    except BaseException:
+        lock.release()
+        raise
+    services.data_dir_lock = lock
+    return services
+
+
+async def _open_services(settings: Settings) -> Services:
     from agent_monitor.ingest.audiosocket import LegRegistry
     from agent_monitor.pipeline import CallManager, InProcessEventBus
     from agent_monitor.storage import Database, repo, upgrade_database
     from asr.streaming import RecognizerPool
     from qa_rules import load_rules_from_settings
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = await asyncio.to_thread(Database.open, settings)
 
     def prepare_db() -> list[str]:
@@ -74,7 +94,9 @@ async def build_services(settings: Settings) -> Services:
     ruleset = await asyncio.to_thread(load_rules_from_settings, settings)
     bus = InProcessEventBus(settings.live.subscriber_queue)
     manager = CallManager(settings, pool, ruleset, db, bus)
-    return Services(settings, db, pool, bus, manager, LegRegistry(), aborted_at_start=aborted)
+    server = settings.server
+    registry = LegRegistry(server.audiosocket_registration_ttl_s, server.audiosocket_max_registrations)
+    return Services(settings, db, pool, bus, manager, registry, aborted_at_start=aborted)
 
 
 async def close_services(services: Services) -> None:
@@ -84,6 +106,8 @@ async def close_services(services: Services) -> None:
     await services.manager.shutdown()
     await asyncio.to_thread(services.pool.close)
     services.db.dispose()
+    if services.data_dir_lock is not None:
+        services.data_dir_lock.release()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -116,4 +140,5 @@ def create_app(settings: Settings) -> FastAPI:
 
     install_auth(app, settings)
     install_ui(app, settings)
+    app.add_middleware(StrictJson)
     return app

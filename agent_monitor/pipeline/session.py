@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from agent_monitor.errors import AudioInputError, SessionClosedError
+from agent_monitor.errors import AgentMonitorError, AudioInputError, SessionClosedError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import (
     AgentWarning,
@@ -367,7 +367,11 @@ class CallSession:
     async def _close_recordings(self) -> None:
         now = self.clock.now()
         for leg, writer in self.recordings.items():
-            info = await asyncio.to_thread(writer.close)
+            try:
+                info = await asyncio.to_thread(writer.close)
+            except AgentMonitorError as exc:  # e.g. disk full: the call row must still be ended
+                log.error("call %s: %s recording not closed cleanly: %s", self.call_id, leg, exc)
+                continue
             self.store.submit(records.close_recording(self.call_id, leg, info, now))
 
     async def wait_stopped(self) -> None:
