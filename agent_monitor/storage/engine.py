@@ -7,7 +7,8 @@ used through psycopg 3: ``postgresql+psycopg://user:password@host/dbname`` (a pl
 
 The SQLite file is readable by its owner only (mode 0600; SQLite gives its WAL and shared-memory
 files the same mode), and database errors never carry the statement's bound values (phone
-numbers, transcripts) into logs or messages (``hide_parameters``).
+numbers, transcripts) into logs or messages (``hide_parameters``; PostgreSQL's ``DETAIL`` line,
+which quotes the failing row, is dropped too).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_monitor.errors import DatabaseUnavailableError
@@ -64,7 +65,32 @@ def make_engine(source: Settings | str | URL, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("hide_parameters", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _without_row_values)
+    return engine
+
+
+def _without_row_values(ctx: ExceptionContext) -> BaseException | None:
+    """PostgreSQL puts the offending row's values in an error's ``DETAIL`` line ("Failing row
+    contains (..., +14155551234, ...)"); the error is raised again without that line."""
+    wrapped, orig = ctx.sqlalchemy_exception, ctx.original_exception
+    if not isinstance(wrapped, DBAPIError):
+        return None
+    text = str(orig)
+    lines = [line for line in text.splitlines() if not line.startswith("DETAIL:")]
+    if len(lines) == len(text.splitlines()):
+        return None
+    try:
+        scrubbed = type(orig)("\n".join(lines))
+    except Exception:  # an error class that cannot be built from a message: keep the original
+        return None
+    return type(wrapped)(
+        wrapped.statement,
+        None,
+        scrubbed,
+        hide_parameters=True,
+        connection_invalidated=wrapped.connection_invalidated,
+    )
 
 
 def _private_file(path: Path) -> None:

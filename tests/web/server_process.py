@@ -4,6 +4,7 @@ memory under attack, a second server on the same data directory, access log cont
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -30,6 +31,9 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     audiosocket_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: RLIMIT_FSIZE of the server process (bytes): no file it writes may grow beyond this, the
+    #: kernel answers such writes with EFBIG, as a full disk answers with ENOSPC
+    max_file_bytes: int | None = None
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     _log_file: BinaryIO | None = None
@@ -62,11 +66,20 @@ class ServerProcess:
         self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
         self._log_file = out = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent_monitor", "serve"], env=self.env(), stdout=out, stderr=out, cwd=REPO
+            [sys.executable, "-m", "agent_monitor", "serve"],
+            env=self.env(),
+            stdout=out,
+            stderr=out,
+            cwd=REPO,
+            preexec_fn=self._limit_files if self.max_file_bytes else None,
         )
         if wait:
             self.wait_ready(timeout)
         return self
+
+    def _limit_files(self) -> None:
+        assert self.max_file_bytes is not None
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         assert self.proc is not None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
-from agent_monitor.errors import IngestProtocolError
+from agent_monitor.errors import IngestProtocolError, RegistrationLimitError
+from agent_monitor.ingest.audiosocket import LegRegistry
 from agent_monitor.ingest.twilio import (
     MULAW_SILENCE,
     TwilioConnection,
@@ -14,6 +16,8 @@ from agent_monitor.ingest.twilio import (
     media_message,
     start_message,
 )
+from agent_monitor.ingest.ws_ingest import StartMessage
+from agent_monitor.model.audio import Leg
 from agent_monitor.pipeline.audio_in import LegInbox
 
 CONNECTED = '{"event": "connected", "protocol": "Call", "version": "1.0.0"}'
@@ -64,3 +68,33 @@ def test_inbox_counts_audio_dropped_before_it_arrived() -> None:
     assert inbox.queued_samples == 0
     inbox.count_dropped(0)
     assert inbox.dropped_chunks == 1
+
+
+def _call(call_id: str) -> StartMessage:
+    return StartMessage(type="start", call_id=call_id, agent_id="A-1", sample_rate=8000, encoding="L16")
+
+
+def test_audiosocket_registrations_expire() -> None:
+    now = [1000.0]
+    registry = LegRegistry(ttl_s=60.0, max_entries=100, clock=lambda: now[0])
+    first, second = uuid.uuid4(), uuid.uuid4()
+    registry.register(first, _call("c1"), Leg.AGENT)
+    now[0] += 30
+    registry.register(second, _call("c2"), Leg.AGENT)
+    now[0] += 31  # the first is 61 s old, the second 31 s
+    assert len(registry) == 1
+    assert registry.pop(first) is None
+    target = registry.pop(second)
+    assert target is not None and target.call.call_id == "c2"
+
+
+def test_audiosocket_registrations_are_bounded() -> None:
+    now = [0.0]
+    registry = LegRegistry(ttl_s=60.0, max_entries=3, clock=lambda: now[0])
+    for n in range(3):
+        registry.register(uuid.uuid4(), _call(f"c{n}"), Leg.AGENT)
+    with pytest.raises(RegistrationLimitError):
+        registry.register(uuid.uuid4(), _call("c3"), Leg.AGENT)
+    now[0] += 61  # all expired: room again
+    registry.register(uuid.uuid4(), _call("c4"), Leg.AGENT)
+    assert len(registry) == 1
