@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.ingest.disk_space import DiskWatch
 from agent_monitor.settings import Settings
-from web.json_guard import StrictJson
+from web.json_guard import StrictJson, validation_error_response
 from web.loop_monitor import LoopLagMonitor
 
 if TYPE_CHECKING:
@@ -141,4 +142,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_auth(app, settings)
     install_ui(app, settings)
     app.add_middleware(StrictJson)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
     return app

@@ -5,12 +5,21 @@ A pure ASGI middleware reads the body of every JSON request (``application/json`
 :func:`agent_monitor.strict_json.loads_strict` refuses a value (``1e999``, ``NaN``, a lone
 surrogate), ``413`` when the body is too large, and otherwise hands the same bytes on. Malformed
 JSON is left to the route (FastAPI answers it with 422).
+
+:func:`validation_error_response` answers a request that fails validation with 422 and each
+problem's type, location and message, but not the offending input: FastAPI's own handler echoes
+the input and fails with a 500 when it is not UTF-8 (a binary body sent as ``text/plain``), and
+an echoed input could be a password.
 """
 
 from __future__ import annotations
 
 import json
 
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_monitor.strict_json import StrictJsonError, loads_strict
@@ -79,3 +88,17 @@ async def _answer(send: Send, status: int, problem: str) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
+
+
+async def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """422 with the problems of a request that failed validation (the inputs left out)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [
+        {
+            "type": str(e.get("type", "")),
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+        }
+        for e in errors
+    ]
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(detail)})
