@@ -62,6 +62,20 @@ async def _open_call(server: ServerProcess, call_id: str, query: str = "") -> No
         assert json.loads(await ws.recv())["type"] == "stopped"
 
 
+@pytest.mark.parametrize("weak", ["password12", "1111111111"])
+def test_users_add_refuses_weak_passwords(server: ServerProcess, weak: str) -> None:
+    added = subprocess.run(
+        [sys.executable, "-m", "agent_monitor", "users", "add", "weakling", "--role", "qa", "--password-stdin"],
+        input=weak + "\n",
+        env=server.env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode != 0 and "strength" in added.stderr, added.stderr
+
+
 def test_the_ingest_token_never_reaches_the_log(server: ServerProcess) -> None:
     asyncio.run(_open_call(server, "token-in-query", f"?token={TOKEN}"))
     httpx.get(server.url + f"/healthz?token={TOKEN}&x=1")
