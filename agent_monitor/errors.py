@@ -130,6 +130,10 @@ class RecordingError(StorageError):
     """A call recording cannot be written or read."""
 
 
+class DataDirInUseError(StorageError):
+    """Another server process holds the data directory's lock."""
+
+
 # --- live pipeline ---------------------------------------------------------------------------
 class PipelineError(AgentMonitorError):
     """The live call pipeline cannot do what was asked (call sessions, audio input, events)."""
@@ -155,6 +159,19 @@ class IngestProtocolError(PipelineError):
     close code used (1008 policy violation, 1003 unacceptable data, 1009 too big)."""
 
     def __init__(self, problem: str, close_code: int = 1008) -> None:
+        super().__init__(problem)
+        self.close_code = close_code
+
+
+class RegistrationLimitError(PipelineError):
+    """Too many AudioSocket registrations are waiting for their connection."""
+
+
+class IngestStorageError(PipelineError):
+    """An ingest connection's audio cannot be stored (the disk is full): the call is ended
+    (aborted, everything already stored kept) and the connection closed with this reason."""
+
+    def __init__(self, problem: str, close_code: int = 1011) -> None:
         super().__init__(problem)
         self.close_code = close_code
 

@@ -225,6 +225,16 @@ class ServerSettings(BaseModel):
     #: the server saves the hash-chain heads to ``data_dir/chain-anchors.jsonl`` this often (and at
     #: shutdown); ``db verify`` checks against them, so a truncated chain is caught
     anchor_every_s: float = Field(300.0, gt=0.0)
+    #: an HTTP request head (request line and headers) must arrive within this many seconds
+    header_timeout_s: float = Field(10.0, gt=0.0)
+    #: an AudioSocket leg that sends nothing for this long is closed (a half-open TCP connection)
+    audiosocket_idle_timeout_s: float = Field(40.0, gt=0.0)
+    #: a registered AudioSocket UUID that no connection claims within this long is forgotten
+    audiosocket_registration_ttl_s: float = Field(300.0, gt=0.0)
+    #: at most this many AudioSocket UUIDs wait for their connection at once (then 429)
+    audiosocket_max_registrations: int = Field(10000, ge=1)
+    #: new calls are refused (and /healthz is not ok) with less free space than this in data_dir
+    min_free_disk_mb: int = Field(200, ge=0)
 
 
 class WebSettings(BaseModel):
@@ -252,6 +262,11 @@ class WebSettings(BaseModel):
     min_password_length: int = Field(10, ge=8)
     #: open websockets re-check their session this often (logout, deactivation, password change)
     session_recheck_s: float = Field(2.0, gt=0.0, le=60.0)
+    #: least zxcvbn strength score (0-4) of a new password
+    min_password_score: int = Field(3, ge=0, le=4)
+    #: addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed; empty:
+    #: the client address is the TCP peer's
+    trusted_proxies: list[str] = Field(default_factory=list)
     #: roles that see personal data (ID, phone, bank card numbers) unmasked; default: see
     #: :mod:`web.masking`
     unmasked_roles: list[Literal["agent", "supervisor", "qa", "admin"]] | None = None

@@ -1,10 +1,12 @@
 """Small HTTP endpoints of the live server.
 
 - ``GET /healthz``: ``{"ok": true, "status": "ok", "degraded": [], "live_calls": N,
-  "audiosocket_port": P, "outbox": {...}}``; while the database does not take the live writes
-  (failing, hanging, or writes waiting in the outbox journal) ``ok`` is false, ``status`` is
-  ``"degraded: database"`` and ``degraded`` lists ``"database"`` (calls are still monitored and
-  alerts still go out; the writes follow when the database is back).
+  "audiosocket_port": P, "outbox": {...}, "disk": {"free_mb": M, "problem": null}}``; while the
+  database does not take the live writes (failing, hanging, or writes waiting in the outbox
+  journal) ``ok`` is false, ``status`` is ``"degraded: database"`` and ``degraded`` lists
+  ``"database"`` (calls are still monitored and alerts still go out; the writes follow when the
+  database is back); while the data directory's disk is full ``degraded`` lists ``"disk"`` and
+  ``disk.problem`` says why (:mod:`agent_monitor.ingest.disk_space`).
 - ``GET /api/languages[?agent_id=A&queue=Q&lang=L]``: the call languages this server transcribes
   (language -> model) and those it only records (with the reason); ``call``: the language a call
   with these start fields gets and whether it is transcribed (``replay``/``capture`` ask first).
@@ -29,7 +31,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
-from agent_monitor.errors import IngestProtocolError
+from agent_monitor.errors import IngestProtocolError, RegistrationLimitError
 from agent_monitor.ingest.audiosocket import AUDIOSOCKET_RATE
 from agent_monitor.ingest.language import call_language
 from agent_monitor.ingest.ws_ingest import StartMessage, validation_problem
@@ -47,7 +49,8 @@ async def healthz(request: Request) -> dict[str, Any]:
     services = request.app.state.services
     audiosocket = services.audiosocket
     outbox = services.manager.outbox
-    degraded = ["database"] if outbox.degraded else []
+    disk = services.disk.problem()
+    degraded = (["database"] if outbox.degraded else []) + (["disk"] if disk is not None else [])
     return {
         "ok": not degraded,
         "status": f"degraded: {', '.join(degraded)}" if degraded else "ok",
@@ -55,6 +58,7 @@ async def healthz(request: Request) -> dict[str, Any]:
         "outbox": outbox.summary(),
         "live_calls": len(services.manager.live_calls()),
         "audiosocket_port": audiosocket.port if audiosocket else None,
+        "disk": {"free_mb": services.disk.free_bytes() // (1024 * 1024), "problem": disk},
     }
 
 
@@ -111,6 +115,8 @@ async def register_audiosocket(request: Request, body: Registration) -> dict[str
         services.registry.register(body.uuid, call, body.leg)
     except ValidationError as exc:
         raise HTTPException(422, validation_problem(exc, "call")) from None
+    except RegistrationLimitError as exc:
+        raise HTTPException(429, str(exc)) from None
     except IngestProtocolError as exc:
         raise HTTPException(409, str(exc)) from None
     return {"uuid": str(body.uuid), "call_id": call.call_id, "leg": body.leg.value}

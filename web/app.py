@@ -23,8 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
+from agent_monitor.data_dir_lock import DataDirLock
+from agent_monitor.ingest.disk_space import DiskWatch
 from agent_monitor.settings import Settings
+from web.json_guard import StrictJson, validation_error_response
 from web.loop_monitor import LoopLagMonitor
 
 if TYPE_CHECKING:
@@ -52,10 +56,28 @@ class Services:
     loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
     anchors: AnchorWriter | None = None
     aborted_at_start: list[str] = field(default_factory=list)
+    data_dir_lock: DataDirLock | None = None
+    disk: DiskWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.disk = DiskWatch(self.settings.data_dir, self.settings.server.min_free_disk_mb)
 
 
 async def build_services(settings: Settings) -> Services:
-    """Open everything the live server needs (blocking steps run in threads)."""
+    """Open everything the live server needs (blocking steps run in threads), holding the data
+    directory's lock from before the database is touched until :func:`close_services`."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DataDirLock(settings.data_dir).acquire()  # before the database: see agent_monitor.data_dir_lock
+    try:
+        services = await _open_services(settings)
+    except BaseException:
+        lock.release()
+        raise
+    services.data_dir_lock = lock
+    return services
+
+
+async def _open_services(settings: Settings) -> Services:
     from agent_monitor.ingest.audiosocket import LegRegistry
     from agent_monitor.pipeline import CallManager, InProcessEventBus
     from agent_monitor.storage import Database, repo, upgrade_database
@@ -63,7 +85,6 @@ async def build_services(settings: Settings) -> Services:
     from asr.languages import LanguageModels
     from qa_rules import load_rules_from_settings
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = await asyncio.to_thread(Database.open, settings)
 
     def prepare_db() -> list[str]:
@@ -81,11 +102,11 @@ async def build_services(settings: Settings) -> Services:
     bus = InProcessEventBus(settings.live.subscriber_queue)
     manager = CallManager(settings, models, ruleset, db, bus)
     manager.outbox.start()  # writes left in journals by an earlier run go to the database
-    anchors = AnchorWriter(db, anchor_path(settings.data_dir), settings.server.anchor_every_s)
+    server = settings.server
+    anchors = AnchorWriter(db, anchor_path(settings.data_dir), server.anchor_every_s)
     anchors.start()
-    return Services(
-        settings, db, models, bus, manager, LegRegistry(), aborted_at_start=aborted, anchors=anchors
-    )
+    registry = LegRegistry(server.audiosocket_registration_ttl_s, server.audiosocket_max_registrations)
+    return Services(settings, db, models, bus, manager, registry, aborted_at_start=aborted, anchors=anchors)
 
 
 async def close_services(services: Services) -> None:
@@ -97,6 +118,8 @@ async def close_services(services: Services) -> None:
         await services.anchors.stop()
     await asyncio.to_thread(services.models.close)
     services.db.dispose()
+    if services.data_dir_lock is not None:
+        services.data_dir_lock.release()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -129,4 +152,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     install_auth(app, settings)
     install_ui(app, settings)
+    app.add_middleware(StrictJson)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
     return app

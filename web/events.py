@@ -9,10 +9,12 @@ Query parameters narrow the stream: ``call_id`` (repeatable), ``agent_id`` (even
 agent's calls, as far as the event names the agent: alerts, warnings, handoffs, call start),
 ``types`` (comma-separated event type names, e.g. ``alert_raised,agent_warning``). The server
 first sends ``{"type": "subscribed"}`` (events published after it are delivered), then one text
-frame per event, ``event.to_dict()``. Non-critical events may be dropped for a slow client (the
-bus's overflow policy); alerts never are. The session is re-checked every
-``web.session_recheck_s`` seconds: after a logout, a deactivation or a password or role change the
-socket is closed with 1008 ("session ended").
+frame per event, ``event.to_dict()``, with personal data (debtor phone, numbers in transcripts,
+evidence and reasons) masked for the roles :mod:`web.masking` masks for, as on ``/ws/ui/live``
+and the REST API. Non-critical events may be dropped for a slow client (the bus's overflow
+policy); alerts never are. The session is re-checked every ``web.session_recheck_s`` seconds:
+after a logout, a deactivation or a password or role change the socket is closed with 1008
+("session ended").
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
 from agent_monitor.pipeline.bus import EventFilter
 from web.auth.deps import ROLES, watch_session, websocket_user
 from web.auth.live_scope import LiveScope
+from web.ui.access import masks
+from web.ui.serialize import event_masked
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -86,6 +90,7 @@ async def ws_events(websocket: WebSocket) -> None:
         await websocket.close(1008, f"unknown event types: {', '.join(sorted(unknown))}")
         return
     wanted = event_filter(set(params.getlist("call_id")), params.get("agent_id"), types)
+    masked = masks(websocket, user)
     with services.bus.subscribe(wanted) as sub:
         await websocket.send_json({"type": "subscribed"})
 
@@ -104,7 +109,10 @@ async def ws_events(websocket: WebSocket) -> None:
                 if session_watch.done():  # logged out or deactivated: nothing more is sent
                     break
                 if await scope.allows(event):
-                    await websocket.send_text(event_json(event))
+                    text = event_json(event)
+                    if masked:
+                        text = json.dumps(event_masked(json.loads(text)), ensure_ascii=False)
+                    await websocket.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.info("events client left: %r", exc)
         finally:

@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.errors import DatasetError, StreamingClientError
 from agent_monitor.settings import Settings
 
@@ -126,17 +127,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from web.app import create_app
+    from web.server_options import uvicorn_options
 
     settings = server_settings(args, settings)
     preflight(settings)
     server = settings.server
-    print(
-        f"agent-monitor: serving on http://{server.host}:{server.port} (data in {settings.data_dir})",
-        file=sys.stderr,
-    )
-    uvicorn.run(
-        create_app(settings), host=server.host, port=server.port, log_level="info", ws_max_size=1 << 20
-    )
+    with DataDirLock(settings.data_dir):  # one server per data directory, checked before anything
+        print(
+            f"agent-monitor: serving on http://{server.host}:{server.port} (data in {settings.data_dir})",
+            file=sys.stderr,
+        )
+        uvicorn.run(create_app(settings), host=server.host, port=server.port, **uvicorn_options(settings))
     return 0
 
 
@@ -207,11 +208,12 @@ async def _demo(settings: Settings, calls: int, rounds: int, speed: float) -> in
 
     from agent_monitor.ingest.client import stream_ingest
     from web.app import create_app
+    from web.server_options import uvicorn_options
 
     audio = await asyncio.to_thread(demo_audio, settings)
     app = create_app(settings)
     host, port = settings.server.host, settings.server.port
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **uvicorn_options(settings, "WARNING")))
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():

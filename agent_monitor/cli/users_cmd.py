@@ -67,7 +67,8 @@ def _read_password(args: argparse.Namespace, settings: Settings) -> str:
         password = getpass.getpass("New password: ")
         if getpass.getpass("Repeat it: ") != password:
             raise InvalidRecordError("the two passwords differ")
-    check_password_strength(password, args.username, settings.web.min_password_length)
+    web = settings.web
+    check_password_strength(password, args.username, web.min_password_length, web.min_password_score)
     return password
 
 

@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from agent_monitor.errors import IngestProtocolError
+from agent_monitor.errors import IngestProtocolError, RegistrationLimitError
 from agent_monitor.ingest.ws_ingest import StartMessage
 from agent_monitor.model.audio import Leg
 
@@ -160,21 +162,52 @@ def convention_target(value: uuid.UUID, agent_id: str) -> LegTarget:
 
 
 class LegRegistry:
-    """UUID -> (call metadata, leg), registered before Asterisk connects."""
+    """UUID -> (call metadata, leg), registered before Asterisk connects.
 
-    def __init__(self) -> None:
-        self._targets: dict[uuid.UUID, LegTarget] = {}
+    A registration that no connection claims within ``ttl_s`` seconds is forgotten (a dialplan
+    that registered and never connected must not grow the table forever), and at most
+    ``max_entries`` may wait at once (:class:`RegistrationLimitError` beyond)."""
+
+    def __init__(
+        self,
+        ttl_s: float = 300.0,
+        max_entries: int = 10000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._targets: dict[uuid.UUID, tuple[LegTarget, float]] = {}  # -> (target, expires at)
 
     def register(self, value: uuid.UUID, call: StartMessage, leg: Leg) -> None:
         if call.sample_rate != AUDIOSOCKET_RATE or call.encoding != "L16":
             raise IngestProtocolError("AudioSocket audio is L16 at 8000 Hz; register it so")
+        self._expire()
         known = self._targets.get(value)
-        if known is not None and (known.call.call_id, known.leg) != (call.call_id, leg):
-            raise IngestProtocolError(f"UUID {value} is already registered for call {known.call.call_id}")
-        self._targets[value] = LegTarget(call, leg)
+        if known is not None and (known[0].call.call_id, known[0].leg) != (call.call_id, leg):
+            raise IngestProtocolError(f"UUID {value} is already registered for call {known[0].call.call_id}")
+        if known is None and len(self._targets) >= self.max_entries:
+            raise RegistrationLimitError(
+                f"{len(self._targets)} AudioSocket registrations are waiting for their connection; "
+                f"try again within {self.ttl_s:g} s"
+            )
+        self._targets.pop(value, None)  # re-inserted last: the table stays ordered by expiry
+        self._targets[value] = (LegTarget(call, leg), self._clock() + self.ttl_s)
 
     def pop(self, value: uuid.UUID) -> LegTarget | None:
-        return self._targets.pop(value, None)
+        self._expire()
+        found = self._targets.pop(value, None)
+        return None if found is None else found[0]
+
+    def _expire(self) -> None:
+        now = self._clock()
+        # registrations are kept in insertion order and refreshed ones re-inserted: oldest first
+        while self._targets:
+            key, (_, expires) = next(iter(self._targets.items()))
+            if expires > now:
+                break
+            del self._targets[key]
 
     def __len__(self) -> int:
+        self._expire()
         return len(self._targets)

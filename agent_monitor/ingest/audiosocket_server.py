@@ -1,14 +1,15 @@
 """The Asterisk AudioSocket TCP server: one leg per connection, joined into calls by UUID.
 
-Framing and the UUID-to-call rules are in :mod:`agent_monitor.ingest.audiosocket`. Each
-connection must send its UUID frame within ``settings.server.start_timeout_s``; its audio frames
-go to its leg of the call. The call (a :class:`~agent_monitor.pipeline.CallSession`) starts with
-its first connection and stops when its last open connection ends: ``ended`` if every leg sent a
-hangup frame, otherwise ``aborted`` with the reason (disconnect, Asterisk error frame, protocol
-violation). A leg that connects after its call stopped continues the same call id (the pipeline
-resumes it). A protocol violation is answered with an error frame (kind 0xff, the UTF-8 reason)
-and the connection is closed; no hangup frame is ever sent, so a monitoring problem never hangs
-up the customer's call.
+Framing and the UUID-to-call rules are in :mod:`agent_monitor.ingest.audiosocket`. Each connection
+must send its UUID frame within ``settings.server.start_timeout_s``; its audio frames go to its leg
+of the call. A leg that then sends nothing for ``settings.server.audiosocket_idle_timeout_s`` (40 s;
+Asterisk sends 20 ms frames, silence included) is taken for a half-open connection and closed like a
+disconnect. The call (a :class:`~agent_monitor.pipeline.CallSession`) starts with its first
+connection and stops when its last open connection ends: ``ended`` if every leg sent a hangup frame,
+otherwise ``aborted`` with the reason (disconnect, Asterisk error frame, protocol violation). A leg
+that connects after its call stopped continues the same call id (the pipeline resumes it). A
+protocol violation is answered with an error frame (kind 0xff, the UTF-8 reason) and the connection
+is closed; no hangup frame is ever sent, so a monitoring problem never hangs up the customer's call.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent_monitor.errors import AgentMonitorError, IngestProtocolError, PipelineError
+from agent_monitor.errors import AgentMonitorError, IngestProtocolError, PipelineError, StorageError
 from agent_monitor.ingest.audiosocket import (
     Kind,
     LegRegistry,
@@ -29,6 +30,7 @@ from agent_monitor.ingest.audiosocket import (
     encode_frame,
     read_frame,
 )
+from agent_monitor.ingest.disk_space import disk_full_cause
 from agent_monitor.ingest.ws_ingest import to_call_info
 from agent_monitor.model.audio import Leg
 
@@ -139,8 +141,12 @@ class AudioSocketServer:
 
     async def _stream(self, reader: asyncio.StreamReader, session: CallSession, leg: Leg) -> tuple[bool, str]:
         """Feed audio until the leg ends; returns (hung up cleanly, why it ended)."""
+        idle = self.settings.server.audiosocket_idle_timeout_s
         while True:
-            frame = await read_frame(reader)
+            try:
+                frame = await asyncio.wait_for(read_frame(reader), idle)
+            except TimeoutError:
+                return False, f"nothing received for {idle:g} s (connection half-open?)"
             if frame is None:
                 return False, "connection closed without a hangup frame"
             if frame.kind is Kind.AUDIO:
@@ -148,6 +154,13 @@ class AudioSocketServer:
                     session.push_audio(leg, frame.payload)
                 except PipelineError as exc:
                     raise IngestProtocolError(str(exc)) from None
+                except (StorageError, OSError) as exc:
+                    full = disk_full_cause(exc)
+                    if full is None:
+                        raise
+                    raise IngestProtocolError(
+                        f"disk full: the recording cannot be written ({full.strerror})"
+                    ) from None
             elif frame.kind is Kind.HANGUP:
                 return True, "hangup"
             elif frame.kind is Kind.ERROR:

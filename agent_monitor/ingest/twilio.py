@@ -21,7 +21,11 @@ audio from the called party, is the debtor's).
 
 Each track's ``timestamp`` is milliseconds since the stream started; when a track's timestamp
 runs ahead of the audio received on it by more than ``GAP_TOLERANCE_MS`` the gap is filled with
-mu-law silence so both legs stay on one call clock (the recording then holds that silence).
+mu-law silence so both legs stay on one call clock (the recording then holds that silence). A
+gap is filled with at most ``max_gap_s`` seconds of silence (the leg queue length); the rest is
+counted as dropped (:attr:`TwilioMedia.gap_dropped`) and the track's clock still moves to the
+timestamp, so the next message does not count it again. Nothing is ever allocated by a number the
+client sends: a timestamp jump of days costs a counter, not memory.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ TWILIO_RATE = 8000
 #: mu-law code of a zero sample
 MULAW_SILENCE = 0xFF
 GAP_TOLERANCE_MS = 60
+#: timestamps beyond this (ms, about 31 years) are refused as nonsense
+MAX_TIMESTAMP_MS = 10**12
 TRACKS = ("inbound", "outbound")
 
 
@@ -65,11 +71,15 @@ class TwilioStart:
 
 @dataclass(frozen=True, slots=True)
 class TwilioMedia:
-    """Audio of one track: ``leg`` and mu-law bytes (silence for a gap included)."""
+    """Audio of one track: ``leg`` and mu-law bytes (silence for a gap included).
+
+    ``gap_filled``: samples of silence put before the audio; ``gap_dropped``: samples of the gap
+    beyond the fill limit, counted as dropped audio and not sent on."""
 
     leg: Leg
     payload: bytes
     gap_filled: int = 0
+    gap_dropped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +120,9 @@ def _object(data: dict[str, Any], key: str, what: str) -> dict[str, Any]:
 class TwilioConnection:
     """The protocol state machine of one Twilio Media Streams websocket (no transport)."""
 
-    def __init__(self, *, max_payload_bytes: int = 32768) -> None:
+    def __init__(self, *, max_payload_bytes: int = 32768, max_gap_s: float = 10.0) -> None:
         self.max_payload_bytes = max_payload_bytes
+        self.max_gap_samples = max(0, int(max_gap_s * TWILIO_RATE))
         self.state = _State.AWAIT_START
         self.start: TwilioStart | None = None
         self.connected = False
@@ -127,8 +138,10 @@ class TwilioConnection:
         if seq is not None:
             try:
                 number = int(seq)
-            except (TypeError, ValueError):
-                raise IngestProtocolError(f"{event}: sequenceNumber {seq!r} is not a number") from None
+            except (TypeError, ValueError, OverflowError):
+                raise IngestProtocolError(
+                    f"{event}: sequenceNumber {str(seq)[:40]!r} is not a number"
+                ) from None
             if number <= self._last_seq:
                 raise IngestProtocolError(
                     f"{event}: sequenceNumber {number} does not follow {self._last_seq}"
@@ -226,19 +239,31 @@ class TwilioConnection:
             raise IngestProtocolError("media event: payload is not valid base64") from None
         if not payload:
             raise IngestProtocolError("media event: empty payload")
-        gap = 0
+        filled = dropped = 0
         stamp = media.get("timestamp")
         if stamp is not None:
-            try:
-                ms = int(stamp)
-            except (TypeError, ValueError):
-                raise IngestProtocolError(f"media event: timestamp {stamp!r} is not a number") from None
-            expected = ms * TWILIO_RATE // 1000
-            if expected - self._received[track] > GAP_TOLERANCE_MS * TWILIO_RATE // 1000:
-                gap = expected - self._received[track]
-                payload = bytes([MULAW_SILENCE]) * gap + payload
-        self._received[track] += len(payload)
-        return TwilioMedia(self.start.legs[track], payload, gap)
+            ahead = _timestamp(stamp) * TWILIO_RATE // 1000 - self._received[track]
+            if ahead > GAP_TOLERANCE_MS * TWILIO_RATE // 1000:
+                filled = min(ahead, self.max_gap_samples)
+                dropped = ahead - filled
+                payload = bytes([MULAW_SILENCE]) * filled + payload
+        self._received[track] += dropped + len(payload)
+        return TwilioMedia(self.start.legs[track], payload, filled, dropped)
+
+
+def _timestamp(stamp: object) -> int:
+    """A media timestamp (ms since the stream started, a number or a string of digits)."""
+    if isinstance(stamp, bool) or not isinstance(stamp, int | str):
+        raise IngestProtocolError(f"media event: timestamp {stamp!r} is not a number")
+    try:
+        ms = int(stamp)
+    except ValueError:
+        raise IngestProtocolError(f"media event: timestamp {str(stamp)[:40]!r} is not a number") from None
+    if not 0 <= ms <= MAX_TIMESTAMP_MS:
+        raise IngestProtocolError(
+            f"media event: timestamp {ms if ms < 10**15 else '(huge)'} ms is out of range"
+        )
+    return ms
 
 
 def media_message(

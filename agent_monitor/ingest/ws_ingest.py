@@ -37,8 +37,7 @@ reason is the one-line problem. What was received before is kept.
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -48,8 +47,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent_monitor.errors import IngestProtocolError
 from agent_monitor.ingest.language import call_language
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem
 from agent_monitor.model.session import CallInfo, Source
 from agent_monitor.settings import LiveSettings
+from agent_monitor.strict_json import StrictJsonError, loads_strict
 
 _ENCODINGS = {
     "l16": "L16",
@@ -63,17 +64,21 @@ _ENCODINGS = {
     "pcmu": "mulaw",
     "audio/x-mulaw": "mulaw",
 }
-_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
+#: a start message may say when the call started this far in the future (clock skew) ...
+STARTED_AT_FUTURE = timedelta(minutes=5)
+#: ... or this long ago (a call resumed after a reconnect started earlier; no call lasts a day)
+STARTED_AT_PAST = timedelta(days=1)
 
 CLOSE_POLICY = 1008
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_TOO_BIG = 1009
 
 
-def _check_id(value: str, what: str) -> str:
+def _check_id(value: str, what: str, max_chars: int = MAX_ID_CHARS) -> str:
     value = value.strip()
-    if not _ID.match(value):
-        raise ValueError(f"{what} must be 1-128 printable characters")
+    problem = identifier_problem(value, max_chars)
+    if problem is not None:
+        raise ValueError(f"{what} {problem}")
     return value
 
 
@@ -111,13 +116,15 @@ class StartMessage(BaseModel):
     @field_validator("debtor_id", "debtor_phone", "queue")
     @classmethod
     def _optional_ids(cls, v: str | None, info: Any) -> str | None:
-        return None if v is None or not v.strip() else _check_id(v, info.field_name)
+        limit = MAX_PHONE_CHARS if info.field_name == "debtor_phone" else MAX_ID_CHARS
+        return None if v is None or not v.strip() else _check_id(v, info.field_name, limit)
 
     @field_validator("debtor_tz")
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
         if v is None or not v.strip():
             return None
+        _check_id(v, "debtor_tz")
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
@@ -143,8 +150,13 @@ class StartMessage(BaseModel):
     @field_validator("started_at")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
+        if v is None:
+            return v
+        if v.tzinfo is None:
             raise ValueError("started_at needs a time zone (e.g. 2026-01-01T12:00:00Z)")
+        now = datetime.now(UTC)
+        if not now - STARTED_AT_PAST <= v <= now + STARTED_AT_FUTURE:
+            raise ValueError("started_at must lie between one day ago and five minutes from now")
         return v
 
     @property
@@ -181,9 +193,13 @@ def validation_problem(exc: ValidationError, what: str) -> str:
 def parse_json_object(text: str, what: str) -> dict[str, Any]:
     """``text`` as a JSON object, or an :class:`IngestProtocolError` saying why not."""
     try:
-        data = json.loads(text)
+        data = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise IngestProtocolError(f"{what} is not valid JSON ({exc.msg} at {exc.pos})") from None
+    except StrictJsonError as exc:
+        raise IngestProtocolError(f"{what}: {exc}") from None
+    except RecursionError:
+        raise IngestProtocolError(f"{what} is nested too deeply") from None
     if not isinstance(data, dict):
         raise IngestProtocolError(f"{what} must be a JSON object, not {type(data).__name__}")
     return data

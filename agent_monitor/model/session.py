@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Literal
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem
 
 #: where a call's audio comes from
 Source = Literal["ws-ingest", "twilio", "audiosocket", "capture", "file"]
@@ -48,6 +49,16 @@ _RANK = {WarningLevel.NONE: 0, WarningLevel.YELLOW: 1, WarningLevel.ORANGE: 2, W
 _BY_RANK = {v: k for k, v in _RANK.items()}
 
 
+#: the identifier fields of :class:`CallInfo` and their length limits
+_ID_FIELDS = (
+    ("call_id", MAX_ID_CHARS),
+    ("agent_id", MAX_ID_CHARS),
+    ("debtor_id", MAX_ID_CHARS),
+    ("debtor_phone", MAX_PHONE_CHARS),
+    ("debtor_tz", MAX_ID_CHARS),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CallInfo:
     """The metadata of a call, given when it starts.
@@ -75,6 +86,11 @@ class CallInfo:
             raise PipelineError("a call needs a non-empty call id")
         if not self.agent_id:
             raise PipelineError(f"call {self.call_id}: an agent id is required")
+        for name, limit in _ID_FIELDS:
+            value = getattr(self, name)
+            problem = None if value is None else identifier_problem(value, limit)
+            if problem is not None:
+                raise PipelineError(f"call {self.call_id[:MAX_ID_CHARS]!r}: {name} {problem}")
         if self.lang not in ("en", "zh"):
             raise PipelineError(f"call {self.call_id}: language must be en or zh, not {self.lang!r}")
         if self.source not in SOURCES:

@@ -126,6 +126,12 @@ class LegInbox:
         self._wakeup.set()
         return True
 
+    def count_dropped(self, samples: int) -> None:
+        """Count audio that never reached the inbox (a gap longer than the inbox) as dropped."""
+        if samples > 0:
+            self.dropped_chunks += 1
+            self.dropped_samples += samples
+
     async def put_wait(self, pcm: bytes) -> None:
         """Queue audio, waiting for room instead of dropping (file analysis: back-pressure)."""
         n = len(pcm) // BYTES_PER_SAMPLE

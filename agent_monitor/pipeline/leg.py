@@ -21,7 +21,7 @@ from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.rules import HitEvent
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
-from agent_monitor.pipeline.audio_in import AudioDecoder, Chunk, LegInbox, Resampler
+from agent_monitor.pipeline.audio_in import MAX_BATCH_S, AudioDecoder, Chunk, LegInbox, Resampler
 from agent_monitor.settings import Settings
 
 if TYPE_CHECKING:
@@ -116,15 +116,24 @@ class LegWorker:
         await self._finish()
 
     async def _process(self, chunk: Chunk) -> None:
-        if chunk.pcm is None:
-            await self.sink.on_dropped(
-                self.leg,
-                self.inbox.dropped_chunks,
-                self.inbox.dropped_samples / self.sample_rate,
-                self.clock,
+        if chunk.pcm is not None:
+            await self._analyse(
+                self.resampler.push(chunk.pcm), end=self.clock + chunk.samples / self.sample_rate
             )
-        pcm = chunk.pcm if chunk.pcm is not None else bytes(chunk.samples * BYTES_PER_SAMPLE)
-        await self._analyse(self.resampler.push(pcm), end=self.clock + chunk.samples / self.sample_rate)
+            return
+        await self.sink.on_dropped(
+            self.leg,
+            self.inbox.dropped_chunks,
+            self.inbox.dropped_samples / self.sample_rate,
+            self.clock,
+        )
+        # the gap's silence in slices of at most one batch: a gap is as long as the audio a client
+        # sent too fast, so its size is the client's choice and must not become one allocation
+        step = max(1, int(MAX_BATCH_S * self.sample_rate))
+        for done in range(0, chunk.samples, step):
+            n = min(step, chunk.samples - done)
+            end = self.clock + (done + n) / self.sample_rate
+            await self._analyse(self.resampler.push(bytes(n * BYTES_PER_SAMPLE)), end=end)
 
     async def _analyse(self, pcm: bytes, end: float, last: bool = False) -> None:
         import asyncio

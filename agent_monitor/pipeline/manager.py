@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
-from agent_monitor.model.audio import Leg
+from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.calls import CallRecord
 from agent_monitor.model.events import AlertStateChanged, CallStarted, SignalHealth
 from agent_monitor.model.health import HealthIssue, LegHealth
@@ -126,6 +126,7 @@ class CallManager:
             await session.store.call(
                 records.register_recording(info.call_id, leg, str(path), info.sample_rate, info.started_at)
             )
+        await self._align_recordings(session)
         for leg in (Leg.AGENT, Leg.DEBTOR):
             t0 = session.recordings[leg].duration
             tracker = None
@@ -150,6 +151,20 @@ class CallManager:
                 spare=await pool.take_recognizer() if pool is not None else None,
             )
         session.on_stopped = self._forget
+
+    @staticmethod
+    async def _align_recordings(session: CallSession) -> None:
+        """A resumed call continues both legs at one call time: a leg whose recording is shorter
+        (it stopped earlier, or its last writes failed) is padded with silence to the longer one."""
+        writers = session.recordings
+        longest = max(w.samples_written for w in writers.values())
+        step = session.info.sample_rate  # one second of silence at a time
+        for writer in writers.values():
+            missing = longest - writer.samples_written
+            while missing > 0:
+                n = min(step, missing)
+                await asyncio.to_thread(writer.write, bytes(n * BYTES_PER_SAMPLE))
+                missing -= n
 
     async def _metadata_rules(self, session: CallSession) -> None:
         """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from agent_monitor.errors import AudioInputError, SessionClosedError
+from agent_monitor.errors import AgentMonitorError, AudioInputError, SessionClosedError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import (
     AgentWarning,
@@ -172,6 +172,15 @@ class CallSession:
         :mod:`agent_monitor.pipeline.audio_in`)."""
         worker, pcm = self._accept(leg, data)
         worker.inbox.put_nowait(pcm)
+
+    def count_dropped(self, leg: Leg | str, samples: int) -> None:
+        """Count ``samples`` of a leg's audio as dropped without receiving them (an ingest clock
+        jump longer than the leg queue: the rest of the gap is neither recorded nor recognised)."""
+        try:
+            worker = self.legs[Leg(leg)]
+        except (ValueError, KeyError):
+            raise AudioInputError(f"call {self.call_id}: unknown leg {leg!r}") from None
+        worker.inbox.count_dropped(samples)
 
     async def push_audio_wait(self, leg: Leg | str, data: bytes) -> None:
         """Like :meth:`push_audio` but waits for queue room instead of dropping (file analysis)."""
@@ -409,7 +418,11 @@ class CallSession:
     async def _close_recordings(self) -> None:
         now = self.clock.now()
         for leg, writer in self.recordings.items():
-            info = await asyncio.to_thread(writer.close)
+            try:
+                info = await asyncio.to_thread(writer.close)
+            except AgentMonitorError as exc:  # e.g. disk full: the call row must still be ended
+                log.error("call %s: %s recording not closed cleanly: %s", self.call_id, leg, exc)
+                continue
             self.store.submit(records.close_recording(self.call_id, leg, info, now))
 
     async def wait_stopped(self) -> None:

@@ -4,18 +4,24 @@ SQLite (the default, a file under ``data_dir``) runs in WAL journal mode with fo
 a busy timeout, so the live pipeline and the web application can share one file. PostgreSQL is
 used through psycopg 3: ``postgresql+psycopg://user:password@host/dbname`` (a plain
 ``postgresql://`` URL is taken to mean psycopg 3 as well).
+
+The SQLite file is readable by its owner only (mode 0600; SQLite gives its WAL and shared-memory
+files the same mode), and database errors never carry the statement's bound values (phone
+numbers, transcripts) into logs or messages (``hide_parameters``; PostgreSQL's ``DETAIL`` line,
+which quotes the failing row, is dropped too).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_monitor.errors import DatabaseUnavailableError
@@ -52,19 +58,53 @@ def make_engine(source: Settings | str | URL, **kwargs: Any) -> Engine:
     url = database_url(source)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-            path = Path(url.database)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DatabaseUnavailableError(
-                    f"cannot create database directory {path.parent}: {exc}"
-                ) from exc
+            _private_file(Path(url.database))
+        kwargs.setdefault("hide_parameters", True)
         connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs.pop("connect_args", {})}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("hide_parameters", True)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _without_row_values)
+    return engine
+
+
+def _without_row_values(ctx: ExceptionContext) -> BaseException | None:
+    """PostgreSQL puts the offending row's values in an error's ``DETAIL`` line ("Failing row
+    contains (..., +14155551234, ...)"); the error is raised again without that line."""
+    wrapped, orig = ctx.sqlalchemy_exception, ctx.original_exception
+    if not isinstance(wrapped, DBAPIError):
+        return None
+    text = str(orig)
+    lines = [line for line in text.splitlines() if not line.startswith("DETAIL:")]
+    if len(lines) == len(text.splitlines()):
+        return None
+    try:
+        scrubbed = type(orig)("\n".join(lines))
+    except Exception:  # an error class that cannot be built from a message: keep the original
+        return None
+    return type(wrapped)(
+        wrapped.statement,
+        None,
+        scrubbed,
+        hide_parameters=True,
+        connection_invalidated=wrapped.connection_invalidated,
+    )
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file's directory, and the file itself with mode 0600 (or set that mode)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailableError(f"cannot create database directory {path.parent}: {exc}") from exc
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise DatabaseUnavailableError(f"cannot create database file {path}: {exc.strerror or exc}") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:

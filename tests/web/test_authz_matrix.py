@@ -133,15 +133,15 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/supervisor"): Access(roles("supervisor", "admin")),
     ("GET", "/agent"): Access(roles("agent")),
     ("GET", "/qa"): Access(roles("qa", "admin")),
-    ("GET", "/qa/calls/{call_id}"): Access(roles("qa", "supervisor", "admin"), call=CALL1),
+    ("GET", "/qa/calls/{call_id:path}"): Access(roles("qa", "supervisor", "admin"), call=CALL1),
     ("GET", "/admin"): Access(roles("admin")),
     # --- calls, alerts, agent panel ---------------------------------------------------------------
     ("GET", "/api/calls"): Access(ALL_ROLES),
-    ("GET", "/api/calls/{call_id}"): Access(ALL_ROLES, call=CALL1),
-    ("GET", "/api/calls/{call_id}/recordings/{leg}.wav"): Access(
+    ("GET", "/api/calls/{call_id:path}"): Access(ALL_ROLES, call=CALL1),
+    ("GET", "/api/calls/{call_id:path}/recordings/{leg}.wav"): Access(
         roles("qa", "supervisor", "admin"), call=CALL1
     ),
-    ("GET", "/api/calls/{call_id}/export.zip"): Access(roles("qa", "supervisor", "admin"), call=CALL1),
+    ("GET", "/api/calls/{call_id:path}/export.zip"): Access(roles("qa", "supervisor", "admin"), call=CALL1),
     ("POST", "/api/alerts/{alert_id}/{action}"): Access(
         roles("supervisor", "admin"), call=CALL1, body={"note": "matrix"}, ok=frozenset({409})
     ),
@@ -151,12 +151,14 @@ MATRIX: dict[tuple[str, str], Access] = {
         roles("agent"), call=CALL1, body={"call_id": CALL1, "rule": "abuse.insult", "t": 9.5}
     ),
     ("WS", "/ws/ui/live"): Access(roles("agent", "supervisor", "admin")),
-    ("WS", "/ws/listen/{call_id}"): Access(roles("supervisor", "admin"), call=LIVE1),
+    ("WS", "/ws/listen/{call_id:path}"): Access(roles("supervisor", "admin"), call=LIVE1),
     # --- QA ------------------------------------------------------------------------------------
     ("GET", "/api/qa/queue"): Access(roles("qa", "admin")),
     ("GET", "/api/qa/scorecard"): Access(roles("qa", "admin")),
-    ("POST", "/api/qa/calls/{call_id}/assign"): Access(roles("qa", "admin"), call=CALL1, ok=frozenset({409})),
-    ("POST", "/api/qa/calls/{call_id}/review"): Access(
+    ("POST", "/api/qa/calls/{call_id:path}/assign"): Access(
+        roles("qa", "admin"), call=CALL1, ok=frozenset({409})
+    ),
+    ("POST", "/api/qa/calls/{call_id:path}/review"): Access(
         roles("qa", "admin"), call=CALL1, body={"notes": "matrix", "done": False}, ok=frozenset({409})
     ),
     # --- admin ---------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ def expected_allowed(caller: str, access: Access) -> bool:
 
 def concrete(path: str, access: Access, world: World) -> str:
     values = {
-        "call_id": access.call or CALL1,
+        "call_id:path": access.call or CALL1,
         "leg": "agent",
         "alert_id": str(world.alert_id),
         "action": "acknowledge",

@@ -105,9 +105,9 @@ async def create_user(request: Request, body: NewUser, user: AdminChange) -> Use
     """Add a user; an agent needs ``agent_id``, a supervisor should have a ``team``."""
     from agent_monitor.storage import repo
 
-    min_len = request.app.state.services.settings.web.min_password_length
+    web = request.app.state.services.settings.web
     try:
-        check_password_strength(body.password, body.username, min_len)
+        check_password_strength(body.password, body.username, web.min_password_length, web.min_password_score)
     except InvalidRecordError as exc:
         raise HTTPException(422, str(exc)) from None
     pw_hash = await asyncio.to_thread(hash_password, body.password)
@@ -134,9 +134,9 @@ async def update_user(request: Request, username: str, body: UserChange, user: A
 
     pw_hash: str | None = None
     if body.password is not None:
-        min_len = request.app.state.services.settings.web.min_password_length
+        web = request.app.state.services.settings.web
         try:
-            check_password_strength(body.password, username, min_len)
+            check_password_strength(body.password, username, web.min_password_length, web.min_password_score)
         except InvalidRecordError as exc:
             raise HTTPException(422, str(exc)) from None
         pw_hash = await asyncio.to_thread(hash_password, body.password)

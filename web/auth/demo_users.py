@@ -8,7 +8,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from web.auth.passwords import hash_password
+from agent_monitor.errors import InvalidRecordError
+from web.auth.passwords import check_password_strength, hash_password
 
 DEMO_TEAM = "demo"
 
@@ -19,6 +20,17 @@ class DemoAccount:
     role: str
     password: str
     agent_id: str | None = None
+
+
+def _strong_password(username: str) -> str:
+    """A random password that passes the strength check (random 12-character ones virtually always do)."""
+    while True:
+        password = secrets.token_urlsafe(9)
+        try:
+            check_password_strength(password, username, 12)
+        except InvalidRecordError:
+            continue
+        return password
 
 
 def ensure_demo_users(db: Any, agent_ids: list[str]) -> list[DemoAccount]:
@@ -37,7 +49,7 @@ def ensure_demo_users(db: Any, agent_ids: list[str]) -> list[DemoAccount]:
         for agent_id in agent_ids:
             repo.ensure_agent(s, agent_id, team=DEMO_TEAM)
         for username, role, linked in wanted:
-            password = secrets.token_urlsafe(9)
+            password = _strong_password(username)
             digest = hash_password(password)
             team = DEMO_TEAM if role == "supervisor" else None
             if repo.get_user(s, username) is None:

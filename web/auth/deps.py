@@ -28,6 +28,7 @@ from fastapi import Depends, HTTPException, Request, WebSocket
 from starlette.requests import HTTPConnection
 
 from agent_monitor.storage.enums import Role
+from agent_monitor.strict_json import loads_strict
 from web.auth.state import AuthState
 from web.auth.tokens import CSRF_HEADER, SESSION_COOKIE, SessionToken, password_fingerprint
 
@@ -224,13 +225,11 @@ def twilio_start_token_ok(conn: HTTPConnection, text: str) -> bool:
     """Before a Twilio stream is authorized: a ``connected`` event passes (``False``: not yet
     authorized), a ``start`` event must carry the ingest token as custom parameter ``token``
     (``True``); anything else, or a wrong token, is refused (:class:`IngestProtocolError`, 1008)."""
-    import json
-
     from agent_monitor.errors import IngestProtocolError
 
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = loads_strict(text)
+    except (ValueError, RecursionError):
         data = None
     event = data.get("event") if isinstance(data, dict) else None
     if event == "connected":

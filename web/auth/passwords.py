@@ -37,9 +37,34 @@ def needs_rehash(password_hash: str) -> bool:
     return hasher().check_needs_rehash(password_hash)
 
 
-def check_password_strength(password: str, username: str, min_length: int) -> None:
-    """Refuse passwords that are too short or are the username (a one-line error)."""
+#: zxcvbn's cost grows quickly with length; a longer password is judged on this many characters
+ESTIMATE_CHARS = 100
+#: what each zxcvbn score means to a user
+SCORE_WORDS = (
+    "too guessable",
+    "very guessable",
+    "somewhat guessable",
+    "safely unguessable",
+    "very unguessable",
+)
+
+
+def check_password_strength(password: str, username: str, min_length: int, min_score: int = 3) -> None:
+    """Refuse passwords that are too short, are the username, or that the zxcvbn strength
+    estimator scores below ``min_score`` (0-4; 3 = "safely unguessable": about 10^8 guesses
+    needed). The message says why and gives zxcvbn's suggestion."""
+    from zxcvbn import zxcvbn
+
     if len(password) < min_length:
         raise InvalidRecordError(f"the password must be at least {min_length} characters")
     if password.strip().lower() == username.strip().lower():
         raise InvalidRecordError("the password cannot be the username")
+    result = zxcvbn(password[:ESTIMATE_CHARS], user_inputs=[username])
+    score = int(result["score"])
+    if score < min_score:
+        feedback = result.get("feedback") or {}
+        hint = feedback.get("warning") or " ".join(feedback.get("suggestions") or [])
+        raise InvalidRecordError(
+            f"the password is {SCORE_WORDS[score]} (strength {score} of 4, at least {min_score} needed)"
+            + (f": {hint}" if hint else "; use a longer passphrase of uncommon words")
+        )

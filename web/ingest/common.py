@@ -8,6 +8,10 @@ Closing rules (documented in :mod:`agent_monitor.ingest.ws_ingest`):
   the connection closed with 1008/1003/1009 and the problem as reason;
 - client gone (TCP reset, close frame without stop): the session is stopped (``aborted``,
   reason ``client disconnected (code N)``);
+- disk full (a recording cannot be written): the session is stopped (``aborted``, reason
+  ``disk full: ...``) and the connection closed with 1011 and that reason; while the disk stays
+  full (:mod:`agent_monitor.ingest.disk_space`) new calls are refused with 1013 ``call not
+  started: disk full ...``;
 - a server bug: logged with its traceback, the session stopped (``aborted``), close 1011.
 
 In every case what was received before is kept: recordings are closed, rows ended.
@@ -23,8 +27,15 @@ from typing import TYPE_CHECKING, Literal
 
 from starlette.websockets import WebSocket, WebSocketState
 
-from agent_monitor.errors import AgentMonitorError, IngestProtocolError, PipelineError
+from agent_monitor.errors import (
+    AgentMonitorError,
+    IngestProtocolError,
+    IngestStorageError,
+    PipelineError,
+    StorageError,
+)
 from agent_monitor.ingest import close_reason
+from agent_monitor.ingest.disk_space import disk_full_cause
 from agent_monitor.ingest.ws_ingest import StartMessage, to_call_info
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.session import Source
@@ -37,6 +48,8 @@ log = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
 CLOSE_SERVER_ERROR = 1011
+#: the server cannot take the call now (disk full): the client may try again later
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +90,21 @@ class IngestCall:
         self.session: CallSession | None = None
 
     async def start(self, start: StartMessage) -> CallSession:
+        disk = self.services.disk.problem()
+        if disk is not None:
+            raise IngestStorageError(f"call not started: {disk}", CLOSE_TRY_AGAIN_LATER)
         try:
             info = to_call_info(start, self.source, self.services.settings.live)
             self.session = await self.services.manager.start_call(info)
-        except AgentMonitorError as exc:
+        except (AgentMonitorError, OSError) as exc:
+            full = disk_full_cause(exc)
+            if full is not None:
+                self.services.disk.failed(full.strerror or str(full))
+                raise IngestStorageError(
+                    f"call not started: disk full ({full.strerror})", CLOSE_TRY_AGAIN_LATER
+                ) from None
+            if isinstance(exc, OSError):
+                raise
             raise IngestProtocolError(f"call not started: {exc}") from None
         return self.session
 
@@ -91,6 +115,19 @@ class IngestCall:
             self.session.push_audio(leg, data)
         except PipelineError as exc:
             raise IngestProtocolError(str(exc), 1003) from None
+        except (StorageError, OSError) as exc:
+            full = disk_full_cause(exc)
+            if full is None:
+                raise
+            self.services.disk.failed(full.strerror or str(full))
+            raise IngestStorageError(
+                f"disk full: the recording cannot be written ({full.strerror})"
+            ) from None
+
+    def count_dropped(self, leg: Leg, samples: int) -> None:
+        """Audio the client said it sent but that is not kept (a clock jump beyond the fill limit)."""
+        if self.session is not None:
+            self.session.count_dropped(leg, samples)
 
     async def stopped(self, reason: str) -> None:
         """The client ended the call properly: stop, report, close 1000."""
@@ -112,6 +149,16 @@ class IngestCall:
         log.warning("%s connection closed: %s", self.source, exc)
         if self.session is not None:
             await self.session.stop(f"protocol error: {exc}", status="aborted")
+        await self._close(exc.close_code, str(exc))
+
+    async def storage_failed(self, exc: IngestStorageError) -> None:
+        """The call's audio cannot be stored: end the call (aborted, what was stored is kept)."""
+        log.error("%s connection closed: %s", self.source, exc)
+        if self.session is not None:
+            try:
+                await self.session.stop(str(exc), status="aborted")
+            except AgentMonitorError as stop_exc:
+                log.error("%s: call %s not ended cleanly: %s", self.source, self.session.call_id, stop_exc)
         await self._close(exc.close_code, str(exc))
 
     async def disconnected(self, code: int) -> None:
@@ -162,6 +209,8 @@ async def run_ingest(ws: WebSocket, call: IngestCall, handle: HandleFn, start_ti
                 return
     except IngestProtocolError as exc:
         await call.violated(exc)
+    except IngestStorageError as exc:
+        await call.storage_failed(exc)
     except asyncio.CancelledError:
         if call.session is not None:
             await asyncio.shield(call.session.stop("server shutdown", status="aborted"))

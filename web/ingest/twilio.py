@@ -26,7 +26,9 @@ router = APIRouter()
 async def ws_twilio(websocket: WebSocket) -> None:
     services = websocket.app.state.services
     server = services.settings.server
-    conn = TwilioConnection(max_payload_bytes=server.max_frame_bytes)
+    conn = TwilioConnection(
+        max_payload_bytes=server.max_frame_bytes, max_gap_s=services.settings.live.leg_queue_s
+    )
     call = IngestCall(websocket, services, "twilio", reply=False)
     authorized = ingest_token_ok(websocket)
 
@@ -41,6 +43,8 @@ async def ws_twilio(websocket: WebSocket) -> None:
         msg = conn.on_text(received.text)
         if isinstance(msg, TwilioMedia):
             call.push(msg.leg, msg.payload)
+            if msg.gap_dropped:
+                call.count_dropped(msg.leg, msg.gap_dropped)
         elif isinstance(msg, TwilioStart):
             await call.start(msg.call)
         elif isinstance(msg, TwilioStop):

@@ -27,8 +27,8 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     web = getattr(settings, "web", None)
     app.state.mask_policy = MaskPolicy.from_roles(getattr(web, "unmasked_roles", None))
     app.include_router(pages.router)
+    app.include_router(api_qa.router)  # before api_calls: its /api/calls/ID/export.zip must match first
     app.include_router(api_calls.router)
-    app.include_router(api_qa.router)
     app.include_router(live_ws.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     install_error_pages(app)

@@ -85,14 +85,7 @@ def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[s
     }
 
 
-@router.get("/api/calls/{call_id}")
-async def get_call(request: Request, call_id: str, user: AnyRole) -> dict[str, Any]:
-    """A call's record: transcript with word times, rule hits, alerts, stress, recordings, reviews."""
-    masked = masks(request, user)
-    return await in_db(request, lambda s: call_record(s, user, call_id, masked))
-
-
-@router.get("/api/calls/{call_id}/recordings/{leg}.wav", response_class=Response)
+@router.get("/api/calls/{call_id:path}/recordings/{leg}.wav", response_class=Response)
 async def get_recording(
     request: Request,
     call_id: str,
@@ -118,6 +111,16 @@ async def get_recording(
 
     pcm, rate = await in_db(request, job)
     return ranged(request, wav_header(rate, len(pcm)) + pcm, "audio/wav")
+
+
+@router.get("/api/calls/{call_id:path}")
+async def get_call(request: Request, call_id: str, user: AnyRole) -> dict[str, Any]:
+    """A call's record: transcript with word times, rule hits, alerts, stress, recordings, reviews.
+
+    (Registered after the routes below ``/api/calls/ID/``, and their router before this one: a
+    call id may hold ``/``.)"""
+    masked = masks(request, user)
+    return await in_db(request, lambda s: call_record(s, user, call_id, masked))
 
 
 def ranged(request: Request, data: bytes, media_type: str) -> Response:

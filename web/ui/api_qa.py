@@ -31,7 +31,7 @@ from web.ui.access import (
     masks,
 )
 from web.ui.api_calls import call_record
-from web.ui.export import build_evidence_zip
+from web.ui.export import build_evidence_zip, content_disposition
 from web.ui.serialize import call_json
 
 router = APIRouter(tags=["qa"])
@@ -114,7 +114,7 @@ def _queued_visible(s: Any, user: CurrentUser, call_id: str) -> None:
         raise HTTPException(404, f"call {call_id!r} is not in the QA queue")
 
 
-@router.post("/api/qa/calls/{call_id}/assign", dependencies=[Depends(csrf_protect)])
+@router.post("/api/qa/calls/{call_id:path}/assign", dependencies=[Depends(csrf_protect)])
 async def assign(request: Request, call_id: str, user: ReviewerUser) -> dict[str, Any]:
     """The reviewer takes the call (queue state in_review)."""
 
@@ -133,7 +133,7 @@ class ReviewIn(BaseModel):
     done: bool = False
 
 
-@router.post("/api/qa/calls/{call_id}/review", dependencies=[Depends(csrf_protect)])
+@router.post("/api/qa/calls/{call_id:path}/review", dependencies=[Depends(csrf_protect)])
 async def save_review(request: Request, call_id: str, body: ReviewIn, user: ReviewerUser) -> dict[str, Any]:
     """Save the reviewer's verdicts per alert, scorecard and notes; ``done`` closes the entry (audited)."""
     unknown = sorted(set(body.scorecard) - set(SCORECARD))
@@ -164,11 +164,13 @@ async def save_review(request: Request, call_id: str, body: ReviewIn, user: Revi
     return await in_db(request, job)
 
 
-@router.get("/api/calls/{call_id}/export.zip", response_class=Response)
+@router.get("/api/calls/{call_id:path}/export.zip", response_class=Response)
 async def export(request: Request, call_id: str, user: ReplayUser) -> Response:
     """The evidence package (zip with audio, transcript, alerts, review and SHA256SUMS); audited."""
     masked = masks(request, user)
     data_dir = request.app.state.services.settings.data_dir
+    # everything that can fail happens before the audit row is written in the same transaction
+    headers = {"Content-Disposition": content_disposition(call_id)}
 
     def job(s: Any) -> bytes:
         record = call_record(s, user, call_id, masked)
@@ -177,5 +179,4 @@ async def export(request: Request, call_id: str, user: ReplayUser) -> Response:
         return data
 
     data = await in_db(request, job)
-    headers = {"Content-Disposition": f'attachment; filename="evidence-{call_id}.zip"'}
     return Response(data, media_type="application/zip", headers=headers)

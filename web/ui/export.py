@@ -1,20 +1,42 @@
 """The evidence package of a call: a zip with both legs' audio, the transcript, rule hits, alerts
 with their steps, QA reviews, and ``SHA256SUMS`` (sha256 of every other file, ``sha256sum -c``
-format) plus ``manifest.json`` (who exported what, when, masked or not)."""
+format) plus ``manifest.json`` (who exported what, when, masked or not).
+
+A call id is whatever the telephony system sent (any script, ``/``, ``..``), so it never becomes a
+path as it is: the zip's folder and the download's file name are :func:`safe_name` of it (letters,
+digits, ``._-``; anything else replaced and a short hash of the id appended, so two ids never
+share a name), and the exact id is in ``manifest.json`` and ``call.json``."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from agent_monitor.errors import AgentMonitorError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import repo
 from agent_monitor.storage.recordings import read_recording, recording_path, wav_header
+
+
+def safe_name(call_id: str) -> str:
+    """A file-name-safe, collision-free name for ``call_id`` (ASCII letters, digits, ``._-``)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", call_id).strip(".")
+    if safe != call_id or not safe:
+        safe = f"{safe or 'call'}-{hashlib.sha256(call_id.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
+    return safe
+
+
+def content_disposition(call_id: str) -> str:
+    """The ``Content-Disposition`` of a call's evidence zip: an ASCII file name, plus the exact id
+    in RFC 6266 / 5987 form (``filename*``) for clients that show it."""
+    exact = quote(f"evidence-{call_id}.zip", safe="", encoding="utf-8", errors="replace")
+    return f"attachment; filename=\"evidence-{safe_name(call_id)}.zip\"; filename*=UTF-8''{exact}"
 
 
 def _dumps(value: Any) -> bytes:
@@ -69,7 +91,8 @@ def build_evidence_zip(
     sums["manifest.json"] = hashlib.sha256(files["manifest.json"]).hexdigest()
     files["SHA256SUMS"] = "".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items())).encode()
     buf = io.BytesIO()
+    folder = safe_name(call_id)
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
-            zf.writestr(f"{call_id}/{name}", data)
+            zf.writestr(f"{folder}/{name}", data)
     return buf.getvalue(), sums

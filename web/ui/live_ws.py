@@ -109,7 +109,7 @@ async def ui_live(websocket: WebSocket) -> None:
                     await task
 
 
-@router.websocket("/ws/listen/{call_id}")
+@router.websocket("/ws/listen/{call_id:path}")
 async def listen(websocket: WebSocket, call_id: str) -> None:
     user = await websocket_user(websocket, *SUPERVISORS)
     if user is None:

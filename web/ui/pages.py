@@ -84,7 +84,7 @@ async def qa(request: Request, user: ReviewerUser) -> HTMLResponse:
     return shell(request, "qa", user)
 
 
-@router.get("/qa/calls/{call_id}", response_class=HTMLResponse)
+@router.get("/qa/calls/{call_id:path}", response_class=HTMLResponse)
 async def qa_call(request: Request, call_id: str, user: ReplayUser) -> HTMLResponse:
     await in_db(request, lambda s: visible_call(s, user, call_id))  # 404 outside the user's scope
     return shell(request, "qa_call", user, {"call-id": call_id})

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS
 from agent_monitor.storage.base import Base, in_check
 from agent_monitor.storage.enums import CallStatus, Level
 from agent_monitor.storage.types import StrEnumType, UTCDateTime, utcnow
@@ -30,12 +31,12 @@ class Call(Base):
     )
 
     #: the call id given by the ingest protocol (or generated for analysed files)
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(MAX_ID_CHARS), primary_key=True)
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
-    debtor_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    debtor_phone: Mapped[str | None] = mapped_column(String(32))
+    debtor_id: Mapped[str | None] = mapped_column(String(MAX_ID_CHARS), index=True)
+    debtor_phone: Mapped[str | None] = mapped_column(String(MAX_PHONE_CHARS))
     #: IANA time zone of the debtor, e.g. ``Asia/Shanghai`` (calling-hours rules use it)
-    debtor_tz: Mapped[str | None] = mapped_column(String(64))
+    debtor_tz: Mapped[str | None] = mapped_column(String(MAX_ID_CHARS))
     #: how the audio came in: ``ws_ingest``, ``twilio``, ``audiosocket``, ``capture``, ``file``
     source_protocol: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

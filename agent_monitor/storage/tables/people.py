@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from agent_monitor.model.identifiers import MAX_ID_CHARS
 from agent_monitor.storage.base import Base, in_check
 from agent_monitor.storage.enums import Role
 from agent_monitor.storage.types import StrEnumType, UTCDateTime, utcnow
@@ -16,7 +17,7 @@ class Agent(Base):
     __tablename__ = "agents"
 
     #: the agent id used by the telephony system / ingest protocols
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(MAX_ID_CHARS), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     team: Mapped[str | None] = mapped_column(String(100), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

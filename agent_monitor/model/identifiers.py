@@ -1,0 +1,42 @@
+"""Limits of the identifiers a call carries (call, agent, debtor ids, phone number, time zone).
+
+One definition for the whole product: the ingest protocols validate against it at the edge (a
+clear protocol error), :class:`~agent_monitor.model.session.CallInfo` checks it again, and the
+storage columns are declared with these lengths, so SQLite and PostgreSQL accept the same ids.
+
+An identifier is 1 to ``MAX_ID_CHARS`` characters, none of them a control character (C0, DEL,
+C1), a bidirectional override or isolate, a zero-width character or a lone surrogate: such
+characters make one id look like another on a screen or in a log, and some databases refuse them.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: call ids, agent ids, debtor ids, time zone names (characters; the storage columns hold this many)
+MAX_ID_CHARS = 64
+#: a debtor's phone number (characters)
+MAX_PHONE_CHARS = 32
+
+#: C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, zero-width characters, BOM,
+#: line/paragraph separators and lone surrogates
+_FORBIDDEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+)
+
+
+def identifier_problem(value: str, max_chars: int = MAX_ID_CHARS) -> str | None:
+    """Why ``value`` is not a usable identifier (``None`` when it is)."""
+    if not value:
+        return "must not be empty"
+    if len(value) > max_chars:
+        return f"must be at most {max_chars} characters (got {len(value)})"
+    bad = _FORBIDDEN.search(value)
+    if bad is not None:
+        return f"must not contain control, bidirectional or invisible characters (U+{ord(bad.group()):04X})"
+    return None
+
+
+def has_forbidden_characters(text: str) -> bool:
+    """Whether ``text`` holds a character no identifier may hold (see the module documentation)."""
+    return _FORBIDDEN.search(text) is not None

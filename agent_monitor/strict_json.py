@@ -1,0 +1,58 @@
+"""JSON as this product accepts it from outside: no numbers JSON cannot hold, no broken Unicode.
+
+Python's parser takes ``1e999`` (infinity), ``NaN``, ``Infinity`` and escaped lone surrogates
+(``"\\ud800"``); such values later fail deep inside (a response that cannot be encoded, a
+database that refuses the string) instead of being refused where they came in.
+:func:`loads_strict` refuses them with one clear line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class StrictJsonError(ValueError):
+    """The text is not JSON, or holds a value this product does not accept (the message says which)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise StrictJsonError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise StrictJsonError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _check_strings(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise StrictJsonError("a string holds a lone UTF-16 surrogate (not Unicode text)")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """``json.loads`` that refuses non-finite numbers and lone surrogates (:class:`StrictJsonError`;
+    malformed JSON raises :class:`json.JSONDecodeError`, also a ``ValueError``)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise StrictJsonError("the text is not UTF-8") from None
+    data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+    _check_strings(data)
+    return data

@@ -1,0 +1,164 @@
+"""Issue #15 items 4, 6 and 13 on a real application (real model, real SQLite database) driven by
+starlette's TestClient: strict JSON, security headers, password strength, masking on
+``/ws/events``, evidence export of hostile call ids, the database file's mode."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.model.session import CallInfo
+from agent_monitor.settings import Settings
+from agent_monitor.storage import Level, repo
+from tests.web.auth_support import Principal, add_users, app_settings, running, sign_in
+from tests.web.ui_support import add_call
+
+HOSTILE_IDS = ("通话-1", "../../evil", "..\\..\\evil", "a/b", "a/../../b", "C-1\u202egpj.exe")
+DEBTOR_PHONE = "+14155551234"
+
+
+@dataclass
+class World:
+    client: TestClient
+    admin: Principal
+    agent: Principal
+    data: Path
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, base_settings: Settings, real_call: CallAudio
+) -> Iterator[World]:
+    data = tmp_path_factory.mktemp("edge") / "data"
+    with running(app_settings(base_settings, data)) as client:
+        add_users(client)
+        services = client.app.state.services  # type: ignore[attr-defined]
+        clip = real_call.excerpt(0.0, 3.0)
+        for call_id in HOSTILE_IDS:
+            add_call(services.db, data, call_id, "A-ONE", clip, Level.RED)
+        yield World(client, sign_in(client, "admin1"), sign_in(client, "agent1"), data)
+
+
+def _raw(client: TestClient, path: str, body: str, headers: dict[str, str] | None = None) -> int:
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return client.post(path, content=body.encode("utf-8"), headers=headers).status_code
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"username": 1e999, "password": "x"}',
+        '{"username": "admin1", "password": NaN}',
+        '{"username": "\\ud800", "password": "a long password"}',
+        '{"username": "admin1", "password": "\\udfff\\ud800"}',
+        "[" * 100000 + "]" * 100000,
+    ],
+)
+def test_unusable_json_is_422_on_the_unauthenticated_login(world: World, body: str) -> None:
+    assert _raw(world.client, "/api/auth/login", body) == 422
+
+
+def test_unusable_json_is_422_for_signed_in_routes_too(world: World) -> None:
+    h = world.admin.headers()
+    assert _raw(world.client, "/api/admin/users", '{"username": "x", "password": 1e999}', h) == 422
+    assert (
+        _raw(
+            world.client, "/api/agent/ack", '{"call_id": "c", "rule": "r", "t": 1e400}', world.agent.headers()
+        )
+        == 422
+    )
+
+
+def test_pages_and_api_carry_a_content_security_policy(world: World) -> None:
+    for path in ("/login", "/api/auth/me", "/healthz"):
+        csp = world.client.get(path, headers=world.admin.headers()).headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, (path, csp)
+        assert "unsafe-eval" not in csp
+
+
+@pytest.mark.parametrize("password", ["password12", "1111111111", "qwertyuiop1", "admin1admin1"])
+def test_weak_passwords_are_refused(world: World, password: str) -> None:
+    body = {"username": "weakling", "password": password, "role": "qa"}
+    r = world.client.post("/api/admin/users", json=body, headers=world.admin.headers())
+    assert r.status_code == 422 and "strength" in r.json()["detail"], r.text
+    r = world.client.patch("/api/admin/users/qa1", json={"password": password}, headers=world.admin.headers())
+    assert r.status_code == 422 and "strength" in r.json()["detail"], r.text
+
+
+def test_a_strong_password_is_accepted(world: World) -> None:
+    body = {"username": "strongling", "password": "violet tram umbrella 1987", "role": "qa"}
+    assert world.client.post("/api/admin/users", json=body, headers=world.admin.headers()).status_code == 201
+
+
+def test_ws_events_masks_the_debtor_phone_for_an_agent(world: World) -> None:
+    services = world.client.app.state.services  # type: ignore[attr-defined]
+    info = CallInfo(call_id="masked-live", agent_id="A-ONE", debtor_phone=DEBTOR_PHONE)
+    with world.client.websocket_connect(
+        "/ws/events?types=call_started", headers=world.agent.headers(csrf=False)
+    ) as ws:
+        assert ws.receive_json()["type"] == "subscribed"
+        assert world.client.portal is not None
+        session = world.client.portal.call(services.manager.start_call, info)
+        try:
+            event = ws.receive_json()
+        finally:
+            world.client.portal.call(session.stop, "stop")
+    assert event["type"] == "call_started" and event["call_id"] == "masked-live"
+    assert event["info"]["debtor_phone"] != DEBTOR_PHONE and "1234" in event["info"]["debtor_phone"]
+    assert DEBTOR_PHONE not in str(event)
+
+
+def _exports(world: World, call_id: str) -> int:
+    with world.client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
+        return len(repo.list_audit(s, action="evidence_export", object_id=call_id))
+
+
+@pytest.mark.parametrize("call_id", HOSTILE_IDS)
+def test_evidence_export_of_hostile_call_ids(world: World, call_id: str) -> None:
+    from urllib.parse import quote
+
+    before = _exports(world, call_id)
+    path = "/api/calls/" + quote(call_id, safe="") + "/export.zip"
+    r = world.client.get(path, headers=world.admin.headers())
+    assert r.status_code == 200, r.text
+    assert _exports(world, call_id) == before + 1
+    disposition = r.headers["content-disposition"]
+    assert disposition.isascii() and "filename*=UTF-8''" in disposition
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert "audio/agent.wav" in {n.split("/", 1)[1] for n in names}
+    folders = {name.split("/", 1)[0] for name in names}
+    assert len(folders) == 1 and folders != {call_id}
+    for name in names:
+        assert name.isascii() and "\\" not in name and not name.startswith(("/", ".")), name
+        assert ".." not in name.split("/"), name
+
+
+@pytest.mark.parametrize("call_id", HOSTILE_IDS)
+def test_call_ids_with_slashes_open(world: World, call_id: str) -> None:
+    from urllib.parse import quote
+
+    r = world.client.get("/api/calls/" + quote(call_id, safe=""), headers=world.admin.headers())
+    assert r.status_code == 200 and r.json()["call"]["call_id"] == call_id, r.text
+    wav = world.client.get(
+        f"/api/calls/{quote(call_id, safe='')}/recordings/agent.wav", headers=world.admin.headers()
+    )
+    assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
+
+
+def test_export_failure_writes_no_audit_row(world: World) -> None:
+    r = world.client.get("/api/calls/no-such-call/export.zip", headers=world.admin.headers())
+    assert r.status_code == 404
+    assert _exports(world, "no-such-call") == 0
+
+
+def test_the_database_file_is_private(world: World) -> None:
+    db_file = world.data / "agent-monitor.db"
+    assert stat.S_IMODE(db_file.stat().st_mode) == 0o600
