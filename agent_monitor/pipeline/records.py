@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import NotFoundError
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.health import LegHealth
 from agent_monitor.model.rules import HitStatus, RuleHit
 from agent_monitor.model.session import CallInfo, LevelReason, WarningLevel
 from agent_monitor.model.stress import StressSample
@@ -135,6 +136,13 @@ def _update_evidence(s: Session, call_id: str, row: RuleHitRow, hit: RuleHit) ->
 def add_stress(call_id: str, samples: Sequence[StressSample]) -> Job:
     def job(s: Session) -> int:
         return repo.add_stress_samples(s, call_id, samples)
+
+    return job
+
+
+def save_health(call_id: str, t: float, health: LegHealth) -> Callable[[Session], int]:
+    def job(s: Session) -> int:
+        return repo.save_signal_health(s, call_id, t, health).id
 
     return job
 
