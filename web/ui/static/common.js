@@ -71,6 +71,21 @@ const AM = (() => {
     }
     connect();
   }
+  // signal-health badges of a call: one per (leg, issue) while active, with the monitor's sentence;
+  // apply(h) takes a signal_health event's .health or a stored row ({leg, issue, active, message})
+  function healthBox(wanted) {
+    const node = el("div", { class: "health", hidden: true });
+    const active = new Map();
+    function apply(h) {
+      if (wanted && !wanted(h)) return;
+      const k = h.leg + "|" + h.issue;
+      if (h.active) active.set(k, h); else active.delete(k);
+      node.replaceChildren(...[...active.values()].map((x) => el("span",
+        { class: "hbadge " + x.leg, "data-leg": x.leg, "data-issue": x.issue, title: t("health_" + x.issue) }, "⚠ " + x.message)));
+      node.hidden = !active.size;
+    }
+    return { node, apply };
+  }
   function badge(level) { return el("span", { class: "badge " + level, "data-level": level }, t(level)); }
   function fmtTime(s) { s = Math.max(0, s || 0); return Math.floor(s / 60) + ":" + String(Math.floor(s % 60)).padStart(2, "0"); }
   const SVGNS = "http://www.w3.org/2000/svg";
@@ -99,5 +114,5 @@ const AM = (() => {
   // browsers start audio only after a user gesture: unlock it on the first click
   document.addEventListener("click", () => { audioCtx = audioCtx || new AudioContext(); audioCtx.resume(); }, { once: true });
   topbar();
-  return { user, lang, t, el, api, live, badge, fmtTime, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
+  return { user, lang, t, el, api, live, badge, healthBox, fmtTime, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
 })();

@@ -23,6 +23,9 @@ window.I18N = {
     none: "none", yellow: "yellow", orange: "orange", red: "red", live: "live", ended: "ended", aborted: "aborted",
     pending: "pending", in_review: "in review", done: "done", error: "Error",
     rules: "rules", lint_pack: "Check a rule pack", lint: "Check",
+    signal_health: "Signal health", health_ok: "No signal problems found.",
+    health_silent: "silent leg", health_low_level: "very quiet", health_clipping: "clipping", health_noisy: "noisy",
+    health_one_way: "one-way audio", health_encoding_mismatch: "wrong audio encoding", health_no_model: "not transcribed",
   },
   zh: {
     brand: "坐席监控", logout: "退出", lang: "English",
@@ -46,5 +49,8 @@ window.I18N = {
     none: "无", yellow: "黄", orange: "橙", red: "红", live: "进行中", ended: "已结束", aborted: "中断",
     pending: "待处理", in_review: "质检中", done: "已完成", error: "错误",
     rules: "条规则", lint_pack: "检查规则包", lint: "检查",
+    signal_health: "信号状况", health_ok: "未发现信号问题。",
+    health_silent: "该路无声", health_low_level: "音量过低", health_clipping: "削波失真", health_noisy: "噪声过大",
+    health_one_way: "单向通话", health_encoding_mismatch: "音频编码不符", health_no_model: "未转写",
   },
 };
