@@ -167,15 +167,16 @@ class HealthSettings(BaseModel):
     #: ``clipping``: more than this share of the samples at full scale
     clipping_share: float = Field(0.005, gt=0.0, le=1.0)
     #: low level and noise are judged only with at least this much speech in the window
-    min_speech_s: float = Field(1.0, ge=0.0)
-    #: ``encoding_mismatch``: over the last ``mismatch_s``, at least ``mismatch_loud_share`` of the
-    #: frames louder than ``mismatch_dbfs`` and their spectral flatness at least ``mismatch_flatness``
-    #: (white noise ~0.5, speech ~0.01-0.15)
+    min_speech_s: float = Field(2.0, ge=0.0)
+    #: ``encoding_mismatch``: at least ``mismatch_s`` of loud white-like audio in the window (and twice
+    #: as much as of speech-like loud audio); a 0.25 s block is loud when ``mismatch_loud_share`` of
+    #: its frames are above ``mismatch_dbfs``, white-like when the spectral flatness of those frames
+    #: is at least ``mismatch_flatness`` (white noise ~0.5, speech ~0.01-0.15)
     mismatch_flatness: float = Field(0.2, gt=0.0, le=1.0)
-    mismatch_loud_share: float = Field(0.4, gt=0.0, le=1.0)
-    mismatch_dbfs: float = Field(-30.0, le=0.0)
-    mismatch_s: float = Field(3.0, ge=0.5, le=30.0)
-    #: a level issue (low level, noisy, clipping, encoding mismatch) starts after holding this long
+    mismatch_loud_share: float = Field(0.25, gt=0.0, le=1.0)
+    mismatch_dbfs: float = Field(-15.0, le=0.0)
+    mismatch_s: float = Field(2.0, ge=0.5, le=30.0)
+    #: a level issue (low level, noisy, clipping) starts after holding this long
     onset_s: float = Field(5.0, ge=0.0)
     #: an active level issue clears once its condition has not held for this long
     clear_s: float = Field(10.0, ge=0.0)

@@ -12,10 +12,10 @@ clears (thresholds: ``settings.health``):
 * ``low_level``: active speech level below ``low_level_dbfs``;
 * ``noisy``: speech peaks less than ``noisy_snr_db`` above the noise floor;
 * ``clipping``: more than ``clipping_share`` of the samples at full scale;
-* ``encoding_mismatch``: loud white-like noise (loud frames' spectral flatness at least
-  ``mismatch_flatness``, at least ``mismatch_loud_share`` of the frames loud): the bytes are
-  plainly not the declared encoding (mu-law bytes sent as L16 sound like that). While it holds,
-  the level issues of the leg are not judged (their figures mean nothing then).
+* ``encoding_mismatch``: at least ``mismatch_s`` of loud white-like noise in the window and at
+  least twice as much of it as of speech-like loud audio: the bytes are plainly not the declared
+  encoding (mu-law bytes sent as L16 sound like that). While any white-like audio is in the
+  window, the level issues of the leg are not judged (their figures mean nothing then).
 
 Hysteresis: a level issue starts once its condition has held for ``onset_s`` and clears once it
 has not held for ``clear_s``, with a looser threshold while active; silence and one-way audio
@@ -80,21 +80,27 @@ class CallHealth:
         def on(issue: HealthIssue) -> bool:
             return self.states[(leg, issue)].active
 
-        loosen = 0.5 if on(HealthIssue.ENCODING_MISMATCH) else 1.0
-        mismatch = (
-            r.flatness >= s.mismatch_flatness * loosen and r.loud_share >= s.mismatch_loud_share * loosen
-        )
-        out += self._step(leg, HealthIssue.ENCODING_MISMATCH, mismatch, r, s.onset_s, s.clear_s)
-        judged = not mismatch and not on(HealthIssue.ENCODING_MISMATCH)
+        # mis-encoded: enough white-like loud audio in the window, and clearly more than speech-like;
+        # undecided while the leg carries too little loud audio to tell
+        mismatch: bool | None = None
+        if r.white_s + r.tonal_s >= s.mismatch_s / 2:
+            mismatch = r.white_s >= s.mismatch_s * (0.5 if on(HealthIssue.ENCODING_MISMATCH) else 1.0) and (
+                r.white_s >= 2 * r.tonal_s
+            )
+        out += self._step(leg, HealthIssue.ENCODING_MISMATCH, mismatch, r, 0.0, s.clear_s)
+        # level figures of white-like audio mean nothing: judge them only without any
+        judged = r.white_s == 0 and not on(HealthIssue.ENCODING_MISMATCH)
         speech = r.speech_dbfs if r.speech_dbfs is not None and r.speech_s >= s.min_speech_s else None
         clip_limit = s.clipping_share * (RELEASE_FACTOR if on(HealthIssue.CLIPPING) else 1.0)
         low_limit = s.low_level_dbfs + (RELEASE_DB if on(HealthIssue.LOW_LEVEL) else 0.0)
         noisy_limit = s.noisy_snr_db + (RELEASE_DB if on(HealthIssue.NOISY) else 0.0)
-        # without enough speech in the window these stay as they are (undecided: None)
+        # without enough speech in the window (or while white-like audio is there) these stay as they
+        # are (undecided: None)
+        undecided = speech is None or not judged
         conditions = {
-            HealthIssue.CLIPPING: None if speech is None else judged and r.clip_share > clip_limit,
-            HealthIssue.LOW_LEVEL: None if speech is None else judged and speech < low_limit,
-            HealthIssue.NOISY: None if speech is None else judged and r.peak_spread_db < noisy_limit,
+            HealthIssue.CLIPPING: None if undecided else r.clip_share > clip_limit,
+            HealthIssue.LOW_LEVEL: None if undecided or speech is None else speech < low_limit,
+            HealthIssue.NOISY: None if undecided else r.peak_spread_db < noisy_limit,
         }
         for issue, holds in conditions.items():
             out += self._step(leg, issue, holds, r, s.onset_s, s.clear_s)
@@ -172,11 +178,11 @@ class CallHealth:
         figures = dict(figures or {})
         if r is not None:
             figures.update(
-                noise_dbfs=round(r.noise_dbfs, 1),
-                peak_spread_db=round(r.peak_spread_db, 1),
-                clip_share=round(r.clip_share, 4),
-                flatness=round(r.flatness, 3),
-                loud_share=round(r.loud_share, 3),
+                noise_dbfs=r.noise_dbfs,
+                peak_spread_db=r.peak_spread_db,
+                clip_share=r.clip_share,
+                white_s=r.white_s,
+                speech_s=r.speech_s,
             )
             if r.speech_dbfs is not None:
                 figures["speech_dbfs"] = round(r.speech_dbfs, 1)

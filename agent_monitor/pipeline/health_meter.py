@@ -6,14 +6,16 @@ sat at full scale and the block's spectral flatness. A :class:`LegReading` is th
 the last ``window_s`` seconds:
 
 * ``noise_dbfs``: the noise floor, the 10th percentile of the frame levels;
-* ``speech_dbfs``: the active speech level, the mean power of the frames ``speech_margin_db`` above
-  the floor (and above ``dead_dbfs``), like ITU-T P.56's active level;
+* ``speech_dbfs``: the active speech level of the frames ``speech_margin_db`` above the floor (and
+  above ``dead_dbfs``), computed as ITU-T P.56 does (:func:`active_level`); ``speech_s`` how much
+  of the window such frames cover;
 * ``peak_spread_db``: the 95th minus the 10th percentile of the frame levels (a speech-to-noise
   figure that needs no speech decision);
 * ``clip_share``: the share of the active frames' samples at full scale;
-* ``flatness``/``level_std_db``: the spectral flatness (1 = white noise, speech ~0.01-0.2) and the
-  spread of the frame levels over the last ``mismatch_s``: bytes of another encoding read as L16
-  (mu-law bytes sent as L16) are loud white-like noise at a near-constant level.
+* ``white_s``/``tonal_s``: seconds of loud blocks (at least ``mismatch_loud_share`` of the frames
+  above ``mismatch_dbfs``) whose loud frames are white-like (spectral flatness at least
+  ``mismatch_flatness``; white noise ~0.5) or clearly not (below half of it; speech ~0.01-0.15).
+  Bytes of another encoding read as L16 (mu-law bytes sent as L16) are loud white-like noise.
 
 ``last_speech_t`` is the end of the last block in which at least :data:`SPEECH_BLOCK_SHARE` of the
 frames were active; ``last_signal_t`` the end of the last frame above ``dead_dbfs`` (anything on
@@ -37,6 +39,8 @@ BLOCK_S = 0.25
 SPEECH_BLOCK_SHARE = 0.3
 #: a sample this close to full scale counts as clipped (mu-law decodes to at most 32124)
 FULL_SCALE = 32000
+#: ITU-T P.56 counts frames at most this far below the active level
+P56_MARGIN_DB = 15.9
 #: level of digital silence (log of zero)
 FLOOR_DBFS = -120.0
 
@@ -58,16 +62,13 @@ class LegReading:
     """What a leg's meter says at call time ``t`` (see the module documentation)."""
 
     t: float
-    window_s: float
     noise_dbfs: float
     speech_dbfs: float | None
     speech_s: float
     peak_spread_db: float
     clip_share: float
-    flatness: float
-    loud_share: float
-    level_dbfs: float
-    level_std_db: float
+    white_s: float
+    tonal_s: float
     last_speech_t: float
     last_signal_t: float
 
@@ -104,8 +105,7 @@ class LegMeter:
         self.started = False
         self.t = self.started_at = self.last_speech_t = self.last_signal_t = 0.0
         self._carry = np.zeros(0, dtype=np.int16)
-        keep = max(settings.window_s, settings.mismatch_s)
-        self._blocks: deque[Block] = deque(maxlen=max(1, round(keep / BLOCK_S)))
+        self._blocks: deque[Block] = deque(maxlen=max(1, round(settings.window_s / BLOCK_S)))
 
     def push(self, pcm: bytes, t_start: float) -> list[LegReading]:
         """Take PCM that starts at call time ``t_start``; one reading per finished block."""
@@ -138,8 +138,7 @@ class LegMeter:
             loud=int(np.count_nonzero(loud)),
         )
         self._blocks.append(block)
-        window = [b for b in self._blocks if b.t_end > self.t - s.window_s]
-        levels = np.concatenate([b.frame_db for b in window])
+        levels = np.concatenate([b.frame_db for b in self._blocks])
         noise = float(np.percentile(levels, 10))
         threshold = max(noise + s.speech_margin_db, s.dead_dbfs)
         if np.mean(db > threshold) >= SPEECH_BLOCK_SHARE:
@@ -148,31 +147,38 @@ class LegMeter:
         if len(alive):
             self.last_signal_t = self.t - (len(db) - 1 - int(alive[-1])) * FRAME_S
         active = levels[levels > threshold]
-        speech = None
-        if len(active):
-            speech = float(10.0 * np.log10(np.mean(10.0 ** (active.astype(np.float64) / 10.0))))
-        recent = [b for b in self._blocks if b.t_end > self.t - s.mismatch_s]
-        recent_db = np.concatenate([b.frame_db for b in recent])
+        white, tonal = self._loud_blocks()
         return LegReading(
             t=self.t,
-            window_s=min(s.window_s, self.t - self.started_at),
             noise_dbfs=noise,
-            speech_dbfs=speech,
+            speech_dbfs=active_level(active),
             speech_s=len(active) * FRAME_S,
             peak_spread_db=float(np.percentile(levels, 95)) - noise,
-            clip_share=sum(b.clipped for b in window) / max(1, len(active) * self.frame),
-            flatness=_loud_flatness(recent),
-            loud_share=sum(b.loud for b in recent) / max(1, sum(len(b.frame_db) for b in recent)),
-            level_dbfs=float(np.median(recent_db)),
-            level_std_db=float(np.std(recent_db)),
+            clip_share=sum(b.clipped for b in self._blocks) / max(1, len(active) * self.frame),
+            white_s=white,
+            tonal_s=tonal,
             last_speech_t=self.last_speech_t,
             last_signal_t=self.last_signal_t,
         )
 
+    def _loud_blocks(self) -> tuple[float, float]:
+        """Seconds of loud blocks in the window that are white-like and that are not (speech)."""
+        s = self.settings
+        loud = [b for b in self._blocks if b.loud >= s.mismatch_loud_share * len(b.frame_db)]
+        white = sum(1 for b in loud if b.flatness >= s.mismatch_flatness)
+        tonal = sum(1 for b in loud if b.flatness < s.mismatch_flatness / 2)
+        return white * BLOCK_S, tonal * BLOCK_S
 
-def _loud_flatness(blocks: list[Block]) -> float:
-    """The flatness of the loud frames of ``blocks`` (each block's median, weighted by its loud frames)."""
-    weights = np.array([b.loud for b in blocks], dtype=np.float64)
-    if weights.sum() == 0:
-        return 0.0
-    return float(np.average([b.flatness for b in blocks], weights=weights))
+
+def active_level(active: npt.NDArray[np.float32]) -> float | None:
+    """The active speech level (dBFS) of the active frames' levels, after ITU-T P.56: the power mean
+    of the frames at most :data:`P56_MARGIN_DB` below it (two refinements), so that quiet tails
+    and breaths do not pull a normal talker's level down."""
+    if not len(active):
+        return None
+    power = 10.0 ** (active.astype(np.float64) / 10.0)
+    level = float(10.0 * np.log10(np.mean(power)))
+    for _ in range(2):
+        kept = power[active >= level - P56_MARGIN_DB]
+        level = float(10.0 * np.log10(np.mean(kept)))
+    return level
