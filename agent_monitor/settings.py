@@ -164,6 +164,9 @@ class HealthSettings(BaseModel):
     #: ``noisy``: speech peaks (95th percentile of the frame levels) less than this above the
     #: noise floor (10th percentile)
     noisy_snr_db: float = Field(15.0, gt=0.0)
+    #: ... or a noise floor (10th percentile of the frame levels) at least this loud with speech less
+    #: than ``noisy_snr_db`` above it (normal telephone speech is about -26)
+    noisy_floor_dbfs: float = Field(-33.0, le=0.0)
     #: ``clipping``: more than this share of the samples at full scale
     clipping_share: float = Field(0.005, gt=0.0, le=1.0)
     #: low level and noise are judged only with at least this much speech in the window

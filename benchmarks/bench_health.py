@@ -20,8 +20,8 @@ Each dialogue is run through :class:`agent_monitor.pipeline.health.CallHealth` i
 * with one leg broken (the debtor's, then the agent's): ``silent`` (digital silence),
   ``encoding_mismatch`` (its mu-law bytes sent as L16), ``clipping`` (3% of the speech samples
   beyond full scale),
-  ``low_level`` (``gain-40``, 40 dB quieter): is the expected issue raised on that leg, when, and
-  what else is raised.
+  ``low_level`` (``gain-40``, 40 dB quieter), ``noisy`` (babble of other speakers mixed in at 0 dB
+  SNR): is the expected issue raised on that leg, when, and what else is raised.
 
 CPU: ``time.process_time`` of the monitor's loop over both legs, as % of one core per leg.
 """
@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent_monitor.audio.conditions import CONDITIONS, NoiseBank, active_power
+from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank, active_power
 from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
@@ -97,7 +97,7 @@ def monitor(agent: bytes, debtor: bytes, settings: HealthSettings) -> tuple[list
     return events, time.process_time() - t0
 
 
-def broken(kind: str, x: np.ndarray) -> bytes:
+def broken(kind: str, x: np.ndarray, noise: NoiseBank) -> bytes:
     if kind == "silent":
         return bytes(2 * len(x))
     if kind == "encoding_mismatch":  # the leg's mu-law bytes, declared L16 (looped to the same length)
@@ -105,6 +105,8 @@ def broken(kind: str, x: np.ndarray) -> bytes:
     if kind == "clipping":  # too hot: 3% of the speech samples beyond full scale, clipped
         gain = 1.0 / float(np.percentile(np.abs(x[np.abs(x) > 1e-3]), 97))
         return pcm(np.clip(x * gain, -1.0, 1.0))
+    if kind == "noisy":  # babble of other speakers at the speech's own level (SNR 0 dB)
+        return pcm(Condition("babble-snr0", noise="babble", snr_db=0.0).apply(x, RATE, noise=noise)[0])
     return pcm(CONDITIONS["gain-40"].apply(x, RATE)[0])  # low_level
 
 
@@ -128,7 +130,7 @@ def main() -> int:
     noise = NoiseBank.from_data_dir(data)
     print(f"{args.set} set: {', '.join(dialogues)}")
     normal_lines(dialogues, noise, cfg, args.seconds)
-    broken_legs(dialogues, cfg)
+    broken_legs(dialogues, noise, cfg)
     return 0
 
 
@@ -181,13 +183,15 @@ def normal_lines(dialogues: dict[str, Legs], noise: NoiseBank, cfg: HealthSettin
     )
 
 
-def broken_legs(dialogues: dict[str, Legs], cfg: HealthSettings) -> None:
+def broken_legs(dialogues: dict[str, Legs], noise: NoiseBank, cfg: HealthSettings) -> None:
     print("broken legs: expected issue raised? (time of the first start; other starts)")
     hits = total = 0
     for name, (a, d) in dialogues.items():
         for leg in (Leg.DEBTOR, Leg.AGENT):
-            for kind in ("silent", "encoding_mismatch", "clipping", "low_level"):
-                la, ld = (broken(kind, a), pcm(d)) if leg is Leg.AGENT else (pcm(a), broken(kind, d))
+            for kind in ("silent", "encoding_mismatch", "clipping", "low_level", "noisy"):
+                la, ld = (
+                    (broken(kind, a, noise), pcm(d)) if leg is Leg.AGENT else (pcm(a), broken(kind, d, noise))
+                )
                 events, _ = monitor(la, ld, cfg)
                 want = [
                     e for e in events if e.health.active and e.health.leg is leg and e.health.issue == kind

@@ -10,7 +10,9 @@ clears (thresholds: ``settings.health``):
 * ``one_way``: the leg carries nothing (below ``dead_dbfs``, or no audio) for ``one_way_s`` while
   the other leg speaks;
 * ``low_level``: active speech level below ``low_level_dbfs``;
-* ``noisy``: speech peaks less than ``noisy_snr_db`` above the noise floor;
+* ``noisy``: a noise floor of at least ``noisy_floor_dbfs`` with speech less than ``noisy_snr_db``
+  above it (or no speech to be found in it), or speech peaks less than ``noisy_snr_db`` above a
+  quieter floor;
 * ``clipping``: more than ``clipping_share`` of the samples at full scale;
 * ``encoding_mismatch``: at least ``mismatch_s`` of loud white-like noise in the window and at
   least twice as much of it as of speech-like loud audio: the bytes are plainly not the declared
@@ -100,11 +102,21 @@ class CallHealth:
         conditions = {
             HealthIssue.CLIPPING: None if undecided else r.clip_share > clip_limit,
             HealthIssue.LOW_LEVEL: None if undecided or speech is None else speech < low_limit,
-            HealthIssue.NOISY: None if undecided else r.peak_spread_db < noisy_limit,
+            HealthIssue.NOISY: self._noisy(r, speech, noisy_limit, on(HealthIssue.NOISY)) if judged else None,
         }
         for issue, holds in conditions.items():
             out += self._step(leg, issue, holds, r, s.onset_s, s.clear_s)
         return out
+
+    def _noisy(self, r: LegReading, speech: float | None, limit: float, active: bool) -> bool | None:
+        """Noise close to the speech: a loud floor with speech less than ``limit`` above it (or none
+        to be found in it), or, with a quieter floor, speech peaks less than ``limit`` above it."""
+        floor = self.settings.noisy_floor_dbfs - (RELEASE_DB if active else 0.0)
+        if r.noise_dbfs >= floor:
+            return speech is None or speech - r.noise_dbfs < limit
+        if speech is None:
+            return None
+        return r.peak_spread_db < limit
 
     def _step(
         self, leg: Leg, issue: HealthIssue, holds: bool | None, r: LegReading, onset: float, clear: float
@@ -206,7 +218,7 @@ MESSAGES: dict[HealthIssue, tuple[str, str]] = {
         "{leg} leg level normal again",
     ),
     HealthIssue.NOISY: (
-        "{leg} leg noisy (speech only {peak_spread_db:.0f} dB above the noise)",
+        "{leg} leg noisy (noise at {noise_dbfs:.0f} dBFS, speech peaks {peak_spread_db:.0f} dB above it)",
         "{leg} leg noise normal again",
     ),
     HealthIssue.CLIPPING: (

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent_monitor.audio.conditions import CONDITIONS
+from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank
 from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
@@ -147,3 +147,16 @@ def test_messages_for_every_issue() -> None:
         describe(Leg.DEBTOR, HealthIssue.SILENT, True, {"silent_s": 45.2}, "L16")
         == "debtor leg silent for 45 s"
     )
+
+
+def test_babble_at_the_speech_level_raises_noisy(
+    legs: tuple[np.ndarray, np.ndarray], eval_data: Path
+) -> None:
+    agent, debtor = legs
+    babble = Condition("babble-snr0", noise="babble", snr_db=0.0)  # real speech of others, 0 dB SNR
+    noisy, _ = babble.apply(debtor, RATE, noise=NoiseBank.from_data_dir(eval_data), seed=1)
+    events = run(pcm(agent), pcm(noisy))
+    assert issues(events) == [(HealthIssue.NOISY, True)]
+    assert events[0].health.leg is Leg.DEBTOR and events[0].t < 15.0
+    assert events[0].health.figures["noise_dbfs"] >= -33.0
+    assert events[0].health.message.startswith("debtor leg noisy (noise at -")
