@@ -59,7 +59,6 @@ class CallHealth:
         self.encoding = encoding
         self.meters = {leg: LegMeter(settings, sample_rate) for leg in (Leg.AGENT, Leg.DEBTOR)}
         self.states = {(leg, issue): IssueState() for leg in self.meters for issue in HealthIssue}
-        self.latest: dict[Leg, LegReading] = {}
 
     def active(self, leg: Leg) -> list[HealthIssue]:
         """The issues of ``leg`` active now."""
@@ -69,7 +68,6 @@ class CallHealth:
         """Measure a frame of ``leg`` that starts at call time ``t_start``; the issues it starts or clears."""
         out: list[SignalHealth] = []
         for reading in self.meters[leg].push(pcm, t_start):
-            self.latest[leg] = reading
             out += self._judge_levels(leg, reading)
             out += self._judge_presence(reading.t)
         return out
