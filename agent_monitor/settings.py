@@ -171,6 +171,8 @@ class HealthSettings(BaseModel):
     clipping_share: float = Field(0.005, gt=0.0, le=1.0)
     #: low level and noise are judged only with at least this much speech in the window
     min_speech_s: float = Field(2.0, ge=0.0)
+    #: ... whose levels vary by at least this much (90th - 10th percentile; steady hiss: ~3 dB)
+    speech_modulation_db: float = Field(6.0, ge=0.0)
     #: ``encoding_mismatch``: at least ``mismatch_s`` of loud white-like audio in the window (and twice
     #: as much as of speech-like loud audio); a 0.25 s block is loud when ``mismatch_loud_share`` of
     #: its frames are above ``mismatch_dbfs``, white-like when the spectral flatness of those frames

@@ -90,7 +90,15 @@ class CallHealth:
         out += self._step(leg, HealthIssue.ENCODING_MISMATCH, mismatch, r, 0.0, s.clear_s)
         # level figures of white-like audio mean nothing: judge them only without any
         judged = r.white_s == 0 and not on(HealthIssue.ENCODING_MISMATCH)
-        speech = r.speech_dbfs if r.speech_dbfs is not None and r.speech_s >= s.min_speech_s else None
+        # speech: enough active frames, and varying in level as speech does (steady line hiss above
+        # a digitally silent floor does not count)
+        speech = (
+            r.speech_dbfs
+            if r.speech_dbfs is not None
+            and r.speech_s >= s.min_speech_s
+            and r.speech_spread_db >= s.speech_modulation_db
+            else None
+        )
         clip_limit = s.clipping_share * (RELEASE_FACTOR if on(HealthIssue.CLIPPING) else 1.0)
         low_limit = s.low_level_dbfs + (RELEASE_DB if on(HealthIssue.LOW_LEVEL) else 0.0)
         noisy_limit = s.noisy_snr_db + (RELEASE_DB if on(HealthIssue.NOISY) else 0.0)

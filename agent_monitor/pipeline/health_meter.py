@@ -65,6 +65,7 @@ class LegReading:
     noise_dbfs: float
     speech_dbfs: float | None
     speech_s: float
+    speech_spread_db: float
     peak_spread_db: float
     clip_share: float
     white_s: float
@@ -153,6 +154,9 @@ class LegMeter:
             noise_dbfs=noise,
             speech_dbfs=active_level(active),
             speech_s=len(active) * FRAME_S,
+            speech_spread_db=float(np.percentile(active, 90) - np.percentile(active, 10))
+            if len(active)
+            else 0.0,
             peak_spread_db=float(np.percentile(levels, 95)) - noise,
             clip_share=sum(b.clipped for b in self._blocks) / max(1, len(active) * self.frame),
             white_s=white,

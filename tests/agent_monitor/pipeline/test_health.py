@@ -57,6 +57,18 @@ def test_the_real_call_as_it_is_raises_nothing(legs: tuple[np.ndarray, np.ndarra
     assert run(pcm(agent), pcm(debtor)) == []
 
 
+def test_digital_silence_in_a_leg_does_not_make_line_hiss_quiet_speech(
+    legs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """VoIP silence suppression: 3.5 s of digital zeros put into the debtor leg at 5 s (as a spliced
+    replay does) must not make the leg's low hiss before the debtor speaks count as quiet speech."""
+    agent, debtor = legs
+    gap = np.zeros(int(3.5 * RATE), dtype=np.float32)
+    debtor = np.concatenate([debtor[: 5 * RATE], gap, debtor[5 * RATE : 14 * RATE]])
+    agent = np.concatenate([agent[: 5 * RATE], gap, agent[5 * RATE : 14 * RATE]])
+    assert run(pcm(agent), pcm(debtor)) == []
+
+
 def test_silent_leg_raises_silent_and_one_way_then_clears_when_speech_returns(
     legs: tuple[np.ndarray, np.ndarray],
 ) -> None:
