@@ -22,6 +22,7 @@ from typing import Any
 
 from agent_monitor.errors import StorageError
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
 from agent_monitor.model.session import LevelReason, WarningLevel
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
@@ -33,11 +34,22 @@ from agent_monitor.storage.recordings import RecordingInfo, recording_key
 log = logging.getLogger(__name__)
 
 _DATACLASSES: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (Transcript, Word, RuleHit, LevelReason, StressSample, RecordingInfo)
+    cls.__name__: cls
+    for cls in (Transcript, Word, RuleHit, LevelReason, StressSample, RecordingInfo, LegHealth)
 }
 _ENUMS: dict[str, type[Enum]] = {
     cls.__name__: cls
-    for cls in (Leg, Severity, HitStatus, WarningLevel, StressLevel, BaselineStatus, CallStatus, Level)
+    for cls in (
+        Leg,
+        Severity,
+        HitStatus,
+        WarningLevel,
+        StressLevel,
+        BaselineStatus,
+        CallStatus,
+        Level,
+        HealthIssue,
+    )
 }
 
 

@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import NotFoundError
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.health import LegHealth
 from agent_monitor.model.rules import HitStatus, RuleHit
 from agent_monitor.model.session import CallInfo, LevelReason, WarningLevel
 from agent_monitor.model.stress import StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.storage import CallStatus, Level, repo
 from agent_monitor.storage.recordings import RecordingInfo
-from agent_monitor.storage.tables import Alert, RuleHitRow, StressSampleRow, Utterance
+from agent_monitor.storage.tables import Alert, RuleHitRow, SignalHealthRow, StressSampleRow, Utterance
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,21 @@ def _add_stress(s: Session, call_id: str, samples: Sequence[StressSample]) -> in
     return repo.add_stress_samples(s, call_id, samples)
 
 
+def _save_health(s: Session, call_id: str, t: float, health: LegHealth) -> int:
+    stored = s.scalar(
+        select(SignalHealthRow.id).where(
+            SignalHealthRow.call_id == call_id,
+            SignalHealthRow.leg == health.leg,
+            SignalHealthRow.issue == health.issue,
+            SignalHealthRow.active == health.active,
+            SignalHealthRow.t_s == float(t),
+        )
+    )
+    if stored is not None:  # written before (a replayed journal)
+        return int(stored)
+    return repo.save_signal_health(s, call_id, t, health).id
+
+
 def _raise_alert(
     s: Session,
     call_id: str,
@@ -206,6 +222,7 @@ OPS: dict[str, Callable[..., Any]] = {
     "save_hit": _save_hit,
     "settle_hit": _settle_hit,
     "add_stress": _add_stress,
+    "save_health": _save_health,
     "raise_alert": _raise_alert,
     "enqueue_qa": _enqueue_qa,
     "end_call": _end_call,
@@ -239,6 +256,10 @@ def settle_hit(call_id: str, key: str, status: HitStatus, hit: RuleHit) -> Write
 
 def add_stress(call_id: str, samples: Sequence[StressSample]) -> Write:
     return Write("add_stress", {"call_id": call_id, "samples": list(samples)})
+
+
+def save_health(call_id: str, t: float, health: LegHealth) -> Write:
+    return Write("save_health", {"call_id": call_id, "t": t, "health": health})
 
 
 def raise_alert(

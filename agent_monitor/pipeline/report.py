@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import NotFoundError
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.health import LegHealth
 from agent_monitor.model.rules import RuleHit
 from agent_monitor.model.stress import StressSample
 from agent_monitor.model.transcript import Transcript
@@ -50,6 +51,25 @@ class StoredHit:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthNote:
+    """A leg's signal-health issue starting or clearing at ``t`` call seconds."""
+
+    t: float
+    health: LegHealth
+
+    def to_dict(self) -> dict[str, Any]:
+        h = self.health
+        return {
+            "t": self.t,
+            "leg": h.leg.value,
+            "issue": h.issue.value,
+            "active": h.active,
+            "message": h.message,
+            "figures": dict(h.figures),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class CallReport:
     call_id: str
     agent_id: str
@@ -63,6 +83,7 @@ class CallReport:
     alerts: tuple[AlertSummary, ...]
     qa_queued: bool
     recordings: tuple[dict[str, Any], ...]
+    health: tuple[HealthNote, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +105,7 @@ class CallReport:
             "alerts": [a.to_dict() for a in self.alerts],
             "qa_queued": self.qa_queued,
             "recordings": list(self.recordings),
+            "signal_health": [h.to_dict() for h in self.health],
         }
 
     def render(self) -> str:
@@ -103,6 +125,11 @@ class CallReport:
             lines.append(f"  {at}{h.hit.severity.value:<6} {h.hit.rule} ({leg}, {h.status}): {h.hit.reason}")
             if h.hit.compliant:
                 lines.append(f"      say instead: {h.hit.compliant}")
+        lines += ["", f"signal health ({len(self.health)}):"]
+        for note in self.health:
+            lines.append(
+                f"  {_mmss(note.t)} {'start' if note.health.active else 'clear':<5} {note.health.message}"
+            )
         lines += ["", "debtor stress:"]
         lines.append("  " + _stress_line(self.stress))
         lines += ["", f"alerts ({len(self.alerts)}):"]
@@ -161,6 +188,9 @@ def build_report(session: Session, call_id: str) -> CallReport:
     duration = max(
         (r.samples_written / r.sample_rate for r in repo.list_recordings(session, call_id)), default=0.0
     )
+    health = tuple(
+        HealthNote(row.t_s, repo.to_leg_health(row)) for row in repo.list_signal_health(session, call_id)
+    )
     try:
         repo.get_qa_item(session, call_id)
         queued = True
@@ -179,4 +209,5 @@ def build_report(session: Session, call_id: str) -> CallReport:
         alerts=tuple(alerts),
         qa_queued=queued,
         recordings=recordings,
+        health=health,
     )

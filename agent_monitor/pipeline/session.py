@@ -36,15 +36,18 @@ from agent_monitor.model.events import (
     LevelChanged,
     QaQueued,
     RuleHitEvent,
+    SignalHealth,
     StressUpdate,
     TranscriptEvent,
 )
+from agent_monitor.model.health import LegHealth
 from agent_monitor.model.rules import HitEvent, HitStatus, Severity
 from agent_monitor.model.session import CallInfo, LegStats, SessionStats, WarningLevel
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.fusion import Fusion, LevelDecision, hit_time
+from agent_monitor.pipeline.health import CallHealth
 from agent_monitor.pipeline.leg import LegWorker
 from agent_monitor.pipeline.store import CallStore
 from agent_monitor.storage import CallStatus
@@ -100,6 +103,13 @@ class CallSession:
         self.alert_keys: list[str] = []
         self.alert_ids: list[int] = []
         self._background: set[asyncio.Task[None]] = set()
+        #: signal health of the legs (None when ``health.enabled`` is off); events go out via tasks
+        self.health = (
+            CallHealth(info.call_id, settings.health, info.sample_rate, info.encoding)
+            if settings.health.enabled
+            else None
+        )
+        self._publishing: set[asyncio.Task[None]] = set()
         self.utterances = 0
         self.hits = 0
         self.stress_samples = 0
@@ -162,6 +172,9 @@ class CallSession:
         pcm = worker.decoder.decode(bytes(data))
         # the recording first: it must hold everything received, whatever happens to recognition
         self.recordings[worker.leg].write(pcm)
+        if self.health is not None:
+            for event in self.health.push(worker.leg, pcm, worker.received_clock):
+                self._emit_health(event)
         return worker, pcm
 
     def push_audio(self, leg: Leg | str, data: bytes) -> None:
@@ -283,6 +296,20 @@ class CallSession:
             batch, self._stress_batch = self._stress_batch, []
             self.store.submit(records.add_stress(self.call_id, batch))
 
+    async def on_health(self, health: LegHealth, t: float) -> None:
+        """Report a signal-health change found elsewhere (e.g. no speech model for the leg's language):
+        stored with the call and published like the monitor's own."""
+        self._emit_health(SignalHealth(call_id=self.call_id, t=t, health=health))
+        await asyncio.gather(*self._publishing)
+
+    def _emit_health(self, event: SignalHealth) -> None:
+        """Store and publish a health event from non-async code (``push_audio``): the publication
+        runs as a task, awaited before the call ends."""
+        self.store.submit(records.save_health(self.call_id, event.t, event.health))
+        task = asyncio.get_running_loop().create_task(self.bus.publish(event))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
     async def on_dropped(self, leg: Leg, chunks: int, seconds: float, t: float) -> None:
         await self.bus.publish(
             AudioDropped(call_id=self.call_id, t=t, leg=leg, chunks=chunks, seconds=seconds)
@@ -395,6 +422,7 @@ class CallSession:
                 if isinstance(result, BaseException):
                     log.error("call %s: %s leg worker failed: %r", self.call_id, leg, result)
             self._flush_stress()
+            await asyncio.gather(*self._publishing)
             await self._close_recordings()
             self.store.submit(records.end_call(self.call_id, self.status, self.clock.now()))
             await self.store.close()

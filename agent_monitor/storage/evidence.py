@@ -1,4 +1,4 @@
-"""Transcripts, rule hits, calls and recordings under the hash chain (the ``evidence_log``).
+"""Transcripts, rule hits, calls, recordings and signal health under the hash chain (the ``evidence_log``).
 
 These rows change while a call runs, so they are not chained themselves. Instead every
 transaction that inserts or changes one of them appends, just before it commits, one
@@ -32,6 +32,7 @@ from agent_monitor.storage.tables import (
     EvidenceEntry,
     Recording,
     RuleHitRow,
+    SignalHealthRow,
     Utterance,
     WordRow,
 )
@@ -43,12 +44,14 @@ MODELS: dict[str, type[Any]] = {
     "rule_hit": RuleHitRow,
     "call": Call,
     "recording": Recording,
+    "signal_health": SignalHealthRow,
 }
 _SKIPPED = {
     "utterance": {"id", "updated_at"},
     "rule_hit": {"id", "created_at"},
     "call": set(),
     "recording": {"id", "bytes_written", "samples_written"},
+    "signal_health": {"id"},
 }
 #: the columns whose values make up each kind's digest
 DIGESTED: dict[str, tuple[str, ...]] = {

@@ -42,6 +42,7 @@ from web.ui.access import (
 from web.ui.serialize import (
     alert_json,
     call_json,
+    health_json,
     hit_json,
     recording_json,
     review_json,
@@ -81,6 +82,7 @@ def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[s
         "alerts": [alert_json(a, masked) for a in repo.list_alerts(s, call_id=call_id)],
         "stress": [stress_json(x) for x in repo.stress_timeline(s, call_id)],
         "recordings": [recording_json(r) for r in repo.list_recordings(s, call_id)],
+        "health": [health_json(h) for h in repo.list_signal_health(s, call_id)],
         "reviews": reviews,
     }
 
@@ -191,6 +193,7 @@ def _live_tile(
         "utterances": [utterance_json(u, masked) for u in utterances],
         "stress": [stress_json(x) for x in repo.stress_timeline(s, call.id)[-60:]],
         "alerts": [alert_json(a, masked) for a in repo.list_alerts(s, call_id=call.id, states=open_states)],
+        "health": [health_json(h) for h in repo.list_signal_health(s, call.id)],
         # hand-offs nobody has acknowledged or taken yet: the page pops them up
         "handoffs": [
             {"alert_id": h.alert_id, "call_id": call.id, "agent_id": call.agent_id}
@@ -235,6 +238,7 @@ async def agent_current(request: Request, user: AgentUser) -> dict[str, Any]:
         hits = [h for h in repo.list_rule_hits(s, call_id) if h.severity != "info"]
         return {
             "call": call_json(call, masked),
+            "health": [health_json(h) for h in repo.list_signal_health(s, call_id)],
             "warnings": [hit_json(h, masked) for h in hits],
             "acknowledged": [dict(a.detail or {}) for a in acks],
         }

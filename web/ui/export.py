@@ -77,6 +77,7 @@ def build_evidence_zip(
     }
     files["alerts.json"] = _dumps({"alerts": record["alerts"], "steps": steps, "rule_hits": record["hits"]})
     files["stress.json"] = _dumps(record["stress"])
+    files["signal_health.json"] = _dumps(record["health"])
     files["review.json"] = _dumps(record["reviews"])
     files["call.json"] = _dumps(record["call"])
     sums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}

@@ -84,6 +84,18 @@ def stress_json(sample: Any) -> dict[str, Any]:
     return {"t": sample.t, "score": sample.score, "level": str(getattr(sample.level, "value", sample.level))}
 
 
+def health_json(row: Any) -> dict[str, Any]:
+    """A stored signal-health event (measured levels only: no personal data to mask)."""
+    return {
+        "t": row.t_s,
+        "leg": str(row.leg),
+        "issue": str(row.issue),
+        "active": bool(row.active),
+        "message": row.message,
+        "figures": dict(row.figures or {}),
+    }
+
+
 def review_json(row: Any) -> dict[str, Any]:
     return {
         "reviewer": row.reviewer,

@@ -52,6 +52,11 @@ from agent_monitor.storage.repo.findings import (
     stress_timeline,
     to_rule_hit,
 )
+from agent_monitor.storage.repo.health import (
+    list_signal_health,
+    save_signal_health,
+    to_leg_health,
+)
 from agent_monitor.storage.repo.media import (
     PCM_S16LE,
     close_recording,
@@ -124,6 +129,7 @@ __all__ = [
     "list_recordings",
     "list_reviews",
     "list_rule_hits",
+    "list_signal_health",
     "list_users",
     "list_utterances",
     "raise_alert",
@@ -137,6 +143,7 @@ __all__ = [
     "revoke_session",
     "save_review",
     "save_rule_hit",
+    "save_signal_health",
     "save_utterance",
     "session_revoked",
     "set_password",
@@ -146,6 +153,7 @@ __all__ = [
     "start_call",
     "stress_timeline",
     "take_over",
+    "to_leg_health",
     "to_rule_hit",
     "to_transcript",
     "update_recording_progress",

@@ -6,6 +6,7 @@ from agent_monitor.storage.tables.calls import Call, Utterance, WordRow
 from agent_monitor.storage.tables.chain import ChainHead
 from agent_monitor.storage.tables.evidence import EVIDENCE_KINDS, EvidenceEntry
 from agent_monitor.storage.tables.findings import RuleHitRow, StressSampleRow
+from agent_monitor.storage.tables.health import SignalHealthRow
 from agent_monitor.storage.tables.media import Recording
 from agent_monitor.storage.tables.people import Agent, User
 from agent_monitor.storage.tables.qa import QaQueueItem, QaReview, QaVerdict
@@ -27,6 +28,7 @@ __all__ = [
     "Recording",
     "RevokedSession",
     "RuleHitRow",
+    "SignalHealthRow",
     "StressSampleRow",
     "User",
     "Utterance",

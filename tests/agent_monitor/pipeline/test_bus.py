@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.events import EVENT_TYPES, AlertRaised, AudioDropped, TranscriptEvent
+from agent_monitor.model.events import EVENT_TYPES, AlertRaised, AudioDropped, SignalHealth, TranscriptEvent
+from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.session import LevelReason, WarningLevel
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import InProcessEventBus
@@ -70,4 +71,24 @@ def test_events_serialise_to_json_with_their_type() -> None:
     assert d["type"] == "alert_raised" and d["level"] == "red" and d["reasons"][0]["kind"] == "rule"
     json.dumps(d)
     assert json.loads(json.dumps(_partial(1).to_dict()))["text"] == "w1"
-    assert len(EVENT_TYPES) == 13
+    assert len(EVENT_TYPES) == 14
+    health = SignalHealth(
+        call_id="c1",
+        t=45.0,
+        health=LegHealth(
+            Leg.DEBTOR, HealthIssue.SILENT, True, "debtor leg silent for 45 s", {"silent_s": 45.0}
+        ),
+    )
+    assert SignalHealth.critical and EVENT_TYPES["signal_health"] is SignalHealth
+    assert json.loads(json.dumps(health.to_dict())) == {
+        "type": "signal_health",
+        "call_id": "c1",
+        "t": 45.0,
+        "health": {
+            "leg": "debtor",
+            "issue": "silent",
+            "active": True,
+            "message": "debtor leg silent for 45 s",
+            "figures": {"silent_s": 45.0},
+        },
+    }

@@ -1,11 +1,16 @@
 // Agent panel: the agent's current call and each warning as it happens (what was said, why it
-// breaks the rules, the compliant wording), with an acknowledge button.
+// breaks the rules, the compliant wording), with an acknowledge button; and signal-health issues of
+// the agent's own leg (e.g. "agent leg clipping").
 "use strict";
 (() => {
-  const { t, el, api, badge, live } = AM;
+  const { t, el, api, badge, live, healthBox } = AM;
   const head = el("div", { class: "panel", id: "current-call" }, el("p", { class: "muted", i18n: "no_call" }));
   const list = el("div", { id: "warnings" });
-  AM.main.append(el("h1", { i18n: "my_call" }), head, list);
+  // the agent sees health issues of their own leg, and a leg left untranscribed for lack of a model
+  const ownHealth = (h) => h.leg === "agent" || h.issue === "no_model";
+  let health = healthBox(ownHealth);
+  AM.main.append(el("h1", { i18n: "my_call" }), head, health.node, list);
+  function resetHealth() { const fresh = healthBox(ownHealth); health.node.replaceWith(fresh.node); health = fresh; }
   let callId = null;
   const shown = new Set();
   let acked = new Set();
@@ -38,13 +43,16 @@
     const data = await api("GET", "/api/agent/current");
     if (!data.call) return;
     showCall(data.call);
+    resetHealth();
+    (data.health || []).forEach((h) => health.apply(h));
     acked = new Set(data.acknowledged.map((a) => data.call.call_id + "|" + a.rule + "|" + Number(a.t).toFixed(2)));
     data.warnings.forEach((h) => warning({ call_id: data.call.call_id, rule: h.rule, t: h.end ?? h.start ?? 0,
       title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, compliant: h.compliant }));
   }
   function onEvent(ev) {
-    if (ev.type === "call_started") { list.replaceChildren(); shown.clear(); showCall({ call_id: ev.call_id, status: "live", level: "none" }); }
+    if (ev.type === "call_started") { list.replaceChildren(); shown.clear(); resetHealth(); showCall({ call_id: ev.call_id, status: "live", level: "none" }); }
     else if (ev.type === "agent_warning") { if (ev.call_id !== callId) showCall({ call_id: ev.call_id, status: "live", level: "none" }); warning(ev); }
+    else if (ev.type === "signal_health" && ev.call_id === callId) health.apply(ev.health);
     else if (ev.type === "level_changed" && ev.call_id === callId) head.querySelector(".badge").replaceWith(badge(ev.level));
     else if (ev.type === "call_ended" && ev.call_id === callId) head.querySelector(".status").textContent = t(ev.status);
   }

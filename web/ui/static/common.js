@@ -76,6 +76,21 @@ const AM = (() => {
     }
     connect();
   }
+  // signal-health badges of a call: one per (leg, issue) while active, with the monitor's sentence;
+  // apply(h) takes a signal_health event's .health or a stored row ({leg, issue, active, message})
+  function healthBox(wanted) {
+    const node = el("div", { class: "health", hidden: true });
+    const active = new Map();
+    function apply(h) {
+      if (wanted && !wanted(h)) return;
+      const k = h.leg + "|" + h.issue;
+      if (h.active) active.set(k, h); else active.delete(k);
+      node.replaceChildren(...[...active.values()].map((x) => el("span",
+        { class: "hbadge " + x.leg, "data-leg": x.leg, "data-issue": x.issue, title: t("health_" + x.issue) }, "⚠ " + x.message)));
+      node.hidden = !active.size;
+    }
+    return { node, apply };
+  }
   function badge(level) { return el("span", { class: "badge " + level, "data-level": level }, t(level)); }
   // a date and time in the interface's format: zh "2025年3月3日 15:00:00", en "Mar 3, 2025, 15:00:00"
   function fmtDateTime(iso) {
@@ -126,5 +141,5 @@ const AM = (() => {
   // browsers start audio only after a user gesture: unlock it on the first click
   document.addEventListener("click", () => { audioCtx = audioCtx || new AudioContext(); audioCtx.resume(); }, { once: true });
   topbar();
-  return { user, lang, t, el, api, live, badge, fmtTime, fmtDateTime, reasonText, localiseReasons, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
+  return { user, lang, t, el, api, live, badge, healthBox, fmtTime, fmtDateTime, reasonText, localiseReasons, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
 })();

@@ -28,7 +28,10 @@ window.I18N = {
     stress_elevated: "elevated", stress_high: "high",
     reason_stress: "debtor stress {level} ({score}/100)", reason_combo: "{what} with high debtor stress ({score})",
     reason_repeat: "{n} rule hits within {window} s ({rules})",
-    lang_en: "English", lang_zh: "Chinese", health_no_model: "no {lang} model installed: not transcribed",
+    lang_en: "English", lang_zh: "Chinese",
+    signal_health: "Signal health", health_ok: "No signal problems found.",
+    health_silent: "silent leg", health_low_level: "very quiet", health_clipping: "clipping", health_noisy: "noisy",
+    health_one_way: "one-way audio", health_encoding_mismatch: "wrong audio encoding", health_no_model: "not transcribed",
   },
   zh: {
     brand: "坐席监控", logout: "退出", lang: "English",
@@ -56,6 +59,9 @@ window.I18N = {
     stress_elevated: "偏高", stress_high: "高",
     reason_stress: "债务人压力{level}（{score}/100）", reason_combo: "{what}，且债务人压力高（{score}）",
     reason_repeat: "{window} 秒内 {n} 次规则命中（{rules}）",
-    lang_en: "英语", lang_zh: "中文", health_no_model: "未安装{lang}语音模型：本通话只录音，不转写",
+    lang_en: "英语", lang_zh: "中文",
+    signal_health: "信号状况", health_ok: "未发现信号问题。",
+    health_silent: "该路无声", health_low_level: "音量过低", health_clipping: "削波失真", health_noisy: "噪声过大",
+    health_one_way: "单向通话", health_encoding_mismatch: "音频编码不符", health_no_model: "未转写",
   },
 };

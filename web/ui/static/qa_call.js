@@ -1,5 +1,5 @@
 // QA review of one call: both legs' audio, the transcript in sync with playback (click a word to
-// seek), alert markers on a timeline, the debtor's stress plot, a verdict per alert, the
+// seek), alert markers on a timeline, the legs' signal-health events, the debtor's stress plot, a verdict per alert, the
 // scorecard, notes, and the evidence package export.
 "use strict";
 (() => {
@@ -50,6 +50,8 @@
       m.addEventListener("click", (e) => { e.stopPropagation(); seek(Math.max(0, a.t - 3), true); });
       timeline.append(m);
     });
+    (rec.health || []).filter((h) => h.active).forEach((h) => timeline.append(svg("rect", {
+      class: "health-mark", x: x(h.t), y: 44, width: 4, height: 8, fill: "#667085" })));
     rec.hits.forEach((h) => { if (h.start != null) timeline.append(svg("circle", { cx: x(h.start), cy: 58, r: 4, fill: COLORS[h.severity] || "#667085" })); });
     const head1 = svg("line", { y1: 0, y2: 70, stroke: "#1d2430", "stroke-width": 1.5 });
     timeline.append(head1);
@@ -115,7 +117,13 @@
     const hitsBox = el("div", { class: "panel" }, el("h2", { i18n: "rule_hits" }),
       ...rec.hits.map((h) => el("div", { class: "line" }, badge(h.severity), " ", el("strong", {}, h.title), " — “" + h.evidence + "” ",
         el("span", { class: "muted" }, h.reason))));
-    const side = el("div", {}, alertsBox, hitsBox);
+    // signal health: when the monitor could not hear a leg properly (start and clear of each issue)
+    const healthPanel = el("div", { class: "panel", id: "signal-health" }, el("h2", { i18n: "signal_health" }),
+      ...(rec.health || []).map((h) => el("div", { class: "line health-row " + (h.active ? "on" : "off"), "data-issue": h.issue, "data-leg": h.leg },
+        el("a", { href: "#", onclick: (e) => { e.preventDefault(); seek(Math.max(0, h.t - 3), true); } }, fmtTime(h.t)), " ",
+        (h.active ? "⚠ " : "✓ ") + h.message)),
+      (rec.health || []).length ? null : el("p", { class: "muted", i18n: "health_ok" }));
+    const side = el("div", {}, healthPanel, alertsBox, hitsBox);
     if (canReview) {
       const scores = card.items.map((item) => {
         const sel = el("select", { name: item.key }, ...[0, 1, 2].map((v) => el("option", { value: v, selected: mine.scorecard[item.key] === v }, String(v))));

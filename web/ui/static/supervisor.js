@@ -1,9 +1,10 @@
 // Supervisor live wall: a tile per live call (coloured by level) with both legs' live transcript
 // (partials in grey italics), a stress gauge and sparkline, an alert feed with acknowledge /
-// take over / resolve, handoff pop-ups with a beep, and listen-in.
+// take over / resolve, handoff pop-ups with a beep, listen-in, and a signal-health badge per leg
+// issue ("debtor leg silent for 30 s") so people know when the monitor cannot hear.
 "use strict";
 (() => {
-  const { t, el, api, badge, live, sparkline, beep } = AM;
+  const { t, el, api, badge, live, sparkline, beep, healthBox } = AM;
   const tiles = new Map(); // call_id -> {node, lines: Map, stress: [], level}
   const alerts = new Map(); // alert_id -> node
   const wall = el("div", { class: "tiles", id: "tiles" });
@@ -18,11 +19,13 @@
     const spark = AM.svg("svg", { class: "spark" });
     const score = el("span", { class: "score" }, "–");
     const listenBtn = el("button", { class: "act listen", i18n: "listen" });
+    const health = healthBox(null);
     const node = el("article", { class: "tile level-none", "data-call": call.call_id },
       el("div", { class: "head" }, el("strong", {}, call.call_id), el("span", { class: "muted" }, t("agent") + " " + call.agent_id), el("span", { class: "lvl" }, badge("none"))),
+      health.node,
       transcript,
       el("div", { class: "stressrow" }, el("span", { i18n: "stress" }), gauge, score, spark, listenBtn));
-    const state = { node, transcript, gauge, spark, score, lines: new Map(), stress: [], level: "none", call };
+    const state = { node, health, transcript, gauge, spark, score, lines: new Map(), stress: [], level: "none", call };
     listenBtn.addEventListener("click", () => Listen.toggle(call.call_id, listenBtn));
     tiles.set(call.call_id, state);
     wall.prepend(node);
@@ -98,6 +101,7 @@
       c.utterances.forEach((u) => addLine(s, u));
       c.stress.forEach((x) => addStress(s, x));
       c.alerts.forEach(alertItem);
+      (c.health || []).forEach((h) => s.health.apply(h));
       (c.handoffs || []).forEach((h) => { if (!document.getElementById("handoff-" + h.alert_id)) handoffPopup(h); });
     }
   }
@@ -107,6 +111,7 @@
       case "call_started": tile({ call_id: ev.call_id, agent_id: ev.info.agent_id }); break;
       case "transcript": if (s) addLine(s, ev); else load(); break;
       case "stress": if (s) addStress(s, ev.sample); break;
+      case "signal_health": if (s) s.health.apply(ev.health); else load(); break;
       case "level_changed": if (s) setLevel(s, ev.level); break;
       case "alert_raised": {
         const pending = ev.alert_id == null;

@@ -1,7 +1,7 @@
 """Evidence log chain, idempotency keys of alerts and rule hits, persisted session revocations.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01
 
 - ``evidence_log``: a fourth hash chain holding the digest of every version of every
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,251 @@
+"""Signal health of a call's legs: the monitor says when it cannot hear.
+
+:class:`CallHealth` takes every frame a session receives (16-bit PCM after decoding, before the
+recognition queue, so dropped recognition audio is still measured), feeds each leg's
+:class:`~agent_monitor.pipeline.health_meter.LegMeter` and turns the meters' readings into
+:class:`~agent_monitor.model.events.SignalHealth` events, one when an issue starts and one when it
+clears (thresholds: ``settings.health``):
+
+* ``silent``: no speech on the leg for ``silent_s`` (also when the leg sends no audio at all);
+* ``one_way``: the leg carries nothing (below ``dead_dbfs``, or no audio) for ``one_way_s`` while
+  the other leg speaks;
+* ``low_level``: active speech level below ``low_level_dbfs``;
+* ``noisy``: a noise floor of at least ``noisy_floor_dbfs`` with speech less than ``noisy_snr_db``
+  above it (or no speech to be found in it), or speech peaks less than ``noisy_snr_db`` above a
+  quieter floor;
+* ``clipping``: more than ``clipping_share`` of the samples at full scale;
+* ``encoding_mismatch``: at least ``mismatch_s`` of loud white-like noise in the window and at
+  least twice as much of it as of speech-like loud audio: the bytes are plainly not the declared
+  encoding (mu-law bytes sent as L16 sound like that). While any white-like audio is in the
+  window, the level issues of the leg are not judged (their figures mean nothing then).
+
+Hysteresis: a level issue starts once its condition has held for ``onset_s`` and clears once it
+has not held for ``clear_s``, with a looser threshold while active; silence and one-way audio
+start at their duration and clear as soon as speech (signal) returns. So each episode gives one
+start and one clear event, never a storm. Pure and cheap: numpy on the event loop, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import SignalHealth
+from agent_monitor.model.health import HealthIssue, LegHealth
+from agent_monitor.pipeline.health_meter import LegMeter, LegReading
+from agent_monitor.settings import HealthSettings
+
+#: a looser threshold while an issue is active (dB for levels, a factor for shares)
+RELEASE_DB = 3.0
+RELEASE_FACTOR = 0.25
+
+
+@dataclass(slots=True)
+class IssueState:
+    """Where one issue of one leg stands (mutable, private to :class:`CallHealth`)."""
+
+    active: bool = False
+    holding_since: float | None = None
+    clear_since: float | None = None
+
+
+class CallHealth:
+    """The signal-health monitor of one call (see the module documentation)."""
+
+    def __init__(self, call_id: str, settings: HealthSettings, sample_rate: int, encoding: str) -> None:
+        self.call_id = call_id
+        self.settings = settings
+        self.encoding = encoding
+        self.meters = {leg: LegMeter(settings, sample_rate) for leg in (Leg.AGENT, Leg.DEBTOR)}
+        self.states = {(leg, issue): IssueState() for leg in self.meters for issue in HealthIssue}
+
+    def active(self, leg: Leg) -> list[HealthIssue]:
+        """The issues of ``leg`` active now."""
+        return [issue for issue in HealthIssue if self.states[(leg, issue)].active]
+
+    def push(self, leg: Leg, pcm: bytes, t_start: float) -> list[SignalHealth]:
+        """Measure a frame of ``leg`` that starts at call time ``t_start``; the issues it starts or clears."""
+        out: list[SignalHealth] = []
+        for reading in self.meters[leg].push(pcm, t_start):
+            out += self._judge_levels(leg, reading)
+            out += self._judge_presence(reading.t)
+        return out
+
+    # --- level issues: judged on the leg's own readings ------------------------------------------
+    def _judge_levels(self, leg: Leg, r: LegReading) -> list[SignalHealth]:
+        s = self.settings
+        out: list[SignalHealth] = []
+
+        def on(issue: HealthIssue) -> bool:
+            return self.states[(leg, issue)].active
+
+        # mis-encoded: enough white-like loud audio in the window, and clearly more than speech-like;
+        # undecided while the leg carries too little loud audio to tell
+        mismatch: bool | None = None
+        if r.white_s + r.tonal_s >= s.mismatch_s / 2:
+            mismatch = r.white_s >= s.mismatch_s * (0.5 if on(HealthIssue.ENCODING_MISMATCH) else 1.0) and (
+                r.white_s >= 2 * r.tonal_s
+            )
+        out += self._step(leg, HealthIssue.ENCODING_MISMATCH, mismatch, r, 0.0, s.clear_s)
+        # level figures of white-like audio mean nothing: judge them only without any
+        judged = r.white_s == 0 and not on(HealthIssue.ENCODING_MISMATCH)
+        # speech: enough active frames, and varying in level as speech does (steady line hiss above
+        # a digitally silent floor does not count)
+        speech = (
+            r.speech_dbfs
+            if r.speech_dbfs is not None
+            and r.speech_s >= s.min_speech_s
+            and r.speech_spread_db >= s.speech_modulation_db
+            else None
+        )
+        clip_limit = s.clipping_share * (RELEASE_FACTOR if on(HealthIssue.CLIPPING) else 1.0)
+        low_limit = s.low_level_dbfs + (RELEASE_DB if on(HealthIssue.LOW_LEVEL) else 0.0)
+        noisy_limit = s.noisy_snr_db + (RELEASE_DB if on(HealthIssue.NOISY) else 0.0)
+        # without enough speech in the window (or while white-like audio is there) these stay as they
+        # are (undecided: None)
+        undecided = speech is None or not judged
+        conditions = {
+            HealthIssue.CLIPPING: None if undecided else r.clip_share > clip_limit,
+            HealthIssue.LOW_LEVEL: None if undecided or speech is None else speech < low_limit,
+            HealthIssue.NOISY: self._noisy(r, speech, noisy_limit, on(HealthIssue.NOISY)) if judged else None,
+        }
+        for issue, holds in conditions.items():
+            out += self._step(leg, issue, holds, r, s.onset_s, s.clear_s)
+        return out
+
+    def _noisy(self, r: LegReading, speech: float | None, limit: float, active: bool) -> bool | None:
+        """Noise close to the speech: a loud floor with speech less than ``limit`` above it (or none
+        to be found in it), or, with a quieter floor, speech peaks less than ``limit`` above it."""
+        floor = self.settings.noisy_floor_dbfs - (RELEASE_DB if active else 0.0)
+        if r.noise_dbfs >= floor:
+            return speech is None or speech - r.noise_dbfs < limit
+        if speech is None:
+            return None
+        return r.peak_spread_db < limit
+
+    def _step(
+        self, leg: Leg, issue: HealthIssue, holds: bool | None, r: LegReading, onset: float, clear: float
+    ) -> list[SignalHealth]:
+        st = self.states[(leg, issue)]
+        if holds is None:  # undecided: the onset starts again, an active issue stays
+            st.holding_since = None
+            return []
+        if holds:
+            st.clear_since = None
+            if st.holding_since is None:
+                st.holding_since = r.t
+            if not st.active and r.t - st.holding_since >= onset:
+                st.active = True
+                return [self._event(leg, issue, True, r.t, r)]
+            return []
+        st.holding_since = None
+        if st.active:
+            if st.clear_since is None:
+                st.clear_since = r.t
+            if r.t - st.clear_since >= clear:
+                st.active = False
+                return [self._event(leg, issue, False, r.t, r)]
+        return []
+
+    # --- presence: silence and one-way audio, judged for every leg on the call's clock -----------
+    def _judge_presence(self, now: float) -> list[SignalHealth]:
+        s = self.settings
+        out: list[SignalHealth] = []
+        # a leg that has sent nothing yet counts from when the first leg started
+        start = min(m.started_at for m in self.meters.values() if m.started)
+        for leg, meter in self.meters.items():
+            last_speech = meter.last_speech_t if meter.started else start
+            last_signal = meter.last_signal_t if meter.started else start
+            quiet_for = now - last_speech
+            out += self._flip(leg, HealthIssue.SILENT, quiet_for >= s.silent_s, now, "silent_s", quiet_for)
+            dead_for = now - last_signal
+            other = self.meters[Leg.DEBTOR if leg is Leg.AGENT else Leg.AGENT]
+            other_spoke = other.started and other.last_speech_t > max(last_signal, now - s.one_way_s)
+            one_way = dead_for >= s.one_way_s and other_spoke
+            if self.states[(leg, HealthIssue.ONE_WAY)].active:
+                one_way = dead_for > 0.5  # clears as soon as the leg carries anything again
+            out += self._flip(leg, HealthIssue.ONE_WAY, one_way, now, "dead_s", dead_for)
+        return out
+
+    def _flip(
+        self, leg: Leg, issue: HealthIssue, holds: bool, t: float, key: str, lasted: float
+    ) -> list[SignalHealth]:
+        """Start or clear an issue whose condition is a duration (``lasted`` so far, under ``key``);
+        on clearing, the figure is how long the whole episode lasted."""
+        st = self.states[(leg, issue)]
+        if holds == st.active:
+            return []
+        st.active = holds
+        if holds:
+            st.holding_since = t - lasted
+        else:
+            lasted = t - (st.holding_since if st.holding_since is not None else t)
+        return [self._event(leg, issue, holds, t, None, {key: lasted})]
+
+    # --- events ---------------------------------------------------------------------------------
+    def _event(
+        self,
+        leg: Leg,
+        issue: HealthIssue,
+        active: bool,
+        t: float,
+        r: LegReading | None,
+        figures: dict[str, float] | None = None,
+    ) -> SignalHealth:
+        figures = dict(figures or {})
+        if r is not None:
+            figures.update(
+                noise_dbfs=r.noise_dbfs,
+                peak_spread_db=r.peak_spread_db,
+                clip_share=r.clip_share,
+                white_s=r.white_s,
+                speech_s=r.speech_s,
+            )
+            if r.speech_dbfs is not None:
+                figures["speech_dbfs"] = round(r.speech_dbfs, 1)
+        figures = {k: round(v, 4) for k, v in figures.items()}
+        message = describe(leg, issue, active, figures, self.encoding)
+        return SignalHealth(call_id=self.call_id, t=t, health=LegHealth(leg, issue, active, message, figures))
+
+
+#: the sentences people see, for an issue starting and clearing (filled from the figures)
+MESSAGES: dict[HealthIssue, tuple[str, str]] = {
+    HealthIssue.SILENT: (
+        "{leg} leg silent for {silent_s:.0f} s",
+        "{leg} leg audible again after {silent_s:.0f} s",
+    ),
+    HealthIssue.ONE_WAY: (
+        "one-way audio: {leg} leg carries nothing for {dead_s:.0f} s while the {other} speaks",
+        "{leg} leg carries audio again after {dead_s:.0f} s",
+    ),
+    HealthIssue.LOW_LEVEL: (
+        "{leg} leg very quiet (speech at {speech_dbfs:.0f} dBFS)",
+        "{leg} leg level normal again",
+    ),
+    HealthIssue.NOISY: (
+        "{leg} leg noisy (noise at {noise_dbfs:.0f} dBFS, speech peaks {peak_spread_db:.0f} dB above it)",
+        "{leg} leg noise normal again",
+    ),
+    HealthIssue.CLIPPING: (
+        "{leg} leg clipping ({clip_pct:.1f}% of samples at full scale)",
+        "{leg} leg no longer clipping",
+    ),
+    HealthIssue.ENCODING_MISMATCH: (
+        "{leg} leg sounds like white noise: the audio is probably not {encoding} as declared",
+        "{leg} leg audio no longer looks mis-encoded",
+    ),
+    HealthIssue.NO_MODEL: ("{leg} leg not transcribed: no speech model", "{leg} leg transcribed again"),
+}
+
+
+def describe(leg: Leg, issue: HealthIssue, active: bool, figures: dict[str, float], encoding: str) -> str:
+    """The sentence people see for an issue starting (``active``) or clearing."""
+    values: defaultdict[str, object] = defaultdict(float, figures)
+    values.update(
+        leg=leg.value,
+        other="debtor" if leg is Leg.AGENT else "agent",
+        encoding=encoding,
+        clip_pct=100.0 * figures.get("clip_share", 0.0),
+    )
+    return MESSAGES[issue][0 if active else 1].format_map(values)

@@ -1,0 +1,174 @@
+"""The signal-health monitor on real audio: the whole real stereo call MUL1011 of the shared data
+(about 3 minutes, 8 kHz), as it is and made silent, quiet, clipped or mis-encoded.
+
+Each case streams both legs in 20 ms frames through :class:`CallHealth`, as a session does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank
+from agent_monitor.audio.g711 import mulaw_encode
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import SignalHealth
+from agent_monitor.model.health import HealthIssue
+from agent_monitor.pipeline.health import CallHealth, describe
+from agent_monitor.settings import HealthSettings
+
+RATE = 8000
+FRAME = 160  # 20 ms
+
+
+@pytest.fixture(scope="module")
+def legs(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The whole real call, agent and debtor, 8 kHz float."""
+    from asr.decode import decode_file
+
+    audio = decode_file(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", target_rate=RATE)
+    return audio.samples[0].copy(), audio.samples[1].copy()
+
+
+def pcm(x: np.ndarray) -> bytes:
+    return (np.clip(x, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
+
+
+def run(agent: bytes, debtor: bytes, settings: HealthSettings | None = None, **kw: str) -> list[SignalHealth]:
+    """Both legs through the monitor in 20 ms frames (``debtor`` may carry other bytes per frame)."""
+    health = CallHealth("c1", settings or HealthSettings(), RATE, kw.get("encoding", "L16"))
+    events: list[SignalHealth] = []
+    step = FRAME * 2
+    for i in range(0, max(len(agent), len(debtor)), step):
+        if i < len(agent):
+            events += health.push(Leg.AGENT, agent[i : i + step], i / 2 / RATE)
+        if i < len(debtor):
+            events += health.push(Leg.DEBTOR, debtor[i : i + step], i / 2 / RATE)
+    return events
+
+
+def issues(events: list[SignalHealth], leg: Leg | None = None) -> list[tuple[HealthIssue, bool]]:
+    return [(e.health.issue, e.health.active) for e in events if leg is None or e.health.leg is leg]
+
+
+def test_the_real_call_as_it_is_raises_nothing(legs: tuple[np.ndarray, np.ndarray]) -> None:
+    agent, debtor = legs
+    assert run(pcm(agent), pcm(debtor)) == []
+
+
+def test_digital_silence_in_a_leg_does_not_make_line_hiss_quiet_speech(
+    legs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """VoIP silence suppression: 3.5 s of digital zeros put into the debtor leg at 5 s (as a spliced
+    replay does) must not make the leg's low hiss before the debtor speaks count as quiet speech."""
+    agent, debtor = legs
+    gap = np.zeros(int(3.5 * RATE), dtype=np.float32)
+    debtor = np.concatenate([debtor[: 5 * RATE], gap, debtor[5 * RATE : 14 * RATE]])
+    agent = np.concatenate([agent[: 5 * RATE], gap, agent[5 * RATE : 14 * RATE]])
+    assert run(pcm(agent), pcm(debtor)) == []
+
+
+def test_silent_leg_raises_silent_and_one_way_then_clears_when_speech_returns(
+    legs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    agent, debtor = legs
+    muted = debtor.copy()
+    muted[: 45 * RATE] = 0.0  # the debtor's line carries nothing for the first 45 s
+    events = run(pcm(agent), pcm(muted))
+    debtor_events = [e for e in events if e.health.leg is Leg.DEBTOR]
+    assert issues(events, Leg.AGENT) == []
+    got = [(e.health.issue, e.health.active) for e in debtor_events]
+    assert got[:2] == [(HealthIssue.ONE_WAY, True), (HealthIssue.SILENT, True)]
+    assert set(got[2:]) == {(HealthIssue.SILENT, False), (HealthIssue.ONE_WAY, False)} and len(got) == 4
+    one_way, silent = debtor_events[:2]
+    back = next(e for e in debtor_events[2:] if e.health.issue is HealthIssue.ONE_WAY)
+    audible = next(e for e in debtor_events[2:] if e.health.issue is HealthIssue.SILENT)
+    assert one_way.t == pytest.approx(15.0, abs=0.5)
+    assert "while the agent speaks" in one_way.health.message
+    assert silent.t == pytest.approx(30.0, abs=0.5)
+    assert silent.health.message == "debtor leg silent for 30 s"
+    assert 45.0 <= back.t < 50.0 and 45.0 <= audible.t < 55.0
+    assert audible.health.message.startswith("debtor leg audible again after 4")
+    assert all(isinstance(e, SignalHealth) and e.critical for e in events)
+
+
+def test_a_leg_that_sends_nothing_at_all_is_silent(legs: tuple[np.ndarray, np.ndarray]) -> None:
+    agent, _ = legs
+    events = run(pcm(agent[: 40 * RATE]), b"")
+    assert issues(events) == [(HealthIssue.ONE_WAY, True), (HealthIssue.SILENT, True)]
+    assert {e.health.leg for e in events} == {Leg.DEBTOR}
+
+
+def test_silence_threshold_comes_from_the_settings(legs: tuple[np.ndarray, np.ndarray]) -> None:
+    agent, _ = legs
+    settings = HealthSettings(silent_s=10.0, one_way_s=100.0)
+    events = run(pcm(agent[: 20 * RATE]), bytes(20 * RATE * 2), settings)
+    assert issues(events) == [(HealthIssue.SILENT, True)]
+    assert events[0].t == pytest.approx(10.0, abs=0.3)
+    assert events[0].health.figures["silent_s"] == pytest.approx(10.0, abs=0.3)
+
+
+def test_mulaw_bytes_declared_as_l16_raise_encoding_mismatch_only(
+    legs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    agent, debtor = legs
+    # a sender that sends G.711 mu-law bytes but declared L16: two mu-law bytes read as one sample
+    mulaw = mulaw_encode(np.frombuffer(pcm(debtor), dtype="<i2"))
+    events = run(pcm(agent[: len(mulaw) // 2]), mulaw)
+    assert issues(events) == [(HealthIssue.ENCODING_MISMATCH, True)]
+    event = events[0]
+    assert event.health.leg is Leg.DEBTOR and event.t < 10.0
+    assert (
+        event.health.message
+        == "debtor leg sounds like white noise: the audio is probably not L16 as declared"
+    )
+    assert event.health.figures["white_s"] >= 2.0
+
+
+def test_clipped_leg_raises_clipping(legs: tuple[np.ndarray, np.ndarray]) -> None:
+    agent, debtor = legs
+    clipped = np.clip(agent * 4.0, -1.0, 1.0)  # 12 dB too hot: the loud passages pinned at full scale
+    events = run(pcm(clipped), pcm(debtor))
+    got = issues(events)
+    assert got[0] == (HealthIssue.CLIPPING, True)
+    assert {i for i, _ in got} == {HealthIssue.CLIPPING}
+    assert {e.health.leg for e in events} == {Leg.AGENT}
+    assert events[0].health.message.startswith("agent leg clipping (")
+    # hysteresis: starts and clears alternate, a handful per 3 minutes, never a storm
+    assert [a for _, a in got] == [True, False] * (len(got) // 2) + [True] * (len(got) % 2)
+    assert len(got) <= 6
+
+
+def test_quiet_speech_40_db_down_raises_low_level(legs: tuple[np.ndarray, np.ndarray]) -> None:
+    agent, debtor = legs
+    quiet, _ = CONDITIONS["gain-40"].apply(debtor, RATE)
+    events = run(pcm(agent), pcm(quiet))
+    assert issues(events) == [(HealthIssue.LOW_LEVEL, True)]
+    assert events[0].health.leg is Leg.DEBTOR
+    assert events[0].health.figures["speech_dbfs"] < -50.0
+    assert events[0].health.message.startswith("debtor leg very quiet (speech at -")
+
+
+def test_messages_for_every_issue() -> None:
+    for issue in HealthIssue:
+        for active in (True, False):
+            text = describe(Leg.AGENT, issue, active, {}, "L16")
+            assert text.startswith("agent leg") or text.startswith("one-way audio: agent leg"), text
+    assert (
+        describe(Leg.DEBTOR, HealthIssue.SILENT, True, {"silent_s": 45.2}, "L16")
+        == "debtor leg silent for 45 s"
+    )
+
+
+def test_babble_at_the_speech_level_raises_noisy(
+    legs: tuple[np.ndarray, np.ndarray], eval_data: Path
+) -> None:
+    agent, debtor = legs
+    babble = Condition("babble-snr0", noise="babble", snr_db=0.0)  # real speech of others, 0 dB SNR
+    noisy, _ = babble.apply(debtor, RATE, noise=NoiseBank.from_data_dir(eval_data), seed=1)
+    events = run(pcm(agent), pcm(noisy))
+    assert issues(events) == [(HealthIssue.NOISY, True)]
+    assert events[0].health.leg is Leg.DEBTOR and events[0].t < 15.0
+    assert events[0].health.figures["noise_dbfs"] >= -33.0
+    assert events[0].health.message.startswith("debtor leg noisy (noise at -")

@@ -1,0 +1,120 @@
+"""Signal health through real call sessions: real Vosk model, real SQLite database, the real
+stereo call MUL1011 (first 24 s) of the shared data, as it is, with a silent debtor leg, and with
+the debtor's audio sent as mu-law bytes while the start message declared L16."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from agent_monitor.audio.g711 import mulaw_encode
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import CallEnded, SignalHealth
+from agent_monitor.model.health import HealthIssue, LegHealth
+from agent_monitor.model.session import CallInfo
+from agent_monitor.pipeline.report import build_report
+from agent_monitor.settings import Settings
+from agent_monitor.storage import repo
+from tests.agent_monitor.pipeline.conftest import CallAudio
+
+
+@pytest.fixture()
+def live_settings(live_settings: Settings) -> Settings:
+    """The 24 s excerpt is short: silence counts after 8 s, one-way audio after 5 s."""
+    health = live_settings.health.model_copy(update={"silent_s": 8.0, "one_way_s": 5.0})
+    return live_settings.model_copy(update={"health": health})
+
+
+def info(call_id: str) -> CallInfo:
+    return CallInfo(
+        call_id=call_id,
+        agent_id="agent-7",
+        sample_rate=8000,
+        encoding="L16",
+        source="ws-ingest",
+        started_at=datetime(2025, 3, 3, 15, 0, tzinfo=UTC),
+    )
+
+
+def health_of(events: list[object]) -> list[SignalHealth]:
+    return [e for e in events if isinstance(e, SignalHealth)]
+
+
+@pytest.mark.asyncio
+async def test_normal_call_raises_nothing_and_reported_issue_is_stored(
+    manager, clean_call, push, subscribe, events_of, database
+) -> None:
+    sub = subscribe()
+    session = await manager.start_call(info("h-clean"))
+    await push(session, clean_call)
+    # another part of the pipeline reports a leg it cannot transcribe
+    no_model = LegHealth(Leg.DEBTOR, HealthIssue.NO_MODEL, True, "no zh model installed: not transcribed")
+    await session.on_health(no_model, 3.0)
+    await session.stop("stop")
+    events = events_of(sub)
+    assert [e.health for e in health_of(events)] == [no_model]
+    assert isinstance(events[-1], CallEnded)
+    with database.session() as s:
+        rows = repo.list_signal_health(s, "h-clean")
+        assert [(r.t_s, repo.to_leg_health(r)) for r in rows] == [(3.0, no_model)]
+        report = build_report(s, "h-clean").to_dict()
+    assert report["signal_health"] == [
+        {
+            "t": 3.0,
+            "leg": "debtor",
+            "issue": "no_model",
+            "active": True,
+            "message": "no zh model installed: not transcribed",
+            "figures": {},
+        }
+    ]
+
+
+@pytest.mark.asyncio
+async def test_silent_debtor_leg_raises_health_events_on_the_bus_and_in_storage(
+    manager, clean_call, push, subscribe, events_of, database
+) -> None:
+    silent = CallAudio(clean_call.agent, bytes(len(clean_call.debtor)))
+    sub = subscribe()
+    session = await manager.start_call(info("h-silent"))
+    await push(session, silent)
+    await session.stop("stop")
+    events = events_of(sub)
+    health = health_of(events)
+    assert [(e.health.leg, e.health.issue, e.health.active) for e in health] == [
+        (Leg.DEBTOR, HealthIssue.ONE_WAY, True),
+        (Leg.DEBTOR, HealthIssue.SILENT, True),
+    ]
+    assert health[1].health.message == "debtor leg silent for 8 s"
+    assert health[1].t == pytest.approx(8.0, abs=0.3)
+    assert events.index(health[1]) < len(events) - 1 and isinstance(events[-1], CallEnded)
+    with database.session() as s:
+        rows = repo.list_signal_health(s, "h-silent")
+        assert [(r.leg, r.issue, r.active, r.message) for r in rows] == [
+            (e.health.leg, e.health.issue, e.health.active, e.health.message) for e in health
+        ]
+        assert [r.t_s for r in rows] == [e.t for e in health]
+        text = build_report(s, "h-silent").render()
+    assert "debtor leg silent for 8 s" in text
+
+
+@pytest.mark.asyncio
+async def test_mulaw_bytes_declared_as_l16_raise_encoding_mismatch(
+    manager, clean_call, push, subscribe, events_of, database
+) -> None:
+    # the sender's debtor leg is G.711 mu-law (one byte a sample), but the call was declared L16
+    mulaw = mulaw_encode(np.frombuffer(clean_call.debtor, dtype="<i2"))
+    misdeclared = CallAudio(clean_call.agent, (mulaw * 2)[: len(clean_call.agent)])
+    sub = subscribe()
+    session = await manager.start_call(info("h-mulaw"))
+    await push(session, misdeclared)
+    await session.stop("stop")
+    health = health_of(events_of(sub))
+    assert [(e.health.leg, e.health.issue, e.health.active) for e in health] == [
+        (Leg.DEBTOR, HealthIssue.ENCODING_MISMATCH, True)
+    ]
+    assert "not L16 as declared" in health[0].health.message
+    with database.session() as s:
+        assert [r.issue for r in repo.list_signal_health(s, "h-mulaw")] == [HealthIssue.ENCODING_MISMATCH]
