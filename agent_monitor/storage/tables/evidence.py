@@ -1,6 +1,7 @@
 """The evidence log: a hash chain recording the digest of every version of every evidence row.
 
-Transcripts (utterances with their words), rule hits, calls (their level, status and times) and
+Transcripts (utterances with their words), rule hits, calls (their level, status and times), signal
+health and
 recordings (path, checksum) change while a call runs (a partial becomes final, a hit is
 confirmed, the level rises, the recording is closed), so they cannot be hash-chained themselves.
 Instead, every transaction that writes one of them appends here the sha256 of the row as it was
@@ -20,7 +21,7 @@ from agent_monitor.storage.base import SHA256_HEX, Base, in_check
 from agent_monitor.storage.types import UTCDateTime
 
 #: the kinds of evidence rows, by table
-EVIDENCE_KINDS = ("utterance", "rule_hit", "call", "recording")
+EVIDENCE_KINDS = ("utterance", "rule_hit", "call", "recording", "signal_health")
 
 
 class EvidenceEntry(Base):

@@ -14,6 +14,7 @@ from agent_monitor.errors import IngestProtocolError, PipelineError
 from agent_monitor.ingest.ws_ingest import parse_text_message, to_call_info
 from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS
 from agent_monitor.model.session import CallInfo
+from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, repo
 from agent_monitor.storage.tables.calls import Call
 from agent_monitor.storage.tables.people import Agent
@@ -37,8 +38,8 @@ def test_columns_hold_exactly_the_model_limits() -> None:
     assert Agent.__table__.columns["id"].type.length == MAX_ID_CHARS  # type: ignore[attr-defined]
 
 
-def test_the_longest_accepted_ids_are_stored(db: Database) -> None:
-    info = to_call_info(parse_text_message(json.dumps(LONGEST)), "ws-ingest")
+def test_the_longest_accepted_ids_are_stored(db: Database, base_settings: Settings) -> None:
+    info = to_call_info(parse_text_message(json.dumps(LONGEST)), "ws-ingest", base_settings.live)
     with db.session() as s:
         repo.start_call(
             s,

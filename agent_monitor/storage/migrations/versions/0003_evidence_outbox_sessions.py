@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-12-01
 
 - ``evidence_log``: a fourth hash chain holding the digest of every version of every
-  transcript, rule hit, call and recording row (``agent_monitor.storage.evidence``).
+  transcript, rule hit, call, recording and signal-health row (``agent_monitor.storage.evidence``).
 - ``alerts.key`` / ``rule_hits.key``: the uuid the live pipeline gives an alert or hit before it
   is stored, so a write replayed from the outbox journal finds its row instead of duplicating it.
 - ``revoked_sessions``: sign-in sessions ended by logout, so a restart does not revive them.
@@ -41,7 +41,8 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("row_hash", sa.String(length=64), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('utterance', 'rule_hit', 'call', 'recording')", name=op.f("ck_evidence_log_kind")
+            "kind IN ('utterance', 'rule_hit', 'call', 'recording', 'signal_health')",
+            name=op.f("ck_evidence_log_kind"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence_log")),
         sa.UniqueConstraint("row_hash", name=op.f("uq_evidence_log_row_hash")),
