@@ -78,9 +78,7 @@ def _columns(obj: Any) -> dict[str, Any]:
 
 # --- sealing at commit -----------------------------------------------------------------------------
 def install(factory: sessionmaker[Session]) -> None:
-    """Seal evidence rows changed in sessions of ``factory`` (idempotent)."""
-    if event.contains(factory, "after_flush", _collect):
-        return
+    """Seal evidence rows changed in sessions of ``factory`` (call once per factory)."""
     event.listen(factory, "after_flush", _collect)
     event.listen(factory, "before_commit", _seal)
     event.listen(factory, "after_soft_rollback", _forget)
