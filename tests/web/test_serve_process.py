@@ -65,7 +65,17 @@ async def _open_call(server: ServerProcess, call_id: str, query: str = "") -> No
 @pytest.mark.parametrize("weak", ["password12", "1111111111"])
 def test_users_add_refuses_weak_passwords(server: ServerProcess, weak: str) -> None:
     added = subprocess.run(
-        [sys.executable, "-m", "agent_monitor", "users", "add", "weakling", "--role", "qa", "--password-stdin"],
+        [
+            sys.executable,
+            "-m",
+            "agent_monitor",
+            "users",
+            "add",
+            "weakling",
+            "--role",
+            "qa",
+            "--password-stdin",
+        ],
         input=weak + "\n",
         env=server.env(),
         cwd=REPO,
