@@ -279,7 +279,7 @@ class ServerSettings(BaseModel):
     #: at most this many AudioSocket UUIDs wait for their connection at once (then 429)
     audiosocket_max_registrations: int = Field(10000, ge=1)
     #: new calls are refused (and /healthz is not ok) with less free space than this in data_dir
-    min_free_disk_mb: int = Field(200, ge=0)
+    min_free_disk_mb: int = Field(100, ge=0)
 
 
 class WebSettings(BaseModel):
