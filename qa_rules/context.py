@@ -28,6 +28,8 @@ _EN_REPORTED = (
     ("tell", "me"),
     ("telling", "me"),
     ("called", "me"),
+    ("called", "you"),
+    ("calls", "you"),
     ("call", "me"),
     ("calling", "me"),
     ("claimed",),
