@@ -191,10 +191,10 @@ class Matcher:
                     unless_checked = True
                 found.append(_Found(rule, s, e, self._reason(rule, canon[s:e], s, e, subs)))
         if self.model_rules and not any(f.rule.category in ABUSE_CATEGORIES for f in found):
-            found.extend(self._model_hits(canon))
+            found.extend(self.model_hits(canon))
         return prep, found
 
-    def _model_hits(self, canon: str) -> list[_Found]:
+    def model_hits(self, canon: str) -> list[_Found]:
         """Classifier ("abusive tone") hits: probability at or over the rule's threshold, the
         evidence is the range of its strongest cues; none on utterances too short for a tone
         judgement, and dropped when the evidence is negated or reported speech and the rule asks."""

@@ -56,7 +56,8 @@ def test_classifier_hit_carries_probability_and_evidence(ruleset: RuleSet) -> No
     (hit,) = ruleset.check(text, "en", Leg.AGENT)
     assert hit.rule == "EN-ABUSE-MODEL-1" and hit.category == "abusive_tone"
     assert hit.probability is not None and hit.probability >= 0.75
-    assert hit.span is not None and hit.evidence == text[hit.span[0] : hit.span[1]] == "pay up"
+    assert hit.span is not None and hit.evidence == text[hit.span[0] : hit.span[1]]
+    assert "pay up" in hit.evidence  # the words that weighed most
     assert "p=" in hit.reason and hit.compliant
     (debtor,) = ruleset.check(text, "en", Leg.DEBTOR)
     assert debtor.rule == "EN-DEBTOR-ABUSE-MODEL-1" and debtor.compliant is None

@@ -57,7 +57,7 @@ def test_shipped_english_model_points_at_the_abusive_words(ruleset: RuleSet) -> 
     model = ruleset.models["abuse-en"]
     text = "thanks for calling . hurry the hell up"
     result = model.score(text)
-    assert result.probability > 0.9
+    assert result.probability > 0.5
     assert result.span is not None
     start, end = result.span
     assert start >= text.index("hurry") and "hell" in text[start:end], text[start:end]
