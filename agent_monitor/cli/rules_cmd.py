@@ -99,15 +99,18 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     out = sys.stdout
     for line in sys.stdin:
         text = line.rstrip("\r\n")
-        hits = [
-            {
+        hits: list[dict[str, Any]] = []
+        for h in matcher.check(text):
+            hit: dict[str, Any] = {
                 "rule": h.rule,
                 "category": h.category,
                 "severity": h.severity.value,
                 "span": list(h.span or (0, 0)),
             }
-            for h in matcher.check(text)
-        ]
+            if h.probability is not None:  # a classifier ("abusive tone") hit
+                hit["probability"] = h.probability
+                hit["evidence"] = h.evidence
+            hits.append(hit)
         out.write(json.dumps({"text": text, "hits": hits}, ensure_ascii=False) + "\n")
         out.flush()
     return 0

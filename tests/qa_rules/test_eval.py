@@ -20,9 +20,9 @@ from qa_rules.evaluate import Score, evaluate, pr_curve
 from qa_rules.packs import ABUSE_CATEGORIES
 
 #: measured recall of rules + classifier on the test parts (README), less a small margin
-OLID_RECALL_FLOOR = 0.60
+OLID_RECALL_FLOOR = 0.60  # measured 0.636 (21 of 33)
 #: below the 0.55 goal: COLD is not met (see README)
-COLD_RECALL_FLOOR = 0.40
+COLD_RECALL_FLOOR = 0.44  # measured 0.466 (34 of 73)
 
 
 @pytest.fixture(scope="module")
