@@ -13,7 +13,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import RuleHit
 from agent_monitor.model.transcript import Word
 from qa_rules.classifier import AbuseModel, load_model
-from qa_rules.context import negated, reported
+from qa_rules.context import negated, polite, reported
 from qa_rules.packs import ABUSE_CATEGORIES, Rule, RulePack, allow_regex, load_pack, pack_files
 from qa_rules.text import Prepared, prepare
 from qa_rules.zh_lang import HomophoneIndex, Substitution, word_bounds
@@ -197,7 +197,8 @@ class Matcher:
     def model_hits(self, canon: str) -> list[_Found]:
         """Classifier ("abusive tone") hits: probability at or over the rule's threshold, the
         evidence is the range of its strongest cues; none on utterances too short for a tone
-        judgement, and dropped when the evidence is negated or reported speech and the rule asks."""
+        judgement; polite wording raises the threshold halfway to 1; dropped when the evidence is
+        negated or reported speech and the rule asks."""
         out: list[_Found] = []
         for rule in self.model_rules:
             model = self.models[rule.model or ""]
@@ -205,7 +206,11 @@ class Matcher:
                 continue
             score = model.score(canon)
             threshold = rule.threshold if rule.threshold is not None else model.threshold
-            if threshold is None or score.probability < threshold:
+            if threshold is None:
+                continue
+            if polite(canon, self.lang):  # polite wording: ask for half of the remaining certainty
+                threshold += (1.0 - threshold) / 2
+            if score.probability < threshold:
                 continue
             s, e = score.span or (0, len(canon))
             if rule.negation and negated(canon, s, self.lang):

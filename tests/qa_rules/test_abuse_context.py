@@ -7,8 +7,10 @@ import pytest
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import RuleLeg
+from qa_rules.context import polite
 from qa_rules.engine import RuleSet
 from qa_rules.packs import ABUSE_CATEGORIES
+from qa_rules.text import prepare
 
 
 def abusive(ruleset: RuleSet, text: str, lang: str, leg: Leg) -> list[str]:
@@ -86,3 +88,14 @@ def test_polite_reported_and_neutral_agent_lines_are_not_flagged(
     ruleset: RuleSet, lang: str, text: str
 ) -> None:
     assert not abusive(ruleset, text, lang, Leg.AGENT), text
+
+
+def test_politeness_asks_the_classifier_for_more_certainty(ruleset: RuleSet) -> None:
+    model = ruleset.models["abuse-en"]
+    polite_text = "Listen, you have got to pay up, please."
+    probability = model.score(prepare(polite_text, "en").match).probability
+    assert model.threshold is not None and model.threshold <= probability < (1 + model.threshold) / 2
+    assert not abusive(ruleset, polite_text, "en", Leg.AGENT)
+    assert abusive(ruleset, "Listen, lady, you have got to pay up already!", "en", Leg.AGENT)
+    assert abusive(ruleset, "Please just pay the damn bill.", "en", Leg.AGENT)  # rules unaffected
+    assert polite("请您明天还款", "zh") and not polite("你等着吧", "zh")
