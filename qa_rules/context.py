@@ -28,8 +28,11 @@ _EN_REPORTED = (
     ("tell", "me"),
     ("telling", "me"),
     ("called", "me"),
-    ("called", "you"),
-    ("calls", "you"),
+    # "he called you a ..." / "did he call you a ...?" report a word; "i called you yesterday" does not
+    ("called", "you", "a"),
+    ("called", "you", "an"),
+    ("call", "you", "a"),
+    ("call", "you", "an"),
     ("call", "me"),
     ("calling", "me"),
     ("claimed",),

@@ -65,6 +65,11 @@ def test_classifier_hit_carries_probability_and_evidence(ruleset: RuleSet) -> No
     assert debtor.rule == "EN-DEBTOR-ABUSE-MODEL-1" and debtor.compliant is None
 
 
+def test_questions_about_what_someone_else_said_are_reported_speech(ruleset: RuleSet) -> None:
+    assert not abusive(ruleset, "Did he call you a deadbeat?", "en", Leg.AGENT)
+    assert abusive(ruleset, "I called you three times, you deadbeat.", "en", Leg.AGENT)
+
+
 def test_classifier_defers_to_reported_speech(ruleset: RuleSet) -> None:
     rule = next(r for r in ruleset.rules if r.id == "EN-ABUSE-MODEL-1")
     assert rule.reported and rule.negation
