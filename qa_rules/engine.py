@@ -167,7 +167,7 @@ class Matcher:
                 allowed.extend(m.span() for m in self._allow.finditer(canon))
         return prep, canon, subs, allowed
 
-    def find(self, text: str) -> tuple[Prepared, list[_Found]]:
+    def find(self, text: str, *, models: bool = True) -> tuple[Prepared, list[_Found]]:
         prep, canon, subs, allowed = self.prepare(text)
         found: list[_Found] = []
         for rule, comp in self._regexes:
@@ -190,7 +190,7 @@ class Matcher:
                         break
                     unless_checked = True
                 found.append(_Found(rule, s, e, self._reason(rule, canon[s:e], s, e, subs)))
-        if self.model_rules and not any(f.rule.category in ABUSE_CATEGORIES for f in found):
+        if models and self.model_rules and not any(f.rule.category in ABUSE_CATEGORIES for f in found):
             found.extend(self.model_hits(canon))
         return prep, found
 
@@ -225,8 +225,16 @@ class Matcher:
             out.append(_Found(rule, s, e, reason, score.probability))
         return out
 
-    def check(self, text: str, *, utterance: int | None = None, words: Sequence[Word] = ()) -> list[RuleHit]:
-        prep, found = self.find(text)
+    def check(
+        self,
+        text: str,
+        *,
+        utterance: int | None = None,
+        words: Sequence[Word] = (),
+        models: bool = True,
+    ) -> list[RuleHit]:
+        """Hits on one utterance; ``models=False`` leaves out the classifier (partial transcripts)."""
+        prep, found = self.find(text, models=models)
         word_spans = _word_spans(text, words) if words else []
         hits: list[RuleHit] = []
         for f in found:
