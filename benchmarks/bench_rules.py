@@ -3,11 +3,13 @@
     python benchmarks/bench_rules.py [--seconds 3]
 
 Utterances: the labeled collection-dialogue lines tracked in tests/qa_rules/data plus the text rows
-of the evaluation data (COLD, OLID; read from settings.eval_data_dir, nothing copied), each checked
+of the evaluation data (COLD, OLID, collection dialogues; read from settings.eval_data_dir, nothing
+copied), each checked
 with the full shipped rule set for its language (agent leg, model rule included), the way
 ``agent-monitor rules check`` does. One process, one thread = one core. The first pass (jieba
 initialisation, caches) is excluded; repeated texts hit the per-text jieba cache, so the corpus is
-cycled with a varying suffix to keep caches honest.
+cycled with a varying suffix to keep caches honest. A second line per language times the abusive-tone
+classifier alone (n-gram extraction and scoring of a prepared text): microseconds per utterance.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from agent_monitor.model.audio import Leg  # noqa: E402
 from agent_monitor.settings import load_settings  # noqa: E402
+from qa_rules.classifier import AbuseModel  # noqa: E402
+from qa_rules.datasets import load  # noqa: E402
 from qa_rules.engine import load_rules_from_settings  # noqa: E402
-from qa_rules.evaluate import load_cold, load_olid  # noqa: E402
+from qa_rules.text import prepare  # noqa: E402
 
 
 def corpus(eval_dir: Path) -> dict[str, list[str]]:
@@ -38,8 +42,9 @@ def corpus(eval_dir: Path) -> dict[str, list[str]]:
     texts: dict[str, list[str]] = {"en": [], "zh": []}
     for row in csv.DictReader(lines, delimiter="\t"):
         texts[row["lang"]].append(row["text"])
-    texts["zh"].extend(e.text for e in load_cold(eval_dir))
-    texts["en"].extend(e.text for e in load_olid(eval_dir))
+    texts["zh"].extend(e.text for e in load("cold", eval_dir))
+    texts["en"].extend(e.text for e in load("olid", eval_dir))
+    texts["en"].extend(e.text for e in load("collection", eval_dir))
     return texts
 
 
@@ -74,8 +79,24 @@ def main() -> int:
             f"({n} utterances, mean {chars:.0f} characters, {len(matcher.match_rules)} pattern rules, "
             f"{len(matcher.model_rules)} model rules)"
         )
+        if matcher.model_rules:
+            classifier_cost(ruleset.models[matcher.model_rules[0].model or ""], items, lang, args.seconds)
     print(f"all: {total_n / total_t:,.0f} utterances/s per core")
     return 0
+
+
+def classifier_cost(model: AbuseModel, items: list[str], lang: str, seconds: float) -> None:
+    """Time the classifier alone on prepared texts (the part the model rule adds per utterance)."""
+    score = model.score
+    prepared = [prepare(t, lang).match for t in items]
+    n = 0
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        for text in prepared:
+            score(text)
+        n += len(prepared)
+    elapsed = time.process_time() - start
+    print(f"{lang}: classifier alone {1e6 * elapsed / n:.0f} us per utterance ({n} scored)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 The model is trained offline (``python -m qa_rules.train``) and stored as JSON: the intercept and,
 per n-gram, its coefficient and idf. No pickles, nothing downloaded at run time. Scoring
 reproduces scikit-learn's ``TfidfVectorizer(binary=True, norm="l2")`` followed by
-``LogisticRegression`` exactly, in plain Python (a few microseconds per utterance).
+``LogisticRegression`` exactly, in plain Python (tens of microseconds per utterance).
+
+A score also names its evidence: the n-grams that weighed most towards "abusive" and the character
+range of the match string they cover, so a classifier hit shows which words it rests on.
 """
 
 from __future__ import annotations
@@ -47,12 +50,38 @@ def features(text: str, spec: dict[str, list[int]]) -> set[str]:
     return out
 
 
+def locate(feature: str, text: str) -> tuple[int, int] | None:
+    """Where a feature (``w:`` word n-gram or character n-gram) first occurs in a match string."""
+    if feature.startswith("w:"):
+        i = f" {text} ".find(f" {feature[2:]} ")
+        return None if i < 0 else (i, i + len(feature) - 2)
+    core = feature.strip(" ")
+    if not core:
+        return None
+    i = text.find(core)
+    return None if i < 0 else (i, i + len(core))
+
+
+def widen_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Extend a range of a space-separated match string to whole tokens (no-op without spaces)."""
+    if " " not in text:
+        return start, end
+    left = text.rfind(" ", 0, start) + 1
+    right = text.find(" ", end)
+    return left, len(text) if right < 0 else right
+
+
 @dataclass(frozen=True, slots=True)
 class Score:
-    """A model's verdict on one text."""
+    """A model's verdict on one text: probability, strongest cues and the range they cover.
+
+    ``span`` is the ``(start, end)`` range of the match string covering the (up to three) cues
+    that weighed most towards "abusive", widened to whole words; ``None`` when no cue did.
+    """
 
     probability: float
     cues: tuple[str, ...]
+    span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +96,18 @@ class AbuseModel:
     weights: dict[str, tuple[float, float]]
     description: str
     path: str
-    #: the evaluation dataset the model was fitted on ("" if unknown)
+    #: the evaluation datasets the model was fitted on, joined by "+" ("" if unknown)
     dataset: str = ""
+    #: the operating threshold chosen by training (cross-validated), if the file has one
+    threshold: float | None = None
+    #: shorter texts (English tokens, Chinese characters) are too short for a tone judgement
+    min_length: int = 0
+
+    def long_enough(self, match_text: str) -> bool:
+        """Is a prepared text long enough to be scored (``min_length`` tokens or characters)?"""
+        if self.lang == "en":
+            return sum(tok.isalnum() or "'" in tok for tok in match_text.split(" ")) >= self.min_length
+        return sum(c.isalnum() for c in match_text) >= self.min_length
 
     def score(self, match_text: str) -> Score:
         present = features(match_text, self.spec)
@@ -88,8 +127,13 @@ class AbuseModel:
         z = self.intercept + (total / math.sqrt(norm) if norm else 0.0)
         prob = 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
         contributions.sort(reverse=True)
-        cues = tuple(f.removeprefix("w:").strip() for _, f in contributions[:3])
-        return Score(prob, cues)
+        top = list(dict.fromkeys(f for _, f in contributions))[:3]
+        found = [r for r in (locate(f, match_text) for f in top) if r is not None]
+        span = None
+        if found:
+            span = widen_to_words(match_text, min(a for a, _ in found), max(b for _, b in found))
+        cues = tuple(dict.fromkeys(f.removeprefix("w:").strip() for f in top))
+        return Score(prob, cues, span)
 
 
 def load_model(path: Path) -> AbuseModel:
@@ -98,7 +142,9 @@ def load_model(path: Path) -> AbuseModel:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RuleModelError(src, "model file not found (train it with: python -m qa_rules.train)") from None
+        raise RuleModelError(
+            src, "model file not found (train it with: agent-monitor rules train --lang LANG)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise RuleModelError(src, f"cannot read model: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -116,6 +162,8 @@ def load_model(path: Path) -> AbuseModel:
             description=str(data.get("description", "")),
             path=src,
             dataset=str(data.get("dataset", "")),
+            threshold=None if data.get("threshold") is None else float(data["threshold"]),
+            min_length=int(data.get("min_length", 0)),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise RuleModelError(src, f"malformed model: {exc!r}") from exc

@@ -1,4 +1,4 @@
-"""Context around a match: negation ("I'm not threatening you") and reported speech.
+"""Context around a match: negation ("I'm not threatening you"), reported speech, politeness.
 
 Both look back from the start of the match, inside the same clause, over the prepared text.
 English: up to 5 tokens; the look-back stops at a sentence end, at a clause word (if, unless, or,
@@ -28,6 +28,11 @@ _EN_REPORTED = (
     ("tell", "me"),
     ("telling", "me"),
     ("called", "me"),
+    # "he called you a ..." / "did he call you a ...?" report a word; "i called you yesterday" does not
+    ("called", "you", "a"),
+    ("called", "you", "an"),
+    ("call", "you", "a"),
+    ("call", "you", "an"),
     ("call", "me"),
     ("calling", "me"),
     ("claimed",),
@@ -78,3 +83,19 @@ def reported(match: str, pos: int, lang: str) -> bool:
             if tuple(before[i : i + len(cue)]) == cue:
                 return True
     return False
+
+
+_EN_POLITE = re.compile(
+    r"(?:^| )(?:please|thank you|thanks|sorry|i apologize|apologies|i appreciate|i understand)(?= |$)"
+)
+_ZH_POLITE = re.compile(r"您|请|谢谢|感谢|抱歉|不好意思|麻烦")
+
+
+def polite(match: str, lang: str) -> bool:
+    """Does the utterance use polite forms (please, thank you, sorry; 您, 请, 谢谢, 抱歉...)?
+
+    Used to ask the classifier for more certainty (its cue words can be ambiguous); pattern rules
+    are unaffected: profanity said politely is still profanity.
+    """
+    regex = _ZH_POLITE if lang == "zh" else _EN_POLITE
+    return regex.search(match) is not None

@@ -13,7 +13,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import RuleHit
 from agent_monitor.model.transcript import Word
 from qa_rules.classifier import AbuseModel, load_model
-from qa_rules.context import negated, reported
+from qa_rules.context import negated, polite, reported
 from qa_rules.packs import ABUSE_CATEGORIES, Rule, RulePack, allow_regex, load_pack, pack_files
 from qa_rules.text import Prepared, prepare
 from qa_rules.zh_lang import HomophoneIndex, Substitution, word_bounds
@@ -81,12 +81,19 @@ class RuleSet:
 
 
 def load_rules(
-    paths: Iterable[Path], *, model_dir: Path | None = None, must_say_window_s: float = 30.0
+    paths: Iterable[Path],
+    *,
+    model_dir: Path | None = None,
+    must_say_window_s: float = 30.0,
+    with_models: bool = True,
 ) -> RuleSet:
-    """Load and validate the packs at ``paths`` (files or folders) and the models they name."""
+    """Load and validate the packs at ``paths`` (files or folders) and the models they name.
+
+    ``with_models=False`` loads no model: model rules stay inactive (for training the models).
+    """
     packs = [load_pack(p) for p in pack_files(list(paths))]
     models: dict[str, AbuseModel] = {}
-    for pack in packs:
+    for pack in packs if with_models else []:
         for rule in pack.rules:
             if rule.model and rule.model not in models:
                 if model_dir is None:
@@ -95,6 +102,13 @@ def load_rules(
                 if model.lang not in rule.languages:
                     raise RulePackError(
                         pack.source, f"model {rule.model} is for {model.lang}", rule=rule.id, field="model"
+                    )
+                if rule.threshold is None and model.threshold is None:
+                    raise RulePackError(
+                        pack.source,
+                        f"model {rule.model} stores no threshold",
+                        rule=rule.id,
+                        field="threshold",
                     )
                 models[rule.model] = model
     return RuleSet(packs, models, must_say_window_s)
@@ -112,6 +126,7 @@ class _Found:
     start: int
     end: int
     reason: str
+    probability: float | None = None
 
 
 class Matcher:
@@ -124,7 +139,7 @@ class Matcher:
             r for r in ruleset.rules if lang in r.languages and (leg is None or r.leg.applies_to(leg))
         ]
         self.match_rules = tuple(r for r in applicable if r.kind == "match")
-        self.model_rules = tuple(r for r in applicable if r.kind == "model")
+        self.model_rules = tuple(r for r in applicable if r.kind == "model" and r.model in ruleset.models)
         self.must_say_rules = tuple(r for r in applicable if r.kind == "must_say")
         self.models = ruleset.models
         packs = [p for p in ruleset.packs if any(lang in r.languages for r in p.rules)]
@@ -152,7 +167,7 @@ class Matcher:
                 allowed.extend(m.span() for m in self._allow.finditer(canon))
         return prep, canon, subs, allowed
 
-    def find(self, text: str) -> tuple[Prepared, list[_Found]]:
+    def find(self, text: str, *, models: bool = True) -> tuple[Prepared, list[_Found]]:
         prep, canon, subs, allowed = self.prepare(text)
         found: list[_Found] = []
         for rule, comp in self._regexes:
@@ -175,21 +190,51 @@ class Matcher:
                         break
                     unless_checked = True
                 found.append(_Found(rule, s, e, self._reason(rule, canon[s:e], s, e, subs)))
-        if self.model_rules and not any(f.rule.category in ABUSE_CATEGORIES for f in found):
-            for rule in self.model_rules:
-                model = self.models[rule.model or ""]
-                score = model.score(canon)
-                if rule.threshold is not None and score.probability >= rule.threshold:
-                    cues = ", ".join(repr(c) for c in score.cues)
-                    reason = (
-                        f"{rule.title}: {model.name} {model.version} ({model.description}) gives "
-                        f"p={score.probability:.2f} >= {rule.threshold:.2f}; strongest cues: {cues}"
-                    )
-                    found.append(_Found(rule, 0, len(canon), reason))
+        if models and self.model_rules and not any(f.rule.category in ABUSE_CATEGORIES for f in found):
+            found.extend(self.model_hits(canon))
         return prep, found
 
-    def check(self, text: str, *, utterance: int | None = None, words: Sequence[Word] = ()) -> list[RuleHit]:
-        prep, found = self.find(text)
+    def model_hits(self, canon: str) -> list[_Found]:
+        """Classifier ("abusive tone") hits: probability at or over the rule's threshold, the
+        evidence is the range of its strongest cues; none on utterances too short for a tone
+        judgement; polite wording raises the threshold halfway to 1; dropped when the evidence is
+        negated or reported speech and the rule asks."""
+        out: list[_Found] = []
+        for rule in self.model_rules:
+            model = self.models[rule.model or ""]
+            if not model.long_enough(canon):
+                continue
+            score = model.score(canon)
+            threshold = rule.threshold if rule.threshold is not None else model.threshold
+            if threshold is None:
+                continue
+            if polite(canon, self.lang):  # polite wording: ask for half of the remaining certainty
+                threshold += (1.0 - threshold) / 2
+            if score.probability < threshold:
+                continue
+            s, e = score.span or (0, len(canon))
+            if rule.negation and negated(canon, s, self.lang):
+                continue
+            if rule.reported and reported(canon, s, self.lang):
+                continue
+            cues = ", ".join(repr(c) for c in score.cues)
+            reason = (
+                f"{rule.reason or rule.title}: {model.name} {model.version} gives "
+                f"p={score.probability:.2f} >= {threshold:.2f}; strongest cues: {cues}"
+            )
+            out.append(_Found(rule, s, e, reason, score.probability))
+        return out
+
+    def check(
+        self,
+        text: str,
+        *,
+        utterance: int | None = None,
+        words: Sequence[Word] = (),
+        models: bool = True,
+    ) -> list[RuleHit]:
+        """Hits on one utterance; ``models=False`` leaves out the classifier (partial transcripts)."""
+        prep, found = self.find(text, models=models)
         word_spans = _word_spans(text, words) if words else []
         hits: list[RuleHit] = []
         for f in found:
@@ -214,6 +259,7 @@ class Matcher:
                     utterance=utterance,
                     start=start,
                     end=end,
+                    probability=None if f.probability is None else round(f.probability, 4),
                 )
             )
         return hits

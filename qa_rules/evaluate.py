@@ -1,48 +1,54 @@
-"""Evaluation of the abusive-wording rules on labeled text, beside a naive substring baseline.
+"""``agent-monitor eval rules``: abusive-wording figures on the held-out (test) parts of the sets.
 
-Datasets (paths relative to the evaluation data folder, read-only, never copied):
+Per set (:mod:`qa_rules.datasets`; by default the ``test`` part, which training never reads):
 
-* ``cold`` (zh): ``text/zh/cold/cold_test_half.csv``; positive = fine-grained label 1 (attack on an
-  individual); negative = labels 0 (safe) and 3 (anti-bias, a hard negative); label 2 (attack on a
-  group) is left out.
-* ``olid`` (en): ``text/en/olid/olid_test_half.csv``; positive = targeted insult or threat (TIN)
-  aimed at an individual (IND); negative = not offensive (NOT); other rows left out.
+* **rules only**: an agent-leg pattern rule of an abuse category (profanity, insult, threat,
+  contempt) fires;
+* **classifier only**: the agent-leg abusive-tone model's probability is at or over its threshold;
+* **rules + classifier**: the engine as shipped (``RuleSet.check`` on the agent leg, classifier
+  context included: it defers to pattern hits and drops negated or reported evidence);
+* **alt-profanity-check** (English; the PyPI peer, a linear SVM shipped in its wheel, installed
+  by the ``eval`` extra) at its default 0.5 and at 0.3;
+* two substring baselines: every term of the packs' abuse lists, and a public word list.
 
-An utterance counts as flagged when an agent-leg rule of an abuse category (profanity, insult,
-threat; the abuse model rule is an insult rule) fires: FDCPA 806(2) treats profane language as
-abuse of the hearer, and on a collection call profanity is said to the debtor. The baseline
-flags a row when any term of the packs' abuse term lists occurs in it as a plain substring (no
-segmentation, inflection, context or model), and a second baseline does the same with a public
-word list from the data folder.
-
-Where the shipped model was fitted on the dataset itself (COLD for ``abuse-zh``), its plain score
-is in-sample and says little; the table then adds a "5-fold CV" row in which the model is refitted
-on four fifths of the rows and scores only the held-out fifth. That row is the honest figure.
+Each line gives the counts, precision, recall and false-positive rate at the operating point. For
+systems with a score (classifier, peer, rules + classifier scored as 1 when a rule fires, else the
+probability) it adds a precision-recall summary over all thresholds: average precision and the
+best recall at a false-positive rate of at most 1% and 5% (thresholds read off the curve of that
+same set, so these columns describe the curve, they are not operating points).
 """
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent_monitor.errors import DatasetError
 from agent_monitor.model.audio import Leg
+from qa_rules.classifier import AbuseModel
+from qa_rules.datasets import DATASETS, Example, load
 from qa_rules.engine import RuleSet
 from qa_rules.packs import ABUSE_CATEGORIES
+from qa_rules.text import prepare
+from qa_rules.train import rule_flags
+
+DEFAULT_SETS = ("cold", "olid", "collection", "swsr", "davidson")
 
 
 @dataclass(frozen=True, slots=True)
-class Example:
-    text: str
-    positive: bool
+class Curve:
+    """Threshold-free summary of a scored system on one set."""
+
+    average_precision: float
+    recall_at_fpr_01: float
+    recall_at_fpr_05: float
 
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """Confusion counts and rates of one system on one dataset."""
+    """Confusion counts at the operating point, and the curve summary where there is a score."""
 
     dataset: str
     system: str
@@ -50,6 +56,7 @@ class Score:
     fp: int
     fn: int
     tn: int
+    curve: Curve | None = None
 
     @property
     def precision(self) -> float:
@@ -64,104 +71,14 @@ class Score:
         return self.fp / (self.fp + self.tn) if self.fp + self.tn else 0.0
 
 
-_OLID_NOISE = re.compile(r"@user|\burl\b|#", re.IGNORECASE)
-
-
-def clean(text: str, lang: str) -> str:
-    """Drop dataset artefacts (OLID's anonymised @USER and URL tokens, hashtag signs)."""
-    if lang == "en":
-        return " ".join(_OLID_NOISE.sub(" ", text).split())
-    return text.strip()
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise DatasetError(f"{path}: evaluation file not found")
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            return list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DatasetError(f"{path}: cannot read: {exc}") from exc
-
-
-def load_cold(data_dir: Path) -> list[Example]:
-    path = data_dir / "text" / "zh" / "cold" / "cold_test_half.csv"
-    out = []
-    for row in _read_csv(path):
-        try:
-            label = row["fine-grained-label"]
-            text = row["TEXT"]
-        except KeyError as exc:
-            raise DatasetError(f"{path}: missing column {exc}") from None
-        if label in ("0", "1", "3"):
-            out.append(Example(clean(text, "zh"), label == "1"))
-    return out
-
-
-def load_olid(data_dir: Path) -> list[Example]:
-    path = data_dir / "text" / "en" / "olid" / "olid_test_half.csv"
-    out = []
-    for row in _read_csv(path):
-        try:
-            a, b, c, text = row["subtask_a"], row["subtask_b"], row["subtask_c"], row["tweet"]
-        except KeyError as exc:
-            raise DatasetError(f"{path}: missing column {exc}") from None
-        if a == "NOT":
-            out.append(Example(clean(text, "en"), False))
-        elif b == "TIN" and c == "IND":
-            out.append(Example(clean(text, "en"), True))
-    return out
-
-
-DATASETS: dict[str, tuple[str, Callable[[Path], list[Example]]]] = {
-    "cold": ("zh", load_cold),
-    "olid": ("en", load_olid),
-}
-
-
-def flags(ruleset: RuleSet, text: str, lang: str) -> bool:
-    """Does the engine flag ``text`` as abusive wording (agent leg: profanity, insult, threat)?"""
-    return any(h.category in ABUSE_CATEGORIES for h in ruleset.check(text, lang, Leg.AGENT))
-
-
-def pattern_flags(ruleset: RuleSet, text: str, lang: str) -> bool:
-    """Like :func:`flags`, counting pattern rules only (no model rule)."""
-    matcher = ruleset.matcher(lang, Leg.AGENT)
-    _, found = matcher.find(text)
-    return any(f.rule.category in ABUSE_CATEGORIES and f.rule.kind == "match" for f in found)
-
-
-def cross_validated(
-    ruleset: RuleSet, dataset: str, examples: list[Example], lang: str, pattern_hits: list[bool]
-) -> Score | None:
-    """Rules + model with the model refitted on 4/5 of the rows and scored on the held-out fifth.
-
-    Only for a dataset the shipped model was fitted on, where the plain score is in-sample.
-    """
-    model_rules = [
-        r
-        for r in ruleset.matcher(lang, Leg.AGENT).model_rules
-        if ruleset.models[r.model or ""].dataset == dataset
-    ]
-    if not model_rules:
-        return None
-    from qa_rules.text import prepare
-    from qa_rules.train import fit, folds, model_from
-
-    rule = model_rules[0]
-    texts = [prepare(e.text, lang).match for e in examples]
-    labels = [int(e.positive) for e in examples]
-    predicted = list(pattern_hits)
-    for train_idx, test_idx in folds(labels):
-        model = model_from(fit([texts[i] for i in train_idx], [labels[i] for i in train_idx], lang), lang)
-        for i in test_idx:
-            if model.score(texts[i]).probability >= (rule.threshold or 1.0):
-                predicted[i] = True
-    return score(dataset, "rules + model, 5-fold CV", examples, predicted)
-
-
-def score(dataset: str, system: str, examples: Iterable[Example], predicted: Iterable[bool]) -> Score:
-    """Confusion counts of ``predicted`` (one flag per example) against the labels."""
+def score(
+    dataset: str,
+    system: str,
+    examples: Sequence[Example],
+    predicted: Iterable[bool],
+    scores: Sequence[float] | None = None,
+) -> Score:
+    """Confusion counts of ``predicted`` (one flag per example), and the curve of ``scores``."""
     tp = fp = fn = tn = 0
     for ex, hit in zip(examples, predicted, strict=True):
         if ex.positive:
@@ -170,7 +87,121 @@ def score(dataset: str, system: str, examples: Iterable[Example], predicted: Ite
         else:
             fp += hit
             tn += not hit
-    return Score(dataset, system, tp, fp, fn, tn)
+    curve = None if scores is None else pr_curve([e.positive for e in examples], scores)
+    return Score(dataset, system, tp, fp, fn, tn, curve)
+
+
+def pr_curve(labels: Sequence[bool], scores: Sequence[float]) -> Curve:
+    """Average precision (step-wise, as scikit-learn) and recall at FPR <= 1% and <= 5%."""
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = sorted(s for s, y in zip(scores, labels, strict=True) if not y)
+    if not pos or not neg:
+        raise DatasetError("a curve needs positive and negative rows")
+    ranked = sorted(zip(scores, labels, strict=True), key=lambda p: -p[0])
+    ap = _average_precision(ranked, len(pos))
+    return Curve(ap, _recall_at(pos, neg, 0.01), _recall_at(pos, neg, 0.05))
+
+
+def _average_precision(ranked: list[tuple[float, bool]], n_pos: int) -> float:
+    ap = prev_recall = 0.0
+    tp = 0
+    i = 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            tp += ranked[j][1]
+            j += 1
+        recall = tp / n_pos
+        ap += (recall - prev_recall) * (tp / j)
+        prev_recall = recall
+        i = j
+    return ap
+
+
+def _recall_at(pos: list[float], neg_sorted: list[float], max_fpr: float) -> float:
+    """Best recall of ``score > t`` over thresholds t with at most ``max_fpr`` negatives above."""
+    allowed = int(max_fpr * len(neg_sorted))
+    thr = neg_sorted[len(neg_sorted) - allowed - 1]  # flag strictly above this negative's score
+    over = sum(p > thr for p in pos)
+    return over / len(pos)
+
+
+def agent_model(ruleset: RuleSet, lang: str) -> tuple[AbuseModel, float] | None:
+    """The agent-leg abusive-tone model of ``lang`` and its operating threshold, if any."""
+    for rule in ruleset.matcher(lang, Leg.AGENT).model_rules:
+        model = ruleset.models[rule.model or ""]
+        threshold = rule.threshold if rule.threshold is not None else model.threshold
+        if threshold is not None:
+            return model, threshold
+    return None
+
+
+def engine_flags(ruleset: RuleSet, text: str, lang: str) -> bool:
+    """Does the engine flag ``text`` on the agent leg as abusive wording (any abuse category)?"""
+    return any(h.category in ABUSE_CATEGORIES for h in ruleset.check(text, lang, Leg.AGENT))
+
+
+def evaluate_set(ruleset: RuleSet, data_dir: Path, name: str, part: str, peer: bool) -> list[Score]:
+    """Every system's score on one set."""
+    lang = DATASETS[name].lang
+    examples = load(name, data_dir, part)
+    if not any(e.positive for e in examples) or all(e.positive for e in examples):
+        raise DatasetError(f"{name}: needs both positive and negative rows")
+    label = f"{name}/{part}"
+    rules = rule_flags(ruleset, [e.text for e in examples], lang)
+    out = [score(label, "rules only", examples, rules)]
+    found = agent_model(ruleset, lang)
+    if found is not None:
+        model, thr = found
+        texts = [prepare(e.text, lang).match for e in examples]
+        probs = [model.score(t).probability if model.long_enough(t) else 0.0 for t in texts]
+        out.append(
+            score(label, f"classifier only (p>={thr:.2f})", examples, [p >= thr for p in probs], probs)
+        )
+        both = [engine_flags(ruleset, e.text, lang) for e in examples]
+        combined = [1.0 if r else p for r, p in zip(rules, probs, strict=True)]
+        out.append(score(label, "rules + classifier", examples, both, combined))
+    if peer and lang == "en":
+        out.extend(peer_scores(label, examples))
+    naive = substring_predictor(pack_lexicon(ruleset, lang), lang)
+    out.append(score(label, "substring: pack lexicon", examples, [naive(e.text) for e in examples]))
+    words_label, words = public_lexicon(data_dir, lang)
+    public = substring_predictor(words, lang)
+    out.append(score(label, words_label, examples, [public(e.text) for e in examples]))
+    return out
+
+
+def peer_scores(label: str, examples: Sequence[Example]) -> list[Score]:
+    """alt-profanity-check at 0.5 (its default) and 0.3; raises if the eval extra is missing."""
+    try:
+        from profanity_check import predict_prob
+    except ImportError as exc:
+        raise DatasetError(
+            f"alt-profanity-check is not installed ({exc}); install the eval extra: pip install -e '.[eval]'"
+        ) from None
+    probs = [float(p) for p in predict_prob([e.text for e in examples])]
+    return [
+        score(label, f"alt-profanity-check p>={t}", examples, [p >= t for p in probs], probs)
+        for t in (0.5, 0.3)
+    ]
+
+
+def evaluate(
+    ruleset: RuleSet,
+    data_dir: Path,
+    datasets: Iterable[str] = DEFAULT_SETS,
+    part: str = "test",
+    peer: bool = True,
+) -> list[Score]:
+    """Scores of the engine, its parts, the peer and the baselines on every set."""
+    if not data_dir.is_dir():
+        raise DatasetError(f"{data_dir}: evaluation data folder not found")
+    scores: list[Score] = []
+    for name in datasets:
+        if name not in DATASETS:
+            raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
+        scores.extend(evaluate_set(ruleset, data_dir, name, part, peer))
+    return scores
 
 
 def pack_lexicon(ruleset: RuleSet, lang: str) -> list[str]:
@@ -193,8 +224,10 @@ def public_lexicon(data_dir: Path, lang: str) -> tuple[str, list[str]]:
         words = path.read_text(encoding="utf-8").split()
         return "substring: SexHateLex", [w.lower() for w in words if w.strip()]
     path = data_dir / "text" / "en" / "davidson" / "refined_ngram_dict.csv"
-    rows = _read_csv(path)
-    return "substring: Davidson n-grams", [r["ngram"].lower() for r in rows if r.get("ngram")]
+    if not path.is_file():
+        raise DatasetError(f"{path}: word list not found")
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    return "substring: Davidson n-grams", [ln.split(",")[0].strip().lower() for ln in lines if ln.strip()]
 
 
 def substring_predictor(terms: list[str], lang: str) -> Callable[[str], bool]:
@@ -204,44 +237,20 @@ def substring_predictor(terms: list[str], lang: str) -> Callable[[str], bool]:
     return lambda text: pattern.search(text.lower()) is not None
 
 
-def evaluate(ruleset: RuleSet, data_dir: Path, datasets: Iterable[str] = ("cold", "olid")) -> list[Score]:
-    """Scores of the engine and both baselines on every dataset."""
-    if not data_dir.is_dir():
-        raise DatasetError(f"{data_dir}: evaluation data folder not found")
-    scores: list[Score] = []
-    for name in datasets:
-        if name not in DATASETS:
-            raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
-        lang, loader = DATASETS[name]
-        examples = loader(data_dir)
-        if not any(e.positive for e in examples) or all(e.positive for e in examples):
-            raise DatasetError(f"{name}: needs both positive and negative rows")
-        pattern_hits = [pattern_flags(ruleset, e.text, lang) for e in examples]
-        scores.append(score(name, "rules only", examples, pattern_hits))
-        in_sample = any(m.dataset == name and m.lang == lang for m in ruleset.models.values())
-        label = "rules + model (in-sample)" if in_sample else "rules + model"
-        scores.append(score(name, label, examples, [flags(ruleset, e.text, lang) for e in examples]))
-        cv = cross_validated(ruleset, name, examples, lang, pattern_hits)
-        if cv is not None:
-            scores.append(cv)
-        naive = substring_predictor(pack_lexicon(ruleset, lang), lang)
-        scores.append(score(name, "substring: pack lexicon", examples, [naive(e.text) for e in examples]))
-        label, words = public_lexicon(data_dir, lang)
-        public = substring_predictor(words, lang)
-        scores.append(score(name, label, examples, [public(e.text) for e in examples]))
-    return scores
-
-
 def format_table(scores: list[Score]) -> str:
-    """A plain-text table: dataset, system, counts, precision, recall, false-positive rate."""
+    """A plain-text table: set, system, counts, precision, recall, FPR, curve summary."""
     head = (
-        f"{'dataset':8} {'system':31} {'pos':>4} {'neg':>5} {'TP':>4} {'FP':>4} "
-        f"{'precision':>9} {'recall':>6} {'FPR':>6}"
+        f"{'set':20} {'system':30} {'pos':>4} {'neg':>5} {'TP':>4} {'FP':>4} "
+        f"{'prec':>5} {'recall':>6} {'FPR':>6} | {'AP':>5} {'R@1%':>5} {'R@5%':>5}"
     )
     lines = [head, "-" * len(head)]
     for s in scores:
+        c = s.curve
+        tail = (
+            f"{c.average_precision:>5.3f} {c.recall_at_fpr_01:>5.3f} {c.recall_at_fpr_05:>5.3f}" if c else ""
+        )
         lines.append(
-            f"{s.dataset:8} {s.system:31} {s.tp + s.fn:>4} {s.fp + s.tn:>5} {s.tp:>4} {s.fp:>4} "
-            f"{s.precision:>9.3f} {s.recall:>6.3f} {s.fpr:>6.3f}"
+            f"{s.dataset:20} {s.system:30} {s.tp + s.fn:>4} {s.fp + s.tn:>5} {s.tp:>4} {s.fp:>4} "
+            f"{s.precision:>5.3f} {s.recall:>6.3f} {s.fpr:>6.3f} | {tail}"
         )
     return "\n".join(lines)

@@ -27,6 +27,7 @@ A pack file::
         within_s: 30          # must_say only (default: settings.rules.must_say_window_s)
         model: abuse-zh       # model only: models/abuse/<model>.json
         threshold: 0.9        # model only: probability at or above which the rule fires
+                              #   (default: the threshold stored in the model file by training)
 
 Every problem raises :class:`~agent_monitor.errors.RulePackError` naming file, rule and field.
 """
@@ -58,10 +59,13 @@ CATEGORIES = frozenset(
         "calling_hours",
         "call_frequency",
         "unfair_practice",
+        "contempt",
+        "abusive_tone",
     }
 )
-#: abusive wording (the model rule defers to pattern rules of these categories)
-ABUSE_CATEGORIES = frozenset({"profanity", "insult", "threat"})
+#: abusive wording (the model rule defers to pattern rules of these categories); ``contempt`` is
+#: belittling without a swear word, ``abusive_tone`` the trained classifier's finding
+ABUSE_CATEGORIES = frozenset({"profanity", "insult", "threat", "contempt", "abusive_tone"})
 LANGUAGES = frozenset({"en", "zh"})
 KINDS = frozenset({"match", "must_say", "model"})
 _PACK_KEYS = {"pack", "version", "description", "language", "lists", "allow", "rules"}
@@ -272,7 +276,7 @@ def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList],
         raise RulePackError(src, "at least one positive and one negative example are required",
                             rule=rid, field="examples")  # fmt: skip
     within_s = _number(raw, "within_s", src, rid, kind == "must_say", required=False)
-    threshold = _number(raw, "threshold", src, rid, kind == "model", required=kind == "model")
+    threshold = _number(raw, "threshold", src, rid, kind == "model", required=False)
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise RulePackError(
             src, "threshold must be a probability between 0 and 1", rule=rid, field="threshold"

@@ -35,10 +35,9 @@ def fires(ruleset: RuleSet, rule: Rule, text: str, lang: str) -> bool:
     matcher = ruleset.matcher(lang, _leg(rule))
     if rule.kind == "must_say":
         return rule in matcher.satisfied(text)
-    if rule.kind == "model":
-        model = ruleset.models[rule.model or ""]
+    if rule.kind == "model":  # the classifier alone (in use, it defers to pattern hits)
         _, canon, _, _ = matcher.prepare(text)
-        return rule.threshold is not None and model.score(canon).probability >= rule.threshold
+        return any(f.rule.id == rule.id for f in matcher.model_hits(canon))
     return any(h.rule == rule.id for h in matcher.check(text))
 
 

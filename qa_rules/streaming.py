@@ -13,6 +13,8 @@ Contract (what the live pipeline relies on):
   must-say rules whose window (the first N seconds of the call) has passed without their wording;
   each fires at most once per call. A must-say rule is satisfied by a final transcript, or a
   partial, that starts inside the window and contains its wording.
+* The abusive-tone classifier judges final transcripts only: a partial is an unfinished sentence
+  (and live alerts act on provisional hits), so its hits are ``confirmed`` at the utterance end.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ class LegChecker:
         if utt in self._closed:
             return []
         self._note_must_say(transcript)
-        hits = self._matcher.check(transcript.text, utterance=utt, words=transcript.words)
+        hits = self._matcher.check(
+            transcript.text, utterance=utt, words=transcript.words, models=transcript.final
+        )
         keyed = _keyed(hits)
         announced = self._open.setdefault(utt, {})
         events: list[HitEvent] = []

@@ -1,138 +1,261 @@
-"""Train the abuse model offline: ``python -m qa_rules.train --lang zh [--data DIR] [--out FILE]``.
+"""Train the abusive-tone classifier offline: ``agent-monitor rules train --lang en|zh``.
 
-Character n-gram logistic regression (scikit-learn) on the development split, written as JSON
-(intercept, per-feature coefficient and idf) that :mod:`qa_rules.classifier` scores without
-scikit-learn. Training is deterministic (fixed seeds, liblinear). The command also prints 5-fold
-cross-validated figures: recall of the model alone at the false-positive rates of interest, so the
-threshold in the pack is chosen on held-out folds, never on rows the model was fitted on.
+Recipe per language (:data:`RECIPES`): word and character n-gram TF-IDF features and a logistic
+regression (scikit-learn, liblinear, deterministic), fitted on the **dev parts only** of the
+public sets (:mod:`qa_rules.datasets`) plus the project's self-written sentences. Every set gets
+the same total weight (times its recipe weight), split equally between its classes, so the large
+Davidson and SWSR sets do not drown the small OLID, COLD and collection sets. The vocabulary is
+cut to the ``max_features`` n-grams that weigh most in a first fit, then refitted, so the JSON file
+stays small and :mod:`qa_rules.classifier` reproduces the fit exactly in plain Python.
+
+The operating threshold is chosen on 5-fold cross-validated (out-of-fold) probabilities of the
+dev parts, grouped by row key (a collection call stays in one fold), **together with the pattern
+rules**: the lowest threshold at which rules + classifier flag at most ``max_fpr`` of the
+negatives of every bounding dev set. The test parts are never read here.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent_monitor.settings import load_settings
+from agent_monitor.errors import DatasetError
+from agent_monitor.model.audio import Leg
 from qa_rules.classifier import FORMAT, AbuseModel, features
-from qa_rules.evaluate import DATASETS
+from qa_rules.datasets import Example, load, load_self_written
+from qa_rules.engine import RuleSet
+from qa_rules.packs import ABUSE_CATEGORIES
 from qa_rules.text import prepare
 
-SPECS: dict[str, dict[str, list[int]]] = {"zh": {"char": [1, 3]}, "en": {"char": [3, 5], "word": [1, 2]}}
-DATASET_FOR = {"zh": "cold", "en": "olid"}
-C = 4.0
-MIN_DF = 2
+SELF = "self-written"
 
 
-def fit(texts: list[str], labels: list[int], lang: str) -> dict[str, Any]:
-    """Fit one model on prepared texts; return the ``intercept``/``weights`` part of the document."""
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How one language's model is trained: set weights, n-gram ranges, regularisation."""
+
+    weights: dict[str, float]
+    spec: dict[str, list[int]]
+    #: dev set -> the most false positives rules + classifier may give on its negatives
+    max_fpr: dict[str, float]
+    #: texts shorter than this (English tokens, Chinese characters) are not scored
+    min_length: int = 0
+    c: float = 4.0
+    min_df: int = 2
+    max_features: int = 40000
+    folds: int = 5
+
+
+RECIPES: dict[str, Recipe] = {
+    "en": Recipe(
+        weights={"davidson": 1.0, "olid": 1.0, "collection": 1.0, "collection-debtor": 1.0, SELF: 1.0},
+        spec={"char": [3, 5], "word": [1, 2]},
+        # margin under the 5% goal for the small sets (their other halves vary); Davidson's
+        # negatives already give the pattern rules 4.5%
+        max_fpr={"olid": 0.035, "collection": 0.035, "davidson": 0.05},
+        min_length=4,
+    ),
+    "zh": Recipe(
+        # SWSR (sexism) left out: on the dev parts it did not help COLD (2-fold: recall at 5% FPR
+        # 0.53 with it at weight 0.25, 0.54 without); it stays in the cross-corpus table
+        weights={"cold": 1.0, SELF: 1.0},
+        spec={"char": [1, 3]},
+        # SWSR's negatives are "not sexist", many of them still abusive: not a false-alarm measure
+        max_fpr={"cold": 0.04},
+        min_length=5,
+        max_features=30000,
+    ),
+}
+SET_WEIGHT = 1000.0
+THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(70))
+
+
+def set_weights(examples: Sequence[Example], weight: float) -> list[float]:
+    """Per-row weights: the set totals ``SET_WEIGHT * weight``, half on each class."""
+    pos = sum(e.positive for e in examples)
+    neg = len(examples) - pos
+    if not pos or not neg:
+        raise DatasetError("a training set needs both positive and negative rows")
+    return [SET_WEIGHT * weight / (2 * (pos if e.positive else neg)) for e in examples]
+
+
+def fit(
+    texts: Sequence[str], labels: Sequence[int], weights: Sequence[float], lang: str, recipe: Recipe
+) -> dict[str, Any]:
+    """Fit on prepared texts; return the ``features``/``intercept``/``weights`` part of a model."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    spec = SPECS[lang]
+    spec = recipe.spec
 
     def analyzer(text: str) -> list[str]:
         return sorted(features(text, spec))
 
-    vec = TfidfVectorizer(analyzer=analyzer, binary=True, norm="l2", min_df=MIN_DF)
+    y, w = np.array(labels), np.array(weights)
+    vec = TfidfVectorizer(analyzer=analyzer, binary=True, norm="l2", min_df=recipe.min_df)
     x = vec.fit_transform(texts)
-    clf = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000)
-    clf.fit(x, np.array(labels))
-    idf = vec.idf_
-    coef = clf.coef_[0]
-    weights = {
-        feat: [round(float(coef[j]), 5), round(float(idf[j]), 5)]
-        for feat, j in sorted(vec.vocabulary_.items())
+    clf = LogisticRegression(C=recipe.c, solver="liblinear", max_iter=2000)
+    clf.fit(x, y, sample_weight=w)
+    if x.shape[1] > recipe.max_features:
+        names = vec.get_feature_names_out()
+        keep = np.argsort(-np.abs(clf.coef_[0]), kind="stable")[: recipe.max_features]
+        vec = TfidfVectorizer(analyzer=analyzer, binary=True, norm="l2", vocabulary=sorted(names[keep]))
+        x = vec.fit_transform(texts)
+        clf = LogisticRegression(C=recipe.c, solver="liblinear", max_iter=2000)
+        clf.fit(x, y, sample_weight=w)
+    idf, coef = vec.idf_, clf.coef_[0]
+    table = {
+        f: [round(float(coef[j]), 5), round(float(idf[j]), 5)] for f, j in sorted(vec.vocabulary_.items())
     }
-    return {"features": spec, "intercept": round(float(clf.intercept_[0]), 6), "weights": weights}
+    return {"features": spec, "intercept": round(float(clf.intercept_[0]), 6), "weights": table}
 
 
-def model_from(doc: dict[str, Any], lang: str) -> AbuseModel:
-    """An in-memory :class:`AbuseModel` from a fitted document part (for cross-validation)."""
+def model_from(doc: dict[str, Any], lang: str, min_length: int = 0) -> AbuseModel:
+    """An in-memory :class:`AbuseModel` from a fitted document part."""
     return AbuseModel(
-        name=f"abuse-{lang}-fold",
-        version="cv",
+        name=f"abuse-{lang}",
+        version=str(doc.get("version", "fold")),
         lang=lang,
         spec=doc["features"],
         intercept=doc["intercept"],
         weights={k: (v[0], v[1]) for k, v in doc["weights"].items()},
-        description="cross-validation fold",
+        description=str(doc.get("description", "")),
         path="",
-        dataset="",
+        dataset=str(doc.get("dataset", "")),
+        min_length=min_length,
     )
 
 
-def folds(labels: list[int], k: int = 5, seed: int = 0) -> list[tuple[list[int], list[int]]]:
-    """Stratified k-fold (train, test) index lists, deterministic."""
-    from sklearn.model_selection import StratifiedKFold
-
-    split = StratifiedKFold(k, shuffle=True, random_state=seed).split(labels, labels)
-    return [(list(tr), list(te)) for tr, te in split]
+def fold_of(group: str, k: int) -> int:
+    return int(hashlib.sha256(f"fold:{group}".encode()).hexdigest()[:8], 16) % k
 
 
-def train(lang: str, data_dir: Path) -> tuple[dict[str, Any], dict[str, float]]:
-    """Fit on every development row; return the model document and cross-validated figures."""
-    import numpy as np
+@dataclass(frozen=True, slots=True)
+class TrainingData:
+    """The dev rows of every set of a recipe, prepared, with per-row weights."""
 
-    spec = SPECS[lang]
-    _, loader = DATASETS[DATASET_FOR[lang]]
-    rows = loader(data_dir)
-    texts = [prepare(r.text, lang).match for r in rows]
-    y = np.array([int(r.positive) for r in rows])
-    oof = np.zeros(len(rows))
-    for tr, te in folds(list(y)):
-        model = model_from(fit([texts[i] for i in tr], [int(y[i]) for i in tr], lang), lang)
-        oof[te] = [model.score(texts[i]).probability for i in te]
-    cv: dict[str, float] = {}
-    neg = np.sort(oof[y == 0])
-    for fpr in (0.01, 0.02, 0.03, 0.05):
-        thr = float(neg[int(np.ceil(len(neg) * (1 - fpr))) - 1])
-        cv[f"threshold_at_fpr_{fpr:.2f}"] = round(thr, 4)
-        cv[f"recall_at_fpr_{fpr:.2f}"] = round(float((oof[y == 1] > thr).mean()), 4)
-    fitted = fit(texts, [int(v) for v in y], lang)
-    doc = {
+    sets: dict[str, list[Example]]
+    texts: dict[str, list[str]]
+    weights: dict[str, list[float]]
+
+    def rows(self, keep: Callable[[str, Example], bool]) -> tuple[list[str], list[int], list[float]]:
+        texts: list[str] = []
+        labels: list[int] = []
+        weights: list[float] = []
+        for name, examples in self.sets.items():
+            for ex, text, w in zip(examples, self.texts[name], self.weights[name], strict=True):
+                if keep(name, ex):
+                    texts.append(text)
+                    labels.append(int(ex.positive))
+                    weights.append(w)
+        return texts, labels, weights
+
+
+def training_data(
+    lang: str, data_dir: Path, recipe: Recipe, sets: Sequence[str] | None = None
+) -> TrainingData:
+    """Dev parts of ``sets`` (default: the recipe's), prepared and weighted."""
+    chosen = list(sets or recipe.weights)
+    loaded = {n: load_self_written(lang) if n == SELF else load(n, data_dir, "dev") for n in chosen}
+    return TrainingData(
+        sets=loaded,
+        texts={n: [prepare(e.text, lang).match for e in ex] for n, ex in loaded.items()},
+        weights={n: set_weights(ex, recipe.weights.get(n, 1.0)) for n, ex in loaded.items()},
+    )
+
+
+def out_of_fold(data: TrainingData, lang: str, recipe: Recipe) -> dict[str, list[float]]:
+    """Grouped k-fold probabilities of every dev row (self-written rows are only trained on)."""
+    probs = {n: [0.0] * len(ex) for n, ex in data.sets.items() if n != SELF}
+    for k in range(recipe.folds):
+
+        def keep(name: str, ex: Example, k: int = k) -> bool:
+            return name == SELF or fold_of(ex.group, recipe.folds) != k
+
+        texts, labels, weights = data.rows(keep)
+        model = model_from(fit(texts, labels, weights, lang, recipe), lang, recipe.min_length)
+        for name in probs:
+            for i, (ex, text) in enumerate(zip(data.sets[name], data.texts[name], strict=True)):
+                if fold_of(ex.group, recipe.folds) == k and model.long_enough(text):
+                    probs[name][i] = model.score(text).probability
+    return probs
+
+
+def rule_flags(ruleset: RuleSet, texts: Sequence[str], lang: str) -> list[bool]:
+    """Does an agent-leg pattern rule of an abuse category fire on each (raw) text?"""
+    matcher = ruleset.matcher(lang, Leg.AGENT)
+    out = []
+    for text in texts:
+        _, found = matcher.find(text)
+        out.append(any(f.rule.category in ABUSE_CATEGORIES and f.rule.kind == "match" for f in found))
+    return out
+
+
+def choose_threshold(
+    probs: dict[str, list[float]], data: TrainingData, flags: dict[str, list[bool]], recipe: Recipe
+) -> tuple[float, dict[str, dict[str, float]]]:
+    """Lowest threshold keeping rules + model within ``max_fpr`` on every bounding dev set."""
+    chosen = THRESHOLDS[-1]
+    for thr in THRESHOLDS:
+        if all(_rates(probs[n], data.sets[n], flags[n], thr)[1] <= cap for n, cap in recipe.max_fpr.items()):
+            chosen = thr
+            break
+    report = {}
+    for name in probs:
+        recall, fpr = _rates(probs[name], data.sets[name], flags[name], chosen)
+        report[name] = {"recall": round(recall, 4), "fpr": round(fpr, 4)}
+    return chosen, report
+
+
+def _rates(probs: list[float], examples: list[Example], flags: list[bool], thr: float) -> tuple[float, float]:
+    tp = fp = pos = neg = 0
+    for p, ex, flag in zip(probs, examples, flags, strict=True):
+        hit = flag or p >= thr
+        if ex.positive:
+            pos += 1
+            tp += hit
+        else:
+            neg += 1
+            fp += hit
+    return tp / max(pos, 1), fp / max(neg, 1)
+
+
+def train(lang: str, data_dir: Path, ruleset: RuleSet) -> dict[str, Any]:
+    """The model document for ``lang``: fitted on every dev row, threshold from cross-validation."""
+    recipe = RECIPES[lang]
+    data = training_data(lang, data_dir, recipe)
+    probs = out_of_fold(data, lang, recipe)
+    flags = {n: rule_flags(ruleset, [e.text for e in data.sets[n]], lang) for n in probs}
+    threshold, cv = choose_threshold(probs, data, flags, recipe)
+    texts, labels, weights = data.rows(lambda n, e: True)
+    fitted = fit(texts, labels, weights, lang, recipe)
+    spec = "+".join(f"{k} {v[0]}-{v[1]}-gram" for k, v in recipe.spec.items())
+    return {
         "format": FORMAT,
         "name": f"abuse-{lang}",
-        "version": "1.0.0",
+        "version": "2.0.0",
         "lang": lang,
-        "dataset": DATASET_FOR[lang],
-        "description": (
-            f"{'+'.join(f'{k} {v[0]}-{v[1]}-gram' for k, v in spec.items())} logistic regression "
-            f"trained on the {DATASET_FOR[lang].upper()} development split"
-        ),
+        "dataset": "+".join(recipe.weights),
+        "description": f"{spec} logistic regression on the dev parts of {', '.join(recipe.weights)}",
         "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "command": f"python -m qa_rules.train --lang {lang}",
-        "rows": {"positive": int(y.sum()), "negative": int(len(y) - y.sum())},
-        "hyperparameters": {"C": C, "min_df": MIN_DF, "class_weight": "balanced", "solver": "liblinear"},
-        "cross_validation": cv,
+        "command": f"agent-monitor rules train --lang {lang}",
+        "rows": {
+            n: {"positive": sum(e.positive for e in ex), "total": len(ex)} for n, ex in data.sets.items()
+        },
+        "hyperparameters": {
+            "C": recipe.c,
+            "min_df": recipe.min_df,
+            "max_features": recipe.max_features,
+            "set_weights": recipe.weights,
+            "solver": "liblinear",
+        },
+        "threshold": threshold,
+        "min_length": recipe.min_length,
+        "cross_validation": {"max_fpr": recipe.max_fpr, "rules_plus_model_at_threshold": cv},
         **fitted,
     }
-    return doc, cv
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa_rules.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--lang", choices=sorted(SPECS), required=True)
-    parser.add_argument("--data", type=Path, help="evaluation data folder (default: settings.eval_data_dir)")
-    parser.add_argument(
-        "--out", type=Path, help="output file (default: settings.rules.model_dir/abuse-LANG.json)"
-    )
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    data = args.data or settings.eval_data_dir
-    out = args.out or settings.rules.model_dir / f"abuse-{args.lang}.json"
-    doc, cv = train(args.lang, data)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"wrote {out} ({out.stat().st_size // 1024} KiB, {len(doc['weights'])} features)")
-    for key, value in cv.items():
-        print(f"  cv {key}: {value}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

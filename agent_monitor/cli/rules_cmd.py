@@ -30,11 +30,28 @@ def register(commands: Any, evals: Any) -> None:
     check.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
     check.set_defaults(func=_check)
 
-    ev = evals.add_parser("rules", help="abusive-wording precision/recall/FPR vs a substring baseline")
+    train = sub.add_parser("train", help="train the abusive-tone classifier (models/abuse/abuse-LANG.json)")
+    train.add_argument("--lang", choices=["en", "zh"], required=True)
+    train.add_argument("--data", type=Path, help="evaluation data folder (default: settings.eval_data_dir)")
+    train.add_argument("--out", type=Path, help="default: settings.rules.model_dir/abuse-LANG.json")
+    train.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
+    train.set_defaults(func=_train)
+
+    ev = evals.add_parser(
+        "rules", help="abusive wording: rules, classifier, both and peers on held-out parts"
+    )
     ev.add_argument(
         "dir", nargs="?", type=Path, metavar="DIR", help="data folder (default: settings.eval_data_dir)"
     )
     ev.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
+    ev.add_argument(
+        "--sets", nargs="+", metavar="SET", help="cold olid collection swsr davidson (default: all)"
+    )
+    ev.add_argument("--part", choices=["test", "dev", "all"], default="test", help="default: test (held out)")
+    ev.add_argument("--no-peer", action="store_true", help="skip alt-profanity-check (the eval extra)")
+    ev.add_argument(
+        "--cross-corpus", action="store_true", help="also train on each set and test on the others (slow)"
+    )
     ev.set_defaults(func=_eval)
 
 
@@ -82,23 +99,52 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     out = sys.stdout
     for line in sys.stdin:
         text = line.rstrip("\r\n")
-        hits = [
-            {
+        hits: list[dict[str, Any]] = []
+        for h in matcher.check(text):
+            hit: dict[str, Any] = {
                 "rule": h.rule,
                 "category": h.category,
                 "severity": h.severity.value,
                 "span": list(h.span or (0, 0)),
             }
-            for h in matcher.check(text)
-        ]
+            if h.probability is not None:  # a classifier ("abusive tone") hit
+                hit["probability"] = h.probability
+                hit["evidence"] = h.evidence
+            hits.append(hit)
         out.write(json.dumps({"text": text, "hits": hits}, ensure_ascii=False) + "\n")
         out.flush()
     return 0
 
 
+def _train(args: argparse.Namespace, settings: Settings) -> int:
+    from qa_rules.engine import load_rules
+    from qa_rules.train import train
+
+    cfg = settings.rules
+    patterns = load_rules(args.packs or cfg.packs, with_models=False)
+    out = args.out or cfg.model_dir / f"abuse-{args.lang}.json"
+    doc = train(args.lang, args.data or settings.eval_data_dir, patterns)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB, {len(doc['weights'])} features)")
+    caps = ", ".join(f"{k} {v}" for k, v in doc["cross_validation"]["max_fpr"].items())
+    print(
+        f"threshold {doc['threshold']}: rules + model false-positive rate at most {caps} (5-fold CV on dev)"
+    )
+    for name, rates in doc["cross_validation"]["rules_plus_model_at_threshold"].items():
+        print(f"  dev {name:18} recall {rates['recall']:.3f}  FPR {rates['fpr']:.3f}")
+    return 0
+
+
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from qa_rules.evaluate import evaluate, format_table
+    from qa_rules.crosscorpus import cross_corpus, format_cross
+    from qa_rules.evaluate import DEFAULT_SETS, evaluate, format_table
 
     data_dir = args.dir or settings.eval_data_dir
-    print(format_table(evaluate(_load(args.packs, settings), data_dir)))
+    ruleset = _load(args.packs, settings)
+    print(format_table(evaluate(ruleset, data_dir, args.sets or DEFAULT_SETS, args.part, not args.no_peer)))
+    if args.cross_corpus:
+        for lang in ("en", "zh"):
+            print()
+            print(format_cross(lang, cross_corpus(lang, data_dir)))
     return 0

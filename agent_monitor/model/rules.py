@@ -56,7 +56,9 @@ class RuleHit:
     ``span`` is the ``(start, end)`` character range of the evidence in the utterance text (end
     exclusive), or ``None`` for findings about an absence (a must-say rule whose window passed) or
     about call metadata. ``start``/``end`` are the call-clock times of the evidence words when the
-    transcript carries word times, else ``None``.
+    transcript carries word times, else ``None``. ``probability`` is a trained classifier's
+    probability that the utterance is abusive, for classifier hits ("abusive tone"); ``None`` for
+    pattern, must-say and metadata hits.
     """
 
     rule: str
@@ -72,6 +74,7 @@ class RuleHit:
     utterance: int | None = None
     start: float | None = None
     end: float | None = None
+    probability: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -88,6 +91,7 @@ class RuleHit:
             "utterance": self.utterance,
             "start": self.start,
             "end": self.end,
+            "probability": self.probability,
         }
 
 

@@ -1,11 +1,14 @@
-"""The JSON model scorer reproduces scikit-learn exactly, and training is reproducible."""
+"""The JSON model scorer reproduces scikit-learn exactly, training is reproducible, and a score
+names its evidence (the strongest cues and the range of text they cover)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from qa_rules.classifier import features
-from qa_rules.train import SPECS, fit, model_from
+from qa_rules.classifier import features, locate, widen_to_words
+from qa_rules.datasets import Example
+from qa_rules.engine import RuleSet
+from qa_rules.train import RECIPES, fit, model_from, set_weights
 
 TEXTS = [
     "你这种人真恶心",
@@ -24,15 +27,38 @@ def test_json_scorer_matches_sklearn() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    spec = SPECS["zh"]
-    doc = fit(TEXTS, LABELS, "zh")
+    recipe = RECIPES["zh"]
+    weights = set_weights([Example(t, bool(y)) for t, y in zip(TEXTS, LABELS, strict=True)], 1.0)
+    doc = fit(TEXTS, LABELS, weights, "zh", recipe)
     model = model_from(doc, "zh")
-    vec = TfidfVectorizer(analyzer=lambda t: sorted(features(t, spec)), binary=True, norm="l2", min_df=2)
+    vec = TfidfVectorizer(
+        analyzer=lambda t: sorted(features(t, recipe.spec)), binary=True, norm="l2", min_df=2
+    )
     x = vec.fit_transform(TEXTS)
-    clf = LogisticRegression(C=4.0, class_weight="balanced", solver="liblinear", max_iter=1000).fit(x, LABELS)
+    clf = LogisticRegression(C=recipe.c, solver="liblinear", max_iter=2000)
+    clf.fit(x, LABELS, sample_weight=np.array(weights))
     probe = ["你真恶心", "明天见", "废物人渣"]
     expected = clf.predict_proba(vec.transform(probe))[:, 1]
     got = np.array([model.score(t).probability for t in probe])
     assert np.allclose(got, expected, atol=1e-3)
-    assert fit(TEXTS, LABELS, "zh") == doc  # deterministic
+    assert fit(TEXTS, LABELS, weights, "zh", recipe) == doc  # deterministic
     assert model.score("你真恶心").cues  # explains itself
+
+
+def test_evidence_span_covers_the_cues() -> None:
+    assert locate("w:waste my", "stop wasting my time") is None
+    assert locate("w:my time", "stop wasting my time") == (13, 20)
+    assert locate(" stu", "you stupid") == (4, 7)
+    assert widen_to_words("you stupid fool", 5, 7) == (4, 10)
+    assert widen_to_words("你真恶心", 2, 4) == (2, 4)
+
+
+def test_shipped_english_model_points_at_the_abusive_words(ruleset: RuleSet) -> None:
+    model = ruleset.models["abuse-en"]
+    text = "thanks for calling . hurry the hell up"
+    result = model.score(text)
+    assert result.probability > 0.5
+    assert result.span is not None
+    start, end = result.span
+    assert start >= text.index("hurry") and "hell" in text[start:end], text[start:end]
+    assert model.score("thanks for calling . have a nice day").probability < 0.2

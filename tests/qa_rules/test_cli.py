@@ -19,7 +19,7 @@ PACKS = REPO_ROOT / "qa_rules" / "packs"
 def test_lint_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "lint", str(PACKS)]) == 0
     out = capsys.readouterr().out
-    assert "ok " in out and "en-abuse 1.0.0" in out and "zh-compliance" in out
+    assert "ok " in out and "en-abuse 1.1.0" in out and "zh-compliance" in out
 
 
 def test_lint_malformed_pack_fails_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,3 +87,13 @@ def test_check_as_a_process() -> None:
 def test_eval_rules_missing_dir_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "rules", str(tmp_path / "nope")]) == 1
     assert "evaluation data folder not found" in capsys.readouterr().err
+
+
+def test_check_shows_classifier_probability_and_evidence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Listen, lady, you have got to pay up already!\n"))
+    assert main(["rules", "check", "--lang", "en", "--leg", "agent"]) == 0
+    (hit,) = json.loads(capsys.readouterr().out)["hits"]
+    assert hit["rule"] == "EN-ABUSE-MODEL-1" and hit["category"] == "abusive_tone"
+    assert 0.75 <= hit["probability"] <= 1.0 and "pay up" in hit["evidence"]

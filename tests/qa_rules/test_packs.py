@@ -146,8 +146,9 @@ def test_missing_or_corrupt_model_file(tmp_path: Path) -> None:
         load_rules([pack], model_dir=tmp_path)
 
 
-def test_shipped_model_is_small_json() -> None:
-    path = REPO_ROOT / "models" / "abuse" / "abuse-zh.json"
-    assert path.is_file()
-    assert path.stat().st_size < 1_000_000
-    assert path.read_text(encoding="utf-8").startswith('{"format":"agent-monitor/abuse-logreg"')
+def test_shipped_models_are_small_json() -> None:
+    for lang in ("en", "zh"):
+        path = REPO_ROOT / "models" / "abuse" / f"abuse-{lang}.json"
+        assert path.is_file()
+        assert path.stat().st_size < 1_200_000
+        assert path.read_text(encoding="utf-8").startswith('{"format":"agent-monitor/abuse-logreg"')

@@ -90,3 +90,13 @@ def test_debtor_leg_has_no_must_say_and_rejects_other_leg(ruleset: RuleSet) -> N
     assert checker.advance(500.0) == []
     with pytest.raises(ValueError, match="leg"):
         checker.update(tr("hello", 1, True, leg=Leg.AGENT))
+
+
+def test_classifier_judges_finals_only(ruleset: RuleSet) -> None:
+    checker = ruleset.checker("en", Leg.AGENT)
+    text = "listen lady you have got to pay up already"
+    assert statuses(checker.update(tr(text, 7, False))) == []
+    events = checker.update(tr(text, 7, True))
+    assert statuses(events) == [("confirmed", "EN-ABUSE-MODEL-1")]
+    (event,) = [e for e in events if e.hit.rule == "EN-ABUSE-MODEL-1"]
+    assert event.hit.probability is not None and event.hit.start is not None  # word times of the evidence
