@@ -86,8 +86,10 @@ def test_quiet_telephone_leg_is_gated(call_opus: Path) -> None:
     """The debtor channel of the real call has low-level line noise between turns."""
     legs = split_legs(decode_file(call_opus, target_rate=RATE), None, "left")
     voiced = sum(e.segment.duration for e in _ends(_run(legs[Leg.DEBTOR])))
-    assert 40 < voiced < 150  # measured 128 s of 183 s (90 s with an absolute -50 dBFS floor, which
-    # loses quiet speech); without any floor it was 181 s
+    # measured 145 s of 183 s (90 s with the former absolute -50 dBFS floor, which lost quiet
+    # speech; 181 s with no floor at all): the comfort-noise bursts between runs of zeros on this
+    # leg pass the noise gate (Vosk makes no words of them: see test_level.py)
+    assert 40 < voiced < 160
 
 
 def test_short_click_flagged(padded_speech: tuple[bytes, float]) -> None:
