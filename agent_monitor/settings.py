@@ -31,9 +31,19 @@ class VadSettings(BaseModel):
     frame_ms: Literal[10, 20, 30] = 30
     #: 0-3; 1 measured best on spontaneous speech (the energy floor below handles line noise)
     aggressiveness: int = Field(1, ge=0, le=3)
-    #: frames quieter than this (dB full scale) are never speech: webrtcvad alone calls line hiss
-    #: speech (measured: 86% of a quiet telephone leg at aggressiveness 2)
-    energy_floor_dbfs: float = Field(-50.0, le=0.0)
+    #: frames at or below this (dB full scale) are digital silence (zeros, lost packets): never
+    #: speech, and no evidence of the leg's noise (a codec's idle noise, e.g. G.711 at about -72,
+    #: is tracked as noise like any other)
+    energy_floor_dbfs: float = Field(-100.0, le=0.0)
+    #: a frame is speech only this far (dB) above the leg's tracked noise floor: webrtcvad alone
+    #: calls line hiss speech (measured: 93% of the real call's debtor-leg hiss at aggressiveness 1)
+    noise_margin_db: float = Field(9.0, ge=0.0, le=40.0)
+    #: the noise floor is the quietest frame of the last this many milliseconds (minimum statistics)
+    noise_window_ms: int = Field(3000, ge=300)
+    #: level normalisation (AGC): quiet speech is raised toward ``agc_target_dbfs`` (never lowered)
+    #: before webrtcvad and Vosk; 0 turns it off
+    agc_max_gain_db: float = Field(40.0, ge=0.0, le=60.0)
+    agc_target_dbfs: float = Field(-26.0, le=0.0)
     #: speech starts when this share of the frames in the start window are voiced
     start_window_ms: int = Field(240, ge=30)
     start_ratio: float = Field(0.6, gt=0, le=1)

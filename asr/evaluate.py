@@ -7,18 +7,26 @@ per character (CER).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import re
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent_monitor.audio.conditions import CONDITIONS, Condition, needs_noise
 from agent_monitor.errors import AgentMonitorError, DatasetError
+from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
 from asr.cer import zh_chars
+from asr.decode import FloatArray, decode_file, float_to_pcm16
+from asr.degrade import degraded_pcm, noise_bank_for
+from asr.streaming import RecognizerPool
+from asr.transcribe import transcribe_legs
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -63,6 +71,7 @@ class Score:
 @dataclass
 class FolderResult:
     folder: str
+    condition: str = "clean"
     files: int = 0
     lang: str = "en"
     pipeline: Score = field(default_factory=Score)
@@ -102,88 +111,139 @@ def _rows(labels: Path) -> list[dict[str, str]]:
         return [r for r in reader if r.get("transcript", "").strip()]
 
 
-def evaluate_tree(
-    settings: Settings, root: Path, *, model_name: str | None = None, limit: int = 0
-) -> list[FolderResult]:
-    """Score every folder under ``root`` that has a labels.csv with transcripts."""
-    import asyncio
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """One labelled recording, decoded (mono, float, at the recognizer's rate)."""
 
-    from asr.decode import decode_file, split_legs
-    from asr.streaming import RecognizerPool
-    from asr.transcribe import transcribe_legs
+    name: str
+    samples: FloatArray
+    ref: list[str]
 
-    labels_files = find_label_files(root)
-    pool = RecognizerPool.from_settings(settings, model_name)
+    @property
+    def pcm(self) -> bytes:
+        return float_to_pcm16(self.samples)
+
+
+def score_clip(
+    pool: RecognizerPool, settings: Settings, pcm: bytes, ref: list[str], res: FolderResult
+) -> None:
+    """Transcribe one clip with the pipeline and with plain Vosk; add both to ``res``."""
     rate = settings.asr.sample_rate
+    t0 = time.process_time()
+    finals = asyncio.run(transcribe_legs(pool, settings, {Leg.AGENT: pcm}))
+    t1 = time.process_time()
+    plain = plain_vosk(pool.model, pcm, rate)
+    t2 = time.process_time()
+    res.pipeline.add(ref, normalise(" ".join(t.text for t in finals)))
+    res.plain.add(ref, normalise(plain))
+    res.pipeline.cpu_s += t1 - t0
+    res.plain.cpu_s += t2 - t1
+    res.pipeline.audio_s += len(pcm) / 2 / rate
+    res.plain.audio_s += len(pcm) / 2 / rate
+    res.files += 1
+
+
+def load_clips(labels: Path, rows: list[dict[str, str]], rate: int, res: FolderResult) -> list[Clip]:
+    """Decode the first channel of every labelled file; failures are recorded on ``res``."""
+    clips: list[Clip] = []
+    for row in rows:
+        try:
+            audio = decode_file(labels.parent / row["path"], target_rate=rate)
+        except AgentMonitorError as exc:
+            res.failures.append(str(exc))
+            continue
+        clips.append(Clip(row["path"], audio.samples[0], normalise(row["transcript"])))
+    return clips
+
+
+def evaluate_tree(
+    settings: Settings,
+    roots: Path | Sequence[Path],
+    *,
+    model_name: str | None = None,
+    limit: int = 0,
+    conditions: Sequence[Condition] = (CONDITIONS["clean"],),
+) -> list[FolderResult]:
+    """Score every folder under ``roots`` that has a labels.csv, under each line condition."""
+    labels_files = [
+        f for root in ([roots] if isinstance(roots, Path) else roots) for f in find_label_files(root)
+    ]
+    pool = RecognizerPool.from_settings(settings, model_name)
     results: list[FolderResult] = []
     try:
         for labels in labels_files:
-            rows = _rows(labels)
-            folder = str(labels.parent.relative_to(root)) if labels.parent != root else root.name
-            res = FolderResult(folder=folder)
-            results.append(res)
-            if not rows:
-                res.skipped = "no transcripts"
-                continue
-            res.lang = "zh" if any(_CJK.search(r["transcript"]) for r in rows) else "en"
-            if res.lang != pool.lang:
-                hint = settings.asr.models.get(res.lang)
-                res.skipped = f"{res.lang} data, {pool.lang} model (--model {hint})"
-                continue
-            for row in rows[: limit or None]:
-                path = labels.parent / row["path"]
-                try:
-                    audio = decode_file(path, target_rate=rate)
-                    legs = split_legs(audio, None, "left")
-                except AgentMonitorError as exc:
-                    res.failures.append(str(exc))
-                    continue
-                ref = normalise(row["transcript"])
-                for leg_pcm in list(legs.values())[:1]:
-                    t0 = time.process_time()
-                    finals = asyncio.run(transcribe_legs(pool, settings, {next(iter(legs)): leg_pcm}))
-                    t1 = time.process_time()
-                    plain = plain_vosk(pool.model, leg_pcm, rate)
-                    t2 = time.process_time()
-                    res.pipeline.add(ref, normalise(" ".join(t.text for t in finals)))
-                    res.plain.add(ref, normalise(plain))
-                    res.pipeline.cpu_s += t1 - t0
-                    res.plain.cpu_s += t2 - t1
-                    res.pipeline.audio_s += audio.duration
-                    res.plain.audio_s += audio.duration
-                res.files += 1
+            results.extend(_evaluate_folder(pool, settings, labels, limit, conditions))
     finally:
         pool.close()
     return results
 
 
+def _evaluate_folder(
+    pool: RecognizerPool, settings: Settings, labels: Path, limit: int, conditions: Sequence[Condition]
+) -> list[FolderResult]:
+    rows = _rows(labels)[: limit or None]
+    folder = labels.parent.name
+    results = [FolderResult(folder=folder, condition=c.name) for c in conditions]
+    lang = "zh" if any(_CJK.search(r["transcript"]) for r in rows) else "en"
+    hint = f"{lang} data, {pool.lang} model (--model {settings.asr.models.get(lang)})"
+    skipped = "no transcripts" if not rows else "" if lang == pool.lang else hint
+    for res in results:
+        res.lang, res.skipped = lang, skipped
+    if skipped:
+        return results
+    rate = settings.asr.sample_rate
+    clips = load_clips(labels, rows, rate, results[0])
+    noise = noise_bank_for(settings.eval_data_dir, labels.parent) if needs_noise(conditions) else None
+    for condition, res in zip(conditions, results, strict=True):
+        for clip in clips:
+            pcm = degraded_pcm(clip.samples, rate, condition, noise, clip.name)
+            score_clip(pool, settings, pcm, clip.ref, res)
+    return results
+
+
+def _add(total: Score, score: Score) -> None:
+    total.errors += score.errors
+    total.ref_tokens += score.ref_tokens
+    total.audio_s += score.audio_s
+    total.cpu_s += score.cpu_s
+
+
+def _row(label: str, files: int | str, p: Score, v: Score, suffix: str = "") -> str:
+    return (
+        f"{label:<40} {files:>5} {p.ref_tokens:>6} {p.wer:>11.2f}% {v.wer:>8.2f}% "
+        f"{p.wer - v.wer:>+6.2f}{suffix}"
+    )
+
+
+def _head(label: str) -> str:
+    return f"{label:<40} {'files':>5} {'words':>6} {'WER pipeline':>12} {'WER plain':>9} {'diff':>6}"
+
+
 def format_report(results: list[FolderResult]) -> str:
-    head = f"{'folder':<28} {'files':>5} {'tokens':>6} {'WER pipeline':>12} {'WER plain':>9} {'diff':>6}"
+    """Per condition and folder, then (several conditions) one row per condition over all folders."""
+    head = _head("condition / folder")
     lines = [head, "-" * len(head)]
+    by_condition: dict[str, tuple[Score, Score, int]] = {}
     total_p, total_v = Score(), Score()
     for r in results:
+        label = f"{r.condition} / {r.folder}"
         if r.skipped:
-            lines.append(f"{r.folder:<28} {'-':>5} {'-':>6} skipped: {r.skipped}")
+            lines.append(f"{label:<40} {'-':>5} {'-':>6} skipped: {r.skipped}")
             continue
-        metric = "CER" if r.lang == "zh" else "WER"
-        diff = r.pipeline.wer - r.plain.wer
-        lines.append(
-            f"{r.folder:<28} {r.files:>5} {r.pipeline.ref_tokens:>6} {r.pipeline.wer:>11.2f}% "
-            f"{r.plain.wer:>8.2f}% {diff:>+6.2f}" + ("" if metric == "WER" else "  (CER)")
-        )
-        for failure in r.failures:
-            lines.append(f"    failed: {failure}")
+        lines.append(_row(label, r.files, r.pipeline, r.plain, "" if r.lang == "en" else "  (CER)"))
+        lines.extend(f"    failed: {failure}" for failure in r.failures)
         if r.lang == "en":
-            for total, score in ((total_p, r.pipeline), (total_v, r.plain)):
-                total.errors += score.errors
-                total.ref_tokens += score.ref_tokens
-                total.audio_s += score.audio_s
-                total.cpu_s += score.cpu_s
+            p, v, n = by_condition.setdefault(r.condition, (Score(), Score(), 0))
+            _add(p, r.pipeline)
+            _add(v, r.plain)
+            by_condition[r.condition] = (p, v, n + r.files)
+            _add(total_p, r.pipeline)
+            _add(total_v, r.plain)
+    if len(by_condition) > 1:
+        lines += ["", _head("condition (all en folders)"), "-" * len(head)]
+        lines.extend(_row(name, n, p, v) for name, (p, v, n) in by_condition.items())
     lines.append("-" * len(head))
-    lines.append(
-        f"{'overall (en)':<28} {'':>5} {total_p.ref_tokens:>6} {total_p.wer:>11.2f}% "
-        f"{total_v.wer:>8.2f}% {total_p.wer - total_v.wer:>+6.2f}"
-    )
+    lines.append(_row("overall (en)", "", total_p, total_v))
     if total_p.audio_s:
         lines.append(
             f"CPU time per audio second: pipeline {total_p.cpu_s / total_p.audio_s:.3f}, "

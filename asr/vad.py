@@ -9,8 +9,11 @@ The segmenter consumes a leg's continuous 16-bit PCM in chunks of any size, clas
 * speech **ends** when at least ``end_ratio`` of the frames in the last ``end_window_ms`` are
   unvoiced (that trailing silence stays in the segment as the recognizer's end context), or when a
   segment reaches ``max_segment_ms``;
-* frames quieter than ``energy_floor_dbfs`` are unvoiced whatever webrtcvad says: it calls
-  low-level line hiss speech;
+* a frame is voiced only when it also stands ``noise_margin_db`` above the leg's own noise floor
+  (and above the absolute ``energy_floor_dbfs``): webrtcvad alone calls line hiss speech, and an
+  absolute floor would throw away quiet speech (see :mod:`asr.level`);
+* quiet speech is normalised (AGC) before webrtcvad and in the audio handed to the recognizer;
+  the segments themselves keep the audio as received;
 * a segment with less than ``min_speech_ms`` of voiced frames is flagged ``too_short``.
 
 Times are call-clock seconds: the first sample pushed is at ``t0``.
@@ -21,18 +24,17 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-import numpy as np
-
 from agent_monitor.errors import AudioFormatError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg, SpeechSegment
 from agent_monitor.settings import VadSettings
+from asr.level import LegLevel, LevelTracker, apply_gain, frame_power
 
 VAD_RATES = (8000, 16000, 32000, 48000)
 
 
 @dataclass(frozen=True, slots=True)
 class SpeechAudio:
-    """Speech audio to hand to the recognizer, in order; ``start`` in call seconds."""
+    """Speech audio to hand to the recognizer, in order, level-normalised; ``start`` in call seconds."""
 
     start: float
     pcm: bytes
@@ -40,7 +42,7 @@ class SpeechAudio:
 
 @dataclass(frozen=True, slots=True)
 class SpeechEnded:
-    """The current speech segment is over; ``segment`` holds all of its audio."""
+    """The current speech segment is over; ``segment`` holds all of its audio, as received."""
 
     segment: SpeechSegment
     too_short: bool
@@ -70,7 +72,7 @@ class VadSegmenter:
         self._end_flags: deque[bool] = deque(maxlen=n_end)
         self._pending: deque[bytes] = deque(maxlen=n_start + n_pre)  # audio before onset
         self._max_frames = cfg.max_segment_ms // cfg.frame_ms
-        self._floor_power = (32768.0 * 10 ** (cfg.energy_floor_dbfs / 20)) ** 2
+        self._level = LevelTracker(cfg, self._frame_s)
         self._buf = b""
         self._t = t0  # call time of the next whole frame
         self._in_speech = False
@@ -83,6 +85,11 @@ class VadSegmenter:
     @property
     def in_speech(self) -> bool:
         return self._in_speech
+
+    @property
+    def level(self) -> LegLevel:
+        """The leg's noise floor, speech level and normalising gain now."""
+        return self._level.level()
 
     @property
     def time(self) -> float:
@@ -111,7 +118,13 @@ class VadSegmenter:
         return out
 
     def _frame(self, frame: bytes, out: list[VadOutput]) -> None:
-        voiced = self._vad.is_speech(frame, self.sample_rate) and self._loud_enough(frame)
+        power = frame_power(frame)
+        above_noise = self._level.observe(power)
+        gain = self._level.gain
+        gained = apply_gain(frame, gain)
+        voiced = above_noise and self._vad.is_speech(gained, self.sample_rate)
+        if voiced:
+            self._level.speech(power)
         self.frames_seen += 1
         self.frames_voiced += voiced
         start = self._t
@@ -126,17 +139,13 @@ class VadSegmenter:
         self._seg_frames.append(frame)
         self._seg_voiced += voiced
         self._end_flags.append(voiced)
-        out.append(SpeechAudio(start, frame))
+        out.append(SpeechAudio(start, gained))
         full = len(self._end_flags) == self._end_flags.maxlen
         silent = full and (len(self._end_flags) - sum(self._end_flags)) >= self.cfg.end_ratio * len(
             self._end_flags
         )
         if silent or len(self._seg_frames) >= self._max_frames:
             self._end(out)
-
-    def _loud_enough(self, frame: bytes) -> bool:
-        x = np.frombuffer(frame, dtype="<i2").astype(np.float32)
-        return float(np.dot(x, x)) / len(x) >= self._floor_power
 
     def _begin(self, now: float, out: list[VadOutput]) -> None:
         frames = list(self._pending)
@@ -147,7 +156,8 @@ class VadSegmenter:
         self._seg_voiced = sum(self._start_flags)
         self._start_flags.clear()
         self._end_flags.clear()
-        out.append(SpeechAudio(self._seg_start, b"".join(frames)))
+        gain = self._level.gain
+        out.append(SpeechAudio(self._seg_start, b"".join(apply_gain(f, gain) for f in frames)))
 
     def _end(self, out: list[VadOutput]) -> None:
         pcm = b"".join(self._seg_frames)

@@ -26,9 +26,17 @@ def register(commands: Any, evals: Any) -> None:
     p.set_defaults(func=run_transcribe)
 
     e = evals.add_parser("asr", help="word error rate of transcribe vs plain whole-file Vosk")
-    e.add_argument("dir", type=Path, metavar="DIR", help="folder with labels.csv (searched recursively)")
+    e.add_argument(
+        "dirs", nargs="+", type=Path, metavar="DIR", help="folders with labels.csv (searched recursively)"
+    )
     e.add_argument("--model", help="installed model name (default: settings asr.model)")
     e.add_argument("--limit", type=int, default=0, help="at most this many files per folder (0 = all)")
+    e.add_argument(
+        "--conditions",
+        default="clean",
+        help="telephone line conditions, 'all' or names separated by commas (default: clean); "
+        "see agent_monitor/audio/conditions.py",
+    )
     e.set_defaults(func=run_eval_asr)
 
 
@@ -137,8 +145,12 @@ def _write(transcripts: tuple[Transcript, ...], file: str, fmt: str, out: TextIO
 
 
 def run_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.audio.conditions import parse_conditions
     from asr.evaluate import evaluate_tree, format_report
 
-    report = evaluate_tree(settings, args.dir, model_name=args.model, limit=args.limit)
+    conditions = parse_conditions(args.conditions)
+    report = evaluate_tree(
+        settings, args.dirs, model_name=args.model, limit=args.limit, conditions=conditions
+    )
     print(format_report(report))
     return 0

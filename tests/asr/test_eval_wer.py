@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from agent_monitor.audio.conditions import parse_conditions
+from agent_monitor.errors import ConfigError
 from agent_monitor.settings import Settings
+from asr.degrade import BABBLE_FOLDERS, babble_files_for
 from asr.evaluate import Score, evaluate_tree, format_report
 
 # folder -> highest acceptable pipeline WER in % (measured: pipeline / plain Vosk)
@@ -37,3 +40,40 @@ def test_pipeline_wer_close_to_plain_vosk(base_settings: Settings, eval_data: Pa
         plain.errors += r.plain.errors
         plain.ref_tokens += r.plain.ref_tokens
     assert pipeline.wer <= plain.wer + 1.0
+
+
+@pytest.mark.parametrize("condition", ["gain-40", "mulaw-20"])
+def test_quiet_speech_wer_close_to_plain_vosk(
+    base_settings: Settings, eval_data: Path, condition: str
+) -> None:
+    """Real read speech 40 dB down (about -66 dBFS), and 20 dB down over 8 kHz mu-law: the
+    pipeline's WER stays within 1 point of plain whole-file Vosk on the same degraded audio (with
+    the former absolute -50 dBFS floor the pipeline found no speech at all at -40 dB)."""
+    speech = eval_data / "speech" / "en"
+    results = evaluate_tree(
+        base_settings, [speech / "librispeech", speech / "librivox"], conditions=parse_conditions(condition)
+    )
+    print(format_report(results))
+    pipeline, plain = Score(), Score()
+    for r in results:
+        assert r.condition == condition and r.files > 0 and not r.failures, r
+        pipeline.errors += r.pipeline.errors
+        pipeline.ref_tokens += r.pipeline.ref_tokens
+        plain.errors += r.plain.errors
+        plain.ref_tokens += r.plain.ref_tokens
+    assert pipeline.ref_tokens > 100
+    assert pipeline.wer <= plain.wer + 1.0
+
+
+def test_babble_never_holds_the_scored_speaker(eval_data: Path) -> None:
+    for folder in BABBLE_FOLDERS:
+        scored = eval_data / folder
+        files = babble_files_for(eval_data, scored)
+        assert len(files) >= 3
+        assert all(scored.resolve() not in f.resolve().parents for f in files)
+    assert len(babble_files_for(eval_data, eval_data / "speech/en/fsdd_8k_digits")) == 3 * len(BABBLE_FOLDERS)
+
+
+def test_unknown_condition_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match=r"unknown condition.*gain-99"):
+        parse_conditions("clean,gain-99")

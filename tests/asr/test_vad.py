@@ -49,8 +49,9 @@ def test_segments_cover_the_speech_and_not_the_silence(padded_speech: tuple[byte
 
 
 def test_audio_handed_to_recognizer_equals_segments(padded_speech: tuple[bytes, float]) -> None:
+    """Without level normalisation (see test_level.py for it) the recognizer gets the audio as is."""
     pcm, _ = padded_speech
-    out = _run(pcm)
+    out = _run(pcm, VadSettings(agc_max_gain_db=0))
     streamed = b"".join(o.pcm for o in out if isinstance(o, SpeechAudio))
     assert streamed == b"".join(e.segment.pcm for e in _ends(out))
     # every SpeechAudio's time is where that audio sits in the input
@@ -85,7 +86,10 @@ def test_quiet_telephone_leg_is_gated(call_opus: Path) -> None:
     """The debtor channel of the real call has low-level line noise between turns."""
     legs = split_legs(decode_file(call_opus, target_rate=RATE), None, "left")
     voiced = sum(e.segment.duration for e in _ends(_run(legs[Leg.DEBTOR])))
-    assert 40 < voiced < 140  # measured 90 s of 183 s; without the energy floor it was 181 s
+    # measured 145 s of 183 s (90 s with the former absolute -50 dBFS floor, which lost quiet
+    # speech; 181 s with no floor at all): the comfort-noise bursts between runs of zeros on this
+    # leg pass the noise gate (Vosk makes no words of them: see test_level.py)
+    assert 40 < voiced < 160
 
 
 def test_short_click_flagged(padded_speech: tuple[bytes, float]) -> None:
