@@ -62,8 +62,10 @@ class LegWorker:
         t0: float = 0.0,
         first_utterance: int = 0,
         spare: SpareRecognizer | None = None,
+        keywords: tuple[str, ...] = (),
     ) -> None:
-        """``spare``: a recognizer from ``pool.take_recognizer()`` (given back when the leg ends)."""
+        """``spare``: a recognizer from ``pool.take_recognizer()`` (given back when the leg ends);
+        ``keywords``: key terms the recognizer checks again on every final."""
         from asr.streaming import LegTranscriber
 
         self.leg = leg
@@ -77,7 +79,9 @@ class LegWorker:
         self.inbox = LegInbox(sample_rate, settings.live.leg_queue_s)
         self.asr_rate = settings.asr.sample_rate
         self.resampler = Resampler(sample_rate, self.asr_rate)
-        self.transcriber: LegTranscriber = LegTranscriber(pool, settings, leg, t0=t0, spare=spare)
+        self.transcriber: LegTranscriber = LegTranscriber(
+            pool, settings, leg, t0=t0, spare=spare, keywords=keywords
+        )
         self.transcriber.recognizer.utterance = first_utterance
         self.processed_samples = 0
         self.errors = 0

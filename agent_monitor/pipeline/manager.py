@@ -57,6 +57,17 @@ class CallManager:
         self.clock: Clock = clock or SystemClock()
         self.escalator = Escalator(db, bus, self.clock, settings.live.escalate_after_s)
         self._sessions: dict[str, CallSession] = {}
+        self._key_terms: dict[str, tuple[str, ...]] = {}
+
+    def _keywords(self, lang: str, leg: Leg) -> tuple[str, ...]:
+        """The agent leg's key terms for the recognizer's second pass (abuse rules' single words)."""
+        if leg is not Leg.AGENT:
+            return ()
+        if lang not in self._key_terms:
+            from qa_rules.keywords import key_terms
+
+            self._key_terms[lang] = key_terms(self.ruleset, lang, leg)
+        return self._key_terms[lang]
 
     def get(self, call_id: str) -> CallSession | None:
         return self._sessions.get(call_id)
@@ -124,6 +135,7 @@ class CallManager:
                 t0=t0,
                 first_utterance=next_utterance.get(leg, 0),
                 spare=await self.pool.take_recognizer(),
+                keywords=self._keywords(info.lang, leg),
             )
         session.on_stopped = self._forget
 

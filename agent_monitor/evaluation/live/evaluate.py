@@ -60,7 +60,7 @@ def run_live_eval(
     calls = build_calls(options)
     with running_server() as server:
         log = asyncio.run(run_calls(server, calls, concurrency=options.concurrency, speed=options.speed))
-    results = [r for call in calls for r in score_call(call, log, ruleset)]
+    results = [r for call in calls for r in score_call(call, log, ruleset, options.speed)]
     return results, calls, log
 
 

@@ -59,6 +59,26 @@ def _pct(values: list[float], q: float) -> str:
     return f"{np.percentile(values, q):.2f}" if values else "n/a"
 
 
+#: a call whose recognition fell further behind than this did not run live
+LAG_LIMIT_S = 1.5
+
+
+def _warnings(calls: list[LiveCall], log: RunLog) -> list[str]:
+    """Say so when the server could not keep up: the figures are then not live figures."""
+    behind = [c for c in calls if log.max_lag_s.get(c.dialogue.call_id, 0.0) > LAG_LIMIT_S]
+    dropped = [c for c in calls if log.dropped_chunks.get(c.dialogue.call_id, 0)]
+    failed = [c for c in calls if not (s := log.streams.get(c.dialogue.call_id)) or not s.completed]
+    out = []
+    if behind or dropped or failed:
+        out.append(
+            f"WARNING: the server did not keep up: {len(behind)} of {len(calls)} calls fell more than "
+            f"{LAG_LIMIT_S:g} s behind, {len(dropped)} dropped audio, {len(failed)} streams failed "
+            "(CPU busy?); recall below counts what was heard, latency is not a live figure"
+        )
+        out.append("")
+    return out
+
+
 def _spread(values: list[float]) -> str:
     return f"p50 {_pct(values, 50)} p95 {_pct(values, 95)} max {_pct(values, 100)} (n={len(values)})"
 
@@ -88,6 +108,7 @@ def format_report(
     lat_turn = [r.latency_turn_s for r in results if r.label == 1 and r.latency_turn_s is not None]
     lags = list(log.max_lag_s.values())
     lines = [
+        *_warnings(calls, log),
         f"live evaluation: {len(calls)} calls of SYNTHETIC (TTS) speech, {concurrency} concurrent, "
         f"speed {speed:g}x, over /ws/ingest",
         "",

@@ -11,7 +11,8 @@ leg (:func:`qa_rules.evaluate.flags`).
 Latency of a flagged abusive turn: the arrival on ``/ws/events`` of the first agent warning of an
 abusive rule for that turn, minus the moment the audio of (a) the offending word's end (the
 warning's evidence time, from the recognised word times) and (b) the end of the turn's speech was
-sent (the stream's start on the wall clock plus that call time).
+sent (the stream's start on the wall clock plus that call time divided by the speed), in wall
+seconds.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def _heard(events: list[tuple[float, dict[str, Any]]], turn: PlacedTurn) -> str:
     return " | ".join(e["text"] for e in sorted(finals, key=lambda e: e["start"]))
 
 
-def score_call(call: LiveCall, log: RunLog, ruleset: RuleSet) -> list[TurnResult]:
-    """One result per labelled agent turn of ``call``."""
+def score_call(call: LiveCall, log: RunLog, ruleset: RuleSet, speed: float = 1.0) -> list[TurnResult]:
+    """One result per labelled agent turn of ``call`` streamed at ``speed`` times real time."""
     cid = call.dialogue.call_id
     events = log.events_of(cid)
     stream = log.streams.get(cid)
@@ -107,8 +108,8 @@ def score_call(call: LiveCall, log: RunLog, ruleset: RuleSet) -> list[TurnResult
         lat_word = lat_turn = None
         if p.turn.index in warned and stream is not None and p.turn.index in flagged:
             arrival, t = warned[p.turn.index]
-            lat_word = arrival - (stream.started_wall + t)
-            lat_turn = arrival - (stream.started_wall + p.speech_end_s)
+            lat_word = arrival - (stream.started_wall + t / speed)
+            lat_turn = arrival - (stream.started_wall + p.speech_end_s / speed)
         out.append(
             TurnResult(
                 call_id=cid,
