@@ -87,7 +87,9 @@ def test_short_call_through_the_real_server(settings: Settings, tmp_path: Path) 
     assert not by_turn[0].live_flag and not by_turn[0].text_flag, by_turn[0]
     assert "idiot" in by_turn[2].heard
     latency = by_turn[2].latency_word_s
-    assert latency is not None and 0.0 < latency < 5.0
+    # measured, after the word was sent, and not off by the call's length; how fast it is depends on
+    # the machine's load (the evaluation reports it, this test does not judge it)
+    assert latency is not None and 0.0 < latency < 30.0
     s = summarize(results)
     assert (s.abusive, s.live_hits, s.clean, s.live_false) == (1, 1, 1, 0)
     table = format_report(results, [call], log, 1, 1.0)
