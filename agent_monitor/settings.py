@@ -98,6 +98,9 @@ class AsrSettings(BaseModel):
     #: CPU; a server builds this many at start and keeps the recognizers of ended legs, reset, up
     #: to this many)
     spare_recognizers: int = Field(16, ge=0)
+    #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
+    #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
+    keyword_second_pass: bool = True
 
 
 class RulesSettings(BaseModel):

@@ -18,6 +18,7 @@ from typing import Any
 from agent_monitor.errors import RecognizerError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.transcript import Transcript, Word
+from asr.keyword_rescore import KeywordRescorer
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +55,11 @@ class LegRecognizer:
         lang: str = "en",
         partial_interval_s: float = 0.5,
         partials: bool = True,
+        rescorer: KeywordRescorer | None = None,
     ) -> None:
         """``spare``: a recognizer at ``sample_rate`` (:func:`new_recognizer`, or one reused
-        through :meth:`asr.streaming.RecognizerPool.take_recognizer`)."""
+        through :meth:`asr.streaming.RecognizerPool.take_recognizer`). ``rescorer``: a second
+        pass for key terms on every final (see :mod:`asr.keyword_rescore`)."""
         self.leg = leg
         self.lang = lang
         self.sample_rate = sample_rate
@@ -72,6 +75,9 @@ class LegRecognizer:
         self._utt_start: float | None = None  # call time of the current utterance's first audio
         self._utt_end = 0.0
         self.utterance = 0  # number of the next final
+        self._rescorer = rescorer if rescorer else None
+        self._utt_pcm = bytearray()  # the open utterance's audio (kept for the second pass only)
+        self._utt_fed = 0  # Vosk's clock (samples) at the open utterance's first audio
 
     def spare(self) -> SpareRecognizer:
         """The underlying recognizer and its clock, to hand to the next leg (after a final)."""
@@ -91,6 +97,9 @@ class LegRecognizer:
         self._next_call_t = end
         if self._utt_start is None:
             self._utt_start = start
+            self._utt_fed = self._fed - n
+        if self._rescorer is not None:
+            self._utt_pcm += pcm
         self._utt_end = end
         try:
             endpoint = self._rec.AcceptWaveform(pcm)
@@ -148,16 +157,28 @@ class LegRecognizer:
 
     def _reset_utterance(self) -> None:
         self._utt_start = None
+        self._utt_pcm = bytearray()
         self._last_partial = ""
         self._since_partial = 0
 
     def _final(self, raw: str) -> Transcript | None:
         result = json.loads(raw)
         text = str(result.get("text", "")).strip()
-        utt_start, utt_end = self._utt_start, self._utt_end
+        utt_start, utt_end, pcm, fed_s = (
+            self._utt_start,
+            self._utt_end,
+            self._utt_pcm,
+            self._utt_fed / self.sample_rate,
+        )
         self._reset_utterance()
         if not text:
             return None
+        found = result.get("result", [])
+        if self._rescorer is not None:
+            missed = self._rescorer.missed_terms(bytes(pcm), [str(w["word"]) for w in found])
+            moved = [{**w, "start": fed_s + w["start"], "end": fed_s + w["end"]} for w in missed]
+            found = sorted([*found, *moved], key=lambda w: float(w["start"]))
+            text = " ".join(str(w["word"]) for w in found) if moved else text
         words = tuple(
             Word(
                 text=str(w["word"]),
@@ -165,7 +186,7 @@ class LegRecognizer:
                 end=round(self.to_call_time(float(w["end"])), 3),
                 conf=float(w.get("conf", 1.0)),
             )
-            for w in result.get("result", [])
+            for w in found
         )
         start = words[0].start if words else (utt_start or 0.0)
         end = words[-1].end if words else utt_end

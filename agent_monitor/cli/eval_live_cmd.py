@@ -1,0 +1,58 @@
+"""``agent-monitor eval live``: labelled dialogues spoken by TTS and streamed through the real server.
+
+See :mod:`agent_monitor.evaluation.live`. Prints recall of abusive agent turns and false alarms on
+clean agent turns live next to the same turns as text, latency, and the line each call got.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from agent_monitor.settings import Settings
+
+
+def register(commands: Any, evals: Any) -> None:
+    ev = evals.add_parser("live", help="live recall/false alarms of TTS-spoken dialogues vs their text")
+    ev.add_argument(
+        "dir", nargs="?", type=Path, metavar="DIR", help="data folder (default: settings.eval_data_dir)"
+    )
+    ev.add_argument(
+        "--split",
+        choices=("report", "tune", "all"),
+        default="report",
+        help="which half of the dialogues (default report)",
+    )
+    ev.add_argument("--calls", type=int, help="number of calls (default: every dialogue of the split)")
+    ev.add_argument("--concurrency", type=int, default=8, help="calls live at once (default 8)")
+    ev.add_argument("--speed", type=float, default=1.0, help="times real time (default 1.0)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of voices, lines, gains and call order")
+    ev.add_argument("--conditions", help="lines to draw from per call (default mulaw,alaw,gsm,opus; 'all')")
+    ev.add_argument(
+        "--max-gain-db", type=float, default=12.0, help="per-call gain drawn from -N..0 dB (default 12)"
+    )
+    ev.add_argument("--turns-out", type=Path, help="write one JSON line per labelled agent turn here")
+    ev.add_argument("--tts-cache", type=Path, help="rendered turns (default: DATA_DIR/tts-cache)")
+    ev.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.errors import ConfigError
+    from agent_monitor.evaluation.live.evaluate import DEFAULT_CONDITIONS, LiveEvalOptions, report
+
+    if args.concurrency < 1 or args.speed <= 0 or (args.calls is not None and args.calls < 1):
+        raise ConfigError("--concurrency and --calls must be at least 1 and --speed positive")
+    options = LiveEvalOptions(
+        data_dir=args.dir or settings.eval_data_dir,
+        tts_cache=args.tts_cache or settings.data_dir / "tts-cache",
+        split=args.split,
+        calls=args.calls,
+        concurrency=args.concurrency,
+        speed=args.speed,
+        seed=args.seed,
+        conditions=args.conditions or DEFAULT_CONDITIONS,
+        max_gain_db=args.max_gain_db,
+    )
+    print(report(settings, options, args.turns_out))
+    return 0

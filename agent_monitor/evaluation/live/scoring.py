@@ -1,0 +1,134 @@
+"""Live rule hits and agent warnings matched to the labelled agent turns, next to the text result.
+
+A labelled agent turn is **flagged live** when a rule hit of an abusive category (whatever the
+engine's abuse rules are: patterns or a trained classifier; see
+:data:`qa_rules.packs.ABUSE_CATEGORIES`) on the agent leg, not withdrawn later, has its evidence
+time (the end of its words on the call clock) within the turn: at or after the turn's start (less
+``EARLY_S``) and at most ``LATE_S`` after the end of its speech, assigned to the latest such turn.
+It is **flagged as text** when the same rule engine flags the turn's written text on the agent
+leg (:func:`qa_rules.evaluate.engine_flags`).
+
+Latency of a flagged abusive turn: the arrival on ``/ws/events`` of the first agent warning of an
+abusive rule for that turn, minus the moment the audio of (a) the offending word's end (the
+warning's evidence time, from the recognised word times) and (b) the end of the turn's speech was
+sent (the stream's start on the wall clock plus that call time divided by the speed), in wall
+seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agent_monitor.evaluation.live.assemble import LiveCall, PlacedTurn
+from agent_monitor.evaluation.live.runner import RunLog
+from agent_monitor.model.audio import Leg
+from qa_rules.engine import RuleSet
+from qa_rules.evaluate import engine_flags
+from qa_rules.packs import ABUSE_CATEGORIES
+
+EARLY_S = 0.2
+LATE_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    call_id: str
+    turn: int
+    label: int
+    text: str
+    heard: str
+    text_flag: bool
+    live_flag: bool
+    live_rules: tuple[str, ...]
+    condition: str
+    line: str
+    agent_voice: str
+    latency_word_s: float | None
+    latency_turn_s: float | None
+
+
+def _owner(turns: list[PlacedTurn], t: float) -> PlacedTurn | None:
+    """The agent turn a call time belongs to (the latest one started, if ``t`` is not too late)."""
+    started = [p for p in turns if p.start_s - EARLY_S <= t]
+    if not started:
+        return None
+    turn = max(started, key=lambda p: p.start_s)
+    return turn if t <= turn.speech_end_s + LATE_S else None
+
+
+def _live_hits(events: list[tuple[float, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The agent-leg abusive hits whose last state is not withdrawn."""
+    last: dict[tuple[Any, str], tuple[str, dict[str, Any], float]] = {}
+    for _, e in events:
+        if e["type"] != "rule_hit":
+            continue
+        hit = e["hit"]
+        if hit.get("leg") != Leg.AGENT.value or hit.get("category") not in ABUSE_CATEGORIES:
+            continue
+        last[(hit.get("utterance"), hit["rule"])] = (e["status"], hit, float(e["t"]))
+    return [{**hit, "t": t} for status, hit, t in last.values() if status != "withdrawn"]
+
+
+def _heard(events: list[tuple[float, dict[str, Any]]], turn: PlacedTurn) -> str:
+    finals = [
+        e
+        for _, e in events
+        if e["type"] == "transcript"
+        and e["final"]
+        and e["leg"] == Leg.AGENT.value
+        and e["end"] > turn.start_s - EARLY_S
+        and e["start"] < turn.speech_end_s + LATE_S
+    ]
+    return " | ".join(e["text"] for e in sorted(finals, key=lambda e: e["start"]))
+
+
+def score_call(call: LiveCall, log: RunLog, ruleset: RuleSet, speed: float = 1.0) -> list[TurnResult]:
+    """One result per labelled agent turn of ``call`` streamed at ``speed`` times real time."""
+    cid = call.dialogue.call_id
+    events = log.events_of(cid)
+    stream = log.streams.get(cid)
+    agent_turns = [p for p in call.turns if p.turn.leg is Leg.AGENT]
+    flagged: dict[int, list[str]] = {}
+    for hit in _live_hits(events):
+        owner = _owner(agent_turns, hit["t"])
+        if owner is not None:
+            flagged.setdefault(owner.turn.index, []).append(hit["rule"])
+    warned: dict[int, tuple[float, float]] = {}
+    for arrival, e in events:
+        if e["type"] != "agent_warning" or e["rule"] not in _abusive_rules(ruleset):
+            continue
+        owner = _owner(agent_turns, float(e["t"]))
+        if owner is not None and owner.turn.index not in warned:
+            warned[owner.turn.index] = (arrival, float(e["t"]))
+    out = []
+    for p in agent_turns:
+        if p.turn.label is None:
+            continue
+        lat_word = lat_turn = None
+        if p.turn.index in warned and stream is not None and p.turn.index in flagged:
+            arrival, t = warned[p.turn.index]
+            lat_word = arrival - (stream.started_wall + t / speed)
+            lat_turn = arrival - (stream.started_wall + p.speech_end_s / speed)
+        out.append(
+            TurnResult(
+                call_id=cid,
+                turn=p.turn.index,
+                label=p.turn.label,
+                text=p.turn.text,
+                heard=_heard(events, p),
+                text_flag=engine_flags(ruleset, p.turn.text, "en"),
+                live_flag=p.turn.index in flagged,
+                live_rules=tuple(sorted(set(flagged.get(p.turn.index, ())))),
+                condition=call.plan.condition,
+                line=call.plan.line.name,
+                agent_voice=p.voice.label,
+                latency_word_s=lat_word,
+                latency_turn_s=lat_turn,
+            )
+        )
+    return out
+
+
+def _abusive_rules(ruleset: RuleSet) -> frozenset[str]:
+    return frozenset(r.id for r in ruleset.rules if r.category in ABUSE_CATEGORIES)
