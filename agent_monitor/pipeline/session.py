@@ -299,6 +299,8 @@ class CallSession:
     async def on_health(self, health: LegHealth, t: float) -> None:
         """Report a signal-health change found elsewhere (e.g. no speech model for the leg's language):
         stored with the call and published like the monitor's own."""
+        if self._closing:
+            raise SessionClosedError(f"call {self.call_id} has stopped; health report refused")
         self._emit_health(SignalHealth(call_id=self.call_id, t=t, health=health))
         await asyncio.gather(*self._publishing)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agent_monitor.audio.g711 import mulaw_encode
+from agent_monitor.errors import SessionClosedError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallEnded, SignalHealth
 from agent_monitor.model.health import HealthIssue, LegHealth
@@ -53,6 +54,8 @@ async def test_normal_call_raises_nothing_and_reported_issue_is_stored(
     no_model = LegHealth(Leg.DEBTOR, HealthIssue.NO_MODEL, True, "no zh model installed: not transcribed")
     await session.on_health(no_model, 3.0)
     await session.stop("stop")
+    with pytest.raises(SessionClosedError):
+        await session.on_health(no_model, 30.0)
     events = events_of(sub)
     assert [e.health for e in health_of(events)] == [no_model]
     assert isinstance(events[-1], CallEnded)
