@@ -52,8 +52,11 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "en": Recipe(
-        weights={"davidson": 1.0, "olid": 1.0, "collection": 1.0, "collection-debtor": 1.0, SELF: 1.0},
-        spec={"char": [3, 5], "word": [1, 2]},
+        weights={"davidson": 0.5, "olid": 1.0, "collection": 1.0, "collection-debtor": 1.0, SELF: 1.0},
+        # words only: the text comes from a speech recogniser (dictionary words, no obfuscated
+        # spellings), and character n-grams leaked "hell" into "tell"/"well" ("let me tell you
+        # what we can do" scored 0.79 with character 3-5-grams)
+        spec={"word": [1, 2]},
         # margin under the 5% goal for the small sets (their other halves vary); Davidson's
         # negatives already give the pattern rules 4.5%
         max_fpr={"olid": 0.035, "collection": 0.035, "davidson": 0.05},
