@@ -69,10 +69,14 @@ N_FEATURES = len(FEATURE_NAMES)
 
 #: frames more than this far below the window's speech level are not speech
 SPEECH_RANGE_DB = 35.0
-#: nothing below this level is speech, whatever the gain: 16-bit PCM noise is about -96 dBFS,
-#: mu-law idle-channel noise about -72 dBFS (which the voicing test rejects). Features are gain
-#: invariant as long as the speech peak level stays above about -50 dBFS.
-ABS_FLOOR_DB = -85.0
+#: nothing below this level is speech, whatever the gain (digital silence)
+ABS_FLOOR_DB = -130.0
+#: speech frames must also stand this far above the window's noise floor (its 10th percentile
+#: frame level): a codec's idle-channel noise and quantised room noise in the pauses then do not
+#: count as speech on a quiet line. The gate never rises above ``ref - NOISE_GATE_MAX_DB`` (a
+#: window without pauses has no noise floor to measure)
+NOISE_MARGIN_DB = 10.0
+NOISE_GATE_MAX_DB = 25.0
 #: YIN aperiodicity above this is unvoiced
 VOICING_THRESHOLD = 0.4
 #: looser threshold used when a short or rough-voiced window has too few voiced frames; white noise
@@ -104,7 +108,8 @@ def speech_masks(frames: Frames, ref_db: float | None = None) -> tuple[np.ndarra
     if len(energy) == 0:
         return np.zeros(0, bool), np.zeros(0, bool), ABS_FLOOR_DB
     ref = float(np.percentile(energy, 95)) if ref_db is None else float(ref_db)
-    speech = energy > max(ref - SPEECH_RANGE_DB, ABS_FLOOR_DB)
+    gate = min(float(np.percentile(energy, 10)) + NOISE_MARGIN_DB, ref - NOISE_GATE_MAX_DB)
+    speech = energy > max(ref - SPEECH_RANGE_DB, gate, ABS_FLOOR_DB)
     loud = speech & (energy > ref - SPEECH_RANGE_DB + 10.0)
     voiced = loud & (frames.aperiodicity < VOICING_THRESHOLD)
     if np.count_nonzero(voiced) < MIN_VOICED_FRAMES:
