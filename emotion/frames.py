@@ -38,8 +38,9 @@ FRAME_RATE = ANALYSIS_RATE / HOP  # frames per second
 FLOOR_DB = -140.0
 #: every frame's power spectrum is floored this far below its strongest bin before the spectral
 #: measurements (centroid, alpha ratio, flux, mel shape): G.711 quantisation noise (about 38 dB
-#: below the signal, spread over 128 bins) and 48 kHz studio detail then read the same
-SPECTRAL_RANGE_DB = 35.0
+#: below the signal at full level, spread over 128 bins; less on a quiet line) and 48 kHz studio
+#: detail then read the same
+SPECTRAL_RANGE_DB = 30.0
 
 _FREQS = np.fft.rfftfreq(WIN, 1.0 / ANALYSIS_RATE)
 _HANN = np.hanning(WIN)

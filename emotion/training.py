@@ -52,9 +52,10 @@ class TrainConfig:
     relative_features: tuple[str, ...] = RELATIVE_FEATURES
     #: the absolute scorer keeps only features at least this :func:`line_stability` on its
     #: training lines (the relative scorer compares the speaker with themselves on the same line).
-    #: Off: at 0.5 (7 features dropped) the calm clips moved less across lines (median largest
-    #: move 11.2 vs 12.4 points) but English AUC without a baseline fell 0.949 -> 0.937 and calm
-    #: live windows at the start of a call scored 45-65 (tests/emotion/test_tracker.py)
+    #: Off: tried at 0.5 with an earlier front end (all speech frames, 35 dB spectral floor), it
+    #: dropped 7 features; calm clips moved less across lines (median largest move 11.2 vs 12.4
+    #: points) but English AUC without a baseline fell 0.949 -> 0.937 and calm live windows at
+    #: the start of a call scored 45-65 (tests/emotion/test_tracker.py failed)
     min_stability_absolute: float = 0.0
     #: relative rows are built with this many different baselines per speaker (where the speaker
     #: has that many groups of neutral/calm clips); evaluation always uses the first
