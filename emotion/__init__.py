@@ -30,7 +30,8 @@ Live interface (one tracker per debtor leg)
   and ``tracker.baseline_status`` expose it; a ready :class:`emotion.baseline.SpeakerBaseline`
   can also be passed to the constructor.
 * ``tracker.episodes`` lists closed :class:`~agent_monitor.model.stress.StressEpisode` s.
-* Cost: about 0.4% of one core per leg (``python benchmarks/bench_stress.py``).
+* Cost: 0.4-0.9% of one core per leg (``python benchmarks/bench_stress.py``, measured on a loaded
+  2-core machine).
 * Bad input (wrong leg or rate, NaN samples, odd PCM length) raises :class:`StressError`.
 
 Modules
