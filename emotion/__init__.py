@@ -30,7 +30,8 @@ Live interface (one tracker per debtor leg)
   and ``tracker.baseline_status`` expose it; a ready :class:`emotion.baseline.SpeakerBaseline`
   can also be passed to the constructor.
 * ``tracker.episodes`` lists closed :class:`~agent_monitor.model.stress.StressEpisode` s.
-* Cost: about 0.4% of one core per leg (``python benchmarks/bench_stress.py``).
+* Cost: 0.4-0.9% of one core per leg (``python benchmarks/bench_stress.py``, measured on a loaded
+  2-core machine).
 * Bad input (wrong leg or rate, NaN samples, odd PCM length) raises :class:`StressError`.
 
 Modules
@@ -38,7 +39,8 @@ Modules
 ``pitch`` YIN F0 and periodicity; ``frames`` 8 kHz frame analysis (batch or streaming);
 ``features`` window/clip features; ``baseline`` speaker baseline; ``model`` the calibrated
 logistic scorers (file in ``models/stress/``); ``levels`` smoothing and hysteresis; ``tracker``
-live tracker and clip scoring; ``telephone`` 8 kHz G.711 mu-law simulation; ``dataset``,
-``training``, ``evaluation``, ``report`` for ``agent-monitor stress train`` and
-``agent-monitor eval stress``.
+live tracker and clip scoring; ``augment`` the random telephone lines of training; ``cache``
+clip features per (clip, line) on disk; ``dataset``, ``training``, ``evaluation``, ``report`` for
+``agent-monitor stress train`` and ``agent-monitor eval stress [--conditions ...]``. Telephone
+lines (gain, G.711, GSM/AMR/Opus, noise, loss) come from :mod:`agent_monitor.audio.conditions`.
 """

@@ -9,19 +9,23 @@ of corpora (``emotion/``, or the shared data root holding ``emotion/``).
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank
 from agent_monitor.errors import AudioDecodeError, AudioFormatError, DatasetError, StressError
+from emotion.augment import training_line, variant_names
+from emotion.cache import FeatureCache
 from emotion.features import N_FEATURES, WindowFeatures
 from emotion.pitch import FloatArray
 
 REQUIRED_COLUMNS = ("path", "label", "speaker", "arousal")
-#: the two listening conditions every clip is measured in
-CONDITIONS = ("original", "telephone")
+CLEAN = CONDITIONS["clean"]
+MULAW = CONDITIONS["mulaw"]
 #: labels usable as a speaker's baseline, in order of preference
 BASELINE_LABELS = ("neutral", "calm")
 #: baseline reference: the speaker's neutral clips in file order until this much audio
@@ -110,10 +114,14 @@ def read_audio(path: Path) -> tuple[npt.NDArray[np.float32], int]:
 
 @dataclass(frozen=True)
 class ClipTable:
-    """Clip features of a set of clips in both conditions (rows follow ``clips``)."""
+    """Clip features of a set of clips under several line conditions (rows follow ``clips``).
+
+    A row is NaN (and its ``voiced_s`` 0) where the clip held too little voiced speech to score
+    under that condition (e.g. a quiet clip 40 dB down through a codec).
+    """
 
     clips: tuple[Clip, ...]
-    #: condition -> (n_clips x N_FEATURES) feature rows
+    #: condition name -> (n_clips x N_FEATURES) feature rows
     features: dict[str, FloatArray]
     #: seconds of voiced speech per clip, per condition
     voiced_s: dict[str, FloatArray]
@@ -121,6 +129,10 @@ class ClipTable:
     #: clips left out because the same recording is also filed under the other arousal label
     #: (:mod:`emotion.duplicates`): one line per pair, naming both files
     excluded: tuple[str, ...] = ()
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        return tuple(self.features)
 
     @property
     def y(self) -> npt.NDArray[np.int_]:
@@ -146,45 +158,56 @@ class ClipTable:
 
     @staticmethod
     def concat(tables: list[ClipTable]) -> ClipTable:
+        names = tables[0].conditions
+        if any(t.conditions != names for t in tables):
+            raise DatasetError("clip tables measured under different conditions cannot be joined")
         return ClipTable(
             clips=tuple(c for t in tables for c in t.clips),
-            features={k: np.vstack([t.features[k] for t in tables]) for k in CONDITIONS},
-            voiced_s={k: np.concatenate([t.voiced_s[k] for t in tables]) for k in CONDITIONS},
+            features={k: np.vstack([t.features[k] for t in tables]) for k in names},
+            voiced_s={k: np.concatenate([t.voiced_s[k] for t in tables]) for k in names},
             durations=np.concatenate([t.durations for t in tables]),
             excluded=tuple(line for t in tables for line in t.excluded),
         )
 
 
-def measure_clips(clips: list[Clip]) -> ClipTable:
-    """Features of every clip at its original rate and through an 8 kHz mu-law phone line.
+def measure_clips(
+    clips: list[Clip],
+    conditions: Sequence[Condition] = (CLEAN, MULAW),
+    augment: int = 0,
+    noise: NoiseBank | None = None,
+    cache: FeatureCache | None = None,
+) -> ClipTable:
+    """Features of every clip under each line condition, plus ``augment`` random training lines.
 
-    A clip with too little voiced speech raises :class:`DatasetError` naming it (the shared data
-    has none; a labelled silent clip is a data error, not something to skip quietly).
+    ``conditions`` come from :mod:`agent_monitor.audio.conditions` (``clean`` is always measured
+    first); the training lines ``aug0``.. are drawn by :func:`emotion.augment.training_line`.
+    Noise conditions need ``noise``. A clip with too little voiced speech in the ``clean``
+    condition raises :class:`DatasetError` naming it (a labelled silent clip is a data error, not
+    something to skip quietly); under other conditions its row is NaN.
 
     One recording filed under both a high- and a low-arousal label (same speaker; see
     :mod:`emotion.duplicates`) is a labelling error that no acoustic model can resolve: both clips
     are left out, and listed in ``excluded`` so that reports say so.
     """
     from emotion.duplicates import conflicting_duplicates
-    from emotion.telephone import to_telephone
-    from emotion.tracker import clip_features
 
-    feats = {c: np.zeros((len(clips), N_FEATURES)) for c in CONDITIONS}
-    voiced = {c: np.zeros(len(clips)) for c in CONDITIONS}
+    names = [CLEAN.name, *(c.name for c in conditions if c.name != CLEAN.name), *variant_names(augment)]
+    feats = {c: np.full((len(clips), N_FEATURES), np.nan) for c in names}
+    voiced = {c: np.zeros(len(clips)) for c in names}
     durations = np.zeros(len(clips))
     phone: list[npt.NDArray[np.float32]] = []
     for i, clip in enumerate(clips):
         x, rate = read_audio(clip.path)
         durations[i] = x.size / rate
-        phone.append(to_telephone(x, rate))
-        for cond in CONDITIONS:
-            audio, sr = (x, rate) if cond == "original" else (phone[-1], 8000)
-            try:
-                w: WindowFeatures = clip_features(audio, sr)
-            except StressError as exc:
-                raise DatasetError(f"{clip.path} ({cond}): {exc}") from exc
-            feats[cond][i] = w.values
-            voiced[cond][i] = w.voiced_s
+        phone.append(MULAW.apply(x, rate)[0])
+        lines = [CLEAN, *(c for c in conditions if c.name != CLEAN.name)]
+        lines += [training_line(clip.speaker_key, clip.entry or clip.path.name, k) for k in range(augment)]
+        for line in lines:
+            row = _measure(x, rate, clip, line, noise, cache)
+            if line.name == CLEAN.name and not np.isfinite(row[0]):
+                raise DatasetError(f"{clip.path}: too little voiced speech to score")
+            feats[line.name][i] = row[1:]
+            voiced[line.name][i] = row[0] if np.isfinite(row[0]) else 0.0
     pairs = conflicting_duplicates([c.speaker_key for c in clips], [c.high for c in clips], phone)
     keep = np.ones(len(clips), bool)
     notes = []
@@ -198,6 +221,32 @@ def measure_clips(clips: list[Clip]) -> ClipTable:
         )
     table = ClipTable(tuple(clips), feats, voiced, durations, tuple(notes))
     return table.subset(keep) if pairs else table
+
+
+def _measure(
+    x: npt.NDArray[np.float32],
+    rate: int,
+    clip: Clip,
+    line: Condition,
+    noise: NoiseBank | None,
+    cache: FeatureCache | None,
+) -> FloatArray:
+    """(voiced seconds, features...) of one clip over one line; NaN when it cannot be scored."""
+    from emotion.tracker import clip_features
+
+    seed = clip.entry or clip.path.name
+    key = cache.key(clip.path, line, seed) if cache is not None else ""
+    if cache is not None and (hit := cache.get(key)) is not None and hit.shape == (N_FEATURES + 1,):
+        return hit
+    audio, sr = line.apply(x, rate, noise=noise, seed=seed)
+    try:
+        w: WindowFeatures = clip_features(audio, sr)
+        row = np.concatenate([[w.voiced_s], w.values])
+    except StressError:
+        row = np.full(N_FEATURES + 1, np.nan)
+    if cache is not None:
+        cache.put(key, row)
+    return row
 
 
 def baseline_clips(table: ClipTable, variant: int = 0) -> dict[str, list[int]]:

@@ -21,19 +21,26 @@ when the window has too little voiced speech to measure):
 ``loud_db``     90th percentile of the speech-frame level, dB re full scale: the level of the
                 loud (vowel) parts, i.e. vocal effort (gain dependent)
 ``loud_range``  90th minus 10th percentile of speech-frame level, dB (gain invariant)
-``centroid``    median spectral centroid of speech frames, kHz
-``alpha_db``    median alpha ratio (0-1 kHz over 1-3.8 kHz energy) of speech frames, dB (tilt)
-``flux``        mean spectral flux of speech frames
-``spec_change`` median, over consecutive speech frames, of the RMS change of the mel spectral shape
+``centroid``    median spectral centroid of loud speech frames (see below), kHz
+``alpha_db``    median alpha ratio (0-1 kHz over 1-3.8 kHz energy) of loud speech frames, dB (tilt)
+``flux``        mean spectral flux of loud speech frames
+``spec_change`` median, over consecutive loud speech frames, of the RMS change of the mel spectral shape
                 (``shape_db``) from one 10 ms frame to the next, dB: how fast the articulation moves
                 (formant transitions); gain invariant. Adding it raised the leave-speaker-out AUC on
                 CASIA from 0.847 to 0.858 with a baseline, 0.769 to 0.806 without
 ``rate``        syllable nuclei per second of speech (with ``words=``: ASR words per second)
 ``pause_ratio`` share of non-speech frames between the first and last speech frame
 ``voiced_ratio`` share of speech frames that are voiced
-``mel_NN``      median over speech frames of the log energy of mel band NN (16 bands, 100-3800
+``mel_NN``      median over loud speech frames of the log energy of mel band NN (16 bands, 100-3800
                 Hz) minus the frame's mean over the bands, dB (spectral shape; gain invariant)
 =============== ===========================================================================
+
+*Loud speech frames*: the spectral features use only speech frames within
+:data:`SPECTRAL_FRAMES_DB` (20 dB) of the window's speech level, and every frame's spectrum is
+floored 30 dB below its strongest bin (:data:`emotion.frames.SPECTRAL_RANGE_DB`). On a quiet G.711
+line the codec's quantisation noise is fixed in level, so quiet frames whiten; the louder frames
+read the same clean, 20 dB down and through mu-law/A-law. Nothing depends on the absolute level
+but ``loud_db`` (digital silence aside): a clip 40 dB down gives the same features.
 """
 
 from __future__ import annotations
@@ -69,15 +76,22 @@ N_FEATURES = len(FEATURE_NAMES)
 
 #: frames more than this far below the window's speech level are not speech
 SPEECH_RANGE_DB = 35.0
-#: nothing below this level is speech, whatever the gain: 16-bit PCM noise is about -96 dBFS,
-#: mu-law idle-channel noise about -72 dBFS (which the voicing test rejects). Features are gain
-#: invariant as long as the speech peak level stays above about -50 dBFS.
-ABS_FLOOR_DB = -85.0
+#: nothing below this level is speech, whatever the gain (digital silence)
+ABS_FLOOR_DB = -130.0
+#: speech frames must also stand this far above the window's noise floor (its 10th percentile
+#: frame level): a codec's idle-channel noise and quantised room noise in the pauses then do not
+#: count as speech on a quiet line. The gate never rises above ``ref - NOISE_GATE_MAX_DB`` (a
+#: window without pauses has no noise floor to measure)
+NOISE_MARGIN_DB = 10.0
+NOISE_GATE_MAX_DB = 25.0
 #: YIN aperiodicity above this is unvoiced
 VOICING_THRESHOLD = 0.4
 #: looser threshold used when a short or rough-voiced window has too few voiced frames; white noise
 #: measures 0.75 or more, so noise still does not pass
 RELAXED_VOICING_THRESHOLD = 0.55
+#: spectral features (centroid, alpha, flux, spec_change, mel_NN) use only speech frames within
+#: this many dB of the window's speech level
+SPECTRAL_FRAMES_DB = 20.0
 #: a window needs this many voiced frames (10 ms each) to be scored
 MIN_VOICED_FRAMES = 20
 
@@ -104,7 +118,8 @@ def speech_masks(frames: Frames, ref_db: float | None = None) -> tuple[np.ndarra
     if len(energy) == 0:
         return np.zeros(0, bool), np.zeros(0, bool), ABS_FLOOR_DB
     ref = float(np.percentile(energy, 95)) if ref_db is None else float(ref_db)
-    speech = energy > max(ref - SPEECH_RANGE_DB, ABS_FLOOR_DB)
+    gate = min(float(np.percentile(energy, 10)) + NOISE_MARGIN_DB, ref - NOISE_GATE_MAX_DB)
+    speech = energy > max(ref - SPEECH_RANGE_DB, gate, ABS_FLOOR_DB)
     loud = speech & (energy > ref - SPEECH_RANGE_DB + 10.0)
     voiced = loud & (frames.aperiodicity < VOICING_THRESHOLD)
     if np.count_nonzero(voiced) < MIN_VOICED_FRAMES:
@@ -127,6 +142,17 @@ def syllable_nuclei(frames: Frames, speech: np.ndarray, voiced: np.ndarray) -> i
     env = np.where(speech, env, env.min() if len(env) else 0.0)
     peaks, _ = find_peaks(env, prominence=2.0, distance=int(0.08 * FRAME_RATE))
     return int(np.count_nonzero(voiced[peaks]))
+
+
+def _spectral_frames(frames: Frames, speech: np.ndarray, ref: float) -> np.ndarray:
+    """Speech frames within :data:`SPECTRAL_FRAMES_DB` of the speech level (all speech if too few).
+
+    A codec's quantisation noise is fixed in level on a quiet line, so the quiet speech frames have
+    the worst signal-to-noise ratio and their spectra whiten; the louder ones read the same on
+    every line.
+    """
+    loud = speech & (frames.energy_db > ref - SPECTRAL_FRAMES_DB)
+    return loud if np.count_nonzero(loud) >= MIN_VOICED_FRAMES else speech
 
 
 def _percentile_range(x: FloatArray) -> float:
@@ -172,7 +198,8 @@ def window_features(
     d_db = d_db[d_db < 6.0]
     shimmer = float(d_db.mean()) if len(d_db) else 0.0
 
-    sp_pairs = _pairs(speech)
+    spectral = _spectral_frames(frames, speech, ref)
+    sp_pairs = _pairs(spectral)
     if len(sp_pairs):
         step = np.diff(frames.shape_db, axis=0)[sp_pairs]
         spec_change = float(np.median(np.sqrt(np.mean(step**2, axis=1))))
@@ -204,14 +231,14 @@ def window_features(
             float(np.median(frames.hnr_db[voiced])),
             float(np.percentile(level, 90)),
             _percentile_range(level),
-            float(np.median(frames.centroid_hz[speech])) / 1000.0,
-            float(np.median(frames.alpha_db[speech])),
-            float(np.mean(frames.flux[speech])),
+            float(np.median(frames.centroid_hz[spectral])) / 1000.0,
+            float(np.median(frames.alpha_db[spectral])),
+            float(np.mean(frames.flux[spectral])),
             spec_change,
             float(rate),
             float(pause_ratio),
             n_voiced / n_speech,
-            *np.median(frames.shape_db[speech], axis=0),
+            *np.median(frames.shape_db[spectral], axis=0),
         ]
     )
     if not np.all(np.isfinite(values)):  # defensive: every branch above is finite by construction

@@ -33,8 +33,14 @@ FMIN = 60.0
 FMAX = 500.0
 FRAME = 400  # WIN + longest YIN lag (8000 / 60 = 134) + margin
 FRAME_RATE = ANALYSIS_RATE / HOP  # frames per second
-#: level floor: anything quieter is digital silence (-100 dBFS)
-FLOOR_DB = -100.0
+#: level floor: anything quieter is digital silence (-140 dBFS, far below 16-bit PCM's -96 dBFS, so
+#: a clip 40 dB down is measured like the clip itself)
+FLOOR_DB = -140.0
+#: every frame's power spectrum is floored this far below its strongest bin before the spectral
+#: measurements (centroid, alpha ratio, flux, mel shape): G.711 quantisation noise (about 38 dB
+#: below the signal at full level, spread over 128 bins; less on a quiet line) and 48 kHz studio
+#: detail then read the same
+SPECTRAL_RANGE_DB = 30.0
 
 _FREQS = np.fft.rfftfreq(WIN, 1.0 / ANALYSIS_RATE)
 _HANN = np.hanning(WIN)
@@ -131,24 +137,25 @@ def analyse_frames(
     frames = frames - frames[:, :WIN].mean(axis=1, keepdims=True)
     head = frames[:, :WIN]
     power = np.mean(head**2, axis=1)
-    energy_db = np.maximum(10.0 * np.log10(power + 1e-12), FLOOR_DB)
+    energy_db = np.maximum(10.0 * np.log10(power + 1e-16), FLOOR_DB)
     yin = yin_frames(frames, ANALYSIS_RATE, FMIN, FMAX, WIN)
     hnr_db = np.clip(10.0 * np.log10((yin.harmonicity + 1e-6) / (1.0 - yin.harmonicity + 1e-6)), -10.0, 30.0)
 
-    spec = np.abs(np.fft.rfft(head * _HANN, axis=1)) ** 2
+    raw = np.abs(np.fft.rfft(head * _HANN, axis=1)) ** 2
+    band_db = np.maximum(10.0 * np.log10(raw[:, _NUC].sum(axis=1) / WIN + 1e-16), FLOOR_DB)
+    spec = np.maximum(raw, raw.max(axis=1, keepdims=True) * 10 ** (-SPECTRAL_RANGE_DB / 10) + 1e-20)
     band = spec[:, _BAND]
     band_sum = band.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         centroid = np.where(band_sum > 0, (band * _FREQS[_BAND]).sum(axis=1) / band_sum, 0.0)
     low = spec[:, _LOW].sum(axis=1)
     high = spec[:, _HIGH].sum(axis=1)
-    alpha_db = 10.0 * np.log10((low + 1e-12) / (high + 1e-12))
-    band_db = np.maximum(10.0 * np.log10(spec[:, _NUC].sum(axis=1) / WIN + 1e-12), FLOOR_DB)
-    mel_db = 10.0 * np.log10(spec @ _SHAPE + 1e-12)
+    alpha_db = 10.0 * np.log10(low / high)
+    mel_db = 10.0 * np.log10(spec @ _SHAPE)
     shape_db = mel_db - mel_db.mean(axis=1, keepdims=True)
 
     mag = np.sqrt(spec[:, _BAND])
-    norm = mag / (mag.sum(axis=1, keepdims=True) + 1e-12)
+    norm = mag / mag.sum(axis=1, keepdims=True)
     prev = np.concatenate([norm[:1] if prev_spectrum is None else prev_spectrum[None, :], norm[:-1]])
     flux = np.sqrt(((norm - prev) ** 2).sum(axis=1)) if len(norm) else np.zeros(0)
     last = norm[-1].copy() if len(norm) else prev_spectrum

@@ -5,7 +5,7 @@ from __future__ import annotations
 from emotion.model import LinearScorer, StressModel
 from emotion.training import BASELINE_CHOICES
 
-_CONDITION = {"original": "original rate", "telephone": "8 kHz mu-law"}
+_CONDITION = {"clean": "clean (as published)", "mulaw": "8 kHz mu-law"}
 
 
 def _coef_table(scorer: LinearScorer) -> list[str]:
@@ -24,8 +24,26 @@ def _coef_table(scorer: LinearScorer) -> list[str]:
     return lines
 
 
+def _stability_lines(stability: dict[str, float], threshold: object, scorer: LinearScorer) -> list[str]:
+    if not stability:
+        return []
+    dropped = [f for f in stability if f not in scorer.features]
+    cells = ", ".join(f"`{f}` {v:.2f}" for f, v in sorted(stability.items(), key=lambda kv: kv[1]))
+    return [
+        "Line stability of each feature on the training lines (share of its variance that follows "
+        "the clip rather than the line, smallest over the corpora; `emotion.training.line_stability`, "
+        f"label-free): {cells}.",
+        "",
+        f"Features below {threshold} (`min_stability_absolute`; 0 = off) are left out of this scorer: "
+        + (", ".join(f"`{f}`" for f in dropped) if dropped else "none")
+        + ".",
+        "",
+    ]
+
+
 def render_report(model: StressModel, version: str, command: str) -> str:
     t = model.training
+    cfg = t.get("config", {})
     lines = [
         f"# Stress model {version}: training report",
         "",
@@ -52,15 +70,22 @@ def render_report(model: StressModel, version: str, command: str) -> str:
         ]
     lines += [
         "",
-        "Every clip is used twice: at its original rate and after an 8 kHz G.711 mu-law phone line "
-        "(soxr resampling + mu-law coding). High arousal = angry, fearful; low = neutral, calm, sad. "
-        "Corpora get equal total weight, classes are balanced within each corpus.",
+        f"Training rows: every clip clean and over {cfg.get('augment')} random telephone lines per "
+        "speaker (`emotion.augment`: gain 0 to -40 dB, none/mu-law/A-law/GSM/AMR-NB/Opus, real line "
+        "noise or babble at 10-30 dB SNR or none, sometimes 2% packet loss; +-3 dB per clip). "
+        "High arousal = angry, fearful; low = neutral, calm, sad. Corpora get equal total weight, "
+        "classes are balanced within each corpus.",
         "",
         "## Leave-speaker-out cross-validation",
         "",
-        "Each speaker is held out in turn (all of their clips, both conditions); the model is fitted on "
-        "the others. *With baseline*: clip features minus the speaker's neutral clips (the first neutral "
-        "clips in file order up to 3 s of audio; those clips are not scored). Scores are Platt-calibrated "
+        "Each speaker is held out in turn (all of their clips, every line); the model is fitted on "
+        "the others, its C chosen from "
+        f"{cfg.get('c_grid')} by an inner 4-fold cross-validation over those other speakers only. "
+        "The held-out speaker is scored clean and through the grid's fixed 8 kHz mu-law condition "
+        "(not a training line). The whole condition grid is in `agent-monitor eval stress "
+        "--conditions all` (README). *With baseline*: clip features minus the speaker's neutral "
+        "clips on the same line (the first neutral clips in file order up to 3 s of audio; "
+        "those clips are not scored). Scores are Platt-calibrated "
         "on the out-of-fold decision values (2 parameters fitted on the same predictions), "
         "UA = unweighted accuracy at score 50.",
         "",
@@ -93,17 +118,20 @@ def render_report(model: StressModel, version: str, command: str) -> str:
                 f"| {row['corpus']} | {_CONDITION.get(row['condition'], row['condition'])} | "
                 f"{row['baselines']} | {row['auc_mean']:.3f} | {row['auc_min']:.3f} | {row['auc_max']:.3f} |"
             )
-    cfg = t.get("config", {})
+    chosen = t.get("chosen_c", {})
     lines += [
         "",
         "## Model",
         "",
         f"Two L2-regularised logistic regressions over standardised features "
-        f"(C = {cfg.get('c_absolute')} absolute, {cfg.get('c_relative')} relative); standardised values are "
+        f"(C = {chosen.get('absolute', {}).get('final')} absolute, "
+        f"{chosen.get('relative', {}).get('final')} relative, chosen by the inner cross-validation over "
+        "all speakers); standardised values are "
         "clipped to +-5. Weights are per standard deviation of the feature, sorted by size.",
         "",
         "### Absolute (no baseline yet; `loud_db` excluded: telephone gain varies)",
         "",
+        *_stability_lines(t.get("line_stability", {}), cfg.get("min_stability_absolute"), model.absolute),
         *_coef_table(model.absolute),
         "",
         "### Relative (features minus the speaker's baseline)",

@@ -11,7 +11,7 @@ from typing import Any
 from agent_monitor.errors import AgentMonitorError, StressError
 from agent_monitor.settings import Settings
 
-MODEL_VERSION_NAME = "v2"
+MODEL_VERSION_NAME = "v3"
 
 
 def register(commands: Any, evals: Any) -> None:
@@ -40,6 +40,13 @@ def register(commands: Any, evals: Any) -> None:
     e.add_argument("--model", type=Path, help="model file (default: settings stress.model_file)")
     e.add_argument(
         "--train-data", type=Path, help="the model's training data (default: <eval_data_dir>/emotion)"
+    )
+    e.add_argument(
+        "--conditions",
+        default="clean,mulaw",
+        metavar="LIST",
+        help="line conditions: 'all' or names separated by commas (default: clean,mulaw); "
+        "see agent_monitor/audio/conditions.py",
     )
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e.set_defaults(func=run_eval)
@@ -98,22 +105,33 @@ def run_score(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _load_table(folder: Path) -> Any:
+def _load_table(folder: Path, settings: Settings, conditions: list[Any], augment: int) -> Any:
+    """Clip features of every corpus under ``folder`` on each line (cached under ``data_dir``)."""
+    from agent_monitor.audio.conditions import NoiseBank, needs_noise
+    from emotion.cache import FeatureCache
     from emotion.dataset import ClipTable, find_corpora, load_clips, measure_clips
 
-    return ClipTable.concat([measure_clips(load_clips(c)) for c in find_corpora(folder)])
+    noise = NoiseBank.from_data_dir(settings.eval_data_dir) if augment or needs_noise(conditions) else None
+    cache = FeatureCache(settings.data_dir / "cache" / "stress-features")
+    return ClipTable.concat(
+        [measure_clips(load_clips(c), conditions, augment, noise, cache) for c in find_corpora(folder)]
+    )
 
 
 def run_train(args: argparse.Namespace, settings: Settings) -> int:
+    from emotion.dataset import CLEAN, MULAW
     from emotion.report import render_report
-    from emotion.training import train
+    from emotion.training import TrainConfig, train
 
     data = args.data or settings.eval_data_dir / "emotion"
     output: Path = args.output or settings.stress.model_file
-    print(f"measuring clips in {data} (original and 8 kHz mu-law) ...", file=sys.stderr)
-    table = _load_table(data)
+    config = TrainConfig()
+    print(
+        f"measuring clips in {data} (clean, 8 kHz mu-law, {config.augment} random lines) ...", file=sys.stderr
+    )
+    table = _load_table(data, settings, [CLEAN, MULAW], config.augment)
     sources = sorted({c.corpus for c in table.clips})
-    result = train(table, sources=[f"emotion/{s}" for s in sources])
+    result = train(table, config, sources=[f"emotion/{s}" for s in sources])
     result.model.save(output)
     report = output.with_name("TRAINING_REPORT.md")
     command = "agent-monitor stress train" + (f" {args.data}" if args.data else "")
@@ -128,16 +146,22 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.audio.conditions import parse_conditions
+    from emotion.dataset import CLEAN, MULAW
     from emotion.evaluation import evaluate, format_table
     from emotion.model import load_model
+    from emotion.training import TrainConfig
 
+    conditions = parse_conditions(args.conditions)
     model = load_model(args.model or settings.stress.model_file)
-    table = _load_table(args.dir)
+    augment = TrainConfig.from_json(model.training["config"]).augment if "config" in model.training else 0
+    train_dir: Path = args.train_data or settings.eval_data_dir / "emotion"
+    same = train_dir.resolve() == args.dir.resolve()
+    table = _load_table(args.dir, settings, conditions, augment if same else 0)
     pool = None
     if set(table.speakers.tolist()) & model.training_speakers:
-        train_dir: Path = args.train_data or settings.eval_data_dir / "emotion"
-        pool = table if train_dir.resolve() == args.dir.resolve() else _load_table(train_dir)
-    rows = evaluate(table, model, pool)
+        pool = table if same else _load_table(train_dir, settings, [CLEAN, MULAW], augment)
+    result = evaluate(table, model, pool, [c.name for c in conditions])
     if table.excluded:
         print(
             f"left out {2 * len(table.excluded)} clips: {len(table.excluded)} recordings filed under both "
@@ -145,7 +169,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=1))
+        print(json.dumps(result.as_dict(), indent=1))
     else:
-        print(format_table(rows))
+        print(format_table(result))
     return 0

@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.dataset import load_clips, read_audio
+from emotion.dataset import MULAW, load_clips, read_audio
 from emotion.duplicates import SAME_RECORDING, conflicting_duplicates, similarity
-from emotion.telephone import to_telephone
 
 
 def phone(path: Path) -> np.ndarray:
     x, rate = read_audio(path)
-    return to_telephone(x, rate)
+    return MULAW.apply(x, rate)[0]
 
 
 def test_a_retrimmed_copy_is_the_same_recording(casia: Path) -> None:

@@ -18,8 +18,8 @@ def phone_level(audio: Audio) -> Audio:
     return x * (0.5 / float(np.max(np.abs(x)))), rate
 
 
-#: line gains from -20 dB to +5 dB around a phone-like level
-GAINS = [0.1, 0.3, 1.8]
+#: line gains from -40 dB to +5 dB around a phone-like level
+GAINS = [0.01, 0.1, 0.3, 1.8]
 
 
 @pytest.mark.parametrize("gain", GAINS)

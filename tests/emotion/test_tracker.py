@@ -14,7 +14,6 @@ from agent_monitor.model.transcript import Word
 from agent_monitor.settings import StressSettings
 from emotion.dataset import read_audio
 from emotion.model import StressModel
-from emotion.telephone import float_to_pcm16
 from emotion.tracker import StressTracker
 
 Audio = tuple[np.ndarray, int]
@@ -39,7 +38,7 @@ def actor_session(ravdess, actor: str = "01") -> tuple[np.ndarray, int, float]:
 
 
 def feed_frames(tracker: StressTracker, x: np.ndarray, rate: int, frame_ms: int = 20) -> list:
-    pcm = float_to_pcm16(x).tobytes()
+    pcm = np.clip(np.round(np.asarray(x, np.float64) * 32768.0), -32768, 32767).astype("<i2").tobytes()
     step = rate * frame_ms // 1000 * 2
     out = []
     for off in range(0, len(pcm), step):
