@@ -66,6 +66,18 @@ def recording_path(data_dir: Path, call_id: str, leg: Leg) -> Path:
     return data_dir / "recordings" / recording_key(call_id) / f"{Leg(leg).value}.wav"
 
 
+def locate_recording(data_dir: Path, call_id: str, leg: Leg, stored_path: str | None) -> Path:
+    """The file of a stored recording: where this version writes it, or else the path its row
+    holds (recordings written before folder names carried the call id's hash)."""
+    current = recording_path(data_dir, call_id, leg)
+    if stored_path and not current.exists():
+        stored = Path(stored_path)
+        stored = stored if stored.is_absolute() else data_dir / stored
+        if stored.is_file():
+            return stored
+    return current
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:

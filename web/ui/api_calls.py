@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from agent_monitor.errors import AgentMonitorError, InvalidTransitionError, NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import AlertState, CallStatus, Level, repo
-from agent_monitor.storage.recordings import read_recording, recording_path, wav_header
+from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.scope import narrow
 from web.ui.access import (
     AgentUser,
@@ -102,7 +102,7 @@ async def get_recording(
         row = repo.get_recording(s, call_id, leg)
         if row is None:
             raise HTTPException(404, f"call {call_id!r} has no {leg.value} recording")
-        path = recording_path(data_dir, call_id, leg)
+        path = locate_recording(data_dir, call_id, leg, row.path)
         try:
             audio = read_recording(path)
         except AgentMonitorError as exc:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from agent_monitor.errors import AgentMonitorError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import repo
-from agent_monitor.storage.recordings import read_recording, recording_path, wav_header
+from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 
 
 def safe_name(call_id: str) -> str:
@@ -58,10 +58,11 @@ def build_evidence_zip(
     call_id = record["call"]["call_id"]
     files: dict[str, bytes] = {}
     for leg in Leg:
-        if repo.get_recording(s, call_id, leg) is None:
+        row = repo.get_recording(s, call_id, leg)
+        if row is None:
             continue
         try:
-            audio = read_recording(recording_path(data_dir, call_id, leg))
+            audio = read_recording(locate_recording(data_dir, call_id, leg, row.path))
         except AgentMonitorError:
             continue
         files[f"audio/{leg.value}.wav"] = wav_header(audio.sample_rate, len(audio.pcm)) + audio.pcm

@@ -20,6 +20,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.storage.recordings import (
     HEADER_BYTES,
     RecordingWriter,
+    locate_recording,
     read_recording,
     recording_path,
     repair_recording,
@@ -176,3 +177,18 @@ def test_kill_9_mid_stream_loses_at_most_the_flush_interval(tmp_path: Path) -> N
     assert repair_recording(path) == recovered * 2
     data, _ = sf.read(path, dtype="int16")
     assert data.tobytes() == audio.pcm and read_recording(path).header_complete
+
+
+def test_a_recording_written_under_an_older_folder_name_is_still_found(tmp_path: Path) -> None:
+    """Before folder names carried the call id's hash, a recording lived at ``recordings/<call id>``;
+    its row keeps that path, and replay/export find the file through it."""
+    old = tmp_path / "recordings" / "call-7" / "agent.wav"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"RIFF")
+    assert locate_recording(tmp_path, "call-7", Leg.AGENT, str(old)) == old
+    assert locate_recording(tmp_path, "call-7", Leg.AGENT, "recordings/call-7/agent.wav") == old
+    current = recording_path(tmp_path, "call-7", Leg.AGENT)
+    assert locate_recording(tmp_path, "call-7", Leg.AGENT, None) == current
+    current.parent.mkdir(parents=True)
+    current.write_bytes(b"RIFF")
+    assert locate_recording(tmp_path, "call-7", Leg.AGENT, str(old)) == current  # the current file wins
