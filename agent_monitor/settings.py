@@ -38,6 +38,10 @@ class VadSettings(BaseModel):
     #: a frame is speech only this far (dB) above the leg's tracked noise floor: webrtcvad alone
     #: calls line hiss speech (measured: 93% of the real call's debtor-leg hiss at aggressiveness 1)
     noise_margin_db: float = Field(9.0, ge=0.0, le=40.0)
+    #: frames at least this loud (dBFS) skip the noise test (webrtcvad alone decides, as for ordinary
+    #: speech levels): the noise floor only decides about quiet frames. Measured on the tuning folder
+    #: (MFA spontaneous): judging every frame against the floor cut words of continuous speech
+    loud_dbfs: float = Field(-50.0, le=0.0)
     #: the noise floor is the quietest frame of the last this many milliseconds (minimum statistics)
     noise_window_ms: int = Field(3000, ge=300)
     #: level normalisation (AGC): quiet speech is raised toward ``agc_target_dbfs`` (never lowered)

@@ -10,8 +10,10 @@ is judged against the leg's own noise:
   (``vad.energy_floor_dbfs``: digital silence, lost packets) say nothing about the noise and are
   left out, so a run of zeros does not pull the floor down and open the gate for the hiss after it;
 * a frame **stands above the noise** when it is at least ``vad.noise_margin_db`` above that floor
-  and above the absolute floor. The first frame of a leg is its own floor, so the test holds from
-  the first frame of a call;
+  and above the absolute floor, or when it is at least ``vad.loud_dbfs`` (-50) loud: at ordinary
+  speech levels webrtcvad alone decides, as before (judging every frame against a floor that
+  follows the dips of continuous speech cut words). The first frame of a leg is its own floor, so
+  the test holds from the first frame of a call;
 * **speech level**: the power of the frames the VAD finally calls speech, followed quickly upward
   (0.1 s) and slowly downward (2 s), so it sits at or above the speech's active level;
 * **gain** (AGC): quiet speech is raised toward ``vad.agc_target_dbfs``, at most by
@@ -87,7 +89,7 @@ class LevelTracker:
             return False
         self._recent.append(power)
         self._minima.append(to_db(sum(self._recent) / len(self._recent)))
-        return db >= self.noise_dbfs + self.cfg.noise_margin_db
+        return db >= min(self.cfg.loud_dbfs, self.noise_dbfs + self.cfg.noise_margin_db)
 
     def speech(self, power: float) -> None:
         """A frame the VAD called speech: follow the speech level and update the gain."""

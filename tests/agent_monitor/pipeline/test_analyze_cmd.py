@@ -33,8 +33,13 @@ def test_analyze_json_report_is_printed_and_stored(
     report = json.loads(capsys.readouterr().out)
     assert report["call_id"] == "rec-1" and report["agent_id"] == "a9" and report["status"] == "ended"
     assert report["level"] == "red" and report["high_sensitivity"] and report["qa_queued"]
-    assert [h["rule"] for h in report["hits"]] == ["EN-FALSE-1"]
-    assert report["hits"][0]["status"] == "confirmed" and report["hits"][0]["leg"] == "agent"
+    # the false legal threat ("we will have you arrested"); the insult ("a stupid deadbeat") as
+    # whatever the recogniser made of it allows: the abuse classifier's tone, or the insult rule
+    rules = [h["rule"] for h in report["hits"]]
+    assert "EN-FALSE-1" in rules and all(
+        r == "EN-FALSE-1" or r.startswith(("EN-INSULT-", "EN-ABUSE-")) for r in rules
+    )
+    assert all(h["status"] == "confirmed" and h["leg"] == "agent" for h in report["hits"])
     assert {u["leg"] for u in report["utterances"]} == {"agent", "debtor"}
     assert len(report["stress"]) >= 18 and report["alerts"][0]["handoff"] == "requested"
     assert report["duration_s"] == pytest.approx(20.0)
