@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent_monitor.model.audio import Leg
 from qa_rules.engine import RuleSet
-from qa_rules.evaluate import flags
+from qa_rules.evaluate import engine_flags
 from qa_rules.keywords import key_terms
 
 
@@ -12,7 +12,7 @@ def test_key_terms_are_the_words_that_alone_are_abusive(ruleset: RuleSet) -> Non
     terms = key_terms(ruleset, "en", Leg.AGENT)
     assert {"damn", "crap", "shit", "idiot"} <= set(terms)
     assert not {"stupid", "you", "your", "hell"} & set(terms)  # need context to be a hit
-    assert all(flags(ruleset, t, "en") for t in terms)
+    assert all(engine_flags(ruleset, t, "en") for t in terms)
     assert all(" " not in t for t in terms) and terms == tuple(sorted(terms))
 
 
