@@ -77,17 +77,15 @@ def calling_hours(calls: Iterable[CallRecord], settings: RulesSettings) -> list[
             local = call.placed_at.astimezone(_zone(tz, call.call_id))
             if not (start <= local.time() < end):
                 cn = call.jurisdiction.upper() in ("CN", "PRC")
-                hits.append(
-                    _hit(
-                        "CN-TIME-1" if cn else "US-TIME-1",
-                        "Call outside the allowed calling hours",
-                        "calling_hours",
-                        call,
-                        f"call {call.call_id} placed at {local:%H:%M} {tz} local time, outside "
-                        f"{start:%H:%M}-{end:%H:%M}",
-                        CN_TIME_CITATION if cn else US_TIME_CITATION,
-                    )
-                )
+                window = f"{start:%H:%M}-{end:%H:%M}"
+                if cn:
+                    title = "在允许的时段以外拨打电话"
+                    reason = f"本次通话于当地时间 {local:%H:%M}（{tz}）拨出，不在允许时段 {window} 内"
+                else:
+                    title = "Call outside the allowed calling hours"
+                    reason = f"call {call.call_id} placed at {local:%H:%M} {tz} local time, outside {window}"
+                rule, citation = ("CN-TIME-1", CN_TIME_CITATION) if cn else ("US-TIME-1", US_TIME_CITATION)
+                hits.append(_hit(rule, title, "calling_hours", call, reason, citation))
                 break
     return hits
 

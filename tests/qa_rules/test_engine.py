@@ -106,7 +106,7 @@ def test_reading_out_numbers(ruleset: RuleSet) -> None:
         ruleset, "your social is one two three four five six seven eight nine", "en"
     )
     assert "PRIV-NUMBER-1" not in rules_hit(ruleset, "the card ending in four three two one", "en")
-    assert "PRIV-NUMBER-1" in rules_hit(ruleset, "您的身份证号码是 一一零 一零五 一九九零 零一零一", "zh")
+    assert "ZH-PRIV-NUMBER-1" in rules_hit(ruleset, "您的身份证号码是 一一零 一零五 一九九零 零一零一", "zh")
 
 
 def test_model_rule_explains_itself(ruleset: RuleSet) -> None:

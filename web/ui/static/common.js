@@ -78,6 +78,8 @@ const AM = (() => {
   }
   // signal-health badges of a call: one per (leg, issue) while active, with the monitor's sentence;
   // apply(h) takes a signal_health event's .health or a stored row ({leg, issue, active, message})
+  // the monitor's sentence is English; the Chinese page names the leg and the issue in Chinese
+  function healthText(h) { return lang === "zh" ? t(h.leg) + "：" + t("health_" + h.issue) : h.message; }
   function healthBox(wanted) {
     const node = el("div", { class: "health", hidden: true });
     const active = new Map();
@@ -86,7 +88,8 @@ const AM = (() => {
       const k = h.leg + "|" + h.issue;
       if (h.active) active.set(k, h); else active.delete(k);
       node.replaceChildren(...[...active.values()].map((x) => el("span",
-        { class: "hbadge " + x.leg, "data-leg": x.leg, "data-issue": x.issue, title: t("health_" + x.issue) }, "⚠ " + x.message)));
+        { class: "hbadge " + x.leg, "data-leg": x.leg, "data-issue": x.issue, title: x.message },
+          "⚠ " + healthText(x))));
       node.hidden = !active.size;
     }
     return { node, apply };

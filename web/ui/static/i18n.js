@@ -62,6 +62,6 @@ window.I18N = {
     lang_en: "英语", lang_zh: "中文",
     signal_health: "信号状况", health_ok: "未发现信号问题。",
     health_silent: "该路无声", health_low_level: "音量过低", health_clipping: "削波失真", health_noisy: "噪声过大",
-    health_one_way: "单向通话", health_encoding_mismatch: "音频编码不符", health_no_model: "未转写",
+    health_one_way: "单向通话", health_encoding_mismatch: "音频编码不符", health_no_model: "未安装该语言的语音模型，只录音、不转写",
   },
 };
