@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
+from tests.web.browser_support import launch_chromium
 from tests.web.live_support import LiveServer
 from web.app import create_app
 from web.auth.passwords import hash_password
@@ -71,3 +73,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, base_settings: Setting
 def real_call(eval_data: Path) -> CallAudio:
     """The real two-party phone call of the shared data (8 kHz stereo)."""
     return load_call_audio(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", 8000)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian Chromium (one per test module)."""
+    yield from launch_chromium()

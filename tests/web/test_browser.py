@@ -18,11 +18,9 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, synthetic_speech
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
-from tests.web.ui_support import PASSWORD, replay, ui_server
+from tests.web.browser_support import shot, signed_in_page
+from tests.web.ui_support import replay, ui_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 VIOLATION = "you are a stupid idiot. we will break your legs"
 CALL = "browser-call-1"
 
@@ -33,41 +31,6 @@ def server(
 ) -> Iterator[tuple[str, Any]]:
     with ui_server(base_settings, tmp_path_factory.mktemp("browser")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def signed_in_page(browser: Any, url: str, user: str, path: str, locale: str = "en-US") -> Any:
-    """A fresh browser context signed in as ``user`` through the login form, at ``path``."""
-    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors
-    page.goto(url + path)
-    assert "/login" in page.url, page.url  # no page works without signing in
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + path)
-    return page
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_replayed_call_through_supervisor_agent_and_qa_pages(

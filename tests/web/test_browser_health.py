@@ -18,10 +18,8 @@ import pytest
 
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.settings import Settings
-from tests.web.test_browser import browser, shot, signed_in_page
+from tests.web.browser_support import shot, signed_in_page
 from tests.web.ui_support import replay, ui_server
-
-__all__ = ["browser"]  # the Chromium fixture, shared with the other browser test
 
 CALL = "health-call-1"
 MESSAGE = "agent leg silent for 5 s"

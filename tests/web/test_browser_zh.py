@@ -35,7 +35,7 @@ from agent_monitor.storage import CallStatus, Level, repo
 from agent_monitor.storage.recordings import RecordingWriter, recording_path
 from agent_monitor.storage.repo.transcripts import save_utterance
 from qa_rules import load_rules_from_settings
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
+from tests.web.browser_support import shot as take_shot
 from tests.web.ui_support import PASSWORD, replay, ui_server
 
 SCRIPTED_AGENT_LINE = "你这个骗子，再不还钱就让你好看"  # scripted text, not recognizer output
@@ -104,20 +104,6 @@ def server(
         yield url, app, titles
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def zh_page(browser: Any, url: str, user: str, path: str) -> Any:
     """Signed in as ``user`` in a browser that prefers Chinese (zh-CN), at ``path``."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
@@ -134,8 +120,7 @@ def zh_page(browser: Any, url: str, user: str, path: str) -> Any:
 
 
 def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"zh-{name}.png"), full_page=True)
+    take_shot(page, f"zh-{name}")
 
 
 CHINESE_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}:\d{2}")
