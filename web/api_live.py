@@ -36,12 +36,13 @@ from agent_monitor.ingest.audiosocket import AUDIOSOCKET_RATE
 from agent_monitor.ingest.language import call_language
 from agent_monitor.ingest.ws_ingest import StartMessage, validation_problem
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.roles import Role
 from web.auth.deps import CurrentUser, require_ingest_token, require_roles
 from web.auth.live_scope import LiveScope
 
 router = APIRouter()
-LiveViewer = Annotated[CurrentUser, Depends(require_roles("agent", "supervisor", "admin"))]
-Operator = Annotated[CurrentUser, Depends(require_roles("supervisor", "admin"))]
+LiveViewer = Annotated[CurrentUser, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
+Operator = Annotated[CurrentUser, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 
 
 @router.get("/healthz")

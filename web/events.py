@@ -32,8 +32,9 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
+from agent_monitor.model.roles import Role
 from agent_monitor.pipeline.bus import EventFilter
-from web.auth.deps import ROLES, watch_session, websocket_user
+from web.auth.deps import watch_session, websocket_user
 from web.auth.live_scope import LiveScope
 from web.ui.access import masks
 from web.ui.serialize import event_masked
@@ -77,7 +78,7 @@ def event_json(event: Event) -> str:
 
 @router.websocket("/ws/events")
 async def ws_events(websocket: WebSocket) -> None:
-    user = await websocket_user(websocket, *ROLES)
+    user = await websocket_user(websocket, *Role)
     if user is None:
         return
     services = websocket.app.state.services

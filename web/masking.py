@@ -29,8 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agent_monitor.model.roles import Role
+
 #: roles that see personal data unmasked unless configured otherwise
-DEFAULT_UNMASKED_ROLES = frozenset({"supervisor", "admin"})
+DEFAULT_UNMASKED_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 _EN_DIGITS = {
     "zero": "0",
@@ -189,14 +191,14 @@ def mask_words(words: Sequence[str]) -> list[str]:
 class MaskPolicy:
     """Which roles see personal data unmasked."""
 
-    unmasked_roles: frozenset[str] = DEFAULT_UNMASKED_ROLES
+    unmasked_roles: frozenset[Role] = DEFAULT_UNMASKED_ROLES
 
     @classmethod
-    def from_roles(cls, roles: Iterable[str] | None) -> MaskPolicy:
-        return cls() if roles is None else cls(frozenset(roles))
+    def from_roles(cls, roles: Iterable[Role] | None) -> MaskPolicy:
+        return cls() if roles is None else cls(frozenset(Role(r) for r in roles))
 
-    def masks_for(self, role: str) -> bool:
-        return str(role) not in self.unmasked_roles
+    def masks_for(self, role: Role) -> bool:
+        return role not in self.unmasked_roles
 
 
 def mask_utterance(data: dict[str, Any]) -> dict[str, Any]:

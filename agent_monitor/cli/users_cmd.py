@@ -15,11 +15,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from agent_monitor.errors import InvalidRecordError
+from agent_monitor.model.roles import Role
 
 if TYPE_CHECKING:
     from agent_monitor.settings import Settings
-
-ROLES = ("agent", "supervisor", "qa", "admin")
 
 
 def register(commands: Any, evals: Any) -> None:
@@ -29,7 +28,7 @@ def register(commands: Any, evals: Any) -> None:
 
     add = sub.add_parser("add", help="add a user (asks for the password)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--role", required=True, type=Role, choices=list(Role))
     add.add_argument("--agent-id", help="for role agent: the agent id their calls carry (required)")
     add.add_argument("--team", help="for role supervisor: the team whose calls they see")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
@@ -85,7 +84,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage import repo
     from web.auth.passwords import hash_password
 
-    if args.role == "agent" and not args.agent_id:
+    if args.role is Role.AGENT and not args.agent_id:
         raise InvalidRecordError("a user with role agent needs --agent-id")
     password_hash = hash_password(_read_password(args, settings))
     db = _db(settings)

@@ -8,6 +8,8 @@ Stage packages (``asr``, ``emotion``, ``qa_rules``, ``web``) exchange only these
 """
 
 from agent_monitor.model.audio import AudioFrame, Leg, SpeechSegment
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
 from agent_monitor.model.transcript import Transcript, Word
 
-__all__ = ["AudioFrame", "Leg", "SpeechSegment", "Transcript", "Word"]
+__all__ = ["AudioFrame", "Leg", "Role", "SpeechSegment", "Transcript", "WarningLevel", "Word"]

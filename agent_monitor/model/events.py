@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import LegHealth
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus, RuleHit
-from agent_monitor.model.session import CallInfo, LevelReason, WarningLevel
+from agent_monitor.model.session import CallInfo, LevelReason
 from agent_monitor.model.stress import StressSample
 from agent_monitor.model.transcript import Transcript
 

@@ -1,19 +1,19 @@
 """A live (or replayed) call as the pipeline sees it: who, what audio, and its warning level.
 
-:class:`CallInfo` is what an ingest protocol knows when a call starts; :class:`WarningLevel` is the
-fused level of a call (``none < yellow < orange < red``) and :class:`LevelReason` one reason behind
-it. Times on the call clock are float seconds since the call started; ``started_at`` is UTC.
+:class:`CallInfo` is what an ingest protocol knows when a call starts; :class:`LevelReason` is one
+reason behind the fused level of a call (a :class:`~agent_monitor.model.levels.WarningLevel`).
+Times on the call clock are float seconds since the call started; ``started_at`` is UTC.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Literal
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem
+from agent_monitor.model.levels import WarningLevel
 
 #: where a call's audio comes from
 Source = Literal["ws-ingest", "twilio", "audiosocket", "capture", "file"]
@@ -22,31 +22,6 @@ Encoding = Literal["L16", "mulaw"]
 
 SOURCES: tuple[str, ...] = ("ws-ingest", "twilio", "audiosocket", "capture", "file")
 ENCODINGS: tuple[str, ...] = ("L16", "mulaw")
-
-
-class WarningLevel(StrEnum):
-    """The warning level of a call or an alert; same values as the stored ``Level``."""
-
-    NONE = "none"
-    YELLOW = "yellow"
-    ORANGE = "orange"
-    RED = "red"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    def bump(self) -> WarningLevel:
-        """One level higher (red stays red; none becomes yellow)."""
-        return _BY_RANK[min(3, self.rank + 1)]
-
-    @staticmethod
-    def highest(*levels: WarningLevel) -> WarningLevel:
-        return max(levels, key=lambda lv: lv.rank, default=WarningLevel.NONE)
-
-
-_RANK = {WarningLevel.NONE: 0, WarningLevel.YELLOW: 1, WarningLevel.ORANGE: 2, WarningLevel.RED: 3}
-_BY_RANK = {v: k for k, v in _RANK.items()}
 
 
 #: the identifier fields of :class:`CallInfo` and their length limits

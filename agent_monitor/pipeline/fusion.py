@@ -29,8 +29,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
-from agent_monitor.model.session import LevelReason, WarningLevel
+from agent_monitor.model.session import LevelReason
 from agent_monitor.model.stress import StressLevel, StressSample
 from agent_monitor.settings import FusionSettings
 
@@ -71,14 +72,14 @@ class Fusion:
         self.level = WarningLevel.NONE
         self._severity_level = {
             Severity.INFO: WarningLevel.NONE,
-            Severity.YELLOW: WarningLevel(settings.yellow_hit_level),
-            Severity.ORANGE: WarningLevel(settings.orange_hit_level),
-            Severity.RED: WarningLevel(settings.red_hit_level),
+            Severity.YELLOW: settings.yellow_hit_level,
+            Severity.ORANGE: settings.orange_hit_level,
+            Severity.RED: settings.red_hit_level,
         }
         self._stress_level = {
             StressLevel.NONE: WarningLevel.NONE,
-            StressLevel.ELEVATED: WarningLevel(settings.stress_elevated_level),
-            StressLevel.HIGH: WarningLevel(settings.stress_high_level),
+            StressLevel.ELEVATED: settings.stress_elevated_level,
+            StressLevel.HIGH: settings.stress_high_level,
         }
         self._counted: set[tuple[str | None, int | None, str]] = set()
         self._recent: deque[_CountedHit] = deque()

@@ -23,12 +23,13 @@ from typing import Any
 from agent_monitor.errors import StorageError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import HealthIssue, LegHealth
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
-from agent_monitor.model.session import LevelReason, WarningLevel
+from agent_monitor.model.session import LevelReason
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.pipeline.records import Write
-from agent_monitor.storage import CallStatus, Level
+from agent_monitor.storage import CallStatus
 from agent_monitor.storage.recordings import RecordingInfo, recording_key
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ _ENUMS: dict[str, type[Enum]] = {
         StressLevel,
         BaselineStatus,
         CallStatus,
-        Level,
         HealthIssue,
     )
 }

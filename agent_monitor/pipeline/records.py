@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 from agent_monitor.errors import NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import LegHealth
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus, RuleHit
-from agent_monitor.model.session import CallInfo, LevelReason, WarningLevel
+from agent_monitor.model.session import CallInfo, LevelReason
 from agent_monitor.model.stress import StressSample
 from agent_monitor.model.transcript import Transcript
-from agent_monitor.storage import CallStatus, Level, repo
+from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import RecordingInfo
 from agent_monitor.storage.tables import Alert, RuleHitRow, SignalHealthRow, StressSampleRow, Utterance
 
@@ -195,7 +196,7 @@ def _raise_alert(
     alert = repo.raise_alert(
         s,
         call_id,
-        Level(level.value),
+        level,
         [r.to_dict() for r in reasons],
         raised_at_s=t,
         raised_at=at,
@@ -206,7 +207,7 @@ def _raise_alert(
 
 
 def _enqueue_qa(s: Session, call_id: str, level: WarningLevel, reason: str, at: datetime) -> int:
-    return repo.enqueue_for_qa(s, call_id, Level(level.value), reason, at=at).id
+    return repo.enqueue_for_qa(s, call_id, level, reason, at=at).id
 
 
 def _end_call(s: Session, call_id: str, status: CallStatus, at: datetime) -> None:

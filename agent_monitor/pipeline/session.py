@@ -41,8 +41,9 @@ from agent_monitor.model.events import (
     TranscriptEvent,
 )
 from agent_monitor.model.health import LegHealth
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitEvent, HitStatus, Severity
-from agent_monitor.model.session import CallInfo, LegStats, SessionStats, WarningLevel
+from agent_monitor.model.session import CallInfo, LegStats, SessionStats
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import records
@@ -365,7 +366,7 @@ class CallSession:
             task = asyncio.create_task(self._when_stored(stored, key, t, red))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        qa_level = WarningLevel(self.settings.live.qa_level)
+        qa_level = self.settings.live.qa_level
         if level.rank >= qa_level.rank and level.rank > self._qa_level.rank:
             self._qa_level = level
             reason = "; ".join(r.text for r in decision.reasons[:3])

@@ -16,10 +16,10 @@ from agent_monitor.storage.enums import (
     AlertState,
     CallStatus,
     HitStatus,
-    Level,
     QaState,
     Role,
     Verdict,
+    WarningLevel,
 )
 from agent_monitor.storage.migrate import require_current_schema, upgrade_database
 
@@ -31,10 +31,10 @@ __all__ = [
     "ChainReport",
     "Database",
     "HitStatus",
-    "Level",
     "QaState",
     "Role",
     "Verdict",
+    "WarningLevel",
     "chain_anchors",
     "make_engine",
     "require_current_schema",

@@ -1,9 +1,13 @@
-"""The closed vocabularies stored in the database (stored as their lower-case string values)."""
+"""The closed vocabularies stored in the database (stored as their lower-case string values).
+
+The ones the data model owns (hit status, warning level, role) are defined there and listed here."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
 from agent_monitor.model.rules import HitStatus
 
 __all__ = [
@@ -11,42 +15,17 @@ __all__ = [
     "AlertState",
     "CallStatus",
     "HitStatus",
-    "Level",
     "QaState",
     "Role",
     "Verdict",
+    "WarningLevel",
 ]
-
-
-class Role(StrEnum):
-    """What a user of the web application may do."""
-
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    QA = "qa"
-    ADMIN = "admin"
 
 
 class CallStatus(StrEnum):
     LIVE = "live"
     ENDED = "ended"
     ABORTED = "aborted"
-
-
-class Level(StrEnum):
-    """Warning level of an alert or a call, in increasing order of severity."""
-
-    NONE = "none"
-    YELLOW = "yellow"
-    ORANGE = "orange"
-    RED = "red"
-
-    @property
-    def rank(self) -> int:
-        return _LEVEL_RANK[self]
-
-
-_LEVEL_RANK = {Level.NONE: 0, Level.YELLOW: 1, Level.ORANGE: 2, Level.RED: 3}
 
 
 class AlertState(StrEnum):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus
-from agent_monitor.model.session import WarningLevel
 from agent_monitor.pipeline.fusion import Fusion
 from agent_monitor.settings import FusionSettings
 from qa_rules.engine import RuleSet

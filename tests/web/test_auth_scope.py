@@ -6,29 +6,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
 from agent_monitor.settings import Settings
-from agent_monitor.storage import CallStatus, Database, Level, repo, upgrade_database
+from agent_monitor.storage import CallStatus, Database, repo, upgrade_database
 from web.auth.deps import CurrentUser
 from web.auth.scope import call_scope, can_see_call, narrow
 
 NOW = datetime.now(UTC)
 #: call id -> (agent, started ago, status, level)
 CALLS = {
-    "red-live": ("A-RED", timedelta(minutes=5), CallStatus.LIVE, Level.NONE),
-    "red-ended-flagged": ("A-RED", timedelta(hours=2), CallStatus.ENDED, Level.ORANGE),
-    "red-ended-clean": ("A-RED", timedelta(hours=3), CallStatus.ENDED, Level.NONE),
-    "red-old-flagged": ("A-RED", timedelta(days=10), CallStatus.ENDED, Level.RED),
-    "blue-aborted-flagged": ("A-BLUE", timedelta(hours=1), CallStatus.ABORTED, Level.YELLOW),
-    "blue-live-red": ("A-BLUE", timedelta(minutes=1), CallStatus.LIVE, Level.RED),
-    "loner-ended": ("A-NOTEAM", timedelta(hours=1), CallStatus.ENDED, Level.RED),
+    "red-live": ("A-RED", timedelta(minutes=5), CallStatus.LIVE, WarningLevel.NONE),
+    "red-ended-flagged": ("A-RED", timedelta(hours=2), CallStatus.ENDED, WarningLevel.ORANGE),
+    "red-ended-clean": ("A-RED", timedelta(hours=3), CallStatus.ENDED, WarningLevel.NONE),
+    "red-old-flagged": ("A-RED", timedelta(days=10), CallStatus.ENDED, WarningLevel.RED),
+    "blue-aborted-flagged": ("A-BLUE", timedelta(hours=1), CallStatus.ABORTED, WarningLevel.YELLOW),
+    "blue-live-red": ("A-BLUE", timedelta(minutes=1), CallStatus.LIVE, WarningLevel.RED),
+    "loner-ended": ("A-NOTEAM", timedelta(hours=1), CallStatus.ENDED, WarningLevel.RED),
 }
 USERS = {
-    "agent-red": CurrentUser("agent-red", "agent", "A-RED", None),
-    "agent-blue": CurrentUser("agent-blue", "agent", "A-BLUE", None),
-    "sup-red": CurrentUser("sup-red", "supervisor", None, "red"),
-    "sup-none": CurrentUser("sup-none", "supervisor", None, None),
-    "qa": CurrentUser("qa", "qa", None, None),
-    "admin": CurrentUser("admin", "admin", None, None),
+    "agent-red": CurrentUser("agent-red", Role.AGENT, "A-RED", None),
+    "agent-blue": CurrentUser("agent-blue", Role.AGENT, "A-BLUE", None),
+    "sup-red": CurrentUser("sup-red", Role.SUPERVISOR, None, "red"),
+    "sup-none": CurrentUser("sup-none", Role.SUPERVISOR, None, None),
+    "qa": CurrentUser("qa", Role.QA, None, None),
+    "admin": CurrentUser("admin", Role.ADMIN, None, None),
 }
 EXPECTED = {
     "agent-red": {"red-live", "red-ended-flagged", "red-ended-clean", "red-old-flagged"},
@@ -51,7 +53,7 @@ def test_listing_and_single_call_agree_with_the_policy(settings: Settings) -> No
             repo.ensure_agent(s, "A-NOTEAM")
             for call_id, (agent, ago, status, level) in CALLS.items():
                 repo.start_call(s, call_id, agent, source_protocol="ws-ingest", started_at=NOW - ago)
-                if level is not Level.NONE:
+                if level is not WarningLevel.NONE:
                     repo.raise_call_level(s, call_id, level)
                 if status is not CallStatus.LIVE:
                     repo.end_call(s, call_id, ended_at=NOW - ago + timedelta(minutes=1), status=status)

@@ -32,9 +32,10 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import Settings
-from agent_monitor.storage import Level, repo
+from agent_monitor.storage import repo
 from tests.web.auth_support import PASSWORD, Principal, add_users, app_settings, running, sign_in
 from tests.web.ui_support import add_call
 
@@ -204,8 +205,8 @@ def world(
         add_users(client)
         services = client.app.state.services  # type: ignore[attr-defined]
         clip = real_call.excerpt(0.0, 6.0)
-        add_call(services.db, data, CALL1, "A-ONE", clip, Level.RED)
-        add_call(services.db, data, CALL2, "A-TWO", clip, Level.RED)
+        add_call(services.db, data, CALL1, "A-ONE", clip, WarningLevel.RED)
+        add_call(services.db, data, CALL2, "A-TWO", clip, WarningLevel.RED)
         with services.db.session() as s:
             alert_id = repo.list_alerts(s, call_id=CALL1)[0].id
         assert client.portal is not None
@@ -356,8 +357,8 @@ def test_live_events_reach_only_callers_in_scope(world: World, path: str) -> Non
     published; the bus keeps order, so once the marker arrives the warning was either delivered
     or withheld."""
     from agent_monitor.model.events import AgentWarning, QaQueued
+    from agent_monitor.model.levels import WarningLevel
     from agent_monitor.model.rules import HitStatus
-    from agent_monitor.model.session import WarningLevel
 
     def warning(call_id: str, agent_id: str, rule: str) -> AgentWarning:
         return AgentWarning(

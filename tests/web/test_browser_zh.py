@@ -25,13 +25,13 @@ import pytest
 
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus
-from agent_monitor.model.session import WarningLevel
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.pipeline.fusion import Fusion
 from agent_monitor.settings import Settings
-from agent_monitor.storage import CallStatus, Level, repo
+from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import RecordingWriter, recording_path
 from agent_monitor.storage.repo.transcripts import save_utterance
 from qa_rules import load_rules_from_settings
@@ -65,7 +65,7 @@ def add_zh_call(settings: Settings, db: Any, data_dir: Path, audio: CallAudio) -
         for hit in hits:
             repo.save_rule_hit(s, STORED, hit, status=HitStatus.CONFIRMED)
         for d in decisions:
-            level = Level(d.level.value)
+            level = d.level
             reasons = [r.to_dict() for r in d.reasons]
             repo.raise_alert(s, STORED, level, reasons, raised_at_s=d.t, handoff=d.level is WarningLevel.RED)
         repo.add_stress_samples(s, STORED, [stressed])
@@ -85,7 +85,7 @@ def add_zh_call(settings: Settings, db: Any, data_dir: Path, audio: CallAudio) -
             )
         repo.end_call(s, STORED, ended_at=started + timedelta(seconds=20), status=CallStatus.ENDED)
         reason = "; ".join(r.text for r in decisions[-1].reasons[:3])  # as the live session words it
-        repo.enqueue_for_qa(s, STORED, Level(fusion.level.value), reason)
+        repo.enqueue_for_qa(s, STORED, fusion.level, reason)
     return [h.title for h in hits]
 
 

@@ -15,9 +15,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import Settings
-from agent_monitor.storage import Level, repo
+from agent_monitor.storage import repo
 from tests.web.auth_support import Principal, add_users, app_settings, running, sign_in
 from tests.web.ui_support import add_call
 
@@ -43,7 +44,7 @@ def world(
         services = client.app.state.services  # type: ignore[attr-defined]
         clip = real_call.excerpt(0.0, 3.0)
         for call_id in HOSTILE_IDS:
-            add_call(services.db, data, call_id, "A-ONE", clip, Level.RED)
+            add_call(services.db, data, call_id, "A-ONE", clip, WarningLevel.RED)
         yield World(client, sign_in(client, "admin1"), sign_in(client, "agent1"), data)
 
 

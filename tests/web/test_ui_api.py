@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
-from agent_monitor.storage import Level, repo
+from agent_monitor.storage import repo
 from tests.web.ui_support import CARD, DEBTOR_PHONE, PHONE, add_call, add_users, login, serve, ui_app
 
 
@@ -35,9 +36,9 @@ def server(
     with serve(app) as url:
         db = app.state.services.db
         add_users(db)
-        add_call(db, settings.data_dir, "call-a1", "A-1", audio, Level.RED)
-        add_call(db, settings.data_dir, "call-a2", "A-2", audio, Level.ORANGE)
-        add_call(db, settings.data_dir, "call-a3", "A-3", audio, Level.YELLOW)
+        add_call(db, settings.data_dir, "call-a1", "A-1", audio, WarningLevel.RED)
+        add_call(db, settings.data_dir, "call-a2", "A-2", audio, WarningLevel.ORANGE)
+        add_call(db, settings.data_dir, "call-a3", "A-3", audio, WarningLevel.YELLOW)
         yield url, app.state.services
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent_monitor.model.roles import Role
 from web.masking import MaskPolicy, classify, luhn_valid, mask_text, mask_utterance, mask_words
 
 
@@ -76,10 +77,10 @@ def test_utterance_masking_covers_text_and_words() -> None:
 
 def test_policy_defaults_and_configuration() -> None:
     default = MaskPolicy()
-    assert default.masks_for("agent") and default.masks_for("qa")
-    assert not default.masks_for("supervisor") and not default.masks_for("admin")
+    assert default.masks_for(Role.AGENT) and default.masks_for(Role.QA)
+    assert not default.masks_for(Role.SUPERVISOR) and not default.masks_for(Role.ADMIN)
     strict = MaskPolicy.from_roles([])
-    assert all(strict.masks_for(r) for r in ("agent", "qa", "supervisor", "admin"))
+    assert all(strict.masks_for(r) for r in Role)
 
 
 def test_live_events_are_masked() -> None:

@@ -22,23 +22,25 @@ import uvicorn
 
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
-from agent_monitor.storage import CallStatus, Level, repo
+from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import RecordingWriter, recording_path
 from agent_monitor.storage.repo.transcripts import save_utterance
 from web.auth.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
 #: username -> (role, agent_id, team)
-USERS: dict[str, tuple[str, str | None, str | None]] = {
-    "agent1": ("agent", "A-1", None),
-    "agent2": ("agent", "A-2", None),
-    "sup1": ("supervisor", None, "T1"),
-    "sup2": ("supervisor", None, "T2"),
-    "qa1": ("qa", None, None),
-    "admin1": ("admin", None, None),
+USERS: dict[str, tuple[Role, str | None, str | None]] = {
+    "agent1": (Role.AGENT, "A-1", None),
+    "agent2": (Role.AGENT, "A-2", None),
+    "sup1": (Role.SUPERVISOR, None, "T1"),
+    "sup2": (Role.SUPERVISOR, None, "T2"),
+    "qa1": (Role.QA, None, None),
+    "admin1": (Role.ADMIN, None, None),
 }
 AGENT_TEAMS = {"A-1": "T1", "A-2": "T1", "A-3": "T2"}
 CARD = "4111 1111 1111 1111"
@@ -59,7 +61,9 @@ def _words(text: str, start: float) -> tuple[Word, ...]:
     return tuple(Word(w, start + 0.4 * i, start + 0.4 * i + 0.35, 0.9) for i, w in enumerate(text.split()))
 
 
-def add_call(db: Any, data_dir: Path, call_id: str, agent_id: str, audio: CallAudio, level: Level) -> None:
+def add_call(
+    db: Any, data_dir: Path, call_id: str, agent_id: str, audio: CallAudio, level: WarningLevel
+) -> None:
     """A finished call of ``agent_id`` with a scripted transcript (a card and a phone number), a
     rule hit, an alert at ``level``, stress readings, both legs recorded, queued for QA."""
     started = datetime.now(UTC) - timedelta(hours=1)
@@ -92,7 +96,7 @@ def add_call(db: Any, data_dir: Path, call_id: str, agent_id: str, audio: CallAu
         )
         repo.save_rule_hit(s, call_id, hit, status=HitStatus.CONFIRMED)
         reasons = [{"kind": "rule", "rule": hit.rule, "text": f"insult; debtor said {PHONE}", "t": 9.5}]
-        repo.raise_alert(s, call_id, level, reasons, raised_at_s=9.5, handoff=level is Level.RED)
+        repo.raise_alert(s, call_id, level, reasons, raised_at_s=9.5, handoff=level is WarningLevel.RED)
         samples = [
             StressSample(
                 float(t), 30.0 + 5 * t, StressLevel.NONE, BaselineStatus.RELATIVE, None, 1.0, Leg.DEBTOR

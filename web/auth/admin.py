@@ -9,19 +9,20 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from agent_monitor.errors import AgentMonitorError, ConflictError, InvalidRecordError, NotFoundError
+from agent_monitor.model.roles import Role
 from web.auth.audit import record
 from web.auth.deps import CurrentUser, csrf_protect, require_roles
 from web.auth.passwords import check_password_strength, hash_password
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
-AdminUser = Annotated[CurrentUser, Depends(require_roles("admin"))]
+AdminUser = Annotated[CurrentUser, Depends(require_roles(Role.ADMIN))]
 
 
 async def _admin_csrf(user: AdminUser, checked: Annotated[CurrentUser, Depends(csrf_protect)]) -> CurrentUser:
@@ -29,12 +30,11 @@ async def _admin_csrf(user: AdminUser, checked: Annotated[CurrentUser, Depends(c
 
 
 AdminChange = Annotated[CurrentUser, Depends(_admin_csrf)]
-RoleName = Literal["agent", "supervisor", "qa", "admin"]
 
 
 class UserOut(BaseModel):
     username: str
-    role: str
+    role: Role
     agent_id: str | None
     team: str | None
     active: bool
@@ -44,7 +44,7 @@ class UserOut(BaseModel):
 class NewUser(BaseModel):
     username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=1, max_length=1024)
-    role: RoleName
+    role: Role
     agent_id: str | None = Field(None, max_length=64)
     team: str | None = Field(None, max_length=100)
 
@@ -52,7 +52,7 @@ class NewUser(BaseModel):
 class UserChange(BaseModel):
     """Fields to change; ``role`` replaces the role together with ``agent_id`` and ``team``."""
 
-    role: RoleName | None = None
+    role: Role | None = None
     agent_id: str | None = Field(None, max_length=64)
     team: str | None = Field(None, max_length=100)
     active: bool | None = None
@@ -60,10 +60,9 @@ class UserChange(BaseModel):
 
 
 def _out(row: Any) -> UserOut:
-    role = row.role.value if hasattr(row.role, "value") else str(row.role)
     return UserOut(
         username=row.username,
-        role=role,
+        role=Role(row.role),
         agent_id=row.agent_id,
         team=row.team,
         active=bool(row.active),
@@ -124,7 +123,7 @@ async def create_user(request: Request, body: NewUser, user: AdminChange) -> Use
 def _other_active_admins(s: Any, username: str) -> int:
     from agent_monitor.storage import repo
 
-    return sum(1 for u in repo.list_users(s, role="admin", active=True) if u.username != username)
+    return sum(1 for u in repo.list_users(s, role=Role.ADMIN, active=True) if u.username != username)
 
 
 @router.patch("/users/{username}", response_model=UserOut)
@@ -143,9 +142,9 @@ async def update_user(request: Request, username: str, body: UserChange, user: A
 
     def job(s: Any) -> UserOut:
         row = repo.require_user(s, username)
-        current_role = row.role.value if hasattr(row.role, "value") else str(row.role)
-        losing_admin = current_role == "admin" and (
-            (body.role is not None and body.role != "admin") or body.active is False
+        current_role = Role(row.role)
+        losing_admin = current_role is Role.ADMIN and (
+            (body.role is not None and body.role is not Role.ADMIN) or body.active is False
         )
         if losing_admin and _other_active_admins(s, username) == 0:
             raise ConflictError("the last active admin cannot be demoted or deactivated")

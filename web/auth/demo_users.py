@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent_monitor.errors import InvalidRecordError
+from agent_monitor.model.roles import Role
 from web.auth.passwords import check_password_strength, hash_password
 
 DEMO_TEAM = "demo"
@@ -17,7 +18,7 @@ DEMO_TEAM = "demo"
 @dataclass(frozen=True)
 class DemoAccount:
     username: str
-    role: str
+    role: Role
     password: str
     agent_id: str | None = None
 
@@ -38,11 +39,11 @@ def ensure_demo_users(db: Any, agent_ids: list[str]) -> list[DemoAccount]:
     agent user per demo agent id; returns the accounts with their new passwords."""
     from agent_monitor.storage import repo
 
-    wanted: list[tuple[str, str, str | None]] = [
-        ("demo-supervisor", "supervisor", None),
-        ("demo-qa", "qa", None),
-        ("demo-admin", "admin", None),
-        *((agent_id, "agent", agent_id) for agent_id in agent_ids),
+    wanted: list[tuple[str, Role, str | None]] = [
+        ("demo-supervisor", Role.SUPERVISOR, None),
+        ("demo-qa", Role.QA, None),
+        ("demo-admin", Role.ADMIN, None),
+        *((agent_id, Role.AGENT, agent_id) for agent_id in agent_ids),
     ]
     accounts: list[DemoAccount] = []
     with db.session() as s:
@@ -51,7 +52,7 @@ def ensure_demo_users(db: Any, agent_ids: list[str]) -> list[DemoAccount]:
         for username, role, linked in wanted:
             password = _strong_password(username)
             digest = hash_password(password)
-            team = DEMO_TEAM if role == "supervisor" else None
+            team = DEMO_TEAM if role is Role.SUPERVISOR else None
             if repo.get_user(s, username) is None:
                 repo.create_user(s, username, digest, role, agent_id=linked, team=team)
             else:

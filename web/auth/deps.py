@@ -5,7 +5,7 @@
   a password change takes effect at once.
 - :func:`current_user`: the user of the request's session cookie; without one, ``401`` JSON for
   ``/api/*`` and a redirect to ``/login?next=...`` for pages.
-- :func:`require_roles`: ``Depends(require_roles("qa", "admin"))`` gives the user, or ``403``.
+- :func:`require_roles`: ``Depends(require_roles(Role.QA, Role.ADMIN))`` gives the user, or ``403``.
 - :func:`websocket_user`: the same for websockets (also refusing a foreign ``Origin``); closes the
   socket with 1008 and returns ``None`` when not allowed.
 - :func:`csrf_protect`: unsafe methods (POST, PUT, PATCH, DELETE) need the header
@@ -27,13 +27,12 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, HTTPException, Request, WebSocket
 from starlette.requests import HTTPConnection
 
-from agent_monitor.storage.enums import Role
+from agent_monitor.model.roles import Role
 from agent_monitor.strict_json import loads_strict
 from web.auth.state import AuthState
 from web.auth.tokens import CSRF_HEADER, SESSION_COOKIE, SessionToken, password_fingerprint
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ROLES = tuple(r.value for r in Role)
 #: websocket close code for "policy violation" (not signed in, role not allowed, foreign origin)
 WS_POLICY_VIOLATION = 1008
 
@@ -41,7 +40,7 @@ WS_POLICY_VIOLATION = 1008
 @dataclass(frozen=True)
 class CurrentUser:
     username: str
-    role: str
+    role: Role
     agent_id: str | None = None
     team: str | None = None
 
@@ -90,8 +89,7 @@ async def _resolve_session(conn: HTTPConnection) -> tuple[CurrentUser, SessionTo
         or not hmac.compare_digest(password_fingerprint(row.password_hash), token.pw)
     ):
         return None
-    role = row.role.value if isinstance(row.role, Role) else str(row.role)
-    return CurrentUser(row.username, role, row.agent_id, row.team), token
+    return CurrentUser(row.username, Role(row.role), row.agent_id, row.team), token
 
 
 def _is_api(conn: HTTPConnection) -> bool:
@@ -113,19 +111,18 @@ async def current_user(request: Request) -> CurrentUser:
 SignedIn = Annotated[CurrentUser, Depends(current_user)]
 
 
-def require_roles(*roles: str) -> Callable[..., Awaitable[CurrentUser]]:
+def require_roles(*roles: Role) -> Callable[..., Awaitable[CurrentUser]]:
     """A dependency giving the signed-in user when their role is one of ``roles``; 403 otherwise."""
-    unknown = set(roles) - set(ROLES)
-    if unknown or not roles:
-        raise ValueError(f"require_roles needs roles among {ROLES}, got {roles}")
-    allowed = frozenset(roles)
+    if not roles:
+        raise ValueError("require_roles needs at least one role")
+    allowed = frozenset(Role(r) for r in roles)
 
     async def dependency(user: SignedIn) -> CurrentUser:
         if user.role not in allowed:
             raise HTTPException(403, "your role may not do this")
         return user
 
-    dependency.__name__ = f"require_roles_{'_'.join(roles)}"
+    dependency.__name__ = f"require_roles_{'_'.join(r.value for r in roles)}"
     return dependency
 
 
@@ -138,14 +135,12 @@ def origin_ok(conn: HTTPConnection) -> bool:
     return urlsplit(origin).netloc.lower() == host.lower() and host != ""
 
 
-async def websocket_user(websocket: WebSocket, *roles: str) -> CurrentUser | None:
+async def websocket_user(websocket: WebSocket, *roles: Role) -> CurrentUser | None:
     """The signed-in user of a websocket when their role is among ``roles`` (any role when none are
     given); otherwise the socket is closed with 1008 (before it is accepted) and ``None`` returned."""
-    unknown = set(roles) - set(ROLES)
-    if unknown:
-        raise ValueError(f"websocket_user needs roles among {ROLES}, got {roles}")
+    allowed = frozenset(Role(r) for r in roles)
     found = await session_of(websocket) if origin_ok(websocket) else None
-    if found is None or (roles and found[0].role not in roles):
+    if found is None or (allowed and found[0].role not in allowed):
         await websocket.close(WS_POLICY_VIOLATION)
         return None
     return found[0]

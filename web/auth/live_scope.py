@@ -15,6 +15,7 @@ from typing import Any
 
 from agent_monitor.errors import NotFoundError
 from agent_monitor.model.events import CallEnded, CallStarted, Event, QaQueued
+from agent_monitor.model.roles import Role
 from web.auth.deps import CurrentUser
 
 _UNKNOWN = "\x00unknown"
@@ -68,24 +69,24 @@ class LiveScope:
     async def sees_agent(self, agent_id: str) -> bool:
         """Whether the user may see a live call of ``agent_id``."""
         role = self.user.role
-        if role == "admin":
+        if role is Role.ADMIN:
             return True
-        if role == "agent":
+        if role is Role.AGENT:
             return self.user.agent_id is not None and agent_id == self.user.agent_id
-        if role == "supervisor":
+        if role is Role.SUPERVISOR:
             return bool(self.user.team) and await self.team_of(agent_id) == self.user.team
         return False
 
     async def allows(self, event: Event) -> bool:
         """Whether ``event`` may be sent to the user."""
         role = self.user.role
-        if role == "admin":
+        if role is Role.ADMIN:
             return True
-        if role == "qa":
+        if role is Role.QA:
             if isinstance(event, CallEnded):
-                return str(event.level) != "none"
+                return event.level.flagged
             return isinstance(event, QaQueued)
-        if role not in ("agent", "supervisor"):
+        if role not in (Role.AGENT, Role.SUPERVISOR):
             return False
         owner = await self.owner_of(event.call_id, event)
         return owner != _UNKNOWN and await self.sees_agent(owner)

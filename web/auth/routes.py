@@ -20,6 +20,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from agent_monitor.model.roles import Role
 from web.auth.audit import record
 from web.auth.deps import CsrfChecked, CurrentUser, SignedIn, auth_state, session_of
 from web.auth.login_page import render, safe_next
@@ -39,7 +40,7 @@ class LoginBody(BaseModel):
 
 class Me(BaseModel):
     username: str
-    role: str
+    role: Role
     agent_id: str | None
     team: str | None
     #: send it back as the ``X-CSRF-Token`` header of every POST/PUT/PATCH/DELETE
@@ -79,8 +80,7 @@ async def _authenticate(request: Request, username: str, password: str) -> tuple
             if needs_rehash(row.password_hash):
                 row.password_hash = hash_password(password)
             record(s, row.username, "login", "user", row.username, ip=ip)
-            role = row.role.value if hasattr(row.role, "value") else str(row.role)
-            return CurrentUser(row.username, role, row.agent_id, row.team), row.password_hash
+            return CurrentUser(row.username, Role(row.role), row.agent_id, row.team), row.password_hash
 
     result = await asyncio.to_thread(check)
     if result is None:

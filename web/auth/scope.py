@@ -15,26 +15,28 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent_monitor.storage.enums import CallStatus, Level
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
+from agent_monitor.storage.enums import CallStatus
 from web.auth.deps import CurrentUser
 
 #: how far back a supervisor sees their team's finished calls
 SUPERVISOR_RECENT = timedelta(days=7)
-FLAGGED_LEVELS = (Level.YELLOW, Level.ORANGE, Level.RED)
+FLAGGED_LEVELS = WarningLevel.warnings()
 FINISHED = (CallStatus.ENDED, CallStatus.ABORTED)
 
 
 def call_scope(user: CurrentUser, *, now: datetime | None = None) -> dict[str, Any]:
     """``repo.list_calls`` keyword arguments limiting the listing to the calls ``user`` may see."""
-    if user.role == "admin":
+    if user.role is Role.ADMIN:
         return {}
-    if user.role == "agent":
+    if user.role is Role.AGENT:
         return {"agent_ids": [user.agent_id] if user.agent_id else []}
-    if user.role == "supervisor":
+    if user.role is Role.SUPERVISOR:
         if not user.team:
             return {"agent_ids": []}
         return {"team": user.team, "since": (now or datetime.now(UTC)) - SUPERVISOR_RECENT}
-    if user.role == "qa":
+    if user.role is Role.QA:
         return {"status": list(FINISHED), "levels": list(FLAGGED_LEVELS)}
     return {"agent_ids": []}  # an unknown role sees nothing
 
@@ -85,11 +87,11 @@ def can_see_call(user: CurrentUser, call: Any, *, now: datetime | None = None) -
     """Whether ``user`` may see ``call`` (a ``Call`` row attached to its session, or any object with
     ``agent_id``, ``status``, ``final_level``, ``high_sensitivity``, ``started_at`` and, for
     supervisors, ``agent_team``)."""
-    if user.role == "admin":
+    if user.role is Role.ADMIN:
         return True
-    if user.role == "agent":
+    if user.role is Role.AGENT:
         return user.agent_id is not None and call.agent_id == user.agent_id
-    if user.role == "supervisor":
+    if user.role is Role.SUPERVISOR:
         if not user.team or _agent_team(call) != user.team:
             return False
         started = getattr(call, "started_at", None)
@@ -97,8 +99,8 @@ def can_see_call(user: CurrentUser, call: Any, *, now: datetime | None = None) -
         if status is CallStatus.LIVE or started is None:
             return True
         return _as_utc(started) >= (now or datetime.now(UTC)) - SUPERVISOR_RECENT
-    if user.role == "qa":
+    if user.role is Role.QA:
         finished = CallStatus(call.status) in FINISHED
-        flagged = Level(call.final_level) is not Level.NONE or bool(call.high_sensitivity)
+        flagged = WarningLevel(call.final_level).flagged or bool(call.high_sensitivity)
         return finished and flagged
     return False

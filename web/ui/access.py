@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from starlette.requests import HTTPConnection
 
 from agent_monitor.errors import NotFoundError
+from agent_monitor.model.roles import Role
 from agent_monitor.storage import repo
 from web.auth.deps import CurrentUser, csrf_protect, current_user, require_roles, websocket_user
 from web.auth.scope import call_scope, can_see_call
@@ -28,10 +29,10 @@ __all__ = [
 
 T = TypeVar("T")
 
-SUPERVISORS = ("supervisor", "admin")
-REVIEWERS = ("qa", "admin")
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
+REVIEWERS = (Role.QA, Role.ADMIN)
 #: roles that may open a call's record (each further limited to the calls in its scope)
-CALL_READERS = ("agent", "supervisor", "qa", "admin")
+CALL_READERS = tuple(Role)
 
 
 def services_of(conn: HTTPConnection) -> Any:
@@ -84,6 +85,6 @@ SignedIn = Annotated[CurrentUser, Depends(current_user)]
 AnyRole = Annotated[CurrentUser, Depends(require_roles(*CALL_READERS))]
 SupervisorUser = Annotated[CurrentUser, Depends(require_roles(*SUPERVISORS))]
 ReviewerUser = Annotated[CurrentUser, Depends(require_roles(*REVIEWERS))]
-ReplayUser = Annotated[CurrentUser, Depends(require_roles("qa", "supervisor", "admin"))]
-AgentUser = Annotated[CurrentUser, Depends(require_roles("agent"))]
-AdminUser = Annotated[CurrentUser, Depends(require_roles("admin"))]
+ReplayUser = Annotated[CurrentUser, Depends(require_roles(Role.QA, Role.SUPERVISOR, Role.ADMIN))]
+AgentUser = Annotated[CurrentUser, Depends(require_roles(Role.AGENT))]
+AdminUser = Annotated[CurrentUser, Depends(require_roles(Role.ADMIN))]

@@ -23,7 +23,9 @@ from pydantic import BaseModel, Field
 
 from agent_monitor.errors import AgentMonitorError, InvalidTransitionError, NotFoundError
 from agent_monitor.model.audio import Leg
-from agent_monitor.storage import AlertState, CallStatus, Level, repo
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
+from agent_monitor.storage import AlertState, CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.scope import narrow
 from web.ui.access import (
@@ -58,7 +60,7 @@ async def list_calls(
     request: Request,
     user: AnyRole,
     status: Annotated[list[CallStatus] | None, Query()] = None,
-    level: Annotated[list[Level] | None, Query()] = None,
+    level: Annotated[list[WarningLevel] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -74,7 +76,7 @@ async def list_calls(
 
 def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[str, Any]:
     call = visible_call(s, user, call_id)
-    reviews = [] if user.role == "agent" else [review_json(r) for r in repo.list_reviews(s, call_id)]
+    reviews = [] if user.role is Role.AGENT else [review_json(r) for r in repo.list_reviews(s, call_id)]
     return {
         "call": call_json(call, masked),
         "utterances": [utterance_json(u, masked) for u in repo.list_utterances(s, call_id)],

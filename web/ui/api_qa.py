@@ -19,7 +19,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from agent_monitor.errors import InvalidRecordError, NotFoundError
-from agent_monitor.storage import Level, QaState, Verdict, repo
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.storage import QaState, Verdict, repo
 from web.ui.access import (
     CurrentUser,
     ReplayUser,
@@ -54,7 +55,7 @@ def _day(value: date | None, plus: int = 0) -> datetime | None:
 async def qa_queue(
     request: Request,
     user: ReviewerUser,
-    level: Annotated[list[Level] | None, Query()] = None,
+    level: Annotated[list[WarningLevel] | None, Query()] = None,
     state: Annotated[list[QaState] | None, Query()] = None,
     agent: Annotated[str | None, Query(max_length=64)] = None,
     rule: Annotated[str | None, Query(max_length=100)] = None,

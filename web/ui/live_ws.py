@@ -24,6 +24,7 @@ from starlette.websockets import WebSocketDisconnect
 from agent_monitor.errors import AgentMonitorError, NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import Event
+from agent_monitor.model.roles import Role
 from agent_monitor.storage import repo
 from agent_monitor.storage.recordings import read_recording, recording_path
 from web.auth.deps import watch_session
@@ -73,7 +74,7 @@ async def _drain(websocket: WebSocket, stop: Any) -> None:
 
 @router.websocket("/ws/ui/live")
 async def ui_live(websocket: WebSocket) -> None:
-    user = await websocket_user(websocket, "agent", "supervisor", "admin")
+    user = await websocket_user(websocket, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
     if user is None:
         return
     await websocket.accept()

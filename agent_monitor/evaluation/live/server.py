@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from agent_monitor.errors import StreamingClientError
+from agent_monitor.model.roles import Role
 
 ADMIN = "eval-live-admin"
 
@@ -78,7 +79,7 @@ def running_server(
     with tempfile.TemporaryDirectory(prefix="am-eval-live-") as tmp:
         env = {**os.environ, **(env_extra or {}), "AGENT_MONITOR_DATA_DIR": tmp}
         password = secrets.token_urlsafe(16)
-        add = _agent_monitor("users", "add", ADMIN, "--role", "admin", "--password-stdin")
+        add = _agent_monitor("users", "add", ADMIN, "--role", Role.ADMIN.value, "--password-stdin")
         done = subprocess.run(
             add, env=env, input=password + "\n", text=True, capture_output=True, check=False
         )

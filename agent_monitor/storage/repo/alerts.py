@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent_monitor.errors import InvalidRecordError, NotFoundError
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import chain
 from agent_monitor.storage.alert_state import apply_step, check_step
-from agent_monitor.storage.enums import AlertAction, AlertState, Level
+from agent_monitor.storage.enums import AlertAction, AlertState
 from agent_monitor.storage.repo.calls import get_call, raise_call_level
 from agent_monitor.storage.tables import Alert, AlertEvent, Handoff
 from agent_monitor.storage.types import as_utc
@@ -29,7 +30,7 @@ SYSTEM_ACTOR = "system"
 def raise_alert(
     session: Session,
     call_id: str,
-    level: Level,
+    level: WarningLevel,
     reasons: Sequence[Any],
     *,
     raised_at_s: float,
@@ -39,8 +40,8 @@ def raise_alert(
     """Record an alert on a call (and raise the call's level). ``reasons`` is a JSON-able list
     (e.g. the rule hits and stress readings behind it). With ``handoff=True`` (red: a
     high-sensitivity call) a handoff to supervisors is requested at once."""
-    level = Level(level)
-    if level is Level.NONE:
+    level = WarningLevel(level)
+    if level is WarningLevel.NONE:
         raise InvalidRecordError("an alert needs a level of yellow, orange or red")
     get_call(session, call_id)
     alert = Alert(
@@ -135,7 +136,7 @@ def list_alerts(
     call_id: str | None = None,
     call_ids: Collection[str] | None = None,
     states: Collection[AlertState] | None = None,
-    levels: Collection[Level] | None = None,
+    levels: Collection[WarningLevel] | None = None,
     since: datetime | None = None,
     limit: int = 200,
 ) -> list[Alert]:

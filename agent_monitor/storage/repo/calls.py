@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
 from agent_monitor.model.audio import Leg
-from agent_monitor.storage.enums import CallStatus, Level
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.storage.enums import CallStatus
 from agent_monitor.storage.repo.people import ensure_agent
 from agent_monitor.storage.tables import Agent, Call, Utterance
 from agent_monitor.storage.types import as_utc
@@ -56,7 +57,7 @@ def start_call(
         debtor_tz=debtor_tz,
         lang=lang,
         status=CallStatus.LIVE,
-        final_level=Level.NONE,
+        final_level=WarningLevel.NONE,
         high_sensitivity=False,
     )
     session.add(call)
@@ -86,14 +87,14 @@ def end_call(
     return call
 
 
-def raise_call_level(session: Session, call_id: str, level: Level) -> Call:
+def raise_call_level(session: Session, call_id: str, level: WarningLevel) -> Call:
     """Raise the call's level to ``level`` if that is higher (it never goes down); red marks the
     call high-sensitivity."""
     call = get_call(session, call_id)
-    level = Level(level)
+    level = WarningLevel(level)
     if level.rank > call.final_level.rank:
         call.final_level = level
-    if level is Level.RED:
+    if level is WarningLevel.RED:
         call.high_sensitivity = True
     return call
 
@@ -113,7 +114,7 @@ def list_calls(
     status: CallStatus | Collection[CallStatus] | None = None,
     agent_ids: Collection[str] | None = None,
     team: str | None = None,
-    levels: Collection[Level] | None = None,
+    levels: Collection[WarningLevel] | None = None,
     high_sensitivity: bool | None = None,
     since: datetime | None = None,
     until: datetime | None = None,

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
-from agent_monitor.storage.enums import Role
+from agent_monitor.model.roles import Role
 from agent_monitor.storage.tables import Agent, User
 
 
@@ -52,7 +52,7 @@ def create_user(
     session: Session,
     username: str,
     password_hash: str,
-    role: Role | str,
+    role: Role,
     *,
     agent_id: str | None = None,
     team: str | None = None,
@@ -95,7 +95,7 @@ def get_user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
-def list_users(session: Session, *, role: Role | str | None = None, active: bool | None = None) -> list[User]:
+def list_users(session: Session, *, role: Role | None = None, active: bool | None = None) -> list[User]:
     stmt = select(User).order_by(User.username)
     if role is not None:
         stmt = stmt.where(User.role == _role(role))
@@ -104,7 +104,7 @@ def list_users(session: Session, *, role: Role | str | None = None, active: bool
     return list(session.scalars(stmt))
 
 
-def count_users(session: Session, *, role: Role | str | None = None) -> int:
+def count_users(session: Session, *, role: Role | None = None) -> int:
     stmt = select(func.count()).select_from(User)
     if role is not None:
         stmt = stmt.where(User.role == _role(role))
@@ -126,7 +126,7 @@ def set_user_active(session: Session, username: str, active: bool) -> User:
 def set_user_role(
     session: Session,
     username: str,
-    role: Role | str,
+    role: Role,
     *,
     agent_id: str | None = None,
     team: str | None = None,
@@ -141,7 +141,8 @@ def set_user_role(
     return user
 
 
-def _role(role: Role | str) -> Role:
+def _role(role: Role) -> Role:
+    """``role`` as a :class:`Role`; a clear error for a value that is none (from untyped callers)."""
     try:
         return Role(role)
     except ValueError:

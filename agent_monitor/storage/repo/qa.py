@@ -10,19 +10,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from agent_monitor.errors import InvalidRecordError, NotFoundError
-from agent_monitor.storage.enums import HitStatus, Level, QaState, Verdict
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.storage.enums import HitStatus, QaState, Verdict
 from agent_monitor.storage.repo.calls import get_call
 from agent_monitor.storage.tables import Alert, Call, QaQueueItem, QaReview, QaVerdict, RuleHitRow
 from agent_monitor.storage.types import as_utc, utcnow
 
 
 def enqueue_for_qa(
-    session: Session, call_id: str, level: Level, reason: str, *, at: datetime | None = None
+    session: Session, call_id: str, level: WarningLevel, reason: str, *, at: datetime | None = None
 ) -> QaQueueItem:
     """Queue a call for review; queuing it again keeps one entry, raises its level if higher and
     adds the reason."""
     get_call(session, call_id)
-    level = Level(level)
+    level = WarningLevel(level)
     item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
     if item is None:
         item = QaQueueItem(
@@ -49,7 +50,7 @@ def list_qa_queue(
     session: Session,
     *,
     states: Collection[QaState] | None = None,
-    levels: Collection[Level] | None = None,
+    levels: Collection[WarningLevel] | None = None,
     agent_id: str | None = None,
     rule_id: str | None = None,
     since: datetime | None = None,

@@ -14,15 +14,16 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, CheckConstraint, Double, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage.base import SHA256_HEX, Base, in_check
-from agent_monitor.storage.enums import AlertAction, AlertState, Level
+from agent_monitor.storage.enums import AlertAction, AlertState
 from agent_monitor.storage.types import StrEnumType, UTCDateTime
 
 
 class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
-        CheckConstraint(in_check("level", list(Level)), name="level"),
+        CheckConstraint(in_check("level", list(WarningLevel)), name="level"),
         CheckConstraint(in_check("state", list(AlertState)), name="state"),
         Index("ix_alerts_key", "key", unique=True),
     )
@@ -39,7 +40,7 @@ class Alert(Base):
     #: the position in the hash chain: 1, 2, 3, ... without gaps
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
-    level: Mapped[Level] = mapped_column(StrEnumType(Level))
+    level: Mapped[WarningLevel] = mapped_column(StrEnumType(WarningLevel))
     #: why: a JSON list of objects (rule hits, stress readings) as the fusion policy reported them
     reasons: Mapped[list[Any]] = mapped_column(JSON)
     #: call-clock seconds when the alert was raised

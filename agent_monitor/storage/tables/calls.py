@@ -18,8 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage.base import Base, in_check
-from agent_monitor.storage.enums import CallStatus, Level
+from agent_monitor.storage.enums import CallStatus
 from agent_monitor.storage.types import StrEnumType, UTCDateTime, utcnow
 
 
@@ -27,7 +28,7 @@ class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (
         CheckConstraint(in_check("status", list(CallStatus)), name="status"),
-        CheckConstraint(in_check("final_level", list(Level)), name="final_level"),
+        CheckConstraint(in_check("final_level", list(WarningLevel)), name="final_level"),
     )
 
     #: the call id given by the ingest protocol (or generated for analysed files)
@@ -42,7 +43,9 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[CallStatus] = mapped_column(StrEnumType(CallStatus), default=CallStatus.LIVE, index=True)
-    final_level: Mapped[Level] = mapped_column(StrEnumType(Level), default=Level.NONE, index=True)
+    final_level: Mapped[WarningLevel] = mapped_column(
+        StrEnumType(WarningLevel), default=WarningLevel.NONE, index=True
+    )
     high_sensitivity: Mapped[bool] = mapped_column(Boolean, default=False)
     lang: Mapped[str] = mapped_column(String(16), default="en")
 

@@ -8,8 +8,8 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agent_monitor.model.identifiers import MAX_ID_CHARS
+from agent_monitor.model.roles import Role
 from agent_monitor.storage.base import Base, in_check
-from agent_monitor.storage.enums import Role
 from agent_monitor.storage.types import StrEnumType, UTCDateTime, utcnow
 
 

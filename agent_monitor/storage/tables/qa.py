@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage.base import Base, in_check
-from agent_monitor.storage.enums import Level, QaState, Verdict
+from agent_monitor.storage.enums import QaState, Verdict
 from agent_monitor.storage.types import StrEnumType, UTCDateTime, utcnow
 
 
@@ -17,12 +18,12 @@ class QaQueueItem(Base):
     __tablename__ = "qa_queue"
     __table_args__ = (
         CheckConstraint(in_check("state", list(QaState)), name="state"),
-        CheckConstraint(in_check("level", list(Level)), name="level"),
+        CheckConstraint(in_check("level", list(WarningLevel)), name="level"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), unique=True)
-    level: Mapped[Level] = mapped_column(StrEnumType(Level), index=True)
+    level: Mapped[WarningLevel] = mapped_column(StrEnumType(WarningLevel), index=True)
     reason: Mapped[str] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     state: Mapped[QaState] = mapped_column(StrEnumType(QaState), default=QaState.PENDING, index=True)

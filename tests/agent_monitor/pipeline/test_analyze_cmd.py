@@ -12,7 +12,8 @@ import pytest
 import soundfile as sf
 
 from agent_monitor.cli import main
-from agent_monitor.storage import Database, Level, repo
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.storage import Database, repo
 
 
 def test_analyze_json_report_is_printed_and_stored(
@@ -49,7 +50,7 @@ def test_analyze_json_report_is_printed_and_stored(
     try:
         with db.session() as s:
             call = repo.get_call(s, "rec-1")
-            assert call.source_protocol == "file" and call.final_level is Level.RED
+            assert call.source_protocol == "file" and call.final_level is WarningLevel.RED
             assert len(repo.list_utterances(s, "rec-1", final_only=True)) == len(report["utterances"])
     finally:
         db.dispose()

@@ -9,7 +9,8 @@ import pytest
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import EVENT_TYPES, AlertRaised, AudioDropped, SignalHealth, TranscriptEvent
 from agent_monitor.model.health import HealthIssue, LegHealth
-from agent_monitor.model.session import LevelReason, WarningLevel
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.session import LevelReason
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import InProcessEventBus
 

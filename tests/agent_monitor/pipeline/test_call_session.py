@@ -29,10 +29,11 @@ from agent_monitor.model.events import (
     RuleHitEvent,
     TranscriptEvent,
 )
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus
-from agent_monitor.model.session import CallInfo, WarningLevel
+from agent_monitor.model.session import CallInfo
 from agent_monitor.pipeline import CallManager
-from agent_monitor.storage import AlertState, CallStatus, Level, repo
+from agent_monitor.storage import AlertState, CallStatus, repo
 from agent_monitor.storage.recordings import read_recording
 
 
@@ -87,7 +88,7 @@ async def test_synthetic_violation_in_real_call_alerts_stores_and_records(
     with database.session() as s:
         call = repo.get_call(s, "call-viol")
         assert call.status is CallStatus.ENDED and call.ended_at is not None
-        assert call.final_level is Level.RED and call.high_sensitivity
+        assert call.final_level is WarningLevel.RED and call.high_sensitivity
         rows = repo.list_rule_hits(s, "call-viol")
         false_arrest = [r for r in rows if r.rule_id == "EN-FALSE-1"]
         assert len(false_arrest) == 1 and false_arrest[0].status is HitStatus.CONFIRMED
@@ -98,7 +99,7 @@ async def test_synthetic_violation_in_real_call_alerts_stores_and_records(
         alerts = repo.list_alerts(s, call_id="call-viol")
         assert [a.id for a in alerts] == [alert.alert_id] and alerts[0].reasons[0]["rule"] == "EN-FALSE-1"
         assert repo.get_handoff(s, alert.alert_id) is not None
-        assert repo.get_qa_item(s, "call-viol").level is Level.RED
+        assert repo.get_qa_item(s, "call-viol").level is WarningLevel.RED
         assert len(repo.stress_timeline(s, "call-viol")) >= 20  # one reading per second
         for leg, pcm in ((Leg.AGENT, violation_call.agent), (Leg.DEBTOR, violation_call.debtor)):
             rec = repo.require_recording(s, "call-viol", leg)

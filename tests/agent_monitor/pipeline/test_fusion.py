@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
-from agent_monitor.model.session import WarningLevel
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.pipeline.fusion import Fusion
 from agent_monitor.settings import FusionSettings

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import HandoffEscalated
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
-from agent_monitor.model.session import LevelReason, WarningLevel
+from agent_monitor.model.session import LevelReason
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.pipeline import InProcessEventBus, records
@@ -27,7 +28,7 @@ from agent_monitor.pipeline.journal import Journal, decode_write, encode_write, 
 from agent_monitor.pipeline.records import Write, run_write
 from agent_monitor.pipeline.store import CallStore, Outbox
 from agent_monitor.settings import OutboxSettings
-from agent_monitor.storage import CallStatus, Level, repo
+from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.recordings import RecordingInfo
@@ -245,7 +246,7 @@ async def test_a_handoff_due_during_an_outage_is_escalated_at_once_and_recorded_
     _start_call(db)
     with db.session() as s:
         alert = repo.raise_alert(
-            s, "c1", Level.RED, [{"rule": "EN-FALSE-1"}], raised_at_s=0.75, raised_at=T0, handoff=True
+            s, "c1", WarningLevel.RED, [{"rule": "EN-FALSE-1"}], raised_at_s=0.75, raised_at=T0, handoff=True
         )
         alert_id = alert.id
     down = Database.open(UNREACHABLE)

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from agent_monitor.cli import main
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import repo
 from agent_monitor.storage.chain import Anchor, chain_anchors, verify_chains
 from agent_monitor.storage.engine import Database
-from agent_monitor.storage.enums import Level
 from agent_monitor.storage.migrate import head_revision
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, 101112, tzinfo=UTC)
@@ -24,9 +24,11 @@ def _evidence(db: Database) -> dict[str, int]:
     """A call with two alerts (one handed off and taken over) and five audit records."""
     with db.session() as s:
         repo.start_call(s, "c1", "A1", source_protocol="ws_ingest", started_at=T0)
-        yellow = repo.raise_alert(s, "c1", Level.YELLOW, [{"rule_id": "r0", "score": 0.1}], raised_at_s=1.5)
+        yellow = repo.raise_alert(
+            s, "c1", WarningLevel.YELLOW, [{"rule_id": "r0", "score": 0.1}], raised_at_s=1.5
+        )
         red = repo.raise_alert(
-            s, "c1", Level.RED, [{"rule_id": "r1"}, {"stress": 88.25}], raised_at_s=7.0, handoff=True
+            s, "c1", WarningLevel.RED, [{"rule_id": "r1"}, {"stress": 88.25}], raised_at_s=7.0, handoff=True
         )
         ids = {"yellow": yellow.id, "red": red.id}
     with db.session() as s:
@@ -135,7 +137,7 @@ def test_concurrent_appends_keep_one_unbroken_chain(db: Database) -> None:
                 with db.session() as s:
                     repo.record_audit(s, f"w{n}", "replay", object_id=str(i))
                 with db.session() as s:
-                    repo.raise_alert(s, "c1", Level.YELLOW, [{"w": n, "i": i}], raised_at_s=float(i))
+                    repo.raise_alert(s, "c1", WarningLevel.YELLOW, [{"w": n, "i": i}], raised_at_s=float(i))
         except BaseException as exc:
             errors.append(exc)
 

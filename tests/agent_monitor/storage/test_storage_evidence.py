@@ -11,12 +11,13 @@ from sqlalchemy import text
 
 from agent_monitor.cli import main
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import RuleHit, Severity
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import repo
 from agent_monitor.storage.anchors import AnchorWriter, anchor_path, read_latest_anchors
 from agent_monitor.storage.engine import Database
-from agent_monitor.storage.enums import HitStatus, Level
+from agent_monitor.storage.enums import HitStatus
 from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.migrate import head_revision, upgrade_database
 
@@ -57,7 +58,9 @@ def _call(db: Database) -> None:
         hit = repo.save_rule_hit(s, "c1", _hit(), status=HitStatus.PROVISIONAL)
     with db.session() as s:
         repo.set_rule_hit_status(s, hit.id, HitStatus.CONFIRMED)
-        repo.raise_alert(s, "c1", Level.ORANGE, [{"rule_id": "EN-ABUSE-1"}], raised_at_s=1.6, raised_at=T0)
+        repo.raise_alert(
+            s, "c1", WarningLevel.ORANGE, [{"rule_id": "EN-ABUSE-1"}], raised_at_s=1.6, raised_at=T0
+        )
     with db.session() as s:
         repo.update_recording_progress(s, "c1", Leg.AGENT, bytes_written=1600, samples_written=800)
         repo.close_recording(

@@ -10,12 +10,14 @@ from sqlalchemy import text
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError, StorageError
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
 from agent_monitor.model.rules import RuleHit, Severity
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
-from agent_monitor.storage.enums import AlertState, CallStatus, HitStatus, Level, QaState, Role, Verdict
+from agent_monitor.storage.enums import AlertState, CallStatus, HitStatus, QaState, Verdict
 
 T0 = datetime(2025, 3, 4, 9, 30, 0, 123456, tzinfo=UTC)
 
@@ -88,21 +90,28 @@ def test_call_lifecycle_and_listing(db: Database) -> None:
         assert c1.started_at == T0 and c1.started_at.tzinfo is not None
         assert c1.started_at.utcoffset() == timedelta(0)
         assert (c1.debtor_tz, c1.lang, c1.source_protocol) == ("Asia/Shanghai", "zh", "twilio")
-        repo.raise_call_level(s, "c1", Level.ORANGE)
-        repo.raise_call_level(s, "c1", Level.YELLOW)  # never goes down
+        repo.raise_call_level(s, "c1", WarningLevel.ORANGE)
+        repo.raise_call_level(s, "c1", WarningLevel.YELLOW)  # never goes down
         repo.end_call(s, "c1", ended_at=T0 + timedelta(minutes=5))
-        repo.raise_call_level(s, "c2", Level.RED)
+        repo.raise_call_level(s, "c2", WarningLevel.RED)
     with db.session() as s:
         c1 = repo.get_call(s, "c1")
-        assert (c1.status, c1.final_level, c1.high_sensitivity) == (CallStatus.ENDED, Level.ORANGE, False)
+        assert (c1.status, c1.final_level, c1.high_sensitivity) == (
+            CallStatus.ENDED,
+            WarningLevel.ORANGE,
+            False,
+        )
         assert c1.ended_at == T0 + timedelta(minutes=5)
         c2 = repo.get_call(s, "c2")
-        assert c2.final_level is Level.RED and c2.high_sensitivity
+        assert c2.final_level is WarningLevel.RED and c2.high_sensitivity
         assert [c.id for c in repo.list_calls(s)] == ["c3", "c2", "c1"]
         assert [c.id for c in repo.list_calls(s, status=CallStatus.LIVE)] == ["c3", "c2"]
         assert [c.id for c in repo.list_calls(s, team="east")] == ["c3", "c1"]
         assert [c.id for c in repo.list_calls(s, agent_ids=["A2"])] == ["c2"]
-        assert [c.id for c in repo.list_calls(s, levels=[Level.RED, Level.ORANGE])] == ["c2", "c1"]
+        assert [c.id for c in repo.list_calls(s, levels=[WarningLevel.RED, WarningLevel.ORANGE])] == [
+            "c2",
+            "c1",
+        ]
         assert [c.id for c in repo.list_calls(s, high_sensitivity=True)] == ["c2"]
         window = repo.list_calls(s, since=T0 + timedelta(minutes=1), until=T0 + timedelta(days=1))
         assert [c.id for c in window] == ["c2"]
@@ -252,14 +261,21 @@ def test_alert_lifecycle_and_handoff(db: Database) -> None:
     _call(db)
     reasons = [{"rule_id": "en.threat", "hit_id": 1, "stress": 81.5}]
     with db.session() as s:
-        yellow = repo.raise_alert(s, "c1", Level.YELLOW, [{"rule_id": "en.rude"}], raised_at_s=3.5)
-        red = repo.raise_alert(s, "c1", Level.RED, reasons, raised_at_s=12.25, raised_at=T0, handoff=True)
+        yellow = repo.raise_alert(s, "c1", WarningLevel.YELLOW, [{"rule_id": "en.rude"}], raised_at_s=3.5)
+        red = repo.raise_alert(
+            s, "c1", WarningLevel.RED, reasons, raised_at_s=12.25, raised_at=T0, handoff=True
+        )
         red_id, yellow_id = red.id, yellow.id
     with db.session() as s:
         call = repo.get_call(s, "c1")
-        assert call.final_level is Level.RED and call.high_sensitivity
+        assert call.final_level is WarningLevel.RED and call.high_sensitivity
         red = repo.get_alert(s, red_id)
-        assert (red.level, red.reasons, red.raised_at_s, red.raised_at) == (Level.RED, reasons, 12.25, T0)
+        assert (red.level, red.reasons, red.raised_at_s, red.raised_at) == (
+            WarningLevel.RED,
+            reasons,
+            12.25,
+            T0,
+        )
         handoff = repo.get_handoff(s, red_id)
         assert handoff is not None and handoff.requested_at == T0 and handoff.acknowledged_at is None
         due = repo.handoffs_due_for_escalation(s, requested_before=T0 + timedelta(seconds=30))
@@ -288,7 +304,7 @@ def test_alert_lifecycle_and_handoff(db: Database) -> None:
         repo.resolve_alert(s, red_id, "sup", at=T0 + timedelta(minutes=2))
     with db.session() as s:
         assert [a.id for a in repo.list_alerts(s, call_id="c1", states=[AlertState.RESOLVED])] == [red_id]
-        assert [a.id for a in repo.list_alerts(s, levels=[Level.YELLOW])] == [yellow_id]
+        assert [a.id for a in repo.list_alerts(s, levels=[WarningLevel.YELLOW])] == [yellow_id]
         assert len(repo.list_alerts(s, call_ids=["c1"], since=T0 - timedelta(seconds=1))) == 2
     for step in (
         lambda s: repo.acknowledge_alert(s, yellow_id, "other"),  # already acknowledged
@@ -299,7 +315,7 @@ def test_alert_lifecycle_and_handoff(db: Database) -> None:
         with pytest.raises(StorageError, match="cannot record"), db.session() as s:
             step(s)
     with pytest.raises(InvalidRecordError), db.session() as s:
-        repo.raise_alert(s, "c1", Level.NONE, [], raised_at_s=1.0)
+        repo.raise_alert(s, "c1", WarningLevel.NONE, [], raised_at_s=1.0)
     with pytest.raises(NotFoundError), db.session() as s:
         repo.acknowledge_alert(s, 999, "sup")
 
@@ -308,23 +324,23 @@ def test_qa_queue_and_reviews(db: Database) -> None:
     _call(db, "c1", "A1")
     with db.session() as s:
         repo.start_call(s, "c2", "A2", source_protocol="file", started_at=T0 + timedelta(days=3))
-        a1 = repo.raise_alert(s, "c1", Level.RED, [{"rule_id": "r1"}], raised_at_s=1.0).id
-        a2 = repo.raise_alert(s, "c1", Level.ORANGE, [{"rule_id": "r2"}], raised_at_s=2.0).id
-        a3 = repo.raise_alert(s, "c2", Level.YELLOW, [], raised_at_s=2.0).id
+        a1 = repo.raise_alert(s, "c1", WarningLevel.RED, [{"rule_id": "r1"}], raised_at_s=1.0).id
+        a2 = repo.raise_alert(s, "c1", WarningLevel.ORANGE, [{"rule_id": "r2"}], raised_at_s=2.0).id
+        a3 = repo.raise_alert(s, "c2", WarningLevel.YELLOW, [], raised_at_s=2.0).id
         hit = RuleHit("r1", "t", "c", Severity.RED, Leg.AGENT, None, "e", "r", "cite", start=0.5, end=1.0)
         repo.save_rule_hit(s, "c1", hit)
-        repo.enqueue_for_qa(s, "c1", Level.ORANGE, "orange alert", at=T0)
-        repo.enqueue_for_qa(s, "c1", Level.RED, "high-sensitivity call")  # same entry, level raised
-        repo.enqueue_for_qa(s, "c2", Level.YELLOW, "finished", at=T0 + timedelta(days=3))
+        repo.enqueue_for_qa(s, "c1", WarningLevel.ORANGE, "orange alert", at=T0)
+        repo.enqueue_for_qa(s, "c1", WarningLevel.RED, "high-sensitivity call")  # same entry, level raised
+        repo.enqueue_for_qa(s, "c2", WarningLevel.YELLOW, "finished", at=T0 + timedelta(days=3))
     with db.session() as s:
         item = repo.get_qa_item(s, "c1")
         assert (item.level, item.reason, item.state) == (
-            Level.RED,
+            WarningLevel.RED,
             "orange alert; high-sensitivity call",
             QaState.PENDING,
         )
         assert [i.call_id for i in repo.list_qa_queue(s)] == ["c2", "c1"]
-        assert [i.call_id for i in repo.list_qa_queue(s, levels=[Level.RED])] == ["c1"]
+        assert [i.call_id for i in repo.list_qa_queue(s, levels=[WarningLevel.RED])] == ["c1"]
         assert [i.call_id for i in repo.list_qa_queue(s, agent_id="A2")] == ["c2"]
         assert [i.call_id for i in repo.list_qa_queue(s, rule_id="r1")] == ["c1"]
         assert [i.call_id for i in repo.list_qa_queue(s, since=T0 + timedelta(days=1))] == ["c2"]

@@ -1,0 +1,126 @@
+"""Settings: one :class:`Settings` object, built once in ``main()`` / ``create_app()`` and passed down.
+
+Sources, highest priority first: explicit keyword arguments, environment variables with prefix
+``AGENT_MONITOR_`` (nested sections use ``__``, e.g. ``AGENT_MONITOR_VAD__AGGRESSIVENESS=3``), an
+optional TOML file (``AGENT_MONITOR_CONFIG`` or ``agent-monitor --config FILE``), then defaults.
+
+The sections live in sub-modules (:mod:`.speech`, :mod:`.analysis`, :mod:`.live`, :mod:`.server`);
+everything is importable from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from agent_monitor.errors import ConfigError
+from agent_monitor.settings.analysis import FusionSettings, RulesSettings, StressSettings
+from agent_monitor.settings.base import CALL_LANGUAGES, MODEL_MANIFEST, REPO_ROOT, CallLanguage
+from agent_monitor.settings.live import HealthSettings, LiveSettings, OutboxSettings
+from agent_monitor.settings.server import ServerSettings, WebSettings
+from agent_monitor.settings.speech import AsrSettings, VadSettings
+
+__all__ = [
+    "CALL_LANGUAGES",
+    "MODEL_MANIFEST",
+    "REPO_ROOT",
+    "AsrSettings",
+    "CallLanguage",
+    "FusionSettings",
+    "HealthSettings",
+    "LiveSettings",
+    "OutboxSettings",
+    "RulesSettings",
+    "ServerSettings",
+    "Settings",
+    "StressSettings",
+    "VadSettings",
+    "WebSettings",
+    "load_settings",
+]
+
+
+class Settings(BaseSettings):
+    """All settings of Agent Monitor."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENT_MONITOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    #: where speech models are installed (one sub-directory per model)
+    model_dir: Path = REPO_ROOT / "models"
+    #: where the database, recordings and other runtime state live
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL; default is an SQLite file under ``data_dir``
+    database_url: str | None = None
+    #: evaluation/test data (the shared development split)
+    eval_data_dir: Path = REPO_ROOT.parent / "shared" / "data"
+
+    vad: VadSettings = VadSettings()
+    asr: AsrSettings = AsrSettings()
+    stress: StressSettings = StressSettings()
+    rules: RulesSettings = RulesSettings()
+    live: LiveSettings = LiveSettings()
+    health: HealthSettings = HealthSettings()
+    server: ServerSettings = ServerSettings()
+    web: WebSettings = WebSettings()
+
+    @field_validator("model_dir", "data_dir", "eval_data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'agent-monitor.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        import os
+
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("AGENT_MONITOR_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, turning every validation problem into one :class:`ConfigError`."""
+    import os
+    import tomllib
+
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"{config_file}: configuration file not found")
+        os.environ["AGENT_MONITOR_CONFIG"] = str(config_file)
+    cfg = os.environ.get("AGENT_MONITOR_CONFIG")
+    if cfg:
+        try:
+            tomllib.loads(Path(cfg).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{cfg}: cannot read configuration: {exc}") from exc
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from exc

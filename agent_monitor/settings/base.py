@@ -1,0 +1,14 @@
+"""What the settings sections share: where the repository is, and the languages a call can be in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The tracked manifest of known speech models (name, source, size, sha256).
+MODEL_MANIFEST = REPO_ROOT / "models" / "manifest.toml"
+
+#: the languages a call can be in (a call's ``lang``; rule packs and the UI follow it)
+CALL_LANGUAGES: tuple[str, ...] = ("en", "zh")
+CallLanguage = Literal["en", "zh"]

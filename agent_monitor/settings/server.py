@@ -1,0 +1,73 @@
+"""Settings of the server: listeners and limits, and the web application's sign-in and sessions."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+
+from agent_monitor.model.roles import Role
+
+__all__ = ["ServerSettings", "WebSettings"]
+
+
+class ServerSettings(BaseModel):
+    """``agent-monitor serve``: the web server and the ingest listeners (see :mod:`web.app`)."""
+
+    #: address the HTTP/websocket server and the AudioSocket listener bind to
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    #: Asterisk AudioSocket TCP listener (0 = any free port; ``None`` = off)
+    audiosocket_port: int | None = Field(9092, ge=0, le=65535)
+    #: agent id of AudioSocket calls joined by the UUID convention (not registered beforehand)
+    audiosocket_agent: str = "unassigned"
+    #: largest binary audio frame accepted on /ws/ingest (bytes); larger closes with 1009
+    max_frame_bytes: int = Field(65536, ge=320)
+    #: a new connection must send its start message within this many seconds
+    start_timeout_s: float = Field(10.0, gt=0.0)
+    #: the server saves the hash-chain heads to ``data_dir/chain-anchors.jsonl`` this often (and at
+    #: shutdown); ``db verify`` checks against them, so a truncated chain is caught
+    anchor_every_s: float = Field(300.0, gt=0.0)
+    #: an HTTP request head (request line and headers) must arrive within this many seconds
+    header_timeout_s: float = Field(10.0, gt=0.0)
+    #: an AudioSocket leg that sends nothing for this long is closed (a half-open TCP connection)
+    audiosocket_idle_timeout_s: float = Field(40.0, gt=0.0)
+    #: a registered AudioSocket UUID that no connection claims within this long is forgotten
+    audiosocket_registration_ttl_s: float = Field(300.0, gt=0.0)
+    #: at most this many AudioSocket UUIDs wait for their connection at once (then 429)
+    audiosocket_max_registrations: int = Field(10000, ge=1)
+    #: new calls are refused (and /healthz is not ok) with less free space than this in data_dir
+    min_free_disk_mb: int = Field(100, ge=0)
+
+
+class WebSettings(BaseModel):
+    """Login, sessions and machine credentials of the web application (see :mod:`web.auth`).
+
+    There is no default secret and no default password: the session signing key and the ingest
+    token are generated at random on first start into files under ``data_dir`` (mode 0600) unless
+    given here; the first admin is created with ``agent-monitor users add``."""
+
+    #: signing key of session cookies (at least 32 characters); default: ``data_dir/web-secret.key``
+    secret_key: SecretStr | None = None
+    #: token that machine clients (``/ws/ingest``, ``/ws/twilio``, ``/api/audiosocket/register``)
+    #: present as ``Authorization: Bearer ...`` or ``?token=``; default: ``data_dir/ingest-token``
+    ingest_token: SecretStr | None = None
+    #: a login session lasts this long (seconds) from sign-in
+    session_lifetime_s: int = Field(8 * 3600, ge=60, le=30 * 24 * 3600)
+    #: session cookies carry the ``Secure`` flag (set it when served over HTTPS)
+    secure_cookies: bool = False
+    #: failed logins allowed per username and client address within ``login_window_s`` (then 429)
+    login_max_failures: int = Field(5, ge=1)
+    #: failed logins allowed per client address (any username) within ``login_window_s``
+    login_max_failures_per_ip: int = Field(20, ge=1)
+    login_window_s: float = Field(60.0, gt=0.0)
+    #: shortest password accepted by ``users add|passwd`` and the admin API
+    min_password_length: int = Field(10, ge=8)
+    #: open websockets re-check their session this often (logout, deactivation, password change)
+    session_recheck_s: float = Field(2.0, gt=0.0, le=60.0)
+    #: least zxcvbn strength score (0-4) of a new password
+    min_password_score: int = Field(3, ge=0, le=4)
+    #: addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed; empty:
+    #: the client address is the TCP peer's
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: roles that see personal data (ID, phone, bank card numbers) unmasked; default: see
+    #: :mod:`web.masking`
+    unmasked_roles: list[Role] | None = None

@@ -1,0 +1,88 @@
+"""Settings of the speech front end: voice activity detection (webrtcvad) and recognition (Vosk)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from agent_monitor.settings.base import CALL_LANGUAGES
+
+__all__ = ["AsrSettings", "VadSettings"]
+
+
+class VadSettings(BaseModel):
+    """webrtcvad segmentation. Durations in milliseconds are converted to seconds where used."""
+
+    frame_ms: Literal[10, 20, 30] = 30
+    #: 0-3; 1 measured best on spontaneous speech (the energy floor below handles line noise)
+    aggressiveness: int = Field(1, ge=0, le=3)
+    #: frames at or below this (dB full scale) are digital silence (zeros, lost packets): never
+    #: speech, and no evidence of the leg's noise (a codec's idle noise, e.g. G.711 at about -72,
+    #: is tracked as noise like any other)
+    energy_floor_dbfs: float = Field(-100.0, le=0.0)
+    #: a frame is speech only this far (dB) above the leg's tracked noise floor: webrtcvad alone
+    #: calls line hiss speech (measured: 93% of the real call's debtor-leg hiss at aggressiveness 1)
+    noise_margin_db: float = Field(9.0, ge=0.0, le=40.0)
+    #: frames at least this loud (dBFS) skip the noise test (webrtcvad alone decides, as for ordinary
+    #: speech levels): the noise floor only decides about quiet frames. Measured on the tuning folder
+    #: (MFA spontaneous): judging every frame against the floor cut words of continuous speech
+    loud_dbfs: float = Field(-50.0, le=0.0)
+    #: the noise floor is the quietest frame of the last this many milliseconds (minimum statistics)
+    noise_window_ms: int = Field(3000, ge=300)
+    #: level normalisation (AGC): quiet speech is raised toward ``agc_target_dbfs`` (never lowered)
+    #: before webrtcvad and Vosk; 0 turns it off
+    agc_max_gain_db: float = Field(40.0, ge=0.0, le=60.0)
+    agc_target_dbfs: float = Field(-26.0, le=0.0)
+    #: speech starts when this share of the frames in the start window are voiced
+    start_window_ms: int = Field(240, ge=30)
+    start_ratio: float = Field(0.6, gt=0, le=1)
+    #: speech ends when this share of the frames in the end window are unvoiced
+    end_window_ms: int = Field(600, ge=30)
+    end_ratio: float = Field(0.9, gt=0, le=1)
+    #: audio kept before the detected onset so word beginnings are not clipped
+    pre_roll_ms: int = Field(500, ge=0)
+    #: segments shorter than this (after trimming) are dropped as clicks/noise
+    min_speech_ms: int = Field(150, ge=0)
+    #: a segment is cut here even without a pause, to bound latency and memory
+    max_segment_ms: int = Field(20000, ge=1000)
+
+
+class AsrSettings(BaseModel):
+    """Vosk recognition."""
+
+    #: the model of offline tools (``transcribe``, ``eval asr``) when no ``--model`` is given
+    model: str = "vosk-model-small-en-us-0.15"
+    #: live calls: the model of each call language (a name under ``model_dir`` or a directory).
+    #: Each installed one is loaded once per process and shared by all calls in that language; a
+    #: call in a language whose model is not installed is recorded but not transcribed.
+    models: dict[str, str] = Field(
+        default_factory=lambda: {"en": "vosk-model-small-en-us-0.15", "zh": "vosk-model-small-cn-0.22"}
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _call_languages(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(CALL_LANGUAGES))
+        if unknown:
+            raise ValueError(f"languages must be among {', '.join(CALL_LANGUAGES)}, not {', '.join(unknown)}")
+        return v
+
+    #: the rate audio is resampled to before VAD and recognition
+    sample_rate: int = Field(16000, ge=8000, le=48000)
+    #: which channel of a stereo recording is the agent's leg
+    agent_channel: Literal["left", "right"] = "left"
+    #: a VAD end of speech settles the utterance (final result) once the leg has stayed silent this
+    #: long; speech resuming sooner continues the same utterance with Vosk's context intact
+    final_after_silence_s: float = Field(default=1.0, ge=0.0, le=10.0)
+    #: emit partial results at most this often per leg (seconds)
+    partial_interval_s: float = Field(0.5, ge=0.0)
+    #: how many blocking Vosk calls may run at once (0 = number of CPU cores)
+    workers: int = Field(0, ge=0)
+    #: ready-made Vosk recognizers kept for new legs, per language (building one costs ~60 ms of
+    #: CPU; a server builds this many at start and keeps the recognizers of ended legs, reset, up
+    #: to this many)
+    spare_recognizers: int = Field(16, ge=0)
+    #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
+    #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
+    keyword_second_pass: bool = True

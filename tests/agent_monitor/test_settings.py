@@ -1,0 +1,65 @@
+"""The settings package: the levels and roles in settings are the data model's enums (from keyword
+arguments, environment variables and TOML alike), and bad values are one clear ``ConfigError``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.errors import ConfigError
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
+from agent_monitor.settings import REPO_ROOT, Settings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    # empty: no configuration file; restored after the test (load_settings(FILE) sets it)
+    monkeypatch.setenv("AGENT_MONITOR_CONFIG", "")
+
+
+def test_defaults_are_enum_members() -> None:
+    s = Settings()
+    fusion = s.live.fusion
+    assert fusion.yellow_hit_level is WarningLevel.YELLOW and fusion.red_hit_level is WarningLevel.RED
+    assert fusion.stress_high_level is WarningLevel.ORANGE
+    assert s.live.qa_level is WarningLevel.RED
+    assert s.web.unmasked_roles is None
+    assert (REPO_ROOT / "agent_monitor" / "settings" / "__init__.py").is_file()
+
+
+def test_environment_values_become_enum_members(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_MONITOR_LIVE__QA_LEVEL", "orange")
+    monkeypatch.setenv("AGENT_MONITOR_LIVE__FUSION__RED_HIT_LEVEL", "none")
+    monkeypatch.setenv("AGENT_MONITOR_WEB__UNMASKED_ROLES", '["qa", "admin"]')
+    s = load_settings()
+    assert s.live.qa_level is WarningLevel.ORANGE
+    assert s.live.fusion.red_hit_level is WarningLevel.NONE
+    assert s.web.unmasked_roles == [Role.QA, Role.ADMIN]
+    assert all(isinstance(r, Role) for r in s.web.unmasked_roles)
+
+
+def test_toml_values_become_enum_members(tmp_path: Path) -> None:
+    config = tmp_path / "am.toml"
+    config.write_text('[live]\nqa_level = "yellow"\n[live.fusion]\nstress_elevated_level = "orange"\n')
+    s = load_settings(config)
+    assert s.live.qa_level is WarningLevel.YELLOW
+    assert s.live.fusion.stress_elevated_level is WarningLevel.ORANGE
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "said"),
+    [
+        ("AGENT_MONITOR_LIVE__FUSION__ORANGE_HIT_LEVEL", "purple", "live.fusion.orange_hit_level"),
+        ("AGENT_MONITOR_LIVE__QA_LEVEL", "none", "must be one of yellow, orange, red"),
+        ("AGENT_MONITOR_WEB__UNMASKED_ROLES", '["root"]', "web.unmasked_roles"),
+    ],
+)
+def test_unknown_levels_and_roles_are_refused(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError, match="invalid settings") as err:
+        load_settings()
+    assert said in str(err.value)
