@@ -25,6 +25,12 @@ VIOLATION = "you are a stupid idiot. we will break your legs"
 CALL = "browser-call-1"
 
 
+def _rgb(hex_colour: str) -> str:
+    """``#rrggbb`` as the browser reports a computed colour: ``rgb(r, g, b)``."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, base_settings: Settings, eval_data: Path
@@ -67,6 +73,11 @@ def test_replayed_call_through_supervisor_agent_and_qa_pages(
         # a red call is handed to the supervisor: a pop-up (and a beep)
         supervisor.wait_for_selector(".popup[id^='handoff-']", timeout=30_000)
         assert supervisor.locator(f"{tile}").get_attribute("class") != "tile level-none"
+        # the level colours come from the vocabulary the page carries (web/ui/vocab.py)
+        badge = supervisor.locator(".alert[data-alert] .badge").first
+        colours = supervisor.evaluate("() => AM.vocab.level_colours")
+        shown = badge.evaluate("n => getComputedStyle(n).backgroundColor")
+        assert shown == _rgb(colours[badge.get_attribute("data-level")]), (shown, colours)
         shot(supervisor, "supervisor-wall")
         # agent (Chinese interface): the warning with what was said, why, and what to say instead
         agent.wait_for_selector(".warning", timeout=30_000)

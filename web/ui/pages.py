@@ -30,13 +30,13 @@ from web.ui.access import (
     in_db,
     visible_call,
 )
+from web.ui.vocab import home_page, vocabulary_script
 
 router = APIRouter(include_in_schema=False)
 
-HOME = {"agent": "/agent", "supervisor": "/supervisor", "qa": "/qa", "admin": "/admin"}
 STATIC = "/ui/static"
 #: bumped when the assets change so browsers do not keep stale copies
-ASSET_VERSION = "2"
+ASSET_VERSION = "3"
 TITLE = {"en": "Agent Monitor", "zh": "坐席监控"}
 
 
@@ -55,6 +55,7 @@ def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] |
 <body data-page="{page}" data-user="{html.escape(user.username, quote=True)}" data-role="{user.role}"{attrs}>
 <header id="topbar"></header>
 <main id="main"></main>
+{vocabulary_script()}
 <script src="{STATIC}/i18n.js?v={v}"></script>
 <script src="{STATIC}/common.js?v={v}"></script>
 <script src="{STATIC}/{page}.js?v={v}"></script>
@@ -66,7 +67,7 @@ def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] |
 
 @router.get("/")
 async def home(user: SignedIn) -> RedirectResponse:
-    return RedirectResponse(HOME.get(user.role, "/login"), status_code=303)
+    return RedirectResponse(home_page(user.role), status_code=303)
 
 
 @router.get("/supervisor", response_class=HTMLResponse)

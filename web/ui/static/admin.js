@@ -5,7 +5,7 @@
   const users = el("tbody");
   const packs = el("div", { id: "packs" });
   const f = { username: el("input", { name: "username", required: true, size: 12 }), password: el("input", { name: "password", type: "password", required: true, size: 12 }),
-    role: el("select", { name: "role" }, ...["agent", "supervisor", "qa", "admin"].map((r) => el("option", { value: r }, t("role_" + r)))),
+    role: el("select", { name: "role" }, ...Object.values(AM.vocab.roles).map((r) => el("option", { value: r }, t("role_" + r)))),
     agent_id: el("input", { name: "agent_id", size: 8 }), team: el("input", { name: "team", size: 8 }) };
   const msg = el("span", { class: "muted" });
   const form = el("form", { class: "filters", id: "add-user" }, ...Object.entries(f).map(([k, input]) => el("label", {}, t(k), input)),

@@ -3,11 +3,11 @@
 // the agent's own leg (e.g. "agent leg clipping").
 "use strict";
 (() => {
-  const { t, el, api, badge, live, healthBox } = AM;
+  const { t, el, api, badge, live, healthBox, vocab } = AM;
   const head = el("div", { class: "panel", id: "current-call" }, el("p", { class: "muted", i18n: "no_call" }));
   const list = el("div", { id: "warnings" });
   // the agent sees health issues of their own leg, and a leg left untranscribed for lack of a model
-  const ownHealth = (h) => h.leg === "agent" || h.issue === "no_model";
+  const ownHealth = (h) => h.leg === vocab.legs.AGENT || h.issue === "no_model";
   let health = healthBox(ownHealth);
   AM.main.append(el("h1", { i18n: "my_call" }), head, health.node, list);
   function resetHealth() { const fresh = healthBox(ownHealth); health.node.replaceWith(fresh.node); health = fresh; }
@@ -50,8 +50,8 @@
       title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, compliant: h.compliant }));
   }
   function onEvent(ev) {
-    if (ev.type === "call_started") { list.replaceChildren(); shown.clear(); resetHealth(); showCall({ call_id: ev.call_id, status: "live", level: "none" }); }
-    else if (ev.type === "agent_warning") { if (ev.call_id !== callId) showCall({ call_id: ev.call_id, status: "live", level: "none" }); warning(ev); }
+    if (ev.type === "call_started") { list.replaceChildren(); shown.clear(); resetHealth(); showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level }); }
+    else if (ev.type === "agent_warning") { if (ev.call_id !== callId) showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level }); warning(ev); }
     else if (ev.type === "signal_health" && ev.call_id === callId) health.apply(ev.health);
     else if (ev.type === "level_changed" && ev.call_id === callId) head.querySelector(".badge").replaceWith(badge(ev.level));
     else if (ev.type === "call_ended" && ev.call_id === callId) head.querySelector(".status").textContent = t(ev.status);

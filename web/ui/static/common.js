@@ -3,6 +3,9 @@
 "use strict";
 const AM = (() => {
   const body = document.body;
+  // levels, roles and legs as the server names them (web/ui/vocab.py), never copied here
+  const vocab = JSON.parse(document.getElementById("am-vocab").textContent);
+  for (const [level, colour] of Object.entries(vocab.level_colours)) document.documentElement.style.setProperty("--" + level, colour);
   const user = { name: body.dataset.user, role: body.dataset.role };
   // the server chose the language (am_lang cookie, else Accept-Language) and wrote it into <html lang>
   let lang = document.documentElement.lang || "en";
@@ -48,12 +51,11 @@ const AM = (() => {
     if (!r.ok) throw new Error((json && (typeof json.detail === "string" ? json.detail : JSON.stringify(json.detail))) || r.statusText);
     return json;
   }
-  const NAV = { agent: ["agent"], supervisor: ["supervisor"], qa: ["qa"], admin: ["supervisor", "qa", "admin"] };
   function topbar() {
     const bar = document.getElementById("topbar");
     bar.replaceChildren(
       el("span", { class: "brand", i18n: "brand" }),
-      ...(NAV[user.role] || []).map((p) => el("a", { href: "/" + p, class: body.dataset.page.startsWith(p) ? "active" : null, i18n: "nav_" + p })),
+      ...(vocab.role_pages[user.role] || []).map((p) => el("a", { href: "/" + p, class: body.dataset.page.startsWith(p) ? "active" : null, i18n: "nav_" + p })),
       el("span", { class: "spacer" }),
       el("span", { id: "whoami" }, user.name + " (" + t("role_" + user.role) + ")"),
       el("button", { id: "lang-toggle", onclick: () => setLang(lang === "en" ? "zh" : "en") }, t("lang")),
@@ -144,5 +146,5 @@ const AM = (() => {
   // browsers start audio only after a user gesture: unlock it on the first click
   document.addEventListener("click", () => { audioCtx = audioCtx || new AudioContext(); audioCtx.resume(); }, { once: true });
   topbar();
-  return { user, lang, t, el, api, live, badge, healthBox, fmtTime, fmtDateTime, reasonText, localiseReasons, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
+  return { vocab, user, lang, t, el, api, live, badge, healthBox, fmtTime, fmtDateTime, reasonText, localiseReasons, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
 })();

@@ -1,8 +1,8 @@
 // QA queue: flagged calls with filters (level, agent, rule, state, dates).
 "use strict";
 (() => {
-  const { t, el, api, badge } = AM;
-  const levelSel = el("select", { name: "level" }, el("option", { value: "" }, t("all")), ...["red", "orange", "yellow"].map((l) => el("option", { value: l }, t(l))));
+  const { t, el, api, badge, vocab } = AM;
+  const levelSel = el("select", { name: "level" }, el("option", { value: "" }, t("all")), ...[...vocab.warning_levels].reverse().map((l) => el("option", { value: l }, t(l))));
   const stateSel = el("select", { name: "state" }, el("option", { value: "" }, t("all")), ...["pending", "in_review", "done"].map((s) => el("option", { value: s }, t(s))));
   const agent = el("input", { name: "agent", size: 10 });
   const rule = el("input", { name: "rule", size: 14 });

@@ -3,15 +3,15 @@
 // scorecard, notes, and the evidence package export.
 "use strict";
 (() => {
-  const { t, el, api, badge, svg, fmtTime } = AM;
+  const { t, el, api, badge, svg, fmtTime, vocab } = AM;
   const callId = document.body.dataset.callId;
   const W = 1000;
-  const COLORS = { none: "#9aa3b2", yellow: "#e3b400", orange: "#ef7d1a", red: "#d92d20" };
+  const COLORS = vocab.level_colours;
 
   async function main() {
     const rec = await api("GET", "/api/calls/" + encodeURIComponent(callId));
     let card = null;
-    if (AM.user.role !== "supervisor") card = await api("GET", "/api/qa/scorecard");
+    if (AM.user.role !== vocab.roles.SUPERVISOR) card = await api("GET", "/api/qa/scorecard");
     const call = rec.call;
     const audios = {};
     const players = el("div", { class: "players" });
@@ -21,7 +21,7 @@
       players.append(el("div", {}, el("strong", {}, t(r.leg)), a));
     }
     const legs = Object.values(audios);
-    const master = audios.agent || legs[0];
+    const master = audios[vocab.legs.AGENT] || legs[0];
     const duration = Math.max(1, ...rec.recordings.map((r) => r.duration), ...rec.utterances.map((u) => u.end));
     const x = (s) => (s / duration) * W;
     const clock = el("span", { id: "clock" }, "0:00 / " + fmtTime(duration));
@@ -41,8 +41,8 @@
     // timeline: utterances per leg, alert markers, playhead
     const timeline = svg("svg", { class: "timeline", id: "timeline", viewBox: `0 0 ${W} 70`, preserveAspectRatio: "none" });
     rec.utterances.filter((u) => u.final).forEach((u) => timeline.append(svg("rect", {
-      x: x(u.start), y: u.leg === "agent" ? 8 : 28, width: Math.max(1, x(u.end) - x(u.start)), height: 14,
-      fill: u.leg === "agent" ? "#9db4f0" : "#c9a7f0" })));
+      x: x(u.start), y: u.leg === vocab.legs.AGENT ? 8 : 28, width: Math.max(1, x(u.end) - x(u.start)), height: 14,
+      fill: u.leg === vocab.legs.AGENT ? "#9db4f0" : "#c9a7f0" })));
     rec.alerts.forEach((a) => {
       const m = svg("g", { class: "marker", "data-alert": a.alert_id });
       m.append(svg("line", { x1: x(a.t), x2: x(a.t), y1: 0, y2: 70, stroke: COLORS[a.level], "stroke-width": 3 }),

@@ -4,7 +4,7 @@
 // issue ("debtor leg silent for 30 s") so people know when the monitor cannot hear.
 "use strict";
 (() => {
-  const { t, el, api, badge, live, sparkline, beep, healthBox } = AM;
+  const { t, el, api, badge, live, sparkline, beep, healthBox, vocab } = AM;
   const tiles = new Map(); // call_id -> {node, lines: Map, stress: [], level}
   const alerts = new Map(); // alert_id -> node
   const wall = el("div", { class: "tiles", id: "tiles" });
@@ -20,12 +20,12 @@
     const score = el("span", { class: "score" }, "–");
     const listenBtn = el("button", { class: "act listen", i18n: "listen" });
     const health = healthBox(null);
-    const node = el("article", { class: "tile level-none", "data-call": call.call_id },
-      el("div", { class: "head" }, el("strong", {}, call.call_id), el("span", { class: "muted" }, t("agent") + " " + call.agent_id), el("span", { class: "lvl" }, badge("none"))),
+    const node = el("article", { class: "tile level-" + vocab.no_level, "data-call": call.call_id },
+      el("div", { class: "head" }, el("strong", {}, call.call_id), el("span", { class: "muted" }, t("agent") + " " + call.agent_id), el("span", { class: "lvl" }, badge(vocab.no_level))),
       health.node,
       transcript,
       el("div", { class: "stressrow" }, el("span", { i18n: "stress" }), gauge, score, spark, listenBtn));
-    const state = { node, health, transcript, gauge, spark, score, lines: new Map(), stress: [], level: "none", call };
+    const state = { node, health, transcript, gauge, spark, score, lines: new Map(), stress: [], level: vocab.no_level, call };
     listenBtn.addEventListener("click", () => Listen.toggle(call.call_id, listenBtn));
     tiles.set(call.call_id, state);
     wall.prepend(node);
