@@ -32,6 +32,7 @@ from agent_monitor.model.events import (
     AlertStored,
     AudioDropped,
     CallEnded,
+    DisclosureChecklist,
     HandoffRequested,
     LevelChanged,
     QaQueued,
@@ -41,7 +42,7 @@ from agent_monitor.model.events import (
     TranscriptEvent,
 )
 from agent_monitor.model.health import LegHealth
-from agent_monitor.model.rules import HitEvent, HitStatus, Severity
+from agent_monitor.model.rules import HitEvent, HitStatus, RequiredDisclosure, Severity
 from agent_monitor.model.session import CallInfo, LegStats, SessionStats, WarningLevel
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
@@ -97,6 +98,8 @@ class CallSession:
         #: keys of provisional hits waiting for their final transcript
         self._provisional: dict[tuple[Leg | None, int | None, str], list[str]] = {}
         self._warned: set[tuple[Leg | None, int | None, str]] = set()
+        #: the agent's checklist of required disclosures as last published (empty: none known yet)
+        self.checklist: tuple[RequiredDisclosure, ...] = ()
         self._progress_at: dict[Leg, float] = {}
         self._qa_level = WarningLevel.NONE
         #: the keys (uuids) of the alerts raised, in order; ``alert_ids`` the stored ids known so far
@@ -257,6 +260,15 @@ class CallSession:
         decision = self.fusion.on_hit(status, hit, t)
         if decision is not None:
             await self._raise(decision)
+
+    async def on_checklist(self, leg: Leg, items: tuple[RequiredDisclosure, ...], t: float) -> None:
+        """The agent leg's checklist of required disclosures: published when it changes."""
+        if leg is not Leg.AGENT or items == self.checklist:
+            return
+        self.checklist = items
+        await self.bus.publish(
+            DisclosureChecklist(call_id=self.call_id, t=t, agent_id=self.info.agent_id, items=items)
+        )
 
     def _store_hit(self, key: tuple[Leg | None, int | None, str], event: HitEvent) -> str | None:
         """Hand the hit to the outbox (no database wait); returns the key its row will carry."""

@@ -9,7 +9,8 @@ the supervisor wall and the agent's current call.
   admin; the alert's call must be in their scope).
 - ``GET /api/wall``: the live calls in the user's scope with recent transcript, stress and open
   alerts (supervisor, admin).
-- ``GET /api/agent/current``: the agent's live call and its warnings; ``POST /api/agent/ack``
+- ``GET /api/agent/current``: the agent's live call, its warnings and its checklist of required
+  disclosures; ``POST /api/agent/ack``
   acknowledges a warning (audited).
 """
 
@@ -238,6 +239,8 @@ async def agent_current(request: Request, user: AgentUser) -> dict[str, Any]:
         hits = [h for h in repo.list_rule_hits(s, call_id) if h.severity != "info"]
         return {
             "call": call_json(call, masked),
+            # the required disclosures, said / still due (live calls only: not stored)
+            "checklist": [d.to_dict() for d in live[0].checklist] if live else [],
             "health": [health_json(h) for h in repo.list_signal_health(s, call_id)],
             "warnings": [hit_json(h, masked) for h in hits],
             "acknowledged": [dict(a.detail or {}) for a in acks],
