@@ -181,6 +181,8 @@ class AgentWarning(Event):
     reason: str
     compliant: str | None
     hit_status: HitStatus
+    #: the law or policy the rule cites
+    citation: str = ""
 
 
 @dataclass(frozen=True, slots=True)

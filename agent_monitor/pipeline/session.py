@@ -251,6 +251,7 @@ class CallSession:
                     reason=hit.reason,
                     compliant=hit.compliant,
                     hit_status=status,
+                    citation=hit.citation,
                 )
             )
         hit_key = self._store_hit(key, event)
