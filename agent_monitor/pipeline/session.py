@@ -230,7 +230,7 @@ class CallSession:
         key = (hit.leg, hit.utterance, hit.rule)
         fusion = self.settings.live.fusion
         if (
-            hit.leg is Leg.AGENT
+            hit.leg in (Leg.AGENT, None)  # None: about the call itself (e.g. calling hours)
             and hit.severity.rank >= Severity.YELLOW.rank
             and (
                 status is HitStatus.CONFIRMED

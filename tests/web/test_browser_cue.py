@@ -97,10 +97,23 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
         assert items.count() == 3
         assert agent.locator("#checklist li[data-state='due'] .wording").count() >= 2  # the words to use
         screen(agent, f"agent-cue-start-{backend}")
-        agent.wait_for_selector("#checklist li[data-rule='EN-DISC-REC-1'][data-state='said']", timeout=20_000)
+        agent.wait_for_selector("#checklist li[data-rule='EN-DISC-REC-1'][data-state='said']", timeout=60_000)
+        # the calling-hours finding reaches the agent live too: nothing quoted, no call id
+        hours = agent.locator(".warning[data-rule='US-TIME-1']")
+        hours.wait_for(timeout=10_000)
+        assert hours.locator(".said").count() == 0 and CALL not in hours.inner_text()
+        # a page opened mid-call (here in Chinese) gets the checklist from /api/agent/current
+        zh = signed_in_page(browser, url, "agent1", "/agent", locale="zh-CN")
+        zh.set_viewport_size(NARROW)
+        zh.wait_for_selector("#checklist li[data-rule='EN-DISC-REC-1'][data-state='said']", timeout=10_000)
+        assert zh.locator("#checklist h2").inner_text() == "必须告知的事项"
+        assert "通话时长" in zh.locator("#current-call").inner_text()
+        assert zh.locator("#checklist li[data-state='said'] .state").inner_text() == "已说"
+        screen(zh, f"agent-cue-zh-{backend}")
+        zh.context.close()
         # the false threat: a warning with what was said, and the cue (sound, title, notification)
         threat = agent.locator(".warning[data-rule='EN-FALSE-1']")
-        threat.wait_for(timeout=30_000)
+        threat.wait_for(timeout=60_000)
         assert "arrest" in threat.locator(".said").inner_text()
         agent.wait_for_function("() => Number(document.body.dataset.notified || 0) >= 1", timeout=5_000)
         assert agent.title().startswith("⚠")
@@ -108,7 +121,7 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
         screen(agent, f"agent-cue-360-{backend}")
         # after the window: the missed disclosures, as misses, quoting nothing
         agent.wait_for_selector(
-            "#checklist li[data-rule='EN-DISC-MM-1'][data-state='missed']", timeout=20_000
+            "#checklist li[data-rule='EN-DISC-MM-1'][data-state='missed']", timeout=60_000
         )
         missed = agent.locator(".warning[data-rule='EN-DISC-MM-1']")
         missed.wait_for(timeout=10_000)
