@@ -159,3 +159,25 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
     assert hits["EN-FALSE-1"]["title"] not in hits["EN-FALSE-1"]["reason"]
     reasons = [r["text"] for a in record["alerts"] for r in a["reasons"]]
     assert not any("given early" in r for r in reasons), reasons
+
+
+def test_alerts_button_asks_for_the_notification_permission_once(
+    server: tuple[str, Any, str], browser: Any
+) -> None:
+    """Without a decision yet the panel offers "Turn on alerts"; the click asks the browser (here
+    Playwright answers with a grant), then the button goes and the panel says alerts are on."""
+    url, _, backend = server
+    agent = signed_in_page(browser, url, "agent1", "/agent")
+    agent.set_viewport_size(NARROW)
+    agent.wait_for_selector("body[data-ready='1']", timeout=10_000)
+    body = agent.locator("body")
+    assert body.get_attribute("data-notify") == "default"
+    button = agent.locator("#enable-alerts")
+    assert button.inner_text() == "Turn on alerts"
+    assert "desktop notification" in agent.locator("#alerts-note").inner_text()
+    screen(agent, f"agent-cue-alerts-off-{backend}")
+    agent.context.grant_permissions(["notifications"], origin=url)
+    button.click()
+    agent.wait_for_selector("body[data-notify='granted']", timeout=5_000)
+    assert button.is_hidden() and agent.locator("#alerts-note").inner_text() == "Desktop alerts are on."
+    assert agent.errors == [], agent.errors
