@@ -236,7 +236,13 @@ async def agent_current(request: Request, user: AgentUser) -> dict[str, Any]:
         acks = repo.list_audit(
             s, actor=user.username, action="warning_acknowledged", object_type="call", object_id=call_id
         )
-        hits = [h for h in repo.list_rule_hits(s, call_id) if h.severity != "info"]
+        # what the agent was warned about live: their own leg's hits or findings about the call
+        # itself (no leg), not the debtor's words, not hits the final transcript withdrew
+        hits = [
+            h
+            for h in repo.list_rule_hits(s, call_id)
+            if h.severity != "info" and h.leg in (Leg.AGENT, None) and str(h.status) != "withdrawn"
+        ]
         return {
             "call": call_json(call, masked),
             # the required disclosures, said / still due (live calls only: not stored)
