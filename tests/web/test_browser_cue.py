@@ -117,6 +117,9 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
         assert "arrest" in threat.locator(".said").inner_text()
         agent.wait_for_function("() => Number(document.body.dataset.notified || 0) >= 1", timeout=5_000)
         assert agent.title().startswith("⚠")
+        # a key press on the page (the agent is looking) ends the title flash
+        after_key = "() => { document.dispatchEvent(new KeyboardEvent('keydown')); return document.title; }"
+        assert agent.evaluate(after_key) == "Agent Monitor"
         assert int(agent.locator("body").get_attribute("data-cues") or "0") >= 1
         screen(agent, f"agent-cue-360-{backend}")
         # after the window: the missed disclosures, as misses, quoting nothing

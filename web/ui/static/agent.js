@@ -29,7 +29,7 @@
   function tick() {
     const timer = head.querySelector("#call-timer");
     if (!timer || startedAt === null) return;
-    const s = ((endedAt ?? Date.now()) - startedAt) / 1000;
+    const s = Math.max(0, ((endedAt ?? Date.now()) - startedAt) / 1000);
     timer.textContent = fmtTime(s);
     timer.dataset.seconds = String(Math.floor(Math.max(0, s)));
   }
@@ -121,8 +121,9 @@
     flashTimer = setInterval(() => { on = !on; document.title = on ? "⚠ " + text : baseTitle; }, 800);
     document.title = "⚠ " + text;
   }
-  // the flash stops when the agent looks at the page
-  window.addEventListener("focus", () => { if (document.hasFocus()) setTimeout(stopFlash, 3000); });
+  // the flash stops when the agent comes back to the page, or clicks or types on it
+  window.addEventListener("focus", () => setTimeout(stopFlash, 3000));
+  ["pointerdown", "keydown"].forEach((type) => document.addEventListener(type, () => { if (flashTimer) stopFlash(); }));
   function cue(w) {
     AM.beep();
     body.dataset.cues = String(Number(body.dataset.cues || 0) + 1);
@@ -150,7 +151,8 @@
   function onEvent(ev) {
     if (ev.type === "call_started") {
       list.replaceChildren(); shown.clear(); resetHealth(); showChecklist([]);
-      showCall({ call_id: ev.call_id, status: "live", level: "none", started_at: ev.info && ev.info.started_at });
+      // timed from this browser's own clock (a PC clock off by minutes would skew a server time)
+      showCall({ call_id: ev.call_id, status: "live", level: "none", started_at: new Date(Date.now() - (ev.t || 0) * 1000).toISOString() });
     } else if (ev.type === "agent_warning") {
       if (ev.call_id !== callId) showCall({ call_id: ev.call_id, status: "live", level: "none" });
       warning(ev, true);
