@@ -32,7 +32,7 @@ needs it (once per process), never at import.
 """
 
 from qa_rules.engine import Matcher, RuleSet, load_rules, load_rules_from_settings
-from qa_rules.metadata import call_frequency, calling_hours
+from qa_rules.metadata import call_frequency, call_frequency_of, calling_hours
 from qa_rules.packs import ABUSE_CATEGORIES, CATEGORIES, Rule, RulePack, load_pack
 from qa_rules.streaming import LegChecker
 
@@ -45,6 +45,7 @@ __all__ = [
     "RulePack",
     "RuleSet",
     "call_frequency",
+    "call_frequency_of",
     "calling_hours",
     "load_pack",
     "load_rules",

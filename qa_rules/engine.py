@@ -15,6 +15,7 @@ from agent_monitor.model.transcript import Word
 from qa_rules.classifier import AbuseModel, load_model
 from qa_rules.context import negated, polite, reported
 from qa_rules.packs import ABUSE_CATEGORIES, Rule, RulePack, allow_regex, load_pack, pack_files
+from qa_rules.reasons import rule_reason
 from qa_rules.text import Prepared, prepare
 from qa_rules.zh_lang import HomophoneIndex, Substitution, word_bounds
 
@@ -189,7 +190,7 @@ class Matcher:
                     if comp.unless.search(canon):
                         break
                     unless_checked = True
-                found.append(_Found(rule, s, e, self._reason(rule, canon[s:e], s, e, subs)))
+                found.append(_Found(rule, s, e, self._reason(rule, s, e, subs)))
         if models and self.model_rules and not any(f.rule.category in ABUSE_CATEGORIES for f in found):
             found.extend(self.model_hits(canon))
         return prep, found
@@ -219,8 +220,8 @@ class Matcher:
                 continue
             cues = ", ".join(repr(c) for c in score.cues)
             reason = (
-                f"{rule.reason or rule.title}: {model.name} {model.version} gives "
-                f"p={score.probability:.2f} >= {threshold:.2f}; strongest cues: {cues}"
+                f"{rule_reason(rule, self.lang)} ({model.name} {model.version} gives "
+                f"p={score.probability:.2f} >= {threshold:.2f}; strongest cues: {cues})"
             )
             out.append(_Found(rule, s, e, reason, score.probability))
         return out
@@ -288,10 +289,10 @@ class Matcher:
                 return False
         return True
 
-    @staticmethod
-    def _reason(rule: Rule, matched: str, s: int, e: int, subs: tuple[Substitution, ...]) -> str:
-        base = rule.reason or rule.title
-        reason = f"{base}: matched {matched!r}"
+    def _reason(self, rule: Rule, s: int, e: int, subs: tuple[Substitution, ...]) -> str:
+        """Why the rule exists (the evidence itself is the hit's ``evidence``), and any sound-alike
+        the match relied on."""
+        reason = rule_reason(rule, self.lang)
         heard = [x for x in subs if x.start < e and s < x.end]
         if heard:
             reason += " (" + "; ".join(f"heard {x.heard!r}, sounds like {x.term!r}" for x in heard) + ")"

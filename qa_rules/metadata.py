@@ -53,7 +53,8 @@ def window_for(call: CallRecord, settings: RulesSettings) -> tuple[time, time]:
     return _hhmm(start), _hhmm(end)
 
 
-def _hit(rule: str, title: str, category: str, call: CallRecord, reason: str, citation: str) -> RuleHit:
+def _hit(rule: str, title: str, category: str, reason: str, citation: str) -> RuleHit:
+    """A finding about the call's metadata: nothing was said, so no evidence text and no span."""
     return RuleHit(
         rule=rule,
         title=title,
@@ -61,7 +62,7 @@ def _hit(rule: str, title: str, category: str, call: CallRecord, reason: str, ci
         severity=Severity.ORANGE,
         leg=None,
         span=None,
-        evidence=call.call_id,
+        evidence="",
         reason=reason,
         citation=citation,
         compliant=None,
@@ -80,12 +81,17 @@ def calling_hours(calls: Iterable[CallRecord], settings: RulesSettings) -> list[
                 window = f"{start:%H:%M}-{end:%H:%M}"
                 if cn:
                     title = "在允许的时段以外拨打电话"
-                    reason = f"本次通话于当地时间 {local:%H:%M}（{tz}）拨出，不在允许时段 {window} 内"
+                    reason = (
+                        f"本次通话于债务人当地时间 {local:%H:%M}（{tz}）拨出；只能在当地时间 {window} 内拨打"
+                    )
                 else:
                     title = "Call outside the allowed calling hours"
-                    reason = f"call {call.call_id} placed at {local:%H:%M} {tz} local time, outside {window}"
+                    reason = (
+                        f"Placed at {local:%H:%M} {tz} local time; calls are allowed only {window} "
+                        "in the debtor's local time"
+                    )
                 rule, citation = ("CN-TIME-1", CN_TIME_CITATION) if cn else ("US-TIME-1", US_TIME_CITATION)
-                hits.append(_hit(rule, title, "calling_hours", call, reason, citation))
+                hits.append(_hit(rule, title, "calling_hours", reason, citation))
                 break
     return hits
 
@@ -96,15 +102,25 @@ def _day(call: CallRecord) -> date:
 
 def call_frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[RuleHit]:
     """Hits for calls beyond the Regulation F frequency presumptions, per person and debt."""
+    return [hit for _, hit in _frequency(calls, settings)]
+
+
+def call_frequency_of(call_id: str, calls: Iterable[CallRecord], settings: RulesSettings) -> list[RuleHit]:
+    """The frequency hits about the call ``call_id`` (the others of ``calls`` are its history)."""
+    return [hit for about, hit in _frequency(calls, settings) if about == call_id]
+
+
+def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tuple[str, RuleHit]]:
+    """(call id, hit) for every call beyond the frequency presumptions."""
     groups: dict[tuple[str, str], list[CallRecord]] = defaultdict(list)
     for call in calls:
         if call.jurisdiction.upper() == "US":
             groups[(call.debtor_id, call.debt_id)].append(call)
-    hits: list[RuleHit] = []
+    hits: list[tuple[str, RuleHit]] = []
     max_calls = settings.freq_max_calls
     window = settings.freq_window_days
     after = settings.freq_after_conversation_days
-    for (debtor, debt), group in groups.items():
+    for group in groups.values():
         group.sort(key=lambda c: c.placed_at)
         counted = [c for c in group if c.connected and not c.consented]
         placed: list[datetime] = []
@@ -113,29 +129,24 @@ def call_frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list
             day = _day(call)
             in_window = [p for p in placed if (day - _day_of(p, call)).days < window]
             if len(in_window) >= max_calls:
-                hits.append(
-                    _hit(
-                        "US-FREQ-1",
-                        f"More than {max_calls} calls in {window} days",
-                        "call_frequency",
-                        call,
-                        f"call {call.call_id} to {debtor} about {debt} is call {len(in_window) + 1} "
-                        f"within {window} consecutive days",
-                        FREQ_CITATION,
-                    )
+                reason = (
+                    f"This is call {len(in_window) + 1} to this person about this debt within {window} "
+                    f"consecutive days; more than {max_calls} is presumed harassment"
                 )
+                hits.append(
+                    (call.call_id, _hit("US-FREQ-1", f"More than {max_calls} calls in {window} days",
+                                        "call_frequency", reason, FREQ_CITATION))
+                )  # fmt: skip
             if last_conversation is not None and 0 <= (day - last_conversation).days < after:
-                hits.append(
-                    _hit(
-                        "US-FREQ-2",
-                        f"Call within {after} days after a conversation",
-                        "call_frequency",
-                        call,
-                        f"call {call.call_id} to {debtor} about {debt} on {day} follows a conversation "
-                        f"on {last_conversation} (day {(day - last_conversation).days + 1} of {after})",
-                        FREQ_CITATION,
-                    )
+                reason = (
+                    f"Placed on {day}, after a telephone conversation about this debt on "
+                    f"{last_conversation} (day {(day - last_conversation).days + 1} of {after}); "
+                    "no calls are allowed in that period"
                 )
+                hits.append(
+                    (call.call_id, _hit("US-FREQ-2", f"Call within {after} days after a conversation",
+                                        "call_frequency", reason, FREQ_CITATION))
+                )  # fmt: skip
             placed.append(call.placed_at)
             if call.conversation:
                 last_conversation = day

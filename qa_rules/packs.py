@@ -25,6 +25,9 @@ A pack file::
         compliant: the wording the agent should use instead   # required for agent/any legs
         examples: {positive: [...], negative: [...]}
         within_s: 30          # must_say only (default: settings.rules.must_say_window_s)
+        missed: Recording notice not given in the first {window} s   # must_say only, required:
+                              #   the title of the hit when the window passes unmet
+        reason: why the rule exists (shown as "Why"; default: the category's reason)
         model: abuse-zh       # model only: models/abuse/<model>.json
         threshold: 0.9        # model only: probability at or above which the rule fires
                               #   (default: the threshold stored in the model file by training)
@@ -72,7 +75,7 @@ _PACK_KEYS = {"pack", "version", "description", "language", "lists", "allow", "r
 _RULE_KEYS = {
     "id", "title", "category", "severity", "languages", "leg", "kind", "patterns", "unless",
     "negation", "reported", "citation", "compliant", "reason", "examples", "within_s", "model",
-    "threshold",
+    "threshold", "missed",
 }  # fmt: skip
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -107,6 +110,8 @@ class Rule:
     negative: tuple[str, ...]
     compiled: dict[str, CompiledPatterns]
     within_s: float | None
+    #: must_say only: the title of a miss, with ``{window}`` for the window in seconds
+    missed: str | None
     model: str | None
     threshold: float | None
     pack: str
@@ -226,6 +231,18 @@ def _lists(raw: Any, src: str) -> dict[str, TermList]:
     return out
 
 
+def _missed(raw: dict[str, Any], kind: str, src: str, rid: str) -> str | None:
+    """The title of a must-say rule's miss (required for must_say, refused for other kinds)."""
+    if kind != "must_say":
+        if "missed" in raw:
+            raise RulePackError(src, "only must_say rules have a missed title", rule=rid, field="missed")
+        return None
+    missed = _str(raw, "missed", src, rid)
+    if "{window}" not in missed:
+        raise RulePackError(src, "must contain {window} (the window in seconds)", rule=rid, field="missed")
+    return missed
+
+
 def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList], allow: list[str]) -> Rule:
     if not isinstance(raw, dict):
         raise RulePackError(src, "each rule must be a mapping", rule=f"#{index + 1}")
@@ -276,6 +293,7 @@ def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList],
         raise RulePackError(src, "at least one positive and one negative example are required",
                             rule=rid, field="examples")  # fmt: skip
     within_s = _number(raw, "within_s", src, rid, kind == "must_say", required=False)
+    missed = _missed(raw, kind, src, rid)
     threshold = _number(raw, "threshold", src, rid, kind == "model", required=False)
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise RulePackError(
@@ -297,7 +315,7 @@ def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList],
         id=rid, title=title, category=category, severity=severity, languages=tuple(languages),
         leg=leg, kind=kind, citation=citation, compliant=compliant, reason=reason,
         negation=flags["negation"], reported=flags["reported"], positive=tuple(positive),
-        negative=tuple(negative), compiled=compiled, within_s=within_s, model=model,
+        negative=tuple(negative), compiled=compiled, within_s=within_s, missed=missed, model=model,
         threshold=threshold, pack=pack, source=src,
     )  # fmt: skip
 

@@ -20,9 +20,16 @@ Contract (what the live pipeline relies on):
 from __future__ import annotations
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.rules import HitEvent, HitStatus, RuleHit
+from agent_monitor.model.rules import (
+    DisclosureState,
+    HitEvent,
+    HitStatus,
+    RequiredDisclosure,
+    RuleHit,
+)
 from agent_monitor.model.transcript import Transcript
 from qa_rules.engine import RuleSet
+from qa_rules.reasons import rule_reason
 
 _CLOSED_KEEP = 4096
 
@@ -89,15 +96,16 @@ class LegChecker:
             window = rule.within_s or self._default_window
             if self.clock >= window:
                 self._missed.add(rule.id)
+                title = (rule.missed or rule.title).format(window=f"{window:g}")
                 hit = RuleHit(
                     rule=rule.id,
-                    title=rule.title,
+                    title=title,
                     category=rule.category,
                     severity=rule.severity,
                     leg=self.leg,
                     span=None,
                     evidence="",
-                    reason=f"{rule.title}: not said in the first {window:g} s of the {self.leg} leg",
+                    reason=rule_reason(rule, self.lang),
                     citation=rule.citation,
                     compliant=rule.compliant,
                     utterance=None,
@@ -115,6 +123,20 @@ class LegChecker:
             for r in self._matcher.must_say_rules
             if r.id not in self._satisfied and r.id not in self._missed
         )
+
+    def checklist(self) -> tuple[RequiredDisclosure, ...]:
+        """The must-say rules of this leg as the agent's checklist: said, missed or still due."""
+        out = []
+        for rule in self._matcher.must_say_rules:
+            if rule.id in self._satisfied:
+                state = DisclosureState.SAID
+            elif rule.id in self._missed:
+                state = DisclosureState.MISSED
+            else:
+                state = DisclosureState.DUE
+            due = rule.within_s or self._default_window
+            out.append(RequiredDisclosure(rule.id, rule.title, rule.compliant, due, state))
+        return tuple(out)
 
     def _note_must_say(self, transcript: Transcript) -> None:
         pending = [r for r in self._matcher.must_say_rules if r.id not in self._satisfied | self._missed]

@@ -12,7 +12,9 @@ dots or brackets, when the run is
 - a phone number: any other run of 7-12 digits (local, national, mobile and international
   numbers) -> ``[PHONE ••1234]``.
 
-Runs shorter than 7 digits (amounts, dates, times, counts) are left alone. Card and phone numbers
+Runs shorter than 7 digits (amounts, dates, times, counts) are left alone, and so are identifiers:
+a word that starts with a letter and joins parts with ``-`` or ``_`` (``demo-98628310``, ``A-9``,
+``call_20240305``) is a call, agent or ticket id, not personal data. Card and phone numbers
 keep their last four digits (what a caller is commonly asked to confirm); ID and social security
 numbers keep nothing.
 
@@ -64,7 +66,10 @@ _ZH_DIGITS = {
     "九": "9",
 }
 _ZH_CLASS = "".join(_ZH_DIGITS)
-_TOKEN = re.compile(rf"\d+|[{_ZH_CLASS}]+|[A-Za-z]+|\s+|[^\sA-Za-z\d{_ZH_CLASS}]")
+#: an identifier (call id, agent id, ticket): letters then ``-``/``_``-joined parts with a digit,
+#: e.g. ``demo-98628310``, ``A-9``; one token, so its digits are never read as a phone number
+_IDENTIFIER = r"[A-Za-z][A-Za-z\d]*(?:[-_][A-Za-z\d]+)*[-_](?=[A-Za-z\d]*\d)[A-Za-z\d]+(?:[-_][A-Za-z\d]+)*"
+_TOKEN = re.compile(rf"{_IDENTIFIER}|\d+|[{_ZH_CLASS}]+|[A-Za-z]+|\s+|[^\sA-Za-z\d{_ZH_CLASS}]")
 _SEPARATOR = re.compile(r"\s+|[-.()/+]")
 _SSN_FORMAT = re.compile(r"^\d{3}[- ]\d{2}[- ]\d{4}$")
 MIN_DIGITS = 7

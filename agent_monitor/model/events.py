@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import LegHealth
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.model.rules import HitStatus, RuleHit
+from agent_monitor.model.rules import HitStatus, RequiredDisclosure, RuleHit
 from agent_monitor.model.session import CallInfo, LevelReason
 from agent_monitor.model.stress import StressSample
 from agent_monitor.model.transcript import Transcript
@@ -182,6 +182,18 @@ class AgentWarning(Event):
     reason: str
     compliant: str | None
     hit_status: HitStatus
+    #: the law or policy the rule cites
+    citation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureChecklist(Event):
+    """The agent's checklist of required disclosures changed (one was said, or its time ran out);
+    ``items`` is the whole list, in the pack's order."""
+
+    type: ClassVar[str] = "disclosure_checklist"
+    agent_id: str
+    items: tuple[RequiredDisclosure, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +272,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlertRaised,
         AlertStored,
         AgentWarning,
+        DisclosureChecklist,
         HandoffRequested,
         HandoffEscalated,
         AlertStateChanged,

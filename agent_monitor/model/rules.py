@@ -105,3 +105,32 @@ class HitEvent:
     @property
     def key(self) -> tuple[int | None, str]:
         return (self.hit.utterance, self.hit.rule)
+
+
+class DisclosureState(StrEnum):
+    """Where a required disclosure (a must-say rule) stands in a call."""
+
+    DUE = "due"
+    SAID = "said"
+    MISSED = "missed"
+
+
+@dataclass(frozen=True, slots=True)
+class RequiredDisclosure:
+    """One line of the agent's checklist: a must-say rule of the call's pack, the wording to use,
+    the call time by which it is due (seconds from the call start) and whether it was said."""
+
+    rule: str
+    title: str
+    wording: str | None
+    due_s: float
+    state: DisclosureState
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "wording": self.wording,
+            "due_s": self.due_s,
+            "state": self.state.value,
+        }

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from agent_monitor.errors import AgentMonitorError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
-from agent_monitor.model.rules import HitEvent
+from agent_monitor.model.rules import HitEvent, RequiredDisclosure
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline.audio_in import MAX_BATCH_S, AudioDecoder, Chunk, LegInbox, Resampler
@@ -48,6 +48,8 @@ class LegSink(Protocol):
     async def on_dropped(self, leg: Leg, chunks: int, seconds: float, t: float) -> None: ...
 
     async def on_progress(self, leg: Leg, t: float) -> None: ...
+
+    async def on_checklist(self, leg: Leg, items: tuple[RequiredDisclosure, ...], t: float) -> None: ...
 
 
 class LegWorker:
@@ -158,6 +160,8 @@ class LegWorker:
         missed = self.checker.advance(end) if self.checker is not None else []
         if missed:
             await self.sink.on_hit_events(self.leg, missed, end)
+        if self.checker is not None:
+            await self.sink.on_checklist(self.leg, self.checker.checklist(), end)
         if samples or events:
             await self.sink.on_stress(self.leg, samples, events)
 

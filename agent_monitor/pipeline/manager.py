@@ -184,7 +184,7 @@ class CallManager:
         info = session.info
         if not info.debtor_tz:
             return
-        from qa_rules import call_frequency, calling_hours
+        from qa_rules import call_frequency_of, calling_hours
 
         record = CallRecord(
             call_id=info.call_id,
@@ -199,8 +199,7 @@ class CallManager:
             hits = calling_hours([record], self.settings.rules)
             if info.debtor_id:
                 history = await self._debtor_history(record)
-                frequency = call_frequency([*history, record], self.settings.rules)
-                hits += [h for h in frequency if h.evidence == info.call_id]  # evidence: the call id
+                hits += call_frequency_of(info.call_id, [*history, record], self.settings.rules)
         except AgentMonitorError as exc:
             log.warning("call %s: call-metadata rules not checked: %s", info.call_id, exc)
             return

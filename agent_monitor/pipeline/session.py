@@ -32,6 +32,7 @@ from agent_monitor.model.events import (
     AlertStored,
     AudioDropped,
     CallEnded,
+    DisclosureChecklist,
     HandoffRequested,
     LevelChanged,
     QaQueued,
@@ -42,7 +43,7 @@ from agent_monitor.model.events import (
 )
 from agent_monitor.model.health import LegHealth
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.model.rules import HitEvent, HitStatus, Severity
+from agent_monitor.model.rules import HitEvent, HitStatus, RequiredDisclosure, Severity
 from agent_monitor.model.session import CallInfo, LegStats, SessionStats
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
@@ -98,6 +99,8 @@ class CallSession:
         #: keys of provisional hits waiting for their final transcript
         self._provisional: dict[tuple[Leg | None, int | None, str], list[str]] = {}
         self._warned: set[tuple[Leg | None, int | None, str]] = set()
+        #: the agent's checklist of required disclosures as last published (empty: none known yet)
+        self.checklist: tuple[RequiredDisclosure, ...] = ()
         self._progress_at: dict[Leg, float] = {}
         self._qa_level = WarningLevel.NONE
         #: the keys (uuids) of the alerts raised, in order; ``alert_ids`` the stored ids known so far
@@ -228,7 +231,7 @@ class CallSession:
         key = (hit.leg, hit.utterance, hit.rule)
         fusion = self.settings.live.fusion
         if (
-            hit.leg is Leg.AGENT
+            hit.leg in (Leg.AGENT, None)  # None: about the call itself (e.g. calling hours)
             and hit.severity.rank >= Severity.YELLOW.rank
             and (
                 status is HitStatus.CONFIRMED
@@ -249,6 +252,7 @@ class CallSession:
                     reason=hit.reason,
                     compliant=hit.compliant,
                     hit_status=status,
+                    citation=hit.citation,
                 )
             )
         hit_key = self._store_hit(key, event)
@@ -258,6 +262,15 @@ class CallSession:
         decision = self.fusion.on_hit(status, hit, t)
         if decision is not None:
             await self._raise(decision)
+
+    async def on_checklist(self, leg: Leg, items: tuple[RequiredDisclosure, ...], t: float) -> None:
+        """The agent leg's checklist of required disclosures: published when it changes."""
+        if leg is not Leg.AGENT or items == self.checklist:
+            return
+        self.checklist = items
+        await self.bus.publish(
+            DisclosureChecklist(call_id=self.call_id, t=t, agent_id=self.info.agent_id, items=items)
+        )
 
     def _store_hit(self, key: tuple[Leg | None, int | None, str], event: HitEvent) -> str | None:
         """Hand the hit to the outbox (no database wait); returns the key its row will carry."""

@@ -7,6 +7,8 @@ from agent_monitor.model.rules import Severity
 from agent_monitor.model.transcript import Word
 from qa_rules.en_morph import inflections
 from qa_rules.engine import RuleSet
+from qa_rules.packs import CATEGORIES
+from qa_rules.reasons import CATEGORY_REASON
 from qa_rules.text import prepare
 from qa_rules.zh_lang import HomophoneIndex
 
@@ -98,7 +100,15 @@ def test_hit_carries_span_evidence_times_and_guidance(ruleset: RuleSet) -> None:
     assert hit.utterance == 7 and hit.leg is Leg.AGENT
     assert hit.severity is Severity.ORANGE
     assert hit.compliant and hit.citation.startswith("FDCPA")
-    assert "you idiot" in hit.reason
+    # "Why" explains the rule (here: its category, the rule gives no reason), it does not repeat
+    # the title or the words (those are the title and the evidence)
+    assert hit.reason == CATEGORY_REASON["en"]["insult"]
+    assert hit.title not in hit.reason and "you idiot" not in hit.reason
+
+
+def test_every_category_has_a_reason_in_both_languages() -> None:
+    for lang in ("en", "zh"):
+        assert set(CATEGORY_REASON[lang]) == set(CATEGORIES)
 
 
 def test_reading_out_numbers(ruleset: RuleSet) -> None:

@@ -9,7 +9,7 @@ import pytest
 from agent_monitor.errors import CallRecordError
 from agent_monitor.model.calls import CallRecord
 from agent_monitor.settings import RulesSettings
-from qa_rules.metadata import call_frequency, calling_hours
+from qa_rules.metadata import call_frequency, call_frequency_of, calling_hours
 
 
 def call(cid: str, at: datetime, tz: tuple[str, ...] = ("America/New_York",), **kw: object) -> CallRecord:
@@ -26,7 +26,7 @@ def test_us_calling_hours_in_every_possible_zone() -> None:
         "d", datetime(2024, 3, 5, 14, 0, tzinfo=UTC), ("America/New_York", "America/Los_Angeles")
     )
     hits = calling_hours([ok, early, late, two_zones], s)
-    assert [h.evidence for h in hits] == ["b", "c", "d"]
+    assert [c.call_id for c in (ok, early, late, two_zones) if calling_hours([c], s)] == ["b", "c", "d"]
     assert all(h.rule == "US-TIME-1" and h.category == "calling_hours" for h in hits)
     assert "06:00 America/Los_Angeles" in hits[2].reason
 
@@ -36,8 +36,8 @@ def test_prc_window_is_a_per_tenant_setting() -> None:
     at = datetime(2024, 3, 5, 12, 30, tzinfo=UTC)  # 20:30 Shanghai
     default = call("a", at, ("Asia/Shanghai",), jurisdiction="CN")
     strict = call("b", at, ("Asia/Shanghai",), jurisdiction="CN", tenant="strict")
-    hits = calling_hours([default, strict], s)
-    assert [(h.evidence, h.rule) for h in hits] == [("b", "CN-TIME-1")]
+    assert calling_hours([default], s) == []
+    assert [h.rule for h in calling_hours([strict], s)] == ["CN-TIME-1"]
 
 
 def test_seven_calls_in_seven_days() -> None:
@@ -45,7 +45,8 @@ def test_seven_calls_in_seven_days() -> None:
     start = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
     calls = [call(f"c{i}", start + timedelta(hours=20 * i)) for i in range(8)]
     hits = call_frequency(calls, s)
-    assert [(h.rule, h.evidence) for h in hits] == [("US-FREQ-1", "c7")]
+    assert [h.rule for h in hits] == ["US-FREQ-1"]
+    assert call_frequency_of("c7", calls, s) == hits and call_frequency_of("c6", calls, s) == []
     # unconnected and consented calls do not count; another debt is counted separately
     calls[3] = call("c3", calls[3].placed_at, connected=False)
     calls[4] = call("c4", calls[4].placed_at, consented=True)
@@ -60,7 +61,8 @@ def test_no_call_within_seven_days_after_a_conversation() -> None:
     day7 = call("n7", day1 + timedelta(days=6))
     day8 = call("n8", day1 + timedelta(days=7))
     hits = call_frequency([day8, talk, day7], s)
-    assert [(h.rule, h.evidence) for h in hits] == [("US-FREQ-2", "n7")]
+    assert [h.rule for h in hits] == ["US-FREQ-2"]
+    assert call_frequency_of("n7", [day8, talk, day7], s) == hits
     assert "day 7 of 7" in hits[0].reason
 
 
@@ -69,3 +71,24 @@ def test_bad_call_records_are_rejected() -> None:
         CallRecord("a", "d", "x", datetime(2024, 1, 1, 9, 0), ("UTC",))
     with pytest.raises(CallRecordError, match="unknown time zone"):
         calling_hours([call("z", datetime(2024, 1, 1, tzinfo=UTC), ("Mars/Olympus",))], RulesSettings())
+
+
+def test_metadata_hits_quote_nothing_and_name_no_identifier() -> None:
+    """A call-metadata finding is not something the agent said: no evidence text, no span, and its
+    reason gives the local time and the allowed window, not the call id or the debtor id."""
+    s = RulesSettings()
+    late = call("demo-40b66534", datetime(2024, 3, 6, 2, 30, tzinfo=UTC), debtor="D-5551234567")
+    (hit,) = calling_hours([late], s)
+    assert hit.evidence == "" and hit.span is None
+    assert "demo-40b66534" not in hit.reason and hit.title not in hit.reason
+    assert hit.reason == (
+        "Placed at 21:30 America/New_York local time; "
+        "calls are allowed only 08:00-21:00 in the debtor's local time"
+    )
+    zh = call("demo-1", datetime(2024, 3, 5, 14, 30, tzinfo=UTC), ("Asia/Shanghai",), jurisdiction="CN")
+    (zh_hit,) = calling_hours([zh], s)
+    assert zh_hit.evidence == "" and "demo-1" not in zh_hit.reason and "22:30" in zh_hit.reason
+    start = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+    calls = [call(f"demo-{i}", start + timedelta(hours=20 * i), debtor="D-5551234567") for i in range(8)]
+    (freq,) = call_frequency(calls, s)
+    assert freq.evidence == "" and "demo-" not in freq.reason and "D-555" not in freq.reason

@@ -152,3 +152,26 @@ def test_shipped_models_are_small_json() -> None:
         assert path.is_file()
         assert path.stat().st_size < 1_200_000
         assert path.read_text(encoding="utf-8").startswith('{"format":"agent-monitor/abuse-logreg"')
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("kind: must_say\n", "field 'missed': required"),
+        ("kind: must_say\n    missed: Not said early\n", "field 'missed': must contain {window}"),
+        ("missed: Not said in {window} s\n", "field 'missed': only must_say rules have a missed title"),
+    ],
+)
+def test_the_title_of_a_miss_is_required_for_must_say_rules_only(
+    tmp_path: Path, change: str, expected: str
+) -> None:
+    body = "pack: t\nversion: 1.0.0\nrules:" + GOOD_RULE.replace("leg: agent\n", "leg: agent\n    " + change)
+    with pytest.raises(RulePackError, match=expected.replace("{", r"\{").replace("}", r"\}")):
+        load_rules([write(tmp_path, body)])
+
+
+def test_shipped_must_say_rules_title_their_misses(ruleset: RuleSet) -> None:
+    must_say = [r for r in ruleset.rules if r.kind == "must_say"]
+    assert len(must_say) == 6
+    for rule in must_say:
+        assert rule.missed and "{window}" in rule.missed and rule.reason, rule.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.rules import HitStatus
+from agent_monitor.model.rules import DisclosureState, HitStatus
 from agent_monitor.model.transcript import Transcript, Word
 from qa_rules.engine import RuleSet
 
@@ -74,6 +74,36 @@ def test_must_say_rules_fire_when_window_passes(ruleset: RuleSet) -> None:
     assert all(e.status is HitStatus.CONFIRMED and e.hit.span is None for e in late)
     assert checker.advance(100.0) == []  # fires once
     assert checker.pending_must_say == ()
+
+
+def test_a_missed_disclosure_reads_as_a_miss_with_the_rules_reason(ruleset: RuleSet) -> None:
+    """The title of a miss says what was not done and by when; nothing is quoted as said; "Why" is
+    the rule's reason, not its title again."""
+    for lang, rule, title in (
+        ("en", "EN-DISC-REC-1", "Recording notice not given in the first 30 s"),
+        ("zh", "ZH-DISC-REC-1", "前 30 秒内未告知录音"),
+    ):
+        checker = ruleset.checker(lang, Leg.AGENT)
+        (hit,) = [e.hit for e in checker.advance(31.0) if e.hit.rule == rule]
+        assert hit.title == title and hit.evidence == "" and hit.span is None
+        assert hit.title not in hit.reason and ("录音" in hit.reason or "recorded" in hit.reason)
+        assert hit.compliant and (hit.start, hit.end) == (30.0, 30.0)
+
+
+def test_checklist_follows_what_was_said(ruleset: RuleSet) -> None:
+    checker = ruleset.checker("en", Leg.AGENT)
+    before = {d.rule: d for d in checker.checklist()}
+    assert set(before) == {"EN-DISC-ID-1", "EN-DISC-MM-1", "EN-DISC-REC-1"}
+    assert all(d.state is DisclosureState.DUE and d.due_s == 30.0 and d.wording for d in before.values())
+    checker.update(tr("this call may be recorded", 1, False, start=2.0))
+    checker.advance(31.0)
+    states = {d.rule: d.state for d in checker.checklist()}
+    assert states == {
+        "EN-DISC-ID-1": DisclosureState.MISSED,
+        "EN-DISC-MM-1": DisclosureState.MISSED,
+        "EN-DISC-REC-1": DisclosureState.SAID,
+    }
+    assert checker.checklist()[0].to_dict()["state"] in ("said", "missed")
 
 
 def test_disclosure_after_the_window_does_not_count(ruleset: RuleSet) -> None:

@@ -37,6 +37,9 @@ def test_personal_numbers_are_masked(text: str, expected: str) -> None:
         "oh I see, one moment",
         "欠款三千五百元",
         "",
+        # identifiers are not personal data: call, agent and ticket ids keep their digits
+        "call demo-98628310 placed at 21:30",
+        "agent A-9 on call_20240305 ticket TK-4155551234",
     ],
 )
 def test_short_numbers_and_plain_text_are_kept(text: str) -> None:
@@ -102,3 +105,13 @@ def test_live_events_are_masked() -> None:
     assert event_masked(started)["info"]["debtor_phone"] == "+[PHONE ••1234]"
     stress = {"type": "stress", "sample": {"score": 12.0}}
     assert event_masked(stress) == stress
+
+
+def test_an_identifier_beside_a_number_masks_only_the_number() -> None:
+    assert (
+        mask_text("call demo-98628310: my phone is 4155551234")
+        == "call demo-98628310: my phone is [PHONE ••1234]"
+    )
+    assert mask_words(["demo-98628310", "four", "one", "five", "five", "five", "five", "one", "two"]) == [
+        "demo-98628310", "[PHONE ••5512]", "•", "•", "•", "•", "•", "•", "•",
+    ]  # fmt: skip

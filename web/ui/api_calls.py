@@ -9,7 +9,8 @@ the supervisor wall and the agent's current call.
   admin; the alert's call must be in their scope).
 - ``GET /api/wall``: the live calls in the user's scope with recent transcript, stress and open
   alerts (supervisor, admin).
-- ``GET /api/agent/current``: the agent's live call and its warnings; ``POST /api/agent/ack``
+- ``GET /api/agent/current``: the agent's live call, its warnings and its checklist of required
+  disclosures; ``POST /api/agent/ack``
   acknowledges a warning (audited).
 """
 
@@ -237,9 +238,17 @@ async def agent_current(request: Request, user: AgentUser) -> dict[str, Any]:
         acks = repo.list_audit(
             s, actor=user.username, action="warning_acknowledged", object_type="call", object_id=call_id
         )
-        hits = [h for h in repo.list_rule_hits(s, call_id) if h.severity != "info"]
+        # what the agent was warned about live: their own leg's hits or findings about the call
+        # itself (no leg), not the debtor's words, not hits the final transcript withdrew
+        hits = [
+            h
+            for h in repo.list_rule_hits(s, call_id)
+            if h.severity != "info" and h.leg in (Leg.AGENT, None) and str(h.status) != "withdrawn"
+        ]
         return {
             "call": call_json(call, masked),
+            # the required disclosures, said / still due (live calls only: not stored)
+            "checklist": [d.to_dict() for d in live[0].checklist] if live else [],
             "health": [health_json(h) for h in repo.list_signal_health(s, call_id)],
             "warnings": [hit_json(h, masked) for h in hits],
             "acknowledged": [dict(a.detail or {}) for a in acks],

@@ -23,7 +23,7 @@ from agent_monitor.model.roles import Role
 
 #: the colour of each level on the pages (badges, tiles, alert borders, timeline markers)
 LEVEL_COLOURS: dict[WarningLevel, str] = {
-    WarningLevel.NONE: "#9aa3b2",
+    WarningLevel.NONE: "#5f6b7a",
     WarningLevel.YELLOW: "#e3b400",
     WarningLevel.ORANGE: "#ef7d1a",
     WarningLevel.RED: "#d92d20",

@@ -1,27 +1,67 @@
-// Agent panel: the agent's current call and each warning as it happens (what was said, why it
-// breaks the rules, the compliant wording), with an acknowledge button; and signal-health issues of
-// the agent's own leg (e.g. "agent leg clipping").
+// Agent panel ("the cue"): a compact column that can sit beside the softphone (it works from 320 px
+// wide). It shows the agent's current call with the time in call, a live checklist of the required
+// disclosures of the call's rule pack (said / still due, with the wording to use), and each warning
+// as it happens (what was said, if anything, why it breaks the rules, the compliant wording) with an
+// acknowledge button; and signal-health issues of the agent's own leg. A new warning beeps, flashes
+// the tab title and raises a desktop notification once the agent has turned alerts on (one click:
+// the browser asks for the notification permission and allows sound from then on).
 "use strict";
 (() => {
-  const { t, el, api, badge, live, healthBox, vocab } = AM;
+  const { t, el, api, badge, live, healthBox, fmtTime, vocab } = AM;
+  const body = document.body;
   const head = el("div", { class: "panel", id: "current-call" }, el("p", { class: "muted", i18n: "no_call" }));
+  const setup = alertSetup();
+  const checklist = el("section", { class: "panel checklist", id: "checklist", hidden: true },
+    el("h2", { i18n: "checklist" }), el("ul", {}));
   const list = el("div", { id: "warnings" });
   // the agent sees health issues of their own leg, and a leg left untranscribed for lack of a model
   const ownHealth = (h) => h.leg === vocab.legs.AGENT || h.issue === "no_model";
   let health = healthBox(ownHealth);
-  AM.main.append(el("h1", { i18n: "my_call" }), head, health.node, list);
+  AM.main.append(el("h1", { i18n: "my_call" }), setup, head, checklist, health.node, list);
   function resetHealth() { const fresh = healthBox(ownHealth); health.node.replaceWith(fresh.node); health = fresh; }
   let callId = null;
   const shown = new Set();
   let acked = new Set();
 
-  function key(w) { return w.call_id + "|" + w.rule + "|" + Number(w.t).toFixed(2); }
-  function showCall(call, level) {
-    callId = call.call_id;
-    head.replaceChildren(el("strong", {}, call.call_id), " ", badge(level || call.level), " ",
-      el("span", { class: "muted status" }, t(call.status)));
+  // --- time in call -------------------------------------------------------------------------------
+  let startedAt = null;
+  let endedAt = null;
+  function tick() {
+    const timer = head.querySelector("#call-timer");
+    if (!timer || startedAt === null) return;
+    const s = Math.max(0, ((endedAt ?? Date.now()) - startedAt) / 1000);
+    timer.textContent = fmtTime(s);
+    timer.dataset.seconds = String(Math.floor(Math.max(0, s)));
   }
-  function warning(w) {
+  setInterval(tick, 1000);
+
+  function showCall(call, level) {
+    if (call.call_id !== callId) { startedAt = Date.parse(call.started_at) || Date.now(); endedAt = null; }
+    callId = call.call_id;
+    if (call.ended_at) endedAt = Date.parse(call.ended_at) || null;
+    head.replaceChildren(
+      el("div", { class: "callrow" }, el("strong", { class: "callid" }, call.call_id), " ", badge(level || call.level), " ",
+        el("span", { class: "muted status" }, t(call.status))),
+      el("div", { class: "callrow" }, el("span", { class: "muted" }, t("in_call") + " "),
+        el("span", { id: "call-timer", class: "timer", role: "timer", "aria-live": "off" }, "0:00")));
+    tick();
+  }
+
+  // --- required disclosures ---------------------------------------------------------------------
+  const MARK = { said: "✓", due: "○", missed: "✗" };
+  function showChecklist(items) {
+    checklist.hidden = !items.length;
+    checklist.querySelector("ul").replaceChildren(...items.map((d) => el("li",
+      { class: "disclosure " + d.state, "data-rule": d.rule, "data-state": d.state },
+      el("span", { class: "mark", "aria-hidden": "true" }, MARK[d.state] || "?"), " ",
+      el("span", { class: "what" }, d.title), " ",
+      el("span", { class: "state" }, d.state === "due" ? t("due_by", { time: fmtTime(d.due_s) }) : t("disclosure_" + d.state)),
+      d.state !== "said" && d.wording ? el("div", { class: "wording" }, el("span", { class: "muted" }, t("say") + ": "), d.wording) : null)));
+  }
+
+  // --- warnings ---------------------------------------------------------------------------------
+  function key(w) { return w.call_id + "|" + w.rule + "|" + Number(w.t).toFixed(2); }
+  function warning(w, fresh) {
     const k = key(w);
     if (shown.has(k)) return;
     shown.add(k);
@@ -29,33 +69,102 @@
     const ackBtn = el("button", { class: "act primary ack", disabled: done }, t(done ? "acked" : "ack"));
     const card = el("article", { class: "warning " + (w.severity || "") + (done ? " acked" : ""), "data-rule": w.rule },
       el("h2", {}, w.title),
-      el("div", {}, el("span", { class: "muted" }, t("you_said") + ": "), el("span", { class: "said" }, "“" + w.evidence + "”")),
-      el("div", {}, el("span", { class: "muted" }, t("why") + ": "), w.reason),
+      // a missed disclosure or a call-metadata finding quotes nothing
+      w.evidence ? el("div", { class: "said-row" }, el("span", { class: "muted" }, t("you_said") + ": "), el("span", { class: "said" }, "“" + w.evidence + "”")) : null,
+      el("div", { class: "why" }, el("span", { class: "muted" }, t("why") + ": "), w.reason,
+        w.citation ? el("div", { class: "citation muted" }, w.citation) : null),
       w.compliant ? el("div", {}, el("span", { class: "muted" }, t("say_instead") + ": "), el("span", { class: "instead" }, w.compliant)) : null,
       ackBtn);
     ackBtn.addEventListener("click", async () => {
       await api("POST", "/api/agent/ack", { call_id: w.call_id, rule: w.rule, t: w.t });
       ackBtn.disabled = true; ackBtn.textContent = t("acked"); card.classList.add("acked");
+      stopFlash();
     });
     list.prepend(card);
+    if (fresh && !done) cue(w);
   }
+
+  // --- the cue: sound, title flash, desktop notification ------------------------------------------
+  function canNotify() { return "Notification" in window && Notification.permission === "granted"; }
+  function alertSetup() {
+    const note = el("span", { class: "muted", id: "alerts-note" });
+    const btn = el("button", { class: "act primary", id: "enable-alerts" });
+    const box = el("div", { class: "panel setup", id: "alert-setup" }, btn, " ", note);
+    const refresh = () => {
+      const asked = "Notification" in window && Notification.permission !== "default";
+      btn.hidden = asked && body.dataset.sound === "1";
+      btn.textContent = t(asked ? "enable_sound" : "enable_alerts");
+      note.textContent = !("Notification" in window) ? t("notify_unsupported")
+        : Notification.permission === "denied" ? t("notify_blocked") : canNotify() ? t("alerts_on") : t("alerts_hint");
+      body.dataset.notify = "Notification" in window ? Notification.permission : "unsupported";
+    };
+    btn.addEventListener("click", async () => {
+      body.dataset.sound = "1"; // this click lets the page play sound (browser autoplay policy)
+      if ("Notification" in window && Notification.permission === "default") {
+        try { await Notification.requestPermission(); } catch (e) { console.warn("notification permission", e); }
+      }
+      refresh();
+    });
+    refresh();
+    return box;
+  }
+  const baseTitle = document.title;
+  let flashTimer = null;
+  function stopFlash() {
+    if (flashTimer) clearInterval(flashTimer);
+    flashTimer = null; document.title = baseTitle; delete body.dataset.flashing;
+  }
+  function flash(text) {
+    stopFlash();
+    let on = false;
+    body.dataset.flashing = "1";
+    flashTimer = setInterval(() => { on = !on; document.title = on ? "⚠ " + text : baseTitle; }, 800);
+    document.title = "⚠ " + text;
+  }
+  // the flash stops when the agent comes back to the page, or clicks or types on it
+  window.addEventListener("focus", () => setTimeout(stopFlash, 3000));
+  ["pointerdown", "keydown"].forEach((type) => document.addEventListener(type, () => { if (flashTimer) stopFlash(); }));
+  function cue(w) {
+    AM.beep();
+    body.dataset.cues = String(Number(body.dataset.cues || 0) + 1);
+    flash(w.title);
+    if (canNotify()) {
+      try {
+        const n = new Notification(t("notify_title"), { body: w.title + (w.compliant ? "\n" + t("say_instead") + ": " + w.compliant : ""), tag: key(w) });
+        n.onclick = () => { window.focus(); n.close(); };
+        body.dataset.notified = String(Number(body.dataset.notified || 0) + 1);
+      } catch (e) { console.warn("notification failed", e); }
+    }
+  }
+
   async function load() {
     const data = await api("GET", "/api/agent/current");
     if (!data.call) return;
     showCall(data.call);
     resetHealth();
     (data.health || []).forEach((h) => health.apply(h));
+    showChecklist(data.call.status === "live" ? data.checklist || [] : []);
     acked = new Set(data.acknowledged.map((a) => data.call.call_id + "|" + a.rule + "|" + Number(a.t).toFixed(2)));
     data.warnings.forEach((h) => warning({ call_id: data.call.call_id, rule: h.rule, t: h.end ?? h.start ?? 0,
-      title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, compliant: h.compliant }));
+      title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, citation: h.citation, compliant: h.compliant }, false));
   }
   function onEvent(ev) {
-    if (ev.type === "call_started") { list.replaceChildren(); shown.clear(); resetHealth(); showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level }); }
-    else if (ev.type === "agent_warning") { if (ev.call_id !== callId) showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level }); warning(ev); }
+    if (ev.type === "call_started") {
+      list.replaceChildren(); shown.clear(); resetHealth(); showChecklist([]);
+      // timed from this browser's own clock (a PC clock off by minutes would skew a server time)
+      showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level, started_at: new Date(Date.now() - (ev.t || 0) * 1000).toISOString() });
+    } else if (ev.type === "agent_warning") {
+      if (ev.call_id !== callId) showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level });
+      warning(ev, true);
+    } else if (ev.type === "disclosure_checklist" && ev.call_id === callId) showChecklist(ev.items);
     else if (ev.type === "signal_health" && ev.call_id === callId) health.apply(ev.health);
     else if (ev.type === "level_changed" && ev.call_id === callId) head.querySelector(".badge").replaceWith(badge(ev.level));
-    else if (ev.type === "call_ended" && ev.call_id === callId) head.querySelector(".status").textContent = t(ev.status);
+    else if (ev.type === "call_ended" && ev.call_id === callId) {
+      head.querySelector(".status").textContent = t(ev.status);
+      endedAt = startedAt !== null ? startedAt + ev.duration_s * 1000 : Date.now();
+      tick();
+    }
   }
-  load().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
+  load().then(() => { body.dataset.ready = "1"; }).catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
   live({}, onEvent, null);
 })();

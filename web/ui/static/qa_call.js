@@ -7,6 +7,17 @@
   const callId = document.body.dataset.callId;
   const W = 1000;
   const COLORS = vocab.level_colours;
+  // a word, marker or hit the keyboard can reach (Tab) and operate (Enter or Space) like a click
+  function operable(node, label, action) {
+    node.setAttribute("tabindex", "0");
+    node.setAttribute("role", "button");
+    if (label) node.setAttribute("aria-label", label);
+    node.addEventListener("click", (e) => { e.stopPropagation(); action(); });
+    node.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.stopPropagation(); action(); }
+    });
+    return node;
+  }
 
   async function main() {
     const rec = await api("GET", "/api/calls/" + encodeURIComponent(callId));
@@ -47,7 +58,7 @@
       const m = svg("g", { class: "marker", "data-alert": a.alert_id });
       m.append(svg("line", { x1: x(a.t), x2: x(a.t), y1: 0, y2: 70, stroke: COLORS[a.level], "stroke-width": 3 }),
         svg("polygon", { points: `${x(a.t) - 7},0 ${x(a.t) + 7},0 ${x(a.t)},10`, fill: COLORS[a.level] }));
-      m.addEventListener("click", (e) => { e.stopPropagation(); seek(Math.max(0, a.t - 3), true); });
+      operable(m, t("alert_at", { level: t(a.level), time: fmtTime(a.t) }), () => seek(Math.max(0, a.t - 3), true));
       timeline.append(m);
     });
     (rec.health || []).filter((h) => h.active).forEach((h) => timeline.append(svg("rect", {
@@ -76,7 +87,7 @@
       const gap = /[\u3400-\u9fff]/.test(u.text) ? "" : " "; // Chinese is written without spaces
       ws.forEach((w) => {
         const span = el("span", { class: "word", "data-start": w.start.toFixed(2) }, w.text);
-        span.addEventListener("click", () => seek(w.start, true));
+        operable(span, null, () => seek(w.start, true));
         words.push({ span, start: w.start, end: w.end });
         line.append(span, gap);
       });
@@ -115,8 +126,13 @@
         el("div", {}, t("verdict") + ": ", ...radios)));
     });
     const hitsBox = el("div", { class: "panel" }, el("h2", { i18n: "rule_hits" }),
-      ...rec.hits.map((h) => el("div", { class: "line" }, badge(h.severity), " ", el("strong", {}, h.title), " — “" + h.evidence + "” ",
-        el("span", { class: "muted" }, h.reason))));
+      ...rec.hits.map((h) => {
+        const row = el("div", { class: "line hit", "data-rule": h.rule, "data-start": h.start ?? "" }, badge(h.severity), " ",
+          el("strong", {}, h.title), h.evidence ? " — “" + h.evidence + "” " : " ", el("span", { class: "muted" }, h.reason),
+          h.citation ? el("span", { class: "muted" }, " (" + h.citation + ")") : null);
+        const at = h.start ?? h.end;
+        return at == null ? row : operable(row, null, () => seek(Math.max(0, at - 1), true));
+      }));
     // signal health: when the monitor could not hear a leg properly (start and clear of each issue)
     const healthPanel = el("div", { class: "panel", id: "signal-health" }, el("h2", { i18n: "signal_health" }),
       ...(rec.health || []).map((h) => el("div", { class: "line health-row " + (h.active ? "on" : "off"), "data-issue": h.issue, "data-leg": h.leg },
