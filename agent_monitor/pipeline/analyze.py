@@ -69,7 +69,7 @@ async def analyze_file(
     """Decode ``path``, run it through ``manager`` as a call, and return the stored report."""
     import time
 
-    from asr.decode import decode_file, split_legs
+    from agent_monitor.audio.decode import decode_file, split_legs
 
     settings = manager.settings
     rate = settings.asr.sample_rate

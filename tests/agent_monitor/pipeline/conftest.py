@@ -97,7 +97,7 @@ def ruleset(base_settings: Settings) -> RuleSet:
 @pytest.fixture(scope="session")
 def real_call(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
     """The first 24 s of the real stereo call MUL1011 (agent left, debtor right), 8 kHz float."""
-    from asr.decode import decode_file
+    from agent_monitor.audio.decode import decode_file
 
     audio = decode_file(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", target_rate=RATE)
     n = int(EXCERPT_S * RATE)
@@ -107,7 +107,7 @@ def real_call(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def synthetic_violation(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     """SYNTHETIC speech (espeak-ng) of the scripted violation, 8 kHz float."""
-    from asr.decode import decode_file
+    from agent_monitor.audio.decode import decode_file
 
     espeak = shutil.which("espeak-ng")
     if espeak is None:
