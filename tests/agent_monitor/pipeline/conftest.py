@@ -21,13 +21,15 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from agent_monitor.compose import assemble
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import Event
+from agent_monitor.model.stages import Stages
 from agent_monitor.pipeline import CallManager, CallSession, InProcessEventBus, Subscription
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, upgrade_database
 from asr.languages import LanguageModels
-from qa_rules import RuleSet, load_rules_from_settings
+from qa_rules import LiveRules, RuleSet, load_rules_from_settings
 
 RATE = 8000
 EXCERPT_S = 24.0
@@ -92,6 +94,12 @@ def models(base_settings: Settings) -> Iterator[LanguageModels]:
 @pytest.fixture(scope="session")
 def ruleset(base_settings: Settings) -> RuleSet:
     return load_rules_from_settings(base_settings)
+
+
+@pytest.fixture(scope="session")
+def stages(base_settings: Settings, models: LanguageModels, ruleset: RuleSet) -> Stages:
+    """The stages as the composition root bundles them, on the session's models and rules."""
+    return assemble(base_settings, models, LiveRules(ruleset, base_settings.rules))
 
 
 @pytest.fixture(scope="session")
@@ -167,13 +175,12 @@ def bus(live_settings: Settings) -> InProcessEventBus:
 @pytest_asyncio.fixture()
 async def manager(
     live_settings: Settings,
-    models: LanguageModels,
-    ruleset: RuleSet,
+    stages: Stages,
     database: Database,
     bus: InProcessEventBus,
     clock: FakeClock,
 ) -> AsyncIterator[CallManager]:
-    m = CallManager(live_settings, models, ruleset, database, bus, clock=clock)
+    m = CallManager(live_settings, stages, database, bus, clock=clock)
     yield m
     await m.shutdown()
 
