@@ -58,7 +58,7 @@ class LegWorker:
         runner: Runner,
         transcriber: Transcriber | None,
         checker: LegChecker | None,
-        tracker: StressScorer | None,
+        scorer: StressScorer | None,
         sink: LegSink,
         encoding: str,
         sample_rate: int,
@@ -69,7 +69,7 @@ class LegWorker:
         self.leg = leg
         self.runner = runner
         self.checker = checker
-        self.tracker = tracker
+        self.scorer = scorer
         self.sink = sink
         self.sample_rate = sample_rate
         self.t0 = t0
@@ -126,7 +126,7 @@ class LegWorker:
 
     async def _analyse(self, pcm: bytes, end: float, last: bool = False) -> None:
         feed = self._recognize(pcm, last)
-        if self.tracker is not None:
+        if self.scorer is not None:
             stress_call = self._stress_finish if last else self._stress_push
             transcripts, (samples, events) = await asyncio.gather(feed, self.runner.run(stress_call, pcm))
         else:
@@ -134,8 +134,8 @@ class LegWorker:
         if transcripts:
             await self.sink.on_transcripts(self.leg, transcripts)
             for tr in transcripts:
-                if tr.final and self.tracker is not None and tr.words:
-                    self.tracker.add_words(tr.words, until=tr.end)
+                if tr.final and self.scorer is not None and tr.words:
+                    self.scorer.add_words(tr.words, until=tr.end)
                 if self.checker is not None:
                     hits = await self.runner.run(self.checker.update, tr)
                     if hits:
@@ -156,16 +156,16 @@ class LegWorker:
 
     def _stress_push(self, pcm: bytes) -> tuple[list[StressSample], list[StressEvent]]:
         """Runs in a pool thread."""
-        assert self.tracker is not None
-        samples = self.tracker.push_pcm(pcm) if pcm else []
-        return samples, self.tracker.drain_events()
+        assert self.scorer is not None
+        samples = self.scorer.push_pcm(pcm) if pcm else []
+        return samples, self.scorer.drain_events()
 
     def _stress_finish(self, pcm: bytes) -> tuple[list[StressSample], list[StressEvent]]:
         """Runs in a pool thread."""
-        assert self.tracker is not None
-        samples = self.tracker.push_pcm(pcm) if pcm else []
-        samples += self.tracker.finish()
-        return samples, self.tracker.drain_events()
+        assert self.scorer is not None
+        samples = self.scorer.push_pcm(pcm) if pcm else []
+        samples += self.scorer.finish()
+        return samples, self.scorer.drain_events()
 
     async def _finish(self) -> None:
         try:

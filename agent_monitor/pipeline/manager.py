@@ -148,7 +148,7 @@ class CallManager:
             runner=stages.runner,
             transcriber=transcriber,
             checker=checker,
-            tracker=scorer,
+            scorer=scorer,
             sink=session,
             encoding=info.encoding,
             sample_rate=info.sample_rate,
