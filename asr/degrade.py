@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_monitor.audio.conditions import Condition, NoiseBank
+from agent_monitor.audio.decode import FloatArray, float_to_pcm16, resample
 from agent_monitor.errors import ConfigError
-from asr.decode import FloatArray, float_to_pcm16, resample
 
 #: folders (under the evaluation data) whose speakers make the babble, each a different speaker set
 BABBLE_FOLDERS = ("speech/en/librivox", "speech/en/mfa_spontaneous", "speech/en/librispeech")

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from agent_monitor.audio.conditions import CONDITIONS, Condition, needs_noise
+from agent_monitor.audio.decode import FloatArray, decode_file, float_to_pcm16
 from agent_monitor.errors import AgentMonitorError, DatasetError
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
 from asr.cer import zh_chars
-from asr.decode import FloatArray, decode_file, float_to_pcm16
 from asr.degrade import degraded_pcm, noise_bank_for
 from asr.streaming import RecognizerPool
 from asr.transcribe import transcribe_legs

@@ -16,32 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from agent_monitor.errors import ModelError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.stages import MissingModel
 from agent_monitor.settings import Settings
-from asr.streaming import RecognizerPool, load_vosk_model
+from asr.streaming import LegTranscriber, RecognizerPool, load_vosk_model
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class MissingModel:
-    """A call language the process cannot transcribe: its configured model and the reason."""
-
-    lang: str
-    model: str
-    reason: str
-
-    @property
-    def message(self) -> str:
-        """The sentence shown to people (signal health, start-up line)."""
-        return f"no {self.lang} model installed: not transcribed"
 
 
 def find_models(settings: Settings) -> tuple[dict[str, str], dict[str, MissingModel]]:
@@ -70,7 +57,11 @@ def describe(models: Mapping[str, str], missing: Mapping[str, MissingModel]) -> 
 
 
 class LanguageModels:
-    """The recognizer pool of each installed call language, on one shared thread pool."""
+    """The recognizer pool of each installed call language, on one shared thread pool.
+
+    It is the process's :class:`~agent_monitor.model.stages.TranscriberFactory` (one
+    :class:`~asr.streaming.LegTranscriber` per leg) and its :class:`~agent_monitor.model.stages.Runner`
+    (the shared threads also run the rules and the stress tracker)."""
 
     def __init__(
         self,
@@ -78,7 +69,11 @@ class LanguageModels:
         missing: Mapping[str, MissingModel],
         executor: ThreadPoolExecutor,
         models: Mapping[str, str] | None = None,
+        *,
+        settings: Settings,
     ) -> None:
+        """``settings``: what each leg's transcriber is built with."""
+        self.settings = settings
         self._pools = dict(pools)
         self._missing = dict(missing)
         self._executor = executor
@@ -111,7 +106,7 @@ class LanguageModels:
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)
             raise
-        return cls(pools, missing, executor, models=asr.models)
+        return cls(pools, missing, executor, models=asr.models, settings=settings)
 
     @property
     def languages(self) -> list[str]:
@@ -126,6 +121,21 @@ class LanguageModels:
     def pool(self, lang: str) -> RecognizerPool | None:
         """The shared pool of ``lang``'s model, or ``None`` when it is not installed."""
         return self._pools.get(lang)
+
+    def can_transcribe(self, lang: str) -> bool:
+        return lang in self._pools
+
+    async def transcriber(
+        self, lang: str, leg: Leg, *, t0: float, first_utterance: int, keywords: Sequence[str]
+    ) -> LegTranscriber:
+        """VAD + Vosk for one leg of a call in ``lang``, on a spare recognizer of its pool."""
+        pool = self._pools.get(lang)
+        if pool is None:
+            raise ModelError(f"{self.missing_model(lang).message} ({self.missing_model(lang).reason})")
+        spare = await pool.take_recognizer()
+        transcriber = LegTranscriber(pool, self.settings, leg, t0=t0, spare=spare, keywords=keywords)
+        transcriber.recognizer.utterance = first_utterance
+        return transcriber
 
     def missing_model(self, lang: str) -> MissingModel:
         """Why ``lang`` is not transcribed (also for a language with no model configured at all)."""

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent_monitor.audio.decode import ChannelMap, RawFormat, decode_file, split_legs
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
-from asr.decode import ChannelMap, RawFormat, decode_file, split_legs
 from asr.streaming import LegTranscriber, RecognizerPool
 
 #: audio is pushed through the pipeline in chunks of this many seconds

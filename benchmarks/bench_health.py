@@ -54,7 +54,7 @@ Legs = tuple[np.ndarray, np.ndarray]
 
 
 def clips(folder: Path, keep: Callable[[dict[str, str]], bool], max_s: float = 8.0) -> list[np.ndarray]:
-    from asr.decode import decode_file
+    from agent_monitor.audio.decode import decode_file
 
     with (folder / "labels.csv").open(encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if keep(r)]

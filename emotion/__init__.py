@@ -4,7 +4,9 @@ Nothing heavy is imported here; import the submodule you need.
 
 Live interface (one tracker per debtor leg)
 -------------------------------------------
-::
+The live pipeline receives :class:`emotion.live.StressTrackers` (the
+:class:`~agent_monitor.model.stages.StressFactory` built by :mod:`agent_monitor.compose`), which
+builds one tracker per scored leg::
 
     from agent_monitor.model.stress import StressSample, StressEvent, StressLevel, BaselineStatus
     from emotion.tracker import StressTracker

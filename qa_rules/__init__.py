@@ -2,7 +2,7 @@
 
 Interface for the live pipeline (all times are call-clock seconds)::
 
-    from qa_rules import load_rules_from_settings, load_rules, RuleSet, LegChecker
+    from qa_rules import load_rules_from_settings, load_rules, RuleSet, LegChecker, LiveRules
     from qa_rules import calling_hours, call_frequency
 
     ruleset: RuleSet = load_rules_from_settings(settings)          # settings.rules.packs etc.
@@ -10,7 +10,7 @@ Interface for the live pipeline (all times are call-clock seconds)::
                          must_say_window_s=30.0)                     # or explicit paths
     # -> raises agent_monitor.errors.RulePackError naming file, rule and field
 
-    checker: LegChecker = ruleset.checker("en", Leg.AGENT)          # one per leg per call
+    checker = LegChecker(ruleset, "en", Leg.AGENT)                  # one per leg per call
     events: list[HitEvent] = checker.update(transcript)             # Transcript, partial or final
     events = checker.advance(t)                                     # leg clock; must-say deadlines
 
@@ -18,6 +18,10 @@ Interface for the live pipeline (all times are call-clock seconds)::
 
     calling_hours(calls: Iterable[CallRecord], settings.rules) -> list[RuleHit]
     call_frequency(calls: Iterable[CallRecord], settings.rules) -> list[RuleHit]
+
+The live pipeline receives it as :class:`LiveRules` (``LiveRules.from_settings(settings)``, the
+:class:`agent_monitor.model.stages.CheckerFactory` built by :mod:`agent_monitor.compose`), and the
+admin pages the pack check :class:`PackChecker` (:class:`~agent_monitor.model.stages.RulePacks`).
 
 ``update`` returns ``HitEvent(status, hit)``: ``provisional`` for a hit first seen on a partial,
 ``confirmed`` or ``withdrawn`` when the final for that utterance arrives; a hit is announced at most
@@ -32,6 +36,7 @@ needs it (once per process), never at import.
 """
 
 from qa_rules.engine import Matcher, RuleSet, load_rules, load_rules_from_settings
+from qa_rules.live import LiveRules, PackChecker
 from qa_rules.metadata import call_frequency, call_frequency_of, calling_hours
 from qa_rules.packs import ABUSE_CATEGORIES, CATEGORIES, Rule, RulePack, load_pack
 from qa_rules.streaming import LegChecker
@@ -40,7 +45,9 @@ __all__ = [
     "ABUSE_CATEGORIES",
     "CATEGORIES",
     "LegChecker",
+    "LiveRules",
     "Matcher",
+    "PackChecker",
     "Rule",
     "RulePack",
     "RuleSet",

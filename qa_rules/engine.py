@@ -6,22 +6,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agent_monitor.errors import RulePackError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import RuleHit
 from agent_monitor.model.transcript import Word
+from agent_monitor.settings import Settings
 from qa_rules.classifier import AbuseModel, load_model
 from qa_rules.context import negated, polite, reported
 from qa_rules.packs import ABUSE_CATEGORIES, Rule, RulePack, allow_regex, load_pack, pack_files
 from qa_rules.reasons import rule_reason
 from qa_rules.text import Prepared, prepare
 from qa_rules.zh_lang import HomophoneIndex, Substitution, word_bounds
-
-if TYPE_CHECKING:
-    from agent_monitor.settings import Settings
-    from qa_rules.streaming import LegChecker
 
 
 class RuleSet:
@@ -61,12 +57,6 @@ class RuleSet:
         if m is None:
             m = self._matchers[key] = Matcher(self, lang, leg)
         return m
-
-    def checker(self, lang: str, leg: Leg) -> LegChecker:
-        """A new streaming checker for one leg of one call (see :mod:`qa_rules.streaming`)."""
-        from qa_rules.streaming import LegChecker
-
-        return LegChecker(self, lang, leg)
 
     def check(
         self,

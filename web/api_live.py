@@ -73,7 +73,7 @@ async def languages(
     return {
         **models.to_dict(),
         "default": services.settings.live.default_lang,
-        "call": {"lang": chosen, "transcribed": models.pool(chosen) is not None},
+        "call": {"lang": chosen, "transcribed": models.can_transcribe(chosen)},
     }
 
 

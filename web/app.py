@@ -1,10 +1,10 @@
-"""The FastAPI application: ``create_app(settings)``.
+"""The FastAPI application: ``build_app(settings, open_stages)``; the server's factory is
+:func:`agent_monitor.compose.create_app`, which passes the composition root's ``open_stages``.
 
 The lifespan builds the process's singletons from the settings, in order: the database
 (migrated to the current schema; calls left ``live`` by a crash are marked ``aborted``, their
-data kept), the speech model of each call language (:class:`asr.languages.LanguageModels`: one
-shared Vosk model per installed language, one worker pool; the languages it can and cannot
-transcribe are logged), the rule set, the event bus, the call
+data kept), the stages (:class:`agent_monitor.model.stages.Stages`, from ``open_stages``: the
+speech model of each call language, the rule set, the stress scorers), the event bus, the call
 manager and, unless ``settings.server.audiosocket_port`` is ``None``, the Asterisk AudioSocket
 TCP listener. They live in ``app.state.services`` (:class:`Services`).
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 
 from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.ingest.disk_space import DiskWatch
+from agent_monitor.model.stages import Stages, TranscriberFactory
 from agent_monitor.settings import Settings
 from web.json_guard import StrictJson, validation_error_response
 from web.loop_monitor import LoopLagMonitor
@@ -37,9 +38,11 @@ if TYPE_CHECKING:
     from agent_monitor.pipeline import CallManager, EventBus
     from agent_monitor.storage import Database
     from agent_monitor.storage.anchors import AnchorWriter
-    from asr.languages import LanguageModels
 
 log = logging.getLogger(__name__)
+
+#: builds the stages from the settings, off the event loop (:func:`agent_monitor.compose.open_stages`)
+StageOpener = Callable[[Settings], Awaitable[Stages]]
 
 
 @dataclass
@@ -48,7 +51,7 @@ class Services:
 
     settings: Settings
     db: Database
-    models: LanguageModels
+    stages: Stages
     bus: EventBus
     manager: CallManager
     registry: LegRegistry
@@ -62,14 +65,19 @@ class Services:
     def __post_init__(self) -> None:
         self.disk = DiskWatch(self.settings.data_dir, self.settings.server.min_free_disk_mb)
 
+    @property
+    def models(self) -> TranscriberFactory:
+        """The speech models by call language."""
+        return self.stages.transcribers
 
-async def build_services(settings: Settings) -> Services:
+
+async def build_services(settings: Settings, open_stages: StageOpener) -> Services:
     """Open everything the live server needs (blocking steps run in threads), holding the data
     directory's lock from before the database is touched until :func:`close_services`."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(settings.data_dir).acquire()  # before the database: see agent_monitor.data_dir_lock
     try:
-        services = await _open_services(settings)
+        services = await _open_services(settings, open_stages)
     except BaseException:
         lock.release()
         raise
@@ -77,13 +85,11 @@ async def build_services(settings: Settings) -> Services:
     return services
 
 
-async def _open_services(settings: Settings) -> Services:
+async def _open_services(settings: Settings, open_stages: StageOpener) -> Services:
     from agent_monitor.ingest.audiosocket import LegRegistry
     from agent_monitor.pipeline import CallManager, InProcessEventBus
     from agent_monitor.storage import Database, repo, upgrade_database
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
-    from asr.languages import LanguageModels
-    from qa_rules import load_rules_from_settings
 
     db = await asyncio.to_thread(Database.open, settings)
 
@@ -95,18 +101,15 @@ async def _open_services(settings: Settings) -> Services:
     aborted = await asyncio.to_thread(prepare_db)
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
-    models = await asyncio.to_thread(LanguageModels.from_settings, settings)
-    (log.warning if models.missing else log.info)("speech models: %s", models.describe())
-    await models.prewarm()
-    ruleset = await asyncio.to_thread(load_rules_from_settings, settings)
+    stages = await open_stages(settings)
     bus = InProcessEventBus(settings.live.subscriber_queue)
-    manager = CallManager(settings, models, ruleset, db, bus)
+    manager = CallManager(settings, stages, db, bus)
     manager.outbox.start()  # writes left in journals by an earlier run go to the database
     server = settings.server
     anchors = AnchorWriter(db, anchor_path(settings.data_dir), server.anchor_every_s)
     anchors.start()
     registry = LegRegistry(server.audiosocket_registration_ttl_s, server.audiosocket_max_registrations)
-    return Services(settings, db, models, bus, manager, registry, aborted_at_start=aborted, anchors=anchors)
+    return Services(settings, db, stages, bus, manager, registry, aborted_at_start=aborted, anchors=anchors)
 
 
 async def close_services(services: Services) -> None:
@@ -116,20 +119,21 @@ async def close_services(services: Services) -> None:
     await services.manager.shutdown()
     if services.anchors is not None:
         await services.anchors.stop()
-    await asyncio.to_thread(services.models.close)
+    await asyncio.to_thread(services.stages.close)
     services.db.dispose()
     if services.data_dir_lock is not None:
         services.data_dir_lock.release()
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The application for ``settings`` (nothing is opened until the lifespan starts)."""
+def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
+    """The application for ``settings`` (nothing is opened until the lifespan starts, which then
+    builds the stages with ``open_stages``)."""
     from web import api_live, events
     from web.ingest import twilio, ws_ingest
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await build_services(settings)
+        services = await build_services(settings, open_stages)
         try:
             if settings.server.audiosocket_port is not None:
                 from agent_monitor.ingest.audiosocket_server import AudioSocketServer

@@ -55,30 +55,23 @@ def run_analyze(args: argparse.Namespace, settings: Settings) -> int:
 async def _analyze(args: argparse.Namespace, settings: Settings) -> Any:
     import asyncio
 
+    from agent_monitor.compose import build_stages
     from agent_monitor.pipeline.analyze import analyze_file
     from agent_monitor.pipeline.bus import InProcessEventBus
     from agent_monitor.pipeline.manager import CallManager
     from agent_monitor.storage import Database, upgrade_database
-    from asr.languages import LanguageModels
-    from qa_rules import load_rules_from_settings
 
     await asyncio.to_thread(upgrade_database, settings)
     db = Database.open(settings)
-    models = await asyncio.to_thread(LanguageModels.from_settings, settings)
-    if models.pool(args.lang) is None:
-        print(f"agent-monitor: {models.missing_model(args.lang).message}", file=sys.stderr)
-    manager = CallManager(
-        settings,
-        models,
-        load_rules_from_settings(settings),
-        db,
-        InProcessEventBus(settings.live.subscriber_queue),
-    )
+    stages = await asyncio.to_thread(build_stages, settings)
+    if not stages.transcribers.can_transcribe(args.lang):
+        print(f"agent-monitor: {stages.transcribers.missing_model(args.lang).message}", file=sys.stderr)
+    manager = CallManager(settings, stages, db, InProcessEventBus(settings.live.subscriber_queue))
     try:
         return await analyze_file(
             manager, args.file, call_id=args.call_id, agent_id=args.agent, lang=args.lang
         )
     finally:
         await manager.shutdown()
-        models.close()
+        stages.close()
         db.dispose()

@@ -114,19 +114,15 @@ def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
 def preflight(settings: Settings) -> None:
     """Before the server starts: print which call languages it can transcribe (a language without
     its model is recorded only, loudly), and fail with one line if the rule packs do not load."""
-    from asr.languages import describe, find_models
-    from qa_rules import load_rules_from_settings
+    from agent_monitor.compose import preflight as stages_preflight
 
-    found, missing = find_models(settings)
-    models = {lang: settings.asr.models[lang] for lang in found}
-    print(f"agent-monitor: {describe(models, missing)}", file=sys.stderr)
-    load_rules_from_settings(settings)
+    print(f"agent-monitor: {stages_preflight(settings)}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from web.app import create_app
+    from agent_monitor.compose import create_app
     from web.server_options import uvicorn_options
 
     settings = server_settings(args, settings)
@@ -206,8 +202,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 async def _demo(settings: Settings, calls: int, rounds: int, speed: float) -> int:
     import uvicorn
 
+    from agent_monitor.compose import create_app
     from agent_monitor.ingest.client import stream_ingest
-    from web.app import create_app
     from web.server_options import uvicorn_options
 
     audio = await asyncio.to_thread(demo_audio, settings)

@@ -41,7 +41,7 @@ def register(commands: Any, evals: Any) -> None:
 
 
 def run_transcribe(args: argparse.Namespace, settings: Settings) -> int:
-    from asr.decode import RawFormat, parse_channel_map
+    from agent_monitor.audio.decode import RawFormat, parse_channel_map
     from asr.streaming import RecognizerPool
     from asr.transcribe import transcribe_file
 

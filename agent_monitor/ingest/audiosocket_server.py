@@ -19,7 +19,6 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from agent_monitor.errors import AgentMonitorError, IngestProtocolError, PipelineError, StorageError
 from agent_monitor.ingest.audiosocket import (
@@ -33,10 +32,8 @@ from agent_monitor.ingest.audiosocket import (
 from agent_monitor.ingest.disk_space import disk_full_cause
 from agent_monitor.ingest.ws_ingest import to_call_info
 from agent_monitor.model.audio import Leg
-
-if TYPE_CHECKING:
-    from agent_monitor.pipeline import CallManager, CallSession
-    from agent_monitor.settings import Settings
+from agent_monitor.pipeline import CallManager, CallSession
+from agent_monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 

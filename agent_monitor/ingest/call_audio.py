@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from agent_monitor.audio.decode import decode_file, split_legs
 from agent_monitor.errors import AudioFormatError, StreamingClientError
 from agent_monitor.model.audio import Leg
 
@@ -108,8 +109,6 @@ def load_call_audio(
     path: Path, sample_rate: int = 8000, agent_channel: Literal["left", "right"] = "left"
 ) -> CallAudio:
     """Decode a recorded call; stereo is split into legs (mono: the agent leg, debtor silent)."""
-    from asr.decode import decode_file, split_legs
-
     audio = decode_file(path, target_rate=sample_rate)
     if audio.channels > 2:
         raise AudioFormatError(str(path), f"{audio.channels} channels; a call needs 1 or 2")
@@ -126,8 +125,6 @@ def load_call_audio(
 def synthetic_speech(text: str, sample_rate: int, *, voice: str = "en-us", wpm: int = 150) -> Int16Array:
     """``text`` spoken by espeak-ng (synthetic), 16-bit at ``sample_rate``, with 0.5 s of silence
     before and 0.7 s after (the VAD pre-roll and end window then see the clip on its own)."""
-    from asr.decode import decode_file
-
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise StreamingClientError("espeak-ng is not installed; it renders the synthetic scripted speech")

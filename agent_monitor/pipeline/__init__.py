@@ -6,8 +6,9 @@ Interface used by the ingest layer and the web application::
     from agent_monitor.model.session import CallInfo
     from agent_monitor.model import events
 
+    stages = agent_monitor.compose.build_stages(settings)            # the composition root's
     bus = InProcessEventBus(settings.live.subscriber_queue)
-    manager = CallManager(settings, models, ruleset, db, bus)      # clock=... for tests
+    manager = CallManager(settings, stages, db, bus)                 # clock=... for tests
     session = await manager.start_call(CallInfo(call_id=..., agent_id=..., sample_rate=8000,
                                                 encoding="mulaw", source="twilio"))
     session.push_audio(Leg.AGENT, frame_bytes)                       # never blocks
@@ -20,8 +21,10 @@ Interface used by the ingest layer and the web application::
         async for event in sub: ...                                  # event.to_dict() is JSON
 
 Modules: :mod:`.bus` (event bus and its overflow policy), :mod:`.audio_in` (decoding, inbox
-overflow policy), :mod:`.leg` (per-leg worker), :mod:`.fusion` (the level policy),
-:mod:`.session`, :mod:`.manager`, :mod:`.escalation` (handoff timer, injectable clock),
+overflow policy), :mod:`.leg` (per-leg worker: the stages' Protocols of
+:mod:`agent_monitor.model.stages`), :mod:`.fusion` (the level policy), :mod:`.policy` (the alert
+policy: warn, store or settle, raise, hand off, queue; pure), :mod:`.alerts` (alerts carried
+out), :mod:`.session`, :mod:`.manager`, :mod:`.escalation` (handoff timer, injectable clock),
 :mod:`.store`/:mod:`.records`/:mod:`.journal` (the outbox: database writes off the live path,
 retried and spilled to a journal during an outage), :mod:`.analyze` (files).
 """

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from agent_monitor.audio.decode import decode_file, split_legs
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.session import CallInfo
+from agent_monitor.pipeline.manager import CallManager
 from agent_monitor.pipeline.report import CallReport, build_report
-
-if TYPE_CHECKING:
-    from agent_monitor.pipeline.manager import CallManager
 
 #: seconds of audio per push while feeding a file
 FEED_CHUNK_S = 0.5
@@ -67,10 +66,6 @@ async def analyze_file(
     lang: str = "en",
 ) -> AnalyzeResult:
     """Decode ``path``, run it through ``manager`` as a call, and return the stored report."""
-    import time
-
-    from asr.decode import decode_file, split_legs
-
     settings = manager.settings
     rate = settings.asr.sample_rate
     audio = await asyncio.to_thread(decode_file, path, target_rate=rate)

@@ -1,35 +1,32 @@
 """One leg of a call session: inbox -> resample -> VAD + Vosk -> rules; the debtor leg also -> stress.
 
-A :class:`LegWorker` is one asyncio task per leg. Everything blocking runs in the recognizer
-pool's threads: Vosk (inside :class:`asr.streaming.LegTranscriber`), the rule checker on each
-transcript and the stress tracker's numpy work. The worker only touches its own leg's state, in
-order, so no two threads ever use one recognizer, checker or tracker at once. Results go to the
-session (a :class:`LegSink`), which publishes, stores and fuses them.
+A :class:`LegWorker` is one asyncio task per leg. It speaks to the stages only through the
+Protocols of :mod:`agent_monitor.model.stages` (:class:`Transcriber`, :class:`LegChecker`,
+:class:`StressScorer`). Everything blocking runs on the shared :class:`Runner` threads: recognition
+(inside the transcriber), the rule checker on each transcript and the stress scorer's numpy work.
+The worker only touches its own leg's state, in order, so no two threads ever use one recognizer,
+checker or scorer at once. Results go to the session (a :class:`LegSink`), which publishes, stores
+and fuses them.
 
-A leg whose call language has no installed model gets no recognizer (``pool`` is ``None``): its
-audio is still recorded and its stress still scored, but nothing is transcribed and no transcript
-rule runs on it (a must-say rule would otherwise fire on a call nobody could hear).
+A leg whose call language has no installed model gets no transcriber (``None``): its audio is
+still recorded and its stress still scored, but nothing is transcribed and no transcript rule
+runs on it (a must-say rule would otherwise fire on a call nobody could hear).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from agent_monitor.errors import AgentMonitorError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.rules import HitEvent, RequiredDisclosure
+from agent_monitor.model.stages import LegChecker, Runner, StressScorer, Transcriber
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline.audio_in import MAX_BATCH_S, AudioDecoder, Chunk, LegInbox, Resampler
 from agent_monitor.settings import Settings
-
-if TYPE_CHECKING:
-    from asr.languages import LanguageModels
-    from asr.recognizer import SpareRecognizer
-    from asr.streaming import LegTranscriber, RecognizerPool
-    from emotion.tracker import StressTracker
-    from qa_rules import LegChecker
 
 log = logging.getLogger(__name__)
 
@@ -60,28 +57,21 @@ class LegWorker:
         *,
         leg: Leg,
         settings: Settings,
-        runner: LanguageModels,
-        pool: RecognizerPool | None,
+        runner: Runner,
+        transcriber: Transcriber | None,
         checker: LegChecker | None,
-        tracker: StressTracker | None,
+        scorer: StressScorer | None,
         sink: LegSink,
         encoding: str,
         sample_rate: int,
         t0: float = 0.0,
-        first_utterance: int = 0,
-        spare: SpareRecognizer | None = None,
-        keywords: tuple[str, ...] = (),
     ) -> None:
-        """``runner``: the shared threads for blocking work; ``pool``: the call language's
-        recognizers (``None``: not transcribed); ``spare``: a recognizer from
-        ``pool.take_recognizer()`` (given back when the leg ends); ``keywords``: key terms the
-        recognizer checks again on every final."""
-        from asr.streaming import LegTranscriber
-
+        """``runner``: the shared threads for blocking work; ``transcriber``: the leg's speech
+        recognition (``None``: not transcribed; released when the leg ends)."""
         self.leg = leg
         self.runner = runner
         self.checker = checker
-        self.tracker = tracker
+        self.scorer = scorer
         self.sink = sink
         self.sample_rate = sample_rate
         self.t0 = t0
@@ -89,10 +79,7 @@ class LegWorker:
         self.inbox = LegInbox(sample_rate, settings.live.leg_queue_s)
         self.asr_rate = settings.asr.sample_rate
         self.resampler = Resampler(sample_rate, self.asr_rate)
-        self.transcriber: LegTranscriber | None = None
-        if pool is not None:
-            self.transcriber = LegTranscriber(pool, settings, leg, t0=t0, spare=spare, keywords=keywords)
-            self.transcriber.recognizer.utterance = first_utterance
+        self.transcriber = transcriber
         self.processed_samples = 0
         self.errors = 0
         self.last_error: str | None = None
@@ -140,10 +127,8 @@ class LegWorker:
             await self._analyse(self.resampler.push(bytes(n * BYTES_PER_SAMPLE)), end=end)
 
     async def _analyse(self, pcm: bytes, end: float, last: bool = False) -> None:
-        import asyncio
-
         feed = self._recognize(pcm, last)
-        if self.tracker is not None:
+        if self.scorer is not None:
             stress_call = self._stress_finish if last else self._stress_push
             transcripts, (samples, events) = await asyncio.gather(feed, self.runner.run(stress_call, pcm))
         else:
@@ -151,8 +136,8 @@ class LegWorker:
         if transcripts:
             await self.sink.on_transcripts(self.leg, transcripts)
             for tr in transcripts:
-                if tr.final and self.tracker is not None and tr.words:
-                    self.tracker.add_words(tr.words, until=tr.end)
+                if tr.final and self.scorer is not None and tr.words:
+                    self.scorer.add_words(tr.words, until=tr.end)
                 if self.checker is not None:
                     hits = await self.runner.run(self.checker.update, tr)
                     if hits:
@@ -175,16 +160,16 @@ class LegWorker:
 
     def _stress_push(self, pcm: bytes) -> tuple[list[StressSample], list[StressEvent]]:
         """Runs in a pool thread."""
-        assert self.tracker is not None
-        samples = self.tracker.push_pcm(pcm) if pcm else []
-        return samples, self.tracker.drain_events()
+        assert self.scorer is not None
+        samples = self.scorer.push_pcm(pcm) if pcm else []
+        return samples, self.scorer.drain_events()
 
     def _stress_finish(self, pcm: bytes) -> tuple[list[StressSample], list[StressEvent]]:
         """Runs in a pool thread."""
-        assert self.tracker is not None
-        samples = self.tracker.push_pcm(pcm) if pcm else []
-        samples += self.tracker.finish()
-        return samples, self.tracker.drain_events()
+        assert self.scorer is not None
+        samples = self.scorer.push_pcm(pcm) if pcm else []
+        samples += self.scorer.finish()
+        return samples, self.scorer.drain_events()
 
     async def _finish(self) -> None:
         try:

@@ -1,12 +1,12 @@
 """The call manager: starts, finds and stops the call sessions of one server process.
 
-Built once with the process's shared pieces (settings, the speech model of each language, the rule
-set, the database, the event bus) and an optional clock (tests pass a fake one to drive the
-escalation timer). Supervisor actions on alerts go through it so the bus hears of them and
-escalation stops.
+Built once with the process's shared pieces (settings, the :class:`Stages` from the composition
+root: speech models, rule set, stress scorers; the database, the event bus) and an optional clock
+(tests pass a fake one to drive the escalation timer). Supervisor actions on alerts go through it so
+the bus hears of them and escalation stops.
 
-Each call's legs get a recognizer from the pool of the call's language (``info.lang``). When that
-language has no installed model the call is still opened, recorded and stored, recognition of its
+Each call's legs get a transcriber for the call's language (``info.lang``). When that language
+has no installed model the call is still opened, recorded and stored, recognition of its
 legs is off, and a :class:`SignalHealth` event per leg (``no zh model installed: not transcribed``)
 follows :class:`CallStarted` so the wall, the agent panel and QA say so.
 """
@@ -17,7 +17,6 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
@@ -26,19 +25,16 @@ from agent_monitor.model.events import AlertStateChanged, CallStarted, SignalHea
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import HitEvent, HitStatus
 from agent_monitor.model.session import CallInfo
+from agent_monitor.model.stages import Stages
 from agent_monitor.pipeline import records
+from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
 from agent_monitor.pipeline.leg import LegWorker
 from agent_monitor.pipeline.session import CallSession
 from agent_monitor.pipeline.store import CallStore, Outbox
+from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, repo
 from agent_monitor.storage.recordings import RecordingWriter, recording_path
-
-if TYPE_CHECKING:
-    from agent_monitor.pipeline.bus import EventBus
-    from agent_monitor.settings import Settings
-    from asr.languages import LanguageModels
-    from qa_rules import RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +45,14 @@ class CallManager:
     def __init__(
         self,
         settings: Settings,
-        models: LanguageModels,
-        ruleset: RuleSet,
+        stages: Stages,
         db: Database,
         bus: EventBus,
         *,
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self.models = models
-        self.ruleset = ruleset
+        self.stages = stages
         self.db = db
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
@@ -66,17 +60,6 @@ class CallManager:
         #: the database writes of every call go through it (never waited on by the live path)
         self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox")
         self._sessions: dict[str, CallSession] = {}
-        self._key_terms: dict[str, tuple[str, ...]] = {}
-
-    def _keywords(self, lang: str, leg: Leg) -> tuple[str, ...]:
-        """The agent leg's key terms for the recognizer's second pass (abuse rules' single words)."""
-        if leg is not Leg.AGENT:
-            return ()
-        if lang not in self._key_terms:
-            from qa_rules.keywords import key_terms
-
-            self._key_terms[lang] = key_terms(self.ruleset, lang, leg)
-        return self._key_terms[lang]
 
     def get(self, call_id: str) -> CallSession | None:
         return self._sessions.get(call_id)
@@ -105,7 +88,7 @@ class CallManager:
             raise
         session.start_workers()
         await self.bus.publish(CallStarted(call_id=info.call_id, t=0.0, info=info, resumed=session.resumed))
-        if self.models.pool(info.lang) is None:
+        if not self.stages.transcribers.can_transcribe(info.lang):
             await self._not_transcribed(session)
         if not session.resumed:
             await self._metadata_rules(session)
@@ -113,7 +96,7 @@ class CallManager:
 
     async def _not_transcribed(self, session: CallSession) -> None:
         """The call's language has no model: say so for each leg (recording goes on)."""
-        missing = self.models.missing_model(session.info.lang)
+        missing = self.stages.transcribers.missing_model(session.info.lang)
         log.warning("call %s: %s (%s)", session.call_id, missing.message, missing.reason)
         for leg in session.legs:
             health = LegHealth(leg, HealthIssue.NO_MODEL, True, missing.message)
@@ -123,7 +106,6 @@ class CallManager:
 
     async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int]) -> None:
         info, settings = session.info, self.settings
-        pool = self.models.pool(info.lang)
         for leg in (Leg.AGENT, Leg.DEBTOR):
             path = recording_path(settings.data_dir, info.call_id, leg)
             writer = await asyncio.to_thread(
@@ -139,30 +121,39 @@ class CallManager:
             )
         await self._align_recordings(session)
         for leg in (Leg.AGENT, Leg.DEBTOR):
-            t0 = session.recordings[leg].duration
-            tracker = None
-            if leg is Leg.DEBTOR:
-                from emotion.tracker import StressTracker
-
-                tracker = await asyncio.to_thread(
-                    StressTracker.for_leg, settings, settings.asr.sample_rate, Leg.DEBTOR, t0
-                )
-            session.legs[leg] = LegWorker(
-                leg=leg,
-                settings=settings,
-                runner=self.models,
-                pool=pool,
-                checker=self.ruleset.checker(info.lang, leg) if pool is not None else None,
-                tracker=tracker,
-                sink=session,
-                encoding=info.encoding,
-                sample_rate=info.sample_rate,
-                t0=t0,
-                first_utterance=next_utterance.get(leg, 0),
-                spare=await pool.take_recognizer() if pool is not None else None,
-                keywords=self._keywords(info.lang, leg),
-            )
+            session.legs[leg] = await self._leg_worker(session, leg, next_utterance.get(leg, 0))
         session.on_stopped = self._forget
+
+    async def _leg_worker(self, session: CallSession, leg: Leg, first_utterance: int) -> LegWorker:
+        """One leg's worker with its stages: a transcriber and a rule checker when the call's
+        language is transcribed, a stress scorer when the leg's speaker is scored."""
+        info, stages = session.info, self.stages
+        t0 = session.recordings[leg].duration
+        scorer = None
+        if stages.stress.scored(leg):
+            scorer = await asyncio.to_thread(stages.stress.scorer, leg, t0)
+        transcriber, checker = None, None
+        if stages.transcribers.can_transcribe(info.lang):
+            checker = stages.checkers.checker(info.lang, leg)
+            transcriber = await stages.transcribers.transcriber(
+                info.lang,
+                leg,
+                t0=t0,
+                first_utterance=first_utterance,
+                keywords=stages.checkers.key_terms(info.lang, leg),
+            )
+        return LegWorker(
+            leg=leg,
+            settings=self.settings,
+            runner=stages.runner,
+            transcriber=transcriber,
+            checker=checker,
+            scorer=scorer,
+            sink=session,
+            encoding=info.encoding,
+            sample_rate=info.sample_rate,
+            t0=t0,
+        )
 
     @staticmethod
     async def _align_recordings(session: CallSession) -> None:
@@ -184,8 +175,7 @@ class CallManager:
         info = session.info
         if not info.debtor_tz:
             return
-        from qa_rules import call_frequency_of, calling_hours
-
+        checkers = self.stages.checkers
         record = CallRecord(
             call_id=info.call_id,
             debtor_id=info.debtor_id or info.call_id,
@@ -196,10 +186,10 @@ class CallManager:
             connected=True,
         )
         try:
-            hits = calling_hours([record], self.settings.rules)
+            hits = checkers.calling_hours([record])
             if info.debtor_id:
                 history = await self._debtor_history(record)
-                hits += call_frequency_of(info.call_id, [*history, record], self.settings.rules)
+                hits += checkers.call_frequency(info.call_id, [*history, record])
         except AgentMonitorError as exc:
             log.warning("call %s: call-metadata rules not checked: %s", info.call_id, exc)
             return

@@ -6,36 +6,31 @@ blocks: the frame is written to the leg's recording at once, then queued for rec
 :mod:`.audio_in` for the overflow policy); :meth:`CallSession.stop` drains the queues, settles the
 last utterances, closes the recordings and ends the call row (``ended`` or ``aborted``).
 
-Nothing here waits on the database: rows go to the call's outbox (:mod:`.store`), which writes
-them in order, retries through an outage and spills to a journal. Per rule hit: an agent-side
-hit first sends the agent an :class:`AgentWarning`, then the hit is handed to the outbox (with a
-uuid key) and published, then fused; a level rise is published (:class:`LevelChanged`) and its
-alert handed to the outbox and published (:class:`AlertRaised`, with its stored id when the row
-is written within ``live.outbox.alert_id_wait_s``, else with its key only and an
-:class:`AlertStored` later); at red the call is handed to supervisors (:class:`HandoffRequested`,
-escalation timer) once the alert row exists, and queued for QA.
+Nothing here waits on the database: rows go to the call's outbox (:mod:`.store`), which writes them
+in order, retries through an outage and spills to a journal. What to do with each hit and stress
+sample is decided by the pure :class:`~.policy.AlertPolicy`; this module carries it out. Per rule
+hit: an agent-side hit first sends the agent an :class:`AgentWarning`, then the hit is handed to the
+outbox (with a uuid key) and published, then fused; a level rise is published
+(:class:`LevelChanged`) and its alert handed to the outbox and published (:class:`AlertRaised`, with
+its stored id when the row is written within ``live.outbox.alert_id_wait_s``, else with its key only
+and an :class:`AlertStored` later); at red the call is handed to supervisors
+(:class:`HandoffRequested`, escalation timer) once the alert row exists, and queued for QA.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from agent_monitor.errors import AgentMonitorError, AudioInputError, SessionClosedError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import (
     AgentWarning,
-    AlertRaised,
-    AlertStored,
     AudioDropped,
     CallEnded,
     DisclosureChecklist,
-    HandoffRequested,
-    LevelChanged,
-    QaQueued,
     RuleHitEvent,
     SignalHealth,
     StressUpdate,
@@ -43,22 +38,21 @@ from agent_monitor.model.events import (
 )
 from agent_monitor.model.health import LegHealth
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.model.rules import HitEvent, HitStatus, RequiredDisclosure, Severity
+from agent_monitor.model.rules import HitEvent, HitStatus, RequiredDisclosure
 from agent_monitor.model.session import CallInfo, LegStats, SessionStats
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import records
-from agent_monitor.pipeline.fusion import Fusion, LevelDecision, hit_time
+from agent_monitor.pipeline.alerts import CallAlerts
+from agent_monitor.pipeline.bus import EventBus
+from agent_monitor.pipeline.escalation import Clock, Escalator
 from agent_monitor.pipeline.health import CallHealth
 from agent_monitor.pipeline.leg import LegWorker
+from agent_monitor.pipeline.policy import AlertPolicy, HitRow
 from agent_monitor.pipeline.store import CallStore
+from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus
-
-if TYPE_CHECKING:
-    from agent_monitor.pipeline.bus import EventBus
-    from agent_monitor.pipeline.escalation import Clock, Escalator
-    from agent_monitor.settings import Settings
-    from agent_monitor.storage.recordings import RecordingWriter
+from agent_monitor.storage.recordings import RecordingWriter
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +80,7 @@ class CallSession:
         self.store = store
         self.escalator = escalator
         self.clock = clock
-        self.fusion = Fusion(settings.live.fusion)
+        self.policy = AlertPolicy(settings.live.fusion, settings.live.qa_level)
         self.legs: dict[Leg, LegWorker] = {}
         self.recordings: dict[Leg, RecordingWriter] = {}
         self.resumed = False
@@ -96,17 +90,10 @@ class CallSession:
         self._closing = False
         self._stopped = asyncio.Event()
         self._stress_batch: list[StressSample] = []
-        #: keys of provisional hits waiting for their final transcript
-        self._provisional: dict[tuple[Leg | None, int | None, str], list[str]] = {}
-        self._warned: set[tuple[Leg | None, int | None, str]] = set()
         #: the agent's checklist of required disclosures as last published (empty: none known yet)
         self.checklist: tuple[RequiredDisclosure, ...] = ()
         self._progress_at: dict[Leg, float] = {}
-        self._qa_level = WarningLevel.NONE
-        #: the keys (uuids) of the alerts raised, in order; ``alert_ids`` the stored ids known so far
-        self.alert_keys: list[str] = []
-        self.alert_ids: list[int] = []
-        self._background: set[asyncio.Task[None]] = set()
+        self.alerts = CallAlerts(info, settings, bus, store, escalator, clock)
         #: signal health of the legs (None when ``health.enabled`` is off); events go out via tasks
         self.health = (
             CallHealth(info.call_id, settings.health, info.sample_rate, info.encoding)
@@ -115,7 +102,6 @@ class CallSession:
         )
         self._publishing: set[asyncio.Task[None]] = set()
         self.utterances = 0
-        self.hits = 0
         self.stress_samples = 0
         #: called once the session has stopped (the manager forgets it)
         self.on_stopped: Callable[[CallSession], None] | None = None
@@ -127,7 +113,12 @@ class CallSession:
 
     @property
     def level(self) -> WarningLevel:
-        return self.fusion.level
+        return self.policy.level
+
+    @property
+    def hits(self) -> int:
+        """The call's rule hits that stand (a withdrawn provisional hit is taken back)."""
+        return self.policy.hits
 
     @property
     def closed(self) -> bool:
@@ -151,7 +142,7 @@ class CallSession:
             level=self.level,
             utterances=self.utterances,
             hits=self.hits,
-            alerts=len(self.alert_keys),
+            alerts=len(self.alerts.keys),
             stress_samples=self.stress_samples,
         )
 
@@ -227,19 +218,9 @@ class CallSession:
 
     async def _hit(self, event: HitEvent, default_t: float) -> None:
         hit, status = event.hit, event.status
-        t = hit_time(hit, default_t)
-        key = (hit.leg, hit.utterance, hit.rule)
-        fusion = self.settings.live.fusion
-        if (
-            hit.leg in (Leg.AGENT, None)  # None: about the call itself (e.g. calling hours)
-            and hit.severity.rank >= Severity.YELLOW.rank
-            and (
-                status is HitStatus.CONFIRMED
-                or (status is HitStatus.PROVISIONAL and fusion.act_on_provisional)
-            )
-            and key not in self._warned
-        ):
-            self._warned.add(key)
+        decision = self.policy.on_hit(event, default_t)
+        t = decision.t
+        if decision.warn_agent:
             await self.bus.publish(
                 AgentWarning(
                     call_id=self.call_id,
@@ -255,13 +236,15 @@ class CallSession:
                     citation=hit.citation,
                 )
             )
-        hit_key = self._store_hit(key, event)
+        if decision.row is HitRow.NEW and decision.hit_key is not None:
+            self.store.submit(records.save_hit(self.call_id, decision.hit_key, hit, status))
+        elif decision.row is HitRow.SETTLE and decision.hit_key is not None:
+            self.store.submit(records.settle_hit(self.call_id, decision.hit_key, status, hit))
         await self.bus.publish(
-            RuleHitEvent(call_id=self.call_id, t=t, status=status, hit=hit, hit_key=hit_key)
+            RuleHitEvent(call_id=self.call_id, t=t, status=status, hit=hit, hit_key=decision.hit_key)
         )
-        decision = self.fusion.on_hit(status, hit, t)
-        if decision is not None:
-            await self._raise(decision)
+        if decision.alert is not None:
+            await self.alerts.raise_alert(decision.alert)
 
     async def on_checklist(self, leg: Leg, items: tuple[RequiredDisclosure, ...], t: float) -> None:
         """The agent leg's checklist of required disclosures: published when it changes."""
@@ -272,36 +255,14 @@ class CallSession:
             DisclosureChecklist(call_id=self.call_id, t=t, agent_id=self.info.agent_id, items=items)
         )
 
-    def _store_hit(self, key: tuple[Leg | None, int | None, str], event: HitEvent) -> str | None:
-        """Hand the hit to the outbox (no database wait); returns the key its row will carry."""
-        pending = self._provisional.get(key)
-        if event.status is HitStatus.PROVISIONAL:
-            self.hits += 1
-            hit_key = str(uuid.uuid4())
-            self.store.submit(records.save_hit(self.call_id, hit_key, event.hit, event.status))
-            self._provisional.setdefault(key, []).append(hit_key)
-            return hit_key
-        if pending:
-            hit_key = pending.pop(0)
-            if event.status is HitStatus.WITHDRAWN:
-                self.hits -= 1
-            self.store.submit(records.settle_hit(self.call_id, hit_key, event.status, event.hit))
-            return hit_key
-        if event.status is HitStatus.WITHDRAWN:
-            return None
-        self.hits += 1
-        hit_key = str(uuid.uuid4())
-        self.store.submit(records.save_hit(self.call_id, hit_key, event.hit, event.status))
-        return hit_key
-
     async def on_stress(self, leg: Leg, samples: list[StressSample], events: list[StressEvent]) -> None:
         for sample in samples:
             self.stress_samples += 1
             await self.bus.publish(StressUpdate(call_id=self.call_id, t=sample.t, sample=sample))
             self._stress_batch.append(sample)
-            decision = self.fusion.on_stress(sample)
-            if decision is not None:
-                await self._raise(decision)
+            alert = self.policy.on_stress(sample)
+            if alert is not None:
+                await self.alerts.raise_alert(alert)
         if len(self._stress_batch) >= self.settings.live.stress_batch:
             self._flush_stress()
 
@@ -336,84 +297,6 @@ class CallSession:
             self._progress_at[leg] = t
             writer = self.recordings[leg]
             self.store.submit(records.recording_progress(self.call_id, leg, writer.bytes_written))
-
-    # --- levels and alerts ------------------------------------------------------------------------
-    async def _raise(self, decision: LevelDecision) -> None:
-        """Publish the level and the alert at once; the alert row is written by the outbox. The
-        alert carries its ``alert_id`` when the row is written within ``alert_id_wait_s`` (no wait
-        while the outbox knows the database is unavailable), else ``None`` (and
-        :class:`AlertStored` follows when it is); a red handoff and its escalation timer need the
-        stored id and follow the row."""
-        level, t = decision.level, decision.t
-        red = level is WarningLevel.RED
-        await self.bus.publish(
-            LevelChanged(
-                call_id=self.call_id, t=t, level=level, previous=decision.previous, reasons=decision.reasons
-            )
-        )
-        now = self.clock.now()
-        key = str(uuid.uuid4())
-        self.alert_keys.append(key)
-        stored = self.store.submit(
-            records.raise_alert(self.call_id, key, level, decision.reasons, t, now, handoff=red)
-        )
-        if not self.store.degraded:  # a database known to be unavailable is not waited for at all
-            await asyncio.wait({stored}, timeout=self.settings.live.outbox.alert_id_wait_s)
-        written = stored.done() and not stored.cancelled() and stored.exception() is None
-        alert_id = stored.result() if written else None
-        await self.bus.publish(
-            AlertRaised(
-                call_id=self.call_id,
-                t=t,
-                alert_id=alert_id,
-                level=level,
-                reasons=decision.reasons,
-                agent_id=self.info.agent_id,
-                high_sensitivity=red,
-                alert_key=key,
-            )
-        )
-        if alert_id is not None:
-            await self._alert_stored(key, alert_id, t, red, announce=False)
-        else:
-            task = asyncio.create_task(self._when_stored(stored, key, t, red))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        qa_level = self.settings.live.qa_level
-        if level.rank >= qa_level.rank and level.rank > self._qa_level.rank:
-            self._qa_level = level
-            reason = "; ".join(r.text for r in decision.reasons[:3])
-            self.store.submit(records.enqueue_qa(self.call_id, level, reason, now))
-            await self.bus.publish(QaQueued(call_id=self.call_id, t=t, level=level, reason=reason))
-
-    async def _when_stored(self, stored: asyncio.Future[int], key: str, t: float, red: bool) -> None:
-        try:
-            alert_id = await stored
-        except Exception as exc:  # refused for good (logged by the store): no id will come
-            log.error("call %s: alert %s could not be stored: %s", self.call_id, key, exc)
-            return
-        await self._alert_stored(key, alert_id, t, red, announce=True)
-
-    async def _alert_stored(self, key: str, alert_id: int, t: float, red: bool, *, announce: bool) -> None:
-        self.alert_ids.append(alert_id)
-        if announce:
-            await self.bus.publish(
-                AlertStored(
-                    call_id=self.call_id, t=t, alert_id=alert_id, alert_key=key, agent_id=self.info.agent_id
-                )
-            )
-        if red:
-            after = self.settings.live.escalate_after_s
-            await self.bus.publish(
-                HandoffRequested(
-                    call_id=self.call_id,
-                    t=t,
-                    alert_id=alert_id,
-                    agent_id=self.info.agent_id,
-                    escalate_after_s=after,
-                )
-            )
-            self.escalator.schedule(alert_id, self.call_id, self.info.agent_id, self.info.started_at)
 
     # --- stop -----------------------------------------------------------------------------------
     async def stop(self, reason: str = "stop", *, status: Literal["ended", "aborted"] | None = None) -> None:

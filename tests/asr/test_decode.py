@@ -10,10 +10,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from agent_monitor.audio.decode import (
+    RawFormat,
+    decode_bytes,
+    decode_file,
+    parse_channel_map,
+    pcm16_to_float,
+    split_legs,
+)
 from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.errors import AudioDecodeError, AudioFormatError
 from agent_monitor.model.audio import Leg
-from asr.decode import RawFormat, decode_bytes, decode_file, parse_channel_map, pcm16_to_float, split_legs
 
 
 def test_flac_16k(librispeech_flac: Path) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from agent_monitor.audio.decode import decode_file, split_legs
 from agent_monitor.errors import RecognizerError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
-from asr.decode import decode_file, split_legs
 from asr.recognizer import SpareRecognizer
 from asr.streaming import LegTranscriber, RecognizerPool
 

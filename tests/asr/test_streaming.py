@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from agent_monitor.audio.decode import decode_file, float_to_pcm16, split_legs
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
-from asr.decode import decode_file, float_to_pcm16, split_legs
 from asr.evaluate import edit_distance, normalise
 from asr.streaming import LegTranscriber, RecognizerPool
 from asr.transcribe import transcribe_legs

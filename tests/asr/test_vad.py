@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agent_monitor.audio.decode import decode_file, float_to_pcm16, split_legs
 from agent_monitor.errors import AudioFormatError
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import VadSettings
-from asr.decode import decode_file, float_to_pcm16, split_legs
 from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
 
 RATE = 16000

@@ -8,6 +8,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import DisclosureState, HitStatus
 from agent_monitor.model.transcript import Transcript, Word
 from qa_rules.engine import RuleSet
+from qa_rules.streaming import LegChecker
 
 
 def tr(
@@ -28,7 +29,7 @@ def statuses(events: list) -> list[tuple[str, str]]:
 
 
 def test_partial_hit_confirmed_by_final_once(ruleset: RuleSet) -> None:
-    checker = ruleset.checker("en", Leg.AGENT)
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
     assert statuses(checker.update(tr("you are a", 1, False))) == []
     first = statuses(checker.update(tr("you are a deadbeat", 1, False)))
     assert ("provisional", "EN-INSULT-1") in first
@@ -43,11 +44,11 @@ def test_partial_hit_confirmed_by_final_once(ruleset: RuleSet) -> None:
 
 
 def test_partial_hit_withdrawn_when_final_differs(ruleset: RuleSet) -> None:
-    checker = ruleset.checker("en", Leg.AGENT)
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
     assert ("provisional", "EN-FALSE-1") in statuses(checker.update(tr("you will go to jail", 2, False)))
     final = statuses(checker.update(tr("you will go to jail no you will not go to jail", 2, True)))
     assert ("confirmed", "EN-FALSE-1") in final  # first clause still a threat
-    checker2 = ruleset.checker("zh", Leg.AGENT)
+    checker2 = LegChecker(ruleset, "zh", Leg.AGENT)
     assert ("provisional", "ZH-INSULT-2") in statuses(
         checker2.update(tr("你就是个老来", 5, False, lang="zh"))
     )
@@ -57,13 +58,13 @@ def test_partial_hit_withdrawn_when_final_differs(ruleset: RuleSet) -> None:
 
 
 def test_final_without_partial_confirms_directly(ruleset: RuleSet) -> None:
-    checker = ruleset.checker("en", Leg.AGENT)
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
     events = statuses(checker.update(tr("we will call your employer", 3, True)))
     assert events == [("confirmed", "EN-3P-1")]
 
 
 def test_must_say_rules_fire_when_window_passes(ruleset: RuleSet) -> None:
-    checker = ruleset.checker("en", Leg.AGENT)
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
     assert checker.window("EN-DISC-MM-1") == ruleset.must_say_window_s
     checker.update(tr("hi this is sam calling from acme recovery", 1, True, start=1.0))
     checker.update(tr("this call may be recorded", 2, False, start=4.0))
@@ -107,7 +108,7 @@ def test_checklist_follows_what_was_said(ruleset: RuleSet) -> None:
 
 
 def test_disclosure_after_the_window_does_not_count(ruleset: RuleSet) -> None:
-    checker = ruleset.checker("zh", Leg.AGENT)
+    checker = LegChecker(ruleset, "zh", Leg.AGENT)
     events = checker.update(
         tr("您好，我是某某银行的工作人员，本次通话将被录音", 1, True, start=45.0, lang="zh")
     )
@@ -116,14 +117,14 @@ def test_disclosure_after_the_window_does_not_count(ruleset: RuleSet) -> None:
 
 
 def test_debtor_leg_has_no_must_say_and_rejects_other_leg(ruleset: RuleSet) -> None:
-    checker = ruleset.checker("en", Leg.DEBTOR)
+    checker = LegChecker(ruleset, "en", Leg.DEBTOR)
     assert checker.advance(500.0) == []
     with pytest.raises(ValueError, match="leg"):
         checker.update(tr("hello", 1, True, leg=Leg.AGENT))
 
 
 def test_classifier_judges_finals_only(ruleset: RuleSet) -> None:
-    checker = ruleset.checker("en", Leg.AGENT)
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
     text = "listen lady you have got to pay up already"
     assert statuses(checker.update(tr(text, 7, False))) == []
     events = checker.update(tr(text, 7, True))

@@ -44,7 +44,7 @@ def app_settings(base: Settings, data_dir: Path, **web: object) -> Settings:
 
 
 def build_app(settings: Settings) -> FastAPI:
-    from web.app import create_app
+    from agent_monitor.compose import create_app
 
     return create_app(settings)
 

@@ -31,9 +31,9 @@ from pydantic import SecretStr
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from agent_monitor.compose import create_app
 from agent_monitor.settings import Settings
 from tests.web.ui_support import serve
-from web.app import create_app
 
 TOKEN = "fuzz-ingest-token-0123456789abcdef"
 EXAMPLES = int(os.environ.get("AGENT_MONITOR_FUZZ_EXAMPLES", "40"))

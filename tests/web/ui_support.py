@@ -146,7 +146,7 @@ def serve(app: Any) -> Iterator[str]:
 
 def ui_app(settings: Any) -> Any:
     """The whole application (auth, pages and their APIs) for ``settings``."""
-    from web.app import create_app
+    from agent_monitor.compose import create_app
 
     return create_app(settings)
 

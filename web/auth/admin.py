@@ -7,8 +7,7 @@ The last active admin cannot be deactivated or demoted (someone must be able to 
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from pathlib import Path
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -188,41 +187,15 @@ class LintBody(BaseModel):
     text: str = Field(min_length=1, max_length=2_000_000)
 
 
-def _pack_info(path: Path, shown: str) -> PackOut:
-    from qa_rules.packs import load_pack
-
-    try:
-        pack = load_pack(path)
-    except AgentMonitorError as exc:
-        return PackOut(file=shown, ok=False, error=str(exc).replace(str(path), shown))
-    return PackOut(file=shown, ok=True, name=pack.name, version=pack.version, rules=len(pack.rules))
-
-
 @router.get("/rules", response_model=list[PackOut])
 async def list_rule_packs(request: Request, user: AdminUser) -> list[PackOut]:
     """The rule packs the server loads (``rules.packs``), each checked."""
-    from qa_rules.packs import pack_files
-
-    settings = request.app.state.services.settings
-
-    def job() -> list[PackOut]:
-        try:
-            files = pack_files(settings.rules.packs)
-        except AgentMonitorError as exc:
-            return [PackOut(file=str(settings.rules.packs), ok=False, error=str(exc))]
-        return [_pack_info(f, str(f)) for f in files]
-
-    return await asyncio.to_thread(job)
+    packs = request.app.state.services.stages.packs
+    return [PackOut(**asdict(c)) for c in await asyncio.to_thread(packs.installed)]
 
 
 @router.post("/rules/lint", response_model=PackOut)
 async def lint_rule_pack(request: Request, body: LintBody, user: AdminChange) -> PackOut:
     """Check a rule pack's YAML text without installing it (``ok`` false with a one-line error)."""
-
-    def job() -> PackOut:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "pack.yaml"
-            path.write_text(body.text, encoding="utf-8")
-            return _pack_info(path, "pack.yaml")
-
-    return await asyncio.to_thread(job)
+    packs = request.app.state.services.stages.packs
+    return PackOut(**asdict(await asyncio.to_thread(packs.lint, body.text)))

@@ -21,13 +21,15 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from agent_monitor.compose import assemble
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import Event
+from agent_monitor.model.stages import Stages
 from agent_monitor.pipeline import CallManager, CallSession, InProcessEventBus, Subscription
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, upgrade_database
 from asr.languages import LanguageModels
-from qa_rules import RuleSet, load_rules_from_settings
+from qa_rules import LiveRules, RuleSet, load_rules_from_settings
 
 RATE = 8000
 EXCERPT_S = 24.0
@@ -95,9 +97,15 @@ def ruleset(base_settings: Settings) -> RuleSet:
 
 
 @pytest.fixture(scope="session")
+def stages(base_settings: Settings, models: LanguageModels, ruleset: RuleSet) -> Stages:
+    """The stages as the composition root bundles them, on the session's models and rules."""
+    return assemble(base_settings, models, LiveRules(ruleset, base_settings.rules))
+
+
+@pytest.fixture(scope="session")
 def real_call(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
     """The first 24 s of the real stereo call MUL1011 (agent left, debtor right), 8 kHz float."""
-    from asr.decode import decode_file
+    from agent_monitor.audio.decode import decode_file
 
     audio = decode_file(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", target_rate=RATE)
     n = int(EXCERPT_S * RATE)
@@ -107,7 +115,7 @@ def real_call(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def synthetic_violation(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     """SYNTHETIC speech (espeak-ng) of the scripted violation, 8 kHz float."""
-    from asr.decode import decode_file
+    from agent_monitor.audio.decode import decode_file
 
     espeak = shutil.which("espeak-ng")
     if espeak is None:
@@ -167,13 +175,12 @@ def bus(live_settings: Settings) -> InProcessEventBus:
 @pytest_asyncio.fixture()
 async def manager(
     live_settings: Settings,
-    models: LanguageModels,
-    ruleset: RuleSet,
+    stages: Stages,
     database: Database,
     bus: InProcessEventBus,
     clock: FakeClock,
 ) -> AsyncIterator[CallManager]:
-    m = CallManager(live_settings, models, ruleset, database, bus, clock=clock)
+    m = CallManager(live_settings, stages, database, bus, clock=clock)
     yield m
     await m.shutdown()
 

@@ -178,14 +178,14 @@ async def test_mulaw_call_alerts_and_recording_equals_decoded_audio(
 
 @pytest.mark.asyncio
 async def test_client_disconnect_mid_call_keeps_call_record_and_recording(
-    manager, clean_call, push, subscribe, events_of, database
+    manager, models, clean_call, push, subscribe, events_of, database
 ) -> None:
     sub = subscribe(lambda e: isinstance(e, CallEnded))
-    spares = manager.models.pool("en").spares
+    spares = models.pool("en").spares
     session = await manager.start_call(info("call-kill"))
     sent = await push(session, clean_call, seconds=12)
     await session.stop("client disconnected")
-    assert manager.models.pool("en").spares == max(spares, 2)  # both legs' recognizers were reset and kept
+    assert models.pool("en").spares == max(spares, 2)  # both legs' recognizers were reset and kept
     ended = events_of(sub)
     assert len(ended) == 1 and ended[0].status == "aborted" and ended[0].reason == "client disconnected"
     assert ended[0].duration_s == pytest.approx(12.0)
@@ -203,12 +203,12 @@ async def test_client_disconnect_mid_call_keeps_call_record_and_recording(
 
 @pytest.mark.asyncio
 async def test_audio_overflow_drops_with_counter_but_never_alerts(
-    live_settings, models, ruleset, database, bus, clock, violation_call, push, events_of
+    live_settings, stages, database, bus, clock, violation_call, push, events_of
 ) -> None:
     settings = live_settings.model_copy(
         update={"live": live_settings.live.model_copy(update={"leg_queue_s": 4.0})}
     )
-    manager = CallManager(settings, models, ruleset, database, bus, clock=clock)
+    manager = CallManager(settings, stages, database, bus, clock=clock)
     slow = bus.subscribe(maxsize=3)  # never read until the end: a slow subscriber
     watcher = bus.subscribe(lambda e: isinstance(e, AudioDropped))
     session = await manager.start_call(info("call-flood"))
@@ -239,14 +239,14 @@ async def test_audio_overflow_drops_with_counter_but_never_alerts(
 
 @pytest.mark.asyncio
 async def test_resumed_call_appends_to_recording_and_numbers(
-    live_settings, models, ruleset, database, bus, clock, clean_call, push, events_of
+    live_settings, stages, database, bus, clock, clean_call, push, events_of
 ) -> None:
     """A server restart mid-call: the same call id is resumed, nothing stored is lost."""
-    first = CallManager(live_settings, models, ruleset, database, bus, clock=clock)
+    first = CallManager(live_settings, stages, database, bus, clock=clock)
     s1 = await first.start_call(info("call-resume"))
     half = await push(s1, clean_call, seconds=12)
     await first.shutdown()  # the "old server" goes away: the call is aborted, data kept
-    second = CallManager(live_settings, models, ruleset, database, bus, clock=clock)
+    second = CallManager(live_settings, stages, database, bus, clock=clock)
     sub = bus.subscribe(lambda e: isinstance(e, CallStarted | TranscriptEvent))
     s2 = await second.start_call(info("call-resume"))
     rest = type(clean_call)(clean_call.agent[half:], clean_call.debtor[half:])

@@ -190,12 +190,12 @@ def private_pg() -> Iterator[PrivateCluster]:
 
 @pytest.mark.asyncio
 async def test_postgresql_stopped_30_s_during_a_live_call(
-    live_settings, models, ruleset, violation_call, private_pg: PrivateCluster
+    live_settings, stages, violation_call, private_pg: PrivateCluster
 ) -> None:
     settings = live_settings.model_copy(update={"database_url": private_pg.url})
     upgrade_database(settings)
     db = Database.open(settings)
-    manager = CallManager(settings, models, ruleset, db, InProcessEventBus(), clock=FakeClock())
+    manager = CallManager(settings, stages, db, InProcessEventBus(), clock=FakeClock())
     try:
         timeline = await _call_through_outage(
             manager, violation_call, "pg-outage", private_pg.stop, private_pg.start

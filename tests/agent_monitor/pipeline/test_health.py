@@ -25,7 +25,7 @@ FRAME = 160  # 20 ms
 @pytest.fixture(scope="module")
 def legs(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
     """The whole real call, agent and debtor, 8 kHz float."""
-    from asr.decode import decode_file
+    from agent_monitor.audio.decode import decode_file
 
     audio = decode_file(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", target_rate=RATE)
     return audio.samples[0].copy(), audio.samples[1].copy()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_monitor.compose import assemble
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallStarted, RuleHitEvent, SignalHealth, TranscriptEvent
 from agent_monitor.model.health import HealthIssue
@@ -28,7 +29,7 @@ from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import read_recording
 from asr.languages import LanguageModels
-from qa_rules import load_rules_from_settings
+from qa_rules import LiveRules
 
 from .test_call_session import info, of
 
@@ -115,7 +116,8 @@ async def test_calls_are_routed_to_their_language_pool_and_share_it(
     await two_languages.prewarm()
     assert (en_pool.spares, zh_pool.spares) == (2, 2)
     watcher = bus.subscribe(lambda e: isinstance(e, SignalHealth))
-    manager = CallManager(live_settings, two_languages, ruleset, database, bus, clock=clock)
+    routed = assemble(live_settings, two_languages, LiveRules(ruleset, live_settings.rules))
+    manager = CallManager(live_settings, routed, database, bus, clock=clock)
     zh1 = await manager.start_call(info("route-zh-1", lang="zh"))
     zh2 = await manager.start_call(info("route-zh-2", lang="zh"))
     en1 = await manager.start_call(info("route-en-1", lang="en"))
@@ -140,8 +142,10 @@ async def test_zh_call_without_zh_model_is_recorded_not_transcribed_and_says_so(
     short_window = live_settings.model_copy(
         update={"rules": live_settings.rules.model_copy(update={"must_say_window_s": 5.0})}
     )
-    ruleset = load_rules_from_settings(short_window)  # must-say rules due after 5 s of call
-    manager = CallManager(short_window, english_only, ruleset, database, bus, clock=clock)
+    rules = LiveRules.from_settings(short_window)  # must-say rules due after 5 s of call
+    manager = CallManager(
+        short_window, assemble(short_window, english_only, rules), database, bus, clock=clock
+    )
     sub = subscribe()
     session = await manager.start_call(info("zh-no-model", lang="zh"))
     assert all(w.transcriber is None and w.checker is None for w in session.legs.values())
@@ -175,9 +179,8 @@ async def test_control_en_call_with_the_same_rules_is_transcribed_and_checked(
     short_window = live_settings.model_copy(
         update={"rules": live_settings.rules.model_copy(update={"must_say_window_s": 5.0})}
     )
-    manager = CallManager(
-        short_window, english_only, load_rules_from_settings(short_window), database, bus, clock=clock
-    )
+    stages = assemble(short_window, english_only, LiveRules.from_settings(short_window))
+    manager = CallManager(short_window, stages, database, bus, clock=clock)
     sub = subscribe()
     session = await manager.start_call(info("en-control", lang="en"))
     await push(session, clean_call, seconds=10)
