@@ -199,6 +199,15 @@ def _pack_info(path: Path, shown: str) -> PackOut:
     return PackOut(file=shown, ok=True, name=pack.name, version=pack.version, rules=len(pack.rules))
 
 
+def _shown(path: Path, roots: list[Path]) -> str:
+    """A pack file as the admin knows it: relative to the configured folder it was found in
+    (``en/abuse.yaml``), or its file name; never the server's absolute path."""
+    for root in roots:
+        if root.is_dir() and path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return path.name
+
+
 @router.get("/rules", response_model=list[PackOut])
 async def list_rule_packs(request: Request, user: AdminUser) -> list[PackOut]:
     """The rule packs the server loads (``rules.packs``), each checked."""
@@ -210,8 +219,12 @@ async def list_rule_packs(request: Request, user: AdminUser) -> list[PackOut]:
         try:
             files = pack_files(settings.rules.packs)
         except AgentMonitorError as exc:
-            return [PackOut(file=str(settings.rules.packs), ok=False, error=str(exc))]
-        return [_pack_info(f, str(f)) for f in files]
+            shown = ", ".join(p.name for p in settings.rules.packs)
+            error = str(exc)
+            for p in settings.rules.packs:
+                error = error.replace(str(p), p.name)
+            return [PackOut(file=shown, ok=False, error=error)]
+        return [_pack_info(f, _shown(f, settings.rules.packs)) for f in files]
 
     return await asyncio.to_thread(job)
 

@@ -48,7 +48,7 @@ const AM = (() => {
     if (!r.ok) throw new Error((json && (typeof json.detail === "string" ? json.detail : JSON.stringify(json.detail))) || r.statusText);
     return json;
   }
-  const NAV = { agent: ["agent"], supervisor: ["supervisor"], qa: ["qa"], admin: ["supervisor", "qa", "admin"] };
+  const NAV = { agent: ["agent"], supervisor: ["supervisor", "reports"], qa: ["qa", "reports"], admin: ["supervisor", "qa", "reports", "admin"] };
   function topbar() {
     const bar = document.getElementById("topbar");
     bar.replaceChildren(
