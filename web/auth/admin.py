@@ -195,7 +195,9 @@ def _pack_info(path: Path, shown: str) -> PackOut:
     try:
         pack = load_pack(path)
     except AgentMonitorError as exc:
-        return PackOut(file=shown, ok=False, error=str(exc).replace(str(path), shown))
+        # ``file`` names the pack: the error says what is wrong in it without naming it again
+        error = str(exc).removeprefix(f"{path}: ").replace(str(path), shown)
+        return PackOut(file=shown, ok=False, error=error)
     return PackOut(file=shown, ok=True, name=pack.name, version=pack.version, rules=len(pack.rules))
 
 

@@ -26,7 +26,7 @@ Object.assign(window.I18N.zh, {
   const { t, el, api } = AM;
   const ROLES = ["agent", "supervisor", "qa", "admin"];
   const section = (id, title, ...kids) => el("section", { id, class: "admin-section" }, el("h1", { i18n: title }), ...kids);
-  const say = (node, text, ok) => { node.textContent = text; node.className = ok ? "ok" : "error"; };
+  const say = (node, text, ok) => { node.textContent = text; node.classList.remove("ok", "error", "muted"); node.classList.add(ok ? "ok" : "error"); };
   const errorOf = (e) => t("error") + ": " + e.message;
   const roleSelect = (name, value) => el("select", { name }, ...ROLES.map((r) => el("option", { value: r, selected: r === value }, t("role_" + r))));
 
@@ -141,7 +141,8 @@ Object.assign(window.I18N.zh, {
     for (const [k, input] of Object.entries(audit)) if (input.value) qs.set(k, input.value);
     const data = await api("GET", "/api/admin/audit?" + qs);
     verification.dataset.verified = data.verified ? "1" : "0";
-    verification.className = "panel " + (data.verified ? "ok" : "error");
+    verification.classList.remove("ok", "error");
+    verification.classList.add(data.verified ? "ok" : "error");
     verification.replaceChildren(el("strong", {}, data.verified ? "✓ " + t("chains_ok") : "✗ " + t("chains_bad")),
       " (" + (data.anchored ? t("anchored") : t("not_anchored")) + ")",
       el("ul", {}, ...data.chains.map((c) => el("li", { "data-chain": c.name }, c.name + ": " + c.rows + " " + t("rows") + " " + (c.ok ? "✓" : "✗ " + c.problems.join("; "))))));

@@ -66,7 +66,8 @@ Object.assign(window.I18N.zh, {
   }
   function groupTable(id, rows, data, withTeam) {
     const head = [withTeam ? "agent_id" : "team", ...(withTeam ? ["team"] : []), "calls", ...data.levels, "hits_100", "reg_f", "reviews", "qa_score", "handoffs", "ack_mean", "ack_max"];
-    return el("table", { class: "grid", id }, el("thead", {}, el("tr", {}, ...head.map((k) => el("th", {}, t(k))))),
+    return el("table", { class: "grid", id }, el("thead", {}, el("tr", {}, ...head.map((k) => el("th", { title: data.levels.includes(k) ? t("alerts_100") : null },
+        data.levels.includes(k) ? t(k) + " /100" : t(k))))),
       el("tbody", {}, ...rows.map((g) => el("tr", { "data-key": g.key },
         el("td", {}, g.key || t("no_team")), withTeam ? el("td", {}, g.team || "") : null, num(g.calls),
         ...data.levels.map((lv) => num(g.alerts_per_100[lv])), num(g.hits_per_100), num(g.reg_f), num(g.reviews),
