@@ -133,13 +133,17 @@ def suggest(rule_id: str, confirmed: int, false_alarm: int) -> str:
 
 # --- SQL ---------------------------------------------------------------------------------------
 
+#: the calls of the period (and team) with the rows about them: ``{facts}`` drives the join (the
+#: smaller table of facts, looked up in ``calls`` by primary key); ``{J}`` is the dialect's join that
+#: keeps that order (SQLite's CROSS JOIN; PostgreSQL's planner orders joins from its statistics)
 _SCOPE = """
-FROM calls c JOIN agents a ON a.id = c.agent_id
-{extra}
+FROM {facts} {J} calls c ON c.id = {key} {J} agents a ON a.id = c.agent_id {extra}
 WHERE c.started_at >= :since AND c.started_at < :until {team}
 """
-
-_CALLS = "SELECT c.agent_id, a.team, COUNT(*) {scope} GROUP BY c.agent_id, a.team"
+_CALLS = (
+    "SELECT c.agent_id, a.team, COUNT(*) FROM calls c JOIN agents a ON a.id = c.agent_id "
+    "WHERE c.started_at >= :since AND c.started_at < :until {team} GROUP BY c.agent_id, a.team"
+)
 _ALERTS = "SELECT c.agent_id, al.level, COUNT(*) {scope} GROUP BY c.agent_id, al.level"
 _HITS = (
     "SELECT c.agent_id, h.rule_id, h.category, h.severity, COUNT(*) {scope} AND h.status <> :withdrawn "
@@ -161,25 +165,21 @@ _VERDICTS = (
 
 _DIALECT: dict[str, dict[str, str]] = {
     "sqlite": {
+        "J": "CROSS JOIN",
         "secs": "(julianday(ho.acknowledged_at) - julianday(ho.requested_at)) * 86400.0",
-        "qa_join": "JOIN qa_reviews r ON r.call_id = c.id, json_each(r.scorecard) j",
+        "scorecard": ", json_each(r.scorecard) j",
         "qa_value": "j.value",
         "qa_numeric": "AND j.type IN ('integer', 'real')",
-        "v_join": (
-            "JOIN alerts al ON al.call_id = c.id JOIN qa_verdicts v ON v.alert_id = al.id, "
-            "json_each(al.reasons) j"
-        ),
+        "reasons": ", json_each(al.reasons) j",
         "v_rule": "json_extract(j.value, '$.rule')",
     },
     "postgresql": {
+        "J": "JOIN",
         "secs": "EXTRACT(EPOCH FROM (ho.acknowledged_at - ho.requested_at))",
-        "qa_join": "JOIN qa_reviews r ON r.call_id = c.id CROSS JOIN LATERAL json_each(r.scorecard) j",
+        "scorecard": "CROSS JOIN LATERAL json_each(r.scorecard) j",
         "qa_value": "CAST(CAST(j.value AS TEXT) AS DOUBLE PRECISION)",
         "qa_numeric": "AND json_typeof(j.value) = 'number'",
-        "v_join": (
-            "JOIN alerts al ON al.call_id = c.id JOIN qa_verdicts v ON v.alert_id = al.id "
-            "CROSS JOIN LATERAL json_array_elements(al.reasons) j"
-        ),
+        "reasons": "CROSS JOIN LATERAL json_array_elements(al.reasons) j",
         "v_rule": "(j.value ->> 'rule')",
     },
 }
@@ -198,8 +198,9 @@ class _Queries:
         if team is not None:
             self.params["team"] = team
 
-    def scope(self, extra: str = "") -> str:
-        return _SCOPE.format(extra=extra, team=self.team_sql)
+    def scope(self, facts: str, key: str, extra: str = "") -> str:
+        J = self.sql["J"]
+        return _SCOPE.format(facts=facts.format(J=J), J=J, key=key, extra=extra, team=self.team_sql)
 
     def rows(self, sql: str) -> list[Any]:
         stmt = text(sql).bindparams(
@@ -208,24 +209,26 @@ class _Queries:
         return list(self.session.execute(stmt, self.params))
 
     def calls(self) -> list[Any]:
-        return self.rows(_CALLS.format(scope=self.scope()))
+        return self.rows(_CALLS.format(team=self.team_sql))
 
     def alerts(self) -> list[Any]:
-        return self.rows(_ALERTS.format(scope=self.scope("JOIN alerts al ON al.call_id = c.id")))
+        return self.rows(_ALERTS.format(scope=self.scope("alerts al", "al.call_id")))
 
     def hits(self) -> list[Any]:
-        return self.rows(_HITS.format(scope=self.scope("JOIN rule_hits h ON h.call_id = c.id")))
+        return self.rows(_HITS.format(scope=self.scope("rule_hits h", "h.call_id")))
 
     def handoffs(self) -> list[Any]:
-        scope = self.scope("JOIN handoffs ho ON ho.call_id = c.id")
+        scope = self.scope("handoffs ho", "ho.call_id")
         return self.rows(_HANDOFFS.format(secs=self.sql["secs"], scope=scope))
 
     def qa(self) -> list[Any]:
-        scope = self.scope(self.sql["qa_join"])
+        scope = self.scope("qa_reviews r", "r.call_id", self.sql["scorecard"])
         return self.rows(_QA.format(value=self.sql["qa_value"], scope=scope, numeric=self.sql["qa_numeric"]))
 
     def verdicts(self) -> list[Any]:
-        return self.rows(_VERDICTS.format(rule=self.sql["v_rule"], scope=self.scope(self.sql["v_join"])))
+        facts = "qa_verdicts v {J} alerts al ON al.id = v.alert_id"
+        scope = self.scope(facts, "al.call_id", self.sql["reasons"])
+        return self.rows(_VERDICTS.format(rule=self.sql["v_rule"], scope=scope))
 
 
 def build_report(session: Session, since: datetime, until: datetime, *, team: str | None = None) -> Report:
