@@ -152,6 +152,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     install_auth(app, settings)
     install_ui(app, settings)
+    from qa_rules.packtools import PackTrial  # the rule engine handed to the admin page (web.admin.packs)
+
+    app.state.pack_trial = PackTrial(settings)
     app.add_middleware(StrictJson)
     app.add_exception_handler(RequestValidationError, validation_error_response)
     return app

@@ -174,3 +174,39 @@ def test_reports_scope_json_and_csv(world: tuple[TestClient, dict[str, Principal
     bad = _call(client, who["qa1"], "GET", "/api/reports?since=2026-05-01&until=2026-04-01")
     assert bad.status_code == 422 and "before its start" in bad.text
     assert _call(client, who["qa1"], "GET", "/api/reports?since=yesterday").status_code == 422
+
+
+MINI_PACK = """pack: mini
+version: 0.1.0
+rules:
+  - id: MINI-1
+    title: Says banana
+    category: profanity
+    severity: yellow
+    languages: [en]
+    leg: agent
+    patterns:
+      - "banana"
+    citation: test
+    compliant: say something else
+    examples:
+      positive: ["a banana for you"]
+      negative: ["an apple for you"]
+"""
+
+
+def test_try_packs_on_text(world: tuple[TestClient, dict[str, Principal]]) -> None:
+    client, who = world
+    admin = who["admin1"]
+    r = _call(client, admin, "POST", "/api/admin/rules/try", {"text": "you are a stupid idiot", "lang": "en"})
+    assert r.status_code == 200, r.text
+    assert any(h["category"] == "insult" or "idiot" in h["evidence"] for h in r.json()["hits"]), r.json()
+    r = _call(client, admin, "POST", "/api/admin/rules/try", {"text": "i like a banana", "pack": MINI_PACK})
+    assert r.status_code == 200, r.text
+    assert [h["rule"] for h in r.json()["hits"]] == ["MINI-1"], r.text
+    assert _call(
+        client, admin, "POST", "/api/admin/rules/try", {"text": "hello", "pack": MINI_PACK}
+    ).json() == {"hits": []}
+    bad = _call(client, admin, "POST", "/api/admin/rules/try", {"text": "x", "pack": "pack: x\n"})
+    assert bad.status_code == 422 and "pack.yaml" in bad.text and "/tmp" not in bad.text, bad.text
+    assert ("rule_pack_tried", "uploaded") in _actions(client)

@@ -174,6 +174,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/admin/users/{username}/end-sessions"): Access(
         roles("admin"), params={"username": OTHER_USER}
     ),
+    ("POST", "/api/admin/rules/try"): Access(roles("admin"), body={"text": "you idiot", "lang": "en"}),
     ("GET", "/api/admin/teams"): Access(roles("admin")),
     # a team of its own (an agent outside the matrix's teams), renamed onto its own name, its agent moved in
     ("POST", "/api/admin/teams"): Access(roles("admin"), body={"name": OTHER_TEAM, "agents": [OTHER_AGENT]}),

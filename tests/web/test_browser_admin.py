@@ -156,11 +156,26 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, Any, str], browser
     page.wait_for_selector("#lint-result .pack.error")
     lint = page.locator("#lint-result").inner_text()
     assert lint.count("pack.yaml") == 1, lint
+    page.fill("input[name=try_text]", "you are a stupid idiot")
+    page.click("#try")
+    page.wait_for_selector("#try-result .hit", timeout=30_000)  # the installed packs, loaded on first use
+    page.select_option("select[name=try_source]", "box")  # the broken pack above: refused, saying why
+    page.click("#try")
+    page.wait_for_selector("#try-result .error:has-text('version')")
+    page.locator("#packs-section").screenshot(path=str(SCREENS / "admin" / f"packs-{backend}.png"))
 
     # the audit log: every change above, and the chains verified
     page.click("#audit-filter")
     page.wait_for_selector("#chain-status[data-verified='1']")
-    for action in ("user_updated", "sessions_ended", "team_created", "team_renamed", "agent_moved"):
+    actions = (
+        "user_updated",
+        "sessions_ended",
+        "team_created",
+        "team_renamed",
+        "agent_moved",
+        "rule_pack_tried",
+    )
+    for action in actions:
         assert page.locator(f"#audit tr[data-action='{action}']").count() >= 1, action
     page.locator("#audit-section").screenshot(path=str(SCREENS / "admin" / f"audit-{backend}.png"))
     screen(page, "admin", "page", backend)

@@ -11,6 +11,8 @@ Object.assign(window.I18N.en, {
   chains_ok: "Hash chains verified: intact", chains_bad: "Hash chains verified: PROBLEMS FOUND",
   anchored: "checked against the saved anchors", not_anchored: "no saved anchors to check against",
   rows: "rows", inactive: "inactive", reports: "Reports", nav_reports: "Reports",
+  try_on_text: "Try on text", installed_packs: "installed packs", pack_above: "the pack in the box above", try_source: "Packs",
+  lang_short: "Language", text: "Text", try_placeholder: "a line the agent might say", no_hits: "No rule fires on this text.",
 });
 Object.assign(window.I18N.zh, {
   edit: "编辑", save: "保存", reactivate: "重新启用", reset_password: "重置密码", new_password: "新密码",
@@ -21,6 +23,8 @@ Object.assign(window.I18N.zh, {
   chains_ok: "哈希链校验：完整", chains_bad: "哈希链校验：发现问题",
   anchored: "已与保存的锚点核对", not_anchored: "没有可核对的锚点",
   rows: "行", inactive: "停用", reports: "报表", nav_reports: "报表",
+  try_on_text: "用文本试规则", installed_packs: "已安装的规则包", pack_above: "上面框中的规则包", try_source: "规则包",
+  lang_short: "语言", text: "文本", try_placeholder: "坐席可能说的一句话", no_hits: "没有规则命中这段文本。",
 });
 (() => {
   const { t, el, api } = AM;
@@ -132,11 +136,27 @@ Object.assign(window.I18N.zh, {
     catch (e) { lintOut.replaceChildren(el("p", { class: "error" }, e.message)); }
   } }, t("lint"));
 
+  // try the installed packs, or the pack in the box above, on one line the agent might say
+  const trySource = el("select", { name: "try_source" }, el("option", { value: "installed" }, t("installed_packs")), el("option", { value: "box" }, t("pack_above")));
+  const tryLang = el("select", { name: "try_lang" }, el("option", { value: "en" }, "en"), el("option", { value: "zh" }, "zh"));
+  const tryText = el("input", { name: "try_text", size: 50, placeholder: t("try_placeholder") });
+  const tryOut = el("div", { id: "try-result" });
+  const tryButton = el("button", { class: "act", id: "try", onclick: async () => {
+    const body = { text: tryText.value, lang: tryLang.value, pack: trySource.value === "box" ? lintText.value : null };
+    try {
+      const res = await api("POST", "/api/admin/rules/try", body);
+      tryOut.replaceChildren(res.hits.length
+        ? el("ul", {}, ...res.hits.map((h) => el("li", { class: "hit", "data-rule": h.rule }, AM.badge(h.severity === "info" ? "none" : h.severity), " ", h.rule, ": ", h.title, " — “", h.evidence, "”")))
+        : el("p", { class: "muted no-hits" }, t("no_hits")));
+    } catch (e) { tryOut.replaceChildren(el("p", { class: "error" }, e.message)); }
+  } }, t("try_on_text"));
+
   // --- audit log ---------------------------------------------------------------------------------
   const audit = { actor: el("input", { name: "actor", size: 10 }), action: el("input", { name: "action", size: 12 }) };
   const verification = el("div", { id: "chain-status", class: "panel" });
   const auditRows = el("tbody");
   async function loadAudit() {
+    delete verification.dataset.verified;  // set again once this load has landed
     const qs = new URLSearchParams({ limit: "50" });
     for (const [k, input] of Object.entries(audit)) if (input.value) qs.set(k, input.value);
     const data = await api("GET", "/api/admin/audit?" + qs);
@@ -156,7 +176,9 @@ Object.assign(window.I18N.zh, {
       el("table", { class: "grid", id: "users" }, el("thead", {}, el("tr", {}, ...["username", "role", "agent_id", "team", "active", ""].map((k) => el("th", {}, k ? t(k) : "")))), users),
       editor),
     section("teams-section", "teams", createTeamForm, moveForm, teamMsg, teamList),
-    section("packs-section", "rule_packs", packs, el("h2", { i18n: "lint_pack" }), lintText, lintButton, lintOut),
+    section("packs-section", "rule_packs", packs, el("h2", { i18n: "lint_pack" }), lintText, lintButton, lintOut,
+      el("h2", { i18n: "try_on_text" }), el("div", { class: "filters" }, el("label", {}, t("try_source"), trySource), el("label", {}, t("lang_short"), tryLang),
+        el("label", {}, t("text"), tryText), tryButton), tryOut),
     section("audit-section", "audit_log", verification,
       el("div", { class: "filters" }, el("label", {}, t("actor"), audit.actor), el("label", {}, t("action"), audit.action),
         el("button", { class: "act", id: "audit-filter", onclick: () => loadAudit().catch((e) => say(verification, errorOf(e))) }, t("filter"))),

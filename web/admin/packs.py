@@ -1,0 +1,81 @@
+"""``POST /api/admin/rules/try``: a rule pack tried on a line of text (admin, audited, nothing saved).
+
+The rule engine is a stage the web layer does not import: the application hands it a
+:class:`PackTrial` as ``app.state.pack_trial`` (``qa_rules.packtools.PackTrial``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from agent_monitor.errors import RulePackError
+from agent_monitor.model.rules import RuleHit
+from web.admin.common import AdminChange
+from web.auth.audit import audit
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+class PackTrial(Protocol):
+    def try_text(self, text: str, lang: str, pack_text: str | None = None) -> list[RuleHit]: ...
+
+
+class TryBody(BaseModel):
+    #: one utterance of the agent
+    text: str = Field(min_length=1, max_length=5000)
+    lang: str = Field("en", pattern=r"^[a-z]{2}$")
+    #: a pack's YAML to try; ``null``: the packs the server loads
+    pack: str | None = Field(None, max_length=2_000_000)
+
+
+class TriedHit(BaseModel):
+    rule: str
+    title: str
+    category: str
+    severity: str
+    evidence: str
+    span: list[int] | None
+
+
+class TryOut(BaseModel):
+    hits: list[TriedHit]
+
+
+def _trial(request: Request) -> PackTrial:
+    trial = getattr(request.app.state, "pack_trial", None)
+    if trial is None:
+        raise HTTPException(503, "trying rule packs is not available on this server")
+    return trial
+
+
+@router.post("/rules/try", response_model=TryOut)
+async def try_pack(request: Request, body: TryBody, user: AdminChange) -> TryOut:
+    """The hits a pack (or the installed packs) finds in ``text``; a broken pack is a 422 saying why."""
+    trial = _trial(request)
+    try:
+        hits = await asyncio.to_thread(trial.try_text, body.text, body.lang, body.pack)
+    except RulePackError as exc:
+        raise HTTPException(422, str(exc)) from None
+    found: list[Any] = [
+        TriedHit(
+            rule=h.rule,
+            title=h.title,
+            category=h.category,
+            severity=h.severity.value,
+            evidence=h.evidence,
+            span=None if h.span is None else list(h.span),
+        )
+        for h in hits
+    ]
+    await audit(
+        request.app.state.services,
+        user,
+        "rule_pack_tried",
+        "rule_pack",
+        "uploaded" if body.pack else "installed",
+        hits=len(found),
+    )
+    return TryOut(hits=found)
