@@ -135,6 +135,9 @@ def test_audit_viewer_verifies_the_chains(world: tuple[TestClient, dict[str, Pri
     assert 0 < len(page["entries"]) <= 5 and all(e["actor"] == "admin1" for e in page["entries"])
     ids = [e["id"] for e in page["entries"]]
     assert ids == sorted(ids, reverse=True)
+    quick = _call(client, who["admin1"], "GET", "/api/admin/audit?action=login&verify=false").json()
+    assert quick["verified"] is None and quick["chains"] == [] and quick["entries"]
+    assert {e["action"] for e in quick["entries"]} == {"login"}
 
 
 def test_pack_list_shows_relative_paths_and_lint_names_the_file_once(

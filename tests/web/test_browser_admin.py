@@ -165,8 +165,15 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, Any, str], browser
     page.locator("#packs-section").screenshot(path=str(SCREENS / "admin" / f"packs-{backend}.png"))
 
     # the audit log: every change above, and the chains verified
-    page.click("#audit-filter")
+    page.click("#audit-verify")
     page.wait_for_selector("#chain-status[data-verified='1']")
+    page.fill("input[name=action]", "agent_moved")
+    page.click("#audit-filter")
+    page.wait_for_selector("#audit tbody[data-loaded='1'] tr[data-action='agent_moved']")
+    assert page.locator("#audit tbody tr").count() == 1
+    page.fill("input[name=action]", "")
+    page.click("#audit-filter")
+    page.wait_for_selector("#audit tbody[data-loaded='1'] tr[data-action='login']")
     actions = (
         "user_updated",
         "sessions_ended",

@@ -11,7 +11,7 @@ Object.assign(window.I18N.en, {
   chains_ok: "Hash chains verified: intact", chains_bad: "Hash chains verified: PROBLEMS FOUND",
   anchored: "checked against the saved anchors", not_anchored: "no saved anchors to check against",
   rows: "rows", inactive: "inactive", reports: "Reports", nav_reports: "Reports",
-  try_on_text: "Try on text", installed_packs: "installed packs", pack_above: "the pack in the box above", try_source: "Packs",
+  verify: "Verify the chains", try_on_text: "Try on text", installed_packs: "installed packs", pack_above: "the pack in the box above", try_source: "Packs",
   lang_short: "Language", text: "Text", try_placeholder: "a line the agent might say", no_hits: "No rule fires on this text.",
 });
 Object.assign(window.I18N.zh, {
@@ -23,7 +23,7 @@ Object.assign(window.I18N.zh, {
   chains_ok: "哈希链校验：完整", chains_bad: "哈希链校验：发现问题",
   anchored: "已与保存的锚点核对", not_anchored: "没有可核对的锚点",
   rows: "行", inactive: "停用", reports: "报表", nav_reports: "报表",
-  try_on_text: "用文本试规则", installed_packs: "已安装的规则包", pack_above: "上面框中的规则包", try_source: "规则包",
+  verify: "校验哈希链", try_on_text: "用文本试规则", installed_packs: "已安装的规则包", pack_above: "上面框中的规则包", try_source: "规则包",
   lang_short: "语言", text: "文本", try_placeholder: "坐席可能说的一句话", no_hits: "没有规则命中这段文本。",
 });
 (() => {
@@ -155,18 +155,27 @@ Object.assign(window.I18N.zh, {
   const audit = { actor: el("input", { name: "actor", size: 10 }), action: el("input", { name: "action", size: 12 }) };
   const verification = el("div", { id: "chain-status", class: "panel" });
   const auditRows = el("tbody");
-  async function loadAudit() {
-    delete verification.dataset.verified;  // set again once this load has landed
-    const qs = new URLSearchParams({ limit: "50" });
+  // the entries; with verify, also every hash chain read and checked in full (the Verify button)
+  async function loadAudit(verify) {
+    const qs = new URLSearchParams({ limit: "50", verify: verify ? "true" : "false" });
     for (const [k, input] of Object.entries(audit)) if (input.value) qs.set(k, input.value);
+    auditRows.dataset.loaded = "0";
+    if (verify) delete verification.dataset.verified;  // set again once this check has landed
     const data = await api("GET", "/api/admin/audit?" + qs);
+    showEntries(data.entries);
+    if (verify) showVerification(data);
+  }
+  function showVerification(data) {
     verification.dataset.verified = data.verified ? "1" : "0";
     verification.classList.remove("ok", "error");
     verification.classList.add(data.verified ? "ok" : "error");
     verification.replaceChildren(el("strong", {}, data.verified ? "✓ " + t("chains_ok") : "✗ " + t("chains_bad")),
       " (" + (data.anchored ? t("anchored") : t("not_anchored")) + ")",
       el("ul", {}, ...data.chains.map((c) => el("li", { "data-chain": c.name }, c.name + ": " + c.rows + " " + t("rows") + " " + (c.ok ? "✓" : "✗ " + c.problems.join("; "))))));
-    auditRows.replaceChildren(...data.entries.map((e) => el("tr", { "data-action": e.action },
+  }
+  function showEntries(entries) {
+    auditRows.dataset.loaded = "1";
+    auditRows.replaceChildren(...entries.map((e) => el("tr", { "data-action": e.action },
       el("td", {}, AM.fmtDateTime ? AM.fmtDateTime(e.at) : e.at), el("td", {}, e.actor), el("td", {}, e.action),
       el("td", {}, [e.object_type, e.object_id].filter(Boolean).join(" ")), el("td", { class: "muted" }, e.detail ? JSON.stringify(e.detail) : ""))));
   }
@@ -181,13 +190,14 @@ Object.assign(window.I18N.zh, {
         el("label", {}, t("text"), tryText), tryButton), tryOut),
     section("audit-section", "audit_log", verification,
       el("div", { class: "filters" }, el("label", {}, t("actor"), audit.actor), el("label", {}, t("action"), audit.action),
-        el("button", { class: "act", id: "audit-filter", onclick: () => loadAudit().catch((e) => say(verification, errorOf(e))) }, t("filter"))),
+        el("button", { class: "act", id: "audit-filter", onclick: () => loadAudit(false).catch((e) => say(verification, errorOf(e))) }, t("filter")),
+        el("button", { class: "act", id: "audit-verify", onclick: () => loadAudit(true).catch((e) => say(verification, errorOf(e))) }, t("verify"))),
       el("table", { class: "grid", id: "audit" }, el("thead", {}, el("tr", {}, ...["time", "actor", "action", "object", "detail"].map((k) => el("th", {}, t(k))))), auditRows)));
 
   async function loadAll() {
     const [userRows, teams] = await Promise.all([loadUsers(), api("GET", "/api/admin/teams")]);
     fillTeams(teams, userRows);
-    await loadAudit();
+    await loadAudit(!verification.dataset.verified);  // the chains are checked on the first load
     document.body.dataset.ready = "1";
   }
   loadAll().catch((e) => say(userMsg, errorOf(e)));
