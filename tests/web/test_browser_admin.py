@@ -115,7 +115,18 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, Any, str], browser
     page.click("#save-user")
     page.wait_for_selector(f"{editor} .editor-msg.ok")
     page.wait_for_selector("tr[data-user='agent2'] td[data-role='supervisor']")
+    # an agent user's team is their agent's: editing it moves the agent
+    assert page.locator("tr[data-user='agent1'] td").nth(3).inner_text() == "T1"
+    page.click("tr[data-user='agent1'] button.edit")
+    page.fill(f"{editor} input[name=team]", "T2")
+    page.click("#save-user")
+    page.wait_for_selector("tr[data-user='agent1'] td:nth-child(4):has-text('T2')")
+    page.click("tr[data-user='agent1'] button.edit")
+    page.fill(f"{editor} input[name=team]", "T1")
+    page.click("#save-user")
+    page.wait_for_selector("tr[data-user='agent1'] td:nth-child(4):has-text('T1')")
     # deactivate, then reactivate; reset a password; end sup1's sessions
+    page.click("tr[data-user='agent2'] button.edit")
     page.click("#deactivate")
     page.wait_for_selector("tr[data-user='agent2'].inactive")
     page.click("tr[data-user='agent2'] button.edit")
@@ -170,7 +181,8 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, Any, str], browser
     page.fill("input[name=action]", "agent_moved")
     page.click("#audit-filter")
     page.wait_for_selector("#audit tbody[data-loaded='1'] tr[data-action='agent_moved']")
-    assert page.locator("#audit tbody tr").count() == 1
+    moved = page.locator("#audit tbody tr[data-action='agent_moved']").count()
+    assert page.locator("#audit tbody tr").count() == moved == 3  # A-1 there and back, A-2
     page.fill("input[name=action]", "")
     page.click("#audit-filter")
     page.wait_for_selector("#audit tbody[data-loaded='1'] tr[data-action='login']")

@@ -50,9 +50,12 @@ Object.assign(window.I18N.zh, {
     catch (err) { say(userMsg, errorOf(err)); }
   });
 
+  // an agent user's team is the team of the agent they answer calls as; a supervisor's is their own
+  let agentTeams = {};
+  const teamOf = (u) => (u.role === "agent" ? agentTeams[u.agent_id] : u.team) || "";
   function userRow(u) {
     return el("tr", { "data-user": u.username, class: u.active === false ? "inactive" : null },
-      el("td", {}, u.username), el("td", { "data-role": u.role }, t("role_" + u.role)), el("td", {}, u.agent_id || ""), el("td", {}, u.team || ""),
+      el("td", {}, u.username), el("td", { "data-role": u.role }, t("role_" + u.role)), el("td", {}, u.agent_id || ""), el("td", {}, teamOf(u)),
       el("td", {}, u.active === false ? "✗ " + t("inactive") : "✓"),
       el("td", {}, el("button", { class: "act edit", onclick: () => openEditor(u) }, t("edit"))));
   }
@@ -64,13 +67,12 @@ Object.assign(window.I18N.zh, {
   function openEditor(u) {
     const role = roleSelect("role", u.role);
     const agentId = el("input", { name: "agent_id", size: 10, value: u.agent_id || "" });
-    const team = el("input", { name: "team", size: 10, value: u.team || "" });
+    const team = el("input", { name: "team", size: 10, value: teamOf(u) });
     const password = el("input", { name: "new_password", type: "password", size: 14, autocomplete: "new-password" });
     const name = u.username;
     editor.replaceChildren(el("h2", {}, t("editing") + ": " + name),
       el("div", { class: "filters" }, el("label", {}, t("role"), role), el("label", {}, t("agent_id"), agentId), el("label", {}, t("team"), team),
-        el("button", { class: "act primary", id: "save-user", onclick: () => act(() => patchUser(name,
-          { role: role.value, agent_id: agentId.value || null, team: team.value || null }), t("saved")) }, t("save"))),
+        el("button", { class: "act primary", id: "save-user", onclick: () => act(() => saveUser(name, role.value, agentId.value, team.value), t("saved")) }, t("save"))),
       el("div", { class: "filters" }, el("label", {}, t("new_password"), password),
         el("button", { class: "act", id: "reset-password", onclick: () => act(() => patchUser(name, { password: password.value }), t("saved")) }, t("reset_password")),
         u.active === false
@@ -80,10 +82,16 @@ Object.assign(window.I18N.zh, {
       el("p", { class: "editor-msg" }));
     editor.hidden = false;
   }
+  async function saveUser(name, role, agentId, team) {
+    if (role !== "agent") return patchUser(name, { role, agent_id: agentId || null, team: team || null });
+    await patchUser(name, { role, agent_id: agentId || null, team: null });
+    await api("PUT", "/api/admin/agents/" + encodeURIComponent(agentId) + "/team", { team: team || null });
+  }
   async function loadUsers() {
-    const data = await api("GET", "/api/admin/users");
+    const [data, teams] = await Promise.all([api("GET", "/api/admin/users"), api("GET", "/api/admin/teams")]);
+    agentTeams = Object.fromEntries(teams.agents.map((a) => [a.id, a.team]));
     users.replaceChildren(...data.map(userRow));
-    return data;
+    return [data, teams];
   }
 
   // --- teams -------------------------------------------------------------------------------------
@@ -195,7 +203,7 @@ Object.assign(window.I18N.zh, {
       el("table", { class: "grid", id: "audit" }, el("thead", {}, el("tr", {}, ...["time", "actor", "action", "object", "detail"].map((k) => el("th", {}, t(k))))), auditRows)));
 
   async function loadAll() {
-    const [userRows, teams] = await Promise.all([loadUsers(), api("GET", "/api/admin/teams")]);
+    const [userRows, teams] = await loadUsers();
     fillTeams(teams, userRows);
     await loadAudit(!verification.dataset.verified);  // the chains are checked on the first load
     document.body.dataset.ready = "1";
