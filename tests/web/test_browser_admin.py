@@ -4,7 +4,8 @@ PostgreSQL (when ``AGENT_MONITOR_TEST_POSTGRES_URL`` is set; required when ``CI=
 
 The stored calls are the UI tests' scripted calls (:func:`tests.web.ui_support.add_call`: real
 recorded audio, scripted transcripts). Screenshots go to ``artifacts/screens/admin/`` and
-``artifacts/screens/reports/`` (git-ignored), one set per database."""
+``artifacts/screens/reports/`` (git-ignored), one set per database; the README's two pictures to
+``artifacts/screens/docs/``."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ from tests.web.ui_support import PASSWORD, add_call, add_users, serve, ui_app
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) or os.environ.get("CI") == "true" else [])
 SCREENS = Path(__file__).resolve().parents[2] / "artifacts" / "screens"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+#: the small README pictures (copied to docs/screens/ by hand: a test run leaves tracked files alone)
+DOCS = SCREENS / "docs"
 
 
 def screen(page: Any, folder: str, name: str, backend: str) -> None:
@@ -225,6 +227,7 @@ def test_reports_page_charts_csv_and_team_scope(server: tuple[str, Any, str], br
     screen(page, "reports", "admin", backend)
     if backend == "sqlite":
         page.set_viewport_size({"width": 1100, "height": 700})
+        DOCS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS / "reports.png"))
 
     # a supervisor reads their own team only (sup2 was assigned to "Night shift" above)
