@@ -52,7 +52,7 @@ def assemble(settings: Settings, models: LanguageModels, rules: LiveRules) -> St
         transcribers=models,
         checkers=rules,
         stress=StressTrackers(settings),
-        packs=PackChecker(settings.rules),
+        packs=PackChecker(settings),
         runner=models,
     )
 

@@ -17,6 +17,7 @@ from qa_rules.engine import RuleSet, load_rules_from_settings
 from qa_rules.keywords import key_terms
 from qa_rules.metadata import call_frequency_of, calling_hours
 from qa_rules.packs import load_pack, pack_files
+from qa_rules.packtools import SHOWN_NAME, PackTrial
 from qa_rules.streaming import LegChecker
 
 
@@ -52,29 +53,49 @@ class LiveRules:
 
 
 class PackChecker:
-    """The configured rule packs (``rules.packs``), each loaded and checked on request."""
+    """The configured rule packs (``rules.packs``) for the admin pages: each loaded and checked on
+    request, a pack's text linted, and a line of text tried on a pack (:class:`PackTrial`). Packs are
+    named as the admin knows them (``en/abuse.yaml``), never by the server's absolute path."""
 
-    def __init__(self, settings: RulesSettings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings.rules
+        self.trial = PackTrial(settings)
 
     def installed(self) -> list[PackCheck]:
+        roots = list(self.settings.packs)
         try:
-            files = pack_files(self.settings.packs)
+            files = pack_files(roots)
         except AgentMonitorError as exc:
-            return [PackCheck(file=str(self.settings.packs), ok=False, error=str(exc))]
-        return [check_pack(f, str(f)) for f in files]
+            error = str(exc)
+            for root in roots:
+                error = error.replace(str(root), root.name)
+            return [PackCheck(file=", ".join(p.name for p in roots), ok=False, error=error)]
+        return [check_pack(f, shown_name(f, roots)) for f in files]
 
     def lint(self, text: str) -> PackCheck:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "pack.yaml"
+            path = Path(tmp) / SHOWN_NAME
             path.write_text(text, encoding="utf-8")
-            return check_pack(path, "pack.yaml")
+            return check_pack(path, SHOWN_NAME)
+
+    def try_text(self, text: str, lang: str, pack_text: str | None = None) -> list[RuleHit]:
+        return self.trial.try_text(text, lang, pack_text)
+
+
+def shown_name(path: Path, roots: list[Path]) -> str:
+    """A pack file relative to the configured folder it was found in, or its file name."""
+    for root in roots:
+        if root.is_dir() and path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return path.name
 
 
 def check_pack(path: Path, shown: str) -> PackCheck:
-    """Load one pack file; errors name it as ``shown`` (never a temporary path)."""
+    """Load one pack file; ``file`` names it as ``shown`` and the error says what is wrong in it
+    without naming it again (never a temporary or absolute server path)."""
     try:
         pack = load_pack(path)
     except AgentMonitorError as exc:
-        return PackCheck(file=shown, ok=False, error=str(exc).replace(str(path), shown))
+        error = str(exc).removeprefix(f"{path}: ").replace(str(path), shown)
+        return PackCheck(file=shown, ok=False, error=error)
     return PackCheck(file=shown, ok=True, name=pack.name, version=pack.version, rules=len(pack.rules))

@@ -191,6 +191,11 @@ class RulePacks(Protocol):
         """A pack's YAML text checked without installing it."""
         ...
 
+    def try_text(self, text: str, lang: str, pack_text: str | None = None) -> list[RuleHit]:
+        """The hits of ``text`` said by the agent, with the pack ``pack_text`` (YAML) or, when
+        ``None``, the installed packs; a broken pack raises ``RulePackError`` naming ``pack.yaml``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Stages:

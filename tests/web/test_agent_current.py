@@ -15,7 +15,7 @@ from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
 from agent_monitor.settings import Settings
-from agent_monitor.storage import Level, repo
+from agent_monitor.storage import WarningLevel, repo
 from tests.web.ui_support import add_call, login, ui_server
 
 CALL = "cur-call-1"
@@ -35,7 +35,7 @@ def server(
     root: Path = tmp_path_factory.mktemp("current")
     with ui_server(base_settings, root) as (url, app):
         db: Any = app.state.services.db
-        add_call(db, root / "data", CALL, "A-1", real_call.excerpt(0.0, 6.0), Level.RED)
+        add_call(db, root / "data", CALL, "A-1", real_call.excerpt(0.0, 6.0), WarningLevel.RED)
         with db.session() as s:
             repo.save_rule_hit(
                 s, CALL, _hit("T-DEBTOR-1", Leg.DEBTOR, "you idiot"), status=HitStatus.CONFIRMED

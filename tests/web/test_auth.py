@@ -205,7 +205,10 @@ def test_rule_packs_are_listed_and_linted(client: TestClient) -> None:
     )
     assert bad.status_code == 200 and bad.json()["ok"] is False
     assert "version" in bad.json()["error"] and "\n" not in bad.json()["error"]
-    good_text = Path(packs[0]["file"]).read_text(encoding="utf-8")
+    # files are named relative to the configured pack folder, never by the server's absolute path
+    assert not any(Path(p["file"]).is_absolute() for p in packs), packs
+    folder = client.app.state.services.settings.rules.packs[0]  # type: ignore[attr-defined]
+    good_text = (folder / packs[0]["file"]).read_text(encoding="utf-8")
     good = client.post("/api/admin/rules/lint", json={"text": good_text}, headers=admin.headers())
     assert good.json()["ok"] is True and good.json()["rules"] == packs[0]["rules"]
 

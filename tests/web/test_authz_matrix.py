@@ -68,6 +68,8 @@ TWILIO_START = {
         "customParameters": {"agent_id": "A-ONE"},
     },
 }
+#: a user, an agent and a team the admin routes change, outside what the other callers see
+OTHER_USER, OTHER_AGENT, OTHER_TEAM = "mx_other", "A-MX", "mx-team"
 PUBLIC = "public"
 INGEST = "ingest"
 ALL_ROLES = frozenset({"agent", "supervisor", "qa", "admin"})
@@ -170,6 +172,26 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("PATCH", "/api/admin/users/{username}"): Access(roles("admin"), body={"active": True}),
     ("GET", "/api/admin/rules"): Access(roles("admin")),
     ("POST", "/api/admin/rules/lint"): Access(roles("admin"), body={"text": "pack: x\n"}),
+    ("POST", "/api/admin/users/{username}/end-sessions"): Access(
+        roles("admin"), params={"username": OTHER_USER}
+    ),
+    ("POST", "/api/admin/rules/try"): Access(roles("admin"), body={"text": "you idiot", "lang": "en"}),
+    ("GET", "/api/admin/teams"): Access(roles("admin")),
+    # a team of its own (an agent outside the matrix's teams), renamed onto its own name, its agent moved in
+    ("POST", "/api/admin/teams"): Access(roles("admin"), body={"name": OTHER_TEAM, "agents": [OTHER_AGENT]}),
+    ("POST", "/api/admin/teams/{team}/rename"): Access(
+        roles("admin"), body={"name": OTHER_TEAM}, params={"team": OTHER_TEAM}
+    ),
+    ("PUT", "/api/admin/agents/{agent_id}/team"): Access(
+        roles("admin"), body={"team": OTHER_TEAM}, params={"agent_id": OTHER_AGENT}
+    ),
+    ("GET", "/api/admin/audit"): Access(roles("admin")),
+    # --- reports (a supervisor: their own team only) --------------------------------------------
+    ("GET", "/reports"): Access(roles("supervisor", "qa", "admin")),
+    ("GET", "/api/reports"): Access(roles("supervisor", "qa", "admin")),
+    ("GET", "/api/reports/{table}.csv"): Access(
+        roles("supervisor", "qa", "admin"), params={"table": "agents"}
+    ),
 }
 
 
@@ -204,6 +226,9 @@ def world(
     with running(settings) as client:
         add_users(client)
         services = client.app.state.services  # type: ignore[attr-defined]
+        with services.db.session() as s:
+            repo.ensure_agent(s, OTHER_AGENT)
+            repo.create_user(s, OTHER_USER, "not-a-hash", "qa")
         clip = real_call.excerpt(0.0, 6.0)
         add_call(services.db, data, CALL1, "A-ONE", clip, WarningLevel.RED)
         add_call(services.db, data, CALL2, "A-TWO", clip, WarningLevel.RED)

@@ -13,7 +13,7 @@ import pytest
 
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.settings import Settings
-from agent_monitor.storage import Level
+from agent_monitor.storage import WarningLevel
 from tests.web.backend_support import BACKENDS, ui_server_on
 from tests.web.browser_support import signed_in_page
 from tests.web.test_browser_cue import screen
@@ -35,7 +35,7 @@ def server(
     root = tmp_path_factory.mktemp("kbd")
     with ui_server_on(request.param, base_settings, root) as (url, app):
         clip = real_call.excerpt(0.0, 12.0)
-        add_call(app.state.services.db, root / "data", CALL, "A-1", clip, Level.RED)
+        add_call(app.state.services.db, root / "data", CALL, "A-1", clip, WarningLevel.RED)
         yield url, request.param
 
 

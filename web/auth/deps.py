@@ -21,6 +21,7 @@ import contextlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -52,13 +53,19 @@ def auth_state(conn: HTTPConnection) -> AuthState:
     return state
 
 
-def _load_user(conn: HTTPConnection, username: str, sid: str) -> Any:
-    """The user row, or ``None`` when the user is unknown or session ``sid`` was revoked."""
+def _load_user(conn: HTTPConnection, token: SessionToken) -> Any:
+    """The user row, or ``None`` when the user is unknown, the session was revoked (logout) or an
+    admin ended the user's sessions after it was issued."""
     from agent_monitor.storage import repo
 
     with conn.app.state.services.db.session() as s:
-        user = repo.get_user(s, username)
-        if user is None or repo.session_revoked(s, sid):
+        user = repo.get_user(s, token.username)
+        issued = datetime.fromtimestamp(token.issued_at, UTC)
+        if (
+            user is None
+            or repo.session_revoked(s, token.sid)
+            or repo.sessions_ended(s, user.username, issued)
+        ):
             return None
         s.expunge(user)
         return user
@@ -82,7 +89,7 @@ async def _resolve_session(conn: HTTPConnection) -> tuple[CurrentUser, SessionTo
     token = state.signer.verify(raw)
     if token is None or state.revoked(token.sid):
         return None
-    row = await asyncio.to_thread(_load_user, conn, token.username, token.sid)
+    row = await asyncio.to_thread(_load_user, conn, token)
     if (
         row is None
         or not row.active

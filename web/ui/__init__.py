@@ -20,6 +20,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def install_ui(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their REST/websocket APIs and the static assets to ``app``."""
+    from web.admin import install_admin
     from web.masking import MaskPolicy
     from web.ui import api_calls, api_qa, live_ws, pages
     from web.ui.error_pages import install_error_pages
@@ -30,5 +31,6 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(api_qa.router)  # before api_calls: its /api/calls/ID/export.zip must match first
     app.include_router(api_calls.router)
     app.include_router(live_ws.router)
+    install_admin(app)  # teams, sessions, audit log, reports
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     install_error_pages(app)

@@ -32,9 +32,9 @@ LEVEL_COLOURS: dict[WarningLevel, str] = {
 #: the pages (``/<page>``) in each role's top bar
 ROLE_PAGES: dict[Role, tuple[str, ...]] = {
     Role.AGENT: ("agent",),
-    Role.SUPERVISOR: ("supervisor",),
-    Role.QA: ("qa",),
-    Role.ADMIN: ("supervisor", "qa", "admin"),
+    Role.SUPERVISOR: ("supervisor", "reports"),
+    Role.QA: ("qa", "reports"),
+    Role.ADMIN: ("supervisor", "qa", "reports", "admin"),
 }
 #: the page a user of each role lands on after signing in
 ROLE_HOME: dict[Role, str] = {

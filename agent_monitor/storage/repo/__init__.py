@@ -88,7 +88,13 @@ from agent_monitor.storage.repo.qa import (
     list_reviews,
     save_review,
 )
-from agent_monitor.storage.repo.sessions import revoke_session, session_revoked
+from agent_monitor.storage.repo.sessions import (
+    end_user_sessions,
+    revoke_session,
+    session_revoked,
+    sessions_ended,
+)
+from agent_monitor.storage.repo.teams import Team, list_teams, rename_team, set_agent_team, team_exists
 from agent_monitor.storage.repo.transcripts import (
     list_utterances,
     save_utterance,
@@ -98,6 +104,7 @@ from agent_monitor.storage.repo.transcripts import (
 __all__ = [
     "PCM_S16LE",
     "SYSTEM_ACTOR",
+    "Team",
     "abort_live_calls",
     "acknowledge_alert",
     "add_stress_samples",
@@ -108,6 +115,7 @@ __all__ = [
     "create_user",
     "debtor_calls_since",
     "end_call",
+    "end_user_sessions",
     "enqueue_for_qa",
     "ensure_agent",
     "escalate_handoff",
@@ -130,12 +138,14 @@ __all__ = [
     "list_reviews",
     "list_rule_hits",
     "list_signal_health",
+    "list_teams",
     "list_users",
     "list_utterances",
     "raise_alert",
     "raise_call_level",
     "record_audit",
     "register_recording",
+    "rename_team",
     "request_handoff",
     "require_recording",
     "require_user",
@@ -146,6 +156,8 @@ __all__ = [
     "save_signal_health",
     "save_utterance",
     "session_revoked",
+    "sessions_ended",
+    "set_agent_team",
     "set_password",
     "set_rule_hit_status",
     "set_user_active",
@@ -153,6 +165,7 @@ __all__ = [
     "start_call",
     "stress_timeline",
     "take_over",
+    "team_exists",
     "to_leg_health",
     "to_rule_hit",
     "to_transcript",

@@ -64,7 +64,7 @@ def create_user(
         raise InvalidRecordError("a username cannot be empty")
     if get_user(session, username) is not None:
         raise ConflictError(f"user {username!r} already exists")
-    _check_role_links(role, agent_id)
+    _check_role_links(role, agent_id, team)
     if agent_id is not None:
         ensure_agent(session, agent_id)
     user = User(
@@ -133,7 +133,7 @@ def set_user_role(
 ) -> User:
     """Change a user's role together with the agent id / team that goes with it."""
     role = _role(role)
-    _check_role_links(role, agent_id)
+    _check_role_links(role, agent_id, team)
     user = require_user(session, username)
     if agent_id is not None:
         ensure_agent(session, agent_id)
@@ -151,6 +151,14 @@ def _role(role: Role) -> Role:
         ) from None
 
 
-def _check_role_links(role: Role, agent_id: str | None) -> None:
+def _check_role_links(role: Role, agent_id: str | None, team: str | None) -> None:
+    """An agent answers calls as an agent id; a supervisor watches a team (without one they would
+    see no calls) and answers none."""
     if role is Role.AGENT and not agent_id:
         raise InvalidRecordError("a user with role agent needs the agent id they answer calls as")
+    if role is Role.SUPERVISOR and agent_id:
+        raise InvalidRecordError(
+            "a supervisor has no agent id (only agent users answer calls); leave the agent id empty"
+        )
+    if role is Role.SUPERVISOR and not (team or "").strip():
+        raise InvalidRecordError("a supervisor needs a team: without one they would see no calls")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -26,3 +27,35 @@ def revoke_session(session: Session, sid: str, username: str, expires_at: dateti
 
 def session_revoked(session: Session, sid: str) -> bool:
     return session.scalar(select(RevokedSession.sid).where(RevokedSession.sid == sid)) is not None
+
+
+def _all_sessions_sid(username: str) -> str:
+    """The row standing for "every session of ``username`` issued up to ``revoked_at``"."""
+    return "all:" + hashlib.sha256(username.encode("utf-8")).hexdigest()[:56]
+
+
+def end_user_sessions(
+    session: Session, username: str, expires_at: datetime, *, at: datetime | None = None
+) -> None:
+    """End every session of ``username`` issued up to ``at`` (now); ``expires_at``: when the
+    longest-lived of them would have expired anyway (the row can go then). Signing in again
+    afterwards starts a session that stands (one issued in the same second is refused too)."""
+    when = as_utc(at)
+    sid = _all_sessions_sid(username)
+    row = session.get(RevokedSession, sid)
+    if row is None:
+        row = RevokedSession(sid=sid, username=username, expires_at=as_utc(expires_at), revoked_at=when)
+        session.add(row)
+    else:
+        row.revoked_at = when
+        row.expires_at = max(as_utc(row.expires_at), as_utc(expires_at, "expires_at"))
+    session.flush()
+
+
+def sessions_ended(session: Session, username: str, issued_at: datetime) -> bool:
+    """Whether an admin ended ``username``'s sessions at or after ``issued_at`` (whole seconds:
+    the session token's issue time has no fraction)."""
+    ended = session.scalar(
+        select(RevokedSession.revoked_at).where(RevokedSession.sid == _all_sessions_sid(username))
+    )
+    return ended is not None and as_utc(issued_at, "issued_at").timestamp() <= as_utc(ended).timestamp()

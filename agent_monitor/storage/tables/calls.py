@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Double,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -29,6 +30,8 @@ class Call(Base):
     __table_args__ = (
         CheckConstraint(in_check("status", list(CallStatus)), name="status"),
         CheckConstraint(in_check("final_level", list(WarningLevel)), name="final_level"),
+        #: a period's calls per agent, from the index alone (reports)
+        Index("ix_calls_started_at_agent_id", "started_at", "agent_id"),
     )
 
     #: the call id given by the ingest protocol (or generated for analysed files)
@@ -40,7 +43,7 @@ class Call(Base):
     debtor_tz: Mapped[str | None] = mapped_column(String(MAX_ID_CHARS))
     #: how the audio came in: ``ws_ingest``, ``twilio``, ``audiosocket``, ``capture``, ``file``
     source_protocol: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[CallStatus] = mapped_column(StrEnumType(CallStatus), default=CallStatus.LIVE, index=True)
     final_level: Mapped[WarningLevel] = mapped_column(

@@ -1,53 +1,213 @@
-// Admin page: users (list, add, change role, deactivate) and rule packs, on the admin API.
+// Admin page: users (add, edit role / agent id / team, reset password, deactivate / reactivate,
+// end sessions), teams (create, rename, move agents, supervisors), rule packs (list, check) and the
+// audit log with the hash-chain verification, all on the admin API.
 "use strict";
+Object.assign(window.I18N.en, {
+  edit: "Edit", save: "Save", reactivate: "Reactivate", reset_password: "Reset password", new_password: "New password",
+  end_sessions: "End sessions", sessions_ended: "Sessions ended", saved: "Saved", editing: "Editing user",
+  teams: "Teams", team_name: "Team name", agents: "Agents", supervisors: "Supervisors", supervisor: "Supervisor",
+  create_team: "Create team", rename: "Rename", move_agent: "Move agent", to_team: "to team", no_team: "(no team)", move: "Move",
+  audit_log: "Audit log", actor: "Actor", action: "Action", object: "Object", detail: "Detail", time: "Time",
+  chains_ok: "Hash chains verified: intact", chains_bad: "Hash chains verified: PROBLEMS FOUND",
+  anchored: "checked against the saved anchors", not_anchored: "no saved anchors to check against",
+  rows: "rows", inactive: "inactive", reports: "Reports", nav_reports: "Reports",
+  verify: "Verify the chains", try_on_text: "Try on text", installed_packs: "installed packs", pack_above: "the pack in the box above", try_source: "Packs",
+  lang_short: "Language", text: "Text", try_placeholder: "a line the agent might say", no_hits: "No rule fires on this text.",
+});
+Object.assign(window.I18N.zh, {
+  edit: "编辑", save: "保存", reactivate: "重新启用", reset_password: "重置密码", new_password: "新密码",
+  end_sessions: "结束会话", sessions_ended: "会话已结束", saved: "已保存", editing: "编辑用户",
+  teams: "团队", team_name: "团队名称", agents: "坐席", supervisors: "主管", supervisor: "主管",
+  create_team: "创建团队", rename: "改名", move_agent: "调动坐席", to_team: "到团队", no_team: "（无团队）", move: "调动",
+  audit_log: "审计日志", actor: "操作人", action: "操作", object: "对象", detail: "详情", time: "时间",
+  chains_ok: "哈希链校验：完整", chains_bad: "哈希链校验：发现问题",
+  anchored: "已与保存的锚点核对", not_anchored: "没有可核对的锚点",
+  rows: "行", inactive: "停用", reports: "报表", nav_reports: "报表",
+  verify: "校验哈希链", try_on_text: "用文本试规则", installed_packs: "已安装的规则包", pack_above: "上面框中的规则包", try_source: "规则包",
+  lang_short: "语言", text: "文本", try_placeholder: "坐席可能说的一句话", no_hits: "没有规则命中这段文本。",
+});
 (() => {
   const { t, el, api } = AM;
-  const users = el("tbody");
-  const packs = el("div", { id: "packs" });
-  const f = { username: el("input", { name: "username", required: true, size: 12 }), password: el("input", { name: "password", type: "password", required: true, size: 12 }),
-    role: el("select", { name: "role" }, ...Object.values(AM.vocab.roles).map((r) => el("option", { value: r }, t("role_" + r)))),
-    agent_id: el("input", { name: "agent_id", size: 8 }), team: el("input", { name: "team", size: 8 }) };
-  const msg = el("span", { class: "muted" });
-  const form = el("form", { class: "filters", id: "add-user" }, ...Object.entries(f).map(([k, input]) => el("label", {}, t(k), input)),
-    el("button", { class: "act primary", type: "submit" }, t("add_user")), msg);
-  AM.main.append(el("h1", { i18n: "users" }), form,
-    el("table", { class: "grid", id: "users" }, el("thead", {}, el("tr", {}, ...["username", "role", "agent_id", "team", "active", ""].map((k) => el("th", {}, k ? t(k) : "")))), users),
-    el("h1", { i18n: "rule_packs" }), packs);
-  const list = (data, key) => (Array.isArray(data) ? data : (data && data[key]) || []);
+  const ROLES = Object.values(AM.vocab.roles);
+  const section = (id, title, ...kids) => el("section", { id, class: "admin-section" }, el("h1", { i18n: title }), ...kids);
+  const say = (node, text, ok) => { node.textContent = text; node.classList.remove("ok", "error", "muted"); node.classList.add(ok ? "ok" : "error"); };
+  const errorOf = (e) => t("error") + ": " + e.message;
+  const roleSelect = (name, value) => el("select", { name }, ...ROLES.map((r) => el("option", { value: r, selected: r === value }, t("role_" + r))));
 
-  async function loadUsers() {
-    const data = await api("GET", "/api/admin/users");
-    users.replaceChildren(...list(data, "users").map((u) => el("tr", { "data-user": u.username },
-      el("td", {}, u.username), el("td", { "data-role": u.role }, t("role_" + u.role)), el("td", {}, u.agent_id || ""), el("td", {}, u.team || ""),
-      el("td", {}, u.active === false ? "✗" : "✓"),
-      el("td", {}, u.active === false ? "" : el("button", { class: "act", onclick: () => deactivate(u.username) }, t("deactivate"))))));
-  }
-  async function deactivate(name) {
-    try { await api("PATCH", "/api/admin/users/" + encodeURIComponent(name), { active: false }); await loadUsers(); } catch (e) { msg.textContent = e.message; }
-  }
-  function packLine(p) {
-    return el("div", { class: "panel pack" + (p.ok === false ? " error" : "") },
-      el("strong", {}, p.name || p.file), " ",
-      el("span", { class: "muted" }, [p.file, p.version, p.rules != null ? p.rules + " " + t("rules") : ""].filter(Boolean).join(" · ")),
-      p.error ? el("div", { class: "error" }, p.error) : null);
-  }
-  async function loadPacks() {
-    packs.replaceChildren(...list(await api("GET", "/api/admin/rules"), "packs").map(packLine));
-  }
-  // lint a rule pack before deploying it (nothing is saved)
-  const lintText = el("textarea", { id: "lint-text", rows: 6, style: "width:100%", placeholder: "rules: ..." });
-  const lintOut = el("div", { id: "lint-result" });
-  AM.main.append(el("h2", { i18n: "lint_pack" }), lintText,
-    el("button", { class: "act", id: "lint", onclick: async () => {
-      try { lintOut.replaceChildren(packLine(await api("POST", "/api/admin/rules/lint", { text: lintText.value }))); }
-      catch (e) { lintOut.replaceChildren(el("p", { class: "error" }, e.message)); }
-    } }, t("lint")), lintOut);
+  // --- users -------------------------------------------------------------------------------------
+  const users = el("tbody");
+  const userMsg = el("span", { id: "user-msg", class: "muted" });
+  const editor = el("div", { id: "user-editor", class: "panel", hidden: true });
+  const f = { username: el("input", { name: "username", required: true, size: 12 }), password: el("input", { name: "password", type: "password", required: true, size: 12 }),
+    role: roleSelect("role", "agent"), agent_id: el("input", { name: "agent_id", size: 8 }), team: el("input", { name: "team", size: 8 }) };
+  const form = el("form", { class: "filters", id: "add-user" }, ...Object.entries(f).map(([k, input]) => el("label", {}, t(k), input)),
+    el("button", { class: "act primary", type: "submit" }, t("add_user")));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = {};
     for (const [k, input] of Object.entries(f)) if (input.value) body[k] = input.value;
-    try { await api("POST", "/api/admin/users", body); msg.textContent = "✓"; form.reset(); await loadUsers(); } catch (err) { msg.textContent = t("error") + ": " + err.message; }
+    try { await api("POST", "/api/admin/users", body); say(userMsg, "✓ " + body.username, true); form.reset(); await loadAll(); }
+    catch (err) { say(userMsg, errorOf(err)); }
   });
-  loadUsers().catch((e) => users.append(el("tr", {}, el("td", { class: "error", colspan: 6 }, e.message))));
-  loadPacks().catch((e) => packs.append(el("p", { class: "error" }, e.message)));
+
+  // an agent user's team is the team of the agent they answer calls as; a supervisor's is their own
+  let agentTeams = {};
+  const teamOf = (u) => (u.role === "agent" ? agentTeams[u.agent_id] : u.team) || "";
+  function userRow(u) {
+    return el("tr", { "data-user": u.username, class: u.active === false ? "inactive" : null },
+      el("td", {}, u.username), el("td", { "data-role": u.role }, t("role_" + u.role)), el("td", {}, u.agent_id || ""), el("td", {}, teamOf(u)),
+      el("td", {}, u.active === false ? "✗ " + t("inactive") : "✓"),
+      el("td", {}, el("button", { class: "act edit", onclick: () => openEditor(u) }, t("edit"))));
+  }
+  const patchUser = (name, body) => api("PATCH", "/api/admin/users/" + encodeURIComponent(name), body);
+  async function act(job, okText) {
+    const out = editor.querySelector(".editor-msg");
+    try { await job(); say(out, "✓ " + okText, true); await loadAll(); } catch (e) { say(out, errorOf(e)); }
+  }
+  function openEditor(u) {
+    const role = roleSelect("role", u.role);
+    const agentId = el("input", { name: "agent_id", size: 10, value: u.agent_id || "" });
+    const team = el("input", { name: "team", size: 10, value: teamOf(u) });
+    const password = el("input", { name: "new_password", type: "password", size: 14, autocomplete: "new-password" });
+    const name = u.username;
+    editor.replaceChildren(el("h2", {}, t("editing") + ": " + name),
+      el("div", { class: "filters" }, el("label", {}, t("role"), role), el("label", {}, t("agent_id"), agentId), el("label", {}, t("team"), team),
+        el("button", { class: "act primary", id: "save-user", onclick: () => act(() => saveUser(name, role.value, agentId.value, team.value), t("saved")) }, t("save"))),
+      el("div", { class: "filters" }, el("label", {}, t("new_password"), password),
+        el("button", { class: "act", id: "reset-password", onclick: () => act(() => patchUser(name, { password: password.value }), t("saved")) }, t("reset_password")),
+        u.active === false
+          ? el("button", { class: "act", id: "reactivate", onclick: () => act(() => patchUser(name, { active: true }), t("reactivate")) }, t("reactivate"))
+          : el("button", { class: "act", id: "deactivate", onclick: () => act(() => patchUser(name, { active: false }), t("deactivate")) }, t("deactivate")),
+        el("button", { class: "act", id: "end-sessions", onclick: () => act(() => api("POST", "/api/admin/users/" + encodeURIComponent(name) + "/end-sessions"), t("sessions_ended")) }, t("end_sessions"))),
+      el("p", { class: "editor-msg" }));
+    editor.hidden = false;
+  }
+  async function saveUser(name, role, agentId, team) {
+    if (role !== "agent") return patchUser(name, { role, agent_id: agentId || null, team: team || null });
+    await patchUser(name, { role, agent_id: agentId || null, team: null });
+    await api("PUT", "/api/admin/agents/" + encodeURIComponent(agentId) + "/team", { team: team || null });
+  }
+  async function loadUsers() {
+    const [data, teams] = await Promise.all([api("GET", "/api/admin/users"), api("GET", "/api/admin/teams")]);
+    agentTeams = Object.fromEntries(teams.agents.map((a) => [a.id, a.team]));
+    users.replaceChildren(...data.map(userRow));
+    return [data, teams];
+  }
+
+  // --- teams -------------------------------------------------------------------------------------
+  const teamList = el("div", { id: "teams" });
+  const teamMsg = el("span", { id: "team-msg", class: "muted" });
+  const newTeam = { name: el("input", { name: "team_name", size: 12 }), agents: el("select", { name: "agents", multiple: true, size: 3 }), supervisor: el("select", { name: "supervisor" }) };
+  const moveAgent = { agent: el("select", { name: "move_agent" }), team: el("select", { name: "move_team" }) };
+  async function teamChange(job) {
+    try { await job(); say(teamMsg, "✓", true); await loadAll(); } catch (e) { say(teamMsg, errorOf(e)); }
+  }
+  function teamCard(tm) {
+    const rename = el("input", { name: "rename", size: 10, value: tm.name });
+    return el("div", { class: "panel team", "data-team": tm.name },
+      el("strong", {}, tm.name), " ",
+      el("span", { class: "muted" }, t("agents") + ": " + (tm.agents.join(", ") || "–") + " · " + t("supervisors") + ": " + (tm.supervisors.join(", ") || "–")),
+      el("div", { class: "filters" }, rename, el("button", { class: "act rename", onclick: () => teamChange(() =>
+        api("POST", "/api/admin/teams/" + encodeURIComponent(tm.name) + "/rename", { name: rename.value })) }, t("rename"))));
+  }
+  function fillTeams(data, userRows) {
+    teamList.replaceChildren(...data.teams.map(teamCard));
+    const agentOptions = () => data.agents.map((a) => el("option", { value: a.id }, a.id + (a.team ? " (" + a.team + ")" : "")));
+    newTeam.agents.replaceChildren(...agentOptions());
+    moveAgent.agent.replaceChildren(...agentOptions());
+    newTeam.supervisor.replaceChildren(el("option", { value: "" }, "–"),
+      ...userRows.filter((u) => u.role === "supervisor").map((u) => el("option", { value: u.username }, u.username)));
+    moveAgent.team.replaceChildren(el("option", { value: "" }, t("no_team")), ...data.teams.map((tm) => el("option", { value: tm.name }, tm.name)));
+  }
+  const createTeamForm = el("div", { class: "filters", id: "create-team" },
+    el("label", {}, t("team_name"), newTeam.name), el("label", {}, t("agents"), newTeam.agents), el("label", {}, t("supervisor"), newTeam.supervisor),
+    el("button", { class: "act primary", id: "create-team-btn", onclick: () => teamChange(() => api("POST", "/api/admin/teams", {
+      name: newTeam.name.value, agents: [...newTeam.agents.selectedOptions].map((o) => o.value), supervisor: newTeam.supervisor.value || null })) }, t("create_team")));
+  const moveForm = el("div", { class: "filters", id: "move-agent" },
+    el("label", {}, t("move_agent"), moveAgent.agent), el("label", {}, t("to_team"), moveAgent.team),
+    el("button", { class: "act", id: "move-agent-btn", onclick: () => teamChange(() => api("PUT", "/api/admin/agents/" + encodeURIComponent(moveAgent.agent.value) + "/team",
+      { team: moveAgent.team.value || null })) }, t("move")));
+
+  // --- rule packs --------------------------------------------------------------------------------
+  const packs = el("div", { id: "packs" });
+  function packLine(p) {
+    // the file is named once: as the title when the pack has no name (it failed to load)
+    const meta = [p.name ? p.file : null, p.version, p.rules != null ? p.rules + " " + t("rules") : ""].filter(Boolean).join(" · ");
+    return el("div", { class: "panel pack" + (p.ok === false ? " error" : "") },
+      el("strong", {}, p.name || p.file), " ", el("span", { class: "muted" }, meta),
+      p.error ? el("div", { class: "error" }, p.error) : null);
+  }
+  const lintText = el("textarea", { id: "lint-text", rows: 6, style: "width:100%", placeholder: "pack: ...\nversion: 1.0.0\nrules: ..." });
+  const lintOut = el("div", { id: "lint-result" });
+  const lintButton = el("button", { class: "act", id: "lint", onclick: async () => {
+    try { lintOut.replaceChildren(packLine(await api("POST", "/api/admin/rules/lint", { text: lintText.value }))); }
+    catch (e) { lintOut.replaceChildren(el("p", { class: "error" }, e.message)); }
+  } }, t("lint"));
+
+  // try the installed packs, or the pack in the box above, on one line the agent might say
+  const trySource = el("select", { name: "try_source" }, el("option", { value: "installed" }, t("installed_packs")), el("option", { value: "box" }, t("pack_above")));
+  const tryLang = el("select", { name: "try_lang" }, el("option", { value: "en" }, "en"), el("option", { value: "zh" }, "zh"));
+  const tryText = el("input", { name: "try_text", size: 50, placeholder: t("try_placeholder") });
+  const tryOut = el("div", { id: "try-result" });
+  const tryButton = el("button", { class: "act", id: "try", onclick: async () => {
+    const body = { text: tryText.value, lang: tryLang.value, pack: trySource.value === "box" ? lintText.value : null };
+    try {
+      const res = await api("POST", "/api/admin/rules/try", body);
+      tryOut.replaceChildren(res.hits.length
+        ? el("ul", {}, ...res.hits.map((h) => el("li", { class: "hit", "data-rule": h.rule }, AM.badge(h.severity === "info" ? "none" : h.severity), " ", h.rule, ": ", h.title, " — “", h.evidence, "”")))
+        : el("p", { class: "muted no-hits" }, t("no_hits")));
+    } catch (e) { tryOut.replaceChildren(el("p", { class: "error" }, e.message)); }
+  } }, t("try_on_text"));
+
+  // --- audit log ---------------------------------------------------------------------------------
+  const audit = { actor: el("input", { name: "actor", size: 10 }), action: el("input", { name: "action", size: 12 }) };
+  const verification = el("div", { id: "chain-status", class: "panel" });
+  const auditRows = el("tbody");
+  // the entries; with verify, also every hash chain read and checked in full (the Verify button)
+  async function loadAudit(verify) {
+    const qs = new URLSearchParams({ limit: "50", verify: verify ? "true" : "false" });
+    for (const [k, input] of Object.entries(audit)) if (input.value) qs.set(k, input.value);
+    auditRows.dataset.loaded = "0";
+    if (verify) delete verification.dataset.verified;  // set again once this check has landed
+    const data = await api("GET", "/api/admin/audit?" + qs);
+    showEntries(data.entries);
+    if (verify) showVerification(data);
+  }
+  function showVerification(data) {
+    verification.dataset.verified = data.verified ? "1" : "0";
+    verification.classList.remove("ok", "error");
+    verification.classList.add(data.verified ? "ok" : "error");
+    verification.replaceChildren(el("strong", {}, data.verified ? "✓ " + t("chains_ok") : "✗ " + t("chains_bad")),
+      " (" + (data.anchored ? t("anchored") : t("not_anchored")) + ")",
+      el("ul", {}, ...data.chains.map((c) => el("li", { "data-chain": c.name }, c.name + ": " + c.rows + " " + t("rows") + " " + (c.ok ? "✓" : "✗ " + c.problems.join("; "))))));
+  }
+  function showEntries(entries) {
+    auditRows.dataset.loaded = "1";
+    auditRows.replaceChildren(...entries.map((e) => el("tr", { "data-action": e.action },
+      el("td", {}, AM.fmtDateTime ? AM.fmtDateTime(e.at) : e.at), el("td", {}, e.actor), el("td", {}, e.action),
+      el("td", {}, [e.object_type, e.object_id].filter(Boolean).join(" ")), el("td", { class: "muted" }, e.detail ? JSON.stringify(e.detail) : ""))));
+  }
+
+  AM.main.append(
+    section("users-section", "users", form, userMsg,
+      el("table", { class: "grid", id: "users" }, el("thead", {}, el("tr", {}, ...["username", "role", "agent_id", "team", "active", ""].map((k) => el("th", {}, k ? t(k) : "")))), users),
+      editor),
+    section("teams-section", "teams", createTeamForm, moveForm, teamMsg, teamList),
+    section("packs-section", "rule_packs", packs, el("h2", { i18n: "lint_pack" }), lintText, lintButton, lintOut,
+      el("h2", { i18n: "try_on_text" }), el("div", { class: "filters" }, el("label", {}, t("try_source"), trySource), el("label", {}, t("lang_short"), tryLang),
+        el("label", {}, t("text"), tryText), tryButton), tryOut),
+    section("audit-section", "audit_log", verification,
+      el("div", { class: "filters" }, el("label", {}, t("actor"), audit.actor), el("label", {}, t("action"), audit.action),
+        el("button", { class: "act", id: "audit-filter", onclick: () => loadAudit(false).catch((e) => say(verification, errorOf(e))) }, t("filter")),
+        el("button", { class: "act", id: "audit-verify", onclick: () => loadAudit(true).catch((e) => say(verification, errorOf(e))) }, t("verify"))),
+      el("table", { class: "grid", id: "audit" }, el("thead", {}, el("tr", {}, ...["time", "actor", "action", "object", "detail"].map((k) => el("th", {}, t(k))))), auditRows)));
+
+  async function loadAll() {
+    const [userRows, teams] = await loadUsers();
+    fillTeams(teams, userRows);
+    await loadAudit(!verification.dataset.verified);  // the chains are checked on the first load
+    document.body.dataset.ready = "1";
+  }
+  loadAll().catch((e) => say(userMsg, errorOf(e)));
+  api("GET", "/api/admin/rules").then((list) => packs.replaceChildren(...list.map(packLine))).catch((e) => packs.append(el("p", { class: "error" }, e.message)));
 })();

@@ -4,7 +4,7 @@
 window.I18N = {
   en: {
     brand: "Agent Monitor", logout: "Log out", lang: "中文",
-    nav_supervisor: "Live wall", nav_agent: "My call", nav_qa: "QA queue", nav_admin: "Admin",
+    nav_supervisor: "Live wall", nav_agent: "My call", nav_qa: "QA queue", nav_admin: "Admin", nav_reports: "Reports",
     live_calls: "Live calls", no_live: "No live calls.", alerts: "Alerts", no_alerts: "No open alerts.",
     agent: "Agent", debtor: "Debtor", stress: "Stress", level: "Level", listen: "Listen in", stop_listen: "Stop listening",
     acknowledge: "Acknowledge", take_over: "Take over", resolve: "Resolve", acknowledged: "acknowledged",
@@ -43,7 +43,7 @@ window.I18N = {
   },
   zh: {
     brand: "坐席监控", logout: "退出", lang: "English",
-    nav_supervisor: "实时监控墙", nav_agent: "我的通话", nav_qa: "质检队列", nav_admin: "管理",
+    nav_supervisor: "实时监控墙", nav_agent: "我的通话", nav_qa: "质检队列", nav_admin: "管理", nav_reports: "报表",
     live_calls: "进行中的通话", no_live: "当前没有进行中的通话。", alerts: "告警", no_alerts: "没有未处理的告警。",
     agent: "坐席", debtor: "债务人", stress: "压力", level: "级别", listen: "监听", stop_listen: "停止监听",
     acknowledge: "确认", take_over: "接管", resolve: "解决", acknowledged: "已确认",

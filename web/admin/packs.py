@@ -1,0 +1,69 @@
+"""``POST /api/admin/rules/try``: a rule pack tried on a line of text (admin, audited, nothing saved).
+
+The rule engine is a stage the web layer does not import: the composition root hands it over as
+``services.stages.packs`` (:class:`~agent_monitor.model.stages.RulePacks`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from agent_monitor.errors import RulePackError
+from web.admin.common import AdminChange
+from web.auth.audit import audit
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+class TryBody(BaseModel):
+    #: one utterance of the agent
+    text: str = Field(min_length=1, max_length=5000)
+    lang: str = Field("en", pattern=r"^[a-z]{2}$")
+    #: a pack's YAML to try; ``null``: the packs the server loads
+    pack: str | None = Field(None, max_length=2_000_000)
+
+
+class TriedHit(BaseModel):
+    rule: str
+    title: str
+    category: str
+    severity: str
+    evidence: str
+    span: list[int] | None
+
+
+class TryOut(BaseModel):
+    hits: list[TriedHit]
+
+
+@router.post("/rules/try", response_model=TryOut)
+async def try_pack(request: Request, body: TryBody, user: AdminChange) -> TryOut:
+    """The hits a pack (or the installed packs) finds in ``text``; a broken pack is a 422 saying why."""
+    trial = request.app.state.services.stages.packs
+    try:
+        hits = await asyncio.to_thread(trial.try_text, body.text, body.lang, body.pack)
+    except RulePackError as exc:
+        raise HTTPException(422, str(exc)) from None
+    found: list[Any] = [
+        TriedHit(
+            rule=h.rule,
+            title=h.title,
+            category=h.category,
+            severity=h.severity.value,
+            evidence=h.evidence,
+            span=None if h.span is None else list(h.span),
+        )
+        for h in hits
+    ]
+    await audit(
+        request.app.state.services,
+        user,
+        "rule_pack_tried",
+        "rule_pack",
+        "uploaded" if body.pack else "installed",
+        hits=len(found),
+    )
+    return TryOut(hits=found)

@@ -1,0 +1,121 @@
+"""Teams (admin): ``GET /api/admin/teams``; ``POST /api/admin/teams`` (a new team with its first
+agents and supervisor); ``POST /api/admin/teams/{team}/rename``; ``PUT /api/admin/agents/{agent_id}/team``
+(move an agent). A supervisor is assigned to a team by changing their team (``PATCH
+/api/admin/users/{username}``). Every change is written to the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from agent_monitor.errors import ConflictError, InvalidRecordError
+from agent_monitor.storage import repo
+from agent_monitor.storage.enums import Role
+from agent_monitor.storage.repo.teams import team_name
+from web.admin.common import AdminChange, AdminUser, in_db
+from web.auth.audit import record
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+class TeamOut(BaseModel):
+    name: str
+    agents: list[str]
+    supervisors: list[str]
+
+
+class AgentOut(BaseModel):
+    id: str
+    name: str
+    team: str | None
+
+
+class TeamsOut(BaseModel):
+    teams: list[TeamOut]
+    #: every agent, with its team (``None``: in no team)
+    agents: list[AgentOut]
+
+
+class NewTeam(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    agents: list[str] = Field(default_factory=list, max_length=1000)
+    supervisor: str | None = Field(None, max_length=100)
+
+
+class Rename(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class AgentTeam(BaseModel):
+    #: the agent's new team; ``null`` takes it out of every team
+    team: str | None = Field(None, max_length=100)
+
+
+def _teams(s: Any) -> TeamsOut:
+    teams = [
+        TeamOut(name=t.name, agents=list(t.agents), supervisors=list(t.supervisors))
+        for t in repo.list_teams(s)
+    ]
+    agents = [AgentOut(id=a.id, name=a.name, team=a.team) for a in repo.list_agents(s)]
+    return TeamsOut(teams=teams, agents=agents)
+
+
+@router.get("/teams", response_model=TeamsOut)
+async def list_teams(request: Request, user: AdminUser) -> TeamsOut:
+    """Every team with its agents and supervisors, and every agent."""
+    return await in_db(request, _teams)
+
+
+@router.post("/teams", response_model=TeamsOut, status_code=201)
+async def create_team(request: Request, body: NewTeam, user: AdminChange) -> TeamsOut:
+    """A new team: the agents named move into it, the supervisor named is assigned to it (a team
+    exists through its members, so at least one is needed)."""
+
+    def job(s: Any) -> TeamsOut:
+        name = team_name(body.name)
+        if repo.team_exists(s, name):
+            raise ConflictError(f"team {name!r} already exists")
+        if not body.agents and not body.supervisor:
+            raise InvalidRecordError("a new team needs at least one agent or a supervisor")
+        for agent_id in body.agents:
+            repo.set_agent_team(s, agent_id, name)
+        if body.supervisor:
+            _assign_supervisor(s, body.supervisor, name)
+        record(s, user.username, "team_created", "team", name, agents=body.agents, supervisor=body.supervisor)
+        return _teams(s)
+
+    return await in_db(request, job)
+
+
+def _assign_supervisor(s: Any, username: str, team: str) -> None:
+    row = repo.require_user(s, username)
+    if row.role is not Role.SUPERVISOR:
+        raise InvalidRecordError(f"user {username!r} is not a supervisor")
+    repo.set_user_role(s, username, Role.SUPERVISOR, team=team)
+
+
+@router.post("/teams/{team}/rename", response_model=TeamsOut)
+async def rename_team(request: Request, team: str, body: Rename, user: AdminChange) -> TeamsOut:
+    """Rename a team for all its agents and supervisors."""
+
+    def job(s: Any) -> TeamsOut:
+        changed = repo.rename_team(s, team, body.name)
+        record(s, user.username, "team_renamed", "team", team, to=body.name.strip(), members=changed)
+        return _teams(s)
+
+    return await in_db(request, job)
+
+
+@router.put("/agents/{agent_id}/team", response_model=TeamsOut)
+async def move_agent(request: Request, agent_id: str, body: AgentTeam, user: AdminChange) -> TeamsOut:
+    """Move an agent to another team (or out of every team with ``null``)."""
+
+    def job(s: Any) -> TeamsOut:
+        before = repo.get_agent(s, agent_id).team
+        repo.set_agent_team(s, agent_id, body.team)
+        record(s, user.username, "agent_moved", "agent", agent_id, team_from=before, team_to=body.team)
+        return _teams(s)
+
+    return await in_db(request, job)
