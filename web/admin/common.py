@@ -12,13 +12,14 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, HTTPException, Request
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
+from agent_monitor.model.roles import Role
 from web.auth.deps import CurrentUser, csrf_protect, require_roles
 
 T = TypeVar("T")
 
-AdminUser = Annotated[CurrentUser, Depends(require_roles("admin"))]
+AdminUser = Annotated[CurrentUser, Depends(require_roles(Role.ADMIN))]
 #: managers who read reports: supervisors (their own team), QA and admins
-ReportReader = Annotated[CurrentUser, Depends(require_roles("supervisor", "qa", "admin"))]
+ReportReader = Annotated[CurrentUser, Depends(require_roles(Role.SUPERVISOR, Role.QA, Role.ADMIN))]
 
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),

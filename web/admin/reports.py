@@ -14,6 +14,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from agent_monitor.model.roles import Role
 from agent_monitor.storage.reports import LEVELS, GroupReport, Report, RuleReport, build_report
 from web.admin.common import ReportReader, in_db
 from web.auth.deps import CurrentUser
@@ -38,7 +39,7 @@ def _period(since: date | None, until: date | None) -> tuple[datetime, datetime]
 
 def _team_of(user: CurrentUser, team: str | None) -> str | None:
     """A supervisor's reports are about their own team, whatever is asked for."""
-    if user.role == "supervisor":
+    if user.role is Role.SUPERVISOR:
         if not user.team:
             raise HTTPException(403, "you are in no team, so there is nothing to report")
         return user.team

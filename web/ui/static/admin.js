@@ -52,7 +52,7 @@ Object.assign(window.I18N.zh, {
 
   // an agent user's team is the team of the agent they answer calls as; a supervisor's is their own
   let agentTeams = {};
-  const teamOf = (u) => (u.role === "agent" ? agentTeams[u.agent_id] : u.team) || "";
+  const teamOf = (u) => (u.role === AM.vocab.roles.AGENT ? agentTeams[u.agent_id] : u.team) || "";
   function userRow(u) {
     return el("tr", { "data-user": u.username, class: u.active === false ? "inactive" : null },
       el("td", {}, u.username), el("td", { "data-role": u.role }, t("role_" + u.role)), el("td", {}, u.agent_id || ""), el("td", {}, teamOf(u)),
@@ -83,7 +83,7 @@ Object.assign(window.I18N.zh, {
     editor.hidden = false;
   }
   async function saveUser(name, role, agentId, team) {
-    if (role !== "agent") return patchUser(name, { role, agent_id: agentId || null, team: team || null });
+    if (role !== AM.vocab.roles.AGENT) return patchUser(name, { role, agent_id: agentId || null, team: team || null });
     await patchUser(name, { role, agent_id: agentId || null, team: null });
     await api("PUT", "/api/admin/agents/" + encodeURIComponent(agentId) + "/team", { team: team || null });
   }
@@ -116,7 +116,7 @@ Object.assign(window.I18N.zh, {
     newTeam.agents.replaceChildren(...agentOptions());
     moveAgent.agent.replaceChildren(...agentOptions());
     newTeam.supervisor.replaceChildren(el("option", { value: "" }, "–"),
-      ...userRows.filter((u) => u.role === "supervisor").map((u) => el("option", { value: u.username }, u.username)));
+      ...userRows.filter((u) => u.role === AM.vocab.roles.SUPERVISOR).map((u) => el("option", { value: u.username }, u.username)));
     moveAgent.team.replaceChildren(el("option", { value: "" }, t("no_team")), ...data.teams.map((tm) => el("option", { value: tm.name }, tm.name)));
   }
   const createTeamForm = el("div", { class: "filters", id: "create-team" },

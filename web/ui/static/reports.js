@@ -20,15 +20,15 @@ Object.assign(window.I18N.zh, {
 });
 (() => {
   const { t, el, api, svg } = AM;
-  const LEVEL_COLOR = { yellow: "#e3b400", orange: "#ef7d1a", red: "#d92d20" };
+  const LEVEL_COLOR = AM.vocab.level_colours;
   const role = document.body.dataset.role;
   const today = new Date().toISOString().slice(0, 10);
   const monthAgo = new Date(Date.now() - 29 * 86400e3).toISOString().slice(0, 10);
   const q = { since: el("input", { type: "date", name: "since", value: monthAgo }), until: el("input", { type: "date", name: "until", value: today }),
-    team: el("input", { name: "team", size: 10, placeholder: t("team_all"), disabled: role === "supervisor", value: document.body.dataset.team || "" }) };
+    team: el("input", { name: "team", size: 10, placeholder: t("team_all"), disabled: role === AM.vocab.roles.SUPERVISOR, value: document.body.dataset.team || "" }) };
   const msg = el("span", { id: "report-msg", class: "muted" });
   const out = el("div", { id: "report" });
-  const params = () => { const p = new URLSearchParams({ since: q.since.value, until: q.until.value }); if (q.team.value && role !== "supervisor") p.set("team", q.team.value); return p; };
+  const params = () => { const p = new URLSearchParams({ since: q.since.value, until: q.until.value }); if (q.team.value && role !== AM.vocab.roles.SUPERVISOR) p.set("team", q.team.value); return p; };
   const csvLink = (table) => el("a", { class: "act csv", "data-table": table, href: "/api/reports/" + table + ".csv?" + params(), download: "" }, t("download_csv"));
   const fmt = (v, unit) => (v === null || v === undefined ? "–" : v + (unit || ""));
   const num = (v, unit) => el("td", { class: "num" }, fmt(v, unit));
