@@ -47,7 +47,7 @@ class MissingModel:
 def find_models(settings: Settings) -> tuple[dict[str, str], dict[str, MissingModel]]:
     """Without loading anything: which configured languages have an installed, complete model
     (language -> model directory), and which do not (with the reason)."""
-    from asr.model_store import resolve_model_path
+    from asr.model_path import resolve_model_path
 
     found: dict[str, str] = {}
     missing: dict[str, MissingModel] = {}

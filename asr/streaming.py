@@ -92,7 +92,7 @@ class RecognizerPool:
 
     @classmethod
     def from_settings(cls, settings: Settings, model_name: str | None = None) -> RecognizerPool:
-        from asr.model_store import resolve_model_path
+        from asr.model_path import resolve_model_path
 
         name = model_name or settings.asr.model
         path = resolve_model_path(settings, name)

@@ -4,7 +4,7 @@ The archive is downloaded to ``<model_dir>/downloads/<file>.part`` (git-ignored,
 directory). An interrupted download keeps the ``.part`` file, and the next ``fetch`` resumes it
 with an HTTP ``Range`` request when the server allows (else it starts over); a size or checksum
 mismatch deletes it. Only a complete, verified archive is handed to
-:meth:`asr.model_store.ModelStore.install`, which itself installs atomically, so a failed or
+:meth:`asr.offline.model_store.ModelStore.install`, which itself installs atomically, so a failed or
 interrupted fetch never leaves a half model in place.
 """
 
@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from agent_monitor.errors import ModelDownloadError, ModelError
 from asr.model_manifest import ArchiveSource, ModelSpec
-from asr.model_store import InstallRecord, ModelStore
+from asr.offline.model_store import InstallRecord, ModelStore
 
 _CHUNK = 256 * 1024
 DOWNLOADS = "downloads"

@@ -1,10 +1,10 @@
 """Training the stress model with augmented lines and nested leave-speaker-out cross-validation.
 
 Rows: one per clip and line. The model is fitted on every clip clean (as published) and over
-``augment`` random telephone lines per speaker (:mod:`emotion.augment`: gain 0 to -40 dB, codecs,
+``augment`` random telephone lines per speaker (:mod:`emotion.offline.augment`: gain 0 to -40 dB, codecs,
 real noise, packet loss), so it learns what survives a phone line. The absolute scorer sees clip
 features; the relative scorer sees clip features minus the speaker's baseline on the same line
-(their neutral clips, :func:`emotion.dataset.baseline_clips`), baseline clips themselves excluded.
+(their neutral clips, :func:`emotion.offline.dataset.baseline_clips`), baseline clips themselves excluded.
 Every corpus gets the same total weight, classes are balanced.
 
 The regularisation strength is chosen from :attr:`TrainConfig.c_grid` by an inner
@@ -25,11 +25,11 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_monitor.errors import DatasetError
-from emotion.augment import variant_names
 from emotion.baseline import SpeakerBaseline
-from emotion.dataset import ClipTable, baseline_clips
 from emotion.features import FEATURE_NAMES, WindowFeatures
 from emotion.model import LinearScorer, StressModel
+from emotion.offline.augment import variant_names
+from emotion.offline.dataset import ClipTable, baseline_clips
 from emotion.pitch import FloatArray
 
 ABSOLUTE_FEATURES = tuple(f for f in FEATURE_NAMES if f != "loud_db")
@@ -46,7 +46,7 @@ INNER_FOLDS = 4
 class TrainConfig:
     #: candidate inverse L2 regularisation strengths; inner cross-validation picks one per fit
     c_grid: tuple[float, ...] = (0.03, 0.1, 0.3)
-    #: random training lines per speaker (:mod:`emotion.augment`), on top of the clean clips
+    #: random training lines per speaker (:mod:`emotion.offline.augment`), on top of the clean clips
     augment: int = 4
     absolute_features: tuple[str, ...] = ABSOLUTE_FEATURES
     relative_features: tuple[str, ...] = RELATIVE_FEATURES
@@ -140,7 +140,7 @@ def relative_rows(table: ClipTable, conditions: Sequence[str], variants: int = 1
     """Clip features minus the speaker's baseline on the same line; baseline clips left out.
 
     ``variants`` > 1 (training only) repeats this with the speaker's next baseline groups
-    (:func:`emotion.dataset.baseline_clips`), which multiplies the relative training rows.
+    (:func:`emotion.offline.dataset.baseline_clips`), which multiplies the relative training rows.
     """
     return _concat([_relative_rows(table, conditions, k) for k in range(max(1, variants))])
 
@@ -369,7 +369,7 @@ def train(
     """Cross-validate, calibrate and fit the final model on every speaker of ``table``.
 
     ``table`` must hold the ``clean`` and ``mulaw`` conditions and ``config.augment`` training
-    lines (:func:`emotion.dataset.measure_clips` with ``augment=config.augment``).
+    lines (:func:`emotion.offline.dataset.measure_clips` with ``augment=config.augment``).
     """
     config = config or TrainConfig()
     speakers = sorted(set(table.speakers.tolist()))

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent_monitor.errors import DatasetError
-from emotion.dataset import ClipTable
 from emotion.model import StressModel
-from emotion.pitch import FloatArray
-from emotion.training import (
+from emotion.offline.dataset import ClipTable
+from emotion.offline.training import (
     Rows,
     TrainConfig,
     absolute_rows,
@@ -39,6 +38,7 @@ from emotion.training import (
     training_rows,
     unweighted_accuracy,
 )
+from emotion.pitch import FloatArray
 
 MODES = ("no baseline", "with baseline")
 #: the conditions a calm clip's score must not move across (gain and codec, no added noise)
