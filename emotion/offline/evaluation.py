@@ -27,17 +27,9 @@ import numpy as np
 from agent_monitor.errors import DatasetError
 from emotion.model import StressModel
 from emotion.offline.dataset import ClipTable
-from emotion.offline.training import (
-    Rows,
-    TrainConfig,
-    absolute_rows,
-    auc,
-    calibrated,
-    fit_selected,
-    relative_rows,
-    training_rows,
-    unweighted_accuracy,
-)
+from emotion.offline.metrics import auc, unweighted_accuracy
+from emotion.offline.rows import Rows, absolute_rows, relative_rows
+from emotion.offline.training import TrainConfig, calibrated, fit_selected, training_rows
 from emotion.pitch import FloatArray
 
 MODES = ("no baseline", "with baseline")

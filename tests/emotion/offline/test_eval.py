@@ -24,6 +24,7 @@ import pytest
 from emotion.model import StressModel
 from emotion.offline.dataset import ClipTable
 from emotion.offline.evaluation import EvalRow, Evaluation, evaluate
+from emotion.offline.rows import relative_rows
 from emotion.offline.training import train
 
 ACCEPT = {"with baseline": 0.85, "no baseline": 0.75}
@@ -134,8 +135,6 @@ def test_eval_cli_json(
 
 
 def test_baseline_variants_multiply_relative_rows(emotion_table: ClipTable) -> None:
-    from emotion.offline.training import relative_rows
-
     one = relative_rows(emotion_table, ["clean"])
     three = relative_rows(emotion_table, ["clean"], variants=3)
     assert len(three) > 2 * len(one)
