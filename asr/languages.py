@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from agent_monitor.errors import ModelError
 from agent_monitor.settings import Settings
+from asr.model_path import resolve_model_path
 from asr.streaming import RecognizerPool, load_vosk_model
 
 T = TypeVar("T")
@@ -47,8 +48,6 @@ class MissingModel:
 def find_models(settings: Settings) -> tuple[dict[str, str], dict[str, MissingModel]]:
     """Without loading anything: which configured languages have an installed, complete model
     (language -> model directory), and which do not (with the reason)."""
-    from asr.model_path import resolve_model_path
-
     found: dict[str, str] = {}
     missing: dict[str, MissingModel] = {}
     for lang, name in settings.asr.models.items():

@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agent_monitor.errors import ModelError, ModelLayoutError, ModelNotInstalledError
+from agent_monitor.settings import MODEL_MANIFEST, Settings
 from asr.model_layout import check_layout
 from asr.model_manifest import Manifest, load_manifest
-
-if TYPE_CHECKING:
-    from agent_monitor.settings import Settings
 
 #: directories of ``model_dir`` that are not speech models
 RESERVED = frozenset({"downloads", "stress"})
@@ -76,8 +73,6 @@ def resolve_model_path(settings: Settings, name: str | None = None) -> Path:
 
 
 def _try_default_manifest() -> Manifest | None:
-    from agent_monitor.settings import MODEL_MANIFEST
-
     try:
         return load_manifest(MODEL_MANIFEST)
     except ModelError:

@@ -22,18 +22,16 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent_monitor.errors import ModelLayoutError, ModelNotInstalledError
+from agent_monitor.settings import MODEL_MANIFEST, Settings
 from asr.model_layout import check_layout
 from asr.model_manifest import FileDigest, Manifest, ModelSpec, load_manifest
 from asr.model_path import RESERVED, check_name, join_problems, not_installed_message
 from asr.offline.atomic_swap import swap_into_place
 from asr.offline.file_digests import digest_tree, sha256_file
 from asr.offline.model_archive import extract_model, source_kind
-
-if TYPE_CHECKING:
-    from agent_monitor.settings import Settings
 
 #: the install record written into every installed model directory
 RECORD_NAME = ".agent-monitor-model.json"
@@ -125,8 +123,6 @@ class ModelStore:
     @property
     def manifest(self) -> Manifest:
         if self._manifest is None:
-            from agent_monitor.settings import MODEL_MANIFEST
-
             self._manifest = load_manifest(MODEL_MANIFEST)
         return self._manifest
 
