@@ -25,6 +25,7 @@ from agent_monitor.errors import ModelError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.stages import MissingModel
 from agent_monitor.settings import Settings
+from asr.model_path import resolve_model_path
 from asr.streaming import LegTranscriber, RecognizerPool, load_vosk_model
 
 T = TypeVar("T")
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 def find_models(settings: Settings) -> tuple[dict[str, str], dict[str, MissingModel]]:
     """Without loading anything: which configured languages have an installed, complete model
     (language -> model directory), and which do not (with the reason)."""
-    from asr.model_store import resolve_model_path
-
     found: dict[str, str] = {}
     missing: dict[str, MissingModel] = {}
     for lang, name in settings.asr.models.items():

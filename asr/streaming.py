@@ -15,11 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent_monitor.errors import ModelLayoutError, RecognizerError
+from agent_monitor.errors import ModelError, ModelLayoutError, RecognizerError
 from agent_monitor.model.audio import Leg, SpeechSegment
 from agent_monitor.model.transcript import Transcript
-from agent_monitor.settings import Settings
+from agent_monitor.settings import MODEL_MANIFEST, Settings
 from asr.keyword_rescore import KeywordRescorer
+from asr.model_manifest import load_manifest
+from asr.model_path import resolve_model_path
 from asr.recognizer import LegRecognizer, SpareRecognizer, new_recognizer
 from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
 
@@ -39,10 +41,6 @@ def load_vosk_model(path: Path) -> Any:
 
 def model_language(name: str) -> str:
     """The transcript language (``en`` or ``zh``) of a model, from the manifest or its name."""
-    from agent_monitor.errors import ModelError
-    from agent_monitor.settings import MODEL_MANIFEST
-    from asr.model_manifest import load_manifest
-
     lang = ""
     try:
         spec = load_manifest(MODEL_MANIFEST).get(name)
@@ -92,8 +90,6 @@ class RecognizerPool:
 
     @classmethod
     def from_settings(cls, settings: Settings, model_name: str | None = None) -> RecognizerPool:
-        from asr.model_store import resolve_model_path
-
         name = model_name or settings.asr.model
         path = resolve_model_path(settings, name)
         return cls(

@@ -181,39 +181,11 @@ async def run_once(url: str, pid: int, calls: list[CallAudio], protocol: str, ta
     collector = asyncio.create_task(collect())
     stop_poll = asyncio.Event()
     rss_peak = [proc_rss_mib(pid)]
-
-    async def poll() -> None:
-        while not stop_poll.is_set():
-            live = await http_json(url + "/api/live")
-            for call in live["calls"]:
-                cid = call["call_id"]
-                result.max_lag[cid] = max(result.max_lag.get(cid, 0.0), call["lag_s"])
-                result.lag_samples.append(call["lag_s"])
-                if call["lag_s"] >= 1.0:
-                    received = max(leg["received_s"] for leg in call["stats"]["legs"].values())
-                    result.lag_events.append((cid, received, call["lag_s"]))
-                legs = call["stats"]["legs"].values()
-                result.dropped[cid] = max(
-                    result.dropped.get(cid, 0), sum(leg["dropped_chunks"] for leg in legs)
-                )
-            rss_peak[0] = max(rss_peak[0], proc_rss_mib(pid))
-            await asyncio.sleep(0.5)
-
     result.rss_idle_mib = proc_rss_mib(pid)
     await http_json(url + "/api/metrics?reset=true")
     cpu0, wall0 = proc_cpu_s(pid), time.monotonic()
-    poller = asyncio.create_task(poll())
-
-    async def one(i: int) -> StreamResult:
-        await asyncio.sleep(0.25 * i)
-        call = {"call_id": ids[i], "agent_id": f"bench-agent-{i}"}
-        if protocol == "twilio":
-            return await stream_twilio(
-                url, calls[i], {"agent_id": call["agent_id"]}, call_sid=ids[i], token=AUTH["token"]
-            )
-        return await stream_ingest(url, calls[i], call, token=AUTH["token"])
-
-    streams = await asyncio.gather(*(one(i) for i in range(n)))
+    poller = asyncio.create_task(poll_live(url, pid, result, stop_poll, rss_peak))
+    streams = await asyncio.gather(*(stream_one(url, calls[i], ids[i], i, protocol) for i in range(n)))
     cpu1, wall1 = proc_cpu_s(pid), time.monotonic()
     stop_poll.set()
     await poller
@@ -228,24 +200,64 @@ async def run_once(url: str, pid: int, calls: list[CallAudio], protocol: str, ta
     for cid, stream, audio in zip(ids, streams, calls, strict=True):
         if stream.close_code != 1000:
             result.failed_streams.append(f"{cid}: {stream.close_code} {stream.close_reason}")
-        mine = [(t, e) for t, e in arrivals if e["call_id"] == cid]
-        for splice in audio.splices:
-            spoken_end_wall = stream.started_wall + splice.speech_end_s
-            for kind in ALERT_TYPES:
-                hits = [
-                    t
-                    for t, e in mine
-                    if e["type"] == kind and splice.start_s - 0.5 <= e["t"] <= splice.speech_end_s + 1.5
-                ]
-                if hits:
-                    result.latencies[kind].append(min(hits) - spoken_end_wall)
-                else:
-                    result.missed[kind] += 1
-                    if os.environ.get("BENCH_VERBOSE"):
-                        seen = [(e["type"], round(e["t"], 2)) for _, e in mine]
-                        where = f"{splice.start_s:.2f}-{splice.speech_end_s:.2f}"
-                        print(f"     no {kind} for {cid} {splice.text!r} {where}: {seen}")
+        score_alerts(result, cid, stream, audio, [(t, e) for t, e in arrivals if e["call_id"] == cid])
     return result
+
+
+async def poll_live(
+    url: str, pid: int, result: RunResult, stop: asyncio.Event, rss_peak: list[float]
+) -> None:
+    """Every 0.5 s until ``stop``: each call's recognition lag and dropped chunks, the server's RSS."""
+    while not stop.is_set():
+        live = await http_json(url + "/api/live")
+        for call in live["calls"]:
+            cid = call["call_id"]
+            result.max_lag[cid] = max(result.max_lag.get(cid, 0.0), call["lag_s"])
+            result.lag_samples.append(call["lag_s"])
+            if call["lag_s"] >= 1.0:
+                received = max(leg["received_s"] for leg in call["stats"]["legs"].values())
+                result.lag_events.append((cid, received, call["lag_s"]))
+            legs = call["stats"]["legs"].values()
+            result.dropped[cid] = max(result.dropped.get(cid, 0), sum(leg["dropped_chunks"] for leg in legs))
+        rss_peak[0] = max(rss_peak[0], proc_rss_mib(pid))
+        await asyncio.sleep(0.5)
+
+
+async def stream_one(url: str, audio: CallAudio, call_id: str, i: int, protocol: str) -> StreamResult:
+    """Call ``i`` of a run, started 0.25 s after the one before."""
+    await asyncio.sleep(0.25 * i)
+    call = {"call_id": call_id, "agent_id": f"bench-agent-{i}"}
+    if protocol == "twilio":
+        return await stream_twilio(
+            url, audio, {"agent_id": call["agent_id"]}, call_sid=call_id, token=AUTH["token"]
+        )
+    return await stream_ingest(url, audio, call, token=AUTH["token"])
+
+
+def score_alerts(
+    result: RunResult,
+    cid: str,
+    stream: StreamResult,
+    audio: CallAudio,
+    mine: list[tuple[float, dict[str, Any]]],
+) -> None:
+    """Latency from the end of each spliced violation to its first alert of each kind, or a miss."""
+    for splice in audio.splices:
+        spoken_end_wall = stream.started_wall + splice.speech_end_s
+        for kind in ALERT_TYPES:
+            hits = [
+                t
+                for t, e in mine
+                if e["type"] == kind and splice.start_s - 0.5 <= e["t"] <= splice.speech_end_s + 1.5
+            ]
+            if hits:
+                result.latencies[kind].append(min(hits) - spoken_end_wall)
+            else:
+                result.missed[kind] += 1
+                if os.environ.get("BENCH_VERBOSE"):
+                    seen = [(e["type"], round(e["t"], 2)) for _, e in mine]
+                    where = f"{splice.start_s:.2f}-{splice.speech_end_s:.2f}"
+                    print(f"     no {kind} for {cid} {splice.text!r} {where}: {seen}")
 
 
 def pct(values: list[float], q: float) -> str:
@@ -317,47 +329,8 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "AGENT_MONITOR_DATA_DIR": tmp}
-        add_user = ["users", "add", BENCH_USER, "--role", "admin", "--password-stdin"]
-        subprocess.run(
-            [sys.executable, "-m", "agent_monitor", *add_user],
-            env=env,
-            cwd=Path(__file__).resolve().parents[1],
-            input=BENCH_PASSWORD + "\n",
-            text=True,
-            check=True,
-            capture_output=True,
-        )
-        cmd = [
-            sys.executable,
-            "-m",
-            "agent_monitor",
-            "serve",
-            "--port",
-            str(port),
-            "--audiosocket-port",
-            "off",
-        ]
-        server = subprocess.Popen(
-            cmd,
-            env=env,
-            cwd=Path(__file__).resolve().parents[1],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        server = start_server(url, port, Path(tmp))
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    asyncio.run(http_json(url + "/healthz"))
-                    break
-                except Exception as exc:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(
-                            f"server did not start: {server.stderr.read() if server.stderr else ''}"
-                        ) from exc
-                    time.sleep(0.5)
             sign_in(url, Path(tmp))
             print(f"server pid {server.pid} on {url}; cores: {os.cpu_count()}; calls of {args.duration:g} s")
             print("each call: real SpokenWOZ audio + 2 SYNTHETIC espeak-ng agent violations")
@@ -387,6 +360,38 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 server.kill()
     return 0
+
+
+def start_server(url: str, port: int, data_dir: Path) -> subprocess.Popen[str]:
+    """``agent-monitor serve`` on ``data_dir`` with the benchmark's admin, once it answers."""
+    env = {**os.environ, "AGENT_MONITOR_DATA_DIR": str(data_dir)}
+    repo = Path(__file__).resolve().parents[1]
+    add_user = ["users", "add", BENCH_USER, "--role", "admin", "--password-stdin"]
+    subprocess.run(
+        [sys.executable, "-m", "agent_monitor", *add_user],
+        env=env,
+        cwd=repo,
+        input=BENCH_PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    cmd = [sys.executable, "-m", "agent_monitor", "serve", "--port", str(port), "--audiosocket-port", "off"]
+    server = subprocess.Popen(
+        cmd, env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            asyncio.run(http_json(url + "/healthz"))
+            return server
+        except Exception as exc:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise SystemExit(
+                    f"server did not start: {server.stderr.read() if server.stderr else ''}"
+                ) from exc
+            time.sleep(0.5)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from agent_monitor.model.audio import Leg  # noqa: E402
 from agent_monitor.settings import load_settings  # noqa: E402
 from qa_rules.classifier import AbuseModel  # noqa: E402
-from qa_rules.datasets import load  # noqa: E402
 from qa_rules.engine import load_rules_from_settings  # noqa: E402
+from qa_rules.offline.datasets import load  # noqa: E402
 from qa_rules.text import prepare  # noqa: E402
 
 

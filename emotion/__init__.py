@@ -41,8 +41,8 @@ Modules
 ``pitch`` YIN F0 and periodicity; ``frames`` 8 kHz frame analysis (batch or streaming);
 ``features`` window/clip features; ``baseline`` speaker baseline; ``model`` the calibrated
 logistic scorers (file in ``models/stress/``); ``levels`` smoothing and hysteresis; ``tracker``
-live tracker and clip scoring; ``augment`` the random telephone lines of training; ``cache``
-clip features per (clip, line) on disk; ``dataset``, ``training``, ``evaluation``, ``report`` for
-``agent-monitor stress train`` and ``agent-monitor eval stress [--conditions ...]``. Telephone
-lines (gain, G.711, GSM/AMR/Opus, noise, loss) come from :mod:`agent_monitor.audio.conditions`.
+live tracker and clip scoring. Training and evaluation (``agent-monitor stress train``,
+``agent-monitor eval stress [--conditions ...]``) live in :mod:`emotion.offline`, which the live
+tracker never imports. Telephone lines (gain, G.711, GSM/AMR/Opus, noise, loss) come from
+:mod:`agent_monitor.audio.conditions`.
 """

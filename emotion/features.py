@@ -176,50 +176,14 @@ def window_features(
         return None
     n_speech = int(np.count_nonzero(speech))
     speech_s = n_speech / FRAME_RATE
-
-    st = 12.0 * np.log2(np.maximum(frames.f0[voiced], 1.0) / 100.0)
-    # remove octave jumps and outliers around the median before range and slope
-    med = float(np.median(st))
-    keep = np.abs(st - med) < 12.0
-    st_k = st[keep] if np.count_nonzero(keep) >= 3 else st
-    times = frames.times[voiced][keep] if np.count_nonzero(keep) >= 3 else frames.times[voiced]
-    f0_range = _percentile_range(st_k)
-    if len(st_k) >= 3 and float(np.ptp(times)) > 0:
-        slope = float(np.polyfit(times - times.mean(), st_k, 1)[0])
-    else:
-        slope = 0.0
-
-    st_all = 12.0 * np.log2(np.maximum(frames.f0, 1.0) / 100.0)
-    vp = _pairs(voiced)
-    d_st = np.abs(np.diff(st_all))[vp] if len(vp) else np.zeros(0)
-    d_st = d_st[d_st < 2.0]
-    jitter = float(d_st.mean()) if len(d_st) else 0.0
-    d_db = np.abs(np.diff(frames.energy_db))[vp] if len(vp) else np.zeros(0)
-    d_db = d_db[d_db < 6.0]
-    shimmer = float(d_db.mean()) if len(d_db) else 0.0
-
+    med, f0_range, slope = _pitch_contour(frames, voiced)
+    jitter, shimmer = _perturbation(frames, voiced)
     spectral = _spectral_frames(frames, speech, ref)
-    sp_pairs = _pairs(spectral)
-    if len(sp_pairs):
-        step = np.diff(frames.shape_db, axis=0)[sp_pairs]
-        spec_change = float(np.median(np.sqrt(np.mean(step**2, axis=1))))
-    else:
-        spec_change = 0.0
-
     level = frames.energy_db[speech]
     idx = np.flatnonzero(speech)
     span = idx[-1] - idx[0] + 1
     pause_ratio = 1.0 - n_speech / span
-
-    if words:
-        t_lo = frames.t0
-        t_hi = frames.t0 + len(frames) / FRAME_RATE
-        inside = [w for w in words if w.end > t_lo and w.start < t_hi and w.text.strip()]
-        rate = len(inside) / max(speech_s, 0.1)
-        from_words = True
-    else:
-        rate = syllable_nuclei(frames, speech, voiced) / max(speech_s, 0.1)
-        from_words = False
+    rate, from_words = _speaking_rate(frames, speech, voiced, speech_s, words)
 
     values = np.array(
         [
@@ -234,7 +198,7 @@ def window_features(
             float(np.median(frames.centroid_hz[spectral])) / 1000.0,
             float(np.median(frames.alpha_db[spectral])),
             float(np.mean(frames.flux[spectral])),
-            spec_change,
+            _spectral_change(frames, spectral),
             float(rate),
             float(pause_ratio),
             n_voiced / n_speech,
@@ -244,3 +208,53 @@ def window_features(
     if not np.all(np.isfinite(values)):  # defensive: every branch above is finite by construction
         raise ValueError(f"non-finite window features: {dict(zip(FEATURE_NAMES, values, strict=True))}")
     return WindowFeatures(values, speech_s, n_voiced / FRAME_RATE, ref, from_words)
+
+
+def _pitch_contour(frames: Frames, voiced: np.ndarray) -> tuple[float, float, float]:
+    """Median F0 (semitones re 100 Hz), its 10-90% range and slope (semitones per second)."""
+    st = 12.0 * np.log2(np.maximum(frames.f0[voiced], 1.0) / 100.0)
+    # remove octave jumps and outliers around the median before range and slope
+    med = float(np.median(st))
+    keep = np.abs(st - med) < 12.0
+    st_k = st[keep] if np.count_nonzero(keep) >= 3 else st
+    times = frames.times[voiced][keep] if np.count_nonzero(keep) >= 3 else frames.times[voiced]
+    f0_range = _percentile_range(st_k)
+    if len(st_k) >= 3 and float(np.ptp(times)) > 0:
+        slope = float(np.polyfit(times - times.mean(), st_k, 1)[0])
+    else:
+        slope = 0.0
+    return med, f0_range, slope
+
+
+def _perturbation(frames: Frames, voiced: np.ndarray) -> tuple[float, float]:
+    """Jitter (mean F0 step, semitones) and shimmer (mean level step, dB) between voiced frames."""
+    st_all = 12.0 * np.log2(np.maximum(frames.f0, 1.0) / 100.0)
+    vp = _pairs(voiced)
+    d_st = np.abs(np.diff(st_all))[vp] if len(vp) else np.zeros(0)
+    d_st = d_st[d_st < 2.0]
+    jitter = float(d_st.mean()) if len(d_st) else 0.0
+    d_db = np.abs(np.diff(frames.energy_db))[vp] if len(vp) else np.zeros(0)
+    d_db = d_db[d_db < 6.0]
+    shimmer = float(d_db.mean()) if len(d_db) else 0.0
+    return jitter, shimmer
+
+
+def _spectral_change(frames: Frames, spectral: np.ndarray) -> float:
+    """Median RMS step of the spectral shape between consecutive spectral frames (dB)."""
+    sp_pairs = _pairs(spectral)
+    if not len(sp_pairs):
+        return 0.0
+    step = np.diff(frames.shape_db, axis=0)[sp_pairs]
+    return float(np.median(np.sqrt(np.mean(step**2, axis=1))))
+
+
+def _speaking_rate(
+    frames: Frames, speech: np.ndarray, voiced: np.ndarray, speech_s: float, words: Sequence[Word] | None
+) -> tuple[float, bool]:
+    """Words (when ASR words are given) or syllable nuclei per second of speech, and which."""
+    if words:
+        t_lo = frames.t0
+        t_hi = frames.t0 + len(frames) / FRAME_RATE
+        inside = [w for w in words if w.end > t_lo and w.start < t_hi and w.text.strip()]
+        return len(inside) / max(speech_s, 0.1), True
+    return syllable_nuclei(frames, speech, voiced) / max(speech_s, 0.1), False

@@ -49,32 +49,9 @@ def yin_frames(
     if n_frames == 0:
         empty = np.zeros(0)
         return YinResult(empty, empty, empty)
-    nfft = 1 << int(np.ceil(np.log2(frame_length + win_length)))
-    spec_full = np.fft.rfft(frames, n=nfft, axis=1)
-    spec_head = np.fft.rfft(frames[:, :win_length], n=nfft, axis=1)
-    # c[tau] = sum_{j < win} x[j] * x[j + tau]
-    corr = np.fft.irfft(spec_full * np.conj(spec_head), n=nfft, axis=1)[:, : tau_max + 2]
-    sq = np.cumsum(np.concatenate([np.zeros((n_frames, 1)), frames**2], axis=1), axis=1)
-    taus = np.arange(tau_max + 2)
-    # energy of frame[tau:tau+win] for every lag
-    e_tau = sq[:, taus + win_length] - sq[:, taus]
-    e_0 = e_tau[:, :1]
-    diff = np.maximum(e_0 + e_tau - 2.0 * corr, 0.0)
-    # cumulative mean normalised difference d'(tau); d'(0) = 1
-    cum = np.cumsum(diff[:, 1:], axis=1)
-    cmnd = np.ones_like(diff)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cmnd[:, 1:] = np.where(cum > 0, diff[:, 1:] * taus[1:] / cum, 1.0)
-
-    search = cmnd[:, tau_min : tau_max + 1]
-    # first local minimum below the threshold (YIN step 4), else the global minimum
-    is_min = np.zeros_like(search, dtype=bool)
-    is_min[:, 1:-1] = (search[:, 1:-1] <= search[:, :-2]) & (search[:, 1:-1] < search[:, 2:])
-    below = is_min & (search < threshold)
-    has_below = below.any(axis=1)
-    first_below = np.argmax(below, axis=1)
-    global_min = np.argmin(search, axis=1)
-    idx = np.where(has_below, first_below, global_min) + tau_min
+    diff, e_0, e_tau = _difference(frames, win_length, tau_max)
+    cmnd = _cumulative_mean_normalised(diff)
+    idx = _chosen_lag(cmnd, tau_min, tau_max, threshold)
 
     rows = np.arange(n_frames)
     # parabolic interpolation of the lag on the cumulative-mean-normalised difference
@@ -97,3 +74,45 @@ def yin_frames(
     aperiodicity = np.where(silent, 1.0, aperiodicity)
     harmonicity = np.where(silent, 0.0, harmonicity)
     return YinResult(f0=f0, aperiodicity=aperiodicity, harmonicity=harmonicity)
+
+
+def _difference(
+    frames: FloatArray, win_length: int, tau_max: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """YIN's difference function d(tau) for lags 0..tau_max+1 (by FFT), with the energy of the
+    frame's head (``e_0``, one column) and of ``frame[tau:tau+win]`` for every lag (``e_tau``)."""
+    n_frames, frame_length = frames.shape
+    nfft = 1 << int(np.ceil(np.log2(frame_length + win_length)))
+    spec_full = np.fft.rfft(frames, n=nfft, axis=1)
+    spec_head = np.fft.rfft(frames[:, :win_length], n=nfft, axis=1)
+    # c[tau] = sum_{j < win} x[j] * x[j + tau]
+    corr = np.fft.irfft(spec_full * np.conj(spec_head), n=nfft, axis=1)[:, : tau_max + 2]
+    sq = np.cumsum(np.concatenate([np.zeros((n_frames, 1)), frames**2], axis=1), axis=1)
+    taus = np.arange(tau_max + 2)
+    # energy of frame[tau:tau+win] for every lag
+    e_tau = sq[:, taus + win_length] - sq[:, taus]
+    e_0 = e_tau[:, :1]
+    diff = np.maximum(e_0 + e_tau - 2.0 * corr, 0.0)
+    return diff, e_0, e_tau
+
+
+def _cumulative_mean_normalised(diff: FloatArray) -> FloatArray:
+    """d'(tau) = d(tau) * tau / sum_{j<=tau} d(j); d'(0) = 1."""
+    taus = np.arange(diff.shape[1])
+    cum = np.cumsum(diff[:, 1:], axis=1)
+    cmnd = np.ones_like(diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cmnd[:, 1:] = np.where(cum > 0, diff[:, 1:] * taus[1:] / cum, 1.0)
+    return cmnd
+
+
+def _chosen_lag(cmnd: FloatArray, tau_min: int, tau_max: int, threshold: float) -> npt.NDArray[np.intp]:
+    """First local minimum below the threshold (YIN step 4), else the global minimum, per frame."""
+    search = cmnd[:, tau_min : tau_max + 1]
+    is_min = np.zeros_like(search, dtype=bool)
+    is_min[:, 1:-1] = (search[:, 1:-1] <= search[:, :-2]) & (search[:, 1:-1] < search[:, 2:])
+    below = is_min & (search < threshold)
+    has_below = below.any(axis=1)
+    first_below = np.argmax(below, axis=1)
+    global_min = np.argmin(search, axis=1)
+    return np.where(has_below, first_below, global_min) + tau_min

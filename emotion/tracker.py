@@ -279,15 +279,7 @@ class StressTracker:
             self.baseline.update(feats, dt)
         score = round(self._levels.score, 2)
         level = self._levels.level
-        if previous is not None:
-            self._events.append(StressEvent(t, level, previous, score, status, self.leg))
-            if previous is StressLevel.NONE:
-                self._episode = (t, level, score)
-            elif level is StressLevel.NONE:
-                self._close_episode(t)
-        if self._episode is not None:
-            start, peak, peak_score = self._episode
-            self._episode = (start, level if level.rank > peak.rank else peak, max(peak_score, score))
+        self._follow_level(t, previous, level, score, status)
         sample = StressSample(
             t=round(t, 3),
             score=score,
@@ -300,6 +292,21 @@ class StressTracker:
         self.samples.append(sample)
         self._last_hop_t = t
         return sample
+
+    def _follow_level(
+        self, t: float, previous: StressLevel | None, level: StressLevel, score: float, status: BaselineStatus
+    ) -> None:
+        """Record a level change (``previous`` is the level before it, ``None`` when unchanged)
+        as an event, and open, extend or close the current episode."""
+        if previous is not None:
+            self._events.append(StressEvent(t, level, previous, score, status, self.leg))
+            if previous is StressLevel.NONE:
+                self._episode = (t, level, score)
+            elif level is StressLevel.NONE:
+                self._close_episode(t)
+        if self._episode is not None:
+            start, peak, peak_score = self._episode
+            self._episode = (start, level if level.rank > peak.rank else peak, max(peak_score, score))
 
     def _close_episode(self, t: float) -> None:
         if self._episode is None:

@@ -1,6 +1,6 @@
 """A small abuse classifier kept behind the rule interface: n-gram logistic regression.
 
-The model is trained offline (``python -m qa_rules.train``) and stored as JSON: the intercept and,
+The model is trained offline (``python -m qa_rules.offline.train``) and stored as JSON: the intercept and,
 per n-gram, its coefficient and idf. No pickles, nothing downloaded at run time. Scoring
 reproduces scikit-learn's ``TfidfVectorizer(binary=True, norm="l2")`` followed by
 ``LogisticRegression`` exactly, in plain Python (tens of microseconds per utterance).

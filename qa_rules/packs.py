@@ -244,54 +244,25 @@ def _missed(raw: dict[str, Any], kind: str, src: str, rid: str) -> str | None:
 
 
 def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList], allow: list[str]) -> Rule:
-    if not isinstance(raw, dict):
-        raise RulePackError(src, "each rule must be a mapping", rule=f"#{index + 1}")
-    rid = raw.get("id")
-    if not isinstance(rid, str) or not _ID.match(rid):
-        label = rid if isinstance(rid, str) and rid else f"#{index + 1}"
-        raise RulePackError(src, "id must look like ABC-XYZ-1 (upper case, dashes)", rule=label, field="id")
-    unknown = set(raw) - _RULE_KEYS
-    if unknown:
-        raise RulePackError(src, f"unknown key(s) {sorted(unknown)}", rule=rid, field=sorted(unknown)[0])
+    rid = _rule_id(raw, index, src)
     title = _str(raw, "title", src, rid)
     category = _str(raw, "category", src, rid)
     if category not in CATEGORIES:
         raise RulePackError(src, f"unknown category {category!r} (one of {', '.join(sorted(CATEGORIES))})",
                             rule=rid, field="category")  # fmt: skip
-    try:
-        severity = Severity(_str(raw, "severity", src, rid))
-    except ValueError:
-        raise RulePackError(
-            src, "severity must be info, yellow, orange or red", rule=rid, field="severity"
-        ) from None
+    severity = _severity(raw, src, rid)
     languages = _str_list(raw.get("languages"), src, rid, "languages")
     if not languages or set(languages) - LANGUAGES:
         raise RulePackError(src, "languages must list en and/or zh", rule=rid, field="languages")
-    try:
-        leg = RuleLeg(_str(raw, "leg", src, rid))
-    except ValueError:
-        raise RulePackError(src, "leg must be agent, debtor or any", rule=rid, field="leg") from None
+    leg = _leg(raw, src, rid)
     kind = raw.get("kind", "match")
     if kind not in KINDS:
         raise RulePackError(src, f"kind must be one of {sorted(KINDS)}", rule=rid, field="kind")
     citation = _str(raw, "citation", src, rid)
     compliant = _str(raw, "compliant", src, rid, required=leg is not RuleLeg.DEBTOR) or None
     reason = _str(raw, "reason", src, rid, required=False) or None
-    flags = {}
-    for flag in ("negation", "reported"):
-        value = raw.get(flag, False)
-        if not isinstance(value, bool):
-            raise RulePackError(src, "must be true or false", rule=rid, field=flag)
-        flags[flag] = value
-    examples = raw.get("examples")
-    if not isinstance(examples, dict) or set(examples) - {"positive", "negative"}:
-        raise RulePackError(src, "examples must be a mapping with positive and negative lists",
-                            rule=rid, field="examples")  # fmt: skip
-    positive = _str_list(examples.get("positive"), src, rid, "examples.positive")
-    negative = _str_list(examples.get("negative"), src, rid, "examples.negative")
-    if not positive or not negative:
-        raise RulePackError(src, "at least one positive and one negative example are required",
-                            rule=rid, field="examples")  # fmt: skip
+    flags = _flags(raw, src, rid)
+    positive, negative = _examples(raw, src, rid)
     within_s = _number(raw, "within_s", src, rid, kind == "must_say", required=False)
     missed = _missed(raw, kind, src, rid)
     threshold = _number(raw, "threshold", src, rid, kind == "model", required=False)
@@ -299,15 +270,7 @@ def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList],
         raise RulePackError(
             src, "threshold must be a probability between 0 and 1", rule=rid, field="threshold"
         )
-    model = None
-    if kind == "model":
-        model = _str(raw, "model", src, rid)
-        if "patterns" in raw:
-            raise RulePackError(src, "model rules take no patterns", rule=rid, field="patterns")
-    elif "model" in raw:
-        raise RulePackError(src, "only model rules name a model", rule=rid, field="model")
-    if kind == "must_say" and leg is RuleLeg.DEBTOR:
-        raise RulePackError(src, "must_say rules apply to the agent leg", rule=rid, field="leg")
+    model = _model_name(raw, kind, leg, src, rid)
     compiled: dict[str, CompiledPatterns] = {}
     for lang in languages:
         compiled[lang] = _compile(raw, kind, lang, lists, allow, src, rid)
@@ -318,6 +281,74 @@ def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList],
         negative=tuple(negative), compiled=compiled, within_s=within_s, missed=missed, model=model,
         threshold=threshold, pack=pack, source=src,
     )  # fmt: skip
+
+
+def _rule_id(raw: Any, index: int, src: str) -> str:
+    """The rule's id, once the rule is a mapping with a well-formed id and only known keys."""
+    if not isinstance(raw, dict):
+        raise RulePackError(src, "each rule must be a mapping", rule=f"#{index + 1}")
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        label = rid if isinstance(rid, str) and rid else f"#{index + 1}"
+        raise RulePackError(src, "id must look like ABC-XYZ-1 (upper case, dashes)", rule=label, field="id")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise RulePackError(src, f"unknown key(s) {sorted(unknown)}", rule=rid, field=sorted(unknown)[0])
+    return rid
+
+
+def _severity(raw: dict[str, Any], src: str, rid: str) -> Severity:
+    try:
+        return Severity(_str(raw, "severity", src, rid))
+    except ValueError:
+        raise RulePackError(
+            src, "severity must be info, yellow, orange or red", rule=rid, field="severity"
+        ) from None
+
+
+def _leg(raw: dict[str, Any], src: str, rid: str) -> RuleLeg:
+    try:
+        return RuleLeg(_str(raw, "leg", src, rid))
+    except ValueError:
+        raise RulePackError(src, "leg must be agent, debtor or any", rule=rid, field="leg") from None
+
+
+def _flags(raw: dict[str, Any], src: str, rid: str) -> dict[str, bool]:
+    flags = {}
+    for flag in ("negation", "reported"):
+        value = raw.get(flag, False)
+        if not isinstance(value, bool):
+            raise RulePackError(src, "must be true or false", rule=rid, field=flag)
+        flags[flag] = value
+    return flags
+
+
+def _examples(raw: dict[str, Any], src: str, rid: str) -> tuple[list[str], list[str]]:
+    """The rule's positive and negative examples (at least one of each)."""
+    examples = raw.get("examples")
+    if not isinstance(examples, dict) or set(examples) - {"positive", "negative"}:
+        raise RulePackError(src, "examples must be a mapping with positive and negative lists",
+                            rule=rid, field="examples")  # fmt: skip
+    positive = _str_list(examples.get("positive"), src, rid, "examples.positive")
+    negative = _str_list(examples.get("negative"), src, rid, "examples.negative")
+    if not positive or not negative:
+        raise RulePackError(src, "at least one positive and one negative example are required",
+                            rule=rid, field="examples")  # fmt: skip
+    return positive, negative
+
+
+def _model_name(raw: dict[str, Any], kind: str, leg: RuleLeg, src: str, rid: str) -> str | None:
+    """The classifier a model rule uses (``None`` for other kinds), with the kind/leg checks."""
+    model = None
+    if kind == "model":
+        model = _str(raw, "model", src, rid)
+        if "patterns" in raw:
+            raise RulePackError(src, "model rules take no patterns", rule=rid, field="patterns")
+    elif "model" in raw:
+        raise RulePackError(src, "only model rules name a model", rule=rid, field="model")
+    if kind == "must_say" and leg is RuleLeg.DEBTOR:
+        raise RulePackError(src, "must_say rules apply to the agent leg", rule=rid, field="leg")
+    return model
 
 
 def _number(raw: dict[str, Any], key: str, src: str, rid: str, allowed: bool, required: bool) -> float | None:

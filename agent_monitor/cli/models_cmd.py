@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent_monitor.settings import Settings
-    from asr.model_store import ModelStore
+    from asr.offline.model_store import ModelStore
 
 
 def register(commands: Any, evals: Any) -> None:
@@ -50,7 +50,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _store(args: argparse.Namespace, settings: Settings) -> ModelStore:
     from asr.model_manifest import load_manifest
-    from asr.model_store import ModelStore
+    from asr.offline.model_store import ModelStore
 
     manifest = load_manifest(args.manifest) if args.manifest else None
     return ModelStore.from_settings(settings, manifest)
@@ -102,7 +102,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
-    from asr.model_fetch import fetch
+    from asr.offline.model_fetch import fetch
 
     store = _store(args, settings)
     record = fetch(store, args.name, allow_unpinned=args.allow_unpinned, force=args.force)

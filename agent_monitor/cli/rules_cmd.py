@@ -80,7 +80,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _test(args: argparse.Namespace, settings: Settings) -> int:
-    from qa_rules.selftest import run_examples
+    from qa_rules.offline.selftest import run_examples
 
     results = run_examples(_load(args.packs, settings))
     failed = [r for r in results if not r.ok]
@@ -118,7 +118,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     from qa_rules.engine import load_rules
-    from qa_rules.train import train
+    from qa_rules.offline.train import train
 
     cfg = settings.rules
     patterns = load_rules(args.packs or cfg.packs, with_models=False)
@@ -137,8 +137,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from qa_rules.crosscorpus import cross_corpus, format_cross
-    from qa_rules.evaluate import DEFAULT_SETS, evaluate, format_table
+    from qa_rules.offline.crosscorpus import cross_corpus, format_cross
+    from qa_rules.offline.evaluate import DEFAULT_SETS, evaluate, format_table
 
     data_dir = args.dir or settings.eval_data_dir
     ruleset = _load(args.packs, settings)

@@ -59,9 +59,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_score(args: argparse.Namespace, settings: Settings) -> int:
     from emotion.baseline import SpeakerBaseline
-    from emotion.dataset import read_audio
     from emotion.levels import check_thresholds, level_for_score
     from emotion.model import load_model
+    from emotion.offline.dataset import read_audio
     from emotion.tracker import clip_features, score_clip
 
     check_thresholds(settings.stress)
@@ -108,8 +108,8 @@ def run_score(args: argparse.Namespace, settings: Settings) -> int:
 def _load_table(folder: Path, settings: Settings, conditions: list[Any], augment: int) -> Any:
     """Clip features of every corpus under ``folder`` on each line (cached under ``data_dir``)."""
     from agent_monitor.audio.conditions import NoiseBank, needs_noise
-    from emotion.cache import FeatureCache
-    from emotion.dataset import ClipTable, find_corpora, load_clips, measure_clips
+    from emotion.offline.cache import FeatureCache
+    from emotion.offline.dataset import ClipTable, find_corpora, load_clips, measure_clips
 
     noise = NoiseBank.from_data_dir(settings.eval_data_dir) if augment or needs_noise(conditions) else None
     cache = FeatureCache(settings.data_dir / "cache" / "stress-features")
@@ -119,9 +119,9 @@ def _load_table(folder: Path, settings: Settings, conditions: list[Any], augment
 
 
 def run_train(args: argparse.Namespace, settings: Settings) -> int:
-    from emotion.dataset import CLEAN, MULAW
-    from emotion.report import render_report
-    from emotion.training import TrainConfig, train
+    from emotion.offline.dataset import CLEAN, MULAW
+    from emotion.offline.report import render_report
+    from emotion.offline.training import TrainConfig, train
 
     data = args.data or settings.eval_data_dir / "emotion"
     output: Path = args.output or settings.stress.model_file
@@ -147,10 +147,10 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.audio.conditions import parse_conditions
-    from emotion.dataset import CLEAN, MULAW
-    from emotion.evaluation import evaluate, format_table
     from emotion.model import load_model
-    from emotion.training import TrainConfig
+    from emotion.offline.dataset import CLEAN, MULAW
+    from emotion.offline.evaluation import evaluate, format_table
+    from emotion.offline.training import TrainConfig
 
     conditions = parse_conditions(args.conditions)
     model = load_model(args.model or settings.stress.model_file)
@@ -165,7 +165,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if table.excluded:
         print(
             f"left out {2 * len(table.excluded)} clips: {len(table.excluded)} recordings filed under both "
-            "a high- and a low-arousal label (see emotion/duplicates.py)",
+            "a high- and a low-arousal label (see emotion/offline/duplicates.py)",
             file=sys.stderr,
         )
     if args.json:

@@ -146,7 +146,7 @@ def _write(transcripts: tuple[Transcript, ...], file: str, fmt: str, out: TextIO
 
 def run_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.audio.conditions import parse_conditions
-    from asr.evaluate import evaluate_tree, format_report
+    from asr.offline.evaluate import evaluate_tree, format_report
 
     conditions = parse_conditions(args.conditions)
     report = evaluate_tree(

@@ -92,29 +92,13 @@ async def capture_call(
     token: str | None = None,
 ) -> tuple[StreamResult, CaptureStats]:
     """Capture both legs and stream them as one call until ``duration_s`` or ``stop_event``."""
-    import sounddevice as sd
-    from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
     n = int(sample_rate * FRAME_S)
     buffers = {Leg.AGENT: _LegBuffer(), Leg.DEBTOR: _LegBuffer()}
     stats = CaptureStats()
     result = StreamResult(call_id=str(call["call_id"]))
-    streams = []
-    try:
-        for leg, device in ((Leg.AGENT, mic), (Leg.DEBTOR, call_audio)):
-            streams.append(
-                sd.InputStream(
-                    device=resolve_device(device),
-                    channels=1,
-                    samplerate=sample_rate,
-                    dtype="int16",
-                    blocksize=n,
-                    callback=buffers[leg].callback,
-                )
-            )
-    except (sd.PortAudioError, ValueError) as exc:
-        raise StreamingClientError(f"cannot open the audio device: {exc}") from None
+    streams = _open_streams(buffers, mic, call_audio, sample_rate, n)
     start_msg = {
         "type": "start",
         **call,
@@ -122,15 +106,7 @@ async def capture_call(
         "encoding": "L16",
         "channels": ["agent", "debtor"],
     }
-    try:
-        ws = await connect(
-            ws_url(server, "/ws/ingest"),
-            max_size=None,
-            open_timeout=10,
-            additional_headers={"Authorization": f"Bearer {token}"} if token else None,
-        )
-    except (OSError, TimeoutError) as exc:
-        raise StreamingClientError(f"cannot connect to {server}: {exc}") from None
+    ws = await _connect(server, token)
     try:
         await ws.send(json.dumps(start_msg))
         reply = json.loads(await ws.recv())
@@ -138,28 +114,7 @@ async def capture_call(
             raise StreamingClientError(f"server did not start the call: {reply}")
         for s in streams:
             s.start()
-        t0 = time.monotonic()
-        result.started_wall = time.time()
-        i = 0
-        while not (stop_event is not None and stop_event.is_set()):
-            if duration_s is not None and i * FRAME_S >= duration_s:
-                break
-            i += 1
-            delay = t0 + i * FRAME_S - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            parts = []
-            for leg in (Leg.AGENT, Leg.DEBTOR):
-                chunk, padded, trimmed = buffers[leg].take(n, int(MAX_BACKLOG_S * sample_rate))
-                assert stats.padded_samples is not None and stats.trimmed_samples is not None
-                stats.padded_samples[leg] += padded
-                stats.trimmed_samples[leg] += trimmed
-                result.sent[leg] += chunk
-                parts.append(chunk)
-            await ws.send(interleave(parts, 2))
-            stats.frames += 1
-            result.frames += 1
-            result.seconds_sent = i * FRAME_S
+        await _send_frames(ws, buffers, stats, result, sample_rate, duration_s, stop_event)
         await ws.send(json.dumps({"type": "stop"}))
         async for message in ws:
             data = json.loads(message)
@@ -178,3 +133,76 @@ async def capture_call(
     result.close_code = ws.close_code
     result.close_reason = ws.close_reason or ""
     return result, stats
+
+
+def _open_streams(
+    buffers: dict[Leg, _LegBuffer], mic: str | None, call_audio: str | None, sample_rate: int, n: int
+) -> list[Any]:
+    """One sounddevice input stream per leg (not started), each feeding its leg's buffer."""
+    import sounddevice as sd
+
+    streams = []
+    try:
+        for leg, device in ((Leg.AGENT, mic), (Leg.DEBTOR, call_audio)):
+            streams.append(
+                sd.InputStream(
+                    device=resolve_device(device),
+                    channels=1,
+                    samplerate=sample_rate,
+                    dtype="int16",
+                    blocksize=n,
+                    callback=buffers[leg].callback,
+                )
+            )
+    except (sd.PortAudioError, ValueError) as exc:
+        raise StreamingClientError(f"cannot open the audio device: {exc}") from None
+    return streams
+
+
+async def _connect(server: str, token: str | None) -> Any:
+    from websockets.asyncio.client import connect
+
+    try:
+        return await connect(
+            ws_url(server, "/ws/ingest"),
+            max_size=None,
+            open_timeout=10,
+            additional_headers={"Authorization": f"Bearer {token}"} if token else None,
+        )
+    except (OSError, TimeoutError) as exc:
+        raise StreamingClientError(f"cannot connect to {server}: {exc}") from None
+
+
+async def _send_frames(
+    ws: Any,
+    buffers: dict[Leg, _LegBuffer],
+    stats: CaptureStats,
+    result: StreamResult,
+    sample_rate: int,
+    duration_s: float | None,
+    stop_event: asyncio.Event | None,
+) -> None:
+    """Send one interleaved frame every ``FRAME_S`` of wall clock until the duration or the stop."""
+    n = int(sample_rate * FRAME_S)
+    t0 = time.monotonic()
+    result.started_wall = time.time()
+    i = 0
+    while not (stop_event is not None and stop_event.is_set()):
+        if duration_s is not None and i * FRAME_S >= duration_s:
+            break
+        i += 1
+        delay = t0 + i * FRAME_S - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        parts = []
+        for leg in (Leg.AGENT, Leg.DEBTOR):
+            chunk, padded, trimmed = buffers[leg].take(n, int(MAX_BACKLOG_S * sample_rate))
+            assert stats.padded_samples is not None and stats.trimmed_samples is not None
+            stats.padded_samples[leg] += padded
+            stats.trimmed_samples[leg] += trimmed
+            result.sent[leg] += chunk
+            parts.append(chunk)
+        await ws.send(interleave(parts, 2))
+        stats.frames += 1
+        result.frames += 1
+        result.seconds_sent = i * FRAME_S

@@ -9,10 +9,11 @@ server gave (a protocol violation is reported, not raised).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -146,22 +147,9 @@ async def stream_ingest(
         reply = json.loads(await ws.recv())
         if reply.get("type") != "started":
             raise StreamingClientError(f"server did not start the call: {reply}")
-        n, count = _frames(audio, frame_ms)
-        width = 1 if encoding == "mulaw" else 2
-        async for i in paced(count, n / audio.sample_rate, speed, result):
-            a = encode(audio.agent[i * n : (i + 1) * n], encoding)
-            d = encode(audio.debtor[i * n : (i + 1) * n], encoding)
-            await ws.send(interleave([a, d], width))
-            result.sent[Leg.AGENT] += a
-            result.sent[Leg.DEBTOR] += d
-            result.frames += 1
-            result.seconds_sent = (i + 1) * n / audio.sample_rate
-            if on_frame is not None:
-                on_frame(i)
+        await _send_ingest_frames(ws, audio, result, frame_ms, encoding, speed, on_frame)
         if not stop:
-            ws.transport.abort()  # like a killed process: no close frame
-            result.close_code, result.close_reason = 1006, "client aborted"
-            return result
+            return _abort(ws, result)
         await ws.send(json.dumps({"type": "stop"}))
         async for message in ws:
             data = json.loads(message)
@@ -196,40 +184,14 @@ async def stream_twilio(
     stream_sid = "MZ" + uuid.uuid4().hex
     result = StreamResult(call_id=params.get("call_id", sid))
     ws = await _connect(ws_url(server, "/ws/twilio"), token)
-    seq = 0
-
-    def next_seq() -> int:
-        nonlocal seq
-        seq += 1
-        return seq
-
+    seq = itertools.count(1)  # Twilio's sequenceNumber: 1, 2, ... over every message
     try:
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        await ws.send(json.dumps(start_message(stream_sid, sid, params, seq=next_seq())))
-        n, count = _frames(audio, 20)
-        async for i in paced(count, n / TWILIO_RATE, speed, result):
-            for track, leg in (("inbound", Leg.DEBTOR), ("outbound", Leg.AGENT)):
-                payload = encode(audio.leg(leg)[i * n : (i + 1) * n], "mulaw")
-                await ws.send(
-                    json.dumps(media_message(stream_sid, track, next_seq(), i + 1, i * 20, payload))
-                )
-                result.sent[leg] += payload
-            result.frames += 1
-            result.seconds_sent = (i + 1) * n / TWILIO_RATE
+        await ws.send(json.dumps(start_message(stream_sid, sid, params, seq=next(seq))))
+        await _send_twilio_frames(ws, audio, result, stream_sid, seq, speed)
         if not stop:
-            ws.transport.abort()
-            result.close_code, result.close_reason = 1006, "client aborted"
-            return result
-        await ws.send(
-            json.dumps(
-                {
-                    "event": "stop",
-                    "sequenceNumber": str(next_seq()),
-                    "streamSid": stream_sid,
-                    "stop": {"accountSid": "AC" + "0" * 32, "callSid": sid},
-                }
-            )
-        )
+            return _abort(ws, result)
+        await ws.send(json.dumps(_twilio_stop(stream_sid, next(seq), sid)))
         async for _ in ws:
             pass
     except ConnectionClosed as exc:
@@ -239,6 +201,60 @@ async def stream_twilio(
     result.close_code = ws.close_code
     result.close_reason = ws.close_reason or ""
     result.stopped = {"type": "stopped"} if result.close_code == 1000 else {}
+    return result
+
+
+async def _send_ingest_frames(
+    ws: Any,
+    audio: CallAudio,
+    result: StreamResult,
+    frame_ms: int,
+    encoding: Literal["L16", "mulaw"],
+    speed: float,
+    on_frame: Callable[[int], None] | None,
+) -> None:
+    """Every frame of ``audio`` as interleaved stereo (agent, debtor), paced."""
+    n, count = _frames(audio, frame_ms)
+    width = 1 if encoding == "mulaw" else 2
+    async for i in paced(count, n / audio.sample_rate, speed, result):
+        a = encode(audio.agent[i * n : (i + 1) * n], encoding)
+        d = encode(audio.debtor[i * n : (i + 1) * n], encoding)
+        await ws.send(interleave([a, d], width))
+        result.sent[Leg.AGENT] += a
+        result.sent[Leg.DEBTOR] += d
+        result.frames += 1
+        result.seconds_sent = (i + 1) * n / audio.sample_rate
+        if on_frame is not None:
+            on_frame(i)
+
+
+async def _send_twilio_frames(
+    ws: Any, audio: CallAudio, result: StreamResult, stream_sid: str, seq: Iterator[int], speed: float
+) -> None:
+    """Every 20 ms of ``audio`` as two Twilio media messages (inbound = debtor, outbound = agent)."""
+    n, count = _frames(audio, 20)
+    async for i in paced(count, n / TWILIO_RATE, speed, result):
+        for track, leg in (("inbound", Leg.DEBTOR), ("outbound", Leg.AGENT)):
+            payload = encode(audio.leg(leg)[i * n : (i + 1) * n], "mulaw")
+            await ws.send(json.dumps(media_message(stream_sid, track, next(seq), i + 1, i * 20, payload)))
+            result.sent[leg] += payload
+        result.frames += 1
+        result.seconds_sent = (i + 1) * n / TWILIO_RATE
+
+
+def _twilio_stop(stream_sid: str, seq: int, call_sid: str) -> dict[str, Any]:
+    return {
+        "event": "stop",
+        "sequenceNumber": str(seq),
+        "streamSid": stream_sid,
+        "stop": {"accountSid": "AC" + "0" * 32, "callSid": call_sid},
+    }
+
+
+def _abort(ws: Any, result: StreamResult) -> StreamResult:
+    """Drop the connection like a killed process: no close frame."""
+    ws.transport.abort()
+    result.close_code, result.close_reason = 1006, "client aborted"
     return result
 
 

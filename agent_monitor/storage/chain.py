@@ -6,7 +6,8 @@ first row) and ``row_hash`` is the sha256 of the canonical JSON of the row's ``H
 ``prev_hash`` included. ``chain_heads`` keeps each chain's last position and hash and is the lock
 that serialises appends (the lock is held until the appending transaction ends, so commit soon).
 
-:func:`verify_chains` recomputes everything: an edited row no longer matches its hash, a deleted
+:func:`verify_chain` recomputes a chain (:func:`agent_monitor.storage.integrity.verify_chains`
+every chain and the alert states): an edited row no longer matches its hash, a deleted
 row leaves a gap or a broken link, and a deleted tail disagrees with ``chain_heads``. Someone who
 can write the database can still rewrite a whole chain consistently; exporting the heads
 (:func:`chain_anchors`, ``agent-monitor db verify --write-anchors``) to somewhere they cannot write
@@ -186,13 +187,3 @@ def verify_chain(session: Session, name: str, anchor: Anchor | None = None, batc
     if anchor is not None and anchor.seq > 0 and not anchor_seen:
         problems.append(f"{name}: anchored row {anchor.seq} is gone (chain truncated)")
     return ChainReport(name, rows, head_seq, head_hash, tuple(problems))
-
-
-def verify_chains(session: Session, anchors: Mapping[str, Anchor] | None = None) -> list[ChainReport]:
-    """Verify every chain, and that alert states and handoffs agree with the alert events."""
-    from agent_monitor.storage.alert_state import verify_alert_states
-
-    anchors = anchors or {}
-    reports = [verify_chain(session, name, anchors.get(name)) for name in CHAINED]
-    reports.append(verify_alert_states(session))
-    return reports

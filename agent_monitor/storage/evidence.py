@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_monitor.storage import chain
 from agent_monitor.storage.chain import ChainReport, row_digest
+from agent_monitor.storage.integrity import verify_chains
 from agent_monitor.storage.tables import (
     Call,
     EvidenceEntry,
@@ -150,7 +151,7 @@ def seal_existing(session: Session) -> int:
 # --- verification ------------------------------------------------------------------------------
 def verify_all(session: Session, anchors: Mapping[str, chain.Anchor] | None = None) -> list[ChainReport]:
     """Every check of ``db verify``: the hash chains, alert states and the evidence rows."""
-    return [*chain.verify_chains(session, anchors), verify_evidence(session)]
+    return [*verify_chains(session, anchors), verify_evidence(session)]
 
 
 def verify_evidence(session: Session) -> ChainReport:

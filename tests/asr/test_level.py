@@ -16,8 +16,8 @@ from agent_monitor.audio.conditions import CONDITIONS
 from agent_monitor.audio.decode import FloatArray, decode_file, float_to_pcm16
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings, VadSettings
-from asr.degrade import degraded_pcm
 from asr.level import LevelTracker, frame_power, to_db
+from asr.offline.degrade import degraded_pcm
 from asr.streaming import RecognizerPool
 from asr.transcribe import transcribe_legs
 from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter

@@ -13,7 +13,7 @@ from agent_monitor.audio.decode import decode_file, float_to_pcm16, split_legs
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
-from asr.evaluate import edit_distance, normalise
+from asr.offline.evaluate import edit_distance, normalise
 from asr.streaming import LegTranscriber, RecognizerPool
 from asr.transcribe import transcribe_legs
 

@@ -10,10 +10,18 @@ import pytest
 
 from agent_monitor.audio.conditions import NoiseBank
 from agent_monitor.settings import Settings, StressSettings
-from emotion.cache import FeatureCache
-from emotion.dataset import CLEAN, MULAW, ClipTable, find_corpora, load_clips, measure_clips, read_audio
 from emotion.model import StressModel, load_model
-from emotion.training import TrainConfig
+from emotion.offline.cache import FeatureCache
+from emotion.offline.dataset import (
+    CLEAN,
+    MULAW,
+    ClipTable,
+    find_corpora,
+    load_clips,
+    measure_clips,
+    read_audio,
+)
+from emotion.offline.training import TrainConfig
 
 Audio = tuple[npt.NDArray[np.float32], int]
 

@@ -16,11 +16,11 @@ import pytest
 from agent_monitor.audio.conditions import Condition
 from agent_monitor.model.stress import StressLevel
 from agent_monitor.settings import StressSettings
-from emotion.dataset import ClipTable, read_audio
 from emotion.levels import level_for_score
 from emotion.model import LinearScorer, StressModel
+from emotion.offline.dataset import ClipTable, read_audio
+from emotion.offline.training import TrainConfig, calibrated, fit_selected, training_rows
 from emotion.tracker import clip_features
-from emotion.training import TrainConfig, calibrated, fit_selected, training_rows
 
 SPEAKERS = ("ravdess/actor_01", "ravdess/actor_02", "ravdess/actor_03", "ravdess/actor_04")
 QUIET_MULAW = Condition("mulaw-18", gain_db=-18.0, codec="mulaw")

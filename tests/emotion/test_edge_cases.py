@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from agent_monitor.errors import StressError
-from emotion.dataset import MULAW
 from emotion.model import StressModel
+from emotion.offline.dataset import MULAW
 from emotion.tracker import clip_features, score_clip
 
 Audio = tuple[np.ndarray, int]

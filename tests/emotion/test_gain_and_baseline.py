@@ -48,7 +48,7 @@ def test_relative_score_ignores_a_gain_shared_by_the_call(
 def test_baseline_separates_calm_from_angry_for_the_same_speaker(
     model: StressModel, neutral_male: Audio, angry_male: Audio, ravdess
 ) -> None:
-    from emotion.dataset import read_audio
+    from emotion.offline.dataset import read_audio
 
     base = SpeakerBaseline.from_windows([clip_features(*neutral_male)])
     calm = clip_features(*read_audio(ravdess / "03-01-02-01-02-01-01.wav"))  # actor 01, calm

@@ -12,8 +12,8 @@ from agent_monitor.model.audio import AudioFrame, Leg
 from agent_monitor.model.stress import BaselineStatus, StressLevel
 from agent_monitor.model.transcript import Word
 from agent_monitor.settings import StressSettings
-from emotion.dataset import read_audio
 from emotion.model import StressModel
+from emotion.offline.dataset import read_audio
 from emotion.tracker import StressTracker
 
 Audio = tuple[np.ndarray, int]

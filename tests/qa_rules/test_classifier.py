@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from qa_rules.classifier import features, locate, widen_to_words
-from qa_rules.datasets import Example
 from qa_rules.engine import RuleSet
-from qa_rules.train import RECIPES, fit, model_from, set_weights
+from qa_rules.offline.datasets import Example
+from qa_rules.offline.train import RECIPES, fit, model_from, set_weights
 
 TEXTS = [
     "你这种人真恶心",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from agent_monitor.model.audio import Leg
 from qa_rules.engine import RuleSet
-from qa_rules.evaluate import engine_flags
 from qa_rules.keywords import key_terms
+from qa_rules.offline.evaluate import engine_flags
 
 
 def test_key_terms_are_the_words_that_alone_are_abusive(ruleset: RuleSet) -> None:

@@ -6,7 +6,7 @@ engine's abuse rules are: patterns or a trained classifier; see
 time (the end of its words on the call clock) within the turn: at or after the turn's start (less
 ``EARLY_S``) and at most ``LATE_S`` after the end of its speech, assigned to the latest such turn.
 It is **flagged as text** when the same rule engine flags the turn's written text on the agent
-leg (:func:`qa_rules.evaluate.engine_flags`).
+leg (:func:`qa_rules.offline.evaluate.engine_flags`).
 
 Latency of a flagged abusive turn: the arrival on ``/ws/events`` of the first agent warning of an
 abusive rule for that turn, minus the moment the audio of (a) the offending word's end (the
@@ -24,7 +24,7 @@ from agent_monitor.evaluation.live.assemble import LiveCall, PlacedTurn
 from agent_monitor.evaluation.live.runner import RunLog
 from agent_monitor.model.audio import Leg
 from qa_rules.engine import RuleSet
-from qa_rules.evaluate import engine_flags
+from qa_rules.offline.evaluate import engine_flags
 from qa_rules.packs import ABUSE_CATEGORIES
 
 EARLY_S = 0.2

@@ -3,7 +3,7 @@
 ``alerts`` and ``alert_events`` are hash chains (see :mod:`agent_monitor.storage.chain`): the
 columns listed in ``HASHED`` never change after insert. An alert's ``state`` and ``*_by``/``*_at``
 columns, and a handoff's columns, are a convenience copy of what the alert's events say;
-:func:`~agent_monitor.storage.chain.verify_chains` checks that copy against the events.
+:func:`~agent_monitor.storage.integrity.verify_chains` checks that copy against the events.
 """
 
 from __future__ import annotations

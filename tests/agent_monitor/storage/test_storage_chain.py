@@ -13,8 +13,9 @@ from sqlalchemy import text
 from agent_monitor.cli import main
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import repo
-from agent_monitor.storage.chain import Anchor, chain_anchors, verify_chains
+from agent_monitor.storage.chain import Anchor, chain_anchors
 from agent_monitor.storage.engine import Database
+from agent_monitor.storage.integrity import verify_chains
 from agent_monitor.storage.migrate import head_revision
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, 101112, tzinfo=UTC)

@@ -4,43 +4,39 @@
   temporary folder *inside* the model directory, checks the Vosk layout and (for known models) the
   pinned per-file sha256 list of ``models/manifest.toml``, writes an install record
   (:data:`RECORD_NAME`) and only then moves the model into place, so no half model is ever
-  visible; a reinstall swaps the old directory out in one step (:mod:`asr.atomic_swap`).
+  visible; a reinstall swaps the old directory out in one step (:mod:`asr.offline.atomic_swap`).
 * :meth:`ModelStore.verify` recomputes every file's sha256 and compares with the install record
   and the manifest, naming missing, truncated or changed files.
-* :func:`resolve_model_path` is what the recognizer calls to find its model.
+* :func:`asr.model_path.resolve_model_path` (live, not here) is what the recognizer calls to find
+  its model.
 
-Downloads live in :mod:`asr.model_fetch`.
+Downloads live in :mod:`asr.offline.model_fetch`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from agent_monitor.errors import ModelError, ModelLayoutError, ModelNotInstalledError
-from asr.atomic_swap import swap_into_place
-from asr.model_archive import extract_model, source_kind
-from asr.model_layout import check_layout, digest_tree, sha256_file
+from agent_monitor.errors import ModelLayoutError, ModelNotInstalledError
+from agent_monitor.settings import MODEL_MANIFEST, Settings
+from asr.model_layout import check_layout
 from asr.model_manifest import FileDigest, Manifest, ModelSpec, load_manifest
-
-if TYPE_CHECKING:
-    from agent_monitor.settings import Settings
+from asr.model_path import RESERVED, check_name, join_problems, not_installed_message
+from asr.offline.atomic_swap import swap_into_place
+from asr.offline.file_digests import digest_tree, sha256_file
+from asr.offline.model_archive import extract_model, source_kind
 
 #: the install record written into every installed model directory
 RECORD_NAME = ".agent-monitor-model.json"
 RECORD_FORMAT = 1
-#: directories of ``model_dir`` that are not speech models
-RESERVED = frozenset({"downloads", "stress"})
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _TMP_PREFIX = ".install-"
-_MAX_NAMED = 6
 
 
 @dataclass(frozen=True)
@@ -127,8 +123,6 @@ class ModelStore:
     @property
     def manifest(self) -> Manifest:
         if self._manifest is None:
-            from agent_monitor.settings import MODEL_MANIFEST
-
             self._manifest = load_manifest(MODEL_MANIFEST)
         return self._manifest
 
@@ -218,13 +212,13 @@ class ModelStore:
             check_name(name)
         problems = check_layout(staged, spec.required if spec else ())
         if problems:
-            raise ModelLayoutError(f"{source}: incomplete model: {_join(problems)}")
+            raise ModelLayoutError(f"{source}: incomplete model: {join_problems(problems)}")
         manifest_checked = False
         if spec is not None and spec.files:
             diffs = compare_files(spec.files, extracted.files)
             if diffs:
                 raise ModelLayoutError(
-                    f"{source}: not the model {name} of the manifest: {_join(diffs)}"
+                    f"{source}: not the model {name} of the manifest: {join_problems(diffs)}"
                     f" (pass another --name to install it under a different name)"
                 )
             manifest_checked = True
@@ -282,7 +276,7 @@ class ModelStore:
         problems = list(dict.fromkeys(problems))
         if problems:
             raise ModelLayoutError(
-                f"model {name} in {path} is damaged: {_join(problems)}; reinstall it"
+                f"model {name} in {path} is damaged: {join_problems(problems)}; reinstall it"
                 f" (agent-monitor models install FILE --name {name})"
             )
         return VerifyResult(
@@ -306,69 +300,6 @@ def compare_files(expected: dict[str, FileDigest], actual: dict[str, FileDigest]
         elif got.sha256 != want.sha256:
             out.append(f"{rel} is corrupt (sha256 {got.sha256[:12]}…, expected {want.sha256[:12]}…)")
     return out
-
-
-def check_name(name: str) -> None:
-    if not _NAME_RE.match(name) or name in RESERVED:
-        raise ModelError(
-            f"invalid model name {name!r}: use letters, digits, '.', '_', '+', '-'"
-            f" (not {', '.join(sorted(RESERVED))})"
-        )
-
-
-def not_installed_message(name: str, model_dir: Path, manifest: Manifest | None) -> str:
-    spec = manifest.get(name) if manifest else None
-    if spec is None:
-        return (
-            f"model {name!r} is not installed in {model_dir}; install it with"
-            f" `agent-monitor models install ARCHIVE_OR_DIR --name {name}`"
-            " (known models: `agent-monitor models list`)"
-        )
-    return (
-        f"model {name} is not installed in {model_dir}; run `agent-monitor models fetch {name}`,"
-        f" or without network download {spec.official.url} and run `agent-monitor models install FILE`"
-    )
-
-
-def resolve_model_path(settings: Settings, name: str | None = None) -> Path:
-    """The directory of model ``name`` (default ``settings.asr.model``), checked for completeness.
-
-    ``name`` may also be a path to a model directory (anything with a ``/`` or starting with
-    ``.`` or ``~``). Raises :class:`ModelNotInstalledError` with install instructions, or
-    :class:`ModelLayoutError` naming missing files.
-    """
-    name = name or settings.asr.model
-    if "/" in name or os.sep in name or name.startswith((".", "~")):
-        path = Path(name).expanduser()
-        if not path.is_dir():
-            raise ModelNotInstalledError(f"model directory {path} does not exist")
-        spec = None
-    else:
-        check_name(name)
-        path = settings.model_dir / name
-        manifest = _try_default_manifest()
-        spec = manifest.get(name) if manifest else None
-        if not path.is_dir():
-            raise ModelNotInstalledError(not_installed_message(name, settings.model_dir, manifest))
-    problems = check_layout(path, spec.required if spec else ())
-    if problems:
-        raise ModelLayoutError(f"model {name} in {path} is incomplete: {_join(problems)}; reinstall it")
-    return path
-
-
-def _try_default_manifest() -> Manifest | None:
-    from agent_monitor.settings import MODEL_MANIFEST
-
-    try:
-        return load_manifest(MODEL_MANIFEST)
-    except ModelError:
-        return None  # the message then lacks the download URL; resolving still works
-
-
-def _join(problems: list[str]) -> str:
-    shown = "; ".join(problems[:_MAX_NAMED])
-    more = len(problems) - _MAX_NAMED
-    return shown + (f"; and {more} more" if more > 0 else "")
 
 
 def _stem(source: Path) -> str:

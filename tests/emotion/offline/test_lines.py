@@ -1,4 +1,4 @@
-"""Training lines (emotion.augment) and the per-(clip, line) feature cache (emotion.cache)."""
+"""Training lines (emotion.offline.augment) and the per-(clip, line) feature cache (emotion.offline.cache)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from agent_monitor.audio.conditions import CODECS, NOISES, Condition
-from emotion.augment import GAIN_RANGE_DB, SNR_RANGE_DB, training_line, variant_names
-from emotion.cache import FeatureCache, code_version
+from emotion.offline.augment import GAIN_RANGE_DB, SNR_RANGE_DB, training_line, variant_names
+from emotion.offline.cache import FeatureCache, code_version
 
 
 def test_training_lines_are_reproducible_and_in_range() -> None:

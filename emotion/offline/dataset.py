@@ -18,9 +18,9 @@ import numpy.typing as npt
 
 from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank
 from agent_monitor.errors import AudioDecodeError, AudioFormatError, DatasetError, StressError
-from emotion.augment import training_line, variant_names
-from emotion.cache import FeatureCache
 from emotion.features import N_FEATURES, WindowFeatures
+from emotion.offline.augment import training_line, variant_names
+from emotion.offline.cache import FeatureCache
 from emotion.pitch import FloatArray
 
 REQUIRED_COLUMNS = ("path", "label", "speaker", "arousal")
@@ -127,7 +127,7 @@ class ClipTable:
     voiced_s: dict[str, FloatArray]
     durations: FloatArray
     #: clips left out because the same recording is also filed under the other arousal label
-    #: (:mod:`emotion.duplicates`): one line per pair, naming both files
+    #: (:mod:`emotion.offline.duplicates`): one line per pair, naming both files
     excluded: tuple[str, ...] = ()
 
     @property
@@ -180,16 +180,16 @@ def measure_clips(
     """Features of every clip under each line condition, plus ``augment`` random training lines.
 
     ``conditions`` come from :mod:`agent_monitor.audio.conditions` (``clean`` is always measured
-    first); the training lines ``aug0``.. are drawn by :func:`emotion.augment.training_line`.
+    first); the training lines ``aug0``.. are drawn by :func:`emotion.offline.augment.training_line`.
     Noise conditions need ``noise``. A clip with too little voiced speech in the ``clean``
     condition raises :class:`DatasetError` naming it (a labelled silent clip is a data error, not
     something to skip quietly); under other conditions its row is NaN.
 
     One recording filed under both a high- and a low-arousal label (same speaker; see
-    :mod:`emotion.duplicates`) is a labelling error that no acoustic model can resolve: both clips
+    :mod:`emotion.offline.duplicates`) is a labelling error that no acoustic model can resolve: both clips
     are left out, and listed in ``excluded`` so that reports say so.
     """
-    from emotion.duplicates import conflicting_duplicates
+    from emotion.offline.duplicates import conflicting_duplicates
 
     names = [CLEAN.name, *(c.name for c in conditions if c.name != CLEAN.name), *variant_names(augment)]
     feats = {c: np.full((len(clips), N_FEATURES), np.nan) for c in names}

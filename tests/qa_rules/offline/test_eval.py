@@ -16,7 +16,7 @@ import pytest
 from agent_monitor.cli import main
 from agent_monitor.model.audio import Leg
 from qa_rules.engine import RuleSet
-from qa_rules.evaluate import Score, evaluate, pr_curve
+from qa_rules.offline.evaluate import Score, evaluate, pr_curve
 from qa_rules.packs import ABUSE_CATEGORIES
 
 #: measured recall of rules + classifier on the test parts (README), less a small margin

@@ -32,7 +32,7 @@ _SOURCES = (
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """Hash of the feature-shaping source files (part of every cache key)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # the repository root
     digest = hashlib.sha256()
     for name in _SOURCES:
         digest.update((root / name).read_bytes())

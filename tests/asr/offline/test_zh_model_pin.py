@@ -22,10 +22,10 @@ import pytest
 
 from agent_monitor.errors import ModelDownloadError, ModelLayoutError
 from agent_monitor.settings import MODEL_MANIFEST, Settings
-from asr.model_fetch import fetch
-from asr.model_layout import digest_tree
 from asr.model_manifest import ArchiveSource, FileDigest, Manifest, load_manifest
-from asr.model_store import RECORD_NAME, ModelStore
+from asr.offline.file_digests import digest_tree
+from asr.offline.model_fetch import fetch
+from asr.offline.model_store import RECORD_NAME, ModelStore
 from asr.streaming import model_language
 
 ZH = "vosk-model-small-cn-0.22"

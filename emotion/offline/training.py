@@ -1,10 +1,10 @@
 """Training the stress model with augmented lines and nested leave-speaker-out cross-validation.
 
 Rows: one per clip and line. The model is fitted on every clip clean (as published) and over
-``augment`` random telephone lines per speaker (:mod:`emotion.augment`: gain 0 to -40 dB, codecs,
+``augment`` random telephone lines per speaker (:mod:`emotion.offline.augment`: gain 0 to -40 dB, codecs,
 real noise, packet loss), so it learns what survives a phone line. The absolute scorer sees clip
 features; the relative scorer sees clip features minus the speaker's baseline on the same line
-(their neutral clips, :func:`emotion.dataset.baseline_clips`), baseline clips themselves excluded.
+(their neutral clips, :func:`emotion.offline.dataset.baseline_clips`), baseline clips themselves excluded.
 Every corpus gets the same total weight, classes are balanced.
 
 The regularisation strength is chosen from :attr:`TrainConfig.c_grid` by an inner
@@ -18,18 +18,19 @@ Platt calibration of the final model, which is then fitted (and its C chosen) on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from agent_monitor.errors import DatasetError
-from emotion.augment import variant_names
-from emotion.baseline import SpeakerBaseline
-from emotion.dataset import ClipTable, baseline_clips
-from emotion.features import FEATURE_NAMES, WindowFeatures
+from emotion.features import FEATURE_NAMES
 from emotion.model import LinearScorer, StressModel
+from emotion.offline.augment import variant_names
+from emotion.offline.dataset import ClipTable
+from emotion.offline.metrics import auc, unweighted_accuracy
+from emotion.offline.rows import Rows, absolute_rows, relative_rows, relative_rows_of
 from emotion.pitch import FloatArray
 
 ABSOLUTE_FEATURES = tuple(f for f in FEATURE_NAMES if f != "loud_db")
@@ -46,7 +47,7 @@ INNER_FOLDS = 4
 class TrainConfig:
     #: candidate inverse L2 regularisation strengths; inner cross-validation picks one per fit
     c_grid: tuple[float, ...] = (0.03, 0.1, 0.3)
-    #: random training lines per speaker (:mod:`emotion.augment`), on top of the clean clips
+    #: random training lines per speaker (:mod:`emotion.offline.augment`), on top of the clean clips
     augment: int = 4
     absolute_features: tuple[str, ...] = ABSOLUTE_FEATURES
     relative_features: tuple[str, ...] = RELATIVE_FEATURES
@@ -85,95 +86,6 @@ class TrainConfig:
             relative_features=tuple(data["relative_features"]),
             baseline_variants=int(data.get("baseline_variants", 1)),
         )
-
-
-@dataclass
-class Rows:
-    """Training/evaluation rows of one mode: features, labels, weights and bookkeeping."""
-
-    x: FloatArray
-    y: npt.NDArray[np.int_]
-    speaker: npt.NDArray[np.str_]
-    corpus: npt.NDArray[np.str_]
-    condition: npt.NDArray[np.str_]
-    clip: npt.NDArray[np.int_] = field(default_factory=lambda: np.zeros(0, int))
-
-    def take(self, mask: npt.NDArray[np.bool_]) -> Rows:
-        return Rows(
-            self.x[mask],
-            self.y[mask],
-            self.speaker[mask],
-            self.corpus[mask],
-            self.condition[mask],
-            self.clip[mask],
-        )
-
-    def __len__(self) -> int:
-        return int(self.y.shape[0])
-
-
-def speaker_baselines(table: ClipTable, condition: str, variant: int = 0) -> dict[str, FloatArray]:
-    """Baseline feature vector of every speaker with usable neutral/calm clips on one line."""
-    out = {}
-    feats, voiced = table.features[condition], table.voiced_s[condition]
-    for key, idx in baseline_clips(table, variant).items():
-        windows = [
-            WindowFeatures(feats[i], 0.0, float(voiced[i]), 0.0) for i in idx if np.isfinite(feats[i, 0])
-        ]
-        if windows:
-            out[key] = SpeakerBaseline.from_windows(windows).value
-    return out
-
-
-def absolute_rows(table: ClipTable, conditions: Sequence[str]) -> Rows:
-    """Clip features on each line; clips that could not be scored on a line left out."""
-    parts = []
-    n = len(table.clips)
-    for cond in conditions:
-        x = table.features[cond]
-        rows = Rows(x, table.y, table.speakers, table.corpora, np.full(n, cond), np.arange(n))
-        parts.append(rows.take(np.isfinite(x[:, 0])))
-    return _concat(parts)
-
-
-def relative_rows(table: ClipTable, conditions: Sequence[str], variants: int = 1) -> Rows:
-    """Clip features minus the speaker's baseline on the same line; baseline clips left out.
-
-    ``variants`` > 1 (training only) repeats this with the speaker's next baseline groups
-    (:func:`emotion.dataset.baseline_clips`), which multiplies the relative training rows.
-    """
-    return _concat([_relative_rows(table, conditions, k) for k in range(max(1, variants))])
-
-
-def _relative_rows(table: ClipTable, conditions: Sequence[str], variant: int) -> Rows:
-    chosen = baseline_clips(table, variant)
-    in_baseline = np.zeros(len(table.clips), bool)
-    for idx in chosen.values():
-        in_baseline[idx] = True
-    parts = []
-    n = len(table.clips)
-    for cond in conditions:
-        bases = speaker_baselines(table, cond, variant)
-        has_base = np.array([k in bases for k in table.speakers])
-        keep = has_base & ~in_baseline & np.isfinite(table.features[cond][:, 0])
-        x = table.features[cond].copy()
-        for i in np.flatnonzero(keep):
-            x[i] -= bases[table.speakers[i]]
-        parts.append(
-            Rows(x, table.y, table.speakers, table.corpora, np.full(n, cond), np.arange(n)).take(keep)
-        )
-    return _concat(parts)
-
-
-def _concat(parts: list[Rows]) -> Rows:
-    return Rows(
-        np.vstack([p.x for p in parts]),
-        np.concatenate([p.y for p in parts]),
-        np.concatenate([p.speaker for p in parts]),
-        np.concatenate([p.corpus for p in parts]),
-        np.concatenate([p.condition for p in parts]),
-        np.concatenate([p.clip for p in parts]),
-    )
 
 
 def sample_weights(rows: Rows) -> FloatArray:
@@ -312,7 +224,7 @@ def baseline_choice(
     """
     per: dict[tuple[str, str], list[float]] = {}
     for k in range(BASELINE_CHOICES):
-        rows = _relative_rows(table, REPORT_CONDITIONS, k)
+        rows = relative_rows_of(table, REPORT_CONDITIONS, k)
         if len(rows) == 0:
             continue
         oof = np.full(len(rows), np.nan)
@@ -337,25 +249,6 @@ def baseline_choice(
     ]
 
 
-def auc(y: npt.NDArray[np.int_], score: FloatArray) -> float:
-    """Area under the ROC curve (ties count half); NaN when a class is missing."""
-    from scipy.stats import rankdata
-
-    pos = y == 1
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(score)
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def unweighted_accuracy(y: npt.NDArray[np.int_], score: FloatArray, threshold: float = 50.0) -> float:
-    """Mean of the per-class recalls with ``score >= threshold`` meaning high arousal."""
-    pred = score >= threshold
-    recalls = [float(np.mean(pred[y == 1])), float(np.mean(~pred[y == 0]))] if len(np.unique(y)) == 2 else []
-    return float(np.mean(recalls)) if recalls else float("nan")
-
-
 @dataclass(frozen=True)
 class TrainResult:
     model: StressModel
@@ -369,7 +262,7 @@ def train(
     """Cross-validate, calibrate and fit the final model on every speaker of ``table``.
 
     ``table`` must hold the ``clean`` and ``mulaw`` conditions and ``config.augment`` training
-    lines (:func:`emotion.dataset.measure_clips` with ``augment=config.augment``).
+    lines (:func:`emotion.offline.dataset.measure_clips` with ``augment=config.augment``).
     """
     config = config or TrainConfig()
     speakers = sorted(set(table.speakers.tolist()))

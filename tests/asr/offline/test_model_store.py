@@ -33,10 +33,11 @@ from agent_monitor.errors import (
     ModelNotInstalledError,
 )
 from agent_monitor.settings import MODEL_MANIFEST, REPO_ROOT, Settings
-from asr.model_fetch import fetch
-from asr.model_layout import sha256_file
 from asr.model_manifest import ArchiveSource, Manifest, load_manifest
-from asr.model_store import RECORD_NAME, ModelStore, resolve_model_path
+from asr.model_path import resolve_model_path
+from asr.offline.file_digests import sha256_file
+from asr.offline.model_fetch import fetch
+from asr.offline.model_store import RECORD_NAME, ModelStore
 
 NAME = "vosk-model-small-en-us-0.15"
 AAR_COORD = ("com/alphacephei", "vosk-model-en", "0.3.45")
@@ -588,7 +589,7 @@ def test_manifest_known_models(manifest: Manifest) -> None:
 
 
 def test_swap_exchanges_directories_in_one_step(tmp_path: Path) -> None:
-    from asr.atomic_swap import swap_into_place
+    from asr.offline.atomic_swap import swap_into_place
 
     old, new = tmp_path / "model", tmp_path / "staged"
     old.mkdir()

@@ -4,7 +4,7 @@ The archive is downloaded to ``<model_dir>/downloads/<file>.part`` (git-ignored,
 directory). An interrupted download keeps the ``.part`` file, and the next ``fetch`` resumes it
 with an HTTP ``Range`` request when the server allows (else it starts over); a size or checksum
 mismatch deletes it. Only a complete, verified archive is handed to
-:meth:`asr.model_store.ModelStore.install`, which itself installs atomically, so a failed or
+:meth:`asr.offline.model_store.ModelStore.install`, which itself installs atomically, so a failed or
 interrupted fetch never leaves a half model in place.
 """
 
@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from agent_monitor.errors import ModelDownloadError, ModelError
 from asr.model_manifest import ArchiveSource, ModelSpec
-from asr.model_store import InstallRecord, ModelStore
+from asr.offline.model_store import InstallRecord, ModelStore
 
 _CHUNK = 256 * 1024
 DOWNLOADS = "downloads"
@@ -101,20 +101,7 @@ def download(
     if source.size is not None and offset >= source.size:
         part.unlink()
         offset = 0
-    headers = {"User-Agent": "agent-monitor"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        resp = urllib.request.urlopen(urllib.request.Request(source.url, headers=headers), timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        if exc.code == 416 and offset:  # our partial file is not a prefix the server knows
-            part.unlink()
-        raise ModelDownloadError(f"{source.url}: HTTP {exc.code} {exc.reason}") from exc
-    except urllib.error.URLError as exc:
-        raise ModelDownloadError(f"{source.url}: {_reason(exc.reason)}") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise ModelDownloadError(f"{source.url}: {_reason(exc)}") from exc
+    resp = _open(source, part, offset, timeout)
     h = hashlib.sha256()
     with resp:
         resumed = offset > 0 and resp.status == 206 and _range_start(resp) == offset
@@ -130,27 +117,55 @@ def download(
             raise ModelDownloadError(
                 f"{source.url}: server offers {total} bytes, the manifest expects {source.size}"
             )
-        received = offset
-        try:
-            with (
-                part.open("ab" if resumed else "wb") as out,
-                _Progress(filename, total, offset, progress) as bar,
-            ):
-                while chunk := resp.read(_CHUNK):
-                    out.write(chunk)
-                    h.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-        except (OSError, http.client.HTTPException) as exc:
-            raise ModelDownloadError(
-                f"{source.url}: download interrupted after {received} bytes ({_reason(exc)});"
-                " fetch again to resume"
-            ) from exc
+        with _Progress(filename, total, offset, progress) as bar:
+            received = _receive(resp, part, resumed, h, offset, bar, source.url)
     if total is not None and received < total:
         raise ModelDownloadError(
             f"{source.url}: download interrupted after {received} of {total} bytes; fetch again to resume"
         )
     digest = h.hexdigest()
+    _check_complete(source, part, received, digest)
+    part.replace(dest)
+    return dest, digest
+
+
+def _open(source: ArchiveSource, part: Path, offset: int, timeout: float) -> Any:
+    """The HTTP response for ``source``, asking for the bytes after ``offset`` when resuming."""
+    headers = {"User-Agent": "agent-monitor"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        return urllib.request.urlopen(urllib.request.Request(source.url, headers=headers), timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 416 and offset:  # our partial file is not a prefix the server knows
+            part.unlink()
+        raise ModelDownloadError(f"{source.url}: HTTP {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:
+        raise ModelDownloadError(f"{source.url}: {_reason(exc.reason)}") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise ModelDownloadError(f"{source.url}: {_reason(exc)}") from exc
+
+
+def _receive(resp: Any, part: Path, resumed: bool, h: Any, offset: int, bar: _Progress, url: str) -> int:
+    """Append (or write) the response body to ``part``, hashing it; returns the bytes now held."""
+    received = offset
+    try:
+        with part.open("ab" if resumed else "wb") as out:
+            while chunk := resp.read(_CHUNK):
+                out.write(chunk)
+                h.update(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    except (OSError, http.client.HTTPException) as exc:
+        raise ModelDownloadError(
+            f"{url}: download interrupted after {received} bytes ({_reason(exc)}); fetch again to resume"
+        ) from exc
+    return received
+
+
+def _check_complete(source: ArchiveSource, part: Path, received: int, digest: str) -> None:
+    """Delete the download and say why when its size or sha256 is not the manifest's."""
     if source.size is not None and received != source.size:
         part.unlink()
         raise ModelDownloadError(
@@ -161,8 +176,6 @@ def download(
         raise ModelDownloadError(
             f"{source.url}: checksum mismatch (sha256 {digest}, expected {source.sha256}); download deleted"
         )
-    part.replace(dest)
-    return dest, digest
 
 
 def _range_start(resp: Any) -> int | None:

@@ -14,8 +14,8 @@ import pytest
 from agent_monitor.audio.conditions import parse_conditions
 from agent_monitor.errors import ConfigError
 from agent_monitor.settings import Settings
-from asr.degrade import BABBLE_FOLDERS, babble_files_for
-from asr.evaluate import Score, evaluate_tree, format_report
+from asr.offline.degrade import BABBLE_FOLDERS, babble_files_for
+from asr.offline.evaluate import Score, evaluate_tree, format_report
 
 # folder -> highest acceptable pipeline WER in % (measured: pipeline / plain Vosk)
 CEILINGS = {

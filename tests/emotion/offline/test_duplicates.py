@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.dataset import MULAW, load_clips, read_audio
-from emotion.duplicates import SAME_RECORDING, conflicting_duplicates, similarity
+from emotion.offline.dataset import MULAW, load_clips, read_audio
+from emotion.offline.duplicates import SAME_RECORDING, conflicting_duplicates, similarity
 
 
 def phone(path: Path) -> np.ndarray:

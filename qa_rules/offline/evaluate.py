@@ -1,6 +1,6 @@
 """``agent-monitor eval rules``: abusive-wording figures on the held-out (test) parts of the sets.
 
-Per set (:mod:`qa_rules.datasets`; by default the ``test`` part, which training never reads):
+Per set (:mod:`qa_rules.offline.datasets`; by default the ``test`` part, which training never reads):
 
 * **rules only**: an agent-leg pattern rule of an abuse category (profanity, insult, threat,
   contempt) fires;
@@ -28,11 +28,11 @@ from pathlib import Path
 from agent_monitor.errors import DatasetError
 from agent_monitor.model.audio import Leg
 from qa_rules.classifier import AbuseModel
-from qa_rules.datasets import DATASETS, Example, load
 from qa_rules.engine import RuleSet
+from qa_rules.offline.datasets import DATASETS, Example, load
+from qa_rules.offline.train import rule_flags
 from qa_rules.packs import ABUSE_CATEGORIES
 from qa_rules.text import prepare
-from qa_rules.train import rule_flags
 
 DEFAULT_SETS = ("cold", "olid", "collection", "swsr", "davidson")
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_rules.datasets import load
-from qa_rules.evaluate import Curve, pr_curve
+from qa_rules.offline.datasets import load
+from qa_rules.offline.evaluate import Curve, pr_curve
+from qa_rules.offline.train import RECIPES, fit, model_from, training_data
 from qa_rules.text import prepare
-from qa_rules.train import RECIPES, fit, model_from, training_data
 
 #: training sources: a set alone (the collection source takes both legs' turns)
 SOURCES: dict[str, dict[str, tuple[str, ...]]] = {

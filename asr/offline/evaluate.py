@@ -23,8 +23,8 @@ from agent_monitor.audio.decode import FloatArray, decode_file, float_to_pcm16
 from agent_monitor.errors import AgentMonitorError, DatasetError
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
-from asr.cer import zh_chars
-from asr.degrade import degraded_pcm, noise_bank_for
+from asr.offline.cer import zh_chars
+from asr.offline.degrade import degraded_pcm, noise_bank_for
 from asr.streaming import RecognizerPool
 from asr.transcribe import transcribe_legs
 
@@ -33,7 +33,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def normalise(text: str) -> list[str]:
     """Lower-case, drop punctuation (keeping in-word apostrophes); Chinese splits per character
-    (:func:`asr.cer.zh_chars`: punctuation and spaces removed, digits normalised)."""
+    (:func:`asr.offline.cer.zh_chars`: punctuation and spaces removed, digits normalised)."""
     if _CJK.search(text):
         return zh_chars(text)
     text = unicodedata.normalize("NFKC", text).lower()

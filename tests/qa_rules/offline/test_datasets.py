@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent_monitor.errors import DatasetError
-from qa_rules.datasets import DATASETS, load, load_self_written
+from qa_rules.offline.datasets import DATASETS, load, load_self_written
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))

@@ -206,7 +206,7 @@ def load(name: str, data_dir: Path, part: str = "all") -> list[Example]:
     return [e for e in rows if part_of(e.group) == part]
 
 
-SELF_WRITTEN_DIR = Path(__file__).resolve().parent / "data"
+SELF_WRITTEN_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 def load_self_written(lang: str) -> list[Example]:

@@ -25,20 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent_monitor.errors import DatasetError
-from emotion.dataset import ClipTable
 from emotion.model import StressModel
+from emotion.offline.dataset import ClipTable
+from emotion.offline.metrics import auc, unweighted_accuracy
+from emotion.offline.rows import Rows, absolute_rows, relative_rows
+from emotion.offline.training import TrainConfig, calibrated, fit_selected, training_rows
 from emotion.pitch import FloatArray
-from emotion.training import (
-    Rows,
-    TrainConfig,
-    absolute_rows,
-    auc,
-    calibrated,
-    fit_selected,
-    relative_rows,
-    training_rows,
-    unweighted_accuracy,
-)
 
 MODES = ("no baseline", "with baseline")
 #: the conditions a calm clip's score must not move across (gain and codec, no added noise)

@@ -2,7 +2,7 @@
 
 Recipe per language (:data:`RECIPES`): word and character n-gram TF-IDF features and a logistic
 regression (scikit-learn, liblinear, deterministic), fitted on the **dev parts only** of the
-public sets (:mod:`qa_rules.datasets`) plus the project's self-written sentences. Every set gets
+public sets (:mod:`qa_rules.offline.datasets`) plus the project's self-written sentences. Every set gets
 the same total weight (times its recipe weight), split equally between its classes, so the large
 Davidson and SWSR sets do not drown the small OLID, COLD and collection sets. The vocabulary is
 cut to the ``max_features`` n-grams that weigh most in a first fit, then refitted, so the JSON file
@@ -26,8 +26,8 @@ from typing import Any
 from agent_monitor.errors import DatasetError
 from agent_monitor.model.audio import Leg
 from qa_rules.classifier import FORMAT, AbuseModel, features
-from qa_rules.datasets import Example, load, load_self_written
 from qa_rules.engine import RuleSet
+from qa_rules.offline.datasets import Example, load, load_self_written
 from qa_rules.packs import ABUSE_CATEGORIES
 from qa_rules.text import prepare
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from asr.cer import align, char_errors, normalise_numbers, zh_chars
-from asr.evaluate import normalise
+from asr.offline.cer import align, char_errors, normalise_numbers, zh_chars
+from asr.offline.evaluate import normalise
 
 
 def _transcripts(labels: Path) -> list[str]:
