@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from agent_monitor.storage import repo
 from agent_monitor.storage.anchors import anchor_path, read_latest_anchors
+from agent_monitor.storage.chain import Anchor
 from agent_monitor.storage.integrity import verify_chains
 from web.admin.common import AdminUser, in_db
 
