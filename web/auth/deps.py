@@ -3,9 +3,15 @@
 - :class:`CurrentUser`: the signed-in user (username, role, agent id for agents, team for
   supervisors), loaded from the database on every request so a deactivated user, a role change or
   a password change takes effect at once.
-- :func:`current_user`: the user of the request's session cookie; without one, ``401`` JSON for
-  ``/api/*`` and a redirect to ``/login?next=...`` for pages.
-- :func:`require_roles`: ``Depends(require_roles("qa", "admin"))`` gives the user, or ``403``.
+- :func:`current_user`: the user of the request's session cookie; without one
+  :class:`NotSignedInError` (``401`` JSON for ``/api/*``, a redirect to ``/login?next=...`` for
+  pages: :mod:`web.errors`).
+- :func:`require_roles`: ``Depends(require_roles(Role.QA, Role.ADMIN))`` gives the user, or
+  :class:`PermissionDeniedError` (``403``).
+- the signed-in user of each set of roles, defined once for every route: :data:`SignedIn`,
+  :data:`CsrfChecked`, :data:`AnyRole`, :data:`AgentUser`, :data:`SupervisorUser`,
+  :data:`ReviewerUser`, :data:`ReplayUser`, :data:`LiveViewer`, :data:`AdminUser`,
+  :data:`AdminChange`.
 - :func:`websocket_user`: the same for websockets (also refusing a foreign ``Origin``); closes the
   socket with 1008 and returns ``None`` when not allowed.
 - :func:`csrf_protect`: unsafe methods (POST, PUT, PATCH, DELETE) need the header

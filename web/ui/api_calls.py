@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from agent_monitor.errors import NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import AlertState, CallStatus, Level, repo
+from agent_monitor.storage.enums import Role
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from agent_monitor.storage.tables import Call
 from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
@@ -65,7 +66,7 @@ async def list_calls(
 
 def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[str, Any]:
     call = visible_call(s, user, call_id)
-    reviews = [] if user.role == "agent" else [review_json(r) for r in repo.list_reviews(s, call_id)]
+    reviews = [] if user.role == Role.AGENT else [review_json(r) for r in repo.list_reviews(s, call_id)]
     return {
         "call": call_json(call, masked),
         "utterances": [utterance_json(u, masked) for u in repo.list_utterances(s, call_id)],
