@@ -18,6 +18,43 @@ class ConfigError(AgentMonitorError):
     """Settings or a configuration file are invalid."""
 
 
+# --- requests (the web API and pages) --------------------------------------------------------
+class RequestError(AgentMonitorError):
+    """A request cannot be served as made; the message says why (never a server fault)."""
+
+
+class InvalidRequestError(RequestError):
+    """A request's content is unusable (a field out of range, an unknown name)."""
+
+
+class RequestTooLargeError(RequestError):
+    """A request's body is larger than the endpoint accepts."""
+
+
+class AccessError(RequestError):
+    """The caller may not do this (not signed in, role or token not allowed, too many attempts)."""
+
+
+class NotSignedInError(AccessError):
+    """No valid session (``scheme="Cookie"``) or machine token (``scheme="Bearer"``) was presented."""
+
+    def __init__(self, problem: str = "not signed in", scheme: str = "Cookie") -> None:
+        super().__init__(problem)
+        self.scheme = scheme
+
+
+class PermissionDeniedError(AccessError):
+    """Signed in, but the role (or a missing CSRF token) does not allow this request."""
+
+
+class TooManyAttemptsError(AccessError):
+    """Too many failed attempts (sign-in); ``retry_after_s`` says when to try again."""
+
+    def __init__(self, problem: str, retry_after_s: float) -> None:
+        super().__init__(problem)
+        self.retry_after_s = retry_after_s
+
+
 # --- audio -----------------------------------------------------------------------------------
 class AudioError(AgentMonitorError):
     """Audio could not be read or has an unusable shape."""

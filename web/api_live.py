@@ -26,28 +26,25 @@ supervisors and admins; ``/api/audiosocket/register`` needs the ingest token (``
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ValidationError
 
-from agent_monitor.errors import IngestProtocolError, RegistrationLimitError
+from agent_monitor.errors import InvalidRequestError
 from agent_monitor.ingest.audiosocket import AUDIOSOCKET_RATE
 from agent_monitor.ingest.language import call_language
 from agent_monitor.ingest.ws_ingest import StartMessage, validation_problem
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.roles import Role
-from web.auth.deps import CurrentUser, require_ingest_token, require_roles
+from web.auth.deps import LiveViewer, SupervisorUser, require_ingest_token
 from web.auth.live_scope import LiveScope
+from web.services import ServicesDep
 
 router = APIRouter()
-LiveViewer = Annotated[CurrentUser, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
-Operator = Annotated[CurrentUser, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 
 
 @router.get("/healthz")
-async def healthz(request: Request) -> dict[str, Any]:
-    services = request.app.state.services
+async def healthz(services: ServicesDep) -> dict[str, Any]:
     audiosocket = services.audiosocket
     outbox = services.manager.outbox
     disk = services.disk.problem()
@@ -65,9 +62,11 @@ async def healthz(request: Request) -> dict[str, Any]:
 
 @router.get("/api/languages")
 async def languages(
-    request: Request, agent_id: str = "", queue: str | None = None, lang: Literal["en", "zh"] | None = None
+    services: ServicesDep,
+    agent_id: str = "",
+    queue: str | None = None,
+    lang: Literal["en", "zh"] | None = None,
 ) -> dict[str, Any]:
-    services = request.app.state.services
     models = services.models
     chosen = call_language(services.settings.live, lang, agent_id, queue)
     return {
@@ -78,12 +77,11 @@ async def languages(
 
 
 @router.get("/api/live")
-async def live_calls(request: Request, user: LiveViewer) -> dict[str, Any]:
-    manager = request.app.state.services.manager
-    scope = LiveScope(user, request.app.state.services)
+async def live_calls(user: LiveViewer, services: ServicesDep) -> dict[str, Any]:
+    scope = LiveScope(user, services)
     calls = []
-    for session in manager.live_calls():
-        if not await scope.sees_agent(session.info.agent_id):
+    for session in services.manager.live_calls():
+        if not await scope.sees(session.info):
             continue
         stats = session.stats
         calls.append({**session.info.to_dict(), "stats": stats.to_dict(), "lag_s": stats.lag_s})
@@ -91,8 +89,7 @@ async def live_calls(request: Request, user: LiveViewer) -> dict[str, Any]:
 
 
 @router.get("/api/metrics")
-async def metrics(request: Request, user: Operator, reset: bool = False) -> dict[str, Any]:
-    services = request.app.state.services
+async def metrics(user: SupervisorUser, services: ServicesDep, reset: bool = False) -> dict[str, Any]:
     live = services.manager.live_calls()
     return {
         "loop_lag": services.loop_lag.summary(reset=reset),
@@ -108,16 +105,13 @@ class Registration(BaseModel):
 
 
 @router.post("/api/audiosocket/register", dependencies=[Depends(require_ingest_token)])
-async def register_audiosocket(request: Request, body: Registration) -> dict[str, Any]:
-    services = request.app.state.services
+async def register_audiosocket(body: Registration, services: ServicesDep) -> dict[str, Any]:
+    """Errors: 422 for an unusable ``call``, 429 when too many registrations wait
+    (``RegistrationLimitError``), 409 for a UUID already registered (``IngestProtocolError``)."""
     fields = {"sample_rate": AUDIOSOCKET_RATE, "encoding": "L16", **body.call, "type": "start"}
     try:
         call = StartMessage.model_validate(fields)
-        services.registry.register(body.uuid, call, body.leg)
     except ValidationError as exc:
-        raise HTTPException(422, validation_problem(exc, "call")) from None
-    except RegistrationLimitError as exc:
-        raise HTTPException(429, str(exc)) from None
-    except IngestProtocolError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise InvalidRequestError(validation_problem(exc, "call")) from None
+    services.registry.register(body.uuid, call, body.leg)
     return {"uuid": str(body.uuid), "call_id": call.call_id, "leg": body.leg.value}

@@ -6,7 +6,7 @@ The lifespan builds the process's singletons from the settings, in order: the da
 data kept), the stages (:class:`agent_monitor.model.stages.Stages`, from ``open_stages``: the
 speech model of each call language, the rule set, the stress scorers), the event bus, the call
 manager and, unless ``settings.server.audiosocket_port`` is ``None``, the Asterisk AudioSocket
-TCP listener. They live in ``app.state.services`` (:class:`Services`).
+TCP listener. They live in ``app.state.services`` (:class:`web.services.Services`).
 
 Routes: ``/ws/ingest`` (:mod:`web.ingest.ws_ingest`), ``/ws/twilio`` (:mod:`web.ingest.twilio`),
 ``/ws/events`` (:mod:`web.events`), ``GET /api/live``, ``POST /api/audiosocket/register`` and
@@ -19,56 +19,21 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from agent_monitor.data_dir_lock import DataDirLock
-from agent_monitor.ingest.disk_space import DiskWatch
-from agent_monitor.model.stages import Stages, TranscriberFactory
+from agent_monitor.model.stages import Stages
 from agent_monitor.settings import Settings
+from web.errors import install_error_handler
 from web.json_guard import StrictJson, validation_error_response
-from web.loop_monitor import LoopLagMonitor
-
-if TYPE_CHECKING:
-    from agent_monitor.ingest.audiosocket import LegRegistry
-    from agent_monitor.ingest.audiosocket_server import AudioSocketServer
-    from agent_monitor.pipeline import CallManager, EventBus
-    from agent_monitor.storage import Database
-    from agent_monitor.storage.anchors import AnchorWriter
+from web.services import Services
 
 log = logging.getLogger(__name__)
 
 #: builds the stages from the settings, off the event loop (:func:`agent_monitor.compose.open_stages`)
 StageOpener = Callable[[Settings], Awaitable[Stages]]
-
-
-@dataclass
-class Services:
-    """What the routes use; built once by the lifespan."""
-
-    settings: Settings
-    db: Database
-    stages: Stages
-    bus: EventBus
-    manager: CallManager
-    registry: LegRegistry
-    audiosocket: AudioSocketServer | None = None
-    loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
-    anchors: AnchorWriter | None = None
-    aborted_at_start: list[str] = field(default_factory=list)
-    data_dir_lock: DataDirLock | None = None
-    disk: DiskWatch = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.disk = DiskWatch(self.settings.data_dir, self.settings.server.min_free_disk_mb)
-
-    @property
-    def models(self) -> TranscriberFactory:
-        """The speech models by call language."""
-        return self.stages.transcribers
 
 
 async def build_services(settings: Settings, open_stages: StageOpener) -> Services:
@@ -158,4 +123,5 @@ def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
     install_ui(app, settings)
     app.add_middleware(StrictJson)
     app.add_exception_handler(RequestValidationError, validation_error_response)
+    install_error_handler(app)
     return app

@@ -1,8 +1,10 @@
 """``/ws/events``: the event bus as JSON over a websocket, for signed-in users.
 
-Each user gets only the events of the calls in their scope (:mod:`web.auth.live_scope`): an
-agent their own calls, a supervisor their team's, QA only ``call_ended`` of flagged calls and
-``qa_queued``, an admin everything. Without a session (or from a foreign ``Origin``) the socket
+Each user gets only the events of the calls the access policy lets them see
+(:mod:`web.auth.scope` through :mod:`web.auth.live_scope`, the same rule as the REST API and
+``/ws/ui/live``): an agent their own calls, a supervisor their team's, QA only ``call_ended`` and
+``qa_queued`` of flagged calls, an admin everything. :func:`stream_events` is shared with
+``/ws/ui/live``. Without a session (or from a foreign ``Origin``) the socket
 is closed with 1008 before it is accepted.
 
 Query parameters narrow the stream: ``call_id`` (repeatable), ``agent_id`` (events of that
@@ -34,9 +36,10 @@ from starlette.websockets import WebSocketDisconnect
 from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
 from agent_monitor.model.roles import Role
 from agent_monitor.pipeline.bus import EventFilter
-from web.auth.deps import watch_session, websocket_user
+from web.auth.deps import CurrentUser, watch_session, websocket_user
 from web.auth.live_scope import LiveScope
-from web.ui.access import masks
+from web.auth.scope import masks
+from web.services import Services, ServicesDep
 from web.ui.serialize import event_masked
 
 router = APIRouter()
@@ -77,12 +80,10 @@ def event_json(event: Event) -> str:
 
 
 @router.websocket("/ws/events")
-async def ws_events(websocket: WebSocket) -> None:
+async def ws_events(websocket: WebSocket, services: ServicesDep) -> None:
     user = await websocket_user(websocket, *Role)
     if user is None:
         return
-    services = websocket.app.state.services
-    scope = LiveScope(user, services)
     params = websocket.query_params
     types = {t.strip() for t in params.get("types", "").split(",") if t.strip()}
     unknown = types - set(EVENT_TYPES)
@@ -91,6 +92,16 @@ async def ws_events(websocket: WebSocket) -> None:
         await websocket.close(1008, f"unknown event types: {', '.join(sorted(unknown))}")
         return
     wanted = event_filter(set(params.getlist("call_id")), params.get("agent_id"), types)
+    await stream_events(websocket, user, services, wanted)
+
+
+async def stream_events(
+    websocket: WebSocket, user: CurrentUser, services: Services, wanted: EventFilter
+) -> None:
+    """Send the accepted ``websocket`` the bus events ``wanted`` that the access policy lets
+    ``user`` see (:class:`LiveScope`), masked for masked roles, after ``{"type": "subscribed"}``;
+    until the client leaves or the session ends (both websockets of the pages and API use this)."""
+    scope = LiveScope(user, services)
     masked = masks(websocket, user)
     with services.bus.subscribe(wanted) as sub:
         await websocket.send_json({"type": "subscribed"})

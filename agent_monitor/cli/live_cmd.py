@@ -147,9 +147,9 @@ def _check_language(args: argparse.Namespace) -> None:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.accounts.secrets import client_ingest_token
     from agent_monitor.ingest.call_audio import load_call_audio
     from agent_monitor.ingest.client import replay_call
-    from web.auth.secrets_store import client_ingest_token
 
     # sent as telephone audio: 8 kHz L16 (ingest) or 8 kHz mu-law (Twilio)
     audio = load_call_audio(args.file, 8000, args.agent_channel or settings.asr.agent_channel)
@@ -222,7 +222,7 @@ async def _demo(settings: Settings, calls: int, rounds: int, speed: float) -> in
         "demo calls are a real recorded call with SYNTHETIC (espeak-ng) violations spliced in",
         file=sys.stderr,
     )
-    from web.auth.demo_users import ensure_demo_users
+    from agent_monitor.accounts.demo import ensure_demo_users
 
     agent_ids = [f"demo-agent-{i + 1}" for i in range(calls)]
     accounts = await asyncio.to_thread(ensure_demo_users, app.state.services.db, agent_ids)
@@ -278,8 +278,8 @@ async def _print_events(app: Any) -> None:
 
 
 def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.accounts.secrets import client_ingest_token
     from agent_monitor.ingest.capture import capture_call, list_devices
-    from web.auth.secrets_store import client_ingest_token
 
     if args.list_devices:
         print(list_devices())

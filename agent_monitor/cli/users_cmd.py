@@ -54,7 +54,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _read_password(args: argparse.Namespace, settings: Settings) -> str:
-    from web.auth.passwords import check_password_strength
+    from agent_monitor.accounts.passwords import check_password_strength
 
     if args.password_stdin:
         line = sys.stdin.readline()
@@ -81,8 +81,8 @@ def _db(settings: Settings) -> Any:
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
-    from agent_monitor.storage import repo
-    from web.auth.passwords import hash_password
+    from agent_monitor.accounts import users as accounts
+    from agent_monitor.accounts.passwords import hash_password
 
     if args.role is Role.AGENT and not args.agent_id:
         raise InvalidRecordError("a user with role agent needs --agent-id")
@@ -90,16 +90,8 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     db = _db(settings)
     try:
         with db.session() as s:
-            repo.create_user(
-                s, args.username, password_hash, args.role, agent_id=args.agent_id, team=args.team
-            )
-            repo.record_audit(
-                s,
-                "cli",
-                "user_created",
-                object_type="user",
-                object_id=args.username,
-                detail={"role": args.role},
+            accounts.add_user(
+                s, "cli", args.username, password_hash, args.role, agent_id=args.agent_id, team=args.team
             )
     finally:
         db.dispose()
@@ -108,8 +100,9 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _passwd(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.accounts import users as accounts
+    from agent_monitor.accounts.passwords import hash_password
     from agent_monitor.storage import repo
-    from web.auth.passwords import hash_password
 
     db = _db(settings)
     try:
@@ -117,8 +110,7 @@ def _passwd(args: argparse.Namespace, settings: Settings) -> int:
             repo.require_user(s, args.username)
         password_hash = hash_password(_read_password(args, settings))
         with db.session() as s:
-            repo.set_password(s, args.username, password_hash)
-            repo.record_audit(s, "cli", "password_changed", object_type="user", object_id=args.username)
+            accounts.change_password(s, "cli", args.username, password_hash)
     finally:
         db.dispose()
     print(f"password of {args.username} changed")
@@ -148,14 +140,12 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _set_active(args: argparse.Namespace, settings: Settings) -> int:
-    from agent_monitor.storage import repo
+    from agent_monitor.accounts import users as accounts
 
     db = _db(settings)
     try:
         with db.session() as s:
-            repo.set_user_active(s, args.username, args.active)
-            action = "user_activated" if args.active else "user_deactivated"
-            repo.record_audit(s, "cli", action, object_type="user", object_id=args.username)
+            accounts.set_active(s, "cli", args.username, args.active)
     finally:
         db.dispose()
     print(f"{args.username} {'activated' if args.active else 'deactivated'}")

@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
-from web.auth.passwords import hash_password
 
 MODEL = "vosk-model-small-en-us-0.15"
 PASSWORD = "a long test password 1"

@@ -15,13 +15,13 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
+from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.compose import create_app
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
 from tests.web.browser_support import launch_chromium
 from tests.web.live_support import LiveServer
-from web.auth.passwords import hash_password
 
 MODEL = "vosk-model-small-en-us-0.15"
 #: the live server's ingest token (machine clients) and its admin (the /ws/events listener)

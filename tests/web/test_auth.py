@@ -41,7 +41,7 @@ def test_secrets_are_generated_private_and_stable(client: TestClient) -> None:
     assert stat.S_IMODE(os.stat(token).st_mode) == 0o600 and len(token.read_text().strip()) >= 32
     # read back, not regenerated, by the next start
     auth = client.app.state.auth  # type: ignore[attr-defined]
-    from web.auth.secrets_store import ingest_token, secret_key
+    from agent_monitor.accounts.secrets import ingest_token, secret_key
 
     assert secret_key(auth.settings) == key.read_text().strip().encode()
     assert ingest_token(auth.settings) == auth.ingest_token
@@ -335,7 +335,7 @@ def test_twilio_token_travels_in_the_start_event(client: TestClient) -> None:
 
 
 def test_demo_accounts_get_fresh_random_passwords(client: TestClient) -> None:
-    from web.auth.demo_users import DEMO_TEAM, ensure_demo_users
+    from agent_monitor.accounts.demo import DEMO_TEAM, ensure_demo_users
 
     db = client.app.state.services.db  # type: ignore[attr-defined]
     first = {a.username: a for a in ensure_demo_users(db, ["demo-agent-1"])}

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agent_monitor.accounts.passwords import verify_password
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, repo
-from web.auth.passwords import verify_password
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -112,6 +112,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/healthz"): Access(PUBLIC),
     ("GET", "/api/languages"): Access(PUBLIC),
     ("GET", "/login"): Access(PUBLIC),
+    ("GET", "/favicon.ico"): Access(PUBLIC),
     # the form without the login page's CSRF cookie: refused whoever sends it (tested in test_auth)
     ("POST", "/login"): Access(PUBLIC, ok=frozenset({403})),
     ("POST", "/api/auth/login"): Access(PUBLIC, body={"username": "qa1", "password": PASSWORD}),

@@ -236,7 +236,7 @@ def test_error_pages_are_html_in_the_users_language_and_api_errors_stay_json(
     zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
     page = httpx.get(url + "/no-such-page", headers=zh)
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
-    assert "页面不存在" in page.text and 'href="/"' in page.text
+    assert "页面不存在" in page.text and 'href="/login"' in page.text  # signed out: back to sign-in
     english = httpx.get(url + "/no-such-page", headers={"Accept-Language": "en-US"})
     assert english.status_code == 404 and "Not found" in english.text
     chosen = httpx.get(url + "/no-such-page", headers={**zh, "Cookie": "am_lang=en"})

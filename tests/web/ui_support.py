@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
@@ -30,7 +31,6 @@ from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import RecordingWriter, recording_path
 from agent_monitor.storage.repo.transcripts import save_utterance
-from web.auth.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
 #: username -> (role, agent_id, team)

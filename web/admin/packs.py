@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 
 from agent_monitor.errors import RulePackError
 from web.admin.common import AdminChange
-from web.auth.audit import audit
+from web.services import in_db, services_of
+from web.ui.access import audit
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -42,7 +43,7 @@ class TryOut(BaseModel):
 @router.post("/rules/try", response_model=TryOut)
 async def try_pack(request: Request, body: TryBody, user: AdminChange) -> TryOut:
     """The hits a pack (or the installed packs) finds in ``text``; a broken pack is a 422 saying why."""
-    trial = request.app.state.services.stages.packs
+    trial = services_of(request).stages.packs
     try:
         hits = await asyncio.to_thread(trial.try_text, body.text, body.lang, body.pack)
     except RulePackError as exc:
@@ -58,12 +59,6 @@ async def try_pack(request: Request, body: TryBody, user: AdminChange) -> TryOut
         )
         for h in hits
     ]
-    await audit(
-        request.app.state.services,
-        user,
-        "rule_pack_tried",
-        "rule_pack",
-        "uploaded" if body.pack else "installed",
-        hits=len(found),
-    )
+    shown = "uploaded" if body.pack else "installed"
+    await in_db(request, lambda s: audit(s, user, "rule_pack_tried", "rule_pack", shown, hits=len(found)))
     return TryOut(hits=found)

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from agent_monitor.accounts.users import record
 from agent_monitor.storage import repo
 from agent_monitor.storage.types import utcnow
 from web.admin.common import AdminChange, in_db
-from web.auth.audit import record
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

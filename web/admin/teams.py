@@ -10,12 +10,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from agent_monitor.accounts.users import record
 from agent_monitor.errors import ConflictError, InvalidRecordError
 from agent_monitor.storage import repo
 from agent_monitor.storage.enums import Role
 from agent_monitor.storage.repo.teams import team_name
 from web.admin.common import AdminChange, AdminUser, in_db
-from web.auth.audit import record
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

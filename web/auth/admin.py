@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from agent_monitor.errors import AgentMonitorError, ConflictError, InvalidRecordError, NotFoundError
+from agent_monitor.accounts import users as accounts
+from agent_monitor.accounts.passwords import check_password_strength, hash_password
 from agent_monitor.model.roles import Role
-from web.auth.audit import record
-from web.auth.deps import CurrentUser, csrf_protect, require_roles
-from web.auth.passwords import check_password_strength, hash_password
+from agent_monitor.storage import repo
+from web.auth.deps import AdminChange, AdminUser
+from web.services import ServicesDep, in_db
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
-
-AdminUser = Annotated[CurrentUser, Depends(require_roles(Role.ADMIN))]
-
-
-async def _admin_csrf(user: AdminUser, checked: Annotated[CurrentUser, Depends(csrf_protect)]) -> CurrentUser:
-    return user
-
-
-AdminChange = Annotated[CurrentUser, Depends(_admin_csrf)]
 
 
 class UserOut(BaseModel):
@@ -69,108 +61,42 @@ def _out(row: Any) -> UserOut:
     )
 
 
-def _http(exc: AgentMonitorError) -> HTTPException:
-    if isinstance(exc, NotFoundError):
-        return HTTPException(404, str(exc))
-    if isinstance(exc, ConflictError):
-        return HTTPException(409, str(exc))
-    return HTTPException(422, str(exc))
-
-
-async def _in_db(request: Request, job: Any) -> Any:
-    db = request.app.state.services.db
-
-    def run() -> Any:
-        with db.session() as s:
-            return job(s)
-
-    try:
-        return await asyncio.to_thread(run)
-    except (NotFoundError, ConflictError, InvalidRecordError) as exc:
-        raise _http(exc) from None
-
-
 @router.get("/users", response_model=list[UserOut])
 async def list_users(request: Request, user: AdminUser) -> list[UserOut]:
     """Every user (never their password hashes)."""
-    from agent_monitor.storage import repo
+    return await in_db(request, lambda s: [_out(u) for u in repo.list_users(s)])
 
-    return list(await _in_db(request, lambda s: [_out(u) for u in repo.list_users(s)]))
+
+async def _checked_hash(services: ServicesDep, password: str, username: str) -> str:
+    """The hash of ``password`` once it passes the strength check (422 otherwise)."""
+    web = services.settings.web
+    check_password_strength(password, username, web.min_password_length, web.min_password_score)
+    return await asyncio.to_thread(hash_password, password)
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-async def create_user(request: Request, body: NewUser, user: AdminChange) -> UserOut:
+async def create_user(request: Request, body: NewUser, user: AdminChange, services: ServicesDep) -> UserOut:
     """Add a user; an agent needs ``agent_id``, a supervisor should have a ``team``."""
-    from agent_monitor.storage import repo
-
-    web = request.app.state.services.settings.web
-    try:
-        check_password_strength(body.password, body.username, web.min_password_length, web.min_password_score)
-    except InvalidRecordError as exc:
-        raise HTTPException(422, str(exc)) from None
-    pw_hash = await asyncio.to_thread(hash_password, body.password)
+    pw_hash = await _checked_hash(services, body.password, body.username)
 
     def job(s: Any) -> UserOut:
-        row = repo.create_user(s, body.username, pw_hash, body.role, agent_id=body.agent_id, team=body.team)
-        record(s, user.username, "user_created", "user", body.username, role=body.role)
+        row = accounts.add_user(
+            s, user.username, body.username, pw_hash, body.role, agent_id=body.agent_id, team=body.team
+        )
         return _out(row)
 
-    result: UserOut = await _in_db(request, job)
-    return result
-
-
-def _other_active_admins(s: Any, username: str) -> int:
-    from agent_monitor.storage import repo
-
-    return sum(1 for u in repo.list_users(s, role=Role.ADMIN, active=True) if u.username != username)
+    return await in_db(request, job)
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-async def update_user(request: Request, username: str, body: UserChange, user: AdminChange) -> UserOut:
-    """Change a user's role (with agent id / team), activate or deactivate them, or set a password."""
-    from agent_monitor.storage import repo
-
-    pw_hash: str | None = None
-    if body.password is not None:
-        web = request.app.state.services.settings.web
-        try:
-            check_password_strength(body.password, username, web.min_password_length, web.min_password_score)
-        except InvalidRecordError as exc:
-            raise HTTPException(422, str(exc)) from None
-        pw_hash = await asyncio.to_thread(hash_password, body.password)
-
-    def job(s: Any) -> UserOut:
-        row = repo.require_user(s, username)
-        current_role = Role(row.role)
-        losing_admin = current_role is Role.ADMIN and (
-            (body.role is not None and body.role is not Role.ADMIN) or body.active is False
-        )
-        if losing_admin and _other_active_admins(s, username) == 0:
-            raise ConflictError("the last active admin cannot be demoted or deactivated")
-        changes: dict[str, Any] = {}
-        if body.role is not None:
-            repo.set_user_role(s, username, body.role, agent_id=body.agent_id, team=body.team)
-            changes.update(role=body.role, agent_id=body.agent_id, team=body.team)
-        elif body.team is not None or body.agent_id is not None:
-            repo.set_user_role(
-                s,
-                username,
-                current_role,
-                agent_id=body.agent_id if body.agent_id is not None else row.agent_id,
-                team=body.team if body.team is not None else row.team,
-            )
-            changes.update(agent_id=row.agent_id, team=row.team)
-        if body.active is not None:
-            repo.set_user_active(s, username, body.active)
-            changes["active"] = body.active
-        if pw_hash is not None:
-            repo.set_password(s, username, pw_hash)
-            changes["password"] = "changed"
-        record(s, user.username, "user_updated", "user", username, **changes)
-        return _out(row)
-
-    result: UserOut = await _in_db(request, job)
-    return result
+async def update_user(
+    request: Request, username: str, body: UserChange, user: AdminChange, services: ServicesDep
+) -> UserOut:
+    """Change a user's role (with agent id / team), activate or deactivate them, or set a password
+    (the last active admin cannot be demoted or deactivated: 409)."""
+    pw_hash = None if body.password is None else await _checked_hash(services, body.password, username)
+    change = accounts.UserChange(body.role, body.agent_id, body.team, body.active, pw_hash)
+    return await in_db(request, lambda s: _out(accounts.update_user(s, user.username, username, change)))
 
 
 class PackOut(BaseModel):
@@ -188,14 +114,14 @@ class LintBody(BaseModel):
 
 
 @router.get("/rules", response_model=list[PackOut])
-async def list_rule_packs(request: Request, user: AdminUser) -> list[PackOut]:
+async def list_rule_packs(user: AdminUser, services: ServicesDep) -> list[PackOut]:
     """The rule packs the server loads (``rules.packs``), each checked."""
-    packs = request.app.state.services.stages.packs
+    packs = services.stages.packs
     return [PackOut(**asdict(c)) for c in await asyncio.to_thread(packs.installed)]
 
 
 @router.post("/rules/lint", response_model=PackOut)
-async def lint_rule_pack(request: Request, body: LintBody, user: AdminChange) -> PackOut:
+async def lint_rule_pack(body: LintBody, user: AdminChange, services: ServicesDep) -> PackOut:
     """Check a rule pack's YAML text without installing it (``ok`` false with a one-line error)."""
-    packs = request.app.state.services.stages.packs
+    packs = services.stages.packs
     return PackOut(**asdict(await asyncio.to_thread(packs.lint, body.text)))

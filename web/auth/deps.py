@@ -3,9 +3,15 @@
 - :class:`CurrentUser`: the signed-in user (username, role, agent id for agents, team for
   supervisors), loaded from the database on every request so a deactivated user, a role change or
   a password change takes effect at once.
-- :func:`current_user`: the user of the request's session cookie; without one, ``401`` JSON for
-  ``/api/*`` and a redirect to ``/login?next=...`` for pages.
-- :func:`require_roles`: ``Depends(require_roles(Role.QA, Role.ADMIN))`` gives the user, or ``403``.
+- :func:`current_user`: the user of the request's session cookie; without one
+  :class:`NotSignedInError` (``401`` JSON for ``/api/*``, a redirect to ``/login?next=...`` for
+  pages: :mod:`web.errors`).
+- :func:`require_roles`: ``Depends(require_roles(Role.QA, Role.ADMIN))`` gives the user, or
+  :class:`PermissionDeniedError` (``403``).
+- the signed-in user of each set of roles, defined once for every route: :data:`SignedIn`,
+  :data:`CsrfChecked`, :data:`AnyRole`, :data:`AgentUser`, :data:`SupervisorUser`,
+  :data:`ReviewerUser`, :data:`ReplayUser`, :data:`LiveViewer`, :data:`AdminUser`,
+  :data:`AdminChange`.
 - :func:`websocket_user`: the same for websockets (also refusing a foreign ``Origin``); closes the
   socket with 1008 and returns ``None`` when not allowed.
 - :func:`csrf_protect`: unsafe methods (POST, PUT, PATCH, DELETE) need the header
@@ -23,15 +29,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request, WebSocket
+from fastapi import Depends, Request, WebSocket
 from starlette.requests import HTTPConnection
 
+from agent_monitor.errors import IngestProtocolError, NotSignedInError, PermissionDeniedError
 from agent_monitor.model.roles import Role
+from agent_monitor.storage import repo
 from agent_monitor.strict_json import loads_strict
 from web.auth.state import AuthState
 from web.auth.tokens import CSRF_HEADER, SESSION_COOKIE, SessionToken, password_fingerprint
+from web.services import services_of
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: websocket close code for "policy violation" (not signed in, role not allowed, foreign origin)
@@ -56,9 +65,7 @@ def auth_state(conn: HTTPConnection) -> AuthState:
 def _load_user(conn: HTTPConnection, token: SessionToken) -> Any:
     """The user row, or ``None`` when the user is unknown, the session was revoked (logout) or an
     admin ended the user's sessions after it was issued."""
-    from agent_monitor.storage import repo
-
-    with conn.app.state.services.db.session() as s:
+    with services_of(conn).db.session() as s:
         user = repo.get_user(s, token.username)
         issued = datetime.fromtimestamp(token.issued_at, UTC)
         if (
@@ -99,19 +106,11 @@ async def _resolve_session(conn: HTTPConnection) -> tuple[CurrentUser, SessionTo
     return CurrentUser(row.username, Role(row.role), row.agent_id, row.team), token
 
 
-def _is_api(conn: HTTPConnection) -> bool:
-    path = conn.url.path
-    return path.startswith(("/api/", "/ws/")) or path in ("/api", "/openapi.json")
-
-
 async def current_user(request: Request) -> CurrentUser:
     found = await session_of(request)
-    if found is not None:
-        return found[0]
-    if _is_api(request):
-        raise HTTPException(401, "not signed in", headers={"WWW-Authenticate": "Cookie"})
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(target, safe='')}"})
+    if found is None:
+        raise NotSignedInError("not signed in")
+    return found[0]
 
 
 #: ``user: SignedIn`` in a route's parameters: the signed-in user (401 / redirect to /login otherwise)
@@ -126,7 +125,7 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[CurrentUser]]:
 
     async def dependency(user: SignedIn) -> CurrentUser:
         if user.role not in allowed:
-            raise HTTPException(403, "your role may not do this")
+            raise PermissionDeniedError("your role may not do this")
         return user
 
     dependency.__name__ = f"require_roles_{'_'.join(r.value for r in roles)}"
@@ -182,9 +181,9 @@ async def csrf_protect(request: Request, user: SignedIn) -> CurrentUser:
     if request.method in UNSAFE_METHODS:
         found = await session_of(request)
         if found is None:  # current_user already refused this; kept for clarity
-            raise HTTPException(401, "not signed in")
+            raise NotSignedInError("not signed in")
         if not auth_state(request).signer.csrf_ok(found[1].sid, request.headers.get(CSRF_HEADER)):
-            raise HTTPException(403, "missing or wrong CSRF token (header X-CSRF-Token)")
+            raise PermissionDeniedError("missing or wrong CSRF token (header X-CSRF-Token)")
     return user
 
 
@@ -210,9 +209,7 @@ def ingest_token_ok(conn: HTTPConnection) -> bool:
 async def require_ingest_token(request: Request) -> None:
     """Machine endpoints (``POST /api/audiosocket/register``): 401 without the ingest token."""
     if not ingest_token_ok(request):
-        raise HTTPException(
-            401, "this endpoint needs the ingest token", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise NotSignedInError("this endpoint needs the ingest token", scheme="Bearer")
 
 
 async def websocket_ingest_ok(websocket: WebSocket) -> bool:
@@ -227,8 +224,6 @@ def twilio_start_token_ok(conn: HTTPConnection, text: str) -> bool:
     """Before a Twilio stream is authorized: a ``connected`` event passes (``False``: not yet
     authorized), a ``start`` event must carry the ingest token as custom parameter ``token``
     (``True``); anything else, or a wrong token, is refused (:class:`IngestProtocolError`, 1008)."""
-    from agent_monitor.errors import IngestProtocolError
-
     try:
         data = loads_strict(text)
     except (ValueError, RecursionError):
@@ -244,3 +239,30 @@ def twilio_start_token_ok(conn: HTTPConnection, text: str) -> bool:
         if isinstance(token, str) and hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8")):
             return True
     raise IngestProtocolError("the ingest token is missing or wrong", WS_POLICY_VIOLATION)
+
+
+#: roles that may open a call's record (each further limited to the calls in its scope)
+CALL_READERS = (Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN)
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
+REVIEWERS = (Role.QA, Role.ADMIN)
+#: who may replay recordings and export evidence (each limited to the calls in their scope)
+REPLAYERS = (Role.QA, Role.SUPERVISOR, Role.ADMIN)
+#: who watches calls live (QA reviews finished calls only)
+LIVE_VIEWERS = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+
+# the signed-in user of a route, by the roles it admits (403 for others, 401 / login when signed out)
+AnyRole = Annotated[CurrentUser, Depends(require_roles(*CALL_READERS))]
+AgentUser = Annotated[CurrentUser, Depends(require_roles(Role.AGENT))]
+SupervisorUser = Annotated[CurrentUser, Depends(require_roles(*SUPERVISORS))]
+ReviewerUser = Annotated[CurrentUser, Depends(require_roles(*REVIEWERS))]
+ReplayUser = Annotated[CurrentUser, Depends(require_roles(*REPLAYERS))]
+LiveViewer = Annotated[CurrentUser, Depends(require_roles(*LIVE_VIEWERS))]
+AdminUser = Annotated[CurrentUser, Depends(require_roles(Role.ADMIN))]
+
+
+async def _admin_change(user: AdminUser, checked: CsrfChecked) -> CurrentUser:
+    return user
+
+
+#: an admin making a change (CSRF token checked)
+AdminChange = Annotated[CurrentUser, Depends(_admin_change)]

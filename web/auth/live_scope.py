@@ -1,58 +1,75 @@
-"""The call policy of :mod:`web.auth.scope` applied to live data: bus events and live sessions.
+"""The access policy of :mod:`web.auth.scope` applied to live data: bus events and live calls.
 
-Events name their call; who owns the call (its agent) comes from the event itself, the live
-session, or the database, and the agent's team from the database. Both are cached per connection.
+An event names its call; the :class:`~web.auth.scope.CallFacts` the policy decides on come from
+the live call (its :class:`CallInfo`: a ``call_started`` event or the call manager's session),
+else from the stored call, with what a ``call_ended`` / ``qa_queued`` event says (the call is
+finished, at that level) laid over them, since the database may not have it yet. Agents' teams
+and finished calls' facts are looked up once per connection; a live call's events never wait on
+the database beyond the first lookup of its agent's team.
 
-- admin: every event; agent: events of their own calls; supervisor: events of their team's calls;
-- qa: only ``call_ended`` of flagged calls and ``qa_queued`` (what feeds the QA queue; QA does
-  not watch calls live).
+So each user gets, live, the events of exactly the calls the REST API shows them: an agent their
+own calls, a supervisor their team's, QA the ``call_ended`` and ``qa_queued`` of flagged calls
+(QA does not watch calls live), an admin everything.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import dataclasses
+from datetime import UTC, datetime
 
-from agent_monitor.errors import NotFoundError
 from agent_monitor.model.events import CallEnded, CallStarted, Event, QaQueued
-from agent_monitor.model.roles import Role
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.session import CallInfo
+from agent_monitor.storage.enums import CallStatus
+from agent_monitor.storage.tables import Agent, Call
 from web.auth.deps import CurrentUser
-
-_UNKNOWN = "\x00unknown"
+from web.auth.scope import CallFacts, can_see, facts_of_row
+from web.services import Services
 
 
 class LiveScope:
     """Which live calls (and their events) one user may see."""
 
-    def __init__(self, user: CurrentUser, services: Any) -> None:
+    def __init__(self, user: CurrentUser, services: Services) -> None:
         self.user = user
         self.services = services
-        self._owner: dict[str, str] = {}
         self._team: dict[str, str | None] = {}
+        self._finished: dict[str, CallFacts] = {}
 
-    async def owner_of(self, call_id: str, event: Event | None = None) -> str:
-        if call_id in self._owner:
-            return self._owner[call_id]
-        owner: str | None = None
-        if isinstance(event, CallStarted):
-            owner = event.info.agent_id
-        for session in self.services.manager.live_calls():
-            if owner is None and session.info.call_id == call_id:
-                owner = session.info.agent_id
-        if owner is None:
-            owner = await asyncio.to_thread(self._owner_from_db, call_id)
-        if owner != _UNKNOWN:
-            self._owner[call_id] = owner
-        return owner
+    async def allows(self, event: Event) -> bool:
+        """Whether ``event`` may be sent to the user."""
+        return can_see(self.user, await self.facts(event))
 
-    def _owner_from_db(self, call_id: str) -> str:
-        from agent_monitor.storage import repo
+    async def sees(self, info: CallInfo) -> bool:
+        """Whether the user may see the live call ``info``."""
+        return can_see(self.user, await self._live_facts(info))
 
-        with self.services.db.session() as s:
-            try:
-                return str(repo.get_call(s, call_id).agent_id)
-            except NotFoundError:
-                return _UNKNOWN
+    async def facts(self, event: Event) -> CallFacts:
+        """The facts of the call of ``event``; a call neither live nor stored has no agent and no
+        team (only an admin sees its events, and QA its end when flagged)."""
+        info = event.info if isinstance(event, CallStarted) else self._live_info(event.call_id)
+        facts = await self._live_facts(info) if info is not None else await self._stored(event.call_id)
+        if facts is None:
+            facts = CallFacts(event.call_id, "", None, CallStatus.LIVE, WarningLevel.NONE, datetime.now(UTC))
+        if isinstance(event, CallEnded):
+            return dataclasses.replace(
+                facts, status=CallStatus(event.status), level=WarningLevel(str(event.level))
+            )
+        if isinstance(event, QaQueued):
+            status = CallStatus.ENDED if facts.status is CallStatus.LIVE else facts.status
+            return dataclasses.replace(facts, status=status, level=WarningLevel(str(event.level)))
+        return facts
+
+    def _live_info(self, call_id: str) -> CallInfo | None:
+        session = self.services.manager.get(call_id)
+        return session.info if session is not None else None
+
+    async def _live_facts(self, info: CallInfo) -> CallFacts:
+        team = await self.team_of(info.agent_id)
+        return CallFacts(
+            info.call_id, info.agent_id, team, CallStatus.LIVE, WarningLevel.NONE, info.started_at
+        )
 
     async def team_of(self, agent_id: str) -> str | None:
         if agent_id not in self._team:
@@ -60,33 +77,19 @@ class LiveScope:
         return self._team[agent_id]
 
     def _team_from_db(self, agent_id: str) -> str | None:
-        from agent_monitor.storage.tables import Agent
-
         with self.services.db.session() as s:
             agent = s.get(Agent, agent_id)
             return agent.team if agent is not None else None
 
-    async def sees_agent(self, agent_id: str) -> bool:
-        """Whether the user may see a live call of ``agent_id``."""
-        role = self.user.role
-        if role is Role.ADMIN:
-            return True
-        if role is Role.AGENT:
-            return self.user.agent_id is not None and agent_id == self.user.agent_id
-        if role is Role.SUPERVISOR:
-            return bool(self.user.team) and await self.team_of(agent_id) == self.user.team
-        return False
+    async def _stored(self, call_id: str) -> CallFacts | None:
+        if call_id in self._finished:
+            return self._finished[call_id]
+        facts = await asyncio.to_thread(self._stored_from_db, call_id)
+        if facts is not None and facts.status is not CallStatus.LIVE:
+            self._finished[call_id] = facts  # a finished call's facts no longer change
+        return facts
 
-    async def allows(self, event: Event) -> bool:
-        """Whether ``event`` may be sent to the user."""
-        role = self.user.role
-        if role is Role.ADMIN:
-            return True
-        if role is Role.QA:
-            if isinstance(event, CallEnded):
-                return event.level.flagged
-            return isinstance(event, QaQueued)
-        if role not in (Role.AGENT, Role.SUPERVISOR):
-            return False
-        owner = await self.owner_of(event.call_id, event)
-        return owner != _UNKNOWN and await self.sees_agent(owner)
+    def _stored_from_db(self, call_id: str) -> CallFacts | None:
+        with self.services.db.session() as s:
+            call = s.get(Call, call_id)
+            return facts_of_row(call) if call is not None else None

@@ -56,6 +56,7 @@ def render(lang: str, csrf: str, next_path: str, error: str | None = None, usern
     return (
         f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<link rel="icon" href="/ui/static/favicon.svg" type="image/svg+xml">'
         f"<title>{escape(t['title'])}</title><style>{STYLE}</style></head><body><main>"
         f'<a class="lang" href="/login?lang={other}&amp;next={escape(_quote(next_path), quote=True)}">'
         f"{t['other']}</a><h1>{escape(t['heading'])}</h1>{err}"

@@ -13,20 +13,22 @@ import asyncio
 import math
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from agent_monitor.accounts.passwords import hash_password, needs_rehash, verify_password
+from agent_monitor.accounts.users import end_session, record
+from agent_monitor.errors import NotSignedInError, RequestTooLargeError, TooManyAttemptsError
 from agent_monitor.model.roles import Role
-from web.auth.audit import record
+from agent_monitor.storage import repo
 from web.auth.deps import CsrfChecked, CurrentUser, SignedIn, auth_state, session_of
 from web.auth.login_page import render, safe_next
-from web.auth.passwords import hash_password, needs_rehash, verify_password
 from web.auth.tokens import CSRF_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from web.language import UI_LANGUAGES, remember_lang, ui_lang
+from web.services import Services, ServicesDep, services_of
 
 router = APIRouter(tags=["auth"])
 #: the sign-in form is small; anything bigger is refused before it is read whole
@@ -47,29 +49,22 @@ class Me(BaseModel):
     csrf_token: str
 
 
-class LoginRefused(Exception):
-    def __init__(self, status: int, reason: str, retry_after: float = 0.0) -> None:
-        super().__init__(reason)
-        self.status, self.reason, self.retry_after = status, reason, retry_after
-
-
 def _ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
 async def _authenticate(request: Request, username: str, password: str) -> tuple[CurrentUser, str]:
-    """The user and their password hash when the credentials are right; :class:`LoginRefused` else."""
+    """The user and their password hash when the credentials are right; else
+    :class:`TooManyAttemptsError` (429) or :class:`NotSignedInError` (401)."""
     state = auth_state(request)
-    services = request.app.state.services
+    services = services_of(request)
     ip = _ip(request)
     wait = state.limiter.blocked(username, ip)
     if wait > 0:
         await asyncio.to_thread(_audit_only, services, username, "login_throttled", ip)
-        raise LoginRefused(429, "too many failed sign-ins; try again later", wait)
+        raise TooManyAttemptsError("too many failed sign-ins; try again later", wait)
 
     def check() -> tuple[CurrentUser, str] | None:
-        from agent_monitor.storage import repo
-
         with services.db.session() as s:
             row = repo.get_user(s, username)
             ok = verify_password(row.password_hash if row is not None else None, password)
@@ -85,12 +80,12 @@ async def _authenticate(request: Request, username: str, password: str) -> tuple
     result = await asyncio.to_thread(check)
     if result is None:
         state.limiter.failed(username, ip)
-        raise LoginRefused(401, "wrong username or password")
+        raise NotSignedInError("wrong username or password")
     state.limiter.succeeded(username, ip)
     return result
 
 
-def _audit_only(services: Any, actor: str, action: str, ip: str) -> None:
+def _audit_only(services: Services, actor: str, action: str, ip: str) -> None:
     with services.db.session() as s:
         record(s, actor, action, "user", actor, ip=ip)
 
@@ -124,34 +119,26 @@ def _end_session(response: Response) -> None:
 )
 async def login(request: Request, body: LoginBody, response: Response) -> Me:
     """Sign in with a JSON body; sets the session and CSRF cookies."""
-    try:
-        user, password_hash = await _authenticate(request, body.username, body.password)
-    except LoginRefused as exc:
-        headers = {"Retry-After": str(math.ceil(exc.retry_after))} if exc.status == 429 else None
-        raise HTTPException(exc.status, exc.reason, headers=headers) from None
+    user, password_hash = await _authenticate(request, body.username, body.password)
     csrf = _start_session(request, response, user, password_hash)
     return Me(**asdict(user), csrf_token=csrf)
 
 
-def _revoke(services: Any, sid: str, username: str, expires_at: int) -> None:
+def _revoke(services: Services, sid: str, username: str, expires_at: int) -> None:
     """Record the revocation in the database: a restarted server refuses the cookie too."""
-    from agent_monitor.storage import repo
-
     with services.db.session() as s:
-        repo.revoke_session(s, sid, username, datetime.fromtimestamp(expires_at, UTC))
+        end_session(s, sid, username, datetime.fromtimestamp(expires_at, UTC))
 
 
 @router.post("/api/auth/logout", status_code=204, response_class=Response)
-async def logout(request: Request, user: CsrfChecked) -> Response:
+async def logout(request: Request, user: CsrfChecked, services: ServicesDep) -> Response:
     """End this session (its cookie stops working at once) and clear the cookies."""
     found = await session_of(request)
     if found is not None:
         token = found[1]
         auth_state(request).revoke(token.sid, token.expires_at)
-        await asyncio.to_thread(
-            _revoke, request.app.state.services, token.sid, user.username, token.expires_at
-        )
-    await asyncio.to_thread(_audit_only, request.app.state.services, user.username, "logout", _ip(request))
+        await asyncio.to_thread(_revoke, services, token.sid, user.username, token.expires_at)
+    await asyncio.to_thread(_audit_only, services, user.username, "logout", _ip(request))
     response = Response(status_code=204)
     _end_session(response)
     return response
@@ -198,7 +185,7 @@ async def login_form(request: Request) -> Response:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise HTTPException(413, "form too large")
+            raise RequestTooLargeError("form too large")
     raw = body.decode("utf-8", "replace")
     form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
     lang = ui_lang(request, form.get("lang"))
@@ -209,12 +196,12 @@ async def login_form(request: Request) -> Response:
         return _login_form(request, lang, next_path, "expired", 403, username)
     try:
         user, password_hash = await _authenticate(request, username, form.get("password", ""))
-    except LoginRefused as exc:
-        error = "throttled" if exc.status == 429 else "failed"
-        page = _login_form(request, lang, next_path, error, exc.status, username)
-        if exc.status == 429:
-            page.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+    except TooManyAttemptsError as exc:
+        page = _login_form(request, lang, next_path, "throttled", 429, username)
+        page.headers["Retry-After"] = str(math.ceil(exc.retry_after_s))
         return page
+    except NotSignedInError:
+        return _login_form(request, lang, next_path, "failed", 401, username)
     response = RedirectResponse(next_path, status_code=303)
     _start_session(request, response, user, password_hash)
     response.delete_cookie(LOGIN_CSRF_COOKIE, httponly=True, samesite="strict")

@@ -8,9 +8,9 @@ import threading
 import time
 from functools import cached_property
 
+from agent_monitor.accounts.secrets import ingest_token, secret_key
 from agent_monitor.settings import Settings
 from web.auth.ratelimit import LoginLimiter
-from web.auth.secrets_store import ingest_token, secret_key
 from web.auth.tokens import TokenSigner
 
 

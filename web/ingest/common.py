@@ -39,10 +39,10 @@ from agent_monitor.ingest.disk_space import disk_full_cause
 from agent_monitor.ingest.ws_ingest import StartMessage, to_call_info
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.session import Source
+from web.services import Services
 
 if TYPE_CHECKING:
     from agent_monitor.pipeline import CallSession
-    from web.app import Services
 
 log = logging.getLogger(__name__)
 

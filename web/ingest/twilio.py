@@ -18,13 +18,13 @@ from agent_monitor.ingest.twilio import TwilioConnection, TwilioMedia, TwilioSta
 from agent_monitor.ingest.ws_ingest import CLOSE_UNSUPPORTED_DATA
 from web.auth.deps import ingest_token_ok, twilio_start_token_ok
 from web.ingest.common import IngestCall, Received, run_ingest
+from web.services import ServicesDep
 
 router = APIRouter()
 
 
 @router.websocket("/ws/twilio")
-async def ws_twilio(websocket: WebSocket) -> None:
-    services = websocket.app.state.services
+async def ws_twilio(websocket: WebSocket, services: ServicesDep) -> None:
     server = services.settings.server
     conn = TwilioConnection(
         max_payload_bytes=server.max_frame_bytes, max_gap_s=services.settings.live.leg_queue_s

@@ -11,15 +11,15 @@ from agent_monitor.errors import IngestProtocolError
 from agent_monitor.ingest.ws_ingest import CLOSE_UNSUPPORTED_DATA, IngestConnection, StartMessage
 from web.auth.deps import websocket_ingest_ok
 from web.ingest.common import IngestCall, Received, run_ingest
+from web.services import ServicesDep
 
 router = APIRouter()
 
 
 @router.websocket("/ws/ingest")
-async def ws_ingest(websocket: WebSocket) -> None:
+async def ws_ingest(websocket: WebSocket, services: ServicesDep) -> None:
     if not await websocket_ingest_ok(websocket):
         return
-    services = websocket.app.state.services
     server = services.settings.server
     conn = IngestConnection(max_frame_bytes=server.max_frame_bytes)
     call = IngestCall(websocket, services, "ws-ingest")

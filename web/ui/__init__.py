@@ -2,8 +2,8 @@
 
 :func:`install_ui` adds them to the application: the routers of :mod:`web.ui.pages`,
 :mod:`web.ui.api_calls`, :mod:`web.ui.api_qa`, :mod:`web.ui.live_ws`, the static assets under
-``/ui/static``, the error pages in the user's language (:mod:`web.ui.error_pages`) and the masking
-policy (:mod:`web.masking`).
+``/ui/static`` (with the favicon) and the masking policy (:mod:`web.masking`). Errors are
+answered by :mod:`web.errors` (HTML pages from :mod:`web.ui.error_pages` for browsers).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     from web.admin import install_admin
     from web.masking import MaskPolicy
     from web.ui import api_calls, api_qa, live_ws, pages
-    from web.ui.error_pages import install_error_pages
 
     web = getattr(settings, "web", None)
     app.state.mask_policy = MaskPolicy.from_roles(getattr(web, "unmasked_roles", None))
@@ -33,4 +32,3 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(live_ws.router)
     install_admin(app)  # teams, sessions, audit log, reports
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-    install_error_pages(app)

@@ -18,30 +18,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from agent_monitor.errors import AgentMonitorError, InvalidTransitionError, NotFoundError
+from agent_monitor.errors import NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
 from agent_monitor.storage import AlertState, CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
-from web.auth.scope import narrow
-from web.ui.access import (
-    AgentUser,
-    AnyRole,
-    CurrentUser,
-    ReplayUser,
-    SupervisorUser,
-    audit,
-    call_scope,
-    csrf_protect,
-    in_db,
-    masks,
-    visible_call,
-)
+from agent_monitor.storage.tables import Call
+from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
+from web.auth.scope import call_scope, can_see_call, masks, narrow, visible_call
+from web.services import ServicesDep, in_db
+from web.ui.access import audit
 from web.ui.serialize import (
     alert_json,
     call_json,
@@ -96,20 +87,18 @@ async def get_recording(
     call_id: str,
     leg: Leg,
     user: ReplayUser,
+    services: ServicesDep,
 ) -> Response:
-    """One leg's audio as WAV (byte ranges supported); the first request of a playback is audited."""
-    data_dir = request.app.state.services.settings.data_dir
+    """One leg's audio as WAV (byte ranges supported); the first request of a playback is audited.
+    A missing or unreadable recording is a 404 (``RecordingError``)."""
+    data_dir = services.settings.data_dir
 
     def job(s: Any) -> tuple[bytes, int]:
         visible_call(s, user, call_id)
         row = repo.get_recording(s, call_id, leg)
         if row is None:
-            raise HTTPException(404, f"call {call_id!r} has no {leg.value} recording")
-        path = locate_recording(data_dir, call_id, leg, row.path)
-        try:
-            audio = read_recording(path)
-        except AgentMonitorError as exc:
-            raise HTTPException(404, str(exc)) from None
+            raise NotFoundError(f"call {call_id!r} has no {leg.value} recording")
+        audio = read_recording(locate_recording(data_dir, call_id, leg, row.path))
         if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
             audit(s, user, "recording_download", "call", call_id, leg=leg.value, bytes=len(audio.pcm))
         return audio.pcm, audio.sample_rate
@@ -160,23 +149,19 @@ async def alert_action(
     alert_id: int,
     action: Literal["acknowledge", "take_over", "resolve"],
     user: SupervisorUser,
+    services: ServicesDep,
     body: AlertAction | None = None,
 ) -> dict[str, Any]:
-    """Acknowledge, take over or resolve an alert of a call in the supervisor's scope."""
+    """Acknowledge, take over or resolve an alert of a call in the supervisor's scope (404 for an
+    alert of a call outside it, 409 when the alert's state does not allow the action)."""
 
     def check(s: Any) -> None:
-        try:
-            alert = repo.get_alert(s, alert_id)
-        except NotFoundError:
-            raise HTTPException(404, f"no alert {alert_id}") from None
-        visible_call(s, user, alert.call_id)
+        alert = repo.get_alert(s, alert_id)
+        if not can_see_call(user, repo.get_call(s, alert.call_id)):
+            raise NotFoundError(f"no alert {alert_id}")
 
     await in_db(request, check)
-    manager = request.app.state.services.manager
-    try:
-        await getattr(manager, _ACTIONS[action])(alert_id, user.username, body.note if body else None)
-    except InvalidTransitionError as exc:
-        raise HTTPException(409, str(exc)) from None
+    await getattr(services.manager, _ACTIONS[action])(alert_id, user.username, body.note if body else None)
     masked = masks(request, user)
     return await in_db(request, lambda s: alert_json(repo.get_alert(s, alert_id), masked))
 
@@ -184,9 +169,8 @@ async def alert_action(
 def _live_tile(
     s: Any, user: CurrentUser, session: Any, masked: bool, handoffs: list[Any]
 ) -> dict[str, Any] | None:
-    try:
-        call = visible_call(s, user, session.call_id)
-    except HTTPException:
+    call = s.get(Call, session.call_id)
+    if call is None or not can_see_call(user, call):
         return None
     utterances = repo.list_utterances(s, call.id)[-30:]
     open_states = [AlertState.RAISED, AlertState.ACKNOWLEDGED]
@@ -207,9 +191,9 @@ def _live_tile(
 
 
 @router.get("/api/wall")
-async def wall(request: Request, user: SupervisorUser) -> dict[str, Any]:
+async def wall(request: Request, user: SupervisorUser, services: ServicesDep) -> dict[str, Any]:
     """The live calls in scope with their recent transcript, stress readings and open alerts."""
-    sessions = request.app.state.services.manager.live_calls()
+    sessions = services.manager.live_calls()
     masked = masks(request, user)
 
     def job(s: Any) -> list[dict[str, Any]]:
@@ -221,9 +205,9 @@ async def wall(request: Request, user: SupervisorUser) -> dict[str, Any]:
 
 
 @router.get("/api/agent/current")
-async def agent_current(request: Request, user: AgentUser) -> dict[str, Any]:
+async def agent_current(request: Request, user: AgentUser, services: ServicesDep) -> dict[str, Any]:
     """The agent's live (or latest) call, its warnings and the ones already acknowledged."""
-    live = [s for s in request.app.state.services.manager.live_calls() if s.info.agent_id == user.agent_id]
+    live = [s for s in services.manager.live_calls() if s.info.agent_id == user.agent_id]
     masked = masks(request, user)
 
     def job(s: Any) -> dict[str, Any]:

@@ -14,23 +14,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from agent_monitor.errors import InvalidRecordError, NotFoundError
+from agent_monitor.errors import InvalidRequestError, NotFoundError
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import QaState, Verdict, repo
-from web.ui.access import (
-    CurrentUser,
-    ReplayUser,
-    ReviewerUser,
-    audit,
-    can_see_call,
-    csrf_protect,
-    in_db,
-    masks,
-)
+from web.auth.deps import CurrentUser, ReplayUser, ReviewerUser, csrf_protect
+from web.auth.scope import can_see_call, masks
+from web.services import ServicesDep, in_db
+from web.ui.access import audit
 from web.ui.api_calls import call_record
 from web.ui.export import build_evidence_zip, content_disposition
 from web.ui.serialize import call_json
@@ -106,13 +100,10 @@ async def scorecard(user: ReviewerUser) -> dict[str, Any]:
 
 
 def _queued_visible(s: Any, user: CurrentUser, call_id: str) -> None:
-    try:
-        repo.get_qa_item(s, call_id)
-        call = repo.get_call(s, call_id)
-    except NotFoundError:
-        raise HTTPException(404, f"call {call_id!r} is not in the QA queue") from None
-    if not can_see_call(user, call):
-        raise HTTPException(404, f"call {call_id!r} is not in the QA queue")
+    """Nothing when the call is queued for QA and in the user's scope; :class:`NotFoundError` else."""
+    repo.get_qa_item(s, call_id)  # NotFoundError when it is not queued
+    if not can_see_call(user, repo.get_call(s, call_id)):
+        raise NotFoundError(f"call {call_id!r} is not in the QA queue")
 
 
 @router.post("/api/qa/calls/{call_id:path}/assign", dependencies=[Depends(csrf_protect)])
@@ -139,25 +130,22 @@ async def save_review(request: Request, call_id: str, body: ReviewIn, user: Revi
     """Save the reviewer's verdicts per alert, scorecard and notes; ``done`` closes the entry (audited)."""
     unknown = sorted(set(body.scorecard) - set(SCORECARD))
     if unknown:
-        raise HTTPException(422, f"unknown scorecard items: {', '.join(unknown)}")
+        raise InvalidRequestError(f"unknown scorecard items: {', '.join(unknown)}")
     bad = sorted(k for k, v in body.scorecard.items() if not 0 <= v <= 2)
     if bad:
-        raise HTTPException(422, f"scorecard scores must be 0, 1 or 2: {', '.join(bad)}")
+        raise InvalidRequestError(f"scorecard scores must be 0, 1 or 2: {', '.join(bad)}")
 
     def job(s: Any) -> dict[str, Any]:
         _queued_visible(s, user, call_id)
-        try:
-            review = repo.save_review(
-                s,
-                call_id,
-                user.username,
-                scorecard=body.scorecard,
-                notes=body.notes,
-                verdicts=body.verdicts,
-                done=body.done,
-            )
-        except InvalidRecordError as exc:
-            raise HTTPException(422, str(exc)) from None
+        review = repo.save_review(
+            s,
+            call_id,
+            user.username,
+            scorecard=body.scorecard,
+            notes=body.notes,
+            verdicts=body.verdicts,
+            done=body.done,
+        )
         verdicts = {str(v.alert_id): str(v.verdict) for v in review.verdicts}
         audit(s, user, "qa_review", "call", call_id, verdicts=verdicts, done=body.done)
         return {"call_id": call_id, "reviewer": user.username, "verdicts": verdicts, "done": body.done}
@@ -166,10 +154,10 @@ async def save_review(request: Request, call_id: str, body: ReviewIn, user: Revi
 
 
 @router.get("/api/calls/{call_id:path}/export.zip", response_class=Response)
-async def export(request: Request, call_id: str, user: ReplayUser) -> Response:
+async def export(request: Request, call_id: str, user: ReplayUser, services: ServicesDep) -> Response:
     """The evidence package (zip with audio, transcript, alerts, review and SHA256SUMS); audited."""
     masked = masks(request, user)
-    data_dir = request.app.state.services.settings.data_dir
+    data_dir = services.settings.data_dir
     # everything that can fail happens before the audit row is written in the same transaction
     headers = {"Content-Disposition": content_disposition(call_id)}
 

@@ -1,24 +1,18 @@
-"""Error pages of the browser pages, in the user's language (:mod:`web.language`).
+"""The HTML error page of the browser pages, in the user's language (:mod:`web.language`).
 
-A page route (anything outside ``/api/``, ``/ws/``, ``/openapi.json`` and the static assets) that
-fails with an HTTP error gets a small HTML page saying what happened in English or Chinese, with
-a link home; API clients keep FastAPI's JSON ``{"detail": ...}``, and redirects (the sign-in
-redirect is a 303) pass through unchanged.
+:func:`render_error` is what :mod:`web.errors` answers a page request with when it fails: what
+happened in English or Chinese, the status and the server's one-line reason, and a way back (the
+signed-in user's start page, or the sign-in page). Same look as the sign-in page, with the
+favicon.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from web.language import ui_lang
-
 #: status -> (English title, English text, Chinese title, Chinese text); 0 is any other status
 MESSAGES: dict[int, tuple[str, str, str, str]] = {
+    401: ("Sign in first", "This page needs you to be signed in.", "请先登录", "此页面需要登录后查看。"),
     403: (
         "Not allowed",
         "Your role does not give access to this page.",
@@ -30,6 +24,19 @@ MESSAGES: dict[int, tuple[str, str, str, str]] = {
         "There is no such page or call, or it is outside what you may see.",
         "页面不存在",
         "没有找到该页面或通话，或它不在您的查看范围内。",
+    ),
+    409: (
+        "Not possible now",
+        "This conflicts with the current state; reload and try again.",
+        "当前无法操作",
+        "与当前状态冲突，请刷新后重试。",
+    ),
+    413: ("Too large", "What was sent is too large.", "内容过大", "提交的内容过大。"),
+    422: (
+        "Cannot be used",
+        "What was sent cannot be used as it is.",
+        "内容无效",
+        "提交的内容无法使用。",
     ),
     429: (
         "Too many requests",
@@ -44,40 +51,37 @@ MESSAGES: dict[int, tuple[str, str, str, str]] = {
         "请返回后重试。",
     ),
 }
-HOME = {"en": "Back to the start page", "zh": "返回首页"}
+#: the way back: to the signed-in user's start page, or to sign in
+BACK = {
+    "home": {"en": "Back to your start page", "zh": "返回您的首页"},
+    "login": {"en": "Sign in", "zh": "登录"},
+}
+FAVICON = "/ui/static/favicon.svg"
 STYLE = (
     "body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans CJK SC','PingFang SC',sans-serif;"
-    "background:#f3f4f6;margin:0;display:flex;justify-content:center;align-items:center;min-height:100vh}"
-    "main{background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002;max-width:30rem}"
-    ".code{color:#6b7280;font-size:.9rem}"
+    "background:#f4f5f7;color:#1d2430;margin:0;display:flex;justify-content:center;align-items:center;"
+    "min-height:100vh}main{background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002;"
+    "max-width:30rem;border-top:6px solid #2459d6}.brand{display:flex;gap:.5rem;align-items:center;"
+    "color:#475467;font-weight:600;margin-bottom:1rem}.brand img{width:24px;height:24px}"
+    ".code{color:#475467;font-size:.9rem}a.back{display:inline-block;margin-top:.5rem;padding:.5rem 1rem;"
+    "background:#2459d6;color:#fff;border-radius:4px;text-decoration:none}"
 )
+BRAND = {"en": "Agent Monitor", "zh": "坐席监控"}
 
 
-def _is_page(path: str) -> bool:
-    return not path.startswith(("/api/", "/ws/", "/ui/static/")) and path not in ("/api", "/openapi.json")
-
-
-def render_error(lang: str, status: int, detail: str) -> str:
+def render_error(lang: str, status: int, detail: str, back_href: str, back_kind: str) -> str:
+    """The page for ``status`` (``detail``: the server's reason); ``back_kind`` is ``home`` or ``login``."""
     en_title, en_text, zh_title, zh_text = MESSAGES.get(status, MESSAGES[0])
     title, text = (zh_title, zh_text) if lang == "zh" else (en_title, en_text)
+    back = BACK[back_kind][lang]
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body><main>"
+        f'<link rel="icon" href="{FAVICON}" type="image/svg+xml">'
+        f"<title>{escape(title)} · {BRAND[lang]}</title><style>{STYLE}</style></head><body><main>"
+        f'<div class="brand"><img src="{FAVICON}" alt="">{BRAND[lang]}</div>'
         f'<h1 data-status="{status}">{escape(title)}</h1><p>{escape(text)}</p>'
         f'<p class="code">{status} · {escape(detail)}</p>'
-        f'<p><a href="/">{escape(HOME[lang])}</a></p></main></body></html>'
+        f'<p><a class="back" id="back" href="{escape(back_href, quote=True)}">{escape(back)}</a></p>'
+        f"</main></body></html>"
     )
-
-
-async def page_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code < 400 or not _is_page(request.url.path):
-        return await http_exception_handler(request, exc)
-    body = render_error(ui_lang(request), exc.status_code, str(exc.detail))
-    headers = {**(exc.headers or {}), "Cache-Control": "no-store"}
-    return HTMLResponse(body, status_code=exc.status_code, headers=headers)
-
-
-def install_error_pages(app: FastAPI) -> None:
-    app.add_exception_handler(StarletteHTTPException, page_error)

@@ -1,7 +1,7 @@
 """Websockets of the pages.
 
-- ``/ws/ui/live``: the event bus for the signed-in user: only events of calls in their scope (an
-  agent: their own calls), personal data masked for masked roles. Optional ``call_id``
+- ``/ws/ui/live``: the event bus for the signed-in user, as ``/ws/events`` sends it
+  (:func:`web.events.stream_events`: the same access policy and masking). Optional ``call_id``
   (repeatable) narrows it. First frame ``{"type": "subscribed"}``. The session is re-checked every
   ``web.session_recheck_s`` seconds; after a logout or deactivation the socket is closed (1008).
 - ``/ws/listen/{call_id}``: listen-in for supervisors and admins, read-only: the call's audio as
@@ -14,55 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, WebSocket
+from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agent_monitor.errors import AgentMonitorError, NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import Event
-from agent_monitor.model.roles import Role
-from agent_monitor.storage import repo
 from agent_monitor.storage.recordings import read_recording, recording_path
-from web.auth.deps import watch_session
-from web.events import event_json
-from web.ui.access import SUPERVISORS, CurrentUser, audit, can_see_call, masks, visible_call, websocket_user
-from web.ui.serialize import event_masked
+from web.auth.deps import LIVE_VIEWERS, SUPERVISORS, watch_session, websocket_user
+from web.auth.scope import visible_call
+from web.events import stream_events
+from web.services import ServicesDep
+from web.ui.access import audit
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
 LISTEN_POLL_S = 0.25
 LEG_BYTE = {Leg.AGENT: b"\x00", Leg.DEBTOR: b"\x01"}
-
-
-class CallVisibility:
-    """Whether the user may see each call's events, looked up once per call."""
-
-    def __init__(self, websocket: WebSocket, user: CurrentUser) -> None:
-        self.db = websocket.app.state.services.db
-        self.user = user
-        self.known: dict[str, bool] = {}
-
-    async def allowed(self, call_id: str) -> bool:
-        if call_id in self.known:
-            return self.known[call_id]
-
-        def job() -> bool | None:
-            with self.db.session() as s:
-                try:
-                    return bool(can_see_call(self.user, repo.get_call(s, call_id)))
-                except NotFoundError:
-                    return None  # not stored yet: decide on a later event
-
-        seen = await asyncio.to_thread(job)
-        if seen is None:
-            return False
-        self.known[call_id] = seen
-        return seen
 
 
 async def _drain(websocket: WebSocket, stop: Any) -> None:
@@ -73,57 +45,32 @@ async def _drain(websocket: WebSocket, stop: Any) -> None:
 
 
 @router.websocket("/ws/ui/live")
-async def ui_live(websocket: WebSocket) -> None:
-    user = await websocket_user(websocket, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+async def ui_live(websocket: WebSocket, services: ServicesDep) -> None:
+    user = await websocket_user(websocket, *LIVE_VIEWERS)
     if user is None:
         return
     await websocket.accept()
-    services = websocket.app.state.services
-    masked = masks(websocket, user)
     only = set(websocket.query_params.getlist("call_id"))
-    visibility = CallVisibility(websocket, user)
 
     def wanted(event: Event) -> bool:
         return not only or event.call_id in only
 
-    with services.bus.subscribe(wanted) as sub:
-        await websocket.send_json({"type": "subscribed"})
-        watcher = asyncio.create_task(_drain(websocket, sub.close))
-        every = services.settings.web.session_recheck_s
-        session_watch = asyncio.create_task(watch_session(websocket, user, every, sub.close))
-        try:
-            async for event in sub:
-                if session_watch.done():  # logged out or deactivated: nothing more is sent
-                    break
-                if not await visibility.allowed(event.call_id):
-                    continue
-                text = event_json(event)
-                if masked:
-                    text = json.dumps(event_masked(json.loads(text)), ensure_ascii=False)
-                await websocket.send_text(text)
-        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
-            log.info("ui live client left: %r", exc)
-        finally:
-            for task in (watcher, session_watch):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+    await stream_events(websocket, user, services, wanted)
 
 
 @router.websocket("/ws/listen/{call_id:path}")
-async def listen(websocket: WebSocket, call_id: str) -> None:
+async def listen(websocket: WebSocket, call_id: str, services: ServicesDep) -> None:
     user = await websocket_user(websocket, *SUPERVISORS)
     if user is None:
         return
-    services = websocket.app.state.services
     manager = services.manager
 
     def check() -> str | None:
         with services.db.session() as s:
             try:
                 visible_call(s, user, call_id)
-            except HTTPException as exc:
-                return str(exc.detail)
+            except NotFoundError as exc:
+                return str(exc)
             if manager.get(call_id) is None:
                 return f"call {call_id} is not live"
             audit(s, user, "listen_in", "call", call_id)

@@ -14,12 +14,12 @@ step, system fonts). The interface language is decided on the server (:mod:`web.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from web.language import ui_lang
-from web.ui.access import (
+from web.auth.deps import (
     AdminUser,
     AgentUser,
     CurrentUser,
@@ -27,9 +27,10 @@ from web.ui.access import (
     ReviewerUser,
     SignedIn,
     SupervisorUser,
-    in_db,
-    visible_call,
 )
+from web.auth.scope import visible_call
+from web.language import ui_lang
+from web.services import in_db
 from web.ui.vocab import home_page, vocabulary_script
 
 router = APIRouter(include_in_schema=False)
@@ -38,6 +39,7 @@ STATIC = "/ui/static"
 #: bumped when the assets change so browsers do not keep stale copies
 ASSET_VERSION = "3"
 TITLE = {"en": "Agent Monitor", "zh": "坐席监控"}
+FAVICON_FILE = Path(__file__).parent / "static" / "favicon.svg"
 
 
 def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] | None = None) -> HTMLResponse:
@@ -50,6 +52,7 @@ def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] |
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{TITLE[lang]}</title>
+<link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{STATIC}/style.css?v={v}">
 </head>
 <body data-page="{page}" data-user="{html.escape(user.username, quote=True)}" data-role="{user.role}"{attrs}>
@@ -68,6 +71,12 @@ def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] |
 @router.get("/")
 async def home(user: SignedIn) -> RedirectResponse:
     return RedirectResponse(home_page(user.role), status_code=303)
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The favicon for clients that ask for it before reading a page's ``<link rel="icon">``."""
+    return FileResponse(FAVICON_FILE, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/supervisor", response_class=HTMLResponse)

@@ -8,9 +8,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from agent_monitor.accounts.passwords import check_password_strength, hash_password
 from agent_monitor.errors import InvalidRecordError
 from agent_monitor.model.roles import Role
-from web.auth.passwords import check_password_strength, hash_password
 
 DEMO_TEAM = "demo"
 

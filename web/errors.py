@@ -1,0 +1,161 @@
+"""One handler from :class:`~agent_monitor.errors.AgentMonitorError` to HTTP.
+
+Routes raise the errors of :mod:`agent_monitor.errors` (never hand-built ``HTTPException``\\ s
+for domain errors); :data:`STATUS` maps each error class to its status code, the nearest class in
+the error's MRO deciding. A bad request is always a 4xx; only failures of the server itself
+(database unreachable, an unexpected error) are a 5xx.
+
+What the caller gets depends on who asks (:func:`wants_html`):
+
+- API clients (paths under ``/api/``, ``/ws/``, ``/openapi.json``, static assets, or a request that
+  accepts JSON but not HTML) get JSON ``{"detail": "one-line reason"}`` as before;
+- a browser asking for a page gets an HTML error page in its language with a way back (the user's
+  start page, or the sign-in page) (:mod:`web.ui.error_pages`); a page that needs a session sends
+  a signed-out browser to ``/login?next=...`` instead (303).
+
+The same answer is given to Starlette's own HTTP errors (unknown path 404, wrong method 405).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agent_monitor.errors import (
+    AccessError,
+    AgentMonitorError,
+    AudioError,
+    AudioInputError,
+    CallAlreadyLiveError,
+    ConfigError,
+    ConflictError,
+    DatabaseUnavailableError,
+    DataDirInUseError,
+    IngestProtocolError,
+    InvalidRecordError,
+    InvalidRequestError,
+    InvalidTransitionError,
+    NotFoundError,
+    NotSignedInError,
+    PermissionDeniedError,
+    RecordingError,
+    RegistrationLimitError,
+    RequestError,
+    RequestTooLargeError,
+    RulePackError,
+    SessionClosedError,
+    TooManyAttemptsError,
+)
+from web.auth.deps import session_of
+from web.language import ui_lang
+from web.ui.error_pages import render_error
+from web.ui.vocab import home_page
+
+log = logging.getLogger(__name__)
+
+#: error class -> HTTP status; an error gets the status of the nearest class in its MRO
+STATUS: dict[type[AgentMonitorError], int] = {
+    NotSignedInError: 401,
+    PermissionDeniedError: 403,
+    TooManyAttemptsError: 429,
+    RequestTooLargeError: 413,
+    InvalidRequestError: 422,
+    AccessError: 403,
+    RequestError: 400,
+    NotFoundError: 404,
+    ConflictError: 409,
+    InvalidTransitionError: 409,
+    CallAlreadyLiveError: 409,
+    IngestProtocolError: 409,
+    InvalidRecordError: 422,
+    AudioError: 422,
+    RulePackError: 422,
+    RegistrationLimitError: 429,
+    AudioInputError: 422,
+    SessionClosedError: 409,
+    RecordingError: 404,
+    DatabaseUnavailableError: 503,
+    DataDirInUseError: 503,
+    ConfigError: 500,
+    AgentMonitorError: 500,
+}
+
+
+def status_of(exc: AgentMonitorError) -> int:
+    """The HTTP status of ``exc`` (:data:`STATUS`)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def headers_of(exc: AgentMonitorError) -> dict[str, str]:
+    if isinstance(exc, NotSignedInError):
+        return {"WWW-Authenticate": exc.scheme}
+    if isinstance(exc, TooManyAttemptsError):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    return {}
+
+
+def is_api_path(path: str) -> bool:
+    """Paths of machine clients and scripts: they always get JSON errors."""
+    return path.startswith(("/api/", "/ws/", "/ui/static/")) or path in ("/api", "/openapi.json")
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page: not an API path, and HTML accepted (or nothing said)."""
+    if is_api_path(request.url.path):
+        return False
+    accept = request.headers.get("accept", "").lower()
+    return "text/html" in accept or "application/json" not in accept
+
+
+async def _way_back(request: Request) -> tuple[str, str]:
+    try:
+        found = await session_of(request)
+    except Exception:  # the database is unavailable (whatever its driver raised): sign in is the way back
+        found = None
+    if found is None:
+        return "/login", "login"
+    return home_page(found[0].role), "home"
+
+
+async def error_response(
+    request: Request, status: int, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """JSON ``{"detail": ...}`` for API clients, the HTML error page for browsers asking for a page."""
+    if not wants_html(request):
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    href, kind = await _way_back(request)
+    body = render_error(ui_lang(request), status, detail, href, kind)
+    return HTMLResponse(body, status_code=status, headers={**(headers or {}), "Cache-Control": "no-store"})
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AgentMonitorError)
+    if isinstance(exc, NotSignedInError) and exc.scheme == "Cookie" and wants_html(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    status = status_of(exc)
+    if status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
+    return await error_response(request, status, str(exc), headers_of(exc))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code < 400 or not wants_html(request):
+        return await http_exception_handler(request, exc)
+    return await error_response(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+
+def install_error_handler(app: FastAPI) -> None:
+    """Answer every :class:`AgentMonitorError` and HTTP error of ``app`` as described above."""
+    app.add_exception_handler(AgentMonitorError, domain_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
