@@ -13,7 +13,8 @@ from agent_monitor.storage import repo
 from agent_monitor.storage.anchors import anchor_path, read_latest_anchors
 from agent_monitor.storage.chain import Anchor
 from agent_monitor.storage.integrity import verify_chains
-from web.admin.common import AdminUser, in_db
+from web.auth.deps import AdminUser
+from web.services import in_db
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

@@ -11,13 +11,14 @@ import io
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from agent_monitor.errors import InvalidRequestError, PermissionDeniedError
 from agent_monitor.model.roles import Role
 from agent_monitor.storage.reports import LEVELS, GroupReport, Report, RuleReport, build_report
-from web.admin.common import ReportReader, in_db
-from web.auth.deps import CurrentUser
+from web.auth.deps import CurrentUser, ReportReader
+from web.services import in_db
 from web.ui.pages import shell
 
 router = APIRouter(tags=["reports"])
@@ -30,9 +31,9 @@ def _period(since: date | None, until: date | None) -> tuple[datetime, datetime]
     last = until or datetime.now(UTC).date()
     first = since or last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
-        raise HTTPException(422, "the period's end is before its start")
+        raise InvalidRequestError("the period's end is before its start")
     if (last - first).days >= MAX_DAYS:
-        raise HTTPException(422, f"a report covers at most {MAX_DAYS} days")
+        raise InvalidRequestError(f"a report covers at most {MAX_DAYS} days")
     start = datetime.combine(first, time(), UTC)
     return start, datetime.combine(last + timedelta(days=1), time(), UTC)
 
@@ -41,7 +42,7 @@ def _team_of(user: CurrentUser, team: str | None) -> str | None:
     """A supervisor's reports are about their own team, whatever is asked for."""
     if user.role is Role.SUPERVISOR:
         if not user.team:
-            raise HTTPException(403, "you are in no team, so there is nothing to report")
+            raise PermissionDeniedError("you are in no team, so there is nothing to report")
         return user.team
     return team or None
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from agent_monitor.accounts.users import record
 from agent_monitor.storage import repo
 from agent_monitor.storage.types import utcnow
-from web.admin.common import AdminChange, in_db
+from web.auth.deps import AdminChange
+from web.services import in_db
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

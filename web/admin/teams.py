@@ -15,7 +15,8 @@ from agent_monitor.errors import ConflictError, InvalidRecordError
 from agent_monitor.storage import repo
 from agent_monitor.storage.enums import Role
 from agent_monitor.storage.repo.teams import team_name
-from web.admin.common import AdminChange, AdminUser, in_db
+from web.auth.deps import AdminChange, AdminUser
+from web.services import in_db
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

@@ -258,6 +258,8 @@ ReviewerUser = Annotated[CurrentUser, Depends(require_roles(*REVIEWERS))]
 ReplayUser = Annotated[CurrentUser, Depends(require_roles(*REPLAYERS))]
 LiveViewer = Annotated[CurrentUser, Depends(require_roles(*LIVE_VIEWERS))]
 AdminUser = Annotated[CurrentUser, Depends(require_roles(Role.ADMIN))]
+#: managers who read reports: supervisors (their own team), QA and admins
+ReportReader = Annotated[CurrentUser, Depends(require_roles(Role.SUPERVISOR, Role.QA, Role.ADMIN))]
 
 
 async def _admin_change(user: AdminUser, checked: CsrfChecked) -> CurrentUser:
