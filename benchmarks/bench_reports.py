@@ -75,26 +75,7 @@ def synthetic_rows(n_calls: int, seed: int = 0) -> dict[str, list[dict[str, Any]
                     }
                 )
             if rng.random() < 0.1:
-                review_id = len(rows["reviews"]) + 1
-                card = {
-                    "greeting": rng.randint(0, 2),
-                    "disclosure": rng.randint(0, 2),
-                    "tone": rng.randint(0, 2),
-                }
-                rows["reviews"].append(
-                    {
-                        "id": review_id,
-                        "call_id": call_id,
-                        "reviewer": "qa1",
-                        "scorecard": card,
-                        "notes": "",
-                        "created_at": raised,
-                        "updated_at": raised,
-                    }
-                )
-                precision = 0.3 + 0.6 * RULES.index(rule) / len(RULES)
-                verdict = "confirmed" if rng.random() < precision else "false_alarm"
-                rows["verdicts"].append({"review_id": review_id, "alert_id": alert_id, "verdict": verdict})
+                _add_review(rows, rng, call_id, alert_id, rule, raised)
         if rng.random() < 0.03:
             rows["hits"].append(_hit(call_id, "US-FREQ-1", "call_frequency", "orange", started))
         rows["calls"].append(
@@ -111,6 +92,33 @@ def synthetic_rows(n_calls: int, seed: int = 0) -> dict[str, list[dict[str, Any]
             }
         )
     return rows
+
+
+def _add_review(
+    rows: dict[str, list[dict[str, Any]]],
+    rng: random.Random,
+    call_id: str,
+    alert_id: int,
+    rule: str,
+    raised: datetime,
+) -> None:
+    """A QA review of the call with a verdict on its alert (rules further down the list are more precise)."""
+    review_id = len(rows["reviews"]) + 1
+    card = {"greeting": rng.randint(0, 2), "disclosure": rng.randint(0, 2), "tone": rng.randint(0, 2)}
+    rows["reviews"].append(
+        {
+            "id": review_id,
+            "call_id": call_id,
+            "reviewer": "qa1",
+            "scorecard": card,
+            "notes": "",
+            "created_at": raised,
+            "updated_at": raised,
+        }
+    )
+    precision = 0.3 + 0.6 * RULES.index(rule) / len(RULES)
+    verdict = "confirmed" if rng.random() < precision else "false_alarm"
+    rows["verdicts"].append({"review_id": review_id, "alert_id": alert_id, "verdict": verdict})
 
 
 def _alert(alert_id: int, call_id: str, level: str, rule: str, raised: datetime) -> dict[str, Any]:

@@ -45,6 +45,9 @@ from typing import Any
 
 from agent_monitor.errors import RulePackError
 from agent_monitor.model.rules import RuleLeg, Severity
+from qa_rules.pack_fields import str_field as _str
+from qa_rules.pack_fields import str_list as _str_list
+from qa_rules.pack_fields import term_lists as _lists
 from qa_rules.patterns import PatternError, TermList, compile_literals, compile_patterns
 
 CATEGORIES = frozenset(
@@ -184,51 +187,6 @@ def load_pack(path: Path) -> RulePack:
         seen.add(rule.id)
         rules.append(rule)
     return RulePack(name, version, src, tuple(rules), lists, tuple(allow))
-
-
-def _str(d: dict[str, Any], key: str, src: str, rule: str | None, required: bool = True) -> str:
-    value = d.get(key)
-    if value is None and not required:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool) and key == "version":
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise RulePackError(src, "required, must be a non-empty string", rule=rule, field=key)
-    return value.strip()
-
-
-def _str_list(value: Any, src: str, rule: str | None, field: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise RulePackError(src, "must be a list of non-empty strings", rule=rule, field=field)
-    return [v.strip() for v in value]
-
-
-def _lists(raw: Any, src: str) -> dict[str, TermList]:
-    if not isinstance(raw, dict):
-        raise RulePackError(src, "lists must be a mapping of name to terms", field="lists")
-    out: dict[str, TermList] = {}
-    for name, spec in raw.items():
-        field = f"lists.{name}"
-        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            raise RulePackError(src, f"list name {name!r} must be lower-case [a-z0-9_]", field=field)
-        options: dict[str, Any] = {}
-        if isinstance(spec, dict):
-            extra = set(spec) - {"terms", "homophones", "word"}
-            if extra:
-                raise RulePackError(src, f"unknown key(s) {sorted(extra)}", field=field)
-            options = spec
-            spec = spec.get("terms")
-        terms = _str_list(spec, src, None, field)
-        if not terms:
-            raise RulePackError(src, "a list needs at least one term", field=field)
-        homophones = options.get("homophones", "off")
-        if homophones not in ("off", "any", "addressed"):
-            raise RulePackError(src, "homophones must be off, any or addressed", field=field + ".homophones")
-        word = options.get("word", False)
-        if not isinstance(word, bool):
-            raise RulePackError(src, "word must be true or false", field=field + ".word")
-        out[name] = TermList(name, tuple(terms), homophones, word)
-    return out
 
 
 def _missed(raw: dict[str, Any], kind: str, src: str, rid: str) -> str | None:

@@ -293,7 +293,7 @@ SERVER_PROBE = """
 import json, sys
 from fastapi.testclient import TestClient
 from agent_monitor.settings import Settings
-from web.app import create_app
+from agent_monitor.compose import create_app
 
 with TestClient(create_app(Settings())) as client:
     client.get("/")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -24,10 +26,10 @@ from agent_monitor.errors import AgentMonitorError, NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import Event
 from agent_monitor.storage.recordings import read_recording, recording_path
-from web.auth.deps import LIVE_VIEWERS, SUPERVISORS, watch_session, websocket_user
+from web.auth.deps import LIVE_VIEWERS, SUPERVISORS, CurrentUser, watch_session, websocket_user
 from web.auth.scope import visible_call
 from web.events import stream_events
-from web.services import ServicesDep
+from web.services import Services, ServicesDep
 from web.ui.access import audit
 
 router = APIRouter()
@@ -58,25 +60,63 @@ async def ui_live(websocket: WebSocket, services: ServicesDep) -> None:
     await stream_events(websocket, user, services, wanted)
 
 
+def _may_listen(services: Services, user: CurrentUser, call_id: str) -> str | None:
+    """Why ``user`` may not listen in to ``call_id`` (``None``: they may; the listening is audited)."""
+    with services.db.session() as s:
+        try:
+            visible_call(s, user, call_id)
+        except NotFoundError as exc:
+            return str(exc)
+        if services.manager.get(call_id) is None:
+            return f"call {call_id} is not live"
+        audit(s, user, "listen_in", "call", call_id)
+        return None
+
+
+@dataclass
+class _Listener:
+    """What one listen-in client has been sent of each leg's recording so far."""
+
+    websocket: WebSocket
+    data_dir: Path
+    call_id: str
+    positions: dict[Leg, float] = field(default_factory=dict)
+    rate: int | None = None
+
+    async def send_new(self) -> bool:
+        """Send the audio recorded since the last call (joining the call now, not from its start);
+        whether anything was sent."""
+        sent_any = False
+        for leg in Leg:
+            path = recording_path(self.data_dir, self.call_id, leg)
+            if not path.exists():
+                continue
+            try:
+                audio = await asyncio.to_thread(read_recording, path, start_s=self.positions.get(leg, 0.0))
+            except AgentMonitorError as exc:
+                log.info("listen-in %s: %s", self.call_id, exc)
+                continue
+            if leg not in self.positions:
+                self.positions[leg] = audio.start + audio.duration
+                if self.rate is None:
+                    self.rate = audio.sample_rate
+                    await self.websocket.send_json(
+                        {"type": "audio", "sample_rate": self.rate, "call_id": self.call_id}
+                    )
+                continue
+            if audio.pcm:
+                self.positions[leg] = audio.start + audio.duration
+                await self.websocket.send_bytes(LEG_BYTE[leg] + audio.pcm)
+                sent_any = True
+        return sent_any
+
+
 @router.websocket("/ws/listen/{call_id:path}")
 async def listen(websocket: WebSocket, call_id: str, services: ServicesDep) -> None:
     user = await websocket_user(websocket, *SUPERVISORS)
     if user is None:
         return
-    manager = services.manager
-
-    def check() -> str | None:
-        with services.db.session() as s:
-            try:
-                visible_call(s, user, call_id)
-            except NotFoundError as exc:
-                return str(exc)
-            if manager.get(call_id) is None:
-                return f"call {call_id} is not live"
-            audit(s, user, "listen_in", "call", call_id)
-            return None
-
-    problem = await asyncio.to_thread(check)
+    problem = await asyncio.to_thread(_may_listen, services, user, call_id)
     if problem is not None:
         await websocket.close(1008, problem)
         return
@@ -85,33 +125,11 @@ async def listen(websocket: WebSocket, call_id: str, services: ServicesDep) -> N
     watcher = asyncio.create_task(_drain(websocket, stopped.set))
     every = services.settings.web.session_recheck_s
     session_watch = asyncio.create_task(watch_session(websocket, user, every, stopped.set))
-    data_dir = services.settings.data_dir
-    positions: dict[Leg, float] = {}
-    rate: int | None = None
+    listener = _Listener(websocket, services.settings.data_dir, call_id)
     try:
         while not stopped.is_set():
-            live = manager.get(call_id) is not None
-            sent_any = False
-            for leg in Leg:
-                path = recording_path(data_dir, call_id, leg)
-                if not path.exists():
-                    continue
-                try:
-                    audio = await asyncio.to_thread(read_recording, path, start_s=positions.get(leg, 0.0))
-                except AgentMonitorError as exc:
-                    log.info("listen-in %s: %s", call_id, exc)
-                    continue
-                if leg not in positions:  # join the call now, not from its start
-                    positions[leg] = audio.start + audio.duration
-                    if rate is None:
-                        rate = audio.sample_rate
-                        await websocket.send_json({"type": "audio", "sample_rate": rate, "call_id": call_id})
-                    continue
-                if audio.pcm:
-                    positions[leg] = audio.start + audio.duration
-                    await websocket.send_bytes(LEG_BYTE[leg] + audio.pcm)
-                    sent_any = True
-            if not live and not sent_any:
+            live = services.manager.get(call_id) is not None
+            if not await listener.send_new() and not live:
                 await websocket.send_json({"type": "ended", "call_id": call_id})
                 await websocket.close(1000)
                 break
