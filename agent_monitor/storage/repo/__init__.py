@@ -88,6 +88,14 @@ from agent_monitor.storage.repo.qa import (
     list_reviews,
     save_review,
 )
+from agent_monitor.storage.repo.qa_forms import current_form, get_form, list_forms, save_form, to_form
+from agent_monitor.storage.repo.qa_search import (
+    QueuePage,
+    QueueQuery,
+    QueueRow,
+    next_in_queue,
+    search_qa_queue,
+)
 from agent_monitor.storage.repo.sessions import revoke_session, session_revoked
 from agent_monitor.storage.repo.transcripts import (
     list_utterances,
@@ -98,6 +106,9 @@ from agent_monitor.storage.repo.transcripts import (
 __all__ = [
     "PCM_S16LE",
     "SYSTEM_ACTOR",
+    "QueuePage",
+    "QueueQuery",
+    "QueueRow",
     "abort_live_calls",
     "acknowledge_alert",
     "add_stress_samples",
@@ -106,6 +117,7 @@ __all__ = [
     "close_recording",
     "count_users",
     "create_user",
+    "current_form",
     "debtor_calls_since",
     "end_call",
     "enqueue_for_qa",
@@ -114,6 +126,7 @@ __all__ = [
     "get_agent",
     "get_alert",
     "get_call",
+    "get_form",
     "get_handoff",
     "get_qa_item",
     "get_recording",
@@ -124,6 +137,7 @@ __all__ = [
     "list_alerts",
     "list_audit",
     "list_calls",
+    "list_forms",
     "list_handoffs",
     "list_qa_queue",
     "list_recordings",
@@ -132,6 +146,7 @@ __all__ = [
     "list_signal_health",
     "list_users",
     "list_utterances",
+    "next_in_queue",
     "raise_alert",
     "raise_call_level",
     "record_audit",
@@ -141,10 +156,12 @@ __all__ = [
     "require_user",
     "resolve_alert",
     "revoke_session",
+    "save_form",
     "save_review",
     "save_rule_hit",
     "save_signal_health",
     "save_utterance",
+    "search_qa_queue",
     "session_revoked",
     "set_password",
     "set_rule_hit_status",
@@ -153,6 +170,7 @@ __all__ = [
     "start_call",
     "stress_timeline",
     "take_over",
+    "to_form",
     "to_leg_health",
     "to_rule_hit",
     "to_transcript",
