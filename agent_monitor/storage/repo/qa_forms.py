@@ -49,6 +49,7 @@ def current_form(session: Session) -> QaForm:
 
 
 def get_form(session: Session, form_id: int) -> QaForm:
+    current_form(session)  # a new database gets its default form on first use
     row = session.get(QaForm, form_id)
     if row is None:
         raise NotFoundError(f"no scorecard form version {form_id}")
@@ -57,4 +58,5 @@ def get_form(session: Session, form_id: int) -> QaForm:
 
 def list_forms(session: Session) -> list[QaForm]:
     """Every version of every form, by name then version."""
+    current_form(session)
     return list(session.scalars(select(QaForm).order_by(QaForm.name, QaForm.version)))
