@@ -35,7 +35,7 @@
   let offset = Number(params.get("offset") || 0);
   const limit = Number(params.get("limit") || 50);
   // column: [label key, sort key or null]
-  const COLUMNS = [["call", null], ["agent", null], ["team", null], ["level", "level"], ["rule", null], ["date", "date"],
+  const COLUMNS = [["call", null], ["agent", null], ["team", null], ["level", "level"], ["rule", null], ["reason", null], ["date", "date"],
     ["duration", "duration"], ["score", "score"], ["state", "state"], ["assigned", null], ["", null]];
   const head = el("tr");
   const tbody = el("tbody");
@@ -79,7 +79,8 @@
     const data = await api("GET", "/api/qa/queue?" + q);
     tbody.replaceChildren(...data.items.map((it) => el("tr", { "data-call": it.call.call_id },
       el("td", {}, it.call.call_id), el("td", {}, it.call.agent_id), el("td", {}, it.team || ""), el("td", {}, badge(it.level)),
-      el("td", { class: "rules" }, it.rules.join(", ")), el("td", {}, AM.fmtDateTime(it.call.started_at)),
+      el("td", { class: "rules" }, it.rules.join(", ")), el("td", { class: "reason" }, AM.localiseReasons(it.reason)),
+      el("td", {}, AM.fmtDateTime(it.call.started_at)),
       el("td", { class: "num" }, fmtTime(it.duration)), el("td", { class: "num score" }, it.score == null ? "—" : it.score.toFixed(0) + "%"),
       el("td", { class: "state" }, t(it.state)), el("td", {}, assignCell(it)),
       el("td", {}, el("a", { href: "/qa/calls/" + encodeURIComponent(it.call.call_id), class: "open" }, t("open"))))));
