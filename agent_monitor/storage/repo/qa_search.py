@@ -93,12 +93,21 @@ def _level_rank(column: Any) -> Any:
     return case({lv.value: lv.rank for lv in Level}, value=column, else_=0)
 
 
-def _best_score() -> Any:
-    return select(func.max(QaReview.score)).where(QaReview.call_id == QaQueueItem.call_id).scalar_subquery()
+def _best_scores() -> Any:
+    """Each reviewed call's best review score (one aggregate, joined, not a lookup per row)."""
+    return (
+        select(QaReview.call_id.label("call_id"), func.max(QaReview.score).label("best"))
+        .group_by(QaReview.call_id)
+        .subquery("best_scores")
+    )
 
 
-def _filtered(session: Session, q: QueueQuery, stmt: Select[Any]) -> Select[Any]:
-    stmt = stmt.join(Call, Call.id == QaQueueItem.call_id).join(Agent, Agent.id == Call.agent_id)
+def _filtered(session: Session, q: QueueQuery, stmt: Select[Any], *, agents: bool = False) -> Select[Any]:
+    """``stmt`` over the queue joined with the calls (and the agents when a filter or the caller
+    needs them), narrowed by every filter of ``q``."""
+    stmt = stmt.join(Call, Call.id == QaQueueItem.call_id)
+    if agents or q.agent.strip() or q.team.strip():
+        stmt = stmt.join(Agent, Agent.id == Call.agent_id)
     if q.scope.get("status") is not None:
         stmt = stmt.where(Call.status.in_(list(q.scope["status"])))
     if q.scope.get("levels") is not None:
@@ -111,13 +120,8 @@ def _filtered(session: Session, q: QueueQuery, stmt: Select[Any]) -> Select[Any]
         )
     if q.team.strip():
         stmt = stmt.where(_contains(Agent.team, q.team.strip()))
-    if q.rule.strip():
-        hit = select(RuleHitRow.id).where(
-            RuleHitRow.call_id == QaQueueItem.call_id,
-            RuleHitRow.status != HitStatus.WITHDRAWN,
-            or_(_contains(RuleHitRow.rule_id, q.rule.strip()), _contains(RuleHitRow.title, q.rule.strip())),
-        )
-        stmt = stmt.where(hit.exists())
+    if rule := q.rule.strip():
+        stmt = stmt.where(QaQueueItem.call_id.in_(_calls_with_rule(session, rule)))
     if q.text.strip():
         stmt = stmt.where(QaQueueItem.call_id.in_(calls_saying(session, q.text)))
     if q.levels:
@@ -133,13 +137,28 @@ def _filtered(session: Session, q: QueueQuery, stmt: Select[Any]) -> Select[Any]
     return stmt
 
 
-def _order(q: QueueQuery) -> list[Any]:
+def _calls_with_rule(session: Session, needle: str) -> Select[str]:
+    """The calls with a (not withdrawn) hit of a rule whose id or title contains ``needle``: the
+    few distinct rules are matched first, then their hits found through the rule-id index."""
+    rules = list(
+        session.scalars(
+            select(RuleHitRow.rule_id)
+            .where(or_(_contains(RuleHitRow.rule_id, needle), _contains(RuleHitRow.title, needle)))
+            .distinct()
+        )
+    )
+    return select(RuleHitRow.call_id).where(
+        RuleHitRow.rule_id.in_(rules), RuleHitRow.status != HitStatus.WITHDRAWN
+    )
+
+
+def _order(q: QueueQuery, best: Any) -> list[Any]:
     column = {
         "queued": QaQueueItem.queued_at,
         "date": Call.started_at,
         "duration": call_seconds(),
         "level": _level_rank(QaQueueItem.level),
-        "score": _best_score(),
+        "score": best,
         "state": case({"pending": 0, "in_review": 1, "done": 2}, value=QaQueueItem.state, else_=3),
     }[q.sort]
     if q.sort == "score":  # calls without a score last either way
@@ -150,8 +169,15 @@ def _order(q: QueueQuery) -> list[Any]:
 def search_qa_queue(session: Session, q: QueueQuery) -> QueuePage:
     """One page of the queue entries matching ``q``, in its sort order, and how many match."""
     total = session.scalar(_filtered(session, q, select(func.count(QaQueueItem.id)))) or 0
-    stmt = _filtered(session, q, select(QaQueueItem, Call, Agent.team, call_seconds(), _best_score()))
-    stmt = stmt.order_by(*_order(q)).limit(max(1, min(q.limit, MAX_PAGE))).offset(max(0, q.offset))
+    scores = _best_scores()
+    columns = select(QaQueueItem, Call, Agent.team, call_seconds(), scores.c.best)
+    stmt = _filtered(session, q, columns, agents=True)
+    stmt = stmt.outerjoin(scores, scores.c.call_id == QaQueueItem.call_id)
+    stmt = (
+        stmt.order_by(*_order(q, scores.c.best))
+        .limit(max(1, min(q.limit, MAX_PAGE)))
+        .offset(max(0, q.offset))
+    )
     found = session.execute(stmt).all()
     rules = _rules_of(session, [row[1].id for row in found])
     rows = tuple(
@@ -163,16 +189,22 @@ def search_qa_queue(session: Session, q: QueueQuery) -> QueuePage:
 
 def next_in_queue(session: Session, q: QueueQuery, reviewer: str, after: str | None = None) -> str | None:
     """The call to review next: the highest level, longest waiting entry still open (pending, or in
-    review by ``reviewer``) among those ``q`` admits, other than ``after``."""
+    review by ``reviewer``) among those ``q`` admits, other than ``after``. One indexed query per
+    level (``ix_qa_queue_level_queued``), highest first."""
     open_to_me = or_(
         QaQueueItem.state == QaState.PENDING,
         (QaQueueItem.state == QaState.IN_REVIEW) & (QaQueueItem.assigned_to == reviewer),
     )
-    stmt = _filtered(session, q, select(QaQueueItem.call_id)).where(open_to_me)
-    if after:
-        stmt = stmt.where(QaQueueItem.call_id != after)
-    stmt = stmt.order_by(_level_rank(QaQueueItem.level).desc(), QaQueueItem.queued_at, QaQueueItem.id)
-    return session.scalars(stmt.limit(1)).first()
+    for level in sorted(q.levels or list(Level), key=lambda lv: Level(lv).rank, reverse=True):
+        stmt = _filtered(session, q, select(QaQueueItem.call_id)).where(
+            open_to_me, QaQueueItem.level == level
+        )
+        if after:
+            stmt = stmt.where(QaQueueItem.call_id != after)
+        found = session.scalars(stmt.order_by(QaQueueItem.queued_at, QaQueueItem.id).limit(1)).first()
+        if found is not None:
+            return found
+    return None
 
 
 def _rules_of(session: Session, call_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Double, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agent_monitor.storage.base import Base, in_check
@@ -18,6 +28,8 @@ class QaQueueItem(Base):
     __table_args__ = (
         CheckConstraint(in_check("state", list(QaState)), name="state"),
         CheckConstraint(in_check("level", list(Level)), name="level"),
+        # "next in queue": the longest waiting entry of each level
+        Index("ix_qa_queue_level_queued", "level", "queued_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -58,6 +58,7 @@ def upgrade() -> None:
         batch.create_foreign_key(op.f("fk_qa_reviews_form_id_qa_forms"), "qa_forms", ["form_id"], ["id"])
         batch.create_index(op.f("ix_qa_reviews_form_id"), ["form_id"], unique=False)
     op.create_index(op.f("ix_qa_queue_assigned_to"), "qa_queue", ["assigned_to"], unique=False)
+    op.create_index("ix_qa_queue_level_queued", "qa_queue", ["level", "queued_at"], unique=False)
     statements = SQLITE_FTS if op.get_bind().dialect.name == "sqlite" else POSTGRES_FTS
     for statement in statements:
         op.execute(statement)
@@ -70,6 +71,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS utterances_fts")
     else:
         op.execute("DROP INDEX IF EXISTS ix_utterances_text_fts")
+    op.drop_index("ix_qa_queue_level_queued", table_name="qa_queue")
     op.drop_index(op.f("ix_qa_queue_assigned_to"), table_name="qa_queue")
     with op.batch_alter_table("qa_reviews") as batch:
         batch.drop_index(op.f("ix_qa_reviews_form_id"))
