@@ -243,6 +243,7 @@ def bench(url: str, calls: int, repeat: int) -> dict[str, tuple[float, float, in
 
             med, worst, total = timed(run, repeat)
             out[name] = (med, worst, total)
+            print(f"  {name:<44}{med:8.1f} / {worst:8.1f} ms ({total})", flush=True)
         with db.session() as s:
             q = QueueQuery(scope=QA_SCOPE)
             out["next in queue"] = (*timed(lambda: repo.next_in_queue(s, q, "qa1"), repeat)[:2], 1)
