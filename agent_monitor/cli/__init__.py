@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "agent_monitor.cli.live_cmd",
     "agent_monitor.cli.analyze_cmd",
     "agent_monitor.cli.users_cmd",
+    "agent_monitor.cli.qa_cmd",
     "agent_monitor.cli.eval_live_cmd",
 )
 

@@ -26,6 +26,7 @@ from agent_monitor.errors import DatabaseUnavailableError
 from agent_monitor.storage import evidence
 from agent_monitor.storage.base import Base
 from agent_monitor.storage.engine import make_engine
+from agent_monitor.storage.search import FTS_NAMES
 from agent_monitor.storage.tables import EvidenceEntry
 
 if TYPE_CHECKING:
@@ -107,11 +108,17 @@ def schema_differences(source: Settings | str | URL | Engine) -> list[Any]:
     engine, owned = _engine(source)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_name": _not_full_text_index}
+            ctx = MigrationContext.configure(conn, opts=opts)
             return list(compare_metadata(ctx, Base.metadata))
     finally:
         if owned:
             engine.dispose()
+
+
+def _not_full_text_index(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Leave out the full-text index objects (not ORM tables; see :mod:`.search`)."""
+    return name not in FTS_NAMES
 
 
 def _one_line(exc: BaseException) -> str:

@@ -32,9 +32,10 @@ from sqlalchemy.engine import make_url
 
 from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.model.events import CallEnded, Event, QaQueued
-from agent_monitor.model.session import CallInfo, WarningLevel
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import Settings
-from agent_monitor.storage import CallStatus, Level, repo
+from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.engine import database_url
 from tests.web.auth_support import PASSWORD, USERS, app_settings
 from web.app import create_app
@@ -45,12 +46,12 @@ BACKENDS = ["sqlite"] + (
 )
 LIVE = "pol-live-a2"
 #: call id -> (agent, status, level, started hours ago)
-STORED: dict[str, tuple[str, CallStatus, Level, float]] = {
-    "pol-a1-red": ("A-ONE", CallStatus.ENDED, Level.RED, 1),
-    "pol-a2-orange": ("A-TWO", CallStatus.ENDED, Level.ORANGE, 2),
-    "pol-a1-none": ("A-ONE", CallStatus.ENDED, Level.NONE, 3),
-    "pol-a1-old": ("A-ONE", CallStatus.ENDED, Level.YELLOW, 8 * 24),
-    "pol-lone-aborted": ("A-LONE", CallStatus.ABORTED, Level.RED, 4),
+STORED: dict[str, tuple[str, CallStatus, WarningLevel, float]] = {
+    "pol-a1-red": ("A-ONE", CallStatus.ENDED, WarningLevel.RED, 1),
+    "pol-a2-orange": ("A-TWO", CallStatus.ENDED, WarningLevel.ORANGE, 2),
+    "pol-a1-none": ("A-ONE", CallStatus.ENDED, WarningLevel.NONE, 3),
+    "pol-a1-old": ("A-ONE", CallStatus.ENDED, WarningLevel.YELLOW, 8 * 24),
+    "pol-lone-aborted": ("A-LONE", CallStatus.ABORTED, WarningLevel.RED, 4),
 }
 ALL_CALLS = {*STORED, LIVE}
 #: who sees which call (written out from the policy's description, not computed by the code)
@@ -129,7 +130,7 @@ def store_world(db: Any) -> None:
         for call_id, (agent, status, level, hours) in STORED.items():
             started = now - timedelta(hours=hours)
             repo.start_call(s, call_id, agent, source_protocol="ws-ingest", started_at=started)
-            if level is not Level.NONE:
+            if level is not WarningLevel.NONE:
                 repo.raise_call_level(s, call_id, level)
             repo.end_call(s, call_id, ended_at=started + timedelta(minutes=5), status=status)
 
@@ -140,7 +141,7 @@ def finished_events() -> list[Event]:
     for call_id, (_, status, level, _) in STORED.items():
         warning = WarningLevel(level.value)
         events.append(CallEnded(call_id, 300.0, status.value, "stop", warning, 300.0))
-        if level is not Level.NONE:
+        if level is not WarningLevel.NONE:
             events.append(QaQueued(call_id, 300.0, warning, "flagged"))
     return events
 

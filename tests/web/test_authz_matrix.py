@@ -159,6 +159,17 @@ MATRIX: dict[tuple[str, str], Access] = {
     # --- QA ------------------------------------------------------------------------------------
     ("GET", "/api/qa/queue"): Access(roles("qa", "admin")),
     ("GET", "/api/qa/scorecard"): Access(roles("qa", "admin")),
+    ("GET", "/api/qa/next"): Access(roles("qa", "admin")),
+    ("GET", "/api/qa/reviewers"): Access(roles("qa", "admin")),
+    ("GET", "/api/qa/forms"): Access(roles("qa", "admin")),
+    ("GET", "/api/qa/forms/current"): Access(roles("qa", "admin")),
+    ("GET", "/api/qa/forms/{form_id}"): Access(roles("qa", "admin"), params={"form_id": "1"}),
+    ("POST", "/api/qa/forms"): Access(
+        roles("admin"), body={"name": "matrix", "items": [{"key": "greeting", "en": "Greeting"}]}
+    ),
+    ("GET", "/api/calls/{call_id:path}/recordings/{leg}/peaks"): Access(
+        roles("qa", "supervisor", "admin"), call=CALL1
+    ),
     ("POST", "/api/qa/calls/{call_id:path}/assign"): Access(
         roles("qa", "admin"), call=CALL1, ok=frozenset({409})
     ),

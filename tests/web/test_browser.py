@@ -116,6 +116,8 @@ def test_replayed_call_through_supervisor_agent_and_qa_pages(
     position = qa.evaluate("() => document.querySelector('audio[data-leg=agent]').currentTime")
     assert start - 0.01 <= position < start + 3.0, (start, position)
     qa.locator("#alerts input[value=confirmed]").first.check()
+    for item in qa.locator("#scorecard select.score").all():  # every item starts "not scored"
+        item.select_option("2")
     qa.click("#save-done")
     qa.wait_for_selector("#save-status:has-text('Saved')", timeout=10_000)
     shot(qa, "qa-review")

@@ -145,7 +145,7 @@ def test_chinese_pages_for_every_role(
     row = qa.locator(f"tr[data-call='{STORED}']")
     row.wait_for(timeout=15_000)
     assert CHINESE_DATE.search(row.inner_text()), row.inner_text()
-    reason = row.locator("td").nth(4).inner_text()
+    reason = row.locator("td.reason").inner_text()
     assert "（坐席）" in reason and " leg)" not in reason, reason  # the stored English wording, localised
     assert qa.locator("th").first.inner_text() == "通话"
     assert qa.locator("#whoami").inner_text() == "qa1 (质检员)"

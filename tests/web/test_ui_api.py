@@ -160,6 +160,16 @@ def test_qa_queue_filters(client: httpx.Client) -> None:
     assert queue(agent="A-2") == {"call-a2"}
     assert queue(rule="abuse.insult") == {"call-a1", "call-a2", "call-a3"}
     assert queue(rule="no.such.rule") == set()
+    assert queue(rule="INSULT", agent="a-2") == {"call-a2"}  # any part, any case
+    assert queue(call="CALL-A") == {"call-a1", "call-a2", "call-a3"}
+    assert queue(team="t2") == {"call-a3"}
+    assert queue(q="stupid idi") == {"call-a1", "call-a2", "call-a3"}  # full-text, last word a prefix
+    assert queue(q="collections office", agent="A-1") == {"call-a1"}
+    assert queue(q="bankruptcy") == set()
+    page = client.get("/api/qa/queue", params={"sort": "level", "order": "desc", "limit": 2}).json()
+    assert page["total"] == 3 and [i["level"] for i in page["items"]] == ["red", "orange"]
+    assert page["items"][0]["duration"] == 30.0 and page["items"][0]["team"] == "T1"
+    assert client.get("/api/qa/queue", params={"q": "%%"}).status_code == 422
     assert queue(since="2000-01-01", until="2000-01-02") == set()
     assert client.get("/api/qa/queue", params={"level": "purple"}).status_code == 422
 
@@ -168,15 +178,24 @@ def test_review_with_verdicts_and_scorecard(client: httpx.Client) -> None:
     csrf = login(client, "qa1")
     alert_id = client.get("/api/calls/call-a2").json()["alerts"][0]["alert_id"]
     assert client.post("/api/qa/calls/call-a2/assign", headers=csrf).json()["state"] == "in_review"
-    body = {
+    body: dict[str, Any] = {
         "verdicts": {str(alert_id): "confirmed"},
         "scorecard": {"respect": 0, "identification": 2},
         "notes": "ok",
     }
+    # finishing with items not scored is refused with a clear message, nothing stored as 0
+    r = client.post("/api/qa/calls/call-a2/review", json={**body, "done": True}, headers=csrf)
+    assert r.status_code == 422 and "before finishing: disclosure, accuracy, resolution" in r.text, r.text
+    body["scorecard"].update(disclosure="na", accuracy=2, resolution=1)
+    r = client.post("/api/qa/calls/call-a2/review", json={**body, "done": True}, headers=csrf)
+    assert r.status_code == 422 and "needs a comment: respect" in r.text, r.text
+    body["comments"] = {"respect": "insult at 0:08"}
     r = client.post("/api/qa/calls/call-a2/review", json={**body, "done": True}, headers=csrf)
     assert r.status_code == 200, r.text
     review = client.get("/api/calls/call-a2").json()["reviews"][0]
     assert review["verdicts"] == {str(alert_id): "confirmed"} and review["scorecard"]["respect"] == 0
+    assert review["scorecard"]["disclosure"] == "na" and review["form_id"] == r.json()["form_id"]
+    assert review["score"] == r.json()["score"] == pytest.approx(100 * (0 + 2 + 2 + 1) / 2 / 5, abs=0.1)
     assert {i["state"] for i in client.get("/api/qa/queue", params={"agent": "A-2"}).json()["items"]} == {
         "done"
     }

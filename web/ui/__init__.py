@@ -22,12 +22,16 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their REST/websocket APIs and the static assets to ``app``."""
     from web.admin import install_admin
     from web.masking import MaskPolicy
-    from web.ui import api_calls, api_qa, live_ws, pages
+    from web.ui import api_calls, api_forms, api_media, api_qa, api_queue, live_ws, pages
 
     web = getattr(settings, "web", None)
     app.state.mask_policy = MaskPolicy.from_roles(getattr(web, "unmasked_roles", None))
     app.include_router(pages.router)
-    app.include_router(api_qa.router)  # before api_calls: its /api/calls/ID/export.zip must match first
+    app.include_router(api_queue.router)
+    app.include_router(api_forms.router)
+    # before api_calls: /api/calls/ID/export.zip and /api/calls/ID/recordings/LEG/peaks must match first
+    app.include_router(api_media.router)
+    app.include_router(api_qa.router)
     app.include_router(api_calls.router)
     app.include_router(live_ws.router)
     install_admin(app)  # teams, sessions, audit log, reports

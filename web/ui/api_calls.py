@@ -36,6 +36,7 @@ from web.ui.access import audit
 from web.ui.serialize import (
     alert_json,
     call_json,
+    distinct_hits,
     health_json,
     hit_json,
     recording_json,
@@ -72,7 +73,7 @@ def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[s
     return {
         "call": call_json(call, masked),
         "utterances": [utterance_json(u, masked) for u in repo.list_utterances(s, call_id)],
-        "hits": [hit_json(h, masked) for h in repo.list_rule_hits(s, call_id)],
+        "hits": [hit_json(h, masked) for h in distinct_hits(repo.list_rule_hits(s, call_id))],
         "alerts": [alert_json(a, masked) for a in repo.list_alerts(s, call_id=call_id)],
         "stress": [stress_json(x) for x in repo.stress_timeline(s, call_id)],
         "recordings": [recording_json(r) for r in repo.list_recordings(s, call_id)],

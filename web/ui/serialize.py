@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from agent_monitor.storage.enums import HitStatus
 from web.masking import mask_fields, mask_text, mask_utterance
 
 
@@ -63,6 +64,27 @@ def hit_json(row: Any, masked: bool) -> dict[str, Any]:
     return mask_fields(data, ("evidence",)) if masked else data
 
 
+def distinct_hits(rows: list[Any]) -> list[Any]:
+    """One row per finding: a rule hit stored more than once for the same rule on the same
+    utterance of the same leg (a partial's hit and the final's) is listed once, the confirmed or
+    else the newest row standing for it; call order is kept."""
+    best: dict[tuple[Any, ...], Any] = {}
+    for row in rows:
+        key = (
+            (row.rule_id, row.leg, row.utterance_no)
+            if row.utterance_no is not None
+            else (row.rule_id, row.id)
+        )
+        have = best.get(key)
+        if have is None or (row.status == HitStatus.CONFIRMED, row.id) > (
+            have.status == HitStatus.CONFIRMED,
+            have.id,
+        ):
+            best[key] = row
+    kept = {id(r) for r in best.values()}
+    return [r for r in rows if id(r) in kept]
+
+
 def alert_json(row: Any, masked: bool) -> dict[str, Any]:
     reasons = [dict(r) if isinstance(r, dict) else {"text": str(r)} for r in (row.reasons or [])]
     if masked:
@@ -100,6 +122,9 @@ def review_json(row: Any) -> dict[str, Any]:
     return {
         "reviewer": row.reviewer,
         "scorecard": dict(row.scorecard or {}),
+        "comments": dict(row.comments or {}),
+        "form_id": row.form_id,
+        "score": row.score,
         "notes": row.notes,
         "updated_at": _iso(row.updated_at),
         "verdicts": {str(v.alert_id): str(v.verdict) for v in row.verdicts},

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from agent_monitor.errors import InvalidRecordError, NotFoundError
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.scorecard import ItemValue, check_scorecard
 from agent_monitor.storage.enums import HitStatus, QaState, Verdict
 from agent_monitor.storage.repo.calls import get_call
+from agent_monitor.storage.repo.qa_forms import current_form, get_form, to_form
 from agent_monitor.storage.tables import Alert, Call, QaQueueItem, QaReview, QaVerdict, RuleHitRow
 from agent_monitor.storage.types import as_utc, utcnow
 
@@ -91,9 +92,12 @@ def list_qa_queue(
 
 
 def assign_qa(session: Session, call_id: str, reviewer: str) -> QaQueueItem:
-    """A reviewer picks the call up (state ``in_review``)."""
+    """The call is given to ``reviewer`` (state ``in_review``, unless already done)."""
     item = get_qa_item(session, call_id)
-    item.assigned_to, item.state = reviewer, QaState.IN_REVIEW
+    item.assigned_to = reviewer
+    if item.state is QaState.PENDING:
+        item.state = QaState.IN_REVIEW
+    session.flush()
     return item
 
 
@@ -102,33 +106,35 @@ def save_review(
     call_id: str,
     reviewer: str,
     *,
-    scorecard: Mapping[str, Any],
+    scorecard: Mapping[str, ItemValue],
     notes: str = "",
     verdicts: Mapping[int, Verdict | str] | None = None,
     done: bool = False,
+    comments: Mapping[str, str] | None = None,
 ) -> QaReview:
     """Create or update ``reviewer``'s review of the call. ``verdicts`` maps alert ids of this
     call to confirmed / false_alarm (given ones replace earlier ones; others are kept).
-    ``done=True`` marks the call's queue entry done."""
+
+    The scorecard is checked against the form version the review was first saved on (the current
+    form for a new review) and its score kept with it; ``done=True`` refuses items not scored
+    and failed items lacking a required comment, then marks the call's queue entry done."""
     get_call(session, call_id)
     verdicts = dict(verdicts or {})
-    if verdicts:
-        found = set(
-            session.scalars(select(Alert.id).where(Alert.call_id == call_id, Alert.id.in_(list(verdicts))))
-        )
-        missing = sorted(set(verdicts) - found)
-        if missing:
-            raise InvalidRecordError(f"alerts {missing} are not alerts of call {call_id!r}")
+    _check_alerts_of_call(session, call_id, list(verdicts))
     review = session.scalars(
         select(QaReview)
         .where(QaReview.call_id == call_id, QaReview.reviewer == reviewer)
         .options(selectinload(QaReview.verdicts))
     ).one_or_none()
+    form = get_form(session, review.form_id) if review and review.form_id else current_form(session)
+    comments = {k: v for k, v in (comments or {}).items() if v.strip()}
+    score = check_scorecard(to_form(form), scorecard, comments, finishing=done)
     now = utcnow()
     if review is None:
         review = QaReview(call_id=call_id, reviewer=reviewer, created_at=now, verdicts=[])
         session.add(review)
-    review.scorecard, review.notes, review.updated_at = dict(scorecard), notes, now
+    review.scorecard, review.comments, review.notes = dict(scorecard), comments, notes
+    review.form_id, review.score, review.updated_at = form.id, score, now
     existing = {v.alert_id: v for v in review.verdicts}
     for alert_id, verdict in verdicts.items():
         if alert_id in existing:
@@ -142,6 +148,15 @@ def save_review(
             item.assigned_to = item.assigned_to or reviewer
     session.flush()
     return review
+
+
+def _check_alerts_of_call(session: Session, call_id: str, alert_ids: list[int]) -> None:
+    if not alert_ids:
+        return
+    found = set(session.scalars(select(Alert.id).where(Alert.call_id == call_id, Alert.id.in_(alert_ids))))
+    missing = sorted(set(alert_ids) - found)
+    if missing:
+        raise InvalidRecordError(f"alerts {missing} are not alerts of call {call_id!r}")
 
 
 def list_reviews(session: Session, call_id: str) -> list[QaReview]:

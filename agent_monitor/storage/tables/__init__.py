@@ -10,6 +10,7 @@ from agent_monitor.storage.tables.health import SignalHealthRow
 from agent_monitor.storage.tables.media import Recording
 from agent_monitor.storage.tables.people import Agent, User
 from agent_monitor.storage.tables.qa import QaQueueItem, QaReview, QaVerdict
+from agent_monitor.storage.tables.qa_forms import QaForm
 from agent_monitor.storage.tables.sessions import RevokedSession
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ChainHead",
     "EvidenceEntry",
     "Handoff",
+    "QaForm",
     "QaQueueItem",
     "QaReview",
     "QaVerdict",

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agent_monitor.model.levels import WarningLevel
@@ -19,6 +29,8 @@ class QaQueueItem(Base):
     __table_args__ = (
         CheckConstraint(in_check("state", list(QaState)), name="state"),
         CheckConstraint(in_check("level", list(WarningLevel)), name="level"),
+        # "next in queue": the longest waiting entry of each level
+        Index("ix_qa_queue_level_queued", "level", "queued_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -27,7 +39,7 @@ class QaQueueItem(Base):
     reason: Mapped[str] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     state: Mapped[QaState] = mapped_column(StrEnumType(QaState), default=QaState.PENDING, index=True)
-    assigned_to: Mapped[str | None] = mapped_column(String(100))
+    assigned_to: Mapped[str | None] = mapped_column(String(100), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
@@ -38,8 +50,15 @@ class QaReview(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
     reviewer: Mapped[str] = mapped_column(String(100))
-    #: the filled scorecard, e.g. ``{"greeting": 2, "disclosure": 0, ...}``
+    #: the filled scorecard: item key -> a score (0 .. the item's max), ``"na"`` or ``None`` (not
+    #: scored yet), e.g. ``{"identification": 2, "disclosure": "na", "respect": null}``
     scorecard: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: a comment per item (required for a failed item when its form says so)
+    comments: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: the form version the scorecard was filled on (``None``: a review from before forms existed)
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("qa_forms.id"), index=True)
+    #: weighted score in percent over the scored items (N/A and not-scored items left out)
+    score: Mapped[float | None] = mapped_column(Double)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -350,19 +350,18 @@ def test_qa_queue_and_reviews(db: Database) -> None:
             s,
             "c1",
             "qa1",
-            scorecard={"greeting": 2, "disclosure": 0},
+            scorecard={"identification": 2, "disclosure": 0},
             notes="threat at 1 s",
             verdicts={a1: Verdict.CONFIRMED, a2: Verdict.FALSE_ALARM},
         )
     with db.session() as s:
         assert [i.call_id for i in repo.list_qa_queue(s, states=[QaState.IN_REVIEW])] == ["c1"]
-        review = repo.save_review(
-            s, "c1", "qa1", scorecard={"greeting": 2, "disclosure": 1}, verdicts={a2: "confirmed"}, done=True
-        )
+        card = {"identification": 2, "disclosure": 1, "respect": 2, "accuracy": 2, "resolution": "na"}
+        review = repo.save_review(s, "c1", "qa1", scorecard=card, verdicts={a2: "confirmed"}, done=True)
         created = review.created_at
     with db.session() as s:
         (review,) = repo.list_reviews(s, "c1")
-        assert review.scorecard == {"greeting": 2, "disclosure": 1} and review.notes == ""
+        assert review.scorecard == card and review.notes == ""
         assert review.created_at == created and review.updated_at >= created
         assert [(v.alert_id, v.verdict) for v in review.verdicts] == [
             (a1, Verdict.CONFIRMED),

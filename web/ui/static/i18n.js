@@ -81,3 +81,28 @@ window.I18N = {
     health_one_way: "单向通话", health_encoding_mismatch: "音频编码不符", health_no_model: "未安装该语言的语音模型，只录音、不转写",
   },
 };
+// QA at volume (issue #14): queue search, review page waveform, shortcuts, scorecard forms
+Object.assign(window.I18N.en, {
+  said: "Words said", said_placeholder: "e.g. bankruptcy", team: "Team", mine: "Mine", date: "Date", duration: "Duration",
+  score: "Score", assigned: "Assigned to", assign_to: "Assign to", next_in_queue: "Next in queue", previous: "Previous",
+  next: "Next", range_of: "{first}–{last} of {total}", queue_empty: "Nothing left to review with these filters.",
+  not_scored: "— not scored —", na: "N/A", comment: "Comment", comment_required: "comment required if failed",
+  score_now: "Score: {score}%", form_version: "Form {name} v{version}", waveform: "Waveform", speed: "Speed",
+  shortcuts: "Keyboard shortcuts", close: "Close", leg_ok: "no problems", key_play: "Play / pause",
+  key_back: "Back 5 s", key_fwd: "Forward 5 s", key_next_alert: "Next alert (seek to it)", key_prev_alert: "Previous alert",
+  key_confirm: "Verdict of the selected alert: confirmed", key_false: "Verdict of the selected alert: false alarm",
+  key_save: "Save", key_next_call: "Next call in the queue", key_help: "Show / hide this help",
+  key_speed: "Slower / faster",
+});
+Object.assign(window.I18N.zh, {
+  said: "通话内容", said_placeholder: "例如 破产", team: "团队", mine: "我的", date: "日期", duration: "时长",
+  score: "得分", assigned: "质检员", assign_to: "分配给", next_in_queue: "下一通", previous: "上一页",
+  next: "下一页", range_of: "第 {first}–{last} 条，共 {total} 条", queue_empty: "按当前筛选条件已没有待质检的通话。",
+  not_scored: "— 未评分 —", na: "不适用", comment: "说明", comment_required: "不合格时必须填写说明",
+  score_now: "得分：{score}%", form_version: "评分表 {name} 第 {version} 版", waveform: "波形", speed: "倍速",
+  shortcuts: "快捷键", close: "关闭", leg_ok: "正常", key_play: "播放 / 暂停",
+  key_back: "后退 5 秒", key_fwd: "前进 5 秒", key_next_alert: "下一个告警（跳转）", key_prev_alert: "上一个告警",
+  key_confirm: "所选告警结论：属实", key_false: "所选告警结论：误报",
+  key_save: "保存", key_next_call: "队列中的下一通", key_help: "显示 / 隐藏本帮助",
+  key_speed: "减速 / 加速",
+});

@@ -1,32 +1,104 @@
-// QA queue: flagged calls with filters (level, agent, rule, state, dates).
+// QA queue at volume: search (call id, agent, team, rule: any part, any case; words said in the
+// call through the full-text index), level/state/date filters, "mine", sortable columns, pages,
+// assignment to a reviewer and "next in queue". The filters live in the URL (shareable, and the
+// review page's "next in queue" uses the same ones).
 "use strict";
 (() => {
-  const { t, el, api, badge, vocab } = AM;
-  const levelSel = el("select", { name: "level" }, el("option", { value: "" }, t("all")), ...[...vocab.warning_levels].reverse().map((l) => el("option", { value: l }, t(l))));
-  const stateSel = el("select", { name: "state" }, el("option", { value: "" }, t("all")), ...["pending", "in_review", "done"].map((s) => el("option", { value: s }, t(s))));
-  const agent = el("input", { name: "agent", size: 10 });
-  const rule = el("input", { name: "rule", size: 14 });
-  const since = el("input", { name: "since", type: "date" });
-  const until = el("input", { name: "until", type: "date" });
-  const lab = (k, input) => el("label", {}, t(k), input);
-  const form = el("form", { class: "filters", id: "qa-filters" }, lab("level", levelSel), lab("agent", agent), lab("rule", rule),
-    lab("state", stateSel), lab("date_from", since), lab("date_to", until), el("button", { class: "act primary", type: "submit" }, t("filter")));
+  const { t, el, api, badge, fmtTime, vocab } = AM;
+  const params = new URLSearchParams(location.search);
+  const input = (name, attrs) => { const n = el("input", { name, ...attrs }); n.value = params.get(name) || ""; return n; };
+  const select = (name, values) => {
+    const n = el("select", { name }, el("option", { value: "" }, t("all")), ...values.map((v) => el("option", { value: v }, t(v))));
+    n.value = params.get(name) || "";
+    return n;
+  };
+  const fields = {
+    q: input("q", { size: 18, placeholder: t("said_placeholder"), id: "f-q" }),
+    call: input("call", { size: 12, id: "f-call" }),
+    agent: input("agent", { size: 10, id: "f-agent" }),
+    team: input("team", { size: 8, id: "f-team" }),
+    rule: input("rule", { size: 12, id: "f-rule" }),
+    level: select("level", [...vocab.warning_levels].reverse()),
+    state: select("state", ["pending", "in_review", "done"]),
+    since: input("since", { type: "date" }),
+    until: input("until", { type: "date" }),
+  };
+  const mine = el("input", { type: "checkbox", name: "mine", value: "true", id: "f-mine", checked: params.get("mine") === "true" });
+  const lab = (k, n) => el("label", {}, t(k), n);
+  const form = el("form", { class: "filters", id: "qa-filters" },
+    lab("said", fields.q), lab("call", fields.call), lab("agent", fields.agent), lab("team", fields.team), lab("rule", fields.rule),
+    lab("level", fields.level), lab("state", fields.state), lab("date_from", fields.since), lab("date_to", fields.until),
+    el("label", { class: "check" }, t("mine"), mine),
+    el("button", { class: "act primary", type: "submit" }, t("filter")),
+    el("button", { class: "act", type: "button", id: "next-in-queue", onclick: () => goNext() }, t("next_in_queue")));
+  let sort = params.get("sort") || "queued", order = params.get("order") || "desc";
+  let offset = Number(params.get("offset") || 0);
+  const limit = Number(params.get("limit") || 50);
+  // column: [label key, sort key or null]
+  const COLUMNS = [["call", null], ["agent", null], ["team", null], ["level", "level"], ["rule", null], ["reason", null], ["date", "date"],
+    ["duration", "duration"], ["score", "score"], ["state", "state"], ["assigned", null], ["", null]];
+  const head = el("tr");
   const tbody = el("tbody");
-  const table = el("table", { class: "grid", id: "qa-queue" },
-    el("thead", {}, el("tr", {}, ...["call", "agent", "level", "rule", "reason", "queued", "state", ""].map((k) => el("th", {}, k ? t(k) : "")))), tbody);
-  AM.main.append(el("h1", { i18n: "qa_queue" }), form, table);
+  const table = el("table", { class: "grid", id: "qa-queue" }, el("thead", {}, head), tbody);
+  const pager = el("div", { class: "pager", id: "pager" });
+  AM.main.append(el("h1", { i18n: "qa_queue" }), form, table, pager);
+  let reviewers = [];
 
-  async function load() {
+  function query(extra) {
     const q = new URLSearchParams();
     for (const [k, v] of new FormData(form)) if (v) q.append(k, v);
+    q.set("sort", sort); q.set("order", order); q.set("limit", limit); q.set("offset", offset);
+    for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
+    return q;
+  }
+  function drawHead() {
+    head.replaceChildren(...COLUMNS.map(([key, by]) => {
+      if (!by) return el("th", {}, key ? t(key) : "");
+      const active = sort === by;
+      const arrow = active ? (order === "asc" ? " ▲" : " ▼") : "";
+      return el("th", { class: "sortable" + (active ? " sorted" : ""), "data-sort": by, "aria-sort": active ? (order === "asc" ? "ascending" : "descending") : "none" },
+        el("button", { type: "button", class: "link", onclick: () => { order = active && order === "desc" ? "asc" : "desc"; sort = by; offset = 0; load(); } }, t(key) + arrow));
+    }));
+  }
+  function assignCell(it) {
+    const sel = el("select", { class: "assign", "aria-label": t("assign_to") }, el("option", { value: "" }, "—"),
+      ...reviewers.map((r) => el("option", { value: r, selected: r === it.assigned_to }, r)));
+    sel.addEventListener("change", async () => {
+      if (!sel.value) return;
+      try { await api("POST", `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/assign`, { reviewer: sel.value }); await load(); }
+      catch (e) { alert(e.message); }
+    });
+    return sel;
+  }
+  async function load() {
+    document.body.dataset.ready = "0"; // until the rows of this query are shown
+    const q = query();
+    history.replaceState(null, "", "?" + q);
+    sessionStorage.setItem("qaQueueQuery", q.toString());
+    drawHead();
     const data = await api("GET", "/api/qa/queue?" + q);
     tbody.replaceChildren(...data.items.map((it) => el("tr", { "data-call": it.call.call_id },
-      el("td", {}, it.call.call_id), el("td", {}, it.call.agent_id), el("td", {}, badge(it.level)),
-      el("td", {}, it.rules.join(", ")), el("td", {}, AM.localiseReasons(it.reason)), el("td", {}, AM.fmtDateTime(it.queued_at)),
-      el("td", {}, t(it.state) + (it.assigned_to ? " · " + it.assigned_to : "")),
+      el("td", {}, it.call.call_id), el("td", {}, it.call.agent_id), el("td", {}, it.team || ""), el("td", {}, badge(it.level)),
+      el("td", { class: "rules" }, it.rules.join(", ")), el("td", { class: "reason" }, AM.localiseReasons(it.reason)),
+      el("td", {}, AM.fmtDateTime(it.call.started_at)),
+      el("td", { class: "num" }, fmtTime(it.duration)), el("td", { class: "num score" }, it.score == null ? "—" : it.score.toFixed(0) + "%"),
+      el("td", { class: "state" }, t(it.state)), el("td", {}, assignCell(it)),
       el("td", {}, el("a", { href: "/qa/calls/" + encodeURIComponent(it.call.call_id), class: "open" }, t("open"))))));
-    if (!data.items.length) tbody.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, t("no_items"))));
+    if (!data.items.length) tbody.append(el("tr", {}, el("td", { colspan: COLUMNS.length, class: "muted" }, t("no_items"))));
+    const last = Math.min(offset + limit, data.total);
+    pager.replaceChildren(
+      el("button", { class: "act", id: "prev-page", disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "‹ " + t("previous")),
+      el("span", { id: "page-info" }, data.total ? t("range_of", { first: offset + 1, last, total: data.total }) : "0"),
+      el("button", { class: "act", id: "next-page", disabled: last >= data.total, onclick: () => { offset += limit; load(); } }, t("next") + " ›"));
+    document.body.dataset.ready = "1";
   }
-  form.addEventListener("submit", (e) => { e.preventDefault(); load().catch((err) => alert(err.message)); });
-  load().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
+  async function goNext() {
+    const q = query(); q.delete("sort"); q.delete("order"); q.delete("limit"); q.delete("offset");
+    const { call_id } = await api("GET", "/api/qa/next?" + q);
+    if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id);
+    else alert(t("queue_empty"));
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); offset = 0; load().catch((err) => alert(err.message)); });
+  api("GET", "/api/qa/reviewers").then((r) => { reviewers = r.reviewers; return load(); })
+    .catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
 })();

@@ -1,12 +1,14 @@
-// QA review of one call: both legs' audio, the transcript in sync with playback (click a word to
-// seek), alert markers on a timeline, the legs' signal-health events, the debtor's stress plot, a verdict per alert, the
-// scorecard, notes, and the evidence package export.
+// QA review of one call: both legs' audio with a waveform of each leg (peaks computed on the
+// server) and a time axis, alerts and rule hits as markers that seek when clicked, playback
+// speed, the transcript in sync with playback (click a word to seek), the timeline of utterances,
+// both legs' signal health, the debtor's stress plot, a verdict per alert, the scorecard of the
+// review's form version (items start "not scored"; N/A where the form allows it; a comment where a
+// failed item needs one), notes, "next in queue", keyboard shortcuts (press ?) and the export.
 "use strict";
 (() => {
   const { t, el, api, badge, svg, fmtTime, vocab } = AM;
   const callId = document.body.dataset.callId;
   const W = 1000;
-  const COLORS = vocab.level_colours;
   // a word, marker or hit the keyboard can reach (Tab) and operate (Enter or Space) like a click
   function operable(node, label, action) {
     node.setAttribute("tabindex", "0");
@@ -18,11 +20,26 @@
     });
     return node;
   }
+  const COLORS = { ...vocab.level_colours, info: "#667085" };
+  const LEG_COLORS = { agent: "#3b63c4", debtor: "#7a2bd6" };
+  const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 2];
+
+  // ticks every 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10 min: at most ~10 labels, each mm:ss
+  function axis(duration) {
+    const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((s) => duration / s <= 10) || 1200;
+    const node = el("div", { class: "time-axis" });
+    for (let s = 0; s <= duration + 1e-6; s += step) {
+      node.append(el("span", { class: "tick", style: `left:${(100 * s) / duration}%`, "data-t": s }, fmtTime(s)));
+    }
+    return node;
+  }
 
   async function main() {
     const rec = await api("GET", "/api/calls/" + encodeURIComponent(callId));
-    let card = null;
-    if (AM.user.role !== vocab.roles.SUPERVISOR) card = await api("GET", "/api/qa/scorecard");
+    const canReview = AM.user.role !== vocab.roles.SUPERVISOR;
+    const mine = rec.reviews.find((r) => r.reviewer === AM.user.name) || { scorecard: {}, comments: {}, notes: "", verdicts: {} };
+    let form = null;
+    if (canReview) form = await api("GET", mine.form_id ? "/api/qa/forms/" + mine.form_id : "/api/qa/forms/current");
     const call = rec.call;
     const audios = {};
     const players = el("div", { class: "players" });
@@ -37,19 +54,65 @@
     const x = (s) => (s / duration) * W;
     const clock = el("span", { id: "clock" }, "0:00 / " + fmtTime(duration));
     const playBtn = el("button", { class: "act primary", id: "play-both" }, t("play_both"));
+    const speed = el("select", { id: "speed", "aria-label": t("speed") }, ...SPEEDS.map((v) => el("option", { value: v, selected: v === 1 }, v + "×")));
 
     function seek(s, play) {
+      s = Math.min(Math.max(0, s), duration);
       legs.forEach((a) => { a.currentTime = s; });
       if (play) legs.forEach((a) => a.play().catch(() => {}));
       update();
     }
-    playBtn.addEventListener("click", () => {
+    function togglePlay() {
       const paused = !master || master.paused;
       legs.forEach((a) => (paused ? a.play().catch(() => {}) : a.pause()));
       playBtn.textContent = t(paused ? "pause" : "play_both");
-    });
+    }
+    function setSpeed(v) { speed.value = String(v); legs.forEach((a) => { a.playbackRate = Number(v); }); }
+    playBtn.addEventListener("click", togglePlay);
+    speed.addEventListener("change", () => setSpeed(speed.value));
 
-    // timeline: utterances per leg, alert markers, playhead
+    // waveform of both legs: canvas (agent above, debtor below), markers as buttons, playhead
+    const canvas = el("canvas", { id: "waveform", height: 150 });
+    const waveHead = el("div", { class: "wave-head" });
+    const wave = el("div", { class: "wave-wrap", id: "wave" }, canvas, waveHead);
+    const peaks = {};
+    function drawWave() {
+      const ratio = window.devicePixelRatio || 1;
+      const w = wave.clientWidth || 800, h = 150;
+      canvas.width = w * ratio; canvas.height = h * ratio; canvas.style.width = w + "px"; canvas.style.height = h + "px";
+      const g = canvas.getContext("2d");
+      g.setTransform(ratio, 0, 0, ratio, 0, 0);
+      g.clearRect(0, 0, w, h);
+      ["agent", "debtor"].forEach((leg, i) => {
+        const mid = 37 + i * 75, amp = 33;
+        g.fillStyle = "#f3f5f9"; g.fillRect(0, mid - amp - 2, w, 2 * amp + 4);
+        g.fillStyle = "#667085"; g.font = "11px system-ui, sans-serif"; g.fillText(t(leg), 4, mid - amp + 10);
+        const p = peaks[leg];
+        if (!p || !p.max.length) return;
+        g.fillStyle = LEG_COLORS[leg];
+        const n = p.max.length;
+        for (let k = 0; k < n; k++) {
+          const px = ((k * p.step) / duration) * w, pw = Math.max(1, (p.step / duration) * w);
+          const top = mid - p.max[k] * amp, bottom = mid - p.min[k] * amp;
+          g.fillRect(px, top, pw, Math.max(1, bottom - top));
+        }
+      });
+      canvas.dataset.drawn = Object.keys(peaks).length;
+    }
+    const marker = (cls, t0, color, label, data) => {
+      const b = el("button", { type: "button", class: "wave-marker " + cls, style: `left:${(100 * t0) / duration}%;--c:${color}`,
+        title: fmtTime(t0) + " " + label, "aria-label": fmtTime(t0) + " " + label, ...data });
+      b.addEventListener("click", (e) => { e.stopPropagation(); seek(Math.max(0, t0 - 1), true); });
+      return b;
+    };
+    rec.alerts.forEach((a) => wave.append(marker("alert", a.t, COLORS[a.level], t(a.level), { "data-alert": a.alert_id })));
+    rec.hits.filter((h) => h.start != null).forEach((h) => wave.append(marker("hit leg-" + (h.leg || "call"), h.start, COLORS[h.severity] || "#667085", h.title, { "data-hit": h.hit_id })));
+    canvas.addEventListener("click", (e) => { const b = canvas.getBoundingClientRect(); seek(((e.clientX - b.left) / b.width) * duration, false); });
+    window.addEventListener("resize", drawWave);
+    Promise.all(rec.recordings.map((r) => api("GET", `/api/calls/${encodeURIComponent(callId)}/recordings/${r.leg}/peaks?buckets=1000`)
+      .then((p) => { peaks[r.leg] = p; }))).then(drawWave).catch((e) => wave.append(el("p", { class: "error" }, e.message)));
+
+    // timeline: utterances per leg, alert markers, health marks, rule hits, playhead
     const timeline = svg("svg", { class: "timeline", id: "timeline", viewBox: `0 0 ${W} 70`, preserveAspectRatio: "none" });
     rec.utterances.filter((u) => u.final).forEach((u) => timeline.append(svg("rect", {
       x: x(u.start), y: u.leg === vocab.legs.AGENT ? 8 : 28, width: Math.max(1, x(u.end) - x(u.start)), height: 14,
@@ -98,6 +161,7 @@
       const now = master ? master.currentTime : 0;
       clock.textContent = fmtTime(now) + " / " + fmtTime(duration);
       [head1, head2].forEach((h) => { h.setAttribute("x1", x(now)); h.setAttribute("x2", x(now)); });
+      waveHead.style.left = (100 * now) / duration + "%";
       const w = words.find((w) => w.start <= now && now < Math.max(w.end, w.start + 0.05));
       if (w !== current) {
         if (current) current.span.classList.remove("now");
@@ -111,66 +175,156 @@
       requestAnimationFrame(loop);
     }
 
-    // alerts with verdicts, rule hits, scorecard, notes
-    const mine = rec.reviews.find((r) => r.reviewer === AM.user.name) || { scorecard: {}, notes: "", verdicts: {} };
-    const canReview = !!card;
+    // alerts with verdicts (one selected for the keyboard), rule hits, signal health per leg
     const alertsBox = el("div", { class: "panel", id: "alerts" }, el("h2", { i18n: "alerts" }));
-    rec.alerts.forEach((a) => {
+    const alertRows = rec.alerts.map((a) => {
       const name = "verdict-" + a.alert_id;
       const radios = ["confirmed", "false_alarm"].map((v) => el("label", {}, el("input", { type: "radio", name, value: v,
         checked: mine.verdicts[String(a.alert_id)] === v, disabled: !canReview }), " " + t(v)));
-      alertsBox.append(el("div", { class: "alert " + a.level, "data-alert": a.alert_id },
-        el("div", {}, badge(a.level), " ", el("a", { href: "#", onclick: (e) => { e.preventDefault(); seek(Math.max(0, a.t - 3), true); } }, fmtTime(a.t)),
+      const row = el("div", { class: "alert " + a.level, "data-alert": a.alert_id },
+        el("div", {}, badge(a.level), " ", el("a", { href: "#", class: "seek", onclick: (e) => { e.preventDefault(); select(a); seek(Math.max(0, a.t - 3), true); } }, fmtTime(a.t)),
           " ", el("span", { class: "muted" }, t(a.state))),
         el("div", {}, a.reasons.map(AM.reasonText).join(AM.lang === "zh" ? "；" : "; ")),
-        el("div", {}, t("verdict") + ": ", ...radios)));
+        el("div", {}, t("verdict") + ": ", ...radios));
+      alertsBox.append(row);
+      return { a, row };
     });
-    const hitsBox = el("div", { class: "panel" }, el("h2", { i18n: "rule_hits" }),
+    let selected = null;
+    function select(a) {
+      selected = a;
+      alertRows.forEach((r) => r.row.classList.toggle("selected", r.a === a));
+    }
+    function stepAlert(dir) {
+      if (!alertRows.length) return;
+      const now = master ? master.currentTime : 0;
+      const sorted = alertRows.map((r) => r.a).sort((p, q) => p.t - q.t);
+      const i = selected ? sorted.indexOf(selected) : (dir > 0 ? sorted.findIndex((a) => a.t - 3 > now + 0.5) - 1 : sorted.length);
+      const next = sorted[(i + dir + sorted.length) % sorted.length] || sorted[0];
+      select(next);
+      seek(Math.max(0, next.t - 3), true);
+    }
+    function verdict(v) {
+      if (!canReview || !selected) return;
+      const input = alertsBox.querySelector(`input[name='verdict-${selected.alert_id}'][value='${v}']`);
+      if (input) input.checked = true;
+    }
+    const hitsBox = el("div", { class: "panel", id: "rule-hits" }, el("h2", { i18n: "rule_hits" }),
       ...rec.hits.map((h) => {
-        const row = el("div", { class: "line hit", "data-rule": h.rule, "data-start": h.start ?? "" }, badge(h.severity), " ",
+        const at = h.start ?? h.end;
+        const row = el("div", { class: "line hit", "data-hit": h.hit_id, "data-rule": h.rule, "data-start": h.start ?? "" }, badge(h.severity), " ",
+          at != null ? el("a", { href: "#", class: "seek", onclick: (e) => { e.preventDefault(); seek(Math.max(0, at - 1), true); } }, fmtTime(at)) : null, " ",
           el("strong", {}, h.title), h.evidence ? " — “" + h.evidence + "” " : " ", el("span", { class: "muted" }, h.reason),
           h.citation ? el("span", { class: "muted" }, " (" + h.citation + ")") : null);
-        const at = h.start ?? h.end;
         return at == null ? row : operable(row, null, () => seek(Math.max(0, at - 1), true));
       }));
-    // signal health: when the monitor could not hear a leg properly (start and clear of each issue)
-    const healthPanel = el("div", { class: "panel", id: "signal-health" }, el("h2", { i18n: "signal_health" }),
-      ...(rec.health || []).map((h) => el("div", { class: "line health-row " + (h.active ? "on" : "off"), "data-issue": h.issue, "data-leg": h.leg },
+    // signal health: each leg's state now, then when the monitor could not hear a leg properly
+    const health = rec.health || [];
+    const legState = Object.values(vocab.legs).map((leg) => {
+      const open = new Map();
+      health.filter((h) => h.leg === leg).forEach((h) => { if (h.active) open.set(h.issue, h); else open.delete(h.issue); });
+      const issues = [...new Set(health.filter((h) => h.leg === leg && h.active).map((h) => t("health_" + h.issue)))];
+      return el("div", { class: "leg-health " + (issues.length ? "issues" : "ok"), "data-leg": leg },
+        el("strong", {}, t(leg)), ": ", issues.length ? "⚠ " + issues.join(", ") : "✓ " + t("leg_ok"));
+    });
+    const healthPanel = el("div", { class: "panel", id: "signal-health" }, el("h2", { i18n: "signal_health" }), ...legState,
+      ...health.map((h) => el("div", { class: "line health-row " + (h.active ? "on" : "off"), "data-issue": h.issue, "data-leg": h.leg },
         el("a", { href: "#", onclick: (e) => { e.preventDefault(); seek(Math.max(0, h.t - 3), true); } }, fmtTime(h.t)), " ",
         (h.active ? "⚠ " : "✓ ") + h.message)),
-      (rec.health || []).length ? null : el("p", { class: "muted", i18n: "health_ok" }));
+      health.length ? null : el("p", { class: "muted", i18n: "health_ok" }));
     const side = el("div", {}, healthPanel, alertsBox, hitsBox);
-    if (canReview) {
-      const scores = card.items.map((item) => {
-        const sel = el("select", { name: item.key }, ...[0, 1, 2].map((v) => el("option", { value: v, selected: mine.scorecard[item.key] === v }, String(v))));
-        return el("label", { class: "score-item" }, el("span", {}, AM.lang === "zh" ? item.zh : item.en), " ", sel);
-      });
-      const notes = el("textarea", { id: "notes", rows: 4, style: "width:100%" });
-      notes.value = mine.notes;
-      const status = el("span", { class: "muted", id: "save-status" });
-      const save = async (done) => {
-        const verdicts = {};
-        alertsBox.querySelectorAll("input[type=radio]:checked").forEach((r) => { verdicts[r.name.slice(8)] = r.value; });
-        const scorecard = {};
-        side.querySelectorAll(".score-item select").forEach((s) => { scorecard[s.name] = Number(s.value); });
-        try { await api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/review`, { verdicts, scorecard, notes: notes.value, done }); status.textContent = t("saved"); }
-        catch (e) { status.textContent = t("error") + ": " + e.message; }
-      };
-      side.append(el("div", { class: "panel", id: "scorecard" }, el("h2", { i18n: "scorecard" }), ...scores.map((s) => el("div", {}, s)),
-        el("h2", { i18n: "notes" }), notes,
-        el("div", { class: "btns" }, el("button", { class: "act", id: "save", onclick: () => save(false) }, t("save")), " ",
-          el("button", { class: "act primary", id: "save-done", onclick: () => save(true) }, t("save_done")), " ", status),
-        el("p", {}, el("button", { class: "act", id: "take", onclick: () => api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/assign`).then(() => { status.textContent = t("in_review"); }) }, t("take_review")))));
+    const status = el("span", { class: "muted", id: "save-status", role: "status" });
+    let save = async () => {};
+    if (canReview) save = scorecardPanel(side, form, mine, alertsBox, status);
+    const nextBtn = el("button", { class: "act", id: "next-call", onclick: () => nextCall() }, t("next_in_queue") + " →");
+    const helpBtn = el("button", { class: "act", id: "help-btn", onclick: () => toggleHelp(), title: t("shortcuts") }, "? " + t("shortcuts"));
+    side.append(el("p", {}, canReview ? nextBtn : null, " ", helpBtn, " ",
+      el("a", { id: "export", href: `/api/calls/${encodeURIComponent(callId)}/export.zip`, download: "" }, t("export"))));
+
+    async function nextCall() {
+      const q = new URLSearchParams(sessionStorage.getItem("qaQueueQuery") || "");
+      ["sort", "order", "limit", "offset"].forEach((k) => q.delete(k));
+      q.set("after", callId);
+      const { call_id } = await api("GET", "/api/qa/next?" + q);
+      if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id);
+      else status.textContent = t("queue_empty");
     }
-    side.append(el("p", {}, el("a", { id: "export", href: `/api/calls/${encodeURIComponent(callId)}/export.zip`, download: "" }, t("export"))));
+
+    // keyboard shortcuts (not while typing in a field), listed in the help overlay
+    const KEYS = [["Space / K", "key_play"], ["J", "key_back"], ["L", "key_fwd"], ["A", "key_next_alert"], ["Shift+A", "key_prev_alert"],
+      ["C", "key_confirm"], ["F", "key_false"], ["[ / ]", "key_speed"], ["S", "key_save"], ["N", "key_next_call"], ["?", "key_help"]];
+    const help = el("div", { id: "shortcuts", class: "overlay", hidden: true, role: "dialog", "aria-label": t("shortcuts") },
+      el("div", { class: "overlay-box" }, el("h2", {}, t("shortcuts")),
+        el("table", { class: "keys" }, ...KEYS.map(([k, what]) => el("tr", {}, el("td", {}, el("kbd", {}, k)), el("td", {}, t(what))))),
+        el("button", { class: "act", id: "close-help", onclick: () => toggleHelp(false) }, t("close"))));
+    function toggleHelp(show) { help.hidden = show === undefined ? !help.hidden : !show; }
+    document.addEventListener("keydown", (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) return;
+      const k = e.key;
+      const i = SPEEDS.indexOf(Number(speed.value));
+      const act = {
+        " ": togglePlay, k: togglePlay, j: () => seek((master ? master.currentTime : 0) - 5), l: () => seek((master ? master.currentTime : 0) + 5),
+        a: () => stepAlert(1), A: () => stepAlert(-1), c: () => verdict("confirmed"), f: () => verdict("false_alarm"),
+        "[": () => setSpeed(SPEEDS[Math.max(0, i - 1)]), "]": () => setSpeed(SPEEDS[Math.min(SPEEDS.length - 1, i + 1)]),
+        s: () => save(false), n: () => canReview && nextCall(), "?": () => toggleHelp(), Escape: () => toggleHelp(false),
+      }[k];
+      if (!act) return;
+      e.preventDefault();
+      act();
+    });
 
     AM.main.append(
       el("h1", {}, t("review") + " · " + call.call_id + " ", badge(call.level)),
       el("p", { class: "muted" }, t("agent") + " " + call.agent_id + " · " + AM.fmtDateTime(call.started_at) + " · " + t(call.status)),
-      el("div", { class: "panel" }, players, el("p", {}, playBtn, " ", clock)),
-      el("div", { class: "panel" }, el("h2", { i18n: "timeline" }), timeline, el("h2", { i18n: "stress_timeline" }), plot),
-      el("div", { class: "cols" }, el("div", {}, el("h2", { i18n: "transcript" }), transcript), side));
+      el("div", { class: "panel" }, players, el("p", {}, playBtn, " ", el("label", {}, t("speed") + " ", speed), " ", clock),
+        el("h2", { i18n: "waveform" }), wave, axis(duration)),
+      el("div", { class: "panel" }, el("h2", { i18n: "timeline" }), timeline, axis(duration),
+        el("h2", { i18n: "stress_timeline" }), plot, axis(duration)),
+      el("div", { class: "cols" }, el("div", {}, el("h2", { i18n: "transcript" }), transcript), side), help);
+    drawWave();
     document.body.dataset.ready = "1";
+  }
+
+  // the scorecard of the review's form version; returns save(done)
+  function scorecardPanel(side, form, mine, alertsBox, status) {
+    const rows = form.items.map((item) => {
+      const value = mine.scorecard[item.key];
+      const options = [el("option", { value: "" }, t("not_scored"))];
+      for (let v = 0; v <= item.max; v++) options.push(el("option", { value: v, selected: value === v }, String(v)));
+      if (item.na_allowed) options.push(el("option", { value: "na", selected: value === "na" }, t("na")));
+      const sel = el("select", { name: item.key, class: "score" }, ...options);
+      if (value === undefined || value === null) sel.value = "";
+      const comment = el("input", { class: "comment", name: "comment-" + item.key, placeholder: item.comment_on_fail ? t("comment_required") : t("comment"), size: 24 });
+      comment.value = (mine.comments || {})[item.key] || "";
+      return el("div", { class: "score-item", "data-item": item.key },
+        el("label", {}, el("span", {}, (AM.lang === "zh" ? item.zh : item.en) + (item.weight !== 1 ? ` (×${item.weight})` : "")), " ", sel), " ", comment);
+    });
+    const notes = el("textarea", { id: "notes", rows: 4, style: "width:100%" });
+    notes.value = mine.notes;
+    const score = el("span", { id: "score" }, mine.score == null ? "" : t("score_now", { score: mine.score.toFixed(0) }));
+    const save = async (done) => {
+      const verdicts = {};
+      alertsBox.querySelectorAll("input[type=radio]:checked").forEach((r) => { verdicts[r.name.slice(8)] = r.value; });
+      const scorecard = {}, comments = {};
+      rows.forEach((row) => {
+        const sel = row.querySelector("select"), key = sel.name;
+        scorecard[key] = sel.value === "" ? null : sel.value === "na" ? "na" : Number(sel.value);
+        const c = row.querySelector(".comment").value.trim();
+        if (c) comments[key] = c;
+      });
+      try {
+        const r = await api("POST", `/api/qa/calls/${encodeURIComponent(document.body.dataset.callId)}/review`, { verdicts, scorecard, comments, notes: notes.value, done });
+        status.textContent = t("saved");
+        score.textContent = r.score == null ? "" : t("score_now", { score: r.score.toFixed(0) });
+      } catch (e) { status.textContent = t("error") + ": " + e.message; status.classList.add("error"); return; }
+      status.classList.remove("error");
+    };
+    side.append(el("div", { class: "panel", id: "scorecard", "data-form": form.form_id },
+      el("h2", { i18n: "scorecard" }), el("p", { class: "muted" }, t("form_version", { name: form.name, version: form.version }), " ", score),
+      ...rows, el("h2", { i18n: "notes" }), notes,
+      el("div", { class: "btns" }, el("button", { class: "act", id: "save", onclick: () => save(false) }, t("save")), " ",
+        el("button", { class: "act primary", id: "save-done", onclick: () => save(true) }, t("save_done")), " ", status),
+      el("p", {}, el("button", { class: "act", id: "take", onclick: () => api("POST", `/api/qa/calls/${encodeURIComponent(document.body.dataset.callId)}/assign`).then(() => { status.textContent = t("in_review"); }) }, t("take_review")))));
+    return save;
   }
   main().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
 })();

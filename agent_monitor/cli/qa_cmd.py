@@ -1,0 +1,141 @@
+"""``agent-monitor qa forms``: the QA scorecard forms stored in the database.
+
+- ``qa forms list``: every version of every form (id, name, version, items, who saved it, when).
+- ``qa forms show [ID]``: one form version as JSON (default: the current form), e.g. to edit it.
+- ``qa forms import FILE``: save the form in a YAML or JSON file (``name``, ``title``, ``items``
+  with ``key``, ``en``, ``zh``, ``weight``, ``max``, ``na_allowed``, ``comment_on_fail``) as the
+  next version of its name; it becomes the current form. Audited (actor ``cli``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent_monitor.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent_monitor.settings import Settings
+
+
+def register(commands: Any, evals: Any) -> None:
+    qa = commands.add_parser("qa", help="QA: scorecard forms")
+    sub = qa.add_subparsers(dest="qa_command", metavar="WHAT")
+    qa.set_defaults(func=lambda args, settings: _usage(qa))
+    forms = sub.add_parser("forms", help="scorecard forms: list, show, import")
+    actions = forms.add_subparsers(dest="forms_command", metavar="ACTION")
+    forms.set_defaults(func=lambda args, settings: _usage(forms))
+
+    actions.add_parser("list", help="list every form version").set_defaults(func=_list)
+    show = actions.add_parser("show", help="print a form version as JSON (default: the current form)")
+    show.add_argument("form_id", nargs="?", type=int)
+    show.set_defaults(func=_show)
+    imp = actions.add_parser("import", help="save a form from a YAML or JSON file as its next version")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=_import)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _db(settings: Settings) -> Any:
+    from agent_monitor.storage import Database
+    from agent_monitor.storage.migrate import upgrade_database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings)
+    return Database.open(settings)
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.storage import repo
+
+    db = _db(settings)
+    try:
+        with db.session() as s:
+            current = repo.current_form(s).id
+            rows = [
+                (
+                    str(f.id),
+                    f.name,
+                    str(f.version),
+                    str(len(f.items)),
+                    f.created_by,
+                    f.created_at.isoformat(),
+                    f.id == current,
+                )
+                for f in repo.list_forms(s)
+            ]
+    finally:
+        db.dispose()
+    print(f"{'ID':>4}  {'NAME':<20} {'VERSION':>7} {'ITEMS':>5}  {'SAVED BY':<12} SAVED AT")
+    for fid, name, version, items, by, at, is_current in rows:
+        mark = "  (current)" if is_current else ""
+        print(f"{fid:>4}  {name:<20} {version:>7} {items:>5}  {by:<12} {at}{mark}")
+    return 0
+
+
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.storage import repo
+
+    db = _db(settings)
+    try:
+        with db.session() as s:
+            row = repo.get_form(s, args.form_id) if args.form_id else repo.current_form(s)
+            out = {"name": row.name, "version": row.version, "title": row.title, "items": list(row.items)}
+    finally:
+        db.dispose()
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def read_form_file(path: Path) -> Any:
+    """The mapping in a YAML (``.yaml``/``.yml``) or JSON file; :class:`ConfigError` if unreadable."""
+    import yaml
+
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the form file: {exc}") from exc
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            return yaml.safe_load(text)
+        return json.loads(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: not valid {'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {exc}"
+        ) from exc
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.errors import InvalidRecordError
+    from agent_monitor.model.scorecard import ScorecardForm
+    from agent_monitor.storage import repo
+
+    try:
+        form = ScorecardForm.parse(read_form_file(args.file))
+    except InvalidRecordError as exc:
+        raise ConfigError(f"{args.file}: {exc}") from exc
+    db = _db(settings)
+    try:
+        with db.session() as s:
+            row = repo.save_form(s, form, "cli")
+            repo.record_audit(
+                s,
+                "cli",
+                "qa_form_save",
+                object_type="qa_form",
+                object_id=f"{row.name}@{row.version}",
+                detail={"items": len(form.items), "file": str(args.file)},
+            )
+            print(
+                f"form {row.name!r} version {row.version} (id {row.id}, {len(form.items)} items)"
+                " is the current form"
+            )
+    finally:
+        db.dispose()
+    return 0

@@ -1,0 +1,62 @@
+"""Versioned QA scorecard forms: saving a form under an existing name adds a new version; old
+versions stay (the reviews scored on them point at them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent_monitor.errors import NotFoundError
+from agent_monitor.model.scorecard import DEFAULT_FORM, FormItem, ScorecardForm
+from agent_monitor.storage.repo.alerts import SYSTEM_ACTOR
+from agent_monitor.storage.tables import QaForm
+from agent_monitor.storage.types import utcnow
+
+
+def to_form(row: QaForm) -> ScorecardForm:
+    return ScorecardForm(row.name, row.title, tuple(FormItem.parse(i) for i in row.items))
+
+
+def save_form(session: Session, form: ScorecardForm, actor: str) -> QaForm:
+    """Store ``form`` as the next version of its name (version 1 for a new name); an unchanged
+    form returns its latest version instead of adding a copy."""
+    latest = session.scalars(
+        select(QaForm).where(QaForm.name == form.name).order_by(QaForm.version.desc()).limit(1)
+    ).one_or_none()
+    items = [i.as_dict() for i in form.items]
+    if latest is not None and latest.items == items and latest.title == form.title:
+        return latest
+    row = QaForm(
+        name=form.name,
+        version=(latest.version + 1) if latest else 1,
+        title=form.title,
+        items=items,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def current_form(session: Session) -> QaForm:
+    """The form new reviews are scored on: the version saved last (the default form is seeded
+    as version 1 of ``default`` when there is none)."""
+    row = session.scalars(select(QaForm).order_by(QaForm.id.desc()).limit(1)).one_or_none()
+    if row is None:
+        row = save_form(session, ScorecardForm.parse(DEFAULT_FORM), SYSTEM_ACTOR)
+    return row
+
+
+def get_form(session: Session, form_id: int) -> QaForm:
+    current_form(session)  # a new database gets its default form on first use
+    row = session.get(QaForm, form_id)
+    if row is None:
+        raise NotFoundError(f"no scorecard form version {form_id}")
+    return row
+
+
+def list_forms(session: Session) -> list[QaForm]:
+    """Every version of every form, by name then version."""
+    current_form(session)
+    return list(session.scalars(select(QaForm).order_by(QaForm.name, QaForm.version)))

@@ -1,0 +1,124 @@
+"""The QA-at-volume API against the real application (real SQLite database, real recordings):
+scorecard forms (versions, admin only, audited), waveform peaks computed from the stored recording
+and cached, assignment to a reviewer, "next in queue", and each rule hit listed once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import HitStatus, RuleHit, Severity
+from agent_monitor.settings import Settings
+from agent_monitor.storage import WarningLevel, repo
+from tests.web.ui_support import add_call, add_users, login, serve, ui_app
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, base_settings: Settings, eval_data: Path
+) -> Iterator[tuple[str, Any, CallAudio]]:
+    settings = base_settings.model_copy(
+        update={
+            "data_dir": tmp_path_factory.mktemp("qa-api") / "data",
+            "server": base_settings.server.model_copy(update={"audiosocket_port": None}),
+        }
+    )
+    app = ui_app(settings)
+    audio = load_call_audio(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", 8000).excerpt(0, 12)
+    with serve(app) as url:
+        db = app.state.services.db
+        add_users(db)
+        add_call(db, settings.data_dir, "q-1", "A-1", audio, WarningLevel.RED)
+        add_call(db, settings.data_dir, "q-2", "A-2", audio, WarningLevel.YELLOW)
+        with db.session() as s:  # the partial's hit of the same finding, stored before the final's
+            dup = RuleHit("abuse.insult", "Insulting the debtor", "abuse", Severity.RED, Leg.AGENT, (0, 6),
+                          "stupid", "r", "c", utterance=2, start=8.0, end=8.4)  # fmt: skip
+            repo.save_rule_hit(s, "q-1", dup, status=HitStatus.PROVISIONAL)
+        yield url, app.state.services, audio
+
+
+@pytest.fixture()
+def client(server: tuple[str, Any, CallAudio]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server[0]) as c:
+        yield c
+
+
+def test_forms_are_versioned_admin_only_and_audited(
+    client: httpx.Client, server: tuple[str, Any, Any]
+) -> None:
+    csrf = login(client, "qa1")
+    current = client.get("/api/qa/forms/current").json()
+    assert (current["name"], current["version"]) == ("default", 1)
+    assert [i["key"] for i in client.get("/api/qa/scorecard").json()["items"]][:2] == [
+        "identification",
+        "disclosure",
+    ]
+    form = {
+        "name": "default",
+        "title": "Debt collection 2027",
+        "items": [*current["items"], {"key": "empathy", "en": "Empathy"}],
+    }
+    assert client.post("/api/qa/forms", json=form, headers=csrf).status_code == 403
+    csrf = login(client, "admin1")
+    saved = client.post("/api/qa/forms", json=form, headers=csrf)
+    assert saved.status_code == 200 and saved.json()["version"] == 2, saved.text
+    assert client.get("/api/qa/forms/current").json()["form_id"] == saved.json()["form_id"]
+    assert [(f["name"], f["version"]) for f in client.get("/api/qa/forms").json()["forms"]] == [
+        ("default", 1),
+        ("default", 2),
+    ]
+    bad = client.post(
+        "/api/qa/forms", json={"name": "x", "items": [{"key": "a", "en": "A", "max": 0}]}, headers=csrf
+    )
+    assert bad.status_code == 422 and "max must be a whole number" in bad.json()["detail"]
+    assert client.get("/api/qa/forms/999").status_code == 404
+    with server[1].db.session() as s:
+        assert [a.object_id for a in repo.list_audit(s, action="qa_form_save")] == ["default@2"]
+
+
+def test_peaks_are_computed_from_the_recording_and_cached(
+    client: httpx.Client, server: tuple[str, Any, CallAudio]
+) -> None:
+    login(client, "qa1")
+    r = client.get("/api/calls/q-1/recordings/debtor/peaks", params={"buckets": 120})
+    assert r.status_code == 200, r.text
+    peaks = r.json()
+    assert (
+        peaks["duration"] == pytest.approx(12.0, abs=0.01) and len(peaks["max"]) == len(peaks["min"]) == 120
+    )
+    # the loudest slice of the recorded debtor leg is where the peaks say it is
+    debtor = server[2].debtor.astype(np.float32) / 32768.0
+    slices = np.array_split(debtor, 120)
+    assert int(np.argmax(peaks["max"])) == int(np.argmax([s.max() for s in slices]))
+    assert max(peaks["max"]) == pytest.approx(float(debtor.max()), abs=1e-3)
+    cached = list((server[1].settings.data_dir / "peaks").rglob("debtor-*-120.json"))
+    assert len(cached) == 1 and json.loads(cached[0].read_text())["max"] == peaks["max"]
+    assert client.get("/api/calls/q-1/recordings/agent/peaks", params={"buckets": 5}).status_code == 422
+    assert client.get("/api/calls/nope/recordings/agent/peaks").status_code == 404
+    login(client, "agent1")
+    assert client.get("/api/calls/q-1/recordings/agent/peaks").status_code == 403
+
+
+def test_assign_next_and_hits_once(client: httpx.Client, server: tuple[str, Any, Any]) -> None:
+    csrf = login(client, "qa1")
+    assert client.get("/api/qa/reviewers").json()["reviewers"] == ["admin1", "qa1"]
+    assert client.get("/api/qa/next").json()["call_id"] == "q-1"  # red before yellow
+    assert client.get("/api/qa/next", params={"after": "q-1"}).json()["call_id"] == "q-2"
+    refused = client.post("/api/qa/calls/q-2/assign", json={"reviewer": "agent1"}, headers=csrf)
+    assert refused.status_code == 422 and "not an active QA reviewer" in refused.text
+    ok = client.post("/api/qa/calls/q-2/assign", json={"reviewer": "admin1"}, headers=csrf)
+    assert ok.json() == {"call_id": "q-2", "state": "in_review", "assigned_to": "admin1"}
+    assert client.get("/api/qa/next", params={"after": "q-1"}).json()["call_id"] is None  # q-2 is admin1's
+    mine = client.get("/api/qa/queue", params={"mine": "true"}).json()
+    assert mine["total"] == 0
+    assert client.post("/api/qa/calls/nope/assign", headers=csrf).status_code == 404
+    hits = client.get("/api/calls/q-1").json()["hits"]
+    assert [(h["rule"], h["status"]) for h in hits] == [("abuse.insult", "confirmed")]

@@ -1,0 +1,49 @@
+"""Waveform peaks of a call's recorded legs, computed on the server from the stored recording and
+cached (:mod:`agent_monitor.storage.peaks`), so the review page draws both legs without
+downloading and decoding the audio first.
+
+- ``GET /api/calls/{call_id}/recordings/{leg}/peaks?buckets=N``: ``{"duration", "step", "min",
+  "max"}`` (qa, supervisor, admin; the call must be in the user's scope).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from agent_monitor.audio.peaks import MAX_BUCKETS
+from agent_monitor.errors import NotFoundError
+from agent_monitor.model.audio import Leg
+from agent_monitor.storage import repo
+from agent_monitor.storage.peaks import recording_peaks
+from agent_monitor.storage.recordings import locate_recording
+from web.auth.deps import ReplayUser
+from web.auth.scope import visible_call
+from web.services import in_db
+
+router = APIRouter(tags=["calls"])
+
+
+@router.get("/api/calls/{call_id:path}/recordings/{leg}/peaks")
+async def peaks(
+    request: Request,
+    call_id: str,
+    leg: Leg,
+    user: ReplayUser,
+    buckets: Annotated[int, Query(ge=10, le=MAX_BUCKETS)] = 1200,
+) -> dict[str, Any]:
+    """Min/max peaks of one leg's recording in ``buckets`` slices."""
+    data_dir = request.app.state.services.settings.data_dir
+
+    def job(s: Any) -> Any:
+        visible_call(s, user, call_id)
+        row = repo.get_recording(s, call_id, leg)
+        if row is None:
+            raise NotFoundError(f"call {call_id!r} has no {leg.value} recording")
+        return locate_recording(data_dir, call_id, leg, row.path)
+
+    path = await in_db(request, job)
+    found = await asyncio.to_thread(recording_peaks, data_dir, call_id, leg, path, buckets)
+    return found.as_dict()

@@ -1,0 +1,150 @@
+"""REST API of the QA queue at volume (qa, admin).
+
+- ``GET /api/qa/queue``: one page of the flagged calls in the reader's scope: filters ``call``,
+  ``agent``, ``team``, ``rule`` (case-insensitive, any part), ``q`` (transcript words, full-text
+  index), ``level``, ``state``, ``mine`` (assigned to me), ``since``/``until`` (dates, both
+  included); ``sort`` (queued, date, duration, level, score, state) and ``order`` (asc, desc);
+  ``limit``/``offset``. Returns ``items`` and ``total``.
+- ``GET /api/qa/next``: the call to review next (same filters; ``after`` skips the current one).
+- ``GET /api/qa/reviewers``: who a call can be assigned to (active qa and admin users).
+- ``POST /api/qa/calls/{call_id}/assign``: assign the call (to ``reviewer``, default: me); audited.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from agent_monitor.errors import InvalidRecordError, NotFoundError
+from agent_monitor.storage import QaState, Role, WarningLevel, repo
+from agent_monitor.storage.repo import QueueQuery, QueueRow
+from web.auth.deps import ReviewerUser, csrf_protect
+from web.auth.scope import call_scope, can_see_call, masks
+from web.services import in_db
+from web.ui.access import audit
+from web.ui.serialize import call_json
+
+router = APIRouter(tags=["qa"])
+
+REVIEWER_ROLES = (Role.QA, Role.ADMIN)
+
+
+def _day(value: date | None, plus: int = 0) -> datetime | None:
+    return None if value is None else datetime.combine(value + timedelta(days=plus), time(), UTC)
+
+
+def queue_query(
+    user: ReviewerUser,
+    call: Annotated[str, Query(max_length=64)] = "",
+    agent: Annotated[str, Query(max_length=64)] = "",
+    team: Annotated[str, Query(max_length=100)] = "",
+    rule: Annotated[str, Query(max_length=100)] = "",
+    q: Annotated[str, Query(max_length=200, description="words said in the call")] = "",
+    level: Annotated[list[WarningLevel] | None, Query()] = None,
+    state: Annotated[list[QaState] | None, Query()] = None,
+    mine: bool = False,
+    since: date | None = None,
+    until: Annotated[date | None, Query(description="last day included")] = None,
+    sort: Literal["queued", "date", "duration", "level", "score", "state"] = "queued",
+    order: Literal["asc", "desc"] = "desc",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> QueueQuery:
+    """The query parameters of the queue routes as one :class:`QueueQuery` in the user's scope."""
+    scope = call_scope(user)
+    return QueueQuery(
+        call_id=call,
+        agent=agent,
+        team=team,
+        rule=rule,
+        text=q,
+        levels=level,
+        states=state,
+        assigned_to=user.username if mine else None,
+        since=_day(since),
+        until=_day(until, 1),
+        sort=sort,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+        scope={k: scope[k] for k in ("status", "levels") if k in scope},
+    )
+
+
+Queue = Annotated[QueueQuery, Depends(queue_query)]
+
+
+def row_json(row: QueueRow, masked: bool) -> dict[str, Any]:
+    return {
+        "call": call_json(row.call, masked),
+        "team": row.team,
+        "duration": round(row.duration_s, 1),
+        "level": str(row.item.level),
+        "reason": row.item.reason,
+        "queued_at": row.item.queued_at.isoformat(),
+        "state": str(row.item.state),
+        "assigned_to": row.item.assigned_to,
+        "score": row.score,
+        "rules": list(row.rules),
+    }
+
+
+@router.get("/api/qa/queue")
+async def qa_queue(request: Request, user: ReviewerUser, query: Queue) -> dict[str, Any]:
+    """One page of the queue: matching entries in the chosen order, and how many match."""
+    masked = masks(request, user)
+
+    def job(s: Any) -> dict[str, Any]:
+        page = repo.search_qa_queue(s, query)
+        return {"items": [row_json(r, masked) for r in page.rows], "total": page.total}
+
+    return await in_db(request, job)
+
+
+@router.get("/api/qa/next")
+async def next_call(
+    request: Request, user: ReviewerUser, query: Queue, after: Annotated[str, Query(max_length=64)] = ""
+) -> dict[str, Any]:
+    """The open call to review next (highest level, longest waiting), or ``null``."""
+    return {
+        "call_id": await in_db(request, lambda s: repo.next_in_queue(s, query, user.username, after or None))
+    }
+
+
+@router.get("/api/qa/reviewers")
+async def reviewers(request: Request, user: ReviewerUser) -> dict[str, Any]:
+    """The active users a call can be assigned to."""
+
+    def job(s: Any) -> list[str]:
+        return [u.username for u in repo.list_users(s) if u.active and u.role in REVIEWER_ROLES]
+
+    return {"reviewers": await in_db(request, job)}
+
+
+class AssignIn(BaseModel):
+    #: who reviews the call (default: the signed-in user)
+    reviewer: str | None = Field(None, max_length=100)
+
+
+@router.post("/api/qa/calls/{call_id:path}/assign", dependencies=[Depends(csrf_protect)])
+async def assign(
+    request: Request, call_id: str, user: ReviewerUser, body: AssignIn | None = None
+) -> dict[str, Any]:
+    """Assign the call to a reviewer (queue state in_review); audited."""
+    reviewer = (body.reviewer if body else None) or user.username
+
+    def job(s: Any) -> dict[str, Any]:
+        item = repo.get_qa_item(s, call_id)
+        if not can_see_call(user, repo.get_call(s, call_id)):
+            raise NotFoundError(f"call {call_id!r} is not in the QA queue")
+        target = repo.get_user(s, reviewer)
+        if target is None or not target.active or target.role not in REVIEWER_ROLES:
+            raise InvalidRecordError(f"{reviewer!r} is not an active QA reviewer")
+        item = repo.assign_qa(s, call_id, reviewer)
+        audit(s, user, "qa_assign", "call", call_id, reviewer=reviewer)
+        return {"call_id": call_id, "state": str(item.state), "assigned_to": item.assigned_to}
+
+    return await in_db(request, job)
