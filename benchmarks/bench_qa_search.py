@@ -78,6 +78,9 @@ def _sentence(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
 
 
+Rows = dict[type, list[dict[str, Any]]]
+
+
 def fill(db: Database, calls: int, seed: int = 7) -> None:
     """Bulk-insert the synthetic rows (see the module docstring)."""
     rng = random.Random(seed)
@@ -89,99 +92,108 @@ def fill(db: Database, calls: int, seed: int = 7) -> None:
                 for i in range(500)
             ],
         )
-    utt_id = hit_id = 0
+    ids = {"utterance": 0, "hit": 0}
     for start in range(0, calls, BATCH):
-        rows_calls, rows_queue, rows_utts, rows_hits, rows_reviews = [], [], [], [], []
+        rows: Rows = {table: [] for table in (Call, QaQueueItem, Utterance, RuleHitRow, QaReview)}
         for n in range(start, min(calls, start + BATCH)):
-            call_id = f"call-{n:07d}"
-            started = T0 - timedelta(seconds=rng.randrange(180 * 86400))
-            level = rng.choices(LEVELS, weights=(6, 3, 1))[0]
-            rows_calls.append(
-                {
-                    "id": call_id,
-                    "agent_id": f"agent-{rng.randrange(500):04d}",
-                    "source_protocol": "ws_ingest",
-                    "started_at": started,
-                    "ended_at": started + timedelta(seconds=rng.randrange(30, 900)),
-                    "status": CallStatus.ENDED,
-                    "final_level": level,
-                    "high_sensitivity": False,
-                    "lang": "en",
-                }
-            )
-            rows_queue.append(
-                {
-                    "call_id": call_id,
-                    "level": level,
-                    "reason": "synthetic",
-                    "queued_at": started,
-                    "state": QaState.PENDING,
-                    "updated_at": started,
-                }
-            )
-            for k in range(3):
-                utt_id += 1
-                said = _sentence(rng, 12)
-                if k == 1 and rng.random() < 0.005:
-                    said += " i am filing for bankruptcy"
-                rows_utts.append(
-                    {
-                        "id": utt_id,
-                        "call_id": call_id,
-                        "leg": "agent" if k != 1 else "debtor",
-                        "utterance_no": k,
-                        "start_s": 5.0 * k,
-                        "end_s": 5.0 * k + 4.0,
-                        "text": said,
-                        "final": True,
-                        "lang": "en",
-                        "updated_at": started,
-                    }
-                )
-            for _ in range(rng.choice((1, 1, 2))):
-                hit_id += 1
-                rule, title = rng.choice(RULES)
-                rows_hits.append(
-                    {
-                        "id": hit_id,
-                        "call_id": call_id,
-                        "rule_id": rule,
-                        "title": title,
-                        "category": "abuse",
-                        "severity": level.value,
-                        "evidence": "x",
-                        "reason": "r",
-                        "citation": "c",
-                        "status": "confirmed",
-                        "created_at": started,
-                    }
-                )
-            if rng.random() < 0.2:
-                rows_reviews.append(
-                    {
-                        "call_id": call_id,
-                        "reviewer": "qa1",
-                        "scorecard": {},
-                        "notes": "",
-                        "score": float(rng.randrange(0, 101)),
-                        "created_at": started,
-                        "updated_at": started,
-                    }
-                )
+            _add_call(rows, rng, n, ids)
         with db.engine.begin() as conn:
-            for table, rows in (
-                (Call, rows_calls),
-                (QaQueueItem, rows_queue),
-                (Utterance, rows_utts),
-                (RuleHitRow, rows_hits),
-                (QaReview, rows_reviews),
-            ):
-                if rows:
-                    conn.execute(insert(table), rows)
+            for table, table_rows in rows.items():
+                if table_rows:
+                    conn.execute(insert(table), table_rows)
         print(f"  {min(calls, start + BATCH):>7} calls stored", end="\r", flush=True)
     with db.engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     print()
+
+
+def _add_call(rows: Rows, rng: random.Random, n: int, ids: dict[str, int]) -> None:
+    """One ended call with its queue entry, three utterances, one or two hits and maybe a review."""
+    call_id = f"call-{n:07d}"
+    started = T0 - timedelta(seconds=rng.randrange(180 * 86400))
+    level = rng.choices(LEVELS, weights=(6, 3, 1))[0]
+    rows[Call].append(
+        {
+            "id": call_id,
+            "agent_id": f"agent-{rng.randrange(500):04d}",
+            "source_protocol": "ws_ingest",
+            "started_at": started,
+            "ended_at": started + timedelta(seconds=rng.randrange(30, 900)),
+            "status": CallStatus.ENDED,
+            "final_level": level,
+            "high_sensitivity": False,
+            "lang": "en",
+        }
+    )
+    rows[QaQueueItem].append(
+        {
+            "call_id": call_id,
+            "level": level,
+            "reason": "synthetic",
+            "queued_at": started,
+            "state": QaState.PENDING,
+            "updated_at": started,
+        }
+    )
+    _add_utterances(rows, rng, call_id, started, ids)
+    _add_hits(rows, rng, call_id, started, level, ids)
+    if rng.random() < 0.2:
+        rows[QaReview].append(
+            {
+                "call_id": call_id,
+                "reviewer": "qa1",
+                "scorecard": {},
+                "notes": "",
+                "score": float(rng.randrange(0, 101)),
+                "created_at": started,
+                "updated_at": started,
+            }
+        )
+
+
+def _add_utterances(rows: Rows, rng: random.Random, call_id: str, started: Any, ids: dict[str, int]) -> None:
+    for k in range(3):
+        ids["utterance"] += 1
+        said = _sentence(rng, 12)
+        if k == 1 and rng.random() < 0.005:
+            said += " i am filing for bankruptcy"
+        rows[Utterance].append(
+            {
+                "id": ids["utterance"],
+                "call_id": call_id,
+                "leg": "agent" if k != 1 else "debtor",
+                "utterance_no": k,
+                "start_s": 5.0 * k,
+                "end_s": 5.0 * k + 4.0,
+                "text": said,
+                "final": True,
+                "lang": "en",
+                "updated_at": started,
+            }
+        )
+
+
+def _add_hits(
+    rows: Rows, rng: random.Random, call_id: str, started: Any, level: Any, ids: dict[str, int]
+) -> None:
+    for _ in range(rng.choice((1, 1, 2))):
+        ids["hit"] += 1
+        rule, title = rng.choice(RULES)
+        rows[RuleHitRow].append(
+            {
+                "id": ids["hit"],
+                "call_id": call_id,
+                "rule_id": rule,
+                "title": title,
+                "category": "abuse",
+                "severity": level.value,
+                "evidence": "x",
+                "reason": "r",
+                "citation": "c",
+                "status": "confirmed",
+                "created_at": started,
+            }
+        )
 
 
 QA_SCOPE = {"status": [CallStatus.ENDED, CallStatus.ABORTED], "levels": list(LEVELS)}

@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from agent_monitor.accounts.passwords import hash_password
+from agent_monitor.compose import create_app
 from agent_monitor.model.events import CallEnded, Event, QaQueued
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo
@@ -38,7 +39,6 @@ from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.engine import database_url
 from tests.web.auth_support import PASSWORD, USERS, app_settings
-from web.app import create_app
 
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite"] + (

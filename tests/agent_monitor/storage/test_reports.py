@@ -48,11 +48,19 @@ def _fill(db: Database) -> list[int]:
         repo.save_rule_hit(s, "a3", _hit("US-FREQ-1", "call_frequency", Severity.ORANGE))
         repo.save_rule_hit(s, "old", _hit("insult"))
         repo.save_review(
-            s, "a1", "qa1", scorecard={"greeting": 2, "tone": 0, "na": None}, verdicts={red.id: "confirmed"}
+            s,
+            "a1",
+            "qa1",
+            scorecard={"identification": 2, "accuracy": 0, "disclosure": None},
+            verdicts={red.id: "confirmed"},
         )
-        repo.save_review(s, "a1", "qa2", scorecard={"greeting": 1}, verdicts={red.id: "false_alarm"})
+        repo.save_review(s, "a1", "qa2", scorecard={"identification": 1}, verdicts={red.id: "false_alarm"})
         repo.save_review(
-            s, "a2", "qa1", scorecard={"greeting": 2, "tone": 2}, verdicts={yellow.id: "false_alarm"}
+            s,
+            "a2",
+            "qa1",
+            scorecard={"identification": 2, "accuracy": 2},
+            verdicts={yellow.id: "false_alarm"},
         )
     return alert_ids
 
