@@ -39,9 +39,10 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from agent_monitor.model.levels import WarningLevel  # noqa: E402
 from agent_monitor.storage import Database, repo  # noqa: E402
 from agent_monitor.storage.engine import database_url  # noqa: E402
-from agent_monitor.storage.enums import CallStatus, Level, QaState  # noqa: E402
+from agent_monitor.storage.enums import CallStatus, QaState  # noqa: E402
 from agent_monitor.storage.migrate import upgrade_database  # noqa: E402
 from agent_monitor.storage.repo import QueueQuery  # noqa: E402
 from agent_monitor.storage.search import calls_saying  # noqa: E402
@@ -70,7 +71,7 @@ RULES = [
     ("zh-privacy-number-1", "泄露身份证号"),
     ("en-harassment-1", "Harassing repetition"),
 ]
-LEVELS = (Level.YELLOW, Level.ORANGE, Level.RED)
+LEVELS = (WarningLevel.YELLOW, WarningLevel.ORANGE, WarningLevel.RED)
 BATCH = 5000
 
 
@@ -203,7 +204,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("transcript: 'settle deb' (common + prefix)", {"text": "settle deb"}),
     (
         "transcript + level red + 30 days",
-        {"text": "manager", "levels": [Level.RED], "since": T0 - timedelta(days=30)},
+        {"text": "manager", "levels": [WarningLevel.RED], "since": T0 - timedelta(days=30)},
     ),
     ("call id part 'CALL-00012'", {"call_id": "CALL-00012"}),
     ("agent part 'AGENT-004'", {"agent": "AGENT-004"}),
@@ -211,7 +212,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("rule part 'insult'", {"rule": "insult"}),
     (
         "level red, 7 days, by duration",
-        {"levels": [Level.RED], "since": T0 - timedelta(days=7), "sort": "duration"},
+        {"levels": [WarningLevel.RED], "since": T0 - timedelta(days=7), "sort": "duration"},
     ),
     ("sort by score (best first)", {"sort": "score"}),
     ("sort by level", {"sort": "level"}),
