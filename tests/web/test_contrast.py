@@ -19,8 +19,8 @@ from web.ui.vocab import LEVEL_COLOURS
 
 CSS = Path(__file__).resolve().parents[2] / "web" / "ui" / "static" / "style.css"
 AA = 4.5
-#: painted shapes that hold no text (the stress gauge's bar)
-NO_TEXT = re.compile(r"^\.gauge\b|^svg\.")
+#: painted shapes that hold no text (the stress gauge's bar, the review's playhead and axis ticks)
+NO_TEXT = re.compile(r"^\.gauge\b|^svg\.|^\.wave-head\b|\.tick::before$")
 _BLOCK = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
 
@@ -51,6 +51,8 @@ def parse(css: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
             variables.update(dict(re.findall(r"(--[\w-]+)\s*:\s*([^;]+);", body)))
 
     def resolve(value: str) -> str | None:
+        if any(name not in variables for name in re.findall(r"var\((--[\w-]+)\)", value)):
+            return None  # a colour a script sets per element (e.g. a waveform marker's --c)
         value = re.sub(r"var\((--[\w-]+)\)", lambda m: variables[m.group(1)].strip(), value).strip()
         return value if _HEX.fullmatch(value) else None
 
