@@ -21,7 +21,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def install_ui(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their REST/websocket APIs and the static assets to ``app``."""
     from web.masking import MaskPolicy
-    from web.ui import api_calls, api_qa, live_ws, pages
+    from web.ui import api_calls, api_qa, live_ws, pages, wall_routes
     from web.ui.error_pages import install_error_pages
 
     web = getattr(settings, "web", None)
@@ -29,6 +29,7 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(pages.router)
     app.include_router(api_qa.router)  # before api_calls: its /api/calls/ID/export.zip must match first
     app.include_router(api_calls.router)
+    app.include_router(wall_routes.router)
     app.include_router(live_ws.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     install_error_pages(app)

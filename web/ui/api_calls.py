@@ -7,8 +7,7 @@ the supervisor wall and the agent's current call.
 - ``GET /api/calls/{call_id}/recordings/{leg}.wav``: a leg's audio (supervisor, qa, admin; audited).
 - ``POST /api/alerts/{alert_id}/{action}``: ``acknowledge``, ``take_over``, ``resolve`` (supervisor,
   admin; the alert's call must be in their scope).
-- ``GET /api/wall``: the live calls in the user's scope with recent transcript, stress and open
-  alerts (supervisor, admin).
+- the supervisor wall's routes are in :mod:`web.ui.wall_routes`.
 - ``GET /api/agent/current``: the agent's live call and its warnings; ``POST /api/agent/ack``
   acknowledges a warning (audited).
 """
@@ -23,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from agent_monitor.errors import AgentMonitorError, InvalidTransitionError, NotFoundError
 from agent_monitor.model.audio import Leg
-from agent_monitor.storage import AlertState, CallStatus, Level, repo
+from agent_monitor.storage import CallStatus, Level, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.scope import narrow
 from web.ui.access import (
@@ -176,45 +175,6 @@ async def alert_action(
         raise HTTPException(409, str(exc)) from None
     masked = masks(request, user)
     return await in_db(request, lambda s: alert_json(repo.get_alert(s, alert_id), masked))
-
-
-def _live_tile(
-    s: Any, user: CurrentUser, session: Any, masked: bool, handoffs: list[Any]
-) -> dict[str, Any] | None:
-    try:
-        call = visible_call(s, user, session.call_id)
-    except HTTPException:
-        return None
-    utterances = repo.list_utterances(s, call.id)[-30:]
-    open_states = [AlertState.RAISED, AlertState.ACKNOWLEDGED]
-    return {
-        "call": call_json(call, masked),
-        "level": str(session.stats.level),
-        "utterances": [utterance_json(u, masked) for u in utterances],
-        "stress": [stress_json(x) for x in repo.stress_timeline(s, call.id)[-60:]],
-        "alerts": [alert_json(a, masked) for a in repo.list_alerts(s, call_id=call.id, states=open_states)],
-        "health": [health_json(h) for h in repo.list_signal_health(s, call.id)],
-        # hand-offs nobody has acknowledged or taken yet: the page pops them up
-        "handoffs": [
-            {"alert_id": h.alert_id, "call_id": call.id, "agent_id": call.agent_id}
-            for h in handoffs
-            if h.call_id == call.id and h.acknowledged_by is None
-        ],
-    }
-
-
-@router.get("/api/wall")
-async def wall(request: Request, user: SupervisorUser) -> dict[str, Any]:
-    """The live calls in scope with their recent transcript, stress readings and open alerts."""
-    sessions = request.app.state.services.manager.live_calls()
-    masked = masks(request, user)
-
-    def job(s: Any) -> list[dict[str, Any]]:
-        handoffs = repo.list_handoffs(s, open_only=True)
-        tiles = (_live_tile(s, user, session, masked, handoffs) for session in sessions)
-        return [t for t in tiles if t is not None]
-
-    return {"calls": await in_db(request, job)}
 
 
 @router.get("/api/agent/current")

@@ -1,0 +1,12 @@
+// Hand-off beeps: browsers play sound only after the page was interacted with, so until then a
+// visible notice says sound is off (a click anywhere, or on it, turns it on).
+"use strict";
+const WallSound = (() => {
+  const { t, el } = AM;
+  const note = el("button", { class: "sound-note", id: "sound-note", type: "button" }, t("sound_off"));
+  // the beep's AudioContext (common.js) is unlocked by the first click; a key press counts too
+  function update(on) { note.hidden = on; document.body.dataset.sound = on ? "on" : "off"; }
+  ["pointerdown", "keydown"].forEach((kind) => document.addEventListener(kind, () => update(true), { capture: true, once: true }));
+  update(false);
+  return { note, beep: () => AM.beep() };
+})();
