@@ -288,6 +288,10 @@ def test_fifty_calls_triage_popups_and_escalation(
         bottoms = sam.eval_on_selector_all(".tile", "ts => ts.map((t) => t.getBoundingClientRect().bottom)")
         assert len(bottoms) >= 50 and max(bottoms) <= 1080, max(bottoms)
         shot(sam, "fifty-calls-compact", full=False)
+        # the README's picture (docs/screens/wall.png is a copy): the top of the compact wall
+        sam.screenshot(
+            path=str(SHOTS / "wall-walkthrough.png"), clip={"x": 0, "y": 0, "width": 1500, "height": 640}
+        )
     finally:
         thread.join(120)
     assert results and results[0].completed

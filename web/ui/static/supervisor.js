@@ -62,6 +62,13 @@
     Triage.schedule();
   }
   function onEvent(ev) {
+    if (ev.type === "call_started") { // shown at once; the team and what is stored come with the tile
+      const info = ev.info;
+      Tiles.ensure({ call_id: ev.call_id, agent_id: info.agent_id, started_at: info.started_at });
+      Triage.schedule();
+      AM.api("GET", "/api/wall/calls/" + encodeURIComponent(ev.call_id)).then(show, (e) => console.info("no tile yet", e.message));
+      return;
+    }
     const s = Tiles.calls.get(ev.call_id);
     if (!s && ev.type !== "call_ended") { fetchTile(ev); return; }
     switch (ev.type) {

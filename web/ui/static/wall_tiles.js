@@ -85,7 +85,8 @@ const WallTiles = (() => {
   }
   function noteAlert(s, a) {
     const at = Date.parse(a.raised_at || "") || Date.now();
-    if (!s.lastAlertAt || at >= s.lastAlertAt) { s.lastAlertAt = at; s.owner = a.owner || null; }
+    if (a.alert_id != null && a.alert_id === s.lastAlertId) s.owner = a.owner || null; // the latest alert changed hands
+    else if (!s.lastAlertAt || at >= s.lastAlertAt) { s.lastAlertAt = at; s.lastAlertId = a.alert_id; s.owner = a.owner || null; }
     if (a.escalated) s.node.querySelector(".esc-mark").hidden = false;
     s.node.classList.toggle("escalated", !s.node.querySelector(".esc-mark").hidden);
     tick(s);

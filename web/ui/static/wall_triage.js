@@ -27,7 +27,11 @@ const WallTriage = (() => {
   function apply() {
     pending = false;
     const all = [...WallTiles.calls.values()].sort(cmp);
-    all.forEach((s) => { s.node.hidden = !visible(s); WallTiles.grid.append(s.node); });
+    // move only the tiles out of place (a tile moved under a click in progress loses the click)
+    all.forEach((s, i) => {
+      s.node.hidden = !visible(s);
+      if (WallTiles.grid.children[i] !== s.node) WallTiles.grid.insertBefore(s.node, WallTiles.grid.children[i] || null);
+    });
     const live = all.filter((s) => !s.ended);
     counts.replaceChildren(el("span", { class: "muted" }, t("counts") + ":"), ...LEVELS.map((l) =>
       el("span", { class: "count", "data-level": l, "data-count": live.filter((s) => s.level === l).length },
