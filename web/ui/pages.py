@@ -37,7 +37,7 @@ router = APIRouter(include_in_schema=False)
 HOME = {"agent": "/agent", "supervisor": "/supervisor", "qa": "/qa", "admin": "/admin"}
 STATIC = "/ui/static"
 #: bumped when the assets change so browsers do not keep stale copies
-ASSET_VERSION = "2"
+ASSET_VERSION = "3"
 TITLE = {"en": "Agent Monitor", "zh": "坐席监控"}
 #: a page's own modules and stylesheet, loaded before its main script (the wall is split in small files)
 WALL_MODULES = (

@@ -38,7 +38,7 @@ def _team(s: Any, agent_id: str) -> str | None:
 def tile_json(s: Any, call: Any, level: str, masked: bool) -> dict[str, Any]:
     """A call's tile: the call, its agent's team, recent transcript and stress, open alerts (with
     their hand-offs), signal health, the hand-offs still waiting for someone, the last alert's time."""
-    handoffs = {h.alert_id: h for h in repo.list_handoffs(s, open_only=False) if h.call_id == call.id}
+    handoffs = {h.alert_id: h for h in repo.list_handoffs(s, open_only=False, call_id=call.id)}
     alerts = repo.list_alerts(s, call_id=call.id)
     views = [alert_view(a, handoffs.get(a.id), call.agent_id, masked) for a in alerts]
     waiting = [
