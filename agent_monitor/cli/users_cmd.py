@@ -30,7 +30,9 @@ def register(commands: Any, evals: Any) -> None:
     add.add_argument("username")
     add.add_argument("--role", required=True, type=Role, choices=list(Role))
     add.add_argument("--agent-id", help="for role agent: the agent id their calls carry (required)")
-    add.add_argument("--team", help="for role supervisor: the team whose calls they see")
+    add.add_argument(
+        "--team", help="for a supervisor: the team whose calls they see; for an agent: their team"
+    )
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=_add)
 

@@ -25,7 +25,7 @@ from agent_monitor.errors import ConfigError
 from agent_monitor.settings.analysis import FusionSettings, RulesSettings, StressSettings
 from agent_monitor.settings.base import CALL_LANGUAGES, MODEL_MANIFEST, REPO_ROOT, CallLanguage
 from agent_monitor.settings.live import HealthSettings, LiveSettings, OutboxSettings
-from agent_monitor.settings.server import ServerSettings, WebSettings
+from agent_monitor.settings.server import PhoneHookSettings, ServerSettings, WallSettings, WebSettings
 from agent_monitor.settings.speech import AsrSettings, VadSettings
 
 __all__ = [
@@ -38,11 +38,13 @@ __all__ = [
     "HealthSettings",
     "LiveSettings",
     "OutboxSettings",
+    "PhoneHookSettings",
     "RulesSettings",
     "ServerSettings",
     "Settings",
     "StressSettings",
     "VadSettings",
+    "WallSettings",
     "WebSettings",
     "load_settings",
 ]
@@ -74,6 +76,7 @@ class Settings(BaseSettings):
     health: HealthSettings = HealthSettings()
     server: ServerSettings = ServerSettings()
     web: WebSettings = WebSettings()
+    wall: WallSettings = WallSettings()
 
     @field_validator("model_dir", "data_dir", "eval_data_dir")
     @classmethod

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from agent_monitor.model.roles import Role
 
-__all__ = ["ServerSettings", "WebSettings"]
+__all__ = ["PhoneHookSettings", "ServerSettings", "WallSettings", "WebSettings"]
 
 
 class ServerSettings(BaseModel):
@@ -71,3 +71,25 @@ class WebSettings(BaseModel):
     #: roles that see personal data (ID, phone, bank card numbers) unmasked; default: see
     #: :mod:`web.masking`
     unmasked_roles: list[Role] | None = None
+
+
+class PhoneHookSettings(BaseModel):
+    """The phone-system hook of the supervisor's "take over" (see :mod:`web.ui.phone_hook`): an HTTP
+    POST of ``{"call_id", "agent_id", "supervisor", "action", "note", "alert_id"}`` to ``url``
+    (``action``: ``listen``, ``whisper`` or ``barge``), e.g. to a small bridge that runs the
+    FreeSWITCH ``uuid_*``/eavesdrop or Asterisk ChanSpy/AMI command (README: "Supervisor wall")."""
+
+    #: where to POST; none: take-over is recorded and shown, nothing is sent to the phone system
+    url: str | None = None
+    #: a request taking longer than this fails (shown on the wall; the take-over stays recorded)
+    timeout_s: float = Field(3.0, gt=0.0, le=30.0)
+    #: sent as ``Authorization: Bearer ...`` when set
+    token: SecretStr | None = None
+
+
+class WallSettings(BaseModel):
+    """The supervisor's live wall."""
+
+    #: an ended call (and its alerts) stays on the wall this long, marked ended, then goes
+    ended_grace_s: float = Field(30.0, ge=0.0, le=3600.0)
+    phone_hook: PhoneHookSettings = PhoneHookSettings()

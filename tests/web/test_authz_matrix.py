@@ -150,6 +150,14 @@ MATRIX: dict[tuple[str, str], Access] = {
         roles("supervisor", "admin"), call=CALL1, body={"note": "matrix"}, ok=frozenset({409})
     ),
     ("GET", "/api/wall"): Access(roles("supervisor", "admin")),
+    ("GET", "/api/wall/calls/{call_id:path}"): Access(roles("supervisor", "admin"), call=CALL1),
+    ("POST", "/api/wall/alerts/{alert_id}/take_over"): Access(
+        roles("supervisor", "admin"),
+        call=CALL1,
+        body={"mode": "listen", "note": "matrix"},
+        ok=frozenset({409}),
+    ),
+    ("GET", "/supervisor/calls"): Access(roles("supervisor", "admin")),
     ("GET", "/api/agent/current"): Access(roles("agent")),
     ("POST", "/api/agent/ack"): Access(
         roles("agent"), call=CALL1, body={"call_id": CALL1, "rule": "abuse.insult", "t": 9.5}

@@ -79,6 +79,11 @@ def test_replayed_call_through_supervisor_agent_and_qa_pages(
         shown = badge.evaluate("n => getComputedStyle(n).backgroundColor")
         assert shown == _rgb(colours[badge.get_attribute("data-level")]), (shown, colours)
         shot(supervisor, "supervisor-wall")
+        # the supervisor acknowledges the alert while the call runs (an ended call's buttons are off)
+        supervisor.locator(".alert[data-alert] button.acknowledge").first.click()
+        supervisor.wait_for_selector(".alert[data-state='acknowledged']", timeout=10_000)
+        # the newest alert (top of the feed) is the red one: its hand-off pop-up goes once it is in hand
+        supervisor.wait_for_selector(".popup", state="detached", timeout=10_000)
         # agent (Chinese interface): the warning with what was said, why, and what to say instead
         agent.wait_for_selector(".warning", timeout=30_000)
         card = agent.locator(".warning").first
@@ -92,11 +97,6 @@ def test_replayed_call_through_supervisor_agent_and_qa_pages(
     finally:
         streamer.join(120)
     assert results and results[0].completed
-    # the supervisor acknowledges the alert
-    supervisor.locator(".alert[data-alert] button.acknowledge").first.click()
-    supervisor.wait_for_selector(".alert[data-state='acknowledged']", timeout=10_000)
-    # the newest alert (top of the feed) is the red one: its hand-off pop-up goes once it is in hand
-    supervisor.wait_for_selector(".popup", state="detached", timeout=10_000)
     supervisor.wait_for_selector(f"{tile}.ended", timeout=30_000)
     shot(supervisor, "supervisor-after-call")
 

@@ -140,7 +140,9 @@ def test_live_events_and_listen_in_follow_the_scope(
     # a red call is handed off: the wall lists the open hand-off (a page opened now pops it up)
     handoffs = live["sup1"].of_call("handoff_requested")
     assert handoffs and live["agent2"].of_call("handoff_requested") == []
-    assert walls["handoffs"] == [{"alert_id": handoffs[0]["alert_id"], "call_id": CALL, "agent_id": "A-1"}]
+    assert walls["handoffs"] == [
+        {"alert_id": handoffs[0]["alert_id"], "call_id": CALL, "agent_id": "A-1", "escalated": False}
+    ]
     assert result.completed, (result.close_code, result.close_reason)
     sup = live["sup1"]
     assert sup.of_call("call_started") and sup.of_call("call_ended")

@@ -22,7 +22,7 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their REST/websocket APIs and the static assets to ``app``."""
     from web.admin import install_admin
     from web.masking import MaskPolicy
-    from web.ui import api_calls, api_forms, api_media, api_qa, api_queue, live_ws, pages
+    from web.ui import api_calls, api_forms, api_media, api_qa, api_queue, live_ws, pages, wall_routes
 
     web = getattr(settings, "web", None)
     app.state.mask_policy = MaskPolicy.from_roles(getattr(web, "unmasked_roles", None))
@@ -33,6 +33,7 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(api_media.router)
     app.include_router(api_qa.router)
     app.include_router(api_calls.router)
+    app.include_router(wall_routes.router)
     app.include_router(live_ws.router)
     install_admin(app)  # teams, sessions, audit log, reports
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")

@@ -7,8 +7,7 @@ the supervisor wall and the agent's current call.
 - ``GET /api/calls/{call_id}/recordings/{leg}.wav``: a leg's audio (supervisor, qa, admin; audited).
 - ``POST /api/alerts/{alert_id}/{action}``: ``acknowledge``, ``take_over``, ``resolve`` (supervisor,
   admin; the alert's call must be in their scope).
-- ``GET /api/wall``: the live calls in the user's scope with recent transcript, stress and open
-  alerts (supervisor, admin).
+- the supervisor wall's routes are in :mod:`web.ui.wall_routes`.
 - ``GET /api/agent/current``: the agent's live call, its warnings and its checklist of required
   disclosures; ``POST /api/agent/ack``
   acknowledges a warning (audited).
@@ -26,9 +25,8 @@ from agent_monitor.errors import NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
-from agent_monitor.storage import AlertState, CallStatus, repo
+from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
-from agent_monitor.storage.tables import Call
 from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
 from web.auth.scope import call_scope, can_see_call, masks, narrow, visible_call
 from web.services import ServicesDep, in_db
@@ -165,44 +163,6 @@ async def alert_action(
     await getattr(services.manager, _ACTIONS[action])(alert_id, user.username, body.note if body else None)
     masked = masks(request, user)
     return await in_db(request, lambda s: alert_json(repo.get_alert(s, alert_id), masked))
-
-
-def _live_tile(
-    s: Any, user: CurrentUser, session: Any, masked: bool, handoffs: list[Any]
-) -> dict[str, Any] | None:
-    call = s.get(Call, session.call_id)
-    if call is None or not can_see_call(user, call):
-        return None
-    utterances = repo.list_utterances(s, call.id)[-30:]
-    open_states = [AlertState.RAISED, AlertState.ACKNOWLEDGED]
-    return {
-        "call": call_json(call, masked),
-        "level": str(session.stats.level),
-        "utterances": [utterance_json(u, masked) for u in utterances],
-        "stress": [stress_json(x) for x in repo.stress_timeline(s, call.id)[-60:]],
-        "alerts": [alert_json(a, masked) for a in repo.list_alerts(s, call_id=call.id, states=open_states)],
-        "health": [health_json(h) for h in repo.list_signal_health(s, call.id)],
-        # hand-offs nobody has acknowledged or taken yet: the page pops them up
-        "handoffs": [
-            {"alert_id": h.alert_id, "call_id": call.id, "agent_id": call.agent_id}
-            for h in handoffs
-            if h.call_id == call.id and h.acknowledged_by is None
-        ],
-    }
-
-
-@router.get("/api/wall")
-async def wall(request: Request, user: SupervisorUser, services: ServicesDep) -> dict[str, Any]:
-    """The live calls in scope with their recent transcript, stress readings and open alerts."""
-    sessions = services.manager.live_calls()
-    masked = masks(request, user)
-
-    def job(s: Any) -> list[dict[str, Any]]:
-        handoffs = repo.list_handoffs(s, open_only=True)
-        tiles = (_live_tile(s, user, session, masked, handoffs) for session in sessions)
-        return [t for t in tiles if t is not None]
-
-    return {"calls": await in_db(request, job)}
 
 
 @router.get("/api/agent/current")

@@ -4,7 +4,8 @@ step, system fonts). The interface language is decided on the server (:mod:`web.
 ``<html lang>``, which the scripts follow.
 
 - ``/``: to the home page of the user's role.
-- ``/supervisor``: live wall (supervisor, admin).
+- ``/supervisor``: live wall (supervisor, admin); ``/supervisor/calls`` (the team's recent calls)
+  is in :mod:`web.ui.wall_routes`.
 - ``/agent``: the agent's warning panel (agent).
 - ``/qa``: the QA queue (qa, admin); ``/qa/calls/{call_id}``: review and replay of one call
   (qa, admin, and supervisors for their team's calls).
@@ -40,12 +41,29 @@ STATIC = "/ui/static"
 ASSET_VERSION = "3"
 TITLE = {"en": "Agent Monitor", "zh": "坐席监控"}
 FAVICON_FILE = Path(__file__).parent / "static" / "favicon.svg"
+#: a page's own modules and stylesheet, loaded before its main script (the wall is split in small files)
+WALL_MODULES = (
+    "wall_i18n",
+    "wall_conn",
+    "wall_sound",
+    "wall_alerts",
+    "wall_popups",
+    "wall_tiles",
+    "wall_triage",
+    "wall_listen",
+)
+PAGE_MODULES = {"supervisor": WALL_MODULES, "supervisor_calls": ("wall_i18n",)}
+PAGE_STYLES = {"supervisor": ("wall",), "supervisor_calls": ("wall",)}
 
 
 def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] | None = None) -> HTMLResponse:
     attrs = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in (data or {}).items())
     v = ASSET_VERSION
     lang = ui_lang(request)
+    modules = "".join(f'<script src="{STATIC}/{m}.js?v={v}"></script>\n' for m in PAGE_MODULES.get(page, ()))
+    styles = "".join(
+        f'<link rel="stylesheet" href="{STATIC}/{m}.css?v={v}">\n' for m in PAGE_STYLES.get(page, ())
+    )
     body = f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -54,14 +72,14 @@ def shell(request: Request, page: str, user: CurrentUser, data: dict[str, str] |
 <title>{TITLE[lang]}</title>
 <link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{STATIC}/style.css?v={v}">
-</head>
+{styles}</head>
 <body data-page="{page}" data-user="{html.escape(user.username, quote=True)}" data-role="{user.role}"{attrs}>
 <header id="topbar"></header>
 <main id="main"></main>
 {vocabulary_script()}
 <script src="{STATIC}/i18n.js?v={v}"></script>
 <script src="{STATIC}/common.js?v={v}"></script>
-<script src="{STATIC}/{page}.js?v={v}"></script>
+{modules}<script src="{STATIC}/{page}.js?v={v}"></script>
 </body>
 </html>
 """

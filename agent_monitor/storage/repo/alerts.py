@@ -172,9 +172,12 @@ def handoffs_due_for_escalation(session: Session, *, requested_before: datetime)
     return list(session.scalars(stmt))
 
 
-def list_handoffs(session: Session, *, open_only: bool = True) -> list[Handoff]:
-    """Handoffs, oldest first; ``open_only``: not yet taken over and the alert not resolved."""
+def list_handoffs(session: Session, *, open_only: bool = True, call_id: str | None = None) -> list[Handoff]:
+    """Handoffs, oldest first; ``open_only``: not yet taken over and the alert not resolved;
+    ``call_id``: of that call only."""
     stmt = select(Handoff).join(Alert, Alert.id == Handoff.alert_id).order_by(Handoff.requested_at)
+    if call_id is not None:
+        stmt = stmt.where(Handoff.call_id == call_id)
     if open_only:
         stmt = stmt.where(Handoff.taken_over_by.is_(None), Alert.state != AlertState.RESOLVED)
     return list(session.scalars(stmt))

@@ -58,7 +58,8 @@ def create_user(
     team: str | None = None,
     active: bool = True,
 ) -> User:
-    """Add a user. An ``agent`` user needs ``agent_id`` (the agent is created if unknown)."""
+    """Add a user. An ``agent`` user needs ``agent_id`` (the agent is created if unknown); an agent
+    user's ``team`` is also the team of their agent row (the one supervisors' scopes follow)."""
     role = _role(role)
     if not username.strip():
         raise InvalidRecordError("a username cannot be empty")
@@ -66,7 +67,7 @@ def create_user(
         raise ConflictError(f"user {username!r} already exists")
     _check_role_links(role, agent_id, team)
     if agent_id is not None:
-        ensure_agent(session, agent_id)
+        ensure_agent(session, agent_id, team=team if role is Role.AGENT else None)
     user = User(
         username=username,
         password_hash=password_hash,
@@ -131,12 +132,16 @@ def set_user_role(
     agent_id: str | None = None,
     team: str | None = None,
 ) -> User:
-    """Change a user's role together with the agent id / team that goes with it."""
+    """Change a user's role together with the agent id / team that goes with it. For an agent the
+    team goes onto their agent row too (calls carry the agent id; supervisors see by the agent's
+    team), so an agent moved to no team leaves their team's scope."""
     role = _role(role)
     _check_role_links(role, agent_id, team)
     user = require_user(session, username)
     if agent_id is not None:
-        ensure_agent(session, agent_id)
+        agent = ensure_agent(session, agent_id)
+        if role is Role.AGENT:
+            agent.team = team
     user.role, user.agent_id, user.team = role, agent_id, team
     return user
 

@@ -37,7 +37,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(StrEnumType(Role))
     #: for role ``agent``: the agent this user is
     agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), index=True)
-    #: for role ``supervisor``: the team whose live calls they see
+    #: for role ``supervisor``: the team whose live calls they see; for an agent: their team (also
+    #: written onto their agent row, which the supervisors' scopes follow)
     team: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,177 +1,96 @@
-// Supervisor live wall: a tile per live call (coloured by level) with both legs' live transcript
-// (partials in grey italics), a stress gauge and sparkline, an alert feed with acknowledge /
-// take over / resolve, handoff pop-ups with a beep, listen-in, and a signal-health badge per leg
-// issue ("debtor leg silent for 30 s") so people know when the monitor cannot hear.
+// Supervisor live wall: wires the wall's modules (wall_*.js) to the server. The tiles (wall_tiles),
+// sorted and filtered for triage (wall_triage), the alert feed with its actions (wall_alerts),
+// hand-off pop-ups (wall_popups) with the sound notice (wall_sound), listen-in (wall_listen), and
+// the live connection that knows when it is dead (wall_conn). Events arrive on /ws/ui/live; the
+// wall is (re)loaded from /api/wall on every (re)connection.
 "use strict";
 (() => {
-  const { t, el, api, badge, live, sparkline, beep, healthBox, vocab } = AM;
-  const tiles = new Map(); // call_id -> {node, lines: Map, stress: [], level}
-  const alerts = new Map(); // alert_id -> node
-  const wall = el("div", { class: "tiles", id: "tiles" });
-  const feed = el("div", { class: "feed", id: "alert-feed" }, el("h2", { i18n: "alerts" }));
+  const { el } = AM;
+  const Tiles = WallTiles, Alerts = WallAlerts, Popups = WallPopups, Triage = WallTriage;
+  let graceS = 30;
   const empty = el("p", { class: "muted", id: "no-live", i18n: "no_live" });
-  AM.main.append(el("div", { class: "layout" }, el("section", {}, el("h1", { i18n: "live_calls" }), empty, wall), feed));
+  AM.main.append(WallConn.banner, WallSound.note,
+    el("div", { class: "layout" },
+      el("section", {}, el("h1", { i18n: "live_calls" }), Triage.bar, Popups.dock, empty, Tiles.grid),
+      Alerts.feed));
 
-  function tile(call) {
-    if (tiles.has(call.call_id)) return tiles.get(call.call_id);
-    const transcript = el("div", { class: "transcript" });
-    const gauge = el("div", { class: "gauge" }, el("div"));
-    const spark = AM.svg("svg", { class: "spark" });
-    const score = el("span", { class: "score" }, "–");
-    const listenBtn = el("button", { class: "act listen", i18n: "listen" });
-    const health = healthBox(null);
-    const node = el("article", { class: "tile level-" + vocab.no_level, "data-call": call.call_id },
-      el("div", { class: "head" }, el("strong", {}, call.call_id), el("span", { class: "muted" }, t("agent") + " " + call.agent_id), el("span", { class: "lvl" }, badge(vocab.no_level))),
-      health.node,
-      transcript,
-      el("div", { class: "stressrow" }, el("span", { i18n: "stress" }), gauge, score, spark, listenBtn));
-    const state = { node, health, transcript, gauge, spark, score, lines: new Map(), stress: [], level: vocab.no_level, call };
-    listenBtn.addEventListener("click", () => Listen.toggle(call.call_id, listenBtn));
-    tiles.set(call.call_id, state);
-    wall.prepend(node);
-    empty.hidden = true;
-    return state;
+  // an alert changed (raised, acknowledged, taken over...): its call's tile shows when and who
+  Alerts.listen((a) => { const s = Tiles.calls.get(a.call_id); if (s) { Tiles.noteAlert(s, a); Triage.schedule(); } });
+
+  function show(tile) {
+    const s = Tiles.ensure(tile.call, { team: tile.team });
+    Tiles.setLevel(s, tile.level);
+    tile.utterances.forEach((u) => Tiles.addLine(s, u));
+    if (!s.stress.length) tile.stress.forEach((x) => Tiles.addStress(s, x));
+    tile.health.forEach((h) => Tiles.applyHealth(s, h));
+    tile.alerts.forEach((a) => Alerts.upsert(a));
+    if (tile.last_alert_at) Tiles.noteAlert(s, { raised_at: tile.last_alert_at, owner: s.owner });
+    tile.handoffs.forEach((h) => Popups.show(h));
+    if (!tile.live) end(tile.call.call_id);
+    Triage.schedule();
+    return s;
   }
-  function setLevel(s, level) {
-    s.level = level;
-    s.node.className = s.node.className.replace(/level-\w+/, "level-" + level);
-    s.node.querySelector(".lvl").replaceChildren(badge(level));
-  }
-  function addLine(s, u) {
-    const key = u.leg + ":" + u.utterance;
-    let line = s.lines.get(key);
-    if (!line) {
-      line = el("div", { class: "line" }, el("span", { class: "leg" }), el("span", { class: "text" }));
-      s.lines.set(key, line);
-      s.transcript.append(line);
-    }
-    line.className = "line " + u.leg + (u.final ? " final" : " partial");
-    line.querySelector(".leg").textContent = t(u.leg) + ":";
-    line.querySelector(".text").textContent = u.text;
-    s.transcript.scrollTop = s.transcript.scrollHeight;
-  }
-  function addStress(s, sample) {
-    s.stress.push(sample.score);
-    if (s.stress.length > 60) s.stress.shift();
-    s.gauge.className = "gauge " + (sample.level || "");
-    s.gauge.firstChild.style.width = Math.round(sample.score) + "%";
-    s.score.textContent = Math.round(sample.score);
-    sparkline(s.spark, s.stress, 140, 28);
-  }
-  function alertItem(a) {
-    let node = alerts.get(a.alert_id);
-    const reasons = (a.reasons || []).map(AM.reasonText).filter(Boolean).join(AM.lang === "zh" ? "；" : "; ");
-    const stateLabel = el("span", { class: "state muted" }, t(a.state));
-    const btns = el("div", { class: "btns" }, ...["acknowledge", "take_over", "resolve"].map((action) =>
-      el("button", { class: "act " + action, onclick: () => act(a.alert_id, action) }, t(action))));
-    const fresh = el("div", { class: "alert " + a.level, "data-alert": a.alert_id, "data-state": a.state },
-      el("div", {}, badge(a.level), " ", el("strong", {}, a.call_id), " ", stateLabel),
-      el("div", {}, reasons), btns);
-    if (node) node.replaceWith(fresh); else feed.insertBefore(fresh, feed.children[1] || null);
-    alerts.set(a.alert_id, fresh);
-    if (a.state === "resolved" || a.pending) btns.remove(); // pending: not stored yet (database down)
-  }
-  const pendingAlerts = new Map(); // alert_key -> alert published before its row was stored
-  function alertStored(ev) {
-    const a = pendingAlerts.get(ev.alert_key);
-    if (!a) return;
-    pendingAlerts.delete(ev.alert_key);
-    const node = alerts.get(ev.alert_key);
-    alerts.delete(ev.alert_key);
-    if (node) alerts.set(ev.alert_id, node);
-    alertItem({ ...a, alert_id: ev.alert_id, pending: false });
-  }
-  async function act(id, action) {
-    try { alertItem(await api("POST", `/api/alerts/${id}/${action}`, {})); } catch (e) { alert(t("error") + ": " + e.message); }
-  }
-  function handoffPopup(ev) {
-    beep();
-    const pop = el("div", { class: "popup", role: "alert", id: "handoff-" + ev.alert_id },
-      el("strong", { i18n: "handoff" }), el("div", {}, t("handoff_text", { call: ev.call_id, agent: ev.agent_id })),
-      el("button", { class: "act", onclick: () => { act(ev.alert_id, "take_over"); pop.remove(); } }, t("take_over")),
-      el("button", { class: "act", onclick: () => { act(ev.alert_id, "acknowledge"); pop.remove(); } }, t("acknowledge")),
-      el("button", { class: "act", onclick: () => pop.remove() }, t("dismiss")));
-    document.body.append(pop);
+  // a call new to this wall: its tile is fetched; its events meanwhile wait, then are applied
+  const waiting = new Map(); // call_id -> events that came while its tile was being fetched
+  async function fetchTile(ev) {
+    if (waiting.has(ev.call_id)) { waiting.get(ev.call_id).push(ev); return; }
+    waiting.set(ev.call_id, [ev]);
+    let tile = null;
+    try { tile = await AM.api("GET", "/api/wall/calls/" + encodeURIComponent(ev.call_id)); }
+    catch (e) { console.info("no tile for", ev.call_id, e.message); }
+    const queued = waiting.get(ev.call_id);
+    waiting.delete(ev.call_id);
+    if (tile) { show(tile); queued.forEach(onEvent); }
   }
   async function load() {
-    const data = await api("GET", "/api/wall");
-    for (const c of data.calls) {
-      const s = tile(c.call);
-      setLevel(s, c.level);
-      c.utterances.forEach((u) => addLine(s, u));
-      c.stress.forEach((x) => addStress(s, x));
-      c.alerts.forEach(alertItem);
-      (c.health || []).forEach((h) => s.health.apply(h));
-      (c.handoffs || []).forEach((h) => { if (!document.getElementById("handoff-" + h.alert_id)) handoffPopup(h); });
+    const data = await AM.api("GET", "/api/wall");
+    graceS = data.ended_grace_s;
+    Popups.setEscalateAfter(data.escalate_after_s);
+    const live = new Set(data.calls.map((c) => c.call.call_id));
+    data.calls.forEach(show);
+    // calls that ended while the wall was not connected
+    Tiles.calls.forEach((s, id) => { if (!live.has(id) && !s.ended) end(id); });
+  }
+  function end(callId) {
+    const s = Tiles.calls.get(callId);
+    if (s && !s.ended) {
+      Tiles.end(s);
+      setTimeout(() => { Tiles.remove(callId); Alerts.removeCall(callId); Triage.schedule(); }, graceS * 1000);
     }
+    Alerts.endCall(callId);
+    Popups.removeCall(callId);
+    Triage.schedule();
   }
   function onEvent(ev) {
-    const s = tiles.get(ev.call_id);
+    if (ev.type === "call_started") { // shown at once; the team and what is stored come with the tile
+      const info = ev.info;
+      Tiles.ensure({ call_id: ev.call_id, agent_id: info.agent_id, started_at: info.started_at });
+      Triage.schedule();
+      AM.api("GET", "/api/wall/calls/" + encodeURIComponent(ev.call_id)).then(show, (e) => console.info("no tile yet", e.message));
+      return;
+    }
+    const s = Tiles.calls.get(ev.call_id);
+    if (!s && ev.type !== "call_ended") { fetchTile(ev); return; }
     switch (ev.type) {
-      case "call_started": tile({ call_id: ev.call_id, agent_id: ev.info.agent_id }); break;
-      case "transcript": if (s) addLine(s, ev); else load(); break;
-      case "stress": if (s) addStress(s, ev.sample); break;
-      case "signal_health": if (s) s.health.apply(ev.health); else load(); break;
-      case "level_changed": if (s) setLevel(s, ev.level); break;
+      case "transcript": Tiles.addLine(s, ev); break;
+      case "stress": Tiles.addStress(s, ev.sample); break;
+      case "signal_health": Tiles.applyHealth(s, ev.health); break;
+      case "level_changed": Tiles.setLevel(s, ev.level); Triage.schedule(); break;
       case "alert_raised": {
         const pending = ev.alert_id == null;
-        const a = { alert_id: pending ? ev.alert_key : ev.alert_id, call_id: ev.call_id, level: ev.level, reasons: ev.reasons, state: "raised", pending };
-        if (pending) pendingAlerts.set(ev.alert_key, a);
-        alertItem(a);
-        if (s) setLevel(s, ev.level);
+        Alerts.upsert({ alert_id: pending ? ev.alert_key : ev.alert_id, call_id: ev.call_id, agent_id: ev.agent_id,
+          level: ev.level, reasons: ev.reasons, state: "raised", pending, handoff: Boolean(ev.high_sensitivity),
+          raised_at: new Date().toISOString() });
+        Tiles.setLevel(s, ev.level);
+        Triage.schedule();
         break;
       }
-      case "alert_stored": alertStored(ev); break;
-      case "handoff_requested": if (!document.getElementById("handoff-" + ev.alert_id)) handoffPopup(ev); break;
-      case "alert_state": {
-        const node = alerts.get(ev.alert_id);
-        if (node) { node.dataset.state = ev.state; node.querySelector(".state").textContent = t(ev.state) + " · " + ev.by; }
-        const pop = document.getElementById("handoff-" + ev.alert_id);
-        if (pop) pop.remove(); // someone has it in hand
-        break;
-      }
-      case "call_ended":
-        if (s) { s.node.classList.add("ended"); s.node.querySelector(".head").append(el("span", { class: "muted" }, t("call_ended"))); }
-        break;
+      case "alert_stored": Alerts.stored(ev); break;
+      case "handoff_requested": Popups.show(ev); break;
+      case "handoff_escalated": Popups.escalate(ev.alert_id); Alerts.escalate(ev.alert_id); break;
+      case "alert_state": Alerts.stateChanged(ev); Popups.remove(ev.alert_id); break;
+      case "call_ended": end(ev.call_id); break;
     }
   }
-  // listen-in: /ws/listen/{call}: binary frames = leg byte + 16-bit PCM; agent left, debtor right
-  const Listen = (() => {
-    let ws = null, ctx = null, button = null, cursors = [0, 0], rate = 8000;
-    function stop() { if (ws) ws.close(); ws = null; if (ctx) ctx.close(); ctx = null; if (button) button.textContent = t("listen"); button = null; }
-    function play(buf) {
-      const legIdx = new Uint8Array(buf, 0, 1)[0];
-      const pcm = new Int16Array(buf.slice(1));
-      if (!pcm.length) return;
-      const audio = ctx.createBuffer(1, pcm.length, rate);
-      const ch = audio.getChannelData(0);
-      for (let i = 0; i < pcm.length; i++) ch[i] = pcm[i] / 32768;
-      const src = ctx.createBufferSource();
-      const pan = ctx.createStereoPanner(); pan.pan.value = legIdx === 0 ? -0.6 : 0.6;
-      src.buffer = audio; src.connect(pan).connect(ctx.destination);
-      const at = Math.max(ctx.currentTime + 0.1, cursors[legIdx]);
-      src.start(at); cursors[legIdx] = at + audio.duration;
-      document.body.dataset.listenFrames = String(Number(document.body.dataset.listenFrames || 0) + 1);
-    }
-    function toggle(callId, btn) {
-      if (ws) { const same = button === btn; stop(); if (same) return; }
-      button = btn; btn.textContent = t("stop_listen");
-      // created in the click (a user gesture) so the browser lets it play; buffers carry their own rate
-      ctx = new AudioContext(); cursors = [0, 0];
-      ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/listen/" + encodeURIComponent(callId));
-      ws.binaryType = "arraybuffer";
-      ws.onmessage = (m) => {
-        if (typeof m.data === "string") {
-          const msg = JSON.parse(m.data);
-          if (msg.type === "audio") rate = msg.sample_rate;
-          return;
-        }
-        if (ctx) play(m.data);
-      };
-      ws.onclose = () => { if (button === btn) stop(); };
-    }
-    return { toggle };
-  })();
-  load().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
-  live({}, onEvent, null);
+  WallConn.connect(onEvent, () => load().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message))));
 })();
