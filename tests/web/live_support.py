@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent_monitor.settings import Settings
-from web.app import Services
+from web.services import Services
 
 
 @dataclass

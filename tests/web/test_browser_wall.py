@@ -30,8 +30,8 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import HealthIssue
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
-from agent_monitor.storage import Level
 from tests.web.ui_support import replay
 from tests.web.wall_support import PASSWORD, Floor, Server, add_user, backends, database, wall_settings
 
@@ -205,7 +205,7 @@ def test_team_assignment_reaches_the_supervisor_wall(
 def publish_floor(floor: Floor, n: int) -> dict[str, Any]:
     """``n`` east calls (2 red, 5 orange, 8 yellow, the rest none) and 3 west calls."""
     calls = {}
-    levels = [Level.RED] * 2 + [Level.ORANGE] * 5 + [Level.YELLOW] * 8
+    levels = [WarningLevel.RED] * 2 + [WarningLevel.ORANGE] * 5 + [WarningLevel.YELLOW] * 8
     for i in range(n):
         call = floor.start(f"floor-{i:02d}", f"E-{i:02d}", team="east")
         calls[call.call_id] = call
@@ -362,9 +362,9 @@ def test_take_over_with_note_and_phone_hook(make_server: Any, browser: Any) -> N
             page.wait_for_selector("body[data-live='1']", timeout=10_000)
         floor = Floor(server)
         red = floor.start("red-1", "E-1", team="east")
-        alert_id = floor.alert(red, Level.RED, "threat of violence")
+        alert_id = floor.alert(red, WarningLevel.RED, "threat of violence")
         slow = floor.start("slow-1", "E-2", team="east")
-        slow_id = floor.alert(slow, Level.RED, "abusive language")
+        slow_id = floor.alert(slow, WarningLevel.RED, "abusive language")
         sam.wait_for_selector(f"#handoff-{alert_id}", timeout=10_000)
         sam.locator(f"#handoff-{alert_id} button.take_over").click()
         item = sam.locator(f".alert[data-alert='{alert_id}']")

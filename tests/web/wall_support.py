@@ -28,8 +28,8 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from web.auth.passwords import hash_password
 
+from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import (
     AlertRaised,
@@ -41,9 +41,10 @@ from agent_monitor.model.events import (
     SignalHealth,
 )
 from agent_monitor.model.health import HealthIssue, LegHealth
-from agent_monitor.model.session import CallInfo, LevelReason, WarningLevel
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.session import CallInfo, LevelReason
 from agent_monitor.settings import Settings
-from agent_monitor.storage import CallStatus, Level, repo
+from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.engine import database_url
 
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
@@ -86,7 +87,7 @@ class Server:
     restart."""
 
     def __init__(self, settings: Settings, port: int = 0) -> None:
-        from web.app import create_app
+        from agent_monitor.compose import create_app
 
         self.settings = settings
         self.sock = socket.socket()
@@ -154,7 +155,7 @@ class FloorCall:
     call_id: str
     agent_id: str
     team: str | None
-    level: Level
+    level: WarningLevel
 
 
 class Floor:
@@ -173,11 +174,11 @@ class Floor:
             repo.ensure_agent(s, agent_id, team=team)
             repo.start_call(s, call_id, agent_id, source_protocol="ws-ingest", started_at=info.started_at)
         self.server.publish(CallStarted(call_id=call_id, t=0.0, info=info))
-        return FloorCall(call_id, agent_id, team, Level.NONE)
+        return FloorCall(call_id, agent_id, team, WarningLevel.NONE)
 
-    def alert(self, call: FloorCall, level: Level, text_: str, t: float = 5.0) -> int:
+    def alert(self, call: FloorCall, level: WarningLevel, text_: str, t: float = 5.0) -> int:
         """An alert at ``level`` (red: with a hand-off) stored, then its events published."""
-        red = level is Level.RED
+        red = level is WarningLevel.RED
         reasons = [{"kind": "rule", "level": level.value, "text": text_, "t": t}]
         with self.db.session() as s:
             alert = repo.raise_alert(s, call.call_id, level, reasons, raised_at_s=t, handoff=red)
