@@ -280,17 +280,25 @@ def test_rule_pack_upload_disable_enable(server: tuple[str, Any, str], browser: 
     page.wait_for_selector(f"{shop}[data-enabled='0']")
     page.click(f"{shop} button.toggle")
     page.wait_for_selector(f"{shop}[data-enabled='1']")
+    # version 2 from the box, then back to version 1
+    page.fill("#lint-text", SHOP_PACK.replace("1.0.0", "1.1.0").replace("banana", "mango"))
+    page.click("#upload-pack")
+    page.wait_for_selector(f"{shop} tr[data-version='2']:has-text('admin1'):not(:has(button))")
+    page.click(f"{shop} tr[data-version='1'] button.use-version")
+    page.wait_for_selector(f"{shop}[data-enabled='1'] tr[data-version='2'] button.use-version")
     abuse = "#packs .pack[data-file='en/abuse.yaml']"
     page.click(f"{abuse} button.toggle")
     page.wait_for_selector(f"{abuse}[data-enabled='0']:has-text('admin1')")
     page.click(f"{abuse} button.toggle")
     page.wait_for_selector(f"{abuse}[data-enabled='1']")
     # who changed what, newest first
-    page.wait_for_selector("#pack-changes tr:nth-child(5)")
-    rows = [page.locator("#pack-changes tr").nth(i).inner_text() for i in range(5)]
+    page.wait_for_selector("#pack-changes tr:nth-child(7)")
+    rows = [page.locator("#pack-changes tr").nth(i).inner_text() for i in range(7)]
     expected = [
         ("rule_pack_enabled", "en/abuse.yaml"),
         ("rule_pack_disabled", "en/abuse.yaml"),
+        ("rule_pack_rolled_back", "shop"),
+        ("rule_pack_uploaded", "shop"),
         ("rule_pack_enabled", "shop"),
         ("rule_pack_disabled", "shop"),
         ("rule_pack_uploaded", "shop"),
