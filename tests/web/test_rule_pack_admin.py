@@ -77,6 +77,13 @@ def rules_hit(session: Any, text: str) -> set[str]:
     return {e.hit.rule for e in events if e.status is HitStatus.CONFIRMED}
 
 
+def tried(client: TestClient, admin: Principal, text: str) -> set[str]:
+    """The rules "try on text" finds with the rule set in use (no pack given)."""
+    r = _call(client, admin, "POST", "/api/admin/rules/try", {"text": text, "lang": "en"})
+    assert r.status_code == 200, r.text
+    return {h["rule"] for h in r.json()["hits"]}
+
+
 def _audit(client: TestClient) -> list[tuple[str, str | None, Any]]:
     with client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
         entries = repo.list_audit(s, object_type="rule_pack", limit=100)
@@ -108,11 +115,13 @@ def test_upload_enable_disable_roll_back(world: tuple[TestClient, Principal]) ->
     assert r.status_code == 200 and not r.json()["enabled"], r.text
     off = start_call(client)
     assert rules_hit(off, "here is a banana for you") == set()
+    assert tried(client, admin, "here is a banana for you") == set()
     assert rules_hit(on, "one more banana for you") == {"SHOP-1"}  # a running call keeps its rules
 
     r = _call(client, admin, "PUT", "/api/admin/rules/packs/shop", {"enabled": True})
     assert r.status_code == 200, r.text
     assert rules_hit(start_call(client), "a banana for you") == {"SHOP-1"}
+    assert tried(client, admin, "here is a banana for you") == {"SHOP-1"}
 
     r = _call(client, admin, "POST", "/api/admin/rules/packs", {"text": pack("1.1.0", "mango")})
     assert r.status_code == 201 and r.json()["version"] == 2, r.text
@@ -150,6 +159,7 @@ def test_installed_file_disabled_and_enabled(world: tuple[TestClient, Principal]
         r.text
     )
     assert not any(rule.startswith("EN-") for rule in rules_hit(start_call(client), line))
+    assert not any(rule.startswith("EN-") for rule in tried(client, admin, line))
     files = {
         f["file"]: f["enabled"] for f in _call(client, admin, "GET", "/api/admin/rules/packs").json()["files"]
     }
