@@ -169,3 +169,21 @@ def test_installed_file_disabled_and_enabled(world: tuple[TestClient, Principal]
     assert "EN-INSULT-1" in rules_hit(start_call(client), line)
     r = _call(client, admin, "PUT", "/api/admin/rules/files", {"file": "/etc/passwd", "enabled": False})
     assert r.status_code == 404 and "/etc/passwd" in r.text, r.text
+
+
+def test_choices_survive_a_restart(tmp_path: Any, base_settings: Settings, real_call: CallAudio) -> None:
+    settings = app_settings(base_settings, tmp_path / "data")
+    with running(settings) as client:
+        add_users(client)
+        admin = sign_in(client, "admin1")
+        assert (
+            _call(
+                client, admin, "POST", "/api/admin/rules/packs", {"text": pack("1.0.0", "papaya")}
+            ).status_code
+            == 201
+        )
+        off = {"file": "en/abuse.yaml", "enabled": False}
+        assert _call(client, admin, "PUT", "/api/admin/rules/files", off).status_code == 200
+    with running(settings) as client:  # a new server process on the same database
+        hits = rules_hit(start_call(client), "a papaya for you, you stupid idiot")
+        assert "SHOP-1" in hits and not any(rule.startswith("EN-") for rule in hits), hits
