@@ -83,6 +83,19 @@ def load_rules(
     ``with_models=False`` loads no model: model rules stay inactive (for training the models).
     """
     packs = [load_pack(p) for p in pack_files(list(paths))]
+    return rules_of_packs(
+        packs, model_dir=model_dir, must_say_window_s=must_say_window_s, with_models=with_models
+    )
+
+
+def rules_of_packs(
+    packs: Sequence[RulePack],
+    *,
+    model_dir: Path | None = None,
+    must_say_window_s: float = 30.0,
+    with_models: bool = True,
+) -> RuleSet:
+    """The rule set of packs already loaded, with the models their model rules name."""
     models: dict[str, AbuseModel] = {}
     for pack in packs if with_models else []:
         for rule in pack.rules:

@@ -7,16 +7,16 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from agent_monitor.errors import AgentMonitorError
+from agent_monitor.errors import AgentMonitorError, RulePackError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.calls import CallRecord
 from agent_monitor.model.rules import RuleHit
-from agent_monitor.model.stages import PackCheck
+from agent_monitor.model.stages import PackCheck, PackSelection, UploadedPack
 from agent_monitor.settings import RulesSettings, Settings
-from qa_rules.engine import RuleSet, load_rules_from_settings
+from qa_rules.engine import RuleSet, load_rules_from_settings, rules_of_packs
 from qa_rules.keywords import key_terms
 from qa_rules.metadata import call_frequency_of, calling_hours
-from qa_rules.packs import load_pack, pack_files
+from qa_rules.packs import RulePack, load_pack, pack_files
 from qa_rules.packtools import SHOWN_NAME, PackTrial
 from qa_rules.streaming import LegChecker
 
@@ -80,6 +80,41 @@ class PackChecker:
 
     def try_text(self, text: str, lang: str, pack_text: str | None = None) -> list[RuleHit]:
         return self.trial.try_text(text, lang, pack_text)
+
+    def build(self, selection: PackSelection) -> LiveRules:
+        """The installed files but the disabled ones, plus the uploaded versions (blocking)."""
+        roots = list(self.settings.packs)
+        files = [f for f in pack_files(roots) if shown_name(f, roots) not in selection.disabled_files]
+        with tempfile.TemporaryDirectory() as tmp:
+            shown = {str(f): shown_name(f, roots) for f in files}
+            uploaded = [_written(Path(tmp), i, up, shown) for i, up in enumerate(selection.uploaded)]
+            try:
+                packs = [load_pack(f) for f in files] + [load_pack(path) for path in uploaded]
+                ruleset = _ruleset(packs, self.settings)
+            except RulePackError as exc:
+                raise _named(exc, shown) from None
+        return LiveRules(ruleset, self.settings)
+
+
+def _written(folder: Path, index: int, pack: UploadedPack, shown: dict[str, str]) -> Path:
+    """An uploaded pack's text as a file to load; ``shown`` learns how errors name it."""
+    path = folder / f"upload-{index}.yaml"
+    path.write_text(pack.text, encoding="utf-8")
+    shown[str(path)] = f"{pack.name} v{pack.version}"
+    return path
+
+
+def _ruleset(packs: list[RulePack], settings: RulesSettings) -> RuleSet:
+    return rules_of_packs(packs, model_dir=settings.model_dir, must_say_window_s=settings.must_say_window_s)
+
+
+def _named(exc: RulePackError, shown: dict[str, str]) -> RulePackError:
+    """``exc`` with every pack named as the admin knows it (never a server or temporary path)."""
+    message = str(exc)
+    for path, name in sorted(shown.items(), key=lambda item: -len(item[0])):
+        message = message.replace(path, name)
+    source, _, problem = message.partition(": ")
+    return RulePackError(source, problem)
 
 
 def shown_name(path: Path, roots: list[Path]) -> str:

@@ -53,6 +53,7 @@ async def build_services(settings: Settings, open_stages: StageOpener) -> Servic
 async def _open_services(settings: Settings, open_stages: StageOpener) -> Services:
     from agent_monitor.ingest.audiosocket import LegRegistry
     from agent_monitor.pipeline import CallManager, InProcessEventBus
+    from agent_monitor.pipeline.rule_packs import load_rule_packs
     from agent_monitor.storage import Database, repo, upgrade_database
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
 
@@ -69,6 +70,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     stages = await open_stages(settings)
     bus = InProcessEventBus(settings.live.subscriber_queue)
     manager = CallManager(settings, stages, db, bus)
+    await load_rule_packs(manager)  # the packs enabled, disabled and uploaded from the admin page
     manager.outbox.start()  # writes left in journals by an earlier run go to the database
     server = settings.server
     anchors = AnchorWriter(db, anchor_path(settings.data_dir), server.anchor_every_s)

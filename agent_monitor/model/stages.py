@@ -16,7 +16,8 @@ each call; the stream is fed in order from one task and closed at the end of the
   key terms the recognizer checks again on every final.
 - :class:`StressFactory` -> :class:`StressScorer`: a leg's audio (and its words) in, stress
   samples and level changes out.
-- :class:`RulePacks`: the rule packs the server loads, listed and linted (admin pages).
+- :class:`RulePacks`: the rule packs the server loads, listed and linted (admin pages), and the
+  rule set rebuilt from a :class:`PackSelection` (packs enabled, disabled, uploaded).
 - :class:`Runner`: the process's shared worker threads for blocking work (Vosk, rules, numpy).
 """
 
@@ -59,6 +60,24 @@ class PackCheck:
     version: str | None = None
     rules: int | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedPack:
+    """One version of a rule pack uploaded from the admin page: its name, version and YAML."""
+
+    name: str
+    version: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PackSelection:
+    """What the live rule set is built from: the installed pack files but ``disabled_files`` (named
+    as :attr:`PackCheck.file`), plus the enabled versions of uploaded packs."""
+
+    uploaded: tuple[UploadedPack, ...] = ()
+    disabled_files: frozenset[str] = frozenset()
 
 
 class Runner(Protocol):
@@ -194,6 +213,11 @@ class RulePacks(Protocol):
     def try_text(self, text: str, lang: str, pack_text: str | None = None) -> list[RuleHit]:
         """The hits of ``text`` said by the agent, with the pack ``pack_text`` (YAML) or, when
         ``None``, the installed packs; a broken pack raises ``RulePackError`` naming ``pack.yaml``."""
+        ...
+
+    def build(self, selection: PackSelection) -> CheckerFactory:
+        """A new rule set (for calls that start later) from the selected packs; a broken or
+        clashing pack raises ``RulePackError`` naming it (by file or ``name vN``)."""
         ...
 
 

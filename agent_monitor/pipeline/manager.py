@@ -25,7 +25,7 @@ from agent_monitor.model.events import AlertStateChanged, CallStarted, SignalHea
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import HitEvent, HitStatus
 from agent_monitor.model.session import CallInfo
-from agent_monitor.model.stages import Stages
+from agent_monitor.model.stages import CheckerFactory, Stages
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
@@ -60,9 +60,15 @@ class CallManager:
         #: the database writes of every call go through it (never waited on by the live path)
         self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox")
         self._sessions: dict[str, CallSession] = {}
+        #: held while the rule set is rebuilt and swapped (:mod:`agent_monitor.pipeline.rule_packs`)
+        self.rules_lock = asyncio.Lock()
 
     def get(self, call_id: str) -> CallSession | None:
         return self._sessions.get(call_id)
+
+    def use_checkers(self, checkers: CheckerFactory) -> None:
+        """Calls that start from now on are checked by ``checkers`` (running calls keep theirs)."""
+        self.stages = replace(self.stages, checkers=checkers)
 
     def live_calls(self) -> list[CallSession]:
         return [s for s in self._sessions.values() if not s.closed]
@@ -73,13 +79,14 @@ class CallManager:
         if info.call_id in self._sessions:
             raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
         self.outbox.start()
+        stages = self.stages  # the rule set in use now, for the whole call
         store = CallStore(self.outbox, info.call_id)
         session = CallSession(info, self.settings, self.bus, store, self.escalator, self.clock)
         self._sessions[info.call_id] = session  # reserve the id while opening
         try:
             session.resumed, next_utterance = await store.now(records.open_call(info))
             store.start()
-            await self._open_legs(session, next_utterance)
+            await self._open_legs(session, next_utterance, stages)
         except BaseException:
             self._sessions.pop(info.call_id, None)
             for writer in session.recordings.values():
@@ -91,7 +98,7 @@ class CallManager:
         if not self.stages.transcribers.can_transcribe(info.lang):
             await self._not_transcribed(session)
         if not session.resumed:
-            await self._metadata_rules(session)
+            await self._metadata_rules(session, stages.checkers)
         return session
 
     async def _not_transcribed(self, session: CallSession) -> None:
@@ -104,7 +111,7 @@ class CallManager:
                 SignalHealth(call_id=session.call_id, t=session.legs[leg].t0, health=health)
             )
 
-    async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int]) -> None:
+    async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int], stages: Stages) -> None:
         info, settings = session.info, self.settings
         for leg in (Leg.AGENT, Leg.DEBTOR):
             path = recording_path(settings.data_dir, info.call_id, leg)
@@ -121,13 +128,15 @@ class CallManager:
             )
         await self._align_recordings(session)
         for leg in (Leg.AGENT, Leg.DEBTOR):
-            session.legs[leg] = await self._leg_worker(session, leg, next_utterance.get(leg, 0))
+            session.legs[leg] = await self._leg_worker(session, leg, next_utterance.get(leg, 0), stages)
         session.on_stopped = self._forget
 
-    async def _leg_worker(self, session: CallSession, leg: Leg, first_utterance: int) -> LegWorker:
+    async def _leg_worker(
+        self, session: CallSession, leg: Leg, first_utterance: int, stages: Stages
+    ) -> LegWorker:
         """One leg's worker with its stages: a transcriber and a rule checker when the call's
         language is transcribed, a stress scorer when the leg's speaker is scored."""
-        info, stages = session.info, self.stages
+        info = session.info
         t0 = session.recordings[leg].duration
         scorer = None
         if stages.stress.scored(leg):
@@ -169,13 +178,12 @@ class CallManager:
                 await asyncio.to_thread(writer.write, bytes(n * BYTES_PER_SAMPLE))
                 missing -= n
 
-    async def _metadata_rules(self, session: CallSession) -> None:
+    async def _metadata_rules(self, session: CallSession, checkers: CheckerFactory) -> None:
         """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and
         call frequency (Regulation F, US calls) over this debtor's stored calls."""
         info = session.info
         if not info.debtor_tz:
             return
-        checkers = self.stages.checkers
         record = CallRecord(
             call_id=info.call_id,
             debtor_id=info.debtor_id or info.call_id,

@@ -70,6 +70,23 @@ TWILIO_START = {
 }
 #: a user, an agent and a team the admin routes change, outside what the other callers see
 OTHER_USER, OTHER_AGENT, OTHER_TEAM = "mx_other", "A-MX", "mx-team"
+#: a rule pack the admin uploads (its rule id clashes with no installed pack)
+MX_PACK = """pack: mx-pack
+version: 1.0.0
+rules:
+  - id: MX-1
+    title: Says kumquat
+    category: profanity
+    severity: yellow
+    languages: [en]
+    leg: agent
+    patterns: ["kumquat"]
+    citation: test
+    compliant: say something else
+    examples:
+      positive: ["a kumquat for you"]
+      negative: ["an apple for you"]
+"""
 PUBLIC = "public"
 INGEST = "ingest"
 ALL_ROLES = frozenset({"agent", "supervisor", "qa", "admin"})
@@ -196,6 +213,15 @@ MATRIX: dict[tuple[str, str], Access] = {
         roles("admin"), params={"username": OTHER_USER}
     ),
     ("POST", "/api/admin/rules/try"): Access(roles("admin"), body={"text": "you idiot", "lang": "en"}),
+    ("GET", "/api/admin/rules/packs"): Access(roles("admin")),
+    ("POST", "/api/admin/rules/packs"): Access(roles("admin"), body={"text": MX_PACK}),
+    # the pack uploaded by the entry above (404 when this entry runs alone, after authorization)
+    ("PUT", "/api/admin/rules/packs/{name}"): Access(
+        roles("admin"), body={"enabled": True}, params={"name": "mx-pack"}, ok=frozenset({404})
+    ),
+    ("PUT", "/api/admin/rules/files"): Access(
+        roles("admin"), body={"file": "en/abuse.yaml", "enabled": True}
+    ),
     ("GET", "/api/admin/teams"): Access(roles("admin")),
     # a team of its own (an agent outside the matrix's teams), renamed onto its own name, its agent moved in
     ("POST", "/api/admin/teams"): Access(roles("admin"), body={"name": OTHER_TEAM, "agents": [OTHER_AGENT]}),

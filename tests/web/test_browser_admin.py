@@ -84,7 +84,7 @@ def server(
             with db.session() as s:
                 alert = repo.list_alerts(s, call_id="rep-t1-red")[0]
                 repo.save_review(
-                    s, "rep-t1-red", "qa1", scorecard={"greeting": 2}, verdicts={alert.id: "confirmed"}
+                    s, "rep-t1-red", "qa1", scorecard={"identification": 2}, verdicts={alert.id: "confirmed"}
                 )
             yield base, app, backend
     finally:
@@ -237,3 +237,73 @@ def test_reports_page_charts_csv_and_team_scope(server: tuple[str, Any, str], br
     assert keys and all(k in ("A-3",) for k in keys), keys
     screen(sup, "reports", "supervisor", backend)
     assert page.errors == [] and sup.errors == [], (page.errors, sup.errors)
+
+
+SHOP_PACK = """pack: shop
+version: 1.0.0
+rules:
+  - id: SHOP-1
+    title: Says banana
+    category: profanity
+    severity: yellow
+    languages: [en]
+    leg: agent
+    patterns: ["banana"]
+    citation: test
+    compliant: say something else
+    examples:
+      positive: ["a banana for you"]
+      negative: ["an apple for you"]
+"""
+
+
+def test_rule_pack_upload_disable_enable(server: tuple[str, Any, str], browser: Any, tmp_path: Path) -> None:
+    url, _app, backend = server
+    page = signed_in_page(browser, url, "admin1", "/admin")
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    page.wait_for_selector("#packs .pack[data-file='en/abuse.yaml'][data-enabled='1']", timeout=20_000)
+    # a pack that does not lint is refused with the lint error, nothing stored
+    page.fill("#lint-text", "pack: x\n")
+    page.click("#upload-pack")
+    page.wait_for_selector("#pack-msg.error:has-text('version')")
+    assert page.locator("#uploaded-packs .pack").count() == 0
+    # a pack file chosen from disk goes into the box, is uploaded as version 1 and is on
+    pack_file = tmp_path / "shop.yaml"
+    pack_file.write_text(SHOP_PACK, encoding="utf-8")
+    page.set_input_files("#pack-file", str(pack_file))
+    page.wait_for_function("document.querySelector('#lint-text').value.startsWith('pack: shop')")
+    page.click("#upload-pack")
+    shop = "#uploaded-packs .pack[data-pack='shop']"
+    page.wait_for_selector(f"{shop}[data-enabled='1'] tr[data-version='1']")
+    # disable and enable it again; then an installed file off and on
+    page.click(f"{shop} button.toggle")
+    page.wait_for_selector(f"{shop}[data-enabled='0']")
+    page.click(f"{shop} button.toggle")
+    page.wait_for_selector(f"{shop}[data-enabled='1']")
+    # version 2 from the box, then back to version 1
+    page.fill("#lint-text", SHOP_PACK.replace("1.0.0", "1.1.0").replace("banana", "mango"))
+    page.click("#upload-pack")
+    page.wait_for_selector(f"{shop} tr[data-version='2']:has-text('admin1'):not(:has(button))")
+    page.click(f"{shop} tr[data-version='1'] button.use-version")
+    page.wait_for_selector(f"{shop}[data-enabled='1'] tr[data-version='2'] button.use-version")
+    abuse = "#packs .pack[data-file='en/abuse.yaml']"
+    page.click(f"{abuse} button.toggle")
+    page.wait_for_selector(f"{abuse}[data-enabled='0']:has-text('admin1')")
+    page.click(f"{abuse} button.toggle")
+    page.wait_for_selector(f"{abuse}[data-enabled='1']")
+    # who changed what, newest first
+    page.wait_for_selector("#pack-changes tr:nth-child(7)")
+    rows = [page.locator("#pack-changes tr").nth(i).inner_text() for i in range(7)]
+    expected = [
+        ("rule_pack_enabled", "en/abuse.yaml"),
+        ("rule_pack_disabled", "en/abuse.yaml"),
+        ("rule_pack_rolled_back", "shop"),
+        ("rule_pack_uploaded", "shop"),
+        ("rule_pack_enabled", "shop"),
+        ("rule_pack_disabled", "shop"),
+        ("rule_pack_uploaded", "shop"),
+    ]
+    for row, (action, pack) in zip(rows, expected, strict=True):
+        assert "admin1" in row and action in row and pack in row, (row, action, pack)
+    page.locator("#packs-section").screenshot(path=str(SCREENS / "admin" / f"pack-versions-{backend}.png"))
+    assert page.errors == [], page.errors

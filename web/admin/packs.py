@@ -1,4 +1,6 @@
-"""``POST /api/admin/rules/try``: a rule pack tried on a line of text (admin, audited, nothing saved).
+"""``POST /api/admin/rules/try``: a rule pack tried on a line of text (admin, audited, nothing saved):
+the pack in the request, or the rule set calls that start now are checked with (installed files
+not disabled, uploaded packs enabled: the call manager's current checkers).
 
 The rule engine is a stage the web layer does not import: the composition root hands it over as
 ``services.stages.packs`` (:class:`~agent_monitor.model.stages.RulePacks`)."""
@@ -11,6 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import HitStatus, RuleHit
+from agent_monitor.model.stages import CheckerFactory
+from agent_monitor.model.transcript import Transcript
 from web.auth.deps import AdminChange
 from web.services import in_db, services_of
 from web.ui.access import audit
@@ -22,7 +28,7 @@ class TryBody(BaseModel):
     #: one utterance of the agent
     text: str = Field(min_length=1, max_length=5000)
     lang: str = Field("en", pattern=r"^[a-z]{2}$")
-    #: a pack's YAML to try; ``null``: the packs the server loads
+    #: a pack's YAML to try; ``null``: the rule set in use for new calls
     pack: str | None = Field(None, max_length=2_000_000)
 
 
@@ -42,8 +48,11 @@ class TryOut(BaseModel):
 @router.post("/rules/try", response_model=TryOut)
 async def try_pack(request: Request, body: TryBody, user: AdminChange) -> TryOut:
     """The hits a pack (or the installed packs) finds in ``text``; a broken pack is a 422 saying why."""
-    trial = services_of(request).stages.packs
-    hits = await asyncio.to_thread(trial.try_text, body.text, body.lang, body.pack)  # RulePackError: 422
+    services = services_of(request)
+    if body.pack is None:
+        hits = await asyncio.to_thread(_in_use, services.manager.stages.checkers, body.text, body.lang)
+    else:  # RulePackError: 422
+        hits = await asyncio.to_thread(services.stages.packs.try_text, body.text, body.lang, body.pack)
     found: list[Any] = [
         TriedHit(
             rule=h.rule,
@@ -58,3 +67,11 @@ async def try_pack(request: Request, body: TryBody, user: AdminChange) -> TryOut
     shown = "uploaded" if body.pack else "installed"
     await in_db(request, lambda s: audit(s, user, "rule_pack_tried", "rule_pack", shown, hits=len(found)))
     return TryOut(hits=found)
+
+
+def _in_use(checkers: CheckerFactory, text: str, lang: str) -> list[RuleHit]:
+    """The hits of ``text`` as one final agent utterance, by the rule set new calls get now."""
+    events = checkers.checker(lang, Leg.AGENT).update(
+        Transcript(Leg.AGENT, 0, 0.0, 1.0, text, True, lang=lang)
+    )
+    return [e.hit for e in events if e.status is HitStatus.CONFIRMED]

@@ -11,6 +11,7 @@ from agent_monitor.storage.tables.media import Recording
 from agent_monitor.storage.tables.people import Agent, User
 from agent_monitor.storage.tables.qa import QaQueueItem, QaReview, QaVerdict
 from agent_monitor.storage.tables.qa_forms import QaForm
+from agent_monitor.storage.tables.rule_packs import RulePackFile, RulePackVersion
 from agent_monitor.storage.tables.sessions import RevokedSession
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "Recording",
     "RevokedSession",
     "RuleHitRow",
+    "RulePackFile",
+    "RulePackVersion",
     "SignalHealthRow",
     "StressSampleRow",
     "User",

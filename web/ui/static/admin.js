@@ -13,6 +13,8 @@ Object.assign(window.I18N.en, {
   rows: "rows", inactive: "inactive", reports: "Reports", nav_reports: "Reports",
   verify: "Verify the chains", try_on_text: "Try on text", installed_packs: "installed packs", pack_above: "the pack in the box above", try_source: "Packs",
   lang_short: "Language", text: "Text", try_placeholder: "a line the agent might say", no_hits: "No rule fires on this text.",
+  enable: "Enable", disable: "Disable", pack_on: "on", pack_off: "off", use_version: "Use this version", upload_pack: "Upload as a new version",
+  uploaded_packs: "Uploaded packs", pack_changes: "Who changed what", pack_version: "Version", uploaded_by: "Uploaded by", pack_file: "Pack file", sha256: "SHA-256",
 });
 Object.assign(window.I18N.zh, {
   edit: "编辑", save: "保存", reactivate: "重新启用", reset_password: "重置密码", new_password: "新密码",
@@ -25,6 +27,8 @@ Object.assign(window.I18N.zh, {
   rows: "行", inactive: "停用", reports: "报表", nav_reports: "报表",
   verify: "校验哈希链", try_on_text: "用文本试规则", installed_packs: "已安装的规则包", pack_above: "上面框中的规则包", try_source: "规则包",
   lang_short: "语言", text: "文本", try_placeholder: "坐席可能说的一句话", no_hits: "没有规则命中这段文本。",
+  enable: "启用", disable: "停用", pack_on: "已启用", pack_off: "已停用", use_version: "改用此版本", upload_pack: "上传为新版本",
+  uploaded_packs: "上传的规则包", pack_changes: "变更记录", pack_version: "版本", uploaded_by: "上传人", pack_file: "规则包文件", sha256: "SHA-256",
 });
 (() => {
   const { t, el, api } = AM;
@@ -144,6 +148,48 @@ Object.assign(window.I18N.zh, {
     catch (e) { lintOut.replaceChildren(el("p", { class: "error" }, e.message)); }
   } }, t("lint"));
 
+  // installed files (on / off), uploaded packs with every version (who uploaded it when; using an
+  // earlier version rolls back), upload of the pack in the box, and who changed what
+  const fmt = (iso) => (iso ? AM.fmtDateTime(iso) : "");
+  const packMsg = el("span", { id: "pack-msg", class: "muted" });
+  const uploaded = el("div", { id: "uploaded-packs" });
+  const packChanges = el("tbody", { id: "pack-changes" });
+  const onOff = (on) => el("span", { class: on ? "ok" : "muted" }, on ? "✓ " + t("pack_on") : "✗ " + t("pack_off"));
+  async function packChange(method, url, body) {
+    try { await api(method, url, body); say(packMsg, "✓ " + t("saved"), true); }
+    catch (e) { say(packMsg, errorOf(e)); }
+    await loadPacks();
+  }
+  const packUrl = (name) => "/api/admin/rules/packs/" + encodeURIComponent(name);
+  function fileLine(p) {
+    const line = packLine(p);
+    Object.assign(line.dataset, { file: p.file, enabled: p.enabled ? "1" : "0" });
+    line.append(" ", onOff(p.enabled), p.changed_by ? el("span", { class: "muted" }, " (" + p.changed_by + ", " + fmt(p.changed_at) + ") ") : " ",
+      el("button", { class: "act toggle", onclick: () => packChange("PUT", "/api/admin/rules/files", { file: p.file, enabled: !p.enabled }) }, t(p.enabled ? "disable" : "enable")));
+    return line;
+  }
+  function versionRow(p, v) {
+    return el("tr", { "data-version": v.version }, el("td", {}, "v" + v.version), el("td", { class: "muted", title: v.sha256 }, v.sha256.slice(0, 12)),
+      el("td", {}, v.uploaded_by), el("td", {}, fmt(v.uploaded_at)),
+      el("td", {}, v.enabled ? onOff(true) : el("button", { class: "act use-version", onclick: () => packChange("PUT", packUrl(p.name), { enabled: true, version: v.version }) }, t("use_version"))));
+  }
+  function uploadedPack(p) {
+    return el("div", { class: "panel pack", "data-pack": p.name, "data-enabled": p.enabled ? "1" : "0" }, el("strong", {}, p.name), " ", onOff(p.enabled), " ",
+      el("button", { class: "act toggle", onclick: () => packChange("PUT", packUrl(p.name), { enabled: !p.enabled }) }, t(p.enabled ? "disable" : "enable")),
+      el("table", { class: "grid versions" }, el("thead", {}, el("tr", {}, ...["pack_version", "sha256", "uploaded_by", "time", ""].map((k) => el("th", {}, k ? t(k) : "")))),
+        el("tbody", {}, ...p.versions.map((v) => versionRow(p, v)))));
+  }
+  async function loadPacks() {
+    const data = await api("GET", "/api/admin/rules/packs");
+    packs.replaceChildren(...data.files.map(fileLine));
+    uploaded.replaceChildren(...data.uploaded.map(uploadedPack));
+    packChanges.replaceChildren(...data.changes.map((e) => el("tr", { "data-action": e.action }, el("td", {}, fmt(e.at)), el("td", {}, e.actor),
+      el("td", {}, e.action), el("td", {}, e.object_id || ""), el("td", { class: "muted" }, e.detail && e.detail.version ? "v" + e.detail.version : ""))));
+  }
+  const packFile = el("input", { type: "file", id: "pack-file", accept: ".yaml,.yml" });
+  packFile.addEventListener("change", async () => { if (packFile.files[0]) lintText.value = await packFile.files[0].text(); });
+  const uploadButton = el("button", { class: "act primary", id: "upload-pack", onclick: () => packChange("POST", "/api/admin/rules/packs", { text: lintText.value }) }, t("upload_pack"));
+
   // try the installed packs, or the pack in the box above, on one line the agent might say
   const trySource = el("select", { name: "try_source" }, el("option", { value: "installed" }, t("installed_packs")), el("option", { value: "box" }, t("pack_above")));
   const tryLang = el("select", { name: "try_lang" }, el("option", { value: "en" }, "en"), el("option", { value: "zh" }, "zh"));
@@ -193,9 +239,12 @@ Object.assign(window.I18N.zh, {
       el("table", { class: "grid", id: "users" }, el("thead", {}, el("tr", {}, ...["username", "role", "agent_id", "team", "active", ""].map((k) => el("th", {}, k ? t(k) : "")))), users),
       editor),
     section("teams-section", "teams", createTeamForm, moveForm, teamMsg, teamList),
-    section("packs-section", "rule_packs", packs, el("h2", { i18n: "lint_pack" }), lintText, lintButton, lintOut,
+    section("packs-section", "rule_packs", packs, packMsg, el("h2", { i18n: "uploaded_packs" }), uploaded,
+      el("h2", { i18n: "lint_pack" }), el("div", { class: "filters" }, el("label", {}, t("pack_file"), packFile)), lintText, lintButton, uploadButton, lintOut,
       el("h2", { i18n: "try_on_text" }), el("div", { class: "filters" }, el("label", {}, t("try_source"), trySource), el("label", {}, t("lang_short"), tryLang),
-        el("label", {}, t("text"), tryText), tryButton), tryOut),
+        el("label", {}, t("text"), tryText), tryButton), tryOut,
+      el("h2", { i18n: "pack_changes" }), el("table", { class: "grid", id: "pack-log" },
+        el("thead", {}, el("tr", {}, ...["time", "actor", "action", "object", "pack_version"].map((k) => el("th", {}, t(k))))), packChanges)),
     section("audit-section", "audit_log", verification,
       el("div", { class: "filters" }, el("label", {}, t("actor"), audit.actor), el("label", {}, t("action"), audit.action),
         el("button", { class: "act", id: "audit-filter", onclick: () => loadAudit(false).catch((e) => say(verification, errorOf(e))) }, t("filter")),
@@ -209,5 +258,5 @@ Object.assign(window.I18N.zh, {
     document.body.dataset.ready = "1";
   }
   loadAll().catch((e) => say(userMsg, errorOf(e)));
-  api("GET", "/api/admin/rules").then((list) => packs.replaceChildren(...list.map(packLine))).catch((e) => packs.append(el("p", { class: "error" }, e.message)));
+  loadPacks().catch((e) => packs.append(el("p", { class: "error" }, e.message)));
 })();
