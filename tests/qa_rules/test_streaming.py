@@ -84,7 +84,7 @@ def test_a_missed_disclosure_reads_as_a_miss_with_the_rules_reason(ruleset: Rule
         ("en", "EN-DISC-REC-1", "Recording notice not given in the first 30 s"),
         ("zh", "ZH-DISC-REC-1", "前 30 秒内未告知录音"),
     ):
-        checker = ruleset.checker(lang, Leg.AGENT)
+        checker = LegChecker(ruleset, lang, Leg.AGENT)
         (hit,) = [e.hit for e in checker.advance(31.0) if e.hit.rule == rule]
         assert hit.title == title and hit.evidence == "" and hit.span is None
         assert hit.title not in hit.reason and ("录音" in hit.reason or "recorded" in hit.reason)
@@ -92,7 +92,7 @@ def test_a_missed_disclosure_reads_as_a_miss_with_the_rules_reason(ruleset: Rule
 
 
 def test_checklist_follows_what_was_said(ruleset: RuleSet) -> None:
-    checker = ruleset.checker("en", Leg.AGENT)
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
     before = {d.rule: d for d in checker.checklist()}
     assert set(before) == {"EN-DISC-ID-1", "EN-DISC-MM-1", "EN-DISC-REC-1"}
     assert all(d.state is DisclosureState.DUE and d.due_s == 30.0 and d.wording for d in before.values())

@@ -72,7 +72,7 @@ def test_events_serialise_to_json_with_their_type() -> None:
     assert d["type"] == "alert_raised" and d["level"] == "red" and d["reasons"][0]["kind"] == "rule"
     json.dumps(d)
     assert json.loads(json.dumps(_partial(1).to_dict()))["text"] == "w1"
-    assert len(EVENT_TYPES) == 15
+    assert len(EVENT_TYPES) == 16  # with the agent's checklist of required disclosures
     health = SignalHealth(
         call_id="c1",
         t=45.0,

@@ -7,10 +7,11 @@ import itertools
 
 import pytest
 
+from agent_monitor.compose import assemble
 from agent_monitor.model.events import AgentWarning, DisclosureChecklist
 from agent_monitor.model.rules import DisclosureState
 from agent_monitor.pipeline import CallManager
-from qa_rules import load_rules_from_settings
+from qa_rules import LiveRules
 
 from .test_call_session import info, of
 
@@ -22,9 +23,8 @@ async def test_checklist_goes_from_due_to_said_or_missed_and_misses_warn_as_miss
     short_window = live_settings.model_copy(
         update={"rules": live_settings.rules.model_copy(update={"must_say_window_s": 5.0})}
     )
-    manager = CallManager(
-        short_window, models, load_rules_from_settings(short_window), database, bus, clock=clock
-    )
+    stages = assemble(short_window, models, LiveRules.from_settings(short_window))
+    manager = CallManager(short_window, stages, database, bus, clock=clock)
     sub = subscribe()
     session = await manager.start_call(info("call-checklist"))
     await push(session, clean_call, seconds=8)
