@@ -14,7 +14,7 @@ from agent_monitor.storage.anchors import anchor_path, read_latest_anchors
 from agent_monitor.storage.chain import Anchor
 from agent_monitor.storage.integrity import verify_chains
 from web.auth.deps import AdminUser
-from web.services import in_db
+from web.services import in_db, services_of
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -63,7 +63,7 @@ async def audit_log(
 ) -> AuditPage:
     """Audit records matching ``actor`` / ``action`` (exact), newest first, and (unless
     ``verify=false``: it reads every chained row) the verification of every chain."""
-    anchors = _anchors(request.app.state.services.settings) if verify else {}
+    anchors = _anchors(services_of(request).settings) if verify else {}
 
     def job(s: Any) -> AuditPage:
         rows = repo.list_audit(s, actor=actor or None, action=action or None, limit=limit, offset=offset)

@@ -12,7 +12,7 @@ from agent_monitor.accounts.users import record
 from agent_monitor.storage import repo
 from agent_monitor.storage.types import utcnow
 from web.auth.deps import AdminChange
-from web.services import in_db
+from web.services import in_db, services_of
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -26,7 +26,7 @@ class SessionsEnded(BaseModel):
 async def end_sessions(request: Request, username: str, user: AdminChange) -> SessionsEnded:
     """End every session of ``username`` now (their open pages are signed out at the next request
     or websocket check); they can sign in again."""
-    lifetime = request.app.state.services.settings.web.session_lifetime_s
+    lifetime = services_of(request).settings.web.session_lifetime_s
     now = utcnow()
 
     def job(s: Any) -> SessionsEnded:

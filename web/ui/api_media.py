@@ -21,7 +21,7 @@ from agent_monitor.storage.peaks import recording_peaks
 from agent_monitor.storage.recordings import locate_recording
 from web.auth.deps import ReplayUser
 from web.auth.scope import visible_call
-from web.services import in_db
+from web.services import in_db, services_of
 
 router = APIRouter(tags=["calls"])
 
@@ -35,7 +35,7 @@ async def peaks(
     buckets: Annotated[int, Query(ge=10, le=MAX_BUCKETS)] = 1200,
 ) -> dict[str, Any]:
     """Min/max peaks of one leg's recording in ``buckets`` slices."""
-    data_dir = request.app.state.services.settings.data_dir
+    data_dir = services_of(request).settings.data_dir
 
     def job(s: Any) -> Any:
         visible_call(s, user, call_id)
