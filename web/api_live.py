@@ -13,7 +13,8 @@
 - ``GET /api/live``: the live calls with their level and per-leg audio accounting
   (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``.
 - ``GET /api/metrics[?reset=true]``: event-loop lag (ms: p50, p95, p99, max) since the last reset,
-  live calls, and the worst recognition lag of a live call.
+  live calls, and the worst recognition lag of a live call (Prometheus: ``GET /metrics``,
+  :mod:`web.api_metrics`).
 - ``POST /api/audiosocket/register``: ``{"uuid": "...", "leg": "agent"|"debtor", "call": {start
   message fields}}``: an Asterisk AudioSocket connection with that UUID joins that call as that
   leg (see :mod:`agent_monitor.ingest.audiosocket`).

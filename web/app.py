@@ -10,7 +10,8 @@ TCP listener. They live in ``app.state.services`` (:class:`web.services.Services
 
 Routes: ``/ws/ingest`` (:mod:`web.ingest.ws_ingest`), ``/ws/twilio`` (:mod:`web.ingest.twilio`),
 ``/ws/events`` (:mod:`web.events`), ``GET /api/live``, ``POST /api/audiosocket/register`` and
-``GET /api/metrics`` and ``GET /healthz`` (:mod:`web.api_live`).
+``GET /api/metrics`` and ``GET /healthz`` (:mod:`web.api_live`), ``GET /metrics`` (Prometheus,
+:mod:`web.api_metrics`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from agent_monitor.model.stages import Stages
 from agent_monitor.settings import Settings
 from web.errors import install_error_handler
 from web.json_guard import StrictJson, validation_error_response
+from web.metrics import PrometheusMetrics
 from web.services import Services
 
 log = logging.getLogger(__name__)
@@ -69,14 +71,25 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
     stages = await open_stages(settings)
     bus = InProcessEventBus(settings.live.subscriber_queue)
-    manager = CallManager(settings, stages, db, bus)
+    metrics = PrometheusMetrics()
+    manager = CallManager(settings, stages, db, bus, metrics=metrics)
     await load_rule_packs(manager)  # the packs enabled, disabled and uploaded from the admin page
     manager.outbox.start()  # writes left in journals by an earlier run go to the database
     server = settings.server
     anchors = AnchorWriter(db, anchor_path(settings.data_dir), server.anchor_every_s)
     anchors.start()
     registry = LegRegistry(server.audiosocket_registration_ttl_s, server.audiosocket_max_registrations)
-    return Services(settings, db, stages, bus, manager, registry, aborted_at_start=aborted, anchors=anchors)
+    return Services(
+        settings,
+        db,
+        stages,
+        bus,
+        manager,
+        registry,
+        aborted_at_start=aborted,
+        anchors=anchors,
+        metrics=metrics,
+    )
 
 
 async def close_services(services: Services) -> None:
@@ -95,7 +108,7 @@ async def close_services(services: Services) -> None:
 def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
     """The application for ``settings`` (nothing is opened until the lifespan starts, which then
     builds the stages with ``open_stages``)."""
-    from web import api_live, events
+    from web import api_live, api_metrics, events
     from web.ingest import twilio, ws_ingest
 
     @asynccontextmanager
@@ -118,6 +131,7 @@ def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
     app.include_router(twilio.router)
     app.include_router(events.router)
     app.include_router(api_live.router)
+    app.include_router(api_metrics.router)
     from web.auth import install_auth
     from web.ui import install_ui
 

@@ -1,7 +1,8 @@
 """Event-loop lag: how late a periodic timer fires (a blocked loop delays every websocket).
 
 :class:`LoopLagMonitor` sleeps ``interval_s`` in a loop and records how much later than asked
-it woke up; ``GET /api/metrics`` reports the distribution since the last reset.
+it woke up; ``GET /api/metrics`` reports the distribution since the last reset, and each sample
+also goes to ``on_sample`` when set (the Prometheus histogram, :mod:`web.metrics`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -19,6 +21,8 @@ class LoopLagMonitor:
         self.max_samples = max_samples
         self._samples: list[float] = []
         self._task: asyncio.Task[None] | None = None
+        #: called with each lag sample (seconds)
+        self.on_sample: Callable[[float], None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -33,9 +37,11 @@ class LoopLagMonitor:
         while True:
             before = time.perf_counter()
             await asyncio.sleep(self.interval_s)
-            late = time.perf_counter() - before - self.interval_s
+            late = max(0.0, time.perf_counter() - before - self.interval_s)
+            if self.on_sample is not None:
+                self.on_sample(late)
             if len(self._samples) < self.max_samples:
-                self._samples.append(max(0.0, late))
+                self._samples.append(late)
 
     def summary(self, reset: bool = False) -> dict[str, float | int]:
         """Lag in milliseconds since the last reset: p50, p95, p99, max, and the sample count."""

@@ -23,6 +23,7 @@ from agent_monitor.ingest.disk_space import DiskWatch
 from agent_monitor.model.stages import Stages, TranscriberFactory
 from agent_monitor.settings import Settings
 from web.loop_monitor import LoopLagMonitor
+from web.metrics import PrometheusMetrics
 
 if TYPE_CHECKING:
     from agent_monitor.ingest.audiosocket import LegRegistry
@@ -49,10 +50,13 @@ class Services:
     anchors: AnchorWriter | None = None
     aborted_at_start: list[str] = field(default_factory=list)
     data_dir_lock: DataDirLock | None = None
+    #: the Prometheus registry of this application (the call manager reports to it)
+    metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)
     disk: DiskWatch = field(init=False)
 
     def __post_init__(self) -> None:
         self.disk = DiskWatch(self.settings.data_dir, self.settings.server.min_free_disk_mb)
+        self.metrics.watch(self.settings, self.manager, self.bus, self.loop_lag)
 
     @property
     def models(self) -> TranscriberFactory:

@@ -8,7 +8,8 @@ Interface used by the ingest layer and the web application::
 
     stages = agent_monitor.compose.build_stages(settings)            # the composition root's
     bus = InProcessEventBus(settings.live.subscriber_queue)
-    manager = CallManager(settings, stages, db, bus)                 # clock=... for tests
+    manager = CallManager(settings, stages, db, bus)                 # clock=... for tests,
+                                                                     # metrics=... (the server's)
     session = await manager.start_call(CallInfo(call_id=..., agent_id=..., sample_rate=8000,
                                                 encoding="mulaw", source="twilio"))
     session.push_audio(Leg.AGENT, frame_bytes)                       # never blocks
@@ -26,7 +27,8 @@ overflow policy), :mod:`.leg` (per-leg worker: the stages' Protocols of
 policy: warn, store or settle, raise, hand off, queue; pure), :mod:`.alerts` (alerts carried
 out), :mod:`.session`, :mod:`.manager`, :mod:`.escalation` (handoff timer, injectable clock),
 :mod:`.store`/:mod:`.records`/:mod:`.journal` (the outbox: database writes off the live path,
-retried and spilled to a journal during an outage), :mod:`.analyze` (files).
+retried and spilled to a journal during an outage), :mod:`.analyze` (files), :mod:`.metrics` (what
+the pipeline reports for monitoring: a Protocol the server's Prometheus registry satisfies).
 """
 
 from agent_monitor.pipeline.bus import EventBus, EventFilter, InProcessEventBus, Subscription

@@ -17,6 +17,7 @@ from agent_monitor.model.session import CallInfo
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator
+from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
 from agent_monitor.pipeline.policy import AlertDecision
 from agent_monitor.pipeline.store import CallStore
 from agent_monitor.settings import Settings
@@ -35,8 +36,11 @@ class CallAlerts:
         store: CallStore,
         escalator: Escalator,
         clock: Clock,
+        *,
+        metrics: PipelineMetrics = NO_METRICS,
     ) -> None:
         self.info = info
+        self.metrics = metrics
         self.settings = settings
         self.bus = bus
         self.store = store
@@ -90,6 +94,7 @@ class CallAlerts:
                 alert_key=key,
             )
         )
+        self._measure(t)
         if alert_id is not None:
             await self._alert_stored(key, alert_id, t, red, announce=False)
         else:
@@ -99,6 +104,12 @@ class CallAlerts:
         if alert.queue_qa:
             self.store.submit(records.enqueue_qa(self.call_id, level, alert.qa_reason, now))
             await self.bus.publish(QaQueued(call_id=self.call_id, t=t, level=level, reason=alert.qa_reason))
+
+    def _measure(self, t: float) -> None:
+        """Alert latency: the call clock now (from the wall clock) minus the offending words' end
+        ``t``; never below zero (audio sent faster than real time runs ahead of the wall clock)."""
+        now_s = (self.clock.now() - self.info.started_at).total_seconds()
+        self.metrics.alert_published(max(0.0, now_s - t))
 
     async def _when_stored(self, stored: asyncio.Future[int], key: str, t: float, red: bool) -> None:
         try:

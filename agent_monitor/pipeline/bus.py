@@ -144,6 +144,11 @@ class InProcessEventBus:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def pending(self) -> int:
+        """Events waiting in all subscribers' queues."""
+        return sum(sub.pending for sub in self._subscribers)
+
     def _remove(self, sub: Subscription) -> None:
         if sub in self._subscribers:
             self._subscribers.remove(sub)

@@ -26,6 +26,7 @@ from agent_monitor.model.stages import LegChecker, Runner, StressScorer, Transcr
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline.audio_in import MAX_BATCH_S, AudioDecoder, Chunk, LegInbox, Resampler
+from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
 from agent_monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class LegWorker:
         encoding: str,
         sample_rate: int,
         t0: float = 0.0,
+        metrics: PipelineMetrics = NO_METRICS,
     ) -> None:
         """``runner``: the shared threads for blocking work; ``transcriber``: the leg's speech
         recognition (``None``: not transcribed; released when the leg ends)."""
@@ -83,6 +85,7 @@ class LegWorker:
         self.processed_samples = 0
         self.errors = 0
         self.last_error: str | None = None
+        self.metrics = metrics
 
     @property
     def clock(self) -> float:
@@ -103,6 +106,7 @@ class LegWorker:
                 self.last_error = str(exc)
                 log.exception("%s leg: audio chunk at %.2f s not processed", self.leg, self.clock)
             self.processed_samples += chunk.samples
+            self.metrics.recognition_lag(self.leg, self.received_clock - self.clock)
             await self.sink.on_progress(self.leg, self.clock)
         await self._finish()
 
@@ -112,6 +116,7 @@ class LegWorker:
                 self.resampler.push(chunk.pcm), end=self.clock + chunk.samples / self.sample_rate
             )
             return
+        self.metrics.audio_dropped(self.leg, chunk.samples / self.sample_rate)
         await self.sink.on_dropped(
             self.leg,
             self.inbox.dropped_chunks,

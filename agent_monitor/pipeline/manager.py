@@ -30,6 +30,7 @@ from agent_monitor.pipeline import records
 from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
 from agent_monitor.pipeline.leg import LegWorker
+from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
 from agent_monitor.pipeline.session import CallSession
 from agent_monitor.pipeline.store import CallStore, Outbox
 from agent_monitor.settings import Settings
@@ -50,15 +51,17 @@ class CallManager:
         bus: EventBus,
         *,
         clock: Clock | None = None,
+        metrics: PipelineMetrics = NO_METRICS,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.stages = stages
         self.db = db
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
         self.escalator = Escalator(db, bus, self.clock, settings.live.escalate_after_s)
         #: the database writes of every call go through it (never waited on by the live path)
-        self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox")
+        self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox", metrics)
         self._sessions: dict[str, CallSession] = {}
         #: held while the rule set is rebuilt and swapped (:mod:`agent_monitor.pipeline.rule_packs`)
         self.rules_lock = asyncio.Lock()
@@ -81,7 +84,9 @@ class CallManager:
         self.outbox.start()
         stages = self.stages  # the rule set in use now, for the whole call
         store = CallStore(self.outbox, info.call_id)
-        session = CallSession(info, self.settings, self.bus, store, self.escalator, self.clock)
+        session = CallSession(
+            info, self.settings, self.bus, store, self.escalator, self.clock, metrics=self.metrics
+        )
         self._sessions[info.call_id] = session  # reserve the id while opening
         try:
             session.resumed, next_utterance = await store.now(records.open_call(info))
@@ -162,6 +167,7 @@ class CallManager:
             encoding=info.encoding,
             sample_rate=info.sample_rate,
             t0=t0,
+            metrics=self.metrics,
         )
 
     @staticmethod

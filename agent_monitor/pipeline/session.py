@@ -48,6 +48,7 @@ from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator
 from agent_monitor.pipeline.health import CallHealth
 from agent_monitor.pipeline.leg import LegWorker
+from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
 from agent_monitor.pipeline.policy import AlertPolicy, HitRow
 from agent_monitor.pipeline.store import CallStore
 from agent_monitor.settings import Settings
@@ -73,6 +74,8 @@ class CallSession:
         store: CallStore,
         escalator: Escalator,
         clock: Clock,
+        *,
+        metrics: PipelineMetrics = NO_METRICS,
     ) -> None:
         self.info = info
         self.settings = settings
@@ -80,6 +83,7 @@ class CallSession:
         self.store = store
         self.escalator = escalator
         self.clock = clock
+        self.metrics = metrics
         self.policy = AlertPolicy(settings.live.fusion, settings.live.qa_level)
         self.legs: dict[Leg, LegWorker] = {}
         self.recordings: dict[Leg, RecordingWriter] = {}
@@ -93,7 +97,7 @@ class CallSession:
         #: the agent's checklist of required disclosures as last published (empty: none known yet)
         self.checklist: tuple[RequiredDisclosure, ...] = ()
         self._progress_at: dict[Leg, float] = {}
-        self.alerts = CallAlerts(info, settings, bus, store, escalator, clock)
+        self.alerts = CallAlerts(info, settings, bus, store, escalator, clock, metrics=metrics)
         #: signal health of the legs (None when ``health.enabled`` is off); events go out via tasks
         self.health = (
             CallHealth(info.call_id, settings.health, info.sample_rate, info.encoding)
@@ -189,6 +193,8 @@ class CallSession:
         except (ValueError, KeyError):
             raise AudioInputError(f"call {self.call_id}: unknown leg {leg!r}") from None
         worker.inbox.count_dropped(samples)
+        if samples > 0:
+            self.metrics.audio_dropped(worker.leg, samples / worker.sample_rate)
 
     async def push_audio_wait(self, leg: Leg | str, data: bytes) -> None:
         """Like :meth:`push_audio` but waits for queue room instead of dropping (file analysis)."""

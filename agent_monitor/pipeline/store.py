@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import DatabaseUnavailableError, PipelineError, StorageError
 from agent_monitor.pipeline.journal import Journal, journal_path
+from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
 from agent_monitor.pipeline.records import Write, run_write
 from agent_monitor.settings import OutboxSettings
 from agent_monitor.storage import Database
@@ -71,8 +72,11 @@ class Outbox:
     """What the call stores of one process share: threads, the journal folder, health, and the
     replay of journals left by an earlier run (a crash, or a shutdown during an outage)."""
 
-    def __init__(self, db: Database, settings: OutboxSettings, journal_dir: Path) -> None:
+    def __init__(
+        self, db: Database, settings: OutboxSettings, journal_dir: Path, metrics: PipelineMetrics = NO_METRICS
+    ) -> None:
         self.db = db
+        self.metrics = metrics
         self.settings = settings
         self.journal_dir = journal_dir
         self.executor = ThreadPoolExecutor(settings.writer_threads, thread_name_prefix="db-write")
@@ -102,7 +106,11 @@ class Outbox:
 
     async def run(self, write: Write) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.transaction, lambda s: run_write(s, write))
+        started = time.perf_counter()
+        try:
+            return await loop.run_in_executor(self.executor, self.transaction, lambda s: run_write(s, write))
+        finally:
+            self.metrics.db_write(time.perf_counter() - started)
 
     async def run_until_done(self, write: Write, on_failure: Callable[[BaseException], None]) -> Any:
         """Run ``write``, retrying while the database is unavailable; other errors are raised."""

@@ -36,6 +36,8 @@ class ServerSettings(BaseModel):
     audiosocket_max_registrations: int = Field(10000, ge=1)
     #: new calls are refused (and /healthz is not ok) with less free space than this in data_dir
     min_free_disk_mb: int = Field(100, ge=0)
+    #: this node's name in the metrics (label ``node``); default: the host name
+    node_name: str | None = None
 
 
 class WebSettings(BaseModel):
@@ -71,6 +73,9 @@ class WebSettings(BaseModel):
     #: roles that see personal data (ID, phone, bank card numbers) unmasked; default: see
     #: :mod:`web.masking`
     unmasked_roles: list[Role] | None = None
+    #: bearer token a Prometheus server presents to scrape ``GET /metrics``; unset: only clients
+    #: on the loopback interface may scrape
+    metrics_token: SecretStr | None = None
 
 
 class PhoneHookSettings(BaseModel):

@@ -2,15 +2,17 @@
 
 Each route (REST, page, websocket, mount) must have an entry in :data:`MATRIX`; a route added
 without one fails :func:`test_every_route_has_a_matrix_entry`. Each entry says who may use it:
-nobody signed in (public), the ingest token (machines), or a set of roles; ``call`` names the
+nobody signed in (public), the ingest token (machines), the metrics token (the Prometheus
+scraper), or a set of roles; ``call`` names the
 stored call the request is about, so a role that is allowed in general is still refused a call
 outside its scope (an agent: other agents' calls; a supervisor: other teams'; QA: live calls).
 
 Callers: anonymous, agent1 (agent A-ONE, team red), agent2 (agent A-TWO, team blue), sup_red,
-sup_blue, qa1, admin1 and the ingest client. Allowed: a 2xx/3xx answer (or a listed code such as
-409 for a state conflict) and an accepted websocket; refused: 401 (or a redirect to /login for
-pages), 403, or 404 for a call outside the caller's scope, and websocket close 1008. Every answer
-an agent (or supervisor) gets is also searched for the ids of calls they may not see.
+sup_blue, qa1, admin1, the ingest client and the metrics scraper. Allowed: a 2xx/3xx answer (or a
+listed code such as 409 for a state conflict) and an accepted websocket; refused: 401 (or a
+redirect to /login for pages), 403, or 404 for a call outside the caller's scope, and websocket
+close 1008. Every answer an agent (or supervisor) gets is also searched for the ids of calls they
+may not see.
 
 Real application, real SQLite database, real Vosk model; calls stored through the repository
 with real recorded audio (:func:`tests.web.ui_support.add_call`) plus one live call started in
@@ -27,6 +29,7 @@ from typing import Any
 
 import pytest
 from fastapi.routing import iter_route_contexts
+from pydantic import SecretStr
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -89,8 +92,13 @@ rules:
 """
 PUBLIC = "public"
 INGEST = "ingest"
+#: the Prometheus scraper's bearer token (``web.metrics_token``)
+METRICS = "metrics"
+METRICS_TOKEN = "matrix-metrics-token-" + "s" * 16
 ALL_ROLES = frozenset({"agent", "supervisor", "qa", "admin"})
-CALLERS = ("anonymous", "agent1", "agent2", "sup_red", "sup_blue", "qa1", "admin1", "ingest")
+CALLERS = ("anonymous", "agent1", "agent2", "sup_red", "sup_blue", "qa1", "admin1", "ingest", "metrics")
+#: callers without a session: refused by every signed-in route (401, or a redirect to /login)
+MACHINES = ("anonymous", "ingest", "metrics")
 ROLE_OF = {
     "agent1": "agent",
     "agent2": "agent",
@@ -103,7 +111,8 @@ ROLE_OF = {
 
 @dataclass(frozen=True)
 class Access:
-    """Who may use a route: ``PUBLIC``, ``INGEST`` or a set of roles (limited to ``call``'s scope)."""
+    """Who may use a route: ``PUBLIC``, ``INGEST``, ``METRICS`` or a set of roles (limited to
+    ``call``'s scope)."""
 
     who: str | frozenset[str]
     call: str | None = None
@@ -136,6 +145,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("MOUNT", "/ui/static"): Access(PUBLIC),
     # --- machines (ingest token) ---------------------------------------------------------------
     ("WS", "/ws/ingest"): Access(INGEST),
+    ("GET", "/metrics"): Access(METRICS),
     ("WS", "/ws/twilio"): Access(INGEST, ws_probe=TWILIO_START),
     ("POST", "/api/audiosocket/register"): Access(
         INGEST, body={"uuid": "", "leg": "agent", "call": {"call_id": "mx-as-1", "agent_id": "A-ONE"}}
@@ -268,7 +278,7 @@ def world(
     tmp_path_factory: pytest.TempPathFactory, base_settings: Settings, real_call: CallAudio
 ) -> Iterator[World]:
     data = tmp_path_factory.mktemp("matrix") / "data"
-    settings = app_settings(base_settings, data)
+    settings = app_settings(base_settings, data, metrics_token=SecretStr(METRICS_TOKEN))
     with running(settings) as client:
         add_users(client)
         services = client.app.state.services  # type: ignore[attr-defined]
@@ -286,6 +296,7 @@ def world(
         callers["anonymous"] = Principal(None)
         token = client.app.state.auth.ingest_token  # type: ignore[attr-defined]
         callers["ingest"] = Principal(None, extra={"Authorization": f"Bearer {token}"})
+        callers["metrics"] = Principal(None, extra={"Authorization": f"Bearer {METRICS_TOKEN}"})
         yield World(client, callers, alert_id, token)
 
 
@@ -300,8 +311,8 @@ def test_every_route_has_a_matrix_entry(world: World) -> None:
 def expected_allowed(caller: str, access: Access) -> bool:
     if access.who == PUBLIC:
         return True
-    if access.who == INGEST:
-        return caller == "ingest"
+    if access.who in (INGEST, METRICS):
+        return caller == access.who
     assert isinstance(access.who, frozenset)
     if ROLE_OF.get(caller) not in access.who:
         return False
@@ -353,15 +364,15 @@ def http_case(world: World, method: str, path: str, access: Access, caller: str)
     assert status < 500, where
     if expected_allowed(caller, access):
         assert status < 400 or status in access.ok or (access.who == PUBLIC and status == 404), where
-        if caller == "anonymous" or access.who == INGEST:
+        if caller == "anonymous" or access.who in (INGEST, METRICS):
             return
         check_no_leak(caller, response.text, where)
         return
-    if access.who == INGEST:
-        assert status == 401, where  # a session does not replace the ingest token
-    elif caller in ("anonymous", "ingest") and not url.startswith(("/api/", "/openapi.json")):
+    if access.who in (INGEST, METRICS):
+        assert status == 401, where  # a session (or the other token) does not replace the token
+    elif caller in MACHINES and not url.startswith(("/api/", "/openapi.json")):
         assert status == 303 and response.headers["location"].startswith("/login?next="), where
-    elif caller in ("anonymous", "ingest"):
+    elif caller in MACHINES:
         assert status == 401, where
     elif access.call is not None and ROLE_OF[caller] in access.who:
         assert status in (403, 404), where  # allowed role, call outside its scope

@@ -35,6 +35,7 @@ from agent_monitor.model.session import CallInfo
 from agent_monitor.pipeline import CallManager
 from agent_monitor.storage import AlertState, CallStatus, repo
 from agent_monitor.storage.recordings import read_recording
+from web.metrics import PrometheusMetrics
 
 
 def info(call_id: str, **kw: object) -> CallInfo:
@@ -208,7 +209,8 @@ async def test_audio_overflow_drops_with_counter_but_never_alerts(
     settings = live_settings.model_copy(
         update={"live": live_settings.live.model_copy(update={"leg_queue_s": 4.0})}
     )
-    manager = CallManager(settings, stages, database, bus, clock=clock)
+    metrics = PrometheusMetrics()
+    manager = CallManager(settings, stages, database, bus, clock=clock, metrics=metrics)
     slow = bus.subscribe(maxsize=3)  # never read until the end: a slow subscriber
     watcher = bus.subscribe(lambda e: isinstance(e, AudioDropped))
     session = await manager.start_call(info("call-flood"))
@@ -235,6 +237,15 @@ async def test_audio_overflow_drops_with_counter_but_never_alerts(
     with database.session() as s:  # the recording still has everything that was sent
         rec = repo.require_recording(s, "call-flood", Leg.AGENT)
         assert read_recording(rec.path).pcm == violation_call.agent
+    # the metrics counted the same drops, the lag of every batch, the alerts and the writes
+    sample = metrics.registry.get_sample_value
+    for leg, leg_stats in session.stats.legs.items():
+        dropped = sample("agent_monitor_audio_dropped_seconds_total", {"leg": leg.value})
+        assert dropped == pytest.approx(leg_stats.dropped_s)
+        assert (sample("agent_monitor_recognition_lag_seconds_count", {"leg": leg.value}) or 0) > 0
+    assert (sample("agent_monitor_audio_dropped_seconds_total", {"leg": "agent"}) or 0) > 10
+    assert (sample("agent_monitor_alert_latency_seconds_count") or 0) >= 1
+    assert (sample("agent_monitor_db_write_seconds_count") or 0) > 0
 
 
 @pytest.mark.asyncio
