@@ -1,5 +1,6 @@
 """Transcript search finds Chinese words: the full-text index is rebuilt over
-``utterances.search_text``, the text with every Han character standing apart as a word.
+``utterances.search_text``, the text with every Han character standing apart as a word; and QA
+reviews keep when they were finished (``qa_reviews.finished_at``: the reports count those).
 
 Revision ID: 0008
 Revises: 0007
@@ -10,6 +11,10 @@ Neither SQLite FTS5's default tokenizer nor PostgreSQL's ``simple`` configuratio
 filled here for the transcripts already stored (by a frozen copy of
 :func:`agent_monitor.storage.search.searchable`: no application imports, like 0001); then
 SQLite's FTS5 table and triggers and PostgreSQL's GIN index are made again over it.
+
+A review stored before this revision is taken as finished (at its last update) when its call's
+QA queue entry is done and assigned to its reviewer (who finishes a review is assigned the entry
+when nobody was); other old reviews stay drafts.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _HAN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+FINISHED_BEFORE = (
+    "UPDATE qa_reviews SET finished_at = updated_at WHERE EXISTS (SELECT 1 FROM qa_queue q"
+    " WHERE q.call_id = qa_reviews.call_id AND q.state = 'done' AND q.assigned_to = qa_reviews.reviewer)"
+)
 _TRIGGERS = ("utterances_fts_ai", "utterances_fts_ad", "utterances_fts_au")
 
 
@@ -83,9 +92,14 @@ def upgrade() -> None:
     with op.batch_alter_table("utterances") as batch:
         batch.alter_column("search_text", existing_type=sa.Text(), nullable=False)
     _create_fts("search_text")
+    with op.batch_alter_table("qa_reviews") as batch:
+        batch.add_column(sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute(FINISHED_BEFORE)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("qa_reviews") as batch:
+        batch.drop_column("finished_at")
     _drop_fts()
     with op.batch_alter_table("utterances") as batch:
         batch.drop_column("search_text")
