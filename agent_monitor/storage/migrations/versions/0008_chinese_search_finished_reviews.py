@@ -83,14 +83,12 @@ def _create_fts(column: str) -> None:
 def upgrade() -> None:
     _drop_fts()
     with op.batch_alter_table("utterances") as batch:
-        batch.add_column(sa.Column("search_text", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("search_text", sa.Text(), server_default="", nullable=False))
     utterances = sa.table("utterances", sa.column("id", sa.Integer()), sa.column("text", sa.Text()))
     fill = sa.table("utterances", sa.column("id", sa.Integer()), sa.column("search_text", sa.Text()))
     bind = op.get_bind()
     for row_id, text in bind.execute(sa.select(utterances.c.id, utterances.c.text)).all():
         bind.execute(fill.update().where(fill.c.id == row_id).values(search_text=searchable(text)))
-    with op.batch_alter_table("utterances") as batch:
-        batch.alter_column("search_text", existing_type=sa.Text(), nullable=False)
     _create_fts("search_text")
     with op.batch_alter_table("qa_reviews") as batch:
         batch.add_column(sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True))
