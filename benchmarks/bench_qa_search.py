@@ -45,7 +45,7 @@ from agent_monitor.storage.engine import database_url  # noqa: E402
 from agent_monitor.storage.enums import CallStatus, QaState  # noqa: E402
 from agent_monitor.storage.migrate import upgrade_database  # noqa: E402
 from agent_monitor.storage.repo import QueueQuery  # noqa: E402
-from agent_monitor.storage.search import calls_saying  # noqa: E402
+from agent_monitor.storage.search import calls_saying, searchable  # noqa: E402
 from agent_monitor.storage.tables import Agent, Call, QaQueueItem, QaReview, RuleHitRow, Utterance  # noqa: E402
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -167,6 +167,7 @@ def _add_utterances(rows: Rows, rng: random.Random, call_id: str, started: Any, 
                 "start_s": 5.0 * k,
                 "end_s": 5.0 * k + 4.0,
                 "text": said,
+                "search_text": searchable(said),
                 "final": True,
                 "lang": "en",
                 "updated_at": started,

@@ -111,6 +111,8 @@ def _add_review(
             "call_id": call_id,
             "reviewer": "qa1",
             "scorecard": card,
+            "score": round(100.0 * sum(card.values()) / (2 * len(card)), 1),
+            "finished_at": raised,
             "notes": "",
             "created_at": raised,
             "updated_at": raised,

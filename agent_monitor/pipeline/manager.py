@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -25,7 +26,8 @@ from agent_monitor.model.events import AlertStateChanged, CallStarted, SignalHea
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import HitEvent, HitStatus
 from agent_monitor.model.session import CallInfo
-from agent_monitor.model.stages import CheckerFactory, Stages
+from agent_monitor.model.stages import CheckerFactory, LegChecker, Stages
+from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
@@ -132,8 +134,14 @@ class CallManager:
                 records.register_recording(info.call_id, leg, str(path), info.sample_rate, info.started_at)
             )
         await self._align_recordings(session)
+        history = await session.store.now(records.call_history(info.call_id)) if session.resumed else None
+        if history is not None:
+            session.policy.restore(history.findings)
         for leg in (Leg.AGENT, Leg.DEBTOR):
             session.legs[leg] = await self._leg_worker(session, leg, next_utterance.get(leg, 0), stages)
+            checker = session.legs[leg].checker
+            if history is not None and checker is not None:
+                await asyncio.to_thread(_replay, checker, history.finals[leg])
         session.on_stopped = self._forget
 
     async def _leg_worker(
@@ -281,3 +289,10 @@ class CallManager:
                 log.error("call %s: stopping failed: %r", session.call_id, result)
         await self.escalator.shutdown()
         await self.outbox.close()
+
+
+def _replay(checker: LegChecker, finals: Sequence[Transcript]) -> None:
+    """A resumed call's new rule checker learns what was said before (the disclosures given,
+    the utterances closed); the events it gives were handled by the earlier session."""
+    for transcript in finals:
+        checker.update(transcript)

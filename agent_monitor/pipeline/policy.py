@@ -8,7 +8,8 @@ What the call session does with each input, decided here (the session then publi
   waits for its utterance's final; the final's confirmed or withdrawn event *settles* that row
   (same key, oldest first); a confirmed hit nobody announced gets a new row; a withdrawn hit with
   nothing pending is not stored at all. ``hits`` counts the rows that stand (a withdrawal takes
-  one back).
+  one back). A resumed call's policy is told the call-level findings stored before
+  (:meth:`AlertPolicy.restore`): the same finding is not stored, nor the agent warned, again.
 * **Raise an alert** whenever :class:`~agent_monitor.pipeline.fusion.Fusion` raises the call
   level; at red the alert asks for a **handoff** to supervisors; an alert at or above
   ``live.qa_level`` that is higher than any queued before **queues the call for QA**.
@@ -17,7 +18,7 @@ What the call session does with each input, decided here (the session then publi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -83,6 +84,8 @@ class AlertPolicy:
         #: keys of provisional hit rows waiting for their final transcript
         self._provisional: dict[HitSlot, list[str]] = {}
         self._warned: set[HitSlot] = set()
+        #: call-level findings stored by an earlier session of a resumed call
+        self._stored: set[HitSlot] = set()
         self._queued = WarningLevel.NONE
         #: hit rows that stand
         self.hits = 0
@@ -100,6 +103,13 @@ class AlertPolicy:
         row, key = self._row(slot, status)
         level = self.fusion.on_hit(status, hit, t)
         return HitDecision(t, warn, row, key, self._alert(level))
+
+    def restore(self, findings: Iterable[tuple[Leg | None, str]]) -> None:
+        """A resumed call: the (leg, rule) of the call-level findings its earlier sessions stored."""
+        for leg, rule in findings:
+            slot = (leg, None, rule)
+            self._stored.add(slot)
+            self._warned.add(slot)
 
     def on_stress(self, sample: StressSample) -> AlertDecision | None:
         """One stress sample of the debtor."""
@@ -127,7 +137,7 @@ class AlertPolicy:
             if status is HitStatus.WITHDRAWN:
                 self.hits -= 1
             return HitRow.SETTLE, pending.pop(0)
-        if status is HitStatus.WITHDRAWN:
+        if status is HitStatus.WITHDRAWN or slot in self._stored:
             return HitRow.NONE, None
         self.hits += 1
         return HitRow.NEW, self._new_key()

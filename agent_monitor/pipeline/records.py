@@ -83,6 +83,31 @@ def open_call(info: CallInfo) -> Callable[[Session], tuple[bool, dict[Leg, int]]
     return job
 
 
+@dataclass(frozen=True, slots=True)
+class CallHistory:
+    """What a resumed call's new session needs to know of the sessions before it."""
+
+    #: the final transcripts per leg, in call order (replayed into the new rule checkers)
+    finals: Mapping[Leg, Sequence[Transcript]]
+    #: (leg, rule) of the call-level findings stored (a must-say rule reported missed)
+    findings: frozenset[tuple[Leg | None, str]]
+
+
+def call_history(call_id: str) -> Callable[[Session], CallHistory]:
+    """The stored history of a call that is resumed."""
+
+    def job(s: Session) -> CallHistory:
+        finals = {
+            leg: [repo.to_transcript(u) for u in repo.list_utterances(s, call_id, leg=leg, final_only=True)]
+            for leg in Leg
+        }
+        rows = repo.list_rule_hits(s, call_id)
+        findings = frozenset((r.leg, r.rule_id) for r in rows if r.utterance_no is None)
+        return CallHistory(finals, findings)
+
+    return job
+
+
 # --- the operations --------------------------------------------------------------------------------
 def _register_recording(s: Session, call_id: str, leg: Leg, path: str, rate: int, at: datetime) -> int:
     return repo.register_recording(s, call_id, leg, path, rate, started_at=at).id

@@ -48,7 +48,8 @@ MODELS: dict[str, type[Any]] = {
     "signal_health": SignalHealthRow,
 }
 _SKIPPED = {
-    "utterance": {"id", "updated_at"},
+    # search_text is derived from text (the full-text index's form of it, migration 0008)
+    "utterance": {"id", "updated_at", "search_text"},
     "rule_hit": {"id", "created_at"},
     "call": set(),
     "recording": {"id", "bytes_written", "samples_written"},

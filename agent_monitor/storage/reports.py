@@ -9,8 +9,8 @@
   category ``call_frequency`` are the Regulation F call-frequency findings;
 - hand-offs per agent: how many, how many acknowledged, the summed and the longest time from the
   hand-off request to its acknowledgement (seconds);
-- QA reviews per agent and the points of their scorecards (each item scored 0..``QA_ITEM_MAX``;
-  non-numeric items, e.g. "not scored", are left out);
+- finished QA reviews per agent and the mean of their stored scores (``qa_reviews.score``: percent
+  of the weighted maximum of the form version each was scored on; drafts are left out);
 - QA verdicts per rule (the rules an alert's reasons name): confirmed and false alarms.
 
 Teams are rolled up from their agents (sums, so means stay exact). Times are wall-clock UTC.
@@ -32,8 +32,6 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage.enums import HitStatus, Verdict
 from agent_monitor.storage.types import UTCDateTime, as_utc
 
-#: the highest score of one scorecard item (0 failed, 1 partly, 2 met)
-QA_ITEM_MAX = 2
 #: category of the Regulation F call-frequency findings (``qa_rules.metadata``)
 REG_F_CATEGORY = "call_frequency"
 #: a rule needs this many verdicts before a precision is read into a suggestion
@@ -55,9 +53,11 @@ class GroupReport:
     acknowledged: int = 0
     ack_total_s: float = 0.0
     ack_max_s: float | None = None
+    #: finished QA reviews
     reviews: int = 0
-    qa_points: float = 0.0
-    qa_items: int = 0
+    #: the sum of the scores (percent) of the finished reviews that have one, and how many have
+    qa_score_sum: float = 0.0
+    qa_scored: int = 0
 
     def per_100(self, count: int) -> float:
         return 100.0 * count / self.calls if self.calls else 0.0
@@ -68,8 +68,8 @@ class GroupReport:
 
     @property
     def qa_score(self) -> float | None:
-        """Mean scorecard result in percent of the maximum (``None`` without reviews)."""
-        return 100.0 * self.qa_points / (QA_ITEM_MAX * self.qa_items) if self.qa_items else None
+        """Mean score of the finished reviews in percent (``None`` without a scored one)."""
+        return self.qa_score_sum / self.qa_scored if self.qa_scored else None
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ _HANDOFFS = (
     "GROUP BY c.agent_id"
 )
 _QA = (
-    "SELECT c.agent_id, COUNT(DISTINCT r.id), SUM({value}), COUNT({value}) {scope} {numeric} "
+    "SELECT c.agent_id, COUNT(*), SUM(r.score), COUNT(r.score) {scope} AND r.finished_at IS NOT NULL "
     "GROUP BY c.agent_id"
 )
 _VERDICTS = (
@@ -168,18 +168,12 @@ _DIALECT: dict[str, dict[str, str]] = {
     "sqlite": {
         "J": "CROSS JOIN",
         "secs": "(julianday(ho.acknowledged_at) - julianday(ho.requested_at)) * 86400.0",
-        "scorecard": ", json_each(r.scorecard) j",
-        "qa_value": "j.value",
-        "qa_numeric": "AND j.type IN ('integer', 'real')",
         "reasons": ", json_each(al.reasons) j",
         "v_rule": "json_extract(j.value, '$.rule')",
     },
     "postgresql": {
         "J": "JOIN",
         "secs": "EXTRACT(EPOCH FROM (ho.acknowledged_at - ho.requested_at))",
-        "scorecard": "CROSS JOIN LATERAL json_each(r.scorecard) j",
-        "qa_value": "CAST(CAST(j.value AS TEXT) AS DOUBLE PRECISION)",
-        "qa_numeric": "AND json_typeof(j.value) = 'number'",
         "reasons": "CROSS JOIN LATERAL json_array_elements(al.reasons) j",
         "v_rule": "(j.value ->> 'rule')",
     },
@@ -223,8 +217,7 @@ class _Queries:
         return self.rows(_HANDOFFS.format(secs=self.sql["secs"], scope=scope))
 
     def qa(self) -> list[Any]:
-        scope = self.scope("qa_reviews r", "r.call_id", self.sql["scorecard"])
-        return self.rows(_QA.format(value=self.sql["qa_value"], scope=scope, numeric=self.sql["qa_numeric"]))
+        return self.rows(_QA.format(scope=self.scope("qa_reviews r", "r.call_id")))
 
     def verdicts(self) -> list[Any]:
         facts = "qa_verdicts v {J} alerts al ON al.id = v.alert_id"
@@ -258,8 +251,8 @@ def build_report(session: Session, since: datetime, until: datetime, *, team: st
             ack_total_s=float(total or 0.0),
             ack_max_s=None if longest is None else float(longest),
         )
-    for agent_id, reviews, points, items in q.qa():
-        agents[agent_id].update(reviews=int(reviews), qa_points=float(points or 0.0), qa_items=int(items))
+    for agent_id, reviews, total, scored in q.qa():
+        agents[agent_id].update(reviews=int(reviews), qa_score_sum=float(total or 0.0), qa_scored=int(scored))
     verdicts: dict[str, dict[str, int]] = defaultdict(dict)
     for rule_id, verdict, n in q.verdicts():
         verdicts[str(rule_id)][str(verdict)] = int(n)
@@ -292,8 +285,8 @@ def _roll_up(team: str, members: list[GroupReport]) -> GroupReport:
         ack_total_s=sum(m.ack_total_s for m in members),
         ack_max_s=max(longest) if longest else None,
         reviews=sum(m.reviews for m in members),
-        qa_points=sum(m.qa_points for m in members),
-        qa_items=sum(m.qa_items for m in members),
+        qa_score_sum=sum(m.qa_score_sum for m in members),
+        qa_scored=sum(m.qa_scored for m in members),
     )
 
 

@@ -65,24 +65,34 @@ def hit_json(row: Any, masked: bool) -> dict[str, Any]:
 
 
 def distinct_hits(rows: list[Any]) -> list[Any]:
-    """One row per finding: a rule hit stored more than once for the same rule on the same
-    utterance of the same leg (a partial's hit and the final's) is listed once, the confirmed or
-    else the newest row standing for it; call order is kept."""
-    best: dict[tuple[Any, ...], Any] = {}
+    """One row per finding, for rows stored before the pipeline stopped storing a finding twice:
+    a resumed call's must-say finding stored again (same rule and leg, no utterance), and a
+    partial's hit left standing beside the final's at the same place (same rule, leg and
+    utterance, overlapping evidence) are listed once, the confirmed or else the newest row.
+    Separate occurrences of a rule in one utterance stay separate; call order is kept."""
+    kept: list[Any] = []
     for row in rows:
-        key = (
-            (row.rule_id, row.leg, row.utterance_no)
-            if row.utterance_no is not None
-            else (row.rule_id, row.id)
-        )
-        have = best.get(key)
-        if have is None or (row.status == HitStatus.CONFIRMED, row.id) > (
-            have.status == HitStatus.CONFIRMED,
-            have.id,
+        twin = next((i for i, k in enumerate(kept) if _same_finding(k, row)), None)
+        if twin is None:
+            kept.append(row)
+        elif (row.status == HitStatus.CONFIRMED, row.id) > (
+            kept[twin].status == HitStatus.CONFIRMED,
+            kept[twin].id,
         ):
-            best[key] = row
-    kept = {id(r) for r in best.values()}
-    return [r for r in rows if id(r) in kept]
+            kept[twin] = row
+    ids = {id(r) for r in kept}
+    return [r for r in rows if id(r) in ids]
+
+
+def _same_finding(a: Any, b: Any) -> bool:
+    if (a.rule_id, a.leg, a.utterance_no) != (b.rule_id, b.leg, b.utterance_no):
+        return False
+    if a.utterance_no is None:
+        return True
+    spans = (a.span_start, a.span_end, b.span_start, b.span_end)
+    if None in spans:
+        return True
+    return bool(a.span_start < b.span_end and b.span_start < a.span_end)
 
 
 def alert_json(row: Any, masked: bool) -> dict[str, Any]:

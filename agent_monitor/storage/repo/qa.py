@@ -117,7 +117,8 @@ def save_review(
 
     The scorecard is checked against the form version the review was first saved on (the current
     form for a new review) and its score kept with it; ``done=True`` refuses items not scored
-    and failed items lacking a required comment, then marks the call's queue entry done."""
+    and failed items lacking a required comment, then marks the review finished (saving it as a
+    draft again unmarks it) and the call's queue entry done."""
     get_call(session, call_id)
     verdicts = dict(verdicts or {})
     _check_alerts_of_call(session, call_id, list(verdicts))
@@ -135,6 +136,7 @@ def save_review(
         session.add(review)
     review.scorecard, review.comments, review.notes = dict(scorecard), comments, notes
     review.form_id, review.score, review.updated_at = form.id, score, now
+    review.finished_at = now if done else None
     existing = {v.alert_id: v for v in review.verdicts}
     for alert_id, verdict in verdicts.items():
         if alert_id in existing:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage.repo.calls import get_call
+from agent_monitor.storage.search import searchable
 from agent_monitor.storage.tables import Utterance, WordRow
 
 
@@ -29,6 +30,7 @@ def save_utterance(session: Session, call_id: str, transcript: Transcript) -> Ut
         session.add(row)
     row.start_s, row.end_s = float(transcript.start), float(transcript.end)
     row.text, row.final, row.lang = transcript.text, transcript.final, transcript.lang
+    row.search_text = searchable(transcript.text)
     row.words = [
         WordRow(idx=i, text=w.text, start_s=float(w.start), end_s=float(w.end), conf=float(w.conf))
         for i, w in enumerate(transcript.words)

@@ -70,6 +70,8 @@ class Utterance(Base):
     start_s: Mapped[float] = mapped_column(Double)
     end_s: Mapped[float] = mapped_column(Double)
     text: Mapped[str] = mapped_column(Text)
+    #: ``text`` as the full-text index sees it (:func:`agent_monitor.storage.search.searchable`)
+    search_text: Mapped[str] = mapped_column(Text, server_default="")
     final: Mapped[bool] = mapped_column(Boolean)
     lang: Mapped[str] = mapped_column(String(16), default="en")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -59,6 +59,9 @@ class QaReview(Base):
     form_id: Mapped[int | None] = mapped_column(ForeignKey("qa_forms.id"), index=True)
     #: weighted score in percent over the scored items (N/A and not-scored items left out)
     score: Mapped[float | None] = mapped_column(Double)
+    #: when the reviewer finished the review (every item scored; its score counts in the reports);
+    #: ``None`` while it is a draft
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
