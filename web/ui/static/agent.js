@@ -54,7 +54,7 @@
     checklist.querySelector("ul").replaceChildren(...items.map((d) => el("li",
       { class: "disclosure " + d.state, "data-rule": d.rule, "data-state": d.state },
       el("span", { class: "mark", "aria-hidden": "true" }, MARK[d.state] || "?"), " ",
-      el("span", { class: "what" }, d.title), " ",
+      el("span", { class: "what" }, d.label), " ",
       el("span", { class: "state" }, d.state === "due" ? t("due_by", { time: fmtTime(d.due_s) }) : t("disclosure_" + d.state)),
       d.state !== "said" && d.wording ? el("div", { class: "wording" }, el("span", { class: "muted" }, t("say") + ": "), d.wording) : null)));
   }
