@@ -69,6 +69,11 @@ def test_the_live_socket_names_its_heartbeat_and_pings(server: ServerProcess) ->
         t0 = time.monotonic()
         assert json.loads(ws.recv(timeout=5)) == {"type": "ping"}
         assert 0.5 * HEARTBEAT_S <= time.monotonic() - t0 <= 2 * HEARTBEAT_S
+    # the API's /ws/events sends events only (its clients never see a ping)
+    with connect(server.ws + "/ws/events", additional_headers=headers) as ws:
+        assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=3 * HEARTBEAT_S)
 
 
 def _shot(page: Any, folder: str, name: str) -> None:
