@@ -27,6 +27,8 @@ A pack file::
         within_s: 30          # must_say only (default: settings.rules.must_say_window_s)
         missed: Recording notice not given in the first {window} s   # must_say only, required:
                               #   the title of the hit when the window passes unmet
+        label: Recording notice   # must_say only, required: the agent's checklist line (a noun,
+                              #   at most 40 characters; shown as said / due by m:ss / missed)
         reason: why the rule exists (shown as "Why"; default: the category's reason)
         model: abuse-zh       # model only: models/abuse/<model>.json
         threshold: 0.9        # model only: probability at or above which the rule fires
@@ -78,7 +80,7 @@ _PACK_KEYS = {"pack", "version", "description", "language", "lists", "allow", "r
 _RULE_KEYS = {
     "id", "title", "category", "severity", "languages", "leg", "kind", "patterns", "unless",
     "negation", "reported", "citation", "compliant", "reason", "examples", "within_s", "model",
-    "threshold", "missed",
+    "threshold", "missed", "label",
 }  # fmt: skip
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -115,6 +117,8 @@ class Rule:
     within_s: float | None
     #: must_say only: the title of a miss, with ``{window}`` for the window in seconds
     missed: str | None
+    #: must_say only: the short line of the agent's checklist ("Recording notice")
+    label: str | None
     model: str | None
     threshold: float | None
     pack: str
@@ -201,6 +205,21 @@ def _missed(raw: dict[str, Any], kind: str, src: str, rid: str) -> str | None:
     return missed
 
 
+LABEL_MAX = 40
+
+
+def _label(raw: dict[str, Any], kind: str, src: str, rid: str) -> str | None:
+    """The checklist label of a must-say rule (required for must_say, refused for other kinds)."""
+    if kind != "must_say":
+        if "label" in raw:
+            raise RulePackError(src, "only must_say rules have a checklist label", rule=rid, field="label")
+        return None
+    label = _str(raw, "label", src, rid)
+    if len(label) > LABEL_MAX:
+        raise RulePackError(src, f"at most {LABEL_MAX} characters", rule=rid, field="label")
+    return label
+
+
 def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList], allow: list[str]) -> Rule:
     rid = _rule_id(raw, index, src)
     title = _str(raw, "title", src, rid)
@@ -223,6 +242,7 @@ def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList],
     positive, negative = _examples(raw, src, rid)
     within_s = _number(raw, "within_s", src, rid, kind == "must_say", required=False)
     missed = _missed(raw, kind, src, rid)
+    label = _label(raw, kind, src, rid)
     threshold = _number(raw, "threshold", src, rid, kind == "model", required=False)
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise RulePackError(
@@ -236,8 +256,8 @@ def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList],
         id=rid, title=title, category=category, severity=severity, languages=tuple(languages),
         leg=leg, kind=kind, citation=citation, compliant=compliant, reason=reason,
         negation=flags["negation"], reported=flags["reported"], positive=tuple(positive),
-        negative=tuple(negative), compiled=compiled, within_s=within_s, missed=missed, model=model,
-        threshold=threshold, pack=pack, source=src,
+        negative=tuple(negative), compiled=compiled, within_s=within_s, missed=missed, label=label,
+        model=model, threshold=threshold, pack=pack, source=src,
     )  # fmt: skip
 
 

@@ -135,7 +135,7 @@ class LegChecker:
             else:
                 state = DisclosureState.DUE
             due = rule.within_s or self._default_window
-            out.append(RequiredDisclosure(rule.id, rule.title, rule.compliant, due, state))
+            out.append(RequiredDisclosure(rule.id, rule.label or rule.title, rule.compliant, due, state))
         return tuple(out)
 
     def _note_must_say(self, transcript: Transcript) -> None:

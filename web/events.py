@@ -39,6 +39,7 @@ from agent_monitor.pipeline.bus import EventFilter
 from web.auth.deps import CurrentUser, watch_session, websocket_user
 from web.auth.live_scope import LiveScope
 from web.auth.scope import masks
+from web.heartbeat import Sender
 from web.services import Services, ServicesDep
 from web.ui.serialize import event_masked
 
@@ -96,15 +97,25 @@ async def ws_events(websocket: WebSocket, services: ServicesDep) -> None:
 
 
 async def stream_events(
-    websocket: WebSocket, user: CurrentUser, services: Services, wanted: EventFilter
+    websocket: WebSocket,
+    user: CurrentUser,
+    services: Services,
+    wanted: EventFilter,
+    heartbeat_s: float | None = None,
 ) -> None:
     """Send the accepted ``websocket`` the bus events ``wanted`` that the access policy lets
     ``user`` see (:class:`LiveScope`), masked for masked roles, after ``{"type": "subscribed"}``;
-    until the client leaves or the session ends (both websockets of the pages and API use this)."""
+    until the client leaves or the session ends (both websockets of the pages and API use this).
+    With ``heartbeat_s``, ``{"type": "ping"}`` every ``heartbeat_s`` seconds too (named in the
+    first frame), so that a client notices a server that stopped answering."""
     scope = LiveScope(user, services)
     masked = masks(websocket, user)
+    sender = Sender(websocket)
     with services.bus.subscribe(wanted) as sub:
-        await websocket.send_json({"type": "subscribed"})
+        hello: dict[str, object] = {"type": "subscribed"}
+        if heartbeat_s is not None:
+            hello["heartbeat_s"] = heartbeat_s
+        await sender.send_text(json.dumps(hello))
 
         async def watch_client() -> None:
             # the client sends nothing we need; reading notices when it leaves
@@ -116,6 +127,7 @@ async def stream_events(
         watcher = asyncio.create_task(watch_client())
         every = services.settings.web.session_recheck_s
         session_watch = asyncio.create_task(watch_session(websocket, user, every, sub.close))
+        pings = asyncio.create_task(sender.heartbeat(heartbeat_s, sub.close)) if heartbeat_s else None
         try:
             async for event in sub:
                 if session_watch.done():  # logged out or deactivated: nothing more is sent
@@ -124,11 +136,13 @@ async def stream_events(
                     text = event_json(event)
                     if masked:
                         text = json.dumps(event_masked(json.loads(text)), ensure_ascii=False)
-                    await websocket.send_text(text)
+                    await sender.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.info("events client left: %r", exc)
         finally:
-            for task in (watcher, session_watch):
+            for task in (watcher, session_watch, pings):
+                if task is None:
+                    continue
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -117,11 +117,12 @@ class DisclosureState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RequiredDisclosure:
-    """One line of the agent's checklist: a must-say rule of the call's pack, the wording to use,
-    the call time by which it is due (seconds from the call start) and whether it was said."""
+    """One line of the agent's checklist: a must-say rule of the call's pack by its short label
+    ("Recording notice"), the wording to use, the call time by which it is due (seconds from the
+    call start) and whether it was said."""
 
     rule: str
-    title: str
+    label: str
     wording: str | None
     due_s: float
     state: DisclosureState
@@ -129,7 +130,7 @@ class RequiredDisclosure:
     def to_dict(self) -> dict[str, object]:
         return {
             "rule": self.rule,
-            "title": self.title,
+            "label": self.label,
             "wording": self.wording,
             "due_s": self.due_s,
             "state": self.state.value,

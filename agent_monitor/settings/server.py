@@ -65,6 +65,9 @@ class WebSettings(BaseModel):
     min_password_length: int = Field(10, ge=8)
     #: open websockets re-check their session this often (logout, deactivation, password change)
     session_recheck_s: float = Field(2.0, gt=0.0, le=60.0)
+    #: ``/ws/ui/live`` sends ``{"type": "ping"}`` this often; the pages mark themselves not live
+    #: and reconnect when nothing arrived for 2.5 times this (a server that hangs, a dead link)
+    live_heartbeat_s: float = Field(10.0, gt=0.0, le=120.0)
     #: least zxcvbn strength score (0-4) of a new password
     min_password_score: int = Field(3, ge=0, le=4)
     #: addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed; empty:

@@ -160,6 +160,12 @@ def test_shipped_models_are_small_json() -> None:
         ("kind: must_say\n", "field 'missed': required"),
         ("kind: must_say\n    missed: Not said early\n", "field 'missed': must contain {window}"),
         ("missed: Not said in {window} s\n", "field 'missed': only must_say rules have a missed title"),
+        ("kind: must_say\n    missed: Not said in {window} s\n", "field 'label': required"),
+        (
+            "kind: must_say\n    missed: Not said in {window} s\n    label: " + "x" * 41 + "\n",
+            "field 'label': at most 40 characters",
+        ),
+        ("label: Notice\n", "field 'label': only must_say rules have a checklist label"),
     ],
 )
 def test_the_title_of_a_miss_is_required_for_must_say_rules_only(
@@ -175,3 +181,20 @@ def test_shipped_must_say_rules_title_their_misses(ruleset: RuleSet) -> None:
     assert len(must_say) == 6
     for rule in must_say:
         assert rule.missed and "{window}" in rule.missed and rule.reason, rule.id
+
+
+def test_shipped_must_say_rules_have_short_checklist_labels(ruleset: RuleSet) -> None:
+    """The checklist reads "Recording notice: missed", not "Recording notice given early: missed"."""
+    labels = {r.id: r.label for r in ruleset.rules if r.kind == "must_say"}
+    assert labels == {
+        "EN-DISC-ID-1": "Your name and company",
+        "EN-DISC-MM-1": "Mini-Miranda",
+        "EN-DISC-REC-1": "Recording notice",
+        "ZH-DISC-ID-1": "表明机构与身份",
+        "ZH-DISC-PURPOSE-1": "来电目的",
+        "ZH-DISC-REC-1": "录音告知",
+    }
+    for rule in ruleset.rules:
+        if rule.kind == "must_say" and "en" in rule.languages:
+            assert rule.label is not None and rule.label != rule.title, rule.id  # the titles read as done
+            assert not any(w in rule.label.lower() for w in ("given", "disclosed", "early", "said"))

@@ -105,6 +105,8 @@ def test_checklist_follows_what_was_said(ruleset: RuleSet) -> None:
         "EN-DISC-REC-1": DisclosureState.SAID,
     }
     assert checker.checklist()[0].to_dict()["state"] in ("said", "missed")
+    labels = {d.rule: d.to_dict()["label"] for d in checker.checklist()}
+    assert labels["EN-DISC-REC-1"] == "Recording notice" and labels["EN-DISC-MM-1"] == "Mini-Miranda"
 
 
 def test_disclosure_after_the_window_does_not_count(ruleset: RuleSet) -> None:

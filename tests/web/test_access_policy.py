@@ -173,7 +173,7 @@ class Listener:
                     self.last = time.monotonic()
                     if data["type"] == "subscribed":
                         self.subscribed.set()
-                    else:
+                    elif data["type"] != "ping":  # /ws/ui/live's heartbeat names no call
                         self.calls.add(data["call_id"])
         except ConnectionClosed as exc:
             self.close_code = exc.rcvd.code if exc.rcvd else 1006

@@ -173,7 +173,14 @@ MATRIX: dict[tuple[str, str], Access] = {
         roles("qa", "supervisor", "admin"), call=CALL1
     ),
     ("GET", "/api/calls/{call_id:path}/export.zip"): Access(roles("qa", "supervisor", "admin"), call=CALL1),
-    ("POST", "/api/alerts/{alert_id}/{action}"): Access(
+    ("POST", "/api/alerts/{alert_id}/acknowledge"): Access(
+        roles("supervisor", "admin"), call=CALL1, body={"note": "matrix"}, ok=frozenset({409})
+    ),
+    ("POST", "/api/alerts/{alert_id}/resolve"): Access(
+        roles("supervisor", "admin"), call=CALL1, body={"note": "matrix"}, ok=frozenset({409})
+    ),
+    # the same handler as /api/wall/alerts/{alert_id}/take_over (mode listen without a body)
+    ("POST", "/api/alerts/{alert_id}/take_over"): Access(
         roles("supervisor", "admin"), call=CALL1, body={"note": "matrix"}, ok=frozenset({409})
     ),
     ("GET", "/api/wall"): Access(roles("supervisor", "admin")),
@@ -324,7 +331,6 @@ def concrete(path: str, access: Access, world: World) -> str:
         "call_id:path": access.call or CALL1,
         "leg": "agent",
         "alert_id": str(world.alert_id),
-        "action": "acknowledge",
         "username": "qa1",
         **access.params,
     }

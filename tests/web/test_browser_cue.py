@@ -98,6 +98,10 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
         assert agent.locator("#checklist li[data-state='due'] .wording").count() >= 2  # the words to use
         screen(agent, f"agent-cue-start-{backend}")
         agent.wait_for_selector("#checklist li[data-rule='EN-DISC-REC-1'][data-state='said']", timeout=60_000)
+        # each line is the rule's short label and its state, never a title that reads as done
+        rec = agent.locator("#checklist li[data-rule='EN-DISC-REC-1']")
+        assert rec.locator(".what").inner_text() == "Recording notice"
+        assert rec.locator(".state").inner_text() == "said"
         # the calling-hours finding reaches the agent live too: nothing quoted, no call id
         hours = agent.locator(".warning[data-rule='US-TIME-1']")
         hours.wait_for(timeout=10_000)
@@ -134,6 +138,10 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
         why = missed.locator(".why").inner_text()
         assert title not in why and "debt collector" in why and "1692e(11)" in why
         assert int(agent.locator("#call-timer").get_attribute("data-seconds") or "0") >= int(WINDOW_S)
+        mm = agent.locator("#checklist li[data-rule='EN-DISC-MM-1']")
+        assert mm.locator(".what").inner_text() == "Mini-Miranda"
+        assert mm.locator(".state").inner_text() == "missed"
+        screen(agent, f"agent-cue-missed-{backend}")
     finally:
         streamer.join(120)
     assert results and results[0].completed

@@ -55,9 +55,13 @@ def test_silent_agent_leg_shows_on_the_tile_the_agent_panel_and_in_review(
     )
     streamer.start()
     try:
-        badge = f".tile[data-call='{CALL}'] .health .hbadge[data-leg='agent'][data-issue='silent']"
-        supervisor.wait_for_selector(badge, timeout=30_000)
-        assert supervisor.locator(badge).inner_text() == "⚠ " + MESSAGE
+        # on the wall, once per leg: the leg's chip names the issue, the sentence is its tooltip
+        chip = f".tile[data-call='{CALL}'] .legh[data-leg='agent'][data-issues~='silent']"
+        supervisor.wait_for_selector(chip, timeout=30_000)
+        assert supervisor.locator(chip).inner_text() == "Agent: ⚠ silent leg"
+        assert supervisor.locator(chip).get_attribute("title") == MESSAGE
+        assert supervisor.locator(f".tile[data-call='{CALL}'] .hbadge").count() == 0
+        assert supervisor.locator(f".tile[data-call='{CALL}']").inner_text().count("silent") == 1
         shot(supervisor, "supervisor-health-badge")
         own = ".health .hbadge[data-leg='agent'][data-issue='silent']"
         agent.wait_for_selector(own, timeout=30_000)

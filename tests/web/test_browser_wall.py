@@ -267,6 +267,10 @@ def test_fifty_calls_triage_popups_and_escalation(
         badges = [sam.locator(".tile .lvl").nth(i).bounding_box() for i in range(6)]
         assert not any(boxes_overlap(p, x) for p in boxes for x in [feed, *badges] if x), boxes
         assert sam.locator(f"{tile('floor-20')} .legh[data-leg='debtor'][data-ok='0']").is_visible()
+        # the leg's health is said once on the tile (the chip), not again as a badge
+        assert sam.locator(f"{tile('floor-20')}").inner_text().lower().count("silent") == 1
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        sam.locator(tile("floor-20")).screenshot(path=str(SHOTS / "tile-leg-health.png"))
         # nobody acknowledged within 3 s: escalated on screen
         sam.wait_for_function(
             "() => document.querySelectorAll('.popup.escalated').length === 2", timeout=15_000

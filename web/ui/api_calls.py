@@ -5,8 +5,9 @@ the supervisor wall and the agent's current call.
 - ``GET /api/calls/{call_id}``: the call with transcript, rule hits, alerts, stress timeline,
   recordings and reviews (masked for masked roles; an agent sees only their own calls).
 - ``GET /api/calls/{call_id}/recordings/{leg}.wav``: a leg's audio (supervisor, qa, admin; audited).
-- ``POST /api/alerts/{alert_id}/{action}``: ``acknowledge``, ``take_over``, ``resolve`` (supervisor,
-  admin; the alert's call must be in their scope).
+- ``POST /api/alerts/{alert_id}/acknowledge``, ``.../resolve`` (supervisor, admin; the alert's call
+  must be in their scope). Taking over (``.../take_over``, also at ``/api/wall/alerts/...``) is one
+  handler with the phone-system hook: :mod:`web.ui.wall_routes`.
 - the supervisor wall's routes are in :mod:`web.ui.wall_routes`.
 - ``GET /api/agent/current``: the agent's live call, its warnings and its checklist of required
   disclosures; ``POST /api/agent/ack``
@@ -15,7 +16,7 @@ the supervisor wall and the agent's current call.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -29,7 +30,7 @@ from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
 from web.auth.scope import call_scope, can_see_call, masks, narrow, visible_call
-from web.services import ServicesDep, in_db
+from web.services import Services, ServicesDep, in_db
 from web.ui.access import audit
 from web.ui.serialize import (
     alert_json,
@@ -139,20 +140,11 @@ class AlertAction(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-_ACTIONS = {"acknowledge": "acknowledge_alert", "take_over": "take_over", "resolve": "resolve_alert"}
-
-
-@router.post("/api/alerts/{alert_id}/{action}", dependencies=[Depends(csrf_protect)])
-async def alert_action(
-    request: Request,
-    alert_id: int,
-    action: Literal["acknowledge", "take_over", "resolve"],
-    user: SupervisorUser,
-    services: ServicesDep,
-    body: AlertAction | None = None,
+async def _alert_action(
+    request: Request, alert_id: int, action: str, user: CurrentUser, services: Services, note: str | None
 ) -> dict[str, Any]:
-    """Acknowledge, take over or resolve an alert of a call in the supervisor's scope (404 for an
-    alert of a call outside it, 409 when the alert's state does not allow the action)."""
+    """Acknowledge or resolve an alert of a call in the supervisor's scope (404 for an alert of a
+    call outside it, 409 when the alert's state does not allow the action)."""
 
     def check(s: Any) -> None:
         alert = repo.get_alert(s, alert_id)
@@ -160,9 +152,33 @@ async def alert_action(
             raise NotFoundError(f"no alert {alert_id}")
 
     await in_db(request, check)
-    await getattr(services.manager, _ACTIONS[action])(alert_id, user.username, body.note if body else None)
+    await getattr(services.manager, action)(alert_id, user.username, note)
     masked = masks(request, user)
     return await in_db(request, lambda s: alert_json(repo.get_alert(s, alert_id), masked))
+
+
+@router.post("/api/alerts/{alert_id}/acknowledge", dependencies=[Depends(csrf_protect)])
+async def acknowledge_alert(
+    request: Request,
+    alert_id: int,
+    user: SupervisorUser,
+    services: ServicesDep,
+    body: AlertAction | None = None,
+) -> dict[str, Any]:
+    note = body.note if body else None
+    return await _alert_action(request, alert_id, "acknowledge_alert", user, services, note)
+
+
+@router.post("/api/alerts/{alert_id}/resolve", dependencies=[Depends(csrf_protect)])
+async def resolve_alert(
+    request: Request,
+    alert_id: int,
+    user: SupervisorUser,
+    services: ServicesDep,
+    body: AlertAction | None = None,
+) -> dict[str, Any]:
+    note = body.note if body else None
+    return await _alert_action(request, alert_id, "resolve_alert", user, services, note)
 
 
 @router.get("/api/agent/current")

@@ -2,7 +2,9 @@
 
 - ``/ws/ui/live``: the event bus for the signed-in user, as ``/ws/events`` sends it
   (:func:`web.events.stream_events`: the same access policy and masking). Optional ``call_id``
-  (repeatable) narrows it. First frame ``{"type": "subscribed"}``. The session is re-checked every
+  (repeatable) narrows it. First frame ``{"type": "subscribed", "heartbeat_s": N}``, then
+  ``{"type": "ping"}`` every ``web.live_heartbeat_s`` seconds besides the events (the pages mark
+  themselves not live when nothing came for 2.5 x N). The session is re-checked every
   ``web.session_recheck_s`` seconds; after a logout or deactivation the socket is closed (1008).
 - ``/ws/listen/{call_id}``: listen-in for supervisors and admins, read-only: the call's audio as
   it is recorded, relayed by tailing the per-leg recording files (no pipeline hook, nothing can be
@@ -57,7 +59,7 @@ async def ui_live(websocket: WebSocket, services: ServicesDep) -> None:
     def wanted(event: Event) -> bool:
         return not only or event.call_id in only
 
-    await stream_events(websocket, user, services, wanted)
+    await stream_events(websocket, user, services, wanted, services.settings.web.live_heartbeat_s)
 
 
 def _may_listen(services: Services, user: CurrentUser, call_id: str) -> str | None:

@@ -4,7 +4,8 @@
   and the wall's settings (``ended_grace_s``, ``escalate_after_s``, whether a phone-system hook is
   configured).
 - ``GET /api/wall/calls/{call_id}``: one call's tile (the page asks when a call starts).
-- ``POST /api/wall/alerts/{alert_id}/take_over``: take the call over (``mode`` listen, whisper or
+- ``POST /api/wall/alerts/{alert_id}/take_over`` (also at ``/api/alerts/{alert_id}/take_over``, the
+  same handler): take the call over (``mode`` listen, whisper or
   barge, optional ``note``), then tell the phone system (:mod:`web.ui.phone_hook`); the answer
   holds the alert and the hook's outcome (a failing hook is reported, never a 5xx).
 - ``/supervisor/calls``: the page of the team's recent calls (the supervisor's scope: 7 days).
@@ -77,10 +78,17 @@ class TakeOver(BaseModel):
 
 
 @router.post("/api/wall/alerts/{alert_id}/take_over", dependencies=[Depends(csrf_protect)])
+@router.post("/api/alerts/{alert_id}/take_over", dependencies=[Depends(csrf_protect)])
 async def take_over(
-    request: Request, alert_id: int, body: TakeOver, user: SupervisorUser, services: ServicesDep
+    request: Request,
+    alert_id: int,
+    user: SupervisorUser,
+    services: ServicesDep,
+    body: TakeOver | None = None,
 ) -> dict[str, Any]:
-    """Take the alert's call over (409 when someone already has), then call the phone-system hook."""
+    """Take the alert's call over (409 when someone already has), then call the phone-system hook.
+    Without a body: mode listen, no note (both paths are this one handler)."""
+    body = body or TakeOver()
 
     def check(s: Any) -> str:
         alert = repo.get_alert(s, alert_id)  # NotFoundError: 404

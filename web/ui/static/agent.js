@@ -7,7 +7,7 @@
 // the browser asks for the notification permission and allows sound from then on).
 "use strict";
 (() => {
-  const { t, el, api, badge, live, healthBox, fmtTime, vocab } = AM;
+  const { t, el, api, badge, healthBox, fmtTime, vocab } = AM;
   const body = document.body;
   const head = el("div", { class: "panel", id: "current-call" }, el("p", { class: "muted", i18n: "no_call" }));
   const setup = alertSetup();
@@ -17,7 +17,7 @@
   // the agent sees health issues of their own leg, and a leg left untranscribed for lack of a model
   const ownHealth = (h) => h.leg === vocab.legs.AGENT || h.issue === "no_model";
   let health = healthBox(ownHealth);
-  AM.main.append(el("h1", { i18n: "my_call" }), setup, head, checklist, health.node, list);
+  AM.main.append(LiveConn.banner, el("h1", { i18n: "my_call" }), setup, head, checklist, health.node, list);
   function resetHealth() { const fresh = healthBox(ownHealth); health.node.replaceWith(fresh.node); health = fresh; }
   let callId = null;
   const shown = new Set();
@@ -54,7 +54,7 @@
     checklist.querySelector("ul").replaceChildren(...items.map((d) => el("li",
       { class: "disclosure " + d.state, "data-rule": d.rule, "data-state": d.state },
       el("span", { class: "mark", "aria-hidden": "true" }, MARK[d.state] || "?"), " ",
-      el("span", { class: "what" }, d.title), " ",
+      el("span", { class: "what" }, d.label), " ",
       el("span", { class: "state" }, d.state === "due" ? t("due_by", { time: fmtTime(d.due_s) }) : t("disclosure_" + d.state)),
       d.state !== "said" && d.wording ? el("div", { class: "wording" }, el("span", { class: "muted" }, t("say") + ": "), d.wording) : null)));
   }
@@ -166,5 +166,5 @@
     }
   }
   load().then(() => { body.dataset.ready = "1"; }).catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
-  live({}, onEvent, null);
+  LiveConn.connect({}, onEvent, null);
 })();

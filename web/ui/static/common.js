@@ -1,4 +1,4 @@
-// Shared helpers of the pages: i18n, API calls with the CSRF header, the top bar, live events,
+// Shared helpers of the pages: i18n, API calls with the CSRF header, the top bar,
 // small SVG plots and a WebAudio beep. Plain JavaScript, no dependencies.
 "use strict";
 const AM = (() => {
@@ -61,22 +61,6 @@ const AM = (() => {
       el("button", { id: "lang-toggle", onclick: () => setLang(lang === "en" ? "zh" : "en") }, t("lang")),
       el("button", { id: "logout", onclick: async () => { try { await api("POST", "/api/auth/logout"); } finally { location.href = "/login"; } } }, t("logout")),
     );
-  }
-  // /ws/ui/live with reconnect; onEvent(event) for every event, onOpen() after (re)subscribing
-  function live(params, onEvent, onOpen) {
-    const qs = new URLSearchParams(params || {}).toString();
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/ui/live" + (qs ? "?" + qs : "");
-    let delay = 500;
-    function connect() {
-      const ws = new WebSocket(url);
-      ws.onmessage = (m) => {
-        const ev = JSON.parse(m.data);
-        if (ev.type === "subscribed") { delay = 500; document.body.dataset.live = "1"; if (onOpen) onOpen(); return; }
-        onEvent(ev);
-      };
-      ws.onclose = () => { document.body.dataset.live = "0"; setTimeout(connect, delay); delay = Math.min(delay * 2, 10000); };
-    }
-    connect();
   }
   // signal-health badges of a call: one per (leg, issue) while active, with the monitor's sentence;
   // apply(h) takes a signal_health event's .health or a stored row ({leg, issue, active, message})
@@ -146,5 +130,5 @@ const AM = (() => {
   // browsers start audio only after a user gesture: unlock it on the first click
   document.addEventListener("click", () => { audioCtx = audioCtx || new AudioContext(); audioCtx.resume(); }, { once: true });
   topbar();
-  return { vocab, user, lang, t, el, api, live, badge, healthBox, fmtTime, fmtDateTime, reasonText, localiseReasons, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
+  return { vocab, user, lang, t, el, api, badge, healthBox, fmtTime, fmtDateTime, reasonText, localiseReasons, svg, sparkline, beep, applyI18n, main: document.getElementById("main") };
 })();

@@ -4,6 +4,9 @@
 window.I18N = {
   en: {
     brand: "Agent Monitor", logout: "Log out", lang: "中文",
+    conn_lost: "Connection to the server lost: this page is not live. Reconnecting in {s} s (attempt {n})…",
+    conn_retry: "Reconnecting…", session_gone: "Your session has ended: signing in again…",
+    conn_down: "Connection to the server lost: this page is not live.",
     nav_supervisor: "Live wall", nav_agent: "My call", nav_qa: "QA queue", nav_admin: "Admin", nav_reports: "Reports",
     live_calls: "Live calls", no_live: "No live calls.", alerts: "Alerts", no_alerts: "No open alerts.",
     agent: "Agent", debtor: "Debtor", stress: "Stress", level: "Level", listen: "Listen in", stop_listen: "Stop listening",
@@ -43,6 +46,9 @@ window.I18N = {
   },
   zh: {
     brand: "坐席监控", logout: "退出", lang: "English",
+    conn_lost: "与服务器的连接已断开：本页不再实时更新。{s} 秒后重连（第 {n} 次）…",
+    conn_retry: "正在重连…", session_gone: "登录已失效：请重新登录…",
+    conn_down: "与服务器的连接已断开：本页不再实时更新。",
     nav_supervisor: "实时监控墙", nav_agent: "我的通话", nav_qa: "质检队列", nav_admin: "管理", nav_reports: "报表",
     live_calls: "进行中的通话", no_live: "当前没有进行中的通话。", alerts: "告警", no_alerts: "没有未处理的告警。",
     agent: "坐席", debtor: "债务人", stress: "压力", level: "级别", listen: "监听", stop_listen: "停止监听",

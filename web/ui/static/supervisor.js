@@ -1,7 +1,7 @@
 // Supervisor live wall: wires the wall's modules (wall_*.js) to the server. The tiles (wall_tiles),
 // sorted and filtered for triage (wall_triage), the alert feed with its actions (wall_alerts),
 // hand-off pop-ups (wall_popups) with the sound notice (wall_sound), listen-in (wall_listen), and
-// the live connection that knows when it is dead (wall_conn). Events arrive on /ws/ui/live; the
+// the live connection that knows when it is dead (live_conn, shared with the agent page). Events arrive on /ws/ui/live; the
 // wall is (re)loaded from /api/wall on every (re)connection.
 "use strict";
 (() => {
@@ -9,7 +9,7 @@
   const Tiles = WallTiles, Alerts = WallAlerts, Popups = WallPopups, Triage = WallTriage;
   let graceS = 30;
   const empty = el("p", { class: "muted", id: "no-live", i18n: "no_live" });
-  AM.main.append(WallConn.banner, WallSound.note,
+  AM.main.append(LiveConn.banner, WallSound.note,
     el("div", { class: "layout" },
       el("section", {}, el("h1", { i18n: "live_calls" }), Triage.bar, Popups.dock, empty, Tiles.grid),
       Alerts.feed));
@@ -92,5 +92,5 @@
       case "call_ended": end(ev.call_id); break;
     }
   }
-  WallConn.connect(onEvent, () => load().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message))));
+  LiveConn.connect({}, onEvent, () => load().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message))));
 })();

@@ -1,8 +1,7 @@
 // Interface text of the supervisor's wall and recent-calls page, English and Chinese (added to I18N).
 "use strict";
 Object.assign(window.I18N.en, {
-  conn_lost: "Connection to the server lost: this wall is not live. Reconnecting in {s} s (attempt {n})…",
-  conn_retry: "Reconnecting…", session_gone: "Your session has ended: signing in again…", stale: "stale",
+  stale: "stale",
   taken_over_by: "taken over by {who}", acknowledged_by: "acknowledged by {who}", resolved_by: "resolved by {who}",
   already_done: "Already done: {msg}", action_failed: "Could not do that: {msg}",
   take_over_go: "Take over now", mode: "Mode", mode_listen: "listen", mode_whisper: "whisper", mode_barge: "barge in",
@@ -18,8 +17,7 @@ Object.assign(window.I18N.en, {
   health_ok_leg: "ok", shown: "{n} of {total} calls shown", ago: "{t} ago",
 });
 Object.assign(window.I18N.zh, {
-  conn_lost: "与服务器的连接已断开：本监控墙不再实时更新。{s} 秒后重连（第 {n} 次）…",
-  conn_retry: "正在重连…", session_gone: "登录已失效：请重新登录…", stale: "已过时",
+  stale: "已过时",
   taken_over_by: "已由 {who} 接管", acknowledged_by: "已由 {who} 确认", resolved_by: "已由 {who} 解决",
   already_done: "已处理：{msg}", action_failed: "操作失败：{msg}",
   take_over_go: "立即接管", mode: "方式", mode_listen: "监听", mode_whisper: "耳语", mode_barge: "强插",

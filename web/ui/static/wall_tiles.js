@@ -1,9 +1,10 @@
 // The wall's tiles, one per live call: agent and team, level, call duration, time of the last alert
-// and who owns it, each leg's signal health, a link to the call's review, both legs' live
+// and who owns it, each leg's signal health (one chip per leg: "Debtor: ⚠ silent", the full sentence
+// as its tooltip; shown once, not again as badges), a link to the call's review, both legs' live
 // transcript and the debtor's stress. Ended calls are marked (buttons off) until they are removed.
 "use strict";
 const WallTiles = (() => {
-  const { t, el, badge, sparkline, healthBox, fmtTime } = AM;
+  const { t, el, badge, sparkline, fmtTime } = AM;
   const grid = el("div", { class: "tiles", id: "tiles" });
   const calls = new Map(); // call_id -> state
   const LEGS = ["agent", "debtor"];
@@ -16,7 +17,6 @@ const WallTiles = (() => {
     const spark = AM.svg("svg", { class: "spark" });
     const score = el("span", { class: "score" }, "–");
     const listenBtn = el("button", { class: "act listen", i18n: "listen" });
-    const health = healthBox(null);
     const legs = Object.fromEntries(LEGS.map((leg) => [leg, legChip(leg)]));
     const f = { dur: el("span", { class: "dur" }), last: el("span", { class: "last" }), owner: el("span", { class: "owner" }) };
     const teamNode = el("span", { class: "team muted" });
@@ -30,9 +30,9 @@ const WallTiles = (() => {
         el("span", {}, t("last_alert") + ": ", f.last), el("span", {}, t("owner") + ": ", f.owner),
         el("span", { class: "legs" }, legs.agent, legs.debtor),
         el("a", { class: "review", href: "/qa/calls/" + encodeURIComponent(call.call_id), target: "_blank" }, t("review_link"))),
-      health.node, transcript,
+      transcript,
       el("div", { class: "stressrow" }, el("span", { i18n: "stress" }), gauge, score, spark, listenBtn));
-    s = { call, node, health, legs, issues: new Map(), f, teamNode, transcript, gauge, spark, score, listenBtn,
+    s = { call, node, legs, issues: new Map(), f, teamNode, transcript, gauge, spark, score, listenBtn,
       lines: new Map(), stress: [], level: AM.vocab.no_level, lastAlertAt: null, owner: null, ended: false,
       started: Date.parse(call.started_at) || Date.now(), team: null, ...(extra || {}) };
     node.dataset.team = s.team || "";
@@ -72,16 +72,17 @@ const WallTiles = (() => {
     sparkline(s.spark, s.stress, 140, 28);
   }
   function applyHealth(s, h) {
-    s.health.apply(h);
-    const set = s.issues.get(h.leg) || new Set();
-    if (h.active) set.add(h.issue); else set.delete(h.issue);
-    s.issues.set(h.leg, set);
+    const active = s.issues.get(h.leg) || new Map(); // issue -> the sentence for people
+    if (h.active) active.set(h.issue, h.message); else active.delete(h.issue);
+    s.issues.set(h.leg, active);
     const chip = s.legs[h.leg];
     if (!chip) return;
-    const bad = [...set];
+    const bad = [...active.keys()];
     chip.className = "legh " + (bad.length ? "bad" : "ok");
     chip.dataset.ok = bad.length ? "0" : "1";
-    chip.textContent = t(h.leg) + ": " + (bad.length ? bad.map((i) => t("health_" + i)).join(", ") : t("health_ok_leg"));
+    chip.dataset.issues = bad.join(" ");
+    chip.title = [...active.values()].join("; ");
+    chip.textContent = t(h.leg) + ": " + (bad.length ? "⚠ " + bad.map((i) => t("health_" + i)).join(", ") : t("health_ok_leg"));
   }
   function noteAlert(s, a) {
     const at = Date.parse(a.raised_at || "") || Date.now();
