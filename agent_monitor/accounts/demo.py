@@ -52,7 +52,9 @@ def ensure_demo_users(db: Any, agent_ids: list[str]) -> list[DemoAccount]:
         for username, role, linked in wanted:
             password = _strong_password(username)
             digest = hash_password(password)
-            team = DEMO_TEAM if role in (Role.SUPERVISOR, Role.AGENT) else None  # an agent keeps the team on its agent row
+            team = (
+                DEMO_TEAM if role in (Role.SUPERVISOR, Role.AGENT) else None
+            )  # an agent keeps the team on its agent row
             if repo.get_user(s, username) is None:
                 repo.create_user(s, username, digest, role, agent_id=linked, team=team)
             else:

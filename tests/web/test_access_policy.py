@@ -17,7 +17,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,8 +26,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.compose import create_app
@@ -37,7 +34,7 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
-from agent_monitor.storage.engine import database_url
+from tests.pg_support import admin_engine, create_database, drop_database
 from tests.web.auth_support import PASSWORD, USERS, app_settings
 
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
@@ -84,15 +81,12 @@ def postgres_database() -> Iterator[str]:
     server = os.environ.get(PG_ENV)
     if not server:
         pytest.fail(f"CI=true but {PG_ENV} is not set: the policy test must also run on PostgreSQL")
-    admin = create_engine(database_url(server), isolation_level="AUTOCOMMIT")
-    name = f"am_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin = admin_engine(server)
+    url = create_database(admin)
     try:
-        yield make_url(database_url(server)).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, url)
         admin.dispose()
 
 

@@ -13,19 +13,16 @@ import csv
 import io
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.settings import Settings
 from agent_monitor.storage import WarningLevel, repo
-from agent_monitor.storage.engine import database_url
+from tests.pg_support import admin_engine, create_database, drop_database
 from tests.web.browser_support import signed_in_page
 from tests.web.ui_support import PASSWORD, add_call, add_users, serve, ui_app
 
@@ -55,15 +52,11 @@ def server(
         server_url = os.environ.get(PG_ENV)
         if not server_url:
             pytest.fail(f"CI=true but {PG_ENV} is not set: the browser tests must also run on PostgreSQL")
-        admin = create_engine(database_url(server_url), isolation_level="AUTOCOMMIT")
-        name = f"am_test_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(database_url(server_url)).set(database=name).render_as_string(hide_password=False)
+        admin = admin_engine(server_url)
+        url = create_database(admin)
 
         def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop_database(admin, str(url))
             admin.dispose()
 
     settings = base_settings.model_copy(

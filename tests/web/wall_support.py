@@ -26,8 +26,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.model.audio import Leg
@@ -45,7 +43,7 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo, LevelReason
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
-from agent_monitor.storage.engine import database_url
+from tests.pg_support import admin_engine, create_database, drop_database
 
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
 PASSWORD = "correct horse battery staple"
@@ -69,15 +67,12 @@ def database(backend: str, data_dir: Path) -> Iterator[str | None]:
     server = os.environ.get(PG_ENV)
     if not server:
         pytest.fail(f"{PG_ENV} is not set: the wall tests must also run on PostgreSQL")
-    admin = create_engine(database_url(server), isolation_level="AUTOCOMMIT")
-    name = f"am_wall_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin = admin_engine(server)
+    url = create_database(admin, "am_wall")
     try:
-        yield make_url(database_url(server)).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, url)
         admin.dispose()
 
 

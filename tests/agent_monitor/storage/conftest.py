@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from agent_monitor.storage.chain import CHAINED, GENESIS_HASH
 from agent_monitor.storage.engine import Database, database_url
 from agent_monitor.storage.migrate import upgrade_database
+from tests.pg_support import drop_database
 
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
 
@@ -58,15 +59,14 @@ class PostgresDatabases:
         return self.server_url.set(database=name).render_as_string(hide_password=False)
 
     def drop(self, url: str) -> None:
-        name = make_url(url).database
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        self.created.remove(str(name))
+        drop_database(self.admin, url)
+        self.created.remove(str(make_url(url).database))
 
     def close(self) -> None:
         for name in list(self.created):
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop_database(
+                self.admin, self.server_url.set(database=name).render_as_string(hide_password=False)
+            )
         self.admin.dispose()
 
 
