@@ -43,8 +43,11 @@ const WallTiles = (() => {
     tick(s);
     return s;
   }
+  // a call's level never goes down while it is live (fusion holds the highest so far): a tile fetched
+  // before a level_changed event arrived must not lower the level that event set
   function setLevel(s, level) {
     if (!level) return;
+    if (!s.ended && (AM.vocab.level_rank[level] ?? 0) < (AM.vocab.level_rank[s.level] ?? 0)) return;
     s.level = level;
     s.node.className = s.node.className.replace(/level-\w+/, "level-" + level);
     s.node.dataset.level = level;
