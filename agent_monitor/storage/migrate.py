@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -55,23 +55,30 @@ def _engine(source: Settings | str | URL | Engine) -> tuple[Engine, bool]:
     return make_engine(source), True
 
 
+def _seal_rows_older_than_the_evidence_chain(engine: Engine) -> None:
+    """Rows written before the evidence chain existed (its log still empty) are sealed once, as
+    they are now; done when the database reaches the head revision, whatever revision it came from."""
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(EvidenceEntry.id).limit(1)) is not None:
+            return
+        sealed = evidence.seal_existing(session)
+    if sealed:
+        log.warning("sealed %d existing evidence rows into the new evidence chain", sealed)
+
+
 def upgrade_database(source: Settings | str | URL | Engine, revision: str = "head") -> str:
     """Migrate the database of ``source`` (settings, URL or engine) to ``revision``; returns the
     revision it is at afterwards. Safe to run on an up-to-date database (does nothing)."""
     engine, owned = _engine(source)
     try:
-        had_evidence_log = inspect(engine).has_table(EvidenceEntry.__tablename__)
         with engine.begin() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
-        if not had_evidence_log and inspect(engine).has_table(EvidenceEntry.__tablename__):
-            # rows written before the evidence chain existed are sealed once, as they are now
-            with Session(engine) as session, session.begin():
-                sealed = evidence.seal_existing(session)
-            if sealed:
-                log.warning("sealed %d existing evidence rows into the new evidence chain", sealed)
-        return current_revision(engine) or ""
+        now_at = current_revision(engine) or ""
+        if now_at == head_revision():  # the sealing reads rows through the models of the head schema
+            _seal_rows_older_than_the_evidence_chain(engine)
+        return now_at
     except SQLAlchemyError as exc:
         raise DatabaseUnavailableError(f"cannot migrate {engine.url!r}: {_one_line(exc)}") from exc
     finally:
