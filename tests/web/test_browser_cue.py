@@ -137,7 +137,9 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
         assert missed.locator(".said").count() == 0
         why = missed.locator(".why").inner_text()
         assert title not in why and "debt collector" in why and "1692e(11)" in why
-        assert int(agent.locator("#call-timer").get_attribute("data-seconds") or "0") >= int(WINDOW_S)
+        # the timer counts whole seconds on this browser's clock from when call_started reached it,
+        # so it may trail the call clock (which passed the window) by up to a second
+        assert int(agent.locator("#call-timer").get_attribute("data-seconds") or "0") >= int(WINDOW_S) - 1
         mm = agent.locator("#checklist li[data-rule='EN-DISC-MM-1']")
         assert mm.locator(".what").inner_text() == "Mini-Miranda"
         assert mm.locator(".state").inner_text() == "missed"
