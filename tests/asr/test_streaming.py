@@ -73,14 +73,14 @@ def test_word_times_stay_on_call_clock_across_skipped_silence(
     by_word: dict[str, list[float]] = {}
     for w in plain:
         by_word.setdefault(w["word"], []).append(w["start"])
-    matched = 0
+    # A word the two decodes recognise differently (the pipeline decodes each utterance alone) may
+    # have no twin near it; shifted times (skipped silence not counted) would miss nearly all.
+    off = []
     for w in ours:
         starts = by_word.get(w.text)
-        if starts:
-            nearest = min(starts, key=lambda s: abs(s - w.start))
-            assert abs(nearest - w.start) < 0.15, (w, nearest)
-            matched += 1
-    assert matched >= 0.8 * len(ours)
+        if not starts or min(abs(s - w.start) for s in starts) >= 0.15:
+            off.append(w)
+    assert len(off) <= 0.2 * len(ours), off
     assert any(w.start > 3 + 10.4 + 8 for w in ours)  # the second utterance is after the gap
 
 
