@@ -17,6 +17,7 @@ APT_PACKAGES=(
     espeak-ng sox           # synthetic scripted test calls
     flite festival festvox-kallpc16k  # more TTS engines and voices for `eval live` (synthetic calls)
     postgresql              # the second database the tests run on
+    redis-server            # the bus and live-call registry between nodes (tests start their own)
     maven                   # fetches the speech model from Maven Central
     chromium                # browser tests of the web UI
     fonts-wqy-zenhei        # CJK glyphs in the browser-test screenshots
