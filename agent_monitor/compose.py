@@ -14,7 +14,8 @@ The services (``pipeline``, ``ingest``, ``web``) see only the Protocols of
 :mod:`agent_monitor.model.stages`; this module alone imports the stage packages:
 
 - speech recognition: :class:`asr.languages.LanguageModels` (:class:`TranscriberFactory`, and the
-  shared :class:`Runner` threads),
+  shared :class:`Runner` threads), or with ``server.workers`` > 0 (servers only: :func:`open_stages`)
+  :class:`agent_monitor.workers.pool.WorkerPool`, the same in worker processes,
 - rules: :class:`qa_rules.live.LiveRules` (:class:`CheckerFactory`) and
   :class:`qa_rules.live.PackChecker` (:class:`RulePacks`),
 - debtor stress: :class:`emotion.live.StressTrackers` (:class:`StressFactory`).
@@ -36,8 +37,9 @@ import logging
 
 from fastapi import FastAPI
 
-from agent_monitor.model.stages import Stages
+from agent_monitor.model.stages import Runner, Stages, TranscriberFactory
 from agent_monitor.settings import Settings
+from agent_monitor.workers.pool import WorkerPool, worker_processes
 from asr.languages import LanguageModels, describe, find_models
 from emotion.live import StressTrackers
 from qa_rules.live import LiveRules, PackChecker
@@ -46,14 +48,17 @@ from web.app import build_app
 log = logging.getLogger(__name__)
 
 
-def assemble(settings: Settings, models: LanguageModels, rules: LiveRules) -> Stages:
-    """The bundle of loaded stages (the speech models also lend their threads as the runner)."""
+def assemble(settings: Settings, models: LanguageModels | WorkerPool, rules: LiveRules) -> Stages:
+    """The bundle of loaded stages (the speech models, in this process or in the worker
+    processes, also lend their threads as the runner)."""
+    speech: TranscriberFactory = models
+    runner: Runner = models
     return Stages(
-        transcribers=models,
+        transcribers=speech,
         checkers=rules,
         stress=StressTrackers(settings),
         packs=PackChecker(settings),
-        runner=models,
+        runner=runner,
     )
 
 
@@ -68,11 +73,22 @@ def build_stages(settings: Settings) -> Stages:
     return assemble(settings, models, rules)
 
 
+def load_speech(settings: Settings) -> LanguageModels | WorkerPool:
+    """The speech models in this process (``server.workers`` 0), or the worker processes that load
+    them (blocking: seconds)."""
+    workers = worker_processes(settings)
+    if workers == 0:
+        return LanguageModels.from_settings(settings)
+    return WorkerPool.start(settings, workers)
+
+
 async def open_stages(settings: Settings) -> Stages:
-    """:func:`build_stages` off the event loop, the models' state logged and spares prewarmed."""
-    models = await asyncio.to_thread(LanguageModels.from_settings, settings)
+    """The server's stages off the event loop: speech in this process or in ``server.workers``
+    worker processes (:mod:`agent_monitor.workers`), their state logged and spares prewarmed."""
+    models = await asyncio.to_thread(load_speech, settings)
     try:
-        (log.warning if models.missing else log.info)("speech models: %s", models.describe())
+        missing = models.to_dict()["not_transcribed"]
+        (log.warning if missing else log.info)("speech models: %s", models.describe())
         await models.prewarm()
         rules = await asyncio.to_thread(LiveRules.from_settings, settings)
     except BaseException:

@@ -99,6 +99,11 @@ class RecognizerError(AgentMonitorError):
     """The speech recognizer failed on valid input."""
 
 
+class SpeechWorkerError(RecognizerError):
+    """A speech worker process died (or none is running): its legs' audio in flight is not
+    transcribed; the call goes on recording and the worker is restarted."""
+
+
 # --- rules -----------------------------------------------------------------------------------
 class RulePackError(AgentMonitorError):
     """A rule pack is malformed; the message names file, rule and field."""

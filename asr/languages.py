@@ -3,7 +3,7 @@
 ``settings.asr.models`` names the model of each language (``{"en": ..., "zh": ...}``). At start
 the server loads every one that is installed, once, into a :class:`~asr.streaming.RecognizerPool`
 (with its own spare recognizers) and all calls in that language share it. All pools run on one
-thread pool, so ``asr.workers`` bounds the blocking Vosk calls of the whole process whatever the
+thread pool, so ``asr.threads`` bounds the blocking Vosk calls of the whole process whatever the
 number of languages.
 
 A language whose model is not installed (or is damaged) is *missing*: :meth:`LanguageModels.pool`
@@ -83,7 +83,7 @@ class LanguageModels:
     def from_settings(cls, settings: Settings) -> LanguageModels:
         """Load each language's model named in ``settings.asr.models`` (blocking: seconds each)."""
         asr = settings.asr
-        workers = asr.workers or os.cpu_count() or 1
+        workers = asr.threads or os.cpu_count() or 1
         executor = ThreadPoolExecutor(workers, thread_name_prefix="vosk")
         paths, missing = find_models(settings)
         pools: dict[str, RecognizerPool] = {}

@@ -95,7 +95,7 @@ class RecognizerPool:
         return cls(
             load_vosk_model(path),
             lang=model_language(name),
-            workers=settings.asr.workers,
+            workers=settings.asr.threads,
             sample_rate=settings.asr.sample_rate,
             max_spares=settings.asr.spare_recognizers,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, Field, SecretStr
 
 from agent_monitor.model.roles import Role
@@ -36,6 +38,11 @@ class ServerSettings(BaseModel):
     audiosocket_max_registrations: int = Field(10000, ge=1)
     #: new calls are refused (and /healthz is not ok) with less free space than this in data_dir
     min_free_disk_mb: int = Field(100, ge=0)
+    #: speech-recognition worker *processes* (each loads its own Vosk models and spare recognizers;
+    #: see :mod:`agent_monitor.workers`): ``0`` = recognition in this process on ``asr.threads``
+    #: threads (as before), ``N`` = N processes, ``auto`` = 0 on a machine of at most 2 cores (measured:
+    #: threads do as well there), otherwise one per core but one (the front keeps a core)
+    workers: Annotated[int, Field(ge=0)] | Literal["auto"] = "auto"
     #: this node's name in the metrics (label ``node``); default: the host name
     node_name: str | None = None
 

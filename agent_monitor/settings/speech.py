@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 
 from agent_monitor.settings.base import CALL_LANGUAGES
 
@@ -77,8 +77,10 @@ class AsrSettings(BaseModel):
     final_after_silence_s: float = Field(default=1.0, ge=0.0, le=10.0)
     #: emit partial results at most this often per leg (seconds)
     partial_interval_s: float = Field(0.5, ge=0.0)
-    #: how many blocking Vosk calls may run at once (0 = number of CPU cores)
-    workers: int = Field(0, ge=0)
+    #: *threads* for the blocking stage work of one process (Vosk calls, rules, stress): how many
+    #: may run at once (0 = number of CPU cores). Worker *processes* are ``server.workers``.
+    #: (Formerly ``asr.workers``, still accepted.)
+    threads: int = Field(0, ge=0, validation_alias=AliasChoices("threads", "workers"))
     #: ready-made Vosk recognizers kept for new legs, per language (building one costs ~60 ms of
     #: CPU; a server builds this many at start and keeps the recognizers of ended legs, reset, up
     #: to this many)
