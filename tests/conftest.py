@@ -6,6 +6,7 @@ beside the repository). Tests that need it fail, never skip, when it is missing.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,13 @@ from agent_monitor.settings import Settings, load_settings
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
-    return load_settings()
+    """The settings of the environment; speech runs in the test's process (``server.workers`` 0,
+    whatever ``auto`` means on the machine) unless the environment says otherwise (the worker
+    process tests, ``tests/agent_monitor/test_workers.py``, start theirs explicitly)."""
+    settings = load_settings()
+    if "AGENT_MONITOR_SERVER__WORKERS" not in os.environ:
+        settings = settings.model_copy(update={"server": settings.server.model_copy(update={"workers": 0})})
+    return settings
 
 
 @pytest.fixture(scope="session")

@@ -171,6 +171,8 @@ class WorkerPool:
             try:
                 worker = WorkerProcess.start(index, self._worker_settings, cancelled=self._closing)
             except AgentMonitorError as exc:
+                if self._closing.is_set():
+                    return
                 log.error("speech worker %d could not be restarted: %s", index, exc)
                 continue
             worker.on_death = self._on_death

@@ -174,6 +174,7 @@ class WorkerProcess:
             _resolve(future, None, error)
         self._conn.close()
         if not closing:
+            self._sock.close()
             self.on_death(self)
 
     def close(self) -> None:
@@ -216,6 +217,7 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float) -> None:
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
-        log.warning("speech worker pid %d did not exit: killed", proc.pid)
+        if timeout:
+            log.warning("speech worker pid %d did not exit: killed", proc.pid)
         proc.kill()
         proc.wait()

@@ -4,11 +4,11 @@ It keeps the :class:`~agent_monitor.model.stages.Transcriber` semantics of the i
 transcriber exactly: every ``feed``/``close``/``release`` is the same call made in the worker, and
 the transcripts come back as they are (partials, finals, the keyword second pass). It also keeps
 the leg's call clock (``t0`` plus the audio fed) and its next utterance number, so that when its
-worker dies the leg goes on: the feed that was in flight fails with
+worker dies the leg goes on: the feed in flight (or the next one) fails with
 :class:`~agent_monitor.errors.SpeechWorkerError` (the leg worker logs it and counts it; the
-audio is recorded all the same), and the next feed opens the leg again on a live worker at the
-current call time and utterance number, like a resumed call. While no worker is running the
-audio is not transcribed (``untranscribed_s`` counts it).
+audio is recorded all the same; the open utterance is lost), and the next feed opens the leg
+again on a live worker at the current call time and utterance number, like a resumed call. While
+no worker is running the audio is not transcribed (``untranscribed_s`` counts it).
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ class RemoteTranscriber:
 
     async def feed(self, pcm: bytes) -> list[Transcript]:
         seconds = len(pcm) / BYTES_PER_SAMPLE / self.sample_rate
+        if self.worker is not None and not self.worker.alive:
+            self.clock += seconds
+            self._lost()
         worker = await self._worker()
         self.clock += seconds
         if worker is None:
@@ -102,19 +105,26 @@ class RemoteTranscriber:
             await worker.request(lambda req: Release(req, self._key))
 
     async def _worker(self) -> WorkerProcess | None:
-        """The leg's live worker, opening the leg again on another one after its worker died."""
-        if self.worker is not None and not self.worker.alive:
-            self._forget()
+        """The leg's worker, the leg opened (again) on a live one if it has none."""
         if self.worker is None and not self._released:
             await self.open()
             if self.worker is not None and self.untranscribed_s:
                 log.warning("%s leg: transcribed again from %.1f s", self.leg, self.clock)
         return self.worker
 
+    def _lost(self) -> None:
+        """The leg's worker died between two requests: its open utterance is lost, say so once
+        (the next audio opens the leg on a live worker)."""
+        assert self.worker is not None
+        death = self.worker.death or "speech worker stopped"
+        self._forget()
+        raise SpeechWorkerError(f"{self.leg} leg at {self.clock:.1f} s: {death}")
+
     async def _ask(self, worker: WorkerProcess, make: Callable[[int], Feed | Close]) -> list[Transcript]:
         try:
             result: list[Transcript] = await worker.request(make)
         except SpeechWorkerError as exc:
+            self._forget()  # the worker is gone with the leg: the next audio opens it on another
             raise SpeechWorkerError(f"{self.leg} leg at {self.clock:.1f} s: {exc}") from exc
         return result
 
