@@ -15,8 +15,10 @@ recognizers take them. It reports, measured (CPU from ``getrusage`` for this pro
 - **idle memory**: per worker, RSS and PSS once its model is loaded and its spares built (PSS
   splits pages shared between the workers, e.g. the model files in the page cache); for ``0`` the
   growth of this process's RSS from before the model load;
-- **memory per call**: the growth of RSS (all workers together) from idle to the end of the audio,
-  legs still open, divided by the calls;
+- **memory per call**: the growth of RSS (all workers together) from before the calls to the end
+  of the audio, legs still open, divided by the calls; twice: on the fresh spare recognizers
+  (*cold*: a recognizer's first long utterances grow Kaldi's decoder memory, which it keeps), then
+  the same calls again on the used ones (*warm*: a server that has been taking calls);
 - **CPU per call**: CPU seconds per second of stereo call audio, in percent of one core, of the
   front (this process: feeding, pickling, the reader/sender threads) and of the workers (Vosk),
   and their sum; for ``0`` everything is in the front. The difference between a pool's sum and
@@ -32,7 +34,7 @@ import os
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -52,19 +54,24 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
-class Figures:
-    """The measurements of one configuration."""
+class Round:
+    """One round of calls: memory growth per call, CPU per call, words."""
 
-    workers: int
-    idle_rss_mib: list[float]
-    idle_pss_mib: list[float]
-    #: RSS of the processes that do the recognition (the workers, or this one), idle
-    idle_total_mib: float = 0.0
     rss_per_call_mib: float = 0.0
     front_cpu_pct: float = 0.0
     worker_cpu_pct: float = 0.0
     wall_s: float = 0.0
     words: int = 0
+
+
+@dataclass
+class Figures:
+    """The measurements of one configuration: idle memory, then a cold and a warm round."""
+
+    workers: int
+    idle_rss_mib: list[float]
+    idle_pss_mib: list[float]
+    rounds: list[Round] = field(default_factory=list)
 
 
 def rss_mib(pid: int) -> float:
@@ -113,9 +120,16 @@ async def feed_leg(transcriber: Transcriber, pcm: bytes) -> int:
     return words
 
 
-async def run_calls(factory: TranscriberFactory, calls: list[dict[Leg, bytes]], figures: Figures) -> None:
-    """Feed every leg of every call at once; measure CPU over the feeding and RSS at its end."""
+def recognition_rss_mib(factory: TranscriberFactory) -> float:
+    """RSS of the processes that recognise: the workers, or this process."""
     pids = worker_pids(factory)
+    return sum(rss_mib(p) for p in pids) if pids else rss_mib(os.getpid())
+
+
+async def run_calls(factory: TranscriberFactory, calls: list[dict[Leg, bytes]]) -> Round:
+    """Feed every leg of every call at once; measure CPU over the feeding and RSS at its end."""
+    pids, result = worker_pids(factory), Round()
+    idle = recognition_rss_mib(factory)
     opened = [
         (await factory.transcriber("en", leg, t0=0.0, first_utterance=0, keywords=()), pcm)
         for call in calls
@@ -124,20 +138,20 @@ async def run_calls(factory: TranscriberFactory, calls: list[dict[Leg, bytes]], 
     front0, workers0, wall0 = self_cpu_s(), sum(proc_cpu_s(p) for p in pids), time.monotonic()
     counts = await asyncio.gather(*(feed_leg(t, pcm) for t, pcm in opened))
     front1, workers1 = self_cpu_s(), sum(proc_cpu_s(p) for p in pids)
-    figures.wall_s = time.monotonic() - wall0
-    rss_now = sum(rss_mib(p) for p in pids) if pids else rss_mib(os.getpid())
-    figures.rss_per_call_mib = (rss_now - figures.idle_total_mib) / len(calls)
+    result.wall_s = time.monotonic() - wall0
+    result.rss_per_call_mib = (recognition_rss_mib(factory) - idle) / len(calls)
     for transcriber, _ in opened:
-        for t in await transcriber.close():
-            counts.append(len(t.words) if t.final else 0)
+        counts += [len(t.words) for t in await transcriber.close() if t.final]
         await transcriber.release()
     call_s = len(next(iter(calls[0].values()))) / BYTES_PER_SAMPLE / RATE * len(calls)
-    figures.front_cpu_pct = 100 * (front1 - front0) / call_s
-    figures.worker_cpu_pct = 100 * (workers1 - workers0) / call_s
-    figures.words = sum(counts)
+    result.front_cpu_pct = 100 * (front1 - front0) / call_s
+    result.worker_cpu_pct = 100 * (workers1 - workers0) / call_s
+    result.words = sum(counts)
+    return result
 
 
 def measure(settings: Settings, workers: int, calls: list[dict[Leg, bytes]]) -> Figures:
+    """Idle memory, then the calls on the fresh spare recognizers (cold) and once more (warm)."""
     server = settings.server.model_copy(update={"workers": workers})
     before = rss_mib(os.getpid())
     factory = load_speech(settings.model_copy(update={"server": server}))
@@ -146,10 +160,10 @@ def measure(settings: Settings, workers: int, calls: list[dict[Leg, bytes]]) -> 
         pids = worker_pids(factory)
         if pids:
             figures = Figures(workers, [rss_mib(p) for p in pids], [pss_mib(p) for p in pids])
-            figures.idle_total_mib = sum(figures.idle_rss_mib)
         else:
-            figures = Figures(0, [rss_mib(os.getpid()) - before], [], rss_mib(os.getpid()))
-        asyncio.run(run_calls(factory, calls, figures))
+            figures = Figures(0, [rss_mib(os.getpid()) - before], [])
+        for _ in ("cold", "warm"):
+            figures.rounds.append(asyncio.run(run_calls(factory, calls)))
     finally:
         factory.close()
     return figures
@@ -157,24 +171,21 @@ def measure(settings: Settings, workers: int, calls: list[dict[Leg, bytes]]) -> 
 
 def report(figures: Figures, calls: int, seconds: float) -> None:
     where = f"{figures.workers} worker processes" if figures.workers else "in-process threads (0)"
-    print(
-        f"\n== {where}: {calls} stereo calls x {seconds:.0f} s, fed as fast as taken ({figures.wall_s:.1f} s)"
-    )
+    print(f"\n== {where}: {calls} stereo calls x {seconds:.0f} s at once, fed as fast as taken")
     if figures.workers:
         rss = ", ".join(f"{r:.0f}" for r in figures.idle_rss_mib)
         pss = ", ".join(f"{p:.0f}" for p in figures.idle_pss_mib)
-        print(f"  idle memory per worker: RSS {rss} MiB; PSS {pss} MiB")
+        print(f"  idle memory per worker (spares built): RSS {rss} MiB; PSS {pss} MiB")
     else:
         print(f"  idle memory: this process grew by {figures.idle_rss_mib[0]:.0f} MiB (model + spares)")
-    print(
-        f"  memory per call (legs open, after {seconds:.0f} s of audio): +{figures.rss_per_call_mib:.1f} MiB"
-    )
-    total = figures.front_cpu_pct + figures.worker_cpu_pct
-    print(
-        f"  CPU per real-time stereo call: front {figures.front_cpu_pct:.2f}% of a core, "
-        f"workers {figures.worker_cpu_pct:.2f}%, sum {total:.2f}%"
-    )
-    print(f"  final words recognised: {figures.words}")
+    for name, r in zip(("cold (fresh spares)", "warm (spares used once)"), figures.rounds, strict=True):
+        total = r.front_cpu_pct + r.worker_cpu_pct
+        print(
+            f"  {name}: {r.wall_s:.1f} s; memory per call (legs open, end of audio) "
+            f"+{r.rss_per_call_mib:.1f} MiB; CPU per real-time stereo call: front "
+            f"{r.front_cpu_pct:.2f}% of a core, workers {r.worker_cpu_pct:.2f}%, sum {total:.2f}%; "
+            f"{r.words} final words"
+        )
 
 
 def main() -> None:
