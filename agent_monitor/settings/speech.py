@@ -83,7 +83,7 @@ class AsrSettings(BaseModel):
     threads: int = Field(0, ge=0, validation_alias=AliasChoices("threads", "workers"))
     #: ready-made Vosk recognizers kept for new legs, per language (building one costs ~60 ms of
     #: CPU; a server builds this many at start and keeps the recognizers of ended legs, reset, up
-    #: to this many)
+    #: to this many; with ``server.workers`` processes, this many in all, split over them)
     spare_recognizers: int = Field(16, ge=0)
     #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
     #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``

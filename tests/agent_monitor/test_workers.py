@@ -16,12 +16,12 @@ import pytest
 
 from agent_monitor.audio.decode import decode_file, split_legs
 from agent_monitor.compose import open_stages
-from agent_monitor.errors import ModelError, SpeechWorkerError
+from agent_monitor.errors import ConfigError, ModelError, SpeechWorkerError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.stages import Transcriber, TranscriberFactory
 from agent_monitor.model.transcript import Transcript
-from agent_monitor.settings import Settings
-from agent_monitor.workers.pool import WorkerPool, worker_processes
+from agent_monitor.settings import Settings, load_settings
+from agent_monitor.workers.pool import WorkerPool, worker_processes, worker_settings
 from asr.languages import LanguageModels
 from asr.offline.evaluate import edit_distance
 
@@ -174,6 +174,11 @@ def test_workers_setting_auto_and_n(base_settings: Settings) -> None:
     assert resolved("auto", 2) == 0 and resolved("auto", 1) == 0
     assert resolved("auto", 8) == 7
     assert resolved(3, 2) == 3 and resolved(0, 64) == 0
+    with pytest.raises(ConfigError, match=r"server\.workers"):
+        load_settings(server={"workers": "many"})
+    # ``asr.threads`` are the threads of one process; ``asr.workers`` was their former name
+    assert load_settings(asr={"workers": 3}).asr.threads == 3
+    assert worker_settings(load_settings(asr={"spare_recognizers": 16}), 3).asr.spare_recognizers == 6
 
 
 def _children() -> set[int]:
