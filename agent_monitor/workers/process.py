@@ -29,8 +29,10 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
+import agent_monitor
 from agent_monitor.errors import ModelError, SpeechWorkerError
 from agent_monitor.settings import Settings
 from agent_monitor.workers.messages import Failed, Ready, Reply, Request
@@ -53,7 +55,8 @@ class WorkerProcess:
         self._sock = sock
         self._conn = Connection(os.dup(sock.fileno()))
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._lock = threading.Lock()
+        # re-entrant: a leg's finalizer (a garbage collection) may run while this thread holds it
+        self._lock = threading.RLock()
         self._ids = itertools.count()
         self._outbox: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
         self._alive = True
@@ -76,6 +79,7 @@ class WorkerProcess:
             [sys.executable, "-m", "agent_monitor.workers.child", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
+            env=_child_env(),
         )
         theirs.close()
         try:
@@ -188,6 +192,14 @@ class WorkerProcess:
             self._reader.join(STOP_TIMEOUT_S)
         self._sock.close()
         _stop(self.proc, STOP_TIMEOUT_S)
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of a worker: this one, with the source tree this process runs from first on
+    the path, so the worker runs the same code as the front (not another installed copy)."""
+    root = str(Path(agent_monitor.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return dict(os.environ, PYTHONPATH=f"{root}{os.pathsep}{path}" if path else root)
 
 
 def _resolve(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
