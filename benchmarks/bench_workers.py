@@ -184,7 +184,8 @@ def report(figures: Figures, calls: int, seconds: float) -> None:
             f"  {name}: {r.wall_s:.1f} s; memory per call (legs open, end of audio) "
             f"+{r.rss_per_call_mib:.1f} MiB; CPU per real-time stereo call: front "
             f"{r.front_cpu_pct:.2f}% of a core, workers {r.worker_cpu_pct:.2f}%, sum {total:.2f}%; "
-            f"{r.words} final words"
+            f"{r.words} final words",
+            flush=True,
         )
 
 

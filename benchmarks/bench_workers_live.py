@@ -146,7 +146,7 @@ def measure(workers: int, audio: CallAudio, calls: int, seconds: float) -> None:
         role = "server" if pid == server.proc.pid else "worker"
         print(f"  {role} {pid}: RSS idle {idle[pid]:.0f} MiB, after the calls {busy[pid]:.0f} MiB")
     growth = (sum(busy.values()) - sum(idle.values())) / calls
-    print(f"  memory per call (all processes, legs just ended): +{growth:.1f} MiB")
+    print(f"  memory per call (all processes, legs just ended): +{growth:.1f} MiB", flush=True)
 
 
 def main() -> None:
