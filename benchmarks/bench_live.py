@@ -52,22 +52,28 @@ PARTS = ("workers", "burst", "nodes", "peer")
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated of {', '.join(PARTS)}")
-    p.add_argument("--levels", default="8-32", help="concurrencies: '8-32' (8,12,14,16,..) or '8,12,16'")
-    p.add_argument("--duration", type=float, default=60.0, help="seconds per call (default 60)")
-    p.add_argument("--sets", default="spokenwoz,dense", help="call sets of the workers part")
+    p.add_argument("--levels", help="concurrencies: '8-32' (8,12,14,16,..) or '8,12,16'")
+    p.add_argument("--duration", type=float, help="seconds per call (default 60)")
+    p.add_argument("--sets", help="call sets of the workers part")
     p.add_argument(
         "--workers", default=f"0,{os.cpu_count() or 1}", help="AGENT_MONITOR_SERVER__WORKERS values"
     )
     p.add_argument("--postgres-url", default=os.environ.get("AGENT_MONITOR_TEST_POSTGRES_URL"))
     p.add_argument("--peer-dir", type=Path, default=Path("/work/peer/vosk-server"))
-    p.add_argument("--peer-calls", type=int, default=4, help="calls (x2 legs) of the peer comparison")
+    p.add_argument("--peer-calls", type=int, help="calls (x2 legs) of the peer comparison")
     p.add_argument("--peer-cpus", default="0", help="taskset CPU list for both servers in the peer part")
     p.add_argument("--data", type=Path, help="shared data folder (default settings.eval_data_dir)")
     p.add_argument("--tts-cache", type=Path, help="rendered turns (default DATA_DIR/tts-cache)")
     p.add_argument("--quick", action="store_true", help="smoke run: 20-s calls, levels 2,4, spokenwoz")
     args = p.parse_args()
-    if args.quick:
-        args.duration, args.levels, args.sets, args.peer_calls = 20.0, "2,4", "spokenwoz", 2
+    quick = {"duration": 20.0, "levels": "2,4", "sets": "spokenwoz", "peer_calls": 2}
+    full = {"duration": 60.0, "levels": "8-32", "sets": "spokenwoz,dense", "peer_calls": 4}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:  # an option given explicitly wins over --quick
+            setattr(args, key, value)
+    unknown = sorted(set(args.sets.split(",")) - set(callsets.CALL_SETS))
+    if unknown:
+        p.error(f"unknown call set(s) {', '.join(unknown)}: choose from {', '.join(callsets.CALL_SETS)}")
     return args
 
 

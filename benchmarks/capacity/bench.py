@@ -14,6 +14,8 @@ from benchmarks.capacity.report import report_run, summary
 from benchmarks.capacity.run import run_calls, wait_idle
 from benchmarks.capacity.server import Node
 
+WARMUP_PER_NODE = 16
+
 
 class Bench:
     """The options and the inputs every part shares."""
@@ -33,8 +35,10 @@ class Bench:
         return self.tmp / f"{self.serial:02d}-{name}"
 
     def warm_up(self, nodes: list[Node]) -> None:
-        """SYNTHETIC short calls, not measured: every spare recognizer serves a leg once."""
-        asyncio.run(run_calls(nodes, callsets.warmup_calls(max(self.levels)), f"warm{self.serial}"))
+        """SYNTHETIC short calls, not measured, as many as the largest level (at most 16 per node:
+        32 legs, as many as the server's spare recognizers): each spare serves a leg once."""
+        n = min(max(self.levels), WARMUP_PER_NODE * len(nodes))
+        asyncio.run(run_calls(nodes, callsets.warmup_calls(n), f"warm{self.serial}"))
         for node in nodes:
             asyncio.run(wait_idle(node))
 

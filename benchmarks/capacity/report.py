@@ -51,7 +51,11 @@ def report_run(r: RunResult, title: str = "") -> None:
 def summary(name: str, search: Search) -> str:
     """``name: max N kept up (alert p95 ...)`` from a search."""
     kept = [r for n, r in search.runs if n == search.best]
-    p95 = percentile(kept[0].latencies["alert_raised"], 95) if kept else None
+    at = f" (alert_raised p95 {fmt(percentile(kept[0].latencies['alert_raised'], 95))} s)" if kept else ""
     failed = search.first_failure
-    tail = f"; {failed} fell behind" if failed is not None else " (every level tried kept up)"
-    return f"{name}: max calls kept up {search.best} (alert_raised p95 {fmt(p95)} s at {search.best}){tail}"
+    if failed is None:
+        tail = " (every level tried kept up)"
+    else:
+        worst = max(search.runs[-1][1].max_lag.values(), default=None)
+        tail = f"; {failed} fell behind (worst lag {fmt(worst)} s)"
+    return f"{name}: max calls kept up {search.best}{at}{tail}"

@@ -110,7 +110,7 @@ async def run_calls(
     return result
 
 
-async def wait_idle(node: Node, timeout_s: float = 180.0) -> None:
+async def wait_idle(node: Node, timeout_s: float = 300.0) -> None:
     """Until ``node`` has no live call (the calls before have been fully processed and closed)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
