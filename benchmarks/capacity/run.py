@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from agent_monitor.errors import StreamingClientError
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.ingest.client import StreamResult, stream_ingest
 from benchmarks.capacity.keepup import ALERT_TYPES, MAX_LAG_S, RunResult, split_round_robin
@@ -70,7 +71,10 @@ async def poll(nodes: list[Node], result: RunResult, stop: asyncio.Event) -> Non
 async def stream_one(node: Node, audio: CallAudio, call_id: str, delay_s: float) -> StreamResult:
     await asyncio.sleep(delay_s)
     start = {"call_id": call_id, "agent_id": f"agent-{call_id}", "lang": "en"}
-    return await stream_ingest(node.url, audio, start, token=node.token)
+    try:
+        return await stream_ingest(node.url, audio, start, token=node.token)
+    except StreamingClientError as exc:  # refused or unreachable: a failed stream, not a crash
+        return StreamResult(call_id, close_code=None, close_reason=str(exc))
 
 
 async def run_calls(
