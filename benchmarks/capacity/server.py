@@ -173,7 +173,7 @@ def _wait_healthy(node: Node, timeout_s: float = 180.0) -> None:
 
 def worker_report(node: Node) -> dict[str, Any]:
     """What the server says about its workers (any ``worker``/``node`` key of ``/healthz`` or
-    ``/api/metrics``), and the processes counted under it."""
+    ``/api/metrics``, its start-up lines that mention workers), and the processes counted under it."""
     found: dict[str, Any] = {}
     for path in ("/healthz", "/api/metrics"):
         try:
@@ -183,5 +183,9 @@ def worker_report(node: Node) -> dict[str, Any]:
         for key, value in reply.items() if isinstance(reply, dict) else ():
             if "worker" in key or key in ("node", "role"):
                 found[f"{path} {key}"] = value
+    said = (node.data_dir / "server.log").read_text(errors="replace").splitlines()
+    lines = [line.strip()[-160:] for line in said if "worker" in line.lower()]
+    if lines:
+        found["log"] = lines[:2]
     found["processes"] = node.processes()
     return found
