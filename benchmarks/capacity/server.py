@@ -143,8 +143,8 @@ def start_node(
         if taskset is None:
             raise SystemExit("taskset is not installed (util-linux)")
         cmd = [taskset, "-c", cpus, *cmd]
-    log = (data_dir / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
+    with (data_dir / "server.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
     node = Node(f"http://127.0.0.1:{port}", proc, data_dir)
     _wait_healthy(node)
     reply = httpx.post(
