@@ -1,0 +1,91 @@
+"""The capacity benchmark's pure parts: the keep-up decision, the search over N, the statistics."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.capacity.keepup import (
+    RunResult,
+    burst_stagger,
+    kept_up,
+    lag_windows,
+    legs_per_core,
+    parse_levels,
+    percentile,
+    ramp,
+    ratio,
+    search_max,
+    split_round_robin,
+)
+from benchmarks.capacity.peer_part import expand_cpus
+
+
+def test_a_call_keeps_up_only_below_one_second_without_drops_or_failures() -> None:
+    assert kept_up({"a": 0.2, "b": 0.99}, {"a": 0, "b": 0}, [], 2)
+    assert not kept_up({"a": 0.2, "b": 1.0}, {}, [], 2)  # 1 s behind is behind
+    assert not kept_up({"a": 0.2, "b": 0.3}, {"a": 0, "b": 3}, [], 2)  # dropped audio
+    assert not kept_up({"a": 0.2, "b": 0.3}, {}, ["b: 1011 internal error"], 2)
+    assert not kept_up({"a": 0.2}, {}, [], 2)  # a call never seen on /api/live
+
+
+def test_run_result_per_call_figures() -> None:
+    r = RunResult(4, max_lag=dict.fromkeys("abcd", 0.5), cpu_s=60.0, wall_s=60.0)
+    r.rss_idle_mib, r.rss_peak_mib = 1000.0, 1200.0
+    assert r.kept_up
+    assert r.cpu_pct_per_call == pytest.approx(25.0)
+    assert r.rss_mib_per_call == pytest.approx(50.0)
+    r.dropped["c"] = 1
+    assert not r.kept_up
+
+
+def test_ramp_takes_one_coarse_step_then_fine_ones() -> None:
+    assert ramp(8, 20) == [8, 12, 14, 16, 18, 20]
+    assert ramp(8, 13) == [8, 12]
+    assert ramp(2, 2) == [2]
+    with pytest.raises(ValueError):
+        ramp(8, 4)
+
+
+def test_levels_are_a_ramp_or_an_increasing_list() -> None:
+    assert parse_levels("8-16") == [8, 12, 14, 16]
+    assert parse_levels("2, 4,8") == [2, 4, 8]
+    for bad in ("8,4", "0,2", "", "4,4"):
+        with pytest.raises(ValueError):
+            parse_levels(bad)
+
+
+def test_search_stops_at_the_first_level_that_falls_behind() -> None:
+    tried: list[int] = []
+
+    def run(n: int) -> bool:
+        tried.append(n)
+        return n <= 14
+
+    found = search_max([8, 12, 14, 16, 18], run, ok=bool)
+    assert found.best == 14
+    assert tried == [8, 12, 14, 16]
+    assert found.first_failure == 16
+    everything = search_max([2, 4], lambda n: True, ok=bool)
+    assert (everything.best, everything.first_failure) == (4, None)
+    nothing = search_max([8, 12], lambda n: False, ok=bool)
+    assert (nothing.best, nothing.first_failure, len(nothing.runs)) == (0, 8, 1)
+
+
+def test_statistics() -> None:
+    assert percentile([], 95) is None
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == pytest.approx(3.0)
+    assert lag_windows([("a", 3.0, 1.2), ("b", 9.9, 1.5), ("a", 31.0, 2.0)]) == {0: 2, 30: 1}
+    assert legs_per_core(10.0, 80.0) == pytest.approx(8.0)
+    assert legs_per_core(0.0, 80.0) is None
+    assert ratio(12.0, 8.0) == pytest.approx(1.5)
+    assert ratio(12.0, None) is None and ratio(None, 8.0) is None
+
+
+def test_calls_split_between_nodes_and_bursts_start_within_four_seconds() -> None:
+    assert split_round_robin(5, 2) == [0, 1, 0, 1, 0]
+    with pytest.raises(ValueError):
+        split_round_robin(3, 0)
+    assert burst_stagger(8) == pytest.approx(0.25)  # 8 calls: the usual 0.25 s, 1.75 s in all
+    assert burst_stagger(32) * 31 < 4.0
+    assert burst_stagger(1) == 0.0
+    assert expand_cpus("0-2,5") == [0, 1, 2, 5]
