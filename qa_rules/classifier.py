@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from agent_monitor.errors import RuleModelError
-from qa_rules.zh_lang import jieba_module
+from qa_rules.zh_lang import word_bounds
 
 FORMAT = "agent-monitor/abuse-logreg"
 
@@ -56,7 +57,9 @@ def features(text: str, spec: dict[str, list[int]]) -> set[str]:
 
 
 def _zh_word_grams(text: str, lo: int, hi: int) -> set[str]:
-    words = [w for w in jieba_module().cut(text, HMM=False) if w.strip()]
+    # the pattern rules' segmentation of the same text (cached per text), so it is cut only once
+    cuts = sorted(word_bounds(text))
+    words = [w for w in (text[a:b] for a, b in pairwise(cuts)) if w.strip()]
     return {"j:" + " ".join(words[i : i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)}
 
 
