@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from agent_monitor.errors import RuleModelError
+from qa_rules.zh_lang import word_bounds
 
 FORMAT = "agent-monitor/abuse-logreg"
 
@@ -24,8 +26,9 @@ FORMAT = "agent-monitor/abuse-logreg"
 def features(text: str, spec: dict[str, list[int]]) -> set[str]:
     """The n-gram features of a prepared match string.
 
-    ``spec`` maps ``char`` and/or ``word`` to ``[min_n, max_n]``. Character n-grams are taken
-    within each space-separated chunk padded with spaces; word n-grams over the tokens.
+    ``spec`` maps ``char``, ``word`` and/or ``zhword`` to ``[min_n, max_n]``. Character n-grams
+    are taken within each space-separated chunk padded with spaces; word n-grams over the tokens;
+    ``zhword`` n-grams over the jieba words of a Chinese match string (prefixed ``j:``).
     """
     out: set[str] = set()
     char = spec.get("char")
@@ -46,8 +49,18 @@ def features(text: str, spec: dict[str, list[int]]) -> set[str]:
         for n in range(lo, hi + 1):
             for i in range(len(toks) - n + 1):
                 out.add("w:" + " ".join(toks[i : i + n]))
+    zhword = spec.get("zhword")
+    if zhword:
+        out.update(_zh_word_grams(text, zhword[0], zhword[1]))
     out.discard(" ")
     return out
+
+
+def _zh_word_grams(text: str, lo: int, hi: int) -> set[str]:
+    # the pattern rules' segmentation of the same text (cached per text), so it is cut only once
+    cuts = sorted(word_bounds(text))
+    words = [w for w in (text[a:b] for a, b in pairwise(cuts)) if w.strip()]
+    return {"j:" + " ".join(words[i : i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)}
 
 
 def locate(feature: str, text: str) -> tuple[int, int] | None:
@@ -55,11 +68,22 @@ def locate(feature: str, text: str) -> tuple[int, int] | None:
     if feature.startswith("w:"):
         i = f" {text} ".find(f" {feature[2:]} ")
         return None if i < 0 else (i, i + len(feature) - 2)
+    if feature.startswith("j:"):
+        words = feature[2:].replace(" ", "")
+        i = text.find(words)
+        return None if i < 0 else (i, i + len(words))
     core = feature.strip(" ")
     if not core:
         return None
     i = text.find(core)
     return None if i < 0 else (i, i + len(core))
+
+
+def _cue(feature: str) -> str:
+    """A feature as shown to people: the words or characters, without the kind prefix."""
+    if feature.startswith("j:"):
+        return feature[2:].replace(" ", "")
+    return feature.removeprefix("w:").strip()
 
 
 def widen_to_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -132,7 +156,7 @@ class AbuseModel:
         span = None
         if found:
             span = widen_to_words(match_text, min(a for a, _ in found), max(b for _, b in found))
-        cues = tuple(dict.fromkeys(f.removeprefix("w:").strip() for f in top))
+        cues = tuple(dict.fromkeys(_cue(f) for f in top))
         return Score(prob, cues, span)
 
 
@@ -167,6 +191,6 @@ def load_model(path: Path) -> AbuseModel:
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise RuleModelError(src, f"malformed model: {exc!r}") from exc
-    if set(spec) - {"char", "word"} or not spec:
-        raise RuleModelError(src, "features must name char and/or word n-gram ranges", field="features")
+    if set(spec) - {"char", "word", "zhword"} or not spec:
+        raise RuleModelError(src, "features must name char, word or zhword n-grams", field="features")
     return model

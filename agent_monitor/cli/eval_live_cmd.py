@@ -34,6 +34,9 @@ def register(commands: Any, evals: Any) -> None:
     )
     ev.add_argument("--turns-out", type=Path, help="write one JSON line per labelled agent turn here")
     ev.add_argument("--tts-cache", type=Path, help="rendered turns (default: DATA_DIR/tts-cache)")
+    ev.add_argument(
+        "--text-only", action="store_true", help="the turns' text through the rules only (no speech)"
+    )
     ev.set_defaults(func=run)
 
 
@@ -43,6 +46,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.concurrency < 1 or args.speed <= 0 or (args.calls is not None and args.calls < 1):
         raise ConfigError("--concurrency and --calls must be at least 1 and --speed positive")
+    if args.text_only:
+        return _text_only(args, settings)
     options = LiveEvalOptions(
         data_dir=args.dir or settings.eval_data_dir,
         tts_cache=args.tts_cache or settings.data_dir / "tts-cache",
@@ -55,4 +60,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         max_gain_db=args.max_gain_db,
     )
     print(report(settings, options, args.turns_out))
+    return 0
+
+
+def _text_only(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.evaluation.live.text_only import format_text_turns, text_turns
+    from qa_rules.engine import load_rules_from_settings
+
+    ruleset = load_rules_from_settings(settings)
+    data_dir = args.dir or settings.eval_data_dir
+    print(format_text_turns(text_turns(ruleset, data_dir, args.split, args.calls, args.seed), args.split))
     return 0

@@ -138,13 +138,16 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa_rules.offline.crosscorpus import cross_corpus, format_cross
+    from qa_rules.offline.datasets import DATASETS
     from qa_rules.offline.evaluate import DEFAULT_SETS, evaluate, format_table
 
     data_dir = args.dir or settings.eval_data_dir
     ruleset = _load(args.packs, settings)
-    print(format_table(evaluate(ruleset, data_dir, args.sets or DEFAULT_SETS, args.part, not args.no_peer)))
+    sets = args.sets or DEFAULT_SETS
+    print(format_table(evaluate(ruleset, data_dir, sets, args.part, not args.no_peer)))
     if args.cross_corpus:
-        for lang in ("en", "zh"):
+        # the languages of the chosen sets (``--sets cold swsr --cross-corpus``: Chinese only)
+        for lang in [lang for lang in ("en", "zh") if any(DATASETS[s].lang == lang for s in sets)]:
             print()
             print(format_cross(lang, cross_corpus(lang, data_dir)))
     return 0

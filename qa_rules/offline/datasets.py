@@ -11,8 +11,13 @@ Sets (paths relative to the data folder; positives / negatives):
 
 * ``cold`` (zh) ``text/zh/cold/cold_test_half.csv``: fine-grained 1 (attack on an individual) /
   0 (safe) and 3 (anti-bias, a hard negative); 2 (attack on a group) is left out.
+* ``cold-offensive`` (zh): the same file, COLD's coarse label: an attack on an individual or a
+  group (fine-grained 1, 2) / safe (0, 3). A training set only (more offensive rows than the
+  individual attacks alone), never reported: its positives include the ``cold`` ones.
 * ``swsr`` (zh) ``text/zh/swsr/SexComment.csv``: sexist comments aimed at an individual
   (``label`` 1, ``target`` I) / not sexist (``label`` 0); sexism aimed at groups is left out.
+* ``swsr-all`` (zh): the same file, every sexist comment (at an individual or a group) / not
+  sexist. A training set only.
 * ``olid`` (en) ``text/en/olid/olid_test_half.csv``: targeted insult or threat at an individual
   (TIN, IND) / not offensive (NOT); other rows left out.
 * ``davidson`` (en) ``text/en/davidson/labeled_data.csv``: offensive or hate (class 0, 1) /
@@ -85,26 +90,42 @@ def _column(path: Path, row: dict[str, str], name: str) -> str:
         raise DatasetError(f"{path}: missing column {name!r}") from None
 
 
-def load_cold(data_dir: Path) -> list[Example]:
+def _load_cold(data_dir: Path, positive: frozenset[str], negative: frozenset[str]) -> list[Example]:
     path = data_dir / "text" / "zh" / "cold" / "cold_test_half.csv"
     out = []
     for row in _read_csv(path):
         label = _column(path, row, "fine-grained-label")
-        if label in ("0", "1", "3"):
+        if label in positive or label in negative:
             text = clean(_column(path, row, "TEXT"), "zh")
-            out.append(Example(text, label == "1", "cold:" + _column(path, row, "id")))
+            out.append(Example(text, label in positive, "cold:" + _column(path, row, "id")))
     return out
 
 
-def load_swsr(data_dir: Path) -> list[Example]:
+def load_cold(data_dir: Path) -> list[Example]:
+    return _load_cold(data_dir, frozenset({"1"}), frozenset({"0", "3"}))
+
+
+def load_cold_offensive(data_dir: Path) -> list[Example]:
+    return _load_cold(data_dir, frozenset({"1", "2"}), frozenset({"0", "3"}))
+
+
+def _load_swsr(data_dir: Path, targets: frozenset[str]) -> list[Example]:
     path = data_dir / "text" / "zh" / "swsr" / "SexComment.csv"
     out = []
     for row in _read_csv(path):
         label, target = _column(path, row, "label"), _column(path, row, "target")
-        if label == "0" or (label == "1" and target == "I"):
+        if label == "0" or (label == "1" and target in targets):
             text = clean(_column(path, row, "comment_text"), "zh")
             out.append(Example(text, label == "1", "swsr:" + _column(path, row, "index")))
     return out
+
+
+def load_swsr(data_dir: Path) -> list[Example]:
+    return _load_swsr(data_dir, frozenset({"I"}))
+
+
+def load_swsr_all(data_dir: Path) -> list[Example]:
+    return _load_swsr(data_dir, frozenset({"I", "G"}))
 
 
 def load_olid(data_dir: Path) -> list[Example]:
@@ -180,7 +201,9 @@ DATASETS: dict[str, DataSet] = {
     d.name: d
     for d in (
         DataSet("cold", "zh", load_cold, "COLD, attack on an individual vs safe"),
+        DataSet("cold-offensive", "zh", load_cold_offensive, "COLD, attack on a person or group vs safe"),
         DataSet("swsr", "zh", load_swsr, "SWSR, sexism at an individual vs not sexist"),
+        DataSet("swsr-all", "zh", load_swsr_all, "SWSR, sexist vs not sexist"),
         DataSet("olid", "en", load_olid, "OLID, targeted insult at an individual vs not offensive"),
         DataSet("davidson", "en", load_davidson, "Davidson, offensive or hate vs neither"),
         DataSet("collection", "en", load_collection, "collection dialogues, agent turns"),

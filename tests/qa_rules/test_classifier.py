@@ -51,6 +51,26 @@ def test_evidence_span_covers_the_cues() -> None:
     assert locate(" stu", "you stupid") == (4, 7)
     assert widen_to_words("you stupid fool", 5, 7) == (4, 10)
     assert widen_to_words("你真恶心", 2, 4) == (2, 4)
+    assert locate("j:真 恶心", "你这人真恶心啊") == (3, 6)
+    assert locate("j:废物", "你真恶心") is None
+
+
+def test_chinese_word_features_are_jieba_words() -> None:
+    feats = features("你就是个废物", {"zhword": [1, 2]})
+    assert "j:废物" in feats and "j:个 废物" in feats
+    assert not any(f.startswith("j:") and "废" in f and "物" not in f for f in feats)  # whole words
+    assert features("你就是个废物", {"char": [1, 1]}) == set("你就是个废物")
+
+
+def test_shipped_chinese_model_names_words_as_evidence(ruleset: RuleSet) -> None:
+    model = ruleset.models["abuse-zh"]
+    assert model.spec.get("zhword") == [1, 2]
+    text = "你这个人真是恶心死了脑子有病吧"
+    result = model.score(text)
+    assert model.threshold is not None and result.probability >= model.threshold
+    assert result.span is not None and result.cues
+    assert any(cue in text for cue in result.cues)
+    assert model.score("请问您这个月的账单什么时候方便还款").probability < model.threshold
 
 
 def test_shipped_english_model_points_at_the_abusive_words(ruleset: RuleSet) -> None:

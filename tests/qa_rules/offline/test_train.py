@@ -22,5 +22,8 @@ def test_rules_train_reproduces_the_shipped_model(
     shipped = json.loads((REPO_ROOT / "models" / "abuse" / "abuse-zh.json").read_text(encoding="utf-8"))
     for key in ("threshold", "min_length", "intercept", "weights", "features", "rows"):
         assert built[key] == shipped[key], key
-    assert set(built["rows"]) == {"cold", "self-written"}  # dev part only: no test rows
+    # dev parts only: no test rows
+    assert set(built["rows"]) == {"cold", "cold-offensive", "swsr-all", "self-written"}
     assert built["rows"]["cold"]["total"] < 1000
+    assert built["rows"]["cold-offensive"]["total"] < 1500
+    assert built["rows"]["swsr-all"]["total"] < 5000
