@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_monitor.settings.base import CALL_LANGUAGES
 
-__all__ = ["AsrSettings", "VadSettings"]
+__all__ = ["AsrSettings", "DecoderSettings", "VadSettings"]
 
 
 class VadSettings(BaseModel):
@@ -46,6 +46,24 @@ class VadSettings(BaseModel):
     min_speech_ms: int = Field(150, ge=0)
     #: a segment is cut here even without a pause, to bound latency and memory
     max_segment_ms: int = Field(20000, ge=1000)
+
+
+class DecoderSettings(BaseModel):
+    """Kaldi decoder options that replace those in a model's ``conf/model.conf`` (``None``: the
+    model's own value). See ``asr/decoder_conf.py``; the measured effect is in README.md."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: decoding beam (the small English model's own: 10.0)
+    beam: float | None = Field(None, gt=0.0, le=50.0)
+    #: most tokens kept active per frame (own: 3000)
+    max_active: int | None = Field(None, ge=10)
+    #: fewest tokens kept active per frame (own: 200)
+    min_active: int | None = Field(None, ge=0)
+    #: lattice pruning beam (own: 2.0)
+    lattice_beam: float | None = Field(None, gt=0.0, le=50.0)
+    #: input frames (10 ms) the acoustic network computes at once (Kaldi's default: 20)
+    frames_per_chunk: int | None = Field(None, ge=3, le=300)
 
 
 class AsrSettings(BaseModel):
@@ -86,3 +104,18 @@ class AsrSettings(BaseModel):
     #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
     #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
     keyword_second_pass: bool = True
+    #: seconds of synthetic speech-like sound each spare decodes at start-up (then reset), so the
+    #: first calls of a just-started server cost what later ones do: a never-used recognizer
+    #: costs more CPU over its first seconds (see ``asr/warmup.py``); 0 turns it off
+    warmup_s: float = Field(2.0, ge=0.0, le=30.0)
+    #: per call language: decoder options that replace the model's own (``asr/decoder_conf.py``);
+    #: a language not named here decodes with its model's ``conf/model.conf`` as installed
+    decoder: dict[str, DecoderSettings] = Field(default_factory=dict)
+
+    @field_validator("decoder")
+    @classmethod
+    def _decoder_languages(cls, v: dict[str, DecoderSettings]) -> dict[str, DecoderSettings]:
+        unknown = sorted(set(v) - set(CALL_LANGUAGES))
+        if unknown:
+            raise ValueError(f"languages must be among {', '.join(CALL_LANGUAGES)}, not {', '.join(unknown)}")
+        return v
