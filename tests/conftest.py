@@ -15,7 +15,10 @@ from agent_monitor.settings import Settings, load_settings
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
-    return load_settings()
+    """The settings from the environment, with 4 spare recognizers: every test server would
+    otherwise warm the production default (32, about 16 s of CPU and 500 MiB at each start)."""
+    settings = load_settings()
+    return settings.model_copy(update={"asr": settings.asr.model_copy(update={"spare_recognizers": 4})})
 
 
 @pytest.fixture(scope="session")
