@@ -140,16 +140,14 @@ class RecognizerPool:
 
     def _warm_recognizer(self, pcm: bytes) -> SpareRecognizer:
         spare = self._new_recognizer()
-        if not pcm:
-            return spare
-        self.warmed += 1
-        return warm_up(spare, pcm)
+        return warm_up(spare, pcm) if pcm else spare
 
     async def prewarm(self) -> None:
         """Build spares up to ``max_spares`` in the worker threads, each warmed (``warmup_s``)."""
         missing = max(0, self.max_spares - len(self._spares))
         pcm = pseudo_speech(self.warmup_s, self.sample_rate) if missing and self.warmup_s > 0 else b""
         built = await asyncio.gather(*(self.run(self._warm_recognizer, pcm) for _ in range(missing)))
+        self.warmed += len(built) if pcm else 0
         self._spares.extend(built)
 
     @property

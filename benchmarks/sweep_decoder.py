@@ -1,7 +1,7 @@
 """Word error rate against CPU for decoder options, at several telephone conditions, on two splits.
 
     python benchmarks/sweep_decoder.py [--conditions clean,mulaw,gain-20,babble-snr20]
-        [--tune-seconds 60] [--configs default,beam8,fpc51,fpc99]
+        [--tune-seconds 60] [--configs default,beam8,fpc51,fpc99] [--splits tune,report]
 
 Splits by speaker: **tune** is the spontaneous monologues of ``speech/en/mfa_spontaneous`` (one
 speaker; the first files up to ``--tune-seconds`` of audio), **report** is every other English
@@ -94,12 +94,15 @@ def main() -> None:
     parser.add_argument("--conditions", default="clean,mulaw,gain-20,babble-snr20")
     parser.add_argument("--configs", default="default,beam8,fpc51,fpc99")
     parser.add_argument("--tune-seconds", type=float, default=60.0)
+    parser.add_argument("--splits", default="tune,report", help="tune, report or both")
     args = parser.parse_args()
     base = load_settings()
     conditions = [c.name for c in parse_conditions(args.conditions)]
+    chosen = args.splits.split(",")
     splits = {
-        "tune": load_split(base, TUNE, args.tune_seconds),
-        "report": load_split(base, REPORT, 0.0),
+        name: load_split(base, folders, seconds)
+        for name, folders, seconds in (("tune", TUNE, args.tune_seconds), ("report", REPORT, 0.0))
+        if name in chosen
     }
     print(
         f"{'config':<9} {'split':<7} "
