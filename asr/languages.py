@@ -90,7 +90,7 @@ class LanguageModels:
         try:
             for lang, path in paths.items():
                 try:
-                    model = load_vosk_model(Path(path))
+                    model = load_vosk_model(Path(path), asr.decoder.get(lang))
                 except ModelError as exc:
                     missing[lang] = MissingModel(lang, asr.models[lang], str(exc))
                     continue
@@ -100,6 +100,7 @@ class LanguageModels:
                     workers=workers,
                     sample_rate=asr.sample_rate,
                     max_spares=asr.spare_recognizers,
+                    warmup_s=asr.warmup_s,
                     executor=executor,
                 )
         except BaseException:

@@ -18,23 +18,27 @@ from typing import Any, TypeVar
 from agent_monitor.errors import ModelError, ModelLayoutError, RecognizerError
 from agent_monitor.model.audio import Leg, SpeechSegment
 from agent_monitor.model.transcript import Transcript
-from agent_monitor.settings import MODEL_MANIFEST, Settings
+from agent_monitor.settings import MODEL_MANIFEST, DecoderSettings, Settings
+from asr.decoder_conf import derived_model
 from asr.keyword_rescore import KeywordRescorer
 from asr.model_manifest import load_manifest
 from asr.model_path import resolve_model_path
 from asr.recognizer import LegRecognizer, SpareRecognizer, new_recognizer
 from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
+from asr.warmup import pseudo_speech, warm_up
 
 T = TypeVar("T")
 
 
-def load_vosk_model(path: Path) -> Any:
-    """Load a Vosk model directory (blocking, seconds); Vosk's own logging is silenced."""
+def load_vosk_model(path: Path, decoder: DecoderSettings | None = None) -> Any:
+    """Load a Vosk model directory (blocking, seconds); Vosk's own logging is silenced.
+    ``decoder``: options that replace the model's own (:mod:`asr.decoder_conf`)."""
     import vosk
 
     vosk.SetLogLevel(-1)
     try:
-        return vosk.Model(str(path))
+        with derived_model(path, decoder) as load_from:
+            return vosk.Model(str(load_from))
     except Exception as exc:  # vosk raises a bare Exception when the model cannot be created
         raise ModelLayoutError(f"{path}: Vosk could not load this model ({exc})") from exc
 
@@ -73,6 +77,7 @@ class RecognizerPool:
         workers: int = 0,
         sample_rate: int = 16000,
         max_spares: int = 16,
+        warmup_s: float = 0.0,
         executor: ThreadPoolExecutor | None = None,
     ) -> None:
         """``executor``: threads shared with other pools (one per language, :mod:`asr.languages`);
@@ -85,19 +90,23 @@ class RecognizerPool:
         self.max_spares = max_spares
         self._own_executor = executor is None
         self._executor = executor or ThreadPoolExecutor(self.workers, thread_name_prefix="vosk")
+        self.warmup_s = warmup_s
         self._spares: list[SpareRecognizer] = []
         self.created = 0  # recognizers built so far (for tests and metrics)
+        self.warmed = 0  # ... of which warmed by :meth:`prewarm`
 
     @classmethod
     def from_settings(cls, settings: Settings, model_name: str | None = None) -> RecognizerPool:
         name = model_name or settings.asr.model
         path = resolve_model_path(settings, name)
+        lang = model_language(name)
         return cls(
-            load_vosk_model(path),
-            lang=model_language(name),
+            load_vosk_model(path, settings.asr.decoder.get(lang)),
+            lang=lang,
             workers=settings.asr.threads,
             sample_rate=settings.asr.sample_rate,
             max_spares=settings.asr.spare_recognizers,
+            warmup_s=settings.asr.warmup_s,
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -129,10 +138,17 @@ class RecognizerPool:
         if len(self._spares) < self.max_spares:
             self._spares.append(spare)
 
+    def _warm_recognizer(self, pcm: bytes) -> SpareRecognizer:
+        spare = self._new_recognizer()
+        return warm_up(spare, pcm) if pcm else spare
+
     async def prewarm(self) -> None:
-        """Build spares up to ``max_spares`` in the worker threads."""
+        """Build spares up to ``max_spares`` in the worker threads, each warmed (``warmup_s``)."""
         missing = max(0, self.max_spares - len(self._spares))
-        self._spares.extend(await asyncio.gather(*(self.run(self._new_recognizer) for _ in range(missing))))
+        pcm = pseudo_speech(self.warmup_s, self.sample_rate) if missing and self.warmup_s > 0 else b""
+        built = await asyncio.gather(*(self.run(self._warm_recognizer, pcm) for _ in range(missing)))
+        self.warmed += len(built) if pcm else 0
+        self._spares.extend(built)
 
     @property
     def spares(self) -> int:

@@ -16,10 +16,13 @@ from agent_monitor.settings import Settings, load_settings
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
-    """The settings of the environment; speech runs in the test's process (``server.workers`` 0,
-    whatever ``auto`` means on the machine) unless the environment says otherwise (the worker
-    process tests, ``tests/agent_monitor/test_workers.py``, start theirs explicitly)."""
+    """The settings of the environment, with 4 spare recognizers (every test server would otherwise
+    warm the production default, 32: about 16 s of CPU and 500 MiB at each start); speech runs in
+    the test's process (``server.workers`` 0, whatever ``auto`` means on the machine) unless the
+    environment says otherwise (the worker process tests, ``tests/agent_monitor/test_workers.py``,
+    start theirs explicitly)."""
     settings = load_settings()
+    settings = settings.model_copy(update={"asr": settings.asr.model_copy(update={"spare_recognizers": 4})})
     if "AGENT_MONITOR_SERVER__WORKERS" not in os.environ:
         settings = settings.model_copy(update={"server": settings.server.model_copy(update={"workers": 0})})
     return settings

@@ -195,6 +195,10 @@ def demo_audio(settings: Settings) -> Any:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = server_settings(args, settings)
+    # the demo's calls need two legs each: warming more spares would only delay its start
+    spares = min(settings.asr.spare_recognizers, 2 * args.calls)
+    asr = settings.asr.model_copy(update={"spare_recognizers": spares})
+    settings = settings.model_copy(update={"asr": asr})
     preflight(settings)
     return asyncio.run(_demo(settings, args.calls, args.rounds, args.speed))
 

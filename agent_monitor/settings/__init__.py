@@ -26,7 +26,7 @@ from agent_monitor.settings.analysis import FusionSettings, RulesSettings, Stres
 from agent_monitor.settings.base import CALL_LANGUAGES, MODEL_MANIFEST, REPO_ROOT, CallLanguage
 from agent_monitor.settings.live import HealthSettings, LiveSettings, OutboxSettings
 from agent_monitor.settings.server import PhoneHookSettings, ServerSettings, WallSettings, WebSettings
-from agent_monitor.settings.speech import AsrSettings, VadSettings
+from agent_monitor.settings.speech import AsrSettings, DecoderSettings, VadSettings
 
 __all__ = [
     "CALL_LANGUAGES",
@@ -34,6 +34,7 @@ __all__ = [
     "REPO_ROOT",
     "AsrSettings",
     "CallLanguage",
+    "DecoderSettings",
     "FusionSettings",
     "HealthSettings",
     "LiveSettings",

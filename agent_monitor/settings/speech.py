@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from agent_monitor.settings.base import CALL_LANGUAGES
 
-__all__ = ["AsrSettings", "VadSettings"]
+__all__ = ["AsrSettings", "DecoderSettings", "VadSettings"]
 
 
 class VadSettings(BaseModel):
@@ -48,6 +48,24 @@ class VadSettings(BaseModel):
     max_segment_ms: int = Field(20000, ge=1000)
 
 
+class DecoderSettings(BaseModel):
+    """Kaldi decoder options that replace those in a model's ``conf/model.conf`` (``None``: the
+    model's own value). See ``asr/decoder_conf.py``; the measured effect is in README.md."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: decoding beam (the small English model's own: 10.0)
+    beam: float | None = Field(None, gt=0.0, le=50.0)
+    #: most tokens kept active per frame (own: 3000)
+    max_active: int | None = Field(None, ge=10)
+    #: fewest tokens kept active per frame (own: 200)
+    min_active: int | None = Field(None, ge=0)
+    #: lattice pruning beam (own: 2.0)
+    lattice_beam: float | None = Field(None, gt=0.0, le=50.0)
+    #: input frames (10 ms) the acoustic network computes at once (Kaldi's default: 20)
+    frames_per_chunk: int | None = Field(None, ge=3, le=300)
+
+
 class AsrSettings(BaseModel):
     """Vosk recognition."""
 
@@ -82,9 +100,26 @@ class AsrSettings(BaseModel):
     #: (Formerly ``asr.workers``, still accepted.)
     threads: int = Field(0, ge=0, validation_alias=AliasChoices("threads", "workers"))
     #: ready-made Vosk recognizers kept for new legs, per language (building one costs ~60 ms of
-    #: CPU; a server builds this many at start and keeps the recognizers of ended legs, reset, up
-    #: to this many; with ``server.workers`` processes, this many in all, split over them)
-    spare_recognizers: int = Field(16, ge=0)
+    #: CPU; a server builds this many at start, warmed, and keeps the recognizers of ended legs,
+    #: reset, up to this many; with ``server.workers`` processes, this many in all, split over
+    #: them). 32: a burst of 16 two-leg calls on a just-started server gets warm
+    #: recognizers only; measured ~16 MiB RSS per warmed spare (small English model)
+    spare_recognizers: int = Field(32, ge=0)
     #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
     #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
     keyword_second_pass: bool = True
+    #: seconds of synthetic speech-like sound each spare decodes at start-up (then reset), so the
+    #: first calls of a just-started server cost what later ones do: a never-used recognizer
+    #: costs more CPU over its first seconds (see ``asr/warmup.py``); 0 turns it off
+    warmup_s: float = Field(2.0, ge=0.0, le=30.0)
+    #: per call language: decoder options that replace the model's own (``asr/decoder_conf.py``);
+    #: a language not named here decodes with its model's ``conf/model.conf`` as installed
+    decoder: dict[str, DecoderSettings] = Field(default_factory=dict)
+
+    @field_validator("decoder")
+    @classmethod
+    def _decoder_languages(cls, v: dict[str, DecoderSettings]) -> dict[str, DecoderSettings]:
+        unknown = sorted(set(v) - set(CALL_LANGUAGES))
+        if unknown:
+            raise ValueError(f"languages must be among {', '.join(CALL_LANGUAGES)}, not {', '.join(unknown)}")
+        return v

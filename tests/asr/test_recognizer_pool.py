@@ -128,3 +128,30 @@ def test_a_recognizer_for_another_rate_is_refused(pool: RecognizerPool, base_set
             LegTranscriber(spares, base_settings, Leg.AGENT, spare=rec)
     finally:
         spares.close()
+
+
+def test_prewarmed_spares_have_decoded_audio_before_the_first_call(
+    pool: RecognizerPool, base_settings: Settings, librispeech_flac: Path
+) -> None:
+    """Each spare decodes ``warmup_s`` of synthetic sound at start-up; its clock counts that audio,
+    so the first leg on it still gets word times on its own clock, and the same words."""
+    spares = RecognizerPool(pool.model, max_spares=2, warmup_s=1.0)
+    speech = _speech(librispeech_flac)
+
+    async def run() -> tuple[list[SpareRecognizer], list[Transcript], list[Transcript]]:
+        await spares.prewarm()
+        warmed = list(spares._spares)
+        first = await _transcribe(spares, base_settings, speech, await spares.take_recognizer())
+        fresh = await _transcribe(spares, base_settings, speech, spares._new_recognizer())
+        return warmed, first, fresh
+
+    try:
+        warmed, first, fresh = asyncio.run(run())
+    finally:
+        spares.close()
+    assert spares.warmed == 2 and [s.fed for s in warmed] == [RATE, RATE]
+    words = [(w.text, w.start) for t in first for w in t.words]
+    fresh_words = [(w.text, w.start) for t in fresh for w in t.words]
+    assert len(fresh_words) >= 20
+    same = [w for w in words if any(w[0] == f[0] and abs(w[1] - f[1]) < 0.15 for f in fresh_words)]
+    assert len(same) >= 0.8 * len(fresh_words), (words, fresh_words)

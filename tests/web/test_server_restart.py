@@ -34,7 +34,7 @@ def free_port() -> int:
 
 @contextmanager
 def server_process(data_dir: Path, port: int) -> Iterator[subprocess.Popen[str]]:
-    env = {**os.environ, "AGENT_MONITOR_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "AGENT_MONITOR_DATA_DIR": str(data_dir), "AGENT_MONITOR_ASR__SPARE_RECOGNIZERS": "2"}
     cmd = [sys.executable, "-m", "agent_monitor", "serve", "--port", str(port), "--audiosocket-port", "off"]
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir.parent / f"server-{port}-{time.monotonic_ns()}.log").open("w")

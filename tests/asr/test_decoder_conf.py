@@ -1,0 +1,66 @@
+"""Decoder options from the settings reach Vosk through a derived model directory (real model)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.errors import ConfigError
+from agent_monitor.model.audio import Leg
+from agent_monitor.settings import DecoderSettings, Settings, load_settings
+from asr.decoder_conf import conf_options, rewrite_conf
+from asr.model_path import resolve_model_path
+from asr.recognizer import new_recognizer
+from asr.streaming import RecognizerPool
+from asr.transcribe import transcribe_legs
+from tests.asr.test_recognizer_pool import _speech
+
+
+def test_overridden_options_replace_the_models_own() -> None:
+    text = "--min-active=200\n--max-active=3000\n--beam=10.0\n--frame-subsampling-factor=3\n"
+    options = conf_options(DecoderSettings(beam=8.0, frames_per_chunk=51))
+    assert options == {"--beam": "8.0", "--frames-per-chunk": "51"}
+    lines = rewrite_conf(text, options).splitlines()
+    assert lines == [
+        "--min-active=200",
+        "--max-active=3000",
+        "--frame-subsampling-factor=3",
+        "--beam=8.0",
+        "--frames-per-chunk=51",
+    ]
+
+
+def test_decoder_languages_are_checked() -> None:
+    with pytest.raises(ConfigError, match="fr"):
+        load_settings(asr={"decoder": {"fr": {"beam": 8.0}}})
+
+
+def test_a_decoder_setting_changes_what_the_recognizer_does(
+    base_settings: Settings, librispeech_flac: Path
+) -> None:
+    """A starved search (beam 1, 20 active tokens) loses most words of a clip the installed
+    options transcribe well; the installed model's own conf is left as it was."""
+    conf = resolve_model_path(base_settings) / "conf" / "model.conf"
+    before = conf.read_bytes()
+    starved = base_settings.model_copy(
+        update={
+            "asr": base_settings.asr.model_copy(
+                update={"decoder": {"en": DecoderSettings(beam=1.0, max_active=20, min_active=10)}}
+            )
+        }
+    )
+    speech = _speech(librispeech_flac)
+    words = {}
+    for name, settings in (("installed", base_settings), ("starved", starved)):
+        pool = RecognizerPool.from_settings(settings)
+        try:
+            finals = asyncio.run(transcribe_legs(pool, settings, {Leg.AGENT: speech}))
+            new_recognizer(pool.model, 16000)  # the model outlives its derived directory
+        finally:
+            pool.close()
+        words[name] = " ".join(t.text for t in finals).split()
+    assert conf.read_bytes() == before
+    assert len(words["installed"]) >= 20, words
+    assert words["starved"] != words["installed"], words
