@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from agent_monitor.cluster.node import close_bus
 from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.model.stages import Stages
 from agent_monitor.settings import Settings
@@ -53,8 +54,9 @@ async def build_services(settings: Settings, open_stages: StageOpener) -> Servic
 
 
 async def _open_services(settings: Settings, open_stages: StageOpener) -> Services:
+    from agent_monitor.cluster.node import open_bus
     from agent_monitor.ingest.audiosocket import LegRegistry
-    from agent_monitor.pipeline import CallManager, InProcessEventBus
+    from agent_monitor.pipeline import CallManager
     from agent_monitor.pipeline.rule_packs import load_rule_packs
     from agent_monitor.storage import Database, repo, upgrade_database
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
@@ -70,7 +72,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
     stages = await open_stages(settings)
-    bus = InProcessEventBus(settings.live.subscriber_queue)
+    bus = await open_bus(settings)  # in-process, or over Redis with cluster.redis_url
     metrics = PrometheusMetrics()
     manager = CallManager(settings, stages, db, bus, metrics=metrics)
     await load_rule_packs(manager)  # the packs enabled, disabled and uploaded from the admin page
@@ -97,6 +99,7 @@ async def close_services(services: Services) -> None:
     if services.audiosocket is not None:
         await services.audiosocket.close()
     await services.manager.shutdown()
+    await close_bus(services.bus)  # after the calls' last events
     if services.anchors is not None:
         await services.anchors.stop()
     await asyncio.to_thread(services.stages.close)
