@@ -69,7 +69,10 @@ def build_stages(settings: Settings) -> Stages:
 
 
 async def open_stages(settings: Settings) -> Stages:
-    """:func:`build_stages` off the event loop, the models' state logged and spares prewarmed."""
+    """:func:`build_stages` off the event loop, the models' state logged and spares prewarmed.
+    A web node (``cluster.role = web``) takes no calls: it loads no speech model."""
+    if settings.cluster.role == "web":
+        settings = settings.model_copy(update={"asr": settings.asr.model_copy(update={"models": {}})})
     models = await asyncio.to_thread(LanguageModels.from_settings, settings)
     try:
         (log.warning if models.missing else log.info)("speech models: %s", models.describe())

@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from agent_monitor.cluster.node import close_bus
+from agent_monitor.cluster.node import close_bus, join_floor
 from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.model.stages import Stages
 from agent_monitor.settings import Settings
@@ -65,6 +65,8 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
 
     def prepare_db() -> list[str]:
         upgrade_database(db.engine)
+        if settings.cluster.redis_url is not None:
+            return []  # a shared database: other nodes' live calls are theirs (dead nodes: cluster.registry)
         with db.session() as s:
             return repo.abort_live_calls(s)
 
@@ -81,7 +83,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     anchors = AnchorWriter(db, anchor_path(settings.data_dir), server.anchor_every_s)
     anchors.start()
     registry = LegRegistry(server.audiosocket_registration_ttl_s, server.audiosocket_max_registrations)
-    return Services(
+    services = Services(
         settings,
         db,
         stages,
@@ -92,10 +94,14 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
         anchors=anchors,
         metrics=metrics,
     )
+    await join_floor(services)  # with cluster.redis_url: the registry of live calls, dead-node watch
+    return services
 
 
 async def close_services(services: Services) -> None:
     await services.loop_lag.stop()
+    if services.keeper is not None:
+        await services.keeper.stop()
     if services.audiosocket is not None:
         await services.audiosocket.close()
     await services.manager.shutdown()
@@ -118,7 +124,7 @@ def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, open_stages)
         try:
-            if settings.server.audiosocket_port is not None:
+            if settings.server.audiosocket_port is not None and settings.cluster.role != "web":
                 from agent_monitor.ingest.audiosocket_server import AudioSocketServer
 
                 services.audiosocket = AudioSocketServer(services.manager, services.registry, settings)
@@ -130,8 +136,9 @@ def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
             await close_services(services)
 
     app = FastAPI(title="Agent Monitor", lifespan=lifespan)
-    app.include_router(ws_ingest.router)
-    app.include_router(twilio.router)
+    if settings.cluster.role != "web":  # a web node takes no calls
+        app.include_router(ws_ingest.router)
+        app.include_router(twilio.router)
     app.include_router(events.router)
     app.include_router(api_live.router)
     app.include_router(api_metrics.router)

@@ -5,11 +5,33 @@ Without ``cluster.redis_url`` the node is alone: the in-process bus, exactly as 
 
 from __future__ import annotations
 
+import logging
 import socket
+from typing import Protocol
+
+from redis.exceptions import RedisError
 
 from agent_monitor.cluster.redis_bus import RedisEventBus
+from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
 from agent_monitor.pipeline.bus import EventBus, InProcessEventBus
+from agent_monitor.pipeline.live_calls import LiveCalls
 from agent_monitor.settings import Settings
+from agent_monitor.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+class FloorMember(Protocol):
+    """What :func:`join_floor` reads and sets of the web layer's services."""
+
+    settings: Settings
+    db: Database
+    bus: EventBus
+    live: LiveCalls | None
+    keeper: NodeKeeper | None
+
+    @property
+    def manager(self) -> LiveCalls: ...
 
 
 def node_id(settings: Settings) -> str:
@@ -33,3 +55,21 @@ async def close_bus(bus: EventBus) -> None:
     """Send what a Redis bus still holds, then close it (nothing to do for the in-process bus)."""
     if isinstance(bus, RedisEventBus):
         await bus.close()
+
+
+async def join_floor(services: FloorMember) -> None:
+    """With ``cluster.redis_url``: start this node's :class:`NodeKeeper` (presence, its calls in
+    the registry unless it is a web node, dead nodes' calls reaped) and show the floor's calls."""
+    settings = services.settings
+    if settings.cluster.redis_url is None or not isinstance(services.bus, RedisEventBus):
+        return
+    registry = CallRegistry(services.bus.redis, settings.cluster, node_id(settings))
+    holds_calls = settings.cluster.role != "web"
+    keeper = NodeKeeper(registry, services.manager, services.db, services.bus, holds_calls=holds_calls)
+    try:
+        await keeper.once()
+    except (RedisError, OSError) as exc:
+        log.warning("cluster: registry not reachable at start (%r); retrying in the background", exc)
+    keeper.start()
+    services.keeper = keeper
+    services.live = FloorCalls(services.manager, registry)

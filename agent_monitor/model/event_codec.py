@@ -22,9 +22,10 @@ from typing import Any
 from agent_monitor.errors import AgentMonitorError, EventFormatError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import EVENT_TYPES, Event, TranscriptEvent
+from agent_monitor.model.session import CallInfo
 from agent_monitor.model.transcript import Transcript, Word
 
-__all__ = ["event_from_dict"]
+__all__ = ["decode_call_info", "event_from_dict"]
 
 
 def event_from_dict(data: Any) -> Event:
@@ -42,6 +43,16 @@ def event_from_dict(data: Any) -> Event:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, AgentMonitorError) as exc:
         raise EventFormatError(f"malformed {cls.type} event: {exc}") from exc
+
+
+def decode_call_info(data: Any) -> CallInfo:
+    """The :class:`CallInfo` whose ``to_dict()`` is ``data``; :class:`EventFormatError` if not."""
+    try:
+        return typing.cast(CallInfo, _dataclass(CallInfo, data))
+    except EventFormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, AgentMonitorError) as exc:
+        raise EventFormatError(f"malformed call info: {exc}") from exc
 
 
 def _transcript_event(data: dict[str, Any]) -> TranscriptEvent:
