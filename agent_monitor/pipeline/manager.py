@@ -121,7 +121,7 @@ class CallManager:
     async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int], stages: Stages) -> None:
         info, settings = session.info, self.settings
         for leg in (Leg.AGENT, Leg.DEBTOR):
-            path = recording_path(settings.data_dir, info.call_id, leg)
+            path = recording_path(settings.media_dir, info.call_id, leg)
             writer = await asyncio.to_thread(
                 RecordingWriter,
                 path,

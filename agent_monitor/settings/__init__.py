@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         return v.expanduser()
 
     @property
+    def media_dir(self) -> Path:
+        """Where recordings are kept (under ``recordings/``): ``cluster.shared_dir`` on a floor
+        whose nodes share one, else ``data_dir``."""
+        return self.cluster.shared_dir or self.data_dir
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

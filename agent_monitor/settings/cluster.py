@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -24,6 +25,10 @@ class ClusterSettings(BaseModel):
     #: away longer than these events take to publish misses the oldest of them (counted)
     stream_maxlen: int = Field(100_000, ge=1000)
     role: NodeRole = "all"
+    #: a directory every node of the floor mounts (NFS, CephFS, ...): recordings are kept under it
+    #: instead of ``data_dir``, so a call the phone switch moves to another node continues its
+    #: recording there and web nodes play recordings back; ``None``: ``data_dir`` (one node)
+    shared_dir: Path | None = None
     #: this node's name on the floor (its stream cursor and its calls in the registry are kept
     #: under it, so a restarted node resumes where it stopped); default: ``HOST:PORT``
     node_id: str | None = Field(None, min_length=1, max_length=200)
