@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Sequence
 from typing import Protocol
 
 from redis.exceptions import RedisError
@@ -14,11 +15,17 @@ from redis.exceptions import RedisError
 from agent_monitor.cluster.redis_bus import RedisEventBus
 from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
 from agent_monitor.pipeline.bus import EventBus, InProcessEventBus
-from agent_monitor.pipeline.live_calls import LiveCalls
+from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database
 
 log = logging.getLogger(__name__)
+
+
+class HoldsCalls(LiveCalls, Protocol):
+    """The call manager as the floor sees it: the live calls, and those it still holds."""
+
+    def held_calls(self) -> Sequence[LiveCall]: ...
 
 
 class FloorMember(Protocol):
@@ -31,7 +38,7 @@ class FloorMember(Protocol):
     keeper: NodeKeeper | None
 
     @property
-    def manager(self) -> LiveCalls: ...
+    def manager(self) -> HoldsCalls: ...
 
 
 def node_id(settings: Settings) -> str:
@@ -65,7 +72,8 @@ async def join_floor(services: FloorMember) -> None:
         return
     registry = CallRegistry(services.bus.redis, settings.cluster, node_id(settings))
     holds_calls = settings.cluster.role != "web"
-    keeper = NodeKeeper(registry, services.manager, services.db, services.bus, holds_calls=holds_calls)
+    held = services.manager.held_calls
+    keeper = NodeKeeper(registry, held, services.db, services.bus, holds_calls=holds_calls)
     try:
         await keeper.once()
     except (RedisError, OSError) as exc:

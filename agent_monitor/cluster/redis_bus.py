@@ -31,7 +31,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 #: events per XADD pipeline / per XREAD
 BATCH = 200
 CURSOR_TTL_S = 24 * 3600
+#: how many recently delivered events' stream ids are remembered (:meth:`RedisEventBus.stream_id`)
+ID_MEMORY = 10_000
 #: longest wait of one XREAD (a closing bus waits for it)
 READ_BLOCK_S = 0.5
 
@@ -78,6 +80,7 @@ class RedisEventBus:
         self._seq = 0
         self._sent_seq = 0
         self._last_seen: dict[str, int] = {}
+        self._ids: OrderedDict[int, tuple[Event, str]] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         #: whether the last Redis command of the sender succeeded
@@ -227,11 +230,11 @@ class RedisEventBus:
             return
         entries = reply[0][1]
         for entry_id, fields in entries:
-            self._deliver(fields)
+            self._deliver(str(entry_id), fields)
             self.last_id = str(entry_id)
         await self.redis.set(self.cursor_key, self.last_id, ex=CURSOR_TTL_S)
 
-    def _deliver(self, fields: dict[str, str]) -> None:
+    def _deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         node = fields.get("node", "")
         if node == self.instance:
             return
@@ -246,7 +249,34 @@ class RedisEventBus:
             log.error("redis bus: skipped a stream entry that is not an event: %s", exc)
             return
         self.received += 1
+        self._ids[id(event)] = (event, entry_id)
+        while len(self._ids) > ID_MEMORY:
+            self._ids.popitem(last=False)
         self.local.publish_nowait(event)
+
+    # --- resuming a subscriber ------------------------------------------------------------------
+    def stream_id(self, event: Event) -> str | None:
+        """The stream id of an event this node read from Redis (recent ones), else ``None``."""
+        known = self._ids.get(id(event))
+        return known[1] if known is not None and known[0] is event else None
+
+    async def replay(self, since: str, filter: EventFilter | None = None) -> list[tuple[str, Event]]:
+        """The critical events after stream id ``since`` up to what this node has delivered (for a
+        subscriber that reconnects: ``/ws/events?since=ID``), oldest first, at most ``BATCH * 50``."""
+        if self.last_id is None:
+            return []
+        entries: Any = await self.redis.xrange(
+            self.stream, min=f"({since}", max=self.last_id, count=BATCH * 50
+        )
+        out = []
+        for entry_id, fields in entries:
+            try:
+                event = event_from_dict(json.loads(fields["event"]))
+            except (KeyError, ValueError, EventFormatError):
+                continue
+            if event.critical and (filter is None or filter(event)):
+                out.append((str(entry_id), event))
+        return out
 
 
 class Backoff:

@@ -25,15 +25,16 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
-from agent_monitor.errors import EventFormatError
+from agent_monitor.errors import EventFormatError, StorageError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.event_codec import decode_call_info
 from agent_monitor.model.events import CallEnded
@@ -45,6 +46,9 @@ from agent_monitor.settings import ClusterSettings
 from agent_monitor.storage import Database, repo
 
 log = logging.getLogger(__name__)
+
+#: tries to mark a dead node's call aborted in the database (0.5 s, doubling, between them)
+DB_ATTEMPTS = 5
 
 #: removes a dead node's call entry, atomically, only if it still names that node and the node's
 #: presence key is absent; returns the entry (the caller won the claim) or nil
@@ -173,44 +177,67 @@ class NodeKeeper:
     :class:`CallEnded` on the bus)."""
 
     def __init__(
-        self, registry: CallRegistry, local: LiveCalls, db: Database, bus: EventBus, *, holds_calls: bool
+        self,
+        registry: CallRegistry,
+        held: Callable[[], Sequence[LiveCall]],
+        db: Database,
+        bus: EventBus,
+        *,
+        holds_calls: bool,
     ) -> None:
         self.registry = registry
-        self.local = local
+        #: the calls this node holds until their end is published (stopping ones included: a node
+        #: that dies while a call finishes its audio still has the call reaped)
+        self.held = held
         self.db = db
         self.bus = bus
         self.holds_calls = holds_calls
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         #: calls of dead nodes this node marked aborted
         self.reaped: list[str] = []
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="cluster-node-keeper")
+        """Two tasks: the presence beat alone (a slow reap or database never delays it, so a
+        busy node is not taken for dead) and the watch (registry read, dead nodes reaped)."""
+        self._tasks = [asyncio.create_task(self._run(self.watch), name="cluster-watch")]
+        if self.holds_calls:
+            self._tasks.append(asyncio.create_task(self._run(self.beat), name="cluster-beat"))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         if self.holds_calls:
             with contextlib.suppress(RedisError, OSError):
                 await self.registry.redis.delete(self.registry.presence_key(self.registry.node))
 
-    async def _run(self) -> None:
+    async def _run(self, step: Callable[[], Awaitable[None]]) -> None:
         every = self.registry.settings.heartbeat_s
         while True:
             try:
-                await self.once()
+                await step()
             except (RedisError, OSError) as exc:
                 log.warning("cluster: registry not reachable (%r); retrying", exc)
+            except Exception:  # the beat and the watch of dead nodes must outlive one bad round
+                log.exception("cluster: a registry round failed; retrying")
             await asyncio.sleep(every)
 
     async def once(self) -> None:
+        """One beat (a node that holds calls) and one watch, in this order."""
         if self.holds_calls:
-            await self.registry.beat(self.local.live_calls())
+            await self.beat()
+        await self.watch()
+
+    async def beat(self) -> None:
+        await self.registry.beat(self.held())
+
+    async def watch(self) -> None:
         await self.registry.read()
         for node in await self.registry.dead_nodes():
+            log.info("cluster: node %s stopped heartbeating", node)
             for call in [c for c in self.registry.calls.values() if c.node == node]:
                 if await self.registry.claim(call):
                     await self._reap(call)
@@ -223,18 +250,20 @@ class NodeKeeper:
             with self.db.session() as s:
                 return repo.abort_call(s, call.call_id, at=now)
 
-        await asyncio.to_thread(job)
         self.registry.calls.pop(call.call_id, None)
         self.reaped.append(call.call_id)
-        log.warning("cluster: node %s stopped; call %s marked aborted", call.node, call.call_id)
         reason = f"node {call.node} stopped"
-        await self.bus.publish(
-            CallEnded(
-                call_id=call.call_id,
-                t=duration,
-                status="aborted",
-                reason=reason,
-                level=call.stats.level,
-                duration_s=duration,
-            )
-        )
+        level = call.stats.level
+        ended = CallEnded(call.call_id, duration, "aborted", reason, level, duration)
+        await self.bus.publish(ended)  # every wall first: the database may be slow
+        for attempt in range(DB_ATTEMPTS):
+            try:
+                await asyncio.to_thread(job)
+                break
+            except (SQLAlchemyError, StorageError) as exc:
+                log.warning("cluster: marking call %s aborted failed (%r); retrying", call.call_id, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        else:
+            log.error("cluster: call %s of dead node %s could not be marked aborted", call.call_id, call.node)
+            return
+        log.warning("cluster: %s; call %s marked aborted", reason, call.call_id)

@@ -78,6 +78,11 @@ class CallManager:
     def live_calls(self) -> list[CallSession]:
         return [s for s in self._sessions.values() if not s.closed]
 
+    def held_calls(self) -> list[CallSession]:
+        """The calls this node holds until their end is published: the live ones and those
+        stopping (still finishing their audio), for the floor's registry."""
+        return list(self._sessions.values())
+
     async def start_call(self, info: CallInfo) -> CallSession:
         """Open a session: the call row (resumed if the id exists), one recording and one worker
         per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id."""

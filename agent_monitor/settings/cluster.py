@@ -35,7 +35,7 @@ class ClusterSettings(BaseModel):
     #: an analysis node renews its presence and its calls in the registry this often
     heartbeat_s: float = Field(1.0, gt=0.0, le=30.0)
     #: a node whose presence is older than this is dead: its calls are marked aborted
-    node_ttl_s: float = Field(3.0, gt=0.0, le=300.0)
+    node_ttl_s: float = Field(5.0, gt=0.0, le=300.0)
     #: a Redis that does not answer is retried after 0.1 s, doubling up to this
     reconnect_max_s: float = Field(5.0, gt=0.0, le=60.0)
     #: while Redis is away, at most this many non-critical events wait to be sent (the rest are

@@ -32,10 +32,11 @@ from tests.redis_support import RedisServer
 from tests.web.live_support import EventCollector
 from tests.web.server_process import REPO, TOKEN, ServerProcess
 from tests.web.ui_support import PASSWORD, login
+from web.resume import order
 
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
 #: node presence TTL of the floor (a dead node's calls are aborted within about this)
-NODE_TTL_S = 2.0
+NODE_TTL_S = 3.0
 
 
 @pytest.fixture()
@@ -80,6 +81,15 @@ def _add_user(node: ServerProcess, name: str, *options: str) -> None:
     assert added.returncode == 0, added.stderr
 
 
+def _registry(url: str) -> dict[str, object]:
+    """What Redis holds of the floor (for failure messages)."""
+    import redis
+
+    with redis.Redis.from_url(url, decode_responses=True) as r:
+        keys = sorted(r.keys("floor-test:*"))
+        return {"keys": keys, "calls": r.hgetall("floor-test:calls"), "ttl": {k: r.pttl(k) for k in keys}}
+
+
 def _final_utterances(db: Database, call_id: str) -> int:
     with db.session() as s:
         return len(repo.list_utterances(s, call_id, final_only=True))
@@ -106,7 +116,7 @@ def test_two_analysis_nodes_and_a_web_node(tmp_path: Path, pg_url: str, real_cal
                 node.wait_ready(180)
             db = Database.open(pg_url)
             try:
-                asyncio.run(_scenario(nodes, db, real_call, tmp_path / "shared"))
+                asyncio.run(_scenario(nodes, db, real_call, tmp_path / "shared", redis_server.url))
             finally:
                 db.dispose()
         finally:
@@ -114,12 +124,14 @@ def test_two_analysis_nodes_and_a_web_node(tmp_path: Path, pg_url: str, real_cal
                 node.stop()
 
 
-async def _scenario(nodes: dict[str, ServerProcess], db: Database, call: CallAudio, shared: Path) -> None:
+async def _scenario(
+    nodes: dict[str, ServerProcess], db: Database, call: CallAudio, shared: Path, redis_url: str
+) -> None:
     a1, a2, web = nodes["a1"], nodes["a2"], nodes["web"]
     with httpx.Client(base_url=web.url) as c:
         login(c, "sam")
         cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
-    first, rest = call.excerpt(0.0, 24.0), call.excerpt(24.0, 8.0)
+    first, rest = call.excerpt(0.0, 40.0), call.excerpt(40.0, 8.0)
     async with EventCollector(web.ws + "/ws/events", cookie) as wall:
         streams = {
             "f1": asyncio.create_task(
@@ -143,28 +155,42 @@ async def _scenario(nodes: dict[str, ServerProcess], db: Database, call: CallAud
         assert a1.proc is not None
         a1.proc.kill()  # SIGKILL mid-call: no shutdown, no goodbye
         killed_at = time.monotonic()
-        ended = await wall.wait_for("f1", "call_ended", timeout=NODE_TTL_S + 10)
+        try:
+            ended = await wall.wait_for("f1", "call_ended", timeout=NODE_TTL_S + 10)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}; alive: {a1.proc.poll()}; registry: {_registry(redis_url)}"
+            ) from None
         assert ended["status"] == "aborted" and "a1" in ended["reason"]
         assert time.monotonic() - killed_at < NODE_TTL_S + 5
         assert _status(db, "f1") is CallStatus.ABORTED
         assert _final_utterances(db, "f1") >= stored  # nothing stored was lost
         recorded = read_recording(agent_leg).pcm
         await streams["f1"]  # the client notices its node is gone
-        # the phone switch reconnects the call to the surviving node, same call id: it continues
-        again = await stream_ingest(
-            a2.url, rest, {"call_id": "f1", "agent_id": "A-1"}, speed=2.0, token=TOKEN
-        )
-        assert again.completed, again.close_reason
-        resumed = [e for e in wall.of("f1", "call_started") if e.get("resumed")]
-        assert resumed, "the reconnected call was not seen as resumed on the web node"
-        assert (await streams["f2"]).completed
+        last_seen = [e["stream_id"] for _, e in wall.events if "stream_id" in e][-1]
+    # the web node restarts (its supervisor's socket drops) while the phone switch reconnects the
+    # call to the surviving node, same call id: the call continues, its events go on the stream
+    await asyncio.to_thread(web.stop)
+    again = await stream_ingest(a2.url, rest, {"call_id": "f1", "agent_id": "A-1"}, speed=2.0, token=TOKEN)
+    assert again.completed, again.close_reason
+    assert (await streams["f2"]).completed
+    await asyncio.to_thread(web.start, 120.0)
+    async with EventCollector(f"{web.ws}/ws/events?since={last_seen}", cookie) as back:
+        # the supervisor's socket resumes: the critical events it missed come first, none lost
+        started = await back.wait_for("f1", "call_started", timeout=20)
+        assert started["resumed"] is True
         for call_id in ("f1", "f2"):
-            ends = wall.of(call_id, "call_ended")
             deadline = time.monotonic() + 20
-            while not any(e["status"] == "ended" for e in ends) and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                ends = [e for _, e in wall.events + back.events if e["call_id"] == call_id]
+                if any(e["type"] == "call_ended" and e["status"] == "ended" for e in ends):
+                    break
                 await asyncio.sleep(0.2)
-                ends = wall.of(call_id, "call_ended")
-            assert any(e["status"] == "ended" for e in ends), ends
+            else:
+                raise AssertionError(f"no call_ended (ended) for {call_id}")
+        # nothing from before ``since`` comes again (frames read from the stream carry their id)
+        replayed = [e["stream_id"] for _, e in back.events if "stream_id" in e]
+        assert replayed and all(order(sid) > order(last_seen) for sid in replayed)
     assert _status(db, "f1") is CallStatus.ENDED and _status(db, "f2") is CallStatus.ENDED
     assert _final_utterances(db, "f1") >= stored
     # the recording went on where the dead node left it, on the surviving node

@@ -80,7 +80,7 @@ def _keeper(server: RedisServer, db: Database, name: str, node: Node, *, holds: 
     settings = ClusterSettings(redis_url=server.url, prefix="t", heartbeat_s=0.2, node_ttl_s=0.6)
     client = aioredis.from_url(server.url, decode_responses=True)
     keeper = NodeKeeper(
-        CallRegistry(client, settings, name), node, db, InProcessEventBus(), holds_calls=holds
+        CallRegistry(client, settings, name), node.live_calls, db, InProcessEventBus(), holds_calls=holds
     )
     OPEN.append(keeper)
     return keeper
