@@ -163,6 +163,10 @@ async def _scenario(
             ) from None
         assert ended["status"] == "aborted" and "a1" in ended["reason"]
         assert time.monotonic() - killed_at < NODE_TTL_S + 5
+        # the row follows the event (the walls are told first): marked within seconds
+        deadline = time.monotonic() + 5
+        while _status(db, "f1") is not CallStatus.ABORTED and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
         assert _status(db, "f1") is CallStatus.ABORTED
         assert _final_utterances(db, "f1") >= stored  # nothing stored was lost
         recorded = read_recording(agent_leg).pcm
