@@ -84,7 +84,12 @@ def load_speech(settings: Settings) -> LanguageModels | WorkerPool:
 
 async def open_stages(settings: Settings) -> Stages:
     """The server's stages off the event loop: speech in this process or in ``server.workers``
-    worker processes (:mod:`agent_monitor.workers`), their state logged and spares prewarmed."""
+    worker processes (:mod:`agent_monitor.workers`), their state logged and spares prewarmed.
+    A web node (``cluster.role = web``) takes no calls: it loads no speech model."""
+    if settings.cluster.role == "web":
+        asr = settings.asr.model_copy(update={"models": {}})
+        server = settings.server.model_copy(update={"workers": 0})
+        settings = settings.model_copy(update={"asr": asr, "server": server})
     models = await asyncio.to_thread(load_speech, settings)
     try:
         missing = models.to_dict()["not_transcribed"]

@@ -193,6 +193,19 @@ class AudioInputError(PipelineError):
     """Audio pushed into a call session does not fit its declared encoding or leg."""
 
 
+class EventFormatError(PipelineError):
+    """A message on a bus between processes is not an event's JSON form (``Event.to_dict()``)."""
+
+
+# --- cluster (several nodes on Redis) --------------------------------------------------------
+class ClusterError(AgentMonitorError):
+    """The cluster's shared state (Redis) cannot do what was asked."""
+
+
+class CallNotHeldError(ClusterError):
+    """No live node holds this call (it ended, or its node died)."""
+
+
 # --- ingest protocols ------------------------------------------------------------------------
 class IngestProtocolError(PipelineError):
     """An ingest connection broke its protocol (malformed message or frame, wrong order).

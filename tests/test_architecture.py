@@ -36,7 +36,7 @@ GENERATED = ("agent_monitor/storage/migrations/versions/",)
 
 STAGES = ("asr", "emotion", "qa_rules")
 CORE = ("model", "errors", "settings", "audio", "strict_json", "data_dir_lock")
-SERVICES = ("storage", "accounts", "pipeline", "ingest")
+SERVICES = ("storage", "accounts", "pipeline", "ingest", "cluster")
 TOP = ("compose", "cli", "evaluation", "workers", "__main__")
 
 #: layer -> the other layers it may import (ARCHITECTURE.md, "What each package may import")
@@ -52,7 +52,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "accounts": ("core", "storage"),
     "pipeline": ("core", "storage", "accounts"),
     "ingest": ("core", "storage", "accounts", "pipeline"),
-    "web": ("core", "storage", "accounts", "pipeline", "ingest"),
+    "cluster": ("core", "storage", "accounts", "pipeline"),
+    "web": ("core", "storage", "accounts", "pipeline", "ingest", "cluster"),
     "top": ("*",),
 }
 

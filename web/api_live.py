@@ -81,7 +81,7 @@ async def languages(
 async def live_calls(user: LiveViewer, services: ServicesDep) -> dict[str, Any]:
     scope = LiveScope(user, services)
     calls = []
-    for session in services.manager.live_calls():
+    for session in services.calls.live_calls():
         if not await scope.sees(session.info):
             continue
         stats = session.stats

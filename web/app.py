@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from agent_monitor.cluster.node import close_bus, join_floor
 from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.model.stages import Stages
 from agent_monitor.settings import Settings
@@ -53,8 +54,9 @@ async def build_services(settings: Settings, open_stages: StageOpener) -> Servic
 
 
 async def _open_services(settings: Settings, open_stages: StageOpener) -> Services:
+    from agent_monitor.cluster.node import open_bus
     from agent_monitor.ingest.audiosocket import LegRegistry
-    from agent_monitor.pipeline import CallManager, InProcessEventBus
+    from agent_monitor.pipeline import CallManager
     from agent_monitor.pipeline.rule_packs import load_rule_packs
     from agent_monitor.storage import Database, repo, upgrade_database
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
@@ -63,6 +65,8 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
 
     def prepare_db() -> list[str]:
         upgrade_database(db.engine)
+        if settings.cluster.redis_url is not None:
+            return []  # a shared database: other nodes' live calls are theirs (dead nodes: cluster.registry)
         with db.session() as s:
             return repo.abort_live_calls(s)
 
@@ -70,7 +74,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
     stages = await open_stages(settings)
-    bus = InProcessEventBus(settings.live.subscriber_queue)
+    bus = await open_bus(settings)  # in-process, or over Redis with cluster.redis_url
     metrics = PrometheusMetrics()
     manager = CallManager(settings, stages, db, bus, metrics=metrics)
     await load_rule_packs(manager)  # the packs enabled, disabled and uploaded from the admin page
@@ -79,7 +83,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     anchors = AnchorWriter(db, anchor_path(settings.data_dir), server.anchor_every_s)
     anchors.start()
     registry = LegRegistry(server.audiosocket_registration_ttl_s, server.audiosocket_max_registrations)
-    return Services(
+    services = Services(
         settings,
         db,
         stages,
@@ -90,13 +94,18 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
         anchors=anchors,
         metrics=metrics,
     )
+    await join_floor(services)  # with cluster.redis_url: the registry of live calls, dead-node watch
+    return services
 
 
 async def close_services(services: Services) -> None:
     await services.loop_lag.stop()
+    if services.keeper is not None:
+        await services.keeper.stop()
     if services.audiosocket is not None:
         await services.audiosocket.close()
     await services.manager.shutdown()
+    await close_bus(services.bus)  # after the calls' last events
     if services.anchors is not None:
         await services.anchors.stop()
     await asyncio.to_thread(services.stages.close)
@@ -115,7 +124,7 @@ def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, open_stages)
         try:
-            if settings.server.audiosocket_port is not None:
+            if settings.server.audiosocket_port is not None and settings.cluster.role != "web":
                 from agent_monitor.ingest.audiosocket_server import AudioSocketServer
 
                 services.audiosocket = AudioSocketServer(services.manager, services.registry, settings)
@@ -127,8 +136,9 @@ def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
             await close_services(services)
 
     app = FastAPI(title="Agent Monitor", lifespan=lifespan)
-    app.include_router(ws_ingest.router)
-    app.include_router(twilio.router)
+    if settings.cluster.role != "web":  # a web node takes no calls
+        app.include_router(ws_ingest.router)
+        app.include_router(twilio.router)
     app.include_router(events.router)
     app.include_router(api_live.router)
     app.include_router(api_metrics.router)

@@ -13,10 +13,11 @@ agent's calls, as far as the event names the agent: alerts, warnings, handoffs, 
 first sends ``{"type": "subscribed"}`` (events published after it are delivered), then one text
 frame per event, ``event.to_dict()``, with personal data (debtor phone, numbers in transcripts,
 evidence and reasons) masked for the roles :mod:`web.masking` masks for, as on ``/ws/ui/live``
-and the REST API. Non-critical events may be dropped for a slow client (the bus's overflow
-policy); alerts never are. The session is re-checked every ``web.session_recheck_s`` seconds:
-after a logout, a deactivation or a password or role change the socket is closed with 1008
-("session ended").
+and the REST API. On a floor (Redis bus) frames carry ``stream_id`` and ``since=ID`` first sends
+the critical events missed after it (:mod:`web.resume`). Non-critical events may be dropped
+for a slow client (the bus's overflow policy); alerts never are. The session is re-checked
+every ``web.session_recheck_s`` seconds: after a logout, a deactivation or a password or role
+change the socket is closed with 1008 ("session ended").
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from agent_monitor.errors import InvalidRequestError
 from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
 from agent_monitor.model.roles import Role
 from agent_monitor.pipeline.bus import EventFilter
@@ -40,6 +42,7 @@ from web.auth.deps import CurrentUser, watch_session, websocket_user
 from web.auth.live_scope import LiveScope
 from web.auth.scope import masks
 from web.heartbeat import Sender
+from web.resume import missed_events, order, stream_id
 from web.services import Services, ServicesDep
 from web.ui.serialize import event_masked
 
@@ -76,8 +79,9 @@ def _fallback(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def event_json(event: Event) -> str:
-    return json.dumps(event.to_dict(), default=_fallback, ensure_ascii=False, separators=(",", ":"))
+def event_json(event: Event, sid: str | None = None) -> str:
+    data = event.to_dict() if sid is None else {**event.to_dict(), "stream_id": sid}
+    return json.dumps(data, default=_fallback, ensure_ascii=False, separators=(",", ":"))
 
 
 @router.websocket("/ws/events")
@@ -94,6 +98,14 @@ async def ws_events(websocket: WebSocket, services: ServicesDep) -> None:
         return
     wanted = event_filter(set(params.getlist("call_id")), params.get("agent_id"), types)
     await stream_events(websocket, user, services, wanted)
+
+
+async def _send(sender: Sender, scope: LiveScope, event: Event, sid: str | None, masked: bool) -> None:
+    if await scope.allows(event):
+        text = event_json(event, sid)
+        if masked:
+            text = json.dumps(event_masked(json.loads(text)), ensure_ascii=False)
+        await sender.send_text(text)
 
 
 async def stream_events(
@@ -129,14 +141,18 @@ async def stream_events(
         session_watch = asyncio.create_task(watch_session(websocket, user, every, sub.close))
         pings = asyncio.create_task(sender.heartbeat(heartbeat_s, sub.close)) if heartbeat_s else None
         try:
+            missed = await missed_events(services.bus, websocket.query_params.get("since"), wanted)
+            upto = order(missed[-1][0]) if missed else (0, 0)
+            for missed_id, event in missed:
+                await _send(sender, scope, event, missed_id, masked)
             async for event in sub:
                 if session_watch.done():  # logged out or deactivated: nothing more is sent
                     break
-                if await scope.allows(event):
-                    text = event_json(event)
-                    if masked:
-                        text = json.dumps(event_masked(json.loads(text)), ensure_ascii=False)
-                    await sender.send_text(text)
+                sid = stream_id(services.bus, event)
+                if sid is None or order(sid) > upto:  # not already sent as missed
+                    await _send(sender, scope, event, sid, masked)
+        except InvalidRequestError as exc:
+            await websocket.close(1008, str(exc))
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.info("events client left: %r", exc)
         finally:

@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from agent_monitor.cluster.redis_bus import RedisEventBus
 from agent_monitor.model.audio import Leg
 from agent_monitor.pipeline import CallManager, EventBus, InProcessEventBus
 from agent_monitor.settings import Settings
@@ -137,10 +138,19 @@ class LiveState(Collector):
             "Database writes waiting in the outboxes' memory (not yet written or spilled)",
             value=sum(s.queued for s in stores),
         )
-        if isinstance(self.bus, InProcessEventBus):
+        if isinstance(self.bus, InProcessEventBus | RedisEventBus):
             yield GaugeMetricFamily(
                 PREFIX + "bus_pending_events", "Events waiting in subscribers' queues", value=self.bus.pending
             )
             yield GaugeMetricFamily(
                 PREFIX + "bus_subscribers", "Event bus subscribers", value=self.bus.subscribers
+            )
+        if isinstance(self.bus, RedisEventBus):
+            yield GaugeMetricFamily(
+                PREFIX + "bus_unsent_events", "Events published here, not yet in Redis", value=self.bus.unsent
+            )
+            yield GaugeMetricFamily(
+                PREFIX + "bus_unsent_dropped_events",
+                "Non-critical events dropped while Redis was away (since start)",
+                value=self.bus.dropped_unsent,
             )

@@ -26,9 +26,11 @@ from web.loop_monitor import LoopLagMonitor
 from web.metrics import PrometheusMetrics
 
 if TYPE_CHECKING:
+    from agent_monitor.cluster.registry import NodeKeeper
     from agent_monitor.ingest.audiosocket import LegRegistry
     from agent_monitor.ingest.audiosocket_server import AudioSocketServer
     from agent_monitor.pipeline import CallManager, EventBus
+    from agent_monitor.pipeline.live_calls import LiveCalls
     from agent_monitor.storage import Database
     from agent_monitor.storage.anchors import AnchorWriter
 
@@ -52,11 +54,23 @@ class Services:
     data_dir_lock: DataDirLock | None = None
     #: the Prometheus registry of this application (the call manager reports to it)
     metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)
+    #: the live calls the pages show: the manager's, plus other nodes' on a floor (Redis)
+    live: LiveCalls | None = None
+    #: this node's presence and calls in the floor's registry (with ``cluster.redis_url``)
+    keeper: NodeKeeper | None = None
     disk: DiskWatch = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.live is None:
+            self.live = self.manager
         self.disk = DiskWatch(self.settings.data_dir, self.settings.server.min_free_disk_mb)
         self.metrics.watch(self.settings, self.manager, self.bus, self.loop_lag)
+
+    @property
+    def calls(self) -> LiveCalls:
+        """The live calls to show (:attr:`live`, set after construction)."""
+        assert self.live is not None
+        return self.live
 
     @property
     def models(self) -> TranscriberFactory:

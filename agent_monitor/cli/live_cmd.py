@@ -69,6 +69,11 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="bind address (default settings.server.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="HTTP/websocket port (default settings.server.port)")
     p.add_argument("--audiosocket-port", help="AudioSocket TCP port, or 'off'")
+    p.add_argument(
+        "--role",
+        choices=("all", "analysis", "web"),
+        help="this node's role on a floor (default settings.cluster.role, all; README: Running a floor)",
+    )
 
 
 def _call_options(p: argparse.ArgumentParser) -> None:
@@ -108,7 +113,12 @@ def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     if args.audiosocket_port is not None:
         text = str(args.audiosocket_port).strip().lower()
         update["audiosocket_port"] = None if text in ("off", "none", "") else int(text)
-    return settings.model_copy(update={"server": settings.server.model_copy(update=update)})
+    settings = settings.model_copy(update={"server": settings.server.model_copy(update=update)})
+    if getattr(args, "role", None):
+        settings = settings.model_copy(
+            update={"cluster": settings.cluster.model_copy(update={"role": args.role})}
+        )
+    return settings
 
 
 def preflight(settings: Settings) -> None:

@@ -78,6 +78,11 @@ class CallManager:
     def live_calls(self) -> list[CallSession]:
         return [s for s in self._sessions.values() if not s.closed]
 
+    def held_calls(self) -> list[CallSession]:
+        """The calls this node holds until their end is published: the live ones and those
+        stopping (still finishing their audio), for the floor's registry."""
+        return list(self._sessions.values())
+
     async def start_call(self, info: CallInfo) -> CallSession:
         """Open a session: the call row (resumed if the id exists), one recording and one worker
         per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id."""
@@ -121,7 +126,7 @@ class CallManager:
     async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int], stages: Stages) -> None:
         info, settings = session.info, self.settings
         for leg in (Leg.AGENT, Leg.DEBTOR):
-            path = recording_path(settings.data_dir, info.call_id, leg)
+            path = recording_path(settings.media_dir, info.call_id, leg)
             writer = await asyncio.to_thread(
                 RecordingWriter,
                 path,

@@ -4,7 +4,8 @@ Sources, highest priority first: explicit keyword arguments, environment variabl
 ``AGENT_MONITOR_`` (nested sections use ``__``, e.g. ``AGENT_MONITOR_VAD__AGGRESSIVENESS=3``), an
 optional TOML file (``AGENT_MONITOR_CONFIG`` or ``agent-monitor --config FILE``), then defaults.
 
-The sections live in sub-modules (:mod:`.speech`, :mod:`.analysis`, :mod:`.live`, :mod:`.server`);
+The sections live in sub-modules (:mod:`.speech`, :mod:`.analysis`, :mod:`.live`, :mod:`.server`,
+:mod:`.cluster`);
 everything is importable from here.
 """
 
@@ -24,6 +25,7 @@ from pydantic_settings import (
 from agent_monitor.errors import ConfigError
 from agent_monitor.settings.analysis import FusionSettings, RulesSettings, StressSettings
 from agent_monitor.settings.base import CALL_LANGUAGES, MODEL_MANIFEST, REPO_ROOT, CallLanguage
+from agent_monitor.settings.cluster import ClusterSettings, NodeRole
 from agent_monitor.settings.live import HealthSettings, LiveSettings, OutboxSettings
 from agent_monitor.settings.server import PhoneHookSettings, ServerSettings, WallSettings, WebSettings
 from agent_monitor.settings.speech import AsrSettings, DecoderSettings, VadSettings
@@ -34,10 +36,12 @@ __all__ = [
     "REPO_ROOT",
     "AsrSettings",
     "CallLanguage",
+    "ClusterSettings",
     "DecoderSettings",
     "FusionSettings",
     "HealthSettings",
     "LiveSettings",
+    "NodeRole",
     "OutboxSettings",
     "PhoneHookSettings",
     "RulesSettings",
@@ -78,11 +82,18 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     web: WebSettings = WebSettings()
     wall: WallSettings = WallSettings()
+    cluster: ClusterSettings = ClusterSettings()
 
     @field_validator("model_dir", "data_dir", "eval_data_dir")
     @classmethod
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
+
+    @property
+    def media_dir(self) -> Path:
+        """Where recordings are kept (under ``recordings/``): ``cluster.shared_dir`` on a floor
+        whose nodes share one, else ``data_dir``."""
+        return self.cluster.shared_dir or self.data_dir
 
     @property
     def effective_database_url(self) -> str:

@@ -62,7 +62,7 @@ class LiveScope:
         return facts
 
     def _live_info(self, call_id: str) -> CallInfo | None:
-        session = self.services.manager.get(call_id)
+        session = self.services.calls.get(call_id)
         return session.info if session is not None else None
 
     async def _live_facts(self, info: CallInfo) -> CallFacts:

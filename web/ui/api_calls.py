@@ -91,7 +91,7 @@ async def get_recording(
 ) -> Response:
     """One leg's audio as WAV (byte ranges supported); the first request of a playback is audited.
     A missing or unreadable recording is a 404 (``RecordingError``)."""
-    data_dir = services.settings.data_dir
+    data_dir = services.settings.media_dir
 
     def job(s: Any) -> tuple[bytes, int]:
         visible_call(s, user, call_id)

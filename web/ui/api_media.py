@@ -42,7 +42,7 @@ async def peaks(
         row = repo.get_recording(s, call_id, leg)
         if row is None:
             raise NotFoundError(f"call {call_id!r} has no {leg.value} recording")
-        return locate_recording(data_dir, call_id, leg, row.path)
+        return locate_recording(services_of(request).settings.media_dir, call_id, leg, row.path)
 
     path = await in_db(request, job)
     found = await asyncio.to_thread(recording_peaks, data_dir, call_id, leg, path, buckets)

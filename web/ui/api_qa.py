@@ -88,7 +88,7 @@ async def save_review(request: Request, call_id: str, body: ReviewIn, user: Revi
 async def export(request: Request, call_id: str, user: ReplayUser, services: ServicesDep) -> Response:
     """The evidence package (zip with audio, transcript, alerts, review and SHA256SUMS); audited."""
     masked = masks(request, user)
-    data_dir = services.settings.data_dir
+    data_dir = services.settings.media_dir
     # everything that can fail happens before the audit row is written in the same transaction
     headers = {"Content-Disposition": content_disposition(call_id)}
 

@@ -127,7 +127,7 @@ async def listen(websocket: WebSocket, call_id: str, services: ServicesDep) -> N
     watcher = asyncio.create_task(_drain(websocket, stopped.set))
     every = services.settings.web.session_recheck_s
     session_watch = asyncio.create_task(watch_session(websocket, user, every, stopped.set))
-    listener = _Listener(websocket, services.settings.data_dir, call_id)
+    listener = _Listener(websocket, services.settings.media_dir, call_id)
     try:
         while not stopped.is_set():
             live = services.manager.get(call_id) is not None

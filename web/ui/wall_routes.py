@@ -34,7 +34,7 @@ router = APIRouter(tags=["wall"])
 @router.get("/api/wall")
 async def wall(request: Request, user: SupervisorUser, services: ServicesDep) -> dict[str, Any]:
     """The live calls in scope with their recent transcript, stress readings and open alerts."""
-    sessions = {s.call_id: s for s in services.manager.live_calls()}
+    sessions = {s.call_id: s for s in services.calls.live_calls()}
     masked = masks(request, user)
 
     def job(s: Any) -> list[dict[str, Any]]:
@@ -61,7 +61,7 @@ async def wall_call(
     request: Request, call_id: str, user: SupervisorUser, services: ServicesDep
 ) -> dict[str, Any]:
     """One call's tile (404 outside the user's scope)."""
-    session = services.manager.get(call_id)
+    session = services.calls.get(call_id)
     masked = masks(request, user)
 
     def job(s: Any) -> dict[str, Any]:

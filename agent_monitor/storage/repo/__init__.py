@@ -36,6 +36,7 @@ from agent_monitor.storage.repo.audit import (
     record_audit,
 )
 from agent_monitor.storage.repo.calls import (
+    abort_call,
     abort_live_calls,
     debtor_calls_since,
     end_call,
@@ -124,6 +125,7 @@ __all__ = [
     "QueueQuery",
     "QueueRow",
     "Team",
+    "abort_call",
     "abort_live_calls",
     "acknowledge_alert",
     "add_pack_version",

@@ -108,6 +108,15 @@ def abort_live_calls(session: Session, *, at: datetime | None = None) -> list[st
     return [c.id for c in calls]
 
 
+def abort_call(session: Session, call_id: str, *, at: datetime | None = None) -> bool:
+    """Mark one call aborted if it is still live (its node died); ``False``: it was not live."""
+    call = session.get(Call, call_id)
+    if call is None or call.status is not CallStatus.LIVE:
+        return False
+    call.status, call.ended_at = CallStatus.ABORTED, as_utc(at)
+    return True
+
+
 def list_calls(
     session: Session,
     *,

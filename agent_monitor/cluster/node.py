@@ -1,0 +1,83 @@
+"""This node on the floor: its name and its event bus, chosen by the ``cluster`` settings.
+
+Without ``cluster.redis_url`` the node is alone: the in-process bus, exactly as a single server.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Sequence
+from typing import Protocol
+
+from redis.exceptions import RedisError
+
+from agent_monitor.cluster.redis_bus import RedisEventBus
+from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
+from agent_monitor.pipeline.bus import EventBus, InProcessEventBus
+from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
+from agent_monitor.settings import Settings
+from agent_monitor.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+class HoldsCalls(LiveCalls, Protocol):
+    """The call manager as the floor sees it: the live calls, and those it still holds."""
+
+    def held_calls(self) -> Sequence[LiveCall]: ...
+
+
+class FloorMember(Protocol):
+    """What :func:`join_floor` reads and sets of the web layer's services."""
+
+    settings: Settings
+    db: Database
+    bus: EventBus
+    live: LiveCalls | None
+    keeper: NodeKeeper | None
+
+    @property
+    def manager(self) -> HoldsCalls: ...
+
+
+def node_id(settings: Settings) -> str:
+    """``cluster.node_id``, else ``server.node_name`` or the host name, with the HTTP port."""
+    if settings.cluster.node_id:
+        return settings.cluster.node_id
+    host = settings.server.node_name or socket.gethostname()
+    return f"{host}:{settings.server.port}"
+
+
+async def open_bus(settings: Settings) -> EventBus:
+    """The bus of this node: over Redis when ``cluster.redis_url`` is set, started."""
+    if settings.cluster.redis_url is None:
+        return InProcessEventBus(settings.live.subscriber_queue)
+    bus = RedisEventBus(settings.cluster, node_id(settings), settings.live.subscriber_queue)
+    await bus.start()
+    return bus
+
+
+async def close_bus(bus: EventBus) -> None:
+    """Send what a Redis bus still holds, then close it (nothing to do for the in-process bus)."""
+    if isinstance(bus, RedisEventBus):
+        await bus.close()
+
+
+async def join_floor(services: FloorMember) -> None:
+    """With ``cluster.redis_url``: start this node's :class:`NodeKeeper` (presence, its calls in
+    the registry unless it is a web node, dead nodes' calls reaped) and show the floor's calls."""
+    settings = services.settings
+    if settings.cluster.redis_url is None or not isinstance(services.bus, RedisEventBus):
+        return
+    registry = CallRegistry(services.bus.redis, settings.cluster, node_id(settings))
+    holds_calls = settings.cluster.role != "web"
+    held = services.manager.held_calls
+    keeper = NodeKeeper(registry, held, services.db, services.bus, holds_calls=holds_calls)
+    try:
+        await keeper.once()
+    except (RedisError, OSError) as exc:
+        log.warning("cluster: registry not reachable at start (%r); retrying in the background", exc)
+    keeper.start()
+    services.keeper = keeper
+    services.live = FloorCalls(services.manager, registry)

@@ -1,0 +1,269 @@
+"""The registry of live calls in Redis: which node holds which call, and the calls of dead nodes.
+
+Keys (``PREFIX`` is ``cluster.prefix``):
+
+* ``PREFIX:calls``: a hash, call id -> JSON ``{"node", "info", "stats", "at"}``: the call's
+  :class:`CallInfo` (what the wall and the access policy need), its latest
+  :class:`SessionStats` and when the holding node last wrote it (UNIX seconds).
+* ``PREFIX:node:NODE``: the node's presence, renewed every ``cluster.heartbeat_s`` with a TTL of
+  ``cluster.node_ttl_s``.
+
+Every node with Redis runs a :class:`NodeKeeper`: an analysis node writes its presence and its
+calls each beat (and removes the ones that ended); every node reads the whole hash into
+:class:`FloorCalls` (what web shows: this node's own sessions, then the others' calls) and reaps
+the calls of nodes whose presence expired. Reaping is exactly once: a Lua script removes the
+entry only while it still names the dead node and the node is still absent, and only the
+caller that removed it marks the call ``aborted`` in the database and publishes
+:class:`CallEnded` (critical) on the bus, so every wall shows it. A call the phone switch
+reconnected to another node in the meantime is that node's entry and is left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from agent_monitor.errors import EventFormatError, StorageError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.event_codec import decode_call_info
+from agent_monitor.model.events import CallEnded
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.session import CallInfo, LegStats, SessionStats
+from agent_monitor.pipeline.bus import EventBus
+from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
+from agent_monitor.settings import ClusterSettings
+from agent_monitor.storage import Database, repo
+
+log = logging.getLogger(__name__)
+
+#: tries to mark a dead node's call aborted in the database (0.5 s, doubling, between them)
+DB_ATTEMPTS = 5
+
+#: removes a dead node's call entry, atomically, only if it still names that node and the node's
+#: presence key is absent; returns the entry (the caller won the claim) or nil
+_CLAIM = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+if cjson.decode(v)['node'] ~= ARGV[2] then return false end
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return v
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteCall:
+    """A live call as the registry holds it (a :class:`LiveCall`)."""
+
+    call_id: str
+    info: CallInfo
+    stats: SessionStats
+    node: str
+    at: float
+
+
+def _entry(call: LiveCall, node: str) -> str:
+    return json.dumps(
+        {"node": node, "info": call.info.to_dict(), "stats": call.stats.to_dict(), "at": time.time()}
+    )
+
+
+def _stats(data: dict[str, Any]) -> SessionStats:
+    legs = {Leg(k): LegStats(**{f: v[f] for f in LegStats.__slots__}) for k, v in data["legs"].items()}
+    return SessionStats(
+        call_id=data["call_id"],
+        legs=legs,
+        level=WarningLevel(data["level"]),
+        utterances=int(data["utterances"]),
+        hits=int(data["hits"]),
+        alerts=int(data["alerts"]),
+        stress_samples=int(data["stress_samples"]),
+    )
+
+
+def _remote(call_id: str, raw: str) -> RemoteCall:
+    data = json.loads(raw)
+    info = decode_call_info(data["info"])
+    return RemoteCall(call_id, info, _stats(data["stats"]), str(data["node"]), float(data["at"]))
+
+
+class CallRegistry:
+    """This node's view of ``PREFIX:calls`` and its presence (see the module documentation)."""
+
+    def __init__(self, redis: aioredis.Redis, settings: ClusterSettings, node: str) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.node = node
+        self.calls_key = f"{settings.prefix}:calls"
+        self._claim = redis.register_script(_CLAIM)
+        self._mine: set[str] = set()
+        #: the calls of every node, as last read
+        self.calls: dict[str, RemoteCall] = {}
+
+    def presence_key(self, node: str) -> str:
+        return f"{self.settings.prefix}:node:{node}"
+
+    async def beat(self, local: Sequence[LiveCall]) -> None:
+        """Renew this node's presence and write its live calls; remove those that ended."""
+        ttl_ms = int(self.settings.node_ttl_s * 1000)
+        now = {c.call_id: _entry(c, self.node) for c in local}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self.presence_key(self.node), str(time.time()), px=ttl_ms)
+            if now:
+                pipe.hset(self.calls_key, mapping=now)  # type: ignore[arg-type]
+            for ended in self._mine - set(now):
+                pipe.hdel(self.calls_key, ended)
+            await pipe.execute()
+        self._mine = set(now)
+
+    async def read(self) -> dict[str, RemoteCall]:
+        """Every call in the registry (an unreadable entry is logged and left out)."""
+        raw: Any = await self.redis.hgetall(self.calls_key)
+        calls = {}
+        for call_id, value in raw.items():
+            try:
+                calls[str(call_id)] = _remote(str(call_id), str(value))
+            except (KeyError, ValueError, TypeError, EventFormatError) as exc:
+                log.error("registry: unreadable entry for call %s: %s", call_id, exc)
+        self.calls = calls
+        return calls
+
+    async def dead_nodes(self) -> set[str]:
+        """Nodes holding calls in the registry whose presence expired."""
+        nodes = {c.node for c in self.calls.values()} - {self.node}
+        if not nodes:
+            return set()
+        alive: Any = await self.redis.mget([self.presence_key(n) for n in sorted(nodes)])
+        return {n for n, a in zip(sorted(nodes), alive, strict=True) if a is None}
+
+    async def claim(self, call: RemoteCall) -> bool:
+        """Whether this node won the claim on a dead node's call (exactly one node does)."""
+        won = await self._claim(
+            keys=[self.calls_key, self.presence_key(call.node)], args=[call.call_id, call.node]
+        )
+        return won is not None
+
+
+class FloorCalls:
+    """:class:`LiveCalls` of a floor: this node's own sessions first, then the registry's."""
+
+    def __init__(self, local: LiveCalls, registry: CallRegistry) -> None:
+        self.local = local
+        self.registry = registry
+
+    def live_calls(self) -> list[LiveCall]:
+        own = list(self.local.live_calls())
+        ids = {c.call_id for c in own}
+        return own + [c for c in self.registry.calls.values() if c.call_id not in ids]
+
+    def get(self, call_id: str) -> LiveCall | None:
+        return self.local.get(call_id) or self.registry.calls.get(call_id)
+
+
+class NodeKeeper:
+    """Each beat: this node's presence and calls (unless it holds none: a web node), the whole
+    registry read, and the calls of dead nodes reaped (aborted in the database, then
+    :class:`CallEnded` on the bus)."""
+
+    def __init__(
+        self,
+        registry: CallRegistry,
+        held: Callable[[], Sequence[LiveCall]],
+        db: Database,
+        bus: EventBus,
+        *,
+        holds_calls: bool,
+    ) -> None:
+        self.registry = registry
+        #: the calls this node holds until their end is published (stopping ones included: a node
+        #: that dies while a call finishes its audio still has the call reaped)
+        self.held = held
+        self.db = db
+        self.bus = bus
+        self.holds_calls = holds_calls
+        self._tasks: list[asyncio.Task[None]] = []
+        #: calls of dead nodes this node marked aborted
+        self.reaped: list[str] = []
+
+    def start(self) -> None:
+        """Two tasks: the presence beat alone (a slow reap or database never delays it, so a
+        busy node is not taken for dead) and the watch (registry read, dead nodes reaped)."""
+        self._tasks = [asyncio.create_task(self._run(self.watch), name="cluster-watch")]
+        if self.holds_calls:
+            self._tasks.append(asyncio.create_task(self._run(self.beat), name="cluster-beat"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self.holds_calls:
+            with contextlib.suppress(RedisError, OSError):
+                await self.registry.redis.delete(self.registry.presence_key(self.registry.node))
+
+    async def _run(self, step: Callable[[], Awaitable[None]]) -> None:
+        every = self.registry.settings.heartbeat_s
+        while True:
+            try:
+                await step()
+            except (RedisError, OSError) as exc:
+                log.warning("cluster: registry not reachable (%r); retrying", exc)
+            except Exception:  # the beat and the watch of dead nodes must outlive one bad round
+                log.exception("cluster: a registry round failed; retrying")
+            await asyncio.sleep(every)
+
+    async def once(self) -> None:
+        """One beat (a node that holds calls) and one watch, in this order."""
+        if self.holds_calls:
+            await self.beat()
+        await self.watch()
+
+    async def beat(self) -> None:
+        await self.registry.beat(self.held())
+
+    async def watch(self) -> None:
+        await self.registry.read()
+        for node in await self.registry.dead_nodes():
+            log.info("cluster: node %s stopped heartbeating", node)
+            for call in [c for c in self.registry.calls.values() if c.node == node]:
+                if await self.registry.claim(call):
+                    await self._reap(call)
+
+    async def _reap(self, call: RemoteCall) -> None:
+        now = datetime.now(UTC)
+        duration = max(0.0, (now - call.info.started_at).total_seconds())
+
+        def job() -> bool:
+            with self.db.session() as s:
+                return repo.abort_call(s, call.call_id, at=now)
+
+        self.registry.calls.pop(call.call_id, None)
+        self.reaped.append(call.call_id)
+        reason = f"node {call.node} stopped"
+        level = call.stats.level
+        ended = CallEnded(call.call_id, duration, "aborted", reason, level, duration)
+        await self.bus.publish(ended)  # every wall first: the database may be slow
+        for attempt in range(DB_ATTEMPTS):
+            try:
+                await asyncio.to_thread(job)
+                break
+            except (SQLAlchemyError, StorageError) as exc:
+                log.warning("cluster: marking call %s aborted failed (%r); retrying", call.call_id, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        else:
+            log.error("cluster: call %s of dead node %s could not be marked aborted", call.call_id, call.node)
+            return
+        log.warning("cluster: %s; call %s marked aborted", reason, call.call_id)

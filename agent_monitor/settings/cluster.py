@@ -1,0 +1,43 @@
+"""Settings of a floor of several nodes sharing Redis and PostgreSQL (README: "Running a floor")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = ["ClusterSettings", "NodeRole"]
+
+#: ``all``: one node does everything (today's server); ``analysis``: ingest and the pipeline;
+#: ``web``: pages, REST and websockets only (no speech models loaded, no ingest)
+NodeRole = Literal["all", "analysis", "web"]
+
+
+class ClusterSettings(BaseModel):
+    """``AGENT_MONITOR_CLUSTER__*``: how this node joins the others (nothing, by default)."""
+
+    #: Redis of the floor, e.g. ``redis://10.0.0.5:6379/0``; ``None``: the in-process bus (one node)
+    redis_url: str | None = None
+    #: prefix of every Redis key of this floor (the event stream is ``PREFIX:events``)
+    prefix: str = Field("agent-monitor", min_length=1, max_length=100)
+    #: the event stream is trimmed to about this many entries (``XADD MAXLEN ~``); a node that was
+    #: away longer than these events take to publish misses the oldest of them (counted)
+    stream_maxlen: int = Field(100_000, ge=1000)
+    role: NodeRole = "all"
+    #: a directory every node of the floor mounts (NFS, CephFS, ...): recordings are kept under it
+    #: instead of ``data_dir``, so a call the phone switch moves to another node continues its
+    #: recording there and web nodes play recordings back; ``None``: ``data_dir`` (one node)
+    shared_dir: Path | None = None
+    #: this node's name on the floor (its stream cursor and its calls in the registry are kept
+    #: under it, so a restarted node resumes where it stopped); default: ``HOST:PORT``
+    node_id: str | None = Field(None, min_length=1, max_length=200)
+    #: an analysis node renews its presence and its calls in the registry this often
+    heartbeat_s: float = Field(1.0, gt=0.0, le=30.0)
+    #: a node whose presence is older than this is dead: its calls are marked aborted
+    node_ttl_s: float = Field(5.0, gt=0.0, le=300.0)
+    #: a Redis that does not answer is retried after 0.1 s, doubling up to this
+    reconnect_max_s: float = Field(5.0, gt=0.0, le=60.0)
+    #: while Redis is away, at most this many non-critical events wait to be sent (the rest are
+    #: dropped, counted); critical events always wait, in order
+    publish_buffer: int = Field(10_000, ge=0)

@@ -1,0 +1,190 @@
+"""The registry of live calls on a real ``redis-server`` and a real database (SQLite): calls of
+one node seen by the others, ended calls removed, a dead node's calls aborted exactly once (in the
+database and as one ``call_ended`` on the bus), a call reconnected to another node left alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import CallEnded
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.session import CallInfo, LegStats, SessionStats
+from agent_monitor.pipeline.bus import InProcessEventBus
+from agent_monitor.settings import ClusterSettings
+from agent_monitor.storage import CallStatus, Database, repo, upgrade_database
+from tests.redis_support import RedisServer
+
+
+@dataclass
+class Held:
+    """A call as a node holds it (what the registry reads of a session)."""
+
+    info: CallInfo
+    level: WarningLevel = WarningLevel.ORANGE
+
+    @property
+    def call_id(self) -> str:
+        return self.info.call_id
+
+    @property
+    def stats(self) -> SessionStats:
+        legs = {Leg.AGENT: LegStats(3.0, 2.5, 0.5, 1, 0.02)}
+        return SessionStats(self.call_id, legs, self.level, 4, 1, 1, 2)
+
+
+class Node:
+    """The live calls of one node (a ``LiveCalls``)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, Held] = {}
+
+    def live_calls(self) -> list[Held]:
+        return list(self.calls.values())
+
+    def get(self, call_id: str) -> Held | None:
+        return self.calls.get(call_id)
+
+
+@pytest.fixture()
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'floor.db'}"
+    upgrade_database(url)
+    database = Database.open(url)
+    yield database
+    database.dispose()
+
+
+OPEN: list[NodeKeeper] = []
+
+
+async def _close_all() -> None:
+    while OPEN:
+        await OPEN.pop().registry.redis.aclose()
+
+
+def _keeper(server: RedisServer, db: Database, name: str, node: Node, *, holds: bool = True) -> NodeKeeper:
+    settings = ClusterSettings(redis_url=server.url, prefix="t", heartbeat_s=0.2, node_ttl_s=0.6)
+    client = aioredis.from_url(server.url, decode_responses=True)
+    keeper = NodeKeeper(
+        CallRegistry(client, settings, name), node.live_calls, db, InProcessEventBus(), holds_calls=holds
+    )
+    OPEN.append(keeper)
+    return keeper
+
+
+def _start(db: Database, info: CallInfo) -> None:
+    with db.session() as s:
+        repo.start_call(
+            s, info.call_id, info.agent_id, source_protocol="ws-ingest", started_at=info.started_at
+        )
+
+
+def _status(db: Database, call_id: str) -> CallStatus:
+    with db.session() as s:
+        return repo.get_call(s, call_id).status
+
+
+async def _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(
+    redis_server: RedisServer, db: Database
+) -> None:
+    analysis, web_node = Node(), Node()
+    a = _keeper(redis_server, db, "a", analysis)
+    web = _keeper(redis_server, db, "web", web_node, holds=False)
+    info = CallInfo("c1", "agent-7", debtor_phone="+15550100", debtor_tz="America/Chicago")
+    analysis.calls["c1"] = Held(info)
+    await a.once()
+    await web.once()
+    floor = FloorCalls(web_node, web.registry)
+    seen = floor.get("c1")
+    assert seen is not None and seen.info == info and seen.stats == Held(info).stats
+    assert [c.call_id for c in floor.live_calls()] == ["c1"]
+    del analysis.calls["c1"]
+    await a.once()
+    await web.once()
+    assert floor.get("c1") is None and floor.live_calls() == []
+
+
+async def _test_a_dead_nodes_calls_are_aborted_exactly_once(redis_server: RedisServer, db: Database) -> None:
+    dying, b_calls, c_calls = Node(), Node(), Node()
+    dead = _keeper(redis_server, db, "dead", dying)
+    b = _keeper(redis_server, db, "b", b_calls)
+    c = _keeper(redis_server, db, "c", c_calls, holds=False)
+    infos = [CallInfo(f"call-{i}", "agent-1") for i in range(3)]
+    for info in infos:
+        _start(db, info)
+        dying.calls[info.call_id] = Held(info)
+    await dead.once()
+    await b.once()
+    subs = [k.bus.subscribe() for k in (b, c)]
+    await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
+    await asyncio.gather(b.once(), c.once(), b.once(), c.once())
+    assert sorted(b.reaped + c.reaped) == sorted(i.call_id for i in infos)
+    assert all(_status(db, i.call_id) is CallStatus.ABORTED for i in infos)
+    ended = [e for sub in subs for e in iter(sub.get_nowait, None)]
+    assert sorted(e.call_id for e in ended) == sorted(i.call_id for i in infos)
+    assert all(
+        isinstance(e, CallEnded) and e.status == "aborted" and e.level is WarningLevel.ORANGE for e in ended
+    )
+    await asyncio.gather(b.once(), c.once())
+    assert len(b.reaped + c.reaped) == 3  # nothing twice
+
+
+async def _test_a_call_reconnected_to_another_node_is_not_aborted(
+    redis_server: RedisServer, db: Database
+) -> None:
+    dying, b_calls = Node(), Node()
+    dead = _keeper(redis_server, db, "dead", dying)
+    b = _keeper(redis_server, db, "b", b_calls)
+    info = CallInfo("moved", "agent-1")
+    _start(db, info)
+    dying.calls["moved"] = Held(info)
+    await dead.once()
+    await b.once()
+    b_calls.calls["moved"] = Held(info)  # the phone switch reconnected the call to b
+    await asyncio.sleep(0.8)
+    await b.once()
+    await b.once()
+    assert b.reaped == [] and _status(db, "moved") is CallStatus.LIVE
+    assert b.registry.calls["moved"].node == "b"
+
+
+@pytest.mark.asyncio
+async def test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(
+    redis_server: RedisServer, db: Database
+) -> None:
+    try:
+        await _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(redis_server, db)
+    finally:
+        await _close_all()
+
+
+@pytest.mark.asyncio
+async def test_a_dead_nodes_calls_are_aborted_exactly_once(redis_server: RedisServer, db: Database) -> None:
+    try:
+        await _test_a_dead_nodes_calls_are_aborted_exactly_once(redis_server, db)
+    finally:
+        await _close_all()
+
+
+@pytest.mark.asyncio
+async def test_a_call_reconnected_to_another_node_is_not_aborted(
+    redis_server: RedisServer, db: Database
+) -> None:
+    try:
+        await _test_a_call_reconnected_to_another_node_is_not_aborted(redis_server, db)
+    finally:
+        await _close_all()

@@ -1,0 +1,202 @@
+"""A floor on loopback: two analysis nodes and one web node (real ``agent-monitor serve``
+processes with their own data directories), one real ``redis-server``, one PostgreSQL database.
+
+A supervisor's websocket on the web node sees the calls of both analysis nodes and the web node's
+wall lists them (the registry); killing an analysis node (SIGKILL) mid-call marks its call aborted
+in the database and as a ``call_ended`` on the supervisor's websocket within seconds, loses no
+stored row, and the call continues on the other node under the same call id (its recording too:
+the nodes share ``cluster.shared_dir``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.ingest.client import stream_ingest
+from agent_monitor.model.audio import Leg
+from agent_monitor.storage import CallStatus, Database, repo
+from agent_monitor.storage.recordings import read_recording, recording_path
+from tests.pg_support import admin_engine, create_database, drop_database
+from tests.redis_support import RedisServer
+from tests.web.live_support import EventCollector
+from tests.web.server_process import REPO, TOKEN, ServerProcess
+from tests.web.ui_support import PASSWORD, login
+from web.resume import order
+
+PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
+#: node presence TTL of the floor (a dead node's calls are aborted within about this)
+NODE_TTL_S = 3.0
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    server = os.environ.get(PG_ENV)
+    if not server:
+        pytest.fail(f"{PG_ENV} is not set: the floor test needs a real PostgreSQL")
+    admin = admin_engine(server)
+    url = create_database(admin, "am_floor")
+    try:
+        yield url
+    finally:
+        drop_database(admin, url)
+        admin.dispose()
+
+
+def _node(tmp: Path, name: str, role: str, redis_url: str, pg_url: str) -> ServerProcess:
+    env = {
+        "AGENT_MONITOR_DATABASE_URL": pg_url,
+        "AGENT_MONITOR_CLUSTER__REDIS_URL": redis_url,
+        "AGENT_MONITOR_CLUSTER__ROLE": role,
+        "AGENT_MONITOR_CLUSTER__NODE_ID": name,
+        "AGENT_MONITOR_CLUSTER__PREFIX": "floor-test",
+        "AGENT_MONITOR_CLUSTER__HEARTBEAT_S": "0.5",
+        "AGENT_MONITOR_CLUSTER__NODE_TTL_S": str(NODE_TTL_S),
+        "AGENT_MONITOR_ASR__MODELS": json.dumps({"en": "vosk-model-small-en-us-0.15"}),
+        "AGENT_MONITOR_CLUSTER__SHARED_DIR": str(tmp / "shared"),  # the floor's recordings
+    }
+    return ServerProcess(tmp / name / "data", extra_env=env)
+
+
+def _add_user(node: ServerProcess, name: str, *options: str) -> None:
+    added = subprocess.run(
+        [sys.executable, "-m", "agent_monitor", "users", "add", name, *options, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=node.env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+
+
+def _registry(url: str) -> dict[str, object]:
+    """What Redis holds of the floor (for failure messages)."""
+    import redis
+
+    with redis.Redis.from_url(url, decode_responses=True) as r:
+        keys = sorted(r.keys("floor-test:*"))
+        return {"keys": keys, "calls": r.hgetall("floor-test:calls"), "ttl": {k: r.pttl(k) for k in keys}}
+
+
+def _final_utterances(db: Database, call_id: str) -> int:
+    with db.session() as s:
+        return len(repo.list_utterances(s, call_id, final_only=True))
+
+
+def _status(db: Database, call_id: str) -> CallStatus:
+    with db.session() as s:
+        return repo.get_call(s, call_id).status
+
+
+def test_two_analysis_nodes_and_a_web_node(tmp_path: Path, pg_url: str, real_call: CallAudio) -> None:
+    with RedisServer(tmp_path / "redis") as redis_server:
+        nodes = {
+            name: _node(tmp_path, name, role, redis_server.url, pg_url)
+            for name, role in (("a1", "analysis"), ("a2", "analysis"), ("web", "web"))
+        }
+        _add_user(nodes["web"], "sam", "--role", "supervisor", "--team", "east")
+        for agent in ("A-1", "A-2"):
+            _add_user(nodes["web"], agent.lower(), "--role", "agent", "--agent-id", agent, "--team", "east")
+        try:
+            for node in nodes.values():
+                node.start(wait=False)
+            for node in nodes.values():
+                node.wait_ready(180)
+            db = Database.open(pg_url)
+            try:
+                asyncio.run(_scenario(nodes, db, real_call, tmp_path / "shared", redis_server.url))
+            finally:
+                db.dispose()
+        finally:
+            for node in nodes.values():
+                node.stop()
+
+
+async def _scenario(
+    nodes: dict[str, ServerProcess], db: Database, call: CallAudio, shared: Path, redis_url: str
+) -> None:
+    a1, a2, web = nodes["a1"], nodes["a2"], nodes["web"]
+    with httpx.Client(base_url=web.url) as c:
+        login(c, "sam")
+        cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+    first, rest = call.excerpt(0.0, 40.0), call.excerpt(40.0, 8.0)
+    async with EventCollector(web.ws + "/ws/events", cookie) as wall:
+        streams = {
+            "f1": asyncio.create_task(
+                stream_ingest(a1.url, first, {"call_id": "f1", "agent_id": "A-1"}, speed=1.5, token=TOKEN)
+            ),
+            "f2": asyncio.create_task(
+                stream_ingest(a2.url, first, {"call_id": "f2", "agent_id": "A-2"}, speed=1.5, token=TOKEN)
+            ),
+        }
+        # the web node holds no call, yet its supervisor sees both nodes' calls
+        for call_id in streams:
+            await wall.wait_for(call_id, "call_started", timeout=30)
+        await asyncio.sleep(1.5)  # a registry beat
+        async with httpx.AsyncClient(base_url=web.url, headers={"Cookie": cookie}) as http:
+            live = (await http.get("/api/live")).json()["calls"]
+        assert sorted(c["call_id"] for c in live) == ["f1", "f2"]
+        await wall.wait_for("f1", "transcript", timeout=30)
+        await asyncio.sleep(4.0)
+        stored = _final_utterances(db, "f1")
+        agent_leg = recording_path(shared, "f1", Leg.AGENT)
+        assert a1.proc is not None
+        a1.proc.kill()  # SIGKILL mid-call: no shutdown, no goodbye
+        killed_at = time.monotonic()
+        try:
+            ended = await wall.wait_for("f1", "call_ended", timeout=NODE_TTL_S + 10)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}; alive: {a1.proc.poll()}; registry: {_registry(redis_url)}"
+            ) from None
+        assert ended["status"] == "aborted" and "a1" in ended["reason"]
+        assert time.monotonic() - killed_at < NODE_TTL_S + 5
+        # the row follows the event (the walls are told first): marked within seconds
+        deadline = time.monotonic() + 5
+        while _status(db, "f1") is not CallStatus.ABORTED and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert _status(db, "f1") is CallStatus.ABORTED
+        assert _final_utterances(db, "f1") >= stored  # nothing stored was lost
+        recorded = read_recording(agent_leg).pcm
+        await streams["f1"]  # the client notices its node is gone
+        last_seen = [e["stream_id"] for _, e in wall.events if "stream_id" in e][-1]
+    # the web node restarts (its supervisor's socket drops) while the phone switch reconnects the
+    # call to the surviving node, same call id: the call continues, its events go on the stream
+    await asyncio.to_thread(web.stop)
+    again = await stream_ingest(a2.url, rest, {"call_id": "f1", "agent_id": "A-1"}, speed=2.0, token=TOKEN)
+    assert again.completed, again.close_reason
+    assert (await streams["f2"]).completed
+    await asyncio.to_thread(web.start, 120.0)
+    async with EventCollector(f"{web.ws}/ws/events?since={last_seen}", cookie) as back:
+        # the supervisor's socket resumes: the critical events it missed come first, none lost
+        started = await back.wait_for("f1", "call_started", timeout=20)
+        assert started["resumed"] is True
+        for call_id in ("f1", "f2"):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                ends = [e for _, e in wall.events + back.events if e["call_id"] == call_id]
+                if any(e["type"] == "call_ended" and e["status"] == "ended" for e in ends):
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError(f"no call_ended (ended) for {call_id}")
+        # nothing from before ``since`` comes again (frames read from the stream carry their id)
+        replayed = [e["stream_id"] for _, e in back.events if "stream_id" in e]
+        assert replayed and all(order(sid) > order(last_seen) for sid in replayed)
+    assert _status(db, "f1") is CallStatus.ENDED and _status(db, "f2") is CallStatus.ENDED
+    assert _final_utterances(db, "f1") >= stored
+    # the recording went on where the dead node left it, on the surviving node
+    after = read_recording(agent_leg).pcm
+    assert after.startswith(recorded) and len(after) >= len(recorded) + len(again.sent[Leg.AGENT])

@@ -1,0 +1,41 @@
+"""Resuming an event websocket on a floor (Redis bus): ``/ws/events?since=ID`` (and
+``/ws/ui/live?since=ID``) first sends the critical events after stream id ``ID`` that the client
+missed while it (or the web node it used) was away, then the live events, without repeats.
+
+On a Redis bus each event frame read from the stream carries ``"stream_id"``; a client remembers
+the last one it got and passes it as ``since`` when it reconnects. With the in-process bus (one
+node) there are no stream ids and ``since`` is refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent_monitor.cluster.redis_bus import RedisEventBus
+from agent_monitor.errors import InvalidRequestError
+from agent_monitor.model.events import Event
+from agent_monitor.pipeline.bus import EventBus, EventFilter
+
+STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def stream_id(bus: EventBus, event: Event) -> str | None:
+    """The stream id of ``event`` on a Redis bus (``None``: in-process bus, or this node's own)."""
+    return bus.stream_id(event) if isinstance(bus, RedisEventBus) else None
+
+
+def order(sid: str) -> tuple[int, int]:
+    ms, seq = sid.split("-")
+    return int(ms), int(seq)
+
+
+async def missed_events(bus: EventBus, since: str | None, wanted: EventFilter) -> list[tuple[str, Event]]:
+    """The critical events ``wanted`` after stream id ``since`` (none without ``since``);
+    :class:`InvalidRequestError` for a malformed id or a bus without stream ids."""
+    if since is None:
+        return []
+    if not isinstance(bus, RedisEventBus):
+        raise InvalidRequestError("since: this server has no event stream to resume (no cluster.redis_url)")
+    if not STREAM_ID.match(since):
+        raise InvalidRequestError("since must be a stream id such as 1733000000000-0")
+    return await bus.replay(since, wanted)
