@@ -3,7 +3,9 @@
 // arrived for 2.5 x that (a server that hangs, a half-open link: the socket never closes), or the
 // socket closes, a banner says the page is not live, the page is marked stale (body.stale; tiles
 // greyed) and a new socket is opened. When the server refuses the socket, /api/auth/me tells
-// whether the session is gone (then: the login page).
+// whether the session is gone (then: the login page). On a floor (Redis bus) every event carries
+// its stream id; a new socket asks for the critical events after the last one seen (since=ID), so
+// alerts raised while the page (or its web node) was away are not lost.
 "use strict";
 const LiveConn = (() => {
   const { t, el } = AM;
@@ -33,8 +35,13 @@ const LiveConn = (() => {
   }
   // params: query of /ws/ui/live; onEvent(event) for every event; onOpen() after each (re)subscription
   function connect(params, onEvent, onOpen) {
-    const qs = new URLSearchParams(params || {}).toString();
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/ui/live" + (qs ? "?" + qs : "");
+    let lastSid = null; // the stream id of the last event received (floor only)
+    function url() {
+      const q = new URLSearchParams(params || {});
+      if (lastSid) q.set("since", lastSid);
+      const qs = q.toString();
+      return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/ui/live" + (qs ? "?" + qs : "");
+    }
     let delay = MIN_DELAY, attempt = 0, timer = null, quietS = FIRST_WAIT_S;
     function countdown(until) {
       const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
@@ -42,13 +49,14 @@ const LiveConn = (() => {
       if (left) timer = setTimeout(() => countdown(until), 500);
     }
     function open() {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url());
       let heard = Date.now(), down = false;
       const watchdog = setInterval(() => { if (Date.now() - heard > quietS * 1000) lost(); }, 500);
       ws.onmessage = (m) => {
         heard = Date.now();
         const ev = JSON.parse(m.data);
         if (ev.type === "ping") return;
+        if (ev.stream_id) lastSid = ev.stream_id;
         if (ev.type === "subscribed") {
           quietS = ev.heartbeat_s ? 2.5 * ev.heartbeat_s : FIRST_WAIT_S;
           delay = MIN_DELAY; attempt = 0; setStale(false); if (onOpen) onOpen(); return;
@@ -72,7 +80,8 @@ const LiveConn = (() => {
         setTimeout(open, delay);
         delay = Math.min(delay * 2, MAX_DELAY);
       }
-      ws.onclose = lost;
+      // a refused resume (1008: the server has no event stream, or the id is unknown) is not retried
+      ws.onclose = (e) => { if (e.code === 1008) lastSid = null; lost(); };
     }
     open();
   }
