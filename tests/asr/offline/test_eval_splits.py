@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_monitor.cli import main
 from agent_monitor.errors import ConfigError
 from asr.offline.evaluate import Score, spread
 from asr.offline.report import diff_interval
@@ -63,3 +64,9 @@ def test_diff_interval_is_paired_over_clips() -> None:
     one = [(e + (i == 0), n) for i, (e, n) in enumerate(same)]  # one word on one clip: not significant
     lo, hi = diff_interval(_score(one), _score(same))
     assert lo == 0.0 and 0.0 < hi <= 1.0
+
+
+@pytest.mark.parametrize("argv", [[], ["some/dir", "--split", "tune"]])
+def test_eval_asr_needs_dirs_or_a_split(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "asr", *argv]) != 0
+    assert "give DIRs or --split" in capsys.readouterr().err
