@@ -19,7 +19,13 @@ is judged against the leg's own noise:
 * **gain** (AGC): quiet speech is raised toward ``vad.agc_target_dbfs``, at most by
   ``vad.agc_max_gain_db`` and never lowered. Vosk's feature extraction adds dither of about one
   16-bit step, which drowns speech at -60 dBFS (measured: WER 20.7% raw vs 10.3% normalised on the
-  LibriSpeech clips 40 dB down); webrtcvad also finds less speech there.
+  LibriSpeech clips 40 dB down); webrtcvad also finds less speech there. The gain never lifts the
+  leg's noise floor above ``vad.agc_noise_ceiling_dbfs``: gain helps quiet *clean* speech, where the
+  dither is the noise; on a leg whose own noise is far above the dither it only changes the level
+  Vosk hears. That bound also holds at a leg's first frames, before its speech level is known: the
+  first voiced frames are often a breath or a word onset 20 dB below the speech, and a gain set
+  from them (applied to the pre-roll and the onset, then dropped within 0.3 s) cost the first word
+  of read clips under babble, A-law and Opus (tuning split, see README).
 
 Levels are dB relative to full scale of 16-bit PCM (a full-scale square wave is 0 dBFS).
 """
@@ -99,7 +105,11 @@ class LevelTracker:
         else:
             p += (power - p) * (self._rise if power > p else self._fall)
         self._speech_power = p
-        gain_db = min(self.cfg.agc_max_gain_db, max(0.0, self.cfg.agc_target_dbfs - to_db(p)))
+        gain_db = min(
+            self.cfg.agc_max_gain_db,
+            max(0.0, self.cfg.agc_target_dbfs - to_db(p)),
+            max(0.0, self.cfg.agc_noise_ceiling_dbfs - self.noise_dbfs),
+        )
         self._gain = 10.0 ** (gain_db / 20.0)
 
     @property

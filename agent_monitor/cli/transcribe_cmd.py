@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from agent_monitor.errors import AgentMonitorError
+from agent_monitor.errors import AgentMonitorError, ConfigError
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
 
@@ -27,10 +27,25 @@ def register(commands: Any, evals: Any) -> None:
 
     e = evals.add_parser("asr", help="word error rate of transcribe vs plain whole-file Vosk")
     e.add_argument(
-        "dirs", nargs="+", type=Path, metavar="DIR", help="folders with labels.csv (searched recursively)"
+        "dirs", nargs="*", type=Path, metavar="DIR", help="folders with labels.csv (searched recursively)"
+    )
+    e.add_argument(
+        "--split",
+        choices=("tune", "report"),
+        help="instead of DIRs: the tuning or reporting split of the evaluation data, by folder and "
+        "speaker (see asr/offline/splits.py)",
+    )
+    e.add_argument(
+        "--plain-cache", type=Path, metavar="DIR", help="keep plain-Vosk transcripts here across runs"
     )
     e.add_argument("--model", help="installed model name (default: settings asr.model)")
-    e.add_argument("--limit", type=int, default=0, help="at most this many files per folder (0 = all)")
+    e.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="at most this many files per folder, spread evenly over its speakers "
+        "(0 = all, or the split's own bound)",
+    )
     e.add_argument(
         "--conditions",
         default="clean",
@@ -146,11 +161,20 @@ def _write(transcripts: tuple[Transcript, ...], file: str, fmt: str, out: TextIO
 
 def run_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.audio.conditions import parse_conditions
-    from asr.offline.evaluate import evaluate_tree, format_report
+    from asr.offline.evaluate import EvalOptions, evaluate_split, evaluate_tree
+    from asr.offline.report import format_report
 
-    conditions = parse_conditions(args.conditions)
-    report = evaluate_tree(
-        settings, args.dirs, model_name=args.model, limit=args.limit, conditions=conditions
+    if bool(args.dirs) == bool(args.split):
+        raise ConfigError("eval asr: give DIRs or --split, not both or neither")
+    options = EvalOptions(
+        model_name=args.model,
+        limit=args.limit,
+        conditions=parse_conditions(args.conditions),
+        plain_cache=args.plain_cache,
     )
+    if args.split:
+        report = evaluate_split(settings, args.split, options)
+    else:
+        report = evaluate_tree(settings, args.dirs, options)
     print(format_report(report))
     return 0

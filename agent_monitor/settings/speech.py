@@ -34,6 +34,9 @@ class VadSettings(BaseModel):
     #: before webrtcvad and Vosk; 0 turns it off
     agc_max_gain_db: float = Field(40.0, ge=0.0, le=60.0)
     agc_target_dbfs: float = Field(-26.0, le=0.0)
+    #: the AGC never raises the leg's noise floor above this (dBFS): gain is for quiet, clean speech
+    #: (Vosk's dither), not for speech already in noise; see ``asr/level.py``
+    agc_noise_ceiling_dbfs: float = Field(-65.0, le=0.0)
     #: speech starts when this share of the frames in the start window are voiced
     start_window_ms: int = Field(240, ge=30)
     start_ratio: float = Field(0.6, gt=0, le=1)

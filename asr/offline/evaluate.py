@@ -21,12 +21,15 @@ from typing import Any
 from agent_monitor.audio.conditions import CONDITIONS, Condition, needs_noise
 from agent_monitor.audio.decode import FloatArray, decode_file, float_to_pcm16
 from agent_monitor.errors import AgentMonitorError, DatasetError
-from agent_monitor.model.audio import Leg
+from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.settings import Settings
 from asr.offline.cer import zh_chars
 from asr.offline.degrade import degraded_pcm, noise_bank_for
+from asr.offline.plain_cache import PlainCache
+from asr.offline.splits import SplitPart, split_parts
 from asr.streaming import RecognizerPool
-from asr.transcribe import transcribe_legs
+from asr.transcribe import CHUNK_S, transcribe_legs
+from asr.vad import VadSegmenter
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -58,10 +61,16 @@ class Score:
     ref_tokens: int = 0
     audio_s: float = 0.0
     cpu_s: float = 0.0
+    #: CPU time of the VAD alone (segmentation, level tracking, AGC) over the same audio
+    vad_cpu_s: float = 0.0
+    #: (errors, reference tokens) of every clip, in order (for paired confidence intervals)
+    clips: list[tuple[int, int]] = field(default_factory=list)
 
     def add(self, ref: list[str], hyp: list[str]) -> None:
-        self.errors += edit_distance(ref, hyp)
+        errors = edit_distance(ref, hyp)
+        self.errors += errors
         self.ref_tokens += len(ref)
+        self.clips.append((errors, len(ref)))
 
     @property
     def wer(self) -> float:
@@ -111,6 +120,15 @@ def _rows(labels: Path) -> list[dict[str, str]]:
         return [r for r in reader if r.get("transcript", "").strip()]
 
 
+def spread(rows: list[dict[str, str]], part: SplitPart | None, limit: int) -> list[dict[str, str]]:
+    """The rows ``part`` keeps; with ``limit``, at most that many, evenly spread over the rows
+    ordered by speaker (so every speaker and every kind of item keeps its share)."""
+    kept = sorted((r for r in rows if part is None or part.keeps(r)), key=lambda r: r.get("speaker", ""))
+    if not limit or limit >= len(kept):
+        return kept
+    return [kept[i * len(kept) // limit] for i in range(limit)]
+
+
 @dataclass(frozen=True, slots=True)
 class Clip:
     """One labelled recording, decoded (mono, float, at the recognizer's rate)."""
@@ -125,22 +143,46 @@ class Clip:
 
 
 def score_clip(
-    pool: RecognizerPool, settings: Settings, pcm: bytes, ref: list[str], res: FolderResult
+    pool: RecognizerPool,
+    settings: Settings,
+    pcm: bytes,
+    ref: list[str],
+    res: FolderResult,
+    cache: PlainCache | None = None,
 ) -> None:
-    """Transcribe one clip with the pipeline and with plain Vosk; add both to ``res``."""
+    """Transcribe one clip with the pipeline and with plain Vosk (from ``cache`` when there);
+    add both to ``res``. A cached plain transcript adds no plain CPU time."""
     rate = settings.asr.sample_rate
     t0 = time.process_time()
     finals = asyncio.run(transcribe_legs(pool, settings, {Leg.AGENT: pcm}))
     t1 = time.process_time()
-    plain = plain_vosk(pool.model, pcm, rate)
+    plain = cache.get(pcm, rate) if cache is not None else None
+    if plain is None:
+        plain = plain_vosk(pool.model, pcm, rate)
+        if cache is not None:
+            cache.put(pcm, rate, plain)
     t2 = time.process_time()
+    vad_cpu_s = vad_cpu(settings, pcm)
     res.pipeline.add(ref, normalise(" ".join(t.text for t in finals)))
     res.plain.add(ref, normalise(plain))
     res.pipeline.cpu_s += t1 - t0
     res.plain.cpu_s += t2 - t1
+    res.pipeline.vad_cpu_s += vad_cpu_s
     res.pipeline.audio_s += len(pcm) / 2 / rate
     res.plain.audio_s += len(pcm) / 2 / rate
     res.files += 1
+
+
+def vad_cpu(settings: Settings, pcm: bytes) -> float:
+    """CPU seconds the VAD alone takes over ``pcm`` (pushed in the pipeline's chunks)."""
+    rate = settings.asr.sample_rate
+    chunk = int(CHUNK_S * rate) * BYTES_PER_SAMPLE
+    t0 = time.process_time()
+    vad = VadSegmenter(settings.vad, rate, Leg.AGENT)
+    for i in range(0, len(pcm), chunk):
+        vad.push(pcm[i : i + chunk])
+    vad.flush()
+    return time.process_time() - t0
 
 
 def load_clips(labels: Path, rows: list[dict[str, str]], rate: int, res: FolderResult) -> list[Clip]:
@@ -156,32 +198,59 @@ def load_clips(labels: Path, rows: list[dict[str, str]], rate: int, res: FolderR
     return clips
 
 
+@dataclass(frozen=True, slots=True)
+class EvalOptions:
+    """How to run an evaluation: model, files per folder, line conditions, plain-Vosk cache."""
+
+    model_name: str | None = None
+    limit: int = 0
+    conditions: Sequence[Condition] = (CONDITIONS["clean"],)
+    plain_cache: Path | None = None
+
+
 def evaluate_tree(
-    settings: Settings,
-    roots: Path | Sequence[Path],
-    *,
-    model_name: str | None = None,
-    limit: int = 0,
-    conditions: Sequence[Condition] = (CONDITIONS["clean"],),
+    settings: Settings, roots: Path | Sequence[Path], options: EvalOptions = EvalOptions()
 ) -> list[FolderResult]:
     """Score every folder under ``roots`` that has a labels.csv, under each line condition."""
     labels_files = [
         f for root in ([roots] if isinstance(roots, Path) else roots) for f in find_label_files(root)
     ]
-    pool = RecognizerPool.from_settings(settings, model_name)
+    return _evaluate_parts(settings, [(f, None) for f in labels_files], options)
+
+
+def evaluate_split(
+    settings: Settings, split: str, options: EvalOptions = EvalOptions()
+) -> list[FolderResult]:
+    """Score the folders and speakers of ``split`` (:mod:`asr.offline.splits`) under the
+    evaluation data dir, under each line condition."""
+    return _evaluate_parts(settings, list(split_parts(split, settings.eval_data_dir)), options)
+
+
+def _evaluate_parts(
+    settings: Settings, parts: list[tuple[Path, SplitPart | None]], options: EvalOptions
+) -> list[FolderResult]:
+    pool = RecognizerPool.from_settings(settings, options.model_name)
+    name = options.model_name or settings.asr.model
+    cache = PlainCache(options.plain_cache, name) if options.plain_cache is not None else None
     results: list[FolderResult] = []
     try:
-        for labels in labels_files:
-            results.extend(_evaluate_folder(pool, settings, labels, limit, conditions))
+        for labels, part in parts:
+            results.extend(_evaluate_folder(pool, settings, labels, part, options, cache))
     finally:
         pool.close()
     return results
 
 
 def _evaluate_folder(
-    pool: RecognizerPool, settings: Settings, labels: Path, limit: int, conditions: Sequence[Condition]
+    pool: RecognizerPool,
+    settings: Settings,
+    labels: Path,
+    part: SplitPart | None,
+    options: EvalOptions,
+    cache: PlainCache | None,
 ) -> list[FolderResult]:
-    rows = _rows(labels)[: limit or None]
+    rows = spread(_rows(labels), part, options.limit or (part.files if part else 0))
+    conditions = options.conditions
     folder = labels.parent.name
     results = [FolderResult(folder=folder, condition=c.name) for c in conditions]
     lang = "zh" if any(_CJK.search(r["transcript"]) for r in rows) else "en"
@@ -197,56 +266,5 @@ def _evaluate_folder(
     for condition, res in zip(conditions, results, strict=True):
         for clip in clips:
             pcm = degraded_pcm(clip.samples, rate, condition, noise, clip.name)
-            score_clip(pool, settings, pcm, clip.ref, res)
+            score_clip(pool, settings, pcm, clip.ref, res, cache)
     return results
-
-
-def _add(total: Score, score: Score) -> None:
-    total.errors += score.errors
-    total.ref_tokens += score.ref_tokens
-    total.audio_s += score.audio_s
-    total.cpu_s += score.cpu_s
-
-
-def _row(label: str, files: int | str, p: Score, v: Score, suffix: str = "") -> str:
-    return (
-        f"{label:<40} {files:>5} {p.ref_tokens:>6} {p.wer:>11.2f}% {v.wer:>8.2f}% "
-        f"{p.wer - v.wer:>+6.2f}{suffix}"
-    )
-
-
-def _head(label: str) -> str:
-    return f"{label:<40} {'files':>5} {'words':>6} {'WER pipeline':>12} {'WER plain':>9} {'diff':>6}"
-
-
-def format_report(results: list[FolderResult]) -> str:
-    """Per condition and folder, then (several conditions) one row per condition over all folders."""
-    head = _head("condition / folder")
-    lines = [head, "-" * len(head)]
-    by_condition: dict[str, tuple[Score, Score, int]] = {}
-    total_p, total_v = Score(), Score()
-    for r in results:
-        label = f"{r.condition} / {r.folder}"
-        if r.skipped:
-            lines.append(f"{label:<40} {'-':>5} {'-':>6} skipped: {r.skipped}")
-            continue
-        lines.append(_row(label, r.files, r.pipeline, r.plain, "" if r.lang == "en" else "  (CER)"))
-        lines.extend(f"    failed: {failure}" for failure in r.failures)
-        if r.lang == "en":
-            p, v, n = by_condition.setdefault(r.condition, (Score(), Score(), 0))
-            _add(p, r.pipeline)
-            _add(v, r.plain)
-            by_condition[r.condition] = (p, v, n + r.files)
-            _add(total_p, r.pipeline)
-            _add(total_v, r.plain)
-    if len(by_condition) > 1:
-        lines += ["", _head("condition (all en folders)"), "-" * len(head)]
-        lines.extend(_row(name, n, p, v) for name, (p, v, n) in by_condition.items())
-    lines.append("-" * len(head))
-    lines.append(_row("overall (en)", "", total_p, total_v))
-    if total_p.audio_s:
-        lines.append(
-            f"CPU time per audio second: pipeline {total_p.cpu_s / total_p.audio_s:.3f}, "
-            f"plain {total_v.cpu_s / total_v.audio_s:.3f}"
-        )
-    return "\n".join(lines)

@@ -32,3 +32,9 @@ def pool(base_settings: Settings) -> Iterator[RecognizerPool]:
     p = RecognizerPool.from_settings(base_settings)
     yield p
     p.close()
+
+
+@pytest.fixture(scope="session")
+def librivox_wav(eval_data: Path) -> Path:
+    """A read clip that starts on a breath and its first word ("unless") with no silence before."""
+    return eval_data / "speech/en/librivox/sense_and_sensibility_01_austen_64kb-0890.wav"

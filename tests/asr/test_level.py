@@ -17,7 +17,7 @@ from agent_monitor.audio.decode import FloatArray, decode_file, float_to_pcm16
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings, VadSettings
 from asr.level import LevelTracker, frame_power, to_db
-from asr.offline.degrade import degraded_pcm
+from asr.offline.degrade import degraded_pcm, noise_bank_for
 from asr.streaming import RecognizerPool
 from asr.transcribe import transcribe_legs
 from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
@@ -141,3 +141,23 @@ def test_tracker_noise_floor_follows_the_quietest_stretch() -> None:
     assert tracker.observe(1e-4)  # 20 dB above the floor
     assert not tracker.observe(0.0)  # digital silence: no evidence of noise
     assert tracker.noise_dbfs == pytest.approx(-60.0)
+
+
+@pytest.mark.parametrize("condition", ["babble-snr20", "opus"])
+def test_no_gain_on_a_noisy_leg_from_its_first_frame(
+    librivox_wav: Path, eval_data: Path, condition: str
+) -> None:
+    """Read speech at -22 dBFS over babble or Opus: the leg's noise floor is far above Vosk's dither,
+    so the recognizer gets the audio as received from the very first frame. (The breath and onset
+    before the first word once set the speech level 20 dB low and the pre-roll and first word were
+    boosted by 20 dB: Vosk lost the first word.)"""
+    x = decode_file(librivox_wav, target_rate=RATE).samples[0]
+    noise = noise_bank_for(eval_data, librivox_wav.parent)
+    pcm = degraded_pcm(x, RATE, CONDITIONS[condition], noise, librivox_wav.name)
+    out, seg = _run(pcm)
+    streamed = [o for o in out if isinstance(o, SpeechAudio)]
+    assert streamed and streamed[0].start == pytest.approx(0.0, abs=1e-9)
+    received = [pcm[round(o.start * RATE) * 2 :][: len(o.pcm)] for o in streamed]
+    # (the last frame of the clip is partial: the VAD pads it with silence)
+    assert all(o.pcm[: len(r)] == r for o, r in zip(streamed, received, strict=True))
+    assert seg.level.gain_db == 0.0

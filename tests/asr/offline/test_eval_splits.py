@@ -1,0 +1,72 @@
+"""The tuning and reporting splits share no speaker; --limit spreads over speakers; the paired
+bootstrap interval of the WER difference."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.cli import main
+from agent_monitor.errors import ConfigError
+from asr.offline.evaluate import Score, spread
+from asr.offline.report import diff_interval
+from asr.offline.splits import SPLITS, split_parts
+
+
+def _speakers(labels: Path, keep: Callable[[dict[str, str]], bool]) -> set[str]:
+    with labels.open(newline="", encoding="utf-8") as f:
+        return {r["speaker"] for r in csv.DictReader(f) if keep(r)}
+
+
+def test_no_speaker_is_in_both_splits(eval_data: Path) -> None:
+    seen: dict[str, set[tuple[str, str]]] = {}
+    for name in SPLITS:
+        seen[name] = set()
+        for labels, part in split_parts(name, eval_data):
+            speakers = _speakers(labels, part.keeps)
+            assert speakers, (name, part.folder)
+            seen[name] |= {(part.folder, s) for s in speakers}
+    assert not seen["tune"] & seen["report"]
+    assert len({s for _, s in seen["report"]}) >= 12  # 8 RAVDESS actors, 4 FSDD speakers
+
+
+def test_unknown_split_is_a_clear_error(eval_data: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown split 'dev'"):
+        split_parts("dev", eval_data)
+
+
+def test_limit_spreads_over_speakers() -> None:
+    rows = [{"path": f"{s}{i}", "transcript": "x", "speaker": s} for i in range(6) for s in "abc"]
+    picked = spread(rows, None, 6)
+    assert [r["speaker"] for r in picked] == ["a", "a", "b", "b", "c", "c"]
+    assert [r["path"] for r in picked[:2]] == ["a0", "a3"]
+    assert spread(rows, None, 0) == spread(rows, None, 100)
+
+
+def _score(clips: list[tuple[int, int]]) -> Score:
+    s = Score()
+    for errors, words in clips:
+        s.errors += errors
+        s.ref_tokens += words
+        s.clips.append((errors, words))
+    return s
+
+
+def test_diff_interval_is_paired_over_clips() -> None:
+    same = [(i % 3, 10) for i in range(40)]
+    assert diff_interval(_score(same), _score(same)) == (0.0, 0.0)
+    worse = [(e + 1, n) for e, n in same]  # one more error on every clip: +10 points, no doubt
+    lo, hi = diff_interval(_score(worse), _score(same))
+    assert lo == pytest.approx(10.0) and hi == pytest.approx(10.0)
+    one = [(e + (i == 0), n) for i, (e, n) in enumerate(same)]  # one word on one clip: not significant
+    lo, hi = diff_interval(_score(one), _score(same))
+    assert lo == 0.0 and 0.0 < hi <= 1.0
+
+
+@pytest.mark.parametrize("argv", [[], ["some/dir", "--split", "tune"]])
+def test_eval_asr_needs_dirs_or_a_split(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "asr", *argv]) != 0
+    assert "give DIRs or --split" in capsys.readouterr().err
