@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("asr", "qa_rules", "emotion")
 #: the packages above the stages: they may import them (agent_monitor.compose is the one that builds)
-TOP = ("agent_monitor/compose.py", "agent_monitor/cli", "agent_monitor/evaluation")
+TOP = ("agent_monitor/compose.py", "agent_monitor/cli", "agent_monitor/evaluation", "agent_monitor/workers")
 
 
 def imports(path: Path) -> set[str]:

@@ -264,7 +264,7 @@ def test_rule_pack_upload_disable_enable(server: tuple[str, Any, str], browser: 
     pack_file = tmp_path / "shop.yaml"
     pack_file.write_text(SHOP_PACK, encoding="utf-8")
     page.set_input_files("#pack-file", str(pack_file))
-    page.wait_for_function("document.querySelector('#lint-text').value.startsWith('pack: shop')")
+    page.wait_for_function("() => document.querySelector('#lint-text').value.startsWith('pack: shop')")
     page.click("#upload-pack")
     shop = "#uploaded-packs .pack[data-pack='shop']"
     page.wait_for_selector(f"{shop}[data-enabled='1'] tr[data-version='1']")

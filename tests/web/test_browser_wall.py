@@ -217,6 +217,13 @@ def publish_floor(floor: Floor, n: int) -> dict[str, Any]:
     return calls
 
 
+HEADER_AND_TILES = """() => ({
+  live: [...document.querySelectorAll('.tile:not(.ended)')].map((t) => t.dataset.level),
+  counts: Object.fromEntries([...document.querySelectorAll('#level-counts .count')]
+    .map((c) => [c.dataset.level, Number(c.dataset.count)])),
+})"""
+
+
 def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
     return not (
         a["x"] + a["width"] <= b["x"]
@@ -253,10 +260,15 @@ def test_fifty_calls_triage_popups_and_escalation(
         levels = sam.eval_on_selector_all(".tile", "ts => ts.map((t) => t.dataset.level)")
         rank = {"red": 3, "orange": 2, "yellow": 1, "none": 0}
         assert levels[:2] == ["red", "red"] and all(rank[a] >= rank[b] for a, b in itertools.pairwise(levels))
-        live = sam.eval_on_selector_all(".tile:not(.ended)", "ts => ts.map((t) => t.dataset.level)")
-        for level in rank:  # the header counts the calls still live
-            count = sam.locator(f"#level-counts .count[data-level='{level}']").get_attribute("data-count")
-            assert int(count or -1) == live.count(level), (level, count, live)
+        # the header counts the calls still live; the counts follow a tile's change within 100 ms
+        # (the real call may end while this reads), so they are read with the tiles until settled
+        for _ in range(30):
+            seen = sam.evaluate(HEADER_AND_TILES)
+            if all(seen["counts"].get(level, -1) == seen["live"].count(level) for level in rank):
+                break
+            sam.wait_for_timeout(100)
+        for level in rank:
+            assert seen["counts"].get(level, -1) == seen["live"].count(level), (level, seen)
         assert sam.locator(tile("west-0")).count() == 0
         # two red calls: two pop-ups, both visible, clear of each other, the badges and the feed
         pops = sam.locator(".popup")
