@@ -12,6 +12,7 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
+from agent_monitor.cluster.handoffs import HandoffSweep
 from agent_monitor.cluster.redis_bus import RedisEventBus
 from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
 from agent_monitor.pipeline.bus import EventBus, InProcessEventBus
@@ -66,14 +67,20 @@ async def close_bus(bus: EventBus) -> None:
 
 async def join_floor(services: FloorMember) -> None:
     """With ``cluster.redis_url``: start this node's :class:`NodeKeeper` (presence, its calls in
-    the registry unless it is a web node, dead nodes' calls reaped) and show the floor's calls."""
+    the registry and the escalation sweep unless it is a web node, dead nodes' calls reaped) and
+    show the floor's calls."""
     settings = services.settings
     if settings.cluster.redis_url is None or not isinstance(services.bus, RedisEventBus):
         return
     registry = CallRegistry(services.bus.redis, settings.cluster, node_id(settings))
     holds_calls = settings.cluster.role != "web"
     held = services.manager.held_calls
-    keeper = NodeKeeper(registry, held, services.db, services.bus, holds_calls=holds_calls)
+    sweep = None
+    if holds_calls:  # hand-offs survive the node that raised them: every analysis node sweeps
+        after_s = settings.live.escalate_after_s
+        horizon_s = settings.cluster.escalation_horizon_s
+        sweep = HandoffSweep(services.db, services.bus, after_s=after_s, horizon_s=horizon_s)
+    keeper = NodeKeeper(registry, held, services.db, services.bus, holds_calls=holds_calls, sweep=sweep)
     try:
         await keeper.once()
     except (RedisError, OSError) as exc:

@@ -11,7 +11,8 @@ Keys (``PREFIX`` is ``cluster.prefix``):
 Every node with Redis runs a :class:`NodeKeeper`: an analysis node writes its presence and its
 calls each beat (and removes the ones that ended); every node reads the whole hash into
 :class:`FloorCalls` (what web shows: this node's own sessions, then the others' calls) and reaps
-the calls of nodes whose presence expired. Reaping is exactly once: a Lua script removes the
+the calls of nodes whose presence expired (and an analysis node runs the escalation sweep,
+:mod:`.handoffs`). Reaping is exactly once: a Lua script removes the
 entry only while it still names the dead node and the node is still absent, and only the
 caller that removed it marks the call ``aborted`` in the database and publishes
 :class:`CallEnded` (critical) on the bus, so every wall shows it. A call the phone switch
@@ -34,6 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from agent_monitor.cluster.handoffs import HandoffSweep
 from agent_monitor.errors import EventFormatError, StorageError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.event_codec import decode_call_info
@@ -184,8 +186,12 @@ class NodeKeeper:
         bus: EventBus,
         *,
         holds_calls: bool,
+        sweep: HandoffSweep | None = None,
     ) -> None:
         self.registry = registry
+        #: the escalation sweep this node runs (an analysis or ``all`` node), every
+        #: ``cluster.escalation_sweep_s``
+        self.sweep = sweep
         #: the calls this node holds until their end is published (stopping ones included: a node
         #: that dies while a call finishes its audio still has the call reaped)
         self.held = held
@@ -199,9 +205,13 @@ class NodeKeeper:
     def start(self) -> None:
         """Two tasks: the presence beat alone (a slow reap or database never delays it, so a
         busy node is not taken for dead) and the watch (registry read, dead nodes reaped)."""
-        self._tasks = [asyncio.create_task(self._run(self.watch), name="cluster-watch")]
+        every = self.registry.settings.heartbeat_s
+        self._tasks = [asyncio.create_task(self._run(self.watch, every), name="cluster-watch")]
         if self.holds_calls:
-            self._tasks.append(asyncio.create_task(self._run(self.beat), name="cluster-beat"))
+            self._tasks.append(asyncio.create_task(self._run(self.beat, every), name="cluster-beat"))
+        if self.sweep is not None:
+            sweep_every = self.registry.settings.escalation_sweep_s
+            self._tasks.append(asyncio.create_task(self._run(self._sweep, sweep_every), name="cluster-sweep"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -214,13 +224,14 @@ class NodeKeeper:
             with contextlib.suppress(RedisError, OSError):
                 await self.registry.redis.delete(self.registry.presence_key(self.registry.node))
 
-    async def _run(self, step: Callable[[], Awaitable[None]]) -> None:
-        every = self.registry.settings.heartbeat_s
+    async def _run(self, step: Callable[[], Awaitable[None]], every: float) -> None:
         while True:
             try:
                 await step()
             except (RedisError, OSError) as exc:
                 log.warning("cluster: registry not reachable (%r); retrying", exc)
+            except (SQLAlchemyError, StorageError) as exc:
+                log.warning("cluster: database not reachable (%r); retrying", exc)
             except Exception:  # the beat and the watch of dead nodes must outlive one bad round
                 log.exception("cluster: a registry round failed; retrying")
             await asyncio.sleep(every)
@@ -230,6 +241,10 @@ class NodeKeeper:
         if self.holds_calls:
             await self.beat()
         await self.watch()
+
+    async def _sweep(self) -> None:
+        assert self.sweep is not None
+        await self.sweep.once()
 
     async def beat(self) -> None:
         await self.registry.beat(self.held())

@@ -4,8 +4,9 @@ The timer runs on an injectable :class:`Clock` (wall time and sleeping), so test
 with a fake clock instead of waiting; production uses :class:`SystemClock`. When the timer
 fires, the alert's state is read from the database (acknowledgements may come from any web
 worker): only a handoff still unacknowledged, not escalated and with its alert still raised is
-escalated (:func:`repo.escalate_handoff`, by ``system``), and :class:`HandoffEscalated` is
-published.
+escalated (:func:`repo.escalate_if_due`, by ``system``, decided under the database's lock, so
+exactly once even when the sweeps of a floor's nodes try too: ``agent_monitor.cluster.handoffs``),
+and :class:`HandoffEscalated` is published.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy.orm import Session
-
 from agent_monitor.model.events import HandoffEscalated
 from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.store import is_transient
-from agent_monitor.storage import AlertState, Database, repo
+from agent_monitor.storage import Database, repo
 
 log = logging.getLogger(__name__)
 
@@ -116,19 +115,12 @@ class Escalator:
             delay = min(5.0, delay * 2)
 
     def _escalate_if_due(self, alert_id: int, now: datetime) -> bool:
+        note = f"not acknowledged within {self.after_s:g} s"
         with self.db.session() as session:
-            return self._check(session, alert_id, now)
-
-    def _check(self, session: Session, alert_id: int, now: datetime) -> bool:
-        alert = repo.get_alert(session, alert_id)
-        handoff = repo.get_handoff(session, alert_id)
-        if handoff is None or alert.state is not AlertState.RAISED:
-            return False
-        if handoff.acknowledged_at is not None or handoff.escalated_at is not None:
-            return False
-        repo.escalate_handoff(session, alert_id, at=now, note=f"not acknowledged within {self.after_s:g} s")
-        log.info("alert %s: handoff escalated after %.0f s", alert_id, self.after_s)
-        return True
+            escalated = repo.escalate_if_due(session, alert_id, at=now, note=note) is not None
+        if escalated:
+            log.info("alert %s: handoff escalated after %.0f s", alert_id, self.after_s)
+        return escalated
 
     async def shutdown(self) -> None:
         tasks = [*self._tasks.values(), *self._late]

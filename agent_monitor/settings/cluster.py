@@ -41,3 +41,10 @@ class ClusterSettings(BaseModel):
     #: while Redis is away, at most this many non-critical events wait to be sent (the rest are
     #: dropped, counted); critical events always wait, in order
     publish_buffer: int = Field(10_000, ge=0)
+    #: an analysis (or ``all``) node looks this often for handoffs due for escalation that no
+    #: node escalated (the node that raised the alert may have died): its timer's escalation is
+    #: taken over within this period
+    escalation_sweep_s: float = Field(1.0, gt=0.0, le=30.0)
+    #: handoffs requested longer ago than ``live.escalate_after_s`` plus this are left to the
+    #: supervisors (a floor started again after a long stop does not escalate old handoffs en masse)
+    escalation_horizon_s: float = Field(3600.0, gt=0.0)

@@ -110,6 +110,22 @@ def escalate_handoff(
     return handoff
 
 
+def escalate_if_due(
+    session: Session, alert_id: int, *, at: datetime | None = None, note: str | None = None
+) -> Handoff | None:
+    """Escalate the alert's handoff if it is still due: its alert raised, nobody acknowledged it
+    and it is not escalated yet; else ``None``. Decided under the event-chain lock, so of several
+    callers (the timer of the node that raised the alert, the sweeps of every node of a floor)
+    exactly one escalates it."""
+    alert, handoff = _fresh(session, alert_id)
+    if handoff is None or alert.state is not AlertState.RAISED:
+        return None
+    if handoff.acknowledged_at is not None or handoff.escalated_at is not None:
+        return None
+    _record(session, alert, handoff, AlertAction.ESCALATED, SYSTEM_ACTOR, as_utc(at), None, note)
+    return handoff
+
+
 def take_over(
     session: Session, alert_id: int, by: str, *, at: datetime | None = None, note: str | None = None
 ) -> Handoff:
@@ -155,9 +171,11 @@ def list_alerts(
     return list(session.scalars(stmt))
 
 
-def handoffs_due_for_escalation(session: Session, *, requested_before: datetime) -> list[Handoff]:
-    """Handoffs requested before ``requested_before`` that nobody acknowledged and that are not
-    escalated yet (the escalation timer's query)."""
+def handoffs_due_for_escalation(
+    session: Session, *, requested_before: datetime, requested_after: datetime | None = None
+) -> list[Handoff]:
+    """Handoffs requested before ``requested_before`` (and after ``requested_after``, if given)
+    that nobody acknowledged and that are not escalated yet (the escalation sweep's query)."""
     stmt = (
         select(Handoff)
         .join(Alert, Alert.id == Handoff.alert_id)
@@ -169,6 +187,8 @@ def handoffs_due_for_escalation(session: Session, *, requested_before: datetime)
         )
         .order_by(Handoff.requested_at)
     )
+    if requested_after is not None:
+        stmt = stmt.where(Handoff.requested_at >= as_utc(requested_after, "requested_after"))
     return list(session.scalars(stmt))
 
 
@@ -185,6 +205,13 @@ def list_handoffs(session: Session, *, open_only: bool = True, call_id: str | No
 
 def _locked(session: Session, alert_id: int, action: AlertAction) -> tuple[Alert, Handoff | None]:
     """Take the event-chain lock, then read the alert fresh and check ``action`` is allowed."""
+    alert, handoff = _fresh(session, alert_id)
+    check_step(alert_id, alert.state, handoff, action)
+    return alert, handoff
+
+
+def _fresh(session: Session, alert_id: int) -> tuple[Alert, Handoff | None]:
+    """Take the event-chain lock, then read the alert and its handoff fresh."""
     chain.lock_chain(session, AlertEvent.__tablename__)
     alert = session.get(Alert, alert_id, populate_existing=True)
     if alert is None:
@@ -192,7 +219,6 @@ def _locked(session: Session, alert_id: int, action: AlertAction) -> tuple[Alert
     handoff = session.scalars(
         select(Handoff).where(Handoff.alert_id == alert_id).execution_options(populate_existing=True)
     ).one_or_none()
-    check_step(alert_id, alert.state, handoff, action)
     return alert, handoff
 
 
