@@ -98,9 +98,7 @@ async def test_a_due_handoff_is_escalated_once_across_nodes(db: Database, redis_
     a1, a2, web = await _buses(redis_server, "a1", "a2", "web")
     try:
         wall = web.subscribe(lambda e: isinstance(e, HandoffEscalated))
-        sweeps = [
-            HandoffSweep(db, bus, after_s=AFTER_S, horizon_s=3600.0) for bus in (a1, a2)
-        ]
+        sweeps = [HandoffSweep(db, bus, after_s=AFTER_S, horizon_s=3600.0) for bus in (a1, a2)]
         # the node that raised the alert is alive too: its timer fires at the same moment
         timer = Escalator(db, a1, SystemClock(), after_s=0.0)
         timer.schedule(due, "due", "A-1", now - timedelta(seconds=AFTER_S + 2))
