@@ -91,5 +91,5 @@ class HandoffSweep:
         with self.db.session() as s:
             escalated = repo.escalate_if_due(s, alert_id, at=now, note=note) is not None
         if escalated:
-            log.warning("alert %s: handoff escalated by the sweep (its node did not)", alert_id)
+            log.info("alert %s: handoff escalated by this node's sweep", alert_id)
         return escalated

@@ -6,6 +6,17 @@ wall lists them (the registry); killing an analysis node (SIGKILL) mid-call mark
 in the database and as a ``call_ended`` on the supervisor's websocket within seconds, loses no
 stored row, and the call continues on the other node under the same call id (its recording too:
 the nodes share ``cluster.shared_dir``).
+
+Hand-offs: both calls carry a scripted threat rendered by espeak-ng (**synthetic** speech spliced
+into the real call) that raises a red alert. The first is escalated while both analysis nodes
+live (exactly once: one ``handoff_escalated``, one ``escalated`` row); the other node is killed
+right after raising the second, whose escalation timer dies with it: a surviving node's sweep
+escalates it, once, and the supervisor's websocket on the web node receives it.
+
+Restarts: the web node is restarted; a supervisor's websocket and a supervisor's wall page in
+Debian Chromium (Playwright) both resume with ``since``: the wall shows the red alert of a call
+that started, raised it and ended entirely while the web node was down (``/api/wall`` lists live
+calls only, so only the resumed stream can bring it).
 """
 
 from __future__ import annotations
@@ -18,17 +29,19 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.ingest.call_audio import CallAudio, synthetic_speech
 from agent_monitor.ingest.client import stream_ingest
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import CallStatus, Database, repo
 from agent_monitor.storage.recordings import read_recording, recording_path
 from tests.pg_support import admin_engine, create_database, drop_database
 from tests.redis_support import RedisServer
+from tests.web.browser_support import ARGS, CHROMIUM
 from tests.web.live_support import EventCollector
 from tests.web.server_process import REPO, TOKEN, ServerProcess
 from tests.web.ui_support import PASSWORD, login
@@ -37,6 +50,9 @@ from web.resume import order
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
 #: node presence TTL of the floor (a dead node's calls are aborted within about this)
 NODE_TTL_S = 3.0
+#: an unacknowledged red hand-off is escalated after this long on the test floor
+ESCALATE_AFTER_S = 6.0
+VIOLATION = "you are a stupid idiot. we will break your legs"
 
 
 @pytest.fixture()
@@ -64,6 +80,8 @@ def _node(tmp: Path, name: str, role: str, redis_url: str, pg_url: str) -> Serve
         "AGENT_MONITOR_CLUSTER__NODE_TTL_S": str(NODE_TTL_S),
         "AGENT_MONITOR_ASR__MODELS": json.dumps({"en": "vosk-model-small-en-us-0.15"}),
         "AGENT_MONITOR_CLUSTER__SHARED_DIR": str(tmp / "shared"),  # the floor's recordings
+        "AGENT_MONITOR_LIVE__ESCALATE_AFTER_S": str(ESCALATE_AFTER_S),
+        "AGENT_MONITOR_CLUSTER__ESCALATION_SWEEP_S": "0.5",
     }
     return ServerProcess(tmp / name / "data", extra_env=env)
 
@@ -124,8 +142,48 @@ def test_two_analysis_nodes_and_a_web_node(tmp_path: Path, pg_url: str, real_cal
                 node.stop()
 
 
+def _scripted(call: CallAudio, at_s: float) -> CallAudio:
+    """``call`` with the scripted threat (synthetic speech) on the agent's leg at ``at_s``."""
+    return call.splice(Leg.AGENT, synthetic_speech(VIOLATION, call.sample_rate), at_s, VIOLATION)
+
+
+def _red_alerts(db: Database, call_id: str) -> int:
+    with db.session() as s:
+        return sum(a.level.value == "red" for a in repo.list_alerts(s, call_id=call_id))
+
+
+def _escalations(db: Database, alert_id: int) -> int:
+    with db.session() as s:
+        return sum(e.action.value == "escalated" for e in repo.alert_events(s, alert_id))
+
+
+async def _wall_page(playwright: Any, url: str) -> Any:
+    """Sam's wall in Debian Chromium, signed in through the login form, live."""
+    browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
+    await page.goto(url + "/supervisor")
+    await page.fill("#username", "sam")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(url + "/supervisor")
+    await page.wait_for_selector("body[data-live='1']", timeout=20_000)
+    return page
+
+
 async def _scenario(
     nodes: dict[str, ServerProcess], db: Database, call: CallAudio, shared: Path, redis_url: str
+) -> None:
+    from playwright.async_api import async_playwright
+
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} not found (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        page = await _wall_page(playwright, nodes["web"].url)
+        await _floor(nodes, db, call, shared, redis_url, page)
+
+
+async def _floor(
+    nodes: dict[str, ServerProcess], db: Database, call: CallAudio, shared: Path, redis_url: str, page: Any
 ) -> None:
     a1, a2, web = nodes["a1"], nodes["a2"], nodes["web"]
     with httpx.Client(base_url=web.url) as c:
@@ -133,14 +191,19 @@ async def _scenario(
         cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
     first, rest = call.excerpt(0.0, 40.0), call.excerpt(40.0, 8.0)
     async with EventCollector(web.ws + "/ws/events", cookie) as wall:
+        scripted = _scripted(first, 3.0)  # turns red about 3 s into the call
         streams = {
-            "f1": asyncio.create_task(
-                stream_ingest(a1.url, first, {"call_id": "f1", "agent_id": "A-1"}, speed=1.5, token=TOKEN)
-            ),
             "f2": asyncio.create_task(
-                stream_ingest(a2.url, first, {"call_id": "f2", "agent_id": "A-2"}, speed=1.5, token=TOKEN)
-            ),
+                stream_ingest(a2.url, scripted, {"call_id": "f2", "agent_id": "A-2"}, speed=1.0, token=TOKEN)
+            )
         }
+        # f2's hand-off is escalated while both analysis nodes live (and sweep): exactly once
+        f2_handoff = await wall.wait_for("f2", "handoff_requested", timeout=60)
+        await wall.wait_for("f2", "handoff_escalated", timeout=ESCALATE_AFTER_S + 15)
+        assert a1.proc is not None and a1.proc.poll() is None  # a1 was alive all along
+        streams["f1"] = asyncio.create_task(
+            stream_ingest(a1.url, scripted, {"call_id": "f1", "agent_id": "A-1"}, speed=1.0, token=TOKEN)
+        )
         # the web node holds no call, yet its supervisor sees both nodes' calls
         for call_id in streams:
             await wall.wait_for(call_id, "call_started", timeout=30)
@@ -148,12 +211,10 @@ async def _scenario(
         async with httpx.AsyncClient(base_url=web.url, headers={"Cookie": cookie}) as http:
             live = (await http.get("/api/live")).json()["calls"]
         assert sorted(c["call_id"] for c in live) == ["f1", "f2"]
-        await wall.wait_for("f1", "transcript", timeout=30)
-        await asyncio.sleep(4.0)
+        f1_handoff = await wall.wait_for("f1", "handoff_requested", timeout=60)
         stored = _final_utterances(db, "f1")
         agent_leg = recording_path(shared, "f1", Leg.AGENT)
-        assert a1.proc is not None
-        a1.proc.kill()  # SIGKILL mid-call: no shutdown, no goodbye
+        a1.proc.kill()  # SIGKILL mid-call, its escalation timer pending: no shutdown, no goodbye
         killed_at = time.monotonic()
         try:
             ended = await wall.wait_for("f1", "call_ended", timeout=NODE_TTL_S + 10)
@@ -171,19 +232,61 @@ async def _scenario(
         assert _final_utterances(db, "f1") >= stored  # nothing stored was lost
         recorded = read_recording(agent_leg).pcm
         await streams["f1"]  # the client notices its node is gone
+        # the dead node's hand-off is escalated by the surviving node's sweep, seen on the web node
+        escalated = await wall.wait_for("f1", "handoff_escalated", timeout=ESCALATE_AFTER_S + 10)
+        assert escalated["alert_id"] == f1_handoff["alert_id"] and escalated["waited_s"] >= ESCALATE_AFTER_S
+        await asyncio.sleep(2.0)  # a second escalation would have come by now
+        for call_id, handoff in (("f1", f1_handoff), ("f2", f2_handoff)):
+            assert len(wall.of(call_id, "handoff_escalated")) == 1, wall.of(call_id)
+            assert _escalations(db, handoff["alert_id"]) == 1
         last_seen = [e["stream_id"] for _, e in wall.events if "stream_id" in e][-1]
-    # the web node restarts (its supervisor's socket drops) while the phone switch reconnects the
-    # call to the surviving node, same call id: the call continues, its events go on the stream
-    await asyncio.to_thread(web.stop)
-    again = await stream_ingest(a2.url, rest, {"call_id": "f1", "agent_id": "A-1"}, speed=2.0, token=TOKEN)
-    assert again.completed, again.close_reason
+    again = await _web_restart(nodes, db, call, rest, cookie, last_seen, wall, page)
     assert (await streams["f2"]).completed
+    assert _status(db, "f1") is CallStatus.ENDED and _status(db, "f2") is CallStatus.ENDED
+    assert _final_utterances(db, "f1") >= stored
+    # the recording went on where the dead node left it, on the surviving node
+    after = read_recording(agent_leg).pcm
+    assert after.startswith(recorded) and len(after) >= len(recorded) + len(again.sent[Leg.AGENT])
+
+
+async def _web_restart(
+    nodes: dict[str, ServerProcess],
+    db: Database,
+    call: CallAudio,
+    rest: CallAudio,
+    cookie: str,
+    last_seen: str,
+    wall: EventCollector,
+    page: Any,
+) -> Any:
+    """The web node restarts (its supervisors' sockets drop) while the phone switch reconnects f1
+    to the surviving node, same call id (the call continues, its events go on the stream), and a
+    new call, f3, starts, raises a red alert and ends before the web node is back."""
+    a2, web = nodes["a2"], nodes["web"]
+    await asyncio.to_thread(web.stop)
+    f3 = _scripted(call.excerpt(0.0, 8.0), 3.0)
+    again, short = await asyncio.gather(
+        stream_ingest(a2.url, rest, {"call_id": "f1", "agent_id": "A-1"}, speed=2.0, token=TOKEN),
+        stream_ingest(a2.url, f3, {"call_id": "f3", "agent_id": "A-2"}, speed=2.0, token=TOKEN),
+    )
+    assert again.completed, again.close_reason
+    assert short.completed, short.close_reason
+    deadline = time.monotonic() + 10  # f3 raised its red alert, and ended, while no web node ran
+    while _red_alerts(db, "f3") == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert _red_alerts(db, "f3") >= 1
     await asyncio.to_thread(web.start, 120.0)
+    # the wall page's own socket resumes (live_conn.js, since=its last stream id) after its
+    # back-off: it shows the red alert of f3, a call it never saw live (within the 30-s grace of
+    # an ended call on the wall)
+    await page.wait_for_selector("#alert-feed .alert.red[data-call='f3']", timeout=60_000)
+    await page.wait_for_selector("body[data-live='1']", timeout=10_000)
     async with EventCollector(f"{web.ws}/ws/events?since={last_seen}", cookie) as back:
         # the supervisor's socket resumes: the critical events it missed come first, none lost
         started = await back.wait_for("f1", "call_started", timeout=20)
         assert started["resumed"] is True
-        for call_id in ("f1", "f2"):
+        await back.wait_for("f3", "alert_raised", timeout=20)
+        for call_id in ("f1", "f2", "f3"):
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 ends = [e for _, e in wall.events + back.events if e["call_id"] == call_id]
@@ -195,8 +298,4 @@ async def _scenario(
         # nothing from before ``since`` comes again (frames read from the stream carry their id)
         replayed = [e["stream_id"] for _, e in back.events if "stream_id" in e]
         assert replayed and all(order(sid) > order(last_seen) for sid in replayed)
-    assert _status(db, "f1") is CallStatus.ENDED and _status(db, "f2") is CallStatus.ENDED
-    assert _final_utterances(db, "f1") >= stored
-    # the recording went on where the dead node left it, on the surviving node
-    after = read_recording(agent_leg).pcm
-    assert after.startswith(recorded) and len(after) >= len(recorded) + len(again.sent[Leg.AGENT])
+    return again
