@@ -53,8 +53,8 @@ class HandoffSweep:
         self.after_s = after_s
         self.horizon_s = horizon_s
         self.clock = clock or SystemClock()
-        #: alert ids this sweep escalated
-        self.escalated: list[int] = []
+        #: how many handoffs this sweep escalated
+        self.escalated = 0
 
     async def once(self) -> list[int]:
         """One sweep: the ids of the alerts whose handoff this node escalated now."""
@@ -72,7 +72,7 @@ class HandoffSweep:
                         waited_s=round((now - due.requested_at).total_seconds(), 1),
                     )
                 )
-        self.escalated.extend(won)
+        self.escalated += len(won)
         return won
 
     def _due(self, now: datetime) -> list[DueHandoff]:
