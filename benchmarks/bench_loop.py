@@ -1,0 +1,264 @@
+"""CPU of the event-loop thread per call, per stage: the live ingest + pipeline path in one process.
+
+    python benchmarks/bench_loop.py [--calls 4] [--seconds 30] [--speed 1] [--asr on|off]
+    python benchmarks/bench_loop.py --ab DIR [--repeats 3]     # A = the code in DIR, B = this tree
+
+N calls of real audio (the SpokenWOZ call ``calls/spokenwoz/MUL1011.opus``, a different excerpt per
+call) are sent as a phone switch sends them: 8 kHz G.711 mu-law, both legs interleaved in one
+binary frame every 20 ms, each frame through the ``/ws/ingest`` protocol parser
+(:class:`~agent_monitor.ingest.ws_ingest.IngestConnection`: start message, binary frames, stop)
+into the call session (:meth:`CallSession.push_audio`: decoding, recording, signal health, the
+recognition queue) and on through the leg workers, with the real stages (Vosk, rules, stress,
+fusion, the in-process bus with one subscriber draining it, SQLite storage). Frames are paced
+in real time (``--speed``): the event loop does per call what it does on a live server, except the
+websocket transport itself (uvicorn/``websockets`` frame parsing), which is not in this process.
+
+Printed: CPU seconds of the event-loop thread (``time.thread_time`` in that thread; the Vosk and
+storage threads are not in it) per second of call audio, as % of one core per call, split into
+the stages wrapped here: ``ingest`` (protocol parsing and de-interleaving), ``decode`` (mu-law to
+L16), ``recording``, ``health`` (the signal-health meter and its decisions), ``queue`` (the
+recognition inbox) and ``rest`` (everything else on the loop: leg workers' hand-offs to the
+threads, transcripts, rules results, fusion, bus, outbox, the pacing driver). ``--ab DIR`` runs the
+measurement alternately on the code in DIR (A: e.g. ``git archive`` of an earlier commit) and on
+this tree (B), each run in a fresh process, and prints the median of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(os.environ.get("BENCH_LOOP_CODE", Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(ROOT))
+
+from agent_monitor.audio.decode import decode_file  # noqa: E402
+from agent_monitor.audio.g711 import mulaw_encode  # noqa: E402
+from agent_monitor.compose import build_stages  # noqa: E402
+from agent_monitor.ingest.ws_ingest import IngestConnection, to_call_info  # noqa: E402
+from agent_monitor.pipeline import CallManager, InProcessEventBus  # noqa: E402
+from agent_monitor.settings import Settings, load_settings  # noqa: E402
+from agent_monitor.storage import Database, upgrade_database  # noqa: E402
+
+RATE = 8000
+FRAME_S = 0.02
+STAGES = ("ingest", "decode", "recording", "health", "queue", "rest")
+
+
+class StageClock:
+    """Event-loop thread CPU per stage (``time.thread_time``)."""
+
+    def __init__(self) -> None:
+        self.cpu: defaultdict[str, float] = defaultdict(float)
+
+    def wrap(self, stage: str, fn: Any) -> Any:
+        cpu = self.cpu
+
+        def timed(*args: Any, **kw: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                cpu[stage] += time.thread_time() - t0
+
+        return timed
+
+
+def instrument(session: Any, clock: StageClock) -> None:
+    """Time the per-frame steps of ``push_audio`` (wrappers around the session's own objects)."""
+    for worker in session.legs.values():
+        worker.decoder.decode = clock.wrap("decode", worker.decoder.decode)
+        worker.inbox.put_nowait = clock.wrap("queue", worker.inbox.put_nowait)
+    for writer in session.recordings.values():
+        writer.write = clock.wrap("recording", writer.write)
+    if session.health is not None:
+        session.health.push = clock.wrap("health", session.health.push)
+
+
+def call_frames(path: Path, calls: int, seconds: float) -> list[list[bytes]]:
+    """Per call, the 20 ms stereo mu-law frames of its excerpt (excerpts spread over the call)."""
+    audio = decode_file(path, target_rate=RATE)
+    legs = [(np.clip(x, -1.0, 32767 / 32768) * 32768).astype(np.int16) for x in audio.samples[:2]]
+    n = int(seconds * RATE)
+    room = max(0, len(legs[0]) - n)
+    frame = int(FRAME_S * RATE)
+    out = []
+    for c in range(calls):
+        a = (room * c) // max(1, calls) if calls > 1 else 0
+        mu = [np.frombuffer(mulaw_encode(x[a : a + n]), dtype=np.uint8) for x in legs]
+        stereo = np.stack(mu, axis=1).tobytes()
+        out.append([stereo[i : i + 2 * frame] for i in range(0, len(stereo), 2 * frame)])
+    return out
+
+
+def start_text(call_id: str) -> str:
+    return json.dumps(
+        {
+            "type": "start",
+            "call_id": call_id,
+            "agent_id": "agent-1",
+            "sample_rate": RATE,
+            "encoding": "mulaw",
+            "channels": ["agent", "debtor"],
+            "lang": "en",
+        }
+    )
+
+
+async def drain(sub: Any, counts: dict[str, int]) -> None:
+    while True:
+        event = await sub.get()
+        counts[type(event).__name__] = counts.get(type(event).__name__, 0) + 1
+
+
+async def feed(manager: CallManager, frames: list[list[bytes]], speed: float, clock: StageClock) -> int:
+    """Send every call's frames in real time (x ``speed``); returns frames pushed."""
+    conns, sessions = [], []
+    for i in range(len(frames)):
+        conn = IngestConnection()
+        start = conn.on_text(start_text(f"loop-{i}"))
+        session = await manager.start_call(to_call_info(start, "ws-ingest", manager.settings.live))
+        instrument(session, clock)
+        conns.append(conn)
+        sessions.append(session)
+    on_binary = [clock.wrap("ingest", c.on_binary) for c in conns]
+    began = time.monotonic()
+    pushed = 0
+    for k in range(max(len(f) for f in frames)):
+        for i, call in enumerate(frames):
+            if k < len(call):
+                for leg, data in on_binary[i](call[k]).items():
+                    sessions[i].push_audio(leg, data)
+                pushed += 1
+        delay = began + (k + 1) * FRAME_S / speed - time.monotonic()
+        await asyncio.sleep(max(0.0, delay))
+    for conn, session in zip(conns, sessions, strict=True):
+        conn.on_text('{"type": "stop"}')
+        await session.stop("stop")
+    return pushed
+
+
+def bench_settings(tmp: Path, calls: int, asr: bool) -> Settings:
+    s = load_settings()
+    speech = {"spare_recognizers": 2 * calls, "warmup_s": 0.0}
+    if not asr:
+        speech["models"] = {}
+    return s.model_copy(
+        update={
+            "data_dir": tmp / "data",
+            "database_url": None,
+            "asr": s.asr.model_copy(update=speech),
+            "server": s.server.model_copy(update={"workers": 0}),
+        }
+    )
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = bench_settings(Path(tmp), args.calls, args.asr == "on")
+        frames = call_frames(
+            settings.eval_data_dir / "calls" / "spokenwoz" / "MUL1011.opus", args.calls, args.seconds
+        )
+        upgrade_database(settings)
+        db = Database.open(settings)
+        stages = build_stages(settings)
+        await stages.transcribers.prewarm()
+        bus = InProcessEventBus(settings.live.subscriber_queue)
+        counts: dict[str, int] = {}
+        drainer = asyncio.create_task(drain(bus.subscribe(), counts))
+        manager = CallManager(settings, stages, db, bus)
+        clock = StageClock()
+        t0, p0 = time.thread_time(), time.process_time()
+        pushed = await feed(manager, frames, args.speed, clock)
+        loop_cpu, proc_cpu = time.thread_time() - t0, time.process_time() - p0
+        await manager.shutdown()
+        drainer.cancel()
+        stages.close()
+        db.dispose()
+    call_s = pushed * FRAME_S
+    clock.cpu["rest"] = loop_cpu - sum(clock.cpu.values())
+    return {
+        "calls": args.calls,
+        "call_s": call_s,
+        "loop_pct_per_call": 100 * loop_cpu / call_s,
+        "process_pct_per_call": 100 * proc_cpu / call_s,
+        "stages_pct_per_call": {k: 100 * clock.cpu[k] / call_s for k in STAGES},
+        "events": counts,
+    }
+
+
+def show(label: str, r: dict[str, Any]) -> None:
+    stages = "  ".join(f"{k} {v:.3f}" for k, v in r["stages_pct_per_call"].items())
+    print(
+        f"{label:>4} {r['calls']} calls x {r['call_s'] / r['calls']:.0f} s: event loop "
+        f"{r['loop_pct_per_call']:.3f}% of a core per call (whole process {r['process_pct_per_call']:.2f}%)"
+    )
+    print(f"     per stage, % of a core per call: {stages}")
+    print(f"     events: {sum(r['events'].values())} ({json.dumps(r['events'], sort_keys=True)})", flush=True)
+
+
+def run_ab(args: argparse.Namespace) -> None:
+    """Alternate A (``--ab`` DIR) and B (this tree) in fresh processes; print medians."""
+    here = Path(__file__).resolve().parents[1]
+    forward = [
+        f"--calls={args.calls}",
+        f"--seconds={args.seconds}",
+        f"--speed={args.speed}",
+        f"--asr={args.asr}",
+    ]
+    results: dict[str, list[dict[str, Any]]] = {"A": [], "B": []}
+    for rep in range(args.repeats):
+        for label, code in (("A", Path(args.ab).resolve()), ("B", here)):
+            env = {**os.environ, "BENCH_LOOP_CODE": str(code), "PYTHONPATH": str(code)}
+            proc = subprocess.run(
+                [sys.executable, __file__, "--json", *forward],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            results[label].append(r)
+            show(f"{label}{rep + 1}", r)
+    for label, runs in results.items():
+        median = statistics.median(r["loop_pct_per_call"] for r in runs)
+        stages = {k: statistics.median(r["stages_pct_per_call"][k] for r in runs) for k in STAGES}
+        print(
+            f"median {label} ({len(runs)} runs): event loop {median:.3f}% of a core per call; "
+            + "  ".join(f"{k} {v:.3f}" for k, v in stages.items())
+        )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--calls", type=int, default=4)
+    p.add_argument("--seconds", type=float, default=30.0, help="seconds of audio per call")
+    p.add_argument("--speed", type=float, default=1.0, help="1 = real time")
+    p.add_argument("--asr", choices=("on", "off"), default="on", help="off: no speech model loaded")
+    p.add_argument("--ab", help="directory with the code to compare against (A); B is this tree")
+    p.add_argument("--repeats", type=int, default=3, help="A/B pairs (with --ab)")
+    p.add_argument("--json", action="store_true", help="print one JSON line (used by --ab)")
+    args = p.parse_args()
+    if args.ab:
+        run_ab(args)
+        return
+    result = asyncio.run(measure(args))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        show("", result)
+
+
+if __name__ == "__main__":
+    main()
