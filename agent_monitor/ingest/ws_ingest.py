@@ -223,7 +223,7 @@ def parse_text_message(text: str) -> StartMessage | StopMessage:
 
 
 #: ``memoryview`` formats of one sample by its width in bytes (de-interleaving without numpy)
-_SAMPLE_FORMATS = {1: "B", 2: "H"}
+_SAMPLE_FORMATS: dict[int, Literal["B", "H"]] = {1: "B", 2: "H"}
 
 
 def split_channels(data: bytes, channels: int, bytes_per_sample: int) -> list[bytes]:
