@@ -178,9 +178,12 @@ async def feed(manager: CallManager, frames: list[list[bytes]], speed: float, cl
     return pushed
 
 
-def bench_settings(tmp: Path, calls: int, asr: bool) -> Settings:
+def bench_settings(tmp: Path, calls: int, seconds: float, asr: bool) -> Settings:
+    """Default settings but: SQLite in ``tmp``, speech in this process, one spare recognizer per
+    leg, and a recognition queue as long as the call, so that a machine too busy to keep Vosk up
+    delays recognition instead of dropping audio (every run then recognises the same audio)."""
     s = load_settings()
-    speech = {"spare_recognizers": 2 * calls, "warmup_s": 0.0}
+    speech: dict[str, Any] = {"spare_recognizers": 2 * calls, "warmup_s": 0.0}
     if not asr:
         speech["models"] = {}
     return s.model_copy(
@@ -188,6 +191,7 @@ def bench_settings(tmp: Path, calls: int, asr: bool) -> Settings:
             "data_dir": tmp / "data",
             "database_url": None,
             "asr": s.asr.model_copy(update=speech),
+            "live": s.live.model_copy(update={"leg_queue_s": seconds + 10.0}),
             "server": s.server.model_copy(update={"workers": 0}),
         }
     )
@@ -195,7 +199,7 @@ def bench_settings(tmp: Path, calls: int, asr: bool) -> Settings:
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = bench_settings(Path(tmp), args.calls, args.asr == "on")
+        settings = bench_settings(Path(tmp), args.calls, args.seconds, args.asr == "on")
         frames = call_frames(
             settings.eval_data_dir / "calls" / "spokenwoz" / "MUL1011.opus", args.calls, args.seconds
         )
