@@ -48,7 +48,9 @@ sys.path.insert(0, str(ROOT))
 from agent_monitor.audio.decode import decode_file  # noqa: E402
 from agent_monitor.audio.g711 import mulaw_encode  # noqa: E402
 from agent_monitor.compose import build_stages  # noqa: E402
-from agent_monitor.ingest.ws_ingest import IngestConnection, to_call_info  # noqa: E402
+from agent_monitor.ingest.twilio import TwilioConnection, media_message, start_message  # noqa: E402
+from agent_monitor.ingest.ws_ingest import IngestConnection, StartMessage, to_call_info  # noqa: E402
+from agent_monitor.model.audio import Leg  # noqa: E402
 from agent_monitor.pipeline import CallManager, InProcessEventBus  # noqa: E402
 from agent_monitor.settings import Settings, load_settings  # noqa: E402
 from agent_monitor.storage import Database, upgrade_database  # noqa: E402
@@ -151,31 +153,67 @@ async def drain(sub: Any, counts: dict[str, int]) -> None:
         counts[type(event).__name__] = counts.get(type(event).__name__, 0) + 1
 
 
-async def feed(manager: CallManager, frames: list[list[bytes]], speed: float, clock: StageClock) -> int:
-    """Send every call's frames in real time (x ``speed``); returns frames pushed."""
-    conns, sessions = [], []
-    for i in range(len(frames)):
-        conn = IngestConnection()
-        start = conn.on_text(start_text(f"loop-{i}"))
-        session = await manager.start_call(to_call_info(start, "ws-ingest", manager.settings.live))
+class Sender:
+    """One call as a phone switch sends it: the messages of each 20 ms tick, and the server's
+    protocol parser for them (``ws-ingest``: one binary stereo frame; ``twilio``: one JSON media
+    message per leg, base64 mu-law)."""
+
+    def __init__(self, protocol: str, call_id: str, frames: list[bytes]) -> None:
+        self.protocol = protocol
+        self.ticks: list[list[str | bytes]]
+        if protocol == "twilio":
+            self.conn: Any = TwilioConnection()
+            self.ticks = [[json.dumps(m) for m in twilio_media(k, f)] for k, f in enumerate(frames)]
+            self.first = json.dumps(
+                start_message("MZ" + call_id, call_id, {"agent_id": "agent-1", "lang": "en"})
+            )
+        else:
+            self.conn = IngestConnection()
+            self.ticks = [[f] for f in frames]
+            self.first = start_text(call_id)
+
+    def start(self) -> StartMessage:
+        msg = self.conn.on_text(self.first)
+        return msg.call if self.protocol == "twilio" else msg
+
+    def parse(self, message: str | bytes) -> list[tuple[Leg, bytes]]:
+        if isinstance(message, bytes):
+            return list(self.conn.on_binary(message).items())
+        media = self.conn.on_text(message)
+        return [(media.leg, media.payload)]
+
+
+def twilio_media(k: int, frame: bytes) -> list[dict[str, Any]]:
+    """Tick ``k``'s stereo mu-law frame as Twilio's two media messages (agent = outbound track)."""
+    legs = {"outbound": frame[0::2], "inbound": frame[1::2]}
+    ms = int(k * FRAME_S * 1000)
+    return [media_message("MZ", track, 2 + 2 * k + j, k + 1, ms, legs[track]) for j, track in enumerate(legs)]
+
+
+async def feed(manager: CallManager, senders: list[Sender], speed: float, clock: StageClock) -> int:
+    """Send every call's ticks in real time (x ``speed``); returns the ticks sent."""
+    sessions = []
+    for sender in senders:
+        start = sender.start()
+        source = "twilio" if sender.protocol == "twilio" else "ws-ingest"
+        session = await manager.start_call(to_call_info(start, source, manager.settings.live))
         instrument(session, clock)
-        conns.append(conn)
         sessions.append(session)
-    on_binary = [clock.wrap("ingest", c.on_binary) for c in conns]
+    parse = [clock.wrap("ingest", sender.parse) for sender in senders]
     began = time.monotonic()
-    pushed = 0
-    for k in range(max(len(f) for f in frames)):
-        for i, call in enumerate(frames):
-            if k < len(call):
-                for leg, data in on_binary[i](call[k]).items():
-                    sessions[i].push_audio(leg, data)
-                pushed += 1
+    sent = 0
+    for k in range(max(len(s.ticks) for s in senders)):
+        for i, sender in enumerate(senders):
+            if k < len(sender.ticks):
+                for message in sender.ticks[k]:
+                    for leg, data in parse[i](message):
+                        sessions[i].push_audio(leg, data)
+                sent += 1
         delay = began + (k + 1) * FRAME_S / speed - time.monotonic()
         await asyncio.sleep(max(0.0, delay))
-    for conn, session in zip(conns, sessions, strict=True):
-        conn.on_text('{"type": "stop"}')
+    for session in sessions:
         await session.stop("stop")
-    return pushed
+    return sent
 
 
 def bench_settings(tmp: Path, calls: int, seconds: float, asr: bool) -> Settings:
@@ -217,7 +255,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         t0, p0 = time.thread_time(), time.process_time()
         if profile is not None:
             profile.enable()
-        pushed = await feed(manager, frames, args.speed, clock)
+        senders = [Sender(args.protocol, f"loop-{i}", f) for i, f in enumerate(frames)]
+        pushed = await feed(manager, senders, args.speed, clock)
         if profile is not None:
             profile.disable()
         loop_cpu, proc_cpu = time.thread_time() - t0, time.process_time() - p0
@@ -229,10 +268,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         db.dispose()
     call_s = pushed * FRAME_S
     if profile is not None:
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(os.environ.get("BENCH_LOOP_SORT", "tottime")).print_stats(args.profile)
     stages = clock.corrected(loop_cpu) if args.stages else {}
     return {
         "calls": args.calls,
+        "protocol": args.protocol,
         "call_s": call_s,
         "loop_pct_per_call": 100 * loop_cpu / call_s,
         "process_pct_per_call": 100 * proc_cpu / call_s,
@@ -243,7 +283,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def show(label: str, r: dict[str, Any]) -> None:
     print(
-        f"{label:>4} {r['calls']} calls x {r['call_s'] / r['calls']:.0f} s: event loop "
+        f"{label:>4} {r['protocol']}, {r['calls']} calls x {r['call_s'] / r['calls']:.0f} s: event loop "
         f"{r['loop_pct_per_call']:.3f}% of a core per call (whole process {r['process_pct_per_call']:.2f}%)"
     )
     if r["stages_pct_per_call"]:
@@ -289,6 +329,7 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=4)
     p.add_argument("--seconds", type=float, default=30.0, help="seconds of audio per call")
     p.add_argument("--speed", type=float, default=1.0, help="1 = real time")
+    p.add_argument("--protocol", choices=("ws-ingest", "twilio"), default="ws-ingest")
     p.add_argument("--asr", choices=("on", "off"), default="on", help="off: no speech model loaded")
     p.add_argument("--ab", help="directory with the code to compare against (A); B is this tree")
     p.add_argument("--repeats", type=int, default=3, help="A/B pairs (with --ab)")
