@@ -268,7 +268,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         db.dispose()
     call_s = pushed * FRAME_S
     if profile is not None:
-        pstats.Stats(profile, stream=sys.stderr).sort_stats(os.environ.get("BENCH_LOOP_SORT", "tottime")).print_stats(args.profile)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(
+            os.environ.get("BENCH_LOOP_SORT", "tottime")
+        ).print_stats(args.profile)
     stages = clock.corrected(loop_cpu) if args.stages else {}
     return {
         "calls": args.calls,
@@ -317,11 +319,11 @@ def run_ab(args: argparse.Namespace) -> None:
             show(f"{label}{rep + 1}", r)
     for label, runs in results.items():
         median = statistics.median(r["loop_pct_per_call"] for r in runs)
-        stages = {k: statistics.median(r["stages_pct_per_call"][k] for r in runs) for k in STAGES}
-        print(
-            f"median {label} ({len(runs)} runs): event loop {median:.3f}% of a core per call; "
-            + "  ".join(f"{k} {v:.3f}" for k, v in stages.items())
-        )
+        line = f"median {label} ({len(runs)} runs): event loop {median:.3f}% of a core per call"
+        if args.stages:
+            stages = {k: statistics.median(r["stages_pct_per_call"][k] for r in runs) for k in STAGES}
+            line += "; " + "  ".join(f"{k} {v:.3f}" for k, v in stages.items())
+        print(line, flush=True)
 
 
 def main() -> None:
