@@ -302,6 +302,8 @@ def run_ab(args: argparse.Namespace) -> None:
         f"--seconds={args.seconds}",
         f"--speed={args.speed}",
         f"--asr={args.asr}",
+        f"--protocol={args.protocol}",
+        *(["--stages"] if args.stages else []),
     ]
     results: dict[str, list[dict[str, Any]]] = {"A": [], "B": []}
     for rep in range(args.repeats):
