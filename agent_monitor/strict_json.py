@@ -45,6 +45,10 @@ def _check_strings(value: Any) -> None:
             stack.extend(item)
 
 
+#: one decoder for every call (``json.loads`` with hooks would build a new one each time)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+
+
 def loads_strict(text: str | bytes) -> Any:
     """``json.loads`` that refuses non-finite numbers and lone surrogates (:class:`StrictJsonError`;
     malformed JSON raises :class:`json.JSONDecodeError`, also a ``ValueError``)."""
@@ -53,6 +57,11 @@ def loads_strict(text: str | bytes) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise StrictJsonError("the text is not UTF-8") from None
-    data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
-    _check_strings(data)
+    if text.startswith("\ufeff"):  # as json.loads says it
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    data = _DECODER.decode(text)
+    # a parsed string can hold a surrogate only from a \u escape or from the text itself: most
+    # texts (every Twilio media frame) need no walk through what was parsed
+    if "\\u" in text or _SURROGATE.search(text) is not None:
+        _check_strings(data)
     return data

@@ -35,11 +35,23 @@ def _alaw_decode_table() -> npt.NDArray[np.int16]:
 
 _MULAW_TABLE = _mulaw_decode_table()
 _ALAW_TABLE = _alaw_decode_table()
+#: the low and the high byte of each mu-law code's 16-bit little-endian sample (``bytes.translate``)
+_MULAW_LOW = (_MULAW_TABLE.view(np.uint16) & 0xFF).astype(np.uint8).tobytes()
+_MULAW_HIGH = (_MULAW_TABLE.view(np.uint16) >> 8).astype(np.uint8).tobytes()
 
 
 def mulaw_decode(data: bytes) -> npt.NDArray[np.int16]:
     """Decode G.711 mu-law bytes to 16-bit linear PCM samples."""
     return _MULAW_TABLE[np.frombuffer(data, dtype=np.uint8)]
+
+
+def mulaw_decode_l16(data: bytes) -> bytes:
+    """Decode G.711 mu-law bytes to 16-bit little-endian PCM bytes (the same samples as
+    :func:`mulaw_decode`; two byte translations, no array: cheap for one 20 ms frame)."""
+    out = bytearray(2 * len(data))
+    out[0::2] = data.translate(_MULAW_LOW)
+    out[1::2] = data.translate(_MULAW_HIGH)
+    return bytes(out)
 
 
 def alaw_decode(data: bytes) -> npt.NDArray[np.int16]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent_monitor.audio.g711 import mulaw_decode_l16
 from agent_monitor.model.audio import BYTES_PER_SAMPLE
 
 
@@ -33,9 +34,7 @@ class AudioDecoder:
 
     def decode(self, data: bytes) -> bytes:
         if self.encoding == "mulaw":
-            from agent_monitor.audio.g711 import mulaw_decode
-
-            return mulaw_decode(data).astype("<i2").tobytes()
+            return mulaw_decode_l16(data)
         if self._carry:
             data = self._carry + data
             self._carry = b""
@@ -89,6 +88,7 @@ class LegInbox:
     def __init__(self, sample_rate: int, max_seconds: float) -> None:
         self.sample_rate = sample_rate
         self.max_samples = max(1, int(max_seconds * sample_rate))
+        self.min_batch = int(MIN_BATCH_S * sample_rate)
         self._items: deque[Chunk] = deque()
         self._queued = 0  # samples of real audio queued
         self._wakeup = asyncio.Event()
@@ -123,7 +123,10 @@ class LegInbox:
         self._queued += n
         if self._queued >= self.max_samples:
             self._room.clear()
-        self._wakeup.set()
+        if self._queued >= self.min_batch:
+            # the worker waits for a batch: waking it for every 20 ms frame would cost a task
+            # switch per frame for nothing (a gap, the end and a full batch still wake it)
+            self._wakeup.set()
         return True
 
     def count_dropped(self, samples: int) -> None:
@@ -154,7 +157,7 @@ class LegInbox:
         frames, and one recognizer/stress/rules round per frame costs more in thread hand-offs than
         the audio itself (measured: 4 concurrent calls kept up per-frame, see benchmarks).
         """
-        min_batch = int(MIN_BATCH_S * self.sample_rate)
+        min_batch = self.min_batch
         while not self._ready(min_batch):
             if self.closed and not self._items:
                 return None

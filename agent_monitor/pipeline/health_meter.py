@@ -96,34 +96,42 @@ def spectral_flatness(x: npt.NDArray[np.int16], frame: int, keep: npt.NDArray[np
 
 
 class LegMeter:
-    """The level meter of one leg (see the module documentation)."""
+    """The level meter of one leg (see the module documentation).
+
+    Cheap per frame: a frame's bytes are only appended to a buffer; the numpy work runs once per
+    block. The window's frame levels live in a ring (the order of levels does not matter to any
+    figure), sorted once per block, and every percentile is read off that one sorted copy; the
+    window's clipped samples and loud-block counts are running sums."""
 
     def __init__(self, settings: HealthSettings, sample_rate: int) -> None:
         self.settings = settings
         self.rate = sample_rate
         self.frame = max(1, round(FRAME_S * sample_rate))
-        self.block = self.frame * round(BLOCK_S / FRAME_S)
+        self.frames_per_block = round(BLOCK_S / FRAME_S)
+        self.block = self.frame * self.frames_per_block
         self.started = False
         self.t = self.started_at = self.last_speech_t = self.last_signal_t = 0.0
-        self._carry = np.zeros(0, dtype=np.int16)
-        self._blocks: deque[Block] = deque(maxlen=max(1, round(settings.window_s / BLOCK_S)))
+        self._pending = bytearray()
+        self._blocks: deque[Block] = deque()
+        self._max_blocks = max(1, round(settings.window_s / BLOCK_S))
+        self._levels = np.zeros(self._max_blocks * self.frames_per_block, dtype=np.float32)
+        self._clipped = self._white = self._tonal = self._slot = 0
 
     def push(self, pcm: bytes, t_start: float) -> list[LegReading]:
         """Take PCM that starts at call time ``t_start``; one reading per finished block."""
-        x = np.frombuffer(pcm, dtype="<i2")
         if not self.started:
             self.started = True
             self.started_at = self.last_speech_t = self.last_signal_t = t_start
-        if not len(self._carry):
+        if not self._pending:
             self.t = t_start
-        buf = np.concatenate([self._carry, x]) if len(self._carry) else x
-        readings = []
-        start = 0
-        while len(buf) - start >= self.block:
-            readings.append(self._block(buf[start : start + self.block]))
-            start += self.block
-        self._carry = buf[start:].copy()
-        return readings
+        self._pending += pcm
+        size = self.block * 2
+        if len(self._pending) < size:
+            return []
+        whole = len(self._pending) // size * size
+        x = np.frombuffer(bytes(self._pending[:whole]), dtype="<i2")
+        del self._pending[:whole]
+        return [self._block(x[i : i + self.block]) for i in range(0, len(x), self.block)]
 
     def _block(self, x: npt.NDArray[np.int16]) -> LegReading:
         s = self.settings
@@ -133,45 +141,66 @@ class LegMeter:
         block = Block(
             t_end=self.t,
             frame_db=db,
-            clipped=int(np.count_nonzero(np.abs(x.astype(np.int32)) >= FULL_SCALE)),
+            clipped=int(np.count_nonzero((x >= FULL_SCALE) | (x <= -FULL_SCALE))),
             samples=len(x),
             flatness=spectral_flatness(x, self.frame, loud),
             loud=int(np.count_nonzero(loud)),
         )
-        self._blocks.append(block)
-        levels = np.concatenate([b.frame_db for b in self._blocks])
-        noise = float(np.percentile(levels, 10))
+        levels = self._add(block)
+        noise = percentile_sorted(levels, 10)
         threshold = max(noise + s.speech_margin_db, s.dead_dbfs)
-        if np.mean(db > threshold) >= SPEECH_BLOCK_SHARE:
+        if np.count_nonzero(db > threshold) >= SPEECH_BLOCK_SHARE * len(db):
             self.last_speech_t = self.t
         alive = np.nonzero(db > s.dead_dbfs)[0]
         if len(alive):
             self.last_signal_t = self.t - (len(db) - 1 - int(alive[-1])) * FRAME_S
-        active = levels[levels > threshold]
-        white, tonal = self._loud_blocks()
+        active = levels[int(np.searchsorted(levels, np.float32(threshold), side="right")) :]
         return LegReading(
             t=self.t,
             noise_dbfs=noise,
             speech_dbfs=active_level(active),
             speech_s=len(active) * FRAME_S,
-            speech_spread_db=float(np.percentile(active, 90) - np.percentile(active, 10))
+            speech_spread_db=percentile_sorted(active, 90) - percentile_sorted(active, 10)
             if len(active)
             else 0.0,
-            peak_spread_db=float(np.percentile(levels, 95)) - noise,
-            clip_share=sum(b.clipped for b in self._blocks) / max(1, len(active) * self.frame),
-            white_s=white,
-            tonal_s=tonal,
+            peak_spread_db=percentile_sorted(levels, 95) - noise,
+            clip_share=self._clipped / max(1, len(active) * self.frame),
+            white_s=self._white * BLOCK_S,
+            tonal_s=self._tonal * BLOCK_S,
             last_speech_t=self.last_speech_t,
             last_signal_t=self.last_signal_t,
         )
 
-    def _loud_blocks(self) -> tuple[float, float]:
-        """Seconds of loud blocks in the window that are white-like and that are not (speech)."""
+    def _add(self, block: Block) -> npt.NDArray[np.float32]:
+        """Put ``block`` into the window (the oldest leaves a full one); the window's frame levels, sorted."""
+        if len(self._blocks) == self._max_blocks:
+            self._count(self._blocks.popleft(), -1)
+        slot = (self._slot % self._max_blocks) * self.frames_per_block
+        self._slot += 1
+        self._levels[slot : slot + len(block.frame_db)] = block.frame_db
+        self._blocks.append(block)
+        self._count(block, 1)
+        return np.sort(self._levels[: len(self._blocks) * self.frames_per_block])
+
+    def _count(self, block: Block, sign: int) -> None:
+        """Add (``sign`` 1) or remove (-1) a block's share of the window's running sums."""
         s = self.settings
-        loud = [b for b in self._blocks if b.loud >= s.mismatch_loud_share * len(b.frame_db)]
-        white = sum(1 for b in loud if b.flatness >= s.mismatch_flatness)
-        tonal = sum(1 for b in loud if b.flatness < s.mismatch_flatness / 2)
-        return white * BLOCK_S, tonal * BLOCK_S
+        self._clipped += sign * block.clipped
+        if block.loud >= s.mismatch_loud_share * len(block.frame_db):
+            if block.flatness >= s.mismatch_flatness:
+                self._white += sign
+            elif block.flatness < s.mismatch_flatness / 2:
+                self._tonal += sign
+
+
+def percentile_sorted(x: npt.NDArray[np.float32], q: float) -> float:
+    """The ``q``-th percentile of the sorted, non-empty ``x`` (linear interpolation, as ``np.percentile``)."""
+    pos = q / 100.0 * (len(x) - 1)
+    lo = int(pos)
+    if lo >= len(x) - 1:
+        return float(x[-1])
+    a, b = float(x[lo]), float(x[lo + 1])
+    return a + (b - a) * (pos - lo)
 
 
 def active_level(active: npt.NDArray[np.float32]) -> float | None:

@@ -200,8 +200,9 @@ class RecordingWriter:
                 view.release()
                 del self._buffer[:n]
                 self._data_bytes += n
-                os.pwrite(self._fd, struct.pack("<I", 36 + self._data_bytes), 4)
-                os.pwrite(self._fd, struct.pack("<I", self._data_bytes), 40)
+                # the header from its first size field to its last (the fields between are constant):
+                # one system call instead of two per flush
+                os.pwrite(self._fd, wav_header(self.sample_rate, self._data_bytes)[4:], 4)
             if self._fsync:
                 os.fsync(self._fd)
         except OSError as exc:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from agent_monitor.audio.g711 import alaw_decode, alaw_encode, mulaw_decode, mulaw_encode
+from agent_monitor.audio.g711 import alaw_decode, alaw_encode, mulaw_decode, mulaw_decode_l16, mulaw_encode
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +49,14 @@ def test_alaw_round_trip_is_close(digits_8k: Path) -> None:
     # G.711 keeps about 12 bits of precision for large samples: error below 1/32 of full scale
     assert np.max(np.abs(y.astype(int) - x.astype(int))) < 1024
     assert np.corrcoef(x, y)[0, 1] > 0.999
+
+
+def test_mulaw_decode_to_l16_bytes_equals_the_array_decoder(digits_8k: Path) -> None:
+    every_code = bytes(range(256))
+    assert mulaw_decode_l16(every_code) == mulaw_decode(every_code).astype("<i2").tobytes()
+    speech = _libsndfile_raw(_speech(digits_8k), "ULAW")
+    ref, _ = sf.read(
+        io.BytesIO(speech), samplerate=8000, channels=1, format="RAW", subtype="ULAW", dtype="int16"
+    )
+    assert mulaw_decode_l16(speech) == np.asarray(ref, dtype="<i2").tobytes()
+    assert mulaw_decode_l16(b"") == b""

@@ -125,6 +125,16 @@ def test_mono_single_leg() -> None:
     assert split_channels(b"ab", 1, 2) == [b"ab"]
 
 
+def test_split_channels_keeps_every_sample_of_every_channel() -> None:
+    rng = np.random.default_rng(3)
+    for width, dtype in ((1, np.uint8), (2, "<i2")):
+        legs = [rng.integers(-300, 300, 160).astype(dtype) for _ in range(2)]
+        frame = np.stack(legs, axis=1).tobytes()
+        assert split_channels(frame, 2, width) == [x.tobytes() for x in legs]
+        assert interleave(split_channels(frame, 2, width), width) == frame
+    assert split_channels(bytes(range(12)), 2, 3) == [bytes([0, 1, 2, 6, 7, 8]), bytes([3, 4, 5, 9, 10, 11])]
+
+
 def test_frame_violations_have_close_codes() -> None:
     conn = IngestConnection(max_frame_bytes=1024)
     with pytest.raises(IngestProtocolError, match="binary audio frame received while awaiting start") as err:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import numpy as np
 import pytest
 
 from agent_monitor.audio.g711 import mulaw_decode, mulaw_encode
-from agent_monitor.pipeline.audio_in import AudioDecoder, LegInbox, Resampler
+from agent_monitor.pipeline.audio_in import AudioDecoder, Chunk, LegInbox, Resampler
 
 
 def test_l16_odd_bytes_are_carried_to_the_next_chunk() -> None:
@@ -46,3 +49,30 @@ async def test_full_inbox_drops_counts_and_keeps_the_clock_with_a_gap() -> None:
     # queued frames are merged into batches of at most 1 s; the drops merge into one gap
     assert [(i.gap, i.samples) for i in items] == [(False, 8000), (True, 4000)]
     assert sum(i.samples for i in items) == 15 * 800  # nothing lost from the call clock
+
+
+@pytest.mark.asyncio
+async def test_worker_is_woken_once_a_batch_is_queued_not_per_frame() -> None:
+    """20 ms frames: the worker's task is woken once 0.1 s has gathered (or a gap or the end
+    comes), not for every frame (a task switch per frame costs the event loop for nothing)."""
+    inbox = LegInbox(8000, max_seconds=10.0)
+
+    async def worker() -> list[int]:
+        return [chunk.samples async for chunk in _chunks(inbox)]
+
+    task = asyncio.create_task(worker())
+    frame = bytes(320)  # 20 ms at 8 kHz
+    wakes = []
+    for _ in range(12):
+        inbox.put_nowait(frame)
+        wakes.append(inbox._wakeup.is_set())  # the worker's wake-up, before it can run
+        for _ in range(3):
+            await asyncio.sleep(0)
+    assert wakes == [False] * 4 + [True] + [False] * 4 + [True] + [False] * 2
+    inbox.close()
+    assert await task == [800, 800, 320]
+
+
+async def _chunks(inbox: LegInbox) -> AsyncIterator[Chunk]:
+    while (chunk := await inbox.get()) is not None:
+        yield chunk
