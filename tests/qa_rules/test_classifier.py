@@ -3,12 +3,14 @@ names its evidence (the strongest cues and the range of text they cover)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from qa_rules.classifier import features, locate, widen_to_words
 from qa_rules.engine import RuleSet
 from qa_rules.offline.datasets import Example
-from qa_rules.offline.train import RECIPES, fit, model_from, set_weights
+from qa_rules.offline.train import RECIPES, fit, model_from, nb_ratio, set_weights
 
 TEXTS = [
     "你这种人真恶心",
@@ -27,7 +29,7 @@ def test_json_scorer_matches_sklearn() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    recipe = RECIPES["zh"]
+    recipe = replace(RECIPES["zh"], nb=False)
     weights = set_weights([Example(t, bool(y)) for t, y in zip(TEXTS, LABELS, strict=True)], 1.0)
     doc = fit(TEXTS, LABELS, weights, "zh", recipe)
     model = model_from(doc, "zh")
@@ -43,6 +45,37 @@ def test_json_scorer_matches_sklearn() -> None:
     assert np.allclose(got, expected, atol=1e-3)
     assert fit(TEXTS, LABELS, weights, "zh", recipe) == doc  # deterministic
     assert model.score("你真恶心").cues  # explains itself
+
+
+def test_nb_scaled_model_is_stored_as_one_linear_function() -> None:
+    """NB-LR: the regression runs on ratio-scaled columns; the file holds coefficient x ratio."""
+    from scipy.sparse import diags
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    recipe = RECIPES["zh"]
+    assert recipe.nb
+    weights = set_weights([Example(t, bool(y)) for t, y in zip(TEXTS, LABELS, strict=True)], 1.0)
+    model = model_from(fit(TEXTS, LABELS, weights, "zh", recipe), "zh")
+    vec = TfidfVectorizer(
+        analyzer=lambda t: sorted(features(t, recipe.spec)), binary=True, norm="l2", min_df=2
+    )
+    x = vec.fit_transform(TEXTS)
+    y, w = np.array(LABELS), np.array(weights)
+    ratio = nb_ratio(x, y, w)
+    # the ratio by hand for one feature: weighted share of positive vs negative rows holding it
+    j = vec.vocabulary_["废物"]
+    has = np.asarray((x[:, j] > 0).todense()).ravel()
+    pos_all = (w[y == 1] @ (x[y == 1] > 0).astype(float)).sum() + x.shape[1]
+    neg_all = (w[y == 0] @ (x[y == 0] > 0).astype(float)).sum() + x.shape[1]
+    by_hand = np.log(((w[has & (y == 1)].sum() + 1) / pos_all) / ((w[has & (y == 0)].sum() + 1) / neg_all))
+    assert ratio[j] > 0 and np.isclose(ratio[j], by_hand)
+    clf = LogisticRegression(C=recipe.c, solver="liblinear", max_iter=2000)
+    clf.fit(x @ diags(ratio), y, sample_weight=w)
+    probe = ["你真恶心", "明天见", "废物人渣"]
+    expected = clf.predict_proba(vec.transform(probe) @ diags(ratio))[:, 1]
+    got = np.array([model.score(t).probability for t in probe])
+    assert np.allclose(got, expected, atol=1e-3)
 
 
 def test_evidence_span_covers_the_cues() -> None:

@@ -22,7 +22,7 @@ from qa_rules.packs import ABUSE_CATEGORIES
 #: measured recall of rules + classifier on the test parts (README), less a small margin
 OLID_RECALL_FLOOR = 0.60  # measured 0.636 (21 of 33)
 #: below the 0.55 goal: COLD is not met (see README)
-COLD_RECALL_FLOOR = 0.44  # measured 0.466 (34 of 73)
+COLD_RECALL_FLOOR = 0.50  # measured 0.521 (38 of 73) at 0.045 false positives
 
 
 @pytest.fixture(scope="module")
