@@ -3,8 +3,9 @@
     python benchmarks/bench_decoder_ab.py '{"dither": 0.0}' ['{"beam": 8.0}' ...]
         [--seconds 60] [--repeat 5] [--audio calls/spokenwoz/MUL1011.opus]
 
-Decodes the first ``--seconds`` of ``--audio``'s first channel (a path under the evaluation data
-directory; default the SpokenWOZ call's agent leg; 16 kHz, 0.1 s pieces) on a warmed recognizer of
+Decodes the first ``--seconds`` of ``--audio``'s first channel (a file, or a folder whose audio
+files are joined in name order, under the evaluation data directory; default the SpokenWOZ call's
+agent leg; 16 kHz, 0.1 s pieces) on a warmed recognizer of
 each model in turn, ``--repeat`` times (the order of the models rotates each round), and prints
 the thread CPU time of each run, the median, the median of the paired ratios to the installed
 options, and how many distinct transcripts each model gave over the runs (1: repeatable).
@@ -19,12 +20,12 @@ import statistics
 import time
 from typing import Any
 
-from agent_monitor.audio.decode import decode_file, float_to_pcm16
 from agent_monitor.settings import DecoderSettings, load_settings
 from asr.model_path import resolve_model_path
 from asr.recognizer import new_recognizer
 from asr.streaming import load_vosk_model
 from asr.warmup import pseudo_speech, warm_up
+from benchmarks.profile_vosk import load_pcm
 
 RATE = 16000
 PIECE = RATE // 10 * 2
@@ -48,8 +49,7 @@ def main() -> None:
     parser.add_argument("--audio", default="calls/spokenwoz/MUL1011.opus")
     args = parser.parse_args()
     settings = load_settings()
-    audio = decode_file(settings.eval_data_dir / args.audio, target_rate=RATE)
-    pcm = float_to_pcm16(audio.samples[0][: int(args.seconds * RATE)])
+    pcm = load_pcm(settings.eval_data_dir / args.audio, args.seconds)
     path = resolve_model_path(settings)
     models = {"installed": load_vosk_model(path)}
     models |= {opts: load_vosk_model(path, DecoderSettings(**json.loads(opts))) for opts in args.options}
