@@ -1,57 +1,73 @@
-"""A/B of Vosk CPU for one decoder option set against the model's own, alternating in one run.
+"""A/B of Vosk CPU for decoder/feature option sets against the model's own, alternating in one run.
 
-    python benchmarks/bench_decoder_ab.py '{"frames_per_chunk": 51}' [--seconds 60] [--repeat 4]
+    python benchmarks/bench_decoder_ab.py '{"dither": 0.0}' ['{"beam": 8.0}' ...]
+        [--seconds 60] [--repeat 5] [--audio calls/spokenwoz/MUL1011.opus]
 
-Decodes the first ``--seconds`` of the SpokenWOZ call's agent leg (16 kHz, 0.1 s pieces) on a
-warmed recognizer of each model in turn, ``--repeat`` times, and prints the thread CPU time of
-each run and the median. Alternating in one process is the fairest comparison on a shared machine.
+Decodes the first ``--seconds`` of ``--audio``'s first channel (a file, or a folder whose audio
+files are joined in name order, under the evaluation data directory; default the SpokenWOZ call's
+agent leg; 16 kHz, 0.1 s pieces) on a warmed recognizer of
+each model in turn, ``--repeat`` times (the order of the models rotates each round), and prints
+the thread CPU time of each run, the median, the median of the paired ratios to the installed
+options, and how many distinct transcripts each model gave over the runs (1: repeatable).
+Alternating in one process is the fairest comparison on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
+from typing import Any
 
-from agent_monitor.audio.decode import decode_file, float_to_pcm16
 from agent_monitor.settings import DecoderSettings, load_settings
 from asr.model_path import resolve_model_path
 from asr.recognizer import new_recognizer
 from asr.streaming import load_vosk_model
 from asr.warmup import pseudo_speech, warm_up
+from benchmarks.profile_vosk import load_pcm
 
 RATE = 16000
+PIECE = RATE // 10 * 2
+
+
+def decode_once(model: Any, pcm: bytes, warm: bytes) -> tuple[float, str]:
+    """Thread CPU seconds of decoding ``pcm`` on a warmed new recognizer, and its transcript."""
+    kaldi = warm_up(new_recognizer(model, RATE), warm).kaldi
+    t0 = time.thread_time()
+    for i in range(0, len(pcm), PIECE):
+        kaldi.AcceptWaveform(pcm[i : i + PIECE])
+    text = str(json.loads(kaldi.FinalResult()).get("text", ""))
+    return time.thread_time() - t0, text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("options", help="decoder options as JSON, e.g. '{\"beam\": 8.0}'")
+    parser.add_argument("options", nargs="+", help="option sets as JSON, e.g. '{\"dither\": 0.0}'")
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--repeat", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--audio", default="calls/spokenwoz/MUL1011.opus")
     args = parser.parse_args()
     settings = load_settings()
-    audio = decode_file(settings.eval_data_dir / "calls/spokenwoz/MUL1011.opus", target_rate=RATE)
-    pcm = float_to_pcm16(audio.samples[0][: int(args.seconds * RATE)])
+    pcm = load_pcm(settings.eval_data_dir / args.audio, args.seconds)
     path = resolve_model_path(settings)
-    models = {
-        "installed": load_vosk_model(path),
-        args.options: load_vosk_model(path, DecoderSettings(**json.loads(args.options))),
-    }
-    cpu: dict[str, list[float]] = {name: [] for name in models}
+    models = {"installed": load_vosk_model(path)}
+    models |= {opts: load_vosk_model(path, DecoderSettings(**json.loads(opts))) for opts in args.options}
+    names = list(models)
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    texts: dict[str, set[str]] = {name: set() for name in names}
     warm = pseudo_speech(2.0, RATE)
-    for _ in range(args.repeat):
-        for name, model in models.items():
-            kaldi = warm_up(new_recognizer(model, RATE), warm).kaldi
-            t0 = time.thread_time()
-            for i in range(0, len(pcm), RATE // 10 * 2):
-                kaldi.AcceptWaveform(pcm[i : i + RATE // 10 * 2])
-            kaldi.FinalResult()
-            cpu[name].append(time.thread_time() - t0)
-    for name, runs in cpu.items():
-        median = sorted(runs)[len(runs) // 2]
+    for round_ in range(args.repeat):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            seconds, text = decode_once(models[name], pcm, warm)
+            cpu[name].append(seconds)
+            texts[name].add(text)
+    for name in names:
+        ratio = statistics.median(x / base for x, base in zip(cpu[name], cpu["installed"], strict=True))
         print(
-            f"{name:<32} median {median:.2f} s CPU for {args.seconds:.0f} s: "
-            + " ".join(f"{x:.2f}" for x in runs)
+            f"{name:<32} median {statistics.median(cpu[name]):.2f} s CPU for {len(pcm) / 2 / RATE:.0f} s"
+            f" (x{ratio:.3f} of installed, paired); {len(texts[name])} distinct transcript(s): "
+            + " ".join(f"{x:.2f}" for x in cpu[name])
         )
 
 

@@ -9,7 +9,9 @@ folder (LibriSpeech 1089, the LibriVox reader, the four FSDD digit speakers). De
 on the tune rows; the report rows are only reported. Each clip goes through the live chain's
 VAD-gated recogniser (``asr.transcribe.transcribe_legs``, a warmed spare per clip) under each
 condition of :mod:`agent_monitor.audio.conditions`; CPU is this process's CPU time for the
-recognition only. Configurations: :data:`CONFIGS` (``asr.decoder.en`` options).
+recognition only. Configurations: :data:`CONFIGS` (``asr.decoder.en`` options); a name may be
+repeated (``default,default``): with Kaldi's default dither each run of the same configuration
+gives somewhat different words, so repeated rows show that spread.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ CONFIGS: dict[str, DecoderSettings] = {
     "beam7": DecoderSettings(beam=7.0, max_active=1500, lattice_beam=1.5),
     "fpc51": DecoderSettings(frames_per_chunk=51),
     "fpc99": DecoderSettings(frames_per_chunk=99),
+    "dither0": DecoderSettings(dither=0.0),
 }
 TUNE = ("mfa_spontaneous",)
 REPORT = ("librispeech", "librivox", "fsdd_8k_digits")

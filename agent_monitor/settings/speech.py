@@ -52,8 +52,9 @@ class VadSettings(BaseModel):
 
 
 class DecoderSettings(BaseModel):
-    """Kaldi decoder options that replace those in a model's ``conf/model.conf`` (``None``: the
-    model's own value). See ``asr/decoder_conf.py``; the measured effect is in README.md."""
+    """Kaldi options that replace a model's own (``None``: the model's own value): the decoder's
+    in ``conf/model.conf``, and ``dither``, the feature extractor's in ``conf/mfcc.conf``. See
+    ``asr/decoder_conf.py``; the measured effect is in README.md."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -67,6 +68,10 @@ class DecoderSettings(BaseModel):
     lattice_beam: float | None = Field(None, gt=0.0, le=50.0)
     #: input frames (10 ms) the acoustic network computes at once (Kaldi's default: 20)
     frames_per_chunk: int | None = Field(None, ge=3, le=300)
+    #: MFCC dither: random noise of this amplitude added to every sample before the features
+    #: (Kaldi's default: 1.0). 0 makes a recognizer's transcript of the same audio repeatable, but
+    #: measured 2.4-3.2 WER points worse on mu-law and quiet audio (README), so not the default
+    dither: float | None = Field(None, ge=0.0, le=10.0)
 
 
 class AsrSettings(BaseModel):
