@@ -95,6 +95,10 @@ class ModelDownloadError(ModelError):
     """A model download failed (network, checksum, interrupted)."""
 
 
+class GraphToolsMissingError(ModelError):
+    """The OpenFst command-line tools that build a static decoding graph are not installed."""
+
+
 class RecognizerError(AgentMonitorError):
     """The speech recognizer failed on valid input."""
 

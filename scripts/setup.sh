@@ -21,6 +21,7 @@ APT_PACKAGES=(
     maven                   # fetches the speech model from Maven Central
     chromium                # browser tests of the web UI
     fonts-wqy-zenhei        # CJK glyphs in the browser-test screenshots
+    libfst-tools libfst22-plugins-base  # OpenFst: builds the model's static graph (models build-graph)
 )
 
 if [ -z "${SKIP_APT:-}" ]; then
@@ -47,4 +48,6 @@ say "installing agent-monitor and its test tools into .venv"
 
 say "installing the default speech model"
 AGENT_MONITOR=".venv/bin/python -m agent_monitor" bash .ci/install_model.sh
+say "building the default model's static decoding graph (once; about a minute of CPU)"
+.venv/bin/python -m agent_monitor models build-graph
 say "done: activate with 'source .venv/bin/activate', then run 'agent-monitor --help'"
