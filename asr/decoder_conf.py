@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agent_monitor.errors import ModelLayoutError
 from agent_monitor.settings import DecoderSettings
+from asr.static_graph import HCLG, LOOKAHEAD_FILES, WORDS
 
 MODEL_CONF = Path("conf") / "model.conf"
 MFCC_CONF = Path("conf") / "mfcc.conf"
@@ -62,22 +63,37 @@ def _read_conf(path: Path) -> str:
 
 
 @contextmanager
-def derived_model(path: Path, decoder: DecoderSettings | None) -> Iterator[Path]:
-    """The directory to load: ``path`` itself without overrides, else a derived copy (see above)."""
+def derived_model(
+    path: Path, decoder: DecoderSettings | None, static_graph: Path | None = None
+) -> Iterator[Path]:
+    """The directory to load: ``path`` itself without overrides, else a derived copy (see above).
+    ``static_graph``: a directory with ``HCLG.fst`` + ``words.txt`` (:mod:`asr.static_graph`) that
+    replace the model's lookahead pair: the derived ``graph/`` links those two and the model's
+    other graph files, never ``HCLr.fst``/``Gr.fst``, so Vosk can only load the static graph."""
     files = conf_files(decoder) if decoder is not None else {}
-    if not files:
+    if not files and static_graph is None:
         yield path
         return
     texts = {conf: rewrite_conf(_read_conf(path / conf), options) for conf, options in files.items()}
     with tempfile.TemporaryDirectory(prefix="vosk-derived-") as tmp:
         root = Path(tmp)
-        for entry in path.resolve().iterdir():
-            if entry.name != "conf":
-                (root / entry.name).symlink_to(entry)
-        (root / "conf").mkdir()
-        for entry in (path / "conf").resolve().iterdir():
-            if Path("conf") / entry.name not in texts:
-                (root / "conf" / entry.name).symlink_to(entry)
-        for conf, text in texts.items():
-            (root / conf).write_text(text, encoding="utf-8")
+        replaced = {"conf"} if texts else set()
+        replaced |= {"graph"} if static_graph is not None else set()
+        _link_entries(path.resolve(), root, skip=replaced)
+        if texts:
+            _link_entries((path / "conf").resolve(), root / "conf", skip={p.name for p in texts})
+            for conf, text in texts.items():
+                (root / conf).write_text(text, encoding="utf-8")
+        if static_graph is not None:
+            _link_entries((path / "graph").resolve(), root / "graph", skip={*LOOKAHEAD_FILES, HCLG, WORDS})
+            for name in (HCLG, WORDS):
+                (root / "graph" / name).symlink_to((static_graph / name).resolve())
         yield root
+
+
+def _link_entries(source: Path, target: Path, skip: set[str]) -> None:
+    """``target`` (made if missing) gets a symbolic link to each entry of ``source`` not in ``skip``."""
+    target.mkdir(exist_ok=True)
+    for entry in source.iterdir():
+        if entry.name not in skip:
+            (target / entry.name).symlink_to(entry)

@@ -25,8 +25,9 @@ from agent_monitor.errors import ModelError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.stages import MissingModel
 from agent_monitor.settings import Settings
+from asr.model_loading import load_language_model
 from asr.model_path import resolve_model_path
-from asr.streaming import LegTranscriber, RecognizerPool, load_vosk_model
+from asr.streaming import LegTranscriber, RecognizerPool
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -90,18 +91,20 @@ class LanguageModels:
         try:
             for lang, path in paths.items():
                 try:
-                    model = load_vosk_model(Path(path), asr.decoder.get(lang))
+                    loaded = load_language_model(Path(path), asr, lang)
                 except ModelError as exc:
                     missing[lang] = MissingModel(lang, asr.models[lang], str(exc))
                     continue
                 pools[lang] = RecognizerPool(
-                    model,
+                    loaded.decoding,
                     lang=lang,
                     workers=workers,
                     sample_rate=asr.sample_rate,
                     max_spares=asr.spare_recognizers,
                     warmup_s=asr.warmup_s,
                     executor=executor,
+                    grammar_model=loaded.grammar,
+                    static_graph=loaded.static_graph,
                 )
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)

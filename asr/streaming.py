@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent_monitor.errors import ModelError, ModelLayoutError, RecognizerError
+from agent_monitor.errors import ModelError, RecognizerError
 from agent_monitor.model.audio import Leg, SpeechSegment
 from agent_monitor.model.transcript import Transcript
-from agent_monitor.settings import MODEL_MANIFEST, DecoderSettings, Settings
-from asr.decoder_conf import derived_model
+from agent_monitor.settings import MODEL_MANIFEST, Settings
 from asr.keyword_rescore import KeywordRescorer
+from asr.model_loading import load_language_model
 from asr.model_manifest import load_manifest
 from asr.model_path import resolve_model_path
 from asr.recognizer import LegRecognizer, SpareRecognizer, new_recognizer
@@ -28,19 +28,7 @@ from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
 from asr.warmup import pseudo_speech, warm_up
 
 T = TypeVar("T")
-
-
-def load_vosk_model(path: Path, decoder: DecoderSettings | None = None) -> Any:
-    """Load a Vosk model directory (blocking, seconds); Vosk's own logging is silenced.
-    ``decoder``: options that replace the model's own (:mod:`asr.decoder_conf`)."""
-    import vosk
-
-    vosk.SetLogLevel(-1)
-    try:
-        with derived_model(path, decoder) as load_from:
-            return vosk.Model(str(load_from))
-    except Exception as exc:  # vosk raises a bare Exception when the model cannot be created
-        raise ModelLayoutError(f"{path}: Vosk could not load this model ({exc})") from exc
+_SAME: Any = object()  # RecognizerPool's default grammar model: its own model
 
 
 def model_language(name: str) -> str:
@@ -79,10 +67,17 @@ class RecognizerPool:
         max_spares: int = 16,
         warmup_s: float = 0.0,
         executor: ThreadPoolExecutor | None = None,
+        grammar_model: Any | None = _SAME,
+        static_graph: Path | None = None,
     ) -> None:
         """``executor``: threads shared with other pools (one per language, :mod:`asr.languages`);
-        their owner shuts them down. Default: this pool's own ``workers`` threads."""
+        their owner shuts them down. Default: this pool's own ``workers`` threads.
+        ``grammar_model``: the model the keyword second pass builds grammar recognizers on
+        (default ``model``; ``None``: no second pass); ``static_graph``: the built static graph
+        ``model`` was loaded with (:mod:`asr.model_loading`), if any."""
         self.model = model
+        self.grammar_model = model if grammar_model is _SAME else grammar_model
+        self.static_graph = static_graph
         self.lang = lang
         #: the rate every spare recognizer is built for (``settings.asr.sample_rate``)
         self.sample_rate = sample_rate
@@ -100,13 +95,16 @@ class RecognizerPool:
         name = model_name or settings.asr.model
         path = resolve_model_path(settings, name)
         lang = model_language(name)
+        loaded = load_language_model(path, settings.asr, lang)
         return cls(
-            load_vosk_model(path, settings.asr.decoder.get(lang)),
+            loaded.decoding,
             lang=lang,
             workers=settings.asr.threads,
             sample_rate=settings.asr.sample_rate,
             max_spares=settings.asr.spare_recognizers,
             warmup_s=settings.asr.warmup_s,
+            grammar_model=loaded.grammar,
+            static_graph=loaded.static_graph,
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -192,8 +190,8 @@ class LegTranscriber:
             lang=pool.lang,
             partial_interval_s=settings.asr.partial_interval_s,
             partials=partials,
-            rescorer=KeywordRescorer(pool.model, rate, keywords)
-            if keywords and settings.asr.keyword_second_pass
+            rescorer=KeywordRescorer(pool.grammar_model, rate, keywords)
+            if keywords and settings.asr.keyword_second_pass and pool.grammar_model is not None
             else None,
         )
         self._released = False

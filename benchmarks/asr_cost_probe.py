@@ -122,7 +122,7 @@ def run_leg(pool: RecognizerPool, settings: Settings, run: LegRun, chunk_s: floa
     resampler = Resampler(run.rate, asr_rate)
     spare = SpareRecognizer(TimedKaldi(run.spare.kaldi, costs), run.spare.fed)
     lt = LegTranscriber(pool, settings, run.leg, spare=spare)
-    rescorer = TimedRescorer(pool.model, asr_rate, run.keywords, costs) if run.keywords else None
+    rescorer = TimedRescorer(pool.grammar_model, asr_rate, run.keywords, costs) if run.keywords else None
     if rescorer is not None and settings.asr.keyword_second_pass:
         lt.recognizer = LegRecognizer(
             spare,

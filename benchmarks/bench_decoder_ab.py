@@ -21,9 +21,9 @@ import time
 from typing import Any
 
 from agent_monitor.settings import DecoderSettings, load_settings
+from asr.model_loading import load_vosk_model
 from asr.model_path import resolve_model_path
 from asr.recognizer import new_recognizer
-from asr.streaming import load_vosk_model
 from asr.warmup import pseudo_speech, warm_up
 from benchmarks.profile_vosk import load_pcm
 

@@ -30,9 +30,9 @@ import numpy as np
 
 from agent_monitor.audio.decode import decode_file, float_to_pcm16
 from agent_monitor.settings import DecoderSettings, load_settings
+from asr.model_loading import load_vosk_model
 from asr.model_path import resolve_model_path
 from asr.recognizer import new_recognizer
-from asr.streaming import load_vosk_model
 
 RATE = 16000
 ENTRY = "vosk_recognizer_accept_waveform"

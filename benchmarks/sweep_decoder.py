@@ -11,7 +11,8 @@ VAD-gated recogniser (``asr.transcribe.transcribe_legs``, a warmed spare per cli
 condition of :mod:`agent_monitor.audio.conditions`; CPU is this process's CPU time for the
 recognition only. Configurations: :data:`CONFIGS` (``asr.decoder.en`` options); a name may be
 repeated (``default,default``): with Kaldi's default dither each run of the same configuration
-gives somewhat different words, so repeated rows show that spread.
+gives somewhat different words, so repeated rows show that spread. ``static`` is the installed
+options on the static graph (``asr.static_graph``), every other configuration the lookahead graph.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ CONFIGS: dict[str, DecoderSettings] = {
     "fpc51": DecoderSettings(frames_per_chunk=51),
     "fpc99": DecoderSettings(frames_per_chunk=99),
     "dither0": DecoderSettings(dither=0.0),
+    "static": DecoderSettings(),
 }
+#: configurations decoded with the model's static graph (``asr.static_graph``; built by ``agent-monitor
+#: models build-graph``); every other one with the lookahead graph the model ships, as measured before
+STATIC = frozenset({"static"})
 TUNE = ("mfa_spontaneous",)
 REPORT = ("librispeech", "librivox", "fsdd_8k_digits")
 
@@ -115,9 +120,19 @@ def main() -> None:
     for name in args.configs.split(","):
         decoder = CONFIGS[name]
         settings = base.model_copy(
-            update={"asr": base.asr.model_copy(update={"decoder": {"en": decoder}, "spare_recognizers": 1})}
+            update={
+                "asr": base.asr.model_copy(
+                    update={
+                        "decoder": {"en": decoder},
+                        "spare_recognizers": 1,
+                        "static_graph": name in STATIC,
+                    }
+                )
+            }
         )
         pool = RecognizerPool.from_settings(settings)
+        if name in STATIC and pool.static_graph is None:
+            raise SystemExit("no static graph built: run `agent-monitor models build-graph` first")
         try:
             for split, folders in splits.items():
                 cells = [score(pool, settings, folders, c) for c in conditions]

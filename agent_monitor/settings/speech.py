@@ -116,6 +116,11 @@ class AsrSettings(BaseModel):
     #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
     #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
     keyword_second_pass: bool = True
+    #: decode with the model's static graph (``graph/HCLG.fst`` built next to it by ``agent-monitor
+    #: models build-graph``; see ``asr/static_graph.py``) when it is built: about half the CPU of
+    #: the lookahead graph the small models ship, same words, ~+270 MiB per process. Not built:
+    #: one warning, the lookahead graph. The keyword second pass keeps the lookahead model (grammars)
+    static_graph: bool = True
     #: seconds of synthetic speech-like sound each spare decodes at start-up (then reset), so the
     #: first calls of a just-started server cost what later ones do: a never-used recognizer
     #: costs more CPU over its first seconds (see ``asr/warmup.py``); 0 turns it off

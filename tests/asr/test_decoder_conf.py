@@ -12,9 +12,10 @@ from agent_monitor.errors import ConfigError
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import DecoderSettings, Settings, load_settings
 from asr.decoder_conf import MFCC_CONF, MODEL_CONF, conf_files, conf_options, derived_model, rewrite_conf
+from asr.model_loading import load_vosk_model
 from asr.model_path import resolve_model_path
 from asr.recognizer import new_recognizer
-from asr.streaming import RecognizerPool, load_vosk_model
+from asr.streaming import RecognizerPool
 from asr.transcribe import transcribe_legs
 from tests.asr.test_recognizer_pool import _speech
 

@@ -22,7 +22,8 @@ def test_variants_insert_or_replace_one_term() -> None:
 
 @pytest.fixture(scope="module")
 def rescorer(pool: RecognizerPool) -> KeywordRescorer:
-    return KeywordRescorer(pool.model, 16000, [*TERMS, "zzqxv", "two words"])
+    assert pool.grammar_model is not None
+    return KeywordRescorer(pool.grammar_model, 16000, [*TERMS, "zzqxv", "two words"])
 
 
 def _pcm(text: str) -> bytes:

@@ -4,6 +4,7 @@ itself is built once by ``scripts/setup.sh``, never here: a minute of CPU and 22
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from agent_monitor.settings import Settings
 from asr.model_path import resolve_model_path
 from asr.offline.static_graph import DEBIAN_PACKAGES, TOOLS, build_static_graph, missing_tools
 from asr.static_graph import HCLG, SOURCE, WORDS, find_static_graph, static_graph_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def linked_model(real: Path, into: Path) -> Path:
@@ -59,6 +62,8 @@ def test_the_built_graph_is_up_to_date_and_a_stale_one_is_not_used(
     assert built is not None, f"{why}: run `agent-monitor models build-graph` (scripts/setup.sh does)"
     again = build_static_graph(real)
     assert not again.built and again.directory == built  # nothing rebuilt
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"models/{built.name}/{HCLG}"], cwd=REPO_ROOT)
+    assert ignored.returncode == 0  # the built graph is never committed
 
     model = linked_model(real, tmp_path)
     stale = static_graph_dir(model)
