@@ -111,7 +111,8 @@ class AsrSettings(BaseModel):
     #: CPU; a server builds this many at start, warmed, and keeps the recognizers of ended legs,
     #: reset, up to this many; with ``server.workers`` processes, this many in all, split over
     #: them). 32: a burst of 16 two-leg calls on a just-started server gets warm
-    #: recognizers only; measured ~16 MiB RSS per warmed spare (small English model)
+    #: recognizers only; measured RSS per warmed spare (small English model): ~18 MiB on the
+    #: lookahead graph, ~1.3 MiB on the static graph (no composition cache)
     spare_recognizers: int = Field(32, ge=0)
     #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
     #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
@@ -123,7 +124,9 @@ class AsrSettings(BaseModel):
     static_graph: bool = True
     #: seconds of synthetic speech-like sound each spare decodes at start-up (then reset), so the
     #: first calls of a just-started server cost what later ones do: a never-used recognizer
-    #: costs more CPU over its first seconds (see ``asr/warmup.py``); 0 turns it off
+    #: costs more CPU over its first seconds (see ``asr/warmup.py``); 0 turns it off. That holds
+    #: for the lookahead graph (its composition cache); on the static graph a never-used
+    #: recognizer costs the same as a warmed one (measured, README "Static decoding graph")
     warmup_s: float = Field(2.0, ge=0.0, le=30.0)
     #: per call language: decoder options that replace the model's own (``asr/decoder_conf.py``);
     #: a language not named here decodes with its model's ``conf/model.conf`` as installed

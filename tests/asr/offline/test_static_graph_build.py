@@ -4,7 +4,9 @@ itself is built once by ``scripts/setup.sh``, never here: a minute of CPU and 22
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,17 @@ def test_the_built_graph_is_up_to_date_and_a_stale_one_is_not_used(
     (stale / SOURCE).write_text(json.dumps({"sha256": {"HCLr.fst": "0" * 64, "Gr.fst": "0" * 64}}))
     found, why = find_static_graph(model)
     assert found is None and "stale" in why
+
+
+def test_the_cli_says_up_to_date_or_names_the_missing_packages(
+    base_settings: Settings, tmp_path: Path
+) -> None:
+    cli = [sys.executable, "-m", "agent_monitor", "models", "build-graph"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(cli, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "up to date" in done.stdout, done.stderr
+    model = linked_model(resolve_model_path(base_settings), tmp_path)
+    no_tools = {**env, "PATH": str(tmp_path)}
+    refused = subprocess.run([*cli, str(model)], env=no_tools, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and DEBIAN_PACKAGES in refused.stderr
+    assert not static_graph_dir(model).exists()
