@@ -7,7 +7,7 @@ only from the model's ``conf/model.conf`` and the feature extractor's (``--dithe
 entries are symbolic links to the model's own files, except the conf files with an overridden
 option: a copy of the model's own with those options replaced. Vosk reads every file while the
 model is created, so the directory is removed right after loading; the installed model is never
-touched.
+touched. The same directory swaps in a built static graph (:mod:`asr.static_graph`).
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ and every variant of it with one key term inserted before a word or put in place
 acoustics then decide whether a key term was said. Only the key terms of the winning phrase that
 the first pass lacked are returned (with their times), so the first-pass words are never changed.
 
-The key terms come from the caller (the pipeline takes them from the rule packs); this module
-knows nothing about rules. Terms missing from the model's vocabulary are left out. Measured with
-the small English model on the live evaluation's tuning half (agent turns of 3 calls, whole-turn
-decodes, synthetic speech): the second pass costs about a tenth of the first pass's CPU.
+Grammars need a model with the lookahead graph (``HCLr.fst`` + ``Gr.fst``): on a static ``HCLG.fst``
+Vosk ignores them, so the pool hands this pass its lookahead model (:mod:`asr.model_loading`). The
+key terms come from the caller (the pipeline takes them from the rule packs); this module knows
+nothing about rules. Terms missing from the model's vocabulary are left out. Measured with the small
+English model on the live evaluation's tuning half (agent turns of 3 calls, whole-turn decodes,
+synthetic speech): the second pass costs about a tenth of the first pass's CPU.
 """
 
 from __future__ import annotations
