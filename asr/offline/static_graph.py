@@ -42,8 +42,12 @@ from asr.static_graph import (
 
 TOOLS = ("fstsymbols", "fstcompose", "fstrelabel", "fstconvert")
 DEBIAN_PACKAGES = "libfst-tools libfst22-plugins-base"
-#: where Debian's OpenFst 1.7.9 keeps the FST-type plugins (``const`` and friends)
-PLUGIN_DIR = "/usr/lib/x86_64-linux-gnu/fst/22"
+#: where Debian's OpenFst 1.7.9 keeps its FST-type plugins: the model's ``HCLr.fst`` is an
+#: ``olabel_lookahead`` FST and ``Gr.fst`` an ``ngram`` one, which the tools load from there (through
+#: ``LD_LIBRARY_PATH``); ``const``, the output's type, is built in
+PLUGIN_GLOB = "/usr/lib/*/fst/22"
+#: the plugins the inputs need
+PLUGINS = ("olabel_lookahead-fst.so", "ngram-fst.so")
 log = logging.getLogger(__name__)
 
 
@@ -57,9 +61,16 @@ class BuildResult:
     cpu_s: float = 0.0
 
 
-def missing_tools(path: str | None = None) -> list[str]:
-    """The OpenFst tools not found on ``path`` (default ``$PATH``)."""
-    return [tool for tool in TOOLS if shutil.which(tool, path=path) is None]
+def missing_tools(path: str | None = None, plugins: str = PLUGIN_GLOB) -> list[str]:
+    """The OpenFst tools not found on ``path`` (default ``$PATH``) and the FST-type plugins not
+    found in ``plugins`` (a glob of directories)."""
+    missing = [tool for tool in TOOLS if shutil.which(tool, path=path) is None]
+    found = {p.name for d in _plugin_dirs(plugins) for p in d.iterdir()}
+    return missing + [plugin for plugin in PLUGINS if plugin not in found]
+
+
+def _plugin_dirs(plugins: str = PLUGIN_GLOB) -> list[Path]:
+    return sorted(p for p in Path("/").glob(plugins.lstrip("/")) if p.is_dir())
 
 
 def build_static_graph(model_path: Path, *, force: bool = False) -> BuildResult:
@@ -76,8 +87,8 @@ def build_static_graph(model_path: Path, *, force: bool = False) -> BuildResult:
     missing = missing_tools()
     if missing:
         raise GraphToolsMissingError(
-            f"the OpenFst tools {', '.join(missing)} are not installed; install the Debian packages"
-            f" {DEBIAN_PACKAGES} (apt-get install {DEBIAN_PACKAGES}) and run this again"
+            f"the OpenFst tools or plugins {', '.join(missing)} are not installed; install the Debian"
+            f" packages {DEBIAN_PACKAGES} (apt-get install {DEBIAN_PACKAGES}) and run this again"
         )
     cpu0 = _children_cpu()
     staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
@@ -115,8 +126,8 @@ def _compose(model_path: Path, out: Path) -> None:
 
 def _run(command: list[str]) -> None:
     env = dict(os.environ)
-    if Path(PLUGIN_DIR).is_dir():
-        env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (PLUGIN_DIR, env.get("LD_LIBRARY_PATH")) if p)
+    dirs = [str(d) for d in _plugin_dirs()]
+    env["LD_LIBRARY_PATH"] = os.pathsep.join([*dirs, *filter(None, [env.get("LD_LIBRARY_PATH")])])
     log.info("static graph: %s", " ".join(command))
     started = time.monotonic()
     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

@@ -14,7 +14,7 @@ import pytest
 from agent_monitor.errors import GraphToolsMissingError, ModelLayoutError
 from agent_monitor.settings import Settings
 from asr.model_path import resolve_model_path
-from asr.offline.static_graph import DEBIAN_PACKAGES, TOOLS, build_static_graph, missing_tools
+from asr.offline.static_graph import DEBIAN_PACKAGES, PLUGINS, TOOLS, build_static_graph, missing_tools
 from asr.static_graph import HCLG, SOURCE, WORDS, find_static_graph, static_graph_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -41,6 +41,11 @@ def test_without_the_openfst_tools_the_build_names_the_debian_packages(
         build_static_graph(model)
     assert DEBIAN_PACKAGES in str(err.value) and "fstcompose" in str(err.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "model"]  # no half-built graph left
+
+
+def test_the_plugins_for_the_lookahead_and_ngram_inputs_are_required(tmp_path: Path) -> None:
+    assert missing_tools() == []  # this machine has both packages
+    assert missing_tools(plugins=str(tmp_path / "*")) == list(PLUGINS)  # a glob matching no plugin dir
 
 
 def test_a_model_without_the_lookahead_pair_is_refused(tmp_path: Path) -> None:
