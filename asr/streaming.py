@@ -141,9 +141,13 @@ class RecognizerPool:
         return warm_up(spare, pcm) if pcm else spare
 
     async def prewarm(self) -> None:
-        """Build spares up to ``max_spares`` in the worker threads, each warmed (``warmup_s``)."""
+        """Build spares up to ``max_spares`` in the worker threads, each warmed (``warmup_s``).
+
+        Warming is for the lookahead graph (a new recognizer's composition cache is empty): on
+        the static graph a new recognizer costs what a warmed one does, so none is warmed."""
         missing = max(0, self.max_spares - len(self._spares))
-        pcm = pseudo_speech(self.warmup_s, self.sample_rate) if missing and self.warmup_s > 0 else b""
+        warm = missing and self.warmup_s > 0 and self.static_graph is None
+        pcm = pseudo_speech(self.warmup_s, self.sample_rate) if warm else b""
         built = await asyncio.gather(*(self.run(self._warm_recognizer, pcm) for _ in range(missing)))
         self.warmed += len(built) if pcm else 0
         self._spares.extend(built)

@@ -125,8 +125,9 @@ class AsrSettings(BaseModel):
     #: seconds of synthetic speech-like sound each spare decodes at start-up (then reset), so the
     #: first calls of a just-started server cost what later ones do: a never-used recognizer
     #: costs more CPU over its first seconds (see ``asr/warmup.py``); 0 turns it off. That holds
-    #: for the lookahead graph (its composition cache); on the static graph a never-used
-    #: recognizer costs the same as a warmed one (measured, README "Static decoding graph")
+    #: for the lookahead graph (its composition cache) only: on the static graph a never-used
+    #: recognizer costs the same as a warmed one (measured, README "Static decoding graph"), so
+    #: spares are not warmed there
     warmup_s: float = Field(2.0, ge=0.0, le=30.0)
     #: per call language: decoder options that replace the model's own (``asr/decoder_conf.py``);
     #: a language not named here decodes with its model's ``conf/model.conf`` as installed
