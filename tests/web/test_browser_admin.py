@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.settings import Settings
@@ -135,8 +136,13 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, Any, str], browser
     page.click("#end-sessions")
     page.wait_for_selector(f"{editor} .editor-msg.ok")
     screen(page, "admin", "users", backend)
-    watcher.reload()
-    assert "/login" in watcher.url, watcher.url  # sup1's open page is signed out
+    # sup1's open page is signed out: its live connection finds the session gone and goes to the
+    # login page by itself, or the next load does (a reload racing that navigation is refused)
+    try:
+        watcher.wait_for_url(re.compile(r"/login"), timeout=5_000)
+    except PlaywrightTimeout:
+        watcher.goto(watcher.url)
+    assert "/login" in watcher.url, watcher.url
 
     # teams: create with an agent and a supervisor, rename, move an agent
     page.fill("#create-team input[name=team_name]", "Night")
