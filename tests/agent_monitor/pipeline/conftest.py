@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from agent_monitor.audio.decode import decode_file, float_to_pcm16
 from agent_monitor.compose import assemble
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import Event
@@ -77,10 +78,6 @@ class CallAudio:
     rate: int = RATE
 
 
-def _pcm(x: np.ndarray) -> bytes:
-    return (np.clip(x, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
-
-
 @pytest.fixture(scope="session")
 def models(base_settings: Settings) -> Iterator[LanguageModels]:
     """The real installed Vosk model(s) by language; fails (never skips) when English is missing."""
@@ -103,13 +100,23 @@ def stages(base_settings: Settings, models: LanguageModels, ruleset: RuleSet) ->
 
 
 @pytest.fixture(scope="session")
-def real_call(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The first 24 s of the real stereo call MUL1011 (agent left, debtor right), 8 kHz float."""
-    from agent_monitor.audio.decode import decode_file
-
+def whole_call(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The whole real stereo call MUL1011 (agent left, debtor right), 8 kHz float, decoded once."""
     audio = decode_file(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", target_rate=RATE)
+    return audio.samples[0].copy(), audio.samples[1].copy()
+
+
+@pytest.fixture(scope="module")
+def legs(whole_call: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The whole call, copies a test module may change."""
+    return whole_call[0].copy(), whole_call[1].copy()
+
+
+@pytest.fixture(scope="session")
+def real_call(whole_call: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The first 24 s of the real stereo call MUL1011 (agent left, debtor right), 8 kHz float."""
     n = int(EXCERPT_S * RATE)
-    return audio.samples[0][:n].copy(), audio.samples[1][:n].copy()
+    return whole_call[0][:n].copy(), whole_call[1][:n].copy()
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +136,7 @@ def synthetic_violation(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
 def clean_call(real_call: tuple[np.ndarray, np.ndarray]) -> CallAudio:
     """The real call excerpt as it is."""
     agent, debtor = real_call
-    return CallAudio(_pcm(agent), _pcm(debtor))
+    return CallAudio(float_to_pcm16(agent), float_to_pcm16(debtor))
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +146,7 @@ def violation_call(real_call: tuple[np.ndarray, np.ndarray], synthetic_violation
     agent = agent.copy()
     start = int(VIOLATION_AT_S * RATE)
     agent[start : start + len(synthetic_violation)] += synthetic_violation
-    return CallAudio(_pcm(agent), _pcm(debtor))
+    return CallAudio(float_to_pcm16(agent), float_to_pcm16(debtor))
 
 
 @pytest.fixture()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank
+from agent_monitor.audio.decode import float_to_pcm16
 from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
@@ -20,19 +21,6 @@ from agent_monitor.settings import HealthSettings
 
 RATE = 8000
 FRAME = 160  # 20 ms
-
-
-@pytest.fixture(scope="module")
-def legs(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The whole real call, agent and debtor, 8 kHz float."""
-    from agent_monitor.audio.decode import decode_file
-
-    audio = decode_file(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", target_rate=RATE)
-    return audio.samples[0].copy(), audio.samples[1].copy()
-
-
-def pcm(x: np.ndarray) -> bytes:
-    return (np.clip(x, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
 
 
 def run(agent: bytes, debtor: bytes, settings: HealthSettings | None = None, **kw: str) -> list[SignalHealth]:
@@ -54,7 +42,7 @@ def issues(events: list[SignalHealth], leg: Leg | None = None) -> list[tuple[Hea
 
 def test_the_real_call_as_it_is_raises_nothing(legs: tuple[np.ndarray, np.ndarray]) -> None:
     agent, debtor = legs
-    assert run(pcm(agent), pcm(debtor)) == []
+    assert run(float_to_pcm16(agent), float_to_pcm16(debtor)) == []
 
 
 def test_digital_silence_in_a_leg_does_not_make_line_hiss_quiet_speech(
@@ -66,7 +54,7 @@ def test_digital_silence_in_a_leg_does_not_make_line_hiss_quiet_speech(
     gap = np.zeros(int(3.5 * RATE), dtype=np.float32)
     debtor = np.concatenate([debtor[: 5 * RATE], gap, debtor[5 * RATE : 14 * RATE]])
     agent = np.concatenate([agent[: 5 * RATE], gap, agent[5 * RATE : 14 * RATE]])
-    assert run(pcm(agent), pcm(debtor)) == []
+    assert run(float_to_pcm16(agent), float_to_pcm16(debtor)) == []
 
 
 def test_silent_leg_raises_silent_and_one_way_then_clears_when_speech_returns(
@@ -75,7 +63,7 @@ def test_silent_leg_raises_silent_and_one_way_then_clears_when_speech_returns(
     agent, debtor = legs
     muted = debtor.copy()
     muted[: 45 * RATE] = 0.0  # the debtor's line carries nothing for the first 45 s
-    events = run(pcm(agent), pcm(muted))
+    events = run(float_to_pcm16(agent), float_to_pcm16(muted))
     debtor_events = [e for e in events if e.health.leg is Leg.DEBTOR]
     assert issues(events, Leg.AGENT) == []
     got = [(e.health.issue, e.health.active) for e in debtor_events]
@@ -95,7 +83,7 @@ def test_silent_leg_raises_silent_and_one_way_then_clears_when_speech_returns(
 
 def test_a_leg_that_sends_nothing_at_all_is_silent(legs: tuple[np.ndarray, np.ndarray]) -> None:
     agent, _ = legs
-    events = run(pcm(agent[: 40 * RATE]), b"")
+    events = run(float_to_pcm16(agent[: 40 * RATE]), b"")
     assert issues(events) == [(HealthIssue.ONE_WAY, True), (HealthIssue.SILENT, True)]
     assert {e.health.leg for e in events} == {Leg.DEBTOR}
 
@@ -103,7 +91,7 @@ def test_a_leg_that_sends_nothing_at_all_is_silent(legs: tuple[np.ndarray, np.nd
 def test_silence_threshold_comes_from_the_settings(legs: tuple[np.ndarray, np.ndarray]) -> None:
     agent, _ = legs
     settings = HealthSettings(silent_s=10.0, one_way_s=100.0)
-    events = run(pcm(agent[: 20 * RATE]), bytes(20 * RATE * 2), settings)
+    events = run(float_to_pcm16(agent[: 20 * RATE]), bytes(20 * RATE * 2), settings)
     assert issues(events) == [(HealthIssue.SILENT, True)]
     assert events[0].t == pytest.approx(10.0, abs=0.3)
     assert events[0].health.figures["silent_s"] == pytest.approx(10.0, abs=0.3)
@@ -114,8 +102,8 @@ def test_mulaw_bytes_declared_as_l16_raise_encoding_mismatch_only(
 ) -> None:
     agent, debtor = legs
     # a sender that sends G.711 mu-law bytes but declared L16: two mu-law bytes read as one sample
-    mulaw = mulaw_encode(np.frombuffer(pcm(debtor), dtype="<i2"))
-    events = run(pcm(agent[: len(mulaw) // 2]), mulaw)
+    mulaw = mulaw_encode(np.frombuffer(float_to_pcm16(debtor), dtype="<i2"))
+    events = run(float_to_pcm16(agent[: len(mulaw) // 2]), mulaw)
     assert issues(events) == [(HealthIssue.ENCODING_MISMATCH, True)]
     event = events[0]
     assert event.health.leg is Leg.DEBTOR and event.t < 10.0
@@ -129,7 +117,7 @@ def test_mulaw_bytes_declared_as_l16_raise_encoding_mismatch_only(
 def test_clipped_leg_raises_clipping(legs: tuple[np.ndarray, np.ndarray]) -> None:
     agent, debtor = legs
     clipped = np.clip(agent * 4.0, -1.0, 1.0)  # 12 dB too hot: the loud passages pinned at full scale
-    events = run(pcm(clipped), pcm(debtor))
+    events = run(float_to_pcm16(clipped), float_to_pcm16(debtor))
     got = issues(events)
     assert got[0] == (HealthIssue.CLIPPING, True)
     assert {i for i, _ in got} == {HealthIssue.CLIPPING}
@@ -143,7 +131,7 @@ def test_clipped_leg_raises_clipping(legs: tuple[np.ndarray, np.ndarray]) -> Non
 def test_quiet_speech_40_db_down_raises_low_level(legs: tuple[np.ndarray, np.ndarray]) -> None:
     agent, debtor = legs
     quiet, _ = CONDITIONS["gain-40"].apply(debtor, RATE)
-    events = run(pcm(agent), pcm(quiet))
+    events = run(float_to_pcm16(agent), float_to_pcm16(quiet))
     assert issues(events) == [(HealthIssue.LOW_LEVEL, True)]
     assert events[0].health.leg is Leg.DEBTOR
     assert events[0].health.figures["speech_dbfs"] < -50.0
@@ -167,7 +155,7 @@ def test_babble_at_the_speech_level_raises_noisy(
     agent, debtor = legs
     babble = Condition("babble-snr0", noise="babble", snr_db=0.0)  # real speech of others, 0 dB SNR
     noisy, _ = babble.apply(debtor, RATE, noise=NoiseBank.from_data_dir(eval_data), seed=1)
-    events = run(pcm(agent), pcm(noisy))
+    events = run(float_to_pcm16(agent), float_to_pcm16(noisy))
     assert issues(events) == [(HealthIssue.NOISY, True)]
     assert events[0].health.leg is Leg.DEBTOR and events[0].t < 15.0
     assert events[0].health.figures["noise_dbfs"] >= -33.0

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pytest
 
 from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank
+from agent_monitor.audio.decode import float_to_pcm16
 from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
@@ -103,34 +103,22 @@ class ReferenceMeter:
         )
 
 
-@pytest.fixture(scope="module")
-def legs(eval_data: Path) -> tuple[np.ndarray, np.ndarray]:
-    from agent_monitor.audio.decode import decode_file
-
-    audio = decode_file(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", target_rate=RATE)
-    return audio.samples[0].copy(), audio.samples[1].copy()
-
-
-def pcm(x: np.ndarray) -> bytes:
-    return (np.clip(x, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
-
-
 def cases(legs: tuple[np.ndarray, np.ndarray], eval_data: Path) -> dict[str, tuple[bytes, bytes]]:
     agent, debtor = legs
     muted = debtor.copy()
     muted[: 45 * RATE] = 0.0
-    mulaw = mulaw_encode(np.frombuffer(pcm(debtor), dtype="<i2"))
+    mulaw = mulaw_encode(np.frombuffer(float_to_pcm16(debtor), dtype="<i2"))
     babble = Condition("babble-snr0", noise="babble", snr_db=0.0)
     noisy, _ = babble.apply(debtor, RATE, noise=NoiseBank.from_data_dir(eval_data), seed=1)
     quiet, _ = CONDITIONS["gain-40"].apply(debtor, RATE)
     return {
-        "as it is": (pcm(agent), pcm(debtor)),
-        "silent debtor for 45 s": (pcm(agent), pcm(muted)),
-        "debtor sends nothing": (pcm(agent[: 40 * RATE]), b""),
-        "mu-law declared as L16": (pcm(agent[: len(mulaw) // 2]), mulaw),
-        "clipped agent": (pcm(np.clip(agent * 4.0, -1.0, 1.0)), pcm(debtor)),
-        "debtor 40 dB down": (pcm(agent), pcm(quiet)),
-        "babble at 0 dB on the debtor": (pcm(agent), pcm(noisy)),
+        "as it is": (float_to_pcm16(agent), float_to_pcm16(debtor)),
+        "silent debtor for 45 s": (float_to_pcm16(agent), float_to_pcm16(muted)),
+        "debtor sends nothing": (float_to_pcm16(agent[: 40 * RATE]), b""),
+        "mu-law declared as L16": (float_to_pcm16(agent[: len(mulaw) // 2]), mulaw),
+        "clipped agent": (float_to_pcm16(np.clip(agent * 4.0, -1.0, 1.0)), float_to_pcm16(debtor)),
+        "debtor 40 dB down": (float_to_pcm16(agent), float_to_pcm16(quiet)),
+        "babble at 0 dB on the debtor": (float_to_pcm16(agent), float_to_pcm16(noisy)),
     }
 
 
@@ -195,7 +183,7 @@ def test_health_events_are_unchanged_on_the_real_call(
 
 def test_frame_size_does_not_change_the_readings(legs: tuple[np.ndarray, np.ndarray]) -> None:
     """A sender's frame size (20 ms, 1 s, odd sizes) gives the same blocks and readings."""
-    agent = pcm(legs[0][: 30 * RATE])
+    agent = float_to_pcm16(legs[0][: 30 * RATE])
     readings = []
     for step in (FRAME * 2, 8000 * 2, 374):
         meter = LegMeter(HealthSettings(), RATE)
