@@ -7,7 +7,8 @@ only from the model's ``conf/model.conf`` and the feature extractor's (``--dithe
 entries are symbolic links to the model's own files, except the conf files with an overridden
 option: a copy of the model's own with those options replaced. Vosk reads every file while the
 model is created, so the directory is removed right after loading; the installed model is never
-touched. The same directory swaps in a built static graph (:mod:`asr.static_graph`).
+touched. The same directory swaps in a built static graph (:mod:`asr.static_graph`), or makes a
+grammar-only model (:mod:`asr.grammar_graph`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from agent_monitor.errors import ModelLayoutError
 from agent_monitor.settings import DecoderSettings
+from asr.grammar_graph import GRAMMAR_G, write_empty_grammar_fst
 from asr.static_graph import HCLG, LOOKAHEAD_FILES, WORDS
 
 MODEL_CONF = Path("conf") / "model.conf"
@@ -64,21 +66,29 @@ def _read_conf(path: Path) -> str:
 
 @contextmanager
 def derived_model(
-    path: Path, decoder: DecoderSettings | None, static_graph: Path | None = None
+    path: Path,
+    decoder: DecoderSettings | None,
+    static_graph: Path | None = None,
+    *,
+    grammar_words: Path | None = None,
 ) -> Iterator[Path]:
     """The directory to load: ``path`` itself without overrides, else a derived copy (see above).
     ``static_graph``: a directory with ``HCLG.fst`` + ``words.txt`` (:mod:`asr.static_graph`) that
     replace the model's lookahead pair: the derived ``graph/`` links those two and the model's
-    other graph files, never ``HCLr.fst``/``Gr.fst``, so Vosk can only load the static graph."""
+    other graph files, never ``HCLr.fst``/``Gr.fst``, so Vosk can only load the static graph.
+    ``grammar_words``: instead, a directory with ``words.txt`` for a grammar-only model: the
+    derived ``graph/`` keeps ``HCLr.fst`` and gets an empty ``Gr.fst`` (:mod:`asr.grammar_graph`)."""
+    if static_graph is not None and grammar_words is not None:
+        raise ValueError("a static graph or a grammar-only model, not both")
     files = conf_files(decoder) if decoder is not None else {}
-    if not files and static_graph is None:
+    if not files and static_graph is None and grammar_words is None:
         yield path
         return
     texts = {conf: rewrite_conf(_read_conf(path / conf), options) for conf, options in files.items()}
     with tempfile.TemporaryDirectory(prefix="vosk-derived-") as tmp:
         root = Path(tmp)
         replaced = {"conf"} if texts else set()
-        replaced |= {"graph"} if static_graph is not None else set()
+        replaced |= {"graph"} if static_graph is not None or grammar_words is not None else set()
         _link_entries(path.resolve(), root, skip=replaced)
         if texts:
             _link_entries((path / "conf").resolve(), root / "conf", skip={p.name for p in texts})
@@ -88,6 +98,10 @@ def derived_model(
             _link_entries((path / "graph").resolve(), root / "graph", skip={*LOOKAHEAD_FILES, HCLG, WORDS})
             for name in (HCLG, WORDS):
                 (root / "graph" / name).symlink_to((static_graph / name).resolve())
+        if grammar_words is not None:
+            _link_entries((path / "graph").resolve(), root / "graph", skip={GRAMMAR_G, HCLG, WORDS})
+            (root / "graph" / WORDS).symlink_to((grammar_words / WORDS).resolve())
+            write_empty_grammar_fst(root / "graph")
         yield root
 
 

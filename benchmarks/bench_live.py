@@ -15,7 +15,8 @@ Parts (``--parts``, comma-separated; default all):
   calls all starting within 4 s (SpokenWOZ set).
 - **nodes**: one Redis, one throw-away PostgreSQL database (``--postgres-url``, default
   ``AGENT_MONITOR_TEST_POSTGRES_URL``); the search on 1 node pinned to core 0, then on 2 nodes pinned
-  to cores 0 and 1 (calls split between them); prints the ratio.
+  to cores 0 and 1 (calls split between them; the levels from 1 node's max up); the client and
+  redis-server pinned to the same cores as the nodes; prints the ratio.
 - **peer**: at a fixed load (``--peer-calls`` calls = twice as many legs, the same audio), our
   server and alphacep/vosk-server (``--peer-dir``; see :mod:`benchmarks.capacity.peer`) each
   pinned to ``--peer-cpus``: CPU-seconds per leg-second, real-time legs per core, the ratio.
@@ -39,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agent_monitor.settings import load_settings
 from benchmarks.capacity import calls as callsets
 from benchmarks.capacity.bench import Bench
-from benchmarks.capacity.cluster import nodes_on_cores, shared_services
-from benchmarks.capacity.keepup import RunResult, burst_stagger, ratio, search_max
+from benchmarks.capacity.cluster import nodes_on_cores, pinned, postgres_pid, shared_services
+from benchmarks.capacity.keepup import RunResult, burst_stagger, levels_from, ratio, search_max
 from benchmarks.capacity.peer_part import run_peer_part
 from benchmarks.capacity.report import report_run, summary
 from benchmarks.capacity.run import run_calls
@@ -122,14 +123,22 @@ def nodes_part(b: Bench) -> list[str]:
     if (os.cpu_count() or 1) < 2:
         return ["nodes: SKIPPED (needs 2 cores)"]
     print(f"\n##### nodes on loopback (one Redis, one PostgreSQL); {callsets.LABEL['spokenwoz']}")
-    best = {}
+    print("the benchmark client and redis-server pinned to the nodes' cores; PostgreSQL not pinned")
+    best = {1: 0}
     with shared_services(b.tmp / "shared", b.args.postgres_url) as shared:
+        b.others = {"redis-server": shared.redis_pid}
+        pg = postgres_pid()
+        if pg is not None:
+            b.others["postgres (all sessions)"] = pg
         for cores in (["0"], ["0", "1"]):
             name = f"{len(cores)} node(s), one core each"
-            with nodes_on_cores(b.fresh_dir(f"nodes{len(cores)}"), shared, cores, "n") as nodes:
+            levels = levels_from(b.levels, best[1]) if len(cores) > 1 else b.levels
+            here = b.fresh_dir(f"nodes{len(cores)}")
+            with pinned(cores, [shared.redis_pid]), nodes_on_cores(here, shared, cores, "n") as nodes:
                 print(f"\n### {name}: servers report {[n.reported for n in nodes]}")
                 b.warm_up(nodes)
-                best[len(cores)] = b.search(name, nodes, "spokenwoz").best
+                best[len(cores)] = b.search(name, nodes, "spokenwoz", levels).best
+        b.others = {}
     r = ratio(best[2], best[1])
     return [
         f"nodes: 1 node {best[1]} calls, 2 nodes {best[2]} calls: ratio "

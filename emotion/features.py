@@ -52,6 +52,7 @@ import numpy as np
 
 from agent_monitor.model.transcript import Word
 from emotion.frames import FRAME_RATE, N_SHAPE, Frames
+from emotion.peaks import find_peaks
 from emotion.pitch import FloatArray
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -134,13 +135,11 @@ def _pairs(mask: np.ndarray) -> np.ndarray:
 
 def syllable_nuclei(frames: Frames, speech: np.ndarray, voiced: np.ndarray) -> int:
     """Count syllable nuclei: voiced peaks of the 300-2500 Hz level with a 2 dB dip between them."""
-    from scipy.signal import find_peaks
-
     if len(frames) < 3:
         return 0
     env = np.convolve(frames.band_db, np.ones(5) / 5, mode="same")
     env = np.where(speech, env, env.min() if len(env) else 0.0)
-    peaks, _ = find_peaks(env, prominence=2.0, distance=int(0.08 * FRAME_RATE))
+    peaks = find_peaks(env, prominence=2.0, distance=int(0.08 * FRAME_RATE))
     return int(np.count_nonzero(voiced[peaks]))
 
 

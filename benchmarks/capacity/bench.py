@@ -26,6 +26,8 @@ class Bench:
         self.tts_cache = args.tts_cache or settings.data_dir / "tts-cache"
         self.levels = parse_levels(args.levels)
         self.serial = 0
+        #: pids (by name) of processes besides the servers whose CPU each run reports
+        self.others: dict[str, int] = {}
 
     def calls(self, call_set: str, n: int) -> list[CallAudio]:
         return callsets.build(call_set, self.data, self.tts_cache, n, self.args.duration)
@@ -42,13 +44,16 @@ class Bench:
         for node in nodes:
             asyncio.run(wait_idle(node))
 
-    def search(self, name: str, nodes: list[Node], call_set: str) -> Search:
+    def search(self, name: str, nodes: list[Node], call_set: str, levels: list[int] | None = None) -> Search:
+        """The search over ``levels`` (default ``--levels``) on ``nodes``."""
+
         def one(n: int) -> RunResult:
             self.serial += 1
-            r = asyncio.run(run_calls(nodes, self.calls(call_set, n), f"{self.serial}"))
+            calls = self.calls(call_set, n)
+            r = asyncio.run(run_calls(nodes, calls, f"{self.serial}", others=self.others))
             report_run(r, f"{name}: ")
             return r
 
-        found = search_max(self.levels, one)
+        found = search_max(self.levels if levels is None else levels, one)
         print(summary(name, found))
         return found

@@ -36,6 +36,9 @@ class RunResult:
     wall_s: float = 0.0
     #: seconds of audio per leg streamed by all calls together (both legs counted)
     leg_seconds: float = 0.0
+    #: CPU seconds over the run of what shares the cores with the server: the benchmark client
+    #: itself, and (nodes part) redis-server
+    others_cpu_s: dict[str, float] = field(default_factory=dict)
     rss_idle_mib: float = 0.0
     rss_peak_mib: float = 0.0
     failed_streams: list[str] = field(default_factory=list)
@@ -140,6 +143,12 @@ def legs_per_core(cpu_s: float, leg_seconds: float) -> float | None:
 
 def ratio(ours: float | None, theirs: float | None) -> float | None:
     return ours / theirs if ours is not None and theirs else None
+
+
+def levels_from(levels: Sequence[int], floor: int) -> list[int]:
+    """The levels at or above ``floor`` (all of them when none is): a search on more nodes starts
+    where the search on fewer stopped keeping up, one level below (measured again)."""
+    return [n for n in levels if n >= floor] or list(levels)
 
 
 def split_round_robin(n: int, nodes: int) -> list[int]:

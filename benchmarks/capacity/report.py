@@ -37,6 +37,9 @@ def report_run(r: RunResult, title: str = "") -> None:
         f" ({r.cpu_s / r.wall_s * 100 if r.wall_s else 0:.0f}% total);"
         f" {r.cpu_s / r.leg_seconds if r.leg_seconds else 0:.3f} CPU-s per leg-second"
     )
+    if r.others_cpu_s and r.wall_s:
+        shares = ", ".join(f"{name} {cpu / r.wall_s * 100:.0f}%" for name, cpu in r.others_cpu_s.items())
+        print(f"   CPU of what shares the cores (% of one core): {shares}")
     print(f"   server memory: idle {r.rss_idle_mib:.0f} MiB, +{r.rss_mib_per_call:.1f} MiB per call at peak")
     if r.lag_events:
         where = ", ".join(f"{t}-{t + 10} s: {k}" for t, k in lag_windows(r.lag_events).items())

@@ -24,7 +24,7 @@ from agent_monitor.errors import StreamingClientError
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.ingest.client import StreamResult, stream_ingest
 from benchmarks.capacity.keepup import ALERT_TYPES, MAX_LAG_S, RunResult, split_round_robin
-from benchmarks.capacity.server import Node
+from benchmarks.capacity.server import Node, tree_cpu_s
 
 
 async def get_json(node: Node, path: str) -> Any:
@@ -78,9 +78,15 @@ async def stream_one(node: Node, audio: CallAudio, call_id: str, delay_s: float)
 
 
 async def run_calls(
-    nodes: list[Node], calls: list[CallAudio], tag: str, stagger_s: float = 0.25
+    nodes: list[Node],
+    calls: list[CallAudio],
+    tag: str,
+    stagger_s: float = 0.25,
+    others: dict[str, int] | None = None,
 ) -> RunResult:
-    """Stream ``calls`` concurrently (split over ``nodes``) and measure the run."""
+    """Stream ``calls`` concurrently (split over ``nodes``) and measure the run; ``others``: the
+    pids (by name) of other processes sharing the cores whose CPU to measure too (redis-server);
+    the benchmark client's own CPU (this process) is always measured."""
     n = len(calls)
     result = RunResult(n, leg_seconds=sum(2 * c.duration for c in calls))
     ids = [f"bench-{tag}-{n}-{i}" for i in range(n)]
@@ -96,10 +102,15 @@ async def run_calls(
         await get_json(node, "/api/metrics?reset=true")
     stop = asyncio.Event()
     cpu0, wall0 = sum(node.cpu_s() for node in nodes), time.monotonic()
+    others0 = {name: tree_cpu_s(pid) for name, pid in (others or {}).items()} | {
+        "client": time.process_time()
+    }
     poller = asyncio.create_task(poll(nodes, result, stop))
     streams = await asyncio.gather(*(stream_one(where[i], calls[i], ids[i], stagger_s * i) for i in range(n)))
     result.cpu_s = sum(node.cpu_s() for node in nodes) - cpu0
     result.wall_s = time.monotonic() - wall0
+    result.others_cpu_s = {"client": time.process_time() - others0.pop("client")}
+    result.others_cpu_s |= {name: tree_cpu_s((others or {})[name]) - c for name, c in others0.items()}
     stop.set()
     await poller
     result.loop_lag = worst_loop_lag([await get_json(node, "/api/metrics") for node in nodes])

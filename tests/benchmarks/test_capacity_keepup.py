@@ -10,6 +10,7 @@ from benchmarks.capacity.keepup import (
     kept_up,
     lag_windows,
     legs_per_core,
+    levels_from,
     parse_levels,
     percentile,
     ramp,
@@ -89,3 +90,9 @@ def test_calls_split_between_nodes_and_bursts_start_within_four_seconds() -> Non
     assert burst_stagger(32) * 31 < 4.0
     assert burst_stagger(1) == 0.0
     assert expand_cpus("0-2,5") == [0, 1, 2, 5]
+
+
+def test_two_nodes_search_from_the_one_node_max_up() -> None:
+    assert levels_from([3, 4, 5, 6, 8], 4) == [4, 5, 6, 8]
+    assert levels_from([3, 4, 5], 0) == [3, 4, 5]  # one node kept up none: every level
+    assert levels_from([3, 4, 5], 9) == [3, 4, 5]  # above every level: every level (never empty)
