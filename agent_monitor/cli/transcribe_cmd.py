@@ -42,9 +42,9 @@ def register(commands: Any, evals: Any) -> None:
     e.add_argument(
         "--draws",
         type=int,
-        default=3,
+        default=2,
         help="decode every clip this many times on each side, each with its own seeded dither "
-        "draw, and average (default 3; 1 with dither 0, where every draw is the same; "
+        "draw, and average (default 2; 1 with dither 0, where every draw is the same; "
         "see asr/offline/draws.py)",
     )
     e.add_argument(
