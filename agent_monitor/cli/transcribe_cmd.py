@@ -40,6 +40,14 @@ def register(commands: Any, evals: Any) -> None:
     )
     e.add_argument("--model", help="installed model name (default: settings asr.model)")
     e.add_argument(
+        "--draws",
+        type=int,
+        default=2,
+        help="decode every clip this many times on each side, each with its own seeded dither "
+        "draw, and average (default 2; 1 with dither 0, where every draw is the same; "
+        "see asr/offline/draws.py)",
+    )
+    e.add_argument(
         "--limit",
         type=int,
         default=0,
@@ -166,11 +174,14 @@ def run_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
 
     if bool(args.dirs) == bool(args.split):
         raise ConfigError("eval asr: give DIRs or --split, not both or neither")
+    if args.draws < 1:
+        raise ConfigError(f"eval asr: --draws must be at least 1 (got {args.draws})")
     options = EvalOptions(
         model_name=args.model,
         limit=args.limit,
         conditions=parse_conditions(args.conditions),
         plain_cache=args.plain_cache,
+        draws=args.draws,
     )
     if args.split:
         report = evaluate_split(settings, args.split, options)

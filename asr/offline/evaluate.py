@@ -14,7 +14,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.settings import Settings
 from asr.offline.cer import zh_chars
 from asr.offline.degrade import degraded_pcm, noise_bank_for
+from asr.offline.draws import draw_seed, seed_dither
 from asr.offline.plain_cache import PlainCache
 from asr.offline.splits import SplitPart, split_parts
 from asr.streaming import RecognizerPool
@@ -57,24 +58,34 @@ def edit_distance(ref: list[str], hyp: list[str]) -> int:
 
 @dataclass
 class Score:
+    """Errors of one side (pipeline or plain Vosk) over clips, each decoded ``draws`` times
+    (:mod:`asr.offline.draws`); the WER is the mean over the draws."""
+
+    #: errors summed over every clip and every draw
     errors: int = 0
+    #: reference words (each clip counted once)
     ref_tokens: int = 0
+    draws: int = 1
     audio_s: float = 0.0
     cpu_s: float = 0.0
     #: CPU time of the VAD alone (segmentation, level tracking, AGC) over the same audio
     vad_cpu_s: float = 0.0
-    #: (errors, reference tokens) of every clip, in order (for paired confidence intervals)
-    clips: list[tuple[int, int]] = field(default_factory=list)
+    #: (errors of each draw, reference tokens) of every clip, in order (for paired intervals)
+    clips: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
 
-    def add(self, ref: list[str], hyp: list[str]) -> None:
-        errors = edit_distance(ref, hyp)
-        self.errors += errors
+    def add(self, ref: list[str], hyps: Sequence[list[str]]) -> None:
+        """One clip: its reference and the hypothesis of each draw (as many as earlier clips)."""
+        if self.clips and len(hyps) != self.draws:
+            raise ValueError(f"{len(hyps)} draws of a clip, {self.draws} of the others")
+        errors = tuple(edit_distance(ref, hyp) for hyp in hyps)
+        self.draws = len(hyps)
+        self.errors += sum(errors)
         self.ref_tokens += len(ref)
         self.clips.append((errors, len(ref)))
 
     @property
     def wer(self) -> float:
-        return 100.0 * self.errors / max(1, self.ref_tokens)
+        return 100.0 * self.errors / max(1, self.ref_tokens * self.draws)
 
 
 @dataclass
@@ -148,28 +159,35 @@ def score_clip(
     pcm: bytes,
     ref: list[str],
     res: FolderResult,
+    seeds: Sequence[int] = (0,),
     cache: PlainCache | None = None,
 ) -> None:
-    """Transcribe one clip with the pipeline and with plain Vosk (from ``cache`` when there);
-    add both to ``res``. A cached plain transcript adds no plain CPU time."""
+    """Transcribe one clip with the pipeline and with plain Vosk once per dither seed of ``seeds``
+    (both sides seeded alike, :mod:`asr.offline.draws`; plain from ``cache`` when there); add both
+    to ``res``. A cached plain transcript adds no plain CPU time."""
     rate = settings.asr.sample_rate
-    t0 = time.process_time()
-    finals = asyncio.run(transcribe_legs(pool, settings, {Leg.AGENT: pcm}))
-    t1 = time.process_time()
-    plain = cache.get(pcm, rate) if cache is not None else None
-    if plain is None:
-        plain = plain_vosk(pool.model, pcm, rate)
-        if cache is not None:
-            cache.put(pcm, rate, plain)
-    t2 = time.process_time()
-    vad_cpu_s = vad_cpu(settings, pcm)
-    res.pipeline.add(ref, normalise(" ".join(t.text for t in finals)))
-    res.plain.add(ref, normalise(plain))
-    res.pipeline.cpu_s += t1 - t0
-    res.plain.cpu_s += t2 - t1
-    res.pipeline.vad_cpu_s += vad_cpu_s
-    res.pipeline.audio_s += len(pcm) / 2 / rate
-    res.plain.audio_s += len(pcm) / 2 / rate
+    pipeline: list[list[str]] = []
+    plain: list[list[str]] = []
+    for seed in seeds:
+        t0 = time.process_time()
+        seed_dither(seed)
+        finals = asyncio.run(transcribe_legs(pool, settings, {Leg.AGENT: pcm}))
+        t1 = time.process_time()
+        text = cache.get(pcm, rate, seed) if cache is not None else None
+        if text is None:
+            seed_dither(seed)
+            text = plain_vosk(pool.model, pcm, rate)
+            if cache is not None:
+                cache.put(pcm, rate, seed, text)
+        res.pipeline.cpu_s += t1 - t0
+        res.plain.cpu_s += time.process_time() - t1
+        pipeline.append(normalise(" ".join(t.text for t in finals)))
+        plain.append(normalise(text))
+    res.pipeline.vad_cpu_s += vad_cpu(settings, pcm) * len(seeds)
+    res.pipeline.add(ref, pipeline)
+    res.plain.add(ref, plain)
+    res.pipeline.audio_s += len(pcm) / 2 / rate * len(seeds)
+    res.plain.audio_s += len(pcm) / 2 / rate * len(seeds)
     res.files += 1
 
 
@@ -200,12 +218,14 @@ def load_clips(labels: Path, rows: list[dict[str, str]], rate: int, res: FolderR
 
 @dataclass(frozen=True, slots=True)
 class EvalOptions:
-    """How to run an evaluation: model, files per folder, line conditions, plain-Vosk cache."""
+    """How to run an evaluation: model, files per folder, line conditions, plain-Vosk cache, and
+    how many dither draws of every clip each side decodes (:mod:`asr.offline.draws`)."""
 
     model_name: str | None = None
     limit: int = 0
     conditions: Sequence[Condition] = (CONDITIONS["clean"],)
     plain_cache: Path | None = None
+    draws: int = 1
 
 
 def evaluate_tree(
@@ -231,7 +251,11 @@ def _evaluate_parts(
 ) -> list[FolderResult]:
     pool = RecognizerPool.from_settings(settings, options.model_name)
     name = options.model_name or settings.asr.model
-    cache = PlainCache(options.plain_cache, name) if options.plain_cache is not None else None
+    decoder = settings.asr.decoder.get(pool.lang)
+    key = f"{name}\0{decoder.model_dump_json() if decoder else ''}\0{pool.static_graph or ''}"
+    if decoder is not None and decoder.dither == 0.0:
+        options = replace(options, draws=1)  # without dither every draw is the same
+    cache = PlainCache(options.plain_cache, key) if options.plain_cache is not None else None
     results: list[FolderResult] = []
     try:
         for labels, part in parts:
@@ -266,5 +290,6 @@ def _evaluate_folder(
     for condition, res in zip(conditions, results, strict=True):
         for clip in clips:
             pcm = degraded_pcm(clip.samples, rate, condition, noise, clip.name)
-            score_clip(pool, settings, pcm, clip.ref, res, cache)
+            seeds = [draw_seed(clip.name, condition.name, k) for k in range(options.draws)]
+            score_clip(pool, settings, pcm, clip.ref, res, seeds, cache)
     return results

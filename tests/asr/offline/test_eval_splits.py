@@ -12,7 +12,7 @@ import pytest
 from agent_monitor.cli import main
 from agent_monitor.errors import ConfigError
 from asr.offline.evaluate import Score, spread
-from asr.offline.report import diff_interval
+from asr.offline.report import diff_interval, draw_wers
 from asr.offline.splits import SPLITS, split_parts
 
 
@@ -51,6 +51,15 @@ def _score(clips: list[tuple[int, int]]) -> Score:
     for errors, words in clips:
         s.errors += errors
         s.ref_tokens += words
+        s.clips.append(((errors,), words))
+    return s
+
+
+def _drawn(clips: list[tuple[tuple[int, ...], int]]) -> Score:
+    s = Score(draws=len(clips[0][0]))
+    for errors, words in clips:
+        s.errors += sum(errors)
+        s.ref_tokens += words
         s.clips.append((errors, words))
     return s
 
@@ -64,6 +73,28 @@ def test_diff_interval_is_paired_over_clips() -> None:
     one = [(e + (i == 0), n) for i, (e, n) in enumerate(same)]  # one word on one clip: not significant
     lo, hi = diff_interval(_score(one), _score(same))
     assert lo == 0.0 and 0.0 < hi <= 1.0
+
+
+def test_diff_interval_resamples_the_draws_too() -> None:
+    """Plain Vosk that makes 0 or 2 errors on a clip depending on the dither draw: with one draw
+    per clip (the lucky draw 0) the pipeline's steady 1 error looks like +10 points beyond doubt;
+    over both draws the mean difference is 0 and the interval spans it."""
+    pipeline = _drawn([((1, 1), 10) for _ in range(40)])
+    plain = _drawn([((0, 2), 10) for _ in range(40)])
+    assert pipeline.wer == plain.wer == 10.0
+    lo, hi = diff_interval(pipeline, plain)
+    assert lo < 0.0 < hi
+    lucky = _score([(0, 10)] * 40)
+    assert diff_interval(_score([(1, 10)] * 40), lucky) == pytest.approx((10.0, 10.0))
+    assert draw_wers(plain) == [0.0, 20.0]
+
+
+def test_draws_of_a_clip_must_match() -> None:
+    s = Score()
+    s.add(["a", "b"], [["a", "b"], ["a"]])
+    assert (s.draws, s.errors, s.wer) == (2, 1, 25.0)
+    with pytest.raises(ValueError, match="3 draws of a clip, 2 of the others"):
+        s.add(["a"], [["a"]] * 3)
 
 
 @pytest.mark.parametrize("argv", [[], ["some/dir", "--split", "tune"]])
