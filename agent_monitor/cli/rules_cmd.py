@@ -127,12 +127,17 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size // 1024} KiB, {len(doc['weights'])} features)")
-    caps = ", ".join(f"{k} {v}" for k, v in doc["cross_validation"]["max_fpr"].items())
+    cv = doc["cross_validation"]
+    caps = ", ".join(f"{k} {v}" for k, v in cv["max_fpr"].items())
     print(
-        f"threshold {doc['threshold']}: rules + model false-positive rate at most {caps} (5-fold CV on dev)"
+        f"threshold {doc['threshold']}: rules + model false-positive rate at most {caps} "
+        f"({cv['folds']}-fold CV on dev, mean over {cv['fold_seeds']} fold seeds)"
     )
-    for name, rates in doc["cross_validation"]["rules_plus_model_at_threshold"].items():
-        print(f"  dev {name:18} recall {rates['recall']:.3f}  FPR {rates['fpr']:.3f}")
+    for name, rates in cv["rules_plus_model_at_threshold"].items():
+        print(
+            f"  dev {name:18} recall {rates['recall']:.3f}  FPR {rates['fpr']:.3f}"
+            f" (one seed: {rates['fpr_min']:.3f}-{rates['fpr_max']:.3f})"
+        )
     return 0
 
 
