@@ -11,7 +11,8 @@ stays small and :mod:`qa_rules.classifier` reproduces the fit exactly in plain P
 The operating threshold is chosen on 5-fold cross-validated (out-of-fold) probabilities of the
 dev parts, grouped by row key (a collection call stays in one fold), **together with the pattern
 rules**: the lowest threshold at which rules + classifier flag at most ``max_fpr`` of the
-negatives of every bounding dev set. The test parts are never read here.
+negatives of every bounding dev set; with ``fold_seeds`` > 1 that rate is the mean over as many
+differently seeded groupings into folds. The test parts are never read here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -267,6 +269,7 @@ def out_of_fold(
     cache: GramCache | None = None,
 ) -> dict[str, list[float]]:
     """Grouped k-fold probabilities of every dev row (self-written rows are only trained on)."""
+    cache = {} if cache is None else cache  # the folds share n-gram extraction
     probs = {n: [0.0] * len(ex) for n, ex in data.sets.items() if n != SELF}
     for k in range(recipe.folds):
 
@@ -342,16 +345,28 @@ def _rates(probs: list[float], examples: list[Example], flags: list[bool], thr: 
     return tp / max(pos, 1), fp / max(neg, 1)
 
 
-def train(lang: str, data_dir: Path, ruleset: RuleSet) -> dict[str, Any]:
-    """The model document for ``lang``: fitted on every dev row, threshold from cross-validation."""
+def train(lang: str, data_dir: Path, ruleset: RuleSet, jobs: int = 1) -> dict[str, Any]:
+    """The model document for ``lang``: fitted on every dev row, threshold from cross-validation.
+
+    ``jobs`` > 1 runs the fold seeds' cross-validations in that many worker processes (the same
+    result: every fit is deterministic).
+    """
     recipe = RECIPES[lang]
     data = training_data(lang, data_dir, recipe)
     cache: GramCache = {}
-    runs = [out_of_fold(data, lang, recipe, seed, cache) for seed in range(recipe.fold_seeds)]
+    seeds = range(recipe.fold_seeds)
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            pending = [pool.submit(out_of_fold, data, lang, recipe, seed) for seed in seeds]
+            texts, labels, weights = data.rows(lambda n, e: True)
+            fitted = fit(texts, labels, weights, lang, recipe, cache)
+            runs = [f.result() for f in pending]
+    else:
+        runs = [out_of_fold(data, lang, recipe, seed, cache) for seed in seeds]
+        texts, labels, weights = data.rows(lambda n, e: True)
+        fitted = fit(texts, labels, weights, lang, recipe, cache)
     flags = {n: rule_flags(ruleset, [e.text for e in data.sets[n]], lang) for n in runs[0]}
     threshold, cv = choose_threshold(runs, data, flags, recipe)
-    texts, labels, weights = data.rows(lambda n, e: True)
-    fitted = fit(texts, labels, weights, lang, recipe, cache)
     views = recipe.views or (recipe.spec,)
     spec = " | ".join("+".join(f"{k} {v[0]}-{v[1]}-gram" for k, v in view.items()) for view in views)
     spec += " NB-scaled" if recipe.nb else ""
