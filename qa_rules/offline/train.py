@@ -31,6 +31,7 @@ from agent_monitor.model.audio import Leg
 from qa_rules.classifier import FORMAT, AbuseModel, View, features
 from qa_rules.engine import RuleSet
 from qa_rules.offline.datasets import Example, load, load_self_written
+from qa_rules.offline.threshold import choose_threshold
 from qa_rules.packs import ABUSE_CATEGORIES
 from qa_rules.text import prepare
 
@@ -101,7 +102,6 @@ RECIPES: dict[str, Recipe] = {
 SET_WEIGHT = 1000.0
 #: n-gram spec (as JSON) -> prepared text -> its sorted n-grams, shared by the fits of one training
 GramCache = dict[str, dict[str, list[str]]]
-THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(70))
 
 
 def set_weights(examples: Sequence[Example], weight: float) -> list[float]:
@@ -295,56 +295,6 @@ def rule_flags(ruleset: RuleSet, texts: Sequence[str], lang: str) -> list[bool]:
     return out
 
 
-def choose_threshold(
-    runs: Sequence[dict[str, list[float]]],
-    data: TrainingData,
-    flags: dict[str, list[bool]],
-    recipe: Recipe,
-) -> tuple[float, dict[str, dict[str, float]]]:
-    """Lowest threshold keeping rules + model within ``max_fpr`` on every bounding dev set.
-
-    ``runs`` are the out-of-fold probabilities of each fold seed; a set's rate at a threshold is
-    the mean over the runs. The report gives, per set, the mean recall and false-positive rate
-    at the chosen threshold and the lowest and highest rate of a single run (its spread).
-    """
-
-    def rates(name: str, thr: float) -> list[tuple[float, float]]:
-        return [_rates(run[name], data.sets[name], flags[name], thr) for run in runs]
-
-    def mean(values: Sequence[float]) -> float:
-        return sum(values) / len(values)
-
-    chosen = THRESHOLDS[-1]
-    for thr in THRESHOLDS:
-        if all(mean([f for _, f in rates(n, thr)]) <= cap for n, cap in recipe.max_fpr.items()):
-            chosen = thr
-            break
-    report = {}
-    for name in runs[0]:
-        found = rates(name, chosen)
-        fprs = [f for _, f in found]
-        report[name] = {
-            "recall": round(mean([r for r, _ in found]), 4),
-            "fpr": round(mean(fprs), 4),
-            "fpr_min": round(min(fprs), 4),
-            "fpr_max": round(max(fprs), 4),
-        }
-    return chosen, report
-
-
-def _rates(probs: list[float], examples: list[Example], flags: list[bool], thr: float) -> tuple[float, float]:
-    tp = fp = pos = neg = 0
-    for p, ex, flag in zip(probs, examples, flags, strict=True):
-        hit = flag or p >= thr
-        if ex.positive:
-            pos += 1
-            tp += hit
-        else:
-            neg += 1
-            fp += hit
-    return tp / max(pos, 1), fp / max(neg, 1)
-
-
 def train(lang: str, data_dir: Path, ruleset: RuleSet, jobs: int = 1) -> dict[str, Any]:
     """The model document for ``lang``: fitted on every dev row, threshold from cross-validation.
 
@@ -366,7 +316,7 @@ def train(lang: str, data_dir: Path, ruleset: RuleSet, jobs: int = 1) -> dict[st
         texts, labels, weights = data.rows(lambda n, e: True)
         fitted = fit(texts, labels, weights, lang, recipe, cache)
     flags = {n: rule_flags(ruleset, [e.text for e in data.sets[n]], lang) for n in runs[0]}
-    threshold, cv = choose_threshold(runs, data, flags, recipe)
+    threshold, cv = choose_threshold(runs, data.sets, flags, recipe.max_fpr)
     views = recipe.views or (recipe.spec,)
     spec = " | ".join("+".join(f"{k} {v[0]}-{v[1]}-gram" for k, v in view.items()) for view in views)
     spec += " NB-scaled" if recipe.nb else ""
