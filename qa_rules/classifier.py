@@ -5,6 +5,11 @@ per n-gram, its coefficient and idf. No pickles, nothing downloaded at run time.
 reproduces scikit-learn's ``TfidfVectorizer(binary=True, norm="l2")`` followed by
 ``LogisticRegression`` exactly, in plain Python (tens of microseconds per utterance).
 
+A model may hold several **views** (e.g. Chinese characters and jieba words), each its own
+TF-IDF vector with its own L2 norm and its own regression; the model's log-odds are the mean of
+the views' log-odds. A file with one view keeps its fields at the top level; a file with more
+lists them under ``views``.
+
 A score also names its evidence: the n-grams that weighed most towards "abusive" and the character
 range of the match string they cover, so a classifier hit shows which words it rests on.
 """
@@ -16,6 +21,7 @@ import math
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from agent_monitor.errors import RuleModelError
 from qa_rules.zh_lang import word_bounds
@@ -109,15 +115,41 @@ class Score:
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """One linear view: its n-gram kinds, intercept and per-n-gram ``(coefficient, idf)``."""
+
+    spec: dict[str, list[int]]
+    intercept: float
+    weights: dict[str, tuple[float, float]]
+
+    def logit(self, match_text: str) -> tuple[float, list[tuple[float, str]]]:
+        """Log-odds of the L2-normalised TF-IDF vector, and each abusive-leaning n-gram's share."""
+        total = 0.0
+        norm = 0.0
+        leaning: list[tuple[float, str]] = []
+        for feat in features(match_text, self.spec):
+            entry = self.weights.get(feat)
+            if entry is None:
+                continue
+            coef, idf = entry
+            total += coef * idf
+            norm += idf * idf
+            if coef > 0:
+                leaning.append((coef * idf, feat))
+        if not norm:
+            return self.intercept, []
+        scale = 1.0 / math.sqrt(norm)
+        return self.intercept + total * scale, [(c * scale, f) for c, f in leaning]
+
+
+@dataclass(frozen=True, slots=True)
 class AbuseModel:
-    """A loaded abuse model."""
+    """A loaded abuse model: the mean log-odds of its views."""
 
     name: str
     version: str
     lang: str
-    spec: dict[str, list[int]]
-    intercept: float
-    weights: dict[str, tuple[float, float]]
+    views: tuple[View, ...]
     description: str
     path: str
     #: the evaluation datasets the model was fitted on, joined by "+" ("" if unknown)
@@ -127,6 +159,11 @@ class AbuseModel:
     #: shorter texts (English tokens, Chinese characters) are too short for a tone judgement
     min_length: int = 0
 
+    @property
+    def spec(self) -> dict[str, list[int]]:
+        """Every n-gram kind the model reads (the union of its views')."""
+        return {k: v for view in self.views for k, v in view.spec.items()}
+
     def long_enough(self, match_text: str) -> bool:
         """Is a prepared text long enough to be scored (``min_length`` tokens or characters)?"""
         if self.lang == "en":
@@ -134,21 +171,13 @@ class AbuseModel:
         return sum(c.isalnum() for c in match_text) >= self.min_length
 
     def score(self, match_text: str) -> Score:
-        present = features(match_text, self.spec)
-        weights = self.weights
-        total = 0.0
-        norm = 0.0
+        z = 0.0
         contributions: list[tuple[float, str]] = []
-        for feat in present:
-            entry = weights.get(feat)
-            if entry is None:
-                continue
-            coef, idf = entry
-            total += coef * idf
-            norm += idf * idf
-            if coef > 0:
-                contributions.append((coef * idf, feat))
-        z = self.intercept + (total / math.sqrt(norm) if norm else 0.0)
+        for view in self.views:
+            logit, leaning = view.logit(match_text)
+            z += logit
+            contributions.extend(leaning)
+        z /= len(self.views)
         prob = 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
         contributions.sort(reverse=True)
         top = list(dict.fromkeys(f for _, f in contributions))[:3]
@@ -174,23 +203,29 @@ def load_model(path: Path) -> AbuseModel:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise RuleModelError(src, f"not an {FORMAT} file", field="format")
     try:
-        spec = {k: [int(v[0]), int(v[1])] for k, v in data["features"].items()}
-        weights = {str(k): (float(v[0]), float(v[1])) for k, v in data["weights"].items()}
+        views = tuple(_view(v) for v in data.get("views", [data]))
         model = AbuseModel(
             name=str(data["name"]),
             version=str(data["version"]),
             lang=str(data["lang"]),
-            spec=spec,
-            intercept=float(data["intercept"]),
-            weights=weights,
+            views=views,
             description=str(data.get("description", "")),
             path=src,
             dataset=str(data.get("dataset", "")),
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
             min_length=int(data.get("min_length", 0)),
         )
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise RuleModelError(src, f"malformed model: {exc!r}") from exc
-    if set(spec) - {"char", "word", "zhword"} or not spec:
+    if not views or any(set(v.spec) - {"char", "word", "zhword"} or not v.spec for v in views):
         raise RuleModelError(src, "features must name char, word or zhword n-grams", field="features")
     return model
+
+
+def _view(data: dict[str, Any]) -> View:
+    """One view of a model file (raises ``KeyError``/``TypeError``/``ValueError`` if malformed)."""
+    return View(
+        spec={k: [int(v[0]), int(v[1])] for k, v in data["features"].items()},
+        intercept=float(data["intercept"]),
+        weights={str(k): (float(v[0]), float(v[1])) for k, v in data["weights"].items()},
+    )

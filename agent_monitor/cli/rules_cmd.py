@@ -35,6 +35,7 @@ def register(commands: Any, evals: Any) -> None:
     train.add_argument("--data", type=Path, help="evaluation data folder (default: settings.eval_data_dir)")
     train.add_argument("--out", type=Path, help="default: settings.rules.model_dir/abuse-LANG.json")
     train.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
+    train.add_argument("--jobs", type=int, default=1, help="worker processes for the cross-validation")
     train.set_defaults(func=_train)
 
     ev = evals.add_parser(
@@ -123,16 +124,22 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     cfg = settings.rules
     patterns = load_rules(args.packs or cfg.packs, with_models=False)
     out = args.out or cfg.model_dir / f"abuse-{args.lang}.json"
-    doc = train(args.lang, args.data or settings.eval_data_dir, patterns)
+    doc = train(args.lang, args.data or settings.eval_data_dir, patterns, max(1, args.jobs))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"wrote {out} ({out.stat().st_size // 1024} KiB, {len(doc['weights'])} features)")
-    caps = ", ".join(f"{k} {v}" for k, v in doc["cross_validation"]["max_fpr"].items())
+    n_features = sum(len(view["weights"]) for view in doc.get("views", [doc]))
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB, {n_features} features)")
+    cv = doc["cross_validation"]
+    caps = ", ".join(f"{k} {v}" for k, v in cv["max_fpr"].items())
     print(
-        f"threshold {doc['threshold']}: rules + model false-positive rate at most {caps} (5-fold CV on dev)"
+        f"threshold {doc['threshold']}: rules + model false-positive rate at most {caps} "
+        f"({cv['folds']}-fold CV on dev, mean over {cv['fold_seeds']} fold seeds)"
     )
-    for name, rates in doc["cross_validation"]["rules_plus_model_at_threshold"].items():
-        print(f"  dev {name:18} recall {rates['recall']:.3f}  FPR {rates['fpr']:.3f}")
+    for name, rates in cv["rules_plus_model_at_threshold"].items():
+        print(
+            f"  dev {name:18} recall {rates['recall']:.3f}  FPR {rates['fpr']:.3f}"
+            f" (one seed: {rates['fpr_min']:.3f}-{rates['fpr_max']:.3f})"
+        )
     return 0
 
 

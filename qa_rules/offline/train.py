@@ -11,23 +11,27 @@ stays small and :mod:`qa_rules.classifier` reproduces the fit exactly in plain P
 The operating threshold is chosen on 5-fold cross-validated (out-of-fold) probabilities of the
 dev parts, grouped by row key (a collection call stays in one fold), **together with the pattern
 rules**: the lowest threshold at which rules + classifier flag at most ``max_fpr`` of the
-negatives of every bounding dev set. The test parts are never read here.
+negatives of every bounding dev set; with ``fold_seeds`` > 1 that rate is the mean over as many
+differently seeded groupings into folds. The test parts are never read here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agent_monitor.errors import DatasetError
 from agent_monitor.model.audio import Leg
-from qa_rules.classifier import FORMAT, AbuseModel, features
+from qa_rules.classifier import FORMAT, AbuseModel, View, features
 from qa_rules.engine import RuleSet
 from qa_rules.offline.datasets import Example, load, load_self_written
+from qa_rules.offline.threshold import choose_threshold
 from qa_rules.packs import ABUSE_CATEGORIES
 from qa_rules.text import prepare
 
@@ -48,8 +52,13 @@ class Recipe:
     min_df: int = 2
     max_features: int = 40000
     folds: int = 5
+    #: cross-validation repeats with differently seeded folds; the threshold holds the *mean*
+    #: false-positive rate over them (one split of a small dev set is a noisy estimate)
+    fold_seeds: int = 1
     #: scale each feature by its naive-Bayes log-count ratio before the regression (NB-LR)
     nb: bool = False
+    #: separate views of ``spec`` (own TF-IDF norm, own regression; log-odds averaged); () = one
+    views: tuple[dict[str, list[int]], ...] = ()
 
 
 RECIPES: dict[str, Recipe] = {
@@ -76,15 +85,23 @@ RECIPES: dict[str, Recipe] = {
         weights={"cold": 2.0, "cold-offensive": 1.0, "swsr-all": 0.5, SELF: 1.0},
         spec={"char": [1, 3], "zhword": [1, 2]},
         # SWSR's negatives are "not sexist", many of them still abusive: not a false-alarm measure
-        max_fpr={"cold": 0.04},
+        max_fpr={"cold": 0.045},
         min_length=5,
         c=0.5,
         max_features=30000,
         nb=True,
+        # 5-fold x 5 fold seeds, rules + model, recall at 4% / 5% dev false positives, model AP:
+        # one NB-LR on both kinds 0.53 / 0.55, 0.57; NB-SVM 0.55 / 0.57, 0.56 (3 seeds); the
+        # characters and the jieba words as two views, each its own NB-LR, log-odds averaged:
+        views=({"char": [1, 3]}, {"zhword": [1, 2]}),
+        # the rate at a threshold is the mean over 5 fold seeds (68 dev attacks, 813 safe rows:
+        # one split moves it by +-0.4 points); the cap sits inside the 5% goal by that spread
+        fold_seeds=5,
     ),
 }
 SET_WEIGHT = 1000.0
-THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(70))
+#: n-gram spec (as JSON) -> prepared text -> its sorted n-grams, shared by the fits of one training
+GramCache = dict[str, dict[str, list[str]]]
 
 
 def set_weights(examples: Sequence[Example], weight: float) -> list[float]:
@@ -97,16 +114,48 @@ def set_weights(examples: Sequence[Example], weight: float) -> list[float]:
 
 
 def fit(
-    texts: Sequence[str], labels: Sequence[int], weights: Sequence[float], lang: str, recipe: Recipe
+    texts: Sequence[str],
+    labels: Sequence[int],
+    weights: Sequence[float],
+    lang: str,
+    recipe: Recipe,
+    cache: GramCache | None = None,
 ) -> dict[str, Any]:
-    """Fit on prepared texts; return the ``features``/``intercept``/``weights`` part of a model."""
+    """Fit on prepared texts; return the ``features``/``intercept``/``weights`` part of a model.
+
+    With ``recipe.views`` each view is fitted on its own and the part lists them under ``views``.
+    ``cache`` (per n-gram spec: text -> its sorted n-grams) spares repeated fits the n-gram extraction;
+    the result is the same with or without it.
+    """
+    if recipe.views:
+        return {
+            "features": recipe.spec,
+            "views": [
+                _fit_view(texts, labels, weights, replace(recipe, spec=view, views=()), cache)
+                for view in recipe.views
+            ],
+        }
+    return _fit_view(texts, labels, weights, recipe, cache)
+
+
+def _fit_view(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    weights: Sequence[float],
+    recipe: Recipe,
+    cache: GramCache | None,
+) -> dict[str, Any]:
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     spec = recipe.spec
+    grams = {} if cache is None else cache.setdefault(json.dumps(spec, sort_keys=True), {})
 
     def analyzer(text: str) -> list[str]:
-        return sorted(features(text, spec))
+        found = grams.get(text)
+        if found is None:
+            found = grams[text] = sorted(features(text, spec))
+        return found
 
     y, w = np.array(labels), np.array(weights)
     vec = TfidfVectorizer(analyzer=analyzer, binary=True, norm="l2", min_df=recipe.min_df)
@@ -156,13 +205,15 @@ def _regress(x: Any, y: Any, w: Any, recipe: Recipe) -> tuple[Any, float]:
 
 def model_from(doc: dict[str, Any], lang: str, min_length: int = 0) -> AbuseModel:
     """An in-memory :class:`AbuseModel` from a fitted document part."""
+    views = tuple(
+        View(v["features"], v["intercept"], {k: (w[0], w[1]) for k, w in v["weights"].items()})
+        for v in doc.get("views", [doc])
+    )
     return AbuseModel(
         name=f"abuse-{lang}",
         version=str(doc.get("version", "fold")),
         lang=lang,
-        spec=doc["features"],
-        intercept=doc["intercept"],
-        weights={k: (v[0], v[1]) for k, v in doc["weights"].items()},
+        views=views,
         description=str(doc.get("description", "")),
         path="",
         dataset=str(doc.get("dataset", "")),
@@ -170,8 +221,10 @@ def model_from(doc: dict[str, Any], lang: str, min_length: int = 0) -> AbuseMode
     )
 
 
-def fold_of(group: str, k: int) -> int:
-    return int(hashlib.sha256(f"fold:{group}".encode()).hexdigest()[:8], 16) % k
+def fold_of(group: str, k: int, seed: int = 0) -> int:
+    """The fold of a row group; ``seed`` 0 is the original split, others reshuffle it."""
+    tag = "fold" if seed == 0 else f"fold{seed}"
+    return int(hashlib.sha256(f"{tag}:{group}".encode()).hexdigest()[:8], 16) % k
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,19 +261,26 @@ def training_data(
     )
 
 
-def out_of_fold(data: TrainingData, lang: str, recipe: Recipe) -> dict[str, list[float]]:
+def out_of_fold(
+    data: TrainingData,
+    lang: str,
+    recipe: Recipe,
+    seed: int = 0,
+    cache: GramCache | None = None,
+) -> dict[str, list[float]]:
     """Grouped k-fold probabilities of every dev row (self-written rows are only trained on)."""
+    cache = {} if cache is None else cache  # the folds share n-gram extraction
     probs = {n: [0.0] * len(ex) for n, ex in data.sets.items() if n != SELF}
     for k in range(recipe.folds):
 
         def keep(name: str, ex: Example, k: int = k) -> bool:
-            return name == SELF or fold_of(ex.group, recipe.folds) != k
+            return name == SELF or fold_of(ex.group, recipe.folds, seed) != k
 
         texts, labels, weights = data.rows(keep)
-        model = model_from(fit(texts, labels, weights, lang, recipe), lang, recipe.min_length)
+        model = model_from(fit(texts, labels, weights, lang, recipe, cache), lang, recipe.min_length)
         for name in probs:
             for i, (ex, text) in enumerate(zip(data.sets[name], data.texts[name], strict=True)):
-                if fold_of(ex.group, recipe.folds) == k and model.long_enough(text):
+                if fold_of(ex.group, recipe.folds, seed) == k and model.long_enough(text):
                     probs[name][i] = model.score(text).probability
     return probs
 
@@ -235,50 +295,36 @@ def rule_flags(ruleset: RuleSet, texts: Sequence[str], lang: str) -> list[bool]:
     return out
 
 
-def choose_threshold(
-    probs: dict[str, list[float]], data: TrainingData, flags: dict[str, list[bool]], recipe: Recipe
-) -> tuple[float, dict[str, dict[str, float]]]:
-    """Lowest threshold keeping rules + model within ``max_fpr`` on every bounding dev set."""
-    chosen = THRESHOLDS[-1]
-    for thr in THRESHOLDS:
-        if all(_rates(probs[n], data.sets[n], flags[n], thr)[1] <= cap for n, cap in recipe.max_fpr.items()):
-            chosen = thr
-            break
-    report = {}
-    for name in probs:
-        recall, fpr = _rates(probs[name], data.sets[name], flags[name], chosen)
-        report[name] = {"recall": round(recall, 4), "fpr": round(fpr, 4)}
-    return chosen, report
+def train(lang: str, data_dir: Path, ruleset: RuleSet, jobs: int = 1) -> dict[str, Any]:
+    """The model document for ``lang``: fitted on every dev row, threshold from cross-validation.
 
-
-def _rates(probs: list[float], examples: list[Example], flags: list[bool], thr: float) -> tuple[float, float]:
-    tp = fp = pos = neg = 0
-    for p, ex, flag in zip(probs, examples, flags, strict=True):
-        hit = flag or p >= thr
-        if ex.positive:
-            pos += 1
-            tp += hit
-        else:
-            neg += 1
-            fp += hit
-    return tp / max(pos, 1), fp / max(neg, 1)
-
-
-def train(lang: str, data_dir: Path, ruleset: RuleSet) -> dict[str, Any]:
-    """The model document for ``lang``: fitted on every dev row, threshold from cross-validation."""
+    ``jobs`` > 1 runs the fold seeds' cross-validations in that many worker processes (the same
+    result: every fit is deterministic).
+    """
     recipe = RECIPES[lang]
     data = training_data(lang, data_dir, recipe)
-    probs = out_of_fold(data, lang, recipe)
-    flags = {n: rule_flags(ruleset, [e.text for e in data.sets[n]], lang) for n in probs}
-    threshold, cv = choose_threshold(probs, data, flags, recipe)
-    texts, labels, weights = data.rows(lambda n, e: True)
-    fitted = fit(texts, labels, weights, lang, recipe)
-    spec = "+".join(f"{k} {v[0]}-{v[1]}-gram" for k, v in recipe.spec.items())
+    cache: GramCache = {}
+    seeds = range(recipe.fold_seeds)
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            pending = [pool.submit(out_of_fold, data, lang, recipe, seed) for seed in seeds]
+            texts, labels, weights = data.rows(lambda n, e: True)
+            fitted = fit(texts, labels, weights, lang, recipe, cache)
+            runs = [f.result() for f in pending]
+    else:
+        runs = [out_of_fold(data, lang, recipe, seed, cache) for seed in seeds]
+        texts, labels, weights = data.rows(lambda n, e: True)
+        fitted = fit(texts, labels, weights, lang, recipe, cache)
+    flags = {n: rule_flags(ruleset, [e.text for e in data.sets[n]], lang) for n in runs[0]}
+    threshold, cv = choose_threshold(runs, data.sets, flags, recipe.max_fpr)
+    views = recipe.views or (recipe.spec,)
+    spec = " | ".join("+".join(f"{k} {v[0]}-{v[1]}-gram" for k, v in view.items()) for view in views)
     spec += " NB-scaled" if recipe.nb else ""
+    spec += " (views, log-odds averaged)" if recipe.views else ""
     return {
         "format": FORMAT,
         "name": f"abuse-{lang}",
-        "version": "3.0.0" if recipe.nb else "2.0.0",
+        "version": "4.0.0" if recipe.views else "3.0.0" if recipe.nb else "2.0.0",
         "lang": lang,
         "dataset": "+".join(recipe.weights),
         "description": f"{spec} logistic regression on the dev parts of {', '.join(recipe.weights)}",
@@ -294,9 +340,15 @@ def train(lang: str, data_dir: Path, ruleset: RuleSet) -> dict[str, Any]:
             "set_weights": recipe.weights,
             "solver": "liblinear",
             "nb_log_count_ratio": recipe.nb,
+            "views": list(recipe.views),
         },
         "threshold": threshold,
         "min_length": recipe.min_length,
-        "cross_validation": {"max_fpr": recipe.max_fpr, "rules_plus_model_at_threshold": cv},
+        "cross_validation": {
+            "folds": recipe.folds,
+            "fold_seeds": recipe.fold_seeds,
+            "max_fpr": recipe.max_fpr,
+            "rules_plus_model_at_threshold": cv,
+        },
         **fitted,
     }

@@ -29,7 +29,7 @@ def test_json_scorer_matches_sklearn() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    recipe = replace(RECIPES["zh"], nb=False)
+    recipe = replace(RECIPES["zh"], nb=False, views=())
     weights = set_weights([Example(t, bool(y)) for t, y in zip(TEXTS, LABELS, strict=True)], 1.0)
     doc = fit(TEXTS, LABELS, weights, "zh", recipe)
     model = model_from(doc, "zh")
@@ -53,7 +53,7 @@ def test_nb_scaled_model_is_stored_as_one_linear_function() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    recipe = RECIPES["zh"]
+    recipe = replace(RECIPES["zh"], views=())
     assert recipe.nb
     weights = set_weights([Example(t, bool(y)) for t, y in zip(TEXTS, LABELS, strict=True)], 1.0)
     model = model_from(fit(TEXTS, LABELS, weights, "zh", recipe), "zh")
@@ -115,3 +115,31 @@ def test_shipped_english_model_points_at_the_abusive_words(ruleset: RuleSet) -> 
     start, end = result.span
     assert start >= text.index("hurry") and "hell" in text[start:end], text[start:end]
     assert model.score("thanks for calling . have a nice day").probability < 0.2
+
+
+def test_two_view_model_averages_the_views_log_odds() -> None:
+    """Characters and jieba words, each its own TF-IDF norm and NB-LR; the file averages their logits."""
+    from scipy.sparse import diags
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    recipe = replace(RECIPES["zh"], views=({"char": [1, 3]}, {"zhword": [1, 2]}))
+    weights = set_weights([Example(t, bool(y)) for t, y in zip(TEXTS, LABELS, strict=True)], 1.0)
+    doc = fit(TEXTS, LABELS, weights, "zh", recipe)
+    assert [v["features"] for v in doc["views"]] == [{"char": [1, 3]}, {"zhword": [1, 2]}]
+    model = model_from(doc, "zh")
+    probe = ["你真恶心", "明天见", "废物人渣"]
+    y, w = np.array(LABELS), np.array(weights)
+    logits = []
+    for spec in recipe.views:
+        vec = TfidfVectorizer(analyzer=lambda t, s=spec: sorted(features(t, s)), binary=True, min_df=2)
+        x = vec.fit_transform(TEXTS)
+        ratio = nb_ratio(x, y, w)
+        clf = LogisticRegression(C=recipe.c, solver="liblinear", max_iter=2000)
+        clf.fit(x @ diags(ratio), y, sample_weight=w)
+        logits.append(clf.decision_function(vec.transform(probe) @ diags(ratio)))
+    expected = 1 / (1 + np.exp(-np.mean(logits, axis=0)))
+    got = np.array([model.score(t).probability for t in probe])
+    assert np.allclose(got, expected, atol=1e-3)
+    assert model.spec == {"char": [1, 3], "zhword": [1, 2]}
+    assert fit(TEXTS, LABELS, weights, "zh", recipe, {}) == doc  # the n-gram cache changes nothing

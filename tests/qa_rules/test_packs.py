@@ -150,7 +150,7 @@ def test_shipped_models_are_small_json() -> None:
     for lang in ("en", "zh"):
         path = REPO_ROOT / "models" / "abuse" / f"abuse-{lang}.json"
         assert path.is_file()
-        assert path.stat().st_size < 1_200_000
+        assert path.stat().st_size < 2_000_000  # the zh model: two views of 30,000 n-grams
         assert path.read_text(encoding="utf-8").startswith('{"format":"agent-monitor/abuse-logreg"')
 
 

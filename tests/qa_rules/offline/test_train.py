@@ -15,13 +15,18 @@ def test_rules_train_reproduces_the_shipped_model(
     eval_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "abuse-zh.json"
-    assert main(["rules", "train", "--lang", "zh", "--data", str(eval_data), "--out", str(out)]) == 0
+    args = ["rules", "train", "--lang", "zh", "--data", str(eval_data), "--out", str(out), "--jobs", "5"]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert "threshold" in printed and "dev cold" in printed
     built = json.loads(out.read_text(encoding="utf-8"))
     shipped = json.loads((REPO_ROOT / "models" / "abuse" / "abuse-zh.json").read_text(encoding="utf-8"))
-    for key in ("threshold", "min_length", "intercept", "weights", "features", "rows"):
+    for key in ("threshold", "min_length", "views", "features", "rows"):
         assert built[key] == shipped[key], key
+    cv = built["cross_validation"]
+    assert cv["fold_seeds"] == 5
+    cold = cv["rules_plus_model_at_threshold"]["cold"]
+    assert cold["fpr_min"] <= cold["fpr"] <= min(cold["fpr_max"], cv["max_fpr"]["cold"])
     # dev parts only: no test rows
     assert set(built["rows"]) == {"cold", "cold-offensive", "swsr-all", "self-written"}
     assert built["rows"]["cold"]["total"] < 1000
