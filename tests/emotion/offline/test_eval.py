@@ -166,3 +166,26 @@ def test_eval_cli_unknown_condition(emotion_dir: Path, capsys: pytest.CaptureFix
 
     assert main(["eval", "stress", str(emotion_dir / "ravdess"), "--conditions", "clean,moon"]) != 0
     assert "unknown condition(s) moon" in capsys.readouterr().err
+
+
+def test_eval_cli_scores_only_the_reporting_speakers(
+    emotion_dir: Path,
+    emotion_table: ClipTable,
+    stress_data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--part reporting``: the speakers no design choice looked at (emotion.offline.protocol)."""
+    from agent_monitor.cli import main
+
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(stress_data_dir))
+    assert main(["eval", "stress", str(emotion_dir), "--part", "reporting", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["auc"]
+    speakers = {(r["corpus"], r["mode"]): r["speakers"] for r in data if r["condition"] == "clean"}
+    assert speakers == {
+        ("ravdess", "no baseline"): 8,
+        ("ravdess", "with baseline"): 8,
+        ("casia", "no baseline"): 1,
+        ("casia", "with baseline"): 1,
+    }
+    assert all(r["refitted_speakers"] == r["speakers"] for r in data)
