@@ -17,8 +17,9 @@ and an 8 kHz mu-law phone leg are measured in the same 0-4 kHz band. Frames are 
 
 Two spectral front ends, one FFT: the **wide** band (:data:`WIDE_BAND`, 100-3800 Hz) feeds the
 absolute (no-baseline) scorer, the **telephone** band (300-3400 Hz) the baseline scorer. Chosen on
-the tuning speakers (README, "Stress per line condition"): the telephone band raised Mandarin with a
-baseline, while the wide band kept English without one (one band for both lost 0.04 there).
+the tuning speakers (README, "Stress per line condition"): against the wide band, the telephone band
+raised the tuning CASIA speakers' AUC with a baseline from 0.787 to 0.826; for the absolute scorer
+it let 6 more of 84 calm clips move by more than 10 points across gains and codecs.
 
 :class:`FrameAnalyzer` is incremental: pushing a signal in pieces yields the same frames as pushing
 it at once (up to the streaming resampler), which is how clip scoring and live scoring agree.

@@ -67,8 +67,8 @@ def _front_end(scorer: LinearScorer) -> str:
     """Which spectral front end (:mod:`emotion.frames`) a scorer's features come from."""
     tel = any(f.startswith("tel_") for f in scorer.features)
     wide = any(f.startswith("mel_") for f in scorer.features)
-    bands = [name for name, used in (("100-3800 Hz", wide), ("telephone band 300-3400 Hz", tel)) if used]
-    return "spectral features over the " + " and the ".join(bands) if bands else "no spectral features"
+    bands = [name for name, used in (("100-3800 Hz", wide), ("the telephone band, 300-3400 Hz", tel)) if used]
+    return "spectral features over " + " and ".join(bands) if bands else "no spectral features"
 
 
 def _protocol_lines() -> list[str]:

@@ -44,9 +44,10 @@ def scorer_features(front_end: str, level: bool) -> tuple[str, ...]:
     return tuple(f for f in PROSODIC if level or f != "loud_db") + FRONT_ENDS[front_end]
 
 
-#: no baseline: the wide band (the telephone band lost English AUC on the tuning speakers), no level
+#: no baseline: the wide band (with the telephone band, more calm clips moved by over 10 points across
+#: lines on the tuning speakers), no level
 ABSOLUTE_FEATURES = scorer_features("wide", level=False)
-#: against the baseline: the telephone band (it raised Mandarin on the tuning speakers)
+#: against the baseline: the telephone band (it raised Mandarin on the tuning speakers; README)
 RELATIVE_FEATURES = scorer_features("tel", level=True)
 #: the training report also scores every held-out speaker with up to this many different baselines
 BASELINE_CHOICES = 8
