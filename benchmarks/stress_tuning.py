@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent_monitor.audio.conditions import CONDITIONS, NoiseBank
+from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank, parse_conditions
 from agent_monitor.settings import load_settings
 from emotion.offline.cache import FeatureCache
 from emotion.offline.dataset import MULAW, Clip, ClipTable, find_corpora, load_clips, measure_clips
@@ -37,7 +37,7 @@ from emotion.offline.evaluation import GAIN_AND_CODEC, evaluate
 from emotion.offline.protocol import TUNING_SPEAKERS
 from emotion.offline.training import FRONT_ENDS, TrainConfig, scorer_features, train
 
-LINES = [CONDITIONS[c] for c in GAIN_AND_CODEC if c != "mulaw"] + [MULAW]
+GAIN_CODEC_LINES = [CONDITIONS[c] for c in GAIN_AND_CODEC if c != "mulaw"] + [MULAW]
 
 
 def config_of(variant: str) -> TrainConfig:
@@ -53,24 +53,25 @@ def config_of(variant: str) -> TrainConfig:
     )
 
 
-def _measure(clips: list[Clip]) -> ClipTable:
+def _measure(clips: list[Clip], lines: list[Condition]) -> ClipTable:
     settings = load_settings()
     noise = NoiseBank.from_data_dir(settings.eval_data_dir)
     cache = FeatureCache(settings.data_dir / "cache" / "stress-features")
-    return measure_clips(clips, LINES, TrainConfig().augment, noise, cache)
+    return measure_clips(clips, [*lines, MULAW], TrainConfig().augment, noise, cache)
 
 
-def tuning_table(data: Path, jobs: int) -> ClipTable:
+def tuning_table(data: Path, jobs: int, lines: list[Condition]) -> ClipTable:
     corpora = [[c for c in load_clips(d) if c.speaker_key in TUNING_SPEAKERS] for d in find_corpora(data)]
     if jobs > 1:  # fill the cache in parallel; duplicates are found below, per whole corpus
         shards = [clips[i::jobs] for clips in corpora for i in range(jobs)]
         with ProcessPoolExecutor(jobs) as pool:
-            list(pool.map(_measure, shards))
-    return ClipTable.concat([_measure(clips) for clips in corpora])
+            list(pool.map(_measure, shards, [lines] * len(shards)))
+    return ClipTable.concat([_measure(clips, lines) for clips in corpora])
 
 
-def run(table: ClipTable, variant: str) -> dict[str, object]:
-    result = evaluate(table, train(table, config_of(variant)).model, table, list(GAIN_AND_CODEC))
+def run(table: ClipTable, variant: str, lines: list[Condition]) -> dict[str, object]:
+    names = list(dict.fromkeys(c.name for c in lines))
+    result = evaluate(table, train(table, config_of(variant)).model, table, names)
     auc: dict[str, dict[str, float]] = {}
     for r in result.rows:
         auc.setdefault(f"{r.corpus} {r.mode}", {})[r.condition] = r.auc
@@ -92,12 +93,16 @@ def main() -> None:
     parser.add_argument("variants", nargs="+")
     parser.add_argument("--data", type=Path, help="emotion data (default: <eval_data_dir>/emotion)")
     parser.add_argument("--jobs", type=int, default=1, help="processes measuring clips (default 1)")
+    parser.add_argument(
+        "--conditions", help="lines: 'all' or names joined by commas (default: the 10 gain and codec lines)"
+    )
     args = parser.parse_args()
     for v in args.variants:
         config_of(v)
-    table = tuning_table(args.data or load_settings().eval_data_dir / "emotion", args.jobs)
+    lines = parse_conditions(args.conditions) if args.conditions else GAIN_CODEC_LINES
+    table = tuning_table(args.data or load_settings().eval_data_dir / "emotion", args.jobs, lines)
     for v in args.variants:
-        print(json.dumps(run(table, v)), flush=True)
+        print(json.dumps(run(table, v, lines)), flush=True)
 
 
 if __name__ == "__main__":
