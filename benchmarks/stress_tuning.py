@@ -1,6 +1,6 @@
 """Stress design choices measured on the tuning speakers only (emotion.offline.protocol).
 
-    python benchmarks/stress_tuning.py VARIANT [VARIANT ...] [--data DIR] [--jobs N]
+    python benchmarks/stress_tuning.py VARIANT [VARIANT ...] [--data DIR] [--jobs N] [--conditions all]
 
 A VARIANT names the spectral front end of each scorer, ``ABS/REL``, each ``wide`` (100-3800 Hz,
 model v3), ``tel`` (the telephone band, 300-3400 Hz) or ``both``; e.g. ``wide/wide`` is model v3's
@@ -14,7 +14,8 @@ Only the tuning speakers are measured: per variant the model is trained (nested 
 C chosen inside) and evaluated leave-speaker-out on the 10 gain and codec lines of the grid; prints
 one JSON line per variant: AUC (clean, worst line) per corpus and mode, and the calm-clip shifts
 (each low-arousal clip's largest no-baseline score move over those lines). The reporting speakers
-are never read. ``--jobs N`` measures the clips in N processes first (fills the cache).
+are never read. ``--jobs N`` measures the clips in N processes first (fills the cache);
+``--conditions all`` evaluates on every line of the grid instead (noise lines included).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def _measure(clips: list[Clip], lines: list[Condition]) -> ClipTable:
     settings = load_settings()
     noise = NoiseBank.from_data_dir(settings.eval_data_dir)
     cache = FeatureCache(settings.data_dir / "cache" / "stress-features")
-    return measure_clips(clips, [*lines, MULAW], TrainConfig().augment, noise, cache)
+    lines = list({c.name: c for c in [*lines, MULAW]}.values())  # training needs mu-law, once
+    return measure_clips(clips, lines, TrainConfig().augment, noise, cache)
 
 
 def tuning_table(data: Path, jobs: int, lines: list[Condition]) -> ClipTable:
