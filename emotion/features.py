@@ -33,6 +33,9 @@ when the window has too little voiced speech to measure):
 ``voiced_ratio`` share of speech frames that are voiced
 ``mel_NN``      median over loud speech frames of the log energy of mel band NN (16 bands, 100-3800
                 Hz) minus the frame's mean over the bands, dB (spectral shape; gain invariant)
+``tel_*``       ``centroid``, ``alpha_db`` (0.3-1 over 1-3.4 kHz), ``flux``, ``spec_change`` and
+                ``mel_NN`` again, measured over the telephone band (300-3400 Hz) only
+                (:data:`emotion.frames.TEL_BAND`): the baseline scorer's spectral features
 =============== ===========================================================================
 
 *Loud speech frames*: the spectral features use only speech frames within
@@ -51,10 +54,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent_monitor.model.transcript import Word
-from emotion.frames import FRAME_RATE, N_SHAPE, Frames
+from emotion.frames import FRAME_RATE, N_SHAPE, SPECTRAL_FIELDS, Frames
 from emotion.peaks import find_peaks
 from emotion.pitch import FloatArray
 
+
+def _spectral_names(prefix: str) -> tuple[str, ...]:
+    names = ("centroid", "alpha_db", "flux", "spec_change", *(f"mel_{i:02d}" for i in range(N_SHAPE)))
+    return tuple(prefix + n for n in names)
+
+
+#: the spectral features of each front end (:data:`emotion.frames.SPECTRAL_FIELDS`)
+WIDE_SPECTRAL = _spectral_names("")
+TEL_SPECTRAL = _spectral_names("tel_")
 FEATURE_NAMES: tuple[str, ...] = (
     "f0_st",
     "f0_range_st",
@@ -72,6 +84,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "pause_ratio",
     "voiced_ratio",
     *(f"mel_{i:02d}" for i in range(N_SHAPE)),
+    *TEL_SPECTRAL,
 )
 N_FEATURES = len(FEATURE_NAMES)
 
@@ -183,6 +196,7 @@ def window_features(
     span = idx[-1] - idx[0] + 1
     pause_ratio = 1.0 - n_speech / span
     rate, from_words = _speaking_rate(frames, speech, voiced, speech_s, words)
+    wide = _spectral_values(frames, spectral, "")
 
     values = np.array(
         [
@@ -194,14 +208,12 @@ def window_features(
             float(np.median(frames.hnr_db[voiced])),
             float(np.percentile(level, 90)),
             _percentile_range(level),
-            float(np.median(frames.centroid_hz[spectral])) / 1000.0,
-            float(np.median(frames.alpha_db[spectral])),
-            float(np.mean(frames.flux[spectral])),
-            _spectral_change(frames, spectral),
+            *wide[:4],
             float(rate),
             float(pause_ratio),
             n_voiced / n_speech,
-            *np.median(frames.shape_db[spectral], axis=0),
+            *wide[4:],
+            *_spectral_values(frames, spectral, "tel_"),
         ]
     )
     if not np.all(np.isfinite(values)):  # defensive: every branch above is finite by construction
@@ -238,12 +250,24 @@ def _perturbation(frames: Frames, voiced: np.ndarray) -> tuple[float, float]:
     return jitter, shimmer
 
 
-def _spectral_change(frames: Frames, spectral: np.ndarray) -> float:
+def _spectral_values(frames: Frames, spectral: np.ndarray, prefix: str) -> list[float]:
+    """One front end's centroid (kHz), alpha ratio, flux, spectral change and mel shape."""
+    centroid, alpha, flux, shape = (getattr(frames, f) for f in SPECTRAL_FIELDS[prefix])
+    return [
+        float(np.median(centroid[spectral])) / 1000.0,
+        float(np.median(alpha[spectral])),
+        float(np.mean(flux[spectral])),
+        _spectral_change(shape, spectral),
+        *np.median(shape[spectral], axis=0),
+    ]
+
+
+def _spectral_change(shape_db: FloatArray, spectral: np.ndarray) -> float:
     """Median RMS step of the spectral shape between consecutive spectral frames (dB)."""
     sp_pairs = _pairs(spectral)
     if not len(sp_pairs):
         return 0.0
-    step = np.diff(frames.shape_db, axis=0)[sp_pairs]
+    step = np.diff(shape_db, axis=0)[sp_pairs]
     return float(np.median(np.sqrt(np.mean(step**2, axis=1))))
 
 

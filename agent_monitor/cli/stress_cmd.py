@@ -11,7 +11,13 @@ from typing import Any
 from agent_monitor.errors import AgentMonitorError, StressError
 from agent_monitor.settings import Settings
 
-MODEL_VERSION_NAME = "v3"
+MODEL_VERSION_NAME = "v5"
+_PART_ARG: dict[str, Any] = {
+    "choices": ("all", "tuning", "reporting"),
+    "default": "all",
+    "help": "speakers: all (default), the tuning part design choices are made on, or the reporting "
+    "part scored once at the end (emotion/offline/protocol.py)",
+}
 
 
 def register(commands: Any, evals: Any) -> None:
@@ -31,6 +37,7 @@ def register(commands: Any, evals: Any) -> None:
         "data", nargs="?", type=Path, metavar="DIR", help="emotion data (default: <eval_data_dir>/emotion)"
     )
     t.add_argument("--output", type=Path, help="model file to write (default: settings stress.model_file)")
+    t.add_argument("--part", **_PART_ARG)
     t.set_defaults(func=run_train)
 
     e = evals.add_parser(
@@ -48,6 +55,7 @@ def register(commands: Any, evals: Any) -> None:
         help="line conditions: 'all' or names separated by commas (default: clean,mulaw); "
         "see agent_monitor/audio/conditions.py",
     )
+    e.add_argument("--part", **_PART_ARG)
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e.set_defaults(func=run_eval)
 
@@ -120,6 +128,7 @@ def _load_table(folder: Path, settings: Settings, conditions: list[Any], augment
 
 def run_train(args: argparse.Namespace, settings: Settings) -> int:
     from emotion.offline.dataset import CLEAN, MULAW
+    from emotion.offline.protocol import select_part
     from emotion.offline.report import render_report
     from emotion.offline.training import TrainConfig, train
 
@@ -129,12 +138,13 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"measuring clips in {data} (clean, 8 kHz mu-law, {config.augment} random lines) ...", file=sys.stderr
     )
-    table = _load_table(data, settings, [CLEAN, MULAW], config.augment)
+    table = select_part(_load_table(data, settings, [CLEAN, MULAW], config.augment), args.part)
     sources = sorted({c.corpus for c in table.clips})
     result = train(table, config, sources=[f"emotion/{s}" for s in sources])
     result.model.save(output)
     report = output.with_name("TRAINING_REPORT.md")
     command = "agent-monitor stress train" + (f" {args.data}" if args.data else "")
+    command += f" --part {args.part}" if args.part != "all" else ""
     report.write_text(render_report(result.model, MODEL_VERSION_NAME, command), encoding="utf-8")
     print(f"wrote {output} and {report}")
     for row in result.cv:
@@ -150,6 +160,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from emotion.model import load_model
     from emotion.offline.dataset import CLEAN, MULAW
     from emotion.offline.evaluation import evaluate, format_table
+    from emotion.offline.protocol import select_part
     from emotion.offline.training import TrainConfig
 
     conditions = parse_conditions(args.conditions)
@@ -161,6 +172,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     pool = None
     if set(table.speakers.tolist()) & model.training_speakers:
         pool = table if same else _load_table(train_dir, settings, [CLEAN, MULAW], augment)
+        # tuning never sees a reporting speaker, not even in the refits
+        pool = select_part(pool, "tuning") if args.part == "tuning" else pool
+    table = select_part(table, args.part)
     result = evaluate(table, model, pool, [c.name for c in conditions])
     if table.excluded:
         print(

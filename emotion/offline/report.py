@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emotion.model import LinearScorer, StressModel
+from emotion.offline.protocol import TUNING_SPEAKERS
 from emotion.offline.training import BASELINE_CHOICES
 
 _CONDITION = {"clean": "clean (as published)", "mulaw": "8 kHz mu-law"}
@@ -54,11 +55,38 @@ def render_report(model: StressModel, version: str, command: str) -> str:
         "not edited.",
         "",
         *_data_lines(t, cfg),
+        *_protocol_lines(),
         *_cross_validation_lines(t, cfg),
         *_baseline_choice_lines(t.get("baseline_choice", [])),
         *_model_lines(model, t, cfg),
     ]
     return "\n".join(lines)
+
+
+def _front_end(scorer: LinearScorer) -> str:
+    """Which spectral front end (:mod:`emotion.frames`) a scorer's features come from."""
+    tel = any(f.startswith("tel_") for f in scorer.features)
+    wide = any(f.startswith("mel_") for f in scorer.features)
+    bands = [name for name, used in (("100-3800 Hz", wide), ("the telephone band, 300-3400 Hz", tel)) if used]
+    return "spectral features over " + " and ".join(bands) if bands else "no spectral features"
+
+
+def _protocol_lines() -> list[str]:
+    tuning = ", ".join(sorted(TUNING_SPEAKERS))
+    return [
+        "## Protocol: where design choices are made",
+        "",
+        "Speakers are split once, before any experiment (`emotion.offline.protocol`): the tuning part "
+        f"({tuning}) and the reporting part (every other speaker). Front-end constants, features and "
+        "training options are compared on the tuning part only (`python benchmarks/stress_tuning.py "
+        "VARIANT`: nested leave-speaker-out over the tuning speakers, never reading the others; or "
+        "`agent-monitor stress train --part tuning` with `agent-monitor eval stress --part tuning`); "
+        "the reporting part is scored once with the final choices "
+        "(`agent-monitor eval stress --part reporting`). The figures below pool both parts, so they "
+        "are not independent of those choices; C is chosen inside every fit by the inner "
+        "cross-validation.",
+        "",
+    ]
 
 
 def _data_lines(t: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
@@ -156,12 +184,13 @@ def _model_lines(model: StressModel, t: dict[str, Any], cfg: dict[str, Any]) -> 
         "all speakers); standardised values are "
         "clipped to +-5. Weights are per standard deviation of the feature, sorted by size.",
         "",
-        "### Absolute (no baseline yet; `loud_db` excluded: telephone gain varies)",
+        "### Absolute (no baseline yet; `loud_db` excluded: telephone gain varies; "
+        f"{_front_end(model.absolute)})",
         "",
         *_stability_lines(t.get("line_stability", {}), cfg.get("min_stability_absolute"), model.absolute),
         *_coef_table(model.absolute),
         "",
-        "### Relative (features minus the speaker's baseline)",
+        f"### Relative (features minus the speaker's baseline; {_front_end(model.relative)})",
         "",
         *_coef_table(model.relative),
         "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion.features import FEATURE_NAMES, window_features
+from emotion.features import FEATURE_NAMES, TEL_SPECTRAL, WIDE_SPECTRAL, window_features
 from emotion.frames import FrameAnalyzer, Frames, frames_of
 from emotion.tracker import clip_features
 
@@ -71,3 +71,27 @@ def test_silence_and_noise_have_no_features() -> None:
     assert window_features(frames_of(np.zeros(16000, np.float32), 16000)) is None
     noise = np.random.default_rng(0).normal(0, 0.05, 32000).astype(np.float32)
     assert window_features(frames_of(noise, 16000)) is None
+
+
+def test_telephone_front_end_reads_a_band_limited_line_alike(neutral_male: Audio) -> None:
+    """A 300-3400 Hz band-pass (a GSM/AMR-like line's roll-off) moves the wide band's spectral
+    shape by 12 dB and more, the telephone band's (emotion.frames.TEL_BAND) by under 2 dB."""
+    from scipy.signal import butter, sosfilt
+
+    x, rate = neutral_male
+    line = sosfilt(butter(4, [300, 3400], "bandpass", fs=rate, output="sos"), x).astype(np.float32)
+    clean, banded = clip_features(x, rate).as_dict(), clip_features(line, rate).as_dict()
+    wide = max(abs(banded[n] - clean[n]) for n in WIDE_SPECTRAL if n.startswith("mel_"))
+    tel = max(abs(banded[n] - clean[n]) for n in TEL_SPECTRAL if n.startswith("tel_mel_"))
+    assert wide > 10.0 and tel < 2.0, (wide, tel)
+    assert abs(banded["tel_alpha_db"] - clean["tel_alpha_db"]) < abs(banded["alpha_db"] - clean["alpha_db"])
+
+
+def test_streaming_gives_both_front_ends_as_batch(neutral_female: Audio) -> None:
+    x, rate = neutral_female
+    analyzer = FrameAnalyzer(rate)
+    parts = [analyzer.push(x[i : i + 317]) for i in range(0, len(x), 317)]
+    stream = Frames.concat([*parts, analyzer.flush()])
+    batch = frames_of(x, rate)
+    for name in ("flux", "shape_db", "tel_flux", "tel_shape_db", "tel_alpha_db"):
+        assert np.allclose(getattr(stream, name), getattr(batch, name), atol=0.05), name

@@ -2,10 +2,9 @@
 
 Thresholds: the issue's acceptance figures (AUC >= 0.85 with a baseline, >= 0.75 without, in
 English (RAVDESS) and Mandarin (CASIA); 8 kHz mu-law within 0.03 of clean). Measured on the
-development data (models/stress/TRAINING_REPORT.md, model v3). **Not met**: Mandarin with a
-baseline measures 0.839 (clean) / 0.840 (mu-law), and 0.81 on average over other choices of
-neutral clips as the baseline (v2: 0.858 / 0.863) - the price, on three CASIA speakers, of
-training over random telephone lines. Those tests hold the measured level (0.83 and 0.80) so
+development data (models/stress/TRAINING_REPORT.md, model v5). **Not met**: Mandarin with a
+baseline measures 0.848 (clean and mu-law; target 0.85, v3 0.839), and 0.82 on average over other
+choices of neutral clips as the baseline. Those tests hold the measured level (0.84 and 0.81) so
 that a further loss fails; the 0.85 target stays open.
 
 The CASIA figures are measured without the 20 ``liuchanhg`` recordings that the data files under
@@ -28,10 +27,10 @@ from emotion.offline.rows import relative_rows
 from emotion.offline.training import train
 
 ACCEPT = {"with baseline": 0.85, "no baseline": 0.75}
-#: what Mandarin with a baseline measures today (target 0.85 not met, see above)
-MANDARIN_WITH_BASELINE = 0.83
-#: mean AUC over the choices of baseline clips that CASIA measures today (0.813)
-MANDARIN_BASELINE_CHOICES = 0.80
+#: what Mandarin with a baseline measures today (0.848; target 0.85 not met, see above)
+MANDARIN_WITH_BASELINE = 0.84
+#: mean AUC over the choices of baseline clips that CASIA measures today (0.821)
+MANDARIN_BASELINE_CHOICES = 0.81
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +165,26 @@ def test_eval_cli_unknown_condition(emotion_dir: Path, capsys: pytest.CaptureFix
 
     assert main(["eval", "stress", str(emotion_dir / "ravdess"), "--conditions", "clean,moon"]) != 0
     assert "unknown condition(s) moon" in capsys.readouterr().err
+
+
+def test_eval_cli_scores_only_the_reporting_speakers(
+    emotion_dir: Path,
+    emotion_table: ClipTable,
+    stress_data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--part reporting``: the speakers no design choice looked at (emotion.offline.protocol)."""
+    from agent_monitor.cli import main
+
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(stress_data_dir))
+    assert main(["eval", "stress", str(emotion_dir), "--part", "reporting", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["auc"]
+    speakers = {(r["corpus"], r["mode"]): r["speakers"] for r in data if r["condition"] == "clean"}
+    assert speakers == {
+        ("ravdess", "no baseline"): 8,
+        ("ravdess", "with baseline"): 8,
+        ("casia", "no baseline"): 1,
+        ("casia", "with baseline"): 1,
+    }
+    assert all(r["refitted_speakers"] == r["speakers"] for r in data)
