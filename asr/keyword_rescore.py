@@ -79,14 +79,13 @@ class KeywordRescorer:
         Vosk word results (``word``, ``start``, ``end``, ``conf``; times from ``pcm``'s start)."""
         return list(self.rescore(pcm, words).missed)
 
-    def rescore(self, pcm: bytes, words: Sequence[str], also: Sequence[str] = ()) -> Rescored:
-        """Decode ``pcm`` against the variants of ``words`` and the phrases ``also`` (an earlier
-        pass's winner): the winning phrase and its key terms ``words`` lacks."""
+    def rescore(self, pcm: bytes, words: Sequence[str]) -> Rescored:
+        """Decode ``pcm`` against the variants of ``words``: the winner and its new key terms."""
         if not self.terms or not words or not pcm:
             return Rescored()
         from vosk import KaldiRecognizer
 
-        grammar = json.dumps(sorted({*variants(words, self.terms), *also}))
+        grammar = json.dumps(variants(words, self.terms))
         began = time.thread_time()
         try:
             rec = KaldiRecognizer(self.model, self.sample_rate, grammar)

@@ -19,7 +19,7 @@ from typing import Any
 from agent_monitor.errors import RecognizerError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.transcript import Transcript, Word
-from asr.keyword_rescore import KeywordRescorer, Rescored
+from asr.keyword_rescore import KeywordRescorer
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +37,11 @@ class SpareRecognizer:
 
 @dataclass(frozen=True, slots=True)
 class _PausePass:
-    """The second pass made at a VAD end of speech: on how many bytes of the utterance, against
-    which first-pass words, and what it found (reused by the final when neither changed)."""
+    """The last second pass made at a VAD end of speech: on how many bytes of the utterance and
+    against which first-pass words (the final reuses its finding when neither changed)."""
 
     length: int
     words: tuple[str, ...]
-    found: Rescored
 
 
 def new_recognizer(model: Any, sample_rate: int) -> SpareRecognizer:
@@ -93,6 +92,7 @@ class LegRecognizer:
         self._utt_fed = 0  # Vosk's clock (samples) at the open utterance's first audio
         self._at_pause = rescore_at_pause and partials
         self._pause_pass: _PausePass | None = None  # the open utterance's last pass at a pause
+        self._found_at_pauses: list[dict[str, Any]] = []  # key terms its passes at pauses found
 
     @property
     def rescorer(self) -> KeywordRescorer | None:
@@ -155,7 +155,8 @@ class LegRecognizer:
             return self._changed_partial(text, ())
         words, pcm = tuple(text.split()), bytes(self._utt_pcm)
         found = self._rescorer.rescore(pcm, words)
-        self._pause_pass = _PausePass(len(pcm), words, found)
+        self._pause_pass = _PausePass(len(pcm), words)
+        self._found_at_pauses = _merged(self._found_at_pauses, found.missed)
         if not found.missed:
             return self._changed_partial(text, ())
         placed = self._placed(found.words, self._utt_fed / self.sample_rate)
@@ -198,6 +199,7 @@ class LegRecognizer:
     def _reset_utterance(self) -> None:
         self._utt_start = None
         self._pause_pass = None
+        self._found_at_pauses = []
         self._utt_pcm = bytearray()
         self._last_partial = ""
         self._since_partial = 0
@@ -215,39 +217,38 @@ class LegRecognizer:
         )
 
     def _missed(self, pcm: bytes, words: tuple[str, ...], paused: _PausePass | None) -> list[dict[str, Any]]:
-        """The second pass's key terms for a final: the pass made at the last pause when no audio
-        was added and the words are the same since, else a new pass (where the pause's pass found
-        a term, its winning phrase is one of the new pass's phrases, so a warning already given
-        is withdrawn only when the acoustics prefer another phrase)."""
+        """The second pass's key terms for a final: what the passes at the utterance's pauses
+        found, and, unless the last of them saw the same audio and words, a new pass's finding.
+
+        A term found at a pause was warned about already; it stays unless the final's first pass
+        has it: the final's words often differ from the partial's (Vosk's final decode), and their
+        one-edit variants then need not contain the phrase the pause's pass preferred."""
         if self._rescorer is None:
             return []
-        if paused is None:
-            return list(self._rescorer.rescore(pcm, words).missed)
-        if paused.length == len(pcm) and paused.words == words:
+        found = [w for w in self._found_at_pauses if w["word"] not in words]
+        if paused is not None and paused.length == len(pcm) and paused.words == words:
             self._rescorer.reused += 1
-            return list(paused.found.missed)
-        # the final's words differ from the partial's: the pause's winner competes with their variants
-        earlier = " ".join(str(w["word"]) for w in paused.found.words) if paused.found.missed else ""
-        return list(self._rescorer.rescore(pcm, words, (earlier,) if earlier else ()).missed)
+            return found
+        return _merged(found, self._rescorer.rescore(pcm, words).missed)
 
     def _final(self, raw: str) -> Transcript | None:
         result = json.loads(raw)
         text = str(result.get("text", "")).strip()
-        utt_start, utt_end, pcm, fed_s, paused = (
-            self._utt_start,
-            self._utt_end,
-            self._utt_pcm,
-            self._utt_fed / self.sample_rate,
-            self._pause_pass,
+        utt_start, utt_end, fed_s = self._utt_start, self._utt_end, self._utt_fed / self.sample_rate
+        found = result.get("result", [])
+        missed = (
+            [
+                {**w, "start": fed_s + w["start"], "end": fed_s + w["end"]}
+                for w in self._missed(
+                    bytes(self._utt_pcm), tuple(str(w["word"]) for w in found), self._pause_pass
+                )
+            ]
+            if text
+            else []
         )
         self._reset_utterance()
         if not text:
             return None
-        found = result.get("result", [])
-        missed = [
-            {**w, "start": fed_s + w["start"], "end": fed_s + w["end"]}
-            for w in self._missed(bytes(pcm), tuple(str(w["word"]) for w in found), paused)
-        ]
         if missed:
             found = sorted([*found, *missed], key=lambda w: float(w["start"]))
             text = " ".join(str(w["word"]) for w in found)
@@ -266,3 +267,12 @@ class LegRecognizer:
         )
         self.utterance += 1
         return transcript
+
+
+def _merged(found: Sequence[dict[str, Any]], more: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``found`` and the words of ``more`` that overlap no word of it in time."""
+    out = list(found)
+    for w in more:
+        if not any(w["start"] < o["end"] and o["start"] < w["end"] for o in out):
+            out.append(w)
+    return sorted(out, key=lambda w: float(w["start"]))

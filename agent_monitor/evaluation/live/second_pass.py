@@ -36,11 +36,11 @@ PIECE_S = 0.1
 
 @dataclass(frozen=True, slots=True)
 class LegRun:
-    """One agent leg in one mode: per abusive hit kept at the end, its word end and the call time
-    it was first announced; flagged labelled turns; the second pass's and the leg's CPU."""
+    """One agent leg in one mode: the delay of each flagged turn (by index: the call time its first
+    abusive hit, among those kept at the end, was announced minus that hit's word end), the
+    second pass's and the leg's CPU."""
 
-    hits: tuple[tuple[float, float], ...]
-    flagged_turns: frozenset[int]
+    delays: dict[int, float]
     passes: int
     reused: int
     pass_cpu_s: float
@@ -59,9 +59,9 @@ class ModeTotals:
 
     def add(self, run: LegRun, call: LiveCall) -> None:
         labels = {p.turn.index: p.turn.label for p in call.turns if p.turn.leg is Leg.AGENT}
-        self.delays += [at - end for end, at in run.hits]
-        self.abusive_flagged += sum(labels.get(i) == 1 for i in run.flagged_turns)
-        self.clean_flagged += sum(labels.get(i) == 0 for i in run.flagged_turns)
+        self.delays += [d for i, d in run.delays.items() if labels.get(i) == 1]
+        self.abusive_flagged += sum(labels.get(i) == 1 for i in run.delays)
+        self.clean_flagged += sum(labels.get(i) == 0 for i in run.delays)
         self.passes += run.passes
         self.reused += run.reused
         self.pass_cpu_s += run.pass_cpu_s
@@ -92,11 +92,13 @@ async def run_leg(
     leg_cpu = time.process_time() - began
     rescorer = lt.recognizer.rescorer
     agent_turns = [p for p in call.turns if p.turn.leg is Leg.AGENT]
-    hits = tuple((end, first[key]) for key, (end, ok) in kept.items() if ok)
-    owners = (turn_at(agent_turns, end) for end, _ in hits)
+    delays: dict[int, tuple[float, float]] = {}
+    for key, (end, ok) in kept.items():
+        owner = turn_at(agent_turns, end) if ok else None
+        if owner is not None and first[key] < delays.get(owner.turn.index, (float("inf"), 0.0))[0]:
+            delays[owner.turn.index] = (first[key], first[key] - end)
     return LegRun(
-        hits=hits,
-        flagged_turns=frozenset(p.turn.index for p in owners if p is not None),
+        delays={i: d for i, (_, d) in delays.items()},
         passes=rescorer.passes if rescorer else 0,
         reused=rescorer.reused if rescorer else 0,
         pass_cpu_s=rescorer.cpu_s if rescorer else 0.0,
@@ -144,7 +146,8 @@ def format_ab(totals: dict[bool, ModeTotals], calls: list[LiveCall]) -> str:
     clean = sum(p.turn.label == 0 for c in calls for p in c.turns if p.turn.leg is Leg.AGENT)
     lines = [
         f"keyword second pass A/B: {len(calls)} calls' agent legs (SYNTHETIC speech), fed on the call "
-        "clock without a server; delay = call time the hit was first announced - its word's end",
+        "clock without a server; delay per flagged abusive turn = call time its first abusive hit "
+        "was announced - that hit's word end",
         "",
         "| second pass | abusive turns flagged | clean turns flagged | delay p50 / p95 / max s (n) "
         "| passes (reused at final) | second-pass CPU s | leg CPU s |",
