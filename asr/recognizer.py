@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,15 @@ class SpareRecognizer:
 
     kaldi: Any
     fed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _PausePass:
+    """The last second pass made at a VAD end of speech: on how many bytes of the utterance and
+    against which first-pass words (the final reuses its finding when neither changed)."""
+
+    length: int
+    words: tuple[str, ...]
 
 
 def new_recognizer(model: Any, sample_rate: int) -> SpareRecognizer:
@@ -56,10 +66,12 @@ class LegRecognizer:
         partial_interval_s: float = 0.5,
         partials: bool = True,
         rescorer: KeywordRescorer | None = None,
+        rescore_at_pause: bool = True,
     ) -> None:
         """``spare``: a recognizer at ``sample_rate`` (:func:`new_recognizer`, or one reused
         through :meth:`asr.streaming.RecognizerPool.take_recognizer`). ``rescorer``: a second
-        pass for key terms on every final (see :mod:`asr.keyword_rescore`)."""
+        pass for key terms on every final (see :mod:`asr.keyword_rescore`), and with
+        ``rescore_at_pause`` also at every VAD end of speech (:meth:`speech_paused`)."""
         self.leg = leg
         self.lang = lang
         self.sample_rate = sample_rate
@@ -78,6 +90,14 @@ class LegRecognizer:
         self._rescorer = rescorer if rescorer else None
         self._utt_pcm = bytearray()  # the open utterance's audio (kept for the second pass only)
         self._utt_fed = 0  # Vosk's clock (samples) at the open utterance's first audio
+        self._at_pause = rescore_at_pause and partials
+        self._pause_pass: _PausePass | None = None  # the open utterance's last pass at a pause
+        self._found_at_pauses: list[dict[str, Any]] = []  # key terms its passes at pauses found
+
+    @property
+    def rescorer(self) -> KeywordRescorer | None:
+        """The leg's keyword second pass (its pass and CPU counts), if it has one."""
+        return self._rescorer
 
     def spare(self) -> SpareRecognizer:
         """The underlying recognizer and its clock, to hand to the next leg (after a final)."""
@@ -118,24 +138,45 @@ class LegRecognizer:
         return [partial] if partial else []
 
     def partial_now(self) -> Transcript | None:
-        """The current partial text of the open utterance, if it changed since the last one.
-
-        Called at every VAD end of speech too, so a word at the end of a turn is seen at once,
-        not only when the utterance is settled.
-        """
+        """The current partial text of the open utterance, if it changed since the last one."""
         if not self._partials or self._utt_start is None:
             return None
-        text = json.loads(self._rec.PartialResult()).get("partial", "").strip()
-        if not text or text == self._last_partial:
+        return self._changed_partial(self._partial_text(), ())
+
+    def speech_paused(self) -> Transcript | None:
+        """At a VAD end of speech: the partial, so a word at the end of a turn is seen at once,
+        not only when the utterance is settled. With the second pass on, the utterance so far is
+        re-decoded against the partial's words; a key term it finds is put into the partial with
+        every word's time (so a rule hit on it carries the word's time)."""
+        if not self._partials or self._utt_start is None:
+            return None
+        text = self._partial_text()
+        if self._rescorer is None or not self._at_pause or not text:
+            return self._changed_partial(text, ())
+        words, pcm = tuple(text.split()), bytes(self._utt_pcm)
+        found = self._rescorer.rescore(pcm, words)
+        self._pause_pass = _PausePass(len(pcm), words)
+        self._found_at_pauses = _merged(self._found_at_pauses, found.missed)
+        if not found.missed:
+            return self._changed_partial(text, ())
+        placed = self._placed(found.words, self._utt_fed / self.sample_rate)
+        return self._changed_partial(" ".join(w.text for w in placed), placed)
+
+    def _partial_text(self) -> str:
+        return str(json.loads(self._rec.PartialResult()).get("partial", "")).strip()
+
+    def _changed_partial(self, text: str, words: tuple[Word, ...]) -> Transcript | None:
+        if not text or text == self._last_partial or self._utt_start is None:
             return None
         self._last_partial = text
         return Transcript(
             leg=self.leg,
             utterance=self.utterance,
             start=self._utt_start,
-            end=self._utt_end,
+            end=max(self._utt_end, words[-1].end) if words else self._utt_end,
             text=text,
             final=False,
+            words=words,
             lang=self.lang,
         )
 
@@ -157,37 +198,61 @@ class LegRecognizer:
 
     def _reset_utterance(self) -> None:
         self._utt_start = None
+        self._pause_pass = None
+        self._found_at_pauses = []
         self._utt_pcm = bytearray()
         self._last_partial = ""
         self._since_partial = 0
 
-    def _final(self, raw: str) -> Transcript | None:
-        result = json.loads(raw)
-        text = str(result.get("text", "")).strip()
-        utt_start, utt_end, pcm, fed_s = (
-            self._utt_start,
-            self._utt_end,
-            self._utt_pcm,
-            self._utt_fed / self.sample_rate,
-        )
-        self._reset_utterance()
-        if not text:
-            return None
-        found = result.get("result", [])
-        if self._rescorer is not None:
-            missed = self._rescorer.missed_terms(bytes(pcm), [str(w["word"]) for w in found])
-            moved = [{**w, "start": fed_s + w["start"], "end": fed_s + w["end"]} for w in missed]
-            found = sorted([*found, *moved], key=lambda w: float(w["start"]))
-            text = " ".join(str(w["word"]) for w in found) if moved else text
-        words = tuple(
+    def _placed(self, found: Sequence[dict[str, Any]], fed_s: float) -> tuple[Word, ...]:
+        """Vosk word results timed from ``fed_s`` on Vosk's clock, as words on the call clock."""
+        return tuple(
             Word(
                 text=str(w["word"]),
-                start=round(self.to_call_time(float(w["start"])), 3),
-                end=round(self.to_call_time(float(w["end"])), 3),
+                start=round(self.to_call_time(fed_s + float(w["start"])), 3),
+                end=round(self.to_call_time(fed_s + float(w["end"])), 3),
                 conf=float(w.get("conf", 1.0)),
             )
             for w in found
         )
+
+    def _missed(self, pcm: bytes, words: tuple[str, ...], paused: _PausePass | None) -> list[dict[str, Any]]:
+        """The second pass's key terms for a final: what the passes at the utterance's pauses
+        found, and, unless the last of them saw the same audio and words, a new pass's finding.
+
+        A term found at a pause was warned about already; it stays unless the final's first pass
+        has it: the final's words often differ from the partial's (Vosk's final decode), and their
+        one-edit variants then need not contain the phrase the pause's pass preferred."""
+        if self._rescorer is None:
+            return []
+        found = [w for w in self._found_at_pauses if w["word"] not in words]
+        if paused is not None and paused.length == len(pcm) and paused.words == words:
+            self._rescorer.reused += 1
+            return found
+        return _merged(found, self._rescorer.rescore(pcm, words).missed)
+
+    def _final(self, raw: str) -> Transcript | None:
+        result = json.loads(raw)
+        text = str(result.get("text", "")).strip()
+        utt_start, utt_end, fed_s = self._utt_start, self._utt_end, self._utt_fed / self.sample_rate
+        found = result.get("result", [])
+        missed = (
+            [
+                {**w, "start": fed_s + w["start"], "end": fed_s + w["end"]}
+                for w in self._missed(
+                    bytes(self._utt_pcm), tuple(str(w["word"]) for w in found), self._pause_pass
+                )
+            ]
+            if text
+            else []
+        )
+        self._reset_utterance()
+        if not text:
+            return None
+        if missed:
+            found = sorted([*found, *missed], key=lambda w: float(w["start"]))
+            text = " ".join(str(w["word"]) for w in found)
+        words = self._placed(found, 0.0)
         start = words[0].start if words else (utt_start or 0.0)
         end = words[-1].end if words else utt_end
         transcript = Transcript(
@@ -202,3 +267,12 @@ class LegRecognizer:
         )
         self.utterance += 1
         return transcript
+
+
+def _merged(found: Sequence[dict[str, Any]], more: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``found`` and the words of ``more`` that overlap no word of it in time."""
+    out = list(found)
+    for w in more:
+        if not any(w["start"] < o["end"] and o["start"] < w["end"] for o in out):
+            out.append(w)
+    return sorted(out, key=lambda w: float(w["start"]))

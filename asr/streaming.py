@@ -197,6 +197,7 @@ class LegTranscriber:
             rescorer=KeywordRescorer(pool.grammar_model, rate, keywords)
             if keywords and settings.asr.keyword_second_pass and pool.grammar_model is not None
             else None,
+            rescore_at_pause=settings.asr.keyword_second_pass_at_pause,
         )
         self._released = False
         self._on_segment = on_segment
@@ -257,7 +258,7 @@ class LegTranscriber:
                     self.recognizer.discard_segment()
                     continue
                 self._settle_at = out.segment.end + self._settle_after
-                partial = self.recognizer.partial_now()
+                partial = self.recognizer.speech_paused()
                 if partial is not None:
                     results.append(partial)
         if self._settle_due(closing):

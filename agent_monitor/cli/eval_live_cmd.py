@@ -37,6 +37,12 @@ def register(commands: Any, evals: Any) -> None:
     ev.add_argument(
         "--text-only", action="store_true", help="the turns' text through the rules only (no speech)"
     )
+    ev.add_argument(
+        "--second-pass-ab",
+        action="store_true",
+        help="no server: the agent legs with the keyword second pass at the final only vs also at "
+        "pauses (delay on the call clock, CPU)",
+    )
     ev.set_defaults(func=run)
 
 
@@ -59,7 +65,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         conditions=args.conditions or DEFAULT_CONDITIONS,
         max_gain_db=args.max_gain_db,
     )
+    if args.second_pass_ab:
+        return _second_pass_ab(options, settings)
     print(report(settings, options, args.turns_out))
+    return 0
+
+
+def _second_pass_ab(options: Any, settings: Settings) -> int:
+    from agent_monitor.evaluation.live.evaluate import build_calls
+    from agent_monitor.evaluation.live.second_pass import format_ab, second_pass_ab
+
+    calls = build_calls(options)
+    print(format_ab(second_pass_ab(settings, calls), calls))
     return 0
 
 

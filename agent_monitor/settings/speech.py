@@ -117,6 +117,11 @@ class AsrSettings(BaseModel):
     #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
     #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
     keyword_second_pass: bool = True
+    #: ... and also at every VAD end of speech, on the utterance so far (the partial's words), so a
+    #: key term the first pass missed is warned about when the speaker pauses, not only once the
+    #: utterance is settled (``final_after_silence_s`` later); the final then reuses that pass
+    #: when no audio was added and the words are the same
+    keyword_second_pass_at_pause: bool = True
     #: decode with the model's static graph (``graph/HCLG.fst`` built next to it by ``agent-monitor
     #: models build-graph``; see ``asr/static_graph.py``) when it is built: about half the CPU of
     #: the lookahead graph the small models ship, same words, ~+270 MiB per process. Not built:

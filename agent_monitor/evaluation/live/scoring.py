@@ -48,7 +48,7 @@ class TurnResult:
     latency_turn_s: float | None
 
 
-def _owner(turns: list[PlacedTurn], t: float) -> PlacedTurn | None:
+def turn_at(turns: list[PlacedTurn], t: float) -> PlacedTurn | None:
     """The agent turn a call time belongs to (the latest one started, if ``t`` is not too late)."""
     started = [p for p in turns if p.start_s - EARLY_S <= t]
     if not started:
@@ -91,14 +91,14 @@ def score_call(call: LiveCall, log: RunLog, ruleset: RuleSet, speed: float = 1.0
     agent_turns = [p for p in call.turns if p.turn.leg is Leg.AGENT]
     flagged: dict[int, list[str]] = {}
     for hit in _live_hits(events):
-        owner = _owner(agent_turns, hit["t"])
+        owner = turn_at(agent_turns, hit["t"])
         if owner is not None:
             flagged.setdefault(owner.turn.index, []).append(hit["rule"])
     warned: dict[int, tuple[float, float]] = {}
     for arrival, e in events:
         if e["type"] != "agent_warning" or e["rule"] not in _abusive_rules(ruleset):
             continue
-        owner = _owner(agent_turns, float(e["t"]))
+        owner = turn_at(agent_turns, float(e["t"]))
         if owner is not None and owner.turn.index not in warned:
             warned[owner.turn.index] = (arrival, float(e["t"]))
     out = []
