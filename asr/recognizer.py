@@ -79,7 +79,7 @@ class LegRecognizer:
         self._partials = partials
         self._partial_every = max(1, int(partial_interval_s * sample_rate)) if partials else 0
         self._since_partial = 0
-        self._last_partial = ""
+        self._last_partial: tuple[str, bool] = ("", False)
         self._fed = spare.fed  # samples fed to this Vosk recognizer in total (its clock)
         self._fed_at: list[float] = []  # piece starts on Vosk's clock (s)
         self._call_at: list[float] = []  # ... and on the call clock (s)
@@ -152,23 +152,33 @@ class LegRecognizer:
             return None
         text = self._partial_text()
         if self._rescorer is None or not self._at_pause or not text:
-            return self._changed_partial(text, ())
+            return self._changed_partial(text, (), at_pause=True)
         words, pcm = tuple(text.split()), bytes(self._utt_pcm)
         found = self._rescorer.rescore(pcm, words)
         self._pause_pass = _PausePass(len(pcm), words)
         self._found_at_pauses = _merged(self._found_at_pauses, found.missed)
-        if not found.missed:
-            return self._changed_partial(text, ())
         placed = self._placed(found.words, self._utt_fed / self.sample_rate)
-        return self._changed_partial(" ".join(w.text for w in placed), placed)
+        if not found.missed and [w.text for w in placed] != list(words):
+            placed = ()  # the grammar's words are not the partial's: keep the partial, untimed
+        return self._changed_partial(" ".join(w.text for w in placed) or text, placed, at_pause=True)
 
     def _partial_text(self) -> str:
         return str(json.loads(self._rec.PartialResult()).get("partial", "")).strip()
 
-    def _changed_partial(self, text: str, words: tuple[Word, ...]) -> Transcript | None:
-        if not text or text == self._last_partial or self._utt_start is None:
+    def _changed_partial(
+        self, text: str, words: tuple[Word, ...], at_pause: bool = False
+    ) -> Transcript | None:
+        """A partial with ``text`` unless it was given already (a partial at a pause is given once
+        more with the same text: it is then judged as a phrase, see :class:`Transcript`)."""
+        key = (text, at_pause)
+        if (
+            not text
+            or self._utt_start is None
+            or key == self._last_partial
+            or (not at_pause and text == self._last_partial[0])
+        ):
             return None
-        self._last_partial = text
+        self._last_partial = key
         return Transcript(
             leg=self.leg,
             utterance=self.utterance,
@@ -178,6 +188,7 @@ class LegRecognizer:
             final=False,
             words=words,
             lang=self.lang,
+            at_pause=at_pause,
         )
 
     def end_segment(self) -> Transcript | None:
@@ -201,7 +212,7 @@ class LegRecognizer:
         self._pause_pass = None
         self._found_at_pauses = []
         self._utt_pcm = bytearray()
-        self._last_partial = ""
+        self._last_partial = ("", False)
         self._since_partial = 0
 
     def _placed(self, found: Sequence[dict[str, Any]], fed_s: float) -> tuple[Word, ...]:

@@ -13,8 +13,11 @@ Contract (what the live pipeline relies on):
   must-say rules whose window (the first N seconds of the call) has passed without their wording;
   each fires at most once per call. A must-say rule is satisfied by a final transcript, or a
   partial, that starts inside the window and contains its wording.
-* The abusive-tone classifier judges final transcripts only: a partial is an unfinished sentence
-  (and live alerts act on provisional hits), so its hits are ``confirmed`` at the utterance end.
+* The abusive-tone classifier judges final transcripts and partials given at a VAD end of speech
+  (``at_pause``: the speaker paused after them), not the partials in between (an unfinished
+  sentence, and live alerts act on provisional hits). A classifier hit at a pause is provisional
+  like any other: confirmed or withdrawn by the final. Judging at the pause gives the agent the
+  warning about one VAD hangover after the words rather than after ``asr.final_after_silence_s``.
 """
 
 from __future__ import annotations
@@ -65,7 +68,10 @@ class LegChecker:
             return []
         self._note_must_say(transcript)
         hits = self._matcher.check(
-            transcript.text, utterance=utt, words=transcript.words, models=transcript.final
+            transcript.text,
+            utterance=utt,
+            words=transcript.words,
+            models=transcript.final or transcript.at_pause,
         )
         keyed = _keyed(hits)
         announced = self._open.setdefault(utt, {})

@@ -69,6 +69,7 @@ def _transcript_event(data: dict[str, Any]) -> TranscriptEvent:
         final=bool(data["final"]),
         words=words,
         lang=str(data["lang"]),
+        at_pause=bool(data.get("at_pause", False)),
     )
     return TranscriptEvent(call_id=str(data["call_id"]), t=float(data["t"]), transcript=transcript)
 

@@ -23,7 +23,8 @@ class Transcript:
 
     A partial transcript (``final=False``) may be replaced by later partials and is settled by the
     final one with the same ``utterance`` number. Partials from Vosk carry no word times, so
-    ``words`` may be empty for them.
+    ``words`` may be empty for them. ``at_pause``: a partial given at a VAD end of speech (the
+    speaker paused after it), so a phrase rather than a sentence cut mid-word.
     """
 
     leg: Leg
@@ -34,3 +35,4 @@ class Transcript:
     final: bool
     words: tuple[Word, ...] = field(default=())
     lang: str = "en"
+    at_pause: bool = False

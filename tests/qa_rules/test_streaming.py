@@ -125,7 +125,7 @@ def test_debtor_leg_has_no_must_say_and_rejects_other_leg(ruleset: RuleSet) -> N
         checker.update(tr("hello", 1, True, leg=Leg.AGENT))
 
 
-def test_classifier_judges_finals_only(ruleset: RuleSet) -> None:
+def test_classifier_judges_finals_and_partials_at_a_pause(ruleset: RuleSet) -> None:
     checker = LegChecker(ruleset, "en", Leg.AGENT)
     text = "listen lady you have got to pay up already"
     assert statuses(checker.update(tr(text, 7, False))) == []
@@ -133,3 +133,23 @@ def test_classifier_judges_finals_only(ruleset: RuleSet) -> None:
     assert statuses(events) == [("confirmed", "EN-ABUSE-MODEL-1")]
     (event,) = [e for e in events if e.hit.rule == "EN-ABUSE-MODEL-1"]
     assert event.hit.probability is not None and event.hit.start is not None  # word times of the evidence
+
+
+def test_classifier_hit_at_a_pause_is_provisional_then_confirmed_or_withdrawn(ruleset: RuleSet) -> None:
+    """A partial given at a VAD end of speech is judged by the classifier (the warning comes at the
+    pause, not after the settle delay); the final confirms the hit, or withdraws it when the final
+    text no longer carries the tone."""
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
+    text = "listen lady you have got to pay up already"
+    words = tuple(Word(w, 40.0 + i * 0.3, 40.25 + i * 0.3) for i, w in enumerate(text.split()))
+    at_pause = Transcript(Leg.AGENT, 7, 40.0, 43.0, text, False, words, "en", at_pause=True)
+    events = checker.update(at_pause)
+    assert statuses(events) == [("provisional", "EN-ABUSE-MODEL-1")]
+    assert events[0].hit.start is not None
+    assert statuses(checker.update(at_pause)) == []  # announced once
+    assert statuses(checker.update(tr(text, 7, True))) == [("confirmed", "EN-ABUSE-MODEL-1")]
+
+    checker.update(Transcript(Leg.AGENT, 8, 50.0, 53.0, text, False, words, "en", at_pause=True))
+    assert statuses(checker.update(tr("you have got to pay", 8, True, start=50.0))) == [
+        ("withdrawn", "EN-ABUSE-MODEL-1")
+    ]
