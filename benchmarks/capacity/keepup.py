@@ -39,6 +39,9 @@ class RunResult:
     rss_idle_mib: float = 0.0
     rss_peak_mib: float = 0.0
     failed_streams: list[str] = field(default_factory=list)
+    #: the server threads' lanes over the run (``agent_monitor.lanes``), summed over nodes:
+    #: lane -> jobs, waited_s, cpu_s, ran_s
+    lanes: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def kept_up(self) -> bool:
@@ -61,6 +64,21 @@ def kept_up(max_lag: dict[str, float], dropped: dict[str, int], failed: Sequence
         and all(v < MAX_LAG_S for v in max_lag.values())
         and not any(dropped.values())
     )
+
+
+def lane_delta(
+    before: Sequence[dict[str, Any]], after: Sequence[dict[str, Any]]
+) -> dict[str, dict[str, float]]:
+    """The lanes' counters of ``/api/metrics`` after a run minus before it, summed over nodes (a
+    server without lanes reports none)."""
+    out: dict[str, dict[str, float]] = {}
+    for b, a in zip(before, after, strict=True):
+        for lane, now in a.get("lanes", {}).items():
+            was = b.get("lanes", {}).get(lane, {})
+            sums = out.setdefault(lane, dict.fromkeys(("jobs", "waited_s", "cpu_s", "ran_s"), 0.0))
+            for key in sums:
+                sums[key] += float(now.get(key, 0.0)) - float(was.get(key, 0.0))
+    return out
 
 
 def ramp(start: int, stop: int, steps: Sequence[int] = (4, 2)) -> list[int]:

@@ -37,6 +37,13 @@ def report_run(r: RunResult, title: str = "") -> None:
         f" ({r.cpu_s / r.wall_s * 100 if r.wall_s else 0:.0f}% total);"
         f" {r.cpu_s / r.leg_seconds if r.leg_seconds else 0:.3f} CPU-s per leg-second"
     )
+    for lane, c in r.lanes.items():
+        jobs, ratio = c["jobs"] or 1, c["ran_s"] / c["cpu_s"] if c["cpu_s"] else 0.0
+        print(
+            f"   {lane} jobs: {c['jobs']:.0f}, mean queue wait {c['waited_s'] / jobs * 1000:.1f} ms,"
+            f" CPU {c['cpu_s']:.1f} s, run {c['ran_s']:.1f} s (x{ratio:.2f} of CPU: the rest"
+            " waited for the GIL or a core)"
+        )
     print(f"   server memory: idle {r.rss_idle_mib:.0f} MiB, +{r.rss_mib_per_call:.1f} MiB per call at peak")
     if r.lag_events:
         where = ", ".join(f"{t}-{t + 10} s: {k}" for t, k in lag_windows(r.lag_events).items())

@@ -9,6 +9,7 @@ from benchmarks.capacity.keepup import (
     burst_stagger,
     kept_up,
     lag_windows,
+    lane_delta,
     legs_per_core,
     parse_levels,
     percentile,
@@ -89,3 +90,24 @@ def test_calls_split_between_nodes_and_bursts_start_within_four_seconds() -> Non
     assert burst_stagger(32) * 31 < 4.0
     assert burst_stagger(1) == 0.0
     assert expand_cpus("0-2,5") == [0, 1, 2, 5]
+
+
+def test_lane_counters_are_taken_over_the_run_and_summed_over_nodes() -> None:
+    before = [
+        {"lanes": {"urgent": {"jobs": 10, "waited_s": 1.0, "cpu_s": 2.0, "ran_s": 3.0}}},
+        {"lanes": {"urgent": {"jobs": 0, "waited_s": 0.0, "cpu_s": 0.0, "ran_s": 0.0}}},
+    ]
+    after = [
+        {"lanes": {"urgent": {"jobs": 15, "waited_s": 1.5, "cpu_s": 2.5, "ran_s": 4.0}}},
+        {
+            "lanes": {
+                "urgent": {"jobs": 5, "waited_s": 0.5, "cpu_s": 1.0, "ran_s": 1.0},
+                "deferred": {"jobs": 2},
+            }
+        },
+    ]
+    assert lane_delta(before, after) == {
+        "urgent": {"jobs": 10.0, "waited_s": 1.0, "cpu_s": 1.5, "ran_s": 2.0},
+        "deferred": {"jobs": 2.0, "waited_s": 0.0, "cpu_s": 0.0, "ran_s": 0.0},
+    }
+    assert lane_delta([{}], [{"loop_lag": {}}]) == {}
