@@ -3,10 +3,12 @@
 A :class:`LegWorker` is one asyncio task per leg. It speaks to the stages only through the
 Protocols of :mod:`agent_monitor.model.stages` (:class:`Transcriber`, :class:`LegChecker`,
 :class:`StressScorer`). Everything blocking runs on the shared :class:`Runner` threads: recognition
-(inside the transcriber), the rule checker on each transcript and the stress scorer's numpy work.
-The worker only touches its own leg's state, in order, so no two threads ever use one recognizer,
-checker or scorer at once. Results go to the session (a :class:`LegSink`), which publishes, stores
-and fuses them.
+(inside the transcriber) and the rule checker on each transcript in the urgent lane; the stress
+scorer's numpy work in the deferred lane, from the leg's own :class:`StressLane` task, so a batch's
+recognition never waits for its stress step. The worker only touches its own leg's state, in
+order (the stress lane keeps its scorer's audio and words in order), so no two threads ever use
+one recognizer, checker or scorer at once. Results go to the session (a :class:`LegSink`), which
+publishes, stores and fuses them.
 
 A leg whose call language has no installed model gets no transcriber (``None``): its audio is
 still recorded and its stress still scored, but nothing is transcribed and no transcript rule
