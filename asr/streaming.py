@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from agent_monitor.errors import ModelError, RecognizerError
-from agent_monitor.lanes import LaneExecutor
 from agent_monitor.model.audio import Leg, SpeechSegment
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import MODEL_MANIFEST, Settings
@@ -24,7 +24,7 @@ from asr.model_loading import load_language_model
 from asr.model_manifest import load_manifest
 from asr.model_path import resolve_model_path
 from asr.recognizer import LegRecognizer, SpareRecognizer, new_recognizer
-from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter, merge_speech
+from asr.vad import SpeechAudio, SpeechEnded, VadOutput, VadSegmenter
 from asr.warmup import pseudo_speech, warm_up
 
 T = TypeVar("T")
@@ -66,7 +66,7 @@ class RecognizerPool:
         sample_rate: int = 16000,
         max_spares: int = 16,
         warmup_s: float = 0.0,
-        executor: LaneExecutor | None = None,
+        executor: ThreadPoolExecutor | None = None,
         grammar_model: Any | None = _SAME,
         static_graph: Path | None = None,
     ) -> None:
@@ -84,7 +84,7 @@ class RecognizerPool:
         self.workers = workers or os.cpu_count() or 1
         self.max_spares = max_spares
         self._own_executor = executor is None
-        self._executor = executor or LaneExecutor(self.workers, "vosk")
+        self._executor = executor or ThreadPoolExecutor(self.workers, thread_name_prefix="vosk")
         self.warmup_s = warmup_s
         self._spares: list[SpareRecognizer] = []
         self.created = 0  # recognizers built so far (for tests and metrics)
@@ -206,11 +206,11 @@ class LegTranscriber:
 
     async def feed(self, pcm: bytes) -> list[Transcript]:
         """Add the leg's next audio (16-bit PCM at ``settings.asr.sample_rate``)."""
-        return await self._process(merge_speech(self.vad.push(pcm), self.vad.sample_rate), closing=False)
+        return await self._process(self.vad.push(pcm), closing=False)
 
     async def close(self) -> list[Transcript]:
         """End of the leg's audio: settle the last utterance."""
-        return await self._process(merge_speech(self.vad.flush(), self.vad.sample_rate), closing=True)
+        return await self._process(self.vad.flush(), closing=True)
 
     async def release(self) -> None:
         """After :meth:`close`: give the recognizer back to the pool for the next leg."""

@@ -51,38 +51,6 @@ class SpeechEnded:
 VadOutput = SpeechAudio | SpeechEnded
 
 
-def merge_speech(outputs: list[VadOutput], sample_rate: int) -> list[VadOutput]:
-    """``outputs`` with every run of contiguous :class:`SpeechAudio` joined into one piece.
-
-    The segmenter emits one piece per 20 ms frame; handed to the recognizer one by one, each is a
-    call into Vosk that releases and retakes the GIL, and a pool thread coming back from Vosk waits
-    for the GIL while the event loop holds it (measured on the live server: pool jobs ran ~40%
-    longer than their CPU time). Joined, a 0.1-s batch is one call. Pieces stay apart where the
-    audio is not contiguous or a :class:`SpeechEnded` lies between them."""
-    out: list[VadOutput] = []
-    run: list[SpeechAudio] = []
-    end = 0.0
-
-    def close_run() -> None:
-        if len(run) == 1:
-            out.append(run[0])
-        elif run:
-            out.append(SpeechAudio(run[0].start, b"".join(piece.pcm for piece in run)))
-        run.clear()
-
-    for item in outputs:
-        if isinstance(item, SpeechAudio):
-            if run and abs(item.start - end) > 1e-6:
-                close_run()
-            run.append(item)
-            end = item.start + len(item.pcm) / BYTES_PER_SAMPLE / sample_rate
-        else:
-            close_run()
-            out.append(item)
-    close_run()
-    return out
-
-
 class VadSegmenter:
     """webrtcvad with hysteresis and pre-roll, for one leg."""
 
