@@ -23,7 +23,14 @@ import httpx
 from agent_monitor.errors import StreamingClientError
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.ingest.client import StreamResult, stream_ingest
-from benchmarks.capacity.keepup import ALERT_TYPES, MAX_LAG_S, RunResult, lane_delta, split_round_robin
+from benchmarks.capacity.keepup import (
+    ALERT_TYPES,
+    MAX_LAG_S,
+    RunResult,
+    lane_delta,
+    split_round_robin,
+    thread_shares,
+)
 from benchmarks.capacity.server import Node
 
 
@@ -94,11 +101,12 @@ async def run_calls(
     result.rss_idle_mib = result.rss_peak_mib = sum(node.rss_mib() for node in nodes)
     before = [await get_json(node, "/api/metrics?reset=true") for node in nodes]
     stop = asyncio.Event()
-    cpu0, wall0 = sum(node.cpu_s() for node in nodes), time.monotonic()
+    cpu0, wall0, threads0 = sum(node.cpu_s() for node in nodes), time.monotonic(), nodes[0].threads()
     poller = asyncio.create_task(poll(nodes, result, stop))
     streams = await asyncio.gather(*(stream_one(where[i], calls[i], ids[i], stagger_s * i) for i in range(n)))
     result.cpu_s = sum(node.cpu_s() for node in nodes) - cpu0
     result.wall_s = time.monotonic() - wall0
+    result.threads = thread_shares(threads0, nodes[0].threads(), result.wall_s, nodes[0].pid)
     stop.set()
     await poller
     after = [await get_json(node, "/api/metrics") for node in nodes]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 
 from benchmarks.capacity.keepup import (
@@ -17,8 +20,10 @@ from benchmarks.capacity.keepup import (
     ratio,
     search_max,
     split_round_robin,
+    thread_shares,
 )
 from benchmarks.capacity.peer_part import expand_cpus
+from benchmarks.capacity.server import thread_clock
 
 
 def test_a_call_keeps_up_only_below_one_second_without_drops_or_failures() -> None:
@@ -111,3 +116,32 @@ def test_lane_counters_are_taken_over_the_run_and_summed_over_nodes() -> None:
         "deferred": {"jobs": 2.0, "waited_s": 0.0, "cpu_s": 0.0, "ran_s": 0.0},
     }
     assert lane_delta([{}], [{"loop_lag": {}}]) == {}
+
+
+def test_thread_shares_rank_threads_by_cpu_with_their_run_queue_wait() -> None:
+    before = {100: (1.0, 0.5), 101: (2.0, 1.0), 102: (0.0, 0.0)}
+    after = {100: (3.0, 2.5), 101: (9.0, 3.0), 102: (0.1, 0.0), 103: (0.5, 0.5)}
+    assert thread_shares(before, after, 10.0, main=100, top=3) == [
+        ("t101", 70.0, 20.0),
+        ("main", 20.0, 20.0),
+        ("t103", 5.0, 5.0),
+    ]
+    assert thread_shares(before, after, 0.0, main=100) == []
+
+
+def test_thread_clock_reads_this_process() -> None:
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        clock = thread_clock(os.getpid())
+    finally:
+        stop.set()
+        spinner.join()
+    assert os.getpid() in clock and len(clock) >= 2
+    assert all(cpu >= 0 and waited >= 0 for cpu, waited in clock.values())
