@@ -3,10 +3,11 @@
 Every blocking call of the live path (Vosk, rules, stress numpy) runs on these threads. Jobs
 that hold up a leg's recognition or an alert (:meth:`LaneExecutor.submit`: Vosk, rules) go
 first; jobs whose result may come later (:meth:`LaneExecutor.submit_deferred`: debtor stress)
-run only when no urgent job is waiting. With one first-come-first-served queue, a moment of
-more work than the cores (a few legs settling their utterances at once) delays every leg's
-recognition by the stress jobs queued in front of it; with lanes the deferred work waits and
-catches up in the next lull.
+run when no urgent job is waiting, or once the oldest of them has waited ``promote_after_s``
+(1 s: deferred work is never starved, and its results come in small steps, not in bursts).
+With one first-come-first-served queue, a moment of more work than the cores (a few legs
+settling their utterances at once) delays every leg's recognition by the stress jobs queued in
+front of it; with lanes the deferred work waits (up to that limit) and catches up in a lull.
 
 Each lane counts its jobs, the seconds they waited in the queue (wall), ran (wall) and used
 (thread CPU): :meth:`LaneExecutor.stats`. A job that runs much longer than its CPU time waited
@@ -19,10 +20,9 @@ urgent lane.
 from __future__ import annotations
 
 import functools
-import heapq
-import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -79,9 +79,9 @@ class LaneExecutor(Executor):
     """``threads`` worker threads serving the urgent lane first, then the deferred lane, each in
     the order submitted."""
 
-    def __init__(self, threads: int, name: str = "lane") -> None:
-        self._heap: list[tuple[int, int, _Job]] = []
-        self._seq = itertools.count()
+    def __init__(self, threads: int, name: str = "lane", promote_after_s: float = 1.0) -> None:
+        self._queues: tuple[deque[_Job], deque[_Job]] = (deque(), deque())
+        self.promote_after_s = promote_after_s
         self._cv = threading.Condition()
         self._closed = False
         self._counts = [_Counts(), _Counts()]
@@ -98,7 +98,7 @@ class LaneExecutor(Executor):
         return self._put(URGENT, functools.partial(fn, **kwargs) if kwargs else fn, args)
 
     def submit_deferred(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
-        """Work that runs only when no urgent job is waiting."""
+        """Work that runs when no urgent job is waiting, or once it has waited ``promote_after_s``."""
         return self._put(DEFERRED, fn, args)
 
     def _put(self, lane: int, fn: Callable[..., T], args: tuple[Any, ...]) -> Future[T]:
@@ -107,7 +107,7 @@ class LaneExecutor(Executor):
         with self._cv:
             if self._closed:
                 raise RuntimeError("cannot schedule new work after shutdown")
-            heapq.heappush(self._heap, (lane, next(self._seq), job))
+            self._queues[lane].append(job)
             self._queued[lane] += 1
             self._cv.notify()
         return future
@@ -115,14 +115,25 @@ class LaneExecutor(Executor):
     def _work(self) -> None:
         while True:
             with self._cv:
-                while not self._heap and not self._closed:
+                while not any(self._queues) and not self._closed:
                     self._cv.wait()
-                if not self._heap:
+                if not any(self._queues):
                     return
-                lane, _, job = heapq.heappop(self._heap)
+                lane = self._next_lane()
+                job = self._queues[lane].popleft()
                 self._queued[lane] -= 1
             if job.future.set_running_or_notify_cancel():
                 self._run(lane, job)
+
+    def _next_lane(self) -> int:
+        """Urgent first, unless the oldest deferred job has waited ``promote_after_s`` (so deferred
+        work is late by about that much at worst, and never starves)."""
+        urgent, deferred = self._queues
+        if not urgent:
+            return DEFERRED
+        if deferred and time.monotonic() - deferred[0].queued_at >= self.promote_after_s:
+            return DEFERRED
+        return URGENT
 
     def _run(self, lane: int, job: _Job) -> None:
         started, cpu0 = time.monotonic(), time.thread_time()
@@ -153,9 +164,10 @@ class LaneExecutor(Executor):
         with self._cv:
             self._closed = True
             if cancel_futures:
-                for _, _, job in self._heap:
-                    job.future.cancel()
-                self._heap.clear()
+                for queue in self._queues:
+                    for job in queue:
+                        job.future.cancel()
+                    queue.clear()
                 self._queued = [0, 0]
             self._cv.notify_all()
         if wait:

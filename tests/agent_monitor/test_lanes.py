@@ -85,3 +85,20 @@ def test_shutdown_can_cancel_what_is_still_queued() -> None:
     gate.set()
     assert running.result(5) is True
     assert queued.cancelled()
+
+
+def test_a_deferred_job_waiting_past_the_limit_goes_before_newer_urgent_ones() -> None:
+    ex = LaneExecutor(1, promote_after_s=0.1)
+    order: list[str] = []
+    gate = threading.Event()
+    try:
+        ex.submit(gate.wait, 5)
+        late = ex.submit_deferred(order.append, "deferred")
+        time.sleep(0.2)  # the deferred job has now waited past the limit
+        urgent = ex.submit(order.append, "urgent")
+        gate.set()
+        late.result(5)
+        urgent.result(5)
+    finally:
+        ex.shutdown()
+    assert order == ["deferred", "urgent"]
