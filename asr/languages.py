@@ -17,11 +17,11 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from agent_monitor.errors import ModelError
+from agent_monitor.lanes import LaneExecutor, LaneStats
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.stages import MissingModel
 from agent_monitor.settings import Settings
@@ -67,7 +67,7 @@ class LanguageModels:
         self,
         pools: Mapping[str, RecognizerPool],
         missing: Mapping[str, MissingModel],
-        executor: ThreadPoolExecutor,
+        executor: LaneExecutor,
         models: Mapping[str, str] | None = None,
         *,
         settings: Settings,
@@ -85,7 +85,7 @@ class LanguageModels:
         """Load each language's model named in ``settings.asr.models`` (blocking: seconds each)."""
         asr = settings.asr
         workers = asr.threads or os.cpu_count() or 1
-        executor = ThreadPoolExecutor(workers, thread_name_prefix="vosk")
+        executor = LaneExecutor(workers, "vosk")
         paths, missing = find_models(settings)
         pools: dict[str, RecognizerPool] = {}
         try:
@@ -157,8 +157,15 @@ class LanguageModels:
         }
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run blocking work (rules, stress) on the shared threads."""
+        """Run blocking work (rules) on the shared threads, in the urgent lane."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def run_deferred(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (stress) on the shared threads when no urgent job waits."""
+        return await asyncio.wrap_future(self._executor.submit_deferred(fn, *args))
+
+    def lane_stats(self) -> tuple[LaneStats, ...]:
+        return self._executor.stats()
 
     async def prewarm(self) -> None:
         """Build each pool's spare recognizers."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from agent_monitor.errors import ModelError, RecognizerError
+from agent_monitor.lanes import LaneExecutor
 from agent_monitor.model.audio import Leg, SpeechSegment
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import MODEL_MANIFEST, Settings
@@ -66,7 +66,7 @@ class RecognizerPool:
         sample_rate: int = 16000,
         max_spares: int = 16,
         warmup_s: float = 0.0,
-        executor: ThreadPoolExecutor | None = None,
+        executor: LaneExecutor | None = None,
         grammar_model: Any | None = _SAME,
         static_graph: Path | None = None,
     ) -> None:
@@ -84,7 +84,7 @@ class RecognizerPool:
         self.workers = workers or os.cpu_count() or 1
         self.max_spares = max_spares
         self._own_executor = executor is None
-        self._executor = executor or ThreadPoolExecutor(self.workers, thread_name_prefix="vosk")
+        self._executor = executor or LaneExecutor(self.workers, "vosk")
         self.warmup_s = warmup_s
         self._spares: list[SpareRecognizer] = []
         self.created = 0  # recognizers built so far (for tests and metrics)

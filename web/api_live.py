@@ -13,7 +13,8 @@
 - ``GET /api/live``: the live calls with their level and per-leg audio accounting
   (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``.
 - ``GET /api/metrics[?reset=true]``: event-loop lag (ms: p50, p95, p99, max) since the last reset,
-  live calls, and the worst recognition lag of a live call (Prometheus: ``GET /metrics``,
+  live calls, the worst recognition lag of a live call, and the worker threads' lanes since start
+  (jobs, queue wait, CPU: :mod:`agent_monitor.lanes`) (Prometheus: ``GET /metrics``,
   :mod:`web.api_metrics`).
 - ``POST /api/audiosocket/register``: ``{"uuid": "...", "leg": "agent"|"debtor", "call": {start
   message fields}}``: an Asterisk AudioSocket connection with that UUID joins that call as that
@@ -96,6 +97,7 @@ async def metrics(user: SupervisorUser, services: ServicesDep, reset: bool = Fal
         "loop_lag": services.loop_lag.summary(reset=reset),
         "live_calls": len(live),
         "max_call_lag_s": max((s.stats.lag_s for s in live), default=0.0),
+        "lanes": {lane.lane: lane.to_dict() for lane in services.stages.runner.lane_stats()},
     }
 
 

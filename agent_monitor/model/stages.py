@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from agent_monitor.lanes import LaneStats
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.calls import CallRecord
 from agent_monitor.model.rules import HitEvent, RequiredDisclosure, RuleHit
@@ -81,9 +82,20 @@ class PackSelection:
 
 
 class Runner(Protocol):
-    """Shared worker threads: every blocking call of the live path runs here, never on the loop."""
+    """Shared worker threads: every blocking call of the live path runs here, never on the loop
+    (:class:`agent_monitor.lanes.LaneExecutor`)."""
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Work that holds up a leg's recognition or an alert (Vosk, rules): served first."""
+        ...
+
+    async def run_deferred(self, fn: Callable[..., T], *args: Any) -> T:
+        """Work whose result may come later (debtor stress): runs when no urgent job waits."""
+        ...
+
+    def lane_stats(self) -> tuple[LaneStats, ...]:
+        """Jobs, queue waits and CPU of each lane so far."""
+        ...
 
 
 class Transcriber(Protocol):

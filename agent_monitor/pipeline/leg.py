@@ -3,10 +3,12 @@
 A :class:`LegWorker` is one asyncio task per leg. It speaks to the stages only through the
 Protocols of :mod:`agent_monitor.model.stages` (:class:`Transcriber`, :class:`LegChecker`,
 :class:`StressScorer`). Everything blocking runs on the shared :class:`Runner` threads: recognition
-(inside the transcriber), the rule checker on each transcript and the stress scorer's numpy work.
-The worker only touches its own leg's state, in order, so no two threads ever use one recognizer,
-checker or scorer at once. Results go to the session (a :class:`LegSink`), which publishes, stores
-and fuses them.
+(inside the transcriber) and the rule checker on each transcript in the urgent lane; the stress
+scorer's numpy work in the deferred lane, from the leg's own :class:`StressLane` task, so a batch's
+recognition never waits for its stress step. The worker only touches its own leg's state, in
+order (the stress lane keeps its scorer's audio and words in order), so no two threads ever use
+one recognizer, checker or scorer at once. Results go to the session (a :class:`LegSink`), which
+publishes, stores and fuses them.
 
 A leg whose call language has no installed model gets no transcriber (``None``): its audio is
 still recorded and its stress still scored, but nothing is transcribed and no transcript rule
@@ -15,7 +17,6 @@ runs on it (a must-say rule would otherwise fire on a call nobody could hear).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Protocol
 
@@ -27,6 +28,7 @@ from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline.audio_in import MAX_BATCH_S, AudioDecoder, Chunk, LegInbox, Resampler
 from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
+from agent_monitor.pipeline.stress_lane import StressLane
 from agent_monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,14 @@ class LegWorker:
         self.asr_rate = settings.asr.sample_rate
         self.resampler = Resampler(sample_rate, self.asr_rate)
         self.transcriber = transcriber
+        #: the scored leg's stress, off the recognition path (:mod:`agent_monitor.pipeline.stress_lane`)
+        self.stress = (
+            StressLane(
+                leg, scorer, runner, sink, sample_rate=self.asr_rate, max_backlog_s=settings.live.leg_queue_s
+            )
+            if scorer is not None
+            else None
+        )
         self.processed_samples = 0
         self.errors = 0
         self.last_error: str | None = None
@@ -132,17 +142,14 @@ class LegWorker:
             await self._analyse(self.resampler.push(bytes(n * BYTES_PER_SAMPLE)), end=end)
 
     async def _analyse(self, pcm: bytes, end: float, last: bool = False) -> None:
-        feed = self._recognize(pcm, last)
-        if self.scorer is not None:
-            stress_call = self._stress_finish if last else self._stress_push
-            transcripts, (samples, events) = await asyncio.gather(feed, self.runner.run(stress_call, pcm))
-        else:
-            transcripts, samples, events = await feed, [], []
+        if self.stress is not None:
+            await self.stress.push(pcm)
+        transcripts = await self._recognize(pcm, last)
         if transcripts:
             await self.sink.on_transcripts(self.leg, transcripts)
             for tr in transcripts:
-                if tr.final and self.scorer is not None and tr.words:
-                    self.scorer.add_words(tr.words, until=tr.end)
+                if tr.final and self.stress is not None and tr.words:
+                    self.stress.add_words(tr.words, until=tr.end)
                 if self.checker is not None:
                     hits = await self.runner.run(self.checker.update, tr)
                     if hits:
@@ -152,8 +159,6 @@ class LegWorker:
             await self.sink.on_hit_events(self.leg, missed, end)
         if self.checker is not None:
             await self.sink.on_checklist(self.leg, self.checker.checklist(), end)
-        if samples or events:
-            await self.sink.on_stress(self.leg, samples, events)
 
     async def _recognize(self, pcm: bytes, last: bool) -> list[Transcript]:
         if self.transcriber is None:
@@ -163,19 +168,6 @@ class LegWorker:
             out += await self.transcriber.close()
         return out
 
-    def _stress_push(self, pcm: bytes) -> tuple[list[StressSample], list[StressEvent]]:
-        """Runs in a pool thread."""
-        assert self.scorer is not None
-        samples = self.scorer.push_pcm(pcm) if pcm else []
-        return samples, self.scorer.drain_events()
-
-    def _stress_finish(self, pcm: bytes) -> tuple[list[StressSample], list[StressEvent]]:
-        """Runs in a pool thread."""
-        assert self.scorer is not None
-        samples = self.scorer.push_pcm(pcm) if pcm else []
-        samples += self.scorer.finish()
-        return samples, self.scorer.drain_events()
-
     async def _finish(self) -> None:
         try:
             await self._analyse(self.resampler.push(b"", last=True), end=self.clock, last=True)
@@ -184,5 +176,8 @@ class LegWorker:
             self.last_error = str(exc)
             log.exception("%s leg: the end of the audio was not processed", self.leg)
             return  # a recognizer in an unknown state is not reused
+        finally:
+            if self.stress is not None:
+                await self.stress.finish()
         if self.transcriber is not None:
             await self.transcriber.release()

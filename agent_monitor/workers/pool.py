@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from agent_monitor.errors import AgentMonitorError, ModelError, SpeechWorkerError
+from agent_monitor.lanes import LaneExecutor, LaneStats
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.stages import MissingModel
 from agent_monitor.settings import Settings
@@ -76,7 +77,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._restarting: list[threading.Thread] = []
-        self._executor = ThreadPoolExecutor(settings.asr.threads or os.cpu_count() or 1, "stage")
+        self._executor = LaneExecutor(settings.asr.threads or os.cpu_count() or 1, "stage")
         #: workers started in place of dead ones
         self.restarts = 0
         for worker in self._workers:
@@ -149,8 +150,15 @@ class WorkerPool:
         return dict(self._ready.summary)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Blocking front work (rules, stress) on the front's threads."""
+        """Blocking front work (rules) on the front's threads, in the urgent lane."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def run_deferred(self, fn: Callable[..., T], *args: Any) -> T:
+        """Blocking front work (stress) when no urgent job waits."""
+        return await asyncio.wrap_future(self._executor.submit_deferred(fn, *args))
+
+    def lane_stats(self) -> tuple[LaneStats, ...]:
+        return self._executor.stats()
 
     def _on_death(self, worker: WorkerProcess) -> None:
         """From the dead worker's reader thread: log it, start a replacement in another thread."""

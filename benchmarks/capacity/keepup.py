@@ -42,6 +42,11 @@ class RunResult:
     rss_idle_mib: float = 0.0
     rss_peak_mib: float = 0.0
     failed_streams: list[str] = field(default_factory=list)
+    #: the server threads' lanes over the run (``agent_monitor.lanes``), summed over nodes:
+    #: lane -> jobs, waited_s, cpu_s, ran_s
+    lanes: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: the first node's busiest threads over the run: (name, % of wall on a CPU, % waiting for one)
+    threads: list[tuple[str, float, float]] = field(default_factory=list)
 
     @property
     def kept_up(self) -> bool:
@@ -64,6 +69,40 @@ def kept_up(max_lag: dict[str, float], dropped: dict[str, int], failed: Sequence
         and all(v < MAX_LAG_S for v in max_lag.values())
         and not any(dropped.values())
     )
+
+
+def lane_delta(
+    before: Sequence[dict[str, Any]], after: Sequence[dict[str, Any]]
+) -> dict[str, dict[str, float]]:
+    """The lanes' counters of ``/api/metrics`` after a run minus before it, summed over nodes (a
+    server without lanes reports none)."""
+    out: dict[str, dict[str, float]] = {}
+    for b, a in zip(before, after, strict=True):
+        for lane, now in a.get("lanes", {}).items():
+            was = b.get("lanes", {}).get(lane, {})
+            sums = out.setdefault(lane, dict.fromkeys(("jobs", "waited_s", "cpu_s", "ran_s"), 0.0))
+            for key in sums:
+                sums[key] += float(now.get(key, 0.0)) - float(was.get(key, 0.0))
+    return out
+
+
+Clock = dict[int, tuple[float, float]]
+
+
+def thread_shares(
+    before: Clock, after: Clock, wall_s: float, main: int, top: int = 4
+) -> list[tuple[str, float, float]]:
+    """The ``top`` threads by CPU between two :func:`~benchmarks.capacity.server.thread_clock`
+    readings: name (``main`` for the thread ``main``, else ``tTID``), % of ``wall_s`` on a CPU and
+    % waiting in the run queue. A thread whose two shares add up to ~100% was never idle."""
+    if wall_s <= 0:
+        return []
+    rows = []
+    for tid, (cpu, waited) in after.items():
+        cpu0, waited0 = before.get(tid, (0.0, 0.0))
+        name = "main" if tid == main else f"t{tid}"
+        rows.append((name, 100 * (cpu - cpu0) / wall_s, 100 * (waited - waited0) / wall_s))
+    return sorted(rows, key=lambda r: -r[1])[:top]
 
 
 def ramp(start: int, stop: int, steps: Sequence[int] = (4, 2)) -> list[int]:

@@ -40,6 +40,19 @@ def report_run(r: RunResult, title: str = "") -> None:
     if r.others_cpu_s and r.wall_s:
         shares = ", ".join(f"{name} {cpu / r.wall_s * 100:.0f}%" for name, cpu in r.others_cpu_s.items())
         print(f"   CPU of what shares the cores (% of one core): {shares}")
+    for lane, c in r.lanes.items():
+        jobs, ratio = c["jobs"] or 1, c["ran_s"] / c["cpu_s"] if c["cpu_s"] else 0.0
+        print(
+            f"   {lane} jobs: {c['jobs']:.0f}, mean queue wait {c['waited_s'] / jobs * 1000:.1f} ms,"
+            f" CPU {c['cpu_s']:.1f} s, run {c['ran_s']:.1f} s (x{ratio:.2f} of CPU: the rest"
+            " waited for the GIL or a core)"
+        )
+    if r.threads:
+        shares = ", ".join(f"{name} {cpu:.0f}/{wait:.0f}" for name, cpu, wait in r.threads)
+        print(
+            f"   busiest server threads, % of the run on a CPU / waiting for one: {shares}"
+            " (near 100 together: never idle, short of CPU)"
+        )
     print(f"   server memory: idle {r.rss_idle_mib:.0f} MiB, +{r.rss_mib_per_call:.1f} MiB per call at peak")
     if r.lag_events:
         where = ", ".join(f"{t}-{t + 10} s: {k}" for t, k in lag_windows(r.lag_events).items())

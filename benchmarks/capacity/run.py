@@ -23,7 +23,14 @@ import httpx
 from agent_monitor.errors import StreamingClientError
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.ingest.client import StreamResult, stream_ingest
-from benchmarks.capacity.keepup import ALERT_TYPES, MAX_LAG_S, RunResult, split_round_robin
+from benchmarks.capacity.keepup import (
+    ALERT_TYPES,
+    MAX_LAG_S,
+    RunResult,
+    lane_delta,
+    split_round_robin,
+    thread_shares,
+)
 from benchmarks.capacity.server import Node, tree_cpu_s
 
 
@@ -98,10 +105,9 @@ async def run_calls(
     ]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 30)
     result.rss_idle_mib = result.rss_peak_mib = sum(node.rss_mib() for node in nodes)
-    for node in nodes:
-        await get_json(node, "/api/metrics?reset=true")
+    before = [await get_json(node, "/api/metrics?reset=true") for node in nodes]
     stop = asyncio.Event()
-    cpu0, wall0 = sum(node.cpu_s() for node in nodes), time.monotonic()
+    cpu0, wall0, threads0 = sum(node.cpu_s() for node in nodes), time.monotonic(), nodes[0].threads()
     others0 = {name: tree_cpu_s(pid) for name, pid in (others or {}).items()} | {
         "client": time.process_time()
     }
@@ -111,9 +117,12 @@ async def run_calls(
     result.wall_s = time.monotonic() - wall0
     result.others_cpu_s = {"client": time.process_time() - others0.pop("client")}
     result.others_cpu_s |= {name: tree_cpu_s((others or {})[name]) - c for name, c in others0.items()}
+    result.threads = thread_shares(threads0, nodes[0].threads(), result.wall_s, nodes[0].pid)
     stop.set()
     await poller
-    result.loop_lag = worst_loop_lag([await get_json(node, "/api/metrics") for node in nodes])
+    after = [await get_json(node, "/api/metrics") for node in nodes]
+    result.loop_lag = worst_loop_lag(after)
+    result.lanes = lane_delta(before, after)
     await asyncio.sleep(1.0)
     for task in followers:
         task.cancel()

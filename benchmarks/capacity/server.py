@@ -66,6 +66,19 @@ def tree_cpu_s(root: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def thread_clock(pid: int) -> dict[int, tuple[float, float]]:
+    """Per thread of ``pid``: CPU seconds so far and seconds it waited for a core (``schedstat``)."""
+    out: dict[int, tuple[float, float]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            f = task.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+            waited_ns = int(task.joinpath("schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        out[int(task.name)] = ((int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"), waited_ns / 1e9)
+    return out
+
+
 def tree_rss_mib(root: int) -> float:
     total = 0.0
     for pid in tree_pids(root):
@@ -99,6 +112,10 @@ class Node:
 
     def cpu_s(self) -> float:
         return tree_cpu_s(self.pid)
+
+    def threads(self) -> dict[int, tuple[float, float]]:
+        """The server process's threads: CPU and run-queue seconds so far (:func:`thread_clock`)."""
+        return thread_clock(self.pid)
 
     def rss_mib(self) -> float:
         return tree_rss_mib(self.pid)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 
 from benchmarks.capacity.keepup import (
@@ -9,6 +12,7 @@ from benchmarks.capacity.keepup import (
     burst_stagger,
     kept_up,
     lag_windows,
+    lane_delta,
     legs_per_core,
     levels_from,
     parse_levels,
@@ -17,8 +21,10 @@ from benchmarks.capacity.keepup import (
     ratio,
     search_max,
     split_round_robin,
+    thread_shares,
 )
 from benchmarks.capacity.peer_part import expand_cpus
+from benchmarks.capacity.server import thread_clock
 
 
 def test_a_call_keeps_up_only_below_one_second_without_drops_or_failures() -> None:
@@ -96,3 +102,53 @@ def test_two_nodes_search_from_the_one_node_max_up() -> None:
     assert levels_from([3, 4, 5, 6, 8], 4) == [4, 5, 6, 8]
     assert levels_from([3, 4, 5], 0) == [3, 4, 5]  # one node kept up none: every level
     assert levels_from([3, 4, 5], 9) == [3, 4, 5]  # above every level: every level (never empty)
+
+
+def test_lane_counters_are_taken_over_the_run_and_summed_over_nodes() -> None:
+    before = [
+        {"lanes": {"urgent": {"jobs": 10, "waited_s": 1.0, "cpu_s": 2.0, "ran_s": 3.0}}},
+        {"lanes": {"urgent": {"jobs": 0, "waited_s": 0.0, "cpu_s": 0.0, "ran_s": 0.0}}},
+    ]
+    after = [
+        {"lanes": {"urgent": {"jobs": 15, "waited_s": 1.5, "cpu_s": 2.5, "ran_s": 4.0}}},
+        {
+            "lanes": {
+                "urgent": {"jobs": 5, "waited_s": 0.5, "cpu_s": 1.0, "ran_s": 1.0},
+                "deferred": {"jobs": 2},
+            }
+        },
+    ]
+    assert lane_delta(before, after) == {
+        "urgent": {"jobs": 10.0, "waited_s": 1.0, "cpu_s": 1.5, "ran_s": 2.0},
+        "deferred": {"jobs": 2.0, "waited_s": 0.0, "cpu_s": 0.0, "ran_s": 0.0},
+    }
+    assert lane_delta([{}], [{"loop_lag": {}}]) == {}
+
+
+def test_thread_shares_rank_threads_by_cpu_with_their_run_queue_wait() -> None:
+    before = {100: (1.0, 0.5), 101: (2.0, 1.0), 102: (0.0, 0.0)}
+    after = {100: (3.0, 2.5), 101: (9.0, 3.0), 102: (0.1, 0.0), 103: (0.5, 0.5)}
+    assert thread_shares(before, after, 10.0, main=100, top=3) == [
+        ("t101", 70.0, 20.0),
+        ("main", 20.0, 20.0),
+        ("t103", 5.0, 5.0),
+    ]
+    assert thread_shares(before, after, 0.0, main=100) == []
+
+
+def test_thread_clock_reads_this_process() -> None:
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        clock = thread_clock(os.getpid())
+    finally:
+        stop.set()
+        spinner.join()
+    assert os.getpid() in clock and len(clock) >= 2
+    assert all(cpu >= 0 and waited >= 0 for cpu, waited in clock.values())

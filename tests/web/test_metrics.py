@@ -50,6 +50,13 @@ def value(samples: dict[str, list[Sample]], name: str, **labels: str) -> float:
     return found[0]
 
 
+def lanes(server: LiveServer) -> dict[str, dict[str, float]]:
+    """The worker threads' lane counters from ``/api/metrics`` (JSON, for supervisors and admins)."""
+    response = httpx.get(server.url + "/api/metrics", headers={"Cookie": server.cookie})
+    assert response.status_code == 200, response.text
+    return dict(response.json()["lanes"])
+
+
 @pytest.fixture(scope="module")
 def short_call(real_call: CallAudio) -> CallAudio:
     """16 s of the real call with a synthetic agent insult spliced in at 8 s."""
@@ -77,9 +84,14 @@ def test_a_real_call_shows_in_the_metrics(live_server: LiveServer, short_call: C
             assert events.of("metrics-1", "alert_raised"), [e["type"] for e in events.of("metrics-1")]
         return during
 
-    before = scrape(live_server.url)
+    before, lanes_before = scrape(live_server.url), lanes(live_server)
     during = asyncio.run(run())
-    after = scrape(live_server.url)
+    after, lanes_after = scrape(live_server.url), lanes(live_server)
+    # the worker threads' lanes: recognition and rules urgent, the debtor's stress deferred
+    ran = {lane: lanes_after[lane]["jobs"] - lanes_before[lane]["jobs"] for lane in ("urgent", "deferred")}
+    assert ran["urgent"] >= 20 and ran["deferred"] >= 5, ran
+    assert lanes_after["urgent"]["cpu_s"] > lanes_before["urgent"]["cpu_s"]
+    assert lanes_after["deferred"]["queued"] == 0
     node = live_server.settings.server.node_name or socket.gethostname()
     assert value(during, "agent_monitor_calls_live", node=node) == 1
     assert value(after, "agent_monitor_calls_live", node=node) == 0
