@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from asr.model_path import resolve_model_path
 from asr.static_graph import WORDS, find_static_graph
 
 RATE = 16000
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +37,30 @@ def speech(librispeech_flac: Path) -> bytes:
     return float_to_pcm16(decode_file(librispeech_flac, target_rate=RATE).samples[0])
 
 
-def rss_mib() -> float:
-    for line in Path(f"/proc/{os.getpid()}/smaps_rollup").read_text().splitlines():
+#: run in a fresh process: what loading the model adds to its RSS (MiB). In the test's own
+#: process the allocator reuses memory freed by earlier tests, so a delta there is not the model's.
+LOAD_RSS = """
+import sys
+from pathlib import Path
+def rss():
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
         if line.startswith("Rss:"):
             return int(line.split()[1]) / 1024
-    raise AssertionError("no Rss line")
+from agent_monitor.settings import DecoderSettings
+from asr.model_loading import load_vosk_model
+words = Path(sys.argv[2]) if len(sys.argv) > 2 else None
+before = rss()
+model = load_vosk_model(Path(sys.argv[1]), DecoderSettings(dither=0.0), grammar_words=words)
+print(rss() - before)
+"""
+
+
+def load_rss_mib(path: Path, grammar_words: Path | None = None) -> float:
+    args = [str(path), *([str(grammar_words)] if grammar_words else [])]
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_RSS, *args], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def words_of(model: Any, pcm: bytes, grammar: list[str] | None = None) -> list[dict[str, Any]]:
@@ -75,13 +96,10 @@ def test_grammar_only_model_decodes_grammars_as_the_full_model_in_less_memory(
 ) -> None:
     path, graph = paths
     repeatable = DecoderSettings(dither=0.0)  # no random dither: two recognizers, the same words
-    before = rss_mib()
-    grammar_only = load_vosk_model(path, repeatable, grammar_words=graph)
-    grammar_only_mib = rss_mib() - before
-    before = rss_mib()
-    full = load_vosk_model(path, repeatable)
-    full_mib = rss_mib() - before
+    grammar_only_mib, full_mib = load_rss_mib(path, graph), load_rss_mib(path)
     assert grammar_only_mib < full_mib - 25, (grammar_only_mib, full_mib)
+    grammar_only = load_vosk_model(path, repeatable, grammar_words=graph)
+    full = load_vosk_model(path, repeatable)
     first = [w["word"] for w in words_of(full, speech)]
     assert len(first) > 10
     assert words_of(grammar_only, speech) == []  # no grammar: the empty language model, no words
