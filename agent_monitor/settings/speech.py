@@ -120,8 +120,11 @@ class AsrSettings(BaseModel):
     #: ... and also at every VAD end of speech, on the utterance so far (the partial's words), so a
     #: key term the first pass missed is warned about when the speaker pauses, not only once the
     #: utterance is settled (``final_after_silence_s`` later); the final then reuses that pass
-    #: when no audio was added and the words are the same
-    keyword_second_pass_at_pause: bool = True
+    #: when no audio was added and the words are the same. Off by default: on the live
+    #: evaluation's reporting half it moved neither recall nor latency (README) for +16% of the
+    #: agent leg's CPU, and the partial at a pause often lacks the last word said, which a key
+    #: term inserted at the end can then take the place of ("looking for" -> "looking whore")
+    keyword_second_pass_at_pause: bool = False
     #: decode with the model's static graph (``graph/HCLG.fst`` built next to it by ``agent-monitor
     #: models build-graph``; see ``asr/static_graph.py``) when it is built: about half the CPU of
     #: the lookahead graph the small models ship, same words, ~+270 MiB per process. Not built:
