@@ -43,13 +43,14 @@
     if (tile) { show(tile); queued.forEach(onEvent); }
   }
   async function load() {
+    const known = new Set(Tiles.calls.keys()); // a call first seen while the list is on its way is not in it
     const data = await AM.api("GET", "/api/wall");
     graceS = data.ended_grace_s;
     Popups.setEscalateAfter(data.escalate_after_s);
     const live = new Set(data.calls.map((c) => c.call.call_id));
     data.calls.forEach(show);
-    // calls that ended while the wall was not connected
-    Tiles.calls.forEach((s, id) => { if (!live.has(id) && !s.ended) end(id); });
+    // calls that ended while the wall was not connected (not those that started during the load)
+    Tiles.calls.forEach((s, id) => { if (known.has(id) && !live.has(id) && !s.ended) end(id); });
   }
   function end(callId) {
     const s = Tiles.calls.get(callId);
