@@ -20,7 +20,7 @@ from agent_monitor.model.stages import LegChecker, StressScorer
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline.audio_in import Resampler
 from agent_monitor.settings import Settings
-from asr.keyword_rescore import KeywordRescorer
+from asr.keyword_rescore import KeywordRescorer, Rescored
 from asr.recognizer import LegRecognizer, SpareRecognizer
 from asr.streaming import LegTranscriber, RecognizerPool
 
@@ -98,8 +98,8 @@ class TimedRescorer(KeywordRescorer):
         super().__init__(model, rate, terms)
         self.costs = costs
 
-    def missed_terms(self, pcm: bytes, words: Sequence[str]) -> list[dict[str, Any]]:
-        return self.costs.timed("keyword 2nd pass", super().missed_terms, pcm, words)
+    def rescore(self, pcm: bytes, words: Sequence[str]) -> Rescored:
+        return self.costs.timed("keyword 2nd pass", super().rescore, pcm, words)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Resident memory and start-up CPU of one idle `agent-monitor serve` (all roles, speech in the server
-# process, the default 32 warmed spares), with the static graph and with the lookahead graph.
+# process, the default 32 warmed spares): the static graph with and without huge pages for the heap
+# (`server.huge_pages`), and the lookahead graph.
 #
 #   benchmarks/serve_rss.sh
 #
@@ -9,10 +10,11 @@
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONPATH=$PWD AGENT_MONITOR_SERVER__WORKERS=0
-for static in true false; do
+for config in "true true" "true false" "false true"; do
+    read -r static huge <<<"$config"
     dir=$(mktemp -d)
     port=$((20000 + RANDOM % 20000))
-    AGENT_MONITOR_DATA_DIR=$dir AGENT_MONITOR_ASR__STATIC_GRAPH=$static \
+    AGENT_MONITOR_DATA_DIR=$dir AGENT_MONITOR_ASR__STATIC_GRAPH=$static AGENT_MONITOR_SERVER__HUGE_PAGES=$huge \
         .venv/bin/python -m agent_monitor serve --port "$port" --audiosocket-port off >"$dir/log" 2>&1 &
     pid=$!
     waited=0
@@ -20,7 +22,7 @@ for static in true false; do
         sleep 1
         waited=$((waited + 1))
         if [ "$waited" -ge 300 ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "static_graph=$static: the server did not come up; its log:" >&2
+            echo "static_graph=$static huge_pages=$huge: the server did not come up; its log:" >&2
             tail -5 "$dir/log" >&2
             break
         fi
@@ -28,7 +30,7 @@ for static in true false; do
     sleep 5
     if kill -0 "$pid" 2>/dev/null; then
         rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
-        echo "asr.static_graph=$static: ready after ${waited} s, RSS ${rss} MiB, CPU $(ps -o cputime= -p "$pid")"
+        echo "asr.static_graph=$static server.huge_pages=$huge: ready after ${waited} s, RSS ${rss} MiB, CPU $(ps -o cputime= -p "$pid")"
         kill "$pid"
         wait "$pid" 2>/dev/null
     fi

@@ -130,12 +130,16 @@ def preflight(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    settings = server_settings(args, settings)
+    if settings.server.huge_pages:
+        from agent_monitor.huge_pages import restart_with_huge_pages
+
+        restart_with_huge_pages()  # before anything heavy is loaded; returns when set already
     import uvicorn
 
     from agent_monitor.compose import create_app
     from web.server_options import uvicorn_options
 
-    settings = server_settings(args, settings)
     preflight(settings)
     server = settings.server
     with DataDirLock(settings.data_dir):  # one server per data directory, checked before anything

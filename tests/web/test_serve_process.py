@@ -173,3 +173,20 @@ def test_a_second_server_on_the_data_directory_refuses_to_start(server: ServerPr
 
     asyncio.run(hold_call())
     assert Path(server.data_dir / "agent-monitor.lock").is_file()
+
+
+def test_the_server_heap_is_backed_by_huge_pages_where_the_kernel_has_them(server: ServerProcess) -> None:
+    """``serve`` starts itself again with glibc's huge-page tunable (same PID) where THP is
+    available, and its loaded models then sit partly in huge pages; elsewhere it runs as started."""
+    from agent_monitor.huge_pages import TUNABLE, thp_mode
+
+    assert server.proc is not None
+    environ = Path(f"/proc/{server.proc.pid}/environ").read_bytes().split(b"\0")
+    tunables = [e for e in environ if e.startswith(b"GLIBC_TUNABLES=")]
+    if thp_mode() in ("always", "madvise"):
+        assert tunables and TUNABLE.encode() in tunables[0], environ
+        rollup = Path(f"/proc/{server.proc.pid}/smaps_rollup").read_text()
+        huge_kb = int(re.search(r"AnonHugePages:\s+(\d+) kB", rollup).group(1))  # type: ignore[union-attr]
+        assert huge_kb >= 64 * 1024, rollup
+    else:
+        assert not any(TUNABLE.encode() in t for t in tunables)
