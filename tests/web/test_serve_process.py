@@ -190,3 +190,16 @@ def test_the_server_heap_is_backed_by_huge_pages_where_the_kernel_has_them(serve
         assert huge_kb >= 64 * 1024, rollup
     else:
         assert not any(TUNABLE.encode() in t for t in tunables)
+
+
+def test_websockets_are_not_compressed(server: ServerProcess) -> None:
+    """A client offering per-message deflate (the websockets library does by default) gets plain
+    frames: compressing telephone audio costs the event loop and gains nothing."""
+
+    async def extensions() -> str | None:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(server.ws + "/ws/ingest", additional_headers=headers) as ws:
+            assert "permessage-deflate" in str(ws.request.headers.get("Sec-WebSocket-Extensions"))  # type: ignore[union-attr]
+            return ws.response.headers.get("Sec-WebSocket-Extensions")  # type: ignore[union-attr]
+
+    assert asyncio.run(extensions()) is None
