@@ -55,13 +55,16 @@ class Rescored:
 class KeywordRescorer:
     """Re-decodes utterances of one model with a grammar of key-term variants.
 
-    Counts its passes and their CPU time (``passes``, ``cpu_s``: the CPU of the thread that ran
-    them, :func:`time.thread_time`), and the finals that reused a pass made at a pause
-    (``reused``), for the CPU figures of the live evaluation."""
+    ``below_conf``: a final is re-decoded only when one of its first-pass words has a confidence
+    below this (:meth:`worth_it`; 1.0: every final). Counts its passes and their CPU time
+    (``passes``, ``cpu_s``: the CPU of the thread that ran them, :func:`time.thread_time`), the
+    finals that reused a pass made at a pause (``reused``) and those left alone as sure
+    (``skipped``), for the CPU figures of the live evaluation."""
 
-    def __init__(self, model: Any, sample_rate: int, terms: Sequence[str]) -> None:
+    def __init__(self, model: Any, sample_rate: int, terms: Sequence[str], below_conf: float = 1.0) -> None:
         self.model = model
         self.sample_rate = sample_rate
+        self.below_conf = below_conf
         known = []
         for term in dict.fromkeys(t.strip().lower() for t in terms):
             if term and " " not in term and model.vosk_model_find_word(term) >= 0:
@@ -69,10 +72,21 @@ class KeywordRescorer:
         self.terms = tuple(known)
         self.passes = 0
         self.reused = 0
+        self.skipped = 0
         self.cpu_s = 0.0
 
     def __bool__(self) -> bool:
         return bool(self.terms)
+
+    def worth_it(self, confs: Sequence[float]) -> bool:
+        """Whether a final whose first-pass words have the confidences ``confs`` is re-decoded:
+        a key term the first pass dropped or replaced leaves a word it is unsure of (the word put
+        in its place, or a neighbour that took its sound), so a final it is sure of throughout is
+        left alone (counted in ``skipped``)."""
+        if self.below_conf >= 1.0 or any(c < self.below_conf for c in confs):
+            return True
+        self.skipped += 1
+        return False
 
     def missed_terms(self, pcm: bytes, words: Sequence[str]) -> list[dict[str, Any]]:
         """Key terms of the best variant for ``pcm`` that ``words`` (the first pass) lacks, as

@@ -20,6 +20,7 @@ from typing import Any
 
 from agent_monitor.errors import ModelLayoutError
 from agent_monitor.settings import AsrSettings, DecoderSettings
+from asr.blas import choose_kernels
 from asr.decoder_conf import derived_model
 from asr.static_graph import find_static_graph, ships_static_graph
 
@@ -62,6 +63,7 @@ class LoadedModel:
 
 def load_language_model(path: Path, asr: AsrSettings, lang: str) -> LoadedModel:
     """Load the model at ``path`` as ``asr`` says (blocking: seconds; more with a static graph)."""
+    choose_kernels(asr.blas_kernels)  # before Vosk's library is loaded: it reads this once
     decoder = asr.decoder.get(lang)
     graph = None
     if asr.static_graph and not ships_static_graph(path):

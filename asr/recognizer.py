@@ -227,18 +227,24 @@ class LegRecognizer:
             for w in found
         )
 
-    def _missed(self, pcm: bytes, words: tuple[str, ...], paused: _PausePass | None) -> list[dict[str, Any]]:
+    def _missed(
+        self, pcm: bytes, found_words: Sequence[dict[str, Any]], paused: _PausePass | None
+    ) -> list[dict[str, Any]]:
         """The second pass's key terms for a final: what the passes at the utterance's pauses
-        found, and, unless the last of them saw the same audio and words, a new pass's finding.
+        found, and, unless the last of them saw the same audio and words or the first pass was
+        sure of every word (:meth:`KeywordRescorer.worth_it`), a new pass's finding.
 
         A term found at a pause was warned about already; it stays unless the final's first pass
         has it: the final's words often differ from the partial's (Vosk's final decode), and their
         one-edit variants then need not contain the phrase the pause's pass preferred."""
         if self._rescorer is None:
             return []
+        words = tuple(str(w["word"]) for w in found_words)
         found = [w for w in self._found_at_pauses if w["word"] not in words]
         if paused is not None and paused.length == len(pcm) and paused.words == words:
             self._rescorer.reused += 1
+            return found
+        if not self._rescorer.worth_it([float(w.get("conf", 1.0)) for w in found_words]):
             return found
         return _merged(found, self._rescorer.rescore(pcm, words).missed)
 
@@ -250,9 +256,7 @@ class LegRecognizer:
         missed = (
             [
                 {**w, "start": fed_s + w["start"], "end": fed_s + w["end"]}
-                for w in self._missed(
-                    bytes(self._utt_pcm), tuple(str(w["word"]) for w in found), self._pause_pass
-                )
+                for w in self._missed(bytes(self._utt_pcm), found, self._pause_pass)
             ]
             if text
             else []

@@ -194,7 +194,9 @@ class LegTranscriber:
             lang=pool.lang,
             partial_interval_s=settings.asr.partial_interval_s,
             partials=partials,
-            rescorer=KeywordRescorer(pool.grammar_model, rate, keywords)
+            rescorer=KeywordRescorer(
+                pool.grammar_model, rate, keywords, below_conf=settings.asr.keyword_second_pass_below_conf
+            )
             if keywords and settings.asr.keyword_second_pass and pool.grammar_model is not None
             else None,
             rescore_at_pause=settings.asr.keyword_second_pass_at_pause,

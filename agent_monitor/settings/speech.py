@@ -117,6 +117,11 @@ class AsrSettings(BaseModel):
     #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
     #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
     keyword_second_pass: bool = True
+    #: ... but only on a final with a first-pass word whose confidence is below this (a key term
+    #: Vosk dropped or replaced leaves a word it is unsure of); 1.0 = every final. Chosen on the
+    #: live evaluation's tuning half (README "Live evaluation"): most finals are sure throughout
+    #: and their second pass found nothing
+    keyword_second_pass_below_conf: float = Field(0.5, ge=0.0, le=1.0)
     #: ... and also at every VAD end of speech, on the utterance so far (the partial's words), so a
     #: key term the first pass missed is warned about when the speaker pauses, not only once the
     #: utterance is settled (``final_after_silence_s`` later); the final then reuses that pass
@@ -130,6 +135,11 @@ class AsrSettings(BaseModel):
     #: the lookahead graph the small models ship, same words, ~+270 MiB per process. Not built:
     #: one warning, the lookahead graph. The keyword second pass keeps the lookahead model (grammars)
     static_graph: bool = True
+    #: OpenBLAS kernels of Vosk's acoustic model (``asr/blas.py``): ``auto`` = the AVX-512 ones on
+    #: a CPU that has AVX-512 (measured on an AMD Zen 4: about 10% less of Vosk's CPU), else the
+    #: library's own choice; ``library`` = always the library's choice; or an OpenBLAS core name.
+    #: ``OPENBLAS_CORETYPE`` in the environment wins
+    blas_kernels: str = "auto"
     #: seconds of synthetic speech-like sound each spare decodes at start-up (then reset), so the
     #: first calls of a just-started server cost what later ones do: a never-used recognizer
     #: costs more CPU over its first seconds (see ``asr/warmup.py``); 0 turns it off. That holds

@@ -21,10 +21,13 @@ TERMS = ("damn", "crap", "idiot", "hell")
 SAID, VOICE, TERM = "pay your damn bills", "en", "damn"
 
 
-def _settings(base: Settings, *, second_pass: bool, at_pause: bool) -> Settings:
-    asr = base.asr.model_copy(
-        update={"keyword_second_pass": second_pass, "keyword_second_pass_at_pause": at_pause}
-    )
+def _settings(
+    base: Settings, *, second_pass: bool, at_pause: bool, below_conf: float | None = None
+) -> Settings:
+    update = {"keyword_second_pass": second_pass, "keyword_second_pass_at_pause": at_pause}
+    if below_conf is not None:
+        update["keyword_second_pass_below_conf"] = below_conf
+    asr = base.asr.model_copy(update=update)
     return base.model_copy(update={"asr": asr})
 
 
@@ -87,3 +90,13 @@ def test_at_the_final_only_the_term_waits_for_the_settle(
     timed, segment, _ = _feed(pool, _settings(base_settings, second_pass=True, at_pause=False))
     at, carrier = _first_with_term(timed)
     assert carrier.final and at >= segment.end + base_settings.asr.final_after_silence_s
+
+
+def test_a_final_the_first_pass_is_sure_of_is_not_decoded_again(
+    pool: RecognizerPool, base_settings: Settings
+) -> None:
+    """With the gate at 0 no word is unsure enough: the final is left as the first pass heard it."""
+    timed, _, lt = _feed(pool, _settings(base_settings, second_pass=True, at_pause=False, below_conf=0.0))
+    rescorer = lt.recognizer.rescorer
+    assert rescorer is not None and rescorer.passes == 0 and rescorer.skipped == 1
+    assert not any(TERM in t.text.split() for _, t in timed)

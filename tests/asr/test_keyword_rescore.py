@@ -49,3 +49,13 @@ def test_no_term_is_invented_in_clean_speech(rescorer: KeywordRescorer) -> None:
 
 def test_a_term_already_heard_is_not_reported_again(rescorer: KeywordRescorer) -> None:
     assert rescorer.missed_terms(_pcm("you idiot"), ["you", "idiot"]) == []
+
+
+def test_only_finals_with_an_unsure_word_are_worth_a_second_pass(pool: RecognizerPool) -> None:
+    assert pool.grammar_model is not None
+    gated = KeywordRescorer(pool.grammar_model, 16000, TERMS, below_conf=0.5)
+    assert not gated.worth_it([0.93, 1.0, 0.51])
+    assert gated.worth_it([0.93, 0.49, 1.0])
+    assert (gated.skipped, gated.passes) == (1, 0)
+    every = KeywordRescorer(pool.grammar_model, 16000, TERMS, below_conf=1.0)
+    assert every.worth_it([1.0, 1.0]) and every.skipped == 0
