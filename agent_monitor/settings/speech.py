@@ -115,13 +115,16 @@ class AsrSettings(BaseModel):
     #: lookahead graph, ~1.3 MiB on the static graph (no composition cache)
     spare_recognizers: int = Field(32, ge=0)
     #: re-decode every final of a leg that has key terms (the agent's: the abuse rules' single
-    #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``
-    keyword_second_pass: bool = True
-    #: ... but only on a final with a first-pass word whose confidence is below this (a key term
-    #: Vosk dropped or replaced leaves a word it is unsure of); 1.0 = every final. Chosen on the
-    #: live evaluation's tuning half (README "Live evaluation"): most finals are sure throughout
-    #: and their second pass found nothing
-    keyword_second_pass_below_conf: float = Field(0.5, ge=0.0, le=1.0)
+    #: words) against variants with a key term inserted; see ``asr/keyword_rescore.py``. Off by
+    #: default: on the live evaluation's tuning half (62 calls, agent legs, 488 finals) it found
+    #: the term of 1 abusive turn (of 14) and put a term into 7 clean turns (of 400; "perfect"
+    #: became "piss"), for about 28% of the agent leg's CPU (README "Live evaluation")
+    keyword_second_pass: bool = False
+    #: ... and then only on a final with a first-pass word whose confidence is below this (a key
+    #: term Vosk dropped or replaced often leaves a word it is unsure of); 1.0 = every final. On
+    #: that tuning half 0.3 kept the one true find and 1 of the 7 false ones at 17% of the pass's
+    #: CPU; too few finds to choose by, so the default keeps every final
+    keyword_second_pass_below_conf: float = Field(1.0, ge=0.0, le=1.0)
     #: ... and also at every VAD end of speech, on the utterance so far (the partial's words), so a
     #: key term the first pass missed is warned about when the speaker pauses, not only once the
     #: utterance is settled (``final_after_silence_s`` later); the final then reuses that pass

@@ -27,6 +27,16 @@ def digits_8k(eval_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def keyword_pool(base_settings: Settings) -> Iterator[RecognizerPool]:
+    """The real installed model with the keyword second pass on (off by default), so the pool
+    also loads the pass's grammar model."""
+    asr = base_settings.asr.model_copy(update={"keyword_second_pass": True})
+    p = RecognizerPool.from_settings(base_settings.model_copy(update={"asr": asr}))
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="session")
 def pool(base_settings: Settings) -> Iterator[RecognizerPool]:
     """The real installed model; fails (never skips) when it is missing."""
     p = RecognizerPool.from_settings(base_settings)

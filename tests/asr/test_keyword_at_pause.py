@@ -59,8 +59,8 @@ def _first_with_term(timed: list[tuple[float, Transcript]]) -> tuple[float, Tran
 
 
 @pytest.fixture(scope="module")
-def first_pass_only(pool: RecognizerPool, base_settings: Settings) -> list[tuple[float, Transcript]]:
-    return _feed(pool, _settings(base_settings, second_pass=False, at_pause=False))[0]
+def first_pass_only(keyword_pool: RecognizerPool, base_settings: Settings) -> list[tuple[float, Transcript]]:
+    return _feed(keyword_pool, _settings(base_settings, second_pass=False, at_pause=False))[0]
 
 
 def test_the_first_pass_alone_misses_the_term(first_pass_only: list[tuple[float, Transcript]]) -> None:
@@ -69,9 +69,9 @@ def test_the_first_pass_alone_misses_the_term(first_pass_only: list[tuple[float,
 
 
 def test_the_term_arrives_at_the_end_of_speech_with_its_time(
-    pool: RecognizerPool, base_settings: Settings
+    keyword_pool: RecognizerPool, base_settings: Settings
 ) -> None:
-    timed, segment, lt = _feed(pool, _settings(base_settings, second_pass=True, at_pause=True))
+    timed, segment, lt = _feed(keyword_pool, _settings(base_settings, second_pass=True, at_pause=True))
     at, carrier = _first_with_term(timed)
     settle = base_settings.asr.final_after_silence_s
     assert not carrier.final  # the partial at the end of speech, not the settled final
@@ -85,18 +85,20 @@ def test_the_term_arrives_at_the_end_of_speech_with_its_time(
 
 
 def test_at_the_final_only_the_term_waits_for_the_settle(
-    pool: RecognizerPool, base_settings: Settings
+    keyword_pool: RecognizerPool, base_settings: Settings
 ) -> None:
-    timed, segment, _ = _feed(pool, _settings(base_settings, second_pass=True, at_pause=False))
+    timed, segment, _ = _feed(keyword_pool, _settings(base_settings, second_pass=True, at_pause=False))
     at, carrier = _first_with_term(timed)
     assert carrier.final and at >= segment.end + base_settings.asr.final_after_silence_s
 
 
 def test_a_final_the_first_pass_is_sure_of_is_not_decoded_again(
-    pool: RecognizerPool, base_settings: Settings
+    keyword_pool: RecognizerPool, base_settings: Settings
 ) -> None:
     """With the gate at 0 no word is unsure enough: the final is left as the first pass heard it."""
-    timed, _, lt = _feed(pool, _settings(base_settings, second_pass=True, at_pause=False, below_conf=0.0))
+    timed, _, lt = _feed(
+        keyword_pool, _settings(base_settings, second_pass=True, at_pause=False, below_conf=0.0)
+    )
     rescorer = lt.recognizer.rescorer
     assert rescorer is not None and rescorer.passes == 0 and rescorer.skipped == 1
     assert not any(TERM in t.text.split() for _, t in timed)

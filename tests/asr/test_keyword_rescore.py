@@ -21,9 +21,9 @@ def test_variants_insert_or_replace_one_term() -> None:
 
 
 @pytest.fixture(scope="module")
-def rescorer(pool: RecognizerPool) -> KeywordRescorer:
-    assert pool.grammar_model is not None
-    return KeywordRescorer(pool.grammar_model, 16000, [*TERMS, "zzqxv", "two words"])
+def rescorer(keyword_pool: RecognizerPool) -> KeywordRescorer:
+    assert keyword_pool.grammar_model is not None
+    return KeywordRescorer(keyword_pool.grammar_model, 16000, [*TERMS, "zzqxv", "two words"])
 
 
 def _pcm(text: str) -> bytes:
@@ -51,11 +51,11 @@ def test_a_term_already_heard_is_not_reported_again(rescorer: KeywordRescorer) -
     assert rescorer.missed_terms(_pcm("you idiot"), ["you", "idiot"]) == []
 
 
-def test_only_finals_with_an_unsure_word_are_worth_a_second_pass(pool: RecognizerPool) -> None:
-    assert pool.grammar_model is not None
-    gated = KeywordRescorer(pool.grammar_model, 16000, TERMS, below_conf=0.5)
+def test_only_finals_with_an_unsure_word_are_worth_a_second_pass(keyword_pool: RecognizerPool) -> None:
+    assert keyword_pool.grammar_model is not None
+    gated = KeywordRescorer(keyword_pool.grammar_model, 16000, TERMS, below_conf=0.5)
     assert not gated.worth_it([0.93, 1.0, 0.51])
     assert gated.worth_it([0.93, 0.49, 1.0])
     assert (gated.skipped, gated.passes) == (1, 0)
-    every = KeywordRescorer(pool.grammar_model, 16000, TERMS, below_conf=1.0)
+    every = KeywordRescorer(keyword_pool.grammar_model, 16000, TERMS, below_conf=1.0)
     assert every.worth_it([1.0, 1.0]) and every.skipped == 0

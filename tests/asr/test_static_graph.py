@@ -69,15 +69,15 @@ def test_the_derived_directory_offers_vosk_only_the_static_graph(
         assert (root / "graph" / HCLG).is_file() and not (root / "graph" / "Gr.fst").exists()
 
 
-def test_the_pool_decodes_with_the_static_graph_and_keeps_a_grammar_model(
-    pool: RecognizerPool, built_graph: Path, speech: bytes
+def test_with_the_second_pass_the_pool_decodes_with_the_static_graph_and_keeps_a_grammar_model(
+    keyword_pool: RecognizerPool, built_graph: Path, speech: bytes
 ) -> None:
-    assert pool.static_graph == built_graph
-    assert pool.grammar_model is not None and pool.grammar_model is not pool.model
+    assert keyword_pool.static_graph == built_graph
+    assert keyword_pool.grammar_model is not None and keyword_pool.grammar_model is not keyword_pool.model
     # Vosk ignores a grammar on a static graph (no runtime graphs): the words are free text ...
-    free, _ = decode(pool.model, speech, json.dumps(["zebra", "[unk]"]))
+    free, _ = decode(keyword_pool.model, speech, json.dumps(["zebra", "[unk]"]))
     # ... while the lookahead model the second pass uses keeps to it
-    kept, _ = decode(pool.grammar_model, speech, json.dumps(["zebra", "[unk]"]))
+    kept, _ = decode(keyword_pool.grammar_model, speech, json.dumps(["zebra", "[unk]"]))
     assert len(free) > 10 and "zebra" not in free
     assert set(kept) <= {"zebra", "[unk]"}
 
@@ -105,7 +105,7 @@ def test_language_models_of_worker_processes_load_the_static_graph(
     try:
         pool = models.pool("en")
         assert pool is not None and pool.static_graph == built_graph
-        assert pool.grammar_model is not None and pool.grammar_model is not pool.model
+        assert pool.grammar_model is None  # the keyword second pass is off by default
     finally:
         models.close()
 
@@ -126,7 +126,7 @@ def test_static_graph_off_and_no_second_pass(base_settings: Settings, built_grap
     path = resolve_model_path(base_settings)
     off = base_settings.asr.model_copy(update={"static_graph": False})
     assert load_language_model(path, off, "en").static_graph is None
-    no_pass = base_settings.asr.model_copy(update={"keyword_second_pass": False})
-    loaded = load_language_model(path, no_pass, "en")
+    assert not base_settings.asr.keyword_second_pass  # the default: no grammar model is loaded
+    loaded = load_language_model(path, base_settings.asr, "en")
     assert loaded.static_graph == built_graph and loaded.grammar is None
     assert load_vosk_model(path, None, built_graph) is not None

@@ -125,7 +125,11 @@ def _check(
 
 
 def second_pass_ab(settings: Settings, calls: list[LiveCall]) -> dict[bool, ModeTotals]:
-    """Both modes over every call's agent leg (off first, then on, per call)."""
+    """Both modes over every call's agent leg (off first, then on, per call), with the second
+    pass itself on whatever the settings say (it is off by default)."""
+    settings = settings.model_copy(
+        update={"asr": settings.asr.model_copy(update={"keyword_second_pass": True})}
+    )
     rules = LiveRules.from_settings(settings)
     pool = RecognizerPool.from_settings(settings)
     totals = {False: ModeTotals(), True: ModeTotals()}
