@@ -11,8 +11,9 @@ environment plus the tunable), before anything heavy is loaded.
 
 Measured (``benchmarks/bench_asr_cost.py`` is one leg at a time; this was 16 legs of the SpokenWOZ
 call decoded in turn on one thread, 0.1 s each, static graph, 2-core VM, alternating runs): 61.7 /
-61.6 ms of CPU per second of audio with the tunable against 67.7 / 72.3 without. A process with
-it holds about 15-20 MiB more when idle (pages are kept whole).
+61.6 ms of CPU per second of audio with the tunable against 67.7 / 72.3 without. Memory of an idle
+server: 518 vs 517 MiB just started (``benchmarks/serve_rss.sh``), 640 vs 635 MiB after the live
+benchmark's traffic (README "Capacity").
 """
 
 from __future__ import annotations

@@ -94,8 +94,8 @@ class TimedKaldi:
 class TimedRescorer(KeywordRescorer):
     """The keyword second pass, timed."""
 
-    def __init__(self, model: Any, rate: int, terms: Sequence[str], costs: Costs) -> None:
-        super().__init__(model, rate, terms)
+    def __init__(self, model: Any, rate: int, terms: Sequence[str], costs: Costs, below_conf: float) -> None:
+        super().__init__(model, rate, terms, below_conf)
         self.costs = costs
 
     def rescore(self, pcm: bytes, words: Sequence[str]) -> Rescored:
@@ -122,8 +122,10 @@ def run_leg(pool: RecognizerPool, settings: Settings, run: LegRun, chunk_s: floa
     resampler = Resampler(run.rate, asr_rate)
     spare = SpareRecognizer(TimedKaldi(run.spare.kaldi, costs), run.spare.fed)
     lt = LegTranscriber(pool, settings, run.leg, spare=spare)
-    rescorer = TimedRescorer(pool.grammar_model, asr_rate, run.keywords, costs) if run.keywords else None
-    if rescorer is not None and settings.asr.keyword_second_pass:
+    if run.keywords and settings.asr.keyword_second_pass and pool.grammar_model is not None:
+        rescorer = TimedRescorer(
+            pool.grammar_model, asr_rate, run.keywords, costs, settings.asr.keyword_second_pass_below_conf
+        )
         lt.recognizer = LegRecognizer(
             spare,
             asr_rate,
@@ -131,6 +133,7 @@ def run_leg(pool: RecognizerPool, settings: Settings, run: LegRun, chunk_s: floa
             lang=pool.lang,
             partial_interval_s=settings.asr.partial_interval_s,
             rescorer=rescorer,
+            rescore_at_pause=settings.asr.keyword_second_pass_at_pause,
         )
     step = max(1, int(chunk_s * run.rate)) * BYTES_PER_SAMPLE
     for i in range(0, len(run.pcm) + step, step):
