@@ -35,7 +35,7 @@ class LiveRules:
         return cls(load_rules_from_settings(settings), settings.rules)
 
     def checker(self, lang: str, leg: Leg) -> LegChecker:
-        return LegChecker(self.ruleset, lang, leg)
+        return LegChecker(self.ruleset, lang, leg, self.settings.classifier_partial_min_words)
 
     def key_terms(self, lang: str, leg: Leg) -> tuple[str, ...]:
         """The agent leg's abusive single words (for the recognizer's second pass); cached."""

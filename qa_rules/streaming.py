@@ -14,10 +14,13 @@ Contract (what the live pipeline relies on):
   each fires at most once per call. A must-say rule is satisfied by a final transcript, or a
   partial, that starts inside the window and contains its wording.
 * The abusive-tone classifier judges final transcripts and partials given at a VAD end of speech
-  (``at_pause``: the speaker paused after them), not the partials in between (an unfinished
-  sentence, and live alerts act on provisional hits). A classifier hit at a pause is provisional
-  like any other: confirmed or withdrawn by the final. Judging at the pause gives the agent the
-  warning about one VAD hangover after the words rather than after ``asr.final_after_silence_s``.
+  (``at_pause``: the speaker paused after them); with ``partial_min_words`` it also judges every
+  partial of at least that many words (the words so far). A classifier hit on a partial is
+  provisional like any other: confirmed or withdrawn by the final. Judging at the pause gives the
+  agent the warning about one VAD hangover after the sentence rather than after
+  ``asr.final_after_silence_s``; judging every partial gives it about one partial interval after
+  the words that carry the tone, before the sentence ends, at the price of a warning withdrawn when
+  the rest of the sentence (or the final's better words) no longer reads as abusive.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ _CLOSED_KEEP = 4096
 class LegChecker:
     """Incremental rule checking for one leg of one call."""
 
-    def __init__(self, ruleset: RuleSet, lang: str, leg: Leg) -> None:
+    def __init__(self, ruleset: RuleSet, lang: str, leg: Leg, partial_min_words: int = 0) -> None:
         self.lang = lang
         self.leg = leg
+        self.partial_min_words = partial_min_words
         self._matcher = ruleset.matcher(lang, leg)
         self._default_window = ruleset.must_say_window_s
         self._open: dict[int, dict[tuple[str, int], RuleHit]] = {}
@@ -71,7 +75,7 @@ class LegChecker:
             transcript.text,
             utterance=utt,
             words=transcript.words,
-            models=transcript.final or transcript.at_pause,
+            models=self._judge_tone(transcript),
         )
         keyed = _keyed(hits)
         announced = self._open.setdefault(utt, {})
@@ -91,6 +95,13 @@ class LegChecker:
             self._close(utt)
         events.extend(self.advance(max(self.clock, transcript.end)))
         return events
+
+    def _judge_tone(self, transcript: Transcript) -> bool:
+        """Does the classifier judge this transcript (see the module documentation)?"""
+        if transcript.final or transcript.at_pause:
+            return True
+        words = len(transcript.words) or len(transcript.text.split())
+        return 0 < self.partial_min_words <= words
 
     def advance(self, t: float) -> list[HitEvent]:
         """Move the leg clock to ``t``; report must-say rules whose window has passed unmet."""

@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
+from agent_monitor.heap_trim import HeapTrimmer
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.calls import CallRecord
 from agent_monitor.model.events import AlertStateChanged, CallStarted, SignalHealth
@@ -65,6 +66,8 @@ class CallManager:
         #: the database writes of every call go through it (never waited on by the live path)
         self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox", metrics)
         self._sessions: dict[str, CallSession] = {}
+        #: gives the memory of ended calls back to the system once none is live
+        self.heap = HeapTrimmer(settings.server.trim_heap_when_idle)
         #: held while the rule set is rebuilt and swapped (:mod:`agent_monitor.pipeline.rule_packs`)
         self.rules_lock = asyncio.Lock()
 
@@ -248,6 +251,8 @@ class CallManager:
     def _forget(self, session: CallSession) -> None:
         if self._sessions.get(session.call_id) is session:
             del self._sessions[session.call_id]
+        if not self._sessions:
+            self.heap.idle()
 
     # --- supervisor actions ---------------------------------------------------------------------
     async def acknowledge_alert(self, alert_id: int, by: str, note: str | None = None) -> None:

@@ -21,6 +21,13 @@ class RulesSettings(BaseModel):
     model_dir: Path = REPO_ROOT / "models" / "abuse"
     #: must-say rules (identity, mini-Miranda, recording notice) must be heard this soon (seconds)
     must_say_window_s: float = Field(30.0, gt=0)
+    #: the abusive-tone classifier also judges every partial transcript of at least this many words
+    #: (0: only partials at a VAD end of speech, and finals): a provisional hit as soon as the words
+    #: so far carry the tone, withdrawn by the final if they do not. The warning comes about one
+    #: partial interval after the words instead of after the rest of the sentence and a pause.
+    #: Shorter partials are not judged: 4-word openings ("this is more than") read as abusive too
+    #: often (chosen on the live evaluation's tuning half; README, "Live evaluation")
+    classifier_partial_min_words: int = Field(6, ge=0)
     #: allowed calling window in the debtor's local time, "HH:MM", start inclusive, end exclusive
     us_calling_window: tuple[str, str] = ("08:00", "21:00")
     #: PRC window: unverified in law (NIFA convention), so a per-tenant policy value

@@ -50,6 +50,10 @@ class ServerSettings(BaseModel):
     #: Vosk's decoding graph and recognizers then cost fewer TLB misses (measured: 9-15% less Vosk
     #: CPU with 16 legs decoding in turn). Linux with glibc only; off when THP is ``never``.
     huge_pages: bool = True
+    #: when a process goes idle (its last live call, or a speech worker's last leg, ended) it hands
+    #: the heap memory those calls freed back to the system (glibc ``malloc_trim``; see
+    #: :mod:`agent_monitor.heap_trim`); otherwise the process stays as large as its busiest moment
+    trim_heap_when_idle: bool = True
 
 
 class WebSettings(BaseModel):

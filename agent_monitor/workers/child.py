@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from agent_monitor.errors import AgentMonitorError, RecognizerError
+from agent_monitor.heap_trim import HeapTrimmer
 from agent_monitor.model.stages import Transcriber
 from agent_monitor.settings import Settings
 from agent_monitor.workers.messages import Close, Failed, Feed, Open, Ready, Reply, Request
@@ -37,10 +38,12 @@ log = logging.getLogger("agent_monitor.workers.child")
 class LegServer:
     """The legs this worker transcribes, by the front's key, and the requests on them."""
 
-    def __init__(self, models: LanguageModels, conn: Connection) -> None:
+    def __init__(self, models: LanguageModels, conn: Connection, heap: HeapTrimmer | None = None) -> None:
         self.models = models
         self.conn = conn
         self.legs: dict[int, Transcriber] = {}
+        #: gives the memory of ended legs back to the system once this worker has none open
+        self.heap = heap or HeapTrimmer(enabled=False)
 
     async def handle(self, request: Request) -> None:
         """Run one request and send its reply (the value, or the error as the front will see it)."""
@@ -71,6 +74,8 @@ class LegServer:
         leg = self.legs.pop(request.key, None)
         if leg is not None and request.reuse:
             await leg.release()
+        if not self.legs:
+            self.heap.idle()
         return None
 
     def _leg(self, key: int) -> Transcriber:
@@ -103,7 +108,7 @@ def _read(conn: Connection, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queu
         loop.call_soon_threadsafe(inbox.put_nowait, None)
 
 
-async def serve(conn: Connection, models: LanguageModels) -> None:
+async def serve(conn: Connection, models: LanguageModels, heap: HeapTrimmer | None = None) -> None:
     """Build the spares, say :class:`Ready`, then serve requests until the front closes."""
     await models.prewarm()
     languages = tuple(models.languages)
@@ -111,7 +116,7 @@ async def serve(conn: Connection, models: LanguageModels) -> None:
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Request | None] = asyncio.Queue()
     threading.Thread(target=_read, args=(conn, loop, inbox), name="worker-reader", daemon=True).start()
-    server = LegServer(models, conn)
+    server = LegServer(models, conn, heap)
     tasks: set[asyncio.Task[None]] = set()
     while (request := await inbox.get()) is not None:
         task = asyncio.create_task(server.handle(request))
@@ -134,7 +139,7 @@ def main(argv: list[str]) -> int:
         conn.send(Failed(str(exc)))
         return 1
     try:
-        asyncio.run(serve(conn, models))
+        asyncio.run(serve(conn, models, HeapTrimmer(settings.server.trim_heap_when_idle)))
     except (BrokenPipeError, ConnectionResetError):
         pass  # the front is gone: nobody is left to answer
     finally:

@@ -193,3 +193,40 @@ def _children() -> set[int]:
             if int(fields[1]) == me and fields[0] != "Z":
                 out.add(int(entry.name))
     return out
+
+
+@pytest.mark.asyncio
+async def test_worker_trims_its_heap_when_its_last_leg_is_released(
+    small: Settings, call_legs: dict[Leg, bytes]
+) -> None:
+    """The child's request handler (in this process, real Vosk): releasing the worker's last open
+    leg hands the heap back (``server.trim_heap_when_idle``), releasing one of two does not."""
+    from multiprocessing import Pipe
+
+    from agent_monitor.heap_trim import HeapTrimmer
+    from agent_monitor.workers.child import LegServer
+    from agent_monitor.workers.messages import Feed, Open, Release
+
+    models = LanguageModels.from_settings(small)
+    front, back = Pipe()
+    try:
+        server = LegServer(models, back, HeapTrimmer(min_interval_s=0.0))
+        for key, leg in enumerate(call_legs):
+            await server.handle(
+                Open(req=key, key=key, lang="en", leg=leg, t0=0.0, first_utterance=0, keywords=())
+            )
+            await server.handle(Feed(req=10 + key, key=key, pcm=call_legs[leg][:CHUNK]))
+        await server.handle(Release(req=20, key=0))
+        assert server.heap.trims == 0  # one leg still open
+        await server.handle(Release(req=21, key=1))
+        for _ in range(100):
+            if server.heap.trims:
+                break
+            await asyncio.sleep(0.05)
+        assert server.heap.trims == 1
+        replies = [front.recv() for _ in range(6)]
+        assert all(r.error is None for r in replies)
+    finally:
+        front.close()
+        back.close()
+        models.close()

@@ -135,6 +135,27 @@ def test_classifier_judges_finals_and_partials_at_a_pause(ruleset: RuleSet) -> N
     assert event.hit.probability is not None and event.hit.start is not None  # word times of the evidence
 
 
+def test_classifier_judges_partials_from_the_configured_length(ruleset: RuleSet) -> None:
+    """With ``partial_min_words`` the classifier judges every partial that long (the warning does not
+    wait for the pause); shorter partials, and every partial with the setting at 0, are not judged."""
+    text = "listen lady you have got to pay up already"  # 9 words
+    assert statuses(LegChecker(ruleset, "en", Leg.AGENT, 10).update(tr(text, 7, False))) == []
+    assert statuses(LegChecker(ruleset, "en", Leg.AGENT, 0).update(tr(text, 7, False))) == []
+    checker = LegChecker(ruleset, "en", Leg.AGENT, 9)
+    assert statuses(checker.update(tr(text, 7, False))) == [("provisional", "EN-ABUSE-MODEL-1")]
+    assert statuses(checker.update(tr(text, 7, True))) == [("confirmed", "EN-ABUSE-MODEL-1")]
+
+
+def test_live_rules_checker_takes_the_partial_length_from_settings(ruleset: RuleSet) -> None:
+    from agent_monitor.settings import RulesSettings
+    from qa_rules.live import LiveRules
+
+    live = LiveRules(ruleset, RulesSettings(classifier_partial_min_words=3))
+    checker = live.checker("en", Leg.AGENT)
+    assert isinstance(checker, LegChecker) and checker.partial_min_words == 3
+    assert RulesSettings().classifier_partial_min_words == 6  # on by default
+
+
 def test_classifier_hit_at_a_pause_is_provisional_then_confirmed_or_withdrawn(ruleset: RuleSet) -> None:
     """A partial given at a VAD end of speech is judged by the classifier (the warning comes at the
     pause, not after the settle delay); the final confirms the hit, or withdraws it when the final

@@ -107,6 +107,8 @@ def format_report(
     lat_word = [r.latency_word_s for r in results if r.label == 1 and r.latency_word_s is not None]
     lat_turn = [r.latency_turn_s for r in results if r.label == 1 and r.latency_turn_s is not None]
     lags = list(log.max_lag_s.values())
+    clean = [r for r in results if r.label == 0]
+    shown = sum(r.warned for r in clean)
     lines = [
         *_warnings(calls, log),
         f"live evaluation: {len(calls)} calls of SYNTHETIC (TTS) speech, {concurrency} concurrent, "
@@ -129,6 +131,8 @@ def format_report(
         + _spread(lat_word)
         + "; from the turn's speech end "
         + _spread(lat_turn),
+        f"clean agent turns with an abusive-rule warning on the agent's screen (also ones withdrawn "
+        f"later): {shown}/{len(clean)} = {shown / max(len(clean), 1):.1%}",
         f"recognition lag (s): worst per call {_spread(lags)}; dropped audio chunks "
         f"{sum(log.dropped_chunks.values())}; server CPU {log.server_cpu * 100:.0f}% of one core "
         f"over {log.wall_s:.0f} s",

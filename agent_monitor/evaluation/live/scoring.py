@@ -13,6 +13,10 @@ abusive rule for that turn, minus the moment the audio of (a) the offending word
 warning's evidence time, from the recognised word times) and (b) the end of the turn's speech was
 sent (the stream's start on the wall clock plus that call time divided by the speed), in wall
 seconds.
+
+A turn is **warned** when an abusive rule's agent warning with its evidence in the turn reached
+``/ws/events``, whether or not the hit was withdrawn later: on a clean turn that is a warning the
+agent saw for nothing, even if the final transcript took it back.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class TurnResult:
     agent_voice: str
     latency_word_s: float | None
     latency_turn_s: float | None
+    #: an abusive-rule warning reached the agent's screen during the turn (also one withdrawn later)
+    warned: bool = False
 
 
 def turn_at(turns: list[PlacedTurn], t: float) -> PlacedTurn | None:
@@ -125,6 +131,7 @@ def score_call(call: LiveCall, log: RunLog, ruleset: RuleSet, speed: float = 1.0
                 agent_voice=p.voice.label,
                 latency_word_s=lat_word,
                 latency_turn_s=lat_turn,
+                warned=p.turn.index in warned,
             )
         )
     return out
