@@ -67,7 +67,7 @@ class CallManager:
         self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox", metrics)
         self._sessions: dict[str, CallSession] = {}
         #: gives the memory of ended calls back to the system once none is live
-        self.heap = HeapTrimmer(settings.server.trim_heap_when_idle)
+        self.heap = HeapTrimmer(settings.server.trim_heap_after_idle_s)
         #: held while the rule set is rebuilt and swapped (:mod:`agent_monitor.pipeline.rule_packs`)
         self.rules_lock = asyncio.Lock()
 
@@ -92,6 +92,7 @@ class CallManager:
         if info.call_id in self._sessions:
             raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
         self.outbox.start()
+        self.heap.busy()
         stages = self.stages  # the rule set in use now, for the whole call
         store = CallStore(self.outbox, info.call_id)
         session = CallSession(

@@ -50,10 +50,11 @@ class ServerSettings(BaseModel):
     #: Vosk's decoding graph and recognizers then cost fewer TLB misses (measured: 9-15% less Vosk
     #: CPU with 16 legs decoding in turn). Linux with glibc only; off when THP is ``never``.
     huge_pages: bool = True
-    #: when a process goes idle (its last live call, or a speech worker's last leg, ended) it hands
-    #: the heap memory those calls freed back to the system (glibc ``malloc_trim``; see
-    #: :mod:`agent_monitor.heap_trim`); otherwise the process stays as large as its busiest moment
-    trim_heap_when_idle: bool = True
+    #: a process that stays idle this long (no live call; a speech worker: no open leg) hands the
+    #: heap memory its calls freed back to the system (glibc ``malloc_trim``; see
+    #: :mod:`agent_monitor.heap_trim`); ``None``: never (it stays as large as its busiest moment).
+    #: Not at once: the next calls then run a while on small pages (measured +10-15% CPU)
+    trim_heap_after_idle_s: float | None = Field(30.0, ge=0.0)
 
 
 class WebSettings(BaseModel):

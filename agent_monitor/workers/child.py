@@ -43,7 +43,7 @@ class LegServer:
         self.conn = conn
         self.legs: dict[int, Transcriber] = {}
         #: gives the memory of ended legs back to the system once this worker has none open
-        self.heap = heap or HeapTrimmer(enabled=False)
+        self.heap = heap or HeapTrimmer(None)
 
     async def handle(self, request: Request) -> None:
         """Run one request and send its reply (the value, or the error as the front will see it)."""
@@ -55,6 +55,7 @@ class LegServer:
 
     async def _run(self, request: Request) -> Any:
         if isinstance(request, Open):
+            self.heap.busy()
             self.legs[request.key] = await self.models.transcriber(
                 request.lang,
                 request.leg,
@@ -139,7 +140,7 @@ def main(argv: list[str]) -> int:
         conn.send(Failed(str(exc)))
         return 1
     try:
-        asyncio.run(serve(conn, models, HeapTrimmer(settings.server.trim_heap_when_idle)))
+        asyncio.run(serve(conn, models, HeapTrimmer(settings.server.trim_heap_after_idle_s)))
     except (BrokenPipeError, ConnectionResetError):
         pass  # the front is gone: nobody is left to answer
     finally:

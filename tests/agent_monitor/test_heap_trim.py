@@ -1,4 +1,4 @@
-"""Heap trimming when a process goes idle: real glibc ``malloc_trim`` on memory really freed."""
+"""Heap trimming when a process stays idle: real glibc ``malloc_trim`` on memory really freed."""
 
 from __future__ import annotations
 
@@ -33,42 +33,42 @@ def churn_heap(blocks: int = 60_000, size: int = 2048) -> None:
         libc.free(p)
 
 
+async def trimmed(trimmer: HeapTrimmer, n: int, within_s: float = 5.0) -> bool:
+    for _ in range(int(within_s / 0.02)):
+        if trimmer.trims >= n:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
 async def test_idle_trim_gives_freed_heap_back() -> None:
-    trimmer = HeapTrimmer()
+    trimmer = HeapTrimmer(delay_s=0.0)
     assert trimmer.available
     churn_heap()
     before = resident_mib()
-    future = trimmer.idle()
-    assert future is not None
-    await future
-    assert trimmer.trims == 1
+    trimmer.idle()
+    assert await trimmed(trimmer, 1)
     assert before - resident_mib() > 60  # most of the ~120 MiB freed went back
 
 
-async def test_trims_are_rate_limited_and_can_be_off() -> None:
-    now = [0.0]
-    trimmer = HeapTrimmer(min_interval_s=10.0, clock=lambda: now[0])
-    first = trimmer.idle()
-    assert first is not None
-    await first
-    now[0] = 5.0
-    assert trimmer.idle() is None  # too soon
-    now[0] = 10.5
-    again = trimmer.idle()
-    assert again is not None
-    await again
-    assert trimmer.trims == 2
-    off = HeapTrimmer(enabled=False)
-    assert not off.available and off.idle() is None
+async def test_trim_waits_for_the_delay_and_work_cancels_it() -> None:
+    trimmer = HeapTrimmer(delay_s=0.3)
+    trimmer.idle()
+    assert trimmer.pending
+    await asyncio.sleep(0.1)
+    trimmer.busy()  # a call started before the delay ran out: no trim
+    assert not trimmer.pending
+    await asyncio.sleep(0.4)
+    assert trimmer.trims == 0
+    trimmer.idle()
+    await asyncio.sleep(0.1)
+    trimmer.idle()  # idle again (another call ended): the delay starts over
+    await asyncio.sleep(0.25)
+    assert trimmer.trims == 0
+    assert await trimmed(trimmer, 1)
 
 
-async def test_only_one_trim_runs_at_a_time() -> None:
-    trimmer = HeapTrimmer(min_interval_s=0.0)
-    first = trimmer.idle()
-    assert first is not None
-    assert trimmer.idle() is None  # still running (or just scheduled)
-    await first
-    await asyncio.sleep(0)
-    second = trimmer.idle()
-    assert second is not None
-    await second
+async def test_never_when_off() -> None:
+    off = HeapTrimmer(None)
+    off.idle()
+    assert not off.available and not off.pending

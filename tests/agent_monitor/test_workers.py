@@ -200,7 +200,7 @@ async def test_worker_trims_its_heap_when_its_last_leg_is_released(
     small: Settings, call_legs: dict[Leg, bytes]
 ) -> None:
     """The child's request handler (in this process, real Vosk): releasing the worker's last open
-    leg hands the heap back (``server.trim_heap_when_idle``), releasing one of two does not."""
+    leg hands the heap back (``server.trim_heap_after_idle_s``, 0 here), releasing one of two does not."""
     from multiprocessing import Pipe
 
     from agent_monitor.heap_trim import HeapTrimmer
@@ -210,14 +210,14 @@ async def test_worker_trims_its_heap_when_its_last_leg_is_released(
     models = LanguageModels.from_settings(small)
     front, back = Pipe()
     try:
-        server = LegServer(models, back, HeapTrimmer(min_interval_s=0.0))
+        server = LegServer(models, back, HeapTrimmer(delay_s=0.0))
         for key, leg in enumerate(call_legs):
             await server.handle(
                 Open(req=key, key=key, lang="en", leg=leg, t0=0.0, first_utterance=0, keywords=())
             )
             await server.handle(Feed(req=10 + key, key=key, pcm=call_legs[leg][:CHUNK]))
         await server.handle(Release(req=20, key=0))
-        assert server.heap.trims == 0  # one leg still open
+        assert not server.heap.pending and server.heap.trims == 0  # one leg still open
         await server.handle(Release(req=21, key=1))
         for _ in range(100):
             if server.heap.trims:

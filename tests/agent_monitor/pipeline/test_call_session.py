@@ -183,6 +183,7 @@ async def test_client_disconnect_mid_call_keeps_call_record_and_recording(
 ) -> None:
     sub = subscribe(lambda e: isinstance(e, CallEnded))
     spares = models.pool("en").spares
+    manager.heap.delay_s = 0.0  # hand the heap back as soon as no call is live (default 30 s)
     session = await manager.start_call(info("call-kill"))
     sent = await push(session, clean_call, seconds=12)
     await session.stop("client disconnected")

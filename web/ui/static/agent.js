@@ -21,6 +21,7 @@
   function resetHealth() { const fresh = healthBox(ownHealth); health.node.replaceWith(fresh.node); health = fresh; }
   let callId = null;
   const shown = new Set();
+  const cards = new Map();  // key -> the warning's card (a withdrawal marks it)
   let acked = new Set();
 
   // --- time in call -------------------------------------------------------------------------------
@@ -80,8 +81,20 @@
       ackBtn.disabled = true; ackBtn.textContent = t("acked"); card.classList.add("acked");
       stopFlash();
     });
+    cards.set(k, card);
     list.prepend(card);
     if (fresh && !done) cue(w);
+  }
+  // a warning given on a partial transcript that the utterance's final did not confirm: it stays
+  // on the screen (the agent may have read it), struck through and marked, nothing to acknowledge
+  function withdraw(ev) {
+    const card = cards.get(key({ call_id: ev.call_id, rule: ev.hit.rule, t: ev.t }));
+    if (!card || card.classList.contains("withdrawn")) return;
+    card.classList.add("withdrawn");
+    card.dataset.withdrawn = "1";
+    const ackBtn = card.querySelector("button.ack");
+    if (ackBtn) ackBtn.disabled = true;
+    card.append(el("div", { class: "withdrawn-note muted" }, t("withdrawn_note")));
   }
 
   // --- the cue: sound, title flash, desktop notification ------------------------------------------
@@ -150,13 +163,14 @@
   }
   function onEvent(ev) {
     if (ev.type === "call_started") {
-      list.replaceChildren(); shown.clear(); resetHealth(); showChecklist([]);
+      list.replaceChildren(); shown.clear(); cards.clear(); resetHealth(); showChecklist([]);
       // timed from this browser's own clock (a PC clock off by minutes would skew a server time)
       showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level, started_at: new Date(Date.now() - (ev.t || 0) * 1000).toISOString() });
     } else if (ev.type === "agent_warning") {
       if (ev.call_id !== callId) showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level });
       warning(ev, true);
-    } else if (ev.type === "disclosure_checklist" && ev.call_id === callId) showChecklist(ev.items);
+    } else if (ev.type === "rule_hit" && ev.status === "withdrawn" && ev.hit) withdraw(ev);
+    else if (ev.type === "disclosure_checklist" && ev.call_id === callId) showChecklist(ev.items);
     else if (ev.type === "signal_health" && ev.call_id === callId) health.apply(ev.health);
     else if (ev.type === "level_changed" && ev.call_id === callId) head.querySelector(".badge").replaceWith(badge(ev.level));
     else if (ev.type === "call_ended" && ev.call_id === callId) {
