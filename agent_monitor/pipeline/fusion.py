@@ -14,7 +14,8 @@ Policy (every number and level is a setting in ``settings.live.fusion``, default
 4. **Repetition.** ``repeat_count`` (3) hits of at least yellow on things *said* (hits with
    evidence in a transcript; not must-say rules whose window passed, nor call-metadata hits)
    within ``repeat_window_s`` (120 s) raise the level one above the highest of them (three
-   yellow hits make orange; a third orange hit makes red).
+   yellow hits make orange; a third orange hit makes red). A provisional hit that its final
+   withdrew is no longer one of them.
 
 The call level is the highest level any input has justified so far: it never goes down during a
 call. Every rise is a :class:`LevelDecision` with the reasons at play; the pipeline turns it
@@ -53,6 +54,7 @@ class _CountedHit:
     rule: str
     leg: Leg | None
     said: bool
+    utterance: int | None = None
 
 
 def hit_time(hit: RuleHit, default: float) -> float:
@@ -91,9 +93,16 @@ class Fusion:
         return self._severity_level[severity]
 
     # --- inputs --------------------------------------------------------------------------------
+    def _uncount(self, hit: RuleHit) -> None:
+        """A withdrawn hit no longer counts towards repetition (the level it raised stays)."""
+        gone = [c for c in self._recent if (c.rule, c.leg, c.utterance) == (hit.rule, hit.leg, hit.utterance)]
+        for counted in gone:
+            self._recent.remove(counted)
+
     def on_hit(self, status: HitStatus, hit: RuleHit, t: float) -> LevelDecision | None:
         """A rule hit event; ``t`` is the call time it refers to (see :func:`hit_time`)."""
         if status is HitStatus.WITHDRAWN:
+            self._uncount(hit)
             return None
         if status is HitStatus.PROVISIONAL and not self.settings.act_on_provisional:
             return None
@@ -121,7 +130,7 @@ class Fusion:
         high = self._high_near(t)
         if self.settings.stress_high_bumps_hit and high is not None:
             reasons.append(self._combo(hit, base, t, status, high))
-        self._recent.append(_CountedHit(t, base, hit.rule, hit.leg, said=hit.span is not None))
+        self._recent.append(_CountedHit(t, base, hit.rule, hit.leg, hit.span is not None, hit.utterance))
         repeat = self._repeat(t) if hit.span is not None else None
         if repeat is not None:
             reasons.append(repeat)

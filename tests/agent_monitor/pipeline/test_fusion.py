@@ -50,6 +50,18 @@ def test_a_hit_counts_once_provisional_then_confirmed() -> None:
     assert d is not None and d.level is WarningLevel.ORANGE and d.reasons[0].kind == "repeat"
 
 
+def test_a_withdrawn_hit_no_longer_counts_as_a_repeat() -> None:
+    """A provisional hit the final took back (a misheard partial) raised the level it raised, but
+    it is not one of the repeated hits that raise the level further."""
+    f = Fusion(FusionSettings(repeat_count=2))
+    assert f.on_hit(HitStatus.PROVISIONAL, hit("A", Severity.YELLOW, 0, 1.0), 1.0) is not None
+    assert f.on_hit(HitStatus.WITHDRAWN, hit("A", Severity.YELLOW, 0, 1.0), 1.0) is None
+    assert f.on_hit(HitStatus.CONFIRMED, hit("B", Severity.YELLOW, 1, 4.0), 4.0) is None  # yellow already
+    assert f.level is WarningLevel.YELLOW
+    d = f.on_hit(HitStatus.CONFIRMED, hit("C", Severity.YELLOW, 2, 6.0), 6.0)
+    assert d is not None and d.level is WarningLevel.ORANGE and d.reasons[0].kind == "repeat"
+
+
 def test_provisional_hits_wait_for_the_final_when_configured() -> None:
     f = Fusion(FusionSettings(act_on_provisional=False))
     assert f.on_hit(HitStatus.PROVISIONAL, hit("R", Severity.RED, 0, 1.0), 1.0) is None
