@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -29,8 +30,10 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
+@functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or ``None`` where the C library has none."""
+    """glibc's ``malloc_trim``, or ``None`` where the C library has none (looked up once: finding
+    the library runs ``ldconfig``)."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
