@@ -20,8 +20,7 @@
   AM.main.append(LiveConn.banner, el("h1", { i18n: "my_call" }), setup, head, checklist, health.node, list);
   function resetHealth() { const fresh = healthBox(ownHealth); health.node.replaceWith(fresh.node); health = fresh; }
   let callId = null;
-  const shown = new Set();
-  const cards = new Map();  // key -> the warning's card (a withdrawal marks it)
+  const cards = new Map();  // key -> the warning's card, once shown (a withdrawal marks it)
   let acked = new Set();
 
   // --- time in call -------------------------------------------------------------------------------
@@ -64,8 +63,7 @@
   function key(w) { return w.call_id + "|" + w.rule + "|" + Number(w.t).toFixed(2); }
   function warning(w, fresh) {
     const k = key(w);
-    if (shown.has(k)) return;
-    shown.add(k);
+    if (cards.has(k)) return;
     const done = acked.has(k);
     const ackBtn = el("button", { class: "act primary ack", disabled: done }, t(done ? "acked" : "ack"));
     const card = el("article", { class: "warning " + (w.severity || "") + (done ? " acked" : ""), "data-rule": w.rule },
@@ -89,8 +87,7 @@
   // on the screen (the agent may have read it), struck through and marked, nothing to acknowledge
   function withdraw(ev) {
     const card = cards.get(key({ call_id: ev.call_id, rule: ev.hit.rule, t: ev.t }));
-    if (!card || card.classList.contains("withdrawn")) return;
-    card.classList.add("withdrawn");
+    if (!card || card.dataset.withdrawn) return;
     card.dataset.withdrawn = "1";
     const ackBtn = card.querySelector("button.ack");
     if (ackBtn) ackBtn.disabled = true;
@@ -163,7 +160,7 @@
   }
   function onEvent(ev) {
     if (ev.type === "call_started") {
-      list.replaceChildren(); shown.clear(); cards.clear(); resetHealth(); showChecklist([]);
+      list.replaceChildren(); cards.clear(); resetHealth(); showChecklist([]);
       // timed from this browser's own clock (a PC clock off by minutes would skew a server time)
       showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level, started_at: new Date(Date.now() - (ev.t || 0) * 1000).toISOString() });
     } else if (ev.type === "agent_warning") {
