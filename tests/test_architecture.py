@@ -37,7 +37,7 @@ GENERATED = ("agent_monitor/storage/migrations/versions/",)
 STAGES = ("asr", "emotion", "qa_rules")
 CORE = ("model", "errors", "settings", "audio", "strict_json", "data_dir_lock", "lanes", "heap_trim")
 SERVICES = ("storage", "accounts", "pipeline", "ingest", "cluster")
-TOP = ("compose", "cli", "evaluation", "workers", "huge_pages", "__main__")
+TOP = ("compose", "cli", "evaluation", "workers", "allocator", "__main__")
 
 #: layer -> the other layers it may import (ARCHITECTURE.md, "What each package may import")
 MAY_IMPORT: dict[str, tuple[str, ...]] = {

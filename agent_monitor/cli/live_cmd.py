@@ -131,10 +131,10 @@ def preflight(settings: Settings) -> None:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = server_settings(args, settings)
-    if settings.server.huge_pages:
-        from agent_monitor.huge_pages import restart_with_huge_pages
+    from agent_monitor.allocator import restart_with_heap
 
-        restart_with_huge_pages()  # before anything heavy is loaded; returns when set already
+    # before anything heavy is loaded; returns when set already (or nothing to set)
+    restart_with_heap(settings.server.allocator, settings.server.huge_pages)
     import uvicorn
 
     from agent_monitor.compose import create_app

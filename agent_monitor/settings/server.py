@@ -8,7 +8,10 @@ from pydantic import BaseModel, Field, SecretStr
 
 from agent_monitor.model.roles import Role
 
-__all__ = ["PhoneHookSettings", "ServerSettings", "WallSettings", "WebSettings"]
+#: the heap allocators ``serve`` can run on (``server.allocator``)
+Allocator = Literal["auto", "jemalloc", "glibc"]
+
+__all__ = ["Allocator", "PhoneHookSettings", "ServerSettings", "WallSettings", "WebSettings"]
 
 
 class ServerSettings(BaseModel):
@@ -45,10 +48,15 @@ class ServerSettings(BaseModel):
     workers: Annotated[int, Field(ge=0)] | Literal["auto"] = "auto"
     #: this node's name in the metrics (label ``node``); default: the host name
     node_name: str | None = None
-    #: ``serve`` asks glibc to back its heap with transparent huge pages (the process starts itself
-    #: again once with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``; see :mod:`agent_monitor.huge_pages`):
-    #: Vosk's decoding graph and recognizers then cost fewer TLB misses (measured: 9-15% less Vosk
-    #: CPU with 16 legs decoding in turn). Linux with glibc only; off when THP is ``never``.
+    #: the heap allocator ``serve`` runs on (it starts itself again once with it; see
+    #: :mod:`agent_monitor.allocator`): ``auto`` = jemalloc where ``libjemalloc2`` is installed
+    #: (measured: a third less Vosk CPU with legs decoding in turn), else glibc's; ``jemalloc``
+    #: (an error without it) or ``glibc``. Linux with glibc only
+    allocator: Allocator = "auto"
+    #: ``serve`` asks the allocator to back its heap with transparent huge pages (jemalloc
+    #: ``thp:always``, glibc ``glibc.malloc.hugetlb=1``): Vosk's decoding graph and recognizers then
+    #: cost fewer TLB misses (measured: 9-15% less Vosk CPU with glibc, 2-10% with jemalloc, 16 and
+    #: 8 legs decoding in turn). Linux with glibc only; off when THP is ``never``.
     huge_pages: bool = True
     #: a process that stays idle this long (no live call; a speech worker: no open leg) hands the
     #: heap memory its calls freed back to the system (glibc ``malloc_trim``; see

@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import os
+import sys
 
 import pytest
 
@@ -72,3 +73,67 @@ async def test_never_when_off() -> None:
     off = HeapTrimmer(None)
     off.idle()
     assert not off.available and not off.pending
+
+
+JEMALLOC_CHILD = """
+import asyncio, ctypes, os
+from agent_monitor.heap_trim import HeapTrimmer
+
+def resident_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+assert hasattr(ctypes.CDLL(None), "mallctl"), "jemalloc is not the allocator"
+libc = ctypes.CDLL(None)  # the process's malloc/free: the preloaded jemalloc's
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+ptrs = [libc.malloc(2048) for _ in range(60_000)]
+for p in ptrs:
+    ctypes.memset(p, 1, 2048)
+for p in ptrs[:-1]:
+    libc.free(p)
+
+async def main():
+    before = resident_mib()
+    await asyncio.sleep(0.3)
+    kept = resident_mib()
+    trimmer = HeapTrimmer(delay_s=0.0 if os.environ["TRIM"] == "1" else None)
+    trimmer.idle()
+    for _ in range(250):
+        if trimmer.trims:
+            break
+        await asyncio.sleep(0.02)
+    print(round(before - kept, 1), round(kept - resident_mib(), 1), trimmer.trims)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("trim", [True, False])
+async def test_under_jemalloc_the_idle_trim_purges_its_arenas(trim: bool) -> None:
+    """In a process on jemalloc (what ``serve`` runs on, :mod:`agent_monitor.allocator`), freed
+    memory stays resident (decay off here, so nothing purges it by time) until the trimmer purges
+    jemalloc's arenas."""
+    from agent_monitor.allocator import find_jemalloc
+
+    jemalloc = find_jemalloc()
+    assert jemalloc is not None, "libjemalloc2 is installed by scripts/setup.sh"
+    env = {
+        **os.environ,
+        "LD_PRELOAD": jemalloc,
+        "MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1",
+        "TRIM": "1" if trim else "0",
+    }
+    pipe = asyncio.subprocess.PIPE
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", JEMALLOC_CHILD, env=env, stdout=pipe, stderr=pipe
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    lost_by_itself, trimmed_mib, trims = (float(x) for x in out.split())
+    assert lost_by_itself < 10  # nothing went back without a trim
+    if trim:
+        assert trims == 1 and trimmed_mib > 60  # most of the ~120 MiB freed went back
+    else:
+        assert trims == 0 and trimmed_mib < 10

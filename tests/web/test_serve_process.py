@@ -175,21 +175,26 @@ def test_a_second_server_on_the_data_directory_refuses_to_start(server: ServerPr
     assert Path(server.data_dir / "agent-monitor.lock").is_file()
 
 
-def test_the_server_heap_is_backed_by_huge_pages_where_the_kernel_has_them(server: ServerProcess) -> None:
-    """``serve`` starts itself again with glibc's huge-page tunable (same PID) where THP is
-    available, and its loaded models then sit partly in huge pages; elsewhere it runs as started."""
-    from agent_monitor.huge_pages import TUNABLE, thp_mode
+def test_the_server_runs_on_jemalloc_with_huge_pages_where_the_kernel_has_them(server: ServerProcess) -> None:
+    """``serve`` starts itself again (same PID) on jemalloc, which setup installs
+    (``server.allocator = auto``), asking it for huge pages where THP is available; its loaded
+    models then sit partly in huge pages."""
+    from agent_monitor.allocator import JEMALLOC_THP, find_jemalloc, thp_mode
 
     assert server.proc is not None
+    jemalloc = find_jemalloc()
+    assert jemalloc is not None, "libjemalloc2 is installed by scripts/setup.sh"
+    maps = Path(f"/proc/{server.proc.pid}/maps").read_text()
+    assert "libjemalloc" in maps
     environ = Path(f"/proc/{server.proc.pid}/environ").read_bytes().split(b"\0")
-    tunables = [e for e in environ if e.startswith(b"GLIBC_TUNABLES=")]
+    conf = [e for e in environ if e.startswith(b"MALLOC_CONF=")]
     if thp_mode() in ("always", "madvise"):
-        assert tunables and TUNABLE.encode() in tunables[0], environ
+        assert conf and JEMALLOC_THP.encode() in conf[0], environ
         rollup = Path(f"/proc/{server.proc.pid}/smaps_rollup").read_text()
         huge_kb = int(re.search(r"AnonHugePages:\s+(\d+) kB", rollup).group(1))  # type: ignore[union-attr]
         assert huge_kb >= 64 * 1024, rollup
     else:
-        assert not any(TUNABLE.encode() in t for t in tunables)
+        assert not conf
 
 
 def test_websockets_are_not_compressed(server: ServerProcess) -> None:
