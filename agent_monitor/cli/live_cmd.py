@@ -129,12 +129,17 @@ def preflight(settings: Settings) -> None:
     print(f"agent-monitor: {stages_preflight(settings)}", file=sys.stderr)
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    settings = server_settings(args, settings)
+def own_heap(settings: Settings) -> None:
+    """Start this command again on the configured allocator and huge pages (:mod:`agent_monitor.allocator`),
+    before anything heavy is loaded; returns when they are set already (or there is nothing to set)."""
     from agent_monitor.allocator import restart_with_heap
 
-    # before anything heavy is loaded; returns when set already (or nothing to set)
     restart_with_heap(settings.server.allocator, settings.server.huge_pages)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    settings = server_settings(args, settings)
+    own_heap(settings)
     import uvicorn
 
     from agent_monitor.compose import create_app
@@ -209,6 +214,7 @@ def demo_audio(settings: Settings) -> Any:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = server_settings(args, settings)
+    own_heap(settings)  # the demo's server runs in this process, as `serve` does
     # the demo's calls need two legs each: warming more spares would only delay its start
     spares = min(settings.asr.spare_recognizers, 2 * args.calls)
     asr = settings.asr.model_copy(update={"spare_recognizers": spares})
