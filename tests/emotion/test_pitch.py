@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from emotion.features import speech_masks
-from emotion.frames import frames_of
+from emotion.frames import FMIN, FRAME, WIN, frames_of
+from emotion.pitch import _difference
 
 Audio = tuple[np.ndarray, int]
 
@@ -21,6 +22,23 @@ def test_tone_f0_is_exact(rate: int, f0: float) -> None:
     assert np.median(frames.f0[inner]) == pytest.approx(f0, rel=2e-3)
     assert np.max(np.abs(frames.f0[inner] - f0)) < 0.005 * f0
     assert np.max(frames.aperiodicity[inner]) < 0.05  # a pure tone is periodic
+
+
+def test_the_difference_function_is_yins_definition() -> None:
+    """d(tau) = sum_{j < win} (x[j] - x[j + tau])^2 for every lag, computed directly, on speech-like
+    and random frames of the analysis length (the FFT must not wrap any lag around)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(FRAME) / 8000
+    frames = np.stack(
+        [0.3 * np.sin(2 * np.pi * 97.0 * t) + rng.normal(0, 0.02, FRAME), rng.normal(0, 0.2, FRAME)]
+    )
+    tau_max = int(np.ceil(8000 / FMIN))
+    diff, e_0, e_tau = _difference(frames, WIN, tau_max)
+    for x, d in zip(frames, diff, strict=True):
+        direct = [np.sum((x[:WIN] - x[tau : tau + WIN]) ** 2) for tau in range(tau_max + 2)]
+        np.testing.assert_allclose(d, direct, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(e_0[:, 0], np.sum(frames[:, :WIN] ** 2, axis=1), rtol=1e-12)
+    assert e_tau.shape == (2, tau_max + 2)
 
 
 def test_white_noise_is_unvoiced() -> None:
