@@ -83,8 +83,9 @@ def chosen(allocator: Allocator, jemalloc: str | None) -> str | None:
 def _add(value: str, item: str, sep: str) -> str:
     """``value`` (a list joined by ``sep``) with ``item`` appended unless it is there already
     (``LD_PRELOAD`` may also separate by spaces)."""
-    parts = re.split(f"[{re.escape(sep)} ]", value) if value else []
-    return value if item in parts else sep.join([value, item]) if value else item
+    if not value:
+        return item
+    return value if item in re.split(f"[{re.escape(sep)} ]", value) else f"{value}{sep}{item}"
 
 
 def heap_environment(

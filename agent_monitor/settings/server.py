@@ -55,13 +55,13 @@ class ServerSettings(BaseModel):
     allocator: Allocator = "auto"
     #: ``serve`` asks the allocator to back its heap with transparent huge pages (jemalloc
     #: ``thp:always``, glibc ``glibc.malloc.hugetlb=1``): Vosk's decoding graph and recognizers then
-    #: cost fewer TLB misses (measured: 9-15% less Vosk CPU with glibc, 2-10% with jemalloc, 16 and
+    #: cost fewer TLB misses (measured: 9-15% less Vosk CPU with glibc, 1-11% with jemalloc, 16 and
     #: 8 legs decoding in turn). Linux with glibc only; off when THP is ``never``.
     huge_pages: bool = True
     #: a process that stays idle this long (no live call; a speech worker: no open leg) hands the
-    #: heap memory its calls freed back to the system (glibc ``malloc_trim``; see
+    #: heap memory its calls freed back to the system (jemalloc's purge or glibc's ``malloc_trim``; see
     #: :mod:`agent_monitor.heap_trim`); ``None``: never (it stays as large as its busiest moment).
-    #: Not at once: the next calls then run a while on small pages (measured +9% and +15% CPU)
+    #: Not at once: the next calls then run a while on small pages (measured on glibc: +9%, +15% CPU)
     trim_heap_after_idle_s: float | None = Field(30.0, ge=0.0)
 
 
