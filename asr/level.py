@@ -82,7 +82,11 @@ class LevelTracker:
         self.cfg = cfg
         self._floor_db = cfg.energy_floor_dbfs
         self._recent: deque[float] = deque(maxlen=SMOOTH_FRAMES)  # powers of the last frames
-        self._minima: deque[float] = deque(maxlen=max(1, round(cfg.noise_window_ms / 1000 / frame_s)))
+        #: the smoothed levels of the last ``_window`` frames above the floor, as a sliding-window
+        #: minimum: (frame number, dB) with rising dB, so the oldest is the window's minimum
+        self._window = max(1, round(cfg.noise_window_ms / 1000 / frame_s))
+        self._minima: deque[tuple[int, float]] = deque()
+        self._observed = 0
         self._speech_power: float | None = None
         self._rise = 1.0 - math.exp(-frame_s / SPEECH_RISE_S)
         self._fall = 1.0 - math.exp(-frame_s / SPEECH_FALL_S)
@@ -94,8 +98,18 @@ class LevelTracker:
         if db <= self._floor_db:
             return False
         self._recent.append(power)
-        self._minima.append(to_db(sum(self._recent) / len(self._recent)))
+        self._add_level(to_db(sum(self._recent) / len(self._recent)))
         return db >= min(self.cfg.loud_dbfs, self.noise_dbfs + self.cfg.noise_margin_db)
+
+    def _add_level(self, db: float) -> None:
+        """Slide the noise window on by one level (amortised O(1), not a scan of the window)."""
+        minima = self._minima
+        while minima and minima[-1][1] >= db:
+            minima.pop()
+        minima.append((self._observed, db))
+        self._observed += 1
+        if minima[0][0] <= self._observed - 1 - self._window:
+            minima.popleft()
 
     def speech(self, power: float) -> None:
         """A frame the VAD called speech: follow the speech level and update the gain."""
@@ -115,7 +129,7 @@ class LevelTracker:
     @property
     def noise_dbfs(self) -> float:
         """The leg's noise floor (the absolute floor until a frame above it has been seen)."""
-        return min(self._minima) if self._minima else self._floor_db
+        return self._minima[0][1] if self._minima else self._floor_db
 
     @property
     def gain(self) -> float:

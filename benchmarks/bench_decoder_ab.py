@@ -5,7 +5,8 @@
 
 Decodes the first ``--seconds`` of ``--audio``'s first channel (a file, or a folder whose audio
 files are joined in name order, under the evaluation data directory; default the SpokenWOZ call's
-agent leg; 16 kHz, 0.1 s pieces) on a warmed recognizer of
+agent leg; 16 kHz, 0.1 s pieces) on a warmed recognizer (on the built static graph, as the live
+path decodes, unless ``--lookahead``) of
 each model in turn, ``--repeat`` times (the order of the models rotates each round), and prints
 the thread CPU time of each run, the median, the median of the paired ratios to the installed
 options, and how many distinct transcripts each model gave over the runs (1: repeatable).
@@ -24,6 +25,7 @@ from agent_monitor.settings import DecoderSettings, load_settings
 from asr.model_loading import load_vosk_model
 from asr.model_path import resolve_model_path
 from asr.recognizer import new_recognizer
+from asr.static_graph import find_static_graph
 from asr.warmup import pseudo_speech, warm_up
 from benchmarks.profile_vosk import load_pcm
 
@@ -47,12 +49,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--audio", default="calls/spokenwoz/MUL1011.opus")
+    parser.add_argument(
+        "--lookahead", action="store_true", help="the model's own lookahead graph, not the built static graph"
+    )
     args = parser.parse_args()
     settings = load_settings()
     pcm = load_pcm(settings.eval_data_dir / args.audio, args.seconds)
     path = resolve_model_path(settings)
-    models = {"installed": load_vosk_model(path)}
-    models |= {opts: load_vosk_model(path, DecoderSettings(**json.loads(opts))) for opts in args.options}
+    graph = None
+    if not args.lookahead:
+        graph, why = find_static_graph(path)
+        if graph is None:
+            raise SystemExit(f"no static graph ({why}); build it or pass --lookahead")
+    print(f"graph: {'lookahead (HCLr+Gr)' if graph is None else graph}")
+    models = {"installed": load_vosk_model(path, static_graph=graph)}
+    models |= {
+        opts: load_vosk_model(path, DecoderSettings(**json.loads(opts)), graph) for opts in args.options
+    }
     names = list(models)
     cpu: dict[str, list[float]] = {name: [] for name in names}
     texts: dict[str, set[str]] = {name: set() for name in names}

@@ -81,8 +81,10 @@ async def languages(
 @router.get("/api/live")
 async def live_calls(user: LiveViewer, services: ServicesDep) -> dict[str, Any]:
     scope = LiveScope(user, services)
+    sessions = services.calls.live_calls()
+    await scope.learn_teams(s.info.agent_id for s in sessions)  # one query, not one per call
     calls = []
-    for session in services.calls.live_calls():
+    for session in sessions:
         if not await scope.sees(session.info):
             continue
         stats = session.stats

@@ -76,7 +76,7 @@ class CallAlerts:
         key = str(uuid.uuid4())
         self.keys.append(key)
         stored = self.store.submit(
-            records.raise_alert(self.call_id, key, level, decision.reasons, t, now, handoff=red)
+            records.raise_alert(self.call_id, key, level, decision.reasons, t, now, handoff=red), urgent=True
         )
         if not self.store.degraded:  # a database known to be unavailable is not waited for at all
             await asyncio.wait({stored}, timeout=self.settings.live.outbox.alert_id_wait_s)

@@ -2,9 +2,16 @@
 
 A call session publishes its events on the bus first and hands the rows to its :class:`CallStore`
 (:meth:`CallStore.submit` returns at once, never raises for a slow or absent database). Each
-call's writes run in submission order (an utterance before the hits that point at it), one short
-transaction each, in the :class:`Outbox`'s own threads (so a stalled database cannot starve other
-work of threads).
+call's writes run in submission order (an utterance before the hits that point at it), in the
+:class:`Outbox`'s own threads (so a stalled database cannot starve other work of threads).
+
+**Batches.** A call's writes are gathered for up to ``batch_linger_s`` (at most ``batch_max``)
+and written in one short transaction: one session, one commit, one evidence seal and one move of
+each hash chain's head for all of them, instead of one each. An *urgent* write (an alert, whose
+``alert_id`` the live alert waits for, and the start-up writes a caller awaits) ends the wait at
+once, taking the writes queued before it along. A batch the database refuses for good (a bug, a
+constraint; not an outage) is written again one write per transaction, so that only the refused
+write is skipped.
 
 **Policy.** Nothing is dropped: transcripts, rule hits, alerts, stress, recordings, call ends.
 
@@ -34,140 +41,19 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from agent_monitor.errors import DatabaseUnavailableError, PipelineError, StorageError
+from agent_monitor.errors import PipelineError, StorageError
 from agent_monitor.pipeline.journal import Journal, journal_path
-from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
-from agent_monitor.pipeline.records import Write, run_write
-from agent_monitor.settings import OutboxSettings
-from agent_monitor.storage import Database
+from agent_monitor.pipeline.outbox import TRANSIENT, Outbox, is_transient, replay_journal
+from agent_monitor.pipeline.records import Write
+
+__all__ = ["TRANSIENT", "CallStore", "Outbox", "is_transient", "replay_journal"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-#: failures that mean "the database is not available now": retried, never dropped
-TRANSIENT: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.DisconnectionError,
-    sa_exc.TimeoutError,
-    DatabaseUnavailableError,
-    ConnectionError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT)
-
-
-class Outbox:
-    """What the call stores of one process share: threads, the journal folder, health, and the
-    replay of journals left by an earlier run (a crash, or a shutdown during an outage)."""
-
-    def __init__(
-        self, db: Database, settings: OutboxSettings, journal_dir: Path, metrics: PipelineMetrics = NO_METRICS
-    ) -> None:
-        self.db = db
-        self.metrics = metrics
-        self.settings = settings
-        self.journal_dir = journal_dir
-        self.executor = ThreadPoolExecutor(settings.writer_threads, thread_name_prefix="db-write")
-        self.stores: set[CallStore] = set()
-        #: journals left by an earlier run, not yet written back
-        self._orphans: set[Path] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    # --- health -----------------------------------------------------------------------------------
-    @property
-    def degraded(self) -> bool:
-        """The database is not taking the live writes now (failing, hanging or spilled)."""
-        return bool(self._orphans) or any(s.degraded for s in self.stores)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "degraded": self.degraded,
-            "queued": sum(s.queued for s in self.stores),
-            "spilled_calls": sum(1 for s in self.stores if s.spilled) + len(self._orphans),
-            "failing_calls": sum(1 for s in self.stores if s.failing_since is not None),
-        }
-
-    # --- running writes ---------------------------------------------------------------------------
-    def transaction(self, fn: Callable[[Session], T]) -> T:
-        with self.db.session() as session:
-            return fn(session)
-
-    async def run(self, write: Write) -> Any:
-        loop = asyncio.get_running_loop()
-        started = time.perf_counter()
-        try:
-            return await loop.run_in_executor(self.executor, self.transaction, lambda s: run_write(s, write))
-        finally:
-            self.metrics.db_write(time.perf_counter() - started)
-
-    async def run_until_done(self, write: Write, on_failure: Callable[[BaseException], None]) -> Any:
-        """Run ``write``, retrying while the database is unavailable; other errors are raised."""
-        delay = self.settings.retry_first_s
-        while True:
-            try:
-                return await self.run(write)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                on_failure(exc)
-            await asyncio.sleep(delay)
-            delay = min(self.settings.retry_max_s, delay * 2)
-
-    # --- journals left by an earlier run -----------------------------------------------------------
-    def start(self) -> None:
-        """Find journals left by an earlier run and write them back in the background."""
-        if self._task is not None:
-            return
-        if self.journal_dir.is_dir():
-            owned = {s.journal.path for s in self.stores}
-            self._orphans.update(p for p in self.journal_dir.glob("*.jsonl") if p not in owned)
-        self._task = asyncio.create_task(self._replay_orphans(), name="outbox-orphans")
-
-    async def _replay_orphans(self) -> None:
-        for path in sorted(self._orphans):
-            try:
-                await replay_journal(self, Journal(path))
-            except Exception:  # unreadable: left on disk (and reported degraded) for a person to look at
-                log.exception("outbox journal %s: cannot be written back", path)
-                continue
-            self._orphans.discard(path)
-
-    async def close(self) -> None:
-        """Stop (server shutdown): writers still waiting for the database keep their writes in
-        their journals, which the next start writes back; then the threads."""
-        for store in list(self.stores):
-            await store.abandon()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self.executor.shutdown(wait=False, cancel_futures=True)
-
-
-async def replay_journal(outbox: Outbox, journal: Journal) -> None:
-    """Write back every entry of a journal left by an earlier run, in order (retrying while the
-    database is unavailable), then remove it."""
-    entries, _ = await asyncio.to_thread(journal.read, 0)
-    for seq, write in entries:
-        try:
-            await outbox.run_until_done(write, lambda exc: None)
-        except Exception:
-            log.exception("%s: entry %d (%s) refused by the database; skipped", journal.path, seq, write.op)
-    await asyncio.to_thread(journal.remove)
-    log.warning("outbox journal %s written back to the database (%d writes)", journal.path, len(entries))
 
 
 class CallStore:
@@ -183,6 +69,8 @@ class CallStore:
         self._futures: dict[int, asyncio.Future[Any]] = {}
         self._seq = 0
         self._wakeup = asyncio.Event()
+        #: set when the gathering of a batch should end now (an urgent write, a full batch, close)
+        self._flush = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         #: writes go to the journal (it holds writes older than anything in memory)
@@ -191,8 +79,8 @@ class CallStore:
         self.failing_since: float | None = None
         #: monotonic start of the write in progress
         self._write_started: float | None = None
-        #: the write in progress when it came from memory (not yet in the journal)
-        self._inflight: tuple[int, Write] | None = None
+        #: the writes in progress when they came from memory (not yet in the journal)
+        self._inflight: list[tuple[int, Write]] = []
         self.errors = 0
         self.writes = 0
         self.spilled_writes = 0
@@ -220,8 +108,9 @@ class CallStore:
             self.outbox.stores.add(self)
             self._task = asyncio.create_task(self._run(), name=f"store:{self.call_id}")
 
-    def submit(self, write: Write) -> asyncio.Future[Any]:
-        """Queue ``write``; returns at once. Its future resolves when the row is written."""
+    def submit(self, write: Write, *, urgent: bool = False) -> asyncio.Future[Any]:
+        """Queue ``write``; returns at once. Its future resolves when the row is written.
+        ``urgent``: someone waits for it; written now, not at the end of a batch's gathering."""
         if self._task is None:
             raise PipelineError(f"call {self.call_id}: storage writer is not running")
         self._seq += 1
@@ -236,11 +125,13 @@ class CallStore:
         else:
             self._spill([(self._seq, write)])
         self._wakeup.set()
+        if urgent or len(self._memory) >= self.settings.batch_max:
+            self._flush.set()
         return future
 
     async def call(self, write: Write) -> Any:
         """Queue ``write`` and wait until it is written (start-up only: waits out an outage)."""
-        return await self.submit(write)
+        return await self.submit(write, urgent=True)
 
     async def now(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn(session)`` at once, outside the queue (reads, or before ``start``)."""
@@ -285,14 +176,57 @@ class CallStore:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            self._inflight = self._memory.popleft()
-            await self._write(*self._inflight)
-            self._inflight = None
+            await self._gather()
+            if self.spilled or not self._memory:  # spilled meanwhile: the journal has them
+                continue
+            count = min(len(self._memory), self.settings.batch_max)
+            self._inflight = [self._memory.popleft() for _ in range(count)]
+            await self._write_batch(self._inflight)
+            self._inflight = []
+
+    async def _gather(self) -> None:
+        """Let more writes join the batch: until ``batch_linger_s`` has passed, an urgent write
+        or a full batch arrives, or the call closes."""
+        linger = self.settings.batch_linger_s
+        if linger <= 0 or self._closing or len(self._memory) >= self.settings.batch_max:
+            return
+        if self._flush.is_set():
+            self._flush.clear()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._flush.wait(), linger)
+        self._flush.clear()
+
+    async def _write_batch(self, batch: list[tuple[int, Write]]) -> None:
+        """Write ``batch`` in one transaction; refused for good: again one write at a time."""
+        if len(batch) == 1:
+            await self._write(*batch[0])
+            return
+        self._write_started = time.monotonic()
+        try:
+            results = await self.outbox.run_until_done([w for _, w in batch], self._failed)
+        except Exception as exc:  # a bug or a constraint in one of them: find it, write the rest
+            log.warning(
+                "call %s: a batch of %d writes was refused (%s); writing them one by one",
+                self.call_id,
+                len(batch),
+                exc,
+            )
+            self._write_started = None
+            for seq, write in batch:
+                await self._write(seq, write)
+            return
+        finally:
+            self._write_started = None
+        self.failing_since = None
+        self.writes += len(batch)
+        for (seq, _), result in zip(batch, results, strict=True):
+            self._settle(seq, result=result)
 
     async def _write(self, seq: int, write: Write) -> None:
         self._write_started = time.monotonic()
         try:
-            result = await self.outbox.run_until_done(write, self._failed)
+            [result] = await self.outbox.run_until_done([write], self._failed)
         except Exception as exc:  # refused for good: logged and counted, the next write goes on
             self.errors += 1
             self.last_error = str(exc)
@@ -337,6 +271,7 @@ class CallStore:
             return
         self._closing = True
         self._wakeup.set()
+        self._flush.set()
         task = self._task
         deadline = time.monotonic() + self.settings.spill_after_s
         while not task.done():
@@ -363,9 +298,9 @@ class CallStore:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        pending = [*([self._inflight] if self._inflight is not None else []), *self._memory]
+        pending = [*self._inflight, *self._memory]
         self._memory.clear()
-        self._inflight = None
+        self._inflight = []
         if pending:
             entries, _ = self.journal.read(0)
             self.journal.remove()

@@ -29,6 +29,10 @@ class OutboxSettings(BaseModel):
     alert_id_wait_s: float = Field(0.5, ge=0.0, le=1.0)
     #: threads running database writes (separate from other work, so a stall blocks nothing else)
     writer_threads: int = Field(4, ge=1, le=32)
+    #: a call's writes are gathered this long (an urgent one, e.g. an alert, ends it at once) and
+    #: written in one transaction of at most ``batch_max`` writes; 0: every write on its own
+    batch_linger_s: float = Field(0.25, ge=0.0, le=5.0)
+    batch_max: int = Field(64, ge=1, le=10000)
 
 
 class HealthSettings(BaseModel):

@@ -106,16 +106,29 @@ def append(session: Session, row: Any) -> None:
     Call :func:`lock_chain` first when a decision must be taken under the lock (state changes);
     taking it again in the same transaction is harmless.
     """
-    name = row.__tablename__
+    append_all(session, [row])
+
+
+def append_all(session: Session, rows: Sequence[Any]) -> None:
+    """Append ``rows`` (all of one chained table) in order: one lock, one insert flush and one
+    move of the chain head for all of them, the same positions and hashes as appending them one
+    by one."""
+    if not rows:
+        return
+    name = rows[0].__tablename__
+    if any(r.__tablename__ != name for r in rows):
+        raise ValueError("append_all: rows of more than one chain")
     seq, prev = lock_chain(session, name)
-    row.id = seq + 1
-    row.prev_hash = prev
-    _normalise(row)
-    row.row_hash = row_digest(name, {k: getattr(row, k) for k in row.HASHED})
-    session.add(row)
+    for row in rows:
+        seq += 1
+        row.id = seq
+        row.prev_hash = prev
+        _normalise(row)
+        row.row_hash = prev = row_digest(name, {k: getattr(row, k) for k in row.HASHED})
+    session.add_all(rows)
     session.flush()
     session.execute(
-        update(ChainHead).where(ChainHead.name == name).values(seq=row.id, head_hash=row.row_hash),
+        update(ChainHead).where(ChainHead.name == name).values(seq=seq, head_hash=prev),
         execution_options={"synchronize_session": False},
     )
 

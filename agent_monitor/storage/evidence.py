@@ -109,19 +109,22 @@ def _seal(session: Session) -> None:
     session.flush()
     pending: set[tuple[str, Any]] = session.info.pop(_PENDING, set())
     now = utcnow()
+    entries = []
     for kind, key in sorted(pending, key=lambda p: (p[0], str(p[1]))):
         obj = session.get(MODELS[kind], key)
         if obj is None:  # inserted and deleted in one transaction
             continue
         words = [_columns(w) for w in obj.words] if kind == "utterance" else ()
-        entry = EvidenceEntry(
-            kind=kind,
-            ref=str(obj.id),
-            call_id=obj.id if kind == "call" else obj.call_id,
-            digest=content_digest(kind, _columns(obj), words),
-            at=now,
+        entries.append(
+            EvidenceEntry(
+                kind=kind,
+                ref=str(obj.id),
+                call_id=obj.id if kind == "call" else obj.call_id,
+                digest=content_digest(kind, _columns(obj), words),
+                at=now,
+            )
         )
-        chain.append(session, entry)
+    chain.append_all(session, entries)
     session.info.pop(_PENDING, None)
 
 

@@ -143,6 +143,30 @@ def test_tracker_noise_floor_follows_the_quietest_stretch() -> None:
     assert tracker.noise_dbfs == pytest.approx(-60.0)
 
 
+def test_tracker_noise_floor_is_the_minimum_of_its_window_on_real_frames(call_opus: Path) -> None:
+    """The sliding-window minimum gives, frame by frame, the minimum of the last ``noise_window_ms``
+    of smoothed levels (as a scan of the whole window would), over the real SpokenWOZ debtor leg."""
+    audio = decode_file(call_opus, target_rate=RATE)
+    x = float_to_pcm16(audio.samples[1][: 40 * RATE])
+    cfg = VadSettings(noise_window_ms=1500)
+    frame = RATE * 30 // 1000 * 2
+    tracker = LevelTracker(cfg, 0.03)
+    window = round(1.5 / 0.03)
+    recent: list[float] = []
+    levels: list[float] = []
+    checked = 0
+    for i in range(0, len(x) - frame, frame):
+        power = frame_power(x[i : i + frame])
+        tracker.observe(power)
+        if to_db(power) > cfg.energy_floor_dbfs:
+            recent = [*recent, power][-3:]
+            levels.append(to_db(sum(recent) / len(recent)))
+        if levels:
+            assert tracker.noise_dbfs == min(levels[-window:])
+            checked += 1
+    assert checked > 1000
+
+
 @pytest.mark.parametrize("condition", ["babble-snr20", "opus"])
 def test_no_gain_on_a_noisy_leg_from_its_first_frame(
     librivox_wav: Path, eval_data: Path, condition: str

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Iterable
 from datetime import UTC, datetime
+
+from sqlalchemy import select
 
 from agent_monitor.model.events import CallEnded, CallStarted, Event, QaQueued
 from agent_monitor.model.levels import WarningLevel
@@ -73,13 +76,20 @@ class LiveScope:
 
     async def team_of(self, agent_id: str) -> str | None:
         if agent_id not in self._team:
-            self._team[agent_id] = await asyncio.to_thread(self._team_from_db, agent_id)
+            await self.learn_teams([agent_id])
         return self._team[agent_id]
 
-    def _team_from_db(self, agent_id: str) -> str | None:
+    async def learn_teams(self, agent_ids: Iterable[str]) -> None:
+        """Look up the teams of the agents not known yet, in one query (a page of live calls)."""
+        missing = sorted(set(agent_ids) - self._team.keys())
+        if missing:
+            self._team.update(await asyncio.to_thread(self._teams_from_db, missing))
+
+    def _teams_from_db(self, agent_ids: list[str]) -> dict[str, str | None]:
         with self.services.db.session() as s:
-            agent = s.get(Agent, agent_id)
-            return agent.team if agent is not None else None
+            rows = s.execute(select(Agent.id, Agent.team).where(Agent.id.in_(agent_ids)))
+            found = {str(agent_id): team for agent_id, team in rows}
+        return {agent_id: found.get(agent_id) for agent_id in agent_ids}
 
     async def _stored(self, call_id: str) -> CallFacts | None:
         if call_id in self._finished:
