@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
@@ -23,8 +23,22 @@ from agent_monitor.pipeline.records import Write, run_write
 from agent_monitor.settings import OutboxSettings
 from agent_monitor.storage import Database
 
-if TYPE_CHECKING:
-    from agent_monitor.pipeline.store import CallStore
+
+class CallWriter(Protocol):
+    """What the outbox sees of a call's store (:class:`agent_monitor.pipeline.store.CallStore`)."""
+
+    journal: Journal
+    spilled: bool
+    failing_since: float | None
+
+    @property
+    def degraded(self) -> bool: ...
+
+    @property
+    def queued(self) -> int: ...
+
+    async def abandon(self) -> None: ...
+
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -58,7 +72,7 @@ class Outbox:
         self.settings = settings
         self.journal_dir = journal_dir
         self.executor = ThreadPoolExecutor(settings.writer_threads, thread_name_prefix="db-write")
-        self.stores: set[CallStore] = set()
+        self.stores: set[CallWriter] = set()
         #: journals left by an earlier run, not yet written back
         self._orphans: set[Path] = set()
         self._task: asyncio.Task[None] | None = None
