@@ -18,7 +18,7 @@ from typing import Protocol
 
 from agent_monitor.model.events import HandoffEscalated
 from agent_monitor.pipeline.bus import EventBus
-from agent_monitor.pipeline.store import is_transient
+from agent_monitor.pipeline.outbox import is_transient
 from agent_monitor.storage import Database, repo
 
 log = logging.getLogger(__name__)

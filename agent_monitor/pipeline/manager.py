@@ -34,8 +34,9 @@ from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
 from agent_monitor.pipeline.leg import LegWorker
 from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
+from agent_monitor.pipeline.outbox import Outbox
 from agent_monitor.pipeline.session import CallSession
-from agent_monitor.pipeline.store import CallStore, Outbox
+from agent_monitor.pipeline.store import CallStore
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, repo
 from agent_monitor.storage.recordings import RecordingWriter, recording_path

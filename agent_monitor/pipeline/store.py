@@ -16,8 +16,9 @@ write is skipped.
 **Policy.** Nothing is dropped: transcripts, rule hits, alerts, stress, recordings, call ends.
 
 - A write that fails because the database is unavailable (connection refused or lost, locked,
-  timed out: :data:`TRANSIENT`) is retried with back-off (``retry_first_s`` doubling to
-  ``retry_max_s``) until it succeeds; the writes after it wait behind it in memory.
+  timed out: :data:`agent_monitor.pipeline.outbox.TRANSIENT`) is retried with back-off
+  (``retry_first_s`` doubling to ``retry_max_s``) until it succeeds; the writes after it wait
+  behind it in memory.
 - When ``capacity`` writes are waiting, or the database has failed (or one write has hung) for
   ``spill_after_s``, the waiting writes are spilled, in order, to the call's journal on disk
   (:mod:`.journal`), and so is every later write until the journal is written back. When the
@@ -47,10 +48,8 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import PipelineError, StorageError
 from agent_monitor.pipeline.journal import Journal, journal_path
-from agent_monitor.pipeline.outbox import TRANSIENT, Outbox, is_transient, replay_journal
+from agent_monitor.pipeline.outbox import Outbox
 from agent_monitor.pipeline.records import Write
-
-__all__ = ["TRANSIENT", "CallStore", "Outbox", "is_transient", "replay_journal"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -190,10 +189,7 @@ class CallStore:
         linger = self.settings.batch_linger_s
         if linger <= 0 or self._closing or len(self._memory) >= self.settings.batch_max:
             return
-        if self._flush.is_set():
-            self._flush.clear()
-            return
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(TimeoutError):  # returns at once when already set
             await asyncio.wait_for(self._flush.wait(), linger)
         self._flush.clear()
 
@@ -212,7 +208,6 @@ class CallStore:
                 len(batch),
                 exc,
             )
-            self._write_started = None
             for seq, write in batch:
                 await self._write(seq, write)
             return

@@ -25,8 +25,9 @@ from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.pipeline import InProcessEventBus, records
 from agent_monitor.pipeline.escalation import Escalator
 from agent_monitor.pipeline.journal import Journal, decode_write, encode_write, journal_path
+from agent_monitor.pipeline.outbox import Outbox
 from agent_monitor.pipeline.records import Write, run_write
-from agent_monitor.pipeline.store import CallStore, Outbox
+from agent_monitor.pipeline.store import CallStore
 from agent_monitor.settings import OutboxSettings
 from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.engine import Database

@@ -17,8 +17,9 @@ from sqlalchemy import event
 from agent_monitor.errors import NotFoundError
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.pipeline import records
+from agent_monitor.pipeline.outbox import Outbox
 from agent_monitor.pipeline.records import Write
-from agent_monitor.pipeline.store import CallStore, Outbox
+from agent_monitor.pipeline.store import CallStore
 from agent_monitor.settings import OutboxSettings
 from agent_monitor.storage import chain
 from agent_monitor.storage.engine import Database
