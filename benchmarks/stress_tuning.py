@@ -6,7 +6,9 @@ A VARIANT names the spectral front end of each scorer, ``ABS/REL``, each ``wide`
 model v3), ``tel`` (the telephone band, 300-3400 Hz) or ``both``; e.g. ``wide/wide`` is model v3's
 choice, ``tel/tel`` one telephone band for both scorers (the unmerged attempt "v4"), ``wide/tel``
 separate front ends. Optional ``+stab`` (the absolute scorer keeps only features of line stability
->= 0.5) and ``+c01`` (0.01 added to the C grid). Every front end's features are in every feature
+>= 0.5), ``+c01`` (0.01 added to the C grid), ``+alpX`` / ``+rlpX`` (line penalty X for the absolute /
+relative scorer: ``emotion.offline.training.line_metric``; none without them, as model v5). The
+shipped model v6 is ``wide/tel+alp100+rlp300``. Every front end's features are in every feature
 row (:mod:`emotion.features`), so all variants are scored on one measured table, cached where
 ``agent-monitor stress train`` and ``eval stress`` cache theirs (``<data_dir>/cache/stress-features``).
 
@@ -44,9 +46,15 @@ GAIN_CODEC_LINES = [CONDITIONS[c] for c in GAIN_AND_CODEC if c != "mulaw"] + [MU
 def config_of(variant: str) -> TrainConfig:
     fronts, *opts = variant.split("+")
     absolute, relative = fronts.split("/")
-    if absolute not in FRONT_ENDS or relative not in FRONT_ENDS or not set(opts) <= {"stab", "c01"}:
+    penalties = {o[:3]: o[3:] for o in opts if o[:3] in ("alp", "rlp")}
+    if not all(v.replace(".", "", 1).isdigit() for v in penalties.values()):
+        raise SystemExit(f"unknown variant {variant!r} (see the docstring)")
+    known = {"stab", "c01"} | {o for o in opts if o[:3] in penalties}
+    if absolute not in FRONT_ENDS or relative not in FRONT_ENDS or not set(opts) <= known:
         raise SystemExit(f"unknown variant {variant!r} (see the docstring)")
     return TrainConfig(
+        line_penalty_absolute=float(penalties.get("alp", 0)),
+        line_penalty_relative=float(penalties.get("rlp", 0)),
         absolute_features=scorer_features(absolute, level=False),
         relative_features=scorer_features(relative, level=True),
         min_stability_absolute=0.5 if "stab" in opts else 0.0,

@@ -146,7 +146,8 @@ def evaluate(
             if m.any():
                 fit = fit_sets[key]
                 stable = 0.0 if relative else config.min_stability_absolute
-                refit, _ = fit_selected(fit.take(fit.speaker != spk), features, config.c_grid, stable)
+                train = fit.take(fit.speaker != spk)
+                refit, _ = fit_selected(train, features, config.c_grid, stable, config.line_penalty(key))
                 scores[m] = calibrated(refit, shipped.calib_a, shipped.calib_c).score(rows.x[m])
         out += _summarise(table, rows, scores, mode, set(shared), conds)
         if not relative:

@@ -182,7 +182,11 @@ def _model_lines(model: StressModel, t: dict[str, Any], cfg: dict[str, Any]) -> 
         f"(C = {chosen.get('absolute', {}).get('final')} absolute, "
         f"{chosen.get('relative', {}).get('final')} relative, chosen by the inner cross-validation over "
         "all speakers); standardised values are "
-        "clipped to +-5. Weights are per standard deviation of the feature, sorted by size.",
+        "clipped to +-5. Weights are per standard deviation of the feature, sorted by size. "
+        "The L2 penalty also charges the decision's mean square move from a clip clean to the same "
+        f"clip on each training line, weighted {cfg.get('line_penalty_absolute', 0.0):g} (absolute) "
+        f"and {cfg.get('line_penalty_relative', 0.0):g} (relative) "
+        "(`emotion.offline.training.line_metric`): weight on what a phone line moves costs more.",
         "",
         "### Absolute (no baseline yet; `loud_db` excluded: telephone gain varies; "
         f"{_front_end(model.absolute)})",

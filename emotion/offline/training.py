@@ -75,6 +75,17 @@ class TrainConfig:
     #: relative rows are built with this many different baselines per speaker (where the speaker
     #: has that many groups of neutral/calm clips); evaluation always uses the first
     baseline_variants: int = 1
+    #: weight of the decision's moves across the training lines in each scorer's regularisation
+    #: (:func:`line_metric`; 0 = plain L2). Absolute 100, chosen on the tuning speakers (model v6,
+    #: README "Stress per line condition"): calm clips within 10 points over the gain and codec lines
+    #: 62 -> 83 of 84 there. Relative: 300 raised Mandarin with a baseline 0.826 -> 0.904 on the
+    #: tuning speakers but not on the reporting ones (0.791 -> 0.793; English 0.953 -> 0.945), so 0
+    line_penalty_absolute: float = 100.0
+    line_penalty_relative: float = 0.0
+
+    def line_penalty(self, mode: str) -> float:
+        """The line penalty of scorer ``mode`` (``absolute`` or ``relative``)."""
+        return self.line_penalty_absolute if mode == "absolute" else self.line_penalty_relative
 
     @property
     def train_conditions(self) -> tuple[str, ...]:
@@ -86,6 +97,8 @@ class TrainConfig:
             "augment": self.augment,
             "min_stability_absolute": self.min_stability_absolute,
             "baseline_variants": self.baseline_variants,
+            "line_penalty_absolute": self.line_penalty_absolute,
+            "line_penalty_relative": self.line_penalty_relative,
             "absolute_features": list(self.absolute_features),
             "relative_features": list(self.relative_features),
         }
@@ -99,6 +112,8 @@ class TrainConfig:
             absolute_features=tuple(data["absolute_features"]),
             relative_features=tuple(data["relative_features"]),
             baseline_variants=int(data.get("baseline_variants", 1)),
+            line_penalty_absolute=float(data.get("line_penalty_absolute", 0.0)),
+            line_penalty_relative=float(data.get("line_penalty_relative", 0.0)),
         )
 
 
@@ -114,8 +129,43 @@ def sample_weights(rows: Rows) -> FloatArray:
     return w * len(rows)
 
 
-def fit_scorer(rows: Rows, features: tuple[str, ...], c: float) -> LinearScorer:
-    """Standardise ``features`` and fit a weighted, L2-regularised logistic regression."""
+def line_moves(rows: Rows, z: FloatArray) -> FloatArray:
+    """How the line moves each clip's standardised features: ``z`` of every row on a training line
+    minus ``z`` of the same clip clean (rows of one clip and line paired in order), one row each."""
+    clean: dict[int, list[int]] = {}
+    seen: dict[tuple[int, str], int] = {}
+    pairs: list[tuple[int, int]] = []
+    for i, (clip, cond) in enumerate(zip(rows.clip.tolist(), rows.condition.tolist(), strict=True)):
+        if cond == "clean":
+            clean.setdefault(clip, []).append(i)
+    for i, (clip, cond) in enumerate(zip(rows.clip.tolist(), rows.condition.tolist(), strict=True)):
+        k = seen.get((clip, cond), 0)
+        seen[clip, cond] = k + 1
+        if cond != "clean" and k < len(clean.get(clip, ())):
+            pairs.append((i, clean[clip][k]))
+    if not pairs:
+        return np.zeros((0, z.shape[1]))
+    line, ref = np.array(pairs).T
+    out: FloatArray = z[line] - z[ref]
+    return out
+
+
+def line_metric(rows: Rows, z: FloatArray, penalty: float) -> FloatArray:
+    """``(I + penalty * D) ** -1/2`` with ``D`` the mean outer product of :func:`line_moves`: fitting
+    on ``z`` times this puts ``penalty * mean((w . move) ** 2)`` into the L2 penalty, so weight on
+    what a phone line moves costs more than weight on what it leaves alone (nuisance-aware ridge)."""
+    moves = line_moves(rows, z)
+    if penalty <= 0 or len(moves) == 0:
+        return np.eye(z.shape[1])
+    values, vectors = np.linalg.eigh(moves.T @ moves / len(moves))
+    out: FloatArray = (vectors / np.sqrt(1.0 + penalty * np.maximum(values, 0.0))) @ vectors.T
+    return out
+
+
+def fit_scorer(rows: Rows, features: tuple[str, ...], c: float, line_penalty: float = 0.0) -> LinearScorer:
+    """Standardise ``features`` and fit a weighted, L2-regularised logistic regression; with
+    ``line_penalty`` the regularisation also charges the decision's moves across the rows' lines
+    (:func:`line_metric`)."""
     from sklearn.linear_model import LogisticRegression
 
     if len(np.unique(rows.y)) < 2:
@@ -126,9 +176,12 @@ def fit_scorer(rows: Rows, features: tuple[str, ...], c: float) -> LinearScorer:
     mean = np.average(x, axis=0, weights=w)
     scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
     scale = np.where(scale > 1e-9, scale, 1.0)
+    z = (x - mean) / scale
+    metric = line_metric(rows, z, line_penalty)
     lr = LogisticRegression(C=c, max_iter=5000)
-    lr.fit((x - mean) / scale, rows.y, sample_weight=w)
-    return LinearScorer(features, mean, scale, lr.coef_[0].astype(float), float(lr.intercept_[0]))
+    lr.fit(z @ metric, rows.y, sample_weight=w)
+    coef = metric @ lr.coef_[0].astype(float)
+    return LinearScorer(features, mean, scale, coef, float(lr.intercept_[0]))
 
 
 def platt(decision: FloatArray, y: npt.NDArray[np.int_], w: FloatArray) -> tuple[float, float]:
@@ -175,7 +228,11 @@ def line_stability(rows: Rows, features: Sequence[str]) -> dict[str, float]:
 
 
 def fit_selected(
-    rows: Rows, features: tuple[str, ...], c_grid: Sequence[float], min_stability: float = 0.0
+    rows: Rows,
+    features: tuple[str, ...],
+    c_grid: Sequence[float],
+    min_stability: float = 0.0,
+    line_penalty: float = 0.0,
 ) -> tuple[LinearScorer, float]:
     """Fit with the C of ``c_grid`` that scores best in cross-validation by speaker within ``rows``.
 
@@ -189,7 +246,7 @@ def fit_selected(
         stability = line_stability(rows, features)
         features = tuple(f for f in features if stability[f] >= min_stability)
     if len(c_grid) == 1:
-        return fit_scorer(rows, features, c_grid[0]), float(c_grid[0])
+        return fit_scorer(rows, features, c_grid[0], line_penalty), float(c_grid[0])
     speakers = sorted(set(rows.speaker.tolist()))
     fold_of = {spk: i % INNER_FOLDS for i, spk in enumerate(speakers)}
     fold = np.array([fold_of[s] for s in rows.speaker.tolist()])
@@ -198,11 +255,11 @@ def fit_selected(
         oof = np.full(len(rows), np.nan)
         for k in range(min(INNER_FOLDS, len(speakers))):
             test = fold == k
-            oof[test] = fit_scorer(rows.take(~test), features, c).decision(rows.x[test])
+            oof[test] = fit_scorer(rows.take(~test), features, c, line_penalty).decision(rows.x[test])
         per_corpus = [auc(rows.y[rows.corpus == k], oof[rows.corpus == k]) for k in np.unique(rows.corpus)]
         scores.append(float(np.nanmean(per_corpus)))
     best = float(c_grid[int(np.argmax(scores))])
-    return fit_scorer(rows, features, best), best
+    return fit_scorer(rows, features, best, line_penalty), best
 
 
 def loso_decisions(
@@ -211,6 +268,7 @@ def loso_decisions(
     features: tuple[str, ...],
     c_grid: Sequence[float],
     min_stability: float = 0.0,
+    line_penalty: float = 0.0,
 ) -> tuple[FloatArray, dict[str, tuple[LinearScorer, float]]]:
     """Out-of-fold decision value of every test row, fitted (C chosen) without that row's speaker.
 
@@ -221,7 +279,7 @@ def loso_decisions(
     for spk in np.unique(test_rows.speaker):
         test = test_rows.speaker == spk
         train = train_rows.take(train_rows.speaker != spk)
-        models[str(spk)] = fit_selected(train, features, c_grid, min_stability)
+        models[str(spk)] = fit_selected(train, features, c_grid, min_stability, line_penalty)
         out[test] = models[str(spk)][0].decision(test_rows.x[test])
     return out, models
 
@@ -296,10 +354,12 @@ def train(
     chosen: dict[str, Any] = {}
     held_out: dict[str, tuple[LinearScorer, float]] = {}
     for mode, (rows, features) in modes.items():
-        oof, held_out = loso_decisions(fit_sets[mode], rows, features, config.c_grid, stability[mode])
+        penalty = config.line_penalty(mode)
+        grid = config.c_grid
+        oof, held_out = loso_decisions(fit_sets[mode], rows, features, grid, stability[mode], penalty)
         a, b = platt(oof, rows.y, sample_weights(rows))
         cv += _cv_figures(rows, 100.0 / (1.0 + np.exp(-(a * oof + b))), mode)
-        final, c = fit_selected(fit_sets[mode], features, config.c_grid, stability[mode])
+        final, c = fit_selected(fit_sets[mode], features, config.c_grid, stability[mode], penalty)
         scorers[mode] = calibrated(final, a, b)
         chosen[mode] = {"final": c, "held_out": {spk: m[1] for spk, m in held_out.items()}}
     counts = {
