@@ -91,6 +91,7 @@ class LevelTracker:
         self._rise = 1.0 - math.exp(-frame_s / SPEECH_RISE_S)
         self._fall = 1.0 - math.exp(-frame_s / SPEECH_FALL_S)
         self._gain = 1.0
+        self._detect_gain = 1.0
 
     def observe(self, power: float) -> bool:
         """Add the next frame's power; True when it stands far enough above the noise floor."""
@@ -125,6 +126,8 @@ class LevelTracker:
             max(0.0, self.cfg.agc_noise_ceiling_dbfs - self.noise_dbfs),
         )
         self._gain = 10.0 ** (gain_db / 20.0)
+        detect_db = min(self.cfg.agc_max_gain_db, max(0.0, self.cfg.agc_target_dbfs - to_db(p)))
+        self._detect_gain = 10.0 ** (detect_db / 20.0)
 
     @property
     def noise_dbfs(self) -> float:
@@ -135,6 +138,15 @@ class LevelTracker:
     def gain(self) -> float:
         """Linear gain that brings the leg's speech toward the target level (1.0 = none)."""
         return self._gain
+
+    @property
+    def detect_gain(self) -> float:
+        """Linear gain of the audio webrtcvad judges: :attr:`gain` without the noise ceiling.
+
+        webrtcvad has its own energy threshold and finds little speech at -55 dBFS; the ceiling
+        keeps a noisy leg's level unchanged *for Vosk*, but the detector may hear it normalised,
+        because the noise test (:meth:`observe`) already keeps the leg's noise out."""
+        return self._detect_gain
 
     def level(self) -> LegLevel:
         speech = None if self._speech_power is None else to_db(self._speech_power)

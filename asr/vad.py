@@ -122,7 +122,8 @@ class VadSegmenter:
         above_noise = self._level.observe(power)
         gain = self._level.gain
         gained = apply_gain(frame, gain)
-        voiced = above_noise and self._vad.is_speech(gained, self.sample_rate)
+        detect = gained if self._level.detect_gain == gain else apply_gain(frame, self._level.detect_gain)
+        voiced = above_noise and self._vad.is_speech(detect, self.sample_rate)
         if voiced:
             self._level.speech(power)
         self.frames_seen += 1
