@@ -186,7 +186,7 @@ def _model_lines(model: StressModel, t: dict[str, Any], cfg: dict[str, Any]) -> 
         "The L2 penalty also charges the decision's mean square move from a clip clean to the same "
         f"clip on each training line, weighted {cfg.get('line_penalty_absolute', 0.0):g} (absolute) "
         f"and {cfg.get('line_penalty_relative', 0.0):g} (relative) "
-        "(`emotion.offline.training.line_metric`): weight on what a phone line moves costs more.",
+        "(`emotion.offline.line_penalty.line_metric`): weight on what a phone line moves costs more.",
         "",
         "### Absolute (no baseline yet; `loud_db` excluded: telephone gain varies; "
         f"{_front_end(model.absolute)})",

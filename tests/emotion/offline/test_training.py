@@ -1,12 +1,13 @@
-"""The line penalty of the stress scorers' training (emotion.offline.training.line_metric)."""
+"""The line penalty of the stress scorers' training (emotion.offline.line_penalty)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from emotion.offline.dataset import ClipTable
+from emotion.offline.line_penalty import line_moves
 from emotion.offline.rows import Rows
-from emotion.offline.training import ABSOLUTE_FEATURES, TrainConfig, fit_scorer, line_moves, training_rows
+from emotion.offline.training import ABSOLUTE_FEATURES, TrainConfig, fit_scorer, training_rows
 
 
 def _rows(clips: list[int], conditions: list[str], x: list[list[float]]) -> Rows:
