@@ -120,13 +120,9 @@ class LevelTracker:
         else:
             p += (power - p) * (self._rise if power > p else self._fall)
         self._speech_power = p
-        gain_db = min(
-            self.cfg.agc_max_gain_db,
-            max(0.0, self.cfg.agc_target_dbfs - to_db(p)),
-            max(0.0, self.cfg.agc_noise_ceiling_dbfs - self.noise_dbfs),
-        )
-        self._gain = 10.0 ** (gain_db / 20.0)
         detect_db = min(self.cfg.agc_max_gain_db, max(0.0, self.cfg.agc_target_dbfs - to_db(p)))
+        gain_db = min(detect_db, max(0.0, self.cfg.agc_noise_ceiling_dbfs - self.noise_dbfs))
+        self._gain = 10.0 ** (gain_db / 20.0)
         self._detect_gain = 10.0 ** (detect_db / 20.0)
 
     @property

@@ -8,7 +8,7 @@ choice, ``tel/tel`` one telephone band for both scorers (the unmerged attempt "v
 separate front ends. Optional ``+stab`` (the absolute scorer keeps only features of line stability
 >= 0.5), ``+c01`` (0.01 added to the C grid), ``+alpX`` / ``+rlpX`` (line penalty X for the absolute /
 relative scorer: ``emotion.offline.line_penalty.line_metric``; none without them, as model v5). The
-shipped model v6 is ``wide/tel+alp100+rlp300``. Every front end's features are in every feature
+shipped model v6 is ``wide/tel+alp100``. Every front end's features are in every feature
 row (:mod:`emotion.features`), so all variants are scored on one measured table, cached where
 ``agent-monitor stress train`` and ``eval stress`` cache theirs (``<data_dir>/cache/stress-features``).
 

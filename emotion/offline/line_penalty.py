@@ -40,8 +40,8 @@ def line_metric(rows: Rows, z: FloatArray, penalty: float) -> FloatArray:
     """``(I + penalty * D) ** -1/2`` with ``D`` the mean outer product of :func:`line_moves`: fitting
     on ``z`` times this puts ``penalty * mean((w . move) ** 2)`` into the L2 penalty, so weight on
     what a phone line moves costs more than weight on what it leaves alone (nuisance-aware ridge)."""
-    moves = line_moves(rows, z)
-    if penalty <= 0 or len(moves) == 0:
+    moves = line_moves(rows, z) if penalty > 0 else None
+    if moves is None or len(moves) == 0:
         return np.eye(z.shape[1])
     values, vectors = np.linalg.eigh(moves.T @ moves / len(moves))
     out: FloatArray = (vectors / np.sqrt(1.0 + penalty * np.maximum(values, 0.0))) @ vectors.T
