@@ -16,10 +16,12 @@ is judged against the leg's own noise:
   the test holds from the first frame of a call;
 * **speech level**: the power of the frames the VAD finally calls speech, followed quickly upward
   (0.1 s) and slowly downward (2 s), so it sits at or above the speech's active level;
-* **gain** (AGC): quiet speech is raised toward ``vad.agc_target_dbfs``, at most by
-  ``vad.agc_max_gain_db`` and never lowered. Vosk's feature extraction adds dither of about one
-  16-bit step, which drowns speech at -60 dBFS (measured: WER 20.7% raw vs 10.3% normalised on the
-  LibriSpeech clips 40 dB down); webrtcvad also finds less speech there. The gain never lifts the
+* **gain** (AGC): quiet speech is raised toward ``vad.agc_target_dbfs`` for webrtcvad and toward
+  ``vad.agc_recognizer_target_dbfs`` for Vosk (by default the same; a lower one hands speech at an
+  ordinary recorded level to Vosk as received), at most by ``vad.agc_max_gain_db`` and never
+  lowered. Vosk's feature extraction adds dither of about one 16-bit step, which drowns speech at
+  -60 dBFS (measured: WER 20.7% raw vs 10.3% normalised on the LibriSpeech clips 40 dB down);
+  webrtcvad also finds less speech there. The gain never lifts the
   leg's noise floor above ``vad.agc_noise_ceiling_dbfs``: gain helps quiet *clean* speech, where the
   dither is the noise; on a leg whose own noise is far above the dither it only changes the level
   Vosk hears. That bound also holds at a leg's first frames, before its speech level is known: the
@@ -50,11 +52,13 @@ _FULL_SCALE_POWER = 32768.0**2
 
 @dataclass(frozen=True, slots=True)
 class LegLevel:
-    """A leg's levels now, in dBFS; ``speech_dbfs`` is None until the leg has spoken."""
+    """A leg's levels now, in dBFS; ``speech_dbfs`` is None until the leg has spoken. Gains in dB:
+    ``gain_db`` is what Vosk gets, ``detect_gain_db`` what webrtcvad judges."""
 
     noise_dbfs: float
     speech_dbfs: float | None
     gain_db: float
+    detect_gain_db: float
 
 
 def frame_power(frame: bytes) -> float:
@@ -121,7 +125,11 @@ class LevelTracker:
             p += (power - p) * (self._rise if power > p else self._fall)
         self._speech_power = p
         detect_db = min(self.cfg.agc_max_gain_db, max(0.0, self.cfg.agc_target_dbfs - to_db(p)))
-        gain_db = min(detect_db, max(0.0, self.cfg.agc_noise_ceiling_dbfs - self.noise_dbfs))
+        gain_db = min(
+            detect_db,
+            max(0.0, self.cfg.agc_recognizer_target_dbfs - to_db(p)),
+            max(0.0, self.cfg.agc_noise_ceiling_dbfs - self.noise_dbfs),
+        )
         self._gain = 10.0 ** (gain_db / 20.0)
         self._detect_gain = 10.0 ** (detect_db / 20.0)
 
@@ -137,7 +145,8 @@ class LevelTracker:
 
     @property
     def detect_gain(self) -> float:
-        """Linear gain of the audio webrtcvad judges: :attr:`gain` without the noise ceiling.
+        """Linear gain of the audio webrtcvad judges: toward ``agc_target_dbfs``, without the noise
+        ceiling (:attr:`gain` is at most this).
 
         webrtcvad has its own energy threshold and finds little speech at -55 dBFS; the ceiling
         keeps a noisy leg's level unchanged *for Vosk*, but the detector may hear it normalised,
@@ -146,4 +155,6 @@ class LevelTracker:
 
     def level(self) -> LegLevel:
         speech = None if self._speech_power is None else to_db(self._speech_power)
-        return LegLevel(self.noise_dbfs, speech, 20.0 * math.log10(self._gain))
+        return LegLevel(
+            self.noise_dbfs, speech, 20.0 * math.log10(self._gain), 20.0 * math.log10(self._detect_gain)
+        )

@@ -123,6 +123,24 @@ def test_quiet_speech_is_normalised_for_the_recognizer(speech: FloatArray) -> No
     assert to_db(frame_power(raw)) < -60  # the segments keep the audio as received
 
 
+def test_a_lower_recognizer_target_hands_ordinary_speech_to_vosk_as_received(speech: FloatArray) -> None:
+    """The utterance 9 dB down (segments at -36 dBFS, speech level -31, noise floor -67): webrtcvad
+    judges it lifted toward ``agc_target_dbfs`` either way. With ``agc_recognizer_target_dbfs = -33``
+    Vosk gets every byte from the first second of speech on as received; at the default (-26) part
+    of it is lifted (measured: 4.8 dB over the words after 2.6 s)."""
+    pcm = float_to_pcm16(speech * np.float32(10 ** (-9 / 20)))
+
+    def lifted(cfg: VadSettings) -> int:
+        out, seg = _run(pcm, cfg)
+        assert seg.level.detect_gain_db > 3.0
+        later = [o for o in out if isinstance(o, SpeechAudio) and o.start >= 3.0]
+        assert later
+        return sum(pcm[round(o.start * RATE) * 2 :][: len(o.pcm)] != o.pcm for o in later)
+
+    assert lifted(VadSettings(agc_recognizer_target_dbfs=-33.0)) == 0
+    assert lifted(VadSettings()) > 0
+
+
 def test_loud_speech_is_not_changed(speech: FloatArray) -> None:
     """Speech above the target level: no gain once its level is known (within its first second)."""
     out, seg = _run(float_to_pcm16(speech * np.float32(2.0)))
