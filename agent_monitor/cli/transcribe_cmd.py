@@ -31,9 +31,9 @@ def register(commands: Any, evals: Any) -> None:
     )
     e.add_argument(
         "--split",
-        choices=("tune", "report"),
+        choices=("tune", "report", "report-rest"),
         help="instead of DIRs: the tuning or reporting split of the evaluation data, by folder and "
-        "speaker (see asr/offline/splits.py)",
+        "speaker, or the reporting speakers' clips that 'report' leaves out (see asr/offline/splits.py)",
     )
     e.add_argument(
         "--plain-cache", type=Path, metavar="DIR", help="keep plain-Vosk transcripts here across runs"

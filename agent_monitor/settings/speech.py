@@ -35,10 +35,9 @@ class VadSettings(BaseModel):
     agc_max_gain_db: float = Field(40.0, ge=0.0, le=60.0)
     agc_target_dbfs: float = Field(-26.0, le=0.0)
     #: Vosk's gain raises speech only up to this level (dBFS; webrtcvad still judges the frames at
-    #: ``agc_target_dbfs``): speech louder than this reaches Vosk as received. -33 was better on
-    #: the tuning split but not on the reporting split, so the default is the AGC's own target
-    #: (README, "A lower target for Vosk")
-    agc_recognizer_target_dbfs: float = Field(-26.0, le=0.0)
+    #: ``agc_target_dbfs``): speech louder than this reaches Vosk as received. Chosen on the tuning
+    #: split (-26, -33, -40 tried; README, "A lower target for Vosk")
+    agc_recognizer_target_dbfs: float = Field(-33.0, le=0.0)
     #: the AGC never raises the leg's noise floor above this (dBFS): gain is for quiet, clean speech
     #: (Vosk's dither), not for speech already in noise; see ``asr/level.py``
     agc_noise_ceiling_dbfs: float = Field(-65.0, le=0.0)

@@ -132,9 +132,13 @@ def _rows(labels: Path) -> list[dict[str, str]]:
 
 
 def spread(rows: list[dict[str, str]], part: SplitPart | None, limit: int) -> list[dict[str, str]]:
-    """The rows ``part`` keeps; with ``limit``, at most that many, evenly spread over the rows
-    ordered by speaker (so every speaker and every kind of item keeps its share)."""
+    """The rows ``part`` keeps (less those its ``rest_of`` part takes); with ``limit``, at most that
+    many, evenly spread over the rows ordered by speaker (so every speaker and every kind of item
+    keeps its share)."""
     kept = sorted((r for r in rows if part is None or part.keeps(r)), key=lambda r: r.get("speaker", ""))
+    if part is not None and part.rest_of is not None:
+        taken = {r["path"] for r in spread(rows, part.rest_of, part.rest_of.files)}
+        kept = [r for r in kept if r["path"] not in taken]
     if not limit or limit >= len(kept):
         return kept
     return [kept[i * len(kept) // limit] for i in range(limit)]

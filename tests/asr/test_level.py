@@ -118,16 +118,17 @@ def test_quiet_speech_is_normalised_for_the_recognizer(speech: FloatArray) -> No
     assert level.noise_dbfs < level.speech_dbfs - 20
     assert 25 <= level.gain_db <= 40
     streamed = b"".join(o.pcm for o in out if isinstance(o, SpeechAudio))
-    assert -40 <= to_db(frame_power(streamed)) <= -20
+    # toward agc_recognizer_target_dbfs (-33); the pauses between words count too (measured -40.6)
+    assert -45 <= to_db(frame_power(streamed)) <= -30
     raw = b"".join(o.segment.pcm for o in out if isinstance(o, SpeechEnded))
     assert to_db(frame_power(raw)) < -60  # the segments keep the audio as received
 
 
-def test_a_lower_recognizer_target_hands_ordinary_speech_to_vosk_as_received(speech: FloatArray) -> None:
+def test_speech_at_an_ordinary_level_reaches_the_recognizer_as_received(speech: FloatArray) -> None:
     """The utterance 9 dB down (segments at -36 dBFS, speech level -31, noise floor -67): webrtcvad
-    judges it lifted toward ``agc_target_dbfs`` either way. With ``agc_recognizer_target_dbfs = -33``
-    Vosk gets every byte from the first second of speech on as received; at the default (-26) part
-    of it is lifted (measured: 4.8 dB over the words after 2.6 s)."""
+    judges it lifted toward ``agc_target_dbfs``; from the first second of speech on Vosk gets every
+    byte as received (``agc_recognizer_target_dbfs``). With Vosk's target at webrtcvad's (-26,
+    before session 15) part of it was lifted (measured: 4.8 dB over the words after 2.6 s)."""
     pcm = float_to_pcm16(speech * np.float32(10 ** (-9 / 20)))
 
     def lifted(cfg: VadSettings) -> int:
@@ -137,8 +138,8 @@ def test_a_lower_recognizer_target_hands_ordinary_speech_to_vosk_as_received(spe
         assert later
         return sum(pcm[round(o.start * RATE) * 2 :][: len(o.pcm)] != o.pcm for o in later)
 
-    assert lifted(VadSettings(agc_recognizer_target_dbfs=-33.0)) == 0
-    assert lifted(VadSettings()) > 0
+    assert lifted(VadSettings()) == 0
+    assert lifted(VadSettings(agc_recognizer_target_dbfs=-26.0)) > 0
 
 
 def test_loud_speech_is_not_changed(speech: FloatArray) -> None:

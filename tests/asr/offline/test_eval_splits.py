@@ -30,7 +30,25 @@ def test_no_speaker_is_in_both_splits(eval_data: Path) -> None:
             assert speakers, (name, part.folder)
             seen[name] |= {(part.folder, s) for s in speakers}
     assert not seen["tune"] & seen["report"]
+    assert not seen["tune"] & seen["report-rest"]
     assert len({s for _, s in seen["report"]}) >= 12  # 8 RAVDESS actors, 4 FSDD speakers
+
+
+def test_report_rest_is_the_reporting_speakers_clips_report_leaves_out(eval_data: Path) -> None:
+    """``report-rest`` (the second held-out draw): no clip of ``report``, every other clip of its
+    speakers; 24 RAVDESS and 40 FSDD clips, 184 words, as ``report``."""
+    for (labels, rest), (_, report) in zip(
+        split_parts("report-rest", eval_data), split_parts("report", eval_data), strict=True
+    ):
+        with labels.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        picked = {r["path"] for r in spread(rows, report, report.files)}
+        left = spread(rows, rest, rest.files)
+        assert not picked & {r["path"] for r in left}
+        assert picked | {r["path"] for r in left} == {r["path"] for r in rows if report.keeps(r)}
+        assert len(left) == len(picked) == report.files
+        words = sum(len(r["transcript"].split()) for r in left)
+        assert words == sum(len(r["transcript"].split()) for r in rows if r["path"] in picked)
 
 
 def test_unknown_split_is_a_clear_error(eval_data: Path) -> None:
