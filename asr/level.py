@@ -19,10 +19,10 @@ is judged against the leg's own noise:
 * **gain** (AGC): quiet speech is raised toward ``vad.agc_target_dbfs`` for webrtcvad and toward
   ``vad.agc_recognizer_target_dbfs`` (-33) for Vosk, so speech at an ordinary recorded level
   (RAVDESS, about -36 dBFS) reaches Vosk nearly as received, at most by ``vad.agc_max_gain_db``
-  and never lowered. Vosk's feature extraction adds dither of about one 16-bit step, which drowns speech at
-  -60 dBFS (measured: WER 20.7% raw vs 10.3% normalised on the LibriSpeech clips 40 dB down);
-  webrtcvad also finds less speech there. The gain never lifts the
-  leg's noise floor above ``vad.agc_noise_ceiling_dbfs``: gain helps quiet *clean* speech, where the
+  and never lowered. Vosk's feature extraction adds dither of about one 16-bit step, which drowns
+  speech at -60 dBFS (measured: WER 20.7% raw vs 10.3% normalised on the LibriSpeech clips 40 dB
+  down); webrtcvad also finds less speech there. The gain never lifts the leg's noise floor above
+  ``vad.agc_noise_ceiling_dbfs``: gain helps quiet *clean* speech, where the
   dither is the noise; on a leg whose own noise is far above the dither it only changes the level
   Vosk hears. That bound also holds at a leg's first frames, before its speech level is known: the
   first voiced frames are often a breath or a word onset 20 dB below the speech, and a gain set
@@ -124,10 +124,11 @@ class LevelTracker:
         else:
             p += (power - p) * (self._rise if power > p else self._fall)
         self._speech_power = p
-        detect_db = min(self.cfg.agc_max_gain_db, max(0.0, self.cfg.agc_target_dbfs - to_db(p)))
+        level_db = to_db(p)
+        detect_db = min(self.cfg.agc_max_gain_db, max(0.0, self.cfg.agc_target_dbfs - level_db))
         gain_db = min(
             detect_db,
-            max(0.0, self.cfg.agc_recognizer_target_dbfs - to_db(p)),
+            max(0.0, self.cfg.agc_recognizer_target_dbfs - level_db),
             max(0.0, self.cfg.agc_noise_ceiling_dbfs - self.noise_dbfs),
         )
         self._gain = 10.0 ** (gain_db / 20.0)
