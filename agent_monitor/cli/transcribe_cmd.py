@@ -40,6 +40,13 @@ def register(commands: Any, evals: Any) -> None:
     )
     e.add_argument("--model", help="installed model name (default: settings asr.model)")
     e.add_argument(
+        "--words-out",
+        type=Path,
+        metavar="FILE",
+        help="write every decode here, one JSON line per clip and draw: reference, plain Vosk's words "
+        "and the pipeline's words with Vosk's confidences (for benchmarks/asr_conf_floor.py)",
+    )
+    e.add_argument(
         "--draws",
         type=int,
         default=2,
@@ -182,6 +189,7 @@ def run_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
         conditions=parse_conditions(args.conditions),
         plain_cache=args.plain_cache,
         draws=args.draws,
+        words_out=args.words_out,
     )
     if args.split:
         report = evaluate_split(settings, args.split, options)

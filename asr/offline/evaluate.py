@@ -28,6 +28,7 @@ from asr.offline.degrade import degraded_pcm, noise_bank_for
 from asr.offline.draws import draw_seed, seed_dither
 from asr.offline.plain_cache import PlainCache
 from asr.offline.splits import SplitPart, split_parts
+from asr.offline.words_log import Decode, WordsLog
 from asr.streaming import RecognizerPool
 from asr.transcribe import CHUNK_S, transcribe_legs
 from asr.vad import VadSegmenter
@@ -165,10 +166,12 @@ def score_clip(
     res: FolderResult,
     seeds: Sequence[int] = (0,),
     cache: PlainCache | None = None,
+    log: WordsLog | None = None,
+    clip: str = "",
 ) -> None:
     """Transcribe one clip with the pipeline and with plain Vosk once per dither seed of ``seeds``
     (both sides seeded alike, :mod:`asr.offline.draws`; plain from ``cache`` when there); add both
-    to ``res``. A cached plain transcript adds no plain CPU time."""
+    to ``res``, and each decode to ``log``. A cached plain transcript adds no plain CPU time."""
     rate = settings.asr.sample_rate
     pipeline: list[list[str]] = []
     plain: list[list[str]] = []
@@ -187,6 +190,9 @@ def score_clip(
         res.plain.cpu_s += time.process_time() - t1
         pipeline.append(normalise(" ".join(t.text for t in finals)))
         plain.append(normalise(text))
+        if log is not None:
+            words = [(w.text, w.conf) for t in finals for w in t.words]
+            log.add(Decode(res.folder, res.condition, clip, seed, ref, plain[-1], words))
     res.pipeline.vad_cpu_s += vad_cpu(settings, pcm) * len(seeds)
     res.pipeline.add(ref, pipeline)
     res.plain.add(ref, plain)
@@ -230,6 +236,8 @@ class EvalOptions:
     conditions: Sequence[Condition] = (CONDITIONS["clean"],)
     plain_cache: Path | None = None
     draws: int = 1
+    #: write every decode, word by word with Vosk's confidences, here (:mod:`asr.offline.words_log`)
+    words_out: Path | None = None
 
 
 def evaluate_tree(
@@ -261,11 +269,14 @@ def _evaluate_parts(
         options = replace(options, draws=1)  # without dither every draw is the same
     cache = PlainCache(options.plain_cache, key) if options.plain_cache is not None else None
     results: list[FolderResult] = []
+    log = WordsLog(options.words_out) if options.words_out is not None else None
     try:
         for labels, part in parts:
-            results.extend(_evaluate_folder(pool, settings, labels, part, options, cache))
+            results.extend(_evaluate_folder(pool, settings, labels, part, options, (cache, log)))
     finally:
         pool.close()
+        if log is not None:
+            log.close()
     return results
 
 
@@ -275,7 +286,7 @@ def _evaluate_folder(
     labels: Path,
     part: SplitPart | None,
     options: EvalOptions,
-    cache: PlainCache | None,
+    keep: tuple[PlainCache | None, WordsLog | None],
 ) -> list[FolderResult]:
     rows = spread(_rows(labels), part, options.limit or (part.files if part else 0))
     conditions = options.conditions
@@ -295,5 +306,5 @@ def _evaluate_folder(
         for clip in clips:
             pcm = degraded_pcm(clip.samples, rate, condition, noise, clip.name)
             seeds = [draw_seed(clip.name, condition.name, k) for k in range(options.draws)]
-            score_clip(pool, settings, pcm, clip.ref, res, seeds, cache)
+            score_clip(pool, settings, pcm, clip.ref, res, seeds, *keep, clip=clip.name)
     return results

@@ -1,0 +1,83 @@
+"""The word log of ``agent-monitor eval asr --words-out FILE``: every decode, word by word.
+
+One JSON line per folder, line condition, clip and dither draw: the reference words, plain Vosk's
+words, and the pipeline's final words each with Vosk's confidence (``[word, conf]``). It lets a
+change that acts on the recognised words alone (for example dropping words under a confidence
+floor: ``benchmarks/asr_conf_floor.py``) be measured on a grid that was decoded once, both sides
+with the same dither draws. The file is written anew by every run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from agent_monitor.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Decode:
+    """One logged decode of one clip (a line of the file)."""
+
+    folder: str
+    condition: str
+    clip: str
+    seed: int
+    ref: list[str]
+    plain: list[str]
+    words: list[tuple[str, float]]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Decode:
+        return cls(
+            folder=str(data["folder"]),
+            condition=str(data["condition"]),
+            clip=str(data["clip"]),
+            seed=int(data["seed"]),
+            ref=[str(w) for w in data["ref"]],
+            plain=[str(w) for w in data["plain"]],
+            words=[(str(w), float(c)) for w, c in data["words"]],
+        )
+
+
+class WordsLog:
+    """Appends :class:`Decode` lines to ``path`` (truncated on open) until closed."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._file: IO[str] = path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"eval asr: cannot write the word log {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._file.close()
+
+    def add(self, decode: Decode) -> None:
+        line = {
+            "folder": decode.folder,
+            "condition": decode.condition,
+            "clip": decode.clip,
+            "seed": decode.seed,
+            "ref": decode.ref,
+            "plain": decode.plain,
+            "words": [[w, round(c, 4)] for w, c in decode.words],
+        }
+        self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+
+def read_log(path: Path) -> list[Decode]:
+    """Every decode in a word log; a clear error for a file that is not one."""
+    out: list[Decode] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the word log {path}: {exc}") from exc
+    for n, line in enumerate(lines, 1):
+        try:
+            out.append(Decode.from_json(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{n}: not a word-log line ({exc})") from exc
+    return out

@@ -1,0 +1,51 @@
+"""``eval asr --words-out``: every decode logged word by word, consistent with the scored WER, and
+the confidence-floor benchmark reading it (real recordings, the real model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.audio.conditions import parse_conditions
+from agent_monitor.errors import ConfigError
+from agent_monitor.settings import Settings
+from asr.offline.evaluate import EvalOptions, edit_distance, evaluate_tree, normalise
+from asr.offline.words_log import read_log
+from benchmarks.asr_conf_floor import table, tally
+
+
+def test_word_log_holds_every_decode_as_scored(
+    base_settings: Settings, eval_data: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "words.jsonl"
+    options = EvalOptions(limit=2, conditions=parse_conditions("clean,mulaw-20"), draws=2, words_out=log)
+    results = evaluate_tree(base_settings, eval_data / "speech" / "en" / "librivox", options)
+    decodes = read_log(log)
+    assert len(decodes) == sum(r.files for r in results) * 2 == 8
+    for res in results:
+        mine = [d for d in decodes if d.condition == res.condition]
+        assert {d.folder for d in mine} == {"librivox"} and len({d.seed for d in mine}) == 4
+        pipeline = sum(edit_distance(d.ref, normalise(" ".join(w for w, _ in d.words))) for d in mine)
+        assert pipeline == res.pipeline.errors
+        assert sum(edit_distance(d.ref, d.plain) for d in mine) == res.plain.errors
+    assert all(0.0 <= c <= 1.0 for d in decodes for _, c in d.words)
+    assert sum(len(d.words) for d in decodes) > 100  # read speech: the words are there
+
+    floors = [0.0, 1.01]
+    counts = tally(decodes, floors)
+    for res in results:
+        c = counts[res.condition]
+        assert c["err0.0"] == res.pipeline.errors and c["plain"] == res.plain.errors
+        assert c["kept1.01"] == 0 and c["err1.01"] == c["ref"]  # every word dropped: all deleted
+    out = table(counts, floors)
+    assert "clean" in out and "mulaw-20" in out and "within +1" in out
+
+
+def test_a_file_that_is_not_a_word_log_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"folder": "x"}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.jsonl:1: not a word-log line"):
+        read_log(bad)
+    with pytest.raises(ConfigError, match="cannot read the word log"):
+        read_log(tmp_path / "missing.jsonl")
