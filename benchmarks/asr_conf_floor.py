@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent_monitor.errors import ConfigError
 from asr.offline.evaluate import edit_distance, normalise
 from asr.offline.words_log import Decode, read_log
 
@@ -67,7 +68,10 @@ def main() -> None:
     parser.add_argument("--floors", default="0,0.3,0.4,0.5,0.6,0.7", help="confidence floors, commas")
     args = parser.parse_args()
     floors = [float(x) for x in args.floors.split(",")]
-    decodes = [d for path in args.logs for d in read_log(path)]
+    try:
+        decodes = [d for path in args.logs for d in read_log(path)]
+    except ConfigError as exc:
+        sys.exit(f"asr_conf_floor: {exc}")
     print(table(tally(decodes, floors), floors))
 
 

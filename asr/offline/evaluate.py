@@ -289,6 +289,7 @@ def _evaluate_folder(
     keep: tuple[PlainCache | None, WordsLog | None],
 ) -> list[FolderResult]:
     rows = spread(_rows(labels), part, options.limit or (part.files if part else 0))
+    cache, log = keep
     conditions = options.conditions
     folder = labels.parent.name
     results = [FolderResult(folder=folder, condition=c.name) for c in conditions]
@@ -306,5 +307,5 @@ def _evaluate_folder(
         for clip in clips:
             pcm = degraded_pcm(clip.samples, rate, condition, noise, clip.name)
             seeds = [draw_seed(clip.name, condition.name, k) for k in range(options.draws)]
-            score_clip(pool, settings, pcm, clip.ref, res, seeds, *keep, clip=clip.name)
+            score_clip(pool, settings, pcm, clip.ref, res, seeds, cache, log, clip=clip.name)
     return results
