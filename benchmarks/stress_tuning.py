@@ -6,7 +6,8 @@ A VARIANT names the spectral front end of each scorer, ``ABS/REL``, each ``wide`
 model v3), ``tel`` (the telephone band, 300-3400 Hz) or ``both``; e.g. ``wide/wide`` is model v3's
 choice, ``tel/tel`` one telephone band for both scorers (the unmerged attempt "v4"), ``wide/tel``
 separate front ends. Optional ``+stab`` (the absolute scorer keeps only features of line stability
->= 0.5), ``+c01`` (0.01 added to the C grid), ``+alpX`` / ``+rlpX`` (line penalty X for the absolute /
+>= 0.5), ``+c01`` (0.01 added to the C grid), ``+augN`` (N random training lines per speaker instead
+of 4), ``+alpX`` / ``+rlpX`` (line penalty X for the absolute /
 relative scorer: ``emotion.offline.line_penalty.line_metric``; none without them, as model v5). The
 shipped model v6 is ``wide/tel+alp100``. Every front end's features are in every feature
 row (:mod:`emotion.features`), so all variants are scored on one measured table, cached where
@@ -17,7 +18,8 @@ C chosen inside) and evaluated leave-speaker-out on the 10 gain and codec lines 
 one JSON line per variant: AUC (clean, worst line) per corpus and mode, and the calm-clip shifts
 (each low-arousal clip's largest no-baseline score move over those lines). The reporting speakers
 are never read. ``--jobs N`` measures the clips in N processes first (fills the cache);
-``--conditions all`` evaluates on every line of the grid instead (noise lines included).
+``--conditions all`` evaluates on every line of the grid instead (noise lines included);
+``--by-line`` adds every line's AUC to each JSON line.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ GAIN_CODEC_LINES = [CONDITIONS[c] for c in GAIN_AND_CODEC if c != "mulaw"] + [MU
 def config_of(variant: str) -> TrainConfig:
     fronts, *opts = variant.split("+")
     absolute, relative = fronts.split("/")
-    penalties = {o[:3]: o[3:] for o in opts if o[:3] in ("alp", "rlp")}
+    penalties = {o[:3]: o[3:] for o in opts if o[:3] in ("alp", "rlp", "aug")}
     if not all(v.replace(".", "", 1).isdigit() for v in penalties.values()):
         raise SystemExit(f"unknown variant {variant!r} (see the docstring)")
     known = {"stab", "c01"} | {o for o in opts if o[:3] in penalties}
@@ -59,34 +61,38 @@ def config_of(variant: str) -> TrainConfig:
         relative_features=scorer_features(relative, level=True),
         min_stability_absolute=0.5 if "stab" in opts else 0.0,
         c_grid=(0.01, 0.03, 0.1, 0.3) if "c01" in opts else TrainConfig().c_grid,
+        augment=int(penalties.get("aug", TrainConfig().augment)),
     )
 
 
-def _measure(clips: list[Clip], lines: list[Condition]) -> ClipTable:
+def _measure(clips: list[Clip], lines: list[Condition], augment: int) -> ClipTable:
     settings = load_settings()
     noise = NoiseBank.from_data_dir(settings.eval_data_dir)
     cache = FeatureCache(settings.data_dir / "cache" / "stress-features")
     lines = list({c.name: c for c in [*lines, MULAW]}.values())  # training needs mu-law, once
-    return measure_clips(clips, lines, TrainConfig().augment, noise, cache)
+    return measure_clips(clips, lines, augment, noise, cache)
 
 
-def tuning_table(data: Path, jobs: int, lines: list[Condition]) -> ClipTable:
+def tuning_table(
+    data: Path, jobs: int, lines: list[Condition], augment: int = TrainConfig().augment
+) -> ClipTable:
+    """The tuning speakers' clips on ``lines`` and ``augment`` training lines each."""
     corpora = [[c for c in load_clips(d) if c.speaker_key in TUNING_SPEAKERS] for d in find_corpora(data)]
     if jobs > 1:  # fill the cache in parallel; duplicates are found below, per whole corpus
         shards = [clips[i::jobs] for clips in corpora for i in range(jobs)]
         with ProcessPoolExecutor(jobs) as pool:
-            list(pool.map(_measure, shards, [lines] * len(shards)))
-    return ClipTable.concat([_measure(clips, lines) for clips in corpora])
+            list(pool.map(_measure, shards, [lines] * len(shards), [augment] * len(shards)))
+    return ClipTable.concat([_measure(clips, lines, augment) for clips in corpora])
 
 
-def run(table: ClipTable, variant: str, lines: list[Condition]) -> dict[str, object]:
+def run(table: ClipTable, variant: str, lines: list[Condition], by_line: bool = False) -> dict[str, object]:
     names = list(dict.fromkeys(c.name for c in lines))
     result = evaluate(table, train(table, config_of(variant)).model, table, names)
     auc: dict[str, dict[str, float]] = {}
     for r in result.rows:
         auc.setdefault(f"{r.corpus} {r.mode}", {})[r.condition] = r.auc
     worst = result.calm_worst
-    return {
+    out: dict[str, object] = {
         "variant": variant,
         "auc_clean_worst": {k: [round(v["clean"], 3), round(min(v.values()), 3)] for k, v in auc.items()},
         "calm": {
@@ -96,6 +102,9 @@ def run(table: ClipTable, variant: str, lines: list[Condition]) -> dict[str, obj
             "within_10": int(np.count_nonzero(worst <= 10.0)),
         },
     }
+    if by_line:
+        out["auc_by_line"] = {k: {c: round(a, 3) for c, a in v.items()} for k, v in auc.items()}
+    return out
 
 
 def main() -> None:
@@ -106,13 +115,13 @@ def main() -> None:
     parser.add_argument(
         "--conditions", help="lines: 'all' or names joined by commas (default: the 10 gain and codec lines)"
     )
+    parser.add_argument("--by-line", action="store_true", help="also print every line's AUC")
     args = parser.parse_args()
-    for v in args.variants:
-        config_of(v)
+    augment = max(config_of(v).augment for v in args.variants)
     lines = parse_conditions(args.conditions) if args.conditions else GAIN_CODEC_LINES
-    table = tuning_table(args.data or load_settings().eval_data_dir / "emotion", args.jobs, lines)
+    table = tuning_table(args.data or load_settings().eval_data_dir / "emotion", args.jobs, lines, augment)
     for v in args.variants:
-        print(json.dumps(run(table, v, lines)), flush=True)
+        print(json.dumps(run(table, v, lines, args.by_line)), flush=True)
 
 
 if __name__ == "__main__":
