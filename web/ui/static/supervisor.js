@@ -87,7 +87,7 @@
         break;
       }
       case "alert_stored": Alerts.stored(ev); break;
-      case "handoff_requested": Popups.show(ev); break;
+      case "handoff_requested": Popups.show(ev); Alerts.handoffRequested(ev.alert_id); break;
       case "handoff_escalated": Popups.escalate(ev.alert_id); Alerts.escalate(ev.alert_id); break;
       case "alert_state": Alerts.stateChanged(ev); Popups.remove(ev.alert_id); break;
       case "call_ended": end(ev.call_id); break;

@@ -59,6 +59,9 @@ const WallAlerts = (() => {
   function upsert(a) {
     const old = items.get(a.alert_id);
     const merged = { ...(old ? old.a : {}), ...a };
+    // a hand-off, once requested, stays: a tile fetched before its row was written must not
+    // take the take-over button away again
+    merged.handoff = Boolean((old && old.a.handoff) || a.handoff);
     merged.owner = merged.taken_over_by || merged.acknowledged_by || null;
     render(merged);
   }
@@ -110,11 +113,12 @@ const WallAlerts = (() => {
     it.node.scrollIntoView({ block: "nearest" });
     mode.focus();
   }
+  function handoffRequested(id) { const it = items.get(id); if (it && !it.a.handoff) upsert({ ...it.a, handoff: true }); }
   function escalate(id) { const it = items.get(id); if (it) upsert({ ...it.a, escalated: true }); }
   function ofCall(callId) { return [...items.values()].filter((it) => it.a.call_id === callId); }
   function endCall(callId) { ofCall(callId).forEach((it) => upsert({ ...it.a, ended: true })); }
   function removeCall(callId) { ofCall(callId).forEach((it) => { it.node.remove(); items.delete(it.a.alert_id); }); }
   function get(id) { const it = items.get(id); return it ? it.a : null; }
-  return { feed, upsert, stored, stateChanged, act, openTakeOver, escalate, endCall, removeCall, get,
+  return { feed, upsert, stored, stateChanged, act, openTakeOver, handoffRequested, escalate, endCall, removeCall, get,
     listen: (fn) => { onChange = fn; } };
 })();
