@@ -72,8 +72,10 @@ async def _call(factory: TranscriberFactory, legs: dict[Leg, bytes]) -> dict[Leg
 
 
 def _words(transcripts: list[Transcript]) -> list[str]:
-    """The final words, each with its utterance number."""
-    return [f"{t.utterance}:{w.text}" for t in transcripts if t.final for w in t.words]
+    """The final words in order. (Not tagged with their utterance number: a first word lost to
+    the dither shifts every later word's utterance, and the words were then all counted as wrong;
+    the utterances are compared on their own below.)"""
+    return [w.text for t in transcripts if t.final for w in t.words]
 
 
 def test_a_call_through_two_workers_gives_the_in_process_words(
