@@ -48,20 +48,20 @@ GAIN_CODEC_LINES = [CONDITIONS[c] for c in GAIN_AND_CODEC if c != "mulaw"] + [MU
 def config_of(variant: str) -> TrainConfig:
     fronts, *opts = variant.split("+")
     absolute, relative = fronts.split("/")
-    penalties = {o[:3]: o[3:] for o in opts if o[:3] in ("alp", "rlp", "aug")}
-    if not all(v.replace(".", "", 1).isdigit() for v in penalties.values()):
+    numbers = {o[:3]: o[3:] for o in opts if o[:3] in ("alp", "rlp", "aug")}  # options with a number
+    if not all(v.replace(".", "", 1).isdigit() for v in numbers.values()):
         raise SystemExit(f"unknown variant {variant!r} (see the docstring)")
-    known = {"stab", "c01"} | {o for o in opts if o[:3] in penalties}
+    known = {"stab", "c01"} | {o for o in opts if o[:3] in numbers}
     if absolute not in FRONT_ENDS or relative not in FRONT_ENDS or not set(opts) <= known:
         raise SystemExit(f"unknown variant {variant!r} (see the docstring)")
     return TrainConfig(
-        line_penalty_absolute=float(penalties.get("alp", 0)),
-        line_penalty_relative=float(penalties.get("rlp", 0)),
+        line_penalty_absolute=float(numbers.get("alp", 0)),
+        line_penalty_relative=float(numbers.get("rlp", 0)),
         absolute_features=scorer_features(absolute, level=False),
         relative_features=scorer_features(relative, level=True),
         min_stability_absolute=0.5 if "stab" in opts else 0.0,
         c_grid=(0.01, 0.03, 0.1, 0.3) if "c01" in opts else TrainConfig().c_grid,
-        augment=int(penalties.get("aug", TrainConfig().augment)),
+        augment=int(numbers.get("aug", TrainConfig().augment)),
     )
 
 
