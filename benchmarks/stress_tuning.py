@@ -9,7 +9,8 @@ separate front ends. Optional ``+stab`` (the absolute scorer keeps only features
 >= 0.5), ``+c01`` (0.01 added to the C grid), ``+augN`` (N random training lines per speaker instead
 of 4), ``+alpX`` / ``+rlpX`` (line penalty X for the absolute /
 relative scorer: ``emotion.offline.line_penalty.line_metric``; none without them, as model v5). The
-shipped model v6 is ``wide/tel+alp100``. Every front end's features are in every feature
+shipped model v8 is ``wide/tel+alp100`` (model v6's choice; v8 takes the line's noise off the
+telephone front end, :data:`emotion.frames.TEL_BAND`). Every front end's features are in every feature
 row (:mod:`emotion.features`), so all variants are scored on one measured table, cached where
 ``agent-monitor stress train`` and ``eval stress`` cache theirs (``<data_dir>/cache/stress-features``).
 

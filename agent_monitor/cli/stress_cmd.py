@@ -11,7 +11,7 @@ from typing import Any
 from agent_monitor.errors import AgentMonitorError, StressError
 from agent_monitor.settings import Settings
 
-MODEL_VERSION_NAME = "v6"
+MODEL_VERSION_NAME = "v8"
 _PART_ARG: dict[str, Any] = {
     "choices": ("all", "tuning", "reporting"),
     "default": "all",

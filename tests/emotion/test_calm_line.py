@@ -104,12 +104,12 @@ def test_calm_speech_against_its_baseline_moves_little_on_quiet_mulaw(
     stress_settings: StressSettings,
     speaker: str,
 ) -> None:
-    """The baseline scorer (telephone-band spectral features, model v5, unchanged in v6): the
-    speaker's calm clip against their neutral clip as the baseline, both on the same line.
-    Measured: the quiet mu-law line moves the score by at most 6.4 points (actor 12, 17.7 ->
-    11.3); a calm clip that is not elevated clean is not elevated on the line (actor 09's calm clip
-    reads 73 clean and 69 on the line: against this baseline it is not calm to the model on any
-    line)."""
+    """The baseline scorer (telephone-band spectral features with the line's noise taken off,
+    model v8): the speaker's calm clip against their neutral clip as the baseline, both on the same
+    line. Measured: the quiet mu-law line moves the score by at most 6.1 points (actor 12, 16.2 ->
+    10.1; model v6: 6.4, 17.7 -> 11.3); a calm clip that is not elevated clean is not elevated on
+    the line (actor 09's calm clip reads 74 clean and 69 on the line: against this baseline it is
+    not calm to the model on any line)."""
     clips = {
         c.label: c for c in emotion_table.clips if c.speaker_key == speaker and c.label in ("neutral", "calm")
     }

@@ -2,9 +2,10 @@
 
 Thresholds: the issue's acceptance figures (AUC >= 0.85 with a baseline, >= 0.75 without, in
 English (RAVDESS) and Mandarin (CASIA); 8 kHz mu-law within 0.03 of clean). Measured on the
-development data (models/stress/TRAINING_REPORT.md, model v6). **Not met** in Mandarin: with a
-baseline 0.848 (clean and mu-law; target 0.85; model v6's baseline scorer is model v5's), and 0.82 on
-average over other choices of neutral clips as the baseline; without a baseline 0.726 (0.724 mu-law;
+development data (models/stress/TRAINING_REPORT.md, model v8). **Not met** in Mandarin: with a
+baseline 0.8496 (clean and mu-law; target 0.85; model v8's baseline scorer reads the telephone band
+with the line's noise taken off, v6 0.848), and 0.82 on average over other choices of neutral clips
+as the baseline; without a baseline 0.726 (0.724 mu-law; model v8's absolute scorer is v6's;
 target 0.75; model v5 0.752: the line penalty chosen on the tuning speakers costs the reporting
 speaker, README "Stress per line condition"). Those tests hold the measured levels (0.84, 0.81 and
 0.72) so that a further loss fails; the targets stay open.
@@ -29,9 +30,9 @@ from emotion.offline.rows import relative_rows
 from emotion.offline.training import train
 
 ACCEPT = {"with baseline": 0.85, "no baseline": 0.75}
-#: what Mandarin measures today (with a baseline 0.848, without 0.726; targets not met, see above)
+#: what Mandarin measures today (with a baseline 0.8496, without 0.726; targets not met, see above)
 MANDARIN = {"with baseline": 0.84, "no baseline": 0.72}
-#: mean AUC over the choices of baseline clips that CASIA measures today (0.821)
+#: mean AUC over the choices of baseline clips that CASIA measures today (0.823)
 MANDARIN_BASELINE_CHOICES = 0.81
 
 
