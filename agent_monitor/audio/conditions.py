@@ -3,7 +3,8 @@
 Every accuracy figure of the project is reported per condition, so that a result that holds only on
 clean studio audio is visible as such. A :class:`Condition` turns a clean float32 clip into what the
 monitor would receive over a given line; :data:`CONDITIONS` is the standard grid that
-``eval asr``, ``eval stress`` and the live evaluation accept with ``--conditions``.
+``eval asr``, ``eval stress`` and the live evaluation accept with ``--conditions``, and any other
+line is composed from parts joined by ``+`` (:func:`compose_condition`: ``gsm+gain-30``).
 
 Order of operations, as on a real line: noise is mixed at the clip's rate (the far end's room or
 line), the whole is scaled by the line gain, then coded (8 kHz G.711 mu-law/A-law, GSM 06.10 or
@@ -18,6 +19,7 @@ call in the evaluation data, ``babble`` a mix of other speakers' speech (see :cl
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import zlib
 from collections.abc import Iterable, Sequence
@@ -98,7 +100,10 @@ CONDITIONS: dict[str, Condition] = _condition_grid()
 
 
 def parse_conditions(spec: str | Iterable[str] | None) -> list[Condition]:
-    """Conditions named in ``spec`` ("all", or names separated by commas); clean when empty."""
+    """Conditions named in ``spec`` ("all", or names separated by commas); clean when empty.
+
+    A name is one of :data:`CONDITIONS` or a line composed of parts joined by ``+`` (see
+    :func:`compose_condition`), e.g. ``gsm+gain-20`` or ``mulaw+line-snr15+loss5``."""
     if spec is None:
         return [CONDITIONS["clean"]]
     names = [n.strip() for n in spec.split(",")] if isinstance(spec, str) else [n.strip() for n in spec]
@@ -107,10 +112,67 @@ def parse_conditions(spec: str | Iterable[str] | None) -> list[Condition]:
         return [CONDITIONS["clean"]]
     if names == ["all"]:
         return list(CONDITIONS.values())
-    unknown = [n for n in names if n not in CONDITIONS]
-    if unknown:
-        raise ConfigError(f"unknown condition(s) {', '.join(unknown)}; known: all, {', '.join(CONDITIONS)}")
-    return [CONDITIONS[n] for n in names]
+    return [CONDITIONS.get(n) or compose_condition(n) for n in names]
+
+
+_PART = re.compile(
+    r"^(?:gain-(?P<gain>\d+(?:\.\d+)?)|(?P<noise>line|babble)-snr(?P<snr>\d+(?:\.\d+)?)"
+    r"|loss(?P<loss>\d+(?:\.\d+)?))$"
+)
+MAX_ATTENUATION_DB = 60.0
+
+
+def compose_condition(name: str) -> Condition:
+    """A line from parts joined by ``+``, each setting what it names at most once: ``gain-N`` (N dB
+    quieter, up to 60), a codec (``mulaw``, ``alaw``, ``gsm``, ``amr``, ``opus``), ``line-snrN`` or
+    ``babble-snrN`` (real noise N dB below the speech), ``lossN`` (N% of 20 ms packets lost, on a
+    mu-law line unless another codec is named, as ``loss2``), or a grid name (``mulaw-20``)."""
+    fields: dict[str, float | str] = {}
+    for part in name.split("+"):
+        for key, value in _part_fields(part, name).items():
+            if key in fields:
+                raise ConfigError(f"condition {name!r}: {part!r} sets the {key.removesuffix('_db')} twice")
+            fields[key] = value
+    loss = float(fields.get("loss", 0.0))
+    codec = fields.get("codec", "mulaw" if loss else None)
+    noise = fields.get("noise")
+    return Condition(
+        name,
+        gain_db=float(fields.get("gain_db", 0.0)),
+        codec=None if codec is None else str(codec),
+        noise=None if noise is None else str(noise),
+        snr_db=float(fields["snr_db"]) if "snr_db" in fields else None,
+        loss=loss,
+        description=f"composed: {name}",
+    )
+
+
+_FIELDS = ("gain_db", "codec", "noise", "snr_db", "loss")
+
+
+def _part_fields(part: str, name: str) -> dict[str, float | str]:
+    """What one part of a composed condition's name sets (only the fields it names)."""
+    if part in CODECS:
+        return {"codec": part}
+    m = _PART.match(part)
+    if m is None:
+        grid = CONDITIONS.get(part)
+        if grid is None or grid.name == "clean":
+            known = f"gain-N, line-snrN, babble-snrN, lossN, {', '.join(CODECS)} or a grid name"
+            raise ConfigError(f"unknown condition {name!r}: part {part!r} is not one of {known}")
+        default = Condition("")
+        return {f: v for f in _FIELDS if (v := getattr(grid, f)) != getattr(default, f)}
+    if m["gain"] is not None:
+        gain = float(m["gain"])
+        if not 0 < gain <= MAX_ATTENUATION_DB:
+            raise ConfigError(f"condition {name!r}: gain-N takes 0 < N <= {MAX_ATTENUATION_DB:g} dB")
+        return {"gain_db": -gain}
+    if m["noise"] is not None:
+        return {"noise": m["noise"], "snr_db": float(m["snr"])}
+    loss = float(m["loss"]) / 100.0
+    if not 0 < loss < 1:
+        raise ConfigError(f"condition {name!r}: lossN takes 0 < N < 100 (percent of packets)")
+    return {"loss": loss}
 
 
 def needs_noise(conditions: Iterable[Condition]) -> bool:

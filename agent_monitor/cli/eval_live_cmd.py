@@ -28,7 +28,11 @@ def register(commands: Any, evals: Any) -> None:
     ev.add_argument("--concurrency", type=int, default=8, help="calls live at once (default 8)")
     ev.add_argument("--speed", type=float, default=1.0, help="times real time (default 1.0)")
     ev.add_argument("--seed", type=int, default=0, help="seed of voices, lines, gains and call order")
-    ev.add_argument("--conditions", help="lines to draw from per call (default mulaw,alaw,gsm,opus; 'all')")
+    ev.add_argument(
+        "--conditions",
+        help="lines to draw from per call (default mulaw,alaw,gsm,opus; 'all'; "
+        "parts composed with +: gsm+gain-20)",
+    )
     ev.add_argument(
         "--max-gain-db", type=float, default=12.0, help="per-call gain drawn from -N..0 dB (default 12)"
     )

@@ -53,6 +53,7 @@ def register(commands: Any, evals: Any) -> None:
         default="clean,mulaw",
         metavar="LIST",
         help="line conditions: 'all' or names separated by commas (default: clean,mulaw); "
+        "a name may compose parts with + (gsm+gain-30, mulaw+line-snr15+loss5); "
         "see agent_monitor/audio/conditions.py",
     )
     e.add_argument("--part", **_PART_ARG)

@@ -65,6 +65,7 @@ def register(commands: Any, evals: Any) -> None:
         "--conditions",
         default="clean",
         help="telephone line conditions, 'all' or names separated by commas (default: clean); "
+        "a name may compose parts with + (gsm+gain-30, mulaw+line-snr15+loss5); "
         "see agent_monitor/audio/conditions.py",
     )
     e.set_defaults(func=run_eval_asr)

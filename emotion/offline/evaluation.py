@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent_monitor.errors import DatasetError
+from agent_monitor.audio.conditions import parse_conditions
+from agent_monitor.errors import ConfigError, DatasetError
 from emotion.model import StressModel
 from emotion.offline.dataset import ClipTable
 from emotion.offline.metrics import auc, unweighted_accuracy
@@ -35,6 +36,17 @@ from emotion.pitch import FloatArray
 MODES = ("no baseline", "with baseline")
 #: the conditions a calm clip's score must not move across (gain and codec, no added noise)
 GAIN_AND_CODEC = ("clean", "gain-20", "gain-40", "mulaw", "mulaw-20", "alaw", "alaw-20", "gsm", "amr", "opus")
+
+
+def is_gain_and_codec(condition: str) -> bool:
+    """True for a line that changes only the level and the coding (a grid line of
+    :data:`GAIN_AND_CODEC` or a composed one such as ``gsm+gain-30``): no noise added, no packet
+    lost. A calm clip's score must not move across these."""
+    try:
+        (line,) = parse_conditions(condition)
+    except (ConfigError, ValueError):
+        return False
+    return line.noise is None and line.loss == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +219,7 @@ def _calm_shift(rows: Rows, scores: FloatArray, conds: list[str]) -> tuple[list[
                 cond, int(m.sum()), float(scores[m].mean()), float(shift.mean()), float(np.abs(shift).max())
             )
         )
-        if cond in GAIN_AND_CODEC:
+        if is_gain_and_codec(cond):
             for c, s in zip(rows.clip[m], np.abs(shift), strict=True):
                 worst[int(c)] = max(worst.get(int(c), 0.0), float(s))
     return out, np.array(list(worst.values()))

@@ -77,7 +77,47 @@ def test_parse_conditions() -> None:
     assert len(parse_conditions("all")) == len(CONDITIONS)
     assert [c.name for c in parse_conditions("gain-40, mulaw")] == ["gain-40", "mulaw"]
     with pytest.raises(ConfigError, match="unknown condition"):
+        parse_conditions("hiss")
+    with pytest.raises(ConfigError, match="0 < N <= 60"):
         parse_conditions("gain-99")
+
+
+def test_composed_conditions() -> None:
+    """Lines off the grid: parts joined by ``+``, each field set once; loss is on mu-law by default."""
+    gsm, quiet, lossy, noisy = parse_conditions("gsm+gain-30, gain-10, loss5, mulaw-20+line-snr15")
+    assert (gsm.codec, gsm.gain_db, gsm.noise) == ("gsm", -30.0, None)
+    assert (quiet.codec, quiet.gain_db) == (None, -10.0)
+    assert (lossy.codec, lossy.loss) == ("mulaw", pytest.approx(0.05))
+    assert (noisy.codec, noisy.gain_db, noisy.noise, noisy.snr_db) == ("mulaw", -20.0, "line", 15.0)
+    assert parse_conditions("amr+loss2")[0].codec == "amr"
+    assert parse_conditions("loss2")[0] == CONDITIONS["loss2"]  # grid names keep their meaning
+    for bad, match in [
+        ("gsm+opus", "sets the codec twice"),
+        ("gain-20+mulaw-20", "sets the gain twice"),
+        ("babble-snr10+line-snr20", "sets the noise twice"),
+        ("clean+gsm", "part 'clean'"),
+        ("loss0", "0 < N < 100"),
+        ("gsm+", "part ''"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            parse_conditions(bad)
+
+
+def test_a_composed_line_is_the_grid_line_it_spells(clip, bank) -> None:
+    """``mulaw+gain-20`` codes the clip exactly as ``mulaw-20`` does (same seed, same samples), and
+    ``gsm+gain-20`` is the GSM line 20 dB down: 8 kHz, 20 dB below ``gsm``'s level."""
+    x, rate = clip
+    name = "mulaw+gain-20"
+    composed = parse_conditions(name)[0]
+    grid = CONDITIONS["mulaw-20"]
+    same_seed = type(grid)(name, gain_db=grid.gain_db, codec=grid.codec)
+    assert np.array_equal(composed.apply(x, rate, seed="t")[0], same_seed.apply(x, rate, seed="t")[0])
+    y, line_rate = parse_conditions("gsm+gain-20")[0].apply(x, rate)
+    ref, _ = CONDITIONS["gsm"].apply(x, rate)
+    assert line_rate == 8000
+    assert _db(y, 8000) == pytest.approx(_db(ref, 8000) - 20.0, abs=1.0)
+    noisy, _ = parse_conditions("opus+babble-snr15+gain-10")[0].apply(x, rate, noise=bank, seed="t")
+    assert noisy.shape == ref.shape
 
 
 def test_noise_condition_without_a_bank_is_a_clear_error(clip) -> None:

@@ -79,7 +79,9 @@ def test_babble_never_holds_the_scored_speaker(eval_data: Path) -> None:
 
 
 def test_unknown_condition_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match=r"unknown condition.*gain-99"):
+    with pytest.raises(ConfigError, match=r"unknown condition 'moon'"):
+        parse_conditions("clean,moon")
+    with pytest.raises(ConfigError, match=r"'gain-99'.*0 < N <= 60"):
         parse_conditions("clean,gain-99")
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from emotion.model import StressModel
 from emotion.offline.dataset import ClipTable
-from emotion.offline.evaluation import EvalRow, Evaluation, evaluate
+from emotion.offline.evaluation import EvalRow, Evaluation, evaluate, is_gain_and_codec
 from emotion.offline.rows import relative_rows
 from emotion.offline.training import train
 
@@ -163,11 +163,34 @@ def test_eval_cli_condition_grid(
     assert [c.strip() for c in gain] == [f"{c.strip()} (+0.000)" for c in clean]
 
 
+def test_calm_shift_counts_composed_gain_and_codec_lines(
+    emotion_dir: Path,
+    stress_data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A composed line of level and coding only (``alaw+gain-20``) counts in the calm clips' worst
+    shift as the grid's ``alaw-20`` does; a noisy one does not."""
+    from agent_monitor.cli import main
+
+    assert is_gain_and_codec("alaw-20") and is_gain_and_codec("gsm+gain-30") and is_gain_and_codec("clean")
+    assert not is_gain_and_codec("mulaw+line-snr15") and not is_gain_and_codec("loss5")
+    assert not is_gain_and_codec("moon")
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(stress_data_dir))
+    argv = ["eval", "stress", str(emotion_dir / "ravdess"), "--json", "--conditions", "clean,alaw+gain-20"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    (line,) = [c for c in out["calm_shift"] if c["condition"] == "alaw+gain-20"]
+    worst = out["calm_worst_shift_gain_codec"]
+    assert line["max_abs_shift"] > 0 and worst["clips"] == line["n"]
+    assert worst["p90"] > 0  # the composed line's shifts, not clean's zeros
+
+
 def test_eval_cli_unknown_condition(emotion_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from agent_monitor.cli import main
 
     assert main(["eval", "stress", str(emotion_dir / "ravdess"), "--conditions", "clean,moon"]) != 0
-    assert "unknown condition(s) moon" in capsys.readouterr().err
+    assert "unknown condition 'moon'" in capsys.readouterr().err
 
 
 def test_eval_cli_scores_only_the_reporting_speakers(
