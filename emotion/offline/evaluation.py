@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent_monitor.audio.conditions import parse_conditions
+from agent_monitor.audio.conditions import CONDITIONS, parse_conditions
 from agent_monitor.errors import ConfigError, DatasetError
 from emotion.model import StressModel
 from emotion.offline.dataset import ClipTable
@@ -34,19 +34,21 @@ from emotion.offline.training import TrainConfig, calibrated, fit_selected, trai
 from emotion.pitch import FloatArray
 
 MODES = ("no baseline", "with baseline")
-#: the conditions a calm clip's score must not move across (gain and codec, no added noise)
-GAIN_AND_CODEC = ("clean", "gain-20", "gain-40", "mulaw", "mulaw-20", "alaw", "alaw-20", "gsm", "amr", "opus")
 
 
 def is_gain_and_codec(condition: str) -> bool:
-    """True for a line that changes only the level and the coding (a grid line of
-    :data:`GAIN_AND_CODEC` or a composed one such as ``gsm+gain-30``): no noise added, no packet
-    lost. A calm clip's score must not move across these."""
+    """True for a line that changes only the level and the coding (a grid line or a composed one
+    such as ``gsm+gain-30``): no noise added, no packet lost. A calm clip's score must not move
+    across these."""
     try:
         (line,) = parse_conditions(condition)
     except (ConfigError, ValueError):
         return False
     return line.noise is None and line.loss == 0
+
+
+#: the grid's lines a calm clip's score must not move across (gain and codec, no noise, no loss)
+GAIN_AND_CODEC = tuple(name for name in CONDITIONS if is_gain_and_codec(name))
 
 
 @dataclass(frozen=True, slots=True)
