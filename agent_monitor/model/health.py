@@ -25,6 +25,7 @@ class HealthIssue(StrEnum):
     ONE_WAY = "one_way"  # one leg carries speech, the other nothing for a long stretch
     ENCODING_MISMATCH = "encoding_mismatch"  # audio plainly not what the start message declared
     NO_MODEL = "no_model"  # no speech model for the call's language: the leg is not transcribed
+    UNCLEAR = "unclear"  # speech heard, but the recognizer is unsure of most words it makes of it
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,11 @@ clears (thresholds: ``settings.health``):
   above it (or no speech to be found in it), or speech peaks less than ``noisy_snr_db`` above a
   quieter floor;
 * ``clipping``: more than ``clipping_share`` of the samples at full scale;
+* ``unclear``: the leg's speech is heard but the recognizer is unsure of what it makes of it: the
+  mean of Vosk's word confidences over the leg's last ``unclear_words`` final words is below
+  ``unclear_conf`` (judged on the transcripts, :meth:`CallHealth.heard`; clears
+  ``CONF_RELEASE`` above it). On such lines most recognised words are wrong, so rules miss what
+  is said: the supervisor should listen;
 * ``encoding_mismatch``: at least ``mismatch_s`` of loud white-like noise in the window and at
   least twice as much of it as of speech-like loud audio: the bytes are plainly not the declared
   encoding (mu-law bytes sent as L16 sound like that). While any white-like audio is in the
@@ -27,18 +32,22 @@ start and one clear event, never a storm. Pure and cheap: numpy on the event loo
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
 from agent_monitor.model.health import HealthIssue, LegHealth
+from agent_monitor.model.transcript import Word
 from agent_monitor.pipeline.health_meter import LegMeter, LegReading
 from agent_monitor.settings import HealthSettings
 
 #: a looser threshold while an issue is active (dB for levels, a factor for shares)
 RELEASE_DB = 3.0
 RELEASE_FACTOR = 0.25
+#: ``unclear`` clears once the mean word confidence is this much above ``unclear_conf``
+CONF_RELEASE = 0.03
 
 
 @dataclass(slots=True)
@@ -59,6 +68,8 @@ class CallHealth:
         self.encoding = encoding
         self.meters = {leg: LegMeter(settings, sample_rate) for leg in (Leg.AGENT, Leg.DEBTOR)}
         self.states = {(leg, issue): IssueState() for leg in self.meters for issue in HealthIssue}
+        #: Vosk's confidences of each leg's latest final words
+        self.confidences = {leg: deque[float](maxlen=settings.unclear_words) for leg in self.meters}
 
     def active(self, leg: Leg) -> list[HealthIssue]:
         """The issues of ``leg`` active now."""
@@ -71,6 +82,23 @@ class CallHealth:
             out += self._judge_levels(leg, reading)
             out += self._judge_presence(reading.t)
         return out
+
+    # --- unclear speech: judged on the recognizer's confidence in the leg's words ----------------
+    def heard(self, leg: Leg, words: Sequence[Word], t: float) -> list[SignalHealth]:
+        """Take the words of a final transcript of ``leg`` that ends at call time ``t``; the
+        ``unclear`` issue it starts or clears (undecided until the leg has ``unclear_words``)."""
+        recent = self.confidences[leg]
+        recent.extend(w.conf for w in words)
+        if not words or len(recent) < self.settings.unclear_words:
+            return []
+        mean = sum(recent) / len(recent)
+        state = self.states[(leg, HealthIssue.UNCLEAR)]
+        unclear = mean < self.settings.unclear_conf + (CONF_RELEASE if state.active else 0.0)
+        if unclear == state.active:
+            return []
+        state.active = unclear
+        figures = {"word_conf": mean, "words": float(len(recent))}
+        return [self._event(leg, HealthIssue.UNCLEAR, unclear, t, None, figures)]
 
     # --- level issues: judged on the leg's own readings ------------------------------------------
     def _judge_levels(self, leg: Leg, r: LegReading) -> list[SignalHealth]:
@@ -236,6 +264,11 @@ MESSAGES: dict[HealthIssue, tuple[str, str]] = {
         "{leg} leg audio no longer looks mis-encoded",
     ),
     HealthIssue.NO_MODEL: ("{leg} leg not transcribed: no speech model", "{leg} leg transcribed again"),
+    HealthIssue.UNCLEAR: (
+        "{leg} leg hard to make out: the recognizer is unsure of its words (mean confidence "
+        "{word_conf:.2f} over the last {words:.0f}); rules may miss what is said",
+        "{leg} leg recognised clearly again (mean word confidence {word_conf:.2f})",
+    ),
 }
 
 

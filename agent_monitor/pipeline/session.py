@@ -208,6 +208,9 @@ class CallSession:
             if tr.final:
                 self.utterances += 1
                 self.store.submit(records.save_utterance(self.call_id, tr))
+                if self.health is not None:
+                    for event in self.health.heard(leg, tr.words, tr.end):
+                        self._emit_health(event)
 
     async def on_hit_events(
         self, leg: Leg, events: list[HitEvent], t: float, transcript: Transcript | None = None

@@ -78,6 +78,11 @@ class HealthSettings(BaseModel):
     onset_s: float = Field(5.0, ge=0.0)
     #: an active level issue clears once its condition has not held for this long
     clear_s: float = Field(10.0, ge=0.0)
+    #: ``unclear``: the mean of Vosk's confidence over the leg's last ``unclear_words`` final words
+    #: is below ``unclear_conf`` (chosen on the tuning split of ``eval asr``: clean English speech
+    #: ~0.86-0.99, lines where most words are wrong ~0.75-0.80; see README "Signal health")
+    unclear_words: int = Field(50, ge=5, le=1000)
+    unclear_conf: float = Field(0.78, ge=0.0, le=1.0)
 
 
 class LiveSettings(BaseModel):

@@ -101,6 +101,34 @@ def _grouped(results: list[TurnResult], key: Callable[[TurnResult], str]) -> lis
     return [_row(k, summarize(r for r in results if key(r) == k)) for k in sorted({key(r) for r in results})]
 
 
+def _calls_with(raised: set[tuple[str, str, str, str]], line: str, issue: str, leg: str) -> int:
+    return sum(1 for r in raised if r[0] == line and r[2] == issue and r[3] == leg)
+
+
+def health_rows(calls: list[LiveCall], log: RunLog) -> list[str]:
+    """Per line: how many of its calls raised each signal-health issue at least once, on the agent
+    and on the debtor leg (the monitor saying it cannot hear; on a clean line a false alarm)."""
+    line_of = {c.dialogue.call_id: c.plan.line.name for c in calls}
+    raised: set[tuple[str, str, str, str]] = set()
+    for _, e in log.events:
+        h = e.get("health")
+        if e.get("type") == "signal_health" and isinstance(h, dict) and h.get("active"):
+            cid = str(e.get("call_id"))
+            if cid in line_of:
+                raised.add((line_of[cid], cid, str(h.get("issue")), str(h.get("leg"))))
+    rows = ["| line | calls | issues raised (calls with it at least once: agent leg / debtor leg) |"]
+    rows.append("|---|---|---|")
+    for line in sorted(set(line_of.values())):
+        n = sum(1 for v in line_of.values() if v == line)
+        issues = sorted({i for ln, _, i, _ in raised if ln == line})
+        counts = [
+            f"{i} {_calls_with(raised, line, i, 'agent')}/{_calls_with(raised, line, i, 'debtor')}"
+            for i in issues
+        ]
+        rows.append(f"| {line} | {n} | {', '.join(counts) or 'none'} |")
+    return rows
+
+
 def format_report(
     results: list[TurnResult], calls: list[LiveCall], log: RunLog, concurrency: int, speed: float
 ) -> str:
@@ -136,6 +164,10 @@ def format_report(
         f"recognition lag (s): worst per call {_spread(lags)}; dropped audio chunks "
         f"{sum(log.dropped_chunks.values())}; server CPU {log.server_cpu * 100:.0f}% of one core "
         f"over {log.wall_s:.0f} s",
+        "",
+        "signal health raised live, per line:",
+        "",
+        *health_rows(calls, log),
         "",
         "| call | line | agent voice | customer voice | abusive live/text | clean flagged live "
         "| worst lag s |",

@@ -3,7 +3,7 @@
 At most ``concurrency`` calls are live at once (a finished call's slot goes to the next one; the
 first calls start 0.25 s apart). Each call is sent over ``/ws/ingest`` at ``speed`` times real
 time with its line's wire encoding. Meanwhile ``/ws/events`` is followed as the signed-in admin
-(rule hits, agent warnings, transcripts; each event with its arrival time) and ``/api/live`` is
+(rule hits, agent warnings, transcripts, signal health; each event with its arrival time) and ``/api/live`` is
 polled every 0.5 s for each call's recognition lag and dropped audio.
 """
 
@@ -24,7 +24,7 @@ from agent_monitor.evaluation.live.assemble import LiveCall
 from agent_monitor.evaluation.live.server import Server
 from agent_monitor.ingest.client import StreamResult, stream_ingest
 
-EVENT_TYPES = ("rule_hit", "agent_warning", "transcript")
+EVENT_TYPES = ("rule_hit", "agent_warning", "transcript", "signal_health")
 
 
 @dataclass

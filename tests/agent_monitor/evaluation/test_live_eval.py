@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,8 @@ import pytest
 from agent_monitor.audio.conditions import CONDITIONS
 from agent_monitor.evaluation.live.assemble import CallPlan, assemble, place, plan_call
 from agent_monitor.evaluation.live.dialogues import Dialogue, Turn, choose, load_dialogues, split_of
-from agent_monitor.evaluation.live.report import format_report, summarize
-from agent_monitor.evaluation.live.runner import run_calls
+from agent_monitor.evaluation.live.report import format_report, health_rows, summarize
+from agent_monitor.evaluation.live.runner import RunLog, run_calls
 from agent_monitor.evaluation.live.scoring import score_call
 from agent_monitor.evaluation.live.server import running_server
 from agent_monitor.evaluation.live.tts import VOICES, TtsCache, Voice
@@ -94,3 +95,33 @@ def test_short_call_through_the_real_server(settings: Settings, tmp_path: Path) 
     assert (s.abusive, s.live_hits, s.clean, s.live_false) == (1, 1, 1, 0)
     table = format_report(results, [call], log, 1, 1.0)
     assert "mulaw -6 dB" in table and "SYNTHETIC" in table
+    assert "signal health raised live, per line:" in table and "\n| mulaw | 1 | " in table
+
+
+def test_health_table_counts_calls_per_line_and_leg(tmp_path: Path) -> None:
+    plan = CallPlan(Voice("flite", "kal"), Voice("espeak-ng", "en-us"), CONDITIONS["gsm"], 0.0)
+    gsm = assemble(SHORT, plan, TtsCache(tmp_path / "tts"), seed=0)
+    gsm2 = replace(gsm, dialogue=replace(SHORT, call_id="gsm-2"))
+    clean = replace(
+        gsm, dialogue=replace(SHORT, call_id="clean-1"), plan=replace(plan, line=CONDITIONS["clean"])
+    )
+
+    def health(call_id: str, leg: str, issue: str, active: bool) -> tuple[float, dict[str, object]]:
+        event = {"leg": leg, "issue": issue, "active": active, "message": "m", "figures": {}}
+        return (0.0, {"type": "signal_health", "call_id": call_id, "t": 1.0, "health": event})
+
+    log = RunLog()
+    log.events = [
+        health(SHORT.call_id, "debtor", "unclear", True),
+        health(SHORT.call_id, "debtor", "unclear", False),
+        health(SHORT.call_id, "debtor", "unclear", True),  # the same call counts once
+        health("gsm-2", "debtor", "unclear", True),
+        health("gsm-2", "agent", "low_level", True),
+        health("clean-1", "agent", "noisy", False),  # only a clearing: nothing raised
+        health("not-in-the-run", "agent", "silent", True),
+        (0.0, {"type": "rule_hit", "call_id": "clean-1", "t": 1.0}),
+    ]
+    assert health_rows([gsm, gsm2, clean], log)[2:] == [
+        "| clean | 1 | none |",
+        "| gsm | 2 | low_level 1/0, unclear 0/2 |",
+    ]

@@ -16,6 +16,7 @@ from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
 from agent_monitor.model.health import HealthIssue
+from agent_monitor.model.transcript import Word
 from agent_monitor.pipeline.health import CallHealth, describe
 from agent_monitor.settings import HealthSettings
 
@@ -160,3 +161,36 @@ def test_babble_at_the_speech_level_raises_noisy(
     assert events[0].health.leg is Leg.DEBTOR and events[0].t < 15.0
     assert events[0].health.figures["noise_dbfs"] >= -33.0
     assert events[0].health.message.startswith("debtor leg noisy (noise at -")
+
+
+def _words(*confs: float) -> list[Word]:
+    return [Word(text="w", start=float(i), end=i + 0.3, conf=c) for i, c in enumerate(confs)]
+
+
+def test_unclear_follows_the_mean_confidence_of_the_last_words_with_hysteresis() -> None:
+    """The rule itself, on confidences as Vosk gives them (the session test in
+    ``test_session_health.py`` runs it on the real call under babble)."""
+    settings = HealthSettings(unclear_words=10, unclear_conf=0.78)
+    health = CallHealth("c1", settings, RATE, "L16")
+    assert health.heard(Leg.DEBTOR, _words(*[0.5] * 9), 5.0) == []  # 9 words: undecided
+    (start,) = health.heard(Leg.DEBTOR, _words(0.6), 6.0)  # mean 0.48 over 10
+    assert (start.t, start.health.leg, start.health.issue, start.health.active) == (
+        6.0,
+        Leg.DEBTOR,
+        HealthIssue.UNCLEAR,
+        True,
+    )
+    assert start.health.figures == {"word_conf": 0.51, "words": 10.0}
+    assert start.health.message == (
+        "debtor leg hard to make out: the recognizer is unsure of its words (mean confidence 0.51 "
+        "over the last 10); rules may miss what is said"
+    )
+    assert health.heard(Leg.AGENT, _words(*[0.5] * 10), 6.0)[0].health.leg is Leg.AGENT  # legs apart
+    assert health.heard(Leg.DEBTOR, _words(*[0.8] * 10), 9.0) == []  # 0.80: not 0.03 above yet
+    assert health.heard(Leg.DEBTOR, _words(), 9.5) == []  # no words: nothing judged
+    (clear,) = health.heard(Leg.DEBTOR, _words(*[0.81] * 10), 12.0)
+    assert not clear.health.active and clear.health.message == (
+        "debtor leg recognised clearly again (mean word confidence 0.81)"
+    )
+    assert health.heard(Leg.DEBTOR, _words(0.79), 13.0) == []  # above the start threshold
+    assert [e.health.active for e in health.heard(Leg.DEBTOR, _words(*[0.7] * 5), 14.0)] == [True]

@@ -44,6 +44,7 @@ window.I18N = {
     signal_health: "Signal health", health_ok: "No signal problems found.",
     health_silent: "silent leg", health_low_level: "very quiet", health_clipping: "clipping", health_noisy: "noisy",
     health_one_way: "one-way audio", health_encoding_mismatch: "wrong audio encoding", health_no_model: "not transcribed",
+    health_unclear: "hard to make out",
   },
   zh: {
     brand: "坐席监控", logout: "退出", lang: "English",
@@ -87,6 +88,7 @@ window.I18N = {
     signal_health: "信号状况", health_ok: "未发现信号问题。",
     health_silent: "该路无声", health_low_level: "音量过低", health_clipping: "削波失真", health_noisy: "噪声过大",
     health_one_way: "单向通话", health_encoding_mismatch: "音频编码不符", health_no_model: "未安装该语言的语音模型，只录音、不转写",
+    health_unclear: "语音难以识别",
   },
 };
 // QA at volume (issue #14): queue search, review page waveform, shortcuts, scorecard forms
