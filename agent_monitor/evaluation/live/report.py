@@ -105,9 +105,8 @@ def _calls_with(raised: set[tuple[str, str, str, str]], line: str, issue: str, l
     return sum(1 for r in raised if r[0] == line and r[2] == issue and r[3] == leg)
 
 
-def health_rows(calls: list[LiveCall], log: RunLog) -> list[str]:
-    """Per line: how many of its calls raised each signal-health issue at least once, on the agent
-    and on the debtor leg (the monitor saying it cannot hear; on a clean line a false alarm)."""
+def raised_health(calls: list[LiveCall], log: RunLog) -> set[tuple[str, str, str, str]]:
+    """(line, call, issue, leg) of every signal-health issue a call of the run raised."""
     line_of = {c.dialogue.call_id: c.plan.line.name for c in calls}
     raised: set[tuple[str, str, str, str]] = set()
     for _, e in log.events:
@@ -116,6 +115,18 @@ def health_rows(calls: list[LiveCall], log: RunLog) -> list[str]:
             cid = str(e.get("call_id"))
             if cid in line_of:
                 raised.add((line_of[cid], cid, str(h.get("issue")), str(h.get("leg"))))
+    return raised
+
+
+def call_health(raised: set[tuple[str, str, str, str]], call_id: str) -> str:
+    return ", ".join(f"{leg} {issue}" for _, c, issue, leg in sorted(raised) if c == call_id) or "-"
+
+
+def health_rows(calls: list[LiveCall], log: RunLog) -> list[str]:
+    """Per line: how many of its calls raised each signal-health issue at least once, on the agent
+    and on the debtor leg (the monitor saying it cannot hear; on a clean line a false alarm)."""
+    line_of = {c.dialogue.call_id: c.plan.line.name for c in calls}
+    raised = raised_health(calls, log)
     rows = ["| line | calls | issues raised (calls with it at least once: agent leg / debtor leg) |"]
     rows.append("|---|---|---|")
     for line in sorted(set(line_of.values())):
@@ -170,9 +181,10 @@ def format_report(
         *health_rows(calls, log),
         "",
         "| call | line | agent voice | customer voice | abusive live/text | clean flagged live "
-        "| worst lag s |",
-        "|---|---|---|---|---|---|---|",
+        "| worst lag s | health raised |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    raised = raised_health(calls, log)
     for call in calls:
         cid = call.dialogue.call_id
         s = summarize(r for r in results if r.call_id == cid)
@@ -181,6 +193,7 @@ def format_report(
         lines.append(
             f"| {cid[:8]}{failed} | {call.plan.condition} | {call.plan.agent_voice.label} "
             f"| {call.plan.debtor_voice.label} | {s.live_hits}/{s.text_hits} of {s.abusive} "
-            f"| {s.live_false} of {s.clean} | {log.max_lag_s.get(cid, float('nan')):.2f} |"
+            f"| {s.live_false} of {s.clean} | {log.max_lag_s.get(cid, float('nan')):.2f} "
+            f"| {call_health(raised, cid)} |"
         )
     return "\n".join(lines)

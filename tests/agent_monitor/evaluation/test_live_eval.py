@@ -12,7 +12,13 @@ import pytest
 from agent_monitor.audio.conditions import CONDITIONS
 from agent_monitor.evaluation.live.assemble import CallPlan, assemble, place, plan_call
 from agent_monitor.evaluation.live.dialogues import Dialogue, Turn, choose, load_dialogues, split_of
-from agent_monitor.evaluation.live.report import format_report, health_rows, summarize
+from agent_monitor.evaluation.live.report import (
+    call_health,
+    format_report,
+    health_rows,
+    raised_health,
+    summarize,
+)
 from agent_monitor.evaluation.live.runner import RunLog, run_calls
 from agent_monitor.evaluation.live.scoring import score_call
 from agent_monitor.evaluation.live.server import running_server
@@ -121,6 +127,7 @@ def test_health_table_counts_calls_per_line_and_leg(tmp_path: Path) -> None:
         health("not-in-the-run", "agent", "silent", True),
         (0.0, {"type": "rule_hit", "call_id": "clean-1", "t": 1.0}),
     ]
+    assert call_health(raised_health([gsm, gsm2, clean], log), "gsm-2") == "agent low_level, debtor unclear"
     assert health_rows([gsm, gsm2, clean], log)[2:] == [
         "| clean | 1 | none |",
         "| gsm | 2 | low_level 1/0, unclear 0/2 |",
