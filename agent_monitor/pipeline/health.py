@@ -8,7 +8,10 @@ clears (thresholds: ``settings.health``):
 
 * ``silent``: no speech on the leg for ``silent_s`` (also when the leg sends no audio at all);
 * ``one_way``: the leg carries nothing (below ``dead_dbfs``, or no audio) for ``one_way_s`` while
-  the other leg speaks;
+  the other leg speaks, and the other leg has stopped after speaking (for ``one_way_pause_s``)
+  ``one_way_pauses`` times since without an answer: the other party waited for the dead leg. A
+  long monologue against a leg sent with silence suppression, or a synthetic call's digital
+  silence, is not one-way audio;
 * ``low_level``: active speech level below ``low_level_dbfs``;
 * ``noisy``: a noise floor of at least ``noisy_floor_dbfs`` with speech less than ``noisy_snr_db``
   above it (or no speech to be found in it), or speech peaks less than ``noisy_snr_db`` above a
@@ -70,6 +73,8 @@ class CallHealth:
         self.states = {(leg, issue): IssueState() for leg in self.meters for issue in HealthIssue}
         #: Vosk's confidences of each leg's latest final words
         self.confidences = {leg: deque[float](maxlen=settings.unclear_words) for leg in self.meters}
+        #: when each leg's latest pauses after speech began (its last speech before the pause)
+        self.pauses = {leg: deque[float](maxlen=max(1, settings.one_way_pauses)) for leg in self.meters}
 
     def active(self, leg: Leg) -> list[HealthIssue]:
         """The issues of ``leg`` active now."""
@@ -182,19 +187,31 @@ class CallHealth:
         out: list[SignalHealth] = []
         # a leg that has sent nothing yet counts from when the first leg started
         start = min(m.started_at for m in self.meters.values() if m.started)
+        self._note_pauses(now)
         for leg, meter in self.meters.items():
             last_speech = meter.last_speech_t if meter.started else start
             last_signal = meter.last_signal_t if meter.started else start
             quiet_for = now - last_speech
             out += self._flip(leg, HealthIssue.SILENT, quiet_for >= s.silent_s, now, "silent_s", quiet_for)
             dead_for = now - last_signal
-            other = self.meters[Leg.DEBTOR if leg is Leg.AGENT else Leg.AGENT]
+            other_leg = Leg.DEBTOR if leg is Leg.AGENT else Leg.AGENT
+            other = self.meters[other_leg]
             other_spoke = other.started and other.last_speech_t > max(last_signal, now - s.one_way_s)
-            one_way = dead_for >= s.one_way_s and other_spoke
+            waited = sum(1 for p in self.pauses[other_leg] if p > last_signal) >= s.one_way_pauses
+            one_way = dead_for >= s.one_way_s and other_spoke and waited
             if self.states[(leg, HealthIssue.ONE_WAY)].active:
                 one_way = dead_for > 0.5  # clears as soon as the leg carries anything again
             out += self._flip(leg, HealthIssue.ONE_WAY, one_way, now, "dead_s", dead_for)
         return out
+
+    def _note_pauses(self, now: float) -> None:
+        """Note each leg's pause after speech once it has lasted ``one_way_pause_s``."""
+        for leg, meter in self.meters.items():
+            spoke = meter.started and meter.last_speech_t > meter.started_at
+            pauses = self.pauses[leg]
+            paused = spoke and now - meter.last_speech_t >= self.settings.one_way_pause_s
+            if paused and (not pauses or pauses[-1] != meter.last_speech_t):
+                pauses.append(meter.last_speech_t)
 
     def _flip(
         self, leg: Leg, issue: HealthIssue, holds: bool, t: float, key: str, lasted: float

@@ -52,6 +52,12 @@ class HealthSettings(BaseModel):
     silent_s: float = Field(30.0, gt=0.0)
     #: ``one_way``: the leg carries nothing for this long while the other leg speaks
     one_way_s: float = Field(15.0, gt=0.0)
+    #: ... and, since the leg went dead, the other leg has stopped after speaking (for at least
+    #: ``one_way_pause_s``) this many times without an answer: it waited for the dead leg. A long
+    #: monologue against a leg sent with silence suppression (nothing while quiet) is not one-way
+    #: audio; 0: the duration alone decides
+    one_way_pauses: int = Field(2, ge=0, le=10)
+    one_way_pause_s: float = Field(1.0, gt=0.0)
     #: ``low_level``: active speech level below this (normal telephone speech is about -26)
     low_level_dbfs: float = Field(-50.0, le=0.0)
     #: ``noisy``: speech peaks (95th percentile of the frame levels) less than this above the

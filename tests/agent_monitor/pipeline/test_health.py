@@ -89,6 +89,64 @@ def test_a_leg_that_sends_nothing_at_all_is_silent(legs: tuple[np.ndarray, np.nd
     assert {e.health.leg for e in events} == {Leg.DEBTOR}
 
 
+def _speech_only(x: np.ndarray, seconds: float, pause_s: float = 0.5) -> np.ndarray:
+    """The first ``seconds`` of ``x`` with every pause cut to at most ``pause_s`` (a pause: frames
+    less than 10 dB above the leg's median frame level, 0.2 s or more from the nearest louder
+    one): the leg's own voice and line, talking on without waiting."""
+    frames = x[: len(x) // FRAME * FRAME].reshape(-1, FRAME)
+    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    loud = db > np.median(db) + 10.0
+    reach = round(0.2 * RATE / FRAME)
+    near = np.convolve(loud, np.ones(2 * reach + 1), mode="same") > 0
+    keep, run_len = [], 0
+    for i, speech in enumerate(near):
+        run_len = 0 if speech else run_len + 1
+        if run_len * FRAME <= pause_s * RATE:
+            keep.append(i)
+    return frames[keep].reshape(-1)[: int(seconds * RATE)]
+
+
+def test_a_monologue_against_a_silence_suppressed_leg_is_not_one_way(
+    legs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """The agent speaks 20 s with pauses of at most half a second while the debtor's leg, sent
+    with silence suppression, carries nothing; then the debtor answers: nobody waited, no one-way."""
+    agent, debtor = legs
+    talk = _speech_only(agent, 20.0)
+    answer = _speech_only(debtor, 5.0)
+    agent_pcm = float_to_pcm16(np.concatenate([talk, np.zeros_like(answer)]))
+    debtor_pcm = float_to_pcm16(np.concatenate([np.zeros_like(talk), answer]))
+    assert issues(run(agent_pcm, debtor_pcm)) == []
+    # the duration alone (the rule before the waits counted) called it one-way audio
+    by_duration = run(agent_pcm, debtor_pcm, HealthSettings(one_way_pauses=0))
+    assert issues(by_duration)[:1] == [(HealthIssue.ONE_WAY, True)]
+
+
+def test_a_leg_dead_while_the_other_waits_for_it_twice_is_one_way(
+    legs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """The same speech in 5 s pieces with 2 s of waiting (the agent line's own hiss) after each:
+    the debtor's dead leg is one-way audio once the agent has waited twice and 15 s have passed."""
+    agent, _ = legs
+    hiss = agent[: 2 * RATE] * 0.0 + _quietest(agent, 2 * RATE)
+    talk = _speech_only(agent, 20.0)
+    pieces = [np.concatenate([talk[i : i + 5 * RATE], hiss]) for i in range(0, len(talk), 5 * RATE)]
+    waiting = np.concatenate(pieces)
+    events = run(float_to_pcm16(waiting), bytes(2 * len(waiting)))
+    one_way = [e for e in events if e.health.issue is HealthIssue.ONE_WAY]
+    assert [(e.health.leg, e.health.active) for e in one_way] == [(Leg.DEBTOR, True)]
+    # the agent has waited twice (from 5 s and from 12 s) by the time the leg has been dead 15 s
+    assert one_way[0].t == pytest.approx(15.0, abs=0.5)
+
+
+def _quietest(x: np.ndarray, n: int) -> np.ndarray:
+    """The quietest ``n`` samples of ``x`` in one piece (the leg's line noise between turns)."""
+    step = n // 4
+    starts = range(0, len(x) - n, step)
+    best = min(starts, key=lambda i: float(np.mean(x[i : i + n] ** 2)))
+    return x[best : best + n]
+
+
 def test_silence_threshold_comes_from_the_settings(legs: tuple[np.ndarray, np.ndarray]) -> None:
     agent, _ = legs
     settings = HealthSettings(silent_s=10.0, one_way_s=100.0)
