@@ -187,7 +187,7 @@ class CallHealth:
         out: list[SignalHealth] = []
         # a leg that has sent nothing yet counts from when the first leg started
         start = min(m.started_at for m in self.meters.values() if m.started)
-        self._note_pauses(now)
+        self._note_pauses()
         for leg, meter in self.meters.items():
             last_speech = meter.last_speech_t if meter.started else start
             last_signal = meter.last_signal_t if meter.started else start
@@ -204,12 +204,14 @@ class CallHealth:
             out += self._flip(leg, HealthIssue.ONE_WAY, one_way, now, "dead_s", dead_for)
         return out
 
-    def _note_pauses(self, now: float) -> None:
-        """Note each leg's pause after speech once it has lasted ``one_way_pause_s``."""
+    def _note_pauses(self) -> None:
+        """Note each leg's pause after speech once it has lasted ``one_way_pause_s`` on the leg's own
+        clock (how far its audio has come: a leg whose audio arrives in bigger pieces than the other's
+        must not seem to pause while its next piece is on the way)."""
         for leg, meter in self.meters.items():
             spoke = meter.started and meter.last_speech_t > meter.started_at
             pauses = self.pauses[leg]
-            paused = spoke and now - meter.last_speech_t >= self.settings.one_way_pause_s
+            paused = spoke and meter.t - meter.last_speech_t >= self.settings.one_way_pause_s
             if paused and (not pauses or pauses[-1] != meter.last_speech_t):
                 pauses.append(meter.last_speech_t)
 

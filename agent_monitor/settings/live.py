@@ -57,7 +57,7 @@ class HealthSettings(BaseModel):
     #: monologue against a leg sent with silence suppression (nothing while quiet) is not one-way
     #: audio; 0: the duration alone decides
     one_way_pauses: int = Field(2, ge=0, le=10)
-    one_way_pause_s: float = Field(1.0, gt=0.0)
+    one_way_pause_s: float = Field(0.75, gt=0.0)
     #: ``low_level``: active speech level below this (normal telephone speech is about -26)
     low_level_dbfs: float = Field(-50.0, le=0.0)
     #: ``noisy``: speech peaks (95th percentile of the frame levels) less than this above the

@@ -109,14 +109,22 @@ def _speech_only(x: np.ndarray, seconds: float, pause_s: float = 0.5) -> np.ndar
 def test_a_monologue_against_a_silence_suppressed_leg_is_not_one_way(
     legs: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """The agent speaks 20 s with pauses of at most half a second while the debtor's leg, sent
-    with silence suppression, carries nothing; then the debtor answers: nobody waited, no one-way."""
+    """The agent talks on for 20 s (its pauses cut to 0.4 s, from about 0.4 s of quiet on either side)
+    while the debtor's leg, sent with silence suppression, carries nothing; then the debtor
+    answers: nobody waited, no one-way."""
     agent, debtor = legs
-    talk = _speech_only(agent, 20.0)
+    talk = _speech_only(agent, 20.0, pause_s=0.4)
     answer = _speech_only(debtor, 5.0)
     agent_pcm = float_to_pcm16(np.concatenate([talk, np.zeros_like(answer)]))
     debtor_pcm = float_to_pcm16(np.concatenate([np.zeros_like(talk), answer]))
     assert issues(run(agent_pcm, debtor_pcm)) == []
+    # the same when the debtor's audio arrives in 2 s pieces ahead of the agent's: the agent's speech
+    # is not taken for pauses while its next piece is on the way
+    health, step, ahead = CallHealth("c2", HealthSettings(), RATE, "L16"), 2 * RATE * 2, []
+    for i in range(0, len(agent_pcm), step):
+        ahead += health.push(Leg.DEBTOR, debtor_pcm[i : i + step], i / 2 / RATE)
+        ahead += health.push(Leg.AGENT, agent_pcm[i : i + step], i / 2 / RATE)
+    assert issues(ahead) == []
     # the duration alone (the rule before the waits counted) called it one-way audio
     by_duration = run(agent_pcm, debtor_pcm, HealthSettings(one_way_pauses=0))
     assert issues(by_duration)[:1] == [(HealthIssue.ONE_WAY, True)]
