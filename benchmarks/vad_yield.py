@@ -16,7 +16,6 @@ confidence shows) could see; ``unclear`` (session 21) judges the confidence of t
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,11 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.audio.conditions import parse_conditions
-from agent_monitor.audio.decode import decode_file
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings, load_settings
 from asr.offline.degrade import degraded_pcm, noise_bank_for
-from asr.offline.evaluate import spread
+from asr.offline.evaluate import FolderResult, label_rows, load_clips, spread
 from asr.offline.splits import split_parts
 from asr.offline.words_log import Decode, read_log
 from asr.vad import SpeechAudio, VadSegmenter
@@ -59,24 +57,20 @@ def vad_seconds(settings: Settings, pcm: bytes) -> float:
 def measure(settings: Settings, log: list[Decode], split: str) -> dict[tuple[str, str], Yield]:
     rate = settings.asr.sample_rate
     by_clip = {(d.folder, d.condition, d.clip): d for d in log}
-    conditions = sorted({d.condition for d in log})
     out: dict[tuple[str, str], Yield] = defaultdict(Yield)
+    lines = {name: parse_conditions(name)[0] for name in {d.condition for d in log}}
     for labels, part in split_parts(split, settings.eval_data_dir):
         folder = labels.parent.name
         if not any(d.folder == folder for d in log):
             continue
-        with labels.open(newline="", encoding="utf-8") as f:
-            rows = spread([r for r in csv.DictReader(f) if r.get("transcript", "").strip()], part, part.files)
+        rows = spread(label_rows(labels), part, part.files)
         noise = noise_bank_for(settings.eval_data_dir, labels.parent)
-        for row in rows:
-            samples = decode_file(labels.parent / row["path"], target_rate=rate).samples[0]
-            for name in conditions:
-                d = by_clip.get((folder, name, row["path"]))
+        for clip in load_clips(labels, rows, rate, FolderResult(folder=folder, condition="")):
+            for name, line in lines.items():
+                d = by_clip.get((folder, name, clip.name))
                 if d is None:
                     continue
-                seconds = vad_seconds(
-                    settings, degraded_pcm(samples, rate, parse_conditions(name)[0], noise, d.clip)
-                )
+                seconds = vad_seconds(settings, degraded_pcm(clip.samples, rate, line, noise, clip.name))
                 y = out[(name, folder)]
                 empty = not d.words and bool(d.ref)
                 y.clips += 1

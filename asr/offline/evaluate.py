@@ -124,7 +124,8 @@ def find_label_files(root: Path) -> list[Path]:
     return files
 
 
-def _rows(labels: Path) -> list[dict[str, str]]:
+def label_rows(labels: Path) -> list[dict[str, str]]:
+    """The rows of a labels.csv that have a transcript (columns ``path`` and ``transcript`` needed)."""
     with labels.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or not {"path", "transcript"} <= set(reader.fieldnames):
@@ -288,7 +289,7 @@ def _evaluate_folder(
     options: EvalOptions,
     keep: tuple[PlainCache | None, WordsLog | None],
 ) -> list[FolderResult]:
-    rows = spread(_rows(labels), part, options.limit or (part.files if part else 0))
+    rows = spread(label_rows(labels), part, options.limit or (part.files if part else 0))
     cache, log = keep
     conditions = options.conditions
     folder = labels.parent.name
