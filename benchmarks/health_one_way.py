@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import HealthIssue
 from agent_monitor.pipeline.health import CallHealth
+from agent_monitor.pipeline.health_meter import frame_levels
 from agent_monitor.settings import HealthSettings, load_settings
 
 RATE = 8000
@@ -84,10 +85,7 @@ def broken(case: Case, leg: Leg, t: float) -> Case:
 def other_speaks_long_enough(case: Case, settings: HealthSettings) -> bool:
     """Whether the live leg carries speech ``one_way_s`` or more after the other leg died."""
     other = case.debtor if case.dead is Leg.AGENT else case.agent
-    rest = other[int(case.dead_from * RATE) :].astype(np.float32)
-    frames = rest[: len(rest) // FRAME * FRAME].reshape(-1, FRAME)
-    level = 10 * np.log10(np.mean(frames**2, axis=1) / 32768.0**2 + 1e-12)
-    active = np.nonzero(level > -50.0)[0]
+    active = np.nonzero(frame_levels(other[int(case.dead_from * RATE) :], FRAME) > -50.0)[0]
     return bool(len(active)) and active[-1] * FRAME / RATE >= settings.one_way_s
 
 
