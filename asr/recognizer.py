@@ -261,9 +261,10 @@ class LegRecognizer:
             if text
             else []
         )
+        speech_s = (self._fed - self._utt_fed) / self.sample_rate if utt_start is not None else 0.0
         self._reset_utterance()
         if not text:
-            return None
+            return self._wordless(utt_start, utt_end, speech_s)
         if missed:
             found = sorted([*found, *missed], key=lambda w: float(w["start"]))
             text = " ".join(str(w["word"]) for w in found)
@@ -279,9 +280,25 @@ class LegRecognizer:
             final=True,
             words=words,
             lang=self.lang,
+            speech_s=round(speech_s, 3),
         )
         self.utterance += 1
         return transcript
+
+    def _wordless(self, start: float | None, end: float, speech_s: float) -> Transcript | None:
+        """The final of speech Vosk made no word of (its number stays for the next utterance)."""
+        if start is None or speech_s <= 0:
+            return None
+        return Transcript(
+            leg=self.leg,
+            utterance=self.utterance,
+            start=start,
+            end=end,
+            text="",
+            final=True,
+            lang=self.lang,
+            speech_s=round(speech_s, 3),
+        )
 
 
 def _merged(found: Sequence[dict[str, Any]], more: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -33,7 +33,8 @@ async def transcribe_legs(
     *,
     progress: Callable[[float], None] | None = None,
 ) -> list[Transcript]:
-    """Run every leg concurrently through VAD + Vosk; return the finals in time order."""
+    """Run every leg concurrently through VAD + Vosk; return the finals in time order (with the
+    wordless ones: speech Vosk made no word of, see :class:`Transcript`)."""
     chunk = int(CHUNK_S * settings.asr.sample_rate) * BYTES_PER_SAMPLE
 
     async def run_leg(leg: Leg, pcm: bytes) -> list[Transcript]:
@@ -63,4 +64,5 @@ def transcribe_file(
     audio = decode_file(path, target_rate=settings.asr.sample_rate, raw=raw)
     legs = split_legs(audio, channel_map, settings.asr.agent_channel)
     transcripts = asyncio.run(transcribe_legs(pool, settings, legs, progress=progress))
-    return FileTranscript(path=path, duration=audio.duration, transcripts=tuple(transcripts))
+    worded = tuple(t for t in transcripts if not t.wordless)
+    return FileTranscript(path=path, duration=audio.duration, transcripts=worded)

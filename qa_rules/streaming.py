@@ -68,7 +68,8 @@ class LegChecker:
         if transcript.leg != self.leg:
             raise ValueError(f"transcript of leg {transcript.leg} given to the {self.leg} checker")
         utt = transcript.utterance
-        if utt in self._closed:
+        if utt in self._closed or transcript.wordless:
+            # a wordless final settles nothing: its number stays open for the leg's next utterance
             return []
         self._note_must_say(transcript)
         hits = self._matcher.check(

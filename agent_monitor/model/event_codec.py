@@ -70,6 +70,7 @@ def _transcript_event(data: dict[str, Any]) -> TranscriptEvent:
         words=words,
         lang=str(data["lang"]),
         at_pause=bool(data.get("at_pause", False)),
+        speech_s=float(data.get("speech_s", 0.0)),
     )
     return TranscriptEvent(call_id=str(data["call_id"]), t=float(data["t"]), transcript=transcript)
 

@@ -106,6 +106,7 @@ class TranscriptEvent(Event):
             "text": tr.text,
             "final": tr.final,
             "lang": tr.lang,
+            "speech_s": tr.speech_s,
             "words": [{"text": w.text, "start": w.start, "end": w.end, "conf": w.conf} for w in tr.words],
         }
 

@@ -25,6 +25,11 @@ class Transcript:
     final one with the same ``utterance`` number. Partials from Vosk carry no word times, so
     ``words`` may be empty for them. ``at_pause``: a partial given at a VAD end of speech (the
     speaker paused after it), so a phrase rather than a sentence cut mid-word.
+
+    ``speech_s`` (finals): seconds of VAD speech the recognizer was given for the utterance. A
+    final with no text (:attr:`wordless`) is speech the recognizer made no word of: it is shown
+    and stored nowhere and no rule reads it; signal health counts it (``unclear``), since deleted
+    words show in no word confidence.
     """
 
     leg: Leg
@@ -36,3 +41,9 @@ class Transcript:
     words: tuple[Word, ...] = field(default=())
     lang: str = "en"
     at_pause: bool = False
+    speech_s: float = 0.0
+
+    @property
+    def wordless(self) -> bool:
+        """A final the recognizer made no word of (see the class documentation)."""
+        return self.final and not self.text

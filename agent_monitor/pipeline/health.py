@@ -17,11 +17,14 @@ clears (thresholds: ``settings.health``):
   above it (or no speech to be found in it), or speech peaks less than ``noisy_snr_db`` above a
   quieter floor;
 * ``clipping``: more than ``clipping_share`` of the samples at full scale;
-* ``unclear``: the leg's speech is heard but the recognizer is unsure of what it makes of it: the
-  mean of Vosk's word confidences over the leg's last ``unclear_words`` final words is below
-  ``unclear_conf`` (judged on the transcripts, :meth:`CallHealth.heard`; clears
-  ``CONF_RELEASE`` above it). On such lines most recognised words are wrong, so rules miss what
-  is said: the supervisor should listen;
+* ``unclear``: the leg's speech is heard but the recognizer is unsure of what it makes of it, or
+  makes nothing of it: the mean of Vosk's word confidences over the leg's last ``unclear_words``
+  final words is below ``unclear_conf`` (clears ``CONF_RELEASE`` above it), or at least
+  ``unclear_wordless_share`` of the leg's last ``unclear_speech_s`` seconds of VAD speech gave no
+  word at all (clears ``SHARE_RELEASE`` below it; deleted words show in no confidence). Judged on
+  the finals, :meth:`CallHealth.heard`; not started while ``encoding_mismatch`` is active. On
+  such lines most words are lost or wrong, so rules miss what is said: the supervisor should
+  listen;
 * ``encoding_mismatch``: at least ``mismatch_s`` of loud white-like noise in the window and at
   least twice as much of it as of speech-like loud audio: the bytes are plainly not the declared
   encoding (mu-law bytes sent as L16 sound like that). While any white-like audio is in the
@@ -36,21 +39,22 @@ start and one clear event, never a storm. Pure and cheap: numpy on the event loo
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
 from agent_monitor.model.health import HealthIssue, LegHealth
-from agent_monitor.model.transcript import Word
+from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline.health_meter import LegMeter, LegReading
 from agent_monitor.settings import HealthSettings
 
 #: a looser threshold while an issue is active (dB for levels, a factor for shares)
 RELEASE_DB = 3.0
 RELEASE_FACTOR = 0.25
-#: ``unclear`` clears once the mean word confidence is this much above ``unclear_conf``
+#: ``unclear`` clears once the mean word confidence is this much above ``unclear_conf`` ...
 CONF_RELEASE = 0.03
+#: ... and the share of wordless speech this much below ``unclear_wordless_share``
+SHARE_RELEASE = 0.05
 
 
 @dataclass(slots=True)
@@ -60,6 +64,32 @@ class IssueState:
     active: bool = False
     holding_since: float | None = None
     clear_since: float | None = None
+
+
+@dataclass(slots=True)
+class SpeechYield:
+    """A leg's latest finals as seconds of VAD speech, and how much of it gave no word (mutable,
+    private to :class:`CallHealth`)."""
+
+    finals: deque[tuple[float, bool]] = field(default_factory=deque)
+    total_s: float = 0.0
+    wordless_s: float = 0.0
+
+    def add(self, speech_s: float, wordless: bool, window_s: float) -> None:
+        """Add a final's speech; keep the latest finals that hold at least ``window_s`` of it."""
+        if speech_s <= 0:
+            return
+        self.finals.append((speech_s, wordless))
+        self.total_s += speech_s
+        self.wordless_s += speech_s if wordless else 0.0
+        while self.finals and self.total_s - self.finals[0][0] >= window_s:
+            old_s, old_wordless = self.finals.popleft()
+            self.total_s -= old_s
+            self.wordless_s -= old_s if old_wordless else 0.0
+
+    def wordless_share(self) -> float:
+        """(Clamped: the running sums may drift by a rounding error.)"""
+        return min(1.0, max(0.0, self.wordless_s / self.total_s)) if self.total_s > 0 else 0.0
 
 
 class CallHealth:
@@ -73,6 +103,8 @@ class CallHealth:
         self.states = {(leg, issue): IssueState() for leg in self.meters for issue in HealthIssue}
         #: Vosk's confidences of each leg's latest final words
         self.confidences = {leg: deque[float](maxlen=settings.unclear_words) for leg in self.meters}
+        #: each leg's latest finals as (seconds of VAD speech, wordless), the last ``unclear_speech_s``
+        self.spoken = {leg: SpeechYield() for leg in self.meters}
         #: when each leg's latest pauses after speech began (its last speech before the pause)
         self.pauses = {leg: deque[float](maxlen=max(1, settings.one_way_pauses)) for leg in self.meters}
 
@@ -88,22 +120,36 @@ class CallHealth:
             out += self._judge_presence(reading.t)
         return out
 
-    # --- unclear speech: judged on the recognizer's confidence in the leg's words ----------------
-    def heard(self, leg: Leg, words: Sequence[Word], t: float) -> list[SignalHealth]:
-        """Take the words of a final transcript of ``leg`` that ends at call time ``t``; the
-        ``unclear`` issue it starts or clears (undecided until the leg has ``unclear_words``)."""
+    # --- unclear speech: judged on the recognizer's finals --------------------------------------
+    def heard(self, leg: Leg, final: Transcript) -> list[SignalHealth]:
+        """Take a final transcript of ``leg`` (wordless ones too); the ``unclear`` issue it starts
+        or clears. Each half of the rule is undecided until the leg has ``unclear_words`` words
+        (confidence) or ``unclear_speech_s`` seconds of VAD speech (wordless share)."""
+        s = self.settings
         recent = self.confidences[leg]
-        recent.extend(w.conf for w in words)
-        if not words or len(recent) < self.settings.unclear_words:
+        recent.extend(w.conf for w in final.words)
+        spoken = self.spoken[leg]
+        spoken.add(final.speech_s, final.wordless, s.unclear_speech_s)
+        mean = sum(recent) / len(recent) if len(recent) >= s.unclear_words else None
+        share = spoken.wordless_share() if spoken.total_s >= s.unclear_speech_s else None
+        if (mean is None or not final.words) and (share is None or final.speech_s <= 0):
             return []
-        mean = sum(recent) / len(recent)
         state = self.states[(leg, HealthIssue.UNCLEAR)]
-        unclear = mean < self.settings.unclear_conf + (CONF_RELEASE if state.active else 0.0)
-        if unclear == state.active:
+        on = state.active
+        if not on and self.states[(leg, HealthIssue.ENCODING_MISMATCH)].active:
+            return []  # mis-encoded audio is noise to the recognizer: that issue says why already
+        unsure = mean is not None and mean < s.unclear_conf + (CONF_RELEASE if on else 0.0)
+        deaf = share is not None and share >= s.unclear_wordless_share - (SHARE_RELEASE if on else 0.0)
+        if (unsure or deaf) == on:
             return []
-        state.active = unclear
-        figures = {"word_conf": mean, "words": float(len(recent))}
-        return [self._event(leg, HealthIssue.UNCLEAR, unclear, t, None, figures)]
+        state.active = not on
+        figures = {"words": float(len(recent)), "speech_s": spoken.total_s, "unsure": float(unsure)}
+        figures |= {"deaf": float(deaf)}
+        if mean is not None:
+            figures["word_conf"] = mean
+        if share is not None:
+            figures["wordless_share"] = share
+        return [self._event(leg, HealthIssue.UNCLEAR, state.active, final.end, None, figures)]
 
     # --- level issues: judged on the leg's own readings ------------------------------------------
     def _judge_levels(self, leg: Leg, r: LegReading) -> list[SignalHealth]:
@@ -284,11 +330,31 @@ MESSAGES: dict[HealthIssue, tuple[str, str]] = {
     ),
     HealthIssue.NO_MODEL: ("{leg} leg not transcribed: no speech model", "{leg} leg transcribed again"),
     HealthIssue.UNCLEAR: (
-        "{leg} leg hard to make out: the recognizer is unsure of its words (mean confidence "
-        "{word_conf:.2f} over the last {words:.0f}); rules may miss what is said",
-        "{leg} leg recognised clearly again (mean word confidence {word_conf:.2f})",
+        "{leg} leg hard to make out: {why}; rules may miss what is said",
+        "{leg} leg recognised clearly again ({why})",
     ),
 }
+
+
+def _unclear_why(active: bool, figures: dict[str, float]) -> str:
+    """What ``unclear`` was judged on: the words' confidence and/or the speech with no word."""
+    parts = []
+    if "word_conf" in figures and (figures.get("unsure") or not active):
+        conf = figures["word_conf"]
+        parts.append(
+            f"the recognizer is unsure of its words (mean confidence {conf:.2f} over the last "
+            f"{figures['words']:.0f})"
+            if active
+            else f"mean word confidence {conf:.2f}"
+        )
+    if "wordless_share" in figures and (figures.get("deaf") or not active):
+        pct = 100 * figures["wordless_share"]
+        parts.append(
+            f"no word made of {pct:.0f}% of its last {figures['speech_s']:.0f} s of speech"
+            if active
+            else f"no word in {pct:.0f}% of its speech"
+        )
+    return "; ".join(parts)
 
 
 def describe(leg: Leg, issue: HealthIssue, active: bool, figures: dict[str, float], encoding: str) -> str:
@@ -300,4 +366,6 @@ def describe(leg: Leg, issue: HealthIssue, active: bool, figures: dict[str, floa
         encoding=encoding,
         clip_pct=100.0 * figures.get("clip_share", 0.0),
     )
+    if issue is HealthIssue.UNCLEAR:
+        values["why"] = _unclear_why(active, figures)
     return MESSAGES[issue][0 if active else 1].format_map(values)

@@ -204,13 +204,16 @@ class CallSession:
     # --- results from the leg workers (LegSink) ---------------------------------------------------
     async def on_transcripts(self, leg: Leg, transcripts: list[Transcript]) -> None:
         for tr in transcripts:
-            await self.bus.publish(TranscriptEvent(call_id=self.call_id, t=tr.end, transcript=tr))
-            if tr.final:
+            if not tr.wordless:  # speech with no word is for signal health only
+                await self.bus.publish(TranscriptEvent(call_id=self.call_id, t=tr.end, transcript=tr))
+            if not tr.final:
+                continue
+            if not tr.wordless:
                 self.utterances += 1
                 self.store.submit(records.save_utterance(self.call_id, tr))
-                if self.health is not None:
-                    for event in self.health.heard(leg, tr.words, tr.end):
-                        self._emit_health(event)
+            if self.health is not None:
+                for event in self.health.heard(leg, tr):
+                    self._emit_health(event)
 
     async def on_hit_events(
         self, leg: Leg, events: list[HitEvent], t: float, transcript: Transcript | None = None

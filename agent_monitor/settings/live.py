@@ -89,6 +89,11 @@ class HealthSettings(BaseModel):
     #: ~0.86-0.99, lines where most words are wrong ~0.75-0.80; see README "Signal health")
     unclear_words: int = Field(50, ge=5, le=1000)
     unclear_conf: float = Field(0.78, ge=0.0, le=1.0)
+    #: ... or at least ``unclear_wordless_share`` of the leg's last ``unclear_speech_s`` seconds of
+    #: VAD speech gave no word at all (chosen on the tuning split of ``eval asr``, session 23; see
+    #: README "Signal health")
+    unclear_speech_s: float = Field(60.0, gt=0.0, le=3600.0)
+    unclear_wordless_share: float = Field(0.45, gt=0.0, le=1.0)
 
 
 class LiveSettings(BaseModel):

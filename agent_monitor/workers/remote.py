@@ -130,7 +130,7 @@ class RemoteTranscriber:
 
     def _track(self, transcripts: list[Transcript]) -> list[Transcript]:
         for transcript in transcripts:
-            if transcript.final:
+            if transcript.final and not transcript.wordless:
                 self.next_utterance = max(self.next_utterance, transcript.utterance + 1)
         return transcripts
 

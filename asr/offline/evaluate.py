@@ -193,7 +193,8 @@ def score_clip(
         plain.append(normalise(text))
         if log is not None:
             words = [(w.text, w.conf) for t in finals for w in t.words]
-            log.add(Decode(res.folder, res.condition, clip, seed, ref, plain[-1], words))
+            utterances = [(t.speech_s, len(t.words)) for t in finals]
+            log.add(Decode(res.folder, res.condition, clip, seed, ref, plain[-1], words, utterances))
     res.pipeline.vad_cpu_s += vad_cpu(settings, pcm) * len(seeds)
     res.pipeline.add(ref, pipeline)
     res.plain.add(ref, plain)

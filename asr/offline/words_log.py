@@ -1,7 +1,9 @@
 """The word log of ``agent-monitor eval asr --words-out FILE``: every decode, word by word.
 
 One JSON line per folder, line condition, clip and dither draw: the reference words, plain Vosk's
-words, and the pipeline's final words each with Vosk's confidence (``[word, conf]``). It lets a
+words, the pipeline's final words each with Vosk's confidence (``[word, conf]``), and each of the
+pipeline's finals as ``[seconds of VAD speech, words]`` (``utterances``; a final of no word is
+speech the recognizer made nothing of; absent in logs written before session 23). It lets a
 change that acts on the recognised words alone (for example dropping words under a confidence
 floor: ``benchmarks/asr_conf_floor.py``) be measured on a grid that was decoded once, both sides
 with the same dither draws. The file is written anew by every run.
@@ -10,7 +12,7 @@ with the same dither draws. The file is written anew by every run.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +30,7 @@ class Decode:
     ref: list[str]
     plain: list[str]
     words: list[tuple[str, float]]
+    utterances: list[tuple[float, int]] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Decode:
@@ -39,6 +42,7 @@ class Decode:
             ref=[str(w) for w in data["ref"]],
             plain=[str(w) for w in data["plain"]],
             words=[(str(w), float(c)) for w, c in data["words"]],
+            utterances=[(float(s), int(n)) for s, n in data.get("utterances", [])],
         )
 
 
@@ -63,6 +67,7 @@ class WordsLog:
             "ref": decode.ref,
             "plain": decode.plain,
             "words": [[w, round(c, 4)] for w, c in decode.words],
+            "utterances": [[round(s, 3), n] for s, n in decode.utterances],
         }
         self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
         self._file.flush()

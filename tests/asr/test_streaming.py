@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from agent_monitor.audio.conditions import parse_conditions
 from agent_monitor.audio.decode import decode_file, float_to_pcm16, split_legs
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
+from asr.offline.degrade import degraded_pcm
+from asr.offline.draws import seed_dither
 from asr.offline.evaluate import edit_distance, normalise
 from asr.streaming import LegTranscriber, RecognizerPool
 from asr.transcribe import transcribe_legs
@@ -151,3 +154,23 @@ def test_vosk_never_blocks_the_event_loop(
     busy, worst_lag = asyncio.run(run())
     assert busy > 0.3  # the recognizer really worked for a while
     assert worst_lag < busy / 2
+
+
+def test_speech_vosk_makes_no_word_of_gives_a_wordless_final(
+    pool: RecognizerPool, settings: Settings, eval_data: Path
+) -> None:
+    """A RAVDESS sentence 20 dB down over AMR-NB (4.75 kbit/s): the VAD passes its speech, Vosk
+    makes no word of it (three dither draws). The final says how much speech that was; the same
+    clip clean gives words, and its final carries the same seconds of speech."""
+    clip = _pcm(eval_data / "emotion/ravdess/03-01-04-01-01-02-02.wav")
+    line = parse_conditions("amr+gain-20")[0]
+    coded = degraded_pcm(clip, RATE, line, None, seed="test")
+    for draw in range(3):
+        seed_dither(draw)
+        (final,) = asyncio.run(transcribe_legs(pool, settings, {Leg.DEBTOR: coded}))
+        assert final.wordless and final.words == () and final.text == ""
+        assert 2.0 <= final.speech_s <= len(clip) / RATE
+    seed_dither(0)
+    (clean,) = asyncio.run(transcribe_legs(pool, settings, {Leg.DEBTOR: float_to_pcm16(clip)}))
+    assert not clean.wordless and len(clean.words) >= 5
+    assert 2.0 <= clean.speech_s <= len(clip) / RATE

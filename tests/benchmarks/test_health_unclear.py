@@ -31,4 +31,25 @@ def test_clips_of_a_line_make_one_leg_per_draw() -> None:
     assert gsm.errors == 0 and clean.errors == 5  # 5 reference words, 10 recognised: 5 insertions
     text = table(rows, settings)
     assert "below 0.78" in text and "the last 10 words" in text
-    assert [line.split()[-2:] for line in text.splitlines() if line.startswith("gsm")] == [["50%", "1"]]
+    # logs without finals: one final per clip with no speech seconds, so the wordless half never decides
+    gsm_lines = [line.split()[-4:] for line in text.splitlines() if line.startswith("gsm")]
+    assert gsm_lines == [["0%", "50%", "0%", "1"]]  # wordless 0%, 50% of the words unclear, 1 start
+
+
+def test_logged_finals_play_with_their_speech_and_wordless_ones_count() -> None:
+    """Logs since session 23 carry each final's VAD speech and word count: a leg whose speech
+    mostly gives no word starts ``unclear`` though its few words are sure ones."""
+    settings = HealthSettings(unclear_words=50, unclear_speech_s=6.0, unclear_wordless_share=0.45)
+
+    def clip(name: str, utterances: list[tuple[float, int]]) -> Decode:
+        words = [(f"w{i}", 0.95) for i in range(sum(n for _, n in utterances))]
+        return Decode("ravdess", "amr", name, 1, ["w0", "w1"], [], words, utterances)
+
+    log = [clip("a", [(2.0, 2), (1.0, 0)]), clip("b", [(3.0, 0)]), clip("c", [(2.0, 2)])]
+    rows = play(log, settings)
+    amr = rows[("amr", "ravdess")]
+    # after b: 6 s of speech, 4 s wordless (0.67): starts; c keeps 0.5 over the last 6 s: stays
+    assert (amr.speech_s, amr.wordless_s, amr.starts, amr.words) == (8.0, 4.0, 1, 4)
+    assert (amr.active_s, amr.active_words) == (5.0, 2)
+    line = next(t for t in table(rows, settings).splitlines() if t.startswith("amr"))
+    assert line.split()[-4:] == ["50%", "50%", "62%", "1"]  # 5 of the 8 s heard while active

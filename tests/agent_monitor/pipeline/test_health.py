@@ -16,7 +16,7 @@ from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
 from agent_monitor.model.health import HealthIssue
-from agent_monitor.model.transcript import Word
+from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.pipeline.health import CallHealth, describe
 from agent_monitor.settings import HealthSettings
 
@@ -229,8 +229,10 @@ def test_babble_at_the_speech_level_raises_noisy(
     assert events[0].health.message.startswith("debtor leg noisy (noise at -")
 
 
-def _words(*confs: float) -> list[Word]:
-    return [Word(text="w", start=float(i), end=i + 0.3, conf=c) for i, c in enumerate(confs)]
+def _final(*confs: float, t: float = 0.0, speech_s: float = 0.0, leg: Leg = Leg.DEBTOR) -> Transcript:
+    """A final with one word per confidence (none: a wordless final) ending at call time ``t``."""
+    words = tuple(Word(text="w", start=float(i), end=i + 0.3, conf=c) for i, c in enumerate(confs))
+    return Transcript(leg, 0, 0.0, t, " ".join("w" for _ in words), True, words, speech_s=speech_s)
 
 
 def test_unclear_follows_the_mean_confidence_of_the_last_words_with_hysteresis() -> None:
@@ -238,25 +240,74 @@ def test_unclear_follows_the_mean_confidence_of_the_last_words_with_hysteresis()
     ``test_session_health.py`` runs it on the real call under babble)."""
     settings = HealthSettings(unclear_words=10, unclear_conf=0.78)
     health = CallHealth("c1", settings, RATE, "L16")
-    assert health.heard(Leg.DEBTOR, _words(*[0.5] * 9), 5.0) == []  # 9 words: undecided
-    (start,) = health.heard(Leg.DEBTOR, _words(0.6), 6.0)  # mean 0.48 over 10
+    assert health.heard(Leg.DEBTOR, _final(*[0.5] * 9, t=5.0)) == []  # 9 words: undecided
+    (start,) = health.heard(Leg.DEBTOR, _final(0.6, t=6.0))  # mean 0.48 over 10
     assert (start.t, start.health.leg, start.health.issue, start.health.active) == (
         6.0,
         Leg.DEBTOR,
         HealthIssue.UNCLEAR,
         True,
     )
-    assert start.health.figures == {"word_conf": 0.51, "words": 10.0}
+    assert start.health.figures == {
+        "word_conf": 0.51,
+        "words": 10.0,
+        "speech_s": 0.0,
+        "unsure": 1.0,
+        "deaf": 0.0,
+    }
     assert start.health.message == (
         "debtor leg hard to make out: the recognizer is unsure of its words (mean confidence 0.51 "
         "over the last 10); rules may miss what is said"
     )
-    assert health.heard(Leg.AGENT, _words(*[0.5] * 10), 6.0)[0].health.leg is Leg.AGENT  # legs apart
-    assert health.heard(Leg.DEBTOR, _words(*[0.8] * 10), 9.0) == []  # 0.80: not 0.03 above yet
-    assert health.heard(Leg.DEBTOR, _words(), 9.5) == []  # no words: nothing judged
-    (clear,) = health.heard(Leg.DEBTOR, _words(*[0.81] * 10), 12.0)
+    agent = health.heard(Leg.AGENT, _final(*[0.5] * 10, t=6.0, leg=Leg.AGENT))
+    assert agent[0].health.leg is Leg.AGENT  # legs apart
+    assert health.heard(Leg.DEBTOR, _final(*[0.8] * 10, t=9.0)) == []  # 0.80: not 0.03 above yet
+    assert health.heard(Leg.DEBTOR, _final(t=9.5)) == []  # no words: nothing judged
+    (clear,) = health.heard(Leg.DEBTOR, _final(*[0.81] * 10, t=12.0))
     assert not clear.health.active and clear.health.message == (
         "debtor leg recognised clearly again (mean word confidence 0.81)"
     )
-    assert health.heard(Leg.DEBTOR, _words(0.79), 13.0) == []  # above the start threshold
-    assert [e.health.active for e in health.heard(Leg.DEBTOR, _words(*[0.7] * 5), 14.0)] == [True]
+    assert health.heard(Leg.DEBTOR, _final(0.79, t=13.0)) == []  # above the start threshold
+    assert [e.health.active for e in health.heard(Leg.DEBTOR, _final(*[0.7] * 5, t=14.0))] == [True]
+
+
+def test_unclear_counts_the_speech_that_gave_no_word_with_hysteresis() -> None:
+    """Deleted words show in no confidence: sure words with most of the speech wordless is
+    ``unclear`` too, once the leg has ``unclear_speech_s`` of speech; undecided before."""
+    settings = HealthSettings(unclear_words=50, unclear_speech_s=10.0, unclear_wordless_share=0.4)
+    health = CallHealth("c1", settings, RATE, "L16")
+    assert health.heard(Leg.DEBTOR, _final(*[0.95] * 5, t=3.0, speech_s=3.0)) == []
+    assert health.heard(Leg.DEBTOR, _final(t=6.0, speech_s=3.0)) == []  # 6 s of speech: undecided
+    (start,) = health.heard(Leg.DEBTOR, _final(t=10.0, speech_s=4.0))  # 7 of 10 s wordless
+    assert start.health.active and start.t == 10.0
+    assert start.health.figures == {
+        "words": 5.0,
+        "speech_s": 10.0,
+        "unsure": 0.0,
+        "deaf": 1.0,
+        "wordless_share": 0.7,
+    }
+    assert start.health.message == (
+        "debtor leg hard to make out: no word made of 70% of its last 10 s of speech; rules may miss "
+        "what is said"
+    )
+    # the window keeps the latest finals that hold 10 s: the first 3 s of words drop out
+    assert health.heard(Leg.DEBTOR, _final(*[0.9] * 3, t=12.0, speech_s=3.0)) == []  # 7/10 wordless
+    assert health.heard(Leg.DEBTOR, _final(*[0.9] * 3, t=14.0, speech_s=4.0)) == []  # 4/11: not 0.35 yet
+    (clear,) = health.heard(Leg.DEBTOR, _final(*[0.9] * 2, t=15.0, speech_s=1.0))  # 4/12
+    assert not clear.health.active
+    assert clear.health.message == "debtor leg recognised clearly again (no word in 33% of its speech)"
+    assert health.heard(Leg.AGENT, _final(t=20.0, speech_s=30.0, leg=Leg.AGENT))[
+        0
+    ].health.active  # legs apart
+
+
+def test_unclear_says_both_reasons_when_both_hold() -> None:
+    settings = HealthSettings(unclear_words=5, unclear_speech_s=4.0, unclear_wordless_share=0.4)
+    health = CallHealth("c1", settings, RATE, "L16")
+    assert health.heard(Leg.DEBTOR, _final(t=3.0, speech_s=3.0)) == []  # 3 s, no words: undecided
+    (start,) = health.heard(Leg.DEBTOR, _final(*[0.5] * 5, t=5.0, speech_s=2.0))
+    assert start.health.message == (
+        "debtor leg hard to make out: the recognizer is unsure of its words (mean confidence 0.50 "
+        "over the last 5); no word made of 60% of its last 5 s of speech; rules may miss what is said"
+    )

@@ -10,24 +10,26 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from agent_monitor.audio.conditions import Condition, NoiseBank
-from agent_monitor.audio.decode import float_to_pcm16
+from agent_monitor.audio.conditions import Condition, NoiseBank, parse_conditions
+from agent_monitor.audio.decode import decode_file, float_to_pcm16
 from agent_monitor.audio.g711 import mulaw_encode
 from agent_monitor.errors import SessionClosedError
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.events import CallEnded, SignalHealth
+from agent_monitor.model.events import CallEnded, SignalHealth, TranscriptEvent
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.session import CallInfo
 from agent_monitor.pipeline.report import build_report
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
-from tests.agent_monitor.pipeline.conftest import CallAudio
+from tests.agent_monitor.pipeline.conftest import RATE, CallAudio
 
 
 @pytest.fixture()
 def live_settings(live_settings: Settings) -> Settings:
-    """The 24 s excerpt is short: silence counts after 8 s, one-way audio after 5 s."""
-    health = live_settings.health.model_copy(update={"silent_s": 8.0, "one_way_s": 5.0})
+    """The 24 s excerpt is short: silence counts after 8 s, one-way audio after 5 s, wordless speech
+    over the last 6 s of speech."""
+    update = {"silent_s": 8.0, "one_way_s": 5.0, "unclear_speech_s": 6.0, "unclear_wordless_share": 0.5}
+    health = live_settings.health.model_copy(update=update)
     return live_settings.model_copy(update={"health": health})
 
 
@@ -154,3 +156,43 @@ async def test_debtor_under_babble_is_unclear_the_clean_agent_is_not(
     with database.session() as s:
         stored = [r for r in repo.list_signal_health(s, "h-babble") if r.issue is HealthIssue.UNCLEAR]
         assert [(r.t_s, r.active) for r in stored] == [(e.t, e.health.active) for e in unclear]
+
+
+WORDLESS_CLIPS = ("03-01-04-01-01-02-02.wav", "03-01-01-01-01-01-05.wav", "03-01-04-01-01-02-06.wav")
+
+
+@pytest.mark.asyncio
+async def test_debtor_speech_the_recognizer_makes_nothing_of_is_unclear(
+    manager, clean_call, eval_data, push, subscribe, events_of, database
+) -> None:
+    """RAVDESS sentences 20 dB down over AMR-NB as the debtor leg: the VAD passes the speech and
+    Vosk makes no word of most of it. The wordless finals reach signal health only (no transcript
+    on the bus, none stored) and make the leg ``unclear``; the clean agent is not."""
+    line = parse_conditions("amr+gain-20")[0]
+    clips = [
+        decode_file(eval_data / "emotion/ravdess" / name, target_rate=RATE).samples[0]
+        for name in WORDLESS_CLIPS
+    ]
+    gap = np.zeros(RATE // 2)
+    debtor = np.concatenate([part for clip in clips * 2 for part in (clip, gap)])
+    coded, _ = line.apply(debtor, RATE, seed="wordless")
+    n = len(clean_call.agent) // 2
+    pcm = float_to_pcm16(np.pad(coded, (0, max(0, n - len(coded))))[:n])
+    sub = subscribe()
+    session = await manager.start_call(info("h-wordless"))
+    await push(session, CallAudio(clean_call.agent, pcm))
+    await session.stop("stop")
+    events = events_of(sub)
+    unclear = [e for e in health_of(events) if e.health.issue is HealthIssue.UNCLEAR]
+    assert [(e.health.leg, e.health.active) for e in unclear[:1]] == [(Leg.DEBTOR, True)]
+    first = unclear[0].health
+    assert first.figures["deaf"] == 1.0 and first.figures["wordless_share"] >= 0.5
+    assert "no word made of" in first.message
+    assert all(e.health.leg is Leg.DEBTOR for e in unclear)
+    transcripts = [e for e in events if isinstance(e, TranscriptEvent)]
+    assert transcripts and all(e.transcript.text for e in transcripts)
+    with database.session() as s:
+        stored = repo.list_utterances(s, "h-wordless")
+        assert stored and all(u.text for u in stored)
+        rows = [r for r in repo.list_signal_health(s, "h-wordless") if r.issue is HealthIssue.UNCLEAR]
+        assert [(r.t_s, r.active) for r in rows] == [(e.t, e.health.active) for e in unclear]

@@ -30,6 +30,9 @@ def test_word_log_holds_every_decode_as_scored(
         assert pipeline == res.pipeline.errors
         assert sum(edit_distance(d.ref, d.plain) for d in mine) == res.plain.errors
     assert all(0.0 <= c <= 1.0 for d in decodes for _, c in d.words)
+    # each final with its VAD speech and word count (wordless ones too): they hold the words
+    assert all(d.utterances and sum(n for _, n in d.utterances) == len(d.words) for d in decodes)
+    assert all(s > 0 for d in decodes for s, _ in d.utterances)
     assert sum(len(d.words) for d in decodes) > 100  # read speech: the words are there
 
     floors = [0.0, 1.01]
@@ -40,6 +43,14 @@ def test_word_log_holds_every_decode_as_scored(
         assert c["kept1.01"] == 0 and c["err1.01"] == c["ref"]  # every word dropped: all deleted
     out = table(counts, floors)
     assert "clean" in out and "mulaw-20" in out and "within +1" in out
+
+
+def test_a_log_written_before_finals_were_logged_reads_with_none(tmp_path: Path) -> None:
+    old = tmp_path / "old.jsonl"
+    line = '{"folder": "f", "condition": "clean", "clip": "a", "seed": 0, "ref": ["a"], "plain": [], '
+    old.write_text(line + '"words": [["a", 0.9]]}\n', encoding="utf-8")
+    (decode,) = read_log(old)
+    assert decode.words == [("a", 0.9)] and decode.utterances == []
 
 
 def test_a_file_that_is_not_a_word_log_is_a_clear_error(tmp_path: Path) -> None:
