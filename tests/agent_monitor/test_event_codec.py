@@ -101,6 +101,7 @@ EXAMPLES: list[Event] = [
             final=True,
             words=(Word("you", 12.0, 12.2, 0.9), Word("arrested", 12.9, 13.5, 0.75)),
             lang="en",
+            speech_s=1.5,
         ),
     ),
     RuleHitEvent(call_id="c-1", t=13.5, status=HitStatus.CONFIRMED, hit=HIT, hit_id=17, hit_key="k-1"),

@@ -57,6 +57,18 @@ def test_partial_hit_withdrawn_when_final_differs(ruleset: RuleSet) -> None:
     assert ("confirmed", "ZH-INSULT-2") not in final2
 
 
+def test_a_wordless_final_settles_nothing(ruleset: RuleSet) -> None:
+    """Speech the recognizer made no word of (a final with no text, for signal health): the
+    checker leaves the utterance open, and the leg's next final, which keeps the number, settles
+    the partial's hit."""
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
+    assert ("provisional", "EN-INSULT-1") in statuses(checker.update(tr("you are a deadbeat", 3, False)))
+    wordless = Transcript(Leg.AGENT, 3, 40.0, 43.0, "", True, (), "en", speech_s=2.5)
+    assert wordless.wordless and checker.update(wordless) == []
+    final = statuses(checker.update(tr("you are a deadbeat", 3, True)))
+    assert ("confirmed", "EN-INSULT-1") in final
+
+
 def test_final_without_partial_confirms_directly(ruleset: RuleSet) -> None:
     checker = LegChecker(ruleset, "en", Leg.AGENT)
     events = statuses(checker.update(tr("we will call your employer", 3, True)))
