@@ -143,8 +143,12 @@ class CallHealth:
         if (unsure or deaf) == on:
             return []
         state.active = not on
-        figures = {"words": float(len(recent)), "speech_s": spoken.total_s, "unsure": float(unsure)}
-        figures |= {"deaf": float(deaf)}
+        figures = {
+            "words": float(len(recent)),
+            "speech_s": spoken.total_s,
+            "unsure": float(unsure),
+            "deaf": float(deaf),
+        }
         if mean is not None:
             figures["word_conf"] = mean
         if share is not None:
