@@ -102,7 +102,8 @@ class Transcriber(Protocol):
     """Speech recognition of one leg. ``feed``/``close`` are awaited in order, from one task."""
 
     async def feed(self, pcm: bytes) -> list[Transcript]:
-        """The leg's next audio; returns the partial and final transcripts it completed."""
+        """The leg's next audio; returns the partial and final transcripts it completed (finals
+        also for speech it made no word of: :attr:`Transcript.wordless`)."""
         ...
 
     async def close(self) -> list[Transcript]:

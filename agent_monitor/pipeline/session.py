@@ -204,16 +204,19 @@ class CallSession:
     # --- results from the leg workers (LegSink) ---------------------------------------------------
     async def on_transcripts(self, leg: Leg, transcripts: list[Transcript]) -> None:
         for tr in transcripts:
-            if not tr.wordless:  # speech with no word is for signal health only
-                await self.bus.publish(TranscriptEvent(call_id=self.call_id, t=tr.end, transcript=tr))
-            if not tr.final:
+            if tr.wordless:  # speech the recognizer made no word of: for signal health only
+                self._heard(leg, tr)
                 continue
-            if not tr.wordless:
+            await self.bus.publish(TranscriptEvent(call_id=self.call_id, t=tr.end, transcript=tr))
+            if tr.final:
                 self.utterances += 1
                 self.store.submit(records.save_utterance(self.call_id, tr))
-            if self.health is not None:
-                for event in self.health.heard(leg, tr):
-                    self._emit_health(event)
+                self._heard(leg, tr)
+
+    def _heard(self, leg: Leg, final: Transcript) -> None:
+        if self.health is not None:
+            for event in self.health.heard(leg, final):
+                self._emit_health(event)
 
     async def on_hit_events(
         self, leg: Leg, events: list[HitEvent], t: float, transcript: Transcript | None = None
