@@ -106,7 +106,8 @@ def _calls_with(raised: set[tuple[str, str, str, str]], line: str, issue: str, l
 
 
 def raised_health(calls: list[LiveCall], log: RunLog) -> set[tuple[str, str, str, str]]:
-    """(line, call, issue, leg) of every signal-health issue a call of the run raised."""
+    """(line, call, issue, leg) of every signal-health issue a call of the run raised; ``unclear``
+    named with what started it (``unclear:unsure`` words, ``unclear:wordless`` speech)."""
     line_of = {c.dialogue.call_id: c.plan.line.name for c in calls}
     raised: set[tuple[str, str, str, str]] = set()
     for _, e in log.events:
@@ -114,8 +115,17 @@ def raised_health(calls: list[LiveCall], log: RunLog) -> set[tuple[str, str, str
         if e.get("type") == "signal_health" and isinstance(h, dict) and h.get("active"):
             cid = str(e.get("call_id"))
             if cid in line_of:
-                raised.add((line_of[cid], cid, str(h.get("issue")), str(h.get("leg"))))
+                raised.add((line_of[cid], cid, _issue_name(h), str(h.get("leg"))))
     return raised
+
+
+def _issue_name(health: dict[str, object]) -> str:
+    issue = str(health.get("issue"))
+    figures = health.get("figures")
+    if issue != "unclear" or not isinstance(figures, dict):
+        return issue
+    why = [name for name, key in (("unsure", "unsure"), ("wordless", "deaf")) if figures.get(key)]
+    return ":".join([issue, *why])
 
 
 def call_health(raised: set[tuple[str, str, str, str]], call_id: str) -> str:

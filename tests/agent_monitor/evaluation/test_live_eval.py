@@ -112,8 +112,10 @@ def test_health_table_counts_calls_per_line_and_leg(tmp_path: Path) -> None:
         gsm, dialogue=replace(SHORT, call_id="clean-1"), plan=replace(plan, line=CONDITIONS["clean"])
     )
 
-    def health(call_id: str, leg: str, issue: str, active: bool) -> tuple[float, dict[str, object]]:
-        event = {"leg": leg, "issue": issue, "active": active, "message": "m", "figures": {}}
+    def health(
+        call_id: str, leg: str, issue: str, active: bool, figures: dict[str, float] | None = None
+    ) -> tuple[float, dict[str, object]]:
+        event = {"leg": leg, "issue": issue, "active": active, "message": "m", "figures": figures or {}}
         return (0.0, {"type": "signal_health", "call_id": call_id, "t": 1.0, "health": event})
 
     log = RunLog()
@@ -123,12 +125,14 @@ def test_health_table_counts_calls_per_line_and_leg(tmp_path: Path) -> None:
         health(SHORT.call_id, "debtor", "unclear", True),  # the same call counts once
         health("gsm-2", "debtor", "unclear", True),
         health("gsm-2", "agent", "low_level", True),
+        health("gsm-2", "agent", "unclear", True, {"unsure": 0.0, "deaf": 1.0}),  # named by what started it
         health("clean-1", "agent", "noisy", False),  # only a clearing: nothing raised
         health("not-in-the-run", "agent", "silent", True),
         (0.0, {"type": "rule_hit", "call_id": "clean-1", "t": 1.0}),
     ]
-    assert call_health(raised_health([gsm, gsm2, clean], log), "gsm-2") == "agent low_level, debtor unclear"
+    raised = raised_health([gsm, gsm2, clean], log)
+    assert call_health(raised, "gsm-2") == "agent low_level, debtor unclear, agent unclear:wordless"
     assert health_rows([gsm, gsm2, clean], log)[2:] == [
         "| clean | 1 | none |",
-        "| gsm | 2 | low_level 1/0, unclear 0/2 |",
+        "| gsm | 2 | low_level 1/0, unclear 0/2, unclear:wordless 1/0 |",
     ]
