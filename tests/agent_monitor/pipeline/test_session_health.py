@@ -5,10 +5,12 @@ with other people's speech over the debtor (the recognizer's word confidence fal
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+import pytest_asyncio
 
 from agent_monitor.audio.conditions import Condition, NoiseBank, parse_conditions
 from agent_monitor.audio.decode import decode_file, float_to_pcm16
@@ -18,18 +20,18 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallEnded, SignalHealth, TranscriptEvent
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.session import CallInfo
+from agent_monitor.model.stages import Stages
+from agent_monitor.pipeline import CallManager, InProcessEventBus
 from agent_monitor.pipeline.report import build_report
 from agent_monitor.settings import Settings
-from agent_monitor.storage import repo
-from tests.agent_monitor.pipeline.conftest import RATE, CallAudio
+from agent_monitor.storage import Database, repo
+from tests.agent_monitor.pipeline.conftest import RATE, CallAudio, FakeClock
 
 
 @pytest.fixture()
 def live_settings(live_settings: Settings) -> Settings:
-    """The 24 s excerpt is short: silence counts after 8 s, one-way audio after 5 s, wordless speech
-    over the last 6 s of speech."""
-    update = {"silent_s": 8.0, "one_way_s": 5.0, "unclear_speech_s": 6.0, "unclear_wordless_share": 0.5}
-    health = live_settings.health.model_copy(update=update)
+    """The 24 s excerpt is short: silence counts after 8 s, one-way audio after 5 s."""
+    health = live_settings.health.model_copy(update={"silent_s": 8.0, "one_way_s": 5.0})
     return live_settings.model_copy(update={"health": health})
 
 
@@ -161,21 +163,35 @@ async def test_debtor_under_babble_is_unclear_the_clean_agent_is_not(
 WORDLESS_CLIPS = ("03-01-04-01-01-02-02.wav", "03-01-01-01-01-01-05.wav", "03-01-04-01-01-02-06.wav")
 
 
+@pytest_asyncio.fixture()
+async def short_window_manager(
+    live_settings: Settings, stages: Stages, database: Database, bus: InProcessEventBus, clock: FakeClock
+) -> AsyncIterator[CallManager]:
+    """Wordless speech judged over the last 6 s of speech (share 0.5) instead of 60 s: this test's
+    legs are short. Only here: on the real call's clean legs a 6 s window comes and goes with
+    Vosk's dither (a real call has wordless speech of its own; README, Signal health)."""
+    health = live_settings.health.model_copy(update={"unclear_speech_s": 6.0, "unclear_wordless_share": 0.5})
+    m = CallManager(live_settings.model_copy(update={"health": health}), stages, database, bus, clock=clock)
+    yield m
+    await m.shutdown()
+
+
 @pytest.mark.asyncio
 async def test_debtor_speech_the_recognizer_makes_nothing_of_is_unclear(
-    manager, clean_call, eval_data, push, subscribe, events_of, database
+    short_window_manager, clean_call, eval_data, push, subscribe, events_of, database
 ) -> None:
     """RAVDESS sentences 20 dB down over AMR-NB as the debtor leg: the VAD passes the speech and
     Vosk makes no word of most of it. The wordless finals reach signal health only (no transcript
-    on the bus, none stored) and make the leg ``unclear``; the clean agent is not."""
+    on the bus, none stored) and make the debtor leg ``unclear``."""
+    manager = short_window_manager
     line = parse_conditions("amr+gain-20")[0]
     clips = [
         decode_file(eval_data / "emotion/ravdess" / name, target_rate=RATE).samples[0]
         for name in WORDLESS_CLIPS
     ]
     gap = np.zeros(RATE // 2)
-    debtor = np.concatenate([part for clip in clips * 2 for part in (clip, gap)])
-    coded, _ = line.apply(debtor, RATE, seed="wordless")
+    sentences = np.concatenate([part for clip in clips * 2 for part in (clip, gap)])
+    coded, _ = line.apply(sentences, RATE, seed="wordless")
     n = len(clean_call.agent) // 2
     pcm = float_to_pcm16(np.pad(coded, (0, max(0, n - len(coded))))[:n])
     sub = subscribe()
@@ -184,15 +200,16 @@ async def test_debtor_speech_the_recognizer_makes_nothing_of_is_unclear(
     await session.stop("stop")
     events = events_of(sub)
     unclear = [e for e in health_of(events) if e.health.issue is HealthIssue.UNCLEAR]
-    assert [(e.health.leg, e.health.active) for e in unclear[:1]] == [(Leg.DEBTOR, True)]
-    first = unclear[0].health
+    debtor = [e for e in unclear if e.health.leg is Leg.DEBTOR]
+    assert debtor and debtor[0].health.active
+    first = debtor[0].health
     assert first.figures["deaf"] == 1.0 and first.figures["wordless_share"] >= 0.5
     assert "no word made of" in first.message
-    assert all(e.health.leg is Leg.DEBTOR for e in unclear)
     transcripts = [e for e in events if isinstance(e, TranscriptEvent)]
     assert transcripts and all(e.transcript.text for e in transcripts)
     with database.session() as s:
         stored = repo.list_utterances(s, "h-wordless")
         assert stored and all(u.text for u in stored)
         rows = [r for r in repo.list_signal_health(s, "h-wordless") if r.issue is HealthIssue.UNCLEAR]
-        assert [(r.t_s, r.active) for r in rows] == [(e.t, e.health.active) for e in unclear]
+        expected = [(e.health.leg, e.t, e.health.active) for e in unclear]
+        assert [(r.leg, r.t_s, r.active) for r in rows] == expected
