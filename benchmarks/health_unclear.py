@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pydantic import ValidationError
+
 from agent_monitor.errors import ConfigError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import HealthIssue
@@ -129,7 +131,10 @@ def main() -> None:
         ("unclear_wordless_share", share),
     )
     update = {k: v for k, v in given if v is not None}
-    settings = HealthSettings.model_validate(update)
+    try:
+        settings = HealthSettings.model_validate(update)
+    except ValidationError as exc:
+        sys.exit(f"health_unclear: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
     try:
         decodes = [d for path in args.logs for d in read_log(path)]
     except ConfigError as exc:

@@ -1,6 +1,6 @@
 """The ``unclear`` health rule on a real two-party call under line conditions, leg by leg.
 
-    python benchmarks/health_unclear_call.py [--call calls/spokenwoz/MUL1011.opus]
+    python benchmarks/health_unclear_call.py [--data DIR] [--call calls/spokenwoz/MUL1011.opus]
         [--conditions clean,amr+gain-20,...] [--windows 30,60] [--speech-s 30] [--share 0.3]
 
 Each leg of the stereo call (agent left, debtor right) goes over each line condition
@@ -11,18 +11,19 @@ the settings unless given). Prints per condition and leg: finals and wordless fi
 VAD speech, the share of it that gave no word, the largest such share over any run of finals
 holding each window's seconds of speech, and the ``unclear`` starts. A real call has wordless
 speech of its own (breaths, laughter, noise the VAD passes): this is what a threshold must leave
-alone. Data: ``AGENT_MONITOR_EVAL_DATA_DIR`` (default ``../shared/data``).
+alone. Data: ``--data``, default the settings' ``eval_data_dir``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pydantic import ValidationError
 
 from agent_monitor.audio.conditions import NoiseBank, parse_conditions
 from agent_monitor.audio.decode import decode_file
@@ -69,7 +70,9 @@ def leg_line(
 
 
 def main() -> None:
+    settings = load_settings()
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--data", type=Path, default=settings.eval_data_dir, help="evaluation data dir")
     parser.add_argument(
         "--call", default="calls/spokenwoz/MUL1011.opus", help="stereo call under the data dir"
     )
@@ -78,12 +81,13 @@ def main() -> None:
     parser.add_argument("--speech-s", type=float, default=None, help="rule's window (default: settings)")
     parser.add_argument("--share", type=float, default=None, help="rule's wordless share (default: settings)")
     args = parser.parse_args()
-    settings = load_settings()
-    update = {
-        k: v for k, v in (("unclear_speech_s", args.speech_s), ("unclear_wordless_share", args.share)) if v
-    }
-    health = settings.health.model_copy(update=update)
-    data = Path(os.environ.get("AGENT_MONITOR_EVAL_DATA_DIR", "../shared/data"))
+    given = (("unclear_speech_s", args.speech_s), ("unclear_wordless_share", args.share))
+    update = {k: v for k, v in given if v is not None}
+    try:
+        health = HealthSettings.model_validate(settings.health.model_dump() | update)
+    except ValidationError as exc:
+        sys.exit(f"health_unclear_call: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+    data: Path = args.data
     rate = settings.asr.sample_rate
     audio = decode_file(data / args.call, target_rate=rate)
     bank = NoiseBank.from_data_dir(data)
