@@ -52,12 +52,29 @@ class Condition:
     loss: float = 0.0
     description: str = ""
 
+    @property
+    def line(self) -> str:
+        """The line's one name, whatever it was called: the grid's name for a grid line
+        (``gain-20+mulaw`` is ``mulaw-20``), else its parts in one order (codec, gain, noise, loss).
+        Every random draw of the line (noise segment, lost packets, the evaluation's dither) follows
+        it, so one line under two names is one draw."""
+        return line_name(self)
+
     def apply(
-        self, samples: npt.ArrayLike, rate: int, *, noise: NoiseBank | None = None, seed: int | str = 0
+        self,
+        samples: npt.ArrayLike,
+        rate: int,
+        *,
+        noise: NoiseBank | None = None,
+        seed: int | str = 0,
+        draw: str | None = None,
     ) -> tuple[Samples, int]:
-        """The clip as received over this line, and its sample rate (8000 for a telephone codec)."""
+        """The clip as received over this line, and its sample rate (8000 for a telephone codec).
+        The random draws follow ``seed`` and the line (:attr:`line`, or ``draw`` where a caller has
+        varied the line, as the live evaluation's per-call gain does, and keeps the draw of the line
+        it varied)."""
         x = np.asarray(samples, dtype=np.float32)
-        rng = np.random.default_rng(_seed(self.name, seed))
+        rng = np.random.default_rng(_seed(self.line if draw is None else draw, seed))
         if self.noise is not None:
             if noise is None:
                 raise ConfigError(f"condition {self.name!r} needs a noise bank (evaluation data)")
@@ -173,6 +190,22 @@ def _part_fields(part: str, name: str) -> dict[str, float | str]:
     if not 0 < loss < 1:
         raise ConfigError(f"condition {name!r}: lossN takes 0 < N < 100 (percent of packets)")
     return {"loss": loss}
+
+
+def line_name(c: Condition) -> str:
+    """See :attr:`Condition.line`."""
+    fields = tuple(getattr(c, f) for f in _FIELDS)
+    for name, grid in CONDITIONS.items():
+        if tuple(getattr(grid, f) for f in _FIELDS) == fields:
+            return name
+    parts = [] if c.codec is None or (c.codec == "mulaw" and c.loss) else [c.codec]
+    if c.gain_db:
+        parts.append(f"gain-{-c.gain_db:g}")
+    if c.noise is not None:
+        parts.append(f"{c.noise}-snr{c.snr_db or 0.0:g}")
+    if c.loss:
+        parts.append(f"loss{round(c.loss * 100, 6):g}")
+    return "+".join(parts)
 
 
 def needs_noise(conditions: Iterable[Condition]) -> bool:

@@ -308,6 +308,6 @@ def _evaluate_folder(
     for condition, res in zip(conditions, results, strict=True):
         for clip in clips:
             pcm = degraded_pcm(clip.samples, rate, condition, noise, clip.name)
-            seeds = [draw_seed(clip.name, condition.name, k) for k in range(options.draws)]
+            seeds = [draw_seed(clip.name, condition.line, k) for k in range(options.draws)]
             score_clip(pool, settings, pcm, clip.ref, res, seeds, cache, log, clip=clip.name)
     return results

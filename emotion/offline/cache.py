@@ -54,7 +54,7 @@ class FeatureCache:
                 str(st.st_size),
                 str(st.st_mtime_ns),
                 repr((condition.gain_db, condition.codec, condition.noise, condition.snr_db, condition.loss)),
-                condition.name,
+                condition.line,
                 seed,
             )
         )
