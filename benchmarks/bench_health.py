@@ -39,8 +39,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank, active_power
+from agent_monitor.audio.conditions import CONDITIONS, Condition
 from agent_monitor.audio.g711 import mulaw_encode
+from agent_monitor.audio.noise import NoiseBank, active_power
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
 from agent_monitor.pipeline.health import CallHealth

@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import ValidationError
 
-from agent_monitor.audio.conditions import NoiseBank, parse_conditions
+from agent_monitor.audio.conditions import parse_conditions
 from agent_monitor.audio.decode import decode_file
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import HealthIssue
 from agent_monitor.model.transcript import Transcript

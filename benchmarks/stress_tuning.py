@@ -35,7 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank, parse_conditions
+from agent_monitor.audio.conditions import CONDITIONS, Condition, parse_conditions
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.settings import load_settings
 from emotion.offline.cache import FeatureCache
 from emotion.offline.dataset import MULAW, Clip, ClipTable, find_corpora, load_clips, measure_clips

@@ -22,14 +22,15 @@ import io
 import re
 import subprocess
 import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from agent_monitor.audio.decode import resample_mono
 from agent_monitor.audio.g711 import alaw_decode, alaw_encode, mulaw_decode, mulaw_encode
+from agent_monitor.audio.noise import NoiseBank, mix_at_snr
 from agent_monitor.errors import ConfigError
 
 Samples = npt.NDArray[np.float32]
@@ -37,7 +38,6 @@ Samples = npt.NDArray[np.float32]
 TELEPHONE_RATE = 8000
 PACKET_S = 0.020
 CODECS = ("mulaw", "alaw", "gsm", "amr", "opus")
-NOISES = ("line", "babble")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,32 +212,6 @@ def needs_noise(conditions: Iterable[Condition]) -> bool:
     return any(c.noise is not None for c in conditions)
 
 
-# --- level and mixing ------------------------------------------------------------------------------
-
-
-def active_power(x: Samples, rate: int, frame_s: float = 0.02, range_db: float = 35.0) -> float:
-    """Mean power of the frames within ``range_db`` of the loudest: the speech level, not the pauses."""
-    n = max(1, int(rate * frame_s))
-    frames = len(x) // n
-    if frames == 0:
-        return float(np.mean(np.square(x, dtype=np.float64))) if len(x) else 0.0
-    p = np.mean(np.square(x[: frames * n].reshape(frames, n), dtype=np.float64), axis=1)
-    top = float(p.max())
-    if top <= 0:
-        return 0.0
-    return float(p[p >= top * 10 ** (-range_db / 10)].mean())
-
-
-def mix_at_snr(speech: Samples, noise: Samples, snr_db: float, rate: int = 16000) -> Samples:
-    """``speech`` plus ``noise`` scaled so the speech's active level is ``snr_db`` above the noise."""
-    p_noise = float(np.mean(np.square(noise, dtype=np.float64)))
-    p_speech = active_power(speech, rate)
-    if p_noise <= 0 or p_speech <= 0:
-        return speech
-    scale = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
-    return (speech + noise[: len(speech)] * np.float32(scale)).astype(np.float32)
-
-
 def drop_packets(x: Samples, rate: int, loss: float, rng: np.random.Generator) -> Samples:
     """Zero a random ``loss`` share of the 20 ms packets."""
     n = int(rate * PACKET_S)
@@ -256,17 +230,9 @@ def _to_pcm16(x: Samples) -> npt.NDArray[np.int16]:
     return np.clip(np.round(x.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def _resample(x: Samples, rate: int, target: int) -> Samples:
-    if rate == target:
-        return x
-    import soxr
-
-    return np.asarray(soxr.resample(x, rate, target, quality="HQ"), dtype=np.float32)
-
-
 def encode_decode(x: Samples, rate: int, codec: str) -> tuple[Samples, int]:
     """``x`` through ``codec`` and back, at the codec's rate (8 kHz for every codec here)."""
-    y = _resample(x, rate, TELEPHONE_RATE)
+    y = resample_mono(x, rate, TELEPHONE_RATE)
     pcm = _to_pcm16(y)
     if codec == "mulaw":
         out = mulaw_decode(mulaw_encode(pcm))
@@ -310,7 +276,7 @@ def _opus_roundtrip(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
     buf.seek(0)
     out, rate = sf.read(buf, dtype="int16")
     if rate != TELEPHONE_RATE:
-        out = _to_pcm16(_resample(np.asarray(out, dtype=np.float32) / 32768.0, rate, TELEPHONE_RATE))
+        out = _to_pcm16(resample_mono(np.asarray(out, dtype=np.float32) / 32768.0, rate, TELEPHONE_RATE))
     return _fit(np.asarray(out, dtype=np.int16), len(pcm))
 
 
@@ -319,102 +285,3 @@ def _fit(x: npt.NDArray[np.int16], n: int) -> npt.NDArray[np.int16]:
     if len(x) >= n:
         return x[:n]
     return np.concatenate([x, np.zeros(n - len(x), dtype=np.int16)])
-
-
-# --- real noise ------------------------------------------------------------------------------------
-
-
-@dataclass
-class NoiseBank:
-    """Real noise to mix in: telephone line hiss and multi-talker babble, each at 16 kHz.
-
-    Built from the evaluation data (:meth:`from_data_dir`): ``line`` from the quietest 20 ms frames
-    of both legs of the SpokenWOZ call (the hiss between turns); ``babble`` from ``babble_files``,
-    several other speakers' recordings summed at equal level. Clips are cut from random offsets.
-    """
-
-    line: Samples
-    babble: Samples
-    rate: int = 16000
-    sources: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_data_dir(cls, data_dir: Path, babble_files: Sequence[Path] | None = None) -> NoiseBank:
-        call = data_dir / "calls" / "spokenwoz" / "MUL1011.opus"
-        if not call.is_file():
-            raise ConfigError(f"noise conditions need {call} (the evaluation data's telephone call)")
-        files = list(babble_files) if babble_files is not None else default_babble_files(data_dir)
-        if len(files) < 3:
-            raise ConfigError(f"babble needs recordings of at least 3 other speakers under {data_dir}")
-        return cls(
-            line=line_noise(call, 16000),
-            babble=babble_mix(files, 16000),
-            sources=[str(call), *map(str, files)],
-        )
-
-    def sample(self, kind: str, n: int, rate: int, rng: np.random.Generator) -> Samples:
-        """``n`` samples of ``kind`` noise at ``rate``, from a random offset (looped if short)."""
-        src = {"line": self.line, "babble": self.babble}.get(kind)
-        if src is None:
-            raise ConfigError(f"unknown noise {kind!r}; known: {', '.join(NOISES)}")
-        src = _resample(src, self.rate, rate)
-        reps = -(-(n + len(src)) // len(src))
-        looped = np.tile(src, reps)
-        start = int(rng.integers(0, len(src)))
-        return looped[start : start + n].astype(np.float32)
-
-
-def default_babble_files(data_dir: Path) -> list[Path]:
-    """Speech from speakers the ASR/stress evaluations do not score against each other.
-
-    LibriVox read speech (one reader) and the MFA spontaneous monologues (another speaker): their
-    longest files, so the babble is continuous. Callers evaluating those folders should pass
-    their own list so a clip is never mixed with its own speaker.
-    """
-    out: list[Path] = []
-    for folder, count in (("speech/en/librivox", 3), ("speech/en/mfa_spontaneous", 3)):
-        d = data_dir / folder
-        if d.is_dir():
-            files = sorted(
-                (p for p in d.iterdir() if p.suffix in (".wav", ".flac")), key=lambda p: -p.stat().st_size
-            )
-            out.extend(files[:count])
-    return out
-
-
-def _load_mono(path: Path, rate: int) -> Samples:
-    import soundfile as sf
-
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    return _resample(np.ascontiguousarray(x.mean(axis=1), dtype=np.float32), int(sr), rate)
-
-
-def line_noise(call: Path, rate: int, frame_s: float = 0.02) -> Samples:
-    """The hiss between turns: the quietest fifth of 20 ms frames of each leg, joined."""
-    import soundfile as sf
-
-    x, sr = sf.read(str(call), dtype="float32", always_2d=True)
-    n = int(sr * frame_s)
-    pieces: list[Samples] = []
-    for ch in range(x.shape[1]):
-        leg = x[:, ch]
-        frames = leg[: len(leg) // n * n].reshape(-1, n)
-        energy = np.mean(np.square(frames, dtype=np.float64), axis=1)
-        quiet = energy <= np.quantile(energy, 0.2)
-        pieces.append(frames[quiet].reshape(-1))
-    return _resample(np.concatenate(pieces).astype(np.float32), int(sr), rate)
-
-
-def babble_mix(files: Sequence[Path], rate: int, seconds: float = 30.0) -> Samples:
-    """Several speakers at equal active level, summed: a room full of other conversations."""
-    n = int(rate * seconds)
-    out = np.zeros(n, dtype=np.float32)
-    for path in files:
-        x = _load_mono(path, rate)
-        if len(x) == 0:
-            continue
-        x = np.tile(x, -(-n // len(x)))[:n]
-        p = active_power(x, rate)
-        if p > 0:
-            out += x / np.float32(np.sqrt(p))
-    return out

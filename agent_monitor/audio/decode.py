@@ -213,6 +213,13 @@ def resample(samples: FloatArray, from_rate: int, to_rate: int) -> FloatArray:
     return np.ascontiguousarray(out2d.T, dtype=np.float32)
 
 
+def resample_mono(samples: FloatArray, from_rate: int, to_rate: int) -> FloatArray:
+    """:func:`resample` of one channel (a 1-D array)."""
+    if from_rate == to_rate:
+        return samples
+    return resample(samples[None, :], from_rate, to_rate)[0]
+
+
 def split_legs(
     audio: DecodedAudio, channel_map: ChannelMap | None, agent_channel: Literal["left", "right"]
 ) -> dict[Leg, bytes]:

@@ -116,7 +116,8 @@ def run_score(args: argparse.Namespace, settings: Settings) -> int:
 
 def _load_table(folder: Path, settings: Settings, conditions: list[Any], augment: int) -> Any:
     """Clip features of every corpus under ``folder`` on each line (cached under ``data_dir``)."""
-    from agent_monitor.audio.conditions import NoiseBank, needs_noise
+    from agent_monitor.audio.conditions import needs_noise
+    from agent_monitor.audio.noise import NoiseBank
     from emotion.offline.cache import FeatureCache
     from emotion.offline.dataset import ClipTable, find_corpora, load_clips, measure_clips
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent_monitor.audio.conditions import Condition, NoiseBank
+from agent_monitor.audio.conditions import Condition
 from agent_monitor.audio.decode import FloatArray, float_to_pcm16, resample
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.errors import ConfigError
 
 #: folders (under the evaluation data) whose speakers make the babble, each a different speaker set

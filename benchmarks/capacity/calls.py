@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from agent_monitor.audio.conditions import NoiseBank, needs_noise, parse_conditions
+from agent_monitor.audio.conditions import needs_noise, parse_conditions
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.evaluation.live.assemble import assemble, plan_call
 from agent_monitor.evaluation.live.dialogues import choose, load_dialogues
 from agent_monitor.evaluation.live.evaluate import DEFAULT_CONDITIONS

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank
+from agent_monitor.audio.conditions import CONDITIONS, Condition
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.errors import AudioDecodeError, AudioFormatError, DatasetError, StressError
 from emotion.features import N_FEATURES, WindowFeatures
 from emotion.offline.augment import training_line, variant_names

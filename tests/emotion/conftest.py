@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from agent_monitor.audio.conditions import NoiseBank
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.settings import Settings, StressSettings
 from emotion.model import StressModel, load_model
 from emotion.offline.cache import FeatureCache

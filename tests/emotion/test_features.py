@@ -106,7 +106,7 @@ def test_telephone_front_end_takes_a_steady_hiss_off(
     without (measured: mean move of the tel_mel bands 0.74 and 0.99 dB against 1.34 and 1.53); the
     wide front end (the absolute scorer's) is not denoised, so it reads the same either way."""
     import emotion.frames
-    from agent_monitor.audio.conditions import mix_at_snr
+    from agent_monitor.audio.noise import mix_at_snr
 
     x, rate = request.getfixturevalue(speaker)
     hiss = np.random.default_rng(0).normal(0.0, 1.0, len(x)).astype(np.float32)

@@ -21,7 +21,8 @@ from typing import Literal
 
 import numpy as np
 
-from agent_monitor.audio.conditions import Condition, NoiseBank
+from agent_monitor.audio.conditions import Condition
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.errors import ConfigError
 from agent_monitor.evaluation.live.dialogues import Dialogue, Turn
 from agent_monitor.evaluation.live.tts import ENGINES, VOICES, Samples, TtsCache, Voice

@@ -7,7 +7,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from agent_monitor.audio.conditions import NoiseBank, needs_noise, parse_conditions
+from agent_monitor.audio.conditions import needs_noise, parse_conditions
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.evaluation.live.assemble import LiveCall, assemble, plan_call
 from agent_monitor.evaluation.live.dialogues import Split, choose, load_dialogues
 from agent_monitor.evaluation.live.report import format_report

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from agent_monitor.audio.conditions import CONDITIONS, NoiseBank, active_power, parse_conditions
+from agent_monitor.audio.conditions import CONDITIONS, parse_conditions
+from agent_monitor.audio.noise import NoiseBank, active_power
 from agent_monitor.errors import ConfigError
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent_monitor.audio.conditions import CONDITIONS, Condition, NoiseBank
+from agent_monitor.audio.conditions import CONDITIONS, Condition
 from agent_monitor.audio.decode import float_to_pcm16
 from agent_monitor.audio.g711 import mulaw_encode
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import SignalHealth
 from agent_monitor.model.health import HealthIssue

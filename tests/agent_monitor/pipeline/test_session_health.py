@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from agent_monitor.audio.conditions import Condition, NoiseBank, parse_conditions
+from agent_monitor.audio.conditions import Condition, parse_conditions
 from agent_monitor.audio.decode import decode_file, float_to_pcm16
 from agent_monitor.audio.g711 import mulaw_encode
+from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.errors import SessionClosedError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallEnded, SignalHealth, TranscriptEvent

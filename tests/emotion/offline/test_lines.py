@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_monitor.audio.conditions import CODECS, NOISES, Condition
+from agent_monitor.audio.conditions import CODECS, Condition
+from agent_monitor.audio.noise import NOISES
 from emotion.offline.augment import GAIN_RANGE_DB, SNR_RANGE_DB, training_line, variant_names
 from emotion.offline.cache import FeatureCache, code_version
 
