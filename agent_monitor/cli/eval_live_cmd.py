@@ -51,11 +51,14 @@ def register(commands: Any, evals: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.audio.conditions import MAX_ATTENUATION_DB
     from agent_monitor.errors import ConfigError
     from agent_monitor.evaluation.live.evaluate import DEFAULT_CONDITIONS, LiveEvalOptions, report
 
     if args.concurrency < 1 or args.speed <= 0 or (args.calls is not None and args.calls < 1):
         raise ConfigError("--concurrency and --calls must be at least 1 and --speed positive")
+    if not 0 <= args.max_gain_db <= MAX_ATTENUATION_DB:
+        raise ConfigError(f"--max-gain-db takes 0 to {MAX_ATTENUATION_DB:g} dB (got {args.max_gain_db:g})")
     if args.text_only:
         return _text_only(args, settings)
     options = LiveEvalOptions(

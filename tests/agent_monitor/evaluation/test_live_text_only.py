@@ -37,3 +37,13 @@ def test_cli_text_only_prints_the_reporting_half(eval_data: Path, capsys: pytest
     assert main(["eval", "live", str(eval_data), "--text-only", "--calls", "3"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("report half as text (3 calls): abusive agent turns flagged ")
+
+
+@pytest.mark.parametrize("gain", ["-5", "61", "nan"])
+def test_cli_refuses_a_max_gain_outside_0_to_60_db(
+    eval_data: Path, gain: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A negative bound would amplify the calls (gains up to +5 dB), not attenuate them."""
+    assert main(["eval", "live", str(eval_data), "--calls", "1", "--max-gain-db", gain]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"agent-monitor: error: --max-gain-db takes 0 to 60 dB (got {float(gain):g})"]
