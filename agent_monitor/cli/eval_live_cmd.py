@@ -7,6 +7,7 @@ clean agent turns live next to the same turns as text, latency, and the line eac
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.errors import ConfigError
     from agent_monitor.evaluation.live.evaluate import DEFAULT_CONDITIONS, LiveEvalOptions, report
 
-    if args.concurrency < 1 or args.speed <= 0 or (args.calls is not None and args.calls < 1):
-        raise ConfigError("--concurrency and --calls must be at least 1 and --speed positive")
+    if args.concurrency < 1 or not 0 < args.speed < math.inf or (args.calls is not None and args.calls < 1):
+        raise ConfigError("--concurrency and --calls must be at least 1 and --speed a positive number")
     if not 0 <= args.max_gain_db <= MAX_ATTENUATION_DB:
         raise ConfigError(f"--max-gain-db takes 0 to {MAX_ATTENUATION_DB:g} dB (got {args.max_gain_db:g})")
     if args.text_only:

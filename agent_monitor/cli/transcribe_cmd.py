@@ -184,6 +184,8 @@ def run_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("eval asr: give DIRs or --split, not both or neither")
     if args.draws < 1:
         raise ConfigError(f"eval asr: --draws must be at least 1 (got {args.draws})")
+    if args.limit is not None and args.limit < 0:
+        raise ConfigError(f"eval asr: --limit must be 0 (all) or more (got {args.limit})")
     options = EvalOptions(
         model_name=args.model,
         limit=args.limit,

@@ -47,3 +47,12 @@ def test_cli_refuses_a_max_gain_outside_0_to_60_db(
     assert main(["eval", "live", str(eval_data), "--calls", "1", "--max-gain-db", gain]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"agent-monitor: error: --max-gain-db takes 0 to 60 dB (got {float(gain):g})"]
+
+
+@pytest.mark.parametrize("speed", ["0", "-1", "inf", "nan"])
+def test_cli_refuses_a_speed_that_is_not_a_positive_number(
+    eval_data: Path, speed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An infinite speed used to run the calls and report every turn as missed."""
+    assert main(["eval", "live", str(eval_data), "--calls", "1", "--speed", speed]) == 1
+    assert "--speed a positive number" in capsys.readouterr().err

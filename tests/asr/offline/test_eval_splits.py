@@ -119,3 +119,18 @@ def test_draws_of_a_clip_must_match() -> None:
 def test_eval_asr_needs_dirs_or_a_split(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "asr", *argv]) != 0
     assert "give DIRs or --split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--limit", "--limit must be 0 (all) or more (got -3)"),
+        ("--draws", "--draws must be at least 1 (got -3)"),
+    ],
+)
+def test_eval_asr_refuses_a_negative_count(
+    option: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A negative --limit used to score no clip at all and print an empty table as a result."""
+    assert main(["eval", "asr", "--split", "tune", option, "-3"]) == 1
+    assert capsys.readouterr().err.strip() == f"agent-monitor: error: eval asr: {message}"
