@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
+from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError, RecordingError
 from agent_monitor.heap_trim import HeapTrimmer
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.calls import CallRecord
-from agent_monitor.model.events import AlertStateChanged, CallStarted, SignalHealth
+from agent_monitor.model.events import AlertStateChanged, CallStarted
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import HitEvent, HitStatus
 from agent_monitor.model.session import CallInfo
@@ -101,6 +101,8 @@ class CallManager:
         )
         self._sessions[info.call_id] = session  # reserve the id while opening
         try:
+            # the recordings first: one that cannot go on leaves a stored call as it was
+            await self._open_recordings(session)
             session.resumed, next_utterance = await store.now(records.open_call(info))
             store.start()
             await self._open_legs(session, next_utterance, stages)
@@ -122,26 +124,35 @@ class CallManager:
         """The call's language has no model: say so for each leg (recording goes on)."""
         missing = self.stages.transcribers.missing_model(session.info.lang)
         log.warning("call %s: %s (%s)", session.call_id, missing.message, missing.reason)
-        for leg in session.legs:
+        for leg in session.legs:  # stored with the call and published, as the monitor's own
             health = LegHealth(leg, HealthIssue.NO_MODEL, True, missing.message)
-            await self.bus.publish(
-                SignalHealth(call_id=session.call_id, t=session.legs[leg].t0, health=health)
-            )
+            await session.on_health(health, session.legs[leg].t0)
 
-    async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int], stages: Stages) -> None:
+    async def _open_recordings(self, session: CallSession) -> None:
+        """One recording per leg, new or continued. A recording that cannot go on (a resume at
+        another sample rate) is refused with a message that names the leg, not the server's path."""
         info, settings = session.info, self.settings
         for leg in (Leg.AGENT, Leg.DEBTOR):
             path = recording_path(settings.media_dir, info.call_id, leg)
-            writer = await asyncio.to_thread(
-                RecordingWriter,
-                path,
-                info.sample_rate,
-                flush_interval_s=settings.live.recording_flush_s,
-                resume=True,
-            )
-            session.recordings[leg] = writer
+            try:
+                session.recordings[leg] = await asyncio.to_thread(
+                    RecordingWriter,
+                    path,
+                    info.sample_rate,
+                    flush_interval_s=settings.live.recording_flush_s,
+                    resume=True,
+                )
+            except RecordingError as exc:
+                log.error("call %s: %s", info.call_id, exc)
+                reason = str(exc).removeprefix(f"{path}: ")
+                raise RecordingError(f"the {leg.value} leg's recording cannot go on: {reason}") from None
+
+    async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int], stages: Stages) -> None:
+        info = session.info
+        for leg, writer in session.recordings.items():
+            path = str(writer.path)
             await session.store.call(
-                records.register_recording(info.call_id, leg, str(path), info.sample_rate, info.started_at)
+                records.register_recording(info.call_id, leg, path, info.sample_rate, info.started_at)
             )
         await self._align_recordings(session)
         history = await session.store.now(records.call_history(info.call_id)) if session.resumed else None

@@ -70,6 +70,8 @@ def _assert_refused_loudly(live_server: LiveServer, events: EventCollector, call
         call = repo.get_call(s, call_id)
         assert call.status is CallStatus.ENDED and call.lang == "zh"
         assert repo.list_utterances(s, call_id) == []
+        stored = sorted((r.leg.value, r.issue.value, r.active) for r in repo.list_signal_health(s, call_id))
+        assert stored == [("agent", "no_model", True), ("debtor", "no_model", True)]
 
 
 def test_ws_ingest_zh_call_is_recorded_not_transcribed_and_signalled(

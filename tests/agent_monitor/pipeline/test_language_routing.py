@@ -166,6 +166,8 @@ async def test_zh_call_without_zh_model_is_recorded_not_transcribed_and_says_so(
     with database.session() as s:
         call = repo.get_call(s, "zh-no-model")
         assert call.status is CallStatus.ENDED and call.lang == "zh"
+        stored = [(r.t_s, repo.to_leg_health(r)) for r in repo.list_signal_health(s, "zh-no-model")]
+        assert stored == [(0.0, h.health) for h in health]  # stored with the call, not only published
         for leg, pcm in ((Leg.AGENT, clean_call.agent), (Leg.DEBTOR, clean_call.debtor)):
             assert read_recording(repo.require_recording(s, "zh-no-model", leg).path).pcm == pcm[:sent]
     await manager.shutdown()
