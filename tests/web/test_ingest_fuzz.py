@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import struct
 import time
 import uuid
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,7 +34,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agent_monitor.compose import create_app
+from agent_monitor.errors import NotFoundError
+from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
+from agent_monitor.storage import CallStatus, repo
 from tests.web.ui_support import serve
 
 TOKEN = "fuzz-ingest-token-0123456789abcdef"
@@ -309,6 +315,94 @@ def test_half_open_audiosocket_legs_are_closed(server: Server) -> None:
         return data
 
     asyncio.run(run())
+
+
+def _ws_frame(opcode: int, payload: bytes) -> bytes:
+    """One masked client frame (mask 0: the payload goes as it is)."""
+    n = len(payload)
+    size = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    return bytes([0x80 | opcode]) + size + b"\x00\x00\x00\x00" + payload
+
+
+def _raw_ingest(server: Server) -> socket.socket:
+    """A websocket to ``/ws/ingest`` over a plain socket, so a test can reset or half-close it."""
+    host, port = server.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    head = [
+        "GET /ws/ingest HTTP/1.1",
+        f"Host: {host}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        f"Authorization: Bearer {TOKEN}",
+    ]
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+    return sock
+
+
+def _gone_call(server: Server, call_id: str) -> CallStatus | None:
+    """The stored status of a call once it is no longer live (None: it never started)."""
+    deadline = time.monotonic() + 30
+    while server.services.manager.get(call_id) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.services.manager.get(call_id) is None
+    with server.services.db.session() as s:
+        try:
+            return repo.get_call(s, call_id).status
+        except NotFoundError:
+            return None
+
+
+def _start(call_id: str) -> bytes:
+    start = {
+        "type": "start",
+        "call_id": call_id,
+        "agent_id": "A-GONE",
+        "encoding": "L16",
+        "sample_rate": 8000,
+    }
+    return _ws_frame(1, dumps(start).encode())
+
+
+def test_a_client_gone_before_the_started_reply_is_a_disconnect(server: Server) -> None:
+    """A client that resets the connection right after its start message, before the server's
+    ``started`` reply: the call (if the start was read at all) ends aborted as a disconnect, and the
+    server logs no error (it used to log a "connection failed" traceback and end the call as a
+    server error)."""
+    before = len(server.errors.records)
+    for _ in range(3):
+        call_id = "gone-" + uuid.uuid4().hex[:8]
+        with _raw_ingest(server) as sock:
+            sock.sendall(_start(call_id))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+        assert _gone_call(server, call_id) in (None, CallStatus.ABORTED)
+    problems = [f"{r.name}: {r.getMessage()}" for r in server.errors.records[before:]]
+    assert not problems, problems
+
+
+def test_a_client_that_stops_and_half_closes_ends_its_call(server: Server, real_call: CallAudio) -> None:
+    """A client that sends its stop and half-closes without waiting for ``stopped``: the call ends
+    (not aborted), its audio kept, and the server logs no error (it used to log a traceback from
+    the unsendable reply)."""
+    before = len(server.errors.records)
+    call_id = "gone-" + uuid.uuid4().hex[:8]
+    with _raw_ingest(server) as sock:
+        sock.sendall(_start(call_id))
+        sock.recv(4096)  # started
+        speech = real_call.excerpt(0.0, 2.0)  # both legs interleaved, in 20 ms frames
+        pcm = np.stack([speech.agent, speech.debtor], axis=1).astype("<i2").tobytes()
+        for i in range(0, len(pcm), 640):
+            sock.sendall(_ws_frame(2, pcm[i : i + 640]))
+        sock.sendall(_ws_frame(1, dumps({"type": "stop"}).encode()))
+        sock.shutdown(socket.SHUT_WR)
+        assert _gone_call(server, call_id) is CallStatus.ENDED
+    with server.services.db.session() as s:
+        assert repo.require_recording(s, call_id, Leg.AGENT).path
+    problems = [f"{r.name}: {r.getMessage()}" for r in server.errors.records[before:]]
+    assert not problems, problems
 
 
 def test_after_the_fuzzing_the_server_is_healthy_and_clean(server: Server) -> None:

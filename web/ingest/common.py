@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from agent_monitor.errors import (
     AgentMonitorError,
@@ -83,7 +83,7 @@ class IngestCall:
     def __init__(self, ws: WebSocket, services: Services, source: Source, *, reply: bool = True) -> None:
         #: ``reply``: send ``started``/``stopped`` messages (not on Twilio streams: Twilio expects
         #: only its own message types)
-        self.reply = reply
+        self.reply_messages = reply
         self.ws = ws
         self.services = services
         self.source: Source = source
@@ -134,7 +134,7 @@ class IngestCall:
         session = self.session
         if session is not None:
             await session.stop(reason, status="ended")
-            if self.reply:
+            if self.reply_messages:
                 await self._send(
                     {
                         "type": "stopped",
@@ -171,6 +171,12 @@ class IngestCall:
             await self.session.stop(f"server error: {type(exc).__name__}", status="aborted")
         await self._close(CLOSE_SERVER_ERROR, "server error")
 
+    async def reply(self, data: dict[str, object]) -> None:
+        """Answer the client (``started``), unless it has already left: then the next receive
+        finds it gone and the call ends as a disconnect."""
+        if self.reply_messages:
+            await self._send(data)
+
     async def _send(self, data: dict[str, object]) -> None:
         if (
             self.ws.application_state is WebSocketState.CONNECTED
@@ -178,8 +184,8 @@ class IngestCall:
         ):
             try:
                 await self.ws.send_json(data)
-            except (RuntimeError, OSError) as exc:  # the client left while we answered
-                log.info("%s: could not send %s: %s", self.source, data.get("type"), exc)
+            except (WebSocketDisconnect, RuntimeError, OSError) as exc:  # the client left as we answered
+                log.info("%s: could not send %s: %r", self.source, data.get("type"), exc)
 
     async def _close(self, code: int, reason: str) -> None:
         if (
@@ -188,7 +194,7 @@ class IngestCall:
         ):
             try:
                 await self.ws.close(code, close_reason(reason))
-            except (RuntimeError, OSError) as exc:
+            except (WebSocketDisconnect, RuntimeError, OSError) as exc:
                 log.info("%s: close %d not delivered: %s", self.source, code, exc)
 
 
@@ -211,6 +217,8 @@ async def run_ingest(ws: WebSocket, call: IngestCall, handle: HandleFn, start_ti
         await call.violated(exc)
     except IngestStorageError as exc:
         await call.storage_failed(exc)
+    except WebSocketDisconnect as exc:  # the client left while the server was answering it
+        await call.disconnected(exc.code)
     except asyncio.CancelledError:
         if call.session is not None:
             await asyncio.shield(call.session.stop("server shutdown", status="aborted"))

@@ -34,9 +34,7 @@ async def ws_ingest(websocket: WebSocket, services: ServicesDep) -> None:
         msg = conn.on_text(received.text)
         if isinstance(msg, StartMessage):
             session = await call.start(msg)
-            await websocket.send_json(
-                {"type": "started", "call_id": session.call_id, "resumed": session.resumed}
-            )
+            await call.reply({"type": "started", "call_id": session.call_id, "resumed": session.resumed})
             return False
         await call.stopped("stop")
         return True
