@@ -35,6 +35,21 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class ClientFaultsAsWarnings(logging.Filter):
+    """A client's bad bytes are the client's fault, not the server's: uvicorn logs a text frame
+    that is not UTF-8 as an ERROR with a traceback (and closes it with 1007, which is right). Such
+    records become one WARNING line, so that anyone who can open a websocket cannot fill the log
+    with server errors."""
+
+    MESSAGES = ("Invalid UTF-8 sequence received from client",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and str(record.msg).startswith(self.MESSAGES):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class UtcFormatter(logging.Formatter):
     """``%(asctime)s`` as ISO 8601 UTC with milliseconds (``2026-12-01T13:25:48.123Z``)."""
 
@@ -63,7 +78,7 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactSecrets}},
+        "filters": {"redact": {"()": RedactSecrets}, "client_faults": {"()": ClientFaultsAsWarnings}},
         "formatters": {
             "default": {"()": UtcFormatter, "fmt": FORMAT},
             "access": {"()": UtcAccessFormatter, "fmt": FORMAT},
@@ -74,7 +89,7 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
         },
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
+            "uvicorn.error": {"level": level, "filters": ["client_faults"]},
             "uvicorn.access": {"handlers": ["access"], "level": level, "propagate": False},
         },
         "root": {"handlers": ["default"], "level": level},

@@ -95,6 +95,29 @@ def test_the_ingest_token_never_reaches_the_log(server: ServerProcess) -> None:
     assert "token=[redacted]" in log
 
 
+def test_a_text_frame_that_is_not_utf8_is_refused_and_logged_as_a_warning(server: ServerProcess) -> None:
+    """The client's bytes, not a server error: closed 1007 and one WARNING line in the log, no
+    ERROR and no traceback (uvicorn logs it as an error with a traceback)."""
+    before = len(server.log())
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            (
+                "GET /ws/ingest HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                f"Authorization: Bearer {TOKEN}\r\n\r\n"
+            ).encode()
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+        sock.sendall(bytes([0x81, 0x82, 0, 0, 0, 0, 0xFF, 0xFE]))  # a masked text frame: not UTF-8
+        close = sock.recv(4096)
+    assert close[:1] == b"\x88" and int.from_bytes(close[2:4], "big") == 1007
+    time.sleep(0.3)
+    log = server.log()[before:]
+    assert "WARNING uvicorn.error: Invalid UTF-8 sequence received from client." in log
+    assert "ERROR" not in log and "Traceback" not in log, log
+
+
 def test_every_log_line_has_a_utc_timestamp(server: ServerProcess) -> None:
     lines = [line for line in server.log().splitlines() if line.strip()]
     # the lines serve prints at start-up, before logging starts: its address and its languages
