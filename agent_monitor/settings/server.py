@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
 from agent_monitor.model.roles import Role
 
@@ -65,6 +65,18 @@ class ServerSettings(BaseModel):
     trim_heap_after_idle_s: float | None = Field(30.0, ge=0.0)
 
 
+def _at_least(chars: int) -> AfterValidator:
+    """A secret given in the settings is refused when it is shorter than ``chars``: at load time,
+    with one line, not when the server has started."""
+
+    def check(value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < chars:
+            raise ValueError(f"must be at least {chars} characters")
+        return value
+
+    return AfterValidator(check)
+
+
 class WebSettings(BaseModel):
     """Login, sessions and machine credentials of the web application (see :mod:`web.auth`).
 
@@ -73,10 +85,10 @@ class WebSettings(BaseModel):
     given here; the first admin is created with ``agent-monitor users add``."""
 
     #: signing key of session cookies (at least 32 characters); default: ``data_dir/web-secret.key``
-    secret_key: SecretStr | None = None
+    secret_key: Annotated[SecretStr, _at_least(32)] | None = None
     #: token that machine clients (``/ws/ingest``, ``/ws/twilio``, ``/api/audiosocket/register``)
     #: present as ``Authorization: Bearer ...`` or ``?token=``; default: ``data_dir/ingest-token``
-    ingest_token: SecretStr | None = None
+    ingest_token: Annotated[SecretStr, _at_least(16)] | None = None
     #: a login session lasts this long (seconds) from sign-in
     session_lifetime_s: int = Field(8 * 3600, ge=60, le=30 * 24 * 3600)
     #: session cookies carry the ``Secure`` flag (set it when served over HTTPS)

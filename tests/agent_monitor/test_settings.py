@@ -63,3 +63,20 @@ def test_unknown_levels_and_roles_are_refused(
     with pytest.raises(ConfigError, match="invalid settings") as err:
         load_settings()
     assert said in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "chars"), [("AGENT_MONITOR_WEB__INGEST_TOKEN", 16), ("AGENT_MONITOR_WEB__SECRET_KEY", 32)]
+)
+def test_short_secrets_are_refused_when_the_settings_load(
+    monkeypatch: pytest.MonkeyPatch, env: str, chars: int
+) -> None:
+    """Refused with one line when the settings load (``serve`` used to start and then die in the
+    application's start-up with a traceback); a secret of exactly the minimum length is taken."""
+    monkeypatch.setenv(env, "x" * (chars - 1))
+    with pytest.raises(ConfigError, match=f"must be at least {chars} characters"):
+        load_settings()
+    monkeypatch.setenv(env, "x" * chars)
+    web = load_settings().web
+    given = web.ingest_token if chars == 16 else web.secret_key
+    assert given is not None and given.get_secret_value() == "x" * chars
