@@ -35,9 +35,23 @@ def _alaw_decode_table() -> npt.NDArray[np.int16]:
 
 _MULAW_TABLE = _mulaw_decode_table()
 _ALAW_TABLE = _alaw_decode_table()
-#: the low and the high byte of each mu-law code's 16-bit little-endian sample (``bytes.translate``)
-_MULAW_LOW = (_MULAW_TABLE.view(np.uint16) & 0xFF).astype(np.uint8).tobytes()
-_MULAW_HIGH = (_MULAW_TABLE.view(np.uint16) >> 8).astype(np.uint8).tobytes()
+
+
+def _byte_tables(table: npt.NDArray[np.int16]) -> tuple[bytes, bytes]:
+    """The low and the high byte of each code's 16-bit little-endian sample (``bytes.translate``)."""
+    words = table.view(np.uint16)
+    return (words & 0xFF).astype(np.uint8).tobytes(), (words >> 8).astype(np.uint8).tobytes()
+
+
+_MULAW_BYTES = _byte_tables(_MULAW_TABLE)
+_ALAW_BYTES = _byte_tables(_ALAW_TABLE)
+
+
+def _to_l16(data: bytes, tables: tuple[bytes, bytes]) -> bytes:
+    out = bytearray(2 * len(data))
+    out[0::2] = data.translate(tables[0])
+    out[1::2] = data.translate(tables[1])
+    return bytes(out)
 
 
 def mulaw_decode(data: bytes) -> npt.NDArray[np.int16]:
@@ -48,15 +62,17 @@ def mulaw_decode(data: bytes) -> npt.NDArray[np.int16]:
 def mulaw_decode_l16(data: bytes) -> bytes:
     """Decode G.711 mu-law bytes to 16-bit little-endian PCM bytes (the same samples as
     :func:`mulaw_decode`; two byte translations, no array: cheap for one 20 ms frame)."""
-    out = bytearray(2 * len(data))
-    out[0::2] = data.translate(_MULAW_LOW)
-    out[1::2] = data.translate(_MULAW_HIGH)
-    return bytes(out)
+    return _to_l16(data, _MULAW_BYTES)
 
 
 def alaw_decode(data: bytes) -> npt.NDArray[np.int16]:
     """Decode G.711 A-law bytes to 16-bit linear PCM samples."""
     return _ALAW_TABLE[np.frombuffer(data, dtype=np.uint8)]
+
+
+def alaw_decode_l16(data: bytes) -> bytes:
+    """Decode G.711 A-law bytes to 16-bit little-endian PCM bytes (as :func:`mulaw_decode_l16`)."""
+    return _to_l16(data, _ALAW_BYTES)
 
 
 def mulaw_encode(samples: npt.NDArray[np.int16]) -> bytes:

@@ -24,6 +24,7 @@ from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.ingest.twilio import TWILIO_RATE, media_message, start_message
 from agent_monitor.ingest.ws_ingest import interleave
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.session import Encoding
 
 Protocol = Literal["ingest", "twilio"]
 
@@ -84,10 +85,12 @@ def _frames(audio: CallAudio, frame_ms: int) -> tuple[int, int]:
 
 
 def encode(samples: np.ndarray[Any, Any], encoding: str) -> bytes:
-    if encoding == "mulaw":
-        from agent_monitor.audio.g711 import mulaw_encode
+    from agent_monitor.audio.g711 import alaw_encode, mulaw_encode
 
+    if encoding == "mulaw":
         return mulaw_encode(samples.astype(np.int16))
+    if encoding == "alaw":
+        return alaw_encode(samples.astype(np.int16))
     return samples.astype("<i2").tobytes()
 
 
@@ -121,7 +124,7 @@ async def stream_ingest(
     *,
     speed: float = 1.0,
     frame_ms: int = 20,
-    encoding: Literal["L16", "mulaw"] = "L16",
+    encoding: Encoding = "L16",
     stop: bool = True,
     on_frame: Callable[[int], None] | None = None,
     token: str | None = None,
@@ -209,13 +212,13 @@ async def _send_ingest_frames(
     audio: CallAudio,
     result: StreamResult,
     frame_ms: int,
-    encoding: Literal["L16", "mulaw"],
+    encoding: Encoding,
     speed: float,
     on_frame: Callable[[int], None] | None,
 ) -> None:
     """Every frame of ``audio`` as interleaved stereo (agent, debtor), paced."""
     n, count = _frames(audio, frame_ms)
-    width = 1 if encoding == "mulaw" else 2
+    width = 2 if encoding == "L16" else 1
     async for i in paced(count, n / audio.sample_rate, speed, result):
         a = encode(audio.agent[i * n : (i + 1) * n], encoding)
         d = encode(audio.debtor[i * n : (i + 1) * n], encoding)

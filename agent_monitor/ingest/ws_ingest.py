@@ -13,7 +13,9 @@ Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
 
 - ``encoding``: ``L16`` = 16-bit signed little-endian linear PCM (aliases ``linear16``,
   ``pcm16``, ``s16le``); ``mulaw`` = G.711 mu-law, one byte per sample (aliases ``mu-law``,
-  ``ulaw``, ``pcmu``, ``audio/x-mulaw``).
+  ``ulaw``, ``pcmu``, ``audio/x-mulaw``); ``alaw`` = G.711 A-law, one byte per sample (aliases
+  ``a-law``, ``pcma``, ``audio/x-alaw``), the G.711 law of most networks outside North America
+  and Japan, China's included.
 - ``channels``: the channel-to-leg mapping, one or two distinct legs (``agent``, ``debtor``).
   With two channels each binary frame holds whole interleaved sample frames (L R L R ...), as
   FreeSWITCH mod_audio_fork (``stereo``) and jambonz ``listen`` (``mixType: stereo``) send them.
@@ -48,7 +50,7 @@ from agent_monitor.errors import IngestProtocolError
 from agent_monitor.ingest.language import call_language
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem
-from agent_monitor.model.session import CallInfo, Source
+from agent_monitor.model.session import CallInfo, Encoding, Source
 from agent_monitor.settings import LiveSettings
 from agent_monitor.strict_json import StrictJsonError, loads_strict
 
@@ -63,6 +65,10 @@ _ENCODINGS = {
     "ulaw": "mulaw",
     "pcmu": "mulaw",
     "audio/x-mulaw": "mulaw",
+    "alaw": "alaw",
+    "a-law": "alaw",
+    "pcma": "alaw",
+    "audio/x-alaw": "alaw",
 }
 #: a start message may say when the call started this far in the future (clock skew) ...
 STARTED_AT_FUTURE = timedelta(minutes=5)
@@ -97,7 +103,7 @@ class StartMessage(BaseModel):
     lang: Literal["en", "zh"] | None = None
     queue: str | None = None
     sample_rate: Annotated[int, Field(ge=8000, le=48000)] = 8000
-    encoding: Literal["L16", "mulaw"] = "L16"
+    encoding: Encoding = "L16"
     channels: Annotated[list[Leg], Field(min_length=1, max_length=2)] = [Leg.AGENT, Leg.DEBTOR]
     started_at: datetime | None = None
 
@@ -138,7 +144,7 @@ class StartMessage(BaseModel):
     def _encoding(cls, v: Any) -> Any:
         if isinstance(v, str) and v.strip().lower() in _ENCODINGS:
             return _ENCODINGS[v.strip().lower()]
-        raise ValueError(f"encoding must be L16 or mulaw, not {v!r}")
+        raise ValueError(f"encoding must be L16, mulaw or alaw, not {v!r}")
 
     @field_validator("channels")
     @classmethod
@@ -161,7 +167,7 @@ class StartMessage(BaseModel):
 
     @property
     def bytes_per_sample(self) -> int:
-        return 1 if self.encoding == "mulaw" else 2
+        return 2 if self.encoding == "L16" else 1
 
 
 class StopMessage(BaseModel):

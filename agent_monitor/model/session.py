@@ -18,10 +18,10 @@ from agent_monitor.model.levels import WarningLevel
 #: where a call's audio comes from
 Source = Literal["ws-ingest", "twilio", "audiosocket", "capture", "file"]
 #: how the audio bytes pushed into a session are encoded
-Encoding = Literal["L16", "mulaw"]
+Encoding = Literal["L16", "mulaw", "alaw"]
 
 SOURCES: tuple[str, ...] = ("ws-ingest", "twilio", "audiosocket", "capture", "file")
-ENCODINGS: tuple[str, ...] = ("L16", "mulaw")
+ENCODINGS: tuple[str, ...] = ("L16", "mulaw", "alaw")
 
 
 #: the identifier fields of :class:`CallInfo` and their length limits
@@ -39,8 +39,8 @@ class CallInfo:
     """The metadata of a call, given when it starts.
 
     ``sample_rate`` and ``encoding`` describe the audio bytes pushed into the session (``L16``:
-    16-bit little-endian signed PCM; ``mulaw``: G.711 mu-law, one byte per sample), one mono stream
-    per leg. ``debtor_tz`` is an IANA zone name (used by the calling-hours rule).
+    16-bit little-endian signed PCM; ``mulaw`` / ``alaw``: G.711 mu-law / A-law, one byte per
+    sample), one mono stream per leg. ``debtor_tz`` is an IANA zone name (used by the calling-hours rule).
     """
 
     call_id: str
@@ -71,7 +71,9 @@ class CallInfo:
         if self.source not in SOURCES:
             raise PipelineError(f"call {self.call_id}: unknown source {self.source!r}")
         if self.encoding not in ENCODINGS:
-            raise PipelineError(f"call {self.call_id}: encoding must be L16 or mulaw, not {self.encoding!r}")
+            raise PipelineError(
+                f"call {self.call_id}: encoding must be L16, mulaw or alaw, not {self.encoding!r}"
+            )
         if not 4000 <= self.sample_rate <= 48000:
             raise PipelineError(f"call {self.call_id}: unusable sample rate {self.sample_rate}")
         if self.started_at.tzinfo is None:
@@ -86,7 +88,7 @@ class CallInfo:
 
     @property
     def bytes_per_sample(self) -> int:
-        return 1 if self.encoding == "mulaw" else 2
+        return 2 if self.encoding == "L16" else 1
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -1,9 +1,9 @@
 """Audio entering a call session: decoding to L16, resampling, and the bounded per-leg inbox.
 
 **Decoding.** ``L16`` bytes are taken as they are (an odd trailing byte waits for the next chunk);
-``mulaw`` bytes are decoded to 16-bit PCM at the received rate (G.711 table). The recording of a
+``mulaw`` and ``alaw`` bytes are decoded to 16-bit PCM at the received rate (G.711 tables). The recording of a
 leg stores this L16 at the received rate, so for L16 input it equals the bytes sent and for
-mu-law input it equals them after decoding.
+G.711 input it equals them after decoding.
 
 **Inbox overflow policy.** Each leg's inbox holds at most ``settings.live.leg_queue_s`` seconds
 of audio waiting for recognition. A chunk that does not fit is dropped (the recording already
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent_monitor.audio.g711 import mulaw_decode_l16
+from agent_monitor.audio.g711 import alaw_decode_l16, mulaw_decode_l16
 from agent_monitor.model.audio import BYTES_PER_SAMPLE
 
 
@@ -35,6 +35,8 @@ class AudioDecoder:
     def decode(self, data: bytes) -> bytes:
         if self.encoding == "mulaw":
             return mulaw_decode_l16(data)
+        if self.encoding == "alaw":
+            return alaw_decode_l16(data)
         if self._carry:
             data = self._carry + data
             self._carry = b""

@@ -109,7 +109,7 @@ def test_bad_start_message_is_refused_with_reason(live_server: LiveServer) -> No
         raise AssertionError("not closed")
 
     code, reason = asyncio.run(run())
-    assert code == 1008 and "encoding must be L16 or mulaw" in reason
+    assert code == 1008 and "encoding must be L16, mulaw or alaw" in reason
 
 
 def test_killed_client_leaves_complete_aborted_call(live_server: LiveServer, real_call: CallAudio) -> None:

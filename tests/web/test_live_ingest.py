@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent_monitor.audio.g711 import mulaw_decode
+from agent_monitor.audio.g711 import alaw_decode, mulaw_decode
 from agent_monitor.ingest.call_audio import CallAudio, synthetic_speech
 from agent_monitor.ingest.client import stream_ingest, stream_twilio
 from agent_monitor.model.audio import Leg
@@ -90,6 +90,38 @@ def test_ws_ingest_stereo_call_is_stored_and_alerts(
     assert rows["alerts"]
     assert next(e["type"] for e in events.of("ingest-1")) == "call_started"
     assert any(e["final"] for e in events.of("ingest-1", "transcript"))
+
+
+def test_ws_ingest_alaw_call_is_decoded_transcribed_and_checked(
+    live_server: LiveServer, scripted_call: CallAudio
+) -> None:
+    """G.711 A-law (the law of most networks outside North America and Japan, China's included)
+    sent as it is: recorded as its decoding, transcribed, the scripted insult flagged, and no
+    health event claims the bytes are not what the start message declared."""
+
+    async def run() -> tuple[object, EventCollector]:
+        async with EventCollector(live_server.ws + "/ws/events", live_server.cookie) as events:
+            start = {"call_id": "ingest-alaw", "agent_id": "A-7"}
+            result = await stream_ingest(
+                live_server.url, scripted_call, start, speed=2.0, encoding="alaw", token=live_server.token
+            )
+            await events.wait_for("ingest-alaw", "call_ended")
+        return result, events
+
+    result, events = asyncio.run(run())
+    assert result.completed, (result.close_code, result.close_reason)  # type: ignore[attr-defined]
+    for leg in Leg:
+        sent = bytes(result.sent[leg])  # type: ignore[attr-defined]
+        assert len(sent) == len(scripted_call.leg(leg))  # one byte per sample
+        assert recorded(live_server, "ingest-alaw", leg) == alaw_decode(sent).astype("<i2").tobytes()
+    utterances = call_rows(live_server, "ingest-alaw")["utterances"]
+    assert isinstance(utterances, list)
+    assert any("idiot" in u.text for u in utterances if u.leg is Leg.AGENT), [
+        (u.leg, u.text) for u in utterances
+    ]
+    assert events.of("ingest-alaw", "alert_raised")
+    issues = {e["health"]["issue"] for e in events.of("ingest-alaw", "signal_health")}
+    assert "encoding_mismatch" not in issues
 
 
 def test_twilio_stream_is_stored(live_server: LiveServer, scripted_call: CallAudio) -> None:

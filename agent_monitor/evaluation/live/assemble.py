@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from agent_monitor.evaluation.live.dialogues import Dialogue, Turn
 from agent_monitor.evaluation.live.tts import ENGINES, VOICES, Samples, TtsCache, Voice
 from agent_monitor.ingest.call_audio import CallAudio, speech_end
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.session import Encoding
 
 RATE = 8000
 #: silence between two turns of the same leg, and after the last turn
@@ -68,9 +68,11 @@ class LiveCall:
     turns: tuple[PlacedTurn, ...]
 
     @property
-    def encoding(self) -> Literal["L16", "mulaw"]:
-        """What the call is sent as: mu-law for a mu-law line, else 16-bit PCM of the decoded line."""
-        return "mulaw" if self.plan.line.codec == "mulaw" else "L16"
+    def encoding(self) -> Encoding:
+        """What the call is sent as: G.711 bytes for a mu-law or A-law line (as a telephone switch
+        sends them), else 16-bit PCM of the decoded line."""
+        codec = self.plan.line.codec
+        return "mulaw" if codec == "mulaw" else "alaw" if codec == "alaw" else "L16"
 
 
 def plan_call(call_id: str, seed: int, lines: list[Condition], max_gain_db: float = 12.0) -> CallPlan:

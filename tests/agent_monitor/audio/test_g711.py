@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from agent_monitor.audio.g711 import alaw_decode, alaw_encode, mulaw_decode, mulaw_decode_l16, mulaw_encode
+from agent_monitor.audio.g711 import (
+    alaw_decode,
+    alaw_decode_l16,
+    alaw_encode,
+    mulaw_decode,
+    mulaw_decode_l16,
+    mulaw_encode,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +67,14 @@ def test_mulaw_decode_to_l16_bytes_equals_the_array_decoder(digits_8k: Path) -> 
     )
     assert mulaw_decode_l16(speech) == np.asarray(ref, dtype="<i2").tobytes()
     assert mulaw_decode_l16(b"") == b""
+
+
+def test_alaw_decode_to_l16_bytes_equals_the_array_decoder(digits_8k: Path) -> None:
+    every_code = bytes(range(256))
+    assert alaw_decode_l16(every_code) == alaw_decode(every_code).astype("<i2").tobytes()
+    speech = _libsndfile_raw(_speech(digits_8k), "ALAW")
+    ref, _ = sf.read(
+        io.BytesIO(speech), samplerate=8000, channels=1, format="RAW", subtype="ALAW", dtype="int16"
+    )
+    assert alaw_decode_l16(speech) == np.asarray(ref, dtype="<i2").tobytes()
+    assert alaw_decode_l16(b"") == b""

@@ -84,6 +84,8 @@ def test_short_call_through_the_real_server(settings: Settings, tmp_path: Path) 
     plan = CallPlan(Voice("flite", "kal"), Voice("espeak-ng", "en-us"), CONDITIONS["mulaw"], -6.0)
     call = assemble(SHORT, plan, TtsCache(tmp_path / "tts"), seed=0)
     assert call.encoding == "mulaw"
+    assert replace(call, plan=replace(plan, line=CONDITIONS["alaw-20"])).encoding == "alaw"
+    assert replace(call, plan=replace(plan, line=CONDITIONS["gsm"])).encoding == "L16"
     with running_server() as server:
         log = asyncio.run(run_calls(server, [call], concurrency=1, speed=1.0))
     assert log.streams[SHORT.call_id].completed

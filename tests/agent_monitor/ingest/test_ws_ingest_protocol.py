@@ -42,11 +42,21 @@ def test_start_message_full_shape() -> None:
 
 @pytest.mark.parametrize(
     ("alias", "canonical"),
-    [("mu-law", "mulaw"), ("PCMU", "mulaw"), ("linear16", "L16"), ("audio/x-mulaw", "mulaw")],
+    [
+        ("mu-law", "mulaw"),
+        ("PCMU", "mulaw"),
+        ("linear16", "L16"),
+        ("audio/x-mulaw", "mulaw"),
+        ("alaw", "alaw"),
+        ("A-law", "alaw"),
+        ("PCMA", "alaw"),
+        ("audio/x-alaw", "alaw"),
+    ],
 )
 def test_encoding_aliases(alias: str, canonical: str) -> None:
     msg = parse_text_message(json.dumps({**START, "encoding": alias}))
     assert isinstance(msg, StartMessage) and msg.encoding == canonical
+    assert msg.bytes_per_sample == (2 if canonical == "L16" else 1)
 
 
 def test_mod_audio_fork_style_event_key_and_extra_metadata_accepted() -> None:
@@ -63,7 +73,7 @@ def test_mod_audio_fork_style_event_key_and_extra_metadata_accepted() -> None:
     ("change", "needle"),
     [
         ({"agent_id": ""}, "agent_id"),
-        ({"encoding": "opus"}, "encoding must be L16 or mulaw"),
+        ({"encoding": "opus"}, "encoding must be L16, mulaw or alaw"),
         ({"sample_rate": 4000}, "sample_rate"),
         ({"channels": ["agent", "agent"]}, "one channel only"),
         ({"channels": ["agent", "debtor", "agent"]}, "channels"),
