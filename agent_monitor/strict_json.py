@@ -1,9 +1,11 @@
-"""JSON as this product accepts it from outside: no numbers JSON cannot hold, no broken Unicode.
+"""JSON as this product accepts it from outside: no numbers JSON cannot hold, no broken Unicode,
+no key given twice.
 
 Python's parser takes ``1e999`` (infinity), ``NaN``, ``Infinity`` and escaped lone surrogates
 (``"\\ud800"``); such values later fail deep inside (a response that cannot be encoded, a
 database that refuses the string) instead of being refused where they came in.
-:func:`loads_strict` refuses them with one clear line.
+An object with one key twice (``{"call_id": "a", "call_id": "b"}``) means two things at once;
+Python keeps the last. :func:`loads_strict` refuses all of them with one clear line.
 """
 
 from __future__ import annotations
@@ -45,13 +47,26 @@ def _check_strings(value: Any) -> None:
             stack.extend(item)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise StrictJsonError(f"key {key[:40]!r} appears twice in one object")
+            seen.add(key)
+    return obj
+
+
 #: one decoder for every call (``json.loads`` with hooks would build a new one each time)
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite, object_pairs_hook=_unique_keys
+)
 
 
 def loads_strict(text: str | bytes) -> Any:
-    """``json.loads`` that refuses non-finite numbers and lone surrogates (:class:`StrictJsonError`;
-    malformed JSON raises :class:`json.JSONDecodeError`, also a ``ValueError``)."""
+    """``json.loads`` that refuses non-finite numbers, lone surrogates and repeated keys
+    (:class:`StrictJsonError`; malformed JSON raises :class:`json.JSONDecodeError`, also a ``ValueError``)."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

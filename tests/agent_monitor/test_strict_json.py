@@ -41,3 +41,14 @@ def test_malformed_text_bom_and_bad_utf8() -> None:
         loads_strict('\ufeff{"a": 1}')
     with pytest.raises(StrictJsonError, match="not UTF-8"):
         loads_strict(b'{"a": "\xff"}')
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [('{"call_id": "a1", "call_id": "a2"}', "call_id"), ('[{"x": {"k": 1, "j": 2, "k": 3}}]', "k")],
+)
+def test_a_key_given_twice_is_refused(text: str, key: str) -> None:
+    """Which call would ``{"call_id": "a1", "call_id": "a2"}`` be? Python's parser keeps the last."""
+    with pytest.raises(StrictJsonError, match=f"key '{key}' appears twice"):
+        loads_strict(text)
+    assert loads_strict('{"a": {"k": 1}, "b": {"k": 2}}') == {"a": {"k": 1}, "b": {"k": 2}}
