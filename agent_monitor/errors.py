@@ -223,7 +223,7 @@ class IngestProtocolError(PipelineError):
 
 
 class RegistrationLimitError(PipelineError):
-    """Too many AudioSocket registrations are waiting for their connection."""
+    """Too many AudioSocket registrations are held (waiting for their connection, or for a leg to come back)."""
 
 
 class IngestStorageError(PipelineError):

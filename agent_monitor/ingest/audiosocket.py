@@ -164,9 +164,12 @@ def convention_target(value: uuid.UUID, agent_id: str) -> LegTarget:
 class LegRegistry:
     """UUID -> (call metadata, leg), registered before Asterisk connects.
 
-    A registration that no connection claims within ``ttl_s`` seconds is forgotten (a dialplan
-    that registered and never connected must not grow the table forever), and at most
-    ``max_entries`` may wait at once (:class:`RegistrationLimitError` beyond)."""
+    A registration lasts ``ttl_s`` seconds from when it was made or last used: a connection claims
+    it (:meth:`claim`) without using it up, and the server holds it again when the leg's connection
+    ends (:meth:`hold`), so a leg that reconnects within ``ttl_s`` joins the same call. One that no
+    connection uses is forgotten (a dialplan that registered and never connected must not grow the
+    table forever), and at most ``max_entries`` may be held at once (:class:`RegistrationLimitError`
+    beyond)."""
 
     def __init__(
         self,
@@ -188,16 +191,28 @@ class LegRegistry:
             raise IngestProtocolError(f"UUID {value} is already registered for call {known[0].call.call_id}")
         if known is None and len(self._targets) >= self.max_entries:
             raise RegistrationLimitError(
-                f"{len(self._targets)} AudioSocket registrations are waiting for their connection; "
+                f"{len(self._targets)} AudioSocket registrations are held (waiting for a connection or a leg to come back); "
                 f"try again within {self.ttl_s:g} s"
             )
         self._targets.pop(value, None)  # re-inserted last: the table stays ordered by expiry
         self._targets[value] = (LegTarget(call, leg), self._clock() + self.ttl_s)
 
-    def pop(self, value: uuid.UUID) -> LegTarget | None:
+    def claim(self, value: uuid.UUID) -> LegTarget | None:
+        """The leg registered for ``value`` (None: not registered, or expired); kept for ``ttl_s``."""
         self._expire()
-        found = self._targets.pop(value, None)
-        return None if found is None else found[0]
+        found = self._targets.get(value)
+        if found is None:
+            return None
+        self.hold(value, found[0])
+        return found[0]
+
+    def hold(self, value: uuid.UUID, target: LegTarget) -> None:
+        """Keep ``value`` registered to ``target`` for ``ttl_s`` from now (a leg's connection ended:
+        it may come back). Never over the limit: the oldest registration makes room."""
+        self._targets.pop(value, None)  # re-inserted last: the table stays ordered by expiry
+        if len(self._targets) >= self.max_entries:
+            del self._targets[next(iter(self._targets))]
+        self._targets[value] = (target, self._clock() + self.ttl_s)
 
     def _expire(self) -> None:
         now = self._clock()

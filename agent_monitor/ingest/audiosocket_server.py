@@ -7,7 +7,9 @@ Asterisk sends 20 ms frames, silence included) is taken for a half-open connecti
 disconnect. The call (a :class:`~agent_monitor.pipeline.CallSession`) starts with its first
 connection and stops when its last open connection ends: ``ended`` if every leg sent a hangup frame,
 otherwise ``aborted`` with the reason (disconnect, Asterisk error frame, protocol violation). A leg
-that connects after its call stopped continues the same call id (the pipeline resumes it). A
+that connects after its call stopped continues the same call id (the pipeline resumes it): a
+registered UUID stays registered for a while after its connection ends, and a leg that connects
+while its call is stopping waits for the stop and then resumes the call. A
 protocol violation is answered with an error frame (kind 0xff, the UTF-8 reason) and the connection
 is closed; no hangup frame is ever sent, so a monitoring problem never hangs up the customer's call.
 """
@@ -55,6 +57,8 @@ class AudioSocketServer:
         self.port: int | None = None
         self._server: asyncio.Server | None = None
         self._calls: dict[str, _Call] = {}
+        #: calls whose last leg has left and whose session is stopping (set once it has stopped)
+        self._stopping: dict[str, asyncio.Event] = {}
         self._lock = asyncio.Lock()
         self._handlers: set[asyncio.Task[None]] = set()
 
@@ -79,11 +83,13 @@ class AudioSocketServer:
         self._handlers.add(task)
         call: _Call | None = None
         leg: Leg | None = None
+        registered: tuple[uuid.UUID, LegTarget] | None = None
         clean, problem = False, "connection closed without a hangup frame"
         try:
-            target = await self._identify(reader)
-            if target is None:
+            identified = await self._identify(reader)
+            if identified is None:
                 return
+            target, registered = identified
             leg = target.leg
             call = await self._join(target)
             clean, problem = await self._stream(reader, call.session, leg)
@@ -96,15 +102,21 @@ class AudioSocketServer:
         except (ConnectionError, OSError) as exc:
             problem = f"connection lost: {exc}"
         except asyncio.CancelledError:
+            # server shutdown: the call is stopped below; the handler ends here, not re-raising
+            # (asyncio's stream callback would log the cancellation of its task as an error)
             problem = "server shutdown"
-            raise
         finally:
             writer.close()
+            if registered is not None:
+                self.registry.hold(*registered)
             if call is not None and leg is not None:
                 await asyncio.shield(self._leave(call, leg, clean, problem))
             self._handlers.discard(task)
 
-    async def _identify(self, reader: asyncio.StreamReader) -> LegTarget | None:
+    async def _identify(
+        self, reader: asyncio.StreamReader
+    ) -> tuple[LegTarget, tuple[uuid.UUID, LegTarget] | None] | None:
+        """The leg this connection carries, and its registration (None: by the UUID convention)."""
         timeout = self.settings.server.start_timeout_s
         try:
             frame = await asyncio.wait_for(read_frame(reader), timeout)
@@ -115,26 +127,36 @@ class AudioSocketServer:
         if frame.kind is not Kind.UUID:
             raise IngestProtocolError(f"the first AudioSocket frame must be the UUID, not {frame.kind.name}")
         value = uuid.UUID(bytes=frame.payload)
-        return self.registry.pop(value) or convention_target(value, self.settings.server.audiosocket_agent)
+        registered = self.registry.claim(value)
+        if registered is not None:
+            return registered, (value, registered)
+        return convention_target(value, self.settings.server.audiosocket_agent), None
 
     async def _join(self, target: LegTarget) -> _Call:
         call_id = target.call.call_id
-        async with self._lock:
-            call = self._calls.get(call_id)
-            if call is None:
-                try:
-                    session = await self.manager.start_call(
-                        to_call_info(target.call, "audiosocket", self.settings.live)
+        while True:
+            stopping = self._stopping.get(call_id)
+            if stopping is not None:
+                await stopping.wait()  # its last leg left a moment ago: resume the call once stopped
+                continue
+            async with self._lock:
+                if call_id in self._stopping:  # a stop began while this leg waited for the lock
+                    continue
+                call = self._calls.get(call_id)
+                if call is None:
+                    try:
+                        session = await self.manager.start_call(
+                            to_call_info(target.call, "audiosocket", self.settings.live)
+                        )
+                    except AgentMonitorError as exc:
+                        raise IngestProtocolError(f"call not started: {exc}") from None
+                    call = self._calls[call_id] = _Call(session)
+                elif target.leg in call.open_legs:
+                    raise IngestProtocolError(
+                        f"the {target.leg.value} leg of call {call_id} is already connected"
                     )
-                except AgentMonitorError as exc:
-                    raise IngestProtocolError(f"call not started: {exc}") from None
-                call = self._calls[call_id] = _Call(session)
-            elif target.leg in call.open_legs:
-                raise IngestProtocolError(
-                    f"the {target.leg.value} leg of call {call_id} is already connected"
-                )
-            call.open_legs.add(target.leg)
-            return call
+                call.open_legs.add(target.leg)
+                return call
 
     async def _stream(self, reader: asyncio.StreamReader, session: CallSession, leg: Leg) -> tuple[bool, str]:
         """Feed audio until the leg ends; returns (hung up cleanly, why it ended)."""
@@ -168,15 +190,22 @@ class AudioSocketServer:
             # DTMF: nothing to do for monitoring
 
     async def _leave(self, call: _Call, leg: Leg, clean: bool, problem: str) -> None:
+        call_id = call.session.call_id
         async with self._lock:
             call.open_legs.discard(leg)
             if not clean:
                 call.problems.append(f"{leg.value} leg: {problem}")
             if call.open_legs:
                 return
-            if self._calls.get(call.session.call_id) is call:
-                del self._calls[call.session.call_id]
-        if call.problems:
-            await call.session.stop("; ".join(call.problems), status="aborted")
-        else:
-            await call.session.stop("hangup", status="ended")
+            if self._calls.get(call_id) is call:
+                del self._calls[call_id]
+            stopped = self._stopping[call_id] = asyncio.Event()
+        try:
+            if call.problems:
+                await call.session.stop("; ".join(call.problems), status="aborted")
+            else:
+                await call.session.stop("hangup", status="ended")
+        finally:
+            if self._stopping.get(call_id) is stopped:
+                del self._stopping[call_id]
+            stopped.set()

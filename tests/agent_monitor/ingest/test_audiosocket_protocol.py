@@ -94,5 +94,7 @@ def test_registry() -> None:
         reg.register(U, call.model_copy(update={"call_id": "D"}), Leg.AGENT)
     with pytest.raises(IngestProtocolError, match="L16 at 8000"):
         reg.register(uuid.uuid4(), call.model_copy(update={"sample_rate": 16000}), Leg.AGENT)
-    target = reg.pop(U)
-    assert target is not None and target.leg is Leg.DEBTOR and reg.pop(U) is None
+    target = reg.claim(U)
+    assert target is not None and target.leg is Leg.DEBTOR
+    assert reg.claim(U) == target  # not used up: the leg may reconnect to the same call
+    assert reg.claim(uuid.uuid4()) is None

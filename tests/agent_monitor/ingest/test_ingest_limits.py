@@ -83,9 +83,18 @@ def test_audiosocket_registrations_expire() -> None:
     registry.register(second, _call("c2"), Leg.AGENT)
     now[0] += 31  # the first is 61 s old, the second 31 s
     assert len(registry) == 1
-    assert registry.pop(first) is None
-    target = registry.pop(second)
+    assert registry.claim(first) is None
+    target = registry.claim(second)
     assert target is not None and target.call.call_id == "c2"
+    # a claim keeps the registration for another ttl_s (a leg may reconnect), then it goes
+    now[0] += 59
+    assert registry.claim(second) == target
+    now[0] += 61
+    assert registry.claim(second) is None and len(registry) == 0
+    # the server holds a registration again when its leg's connection ends, even one that expired
+    registry.hold(second, target)
+    now[0] += 59
+    assert registry.claim(second) == target
 
 
 def test_audiosocket_registrations_are_bounded() -> None:
