@@ -223,7 +223,7 @@ class IngestProtocolError(PipelineError):
 
 
 class RegistrationLimitError(PipelineError):
-    """Too many AudioSocket registrations are held (waiting for their connection, or for a leg to come back)."""
+    """Too many AudioSocket registrations are held (waiting for a connection or a leg to come back)."""
 
 
 class IngestStorageError(PipelineError):

@@ -191,8 +191,8 @@ class LegRegistry:
             raise IngestProtocolError(f"UUID {value} is already registered for call {known[0].call.call_id}")
         if known is None and len(self._targets) >= self.max_entries:
             raise RegistrationLimitError(
-                f"{len(self._targets)} AudioSocket registrations are held (waiting for a connection or a leg to come back); "
-                f"try again within {self.ttl_s:g} s"
+                f"{len(self._targets)} AudioSocket registrations are held (waiting for a connection "
+                f"or a leg to come back); try again within {self.ttl_s:g} s"
             )
         self._targets.pop(value, None)  # re-inserted last: the table stays ordered by expiry
         self._targets[value] = (LegTarget(call, leg), self._clock() + self.ttl_s)
