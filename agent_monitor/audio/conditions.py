@@ -54,27 +54,21 @@ class Condition:
 
     @property
     def line(self) -> str:
-        """The line's one name, whatever it was called: the grid's name for a grid line
+        """The line's one name, whatever it was called: a name that spells the line in the
+        composition language (:func:`compose_condition`) becomes the grid's name for a grid line
         (``gain-20+mulaw`` is ``mulaw-20``), else its parts in one order (codec, gain, noise, loss).
         Every random draw of the line (noise segment, lost packets, the evaluation's dither) follows
-        it, so one line under two names is one draw."""
+        it, so one line under two names is one draw. Any other name is kept: a training line
+        (``aug3``), or a line varied after it was named (the live evaluation's per-call gain)."""
         return line_name(self)
 
     def apply(
-        self,
-        samples: npt.ArrayLike,
-        rate: int,
-        *,
-        noise: NoiseBank | None = None,
-        seed: int | str = 0,
-        draw: str | None = None,
+        self, samples: npt.ArrayLike, rate: int, *, noise: NoiseBank | None = None, seed: int | str = 0
     ) -> tuple[Samples, int]:
-        """The clip as received over this line, and its sample rate (8000 for a telephone codec).
-        The random draws follow ``seed`` and the line (:attr:`line`, or ``draw`` where a caller has
-        varied the line, as the live evaluation's per-call gain does, and keeps the draw of the line
-        it varied)."""
+        """The clip as received over this line, and its sample rate (8000 for a telephone codec);
+        the random draws follow ``seed`` and :attr:`line`."""
         x = np.asarray(samples, dtype=np.float32)
-        rng = np.random.default_rng(_seed(self.line if draw is None else draw, seed))
+        rng = np.random.default_rng(_seed(self.line, seed))
         if self.noise is not None:
             if noise is None:
                 raise ConfigError(f"condition {self.name!r} needs a noise bank (evaluation data)")
@@ -192,11 +186,21 @@ def _part_fields(part: str, name: str) -> dict[str, float | str]:
     return {"loss": loss}
 
 
+def _fields(c: Condition) -> tuple[object, ...]:
+    return tuple(getattr(c, f) for f in _FIELDS)
+
+
 def line_name(c: Condition) -> str:
     """See :attr:`Condition.line`."""
-    fields = tuple(getattr(c, f) for f in _FIELDS)
+    fields = _fields(c)
+    try:
+        spelled = CONDITIONS.get(c.name) or compose_condition(c.name)
+    except ConfigError:
+        return c.name  # not in the composition language: the line keeps its own name's draw
+    if _fields(spelled) != fields:
+        return c.name  # varied after it was named
     for name, grid in CONDITIONS.items():
-        if tuple(getattr(grid, f) for f in _FIELDS) == fields:
+        if _fields(grid) == fields:
             return name
     parts = [] if c.codec is None or (c.codec == "mulaw" and c.loss) else [c.codec]
     if c.gain_db:

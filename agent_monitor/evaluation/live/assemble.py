@@ -121,9 +121,7 @@ def assemble(
     line = dataclasses.replace(plan.line, gain_db=plan.line.gain_db + plan.gain_db)
     received = {}
     for leg, x in legs.items():
-        y, rate = line.apply(
-            x, RATE, noise=noise, seed=f"{seed}:{dialogue.call_id}:{leg.value}", draw=plan.line.line
-        )
+        y, rate = line.apply(x, RATE, noise=noise, seed=f"{seed}:{dialogue.call_id}:{leg.value}")
         if rate != RATE:
             raise ConfigError(f"line {line.name} changed the rate to {rate}")
         received[leg] = np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)[:length]
