@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent_monitor.errors import InvalidRecordError
+from agent_monitor.model.identifiers import identifier_problem
 
 #: the value of an item marked not applicable
 NOT_APPLICABLE = "na"
@@ -46,6 +47,8 @@ class FormItem:
         if not isinstance(en, str) or not en.strip():
             raise InvalidRecordError(f"form item {key!r}: 'en' (the English label) is required")
         zh = raw.get("zh", en)
+        if not isinstance(zh, str):
+            raise InvalidRecordError(f"form item {key!r}: 'zh' (the Chinese label) must be text")
         weight, top = raw.get("weight", 1.0), raw.get("max", 2)
         if not isinstance(weight, int | float) or isinstance(weight, bool) or not 0 < weight <= 100:
             raise InvalidRecordError(f"form item {key!r}: weight must be a number in (0, 100]")
@@ -55,7 +58,7 @@ class FormItem:
         for name, value in flags.items():
             if not isinstance(value, bool):
                 raise InvalidRecordError(f"form item {key!r}: {name} must be true or false")
-        return cls(key, en.strip(), str(zh).strip() or en.strip(), float(weight), top, **flags)
+        return cls(key, en.strip(), zh.strip() or en.strip(), float(weight), top, **flags)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,9 @@ class ScorecardForm:
         name, items = raw.get("name"), raw.get("items")
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
             raise InvalidRecordError("a form needs a 'name' (at most 100 characters)")
+        problem = identifier_problem(name, 100)
+        if problem is not None:
+            raise InvalidRecordError(f"form name {name[:100]!r}: {problem}")
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
             raise InvalidRecordError(f"form {name!r}: 'items' must be a list of 1 to {MAX_ITEMS} items")
         parsed = tuple(FormItem.parse(i) for i in items)
@@ -91,7 +97,9 @@ class ScorecardForm:
         if twice:
             raise InvalidRecordError(f"form {name!r}: item keys used twice: {', '.join(twice)}")
         title = raw.get("title") or name
-        return cls(name.strip(), str(title).strip()[:200], parsed)
+        if not isinstance(title, str):
+            raise InvalidRecordError(f"form {name!r}: 'title' must be text")
+        return cls(name.strip(), title.strip()[:200], parsed)
 
     def unknown_keys(self, scorecard: Mapping[str, Any]) -> list[str]:
         keys = {i.key for i in self.items}

@@ -213,3 +213,38 @@ def test_try_packs_on_text(world: tuple[TestClient, dict[str, Principal]]) -> No
     bad = _call(client, admin, "POST", "/api/admin/rules/try", {"text": "x", "pack": "pack: x\n"})
     assert bad.status_code == 422 and "pack.yaml" in bad.text and "/tmp" not in bad.text, bad.text
     assert ("rule_pack_tried", "uploaded") in _actions(client)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "said"),
+    [
+        ("POST", "/api/admin/users", {"username": "zw", "role": "agent", "agent_id": "A-1\u200b"}, "U+200B"),
+        ("POST", "/api/admin/users", {"username": "bd", "role": "agent", "agent_id": "A-\u202e1"}, "U+202E"),
+        ("POST", "/api/admin/teams", {"name": "T1\u200b", "agents": ["A-NEW"]}, "U+200B"),
+        ("POST", "/api/admin/teams", {"name": "x/y", "agents": ["A-NEW"]}, "must not contain '/'"),
+        ("POST", "/api/admin/teams", {"name": "ok", "agents": ["A-\x00"]}, "U+0000"),
+        ("PUT", "/api/admin/agents/A-NEW/team", {"team": "a/b"}, "must not contain '/'"),
+        ("POST", "/api/qa/forms", {"name": "\x00", "items": [{"key": "a", "en": "A"}]}, "U+0000"),
+        (
+            "POST",
+            "/api/qa/forms",
+            {"name": "f", "title": {"a": 1}, "items": [{"key": "a", "en": "A"}]},
+            "title",
+        ),
+        ("POST", "/api/qa/forms", {"name": "f", "items": [{"key": "a", "en": "A", "zh": 7}]}, "'zh'"),
+    ],
+)
+def test_names_that_look_like_others_or_break_their_routes_are_refused(
+    world: tuple[TestClient, dict[str, Principal]], method: str, url: str, body: Any, said: str
+) -> None:
+    """An agent id or team name with an invisible, bidirectional or control character looks like
+    another (``A-1`` and ``A-1`` + U+200B) and is refused where the ingest refuses it; a team name
+    with ``/`` could not be renamed (its route split at the slash); a form's title and labels are
+    text (a mapping was stored as its Python text)."""
+    client, who = world
+    if "password" not in body and url == "/api/admin/users":
+        body = {**body, "password": PASSWORD}
+    with client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
+        repo.ensure_agent(s, "A-NEW")
+    r = _call(client, who["admin1"], method, url, body)
+    assert r.status_code == 422 and said in r.text, r.text

@@ -234,6 +234,39 @@ def test_review_with_verdicts_and_scorecard(client: httpx.Client) -> None:
     bad_score = {"scorecard": {"respect": 5}}
     assert client.post("/api/qa/calls/call-a2/review", json=bad_score, headers=csrf).status_code == 422
     assert any(a[0] == "qa1" and a[1] == "call-a2" for a in audit_rows(client, "qa_review"))
+    # a score must be a number (true is not 1), an alert id one the database can hold
+    for bad_body in ({"scorecard": {"respect": True}}, {"verdicts": {str(2**63): "confirmed"}}):
+        r = client.post("/api/qa/calls/call-a2/review", json=bad_body, headers=csrf)
+        assert r.status_code == 422, (bad_body, r.status_code, r.text)
+    # the finished review saved as a draft again is unfinished: the call goes back to the work queue
+    # (it stayed "done" with no finished review, and fell out of both the queue and the reports)
+    r = client.post("/api/qa/calls/call-a2/review", json={**body, "notes": "typo fixed"}, headers=csrf)
+    assert r.status_code == 200 and r.json()["done"] is False
+    states = {i["state"] for i in client.get("/api/qa/queue", params={"agent": "A-2"}).json()["items"]}
+    assert states == {"in_review"}
+    r = client.post("/api/qa/calls/call-a2/review", json={**body, "done": True}, headers=csrf)
+    assert r.status_code == 200
+    states = {i["state"] for i in client.get("/api/qa/queue", params={"agent": "A-2"}).json()["items"]}
+    assert states == {"done"}
+
+
+def test_numbers_and_dates_past_what_the_database_holds_are_refused(client: httpx.Client) -> None:
+    """Ids and offsets of 2**63 and more cannot be bound to an SQLite or PostgreSQL integer: a 422
+    where the request is read (they were a 500 from the driver); a date at the calendar's end is no
+    bound rather than an overflow."""
+    huge = str(2**63)
+    csrf = login(client, "sup1")
+    assert client.get("/api/calls", params={"offset": huge}).status_code == 422
+    assert client.get("/api/calls", params={"offset": str(2**63 - 1)}).json() == {"calls": []}
+    assert client.post(f"/api/alerts/{huge}/acknowledge", headers=csrf).status_code == 422
+    assert client.post(f"/api/alerts/{huge}/take_over", headers=csrf).status_code == 422
+    csrf = login(client, "qa1")
+    assert client.get(f"/api/qa/forms/{huge}").status_code == 422
+    for path in ("/api/qa/queue", "/api/qa/next"):
+        r = client.get(path, params={"until": "9999-12-31", "since": "0001-01-01"})
+        assert r.status_code == 200, (path, r.text)
+    login(client, "admin1")
+    assert client.get("/api/admin/audit", params={"offset": huge}).status_code == 422
 
 
 def test_evidence_export_has_checksums_and_is_audited(client: httpx.Client) -> None:

@@ -14,6 +14,7 @@ from agent_monitor.storage.anchors import anchor_path, read_latest_anchors
 from agent_monitor.storage.chain import Anchor
 from agent_monitor.storage.integrity import verify_chains
 from web.auth.deps import AdminUser
+from web.params import Offset
 from web.services import in_db, services_of
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -58,7 +59,7 @@ async def audit_log(
     actor: str | None = Query(None, max_length=100),
     action: str | None = Query(None, max_length=100),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     verify: bool = True,
 ) -> AuditPage:
     """Audit records matching ``actor`` / ``action`` (exact), newest first, and (unless

@@ -5,7 +5,7 @@ agents and supervisor); ``POST /api/admin/teams/{team}/rename``; ``PUT /api/admi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from agent_monitor.storage import repo
 from agent_monitor.storage.enums import Role
 from agent_monitor.storage.repo.teams import team_name
 from web.auth.deps import AdminChange, AdminUser
+from web.params import usable_name
 from web.services import in_db
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -40,18 +41,18 @@ class TeamsOut(BaseModel):
 
 
 class NewTeam(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    agents: list[str] = Field(default_factory=list, max_length=1000)
+    name: Annotated[str, usable_name(100, path_safe=True)]
+    agents: list[Annotated[str, usable_name(64)]] = Field(default_factory=list, max_length=1000)
     supervisor: str | None = Field(None, max_length=100)
 
 
 class Rename(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, usable_name(100, path_safe=True)]
 
 
 class AgentTeam(BaseModel):
     #: the agent's new team; ``null`` takes it out of every team
-    team: str | None = Field(None, max_length=100)
+    team: Annotated[str, usable_name(100, path_safe=True)] | None = None
 
 
 def _teams(s: Any) -> TeamsOut:

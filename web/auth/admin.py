@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -18,6 +18,7 @@ from agent_monitor.accounts.passwords import check_password_strength, hash_passw
 from agent_monitor.model.roles import Role
 from agent_monitor.storage import repo
 from web.auth.deps import AdminChange, AdminUser
+from web.params import usable_name
 from web.services import ServicesDep, in_db
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -36,16 +37,16 @@ class NewUser(BaseModel):
     username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=1, max_length=1024)
     role: Role
-    agent_id: str | None = Field(None, max_length=64)
-    team: str | None = Field(None, max_length=100)
+    agent_id: Annotated[str, usable_name(64)] | None = None
+    team: Annotated[str, usable_name(100, path_safe=True)] | None = None
 
 
 class UserChange(BaseModel):
     """Fields to change; ``role`` replaces the role together with ``agent_id`` and ``team``."""
 
     role: Role | None = None
-    agent_id: str | None = Field(None, max_length=64)
-    team: str | None = Field(None, max_length=100)
+    agent_id: Annotated[str, usable_name(64)] | None = None
+    team: Annotated[str, usable_name(100, path_safe=True)] | None = None
     active: bool | None = None
     password: str | None = Field(None, min_length=1, max_length=1024)
 

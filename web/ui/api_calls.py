@@ -30,6 +30,7 @@ from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
 from web.auth.scope import call_scope, can_see_call, masks, narrow, visible_call
+from web.params import Offset, RowId
 from web.services import Services, ServicesDep, in_db
 from web.ui.access import audit
 from web.ui.serialize import (
@@ -54,7 +55,7 @@ async def list_calls(
     status: Annotated[list[CallStatus] | None, Query()] = None,
     level: Annotated[list[WarningLevel] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The calls the signed-in user may see, newest first (personal data masked for masked roles)."""
     kwargs = narrow(call_scope(user), status=status, levels=level)
@@ -160,7 +161,7 @@ async def _alert_action(
 @router.post("/api/alerts/{alert_id}/acknowledge", dependencies=[Depends(csrf_protect)])
 async def acknowledge_alert(
     request: Request,
-    alert_id: int,
+    alert_id: RowId,
     user: SupervisorUser,
     services: ServicesDep,
     body: AlertAction | None = None,
@@ -172,7 +173,7 @@ async def acknowledge_alert(
 @router.post("/api/alerts/{alert_id}/resolve", dependencies=[Depends(csrf_protect)])
 async def resolve_alert(
     request: Request,
-    alert_id: int,
+    alert_id: RowId,
     user: SupervisorUser,
     services: ServicesDep,
     body: AlertAction | None = None,

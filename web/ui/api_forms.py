@@ -17,6 +17,7 @@ from agent_monitor.model.scorecard import ScorecardForm
 from agent_monitor.storage import repo
 from agent_monitor.storage.tables import QaForm
 from web.auth.deps import AdminUser, ReviewerUser, csrf_protect
+from web.params import RowId
 from web.services import in_db
 from web.ui.access import audit
 
@@ -48,7 +49,7 @@ async def current_form(request: Request, user: ReviewerUser) -> dict[str, Any]:
 
 
 @router.get("/api/qa/forms/{form_id}")
-async def get_form(request: Request, form_id: int, user: ReviewerUser) -> dict[str, Any]:
+async def get_form(request: Request, form_id: RowId, user: ReviewerUser) -> dict[str, Any]:
     """One form version."""
     return await in_db(request, lambda s: form_json(repo.get_form(s, form_id)))
 

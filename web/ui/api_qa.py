@@ -12,12 +12,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from agent_monitor.errors import NotFoundError
 from agent_monitor.storage import Verdict, repo
 from web.auth.deps import CurrentUser, ReplayUser, ReviewerUser, csrf_protect
 from web.auth.scope import can_see_call, masks
+from web.params import BodyRowId
 from web.services import ServicesDep, in_db
 from web.ui.access import audit
 from web.ui.api_calls import call_record
@@ -41,7 +42,7 @@ def _queued_visible(s: Any, user: CurrentUser, call_id: str) -> None:
 
 class ReviewIn(BaseModel):
     #: item key -> a score, "na" (not applicable) or null (not scored yet)
-    scorecard: dict[Annotated[str, Field(max_length=64)], int | Literal["na"] | None] = Field(
+    scorecard: dict[Annotated[str, Field(max_length=64)], StrictInt | Literal["na"] | None] = Field(
         default_factory=dict, max_length=50
     )
     #: item key -> comment (a failed item may require one)
@@ -49,7 +50,7 @@ class ReviewIn(BaseModel):
         default_factory=dict, max_length=50
     )
     notes: str = Field("", max_length=20000)
-    verdicts: dict[int, Verdict] = Field(default_factory=dict)
+    verdicts: dict[BodyRowId, Verdict] = Field(default_factory=dict)
     done: bool = False
 
 

@@ -33,7 +33,11 @@ REVIEWER_ROLES = (Role.QA, Role.ADMIN)
 
 
 def _day(value: date | None, plus: int = 0) -> datetime | None:
-    return None if value is None else datetime.combine(value + timedelta(days=plus), time(), UTC)
+    """Midnight (UTC) of ``value`` plus ``plus`` days; None for no bound (also past the calendar's
+    last day: ``until=9999-12-31`` is no upper bound, not an overflow)."""
+    if value is None or value > date.max - timedelta(days=plus):
+        return None
+    return datetime.combine(value + timedelta(days=plus), time(), UTC)
 
 
 def queue_query(

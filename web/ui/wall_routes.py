@@ -23,6 +23,7 @@ from agent_monitor.errors import NotFoundError
 from agent_monitor.storage import repo
 from web.auth.deps import SupervisorUser, csrf_protect
 from web.auth.scope import masks, visible_call
+from web.params import RowId
 from web.services import ServicesDep, in_db
 from web.ui.pages import shell
 from web.ui.phone_hook import HookRequest, TakeOverAction, call_phone_hook
@@ -81,7 +82,7 @@ class TakeOver(BaseModel):
 @router.post("/api/alerts/{alert_id}/take_over", dependencies=[Depends(csrf_protect)])
 async def take_over(
     request: Request,
-    alert_id: int,
+    alert_id: RowId,
     user: SupervisorUser,
     services: ServicesDep,
     body: TakeOver | None = None,

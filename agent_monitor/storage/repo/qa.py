@@ -136,6 +136,7 @@ def save_review(
         session.add(review)
     review.scorecard, review.comments, review.notes = dict(scorecard), comments, notes
     review.form_id, review.score, review.updated_at = form.id, score, now
+    reopened = review.finished_at is not None and not done
     review.finished_at = now if done else None
     existing = {v.alert_id: v for v in review.verdicts}
     for alert_id, verdict in verdicts.items():
@@ -143,13 +144,29 @@ def save_review(
             existing[alert_id].verdict = Verdict(verdict)
         else:
             review.verdicts.append(QaVerdict(alert_id=alert_id, verdict=Verdict(verdict)))
-    if done:
-        item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
-        if item is not None:
-            item.state = QaState.DONE
-            item.assigned_to = item.assigned_to or reviewer
+    item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
+    if item is not None and done:
+        item.state = QaState.DONE
+        item.assigned_to = item.assigned_to or reviewer
+    elif (
+        item is not None
+        and reopened
+        and item.state is QaState.DONE
+        and not _finished_review(session, call_id)
+    ):
+        item.state = QaState.IN_REVIEW  # a finished review saved as a draft again: back in the work queue
+        item.assigned_to = item.assigned_to or reviewer
     session.flush()
     return review
+
+
+def _finished_review(session: Session, call_id: str) -> bool:
+    """Whether any reviewer's review of the call is finished (after the pending changes)."""
+    session.flush()
+    found = session.scalars(
+        select(QaReview.id).where(QaReview.call_id == call_id, QaReview.finished_at.is_not(None)).limit(1)
+    ).first()
+    return found is not None
 
 
 def _check_alerts_of_call(session: Session, call_id: str, alert_ids: list[int]) -> None:

@@ -1,0 +1,40 @@
+"""Numbers and names the web API reads from requests, bounded where the database bounds them.
+
+A row id or an offset beyond ``2**63 - 1`` cannot be bound to an SQLite or PostgreSQL integer;
+taken as it came, it failed deep in the driver (an ``OverflowError``, a 500). :data:`RowId`,
+:data:`Offset` and :data:`BodyRowId` refuse it with a 422 where the request is read.
+:func:`usable_name` refuses, in an agent id or a team name, the characters that the ingest refuses
+in every identifier (control, bidirectional, invisible), so that no two names look alike.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import AfterValidator, Field
+
+from agent_monitor.model.identifiers import identifier_problem
+
+#: the largest integer SQLite and PostgreSQL (bigint) store
+MAX_DB_INT = 2**63 - 1
+
+RowId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
+BodyRowId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+
+
+def usable_name(max_chars: int, *, path_safe: bool = False) -> AfterValidator:
+    """A name the way identifiers are: not empty, at most ``max_chars``, no control, bidirectional or
+    invisible character; ``path_safe`` also refuses ``/`` (the name is a path segment of its own
+    routes, as a team's is)."""
+
+    def check(value: str) -> str:
+        problem = identifier_problem(value, max_chars)
+        if problem is None and path_safe and "/" in value:
+            problem = "must not contain '/'"
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
