@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,23 +59,19 @@ def test_alaw_round_trip_is_close(digits_8k: Path) -> None:
     assert np.corrcoef(x, y)[0, 1] > 0.999
 
 
-def test_mulaw_decode_to_l16_bytes_equals_the_array_decoder(digits_8k: Path) -> None:
+@pytest.mark.parametrize(
+    ("to_l16", "to_array", "subtype"),
+    [(mulaw_decode_l16, mulaw_decode, "ULAW"), (alaw_decode_l16, alaw_decode, "ALAW")],
+    ids=["mulaw", "alaw"],
+)
+def test_decode_to_l16_bytes_equals_the_array_decoder(
+    digits_8k: Path, to_l16: Callable[[bytes], bytes], to_array: Callable[[bytes], np.ndarray], subtype: str
+) -> None:
     every_code = bytes(range(256))
-    assert mulaw_decode_l16(every_code) == mulaw_decode(every_code).astype("<i2").tobytes()
-    speech = _libsndfile_raw(_speech(digits_8k), "ULAW")
+    assert to_l16(every_code) == to_array(every_code).astype("<i2").tobytes()
+    speech = _libsndfile_raw(_speech(digits_8k), subtype)
     ref, _ = sf.read(
-        io.BytesIO(speech), samplerate=8000, channels=1, format="RAW", subtype="ULAW", dtype="int16"
+        io.BytesIO(speech), samplerate=8000, channels=1, format="RAW", subtype=subtype, dtype="int16"
     )
-    assert mulaw_decode_l16(speech) == np.asarray(ref, dtype="<i2").tobytes()
-    assert mulaw_decode_l16(b"") == b""
-
-
-def test_alaw_decode_to_l16_bytes_equals_the_array_decoder(digits_8k: Path) -> None:
-    every_code = bytes(range(256))
-    assert alaw_decode_l16(every_code) == alaw_decode(every_code).astype("<i2").tobytes()
-    speech = _libsndfile_raw(_speech(digits_8k), "ALAW")
-    ref, _ = sf.read(
-        io.BytesIO(speech), samplerate=8000, channels=1, format="RAW", subtype="ALAW", dtype="int16"
-    )
-    assert alaw_decode_l16(speech) == np.asarray(ref, dtype="<i2").tobytes()
-    assert alaw_decode_l16(b"") == b""
+    assert to_l16(speech) == np.asarray(ref, dtype="<i2").tobytes()
+    assert to_l16(b"") == b""
