@@ -87,7 +87,7 @@ def load_manifest(path: Path) -> Manifest:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ModelError(f"{path}: cannot read model manifest: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ModelError(f"{path}: model manifest is not valid TOML: {exc}") from exc
     models_raw = data.get("models")
     if not isinstance(models_raw, dict):

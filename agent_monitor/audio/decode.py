@@ -261,11 +261,15 @@ def parse_channel_map(text: str) -> ChannelMap:
     for part in filter(None, (p.strip() for p in text.split(","))):
         index, _, leg = part.partition("=")
         try:
-            result[int(index)] = Leg(leg.strip().lower())
+            channel, named = int(index), Leg(leg.strip().lower())
         except ValueError as exc:
             raise AudioFormatError(
                 "--channel-map", f"cannot parse {part!r}; use e.g. 0=agent,1=debtor"
             ) from exc
+        if channel < 0 or channel in result:
+            said = "is negative" if channel < 0 else "is mapped twice"
+            raise AudioFormatError("--channel-map", f"channel {channel} {said}; use e.g. 0=agent,1=debtor")
+        result[channel] = named
     if not result:
         raise AudioFormatError("--channel-map", "empty channel mapping")
     return result

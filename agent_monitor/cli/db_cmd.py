@@ -107,11 +107,12 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def _read_anchors(path: Path) -> dict[str, Any]:
     from agent_monitor.storage.chain import Anchor
+    from agent_monitor.strict_json import loads_strict
 
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return {str(name): Anchor(int(v["seq"]), str(v["hash"])) for name, v in doc.items()}
+        doc = loads_strict(path.read_text(encoding="utf-8"))
+        return {str(name): Anchor.parse(v) for name, v in doc.items()}
     except OSError as exc:
         raise StorageError(f"{path}: cannot read anchors: {exc.strerror or exc}") from exc
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise StorageError(f"{path}: not an anchors file written by `db verify --write-anchors`") from exc

@@ -21,8 +21,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from agent_monitor.data_dir_lock import DataDirLock
-from agent_monitor.errors import DatasetError, StreamingClientError
+from agent_monitor.errors import ConfigError, DatasetError, StreamingClientError
 from agent_monitor.settings import Settings
 
 #: the demo's scripted agent violations: (in the agent's first pause after this many seconds, text);
@@ -112,8 +114,13 @@ def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
         update["port"] = args.port
     if args.audiosocket_port is not None:
         text = str(args.audiosocket_port).strip().lower()
-        update["audiosocket_port"] = None if text in ("off", "none", "") else int(text)
-    settings = settings.model_copy(update={"server": settings.server.model_copy(update=update)})
+        update["audiosocket_port"] = None if text in ("off", "none", "") else text
+    try:  # validated as the settings are (a port is 0-65535), not copied in unchecked
+        server = type(settings.server).model_validate({**settings.server.model_dump(), **update})
+    except ValidationError as exc:
+        problems = "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(problems) from None
+    settings = settings.model_copy(update={"server": server})
     if getattr(args, "role", None):
         settings = settings.model_copy(
             update={"cluster": settings.cluster.model_copy(update={"role": args.role})}

@@ -65,9 +65,14 @@ def _read_password(args: argparse.Namespace, settings: Settings) -> str:
     else:
         import getpass
 
-        password = getpass.getpass("New password: ")
-        if getpass.getpass("Repeat it: ") != password:
-            raise InvalidRecordError("the two passwords differ")
+        try:
+            password = getpass.getpass("New password: ")
+            if getpass.getpass("Repeat it: ") != password:
+                raise InvalidRecordError("the two passwords differ")
+        except EOFError:
+            raise InvalidRecordError(
+                "no password given (no terminal to ask on: use --password-stdin)"
+            ) from None
     web = settings.web
     check_password_strength(password, args.username, web.min_password_length, web.min_password_score)
     return password

@@ -132,7 +132,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if cfg:
         try:
             tomllib.loads(Path(cfg).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{cfg}: cannot read configuration: {exc}") from exc
     try:
         return Settings(**overrides)

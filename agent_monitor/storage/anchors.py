@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from agent_monitor.errors import StorageError
 from agent_monitor.storage.chain import Anchor, chain_anchors
+from agent_monitor.strict_json import loads_strict
 
 if TYPE_CHECKING:
     from agent_monitor.storage.engine import Database
@@ -61,8 +62,8 @@ def read_latest_anchors(path: Path) -> dict[str, Anchor]:
         raise StorageError(f"{path}: cannot read chain anchors: {exc.strerror or exc}") from exc
     for i, text in enumerate(reversed(lines)):
         try:
-            heads = json.loads(text)["heads"]
-            return {str(n): Anchor(int(v["seq"]), str(v["hash"])) for n, v in heads.items()}
+            heads = loads_strict(text)["heads"]
+            return {str(n): Anchor.parse(v) for n, v in heads.items()}
         except (ValueError, KeyError, TypeError, AttributeError):
             if i == 0:  # the server died while writing the last line
                 continue

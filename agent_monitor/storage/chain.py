@@ -140,6 +140,15 @@ class Anchor:
     seq: int
     hash: str
 
+    @classmethod
+    def parse(cls, value: Any) -> Anchor:
+        """An anchor from its JSON form ``{"seq": N, "hash": H}`` (N a whole number, 0 or more);
+        ``ValueError`` (or ``KeyError``/``TypeError``) when it is not one."""
+        seq, digest = value["seq"], value["hash"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or not isinstance(digest, str):
+            raise ValueError(f"not a chain anchor: {str(value)[:80]}")
+        return cls(seq, digest)
+
 
 @dataclass(frozen=True, slots=True)
 class ChainReport:

@@ -80,3 +80,39 @@ def test_short_secrets_are_refused_when_the_settings_load(
     web = load_settings().web
     given = web.ingest_token if chars == 16 else web.secret_key
     assert given is not None and given.get_secret_value() == "x" * chars
+
+
+def test_a_config_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    """A config file of bytes that are not UTF-8 was a traceback (UnicodeDecodeError)."""
+    config = tmp_path / "bin.toml"
+    config.write_bytes(b"\xff\xfe[server]\n")
+    with pytest.raises(ConfigError, match="cannot read configuration"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--port", "99999"], "--port: Input should be less than or equal to 65535"),
+        (["--port", "-1"], "--port: Input should be greater than or equal to 0"),
+        (
+            ["--audiosocket-port", "abc"],
+            "--audiosocket-port: Input should be a valid integer, unable to parse string as an integer",
+        ),
+    ],
+)
+def test_serve_refuses_a_port_that_cannot_be(
+    argv: list[str],
+    said: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checked as the settings are, before anything starts: port 99999 used to be "served on" and
+    a port that is not a number was a traceback."""
+    from agent_monitor.cli import main
+
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path / "data"))
+    assert main(["serve", *argv]) == 1
+    assert capsys.readouterr().err.strip() == f"agent-monitor: error: {said}"
+    assert not (tmp_path / "data").exists()

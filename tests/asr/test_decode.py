@@ -173,6 +173,11 @@ def test_channel_map_parse_errors() -> None:
     with pytest.raises(AudioFormatError, match="cannot parse"):
         parse_channel_map("0=boss")
     assert parse_channel_map("0=agent, 1=DEBTOR") == {0: Leg.AGENT, 1: Leg.DEBTOR}
+    # one channel given two legs (the last one won) and a negative channel are refused
+    with pytest.raises(AudioFormatError, match="channel 0 is mapped twice"):
+        parse_channel_map("0=agent,0=debtor")
+    with pytest.raises(AudioFormatError, match="channel -1 is negative"):
+        parse_channel_map("-1=agent")
 
 
 def test_wav_in_memory_round_trip(digits_8k: Path) -> None:

@@ -49,6 +49,15 @@ def test_users_commands(tmp_path: Path, settings: Settings) -> None:
     assert ok.returncode == 0, ok.stderr
     dup = users(data, "add", "a1", "--role", "qa", "--password-stdin", stdin="agent password 1\n")
     assert dup.returncode == 1 and "already exists" in dup.stderr
+    # a name that breaks the table or is not the admin API's kind, an agent id that looks like another,
+    # and a password asked for with no terminal: one line each, no traceback
+    for name, extra in (("ev\x07il", []), ("x" * 101, []), ("a2", ["--agent-id", "A-1\u200b"])):
+        role = ["--role", "agent"] if extra else ["--role", "qa"]
+        bad = users(data, "add", name, *role, *extra, "--password-stdin", stdin="agent password 1\n")
+        assert bad.returncode == 1 and bad.stderr.startswith("agent-monitor: error:"), bad.stderr
+        assert "Traceback" not in bad.stderr
+    asked = users(data, "add", "c1", "--role", "qa", stdin="")
+    assert asked.returncode == 1 and "use --password-stdin" in asked.stderr, asked.stderr
 
     table = users(data, "list").stdout.splitlines()
     assert table[0].split() == ["USERNAME", "ROLE", "AGENT", "TEAM", "ACTIVE"]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
+from agent_monitor.model.identifiers import identifier_problem
 from agent_monitor.model.roles import Role
 from agent_monitor.storage.tables import Agent, User
+
+#: a username: what the admin API has always taken (ASCII letters, digits, ``_ . @ -``), for every
+#: way a user is made (the command line took control characters and names of any length)
+USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
 
 
 def ensure_agent(
@@ -63,6 +70,14 @@ def create_user(
     role = _role(role)
     if not username.strip():
         raise InvalidRecordError("a username cannot be empty")
+    if not USERNAME.fullmatch(username):
+        raise InvalidRecordError(
+            f"username {username[:100]!r}: 1 to 100 of the letters A-Z, a-z, the digits and _ . @ -"
+        )
+    for what, value, limit in (("agent id", agent_id, 64), ("team", team, 100)):
+        problem = None if value is None else identifier_problem(value, limit)
+        if problem is not None:
+            raise InvalidRecordError(f"{what} {str(value)[:limit]!r} {problem}")
     if get_user(session, username) is not None:
         raise ConflictError(f"user {username!r} already exists")
     _check_role_links(role, agent_id, team)

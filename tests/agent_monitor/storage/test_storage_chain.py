@@ -175,7 +175,15 @@ def test_cli_upgrade_and_verify(
         captured = capsys.readouterr()
         assert "audit_log: row 4 was changed after it was written" in captured.out
         assert captured.err.startswith("agent-monitor: error: 1 problem(s) found")
-        anchors.write_text("{not json")
+        for junk in (
+            "{not json",
+            '{"audit_log": {"seq": 1e400, "hash": "x"}}',
+            '{"audit_log": {"seq": -3, "hash": "x"}}',
+        ):
+            anchors.write_text(junk)  # an infinite seq was a traceback, a negative one was taken
+            assert main(["db", "verify", "--anchors", str(anchors)]) == 1
+            assert "not an anchors file" in capsys.readouterr().err
+        anchors.write_bytes(b"\xff\xfe")
         assert main(["db", "verify", "--anchors", str(anchors)]) == 1
         assert "not an anchors file" in capsys.readouterr().err
     finally:

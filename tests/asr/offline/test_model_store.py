@@ -566,6 +566,10 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert "not valid TOML" in _one_line_error(
         _cli("--manifest", str(bad_manifest), "list", model_dir=models)
     )
+    bad_manifest.write_bytes(b"\xff\xfe[models]\n")  # not UTF-8: was a traceback
+    assert "not valid TOML" in _one_line_error(
+        _cli("--manifest", str(bad_manifest), "list", model_dir=models)
+    )
     assert not models.exists() or _leftovers(ModelStore(models)) == []
 
 
