@@ -59,12 +59,18 @@ def recorded(server: LiveServer, call_id: str, leg: Leg) -> bytes:
     return read_recording(recording_path(server.settings.data_dir, call_id, leg)).pcm
 
 
-def test_two_legs_joined_by_uuid_convention(live_server: LiveServer, real_call: CallAudio) -> None:
-    port = live_server.services.audiosocket.port  # type: ignore[union-attr]
+def _one_call_by_convention(server: LiveServer) -> tuple[int, uuid.UUID, uuid.UUID, str]:
+    """The AudioSocket port, the agent and debtor UUIDs of one call by the UUID convention (last
+    byte 00 and 01), and that call's id."""
+    port = server.services.audiosocket.port  # type: ignore[union-attr]
     assert port
     base = uuid.uuid4().bytes[:-1]
     agent_uuid, debtor_uuid = uuid.UUID(bytes=base + b"\x00"), uuid.UUID(bytes=base + b"\x01")
-    call_id = f"audiosocket-{agent_uuid}"
+    return port, agent_uuid, debtor_uuid, f"audiosocket-{agent_uuid}"
+
+
+def test_two_legs_joined_by_uuid_convention(live_server: LiveServer, real_call: CallAudio) -> None:
+    port, agent_uuid, debtor_uuid, call_id = _one_call_by_convention(live_server)
     audio = real_call.excerpt(20.0, 20.0)
 
     async def run() -> tuple[bytes, bytes, bytes, Kind | None, uuid.UUID]:
@@ -144,11 +150,7 @@ def test_a_leg_that_connects_while_its_call_stops_resumes_it(
     closed the agent's socket, while the call is stopping (its last finals still being decoded). It
     waits for the stop and resumes the call: its audio is recorded (it used to be refused with
     "call ... is already live" and lost)."""
-    port = live_server.services.audiosocket.port  # type: ignore[union-attr]
-    assert port
-    base = uuid.uuid4().bytes[:-1]
-    agent_uuid, debtor_uuid = uuid.UUID(bytes=base + b"\x00"), uuid.UUID(bytes=base + b"\x01")
-    call_id = f"audiosocket-{agent_uuid}"
+    port, agent_uuid, debtor_uuid, call_id = _one_call_by_convention(live_server)
     audio = real_call.excerpt(20.0, 3.0)
 
     async def run() -> tuple[bytes, bytes]:
