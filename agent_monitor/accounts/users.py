@@ -51,7 +51,11 @@ def change_password(s: Any, actor: str, username: str, password_hash: str) -> No
 
 
 def set_active(s: Any, actor: str, username: str, active: bool) -> None:
-    """Activate or deactivate the user (a deactivated user cannot sign in; open sessions end)."""
+    """Activate or deactivate the user (a deactivated user cannot sign in; open sessions end). The
+    last active admin cannot be deactivated (:class:`ConflictError`)."""
+    row = repo.require_user(s, username)
+    if not active and Role(row.role) is Role.ADMIN and _other_active_admins(s, username) == 0:
+        raise ConflictError("the last active admin cannot be deactivated")
     repo.set_user_active(s, username, active)
     record(s, actor, "user_activated" if active else "user_deactivated", "user", username)
 

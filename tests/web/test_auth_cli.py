@@ -66,6 +66,10 @@ def test_users_commands(tmp_path: Path, settings: Settings) -> None:
 
     assert users(data, "passwd", "a1", "--password-stdin", stdin="a new password 2\n").returncode == 0
     assert users(data, "deactivate", "a1").returncode == 0
+    # the last active admin stays (as through the admin API): someone must be able to manage users
+    last = users(data, "deactivate", "boss")
+    assert last.returncode == 1, last.stdout
+    assert last.stderr.strip() == "agent-monitor: error: the last active admin cannot be deactivated"
     missing = users(data, "passwd", "ghost", "--password-stdin", stdin="whatever password\n")
     assert missing.returncode == 1 and "not found" in missing.stderr
 
@@ -74,6 +78,7 @@ def test_users_commands(tmp_path: Path, settings: Settings) -> None:
         with db.session() as s:
             row = repo.require_user(s, "a1")
             assert row.active is False
+            assert repo.require_user(s, "boss").active is True
             assert row.password_hash.startswith("$argon2id$")
             assert verify_password(row.password_hash, "a new password 2")
             assert not verify_password(row.password_hash, "agent password 1")

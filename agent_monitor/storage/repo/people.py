@@ -78,8 +78,10 @@ def create_user(
         problem = None if value is None else identifier_problem(value, limit)
         if problem is not None:
             raise InvalidRecordError(f"{what} {str(value)[:limit]!r} {problem}")
-    if get_user(session, username) is not None:
-        raise ConflictError(f"user {username!r} already exists")
+    taken = _same_name(session, username)
+    if taken is not None:
+        also = "" if taken == username else f" as {taken!r} (usernames differing only in case are one name)"
+        raise ConflictError(f"user {username!r} already exists{also}")
     _check_role_links(role, agent_id, team)
     if agent_id is not None:
         ensure_agent(session, agent_id, team=team if role is Role.AGENT else None)
@@ -94,6 +96,12 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _same_name(session: Session, username: str) -> str | None:
+    """The existing username equal to ``username`` ignoring case (usernames are ASCII), or None."""
+    stmt = select(User.username).where(func.lower(User.username) == username.lower()).limit(1)
+    return session.scalars(stmt).first()
 
 
 def get_user(session: Session, username: str) -> User | None:

@@ -53,6 +53,9 @@ def test_users_and_agents(db: Database) -> None:
         assert repo.get_user(s, "nobody") is None
     with pytest.raises(ConflictError, match="already exists"), db.session() as s:
         repo.create_user(s, "li", "h", Role.QA)
+    # one name whatever its case: "LI" would sign in as someone else than "li" and read alike in the audit
+    with pytest.raises(ConflictError, match="'LI' already exists as 'li'"), db.session() as s:
+        repo.create_user(s, "LI", "h", Role.QA)
     with pytest.raises(InvalidRecordError, match="agent id"), db.session() as s:
         repo.create_user(s, "x", "h", Role.AGENT)
     with pytest.raises(InvalidRecordError, match="unknown role"), db.session() as s:
