@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 import uuid
 from pathlib import Path
@@ -177,8 +178,13 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.ingest.call_audio import load_call_audio
     from agent_monitor.ingest.client import replay_call
 
+    _check_numbers(("--speed", args.speed, 0.0, False), ("--start", args.start, 0.0, True))
+    if args.duration is not None:
+        _check_numbers(("--duration", args.duration, 0.0, False))
     # sent as telephone audio: 8 kHz L16 (ingest) or 8 kHz mu-law (Twilio)
     audio = load_call_audio(args.file, 8000, args.agent_channel or settings.asr.agent_channel)
+    if args.start >= audio.duration:
+        raise ConfigError(f"--start {args.start:g}: {args.file} is {audio.duration:.1f} s long")
     if args.start or args.duration:
         audio = audio.excerpt(args.start, args.duration)
     call = _call(args, "replay")
@@ -219,7 +225,18 @@ def demo_audio(settings: Settings) -> Any:
     return audio
 
 
+def _check_numbers(*checks: tuple[str, float, float, bool]) -> None:
+    """Refuse, before anything connects, an option that is not a finite number above (or, where
+    ``or_equal``, at least) its floor: ``(option, value, floor, or_equal)``."""
+    for option, value, floor, or_equal in checks:
+        if not (math.isfinite(value) and (value >= floor if or_equal else value > floor)):
+            bound = f"at least {floor:g}" if or_equal else f"above {floor:g}"
+            raise ConfigError(f"{option} {value:g}: must be a finite number {bound}")
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    _check_numbers(("--calls", args.calls, 1, True), ("--rounds", args.rounds, 0, True))
+    _check_numbers(("--speed", args.speed, 0.0, False))
     settings = server_settings(args, settings)
     own_heap(settings)  # the demo's server runs in this process, as `serve` does
     # the demo's calls need two legs each: warming more spares would only delay its start
