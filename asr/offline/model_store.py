@@ -205,6 +205,9 @@ class ModelStore:
                 archive_sha256 = sha256_file(source)
         staged = tmp / "model"
         extracted = extract_model(source, staged, model_path)
+        if RECORD_NAME in extracted.files:  # from an installed model: its record is not a model file
+            (staged / RECORD_NAME).unlink()
+            extracted.files.pop(RECORD_NAME)
         spec = self.manifest.get(name) if name else None
         if name is None:
             spec = self.manifest.match_files(extracted.files) or self.manifest.get(extracted.root_name)

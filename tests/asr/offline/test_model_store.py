@@ -163,6 +163,11 @@ def test_unknown_model_installs_under_its_folder_or_given_name(model_files: Path
     assert record.name == "custom-model" and not record.manifest_checked
     assert store.install(changed, "other-name").name == "other-name"
     assert store.verify("other-name").against.startswith("install record")
+    # an installed model is a source too (copied to another machine or name): its own install record
+    # is not one of its files, so the copy verifies
+    again = store.install(store.model_dir / "other-name", "third-name")
+    assert ".agent-monitor-model.json" not in again.files
+    assert store.verify("third-name").files_checked == len(store.install(changed, "x").files)
     # under the known name it is refused: content differs from the manifest's pinned files
     with pytest.raises(
         ModelLayoutError, match=r"not the model vosk-model-small-en-us-0\.15.*conf/model\.conf"
