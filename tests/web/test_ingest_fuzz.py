@@ -39,6 +39,7 @@ from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
+from tests.web.raw_websocket import open_websocket, ws_frame
 from tests.web.ui_support import serve
 
 TOKEN = "fuzz-ingest-token-0123456789abcdef"
@@ -317,30 +318,9 @@ def test_half_open_audiosocket_legs_are_closed(server: Server) -> None:
     asyncio.run(run())
 
 
-def _ws_frame(opcode: int, payload: bytes) -> bytes:
-    """One masked client frame (mask 0: the payload goes as it is)."""
-    n = len(payload)
-    size = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big")
-    return bytes([0x80 | opcode]) + size + b"\x00\x00\x00\x00" + payload
-
-
 def _raw_ingest(server: Server) -> socket.socket:
     """A websocket to ``/ws/ingest`` over a plain socket, so a test can reset or half-close it."""
-    host, port = server.url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), timeout=10)
-    key = base64.b64encode(os.urandom(16)).decode()
-    head = [
-        "GET /ws/ingest HTTP/1.1",
-        f"Host: {host}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Key: {key}",
-        "Sec-WebSocket-Version: 13",
-        f"Authorization: Bearer {TOKEN}",
-    ]
-    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
-    assert sock.recv(4096).startswith(b"HTTP/1.1 101")
-    return sock
+    return open_websocket(server.url, "/ws/ingest", TOKEN)
 
 
 def _gone_call(server: Server, call_id: str) -> CallStatus | None:
@@ -364,7 +344,7 @@ def _start(call_id: str) -> bytes:
         "encoding": "L16",
         "sample_rate": 8000,
     }
-    return _ws_frame(1, dumps(start).encode())
+    return ws_frame(1, dumps(start).encode())
 
 
 def test_a_client_gone_before_the_started_reply_is_a_disconnect(server: Server) -> None:
@@ -395,8 +375,8 @@ def test_a_client_that_stops_and_half_closes_ends_its_call(server: Server, real_
         speech = real_call.excerpt(0.0, 2.0)  # both legs interleaved, in 20 ms frames
         pcm = np.stack([speech.agent, speech.debtor], axis=1).astype("<i2").tobytes()
         for i in range(0, len(pcm), 640):
-            sock.sendall(_ws_frame(2, pcm[i : i + 640]))
-        sock.sendall(_ws_frame(1, dumps({"type": "stop"}).encode()))
+            sock.sendall(ws_frame(2, pcm[i : i + 640]))
+        sock.sendall(ws_frame(1, dumps({"type": "stop"}).encode()))
         sock.shutdown(socket.SHUT_WR)
         assert _gone_call(server, call_id) is CallStatus.ENDED
     with server.services.db.session() as s:

@@ -19,6 +19,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from agent_monitor.storage import Database, repo
+from tests.web.raw_websocket import open_websocket
 from tests.web.server_process import REPO, TOKEN, ServerProcess, free_port
 
 USER, PASSWORD = "boss", "correct horse battery staple"
@@ -99,16 +100,7 @@ def test_a_text_frame_that_is_not_utf8_is_refused_and_logged_as_a_warning(server
     """The client's bytes, not a server error: closed 1007 and one WARNING line in the log, no
     ERROR and no traceback (uvicorn logs it as an error with a traceback)."""
     before = len(server.log())
-    host, port = server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(
-            (
-                "GET /ws/ingest HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                f"Authorization: Bearer {TOKEN}\r\n\r\n"
-            ).encode()
-        )
-        assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+    with open_websocket(server.url, "/ws/ingest", TOKEN) as sock:
         sock.sendall(bytes([0x81, 0x82, 0, 0, 0, 0, 0xFF, 0xFE]))  # a masked text frame: not UTF-8
         close = sock.recv(4096)
     assert close[:1] == b"\x88" and int.from_bytes(close[2:4], "big") == 1007
