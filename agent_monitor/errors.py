@@ -129,6 +129,10 @@ class RuleModelError(RulePackError):
     """A trained rule model file (models/abuse/*.json) is missing or malformed."""
 
 
+class RulePatternTimeoutError(RulePackError):
+    """A rule's pattern ran past its time limit on one text (it backtracks: the pack needs fixing)."""
+
+
 class CallRecordError(AgentMonitorError):
     """Call metadata given to the calling-hours or frequency rules is unusable."""
 

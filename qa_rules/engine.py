@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent_monitor.errors import RulePackError
+from agent_monitor.errors import RulePackError, RulePatternTimeoutError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import RuleHit
 from agent_monitor.model.transcript import Word
 from agent_monitor.settings import Settings
 from qa_rules.classifier import AbuseModel, load_model
 from qa_rules.context import negated, polite, reported
-from qa_rules.packs import ABUSE_CATEGORIES, Rule, RulePack, allow_regex, load_pack, pack_files
+from qa_rules.packs import (
+    ABUSE_CATEGORIES,
+    CompiledPatterns,
+    Rule,
+    RulePack,
+    allow_regex,
+    load_pack,
+    pack_files,
+)
 from qa_rules.reasons import rule_reason
 from qa_rules.text import Prepared, prepare
+from qa_rules.timed_regex import Match
 from qa_rules.zh_lang import HomophoneIndex, Substitution, word_bounds
+
+log = logging.getLogger(__name__)
 
 
 class RuleSet:
@@ -149,6 +160,9 @@ class Matcher:
         packs = [p for p in ruleset.packs if any(lang in r.languages for r in p.rules)]
         self._allow = allow_regex(packs, lang)
         self._regexes = [(r, r.compiled[lang]) for r in self.match_rules]
+        #: searches given up on (:mod:`qa_rules.timed_regex`), and the rules they were of
+        self.timeouts = 0
+        self._timed_out_rules: set[str] = set()
         homophones: list[tuple[str, bool]] = []
         if lang == "zh":
             for pack in packs:
@@ -175,28 +189,49 @@ class Matcher:
         prep, canon, subs, allowed = self.prepare(text)
         found: list[_Found] = []
         for rule, comp in self._regexes:
-            regex = comp.regex
-            if regex is None:
-                continue
-            unless_checked = False
-            for m in regex.finditer(canon):
-                s, e = m.span()
-                if e == s or any(a <= s and e <= b for a, b in allowed):
-                    continue
-                if comp.word_groups and not self._on_word_bounds(canon, m, comp.word_groups):
-                    continue
-                if rule.negation and negated(canon, s, self.lang):
-                    continue
-                if rule.reported and reported(canon, s, self.lang):
-                    continue
-                if comp.unless is not None and not unless_checked:
-                    if comp.unless.search(canon):
-                        break
-                    unless_checked = True
-                found.append(_Found(rule, s, e, self._reason(rule, s, e, subs)))
+            try:
+                found.extend(self._rule_hits(rule, comp, canon, allowed, subs))
+            except RulePatternTimeoutError as exc:  # a pack defect: the other rules still count
+                self._timed_out(rule, exc)
         if models and self.model_rules and not any(f.rule.category in ABUSE_CATEGORIES for f in found):
             found.extend(self.model_hits(canon))
         return prep, found
+
+    def _rule_hits(
+        self,
+        rule: Rule,
+        comp: CompiledPatterns,
+        canon: str,
+        allowed: list[tuple[int, int]],
+        subs: tuple[Substitution, ...],
+    ) -> list[_Found]:
+        if comp.regex is None:
+            return []
+        found: list[_Found] = []
+        unless_checked = False
+        for m in comp.regex.finditer(canon):
+            s, e = m.span()
+            if e == s or any(a <= s and e <= b for a, b in allowed):
+                continue
+            if comp.word_groups and not self._on_word_bounds(canon, m, comp.word_groups):
+                continue
+            if rule.negation and negated(canon, s, self.lang):
+                continue
+            if rule.reported and reported(canon, s, self.lang):
+                continue
+            if comp.unless is not None and not unless_checked:
+                if comp.unless.search(canon):
+                    break
+                unless_checked = True
+            found.append(_Found(rule, s, e, self._reason(rule, s, e, subs)))
+        return found
+
+    def _timed_out(self, rule: Rule, exc: RulePatternTimeoutError) -> None:
+        """Say once per rule and matcher that a pattern is too slow to check (the pack needs fixing)."""
+        self.timeouts += 1
+        if rule.id not in self._timed_out_rules:
+            self._timed_out_rules.add(rule.id)
+            log.error("rule %s (%s) skipped on a text: %s; fix the pack", rule.id, rule.source, exc.problem)
 
     def model_hits(self, canon: str) -> list[_Found]:
         """Classifier ("abusive tone") hits: probability at or over the rule's threshold, the
@@ -276,11 +311,14 @@ class Matcher:
         out = []
         for rule in self.must_say_rules:
             regex = rule.compiled[self.lang].regex
-            if regex is not None and regex.search(canon):
-                out.append(rule)
+            try:
+                if regex is not None and regex.search(canon):
+                    out.append(rule)
+            except RulePatternTimeoutError as exc:
+                self._timed_out(rule, exc)
         return out
 
-    def _on_word_bounds(self, canon: str, m: re.Match[str], groups: tuple[str, ...]) -> bool:
+    def _on_word_bounds(self, canon: str, m: Match, groups: tuple[str, ...]) -> bool:
         bounds: frozenset[int] | None = None
         for g in groups:
             if m.group(g) is None:

@@ -39,6 +39,7 @@ Every problem raises :class:`~agent_monitor.errors.RulePackError` naming file, r
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from qa_rules.pack_fields import str_field as _str
 from qa_rules.pack_fields import str_list as _str_list
 from qa_rules.pack_fields import term_lists as _lists
 from qa_rules.patterns import PatternError, TermList, compile_literals, compile_patterns
+from qa_rules.timed_regex import TimedPattern
 
 CATEGORIES = frozenset(
     {
@@ -90,8 +92,8 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 class CompiledPatterns:
     """A rule's patterns compiled for one language."""
 
-    regex: re.Pattern[str] | None
-    unless: re.Pattern[str] | None
+    regex: TimedPattern | None
+    unless: TimedPattern | None
     word_groups: tuple[str, ...]
 
 
@@ -202,6 +204,15 @@ def _missed(raw: dict[str, Any], kind: str, src: str, rid: str) -> str | None:
     missed = _str(raw, "missed", src, rid)
     if "{window}" not in missed:
         raise RulePackError(src, "must contain {window} (the window in seconds)", rule=rid, field="missed")
+    try:  # the title is formatted when the window passes, on the live path: any other field would fail there
+        missed.format(window="1")
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise RulePackError(
+            src,
+            f"only {{window}} may stand in braces (write {{{{ or }}}} for a brace): {exc!r}",
+            rule=rid,
+            field="missed",
+        ) from None
     return missed
 
 
@@ -233,7 +244,7 @@ def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList],
         raise RulePackError(src, "languages must list en and/or zh", rule=rid, field="languages")
     leg = _leg(raw, src, rid)
     kind = raw.get("kind", "match")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise RulePackError(src, f"kind must be one of {sorted(KINDS)}", rule=rid, field="kind")
     citation = _str(raw, "citation", src, rid)
     compliant = _str(raw, "compliant", src, rid, required=leg is not RuleLeg.DEBTOR) or None
@@ -337,8 +348,8 @@ def _number(raw: dict[str, Any], key: str, src: str, rid: str, allowed: bool, re
     if not allowed:
         raise RulePackError(src, "not valid for this kind of rule", rule=rid, field=key)
     value = raw[key]
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise RulePackError(src, "must be a positive number", rule=rid, field=key)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
+        raise RulePackError(src, "must be a positive finite number", rule=rid, field=key)
     return float(value)
 
 
@@ -365,11 +376,14 @@ def _compile(
         if not isinstance(raw["unless"], list) or not raw["unless"]:
             raise RulePackError(src, "must be a non-empty list", rule=rid, field="unless")
         try:
-            unless = re.compile(compile_patterns(raw["unless"], lang, lists).source)
+            unless = TimedPattern(compile_patterns(raw["unless"], lang, lists), rid)
         except PatternError as exc:
             raise RulePackError(src, str(exc), rule=rid, field="unless") from None
+        unless.check_speed(lang, src, "unless")
     del allow
-    return CompiledPatterns(re.compile(main.source), unless, tuple(main.word_groups))
+    regex = TimedPattern(main, rid)
+    regex.check_speed(lang, src, "patterns")
+    return CompiledPatterns(regex, unless, tuple(main.word_groups))
 
 
 def allow_regex(packs: Iterable[RulePack], lang: str) -> re.Pattern[str] | None:

@@ -24,10 +24,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import regex
+
 from qa_rules.en_morph import inflections
 from qa_rules.text import en_expand
 
 DEFAULT_GAP = {"en": 3, "zh": 6}
+#: the widest gap (``...N``) and ``near`` window: an utterance, not a paragraph
+MAX_GAP = 30
 _GAP = re.compile(r"^\.\.\.(\d+)?$")
 _ZH_GAP_CHAR = r"[^。!?;.]"
 #: English gaps never skip a negation: "you are not a liar" is not "you are ... liar"
@@ -69,6 +73,8 @@ class Compiled:
 
     source: str
     word_groups: list[str] = field(default_factory=list)
+    #: whether a raw ``{regex: ...}`` is part of it (then it runs under a time limit)
+    raw: bool = False
 
 
 class _Builder:
@@ -77,6 +83,7 @@ class _Builder:
         self.lists = lists
         self.word_groups: list[str] = []
         self._group = 0
+        self.raw = False
 
     # -- alternatives -------------------------------------------------------------------------
     def _en_word(self, word: str) -> str:
@@ -160,7 +167,10 @@ class _Builder:
             if gap:
                 if i == 0 or last or _GAP.match(tokens[i - 1]):
                     raise PatternError(f"gap {tok!r} must stand between two elements")
-                parts.append(self.gap(int(gap.group(1) or DEFAULT_GAP[self.lang])))
+                n = int(gap.group(1) or DEFAULT_GAP[self.lang])
+                if n > MAX_GAP:
+                    raise PatternError(f"gap {tok!r}: at most {MAX_GAP} words or characters")
+                parts.append(self.gap(n))
                 continue
             optional = tok.endswith("?") and len(tok) > 1
             body = self.element(tok[:-1] if optional else tok)
@@ -196,11 +206,11 @@ def compile_patterns(patterns: list[object], lang: str, lists: dict[str, TermLis
         raise PatternError("no patterns")
     body = "|".join(f"(?:{s})" for s in sources)
     source = f"(?<![^ ])(?:{body})(?![^ ])" if lang == "en" else body
-    try:
-        re.compile(source)
-    except re.error as exc:
+    try:  # on the engine it will run on (qa_rules.timed_regex)
+        regex.compile(source) if builder.raw else re.compile(source)
+    except (re.error, regex.error, OverflowError, RecursionError) as exc:
         raise PatternError(f"does not compile: {exc}") from None
-    return Compiled(source, builder.word_groups)
+    return Compiled(source, builder.word_groups, builder.raw)
 
 
 def _one(builder: _Builder, pattern: object) -> str:
@@ -213,17 +223,18 @@ def _one(builder: _Builder, pattern: object) -> str:
             if not isinstance(raw, str) or not raw:
                 raise PatternError("regex must be a non-empty string")
             try:
-                re.compile(raw)
-            except re.error as exc:
+                regex.compile(raw)
+            except (regex.error, OverflowError, RecursionError) as exc:
                 raise PatternError(f"bad regex {raw!r}: {exc}") from None
+            builder.raw = True
             return raw
         if keys == {"near", "within"}:
             pair = pattern["near"]
             within = pattern["within"]
             if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
                 raise PatternError("near must be a list of two pattern strings")
-            if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= 30:
-                raise PatternError("within must be an integer from 0 to 30")
+            if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= MAX_GAP:
+                raise PatternError(f"within must be an integer from 0 to {MAX_GAP}")
             return builder.near(pair[0], pair[1], within)
         raise PatternError(f"unknown pattern keys {sorted(keys)} (use regex, or near + within)")
     raise PatternError(f"a pattern is a string or a mapping, not {type(pattern).__name__}")

@@ -113,6 +113,30 @@ def test_good_pack_loads(tmp_path: Path) -> None:
             + GOOD_RULE.replace("title: test rule", "title: t\n    colour: red"),
             "rule T-ONE-1: field 'colour': unknown key",
         ),
+        # found by probing: a traceback at the command line and a 500 from the admin API before
+        (
+            "pack: t\nversion: 1.0.0\nrules:"
+            + GOOD_RULE.replace("leg: agent", "leg: agent\n    kind: [match]"),
+            "rule T-ONE-1: field 'kind': kind must be one of",
+        ),
+        (
+            "pack: t\nversion: 1.0.0\nrules:"
+            + GOOD_RULE.replace('patterns: ["you idiot"]', 'patterns: ["you ...999999999999 idiot"]'),
+            "gap '...999999999999': at most 30 words or characters",
+        ),
+        # a pattern that backtracks would hold a server's every call (Python's re cannot be stopped)
+        (
+            "pack: t\nversion: 1.0.0\nrules:"
+            + GOOD_RULE.replace(
+                'patterns: ["you idiot"]', "patterns: ['you idiot', {regex: '(?:\\w|\\w\\w)+$'}]"
+            ),
+            "rule T-ONE-1: field 'patterns': the pattern takes over 0.05 s on a",
+        ),
+        (
+            "pack: t\nversion: 1.0.0\nrules:"
+            + GOOD_RULE.replace('patterns: ["you idiot"]', "patterns: [{regex: '(?:a|aa)+$'}]"),
+            "(it backtracks",
+        ),
     ],
 )
 def test_malformed_pack_names_the_problem(tmp_path: Path, body: str, expected: str) -> None:
@@ -166,6 +190,20 @@ def test_shipped_models_are_small_json() -> None:
             "field 'label': at most 40 characters",
         ),
         ("label: Notice\n", "field 'label': only must_say rules have a checklist label"),
+        # formatted when the window passes, on the live path: {agent} failed there (KeyError), every call
+        (
+            "kind: must_say\n    missed: Not said in {window} s ({agent})\n    label: Notice\n",
+            "field 'missed': only {window} may stand in braces",
+        ),
+        ("kind: must_say\n    missed: Not said in {window} s {0}\n    label: Notice\n", "only {window} may"),
+        (
+            "kind: must_say\n    missed: Not said in {window} s\n    label: Notice\n    within_s: .nan\n",
+            "field 'within_s': must be a positive finite number",
+        ),
+        (
+            "kind: must_say\n    missed: Not said in {window} s\n    label: Notice\n    within_s: .inf\n",
+            "field 'within_s': must be a positive finite number",
+        ),
     ],
 )
 def test_the_title_of_a_miss_is_required_for_must_say_rules_only(

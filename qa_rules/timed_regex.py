@@ -1,0 +1,106 @@
+"""Rule patterns with raw regular expressions run under a time limit.
+
+A pack may hold raw regular expressions (``{regex: ...}``), and a careless one backtracks
+exponentially (``(?:a|aa)+$`` on a long run of one letter). Python's ``re`` cannot be stopped and
+holds the GIL while it matches, so one such pattern froze a whole server, every call and every page
+(found by probing: ``/healthz`` went unanswered for 90 s). A rule whose patterns include a raw
+regular expression is therefore compiled with the ``regex`` module, which matches without holding
+the GIL (``concurrent=True``) and gives up after a timeout:
+
+* when a pack loads, such a pattern is run over a few long utterances (:data:`STRESS`), and one
+  that needs more than :data:`LOAD_LIMIT_S` on one of them is refused, naming the rule;
+* on every text, a search that runs past :data:`MATCH_LIMIT_S` raises
+  :class:`~agent_monitor.errors.RulePatternTimeoutError`; the matcher skips that rule for that
+  text and logs it, and checks the other rules.
+
+Patterns built from the pack language alone (words, lists, optional words, gaps of at most
+``MAX_GAP`` words that always end in a space) cannot backtrack that way and keep Python's ``re``,
+which runs them 2.3 times as fast (``benchmarks/bench_rules.py``, English, 2026-12-04).
+"""
+
+from __future__ import annotations
+
+import re
+
+import regex
+
+from agent_monitor.errors import RulePackError, RulePatternTimeoutError
+from qa_rules.patterns import Compiled
+
+#: the longest one search of one rule may take on one text
+MATCH_LIMIT_S = 0.25
+#: the longest a pattern may take on one of the :data:`STRESS` texts when its pack loads
+LOAD_LIMIT_S = 0.05
+#: long, repetitive utterances (prepared text: English tokens joined by spaces, Chinese without)
+#: on which a backtracking pattern shows itself
+STRESS = {
+    "en": (
+        " ".join(["a"] * 60),
+        "a" * 60,
+        "a" * 40 + "!",
+        " ".join(["you are a"] * 20),
+        " ".join(["you are a"] * 15) + " !",
+        " ".join(["1"] * 40),
+        "1" * 40 + "!",
+    ),
+    "zh": ("啊" * 80, "啊" * 50 + "!", "你是" * 40, "1" * 60),
+}
+
+
+Match = re.Match[str] | regex.Match[str]
+
+
+class TimedPattern:
+    """A compiled rule pattern; with a raw regular expression in it, its searches stop after
+    :data:`MATCH_LIMIT_S`."""
+
+    __slots__ = ("_pattern", "_timed", "rule")
+
+    def __init__(self, compiled: Compiled, rule: str) -> None:
+        self._timed = compiled.raw
+        self._pattern: re.Pattern[str] | regex.Pattern[str] = (
+            regex.compile(compiled.source) if compiled.raw else re.compile(compiled.source)
+        )
+        self.rule = rule
+
+    def finditer(self, text: str) -> list[Match]:
+        """Every match in ``text``; :class:`RulePatternTimeoutError` past the time limit."""
+        return self._all(text, MATCH_LIMIT_S)
+
+    def search(self, text: str) -> Match | None:
+        if not isinstance(self._pattern, regex.Pattern):
+            return self._pattern.search(text)
+        try:
+            return self._pattern.search(text, concurrent=True, timeout=MATCH_LIMIT_S)
+        except TimeoutError:
+            raise self._timeout(text, MATCH_LIMIT_S) from None
+
+    def check_speed(self, lang: str, src: str, field: str) -> None:
+        """Refuse (:class:`RulePackError`) a raw pattern that backtracks on the :data:`STRESS` texts."""
+        if not self._timed:
+            return
+        for text in STRESS.get(lang, ()):
+            try:
+                self._all(text, LOAD_LIMIT_S)
+            except RulePatternTimeoutError:
+                raise RulePackError(
+                    src,
+                    f"the pattern takes over {LOAD_LIMIT_S:g} s on a {len(text)}-character utterance "
+                    "(it backtracks: a repetition inside a repetition, or alternatives that match the "
+                    "same text, under * or +)",
+                    rule=self.rule,
+                    field=field,
+                ) from None
+
+    def _all(self, text: str, limit_s: float) -> list[Match]:
+        if not isinstance(self._pattern, regex.Pattern):
+            return list(self._pattern.finditer(text))
+        try:
+            return list(self._pattern.finditer(text, concurrent=True, timeout=limit_s))
+        except TimeoutError:
+            raise self._timeout(text, limit_s) from None
+
+    def _timeout(self, text: str, limit_s: float) -> RulePatternTimeoutError:
+        return RulePatternTimeoutError(
+            "rule pattern", f"ran over {limit_s:g} s on a {len(text)}-character text", rule=self.rule
+        )

@@ -1,0 +1,78 @@
+"""Rule patterns run under a time limit: a pack pattern that backtracks costs one rule on one text,
+never the server (Python's ``re`` held the GIL for minutes on ``(\\w+ ?)+!``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.model.audio import Leg
+from qa_rules.engine import load_rules
+from qa_rules.timed_regex import MATCH_LIMIT_S
+
+SLOW_AND_PLAIN = """pack: t
+version: 1.0.0
+rules:
+  - id: T-SLOW-1
+    title: slow rule
+    category: insult
+    severity: orange
+    languages: [en]
+    leg: agent
+    patterns: [{regex: '(?:x|x)+y'}]
+    citation: none
+    compliant: be polite
+    examples: {positive: ["xy"], negative: ["hello"]}
+  - id: T-ONE-1
+    title: plain rule
+    category: insult
+    severity: orange
+    languages: [en]
+    leg: agent
+    patterns: ["you idiot"]
+    citation: none
+    compliant: be polite
+    examples: {positive: ["you idiot"], negative: ["hello"]}
+"""
+
+
+def test_a_pattern_that_backtracks_on_one_text_costs_that_rule_on_that_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``(?:x|x)+y`` passes the load-time check (nothing in the stress texts starts it off) and is
+    exponential on a run of x: the rule is skipped there (logged once), the other rule still hits,
+    the text takes about the time limit, and other threads run meanwhile (no GIL held)."""
+    pack = tmp_path / "slow.yaml"
+    pack.write_text(SLOW_AND_PLAIN, encoding="utf-8")
+    rules = load_rules([pack], with_models=False)
+    assert {h.rule for h in rules.check("x y xy", "en", Leg.AGENT)} == {"T-SLOW-1"}
+    text = "you idiot " + "x" * 40
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0.005)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    started = time.perf_counter()
+    with caplog.at_level(logging.ERROR, logger="qa_rules.engine"):
+        hits = rules.check(text, "en", Leg.AGENT)
+        again = rules.check(text, "en", Leg.AGENT)
+    took = time.perf_counter() - started
+    done.set()
+    counter.join()
+    assert [h.rule for h in hits] == ["T-ONE-1"] == [h.rule for h in again]
+    assert took < 2 * MATCH_LIMIT_S + 2.0, took  # twice the limit, not exponential time
+    assert ticks >= 10, ticks  # the other thread ran while the pattern was searched
+    matcher = rules.matcher("en", Leg.AGENT)
+    assert matcher.timeouts == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and errors[0].startswith("rule T-SLOW-1 (") and "fix the pack" in errors[0]
