@@ -1,4 +1,5 @@
-"""``agent-monitor db``: migrate the database and verify its tamper-evident hash chains."""
+"""``agent-monitor db``: migrate the database and verify its tamper-evident hash chains and the
+recording files against the sha256 sealed when each was closed."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def register(commands: Any, evals: Any) -> None:
     status = sub.add_parser("status", help="show the database's schema revision")
     status.set_defaults(func=_status)
 
-    verify = sub.add_parser("verify", help="check the hash chains of alerts, alert events and the audit log")
+    verify = sub.add_parser(
+        "verify", help="check the hash chains, the evidence rows and the closed recording files"
+    )
     verify.add_argument(
         "--anchors",
         type=Path,
@@ -71,6 +74,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage.engine import Database
     from agent_monitor.storage.evidence import verify_all
     from agent_monitor.storage.migrate import require_current_schema
+    from agent_monitor.storage.recording_seal import REPORT_NAME, verify_recording_files
 
     anchors: dict[str, Anchor] = {}
     if args.anchors is not None:
@@ -83,9 +87,11 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
         require_current_schema(db.engine)
         with db.session() as session:
             reports = verify_all(session, anchors)
+            files = verify_recording_files(session, settings.media_dir)
             heads = chain_anchors(session)
     finally:
         db.dispose()
+    reports.append(files.report)
     problems = [p for r in reports for p in r.problems]
     for report in reports:
         mark = "ok" if report.ok else f"{len(report.problems)} PROBLEM(S)"
@@ -93,6 +99,12 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{report.name}: {report.rows} rows{head}: {mark}")
     for problem in problems:
         print(f"  {problem}")
+    if files.open:
+        print(
+            f"{REPORT_NAME}: {len(files.open)} open recording(s) skipped (live or never closed, not sealed):"
+        )
+        for label in files.open:
+            print(f"  {label}")
     if problems:
         raise TamperDetectedError(f"{len(problems)} problem(s) found: the evidence records were altered")
     if args.write_anchors is not None:

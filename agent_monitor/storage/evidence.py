@@ -13,7 +13,7 @@ entry for that row: a row edited in the database (a transcript, a hit's evidence
 ``final_level``, a recording's ``sha256``), deleted, or inserted behind the application's back is
 reported. Columns left out on purpose: an utterance's ``updated_at``, a hit's ``created_at`` and
 a recording's running ``bytes_written``/``samples_written`` (progress; the closed file's
-``sha256`` covers its content).
+``sha256`` covers its content, and :mod:`.recording_seal` checks the file against it).
 """
 
 from __future__ import annotations
@@ -154,7 +154,9 @@ def seal_existing(session: Session) -> int:
 
 # --- verification ------------------------------------------------------------------------------
 def verify_all(session: Session, anchors: Mapping[str, chain.Anchor] | None = None) -> list[ChainReport]:
-    """Every check of ``db verify``: the hash chains, alert states and the evidence rows."""
+    """The database checks of ``db verify``: the hash chains, alert states and the evidence rows
+    (``db verify`` checks the recording files with
+    :func:`~agent_monitor.storage.recording_seal.verify_recording_files`)."""
     return [*verify_chains(session, anchors), verify_evidence(session)]
 
 

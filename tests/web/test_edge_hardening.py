@@ -5,22 +5,27 @@ starlette's TestClient: strict JSON, security headers, password strength, maskin
 from __future__ import annotations
 
 import io
+import json
 import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
+from agent_monitor.storage.recordings import recording_path
 from tests.web.auth_support import Principal, add_users, app_settings, running, sign_in
 from tests.web.ui_support import add_call
+from web.ui.export import safe_name
 
 HOSTILE_IDS = ("通话-1", "../../evil", "..\\..\\evil", "a/b", "a/../../b", "C-1\u202egpj.exe")
 DEBTOR_PHONE = "+14155551234"
@@ -158,6 +163,44 @@ def test_export_failure_writes_no_audit_row(world: World) -> None:
     r = world.client.get("/api/calls/no-such-call/export.zip", headers=world.admin.headers())
     assert r.status_code == 404
     assert _exports(world, "no-such-call") == 0
+
+
+def _export_manifest(world: World, call_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    from urllib.parse import quote
+
+    r = world.client.get(f"/api/calls/{quote(call_id, safe='')}/export.zip", headers=world.admin.headers())
+    assert r.status_code == 200, r.text
+    zf, folder = zipfile.ZipFile(io.BytesIO(r.content)), safe_name(call_id)
+    lines = zf.read(f"{folder}/SHA256SUMS").decode().splitlines()
+    sums = {name: digest for digest, name in (line.split("  ") for line in lines)}
+    return json.loads(zf.read(f"{folder}/manifest.json")), sums
+
+
+def test_the_export_ties_each_recording_to_its_sealed_sha256(world: World) -> None:
+    manifest, sums = _export_manifest(world, "a/b")
+    with world.client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
+        sealed = {leg.value: repo.require_recording(s, "a/b", leg).sha256 for leg in Leg}
+    for leg in Leg:
+        entry = manifest["recordings"][leg.value]
+        assert entry["sealed_sha256"] == sealed[leg.value] == sums[f"audio/{leg.value}.wav"]
+        assert entry["evidence_log"]["id"] >= 1 and len(entry["evidence_log"]["row_hash"]) == 64
+
+
+def test_the_export_of_a_modified_recording_is_refused(world: World, real_call: CallAudio) -> None:
+    services = world.client.app.state.services  # type: ignore[attr-defined]
+    add_call(services.db, world.data, "tampered-1", "A-ONE", real_call.excerpt(0.0, 3.0), WarningLevel.RED)
+    manifest, _ = _export_manifest(world, "tampered-1")
+    assert manifest["recordings"]["agent"]["sealed_sha256"]
+    with recording_path(world.data, "tampered-1", Leg.AGENT).open("r+b") as f:
+        f.seek(20_000)
+        f.write(bytes(10_000))
+    before = _exports(world, "tampered-1")
+    r = world.client.get("/api/calls/tampered-1/export.zip", headers=world.admin.headers())
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert "agent leg's recording was modified after it was closed" in detail and "db verify" in detail
+    assert str(world.data) not in detail  # the server's paths are not shown
+    assert _exports(world, "tampered-1") == before  # a refused export is not recorded as served
 
 
 def test_the_database_file_is_private(world: World) -> None:

@@ -1,6 +1,10 @@
 """The evidence package of a call: a zip with both legs' audio, the transcript, rule hits, alerts
 with their steps, QA reviews, and ``SHA256SUMS`` (sha256 of every other file, ``sha256sum -c``
-format) plus ``manifest.json`` (who exported what, when, masked or not).
+format) plus ``manifest.json`` (who exported what, when, masked or not, and for each recording the
+sha256 sealed when it was closed with the evidence-log entry that seals it). A closed recording
+that no longer matches its sealed sha256 is not exported: the export is refused (409), since an
+evidence package whose sums are only consistent with themselves would pass altered audio on as
+evidence.
 
 A call id is whatever the telephony system sent (any script, ``/``, ``..``), so it never becomes a
 path as it is: the zip's folder and the download's file name are :func:`safe_name` of it (letters,
@@ -15,13 +19,17 @@ import json
 import re
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from agent_monitor.errors import AgentMonitorError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import repo
+from agent_monitor.storage.recording_seal import read_sealed
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
+
+_OPEN = "recording still open (a live call, or never closed): nothing sealed, exported as written so far"
 
 
 def safe_name(call_id: str) -> str:
@@ -50,22 +58,38 @@ def transcript_text(utterances: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _audio_files(s: Any, call_id: str, data_dir: Any) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Each leg's audio file, and for the manifest what seals it. A closed recording is exported
+    exactly as it was sealed (so its line in ``SHA256SUMS`` is the sealed sha256) and refused
+    (:class:`ConflictError`) when the file no longer matches; one still open (a live call, or never
+    closed) is exported as far as it is written, marked as not sealed."""
+    files: dict[str, bytes] = {}
+    recordings: dict[str, Any] = {}
+    for leg in Leg:
+        row = repo.get_recording(s, call_id, leg)
+        if row is None:
+            continue
+        name = f"audio/{leg.value}.wav"
+        if row.sha256 is not None:
+            files[name], seal = read_sealed(s, Path(data_dir), row)
+            recordings[leg.value] = {"file": name, **seal}
+            continue
+        try:
+            audio = read_recording(locate_recording(data_dir, call_id, leg, row.path))
+        except AgentMonitorError:
+            continue
+        files[name] = wav_header(audio.sample_rate, len(audio.pcm)) + audio.pcm
+        recordings[leg.value] = {"file": name, "sealed_sha256": None, "note": _OPEN}
+    return files, recordings
+
+
 def build_evidence_zip(
     s: Any, record: dict[str, Any], data_dir: Any, exported_by: str, masked: bool
 ) -> tuple[bytes, dict[str, str]]:
     """The zip bytes and the sha256 of each file in it. ``record`` is the call's record as the
     call page gets it (already masked when ``masked``)."""
     call_id = record["call"]["call_id"]
-    files: dict[str, bytes] = {}
-    for leg in Leg:
-        row = repo.get_recording(s, call_id, leg)
-        if row is None:
-            continue
-        try:
-            audio = read_recording(locate_recording(data_dir, call_id, leg, row.path))
-        except AgentMonitorError:
-            continue
-        files[f"audio/{leg.value}.wav"] = wav_header(audio.sample_rate, len(audio.pcm)) + audio.pcm
+    files, recordings = _audio_files(s, call_id, data_dir)
     files["transcript.json"] = _dumps(record["utterances"])
     files["transcript.txt"] = transcript_text(record["utterances"]).encode()
     steps = {
@@ -88,6 +112,7 @@ def build_evidence_zip(
         "exported_at": datetime.now(UTC).isoformat(),
         "personal_data_masked": masked,
         "files": sums,
+        "recordings": recordings,
     }
     files["manifest.json"] = _dumps(manifest)
     sums["manifest.json"] = hashlib.sha256(files["manifest.json"]).hexdigest()

@@ -20,6 +20,7 @@ from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import HitStatus
 from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.migrate import head_revision, upgrade_database
+from agent_monitor.storage.recordings import RecordingWriter, recording_path
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, 101112, tzinfo=UTC)
 
@@ -46,11 +47,13 @@ def _hit() -> RuleHit:
     )
 
 
-def _call(db: Database) -> None:
-    """A call as the live pipeline writes it, in several transactions."""
+def _call(db: Database, media_dir: Path) -> None:
+    """A call as the live pipeline writes it, in several transactions, its agent leg recorded to a
+    real file under ``media_dir``."""
+    path = recording_path(media_dir, "c1", Leg.AGENT)
     with db.session() as s:
         repo.start_call(s, "c1", "A1", source_protocol="ws_ingest", started_at=T0)
-        repo.register_recording(s, "c1", Leg.AGENT, "recordings/c1/agent.wav", 8000, started_at=T0)
+        repo.register_recording(s, "c1", Leg.AGENT, str(path), 8000, started_at=T0)
     with db.session() as s:
         repo.save_utterance(s, "c1", _transcript(0, "you are so", final=False))
     with db.session() as s:
@@ -63,8 +66,11 @@ def _call(db: Database) -> None:
         )
     with db.session() as s:
         repo.update_recording_progress(s, "c1", Leg.AGENT, bytes_written=1600, samples_written=800)
+        writer = RecordingWriter(path, 8000)
+        writer.write(bytes(range(256)) * 12 + bytes(128))
+        info = writer.close()
         repo.close_recording(
-            s, "c1", Leg.AGENT, bytes_written=3200, samples_written=1600, sha256="ab" * 32, closed_at=T0
+            s, "c1", Leg.AGENT, bytes_written=3200, samples_written=1600, sha256=info.sha256, closed_at=T0
         )
         repo.end_call(s, "c1", ended_at=T0)
 
@@ -79,8 +85,8 @@ def _sql(db: Database, statement: str) -> None:
         conn.execute(text(statement))
 
 
-def test_the_live_writes_verify_clean(db: Database) -> None:
-    _call(db)
+def test_the_live_writes_verify_clean(db: Database, tmp_path: Path) -> None:
+    _call(db, tmp_path)
     assert _problems(db) == []
     with db.session() as s:
         evidence = {r.name: r.rows for r in verify_all(s)}
@@ -122,7 +128,7 @@ def test_db_verify_catches_edited_evidence(
 ) -> None:
     monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", db_url)
     monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path))
-    _call(db)
+    _call(db, tmp_path)
     assert main(["db", "verify"]) == 0
     capsys.readouterr()
     _sql(db, statement)

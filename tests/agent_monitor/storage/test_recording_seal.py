@@ -1,0 +1,132 @@
+"""A recording file modified on disk after it was closed (its sha256 sealed in the evidence log) is
+named by ``db verify`` and refused by :func:`read_sealed` (the evidence export); an open recording
+(a live call) is skipped and said so; untouched recordings verify clean."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from agent_monitor.cli import main
+from agent_monitor.errors import ConflictError
+from agent_monitor.model.audio import Leg
+from agent_monitor.storage import repo
+from agent_monitor.storage.engine import Database
+from agent_monitor.storage.recording_seal import read_sealed, verify_recording_files
+from agent_monitor.storage.recordings import RecordingWriter, recording_path
+
+T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
+RATE = 8000
+
+
+def _tone(seconds: float) -> bytes:
+    n = int(seconds * RATE)
+    return struct.pack(f"<{n}h", *(int(8000 * math.sin(2 * math.pi * 440 * i / RATE)) for i in range(n)))
+
+
+def _recorded_call(db: Database, media_dir: Path, call_id: str, *, close: bool = True) -> Path:
+    """A call whose two legs are recorded as the live pipeline records them (register, write,
+    close, store the size and sha256); with ``close=False`` the recordings stay open (live)."""
+    with db.session() as s:
+        repo.start_call(s, call_id, "A1", source_protocol="ws_ingest", started_at=T0)
+    for leg in Leg:
+        path = recording_path(media_dir, call_id, leg)
+        with db.session() as s:
+            repo.register_recording(s, call_id, leg, str(path), RATE, started_at=T0)
+        writer = RecordingWriter(path, RATE)
+        writer.write(_tone(3.0))
+        if not close:
+            writer.flush()
+            continue
+        info = writer.close()
+        with db.session() as s:
+            repo.close_recording(
+                s,
+                call_id,
+                leg,
+                bytes_written=info.bytes_written,
+                samples_written=info.samples_written,
+                sha256=info.sha256,
+                closed_at=T0,
+            )
+    return recording_path(media_dir, call_id, Leg.AGENT)
+
+
+def _zero_10k(path: Path) -> None:
+    with path.open("r+b") as f:
+        f.seek(20_000)
+        f.write(bytes(10_000))
+
+
+def _verify(db_url: str, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", db_url)
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(media_dir))
+    return main(["db", "verify"])
+
+
+def test_db_verify_names_a_modified_or_missing_recording_file(
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    agent = _recorded_call(db, tmp_path, "c1")
+    _recorded_call(db, tmp_path, "live-1", close=False)
+    assert _verify(db_url, tmp_path, monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "recording_files: 2 rows: ok" in out, out
+    assert "2 open recording(s) skipped" in out and "call 'live-1' agent leg" in out, out
+
+    _zero_10k(agent)
+    assert _verify(db_url, tmp_path, monkeypatch) == 1
+    captured = capsys.readouterr()
+    assert "recording_files: 2 rows: 1 PROBLEM(S)" in captured.out, captured.out
+    assert f"call 'c1' agent leg: file {agent} does not match the sha256 sealed" in captured.out
+    assert "debtor leg: file" not in captured.out  # the untouched leg is not named
+    assert "1 problem(s) found" in captured.err
+
+    debtor = recording_path(tmp_path, "c1", Leg.DEBTOR)
+    debtor.unlink()
+    assert _verify(db_url, tmp_path, monkeypatch) == 1
+    out = capsys.readouterr().out
+    assert f"call 'c1' debtor leg: file {debtor} is missing" in out, out
+
+
+def test_open_recordings_are_skipped_not_hashed(db: Database, tmp_path: Path) -> None:
+    _zero_10k(_recorded_call(db, tmp_path, "live-1", close=False))  # still being written: no seal
+    with db.session() as s:
+        files = verify_recording_files(s, tmp_path)
+    assert files.report.ok and files.report.rows == 0
+    assert files.open == ("call 'live-1' agent leg", "call 'live-1' debtor leg")
+
+
+def test_read_sealed_gives_the_sealed_bytes_and_refuses_a_modified_file(db: Database, tmp_path: Path) -> None:
+    agent = _recorded_call(db, tmp_path, "c1")
+    with db.session() as s:
+        rec = repo.require_recording(s, "c1", Leg.AGENT)
+        data, seal = read_sealed(s, tmp_path, rec)
+        assert data == agent.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == seal["sealed_sha256"] == rec.sha256
+        entry = seal["evidence_log"]
+        assert entry["id"] >= 1 and len(entry["row_hash"]) == 64 and len(entry["digest"]) == 64
+    _zero_10k(agent)
+    with db.session() as s, pytest.raises(ConflictError, match="agent leg's recording was modified"):
+        read_sealed(s, tmp_path, repo.require_recording(s, "c1", Leg.AGENT))
+    # the stored sha256 rewritten to the tampered file's: the evidence log's seal disagrees
+    with db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE recordings SET sha256 = :h WHERE leg = 'agent'"),
+            {"h": hashlib.sha256(agent.read_bytes()).hexdigest()},
+        )
+    with db.session() as s, pytest.raises(ConflictError, match="does not match its evidence-log seal"):
+        read_sealed(s, tmp_path, repo.require_recording(s, "c1", Leg.AGENT))
+    recording_path(tmp_path, "c1", Leg.DEBTOR).unlink()
+    with db.session() as s, pytest.raises(ConflictError, match=r"debtor leg's recording .* is missing"):
+        read_sealed(s, tmp_path, repo.require_recording(s, "c1", Leg.DEBTOR))
