@@ -9,14 +9,11 @@ node) there are no stream ids and ``since`` is refused.
 
 from __future__ import annotations
 
-import re
-
+from agent_monitor.cluster.entries import stream_id_fits
 from agent_monitor.cluster.redis_bus import RedisEventBus
 from agent_monitor.errors import InvalidRequestError
 from agent_monitor.model.events import Event
 from agent_monitor.pipeline.bus import EventBus, EventFilter
-
-STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
 def stream_id(bus: EventBus, event: Event) -> str | None:
@@ -31,11 +28,12 @@ def order(sid: str) -> tuple[int, int]:
 
 async def missed_events(bus: EventBus, since: str | None, wanted: EventFilter) -> list[tuple[str, Event]]:
     """The critical events ``wanted`` after stream id ``since`` (none without ``since``);
-    :class:`InvalidRequestError` for a malformed id or a bus without stream ids."""
+    :class:`InvalidRequestError` for a malformed id (or one whose parts do not fit in 64 bits) or
+    a bus without stream ids."""
     if since is None:
         return []
     if not isinstance(bus, RedisEventBus):
         raise InvalidRequestError("since: this server has no event stream to resume (no cluster.redis_url)")
-    if not STREAM_ID.match(since):
+    if not stream_id_fits(since):  # Redis refuses parts beyond 64 bits
         raise InvalidRequestError("since must be a stream id such as 1733000000000-0")
     return await bus.replay(since, wanted)

@@ -35,10 +35,10 @@ from collections import OrderedDict, deque
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
-from agent_monitor.errors import EventFormatError
-from agent_monitor.model.event_codec import event_from_dict
+from agent_monitor.cluster.entries import entry_event, entry_origin, stream_id_fits, text
+from agent_monitor.errors import InvalidRequestError
 from agent_monitor.model.events import Event
 from agent_monitor.pipeline.bus import EventFilter, InProcessEventBus, Subscription
 from agent_monitor.settings import ClusterSettings
@@ -73,7 +73,7 @@ class RedisEventBus:
             socket_timeout=5.0,
             socket_connect_timeout=2.0,
             health_check_interval=10,
-            decode_responses=True,
+            decode_responses=False,  # bytes: each entry is decoded on its own (.entries)
         )
         self._unsent: deque[Event] = deque()
         self._unsent_wakeup = asyncio.Event()
@@ -212,14 +212,20 @@ class RedisEventBus:
             except (RedisError, OSError) as exc:
                 self._lost("read", exc)
                 await backoff.wait()
+            except Exception:  # the reader of every other node's events must outlive one bad batch
+                log.exception("redis bus: a read failed; reading on after it")
+                await backoff.wait()
 
     async def _resume_point(self) -> str:
         """Right after the last event this node delivered, or the stream's end for a new node."""
         stored: Any = await self.redis.get(self.cursor_key)
         if stored is not None:
-            return str(stored)
+            cursor = stored.decode("ascii", "replace")
+            if stream_id_fits(cursor):
+                return cursor
+            log.error("redis bus: ignored the stored cursor %r (not a stream id)", stored[:60])
         newest: Any = await self.redis.xrevrange(self.stream, count=1)
-        return str(newest[0][0]) if newest else "0-0"
+        return text(newest[0][0]) if newest else "0-0"
 
     async def _read_batch(self) -> None:
         assert self.last_id is not None
@@ -228,26 +234,30 @@ class RedisEventBus:
         )
         if not reply:
             return
-        entries = reply[0][1]
-        for entry_id, fields in entries:
-            self._deliver(str(entry_id), fields)
-            self.last_id = str(entry_id)
+        for raw_id, fields in reply[0][1]:
+            entry_id = text(raw_id)  # Redis writes ids itself: always ASCII
+            self.last_id = entry_id  # first: whatever happens with this entry, the reader moves on
+            event = self._decode(entry_id, fields)
+            if event is not None:
+                self._deliver(entry_id, event)
         await self.redis.set(self.cursor_key, self.last_id, ex=CURSOR_TTL_S)
 
-    def _deliver(self, entry_id: str, fields: dict[str, str]) -> None:
-        node = fields.get("node", "")
-        if node == self.instance:
-            return
+    def _decode(self, entry_id: str, fields: dict[bytes, bytes]) -> Event | None:
+        """The event of an entry to deliver; ``None`` for this process's own, a repeat, or an
+        entry that is not an event (logged and counted: the reader goes on past it)."""
         try:
-            seq = int(fields["seq"])
-            if seq <= self._last_seen.get(node, 0):
-                return  # sent twice by a publisher whose connection broke mid-batch
-            self._last_seen[node] = seq
-            event = event_from_dict(json.loads(fields["event"]))
-        except (KeyError, ValueError, EventFormatError) as exc:
+            node, seq = entry_origin(fields)
+            if node == self.instance or seq <= self._last_seen.get(node, 0):
+                return None  # own event, or sent twice by a publisher whose connection broke
+            event = entry_event(fields)
+        except Exception as exc:  # any failure of one entry is that entry's, never the reader's
             self.malformed += 1
-            log.error("redis bus: skipped a stream entry that is not an event: %s", exc)
-            return
+            log.error("redis bus: skipped stream entry %s, not an event: %s", entry_id, _brief(exc))
+            return None
+        self._last_seen[node] = seq
+        return event
+
+    def _deliver(self, entry_id: str, event: Event) -> None:
         self.received += 1
         self._ids[id(event)] = (event, entry_id)
         while len(self._ids) > ID_MEMORY:
@@ -262,21 +272,33 @@ class RedisEventBus:
 
     async def replay(self, since: str, filter: EventFilter | None = None) -> list[tuple[str, Event]]:
         """The critical events after stream id ``since`` up to what this node has delivered (for a
-        subscriber that reconnects: ``/ws/events?since=ID``), oldest first, at most ``BATCH * 50``."""
+        subscriber that reconnects: ``/ws/events?since=ID``), oldest first, at most ``BATCH * 50``;
+        entries that are not events are passed over. :class:`InvalidRequestError` for a ``since``
+        that is not a stream id Redis takes."""
+        if not stream_id_fits(since):
+            raise InvalidRequestError("since must be a stream id such as 1733000000000-0")
         if self.last_id is None:
             return []
-        entries: Any = await self.redis.xrange(
-            self.stream, min=f"({since}", max=self.last_id, count=BATCH * 50
-        )
+        try:
+            entries: Any = await self.redis.xrange(
+                self.stream, min=f"({since}", max=self.last_id, count=BATCH * 50
+            )
+        except ResponseError as exc:
+            raise InvalidRequestError(f"since {since} is not a stream id to resume after: {exc}") from None
         out = []
-        for entry_id, fields in entries:
+        for raw_id, fields in entries:
             try:
-                event = event_from_dict(json.loads(fields["event"]))
-            except (KeyError, ValueError, EventFormatError):
+                event = entry_event(fields)
+            except Exception as exc:  # the reader logged and counted it when it passed it
+                log.debug("redis bus: replay passed over entry %r: %s", raw_id, _brief(exc))
                 continue
             if event.critical and (filter is None or filter(event)):
-                out.append((str(entry_id), event))
+                out.append((text(raw_id), event))
         return out
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 class Backoff:

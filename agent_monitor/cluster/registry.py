@@ -2,9 +2,10 @@
 
 Keys (``PREFIX`` is ``cluster.prefix``):
 
-* ``PREFIX:calls``: a hash, call id -> JSON ``{"node", "info", "stats", "at"}``: the call's
-  :class:`CallInfo` (what the wall and the access policy need), its latest
-  :class:`SessionStats` and when the holding node last wrote it (UNIX seconds).
+* ``PREFIX:calls``: a hash, call id -> JSON ``{"node", "instance", "info", "stats", "at"}``: the
+  call's :class:`CallInfo` (what the wall and the access policy need), its latest
+  :class:`SessionStats`, the process (``instance``) of the node that holds it and when that
+  process last wrote it (UNIX seconds).
 * ``PREFIX:node:NODE``: the node's presence, renewed every ``cluster.heartbeat_s`` with a TTL of
   ``cluster.node_ttl_s``.
 
@@ -17,6 +18,14 @@ entry only while it still names the dead node and the node is still absent, and 
 caller that removed it marks the call ``aborted`` in the database and publishes
 :class:`CallEnded` (critical) on the bus, so every wall shows it. A call the phone switch
 reconnected to another node in the meantime is that node's entry and is left alone.
+
+**A node restarted under the same node id** (``HOST:PORT`` by default) keeps its presence alive, so
+nobody takes it for dead; the calls its previous process held would stay listed forever. Each
+process therefore has its own ``instance`` id, and a node that holds calls reaps the entries of its
+own node id written by another instance that were not rewritten for ``cluster.node_ttl_s`` (the
+same bound as a dead node's, and by the same machine's clock): the previous process is gone. A
+second live process misconfigured with the same node id rewrites its entries every beat, so they
+are never stale and never reaped. The claim removes the entry only if it is still the one read.
 """
 
 from __future__ import annotations
@@ -26,17 +35,19 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import SQLAlchemyError
 
+from agent_monitor.cluster.entries import text
 from agent_monitor.cluster.handoffs import HandoffSweep
-from agent_monitor.errors import EventFormatError, StorageError
+from agent_monitor.errors import StorageError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.event_codec import decode_call_info
 from agent_monitor.model.events import CallEnded
@@ -46,6 +57,7 @@ from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
 from agent_monitor.settings import ClusterSettings
 from agent_monitor.storage import Database, repo
+from agent_monitor.strict_json import loads_strict
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +75,14 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return v
 """
 
+#: removes a call entry only if it is still exactly the value read (a previous instance's stale
+#: entry: any rewrite since, by whoever, keeps it); returns 1 (the caller won the claim) or nil
+_CLAIM_STALE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class RemoteCall:
@@ -73,12 +93,13 @@ class RemoteCall:
     stats: SessionStats
     node: str
     at: float
+    #: the process of ``node`` that wrote the entry (``""``: written before instances were kept)
+    instance: str = ""
 
 
-def _entry(call: LiveCall, node: str) -> str:
-    return json.dumps(
-        {"node": node, "info": call.info.to_dict(), "stats": call.stats.to_dict(), "at": time.time()}
-    )
+def _entry(call: LiveCall, node: str, instance: str) -> str:
+    info, stats = call.info.to_dict(), call.stats.to_dict()
+    return json.dumps({"node": node, "instance": instance, "info": info, "stats": stats, "at": time.time()})
 
 
 def _stats(data: dict[str, Any]) -> SessionStats:
@@ -94,24 +115,34 @@ def _stats(data: dict[str, Any]) -> SessionStats:
     )
 
 
-def _remote(call_id: str, raw: str) -> RemoteCall:
-    data = json.loads(raw)
+def _remote(call_id: str, raw: bytes | str) -> RemoteCall:
+    data = loads_strict(raw)
     info = decode_call_info(data["info"])
-    return RemoteCall(call_id, info, _stats(data["stats"]), str(data["node"]), float(data["at"]))
+    instance = str(data.get("instance", ""))
+    return RemoteCall(call_id, info, _stats(data["stats"]), str(data["node"]), float(data["at"]), instance)
 
 
 class CallRegistry:
-    """This node's view of ``PREFIX:calls`` and its presence (see the module documentation)."""
+    """This node's view of ``PREFIX:calls`` and its presence (see the module documentation).
+
+    ``redis`` is a client that reads bytes (no ``decode_responses``, as the Redis bus's): one
+    value that is not UTF-8 then spoils only its own entry, not the whole ``HGETALL``."""
 
     def __init__(self, redis: aioredis.Redis, settings: ClusterSettings, node: str) -> None:
         self.redis = redis
         self.settings = settings
         self.node = node
         self.calls_key = f"{settings.prefix}:calls"
+        #: this process (a restarted node is another instance of the same node id)
+        self.instance = uuid.uuid4().hex
         self._claim = redis.register_script(_CLAIM)
+        self._claim_stale = redis.register_script(_CLAIM_STALE)
+        self._raw: dict[str, bytes | str] = {}
         self._mine: set[str] = set()
         #: the calls of every node, as last read
         self.calls: dict[str, RemoteCall] = {}
+        #: registry entries that could not be read (logged and left out), since start
+        self.malformed = 0
 
     def presence_key(self, node: str) -> str:
         return f"{self.settings.prefix}:node:{node}"
@@ -119,7 +150,7 @@ class CallRegistry:
     async def beat(self, local: Sequence[LiveCall]) -> None:
         """Renew this node's presence and write its live calls; remove those that ended."""
         ttl_ms = int(self.settings.node_ttl_s * 1000)
-        now = {c.call_id: _entry(c, self.node) for c in local}
+        now = {c.call_id: _entry(c, self.node, self.instance) for c in local}
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(self.presence_key(self.node), str(time.time()), px=ttl_ms)
             if now:
@@ -130,14 +161,18 @@ class CallRegistry:
         self._mine = set(now)
 
     async def read(self) -> dict[str, RemoteCall]:
-        """Every call in the registry (an unreadable entry is logged and left out)."""
+        """Every call in the registry; each entry is decoded on its own (the client reads bytes),
+        and one that cannot be read is logged, counted in :attr:`malformed` and left out."""
         raw: Any = await self.redis.hgetall(self.calls_key)
-        calls = {}
-        for call_id, value in raw.items():
+        calls, self._raw = {}, {}
+        for key, value in raw.items():
             try:
-                calls[str(call_id)] = _remote(str(call_id), str(value))
-            except (KeyError, ValueError, TypeError, EventFormatError) as exc:
-                log.error("registry: unreadable entry for call %s: %s", call_id, exc)
+                call_id = text(key)
+                calls[call_id] = _remote(call_id, value)
+                self._raw[call_id] = value
+            except Exception as exc:  # one bad entry must not stop the round (dead nodes' reaping)
+                self.malformed += 1
+                log.error("registry: unreadable entry for call %r: %s: %s", key, type(exc).__name__, exc)
         self.calls = calls
         return calls
 
@@ -149,11 +184,31 @@ class CallRegistry:
         alive: Any = await self.redis.mget([self.presence_key(n) for n in sorted(nodes)])
         return {n for n, a in zip(sorted(nodes), alive, strict=True) if a is None}
 
+    def stale(self) -> list[RemoteCall]:
+        """Calls of this node id held by another (previous) process of it, not rewritten for
+        ``cluster.node_ttl_s`` (as last read)."""
+        before = time.time() - self.settings.node_ttl_s
+        mine = [c for c in self.calls.values() if c.node == self.node and c.instance != self.instance]
+        return [c for c in mine if c.at < before and c.call_id not in self._mine]
+
+    async def claim_stale(self, call: RemoteCall) -> bool:
+        """Whether this process removed a stale entry of its node id (:meth:`stale`) still as read."""
+        raw = self._raw.get(call.call_id)
+        if raw is None:
+            return False
+        won = await self._claim_stale(keys=[self.calls_key], args=[call.call_id, raw])
+        return won is not None
+
     async def claim(self, call: RemoteCall) -> bool:
-        """Whether this node won the claim on a dead node's call (exactly one node does)."""
-        won = await self._claim(
-            keys=[self.calls_key, self.presence_key(call.node)], args=[call.call_id, call.node]
-        )
+        """Whether this node won the claim on a dead node's call (exactly one node does); an
+        entry the claim script cannot read (rewritten since it was read) is not claimed."""
+        try:
+            won = await self._claim(
+                keys=[self.calls_key, self.presence_key(call.node)], args=[call.call_id, call.node]
+            )
+        except ResponseError as exc:
+            log.error("registry: could not claim call %s of node %s: %s", call.call_id, call.node, exc)
+            return False
         return won is not None
 
 
@@ -255,9 +310,14 @@ class NodeKeeper:
             log.info("cluster: node %s stopped heartbeating", node)
             for call in [c for c in self.registry.calls.values() if c.node == node]:
                 if await self.registry.claim(call):
-                    await self._reap(call)
+                    await self._reap(call, f"node {call.node} stopped")
+        if self.holds_calls:  # calls of this node's previous process (restarted within node_ttl_s)
+            held = {c.call_id for c in self.held()}  # one the switch reconnected here is not stale
+            for call in [c for c in self.registry.stale() if c.call_id not in held]:
+                if await self.registry.claim_stale(call):
+                    await self._reap(call, f"node {call.node} restarted")
 
-    async def _reap(self, call: RemoteCall) -> None:
+    async def _reap(self, call: RemoteCall, reason: str) -> None:
         now = datetime.now(UTC)
         duration = max(0.0, (now - call.info.started_at).total_seconds())
 
@@ -267,7 +327,6 @@ class NodeKeeper:
 
         self.registry.calls.pop(call.call_id, None)
         self.reaped.append(call.call_id)
-        reason = f"node {call.node} stopped"
         level = call.stats.level
         ended = CallEnded(call.call_id, duration, "aborted", reason, level, duration)
         await self.bus.publish(ended)  # every wall first: the database may be slow

@@ -6,12 +6,14 @@ JSON; the receiving process rebuilds the same frozen dataclass with this module,
 the dataclasses' type hints (enums, ``datetime``, tuples, optional fields, nested dataclasses);
 :class:`TranscriptEvent`, whose JSON form is flattened, has its own decoder.
 
-Input that is not an event's JSON form raises :class:`~agent_monitor.errors.EventFormatError`.
+Input that is not an event's JSON form raises :class:`~agent_monitor.errors.EventFormatError`,
+non-finite numbers included (``int(inf)``'s ``OverflowError``, an infinite or NaN ``float``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from datetime import datetime
@@ -41,7 +43,7 @@ def event_from_dict(data: Any) -> Event:
         return typing.cast(Event, _dataclass(cls, data))
     except EventFormatError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, AgentMonitorError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, AgentMonitorError) as exc:
         raise EventFormatError(f"malformed {cls.type} event: {exc}") from exc
 
 
@@ -51,28 +53,35 @@ def decode_call_info(data: Any) -> CallInfo:
         return typing.cast(CallInfo, _dataclass(CallInfo, data))
     except EventFormatError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, AgentMonitorError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, AgentMonitorError) as exc:
         raise EventFormatError(f"malformed call info: {exc}") from exc
 
 
 def _transcript_event(data: dict[str, Any]) -> TranscriptEvent:
     words = tuple(
-        Word(text=w["text"], start=float(w["start"]), end=float(w["end"]), conf=float(w["conf"]))
+        Word(text=w["text"], start=_finite(w["start"]), end=_finite(w["end"]), conf=_finite(w["conf"]))
         for w in data["words"]
     )
     transcript = Transcript(
         leg=Leg(data["leg"]),
         utterance=int(data["utterance"]),
-        start=float(data["start"]),
-        end=float(data["end"]),
+        start=_finite(data["start"]),
+        end=_finite(data["end"]),
         text=str(data["text"]),
         final=bool(data["final"]),
         words=words,
         lang=str(data["lang"]),
         at_pause=bool(data.get("at_pause", False)),
-        speech_s=float(data.get("speech_s", 0.0)),
+        speech_s=_finite(data.get("speech_s", 0.0)),
     )
-    return TranscriptEvent(call_id=str(data["call_id"]), t=float(data["t"]), transcript=transcript)
+    return TranscriptEvent(call_id=str(data["call_id"]), t=_finite(data["t"]), transcript=transcript)
+
+
+def _finite(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise EventFormatError(f"{value!r} is not a finite number")
+    return number
 
 
 @cache
@@ -132,7 +141,7 @@ def _scalar(hint: Any, value: Any) -> Any:
         if hint is datetime:
             return datetime.fromisoformat(value)
         if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            return _finite(value)
         if hint in (str, int, bool) and type(value) is hint:
             return value
     raise EventFormatError(f"{value!r} is not a {getattr(hint, '__name__', hint)}")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 __all__ = ["ClusterSettings", "NodeRole"]
 
@@ -32,9 +32,12 @@ class ClusterSettings(BaseModel):
     #: this node's name on the floor (its stream cursor and its calls in the registry are kept
     #: under it, so a restarted node resumes where it stopped); default: ``HOST:PORT``
     node_id: str | None = Field(None, min_length=1, max_length=200)
-    #: an analysis node renews its presence and its calls in the registry this often
+    #: an analysis node renews its presence and its calls in the registry this often (at most half
+    #: of ``node_ttl_s``)
     heartbeat_s: float = Field(1.0, gt=0.0, le=30.0)
-    #: a node whose presence is older than this is dead: its calls are marked aborted
+    #: a node whose presence is older than this is dead: its calls are marked aborted; at least
+    #: twice ``heartbeat_s`` (a live node must renew its presence before it expires, with a beat
+    #: to spare, or the others take it for dead and abort its live calls)
     node_ttl_s: float = Field(5.0, gt=0.0, le=300.0)
     #: a Redis that does not answer is retried after 0.1 s, doubling up to this
     reconnect_max_s: float = Field(5.0, gt=0.0, le=60.0)
@@ -48,3 +51,13 @@ class ClusterSettings(BaseModel):
     #: handoffs requested longer ago than ``live.escalate_after_s`` plus this are left to the
     #: supervisors (a floor started again after a long stop does not escalate old handoffs en masse)
     escalation_horizon_s: float = Field(3600.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _ttl_outlives_beats(self) -> Self:
+        if self.node_ttl_s < 2 * self.heartbeat_s:
+            raise ValueError(
+                f"node_ttl_s ({self.node_ttl_s:g}) must be at least 2 x heartbeat_s "
+                f"({self.heartbeat_s:g}): a live node's presence would expire between its beats "
+                "and its live calls be aborted"
+            )
+        return self

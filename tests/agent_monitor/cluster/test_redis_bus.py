@@ -1,5 +1,6 @@
 """The Redis event bus between processes, on a real ``redis-server``: delivery across buses, exact
-events, critical events kept through a Redis restart and a reader restart, the overflow policy."""
+events, critical events kept through a Redis restart and a reader restart, the overflow policy,
+entries that are not events passed over (by the reader, a restarted reader and a replay)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_monitor.cluster.redis_bus import RedisEventBus
+from agent_monitor.errors import InvalidRequestError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import AlertRaised, Event, TranscriptEvent
 from agent_monitor.model.levels import WarningLevel
@@ -17,6 +19,7 @@ from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.pipeline.bus import Subscription
 from agent_monitor.settings import ClusterSettings
 from tests.redis_support import RedisServer
+from web.resume import missed_events
 
 
 def _partial(i: int) -> TranscriptEvent:
@@ -166,3 +169,80 @@ async def test_malformed_stream_entries_are_skipped_and_counted(redis_server: Re
     finally:
         await a.close()
         await b.close()
+
+
+#: entries no decoder can read: not UTF-8 (a decoding client fails inside XREAD itself), a number
+#: out of range (``int(inf)``), nesting deeper than the parser's recursion limit
+POISON: list[dict[str, bytes | int]] = [
+    {"node": "x", "seq": 1, "event": b"\xff\xfe not utf-8"},
+    {
+        "node": "x",
+        "seq": 2,
+        "event": b'{"type":"transcript","call_id":"c","t":0,"leg":"agent","utterance":1e999,'
+        b'"start":0,"end":1,"text":"x","final":true,"words":[],"lang":"en"}',
+    },
+    {"node": "x", "seq": 3, "event": b"[" * 100_000 + b"]" * 100_000},
+]
+
+
+async def _poison(bus: RedisEventBus) -> None:
+    for fields in POISON:
+        await bus.redis.xadd("t:events", fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_entries_that_break_decoding_are_passed_over_restarts_included(
+    redis_server: RedisServer,
+) -> None:
+    a = RedisEventBus(_settings(redis_server), "a")
+    web = RedisEventBus(_settings(redis_server), "web-1")
+    await a.start()
+    await web.start()
+    try:
+        await asyncio.sleep(0.3)
+        sub = web.subscribe()
+        await _poison(a)
+        await a.publish(_alert(1))
+        assert await _take(sub, 1) == [_alert(1)]
+        assert web.malformed == len(POISON)
+        await asyncio.sleep(0.2)  # the cursor is stored after each batch
+        await web.close()
+        await _poison(a)
+        await a.publish(_alert(2))
+        assert await a.flush(5.0)
+        web = RedisEventBus(_settings(redis_server), "web-1")  # restarted: resumes at its cursor
+        sub = web.subscribe()
+        await web.start()
+        assert await _take(sub, 1) == [_alert(2)]
+        assert web.malformed == len(POISON)
+    finally:
+        await a.close()
+        await web.close()
+
+
+@pytest.mark.asyncio
+async def test_replay_passes_over_bad_entries_and_refuses_ids_redis_refuses(
+    redis_server: RedisServer,
+) -> None:
+    a = RedisEventBus(_settings(redis_server), "a")
+    web = RedisEventBus(_settings(redis_server), "web")
+    await a.start()
+    await web.start()
+    try:
+        await asyncio.sleep(0.3)
+        sub = web.subscribe()
+        await a.publish(_alert(1))
+        await _poison(a)
+        await a.publish(_alert(2))
+        await a.publish(_alert(3))
+        got = await _take(sub, 3)
+        first = web.stream_id(got[0])
+        assert first is not None
+        replayed = await missed_events(web, first, lambda e: True)
+        assert [e for _, e in replayed] == [_alert(2), _alert(3)]
+        for since in ("99999999999999999999-0", "18446744073709551615-18446744073709551615"):
+            with pytest.raises(InvalidRequestError, match="since"):
+                await missed_events(web, since, lambda e: True)
+    finally:
+        await a.close()
+        await web.close()

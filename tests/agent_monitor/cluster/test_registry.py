@@ -1,6 +1,8 @@
 """The registry of live calls on a real ``redis-server`` and a real database (SQLite): calls of
 one node seen by the others, ended calls removed, a dead node's calls aborted exactly once (in the
-database and as one ``call_ended`` on the bus), a call reconnected to another node left alone."""
+database and as one ``call_ended`` on the bus), a call reconnected to another node left alone, an
+unreadable entry left out without stopping the round, the calls of a node's previous process
+reaped after a restart under the same node id."""
 
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ async def _close_all() -> None:
 
 def _keeper(server: RedisServer, db: Database, name: str, node: Node, *, holds: bool = True) -> NodeKeeper:
     settings = ClusterSettings(redis_url=server.url, prefix="t", heartbeat_s=0.2, node_ttl_s=0.6)
-    client = aioredis.from_url(server.url, decode_responses=True)
+    client = aioredis.from_url(server.url)  # bytes, as the bus's client
     keeper = NodeKeeper(
         CallRegistry(client, settings, name), node.live_calls, db, InProcessEventBus(), holds_calls=holds
     )
@@ -160,6 +162,71 @@ async def _test_a_call_reconnected_to_another_node_is_not_aborted(
     await b.once()
     assert b.reaped == [] and _status(db, "moved") is CallStatus.LIVE
     assert b.registry.calls["moved"].node == "b"
+
+
+#: registry entries no decoder can read: stats.legs a list (AttributeError), not UTF-8, a number out
+#: of range (``int(inf)``), a call id that is not UTF-8
+BAD_ENTRIES: dict[bytes, bytes] = {
+    b"legs-list": b'{"node":"dead","info":{"call_id":"x","agent_id":"a"},"stats":{"legs":[]},"at":0}',
+    b"not-utf8": b"\xff\xfe",
+    b"\xff-key": b"{}",
+}
+
+
+async def _test_unreadable_entries_do_not_stop_the_reaping(redis_server: RedisServer, db: Database) -> None:
+    dying, web_node = Node(), Node()
+    dead = _keeper(redis_server, db, "dead", dying)
+    web = _keeper(redis_server, db, "web", web_node, holds=False)
+    info = CallInfo("real", "agent-1")
+    _start(db, info)
+    dying.calls["real"] = Held(info)
+    await dead.once()
+    redis = web.registry.redis
+    real: bytes = await redis.hget("t:calls", "real")  # type: ignore[misc]
+    overflow = real.replace(b'"utterances": 4', b'"utterances": 1e999')
+    assert overflow != real
+    await redis.hset("t:calls", mapping={**BAD_ENTRIES, b"overflow": overflow})  # type: ignore[arg-type]
+    await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
+    await web.once()
+    assert web.reaped == ["real"] and _status(db, "real") is CallStatus.ABORTED
+    assert web.registry.malformed == len(BAD_ENTRIES) + 1
+    assert set(web.registry.calls) == set()
+
+
+async def _test_a_restarted_nodes_previous_calls_are_reaped(redis_server: RedisServer, db: Database) -> None:
+    before, twin_calls = Node(), Node()
+    old = _keeper(redis_server, db, "node-a", before)
+    twin = _keeper(redis_server, db, "node-b", twin_calls)  # two live processes, one node id:
+    twin_again = _keeper(redis_server, db, "node-b", Node())  # neither reaps the other's calls
+    for i, node in enumerate((before, before, twin_calls)):
+        info = CallInfo(f"c{i}", "agent-1")
+        _start(db, info)
+        node.calls[info.call_id] = Held(info)
+    await old.once()  # then it dies without a word (its presence and entries stay)
+    new = _keeper(redis_server, db, "node-a", Node())  # restarted at once: same node id
+    for _ in range(6):  # beats for 1.2 s: the presence of node-a never expires (node_ttl_s 0.6)
+        await asyncio.gather(new.once(), twin.once(), twin_again.once())
+        await asyncio.sleep(0.2)
+    assert sorted(new.reaped) == ["c0", "c1"] and twin.reaped == twin_again.reaped == []
+    assert [_status(db, c) for c in ("c0", "c1", "c2")] == [CallStatus.ABORTED] * 2 + [CallStatus.LIVE]
+    await new.once()
+    assert sorted(new.registry.calls) == ["c2"] and len(new.reaped) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_restarted_nodes_previous_calls_are_reaped(redis_server: RedisServer, db: Database) -> None:
+    try:
+        await _test_a_restarted_nodes_previous_calls_are_reaped(redis_server, db)
+    finally:
+        await _close_all()
+
+
+@pytest.mark.asyncio
+async def test_unreadable_entries_do_not_stop_the_reaping(redis_server: RedisServer, db: Database) -> None:
+    try:
+        await _test_unreadable_entries_do_not_stop_the_reaping(redis_server, db)
+    finally:
+        await _close_all()
 
 
 @pytest.mark.asyncio
