@@ -11,7 +11,8 @@
   (language -> model) and those it only records (with the reason); ``call``: the language a call
   with these start fields gets and whether it is transcribed (``replay``/``capture`` ask first).
 - ``GET /api/live``: the live calls with their level and per-leg audio accounting
-  (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``.
+  (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``; the debtor's phone
+  number is masked for the roles that see personal data masked (agents by default).
 - ``GET /api/metrics[?reset=true]``: event-loop lag (ms: p50, p95, p99, max) since the last reset,
   live calls, the worst recognition lag of a live call, and the worker threads' lanes since start
   (jobs, queue wait, CPU: :mod:`agent_monitor.lanes`) (Prometheus: ``GET /metrics``,
@@ -30,7 +31,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from agent_monitor.errors import InvalidRequestError
@@ -40,6 +41,8 @@ from agent_monitor.ingest.ws_ingest import StartMessage, validation_problem
 from agent_monitor.model.audio import Leg
 from web.auth.deps import LiveViewer, SupervisorUser, require_ingest_token
 from web.auth.live_scope import LiveScope
+from web.auth.scope import masks
+from web.masking import mask_fields
 from web.services import ServicesDep
 
 router = APIRouter()
@@ -79,8 +82,9 @@ async def languages(
 
 
 @router.get("/api/live")
-async def live_calls(user: LiveViewer, services: ServicesDep) -> dict[str, Any]:
+async def live_calls(request: Request, user: LiveViewer, services: ServicesDep) -> dict[str, Any]:
     scope = LiveScope(user, services)
+    masked = masks(request, user)
     sessions = services.calls.live_calls()
     await scope.learn_teams(s.info.agent_id for s in sessions)  # one query, not one per call
     calls = []
@@ -88,7 +92,10 @@ async def live_calls(user: LiveViewer, services: ServicesDep) -> dict[str, Any]:
         if not await scope.sees(session.info):
             continue
         stats = session.stats
-        calls.append({**session.info.to_dict(), "stats": stats.to_dict(), "lag_s": stats.lag_s})
+        info = session.info.to_dict()
+        if masked:  # as in every other view (the call_started event, /api/agent/current)
+            info = mask_fields(info, ("debtor_phone",))
+        calls.append({**info, "stats": stats.to_dict(), "lag_s": stats.lag_s})
     return {"calls": calls}
 
 

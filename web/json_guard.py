@@ -1,10 +1,12 @@
 """Strict JSON request bodies: numbers JSON cannot hold and broken Unicode are a 422, not a 500.
 
-A pure ASGI middleware reads the body of every JSON request (``application/json``, at most
-``MAX_JSON_BYTES``) before any route does, answers ``422`` with the problem when
+A pure ASGI middleware reads the body of every HTTP request (at most ``MAX_BODY_BYTES``, whatever
+its content type: a form or a ``text/plain`` body was once read whole, however large) before any
+route does and answers ``413`` when it is larger (at once when ``Content-Length`` says so). A JSON
+body (``application/json``) is answered ``422`` with the problem when
 :func:`agent_monitor.strict_json.loads_strict` refuses a value (``1e999``, ``NaN``, a lone
-surrogate), ``413`` when the body is too large, and otherwise hands the same bytes on. Malformed
-JSON is left to the route (FastAPI answers it with 422).
+surrogate); otherwise the same bytes are handed on. Malformed JSON is left to the route (FastAPI
+answers it with 422).
 
 :func:`validation_error_response` answers a request that fails validation with 422 and each
 problem's type, location and message, but not the offending input: FastAPI's own handler echoes
@@ -22,18 +24,47 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent_monitor.errors import RequestTooLargeError
 from agent_monitor.strict_json import StrictJsonError, loads_strict
 
-#: no JSON request of this application is larger (rule packs are uploaded as files)
-MAX_JSON_BYTES = 1 << 20
+#: no request body of this application is larger (the largest, a rule pack's YAML sent as JSON
+#: by the admin page, is tens of KB; the sign-in form takes 16 KiB at most)
+MAX_BODY_BYTES = 1 << 20
+MAX_JSON_BYTES = MAX_BODY_BYTES
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_TOO_LARGE = f"a request body may have at most {MAX_BODY_BYTES} bytes"
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return bytes(value)
+    return None
 
 
 def _is_json(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            return bool(value.split(b";")[0].strip().lower().endswith(b"json"))
-    return False
+    value = _header(scope, b"content-type")
+    return value is not None and value.split(b";")[0].strip().lower().endswith(b"json")
+
+
+def _declared_too_large(scope: Scope) -> bool:
+    value = _header(scope, b"content-length")
+    return value is not None and value.strip().isdigit() and int(value) > MAX_BODY_BYTES
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or ``None`` when the client left; :class:`RequestTooLargeError` as soon as
+    it passes ``MAX_BODY_BYTES`` (the rest is never read)."""
+    body, more = bytearray(), True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > MAX_BODY_BYTES:
+            raise RequestTooLargeError(_TOO_LARGE)
+    return bytes(body)
 
 
 def body_problem(body: bytes) -> str | None:
@@ -54,20 +85,21 @@ class StrictJson:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS or not _is_json(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_JSON_BYTES:
-                await _answer(send, 413, f"a JSON body may have at most {MAX_JSON_BYTES} bytes")
-                return
-        problem = body_problem(body)
+        if _declared_too_large(scope):
+            await _answer(send, 413, _TOO_LARGE)
+            return
+        try:
+            body = await _read_body(receive)
+        except RequestTooLargeError:
+            await _answer(send, 413, _TOO_LARGE)
+            return
+        if body is None:
+            return
+        strict = scope.get("method") in _BODY_METHODS and _is_json(scope)
+        problem = body_problem(body) if strict else None
         if problem is not None:
             await _answer(send, 422, problem)
             return

@@ -226,3 +226,17 @@ def mask_fields(data: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
         if isinstance(value, str):
             out[name] = mask_text(value)
     return out
+
+
+_ZH_RUN = re.compile(rf"[{_ZH_CLASS}]{{2,}}")
+
+
+def number_words(words: Iterable[str]) -> list[str]:
+    """The words that look for a number: digits, a spelled-out English digit, or two Chinese digits
+    in a row. A text search by a role that sees numbers masked must not use them: matching
+    ``138*``, then ``1381*``, ... recovers a masked number one digit at a time."""
+    return [
+        w
+        for w in words
+        if any(c.isdigit() for c in w) or w.lower() in _EN_DIGITS or _ZH_RUN.search(w) is not None
+    ]

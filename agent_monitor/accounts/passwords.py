@@ -37,8 +37,9 @@ def needs_rehash(password_hash: str) -> bool:
     return hasher().check_needs_rehash(password_hash)
 
 
-#: zxcvbn's cost grows quickly with length; a longer password is judged on this many characters
-ESTIMATE_CHARS = 100
+#: zxcvbn refuses passwords over 72 characters (and its cost grows quickly with length): a longer
+#: password is judged on its first this many characters
+ESTIMATE_CHARS = 72
 #: what each zxcvbn score means to a user
 SCORE_WORDS = (
     "too guessable",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -25,11 +25,16 @@ router = APIRouter(tags=["reports"])
 #: the longest period one report covers
 MAX_DAYS = 3660
 DEFAULT_DAYS = 30
+#: the dates a report may name (a period reaching far beyond them overflowed the date type: a 500)
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+Day = Annotated[date | None, Query(ge=FIRST_DAY, le=LAST_DAY)]
+#: a CSV cell starting with one of these is a formula to a spreadsheet; it is quoted with ``'``
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _period(since: date | None, until: date | None) -> tuple[datetime, datetime]:
     last = until or datetime.now(UTC).date()
-    first = since or last - timedelta(days=DEFAULT_DAYS - 1)
+    first = since or max(FIRST_DAY, last - timedelta(days=DEFAULT_DAYS - 1))
     if last < first:
         raise InvalidRequestError("the period's end is before its start")
     if (last - first).days >= MAX_DAYS:
@@ -134,6 +139,11 @@ def _group_row(g: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would take for a formula, quoted so it stays text."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
 def report_csv(data: dict[str, Any], table: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -142,20 +152,20 @@ def report_csv(data: dict[str, Any], table: str) -> str:
         for r in data["rules"]:
             writer.writerow(
                 [
-                    *(r[k] for k in _RULE_COLUMNS[:2]),
+                    *(_cell(r[k]) for k in _RULE_COLUMNS[:2]),
                     r["total_hits"],
                     r["hits_per_100"],
                     r["confirmed"],
                     r["false_alarm"],
                     r["precision"],
-                    r["suggestion"],
+                    _cell(r["suggestion"]),
                 ]
             )
         return out.getvalue()
     writer.writerow(["agent_id", "team", *_GROUP_COLUMNS] if table == "agents" else ["team", *_GROUP_COLUMNS])
     for g in data[table]:
         head = [g["key"], g["team"]] if table == "agents" else [g["key"]]
-        writer.writerow([*head, *_group_row(g)])
+        writer.writerow([*map(_cell, head), *_group_row(g)])
     return out.getvalue()
 
 
@@ -168,8 +178,8 @@ async def reports_page(request: Request, user: ReportReader) -> HTMLResponse:
 async def reports(
     request: Request,
     user: ReportReader,
-    since: date | None = None,
-    until: date | None = None,
+    since: Day = None,
+    until: Day = None,
     team: str | None = Query(None, max_length=100),
 ) -> dict[str, Any]:
     """Per agent and team: calls, alerts per 100 calls by level, rule hits and Regulation F
@@ -183,8 +193,8 @@ async def reports_csv(
     request: Request,
     table: Literal["agents", "teams", "rules"],
     user: ReportReader,
-    since: date | None = None,
-    until: date | None = None,
+    since: Day = None,
+    until: Day = None,
     team: str | None = Query(None, max_length=100),
 ) -> Response:
     """One table of the report as CSV (UTF-8, one header row)."""

@@ -3,9 +3,11 @@
 An event names its call; the :class:`~web.auth.scope.CallFacts` the policy decides on come from
 the live call (its :class:`CallInfo`: a ``call_started`` event or the call manager's session),
 else from the stored call, with what a ``call_ended`` / ``qa_queued`` event says (the call is
-finished, at that level) laid over them, since the database may not have it yet. Agents' teams
-and finished calls' facts are looked up once per connection; a live call's events never wait on
-the database beyond the first lookup of its agent's team.
+finished, at that level) laid over them, since the database may not have it yet. Finished calls'
+facts are looked up once per connection; agents' teams once per ``web.session_recheck_s`` (as
+often as an open websocket re-checks its session), so an agent an admin moves to another team
+leaves the old team's open walls within that time; a live call's events wait on the database only
+for those lookups.
 
 So each user gets, live, the events of exactly the calls the REST API shows them: an agent their
 own calls, a supervisor their team's, QA the ``call_ended`` and ``qa_queued`` of flagged calls
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -38,6 +41,7 @@ class LiveScope:
         self.user = user
         self.services = services
         self._team: dict[str, str | None] = {}
+        self._teams_since = time.monotonic()
         self._finished: dict[str, CallFacts] = {}
 
     async def allows(self, event: Event) -> bool:
@@ -75,12 +79,16 @@ class LiveScope:
         )
 
     async def team_of(self, agent_id: str) -> str | None:
-        if agent_id not in self._team:
-            await self.learn_teams([agent_id])
+        await self.learn_teams([agent_id])
         return self._team[agent_id]
 
     async def learn_teams(self, agent_ids: Iterable[str]) -> None:
-        """Look up the teams of the agents not known yet, in one query (a page of live calls)."""
+        """Look up the teams of the agents not known yet, in one query (a page of live calls);
+        every team is looked up again once ``web.session_recheck_s`` has passed."""
+        now = time.monotonic()
+        if now - self._teams_since >= self.services.settings.web.session_recheck_s:
+            self._team.clear()  # an admin may have moved an agent since
+            self._teams_since = now
         missing = sorted(set(agent_ids) - self._team.keys())
         if missing:
             self._team.update(await asyncio.to_thread(self._teams_from_db, missing))

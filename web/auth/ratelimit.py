@@ -1,5 +1,9 @@
 """Login rate limiting: failed attempts per (username, client address) and per address in a sliding
-window, in memory (one server process)."""
+window, in memory (one server process).
+
+An attempt is counted *before* its password is checked (:meth:`LoginLimiter.reserve`) and taken
+back when it succeeds, so parallel guesses cannot all pass the check before one failure is
+recorded: at most the limit of them get through."""
 
 from __future__ import annotations
 
@@ -30,22 +34,45 @@ class LoginLimiter:
     def blocked(self, username: str, ip: str, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
         with self._lock:
-            return max(
-                self._wait(self._by_key.get((username.lower(), ip)), self.max_failures, now),
-                self._wait(self._by_ip.get(ip), self.max_per_ip, now),
-            )
+            return self._blocked(username, ip, now)
+
+    def _blocked(self, username: str, ip: str, now: float) -> float:
+        return max(
+            self._wait(self._by_key.get((username.lower(), ip)), self.max_failures, now),
+            self._wait(self._by_ip.get(ip), self.max_per_ip, now),
+        )
+
+    def reserve(self, username: str, ip: str, now: float | None = None) -> tuple[float, float]:
+        """Count an attempt as failed unless it is blocked, in one step: ``(wait, stamp)``; ``wait``
+        > 0 means refused (nothing counted); else pass ``stamp`` to :meth:`succeeded` when the
+        attempt succeeds (a failure needs nothing more: it is already counted)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            wait = self._blocked(username, ip, now)
+            if wait <= 0:
+                self._count(username, ip, now)
+            return wait, now
 
     def failed(self, username: str, ip: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
-            self._by_key.setdefault((username.lower(), ip), deque()).append(now)
-            self._by_ip.setdefault(ip, deque()).append(now)
-            if len(self._by_ip) > 10000:  # bound memory under a spray of addresses
-                for key in [k for k, q in self._by_ip.items() if not q or q[-1] <= now - self.window_s]:
-                    del self._by_ip[key]
-                for k2 in [k for k, q in self._by_key.items() if not q or q[-1] <= now - self.window_s]:
-                    del self._by_key[k2]
+            self._count(username, ip, now)
 
-    def succeeded(self, username: str, ip: str) -> None:
+    def _count(self, username: str, ip: str, now: float) -> None:
+        """Record a failure (the lock is held)."""
+        self._by_key.setdefault((username.lower(), ip), deque()).append(now)
+        self._by_ip.setdefault(ip, deque()).append(now)
+        if len(self._by_ip) > 10000:  # bound memory under a spray of addresses
+            for key in [k for k, q in self._by_ip.items() if not q or q[-1] <= now - self.window_s]:
+                del self._by_ip[key]
+            for k2 in [k for k, q in self._by_key.items() if not q or q[-1] <= now - self.window_s]:
+                del self._by_key[k2]
+
+    def succeeded(self, username: str, ip: str, stamp: float | None = None) -> None:
+        """The user's failures from this address are forgotten; ``stamp`` (from :meth:`reserve`)
+        takes the succeeding attempt's own count back from the address too."""
         with self._lock:
             self._by_key.pop((username.lower(), ip), None)
+            by_ip = self._by_ip.get(ip)
+            if stamp is not None and by_ip is not None and stamp in by_ip:
+                by_ip.remove(stamp)

@@ -59,7 +59,7 @@ async def _authenticate(request: Request, username: str, password: str) -> tuple
     state = auth_state(request)
     services = services_of(request)
     ip = _ip(request)
-    wait = state.limiter.blocked(username, ip)
+    wait, stamp = state.limiter.reserve(username, ip)  # counted now: parallel guesses cannot all pass
     if wait > 0:
         await asyncio.to_thread(_audit_only, services, username, "login_throttled", ip)
         raise TooManyAttemptsError("too many failed sign-ins; try again later", wait)
@@ -79,9 +79,8 @@ async def _authenticate(request: Request, username: str, password: str) -> tuple
 
     result = await asyncio.to_thread(check)
     if result is None:
-        state.limiter.failed(username, ip)
         raise NotSignedInError("wrong username or password")
-    state.limiter.succeeded(username, ip)
+    state.limiter.succeeded(username, ip, stamp)
     return result
 
 

@@ -34,6 +34,12 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two header or cookie values, whatever characters they hold
+    (``hmac.compare_digest`` refuses non-ASCII ``str``; a forged value must fail, not raise)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
 def password_fingerprint(password_hash: str) -> str:
     """A short digest of the stored hash: a token made before a password change stops matching."""
     return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
@@ -78,7 +84,7 @@ class TokenSigner:
         if len(parts) != 3 or parts[0] != "v1":
             return None
         body, sig = parts[1], parts[2]
-        if not hmac.compare_digest(sig, self._sign(self._session_key, body.encode("ascii", "replace"))):
+        if not _same(sig, self._sign(self._session_key, body.encode("ascii", "replace"))):
             return None
         try:
             payload = json.loads(_unb64(body))
@@ -99,15 +105,15 @@ class TokenSigner:
         return self._sign(self._csrf_key, b"session:" + sid.encode("utf-8"))
 
     def csrf_ok(self, sid: str, presented: str | None) -> bool:
-        return bool(presented) and hmac.compare_digest(self.csrf_token(sid), presented or "")
+        return bool(presented) and _same(self.csrf_token(sid), presented or "")
 
     def login_csrf_ok(self, cookie: str | None, presented: str | None) -> bool:
         """The /login form's double-submit check: the form field equals the cookie and the cookie is ours."""
-        if not cookie or not presented or not hmac.compare_digest(cookie, presented):
+        if not cookie or not presented or not _same(cookie, presented):
             return False
         nonce, _, sig = cookie.partition(".")
-        expected = self._sign(self._csrf_key, b"login:" + nonce.encode())
-        return bool(nonce) and hmac.compare_digest(sig, expected)
+        expected = self._sign(self._csrf_key, b"login:" + nonce.encode("utf-8", "surrogatepass"))
+        return bool(nonce) and _same(sig, expected)
 
     def new_login_csrf(self) -> str:
         nonce = secrets.token_urlsafe(16)

@@ -2,7 +2,8 @@
 
 - ``GET /api/qa/queue``: one page of the flagged calls in the reader's scope: filters ``call``,
   ``agent``, ``team``, ``rule`` (case-insensitive, any part), ``q`` (transcript words, full-text
-  index), ``level``, ``state``, ``mine`` (assigned to me), ``since``/``until`` (dates, both
+  index; for a role that sees numbers masked, QA by default, no digits nor spelled-out digits:
+  422), ``level``, ``state``, ``mine`` (assigned to me), ``since``/``until`` (dates, both
   included); ``sort`` (queued, date, duration, level, score, state) and ``order`` (asc, desc);
   ``limit``/``offset``. Returns ``items`` and ``total``.
 - ``GET /api/qa/next``: the call to review next (same filters; ``after`` skips the current one).
@@ -18,11 +19,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from agent_monitor.errors import InvalidRecordError, NotFoundError
+from agent_monitor.errors import InvalidRecordError, InvalidRequestError, NotFoundError
 from agent_monitor.storage import QaState, Role, WarningLevel, repo
 from agent_monitor.storage.repo import QueueQuery, QueueRow
+from agent_monitor.storage.search import search_terms
 from web.auth.deps import ReviewerUser, csrf_protect
 from web.auth.scope import call_scope, can_see_call, masks
+from web.masking import number_words
 from web.services import in_db
 from web.ui.access import audit
 from web.ui.serialize import call_json
@@ -40,7 +43,20 @@ def _day(value: date | None, plus: int = 0) -> datetime | None:
     return datetime.combine(value + timedelta(days=plus), time(), UTC)
 
 
+def _searchable_by(request: Request, user: ReviewerUser, q: str) -> str:
+    """``q``, refused (422) when it looks for a number that ``user`` sees masked."""
+    if q.strip() and masks(request, user):
+        numbers = number_words(search_terms(q))
+        if numbers:
+            raise InvalidRequestError(
+                f"the text search cannot look for numbers ({', '.join(numbers)}): "
+                "you see phone and card numbers masked"
+            )
+    return q
+
+
 def queue_query(
+    request: Request,
     user: ReviewerUser,
     call: Annotated[str, Query(max_length=64)] = "",
     agent: Annotated[str, Query(max_length=64)] = "",
@@ -64,7 +80,7 @@ def queue_query(
         agent=agent,
         team=team,
         rule=rule,
-        text=q,
+        text=_searchable_by(request, user, q),
         levels=level,
         states=state,
         assigned_to=user.username if mine else None,

@@ -4,9 +4,10 @@ versions stay (the reviews scored on them point at them)."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent_monitor.errors import NotFoundError
+from agent_monitor.errors import ConflictError, NotFoundError
 from agent_monitor.model.scorecard import DEFAULT_FORM, FormItem, ScorecardForm
 from agent_monitor.storage.repo.alerts import SYSTEM_ACTOR
 from agent_monitor.storage.tables import QaForm
@@ -19,7 +20,8 @@ def to_form(row: QaForm) -> ScorecardForm:
 
 def save_form(session: Session, form: ScorecardForm, actor: str) -> QaForm:
     """Store ``form`` as the next version of its name (version 1 for a new name); an unchanged
-    form returns its latest version instead of adding a copy."""
+    form returns its latest version instead of adding a copy. :class:`ConflictError` when another
+    save of the same name took that version number first (saved at the same time)."""
     latest = session.scalars(
         select(QaForm).where(QaForm.name == form.name).order_by(QaForm.version.desc()).limit(1)
     ).one_or_none()
@@ -34,8 +36,13 @@ def save_form(session: Session, form: ScorecardForm, actor: str) -> QaForm:
         created_by=actor,
         created_at=utcnow(),
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise ConflictError(
+            f"form {form.name!r} was saved by someone else at the same time; reload it and save again"
+        ) from None
     return row
 
 
