@@ -34,7 +34,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from agent_monitor.errors import InvalidRequestError
+from agent_monitor.errors import ClusterError, InvalidRequestError
 from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
 from agent_monitor.model.roles import Role
 from agent_monitor.pipeline.bus import EventFilter
@@ -153,6 +153,9 @@ async def stream_events(
                     await _send(sender, scope, event, sid, masked)
         except InvalidRequestError as exc:
             await websocket.close(1008, str(exc))
+        except ClusterError as exc:  # try again later (1011), not a client fault
+            log.warning("events client not resumed: %s", exc)
+            await websocket.close(1011, str(exc)[:120])
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.info("events client left: %r", exc)
         finally:

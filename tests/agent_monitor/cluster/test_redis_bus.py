@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_monitor.cluster.redis_bus import RedisEventBus
-from agent_monitor.errors import InvalidRequestError
+from agent_monitor.errors import ClusterError, InvalidRequestError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import AlertRaised, Event, TranscriptEvent
 from agent_monitor.model.levels import WarningLevel
@@ -243,6 +243,10 @@ async def test_replay_passes_over_bad_entries_and_refuses_ids_redis_refuses(
         for since in ("99999999999999999999-0", "18446744073709551615-18446744073709551615"):
             with pytest.raises(InvalidRequestError, match="since"):
                 await missed_events(web, since, lambda e: True)
+        # Redis away: a "come back later" the websocket closes with 1011, not an unhandled error
+        redis_server.stop()
+        with pytest.raises(ClusterError, match="the event stream cannot be read now"):
+            await missed_events(web, first, lambda e: True)
     finally:
         await a.close()
         await web.close()
