@@ -15,7 +15,9 @@ the GIL (``concurrent=True``) and gives up after a timeout:
 
 Patterns built from the pack language alone (words, lists, optional words, gaps of at most
 ``MAX_GAP`` words that always end in a space) cannot backtrack that way and keep Python's ``re``,
-which runs them 2.3 times as fast (``benchmarks/bench_rules.py``, English, 2026-12-04).
+which is faster: EN-CONTEMPT-1's pattern takes 2.5 us per utterance on ``re``, 7.7 us on ``regex``
+and 11 us with the time limit (2026-12-04). Over the shipped packs ``benchmarks/bench_rules.py``
+went from 8,700 to 6,400 English and from 2,780 to 2,550 Chinese utterances per second per core.
 """
 
 from __future__ import annotations
