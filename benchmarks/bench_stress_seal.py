@@ -47,7 +47,9 @@ def main() -> int:
         db = Database.open(settings)
         try:
             with db.session() as s:
-                repo.start_call(s, "c1", "A1", source_protocol="ws_ingest", started_at=datetime(2025, 1, 1, tzinfo=UTC))
+                repo.start_call(
+                    s, "c1", "A1", source_protocol="ws_ingest", started_at=datetime(2025, 1, 1, tzinfo=UTC)
+                )
             took = []
             for b in range(batches):
                 started = time.perf_counter()
