@@ -9,7 +9,8 @@ once its spares are built (or :class:`Failed`), then one :class:`Reply` per requ
 A thread reads requests and hands them to the process's event loop; each request runs as a task
 (the front sends a leg's next request only after the reply to its last one, so one leg's requests
 never overlap while different legs' Vosk calls run in parallel on the threads). The process ends
-when the front closes its end (or dies): it ignores SIGINT and SIGTERM, so a Ctrl-C or a service
+when the front closes its end, dies (checked every second), or sends a message it cannot read
+(it logs it and ends: the front replaces it): it ignores SIGINT and SIGTERM, so a Ctrl-C or a service
 stop reaching the whole process group leaves the front to settle its legs' last utterances first.
 """
 
@@ -33,6 +34,9 @@ from agent_monitor.workers.messages import Close, Failed, Feed, Open, Ready, Rep
 from asr.languages import LanguageModels
 
 log = logging.getLogger("agent_monitor.workers.child")
+
+#: how often a worker checks that the front process is still its parent (seconds)
+PARENT_CHECK_S = 1.0
 
 
 class LegServer:
@@ -106,11 +110,23 @@ def _read(conn: Connection, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queu
             message = conn.recv()
             loop.call_soon_threadsafe(inbox.put_nowait, message)
     except (EOFError, OSError):
-        loop.call_soon_threadsafe(inbox.put_nowait, None)
+        pass
+    except Exception:  # a garbled message: this worker ends (the front sees it die and replaces it)
+        log.exception("speech worker %d: unreadable message from the front", os.getpid())
+    loop.call_soon_threadsafe(inbox.put_nowait, None)
+
+
+async def _watch_parent(parent: int, inbox: asyncio.Queue[Request | None]) -> None:
+    """Ends the worker when the front process is gone (this process was re-parented)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(PARENT_CHECK_S)
+    log.error("speech worker %d: the front process %d is gone", os.getpid(), parent)
+    inbox.put_nowait(None)
 
 
 async def serve(conn: Connection, models: LanguageModels, heap: HeapTrimmer | None = None) -> None:
-    """Build the spares, say :class:`Ready`, then serve requests until the front closes."""
+    """Build the spares, say :class:`Ready`, then serve requests until the front closes (or dies)."""
+    parent = os.getppid()
     await models.prewarm()
     languages = tuple(models.languages)
     conn.send(Ready(os.getpid(), languages, models.missing, models.to_dict(), models.describe()))
@@ -118,11 +134,13 @@ async def serve(conn: Connection, models: LanguageModels, heap: HeapTrimmer | No
     inbox: asyncio.Queue[Request | None] = asyncio.Queue()
     threading.Thread(target=_read, args=(conn, loop, inbox), name="worker-reader", daemon=True).start()
     server = LegServer(models, conn, heap)
+    watcher = asyncio.create_task(_watch_parent(parent, inbox))
     tasks: set[asyncio.Task[None]] = set()
     while (request := await inbox.get()) is not None:
         task = asyncio.create_task(server.handle(request))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+    watcher.cancel()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

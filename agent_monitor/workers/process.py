@@ -34,6 +34,7 @@ from typing import Any
 
 import agent_monitor
 from agent_monitor.errors import ModelError, SpeechWorkerError
+from agent_monitor.model.audio import BYTES_PER_SAMPLE
 from agent_monitor.settings import Settings
 from agent_monitor.workers.messages import Failed, Ready, Reply, Request
 
@@ -43,6 +44,12 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 300.0
 #: a closed worker must exit within this long, then it is killed
 STOP_TIMEOUT_S = 10.0
+#: a worker that has not answered a request within this long (or :data:`REQUEST_AUDIO_FACTOR` times
+#: the request's audio, if longer) is hung: it is killed and handled like a worker that died
+REQUEST_TIMEOUT_S = 60.0
+REQUEST_AUDIO_FACTOR = 10.0
+#: the lowest sample rate a request's audio may have (so its length is never underestimated)
+_MIN_RATE = 8000
 
 
 class WorkerProcess:
@@ -66,6 +73,8 @@ class WorkerProcess:
         #: called once, from the reader thread, when the process ends without :meth:`close`
         self.on_death: Callable[[WorkerProcess], None] = lambda worker: None
         self.death: str | None = None
+        #: why the front killed the process (a hung or garbled worker), for its death message
+        self._fault: str | None = None
         self._sender = threading.Thread(target=self._send_loop, name=f"worker{index}-send", daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name=f"worker{index}-read", daemon=True)
 
@@ -129,8 +138,24 @@ class WorkerProcess:
                 raise SpeechWorkerError(self.death or f"speech worker {self.index} is stopped")
             req = next(self._ids)
             self._pending[req] = future
-        self._outbox.put(make(req))
+        request = make(req)
+        self._outbox.put(request)
+        timeout = _request_timeout(request)
+        done, _ = await asyncio.wait({future}, timeout=timeout)
+        if not done:  # hung: killed, its connection ends and the reader fails every request
+            self.kill(f"was killed: no reply to a request within {timeout:.0f} s")
         return await future
+
+    def kill(self, reason: str) -> None:
+        """Kill a worker that hangs or talks nonsense (from any thread): its connection ends, so
+        the reader fails its requests and reports its death like any other (``on_death``)."""
+        with self._lock:
+            if not self._alive or self._closing or self._fault is not None:
+                return
+            self._fault = reason
+        log.error("speech worker %d (pid %d) %s", self.index, self.pid, reason)
+        with contextlib.suppress(OSError):  # already gone
+            self.proc.kill()
 
     def post(self, request: Request) -> None:
         """Send without waiting for the reply (from any thread; nothing if the worker is gone)."""
@@ -156,6 +181,8 @@ class WorkerProcess:
                     self._settle(reply)
         except (EOFError, OSError):
             pass
+        except Exception as exc:  # a garbled message: the worker cannot be trusted any more
+            self.kill(f"was killed: unreadable message ({type(exc).__name__}: {exc})")
         self._ended()
 
     def _settle(self, reply: Reply) -> None:
@@ -172,7 +199,10 @@ class WorkerProcess:
             closing = self._closing
         self._outbox.put(None)
         if not closing:
-            self.death = f"speech worker {self.index} (pid {self.pid}) {_exit_reason(self.proc)}"
+            reason = _exit_reason(self.proc)
+            if self._fault is not None:
+                reason = self._fault
+            self.death = f"speech worker {self.index} (pid {self.pid}) {reason}"
         error = SpeechWorkerError(self.death or f"speech worker {self.index} stopped")
         for future in pending.values():
             _resolve(future, None, error)
@@ -200,6 +230,12 @@ def _child_env() -> dict[str, str]:
     root = str(Path(agent_monitor.__file__).resolve().parent.parent)
     path = os.environ.get("PYTHONPATH")
     return dict(os.environ, PYTHONPATH=f"{root}{os.pathsep}{path}" if path else root)
+
+
+def _request_timeout(request: Request) -> float:
+    """How long ``request`` may take: generous, and longer for more audio."""
+    pcm = getattr(request, "pcm", b"")
+    return max(REQUEST_TIMEOUT_S, REQUEST_AUDIO_FACTOR * len(pcm) / BYTES_PER_SAMPLE / _MIN_RATE)
 
 
 def _resolve(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

@@ -6,10 +6,15 @@ One pool of two workers serves the whole module (starting one loads the model: s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -21,7 +26,10 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.stages import Transcriber, TranscriberFactory
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import DecoderSettings, Settings, load_settings
+from agent_monitor.workers import process
+from agent_monitor.workers.messages import Feed, Ready
 from agent_monitor.workers.pool import WorkerPool, worker_processes, worker_settings
+from agent_monitor.workers.process import WorkerProcess
 from asr.languages import LanguageModels
 
 RATE = 16000
@@ -232,3 +240,88 @@ async def test_worker_trims_its_heap_when_its_last_leg_is_released(
         front.close()
         back.close()
         models.close()
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return condition()
+
+
+def test_a_hung_worker_is_killed_and_replaced_and_its_leg_goes_on(
+    pool: WorkerPool, call_legs: dict[Leg, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that stops answering (SIGSTOP) is killed after the request deadline, then handled
+    like a dead one: the request fails, the leg goes on in another worker, a new worker starts."""
+    monkeypatch.setattr(process, "REQUEST_TIMEOUT_S", 3.0, raising=False)
+    monkeypatch.setattr(process, "REQUEST_AUDIO_FACTOR", 1.0, raising=False)
+    pcm = call_legs[Leg.DEBTOR]
+    restarts = pool.restarts
+
+    async def scenario() -> int:
+        leg = await _open(pool, Leg.DEBTOR)
+        hung = next(w for w in pool.workers if w.legs == 1)
+        await leg.feed(pcm[:CHUNK])
+        os.kill(hung.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(SpeechWorkerError, match=r"no reply to a request within 3 s"):
+                await asyncio.wait_for(leg.feed(pcm[CHUNK : 2 * CHUNK]), 60)  # hangs without a deadline
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(hung.pid, signal.SIGCONT)
+        assert not hung.alive and hung.proc.wait(30) == -signal.SIGKILL
+        later: list[Transcript] = []
+        for i in range(2 * CHUNK, len(pcm), CHUNK):
+            later += await leg.feed(pcm[i : i + CHUNK])
+        later += await leg.close()
+        await leg.release()
+        assert [w for t in later if t.final for w in t.words]  # another worker took the leg over
+        return hung.pid
+
+    hung_pid = asyncio.run(scenario())
+    assert _wait_for(lambda: pool.restarts == restarts + 1)
+    assert all(w.alive and w.pid != hung_pid for w in pool.workers)
+
+
+def test_a_garbled_message_from_a_worker_is_its_death() -> None:
+    """The front's reader gets bytes that do not unpickle: the worker is killed and reported dead,
+    its request in flight fails (a peer socket stands in for the child, which never sends such)."""
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    worker = WorkerProcess(0, proc, ours, Ready(proc.pid, ("en",), {}, {}, "fake"))
+    deaths: list[WorkerProcess] = []
+    worker.on_death = deaths.append
+    worker._sender.start()
+    worker._reader.start()
+    child = Connection(theirs.detach())
+
+    async def scenario() -> None:
+        asked = asyncio.create_task(worker.request(lambda req: Feed(req, 1, b"\0\0" * CHUNK)))
+        await asyncio.to_thread(child.recv)  # the request arrived
+        child.send_bytes(b"\x80\x05garbage")
+        with pytest.raises(SpeechWorkerError, match=r"unreadable message"):
+            await asyncio.wait_for(asked, 30)
+
+    try:
+        asyncio.run(scenario())
+        assert deaths == [worker] and not worker.alive and proc.wait(30) == -signal.SIGKILL
+    finally:
+        child.close()
+        worker.close()
+        proc.kill()
+        proc.wait()
+
+
+def test_a_worker_given_a_garbled_message_ends(small: Settings) -> None:
+    """A real worker whose reader gets bytes that do not unpickle exits (and is seen to die)
+    instead of living on deaf."""
+    worker = WorkerProcess.start(0, worker_settings(small, 1))
+    deaths: list[WorkerProcess] = []
+    worker.on_death = deaths.append
+    try:
+        worker._conn.send_bytes(b"not a pickle")
+        assert worker.proc.wait(60) == 0
+        assert _wait_for(lambda: bool(deaths), 30) and not worker.alive
+    finally:
+        worker.close()
