@@ -80,18 +80,10 @@ class Prepared:
         return (self.starts[start], self.ends[end - 1])
 
 
-#: characters left out of the match text: invisible format characters (zero-width space and
-#: joiners, soft hyphen, byte-order mark) and combining marks (accents), which written text can put
-#: inside a word (``id\u200biot``, ``i\u0301diot``) to slip past the rules; speech never has them
-_DROPPED = frozenset({"Cf", "Mn"})
-
-
 @lru_cache(maxsize=4096)
 def _norm_char(ch: str) -> str:
     out = unicodedata.normalize("NFKC", ch).lower().translate(_APOSTROPHES)
-    if out.isascii():
-        return out
-    return "".join(c for c in unicodedata.normalize("NFKD", out) if unicodedata.category(c) not in _DROPPED)
+    return out
 
 
 def prepare(text: str, lang: str) -> Prepared:
@@ -105,7 +97,7 @@ def _normalized(text: str) -> tuple[str, list[int]]:
     """NFKC + lower-case, with the original index of every output character."""
     if text.isascii():
         return text.lower().translate(_APOSTROPHES), list(range(len(text)))
-    if unicodedata.is_normalized("NFKC", text) and not any(unicodedata.category(c) in _DROPPED for c in text):
+    if unicodedata.is_normalized("NFKC", text):
         lowered = text.lower().translate(_APOSTROPHES)
         if len(lowered) == len(text):
             return lowered, list(range(len(text)))

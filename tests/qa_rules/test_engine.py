@@ -127,22 +127,3 @@ def test_model_rule_explains_itself(ruleset: RuleSet) -> None:
     for h in model_hits:
         assert "p=" in h.reason and "abuse-zh" in h.reason
     assert not ruleset.check("好的，明天下午三点我再联系您", "zh", Leg.AGENT)
-
-
-def test_invisible_characters_and_accents_inside_a_word_do_not_hide_it(ruleset: RuleSet) -> None:
-    """Written text (``rules check``, try on text, chat) can put zero-width characters, a soft hyphen
-    or combining accents inside an insult; the match text leaves them out (speech never has them)."""
-    plain = rules_hit(ruleset, "you are an idiot", "en")
-    assert plain
-    for text in (
-        "you are an id\u200biot",
-        "you are an id\u00adiot",
-        "you are an i\u0301diot",
-        "you are an \u0130D\u0130OT",
-        "you are an i\u200dd\u200ci\u2060o\ufefft",
-    ):
-        assert rules_hit(ruleset, text, "en") == plain, text
-    hits = ruleset.check("you are an id\u200biot", "en", Leg.AGENT)
-    evidence = {h.evidence for h in hits}
-    assert "id\u200biot" in " ".join(evidence)  # the evidence is the original text
-    assert rules_hit(ruleset, "你这个老\u200b赖", "zh") == rules_hit(ruleset, "你这个老赖", "zh") != set()
