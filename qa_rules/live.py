@@ -14,6 +14,7 @@ from agent_monitor.model.rules import RuleHit
 from agent_monitor.model.stages import PackCheck, PackSelection, UploadedPack
 from agent_monitor.settings import RulesSettings, Settings
 from qa_rules.engine import RuleSet, load_rules_from_settings, rules_of_packs
+from qa_rules.examples import failing_examples, failures_message, warn_failing_examples
 from qa_rules.keywords import key_terms
 from qa_rules.metadata import call_frequency_of, calling_hours
 from qa_rules.packs import RulePack, load_pack, pack_files
@@ -31,8 +32,12 @@ class LiveRules:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LiveRules:
-        """Load the packs and models named by ``settings.rules`` (blocking)."""
-        return cls(load_rules_from_settings(settings), settings.rules)
+        """Load the packs and models named by ``settings.rules`` (blocking); a rule whose own
+        examples fail (the code or a model changed under an installed pack) is logged, one warning
+        per example, and stays in use: the floor is rather monitored than not."""
+        ruleset = load_rules_from_settings(settings)
+        warn_failing_examples(ruleset)
+        return cls(ruleset, settings.rules)
 
     def checker(self, lang: str, leg: Leg) -> LegChecker:
         return LegChecker(self.ruleset, lang, leg, self.settings.classifier_partial_min_words)
@@ -73,10 +78,11 @@ class PackChecker:
         return [check_pack(f, shown_name(f, roots)) for f in files]
 
     def lint(self, text: str) -> PackCheck:
+        """The pack alone, with the models it names, and its rules' own examples run."""
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / SHOWN_NAME
             path.write_text(text, encoding="utf-8")
-            return check_pack(path, SHOWN_NAME)
+            return check_pack(path, SHOWN_NAME, self.settings)
 
     def try_text(self, text: str, lang: str, pack_text: str | None = None) -> list[RuleHit]:
         return self.trial.try_text(text, lang, pack_text)
@@ -93,6 +99,9 @@ class PackChecker:
                 ruleset = _ruleset(packs, self.settings)
             except RulePackError as exc:
                 raise _named(exc, shown) from None
+        # an upload whose examples failed alone was refused; here (a roll back, the server's start,
+        # or with another pack whose allow list drops a hit) they only warn, as installed files do
+        warn_failing_examples(ruleset, [r for p in packs[len(files) :] for r in p.rules], shown)
         return LiveRules(ruleset, self.settings)
 
 
@@ -125,12 +134,22 @@ def shown_name(path: Path, roots: list[Path]) -> str:
     return path.name
 
 
-def check_pack(path: Path, shown: str) -> PackCheck:
-    """Load one pack file; ``file`` names it as ``shown`` and the error says what is wrong in it
-    without naming it again (never a temporary or absolute server path)."""
+def check_pack(path: Path, shown: str, settings: RulesSettings | None = None) -> PackCheck:
+    """Load one pack file; given ``settings`` (the model folder), also build its rule set alone
+    with the models it names and run its rules' own examples (one failing: not ok, each named).
+    ``file`` names it as ``shown`` and the error says what is wrong in it without naming it again
+    (never a temporary or absolute server path)."""
     try:
         pack = load_pack(path)
+        failed = [] if settings is None else failing_examples(_ruleset([pack], settings))
     except AgentMonitorError as exc:
         error = str(exc).removeprefix(f"{path}: ").replace(str(path), shown)
         return PackCheck(file=shown, ok=False, error=error)
-    return PackCheck(file=shown, ok=True, name=pack.name, version=pack.version, rules=len(pack.rules))
+    return PackCheck(
+        file=shown,
+        ok=not failed,
+        name=pack.name,
+        version=pack.version,
+        rules=len(pack.rules),
+        error=failures_message(failed) if failed else None,
+    )

@@ -34,109 +34,53 @@ A pack file::
         threshold: 0.9        # model only: probability at or above which the rule fires
                               #   (default: the threshold stored in the model file by training)
 
-Every problem raises :class:`~agent_monitor.errors.RulePackError` naming file, rule and field.
+Every problem raises :class:`~agent_monitor.errors.RulePackError` naming file, rule and field; a
+mapping key given twice (two ``rules:``, a rule's ``patterns:`` twice) is refused with its line
+(:mod:`qa_rules.pack_yaml`). The modules: :mod:`qa_rules.pack_types` (what a loaded pack is),
+:mod:`qa_rules.pack_yaml` (the file's YAML), :mod:`qa_rules.pack_fields` and
+:mod:`qa_rules.rule_fields` (the fields of a pack and of a rule), :mod:`qa_rules.examples` (running
+each rule's examples); this one finds the files and loads a pack.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agent_monitor.errors import RulePackError
-from agent_monitor.model.rules import RuleLeg, Severity
 from qa_rules.pack_fields import str_field as _str
 from qa_rules.pack_fields import str_list as _str_list
 from qa_rules.pack_fields import term_lists as _lists
-from qa_rules.patterns import PatternError, TermList, compile_literals, compile_patterns
-from qa_rules.timed_regex import TimedPattern
-
-CATEGORIES = frozenset(
-    {
-        "profanity",
-        "insult",
-        "threat",
-        "false_legal",
-        "third_party",
-        "public_shaming",
-        "personal_data",
-        "harassment",
-        "disclosure",
-        "recording_notice",
-        "calling_hours",
-        "call_frequency",
-        "unfair_practice",
-        "contempt",
-        "abusive_tone",
-    }
+from qa_rules.pack_types import (
+    ABUSE_CATEGORIES,
+    CATEGORIES,
+    KINDS,
+    LANGUAGES,
+    CompiledPatterns,
+    Rule,
+    RulePack,
 )
-#: abusive wording (the model rule defers to pattern rules of these categories); ``contempt`` is
-#: belittling without a swear word, ``abusive_tone`` the trained classifier's finding
-ABUSE_CATEGORIES = frozenset({"profanity", "insult", "threat", "contempt", "abusive_tone"})
-LANGUAGES = frozenset({"en", "zh"})
-KINDS = frozenset({"match", "must_say", "model"})
+from qa_rules.pack_yaml import read_pack_yaml
+from qa_rules.patterns import compile_literals
+from qa_rules.rule_fields import LABEL_MAX, read_rule
+
+__all__ = [
+    "ABUSE_CATEGORIES",
+    "CATEGORIES",
+    "KINDS",
+    "LABEL_MAX",
+    "LANGUAGES",
+    "CompiledPatterns",
+    "Rule",
+    "RulePack",
+    "allow_regex",
+    "load_pack",
+    "pack_files",
+]
+
 _PACK_KEYS = {"pack", "version", "description", "language", "lists", "allow", "rules"}
-_RULE_KEYS = {
-    "id", "title", "category", "severity", "languages", "leg", "kind", "patterns", "unless",
-    "negation", "reported", "citation", "compliant", "reason", "examples", "within_s", "model",
-    "threshold", "missed", "label",
-}  # fmt: skip
-_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledPatterns:
-    """A rule's patterns compiled for one language."""
-
-    regex: TimedPattern | None
-    unless: TimedPattern | None
-    word_groups: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One validated rule of a pack."""
-
-    id: str
-    title: str
-    category: str
-    severity: Severity
-    languages: tuple[str, ...]
-    leg: RuleLeg
-    kind: str
-    citation: str
-    compliant: str | None
-    reason: str | None
-    negation: bool
-    reported: bool
-    positive: tuple[str, ...]
-    negative: tuple[str, ...]
-    compiled: dict[str, CompiledPatterns]
-    within_s: float | None
-    #: must_say only: the title of a miss, with ``{window}`` for the window in seconds
-    missed: str | None
-    #: must_say only: the short line of the agent's checklist ("Recording notice")
-    label: str | None
-    model: str | None
-    threshold: float | None
-    pack: str
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class RulePack:
-    """One loaded pack file."""
-
-    name: str
-    version: str
-    source: str
-    rules: tuple[Rule, ...]
-    lists: dict[str, TermList]
-    allow: tuple[str, ...]
 
 
 def pack_files(paths: Iterable[Path]) -> list[Path]:
@@ -156,20 +100,8 @@ def pack_files(paths: Iterable[Path]) -> list[Path]:
 
 def load_pack(path: Path) -> RulePack:
     """Read and validate one pack file."""
-    import yaml
-
     src = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulePackError(src, f"cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise RulePackError(src, "not UTF-8 text") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RulePackError(src, f"invalid YAML{where}: {problem}") from exc
+    data = read_pack_yaml(path)
     if not isinstance(data, dict):
         raise RulePackError(src, "a rule pack must be a YAML mapping with pack, version and rules")
     unknown = set(data) - _PACK_KEYS
@@ -187,203 +119,12 @@ def load_pack(path: Path) -> RulePack:
     rules: list[Rule] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_rules):
-        rule = _rule(raw, index, src, name, lists, allow)
+        rule = read_rule(raw, index, src, name, lists, allow)
         if rule.id in seen:
             raise RulePackError(src, "duplicate rule id", rule=rule.id, field="id")
         seen.add(rule.id)
         rules.append(rule)
     return RulePack(name, version, src, tuple(rules), lists, tuple(allow))
-
-
-def _missed(raw: dict[str, Any], kind: str, src: str, rid: str) -> str | None:
-    """The title of a must-say rule's miss (required for must_say, refused for other kinds)."""
-    if kind != "must_say":
-        if "missed" in raw:
-            raise RulePackError(src, "only must_say rules have a missed title", rule=rid, field="missed")
-        return None
-    missed = _str(raw, "missed", src, rid)
-    if "{window}" not in missed:
-        raise RulePackError(src, "must contain {window} (the window in seconds)", rule=rid, field="missed")
-    try:  # the title is formatted when the window passes, on the live path: any other field would fail there
-        missed.format(window="1")
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise RulePackError(
-            src,
-            f"only {{window}} may stand in braces (write {{{{ or }}}} for a brace): {exc!r}",
-            rule=rid,
-            field="missed",
-        ) from None
-    return missed
-
-
-LABEL_MAX = 40
-
-
-def _label(raw: dict[str, Any], kind: str, src: str, rid: str) -> str | None:
-    """The checklist label of a must-say rule (required for must_say, refused for other kinds)."""
-    if kind != "must_say":
-        if "label" in raw:
-            raise RulePackError(src, "only must_say rules have a checklist label", rule=rid, field="label")
-        return None
-    label = _str(raw, "label", src, rid)
-    if len(label) > LABEL_MAX:
-        raise RulePackError(src, f"at most {LABEL_MAX} characters", rule=rid, field="label")
-    return label
-
-
-def _rule(raw: Any, index: int, src: str, pack: str, lists: dict[str, TermList], allow: list[str]) -> Rule:
-    rid = _rule_id(raw, index, src)
-    title = _str(raw, "title", src, rid)
-    category = _str(raw, "category", src, rid)
-    if category not in CATEGORIES:
-        raise RulePackError(src, f"unknown category {category!r} (one of {', '.join(sorted(CATEGORIES))})",
-                            rule=rid, field="category")  # fmt: skip
-    severity = _severity(raw, src, rid)
-    languages = _str_list(raw.get("languages"), src, rid, "languages")
-    if not languages or set(languages) - LANGUAGES:
-        raise RulePackError(src, "languages must list en and/or zh", rule=rid, field="languages")
-    leg = _leg(raw, src, rid)
-    kind = raw.get("kind", "match")
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise RulePackError(src, f"kind must be one of {sorted(KINDS)}", rule=rid, field="kind")
-    citation = _str(raw, "citation", src, rid)
-    compliant = _str(raw, "compliant", src, rid, required=leg is not RuleLeg.DEBTOR) or None
-    reason = _str(raw, "reason", src, rid, required=False) or None
-    flags = _flags(raw, src, rid)
-    positive, negative = _examples(raw, src, rid)
-    within_s = _number(raw, "within_s", src, rid, kind == "must_say", required=False)
-    missed = _missed(raw, kind, src, rid)
-    label = _label(raw, kind, src, rid)
-    threshold = _number(raw, "threshold", src, rid, kind == "model", required=False)
-    if threshold is not None and not 0.0 < threshold < 1.0:
-        raise RulePackError(
-            src, "threshold must be a probability between 0 and 1", rule=rid, field="threshold"
-        )
-    model = _model_name(raw, kind, leg, src, rid)
-    compiled: dict[str, CompiledPatterns] = {}
-    for lang in languages:
-        compiled[lang] = _compile(raw, kind, lang, lists, allow, src, rid)
-    return Rule(
-        id=rid, title=title, category=category, severity=severity, languages=tuple(languages),
-        leg=leg, kind=kind, citation=citation, compliant=compliant, reason=reason,
-        negation=flags["negation"], reported=flags["reported"], positive=tuple(positive),
-        negative=tuple(negative), compiled=compiled, within_s=within_s, missed=missed, label=label,
-        model=model, threshold=threshold, pack=pack, source=src,
-    )  # fmt: skip
-
-
-def _rule_id(raw: Any, index: int, src: str) -> str:
-    """The rule's id, once the rule is a mapping with a well-formed id and only known keys."""
-    if not isinstance(raw, dict):
-        raise RulePackError(src, "each rule must be a mapping", rule=f"#{index + 1}")
-    rid = raw.get("id")
-    if not isinstance(rid, str) or not _ID.match(rid):
-        label = rid if isinstance(rid, str) and rid else f"#{index + 1}"
-        raise RulePackError(src, "id must look like ABC-XYZ-1 (upper case, dashes)", rule=label, field="id")
-    unknown = set(raw) - _RULE_KEYS
-    if unknown:
-        raise RulePackError(src, f"unknown key(s) {sorted(unknown)}", rule=rid, field=sorted(unknown)[0])
-    return rid
-
-
-def _severity(raw: dict[str, Any], src: str, rid: str) -> Severity:
-    try:
-        return Severity(_str(raw, "severity", src, rid))
-    except ValueError:
-        raise RulePackError(
-            src, "severity must be info, yellow, orange or red", rule=rid, field="severity"
-        ) from None
-
-
-def _leg(raw: dict[str, Any], src: str, rid: str) -> RuleLeg:
-    try:
-        return RuleLeg(_str(raw, "leg", src, rid))
-    except ValueError:
-        raise RulePackError(src, "leg must be agent, debtor or any", rule=rid, field="leg") from None
-
-
-def _flags(raw: dict[str, Any], src: str, rid: str) -> dict[str, bool]:
-    flags = {}
-    for flag in ("negation", "reported"):
-        value = raw.get(flag, False)
-        if not isinstance(value, bool):
-            raise RulePackError(src, "must be true or false", rule=rid, field=flag)
-        flags[flag] = value
-    return flags
-
-
-def _examples(raw: dict[str, Any], src: str, rid: str) -> tuple[list[str], list[str]]:
-    """The rule's positive and negative examples (at least one of each)."""
-    examples = raw.get("examples")
-    if not isinstance(examples, dict) or set(examples) - {"positive", "negative"}:
-        raise RulePackError(src, "examples must be a mapping with positive and negative lists",
-                            rule=rid, field="examples")  # fmt: skip
-    positive = _str_list(examples.get("positive"), src, rid, "examples.positive")
-    negative = _str_list(examples.get("negative"), src, rid, "examples.negative")
-    if not positive or not negative:
-        raise RulePackError(src, "at least one positive and one negative example are required",
-                            rule=rid, field="examples")  # fmt: skip
-    return positive, negative
-
-
-def _model_name(raw: dict[str, Any], kind: str, leg: RuleLeg, src: str, rid: str) -> str | None:
-    """The classifier a model rule uses (``None`` for other kinds), with the kind/leg checks."""
-    model = None
-    if kind == "model":
-        model = _str(raw, "model", src, rid)
-        if "patterns" in raw:
-            raise RulePackError(src, "model rules take no patterns", rule=rid, field="patterns")
-    elif "model" in raw:
-        raise RulePackError(src, "only model rules name a model", rule=rid, field="model")
-    if kind == "must_say" and leg is RuleLeg.DEBTOR:
-        raise RulePackError(src, "must_say rules apply to the agent leg", rule=rid, field="leg")
-    return model
-
-
-def _number(raw: dict[str, Any], key: str, src: str, rid: str, allowed: bool, required: bool) -> float | None:
-    if key not in raw:
-        if required:
-            raise RulePackError(src, "required", rule=rid, field=key)
-        return None
-    if not allowed:
-        raise RulePackError(src, "not valid for this kind of rule", rule=rid, field=key)
-    value = raw[key]
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
-        raise RulePackError(src, "must be a positive finite number", rule=rid, field=key)
-    return float(value)
-
-
-def _compile(
-    raw: dict[str, Any],
-    kind: str,
-    lang: str,
-    lists: dict[str, TermList],
-    allow: list[str],
-    src: str,
-    rid: str,
-) -> CompiledPatterns:
-    if kind == "model":
-        return CompiledPatterns(None, None, ())
-    patterns = raw.get("patterns")
-    if not isinstance(patterns, list) or not patterns:
-        raise RulePackError(src, "must be a non-empty list", rule=rid, field="patterns")
-    try:
-        main = compile_patterns(patterns, lang, lists)
-    except PatternError as exc:
-        raise RulePackError(src, str(exc), rule=rid, field="patterns") from None
-    unless = None
-    if "unless" in raw:
-        if not isinstance(raw["unless"], list) or not raw["unless"]:
-            raise RulePackError(src, "must be a non-empty list", rule=rid, field="unless")
-        try:
-            unless = TimedPattern(compile_patterns(raw["unless"], lang, lists), rid)
-        except PatternError as exc:
-            raise RulePackError(src, str(exc), rule=rid, field="unless") from None
-        unless.check_speed(lang, src, "unless")
-    del allow
-    regex = TimedPattern(main, rid)
-    regex.check_speed(lang, src, "patterns")
-    return CompiledPatterns(regex, unless, tuple(main.word_groups))
 
 
 def allow_regex(packs: Iterable[RulePack], lang: str) -> re.Pattern[str] | None:

@@ -16,7 +16,7 @@ def register(commands: Any, evals: Any) -> None:
     sub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
     rules.set_defaults(func=lambda args, settings: _usage(rules))
 
-    lint = sub.add_parser("lint", help="validate rule packs (files or folders)")
+    lint = sub.add_parser("lint", help="validate rule packs (files or folders) and run their examples")
     lint.add_argument("packs", nargs="+", type=Path, metavar="PACK")
     lint.set_defaults(func=_lint)
 
@@ -69,27 +69,29 @@ def _load(paths: list[Path] | None, settings: Settings) -> Any:
 
 
 def _lint(args: argparse.Namespace, settings: Settings) -> int:
+    """Each file loaded, then all together with their models (duplicate ids across files, models),
+    then every rule's examples run: a pack whose examples fail does not lint."""
     from qa_rules.engine import load_rules
+    from qa_rules.examples import run_examples
+    from qa_rules.offline.selftest import report
     from qa_rules.packs import load_pack, pack_files
 
     files = pack_files(args.packs)
     for path in files:
         pack = load_pack(path)
         print(f"ok {path}: pack {pack.name} {pack.version}, {len(pack.rules)} rules")
-    load_rules(files, model_dir=settings.rules.model_dir)  # cross-pack checks: duplicate ids, models
-    return 0
+    results = run_examples(load_rules(files, model_dir=settings.rules.model_dir))
+    print("\n".join(report(results)))
+    return 0 if all(r.ok for r in results) else 1
 
 
 def _test(args: argparse.Namespace, settings: Settings) -> int:
-    from qa_rules.offline.selftest import run_examples
+    from qa_rules.examples import run_examples
+    from qa_rules.offline.selftest import report
 
     results = run_examples(_load(args.packs, settings))
-    failed = [r for r in results if not r.ok]
-    for r in failed:
-        want = "should fire" if r.expected else "should not fire"
-        print(f"FAIL {r.source}: {r.rule} [{r.lang}] {want}: {r.text}")
-    print(f"{len(results)} examples, {len(results) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    print("\n".join(report(results)))
+    return 0 if all(r.ok for r in results) else 1
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

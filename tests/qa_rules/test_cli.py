@@ -20,6 +20,7 @@ def test_lint_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "lint", str(PACKS)]) == 0
     out = capsys.readouterr().out
     assert "ok " in out and "en-abuse 1.1.0" in out and "zh-compliance" in out
+    assert out.strip().splitlines()[-1].endswith(" passed, 0 failed")  # every rule's examples run
 
 
 def test_lint_malformed_pack_fails_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

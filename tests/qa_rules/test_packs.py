@@ -9,7 +9,7 @@ import pytest
 from agent_monitor.errors import RuleModelError, RulePackError
 from agent_monitor.settings import REPO_ROOT
 from qa_rules.engine import RuleSet, load_rules
-from qa_rules.offline.selftest import run_examples
+from qa_rules.examples import run_examples
 from qa_rules.packs import CATEGORIES
 
 GOOD_RULE = """

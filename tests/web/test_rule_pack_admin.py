@@ -102,6 +102,43 @@ def test_upload_refused_when_it_does_not_lint_or_clashes(world: tuple[TestClient
     assert listed["uploaded"] == [] and _audit(client) == []  # nothing stored, nothing audited
 
 
+def test_upload_refused_for_a_key_given_twice_or_failing_examples(
+    world: tuple[TestClient, Principal],
+) -> None:
+    """YAML keeps the last of two equal keys: the first rule list was lost without a word (201);
+    a pack whose own examples fail was stored (201); YAML nested too deeply was a 500."""
+    client, admin = world
+    twice = pack("1.0.0", "banana") + "rules:\n" + pack("1.0.0", "mango").split("rules:\n")[1]
+    r = _call(client, admin, "POST", "/api/admin/rules/packs", {"text": twice})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == (
+        "pack.yaml: field 'rules': key given twice (lines 3 and 17): YAML would keep only the last one"
+    )
+    r = _call(client, admin, "POST", "/api/admin/rules/try", {"text": "a banana", "pack": twice})
+    assert r.status_code == 422 and "key given twice (lines 3 and 17)" in r.text, r.text
+
+    failing = pack("1.0.0", "banana").replace(
+        'negative: ["an apple for you"]', 'negative: ["a banana split"]'
+    )
+    failing = failing.replace('positive: ["a banana for you"]', 'positive: ["a mango for you"]')
+    expected = (
+        "pack.yaml: 2 examples of its rules fail: "
+        "rule SHOP-1 [en] example 'a mango for you': expected a hit, got none; "
+        "rule SHOP-1 [en] example 'a banana split': expected no hit, got one"
+    )
+    r = _call(client, admin, "POST", "/api/admin/rules/packs", {"text": failing})
+    assert r.status_code == 422 and r.json()["detail"] == expected, r.text
+    check = _call(client, admin, "POST", "/api/admin/rules/lint", {"text": failing}).json()
+    assert (
+        not check["ok"] and check["name"] == "shop" and check["error"] == expected.removeprefix("pack.yaml: ")
+    )
+
+    r = _call(client, admin, "POST", "/api/admin/rules/packs", {"text": "[" * 100_000})
+    assert r.status_code == 422 and "nested too deeply" in r.json()["detail"], r.text
+    listed = _call(client, admin, "GET", "/api/admin/rules/packs").json()
+    assert listed["uploaded"] == [] and _audit(client) == []  # nothing stored, nothing audited
+
+
 def test_upload_enable_disable_roll_back(world: tuple[TestClient, Principal]) -> None:
     client, admin = world
     before = start_call(client)

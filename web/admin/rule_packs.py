@@ -3,8 +3,9 @@
 - ``GET /api/admin/rules/packs``: the installed pack files (each checked, on or off), every
   version of every uploaded pack (who uploaded it when, its sha256, which one is on) and the
   latest changes from the audit log;
-- ``POST /api/admin/rules/packs``: upload a pack's YAML: linted first (refused with the lint error,
-  nothing stored), then stored as the next version of its ``pack:`` name and switched on;
+- ``POST /api/admin/rules/packs``: upload a pack's YAML: linted first, its rules' own examples run
+  (refused with the lint error, naming each failing example, nothing stored), then stored as the
+  next version of its ``pack:`` name and switched on;
 - ``PUT /api/admin/rules/packs/{name}``: switch an uploaded pack on (its latest version, or an
   earlier one: a roll back) or off;
 - ``PUT /api/admin/rules/files``: switch an installed pack file on or off.
@@ -111,7 +112,8 @@ async def list_packs(request: Request, user: AdminUser, services: ServicesDep) -
 @router.post("/packs", response_model=VersionOut, status_code=201)
 async def upload_pack(body: UploadBody, user: AdminChange, services: ServicesDep) -> VersionOut:
     """Store a pack's YAML as the next version of its name and use it for new calls (422 with the
-    lint error, or when it clashes with the packs in use; nothing stored then)."""
+    lint error: a key given twice, failing examples..., or when it clashes with the packs in use;
+    nothing stored then)."""
     check = await asyncio.to_thread(services.stages.packs.lint, body.text)
     if not check.ok or check.name is None:
         raise RulePackError(check.file, check.error or "no pack name")
