@@ -1,5 +1,6 @@
-"""``agent-monitor db``: migrate the database and verify its tamper-evident hash chains and the
-recording files against the sha256 sealed when each was closed."""
+"""``agent-monitor db``: migrate the database and verify its tamper-evident hash chains, the
+evidence rows, the finished QA reviews against their seals and the recording files against the
+sha256 sealed when each was closed."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def register(commands: Any, evals: Any) -> None:
     status.set_defaults(func=_status)
 
     verify = sub.add_parser(
-        "verify", help="check the hash chains, the evidence rows and the closed recording files"
+        "verify",
+        help="check the hash chains, the evidence rows, finished QA reviews and closed recording files",
     )
     verify.add_argument(
         "--anchors",
@@ -75,6 +77,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage.evidence import verify_all
     from agent_monitor.storage.migrate import require_current_schema
     from agent_monitor.storage.recording_seal import REPORT_NAME, verify_recording_files
+    from agent_monitor.storage.review_seal import sealed_at_upgrade
 
     anchors: dict[str, Anchor] = {}
     if args.anchors is not None:
@@ -89,6 +92,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
             reports = verify_all(session, anchors)
             files = verify_recording_files(session, settings.media_dir)
             heads = chain_anchors(session)
+            unsealed_before = sealed_at_upgrade(session)
     finally:
         db.dispose()
     reports.append(files.report)
@@ -105,6 +109,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
         )
         for label in files.open:
             print(f"  {label}")
+    _print_sealed_at_upgrade(unsealed_before)
     if problems:
         raise TamperDetectedError(f"{len(problems)} problem(s) found: the evidence records were altered")
     if args.write_anchors is not None:
@@ -115,6 +120,20 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
             raise StorageError(f"{args.write_anchors}: cannot write anchors: {exc.strerror or exc}") from exc
         print(f"chain heads saved to {args.write_anchors}")
     return 0
+
+
+def _print_sealed_at_upgrade(labels: list[str], shown: int = 10) -> None:
+    """Say which finished reviews are sealed only as they were found at the upgrade to 0011."""
+    if not labels:
+        return
+    print(
+        f"qa_reviews: {len(labels)} review(s) finished before reviews were sealed, sealed as found at"
+        " the upgrade to schema 0011 (a change made to them before then cannot be detected):"
+    )
+    for label in labels[:shown]:
+        print(f"  {label}")
+    if len(labels) > shown:
+        print(f"  and {len(labels) - shown} more")
 
 
 def _read_anchors(path: Path) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """Tamper-evident, append-only hash chains over evidence tables.
 
-``alerts``, ``alert_events`` and ``audit_log`` are each one chain. A row's ``id`` is its position
-(1, 2, 3, ... without gaps), ``prev_hash`` is the previous row's ``row_hash`` (64 zeros for the
-first row) and ``row_hash`` is the sha256 of the canonical JSON of the row's ``HASHED`` columns,
-``prev_hash`` included. ``chain_heads`` keeps each chain's last position and hash and is the lock
-that serialises appends (the lock is held until the appending transaction ends, so commit soon).
+``alerts``, ``alert_events``, ``audit_log``, ``evidence_log`` and ``qa_review_seals`` are each
+one chain. A row's ``id`` is its position (1, 2, 3, ... without gaps), ``prev_hash`` is the
+previous row's ``row_hash`` (64 zeros for the first row) and ``row_hash`` is the sha256 of the
+canonical JSON of the row's ``HASHED`` columns, ``prev_hash`` included. ``chain_heads`` keeps each
+chain's last position and hash and is the lock that serialises appends (the lock is held until the
+appending transaction ends, so commit soon).
 
 :func:`verify_chain` recomputes a chain (:func:`agent_monitor.storage.integrity.verify_chains`
 every chain and the alert states): an edited row no longer matches its hash, a deleted
@@ -29,7 +30,14 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import DatabaseUnavailableError
 from agent_monitor.storage.base import Base
-from agent_monitor.storage.tables import Alert, AlertEvent, AuditEntry, ChainHead, EvidenceEntry
+from agent_monitor.storage.tables import (
+    Alert,
+    AlertEvent,
+    AuditEntry,
+    ChainHead,
+    EvidenceEntry,
+    QaReviewSeal,
+)
 
 GENESIS_HASH = "0" * 64
 
@@ -48,6 +56,7 @@ CHAINED: dict[str, type[Base]] = {
     AlertEvent.__tablename__: AlertEvent,
     AuditEntry.__tablename__: AuditEntry,
     EvidenceEntry.__tablename__: EvidenceEntry,
+    QaReviewSeal.__tablename__: QaReviewSeal,
 }
 
 
@@ -61,11 +70,21 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
+def canonical_json(table: str, fields: Mapping[str, Any]) -> str:
+    """The canonical JSON text of ``fields`` of a row of ``table`` (keys sorted, no spaces, times
+    as UTC ISO with microseconds, enums as their values): what :func:`row_digest` hashes."""
+    doc = {"table": table, "fields": {k: _canonical_value(v) for k, v in fields.items()}}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def text_digest(text: str) -> str:
+    """The sha256 (hex) of ``text`` in UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def row_digest(table: str, fields: Mapping[str, Any]) -> str:
     """The sha256 (hex) of the canonical JSON of ``fields`` of a row of ``table``."""
-    doc = {"table": table, "fields": {k: _canonical_value(v) for k, v in fields.items()}}
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text_digest(canonical_json(table, fields))
 
 
 def _normalise(row: Any) -> None:
@@ -109,16 +128,17 @@ def append(session: Session, row: Any) -> None:
     append_all(session, [row])
 
 
-def append_all(session: Session, rows: Sequence[Any]) -> None:
+def append_all(session: Session, rows: Sequence[Any], *, head: tuple[int, str] | None = None) -> None:
     """Append ``rows`` (all of one chained table) in order: one lock, one insert flush and one
     move of the chain head for all of them, the same positions and hashes as appending them one
-    by one."""
+    by one. ``head``: what :func:`lock_chain` returned for this chain earlier in this transaction
+    (the lock is then not taken again)."""
     if not rows:
         return
     name = rows[0].__tablename__
     if any(r.__tablename__ != name for r in rows):
         raise ValueError("append_all: rows of more than one chain")
-    seq, prev = lock_chain(session, name)
+    seq, prev = head if head is not None else lock_chain(session, name)
     for row in rows:
         seq += 1
         row.id = seq

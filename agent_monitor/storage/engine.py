@@ -25,7 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_monitor.errors import DatabaseUnavailableError
-from agent_monitor.storage import evidence
+from agent_monitor.storage import evidence, review_seal
 
 if TYPE_CHECKING:
     from agent_monitor.settings import Settings
@@ -125,6 +125,9 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+        # every finished QA review goes under its own chain (first: the evidence hook seals last
+        # whatever the commit flushed)
+        review_seal.install(self.sessions)
         # every transcript, rule hit, call and recording written goes under the evidence chain
         evidence.install(self.sessions)
 

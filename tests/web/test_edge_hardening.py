@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from agent_monitor.ingest.call_audio import CallAudio
@@ -201,6 +202,33 @@ def test_the_export_of_a_modified_recording_is_refused(world: World, real_call: 
     assert "agent leg's recording was modified after it was closed" in detail and "db verify" in detail
     assert str(world.data) not in detail  # the server's paths are not shown
     assert _exports(world, "tampered-1") == before  # a refused export is not recorded as served
+
+
+def test_the_export_of_a_finished_review_changed_behind_the_application_is_refused(
+    world: World, real_call: CallAudio
+) -> None:
+    """A finished QA review is sealed: the manifest names its seal, and a verdict changed in the
+    database afterwards refuses the export (409) like a modified recording."""
+    services = world.client.app.state.services  # type: ignore[attr-defined]
+    add_call(services.db, world.data, "reviewed-1", "A-ONE", real_call.excerpt(0.0, 3.0), WarningLevel.RED)
+    with services.db.session() as s:
+        [alert] = repo.list_alerts(s, call_id="reviewed-1")
+        card = {item.key: item.max for item in repo.to_form(repo.current_form(s)).items}
+        repo.save_review(s, "reviewed-1", "qa1", scorecard=card, verdicts={alert.id: "confirmed"}, done=True)
+    manifest, _ = _export_manifest(world, "reviewed-1")
+    [review] = manifest["reviews"]
+    assert review["reviewer"] == "qa1" and review["state"] == "finished", review
+    assert len(review["sealed_digest"]) == 64 and review["qa_review_seals"]["event"] == "finished", review
+    with services.db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE qa_verdicts SET verdict = 'false_alarm' WHERE alert_id = :a"), {"a": alert.id}
+        )
+    before = _exports(world, "reviewed-1")
+    r = world.client.get("/api/calls/reviewed-1/export.zip", headers=world.admin.headers())
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert "qa1's QA review does not match its seal" in detail and "db verify" in detail, detail
+    assert _exports(world, "reviewed-1") == before
 
 
 def test_the_database_file_is_private(world: World) -> None:

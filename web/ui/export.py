@@ -1,10 +1,11 @@
 """The evidence package of a call: a zip with both legs' audio, the transcript, rule hits, alerts
 with their steps, QA reviews, and ``SHA256SUMS`` (sha256 of every other file, ``sha256sum -c``
-format) plus ``manifest.json`` (who exported what, when, masked or not, and for each recording the
-sha256 sealed when it was closed with the evidence-log entry that seals it). A closed recording
-that no longer matches its sealed sha256 is not exported: the export is refused (409), since an
-evidence package whose sums are only consistent with themselves would pass altered audio on as
-evidence.
+format) plus ``manifest.json`` (who exported what, when, masked or not, for each recording the
+sha256 sealed when it was closed with the evidence-log entry that seals it, and for each QA review
+the seal of its finished content in ``qa_review_seals``). A closed recording that no longer
+matches its sealed sha256, or a finished review that no longer matches its seal, is not exported:
+the export is refused (409), since an evidence package whose sums are only consistent with
+themselves would pass altered audio or an altered verdict on as evidence.
 
 A call id is whatever the telephony system sent (any script, ``/``, ``..``), so it never becomes a
 path as it is: the zip's folder and the download's file name are :func:`safe_name` of it (letters,
@@ -28,6 +29,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.storage import repo
 from agent_monitor.storage.recording_seal import read_sealed
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
+from agent_monitor.storage.review_seal import sealed_reviews
 
 _OPEN = "recording still open (a live call, or never closed): nothing sealed, exported as written so far"
 
@@ -90,6 +92,7 @@ def build_evidence_zip(
     call page gets it (already masked when ``masked``)."""
     call_id = record["call"]["call_id"]
     files, recordings = _audio_files(s, call_id, data_dir)
+    reviews = sealed_reviews(s, call_id)
     files["transcript.json"] = _dumps(record["utterances"])
     files["transcript.txt"] = transcript_text(record["utterances"]).encode()
     steps = {
@@ -113,6 +116,7 @@ def build_evidence_zip(
         "personal_data_masked": masked,
         "files": sums,
         "recordings": recordings,
+        "reviews": reviews,
     }
     files["manifest.json"] = _dumps(manifest)
     sums["manifest.json"] = hashlib.sha256(files["manifest.json"]).hexdigest()

@@ -11,11 +11,13 @@ from agent_monitor.storage.tables.media import Recording
 from agent_monitor.storage.tables.people import Agent, User
 from agent_monitor.storage.tables.qa import QaQueueItem, QaReview, QaVerdict
 from agent_monitor.storage.tables.qa_forms import QaForm
+from agent_monitor.storage.tables.qa_seals import REVIEW_SEAL_EVENTS, QaReviewSeal
 from agent_monitor.storage.tables.rule_packs import RulePackFile, RulePackVersion
 from agent_monitor.storage.tables.sessions import RevokedSession
 
 __all__ = [
     "EVIDENCE_KINDS",
+    "REVIEW_SEAL_EVENTS",
     "Agent",
     "Alert",
     "AlertEvent",
@@ -27,6 +29,7 @@ __all__ = [
     "QaForm",
     "QaQueueItem",
     "QaReview",
+    "QaReviewSeal",
     "QaVerdict",
     "Recording",
     "RevokedSession",

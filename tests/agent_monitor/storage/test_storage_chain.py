@@ -64,6 +64,7 @@ def test_intact_chains_verify(db: Database) -> None:
         "alert_events": 4,  # red: handoff_requested, acknowledged, taken_over; yellow: resolved
         "audit_log": 5,
         "evidence_log": 1,  # the call row, sealed once per transaction that changed it
+        "qa_review_seals": 0,  # no review finished
         "alert_states": 2,
     }
     assert all(r.ok for r in reports.values()), reports

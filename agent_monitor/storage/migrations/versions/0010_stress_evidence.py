@@ -7,7 +7,7 @@ Create Date: 2026-12-05
 The check constraint on ``evidence_log.kind`` changes (SQLite rebuilds the table in batch mode,
 PostgreSQL swaps the constraint), and the stress samples already stored are sealed: one ``stress``
 entry per call whose range (ref ``FIRST-LAST``, sample ids) spans all its samples, with the digest
-``agent_monitor.storage.evidence.stress_digest`` gives it. When the
+``agent_monitor.storage.stress_seal.stress_digest`` gives it. When the
 evidence log is still empty (a database from before 0003) nothing is sealed here: the upgrade
 seals every evidence row, stress included, once it reaches the head.
 
