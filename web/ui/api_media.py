@@ -3,18 +3,21 @@ cached (:mod:`agent_monitor.storage.peaks`), so the review page draws both legs 
 downloading and decoding the audio first.
 
 - ``GET /api/calls/{call_id}/recordings/{leg}/peaks?buckets=N``: ``{"duration", "step", "min",
-  "max"}`` (qa, supervisor, admin; the call must be in the user's scope).
+  "max"}`` (qa, supervisor, admin; the call must be in the user's scope). A recording that is
+  missing or unreadable on disk is a 404 that names the call and leg, not the server's file path
+  (the review page shows the message; the path is logged).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from agent_monitor.audio.peaks import MAX_BUCKETS
-from agent_monitor.errors import NotFoundError
+from agent_monitor.errors import NotFoundError, RecordingError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import repo
 from agent_monitor.storage.peaks import recording_peaks
@@ -24,6 +27,7 @@ from web.auth.scope import visible_call
 from web.services import in_db, services_of
 
 router = APIRouter(tags=["calls"])
+log = logging.getLogger(__name__)
 
 
 @router.get("/api/calls/{call_id:path}/recordings/{leg}/peaks")
@@ -45,5 +49,9 @@ async def peaks(
         return locate_recording(services_of(request).settings.media_dir, call_id, leg, row.path)
 
     path = await in_db(request, job)
-    found = await asyncio.to_thread(recording_peaks, data_dir, call_id, leg, path, buckets)
+    try:
+        found = await asyncio.to_thread(recording_peaks, data_dir, call_id, leg, path, buckets)
+    except RecordingError as exc:
+        log.warning("peaks of call %r %s leg: %s", call_id, leg.value, exc)
+        raise NotFoundError(f"the {leg.value} recording of call {call_id!r} cannot be read") from exc
     return found.as_dict()

@@ -4,8 +4,10 @@
   ``agent``, ``team``, ``rule`` (case-insensitive, any part), ``q`` (transcript words, full-text
   index; for a role that sees numbers masked, QA by default, no digits nor spelled-out digits:
   422), ``level``, ``state``, ``mine`` (assigned to me), ``since``/``until`` (dates, both
-  included); ``sort`` (queued, date, duration, level, score, state) and ``order`` (asc, desc);
-  ``limit``/``offset``. Returns ``items`` and ``total``.
+  included, the days of ``tz``: an IANA time zone such as ``America/Chicago``, the browser's, so
+  a day is the one the page shows the calls' dates in; UTC without it); ``sort`` (queued, date,
+  duration, level, score, state) and ``order`` (asc, desc); ``limit``/``offset``. Returns
+  ``items`` and ``total``.
 - ``GET /api/qa/next``: the call to review next (same filters; ``after`` skips the current one).
 - ``GET /api/qa/reviewers``: who a call can be assigned to (active qa and admin users).
 - ``POST /api/qa/calls/{call_id}/assign``: assign the call (to ``reviewer``, default: me); audited.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -35,12 +38,26 @@ router = APIRouter(tags=["qa"])
 REVIEWER_ROLES = (Role.QA, Role.ADMIN)
 
 
-def _day(value: date | None, plus: int = 0) -> datetime | None:
-    """Midnight (UTC) of ``value`` plus ``plus`` days; None for no bound (also past the calendar's
-    last day: ``until=9999-12-31`` is no upper bound, not an overflow)."""
+def _zone(name: str) -> ZoneInfo | None:
+    """The time zone ``name`` (IANA), None for UTC; an unknown name is a 422."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise InvalidRequestError(f"unknown time zone {name!r}") from exc
+
+
+def _day(value: date | None, plus: int = 0, zone: ZoneInfo | None = None) -> datetime | None:
+    """Midnight of ``value`` plus ``plus`` days in ``zone`` (UTC without one), as UTC; None for no
+    bound (also past either end of the calendar: ``until=9999-12-31`` is no upper bound, not an
+    overflow)."""
     if value is None or value > date.max - timedelta(days=plus):
         return None
-    return datetime.combine(value + timedelta(days=plus), time(), UTC)
+    try:
+        return datetime.combine(value + timedelta(days=plus), time(), zone or UTC).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def _searchable_by(request: Request, user: ReviewerUser, q: str) -> str:
@@ -68,6 +85,7 @@ def queue_query(
     mine: bool = False,
     since: date | None = None,
     until: Annotated[date | None, Query(description="last day included")] = None,
+    tz: Annotated[str, Query(max_length=64, description="IANA time zone of since/until")] = "",
     sort: Literal["queued", "date", "duration", "level", "score", "state"] = "queued",
     order: Literal["asc", "desc"] = "desc",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -84,8 +102,8 @@ def queue_query(
         levels=level,
         states=state,
         assigned_to=user.username if mine else None,
-        since=_day(since),
-        until=_day(until, 1),
+        since=_day(since, 0, _zone(tz)),
+        until=_day(until, 1, _zone(tz)),
         sort=sort,
         descending=order == "desc",
         limit=limit,

@@ -5,6 +5,9 @@
 // acknowledge button; and signal-health issues of the agent's own leg. A new warning beeps, flashes
 // the tab title and raises a desktop notification once the agent has turned alerts on (one click:
 // the browser asks for the notification permission and allows sound from then on).
+// After the live connection comes back (a network drop, a server restart) the panel is loaded again
+// from the server: warnings given meanwhile, the checklist and the call's state are never left stale.
+// An acknowledgement in one tab is shown in the agent's other tabs too.
 "use strict";
 (() => {
   const { t, el, api, badge, healthBox, fmtTime, vocab } = AM;
@@ -21,7 +24,9 @@
   function resetHealth() { const fresh = healthBox(ownHealth); health.node.replaceWith(fresh.node); health = fresh; }
   let callId = null;
   const cards = new Map();  // key -> the warning's card, once shown (a withdrawal marks it)
-  let acked = new Set();
+  let acked = [];  // the warnings acknowledged ({call_id, rule, t})
+  // the agent's other tabs of this page: an acknowledgement made in one is shown in all
+  const tabs = "BroadcastChannel" in window ? new BroadcastChannel("am-agent-ack") : null;
 
   // --- time in call -------------------------------------------------------------------------------
   let startedAt = null;
@@ -61,11 +66,25 @@
 
   // --- warnings ---------------------------------------------------------------------------------
   function key(w) { return w.call_id + "|" + w.rule + "|" + Number(w.t).toFixed(2); }
-  function warning(w, fresh) {
+  // A warning reaches the page live (t: the end of what was said, perhaps on a partial transcript;
+  // once per rule and utterance) and as stored hits (the final's times; one per occurrence): the
+  // same warning when the call and rule are the same and the times lie within NEAR_S of each other.
+  // So a reload (after a reconnection) shows no warning twice and an acknowledgement holds for both.
+  const NEAR_S = 3;
+  function span(w) { return [Math.min(w.start ?? w.t, w.t), Math.max(w.end ?? w.t, w.t)]; }
+  function near(a, b) {
+    if (a.call_id !== b.call_id || a.rule !== b.rule) return false;
+    const [a0, a1] = span(a), [b0, b1] = span(b);
+    return Math.max(0, a0 - b1, b0 - a1) <= NEAR_S;
+  }
+  function isAcked(w) { return acked.some((a) => near(a, w)); }
+  // stored: w is a stored hit, shown unless a card of the same warning is (live events are exact)
+  function warning(w, fresh, stored) {
     const k = key(w);
-    if (cards.has(k)) return;
-    const done = acked.has(k);
+    if (cards.has(k) || (stored && [...cards.values()].some((c) => near(c.w, w)))) return;
+    const done = isAcked(w);
     const ackBtn = el("button", { class: "act primary ack", disabled: done }, t(done ? "acked" : "ack"));
+    const ackMsg = el("div", { class: "ack-msg error", role: "status", hidden: true });
     const card = el("article", { class: "warning " + (w.severity || "") + (done ? " acked" : ""), "data-rule": w.rule },
       el("h2", {}, w.title),
       // a missed disclosure or a call-metadata finding quotes nothing
@@ -73,16 +92,37 @@
       el("div", { class: "why" }, el("span", { class: "muted" }, t("why") + ": "), w.reason,
         w.citation ? el("div", { class: "citation muted" }, w.citation) : null),
       w.compliant ? el("div", {}, el("span", { class: "muted" }, t("say_instead") + ": "), el("span", { class: "instead" }, w.compliant)) : null,
-      ackBtn);
+      ackBtn, ackMsg);
     ackBtn.addEventListener("click", async () => {
-      await api("POST", "/api/agent/ack", { call_id: w.call_id, rule: w.rule, t: w.t });
-      ackBtn.disabled = true; ackBtn.textContent = t("acked"); card.classList.add("acked");
+      ackBtn.disabled = true;
+      try {
+        await api("POST", "/api/agent/ack", { call_id: w.call_id, rule: w.rule, t: w.t });
+      } catch (e) { // not recorded (the network is down, the server restarting): say so, let them retry
+        ackBtn.disabled = Boolean(card.dataset.withdrawn);
+        ackMsg.textContent = t("ack_failed", { msg: e.message });
+        ackMsg.hidden = false;
+        return;
+      }
+      const ack = { call_id: w.call_id, rule: w.rule, t: w.t };
+      markAcked(ack);
       stopFlash();
+      if (tabs) tabs.postMessage({ ack });
     });
+    card.w = w;
     cards.set(k, card);
     list.prepend(card);
     if (fresh && !done) cue(w);
   }
+  function markAcked(ack) {
+    if (!isAcked(ack)) acked.push(ack);
+    cards.forEach((card) => {
+      if (!near(card.w, ack)) return;
+      const ackBtn = card.querySelector("button.ack");
+      ackBtn.disabled = true; ackBtn.textContent = t("acked"); card.classList.add("acked");
+      card.querySelector(".ack-msg").hidden = true;
+    });
+  }
+  if (tabs) tabs.onmessage = (m) => { if (m.data && m.data.ack) { markAcked(m.data.ack); stopFlash(); } };
   // a warning given on a partial transcript that the utterance's final did not confirm: it stays
   // on the screen (the agent may have read it), struck through and marked, nothing to acknowledge
   function withdraw(ev) {
@@ -147,20 +187,24 @@
     }
   }
 
-  async function load() {
+  // the agent's call as stored (its level as high as it has been); again after every reconnection,
+  // when warnings given meanwhile are cued as they are shown
+  async function load(again) {
     const data = await api("GET", "/api/agent/current");
     if (!data.call) return;
+    if (data.call.call_id !== callId) { list.replaceChildren(); cards.clear(); acked = []; }
     showCall(data.call);
     resetHealth();
     (data.health || []).forEach((h) => health.apply(h));
     showChecklist(data.call.status === "live" ? data.checklist || [] : []);
-    acked = new Set(data.acknowledged.map((a) => data.call.call_id + "|" + a.rule + "|" + Number(a.t).toFixed(2)));
-    data.warnings.forEach((h) => warning({ call_id: data.call.call_id, rule: h.rule, t: h.end ?? h.start ?? 0,
-      title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, citation: h.citation, compliant: h.compliant }, false));
+    data.acknowledged.forEach((a) => markAcked({ call_id: data.call.call_id, rule: a.rule, t: Number(a.t) }));
+    data.warnings.forEach((h) => warning({ call_id: data.call.call_id, rule: h.rule, t: h.end ?? h.start ?? 0, start: h.start, end: h.end,
+      title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, citation: h.citation, compliant: h.compliant },
+      again && data.call.status === "live", true));
   }
   function onEvent(ev) {
     if (ev.type === "call_started") {
-      list.replaceChildren(); cards.clear(); resetHealth(); showChecklist([]);
+      list.replaceChildren(); cards.clear(); acked = []; resetHealth(); showChecklist([]);
       // timed from this browser's own clock (a PC clock off by minutes would skew a server time)
       showCall({ call_id: ev.call_id, status: "live", level: vocab.no_level, started_at: new Date(Date.now() - (ev.t || 0) * 1000).toISOString() });
     } else if (ev.type === "agent_warning") {
@@ -174,8 +218,15 @@
       head.querySelector(".status").textContent = t(ev.status);
       endedAt = startedAt !== null ? startedAt + ev.duration_s * 1000 : Date.now();
       tick();
+      showChecklist([]); // nothing is "due" any more (as after a reload of an ended call)
     }
   }
-  load().then(() => { body.dataset.ready = "1"; }).catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
-  LiveConn.connect({}, onEvent, null);
+  load(false).then(() => { body.dataset.ready = "1"; }).catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
+  // the first subscription comes with the page's own load; each later one follows a gap in the events
+  let subscriptions = 0;
+  LiveConn.connect({}, onEvent, () => {
+    if (subscriptions++ === 0) return;
+    load(true).then(() => { body.dataset.reloads = String(Number(body.dataset.reloads || 0) + 1); })
+      .catch((e) => console.warn("agent panel not reloaded:", e.message));
+  });
 })();

@@ -1,11 +1,15 @@
 // QA queue at volume: search (call id, agent, team, rule: any part, any case; words said in the
 // call through the full-text index), level/state/date filters, "mine", sortable columns, pages,
 // assignment to a reviewer and "next in queue". The filters live in the URL (shareable, and the
-// review page's "next in queue" uses the same ones).
+// review page's "next in queue" uses the same ones). Dates are the days of the browser's time
+// zone (sent as tz), the same days the dates in the table are shown in.
 "use strict";
+Object.assign(window.I18N.en, { no_unassign: "A call cannot be unassigned; assign it to another reviewer." });
+Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分配给其他质检员。" });
 (() => {
   const { t, el, api, badge, fmtTime, vocab } = AM;
   const params = new URLSearchParams(location.search);
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
   const input = (name, attrs) => { const n = el("input", { name, ...attrs }); n.value = params.get(name) || ""; return n; };
   const select = (name, values) => {
     const n = el("select", { name }, el("option", { value: "" }, t("all")), ...values.map((v) => el("option", { value: v }, t(v))));
@@ -13,11 +17,12 @@
     return n;
   };
   const fields = {
-    q: input("q", { size: 18, placeholder: t("said_placeholder"), id: "f-q" }),
-    call: input("call", { size: 12, id: "f-call" }),
-    agent: input("agent", { size: 10, id: "f-agent" }),
-    team: input("team", { size: 8, id: "f-team" }),
-    rule: input("rule", { size: 12, id: "f-rule" }),
+    // the lengths the server takes (web/ui/api_queue.py)
+    q: input("q", { size: 18, placeholder: t("said_placeholder"), id: "f-q", maxlength: 200 }),
+    call: input("call", { size: 12, id: "f-call", maxlength: 64 }),
+    agent: input("agent", { size: 10, id: "f-agent", maxlength: 64 }),
+    team: input("team", { size: 8, id: "f-team", maxlength: 100 }),
+    rule: input("rule", { size: 12, id: "f-rule", maxlength: 100 }),
     level: select("level", [...vocab.warning_levels].reverse()),
     state: select("state", ["pending", "in_review", "done"]),
     since: input("since", { type: "date" }),
@@ -31,9 +36,13 @@
     el("label", { class: "check" }, t("mine"), mine),
     el("button", { class: "act primary", type: "submit" }, t("filter")),
     el("button", { class: "act", type: "button", id: "next-in-queue", onclick: () => goNext() }, t("next_in_queue")));
-  let sort = params.get("sort") || "queued", order = params.get("order") || "desc";
-  let offset = Number(params.get("offset") || 0);
-  const limit = Number(params.get("limit") || 50);
+  // the address may have been edited by hand: what the server would refuse falls back to the default
+  const SORTS = ["queued", "date", "duration", "level", "score", "state"];
+  const whole = (v, lo, hi, def) => { const n = Number(v); return v !== null && Number.isInteger(n) && n >= lo && n <= hi ? n : def; };
+  let sort = SORTS.includes(params.get("sort")) ? params.get("sort") : "queued";
+  let order = params.get("order") === "asc" ? "asc" : "desc";
+  let offset = whole(params.get("offset"), 0, 1000000, 0);
+  const limit = whole(params.get("limit"), 1, 200, 50);
   // column: [label key, sort key or null]
   const COLUMNS = [["call", null], ["agent", null], ["team", null], ["level", "level"], ["rule", null], ["reason", null], ["date", "date"],
     ["duration", "duration"], ["score", "score"], ["state", "state"], ["assigned", null], ["", null]];
@@ -41,13 +50,17 @@
   const tbody = el("tbody");
   const table = el("table", { class: "grid", id: "qa-queue" }, el("thead", {}, head), tbody);
   const pager = el("div", { class: "pager", id: "pager" });
-  AM.main.append(el("h1", { i18n: "qa_queue" }), form, table, pager);
+  const msg = el("p", { class: "error", id: "queue-msg", role: "alert", hidden: true });
+  const say = (text) => { msg.textContent = text || ""; msg.hidden = !text; };
+  // a narrow window (or 200% zoom) scrolls the table, not the whole page
+  AM.main.append(el("h1", { i18n: "qa_queue" }), form, msg, el("div", { class: "table-scroll", style: "overflow-x:auto" }, table), pager);
   let reviewers = [];
 
   function query(extra) {
     const q = new URLSearchParams();
     for (const [k, v] of new FormData(form)) if (v) q.append(k, v);
     q.set("sort", sort); q.set("order", order); q.set("limit", limit); q.set("offset", offset);
+    if (zone && (q.has("since") || q.has("until"))) q.set("tz", zone);
     for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
     return q;
   }
@@ -64,9 +77,9 @@
     const sel = el("select", { class: "assign", "aria-label": t("assign_to") }, el("option", { value: "" }, "—"),
       ...reviewers.map((r) => el("option", { value: r, selected: r === it.assigned_to }, r)));
     sel.addEventListener("change", async () => {
-      if (!sel.value) return;
-      try { await api("POST", `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/assign`, { reviewer: sel.value }); await load(); }
-      catch (e) { alert(e.message); }
+      if (!sel.value) { sel.value = it.assigned_to || ""; if (it.assigned_to) say(t("no_unassign")); return; } // shows who has it
+      try { await api("POST", `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/assign`, { reviewer: sel.value }); say(""); await load(); }
+      catch (e) { sel.value = it.assigned_to || ""; say(t("error") + ": " + e.message); }
     });
     return sel;
   }
@@ -76,7 +89,17 @@
     history.replaceState(null, "", "?" + q);
     sessionStorage.setItem("qaQueueQuery", q.toString());
     drawHead();
-    const data = await api("GET", "/api/qa/queue?" + q);
+    let data;
+    try { data = await api("GET", "/api/qa/queue?" + q); }
+    catch (e) {
+      // no rows of an earlier search under filters they do not match
+      say(t("error") + ": " + e.message);
+      tbody.replaceChildren();
+      pager.replaceChildren();
+      document.body.dataset.ready = "1";
+      return;
+    }
+    say("");
     tbody.replaceChildren(...data.items.map((it) => el("tr", { "data-call": it.call.call_id },
       el("td", {}, it.call.call_id), el("td", {}, it.call.agent_id), el("td", {}, it.team || ""), el("td", {}, badge(it.level)),
       el("td", { class: "rules" }, it.rules.join(", ")), el("td", { class: "reason" }, AM.localiseReasons(it.reason)),
@@ -86,19 +109,23 @@
       el("td", {}, el("a", { href: "/qa/calls/" + encodeURIComponent(it.call.call_id), class: "open" }, t("open"))))));
     if (!data.items.length) tbody.append(el("tr", {}, el("td", { colspan: COLUMNS.length, class: "muted" }, t("no_items"))));
     const last = Math.min(offset + limit, data.total);
+    // past the last page (an old address, or calls done meanwhile): none shown here, so say so
+    const shown = data.items.length ? t("range_of", { first: offset + 1, last, total: data.total }) : t("range_of", { first: 0, last: 0, total: data.total });
     pager.replaceChildren(
       el("button", { class: "act", id: "prev-page", disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "‹ " + t("previous")),
-      el("span", { id: "page-info" }, data.total ? t("range_of", { first: offset + 1, last, total: data.total }) : "0"),
+      el("span", { id: "page-info" }, data.total ? shown : "0"),
       el("button", { class: "act", id: "next-page", disabled: last >= data.total, onclick: () => { offset += limit; load(); } }, t("next") + " ›"));
     document.body.dataset.ready = "1";
   }
   async function goNext() {
     const q = query(); q.delete("sort"); q.delete("order"); q.delete("limit"); q.delete("offset");
-    const { call_id } = await api("GET", "/api/qa/next?" + q);
-    if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id);
-    else alert(t("queue_empty"));
+    try {
+      const { call_id } = await api("GET", "/api/qa/next?" + q);
+      if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id);
+      else alert(t("queue_empty"));
+    } catch (e) { say(t("error") + ": " + e.message); }
   }
-  form.addEventListener("submit", (e) => { e.preventDefault(); offset = 0; load().catch((err) => alert(err.message)); });
+  form.addEventListener("submit", (e) => { e.preventDefault(); offset = 0; load(); });
   api("GET", "/api/qa/reviewers").then((r) => { reviewers = r.reviewers; return load(); })
     .catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
 })();

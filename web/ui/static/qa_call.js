@@ -5,8 +5,23 @@
 // review's form version (items start "not scored"; N/A where the form allows it; a comment where a
 // failed item needs one), notes, "next in queue", keyboard shortcuts (press ?) and the export.
 "use strict";
+Object.assign(window.I18N.en, {
+  unsaved: "Changes pending: kept in this tab until you press Save.", draft_restored: "Your changes from before the reload are back: press Save to keep them.",
+  draft_restored_stale: "Your changes from before the reload are back, but the review was changed elsewhere since: Save replaces that version.",
+  too_long: "{what} too long: {n} characters, at most {max}.", no_recording: "No recording is stored for this call.",
+  recording_unavailable: "The {leg} recording cannot be played (missing or unreadable).", saved_at: "Saved at {time}.",
+});
+Object.assign(window.I18N.zh, {
+  unsaved: "有修改尚未保存：按“保存”前保留在本标签页。", draft_restored: "重新加载前的修改已恢复：按“保存”才会保留。",
+  draft_restored_stale: "重新加载前的修改已恢复，但此质检之后在别处被修改过：保存将替换那个版本。",
+  too_long: "{what}过长：{n} 个字符，最多 {max} 个。", no_recording: "此通话没有保存录音。",
+  recording_unavailable: "{leg}录音无法播放（缺失或无法读取）。", saved_at: "已保存（{time}）。",
+});
 (() => {
   const { t, el, api, badge, svg, fmtTime, vocab } = AM;
+  // the server's limits of a review (web/ui/api_qa.py ReviewIn), in characters (code points)
+  const NOTES_MAX = 20000, COMMENT_MAX = 2000;
+  const chars = (text) => [...text].length;
   const callId = document.body.dataset.callId;
   const W = 1000;
   // a word, marker or hit the keyboard can reach (Tab) and operate (Enter or Space) like a click
@@ -50,23 +65,54 @@
     }
     const legs = Object.values(audios);
     const master = audios[vocab.legs.AGENT] || legs[0];
-    const duration = Math.max(1, ...rec.recordings.map((r) => r.duration), ...rec.utterances.map((u) => u.end));
+    // everything placed on the time axes must fit on them (an alert or a finding may come after the last word)
+    const duration = Math.max(1, ...rec.recordings.map((r) => r.duration), ...rec.utterances.map((u) => u.end),
+      ...rec.alerts.map((a) => a.t), ...rec.hits.map((h) => h.end ?? h.start ?? 0), ...rec.stress.map((p) => p.t),
+      ...(rec.health || []).map((h) => h.t));
     const x = (s) => (s / duration) * W;
     const clock = el("span", { id: "clock" }, "0:00 / " + fmtTime(duration));
     const playBtn = el("button", { class: "act primary", id: "play-both" }, t("play_both"));
     const speed = el("select", { id: "speed", "aria-label": t("speed") }, ...SPEEDS.map((v) => el("option", { value: v, selected: v === 1 }, v + "×")));
 
+    // the position: the master leg's, or (no recording stored) where the reviewer last went, so
+    // words, markers and J/L still move the playhead, the highlighted word and the stress marker
+    let pos = 0;
+    const position = () => (master ? master.currentTime : pos);
+    // seeks this page made itself, per leg (a seek the reviewer makes in one leg's own player is
+    // followed by the other leg, so both legs always play the same moment)
+    const ours = new Map();
+    function setTime(a, s) { ours.set(a, s); a.currentTime = s; }
     function seek(s, play) {
       s = Math.min(Math.max(0, s), duration);
-      legs.forEach((a) => { a.currentTime = s; });
+      pos = s;
+      legs.forEach((a) => setTime(a, s));
       if (play) legs.forEach((a) => a.play().catch(() => {}));
       update();
     }
     function togglePlay() {
       const paused = !master || master.paused;
       legs.forEach((a) => (paused ? a.play().catch(() => {}) : a.pause()));
-      playBtn.textContent = t(paused ? "pause" : "play_both");
     }
+    const showPlaying = () => { playBtn.textContent = t(master && !master.paused ? "pause" : "play_both"); };
+    legs.forEach((a) => {
+      a.addEventListener("seeking", () => {
+        const expected = ours.get(a);
+        ours.delete(a);
+        if (expected !== undefined && Math.abs(expected - a.currentTime) < 0.3) return;
+        pos = a.currentTime; // the reviewer moved this leg's own player: the other legs follow
+        legs.forEach((o) => { if (o !== a && Math.abs(o.currentTime - pos) > 0.05) setTime(o, pos); });
+        update();
+      });
+      a.addEventListener("play", () => { legs.forEach((o) => { if (o !== a && o.paused && !o.ended) o.play().catch(() => {}); }); showPlaying(); });
+      a.addEventListener("pause", () => { if (!a.ended) legs.forEach((o) => { if (o !== a && !o.paused) o.pause(); }); showPlaying(); });
+      a.addEventListener("error", () => unavailable(a.dataset.leg));
+    });
+    // a leg's recording that cannot be played (missing on disk, unreadable): said once, in the page's language
+    function unavailable(leg) {
+      if (players.querySelector(`.recording-error[data-leg='${leg}']`)) return;
+      players.append(el("p", { class: "error recording-error", "data-leg": leg }, t("recording_unavailable", { leg: t(leg) })));
+    }
+    if (!legs.length) players.append(el("p", { class: "muted", id: "no-recording" }, t("no_recording")));
     function setSpeed(v) { speed.value = String(v); legs.forEach((a) => { a.playbackRate = Number(v); }); }
     playBtn.addEventListener("click", togglePlay);
     speed.addEventListener("change", () => setSpeed(speed.value));
@@ -110,7 +156,7 @@
     canvas.addEventListener("click", (e) => { const b = canvas.getBoundingClientRect(); seek(((e.clientX - b.left) / b.width) * duration, false); });
     window.addEventListener("resize", drawWave);
     Promise.all(rec.recordings.map((r) => api("GET", `/api/calls/${encodeURIComponent(callId)}/recordings/${r.leg}/peaks?buckets=1000`)
-      .then((p) => { peaks[r.leg] = p; }))).then(drawWave).catch((e) => wave.append(el("p", { class: "error" }, e.message)));
+      .then((p) => { peaks[r.leg] = p; }, () => unavailable(r.leg)))).then(drawWave);
 
     // timeline: utterances per leg, alert markers, health marks, rule hits, playhead
     const timeline = svg("svg", { class: "timeline", id: "timeline", viewBox: `0 0 ${W} 70`, preserveAspectRatio: "none" });
@@ -158,7 +204,7 @@
     });
     let current = null;
     function update() {
-      const now = master ? master.currentTime : 0;
+      const now = position();
       clock.textContent = fmtTime(now) + " / " + fmtTime(duration);
       [head1, head2].forEach((h) => { h.setAttribute("x1", x(now)); h.setAttribute("x2", x(now)); });
       waveHead.style.left = (100 * now) / duration + "%";
@@ -171,7 +217,14 @@
     }
     if (master) {
       master.addEventListener("timeupdate", update);
-      const loop = () => { if (!master.paused) update(); requestAnimationFrame(loop); };
+      // while playing: the playhead follows, and a leg that drifted (it stalled, or started late) is put back
+      const loop = () => {
+        if (!master.paused) {
+          update();
+          legs.forEach((o) => { if (o !== master && !o.paused && !o.seeking && !master.seeking && Math.abs(o.currentTime - master.currentTime) > 0.25) setTime(o, master.currentTime); });
+        }
+        requestAnimationFrame(loop);
+      };
       requestAnimationFrame(loop);
     }
 
@@ -192,11 +245,14 @@
     let selected = null;
     function select(a) {
       selected = a;
-      alertRows.forEach((r) => r.row.classList.toggle("selected", r.a === a));
+      alertRows.forEach((r) => {
+        r.row.classList.toggle("selected", r.a === a);
+        if (r.a === a && r.row.scrollIntoView) r.row.scrollIntoView({ block: "nearest" }); // the verdict keys act on it: keep it in sight
+      });
     }
     function stepAlert(dir) {
       if (!alertRows.length) return;
-      const now = master ? master.currentTime : 0;
+      const now = position();
       const sorted = alertRows.map((r) => r.a).sort((p, q) => p.t - q.t);
       const i = selected ? sorted.indexOf(selected) : (dir > 0 ? sorted.findIndex((a) => a.t - 3 > now + 0.5) - 1 : sorted.length);
       const next = sorted[(i + dir + sorted.length) % sorted.length] || sorted[0];
@@ -206,7 +262,7 @@
     function verdict(v) {
       if (!canReview || !selected) return;
       const input = alertsBox.querySelector(`input[name='verdict-${selected.alert_id}'][value='${v}']`);
-      if (input) input.checked = true;
+      if (input && !input.checked) { input.checked = true; input.dispatchEvent(new Event("change", { bubbles: true })); }
     }
     const hitsBox = el("div", { class: "panel", id: "rule-hits" }, el("h2", { i18n: "rule_hits" }),
       ...rec.hits.map((h) => {
@@ -244,26 +300,44 @@
       const q = new URLSearchParams(sessionStorage.getItem("qaQueueQuery") || "");
       ["sort", "order", "limit", "offset"].forEach((k) => q.delete(k));
       q.set("after", callId);
-      const { call_id } = await api("GET", "/api/qa/next?" + q);
-      if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id);
-      else status.textContent = t("queue_empty");
+      try {
+        const { call_id } = await api("GET", "/api/qa/next?" + q);
+        if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id); // unsaved changes: the browser asks first
+        else status.textContent = t("queue_empty");
+      } catch (e) { status.textContent = t("error") + ": " + e.message; status.classList.add("error"); }
     }
 
     // keyboard shortcuts (not while typing in a field), listed in the help overlay
     const KEYS = [["Space / K", "key_play"], ["J", "key_back"], ["L", "key_fwd"], ["A", "key_next_alert"], ["Shift+A", "key_prev_alert"],
       ["C", "key_confirm"], ["F", "key_false"], ["[ / ]", "key_speed"], ["S", "key_save"], ["N", "key_next_call"], ["?", "key_help"]];
-    const help = el("div", { id: "shortcuts", class: "overlay", hidden: true, role: "dialog", "aria-label": t("shortcuts") },
+    const help = el("div", { id: "shortcuts", class: "overlay", hidden: true, role: "dialog", "aria-modal": "true", "aria-label": t("shortcuts") },
       el("div", { class: "overlay-box" }, el("h2", {}, t("shortcuts")),
         el("table", { class: "keys" }, ...KEYS.map(([k, what]) => el("tr", {}, el("td", {}, el("kbd", {}, k)), el("td", {}, t(what))))),
         el("button", { class: "act", id: "close-help", onclick: () => toggleHelp(false) }, t("close"))));
-    function toggleHelp(show) { help.hidden = show === undefined ? !help.hidden : !show; }
+    // the help is a modal dialog: the focus goes into it, and back where it was when it closes
+    let helpReturn = null;
+    function toggleHelp(show) {
+      const open = show === undefined ? help.hidden : show;
+      if (open === !help.hidden) return;
+      help.hidden = !open;
+      if (open) { helpReturn = document.activeElement; help.querySelector("#close-help").focus(); }
+      else if (helpReturn && helpReturn.focus) { helpReturn.focus(); helpReturn = null; }
+    }
+    help.addEventListener("keydown", (e) => { if (e.key === "Tab") e.preventDefault(); }); // its one button keeps the focus
+    // typing in a field: no shortcuts (a radio button or checkbox takes no text)
+    const typing = (n) => n.isContentEditable || /^(TEXTAREA|SELECT)$/.test(n.tagName) || (n.tagName === "INPUT" && !/^(radio|checkbox|button|submit|reset)$/.test(n.type));
+    // Space and Enter on a focused control (a button, link, radio, a leg's own player) do what they do there
+    const control = (n) => n.closest && n.closest("button, a[href], input, audio, video, summary, [role=button]");
     document.addEventListener("keydown", (e) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) return;
-      const k = e.key;
+      if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+      if ((e.key === " " || e.key === "Enter") && control(e.target)) return;
+      if (!help.hidden && e.key !== "Escape" && e.key !== "?") return; // behind the dialog: nothing
+      // letters whatever the case (Caps Lock); Shift+A is the previous alert
+      const k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
       const i = SPEEDS.indexOf(Number(speed.value));
       const act = {
-        " ": togglePlay, k: togglePlay, j: () => seek((master ? master.currentTime : 0) - 5), l: () => seek((master ? master.currentTime : 0) + 5),
-        a: () => stepAlert(1), A: () => stepAlert(-1), c: () => verdict("confirmed"), f: () => verdict("false_alarm"),
+        " ": togglePlay, k: togglePlay, j: () => seek(position() - 5), l: () => seek(position() + 5),
+        a: () => stepAlert(e.shiftKey ? -1 : 1), c: () => verdict("confirmed"), f: () => verdict("false_alarm"),
         "[": () => setSpeed(SPEEDS[Math.max(0, i - 1)]), "]": () => setSpeed(SPEEDS[Math.min(SPEEDS.length - 1, i + 1)]),
         s: () => save(false), n: () => canReview && nextCall(), "?": () => toggleHelp(), Escape: () => toggleHelp(false),
       }[k];
@@ -284,8 +358,12 @@
     document.body.dataset.ready = "1";
   }
 
-  // the scorecard of the review's form version; returns save(done)
+  // the scorecard of the review's form version; returns save(done). What the reviewer changed and
+  // did not save yet is kept in this tab (sessionStorage) at every change, so a reload, the back
+  // button, a sign-in after the session ended or a failed save loses nothing; leaving the page with
+  // unsaved changes asks first.
   function scorecardPanel(side, form, mine, alertsBox, status) {
+    const callId = document.body.dataset.callId;
     const rows = form.items.map((item) => {
       const value = mine.scorecard[item.key];
       const options = [el("option", { value: "" }, t("not_scored"))];
@@ -300,8 +378,10 @@
     });
     const notes = el("textarea", { id: "notes", rows: 4, style: "width:100%" });
     notes.value = mine.notes;
+    const count = el("span", { id: "notes-count", class: "muted" });
     const score = el("span", { id: "score" }, mine.score == null ? "" : t("score_now", { score: mine.score.toFixed(0) }));
-    const save = async (done) => {
+    // what the form holds now, in the shape the server takes
+    function collect() {
       const verdicts = {};
       alertsBox.querySelectorAll("input[type=radio]:checked").forEach((r) => { verdicts[r.name.slice(8)] = r.value; });
       const scorecard = {}, comments = {};
@@ -311,19 +391,90 @@
         const c = row.querySelector(".comment").value.trim();
         if (c) comments[key] = c;
       });
+      return { verdicts, scorecard, comments, notes: notes.value };
+    }
+    function apply(values) {
+      alertsBox.querySelectorAll("input[type=radio]").forEach((r) => { r.checked = values.verdicts[r.name.slice(8)] === r.value; });
+      rows.forEach((row) => {
+        const sel = row.querySelector("select"), v = values.scorecard[sel.name];
+        sel.value = v === null || v === undefined ? "" : String(v);
+        if (sel.value !== (v === null || v === undefined ? "" : String(v))) sel.value = ""; // a value this form does not offer
+        row.querySelector(".comment").value = values.comments[sel.name] || "";
+      });
+      notes.value = values.notes || "";
+    }
+    const draftKey = "qaDraft:" + AM.user.name + ":" + callId;
+    let saved = JSON.stringify(collect()); // what the server holds
+    const dirty = () => JSON.stringify(collect()) !== saved;
+    function say(text, error) { status.textContent = text; status.classList.toggle("error", !!error); }
+    function counted() {
+      const n = chars(notes.value);
+      count.textContent = n > NOTES_MAX * 0.9 ? n + " / " + NOTES_MAX : "";
+      count.classList.toggle("error", n > NOTES_MAX);
+    }
+    function changed() {
+      counted();
       try {
-        const r = await api("POST", `/api/qa/calls/${encodeURIComponent(document.body.dataset.callId)}/review`, { verdicts, scorecard, comments, notes: notes.value, done });
-        status.textContent = t("saved");
+        if (dirty()) sessionStorage.setItem(draftKey, JSON.stringify({ base: saved, values: collect() }));
+        else sessionStorage.removeItem(draftKey);
+      } catch (e) { /* storage full or disabled: the page still warns before leaving */ }
+      if (dirty()) say(t("unsaved"));
+      else if (status.textContent === t("unsaved")) say("");
+    }
+    // a draft of this tab from before a reload: put back what the reviewer had
+    try {
+      const draft = JSON.parse(sessionStorage.getItem(draftKey) || "null");
+      if (draft && draft.values) {
+        apply(draft.values);
+        if (dirty()) say(t(draft.base === saved ? "draft_restored" : "draft_restored_stale"));
+        else sessionStorage.removeItem(draftKey);
+      }
+    } catch (e) { sessionStorage.removeItem(draftKey); }
+    alertsBox.addEventListener("change", changed);
+    const panel = el("div", { class: "panel", id: "scorecard", "data-form": form.form_id });
+    panel.addEventListener("change", changed);
+    panel.addEventListener("input", changed);
+    window.addEventListener("beforeunload", (e) => { if (dirty()) { e.preventDefault(); e.returnValue = ""; } });
+    // the server's limits, said in words before sending (it would refuse with a validation error)
+    function tooLong(values) {
+      const n = chars(values.notes);
+      if (n > NOTES_MAX) return t("too_long", { what: t("notes"), n, max: NOTES_MAX });
+      for (const row of rows) {
+        const key = row.querySelector("select").name, c = values.comments[key] || "";
+        if (chars(c) > COMMENT_MAX) return t("too_long", { what: t("comment") + " (" + row.querySelector("label span").textContent + ")", n: chars(c), max: COMMENT_MAX });
+      }
+      return null;
+    }
+    let saving = null;
+    const save = async (done) => {
+      if (saving) await saving.catch(() => {}); // one save at a time, in order
+      const values = collect();
+      const refused = tooLong(values);
+      if (refused) { say(t("error") + ": " + refused, true); return; }
+      const sent = JSON.stringify(values);
+      saving = api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/review`, { ...values, done });
+      try {
+        const r = await saving;
+        saved = sent;
         score.textContent = r.score == null ? "" : t("score_now", { score: r.score.toFixed(0) });
-      } catch (e) { status.textContent = t("error") + ": " + e.message; status.classList.add("error"); return; }
-      status.classList.remove("error");
+        changed();
+        if (!dirty()) say(t("saved_at", { time: new Date().toLocaleTimeString(AM.lang === "zh" ? "zh-CN" : "en-US", { hourCycle: "h23" }) }));
+      } catch (e) { say(t("error") + ": " + e.message, true); }
+      finally { saving = null; }
     };
-    side.append(el("div", { class: "panel", id: "scorecard", "data-form": form.form_id },
-      el("h2", { i18n: "scorecard" }), el("p", { class: "muted" }, t("form_version", { name: form.name, version: form.version }), " ", score),
-      ...rows, el("h2", { i18n: "notes" }), notes,
+    async function take() {
+      try {
+        await api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/assign`);
+        say(t("in_review"));
+      } catch (e) { say(t("error") + ": " + e.message, true); }
+    }
+    panel.append(el("h2", { i18n: "scorecard" }), el("p", { class: "muted" }, t("form_version", { name: form.name, version: form.version }), " ", score),
+      ...rows, el("h2", { i18n: "notes" }), notes, count,
       el("div", { class: "btns" }, el("button", { class: "act", id: "save", onclick: () => save(false) }, t("save")), " ",
         el("button", { class: "act primary", id: "save-done", onclick: () => save(true) }, t("save_done")), " ", status),
-      el("p", {}, el("button", { class: "act", id: "take", onclick: () => api("POST", `/api/qa/calls/${encodeURIComponent(document.body.dataset.callId)}/assign`).then(() => { status.textContent = t("in_review"); }) }, t("take_review")))));
+      el("p", {}, el("button", { class: "act", id: "take", onclick: take }, t("take_review"))));
+    side.append(panel);
+    counted();
     return save;
   }
   main().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));

@@ -28,7 +28,16 @@ Object.assign(window.I18N.zh, {
     team: el("input", { name: "team", size: 10, placeholder: t("team_all"), disabled: role === AM.vocab.roles.SUPERVISOR, value: document.body.dataset.team || "" }) };
   const msg = el("span", { id: "report-msg", class: "muted" });
   const out = el("div", { id: "report" });
-  const params = () => { const p = new URLSearchParams({ since: q.since.value, until: q.until.value }); if (q.team.value && role !== AM.vocab.roles.SUPERVISOR) p.set("team", q.team.value); return p; };
+  // an emptied date is no bound of ours: the server's default period (not a validation error)
+  const params = () => {
+    const p = new URLSearchParams();
+    if (q.since.value) p.set("since", q.since.value);
+    if (q.until.value) p.set("until", q.until.value);
+    if (q.team.value && role !== AM.vocab.roles.SUPERVISOR) p.set("team", q.team.value);
+    return p;
+  };
+  // a wide table or chart scrolls inside the page on a narrow window (or at 200% zoom), not the page
+  const scroll = (node) => el("div", { class: "table-scroll", style: "overflow-x:auto" }, node);
   const csvLink = (table) => el("a", { class: "act csv", "data-table": table, href: "/api/reports/" + table + ".csv?" + params(), download: "" }, t("download_csv"));
   const fmt = (v, unit) => (v === null || v === undefined ? "–" : v + (unit || ""));
   const num = (v, unit) => el("td", { class: "num" }, fmt(v, unit));
@@ -83,15 +92,20 @@ Object.assign(window.I18N.zh, {
   const heading = (key, table) => el("h2", {}, t(key), " ", csvLink(table));
   async function load() {
     msg.textContent = "…";
+    msg.className = "muted";
     try {
       const data = await api("GET", "/api/reports?" + params());
       msg.textContent = t("calls") + ": " + data.calls;
       if (!data.calls) { out.replaceChildren(el("p", { class: "muted" }, t("no_calls"))); return; }
-      out.replaceChildren(levelChart(data), precisionChart(data),
-        heading("by_team", "teams"), groupTable("teams", data.teams, data, false),
-        heading("by_agent", "agents"), groupTable("agents", data.agents, data, true),
-        heading("by_rule", "rules"), ruleTable(data));
-    } catch (e) { msg.textContent = t("error") + ": " + e.message; msg.className = "error"; }
+      out.replaceChildren(scroll(levelChart(data)), scroll(precisionChart(data)),
+        heading("by_team", "teams"), scroll(groupTable("teams", data.teams, data, false)),
+        heading("by_agent", "agents"), scroll(groupTable("agents", data.agents, data, true)),
+        heading("by_rule", "rules"), scroll(ruleTable(data)));
+    } catch (e) {
+      // the report of the period asked before is not this period's: not left on show
+      out.replaceChildren();
+      msg.textContent = t("error") + ": " + e.message; msg.className = "error";
+    }
     finally { document.body.dataset.ready = "1"; }
   }
   const form = el("form", { class: "filters", id: "report-form" },

@@ -2,7 +2,8 @@
 // sorted and filtered for triage (wall_triage), the alert feed with its actions (wall_alerts),
 // hand-off pop-ups (wall_popups) with the sound notice (wall_sound), listen-in (wall_listen), and
 // the live connection that knows when it is dead (live_conn, shared with the agent page). Events arrive on /ws/ui/live; the
-// wall is (re)loaded from /api/wall on every (re)connection.
+// wall is (re)loaded from /api/wall on every (re)connection, and what changed while it was away is
+// set right: alerts closed meanwhile leave the feed, hand-offs someone took leave the dock.
 "use strict";
 (() => {
   const { el } = AM;
@@ -44,11 +45,19 @@
   }
   async function load() {
     const known = new Set(Tiles.calls.keys()); // a call first seen while the list is on its way is not in it
+    const before = { alerts: Alerts.ids(), popups: Popups.ids() }; // likewise for alerts and hand-offs
     const data = await AM.api("GET", "/api/wall");
     graceS = data.ended_grace_s;
     Popups.setEscalateAfter(data.escalate_after_s);
     const live = new Set(data.calls.map((c) => c.call.call_id));
     data.calls.forEach(show);
+    // what the list no longer holds of a call was closed (resolved) or taken while the wall was away
+    data.calls.forEach((tile) => {
+      const open = new Set(tile.alerts.map((a) => a.alert_id));
+      const waiting = new Set(tile.handoffs.map((h) => h.alert_id));
+      Alerts.ofCallIds(tile.call.call_id).forEach((id) => { if (before.alerts.has(id) && !open.has(id)) Alerts.drop(id); });
+      Popups.ofCallIds(tile.call.call_id).forEach((id) => { if (before.popups.has(id) && !waiting.has(id)) Popups.remove(id); });
+    });
     // calls that ended while the wall was not connected (not those that started during the load)
     Tiles.calls.forEach((s, id) => { if (known.has(id) && !live.has(id) && !s.ended) end(id); });
   }

@@ -5,7 +5,7 @@
 "use strict";
 const WallAlerts = (() => {
   const { t, el, badge } = AM;
-  const feed = el("div", { class: "feed", id: "alert-feed" }, el("h2", { i18n: "alerts" }));
+  const feed = el("div", { class: "feed", id: "alert-feed", tabindex: "-1" }, el("h2", { i18n: "alerts" }));
   const items = new Map(); // alert id (or key while not stored) -> {a, node, msg}
   let onChange = () => {};
   function csrf() { const m = document.cookie.match(/(?:^|; )am_csrf=([^;]*)/); return m ? decodeURIComponent(m[1]) : ""; }
@@ -30,8 +30,26 @@ const WallAlerts = (() => {
     it.msg.className = "msg " + (kind || "muted");
     it.msg.textContent = text;
   }
+  // a keyboard user's place: the alert's node is replaced on every change, so the control that had
+  // the focus (a button of the same kind, or the same take-over form field) gets it back
+  function focusedIn(node) {
+    const f = document.activeElement;
+    if (!f || f === document.body || !node.contains(f)) return null;
+    return { node: f, start: f.selectionStart, end: f.selectionEnd };
+  }
+  function refocus(had, node) {
+    if (!had) return;
+    let target = had.node;
+    if (!node.contains(target)) { // a button of the replaced node: the same kind of button, else the feed
+      const kind = [...target.classList].find((c) => c !== "act");
+      target = (kind && node.querySelector(".btns ." + CSS.escape(kind) + ":not(:disabled)")) || feed;
+    }
+    target.focus({ preventScroll: true });
+    if (had.start != null && target === had.node) { try { target.setSelectionRange(had.start, had.end); } catch (e) { /* not text */ } }
+  }
   function render(a) {
     const old = items.get(a.alert_id);
+    const had = old ? focusedIn(old.node) : null;
     const reasons = (a.reasons || []).map(AM.reasonText).filter(Boolean).join(AM.lang === "zh" ? "；" : "; ");
     const dead = a.ended || a.pending;
     const ack = el("button", { class: "act acknowledge", onclick: () => act(a.alert_id, "acknowledge"),
@@ -54,6 +72,7 @@ const WallAlerts = (() => {
     if (old) old.node.replaceWith(node); else feed.insertBefore(node, feed.children[1] || null);
     items.set(a.alert_id, { a, node, msg, form: old && old.form && !take.disabled ? old.form : null });
     if (old && old.form && take.disabled) old.form.remove();
+    refocus(had, node);
     onChange(a);
   }
   function upsert(a) {
@@ -117,8 +136,17 @@ const WallAlerts = (() => {
   function escalate(id) { const it = items.get(id); if (it) upsert({ ...it.a, escalated: true }); }
   function ofCall(callId) { return [...items.values()].filter((it) => it.a.call_id === callId); }
   function endCall(callId) { ofCall(callId).forEach((it) => upsert({ ...it.a, ended: true })); }
-  function removeCall(callId) { ofCall(callId).forEach((it) => { it.node.remove(); items.delete(it.a.alert_id); }); }
+  function removeCall(callId) { ofCall(callId).forEach((it) => drop(it.a.alert_id)); }
+  function drop(id) {
+    const it = items.get(id);
+    if (!it) return;
+    if (focusedIn(it.node)) feed.focus({ preventScroll: true });
+    it.node.remove();
+    items.delete(id);
+  }
+  function ids() { return new Set(items.keys()); }
+  function ofCallIds(callId) { return ofCall(callId).map((it) => it.a.alert_id); }
   function get(id) { const it = items.get(id); return it ? it.a : null; }
-  return { feed, upsert, stored, stateChanged, act, openTakeOver, handoffRequested, escalate, endCall, removeCall, get,
+  return { feed, upsert, stored, stateChanged, act, openTakeOver, handoffRequested, escalate, endCall, removeCall, drop, ids, ofCallIds, get,
     listen: (fn) => { onChange = fn; } };
 })();

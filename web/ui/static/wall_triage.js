@@ -27,11 +27,16 @@ const WallTriage = (() => {
   function apply() {
     pending = false;
     const all = [...WallTiles.calls.values()].sort(cmp);
+    // a moved tile loses the keyboard focus it held (its listen button, its review link): given back
+    const focused = WallTiles.grid.contains(document.activeElement) ? document.activeElement : null;
     // move only the tiles out of place (a tile moved under a click in progress loses the click)
     all.forEach((s, i) => {
       s.node.hidden = !visible(s);
       if (WallTiles.grid.children[i] !== s.node) WallTiles.grid.insertBefore(s.node, WallTiles.grid.children[i] || null);
     });
+    if (focused && focused !== document.activeElement && focused.isConnected && !focused.closest("[hidden]")) {
+      focused.focus({ preventScroll: true });
+    }
     const live = all.filter((s) => !s.ended);
     counts.replaceChildren(el("span", { class: "muted" }, t("counts") + ":"), ...LEVELS.map((l) =>
       el("span", { class: "count", "data-level": l, "data-count": live.filter((s) => s.level === l).length },
