@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
@@ -76,10 +76,16 @@ def install_docs(app: FastAPI) -> None:
     app.router.routes[:] = [r for r in app.router.routes if not (isinstance(r, Route) and r.path in drop)]
     app.docs_url = app.redoc_url = None
 
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi(user: SignedIn) -> JSONResponse:
-        return JSONResponse(app.openapi())
+    app.add_api_route("/openapi.json", openapi, include_in_schema=False)
+    app.add_api_route("/api-docs", api_docs, include_in_schema=False, response_class=HTMLResponse)
 
-    @app.get("/api-docs", include_in_schema=False, response_class=HTMLResponse)
-    async def api_docs(user: SignedIn) -> HTMLResponse:
-        return HTMLResponse(_render(app.openapi()))
+
+# The two routes are module functions that find their app on the request: FastAPI keeps the
+# callables of routes in process-wide caches, so a route made as a closure over ``app`` would keep
+# every app made in the process alive (a test process makes hundreds).
+async def openapi(request: Request, user: SignedIn) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+async def api_docs(request: Request, user: SignedIn) -> HTMLResponse:
+    return HTMLResponse(_render(request.app.openapi()))
