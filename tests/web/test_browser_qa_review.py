@@ -285,7 +285,7 @@ def test_peaks_of_a_missing_recording_do_not_show_the_server_path(server: tuple[
         r = client.get("/api/calls/rv-missing/recordings/agent/peaks?buckets=100")
     assert r.status_code == 404, r.text
     detail = r.json()["detail"]
-    assert detail == "the agent recording of call 'rv-missing' cannot be read", detail
+    assert detail == "the agent recording of call 'rv-missing' is missing on the server", detail
     assert "/" not in detail
 
 

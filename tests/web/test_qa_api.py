@@ -122,3 +122,27 @@ def test_assign_next_and_hits_once(client: httpx.Client, server: tuple[str, Any,
     assert client.post("/api/qa/calls/nope/assign", headers=csrf).status_code == 404
     hits = client.get("/api/calls/q-1").json()["hits"]
     assert [(h["rule"], h["status"]) for h in hits] == [("abuse.insult", "confirmed")]
+
+
+def test_a_draft_saved_on_the_review_page_keeps_the_call_from_the_next_reviewer(
+    client: httpx.Client,
+) -> None:
+    """(After the test above: q-2 is admin1's, q-1 pending.) qa1 saves a draft of q-1: "next" no
+    longer hands q-1 to admin1; admin1 can still open it, save a draft of their own (it stays
+    qa1's) and take it over explicitly."""
+    csrf = login(client, "qa1")
+    assert client.get("/api/qa/next").json()["call_id"] == "q-1"
+    r = client.post("/api/qa/calls/q-1/review", json={"scorecard": {"identification": 2}}, headers=csrf)
+    assert r.status_code == 200 and r.json()["done"] is False, r.text
+    entry = client.get("/api/qa/queue", params={"call": "q-1"}).json()["items"][0]
+    assert (entry["state"], entry["assigned_to"]) == ("in_review", "qa1")
+    assert client.get("/api/qa/next").json()["call_id"] == "q-1"  # still qa1's to go on with
+    csrf = login(client, "admin1")
+    assert client.get("/api/qa/next", params={"after": "q-2"}).json()["call_id"] is None
+    assert client.get("/api/calls/q-1").status_code == 200
+    r = client.post("/api/qa/calls/q-1/review", json={"scorecard": {"respect": 1}}, headers=csrf)
+    assert r.status_code == 200, r.text
+    entry = client.get("/api/qa/queue", params={"call": "q-1"}).json()["items"][0]
+    assert (entry["state"], entry["assigned_to"]) == ("in_review", "qa1")
+    taken = client.post("/api/qa/calls/q-1/assign", headers=csrf).json()
+    assert (taken["state"], taken["assigned_to"]) == ("in_review", "admin1")

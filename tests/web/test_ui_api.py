@@ -4,6 +4,7 @@ lifespan): scope per role, personal-data masking per role, recordings, alert act
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,11 @@ import httpx
 import pytest
 
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
+from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
+from agent_monitor.storage.recordings import recording_path
 from tests.web.ui_support import CARD, DEBTOR_PHONE, PHONE, add_call, add_users, login, serve, ui_app
 
 
@@ -130,6 +133,50 @@ def test_recording_download_is_audited(client: httpx.Client) -> None:
     assert client.get("/api/calls/call-a1/recordings/debtor.wav", headers=beyond).status_code == 416
     # seeking (ranges not from byte 0) is not a new download: one audit record per playback
     assert len([a for a in audit_rows(client, "recording_download") if a[0] == "qa1"]) == 1
+
+
+def _recording_answers(client: httpx.Client, call_id: str) -> list[httpx.Response]:
+    return [
+        client.get(f"/api/calls/{call_id}/recordings/agent.wav"),
+        client.get(f"/api/calls/{call_id}/recordings/agent/peaks", params={"buckets": 100}),
+        client.get(f"/api/calls/{call_id}/recordings/agent.wav", headers={"Accept": "text/html"}),
+    ]
+
+
+def test_a_missing_or_unreadable_recording_file_is_a_404_without_the_server_path(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The row is there, the file is not (or is not a recording): the client is told which leg of
+    which call, never where the server keeps it; the server's log keeps the path."""
+    login(client, "qa1")
+    settings = client.services.settings  # type: ignore[attr-defined]
+    path = recording_path(settings.media_dir, "call-a3", Leg.AGENT)
+    away = path.with_name("agent.wav.away")
+    found: dict[str, list[httpx.Response]] = {}
+    path.rename(away)
+    try:
+        with caplog.at_level(logging.WARNING, logger="web"):
+            found["missing"] = _recording_answers(client, "call-a3")
+            path.write_bytes(b"not a recording at all, just some bytes")
+            found["unreadable"] = _recording_answers(client, "call-a3")
+            export = client.get("/api/calls/call-a3/export.zip")  # sealed: the export is refused
+    finally:
+        away.replace(path)
+    said = {"missing": "is missing on the server", "unreadable": "cannot be read on the server"}
+    for case, answers in found.items():
+        for r in answers:
+            assert r.status_code == 404, (case, r.request.url, r.text)
+            assert str(settings.data_dir) not in r.text and "agent.wav" not in r.text, (case, r.text)
+        assert (
+            answers[0].json()
+            == answers[1].json()
+            == {"detail": f"the agent recording of call 'call-a3' {said[case]}"}
+        )
+    assert export.status_code == 409 and str(settings.data_dir) not in export.text, export.text
+    logged = [r for r in caplog.records if r.name.startswith("web.") and str(path) in r.getMessage()]
+    assert len(logged) == 6 and {r.levelno for r in logged} == {logging.WARNING}, logged
+    assert not [a for a in audit_rows(client, "recording_download") if a[1] == "call-a3"]
+    assert client.get("/api/calls/call-a3/recordings/agent.wav").status_code == 200  # back in place
 
 
 def test_supervisor_alert_actions_need_csrf_and_scope(client: httpx.Client) -> None:

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from agent_monitor.errors import NotFoundError
+from agent_monitor.errors import NotFoundError, RecordingError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
@@ -33,6 +33,7 @@ from web.auth.scope import call_scope, can_see_call, masks, narrow, visible_call
 from web.params import Offset, RowId
 from web.services import Services, ServicesDep, in_db
 from web.ui.access import audit
+from web.ui.api_media import recording_unavailable
 from web.ui.serialize import (
     alert_json,
     call_json,
@@ -91,7 +92,8 @@ async def get_recording(
     services: ServicesDep,
 ) -> Response:
     """One leg's audio as WAV (byte ranges supported); the first request of a playback is audited.
-    A missing or unreadable recording is a 404 (``RecordingError``)."""
+    A missing or unreadable recording file is a 404 that does not name its path
+    (:func:`~web.ui.api_media.recording_unavailable`)."""
     data_dir = services.settings.media_dir
 
     def job(s: Any) -> tuple[bytes, int]:
@@ -99,7 +101,10 @@ async def get_recording(
         row = repo.get_recording(s, call_id, leg)
         if row is None:
             raise NotFoundError(f"call {call_id!r} has no {leg.value} recording")
-        audio = read_recording(locate_recording(data_dir, call_id, leg, row.path))
+        try:
+            audio = read_recording(locate_recording(data_dir, call_id, leg, row.path))
+        except RecordingError as exc:
+            raise recording_unavailable(call_id, leg, exc, "playback") from exc
         if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
             audit(s, user, "recording_download", "call", call_id, leg=leg.value, bytes=len(audio.pcm))
         return audio.pcm, audio.sample_rate

@@ -3,9 +3,12 @@ cached (:mod:`agent_monitor.storage.peaks`), so the review page draws both legs 
 downloading and decoding the audio first.
 
 - ``GET /api/calls/{call_id}/recordings/{leg}/peaks?buckets=N``: ``{"duration", "step", "min",
-  "max"}`` (qa, supervisor, admin; the call must be in the user's scope). A recording that is
-  missing or unreadable on disk is a 404 that names the call and leg, not the server's file path
-  (the review page shows the message; the path is logged).
+  "max"}`` (qa, supervisor, admin; the call must be in the user's scope).
+
+A recording that is missing or unreadable on disk is a 404 that names the call and leg, never the
+server's file path (the review page shows the message; the path is logged at WARNING), here and
+for the audio itself (:func:`recording_unavailable`, also used by
+``GET /api/calls/{call_id}/recordings/{leg}.wav``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,16 @@ async def peaks(
     try:
         found = await asyncio.to_thread(recording_peaks, data_dir, call_id, leg, path, buckets)
     except RecordingError as exc:
-        log.warning("peaks of call %r %s leg: %s", call_id, leg.value, exc)
-        raise NotFoundError(f"the {leg.value} recording of call {call_id!r} cannot be read") from exc
+        raise recording_unavailable(call_id, leg, exc, "peaks") from exc
     return found.as_dict()
+
+
+def recording_unavailable(call_id: str, leg: Leg, exc: RecordingError, what: str) -> NotFoundError:
+    """The 404 for a client when ``what`` of a stored recording failed with ``exc``: it says
+    whether the file is missing or cannot be read, not where it is; the server's log gets the
+    path (``exc``'s message) at WARNING."""
+    log.warning("%s of call %r, %s leg: %s", what, call_id, leg.value, exc)
+    name = f"the {leg.value} recording of call {call_id!r}"
+    if isinstance(exc.__cause__, FileNotFoundError):
+        return NotFoundError(f"{name} is missing on the server")
+    return NotFoundError(f"{name} cannot be read on the server")

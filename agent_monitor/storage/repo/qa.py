@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from agent_monitor.errors import InvalidRecordError, NotFoundError
@@ -118,7 +118,8 @@ def save_review(
     The scorecard is checked against the form version the review was first saved on (the current
     form for a new review) and its score kept with it; ``done=True`` refuses items not scored
     and failed items lacking a required comment, then marks the review finished (saving it as a
-    draft again unmarks it) and the call's queue entry done."""
+    draft again unmarks it) and the call's queue entry done; a draft claims the entry for
+    ``reviewer`` (see :func:`_follow_review`)."""
     get_call(session, call_id)
     verdicts = dict(verdicts or {})
     _check_alerts_of_call(session, call_id, list(verdicts))
@@ -144,20 +145,40 @@ def save_review(
             existing[alert_id].verdict = Verdict(verdict)
         else:
             review.verdicts.append(QaVerdict(alert_id=alert_id, verdict=Verdict(verdict)))
-    item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
-    if item is not None and done:
-        item.state = QaState.DONE
-        item.assigned_to = item.assigned_to or reviewer
-    elif (
-        item is not None
-        and reopened
-        and item.state is QaState.DONE
-        and not _finished_review(session, call_id)
-    ):
-        item.state = QaState.IN_REVIEW  # a finished review saved as a draft again: back in the work queue
-        item.assigned_to = item.assigned_to or reviewer
+    _follow_review(session, call_id, reviewer, done=done, reopened=reopened)
     session.flush()
     return review
+
+
+def _follow_review(session: Session, call_id: str, reviewer: str, *, done: bool, reopened: bool) -> None:
+    """The call's queue entry after ``reviewer`` saved their review: a finished review completes
+    it; a draft claims an open entry for its reviewer (pending, or in review by nobody, becomes in
+    review by them, so "next" hands it to nobody else), leaving one in review by someone else
+    theirs; a finished review saved as a draft again reopens a done entry for its reviewer when no
+    other finished review is left."""
+    item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
+    if item is None:
+        return
+    if done:
+        item.state = QaState.DONE
+        item.assigned_to = item.assigned_to or reviewer
+    elif reopened and item.state is QaState.DONE and not _finished_review(session, call_id):
+        item.state, item.assigned_to = QaState.IN_REVIEW, reviewer  # back in the work queue, theirs
+    elif item.state is not QaState.DONE:
+        # one statement, so that of two reviewers saving drafts of a pending call at once the
+        # first keeps it (the condition is checked again on the locked row)
+        session.execute(
+            update(QaQueueItem)
+            .where(
+                QaQueueItem.id == item.id,
+                or_(
+                    QaQueueItem.state == QaState.PENDING,
+                    (QaQueueItem.state == QaState.IN_REVIEW) & QaQueueItem.assigned_to.is_(None),
+                ),
+            )
+            .values(state=QaState.IN_REVIEW, assigned_to=reviewer)
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def _finished_review(session: Session, call_id: str) -> bool:

@@ -128,6 +128,51 @@ def test_sorting_pages_assignment_and_next(db: Database) -> None:
         assert repo.next_in_queue(s, QueueQuery(), "qa1", after="Call-EN-001") is None
 
 
+def _entry(db: Database, call_id: str) -> tuple[QaState, str | None]:
+    with db.session() as s:
+        item = repo.get_qa_item(s, call_id)
+        return item.state, item.assigned_to
+
+
+def _next(db: Database, reviewer: str) -> str | None:
+    with db.session() as s:
+        return repo.next_in_queue(s, QueueQuery(), reviewer)
+
+
+def test_a_draft_claims_the_entry_for_its_reviewer(db: Database) -> None:
+    """A reviewer's draft takes the call out of everyone else's "next" (it stayed pending and
+    unassigned, so the next reviewer was handed the call being worked on); another reviewer's
+    draft does not take it from them, an explicit assignment still does, finishing completes it
+    and a finished review saved as a draft again puts it back in review by its reviewer."""
+    _fill(db)
+    assert _next(db, "qa1") == _next(db, "qa2") == "Call-EN-001"
+    with db.session() as s:
+        repo.save_review(s, "Call-EN-001", "qa1", scorecard={"identification": 2})
+    assert _entry(db, "Call-EN-001") == (QaState.IN_REVIEW, "qa1")
+    assert _next(db, "qa2") == "call-en-002" and _next(db, "qa1") == "Call-EN-001"
+    with db.session() as s:  # qa2 opened the call directly: their draft is kept, the call stays qa1's
+        repo.save_review(s, "Call-EN-001", "qa2", scorecard={"identification": 1})
+        repo.save_review(s, "Call-EN-001", "qa1", scorecard={"identification": 2, "respect": 2})
+    assert _entry(db, "Call-EN-001") == (QaState.IN_REVIEW, "qa1")
+    with db.session() as s:  # qa1 left it: it is taken over explicitly, as before
+        repo.assign_qa(s, "Call-EN-001", "qa2")
+    assert _next(db, "qa1") == "call-en-002" and _next(db, "qa2") == "Call-EN-001"
+    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    with db.session() as s:
+        repo.save_review(s, "Call-EN-001", "qa2", scorecard=full, done=True)
+        repo.save_review(s, "Call-EN-001", "qa1", scorecard={"identification": 0})  # a draft of a done call
+    assert _entry(db, "Call-EN-001") == (QaState.DONE, "qa2")
+    assert _next(db, "qa1") == _next(db, "qa2") == "call-en-002"
+    with db.session() as s:  # the queue's own assignment is not who reopens
+        repo.assign_qa(s, "call-en-002", "qa1")
+        repo.save_review(s, "call-en-002", "qa2", scorecard=full, done=True)
+    assert _entry(db, "call-en-002") == (QaState.DONE, "qa1")
+    with db.session() as s:
+        repo.save_review(s, "call-en-002", "qa2", scorecard=full, notes="reconsidering")
+    assert _entry(db, "call-en-002") == (QaState.IN_REVIEW, "qa2")
+    assert _next(db, "qa1") == "call-zh-003" and _next(db, "qa2") == "call-en-002"
+
+
 def test_scorecard_refuses_to_finish_with_unscored_items(db: Database) -> None:
     _fill(db)
     with db.session() as s:
