@@ -45,7 +45,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 say "installing agent-monitor and its test tools into .venv"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
 
 say "installing the default speech model"
 AGENT_MONITOR=".venv/bin/python -m agent_monitor" bash .ci/install_model.sh
