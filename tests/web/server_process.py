@@ -61,6 +61,12 @@ class ServerProcess:
         env.update(self.extra_env)
         return env
 
+    def __post_init__(self) -> None:
+        # two free ports picked one after the other can be the same one (each probe socket is
+        # closed before the next is opened): the server would then fail to bind its second listener
+        while self.audiosocket_port == self.port:
+            self.audiosocket_port = free_port()
+
     def start(self, timeout: float = 120.0, wait: bool = True) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
@@ -74,7 +80,11 @@ class ServerProcess:
             preexec_fn=self._limit_files if self.max_file_bytes else None,
         )
         if wait:
-            self.wait_ready(timeout)
+            try:
+                self.wait_ready(timeout)
+            except BaseException:
+                self.stop()  # the process and its log file, which the failing fixture never stops
+                raise
         return self
 
     def _limit_files(self) -> None:

@@ -115,6 +115,8 @@ class Server:
         self.server.should_exit = True
         self.thread.join(60)
         self.sock.close()
+        if not self.thread.is_alive():
+            self.loop.close()
 
     @property
     def services(self) -> Any:
