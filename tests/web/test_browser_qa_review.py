@@ -5,7 +5,8 @@ both legs play the same moment whichever player is used, and the playhead, the h
 the stress marker follow; a call without a recording still seeks; Space and Enter on a focused
 button press it (not play/pause), the help dialog takes the focus, letters work with Caps Lock;
 notes and comments over the server's limits are refused in words; a failed "take for review" is a
-message, not a script error.
+message, not a script error; saving a finished review as a draft asks first (it reopens the review);
+an HTML error page from a proxy in front of the server is said as such, not as a JSON parse error.
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, **scripted** transcripts)."""
@@ -45,7 +46,7 @@ def _words(text: str, start: float) -> tuple[Word, ...]:
 
 
 def _store(db: Any, data_dir: Any, clip: CallAudio) -> None:
-    for call_id in ("rv-call", "rv-draft", "rv-keys", "rv-missing"):
+    for call_id in ("rv-call", "rv-draft", "rv-keys", "rv-missing", "rv-finished"):
         add_call(db, data_dir, call_id, "A-1", clip, WarningLevel.RED)
     for leg in Leg:
         recording_path(data_dir, "rv-missing", leg).unlink()
@@ -303,4 +304,70 @@ def test_a_missing_recording_is_said_once_per_leg_in_the_page_language(
     ), texts
     qa.locator(".word").nth(3).click()  # the transcript still seeks
     assert qa.locator(".word.now").count() == 1
+    assert qa.errors == [], qa.errors
+
+
+def _finished_at(url: str, call_id: str) -> str | None:
+    with httpx.Client(base_url=url) as client:
+        login(client, "qa1")
+        reviews = client.get(f"/api/calls/{call_id}").json()["reviews"]
+    return next(r["finished_at"] for r in reviews if r["reviewer"] == "qa1")
+
+
+def test_saving_a_finished_review_as_a_draft_asks_first(server: tuple[str, str], browser: Any) -> None:
+    url, _ = server
+    qa = _review(browser, url, "rv-finished")
+    for select in qa.locator("#scorecard select.score").all():
+        select.select_option(index=select.locator("option").count() - 1)  # the highest score
+    qa.click("#save-done")
+    qa.wait_for_selector("#save-status:has-text('Saved at')")
+    finished = _finished_at(url, "rv-finished")
+    assert finished is not None
+    assert _reload(qa) == []
+    assert "Review finished" in qa.locator("#save-status").inner_text()
+    posts: list[str] = []
+    qa.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    dialogs: list[str] = []
+
+    def answer(accept: bool) -> Any:
+        def handle(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return handle
+
+    dismiss = answer(False)
+    qa.on("dialog", dismiss)
+    qa.keyboard.press("s")  # cancelled: nothing sent, the review stays finished
+    qa.wait_for_selector("#save-status:has-text('stays finished')")
+    qa.remove_listener("dialog", dismiss)
+    assert len(dialogs) == 1 and "reopens it" in dialogs[0], dialogs
+    assert posts == []
+    assert _finished_at(url, "rv-finished") == finished
+    accept = answer(True)
+    qa.on("dialog", accept)
+    qa.click("#save")  # confirmed: saved as a draft, reopened
+    qa.wait_for_selector("#save-status:has-text('Saved at')")
+    qa.remove_listener("dialog", accept)
+    assert len(dialogs) == 2 and len(posts) == 1, (dialogs, posts)
+    assert _finished_at(url, "rv-finished") is None
+    with qa.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/review")):
+        qa.click("#save")  # a draft again: saved without asking
+    assert len(dialogs) == 2 and len(posts) == 2, (dialogs, posts)
+    assert qa.errors == [], qa.errors
+
+
+def test_an_html_error_page_from_a_proxy_is_said_as_such(server: tuple[str, str], browser: Any) -> None:
+    """The proxy is a fake (Playwright answers the save in its place): no reverse proxy runs here."""
+    url, _ = server
+    qa = _review(browser, url, "rv-call")
+    page = "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
+    qa.route(
+        "**/api/qa/calls/rv-call/review",
+        lambda route: route.fulfill(status=502, body=page, content_type="text/html"),
+    )
+    qa.click("#save")
+    qa.wait_for_selector("#save-status.error:has-text('502')")
+    said = qa.locator("#save-status").inner_text()
+    assert "proxy" in said and "JSON" not in said and "Unexpected token" not in said, said
     assert qa.errors == [], qa.errors

@@ -80,6 +80,7 @@ async def save_review(request: Request, call_id: str, body: ReviewIn, user: Revi
             "done": body.done,
             "score": review.score,
             "form_id": review.form_id,
+            "finished_at": review.finished_at.isoformat() if review.finished_at else None,
         }
 
     return await in_db(request, job)

@@ -137,6 +137,7 @@ def review_json(row: Any) -> dict[str, Any]:
         "score": row.score,
         "notes": row.notes,
         "updated_at": _iso(row.updated_at),
+        "finished_at": _iso(row.finished_at),
         "verdicts": {str(v.alert_id): str(v.verdict) for v in row.verdicts},
     }
 

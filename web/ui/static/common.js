@@ -47,7 +47,11 @@ const AM = (() => {
     const r = await fetch(url, opts);
     if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("401"); }
     const text = await r.text();
-    const json = text ? JSON.parse(text) : null;
+    // a proxy in front of the server (502, 504, a login page) answers in HTML: say so, not a parse error
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch (e) {
+      throw new Error(t("server_unreadable", { status: r.status, reason: r.statusText }));
+    }
     if (!r.ok) throw new Error((json && (typeof json.detail === "string" ? json.detail : JSON.stringify(json.detail))) || r.statusText);
     return json;
   }

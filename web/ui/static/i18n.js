@@ -4,6 +4,9 @@
 window.I18N = {
   en: {
     brand: "Agent Monitor", logout: "Log out", lang: "中文",
+    server_unreadable: "The server (or a proxy in front of it) answered {status} {reason} without a reply this page can read: try again.",
+    review_finished: "Review finished {time}.", reopen_confirm: "This review is finished. Saving it as a draft reopens it: the call goes back into the work queue until the review is finished again. Reopen it?",
+    reopen_kept: "Not saved: the review stays finished.",
     conn_lost: "Connection to the server lost: this page is not live. Reconnecting in {s} s (attempt {n})…",
     conn_retry: "Reconnecting…", session_gone: "Your session has ended: signing in again…",
     conn_down: "Connection to the server lost: this page is not live.",
@@ -48,6 +51,9 @@ window.I18N = {
   },
   zh: {
     brand: "坐席监控", logout: "退出", lang: "English",
+    server_unreadable: "服务器（或其前面的代理）返回 {status} {reason}，本页无法读取其回复：请重试。",
+    review_finished: "评审已于 {time} 完成。", reopen_confirm: "此评审已完成。保存为草稿将重新打开它：该通话会回到待办队列，直到评审再次完成。要重新打开吗？",
+    reopen_kept: "未保存：评审仍为已完成。",
     conn_lost: "与服务器的连接已断开：本页不再实时更新。{s} 秒后重连（第 {n} 次）…",
     conn_retry: "正在重连…", session_gone: "登录已失效：请重新登录…",
     conn_down: "与服务器的连接已断开：本页不再实时更新。",

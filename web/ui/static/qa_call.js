@@ -446,8 +446,11 @@ Object.assign(window.I18N.zh, {
       return null;
     }
     let saving = null;
+    let finishedAt = mine.finished_at || null; // a finished review: saving it as a draft reopens it
+    if (finishedAt && !dirty()) say(t("review_finished", { time: new Date(finishedAt).toLocaleString(AM.lang === "zh" ? "zh-CN" : "en-US", { hourCycle: "h23" }) }));
     const save = async (done) => {
       if (saving) await saving.catch(() => {}); // one save at a time, in order
+      if (!done && finishedAt && !window.confirm(t("reopen_confirm"))) { say(t("reopen_kept")); return; }
       const values = collect();
       const refused = tooLong(values);
       if (refused) { say(t("error") + ": " + refused, true); return; }
@@ -456,6 +459,7 @@ Object.assign(window.I18N.zh, {
       try {
         const r = await saving;
         saved = sent;
+        finishedAt = r.finished_at || null;
         score.textContent = r.score == null ? "" : t("score_now", { score: r.score.toFixed(0) });
         changed();
         if (!dirty()) say(t("saved_at", { time: new Date().toLocaleTimeString(AM.lang === "zh" ? "zh-CN" : "en-US", { hourCycle: "h23" }) }));
