@@ -38,7 +38,7 @@ router = APIRouter(include_in_schema=False)
 
 STATIC = "/ui/static"
 #: bumped when the assets change so browsers do not keep stale copies
-ASSET_VERSION = "7"
+ASSET_VERSION = "8"
 TITLE = {"en": "Agent Monitor", "zh": "坐席监控"}
 FAVICON_FILE = Path(__file__).parent / "static" / "favicon.svg"
 #: a page's own modules and stylesheet, loaded before its main script (the wall is split in small files)
@@ -52,7 +52,12 @@ WALL_MODULES = (
     "wall_triage",
     "wall_listen",
 )
-PAGE_MODULES = {"supervisor": WALL_MODULES, "supervisor_calls": ("wall_i18n",), "agent": ("live_conn",)}
+PAGE_MODULES = {
+    "supervisor": WALL_MODULES,
+    "supervisor_calls": ("wall_i18n",),
+    "agent": ("live_conn",),
+    "qa_call": ("qa_scorecard",),
+}
 PAGE_STYLES = {"supervisor": ("wall",), "supervisor_calls": ("wall",)}
 
 

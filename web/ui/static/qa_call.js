@@ -3,7 +3,8 @@
 // speed, the transcript in sync with playback (click a word to seek), the timeline of utterances,
 // both legs' signal health, the debtor's stress plot, a verdict per alert, the scorecard of the
 // review's form version (items start "not scored"; N/A where the form allows it; a comment where a
-// failed item needs one), notes, "next in queue", keyboard shortcuts (press ?) and the export.
+// failed item needs one; qa_scorecard.js), notes, "next in queue", keyboard shortcuts (press ?) and
+// the export.
 "use strict";
 Object.assign(window.I18N.en, {
   unsaved: "Changes pending: kept in this tab until you press Save.", draft_restored: "Your changes from before the reload are back: press Save to keep them.",
@@ -19,9 +20,6 @@ Object.assign(window.I18N.zh, {
 });
 (() => {
   const { t, el, api, badge, svg, fmtTime, vocab } = AM;
-  // the server's limits of a review (web/ui/api_qa.py ReviewIn), in characters (code points)
-  const NOTES_MAX = 20000, COMMENT_MAX = 2000;
-  const chars = (text) => [...text].length;
   const callId = document.body.dataset.callId;
   const W = 1000;
   // a word, marker or hit the keyboard can reach (Tab) and operate (Enter or Space) like a click
@@ -290,7 +288,7 @@ Object.assign(window.I18N.zh, {
     const side = el("div", {}, healthPanel, alertsBox, hitsBox);
     const status = el("span", { class: "muted", id: "save-status", role: "status" });
     let save = async () => {};
-    if (canReview) save = scorecardPanel(side, form, mine, alertsBox, status);
+    if (canReview) save = QaScorecard.panel(side, form, mine, alertsBox, status);
     const nextBtn = el("button", { class: "act", id: "next-call", onclick: () => nextCall() }, t("next_in_queue") + " →");
     const helpBtn = el("button", { class: "act", id: "help-btn", onclick: () => toggleHelp(), title: t("shortcuts") }, "? " + t("shortcuts"));
     side.append(el("p", {}, canReview ? nextBtn : null, " ", helpBtn, " ",
@@ -358,128 +356,5 @@ Object.assign(window.I18N.zh, {
     document.body.dataset.ready = "1";
   }
 
-  // the scorecard of the review's form version; returns save(done). What the reviewer changed and
-  // did not save yet is kept in this tab (sessionStorage) at every change, so a reload, the back
-  // button, a sign-in after the session ended or a failed save loses nothing; leaving the page with
-  // unsaved changes asks first.
-  function scorecardPanel(side, form, mine, alertsBox, status) {
-    const callId = document.body.dataset.callId;
-    const rows = form.items.map((item) => {
-      const value = mine.scorecard[item.key];
-      const options = [el("option", { value: "" }, t("not_scored"))];
-      for (let v = 0; v <= item.max; v++) options.push(el("option", { value: v, selected: value === v }, String(v)));
-      if (item.na_allowed) options.push(el("option", { value: "na", selected: value === "na" }, t("na")));
-      const sel = el("select", { name: item.key, class: "score" }, ...options);
-      if (value === undefined || value === null) sel.value = "";
-      const comment = el("input", { class: "comment", name: "comment-" + item.key, placeholder: item.comment_on_fail ? t("comment_required") : t("comment"), size: 24 });
-      comment.value = (mine.comments || {})[item.key] || "";
-      return el("div", { class: "score-item", "data-item": item.key },
-        el("label", {}, el("span", {}, (AM.lang === "zh" ? item.zh : item.en) + (item.weight !== 1 ? ` (×${item.weight})` : "")), " ", sel), " ", comment);
-    });
-    const notes = el("textarea", { id: "notes", rows: 4, style: "width:100%" });
-    notes.value = mine.notes;
-    const count = el("span", { id: "notes-count", class: "muted" });
-    const score = el("span", { id: "score" }, mine.score == null ? "" : t("score_now", { score: mine.score.toFixed(0) }));
-    // what the form holds now, in the shape the server takes
-    function collect() {
-      const verdicts = {};
-      alertsBox.querySelectorAll("input[type=radio]:checked").forEach((r) => { verdicts[r.name.slice(8)] = r.value; });
-      const scorecard = {}, comments = {};
-      rows.forEach((row) => {
-        const sel = row.querySelector("select"), key = sel.name;
-        scorecard[key] = sel.value === "" ? null : sel.value === "na" ? "na" : Number(sel.value);
-        const c = row.querySelector(".comment").value.trim();
-        if (c) comments[key] = c;
-      });
-      return { verdicts, scorecard, comments, notes: notes.value };
-    }
-    function apply(values) {
-      alertsBox.querySelectorAll("input[type=radio]").forEach((r) => { r.checked = values.verdicts[r.name.slice(8)] === r.value; });
-      rows.forEach((row) => {
-        const sel = row.querySelector("select"), v = values.scorecard[sel.name];
-        sel.value = v === null || v === undefined ? "" : String(v);
-        if (sel.value !== (v === null || v === undefined ? "" : String(v))) sel.value = ""; // a value this form does not offer
-        row.querySelector(".comment").value = values.comments[sel.name] || "";
-      });
-      notes.value = values.notes || "";
-    }
-    const draftKey = "qaDraft:" + AM.user.name + ":" + callId;
-    let saved = JSON.stringify(collect()); // what the server holds
-    const dirty = () => JSON.stringify(collect()) !== saved;
-    function say(text, error) { status.textContent = text; status.classList.toggle("error", !!error); }
-    function counted() {
-      const n = chars(notes.value);
-      count.textContent = n > NOTES_MAX * 0.9 ? n + " / " + NOTES_MAX : "";
-      count.classList.toggle("error", n > NOTES_MAX);
-    }
-    function changed() {
-      counted();
-      try {
-        if (dirty()) sessionStorage.setItem(draftKey, JSON.stringify({ base: saved, values: collect() }));
-        else sessionStorage.removeItem(draftKey);
-      } catch (e) { /* storage full or disabled: the page still warns before leaving */ }
-      if (dirty()) say(t("unsaved"));
-      else if (status.textContent === t("unsaved")) say("");
-    }
-    // a draft of this tab from before a reload: put back what the reviewer had
-    try {
-      const draft = JSON.parse(sessionStorage.getItem(draftKey) || "null");
-      if (draft && draft.values) {
-        apply(draft.values);
-        if (dirty()) say(t(draft.base === saved ? "draft_restored" : "draft_restored_stale"));
-        else sessionStorage.removeItem(draftKey);
-      }
-    } catch (e) { sessionStorage.removeItem(draftKey); }
-    alertsBox.addEventListener("change", changed);
-    const panel = el("div", { class: "panel", id: "scorecard", "data-form": form.form_id });
-    panel.addEventListener("change", changed);
-    panel.addEventListener("input", changed);
-    window.addEventListener("beforeunload", (e) => { if (dirty()) { e.preventDefault(); e.returnValue = ""; } });
-    // the server's limits, said in words before sending (it would refuse with a validation error)
-    function tooLong(values) {
-      const n = chars(values.notes);
-      if (n > NOTES_MAX) return t("too_long", { what: t("notes"), n, max: NOTES_MAX });
-      for (const row of rows) {
-        const key = row.querySelector("select").name, c = values.comments[key] || "";
-        if (chars(c) > COMMENT_MAX) return t("too_long", { what: t("comment") + " (" + row.querySelector("label span").textContent + ")", n: chars(c), max: COMMENT_MAX });
-      }
-      return null;
-    }
-    let saving = null;
-    let finishedAt = mine.finished_at || null; // a finished review: saving it as a draft reopens it
-    if (finishedAt && !dirty()) say(t("review_finished", { time: new Date(finishedAt).toLocaleString(AM.lang === "zh" ? "zh-CN" : "en-US", { hourCycle: "h23" }) }));
-    const save = async (done) => {
-      if (saving) await saving.catch(() => {}); // one save at a time, in order
-      if (!done && finishedAt && !window.confirm(t("reopen_confirm"))) { say(t("reopen_kept")); return; }
-      const values = collect();
-      const refused = tooLong(values);
-      if (refused) { say(t("error") + ": " + refused, true); return; }
-      const sent = JSON.stringify(values);
-      saving = api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/review`, { ...values, done });
-      try {
-        const r = await saving;
-        saved = sent;
-        finishedAt = r.finished_at || null;
-        score.textContent = r.score == null ? "" : t("score_now", { score: r.score.toFixed(0) });
-        changed();
-        if (!dirty()) say(t("saved_at", { time: new Date().toLocaleTimeString(AM.lang === "zh" ? "zh-CN" : "en-US", { hourCycle: "h23" }) }));
-      } catch (e) { say(t("error") + ": " + e.message, true); }
-      finally { saving = null; }
-    };
-    async function take() {
-      try {
-        await api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/assign`);
-        say(t("in_review"));
-      } catch (e) { say(t("error") + ": " + e.message, true); }
-    }
-    panel.append(el("h2", { i18n: "scorecard" }), el("p", { class: "muted" }, t("form_version", { name: form.name, version: form.version }), " ", score),
-      ...rows, el("h2", { i18n: "notes" }), notes, count,
-      el("div", { class: "btns" }, el("button", { class: "act", id: "save", onclick: () => save(false) }, t("save")), " ",
-        el("button", { class: "act primary", id: "save-done", onclick: () => save(true) }, t("save_done")), " ", status),
-      el("p", {}, el("button", { class: "act", id: "take", onclick: take }, t("take_review"))));
-    side.append(panel);
-    counted();
-    return save;
-  }
   main().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
 })();
