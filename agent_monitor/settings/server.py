@@ -137,4 +137,7 @@ class WallSettings(BaseModel):
 
     #: an ended call (and its alerts) stays on the wall this long, marked ended, then goes
     ended_grace_s: float = Field(30.0, ge=0.0, le=3600.0)
+    #: a resolved alert stays in the wall's alert feed this long, saying who resolved it, then goes
+    #: (0: at once)
+    resolved_grace_s: float = Field(10.0, ge=0.0, le=3600.0)
     phone_hook: PhoneHookSettings = PhoneHookSettings()

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from agent_monitor.errors import ConfigError
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
-from agent_monitor.settings import REPO_ROOT, Settings, load_settings
+from agent_monitor.settings import REPO_ROOT, Settings, WallSettings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +117,20 @@ def test_serve_refuses_a_port_that_cannot_be(
     assert main(["serve", *argv]) == 1
     assert capsys.readouterr().err.strip() == f"agent-monitor: error: {said}"
     assert not (tmp_path / "data").exists()
+
+
+def test_the_wall_keeps_a_resolved_alert_for_a_grace_that_is_not_negative(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``wall.resolved_grace_s``: 10 s unless set; 0 (the alert leaves at once) is taken, from the
+    environment too; a negative grace is refused when the settings load, naming the setting."""
+    assert Settings().wall.resolved_grace_s == 10.0
+    assert WallSettings(resolved_grace_s=0.0).resolved_grace_s == 0.0
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        WallSettings(resolved_grace_s=-0.5)
+    monkeypatch.setenv("AGENT_MONITOR_WALL__RESOLVED_GRACE_S", "2.5")
+    assert load_settings().wall.resolved_grace_s == 2.5
+    monkeypatch.setenv("AGENT_MONITOR_WALL__RESOLVED_GRACE_S", "-1")
+    with pytest.raises(ConfigError, match="invalid settings") as err:
+        load_settings()
+    assert "wall.resolved_grace_s" in str(err.value)

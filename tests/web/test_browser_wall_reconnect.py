@@ -22,13 +22,13 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
 from tests.web.ui_support import replay
 from tests.web.wall_support import (
-    PASSWORD,
     Floor,
     FloorCall,
     Server,
     add_user,
     backends,
     database,
+    sign_in,
     wall_settings,
 )
 
@@ -53,29 +53,6 @@ def real_excerpt(eval_data: Path) -> CallAudio:
     return load_call_audio(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", 8000).excerpt(0.0, 40.0)
 
 
-def sign_in(browser: Any, url: str, user: str, width: int = 1400, height: int = 900) -> Any:
-    context = browser.new_context(locale="en-US", viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.problems = []
-    page.on("pageerror", lambda exc: page.problems.append(f"pageerror: {exc}"))
-    # a refused connection while the page is offline is the network's doing, not the page's
-    page.on(
-        "console",
-        lambda m: (
-            page.problems.append(m.text)
-            if m.type == "error" and "ERR_INTERNET_DISCONNECTED" not in m.text
-            else None
-        ),
-    )
-    page.goto(url + "/supervisor")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/supervisor")
-    page.wait_for_selector("body[data-live='1']", timeout=15_000)
-    return page
-
-
 def stream(
     server: Server, audio: CallAudio, call_id: str, agent_id: str
 ) -> tuple[threading.Thread, list[Any]]:
@@ -98,7 +75,8 @@ def test_a_wall_back_online_drops_alerts_and_handoffs_closed_while_it_was_away(
     """sam's wall goes offline; meanwhile sue resolves an alert and acknowledges a hand-off. When
     sam's wall is live again (reloaded from /api/wall), the resolved alert has left its feed (no
     Acknowledge button for a closed alert) and the acknowledged hand-off's pop-up has left its dock;
-    the open alert stays, once. A pop-up sam dismissed does not come back with the reload."""
+    the open alert stays, once. A pop-up sam dismissed does not come back with the reload (it is
+    dismissed once escalated: an escalation after the dismissal would rightly bring it back)."""
     db = server.services.db
     add_user(db, "sam", "supervisor", team="east")
     add_user(db, "sue", "supervisor", team="east")
@@ -118,6 +96,8 @@ def test_a_wall_back_online_drops_alerts_and_handoffs_closed_while_it_was_away(
             for a in (orange, red, red2):
                 page.wait_for_selector(alert("east-r1", a), timeout=10_000)
             page.wait_for_selector(f"#handoff-{red2}", timeout=10_000)
+        # escalated after 4 s; dismissed before that, the escalation would bring it back (a race)
+        sam.wait_for_selector(f"#handoff-{red2}.escalated", timeout=15_000)
         sam.locator(f"#handoff-{red2} button.dismiss").click()
         assert sam.locator(f"#handoff-{red2}").count() == 0
 

@@ -41,6 +41,7 @@ from agent_monitor.model.events import (
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo, LevelReason
+from agent_monitor.pipeline.escalation import Escalator, SystemClock
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
 from tests.pg_support import admin_engine, create_database, drop_database
@@ -147,6 +148,31 @@ def add_user(db: Any, name: str, role: str, *, agent_id: str | None = None, team
         repo.create_user(s, name, hash_password(PASSWORD), role, agent_id=agent_id, team=team)
 
 
+def sign_in(browser: Any, url: str, user: str, width: int = 1400, height: int = 900) -> Any:
+    """``user``'s live wall (``/supervisor``) in a new browser context; ``page.problems`` collects the
+    page's JavaScript errors and console errors (a test fails on any)."""
+    context = browser.new_context(locale="en-US", viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda exc: page.problems.append(f"pageerror: {exc}"))
+    # a refused connection while the page is offline is the network's doing, not the page's
+    page.on(
+        "console",
+        lambda m: (
+            page.problems.append(m.text)
+            if m.type == "error" and "ERR_INTERNET_DISCONNECTED" not in m.text
+            else None
+        ),
+    )
+    page.goto(url + "/supervisor")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/supervisor")
+    page.wait_for_selector("body[data-live='1']", timeout=15_000)
+    return page
+
+
 @dataclass(frozen=True)
 class FloorCall:
     call_id: str
@@ -171,6 +197,16 @@ class Floor:
             repo.ensure_agent(s, agent_id, team=team)
             repo.start_call(s, call_id, agent_id, source_protocol="ws-ingest", started_at=info.started_at)
         self.server.publish(CallStarted(call_id=call_id, t=0.0, info=info))
+        return FloorCall(call_id, agent_id, team, WarningLevel.NONE)
+
+    def start_live(self, call_id: str, agent_id: str, team: str | None = None) -> FloorCall:
+        """A call the server holds live: a real session of its call manager (its legs wait for
+        audio that never comes), so the wall's reload from ``/api/wall`` lists it (a call of
+        :meth:`start` is only published: a reloaded wall counts it as ended). Alerts as :meth:`alert`."""
+        with self.db.session() as s:
+            repo.ensure_agent(s, agent_id, team=team)
+        info = CallInfo(call_id=call_id, agent_id=agent_id, started_at=datetime.now(UTC))
+        self.server.run(self.server.services.manager.start_call(info))
         return FloorCall(call_id, agent_id, team, WarningLevel.NONE)
 
     def alert(self, call: FloorCall, level: WarningLevel, text_: str, t: float = 5.0) -> int:
@@ -212,6 +248,21 @@ class Floor:
                 manager.escalator.schedule, alert_id, call.call_id, call.agent_id, started
             )
         return alert_id
+
+    def escalate(self, call: FloorCall, alert_id: int) -> None:
+        """Escalate the alert's hand-off now, as its timer does when it fires (an :class:`Escalator`
+        with no wait: recorded, then ``HandoffEscalated`` published), so a test need not wait out
+        ``live.escalate_after_s`` nor race it."""
+        services = self.server.services
+        escalator = Escalator(services.db, services.bus, SystemClock(), 0.0)
+
+        async def fire() -> None:
+            escalator.schedule(alert_id, call.call_id, call.agent_id, datetime.now(UTC))
+            while escalator.pending:
+                await asyncio.sleep(0.01)
+
+        self.server.run(fire())
+        assert escalator.escalated == [alert_id], "the hand-off was not due (taken, or escalated before)"
 
     def health(self, call: FloorCall, leg: Leg, issue: HealthIssue, message: str) -> None:
         health = LegHealth(leg, issue, True, message, {"silent_s": 30.0})

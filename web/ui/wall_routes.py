@@ -1,8 +1,8 @@
 """Routes of the supervisor's wall (supervisor, admin; every call limited to the user's scope).
 
 - ``GET /api/wall``: the live calls in scope, each as a tile (:func:`web.ui.wall_view.tile_json`),
-  and the wall's settings (``ended_grace_s``, ``escalate_after_s``, whether a phone-system hook is
-  configured).
+  and the wall's settings (``ended_grace_s``, ``resolved_grace_s``, ``escalate_after_s``, whether a
+  phone-system hook is configured).
 - ``GET /api/wall/calls/{call_id}``: one call's tile (the page asks when a call starts).
 - ``POST /api/wall/alerts/{alert_id}/take_over`` (also at ``/api/alerts/{alert_id}/take_over``, the
   same handler): take the call over (``mode`` listen, whisper or
@@ -52,6 +52,7 @@ async def wall(request: Request, user: SupervisorUser, services: ServicesDep) ->
     return {
         "calls": await in_db(request, job),
         "ended_grace_s": settings.ended_grace_s,
+        "resolved_grace_s": settings.resolved_grace_s,
         "escalate_after_s": services.settings.live.escalate_after_s,
         "phone_hook": settings.phone_hook.url is not None,
     }

@@ -48,14 +48,17 @@
     const before = { alerts: Alerts.ids(), popups: Popups.ids() }; // likewise for alerts and hand-offs
     const data = await AM.api("GET", "/api/wall");
     graceS = data.ended_grace_s;
+    Alerts.setResolvedGrace(data.resolved_grace_s);
     Popups.setEscalateAfter(data.escalate_after_s);
     const live = new Set(data.calls.map((c) => c.call.call_id));
     data.calls.forEach(show);
     // what the list no longer holds of a call was closed (resolved) or taken while the wall was away
+    // (one seen resolved here leaves when its grace is over)
     data.calls.forEach((tile) => {
       const open = new Set(tile.alerts.map((a) => a.alert_id));
       const waiting = new Set(tile.handoffs.map((h) => h.alert_id));
-      Alerts.ofCallIds(tile.call.call_id).forEach((id) => { if (before.alerts.has(id) && !open.has(id)) Alerts.drop(id); });
+      const closed = (id) => before.alerts.has(id) && !open.has(id) && Alerts.get(id)?.state !== "resolved";
+      Alerts.ofCallIds(tile.call.call_id).forEach((id) => { if (closed(id)) Alerts.drop(id); });
       Popups.ofCallIds(tile.call.call_id).forEach((id) => { if (before.popups.has(id) && !waiting.has(id)) Popups.remove(id); });
     });
     // calls that ended while the wall was not connected (not those that started during the load)

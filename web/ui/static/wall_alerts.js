@@ -1,13 +1,16 @@
 // The wall's alert feed: one item per open alert with its state in words ("taken over by sam"),
 // buttons that follow the state (disabled once done or once the call ended), an inline take-over
 // form (listen / whisper / barge in, a note; the phone-system hook's outcome shown inline), and
-// conflicts (someone else was faster) shown inline, never in an alert box.
+// conflicts (someone else was faster) shown inline, never in an alert box. A resolved alert stays,
+// saying who resolved it, for the wall's resolved_grace_s (sent with /api/wall), then goes.
 "use strict";
 const WallAlerts = (() => {
   const { t, el, badge } = AM;
   const feed = el("div", { class: "feed", id: "alert-feed", tabindex: "-1" }, el("h2", { i18n: "alerts" }));
   const items = new Map(); // alert id (or key while not stored) -> {a, node, msg}
   let onChange = () => {};
+  let resolvedGrace = null; // s, from /api/wall; until it came, resolved alerts wait in `leaving`
+  const leaving = new Map(); // alert id -> the timer that drops it (null: not started yet)
   function csrf() { const m = document.cookie.match(/(?:^|; )am_csrf=([^;]*)/); return m ? decodeURIComponent(m[1]) : ""; }
   async function post(url, body) {
     const r = await fetch(url, { method: "POST", credentials: "same-origin",
@@ -73,7 +76,16 @@ const WallAlerts = (() => {
     items.set(a.alert_id, { a, node, msg, form: old && old.form && !take.disabled ? old.form : null });
     if (old && old.form && take.disabled) old.form.remove();
     refocus(had, node);
+    if (a.state === "resolved") leaveLater(a.alert_id);
     onChange(a);
+  }
+  function leaveLater(id) {
+    if (leaving.get(id) != null) return;
+    leaving.set(id, resolvedGrace == null ? null : setTimeout(() => drop(id), resolvedGrace * 1000));
+  }
+  function setResolvedGrace(s) {
+    resolvedGrace = s;
+    [...leaving.keys()].forEach(leaveLater);
   }
   function upsert(a) {
     const old = items.get(a.alert_id);
@@ -138,6 +150,8 @@ const WallAlerts = (() => {
   function endCall(callId) { ofCall(callId).forEach((it) => upsert({ ...it.a, ended: true })); }
   function removeCall(callId) { ofCall(callId).forEach((it) => drop(it.a.alert_id)); }
   function drop(id) {
+    clearTimeout(leaving.get(id));
+    leaving.delete(id);
     const it = items.get(id);
     if (!it) return;
     if (focusedIn(it.node)) feed.focus({ preventScroll: true });
@@ -148,5 +162,5 @@ const WallAlerts = (() => {
   function ofCallIds(callId) { return ofCall(callId).map((it) => it.a.alert_id); }
   function get(id) { const it = items.get(id); return it ? it.a : null; }
   return { feed, upsert, stored, stateChanged, act, openTakeOver, handoffRequested, escalate, endCall, removeCall, drop, ids, ofCallIds, get,
-    listen: (fn) => { onChange = fn; } };
+    setResolvedGrace, listen: (fn) => { onChange = fn; } };
 })();

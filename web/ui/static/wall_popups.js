@@ -1,16 +1,24 @@
 // Hand-off pop-ups: a red call handed to supervisors. They sit in a dock above the tiles (stacked,
-// one per call; never over a tile's badge or the alert feed), beep, turn "escalated" when nobody
+// one per hand-off; never over a tile's badge or the alert feed), beep, turn "escalated" when nobody
 // took the call in time, and go when someone has it in hand or the call ends. One dismissed stays
-// dismissed (a reconnection's reload does not bring it back with another beep); its alert stays in the feed.
+// dismissed (a reconnection's reload or a tile drawn again does not bring it back with another beep)
+// unless its hand-off escalates after the dismissal: then it comes back once, with its beep. What the
+// hand-off was when dismissed is kept and compared with each new state. Its alert stays in the feed.
 "use strict";
 const WallPopups = (() => {
   const { t, el } = AM;
   const dock = el("div", { class: "handoffs", id: "handoffs", "aria-live": "assertive" });
   let escalateAfter = 60;
-  const dismissed = new Map(); // alert id -> call id (forgotten when the call ends)
+  // alert id -> the hand-off as it was when dismissed (forgotten when someone has it or the call ends)
+  const dismissed = new Map();
+  // the steps of a hand-off: waiting, escalated (nobody took it within escalate_after_s)
+  const stage = (h) => (h.escalated ? 1 : 0);
   function find(id) { return document.getElementById("handoff-" + id); }
   function show(h) {
-    if (find(h.alert_id) || dismissed.has(h.alert_id)) return;
+    if (find(h.alert_id)) { if (h.escalated) escalate(h.alert_id); return; }
+    const was = dismissed.get(h.alert_id);
+    if (was && stage(h) <= stage(was)) return; // nothing new since the dismissal
+    dismissed.delete(h.alert_id); // it escalated since: back, once (dismissed again, it stays so)
     if (h.escalate_after_s) escalateAfter = h.escalate_after_s;
     const pop = el("div", { class: "popup", role: "alert", id: "handoff-" + h.alert_id, "data-call": h.call_id },
       el("strong", { i18n: "handoff" }), el("span", { class: "esc-mark", hidden: true }, t("escalated")),
@@ -19,22 +27,27 @@ const WallPopups = (() => {
       el("div", { class: "btns" },
         el("button", { class: "act take_over", onclick: () => WallAlerts.openTakeOver(h.alert_id) }, t("take_over")),
         el("button", { class: "act acknowledge", onclick: () => WallAlerts.act(h.alert_id, "acknowledge") }, t("acknowledge")),
-        el("button", { class: "act dismiss", onclick: () => { dismissed.set(h.alert_id, h.call_id); pop.remove(); } }, t("dismiss"))));
+        el("button", { class: "act dismiss", onclick: () => dismiss(h, pop) }, t("dismiss"))));
     dock.append(pop);
     if (h.escalated) escalate(h.alert_id);
     WallSound.beep();
   }
+  function dismiss(h, pop) {
+    dismissed.set(h.alert_id, { ...h, escalated: pop.classList.contains("escalated") });
+    pop.remove();
+  }
   function escalate(id) {
     const pop = find(id);
-    if (!pop) return;
+    if (!pop) { const was = dismissed.get(id); if (was) show({ ...was, escalated: true }); return; }
     pop.classList.add("escalated");
     pop.querySelectorAll(".esc-mark, .esc-text").forEach((n) => { n.hidden = false; });
   }
-  function remove(id) { const pop = find(id); if (pop) pop.remove(); }
+  // someone has the hand-off in hand (or its alert was closed): gone, and it never comes back
+  function remove(id) { const pop = find(id); if (pop) pop.remove(); dismissed.delete(id); }
   function ofCall(callId) { return [...dock.querySelectorAll(`.popup[data-call="${CSS.escape(callId)}"]`)]; }
   function removeCall(callId) {
     ofCall(callId).forEach((p) => p.remove());
-    dismissed.forEach((call, id) => { if (call === callId) dismissed.delete(id); });
+    dismissed.forEach((h, id) => { if (h.call_id === callId) dismissed.delete(id); });
   }
   const idOf = (p) => Number(p.id.slice("handoff-".length));
   function ids() { return new Set([...dock.querySelectorAll(".popup")].map(idOf)); }

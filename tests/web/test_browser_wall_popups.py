@@ -1,0 +1,141 @@
+"""The supervisor's wall in Debian Chromium (Playwright): a dismissed hand-off pop-up comes back once
+when its hand-off escalates after the dismissal (never with a reconnection alone), and a resolved
+alert says who resolved it for ``wall.resolved_grace_s``, then leaves the feed; on SQLite and
+PostgreSQL.
+
+The calls are live sessions of the server's call manager that get no audio (the wall's reload lists
+them: :meth:`Floor.start_live`); their alerts are stored through the repository and their events
+published on the server's live bus (:class:`tests.web.wall_support.Floor`). The escalation timer of the
+server is set far out (it never fires during a test); a test escalates a hand-off when it chooses,
+through an :class:`~agent_monitor.pipeline.escalation.Escalator` that does not wait
+(:meth:`Floor.escalate`), so nothing races a timer. Every page's JavaScript errors and console
+errors fail the test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_monitor.model.events import HandoffEscalated
+from agent_monitor.model.levels import WarningLevel
+from agent_monitor.settings import Settings
+from tests.web.wall_support import Floor, Server, add_user, backends, database, sign_in, wall_settings
+
+HEARTBEAT_S = 1.0  # the page counts as dead after 2.5 s without a frame
+RESOLVED_GRACE_S = 2.0
+#: no hand-off escalates by its timer during a test (the tests escalate them: Floor.escalate)
+ESCALATE_AFTER_S = 600.0
+#: counts the hand-off beeps of a page (window.beeps) instead of playing them
+COUNT_BEEPS = "() => { window.beeps = 0; AM.beep = () => { window.beeps += 1; }; }"
+
+
+@pytest.fixture(params=backends())
+def server(request: pytest.FixtureRequest, tmp_path: Path, base_settings: Settings) -> Iterator[Server]:
+    with database(request.param, tmp_path / "data") as url:
+        settings = wall_settings(
+            base_settings, tmp_path / "data", url, ended_grace_s=30.0, resolved_grace_s=RESOLVED_GRACE_S
+        )
+        web = settings.web.model_copy(update={"live_heartbeat_s": HEARTBEAT_S})
+        live = settings.live.model_copy(update={"escalate_after_s": ESCALATE_AFTER_S})
+        srv = Server(settings.model_copy(update={"web": web, "live": live})).start()
+        try:
+            yield srv
+        finally:
+            srv.stop()
+
+
+def alert(call_id: str, alert_id: int) -> str:
+    return f".alert[data-alert='{alert_id}'][data-call='{call_id}']"
+
+
+def reconnect(page: Any, call_id: str, while_away: Callable[[], int]) -> None:
+    """The page's connection drops; ``while_away`` raises an alert of ``call_id`` meanwhile (the
+    page does not hear of it); the page reconnects and is reloaded from /api/wall, which is done
+    when that alert is in its feed."""
+    page.context.set_offline(True)
+    page.wait_for_selector("body[data-live='0']", timeout=10_000)
+    marker = while_away()
+    page.context.set_offline(False)
+    page.wait_for_selector("body[data-live='1']", timeout=20_000)
+    page.wait_for_selector(alert(call_id, marker), timeout=10_000)
+
+
+def test_a_dismissed_popup_comes_back_once_when_its_handoff_escalates(server: Server, browser: Any) -> None:
+    """sam dismisses a hand-off's pop-up before it escalated. A reconnection (the wall reloaded from
+    /api/wall, every tile and hand-off drawn again) does not bring it back: nothing escalated. Then
+    the hand-off escalates: the pop-up comes back, escalated, with one beep. Dismissed again, it
+    stays dismissed: through the same escalation heard again and through another reconnection."""
+    add_user(server.services.db, "sam", "supervisor", team="east")
+    sam = sign_in(browser, server.url, "sam")
+    sam.evaluate(COUNT_BEEPS)
+    floor = Floor(server)
+    call = floor.start_live("pop-1", "A-1", team="east")
+    other = floor.start_live("pop-2", "A-2", team="east")
+    red = floor.alert(call, WarningLevel.RED, "threat of arrest")
+    popup = f"#handoff-{red}"
+    sam.wait_for_selector(popup, timeout=10_000)
+    assert sam.evaluate("window.beeps") == 1
+    sam.locator(f"{popup} button.dismiss").click()
+    assert sam.locator(popup).count() == 0
+
+    reconnect(sam, "pop-2", lambda: floor.alert(other, WarningLevel.YELLOW, "raised voice"))
+    assert sam.locator(popup).count() == 0, "a dismissed pop-up came back with the reconnection"
+    assert sam.evaluate("window.beeps") == 1
+
+    floor.escalate(call, red)
+    sam.wait_for_selector(f"{popup}.escalated", timeout=10_000)
+    assert sam.locator(f"{popup} .esc-text").is_visible()
+    assert sam.locator(f"{alert('pop-1', red)}.escalated").count() == 1
+    assert sam.evaluate("window.beeps") == 2
+    sam.locator(f"{popup} button.dismiss").click()
+    assert sam.locator(popup).count() == 0
+
+    # the escalation heard again (a replayed event), then a marker after it on the same socket
+    server.publish(HandoffEscalated(call_id="pop-1", t=9.0, alert_id=red, agent_id="A-1", waited_s=0.0))
+    marker = floor.alert(other, WarningLevel.ORANGE, "raised voice again")
+    sam.wait_for_selector(alert("pop-2", marker), timeout=10_000)
+    reconnect(sam, "pop-2", lambda: floor.alert(other, WarningLevel.RED, "threat of arrest"))
+    assert sam.locator(popup).count() == 0, "a pop-up came back twice for one escalation"
+    assert sam.locator(alert("pop-1", red)).count() == 1  # its alert stays in the feed
+    # pop-2's new hand-off (raised while away) is a pop-up of its own, with its beep
+    assert sam.locator(".popup[data-call='pop-2']").count() == 1
+    assert sam.evaluate("window.beeps") == 3
+    assert sam.problems == [], sam.problems
+
+
+def test_a_resolved_alert_says_who_resolved_it_then_leaves_after_the_grace(
+    server: Server, browser: Any
+) -> None:
+    """sue resolves an alert: on her wall and on sam's it reads "resolved by sue" for
+    ``wall.resolved_grace_s`` (sent with /api/wall), then leaves the feed; the call's other alert and
+    its pop-up stay."""
+    db = server.services.db
+    add_user(db, "sam", "supervisor", team="east")
+    add_user(db, "sue", "supervisor", team="east")
+    sam = sign_in(browser, server.url, "sam")
+    sue = sign_in(browser, server.url, "sue")
+    assert sam.context.request.get(server.url + "/api/wall").json()["resolved_grace_s"] == RESOLVED_GRACE_S
+    floor = Floor(server)
+    call = floor.start("res-1", "A-1", team="east")
+    orange = floor.alert(call, WarningLevel.ORANGE, "raised voice")
+    red = floor.alert(call, WarningLevel.RED, "threat of arrest")
+    for page in (sam, sue):
+        page.wait_for_selector(alert("res-1", orange), timeout=10_000)
+        page.wait_for_selector(f"#handoff-{red}", timeout=10_000)
+
+    sue.locator(f"{alert('res-1', orange)} button.resolve").click()
+    clicked = time.monotonic()
+    for page in (sue, sam):
+        page.wait_for_selector(f"{alert('res-1', orange)}[data-state='resolved']", timeout=10_000)
+        assert page.locator(f"{alert('res-1', orange)} .state").inner_text() == "resolved by sue"
+    for page in (sue, sam):
+        page.wait_for_selector(alert("res-1", orange), state="detached", timeout=10_000)
+    assert time.monotonic() - clicked >= RESOLVED_GRACE_S - 0.3
+    for page in (sam, sue):
+        assert page.locator(alert("res-1", red)).count() == 1
+        assert page.locator(f"#handoff-{red}").count() == 1
+        assert page.problems == [], page.problems
