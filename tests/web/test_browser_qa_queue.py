@@ -1,9 +1,10 @@
 """The QA queue and the reports page as a reviewer uses them, in Debian's Chromium (Playwright), on
-SQLite and PostgreSQL: the date filter takes the days the page shows the dates in (the browser's time
-zone), a search the server refuses leaves no rows of an earlier search on show, "—" in "Assigned to"
-does not pretend to unassign, a hand-edited address still shows the queue, a page past the last one
-says so; a failed report is not left looking like the new one and its error colour goes with it;
-at 200% zoom (a 700 px wide window) neither page scrolls sideways.
+SQLite and PostgreSQL: the date filter takes the days the page shows the dates in (the browser's
+time zone), a search the server refuses leaves no rows of an earlier search on show, "—" in
+"Assigned to" does not pretend to unassign, Next with nothing left says so on the page (no dialog),
+a hand-edited address still shows the queue, a page past the last one says so; a failed report is
+not left looking like the new one and its error colour goes with it; at 200% zoom (a 700 px wide
+window) neither page scrolls sideways.
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, **scripted** transcripts)."""
@@ -131,6 +132,19 @@ def test_choosing_no_reviewer_keeps_showing_who_has_the_call(server: tuple[str, 
     assert qa.locator(assign).input_value() == "admin1"  # still assigned: the page says so
     assert "cannot be unassigned" in qa.locator("#queue-msg").inner_text()
     assert qa.errors == [], qa.errors
+
+
+def test_next_with_nothing_left_says_so_on_the_page(server: tuple[str, str], browser: Any) -> None:
+    """No dialog (a modal ``alert()`` stops every other tab's script of the page until dismissed)."""
+    url, _ = server
+    qa = _page(browser, url, "/qa")
+    assert _filter(qa, q="zzqxnothing") == []
+    qa.click("#next-in-queue")
+    qa.wait_for_selector("#queue-msg:not([hidden])")
+    assert qa.locator("#queue-msg").inner_text() == "Nothing left to review with these filters."
+    assert qa.locator("#queue-msg").get_attribute("class") == "muted"  # not said as an error
+    assert qa.url.endswith("/qa") or "/qa?" in qa.url, qa.url
+    assert qa.errors == [] and qa.dialogs == [], (qa.errors, qa.dialogs)
 
 
 def test_a_hand_edited_address_and_a_page_past_the_end(server: tuple[str, str], browser: Any) -> None:

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -373,3 +374,22 @@ def test_pages_by_role_and_static_assets(client: httpx.Client) -> None:
     for asset in ("common.js", "i18n.js", "style.css", "supervisor.js", "agent.js", "qa.js", "qa_call.js"):
         r = client.get(f"/ui/static/{asset}")
         assert r.status_code == 200 and "https://" not in r.text, asset
+
+
+def test_the_recording_address_of_a_call_id_with_reserved_characters(
+    client: httpx.Client, eval_data: Path
+) -> None:
+    """A call id may hold ``#``, ``?``, ``%`` or ``/`` (``agent_monitor/model/identifiers.py``): the
+    address the call's record gives for each leg still fetches that leg."""
+    services = client.services  # type: ignore[attr-defined]
+    call_id = "C#7?x=1&y/%20"
+    audio = load_call_audio(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", 8000).excerpt(0, 2)
+    add_call(services.db, services.settings.data_dir, call_id, "A-9", audio, WarningLevel.YELLOW)
+    login(client, "qa1")
+    listed = client.get("/api/calls").json()["calls"]
+    assert call_id in {c["call_id"] for c in listed}
+    record = client.get(f"/api/calls/{quote(call_id, safe='')}")
+    assert record.status_code == 200, record.text
+    for rec in record.json()["recordings"]:
+        r = client.get(rec["url"])
+        assert r.status_code == 200 and r.content[:4] == b"RIFF", (rec["url"], r.status_code, r.text[:200])

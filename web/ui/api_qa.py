@@ -24,6 +24,7 @@ from web.ui.access import audit
 from web.ui.api_calls import call_record
 from web.ui.api_forms import form_json
 from web.ui.export import build_evidence_zip, content_disposition
+from web.ui.serialize import iso
 
 router = APIRouter(tags=["qa"])
 
@@ -80,7 +81,7 @@ async def save_review(request: Request, call_id: str, body: ReviewIn, user: Revi
             "done": body.done,
             "score": review.score,
             "form_id": review.form_id,
-            "finished_at": review.finished_at.isoformat() if review.finished_at else None,
+            "finished_at": iso(review.finished_at),
         }
 
     return await in_db(request, job)

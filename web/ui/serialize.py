@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from agent_monitor.storage.enums import HitStatus
 from web.masking import mask_fields, mask_text, mask_utterance
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A stored time as the pages get it (ISO 8601; ``None`` stays ``None``)."""
     return value.isoformat() if value is not None else None
 
 
@@ -22,8 +24,8 @@ def call_json(call: Any, masked: bool) -> dict[str, Any]:
         "debtor_phone": mask_text(phone) if masked and phone else phone,
         "debtor_tz": call.debtor_tz,
         "source": call.source_protocol,
-        "started_at": _iso(call.started_at),
-        "ended_at": _iso(call.ended_at),
+        "started_at": iso(call.started_at),
+        "ended_at": iso(call.ended_at),
         "status": str(call.status),
         "level": str(call.final_level),
         "high_sensitivity": bool(call.high_sensitivity),
@@ -105,7 +107,7 @@ def alert_json(row: Any, masked: bool) -> dict[str, Any]:
         "level": str(row.level),
         "reasons": reasons,
         "t": row.raised_at_s,
-        "raised_at": _iso(row.raised_at),
+        "raised_at": iso(row.raised_at),
         "state": str(row.state),
         "acknowledged_by": row.acknowledged_by,
         "resolved_by": row.resolved_by,
@@ -136,8 +138,8 @@ def review_json(row: Any) -> dict[str, Any]:
         "form_id": row.form_id,
         "score": row.score,
         "notes": row.notes,
-        "updated_at": _iso(row.updated_at),
-        "finished_at": _iso(row.finished_at),
+        "updated_at": iso(row.updated_at),
+        "finished_at": iso(row.finished_at),
         "verdicts": {str(v.alert_id): str(v.verdict) for v in row.verdicts},
     }
 
@@ -149,7 +151,7 @@ def recording_json(row: Any) -> dict[str, Any]:
         "duration": row.samples_written / row.sample_rate if row.sample_rate else 0.0,
         "sha256": row.sha256,
         "closed": row.closed_at is not None,
-        "url": f"/api/calls/{row.call_id}/recordings/{row.leg}.wav",
+        "url": f"/api/calls/{quote(row.call_id, safe='')}/recordings/{row.leg}.wav",
     }
 
 

@@ -51,7 +51,8 @@ Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分�
   const table = el("table", { class: "grid", id: "qa-queue" }, el("thead", {}, head), tbody);
   const pager = el("div", { class: "pager", id: "pager" });
   const msg = el("p", { class: "error", id: "queue-msg", role: "alert", hidden: true });
-  const say = (text) => { msg.textContent = text || ""; msg.hidden = !text; };
+  // one line under the filters: an error (default) or a plain word ("muted"), never a dialog
+  const say = (text, kind = "error") => { msg.textContent = text || ""; msg.hidden = !text; msg.className = kind; };
   // a narrow window (or 200% zoom) scrolls the table, not the whole page
   AM.main.append(el("h1", { i18n: "qa_queue" }), form, msg, el("div", { class: "table-scroll", style: "overflow-x:auto" }, table), pager);
   let reviewers = [];
@@ -122,7 +123,7 @@ Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分�
     try {
       const { call_id } = await api("GET", "/api/qa/next?" + q);
       if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id);
-      else alert(t("queue_empty"));
+      else say(t("queue_empty"), "muted");
     } catch (e) { say(t("error") + ": " + e.message); }
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); offset = 0; load(); });
