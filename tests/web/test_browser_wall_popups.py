@@ -1,7 +1,7 @@
 """The supervisor's wall in Debian Chromium (Playwright): a dismissed hand-off pop-up comes back once
 when its hand-off escalates after the dismissal (never with a reconnection alone), and a resolved
-alert says who resolved it for ``wall.resolved_grace_s``, then leaves the feed; on SQLite and
-PostgreSQL.
+alert says who resolved it for ``wall.resolved_grace_s``, then leaves the feed; a dismissal outlives
+a reload of the page (kept in the tab); on SQLite and PostgreSQL.
 
 The calls are live sessions of the server's call manager that get no audio (the wall's reload lists
 them: :meth:`Floor.start_live`); their alerts are stored through the repository and their events
@@ -139,3 +139,37 @@ def test_a_resolved_alert_says_who_resolved_it_then_leaves_after_the_grace(
         assert page.locator(alert("res-1", red)).count() == 1
         assert page.locator(f"#handoff-{red}").count() == 1
         assert page.problems == [], page.problems
+
+
+def test_a_dismissal_outlives_a_reload_of_the_page(server: Server, browser: Any) -> None:
+    """Dismissals are kept in the tab: after F5 the dismissed pop-up stays away (the hand-off is
+    listed by /api/wall again), its escalation still brings it back once, and dismissed again
+    (escalated) it stays away through another reload. Another supervisor's tab is not affected."""
+    db = server.services.db
+    add_user(db, "sam", "supervisor", team="east")
+    add_user(db, "sue", "supervisor", team="east")
+    sam = sign_in(browser, server.url, "sam")
+    floor = Floor(server)
+    call = floor.start_live("f5-1", "A-1", team="east")
+    red = floor.alert(call, WarningLevel.RED, "threat of arrest")
+    popup = f"#handoff-{red}"
+    sam.wait_for_selector(popup, timeout=10_000)
+    sam.locator(f"{popup} button.dismiss").click()
+
+    def reload_wall() -> None:
+        sam.reload()
+        sam.wait_for_selector("body[data-live='1']", timeout=20_000)
+        sam.wait_for_selector(alert("f5-1", red), timeout=10_000)
+        sam.evaluate(COUNT_BEEPS)
+
+    reload_wall()
+    assert sam.locator(popup).count() == 0, "a dismissed pop-up came back with a reload"
+    floor.escalate(call, red)
+    sam.wait_for_selector(f"{popup}.escalated", timeout=10_000)
+    assert sam.evaluate("window.beeps") == 1
+    sam.locator(f"{popup} button.dismiss").click()
+    reload_wall()
+    assert sam.locator(popup).count() == 0, "a pop-up dismissed when escalated came back with a reload"
+    sue = sign_in(browser, server.url, "sue")
+    sue.wait_for_selector(f"{popup}.escalated", timeout=10_000)  # sam's dismissal is sam's
+    assert sam.problems == [] and sue.problems == [], (sam.problems, sue.problems)

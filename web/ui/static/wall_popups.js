@@ -4,6 +4,7 @@
 // dismissed (a reconnection's reload or a tile drawn again does not bring it back with another beep)
 // unless its hand-off escalates after the dismissal: then it comes back once, with its beep. What the
 // hand-off was when dismissed is kept and compared with each new state. Its alert stays in the feed.
+// Dismissals are kept in the tab (sessionStorage, per signed-in user), so a reload keeps them too.
 "use strict";
 const WallPopups = (() => {
   const { t, el } = AM;
@@ -11,6 +12,20 @@ const WallPopups = (() => {
   let escalateAfter = 60;
   // alert id -> the hand-off as it was when dismissed (forgotten when someone has it or the call ends)
   const dismissed = new Map();
+  const storeKey = "am_wall_dismissed:" + AM.user.name;
+  const KEEP = 200; // the most dismissals kept in the tab (the oldest go first)
+  function save() {
+    const kept = [...dismissed].slice(-KEEP);
+    try { sessionStorage.setItem(storeKey, JSON.stringify(kept)); } catch (e) { /* storage full or off */ }
+  }
+  function load() {
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(storeKey) || "[]");
+      if (!Array.isArray(kept)) throw new TypeError("not a list");
+      kept.forEach(([id, h]) => { if (Number.isInteger(id) && h && typeof h === "object") dismissed.set(id, h); });
+    } catch (e) { try { sessionStorage.removeItem(storeKey); } catch (e2) { /* storage off */ } }
+  }
+  load();
   // the steps of a hand-off: waiting, escalated (nobody took it within escalate_after_s)
   const stage = (h) => (h.escalated ? 1 : 0);
   function find(id) { return document.getElementById("handoff-" + id); }
@@ -18,7 +33,7 @@ const WallPopups = (() => {
     if (find(h.alert_id)) { if (h.escalated) escalate(h.alert_id); return; }
     const was = dismissed.get(h.alert_id);
     if (was && stage(h) <= stage(was)) return; // nothing new since the dismissal
-    dismissed.delete(h.alert_id); // it escalated since: back, once (dismissed again, it stays so)
+    if (dismissed.delete(h.alert_id)) save(); // it escalated since: back, once (dismissed again, it stays so)
     if (h.escalate_after_s) escalateAfter = h.escalate_after_s;
     const pop = el("div", { class: "popup", role: "alert", id: "handoff-" + h.alert_id, "data-call": h.call_id },
       el("strong", { i18n: "handoff" }), el("span", { class: "esc-mark", hidden: true }, t("escalated")),
@@ -34,6 +49,7 @@ const WallPopups = (() => {
   }
   function dismiss(h, pop) {
     dismissed.set(h.alert_id, { ...h, escalated: pop.classList.contains("escalated") });
+    save();
     pop.remove();
   }
   function escalate(id) {
@@ -43,11 +59,12 @@ const WallPopups = (() => {
     pop.querySelectorAll(".esc-mark, .esc-text").forEach((n) => { n.hidden = false; });
   }
   // someone has the hand-off in hand (or its alert was closed): gone, and it never comes back
-  function remove(id) { const pop = find(id); if (pop) pop.remove(); dismissed.delete(id); }
+  function remove(id) { const pop = find(id); if (pop) pop.remove(); if (dismissed.delete(id)) save(); }
   function ofCall(callId) { return [...dock.querySelectorAll(`.popup[data-call="${CSS.escape(callId)}"]`)]; }
   function removeCall(callId) {
     ofCall(callId).forEach((p) => p.remove());
     dismissed.forEach((h, id) => { if (h.call_id === callId) dismissed.delete(id); });
+    save();
   }
   const idOf = (p) => Number(p.id.slice("handoff-".length));
   function ids() { return new Set([...dock.querySelectorAll(".popup")].map(idOf)); }
