@@ -62,11 +62,16 @@ def assemble(settings: Settings, models: LanguageModels | WorkerPool, rules: Liv
     )
 
 
+def transcribed(models: LanguageModels | WorkerPool) -> frozenset[str]:
+    """The call languages ``models`` transcribe (only their rule examples are checked at start)."""
+    return frozenset(models.to_dict()["transcribed"])
+
+
 def build_stages(settings: Settings) -> Stages:
     """Load every stage named by ``settings`` (blocking: seconds). Close with :meth:`Stages.close`."""
     models = LanguageModels.from_settings(settings)
     try:
-        rules = LiveRules.from_settings(settings)
+        rules = LiveRules.from_settings(settings, transcribed(models))
     except BaseException:
         models.close()
         raise
@@ -95,7 +100,7 @@ async def open_stages(settings: Settings) -> Stages:
         missing = models.to_dict()["not_transcribed"]
         (log.warning if missing else log.info)("speech models: %s", models.describe())
         await models.prewarm()
-        rules = await asyncio.to_thread(LiveRules.from_settings, settings)
+        rules = await asyncio.to_thread(LiveRules.from_settings, settings, transcribed(models))
     except BaseException:
         await asyncio.to_thread(models.close)
         raise
@@ -113,5 +118,5 @@ def preflight(settings: Settings) -> str:
     it will transcribe and those it will only record (and why). Loads the rule packs once, so a
     broken pack fails here with its :class:`~agent_monitor.errors.RulePackError`."""
     found, missing = find_models(settings)
-    LiveRules.from_settings(settings)
+    LiveRules.from_settings(settings, found)
     return describe({lang: settings.asr.models[lang] for lang in found}, missing)

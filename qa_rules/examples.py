@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from agent_monitor.model.audio import Leg
@@ -61,14 +61,16 @@ def fires(ruleset: RuleSet, rule: Rule, text: str, lang: str) -> bool:
     return any(h.rule == rule.id for h in matcher.check(text))
 
 
-def run_examples(ruleset: RuleSet, rules: Iterable[Rule] | None = None) -> list[ExampleResult]:
-    """Every example of every rule (default: all of ``ruleset``), in every language the rule has,
-    with its outcome."""
+def run_examples(
+    ruleset: RuleSet, rules: Iterable[Rule] | None = None, langs: Collection[str] | None = None
+) -> list[ExampleResult]:
+    """Every example of every rule (default: all of ``ruleset``), in every language the rule has
+    (or only those of ``langs``), with its outcome."""
     results: list[ExampleResult] = []
     for rule in ruleset.rules if rules is None else rules:
         if rule.kind == "model" and rule.model not in ruleset.models:
             continue
-        for lang in rule.languages:
+        for lang in rule.languages if langs is None else [x for x in rule.languages if x in langs]:
             for expected, texts in ((True, rule.positive), (False, rule.negative)):
                 for text in texts:
                     if not _example_lang_ok(text, lang, rule):
@@ -81,9 +83,11 @@ def run_examples(ruleset: RuleSet, rules: Iterable[Rule] | None = None) -> list[
     return results
 
 
-def failing_examples(ruleset: RuleSet, rules: Iterable[Rule] | None = None) -> list[ExampleResult]:
+def failing_examples(
+    ruleset: RuleSet, rules: Iterable[Rule] | None = None, langs: Collection[str] | None = None
+) -> list[ExampleResult]:
     """The examples of :func:`run_examples` whose rule does not do what they say."""
-    return [r for r in run_examples(ruleset, rules) if not r.ok]
+    return [r for r in run_examples(ruleset, rules, langs) if not r.ok]
 
 
 def failures_message(failed: list[ExampleResult]) -> str:
@@ -99,11 +103,15 @@ _warned_lock = threading.Lock()
 
 
 def warn_failing_examples(
-    ruleset: RuleSet, rules: Iterable[Rule] | None = None, shown: Mapping[str, str] | None = None
+    ruleset: RuleSet,
+    rules: Iterable[Rule] | None = None,
+    shown: Mapping[str, str] | None = None,
+    langs: Collection[str] | None = None,
 ) -> list[ExampleResult]:
     """Log a warning for each failing example of the rules in use (once per process: the server's
-    preflight and start load the same packs); ``shown`` names pack files as the admin knows them."""
-    failed = failing_examples(ruleset, rules)
+    preflight and start load the same packs); ``shown`` names pack files as the admin knows them;
+    ``langs``: only the examples of these languages (default: all)."""
+    failed = failing_examples(ruleset, rules, langs)
     for r in failed:
         source = (shown or {}).get(r.source, r.source)
         with _warned_lock:
