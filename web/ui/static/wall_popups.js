@@ -15,14 +15,15 @@ const WallPopups = (() => {
   const storeKey = "am_wall_dismissed:" + AM.user.name;
   const KEEP = 200; // the most dismissals kept in the tab (the oldest go first)
   function save() {
-    const kept = [...dismissed].slice(-KEEP);
+    while (dismissed.size > KEEP) dismissed.delete(dismissed.keys().next().value);
+    const kept = [...dismissed];
     try { sessionStorage.setItem(storeKey, JSON.stringify(kept)); } catch (e) { /* storage full or off */ }
   }
   function load() {
     try {
       const kept = JSON.parse(sessionStorage.getItem(storeKey) || "[]");
       if (!Array.isArray(kept)) throw new TypeError("not a list");
-      kept.forEach(([id, h]) => { if (Number.isInteger(id) && h && typeof h === "object") dismissed.set(id, h); });
+      kept.forEach(([id, h]) => { if (Number.isInteger(id) && h && typeof h.call_id === "string") dismissed.set(id, h); });
     } catch (e) { try { sessionStorage.removeItem(storeKey); } catch (e2) { /* storage off */ } }
   }
   load();
@@ -48,7 +49,9 @@ const WallPopups = (() => {
     WallSound.beep();
   }
   function dismiss(h, pop) {
-    dismissed.set(h.alert_id, { ...h, escalated: pop.classList.contains("escalated") });
+    dismissed.delete(h.alert_id); // the newest goes last (the oldest are forgotten first)
+    const { alert_id, call_id, agent_id, escalate_after_s } = h;
+    dismissed.set(alert_id, { alert_id, call_id, agent_id, escalate_after_s, escalated: pop.classList.contains("escalated") });
     save();
     pop.remove();
   }
