@@ -27,7 +27,13 @@ from agent_monitor.settings.analysis import FusionSettings, RulesSettings, Stres
 from agent_monitor.settings.base import CALL_LANGUAGES, MODEL_MANIFEST, REPO_ROOT, CallLanguage
 from agent_monitor.settings.cluster import ClusterSettings, NodeRole
 from agent_monitor.settings.live import HealthSettings, LiveSettings, OutboxSettings
-from agent_monitor.settings.server import PhoneHookSettings, ServerSettings, WallSettings, WebSettings
+from agent_monitor.settings.server import (
+    PhoneHookSettings,
+    QaSettings,
+    ServerSettings,
+    WallSettings,
+    WebSettings,
+)
 from agent_monitor.settings.speech import AsrSettings, DecoderSettings, VadSettings
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "NodeRole",
     "OutboxSettings",
     "PhoneHookSettings",
+    "QaSettings",
     "RulesSettings",
     "ServerSettings",
     "Settings",
@@ -81,6 +88,7 @@ class Settings(BaseSettings):
     health: HealthSettings = HealthSettings()
     server: ServerSettings = ServerSettings()
     web: WebSettings = WebSettings()
+    qa: QaSettings = QaSettings()
     wall: WallSettings = WallSettings()
     cluster: ClusterSettings = ClusterSettings()
 

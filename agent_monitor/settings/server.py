@@ -118,6 +118,15 @@ class WebSettings(BaseModel):
     metrics_token: SecretStr | None = None
 
 
+class QaSettings(BaseModel):
+    """The QA review queue (see README: "QA review at volume")."""
+
+    #: a call assigned to a reviewer (by "Next in queue", "Take" or "Assigned to") who has saved no
+    #: draft of it for this long may be claimed by another reviewer's "Next in queue" (a reviewer
+    #: who left the call unopened does not keep it forever); a draft keeps it theirs
+    claim_expiry_s: float = Field(30 * 60.0, gt=0.0, le=30 * 24 * 3600.0)
+
+
 class PhoneHookSettings(BaseModel):
     """The phone-system hook of the supervisor's "take over" (see :mod:`web.ui.phone_hook`): an HTTP
     POST of ``{"call_id", "agent_id", "supervisor", "action", "note", "alert_id"}`` to ``url``

@@ -202,6 +202,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/qa/queue"): Access(roles("qa", "admin")),
     ("GET", "/api/qa/scorecard"): Access(roles("qa", "admin")),
     ("GET", "/api/qa/next"): Access(roles("qa", "admin")),
+    ("POST", "/api/qa/claim"): Access(roles("qa", "admin")),
     ("GET", "/api/qa/reviewers"): Access(roles("qa", "admin")),
     ("GET", "/api/qa/forms"): Access(roles("qa", "admin")),
     ("GET", "/api/qa/forms/current"): Access(roles("qa", "admin")),

@@ -4,7 +4,7 @@ time zone), a search the server refuses leaves no rows of an earlier search on s
 "Assigned to" does not pretend to unassign, Next with nothing left says so on the page (no dialog),
 a hand-edited address still shows the queue, a page past the last one says so; a failed report is
 not left looking like the new one and its error colour goes with it; at 200% zoom (a 700 px wide
-window) neither page scrolls sideways.
+window) neither page scrolls sideways; two reviewers pressing Next are handed different calls.
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, **scripted** transcripts)."""
@@ -187,3 +187,24 @@ def test_no_sideways_scrolling_at_200_percent_zoom(server: tuple[str, str], brow
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], width
     assert page.errors == [], page.errors
+
+
+def test_two_reviewers_pressing_next_are_handed_different_calls(
+    server: tuple[str, str], browser: Any
+) -> None:
+    """Next claims the call it opens (it only looked one up: qa1 and admin1 were both handed
+    qq-a1); the review page's Next claims the next one. (After the tests above: qq-a2 is
+    admin1's, qq-a1 and qq-evening pending.)"""
+    url, _ = server
+    qa, admin = _page(browser, url, "/qa"), _page(browser, url, "/qa", "admin1")
+    qa.click("#next-in-queue")
+    qa.wait_for_url(url + "/qa/calls/qq-a1")
+    admin.click("#next-in-queue")
+    admin.wait_for_url(url + "/qa/calls/qq-a2")  # their own, not the call qa1 has open
+    qa.wait_for_selector("#next-call")
+    qa.click("#next-call")
+    qa.wait_for_url(url + "/qa/calls/qq-evening")
+    items = "(d) => d.items.map((i) => [i.call.call_id, i.assigned_to])"
+    assigned = qa.evaluate(f"() => AM.api('GET', '/api/qa/queue?sort=level').then({items})")
+    assert assigned == [["qq-a1", "qa1"], ["qq-a2", "admin1"], ["qq-evening", "qa1"]]
+    assert qa.errors == admin.errors == [] and qa.dialogs == admin.dialogs == [], (qa.errors, admin.errors)

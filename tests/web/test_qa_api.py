@@ -146,3 +146,27 @@ def test_a_draft_saved_on_the_review_page_keeps_the_call_from_the_next_reviewer(
     assert (entry["state"], entry["assigned_to"]) == ("in_review", "qa1")
     taken = client.post("/api/qa/calls/q-1/assign", headers=csrf).json()
     assert (taken["state"], taken["assigned_to"]) == ("in_review", "admin1")
+
+
+def test_next_in_queue_claims_the_call_it_hands_out(
+    client: httpx.Client, server: tuple[str, Any, Any]
+) -> None:
+    """(After the tests above: q-1 and q-2 are admin1's.) ``POST /api/qa/claim`` makes the call it
+    hands out the reviewer's, so a second reviewer pressing Next is handed another one (the old
+    ``GET /api/qa/next`` handed both the same call); audited; a claim needs the CSRF token."""
+    services, audio = server[1], server[2]
+    for call_id, level in (("q-3", WarningLevel.ORANGE), ("q-4", WarningLevel.YELLOW)):
+        add_call(services.db, services.settings.data_dir, call_id, "A-3", audio, level)
+    csrf = login(client, "qa1")
+    assert client.post("/api/qa/claim").status_code == 403  # no CSRF token
+    assert client.get("/api/qa/next").json()["call_id"] == "q-3"
+    assert client.post("/api/qa/claim", headers=csrf).json() == {"call_id": "q-3"}
+    entry = client.get("/api/qa/queue", params={"call": "q-3"}).json()["items"][0]
+    assert (entry["state"], entry["assigned_to"]) == ("in_review", "qa1")
+    assert client.post("/api/qa/claim", params={"after": "q-3"}, headers=csrf).json() == {"call_id": "q-4"}
+    with services.db.session() as s:
+        claims = [(e.action, e.object_id) for e in repo.list_audit(s, actor="qa1", limit=1000)]
+    assert ("qa_claim", "q-3") in claims and ("qa_claim", "q-4") in claims
+    csrf = login(client, "admin1")
+    assert client.post("/api/qa/claim", params={"level": "orange"}, headers=csrf).json() == {"call_id": None}
+    assert client.post("/api/qa/claim", params={"after": "q-1"}, headers=csrf).json() == {"call_id": "q-2"}

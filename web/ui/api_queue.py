@@ -8,7 +8,10 @@
   a day is the one the page shows the calls' dates in; UTC without it); ``sort`` (queued, date,
   duration, level, score, state) and ``order`` (asc, desc); ``limit``/``offset``. Returns
   ``items`` and ``total``.
-- ``GET /api/qa/next``: the call to review next (same filters; ``after`` skips the current one).
+- ``POST /api/qa/claim``: claim the call to review next (same filters; ``after`` skips the
+  current one): it becomes in review by me, and of reviewers claiming at once each gets another
+  call; a claim without a draft lapses after ``qa.claim_expiry_s``; audited.
+- ``GET /api/qa/next``: which call a claim would hand me now, claiming nothing.
 - ``GET /api/qa/reviewers``: who a call can be assigned to (active qa and admin users).
 - ``POST /api/qa/calls/{call_id}/assign``: assign the call (to ``reviewer``, default: me); audited.
 """
@@ -26,10 +29,11 @@ from agent_monitor.errors import InvalidRecordError, InvalidRequestError, NotFou
 from agent_monitor.storage import QaState, Role, WarningLevel, repo
 from agent_monitor.storage.repo import QueueQuery, QueueRow
 from agent_monitor.storage.search import search_terms
+from agent_monitor.storage.types import utcnow
 from web.auth.deps import ReviewerUser, csrf_protect
 from web.auth.scope import call_scope, can_see_call, masks
 from web.masking import number_words
-from web.services import in_db
+from web.services import ServicesDep, in_db
 from web.ui.access import audit
 from web.ui.serialize import call_json
 
@@ -142,14 +146,42 @@ async def qa_queue(request: Request, user: ReviewerUser, query: Queue) -> dict[s
     return await in_db(request, job)
 
 
+@router.post("/api/qa/claim", dependencies=[Depends(csrf_protect)])
+async def claim_next(
+    request: Request,
+    user: ReviewerUser,
+    query: Queue,
+    services: ServicesDep,
+    after: Annotated[str, Query(max_length=64)] = "",
+) -> dict[str, Any]:
+    """Claim the open call to review next (highest level, longest waiting) for me, or ``null``
+    when none is left; audited."""
+    expiry_s = services.settings.qa.claim_expiry_s
+
+    def job(s: Any) -> str | None:
+        call_id = repo.claim_next(s, query, user.username, after or None, expiry_s=expiry_s)
+        if call_id is not None:
+            audit(s, user, "qa_claim", "call", call_id)
+        return call_id
+
+    return {"call_id": await in_db(request, job)}
+
+
 @router.get("/api/qa/next")
 async def next_call(
-    request: Request, user: ReviewerUser, query: Queue, after: Annotated[str, Query(max_length=64)] = ""
+    request: Request,
+    user: ReviewerUser,
+    query: Queue,
+    services: ServicesDep,
+    after: Annotated[str, Query(max_length=64)] = "",
 ) -> dict[str, Any]:
-    """The open call to review next (highest level, longest waiting), or ``null``."""
-    return {
-        "call_id": await in_db(request, lambda s: repo.next_in_queue(s, query, user.username, after or None))
-    }
+    """The call ``POST /api/qa/claim`` would claim for me now, or ``null``; claims nothing."""
+    stale_before = utcnow() - timedelta(seconds=services.settings.qa.claim_expiry_s)
+
+    def job(s: Any) -> str | None:
+        return repo.next_in_queue(s, query, user.username, after or None, stale_before=stale_before)
+
+    return {"call_id": await in_db(request, job)}
 
 
 @router.get("/api/qa/reviewers")

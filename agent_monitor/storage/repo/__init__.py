@@ -90,6 +90,7 @@ from agent_monitor.storage.repo.qa import (
     list_reviews,
     save_review,
 )
+from agent_monitor.storage.repo.qa_claim import claim_next
 from agent_monitor.storage.repo.qa_forms import current_form, get_form, list_forms, save_form, to_form
 from agent_monitor.storage.repo.qa_search import (
     QueuePage,
@@ -133,6 +134,7 @@ __all__ = [
     "add_stress_samples",
     "alert_events",
     "assign_qa",
+    "claim_next",
     "close_recording",
     "count_users",
     "create_user",

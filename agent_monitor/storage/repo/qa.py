@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from agent_monitor.errors import InvalidRecordError, NotFoundError
@@ -14,6 +14,7 @@ from agent_monitor.model.scorecard import ItemValue, check_scorecard
 from agent_monitor.storage.enums import HitStatus, QaState, Verdict
 from agent_monitor.storage.repo.calls import get_call
 from agent_monitor.storage.repo.qa_forms import current_form, get_form, to_form
+from agent_monitor.storage.repo.qa_search import open_to
 from agent_monitor.storage.tables import Alert, Call, QaQueueItem, QaReview, QaVerdict, RuleHitRow
 from agent_monitor.storage.types import as_utc, utcnow
 
@@ -92,9 +93,9 @@ def list_qa_queue(
 
 
 def assign_qa(session: Session, call_id: str, reviewer: str) -> QaQueueItem:
-    """The call is given to ``reviewer`` (state ``in_review``, unless already done)."""
+    """The call is given to ``reviewer`` (state ``in_review``, unless already done), claimed now."""
     item = get_qa_item(session, call_id)
-    item.assigned_to = reviewer
+    item.assigned_to, item.claimed_at = reviewer, utcnow()
     if item.state is QaState.PENDING:
         item.state = QaState.IN_REVIEW
     session.flush()
@@ -153,9 +154,9 @@ def save_review(
 def _follow_review(session: Session, call_id: str, reviewer: str, *, done: bool, reopened: bool) -> None:
     """The call's queue entry after ``reviewer`` saved their review: a finished review completes
     it; a draft claims an open entry for its reviewer (pending, or in review by nobody, becomes in
-    review by them, so "next" hands it to nobody else), leaving one in review by someone else
-    theirs; a finished review saved as a draft again reopens a done entry for its reviewer when no
-    other finished review is left."""
+    review by them, so "next" hands it to nobody else; their own claim is renewed), leaving one in
+    review by someone else theirs; a finished review saved as a draft again reopens a done entry
+    for its reviewer when no other finished review is left."""
     item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
     if item is None:
         return
@@ -163,20 +164,17 @@ def _follow_review(session: Session, call_id: str, reviewer: str, *, done: bool,
         item.state = QaState.DONE
         item.assigned_to = item.assigned_to or reviewer
     elif reopened and item.state is QaState.DONE and not _finished_review(session, call_id):
-        item.state, item.assigned_to = QaState.IN_REVIEW, reviewer  # back in the work queue, theirs
+        # back in the work queue, theirs
+        item.state, item.assigned_to, item.claimed_at = QaState.IN_REVIEW, reviewer, utcnow()
     elif item.state is not QaState.DONE:
         # one statement, so that of two reviewers saving drafts of a pending call at once the
-        # first keeps it (the condition is checked again on the locked row)
+        # first keeps it (the condition is checked again on the locked row); the row is written
+        # also when it is already theirs, so a claim of it by "next" at that moment waits for the
+        # draft and sees the claim renewed
         session.execute(
             update(QaQueueItem)
-            .where(
-                QaQueueItem.id == item.id,
-                or_(
-                    QaQueueItem.state == QaState.PENDING,
-                    (QaQueueItem.state == QaState.IN_REVIEW) & QaQueueItem.assigned_to.is_(None),
-                ),
-            )
-            .values(state=QaState.IN_REVIEW, assigned_to=reviewer)
+            .where(QaQueueItem.id == item.id, open_to(reviewer))
+            .values(state=QaState.IN_REVIEW, assigned_to=reviewer, claimed_at=utcnow())
             .execution_options(synchronize_session="fetch")
         )
 

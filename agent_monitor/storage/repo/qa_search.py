@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, Float, Select, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -188,23 +188,63 @@ def search_qa_queue(session: Session, q: QueueQuery) -> QueuePage:
     return QueuePage(rows, int(total))
 
 
-def next_in_queue(session: Session, q: QueueQuery, reviewer: str, after: str | None = None) -> str | None:
-    """The call to review next: the highest level, longest waiting entry still open (pending, or in
-    review by ``reviewer``) among those ``q`` admits, other than ``after``. One indexed query per
-    level (``ix_qa_queue_level_queued``), highest first."""
-    open_to_me = or_(
+def open_to(reviewer: str, stale_before: datetime | None = None) -> ColumnElement[bool]:
+    """The queue entries ``reviewer`` may be handed: pending, or in review by nobody or by them;
+    with ``stale_before``, also those in review by someone else whose claim is older than it and
+    who saved no draft of the call (a lapsed claim: ``qa.claim_expiry_s``)."""
+    in_review = QaQueueItem.state == QaState.IN_REVIEW
+    open_ = or_(
         QaQueueItem.state == QaState.PENDING,
-        (QaQueueItem.state == QaState.IN_REVIEW) & (QaQueueItem.assigned_to == reviewer),
+        in_review & or_(QaQueueItem.assigned_to.is_(None), QaQueueItem.assigned_to == reviewer),
     )
+    if stale_before is None:
+        return open_
+    draft = (
+        select(QaReview.id)
+        .where(QaReview.call_id == QaQueueItem.call_id, QaReview.reviewer == QaQueueItem.assigned_to)
+        .exists()
+    )
+    old = or_(QaQueueItem.claimed_at.is_(None), QaQueueItem.claimed_at < as_utc(stale_before, "stale_before"))
+    return or_(open_, in_review & old & ~draft)
+
+
+def next_in_queue(
+    session: Session,
+    q: QueueQuery,
+    reviewer: str,
+    after: str | None = None,
+    *,
+    stale_before: datetime | None = None,
+) -> str | None:
+    """The call to review next (see :func:`next_entry`), without claiming it."""
+    found = next_entry(session, q, reviewer, after, stale_before=stale_before)
+    return found[1] if found is not None else None
+
+
+def next_entry(
+    session: Session,
+    q: QueueQuery,
+    reviewer: str,
+    after: str | None = None,
+    *,
+    stale_before: datetime | None = None,
+    skip: Collection[int] = (),
+) -> tuple[int, str] | None:
+    """The queue entry (id, call id) to review next: the highest level, longest waiting entry
+    open to ``reviewer`` (:func:`open_to`) among those ``q`` admits, other than the call ``after``
+    and the entries ``skip``. One indexed query per level (``ix_qa_queue_level_queued``), highest
+    first."""
+    open_to_me = open_to(reviewer, stale_before)
+    columns = cast("Select[Any]", select(QaQueueItem.id, QaQueueItem.call_id))
     for level in sorted(q.levels or list(WarningLevel), key=lambda lv: WarningLevel(lv).rank, reverse=True):
-        stmt = _filtered(session, q, select(QaQueueItem.call_id)).where(
-            open_to_me, QaQueueItem.level == level
-        )
+        stmt = _filtered(session, q, columns).where(open_to_me, QaQueueItem.level == level)
         if after:
             stmt = stmt.where(QaQueueItem.call_id != after)
-        found = session.scalars(stmt.order_by(QaQueueItem.queued_at, QaQueueItem.id).limit(1)).first()
+        if skip:
+            stmt = stmt.where(QaQueueItem.id.not_in(list(skip)))
+        found = session.execute(stmt.order_by(QaQueueItem.queued_at, QaQueueItem.id).limit(1)).first()
         if found is not None:
-            return found
+            return int(found[0]), str(found[1])
     return None
 
 

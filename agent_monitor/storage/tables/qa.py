@@ -40,6 +40,9 @@ class QaQueueItem(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     state: Mapped[QaState] = mapped_column(StrEnumType(QaState), default=QaState.PENDING, index=True)
     assigned_to: Mapped[str | None] = mapped_column(String(100), index=True)
+    #: when the entry was last given to ``assigned_to`` (claimed by "next", taken, assigned, or a
+    #: draft of theirs saved): a claim older than ``qa.claim_expiry_s`` without a draft lapses
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

@@ -1,8 +1,8 @@
 // QA queue at volume: search (call id, agent, team, rule: any part, any case; words said in the
 // call through the full-text index), level/state/date filters, "mine", sortable columns, pages,
-// assignment to a reviewer and "next in queue". The filters live in the URL (shareable, and the
-// review page's "next in queue" uses the same ones). Dates are the days of the browser's time
-// zone (sent as tz), the same days the dates in the table are shown in.
+// assignment to a reviewer and "next in queue" (which claims the call it opens). The filters live
+// in the URL (shareable, and the review page's "next in queue" uses the same ones). Dates are the
+// days of the browser's time zone (sent as tz), the same days the dates in the table are shown in.
 "use strict";
 Object.assign(window.I18N.en, { no_unassign: "A call cannot be unassigned; assign it to another reviewer." });
 Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分配给其他质检员。" });
@@ -121,7 +121,7 @@ Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分�
   async function goNext() {
     const q = query(); q.delete("sort"); q.delete("order"); q.delete("limit"); q.delete("offset");
     try {
-      const { call_id } = await api("GET", "/api/qa/next?" + q);
+      const { call_id } = await api("POST", "/api/qa/claim?" + q); // it is mine now: nobody else is handed it
       if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id);
       else say(t("queue_empty"), "muted");
     } catch (e) { say(t("error") + ": " + e.message); }

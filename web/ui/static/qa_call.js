@@ -299,7 +299,7 @@ Object.assign(window.I18N.zh, {
       ["sort", "order", "limit", "offset"].forEach((k) => q.delete(k));
       q.set("after", callId);
       try {
-        const { call_id } = await api("GET", "/api/qa/next?" + q);
+        const { call_id } = await api("POST", "/api/qa/claim?" + q); // claimed: nobody else is handed it
         if (call_id) location.href = "/qa/calls/" + encodeURIComponent(call_id); // unsaved changes: the browser asks first
         else status.textContent = t("queue_empty");
       } catch (e) { status.textContent = t("error") + ": " + e.message; status.classList.add("error"); }
