@@ -74,6 +74,11 @@ UTTERANCE_ROW = (
     " VALUES (:c, 'agent', 0, 1.0, 2.0, :t, :f, 'zh', CURRENT_TIMESTAMP)"
 )
 
+QUEUE_ROW = (
+    "INSERT INTO qa_queue (call_id, level, reason, queued_at, state, updated_at)"
+    " VALUES (:c, 'yellow', 'test', '2025-03-04 09:30:00', 'pending', CURRENT_TIMESTAMP)"
+)
+
 
 def test_migration_0008_indexes_the_transcripts_stored_before_it(empty_db_url: str) -> None:
     db = Database.open(empty_db_url)
@@ -86,10 +91,10 @@ def test_migration_0008_indexes_the_transcripts_stored_before_it(empty_db_url: s
             repo.ensure_agent(s, "agent-1", name="Agent", team="East")
             for call_id in ("zh-1", "zh-2"):
                 repo.start_call(s, call_id, "agent-1", source_protocol="file", started_at=T0)
-                repo.enqueue_for_qa(s, call_id, WarningLevel.YELLOW, "test", at=T0)
-        with db.engine.begin() as conn:
+        with db.engine.begin() as conn:  # plain SQL too: the ORM's queue has the column of 0012
             for call_id in ("zh-1", "zh-2"):
                 conn.execute(text(UTTERANCE_ROW), {"c": call_id, "t": SENTENCES[call_id], "f": True})
+                conn.execute(text(QUEUE_ROW), {"c": call_id})
         upgrade_database(empty_db_url)
         assert _ids(db, "还款") == ["zh-1"]
         assert _ids(db, "还钱") == ["zh-2"]
