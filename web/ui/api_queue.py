@@ -132,6 +132,7 @@ def row_json(row: QueueRow, masked: bool) -> dict[str, Any]:
         "queued_at": row.item.queued_at.isoformat(),
         "state": str(row.item.state),
         "assigned_to": row.item.assigned_to,
+        "assigned_by": row.item.assigned_by,
         "score": row.score,
         "rules": list(row.rules),
     }
@@ -219,6 +220,11 @@ async def assign(
             raise InvalidRecordError(f"{reviewer!r} is not an active QA reviewer")
         item = repo.assign_qa(s, call_id, reviewer, by=user.username)
         audit(s, user, "qa_assign", "call", call_id, reviewer=reviewer)
-        return {"call_id": call_id, "state": str(item.state), "assigned_to": item.assigned_to}
+        return {
+            "call_id": call_id,
+            "state": str(item.state),
+            "assigned_to": item.assigned_to,
+            "assigned_by": item.assigned_by,
+        }
 
     return await in_db(request, job)
