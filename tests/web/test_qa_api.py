@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import HitStatus, RuleHit, Severity
 from agent_monitor.settings import Settings
 from agent_monitor.storage import WarningLevel, repo
+from agent_monitor.storage.types import utcnow
 from tests.web.ui_support import add_call, add_users, login, serve, ui_app
 
 
@@ -115,7 +117,12 @@ def test_assign_next_and_hits_once(client: httpx.Client, server: tuple[str, Any,
     refused = client.post("/api/qa/calls/q-2/assign", json={"reviewer": "agent1"}, headers=csrf)
     assert refused.status_code == 422 and "not an active QA reviewer" in refused.text
     ok = client.post("/api/qa/calls/q-2/assign", json={"reviewer": "admin1"}, headers=csrf)
-    assert ok.json() == {"call_id": "q-2", "state": "in_review", "assigned_to": "admin1"}
+    assert ok.json() == {
+        "call_id": "q-2",
+        "state": "in_review",
+        "assigned_to": "admin1",
+        "assigned_by": "qa1",
+    }
     assert client.get("/api/qa/next", params={"after": "q-1"}).json()["call_id"] is None  # q-2 is admin1's
     mine = client.get("/api/qa/queue", params={"mine": "true"}).json()
     assert mine["total"] == 0
@@ -170,3 +177,31 @@ def test_next_in_queue_claims_the_call_it_hands_out(
     csrf = login(client, "admin1")
     assert client.post("/api/qa/claim", params={"level": "orange"}, headers=csrf).json() == {"call_id": None}
     assert client.post("/api/qa/claim", params={"after": "q-1"}, headers=csrf).json() == {"call_id": "q-2"}
+
+
+def test_a_call_assigned_by_a_lead_is_held_and_a_taken_one_lapses(
+    client: httpx.Client, server: tuple[str, Any, Any]
+) -> None:
+    """admin1 (the lead) assigns q-5 to qa1, qa1 takes q-6 for themself ("Take"); both left
+    unopened past ``qa.claim_expiry_s``: admin1's Next is handed q-6, never q-5 (it lapsed too);
+    the queue says who assigned a call."""
+    services, audio = server[1], server[2]
+    for call_id in ("q-5", "q-6"):
+        add_call(services.db, services.settings.data_dir, call_id, "A-5", audio, WarningLevel.RED)
+    csrf = login(client, "admin1")
+    given = client.post("/api/qa/calls/q-5/assign", json={"reviewer": "qa1"}, headers=csrf).json()
+    assert given == {"call_id": "q-5", "state": "in_review", "assigned_to": "qa1", "assigned_by": "admin1"}
+    csrf_qa1 = login(client, "qa1")
+    taken = client.post("/api/qa/calls/q-6/assign", headers=csrf_qa1).json()
+    assert (taken["assigned_to"], taken["assigned_by"]) == ("qa1", None)
+    with services.db.session() as s:  # both claims an hour old, no draft
+        for call_id in ("q-5", "q-6"):
+            repo.get_qa_item(s, call_id).claimed_at = utcnow() - timedelta(hours=1)
+    csrf = login(client, "admin1")
+    assert client.get("/api/qa/next", params={"call": "q-5"}).json()["call_id"] is None
+    assert client.get("/api/qa/next", params={"call": "q-6"}).json()["call_id"] == "q-6"
+    assert client.post("/api/qa/claim", params={"call": "q-5"}, headers=csrf).json() == {"call_id": None}
+    assert client.post("/api/qa/claim", params={"call": "q-6"}, headers=csrf).json() == {"call_id": "q-6"}
+    items = client.get("/api/qa/queue", params={"call": "q-"}).json()["items"]
+    held = {i["call"]["call_id"]: (i["assigned_to"], i["assigned_by"]) for i in items}
+    assert held["q-5"] == ("qa1", "admin1") and held["q-6"] == ("admin1", None)

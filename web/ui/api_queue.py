@@ -10,10 +10,13 @@
   ``items`` and ``total``.
 - ``POST /api/qa/claim``: claim the call to review next (same filters; ``after`` skips the
   current one): it becomes in review by me, and of reviewers claiming at once each gets another
-  call; a claim without a draft lapses after ``qa.claim_expiry_s``; audited.
+  call; a claim without a draft lapses after ``qa.claim_expiry_s``, a call assigned by hand to
+  someone else never does; audited.
 - ``GET /api/qa/next``: which call a claim would hand me now, claiming nothing.
 - ``GET /api/qa/reviewers``: who a call can be assigned to (active qa and admin users).
 - ``POST /api/qa/calls/{call_id}/assign``: assign the call (to ``reviewer``, default: me); audited.
+  Assigned to someone else it is held for them (``assigned_by``: me) and never lapses; assigned to
+  myself ("Take") it is a claim like Next's.
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ def row_json(row: QueueRow, masked: bool) -> dict[str, Any]:
         "queued_at": row.item.queued_at.isoformat(),
         "state": str(row.item.state),
         "assigned_to": row.item.assigned_to,
+        "assigned_by": row.item.assigned_by,
         "score": row.score,
         "rules": list(row.rules),
     }
@@ -203,7 +207,8 @@ class AssignIn(BaseModel):
 async def assign(
     request: Request, call_id: str, user: ReviewerUser, body: AssignIn | None = None
 ) -> dict[str, Any]:
-    """Assign the call to a reviewer (queue state in_review); audited."""
+    """Assign the call to a reviewer (queue state in_review), held for them when it is not me;
+    audited."""
     reviewer = (body.reviewer if body else None) or user.username
 
     def job(s: Any) -> dict[str, Any]:
@@ -213,8 +218,13 @@ async def assign(
         target = repo.get_user(s, reviewer)
         if target is None or not target.active or target.role not in REVIEWER_ROLES:
             raise InvalidRecordError(f"{reviewer!r} is not an active QA reviewer")
-        item = repo.assign_qa(s, call_id, reviewer)
+        item = repo.assign_qa(s, call_id, reviewer, by=user.username)
         audit(s, user, "qa_assign", "call", call_id, reviewer=reviewer)
-        return {"call_id": call_id, "state": str(item.state), "assigned_to": item.assigned_to}
+        return {
+            "call_id": call_id,
+            "state": str(item.state),
+            "assigned_to": item.assigned_to,
+            "assigned_by": item.assigned_by,
+        }
 
     return await in_db(request, job)

@@ -14,7 +14,7 @@ from agent_monitor.model.scorecard import ItemValue, check_scorecard
 from agent_monitor.storage.enums import HitStatus, QaState, Verdict
 from agent_monitor.storage.repo.calls import get_call
 from agent_monitor.storage.repo.qa_forms import current_form, get_form, to_form
-from agent_monitor.storage.repo.qa_search import open_to
+from agent_monitor.storage.repo.qa_search import assigned_by_on_claim, open_to
 from agent_monitor.storage.tables import Alert, Call, QaQueueItem, QaReview, QaVerdict, RuleHitRow
 from agent_monitor.storage.types import as_utc, utcnow
 
@@ -92,9 +92,17 @@ def list_qa_queue(
     return list(session.scalars(stmt))
 
 
-def assign_qa(session: Session, call_id: str, reviewer: str) -> QaQueueItem:
-    """The call is given to ``reviewer`` (state ``in_review``, unless already done), claimed now."""
+def assign_qa(session: Session, call_id: str, reviewer: str, *, by: str) -> QaQueueItem:
+    """The call is given to ``reviewer`` by the user ``by`` (state ``in_review``, unless already
+    done), claimed now. Given by someone else it is held by a hand assignment (``assigned_by``):
+    it never lapses, and stays ``reviewer``'s until they finish it or it is assigned again. Taken
+    by ``reviewer`` themself ("Take") it is a claim like "next"'s, which lapses after
+    ``qa.claim_expiry_s`` without a draft (a hand assignment to them already is kept)."""
     item = get_qa_item(session, call_id)
+    if by != reviewer:
+        item.assigned_by = by
+    elif item.assigned_to != reviewer:
+        item.assigned_by = None
     item.assigned_to, item.claimed_at = reviewer, utcnow()
     if item.state is QaState.PENDING:
         item.state = QaState.IN_REVIEW
@@ -156,7 +164,8 @@ def _follow_review(session: Session, call_id: str, reviewer: str, *, done: bool,
     it; a draft claims an open entry for its reviewer (pending, or in review by nobody, becomes in
     review by them, so "next" hands it to nobody else; their own claim is renewed), leaving one in
     review by someone else theirs; a finished review saved as a draft again reopens a done entry
-    for its reviewer when no other finished review is left."""
+    for its reviewer when no other finished review is left. A claim keeps a hand assignment to
+    ``reviewer`` (``assigned_by``) and ends any other (:func:`.qa_search.assigned_by_on_claim`)."""
     item = session.scalars(select(QaQueueItem).where(QaQueueItem.call_id == call_id)).one_or_none()
     if item is None:
         return
@@ -164,7 +173,9 @@ def _follow_review(session: Session, call_id: str, reviewer: str, *, done: bool,
         item.state = QaState.DONE
         item.assigned_to = item.assigned_to or reviewer
     elif reopened and item.state is QaState.DONE and not _finished_review(session, call_id):
-        # back in the work queue, theirs
+        # back in the work queue, theirs (held still if it was given to them by hand)
+        if item.assigned_to != reviewer:
+            item.assigned_by = None
         item.state, item.assigned_to, item.claimed_at = QaState.IN_REVIEW, reviewer, utcnow()
     elif item.state is not QaState.DONE:
         # one statement, so that of two reviewers saving drafts of a pending call at once the
@@ -174,7 +185,12 @@ def _follow_review(session: Session, call_id: str, reviewer: str, *, done: bool,
         session.execute(
             update(QaQueueItem)
             .where(QaQueueItem.id == item.id, open_to(reviewer))
-            .values(state=QaState.IN_REVIEW, assigned_to=reviewer, claimed_at=utcnow())
+            .values(
+                state=QaState.IN_REVIEW,
+                assigned_to=reviewer,
+                assigned_by=assigned_by_on_claim(reviewer),
+                claimed_at=utcnow(),
+            )
             .execution_options(synchronize_session="fetch")
         )
 

@@ -8,7 +8,8 @@ transaction has committed; SQLite runs the ``UPDATE`` under its one write lock, 
 rows. So of two reviewers claiming at the same moment one gets the call, the other the next one.
 
 A claim lapses after ``qa.claim_expiry_s`` when its reviewer saved no draft of the call (they
-left it unopened): another reviewer's claim may then take the call.
+left it unopened): another reviewer's claim may then take the call. A call assigned by hand (by
+another user, ``qa_queue.assigned_by``) never lapses; its assignee claiming it keeps it held.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from agent_monitor.storage.enums import QaState
-from agent_monitor.storage.repo.qa_search import QueueQuery, next_entry, open_to
+from agent_monitor.storage.repo.qa_search import QueueQuery, assigned_by_on_claim, next_entry, open_to
 from agent_monitor.storage.tables import QaQueueItem
 from agent_monitor.storage.types import as_utc, utcnow
 
@@ -54,13 +55,20 @@ def take_entry(
     session: Session, item_id: int, reviewer: str, *, now: datetime, stale_before: datetime
 ) -> bool:
     """Give the entry ``item_id`` to ``reviewer`` if it is still open to them (one conditional
-    ``UPDATE``); whether it was."""
+    ``UPDATE``); whether it was. A hand assignment to ``reviewer`` stays (renewed), a lapsed
+    claim of someone else becomes ``reviewer``'s claim."""
     result = cast(
         "CursorResult[Any]",
         session.execute(
             update(QaQueueItem)
             .where(QaQueueItem.id == item_id, open_to(reviewer, stale_before))
-            .values(state=QaState.IN_REVIEW, assigned_to=reviewer, claimed_at=now, updated_at=now)
+            .values(
+                state=QaState.IN_REVIEW,
+                assigned_to=reviewer,
+                assigned_by=assigned_by_on_claim(reviewer),
+                claimed_at=now,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         ),
     )

@@ -191,7 +191,8 @@ def search_qa_queue(session: Session, q: QueueQuery) -> QueuePage:
 def open_to(reviewer: str, stale_before: datetime | None = None) -> ColumnElement[bool]:
     """The queue entries ``reviewer`` may be handed: pending, or in review by nobody or by them;
     with ``stale_before``, also those in review by someone else whose claim is older than it and
-    who saved no draft of the call (a lapsed claim: ``qa.claim_expiry_s``)."""
+    who saved no draft of the call (a lapsed claim: ``qa.claim_expiry_s``), unless it was
+    assigned to them by hand (``assigned_by``: a hand assignment never lapses)."""
     in_review = QaQueueItem.state == QaState.IN_REVIEW
     open_ = or_(
         QaQueueItem.state == QaState.PENDING,
@@ -205,7 +206,15 @@ def open_to(reviewer: str, stale_before: datetime | None = None) -> ColumnElemen
         .exists()
     )
     old = or_(QaQueueItem.claimed_at.is_(None), QaQueueItem.claimed_at < as_utc(stale_before, "stale_before"))
-    return or_(open_, in_review & old & ~draft)
+    return or_(open_, in_review & old & ~draft & QaQueueItem.assigned_by.is_(None))
+
+
+def assigned_by_on_claim(reviewer: str) -> ColumnElement[str | None]:
+    """``qa_queue.assigned_by`` once ``reviewer`` claimed the entry (by "next", "Take" or a
+    draft), in the ``SET`` of the claiming ``UPDATE``: a hand assignment to ``reviewer`` is kept
+    (their claim of the call they were given stays held), any other holding ends (``NULL``: the
+    claim lapses)."""
+    return case((QaQueueItem.assigned_to == reviewer, QaQueueItem.assigned_by), else_=None)
 
 
 def next_in_queue(

@@ -41,8 +41,13 @@ class QaQueueItem(Base):
     state: Mapped[QaState] = mapped_column(StrEnumType(QaState), default=QaState.PENDING, index=True)
     assigned_to: Mapped[str | None] = mapped_column(String(100), index=True)
     #: when the entry was last given to ``assigned_to`` (claimed by "next", taken, assigned, or a
-    #: draft of theirs saved): a claim older than ``qa.claim_expiry_s`` without a draft lapses
+    #: draft of theirs saved): a claim older than ``qa.claim_expiry_s`` without a draft lapses,
+    #: unless the entry is held by a hand assignment (``assigned_by``)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: who gave the entry to ``assigned_to`` by hand ("Assigned to" by another user): a hand
+    #: assignment never lapses; ``None`` for a claim the reviewer took themself ("next", "Take", a
+    #: draft), which lapses. Kept while the entry stays with ``assigned_to``
+    assigned_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

@@ -1,7 +1,8 @@
 """Claiming the next call of the QA queue, on SQLite and PostgreSQL: of reviewers pressing "next"
 at the same moment each gets a call of their own (the look-up hands them the same call; only one
 conditional update takes it, the other goes on to the next call), and a claim whose reviewer saved
-no draft lapses after ``qa.claim_expiry_s`` (it stayed theirs forever)."""
+no draft lapses after ``qa.claim_expiry_s`` (it stayed theirs forever), while a call assigned by
+hand by another user (a lead) never lapses (``qa_queue.assigned_by``; it lapsed too)."""
 
 from __future__ import annotations
 
@@ -122,8 +123,8 @@ def test_a_claim_without_a_draft_lapses_and_another_reviewer_may_take_it(db: Dat
     assert _claim(db, "qa3", now=now - timedelta(hours=1)) == "c-orange"
     with db.session() as s:  # qa3 started on theirs: a draft keeps it, however old the claim
         repo.save_review(s, "c-orange", "qa3", scorecard={"identification": 2})
-    with db.session() as s:  # assigned by a lead, not opened since
-        repo.assign_qa(s, "c-yellow-1", "qa4")
+    with db.session() as s:  # taken by qa4 themself on the review page ("Take"), not opened since
+        repo.assign_qa(s, "c-yellow-1", "qa4", by="qa4")
     assert _claim(db, "qa2", now=now + timedelta(seconds=EXPIRY_S - 60)) == "c-red"
     assert _entry(db, "c-red") == (QaState.IN_REVIEW, "qa2")
     later = now + timedelta(hours=2)  # even qa3's renewed claim is old by then
@@ -142,3 +143,97 @@ def test_a_draft_renews_its_reviewers_claim(db: Database) -> None:
         repo.save_review(s, "c-red", "qa1", scorecard={"identification": 2})
         claimed = repo.get_qa_item(s, "c-red").claimed_at
     assert claimed is not None and claimed >= now
+
+
+def _held(db: Database, call_id: str) -> tuple[QaState, str | None, str | None]:
+    with db.session() as s:
+        item = repo.get_qa_item(s, call_id)
+        return item.state, item.assigned_to, item.assigned_by
+
+
+def test_a_call_assigned_by_hand_never_lapses(db: Database) -> None:
+    """A lead's assignment stays its reviewer's however long they leave it unopened (it lapsed like
+    a claim of "next"): nobody else's Next is handed it, its reviewer's Next renews it and keeps it
+    held, and it goes to someone else only when the lead assigns it again."""
+    _fill(db)
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa1", by="lead")
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
+    later = utcnow() + timedelta(days=3)
+    assert _claim(db, "qa2", now=later) == "c-orange"  # not the red call, however old its claim
+    with db.session() as s:
+        assert repo.next_in_queue(s, QueueQuery(), "qa3", stale_before=later) == "c-yellow-1"
+    assert _claim(db, "qa1", now=later) == "c-red"  # its reviewer's Next: still held, renewed
+    with db.session() as s:
+        item = repo.get_qa_item(s, "c-red")
+        assert (item.assigned_to, item.assigned_by, item.claimed_at) == ("qa1", "lead", later)
+    with db.session() as s:  # never anyone else's
+        red = QueueQuery(levels=[WarningLevel.RED])
+        assert repo.claim_next(s, red, "qa3", expiry_s=EXPIRY_S, now=later + timedelta(days=3)) is None
+    with db.session() as s:  # the lead gives it to someone else: held for them
+        repo.assign_qa(s, "c-red", "qa3", by="lead")
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", "lead")
+    assert _claim(db, "qa1", now=later + timedelta(days=3)) == "c-orange"  # qa2's lapsed claim
+
+
+def test_a_claim_keeps_a_hand_assignment_only_of_its_own_reviewer(db: Database) -> None:
+    """Who holds a call after each way of taking it: a reviewer taking a call for themself ("Take",
+    a lapsed claim by Next, reopening their finished review) holds a claim that lapses, unless the
+    call was assigned to them by hand already; another reviewer's draft leaves the call held."""
+    _fill(db)
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa1", by="lead")
+        repo.assign_qa(s, "c-red", "qa1", by="qa1")  # qa1 presses Take on it too: still held
+        repo.save_review(s, "c-red", "qa2", scorecard={"identification": 1})  # stays qa1's
+        repo.save_review(s, "c-red", "qa1", scorecard={"identification": 2})  # renews, held
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
+    with db.session() as s:  # qa4 takes it over on the review page: their claim, which lapses
+        repo.assign_qa(s, "c-red", "qa4", by="qa4")
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa4", None)
+    assert _claim(db, "qa3", now=utcnow() + timedelta(hours=1)) == "c-red"  # qa4 saved no draft
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", None)
+    with db.session() as s:  # a hand assignment holds again
+        repo.assign_qa(s, "c-red", "qa5", by="lead")
+    assert _claim(db, "qa3", now=utcnow() + timedelta(hours=1)) == "c-orange"
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa5", "lead")
+
+
+def test_a_reopened_review_is_held_only_by_the_reviewer_it_was_assigned_to(db: Database) -> None:
+    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    _fill(db)
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa1", by="lead")
+        repo.assign_qa(s, "c-orange", "qa1", by="lead")
+        repo.save_review(s, "c-red", "qa1", scorecard=full, done=True)
+        repo.save_review(s, "c-orange", "qa2", scorecard=full, done=True)  # qa2 reviewed qa1's call
+    assert _held(db, "c-red") == (QaState.DONE, "qa1", "lead")
+    with db.session() as s:  # both finished reviews saved as drafts again
+        repo.save_review(s, "c-red", "qa1", scorecard=full, notes="again")
+        repo.save_review(s, "c-orange", "qa2", scorecard=full, notes="again")
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
+    assert _held(db, "c-orange") == (QaState.IN_REVIEW, "qa2", None)
+
+
+def test_a_hand_assignment_between_the_look_up_and_the_update_wins(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """qa2's look-up finds qa1's lapsed claim of the red call; before qa2's update, a lead assigns
+    the call to qa1 on another connection and commits: qa2's conditional update takes nothing
+    (however old qa2 takes qa1's new claim to be) and qa2 is given the next call."""
+    _fill(db)
+    now = utcnow()
+    assert _claim(db, "qa1", now=now - timedelta(hours=1)) == "c-red"
+    real = qa_claim.next_entry
+    assigned: list[str] = []
+
+    def racing(session: Any, q: QueueQuery, reviewer: str, *args: Any, **kw: Any) -> Any:
+        found = real(session, q, reviewer, *args, **kw)
+        if not assigned:
+            assert found is not None and found[1] == "c-red"
+            with db.session() as other:
+                assigned.append(repo.assign_qa(other, "c-red", "qa1", by="lead").call_id)
+        return found
+
+    monkeypatch.setattr(qa_claim, "next_entry", racing)
+    assert _claim(db, "qa2", now=now + timedelta(hours=2)) == "c-orange"  # the new claim would be old
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")

@@ -112,7 +112,7 @@ def test_sorting_pages_assignment_and_next(db: Database) -> None:
         assert page.total == 3 and [r.call.id for r in page.rows] == ["Call-EN-001"]
         assert page.rows[0].duration_s == pytest.approx(300.0) and page.rows[0].team == "North"
         assert page.rows[0].rules == ("en-insult-1",)
-        repo.assign_qa(s, "call-en-002", "qa2")
+        repo.assign_qa(s, "call-en-002", "qa2", by="lead1")
         # next: highest level first, then the longest waiting
         assert repo.next_in_queue(s, QueueQuery(), "qa1") == "Call-EN-001"
         assert repo.next_in_queue(s, QueueQuery(), "qa1", after="Call-EN-001") == "call-zh-003"
@@ -155,7 +155,7 @@ def test_a_draft_claims_the_entry_for_its_reviewer(db: Database) -> None:
         repo.save_review(s, "Call-EN-001", "qa1", scorecard={"identification": 2, "respect": 2})
     assert _entry(db, "Call-EN-001") == (QaState.IN_REVIEW, "qa1")
     with db.session() as s:  # qa1 left it: it is taken over explicitly, as before
-        repo.assign_qa(s, "Call-EN-001", "qa2")
+        repo.assign_qa(s, "Call-EN-001", "qa2", by="lead1")
     assert _next(db, "qa1") == "call-en-002" and _next(db, "qa2") == "Call-EN-001"
     full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
     with db.session() as s:
@@ -164,7 +164,7 @@ def test_a_draft_claims_the_entry_for_its_reviewer(db: Database) -> None:
     assert _entry(db, "Call-EN-001") == (QaState.DONE, "qa2")
     assert _next(db, "qa1") == _next(db, "qa2") == "call-en-002"
     with db.session() as s:  # the queue's own assignment is not who reopens
-        repo.assign_qa(s, "call-en-002", "qa1")
+        repo.assign_qa(s, "call-en-002", "qa1", by="lead1")
         repo.save_review(s, "call-en-002", "qa2", scorecard=full, done=True)
     assert _entry(db, "call-en-002") == (QaState.DONE, "qa1")
     with db.session() as s:

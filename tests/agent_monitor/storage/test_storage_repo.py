@@ -348,7 +348,7 @@ def test_qa_queue_and_reviews(db: Database) -> None:
         assert [i.call_id for i in repo.list_qa_queue(s, rule_id="r1")] == ["c1"]
         assert [i.call_id for i in repo.list_qa_queue(s, since=T0 + timedelta(days=1))] == ["c2"]
         assert [i.call_id for i in repo.list_qa_queue(s, until=T0 + timedelta(days=1))] == ["c1"]
-        repo.assign_qa(s, "c1", "qa1")
+        repo.assign_qa(s, "c1", "qa1", by="lead1")
         repo.save_review(
             s,
             "c1",
