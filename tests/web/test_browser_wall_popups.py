@@ -9,7 +9,7 @@ published on the server's live bus (:class:`tests.web.wall_support.Floor`). The 
 server is set far out (it never fires during a test); a test escalates a hand-off when it chooses,
 through an :class:`~agent_monitor.pipeline.escalation.Escalator` that does not wait
 (:meth:`Floor.escalate`), so nothing races a timer. Every page's JavaScript errors and console
-errors fail the test."""
+errors fail the test. Every beep of a tab is counted, those during a reload too (:func:`beeps`)."""
 
 from __future__ import annotations
 
@@ -23,14 +23,21 @@ import pytest
 from agent_monitor.model.events import HandoffEscalated
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
-from tests.web.wall_support import Floor, Server, add_user, backends, database, sign_in, wall_settings
+from tests.web.wall_support import (
+    Floor,
+    Server,
+    add_user,
+    backends,
+    beeps,
+    database,
+    sign_in,
+    wall_settings,
+)
 
 HEARTBEAT_S = 1.0  # the page counts as dead after 2.5 s without a frame
 RESOLVED_GRACE_S = 2.0
 #: no hand-off escalates by its timer during a test (the tests escalate them: Floor.escalate)
 ESCALATE_AFTER_S = 600.0
-#: counts the hand-off beeps of a page (window.beeps) instead of playing them
-COUNT_BEEPS = "() => { window.beeps = 0; AM.beep = () => { window.beeps += 1; }; }"
 
 
 @pytest.fixture(params=backends())
@@ -71,26 +78,25 @@ def test_a_dismissed_popup_comes_back_once_when_its_handoff_escalates(server: Se
     stays dismissed: through the same escalation heard again and through another reconnection."""
     add_user(server.services.db, "sam", "supervisor", team="east")
     sam = sign_in(browser, server.url, "sam")
-    sam.evaluate(COUNT_BEEPS)
     floor = Floor(server)
     call = floor.start_live("pop-1", "A-1", team="east")
     other = floor.start_live("pop-2", "A-2", team="east")
     red = floor.alert(call, WarningLevel.RED, "threat of arrest")
     popup = f"#handoff-{red}"
     sam.wait_for_selector(popup, timeout=10_000)
-    assert sam.evaluate("window.beeps") == 1
+    assert beeps(sam) == 1
     sam.locator(f"{popup} button.dismiss").click()
     assert sam.locator(popup).count() == 0
 
     reconnect(sam, "pop-2", lambda: floor.alert(other, WarningLevel.YELLOW, "raised voice"))
     assert sam.locator(popup).count() == 0, "a dismissed pop-up came back with the reconnection"
-    assert sam.evaluate("window.beeps") == 1
+    assert beeps(sam) == 1
 
     floor.escalate(call, red)
     sam.wait_for_selector(f"{popup}.escalated", timeout=10_000)
     assert sam.locator(f"{popup} .esc-text").is_visible()
     assert sam.locator(f"{alert('pop-1', red)}.escalated").count() == 1
-    assert sam.evaluate("window.beeps") == 2
+    assert beeps(sam) == 2
     sam.locator(f"{popup} button.dismiss").click()
     assert sam.locator(popup).count() == 0
 
@@ -103,7 +109,7 @@ def test_a_dismissed_popup_comes_back_once_when_its_handoff_escalates(server: Se
     assert sam.locator(alert("pop-1", red)).count() == 1  # its alert stays in the feed
     # pop-2's new hand-off (raised while away) is a pop-up of its own, with its beep
     assert sam.locator(".popup[data-call='pop-2']").count() == 1
-    assert sam.evaluate("window.beeps") == 3
+    assert beeps(sam) == 3
     assert sam.problems == [], sam.problems
 
 
@@ -154,21 +160,25 @@ def test_a_dismissal_outlives_a_reload_of_the_page(server: Server, browser: Any)
     red = floor.alert(call, WarningLevel.RED, "threat of arrest")
     popup = f"#handoff-{red}"
     sam.wait_for_selector(popup, timeout=10_000)
+    assert beeps(sam) == 1
     sam.locator(f"{popup} button.dismiss").click()
 
     def reload_wall() -> None:
+        """F5; done when the reload from /api/wall drew the call's alert (its hand-offs with it)."""
         sam.reload()
         sam.wait_for_selector("body[data-live='1']", timeout=20_000)
         sam.wait_for_selector(alert("f5-1", red), timeout=10_000)
-        sam.evaluate(COUNT_BEEPS)
 
+    # every beep of the tab is counted, those while it reloads too (not only those after it)
     reload_wall()
+    assert beeps(sam) == 1, "a dismissed pop-up beeped again with a reload"
     assert sam.locator(popup).count() == 0, "a dismissed pop-up came back with a reload"
     floor.escalate(call, red)
     sam.wait_for_selector(f"{popup}.escalated", timeout=10_000)
-    assert sam.evaluate("window.beeps") == 1
+    assert beeps(sam) == 2
     sam.locator(f"{popup} button.dismiss").click()
     reload_wall()
+    assert beeps(sam) == 2, "a pop-up dismissed when escalated beeped again with a reload"
     assert sam.locator(popup).count() == 0, "a pop-up dismissed when escalated came back with a reload"
     sue = sign_in(browser, server.url, "sue")
     sue.wait_for_selector(f"{popup}.escalated", timeout=10_000)  # sam's dismissal is sam's
