@@ -1,7 +1,8 @@
 """The supervisor's wall in Debian Chromium (Playwright): a dismissed hand-off pop-up comes back once
 when its hand-off escalates after the dismissal (never with a reconnection alone), and a resolved
 alert says who resolved it for ``wall.resolved_grace_s``, then leaves the feed; a dismissal outlives
-a reload of the page (kept in the tab); on SQLite and PostgreSQL.
+a reload of the page (kept in the tab), and an unreadable store of dismissals is dropped or written
+again sane; on SQLite and PostgreSQL.
 
 The calls are live sessions of the server's call manager that get no audio (the wall's reload lists
 them: :meth:`Floor.start_live`); their alerts are stored through the repository and their events
@@ -13,6 +14,7 @@ errors fail the test. Every beep of a tab is counted, those during a reload too 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +40,8 @@ HEARTBEAT_S = 1.0  # the page counts as dead after 2.5 s without a frame
 RESOLVED_GRACE_S = 2.0
 #: no hand-off escalates by its timer during a test (the tests escalate them: Floor.escalate)
 ESCALATE_AFTER_S = 600.0
+#: where sam's tab keeps his dismissals (wall_popups.js)
+SAM_STORE = "am_wall_dismissed:sam"
 
 
 @pytest.fixture(params=backends())
@@ -183,3 +187,58 @@ def test_a_dismissal_outlives_a_reload_of_the_page(server: Server, browser: Any)
     sue = sign_in(browser, server.url, "sue")
     sue.wait_for_selector(f"{popup}.escalated", timeout=10_000)  # sam's dismissal is sam's
     assert sam.problems == [] and sue.problems == [], (sam.problems, sue.problems)
+
+
+def stored(page: Any) -> Any:
+    """sam's dismissals as his tab keeps them (parsed), ``None`` if none are kept."""
+    raw = page.evaluate(f"sessionStorage.getItem('{SAM_STORE}')")
+    return None if raw is None else json.loads(raw)
+
+
+def stored_ids(page: Any) -> list[int]:
+    return sorted(entry[0] for entry in stored(page) or [])
+
+
+#: stores of dismissals that cannot be read: dropped whole
+UNREADABLE = ["not json{", "42", "null", '"a text"', '{"1": {"call_id": "bad-1"}}']
+
+
+def test_unreadable_dismissals_are_dropped_or_written_again_sane(server: Server, browser: Any) -> None:
+    """Whatever sam's tab holds under its dismissals, the wall loads, without a JavaScript error: a
+    store that is not a list is dropped (the live hand-off pops up, with its beep); a list's
+    unreadable entries are dropped and the list written again with the readable ones only (a
+    readable dismissal among them keeps its pop-up away)."""
+    add_user(server.services.db, "sam", "supervisor", team="east")
+    sam = sign_in(browser, server.url, "sam")
+    floor = Floor(server)
+    call = floor.start_live("bad-1", "A-1", team="east")
+    red = floor.alert(call, WarningLevel.RED, "threat of arrest")
+    popup = f"#handoff-{red}"
+    sam.wait_for_selector(popup, timeout=10_000)
+
+    def reload_with(raw: str) -> None:
+        sam.evaluate("([key, raw]) => sessionStorage.setItem(key, raw)", [SAM_STORE, raw])
+        sam.reload()
+        sam.wait_for_selector("body[data-live='1']", timeout=20_000)
+        sam.wait_for_selector(alert("bad-1", red), timeout=10_000)
+
+    for raw in UNREADABLE:
+        reload_with(raw)
+        sam.wait_for_selector(popup, timeout=10_000)
+        assert stored(sam) is None, raw
+    assert beeps(sam) == 1 + len(UNREADABLE)
+
+    reload_with(json.dumps([[1, {}], 2, None, [], ["3", {"call_id": "bad-1"}], [4.5, {"call_id": "bad-1"}]]))
+    sam.wait_for_selector(popup, timeout=10_000)
+    assert stored(sam) == []
+    garbage = [5, None, "x", [], [red], [6, "bad-1"], [7, {"agent_id": "A-1"}], [8, {"call_id": 8}]]
+    readable = [red, {"call_id": "bad-1", "agent_id": "A-1", "escalated": "no", "note": "x" * 100}]
+    reload_with(json.dumps([*garbage, readable]))
+    assert sam.locator(popup).count() == 0, "a readable dismissal among unreadable ones was lost"
+    kept = {"alert_id": red, "call_id": "bad-1", "agent_id": "A-1", "escalated": False}
+    assert stored(sam) == [[red, kept]]
+    assert beeps(sam) == 2 + len(UNREADABLE)
+    floor.escalate(call, red)  # the dismissal read back works as any: an escalation brings it back
+    sam.wait_for_selector(f"{popup}.escalated", timeout=10_000)
+    assert beeps(sam) == 3 + len(UNREADABLE)
+    assert sam.problems == [], sam.problems

@@ -19,12 +19,24 @@ const WallPopups = (() => {
     const kept = [...dismissed];
     try { sessionStorage.setItem(storeKey, JSON.stringify(kept)); } catch (e) { /* storage full or off */ }
   }
+  // a stored entry as dismiss() keeps it ([alert id, hand-off]), or null for anything else
+  function sane(entry) {
+    if (!Array.isArray(entry)) return null;
+    const [id, h] = entry;
+    if (!Number.isInteger(id) || !h || typeof h !== "object" || typeof h.call_id !== "string") return null;
+    const agent_id = typeof h.agent_id === "string" ? h.agent_id : "";
+    const escalate_after_s = Number.isFinite(h.escalate_after_s) ? h.escalate_after_s : undefined;
+    return { alert_id: id, call_id: h.call_id, agent_id, escalate_after_s, escalated: h.escalated === true };
+  }
+  // what the tab kept; an unreadable store is dropped, one with unreadable entries written again without them
   function load() {
+    let kept = [];
     try {
-      const kept = JSON.parse(sessionStorage.getItem(storeKey) || "[]");
+      kept = JSON.parse(sessionStorage.getItem(storeKey) || "[]");
       if (!Array.isArray(kept)) throw new TypeError("not a list");
-      kept.forEach(([id, h]) => { if (Number.isInteger(id) && h && typeof h.call_id === "string") dismissed.set(id, h); });
-    } catch (e) { try { sessionStorage.removeItem(storeKey); } catch (e2) { /* storage off */ } }
+    } catch (e) { try { sessionStorage.removeItem(storeKey); } catch (e2) { /* storage off */ } return; }
+    kept.forEach((entry) => { const h = sane(entry); if (h) dismissed.set(h.alert_id, h); });
+    if (dismissed.size !== kept.length) save();
   }
   load();
   // the steps of a hand-off: waiting, escalated (nobody took it within escalate_after_s)
