@@ -1,8 +1,8 @@
 """The supervisor's wall in Debian Chromium (Playwright): a dismissed hand-off pop-up comes back once
 when its hand-off escalates after the dismissal (never with a reconnection alone), and a resolved
 alert says who resolved it for ``wall.resolved_grace_s``, then leaves the feed; a dismissal outlives
-a reload of the page (kept in the tab), and an unreadable store of dismissals is dropped or written
-again sane; on SQLite and PostgreSQL.
+a reload of the page (kept in the tab) but not its call (nor someone acknowledging its hand-off), and
+an unreadable store of dismissals is dropped or written again sane; on SQLite and PostgreSQL.
 
 The calls are live sessions of the server's call manager that get no audio (the wall's reload lists
 them: :meth:`Floor.start_live`); their alerts are stored through the repository and their events
@@ -197,6 +197,45 @@ def stored(page: Any) -> Any:
 
 def stored_ids(page: Any) -> list[int]:
     return sorted(entry[0] for entry in stored(page) or [])
+
+
+def test_dismissals_of_calls_ended_while_the_tab_was_away_are_forgotten(server: Server, browser: Any) -> None:
+    """sam dismisses three hand-offs: one of gone-1, two of stay-1. One of stay-1 is acknowledged:
+    its dismissal goes at once. sam's tab goes to another page; gone-1 ends meanwhile (the tab
+    does not hear of it). Back on the wall, a failed load of the live calls forgets nothing; the next
+    (whole) load forgets gone-1's dismissal and keeps stay-1's, whose pop-up stays away."""
+    add_user(server.services.db, "sam", "supervisor", team="east")
+    sam = sign_in(browser, server.url, "sam")
+    floor = Floor(server)
+    gone = floor.start_live("gone-1", "A-1", team="east")
+    stay = floor.start_live("stay-1", "A-2", team="east")
+    red_gone = floor.alert(gone, WarningLevel.RED, "threat of arrest")
+    red_stay = floor.alert(stay, WarningLevel.RED, "threat of arrest")
+    red_acked = floor.alert(stay, WarningLevel.RED, "threat of arrest again")
+    for red in (red_gone, red_stay, red_acked):
+        sam.wait_for_selector(f"#handoff-{red}", timeout=10_000)
+        sam.locator(f"#handoff-{red} button.dismiss").click()
+    assert stored_ids(sam) == sorted([red_gone, red_stay, red_acked])
+    server.run(server.services.manager.acknowledge_alert(red_acked, "sam"))
+    sam.wait_for_selector(f"{alert('stay-1', red_acked)}[data-state='acknowledged']", timeout=10_000)
+    assert stored_ids(sam) == sorted([red_gone, red_stay]), "an acknowledged hand-off's dismissal stayed"
+
+    sam.goto(server.url + "/supervisor/calls")
+    floor.end_live(gone)
+    down = {"status": 503, "content_type": "application/json", "body": '{"detail": "wall down"}'}
+    sam.route("**/api/wall", lambda route: route.fulfill(**down))
+    sam.goto(server.url + "/supervisor")
+    sam.wait_for_selector("p.error:has-text('wall down')", timeout=20_000)
+    assert stored_ids(sam) == sorted([red_gone, red_stay]), "a failed load forgot dismissals"
+    sam.unroute("**/api/wall")
+    sam.reload()
+    sam.wait_for_selector("body[data-live='1']", timeout=20_000)
+    sam.wait_for_selector(alert("stay-1", red_stay), timeout=10_000)
+    assert stored_ids(sam) == [red_stay], "the dismissal of an ended call stayed (or a live one's went)"
+    assert sam.locator(".popup").count() == 0
+    assert beeps(sam) == 3
+    problems = [p for p in sam.problems if "status of 503" not in p]
+    assert problems == [], problems
 
 
 #: stores of dismissals that cannot be read: dropped whole

@@ -232,6 +232,12 @@ class Floor:
         self.server.run(self.server.services.manager.start_call(info))
         return FloorCall(call_id, agent_id, team, WarningLevel.NONE)
 
+    def end_live(self, call: FloorCall) -> None:
+        """End a call of :meth:`start_live` as its caller hanging up does: stopped, gone from the
+        server's live calls (``/api/wall``), ``CallEnded`` published."""
+        session = self.server.services.manager.get(call.call_id)
+        self.server.run(session.stop("stop"))
+
     def alert(self, call: FloorCall, level: WarningLevel, text_: str, t: float = 5.0) -> int:
         """An alert at ``level`` (red: with a hand-off) stored, then its events published."""
         red = level is WarningLevel.RED

@@ -4,7 +4,8 @@
 // dismissed (a reconnection's reload or a tile drawn again does not bring it back with another beep)
 // unless its hand-off escalates after the dismissal: then it comes back once, with its beep. What the
 // hand-off was when dismissed is kept and compared with each new state. Its alert stays in the feed.
-// Dismissals are kept in the tab (sessionStorage, per signed-in user), so a reload keeps them too.
+// Dismissals are kept in the tab (sessionStorage, per signed-in user), so a reload keeps them too;
+// each (re)load of the wall forgets those of calls that ended meanwhile.
 "use strict";
 const WallPopups = (() => {
   const { t, el } = AM;
@@ -81,9 +82,17 @@ const WallPopups = (() => {
     dismissed.forEach((h, id) => { if (h.call_id === callId) dismissed.delete(id); });
     save();
   }
+  // the wall's list of live calls came whole: the dismissals among `kept` (those kept before it was
+  // asked for) of calls no longer live go (they ended while the tab was away)
+  function keepCalls(live, kept) {
+    let gone = false;
+    dismissed.forEach((h, id) => { if (kept.has(id) && !live.has(h.call_id)) { dismissed.delete(id); gone = true; } });
+    if (gone) save();
+  }
+  const dismissedIds = () => new Set(dismissed.keys());
   const idOf = (p) => Number(p.id.slice("handoff-".length));
   function ids() { return new Set([...dock.querySelectorAll(".popup")].map(idOf)); }
   function ofCallIds(callId) { return ofCall(callId).map(idOf); }
   function setEscalateAfter(s) { escalateAfter = s; }
-  return { dock, show, escalate, remove, removeCall, ids, ofCallIds, setEscalateAfter };
+  return { dock, show, escalate, remove, removeCall, keepCalls, dismissedIds, ids, ofCallIds, setEscalateAfter };
 })();
