@@ -148,10 +148,33 @@ def add_user(db: Any, name: str, role: str, *, agent_id: str | None = None, team
         repo.create_user(s, name, hash_password(PASSWORD), role, agent_id=agent_id, team=team)
 
 
+#: where :data:`COUNT_TONES` counts in the tab (sessionStorage: a reload keeps the count)
+TONES_KEY = "am_test_tones"
+#: run before the page's own scripts on every navigation of a context: counts every tone the page
+#: starts (``createOscillator`` of any audio context), before and through reloads
+COUNT_TONES = f"""(() => {{
+  const make = BaseAudioContext.prototype.createOscillator;
+  BaseAudioContext.prototype.createOscillator = function (...args) {{
+    sessionStorage.setItem("{TONES_KEY}", String(Number(sessionStorage.getItem("{TONES_KEY}") || 0) + 1));
+    return make.apply(this, args);
+  }};
+}})();"""
+#: the tones of one hand-off beep (``AM.beep`` in common.js: two short tones)
+TONES_PER_BEEP = 2
+
+
+def beeps(page: Any) -> int:
+    """The hand-off beeps ``page``'s tab started since it was signed in, reloads included."""
+    tones = int(page.evaluate(f"Number(sessionStorage.getItem('{TONES_KEY}') || 0)"))
+    assert tones % TONES_PER_BEEP == 0, f"{tones} tones: not whole beeps"
+    return tones // TONES_PER_BEEP
+
+
 def sign_in(browser: Any, url: str, user: str, width: int = 1400, height: int = 900) -> Any:
     """``user``'s live wall (``/supervisor``) in a new browser context; ``page.problems`` collects the
-    page's JavaScript errors and console errors (a test fails on any)."""
+    page's JavaScript errors and console errors (a test fails on any); :func:`beeps` counts its beeps."""
     context = browser.new_context(locale="en-US", viewport={"width": width, "height": height})
+    context.add_init_script(COUNT_TONES)
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda exc: page.problems.append(f"pageerror: {exc}"))
@@ -208,6 +231,12 @@ class Floor:
         info = CallInfo(call_id=call_id, agent_id=agent_id, started_at=datetime.now(UTC))
         self.server.run(self.server.services.manager.start_call(info))
         return FloorCall(call_id, agent_id, team, WarningLevel.NONE)
+
+    def end_live(self, call: FloorCall) -> None:
+        """End a call of :meth:`start_live` as its caller hanging up does: stopped, gone from the
+        server's live calls (``/api/wall``), ``CallEnded`` published."""
+        session = self.server.services.manager.get(call.call_id)
+        self.server.run(session.stop("stop"))
 
     def alert(self, call: FloorCall, level: WarningLevel, text_: str, t: float = 5.0) -> int:
         """An alert at ``level`` (red: with a hand-off) stored, then its events published."""

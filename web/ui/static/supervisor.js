@@ -45,7 +45,8 @@
   }
   async function load() {
     const known = new Set(Tiles.calls.keys()); // a call first seen while the list is on its way is not in it
-    const before = { alerts: Alerts.ids(), popups: Popups.ids() }; // likewise for alerts and hand-offs
+    // likewise for alerts, hand-offs and dismissals
+    const before = { alerts: Alerts.ids(), popups: Popups.ids(), dismissed: Popups.dismissedIds() };
     const data = await AM.api("GET", "/api/wall");
     graceS = data.ended_grace_s;
     Alerts.setResolvedGrace(data.resolved_grace_s);
@@ -63,6 +64,7 @@
     });
     // calls that ended while the wall was not connected (not those that started during the load)
     Tiles.calls.forEach((s, id) => { if (known.has(id) && !live.has(id) && !s.ended) end(id); });
+    Popups.keepCalls(live, before.dismissed); // the list came whole: dismissals of calls ended meanwhile go
   }
   function end(callId) {
     const s = Tiles.calls.get(callId);

@@ -4,7 +4,8 @@
 // dismissed (a reconnection's reload or a tile drawn again does not bring it back with another beep)
 // unless its hand-off escalates after the dismissal: then it comes back once, with its beep. What the
 // hand-off was when dismissed is kept and compared with each new state. Its alert stays in the feed.
-// Dismissals are kept in the tab (sessionStorage, per signed-in user), so a reload keeps them too.
+// Dismissals are kept in the tab (sessionStorage, per signed-in user), so a reload keeps them too;
+// each (re)load of the wall forgets those of calls that ended meanwhile.
 "use strict";
 const WallPopups = (() => {
   const { t, el } = AM;
@@ -19,12 +20,24 @@ const WallPopups = (() => {
     const kept = [...dismissed];
     try { sessionStorage.setItem(storeKey, JSON.stringify(kept)); } catch (e) { /* storage full or off */ }
   }
+  // a stored entry as dismiss() keeps it ([alert id, hand-off]), or null for anything else
+  function sane(entry) {
+    if (!Array.isArray(entry)) return null;
+    const [id, h] = entry;
+    if (!Number.isInteger(id) || !h || typeof h !== "object" || typeof h.call_id !== "string") return null;
+    const agent_id = typeof h.agent_id === "string" ? h.agent_id : "";
+    const escalate_after_s = Number.isFinite(h.escalate_after_s) ? h.escalate_after_s : undefined;
+    return { alert_id: id, call_id: h.call_id, agent_id, escalate_after_s, escalated: h.escalated === true };
+  }
+  // what the tab kept; an unreadable store is dropped, one with unreadable entries written again without them
   function load() {
+    let kept = [];
     try {
-      const kept = JSON.parse(sessionStorage.getItem(storeKey) || "[]");
+      kept = JSON.parse(sessionStorage.getItem(storeKey) || "[]");
       if (!Array.isArray(kept)) throw new TypeError("not a list");
-      kept.forEach(([id, h]) => { if (Number.isInteger(id) && h && typeof h.call_id === "string") dismissed.set(id, h); });
-    } catch (e) { try { sessionStorage.removeItem(storeKey); } catch (e2) { /* storage off */ } }
+    } catch (e) { try { sessionStorage.removeItem(storeKey); } catch (e2) { /* storage off */ } return; }
+    kept.forEach((entry) => { const h = sane(entry); if (h) dismissed.set(h.alert_id, h); });
+    if (dismissed.size !== kept.length) save();
   }
   load();
   // the steps of a hand-off: waiting, escalated (nobody took it within escalate_after_s)
@@ -69,9 +82,17 @@ const WallPopups = (() => {
     dismissed.forEach((h, id) => { if (h.call_id === callId) dismissed.delete(id); });
     save();
   }
+  // the wall's list of live calls came whole: the dismissals among `kept` (those kept before it was
+  // asked for) of calls no longer live go (they ended while the tab was away)
+  function keepCalls(live, kept) {
+    let gone = false;
+    dismissed.forEach((h, id) => { if (kept.has(id) && !live.has(h.call_id)) { dismissed.delete(id); gone = true; } });
+    if (gone) save();
+  }
+  const dismissedIds = () => new Set(dismissed.keys());
   const idOf = (p) => Number(p.id.slice("handoff-".length));
   function ids() { return new Set([...dock.querySelectorAll(".popup")].map(idOf)); }
   function ofCallIds(callId) { return ofCall(callId).map(idOf); }
   function setEscalateAfter(s) { escalateAfter = s; }
-  return { dock, show, escalate, remove, removeCall, ids, ofCallIds, setEscalateAfter };
+  return { dock, show, escalate, remove, removeCall, keepCalls, dismissedIds, ids, ofCallIds, setEscalateAfter };
 })();
