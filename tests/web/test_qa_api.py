@@ -184,7 +184,7 @@ def test_a_call_assigned_by_a_lead_is_held_and_a_taken_one_lapses(
 ) -> None:
     """admin1 (the lead) assigns q-5 to qa1, qa1 takes q-6 for themself ("Take"); both left
     unopened past ``qa.claim_expiry_s``: admin1's Next is handed q-6, never q-5 (it lapsed too);
-    the queue says who assigned a call."""
+    the queue and the call's record say who assigned a call."""
     services, audio = server[1], server[2]
     for call_id in ("q-5", "q-6"):
         add_call(services.db, services.settings.data_dir, call_id, "A-5", audio, WarningLevel.RED)
@@ -205,3 +205,8 @@ def test_a_call_assigned_by_a_lead_is_held_and_a_taken_one_lapses(
     items = client.get("/api/qa/queue", params={"call": "q-"}).json()["items"]
     held = {i["call"]["call_id"]: (i["assigned_to"], i["assigned_by"]) for i in items}
     assert held["q-5"] == ("qa1", "admin1") and held["q-6"] == ("admin1", None)
+    # the call's record says so too (the review page's "Take" asks before taking q-5 from qa1)
+    entry = {"state": "in_review", "assigned_to": "qa1", "assigned_by": "admin1"}
+    assert client.get("/api/calls/q-5").json()["qa"] == entry
+    login(client, "agent2")  # an agent's own call: no queue entry, as no reviews
+    assert client.get("/api/calls/q-2").json()["qa"] is None

@@ -3,7 +3,9 @@ the supervisor wall and the agent's current call.
 
 - ``GET /api/calls``: calls the user may see (``status``, ``level``, ``limit``, ``offset``).
 - ``GET /api/calls/{call_id}``: the call with transcript, rule hits, alerts, stress timeline,
-  recordings and reviews (masked for masked roles; an agent sees only their own calls).
+  recordings, reviews and ``qa``, its QA queue entry (state, ``assigned_to``, ``assigned_by``;
+  null when not queued; reviews and entry not for agents) (masked for masked roles; an agent sees
+  only their own calls).
 - ``GET /api/calls/{call_id}/recordings/{leg}.wav``: a leg's audio (supervisor, qa, admin; audited).
 - ``POST /api/alerts/{alert_id}/acknowledge``, ``.../resolve`` (supervisor, admin; the alert's call
   must be in their scope). Taking over (``.../take_over``, also at ``/api/wall/alerts/...``) is one
@@ -80,7 +82,18 @@ def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[s
         "recordings": [recording_json(r) for r in repo.list_recordings(s, call_id)],
         "health": [health_json(h) for h in repo.list_signal_health(s, call_id)],
         "reviews": reviews,
+        "qa": None if user.role is Role.AGENT else queue_entry(s, call_id),
     }
+
+
+def queue_entry(s: Any, call_id: str) -> dict[str, Any] | None:
+    """The call's QA queue entry: its state, who has it and who assigned it to them when that was
+    someone else (a hand assignment, which does not lapse); ``None`` for a call not queued."""
+    try:
+        item = repo.get_qa_item(s, call_id)
+    except NotFoundError:
+        return None
+    return {"state": str(item.state), "assigned_to": item.assigned_to, "assigned_by": item.assigned_by}
 
 
 @router.get("/api/calls/{call_id:path}/recordings/{leg}.wav", response_class=Response)

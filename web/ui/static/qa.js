@@ -1,6 +1,7 @@
 // QA queue at volume: search (call id, agent, team, rule: any part, any case; words said in the
 // call through the full-text index), level/state/date filters, "mine", sortable columns, pages,
-// assignment to a reviewer and "next in queue" (which claims the call it opens). The filters live
+// assignment to a reviewer (a lead's shows who assigned it; taking it over for oneself asks first:
+// qa_hold.js) and "next in queue" (which claims the call it opens). The filters live
 // in the URL (shareable, and the review page's "next in queue" uses the same ones). Dates are the
 // days of the browser's time zone (sent as tz), the same days the dates in the table are shown in.
 "use strict";
@@ -79,10 +80,13 @@ Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分�
       ...reviewers.map((r) => el("option", { value: r, selected: r === it.assigned_to }, r)));
     sel.addEventListener("change", async () => {
       if (!sel.value) { sel.value = it.assigned_to || ""; if (it.assigned_to) say(t("no_unassign")); return; } // shows who has it
+      // taking over for myself a call a lead assigned to someone else asks first (qa_hold.js)
+      if (sel.value === AM.user.name && !QaHold.mayTake(it)) { sel.value = it.assigned_to; say(t("take_kept", { who: it.assigned_to }), "muted"); return; }
       try { await api("POST", `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/assign`, { reviewer: sel.value }); say(""); await load(); }
       catch (e) { sel.value = it.assigned_to || ""; say(t("error") + ": " + e.message); }
     });
-    return sel;
+    const by = QaHold.byNote(it); // "alice (assigned by lead)": a hand assignment, which does not lapse
+    return by ? el("span", { class: "held" }, sel, " ", el("span", { class: "assigned-by muted" }, by)) : sel;
   }
   async function load() {
     document.body.dataset.ready = "0"; // until the rows of this query are shown

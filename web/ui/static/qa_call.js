@@ -288,7 +288,11 @@ Object.assign(window.I18N.zh, {
     const side = el("div", {}, healthPanel, alertsBox, hitsBox);
     const status = el("span", { class: "muted", id: "save-status", role: "status" });
     let save = async () => {};
-    if (canReview) save = QaScorecard.panel(side, form, mine, alertsBox, status);
+    // who has the call in the QA queue (qa_hold.js), kept up to date by "Take"
+    const held = el("span", { id: "held-by" });
+    const showHeld = (entry) => { const line = QaHold.line(entry); held.textContent = line ? " · " + line : ""; };
+    showHeld(rec.qa);
+    if (canReview) save = QaScorecard.panel(side, form, mine, alertsBox, status, showHeld);
     const nextBtn = el("button", { class: "act", id: "next-call", onclick: () => nextCall() }, t("next_in_queue") + " →");
     const helpBtn = el("button", { class: "act", id: "help-btn", onclick: () => toggleHelp(), title: t("shortcuts") }, "? " + t("shortcuts"));
     side.append(el("p", {}, canReview ? nextBtn : null, " ", helpBtn, " ",
@@ -346,7 +350,7 @@ Object.assign(window.I18N.zh, {
 
     AM.main.append(
       el("h1", {}, t("review") + " · " + call.call_id + " ", badge(call.level)),
-      el("p", { class: "muted" }, t("agent") + " " + call.agent_id + " · " + AM.fmtDateTime(call.started_at) + " · " + t(call.status)),
+      el("p", { class: "muted" }, t("agent") + " " + call.agent_id + " · " + AM.fmtDateTime(call.started_at) + " · " + t(call.status), held),
       el("div", { class: "panel" }, players, el("p", {}, playBtn, " ", el("label", {}, t("speed") + " ", speed), " ", clock),
         el("h2", { i18n: "waveform" }), wave, axis(duration)),
       el("div", { class: "panel" }, el("h2", { i18n: "timeline" }), timeline, axis(duration),

@@ -1,6 +1,7 @@
 // The QA review page's scorecard (qa_call.js draws the rest of the page): the items of the review's
 // form version, notes, Save / Save and finish, Take. What the reviewer changed and did not save yet
-// is kept in this tab; saving a finished review as a draft asks first.
+// is kept in this tab; saving a finished review as a draft asks first, and so does taking a call a
+// lead assigned to someone else.
 "use strict";
 const QaScorecard = (() => {
   const { t, el, api } = AM;
@@ -12,7 +13,7 @@ const QaScorecard = (() => {
   // did not save yet is kept in this tab (sessionStorage) at every change, so a reload, the back
   // button, a sign-in after the session ended or a failed save loses nothing; leaving the page with
   // unsaved changes asks first.
-  function panel(side, form, mine, alertsBox, status) {
+  function panel(side, form, mine, alertsBox, status, showHeld) {
     const callId = document.body.dataset.callId;
     const rows = form.items.map((item) => {
       const value = mine.scorecard[item.key];
@@ -116,9 +117,14 @@ const QaScorecard = (() => {
       } catch (e) { say(t("error") + ": " + e.message, true); }
       finally { saving = null; }
     };
+    // Take: a call a lead assigned to someone else asks first (qa_hold.js); who has it is looked
+    // up now, not when the page was opened (it may have been assigned since)
     async function take() {
       try {
-        await api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/assign`);
+        const { qa } = await api("GET", "/api/calls/" + encodeURIComponent(callId));
+        showHeld(qa);
+        if (!QaHold.mayTake(qa)) { say(t("take_kept", { who: qa.assigned_to })); return; }
+        showHeld(await api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/assign`));
         say(t("in_review"));
       } catch (e) { say(t("error") + ": " + e.message, true); }
     }
