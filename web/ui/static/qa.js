@@ -4,8 +4,8 @@
 // in the URL (shareable, and the review page's "next in queue" uses the same ones). Dates are the
 // days of the browser's time zone (sent as tz), the same days the dates in the table are shown in.
 "use strict";
-Object.assign(window.I18N.en, { no_unassign: "A call cannot be unassigned; assign it to another reviewer." });
-Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分配给其他质检员。" });
+Object.assign(window.I18N.en, { no_unassign: "A call cannot be unassigned; assign it to another reviewer.", assigned_by: "held: assigned by {name}" });
+Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分配给其他质检员。", assigned_by: "保留：由 {name} 分配" });
 (() => {
   const { t, el, api, badge, fmtTime, vocab } = AM;
   const params = new URLSearchParams(location.search);
@@ -82,7 +82,9 @@ Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分�
       try { await api("POST", `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/assign`, { reviewer: sel.value }); say(""); await load(); }
       catch (e) { sel.value = it.assigned_to || ""; say(t("error") + ": " + e.message); }
     });
-    return sel;
+    // a call given by someone else is held for its reviewer (it does not lapse): say by whom
+    if (!it.assigned_by) return sel;
+    return el("span", {}, sel, " ", el("small", { class: "muted assigned-by" }, t("assigned_by", { name: it.assigned_by })));
   }
   async function load() {
     document.body.dataset.ready = "0"; // until the rows of this query are shown
