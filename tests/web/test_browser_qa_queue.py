@@ -1,10 +1,11 @@
 """The QA queue and the reports page as a reviewer uses them, in Debian's Chromium (Playwright), on
 SQLite and PostgreSQL: the date filter takes the days the page shows the dates in (the browser's
 time zone), a search the server refuses leaves no rows of an earlier search on show, "—" in
-"Assigned to" does not pretend to unassign, Next with nothing left says so on the page (no dialog),
-a hand-edited address still shows the queue, a page past the last one says so; a failed report is
-not left looking like the new one and its error colour goes with it; at 200% zoom (a 700 px wide
-window) neither page scrolls sideways; two reviewers pressing Next are handed different calls.
+"Assigned to" does not pretend to unassign and says who assigned a held call, Next with nothing
+left says so on the page (no dialog), a hand-edited address still shows the queue, a page past the
+last one says so; a failed report is not left looking like the new one and its error colour goes
+with it; at 200% zoom (a 700 px wide window) neither page scrolls sideways; two reviewers pressing
+Next are handed different calls.
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, **scripted** transcripts)."""
@@ -128,6 +129,10 @@ def test_choosing_no_reviewer_keeps_showing_who_has_the_call(server: tuple[str, 
     qa.wait_for_function(
         "() => document.querySelector(\"tr[data-call='qq-a2'] td.state\").textContent === 'in review'"
     )
+    # given by qa1 to someone else: held for admin1, and the row says by whom
+    held = "tr[data-call='qq-a2'] .assigned-by"
+    assert qa.locator(held).inner_text() == "(assigned by qa1)"
+    assert qa.locator("tr[data-call='qq-a1'] .assigned-by").count() == 0
     qa.select_option(assign, "")
     assert qa.locator(assign).input_value() == "admin1"  # still assigned: the page says so
     assert "cannot be unassigned" in qa.locator("#queue-msg").inner_text()

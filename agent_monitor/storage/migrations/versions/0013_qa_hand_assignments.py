@@ -2,7 +2,7 @@
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-06
+Create Date: 2026-12-05
 
 A call given to a reviewer by another user ("Assigned to", a QA lead's decision) is held for them:
 it no longer lapses after ``qa.claim_expiry_s`` as a claim taken by "next" does (revision 0012
