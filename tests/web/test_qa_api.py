@@ -210,3 +210,33 @@ def test_a_call_assigned_by_a_lead_is_held_and_a_taken_one_lapses(
     assert client.get("/api/calls/q-5").json()["qa"] == entry
     login(client, "agent2")  # an agent's own call: no queue entry, as no reviews
     assert client.get("/api/calls/q-2").json()["qa"] is None
+
+
+def test_a_held_call_is_taken_over_only_by_naming_its_holder(
+    client: httpx.Client, server: tuple[str, Any, Any]
+) -> None:
+    """admin1 gives q-7 to qa1: a request to assign it to anyone else without naming qa1
+    (``take_over``), or naming someone who does not hold it, is a 409 that changes nothing (it
+    went through silently); naming qa1 takes it over, audited with the name."""
+    services, audio = server[1], server[2]
+    add_call(services.db, services.settings.data_dir, "q-7", "A-5", audio, WarningLevel.RED)
+    csrf = login(client, "admin1")
+    client.post("/api/qa/calls/q-7/assign", json={"reviewer": "qa1"}, headers=csrf).raise_for_status()
+    bodies = ({}, {"reviewer": "admin1"}, {"take_over": "admin1"}, {"reviewer": "admin1", "take_over": "qa2"})
+    for body in bodies:
+        r = client.post("/api/qa/calls/q-7/assign", json=body, headers=csrf)
+        assert r.status_code == 409, (body, r.text)
+        assert "held for 'qa1' (assigned by 'admin1')" in r.json()["detail"] and "take_over: 'qa1'" in r.text
+    assert client.get("/api/calls/q-7").json()["qa"]["assigned_to"] == "qa1"
+    long = client.post("/api/qa/calls/q-7/assign", json={"take_over": "x" * 101}, headers=csrf)
+    assert long.status_code == 422
+    csrf_qa1 = login(client, "qa1")  # its holder's own Take needs no name and keeps it held
+    taken = client.post("/api/qa/calls/q-7/assign", headers=csrf_qa1).json()
+    assert (taken["assigned_to"], taken["assigned_by"]) == ("qa1", "admin1")
+    csrf = login(client, "admin1")
+    taken = client.post("/api/qa/calls/q-7/assign", json={"take_over": "qa1"}, headers=csrf).json()
+    assert (taken["assigned_to"], taken["assigned_by"]) == ("admin1", None)
+    with services.db.session() as s:
+        assigns = [e.detail for e in repo.list_audit(s, actor="admin1", limit=1000)
+                   if e.action == "qa_assign" and e.object_id == "q-7"]  # fmt: skip
+    assert {"reviewer": "admin1", "take_over": "qa1"} in assigns and {"reviewer": "qa1"} in assigns

@@ -16,7 +16,9 @@
 - ``GET /api/qa/reviewers``: who a call can be assigned to (active qa and admin users).
 - ``POST /api/qa/calls/{call_id}/assign``: assign the call (to ``reviewer``, default: me); audited.
   Assigned to someone else it is held for them (``assigned_by``: me) and never lapses; assigned to
-  myself ("Take") it is a claim like Next's.
+  myself ("Take") it is a claim like Next's. A call held that way for someone else is assigned
+  again only with ``take_over`` naming who holds it (409 otherwise, and when it has been given to
+  someone else since the caller looked).
 """
 
 from __future__ import annotations
@@ -201,6 +203,10 @@ async def reviewers(request: Request, user: ReviewerUser) -> dict[str, Any]:
 class AssignIn(BaseModel):
     #: who reviews the call (default: the signed-in user)
     reviewer: str | None = Field(None, max_length=100)
+    #: who holds the call by a lead's assignment, as the caller saw it and agreed to take it from;
+    #: required to assign such a call to anyone else (409 without it, or when it is held by
+    #: someone else by now)
+    take_over: str | None = Field(None, max_length=100)
 
 
 @router.post("/api/qa/calls/{call_id:path}/assign", dependencies=[Depends(csrf_protect)])
@@ -218,8 +224,10 @@ async def assign(
         target = repo.get_user(s, reviewer)
         if target is None or not target.active or target.role not in REVIEWER_ROLES:
             raise InvalidRecordError(f"{reviewer!r} is not an active QA reviewer")
-        item = repo.assign_qa(s, call_id, reviewer, by=user.username)
-        audit(s, user, "qa_assign", "call", call_id, reviewer=reviewer)
+        take_over = body.take_over if body else None
+        item = repo.assign_qa(s, call_id, reviewer, by=user.username, take_over=take_over)
+        asked = {"take_over": take_over} if take_over else {}  # as the request said
+        audit(s, user, "qa_assign", "call", call_id, reviewer=reviewer, **asked)
         return {
             "call_id": call_id,
             "state": str(item.state),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, case, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from agent_monitor.errors import InvalidRecordError, NotFoundError
+from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.scorecard import ItemValue, check_scorecard
 from agent_monitor.storage.enums import HitStatus, QaState, Verdict
@@ -92,22 +93,55 @@ def list_qa_queue(
     return list(session.scalars(stmt))
 
 
-def assign_qa(session: Session, call_id: str, reviewer: str, *, by: str) -> QaQueueItem:
+def assign_qa(
+    session: Session, call_id: str, reviewer: str, *, by: str, take_over: str | None = None
+) -> QaQueueItem:
     """The call is given to ``reviewer`` by the user ``by`` (state ``in_review``, unless already
     done), claimed now. Given by someone else it is held by a hand assignment (``assigned_by``):
     it never lapses, and stays ``reviewer``'s until they finish it or it is assigned again. Taken
     by ``reviewer`` themself ("Take") it is a claim like "next"'s, which lapses after
-    ``qa.claim_expiry_s`` without a draft (a hand assignment to them already is kept)."""
+    ``qa.claim_expiry_s`` without a draft (a hand assignment to them already is kept).
+
+    A call held by hand for someone other than ``reviewer`` is only assigned again when
+    ``take_over`` names who holds it (the holder the caller saw and agreed to take it from):
+    otherwise, or when it has been given to someone else since, :class:`ConflictError`."""
     item = get_qa_item(session, call_id)
-    if by != reviewer:
-        item.assigned_by = by
-    elif item.assigned_to != reviewer:
-        item.assigned_by = None
-    item.assigned_to, item.claimed_at = reviewer, utcnow()
-    if item.state is QaState.PENDING:
-        item.state = QaState.IN_REVIEW
-    session.flush()
+    # one conditional statement, checked again on the locked row: a lead's assignment made since
+    # the caller looked is not overwritten
+    free = or_(
+        QaQueueItem.state != QaState.IN_REVIEW,
+        QaQueueItem.assigned_to.is_(None),
+        QaQueueItem.assigned_by.is_(None),
+        QaQueueItem.assigned_to.in_([reviewer] if take_over is None else [reviewer, take_over]),
+    )
+    now = utcnow()
+    written = session.execute(
+        update(QaQueueItem)
+        .where(QaQueueItem.id == item.id, free)
+        .values(
+            assigned_to=reviewer,
+            assigned_by=by if by != reviewer else assigned_by_on_claim(reviewer),
+            claimed_at=now,
+            updated_at=now,
+            state=case((QaQueueItem.state == QaState.PENDING, QaState.IN_REVIEW), else_=QaQueueItem.state),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    if cast("CursorResult[Any]", written).rowcount != 1:
+        raise ConflictError(
+            f"call {call_id!r} is held for {_held_by_hand(item)!r} (assigned by {item.assigned_by!r}); "
+            f"to take it over from them, send take_over: {_held_by_hand(item)!r}"
+        )
     return item
+
+
+def _held_by_hand(item: QaQueueItem) -> str | None:
+    """Who the entry is held for by a hand assignment (in review, given to them by someone
+    else: it never lapses), or None."""
+    if item.state is QaState.IN_REVIEW and item.assigned_to and item.assigned_by:
+        return item.assigned_to
+    return None
 
 
 def save_review(

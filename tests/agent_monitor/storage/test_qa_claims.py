@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agent_monitor.errors import ConflictError
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
@@ -171,7 +172,7 @@ def test_a_call_assigned_by_hand_never_lapses(db: Database) -> None:
         red = QueueQuery(levels=[WarningLevel.RED])
         assert repo.claim_next(s, red, "qa3", expiry_s=EXPIRY_S, now=later + timedelta(days=3)) is None
     with db.session() as s:  # the lead gives it to someone else: held for them
-        repo.assign_qa(s, "c-red", "qa3", by="lead")
+        repo.assign_qa(s, "c-red", "qa3", by="lead", take_over="qa1")
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", "lead")
     assert _claim(db, "qa1", now=later + timedelta(days=3)) == "c-orange"  # qa2's lapsed claim
 
@@ -188,7 +189,7 @@ def test_a_claim_keeps_a_hand_assignment_only_of_its_own_reviewer(db: Database) 
         repo.save_review(s, "c-red", "qa1", scorecard={"identification": 2})  # renews, held
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
     with db.session() as s:  # qa4 takes it over on the review page: their claim, which lapses
-        repo.assign_qa(s, "c-red", "qa4", by="qa4")
+        repo.assign_qa(s, "c-red", "qa4", by="qa4", take_over="qa1")
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa4", None)
     assert _claim(db, "qa3", now=utcnow() + timedelta(hours=1)) == "c-red"  # qa4 saved no draft
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", None)
@@ -237,3 +238,60 @@ def test_a_hand_assignment_between_the_look_up_and_the_update_wins(
     monkeypatch.setattr(qa_claim, "next_entry", racing)
     assert _claim(db, "qa2", now=now + timedelta(hours=2)) == "c-orange"  # the new claim would be old
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
+
+
+def test_a_held_call_is_assigned_again_only_by_naming_its_holder(db: Database) -> None:
+    """A call a lead gave to qa1 goes to anyone else only when the request names qa1 as the holder
+    it takes the call from (``take_over``: it went silently); a refused request changes nothing.
+    Its holder taking it, and calls held by a claim, nobody, or finished, need no name."""
+    _fill(db)
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa1", by="lead")
+        repo.assign_qa(s, "c-orange", "qa2", by="qa2")  # a claim: taken over without a name
+    for reviewer, by, take_over in (("qa4", "qa4", None), ("qa3", "lead2", None), ("qa3", "lead", "qa2")):
+        refused = r"held for 'qa1' \(assigned by 'lead'\).*take_over: 'qa1'"
+        with pytest.raises(ConflictError, match=refused), db.session() as s:
+            repo.assign_qa(s, "c-red", reviewer, by=by, take_over=take_over)
+        assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa1", by="qa1")  # its holder's Take: still held
+        repo.assign_qa(s, "c-orange", "qa4", by="qa4")
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
+    assert _held(db, "c-orange") == (QaState.IN_REVIEW, "qa4", None)
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa3", by="lead2", take_over="qa1")
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", "lead2")
+    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    with db.session() as s:  # finished: no longer held, assigned again (to re-review) without a name
+        repo.save_review(s, "c-red", "qa3", scorecard=full, done=True)
+        repo.assign_qa(s, "c-red", "qa5", by="lead")
+    assert _held(db, "c-red") == (QaState.DONE, "qa5", "lead")
+
+
+def test_of_two_take_overs_at_once_the_second_is_refused(db: Database) -> None:
+    """Two leads take qa1's call over at the same moment, both naming qa1: the second's look-up
+    still sees qa1 while the first's change is uncommitted, but its conditional update (checked
+    on the locked row once the first commits) takes nothing and is refused; the call is qa3's."""
+    _fill(db)
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa1", by="lead")
+    outcome: list[str] = []
+
+    def second() -> None:
+        try:
+            with db.session() as s:
+                assert repo.get_qa_item(s, "c-red").assigned_to == "qa1"  # the first is not committed
+                repo.assign_qa(s, "c-red", "qa2", by="lead2", take_over="qa1")
+            outcome.append("assigned")
+        except ConflictError:
+            outcome.append("refused")
+
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa3", by="lead", take_over="qa1")  # written, not committed
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(1.0)  # the second waits on the first's lock
+        assert thread.is_alive() and not outcome
+    thread.join(30)
+    assert outcome == ["refused"]
+    assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", "lead")

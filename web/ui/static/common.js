@@ -52,7 +52,11 @@ const AM = (() => {
     try { json = text ? JSON.parse(text) : null; } catch (e) {
       throw new Error(t("server_unreadable", { status: r.status, reason: r.statusText }));
     }
-    if (!r.ok) throw new Error((json && (typeof json.detail === "string" ? json.detail : JSON.stringify(json.detail))) || r.statusText);
+    if (!r.ok) { // the server's message, and its status for callers that tell a 409 from a fault
+      const err = new Error((json && (typeof json.detail === "string" ? json.detail : JSON.stringify(json.detail))) || r.statusText);
+      err.status = r.status;
+      throw err;
+    }
     return json;
   }
   function topbar() {

@@ -82,8 +82,12 @@ Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分�
       if (!sel.value) { sel.value = it.assigned_to || ""; if (it.assigned_to) say(t("no_unassign")); return; } // shows who has it
       // taking over for myself a call a lead assigned to someone else asks first (qa_hold.js)
       if (sel.value === AM.user.name && !QaHold.mayTake(it)) { sel.value = it.assigned_to; say(t("take_kept", { who: it.assigned_to }), "muted"); return; }
-      try { await api("POST", `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/assign`, { reviewer: sel.value }); say(""); await load(); }
-      catch (e) { sel.value = it.assigned_to || ""; say(t("error") + ": " + e.message); }
+      try { await api("POST", `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/assign`, { reviewer: sel.value, take_over: QaHold.holder(it) }); say(""); await load(); }
+      catch (e) {
+        sel.value = it.assigned_to || "";
+        if (e.status === 409) { await load(); say(t("held_meanwhile")); } // given to someone else since the list was loaded
+        else say(t("error") + ": " + e.message);
+      }
     });
     const by = QaHold.byNote(it); // "alice (assigned by lead)": a hand assignment, which does not lapse
     return by ? el("span", { class: "held" }, sel, " ", el("span", { class: "assigned-by muted" }, by)) : sel;

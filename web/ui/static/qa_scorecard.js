@@ -124,9 +124,13 @@ const QaScorecard = (() => {
         const { qa } = await api("GET", "/api/calls/" + encodeURIComponent(callId));
         showHeld(qa);
         if (!QaHold.mayTake(qa)) { say(t("take_kept", { who: qa.assigned_to })); return; }
-        showHeld(await api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/assign`));
+        showHeld(await api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/assign`, { take_over: QaHold.holder(qa) }));
         say(t("in_review"));
-      } catch (e) { say(t("error") + ": " + e.message, true); }
+      } catch (e) {
+        if (e.status !== 409) { say(t("error") + ": " + e.message, true); return; }
+        say(t("held_meanwhile"), true); // given to someone else between the look-up and the answer
+        try { showHeld((await api("GET", "/api/calls/" + encodeURIComponent(callId))).qa); } catch (e2) { /* the message stands */ }
+      }
     }
     panel.append(el("h2", { i18n: "scorecard" }), el("p", { class: "muted" }, t("form_version", { name: form.name, version: form.version }), " ", score),
       ...rows, el("h2", { i18n: "notes" }), notes, count,
