@@ -1,11 +1,11 @@
 """The QA queue and the reports page as a reviewer uses them, in Debian's Chromium (Playwright), on
 SQLite and PostgreSQL: the date filter takes the days the page shows the dates in (the browser's
 time zone), a search the server refuses leaves no rows of an earlier search on show, "—" in
-"Assigned to" does not pretend to unassign and says who assigned a held call, Next with nothing
-left says so on the page (no dialog), a hand-edited address still shows the queue, a page past the
-last one says so; a failed report is not left looking like the new one and its error colour goes
-with it; at 200% zoom (a 700 px wide window) neither page scrolls sideways; two reviewers pressing
-Next are handed different calls.
+"Assigned to" puts a call back in the queue (asking first for a call a lead gave to someone else),
+Next with nothing left says so on the page (no dialog), a hand-edited address still shows the
+queue, a page past the last one says so; a failed report is not left looking like the new one and
+its error colour goes with it; at 200% zoom (a 700 px wide window) neither page scrolls sideways;
+two reviewers pressing Next are handed different calls.
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, **scripted** transcripts)."""
@@ -121,7 +121,9 @@ def test_a_refused_search_leaves_no_rows_of_the_last_one(server: tuple[str, str]
     assert qa.errors == [] and qa.dialogs == [], (qa.errors, qa.dialogs)
 
 
-def test_choosing_no_reviewer_keeps_showing_who_has_the_call(server: tuple[str, str], browser: Any) -> None:
+def test_choosing_no_reviewer_puts_the_call_back_in_the_queue(server: tuple[str, str], browser: Any) -> None:
+    """ "—" releases the call (it could not: the page said a call cannot be unassigned); a call a
+    lead gave to someone else asks first, and the request names who held it."""
     url, _ = server
     qa = _page(browser, url, "/qa")
     assign = "tr[data-call='qq-a2'] select.assign"
@@ -133,9 +135,13 @@ def test_choosing_no_reviewer_keeps_showing_who_has_the_call(server: tuple[str, 
     held = "tr[data-call='qq-a2'] .assigned-by"
     assert qa.locator(held).inner_text() == "(assigned by qa1)"
     assert qa.locator("tr[data-call='qq-a1'] .assigned-by").count() == 0
-    qa.select_option(assign, "")
-    assert qa.locator(assign).input_value() == "admin1"  # still assigned: the page says so
-    assert "cannot be unassigned" in qa.locator("#queue-msg").inner_text()
+    with qa.expect_request(lambda r: r.method == "POST" and r.url.endswith("/release")) as sent:
+        qa.select_option(assign, "")  # asks (accepted), then sends
+    assert sent.value.post_data_json == {"take_over": "admin1"}
+    qa.wait_for_selector("#queue-msg:text-is('Back in the queue: qq-a2.')")
+    assert qa.locator("tr[data-call='qq-a2'] td.state").inner_text() == "pending"
+    assert qa.locator(assign).input_value() == "" and qa.locator(held).count() == 0
+    assert qa.dialogs == ["qa1 assigned this call to admin1. Put it back in the queue?"], qa.dialogs
     assert qa.errors == [], qa.errors
 
 
@@ -198,8 +204,8 @@ def test_two_reviewers_pressing_next_are_handed_different_calls(
     server: tuple[str, str], browser: Any
 ) -> None:
     """Next claims the call it opens (it only looked one up: qa1 and admin1 were both handed
-    qq-a1); the review page's Next claims the next one. (After the tests above: qq-a2 is
-    admin1's, qq-a1 and qq-evening pending.)"""
+    qq-a1); the review page's Next claims the next one. (After the tests above: all three
+    pending.)"""
     url, _ = server
     qa, admin = _page(browser, url, "/qa"), _page(browser, url, "/qa", "admin1")
     qa.click("#next-in-queue")

@@ -240,3 +240,32 @@ def test_a_held_call_is_taken_over_only_by_naming_its_holder(
         assigns = [e.detail for e in repo.list_audit(s, actor="admin1", limit=1000)
                    if e.action == "qa_assign" and e.object_id == "q-7"]  # fmt: skip
     assert {"reviewer": "admin1", "take_over": "qa1"} in assigns and {"reviewer": "qa1"} in assigns
+
+
+def test_a_call_is_put_back_in_the_queue(client: httpx.Client, server: tuple[str, Any, Any]) -> None:
+    """``POST .../release``: pending and nobody's; a call a lead gave to someone else only naming
+    its holder (409 otherwise); a finished call is a 409; needs the CSRF token; audited."""
+    services, audio = server[1], server[2]
+    add_call(services.db, services.settings.data_dir, "q-8", "A-5", audio, WarningLevel.RED)
+    csrf = login(client, "admin1")
+    client.post("/api/qa/calls/q-8/assign", json={"reviewer": "qa1"}, headers=csrf).raise_for_status()
+    assert client.post("/api/qa/calls/q-8/release").status_code == 403  # no CSRF token
+    refused = client.post("/api/qa/calls/q-8/release", headers=csrf)
+    assert refused.status_code == 409 and "take_over: 'qa1'" in refused.text
+    assert client.post("/api/qa/calls/nope/release", headers=csrf).status_code == 404
+    released = client.post("/api/qa/calls/q-8/release", json={"take_over": "qa1"}, headers=csrf)
+    assert released.json() == {"call_id": "q-8", "state": "pending", "assigned_to": None, "assigned_by": None}
+    assert client.get("/api/calls/q-8").json()["qa"] == {
+        "state": "pending",
+        "assigned_to": None,
+        "assigned_by": None,
+    }
+    with services.db.session() as s:
+        actions = [
+            (e.action, e.detail)
+            for e in repo.list_audit(s, actor="admin1", limit=1000)
+            if e.object_id == "q-8"
+        ]
+    assert ("qa_release", {"take_over": "qa1"}) in actions
+    login(client, "agent1")
+    assert client.post("/api/qa/calls/q-8/release", headers=csrf).status_code in (401, 403)

@@ -19,6 +19,9 @@
   myself ("Take") it is a claim like Next's. A call held that way for someone else is assigned
   again only with ``take_over`` naming who holds it (409 otherwise, and when it has been given to
   someone else since the caller looked).
+- ``POST /api/qa/calls/{call_id}/release``: put the call back in the queue (pending, nobody's):
+  mine, anyone's claim, or, naming its holder in ``take_over``, one a lead assigned to someone
+  else (409 otherwise); a finished call is refused (409); audited.
 """
 
 from __future__ import annotations
@@ -228,11 +231,39 @@ async def assign(
         item = repo.assign_qa(s, call_id, reviewer, by=user.username, take_over=take_over)
         asked = {"take_over": take_over} if take_over else {}  # as the request said
         audit(s, user, "qa_assign", "call", call_id, reviewer=reviewer, **asked)
-        return {
-            "call_id": call_id,
-            "state": str(item.state),
-            "assigned_to": item.assigned_to,
-            "assigned_by": item.assigned_by,
-        }
+        return _held_json(call_id, item)
 
     return await in_db(request, job)
+
+
+class ReleaseIn(BaseModel):
+    #: who holds the call by a lead's assignment, as the caller saw it (see :class:`AssignIn`)
+    take_over: str | None = Field(None, max_length=100)
+
+
+@router.post("/api/qa/calls/{call_id:path}/release", dependencies=[Depends(csrf_protect)])
+async def release(
+    request: Request, call_id: str, user: ReviewerUser, body: ReleaseIn | None = None
+) -> dict[str, Any]:
+    """Put the call back in the queue, nobody's; audited."""
+    take_over = body.take_over if body else None
+
+    def job(s: Any) -> dict[str, Any]:
+        repo.get_qa_item(s, call_id)
+        if not can_see_call(user, repo.get_call(s, call_id)):
+            raise NotFoundError(f"call {call_id!r} is not in the QA queue")
+        item = repo.release_qa(s, call_id, by=user.username, take_over=take_over)
+        audit(s, user, "qa_release", "call", call_id, **({"take_over": take_over} if take_over else {}))
+        return _held_json(call_id, item)
+
+    return await in_db(request, job)
+
+
+def _held_json(call_id: str, item: Any) -> dict[str, Any]:
+    """Who has the call now, as the assign and release routes answer."""
+    return {
+        "call_id": call_id,
+        "state": str(item.state),
+        "assigned_to": item.assigned_to,
+        "assigned_by": item.assigned_by,
+    }

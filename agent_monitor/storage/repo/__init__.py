@@ -88,6 +88,7 @@ from agent_monitor.storage.repo.qa import (
     get_qa_item,
     list_qa_queue,
     list_reviews,
+    release_qa,
     save_review,
 )
 from agent_monitor.storage.repo.qa_claim import claim_next
@@ -178,6 +179,7 @@ __all__ = [
     "raise_call_level",
     "record_audit",
     "register_recording",
+    "release_qa",
     "rename_team",
     "request_handoff",
     "require_recording",

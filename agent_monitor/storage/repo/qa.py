@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
+from agent_monitor.errors import ConflictError, InvalidRecordError, InvalidTransitionError, NotFoundError
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.scorecard import ItemValue, check_scorecard
 from agent_monitor.storage.enums import HitStatus, QaState, Verdict
@@ -129,11 +129,48 @@ def assign_qa(
     )
     session.refresh(item)
     if cast("CursorResult[Any]", written).rowcount != 1:
-        raise ConflictError(
-            f"call {call_id!r} is held for {_held_by_hand(item)!r} (assigned by {item.assigned_by!r}); "
-            f"to take it over from them, send take_over: {_held_by_hand(item)!r}"
-        )
+        raise _held_elsewhere(call_id, item)
     return item
+
+
+def release_qa(session: Session, call_id: str, *, by: str, take_over: str | None = None) -> QaQueueItem:
+    """The call goes back to the queue (pending, nobody's; "—" in "Assigned to"), released by the
+    user ``by``: their own call, a claim of anyone's, or, when ``take_over`` names its holder, a
+    call a lead assigned to someone else (:class:`ConflictError` otherwise, or when it has been
+    given to someone else since, as for :func:`assign_qa`). A pending call stays as it is; a
+    finished one cannot be released (:class:`InvalidTransitionError`: a review saved as a draft
+    again reopens it). Drafts are kept."""
+    item = get_qa_item(session, call_id)
+    mine = [by] if take_over is None else [by, take_over]
+    written = session.execute(
+        update(QaQueueItem)
+        .where(
+            QaQueueItem.id == item.id,
+            QaQueueItem.state == QaState.IN_REVIEW,
+            or_(QaQueueItem.assigned_by.is_(None), QaQueueItem.assigned_to.in_(mine)),
+        )
+        .values(
+            state=QaState.PENDING, assigned_to=None, assigned_by=None, claimed_at=None, updated_at=utcnow()
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    if cast("CursorResult[Any]", written).rowcount == 1 or item.state is QaState.PENDING:
+        return item
+    if item.state is QaState.DONE:
+        raise InvalidTransitionError(
+            f"call {call_id!r} is finished: it stays with {item.assigned_to!r} (saving a review of it "
+            "as a draft again reopens it)"
+        )
+    raise _held_elsewhere(call_id, item)
+
+
+def _held_elsewhere(call_id: str, item: QaQueueItem) -> ConflictError:
+    holder = _held_by_hand(item)
+    return ConflictError(
+        f"call {call_id!r} is held for {holder!r} (assigned by {item.assigned_by!r}); "
+        f"to take it over from them, send take_over: {holder!r}"
+    )
 
 
 def _held_by_hand(item: QaQueueItem) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agent_monitor.errors import ConflictError
+from agent_monitor.errors import ConflictError, InvalidTransitionError
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
@@ -295,3 +295,38 @@ def test_of_two_take_overs_at_once_the_second_is_refused(db: Database) -> None:
     thread.join(30)
     assert outcome == ["refused"]
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", "lead")
+
+
+def test_a_call_is_put_back_in_the_queue(db: Database) -> None:
+    """Released ("—" in "Assigned to"), a call is pending and nobody's, and the next Next hands it
+    out (a call could only be assigned to someone else): its holder's own, a claim of anyone's,
+    or, naming its holder, a call a lead gave to someone else; not a finished call."""
+    _fill(db)
+    with db.session() as s:
+        repo.assign_qa(s, "c-red", "qa1", by="lead")
+        repo.assign_qa(s, "c-orange", "qa2", by="qa2")
+    refused = r"held for 'qa1' \(assigned by 'lead'\).*take_over: 'qa1'"
+    for by, take_over in (("qa3", None), ("lead", None), ("qa3", "qa2")):
+        with pytest.raises(ConflictError, match=refused), db.session() as s:
+            repo.release_qa(s, "c-red", by=by, take_over=take_over)
+        assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
+    with db.session() as s:
+        assert repo.release_qa(s, "c-red", by="lead", take_over="qa1").state is QaState.PENDING
+        repo.release_qa(s, "c-orange", by="qa3")  # another reviewer's claim
+        repo.release_qa(s, "c-orange", by="qa3")  # already pending: stays so
+    assert _held(db, "c-red") == _held(db, "c-orange") == (QaState.PENDING, None, None)
+    with db.session() as s:
+        assert repo.get_qa_item(s, "c-red").claimed_at is None
+    assert _claim(db, "qa3") == "c-red"
+    with db.session() as s:  # their own call, back
+        repo.release_qa(s, "c-red", by="qa3")
+    assert _claim(db, "qa4") == "c-red"
+    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    with db.session() as s:
+        repo.save_review(s, "c-red", "qa4", scorecard=full, done=True)
+    with (
+        pytest.raises(InvalidTransitionError, match="'c-red' is finished: it stays with 'qa4'"),
+        db.session() as s,
+    ):
+        repo.release_qa(s, "c-red", by="qa4")
+    assert _held(db, "c-red") == (QaState.DONE, "qa4", None)

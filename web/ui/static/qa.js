@@ -5,8 +5,14 @@
 // in the URL (shareable, and the review page's "next in queue" uses the same ones). Dates are the
 // days of the browser's time zone (sent as tz), the same days the dates in the table are shown in.
 "use strict";
-Object.assign(window.I18N.en, { no_unassign: "A call cannot be unassigned; assign it to another reviewer." });
-Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分配给其他质检员。" });
+Object.assign(window.I18N.en, {
+  release_held_confirm: "{by} assigned this call to {who}. Put it back in the queue?",
+  released: "Back in the queue: {call}.",
+});
+Object.assign(window.I18N.zh, {
+  release_held_confirm: "此通话由 {by} 分配给了 {who}。要把它放回队列吗？",
+  released: "已放回队列：{call}。",
+});
 (() => {
   const { t, el, api, badge, fmtTime, vocab } = AM;
   const params = new URLSearchParams(location.search);
@@ -79,10 +85,17 @@ Object.assign(window.I18N.zh, { no_unassign: "通话不能取消分配；请分�
     const sel = el("select", { class: "assign", "aria-label": t("assign_to") }, el("option", { value: "" }, "—"),
       ...reviewers.map((r) => el("option", { value: r, selected: r === it.assigned_to }, r)));
     sel.addEventListener("change", async () => {
-      if (!sel.value) { sel.value = it.assigned_to || ""; if (it.assigned_to) say(t("no_unassign")); return; } // shows who has it
-      // taking over for myself a call a lead assigned to someone else asks first (qa_hold.js)
-      if (sel.value === AM.user.name && !QaHold.mayTake(it)) { sel.value = it.assigned_to; say(t("take_kept", { who: it.assigned_to }), "muted"); return; }
-      try { await api("POST", `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/assign`, { reviewer: sel.value, take_over: QaHold.holder(it) }); say(""); await load(); }
+      const url = `/api/qa/calls/${encodeURIComponent(it.call.call_id)}/`, choice = sel.value;
+      // taking over for myself a call a lead assigned to someone else asks first (qa_hold.js), and
+      // so does putting it back in the queue ("—": pending, nobody's)
+      const asked = !choice ? QaHold.mayTake(it, "release_held_confirm") : choice !== AM.user.name || QaHold.mayTake(it);
+      if (!asked) { sel.value = it.assigned_to; say(t("take_kept", { who: it.assigned_to }), "muted"); return; }
+      try {
+        if (choice) await api("POST", url + "assign", { reviewer: choice, take_over: QaHold.holder(it) });
+        else await api("POST", url + "release", { take_over: QaHold.holder(it) });
+        await load();
+        say(choice ? "" : t("released", { call: it.call.call_id }), "muted");
+      }
       catch (e) {
         sel.value = it.assigned_to || "";
         if (e.status === 409) { await load(); say(t("held_meanwhile")); } // given to someone else since the list was loaded

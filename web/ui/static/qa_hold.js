@@ -27,7 +27,8 @@ const QaHold = (() => {
   // held for someone else by a hand assignment
   const heldForOther = (entry) => !!holder(entry) && holder(entry) !== AM.user.name;
   // may I take it for myself? asks (the same confirm as reopening a finished review) only when it is held for another
-  const mayTake = (entry) => !heldForOther(entry) || window.confirm(t("take_held_confirm", { by: entry.assigned_by, who: entry.assigned_to }));
+  // (question: the message key, for putting it back in the queue rather than taking it)
+  const mayTake = (entry, question = "take_held_confirm") => !heldForOther(entry) || window.confirm(t(question, { by: entry.assigned_by, who: entry.assigned_to }));
   // "in review: alice (assigned by lead)", or "" for a call nobody holds
   const line = (entry) => (entry && entry.assigned_to ? t("held_by", { state: t(entry.state), who: who(entry) }) : "");
   return { byNote, who, line, holder, heldForOther, mayTake };
