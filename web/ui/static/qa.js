@@ -93,13 +93,14 @@ Object.assign(window.I18N.zh, {
       try {
         if (choice) await api("POST", url + "assign", { reviewer: choice, take_over: QaHold.holder(it) });
         else await api("POST", url + "release", { take_over: QaHold.holder(it) });
-        await load();
-        say(choice ? "" : t("released", { call: it.call.call_id }), "muted");
+        await load(); // says nothing when it worked, else its error, which stands
+        if (!choice && msg.hidden) say(t("released", { call: it.call.call_id }), "muted");
       }
       catch (e) {
         sel.value = it.assigned_to || "";
-        if (e.status === 409) { await load(); say(t("held_meanwhile")); } // given to someone else since the list was loaded
-        else say(t("error") + ": " + e.message);
+        if (e.status !== 409) { say(t("error") + ": " + e.message); return; }
+        await load(); // given to someone else since the list was loaded: shows who has it now
+        if (msg.hidden) say(t("held_meanwhile"));
       }
     });
     const by = QaHold.byNote(it); // "alice (assigned by lead)": a hand assignment, which does not lapse
