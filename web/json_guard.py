@@ -8,6 +8,10 @@ body (``application/json``) is answered ``422`` with the problem when
 surrogate); otherwise the same bytes are handed on. Malformed JSON is left to the route (FastAPI
 answers it with 422).
 
+Text holding U+0000 (NUL) is refused with 422 where it comes in, in a JSON body's strings and in
+the path or query of any HTTP request: PostgreSQL can neither store nor compare it (a call id,
+a queue filter or review notes with one were a 500 there, and taken on SQLite).
+
 :func:`validation_error_response` answers a request that fails validation with 422 and each
 problem's type, location and message, but not the offending input: FastAPI's own handler echoes
 the input and fails with a 500 when it is not UTF-8 (a binary body sent as ``text/plain``), and
@@ -17,6 +21,7 @@ an echoed input could be a password.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -67,10 +72,36 @@ async def _read_body(receive: Receive) -> bytes | None:
     return bytes(body)
 
 
+#: why text holding U+0000 is refused: PostgreSQL cannot store nor compare it (a 500 there)
+_NUL = "holds the character U+0000 (NUL), which no text here may hold"
+
+
+def _holds_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def address_problem(scope: Scope) -> str | None:
+    """Why a request's path or query is refused (a U+0000 in it), or ``None``."""
+    if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+        return f"the request's address {_NUL}"
+    return None
+
+
 def body_problem(body: bytes) -> str | None:
     """Why a JSON body is refused, or ``None`` (also for malformed JSON: the route answers that)."""
     try:
-        loads_strict(body)
+        value = loads_strict(body)
+        if b"\\u0000" in body and _holds_nul(value):
+            return f"a string {_NUL}"
     except StrictJsonError as exc:
         return str(exc)
     except RecursionError:
@@ -87,6 +118,9 @@ class StrictJson:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if (problem := address_problem(scope)) is not None:
+            await _answer(send, 422, problem)
             return
         if _declared_too_large(scope):
             await _answer(send, 413, _TOO_LARGE)

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, case, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, InvalidTransitionError, NotFoundError
@@ -203,18 +205,11 @@ def save_review(
     get_call(session, call_id)
     verdicts = dict(verdicts or {})
     _check_alerts_of_call(session, call_id, list(verdicts))
-    review = session.scalars(
-        select(QaReview)
-        .where(QaReview.call_id == call_id, QaReview.reviewer == reviewer)
-        .options(selectinload(QaReview.verdicts))
-    ).one_or_none()
-    form = get_form(session, review.form_id) if review and review.form_id else current_form(session)
+    now = utcnow()
+    review = _locked_review(session, call_id, reviewer) or _new_review(session, call_id, reviewer, now)
+    form = get_form(session, review.form_id) if review.form_id else current_form(session)
     comments = {k: v for k, v in (comments or {}).items() if v.strip()}
     score = check_scorecard(to_form(form), scorecard, comments, finishing=done)
-    now = utcnow()
-    if review is None:
-        review = QaReview(call_id=call_id, reviewer=reviewer, created_at=now, verdicts=[])
-        session.add(review)
     review.scorecard, review.comments, review.notes = dict(scorecard), comments, notes
     review.form_id, review.score, review.updated_at = form.id, score, now
     reopened = review.finished_at is not None and not done
@@ -228,6 +223,39 @@ def save_review(
     _follow_review(session, call_id, reviewer, done=done, reopened=reopened)
     session.flush()
     return review
+
+
+def _locked_review(session: Session, call_id: str, reviewer: str) -> QaReview | None:
+    """``reviewer``'s review of the call with its verdicts, locked for this transaction: a save of
+    it at the same moment (a second tab, a double click) waits for this one and then reads what
+    it wrote (PostgreSQL locks the row; SQLite takes its one write lock before reading), instead
+    of adding the same verdict row again (a 500). None when they have not saved one."""
+    mine = (QaReview.call_id == call_id, QaReview.reviewer == reviewer)
+    session.execute(
+        update(QaReview)
+        .where(*mine)
+        .values(updated_at=QaReview.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    stmt = select(QaReview).where(*mine).options(selectinload(QaReview.verdicts))
+    return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+
+
+def _new_review(session: Session, call_id: str, reviewer: str, now: datetime) -> QaReview:
+    """A new review of the call by ``reviewer``, locked; when a save of theirs at the same moment
+    created it first, that one, so both saves are kept, the later one last (the second insert
+    broke the one-review-per-reviewer rule: a 500). One ``INSERT ... ON CONFLICT DO NOTHING``
+    (no savepoint: committing one seals early and takes the hash chains' locks out of order)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    row = {"call_id": call_id, "reviewer": reviewer, "scorecard": {}, "notes": ""}
+    session.execute(
+        insert(QaReview)
+        .values(**row, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["call_id", "reviewer"])
+    )
+    found = _locked_review(session, call_id, reviewer)
+    assert found is not None  # inserted now, or by the save that won
+    return found
 
 
 def _follow_review(session: Session, call_id: str, reviewer: str, *, done: bool, reopened: bool) -> None:
