@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from agent_monitor.ingest.call_audio import CallAudio
-from agent_monitor.settings import Settings
 from agent_monitor.storage import WarningLevel, repo
-from tests.pg_support import admin_engine, create_database, drop_database
+from tests.web.backend_support import seeded_server
 from tests.web.browser_support import signed_in_page
-from tests.web.ui_support import PASSWORD, add_call, add_users, serve, ui_app
+from tests.web.ui_support import PASSWORD, add_call
 
-PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) or os.environ.get("CI") == "true" else [])
 SCREENS = Path(__file__).resolve().parents[2] / "artifacts" / "screens"
 #: the small README pictures (copied to docs/screens/ by hand: a test run leaves tracked files alone)
 DOCS = SCREENS / "docs"
@@ -39,55 +33,21 @@ def screen(page: Any, folder: str, name: str, backend: str) -> None:
     page.screenshot(path=str(SCREENS / folder / f"{name}-{backend}.png"), full_page=True)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    base_settings: Settings,
-    real_call: CallAudio,
-) -> Iterator[tuple[str, Any, str]]:
-    backend = str(request.param)
-    data = tmp_path_factory.mktemp(f"admin-{backend}") / "data"
-    url, drop = None, None
-    if backend == "postgresql":
-        server_url = os.environ.get(PG_ENV)
-        if not server_url:
-            pytest.fail(f"CI=true but {PG_ENV} is not set: the browser tests must also run on PostgreSQL")
-        admin = admin_engine(server_url)
-        url = create_database(admin)
-
-        def drop() -> None:
-            drop_database(admin, str(url))
-            admin.dispose()
-
-    settings = base_settings.model_copy(
-        update={
-            "data_dir": data,
-            "database_url": url,
-            "server": base_settings.server.model_copy(update={"audiosocket_port": None}),
-        }
-    )
-    app = ui_app(settings)
-    try:
-        with serve(app) as base:
-            db = app.state.services.db
-            add_users(db)
-            clip = real_call.excerpt(0.0, 4.0)
-            add_call(db, data, "rep-t1-red", "A-1", clip, WarningLevel.RED)
-            add_call(db, data, "rep-t2-orange", "A-3", clip, WarningLevel.ORANGE)
-            with db.session() as s:
-                alert = repo.list_alerts(s, call_id="rep-t1-red")[0]
-                repo.save_review(
-                    s, "rep-t1-red", "qa1", scorecard={"identification": 2}, verdicts={alert.id: "confirmed"}
-                )
-            yield base, app, backend
-    finally:
-        if drop is not None:
-            drop()
+def _store(db: Any, data_dir: Path, clip: CallAudio) -> None:
+    add_call(db, data_dir, "rep-t1-red", "A-1", clip, WarningLevel.RED)
+    add_call(db, data_dir, "rep-t2-orange", "A-3", clip, WarningLevel.ORANGE)
+    with db.session() as s:
+        alert = repo.list_alerts(s, call_id="rep-t1-red")[0]
+        repo.save_review(
+            s, "rep-t1-red", "qa1", scorecard={"identification": 2}, verdicts={alert.id: "confirmed"}
+        )
 
 
-def test_admin_users_teams_packs_and_audit(server: tuple[str, Any, str], browser: Any) -> None:
-    url, _app, backend = server
+server = seeded_server("admin", _store, 4.0)
+
+
+def test_admin_users_teams_packs_and_audit(server: tuple[str, str], browser: Any) -> None:
+    url, backend = server
     watcher = signed_in_page(browser, url, "sup1", "/supervisor")  # signed out below by the admin
     page = signed_in_page(browser, url, "admin1", "/admin")
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
@@ -206,8 +166,8 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, Any, str], browser
     assert page.errors == [] and watcher.errors == [], (page.errors, watcher.errors)
 
 
-def test_reports_page_charts_csv_and_team_scope(server: tuple[str, Any, str], browser: Any) -> None:
-    url, _app, backend = server
+def test_reports_page_charts_csv_and_team_scope(server: tuple[str, str], browser: Any) -> None:
+    url, backend = server
     page = signed_in_page(browser, url, "admin1", "/reports")
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
     assert page.locator("#chart-levels rect").count() >= 2  # drawn in the page (SVG), no CDN
@@ -256,8 +216,8 @@ rules:
 """
 
 
-def test_rule_pack_upload_disable_enable(server: tuple[str, Any, str], browser: Any, tmp_path: Path) -> None:
-    url, _app, backend = server
+def test_rule_pack_upload_disable_enable(server: tuple[str, str], browser: Any, tmp_path: Path) -> None:
+    url, backend = server
     page = signed_in_page(browser, url, "admin1", "/admin")
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
     page.wait_for_selector("#packs .pack[data-file='en/abuse.yaml'][data-enabled='1']", timeout=20_000)

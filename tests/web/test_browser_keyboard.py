@@ -6,15 +6,12 @@ and a scripted transcript (:func:`tests.web.ui_support.add_call`). Screenshot:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import pytest
-
 from agent_monitor.ingest.call_audio import CallAudio
-from agent_monitor.settings import Settings
 from agent_monitor.storage import WarningLevel
-from tests.web.backend_support import BACKENDS, ui_server_on
+from tests.web.backend_support import seeded_server
 from tests.web.browser_support import signed_in_page
 from tests.web.test_browser_cue import screen
 from tests.web.ui_support import add_call
@@ -25,18 +22,11 @@ MAX_TABS = 120
 AGENT_AUDIO = "document.querySelector('audio[data-leg=agent]')"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    base_settings: Settings,
-    real_call: CallAudio,
-) -> Iterator[tuple[str, str]]:
-    root = tmp_path_factory.mktemp("kbd")
-    with ui_server_on(request.param, base_settings, root) as (url, app):
-        clip = real_call.excerpt(0.0, 12.0)
-        add_call(app.state.services.db, root / "data", CALL, "A-1", clip, WarningLevel.RED)
-        yield url, request.param
+def _store(db: Any, data_dir: Path, clip: CallAudio) -> None:
+    add_call(db, data_dir, CALL, "A-1", clip, WarningLevel.RED)
+
+
+server = seeded_server("kbd", _store, 12.0)
 
 
 def _focused(page: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ phone call of the shared data recorded per leg, **scripted** transcripts)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,9 +19,8 @@ import pytest
 from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.model.roles import Role
-from agent_monitor.settings import Settings
 from agent_monitor.storage import WarningLevel, repo
-from tests.web.backend_support import BACKENDS, ui_server_on
+from tests.web.backend_support import seeded_server
 from tests.web.browser_support import signed_in_page
 from tests.web.ui_support import PASSWORD, add_call, login
 
@@ -44,17 +42,7 @@ def _store(db: Any, data_dir: Any, clip: CallAudio) -> None:
         repo.assign_qa(s, CLAIMED, "qa2", by="qa2")  # "Take" by qa2: a claim
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    base_settings: Settings,
-    real_call: CallAudio,
-) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("qa-hold")
-    with ui_server_on(request.param, base_settings, root) as (url, app):
-        _store(app.state.services.db, root / "data", real_call.excerpt(0.0, 10.0))
-        yield url
+server = seeded_server("qa-hold", _store, 10.0)
 
 
 def _entry(url: str, call_id: str) -> tuple[str | None, str | None]:
@@ -96,8 +84,11 @@ def _page(browser: Any, url: str, path: str) -> Any:
     return page
 
 
-def test_the_queue_says_who_assigned_a_call_and_taking_it_over_asks(server: str, browser: Any) -> None:
-    qa = _page(browser, server, "/qa")
+def test_the_queue_says_who_assigned_a_call_and_taking_it_over_asks(
+    server: tuple[str, str], browser: Any
+) -> None:
+    url, _backend = server
+    qa = _page(browser, url, "/qa")
     cell = "tr[data-call='hd-queue'] td:has(select.assign)"
     assert qa.locator(cell).inner_text().endswith("(assigned by admin1)")
     assert qa.locator("tr[data-call='hd-queue'] select.assign").input_value() == "qa2"
@@ -108,31 +99,34 @@ def test_the_queue_says_who_assigned_a_call_and_taking_it_over_asks(server: str,
     qa.wait_for_selector("#queue-msg:has-text('stays with qa2')")
     assert len(qa.dialogs) == 1 and "admin1 assigned this call to qa2" in qa.dialogs[0], qa.dialogs
     assert qa.locator(assign).input_value() == "qa2"
-    assert qa.posts == [] and _entry(server, "hd-queue") == ("qa2", "admin1")
+    assert qa.posts == [] and _entry(url, "hd-queue") == ("qa2", "admin1")
     qa.answers.append(True)
     with qa.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/assign")):
         qa.select_option(assign, "qa1")  # confirmed: taken over, a claim of qa1's now
     qa.wait_for_function("() => !document.querySelector(\"tr[data-call='hd-queue'] .assigned-by\")")
-    assert len(qa.dialogs) == 2 and _entry(server, "hd-queue") == ("qa1", None)
+    assert len(qa.dialogs) == 2 and _entry(url, "hd-queue") == ("qa1", None)
     with qa.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/assign")):
         qa.select_option(f"tr[data-call='{FREE[0]}'] select.assign", "qa1")  # nobody holds it: one click
-    assert len(qa.dialogs) == 2 and _entry(server, FREE[0]) == ("qa1", None)
+    assert len(qa.dialogs) == 2 and _entry(url, FREE[0]) == ("qa1", None)
     assert qa.errors == [], qa.errors
 
 
-def test_take_on_the_review_page_asks_before_taking_a_call_a_lead_assigned(server: str, browser: Any) -> None:
-    qa = _page(browser, server, "/qa/calls/hd-review")
+def test_take_on_the_review_page_asks_before_taking_a_call_a_lead_assigned(
+    server: tuple[str, str], browser: Any
+) -> None:
+    url, _backend = server
+    qa = _page(browser, url, "/qa/calls/hd-review")
     assert qa.locator("#held-by").inner_text() == " · in review: qa2 (assigned by admin1)"
     qa.answers.append(False)
     qa.click("#take")  # cancelled: nothing sent, the call stays qa2's
     qa.wait_for_selector("#save-status:has-text('stays with qa2')")
     assert len(qa.dialogs) == 1 and "admin1 assigned this call to qa2" in qa.dialogs[0], qa.dialogs
-    assert qa.posts == [] and _entry(server, "hd-review") == ("qa2", "admin1")
+    assert qa.posts == [] and _entry(url, "hd-review") == ("qa2", "admin1")
     qa.answers.append(True)
     qa.click("#take")  # confirmed: qa1's now, a claim like Next's
     qa.wait_for_selector("#save-status:text-is('in review')")
     assert len(qa.dialogs) == 2 and len(qa.posts) == 1, (qa.dialogs, qa.posts)
-    assert _entry(server, "hd-review") == ("qa1", None)
+    assert _entry(url, "hd-review") == ("qa1", None)
     assert qa.locator("#held-by").inner_text() == " · in review: qa1"
     assert qa.errors == [], qa.errors
 
@@ -142,15 +136,16 @@ def test_take_on_the_review_page_asks_before_taking_a_call_a_lead_assigned(serve
     [pytest.param(CLAIMED, " · in review: qa2", id="claimed"), pytest.param(FREE[1], "", id="unheld")],
 )
 def test_take_of_a_claimed_or_unheld_call_does_not_ask(
-    server: str, browser: Any, call_id: str, held: str
+    server: tuple[str, str], browser: Any, call_id: str, held: str
 ) -> None:
     """A claim of another reviewer's (which lapses) is taken over in one click, as before."""
-    qa = _page(browser, server, f"/qa/calls/{call_id}")
+    url, _backend = server
+    qa = _page(browser, url, f"/qa/calls/{call_id}")
     assert qa.locator("#held-by").inner_text() == held
     qa.click("#take")
     qa.wait_for_selector("#save-status:text-is('in review')")
     assert qa.dialogs == [] and len(qa.posts) == 1, (qa.dialogs, qa.posts)
-    assert _entry(server, call_id) == ("qa1", None)
+    assert _entry(url, call_id) == ("qa1", None)
     assert qa.errors == [], qa.errors
 
 

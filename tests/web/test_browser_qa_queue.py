@@ -12,7 +12,6 @@ phone call of the shared data recorded per leg, **scripted** transcripts)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,9 +21,8 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.transcript import Transcript, Word
-from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, WarningLevel, repo
-from tests.web.backend_support import BACKENDS, ui_server_on
+from tests.web.backend_support import seeded_server
 from tests.web.ui_support import PASSWORD, add_call, login
 
 #: 03:00 UTC on 10 March 2026 is 20:00 on 9 March in Los Angeles (PDT, UTC-7)
@@ -47,17 +45,7 @@ def _store(db: Any, data_dir: Any, clip: CallAudio) -> None:
         repo.enqueue_for_qa(s, "qq-evening", WarningLevel.YELLOW, "evening call", at=EVENING)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    base_settings: Settings,
-    real_call: CallAudio,
-) -> Iterator[tuple[str, str]]:
-    root = tmp_path_factory.mktemp("qa-queue")
-    with ui_server_on(request.param, base_settings, root) as (url, app):
-        _store(app.state.services.db, root / "data", real_call.excerpt(0.0, 20.0))
-        yield url, request.param
+server = seeded_server("qa-queue", _store, 20.0)
 
 
 def _page(browser: Any, url: str, path: str, user: str = "qa1", **context: Any) -> Any:

@@ -14,21 +14,18 @@ phone call of the shared data recorded per leg, **scripted** transcripts)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
-from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, WarningLevel, repo
 from agent_monitor.storage.recordings import recording_path
-from tests.web.backend_support import BACKENDS, ui_server_on
+from tests.web.backend_support import seeded_server
 from tests.web.browser_support import signed_in_page
 from tests.web.ui_support import add_call, login
 
@@ -82,17 +79,7 @@ def _store(db: Any, data_dir: Any, clip: CallAudio) -> None:
         repo.end_call(s, "rv-unqueued", ended_at=started + timedelta(seconds=5), status=CallStatus.ENDED)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    base_settings: Settings,
-    real_call: CallAudio,
-) -> Iterator[tuple[str, str]]:
-    root = tmp_path_factory.mktemp("qa-review")
-    with ui_server_on(request.param, base_settings, root) as (url, app):
-        _store(app.state.services.db, root / "data", real_call.excerpt(0.0, 30.0))
-        yield url, request.param
+server = seeded_server("qa-review", _store, 30.0)
 
 
 def _review(browser: Any, url: str, call_id: str, user: str = "qa1") -> Any:
