@@ -153,28 +153,31 @@ def _assign_response(page: Any) -> Any:
     return page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/assign"))
 
 
-def test_a_call_given_to_someone_else_while_asking_is_not_taken_over(server: str, browser: Any) -> None:
+def test_a_call_given_to_someone_else_while_asking_is_not_taken_over(
+    server: tuple[str, str], browser: Any
+) -> None:
     """qa1 confirms taking over a call qa2 holds, but while the dialog is open qa2 gives it to
     admin1: qa1's request names qa2, who no longer holds it, so the server refuses it (409; it went
     through and overwrote admin1's assignment); the queue and the review page say so and show who
     has it now."""
-    qa = _page(browser, server, "/qa")
+    url, _backend = server
+    qa = _page(browser, url, "/qa")
     assign = f"tr[data-call='{MOVED[0]}'] select.assign"
-    qa.answers.append(lambda: _pass_to_admin1(server, MOVED[0]))
+    qa.answers.append(lambda: _pass_to_admin1(url, MOVED[0]))
     with _assign_response(qa) as sent:
         qa.select_option(assign, "qa1")
     assert sent.value.status == 409 and len(qa.dialogs) == 1
     qa.wait_for_selector("#queue-msg:has-text('given to someone else meanwhile')")
     qa.wait_for_function(f"() => document.querySelector(\"{assign}\").value === 'admin1'")
     assert qa.locator(f"tr[data-call='{MOVED[0]}'] .assigned-by").inner_text() == "(assigned by qa2)"
-    assert _entry(server, MOVED[0]) == ("admin1", "qa2")
-    review = _page(browser, server, f"/qa/calls/{MOVED[1]}")
-    review.answers.append(lambda: _pass_to_admin1(server, MOVED[1]))
+    assert _entry(url, MOVED[0]) == ("admin1", "qa2")
+    review = _page(browser, url, f"/qa/calls/{MOVED[1]}")
+    review.answers.append(lambda: _pass_to_admin1(url, MOVED[1]))
     with _assign_response(review) as sent:
         review.click("#take")
     assert sent.value.status == 409 and len(review.dialogs) == 1
     review.wait_for_selector("#save-status:has-text('given to someone else meanwhile')")
     held = "in review: admin1 (assigned by qa2)"
     review.wait_for_function(f"() => document.querySelector('#held-by').innerText.endsWith('{held}')")
-    assert _entry(server, MOVED[1]) == ("admin1", "qa2")
+    assert _entry(url, MOVED[1]) == ("admin1", "qa2")
     assert qa.errors == review.errors == [], (qa.errors, review.errors)
