@@ -155,5 +155,39 @@ def verify_alert_states(session: Session) -> ChainReport:
     return ChainReport("alert_states", n, 0, "", tuple(problems))
 
 
+def call_alert_states(session: Session, call_id: str, problems: list[str]) -> None:
+    """:func:`verify_alert_states` for the alerts of one call (the evidence export); adds to
+    ``problems``."""
+    table, events = Alert.__table__, AlertEvent.__table__
+    alerts = {
+        int(a["id"]): a for a in session.execute(select(table).where(table.c.call_id == call_id)).mappings()
+    }
+    views: dict[int, _AlertView] = {alert_id: _AlertView() for alert_id in alerts}
+    handoffs: dict[int, _HandoffView] = {}
+    stmt = select(events).where(events.c.alert_id.in_(list(alerts))).order_by(events.c.id)
+    for event in session.execute(stmt).mappings():
+        alert_id, action = int(event["alert_id"]), AlertAction(event["action"])
+        hview = handoffs.get(alert_id)
+        try:
+            check_step(alert_id, views[alert_id].state, hview, action)
+        except InvalidTransitionError as exc:
+            problems.append(f"alert_events: row {event['id']}: {exc}")
+        if action is AlertAction.HANDOFF_REQUESTED and hview is None:
+            hview = handoffs[alert_id] = _HandoffView()
+        apply_step(views[alert_id], hview, action, event["actor"], event["at"])
+    for alert_id, alert in sorted(alerts.items()):
+        for col in ALERT_DERIVED:
+            if alert[col] != getattr(views[alert_id], col):
+                problems.append(f"alerts: row {alert_id}: {col} is not what its events say")
+    stmt = select(Handoff.__table__).where(Handoff.__table__.c.alert_id.in_(list(alerts)))
+    for handoff in session.execute(stmt).mappings():
+        hview = handoffs.pop(int(handoff["alert_id"]), None)
+        if hview is None or any(handoff[col] != getattr(hview, col) for col in HANDOFF_DERIVED):
+            problems.append(
+                f"handoffs: row {handoff['id']} is not what alert {handoff['alert_id']}'s events say"
+            )
+    problems.extend(f"handoffs: the handoff of alert {a} is missing (deleted)" for a in sorted(handoffs))
+
+
 def _stream(stmt: Select[Any]) -> Select[Any]:
     return stmt.execution_options(yield_per=1000)

@@ -185,6 +185,14 @@ def verify_stress(session: Session, problems: list[str]) -> int:
     return rows
 
 
+def verify_call_stress(session: Session, call_id: str, problems: list[str]) -> None:
+    """:func:`verify_stress` for one call's samples (the evidence export)."""
+    table = StressSampleRow.__table__
+    stmt = select(table).where(table.c.call_id == call_id).order_by(table.c.id)
+    samples = session.execute(stmt).mappings().all()
+    _check_call(call_id, samples, sorted(_ranges(session, call_id).get(call_id, {}).values()), problems)
+
+
 def _check_call(
     call_id: str, samples: Sequence[Mapping[Any, Any]], ranges: Sequence[Range], problems: list[str]
 ) -> None:

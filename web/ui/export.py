@@ -27,6 +27,7 @@ from urllib.parse import quote
 from agent_monitor.errors import AgentMonitorError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import repo
+from agent_monitor.storage.call_integrity import check_call_evidence
 from agent_monitor.storage.recording_seal import read_sealed
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from agent_monitor.storage.review_seal import sealed_reviews
@@ -91,6 +92,7 @@ def build_evidence_zip(
     """The zip bytes and the sha256 of each file in it. ``record`` is the call's record as the
     call page gets it (already masked when ``masked``)."""
     call_id = record["call"]["call_id"]
+    check_call_evidence(s, call_id)
     files, recordings = _audio_files(s, call_id, data_dir)
     reviews = sealed_reviews(s, call_id)
     files["transcript.json"] = _dumps(record["utterances"])
