@@ -21,6 +21,7 @@ anchors); so is an evidence-log entry whose own row was rewritten.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -115,10 +116,20 @@ def call_problems(session: Session, call_id: str) -> list[str]:
     return problems
 
 
-def check_call_evidence(session: Session, call_id: str) -> None:
+def check_call_evidence(session: Session, call_id: str, *, reads: int = 3, pause_s: float = 0.05) -> None:
     """Raise :class:`ConflictError` (409) naming what disagrees when the call's stored evidence no
-    longer matches its seals: an export would pass altered records on as evidence."""
+    longer matches its seals: an export would pass altered records on as evidence.
+
+    A live call is written while this reads it: a row and its evidence-log entry commit together
+    but are read by separate statements, so a row written in between looks unsealed for one read.
+    A disagreement is refused only when each of ``reads`` reads, ``pause_s`` apart, finds it."""
     problems = call_problems(session, call_id)
+    for _ in range(reads - 1):
+        if not problems:
+            return
+        time.sleep(pause_s)
+        again = set(call_problems(session, call_id))
+        problems = [p for p in problems if p in again]
     if problems:
         more = f" (and {len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
         raise ConflictError(
