@@ -37,7 +37,9 @@ def add_user(
     agent_id: str | None = None,
     team: str | None = None,
 ) -> Any:
-    """Create the user (an agent needs ``agent_id``; the username must be new)."""
+    """Create the user (an agent needs ``agent_id``; the username must be new, also when the
+    same name is sent twice at once: decided under the audit lock)."""
+    repo.lock_audit(s)
     row = repo.create_user(s, username, password_hash, Role(role), agent_id=agent_id, team=team)
     record(s, actor, "user_created", "user", username, role=str(Role(role)))
     return row
@@ -53,6 +55,7 @@ def change_password(s: Any, actor: str, username: str, password_hash: str) -> No
 def set_active(s: Any, actor: str, username: str, active: bool) -> None:
     """Activate or deactivate the user (a deactivated user cannot sign in; open sessions end). The
     last active admin cannot be deactivated (:class:`ConflictError`)."""
+    repo.lock_audit(s)  # two admins deactivating each other at once: one of them stays
     row = repo.require_user(s, username)
     if not active and Role(row.role) is Role.ADMIN and _other_active_admins(s, username) == 0:
         raise ConflictError("the last active admin cannot be deactivated")
@@ -73,7 +76,9 @@ class UserChange:
 
 def update_user(s: Any, actor: str, username: str, change: UserChange) -> Any:
     """Apply ``change`` to the user in one audit record ``user_updated``; the last active admin
-    cannot be demoted or deactivated (:class:`ConflictError`)."""
+    cannot be demoted or deactivated (:class:`ConflictError`), also by two changes at once (decided
+    under the audit lock)."""
+    repo.lock_audit(s)
     row = repo.require_user(s, username)
     current = Role(row.role)
     losing_admin = current is Role.ADMIN and (

@@ -77,6 +77,7 @@ async def create_team(request: Request, body: NewTeam, user: AdminChange) -> Tea
 
     def job(s: Any) -> TeamsOut:
         name = team_name(body.name)
+        repo.lock_audit(s)  # the same team created twice at once: the second is a 409
         if repo.team_exists(s, name):
             raise ConflictError(f"team {name!r} already exists")
         if not body.agents and not body.supervisor:

@@ -34,6 +34,7 @@ from agent_monitor.storage.repo.alerts import (
 )
 from agent_monitor.storage.repo.audit import (
     list_audit,
+    lock_audit,
     record_audit,
 )
 from agent_monitor.storage.repo.calls import (
@@ -173,6 +174,7 @@ __all__ = [
     "list_teams",
     "list_users",
     "list_utterances",
+    "lock_audit",
     "next_in_queue",
     "pack_selection",
     "raise_alert",

@@ -129,9 +129,10 @@ def escalate_if_due(
 def take_over(
     session: Session, alert_id: int, by: str, *, at: datetime | None = None, note: str | None = None
 ) -> Handoff:
-    """A supervisor takes the call over; acknowledges the alert first if nobody had."""
+    """A supervisor takes the call over; acknowledges the alert first if nobody had (decided
+    under the lock: another supervisor may acknowledge it at the same moment)."""
     when = as_utc(at)
-    alert = get_alert(session, alert_id)
+    alert, _ = _fresh(session, alert_id)
     if alert.state is AlertState.RAISED:
         acknowledge_alert(session, alert_id, by, at=when)
     alert, handoff = _locked(session, alert_id, AlertAction.TAKEN_OVER)

@@ -42,6 +42,14 @@ def record_audit(
     return entry
 
 
+def lock_audit(session: Session) -> None:
+    """Take the audit chain's append lock now, held until the transaction ends. An audited change
+    that is decided on what is stored (is the name taken? is this the last admin? does the team
+    exist?) takes it before it looks: two such changes at once then take turns, and the second
+    sees what the first did (it would take the lock anyway, later, to record itself)."""
+    chain.lock_chain(session, AuditEntry.__tablename__)
+
+
 def list_audit(
     session: Session,
     *,

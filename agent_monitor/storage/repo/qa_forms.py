@@ -18,15 +18,24 @@ def to_form(row: QaForm) -> ScorecardForm:
     return ScorecardForm(row.name, row.title, tuple(FormItem.parse(i) for i in row.items))
 
 
+def _latest(session: Session, name: str) -> QaForm | None:
+    stmt = select(QaForm).where(QaForm.name == name).order_by(QaForm.version.desc()).limit(1)
+    return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+
+
+def _same(row: QaForm, form: ScorecardForm, items: list[dict[str, object]]) -> bool:
+    return row.items == items and row.title == form.title
+
+
 def save_form(session: Session, form: ScorecardForm, actor: str) -> QaForm:
     """Store ``form`` as the next version of its name (version 1 for a new name); an unchanged
-    form returns its latest version instead of adding a copy. :class:`ConflictError` when another
-    save of the same name took that version number first (saved at the same time)."""
-    latest = session.scalars(
-        select(QaForm).where(QaForm.name == form.name).order_by(QaForm.version.desc()).limit(1)
-    ).one_or_none()
+    form returns its latest version instead of adding a copy, also when the same form is saved
+    twice at once (a double click, or two first reads seeding the default form). A different form
+    saved at the same time as this one and taking its version number first is a
+    :class:`ConflictError`."""
+    latest = _latest(session, form.name)
     items = [i.as_dict() for i in form.items]
-    if latest is not None and latest.items == items and latest.title == form.title:
+    if latest is not None and _same(latest, form, items):
         return latest
     row = QaForm(
         name=form.name,
@@ -40,6 +49,9 @@ def save_form(session: Session, form: ScorecardForm, actor: str) -> QaForm:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
+        latest = _latest(session, form.name)
+        if latest is not None and _same(latest, form, items):
+            return latest
         raise ConflictError(
             f"form {form.name!r} was saved by someone else at the same time; reload it and save again"
         ) from None

@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent_monitor.storage.tables import RevokedSession
@@ -13,16 +14,32 @@ from agent_monitor.storage.types import as_utc, utcnow
 
 
 def revoke_session(session: Session, sid: str, username: str, expires_at: datetime) -> None:
-    """End session ``sid`` (idempotent); rows past their expiry are removed on the way."""
+    """End session ``sid`` (idempotent, also for two sign-outs of it at once); rows past their
+    expiry are removed on the way."""
     now = utcnow()
     session.execute(delete(RevokedSession).where(RevokedSession.expires_at <= now))
-    if session.get(RevokedSession, sid) is None:
-        session.add(
-            RevokedSession(
-                sid=sid, username=username, expires_at=as_utc(expires_at, "expires_at"), revoked_at=now
-            )
-        )
-        session.flush()
+    row = RevokedSession(
+        sid=sid, username=username, expires_at=as_utc(expires_at, "expires_at"), revoked_at=now
+    )
+    _stored(session, row)
+
+
+def _stored(session: Session, row: RevokedSession) -> RevokedSession | None:
+    """Insert ``row`` unless its ``sid`` is stored; returns the stored row then (``None`` when
+    ``row`` went in). Another request may insert the same ``sid`` at the same moment (a double
+    click on Sign out, two admins ending one user's sessions): its row is returned then too."""
+    found = session.get(RevokedSession, row.sid)
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return None
+    except IntegrityError:
+        found = session.get(RevokedSession, row.sid, populate_existing=True)
+        if found is None:  # pragma: no cover - the conflicting row vanished again
+            raise
+        return found
 
 
 def session_revoked(session: Session, sid: str) -> bool:
@@ -41,13 +58,12 @@ def end_user_sessions(
     longest-lived of them would have expired anyway (the row can go then). Signing in again
     afterwards starts a session that stands (one issued in the same second is refused too)."""
     when = as_utc(at)
-    sid = _all_sessions_sid(username)
-    row = session.get(RevokedSession, sid)
-    if row is None:
-        row = RevokedSession(sid=sid, username=username, expires_at=as_utc(expires_at), revoked_at=when)
-        session.add(row)
-    else:
-        row.revoked_at = when
+    new = RevokedSession(
+        sid=_all_sessions_sid(username), username=username, expires_at=as_utc(expires_at), revoked_at=when
+    )
+    row = _stored(session, new)
+    if row is not None:
+        row.revoked_at = max(as_utc(row.revoked_at), when)
         row.expires_at = max(as_utc(row.expires_at), as_utc(expires_at, "expires_at"))
     session.flush()
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
 from agent_monitor.storage.enums import Role
+from agent_monitor.storage.repo.audit import lock_audit
 from agent_monitor.storage.repo.people import get_agent
 from agent_monitor.storage.tables import Agent, User
 
@@ -61,8 +62,10 @@ def set_agent_team(session: Session, agent_id: str, team: str | None) -> Agent:
 
 def rename_team(session: Session, old: str, new: str) -> int:
     """Rename team ``old`` to ``new`` for its agents and supervisors; returns how many changed.
-    Renaming onto an existing team is refused (move the agents instead)."""
+    Renaming onto an existing team is refused (move the agents instead); decided under the audit
+    lock (the caller records the rename), so two renames at once cannot merge two teams into one."""
     new = team_name(new)
+    lock_audit(session)
     if not team_exists(session, old):
         raise NotFoundError(f"team {old!r} not found")
     if new != old and team_exists(session, new):
