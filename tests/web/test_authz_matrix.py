@@ -216,6 +216,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/qa/calls/{call_id:path}/assign"): Access(
         roles("qa", "admin"), call=CALL1, ok=frozenset({409})
     ),
+    ("POST", "/api/qa/calls/{call_id:path}/release"): Access(
+        roles("qa", "admin"), call=CALL1, ok=frozenset({409})
+    ),
     ("POST", "/api/qa/calls/{call_id:path}/review"): Access(
         roles("qa", "admin"), call=CALL1, body={"notes": "matrix", "done": False}, ok=frozenset({409})
     ),
