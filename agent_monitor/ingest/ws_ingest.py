@@ -23,7 +23,8 @@ Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
   ``max_frame_bytes``; 20 ms frames are typical.
 - A call id that already exists (a client reconnecting after a dropped connection or a server
   restart) continues that call: its rows and recordings are appended to. A call id that is live
-  on this server right now is refused (1008).
+  on this server right now is refused (1008); one whose connection has just ended and that is
+  still stopping (its last audio being recognised) is resumed once it has stopped.
 - ``lang`` (``en`` or ``zh``) picks the call's speech model and rule pack; without it the
   agent's or the queue's language from the settings applies (:mod:`agent_monitor.ingest.language`).
   A language whose model is not installed is recorded but not transcribed (a ``signal_health``

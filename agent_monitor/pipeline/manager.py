@@ -89,7 +89,9 @@ class CallManager:
 
     async def start_call(self, info: CallInfo) -> CallSession:
         """Open a session: the call row (resumed if the id exists), one recording and one worker
-        per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id."""
+        per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id; a
+        call still stopping (its connection has just ended) is resumed once it has stopped."""
+        await self._wait_stopping(info.call_id)
         if info.call_id in self._sessions:
             raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
         self.outbox.start()
@@ -119,6 +121,17 @@ class CallManager:
         if not session.resumed:
             await self._metadata_rules(session, stages.checkers)
         return session
+
+    async def _wait_stopping(self, call_id: str) -> None:
+        """Wait while this call's session is stopping (draining its last audio, ending its rows):
+        a client reconnecting at once resumes the call instead of being refused as live."""
+        held = self._sessions.get(call_id)
+        while held is not None and held.closed:
+            await held.wait_stopped()
+            after = self._sessions.get(call_id)
+            if after is held:  # stopped but still held (stopped while it was opening): refused
+                return
+            held = after
 
     async def _not_transcribed(self, session: CallSession) -> None:
         """The call's language has no model: say so for each leg (recording goes on)."""
