@@ -9,6 +9,7 @@ the agent and debtor legs. Every failure is an :class:`AudioDecodeError` or
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ from agent_monitor.model.audio import Leg
 
 MIN_SAMPLE_RATE = 4000
 MAX_SAMPLE_RATE = 384000
+#: a larger file is refused before it is read: it was read whole into memory (a 20 GiB file
+#: grew the process to 20 GB); 1 GiB is about 9 hours of 16 kHz 16-bit stereo WAV
+MAX_FILE_BYTES = 1 << 30
 RAW_SUFFIXES = {".raw": "s16le", ".pcm": "s16le", ".ulaw": "mulaw", ".mulaw": "mulaw", ".alaw": "alaw"}
 
 Encoding = Literal["s16le", "mulaw", "alaw"]
@@ -81,15 +85,30 @@ def decode_file(
         raise AudioDecodeError(source, "no such file")
     if path.is_dir():
         raise AudioDecodeError(source, "is a directory, not an audio file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AudioDecodeError(source, f"cannot read file ({exc.strerror or exc})") from exc
+    data = _read_regular_file(path, source)
     suffix = path.suffix.lower()
     if raw is None and suffix in RAW_SUFFIXES:
         encoding: Encoding = RAW_SUFFIXES[suffix]  # type: ignore[assignment]
         raw = RawFormat(encoding=encoding, sample_rate=8000 if encoding != "s16le" else 16000)
     return decode_bytes(data, source=source, target_rate=target_rate, raw=raw)
+
+
+def _read_regular_file(path: Path, source: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES` (a FIFO waited forever for a
+    writer, ``/dev/zero`` was read forever)."""
+    if not path.is_file():
+        raise AudioDecodeError(source, "not a regular file (a pipe or a device)")
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise AudioDecodeError(
+                    source,
+                    f"file is {size / 2**20:.0f} MiB, more than the {MAX_FILE_BYTES >> 20} MiB allowed",
+                )
+            return f.read()
+    except OSError as exc:
+        raise AudioDecodeError(source, f"cannot read file ({exc.strerror or exc})") from exc
 
 
 def decode_bytes(data: bytes, *, source: str, target_rate: int, raw: RawFormat | None = None) -> DecodedAudio:

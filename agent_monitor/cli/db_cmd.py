@@ -62,10 +62,12 @@ def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from agent_monitor.storage.migrate import current_revision, head_revision
+    from agent_monitor.storage.migrate import current_revision, head_revision, is_known_revision
 
     current, head = current_revision(settings), head_revision()
     state = "up to date" if current == head else "needs `agent-monitor db upgrade`"
+    if not is_known_revision(current):
+        state = "unknown to this version: migrated by a newer agent-monitor"
     print(f"database {_display_url(settings)}: revision {current or 'none'}, newest {head} ({state})")
     return 0
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.settings.base import REPO_ROOT
+from agent_monitor.settings.base import REPO_ROOT, Section
 
 __all__ = ["FusionSettings", "RulesSettings", "StressSettings"]
 
 
-class RulesSettings(BaseModel):
+class RulesSettings(Section):
     """The rule engine (qa_rules): packs, must-say window, call-metadata policy values."""
 
     #: rule pack files or folders (``*.yaml``); default: the packs shipped in qa_rules/packs
@@ -40,7 +40,7 @@ class RulesSettings(BaseModel):
     freq_after_conversation_days: int = Field(7, ge=1)
 
 
-class StressSettings(BaseModel):
+class StressSettings(Section):
     """Debtor stress scoring (:mod:`emotion`). Times in seconds, scores 0-100."""
 
     #: trained coefficients (``agent-monitor stress train`` writes it)
@@ -68,7 +68,7 @@ class StressSettings(BaseModel):
     min_level_s: float = Field(default=5.0, ge=0.0)
 
 
-class FusionSettings(BaseModel):
+class FusionSettings(Section):
     """How rule hits and debtor stress become a call level (see :mod:`agent_monitor.pipeline.fusion`).
 
     Levels are ``none < yellow < orange < red``; the call level only ever rises."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from agent_monitor.settings.base import Section
 
 __all__ = ["ClusterSettings", "NodeRole"]
 
@@ -14,7 +16,7 @@ __all__ = ["ClusterSettings", "NodeRole"]
 NodeRole = Literal["all", "analysis", "web"]
 
 
-class ClusterSettings(BaseModel):
+class ClusterSettings(Section):
     """``AGENT_MONITOR_CLUSTER__*``: how this node joins the others (nothing, by default)."""
 
     #: Redis of the floor, e.g. ``redis://10.0.0.5:6379/0``; ``None``: the in-process bus (one node)

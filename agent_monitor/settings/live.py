@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings.analysis import FusionSettings
-from agent_monitor.settings.base import CallLanguage
+from agent_monitor.settings.base import CallLanguage, Section
 
 __all__ = ["HealthSettings", "LiveSettings", "OutboxSettings"]
 
 
-class OutboxSettings(BaseModel):
+class OutboxSettings(Section):
     """The write outbox between a live call and the database (:mod:`agent_monitor.pipeline.store`).
     Times in seconds."""
 
@@ -35,7 +35,7 @@ class OutboxSettings(BaseModel):
     batch_max: int = Field(64, ge=1, le=10000)
 
 
-class HealthSettings(BaseModel):
+class HealthSettings(Section):
     """Signal health of each leg (:mod:`agent_monitor.pipeline.health`). Levels in dBFS, times in s.
 
     A level issue starts once its condition has held for ``onset_s`` and clears once it has not
@@ -96,7 +96,7 @@ class HealthSettings(BaseModel):
     unclear_wordless_share: float = Field(0.45, gt=0.0, le=1.0)
 
 
-class LiveSettings(BaseModel):
+class LiveSettings(Section):
     """The live call pipeline (:mod:`agent_monitor.pipeline`). Times in seconds."""
 
     #: audio waiting per leg between ``push_audio`` and recognition; more is dropped (and counted)

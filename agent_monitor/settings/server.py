@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
 
 from agent_monitor.model.roles import Role
+from agent_monitor.settings.base import Section
 
 #: the heap allocators ``serve`` can run on (``server.allocator``)
 Allocator = Literal["auto", "jemalloc", "glibc"]
@@ -14,7 +15,7 @@ Allocator = Literal["auto", "jemalloc", "glibc"]
 __all__ = ["Allocator", "PhoneHookSettings", "ServerSettings", "WallSettings", "WebSettings"]
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(Section):
     """``agent-monitor serve``: the web server and the ingest listeners (see :mod:`web.app`)."""
 
     #: address the HTTP/websocket server and the AudioSocket listener bind to
@@ -77,7 +78,7 @@ def _at_least(chars: int) -> AfterValidator:
     return AfterValidator(check)
 
 
-class WebSettings(BaseModel):
+class WebSettings(Section):
     """Login, sessions and machine credentials of the web application (see :mod:`web.auth`).
 
     There is no default secret and no default password: the session signing key and the ingest
@@ -118,7 +119,7 @@ class WebSettings(BaseModel):
     metrics_token: SecretStr | None = None
 
 
-class QaSettings(BaseModel):
+class QaSettings(Section):
     """The QA review queue (see README: "QA review at volume")."""
 
     #: a call assigned to a reviewer (by "Next in queue", "Take" or "Assigned to") who has saved no
@@ -127,7 +128,7 @@ class QaSettings(BaseModel):
     claim_expiry_s: float = Field(30 * 60.0, gt=0.0, le=30 * 24 * 3600.0)
 
 
-class PhoneHookSettings(BaseModel):
+class PhoneHookSettings(Section):
     """The phone-system hook of the supervisor's "take over" (see :mod:`web.ui.phone_hook`): an HTTP
     POST of ``{"call_id", "agent_id", "supervisor", "action", "note", "alert_id"}`` to ``url``
     (``action``: ``listen``, ``whisper`` or ``barge``), e.g. to a small bridge that runs the
@@ -141,7 +142,7 @@ class PhoneHookSettings(BaseModel):
     token: SecretStr | None = None
 
 
-class WallSettings(BaseModel):
+class WallSettings(Section):
     """The supervisor's live wall."""
 
     #: an ended call (and its alerts) stays on the wall this long, marked ended, then goes

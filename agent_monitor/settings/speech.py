@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
-from agent_monitor.settings.base import CALL_LANGUAGES
+from agent_monitor.settings.base import CALL_LANGUAGES, Section
 
 __all__ = ["AsrSettings", "DecoderSettings", "VadSettings"]
 
 
-class VadSettings(BaseModel):
+class VadSettings(Section):
     """webrtcvad segmentation. Durations in milliseconds are converted to seconds where used."""
 
     frame_ms: Literal[10, 20, 30] = 30
@@ -55,7 +55,7 @@ class VadSettings(BaseModel):
     max_segment_ms: int = Field(20000, ge=1000)
 
 
-class DecoderSettings(BaseModel):
+class DecoderSettings(Section):
     """Kaldi options that replace a model's own (``None``: the model's own value): the decoder's
     in ``conf/model.conf``, and ``dither``, the feature extractor's in ``conf/mfcc.conf``. See
     ``asr/decoder_conf.py``; the measured effect is in README.md."""
@@ -78,7 +78,7 @@ class DecoderSettings(BaseModel):
     dither: float | None = Field(None, ge=0.0, le=10.0)
 
 
-class AsrSettings(BaseModel):
+class AsrSettings(Section):
     """Vosk recognition."""
 
     #: the model of offline tools (``transcribe``, ``eval asr``) when no ``--model`` is given

@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,6 +72,7 @@ def upgrade_database(source: Settings | str | URL | Engine, revision: str = "hea
     revision it is at afterwards. Safe to run on an up-to-date database (does nothing)."""
     engine, owned = _engine(source)
     try:
+        _refuse_unknown_revision(current_revision(engine))
         with engine.begin() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
@@ -102,10 +104,31 @@ def current_revision(source: Settings | str | URL | Engine) -> str | None:
 def require_current_schema(source: Settings | str | URL | Engine) -> None:
     """Raise :class:`DatabaseUnavailableError` unless the database is at the newest revision."""
     current, head = current_revision(source), head_revision()
+    _refuse_unknown_revision(current)
     if current != head:
         raise DatabaseUnavailableError(
             f"database schema is at revision {current or 'none'}, this version needs {head}:"
             " run `agent-monitor db upgrade`"
+        )
+
+
+def is_known_revision(revision: str | None) -> bool:
+    """Whether this version has a migration script for ``revision`` (``None``: not migrated)."""
+    if revision is None:
+        return True
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _refuse_unknown_revision(current: str | None) -> None:
+    """A database migrated by a newer version cannot be upgraded, or served, by this one (Alembic
+    raised a traceback: "Can't locate revision")."""
+    if not is_known_revision(current):
+        raise DatabaseUnavailableError(
+            f"database schema is at revision {current}, unknown to this version (newest {head_revision()}):"
+            " it was migrated by a newer agent-monitor; run that version"
         )
 
 

@@ -134,3 +134,34 @@ def test_the_wall_keeps_a_resolved_alert_for_a_grace_that_is_not_negative(
     with pytest.raises(ConfigError, match="invalid settings") as err:
         load_settings()
     assert "wall.resolved_grace_s" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("AGENT_MONITOR_LIVE__LEG_QUEUE_S", "inf", "live.leg_queue_s: Input should be a finite number"),
+        ("AGENT_MONITOR_WALL__RESOLVED_GRACE_S", "Infinity", "wall.resolved_grace_s: Input should be a"),
+        ("AGENT_MONITOR_VAD", "{", 'error parsing value for field "vad"'),
+        ("AGENT_MONITOR_WEB__TRUSTED_PROXIES", "not-a-list", 'error parsing value for field "web"'),
+    ],
+)
+def test_a_number_that_is_not_finite_or_a_section_that_is_not_json_is_one_line(
+    name: str,
+    value: str,
+    said: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``inf`` was taken and became a traceback where it turned into a count (``analyze``:
+    OverflowError in the leg queue); malformed JSON for a section or a list was a traceback
+    (pydantic-settings' SettingsError) before any command ran."""
+    from agent_monitor.cli import main
+
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv(name, value)
+    assert main(["db", "status"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("agent-monitor: error: invalid settings: ")
+    assert said in err and "\n" not in err
+    assert not (tmp_path / "data").exists()

@@ -194,3 +194,50 @@ def test_truncated_ogg_opus(call_opus: Path, tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(AudioDecodeError, match=r"truncated: .*Ogg"):
         decode_file(path, target_rate=16000)
+
+
+def test_a_fifo_or_a_device_is_refused_without_waiting(tmp_path: Path) -> None:
+    """A FIFO given as a recording waited forever for a writer and ``/dev/zero`` was read until
+    memory ran out (`transcribe`, `analyze`, `replay`); both are refused at once."""
+    import os
+    import threading
+
+    fifo = tmp_path / "call.wav"
+    os.mkfifo(fifo)
+    errors: list[BaseException] = []
+
+    def decode(path: Path) -> None:
+        try:
+            decode_file(path, target_rate=16000)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    for path in (fifo, Path("/dev/zero")):
+        worker = threading.Thread(target=decode, args=(path,), daemon=True)
+        worker.start()
+        worker.join(5.0)
+        if worker.is_alive():  # the old code: release the reader before failing
+            if path == fifo:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            pytest.fail(f"decoding {path} did not return")
+    assert [str(e) for e in errors] == [
+        f"{fifo}: not a regular file (a pipe or a device)",
+        "/dev/zero: not a regular file (a pipe or a device)",
+    ]
+    assert all(isinstance(e, AudioDecodeError) for e in errors)
+
+
+def test_a_file_larger_than_the_limit_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file was read whole into memory: a 20 GiB (sparse) WAV grew `transcribe` to 20 GB RSS."""
+    from agent_monitor.audio import decode
+
+    path = tmp_path / "big.wav"
+    sf.write(path, np.zeros(3 << 19, dtype=np.float32), 16000, subtype="PCM_16")  # 3 MiB
+    monkeypatch.setattr(decode, "MAX_FILE_BYTES", 1 << 20, raising=False)
+    with pytest.raises(AudioDecodeError, match=r"big\.wav: file is 3 MiB, more than the 1 MiB allowed"):
+        decode_file(path, target_rate=16000)
+    monkeypatch.undo()
+    assert decode.MAX_FILE_BYTES == 1 << 30
+    assert decode_file(path, target_rate=16000).duration == (3 << 19) / 16000

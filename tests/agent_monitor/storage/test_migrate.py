@@ -1,0 +1,37 @@
+"""Migrations on a database this version does not know (agent_monitor/storage/migrate.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.cli import main
+from agent_monitor.storage.migrate import head_revision, upgrade_database
+
+
+def test_a_database_migrated_by_a_newer_version_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`db upgrade` on a database at a revision no migration script of this version knows was a
+    traceback (Alembic's "Can't locate revision"), and `db status`/`db verify` told the operator to
+    run `db upgrade`. Now: one line saying a newer version migrated it; the database is untouched."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db_file = data / "agent-monitor.db"
+    upgrade_database(f"sqlite:///{db_file}")
+    with sqlite3.connect(db_file) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(data))
+    before = db_file.read_bytes()
+    said = (
+        f"agent-monitor: error: database schema is at revision 9999, unknown to this version (newest"
+        f" {head_revision()}): it was migrated by a newer agent-monitor; run that version"
+    )
+    for command in ("upgrade", "verify"):
+        assert main(["db", command]) == 1
+        assert capsys.readouterr().err.strip() == said
+    assert main(["db", "status"]) == 0
+    assert "unknown to this version" in capsys.readouterr().out
+    assert db_file.read_bytes() == before
