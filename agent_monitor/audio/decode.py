@@ -9,7 +9,6 @@ the agent and debtor legs. Every failure is an :class:`AudioDecodeError` or
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,10 +80,6 @@ def decode_file(
 ) -> DecodedAudio:
     """Read ``path`` and resample every channel to ``target_rate``."""
     source = str(path)
-    if not path.exists():
-        raise AudioDecodeError(source, "no such file")
-    if path.is_dir():
-        raise AudioDecodeError(source, "is a directory, not an audio file")
     data = _read_regular_file(path, source)
     suffix = path.suffix.lower()
     if raw is None and suffix in RAW_SUFFIXES:
@@ -93,20 +88,31 @@ def decode_file(
     return decode_bytes(data, source=source, target_rate=target_rate, raw=raw)
 
 
-def _read_regular_file(path: Path, source: str) -> bytes:
-    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES` (a FIFO waited forever for a
-    writer, ``/dev/zero`` was read forever)."""
+def check_audio_file(path: Path, source: str) -> int:
+    """The size of ``path``, an existing regular file of at most :data:`MAX_FILE_BYTES`;
+    :class:`AudioDecodeError` otherwise (a FIFO waited forever for a writer, ``/dev/zero`` was
+    read forever, a 20 GiB file was read whole into memory)."""
+    if not path.exists():
+        raise AudioDecodeError(source, "no such file")
+    if path.is_dir():
+        raise AudioDecodeError(source, "is a directory, not an audio file")
     if not path.is_file():
         raise AudioDecodeError(source, "not a regular file (a pipe or a device)")
     try:
-        with path.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise AudioDecodeError(
-                    source,
-                    f"file is {size / 2**20:.0f} MiB, more than the {MAX_FILE_BYTES >> 20} MiB allowed",
-                )
-            return f.read()
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AudioDecodeError(source, f"cannot read file ({exc.strerror or exc})") from exc
+    if size > MAX_FILE_BYTES:
+        raise AudioDecodeError(
+            source, f"file is {size / 2**20:.0f} MiB, more than the {MAX_FILE_BYTES >> 20} MiB allowed"
+        )
+    return size
+
+
+def _read_regular_file(path: Path, source: str) -> bytes:
+    check_audio_file(path, source)
+    try:
+        return path.read_bytes()
     except OSError as exc:
         raise AudioDecodeError(source, f"cannot read file ({exc.strerror or exc})") from exc
 

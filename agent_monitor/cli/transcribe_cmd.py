@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from agent_monitor.errors import AgentMonitorError, ConfigError
+from agent_monitor.errors import AgentMonitorError, AudioFormatError, ConfigError
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from agent_monitor.audio.decode import RawFormat
 
 
 def register(commands: Any, evals: Any) -> None:
@@ -21,8 +24,8 @@ def register(commands: Any, evals: Any) -> None:
     p.add_argument("--channel-map", help="explicit channel to leg mapping, e.g. 0=agent,1=debtor")
     p.add_argument("--model", help="installed model name (default: settings asr.model)")
     p.add_argument("--raw-encoding", choices=["s16le", "mulaw", "alaw"], help="read files as raw audio")
-    p.add_argument("--raw-rate", type=int, default=8000, help="sample rate of raw audio (default 8000)")
-    p.add_argument("--raw-channels", type=int, default=1, help="channels of raw audio (default 1)")
+    p.add_argument("--raw-rate", type=int, help="sample rate of raw audio (default 8000; .raw/.pcm 16000)")
+    p.add_argument("--raw-channels", type=int, help="channels of raw audio (default 1)")
     p.set_defaults(func=run_transcribe)
 
     e = evals.add_parser("asr", help="word error rate of transcribe vs plain whole-file Vosk")
@@ -72,7 +75,7 @@ def register(commands: Any, evals: Any) -> None:
 
 
 def run_transcribe(args: argparse.Namespace, settings: Settings) -> int:
-    from agent_monitor.audio.decode import RawFormat, parse_channel_map
+    from agent_monitor.audio.decode import parse_channel_map
     from asr.streaming import RecognizerPool
     from asr.transcribe import transcribe_file
 
@@ -81,17 +84,13 @@ def run_transcribe(args: argparse.Namespace, settings: Settings) -> int:
             update={"asr": settings.asr.model_copy(update={"agent_channel": args.agent_channel})}
         )
     channel_map = parse_channel_map(args.channel_map) if args.channel_map else None
-    raw = (
-        RawFormat(sample_rate=args.raw_rate, channels=args.raw_channels, encoding=args.raw_encoding)
-        if args.raw_encoding
-        else None
-    )
     pool = RecognizerPool.from_settings(settings, args.model)
     failed = 0
     try:
         for index, path in enumerate(args.files):
             try:
                 with _Progress(path) as progress:
+                    raw = raw_format(path, args.raw_encoding, args.raw_rate, args.raw_channels)
                     result = transcribe_file(
                         pool, settings, path, channel_map=channel_map, raw=raw, progress=progress.update
                     )
@@ -109,6 +108,28 @@ def run_transcribe(args: argparse.Namespace, settings: Settings) -> int:
         print(f"agent-monitor: {failed} of {len(args.files)} files failed", file=sys.stderr)
         return 1
     return 0
+
+
+def raw_format(path: Path, encoding: str | None, rate: int | None, channels: int | None) -> RawFormat | None:
+    """How to read ``path`` as raw audio: ``--raw-encoding``, else its suffix (``.ulaw``: 8 kHz
+    mu-law, ``.raw``: 16 kHz s16le); ``--raw-rate``/``--raw-channels`` apply to either (they were
+    ignored without ``--raw-encoding``) and are refused for a file with a header, whose own format
+    is used (they were ignored silently)."""
+    from agent_monitor.audio.decode import RAW_SUFFIXES, RawFormat
+
+    by_suffix = RAW_SUFFIXES.get(path.suffix.lower())
+    chosen = encoding or by_suffix
+    if chosen is None:
+        if rate is not None or channels is not None:
+            raise AudioFormatError(
+                str(path),
+                "--raw-rate and --raw-channels apply to raw audio only: give --raw-encoding, or name "
+                f"the file {'/'.join(sorted(RAW_SUFFIXES))}",
+            )
+        return None
+    default_rate = 16000 if encoding is None and chosen == "s16le" else 8000
+    rate, channels = default_rate if rate is None else rate, 1 if channels is None else channels
+    return RawFormat(sample_rate=rate, channels=channels, encoding=chosen)  # type: ignore[arg-type]
 
 
 class _Progress:

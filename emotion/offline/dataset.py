@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_monitor.audio.conditions import CONDITIONS, Condition
+from agent_monitor.audio.decode import check_audio_file
 from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.errors import AudioDecodeError, AudioFormatError, DatasetError, StressError
 from emotion.features import N_FEATURES, WindowFeatures
@@ -101,6 +102,7 @@ def read_audio(path: Path) -> tuple[npt.NDArray[np.float32], int]:
     """Decode an audio file to float32 mono (channels averaged) and its sample rate."""
     import soundfile as sf
 
+    check_audio_file(path, str(path))  # a FIFO or device waited or read forever
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 
@@ -112,3 +113,28 @@ def test_bad_channel_map_and_absurd_raw_rate(librispeech_flac: Path, tmp_path: P
     raw.write_bytes(b"\x00\x01" * 1000)
     proc = _run("transcribe", raw, "--raw-encoding", "s16le", "--raw-rate", "1")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "sample rate 1 Hz" in proc.stderr
+
+
+def test_raw_rate_and_channels_apply_to_raw_files_only() -> None:
+    """``--raw-rate``/``--raw-channels`` were ignored without ``--raw-encoding``, also for a
+    ``.ulaw`` file read as raw by its suffix, and silently for a file with a header."""
+    from agent_monitor.audio.decode import RawFormat
+    from agent_monitor.cli.transcribe_cmd import raw_format
+    from agent_monitor.errors import AudioFormatError
+
+    assert raw_format(Path("c.ulaw"), None, 16000, None) == RawFormat(16000, 1, "mulaw")
+    assert raw_format(Path("c.ULAW"), None, None, 2) == RawFormat(8000, 2, "mulaw")
+    assert raw_format(Path("c.raw"), None, None, None) == RawFormat(16000, 1, "s16le")
+    assert raw_format(Path("c.wav"), "alaw", None, None) == RawFormat(8000, 1, "alaw")
+    assert raw_format(Path("c.wav"), None, None, None) is None
+    with pytest.raises(AudioFormatError, match=r"c\.wav: --raw-rate and --raw-channels apply to raw"):
+        raw_format(Path("c.wav"), None, 8000, None)
+
+
+def test_a_raw_rate_of_zero_for_a_ulaw_file_is_refused(tmp_path: Path) -> None:
+    """It was ignored (the file was read at 8 kHz and exit 0)."""
+    ulaw = tmp_path / "c.ulaw"
+    ulaw.write_bytes(bytes(range(256)) * 40)
+    proc = _run("transcribe", ulaw, "--raw-rate", "0")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "sample rate 0 Hz" in proc.stderr, proc.stderr

@@ -77,3 +77,34 @@ def test_missing_model_is_a_clear_error(
 ) -> None:
     assert main(["stress", "score", str(ravdess / ANGRY), "--model", str(tmp_path / "none.json")]) == 1
     assert "stress train" in capsys.readouterr().err
+
+
+def test_a_fifo_is_refused_at_once_and_the_other_files_scored(
+    ravdess: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``stress score`` on a FIFO waited forever for a writer (it reads files its own way, not
+    through ``transcribe``'s decoder, which refused it already): now one line, and the next file
+    is scored. Run in a thread so that the old code fails the test instead of hanging it."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    result: list[int] = []
+    worker = threading.Thread(
+        target=lambda: result.append(main(["stress", "score", str(fifo), str(ravdess / CALM), "--json"])),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(60.0)
+    if worker.is_alive():  # the old code: release the reader before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10.0)
+        pytest.fail("stress score on a FIFO did not return")
+    captured = capsys.readouterr()
+    assert result == [1]
+    assert json.loads(captured.out)["file"].endswith(CALM)
+    assert (
+        captured.err.splitlines()[0]
+        == f"agent-monitor: error: {fifo}: not a regular file (a pipe or a device)"
+    )
