@@ -26,6 +26,16 @@ def _reject_constant(name: str) -> Any:
     raise StrictJsonError(f"{name} is not a JSON number")
 
 
+#: Python's own limit on the digits of an integer read from text (``sys.get_int_max_str_digits``)
+MAX_INT_DIGITS = 4300
+
+
+def _integer(text: str) -> int:
+    if len(text) - text.startswith("-") > MAX_INT_DIGITS:  # int() raised a bare ValueError
+        raise StrictJsonError(f"number {text[:40]}... has more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -60,12 +70,16 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 #: one decoder for every call (``json.loads`` with hooks would build a new one each time)
 _DECODER = json.JSONDecoder(
-    parse_constant=_reject_constant, parse_float=_finite, object_pairs_hook=_unique_keys
+    parse_constant=_reject_constant,
+    parse_float=_finite,
+    parse_int=_integer,
+    object_pairs_hook=_unique_keys,
 )
 
 
 def loads_strict(text: str | bytes) -> Any:
-    """``json.loads`` that refuses non-finite numbers, lone surrogates and repeated keys
+    """``json.loads`` that refuses non-finite numbers, integers of more than
+    :data:`MAX_INT_DIGITS` digits, lone surrogates and repeated keys
     (:class:`StrictJsonError`; malformed JSON raises :class:`json.JSONDecodeError`, also a ``ValueError``)."""
     if isinstance(text, bytes):
         try:

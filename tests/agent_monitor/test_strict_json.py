@@ -25,6 +25,15 @@ def test_non_finite_numbers_are_refused(text: str) -> None:
         loads_strict(text)
 
 
+def test_an_integer_longer_than_pythons_limit_is_refused_with_a_reason() -> None:
+    """It was a bare ``ValueError`` from ``int()``, read as malformed JSON: the web routes answered
+    400 "There was an error parsing the body" instead of 422 with the reason."""
+    assert loads_strict("-" + "9" * 4300) == -int("9" * 4300)
+    for text in ("1" * 4301, '{"scorecard": {"a": -' + "7" * 5000 + "}}"):
+        with pytest.raises(StrictJsonError, match="has more than 4300 digits"):
+            loads_strict(text)
+
+
 @pytest.mark.parametrize(
     "text",
     ['"\\ud800"', '{"a": ["ok", "x\\udfffy"]}', '{"\\udc00": 1}', '["\\ud83d"]', '{"a": "\ud800"}'],

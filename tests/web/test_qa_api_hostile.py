@@ -1,5 +1,6 @@
 """Hostile requests to the QA API on both databases: a U+0000 (NUL) in a call id, a queue filter
-or a review's text is a 422 on SQLite and PostgreSQL (PostgreSQL cannot hold it: a 500 there)."""
+or a review's text is a 422 on SQLite and PostgreSQL (PostgreSQL cannot hold it: a 500 there); so
+is an integer of more than 4300 digits in a body (a 400 "error parsing the body" without a reason)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,7 @@ def test_a_nul_in_a_request_is_refused_on_both_databases(
             r = c.request(method, path, json=body, headers=csrf)
             assert r.status_code == 422 and "U+0000" in r.text, (method, path, r.status_code, r.text)
         assert c.get("/api/qa/queue?call=q").status_code == 200  # nothing else is refused
+        huge = '{"scorecard": {"identification": ' + "7" * 5000 + "}}"
+        headers = {**csrf, "content-type": "application/json"}
+        r = c.post("/api/qa/calls/q-1/review", content=huge, headers=headers)
+        assert r.status_code == 422 and "more than 4300 digits" in r.text, (r.status_code, r.text)
