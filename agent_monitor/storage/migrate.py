@@ -72,8 +72,9 @@ def upgrade_database(source: Settings | str | URL | Engine, revision: str = "hea
     revision it is at afterwards. Safe to run on an up-to-date database (does nothing)."""
     engine, owned = _engine(source)
     try:
-        _refuse_unknown_revision(current_revision(engine))
         with engine.begin() as conn:
+            # on this connection: one that cannot be made is "cannot migrate", as before
+            _refuse_unknown_revision(MigrationContext.configure(conn).get_current_revision())
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
