@@ -203,13 +203,31 @@ async def reviewers(request: Request, user: ReviewerUser) -> dict[str, Any]:
     return {"reviewers": await in_db(request, job)}
 
 
-class AssignIn(BaseModel):
+class TakeOverIn(BaseModel):
+    #: who holds the call by a lead's assignment, as the caller saw it and agreed to take it from;
+    #: required to assign or release such a call for anyone else (409 without it, or when it is
+    #: held by someone else by now)
+    take_over: str | None = Field(None, max_length=100)
+
+
+class AssignIn(TakeOverIn):
     #: who reviews the call (default: the signed-in user)
     reviewer: str | None = Field(None, max_length=100)
-    #: who holds the call by a lead's assignment, as the caller saw it and agreed to take it from;
-    #: required to assign such a call to anyone else (409 without it, or when it is held by
-    #: someone else by now)
-    take_over: str | None = Field(None, max_length=100)
+
+
+def _queued_call(s: Any, user: ReviewerUser, call_id: str) -> None:
+    """404 unless the call is in the QA queue and in ``user``'s scope."""
+    repo.get_qa_item(s, call_id)
+    if not can_see_call(user, repo.get_call(s, call_id)):
+        raise NotFoundError(f"call {call_id!r} is not in the QA queue")
+
+
+def _audit_change(
+    s: Any, user: ReviewerUser, action: str, call_id: str, take_over: str | None, **detail: Any
+) -> None:
+    """The audit record of an assignment or release, with the ``take_over`` the request named."""
+    asked = {"take_over": take_over} if take_over else {}
+    audit(s, user, action, "call", call_id, **detail, **asked)
 
 
 @router.post("/api/qa/calls/{call_id:path}/assign", dependencies=[Depends(csrf_protect)])
@@ -220,40 +238,31 @@ async def assign(
     audited."""
     reviewer = (body.reviewer if body else None) or user.username
 
+    take_over = body.take_over if body else None
+
     def job(s: Any) -> dict[str, Any]:
-        item = repo.get_qa_item(s, call_id)
-        if not can_see_call(user, repo.get_call(s, call_id)):
-            raise NotFoundError(f"call {call_id!r} is not in the QA queue")
+        _queued_call(s, user, call_id)
         target = repo.get_user(s, reviewer)
         if target is None or not target.active or target.role not in REVIEWER_ROLES:
             raise InvalidRecordError(f"{reviewer!r} is not an active QA reviewer")
-        take_over = body.take_over if body else None
         item = repo.assign_qa(s, call_id, reviewer, by=user.username, take_over=take_over)
-        asked = {"take_over": take_over} if take_over else {}  # as the request said
-        audit(s, user, "qa_assign", "call", call_id, reviewer=reviewer, **asked)
+        _audit_change(s, user, "qa_assign", call_id, take_over, reviewer=reviewer)
         return _held_json(call_id, item)
 
     return await in_db(request, job)
 
 
-class ReleaseIn(BaseModel):
-    #: who holds the call by a lead's assignment, as the caller saw it (see :class:`AssignIn`)
-    take_over: str | None = Field(None, max_length=100)
-
-
 @router.post("/api/qa/calls/{call_id:path}/release", dependencies=[Depends(csrf_protect)])
 async def release(
-    request: Request, call_id: str, user: ReviewerUser, body: ReleaseIn | None = None
+    request: Request, call_id: str, user: ReviewerUser, body: TakeOverIn | None = None
 ) -> dict[str, Any]:
     """Put the call back in the queue, nobody's; audited."""
     take_over = body.take_over if body else None
 
     def job(s: Any) -> dict[str, Any]:
-        repo.get_qa_item(s, call_id)
-        if not can_see_call(user, repo.get_call(s, call_id)):
-            raise NotFoundError(f"call {call_id!r} is not in the QA queue")
+        _queued_call(s, user, call_id)
         item = repo.release_qa(s, call_id, by=user.username, take_over=take_over)
-        audit(s, user, "qa_release", "call", call_id, **({"take_over": take_over} if take_over else {}))
+        _audit_change(s, user, "qa_release", call_id, take_over)
         return _held_json(call_id, item)
 
     return await in_db(request, job)
