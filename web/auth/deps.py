@@ -27,7 +27,6 @@ import contextlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -64,14 +63,13 @@ def auth_state(conn: HTTPConnection) -> AuthState:
 
 def _load_user(conn: HTTPConnection, token: SessionToken) -> Any:
     """The user row, or ``None`` when the user is unknown, the session was revoked (logout) or an
-    admin ended the user's sessions after it was issued."""
+    admin ended the user's sessions at or after its issue time (to the microsecond)."""
     with services_of(conn).db.session() as s:
         user = repo.get_user(s, token.username)
-        issued = datetime.fromtimestamp(token.issued_at, UTC)
         if (
             user is None
             or repo.session_revoked(s, token.sid)
-            or repo.sessions_ended(s, user.username, issued)
+            or repo.sessions_ended(s, user.username, token.issued_at)
         ):
             return None
         s.expunge(user)

@@ -2,11 +2,16 @@
 that the server trusts without checking).
 
 A session cookie is ``v1.<payload>.<signature>`` where the payload (base64url JSON) holds the
-username, a random session id, the issue and expiry times and a fingerprint of the user's password
-hash, so changing a password ends every session of that user. The CSRF token of a session is
-``HMAC(csrf key, session id)``: it is sent to the browser in the readable cookie ``am_csrf`` and
-must come back in the ``X-CSRF-Token`` header of every unsafe request (double submit, bound to the
-session so a cookie planted by a sibling site does not pass).
+username, a random session id, the issue time (``iat``, whole seconds, and ``iat_us``, microseconds
+since the epoch), the expiry (whole seconds) and a fingerprint of the user's password hash, so
+changing a password ends every session of that user. ``iat_us`` lets a session started just after an
+admin ended the user's sessions stand, even within the same second; a token without it (issued
+before it existed) counts as issued at the start of its ``iat`` second, the earliest it can have
+been, so one issued in the second the sessions were ended stays refused.
+
+The CSRF token of a session is ``HMAC(csrf key, session id)``: it is sent to the browser in the
+readable cookie ``am_csrf`` and must come back in the ``X-CSRF-Token`` header of every unsafe
+request (double submit, bound to the session so a cookie planted by a sibling site does not pass).
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 SESSION_COOKIE = "am_session"
 CSRF_COOKIE = "am_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 #: the pre-login CSRF cookie of the /login form (double submit; no session exists yet)
 LOGIN_CSRF_COOKIE = "am_login_csrf"
+US_PER_S = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _b64(data: bytes) -> str:
@@ -49,9 +58,27 @@ def password_fingerprint(password_hash: str) -> str:
 class SessionToken:
     username: str
     sid: str
-    issued_at: int
+    #: the issue time in microseconds since the epoch (an old token's ``iat`` second, at its start)
+    issued_us: int
     expires_at: int
     pw: str
+
+    @property
+    def issued_at(self) -> datetime:
+        """The issue time, tz-aware UTC, to the microsecond."""
+        return _EPOCH + timedelta(microseconds=self.issued_us)
+
+
+def _issued_us(payload: dict[str, Any]) -> int:
+    """The token's issue time in microseconds: ``iat_us`` (which must lie in the ``iat`` second),
+    or for a token without it the start of its ``iat`` second."""
+    seconds = int(payload["iat"])
+    if "iat_us" not in payload:
+        return seconds * US_PER_S
+    micros = payload["iat_us"]
+    if not isinstance(micros, int) or isinstance(micros, bool) or micros // US_PER_S != seconds:
+        raise ValueError("iat_us does not match iat")
+    return micros
 
 
 class TokenSigner:
@@ -67,11 +94,13 @@ class TokenSigner:
         return _b64(hmac.new(key, data, hashlib.sha256).digest())
 
     def issue(self, username: str, password_hash: str, lifetime_s: float, now: float | None = None) -> str:
-        issued = int(time.time() if now is None else now)
+        issued_us = time.time_ns() // 1000 if now is None else round(now * US_PER_S)
+        issued = issued_us // US_PER_S
         payload = {
             "u": username,
             "sid": secrets.token_urlsafe(16),
             "iat": issued,
+            "iat_us": issued_us,
             "exp": issued + int(lifetime_s),
             "pw": password_fingerprint(password_hash),
         }
@@ -91,7 +120,7 @@ class TokenSigner:
             parsed = SessionToken(
                 str(payload["u"]),
                 str(payload["sid"]),
-                int(payload["iat"]),
+                _issued_us(payload),
                 int(payload["exp"]),
                 str(payload["pw"]),
             )

@@ -54,9 +54,10 @@ def _all_sessions_sid(username: str) -> str:
 def end_user_sessions(
     session: Session, username: str, expires_at: datetime, *, at: datetime | None = None
 ) -> None:
-    """End every session of ``username`` issued up to ``at`` (now); ``expires_at``: when the
-    longest-lived of them would have expired anyway (the row can go then). Signing in again
-    afterwards starts a session that stands (one issued in the same second is refused too)."""
+    """End every session of ``username`` issued up to ``at`` (now; kept to the microsecond on
+    SQLite and PostgreSQL); ``expires_at``: when the longest-lived of them would have expired anyway
+    (the row can go then). Signing in again afterwards, even within the same second, starts a
+    session that stands."""
     when = as_utc(at)
     new = RevokedSession(
         sid=_all_sessions_sid(username), username=username, expires_at=as_utc(expires_at), revoked_at=when
@@ -69,9 +70,10 @@ def end_user_sessions(
 
 
 def sessions_ended(session: Session, username: str, issued_at: datetime) -> bool:
-    """Whether an admin ended ``username``'s sessions at or after ``issued_at`` (whole seconds:
-    the session token's issue time has no fraction)."""
+    """Whether an admin ended ``username``'s sessions at or after ``issued_at``, compared to the
+    microsecond (the session token's issue time; a token from before it carried microseconds gives
+    the start of its second, so one issued in the second of the end stays ended)."""
     ended = session.scalar(
         select(RevokedSession.revoked_at).where(RevokedSession.sid == _all_sessions_sid(username))
     )
-    return ended is not None and as_utc(issued_at, "issued_at").timestamp() <= as_utc(ended).timestamp()
+    return ended is not None and as_utc(issued_at, "issued_at") <= as_utc(ended)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError, StorageError
 from agent_monitor.model.audio import Leg
@@ -18,6 +18,7 @@ from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import AlertState, CallStatus, HitStatus, QaState, Verdict
+from agent_monitor.storage.tables import RevokedSession
 
 T0 = datetime(2025, 3, 4, 9, 30, 0, 123456, tzinfo=UTC)
 
@@ -426,6 +427,22 @@ def test_audit_log(db: Database) -> None:
         assert [e.id for e in window] == [2]
     with pytest.raises(InvalidRecordError), db.session() as s:
         repo.record_audit(s, "", "login")
+
+
+def test_ended_sessions_are_kept_and_compared_to_the_microsecond(db: Database) -> None:
+    """``revoked_at`` keeps its microseconds (SQLite text, PostgreSQL ``timestamptz``): a session
+    issued one microsecond after an admin's end stands, one issued at it or before (the start of the
+    second, as an old whole-second token reads) is ended."""
+    ended = datetime.now(UTC).replace(microsecond=654321)
+    with db.session() as s:
+        repo.end_user_sessions(s, "qa1", ended + timedelta(hours=8), at=ended)
+    with db.session() as s:
+        stored = s.scalar(select(RevokedSession.revoked_at).where(RevokedSession.username == "qa1"))
+        assert stored == ended and stored is not None and stored.microsecond == 654321
+        assert repo.sessions_ended(s, "qa1", ended)
+        assert repo.sessions_ended(s, "qa1", ended.replace(microsecond=0))
+        assert not repo.sessions_ended(s, "qa1", ended + timedelta(microseconds=1))
+        assert not repo.sessions_ended(s, "qa2", ended - timedelta(hours=1))
 
 
 def test_calls_of_a_new_agent_starting_at_once(db: Database) -> None:
