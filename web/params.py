@@ -3,16 +3,20 @@
 A row id or an offset beyond ``2**63 - 1`` cannot be bound to an SQLite or PostgreSQL integer;
 taken as it came, it failed deep in the driver (an ``OverflowError``, a 500). :data:`RowId`,
 :data:`Offset` and :data:`BodyRowId` refuse it with a 422 where the request is read.
+:data:`RowIdKey` is a row id as the key of a JSON object (a review's verdicts per alert id): only
+its canonical decimal form, so that ``"1.0"``, ``" 1"``, ``"+1"``, ``"01"`` or ``"1_0"`` (which a
+lax integer reading took as alert 1, or 10) or ``"١"`` are refused with a 422 naming the key.
 :func:`usable_name` refuses, in an agent id or a team name, the characters that the ingest refuses
 in every identifier (control, bidirectional, invisible), so that no two names look alike.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from agent_monitor.model.identifiers import identifier_problem
 
@@ -22,6 +26,20 @@ MAX_DB_INT = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
 Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
 BodyRowId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+
+#: a row id written the one way ``str(id)`` writes it: ASCII digits, no sign, no leading zero,
+#: no space, point, exponent or '_' (at most 19 digits; the range is ``BodyRowId``'s)
+_CANONICAL_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def _canonical_id_key(value: object) -> object:
+    if isinstance(value, str) and _CANONICAL_ID.fullmatch(value) is None:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ValueError(f"key {shown!r} is not an id: write it in plain decimal digits, as in '1' or '42'")
+    return value
+
+
+RowIdKey = Annotated[int, BeforeValidator(_canonical_id_key), Field(ge=1, le=MAX_DB_INT)]
 
 
 def usable_name(max_chars: int, *, path_safe: bool = False) -> AfterValidator:

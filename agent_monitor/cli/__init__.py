@@ -6,7 +6,9 @@ sub-parsers of ``agent-monitor eval``. A command sets ``func`` to a handler
 ``(args, settings) -> int``. Heavy imports happen inside handlers, never at import time.
 
 Expected failures (:class:`AgentMonitorError`) print one line ``agent-monitor: error: ...`` and
-exit non-zero; no traceback is shown for them.
+exit non-zero; no traceback is shown for them. Ctrl-C prints ``agent-monitor: interrupted`` and
+exits 130, SIGTERM ``agent-monitor: terminated`` and ends the process by SIGTERM (143), both after
+the command's cleanup (:mod:`agent_monitor.cli.stopping`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent_monitor.cli.stopping import INTERRUPTED_STATUS, StopSignals, end_by_sigterm
 from agent_monitor.errors import AgentMonitorError
 
 #: command modules, in the order their commands appear in ``--help``
@@ -61,15 +64,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         return _usage(parser)
-    try:
-        settings = load_settings(args.config)
-        rc: int = args.func(args, settings)
-    except AgentMonitorError as exc:
-        print(f"agent-monitor: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("agent-monitor: interrupted", file=sys.stderr)
-        return 130
+    with StopSignals() as stop:
+        try:
+            settings = load_settings(args.config)
+            rc: int = args.func(args, settings)
+        except AgentMonitorError as exc:
+            if not stop.terminated:  # an error that the stop itself caused is not reported
+                print(f"agent-monitor: error: {exc}", file=sys.stderr)
+                return exc.exit_code
+        except KeyboardInterrupt:
+            if not stop.terminated:
+                print("agent-monitor: interrupted", file=sys.stderr)
+                return INTERRUPTED_STATUS
+    if stop.terminated:  # after the command's cleanup, even where it returned (a server's stop)
+        print("agent-monitor: terminated", file=sys.stderr)
+        return end_by_sigterm()
     return rc
 
 

@@ -160,7 +160,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"agent-monitor: serving on http://{server.host}:{server.port} (data in {settings.data_dir})",
             file=sys.stderr,
         )
-        uvicorn.run(create_app(settings), host=server.host, port=server.port, **uvicorn_options(settings))
+        # not uvicorn.run, which swallows the KeyboardInterrupt that a Ctrl-C ends in: the server
+        # settles its calls either way, then Ctrl-C exits 130 and SIGTERM as main() says
+        config = uvicorn.Config(
+            create_app(settings), host=server.host, port=server.port, **uvicorn_options(settings)
+        )
+        uvicorn.Server(config).run()
     return 0
 
 

@@ -18,6 +18,8 @@ from agent_monitor.model.identifiers import identifier_problem
 #: the value of an item marked not applicable
 NOT_APPLICABLE = "na"
 MAX_ITEMS = 50
+#: the longest form title (the ``qa_forms.title`` column holds as many characters)
+MAX_TITLE_CHARS = 200
 
 ItemValue = int | str | None
 
@@ -96,14 +98,26 @@ class ScorecardForm:
         twice = sorted({k for k in keys if keys.count(k) > 1})
         if twice:
             raise InvalidRecordError(f"form {name!r}: item keys used twice: {', '.join(twice)}")
-        title = raw.get("title") or name
-        if not isinstance(title, str):
-            raise InvalidRecordError(f"form {name!r}: 'title' must be text")
-        return cls(name.strip(), title.strip()[:200], parsed)
+        return cls(name.strip(), _title(name, raw.get("title")), parsed)
 
     def unknown_keys(self, scorecard: Mapping[str, Any]) -> list[str]:
         keys = {i.key for i in self.items}
         return sorted(k for k in scorecard if k not in keys)
+
+
+def _title(name: str, title: object) -> str:
+    """The title of form ``name``: ``title`` without surrounding spaces, the name when there is
+    none; a longer one than :data:`MAX_TITLE_CHARS` is refused (it used to be cut silently)."""
+    if title is None:
+        return name.strip()
+    if not isinstance(title, str):
+        raise InvalidRecordError(f"form {name!r}: 'title' must be text")
+    title = title.strip()
+    if len(title) > MAX_TITLE_CHARS:
+        raise InvalidRecordError(
+            f"form {name!r}: 'title' has {len(title)} characters, at most {MAX_TITLE_CHARS} are allowed"
+        )
+    return title or name.strip()
 
 
 def check_scorecard(

@@ -8,6 +8,8 @@ compares a database with the ORM tables (empty when they match). The migration s
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine, select
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -67,12 +69,38 @@ def _seal_rows_older_than_the_evidence_chain(engine: Engine) -> None:
         log.warning("sealed %d existing evidence rows into the new evidence chain", sealed)
 
 
+@contextmanager
+def _migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()``, but on SQLite a real transaction around the whole migration.
+
+    Python's sqlite3 module begins a transaction only before INSERT/UPDATE/DELETE, so each
+    CREATE/ALTER/DROP of a migration was committed on its own: a ``db upgrade`` stopped half-way
+    (Ctrl-C, SIGTERM, a crash) left tables behind without the revision that made them, and every
+    later upgrade failed with "table ... already exists". Here the driver's own transaction
+    handling is off and the migration runs inside one ``BEGIN IMMEDIATE`` (SQLite's DDL is
+    transactional): it is applied whole or not at all, as on PostgreSQL."""
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        driver = conn.connection.driver_connection
+        level = driver.isolation_level  # type: ignore[union-attr]
+        driver.isolation_level = None  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+        finally:
+            driver.isolation_level = level  # type: ignore[union-attr]
+
+
 def upgrade_database(source: Settings | str | URL | Engine, revision: str = "head") -> str:
     """Migrate the database of ``source`` (settings, URL or engine) to ``revision``; returns the
     revision it is at afterwards. Safe to run on an up-to-date database (does nothing)."""
     engine, owned = _engine(source)
     try:
-        with engine.begin() as conn:
+        with _migration_transaction(engine) as conn:
             # on this connection: one that cannot be made is "cannot migrate", as before
             _refuse_unknown_revision(MigrationContext.configure(conn).get_current_revision())
             cfg = alembic_config()

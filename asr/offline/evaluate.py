@@ -275,6 +275,8 @@ def _evaluate_parts(
     try:
         for labels, part in parts:
             results.extend(_evaluate_folder(pool, settings, labels, part, options, (cache, log)))
+        if log is not None:
+            log.finish()
     finally:
         pool.close()
         if log is not None:

@@ -6,7 +6,8 @@ pipeline's finals as ``[seconds of VAD speech, words]`` (``utterances``; a final
 speech the recognizer made nothing of; absent in logs written before session 23). It lets a
 change that acts on the recognised words alone (for example dropping words under a confidence
 floor: ``benchmarks/asr_conf_floor.py``) be measured on a grid that was decoded once, both sides
-with the same dither draws. The file is written anew by every run.
+with the same dither draws. The file is written anew by every run, and only when the run is
+complete (:class:`WordsLog`).
 """
 
 from __future__ import annotations
@@ -47,16 +48,32 @@ class Decode:
 
 
 class WordsLog:
-    """Appends :class:`Decode` lines to ``path`` (truncated on open) until closed."""
+    """Appends :class:`Decode` lines to ``PATH.partial`` until :meth:`finish` puts the whole log
+    at ``path`` (replacing the previous one); :meth:`close` before that removes the partial file, so
+    an interrupted or failed run leaves the previous log as it was, never a shorter one that reads
+    as complete."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
         try:
-            self._file: IO[str] = path.open("w", encoding="utf-8")
+            self._file: IO[str] = self.partial.open("w", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"eval asr: cannot write the word log {path}: {exc}") from exc
+        self._finished = False
+
+    def finish(self) -> None:
+        """Every decode is in: put the log in place."""
+        self._file.close()
+        self.partial.replace(self.path)
+        self._finished = True
 
     def close(self) -> None:
+        """Close; the log of an unfinished run is removed (nothing after :meth:`finish`)."""
+        if self._finished:
+            return
         self._file.close()
+        self.partial.unlink(missing_ok=True)
 
     def add(self, decode: Decode) -> None:
         line = {

@@ -65,3 +65,17 @@ def test_forms_list_show_and_import_new_versions(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", "utf-8")
     assert "not valid JSON" in qa(data, "import", str(broken)).stderr
+
+
+def test_a_form_file_with_a_title_over_200_characters_is_refused_and_nothing_stored(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    form_file = tmp_path / "long.yaml"
+    form_file.write_text(FORM_YAML.replace("Collections call 2027", "C" * 201), "utf-8")
+    refused = qa(data, "import", str(form_file))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip() == (
+        f"agent-monitor: error: {form_file}: form 'collections-2027': 'title' has 201 characters,"
+        " at most 200 are allowed"
+    )
+    listed = qa(data, "list")
+    assert listed.returncode == 0 and "collections-2027" not in listed.stdout, listed.stdout

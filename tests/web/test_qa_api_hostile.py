@@ -1,6 +1,8 @@
 """Hostile requests to the QA API on both databases: a U+0000 (NUL) in a call id, a queue filter
 or a review's text is a 422 on SQLite and PostgreSQL (PostgreSQL cannot hold it: a 500 there); so
-is an integer of more than 4300 digits in a body (a 400 "error parsing the body" without a reason)."""
+is an integer of more than 4300 digits in a body (a 400 "error parsing the body" without a reason),
+a form title of more than 200 characters (it was cut to 200 and saved) and a verdict keyed by an
+alert id not written in plain decimal digits (``"1.0"``, ``"+1"``, ``"01"``: read as alert 1)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.model.scorecard import DEFAULT_FORM
 from agent_monitor.settings import Settings
+from agent_monitor.storage import WarningLevel
 from tests.web.backend_support import BACKENDS, ui_server_on
-from tests.web.ui_support import login
+from tests.web.ui_support import add_call, login
 
 NUL_REQUESTS = [
     ("GET", "/api/qa/queue?call=%00", None),
@@ -42,3 +47,47 @@ def test_a_nul_in_a_request_is_refused_on_both_databases(
         headers = {**csrf, "content-type": "application/json"}
         r = c.post("/api/qa/calls/q-1/review", content=huge, headers=headers)
         assert r.status_code == 422 and "more than 4300 digits" in r.text, (r.status_code, r.text)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_form_title_over_200_characters_is_refused_not_cut(
+    backend: str, base_settings: Settings, tmp_path: Path
+) -> None:
+    with ui_server_on(backend, base_settings, tmp_path) as (url, _app), httpx.Client(base_url=url) as c:
+        csrf = login(c, "admin1")
+        long = {**DEFAULT_FORM, "name": "long-title", "title": "T" * 150 + " " + "x" * 50}
+        r = c.post("/api/qa/forms", json=long, headers=csrf)
+        assert r.status_code == 422, (r.status_code, r.text)
+        assert r.json() == {
+            "detail": "form 'long-title': 'title' has 201 characters, at most 200 are allowed"
+        }
+        assert [f["name"] for f in c.get("/api/qa/forms").json()["forms"]] == ["default"]  # nothing saved
+        longest = {**long, "title": "  " + "T" * 200 + "  "}  # 200 once the spaces around are dropped
+        r = c.post("/api/qa/forms", json=longest, headers=csrf)
+        assert r.status_code == 200 and r.json()["title"] == "T" * 200, r.text
+        assert c.get("/api/qa/forms/current").json()["title"] == "T" * 200
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_verdict_key_must_be_an_alert_id_in_plain_decimal_digits(
+    backend: str, base_settings: Settings, tmp_path: Path, real_call: CallAudio
+) -> None:
+    with ui_server_on(backend, base_settings, tmp_path) as (url, app), httpx.Client(base_url=url) as c:
+        services, audio = app.state.services, real_call.excerpt(0, 12)
+        add_call(services.db, services.settings.data_dir, "q-1", "A-1", audio, WarningLevel.RED)
+        csrf = login(c, "qa1")
+        alert = str(c.get("/api/calls/q-1").json()["alerts"][0]["alert_id"])
+        for key in (f"{alert}.0", f" {alert}", f"{alert} ", f"+{alert}", f"0{alert}", f"{alert}e0",
+                    f"{alert}_0", alert.translate(ARABIC_INDIC), "0", "-1"):  # fmt: skip
+            r = c.post("/api/qa/calls/q-1/review", json={"verdicts": {key: "confirmed"}}, headers=csrf)
+            assert r.status_code == 422, (key, r.status_code, r.text)
+            [problem] = r.json()["detail"]
+            assert problem["loc"] == ["body", "verdicts", key, "[key]"], (key, problem)
+            assert f"key {key!r} is not an id" in problem["msg"], (key, problem)
+        assert c.get("/api/calls/q-1").json()["reviews"] == []  # none of them was stored
+        r = c.post("/api/qa/calls/q-1/review", json={"verdicts": {alert: "confirmed"}}, headers=csrf)
+        assert r.status_code == 200 and r.json()["verdicts"] == {alert: "confirmed"}, r.text
+        assert c.get("/api/calls/q-1").json()["reviews"][0]["verdicts"] == {alert: "confirmed"}

@@ -18,7 +18,7 @@ from agent_monitor.errors import NotFoundError
 from agent_monitor.storage import Verdict, repo
 from web.auth.deps import CurrentUser, ReplayUser, ReviewerUser, csrf_protect
 from web.auth.scope import can_see_call, masks
-from web.params import BodyRowId
+from web.params import RowIdKey
 from web.services import ServicesDep, in_db
 from web.ui.access import audit
 from web.ui.api_calls import call_record
@@ -51,7 +51,7 @@ class ReviewIn(BaseModel):
         default_factory=dict, max_length=50
     )
     notes: str = Field("", max_length=20000)
-    verdicts: dict[BodyRowId, Verdict] = Field(default_factory=dict)
+    verdicts: dict[RowIdKey, Verdict] = Field(default_factory=dict)
     done: bool = False
 
 

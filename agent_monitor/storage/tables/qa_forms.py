@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from agent_monitor.model.scorecard import MAX_TITLE_CHARS
 from agent_monitor.storage.base import Base
 from agent_monitor.storage.types import UTCDateTime, utcnow
 
@@ -23,7 +24,7 @@ class QaForm(Base):
     name: Mapped[str] = mapped_column(String(100))
     #: 1, 2, 3, ... per name
     version: Mapped[int] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(MAX_TITLE_CHARS))
     #: the items: ``[{"key", "en", "zh", "weight", "max", "na_allowed", "comment_on_fail"}, ...]``
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(100))

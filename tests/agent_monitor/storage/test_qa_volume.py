@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from agent_monitor.errors import InvalidRecordError
 from agent_monitor.model.audio import Leg
@@ -17,6 +18,7 @@ from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import CallStatus, QaState
 from agent_monitor.storage.repo import QueueQuery
+from agent_monitor.storage.tables import QaForm
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 CALLS = [
@@ -225,3 +227,20 @@ def test_forms_are_versioned_and_reviews_keep_theirs(db: Database) -> None:
     ):
         with pytest.raises(InvalidRecordError, match=message):
             ScorecardForm.parse(bad)
+
+
+def test_a_stored_title_longer_than_a_new_form_may_have_still_loads(db: Database) -> None:
+    """A form title is at most 200 characters (``qa_forms.title``, and longer ones are refused when a
+    form is saved); PostgreSQL holds no longer one, SQLite does not check the length: a longer title
+    written there by hand still loads (a stored form is read as it is, never parsed again)."""
+    row = QaForm(name="old", version=1, title="T" * 250, items=DEFAULT_FORM["items"], created_by="x")
+    if db.engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="too long"), db.session() as s:
+            s.add(row)
+        return
+    with db.session() as s:
+        s.add(row)
+    with db.session() as s:
+        current = repo.current_form(s)
+        assert (current.name, current.title) == ("old", "T" * 250)
+        assert repo.to_form(current).title == "T" * 250 and len(repo.to_form(current).items) == 5

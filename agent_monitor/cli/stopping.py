@@ -1,0 +1,72 @@
+"""How a command stops on Ctrl-C (SIGINT) and on SIGTERM (a service manager, ``kill``).
+
+Ctrl-C raises :class:`KeyboardInterrupt` in the main thread (inside ``asyncio.run`` it first
+cancels the main task, which then ends in :class:`KeyboardInterrupt`), so the command's ``finally``
+blocks run: an analysed call is closed as ``aborted`` with its recordings sealed, a started server
+child is stopped, an output file is not put in place. :func:`agent_monitor.cli.main` then prints
+``agent-monitor: interrupted`` and returns 130.
+
+SIGTERM used to end the process at once (Python's default action): nothing of that ran, so
+``analyze`` left its call ``live`` for ever with unsealed recordings and ``eval live`` left its
+server running with no parent. :class:`StopSignals` makes SIGTERM take Ctrl-C's way out; ``main``
+then prints ``agent-monitor: terminated`` and :func:`end_by_sigterm` ends the process by SIGTERM
+itself, after the cleanup: exit status 143 in a shell, and a clean stop to a service manager
+(systemd counts death by SIGTERM as success, an exit status of 143 as a failure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+#: the exit status after Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED_STATUS = 130
+#: the exit status a shell reports for a process ended by SIGTERM (128 + 15)
+TERMINATED_STATUS = 128 + signal.SIGTERM
+
+
+class StopSignals:
+    """While entered (in the main thread), SIGTERM is handled as Ctrl-C and remembered."""
+
+    def __init__(self) -> None:
+        self.terminated = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._installed = False
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self.terminated = True
+        on_ctrl_c = signal.getsignal(signal.SIGINT)
+        if callable(on_ctrl_c) and on_ctrl_c is not signal.default_int_handler:
+            # asyncio.run's (or a server's) own Ctrl-C handling: cancel the main task, the same
+            # graceful way as a Ctrl-C
+            on_ctrl_c(signal.SIGINT, frame)
+            return
+        # Python's default, or SIGINT ignored (a background job of a script): raise it here
+        raise KeyboardInterrupt
+
+
+def end_by_sigterm() -> int:
+    """End this process by SIGTERM with its default action, output flushed; returns
+    :data:`TERMINATED_STATUS` only where the signal did not end it (not the main thread)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or file
+            stream.flush()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+    return TERMINATED_STATUS
