@@ -305,6 +305,8 @@ def test_a_garbled_message_from_a_worker_is_its_death() -> None:
 
     try:
         asyncio.run(scenario())
+        # the reader fails the request, then reports the death: wait for it to have done both
+        worker._reader.join(30)
         assert deaths == [worker] and not worker.alive and proc.wait(30) == -signal.SIGKILL
     finally:
         child.close()

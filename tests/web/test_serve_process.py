@@ -29,7 +29,7 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(
-        tmp_path_factory.mktemp("serve") / "data", extra_env={"AGENT_MONITOR_SERVER__HEADER_TIMEOUT_S": "1"}
+        tmp_path_factory.mktemp("serve") / "data", extra_env={"AGENT_MONITOR_SERVER__HEADER_TIMEOUT_S": "3"}
     )
     added = subprocess.run(
         [sys.executable, "-m", "agent_monitor", "users", "add", USER, "--role", "admin", "--password-stdin"],
@@ -156,7 +156,8 @@ def test_slow_request_heads_are_cut_off(server: ServerProcess) -> None:
                 break
             time.sleep(0.5)
         closed_after = time.monotonic() - t0
-    assert closed_after < 5, f"the connection was still open after {closed_after:.1f} s"
+    # cut at about 3 s (the module server's deadline) while the client went on for 10 s
+    assert closed_after < 8, f"the connection was still open after {closed_after:.1f} s"
     assert httpx.get(server.url + "/healthz").status_code == 200
 
 
