@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from agent_monitor.errors import StressError
+from agent_monitor.files import write_atomic
 from emotion.features import FEATURE_NAMES, N_FEATURES
 from emotion.pitch import FloatArray
 
@@ -153,9 +154,8 @@ class StressModel:
         )
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_json(), indent=1, ensure_ascii=False, allow_nan=False)
-        path.write_text(text + "\n", encoding="utf-8")
+        write_atomic(path, text + "\n")  # a server loading it never finds half a model
 
 
 def load_model(path: Path) -> StressModel:

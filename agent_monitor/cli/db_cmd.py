@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent_monitor.errors import StorageError, TamperDetectedError
+from agent_monitor.files import write_atomic
 
 if TYPE_CHECKING:
     from agent_monitor.settings import Settings
@@ -117,7 +118,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     if args.write_anchors is not None:
         doc = {name: {"seq": a.seq, "hash": a.hash} for name, a in heads.items()}
         try:
-            args.write_anchors.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+            write_atomic(args.write_anchors, json.dumps(doc, indent=2) + "\n")
         except OSError as exc:
             raise StorageError(f"{args.write_anchors}: cannot write anchors: {exc.strerror or exc}") from exc
         print(f"chain heads saved to {args.write_anchors}")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agent_monitor.files import write_atomic
 from agent_monitor.settings import Settings
 
 
@@ -127,8 +128,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     patterns = load_rules(args.packs or cfg.packs, with_models=False)
     out = args.out or cfg.model_dir / f"abuse-{args.lang}.json"
     doc = train(args.lang, args.data or settings.eval_data_dir, patterns, max(1, args.jobs))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    write_atomic(out, json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
     n_features = sum(len(view["weights"]) for view in doc.get("views", [doc]))
     print(f"wrote {out} ({out.stat().st_size // 1024} KiB, {n_features} features)")
     cv = doc["cross_validation"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_monitor.errors import AgentMonitorError, StressError
+from agent_monitor.files import write_atomic
 from agent_monitor.settings import Settings
 
 MODEL_VERSION_NAME = "v8"
@@ -147,7 +148,7 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
     report = output.with_name("TRAINING_REPORT.md")
     command = "agent-monitor stress train" + (f" {args.data}" if args.data else "")
     command += f" --part {args.part}" if args.part != "all" else ""
-    report.write_text(render_report(result.model, MODEL_VERSION_NAME, command), encoding="utf-8")
+    write_atomic(report, render_report(result.model, MODEL_VERSION_NAME, command))
     print(f"wrote {output} and {report}")
     for row in result.cv:
         print(

@@ -5,11 +5,11 @@ read once; a growing one gets new peaks as it grows."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from agent_monitor.audio.peaks import Peaks, pcm_peaks
 from agent_monitor.errors import RecordingError
+from agent_monitor.files import write_atomic
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage.recordings import read_recording, recording_key
 
@@ -29,8 +29,5 @@ def recording_peaks(data_dir: Path, call_id: str, leg: Leg, path: Path, buckets:
         pass  # not cached yet (or a damaged cache file): compute
     audio = read_recording(path)
     peaks = pcm_peaks(audio.pcm, audio.sample_rate, buckets)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(peaks.as_dict()), "utf-8")
-    os.replace(tmp, cache)
+    write_atomic(cache, json.dumps(peaks.as_dict()))
     return peaks

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from agent_monitor.files import write_atomic
+
 
 class PlainCache:
     """Transcripts under ``root`` (created on first write), one small text file per clip."""
@@ -35,8 +37,4 @@ class PlainCache:
         return path.read_text(encoding="utf-8")
 
     def put(self, pcm: bytes, rate: int, seed: int, text: str) -> None:
-        path = self._path(pcm, rate, seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(self._path(pcm, rate, seed), text)

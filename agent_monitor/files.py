@@ -1,0 +1,35 @@
+"""Writing a file whole or not at all.
+
+A model, a report or an anchors file written in place is cut short by a Ctrl-C, a SIGTERM, a full
+disk or a crash in the middle of the write, and the next reader (the server loading its stress
+model, ``db verify --anchors``) finds a part of it. :func:`write_atomic` writes next to the file,
+flushes to disk and renames over it, so a reader finds the old file or the whole new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Put ``data`` (text as UTF-8) in ``path`` whole, or leave ``path`` as it was.
+
+    The temporary file lies in the same folder (a rename within one file system is atomic), is
+    created with the process's umask like a plain write, and is removed when the write fails;
+    the folder is created when missing."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with tmp.open("xb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
