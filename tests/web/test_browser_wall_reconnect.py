@@ -2,8 +2,9 @@
 keyboard user, and in a narrow or zoomed window; on SQLite and PostgreSQL.
 
 The call of the reconnection test is a real call sent as real audio (an excerpt of the real phone
-call of the shared data) through ``/ws/ingest``; its alerts are stored through the repository and
-their events published on the server's live bus by the test (:class:`tests.web.wall_support.Floor`).
+call of the shared data, at real time, hung up once the test's checks are done) through
+``/ws/ingest``; its alerts are stored through the repository and their events published on the
+server's live bus by the test (:class:`tests.web.wall_support.Floor`).
 The keyboard and layout tests use only such published calls. Every page's JavaScript errors and
 console errors fail the test."""
 
@@ -20,7 +21,7 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
-from tests.web.ui_support import replay
+from tests.web.ui_support import replay_until
 from tests.web.wall_support import (
     Floor,
     FloorCall,
@@ -54,12 +55,13 @@ def real_excerpt(eval_data: Path) -> CallAudio:
 
 
 def stream(
-    server: Server, audio: CallAudio, call_id: str, agent_id: str
+    server: Server, audio: CallAudio, call_id: str, agent_id: str, done: threading.Event
 ) -> tuple[threading.Thread, list[Any]]:
+    """The call at real time in a thread; it hangs up once ``done`` is set (at most ``audio``'s 40 s)."""
     results: list[Any] = []
     start = {"call_id": call_id, "agent_id": agent_id}
     thread = threading.Thread(
-        target=lambda: results.append(asyncio.run(replay(server.url, server.app, audio, start, speed=1.0)))
+        target=lambda: results.append(asyncio.run(replay_until(server.url, server.app, audio, start, done)))
     )
     thread.start()
     return thread, results
@@ -83,7 +85,8 @@ def test_a_wall_back_online_drops_alerts_and_handoffs_closed_while_it_was_away(
     add_user(db, "alice", "agent", agent_id="A-9", team="east")
     sam = sign_in(browser, server.url, "sam")
     sue = sign_in(browser, server.url, "sue")
-    thread, results = stream(server, real_excerpt, "east-r1", "A-9")
+    done = threading.Event()  # the call lasts until the checks are done
+    thread, results = stream(server, real_excerpt, "east-r1", "A-9", done)
     try:
         for page in (sam, sue):
             page.wait_for_selector(".tile[data-call='east-r1']", timeout=20_000)
@@ -118,8 +121,11 @@ def test_a_wall_back_online_drops_alerts_and_handoffs_closed_while_it_was_away(
         assert sam.locator(f"{alert('east-r1', red2)} button.acknowledge").is_enabled()
         assert sam.locator(".tile[data-call='east-r1']").count() == 1
     finally:
+        done.set()
         thread.join(120)
     assert results and results[0].completed
+    for page in (sam, sue):  # the walls take the end of the call (no page error on it either)
+        page.wait_for_selector(".tile[data-call='east-r1'].ended", timeout=20_000)
     assert sam.problems == [] and sue.problems == [], (sam.problems, sue.problems)
 
 

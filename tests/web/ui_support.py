@@ -8,6 +8,8 @@ known personal numbers for the masking checks.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import threading
 import time
@@ -165,6 +167,41 @@ async def replay(url: str, app: Any, audio: CallAudio, start: dict[str, Any], sp
     from agent_monitor.ingest.client import stream_ingest
 
     return await stream_ingest(url, audio, start, speed=speed, token=app.state.auth.ingest_token)
+
+
+async def replay_until(
+    url: str, app: Any, audio: CallAudio, start: dict[str, Any], done: threading.Event
+) -> Any:
+    """:func:`replay` at real time that hangs up once ``done`` is set: the stop message (the end of
+    the call, as after its last frame) goes out then, so the call lasts as long as the test needs it
+    (at most the length of ``audio``) and ends as cleanly (``completed``) as a call played through."""
+    from websockets.asyncio.client import connect
+
+    from agent_monitor.ingest.client import StreamResult, auth_headers, encode, ws_url
+    from agent_monitor.ingest.ws_ingest import interleave
+
+    msg = {"type": "start", **start, "sample_rate": audio.sample_rate, "encoding": "L16"}
+    result = StreamResult(call_id=str(start["call_id"]))
+    step = audio.sample_rate // 50  # 20-ms frames
+    headers = auth_headers(app.state.auth.ingest_token)
+    async with connect(ws_url(url, "/ws/ingest"), max_size=None, additional_headers=headers) as ws:
+        await ws.send(json.dumps({**msg, "channels": ["agent", "debtor"]}))
+        reply = json.loads(await ws.recv())
+        assert reply.get("type") == "started", reply
+        begun = time.monotonic()
+        for i in range(0, len(audio.agent), step):
+            if done.is_set():
+                break
+            await asyncio.sleep(max(0.0, begun + i / audio.sample_rate - time.monotonic()))
+            legs = [encode(audio.agent[i : i + step], "L16"), encode(audio.debtor[i : i + step], "L16")]
+            await ws.send(interleave(legs, 2))
+            result.seconds_sent = (i + step) / audio.sample_rate
+        await ws.send(json.dumps({"type": "stop"}))
+        async for message in ws:
+            if json.loads(message).get("type") == "stopped":
+                result.stopped = json.loads(message)
+    result.close_code, result.close_reason = ws.close_code, ws.close_reason or ""
+    return result
 
 
 @contextmanager
