@@ -18,28 +18,38 @@ from agent_monitor.settings import Settings
 from tests.agent_monitor.storage.conftest import BACKENDS, PG_ENV, PostgresDatabases
 from tests.web.ui_support import ui_server
 
-__all__ = ["BACKENDS", "Seed", "seeded_server", "ui_server_on"]
+__all__ = ["BACKENDS", "Seed", "backend_database", "seeded_server", "ui_server_on"]
 
 #: stores a module's data: ``seed(db, data_dir, clip)``, ``clip`` the start of the real call
 Seed = Callable[[Any, Path, CallAudio], None]
 
 
 @contextmanager
+def backend_database(backend: str, who: str) -> Iterator[str | None]:
+    """The database URL of ``backend`` for a test: ``None`` for ``sqlite`` (the data dir's file),
+    a throw-away PostgreSQL database (dropped afterwards) for ``postgresql``; ``who`` says in the
+    failure which tests need PostgreSQL when ``AGENT_MONITOR_TEST_POSTGRES_URL`` is not set."""
+    if backend != "postgresql":
+        yield None
+        return
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.fail(f"{PG_ENV} is not set: {who} also run on PostgreSQL")
+    databases = PostgresDatabases(url)
+    try:
+        yield databases.create()
+    finally:
+        databases.close()
+
+
+@contextmanager
 def ui_server_on(backend: str, settings: Settings, data_root: Path) -> Iterator[tuple[str, Any]]:
     """:func:`tests.web.ui_support.ui_server` with its database on ``backend``."""
-    databases: PostgresDatabases | None = None
-    if backend == "postgresql":
-        url = os.environ.get(PG_ENV)
-        if not url:
-            pytest.fail(f"{PG_ENV} is not set: the browser tests also run on PostgreSQL")
-        databases = PostgresDatabases(url)
-        settings = settings.model_copy(update={"database_url": databases.create()})
-    try:
+    with backend_database(backend, "the browser tests") as url:
+        if url is not None:
+            settings = settings.model_copy(update={"database_url": url})
         with ui_server(settings, data_root) as running:
             yield running
-    finally:
-        if databases is not None:
-            databases.close()
 
 
 def seeded_server(prefix: str, seed: Seed, clip_s: float) -> Any:

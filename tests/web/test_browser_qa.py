@@ -24,7 +24,8 @@ from agent_monitor.model.rules import HitStatus, RuleHit, Severity
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.settings import Settings
 from agent_monitor.storage import WarningLevel, repo
-from tests.agent_monitor.storage.conftest import BACKENDS, PG_ENV, PostgresDatabases
+from tests.agent_monitor.storage.conftest import BACKENDS
+from tests.web.backend_support import backend_database
 from tests.web.browser_support import signed_in_page
 from tests.web.ui_support import add_call, add_users, serve, ui_app
 
@@ -39,22 +40,6 @@ CALLS = (
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def _database(backend: str, tmp: Path) -> Iterator[str | None]:
-    if backend == "sqlite":
-        yield None
-        return
-    import os
-
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.fail(f"{PG_ENV} is not set: the QA browser test also runs on PostgreSQL")
-    databases = PostgresDatabases(url)
-    try:
-        yield databases.create()
-    finally:
-        databases.close()
 
 
 def _store_calls(db: Any, data_dir: Path, eval_data: Path) -> None:
@@ -105,7 +90,7 @@ def server(
     eval_data: Path,
 ) -> Iterator[tuple[str, str]]:
     root = tmp_path_factory.mktemp("qa-browser")
-    for database_url in _database(request.param, root):
+    with backend_database(request.param, "the QA browser tests") as database_url:
         settings = base_settings.model_copy(
             update={
                 "data_dir": root / "data",

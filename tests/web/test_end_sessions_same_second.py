@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import importlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,8 +29,9 @@ from starlette.testclient import TestClient
 from agent_monitor.accounts.secrets import secret_key
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
-from tests.agent_monitor.storage.conftest import BACKENDS, PG_ENV, PostgresDatabases
+from tests.agent_monitor.storage.conftest import BACKENDS
 from tests.web.auth_support import Principal, add_users, app_settings, running, sign_in
+from tests.web.backend_support import backend_database
 from web.auth import tokens
 from web.auth.tokens import TokenSigner, password_fingerprint
 
@@ -82,20 +82,12 @@ def old_format(master: bytes, username: str, password_hash: str, iat: int) -> st
 @contextmanager
 def app_on(backend: str, settings: Settings) -> Iterator[TestClient]:
     """The application with its database on ``backend`` (PostgreSQL: a throw-away database)."""
-    databases: PostgresDatabases | None = None
-    if backend == "postgresql":
-        server = os.environ.get(PG_ENV)
-        if not server:
-            pytest.fail(f"{PG_ENV} is not set: the end-sessions tests also run on PostgreSQL")
-        databases = PostgresDatabases(server)
-        settings = settings.model_copy(update={"database_url": databases.create()})
-    try:
+    with backend_database(backend, "the end-sessions tests") as url:
+        if url is not None:
+            settings = settings.model_copy(update={"database_url": url})
         with running(settings) as client:
             add_users(client)
             yield client
-    finally:
-        if databases is not None:
-            databases.close()
 
 
 def _me(client: TestClient, session: str | None) -> int:
