@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import uvicorn
 
 from agent_monitor.accounts.passwords import hash_password
@@ -44,7 +43,7 @@ from agent_monitor.model.session import CallInfo, LevelReason
 from agent_monitor.pipeline.escalation import Escalator, SystemClock
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
-from tests.pg_support import admin_engine, create_database, drop_database
+from tests.web.backend_support import backend_database
 
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
 PASSWORD = "correct horse battery staple"
@@ -61,20 +60,9 @@ def backends() -> list[str]:
 @contextmanager
 def database(backend: str, data_dir: Path) -> Iterator[str | None]:
     """``None`` (the SQLite file under ``data_dir``) or the URL of a fresh PostgreSQL database,
-    dropped afterwards."""
-    if backend == "sqlite":
-        yield None
-        return
-    server = os.environ.get(PG_ENV)
-    if not server:
-        pytest.fail(f"{PG_ENV} is not set: the wall tests must also run on PostgreSQL")
-    admin = admin_engine(server)
-    url = create_database(admin, "am_wall")
-    try:
+    dropped afterwards (:func:`tests.web.backend_support.backend_database`)."""
+    with backend_database(backend, "the wall tests") as url:
         yield url
-    finally:
-        drop_database(admin, url)
-        admin.dispose()
 
 
 class Server:
