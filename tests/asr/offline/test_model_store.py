@@ -8,101 +8,27 @@ tests fail, never skip, when it is missing.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import hashlib
-import http.server
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import tarfile
-import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
 from agent_monitor.errors import (
-    ModelDownloadError,
     ModelError,
     ModelLayoutError,
     ModelNotInstalledError,
 )
 from agent_monitor.settings import MODEL_MANIFEST, REPO_ROOT, Settings
-from asr.model_manifest import ArchiveSource, Manifest, load_manifest
+from asr.model_manifest import Manifest, load_manifest
 from asr.model_path import resolve_model_path
 from asr.offline.file_digests import sha256_file
-from asr.offline.model_fetch import fetch
 from asr.offline.model_store import RECORD_NAME, ModelStore
-
-NAME = "vosk-model-small-en-us-0.15"
-AAR_COORD = ("com/alphacephei", "vosk-model-en", "0.3.45")
-AAR_SHA256 = "8a5792fccaf873b4745dbd1b3fe19d8a77a15898e806674020eea820424771cd"
-
-
-# --- fixtures: real archives ---------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def aar() -> Path:
-    repo = Path(os.environ.get("MAVEN_REPO", Path.home() / ".m2" / "repository"))
-    group, artifact, version = AAR_COORD
-    path = repo / group / artifact / version / f"{artifact}-{version}.aar"
-    if not path.is_file():
-        pytest.fail(f"{path} missing: run .ci/install_model.sh (mvn dependency:get) first")
-    return path
-
-
-@pytest.fixture(scope="session")
-def manifest() -> Manifest:
-    return load_manifest(MODEL_MANIFEST)
-
-
-@pytest.fixture(scope="session")
-def model_files(aar: Path, manifest: Manifest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real small English model, unpacked from the AAR once (a plain model directory)."""
-    store = ModelStore(tmp_path_factory.mktemp("aar-store"), manifest)
-    record = store.install(aar)
-    path = store.model_dir / record.name
-    (path / RECORD_NAME).unlink()
-    return path
-
-
-def _zip_dir(src: Path, dest: Path, top: str, skip: frozenset[str] = frozenset()) -> Path:
-    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_STORED) as zf:
-        for p in sorted(src.rglob("*")):
-            rel = p.relative_to(src).as_posix()
-            if p.is_file() and rel not in skip:
-                zf.write(p, f"{top}/{rel}" if top else rel)
-    return dest
-
-
-@pytest.fixture(scope="session")
-def official_zip(model_files: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An archive laid out like the official download: one top directory named after the model."""
-    return _zip_dir(model_files, tmp_path_factory.mktemp("zip") / f"{NAME}.zip", NAME)
-
-
-@pytest.fixture(scope="session")
-def model_tgz(model_files: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = tmp_path_factory.mktemp("tgz") / "model.tar.gz"
-    with tarfile.open(dest, "w:gz", compresslevel=1) as tf:
-        tf.add(model_files, arcname="my-model")
-    return dest
-
-
-@pytest.fixture()
-def store(tmp_path: Path, manifest: Manifest) -> ModelStore:
-    return ModelStore(tmp_path / "models", manifest)
-
-
-def _leftovers(store: ModelStore) -> list[str]:
-    if not store.model_dir.exists():
-        return []
-    return sorted(p.name for p in store.model_dir.iterdir() if p.name != "downloads")
+from tests.asr.offline.model_archives import AAR_SHA256, NAME, leftovers, zip_dir
 
 
 # --- install from real sources -------------------------------------------------------------------
@@ -125,7 +51,7 @@ def test_install_real_aar_recognises_the_model_and_records_it(aar: Path, store: 
     assert set(saved["files"]) == {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()} - {
         RECORD_NAME
     }
-    assert _leftovers(store) == [NAME]  # no temp folders, nothing else from the AAR
+    assert leftovers(store) == [NAME]  # no temp folders, nothing else from the AAR
     result = store.verify(NAME)
     assert result.files_checked == 15 and "manifest" in result.against
 
@@ -152,7 +78,7 @@ def test_install_zip_tgz_and_directories(
     record = store.install(source)
     assert record.name == expected_name and record.manifest_checked
     assert store.verify(expected_name).files_checked == 15
-    assert _leftovers(store) == [expected_name]
+    assert leftovers(store) == [expected_name]
 
 
 def test_unknown_model_installs_under_its_folder_or_given_name(model_files: Path, tmp_path: Path) -> None:
@@ -186,7 +112,7 @@ def test_reinstall_replaces_atomically(store: ModelStore, official_zip: Path, aa
     assert path.stat().st_ino != old_inode
     assert not (path / "stale-extra-file").exists()
     assert record.source_kind == "aar"
-    assert _leftovers(store) == [NAME]
+    assert leftovers(store) == [NAME]
     store.verify(NAME)
 
 
@@ -196,7 +122,7 @@ def test_failed_reinstall_keeps_the_old_model(store: ModelStore, official_zip: P
     bad.write_bytes(official_zip.read_bytes()[: official_zip.stat().st_size // 2])
     with pytest.raises(ModelLayoutError):
         store.install(bad, NAME)
-    assert _leftovers(store) == [NAME]
+    assert leftovers(store) == [NAME]
     store.verify(NAME)
 
 
@@ -207,15 +133,15 @@ def test_stale_temp_folder_of_a_dead_install_is_removed(store: ModelStore, offic
     stale = store.model_dir / f".install-{dead.stdout.strip()}-abc"
     (stale / "model/am").mkdir(parents=True)
     store.install(official_zip)
-    assert _leftovers(store) == [NAME]
+    assert leftovers(store) == [NAME]
 
 
 # --- broken sources: name what is missing or corrupt -----------------------------------------
 def test_missing_final_mdl_is_named(store: ModelStore, model_files: Path, tmp_path: Path) -> None:
-    src = _zip_dir(model_files, tmp_path / "no-am.zip", NAME, skip=frozenset({"am/final.mdl"}))
+    src = zip_dir(model_files, tmp_path / "no-am.zip", NAME, skip=frozenset({"am/final.mdl"}))
     with pytest.raises(ModelLayoutError, match=r"incomplete model: am/final\.mdl missing"):
         store.install(src)
-    assert _leftovers(store) == []
+    assert leftovers(store) == []
 
 
 def test_missing_ivector_and_graph_files_are_all_named(
@@ -232,7 +158,7 @@ def test_missing_ivector_and_graph_files_are_all_named(
     for phrase in ("conf/mfcc.conf is empty (0 bytes)", "graph/Gr.fst missing", "ivector/final.ie missing"):
         assert phrase in msg
     assert "\n" not in msg
-    assert _leftovers(store) == []
+    assert leftovers(store) == []
 
 
 def test_ivector_folder_required_when_the_acoustic_model_has_an_ivector_input(
@@ -250,7 +176,7 @@ def test_truncated_zip(store: ModelStore, official_zip: Path, tmp_path: Path) ->
     bad.write_bytes(official_zip.read_bytes()[:1_000_000])
     with pytest.raises(ModelLayoutError, match=r"cut\.zip: truncated or damaged zip archive"):
         store.install(bad)
-    assert _leftovers(store) == []
+    assert leftovers(store) == []
 
 
 def test_zip_crc_error_names_the_member(store: ModelStore, official_zip: Path, tmp_path: Path) -> None:
@@ -268,7 +194,7 @@ def test_zip_crc_error_names_the_member(store: ModelStore, official_zip: Path, t
         f.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ModelLayoutError, match=r"graph/HCLr\.fst is corrupt in the archive \(Bad CRC-32"):
         store.install(bad)
-    assert _leftovers(store) == []
+    assert leftovers(store) == []
 
 
 def test_truncated_tar_gz(store: ModelStore, model_tgz: Path, tmp_path: Path) -> None:
@@ -276,7 +202,7 @@ def test_truncated_tar_gz(store: ModelStore, model_tgz: Path, tmp_path: Path) ->
     bad.write_bytes(model_tgz.read_bytes()[: model_tgz.stat().st_size // 3])
     with pytest.raises(ModelLayoutError, match=r"truncated or damaged tar archive at my-model/"):
         store.install(bad)
-    assert _leftovers(store) == []
+    assert leftovers(store) == []
 
 
 @pytest.mark.parametrize(
@@ -291,7 +217,7 @@ def test_not_an_archive(store: ModelStore, tmp_path: Path, content: bytes, messa
     src.write_bytes(content)
     with pytest.raises(ModelLayoutError, match=message):
         store.install(src)
-    assert _leftovers(store) == []
+    assert leftovers(store) == []
 
 
 def test_aar_without_model_like_0_3_75(store: ModelStore, tmp_path: Path) -> None:
@@ -366,220 +292,6 @@ def test_resolve_model_path(settings: Settings, official_zip: Path, tmp_path: Pa
     (s.model_dir / NAME / "am/final.mdl").unlink()
     with pytest.raises(ModelLayoutError, match=r"incomplete: am/final\.mdl missing"):
         resolve_model_path(s)
-
-
-# --- fetch against a local HTTP server ---------------------------------------------------------
-class _Handler(http.server.BaseHTTPRequestHandler):
-    blobs: ClassVar[dict[str, bytes]] = {}
-    ranges: ClassVar[list[str | None]] = []
-    cut_after: ClassVar[list[int]] = []  # send only this many bytes of the next response
-
-    def do_GET(self) -> None:
-        data = self.blobs.get(self.path)
-        if data is None:
-            self.send_error(404)
-            return
-        rng = self.headers.get("Range")
-        self.ranges.append(rng)
-        start = int(rng.split("=")[1].split("-")[0]) if rng else 0
-        self.send_response(206 if start else 200)
-        if start:
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.send_header("Content-Length", str(len(data) - start))
-        self.end_headers()
-        body = data[start:]
-        if self.cut_after:
-            body = body[: self.cut_after.pop()]
-            self.close_connection = True
-        # a client that refuses the download on its headers (a size mismatch) closes the connection
-        # before the body is sent: that is the behaviour under test, not a server fault to print
-        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture()
-def server(official_zip: Path) -> Iterator[str]:
-    _Handler.blobs = {f"/{NAME}.zip": official_zip.read_bytes()}
-    _Handler.ranges = []
-    _Handler.cut_after = []
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-    thread.join()
-
-
-def _manifest_with(manifest: Manifest, **source: Any) -> Manifest:
-    spec = manifest.models[NAME]
-    src = ArchiveSource(kind="zip", model_path=NAME, **source)
-    return dataclasses.replace(manifest, models={NAME: dataclasses.replace(spec, sources=(src,))})
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_fetch_checks_size_and_sha256_then_installs(
-    server: str, official_zip: Path, manifest: Manifest, tmp_path: Path
-) -> None:
-    m = _manifest_with(
-        manifest,
-        url=f"{server}/{NAME}.zip",
-        size=official_zip.stat().st_size,
-        sha256=sha256_file(official_zip),
-    )
-    store = ModelStore(tmp_path / "models", m)
-    record = fetch(store, NAME, progress=False)
-    assert record is not None and record.archive_sha256 == sha256_file(official_zip)
-    assert record.origin == f"{server}/{NAME}.zip" and record.manifest_checked
-    assert _leftovers(store) == [NAME]
-    assert list((store.model_dir / "downloads").iterdir()) == []  # the archive is removed
-    assert fetch(store, NAME, progress=False) is None  # installed and verified: nothing to do
-    assert len(_Handler.ranges) == 1
-
-
-def test_fetch_checksum_mismatch_installs_nothing(server: str, manifest: Manifest, tmp_path: Path) -> None:
-    m = _manifest_with(manifest, url=f"{server}/{NAME}.zip", sha256="0" * 64)
-    store = ModelStore(tmp_path / "models", m)
-    with pytest.raises(ModelDownloadError, match="checksum mismatch") as err:
-        fetch(store, NAME, progress=False)
-    assert "agent-monitor models install FILE" in str(err.value)
-    assert _leftovers(store) == []
-    assert list((store.model_dir / "downloads").iterdir()) == []  # a bad download is deleted
-
-
-def test_fetch_size_mismatch_is_refused_before_download(
-    server: str, manifest: Manifest, tmp_path: Path
-) -> None:
-    m = _manifest_with(manifest, url=f"{server}/{NAME}.zip", size=123, sha256="0" * 64)
-    with pytest.raises(ModelDownloadError, match="the manifest expects 123"):
-        fetch(ModelStore(tmp_path / "models", m), NAME, progress=False)
-
-
-def test_fetch_connection_refused_explains_offline_install(manifest: Manifest, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/{NAME}.zip"
-    store = ModelStore(tmp_path / "models", _manifest_with(manifest, url=url, sha256="0" * 64))
-    with pytest.raises(ModelDownloadError) as err:
-        fetch(store, NAME, progress=False)
-    msg = str(err.value)
-    assert "Connection refused" in msg and "\n" not in msg
-    assert f"without network, download {url} on another machine" in msg
-    assert "agent-monitor models install FILE" in msg
-    assert _leftovers(store) == []
-
-
-def test_interrupted_fetch_leaves_no_model_and_resumes(
-    server: str, official_zip: Path, manifest: Manifest, tmp_path: Path
-) -> None:
-    m = _manifest_with(manifest, url=f"{server}/{NAME}.zip", sha256=sha256_file(official_zip))
-    store = ModelStore(tmp_path / "models", m)
-    _Handler.cut_after = [10_000_000]
-    with pytest.raises(ModelDownloadError, match="interrupted after 10000000 of"):
-        fetch(store, NAME, progress=False)
-    assert _leftovers(store) == []  # no model, no temp folder
-    part = store.model_dir / "downloads" / f"{NAME}.zip.part"
-    assert part.stat().st_size == 10_000_000
-    record = fetch(store, NAME, progress=False)
-    assert record is not None and record.archive_sha256 == sha256_file(official_zip)
-    assert _Handler.ranges == [None, "bytes=10000000-"]
-    assert _leftovers(store) == [NAME]
-
-
-def test_fetch_unpinned_needs_explicit_consent(
-    server: str, official_zip: Path, manifest: Manifest, tmp_path: Path
-) -> None:
-    m = _manifest_with(manifest, url=f"{server}/{NAME}.zip")
-    store = ModelStore(tmp_path / "models", m)
-    with pytest.raises(ModelDownloadError, match="no sha256 pinned"):
-        fetch(store, NAME, progress=False)
-    assert _Handler.ranges == []
-    record = fetch(store, NAME, allow_unpinned=True, progress=False)
-    assert record is not None and record.archive_sha256 == sha256_file(official_zip)
-
-
-def test_fetch_unknown_model(store: ModelStore) -> None:
-    with pytest.raises(ModelError, match=r"unknown model 'nope' \(known: vosk-model-small-en-us-0\.15"):
-        fetch(store, "nope", progress=False)
-
-
-# --- the CLI -----------------------------------------------------------------------------------
-def _cli(*args: str, model_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AGENT_MONITOR_MODEL_DIR": str(model_dir)}
-    env.pop("AGENT_MONITOR_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "agent_monitor", "models", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=120,
-    )
-
-
-def _one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("agent-monitor: error: "), proc.stderr
-    return lines[0]
-
-
-def test_cli_install_verify_list(aar: Path, tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    proc = _cli("install", str(aar), "--name", NAME, model_dir=models)
-    assert proc.returncode == 0, proc.stderr
-    assert f"installed {NAME}" in proc.stdout and "checked against the manifest" in proc.stdout
-    proc = _cli("verify", NAME, model_dir=models)
-    assert proc.returncode == 0 and "OK, 15 files" in proc.stdout
-    proc = _cli("list", model_dir=models)
-    assert proc.returncode == 0
-    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:-1]}
-    assert "installed" in rows[NAME]
-    assert rows["vosk-model-small-cn-0.22"].split()[2] == "-"
-    assert "vosk-model-en-us-0.22" in rows
-    with (models / NAME / "am/final.mdl").open("r+b") as f:
-        f.seek(5)
-        f.write(b"\x00\x01\x02")
-    line = _one_line_error(_cli("verify", NAME, model_dir=models))
-    assert "am/final.mdl is corrupt" in line
-
-
-def test_cli_errors_are_one_line(tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    junk = tmp_path / "junk.bin"
-    junk.write_bytes(b"\x00" * 1000)
-    assert "not a model archive" in _one_line_error(_cli("install", str(junk), model_dir=models))
-    empty = tmp_path / "empty.zip"
-    empty.write_bytes(b"")
-    assert "empty file" in _one_line_error(_cli("install", str(empty), model_dir=models))
-    assert "no such file" in _one_line_error(_cli("install", str(tmp_path / "missing.zip"), model_dir=models))
-    assert "is not installed" in _one_line_error(_cli("verify", NAME, model_dir=models))
-    assert "unknown model" in _one_line_error(_cli("fetch", "nope", model_dir=models))
-    manifest = tmp_path / "manifest.toml"
-    manifest.write_text(
-        f'[models."{NAME}"]\nlang = "en-us"\ndescription = "test"\n'
-        f'[[models."{NAME}".sources]]\nurl = "http://127.0.0.1:{_free_port()}/m.zip"\nkind = "zip"\n'
-        f'sha256 = "{"a" * 64}"\n'
-    )
-    line = _one_line_error(_cli("--manifest", str(manifest), "fetch", NAME, model_dir=models))
-    assert "Connection refused" in line and "agent-monitor models install FILE" in line
-    bad_manifest = tmp_path / "bad.toml"
-    bad_manifest.write_text("[models\n")
-    assert "not valid TOML" in _one_line_error(
-        _cli("--manifest", str(bad_manifest), "list", model_dir=models)
-    )
-    bad_manifest.write_bytes(b"\xff\xfe[models]\n")  # not UTF-8: was a traceback
-    assert "not valid TOML" in _one_line_error(
-        _cli("--manifest", str(bad_manifest), "list", model_dir=models)
-    )
-    assert not models.exists() or _leftovers(ModelStore(models)) == []
 
 
 def test_manifest_is_tracked_not_ignored() -> None:
