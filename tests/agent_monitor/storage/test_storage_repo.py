@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError, StorageError
+from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
@@ -17,15 +17,9 @@ from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
-from agent_monitor.storage.enums import AlertState, CallStatus, HitStatus, QaState, Verdict
+from agent_monitor.storage.enums import CallStatus, HitStatus
 from agent_monitor.storage.tables import RevokedSession
-
-T0 = datetime(2025, 3, 4, 9, 30, 0, 123456, tzinfo=UTC)
-
-
-def _call(db: Database, call_id: str = "c1", agent: str = "A1", **kw: object) -> None:
-    with db.session() as s:
-        repo.start_call(s, call_id, agent, source_protocol="ws_ingest", started_at=T0, **kw)  # type: ignore[arg-type]
+from tests.agent_monitor.storage.repo_support import T0, start_call
 
 
 def test_users_and_agents(db: Database) -> None:
@@ -164,7 +158,7 @@ def test_debtor_call_history_for_the_frequency_rule(db: Database) -> None:
 
 
 def test_utterances_words_hits_and_stress(db: Database) -> None:
-    _call(db)
+    start_call(db)
     partial = Transcript(Leg.AGENT, 0, 1.0, 2.0, "you must pay", final=False)
     final = Transcript(
         Leg.AGENT,
@@ -261,125 +255,8 @@ def test_utterances_words_hits_and_stress(db: Database) -> None:
         repo.save_rule_hit(s, "c1", threat, utterance_id=utt_id + 999)
 
 
-def test_alert_lifecycle_and_handoff(db: Database) -> None:
-    _call(db)
-    reasons = [{"rule_id": "en.threat", "hit_id": 1, "stress": 81.5}]
-    with db.session() as s:
-        yellow = repo.raise_alert(s, "c1", WarningLevel.YELLOW, [{"rule_id": "en.rude"}], raised_at_s=3.5)
-        red = repo.raise_alert(
-            s, "c1", WarningLevel.RED, reasons, raised_at_s=12.25, raised_at=T0, handoff=True
-        )
-        red_id, yellow_id = red.id, yellow.id
-    with db.session() as s:
-        call = repo.get_call(s, "c1")
-        assert call.final_level is WarningLevel.RED and call.high_sensitivity
-        red = repo.get_alert(s, red_id)
-        assert (red.level, red.reasons, red.raised_at_s, red.raised_at) == (
-            WarningLevel.RED,
-            reasons,
-            12.25,
-            T0,
-        )
-        handoff = repo.get_handoff(s, red_id)
-        assert handoff is not None and handoff.requested_at == T0 and handoff.acknowledged_at is None
-        due = repo.handoffs_due_for_escalation(s, requested_before=T0 + timedelta(seconds=30))
-        assert [h.alert_id for h in due] == [red_id]
-        assert repo.handoffs_due_for_escalation(s, requested_before=T0) == []
-        repo.escalate_handoff(s, red_id, at=T0 + timedelta(seconds=30))
-    with db.session() as s:
-        assert repo.handoffs_due_for_escalation(s, requested_before=T0 + timedelta(hours=1)) == []
-        repo.take_over(s, red_id, "sup", at=T0 + timedelta(seconds=40))
-        repo.acknowledge_alert(s, yellow_id, "sup", note="seen")
-    with db.session() as s:
-        red = repo.get_alert(s, red_id)
-        assert (red.state.value, red.acknowledged_by) == ("acknowledged", "sup")
-        handoff = repo.get_handoff(s, red_id)
-        assert handoff is not None
-        assert (handoff.escalated_at, handoff.taken_over_by) == (T0 + timedelta(seconds=30), "sup")
-        assert handoff.acknowledged_at == T0 + timedelta(seconds=40)
-        assert [e.action.value for e in repo.alert_events(s, red_id)] == [
-            "handoff_requested",
-            "escalated",
-            "acknowledged",
-            "taken_over",
-        ]
-        assert [h.alert_id for h in repo.list_handoffs(s)] == []
-        assert [h.alert_id for h in repo.list_handoffs(s, open_only=False)] == [red_id]
-        repo.resolve_alert(s, red_id, "sup", at=T0 + timedelta(minutes=2))
-    with db.session() as s:
-        assert [a.id for a in repo.list_alerts(s, call_id="c1", states=[AlertState.RESOLVED])] == [red_id]
-        assert [a.id for a in repo.list_alerts(s, levels=[WarningLevel.YELLOW])] == [yellow_id]
-        assert len(repo.list_alerts(s, call_ids=["c1"], since=T0 - timedelta(seconds=1))) == 2
-    for step in (
-        lambda s: repo.acknowledge_alert(s, yellow_id, "other"),  # already acknowledged
-        lambda s: repo.resolve_alert(s, red_id, "sup"),  # already resolved
-        lambda s: repo.escalate_handoff(s, yellow_id),  # no handoff
-        lambda s: repo.request_handoff(s, red_id),  # resolved
-    ):
-        with pytest.raises(StorageError, match="cannot record"), db.session() as s:
-            step(s)
-    with pytest.raises(InvalidRecordError), db.session() as s:
-        repo.raise_alert(s, "c1", WarningLevel.NONE, [], raised_at_s=1.0)
-    with pytest.raises(NotFoundError), db.session() as s:
-        repo.acknowledge_alert(s, 999, "sup")
-
-
-def test_qa_queue_and_reviews(db: Database) -> None:
-    _call(db, "c1", "A1")
-    with db.session() as s:
-        repo.start_call(s, "c2", "A2", source_protocol="file", started_at=T0 + timedelta(days=3))
-        a1 = repo.raise_alert(s, "c1", WarningLevel.RED, [{"rule_id": "r1"}], raised_at_s=1.0).id
-        a2 = repo.raise_alert(s, "c1", WarningLevel.ORANGE, [{"rule_id": "r2"}], raised_at_s=2.0).id
-        a3 = repo.raise_alert(s, "c2", WarningLevel.YELLOW, [], raised_at_s=2.0).id
-        hit = RuleHit("r1", "t", "c", Severity.RED, Leg.AGENT, None, "e", "r", "cite", start=0.5, end=1.0)
-        repo.save_rule_hit(s, "c1", hit)
-        repo.enqueue_for_qa(s, "c1", WarningLevel.ORANGE, "orange alert", at=T0)
-        repo.enqueue_for_qa(s, "c1", WarningLevel.RED, "high-sensitivity call")  # same entry, level raised
-        repo.enqueue_for_qa(s, "c2", WarningLevel.YELLOW, "finished", at=T0 + timedelta(days=3))
-    with db.session() as s:
-        item = repo.get_qa_item(s, "c1")
-        assert (item.level, item.reason, item.state) == (
-            WarningLevel.RED,
-            "orange alert; high-sensitivity call",
-            QaState.PENDING,
-        )
-        assert [i.call_id for i in repo.list_qa_queue(s)] == ["c2", "c1"]
-        assert [i.call_id for i in repo.list_qa_queue(s, levels=[WarningLevel.RED])] == ["c1"]
-        assert [i.call_id for i in repo.list_qa_queue(s, agent_id="A2")] == ["c2"]
-        assert [i.call_id for i in repo.list_qa_queue(s, rule_id="r1")] == ["c1"]
-        assert [i.call_id for i in repo.list_qa_queue(s, since=T0 + timedelta(days=1))] == ["c2"]
-        assert [i.call_id for i in repo.list_qa_queue(s, until=T0 + timedelta(days=1))] == ["c1"]
-        repo.assign_qa(s, "c1", "qa1", by="lead1")
-        repo.save_review(
-            s,
-            "c1",
-            "qa1",
-            scorecard={"identification": 2, "disclosure": 0},
-            notes="threat at 1 s",
-            verdicts={a1: Verdict.CONFIRMED, a2: Verdict.FALSE_ALARM},
-        )
-    with db.session() as s:
-        assert [i.call_id for i in repo.list_qa_queue(s, states=[QaState.IN_REVIEW])] == ["c1"]
-        card = {"identification": 2, "disclosure": 1, "respect": 2, "accuracy": 2, "resolution": "na"}
-        review = repo.save_review(s, "c1", "qa1", scorecard=card, verdicts={a2: "confirmed"}, done=True)
-        created = review.created_at
-    with db.session() as s:
-        (review,) = repo.list_reviews(s, "c1")
-        assert review.scorecard == card and review.notes == ""
-        assert review.created_at == created and review.updated_at >= created
-        assert [(v.alert_id, v.verdict) for v in review.verdicts] == [
-            (a1, Verdict.CONFIRMED),
-            (a2, Verdict.CONFIRMED),
-        ]
-        assert repo.get_qa_item(s, "c1").state is QaState.DONE
-    with pytest.raises(InvalidRecordError, match="not alerts of call"), db.session() as s:
-        repo.save_review(s, "c1", "qa1", scorecard={}, verdicts={a3: Verdict.CONFIRMED})
-    with pytest.raises(NotFoundError), db.session() as s:
-        repo.get_qa_item(s, "nope")
-
-
 def test_recording_metadata(db: Database) -> None:
-    _call(db)
+    start_call(db)
     with db.session() as s:
         rec = repo.register_recording(s, "c1", Leg.AGENT, "recordings/c1/agent.wav", 16000, started_at=T0)
         assert (rec.encoding, rec.bytes_written, rec.sha256) == ("pcm_s16le", 0, None)
