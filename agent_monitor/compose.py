@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 from fastapi import FastAPI
 
@@ -107,10 +108,13 @@ async def open_stages(settings: Settings) -> Stages:
     return assemble(settings, models, rules)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The web application with the stages of ``settings`` (default: from the environment);
+def create_app(
+    settings: Settings | None = None, audiosocket_sockets: list[socket.socket] | None = None
+) -> FastAPI:
+    """The web application with the stages of ``settings`` (default: from the environment), its
+    AudioSocket listener on ``audiosocket_sockets`` where they are bound already (``serve``);
     uvicorn can serve ``agent_monitor.compose:create_app`` with ``--factory``."""
-    return build_app(settings or Settings(), open_stages)
+    return build_app(settings or Settings(), open_stages, audiosocket_sockets)
 
 
 def preflight(settings: Settings) -> str:

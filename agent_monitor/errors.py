@@ -18,6 +18,14 @@ class ConfigError(AgentMonitorError):
     """Settings or a configuration file are invalid."""
 
 
+class ListenError(ConfigError):
+    """A server cannot listen on a configured address and port (another process has the port,
+    a port below 1024 without the right, an address not on this host); exit status 3, as uvicorn
+    gives a server that fails to start."""
+
+    exit_code = 3
+
+
 # --- requests (the web API and pages) --------------------------------------------------------
 class RequestError(AgentMonitorError):
     """A request cannot be served as made; the message says why (never a server fault)."""

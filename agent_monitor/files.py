@@ -3,7 +3,9 @@
 A model, a report or an anchors file written in place is cut short by a Ctrl-C, a SIGTERM, a full
 disk or a crash in the middle of the write, and the next reader (the server loading its stress
 model, ``db verify --anchors``) finds a part of it. :func:`write_atomic` writes next to the file,
-flushes to disk and renames over it, so a reader finds the old file or the whole new one.
+flushes to disk and renames over it, so a reader finds the old file or the whole new one. A file
+written in a stream (the word log of ``eval asr --words-out``) goes through
+:func:`flush_to_disk` before its own rename.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+from typing import IO, Any
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -26,10 +29,17 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with tmp.open("xb") as out:
             out.write(raw)
-            out.flush()
-            os.fsync(out.fileno())
+            flush_to_disk(out)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def flush_to_disk(out: IO[Any]) -> None:
+    """Flush ``out`` (Python's buffer, then the kernel's) to disk: before a file written beside its
+    destination is renamed over it, or a crash soon after the rename can leave the destination
+    empty or short (the rename may reach the disk before the data)."""
+    out.flush()
+    os.fsync(out.fileno())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -114,9 +115,17 @@ async def close_services(services: Services) -> None:
         services.data_dir_lock.release()
 
 
-def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
+def listens_for_audiosocket(settings: Settings) -> bool:
+    """Whether the server opens the AudioSocket listener (a port is set; a web node takes no calls)."""
+    return settings.server.audiosocket_port is not None and settings.cluster.role != "web"
+
+
+def build_app(
+    settings: Settings, open_stages: StageOpener, audiosocket_sockets: list[socket.socket] | None = None
+) -> FastAPI:
     """The application for ``settings`` (nothing is opened until the lifespan starts, which then
-    builds the stages with ``open_stages``)."""
+    builds the stages with ``open_stages``); the AudioSocket listener listens on
+    ``audiosocket_sockets`` where they are given (bound already), else binds its port itself."""
     from web import api_live, api_metrics, events
     from web.ingest import twilio, ws_ingest
 
@@ -124,11 +133,12 @@ def build_app(settings: Settings, open_stages: StageOpener) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, open_stages)
         try:
-            if settings.server.audiosocket_port is not None and settings.cluster.role != "web":
+            port = settings.server.audiosocket_port
+            if port is not None and listens_for_audiosocket(settings):
                 from agent_monitor.ingest.audiosocket_server import AudioSocketServer
 
                 services.audiosocket = AudioSocketServer(services.manager, services.registry, settings)
-                await services.audiosocket.start(settings.server.host, settings.server.audiosocket_port)
+                await services.audiosocket.start(settings.server.host, port, audiosocket_sockets)
             services.loop_lag.start()
             app.state.services = services
             yield

@@ -20,13 +20,16 @@ import math
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.errors import ConfigError, DatasetError, StreamingClientError
 from agent_monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from agent_monitor.cli.listeners import ServePorts
 
 #: the demo's scripted agent violations: (in the agent's first pause after this many seconds, text);
 #: rendered by espeak-ng (synthetic speech)
@@ -150,22 +153,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     own_heap(settings)
     import uvicorn
 
+    from agent_monitor.cli.listeners import bind_serve_ports
     from agent_monitor.compose import create_app
     from web.server_options import uvicorn_options
 
     preflight(settings)
     server = settings.server
     with DataDirLock(settings.data_dir):  # one server per data directory, checked before anything
+        http, audiosocket = bind_serve_ports(settings)  # a port in use: one line, exit 3
         print(
             f"agent-monitor: serving on http://{server.host}:{server.port} (data in {settings.data_dir})",
             file=sys.stderr,
         )
         # not uvicorn.run, which swallows the KeyboardInterrupt that a Ctrl-C ends in: the server
         # settles its calls either way, then Ctrl-C exits 130 and SIGTERM as main() says
-        config = uvicorn.Config(
-            create_app(settings), host=server.host, port=server.port, **uvicorn_options(settings)
-        )
-        uvicorn.Server(config).run()
+        app = create_app(settings, audiosocket)
+        config = uvicorn.Config(app, host=server.host, port=server.port, **uvicorn_options(settings))
+        uvicorn.Server(config).run(sockets=http)
     return 0
 
 
@@ -249,10 +253,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     asr = settings.asr.model_copy(update={"spare_recognizers": spares})
     settings = settings.model_copy(update={"asr": asr})
     preflight(settings)
-    return asyncio.run(_demo(settings, args.calls, args.rounds, args.speed))
+    from agent_monitor.cli.listeners import bind_serve_ports
+
+    ports = bind_serve_ports(settings)  # a port in use: one line, exit 3, as `serve`
+    return asyncio.run(_demo(settings, ports, args.calls, args.rounds, args.speed))
 
 
-async def _demo(settings: Settings, calls: int, rounds: int, speed: float) -> int:
+async def _demo(settings: Settings, ports: ServePorts, calls: int, rounds: int, speed: float) -> int:
     import uvicorn
 
     from agent_monitor.compose import create_app
@@ -260,10 +267,11 @@ async def _demo(settings: Settings, calls: int, rounds: int, speed: float) -> in
     from web.server_options import uvicorn_options
 
     audio = await asyncio.to_thread(demo_audio, settings)
-    app = create_app(settings)
+    http, audiosocket = ports
+    app = create_app(settings, audiosocket)
     host, port = settings.server.host, settings.server.port
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **uvicorn_options(settings, "WARNING")))
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=http))
     while not server.started:
         if serving.done():
             serving.result()

@@ -12,6 +12,11 @@ server running with no parent. :class:`StopSignals` makes SIGTERM take Ctrl-C's 
 then prints ``agent-monitor: terminated`` and :func:`end_by_sigterm` ends the process by SIGTERM
 itself, after the cleanup: exit status 143 in a shell, and a clean stop to a service manager
 (systemd counts death by SIGTERM as success, an exit status of 143 as a failure).
+
+A :class:`KeyboardInterrupt` that lands while Python runs a finalizer (``__del__``, a weakref
+callback, in a garbage collection) cannot leave it: Python reports it ("Exception ignored in ...")
+and the command used to carry on as if no Ctrl-C had come. :class:`StopSignals` takes such a
+report and delivers the interrupt again, a moment later, outside the finalizer.
 """
 
 from __future__ import annotations
@@ -27,26 +32,47 @@ from typing import Any
 INTERRUPTED_STATUS = 130
 #: the exit status a shell reports for a process ended by SIGTERM (128 + 15)
 TERMINATED_STATUS = 128 + signal.SIGTERM
+#: how long after a finalizer dropped a stop it is delivered again (the finalizer has returned)
+REDELIVER_AFTER_S = 0.01
 
 
 class StopSignals:
-    """While entered (in the main thread), SIGTERM is handled as Ctrl-C and remembered."""
+    """While entered (in the main thread), SIGTERM is handled as Ctrl-C and remembered, and a stop
+    that a finalizer dropped is delivered again."""
 
     def __init__(self) -> None:
         self.terminated = False
         self._previous: Any = None
+        self._previous_hook: Any = None
+        self._redeliver: threading.Timer | None = None
         self._installed = False
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._on_unraisable
             self._installed = True
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._installed:
             signal.signal(signal.SIGTERM, self._previous)
+            sys.unraisablehook = self._previous_hook
+            if self._redeliver is not None:
+                self._redeliver.cancel()
             self._installed = False
+
+    def _on_unraisable(self, unraisable: sys.UnraisableHookArgs) -> None:
+        if unraisable.exc_type is None or not issubclass(unraisable.exc_type, KeyboardInterrupt):
+            self._previous_hook(unraisable)
+            return
+        # a Ctrl-C (or a SIGTERM taking its way) raised in a finalizer, which cannot raise: the
+        # main thread gets the signal again once it is out of there (not from here: raised in this
+        # hook, it would be dropped for good)
+        signum = signal.SIGTERM if self.terminated else signal.SIGINT
+        self._redeliver = threading.Timer(REDELIVER_AFTER_S, _signal_main_thread, (signum,))
+        self._redeliver.daemon = True
+        self._redeliver.start()
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self.terminated = True
@@ -58,6 +84,13 @@ class StopSignals:
             return
         # Python's default, or SIGINT ignored (a background job of a script): raise it here
         raise KeyboardInterrupt
+
+
+def _signal_main_thread(signum: int) -> None:
+    """Send ``signum`` to the main thread, where Python still handles it (a real signal, so that
+    it also cuts short a sleep or a wait there, as the first one would have)."""
+    if callable(signal.getsignal(signum)):
+        signal.pthread_kill(threading.main_thread().ident or 0, signum)
 
 
 def end_by_sigterm() -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import uuid
 from dataclasses import dataclass, field
 
@@ -55,23 +56,28 @@ class AudioSocketServer:
         self.registry = registry
         self.settings = settings
         self.port: int | None = None
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._calls: dict[str, _Call] = {}
         #: calls whose last leg has left and whose session is stopping (set once it has stopped)
         self._stopping: dict[str, asyncio.Event] = {}
         self._lock = asyncio.Lock()
         self._handlers: set[asyncio.Task[None]] = set()
 
-    async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(self._handle, host, port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+    async def start(self, host: str, port: int, sockets: list[socket.socket] | None = None) -> None:
+        """Listen on ``host:port``, or on ``sockets`` already bound to them (``serve`` binds its
+        ports before the application starts: :mod:`agent_monitor.cli.listeners`)."""
+        if sockets:
+            self._servers = [await asyncio.start_server(self._handle, sock=sock) for sock in sockets]
+        else:
+            self._servers = [await asyncio.start_server(self._handle, host, port)]
+        self.port = int(self._servers[0].sockets[0].getsockname()[1])
         log.info("AudioSocket listening on %s:%d", host, self.port)
 
     async def close(self) -> None:
         """Stop listening; open connections are closed and their calls stopped (aborted)."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        for server in self._servers:
+            server.close()
+            await server.wait_closed()
         for task in list(self._handlers):
             task.cancel()
         if self._handlers:

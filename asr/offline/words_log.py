@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agent_monitor.errors import ConfigError
+from agent_monitor.files import flush_to_disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,9 @@ class WordsLog:
         self._finished = False
 
     def finish(self) -> None:
-        """Every decode is in: put the log in place."""
+        """Every decode is in: put the log in place, on disk before the rename (a crash or a power
+        loss soon after it could otherwise leave an empty or short log at ``path``)."""
+        flush_to_disk(self._file)
         self._file.close()
         self.partial.replace(self.path)
         self._finished = True

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import socket
 import threading
 import time
@@ -34,13 +33,9 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
-from tests.pg_support import admin_engine, create_database, drop_database
 from tests.web.auth_support import PASSWORD, USERS, app_settings
+from tests.web.backend_support import BACKENDS, backend_database
 
-PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
-BACKENDS = ["sqlite"] + (
-    ["postgresql"] if os.environ.get(PG_ENV) or os.environ.get("CI", "").lower() == "true" else []
-)
 LIVE = "pol-live-a2"
 #: call id -> (agent, status, level, started hours ago)
 STORED: dict[str, tuple[str, CallStatus, WarningLevel, float]] = {
@@ -74,20 +69,6 @@ class Running:
     def run(self, coro: Any) -> Any:
         """Run ``coro`` on the server's event loop (where the bus and the call manager live)."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    server = os.environ.get(PG_ENV)
-    if not server:
-        pytest.fail(f"CI=true but {PG_ENV} is not set: the policy test must also run on PostgreSQL")
-    admin = admin_engine(server)
-    url = create_database(admin)
-    try:
-        yield url
-    finally:
-        drop_database(admin, url)
-        admin.dispose()
 
 
 @contextlib.contextmanager
@@ -223,8 +204,8 @@ def test_one_user_sees_the_same_calls_in_every_view(
 ) -> None:
     with contextlib.ExitStack() as stack:
         settings = app_settings(base_settings, tmp_path / "data")
-        if backend == "postgresql":
-            url = stack.enter_context(postgres_database())
+        url = stack.enter_context(backend_database(backend, "the access policy tests"))
+        if url is not None:
             settings = settings.model_copy(update={"database_url": url})
         running = stack.enter_context(serve(settings))
         store_world(running.app.state.services.db)

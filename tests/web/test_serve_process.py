@@ -191,6 +191,34 @@ def test_a_second_server_on_the_data_directory_refuses_to_start(server: ServerPr
     assert Path(server.data_dir / "agent-monitor.lock").is_file()
 
 
+@pytest.mark.parametrize(
+    ("taken", "setting"), [("audiosocket_port", "server.audiosocket_port"), ("port", "server.port")]
+)
+def test_a_port_in_use_fails_the_start_with_one_line_and_exit_status_3(
+    tmp_path: Path, taken: str, setting: str
+) -> None:
+    """Another process listens on the AudioSocket (or HTTP) port: ``serve`` exits 3 (uvicorn's
+    startup failure) with one line naming the port and the setting, no traceback (the AudioSocket
+    port was uvicorn's whole lifespan traceback, after the models had loaded)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        second = ServerProcess(tmp_path / "data", **{taken: busy})  # type: ignore[arg-type]
+        second.start(wait=False)
+        assert second.proc is not None
+        try:
+            code = second.proc.wait(120)
+        finally:
+            second.stop()
+    log = second.log()
+    assert code == 3, log
+    assert "Traceback" not in log, log
+    last = log.rstrip().splitlines()[-1]  # the error is the last line, nothing after it
+    assert last.startswith("agent-monitor: error: cannot listen for "), log
+    assert f"127.0.0.1:{busy}: the port is in use by another process" in last and setting in last, log
+
+
 def test_the_server_runs_on_jemalloc_with_huge_pages_where_the_kernel_has_them(server: ServerProcess) -> None:
     """``serve`` starts itself again (same PID) on jemalloc, which setup installs
     (``server.allocator = auto``), asking it for huge pages where THP is available; its loaded

@@ -3,6 +3,8 @@ the confidence-floor benchmark reading it (real recordings, the real model)."""
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from agent_monitor.audio.conditions import parse_conditions
 from agent_monitor.errors import ConfigError
 from agent_monitor.settings import Settings
 from asr.offline.evaluate import EvalOptions, edit_distance, evaluate_tree, normalise
-from asr.offline.words_log import read_log
+from asr.offline.words_log import Decode, WordsLog, read_log
 from benchmarks.asr_conf_floor import table, tally
 
 
@@ -60,3 +62,51 @@ def test_a_file_that_is_not_a_word_log_is_a_clear_error(tmp_path: Path) -> None:
         read_log(bad)
     with pytest.raises(ConfigError, match="cannot read the word log"):
         read_log(tmp_path / "missing.jsonl")
+
+
+def _write_log(path: Path, clips: int) -> WordsLog:
+    log = WordsLog(path)
+    for n in range(clips):
+        log.add(Decode("f", "clean", f"clip{n}", 0, ["a", "b"], ["a"], [("a", 0.9), ("b", 0.5)]))
+    return log
+
+
+def test_the_finished_log_is_on_disk_before_it_is_renamed_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each flush to disk covered, seen where the operating system is asked (a power loss
+    cannot be produced here): the partial file, every line in it, while the log was not yet in
+    place (else a crash just after the rename could leave an empty or short log at the path)."""
+    path = tmp_path / "words.jsonl"
+    synced: list[tuple[str, int, bool]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), os.fstat(fd).st_size, path.exists()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    log = _write_log(path, 3)
+    log.finish()
+    log.close()
+    assert len(read_log(path)) == 3
+    assert synced == [(str(path.with_name("words.jsonl.partial")), path.stat().st_size, False)]
+
+
+def test_a_log_that_cannot_reach_the_disk_leaves_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "words.jsonl"
+    _write_log(path, 1).finish()
+    before = path.read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    log = _write_log(path, 5)
+    with pytest.raises(OSError, match="No space left"):
+        log.finish()
+    log.close()  # as evaluate's clean-up does
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["words.jsonl"]
