@@ -26,7 +26,7 @@ from agent_monitor.audio.conditions import needs_noise, parse_conditions
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import DecoderSettings, Settings, load_settings
 from asr.offline.degrade import degraded_pcm, noise_bank_for
-from asr.offline.evaluate import Clip, FolderResult, _rows, edit_distance, load_clips, normalise
+from asr.offline.evaluate import Clip, FolderResult, edit_distance, label_rows, load_clips, normalise
 from asr.streaming import RecognizerPool
 from asr.transcribe import transcribe_legs
 
@@ -64,7 +64,7 @@ def load_split(settings: Settings, folders: tuple[str, ...], max_s: float) -> di
     out: dict[str, list[Clip]] = {}
     for name in folders:
         labels = settings.eval_data_dir / "speech" / "en" / name / "labels.csv"
-        clips = load_clips(labels, _rows(labels), rate, FolderResult(folder=name))
+        clips = load_clips(labels, label_rows(labels), rate, FolderResult(folder=name))
         if max_s:
             kept, total = [], 0.0
             for clip in clips:
