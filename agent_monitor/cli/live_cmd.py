@@ -5,9 +5,10 @@
   ``data_dir`` with no other setup.
 - ``agent-monitor replay FILE --server URL [--speed 1.0] [--protocol ingest|twilio]``: stream a
   recorded (stereo) call into a running server as a live call, in real time times ``speed``.
-- ``agent-monitor demo``: start the server and keep replaying the sample call of the shared data
-  with scripted violations (synthetic espeak-ng speech, labeled so) spliced in, printing calls and
-  alerts as they happen.
+- ``agent-monitor demo [--calls N] [--rounds N] [--speed S] [--duration S]``: start the server and
+  keep replaying the sample call of the shared data (or its first ``--duration`` seconds) with
+  scripted violations (synthetic espeak-ng speech, labeled so) spliced in, printing calls and alerts
+  as they happen.
 - ``agent-monitor capture --server URL [--mic DEV] [--call-audio DEV]``: an agent desktop's
   headset microphone and call audio as the two legs of a live call.
 """
@@ -58,6 +59,9 @@ def register(commands: Any, evals: Any) -> None:
     demo.add_argument("--calls", type=int, default=2, help="concurrent demo calls (default 2)")
     demo.add_argument("--rounds", type=int, default=0, help="stop after this many rounds (0 = forever)")
     demo.add_argument("--speed", type=float, default=1.0)
+    demo.add_argument(
+        "--duration", type=float, default=None, help="each call: only this many seconds of the sample call"
+    )
     demo.set_defaults(func=cmd_demo)
 
     capture = commands.add_parser("capture", help="stream the headset mic and call audio as a live call")
@@ -217,8 +221,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def demo_audio(settings: Settings) -> Any:
-    """The sample call with the demo's scripted violations (synthetic speech) spliced in."""
+def demo_audio(settings: Settings, duration: float | None = None) -> Any:
+    """The sample call with the demo's scripted violations (synthetic speech) spliced in; with
+    ``duration``, its first ``duration`` seconds (the first violation comes about 16 s in)."""
     from agent_monitor.ingest.call_audio import load_call_audio, synthetic_speech
     from agent_monitor.model.audio import Leg
 
@@ -231,7 +236,7 @@ def demo_audio(settings: Settings) -> Any:
     for at, text in reversed(DEMO_SCRIPT):
         at = audio.quiet_point(Leg.AGENT, at)
         audio = audio.splice(Leg.AGENT, synthetic_speech(text, 8000), at, f"[synthetic] {text}")
-    return audio
+    return audio if duration is None else audio.excerpt(0.0, duration)
 
 
 def _check_numbers(*checks: tuple[str, float, float, bool]) -> None:
@@ -246,6 +251,8 @@ def _check_numbers(*checks: tuple[str, float, float, bool]) -> None:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     _check_numbers(("--calls", args.calls, 1, True), ("--rounds", args.rounds, 0, True))
     _check_numbers(("--speed", args.speed, 0.0, False))
+    if args.duration is not None:
+        _check_numbers(("--duration", args.duration, 0.0, False))
     settings = server_settings(args, settings)
     own_heap(settings)  # the demo's server runs in this process, as `serve` does
     # the demo's calls need two legs each: warming more spares would only delay its start
@@ -256,17 +263,19 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.cli.listeners import bind_serve_ports
 
     ports = bind_serve_ports(settings)  # a port in use: one line, exit 3, as `serve`
-    return asyncio.run(_demo(settings, ports, args.calls, args.rounds, args.speed))
+    return asyncio.run(_demo(settings, ports, args.calls, args.rounds, args.speed, args.duration))
 
 
-async def _demo(settings: Settings, ports: ServePorts, calls: int, rounds: int, speed: float) -> int:
+async def _demo(
+    settings: Settings, ports: ServePorts, calls: int, rounds: int, speed: float, duration: float | None
+) -> int:
     import uvicorn
 
     from agent_monitor.compose import create_app
     from agent_monitor.ingest.client import stream_ingest
     from web.server_options import uvicorn_options
 
-    audio = await asyncio.to_thread(demo_audio, settings)
+    audio = await asyncio.to_thread(demo_audio, settings, duration)
     http, audiosocket = ports
     app = create_app(settings, audiosocket)
     host, port = settings.server.host, settings.server.port

@@ -1,14 +1,13 @@
 """Browser tests: Debian's Chromium driven by Playwright through the three pages while a call is
 replayed live (an excerpt of the real phone call of the shared data with a scripted agent insult
-rendered by espeak-ng, **synthetic** speech, streamed through ``/ws/ingest``).
+rendered by espeak-ng, **synthetic** speech, streamed through ``/ws/ingest`` at real time and hung
+up once the checks made during the call are done).
 
 Screenshots are saved to ``artifacts/screenshots/`` (git-ignored; CI keeps them as artefacts)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, syntheti
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
 from tests.web.browser_support import shot, signed_in_page
-from tests.web.ui_support import replay, ui_server
+from tests.web.ui_support import live_call, ui_server
 
 VIOLATION = "you are a stupid idiot. we will break your legs"
 CALL = "browser-call-1"
@@ -51,14 +50,8 @@ def test_replayed_call_through_supervisor_agent_and_qa_pages(
     for page in (supervisor, agent):
         page.wait_for_selector("body[data-live='1']", timeout=10_000)
 
-    results: list[Any] = []
-    streamer = threading.Thread(
-        target=lambda: results.append(
-            asyncio.run(replay(url, app, call, {"call_id": CALL, "agent_id": "A-1"}, speed=1.0))
-        )
-    )
-    streamer.start()
-    try:
+    # the call at real time, hung up once the checks made during it are done
+    with live_call(url, app, call, {"call_id": CALL, "agent_id": "A-1"}) as results:
         # supervisor: the call's tile, both legs' live transcript, the alert in the feed
         tile = f".tile[data-call='{CALL}']"
         supervisor.wait_for_selector(tile, timeout=15_000)
@@ -94,9 +87,7 @@ def test_replayed_call_through_supervisor_agent_and_qa_pages(
         shot(agent, "agent-panel")
         card.locator("button.ack").click()
         agent.wait_for_selector(".warning.acked")
-    finally:
-        streamer.join(120)
-    assert results and results[0].completed
+    assert results and getattr(results[0], "completed", False), results
     supervisor.wait_for_selector(f"{tile}.ended", timeout=30_000)
     shot(supervisor, "supervisor-after-call")
 

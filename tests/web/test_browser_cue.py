@@ -1,8 +1,9 @@
 """The agent's cue in Debian Chromium (Playwright), on SQLite and PostgreSQL: a live call replayed
-through ``/ws/ingest`` (an excerpt of the real phone call of the shared data with **synthetic**
-espeak-ng agent lines spliced in: the recording notice at the start, a false arrest threat later),
-the must-say window shortened to 8 s so the other disclosures fall due during the call. The call's
-debtor time zone is one where it is the middle of the night now, so the calling-hours rule fires.
+at real time through ``/ws/ingest`` and hung up once the checks made during the call are done (an
+excerpt of the real phone call of the shared data with **synthetic** espeak-ng agent lines spliced
+in: the recording notice at the start, a false arrest threat later), the must-say window shortened
+to 8 s so the other disclosures fall due during the call. The call's debtor time zone is one where
+it is the middle of the night now, so the calling-hours rule fires.
 
 Checked on a 360 px wide page (beside a softphone): time in call, the live checklist (said / due /
 missed, with the wording), the warning's texts (nothing quoted for a miss or for calling hours,
@@ -12,8 +13,6 @@ horizontal scrolling, and the same texts in the QA record. Screenshots: ``artifa
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
 from tests.web.backend_support import BACKENDS, ui_server_on
 from tests.web.browser_support import signed_in_page
-from tests.web.ui_support import login, replay
+from tests.web.ui_support import live_call, login
 
 SCREENS = Path(__file__).resolve().parents[2] / "artifacts" / "screens" / "cue"
 NOTICE = "this phone call may be recorded for quality"
@@ -84,13 +83,8 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
     button.click()
     assert button.is_hidden() and agent.locator("body").get_attribute("data-notify") == "granted"
 
-    results: list[Any] = []
     start = {"call_id": CALL, "agent_id": "A-1", "debtor_tz": night_zone(datetime.now(UTC))}
-    streamer = threading.Thread(
-        target=lambda: results.append(asyncio.run(replay(url, app, cue_call, start, speed=1.0)))
-    )
-    streamer.start()
-    try:
+    with live_call(url, app, cue_call, start) as results:  # hung up once these checks are done
         agent.wait_for_selector("#call-timer", timeout=15_000)
         agent.wait_for_selector("#checklist li[data-state]", timeout=15_000)
         items = agent.locator("#checklist li")
@@ -144,9 +138,7 @@ def test_agent_cue_at_360px_checklist_warning_texts_and_alerts(
         assert mm.locator(".what").inner_text() == "Mini-Miranda"
         assert mm.locator(".state").inner_text() == "missed"
         screen(agent, f"agent-cue-missed-{backend}")
-    finally:
-        streamer.join(120)
-    assert results and results[0].completed
+    assert results and getattr(results[0], "completed", False), results
     # no horizontal scrolling at 360 px
     assert agent.evaluate("() => document.documentElement.scrollWidth") <= NARROW["width"]
 

@@ -1,17 +1,17 @@
 """The agent's cue in Debian Chromium (Playwright) when its connection drops and comes back, and
 across a server restart; with two tabs; on SQLite and PostgreSQL.
 
-A live call is replayed through ``/ws/ingest``: an excerpt of the real phone call of the shared
-data with **synthetic** espeak-ng agent lines spliced in (the recording notice at the start, a
-false arrest threat later), recognised by the real model. The pages are 360 px wide (the panel
+A live call is replayed at real time through ``/ws/ingest`` and hung up once a test's checks are
+done: an excerpt of the real phone call of the shared data with **synthetic** espeak-ng agent lines
+spliced in (the recording notice at the start, a false arrest threat later), recognised by the real
+model. The pages are 360 px wide (the panel
 sits beside a softphone). Every page's JavaScript errors and console errors fail the test."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, synthetic_speech
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
-from tests.web.ui_support import replay
+from tests.web.ui_support import live_call
 from tests.web.wall_support import PASSWORD, Server, add_user, backends, database, wall_settings
 
 HEARTBEAT_S = 1.0  # a page counts as dead after 2.5 s without a frame
@@ -79,19 +79,10 @@ def agent_page(browser: Any, url: str, context: Any = None) -> Any:
     return page
 
 
-def stream(server: Server, audio: CallAudio, call_id: str) -> tuple[threading.Thread, list[Any]]:
-    results: list[Any] = []
-    start = {"call_id": call_id, "agent_id": "A-9"}
-
-    def run() -> None:
-        try:
-            results.append(asyncio.run(replay(server.url, server.app, audio, start, speed=1.0)))
-        except Exception as exc:  # the server was stopped under it (the restart test)
-            results.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, results
+def stream(server: Server, audio: CallAudio, call_id: str) -> AbstractContextManager[list[Any]]:
+    """The call at real time until the ``with`` block ends (:func:`tests.web.ui_support.live_call`);
+    the restart test's stream ends with the server stopped under it (an exception in the list)."""
+    return live_call(server.url, server.app, audio, {"call_id": call_id, "agent_id": "A-9"})
 
 
 THREAT = ".warning[data-rule='EN-FALSE-1']"
@@ -112,8 +103,7 @@ def test_a_cue_back_online_shows_what_it_missed_once_and_acks_reach_every_tab(
     tab1 = agent_page(browser, server.url)
     tab2 = agent_page(browser, server.url, tab1.context)
     tab3 = agent_page(browser, server.url)
-    thread, results = stream(server, cue_call, "cue-r1")
-    try:
+    with stream(server, cue_call, "cue-r1") as results:  # hung up once these checks are done
         tab3.wait_for_selector("#call-timer", timeout=15_000)
         tab3.context.set_offline(True)
         tab1.wait_for_selector(THREAT, timeout=60_000)
@@ -154,8 +144,6 @@ def test_a_cue_back_online_shows_what_it_missed_once_and_acks_reach_every_tab(
         )
         assert tab1.locator(THREAT).count() == 1, "a warning shown live is shown again after the reload"
         assert tab1.locator(f"{THREAT}.acked").count() == 1
-    finally:
-        thread.join(120)
     assert results and getattr(results[0], "completed", False), results
     for page in (tab1, tab2, tab3, tab4):
         assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
@@ -171,13 +159,10 @@ def test_a_cue_open_through_a_server_restart_shows_the_call_ended(
     servers.append(server)
     add_user(server.services.db, "alice", "agent", agent_id="A-9", team="east")
     page = agent_page(browser, server.url)
-    thread, _ = stream(server, cue_call, "cue-r2")
-    try:
+    with stream(server, cue_call, "cue-r2"):
         page.wait_for_selector("#checklist li[data-state='due']", timeout=15_000)
         port = server.port
         server.stop()
-    finally:
-        thread.join(120)
     page.wait_for_selector("body[data-live='0']", timeout=10_000)
     server = Server(settings, port).start()
     servers.append(server)

@@ -1,14 +1,13 @@
 """Browser test of signal health: Debian's Chromium driven by Playwright while a call whose agent
-leg carries nothing (a dead headset: digital silence) is replayed live through ``/ws/ingest``; the
-debtor leg is the real phone call of the shared data.
+leg carries nothing (a dead headset: digital silence) is replayed live through ``/ws/ingest`` (at
+real time, hung up once the checks made during the call are done); the debtor leg is the real phone
+call of the shared data.
 
 The supervisor's tile and the agent's panel show "agent leg silent for 5 s" while the call runs;
 the review page lists it after the call. Screenshots go to ``artifacts/screenshots/``."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.settings import Settings
 from tests.web.browser_support import shot, signed_in_page
-from tests.web.ui_support import replay, ui_server
+from tests.web.ui_support import live_call, ui_server
 
 CALL = "health-call-1"
 MESSAGE = "agent leg silent for 5 s"
@@ -47,14 +46,8 @@ def test_silent_agent_leg_shows_on_the_tile_the_agent_panel_and_in_review(
     agent = signed_in_page(browser, url, "agent1", "/agent")
     for page in (supervisor, agent):
         page.wait_for_selector("body[data-live='1']", timeout=10_000)
-    results: list[Any] = []
-    streamer = threading.Thread(
-        target=lambda: results.append(
-            asyncio.run(replay(url, app, call, {"call_id": CALL, "agent_id": "A-1"}, speed=1.0))
-        )
-    )
-    streamer.start()
-    try:
+    # the call at real time, hung up once the checks made during it are done
+    with live_call(url, app, call, {"call_id": CALL, "agent_id": "A-1"}) as results:
         # on the wall, once per leg: the leg's chip names the issue, the sentence is its tooltip
         chip = f".tile[data-call='{CALL}'] .legh[data-leg='agent'][data-issues~='silent']"
         supervisor.wait_for_selector(chip, timeout=30_000)
@@ -67,9 +60,7 @@ def test_silent_agent_leg_shows_on_the_tile_the_agent_panel_and_in_review(
         agent.wait_for_selector(own, timeout=30_000)
         assert MESSAGE in agent.locator(own).inner_text()
         shot(agent, "agent-health-badge")
-    finally:
-        streamer.join(120)
-    assert results and results[0].completed
+    assert results and getattr(results[0], "completed", False), results
 
     # after the call: the review page lists the health event
     supervisor.goto(f"{url}/qa/calls/{CALL}")

@@ -2,14 +2,14 @@
 PostgreSQL.
 
 Real calls are sent as real audio (an excerpt of the real phone call of the shared data) through
-``/ws/ingest`` and recognised by the real Vosk model. The other calls of a floor are calls whose
+``/ws/ingest`` at real time, recognised by the real Vosk model, and hung up once the checks made
+during the call are done. The other calls of a floor are calls whose
 rows are stored through the repository and whose events a **test fixture publishes on the live
 bus** (:class:`tests.web.wall_support.Floor`): 50 real concurrent calls do not run on the test
 machine's two cores. Screenshots go to ``artifacts/screens/wall/`` (git-ignored)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import HealthIssue
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
-from tests.web.ui_support import replay
+from tests.web.ui_support import live_call
 from tests.web.wall_support import PASSWORD, Floor, Server, add_user, backends, database, wall_settings
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screens" / "wall"
@@ -98,14 +99,9 @@ def shot(page: Any, name: str, full: bool = True) -> None:
 
 def stream(
     server: Server, audio: CallAudio, call_id: str, agent_id: str
-) -> tuple[threading.Thread, list[Any]]:
-    results: list[Any] = []
-    start = {"call_id": call_id, "agent_id": agent_id}
-    thread = threading.Thread(
-        target=lambda: results.append(asyncio.run(replay(server.url, server.app, audio, start, speed=1.0)))
-    )
-    thread.start()
-    return thread, results
+) -> AbstractContextManager[list[Any]]:
+    """The real call at real time, hung up when the ``with`` block ends (``live_call``)."""
+    return live_call(server.url, server.app, audio, {"call_id": call_id, "agent_id": agent_id})
 
 
 def cli_add_agent(server: Server, name: str, agent_id: str, team: str | None) -> None:
@@ -168,8 +164,7 @@ def test_team_assignment_reaches_the_supervisor_wall(
     floor.start("east-bob-1", "A-10")
     floor.start("east-carl-1", "A-11")
     floor.start("west-1", "W-1", team="west")
-    thread, results = stream(server, real_excerpt, "east-alice-1", "A-9")
-    try:
+    with stream(server, real_excerpt, "east-alice-1", "A-9") as results:
         alice = tile("east-alice-1")
         sam.wait_for_selector(f"{alice} .line.final", timeout=30_000)
         for call in ("east-bob-1", "east-carl-1"):
@@ -180,9 +175,7 @@ def test_team_assignment_reaches_the_supervisor_wall(
         assert sam.locator(f"{alice} .legh[data-leg='debtor']").count() == 1
         assert sam.locator(f"{alice} a.review").get_attribute("href") == "/qa/calls/east-alice-1"
         shot(sam, "team-east-wall")
-    finally:
-        thread.join(120)
-    assert results and results[0].completed
+    assert results and getattr(results[0], "completed", False), results
     assert sam.locator(tile("west-1")).count() == 0
     # ended: marked, its buttons off; gone after the grace (4 s)
     sam.wait_for_selector(f"{alice}.ended", timeout=30_000)
@@ -250,10 +243,9 @@ def test_fifty_calls_triage_popups_and_escalation(
     assert sam.locator("#sound-note").is_visible()  # nothing clicked on the wall yet: no sound
     admin = sign_in(browser, server.url, "admin1", "/supervisor", 1920, 1080)
     admin.wait_for_selector("body[data-live='1']", timeout=10_000)
-    thread, results = stream(server, real_excerpt, "floor-real", "A-9")
     floor = Floor(server)
-    calls = publish_floor(floor, 49)
-    try:
+    with stream(server, real_excerpt, "floor-real", "A-9") as results:
+        calls = publish_floor(floor, 49)
         sam.wait_for_function("() => document.querySelectorAll('.tile').length >= 50", timeout=30_000)
         sam.wait_for_selector(f"{tile('floor-real')} .line.final", timeout=30_000)
         sam.wait_for_timeout(300)
@@ -308,9 +300,7 @@ def test_fifty_calls_triage_popups_and_escalation(
         sam.screenshot(
             path=str(SHOTS / "wall-walkthrough.png"), clip={"x": 0, "y": 0, "width": 1500, "height": 640}
         )
-    finally:
-        thread.join(120)
-    assert results and results[0].completed
+    assert results and getattr(results[0], "completed", False), results
     # a red call ends: its pop-up goes, its alert's buttons are off, then it leaves the wall
     floor.end(calls["floor-00"])
     sam.wait_for_selector(f"{tile('floor-00')}.ended", timeout=10_000)

@@ -10,8 +10,6 @@ console errors fail the test."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
-from tests.web.ui_support import replay_until
+from tests.web.ui_support import live_call
 from tests.web.wall_support import (
     Floor,
     FloorCall,
@@ -54,19 +52,6 @@ def real_excerpt(eval_data: Path) -> CallAudio:
     return load_call_audio(eval_data / "calls" / "spokenwoz" / "MUL1011.opus", 8000).excerpt(0.0, 40.0)
 
 
-def stream(
-    server: Server, audio: CallAudio, call_id: str, agent_id: str, done: threading.Event
-) -> tuple[threading.Thread, list[Any]]:
-    """The call at real time in a thread; it hangs up once ``done`` is set (at most ``audio``'s 40 s)."""
-    results: list[Any] = []
-    start = {"call_id": call_id, "agent_id": agent_id}
-    thread = threading.Thread(
-        target=lambda: results.append(asyncio.run(replay_until(server.url, server.app, audio, start, done)))
-    )
-    thread.start()
-    return thread, results
-
-
 def alert(call_id: str, alert_id: int) -> str:
     return f".alert[data-alert='{alert_id}'][data-call='{call_id}']"
 
@@ -85,9 +70,9 @@ def test_a_wall_back_online_drops_alerts_and_handoffs_closed_while_it_was_away(
     add_user(db, "alice", "agent", agent_id="A-9", team="east")
     sam = sign_in(browser, server.url, "sam")
     sue = sign_in(browser, server.url, "sue")
-    done = threading.Event()  # the call lasts until the checks are done
-    thread, results = stream(server, real_excerpt, "east-r1", "A-9", done)
-    try:
+    start = {"call_id": "east-r1", "agent_id": "A-9"}
+    # the call lasts until the checks are done (at most the excerpt's 40 s)
+    with live_call(server.url, server.app, real_excerpt, start) as results:
         for page in (sam, sue):
             page.wait_for_selector(".tile[data-call='east-r1']", timeout=20_000)
         floor = Floor(server)
@@ -120,10 +105,7 @@ def test_a_wall_back_online_drops_alerts_and_handoffs_closed_while_it_was_away(
         assert sam.locator(alert("east-r1", red2)).count() == 1
         assert sam.locator(f"{alert('east-r1', red2)} button.acknowledge").is_enabled()
         assert sam.locator(".tile[data-call='east-r1']").count() == 1
-    finally:
-        done.set()
-        thread.join(120)
-    assert results and results[0].completed
+    assert results and getattr(results[0], "completed", False), results
     for page in (sam, sue):  # the walls take the end of the call (no page error on it either)
         page.wait_for_selector(".tile[data-call='east-r1'].ended", timeout=20_000)
     assert sam.problems == [] and sue.problems == [], (sam.problems, sue.problems)

@@ -34,6 +34,8 @@ def test_demo_shows_live_calls_and_alerts(tmp_path: Path, eval_data: Path, setti
         "1",
         "--speed",
         "8",
+        "--duration",  # the first violation and its alert come about 16 s in: the rest is not checked
+        "25",
     ]
     done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -56,6 +58,7 @@ def test_live_commands_refuse_bad_numbers_before_connecting(tmp_path: Path, eval
         (["demo", "--calls", "0"], "--calls 0: must be a finite number at least 1"),
         (["demo", "--rounds", "-1"], "--rounds -1: must be a finite number at least 0"),
         (["demo", "--speed", "nan"], "--speed nan: must be a finite number above 0"),
+        (["demo", "--duration", "0"], "--duration 0: must be a finite number above 0"),
         ([*replay, "--speed", "0"], "--speed 0: must be a finite number above 0"),
         ([*replay, "--start", "-2"], "--start -2: must be a finite number at least 0"),
         ([*replay, "--duration", "inf"], "--duration inf: must be a finite number above 0"),

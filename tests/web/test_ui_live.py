@@ -1,6 +1,7 @@
 """The pages' websockets on a real server with a replayed call: an excerpt of the real phone call
 of the shared data with a scripted agent insult rendered by espeak-ng (**synthetic** speech),
-streamed through ``/ws/ingest`` into the real pipeline (Vosk, rules, storage).
+streamed through ``/ws/ingest`` into the real pipeline (Vosk, rules, storage) at twice real time,
+hung up once the supervisor has the hand-off (nothing later in the call is checked).
 
 Checks: ``/ws/ui/live`` gives each user only the events of calls in their scope (agent: own
 calls; supervisor: their team's), and ``/ws/listen/{call}`` relays the call's audio read-only to
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, syntheti
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
-from tests.web.ui_support import login, replay, ui_server
+from tests.web.ui_support import login, replay_until, ui_server
 
 VIOLATION = "you are a stupid idiot. we will break your legs"
 CALL = "ui-live-1"
@@ -73,6 +75,7 @@ class Listener:
                     self.texts.append(data)
                     if data["type"] in ("subscribed", "audio"):
                         self.ready.set()
+            self.close_code = ws.close_code  # closed by the server normally (1000: the loop ends)
         except ConnectionClosed as exc:
             self.close_code = exc.rcvd.code if exc.rcvd else 1006
         except InvalidStatus as exc:  # closed before the handshake completed: HTTP 403
@@ -106,9 +109,9 @@ def test_live_events_and_listen_in_follow_the_scope(
         for listener in live.values():
             listener.start()
         await asyncio.gather(*(asyncio.wait_for(x.ready.wait(), 10) for x in live.values()))
-        stream = asyncio.create_task(
-            replay(url, app, scripted_call, {"call_id": CALL, "agent_id": "A-1"}, speed=2.0)
-        )
+        hang_up = threading.Event()  # once the hand-off is seen: nothing later in the call is checked
+        start = {"call_id": CALL, "agent_id": "A-1"}
+        stream = asyncio.create_task(replay_until(url, app, scripted_call, start, hang_up, speed=2.0))
         while services.manager.get(CALL) is None:
             await asyncio.sleep(0.05)
         sup_listen = Listener(f"{ws}/ws/listen/{CALL}", cookies["sup1"])
@@ -125,6 +128,7 @@ def test_live_events_and_listen_in_follow_the_scope(
         async with httpx.AsyncClient(base_url=url) as http:
             later = (await http.get("/api/wall", headers={"Cookie": cookies["sup1"]})).json()["calls"]
         walls["handoffs"] = later[0]["handoffs"] if later else []
+        hang_up.set()
         result = await stream
         for _ in range(200):
             if live["sup1"].of_call("call_ended") and sup_listen.close_code is not None:
@@ -156,6 +160,9 @@ def test_live_events_and_listen_in_follow_the_scope(
     assert live["agent2"].of_call() == [] and live["sup2"].of_call() == []
     # listen-in: the supervisor hears both legs; the agent is refused
     assert sup_listen.texts[0] == {"type": "audio", "sample_rate": 8000, "call_id": CALL}
+    # the relay ends with the call: the last frame says so, then a normal close
+    assert sup_listen.texts[-1] == {"type": "ended", "call_id": CALL}
+    assert sup_listen.close_code == 1000, sup_listen.close_code
     legs = {frame[0] for frame in sup_listen.binary}
     assert legs == {0, 1} and all(len(f) % 2 == 1 for f in sup_listen.binary)
     heard = sum(len(f) - 1 for f in sup_listen.binary) / 2 / 8000

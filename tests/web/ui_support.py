@@ -170,11 +170,12 @@ async def replay(url: str, app: Any, audio: CallAudio, start: dict[str, Any], sp
 
 
 async def replay_until(
-    url: str, app: Any, audio: CallAudio, start: dict[str, Any], done: threading.Event
+    url: str, app: Any, audio: CallAudio, start: dict[str, Any], done: threading.Event, speed: float = 1.0
 ) -> Any:
-    """:func:`replay` at real time that hangs up once ``done`` is set: the stop message (the end of
-    the call, as after its last frame) goes out then, so the call lasts as long as the test needs it
-    (at most the length of ``audio``) and ends as cleanly (``completed``) as a call played through."""
+    """:func:`replay` (at real time unless ``speed``) that hangs up once ``done`` is set: the stop
+    message (the end of the call, as after its last frame) goes out then, so the call lasts as long
+    as the test needs it (at most the length of ``audio``) and ends as cleanly (``completed``) as a
+    call played through."""
     from websockets.asyncio.client import connect
 
     from agent_monitor.ingest.client import StreamResult, auth_headers, encode, ws_url
@@ -192,7 +193,7 @@ async def replay_until(
         for i in range(0, len(audio.agent), step):
             if done.is_set():
                 break
-            await asyncio.sleep(max(0.0, begun + i / audio.sample_rate - time.monotonic()))
+            await asyncio.sleep(max(0.0, begun + i / audio.sample_rate / speed - time.monotonic()))
             legs = [encode(audio.agent[i : i + step], "L16"), encode(audio.debtor[i : i + step], "L16")]
             await ws.send(interleave(legs, 2))
             result.seconds_sent = (i + step) / audio.sample_rate
@@ -202,6 +203,30 @@ async def replay_until(
                 result.stopped = json.loads(message)
     result.close_code, result.close_reason = ws.close_code, ws.close_reason or ""
     return result
+
+
+@contextmanager
+def live_call(url: str, app: Any, audio: CallAudio, start: dict[str, Any]) -> Iterator[list[Any]]:
+    """The call ``audio`` at real time in a thread (:func:`replay_until`) while the ``with`` block
+    checks the pages; leaving the block hangs up and waits for the call's end. The list yielded gets
+    the :class:`~agent_monitor.ingest.client.StreamResult` (``completed`` on a clean end), or the
+    exception that ended the stream (a server stopped under it)."""
+    done = threading.Event()
+    results: list[Any] = []
+
+    def run() -> None:
+        try:
+            results.append(asyncio.run(replay_until(url, app, audio, start, done)))
+        except Exception as exc:  # handed to the test, which asserts on it
+            results.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield results
+    finally:
+        done.set()
+        thread.join(120)
 
 
 @contextmanager
