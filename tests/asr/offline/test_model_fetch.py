@@ -12,7 +12,6 @@ import http.server
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +27,7 @@ from asr.model_manifest import ArchiveSource, Manifest
 from asr.offline.file_digests import sha256_file
 from asr.offline.model_fetch import fetch
 from asr.offline.model_store import ModelStore
-from tests.asr.offline.model_archives import NAME, free_port, leftovers
+from tests.asr.offline.model_archives import NAME, free_port, http_server, leftovers
 
 
 # --- fetch against a local HTTP server ---------------------------------------------------------
@@ -68,13 +67,8 @@ def server(official_zip: Path) -> Iterator[str]:
     _Handler.blobs = {f"/{NAME}.zip": official_zip.read_bytes()}
     _Handler.ranges = []
     _Handler.cut_after = []
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-    thread.join()
+    with http_server(_Handler) as url:
+        yield url
 
 
 def _manifest_with(manifest: Manifest, **source: Any) -> Manifest:

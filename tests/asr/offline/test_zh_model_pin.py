@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,6 +26,7 @@ from asr.offline.file_digests import digest_tree
 from asr.offline.model_fetch import fetch
 from asr.offline.model_store import RECORD_NAME, ModelStore
 from asr.streaming import model_language
+from tests.asr.offline.model_archives import http_server
 
 ZH = "vosk-model-small-cn-0.22"
 EN = "vosk-model-small-en-us-0.15"
@@ -91,13 +91,8 @@ class _Blob(http.server.BaseHTTPRequestHandler):
 def blob_server() -> Iterator[str]:
     _Blob.body = b"PK\x03\x04 not the Chinese model" * 1000
     _Blob.requests = 0
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Blob)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/{ZH}.zip"
-    srv.shutdown()
-    srv.server_close()
-    thread.join()
+    with http_server(_Blob) as url:
+        yield f"{url}/{ZH}.zip"
 
 
 def test_fetch_zh_needs_no_allow_unpinned_and_refuses_a_wrong_download(
