@@ -115,9 +115,10 @@ async def close_services(services: Services) -> None:
         services.data_dir_lock.release()
 
 
-def listens_for_audiosocket(settings: Settings) -> bool:
-    """Whether the server opens the AudioSocket listener (a port is set; a web node takes no calls)."""
-    return settings.server.audiosocket_port is not None and settings.cluster.role != "web"
+def audiosocket_port(settings: Settings) -> int | None:
+    """The port the server's AudioSocket listener opens, or ``None``: none set, or a web node
+    (which takes no calls)."""
+    return settings.server.audiosocket_port if settings.cluster.role != "web" else None
 
 
 def build_app(
@@ -133,8 +134,8 @@ def build_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, open_stages)
         try:
-            port = settings.server.audiosocket_port
-            if port is not None and listens_for_audiosocket(settings):
+            port = audiosocket_port(settings)
+            if port is not None:
                 from agent_monitor.ingest.audiosocket_server import AudioSocketServer
 
                 services.audiosocket = AudioSocketServer(services.manager, services.registry, settings)

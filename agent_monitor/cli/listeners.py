@@ -16,7 +16,7 @@ import socket
 
 from agent_monitor.errors import ListenError
 from agent_monitor.settings import Settings
-from web.app import listens_for_audiosocket
+from web.app import audiosocket_port
 
 #: uvicorn's default listen backlog (``uvicorn.Config.backlog``)
 HTTP_BACKLOG = 2048
@@ -60,12 +60,13 @@ def bind_serve_ports(settings: Settings) -> ServePorts:
     """The listening sockets of ``serve`` (and ``demo``) with ``settings``."""
     server = settings.server
     http = bind_listeners(server.host, server.port, "HTTP", "server.port (--port)", HTTP_BACKLOG)
-    if server.audiosocket_port is None or not listens_for_audiosocket(settings):
+    port = audiosocket_port(settings)
+    if port is None:
         return http, None
     try:
         audiosocket = bind_listeners(
             server.host,
-            server.audiosocket_port,
+            port,
             "AudioSocket",
             "server.audiosocket_port (--audiosocket-port, or 'off')",
             AUDIOSOCKET_BACKLOG,
