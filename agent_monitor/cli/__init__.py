@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if stop.terminated:  # after the command's cleanup, even where it returned (a server's stop)
         print("agent-monitor: terminated", file=sys.stderr)
         return end_by_sigterm()
+    if stop.dropped:  # a Ctrl-C that a finalizer dropped just as the command ended
+        print("agent-monitor: interrupted", file=sys.stderr)
+        return INTERRUPTED_STATUS
     return rc
 
 

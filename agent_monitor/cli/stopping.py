@@ -16,7 +16,9 @@ itself, after the cleanup: exit status 143 in a shell, and a clean stop to a ser
 A :class:`KeyboardInterrupt` that lands while Python runs a finalizer (``__del__``, a weakref
 callback, in a garbage collection) cannot leave it: Python reports it ("Exception ignored in ...")
 and the command used to carry on as if no Ctrl-C had come. :class:`StopSignals` takes such a
-report and delivers the interrupt again, a moment later, outside the finalizer.
+report and delivers the interrupt again, a moment later, outside the finalizer. A command that
+ends within that moment has not seen it: :attr:`StopSignals.dropped` then says so, and ``main``
+ends as interrupted (it used to exit 0, as if no Ctrl-C had come).
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class StopSignals:
 
     def __init__(self) -> None:
         self.terminated = False
+        #: a stop that a finalizer dropped and that is not delivered again yet (or, after the exit,
+        #: never was: the command ended first)
+        self.dropped = False
+        self._lock = threading.Lock()
         self._previous: Any = None
         self._previous_hook: Any = None
         self._redeliver: threading.Timer | None = None
@@ -58,9 +64,10 @@ class StopSignals:
         if self._installed:
             signal.signal(signal.SIGTERM, self._previous)
             sys.unraisablehook = self._previous_hook
+            with self._lock:  # from here the timer delivers nothing: a pending stop stays dropped
+                self._installed = False
             if self._redeliver is not None:
                 self._redeliver.cancel()
-            self._installed = False
 
     def _on_unraisable(self, unraisable: sys.UnraisableHookArgs) -> None:
         if unraisable.exc_type is None or not issubclass(unraisable.exc_type, KeyboardInterrupt):
@@ -70,9 +77,19 @@ class StopSignals:
         # main thread gets the signal again once it is out of there (not from here: raised in this
         # hook, it would be dropped for good)
         signum = signal.SIGTERM if self.terminated else signal.SIGINT
-        self._redeliver = threading.Timer(REDELIVER_AFTER_S, _signal_main_thread, (signum,))
+        self.dropped = True
+        self._redeliver = threading.Timer(REDELIVER_AFTER_S, self._deliver, (signum,))
         self._redeliver.daemon = True
         self._redeliver.start()
+
+    def _deliver(self, signum: int) -> None:
+        """The timer's end: the dropped stop goes to the main thread, unless the command has
+        already ended (then it stays :attr:`dropped`, for ``main``)."""
+        with self._lock:
+            if not (self._installed and self.dropped):
+                return
+            self.dropped = False
+        _signal_main_thread(signum)
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self.terminated = True

@@ -105,10 +105,15 @@ def _calls_with(raised: set[tuple[str, str, str, str]], line: str, issue: str, l
     return sum(1 for r in raised if r[0] == line and r[2] == issue and r[3] == leg)
 
 
+def _line_of(calls: list[LiveCall]) -> dict[str, str]:
+    """The line (codec/noise condition) each call of the run went over, by call id."""
+    return {c.dialogue.call_id: c.plan.line.name for c in calls}
+
+
 def raised_health(calls: list[LiveCall], log: RunLog) -> set[tuple[str, str, str, str]]:
     """(line, call, issue, leg) of every signal-health issue a call of the run raised; ``unclear``
     named with what started it (``unclear:unsure`` words, ``unclear:wordless`` speech)."""
-    line_of = {c.dialogue.call_id: c.plan.line.name for c in calls}
+    line_of = _line_of(calls)
     raised: set[tuple[str, str, str, str]] = set()
     for _, e in log.events:
         h = e.get("health")
@@ -135,7 +140,7 @@ def call_health(raised: set[tuple[str, str, str, str]], call_id: str) -> str:
 def health_rows(calls: list[LiveCall], log: RunLog) -> list[str]:
     """Per line: how many of its calls raised each signal-health issue at least once, on the agent
     and on the debtor leg (the monitor saying it cannot hear; on a clean line a false alarm)."""
-    line_of = {c.dialogue.call_id: c.plan.line.name for c in calls}
+    line_of = _line_of(calls)
     raised = raised_health(calls, log)
     rows = ["| line | calls | issues raised (calls with it at least once: agent leg / debtor leg) |"]
     rows.append("|---|---|---|")

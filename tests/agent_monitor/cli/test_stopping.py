@@ -202,3 +202,53 @@ def test_a_stop_that_lands_in_a_finalizer_still_stops_the_command(sig: str, how:
     assert done.stdout.strip() == f"stopped {how}", (done.stdout, done.stderr)
     assert time.monotonic() - started < 8
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+#: the real ``main`` running a command whose last act drops a stop in a finalizer: the command
+#: returns (0) before the stop is delivered again
+LANDS_AS_THE_COMMAND_ENDS = """
+import argparse, os, signal, sys
+from agent_monitor import cli
+
+class Landing:
+    def __del__(self):
+        os.kill(os.getpid(), signal.{sig})
+        sum(range(1000))  # Python code after the kill: where the handler runs and raises
+
+def command(args, settings):
+    Landing()  # collected at once: the stop lands in its finalizer, then the command returns
+    return 0
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="agent-monitor")
+    parser.add_argument("--config")
+    parser.set_defaults(func=command)
+    return parser
+
+cli.build_parser = build_parser
+sys.exit(cli.main([]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "status", "line"),
+    [
+        ("SIGINT", 130, "agent-monitor: interrupted"),
+        ("SIGTERM", -signal.SIGTERM, "agent-monitor: terminated"),
+    ],
+)
+def test_a_stop_dropped_in_a_finalizer_as_the_command_ends_still_counts(
+    sig: str, status: int, line: str, tmp_path: Path
+) -> None:
+    """The dropped stop is delivered again a moment later; a command that ended within that moment
+    used to cancel the delivery on its way out and exit 0, as if no Ctrl-C had come."""
+    done = subprocess.run(
+        [sys.executable, "-c", LANDS_AS_THE_COMMAND_ENDS.format(sig=sig)],
+        env={**os.environ, "PYTHONPATH": str(REPO), "AGENT_MONITOR_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == status, (done.returncode, done.stderr)
+    assert done.stderr.strip() == line, done.stderr
