@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "agent_monitor.cli.stress_cmd",
     "agent_monitor.cli.rules_cmd",
     "agent_monitor.cli.live_cmd",
+    "agent_monitor.cli.demo_cmd",
     "agent_monitor.cli.analyze_cmd",
     "agent_monitor.cli.users_cmd",
     "agent_monitor.cli.qa_cmd",

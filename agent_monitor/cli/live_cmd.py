@@ -1,16 +1,16 @@
-"""Live commands: ``serve``, ``replay``, ``demo`` and ``capture``.
+"""Live commands: ``serve``, ``replay`` and ``capture`` (``demo``: :mod:`agent_monitor.cli.demo_cmd`).
 
 - ``agent-monitor serve [--host H] [--port P] [--audiosocket-port P|off]``: the web server with
   ``/ws/ingest``, ``/ws/twilio``, ``/ws/events`` and the AudioSocket listener, on SQLite under
   ``data_dir`` with no other setup.
 - ``agent-monitor replay FILE --server URL [--speed 1.0] [--protocol ingest|twilio]``: stream a
   recorded (stereo) call into a running server as a live call, in real time times ``speed``.
-- ``agent-monitor demo [--calls N] [--rounds N] [--speed S] [--duration S]``: start the server and
-  keep replaying the sample call of the shared data (or its first ``--duration`` seconds) with
-  scripted violations (synthetic espeak-ng speech, labeled so) spliced in, printing calls and alerts
-  as they happen.
 - ``agent-monitor capture --server URL [--mic DEV] [--call-audio DEV]``: an agent desktop's
   headset microphone and call audio as the two legs of a live call.
+
+Shared with ``demo``, which starts the same server: :func:`server_options` (the options),
+:func:`server_settings` (applied to the settings), :func:`own_heap`, :func:`preflight` and
+:func:`check_numbers`.
 """
 
 from __future__ import annotations
@@ -21,26 +21,18 @@ import math
 import sys
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from agent_monitor.data_dir_lock import DataDirLock
-from agent_monitor.errors import ConfigError, DatasetError, StreamingClientError
+from agent_monitor.errors import ConfigError, StreamingClientError
 from agent_monitor.settings import Settings
-
-if TYPE_CHECKING:
-    from agent_monitor.cli.listeners import ServePorts
-
-#: the demo's scripted agent violations: (in the agent's first pause after this many seconds, text);
-#: rendered by espeak-ng (synthetic speech)
-DEMO_SCRIPT = ((12.0, "you are a stupid idiot"), (45.0, "shut up you idiot"))
-DEMO_CALL = Path("calls") / "spokenwoz" / "MUL1011.opus"
 
 
 def register(commands: Any, evals: Any) -> None:
     serve = commands.add_parser("serve", help="run the live server (websockets, AudioSocket, events)")
-    _server_options(serve)
+    server_options(serve)
     serve.set_defaults(func=cmd_serve)
 
     replay = commands.add_parser("replay", help="stream a recorded call into a running server as a live call")
@@ -54,16 +46,6 @@ def register(commands: Any, evals: Any) -> None:
     replay.add_argument("--duration", type=float, default=None, help="send only this many seconds")
     replay.set_defaults(func=cmd_replay)
 
-    demo = commands.add_parser("demo", help="start the server and keep replaying sample calls")
-    _server_options(demo)
-    demo.add_argument("--calls", type=int, default=2, help="concurrent demo calls (default 2)")
-    demo.add_argument("--rounds", type=int, default=0, help="stop after this many rounds (0 = forever)")
-    demo.add_argument("--speed", type=float, default=1.0)
-    demo.add_argument(
-        "--duration", type=float, default=None, help="each call: only this many seconds of the sample call"
-    )
-    demo.set_defaults(func=cmd_demo)
-
     capture = commands.add_parser("capture", help="stream the headset mic and call audio as a live call")
     capture.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8000")
     capture.add_argument("--mic", help="input device of the agent's headset microphone (index or name)")
@@ -75,7 +57,8 @@ def register(commands: Any, evals: Any) -> None:
     capture.set_defaults(func=cmd_capture)
 
 
-def _server_options(p: argparse.ArgumentParser) -> None:
+def server_options(p: argparse.ArgumentParser) -> None:
+    """The options of a command that starts the server (``serve``, ``demo``): :func:`server_settings`."""
     p.add_argument("--host", help="bind address (default settings.server.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="HTTP/websocket port (default settings.server.port)")
     p.add_argument("--audiosocket-port", help="AudioSocket TCP port, or 'off'")
@@ -115,6 +98,7 @@ def _call(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
 
 
 def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``settings`` with the :func:`server_options` given on the command line, validated."""
     update: dict[str, Any] = {}
     if args.host:
         update["host"] = args.host
@@ -191,9 +175,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.ingest.call_audio import load_call_audio
     from agent_monitor.ingest.client import replay_call
 
-    _check_numbers(("--speed", args.speed, 0.0, False), ("--start", args.start, 0.0, True))
+    check_numbers(("--speed", args.speed, 0.0, False), ("--start", args.start, 0.0, True))
     if args.duration is not None:
-        _check_numbers(("--duration", args.duration, 0.0, False))
+        check_numbers(("--duration", args.duration, 0.0, False))
     # sent as telephone audio: 8 kHz L16 (ingest) or 8 kHz mu-law (Twilio)
     audio = load_call_audio(args.file, 8000, args.agent_channel or settings.asr.agent_channel)
     if args.start >= audio.duration:
@@ -221,130 +205,13 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def demo_audio(settings: Settings, duration: float | None = None) -> Any:
-    """The sample call with the demo's scripted violations (synthetic speech) spliced in; with
-    ``duration``, its first ``duration`` seconds (the first violation comes about 16 s in)."""
-    from agent_monitor.ingest.call_audio import load_call_audio, synthetic_speech
-    from agent_monitor.model.audio import Leg
-
-    path = settings.eval_data_dir / DEMO_CALL
-    if not path.is_file():
-        raise DatasetError(
-            f"{path}: the demo's sample call is missing; set AGENT_MONITOR_EVAL_DATA_DIR to the shared data"
-        )
-    audio = load_call_audio(path, 8000, settings.asr.agent_channel)
-    for at, text in reversed(DEMO_SCRIPT):
-        at = audio.quiet_point(Leg.AGENT, at)
-        audio = audio.splice(Leg.AGENT, synthetic_speech(text, 8000), at, f"[synthetic] {text}")
-    return audio if duration is None else audio.excerpt(0.0, duration)
-
-
-def _check_numbers(*checks: tuple[str, float, float, bool]) -> None:
+def check_numbers(*checks: tuple[str, float, float, bool]) -> None:
     """Refuse, before anything connects, an option that is not a finite number above (or, where
     ``or_equal``, at least) its floor: ``(option, value, floor, or_equal)``."""
     for option, value, floor, or_equal in checks:
         if not (math.isfinite(value) and (value >= floor if or_equal else value > floor)):
             bound = f"at least {floor:g}" if or_equal else f"above {floor:g}"
             raise ConfigError(f"{option} {value:g}: must be a finite number {bound}")
-
-
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    _check_numbers(("--calls", args.calls, 1, True), ("--rounds", args.rounds, 0, True))
-    _check_numbers(("--speed", args.speed, 0.0, False))
-    if args.duration is not None:
-        _check_numbers(("--duration", args.duration, 0.0, False))
-    settings = server_settings(args, settings)
-    own_heap(settings)  # the demo's server runs in this process, as `serve` does
-    # the demo's calls need two legs each: warming more spares would only delay its start
-    spares = min(settings.asr.spare_recognizers, 2 * args.calls)
-    asr = settings.asr.model_copy(update={"spare_recognizers": spares})
-    settings = settings.model_copy(update={"asr": asr})
-    preflight(settings)
-    from agent_monitor.cli.listeners import bind_serve_ports
-
-    ports = bind_serve_ports(settings)  # a port in use: one line, exit 3, as `serve`
-    return asyncio.run(_demo(settings, ports, args.calls, args.rounds, args.speed, args.duration))
-
-
-async def _demo(
-    settings: Settings, ports: ServePorts, calls: int, rounds: int, speed: float, duration: float | None
-) -> int:
-    import uvicorn
-
-    from agent_monitor.compose import create_app
-    from agent_monitor.ingest.client import stream_ingest
-    from web.server_options import uvicorn_options
-
-    audio = await asyncio.to_thread(demo_audio, settings, duration)
-    http, audiosocket = ports
-    app = create_app(settings, audiosocket)
-    host, port = settings.server.host, settings.server.port
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **uvicorn_options(settings, "WARNING")))
-    serving = asyncio.create_task(server.serve(sockets=http))
-    while not server.started:
-        if serving.done():
-            serving.result()
-            return 1
-        await asyncio.sleep(0.1)
-    url = f"http://{host}:{port}"
-    print(f"agent-monitor demo: server on {url}; events: ws://{host}:{port}/ws/events", file=sys.stderr)
-    print(
-        "demo calls are a real recorded call with SYNTHETIC (espeak-ng) violations spliced in",
-        file=sys.stderr,
-    )
-    from agent_monitor.accounts.demo import ensure_demo_users
-
-    agent_ids = [f"demo-agent-{i + 1}" for i in range(calls)]
-    accounts = await asyncio.to_thread(ensure_demo_users, app.state.services.db, agent_ids)
-    print(f"sign in at {url}/login (passwords are new each run):", file=sys.stderr)
-    for account in accounts:
-        print(f"  {account.role:<10} {account.username:<16} {account.password}", file=sys.stderr)
-    printer = asyncio.create_task(_print_events(app))
-    try:
-        n = 0
-        while rounds == 0 or n < rounds:
-            n += 1
-            starts = [
-                stream_ingest(
-                    url,
-                    audio,
-                    {
-                        "call_id": f"demo-{uuid.uuid4().hex[:8]}",
-                        "agent_id": f"demo-agent-{i + 1}",
-                        "debtor_tz": "America/Chicago",
-                    },
-                    speed=speed,
-                    token=app.state.auth.ingest_token,
-                )
-                for i in range(calls)
-            ]
-            await asyncio.gather(*starts)
-    finally:
-        printer.cancel()
-        server.should_exit = True
-        await serving
-    return 0
-
-
-async def _print_events(app: Any) -> None:
-    from agent_monitor.model.events import AgentWarning, AlertRaised, CallEnded, CallStarted
-
-    services = app.state.services
-    with services.bus.subscribe(
-        lambda e: isinstance(e, CallStarted | CallEnded | AlertRaised | AgentWarning)
-    ) as sub:
-        async for event in sub:
-            if isinstance(event, CallStarted):
-                line = f"call started  {event.call_id} agent {event.info.agent_id}"
-            elif isinstance(event, CallEnded):
-                line = f"call ended    {event.call_id} {event.status} level {event.level.value}"
-            elif isinstance(event, AlertRaised):
-                why = "; ".join(r.text for r in event.reasons[:2])
-                line = f"ALERT {event.level.value.upper():6} {event.call_id} t={event.t:.1f}s {why}"
-            else:
-                assert isinstance(event, AgentWarning)
-                line = f'agent warning {event.call_id} t={event.t:.1f}s {event.title}: "{event.evidence}"'
-            print(line, flush=True)
 
 
 def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:

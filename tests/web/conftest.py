@@ -1,5 +1,6 @@
 """A real server for the live-ingest tests: uvicorn on 127.0.0.1 (random ports), the real Vosk model,
-a real SQLite database and recordings in a temporary directory."""
+a real SQLite database and recordings in a temporary directory; the browser; the wall tests' servers
+that can be restarted (``make_server``, on each backend)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
 from tests.web.browser_support import launch_chromium
 from tests.web.live_support import LiveServer
+from tests.web.wall_browser_support import restartable_servers
+from tests.web.wall_support import backends
 
 MODEL = "vosk-model-small-en-us-0.15"
 #: the live server's ingest token (machine clients) and its admin (the /ws/events listener)
@@ -80,3 +83,11 @@ def real_call(eval_data: Path) -> CallAudio:
 def browser() -> Iterator[Any]:
     """Debian Chromium (one per test module)."""
     yield from launch_chromium()
+
+
+@pytest.fixture(params=backends())
+def make_server(request: pytest.FixtureRequest, tmp_path: Path, base_settings: Settings) -> Iterator[Any]:
+    """Starts wall servers (same port on a restart) on each backend; all are stopped at the end
+    (:func:`tests.web.wall_browser_support.restartable_servers`)."""
+    with restartable_servers(str(request.param), tmp_path, base_settings) as make:
+        yield make

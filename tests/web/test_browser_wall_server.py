@@ -1,0 +1,157 @@
+"""Browser tests of the supervisor's wall (Debian Chromium through Playwright) against the servers
+behind it, on SQLite and PostgreSQL: a take-over from a hand-off pop-up that calls the phone
+system's hook (a local receiver stands in for the phone system), and the wall's own server stopping
+and coming back (a banner, stale tiles, reconnection, or the login page when the session is gone).
+The wall's tiles and a floor of fifty: ``test_browser_wall.py``.
+
+The calls are calls whose rows are stored through the repository and whose events a **test fixture
+publishes on the live bus** (:class:`tests.web.wall_support.Floor`). Screenshots go to
+``artifacts/screens/wall/`` (git-ignored)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from agent_monitor.model.levels import WarningLevel
+from tests.web.wall_browser_support import shot, sign_in, tile
+from tests.web.wall_support import Floor, add_user
+
+
+class Receiver:
+    """A local HTTP server standing in for the phone system: records each POST's JSON; answers
+    calls named ``slow-*`` after 3 s (longer than the hook's timeout)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.bodies.append({**body, "_auth": self.headers.get("Authorization")})
+                if str(body["call_id"]).startswith("slow-"):
+                    time.sleep(3.0)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the hook gave up
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/hook"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def test_take_over_with_note_and_phone_hook(make_server: Any, browser: Any) -> None:
+    """Take-over from a hand-off pop-up: mode and note, "taken over by sam", buttons that follow
+    the state, the phone-system hook called (local receiver), a conflict and a hook timeout shown
+    inline (no alert box, no 5xx), the event loop free while the hook waits."""
+    receiver = Receiver()
+    try:
+        hook = {"url": receiver.url, "timeout_s": 1.0, "token": "hook-secret-token"}
+        server = make_server(phone_hook=hook)
+        db = server.services.db
+        add_user(db, "sam", "supervisor", team="east")
+        add_user(db, "sue", "supervisor", team="east")
+        sam = sign_in(browser, server.url, "sam", "/supervisor")
+        sue = sign_in(browser, server.url, "sue", "/supervisor")
+        for page in (sam, sue):
+            page.wait_for_selector("body[data-live='1']", timeout=10_000)
+        floor = Floor(server)
+        red = floor.start("red-1", "E-1", team="east")
+        alert_id = floor.alert(red, WarningLevel.RED, "threat of violence")
+        slow = floor.start("slow-1", "E-2", team="east")
+        slow_id = floor.alert(slow, WarningLevel.RED, "abusive language")
+        sam.wait_for_selector(f"#handoff-{alert_id}", timeout=10_000)
+        sam.locator(f"#handoff-{alert_id} button.take_over").click()
+        item = sam.locator(f".alert[data-alert='{alert_id}']")
+        item.locator("form.takeover select").select_option("whisper")
+        item.locator("form.takeover input[name=note]").fill("calming the debtor down")
+        item.locator("form.takeover button.go").click()
+        item.locator(".state", has_text="taken over by sam").wait_for(timeout=10_000)
+        item.locator(".msg.ok", has_text="Phone system: whisper started.").wait_for(timeout=10_000)
+        assert (
+            item.locator("button.take_over").is_disabled()
+            and item.locator("button.acknowledge").is_disabled()
+        )
+        assert item.locator("button.resolve").is_enabled()
+        sam.wait_for_selector(f"#handoff-{alert_id}", state="detached", timeout=10_000)
+        assert sam.locator(f"{tile('red-1')} .owner").inner_text() == "sam"
+        sent = receiver.bodies[0]
+        assert {k: sent[k] for k in ("call_id", "agent_id", "supervisor", "action", "note", "alert_id")} == {
+            "call_id": "red-1",
+            "agent_id": "E-1",
+            "supervisor": "sam",
+            "action": "whisper",
+            "note": "calming the debtor down",
+            "alert_id": alert_id,
+        }
+        assert sent["_auth"] == "Bearer hook-secret-token"
+        # sue's wall hears of it: her buttons follow
+        other = sue.locator(f".alert[data-alert='{alert_id}']")
+        other.locator(".state", has_text="taken over by sam").wait_for(timeout=10_000)
+        assert other.locator("button.take_over").is_disabled()
+        # the request of someone who was too slow: a conflict, inline
+        sue.evaluate(f"() => WallAlerts.act({alert_id}, 'acknowledge')")
+        other.locator(".msg.error", has_text="Already done").wait_for(timeout=10_000)
+        shot(sue, "take-over-conflict")
+
+        # the phone system does not answer in time: said inline; the server stays responsive
+        slow_item = sam.locator(f".alert[data-alert='{slow_id}']")
+        slow_item.locator("button.take_over").click()
+        slow_item.locator("form.takeover select").select_option("barge")
+        slow_item.locator("form.takeover button.go").click()
+        t0 = time.monotonic()
+        health = httpx.get(server.url + "/healthz", timeout=5)
+        assert time.monotonic() - t0 < 0.8 and health.status_code in (200, 503)
+        slow_item.locator(".msg.error", has_text="Phone system hook failed").wait_for(timeout=10_000)
+        assert "no answer within 1 s" in slow_item.locator(".msg").inner_text()
+        assert "taken over by sam" in slow_item.locator(".state").inner_text()
+        shot(sam, "take-over-hook")
+        for page in (sam, sue):
+            assert page.errors == [] and page.dialogs == [], (page.errors, page.dialogs)
+    finally:
+        receiver.close()
+
+
+def test_wall_knows_when_it_is_dead(make_server: Any, browser: Any) -> None:
+    """The server stops: a banner and stale tiles; it comes back: the wall reconnects by itself
+    (backoff) and is live again; it comes back with a fresh database (the session is invalid):
+    the wall goes to the login page instead of retrying forever."""
+    server = make_server()
+    add_user(server.services.db, "sam", "supervisor", team="east")
+    sam = sign_in(browser, server.url, "sam", "/supervisor")
+    sam.wait_for_selector("body[data-live='1']", timeout=10_000)
+    Floor(server).start("east-1", "E-1", team="east")
+    sam.wait_for_selector(tile("east-1"), timeout=10_000)
+    port = server.port
+    server.stop()
+    sam.wait_for_selector("#conn-banner:visible", timeout=15_000)
+    assert "not live" in sam.locator("#conn-banner").inner_text()
+    assert sam.locator(f"{tile('east-1')} .stale-mark").is_visible()
+    assert sam.evaluate("() => document.body.classList.contains('stale')")
+    shot(sam, "dead-wall")
+    again = make_server(port=port)  # the same database: the session still stands
+    sam.wait_for_selector("body[data-live='1']", timeout=40_000)
+    assert sam.locator("#conn-banner").is_hidden()
+    assert not sam.evaluate("() => document.body.classList.contains('stale')")
+    again.stop()
+    sam.wait_for_selector("#conn-banner:visible", timeout=15_000)
+    make_server(name="fresh", port=port)  # a new database: the session is unknown
+    sam.wait_for_url(re.compile(r".*/login\?next=%2Fsupervisor"), timeout=40_000)
+    assert sam.dialogs == []
