@@ -33,8 +33,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.ingest.client import stream_ingest
