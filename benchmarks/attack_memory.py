@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.web.attack_support import MB, PeakRss, burst_attack, gap_attack
 from tests.web.server_process import ServerProcess
