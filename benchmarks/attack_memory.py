@@ -6,7 +6,7 @@
 Prints the server's resident memory (VmRSS) before and at its peak during each attack (sampled
 every 50 ms for ``--watch`` seconds after the attack) and whether ``/healthz`` answered throughout.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/attack_memory.py
+    .venv/bin/python benchmarks/attack_memory.py
 """
 
 from __future__ import annotations
