@@ -75,10 +75,10 @@ def default_channel_map(channels: int, agent_channel: Literal["left", "right"]) 
 def decode_file(
     path: Path,
     *,
-    target_rate: int,
+    target_rate: int | None,
     raw: RawFormat | None = None,
 ) -> DecodedAudio:
-    """Read ``path`` and resample every channel to ``target_rate``."""
+    """Read ``path`` and resample every channel to ``target_rate`` (``None``: keep the file's rate)."""
     source = str(path)
     data = _read_regular_file(path, source)
     suffix = path.suffix.lower()
@@ -117,8 +117,11 @@ def _read_regular_file(path: Path, source: str) -> bytes:
         raise AudioDecodeError(source, f"cannot read file ({exc.strerror or exc})") from exc
 
 
-def decode_bytes(data: bytes, *, source: str, target_rate: int, raw: RawFormat | None = None) -> DecodedAudio:
-    """Decode an in-memory file (or raw audio when ``raw`` is given)."""
+def decode_bytes(
+    data: bytes, *, source: str, target_rate: int | None, raw: RawFormat | None = None
+) -> DecodedAudio:
+    """Decode an in-memory file (or raw audio when ``raw`` is given); ``target_rate`` ``None``
+    keeps the file's own rate."""
     if not data:
         raise AudioDecodeError(source, "file is empty")
     if raw is not None:
@@ -129,6 +132,7 @@ def decode_bytes(data: bytes, *, source: str, target_rate: int, raw: RawFormat |
         raise AudioDecodeError(source, "contains no audio samples")
     if not np.all(np.isfinite(samples)):
         raise AudioDecodeError(source, "contains invalid (NaN or infinite) samples")
+    target_rate = target_rate or rate
     return DecodedAudio(
         source=source,
         sample_rate=target_rate,
