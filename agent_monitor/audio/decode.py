@@ -210,7 +210,7 @@ def _decode_container(data: bytes, source: str) -> tuple[FloatArray, int, str]:
     try:
         f = sf.SoundFile(io.BytesIO(data))
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioDecodeError(source, f"not a readable audio file ({_sf_reason(exc)})") from exc
+        raise AudioDecodeError(source, _open_problem(exc)) from exc
     with f:
         rate, declared = f.samplerate, f.frames
         fmt = f"{f.format} {f.subtype}"
@@ -224,6 +224,16 @@ def _decode_container(data: bytes, source: str) -> tuple[FloatArray, int, str]:
             source, f"truncated: header declares {declared} frames but only {len(samples)} decode"
         )
     return np.ascontiguousarray(samples.T), rate, fmt
+
+
+def _open_problem(exc: Exception) -> str:
+    """Why libsndfile could not open in-memory data. Its words about the file system cannot be
+    true of bytes in memory: they mean its decoder gave up on the stream (an MP3 cut short said
+    "File does not exist or is not a regular file (possibly a pipe?)")."""
+    reason = _sf_reason(exc)
+    if "regular file" in reason or "does not exist" in reason:
+        return "audio data is corrupt or truncated (the decoder cannot open the stream)"
+    return f"not a readable audio file ({reason})"
 
 
 def _sf_reason(exc: Exception) -> str:
