@@ -137,3 +137,15 @@ def test_truncated_and_empty_files_are_refused_not_scored_as_a_part(
     assert errors[1].startswith(f"agent-monitor: error: {cut_wav}: truncated: WAV data chunk declares")
     assert errors[2] == f"agent-monitor: error: {empty}: file is empty"
     assert errors[3] == "agent-monitor: 3 of 4 files failed"
+
+
+def test_train_to_a_folder_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``stress train --output DIR`` measured and trained first, then ended in a traceback from the
+    rename; now one line before any clip is read."""
+    assert main(["stress", "train", "--output", str(tmp_path)]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == f"agent-monitor: error: --output {tmp_path}: is a folder; give a file name"
+    )
