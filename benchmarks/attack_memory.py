@@ -6,16 +6,19 @@
 Prints the server's resident memory (VmRSS) before and at its peak during each attack (sampled
 every 50 ms for ``--watch`` seconds after the attack) and whether ``/healthz`` answered throughout.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/attack_memory.py
+    .venv/bin/python benchmarks/attack_memory.py
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.web.attack_support import MB, PeakRss, burst_attack, gap_attack
 from tests.web.server_process import ServerProcess

@@ -21,7 +21,10 @@ the environment as for the server (e.g. ``AGENT_MONITOR_ASR__PARTIAL_INTERVAL_S=
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.evaluation.live.evaluate import LiveEvalOptions, build_calls
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio

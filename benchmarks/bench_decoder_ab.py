@@ -18,8 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.settings import DecoderSettings, load_settings
 from asr.model_loading import load_vosk_model

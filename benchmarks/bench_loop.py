@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,6 +54,9 @@ from agent_monitor.model.audio import Leg  # noqa: E402
 from agent_monitor.pipeline import CallManager, InProcessEventBus  # noqa: E402
 from agent_monitor.settings import Settings, load_settings  # noqa: E402
 from agent_monitor.storage import Database, upgrade_database  # noqa: E402
+
+if TYPE_CHECKING:  # typing only: with --ab this file also runs against an older tree (A)
+    from agent_monitor.model.session import Source
 
 RATE = 8000
 FRAME_S = 0.02
@@ -195,7 +198,7 @@ async def feed(manager: CallManager, senders: list[Sender], speed: float, clock:
     sessions = []
     for sender in senders:
         start = sender.start()
-        source = "twilio" if sender.protocol == "twilio" else "ws-ingest"
+        source: Source = "twilio" if sender.protocol == "twilio" else "ws-ingest"
         session = await manager.start_call(to_call_info(start, source, manager.settings.live))
         instrument(session, clock)
         sessions.append(session)
@@ -271,14 +274,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         pstats.Stats(profile, stream=sys.stderr).sort_stats(
             os.environ.get("BENCH_LOOP_SORT", "tottime")
         ).print_stats(args.profile)
-    stages = clock.corrected(loop_cpu) if args.stages else {}
+    stage_cpu = clock.corrected(loop_cpu) if args.stages else {}
     return {
         "calls": args.calls,
         "protocol": args.protocol,
         "call_s": call_s,
         "loop_pct_per_call": 100 * loop_cpu / call_s,
         "process_pct_per_call": 100 * proc_cpu / call_s,
-        "stages_pct_per_call": {k: 100 * v / call_s for k, v in stages.items()},
+        "stages_pct_per_call": {k: 100 * v / call_s for k, v in stage_cpu.items()},
         "events": counts,
     }
 

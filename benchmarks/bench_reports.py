@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,9 +198,7 @@ def measure(name: str, url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
         for label, since, until, team in cases:
             with db.session() as s:
                 report = build_report(s, since, until, team=team)
-                seconds = timed(
-                    lambda s=s, since=since, until=until, team=team: build_report(s, since, until, team=team)
-                )
+                seconds = timed(partial(build_report, s, since, until, team=team))
             print(
                 f"  {label:24s} {report.calls:7d} calls  {len(report.agents):3d} agents"
                 f"  {seconds * 1000:8.1f} ms"

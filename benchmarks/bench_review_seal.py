@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +111,10 @@ def _review_parts(db: Database) -> str:
 def run(db: Database, args: argparse.Namespace) -> None:
     calls = _calls(db, args.reviews)
     card = _card(db)
-    finish = [_timed(lambda c=c, a=a: _save(db, c, a, card, done=True)) for c, a in calls]
+    finish = [_timed(partial(_save, db, c, a, card, done=True)) for c, a in calls]
     reopen = []
     for call_id, alert_id in calls[-args.reopen :]:
-        reopen.append(_timed(lambda c=call_id, a=alert_id: _save(db, c, a, card, done=False)))
+        reopen.append(_timed(partial(_save, db, call_id, alert_id, card, done=False)))
         _save(db, call_id, alert_id, card, done=True)
     print(f"finishing a review ({len(finish)} reviews): {_ms(finish)}")
     print(f"  first 100: {_ms(finish[:100])}; last 100: {_ms(finish[-100:])}")

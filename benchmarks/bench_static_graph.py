@@ -22,7 +22,10 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.settings import Settings, load_settings
 from asr.languages import LanguageModels

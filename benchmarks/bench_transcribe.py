@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.settings import load_settings
 from asr.streaming import RecognizerPool

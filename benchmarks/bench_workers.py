@@ -37,8 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.audio.decode import decode_file, split_legs
 from agent_monitor.compose import load_speech

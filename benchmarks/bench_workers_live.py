@@ -33,15 +33,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_workers import proc_cpu_s, rss_mib
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
 from agent_monitor.ingest.client import stream_ingest
 from agent_monitor.settings import load_settings
+from benchmarks.bench_workers import proc_cpu_s, rss_mib
 
 REPO = Path(__file__).resolve().parent.parent
 CALL = "calls/spokenwoz/MUL1011.opus"

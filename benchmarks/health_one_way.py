@@ -27,6 +27,7 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from agent_monitor.model.health import HealthIssue
 from agent_monitor.pipeline.health import CallHealth
 from agent_monitor.pipeline.health_meter import frame_levels
 from agent_monitor.settings import HealthSettings, load_settings
+
+if TYPE_CHECKING:
+    from agent_monitor.evaluation.live.dialogues import Split
 
 RATE = 8000
 FRAME = 160
@@ -89,7 +93,7 @@ def other_speaks_long_enough(case: Case, settings: HealthSettings) -> bool:
     return bool(len(active)) and active[-1] * FRAME / RATE >= settings.one_way_s
 
 
-def synthetic_cases(data: Path, tts_cache: Path, split: str) -> list[tuple[Case, float]]:
+def synthetic_cases(data: Path, tts_cache: Path, split: Split) -> list[tuple[Case, float]]:
     """The live evaluation's calls and the time their debtor leg dies in the broken copies."""
     from agent_monitor.evaluation.live.evaluate import LiveEvalOptions, build_calls
 

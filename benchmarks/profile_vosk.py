@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from agent_monitor.audio.decode import decode_file, float_to_pcm16
 from agent_monitor.settings import DecoderSettings, load_settings
 from asr.model_loading import load_vosk_model

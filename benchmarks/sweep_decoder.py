@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_monitor.audio.conditions import needs_noise, parse_conditions
 from agent_monitor.model.audio import Leg

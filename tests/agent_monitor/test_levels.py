@@ -6,6 +6,7 @@ from __future__ import annotations
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
 from agent_monitor.storage.tables import Alert, Call, QaQueueItem, User
+from agent_monitor.storage.types import StrEnumType
 
 
 def test_order_and_rank() -> None:
@@ -23,5 +24,6 @@ def test_none_is_the_only_level_that_is_not_a_warning() -> None:
 
 def test_the_database_columns_hold_the_model_enums() -> None:
     for column in (Call.__table__.c.final_level, Alert.__table__.c.level, QaQueueItem.__table__.c.level):
-        assert column.type.enum_cls is WarningLevel, column
-    assert User.__table__.c.role.type.enum_cls is Role
+        assert isinstance(column.type, StrEnumType) and column.type.enum_cls is WarningLevel, column
+    role = User.__table__.c.role.type
+    assert isinstance(role, StrEnumType) and role.enum_cls is Role

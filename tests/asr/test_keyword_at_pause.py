@@ -24,7 +24,10 @@ SAID, VOICE, TERM = "pay your damn bills", "en", "damn"
 def _settings(
     base: Settings, *, second_pass: bool, at_pause: bool, below_conf: float | None = None
 ) -> Settings:
-    update = {"keyword_second_pass": second_pass, "keyword_second_pass_at_pause": at_pause}
+    update: dict[str, bool | float] = {
+        "keyword_second_pass": second_pass,
+        "keyword_second_pass_at_pause": at_pause,
+    }
     if below_conf is not None:
         update["keyword_second_pass_below_conf"] = below_conf
     asr = base.asr.model_copy(update=update)

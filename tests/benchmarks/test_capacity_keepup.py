@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 import pytest
 
@@ -105,11 +106,11 @@ def test_two_nodes_search_from_the_one_node_max_up() -> None:
 
 
 def test_lane_counters_are_taken_over_the_run_and_summed_over_nodes() -> None:
-    before = [
+    before: list[dict[str, Any]] = [
         {"lanes": {"urgent": {"jobs": 10, "waited_s": 1.0, "cpu_s": 2.0, "ran_s": 3.0}}},
         {"lanes": {"urgent": {"jobs": 0, "waited_s": 0.0, "cpu_s": 0.0, "ran_s": 0.0}}},
     ]
-    after = [
+    after: list[dict[str, Any]] = [
         {"lanes": {"urgent": {"jobs": 15, "waited_s": 1.5, "cpu_s": 2.5, "ran_s": 4.0}}},
         {
             "lanes": {

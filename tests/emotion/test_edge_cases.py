@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from agent_monitor.errors import StressError
+from agent_monitor.settings import StressSettings
 from emotion.model import StressModel
 from emotion.offline.dataset import MULAW
 from emotion.tracker import clip_features, score_clip
@@ -16,12 +17,16 @@ Audio = tuple[np.ndarray, int]
 
 
 @pytest.mark.parametrize("seconds", [0.0, 0.01, 0.1, 3.0])
-def test_silence_is_a_clear_error(seconds: float, stress_settings, model: StressModel) -> None:
+def test_silence_is_a_clear_error(
+    seconds: float, stress_settings: StressSettings, model: StressModel
+) -> None:
     with pytest.raises(StressError, match="too little voiced speech"):
         score_clip(np.zeros(int(16000 * seconds), np.float32), 16000, stress_settings, model)
 
 
-def test_very_short_speech_is_an_error_or_a_finite_score(angry_male: Audio, stress_settings, model) -> None:
+def test_very_short_speech_is_an_error_or_a_finite_score(
+    angry_male: Audio, stress_settings: StressSettings, model: StressModel
+) -> None:
     x, rate = angry_male
     onset = int(np.argmax(np.abs(x) > 0.05 * np.abs(x).max()))
     for ms in (20, 100, 300, 600):
@@ -33,7 +38,9 @@ def test_very_short_speech_is_an_error_or_a_finite_score(angry_male: Audio, stre
         assert 0 <= score <= 100 and all(math.isfinite(s.score) for s in timeline)
 
 
-def test_clipped_speech_scores_finitely(angry_male: Audio, stress_settings, model: StressModel) -> None:
+def test_clipped_speech_scores_finitely(
+    angry_male: Audio, stress_settings: StressSettings, model: StressModel
+) -> None:
     x, rate = angry_male
     clipped = np.clip(x * 30.0, -1.0, 1.0)  # about a third of the samples at full scale
     assert np.mean(np.abs(clipped) >= 1.0) > 0.05
@@ -42,7 +49,9 @@ def test_clipped_speech_scores_finitely(angry_male: Audio, stress_settings, mode
     assert all(math.isfinite(s.score) for s in timeline)
 
 
-def test_out_of_range_and_nan_samples(angry_male: Audio, stress_settings, model: StressModel) -> None:
+def test_out_of_range_and_nan_samples(
+    angry_male: Audio, stress_settings: StressSettings, model: StressModel
+) -> None:
     x, rate = angry_male
     score, _, _ = score_clip(x * 100.0, rate, stress_settings, model)  # clipped to [-1, 1]
     assert math.isfinite(score)

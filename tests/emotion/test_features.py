@@ -34,7 +34,8 @@ def test_spectral_change_follows_articulation(neutral_male: Audio, angry_male: A
     rate = 16000
     t = np.arange(2 * rate) / rate
     phase = 2 * np.pi * np.cumsum(120.0 * (1 + 0.01 * np.sin(2 * np.pi * 5 * t))) / rate
-    vowel = (0.1 * sum(np.sin(k * phase) / k for k in range(1, 30))).astype(np.float32)
+    harmonics = sum((np.sin(k * phase) / k for k in range(1, 30)), np.zeros_like(phase))
+    vowel = (0.1 * harmonics).astype(np.float32)
     held = clip_features(vowel, rate).as_dict()["spec_change"]
     calm = clip_features(*neutral_male).as_dict()["spec_change"]
     angry = clip_features(*angry_male).as_dict()["spec_change"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -46,7 +48,7 @@ def test_relative_score_ignores_a_gain_shared_by_the_call(
 
 
 def test_baseline_separates_calm_from_angry_for_the_same_speaker(
-    model: StressModel, neutral_male: Audio, angry_male: Audio, ravdess
+    model: StressModel, neutral_male: Audio, angry_male: Audio, ravdess: Path
 ) -> None:
     from emotion.offline.dataset import read_audio
 

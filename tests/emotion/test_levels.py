@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from agent_monitor.model.stress import StressLevel
@@ -9,7 +11,7 @@ from agent_monitor.settings import StressSettings
 from emotion.levels import LevelTracker, level_for_score
 
 
-def run(raw: list[float | None], settings: StressSettings | None = None) -> tuple[list[StressLevel], int]:
+def run(raw: Sequence[float | None], settings: StressSettings | None = None) -> tuple[list[StressLevel], int]:
     tracker = LevelTracker(settings or StressSettings())
     levels, changes = [], 0
     for i, r in enumerate(raw):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from emotion.tracker import StressTracker
 Audio = tuple[np.ndarray, int]
 
 
-def actor_session(ravdess, actor: str = "01") -> tuple[np.ndarray, int, float]:
+def actor_session(ravdess: Path, actor: str = "01") -> tuple[np.ndarray, int, float]:
     """One speaker's six RAVDESS clips back to back: neutral, calm, sad, then the high-arousal ones.
 
     Returns the audio, its rate and the call time where the first angry clip starts.
@@ -47,7 +48,7 @@ def feed_frames(tracker: StressTracker, x: np.ndarray, rate: int, frame_ms: int 
 
 
 def test_samples_at_a_steady_hop_and_baseline_switch(
-    ravdess, stress_settings: StressSettings, model: StressModel
+    ravdess: Path, stress_settings: StressSettings, model: StressModel
 ) -> None:
     x, rate, angry_at = actor_session(ravdess)
     settings = stress_settings.model_copy(update={"baseline_speech_s": 3.0})
@@ -70,7 +71,9 @@ def test_samples_at_a_steady_hop_and_baseline_switch(
     assert tracker.drain_events() == []
 
 
-def test_streaming_matches_whole_push(ravdess, stress_settings: StressSettings, model: StressModel) -> None:
+def test_streaming_matches_whole_push(
+    ravdess: Path, stress_settings: StressSettings, model: StressModel
+) -> None:
     x, rate, _ = actor_session(ravdess, "02")
     a = StressTracker(stress_settings, model, rate)
     whole = a.push_samples(x) + a.finish()

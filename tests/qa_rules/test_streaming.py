@@ -14,7 +14,7 @@ from qa_rules.streaming import LegChecker
 def tr(
     text: str, utt: int, final: bool, start: float = 40.0, lang: str = "en", leg: Leg = Leg.AGENT
 ) -> Transcript:
-    words = ()
+    words: tuple[Word, ...] = ()
     if final:
         words = tuple(Word(w, start + i * 0.3, start + i * 0.3 + 0.25) for i, w in enumerate(text.split()))
     return Transcript(leg, utt, start, start + 3.0, text, final, words, lang)

@@ -14,20 +14,23 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from agent_monitor.accounts.passwords import hash_password
+from agent_monitor.model.roles import Role
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
 
 MODEL = "vosk-model-small-en-us-0.15"
 PASSWORD = "a long test password 1"
 
-#: (username, role, agent_id, team); the principals of the authorization matrix
-USERS = (
-    ("agent1", "agent", "A-ONE", None),
-    ("agent2", "agent", "A-TWO", None),
-    ("sup_red", "supervisor", None, "red-team"),
-    ("sup_blue", "supervisor", None, "blue-team"),
-    ("qa1", "qa", None, None),
-    ("admin1", "admin", None, None),
+#: (username, role, agent_id, team)
+UserRow = tuple[str, Role, str | None, str | None]
+#: the principals of the authorization matrix
+USERS: tuple[UserRow, ...] = (
+    ("agent1", Role.AGENT, "A-ONE", None),
+    ("agent2", Role.AGENT, "A-TWO", None),
+    ("sup_red", Role.SUPERVISOR, None, "red-team"),
+    ("sup_blue", Role.SUPERVISOR, None, "blue-team"),
+    ("qa1", Role.QA, None, None),
+    ("admin1", Role.ADMIN, None, None),
 )
 
 
@@ -67,7 +70,7 @@ class Principal:
         return out
 
 
-def add_users(client: TestClient, users: tuple[tuple[str, str, str | None, str | None], ...] = USERS) -> None:
+def add_users(client: TestClient, users: tuple[UserRow, ...] = USERS) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
     pw_hash = hash_password(PASSWORD)
     with services.db.session() as s:

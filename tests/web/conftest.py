@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.compose import create_app
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio
+from agent_monitor.model.roles import Role
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
 from tests.web.browser_support import launch_chromium
@@ -60,7 +61,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, base_settings: Setting
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
     with app.state.services.db.session() as s:
-        repo.create_user(s, ADMIN, hash_password(ADMIN_PASSWORD), "admin")
+        repo.create_user(s, ADMIN, hash_password(ADMIN_PASSWORD), Role.ADMIN)
     signed_in = httpx.post(url + "/api/auth/login", json={"username": ADMIN, "password": ADMIN_PASSWORD})
     assert signed_in.status_code == 200, signed_in.text
     cookie = f"am_session={signed_in.cookies['am_session']}"

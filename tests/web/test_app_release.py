@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from agent_monitor.accounts.passwords import hash_password
 from agent_monitor.compose import create_app
+from agent_monitor.model.roles import Role
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
 
@@ -24,7 +25,7 @@ def _serve_once(settings: Settings) -> weakref.ref[object]:
     app = create_app(settings)
     with TestClient(app) as client:
         with app.state.services.db.session() as s:
-            repo.create_user(s, "doc-reader", hash_password("doc reader password"), "admin")
+            repo.create_user(s, "doc-reader", hash_password("doc reader password"), Role.ADMIN)
         signed_in = client.post(
             "/api/auth/login", json={"username": "doc-reader", "password": "doc reader password"}
         )

@@ -12,12 +12,13 @@ from starlette.websockets import WebSocketDisconnect
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import AudioDropped
+from agent_monitor.model.roles import Role
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
 from tests.web.auth_support import USERS, add_users, app_settings, running, sign_in
 
 RECHECK_S = 0.5
-WATCHER = ("watcher", "admin", None, None)
+WATCHER = ("watcher", Role.ADMIN, None, None)
 
 
 def _publish(client: TestClient) -> None:

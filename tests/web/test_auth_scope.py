@@ -64,8 +64,8 @@ def test_listing_and_single_call_agree_with_the_policy(settings: Settings) -> No
                 single = {c for c in CALLS if can_see_call(user, repo.get_call(s, c), now=NOW)}
                 assert single == EXPECTED[name], name
             # narrowing never widens: an agent asking for another agent's calls gets none
-            agent = USERS["agent-red"]
-            asked = narrow(call_scope(agent), agent_ids=["A-BLUE"])
+            red_agent = USERS["agent-red"]
+            asked = narrow(call_scope(red_agent), agent_ids=["A-BLUE"])
             assert repo.list_calls(s, **asked) == []
             qa_live = narrow(call_scope(USERS["qa"]), status=[CallStatus.LIVE])
             assert repo.list_calls(s, **qa_live) == []

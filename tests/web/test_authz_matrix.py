@@ -37,6 +37,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
 from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
@@ -62,9 +63,9 @@ from tests.web.authz_table import (
 from tests.web.ui_support import add_call
 
 
-def app_routes(app: Any) -> set[tuple[str, str]]:
+def app_routes(app: Any) -> set[tuple[str, str | None]]:
     """(method or WS or MOUNT, path) of every route the application serves."""
-    found: set[tuple[str, str]] = set()
+    found: set[tuple[str, str | None]] = set()
     for ctx in iter_route_contexts(app.routes):
         route = ctx.original_route
         if isinstance(route, Mount):
@@ -95,7 +96,7 @@ def world(
         services = client.app.state.services  # type: ignore[attr-defined]
         with services.db.session() as s:
             repo.ensure_agent(s, OTHER_AGENT)
-            repo.create_user(s, OTHER_USER, "not-a-hash", "qa")
+            repo.create_user(s, OTHER_USER, "not-a-hash", Role.QA)
         clip = real_call.excerpt(0.0, 6.0)
         add_call(services.db, data, CALL1, "A-ONE", clip, WarningLevel.RED)
         add_call(services.db, data, CALL2, "A-TWO", clip, WarningLevel.RED)

@@ -166,7 +166,7 @@ async def _finish(ws: Any) -> int | None:
         while True:
             await asyncio.wait_for(ws.recv(), 1.0)
     except ConnectionClosed:
-        return ws.close_code  # type: ignore[no-any-return]
+        return ws.close_code
     except TimeoutError:
         return None
 
@@ -178,7 +178,7 @@ async def _websocket(url: str, headers: dict[str, str] | None, texts_and_frames:
                 for item in texts_and_frames:
                     await ws.send(item)
             except ConnectionClosed:
-                return ws.close_code  # type: ignore[no-any-return]
+                return ws.close_code
             return await _finish(ws)
     except InvalidStatus as exc:
         return 4000 + exc.response.status_code  # a refused handshake (e.g. 403 -> 4403)

@@ -44,10 +44,10 @@ async def violate(server: LiveServer, audio: CallAudio, bad_frame: bytes) -> tup
         for i in range(100):
             a = audio.agent[i * 160 : (i + 1) * 160].astype("<i2").tobytes()
             d = audio.debtor[i * 160 : (i + 1) * 160].astype("<i2").tobytes()
-            frame = np.stack(
+            stereo = np.stack(
                 [audio.agent[i * 160 : (i + 1) * 160], audio.debtor[i * 160 : (i + 1) * 160]], axis=1
             )
-            frame = frame.astype("<i2").tobytes()
+            frame = stereo.astype("<i2").tobytes()
             await ws.send(frame)
             sent_a, sent_d = sent_a + a, sent_d + d
             await asyncio.sleep(0.02)

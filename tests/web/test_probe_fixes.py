@@ -76,13 +76,13 @@ def test_api_live_masks_the_debtor_phone_for_an_agent(world: World) -> None:
 @pytest.mark.parametrize("path", ["/api/calls", "/supervisor", "/api/auth/me"])
 def test_a_non_ascii_session_cookie_is_not_signed_in(world: World, path: str) -> None:
     cookie = "am_session=v1.abc.\u00e9\u00e9".encode("latin-1")
-    r = world.client.get(path, headers={"Cookie": cookie}, follow_redirects=False)  # type: ignore[dict-item]
+    r = world.client.get(path, headers={"Cookie": cookie}, follow_redirects=False)
     assert r.status_code in (303, 401), (r.status_code, r.text)
 
 
 def test_a_non_ascii_session_cookie_is_refused_on_the_event_socket(world: World) -> None:
     cookie = "am_session=v1.abc.\u00e9".encode("latin-1")
-    socket = world.client.websocket_connect("/ws/events", headers={"Cookie": cookie})  # type: ignore[dict-item]
+    socket = world.client.websocket_connect("/ws/events", headers={"Cookie": cookie})
     with pytest.raises(WebSocketDisconnect) as refused, socket:
         pass
     assert refused.value.code != 1011  # refused, not an internal error
@@ -90,7 +90,7 @@ def test_a_non_ascii_session_cookie_is_refused_on_the_event_socket(world: World)
 
 def test_a_non_ascii_csrf_header_is_403(world: World) -> None:
     headers = {**world.agent.headers(csrf=False), "X-CSRF-Token": "\u00e9".encode("latin-1")}
-    r = world.client.post("/api/auth/logout", headers=headers)  # type: ignore[arg-type]
+    r = world.client.post("/api/auth/logout", headers=headers)
     assert r.status_code == 403, r.text
 
 
@@ -102,7 +102,7 @@ def test_a_non_ascii_login_form_csrf_is_403(world: World) -> None:
     assert r.status_code == 403
     world.client.cookies.clear()
     both = {**form, "Cookie": "am_login_csrf=\u00c3\u00a9".encode("latin-1")}
-    r = world.client.post("/login", content="csrf=\u00e9".encode(), headers=both)  # type: ignore[arg-type]
+    r = world.client.post("/login", content="csrf=\u00e9".encode(), headers=both)
     assert r.status_code == 403
 
 

@@ -222,7 +222,12 @@ def test_a_held_call_is_taken_over_only_by_naming_its_holder(
     add_call(services.db, services.settings.data_dir, "q-7", "A-5", audio, WarningLevel.RED)
     csrf = login(client, "admin1")
     client.post("/api/qa/calls/q-7/assign", json={"reviewer": "qa1"}, headers=csrf).raise_for_status()
-    bodies = ({}, {"reviewer": "admin1"}, {"take_over": "admin1"}, {"reviewer": "admin1", "take_over": "qa2"})
+    bodies: tuple[dict[str, str], ...] = (
+        {},
+        {"reviewer": "admin1"},
+        {"take_over": "admin1"},
+        {"reviewer": "admin1", "take_over": "qa2"},
+    )
     for body in bodies:
         r = client.post("/api/qa/calls/q-7/assign", json=body, headers=csrf)
         assert r.status_code == 409, (body, r.text)

@@ -204,7 +204,7 @@ def test_a_port_in_use_fails_the_start_with_one_line_and_exit_status_3(
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         busy = holder.getsockname()[1]
-        second = ServerProcess(tmp_path / "data", **{taken: busy})  # type: ignore[arg-type]
+        second = ServerProcess(tmp_path / "data", **{taken: busy})
         second.start(wait=False)
         assert second.proc is not None
         try:

@@ -53,8 +53,8 @@ DEBTOR_PHONE = "+14155551234"
 def add_users(db: Any) -> None:
     digest = hash_password(PASSWORD)
     with db.session() as s:
-        for agent_id, team in AGENT_TEAMS.items():
-            repo.ensure_agent(s, agent_id, team=team)
+        for agent, agent_team in AGENT_TEAMS.items():
+            repo.ensure_agent(s, agent, team=agent_team)
         for name, (role, agent_id, team) in USERS.items():
             repo.create_user(s, name, digest, role, agent_id=agent_id, team=team)
 

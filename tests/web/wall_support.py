@@ -39,6 +39,7 @@ from agent_monitor.model.events import (
 )
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
 from agent_monitor.model.session import CallInfo, LevelReason
 from agent_monitor.pipeline.escalation import Escalator, SystemClock
 from agent_monitor.settings import Settings
@@ -131,9 +132,12 @@ def wall_settings(base: Settings, data_dir: Path, db_url: str | None, **wall: An
     )
 
 
-def add_user(db: Any, name: str, role: str, *, agent_id: str | None = None, team: str | None = None) -> None:
+def add_user(
+    db: Any, name: str, role: Role | str, *, agent_id: str | None = None, team: str | None = None
+) -> None:
+    """Add a user with the password :data:`PASSWORD`; ``role`` a :class:`Role` or its name."""
     with db.session() as s:
-        repo.create_user(s, name, hash_password(PASSWORD), role, agent_id=agent_id, team=team)
+        repo.create_user(s, name, hash_password(PASSWORD), Role(role), agent_id=agent_id, team=team)
 
 
 #: where :data:`COUNT_TONES` counts in the tab (sessionStorage: a reload keeps the count)

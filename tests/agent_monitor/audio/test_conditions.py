@@ -29,7 +29,9 @@ def bank(eval_data: Path) -> NoiseBank:
     return NoiseBank.from_data_dir(eval_data)
 
 
-def test_every_condition_keeps_length_and_sets_its_rate(clip, bank) -> None:
+def test_every_condition_keeps_length_and_sets_its_rate(
+    clip: tuple[np.ndarray, int], bank: NoiseBank
+) -> None:
     x, rate = clip
     for cond in CONDITIONS.values():
         y, out_rate = cond.apply(x, rate, noise=bank, seed="t")
@@ -38,14 +40,14 @@ def test_every_condition_keeps_length_and_sets_its_rate(clip, bank) -> None:
         assert y.dtype == np.float32 and np.isfinite(y).all(), cond.name
 
 
-def test_gain_moves_the_level_by_exactly_its_decibels(clip) -> None:
+def test_gain_moves_the_level_by_exactly_its_decibels(clip: tuple[np.ndarray, int]) -> None:
     x, rate = clip
     clean = _db(x, rate)
     assert _db(CONDITIONS["gain-20"].apply(x, rate)[0], rate) == pytest.approx(clean - 20, abs=0.1)
     assert _db(CONDITIONS["gain-40"].apply(x, rate)[0], rate) == pytest.approx(clean - 40, abs=0.1)
 
 
-def test_noise_lands_at_the_stated_snr(clip, bank) -> None:
+def test_noise_lands_at_the_stated_snr(clip: tuple[np.ndarray, int], bank: NoiseBank) -> None:
     x, rate = clip
     for name in ("line-snr10", "babble-snr10"):
         y, _ = CONDITIONS[name].apply(x, rate, noise=bank, seed="t")
@@ -54,7 +56,7 @@ def test_noise_lands_at_the_stated_snr(clip, bank) -> None:
         assert snr == pytest.approx(10, abs=0.5), name
 
 
-def test_codecs_change_the_signal_but_keep_the_speech(clip) -> None:
+def test_codecs_change_the_signal_but_keep_the_speech(clip: tuple[np.ndarray, int]) -> None:
     x, rate = clip
     ref = CONDITIONS["mulaw"].apply(x, rate)[0]
     for name in ("alaw", "gsm", "amr", "opus"):
@@ -63,7 +65,7 @@ def test_codecs_change_the_signal_but_keep_the_speech(clip) -> None:
         assert abs(_db(y, 8000) - _db(ref, 8000)) < 3, name  # same level, different coding
 
 
-def test_packet_loss_zeroes_about_two_percent_of_20ms_packets(clip) -> None:
+def test_packet_loss_zeroes_about_two_percent_of_20ms_packets(clip: tuple[np.ndarray, int]) -> None:
     x, rate = clip
     y, _ = CONDITIONS["loss2"].apply(x, rate, seed="t")
     packets = y[: len(y) // 160 * 160].reshape(-1, 160)
@@ -104,7 +106,7 @@ def test_composed_conditions() -> None:
             parse_conditions(bad)
 
 
-def test_a_composed_line_is_the_grid_line_it_spells(clip, bank) -> None:
+def test_a_composed_line_is_the_grid_line_it_spells(clip: tuple[np.ndarray, int], bank: NoiseBank) -> None:
     """``mulaw+gain-20`` codes the clip exactly as ``mulaw-20`` does (same samples), and
     ``gsm+gain-20`` is the GSM line 20 dB down: 8 kHz, 20 dB below ``gsm``'s level."""
     x, rate = clip
@@ -119,7 +121,7 @@ def test_a_composed_line_is_the_grid_line_it_spells(clip, bank) -> None:
     assert noisy.shape == ref.shape
 
 
-def test_one_line_under_two_names_is_one_draw(clip, bank) -> None:
+def test_one_line_under_two_names_is_one_draw(clip: tuple[np.ndarray, int], bank: NoiseBank) -> None:
     """The random draws (noise segment, lost packets) follow the line, not the name it was given:
     a composed name that spells a grid line draws as the grid line, and the order of the parts does
     not matter; another line draws otherwise."""
@@ -136,7 +138,7 @@ def test_one_line_under_two_names_is_one_draw(clip, bank) -> None:
     assert [c.line for c in CONDITIONS.values()] == list(CONDITIONS)
 
 
-def test_noise_condition_without_a_bank_is_a_clear_error(clip) -> None:
+def test_noise_condition_without_a_bank_is_a_clear_error(clip: tuple[np.ndarray, int]) -> None:
     x, rate = clip
     with pytest.raises(ConfigError, match="noise bank"):
         CONDITIONS["line-snr20"].apply(x, rate)

@@ -5,9 +5,11 @@ entries that are not events passed over (by the reader, a restarted reader and a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis.typing import EncodableT, FieldT
 
 from agent_monitor.cluster.redis_bus import RedisEventBus
 from agent_monitor.errors import ClusterError, InvalidRequestError
@@ -35,7 +37,7 @@ def _alert(i: int) -> AlertRaised:
 
 
 def _settings(server: RedisServer, **kw: object) -> ClusterSettings:
-    return ClusterSettings(redis_url=server.url, prefix="t", reconnect_max_s=0.3, **kw)  # type: ignore[arg-type]
+    return ClusterSettings(redis_url=server.url, prefix="t", reconnect_max_s=0.3, **kw)
 
 
 async def _take(sub: Subscription, n: int, timeout: float = 10.0) -> list[Event]:
@@ -43,7 +45,7 @@ async def _take(sub: Subscription, n: int, timeout: float = 10.0) -> list[Event]
 
 
 @pytest.fixture()
-def redis_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     with RedisServer(tmp_path / "redis") as server:
         yield server
 
@@ -173,7 +175,7 @@ async def test_malformed_stream_entries_are_skipped_and_counted(redis_server: Re
 
 #: entries no decoder can read: not UTF-8 (a decoding client fails inside XREAD itself), a number
 #: out of range (``int(inf)``), nesting deeper than the parser's recursion limit
-POISON: list[dict[str, bytes | int]] = [
+POISON: list[dict[FieldT, EncodableT]] = [
     {"node": "x", "seq": 1, "event": b"\xff\xfe not utf-8"},
     {
         "node": "x",
@@ -187,7 +189,7 @@ POISON: list[dict[str, bytes | int]] = [
 
 async def _poison(bus: RedisEventBus) -> None:
     for fields in POISON:
-        await bus.redis.xadd("t:events", fields)  # type: ignore[arg-type]
+        await bus.redis.xadd("t:events", fields)
 
 
 @pytest.mark.asyncio

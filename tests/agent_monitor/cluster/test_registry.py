@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
 from agent_monitor.model.audio import Leg
@@ -166,7 +167,7 @@ async def _test_a_call_reconnected_to_another_node_is_not_aborted(
 
 #: registry entries no decoder can read: stats.legs a list (AttributeError), not UTF-8, a number out
 #: of range (``int(inf)``), a call id that is not UTF-8
-BAD_ENTRIES: dict[bytes, bytes] = {
+BAD_ENTRIES: dict[FieldT, EncodableT] = {
     b"legs-list": b'{"node":"dead","info":{"call_id":"x","agent_id":"a"},"stats":{"legs":[]},"at":0}',
     b"not-utf8": b"\xff\xfe",
     b"\xff-key": b"{}",
@@ -182,10 +183,11 @@ async def _test_unreadable_entries_do_not_stop_the_reaping(redis_server: RedisSe
     dying.calls["real"] = Held(info)
     await dead.once()
     redis = web.registry.redis
-    real: bytes = await redis.hget("t:calls", "real")  # type: ignore[misc]
+    real = await redis.hget("t:calls", "real")
+    assert isinstance(real, bytes)
     overflow = real.replace(b'"utterances": 4', b'"utterances": 1e999')
     assert overflow != real
-    await redis.hset("t:calls", mapping={**BAD_ENTRIES, b"overflow": overflow})  # type: ignore[arg-type]
+    await redis.hset("t:calls", mapping={**BAD_ENTRIES, b"overflow": overflow})
     await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
     await web.once()
     assert web.reaped == ["real"] and _status(db, "real") is CallStatus.ABORTED

@@ -48,7 +48,7 @@ def test_a_timestamp_jump_fills_at_most_the_leg_queue_and_counts_the_rest_droppe
 def test_nonsense_timestamps_are_protocol_errors(stamp: object) -> None:
     conn = started()
     message = media_message("MZ1", "inbound", 2, 1, 0, b"\x00" * 160)
-    message["media"]["timestamp"] = stamp  # type: ignore[index]
+    message["media"]["timestamp"] = stamp
     with pytest.raises(IngestProtocolError, match="timestamp"):
         conn.on_text(json.dumps(message))
 

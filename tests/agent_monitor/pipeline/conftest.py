@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,6 +39,13 @@ EXCERPT_S = 24.0
 #: silent there in the real call)
 VIOLATION_TEXT = "you are a stupid deadbeat, we will have you arrested"
 VIOLATION_AT_S = 0.5
+
+
+#: the types of the ``push``, ``subscribe`` and ``events_of`` fixtures; ``events_of`` gives what a
+#: subscription's filter let through, subclasses of ``Event`` the type checker cannot follow
+Push = Callable[..., Awaitable[int]]
+Subscribe = Callable[..., Subscription]
+EventsOf = Callable[[Subscription], list[Any]]
 
 
 class FakeClock:
@@ -210,13 +218,13 @@ async def _push_paced(
 
 
 @pytest.fixture()
-def push() -> Callable[..., Awaitable[int]]:
+def push() -> Push:
     """``await push(session, audio, chunk_s=0.1, seconds=None)``: see :func:`_push_paced`."""
     return _push_paced
 
 
 @pytest.fixture()
-def subscribe(bus: InProcessEventBus) -> Callable[..., Subscription]:
+def subscribe(bus: InProcessEventBus) -> Subscribe:
     return bus.subscribe
 
 
@@ -228,6 +236,6 @@ def drain(sub: Subscription) -> list[Event]:
 
 
 @pytest.fixture()
-def events_of() -> Callable[[Subscription], list[Event]]:
+def events_of() -> EventsOf:
     """Everything queued on a subscription so far."""
     return drain

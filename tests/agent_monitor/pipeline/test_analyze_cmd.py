@@ -14,10 +14,14 @@ import soundfile as sf
 from agent_monitor.cli import main
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import Database, repo
+from tests.agent_monitor.pipeline.conftest import CallAudio
 
 
 def test_analyze_json_report_is_printed_and_stored(
-    tmp_path: Path, violation_call, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    violation_call: CallAudio,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     n = 8000 * 20
     stereo = np.stack(

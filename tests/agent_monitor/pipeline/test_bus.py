@@ -52,7 +52,7 @@ async def test_filter_iteration_and_close() -> None:
     await bus.publish(_alert(2))
     await bus.publish(AudioDropped(call_id="c1", t=3.0, leg=Leg.DEBTOR, chunks=1, seconds=0.1))
 
-    async def reader() -> list[int]:
+    async def reader() -> list[int | None]:
         return [e.alert_id async for e in sub if isinstance(e, AlertRaised)]
 
     task = asyncio.create_task(reader())

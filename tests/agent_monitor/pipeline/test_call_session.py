@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -32,9 +34,13 @@ from agent_monitor.model.events import (
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus
 from agent_monitor.model.session import CallInfo
-from agent_monitor.pipeline import CallManager
-from agent_monitor.storage import AlertState, CallStatus, repo
+from agent_monitor.model.stages import Stages
+from agent_monitor.pipeline import CallManager, InProcessEventBus
+from agent_monitor.settings import Settings
+from agent_monitor.storage import AlertState, CallStatus, Database, repo
 from agent_monitor.storage.recordings import read_recording
+from asr.languages import LanguageModels
+from tests.agent_monitor.pipeline.conftest import CallAudio, EventsOf, FakeClock, Push, Subscribe
 from web.metrics import PrometheusMetrics
 
 
@@ -52,13 +58,22 @@ def info(call_id: str, **kw: object) -> CallInfo:
     return CallInfo(**base)  # type: ignore[arg-type]
 
 
-def of(events: list, kind: type) -> list:  # type: ignore[type-arg]
+E = TypeVar("E")
+
+
+def of(events: Sequence[object], kind: type[E]) -> list[E]:
     return [e for e in events if isinstance(e, kind)]
 
 
 @pytest.mark.asyncio
 async def test_synthetic_violation_in_real_call_alerts_stores_and_records(
-    manager, violation_call, push, subscribe, events_of, database, live_settings
+    manager: CallManager,
+    violation_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
+    live_settings: Settings,
 ) -> None:
     sub = subscribe()
     session = await manager.start_call(info("call-viol"))
@@ -104,7 +119,7 @@ async def test_synthetic_violation_in_real_call_alerts_stores_and_records(
         assert len(repo.stress_timeline(s, "call-viol")) >= 20  # one reading per second
         for leg, pcm in ((Leg.AGENT, violation_call.agent), (Leg.DEBTOR, violation_call.debtor)):
             rec = repo.require_recording(s, "call-viol", leg)
-            audio = read_recording(rec.path)
+            audio = read_recording(Path(rec.path))
             assert audio.pcm == pcm[:sent] and audio.header_complete
             assert rec.sha256 == hashlib.sha256(Path(rec.path).read_bytes()).hexdigest()
             assert rec.closed_at is not None and rec.samples_written == sent // 2
@@ -115,7 +130,13 @@ async def test_synthetic_violation_in_real_call_alerts_stores_and_records(
 
 @pytest.mark.asyncio
 async def test_red_handoff_escalates_after_n_seconds_unless_acknowledged(
-    manager, violation_call, push, subscribe, events_of, clock, database
+    manager: CallManager,
+    violation_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    clock: FakeClock,
+    database: Database,
 ) -> None:
     """Fake clock (the only fake): escalation after settings.live.escalate_after_s = 30 s."""
     sub = subscribe(lambda e: isinstance(e, HandoffRequested | HandoffEscalated))
@@ -154,7 +175,11 @@ async def test_red_handoff_escalates_after_n_seconds_unless_acknowledged(
 
 @pytest.mark.asyncio
 async def test_mulaw_call_alerts_and_recording_equals_decoded_audio(
-    manager, violation_call, subscribe, events_of, database
+    manager: CallManager,
+    violation_call: CallAudio,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
 ) -> None:
     import numpy as np
 
@@ -174,20 +199,28 @@ async def test_mulaw_call_alerts_and_recording_equals_decoded_audio(
         for leg, data in legs.items():
             rec = repo.require_recording(s, "call-ulaw", leg)
             assert rec.sample_rate == 8000
-            assert read_recording(rec.path).pcm == mulaw_decode(data).astype("<i2").tobytes()
+            assert read_recording(Path(rec.path)).pcm == mulaw_decode(data).astype("<i2").tobytes()
 
 
 @pytest.mark.asyncio
 async def test_client_disconnect_mid_call_keeps_call_record_and_recording(
-    manager, models, clean_call, push, subscribe, events_of, database
+    manager: CallManager,
+    models: LanguageModels,
+    clean_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
 ) -> None:
     sub = subscribe(lambda e: isinstance(e, CallEnded))
-    spares = models.pool("en").spares
+    pool = models.pool("en")
+    assert pool is not None
+    spares = pool.spares
     manager.heap.delay_s = 0.0  # hand the heap back as soon as no call is live (default 30 s)
     session = await manager.start_call(info("call-kill"))
     sent = await push(session, clean_call, seconds=12)
     await session.stop("client disconnected")
-    assert models.pool("en").spares == max(spares, 2)  # both legs' recognizers were reset and kept
+    assert pool.spares == max(spares, 2)  # both legs' recognizers were reset and kept
     for _ in range(100):  # the last live call ended: the freed heap goes back (in a thread)
         if manager.heap.trims:
             break
@@ -204,13 +237,20 @@ async def test_client_disconnect_mid_call_keeps_call_record_and_recording(
         assert any("looking for" in u.text for u in utts)  # the real agent at 10.5-12 s, cut off
         for leg, pcm in ((Leg.AGENT, clean_call.agent), (Leg.DEBTOR, clean_call.debtor)):
             rec = repo.require_recording(s, "call-kill", leg)
-            assert read_recording(rec.path).pcm == pcm[:sent]
+            assert read_recording(Path(rec.path)).pcm == pcm[:sent]
             assert rec.sha256 is not None
 
 
 @pytest.mark.asyncio
 async def test_audio_overflow_drops_with_counter_but_never_alerts(
-    live_settings, stages, database, bus, clock, violation_call, push, events_of
+    live_settings: Settings,
+    stages: Stages,
+    database: Database,
+    bus: InProcessEventBus,
+    clock: FakeClock,
+    violation_call: CallAudio,
+    push: Push,
+    events_of: EventsOf,
 ) -> None:
     settings = live_settings.model_copy(
         update={"live": live_settings.live.model_copy(update={"leg_queue_s": 4.0})}
@@ -242,7 +282,7 @@ async def test_audio_overflow_drops_with_counter_but_never_alerts(
     assert ended.duration_s == pytest.approx(24.0)
     with database.session() as s:  # the recording still has everything that was sent
         rec = repo.require_recording(s, "call-flood", Leg.AGENT)
-        assert read_recording(rec.path).pcm == violation_call.agent
+        assert read_recording(Path(rec.path)).pcm == violation_call.agent
     # the metrics counted the same drops, the lag of every batch, the alerts and the writes
     sample = metrics.registry.get_sample_value
     for leg, leg_stats in session.stats.legs.items():
@@ -256,7 +296,14 @@ async def test_audio_overflow_drops_with_counter_but_never_alerts(
 
 @pytest.mark.asyncio
 async def test_resumed_call_appends_to_recording_and_numbers(
-    live_settings, stages, database, bus, clock, clean_call, push, events_of
+    live_settings: Settings,
+    stages: Stages,
+    database: Database,
+    bus: InProcessEventBus,
+    clock: FakeClock,
+    clean_call: CallAudio,
+    push: Push,
+    events_of: EventsOf,
 ) -> None:
     """A server restart mid-call: the same call id is resumed, nothing stored is lost."""
     first = CallManager(live_settings, stages, database, bus, clock=clock)
@@ -278,6 +325,6 @@ async def test_resumed_call_appends_to_recording_and_numbers(
         call = repo.get_call(s, "call-resume")
         assert call.status is CallStatus.ENDED
         rec = repo.require_recording(s, "call-resume", Leg.AGENT)
-        assert read_recording(rec.path).pcm == clean_call.agent
+        assert read_recording(Path(rec.path)).pcm == clean_call.agent
         numbers = [(u.leg, u.utterance_no) for u in repo.list_utterances(s, "call-resume")]
         assert len(numbers) == len(set(numbers)) >= 5

@@ -10,15 +10,27 @@ import pytest
 from agent_monitor.compose import assemble
 from agent_monitor.model.events import AgentWarning, DisclosureChecklist
 from agent_monitor.model.rules import DisclosureState
-from agent_monitor.pipeline import CallManager
+from agent_monitor.pipeline import CallManager, InProcessEventBus
+from agent_monitor.settings import Settings
+from agent_monitor.storage import Database
+from asr.languages import LanguageModels
 from qa_rules import LiveRules
+from tests.agent_monitor.pipeline.conftest import CallAudio, EventsOf, FakeClock, Push, Subscribe
 
 from .test_call_session import info, of
 
 
 @pytest.mark.asyncio
 async def test_checklist_goes_from_due_to_said_or_missed_and_misses_warn_as_misses(
-    models, live_settings, database, bus, clock, clean_call, push, subscribe, events_of
+    models: LanguageModels,
+    live_settings: Settings,
+    database: Database,
+    bus: InProcessEventBus,
+    clock: FakeClock,
+    clean_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
 ) -> None:
     short_window = live_settings.model_copy(
         update={"rules": live_settings.rules.model_copy(update={"must_say_window_s": 5.0})}

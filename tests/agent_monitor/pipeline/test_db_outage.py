@@ -35,7 +35,9 @@ from agent_monitor.model.events import (
 )
 from agent_monitor.model.rules import HitStatus
 from agent_monitor.model.session import CallInfo
-from agent_monitor.pipeline import CallManager, InProcessEventBus
+from agent_monitor.model.stages import Stages
+from agent_monitor.pipeline import CallManager, EventBus, InProcessEventBus
+from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, Database, repo, upgrade_database
 from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.recordings import file_sha256
@@ -67,7 +69,7 @@ class Timeline:
         return next(at for end, at in self.pushed if end >= t - 1e-9)
 
 
-async def _collect(bus: InProcessEventBus, timeline: Timeline, call_id: str) -> None:
+async def _collect(bus: EventBus, timeline: Timeline, call_id: str) -> None:
     with bus.subscribe(lambda e: e.call_id == call_id) as sub:
         async for event in sub:
             timeline.events.append((time.monotonic(), event))
@@ -190,7 +192,7 @@ def private_pg() -> Iterator[PrivateCluster]:
 
 @pytest.mark.asyncio
 async def test_postgresql_stopped_30_s_during_a_live_call(
-    live_settings, stages, violation_call, private_pg: PrivateCluster
+    live_settings: Settings, stages: Stages, violation_call: CallAudio, private_pg: PrivateCluster
 ) -> None:
     settings = live_settings.model_copy(update={"database_url": private_pg.url})
     upgrade_database(settings)
@@ -208,7 +210,7 @@ async def test_postgresql_stopped_30_s_during_a_live_call(
 
 @pytest.mark.asyncio
 async def test_sqlite_locked_30_s_during_a_live_call(
-    manager, database, live_settings, violation_call
+    manager: CallManager, database: Database, live_settings: Settings, violation_call: CallAudio
 ) -> None:
     path = Path(live_settings.data_dir) / "agent-monitor.db"
     lock = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

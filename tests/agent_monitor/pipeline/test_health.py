@@ -184,7 +184,9 @@ def test_mulaw_bytes_declared_as_l16_raise_encoding_mismatch_only(
 
 def test_clipped_leg_raises_clipping(legs: tuple[np.ndarray, np.ndarray]) -> None:
     agent, debtor = legs
-    clipped = np.clip(agent * 4.0, -1.0, 1.0)  # 12 dB too hot: the loud passages pinned at full scale
+    clipped = np.clip(
+        agent * np.float32(4.0), -1.0, 1.0
+    )  # 12 dB too hot: the loud passages pinned at full scale
     events = run(float_to_pcm16(clipped), float_to_pcm16(debtor))
     got = issues(events)
     assert got[0] == (HealthIssue.CLIPPING, True)

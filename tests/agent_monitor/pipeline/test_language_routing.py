@@ -24,12 +24,14 @@ from agent_monitor.compose import assemble
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallStarted, RuleHitEvent, SignalHealth, TranscriptEvent
 from agent_monitor.model.health import HealthIssue
-from agent_monitor.pipeline import CallManager
+from agent_monitor.pipeline import CallManager, InProcessEventBus
 from agent_monitor.settings import Settings
-from agent_monitor.storage import CallStatus, repo
+from agent_monitor.storage import CallStatus, Database, repo
 from agent_monitor.storage.recordings import read_recording
 from asr.languages import LanguageModels
-from qa_rules import LiveRules
+from asr.streaming import LegTranscriber
+from qa_rules import LiveRules, RuleSet
+from tests.agent_monitor.pipeline.conftest import CallAudio, EventsOf, FakeClock, Push, Subscribe
 
 from .test_call_session import info, of
 
@@ -108,7 +110,12 @@ def test_english_only_install_transcribes_en_and_names_what_is_missing(english_o
 
 @pytest.mark.asyncio
 async def test_calls_are_routed_to_their_language_pool_and_share_it(
-    two_languages: LanguageModels, live_settings, ruleset, database, bus, clock
+    two_languages: LanguageModels,
+    live_settings: Settings,
+    ruleset: RuleSet,
+    database: Database,
+    bus: InProcessEventBus,
+    clock: FakeClock,
 ) -> None:
     en_pool, zh_pool = two_languages.pool("en"), two_languages.pool("zh")
     assert en_pool is not None and zh_pool is not None
@@ -124,7 +131,7 @@ async def test_calls_are_routed_to_their_language_pool_and_share_it(
     for session, pool in ((zh1, zh_pool), (zh2, zh_pool), (en1, en_pool)):
         for leg in (Leg.AGENT, Leg.DEBTOR):
             transcriber = session.legs[leg].transcriber
-            assert transcriber is not None and transcriber.pool is pool
+            assert isinstance(transcriber, LegTranscriber) and transcriber.pool is pool
             assert transcriber.recognizer.lang == session.info.lang
     assert zh_pool.spares == 0 and en_pool.spares == 0  # 4 zh legs took 2 spares + 2 new; en its own 2
     assert zh_pool.created == 4 and en_pool.created == 2
@@ -137,7 +144,15 @@ async def test_calls_are_routed_to_their_language_pool_and_share_it(
 
 @pytest.mark.asyncio
 async def test_zh_call_without_zh_model_is_recorded_not_transcribed_and_says_so(
-    english_only: LanguageModels, live_settings, database, bus, clock, clean_call, push, subscribe, events_of
+    english_only: LanguageModels,
+    live_settings: Settings,
+    database: Database,
+    bus: InProcessEventBus,
+    clock: FakeClock,
+    clean_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
 ) -> None:
     short_window = live_settings.model_copy(
         update={"rules": live_settings.rules.model_copy(update={"must_say_window_s": 5.0})}
@@ -169,13 +184,21 @@ async def test_zh_call_without_zh_model_is_recorded_not_transcribed_and_says_so(
         stored = [(r.t_s, repo.to_leg_health(r)) for r in repo.list_signal_health(s, "zh-no-model")]
         assert stored == [(0.0, h.health) for h in health]  # stored with the call, not only published
         for leg, pcm in ((Leg.AGENT, clean_call.agent), (Leg.DEBTOR, clean_call.debtor)):
-            assert read_recording(repo.require_recording(s, "zh-no-model", leg).path).pcm == pcm[:sent]
+            assert read_recording(Path(repo.require_recording(s, "zh-no-model", leg).path)).pcm == pcm[:sent]
     await manager.shutdown()
 
 
 @pytest.mark.asyncio
 async def test_control_en_call_with_the_same_rules_is_transcribed_and_checked(
-    english_only: LanguageModels, live_settings, database, bus, clock, clean_call, push, subscribe, events_of
+    english_only: LanguageModels,
+    live_settings: Settings,
+    database: Database,
+    bus: InProcessEventBus,
+    clock: FakeClock,
+    clean_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
 ) -> None:
     """The control for the test above: same install, same short must-say window, an en call."""
     short_window = live_settings.model_copy(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,9 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import RuleHitEvent
 from agent_monitor.model.session import CallInfo
 from agent_monitor.model.transcript import Transcript
-from agent_monitor.storage import CallStatus, repo
+from agent_monitor.pipeline import CallManager
+from agent_monitor.storage import CallStatus, Database, repo
+from tests.agent_monitor.pipeline.conftest import EventsOf, Subscribe
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: inside calling hours
 
@@ -28,7 +31,9 @@ def call_info(call_id: str, debtor: str, at: datetime = NOW) -> CallInfo:
     )
 
 
-def store_call(database, call_id: str, debtor: str, at: datetime, *, debtor_spoke: bool = False) -> None:  # type: ignore[no-untyped-def]
+def store_call(
+    database: Database, call_id: str, debtor: str, at: datetime, *, debtor_spoke: bool = False
+) -> None:
     with database.session() as s:
         repo.start_call(
             s,
@@ -45,13 +50,18 @@ def store_call(database, call_id: str, debtor: str, at: datetime, *, debtor_spok
         repo.end_call(s, call_id, status=CallStatus.ENDED, ended_at=at + timedelta(minutes=3))
 
 
-def rules_hit(events: list) -> list[str]:  # type: ignore[type-arg]
+def rules_hit(events: Sequence[object]) -> list[str]:
     """The call-metadata rules among the hits (must-say rules also fire on these empty calls)."""
     return sorted(e.hit.rule for e in events if isinstance(e, RuleHitEvent) and e.hit.rule.startswith("US-"))
 
 
 @pytest.mark.asyncio
-async def test_eighth_call_in_seven_days_is_flagged(manager, database, subscribe, events_of) -> None:
+async def test_eighth_call_in_seven_days_is_flagged(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
     for i in range(7):  # seven earlier calls over the last five days, none reached the debtor
         store_call(database, f"freq-{i}", "d-freq", NOW - timedelta(days=5 - i % 5, hours=i))
     store_call(database, "freq-old", "d-freq", NOW - timedelta(days=30))
@@ -67,7 +77,10 @@ async def test_eighth_call_in_seven_days_is_flagged(manager, database, subscribe
 
 @pytest.mark.asyncio
 async def test_seventh_call_and_other_debtors_calls_are_not_flagged(
-    manager, database, subscribe, events_of
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
 ) -> None:
     for i in range(6):
         store_call(database, f"ok-{i}", "d-ok", NOW - timedelta(days=1 + i % 5, hours=i))
@@ -81,7 +94,10 @@ async def test_seventh_call_and_other_debtors_calls_are_not_flagged(
 
 @pytest.mark.asyncio
 async def test_call_within_seven_days_of_a_conversation_is_flagged(
-    manager, database, subscribe, events_of
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
 ) -> None:
     store_call(database, "talk-1", "d-talk", NOW - timedelta(days=3), debtor_spoke=True)
     store_call(database, "talk-2", "d-quiet", NOW - timedelta(days=3))  # the debtor never spoke

@@ -10,23 +10,27 @@ import dataclasses
 import pytest
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.stages import Stages
 from agent_monitor.model.transcript import Transcript, Word
-from agent_monitor.pipeline import CallManager
-from agent_monitor.storage import repo
+from agent_monitor.pipeline import CallManager, InProcessEventBus
+from agent_monitor.settings import Settings
+from agent_monitor.storage import Database, repo
+from asr.languages import LanguageModels
 from qa_rules import LiveRules, load_rules_from_settings
+from tests.agent_monitor.pipeline.conftest import FakeClock
 from tests.agent_monitor.pipeline.test_call_session import info
 
 WINDOW_S = 2.0
 
 
 @pytest.fixture()
-def short_window_stages(base_settings, models, stages):  # type: ignore[no-untyped-def]
+def short_window_stages(base_settings: Settings, models: LanguageModels, stages: Stages) -> Stages:
     rules = base_settings.rules.model_copy(update={"must_say_window_s": WINDOW_S})
     settings = base_settings.model_copy(update={"rules": rules})
     return dataclasses.replace(stages, checkers=LiveRules(load_rules_from_settings(settings), rules))
 
 
-def _findings(database, call_id: str) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+def _findings(database: Database, call_id: str) -> list[tuple[str, str | None]]:
     with database.session() as s:
         rows = repo.list_rule_hits(s, call_id, include_withdrawn=True)
         return sorted((r.rule_id, r.leg) for r in rows if r.utterance_no is None)
@@ -34,7 +38,11 @@ def _findings(database, call_id: str) -> list[tuple[str, str | None]]:  # type: 
 
 @pytest.mark.asyncio
 async def test_resumed_call_does_not_report_must_say_findings_again(
-    live_settings, short_window_stages, database, bus, clock
+    live_settings: Settings,
+    short_window_stages: Stages,
+    database: Database,
+    bus: InProcessEventBus,
+    clock: FakeClock,
 ) -> None:
     silence = bytes(2 * 8000 * 3)  # 3 s per leg, past the 2 s window
     first = CallManager(live_settings, short_window_stages, database, bus, clock=clock)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from agent_monitor.pipeline import CallManager, InProcessEventBus
 from agent_monitor.pipeline.report import build_report
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, repo
-from tests.agent_monitor.pipeline.conftest import RATE, CallAudio, FakeClock
+from tests.agent_monitor.pipeline.conftest import RATE, CallAudio, EventsOf, FakeClock, Push, Subscribe
 
 
 @pytest.fixture()
@@ -53,7 +54,12 @@ def health_of(events: list[object]) -> list[SignalHealth]:
 
 @pytest.mark.asyncio
 async def test_normal_call_raises_nothing_and_reported_issue_is_stored(
-    manager, clean_call, push, subscribe, events_of, database
+    manager: CallManager,
+    clean_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
 ) -> None:
     sub = subscribe()
     session = await manager.start_call(info("h-clean"))
@@ -85,7 +91,12 @@ async def test_normal_call_raises_nothing_and_reported_issue_is_stored(
 
 @pytest.mark.asyncio
 async def test_silent_debtor_leg_raises_health_events_on_the_bus_and_in_storage(
-    manager, clean_call, push, subscribe, events_of, database
+    manager: CallManager,
+    clean_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
 ) -> None:
     silent = CallAudio(clean_call.agent, bytes(len(clean_call.debtor)))
     sub = subscribe()
@@ -115,7 +126,12 @@ async def test_silent_debtor_leg_raises_health_events_on_the_bus_and_in_storage(
 
 @pytest.mark.asyncio
 async def test_mulaw_bytes_declared_as_l16_raise_encoding_mismatch(
-    manager, clean_call, push, subscribe, events_of, database
+    manager: CallManager,
+    clean_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
 ) -> None:
     # the sender's debtor leg is G.711 mu-law (one byte a sample), but the call was declared L16
     mulaw = mulaw_encode(np.frombuffer(clean_call.debtor, dtype="<i2"))
@@ -135,7 +151,13 @@ async def test_mulaw_bytes_declared_as_l16_raise_encoding_mismatch(
 
 @pytest.mark.asyncio
 async def test_debtor_under_babble_is_unclear_the_clean_agent_is_not(
-    manager, whole_call, eval_data, push, subscribe, events_of, database
+    manager: CallManager,
+    whole_call: tuple[np.ndarray, np.ndarray],
+    eval_data: Path,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
 ) -> None:
     """The whole real call (3 minutes); over the debtor, speech of other people (real recordings)
     5 dB below it: the recognizer still makes words of it, but is unsure of them (mean confidence
@@ -179,7 +201,13 @@ async def short_window_manager(
 
 @pytest.mark.asyncio
 async def test_debtor_speech_the_recognizer_makes_nothing_of_is_unclear(
-    short_window_manager, clean_call, eval_data, push, subscribe, events_of, database
+    short_window_manager: CallManager,
+    clean_call: CallAudio,
+    eval_data: Path,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
 ) -> None:
     """RAVDESS sentences 20 dB down over AMR-NB as the debtor leg: the VAD passes the speech and
     Vosk makes no word of most of it. The wordless finals reach signal health only (no transcript

@@ -15,10 +15,12 @@ from agent_monitor.model.events import AgentWarning, AlertRaised, TranscriptEven
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo
 from agent_monitor.model.stages import Stages
+from agent_monitor.pipeline import CallManager
 from agent_monitor.settings import Settings
-from agent_monitor.storage import repo
+from agent_monitor.storage import Database, repo
 from agent_monitor.workers.pool import WorkerPool
 from qa_rules import LiveRules, RuleSet
+from tests.agent_monitor.pipeline.conftest import CallAudio, EventsOf, Push, Subscribe
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,13 @@ def stages(base_settings: Settings, ruleset: RuleSet) -> Iterator[Stages]:
 
 @pytest.mark.asyncio
 async def test_violation_call_with_speech_in_a_worker_process(
-    manager, violation_call, push, subscribe, events_of, database, stages
+    manager: CallManager,
+    violation_call: CallAudio,
+    push: Push,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+    database: Database,
+    stages: Stages,
 ) -> None:
     assert isinstance(stages.transcribers, WorkerPool)
     sub = subscribe()

@@ -4,11 +4,11 @@ requests at once: a double click, a second tab, two supervisors or admins at one
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
-def at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
+def at_once(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
     """Run every job in its own thread, all released together; returns what each returned or
     raised, in the order of ``jobs`` (an exception is returned, not raised)."""
     start = threading.Barrier(len(jobs))

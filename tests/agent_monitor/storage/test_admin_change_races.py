@@ -45,7 +45,7 @@ def _audits(db: Database, action: str, object_id: str) -> int:
 def test_one_username_created_at_once_makes_one_user(db: Database) -> None:
     for n in range(ROUNDS):
         names = [f"user{n}", f"User{n}"] * (AT_ONCE // 2)  # the same name, also differing in case
-        results = at_once([lambda name=name: _add_user(db, name) for name in names])
+        results = at_once([partial(_add_user, db, name) for name in names])
         assert not failures(results, ConflictError), results
         assert sum(r is None for r in results) == 1, results
         with db.session() as s:
@@ -65,7 +65,7 @@ def test_admins_deactivating_each_other_at_once_leave_an_active_admin(db: Databa
         _add_user(db, f"admin-{n}", Role.ADMIN)
         with db.session() as s:
             admins = [u.username for u in repo.list_users(s, role=Role.ADMIN, active=True)]
-        results = at_once([lambda a=a, b=b: _deactivate(db, a, b) for a in admins for b in admins if a != b])
+        results = at_once([partial(_deactivate, db, a, b) for a in admins for b in admins if a != b])
         assert not failures(results, ConflictError), results
         with db.session() as s:
             active = repo.list_users(s, role=Role.ADMIN, active=True)
@@ -86,7 +86,7 @@ def test_two_teams_renamed_onto_one_name_at_once_are_not_merged(db: Database) ->
         with db.session() as s:
             repo.ensure_agent(s, f"a-{n}", team=f"A{n}")
             repo.ensure_agent(s, f"b-{n}", team=f"B{n}")
-        results = at_once([lambda old=old, new=f"X{n}": _rename(db, old, new) for old in (f"A{n}", f"B{n}")])
+        results = at_once([partial(_rename, db, old, f"X{n}") for old in (f"A{n}", f"B{n}")])
         assert not failures(results, ConflictError), results
         assert sorted(type(r).__name__ for r in results) == ["ConflictError", "NoneType"], results
         with db.session() as s:

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from agent_monitor.errors import IngestProtocolError, PipelineError
-from agent_monitor.ingest.ws_ingest import parse_text_message, to_call_info
+from agent_monitor.ingest.ws_ingest import StartMessage, parse_text_message, to_call_info
 from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS
 from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import Settings
@@ -39,7 +39,9 @@ def test_columns_hold_exactly_the_model_limits() -> None:
 
 
 def test_the_longest_accepted_ids_are_stored(db: Database, base_settings: Settings) -> None:
-    info = to_call_info(parse_text_message(json.dumps(LONGEST)), "ws-ingest", base_settings.live)
+    start = parse_text_message(json.dumps(LONGEST))
+    assert isinstance(start, StartMessage)
+    info = to_call_info(start, "ws-ingest", base_settings.live)
     with db.session() as s:
         repo.start_call(
             s,

@@ -14,6 +14,7 @@ import pytest
 
 from agent_monitor.errors import ConflictError, InvalidTransitionError
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.scorecard import ItemValue
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import CallStatus, QaState
@@ -200,7 +201,13 @@ def test_a_claim_keeps_a_hand_assignment_only_of_its_own_reviewer(db: Database) 
 
 
 def test_a_reopened_review_is_held_only_by_the_reviewer_it_was_assigned_to(db: Database) -> None:
-    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    full: dict[str, ItemValue] = {
+        "identification": 2,
+        "disclosure": "na",
+        "respect": 2,
+        "accuracy": 1,
+        "resolution": 2,
+    }
     _fill(db)
     with db.session() as s:
         repo.assign_qa(s, "c-red", "qa1", by="lead")
@@ -261,7 +268,13 @@ def test_a_held_call_is_assigned_again_only_by_naming_its_holder(db: Database) -
     with db.session() as s:
         repo.assign_qa(s, "c-red", "qa3", by="lead2", take_over="qa1")
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", "lead2")
-    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    full: dict[str, ItemValue] = {
+        "identification": 2,
+        "disclosure": "na",
+        "respect": 2,
+        "accuracy": 1,
+        "resolution": 2,
+    }
     with db.session() as s:  # finished: no longer held, assigned again (to re-review) without a name
         repo.save_review(s, "c-red", "qa3", scorecard=full, done=True)
         repo.assign_qa(s, "c-red", "qa5", by="lead")
@@ -321,7 +334,13 @@ def test_a_call_is_put_back_in_the_queue(db: Database) -> None:
     with db.session() as s:  # their own call, back
         repo.release_qa(s, "c-red", by="qa3")
     assert _claim(db, "qa4") == "c-red"
-    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    full: dict[str, ItemValue] = {
+        "identification": 2,
+        "disclosure": "na",
+        "respect": 2,
+        "accuracy": 1,
+        "resolution": 2,
+    }
     with db.session() as s:
         repo.save_review(s, "c-red", "qa4", scorecard=full, done=True)
     with (

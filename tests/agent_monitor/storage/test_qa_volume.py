@@ -12,7 +12,7 @@ from agent_monitor.errors import InvalidRecordError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import RuleHit, Severity
-from agent_monitor.model.scorecard import DEFAULT_FORM, ScorecardForm
+from agent_monitor.model.scorecard import DEFAULT_FORM, ItemValue, ScorecardForm
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
@@ -121,7 +121,13 @@ def test_sorting_pages_assignment_and_next(db: Database) -> None:
         assert repo.next_in_queue(s, QueueQuery(), "qa2", after="Call-EN-001") == "call-en-002"
     assert _ids(db, assigned_to="qa2") == ["call-en-002"]
     assert _ids(db, states=[QaState.IN_REVIEW]) == ["call-en-002"]
-    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    full: dict[str, ItemValue] = {
+        "identification": 2,
+        "disclosure": "na",
+        "respect": 2,
+        "accuracy": 1,
+        "resolution": 2,
+    }
     with db.session() as s:
         repo.save_review(s, "call-zh-003", "qa1", scorecard=full, done=True)
         repo.save_review(s, "call-en-002", "qa2", scorecard={**full, "respect": 1}, done=True)
@@ -159,7 +165,13 @@ def test_a_draft_claims_the_entry_for_its_reviewer(db: Database) -> None:
     with db.session() as s:  # qa1 left it: it is taken over explicitly, as before
         repo.assign_qa(s, "Call-EN-001", "qa2", by="lead1")
     assert _next(db, "qa1") == "call-en-002" and _next(db, "qa2") == "Call-EN-001"
-    full = {"identification": 2, "disclosure": "na", "respect": 2, "accuracy": 1, "resolution": 2}
+    full: dict[str, ItemValue] = {
+        "identification": 2,
+        "disclosure": "na",
+        "respect": 2,
+        "accuracy": 1,
+        "resolution": 2,
+    }
     with db.session() as s:
         repo.save_review(s, "Call-EN-001", "qa2", scorecard=full, done=True)
         repo.save_review(s, "Call-EN-001", "qa1", scorecard={"identification": 0})  # a draft of a done call

@@ -36,7 +36,7 @@ def test_uploads_add_versions_and_keep_history(db: Database) -> None:
             (2, V2, "admin2", True),
         ]
         assert repo.pack_selection(s).uploaded == (UploadedPack("shop", 2, V2),)
-    assert [(a, act, o, d["version"]) for a, act, o, d in _changes(db)] == [
+    assert [(a, act, o, None if d is None else d["version"]) for a, act, o, d in _changes(db)] == [
         ("admin1", "rule_pack_uploaded", "shop", 1),
         ("admin2", "rule_pack_uploaded", "shop", 2),
     ]

@@ -11,6 +11,7 @@ from agent_monitor.errors import InvalidRecordError, NotFoundError, StorageError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import RuleHit, Severity
+from agent_monitor.model.scorecard import ItemValue
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import AlertState, QaState, Verdict
@@ -116,7 +117,13 @@ def test_qa_queue_and_reviews(db: Database) -> None:
         )
     with db.session() as s:
         assert [i.call_id for i in repo.list_qa_queue(s, states=[QaState.IN_REVIEW])] == ["c1"]
-        card = {"identification": 2, "disclosure": 1, "respect": 2, "accuracy": 2, "resolution": "na"}
+        card: dict[str, ItemValue] = {
+            "identification": 2,
+            "disclosure": 1,
+            "respect": 2,
+            "accuracy": 2,
+            "resolution": "na",
+        }
         review = repo.save_review(s, "c1", "qa1", scorecard=card, verdicts={a2: "confirmed"}, done=True)
         created = review.created_at
     with db.session() as s:

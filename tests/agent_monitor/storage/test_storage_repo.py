@@ -26,7 +26,7 @@ def test_users_and_agents(db: Database) -> None:
     with db.session() as s:
         repo.ensure_agent(s, "A1", name="Li Wei", team="east")
         repo.create_user(s, "admin", "$argon2id$x", Role.ADMIN)
-        repo.create_user(s, "li", "$argon2id$y", "agent", agent_id="A1")
+        repo.create_user(s, "li", "$argon2id$y", Role.AGENT, agent_id="A1")
         repo.create_user(s, "sup", "$argon2id$z", Role.SUPERVISOR, team="east")
         repo.create_user(s, "bo", "h", Role.AGENT, agent_id="A2")  # unknown agent is created
     with db.session() as s:
@@ -35,7 +35,7 @@ def test_users_and_agents(db: Database) -> None:
         li = repo.get_user(s, "li")
         assert li is not None and li.role is Role.AGENT and li.agent_id == "A1" and li.active
         assert li.created_at.tzinfo is not None
-        assert [u.username for u in repo.list_users(s, role="agent")] == ["bo", "li"]
+        assert [u.username for u in repo.list_users(s, role=Role.AGENT)] == ["bo", "li"]
         assert repo.get_agent(s, "A2").name == "A2"
         assert [a.id for a in repo.list_agents(s, team="east")] == ["A1"]
         repo.set_password(s, "li", "$argon2id$new")
@@ -54,7 +54,7 @@ def test_users_and_agents(db: Database) -> None:
     with pytest.raises(InvalidRecordError, match="agent id"), db.session() as s:
         repo.create_user(s, "x", "h", Role.AGENT)
     with pytest.raises(InvalidRecordError, match="unknown role"), db.session() as s:
-        repo.create_user(s, "x", "h", "boss")
+        repo.create_user(s, "x", "h", "boss")  # type: ignore[arg-type]  # an untyped caller's unknown role
     with pytest.raises(NotFoundError), db.session() as s:
         repo.set_password(s, "nobody", "h")
     # the database itself refuses an agent user without an agent id

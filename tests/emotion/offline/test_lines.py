@@ -56,7 +56,8 @@ def test_cache_round_trip_and_keys(tmp_path: Path) -> None:
     assert cache.get(key) is None
     row = np.array([1.5, np.nan, -3.0])
     cache.put(key, row)
-    assert np.array_equal(cache.get(key), row, equal_nan=True)
+    got = cache.get(key)
+    assert got is not None and np.array_equal(got, row, equal_nan=True)
     assert cache.key(clip, Condition("mulaw", codec="mulaw", gain_db=-20), "clip.wav") != key
     assert cache.key(clip, line, "other seed") != key
     clip.write_bytes(b"RIFF....more")  # the file changed: a new key
