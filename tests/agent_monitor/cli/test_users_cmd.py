@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent_monitor.cli import main
-from agent_monitor.ingest.ws_ingest import parse_text_message
+from agent_monitor.ingest.ws_ingest import StartMessage, parse_text_message
 from agent_monitor.storage import Database, repo
 
 PASSWORD = "Tr0ub4dor&3-horse-staple"
@@ -52,5 +52,6 @@ def test_an_agent_id_or_team_with_outer_spaces_is_refused(
     finally:
         db.dispose()
     start = {"type": "start", "call_id": "c-1", "agent_id": " A-7 ", "sample_rate": 8000}
-    assert parse_text_message(json.dumps(start)).agent_id == "A-7"  # what a call of A-7 carries
+    parsed = parse_text_message(json.dumps(start))
+    assert isinstance(parsed, StartMessage) and parsed.agent_id == "A-7"  # what a call of A-7 carries
     assert _add(monkeypatch, "alice", "--role", "agent", "--agent-id", "A-7", "--team", "east") == 0

@@ -74,7 +74,10 @@ def test_analyze_missing_file_is_a_one_line_error(
 
 
 def test_a_four_channel_recording_is_analysed_with_the_channel_map_its_error_names(
-    tmp_path: Path, violation_call, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    violation_call: CallAudio,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``analyze`` of a file with more than 2 channels said "say which channel is which leg (e.g.
     --channel-map 0=agent,1=debtor)", an option ``analyze`` did not have (argparse refused it, exit
