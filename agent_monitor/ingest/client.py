@@ -21,6 +21,7 @@ import numpy as np
 
 from agent_monitor.errors import StreamingClientError
 from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.ingest.server_languages import split_server_url
 from agent_monitor.ingest.twilio import TWILIO_RATE, media_message, start_message
 from agent_monitor.ingest.ws_ingest import interleave
 from agent_monitor.model.audio import Leg
@@ -52,15 +53,10 @@ class StreamResult:
 
 
 def ws_url(server: str, path: str) -> str:
-    """``http://host:port`` (or ``ws://``) plus ``path`` as a websocket URL."""
-    base = server.rstrip("/")
-    if base.startswith("http://"):
-        base = "ws://" + base[len("http://") :]
-    elif base.startswith("https://"):
-        base = "wss://" + base[len("https://") :]
-    elif not base.startswith(("ws://", "wss://")):
-        base = "ws://" + base
-    return base + path
+    """``http://host:port`` (or ``ws://``, ``host:port``) plus ``path`` as a websocket URL;
+    :class:`ConfigError` for another scheme or no host."""
+    scheme, rest = split_server_url(server)
+    return f"{'wss' if scheme in ('https', 'wss') else 'ws'}://{rest}{path}"
 
 
 async def paced(n_frames: int, frame_s: float, speed: float, result: StreamResult) -> AsyncIterator[int]:
