@@ -43,3 +43,22 @@ def flush_to_disk(out: IO[Any]) -> None:
     empty or short (the rename may reach the disk before the data)."""
     out.flush()
     os.fsync(out.fileno())
+
+
+def check_output(path: Path, what: str) -> None:
+    """Refuse, before a long run, an output file that :func:`write_atomic` could not put in place:
+    a folder at ``path``, a folder for it that cannot be created or written. ``rules train --out
+    DIR`` trained for minutes, then lost the model to a traceback. :class:`ConfigError` naming
+    ``what`` (the option) and the reason."""
+    from agent_monitor.errors import ConfigError
+
+    if path.is_dir():
+        raise ConfigError(f"{what} {path}: is a folder; give a file name")
+    probe = path.with_name(f".{path.name}.{secrets.token_hex(4)}.probe")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe.open("xb").close()
+    except OSError as exc:
+        said = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+        raise ConfigError(f"{what} {path}: cannot write there ({said})") from exc
+    probe.unlink(missing_ok=True)

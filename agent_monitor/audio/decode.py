@@ -75,10 +75,10 @@ def default_channel_map(channels: int, agent_channel: Literal["left", "right"]) 
 def decode_file(
     path: Path,
     *,
-    target_rate: int,
+    target_rate: int | None,
     raw: RawFormat | None = None,
 ) -> DecodedAudio:
-    """Read ``path`` and resample every channel to ``target_rate``."""
+    """Read ``path`` and resample every channel to ``target_rate`` (``None``: keep the file's rate)."""
     source = str(path)
     data = _read_regular_file(path, source)
     suffix = path.suffix.lower()
@@ -117,8 +117,11 @@ def _read_regular_file(path: Path, source: str) -> bytes:
         raise AudioDecodeError(source, f"cannot read file ({exc.strerror or exc})") from exc
 
 
-def decode_bytes(data: bytes, *, source: str, target_rate: int, raw: RawFormat | None = None) -> DecodedAudio:
-    """Decode an in-memory file (or raw audio when ``raw`` is given)."""
+def decode_bytes(
+    data: bytes, *, source: str, target_rate: int | None, raw: RawFormat | None = None
+) -> DecodedAudio:
+    """Decode an in-memory file (or raw audio when ``raw`` is given); ``target_rate`` ``None``
+    keeps the file's own rate."""
     if not data:
         raise AudioDecodeError(source, "file is empty")
     if raw is not None:
@@ -129,6 +132,7 @@ def decode_bytes(data: bytes, *, source: str, target_rate: int, raw: RawFormat |
         raise AudioDecodeError(source, "contains no audio samples")
     if not np.all(np.isfinite(samples)):
         raise AudioDecodeError(source, "contains invalid (NaN or infinite) samples")
+    target_rate = target_rate or rate
     return DecodedAudio(
         source=source,
         sample_rate=target_rate,
@@ -206,7 +210,7 @@ def _decode_container(data: bytes, source: str) -> tuple[FloatArray, int, str]:
     try:
         f = sf.SoundFile(io.BytesIO(data))
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioDecodeError(source, f"not a readable audio file ({_sf_reason(exc)})") from exc
+        raise AudioDecodeError(source, _open_problem(exc)) from exc
     with f:
         rate, declared = f.samplerate, f.frames
         fmt = f"{f.format} {f.subtype}"
@@ -220,6 +224,16 @@ def _decode_container(data: bytes, source: str) -> tuple[FloatArray, int, str]:
             source, f"truncated: header declares {declared} frames but only {len(samples)} decode"
         )
     return np.ascontiguousarray(samples.T), rate, fmt
+
+
+def _open_problem(exc: Exception) -> str:
+    """Why libsndfile could not open in-memory data. Its words about the file system cannot be
+    true of bytes in memory: they mean its decoder gave up on the stream (an MP3 cut short said
+    "File does not exist or is not a regular file (possibly a pipe?)")."""
+    reason = _sf_reason(exc)
+    if "regular file" in reason or "does not exist" in reason:
+        return "audio data is corrupt or truncated (the decoder cannot open the stream)"
+    return f"not a readable audio file ({reason})"
 
 
 def _sf_reason(exc: Exception) -> str:

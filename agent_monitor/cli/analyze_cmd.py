@@ -21,14 +21,20 @@ def register(commands: Any, evals: Any) -> None:
     p.add_argument("--agent", default="unknown", help="agent id (default: unknown)")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="call language (default en)")
     p.add_argument("--agent-channel", choices=["left", "right"], help="stereo channel of the agent leg")
+    p.add_argument(
+        "--channel-map",
+        help="channel to leg mapping of a file with more than 2 channels, e.g. 0=agent,3=debtor",
+    )
     p.set_defaults(func=run_analyze)
 
 
 def run_analyze(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
+    from agent_monitor.audio.decode import parse_channel_map
     from agent_monitor.errors import AudioDecodeError
 
+    args.channel_map = parse_channel_map(args.channel_map) if args.channel_map else None
     if not args.file.is_file():
         raise AudioDecodeError(str(args.file), "no such file" if not args.file.exists() else "not a file")
     if args.agent_channel:
@@ -69,7 +75,12 @@ async def _analyze(args: argparse.Namespace, settings: Settings) -> Any:
     manager = CallManager(settings, stages, db, InProcessEventBus(settings.live.subscriber_queue))
     try:
         return await analyze_file(
-            manager, args.file, call_id=args.call_id, agent_id=args.agent, lang=args.lang
+            manager,
+            args.file,
+            call_id=args.call_id,
+            agent_id=args.agent,
+            lang=args.lang,
+            channel_map=args.channel_map,
         )
     finally:
         await manager.shutdown()

@@ -63,9 +63,14 @@ def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_monitor.storage.engine import make_engine
     from agent_monitor.storage.migrate import current_revision, head_revision, is_known_revision
 
-    current, head = current_revision(settings), head_revision()
+    engine = make_engine(settings, create=False)  # a report: a missing database is not made
+    try:
+        current, head = current_revision(engine), head_revision()
+    finally:
+        engine.dispose()
     state = "up to date" if current == head else "needs `agent-monitor db upgrade`"
     if not is_known_revision(current):
         state = "unknown to this version: migrated by a newer agent-monitor"
@@ -88,7 +93,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     elif (server_anchors := anchor_path(settings.data_dir)).exists():
         anchors = read_latest_anchors(server_anchors)
         print(f"checking against the chain anchors in {server_anchors}")
-    db = Database.open(settings)
+    db = Database.open(settings, create=False)
     try:
         require_current_schema(db.engine)
         with db.session() as session:

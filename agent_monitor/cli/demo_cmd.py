@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent_monitor.cli.live_cmd import check_numbers, own_heap, preflight, server_options, server_settings
-from agent_monitor.errors import DatasetError
+from agent_monitor.errors import ConfigError, DatasetError
 from agent_monitor.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,12 +26,18 @@ if TYPE_CHECKING:
 #: rendered by espeak-ng (synthetic speech)
 DEMO_SCRIPT = ((12.0, "you are a stupid idiot"), (45.0, "shut up you idiot"))
 DEMO_CALL = Path("calls") / "spokenwoz" / "MUL1011.opus"
+#: the most concurrent demo calls: each is an agent user whose new password is hashed first (about
+#: 0.3 s each, in a thread that a Ctrl-C or SIGTERM cannot stop): ``--calls 100000`` spent hours
+#: there, deaf to both, before a call started (2 cores keep up with about 8 calls)
+MAX_DEMO_CALLS = 100
 
 
 def register(commands: Any, evals: Any) -> None:
     demo = commands.add_parser("demo", help="start the server and keep replaying sample calls")
     server_options(demo)
-    demo.add_argument("--calls", type=int, default=2, help="concurrent demo calls (default 2)")
+    demo.add_argument(
+        "--calls", type=int, default=2, help=f"concurrent demo calls (default 2, at most {MAX_DEMO_CALLS})"
+    )
     demo.add_argument("--rounds", type=int, default=0, help="stop after this many rounds (0 = forever)")
     demo.add_argument("--speed", type=float, default=1.0)
     demo.add_argument(
@@ -60,6 +66,11 @@ def demo_audio(settings: Settings, duration: float | None = None) -> Any:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     check_numbers(("--calls", args.calls, 1, True), ("--rounds", args.rounds, 0, True))
+    if args.calls > MAX_DEMO_CALLS:
+        raise ConfigError(
+            f"--calls {args.calls}: at most {MAX_DEMO_CALLS} (each demo call is an agent user set up "
+            "first, about 0.3 s each; 2 cores keep up with about 8 live calls)"
+        )
     check_numbers(("--speed", args.speed, 0.0, False))
     if args.duration is not None:
         check_numbers(("--duration", args.duration, 0.0, False))

@@ -60,6 +60,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("--concurrency and --calls must be at least 1 and --speed a positive number")
     if not 0 <= args.max_gain_db <= MAX_ATTENUATION_DB:
         raise ConfigError(f"--max-gain-db takes 0 to {MAX_ATTENUATION_DB:g} dB (got {args.max_gain_db:g})")
+    if args.turns_out is not None and (args.text_only or args.second_pass_ab):
+        raise ConfigError(
+            "--turns-out writes the turns of a run with speech, not of --text-only or --second-pass-ab"
+        )
     if args.text_only:
         return _text_only(args, settings)
     options = LiveEvalOptions(

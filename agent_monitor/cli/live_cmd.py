@@ -174,7 +174,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.accounts.secrets import client_ingest_token
     from agent_monitor.ingest.call_audio import load_call_audio
     from agent_monitor.ingest.client import replay_call
+    from agent_monitor.ingest.server_languages import split_server_url
 
+    split_server_url(args.server)  # refused before the audio is read or anything connects
     check_numbers(("--speed", args.speed, 0.0, False), ("--start", args.start, 0.0, True))
     if args.duration is not None:
         check_numbers(("--duration", args.duration, 0.0, False))
@@ -217,10 +219,12 @@ def check_numbers(*checks: tuple[str, float, float, bool]) -> None:
 def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.accounts.secrets import client_ingest_token
     from agent_monitor.ingest.capture import capture_call, list_devices
+    from agent_monitor.ingest.server_languages import split_server_url
 
     if args.list_devices:
         print(list_devices())
         return 0
+    split_server_url(args.server)  # refused before a device is opened or anything connects
     call = _call(args, "capture")
     _check_language(args)
     print(

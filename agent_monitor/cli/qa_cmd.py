@@ -51,10 +51,17 @@ def _db(settings: Settings) -> Any:
     return Database.open(settings)
 
 
+def _existing_db(settings: Settings) -> Any:
+    """The database for a command that only lists: nothing is created or migrated."""
+    from agent_monitor.storage.migrate import open_existing_database
+
+    return open_existing_database(settings)
+
+
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage import repo
 
-    db = _db(settings)
+    db = _existing_db(settings)
     try:
         with db.session() as s:
             current = repo.current_form(s).id
@@ -82,7 +89,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 def _show(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage import repo
 
-    db = _db(settings)
+    db = _existing_db(settings)
     try:
         with db.session() as s:
             row = repo.get_form(s, args.form_id) if args.form_id else repo.current_form(s)

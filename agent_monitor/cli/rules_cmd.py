@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent_monitor.files import write_atomic
+from agent_monitor.files import check_output, write_atomic
 from agent_monitor.settings import Settings
 
 
@@ -127,6 +127,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     cfg = settings.rules
     patterns = load_rules(args.packs or cfg.packs, with_models=False)
     out = args.out or cfg.model_dir / f"abuse-{args.lang}.json"
+    check_output(out, "--out")
     doc = train(args.lang, args.data or settings.eval_data_dir, patterns, max(1, args.jobs))
     write_atomic(out, json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
     n_features = sum(len(view["weights"]) for view in doc.get("views", [doc]))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_monitor.errors import AgentMonitorError, StressError
-from agent_monitor.files import write_atomic
+from agent_monitor.files import check_output, write_atomic
 from agent_monitor.settings import Settings
 
 MODEL_VERSION_NAME = "v8"
@@ -137,6 +137,8 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
 
     data = args.data or settings.eval_data_dir / "emotion"
     output: Path = args.output or settings.stress.model_file
+    check_output(output, "--output")
+    check_output(output.with_name("TRAINING_REPORT.md"), "training report")
     config = TrainConfig()
     print(
         f"measuring clips in {data} (clean, 8 kHz mu-law, {config.augment} random lines) ...", file=sys.stderr

@@ -87,6 +87,13 @@ def _db(settings: Settings) -> Any:
     return Database.open(settings)
 
 
+def _existing_db(settings: Settings) -> Any:
+    """The database for a command that only lists: nothing is created or migrated."""
+    from agent_monitor.storage.migrate import open_existing_database
+
+    return open_existing_database(settings)
+
+
 def _add(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.accounts import users as accounts
     from agent_monitor.accounts.passwords import hash_password
@@ -127,7 +134,7 @@ def _passwd(args: argparse.Namespace, settings: Settings) -> int:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage import repo
 
-    db = _db(settings)
+    db = _existing_db(settings)
     try:
         with db.session() as s:
             rows = [

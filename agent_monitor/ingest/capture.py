@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from agent_monitor.errors import StreamingClientError
-from agent_monitor.ingest.client import StreamResult, ws_url
+from agent_monitor.ingest.client import StreamResult, connect_websocket, ws_url
 from agent_monitor.ingest.ws_ingest import interleave
 from agent_monitor.model.audio import Leg
 
@@ -106,7 +106,7 @@ async def capture_call(
         "encoding": "L16",
         "channels": ["agent", "debtor"],
     }
-    ws = await _connect(server, token)
+    ws = await connect_websocket(ws_url(server, "/ws/ingest"), token)
     try:
         await ws.send(json.dumps(start_msg))
         reply = json.loads(await ws.recv())
@@ -157,20 +157,6 @@ def _open_streams(
     except (sd.PortAudioError, ValueError) as exc:
         raise StreamingClientError(f"cannot open the audio device: {exc}") from None
     return streams
-
-
-async def _connect(server: str, token: str | None) -> Any:
-    from websockets.asyncio.client import connect
-
-    try:
-        return await connect(
-            ws_url(server, "/ws/ingest"),
-            max_size=None,
-            open_timeout=10,
-            additional_headers={"Authorization": f"Bearer {token}"} if token else None,
-        )
-    except (OSError, TimeoutError) as exc:
-        raise StreamingClientError(f"cannot connect to {server}: {exc}") from None
 
 
 async def _send_frames(

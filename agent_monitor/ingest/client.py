@@ -21,6 +21,7 @@ import numpy as np
 
 from agent_monitor.errors import StreamingClientError
 from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.ingest.server_languages import split_server_url
 from agent_monitor.ingest.twilio import TWILIO_RATE, media_message, start_message
 from agent_monitor.ingest.ws_ingest import interleave
 from agent_monitor.model.audio import Leg
@@ -52,15 +53,10 @@ class StreamResult:
 
 
 def ws_url(server: str, path: str) -> str:
-    """``http://host:port`` (or ``ws://``) plus ``path`` as a websocket URL."""
-    base = server.rstrip("/")
-    if base.startswith("http://"):
-        base = "ws://" + base[len("http://") :]
-    elif base.startswith("https://"):
-        base = "wss://" + base[len("https://") :]
-    elif not base.startswith(("ws://", "wss://")):
-        base = "ws://" + base
-    return base + path
+    """``http://host:port`` (or ``ws://``, ``host:port``) plus ``path`` as a websocket URL;
+    :class:`ConfigError` for another scheme or no host."""
+    scheme, rest = split_server_url(server)
+    return f"{'wss' if scheme in ('https', 'wss') else 'ws'}://{rest}{path}"
 
 
 async def paced(n_frames: int, frame_s: float, speed: float, result: StreamResult) -> AsyncIterator[int]:
@@ -99,15 +95,32 @@ def auth_headers(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-async def _connect(url: str, token: str | None = None) -> Any:
+async def connect_websocket(url: str, token: str | None = None) -> Any:
+    """Open the ingest websocket at ``url``, presenting ``token``; every failure is one
+    :class:`StreamingClientError` (a refused token says so: the server answers the handshake
+    with HTTP 403, which alone told a user nothing)."""
     from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
 
     try:
         return await connect(url, max_size=None, open_timeout=10, additional_headers=auth_headers(token))
     except (OSError, TimeoutError) as exc:
         raise StreamingClientError(f"cannot connect to {url}: {exc}") from None
-    except Exception as exc:  # websockets' handshake errors (InvalidStatus, InvalidURI, ...)
+    except InvalidStatus as exc:
+        if exc.response.status_code in (401, 403):
+            raise StreamingClientError(_token_refused(url, token)) from None
         raise StreamingClientError(f"cannot open websocket {url}: {exc}") from None
+    except Exception as exc:  # websockets' other handshake errors (InvalidURI, InvalidMessage, ...)
+        raise StreamingClientError(f"cannot open websocket {url}: {exc}") from None
+
+
+def _token_refused(url: str, token: str | None) -> str:
+    said = "no ingest token was found" if token is None else "the ingest token sent is not the server's"
+    return (
+        f"{url}: the server refused the connection (HTTP 403): {said}; set web.ingest_token "
+        "(AGENT_MONITOR_WEB__INGEST_TOKEN) to the server's, or use the server's data_dir, "
+        "which holds its ingest-token file"
+    )
 
 
 def _closed(result: StreamResult, exc: Any) -> StreamResult:
@@ -144,7 +157,7 @@ async def stream_ingest(
         "channels": ["agent", "debtor"],
     }
     result = StreamResult(call_id=str(msg["call_id"]))
-    ws = await _connect(ws_url(server, "/ws/ingest"), token)
+    ws = await connect_websocket(ws_url(server, "/ws/ingest"), token)
     try:
         await ws.send(json.dumps(msg))
         reply = json.loads(await ws.recv())
@@ -186,7 +199,7 @@ async def stream_twilio(
     sid = call_sid or "CA" + uuid.uuid4().hex
     stream_sid = "MZ" + uuid.uuid4().hex
     result = StreamResult(call_id=params.get("call_id", sid))
-    ws = await _connect(ws_url(server, "/ws/twilio"), token)
+    ws = await connect_websocket(ws_url(server, "/ws/twilio"), token)
     seq = itertools.count(1)  # Twilio's sequenceNumber: 1, 2, ... over every message
     try:
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))

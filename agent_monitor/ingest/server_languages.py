@@ -9,18 +9,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_monitor.errors import StreamingClientError
+from agent_monitor.errors import ConfigError, StreamingClientError
+
+#: the schemes ``--server`` may have (none: ``http``)
+SERVER_SCHEMES = ("http", "https", "ws", "wss")
+
+
+def split_server_url(server: str) -> tuple[str, str]:
+    """``server`` (``host:port``, or a URL whose scheme is http, https, ws or wss) as ``(scheme,
+    rest)``: the scheme (``http`` when none is given) and what follows ``://``, without a trailing
+    ``/``. :class:`ConfigError` for another scheme (``ftp://x`` became ``ws://ftp://x``), no host or
+    a port that is not a number, before anything connects."""
+    from urllib.parse import urlsplit
+
+    scheme, sep, rest = server.partition("://")
+    if not sep:
+        scheme, rest = "http", server
+    scheme, rest = scheme.lower(), rest.rstrip("/")
+    if scheme not in SERVER_SCHEMES:
+        raise ConfigError(f"server URL {server!r}: the scheme must be http, https, ws or wss, not {scheme!r}")
+    try:
+        parts = urlsplit(f"http://{rest}")
+        host, _ = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ConfigError(f"server URL {server!r}: {exc}") from exc
+    if not host:
+        raise ConfigError(f"server URL {server!r}: no host (e.g. http://127.0.0.1:8000)")
+    return scheme, rest
 
 
 def http_url(server: str, path: str) -> str:
     """``host:port``, ``http(s)://`` or ``ws(s)://`` base URL plus ``path`` as an HTTP URL."""
-    base = server.rstrip("/")
-    for old, new in (("ws://", "http://"), ("wss://", "https://")):
-        if base.startswith(old):
-            base = new + base[len(old) :]
-    if not base.startswith(("http://", "https://")):
-        base = "http://" + base
-    return base + path
+    scheme, rest = split_server_url(server)
+    return f"{'https' if scheme in ('https', 'wss') else 'http'}://{rest}{path}"
 
 
 def server_languages(

@@ -7,6 +7,8 @@ storage columns are declared with these lengths, so SQLite and PostgreSQL accept
 An identifier is 1 to ``MAX_ID_CHARS`` characters, none of them a control character (C0, DEL,
 C1), a bidirectional override or isolate, a zero-width character or a lone surrogate: such
 characters make one id look like another on a screen or in a log, and some databases refuse them.
+Nor may it begin or end with white space (the ingest protocols strip the ids a call carries, so an
+agent user's id ``" A-7"`` would never match the calls of agent ``A-7``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ _FORBIDDEN = re.compile(
 
 def identifier_problem(value: str, max_chars: int = MAX_ID_CHARS) -> str | None:
     """Why ``value`` is not a usable identifier (``None`` when it is)."""
-    if not value:
+    if not value.strip():
         return "must not be empty"
+    if value != value.strip():  # the ingest strips the ids a call carries: " A-7" matched no call
+        return "must not begin or end with a space"
     if len(value) > max_chars:
         return f"must be at most {max_chars} characters (got {len(value)})"
     bad = _FORBIDDEN.search(value)

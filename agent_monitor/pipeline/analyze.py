@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent_monitor.audio.decode import decode_file, split_legs
+from agent_monitor.audio.decode import ChannelMap, decode_file, split_legs
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.session import CallInfo
 from agent_monitor.pipeline.manager import CallManager
@@ -64,12 +64,14 @@ async def analyze_file(
     call_id: str | None = None,
     agent_id: str = "unknown",
     lang: str = "en",
+    channel_map: ChannelMap | None = None,
 ) -> AnalyzeResult:
-    """Decode ``path``, run it through ``manager`` as a call, and return the stored report."""
+    """Decode ``path``, run it through ``manager`` as a call, and return the stored report;
+    ``channel_map`` says which channel is which leg (needed past 2 channels)."""
     settings = manager.settings
     rate = settings.asr.sample_rate
     audio = await asyncio.to_thread(decode_file, path, target_rate=rate)
-    legs = split_legs(audio, None, settings.asr.agent_channel)
+    legs = split_legs(audio, channel_map, settings.asr.agent_channel)
     now = datetime.now(UTC)
     info = CallInfo(
         call_id=call_id or file_call_id(path, now),

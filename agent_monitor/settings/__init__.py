@@ -131,18 +131,12 @@ class Settings(BaseSettings):
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings, turning every validation problem into one :class:`ConfigError`."""
     import os
-    import tomllib
 
     if config_file is not None:
-        if not config_file.is_file():
-            raise ConfigError(f"{config_file}: configuration file not found")
+        _check_config_file(config_file)
         os.environ["AGENT_MONITOR_CONFIG"] = str(config_file)
-    cfg = os.environ.get("AGENT_MONITOR_CONFIG")
-    if cfg:
-        try:
-            tomllib.loads(Path(cfg).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{cfg}: cannot read configuration: {exc}") from exc
+    elif cfg := os.environ.get("AGENT_MONITOR_CONFIG"):
+        _check_config_file(Path(cfg))
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -150,3 +144,20 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"invalid settings: {problems}") from exc
     except SettingsError as exc:  # a section or list given as malformed JSON (``VAD={``)
         raise ConfigError(f"invalid settings: {exc}") from exc
+
+
+def _check_config_file(path: Path) -> None:
+    """One line for a configuration file (``--config`` or ``AGENT_MONITOR_CONFIG``) that is
+    missing, a folder, unreadable or not TOML."""
+    import tomllib
+
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a configuration file")
+    if not path.exists():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc

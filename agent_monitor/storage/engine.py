@@ -5,6 +5,9 @@ a busy timeout, so the live pipeline and the web application can share one file.
 used through psycopg 3: ``postgresql+psycopg://user:password@host/dbname`` (a plain
 ``postgresql://`` URL is taken to mean psycopg 3 as well).
 
+A command that only reads (``db status``, ``db verify``, ``users list``) opens with ``create=False``:
+a missing SQLite file is then "no database at PATH", and neither the file nor its folder is made.
+
 The SQLite file is readable by its owner only (mode 0600; SQLite gives its WAL and shared-memory
 files the same mode), and database errors never carry the statement's bound values (phone
 numbers, transcripts) into logs or messages (``hide_parameters``; PostgreSQL's ``DETAIL`` line,
@@ -13,6 +16,7 @@ which quotes the failing row, is dropped too).
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,12 +57,16 @@ def database_url(source: Settings | str | URL) -> URL:
     return url
 
 
-def make_engine(source: Settings | str | URL, **kwargs: Any) -> Engine:
-    """An engine for ``source``; for an SQLite file its directory is created if missing."""
+def make_engine(source: Settings | str | URL, *, create: bool = True, **kwargs: Any) -> Engine:
+    """An engine for ``source``; for an SQLite file its directory and the file are created if
+    missing, or, with ``create=False``, :class:`DatabaseUnavailableError` if the file is missing."""
     url = database_url(source)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-            _private_file(Path(url.database))
+        path = sqlite_file(url)
+        if path is not None and create:
+            _private_file(path)
+        elif path is not None and not path.is_file():
+            raise DatabaseUnavailableError(f"no database at {path} (run `agent-monitor db upgrade`)")
         kwargs.setdefault("hide_parameters", True)
         connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs.pop("connect_args", {})}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
@@ -69,6 +77,13 @@ def make_engine(source: Settings | str | URL, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     event.listen(engine, "handle_error", _without_row_values)
     return engine
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file of an SQLite URL (``None``: in memory, or a ``file:`` URI)."""
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        return Path(url.database)
+    return None
 
 
 def _without_row_values(ctx: ExceptionContext) -> BaseException | None:
@@ -100,11 +115,22 @@ def _private_file(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseUnavailableError(f"cannot create database directory {path.parent}: {exc}") from exc
+    existed = path.exists()
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as exc:
+        if existed and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise DatabaseUnavailableError(
+                f"database file {path} is read-only: it cannot be written ({exc.strerror})"
+            ) from exc
+        doing = "open database file for writing" if existed else "create database file"
+        raise DatabaseUnavailableError(f"cannot {doing} {path}: {exc.strerror or exc}") from exc
+    try:
         os.chmod(path, 0o600)
     except OSError as exc:
-        raise DatabaseUnavailableError(f"cannot create database file {path}: {exc.strerror or exc}") from exc
+        raise DatabaseUnavailableError(
+            f"cannot make database file {path} private (mode 0600): {exc.strerror or exc}"
+        ) from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -132,8 +158,9 @@ class Database:
         evidence.install(self.sessions)
 
     @classmethod
-    def open(cls, source: Settings | str | URL, **engine_kwargs: Any) -> Database:
-        return cls(make_engine(source, **engine_kwargs))
+    def open(cls, source: Settings | str | URL, *, create: bool = True, **engine_kwargs: Any) -> Database:
+        """The database of ``source``; ``create=False``: an SQLite file must exist already."""
+        return cls(make_engine(source, create=create, **engine_kwargs))
 
     @property
     def backend(self) -> str:

@@ -28,7 +28,7 @@ import agent_monitor.storage.tables  # noqa: F401  (registers every table)
 from agent_monitor.errors import DatabaseUnavailableError
 from agent_monitor.storage import evidence
 from agent_monitor.storage.base import Base
-from agent_monitor.storage.engine import make_engine
+from agent_monitor.storage.engine import Database, make_engine
 from agent_monitor.storage.search import FTS_NAMES
 from agent_monitor.storage.tables import EvidenceEntry
 
@@ -139,6 +139,19 @@ def require_current_schema(source: Settings | str | URL | Engine) -> None:
             f"database schema is at revision {current or 'none'}, this version needs {head}:"
             " run `agent-monitor db upgrade`"
         )
+
+
+def open_existing_database(settings: Settings) -> Database:
+    """The database of ``settings`` for a command that lists or reports: it must exist and be at
+    the newest schema (nothing is created or migrated: :class:`DatabaseUnavailableError` says to
+    run `agent-monitor db upgrade`)."""
+    db = Database.open(settings, create=False)
+    try:
+        require_current_schema(db.engine)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
 
 
 def is_known_revision(revision: str | None) -> bool:

@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_monitor.audio.conditions import CONDITIONS, Condition
-from agent_monitor.audio.decode import check_audio_file
+from agent_monitor.audio.decode import decode_file
 from agent_monitor.audio.noise import NoiseBank
-from agent_monitor.errors import AudioDecodeError, AudioFormatError, DatasetError, StressError
+from agent_monitor.errors import AudioFormatError, DatasetError, StressError
 from emotion.features import N_FEATURES, WindowFeatures
 from emotion.offline.augment import training_line, variant_names
 from emotion.offline.cache import FeatureCache
@@ -99,20 +99,16 @@ def load_clips(corpus_dir: Path) -> list[Clip]:
 
 
 def read_audio(path: Path) -> tuple[npt.NDArray[np.float32], int]:
-    """Decode an audio file to float32 mono (channels averaged) and its sample rate."""
-    import soundfile as sf
-
-    check_audio_file(path, str(path))  # a FIFO or device waited or read forever
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioDecodeError(str(path), f"cannot decode audio: {exc}") from exc
-    if data.shape[0] == 0:
-        raise AudioDecodeError(str(path), "no audio samples")
-    if rate < 8000:
-        raise AudioFormatError(str(path), f"sample rate {rate} Hz is too low (need at least 8000 Hz)")
-    mono: npt.NDArray[np.float32] = data.mean(axis=1).astype(np.float32)
-    return mono, int(rate)
+    """Decode an audio file to float32 mono (channels averaged) at its own sample rate, by the
+    product's one decoder (:func:`agent_monitor.audio.decode.decode_file`): a truncated, empty or
+    unreadable file is an :class:`AudioDecodeError` naming the problem, never scored as a part."""
+    audio = decode_file(path, target_rate=None)
+    if audio.sample_rate < 8000:
+        raise AudioFormatError(
+            str(path), f"sample rate {audio.sample_rate} Hz is too low (need at least 8000 Hz)"
+        )
+    mono: npt.NDArray[np.float32] = audio.samples.mean(axis=0).astype(np.float32)
+    return mono, audio.sample_rate
 
 
 @dataclass(frozen=True)

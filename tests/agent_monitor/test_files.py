@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_monitor.files import write_atomic
+from agent_monitor.errors import ConfigError
+from agent_monitor.files import check_output, write_atomic
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -70,3 +71,18 @@ def test_a_failed_rename_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.
         write_atomic(target, "new\n")
     assert target.read_text() == "old\n"
     assert _leftovers(tmp_path) == []
+
+
+def test_check_output_refuses_a_folder_or_a_file_in_the_way_and_leaves_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "model.json"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match=r"^--out .*model\.json: is a folder; give a file name$"):
+        check_output(folder, "--out")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("a file, not a folder\n")
+    with pytest.raises(
+        ConfigError, match=r"^--out .*notes\.txt/m\.json: cannot write there \(.*notes\.txt\)$"
+    ):
+        check_output(a_file / "m.json", "--out")
+    check_output(tmp_path / "new" / "m.json", "--out")  # a missing folder is created; no probe left
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["model.json", "new", "notes.txt"]

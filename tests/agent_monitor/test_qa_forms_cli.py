@@ -21,14 +21,24 @@ items:
 """
 
 
-def qa(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def qa(
+    data: Path, *args: str, command: tuple[str, ...] = ("qa", "forms")
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AGENT_MONITOR_DATA_DIR": str(data)}
-    cmd = [sys.executable, "-m", "agent_monitor", "qa", "forms", *args]
+    cmd = [sys.executable, "-m", "agent_monitor", *command, *args]
     return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
-def test_forms_list_show_and_import_new_versions(tmp_path: Path) -> None:
+def new_database(tmp_path: Path) -> Path:
+    """A data directory with a migrated database (`qa forms list` makes none: it only lists)."""
     data = tmp_path / "data"
+    made = qa(data, "upgrade", command=("db",))
+    assert made.returncode == 0, made.stderr
+    return data
+
+
+def test_forms_list_show_and_import_new_versions(tmp_path: Path) -> None:
+    data = new_database(tmp_path)
     listed = qa(data, "list")
     assert listed.returncode == 0, listed.stderr
     assert "default" in listed.stdout and "(current)" in listed.stdout  # the seeded form
@@ -68,7 +78,7 @@ def test_forms_list_show_and_import_new_versions(tmp_path: Path) -> None:
 
 
 def test_a_form_file_with_a_title_over_200_characters_is_refused_and_nothing_stored(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+    data = new_database(tmp_path)
     form_file = tmp_path / "long.yaml"
     form_file.write_text(FORM_YAML.replace("Collections call 2027", "C" * 201), "utf-8")
     refused = qa(data, "import", str(form_file))

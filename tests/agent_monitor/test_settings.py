@@ -165,3 +165,24 @@ def test_a_number_that_is_not_finite_or_a_section_that_is_not_json_is_one_line(
     assert err.startswith("agent-monitor: error: invalid settings: ")
     assert said in err and "\n" not in err
     assert not (tmp_path / "data").exists()
+
+
+def test_a_config_path_that_is_a_folder_or_missing_is_one_line_from_the_option_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--config DIR` said "configuration file not found" of a folder that is there, and
+    AGENT_MONITOR_CONFIG naming a missing file showed the raw "[Errno 2] No such file or
+    directory: ..." text. Now both sources say the same thing: a folder, or not found."""
+    missing = tmp_path / "nope.toml"
+    for path, said in (
+        (tmp_path, "is a folder, not a configuration file"),
+        (missing, "configuration file not found"),
+    ):
+        with pytest.raises(ConfigError) as from_option:
+            load_settings(path)
+        assert str(from_option.value) == f"{path}: {said}"
+        monkeypatch.setenv("AGENT_MONITOR_CONFIG", str(path))
+        with pytest.raises(ConfigError) as from_env:
+            load_settings()
+        assert str(from_env.value) == f"{path}: {said}"
+        monkeypatch.setenv("AGENT_MONITOR_CONFIG", "")

@@ -241,3 +241,19 @@ def test_a_file_larger_than_the_limit_is_refused_before_it_is_read(
     monkeypatch.undo()
     assert decode.MAX_FILE_BYTES == 1 << 30
     assert decode_file(path, target_rate=16000).duration == (3 << 19) / 16000
+
+
+def test_a_cut_mp3_is_named_corrupt_or_truncated_not_a_missing_file(digits_8k: Path, tmp_path: Path) -> None:
+    """An MP3 of a real clip cut to its first 400 bytes said "not a readable audio file (File does
+    not exist or is not a regular file (possibly a pipe?).)" of a file that exists; libsndfile
+    says that of in-memory data its MP3 decoder gave up on."""
+    x, rate = sf.read(digits_8k, dtype="float32")
+    buf = io.BytesIO()
+    sf.write(buf, x, rate, format="MP3")
+    path = tmp_path / "cut.mp3"
+    path.write_bytes(buf.getvalue()[:400])
+    with pytest.raises(AudioDecodeError) as err:
+        decode_file(path, target_rate=16000)
+    assert (
+        str(err.value) == f"{path}: audio data is corrupt or truncated (the decoder cannot open the stream)"
+    )

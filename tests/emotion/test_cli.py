@@ -108,3 +108,44 @@ def test_a_fifo_is_refused_at_once_and_the_other_files_scored(
         captured.err.splitlines()[0]
         == f"agent-monitor: error: {fifo}: not a regular file (a pipe or a device)"
     )
+
+
+def test_truncated_and_empty_files_are_refused_not_scored_as_a_part(
+    ravdess: Path, eval_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``stress score`` read files with its own loader, which took whatever libsndfile decoded:
+    the real call cut at 20 kB (an Ogg/Opus stream with no end) was scored as if whole (exit 0),
+    a WAV cut in half was "too little voiced speech", an empty file "Format not recognised". Now
+    it reads them by the product's one decoder: one line naming the truncation, exit 1, and the
+    whole file after them is still scored."""
+    cut_opus = tmp_path / "cut.opus"
+    cut_opus.write_bytes((eval_data / "calls" / "spokenwoz" / "MUL1011.opus").read_bytes()[:20000])
+    whole = (ravdess / ANGRY).read_bytes()
+    cut_wav = tmp_path / "cut.wav"
+    cut_wav.write_bytes(whole[: len(whole) // 2])
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    rc = main(["stress", "score", str(cut_opus), str(cut_wav), str(empty), str(ravdess / ANGRY), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert json.loads(captured.out)["file"].endswith(ANGRY)
+    errors = captured.err.strip().splitlines()
+    assert (
+        errors[0]
+        == f"agent-monitor: error: {cut_opus}: truncated: Ogg stream ends without its end-of-stream page"
+    )
+    assert errors[1].startswith(f"agent-monitor: error: {cut_wav}: truncated: WAV data chunk declares")
+    assert errors[2] == f"agent-monitor: error: {empty}: file is empty"
+    assert errors[3] == "agent-monitor: 3 of 4 files failed"
+
+
+def test_train_to_a_folder_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``stress train --output DIR`` measured and trained first, then ended in a traceback from the
+    rename; now one line before any clip is read."""
+    assert main(["stress", "train", "--output", str(tmp_path)]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == f"agent-monitor: error: --output {tmp_path}: is a folder; give a file name"
+    )

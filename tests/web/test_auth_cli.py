@@ -23,6 +23,11 @@ def users(data: Path, *args: str, stdin: str | None = None) -> subprocess.Comple
 
 def test_users_commands(tmp_path: Path, settings: Settings) -> None:
     data = settings.data_dir
+    nothing = users(data, "list")  # only lists: no database is made for it
+    assert nothing.returncode == 1 and "no database at" in nothing.stderr, nothing.stderr
+    env = {**os.environ, "AGENT_MONITOR_DATA_DIR": str(data)}
+    upgrade = [sys.executable, "-m", "agent_monitor", "db", "upgrade"]
+    subprocess.run(upgrade, env=env, cwd=REPO, capture_output=True, timeout=120, check=True)
     listed = users(data, "list")
     assert listed.returncode == 0 and "no users yet" in listed.stdout, "there is no default user"
 

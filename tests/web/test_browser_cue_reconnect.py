@@ -20,14 +20,14 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, synthetic_speech
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
+from tests.web.browser_support import submit_sign_in, watch_problems
 from tests.web.ui_support import live_call
-from tests.web.wall_support import PASSWORD, Server, add_user, backends, database, wall_settings
+from tests.web.wall_support import Server, add_user, backends, database, wall_settings
 
 HEARTBEAT_S = 1.0  # a page counts as dead after 2.5 s without a frame
 NOTICE = "this phone call may be recorded for quality"
 VIOLATION = "you will be arrested by the police"
 NARROW = {"width": 360, "height": 780}
-OFFLINE = "ERR_INTERNET_DISCONNECTED"  # the browser's own message while a test holds it offline
 
 
 @pytest.fixture(params=backends())
@@ -56,25 +56,12 @@ def cue_call(eval_data: Path) -> CallAudio:
     return call.splice(Leg.AGENT, synthetic_speech(VIOLATION, 8000), 6.0, VIOLATION)
 
 
-def watch(page: Any) -> Any:
-    page.problems = []
-    page.on("pageerror", lambda exc: page.problems.append(f"pageerror: {exc}"))
-    page.on(
-        "console",
-        lambda m: page.problems.append(m.text) if m.type == "error" and OFFLINE not in m.text else None,
-    )
-    return page
-
-
 def agent_page(browser: Any, url: str, context: Any = None) -> Any:
     context = context or browser.new_context(locale="en-US", viewport=NARROW)
-    page = watch(context.new_page())
+    page = watch_problems(context.new_page())
     page.goto(url + "/agent")
     if "/login" in page.url:
-        page.fill("#username", "alice")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(url + "/agent")
+        submit_sign_in(page, "alice", then=url + "/agent")
     page.wait_for_selector("body[data-ready='1'][data-live='1']", timeout=15_000)
     return page
 

@@ -23,7 +23,8 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import CallStatus, WarningLevel, repo
 from tests.web.backend_support import seeded_server
-from tests.web.ui_support import PASSWORD, add_call, login
+from tests.web.browser_support import signed_in_page
+from tests.web.ui_support import add_call, login
 
 #: 03:00 UTC on 10 March 2026 is 20:00 on 9 March in Los Angeles (PDT, UTC-7)
 EVENING = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
@@ -50,17 +51,8 @@ server = seeded_server("qa-queue", _store, 20.0)
 
 def _page(browser: Any, url: str, path: str, user: str = "qa1", **context: Any) -> Any:
     """A new context (``context``: viewport, time zone...) signed in as ``user`` at ``path``; its
-    script errors and dialogs are collected in ``page.errors`` and ``page.dialogs``."""
-    options = {"locale": "en-US", "viewport": {"width": 1400, "height": 900}, **context}
-    page = browser.new_context(**options).new_page()
-    page.errors, page.dialogs = [], []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.accept()))
-    page.goto(url + path)
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + path)
+    script errors and dialogs (accepted) are collected in ``page.errors`` and ``page.dialogs``."""
+    page = signed_in_page(browser, url, user, path, dialogs="accept", **context)
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
     return page
 

@@ -26,7 +26,7 @@ from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import CallStatus, WarningLevel, repo
 from agent_monitor.storage.recordings import recording_path
 from tests.web.backend_support import seeded_server
-from tests.web.browser_support import signed_in_page
+from tests.web.browser_support import signed_in_page, submit_sign_in
 from tests.web.ui_support import add_call, login
 
 AGENT = "document.querySelector('audio[data-leg=agent]')"
@@ -131,10 +131,7 @@ def test_changes_not_saved_survive_a_reload_and_a_new_sign_in(server: tuple[str,
     qa.fill("#notes", notes + " (more)")
     qa.click("#save")
     qa.wait_for_url(re.compile(r".*/login\?next=.*"))
-    qa.fill("#username", "qa1")
-    qa.fill("#password", "correct horse battery staple")
-    qa.click("button[type=submit]")
-    qa.wait_for_url(re.compile(r".*/qa/calls/rv-draft$"))
+    submit_sign_in(qa, "qa1", then=re.compile(r".*/qa/calls/rv-draft$"))
     qa.wait_for_selector("body[data-ready='1']", timeout=15_000)
     assert _form(qa) == {**typed, "notes": notes + " (more)"}
     # saved: nothing left to put back, and leaving asks nothing

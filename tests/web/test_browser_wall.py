@@ -29,7 +29,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import HealthIssue
 from agent_monitor.model.levels import WarningLevel
 from tests.web.ui_support import live_call
-from tests.web.wall_browser_support import SHOTS, shot, sign_in, tile
+from tests.web.wall_browser_support import SHOTS, shot, tile, wall_screen_page
 from tests.web.wall_support import PASSWORD, Floor, Server, add_user
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,7 +80,7 @@ def test_team_assignment_reaches_the_supervisor_wall(
     db = server.services.db
     add_user(db, "admin1", "admin")
     add_user(db, "sam", "supervisor", team="east")
-    admin = sign_in(browser, server.url, "admin1", "/admin")
+    admin = wall_screen_page(browser, server.url, "admin1", "/admin")
     form = admin.locator("#add-user")
     form.locator("[name=username]").fill("alice")
     form.locator("[name=password]").fill(PASSWORD)
@@ -97,7 +97,7 @@ def test_team_assignment_reaches_the_supervisor_wall(
         moved = api.patch("/api/admin/users/carl", json={"team": "east"}, headers=csrf)
         assert moved.status_code == 200, moved.text
 
-    sam = sign_in(browser, server.url, "sam", "/supervisor")
+    sam = wall_screen_page(browser, server.url, "sam", "/supervisor")
     sam.wait_for_selector("body[data-live='1']", timeout=10_000)
     floor = Floor(server)
     floor.start("east-bob-1", "A-10")
@@ -177,10 +177,10 @@ def test_fifty_calls_triage_popups_and_escalation(
     add_user(db, "sam", "supervisor", team="east")
     add_user(db, "admin1", "admin")
     add_user(db, "alice", "agent", agent_id="A-9", team="east")
-    sam = sign_in(browser, server.url, "sam", "/supervisor", 1920, 1080)
+    sam = wall_screen_page(browser, server.url, "sam", "/supervisor", 1920, 1080)
     sam.wait_for_selector("body[data-live='1']", timeout=10_000)
     assert sam.locator("#sound-note").is_visible()  # nothing clicked on the wall yet: no sound
-    admin = sign_in(browser, server.url, "admin1", "/supervisor", 1920, 1080)
+    admin = wall_screen_page(browser, server.url, "admin1", "/supervisor", 1920, 1080)
     admin.wait_for_selector("body[data-live='1']", timeout=10_000)
     floor = Floor(server)
     with stream(server, real_excerpt, "floor-real", "A-9") as results:

@@ -32,7 +32,7 @@ from tests.web.wall_support import (
     backends,
     beeps,
     database,
-    sign_in,
+    live_wall_page,
     wall_settings,
 )
 
@@ -81,7 +81,7 @@ def test_a_dismissed_popup_comes_back_once_when_its_handoff_escalates(server: Se
     the hand-off escalates: the pop-up comes back, escalated, with one beep. Dismissed again, it
     stays dismissed: through the same escalation heard again and through another reconnection."""
     add_user(server.services.db, "sam", "supervisor", team="east")
-    sam = sign_in(browser, server.url, "sam")
+    sam = live_wall_page(browser, server.url, "sam")
     floor = Floor(server)
     call = floor.start_live("pop-1", "A-1", team="east")
     other = floor.start_live("pop-2", "A-2", team="east")
@@ -126,8 +126,8 @@ def test_a_resolved_alert_says_who_resolved_it_then_leaves_after_the_grace(
     db = server.services.db
     add_user(db, "sam", "supervisor", team="east")
     add_user(db, "sue", "supervisor", team="east")
-    sam = sign_in(browser, server.url, "sam")
-    sue = sign_in(browser, server.url, "sue")
+    sam = live_wall_page(browser, server.url, "sam")
+    sue = live_wall_page(browser, server.url, "sue")
     assert sam.context.request.get(server.url + "/api/wall").json()["resolved_grace_s"] == RESOLVED_GRACE_S
     floor = Floor(server)
     call = floor.start("res-1", "A-1", team="east")
@@ -158,7 +158,7 @@ def test_a_dismissal_outlives_a_reload_of_the_page(server: Server, browser: Any)
     db = server.services.db
     add_user(db, "sam", "supervisor", team="east")
     add_user(db, "sue", "supervisor", team="east")
-    sam = sign_in(browser, server.url, "sam")
+    sam = live_wall_page(browser, server.url, "sam")
     floor = Floor(server)
     call = floor.start_live("f5-1", "A-1", team="east")
     red = floor.alert(call, WarningLevel.RED, "threat of arrest")
@@ -184,7 +184,7 @@ def test_a_dismissal_outlives_a_reload_of_the_page(server: Server, browser: Any)
     reload_wall()
     assert beeps(sam) == 2, "a pop-up dismissed when escalated beeped again with a reload"
     assert sam.locator(popup).count() == 0, "a pop-up dismissed when escalated came back with a reload"
-    sue = sign_in(browser, server.url, "sue")
+    sue = live_wall_page(browser, server.url, "sue")
     sue.wait_for_selector(f"{popup}.escalated", timeout=10_000)  # sam's dismissal is sam's
     assert sam.problems == [] and sue.problems == [], (sam.problems, sue.problems)
 
@@ -205,7 +205,7 @@ def test_dismissals_of_calls_ended_while_the_tab_was_away_are_forgotten(server: 
     does not hear of it). Back on the wall, a failed load of the live calls forgets nothing; the next
     (whole) load forgets gone-1's dismissal and keeps stay-1's, whose pop-up stays away."""
     add_user(server.services.db, "sam", "supervisor", team="east")
-    sam = sign_in(browser, server.url, "sam")
+    sam = live_wall_page(browser, server.url, "sam")
     floor = Floor(server)
     gone = floor.start_live("gone-1", "A-1", team="east")
     stay = floor.start_live("stay-1", "A-2", team="east")
@@ -248,7 +248,7 @@ def test_unreadable_dismissals_are_dropped_or_written_again_sane(server: Server,
     unreadable entries are dropped and the list written again with the readable ones only (a
     readable dismissal among them keeps its pop-up away)."""
     add_user(server.services.db, "sam", "supervisor", team="east")
-    sam = sign_in(browser, server.url, "sam")
+    sam = live_wall_page(browser, server.url, "sam")
     floor = Floor(server)
     call = floor.start_live("bad-1", "A-1", team="east")
     red = floor.alert(call, WarningLevel.RED, "threat of arrest")

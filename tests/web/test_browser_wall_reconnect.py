@@ -27,7 +27,7 @@ from tests.web.wall_support import (
     add_user,
     backends,
     database,
-    sign_in,
+    live_wall_page,
     wall_settings,
 )
 
@@ -68,8 +68,8 @@ def test_a_wall_back_online_drops_alerts_and_handoffs_closed_while_it_was_away(
     add_user(db, "sam", "supervisor", team="east")
     add_user(db, "sue", "supervisor", team="east")
     add_user(db, "alice", "agent", agent_id="A-9", team="east")
-    sam = sign_in(browser, server.url, "sam")
-    sue = sign_in(browser, server.url, "sue")
+    sam = live_wall_page(browser, server.url, "sam")
+    sue = live_wall_page(browser, server.url, "sue")
     start = {"call_id": "east-r1", "agent_id": "A-9"}
     # the call lasts until the checks are done (at most the excerpt's 40 s)
     with live_call(server.url, server.app, real_excerpt, start) as results:
@@ -118,8 +118,8 @@ def test_keyboard_focus_stays_where_it_was_when_an_alert_changes(server: Server,
     db = server.services.db
     add_user(db, "sam", "supervisor", team="east")
     add_user(db, "sue", "supervisor", team="east")
-    sam = sign_in(browser, server.url, "sam")
-    sue = sign_in(browser, server.url, "sue")
+    sam = live_wall_page(browser, server.url, "sam")
+    sue = live_wall_page(browser, server.url, "sue")
     floor = Floor(server)
     k1 = floor.start("kb-1", "A-1", team="east")
     k2 = floor.start("kb-2", "A-2", team="east")
@@ -168,7 +168,7 @@ def test_the_wall_does_not_scroll_sideways_in_a_narrow_or_zoomed_window(
     the calls there) fit the width; nothing is cut off or scrolled sideways."""
     db = server.services.db
     add_user(db, "sam", "supervisor", team="east")
-    sam = sign_in(browser, server.url, "sam", width=width, height=900)
+    sam = live_wall_page(browser, server.url, "sam", width=width, height=900)
     floor = Floor(server)
     calls = [floor.start(f"narrow-{i}", f"A-{i}", team="east") for i in range(3)]
     floor.alert(calls[0], WarningLevel.RED, "threat of arrest")

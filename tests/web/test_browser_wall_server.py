@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from agent_monitor.model.levels import WarningLevel
-from tests.web.wall_browser_support import shot, sign_in, tile
+from tests.web.wall_browser_support import shot, tile, wall_screen_page
 from tests.web.wall_support import Floor, add_user
 
 
@@ -68,8 +68,8 @@ def test_take_over_with_note_and_phone_hook(make_server: Any, browser: Any) -> N
         db = server.services.db
         add_user(db, "sam", "supervisor", team="east")
         add_user(db, "sue", "supervisor", team="east")
-        sam = sign_in(browser, server.url, "sam", "/supervisor")
-        sue = sign_in(browser, server.url, "sue", "/supervisor")
+        sam = wall_screen_page(browser, server.url, "sam", "/supervisor")
+        sue = wall_screen_page(browser, server.url, "sue", "/supervisor")
         for page in (sam, sue):
             page.wait_for_selector("body[data-live='1']", timeout=10_000)
         floor = Floor(server)
@@ -135,7 +135,7 @@ def test_wall_knows_when_it_is_dead(make_server: Any, browser: Any) -> None:
     the wall goes to the login page instead of retrying forever."""
     server = make_server()
     add_user(server.services.db, "sam", "supervisor", team="east")
-    sam = sign_in(browser, server.url, "sam", "/supervisor")
+    sam = wall_screen_page(browser, server.url, "sam", "/supervisor")
     sam.wait_for_selector("body[data-live='1']", timeout=10_000)
     Floor(server).start("east-1", "E-1", team="east")
     sam.wait_for_selector(tile("east-1"), timeout=10_000)

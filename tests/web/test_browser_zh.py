@@ -36,7 +36,8 @@ from agent_monitor.storage.recordings import RecordingWriter, recording_path
 from agent_monitor.storage.repo.transcripts import save_utterance
 from qa_rules import load_rules_from_settings
 from tests.web.browser_support import shot as take_shot
-from tests.web.ui_support import PASSWORD, replay, ui_server
+from tests.web.browser_support import submit_sign_in, watched_page
+from tests.web.ui_support import replay, ui_server
 
 SCRIPTED_AGENT_LINE = "你这个骗子，再不还钱就让你好看"  # scripted text, not recognizer output
 STORED = "zh-stored-1"
@@ -106,16 +107,10 @@ def server(
 
 def zh_page(browser: Any, url: str, user: str, path: str) -> Any:
     """Signed in as ``user`` in a browser that prefers Chinese (zh-CN), at ``path``."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page = watched_page(browser, locale="zh-CN")
     page.goto(url + path)
     assert page.locator("h1").inner_text() == "登录"
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + path)
+    submit_sign_in(page, user, then=url + path)
     return page
 
 
@@ -209,10 +204,7 @@ def test_language_choice_is_kept_on_the_server_across_logout(
     page = context.new_page()
     page.goto(url + "/qa")
     assert page.locator("h1").inner_text() == "Sign in"
-    page.fill("#username", "qa1")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/qa")
+    submit_sign_in(page, "qa1", then=url + "/qa")
     assert page.locator("#lang-toggle").inner_text() == "中文"
     page.click("#lang-toggle")
     page.wait_for_selector("html[lang='zh']")

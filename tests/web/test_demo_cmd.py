@@ -56,6 +56,8 @@ def test_live_commands_refuse_bad_numbers_before_connecting(tmp_path: Path, eval
     replay = ["replay", call_file, "--server", "http://127.0.0.1:9"]
     cases = [
         (["demo", "--calls", "0"], "--calls 0: must be a finite number at least 1"),
+        # 100000 hashed a password for each agent user (0.3 s each: hours), deaf to SIGTERM and Ctrl-C
+        (["demo", "--calls", "100000"], "--calls 100000: at most 100 ("),
         (["demo", "--rounds", "-1"], "--rounds -1: must be a finite number at least 0"),
         (["demo", "--speed", "nan"], "--speed nan: must be a finite number above 0"),
         (["demo", "--duration", "0"], "--duration 0: must be a finite number above 0"),
@@ -76,3 +78,4 @@ def test_live_commands_refuse_bad_numbers_before_connecting(tmp_path: Path, eval
         assert done.returncode == 1, (args, done.stderr)
         assert done.stderr.strip().startswith(f"agent-monitor: error: {message}"), (args, done.stderr)
         assert "serving" not in done.stderr and "cannot connect" not in done.stderr
+        assert "\n" not in done.stderr.strip(), (args, done.stderr)  # one line

@@ -158,7 +158,9 @@ def _escalations(db: Database, alert_id: int) -> int:
 
 
 async def _wall_page(playwright: Any, url: str) -> Any:
-    """Sam's wall in Debian Chromium, signed in through the login form, live."""
+    """Sam's wall in Debian Chromium, signed in through the login form, live (Playwright's async
+    API: the only such page, so it keeps its own form-filling beside
+    :func:`tests.web.browser_support.submit_sign_in`, which drives the sync API)."""
     browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
     page = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
     await page.goto(url + "/supervisor")

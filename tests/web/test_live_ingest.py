@@ -193,3 +193,28 @@ def test_replay_command_streams_a_recorded_call(live_server: LiveServer, eval_da
         .startswith("agent-monitor: error: cannot connect to ws://127.0.0.1:9")
     )
     assert "Traceback" not in refused.stderr
+
+
+def test_replay_without_the_ingest_token_says_so(
+    live_server: LiveServer, eval_data: Path, tmp_path: Path
+) -> None:
+    """A ``replay`` run away from the server's data_dir (no token) or with a wrong token said only
+    "server rejected WebSocket connection: HTTP 403"; now one line naming the ingest token and how
+    to give it, exit 1."""
+    call_file = eval_data / "calls" / "spokenwoz" / "MUL1011.opus"
+    env = {k: v for k, v in os.environ.items() if k != "AGENT_MONITOR_WEB__INGEST_TOKEN"}
+    env["AGENT_MONITOR_DATA_DIR"] = str(tmp_path / "elsewhere")
+    command = [sys.executable, "-m", "agent_monitor", "replay", str(call_file), "--server", live_server.url]
+    for token, said in (
+        (None, "no ingest token was found"),
+        ("x" * 20, "the ingest token sent is not the server's"),
+    ):
+        run_env = env if token is None else {**env, "AGENT_MONITOR_WEB__INGEST_TOKEN": token}
+        refused = subprocess.run(
+            [*command, "--duration", "1"], capture_output=True, text=True, timeout=120, env=run_env
+        )
+        assert refused.returncode == 1, refused.stderr
+        last = refused.stderr.strip().splitlines()[-1]
+        assert last.startswith("agent-monitor: error: ws://127.0.0.1:") and "HTTP 403" in last, last
+        assert said in last and "AGENT_MONITOR_WEB__INGEST_TOKEN" in last, last
+        assert "Traceback" not in refused.stderr

@@ -3,8 +3,8 @@ backend that can be stopped and started again on the same port (the ``make_serve
 ``conftest.py``), a page signed in at any path that records its JavaScript errors and dialogs, a
 tile's selector and screenshots into ``artifacts/screens/wall/`` (git-ignored).
 
-(:func:`tests.web.wall_support.sign_in` is the other tests' sign-in: always ``/supervisor``, live,
-JavaScript and console errors in ``page.problems``.)"""
+(:func:`tests.web.wall_support.live_wall_page` is the other wall tests' page: always
+``/supervisor``, live, JavaScript and console errors in ``page.problems``, beeps counted.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from agent_monitor.settings import Settings
-from tests.web.wall_support import PASSWORD, Server, database, wall_settings
+from tests.web.browser_support import signed_in_page
+from tests.web.wall_support import Server, database, wall_settings
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screens" / "wall"
 
@@ -48,19 +49,15 @@ def restartable_servers(backend: str, tmp_path: Path, base_settings: Settings) -
             cm.__exit__(None, None, None)
 
 
-def sign_in(browser: Any, url: str, user: str, path: str, width: int = 1600, height: int = 1000) -> Any:
-    context = browser.new_context(locale="en-US", viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.errors = []
-    page.dialogs = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(url + path)
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + path)
-    return page
+def wall_screen_page(
+    browser: Any, url: str, user: str, path: str, width: int = 1600, height: int = 1000
+) -> Any:
+    """``user`` signed in at ``path`` in a window the size of the wall's screen (``width`` by
+    ``height``); its JavaScript errors in ``page.errors``, its dialogs dismissed and their messages
+    in ``page.dialogs`` (:func:`tests.web.browser_support.signed_in_page`)."""
+    return signed_in_page(
+        browser, url, user, path, dialogs="dismiss", viewport={"width": width, "height": height}
+    )
 
 
 def shot(page: Any, name: str, full: bool = True) -> None:

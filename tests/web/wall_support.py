@@ -45,9 +45,10 @@ from agent_monitor.pipeline.escalation import Escalator, SystemClock
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
 from tests.web.backend_support import backend_database
+from tests.web.browser_support import submit_sign_in, watch_problems
+from tests.web.ui_support import PASSWORD
 
 PG_ENV = "AGENT_MONITOR_TEST_POSTGRES_URL"
-PASSWORD = "correct horse battery staple"
 
 
 def backends() -> list[str]:
@@ -162,28 +163,15 @@ def beeps(page: Any) -> int:
     return tones // TONES_PER_BEEP
 
 
-def sign_in(browser: Any, url: str, user: str, width: int = 1400, height: int = 900) -> Any:
-    """``user``'s live wall (``/supervisor``) in a new browser context; ``page.problems`` collects the
-    page's JavaScript errors and console errors (a test fails on any); :func:`beeps` counts its beeps."""
+def live_wall_page(browser: Any, url: str, user: str, width: int = 1400, height: int = 900) -> Any:
+    """``user``'s live wall (``/supervisor``) in a new browser context, signed in through the login
+    form; ``page.problems`` collects the page's JavaScript errors and console errors (a test fails
+    on any; :func:`tests.web.browser_support.watch_problems`); :func:`beeps` counts its beeps."""
     context = browser.new_context(locale="en-US", viewport={"width": width, "height": height})
     context.add_init_script(COUNT_TONES)
-    page = context.new_page()
-    page.problems = []
-    page.on("pageerror", lambda exc: page.problems.append(f"pageerror: {exc}"))
-    # a refused connection while the page is offline is the network's doing, not the page's
-    page.on(
-        "console",
-        lambda m: (
-            page.problems.append(m.text)
-            if m.type == "error" and "ERR_INTERNET_DISCONNECTED" not in m.text
-            else None
-        ),
-    )
+    page = watch_problems(context.new_page())
     page.goto(url + "/supervisor")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/supervisor")
+    submit_sign_in(page, user, then=url + "/supervisor")
     page.wait_for_selector("body[data-live='1']", timeout=15_000)
     return page
 

@@ -6,9 +6,11 @@ import asyncio
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO
 
 from agent_monitor.audio.conditions import needs_noise, parse_conditions
 from agent_monitor.audio.noise import NoiseBank
+from agent_monitor.errors import ConfigError
 from agent_monitor.evaluation.live.assemble import LiveCall, assemble, plan_call
 from agent_monitor.evaluation.live.dialogues import Split, choose, load_dialogues
 from agent_monitor.evaluation.live.report import format_report
@@ -16,6 +18,7 @@ from agent_monitor.evaluation.live.runner import RunLog, run_calls
 from agent_monitor.evaluation.live.scoring import TurnResult, score_call
 from agent_monitor.evaluation.live.server import running_server
 from agent_monitor.evaluation.live.tts import TtsCache
+from agent_monitor.files import flush_to_disk
 from agent_monitor.settings import Settings
 from qa_rules.engine import load_rules_from_settings
 
@@ -65,16 +68,45 @@ def run_live_eval(
     return results, calls, log
 
 
-def write_turns(results: list[TurnResult], path: Path) -> None:
-    """One JSON line per labelled agent turn: its text, what was heard, text and live flags."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
+class TurnsOut:
+    """``--turns-out``: opened (as ``PATH.partial``) before the run, so a path that cannot be
+    written is refused at once, not after the whole evaluation (``eval live --turns-out DIR`` ran
+    every call, then lost the report to a traceback); :meth:`write` puts the lines in place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        if path.is_dir():
+            raise ConfigError(f"eval live: cannot write --turns-out {path} (Is a directory)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file: IO[str] = self.partial.open("w", encoding="utf-8")
+        except OSError as exc:
+            said = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+            raise ConfigError(f"eval live: cannot write --turns-out {path} ({said})") from exc
+
+    def write(self, results: list[TurnResult]) -> None:
+        """One JSON line per labelled agent turn: its text, what was heard, text and live flags."""
         for r in results:
-            f.write(json.dumps(asdict(r)) + "\n")
+            self._file.write(json.dumps(asdict(r)) + "\n")
+        flush_to_disk(self._file)
+        self._file.close()
+        self.partial.replace(self.path)
+
+    def close(self) -> None:
+        """Drop the partial file of a run that did not finish (nothing after :meth:`write`)."""
+        if not self._file.closed:
+            self._file.close()
+            self.partial.unlink(missing_ok=True)
 
 
 def report(settings: Settings, options: LiveEvalOptions, turns_out: Path | None = None) -> str:
-    results, calls, log = run_live_eval(settings, options)
-    if turns_out is not None:
-        write_turns(results, turns_out)
+    out = TurnsOut(turns_out) if turns_out is not None else None
+    try:
+        results, calls, log = run_live_eval(settings, options)
+        if out is not None:
+            out.write(results)
+    finally:
+        if out is not None:
+            out.close()
     return format_report(results, calls, log, options.concurrency, options.speed)

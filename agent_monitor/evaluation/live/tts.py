@@ -24,7 +24,7 @@ import numpy.typing as npt
 import soundfile as sf
 import soxr
 
-from agent_monitor.errors import DatasetError
+from agent_monitor.errors import ConfigError, DatasetError
 
 Samples = npt.NDArray[np.float32]
 
@@ -98,7 +98,12 @@ class TtsCache:
         """``text`` spoken by ``voice`` as float32 mono at ``rate`` (rendered once, then cached)."""
         path = self.path(voice, text)
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # --tts-cache a file, a folder that cannot be written
+                raise ConfigError(
+                    f"TTS cache {self.folder}: cannot create {path.parent}: {exc.strerror or exc}"
+                ) from exc
             partial = path.with_suffix(".part.wav")
             render(voice, text, partial)
             partial.replace(path)

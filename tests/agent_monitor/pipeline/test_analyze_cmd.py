@@ -71,3 +71,34 @@ def test_analyze_missing_file_is_a_one_line_error(
     assert main(["analyze", str(tmp_path / "nope.wav")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("agent-monitor: error:") and "no such file" in err and "\n" not in err
+
+
+def test_a_four_channel_recording_is_analysed_with_the_channel_map_its_error_names(
+    tmp_path: Path,
+    violation_call: CallAudio,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``analyze`` of a file with more than 2 channels said "say which channel is which leg (e.g.
+    --channel-map 0=agent,1=debtor)", an option ``analyze`` did not have (argparse refused it, exit
+    2); now ``analyze`` takes ``--channel-map`` and the call is analysed from the channels named."""
+    n = 8000 * 10
+    agent, debtor = (np.frombuffer(leg, "<i2")[:n] for leg in (violation_call.agent, violation_call.debtor))
+    silent = np.zeros(n, np.int16)
+    wav = tmp_path / "four.wav"
+    sf.write(wav, np.stack([silent, debtor, silent, agent], axis=1), 8000, subtype="PCM_16")
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path / "data"))
+
+    assert main(["analyze", str(wav), "--json"]) == 1
+    assert "--channel-map 0=agent,1=debtor" in capsys.readouterr().err
+    assert (
+        main(["analyze", str(wav), "--json", "--call-id", "four", "--channel-map", "3=agent,1=debtor"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["call_id"] == "four" and report["audio_s"] == pytest.approx(10.0, abs=0.01)
+    assert {u["leg"] for u in report["utterances"]} == {"agent", "debtor"}
+    assert main(["analyze", str(wav), "--channel-map", "3=agent,7=debtor"]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == f"agent-monitor: error: {wav}: channel 7 mapped to debtor does not exist"
+    )

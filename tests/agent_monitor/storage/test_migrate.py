@@ -6,9 +6,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect
 
 from agent_monitor.cli import main
 from agent_monitor.storage.migrate import head_revision, upgrade_database
+from tests.agent_monitor.storage.conftest import PostgresDatabases
 
 
 def test_a_database_migrated_by_a_newer_version_is_refused_in_one_line(
@@ -35,3 +37,29 @@ def test_a_database_migrated_by_a_newer_version_is_refused_in_one_line(
     assert main(["db", "status"]) == 0
     assert "unknown to this version" in capsys.readouterr().out
     assert db_file.read_bytes() == before
+
+
+def test_reports_on_an_empty_postgresql_database_create_no_tables(
+    postgres: PostgresDatabases,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On PostgreSQL `db status` of an empty database made nothing (revision none), but `users
+    list` migrated it (every table) and made the data directory. Now neither does anything."""
+    url = postgres.create()
+    try:
+        monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", url)
+        monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path / "data"))
+        assert main(["db", "status"]) == 0
+        assert "revision none" in capsys.readouterr().out
+        assert main(["users", "list"]) == 1
+        assert "schema is at revision none" in capsys.readouterr().err
+        engine = create_engine(url)
+        try:
+            assert inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()
+        assert not (tmp_path / "data").exists()
+    finally:
+        postgres.drop(url)

@@ -14,12 +14,12 @@ import pytest
 
 from agent_monitor.errors import ConflictError, InvalidTransitionError
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.model.scorecard import ItemValue
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import CallStatus, QaState
 from agent_monitor.storage.repo import QueueQuery, qa_claim
 from agent_monitor.storage.types import utcnow
+from tests.agent_monitor.storage.repo_support import FULL_SCORECARD
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 EXPIRY_S = 30 * 60.0
@@ -201,23 +201,16 @@ def test_a_claim_keeps_a_hand_assignment_only_of_its_own_reviewer(db: Database) 
 
 
 def test_a_reopened_review_is_held_only_by_the_reviewer_it_was_assigned_to(db: Database) -> None:
-    full: dict[str, ItemValue] = {
-        "identification": 2,
-        "disclosure": "na",
-        "respect": 2,
-        "accuracy": 1,
-        "resolution": 2,
-    }
     _fill(db)
     with db.session() as s:
         repo.assign_qa(s, "c-red", "qa1", by="lead")
         repo.assign_qa(s, "c-orange", "qa1", by="lead")
-        repo.save_review(s, "c-red", "qa1", scorecard=full, done=True)
-        repo.save_review(s, "c-orange", "qa2", scorecard=full, done=True)  # qa2 reviewed qa1's call
+        repo.save_review(s, "c-red", "qa1", scorecard=FULL_SCORECARD, done=True)
+        repo.save_review(s, "c-orange", "qa2", scorecard=FULL_SCORECARD, done=True)  # qa2 reviewed qa1's call
     assert _held(db, "c-red") == (QaState.DONE, "qa1", "lead")
     with db.session() as s:  # both finished reviews saved as drafts again
-        repo.save_review(s, "c-red", "qa1", scorecard=full, notes="again")
-        repo.save_review(s, "c-orange", "qa2", scorecard=full, notes="again")
+        repo.save_review(s, "c-red", "qa1", scorecard=FULL_SCORECARD, notes="again")
+        repo.save_review(s, "c-orange", "qa2", scorecard=FULL_SCORECARD, notes="again")
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa1", "lead")
     assert _held(db, "c-orange") == (QaState.IN_REVIEW, "qa2", None)
 
@@ -268,15 +261,8 @@ def test_a_held_call_is_assigned_again_only_by_naming_its_holder(db: Database) -
     with db.session() as s:
         repo.assign_qa(s, "c-red", "qa3", by="lead2", take_over="qa1")
     assert _held(db, "c-red") == (QaState.IN_REVIEW, "qa3", "lead2")
-    full: dict[str, ItemValue] = {
-        "identification": 2,
-        "disclosure": "na",
-        "respect": 2,
-        "accuracy": 1,
-        "resolution": 2,
-    }
     with db.session() as s:  # finished: no longer held, assigned again (to re-review) without a name
-        repo.save_review(s, "c-red", "qa3", scorecard=full, done=True)
+        repo.save_review(s, "c-red", "qa3", scorecard=FULL_SCORECARD, done=True)
         repo.assign_qa(s, "c-red", "qa5", by="lead")
     assert _held(db, "c-red") == (QaState.DONE, "qa5", "lead")
 
@@ -334,15 +320,8 @@ def test_a_call_is_put_back_in_the_queue(db: Database) -> None:
     with db.session() as s:  # their own call, back
         repo.release_qa(s, "c-red", by="qa3")
     assert _claim(db, "qa4") == "c-red"
-    full: dict[str, ItemValue] = {
-        "identification": 2,
-        "disclosure": "na",
-        "respect": 2,
-        "accuracy": 1,
-        "resolution": 2,
-    }
     with db.session() as s:
-        repo.save_review(s, "c-red", "qa4", scorecard=full, done=True)
+        repo.save_review(s, "c-red", "qa4", scorecard=FULL_SCORECARD, done=True)
     with (
         pytest.raises(InvalidTransitionError, match="'c-red' is finished: it stays with 'qa4'"),
         db.session() as s,

@@ -12,13 +12,14 @@ from agent_monitor.errors import InvalidRecordError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import RuleHit, Severity
-from agent_monitor.model.scorecard import DEFAULT_FORM, ItemValue, ScorecardForm
+from agent_monitor.model.scorecard import DEFAULT_FORM, ScorecardForm
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.enums import CallStatus, QaState
 from agent_monitor.storage.repo import QueueQuery
 from agent_monitor.storage.tables import QaForm
+from tests.agent_monitor.storage.repo_support import FULL_SCORECARD
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 CALLS = [
@@ -121,16 +122,9 @@ def test_sorting_pages_assignment_and_next(db: Database) -> None:
         assert repo.next_in_queue(s, QueueQuery(), "qa2", after="Call-EN-001") == "call-en-002"
     assert _ids(db, assigned_to="qa2") == ["call-en-002"]
     assert _ids(db, states=[QaState.IN_REVIEW]) == ["call-en-002"]
-    full: dict[str, ItemValue] = {
-        "identification": 2,
-        "disclosure": "na",
-        "respect": 2,
-        "accuracy": 1,
-        "resolution": 2,
-    }
     with db.session() as s:
-        repo.save_review(s, "call-zh-003", "qa1", scorecard=full, done=True)
-        repo.save_review(s, "call-en-002", "qa2", scorecard={**full, "respect": 1}, done=True)
+        repo.save_review(s, "call-zh-003", "qa1", scorecard=FULL_SCORECARD, done=True)
+        repo.save_review(s, "call-en-002", "qa2", scorecard={**FULL_SCORECARD, "respect": 1}, done=True)
     assert _ids(db, sort="score") == ["call-zh-003", "call-en-002", "Call-EN-001"]
     with db.session() as s:
         assert repo.next_in_queue(s, QueueQuery(), "qa1", after="Call-EN-001") is None
@@ -165,24 +159,17 @@ def test_a_draft_claims_the_entry_for_its_reviewer(db: Database) -> None:
     with db.session() as s:  # qa1 left it: it is taken over explicitly, as before
         repo.assign_qa(s, "Call-EN-001", "qa2", by="lead1")
     assert _next(db, "qa1") == "call-en-002" and _next(db, "qa2") == "Call-EN-001"
-    full: dict[str, ItemValue] = {
-        "identification": 2,
-        "disclosure": "na",
-        "respect": 2,
-        "accuracy": 1,
-        "resolution": 2,
-    }
     with db.session() as s:
-        repo.save_review(s, "Call-EN-001", "qa2", scorecard=full, done=True)
+        repo.save_review(s, "Call-EN-001", "qa2", scorecard=FULL_SCORECARD, done=True)
         repo.save_review(s, "Call-EN-001", "qa1", scorecard={"identification": 0})  # a draft of a done call
     assert _entry(db, "Call-EN-001") == (QaState.DONE, "qa2")
     assert _next(db, "qa1") == _next(db, "qa2") == "call-en-002"
     with db.session() as s:  # the queue's own assignment is not who reopens
         repo.assign_qa(s, "call-en-002", "qa1", by="lead1")
-        repo.save_review(s, "call-en-002", "qa2", scorecard=full, done=True)
+        repo.save_review(s, "call-en-002", "qa2", scorecard=FULL_SCORECARD, done=True)
     assert _entry(db, "call-en-002") == (QaState.DONE, "qa1")
     with db.session() as s:
-        repo.save_review(s, "call-en-002", "qa2", scorecard=full, notes="reconsidering")
+        repo.save_review(s, "call-en-002", "qa2", scorecard=FULL_SCORECARD, notes="reconsidering")
     assert _entry(db, "call-en-002") == (QaState.IN_REVIEW, "qa2")
     assert _next(db, "qa1") == "call-zh-003" and _next(db, "qa2") == "call-en-002"
 
