@@ -108,16 +108,16 @@ async def connect_websocket(url: str, token: str | None = None) -> Any:
         raise StreamingClientError(f"cannot connect to {url}: {exc}") from None
     except InvalidStatus as exc:
         if exc.response.status_code in (401, 403):
-            raise StreamingClientError(_token_refused(url, token)) from None
+            raise StreamingClientError(_token_refused(url, token, exc.response.status_code)) from None
         raise StreamingClientError(f"cannot open websocket {url}: {exc}") from None
     except Exception as exc:  # websockets' other handshake errors (InvalidURI, InvalidMessage, ...)
         raise StreamingClientError(f"cannot open websocket {url}: {exc}") from None
 
 
-def _token_refused(url: str, token: str | None) -> str:
+def _token_refused(url: str, token: str | None, status: int) -> str:
     said = "no ingest token was found" if token is None else "the ingest token sent is not the server's"
     return (
-        f"{url}: the server refused the connection (HTTP 403): {said}; set web.ingest_token "
+        f"{url}: the server refused the connection (HTTP {status}): {said}; set web.ingest_token "
         "(AGENT_MONITOR_WEB__INGEST_TOKEN) to the server's, or use the server's data_dir, "
         "which holds its ingest-token file"
     )
