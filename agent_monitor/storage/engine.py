@@ -63,6 +63,8 @@ def make_engine(source: Settings | str | URL, *, create: bool = True, **kwargs: 
     url = database_url(source)
     if url.get_backend_name() == "sqlite":
         path = sqlite_file(url)
+        if path is not None and path.is_dir():
+            raise DatabaseUnavailableError(f"database path {path} is a folder, not a database file")
         if path is not None and create:
             _private_file(path)
         elif path is not None and not path.is_file():

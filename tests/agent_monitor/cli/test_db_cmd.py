@@ -94,3 +94,19 @@ def test_a_read_only_database_file_is_said_to_be_read_only(tmp_path: Path) -> No
     )
     status = _run(_as_without_write_override(*cli, "db", "status"), data)
     assert status.returncode == 0 and "(up to date)" in status.stdout, status.stderr
+
+
+@pytest.mark.parametrize("argv", [["db", "upgrade"], *REPORTS], ids=" ".join)
+def test_a_folder_where_the_database_file_should_be_is_named_a_folder(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder at the database's path was "no database at PATH" to a report and "cannot open
+    database file for writing" to ``db upgrade``; both now say what is there, and leave it."""
+    data = tmp_path / "data"
+    folder = data / "agent-monitor.db"
+    (folder / "inside").mkdir(parents=True)
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(data))
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"agent-monitor: error: database path {folder.resolve()} is a folder, not a database file\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["inside"]
