@@ -42,26 +42,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _db(settings: Settings) -> Any:
-    from agent_monitor.storage import Database
-    from agent_monitor.storage.migrate import upgrade_database
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_database(settings)
-    return Database.open(settings)
-
-
-def _existing_db(settings: Settings) -> Any:
-    """The database for a command that only lists: nothing is created or migrated."""
-    from agent_monitor.storage.migrate import open_existing_database
-
-    return open_existing_database(settings)
-
-
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage import repo
+    from agent_monitor.storage.migrate import open_existing_database
 
-    db = _existing_db(settings)
+    db = open_existing_database(settings)
     try:
         with db.session() as s:
             current = repo.current_form(s).id
@@ -88,8 +73,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage import repo
+    from agent_monitor.storage.migrate import open_existing_database
 
-    db = _existing_db(settings)
+    db = open_existing_database(settings)
     try:
         with db.session() as s:
             row = repo.get_form(s, args.form_id) if args.form_id else repo.current_form(s)
@@ -122,12 +108,13 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.errors import InvalidRecordError
     from agent_monitor.model.scorecard import ScorecardForm
     from agent_monitor.storage import repo
+    from agent_monitor.storage.migrate import open_upgraded_database
 
     try:
         form = ScorecardForm.parse(read_form_file(args.file))
     except InvalidRecordError as exc:
         raise ConfigError(f"{args.file}: {exc}") from exc
-    db = _db(settings)
+    db = open_upgraded_database(settings)
     try:
         with db.session() as s:
             row = repo.save_form(s, form, "cli")

@@ -78,30 +78,15 @@ def _read_password(args: argparse.Namespace, settings: Settings) -> str:
     return password
 
 
-def _db(settings: Settings) -> Any:
-    from agent_monitor.storage import Database
-    from agent_monitor.storage.migrate import upgrade_database
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_database(settings)
-    return Database.open(settings)
-
-
-def _existing_db(settings: Settings) -> Any:
-    """The database for a command that only lists: nothing is created or migrated."""
-    from agent_monitor.storage.migrate import open_existing_database
-
-    return open_existing_database(settings)
-
-
 def _add(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.accounts import users as accounts
     from agent_monitor.accounts.passwords import hash_password
+    from agent_monitor.storage.migrate import open_upgraded_database
 
     if args.role is Role.AGENT and not args.agent_id:
         raise InvalidRecordError("a user with role agent needs --agent-id")
     password_hash = hash_password(_read_password(args, settings))
-    db = _db(settings)
+    db = open_upgraded_database(settings)
     try:
         with db.session() as s:
             accounts.add_user(
@@ -117,8 +102,9 @@ def _passwd(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.accounts import users as accounts
     from agent_monitor.accounts.passwords import hash_password
     from agent_monitor.storage import repo
+    from agent_monitor.storage.migrate import open_upgraded_database
 
-    db = _db(settings)
+    db = open_upgraded_database(settings)
     try:
         with db.session() as s:
             repo.require_user(s, args.username)
@@ -133,8 +119,9 @@ def _passwd(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.storage import repo
+    from agent_monitor.storage.migrate import open_existing_database
 
-    db = _existing_db(settings)
+    db = open_existing_database(settings)
     try:
         with db.session() as s:
             rows = [
@@ -155,8 +142,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _set_active(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.accounts import users as accounts
+    from agent_monitor.storage.migrate import open_upgraded_database
 
-    db = _db(settings)
+    db = open_upgraded_database(settings)
     try:
         with db.session() as s:
             accounts.set_active(s, "cli", args.username, args.active)

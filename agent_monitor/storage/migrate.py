@@ -141,6 +141,14 @@ def require_current_schema(source: Settings | str | URL | Engine) -> None:
         )
 
 
+def open_upgraded_database(settings: Settings) -> Database:
+    """The database of ``settings`` for a command that changes it (``users add``, ``qa forms
+    save``): its data directory and database created if missing, migrated to the newest schema."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings)
+    return Database.open(settings)
+
+
 def open_existing_database(settings: Settings) -> Database:
     """The database of ``settings`` for a command that lists or reports: it must exist and be at
     the newest schema (nothing is created or migrated: :class:`DatabaseUnavailableError` says to
