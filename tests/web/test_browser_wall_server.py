@@ -1,7 +1,8 @@
 """Browser tests of the supervisor's wall (Debian Chromium through Playwright) against the servers
 behind it, on SQLite and PostgreSQL: a take-over from a hand-off pop-up that calls the phone
 system's hook (a local receiver stands in for the phone system), and the wall's own server stopping
-and coming back (a banner, stale tiles, reconnection, or the login page when the session is gone).
+and coming back (a banner, stale tiles, reconnection, or the login page when the session is gone),
+and the wall's list reaching the page after newer events (it must not roll them back).
 The wall's tiles and a floor of fifty: ``test_browser_wall.py``.
 
 The calls are calls whose rows are stored through the repository and whose events a **test fixture
@@ -20,7 +21,10 @@ from typing import Any
 
 import httpx
 
+from agent_monitor.model.events import AlertStateChanged
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.storage import repo
+from tests.web.browser_support import submit_sign_in, watch_problems, watched_page
 from tests.web.wall_browser_support import shot, tile, wall_screen_page
 from tests.web.wall_support import Floor, add_user
 
@@ -155,3 +159,51 @@ def test_wall_knows_when_it_is_dead(make_server: Any, browser: Any) -> None:
     make_server(name="fresh", port=port)  # a new database: the session is unknown
     sam.wait_for_url(re.compile(r".*/login\?next=%2Fsupervisor"), timeout=40_000)
     assert sam.dialogs == []
+
+
+def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
+    make_server: Any, browser: Any
+) -> None:
+    """The wall's list (``/api/wall``, fetched on every connection) is read before an alert is
+    escalated and acknowledged but reaches the page after those events did: the feed still shows
+    the escalation and the acknowledgement (a list read late must not roll them back). Playwright
+    holds the list's answer until the events are drawn."""
+    server = make_server()
+    db = server.services.db
+    add_user(db, "sam", "supervisor", team="east")
+    add_user(db, "sue", "supervisor", team="east")
+    floor = Floor(server)
+    call = floor.start_live("late-1", "L-1", team="east")
+    red = floor.alert(call, WarningLevel.RED, "threat of arrest")
+    orange = floor.alert(call, WarningLevel.ORANGE, "raised voice")
+    quiet = floor.start_live("late-2", "L-2", team="east")  # this page learns of it from the list only
+    held: list[tuple[Any, Any]] = []  # (route, the list as it was read then)
+    sam = watch_problems(watched_page(browser))
+    sam.route(re.compile(r".*/api/wall$"), lambda route: held.append((route, route.fetch())))
+    sam.goto(server.url + "/supervisor")
+    submit_sign_in(sam, "sam", then=server.url + "/supervisor")
+    deadline = time.monotonic() + 15.0
+    while not held and time.monotonic() < deadline:
+        sam.wait_for_timeout(50)
+    assert held, "the wall never asked for its list"
+
+    floor.escalate(call, red)
+    with db.session() as s:
+        repo.acknowledge_alert(s, orange, "sue")
+    server.publish(
+        AlertStateChanged(call_id=call.call_id, t=6.0, alert_id=orange, state="acknowledged", by="sue")
+    )
+    escalated = f".alert[data-alert='{red}'].escalated"
+    acknowledged = f".alert[data-alert='{orange}'][data-state='acknowledged']"
+    sam.wait_for_selector(escalated, timeout=10_000)
+    sam.wait_for_selector(acknowledged, timeout=10_000)
+
+    route, stale = held[0]
+    with sam.expect_response(re.compile(r".*/api/wall$")):
+        route.fulfill(response=stale)
+    sam.wait_for_selector(tile(quiet.call_id), timeout=10_000)  # the list is drawn
+    assert sam.locator(escalated).count() == 1
+    assert sam.locator(acknowledged).count() == 1
+    assert sam.problems == []
+    floor.end_live(call)
+    floor.end_live(quiet)

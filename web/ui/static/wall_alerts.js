@@ -87,12 +87,19 @@ const WallAlerts = (() => {
     resolvedGrace = s;
     [...leaving.keys()].forEach(leaveLater);
   }
+  // an alert only moves forward: its state (raised, acknowledged, resolved), who acknowledged, took
+  // over or resolved it, its hand-off requested and escalated. A copy read before events that
+  // reached the page first (the wall's list on a reconnection, a tile fetched before its rows were
+  // written) adds what it knows and undoes none of that.
+  const STEP = { raised: 0, acknowledged: 1, resolved: 2 };
+  const ONCE = ["acknowledged_by", "taken_over_by", "resolved_by"];
   function upsert(a) {
-    const old = items.get(a.alert_id);
-    const merged = { ...(old ? old.a : {}), ...a };
-    // a hand-off, once requested, stays: a tile fetched before its row was written must not
-    // take the take-over button away again
-    merged.handoff = Boolean((old && old.a.handoff) || a.handoff);
+    const was = items.has(a.alert_id) ? items.get(a.alert_id).a : {};
+    const behind = (STEP[a.state] ?? 0) < (STEP[was.state] ?? 0);
+    const merged = behind ? { ...a, ...was } : { ...was, ...a };
+    ONCE.forEach((k) => { merged[k] = merged[k] || was[k] || a[k] || null; });
+    merged.handoff = Boolean(was.handoff || a.handoff);
+    merged.escalated = Boolean(was.escalated || a.escalated);
     merged.owner = merged.taken_over_by || merged.acknowledged_by || null;
     render(merged);
   }
