@@ -166,7 +166,8 @@ def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
 ) -> None:
     """The wall's list (``/api/wall``, fetched on every connection) is read before an alert is
     escalated and acknowledged but reaches the page after those events did: the feed still shows
-    the escalation and the acknowledgement (a list read late must not roll them back). Playwright
+    the escalation and the acknowledgement, and no pop-up comes back for the hand-off acknowledged
+    meanwhile (a list read late must not roll them back). Playwright
     holds the list's answer until the events are drawn."""
     server = make_server()
     db = server.services.db
@@ -176,6 +177,7 @@ def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
     call = floor.start_live("late-1", "L-1", team="east")
     red = floor.alert(call, WarningLevel.RED, "threat of arrest")
     orange = floor.alert(call, WarningLevel.ORANGE, "raised voice")
+    taken = floor.alert(call, WarningLevel.RED, "threat of arrest, again")
     quiet = floor.start_live("late-2", "L-2", team="east")  # this page learns of it from the list only
     held: list[tuple[Any, Any]] = []  # (route, the list as it was read then)
     sam = watch_problems(watched_page(browser))
@@ -188,15 +190,19 @@ def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
     assert held, "the wall never asked for its list"
 
     floor.escalate(call, red)
-    with db.session() as s:
-        repo.acknowledge_alert(s, orange, "sue")
-    server.publish(
-        AlertStateChanged(call_id=call.call_id, t=6.0, alert_id=orange, state="acknowledged", by="sue")
-    )
+    for alert_id in (orange, taken):
+        with db.session() as s:
+            repo.acknowledge_alert(s, alert_id, "sue")
+        server.publish(
+            AlertStateChanged(call_id=call.call_id, t=6.0, alert_id=alert_id, state="acknowledged", by="sue")
+        )
     escalated = f".alert[data-alert='{red}'].escalated"
     acknowledged = f".alert[data-alert='{orange}'][data-state='acknowledged']"
     sam.wait_for_selector(escalated, timeout=10_000)
     sam.wait_for_selector(acknowledged, timeout=10_000)
+    sam.wait_for_selector(f".alert[data-alert='{taken}'][data-state='acknowledged']", timeout=10_000)
+    assert sam.locator(f"#handoff-{red}.escalated").count() == 1
+    assert sam.locator(f"#handoff-{taken}").count() == 0
 
     route, stale = held[0]
     with sam.expect_response(re.compile(r".*/api/wall$")):
@@ -204,6 +210,8 @@ def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
     sam.wait_for_selector(tile(quiet.call_id), timeout=10_000)  # the list is drawn
     assert sam.locator(escalated).count() == 1
     assert sam.locator(acknowledged).count() == 1
+    assert sam.locator(f"#handoff-{red}.escalated").count() == 1
+    assert sam.locator(f"#handoff-{taken}").count() == 0, "a hand-off someone had came back"
     assert sam.problems == []
     floor.end_live(call)
     floor.end_live(quiet)

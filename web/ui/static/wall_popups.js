@@ -15,6 +15,9 @@ const WallPopups = (() => {
   const dismissed = new Map();
   const storeKey = "am_wall_dismissed:" + AM.user.name;
   const KEEP = 200; // the most dismissals kept in the tab (the oldest go first)
+  // alert ids whose hand-off someone has in hand, or whose call ended: a list read before that
+  // (the wall's list on a reconnection, a tile) and drawn after must not bring them back
+  const closed = new Set();
   function save() {
     while (dismissed.size > KEEP) dismissed.delete(dismissed.keys().next().value);
     const kept = [...dismissed];
@@ -44,6 +47,7 @@ const WallPopups = (() => {
   const stage = (h) => (h.escalated ? 1 : 0);
   function find(id) { return document.getElementById("handoff-" + id); }
   function show(h) {
+    if (closed.has(h.alert_id)) return;
     if (find(h.alert_id)) { if (h.escalated) escalate(h.alert_id); return; }
     const was = dismissed.get(h.alert_id);
     if (was && stage(h) <= stage(was)) return; // nothing new since the dismissal
@@ -75,11 +79,16 @@ const WallPopups = (() => {
     pop.querySelectorAll(".esc-mark, .esc-text").forEach((n) => { n.hidden = false; });
   }
   // someone has the hand-off in hand (or its alert was closed): gone, and it never comes back
-  function remove(id) { const pop = find(id); if (pop) pop.remove(); if (dismissed.delete(id)) save(); }
+  function remove(id) {
+    closed.add(id);
+    const pop = find(id);
+    if (pop) pop.remove();
+    if (dismissed.delete(id)) save();
+  }
   function ofCall(callId) { return [...dock.querySelectorAll(`.popup[data-call="${CSS.escape(callId)}"]`)]; }
   function removeCall(callId) {
-    ofCall(callId).forEach((p) => p.remove());
-    dismissed.forEach((h, id) => { if (h.call_id === callId) dismissed.delete(id); });
+    ofCall(callId).forEach((p) => { closed.add(idOf(p)); p.remove(); });
+    dismissed.forEach((h, id) => { if (h.call_id === callId) { closed.add(id); dismissed.delete(id); } });
     save();
   }
   // the wall's list of live calls came whole: the dismissals among `kept` (those kept before it was
