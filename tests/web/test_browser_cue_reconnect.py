@@ -9,6 +9,7 @@ sits beside a softphone). Every page's JavaScript errors and console errors fail
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -19,10 +20,11 @@ import pytest
 
 from agent_monitor.ingest.call_audio import CallAudio, load_call_audio, synthetic_speech
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import DisclosureState, RequiredDisclosure
 from agent_monitor.settings import Settings
 from tests.web.browser_support import submit_sign_in, watch_problems
 from tests.web.ui_support import live_call
-from tests.web.wall_support import Server, add_user, backends, database, wall_settings
+from tests.web.wall_support import Floor, Server, add_user, backends, database, wall_settings
 
 HEARTBEAT_S = 1.0  # a page counts as dead after 2.5 s without a frame
 NOTICE = "this phone call may be recorded for quality"
@@ -163,3 +165,46 @@ def test_a_cue_open_through_a_server_restart_shows_the_call_ended(
     assert page.locator("#call-timer").get_attribute("data-seconds") == seconds, "the timer still runs"
     problems = [p for p in page.problems if "ERR_CONNECTION_REFUSED" not in p]
     assert problems == [], problems
+
+
+def test_a_cue_reloaded_after_a_reconnection_keeps_what_newer_events_said(
+    settings: Settings, servers: list[Server], browser: Any
+) -> None:
+    """The panel's reload after a reconnection is read while the call is live but reaches the page
+    after the call's end did (Playwright holds its answer): the call stays ended, its timer
+    stopped, no disclosure shown as still due."""
+    server = Server(settings).start()
+    servers.append(server)
+    add_user(server.services.db, "alice", "agent", agent_id="A-9", team="east")
+    floor = Floor(server)
+    call = floor.start_live("cue-r3", "A-9", team="east")
+    # the checklist as the agent leg's disclosure checker hands it to the session
+    notice = RequiredDisclosure("EN-DISC-REC-1", "Recording notice", NOTICE, 30.0, DisclosureState.DUE)
+    session = server.services.manager.get(call.call_id)
+    server.run(session.on_checklist(Leg.AGENT, (notice,), 1.0))
+    page = agent_page(browser, server.url)
+    page.wait_for_selector("#checklist li[data-state='due']", timeout=15_000)
+    held: list[tuple[Any, Any]] = []  # (route, the panel as it was read then)
+    page.route(re.compile(r".*/api/agent/current$"), lambda route: held.append((route, route.fetch())))
+    page.context.set_offline(True)
+    page.wait_for_selector("body[data-live='0']", timeout=10_000)
+    page.context.set_offline(False)
+    deadline = time.monotonic() + 20.0
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the panel was not loaded again"
+
+    floor.end_live(call)
+    page.wait_for_function(
+        "() => document.querySelector('#current-call .status').textContent === 'ended'", timeout=10_000
+    )
+    reloads = int(page.locator("body").get_attribute("data-reloads") or "0")
+    route, stale = held[0]
+    route.fulfill(response=stale)
+    page.wait_for_function(f"() => Number(document.body.dataset.reloads || 0) > {reloads}", timeout=10_000)
+    assert page.locator("#current-call .status").inner_text() == "ended"
+    assert page.locator("#checklist").is_hidden()
+    seconds = page.locator("#call-timer").get_attribute("data-seconds")
+    time.sleep(2.5)
+    assert page.locator("#call-timer").get_attribute("data-seconds") == seconds, "the timer still runs"
+    assert page.problems == [], page.problems

@@ -188,21 +188,29 @@
   }
 
   // the agent's call as stored (its level as high as it has been); again after every reconnection,
-  // when warnings given meanwhile are cued as they are shown
+  // when warnings given meanwhile are cued as they are shown. Events that come while it is on its
+  // way are newer than what it read: the call's state and level, the checklist and the signal
+  // health they set stay (and a call started meanwhile is not replaced by the one read before it).
+  const seen = { call: 0, checklist: 0, health: 0 }; // events of each kind so far
+  const SETS = { call_started: ["call", "checklist", "health"], call_ended: ["call", "checklist"],
+    level_changed: ["call"], disclosure_checklist: ["checklist"], signal_health: ["health"] };
   async function load(again) {
+    const before = { ...seen };
     const data = await api("GET", "/api/agent/current");
     if (!data.call) return;
+    const fresh = (kind) => seen[kind] === before[kind];
+    if (!fresh("call") && data.call.call_id !== callId) return;
     if (data.call.call_id !== callId) { list.replaceChildren(); cards.clear(); acked = []; }
-    showCall(data.call);
-    resetHealth();
-    (data.health || []).forEach((h) => health.apply(h));
-    showChecklist(data.call.status === "live" ? data.checklist || [] : []);
+    if (fresh("call")) showCall(data.call);
+    if (fresh("checklist")) showChecklist(data.call.status === "live" ? data.checklist || [] : []);
+    if (fresh("health")) { resetHealth(); (data.health || []).forEach((h) => health.apply(h)); }
     data.acknowledged.forEach((a) => markAcked({ call_id: data.call.call_id, rule: a.rule, t: Number(a.t) }));
     data.warnings.forEach((h) => warning({ call_id: data.call.call_id, rule: h.rule, t: h.end ?? h.start ?? 0, start: h.start, end: h.end,
       title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, citation: h.citation, compliant: h.compliant },
       again && data.call.status === "live", true));
   }
   function onEvent(ev) {
+    (SETS[ev.type] || []).forEach((kind) => { seen[kind] += 1; });
     if (ev.type === "call_started") {
       list.replaceChildren(); cards.clear(); acked = []; resetHealth(); showChecklist([]);
       // timed from this browser's own clock (a PC clock off by minutes would skew a server time)
