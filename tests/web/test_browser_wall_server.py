@@ -16,12 +16,15 @@ import json
 import re
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 
-from agent_monitor.model.events import AlertStateChanged
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import AlertStateChanged, SignalHealth
+from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import repo
 from tests.web.browser_support import submit_sign_in, watch_problems, watched_page
@@ -166,8 +169,9 @@ def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
 ) -> None:
     """The wall's list (``/api/wall``, fetched on every connection) is read before an alert is
     escalated and acknowledged but reaches the page after those events did: the feed still shows
-    the escalation and the acknowledgement, and no pop-up comes back for the hand-off acknowledged
-    meanwhile (a list read late must not roll them back). Playwright
+    the escalation and the acknowledgement, no pop-up comes back for the hand-off acknowledged
+    meanwhile, and a leg heard again meanwhile is not shown silent again (a list read late must
+    not roll them back). Playwright
     holds the list's answer until the events are drawn."""
     server = make_server()
     db = server.services.db
@@ -179,6 +183,9 @@ def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
     orange = floor.alert(call, WarningLevel.ORANGE, "raised voice")
     taken = floor.alert(call, WarningLevel.RED, "threat of arrest, again")
     quiet = floor.start_live("late-2", "L-2", team="east")  # this page learns of it from the list only
+    silent = LegHealth(Leg.DEBTOR, HealthIssue.SILENT, True, "no speech for 30 s", {"silent_s": 30.0})
+    with db.session() as s:
+        repo.save_signal_health(s, call.call_id, 30.0, silent)
     held: list[tuple[Any, Any]] = []  # (route, the list as it was read then)
     sam = watch_problems(watched_page(browser))
     sam.route(re.compile(r".*/api/wall$"), lambda route: held.append((route, route.fetch())))
@@ -196,10 +203,16 @@ def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
         server.publish(
             AlertStateChanged(call_id=call.call_id, t=6.0, alert_id=alert_id, state="acknowledged", by="sue")
         )
+    heard = replace(silent, active=False, message="speech again", figures={})
+    with db.session() as s:
+        repo.save_signal_health(s, call.call_id, 40.0, heard)
+    server.publish(SignalHealth(call_id=call.call_id, t=40.0, health=heard))
+    debtor_ok = f"{tile(call.call_id)} .legh[data-leg='debtor'][data-ok='1']"
     escalated = f".alert[data-alert='{red}'].escalated"
     acknowledged = f".alert[data-alert='{orange}'][data-state='acknowledged']"
     sam.wait_for_selector(escalated, timeout=10_000)
     sam.wait_for_selector(acknowledged, timeout=10_000)
+    sam.wait_for_selector(debtor_ok, timeout=10_000)
     sam.wait_for_selector(f".alert[data-alert='{taken}'][data-state='acknowledged']", timeout=10_000)
     assert sam.locator(f"#handoff-{red}.escalated").count() == 1
     assert sam.locator(f"#handoff-{taken}").count() == 0
@@ -212,6 +225,7 @@ def test_a_wall_list_older_than_the_events_that_came_first_undoes_nothing(
     assert sam.locator(acknowledged).count() == 1
     assert sam.locator(f"#handoff-{red}.escalated").count() == 1
     assert sam.locator(f"#handoff-{taken}").count() == 0, "a hand-off someone had came back"
+    assert sam.locator(debtor_ok).count() == 1, "a leg heard again is shown silent again"
     assert sam.problems == []
     floor.end_live(call)
     floor.end_live(quiet)

@@ -89,7 +89,7 @@
     switch (ev.type) {
       case "transcript": Tiles.addLine(s, ev); break;
       case "stress": Tiles.addStress(s, ev.sample); break;
-      case "signal_health": Tiles.applyHealth(s, ev.health); break;
+      case "signal_health": Tiles.applyHealth(s, { ...ev.health, t: ev.t }); break;
       case "level_changed": Tiles.setLevel(s, ev.level); Triage.schedule(); break;
       case "alert_raised": {
         const pending = ev.alert_id == null;

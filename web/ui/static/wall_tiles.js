@@ -32,7 +32,7 @@ const WallTiles = (() => {
         el("a", { class: "review", href: "/qa/calls/" + encodeURIComponent(call.call_id), target: "_blank" }, t("review_link"))),
       transcript,
       el("div", { class: "stressrow" }, el("span", { i18n: "stress" }), gauge, score, spark, listenBtn));
-    s = { call, node, legs, issues: new Map(), f, teamNode, transcript, gauge, spark, score, listenBtn,
+    s = { call, node, legs, issues: new Map(), healthAt: new Map(), f, teamNode, transcript, gauge, spark, score, listenBtn,
       lines: new Map(), stress: [], level: AM.vocab.no_level, lastAlertAt: null, owner: null, ended: false,
       started: Date.parse(call.started_at) || Date.now(), team: null, ...(extra || {}) };
     node.dataset.team = s.team || "";
@@ -74,7 +74,12 @@ const WallTiles = (() => {
     s.score.textContent = Math.round(sample.score);
     sparkline(s.spark, s.stress, 140, 28);
   }
+  // t: when the issue started or cleared (call seconds); a copy read before a newer change of the
+  // same issue (the wall's list on a reconnection) changes nothing
   function applyHealth(s, h) {
+    const key = h.leg + ":" + h.issue;
+    if (Number.isFinite(h.t) && h.t < (s.healthAt.get(key) ?? -Infinity)) return;
+    if (Number.isFinite(h.t)) s.healthAt.set(key, h.t);
     const active = s.issues.get(h.leg) || new Map(); // issue -> the sentence for people
     if (h.active) active.set(h.issue, h.message); else active.delete(h.issue);
     s.issues.set(h.leg, active);
