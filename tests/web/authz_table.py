@@ -217,8 +217,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/admin/teams/{team}/rename"): Access(
         roles("admin"), body={"name": OTHER_TEAM}, params={"team": OTHER_TEAM}
     ),
-    ("PUT", "/api/admin/agents/{agent_id}/team"): Access(
-        roles("admin"), body={"team": OTHER_TEAM}, params={"agent_id": OTHER_AGENT}
+    ("PUT", "/api/admin/agents/{agent_id:path}/team"): Access(
+        roles("admin"), body={"team": OTHER_TEAM}, params={"agent_id:path": OTHER_AGENT}
     ),
     ("GET", "/api/admin/audit"): Access(roles("admin")),
     # --- reports (a supervisor: their own team only) --------------------------------------------

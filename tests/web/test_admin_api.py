@@ -247,3 +247,15 @@ def test_names_that_look_like_others_or_break_their_routes_are_refused(
         repo.ensure_agent(s, "A-NEW")
     r = _call(client, who["admin1"], method, url, body)
     assert r.status_code == 422 and said in r.text, r.text
+
+
+def test_an_agent_whose_id_holds_a_slash_can_be_moved(world: tuple[TestClient, dict[str, Principal]]) -> None:
+    """The ingest takes an agent id with ``/`` (``ops/7``); moving that agent was a 404 "Not Found"
+    (its route split at the slash), so the admin page's *Move agent* could never move it."""
+    client, who = world
+    with client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
+        repo.ensure_agent(s, "ops/7")
+    r = _call(client, who["admin1"], "PUT", "/api/admin/agents/ops%2F7/team", {"team": "slash-team"})
+    assert r.status_code == 200, r.text
+    assert {"id": "ops/7", "name": "ops/7", "team": "slash-team"} in r.json()["agents"], r.text
+    assert ("agent_moved", "ops/7") in _actions(client)

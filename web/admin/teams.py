@@ -111,9 +111,11 @@ async def rename_team(request: Request, team: str, body: Rename, user: AdminChan
     return await in_db(request, job)
 
 
-@router.put("/agents/{agent_id}/team", response_model=TeamsOut)
+@router.put("/agents/{agent_id:path}/team", response_model=TeamsOut)
 async def move_agent(request: Request, agent_id: str, body: AgentTeam, user: AdminChange) -> TeamsOut:
-    """Move an agent to another team (or out of every team with ``null``)."""
+    """Move an agent to another team (or out of every team with ``null``). The id is the rest of
+    the path (``:path``): an agent id may hold ``/`` (the ingest takes it), and such an agent was
+    a 404 "Not Found" here (the route split at the slash)."""
 
     def job(s: Any) -> TeamsOut:
         before = repo.get_agent(s, agent_id).team
