@@ -205,8 +205,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/admin/rules/packs"): Access(roles("admin")),
     ("POST", "/api/admin/rules/packs"): Access(roles("admin"), body={"text": MX_PACK}),
     # the pack uploaded by the entry above (404 when this entry runs alone, after authorization)
-    ("PUT", "/api/admin/rules/packs/{name}"): Access(
-        roles("admin"), body={"enabled": True}, params={"name": "mx-pack"}, ok=frozenset({404})
+    ("PUT", "/api/admin/rules/packs/{name:path}"): Access(
+        roles("admin"), body={"enabled": True}, params={"name:path": "mx-pack"}, ok=frozenset({404})
     ),
     ("PUT", "/api/admin/rules/files"): Access(
         roles("admin"), body={"file": "en/abuse.yaml", "enabled": True}
