@@ -231,6 +231,13 @@ def test_try_packs_on_text(world: tuple[TestClient, dict[str, Principal]]) -> No
             "title",
         ),
         ("POST", "/api/qa/forms", {"name": "f", "items": [{"key": "a", "en": "A", "zh": 7}]}, "'zh'"),
+        # a browser fetches /api/admin/users/.. (even written %2E%2E) as /api/admin/: the admin page
+        # could never edit, reset or deactivate such a user, rename such a team or move such an agent
+        ("POST", "/api/admin/users", {"username": "..", "role": "qa"}, "must not be '.' or '..'"),
+        ("POST", "/api/admin/users", {"username": ".", "role": "qa"}, "must not be '.' or '..'"),
+        ("POST", "/api/admin/users", {"username": "dots", "role": "agent", "agent_id": ".."}, "'.' or '..'"),
+        ("POST", "/api/admin/teams", {"name": ".", "agents": ["A-NEW"]}, "must not be '.' or '..'"),
+        ("PUT", "/api/admin/agents/A-NEW/team", {"team": ".."}, "must not be '.' or '..'"),
     ],
 )
 def test_names_that_look_like_others_or_break_their_routes_are_refused(
