@@ -214,8 +214,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/admin/teams"): Access(roles("admin")),
     # a team of its own (an agent outside the matrix's teams), renamed onto its own name, its agent moved in
     ("POST", "/api/admin/teams"): Access(roles("admin"), body={"name": OTHER_TEAM, "agents": [OTHER_AGENT]}),
-    ("POST", "/api/admin/teams/{team}/rename"): Access(
-        roles("admin"), body={"name": OTHER_TEAM}, params={"team": OTHER_TEAM}
+    ("POST", "/api/admin/teams/{team:path}/rename"): Access(
+        roles("admin"), body={"name": OTHER_TEAM}, params={"team:path": OTHER_TEAM}
     ),
     ("PUT", "/api/admin/agents/{agent_id:path}/team"): Access(
         roles("admin"), body={"team": OTHER_TEAM}, params={"agent_id:path": OTHER_AGENT}

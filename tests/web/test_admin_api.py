@@ -266,3 +266,17 @@ def test_an_agent_whose_id_holds_a_slash_can_be_moved(world: tuple[TestClient, d
     assert r.status_code == 200, r.text
     assert {"id": "ops/7", "name": "ops/7", "team": "slash-team"} in r.json()["agents"], r.text
     assert ("agent_moved", "ops/7") in _actions(client)
+
+
+def test_a_team_whose_name_holds_a_slash_can_be_renamed(
+    world: tuple[TestClient, dict[str, Principal]],
+) -> None:
+    """``users add --team ops/east`` takes a team name with ``/`` (the API refuses one for a new
+    name); renaming that team was a 404 "Not Found" (its route split at the slash)."""
+    client, who = world
+    with client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
+        repo.ensure_agent(s, "A-OPS", team="ops/east")
+    r = _call(client, who["admin1"], "POST", "/api/admin/teams/ops%2Feast/rename", {"name": "ops-east"})
+    assert r.status_code == 200, r.text
+    assert {"id": "A-OPS", "name": "A-OPS", "team": "ops-east"} in r.json()["agents"], r.text
+    assert ("team_renamed", "ops/east") in _actions(client)

@@ -99,9 +99,11 @@ def _assign_supervisor(s: Any, username: str, team: str) -> None:
     repo.set_user_role(s, username, Role.SUPERVISOR, team=team)
 
 
-@router.post("/teams/{team}/rename", response_model=TeamsOut)
+@router.post("/teams/{team:path}/rename", response_model=TeamsOut)
 async def rename_team(request: Request, team: str, body: Rename, user: AdminChange) -> TeamsOut:
-    """Rename a team for all its agents and supervisors."""
+    """Rename a team for all its agents and supervisors. The old name is the rest of the path: this
+    API refuses a new name with ``/``, but ``users add --team ops/east`` takes one, and such a team
+    was a 404 "Not Found" here (it could only be renamed away from with ``/`` in the path)."""
 
     def job(s: Any) -> TeamsOut:
         changed = repo.rename_team(s, team, body.name)
