@@ -280,3 +280,20 @@ def test_a_team_whose_name_holds_a_slash_can_be_renamed(
     assert r.status_code == 200, r.text
     assert {"id": "A-OPS", "name": "A-OPS", "team": "ops-east"} in r.json()["agents"], r.text
     assert ("team_renamed", "ops/east") in _actions(client)
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "9" * 5000])
+def test_a_pack_value_yaml_cannot_build_is_refused_with_its_line(
+    world: tuple[TestClient, dict[str, Principal]], value: str
+) -> None:
+    """A date that is no date or an integer of more than 4300 digits in a pack's YAML was a 500
+    from lint, try and upload (YAML's constructor raised a ValueError); now the pack's error."""
+    client, who = world
+    text = MINI_PACK.replace("version: 0.1.0", f"version: 0.1.0\ndescription: {value}")
+    lint = _call(client, who["admin1"], "POST", "/api/admin/rules/lint", {"text": text})
+    assert lint.status_code == 200 and lint.json()["ok"] is False, lint.text
+    assert lint.json()["error"].startswith("invalid YAML at line 3: "), lint.text
+    tried = ("/api/admin/rules/try", {"text": "x", "pack": text})
+    for url, body in (tried, ("/api/admin/rules/packs", {"text": text})):
+        r = _call(client, who["admin1"], "POST", url, body)
+        assert r.status_code == 422 and "invalid YAML at line 3: " in r.json()["detail"], (url, r.text[:300])
