@@ -6,7 +6,8 @@ route does and answers ``413`` when it is larger (at once when ``Content-Length`
 body (``application/json``) is answered ``422`` with the problem when
 :func:`agent_monitor.strict_json.loads_strict` refuses a value (``1e999``, ``NaN``, a lone
 surrogate); otherwise the same bytes are handed on. Malformed JSON is left to the route (FastAPI
-answers it with 422).
+answers it with 422), unless the route's reader would take it (a UTF-8 byte order mark, UTF-16 or
+UTF-32 without one): such a body is refused here, its content unchecked.
 
 Text holding U+0000 (NUL) is refused with 422 where it comes in, in a JSON body's strings and in
 the path or query of any HTTP request: PostgreSQL can neither store nor compare it (a call id,
@@ -110,8 +111,20 @@ def body_problem(body: bytes) -> str | None:
     except RecursionError:
         return "the JSON is nested too deeply"
     except ValueError:
-        return None
+        return _read_by_the_route(body)
     return None
+
+
+def _read_by_the_route(body: bytes) -> str | None:
+    """Why a body :func:`loads_strict` found malformed is refused here all the same, or ``None``
+    (the route answers it): the route reads JSON with Python's own reader, which also takes a UTF-8
+    byte order mark and UTF-16 or UTF-32 without one; such a body passed none of the checks above
+    (a U+0000 in review notes was a 500 on PostgreSQL)."""
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return "a JSON body must be UTF-8 text without a byte order mark"
 
 
 class StrictJson:
