@@ -47,10 +47,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from agent_monitor.errors import RulePackError
-from agent_monitor.model.identifiers import identifier_problem
 from qa_rules.pack_fields import str_field as _str
 from qa_rules.pack_fields import str_list as _str_list
 from qa_rules.pack_fields import term_lists as _lists
@@ -83,8 +81,6 @@ __all__ = [
 
 _PACK_KEYS = {"pack", "version", "description", "language", "lists", "allow", "rules"}
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
-#: a pack name's characters at most (the storage column of uploaded packs holds this many)
-MAX_PACK_NAME_CHARS = 100
 
 
 def pack_files(paths: Iterable[Path]) -> list[Path]:
@@ -102,17 +98,6 @@ def pack_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _pack_name(data: dict[str, Any], src: str) -> str:
-    """The ``pack:`` name: an identifier of at most :data:`MAX_PACK_NAME_CHARS` (an uploaded pack is
-    stored and switched by it: a longer one was a 500 on PostgreSQL, and a name with control,
-    bidirectional or invisible characters looks like another)."""
-    name = _str(data, "pack", src, None)
-    problem = identifier_problem(name, MAX_PACK_NAME_CHARS)
-    if problem is not None:
-        raise RulePackError(src, f"the pack name {problem}", field="pack")
-    return name
-
-
 def load_pack(path: Path) -> RulePack:
     """Read and validate one pack file."""
     src = str(path)
@@ -122,7 +107,7 @@ def load_pack(path: Path) -> RulePack:
     unknown = set(data) - _PACK_KEYS
     if unknown:
         raise RulePackError(src, f"unknown key(s) {sorted(unknown)}", field=sorted(unknown)[0])
-    name = _pack_name(data, src)
+    name = _str(data, "pack", src, None)
     version = _str(data, "version", src, None)
     if not _VERSION.match(version):
         raise RulePackError(src, f"version {version!r} is not MAJOR.MINOR.PATCH", field="version")
