@@ -94,6 +94,25 @@ def test_a_verdict_key_must_be_an_alert_id_in_plain_decimal_digits(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_verdicts_for_many_unknown_alerts_are_refused_in_one_line(
+    backend: str, base_settings: Settings, tmp_path: Path, real_call: CallAudio
+) -> None:
+    """Every unknown alert id was listed: 45,000 verdict keys (within the body limit) gave a
+    300 KB "detail"; now the first ten and how many in all."""
+    with ui_server_on(backend, base_settings, tmp_path) as (url, app), httpx.Client(base_url=url) as c:
+        services, audio = app.state.services, real_call.excerpt(0, 12)
+        add_call(services.db, services.settings.data_dir, "q-1", "A-1", audio, WarningLevel.RED)
+        csrf = login(c, "qa1")
+        verdicts = {str(n): "confirmed" for n in range(100_001, 120_001)}
+        r = c.post("/api/qa/calls/q-1/review", json={"verdicts": verdicts}, headers=csrf)
+        assert r.status_code == 422, r.text[:300]
+        shown = ", ".join(str(n) for n in range(100_001, 100_011))
+        assert r.json() == {"detail": f"alerts [{shown}, ... (20000 in all)] are not alerts of call 'q-1'"}
+        r = c.post("/api/qa/calls/q-1/review", json={"verdicts": {"999999": "confirmed"}}, headers=csrf)
+        assert r.json() == {"detail": "alerts [999999] are not alerts of call 'q-1'"}, r.text
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_json_body_in_another_encoding_is_refused_not_read_unchecked(
     backend: str, base_settings: Settings, tmp_path: Path, real_call: CallAudio
 ) -> None:
