@@ -1,7 +1,10 @@
 """Reading a rule pack file's YAML into plain data, strictly: a key given twice in one mapping (two
 ``rules:``, a rule's ``patterns:`` twice, two lists of one name) is refused, where YAML itself keeps
-the last one and an admin would lose the first without a word. Every problem is a
-:class:`~agent_monitor.errors.RulePackError` naming the file (and the line, the rule and the key)."""
+the last one and an admin would lose the first without a word. A value YAML's own constructors
+fail on with a Python error (a date ``2026-02-30``, an integer of more than 4300 digits, ``!!int
+abc``) is an error of the pack too, with its line (it was a 500 on the admin's rule pack routes and a
+traceback from ``rules lint``). Every problem is a :class:`~agent_monitor.errors.RulePackError`
+naming the file (and the line, the rule and the key)."""
 
 from __future__ import annotations
 
@@ -9,11 +12,36 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from agent_monitor.errors import RulePackError
 
 _MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, a value its constructors cannot build a YAML error with its line."""
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise ConstructorError(None, None, _unbuilt(node, exc), node.start_mark) from exc
+
+
+def _unbuilt(node: Node, exc: Exception) -> str:
+    """Why the value of ``node`` could not be built, in words (not the constructor's internals)."""
+    shown = node.value if isinstance(node, ScalarNode) else node.tag
+    shown = shown if len(shown) <= 40 else shown[:40] + "..."
+    kind = node.tag.rsplit(":", 1)[-1]
+    problem = f"{shown!r} is not a valid {kind}"
+    reason = str(exc) if isinstance(exc, ValueError) else ""
+    if "integer string conversion" in reason:
+        return f"{problem} (more than 4300 digits)"
+    if kind == "timestamp" and reason:  # what is wrong with the date: "month must be in 1..12"
+        return f"{problem} ({reason})"
+    return problem
 
 
 def read_pack_yaml(path: Path) -> Any:
@@ -25,7 +53,7 @@ def read_pack_yaml(path: Path) -> Any:
         raise RulePackError(src, f"cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise RulePackError(src, "not UTF-8 text") from exc
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

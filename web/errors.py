@@ -13,7 +13,9 @@ What the caller gets depends on who asks (:func:`wants_html`):
   start page, or the sign-in page) (:mod:`web.ui.error_pages`); a page that needs a session sends
   a signed-out browser to ``/login?next=...`` instead (303).
 
-The same answer is given to Starlette's own HTTP errors (unknown path 404, wrong method 405).
+The same answer is given to Starlette's own HTTP errors (unknown path 404, wrong method 405), and
+a request that fails because the database cannot be reached (SQLAlchemy's ``OperationalError``:
+SQLite locked past its busy timeout, PostgreSQL down) gets 503 with :data:`DATABASE_UNAVAILABLE`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_monitor.errors import (
@@ -127,12 +130,17 @@ async def _way_back(request: Request) -> tuple[str, str]:
 
 
 async def error_response(
-    request: Request, status: int, detail: str, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    way_back: tuple[str, str] | None = None,
 ) -> Response:
-    """JSON ``{"detail": ...}`` for API clients, the HTML error page for browsers asking for a page."""
+    """JSON ``{"detail": ...}`` for API clients, the HTML error page for browsers asking for a page
+    (its link back: ``way_back`` when given, else looked up from the session)."""
     if not wants_html(request):
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-    href, kind = await _way_back(request)
+    href, kind = way_back or await _way_back(request)
     body = render_error(ui_lang(request), status, detail, href, kind)
     return HTMLResponse(body, status_code=status, headers={**(headers or {}), "Cache-Control": "no-store"})
 
@@ -148,6 +156,20 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     return await error_response(request, status, str(exc), headers_of(exc))
 
 
+#: the answer while the database cannot be reached (SQLite locked past its busy timeout,
+#: PostgreSQL down): a server fault, but said in words (it was a plain "Internal Server Error")
+DATABASE_UNAVAILABLE = "the database is not available right now; try again in a moment"
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """503 with :data:`DATABASE_UNAVAILABLE` (and ``Retry-After``) for a request that failed on the
+    database's connection or lock; the page's way back is the start page, not looked up in the
+    database (that lookup would wait for it once more)."""
+    log.error("%s %s failed: the database is unavailable: %s", request.method, request.url.path, exc)
+    headers = {"Retry-After": "5"}
+    return await error_response(request, 503, DATABASE_UNAVAILABLE, headers, way_back=("/", "home"))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code < 400 or not wants_html(request):
@@ -158,4 +180,5 @@ async def http_error(request: Request, exc: Exception) -> Response:
 def install_error_handler(app: FastAPI) -> None:
     """Answer every :class:`AgentMonitorError` and HTTP error of ``app`` as described above."""
     app.add_exception_handler(AgentMonitorError, domain_error)
+    app.add_exception_handler(OperationalError, database_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

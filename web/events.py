@@ -35,6 +35,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agent_monitor.errors import ClusterError, InvalidRequestError
+from agent_monitor.ingest import close_reason
 from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
 from agent_monitor.model.roles import Role
 from agent_monitor.pipeline.bus import EventFilter
@@ -94,7 +95,9 @@ async def ws_events(websocket: WebSocket, services: ServicesDep) -> None:
     unknown = types - set(EVENT_TYPES)
     await websocket.accept()
     if unknown:
-        await websocket.close(1008, f"unknown event types: {', '.join(sorted(unknown))}")
+        # a close frame holds at most 123 bytes of reason (a longer one failed with a traceback, the
+        # client got no code): the list of unknown types is shortened to fit
+        await websocket.close(1008, close_reason(f"unknown event types: {', '.join(sorted(unknown))}"))
         return
     wanted = event_filter(set(params.getlist("call_id")), params.get("agent_id"), types)
     await stream_events(websocket, user, services, wanted)
@@ -152,10 +155,10 @@ async def stream_events(
                 if sid is None or order(sid) > upto:  # not already sent as missed
                     await _send(sender, scope, event, sid, masked)
         except InvalidRequestError as exc:
-            await websocket.close(1008, str(exc))
+            await websocket.close(1008, close_reason(str(exc)))
         except ClusterError as exc:  # try again later (1011), not a client fault
             log.warning("events client not resumed: %s", exc)
-            await websocket.close(1011, str(exc)[:120])
+            await websocket.close(1011, close_reason(str(exc)))
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.info("events client left: %r", exc)
         finally:

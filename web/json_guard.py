@@ -6,11 +6,14 @@ route does and answers ``413`` when it is larger (at once when ``Content-Length`
 body (``application/json``) is answered ``422`` with the problem when
 :func:`agent_monitor.strict_json.loads_strict` refuses a value (``1e999``, ``NaN``, a lone
 surrogate); otherwise the same bytes are handed on. Malformed JSON is left to the route (FastAPI
-answers it with 422).
+answers it with 422), unless the route's reader would take it (a UTF-8 byte order mark, UTF-16 or
+UTF-32 without one): such a body is refused here, its content unchecked.
 
 Text holding U+0000 (NUL) is refused with 422 where it comes in, in a JSON body's strings and in
 the path or query of any HTTP request: PostgreSQL can neither store nor compare it (a call id,
-a queue filter or review notes with one were a 500 there, and taken on SQLite).
+a queue filter or review notes with one were a 500 there, and taken on SQLite). A websocket whose
+path or query holds one is closed before it is accepted (1008; the handshake is answered 403):
+``/ws/listen/a%00b`` was a 500 on PostgreSQL.
 
 :func:`validation_error_response` answers a request that fails validation with 422 and each
 problem's type, location and message, but not the offending input: FastAPI's own handler echoes
@@ -30,6 +33,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_monitor.errors import RequestTooLargeError
+from agent_monitor.ingest import close_reason
 from agent_monitor.strict_json import StrictJsonError, loads_strict
 
 #: no request body of this application is larger (the largest, a rule pack's YAML sent as JSON
@@ -107,8 +111,20 @@ def body_problem(body: bytes) -> str | None:
     except RecursionError:
         return "the JSON is nested too deeply"
     except ValueError:
-        return None
+        return _read_by_the_route(body)
     return None
+
+
+def _read_by_the_route(body: bytes) -> str | None:
+    """Why a body :func:`loads_strict` found malformed is refused here all the same, or ``None``
+    (the route answers it): the route reads JSON with Python's own reader, which also takes a UTF-8
+    byte order mark and UTF-16 or UTF-32 without one; such a body passed none of the checks above
+    (a U+0000 in review notes was a 500 on PostgreSQL)."""
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return "a JSON body must be UTF-8 text without a byte order mark"
 
 
 class StrictJson:
@@ -116,6 +132,9 @@ class StrictJson:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and (problem := address_problem(scope)) is not None:
+            await _refuse_websocket(receive, send, problem)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -147,6 +166,12 @@ class StrictJson:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+async def _refuse_websocket(receive: Receive, send: Send, problem: str) -> None:
+    """Close a websocket before it is accepted (1008: the server answers the handshake with 403)."""
+    if (await receive())["type"] == "websocket.connect":
+        await send({"type": "websocket.close", "code": 1008, "reason": close_reason(problem)})
 
 
 async def _answer(send: Send, status: int, problem: str) -> None:

@@ -8,7 +8,8 @@ An identifier is 1 to ``MAX_ID_CHARS`` characters, none of them a control charac
 C1), a bidirectional override or isolate, a zero-width character or a lone surrogate: such
 characters make one id look like another on a screen or in a log, and some databases refuse them.
 Nor may it begin or end with white space (the ingest protocols strip the ids a call carries, so an
-agent user's id ``" A-7"`` would never match the calls of agent ``A-7``).
+agent user's id ``" A-7"`` would never match the calls of agent ``A-7``), nor be ``.`` or ``..``
+(:data:`DOT_SEGMENTS`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import re
 MAX_ID_CHARS = 64
 #: a debtor's phone number (characters)
 MAX_PHONE_CHARS = 32
+
+#: names a browser takes for a step in an address (``/api/admin/users/..`` is fetched as
+#: ``/api/admin/``, even written ``%2E%2E``): a user, team, agent, pack or call so named could not be
+#: reached from its page
+DOT_SEGMENTS = frozenset({".", ".."})
+DOT_SEGMENT_PROBLEM = "must not be '.' or '..' (a browser reads it as a step in the address)"
 
 #: C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, zero-width characters, BOM,
 #: line/paragraph separators and lone surrogates
@@ -35,6 +42,8 @@ def identifier_problem(value: str, max_chars: int = MAX_ID_CHARS) -> str | None:
         return "must not begin or end with a space"
     if len(value) > max_chars:
         return f"must be at most {max_chars} characters (got {len(value)})"
+    if value in DOT_SEGMENTS:
+        return DOT_SEGMENT_PROBLEM
     bad = _FORBIDDEN.search(value)
     if bad is not None:
         return f"must not contain control, bidirectional or invisible characters (U+{ord(bad.group()):04X})"

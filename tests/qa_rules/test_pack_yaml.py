@@ -88,3 +88,26 @@ def test_lint_refuses_a_key_given_twice(tmp_path: Path, capsys: pytest.CaptureFi
         f"agent-monitor: error: {path}: field 'rules': key given twice (lines 3 and 14): "
         "YAML would keep only the last one"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-02-30", "line 3: '2026-02-30' is not a valid timestamp (day is out of range for month)"),
+        ("9" * 5000, "line 3: '" + "9" * 40 + "...' is not a valid int (more than 4300 digits)"),
+        ("!!int abc", "line 3: 'abc' is not a valid int"),
+        ("!!bool maybe", "line 3: 'maybe' is not a valid bool"),
+    ],
+)
+def test_a_value_yaml_cannot_build_is_a_pack_error_with_its_line(
+    tmp_path: Path, value: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """YAML's constructors failed with a Python error (ValueError, KeyError, ...) on a date that is
+    no date or an integer of more than 4300 digits: a traceback from ``rules lint`` and a 500 from
+    the admin's lint, try and upload routes (tests/web/test_admin_api.py)."""
+    path = write(tmp_path, HEAD + f"description: {value}\nrules:\n" + RULE)
+    with pytest.raises(RulePackError) as err:
+        load_rules([path])
+    assert str(err.value) == f"{path}: invalid YAML at {expected}", str(err.value)
+    assert main(["rules", "lint", str(path)]) == 1
+    assert capsys.readouterr().err.strip() == f"agent-monitor: error: {path}: invalid YAML at {expected}"

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from agent_monitor.errors import RulePackError
 from agent_monitor.model.audio import Leg
 from qa_rules.engine import load_rules
+from qa_rules.packs import load_pack
 from qa_rules.timed_regex import MATCH_LIMIT_S
 
 SLOW_AND_PLAIN = """pack: t
@@ -76,3 +78,31 @@ def test_a_pattern_that_backtracks_on_one_text_costs_that_rule_on_that_text(
     assert matcher.timeouts == 2
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and errors[0].startswith("rule T-SLOW-1 (") and "fix the pack" in errors[0]
+
+
+def test_a_busy_server_does_not_make_a_shipped_pattern_backtrack(tmp_path: Path) -> None:
+    """The load-time check timed a pattern by the time that passed, waits for the GIL included: with
+    other threads running Python (a busy server), the shipped EN-CONTEMPT-1 (0.1 ms alone) was
+    refused as taking over 0.05 s on most loads of ``en/abuse.yaml``. Its CPU time is what counts;
+    a pattern that does backtrack is still refused under the same load."""
+    shipped = Path(__file__).resolve().parents[2] / "qa_rules" / "packs" / "en" / "abuse.yaml"
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(SLOW_AND_PLAIN.replace("(?:x|x)+y", "(?:a|aa)+$"), encoding="utf-8")
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            sum(range(100))
+
+    spinners = [threading.Thread(target=spin) for _ in range(8)]
+    for t in spinners:
+        t.start()
+    try:
+        for _ in range(5):
+            assert "EN-CONTEMPT-1" in {r.id for r in load_pack(shipped).rules}
+        with pytest.raises(RulePackError, match="rule T-SLOW-1: field 'patterns': the pattern takes over"):
+            load_rules([slow])
+    finally:
+        stop.set()
+        for t in spinners:
+            t.join()

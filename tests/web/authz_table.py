@@ -205,8 +205,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/admin/rules/packs"): Access(roles("admin")),
     ("POST", "/api/admin/rules/packs"): Access(roles("admin"), body={"text": MX_PACK}),
     # the pack uploaded by the entry above (404 when this entry runs alone, after authorization)
-    ("PUT", "/api/admin/rules/packs/{name}"): Access(
-        roles("admin"), body={"enabled": True}, params={"name": "mx-pack"}, ok=frozenset({404})
+    ("PUT", "/api/admin/rules/packs/{name:path}"): Access(
+        roles("admin"), body={"enabled": True}, params={"name:path": "mx-pack"}, ok=frozenset({404})
     ),
     ("PUT", "/api/admin/rules/files"): Access(
         roles("admin"), body={"file": "en/abuse.yaml", "enabled": True}
@@ -214,11 +214,11 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/admin/teams"): Access(roles("admin")),
     # a team of its own (an agent outside the matrix's teams), renamed onto its own name, its agent moved in
     ("POST", "/api/admin/teams"): Access(roles("admin"), body={"name": OTHER_TEAM, "agents": [OTHER_AGENT]}),
-    ("POST", "/api/admin/teams/{team}/rename"): Access(
-        roles("admin"), body={"name": OTHER_TEAM}, params={"team": OTHER_TEAM}
+    ("POST", "/api/admin/teams/{team:path}/rename"): Access(
+        roles("admin"), body={"name": OTHER_TEAM}, params={"team:path": OTHER_TEAM}
     ),
-    ("PUT", "/api/admin/agents/{agent_id}/team"): Access(
-        roles("admin"), body={"team": OTHER_TEAM}, params={"agent_id": OTHER_AGENT}
+    ("PUT", "/api/admin/agents/{agent_id:path}/team"): Access(
+        roles("admin"), body={"team": OTHER_TEAM}, params={"agent_id:path": OTHER_AGENT}
     ),
     ("GET", "/api/admin/audit"): Access(roles("admin")),
     # --- reports (a supervisor: their own team only) --------------------------------------------

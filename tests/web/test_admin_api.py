@@ -231,6 +231,13 @@ def test_try_packs_on_text(world: tuple[TestClient, dict[str, Principal]]) -> No
             "title",
         ),
         ("POST", "/api/qa/forms", {"name": "f", "items": [{"key": "a", "en": "A", "zh": 7}]}, "'zh'"),
+        # a browser fetches /api/admin/users/.. (even written %2E%2E) as /api/admin/: the admin page
+        # could never edit, reset or deactivate such a user, rename such a team or move such an agent
+        ("POST", "/api/admin/users", {"username": "..", "role": "qa"}, "must not be '.' or '..'"),
+        ("POST", "/api/admin/users", {"username": ".", "role": "qa"}, "must not be '.' or '..'"),
+        ("POST", "/api/admin/users", {"username": "dots", "role": "agent", "agent_id": ".."}, "'.' or '..'"),
+        ("POST", "/api/admin/teams", {"name": ".", "agents": ["A-NEW"]}, "must not be '.' or '..'"),
+        ("PUT", "/api/admin/agents/A-NEW/team", {"team": ".."}, "must not be '.' or '..'"),
     ],
 )
 def test_names_that_look_like_others_or_break_their_routes_are_refused(
@@ -247,3 +254,46 @@ def test_names_that_look_like_others_or_break_their_routes_are_refused(
         repo.ensure_agent(s, "A-NEW")
     r = _call(client, who["admin1"], method, url, body)
     assert r.status_code == 422 and said in r.text, r.text
+
+
+def test_an_agent_whose_id_holds_a_slash_can_be_moved(world: tuple[TestClient, dict[str, Principal]]) -> None:
+    """The ingest takes an agent id with ``/`` (``ops/7``); moving that agent was a 404 "Not Found"
+    (its route split at the slash), so the admin page's *Move agent* could never move it."""
+    client, who = world
+    with client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
+        repo.ensure_agent(s, "ops/7")
+    r = _call(client, who["admin1"], "PUT", "/api/admin/agents/ops%2F7/team", {"team": "slash-team"})
+    assert r.status_code == 200, r.text
+    assert {"id": "ops/7", "name": "ops/7", "team": "slash-team"} in r.json()["agents"], r.text
+    assert ("agent_moved", "ops/7") in _actions(client)
+
+
+def test_a_team_whose_name_holds_a_slash_can_be_renamed(
+    world: tuple[TestClient, dict[str, Principal]],
+) -> None:
+    """``users add --team ops/east`` takes a team name with ``/`` (the API refuses one for a new
+    name); renaming that team was a 404 "Not Found" (its route split at the slash)."""
+    client, who = world
+    with client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
+        repo.ensure_agent(s, "A-OPS", team="ops/east")
+    r = _call(client, who["admin1"], "POST", "/api/admin/teams/ops%2Feast/rename", {"name": "ops-east"})
+    assert r.status_code == 200, r.text
+    assert {"id": "A-OPS", "name": "A-OPS", "team": "ops-east"} in r.json()["agents"], r.text
+    assert ("team_renamed", "ops/east") in _actions(client)
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "9" * 5000])
+def test_a_pack_value_yaml_cannot_build_is_refused_with_its_line(
+    world: tuple[TestClient, dict[str, Principal]], value: str
+) -> None:
+    """A date that is no date or an integer of more than 4300 digits in a pack's YAML was a 500
+    from lint, try and upload (YAML's constructor raised a ValueError); now the pack's error."""
+    client, who = world
+    text = MINI_PACK.replace("version: 0.1.0", f"version: 0.1.0\ndescription: {value}")
+    lint = _call(client, who["admin1"], "POST", "/api/admin/rules/lint", {"text": text})
+    assert lint.status_code == 200 and lint.json()["ok"] is False, lint.text
+    assert lint.json()["error"].startswith("invalid YAML at line 3: "), lint.text
+    tried = ("/api/admin/rules/try", {"text": "x", "pack": text})
+    for url, body in (tried, ("/api/admin/rules/packs", {"text": text})):
+        r = _call(client, who["admin1"], "POST", url, body)
+        assert r.status_code == 422 and "invalid YAML at line 3: " in r.json()["detail"], (url, r.text[:300])

@@ -91,3 +91,45 @@ def test_a_verdict_key_must_be_an_alert_id_in_plain_decimal_digits(
         r = c.post("/api/qa/calls/q-1/review", json={"verdicts": {alert: "confirmed"}}, headers=csrf)
         assert r.status_code == 200 and r.json()["verdicts"] == {alert: "confirmed"}, r.text
         assert c.get("/api/calls/q-1").json()["reviews"][0]["verdicts"] == {alert: "confirmed"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_verdicts_for_many_unknown_alerts_are_refused_in_one_line(
+    backend: str, base_settings: Settings, tmp_path: Path, real_call: CallAudio
+) -> None:
+    """Every unknown alert id was listed: 45,000 verdict keys (within the body limit) gave a
+    300 KB "detail"; now the first ten and how many in all."""
+    with ui_server_on(backend, base_settings, tmp_path) as (url, app), httpx.Client(base_url=url) as c:
+        services, audio = app.state.services, real_call.excerpt(0, 12)
+        add_call(services.db, services.settings.data_dir, "q-1", "A-1", audio, WarningLevel.RED)
+        csrf = login(c, "qa1")
+        verdicts = {str(n): "confirmed" for n in range(100_001, 120_001)}
+        r = c.post("/api/qa/calls/q-1/review", json={"verdicts": verdicts}, headers=csrf)
+        assert r.status_code == 422, r.text[:300]
+        shown = ", ".join(str(n) for n in range(100_001, 100_011))
+        assert r.json() == {"detail": f"alerts [{shown}, ... (20000 in all)] are not alerts of call 'q-1'"}
+        r = c.post("/api/qa/calls/q-1/review", json={"verdicts": {"999999": "confirmed"}}, headers=csrf)
+        assert r.json() == {"detail": "alerts [999999] are not alerts of call 'q-1'"}, r.text
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_json_body_in_another_encoding_is_refused_not_read_unchecked(
+    backend: str, base_settings: Settings, tmp_path: Path, real_call: CallAudio
+) -> None:
+    """The strict checks read a body as UTF-8; the route's reader also takes a UTF-8 byte order
+    mark and UTF-16/32 without one, so such a body passed unchecked: review notes with a U+0000 were
+    a 500 on PostgreSQL (and stored on SQLite), NaN was read as a number."""
+    with ui_server_on(backend, base_settings, tmp_path) as (url, app), httpx.Client(base_url=url) as c:
+        services, audio = app.state.services, real_call.excerpt(0, 12)
+        add_call(services.db, services.settings.data_dir, "q-1", "A-1", audio, WarningLevel.RED)
+        headers = {**login(c, "qa1"), "content-type": "application/json"}
+        for encoding in ("utf-8-sig", "utf-16-le", "utf-16-be", "utf-32-le"):
+            for text in ('{"notes": "a\\u0000b"}', '{"notes": "n", "scorecard": {"identification": NaN}}'):
+                r = c.post("/api/qa/calls/q-1/review", content=text.encode(encoding), headers=headers)
+                assert r.status_code == 422, (encoding, text, r.status_code, r.text[:200])
+                assert r.json() == {"detail": "a JSON body must be UTF-8 text without a byte order mark"}
+        assert c.get("/api/calls/q-1").json()["reviews"] == []  # nothing was stored
+        r = c.post("/api/qa/calls/q-1/review", content=b'{"notes": "plain"}', headers=headers)
+        assert r.status_code == 200, r.text  # UTF-8 as ever
+        r = c.post("/api/qa/calls/q-1/review", content=b'{"notes": ', headers=headers)
+        assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid", r.text

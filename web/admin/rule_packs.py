@@ -126,9 +126,11 @@ async def upload_pack(body: UploadBody, user: AdminChange, services: ServicesDep
     return await change_rule_packs(services.manager, change)
 
 
-@router.put("/packs/{name}", response_model=UploadedOut)
+@router.put("/packs/{name:path}", response_model=UploadedOut)
 async def switch_pack(name: str, body: PackSwitch, user: AdminChange, services: ServicesDep) -> UploadedOut:
-    """Switch an uploaded pack on (``version``: roll back to it) or off, for calls that start later."""
+    """Switch an uploaded pack on (``version``: roll back to it) or off, for calls that start later.
+    The name is the rest of the path: a ``pack:`` name may hold ``/`` (``acme/custom``), and such a
+    pack, once uploaded and switched on, was a 404 "Not Found" here (never off, never rolled back)."""
 
     def change(s: Any) -> UploadedOut:
         repo.set_pack_enabled(s, name, body.enabled, user.username, body.version)

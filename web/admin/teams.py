@@ -99,9 +99,11 @@ def _assign_supervisor(s: Any, username: str, team: str) -> None:
     repo.set_user_role(s, username, Role.SUPERVISOR, team=team)
 
 
-@router.post("/teams/{team}/rename", response_model=TeamsOut)
+@router.post("/teams/{team:path}/rename", response_model=TeamsOut)
 async def rename_team(request: Request, team: str, body: Rename, user: AdminChange) -> TeamsOut:
-    """Rename a team for all its agents and supervisors."""
+    """Rename a team for all its agents and supervisors. The old name is the rest of the path: this
+    API refuses a new name with ``/``, but ``users add --team ops/east`` takes one, and such a team
+    was a 404 "Not Found" here (it could only be renamed away from with ``/`` in the path)."""
 
     def job(s: Any) -> TeamsOut:
         changed = repo.rename_team(s, team, body.name)
@@ -111,9 +113,11 @@ async def rename_team(request: Request, team: str, body: Rename, user: AdminChan
     return await in_db(request, job)
 
 
-@router.put("/agents/{agent_id}/team", response_model=TeamsOut)
+@router.put("/agents/{agent_id:path}/team", response_model=TeamsOut)
 async def move_agent(request: Request, agent_id: str, body: AgentTeam, user: AdminChange) -> TeamsOut:
-    """Move an agent to another team (or out of every team with ``null``)."""
+    """Move an agent to another team (or out of every team with ``null``). The id is the rest of
+    the path (``:path``): an agent id may hold ``/`` (the ingest takes it), and such an agent was
+    a 404 "Not Found" here (the route split at the slash)."""
 
     def job(s: Any) -> TeamsOut:
         before = repo.get_agent(s, agent_id).team

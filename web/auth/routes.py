@@ -21,7 +21,12 @@ from pydantic import BaseModel, Field
 
 from agent_monitor.accounts.passwords import hash_password, needs_rehash, verify_password
 from agent_monitor.accounts.users import end_session, record
-from agent_monitor.errors import NotSignedInError, RequestTooLargeError, TooManyAttemptsError
+from agent_monitor.errors import (
+    InvalidRequestError,
+    NotSignedInError,
+    RequestTooLargeError,
+    TooManyAttemptsError,
+)
 from agent_monitor.model.roles import Role
 from agent_monitor.storage import repo
 from web.auth.deps import CsrfChecked, CurrentUser, SignedIn, auth_state, session_of
@@ -187,6 +192,12 @@ async def login_form(request: Request) -> Response:
             raise RequestTooLargeError("form too large")
     raw = body.decode("utf-8", "replace")
     form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+    if any("\x00" in key or "\x00" in value for key, value in form.items()):
+        # as in a JSON body (web.json_guard): PostgreSQL can neither compare nor store it (the
+        # user's look-up and the failed sign-in's audit row were a 500 there)
+        raise InvalidRequestError(
+            "the sign-in form holds the character U+0000 (NUL), which no text here may hold"
+        )
     lang = ui_lang(request, form.get("lang"))
     next_path = safe_next(form.get("next"))
     username = form.get("username", "")[:100]

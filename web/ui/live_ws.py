@@ -25,6 +25,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agent_monitor.errors import AgentMonitorError, NotFoundError
+from agent_monitor.ingest import close_reason
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import Event
 from agent_monitor.storage.recordings import read_recording, recording_path
@@ -120,7 +121,7 @@ async def listen(websocket: WebSocket, call_id: str, services: ServicesDep) -> N
         return
     problem = await asyncio.to_thread(_may_listen, services, user, call_id)
     if problem is not None:
-        await websocket.close(1008, problem)
+        await websocket.close(1008, close_reason(problem))
         return
     await websocket.accept()
     stopped = asyncio.Event()

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
-from agent_monitor.model.identifiers import identifier_problem
+from agent_monitor.model.identifiers import DOT_SEGMENT_PROBLEM, DOT_SEGMENTS, identifier_problem
 from agent_monitor.model.roles import Role
 from agent_monitor.storage.tables import Agent, User
 
@@ -74,6 +74,8 @@ def create_user(
         raise InvalidRecordError(
             f"username {username[:100]!r}: 1 to 100 of the letters A-Z, a-z, the digits and _ . @ -"
         )
+    if username in DOT_SEGMENTS:  # the admin page could not edit, reset or deactivate such a user
+        raise InvalidRecordError(f"username {username!r} {DOT_SEGMENT_PROBLEM}")
     for what, value, limit in (("agent id", agent_id, 64), ("team", team, 100)):
         problem = None if value is None else identifier_problem(value, limit)
         if problem is not None:

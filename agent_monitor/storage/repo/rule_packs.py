@@ -8,10 +8,12 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent_monitor.errors import NotFoundError
+from agent_monitor.errors import InvalidRecordError, NotFoundError
+from agent_monitor.model.identifiers import identifier_problem
 from agent_monitor.model.stages import PackSelection, UploadedPack
 from agent_monitor.storage.repo.audit import record_audit
 from agent_monitor.storage.tables import RulePackFile, RulePackVersion
+from agent_monitor.storage.tables.rule_packs import MAX_PACK_NAME_CHARS
 from agent_monitor.storage.types import utcnow
 
 OBJECT_TYPE = "rule_pack"
@@ -24,7 +26,14 @@ def _versions(session: Session, name: str) -> list[RulePackVersion]:
 
 def add_pack_version(session: Session, name: str, text: str, actor: str) -> RulePackVersion:
     """Store ``text`` as the next version of pack ``name`` (1 for a new name) and make it the
-    pack's enabled version (the earlier versions stay, switched off)."""
+    pack's enabled version (the earlier versions stay, switched off). The name must be an
+    identifier of at most :data:`MAX_PACK_NAME_CHARS` (:class:`InvalidRecordError`): the pack is
+    switched by it (a longer one was a 500 on PostgreSQL; ``..`` cannot be addressed from a browser;
+    one with an invisible or bidirectional character looks like another). Packs stored before this
+    rule still load, and can be switched off."""
+    problem = identifier_problem(name, MAX_PACK_NAME_CHARS)
+    if problem is not None:
+        raise InvalidRecordError(f"pack name {name[:MAX_PACK_NAME_CHARS]!r} {problem}")
     versions = _versions(session, name)
     for row in versions:
         row.enabled = False

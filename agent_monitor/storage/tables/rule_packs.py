@@ -12,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from agent_monitor.storage.base import Base
 from agent_monitor.storage.types import UTCDateTime, utcnow
 
+#: an uploaded pack's ``pack:`` name, characters at most
+MAX_PACK_NAME_CHARS = 100
+
 
 class RulePackVersion(Base):
     __tablename__ = "rule_pack_versions"
@@ -19,7 +22,7 @@ class RulePackVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: the pack's ``pack:`` name
-    name: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(MAX_PACK_NAME_CHARS), index=True)
     #: 1, 2, 3, ... per name
     version: Mapped[int] = mapped_column(Integer)
     #: the YAML as uploaded

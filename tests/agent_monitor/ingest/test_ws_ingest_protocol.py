@@ -81,6 +81,8 @@ def test_mod_audio_fork_style_event_key_and_extra_metadata_accepted() -> None:
         ({"debtor_tz": "Mars/Olympus"}, "unknown IANA time zone"),
         ({"started_at": "2026-01-01T10:00:00"}, "time zone"),
         ({"call_id": "bad\nid"}, "call_id"),
+        ({"call_id": ".."}, "call_id: call_id must not be '.' or '..'"),
+        ({"agent_id": "."}, "agent_id: agent_id must not be '.' or '..'"),
     ],
 )
 def test_invalid_start_messages_name_the_field(change: dict[str, object], needle: str) -> None:
