@@ -1,0 +1,86 @@
+"""The QA queue on a slow network, and a reviewer who clicks twice, in Debian's Chromium
+(Playwright), on SQLite and PostgreSQL: the answer to a search asked before another one reaches
+the page last (Playwright holds it) and must not replace the rows the newer one drew; a second
+click on Next before the next page came is the same page, not the one after.
+
+The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
+phone call of the shared data recorded per leg, scripted transcripts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.storage import WarningLevel
+from tests.web.backend_support import seeded_server
+from tests.web.slow_support import Hold, slow_page, wait_handled
+from tests.web.ui_support import add_call
+
+QUEUE = r".*/api/qa/queue\?.*"
+CALLS = (
+    ("sl-a1", "A-1", WarningLevel.RED),
+    ("sl-a2", "A-2", WarningLevel.ORANGE),
+    ("sl-a3", "A-3", WarningLevel.YELLOW),
+)
+
+
+def _store(db: Any, data_dir: Path, clip: CallAudio) -> None:
+    for call_id, agent, level in CALLS:
+        add_call(db, data_dir, call_id, agent, clip, level)
+
+
+server = seeded_server("slow", _store, 4.0)
+
+
+def _rows(page: Any) -> list[str]:
+    return page.locator("#qa-queue tbody tr[data-call]").evaluate_all("rows => rows.map(r => r.dataset.call)")
+
+
+def _submit(page: Any, form: str) -> None:
+    page.click(f"{form} button[type=submit]")
+
+
+def test_a_search_answered_after_the_next_one_does_not_replace_its_rows(
+    server: tuple[str, str], browser: Any
+) -> None:
+    url, _ = server
+    page = slow_page(browser, url, "qa1", "/qa")
+    assert sorted(_rows(page)) == ["sl-a1", "sl-a2", "sl-a3"]
+    hold = Hold(page, QUEUE, lambda r: "agent=A-1" in r.url)
+    page.fill("#f-agent", "A-1")
+    _submit(page, "#qa-filters")
+    hold.wait()
+    page.fill("#f-agent", "A-2")
+    _submit(page, "#qa-filters")
+    page.wait_for_selector("body[data-ready='1'] #qa-queue tr[data-call='sl-a2']")
+    hold.release()  # the answer for A-1 comes last
+    wait_handled(page, "agent=A-1")
+    assert _rows(page) == ["sl-a2"], "the rows of the search before came back under the filter A-2"
+    assert page.locator("#page-info").inner_text() == "1–1 of 1"
+    assert page.locator("body").get_attribute("data-ready") == "1"
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_a_second_click_on_next_before_the_page_came_is_the_same_page(
+    server: tuple[str, str], browser: Any
+) -> None:
+    url, _ = server
+    page = slow_page(browser, url, "qa1", "/qa?limit=1")
+    first = _rows(page)
+    assert page.locator("#page-info").inner_text() == "1–1 of 3"
+    hold = Hold(page, QUEUE, lambda r: "offset=1" in r.url)
+    page.click("#next-page")
+    hold.wait()
+    page.click("#next-page")  # the page still shows page 1: its Next again
+    page.wait_for_function("() => document.querySelector('#page-info').textContent !== '1–1 of 3'")
+    hold.release()
+    wait_handled(page, "/api/qa/queue?", count=3)  # the first page's, the held one and the second click's
+    assert page.locator("#page-info").inner_text() == "2–2 of 3", "a double click on Next skipped a page"
+    second = _rows(page)
+    assert len(second) == 1 and second != first
+    assert "offset=1" in page.url, page.url
+    page.click("#prev-page")
+    page.wait_for_function("() => document.querySelector('#page-info').textContent === '1–1 of 3'")
+    assert _rows(page) == first
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
