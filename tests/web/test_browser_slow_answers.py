@@ -1,7 +1,8 @@
-"""The QA queue on a slow network, and a reviewer who clicks twice, in Debian's Chromium
-(Playwright), on SQLite and PostgreSQL: the answer to a search asked before another one reaches
-the page last (Playwright holds it) and must not replace the rows the newer one drew; a second
-click on Next before the next page came is the same page, not the one after.
+"""The QA queue and the reports page on a slow network, and a reviewer who clicks twice, in
+Debian's Chromium (Playwright), on SQLite and PostgreSQL: an answer to a request asked before
+another one of its kind reaches the page last (Playwright holds it) and must not replace what the
+newer one drew (the rows of another search, the report of another period); a second click on Next
+before the next page came is the same page, not the one after.
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, scripted transcripts)."""
@@ -83,4 +84,29 @@ def test_a_second_click_on_next_before_the_page_came_is_the_same_page(
     page.click("#prev-page")
     page.wait_for_function("() => document.querySelector('#page-info').textContent === '1–1 of 3'")
     assert _rows(page) == first
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_a_report_of_the_period_asked_before_does_not_replace_the_one_asked_last(
+    server: tuple[str, str], browser: Any
+) -> None:
+    url, _ = server
+    page = slow_page(browser, url, "admin1", "/reports")
+    assert page.locator("#report-msg").inner_text() == "Calls: 3"
+    since, until = page.input_value("input[name=since]"), page.input_value("input[name=until]")
+    hold = Hold(page, r".*/api/reports\?.*", lambda r: "since=2020-01-01" in r.url)
+    page.fill("input[name=since]", "2020-01-01")
+    page.fill("input[name=until]", "2020-01-31")
+    _submit(page, "#report-form")
+    hold.wait()
+    page.fill("input[name=since]", since)
+    page.fill("input[name=until]", until)
+    _submit(page, "#report-form")
+    page.wait_for_selector("body[data-ready='1'] #report #teams")
+    hold.release()  # the report of January 2020 (no calls) comes last
+    wait_handled(page, "since=2020-01-01")
+    assert page.locator("#report-msg").inner_text() == "Calls: 3", "the report of the period before came back"
+    assert page.locator("#report #teams").count() == 1
+    csv = page.locator("a.csv[data-table='teams']").get_attribute("href")
+    assert f"since={since}" in csv and f"until={until}" in csv, csv
     assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
