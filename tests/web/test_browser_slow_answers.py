@@ -1,8 +1,11 @@
-"""The QA queue and the reports page on a slow network, and a reviewer who clicks twice, in
-Debian's Chromium (Playwright), on SQLite and PostgreSQL: an answer to a request asked before
-another one of its kind reaches the page last (Playwright holds it) and must not replace what the
-newer one drew (the rows of another search, the report of another period); a second click on Next
-before the next page came is the same page, not the one after.
+"""The QA queue, the reports page and the admin page on a slow network, and a user who clicks
+twice, in Debian's Chromium (Playwright), on SQLite and PostgreSQL: an answer to a request asked
+before another one of its kind reaches the page last (Playwright holds it) and must not replace
+what the newer one drew (the rows of another search, the report of another period, the hits of
+another text, the audit entries of another filter); a second click on Next before the next page
+came is the same page, not the one after; a second click on a button that creates something (Add
+user, Upload as a new version) while the first one is on its way sends nothing (it uploaded the
+pack twice; the user's second request said "already exists" of the first click's own work).
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, scripted transcripts)."""
@@ -24,6 +27,22 @@ CALLS = (
     ("sl-a2", "A-2", WarningLevel.ORANGE),
     ("sl-a3", "A-3", WarningLevel.YELLOW),
 )
+PACK = """pack: slowshop
+version: 1.0.0
+rules:
+  - id: SLOW-1
+    title: Says banana
+    category: profanity
+    severity: yellow
+    languages: [en]
+    leg: agent
+    patterns: ["banana"]
+    citation: test
+    compliant: say something else
+    examples:
+      positive: ["a banana for you"]
+      negative: ["an apple for you"]
+"""
 
 
 def _store(db: Any, data_dir: Path, clip: CallAudio) -> None:
@@ -109,4 +128,84 @@ def test_a_report_of_the_period_asked_before_does_not_replace_the_one_asked_last
     assert page.locator("#report #teams").count() == 1
     csv = page.locator("a.csv[data-table='teams']").get_attribute("href")
     assert f"since={since}" in csv and f"until={until}" in csv, csv
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_a_double_click_adds_one_user(server: tuple[str, str], browser: Any) -> None:
+    """The second click of a double click comes while the first one's request is on its way
+    (Playwright holds it): nothing more is sent, and the page says what the first click did."""
+    url, _ = server
+    page = slow_page(browser, url, "admin1", "/admin")
+    users = Hold(page, r".*/api/admin/users$", lambda r: r.method == "POST", send=False)
+    page.fill("#add-user input[name=username]", "slowpoke")
+    page.fill("#add-user input[name=password]", "a long new password 7")
+    page.select_option("#add-user select[name=role]", "qa")
+    _submit(page, "#add-user")
+    users.wait()
+    page.click("#add-user button[type=submit]", force=True)  # a disabled button: no second request
+    users.release()
+    page.wait_for_selector("#users tr[data-user='slowpoke']")
+    posts = [body for body in users.sent if body and "slowpoke" in body]
+    wait_handled(page, '"username":"slowpoke"', count=len(posts))
+    assert page.locator("#user-msg").inner_text() == "✓ slowpoke"  # not "already exists"
+    assert len(posts) == 1, f"{len(posts)} requests to add one user"
+    assert page.locator("#user-msg").get_attribute("class") == "ok"
+    assert page.locator("#add-user button[type=submit]").is_enabled()
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_a_double_click_uploads_one_pack_version(server: tuple[str, str], browser: Any) -> None:
+    url, _ = server
+    page = slow_page(browser, url, "admin1", "/admin")
+    packs = Hold(page, r".*/api/admin/rules/packs$", lambda r: r.method == "POST", send=False)
+    page.fill("#lint-text", PACK)
+    page.click("#upload-pack")
+    packs.wait()
+    page.click("#upload-pack", force=True)
+    packs.release()
+    shop = "#uploaded-packs .pack[data-pack='slowshop']"
+    page.wait_for_selector(f"{shop} tr[data-version='1']")
+    uploads = [body for body in packs.sent if body and "slowshop" in body]
+    wait_handled(page, "pack: slowshop", count=len(uploads))
+    assert len(uploads) == 1, "the pack was uploaded twice"
+    assert page.locator(f"{shop} tr[data-version]").count() == 1
+    assert page.locator("#pack-msg").get_attribute("class") == "ok"
+    assert page.locator("#upload-pack").is_enabled()
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_the_hits_of_the_text_tried_before_do_not_come_back(server: tuple[str, str], browser: Any) -> None:
+    url, _ = server
+    page = slow_page(browser, url, "admin1", "/admin")
+    tried = Hold(page, r".*/api/admin/rules/try$", lambda r: "idiot" in (r.post_data or ""))
+    page.fill("input[name=try_text]", "you are a stupid idiot")
+    page.click("#try")
+    tried.wait()
+    page.fill("input[name=try_text]", "have a nice day")
+    page.click("#try")
+    page.wait_for_selector("#try-result .no-hits", timeout=30_000)
+    tried.release()
+    wait_handled(page, "stupid idiot")
+    assert page.locator("#try-result .hit").count() == 0, "the hits of the text tried before came back"
+    assert page.locator("#try-result .no-hits").count() == 1
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_the_audit_entries_of_the_filter_asked_before_do_not_come_back(
+    server: tuple[str, str], browser: Any
+) -> None:
+    url, _ = server
+    page = slow_page(browser, url, "admin1", "/admin")
+    audit = Hold(page, r".*/api/admin/audit\?.*", lambda r: "actor=admin1" in r.url)
+    page.fill("input[name=actor]", "admin1")
+    page.click("#audit-filter")
+    audit.wait()
+    page.fill("input[name=actor]", "nobody-at-all")
+    page.click("#audit-filter")
+    page.wait_for_selector("#audit tbody[data-loaded='1']", state="attached")
+    assert page.locator("#audit tbody tr").count() == 0
+    audit.release()
+    wait_handled(page, "actor=admin1")
+    assert page.locator("#audit tbody tr").count() == 0, "the entries of the filter before came back"
+    assert page.locator("#chain-status[data-verified='1']").count() == 1
     assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
