@@ -1,17 +1,20 @@
-"""The QA queue, the reports page and the admin page on a slow network, and a user who clicks
+"""The QA queue, the reports, admin and QA review pages on a slow network, and a user who clicks
 twice, in Debian's Chromium (Playwright), on SQLite and PostgreSQL: an answer to a request asked
 before another one of its kind reaches the page last (Playwright holds it) and must not replace
-what the newer one drew (the rows of another search, the report of another period, the hits of
-another text, the audit entries of another filter); a second click on Next before the next page
-came is the same page, not the one after; a second click on a button that creates something (Add
-user, Upload as a new version) while the first one is on its way sends nothing (it uploaded the
-pack twice; the user's second request said "already exists" of the first click's own work).
+what the newer one drew (the rows of another search, a page of the queue, the report of another
+period, the hits of another text, the audit entries of another filter); a second click on Next
+before the next page came is the same page, not the one after; a second click on a button that
+creates something (Add user, Upload as a new version) while the first one is on its way sends
+nothing (it added the pack twice; the user's second request said "already exists" of the first
+click's own work); the review page's Next waits for the save on its way (it asked "leave the
+page?" of changes being saved, and left a refused save unseen).
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, scripted transcripts)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +212,50 @@ def test_the_audit_entries_of_the_filter_asked_before_do_not_come_back(
     assert page.locator("#audit tbody tr").count() == 0, "the entries of the filter before came back"
     assert page.locator("#chain-status[data-verified='1']").count() == 1
     assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_next_after_save_waits_for_the_save_and_asks_nothing(server: tuple[str, str], browser: Any) -> None:
+    """Save then Next on the review page while the save is on its way (Playwright holds its answer):
+    Next waits for it, and leaves without asking "leave the page?" of changes being saved."""
+    url, _ = server
+    page = slow_page(browser, url, "qa1", "/qa/calls/sl-a3")
+    saves = Hold(page, r".*/api/qa/calls/sl-a3/review$")
+    page.select_option("#scorecard select[name=identification]", "1")
+    page.click("#save")
+    saves.wait()
+    page.click("#next-call")
+    deadline = time.monotonic() + 15.0  # until Next is waiting for the save, or the page was left
+    waiting = "#next-call:disabled"
+    while not page.dialogs and page.locator(waiting).count() == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert page.dialogs == [], f"asked while the save was on its way: {page.dialogs}"
+    saves.release()
+    page.wait_for_url(url + "/qa/calls/sl-a1")
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    assert page.dialogs == [] and page.problems == [], (page.dialogs, page.problems)
+
+
+def test_next_after_a_refused_save_stays_and_says_why(server: tuple[str, str], browser: Any) -> None:
+    """Save and finish with items not scored (refused), then Next before the answer: the page
+    stays on the call, saying why (it went to the next call, the refusal unseen)."""
+    url, _ = server
+    page = slow_page(browser, url, "qa1", "/qa/calls/sl-a2")
+    saves = Hold(page, r".*/api/qa/calls/sl-a2/review$")
+    page.fill("#notes", "not finished yet")
+    page.click("#save-done")
+    saves.wait()
+    page.click("#next-call")
+    deadline = time.monotonic() + 15.0
+    while (
+        not page.dialogs and page.locator("#next-call:disabled").count() == 0 and time.monotonic() < deadline
+    ):
+        page.wait_for_timeout(50)
+    assert page.dialogs == [], f"asked while the save was on its way: {page.dialogs}"
+    saves.release()
+    page.wait_for_selector("#save-status.error:has-text('score every item')")
+    page.wait_for_selector("#next-call:enabled")
+    assert page.url == url + "/qa/calls/sl-a2"
+    assert page.locator("#notes").input_value() == "not finished yet"
+    refused = "the server responded with a status of 422"  # the browser's own line of the refusal
+    problems = [p for p in page.problems if refused not in p]
+    assert page.dialogs == [] and problems == [], (page.dialogs, problems)
