@@ -89,3 +89,10 @@ class Hold:
             route.continue_()
         else:
             route.fulfill(response=answer)
+
+
+def problems(page: Any, *statuses: int) -> list[str]:
+    """``page.problems`` but for the browser's own line of an answer with one of ``statuses`` (the
+    refusal a test brings about)."""
+    said = [f"the server responded with a status of {status} " for status in statuses]
+    return [p for p in page.problems if not any(s in p for s in said)]

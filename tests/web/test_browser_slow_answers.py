@@ -7,13 +7,15 @@ before the next page came is the same page, not the one after; a second click on
 creates something (Add user, Upload as a new version) while the first one is on its way sends
 nothing (it added the pack twice; the user's second request said "already exists" of the first
 click's own work); the review page's Next waits for the save on its way (it asked "leave the
-page?" of changes being saved, and left a refused save unseen).
+page?" of changes being saved, and left a refused save unseen); the rule pack being written in the
+admin page's box survives the session ending (Check went to the sign-in page and lost it).
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, scripted transcripts)."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ from typing import Any
 from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.storage import WarningLevel
 from tests.web.backend_support import seeded_server
-from tests.web.slow_support import Hold, slow_page, wait_handled
+from tests.web.browser_support import submit_sign_in
+from tests.web.slow_support import Hold, problems, slow_page, wait_handled
 from tests.web.ui_support import add_call
 
 QUEUE = r".*/api/qa/queue\?.*"
@@ -256,6 +259,22 @@ def test_next_after_a_refused_save_stays_and_says_why(server: tuple[str, str], b
     page.wait_for_selector("#next-call:enabled")
     assert page.url == url + "/qa/calls/sl-a2"
     assert page.locator("#notes").input_value() == "not finished yet"
-    refused = "the server responded with a status of 422"  # the browser's own line of the refusal
-    problems = [p for p in page.problems if refused not in p]
-    assert page.dialogs == [] and problems == [], (page.dialogs, problems)
+    assert page.dialogs == [] and problems(page, 422) == [], (page.dialogs, page.problems)
+
+
+def test_the_pack_being_written_survives_the_session_ending(server: tuple[str, str], browser: Any) -> None:
+    """The session ends while the admin writes a pack in the box: Check goes to the sign-in page
+    and back to the admin page, the pack still in the box (it was empty)."""
+    url, _ = server
+    page = slow_page(browser, url, "admin1", "/admin")
+    text = PACK.replace("slowshop", "boxshop")
+    page.fill("#lint-text", text)
+    page.context.clear_cookies()  # the session is gone
+    page.click("#lint")
+    page.wait_for_url(re.compile(r".*/login\?next=%2Fadmin$"))
+    submit_sign_in(page, "admin1", then=url + "/admin")
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    assert page.locator("#lint-text").input_value() == text, "the pack in the box was lost"
+    page.click("#lint")
+    page.wait_for_selector("#lint-result .pack:has-text('boxshop')")
+    assert problems(page, 401) == [] and page.dialogs == [], (page.problems, page.dialogs)

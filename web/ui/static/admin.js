@@ -160,6 +160,12 @@ Object.assign(window.I18N.zh, {
       p.error ? el("div", { class: "error" }, p.error) : null);
   }
   const lintText = el("textarea", { id: "lint-text", rows: 6, style: "width:100%", placeholder: "pack: ...\nversion: 1.0.0\nrules: ..." });
+  // the pack being written is kept in this tab: the session ending (Check or Upload go to the
+  // sign-in page) or a reload loses nothing
+  const boxKey = "adminPackBox:" + AM.user.name;
+  const keepBox = () => { try { if (lintText.value) sessionStorage.setItem(boxKey, lintText.value); else sessionStorage.removeItem(boxKey); } catch (e) { /* storage full or off */ } };
+  try { lintText.value = sessionStorage.getItem(boxKey) || ""; } catch (e) { /* storage off: an empty box */ }
+  lintText.addEventListener("input", keepBox);
   const lintOut = el("div", { id: "lint-result" });
   const lintTurn = latest();
   const lintButton = el("button", { class: "act", id: "lint", onclick: async () => {
@@ -212,7 +218,7 @@ Object.assign(window.I18N.zh, {
       el("td", {}, e.action), el("td", {}, e.object_id || ""), el("td", { class: "muted" }, e.detail && e.detail.version ? "v" + e.detail.version : ""))));
   }
   const packFile = el("input", { type: "file", id: "pack-file", accept: ".yaml,.yml" });
-  packFile.addEventListener("change", async () => { if (packFile.files[0]) lintText.value = await packFile.files[0].text(); });
+  packFile.addEventListener("change", async () => { if (packFile.files[0]) { lintText.value = await packFile.files[0].text(); keepBox(); } });
   const uploadButton = el("button", { class: "act primary", id: "upload-pack", onclick: once(() => packChange("POST", "/api/admin/rules/packs", { text: lintText.value })) }, t("upload_pack"));
 
   // try the installed packs, or the pack in the box above, on one line the agent might say
