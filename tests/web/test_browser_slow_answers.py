@@ -3,7 +3,8 @@ twice, in Debian's Chromium (Playwright), on SQLite and PostgreSQL: an answer to
 before another one of its kind reaches the page last (Playwright holds it) and must not replace
 what the newer one drew (the rows of another search, a page of the queue, the report of another
 period, the hits of another text, the audit entries of another filter); a second click on Next
-before the next page came is the same page, not the one after; a second click on a button that
+before the next page came is the same page, not the one after, and a second choice in a row's
+"Assigned to" waits for the first one's outcome (it was lost); a second click on a button that
 creates something (Add user, Upload as a new version) while the first one is on its way sends
 nothing (it added the pack twice; the user's second request said "already exists" of the first
 click's own work); the review page's Next waits for the save on its way (it asked "leave the
@@ -278,3 +279,26 @@ def test_the_pack_being_written_survives_the_session_ending(server: tuple[str, s
     page.click("#lint")
     page.wait_for_selector("#lint-result .pack:has-text('boxshop')")
     assert problems(page, 401) == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_a_second_choice_of_reviewer_waits_for_the_first(server: tuple[str, str], browser: Any) -> None:
+    """A row's "Assigned to": a second choice before the first one's answer came was sent on the
+    row as it was and refused (the first choice, a hand assignment to admin1, needs take_over),
+    then the first one's answer drew the row with admin1 and no word of it; now the row takes no
+    second choice until the list shows the first one's outcome, and then changing one's mind works."""
+    url, _ = server
+    page = slow_page(browser, url, "qa1", "/qa")
+    assign = "tr[data-call='sl-a3'] select.assign"
+    hold = Hold(page, r".*/api/qa/calls/sl-a3/assign$")
+    page.select_option(assign, "admin1")
+    hold.wait()
+    assert page.locator(f"{assign}:disabled").count() == 1, "a second choice could be sent on the old row"
+    hold.release()
+    page.wait_for_selector("tr[data-call='sl-a3'] .assigned-by")  # admin1 (assigned by qa1)
+    page.wait_for_selector(f"body[data-ready='1'] {assign}:enabled")
+    page.select_option(assign, "qa1")  # changed my mind: me after all (it asks first: accepted)
+    page.wait_for_selector("tr[data-call='sl-a3'] .assigned-by", state="detached")
+    assert page.locator(assign).input_value() == "qa1"
+    assert page.locator("#queue-msg").is_hidden(), page.locator("#queue-msg").inner_text()
+    asked = "qa1 assigned this call to admin1. Take it over from them for yourself?"
+    assert page.dialogs == [asked] and page.problems == [], (page.dialogs, page.problems)

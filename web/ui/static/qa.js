@@ -90,6 +90,9 @@ Object.assign(window.I18N.zh, {
       // so does putting it back in the queue ("—": pending, nobody's)
       const asked = !choice ? QaHold.mayTake(it, "release_held_confirm") : choice !== AM.user.name || QaHold.mayTake(it);
       if (!asked) { sel.value = it.assigned_to; say(t("take_kept", { who: it.assigned_to }), "muted"); return; }
+      // no second choice on this row until the list shows the first one's outcome: made on the
+      // row as it was, it was refused as "given to someone else meanwhile" (the first choice)
+      sel.disabled = true;
       try {
         if (choice) await api("POST", url + "assign", { reviewer: choice, take_over: QaHold.holder(it) });
         else await api("POST", url + "release", { take_over: QaHold.holder(it) });
@@ -102,6 +105,7 @@ Object.assign(window.I18N.zh, {
         await load(); // given to someone else since the list was loaded: shows who has it now
         if (msg.hidden) say(t("held_meanwhile"));
       }
+      finally { sel.disabled = false; }
     });
     const by = QaHold.byNote(it); // "alice (assigned by lead)": a hand assignment, which does not lapse
     return by ? el("span", { class: "held" }, sel, " ", el("span", { class: "assigned-by muted" }, by)) : sel;
