@@ -36,6 +36,17 @@ Object.assign(window.I18N.zh, {
   const section = (id, title, ...kids) => el("section", { id, class: "admin-section" }, el("h1", { i18n: title }), ...kids);
   const say = (node, text, ok) => { node.textContent = text; node.classList.remove("ok", "error", "muted"); node.classList.add(ok ? "ok" : "error"); };
   const errorOf = (e) => t("error") + ": " + e.message;
+  // a change sent once per click: its button is off until the answer came (a double click added
+  // the user or uploaded the pack twice, or said "already exists" of the first click's own work)
+  async function sending(button, job) {
+    if (button.disabled) return;
+    button.disabled = true;
+    try { await job(); } finally { button.disabled = false; }
+  }
+  const once = (job) => (e) => sending(e.currentTarget, job);
+  // an answer is drawn only if no newer request of its kind was asked since (a slow network
+  // answers out of order): turn() numbers a request, and the number it gives says whether it is still the last
+  const latest = () => { let asked = 0; return () => { const n = ++asked; return () => n === asked; }; };
   const roleSelect = (name, value) => el("select", { name }, ...ROLES.map((r) => el("option", { value: r, selected: r === value }, t("role_" + r))));
 
   // --- users -------------------------------------------------------------------------------------
@@ -46,12 +57,15 @@ Object.assign(window.I18N.zh, {
     role: roleSelect("role", "agent"), agent_id: el("input", { name: "agent_id", size: 8 }), team: el("input", { name: "team", size: 8 }) };
   const form = el("form", { class: "filters", id: "add-user" }, ...Object.entries(f).map(([k, input]) => el("label", {}, t(k), input)),
     el("button", { class: "act primary", type: "submit" }, t("add_user")));
-  form.addEventListener("submit", async (e) => {
+  const addButton = form.querySelector("button[type=submit]");
+  form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const body = {};
-    for (const [k, input] of Object.entries(f)) if (input.value) body[k] = input.value;
-    try { await api("POST", "/api/admin/users", body); say(userMsg, "✓ " + body.username, true); form.reset(); await loadAll(); }
-    catch (err) { say(userMsg, errorOf(err)); }
+    sending(addButton, async () => { // (Enter in a field too: nothing while the first one is on its way)
+      const body = {};
+      for (const [k, input] of Object.entries(f)) if (input.value) body[k] = input.value;
+      try { await api("POST", "/api/admin/users", body); say(userMsg, "✓ " + body.username, true); form.reset(); await loadAll(); }
+      catch (err) { say(userMsg, errorOf(err)); }
+    });
   });
 
   // an agent user's team is the team of the agent they answer calls as; a supervisor's is their own
@@ -76,13 +90,13 @@ Object.assign(window.I18N.zh, {
     const name = u.username;
     editor.replaceChildren(el("h2", {}, t("editing") + ": " + name),
       el("div", { class: "filters" }, el("label", {}, t("role"), role), el("label", {}, t("agent_id"), agentId), el("label", {}, t("team"), team),
-        el("button", { class: "act primary", id: "save-user", onclick: () => act(() => saveUser(name, role.value, agentId.value, team.value), t("saved")) }, t("save"))),
+        el("button", { class: "act primary", id: "save-user", onclick: once(() => act(() => saveUser(name, role.value, agentId.value, team.value), t("saved"))) }, t("save"))),
       el("div", { class: "filters" }, el("label", {}, t("new_password"), password),
-        el("button", { class: "act", id: "reset-password", onclick: () => act(() => patchUser(name, { password: password.value }), t("saved")) }, t("reset_password")),
+        el("button", { class: "act", id: "reset-password", onclick: once(() => act(() => patchUser(name, { password: password.value }), t("saved"))) }, t("reset_password")),
         u.active === false
-          ? el("button", { class: "act", id: "reactivate", onclick: () => act(() => patchUser(name, { active: true }), t("reactivate")) }, t("reactivate"))
-          : el("button", { class: "act", id: "deactivate", onclick: () => act(() => patchUser(name, { active: false }), t("deactivate")) }, t("deactivate")),
-        el("button", { class: "act", id: "end-sessions", onclick: () => act(() => api("POST", "/api/admin/users/" + encodeURIComponent(name) + "/end-sessions"), t("sessions_ended")) }, t("end_sessions"))),
+          ? el("button", { class: "act", id: "reactivate", onclick: once(() => act(() => patchUser(name, { active: true }), t("reactivate"))) }, t("reactivate"))
+          : el("button", { class: "act", id: "deactivate", onclick: once(() => act(() => patchUser(name, { active: false }), t("deactivate"))) }, t("deactivate")),
+        el("button", { class: "act", id: "end-sessions", onclick: once(() => act(() => api("POST", "/api/admin/users/" + encodeURIComponent(name) + "/end-sessions"), t("sessions_ended"))) }, t("end_sessions"))),
       el("p", { class: "editor-msg" }));
     editor.hidden = false;
   }
@@ -91,8 +105,12 @@ Object.assign(window.I18N.zh, {
     await patchUser(name, { role, agent_id: agentId || null, team: null });
     await api("PUT", "/api/admin/agents/" + encodeURIComponent(agentId) + "/team", { team: team || null });
   }
+  // the users and teams as the server has them now; null when a newer look-up was asked meanwhile
+  const usersTurn = latest();
   async function loadUsers() {
+    const current = usersTurn();
     const [data, teams] = await Promise.all([api("GET", "/api/admin/users"), api("GET", "/api/admin/teams")]);
+    if (!current()) return null;
     agentTeams = Object.fromEntries(teams.agents.map((a) => [a.id, a.team]));
     users.replaceChildren(...data.map(userRow));
     return [data, teams];
@@ -111,8 +129,8 @@ Object.assign(window.I18N.zh, {
     return el("div", { class: "panel team", "data-team": tm.name },
       el("strong", {}, tm.name), " ",
       el("span", { class: "muted" }, t("agents") + ": " + (tm.agents.join(", ") || "–") + " · " + t("supervisors") + ": " + (tm.supervisors.join(", ") || "–")),
-      el("div", { class: "filters" }, rename, el("button", { class: "act rename", onclick: () => teamChange(() =>
-        api("POST", "/api/admin/teams/" + encodeURIComponent(tm.name) + "/rename", { name: rename.value })) }, t("rename"))));
+      el("div", { class: "filters" }, rename, el("button", { class: "act rename", onclick: once(() => teamChange(() =>
+        api("POST", "/api/admin/teams/" + encodeURIComponent(tm.name) + "/rename", { name: rename.value }))) }, t("rename"))));
   }
   function fillTeams(data, userRows) {
     teamList.replaceChildren(...data.teams.map(teamCard));
@@ -125,12 +143,12 @@ Object.assign(window.I18N.zh, {
   }
   const createTeamForm = el("div", { class: "filters", id: "create-team" },
     el("label", {}, t("team_name"), newTeam.name), el("label", {}, t("agents"), newTeam.agents), el("label", {}, t("supervisor"), newTeam.supervisor),
-    el("button", { class: "act primary", id: "create-team-btn", onclick: () => teamChange(() => api("POST", "/api/admin/teams", {
-      name: newTeam.name.value, agents: [...newTeam.agents.selectedOptions].map((o) => o.value), supervisor: newTeam.supervisor.value || null })) }, t("create_team")));
+    el("button", { class: "act primary", id: "create-team-btn", onclick: once(() => teamChange(() => api("POST", "/api/admin/teams", {
+      name: newTeam.name.value, agents: [...newTeam.agents.selectedOptions].map((o) => o.value), supervisor: newTeam.supervisor.value || null }))) }, t("create_team")));
   const moveForm = el("div", { class: "filters", id: "move-agent" },
     el("label", {}, t("move_agent"), moveAgent.agent), el("label", {}, t("to_team"), moveAgent.team),
-    el("button", { class: "act", id: "move-agent-btn", onclick: () => teamChange(() => api("PUT", "/api/admin/agents/" + encodeURIComponent(moveAgent.agent.value) + "/team",
-      { team: moveAgent.team.value || null })) }, t("move")));
+    el("button", { class: "act", id: "move-agent-btn", onclick: once(() => teamChange(() => api("PUT", "/api/admin/agents/" + encodeURIComponent(moveAgent.agent.value) + "/team",
+      { team: moveAgent.team.value || null }))) }, t("move")));
 
   // --- rule packs --------------------------------------------------------------------------------
   const packs = el("div", { id: "packs" });
@@ -142,10 +160,20 @@ Object.assign(window.I18N.zh, {
       p.error ? el("div", { class: "error" }, p.error) : null);
   }
   const lintText = el("textarea", { id: "lint-text", rows: 6, style: "width:100%", placeholder: "pack: ...\nversion: 1.0.0\nrules: ..." });
+  // the pack being written is kept in this tab: the session ending (Check or Upload go to the
+  // sign-in page) or a reload loses nothing
+  const boxKey = "adminPackBox:" + AM.user.name;
+  const keepBox = () => { try { if (lintText.value) sessionStorage.setItem(boxKey, lintText.value); else sessionStorage.removeItem(boxKey); } catch (e) { /* storage full or off */ } };
+  try { lintText.value = sessionStorage.getItem(boxKey) || ""; } catch (e) { /* storage off: an empty box */ }
+  lintText.addEventListener("input", keepBox);
   const lintOut = el("div", { id: "lint-result" });
+  const lintTurn = latest();
   const lintButton = el("button", { class: "act", id: "lint", onclick: async () => {
-    try { lintOut.replaceChildren(packLine(await api("POST", "/api/admin/rules/lint", { text: lintText.value }))); }
-    catch (e) { lintOut.replaceChildren(el("p", { class: "error" }, e.message)); }
+    const current = lintTurn();
+    let shown;
+    try { shown = packLine(await api("POST", "/api/admin/rules/lint", { text: lintText.value })); }
+    catch (e) { shown = el("p", { class: "error" }, e.message); }
+    if (current()) lintOut.replaceChildren(shown); // not the check of the text before
   } }, t("lint"));
 
   // installed files (on / off), uploaded packs with every version (who uploaded it when; using an
@@ -165,44 +193,51 @@ Object.assign(window.I18N.zh, {
     const line = packLine(p);
     Object.assign(line.dataset, { file: p.file, enabled: p.enabled ? "1" : "0" });
     line.append(" ", onOff(p.enabled), p.changed_by ? el("span", { class: "muted" }, " (" + p.changed_by + ", " + fmt(p.changed_at) + ") ") : " ",
-      el("button", { class: "act toggle", onclick: () => packChange("PUT", "/api/admin/rules/files", { file: p.file, enabled: !p.enabled }) }, t(p.enabled ? "disable" : "enable")));
+      el("button", { class: "act toggle", onclick: once(() => packChange("PUT", "/api/admin/rules/files", { file: p.file, enabled: !p.enabled })) }, t(p.enabled ? "disable" : "enable")));
     return line;
   }
   function versionRow(p, v) {
     return el("tr", { "data-version": v.version }, el("td", {}, "v" + v.version), el("td", { class: "muted", title: v.sha256 }, v.sha256.slice(0, 12)),
       el("td", {}, v.uploaded_by), el("td", {}, fmt(v.uploaded_at)),
-      el("td", {}, v.enabled ? onOff(true) : el("button", { class: "act use-version", onclick: () => packChange("PUT", packUrl(p.name), { enabled: true, version: v.version }) }, t("use_version"))));
+      el("td", {}, v.enabled ? onOff(true) : el("button", { class: "act use-version", onclick: once(() => packChange("PUT", packUrl(p.name), { enabled: true, version: v.version })) }, t("use_version"))));
   }
   function uploadedPack(p) {
     return el("div", { class: "panel pack", "data-pack": p.name, "data-enabled": p.enabled ? "1" : "0" }, el("strong", {}, p.name), " ", onOff(p.enabled), " ",
-      el("button", { class: "act toggle", onclick: () => packChange("PUT", packUrl(p.name), { enabled: !p.enabled }) }, t(p.enabled ? "disable" : "enable")),
+      el("button", { class: "act toggle", onclick: once(() => packChange("PUT", packUrl(p.name), { enabled: !p.enabled })) }, t(p.enabled ? "disable" : "enable")),
       el("table", { class: "grid versions" }, el("thead", {}, el("tr", {}, ...["pack_version", "sha256", "uploaded_by", "time", ""].map((k) => el("th", {}, k ? t(k) : "")))),
         el("tbody", {}, ...p.versions.map((v) => versionRow(p, v)))));
   }
+  const packsTurn = latest();
   async function loadPacks() {
+    const current = packsTurn();
     const data = await api("GET", "/api/admin/rules/packs");
+    if (!current()) return;
     packs.replaceChildren(...data.files.map(fileLine));
     uploaded.replaceChildren(...data.uploaded.map(uploadedPack));
     packChanges.replaceChildren(...data.changes.map((e) => el("tr", { "data-action": e.action }, el("td", {}, fmt(e.at)), el("td", {}, e.actor),
       el("td", {}, e.action), el("td", {}, e.object_id || ""), el("td", { class: "muted" }, e.detail && e.detail.version ? "v" + e.detail.version : ""))));
   }
   const packFile = el("input", { type: "file", id: "pack-file", accept: ".yaml,.yml" });
-  packFile.addEventListener("change", async () => { if (packFile.files[0]) lintText.value = await packFile.files[0].text(); });
-  const uploadButton = el("button", { class: "act primary", id: "upload-pack", onclick: () => packChange("POST", "/api/admin/rules/packs", { text: lintText.value }) }, t("upload_pack"));
+  packFile.addEventListener("change", async () => { if (packFile.files[0]) { lintText.value = await packFile.files[0].text(); keepBox(); } });
+  const uploadButton = el("button", { class: "act primary", id: "upload-pack", onclick: once(() => packChange("POST", "/api/admin/rules/packs", { text: lintText.value })) }, t("upload_pack"));
 
   // try the installed packs, or the pack in the box above, on one line the agent might say
   const trySource = el("select", { name: "try_source" }, el("option", { value: "installed" }, t("installed_packs")), el("option", { value: "box" }, t("pack_above")));
   const tryLang = el("select", { name: "try_lang" }, el("option", { value: "en" }, "en"), el("option", { value: "zh" }, "zh"));
   const tryText = el("input", { name: "try_text", size: 50, placeholder: t("try_placeholder") });
   const tryOut = el("div", { id: "try-result" });
+  const tryTurn = latest();
   const tryButton = el("button", { class: "act", id: "try", onclick: async () => {
     const body = { text: tryText.value, lang: tryLang.value, pack: trySource.value === "box" ? lintText.value : null };
+    const current = tryTurn();
+    let shown;
     try {
       const res = await api("POST", "/api/admin/rules/try", body);
-      tryOut.replaceChildren(res.hits.length
+      shown = res.hits.length
         ? el("ul", {}, ...res.hits.map((h) => el("li", { class: "hit", "data-rule": h.rule }, AM.badge(h.severity === "info" ? "none" : h.severity), " ", h.rule, ": ", h.title, " — “", h.evidence, "”")))
-        : el("p", { class: "muted no-hits" }, t("no_hits")));
-    } catch (e) { tryOut.replaceChildren(el("p", { class: "error" }, e.message)); }
+        : el("p", { class: "muted no-hits" }, t("no_hits"));
+    } catch (e) { shown = el("p", { class: "error" }, e.message); }
+    if (current()) tryOut.replaceChildren(shown); // not the hits of the text tried before
   } }, t("try_on_text"));
 
   // --- audit log ---------------------------------------------------------------------------------
@@ -210,14 +245,17 @@ Object.assign(window.I18N.zh, {
   const verification = el("div", { id: "chain-status", class: "panel" });
   const auditRows = el("tbody");
   // the entries; with verify, also every hash chain read and checked in full (the Verify button)
+  // (the entries of the latest filter, the verification of the latest check: each drawn only if no newer one was asked)
+  const auditTurn = latest(), verifyTurn = latest();
   async function loadAudit(verify) {
     const qs = new URLSearchParams({ limit: "50", verify: verify ? "true" : "false" });
     for (const [k, input] of Object.entries(audit)) if (input.value) qs.set(k, input.value);
     auditRows.dataset.loaded = "0";
     if (verify) delete verification.dataset.verified;  // set again once this check has landed
+    const entriesCurrent = auditTurn(), verifyCurrent = verify ? verifyTurn() : () => false;
     const data = await api("GET", "/api/admin/audit?" + qs);
-    showEntries(data.entries);
-    if (verify) showVerification(data);
+    if (entriesCurrent()) showEntries(data.entries);
+    if (verifyCurrent()) showVerification(data);
   }
   function showVerification(data) {
     verification.dataset.verified = data.verified ? "1" : "0";
@@ -252,7 +290,9 @@ Object.assign(window.I18N.zh, {
       el("table", { class: "grid", id: "audit" }, el("thead", {}, el("tr", {}, ...["time", "actor", "action", "object", "detail"].map((k) => el("th", {}, t(k))))), auditRows)));
 
   async function loadAll() {
-    const [userRows, teams] = await loadUsers();
+    const loaded = await loadUsers();
+    if (!loaded) return; // a newer look-up draws them
+    const [userRows, teams] = loaded;
     fillTeams(teams, userRows);
     await loadAudit(!verification.dataset.verified);  // the chains are checked on the first load
     document.body.dataset.ready = "1";

@@ -90,6 +90,9 @@ Object.assign(window.I18N.zh, {
       // so does putting it back in the queue ("—": pending, nobody's)
       const asked = !choice ? QaHold.mayTake(it, "release_held_confirm") : choice !== AM.user.name || QaHold.mayTake(it);
       if (!asked) { sel.value = it.assigned_to; say(t("take_kept", { who: it.assigned_to }), "muted"); return; }
+      // no second choice on this row until the list shows the first one's outcome: made on the
+      // row as it was, it was refused as "given to someone else meanwhile" (the first choice)
+      sel.disabled = true;
       try {
         if (choice) await api("POST", url + "assign", { reviewer: choice, take_over: QaHold.holder(it) });
         else await api("POST", url + "release", { take_over: QaHold.holder(it) });
@@ -102,19 +105,25 @@ Object.assign(window.I18N.zh, {
         await load(); // given to someone else since the list was loaded: shows who has it now
         if (msg.hidden) say(t("held_meanwhile"));
       }
+      finally { sel.disabled = false; }
     });
     const by = QaHold.byNote(it); // "alice (assigned by lead)": a hand assignment, which does not lapse
     return by ? el("span", { class: "held" }, sel, " ", el("span", { class: "assigned-by muted" }, by)) : sel;
   }
+  // the last query asked: an answer to an earlier one (a slow network, a second search or page
+  // asked meanwhile) is not drawn, so the rows always match the filters and page on show
+  let asked = 0;
   async function load() {
     document.body.dataset.ready = "0"; // until the rows of this query are shown
     const q = query();
+    const ask = ++asked;
     history.replaceState(null, "", "?" + q);
     sessionStorage.setItem("qaQueueQuery", q.toString());
     drawHead();
     let data;
     try { data = await api("GET", "/api/qa/queue?" + q); }
     catch (e) {
+      if (ask !== asked) return;
       // no rows of an earlier search under filters they do not match
       say(t("error") + ": " + e.message);
       tbody.replaceChildren();
@@ -122,6 +131,7 @@ Object.assign(window.I18N.zh, {
       document.body.dataset.ready = "1";
       return;
     }
+    if (ask !== asked) return;
     say("");
     tbody.replaceChildren(...data.items.map((it) => el("tr", { "data-call": it.call.call_id },
       el("td", {}, it.call.call_id), el("td", {}, it.call.agent_id), el("td", {}, it.team || ""), el("td", {}, badge(it.level)),
@@ -131,13 +141,14 @@ Object.assign(window.I18N.zh, {
       el("td", { class: "state" }, t(it.state)), el("td", {}, assignCell(it)),
       el("td", {}, el("a", { href: "/qa/calls/" + encodeURIComponent(it.call.call_id), class: "open" }, t("open"))))));
     if (!data.items.length) tbody.append(el("tr", {}, el("td", { colspan: COLUMNS.length, class: "muted" }, t("no_items"))));
-    const last = Math.min(offset + limit, data.total);
+    // the pages next to the one on show: a second click before the next page came is the same page
+    const at = offset, last = Math.min(at + limit, data.total);
     // past the last page (an old address, or calls done meanwhile): none shown here, so say so
-    const shown = data.items.length ? t("range_of", { first: offset + 1, last, total: data.total }) : t("range_of", { first: 0, last: 0, total: data.total });
+    const shown = data.items.length ? t("range_of", { first: at + 1, last, total: data.total }) : t("range_of", { first: 0, last: 0, total: data.total });
     pager.replaceChildren(
-      el("button", { class: "act", id: "prev-page", disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "‹ " + t("previous")),
+      el("button", { class: "act", id: "prev-page", disabled: at === 0, onclick: () => { offset = Math.max(0, at - limit); load(); } }, "‹ " + t("previous")),
       el("span", { id: "page-info" }, data.total ? shown : "0"),
-      el("button", { class: "act", id: "next-page", disabled: last >= data.total, onclick: () => { offset += limit; load(); } }, t("next") + " ›"));
+      el("button", { class: "act", id: "next-page", disabled: last >= data.total, onclick: () => { offset = at + limit; load(); } }, t("next") + " ›"));
     document.body.dataset.ready = "1";
   }
   async function goNext() {

@@ -299,6 +299,14 @@ Object.assign(window.I18N.zh, {
       el("a", { id: "export", href: `/api/calls/${encodeURIComponent(callId)}/export.zip`, download: "" }, t("export"))));
 
     async function nextCall() {
+      if (nextBtn.disabled) return; // on its way
+      nextBtn.disabled = true;
+      try { await claimNext(); } finally { nextBtn.disabled = false; }
+    }
+    async function claimNext() {
+      // a save on its way first (S then N): leaving before its answer asked "leave the page?" of
+      // changes being saved, and a save the server refused went unseen; refused, its message stays
+      if (save.settled && !(await save.settled())) return;
       const q = new URLSearchParams(sessionStorage.getItem("qaQueueQuery") || "");
       ["sort", "order", "limit", "offset"].forEach((k) => q.delete(k));
       q.set("after", callId);

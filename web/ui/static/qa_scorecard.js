@@ -96,27 +96,33 @@ const QaScorecard = (() => {
       }
       return null;
     }
-    let saving = null;
     let finishedAt = mine.finished_at || null; // a finished review: saving it as a draft reopens it
     if (finishedAt && !dirty()) say(t("review_finished", { time: new Date(finishedAt).toLocaleString(AM.lang === "zh" ? "zh-CN" : "en-US", { hourCycle: "h23" }) }));
-    const save = async (done) => {
-      if (saving) await saving.catch(() => {}); // one save at a time, in order
-      if (!done && finishedAt && !window.confirm(t("reopen_confirm"))) { say(t("reopen_kept")); return; }
+    // one save: whether the server stored it (else the page says why)
+    async function store(done) {
+      if (!done && finishedAt && !window.confirm(t("reopen_confirm"))) { say(t("reopen_kept")); return false; }
       const values = collect();
       const refused = tooLong(values);
-      if (refused) { say(t("error") + ": " + refused, true); return; }
+      if (refused) { say(t("error") + ": " + refused, true); return false; }
       const sent = JSON.stringify(values);
-      saving = api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/review`, { ...values, done });
       try {
-        const r = await saving;
+        const r = await api("POST", `/api/qa/calls/${encodeURIComponent(callId)}/review`, { ...values, done });
         saved = sent;
         finishedAt = r.finished_at || null;
         score.textContent = r.score == null ? "" : t("score_now", { score: r.score.toFixed(0) });
         changed();
         if (!dirty()) say(t("saved_at", { time: new Date().toLocaleTimeString(AM.lang === "zh" ? "zh-CN" : "en-US", { hourCycle: "h23" }) }));
-      } catch (e) { say(t("error") + ": " + e.message, true); }
-      finally { saving = null; }
+        return true;
+      } catch (e) { say(t("error") + ": " + e.message, true); return false; }
+    }
+    let saving = null; // the save on its way: a promise of whether it was stored
+    const save = async (done) => {
+      while (saving) await saving; // one save at a time, in order
+      saving = store(done);
+      try { return await saving; } finally { saving = null; }
     };
+    // before leaving for the next call: the save on its way, if any; whether it was stored (true when none was)
+    save.settled = async () => { let ok = true; while (saving) ok = await saving; return ok; };
     // Take: a call a lead assigned to someone else asks first (qa_hold.js); who has it is looked
     // up now, not when the page was opened (it may have been assigned since)
     async function take() {

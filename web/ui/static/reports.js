@@ -38,7 +38,8 @@ Object.assign(window.I18N.zh, {
   };
   // a wide table or chart scrolls inside the page on a narrow window (or at 200% zoom), not the page
   const scroll = (node) => el("div", { class: "table-scroll", style: "overflow-x:auto" }, node);
-  const csvLink = (table) => el("a", { class: "act csv", "data-table": table, href: "/api/reports/" + table + ".csv?" + params(), download: "" }, t("download_csv"));
+  // (p: the period of the report on show, not what the form holds now)
+  const csvLink = (table, p) => el("a", { class: "act csv", "data-table": table, href: "/api/reports/" + table + ".csv?" + p, download: "" }, t("download_csv"));
   const fmt = (v, unit) => (v === null || v === undefined ? "–" : v + (unit || ""));
   const num = (v, unit) => el("td", { class: "num" }, fmt(v, unit));
 
@@ -89,12 +90,17 @@ Object.assign(window.I18N.zh, {
         el("td", {}, r.rule_id), el("td", {}, r.category), num(r.total_hits), num(r.hits_per_100), num(r.confirmed), num(r.false_alarm),
         num(r.precision === null ? null : Math.round(r.precision * 100), "%"), el("td", { class: "suggestion" }, r.suggestion)))));
   }
-  const heading = (key, table) => el("h2", {}, t(key), " ", csvLink(table));
+  // the period asked last: the answer for a period asked before it (a slow network answers out of
+  // order) is not drawn, so the report on show is always the one of the period in the form
+  let asked = 0;
   async function load() {
+    const ask = ++asked, p = params();
+    const heading = (key, table) => el("h2", {}, t(key), " ", csvLink(table, p));
     msg.textContent = "…";
     msg.className = "muted";
     try {
-      const data = await api("GET", "/api/reports?" + params());
+      const data = await api("GET", "/api/reports?" + p);
+      if (ask !== asked) return;
       msg.textContent = t("calls") + ": " + data.calls;
       if (!data.calls) { out.replaceChildren(el("p", { class: "muted" }, t("no_calls"))); return; }
       out.replaceChildren(scroll(levelChart(data)), scroll(precisionChart(data)),
@@ -102,11 +108,12 @@ Object.assign(window.I18N.zh, {
         heading("by_agent", "agents"), scroll(groupTable("agents", data.agents, data, true)),
         heading("by_rule", "rules"), scroll(ruleTable(data)));
     } catch (e) {
+      if (ask !== asked) return;
       // the report of the period asked before is not this period's: not left on show
       out.replaceChildren();
       msg.textContent = t("error") + ": " + e.message; msg.className = "error";
     }
-    finally { document.body.dataset.ready = "1"; }
+    finally { if (ask === asked) document.body.dataset.ready = "1"; }
   }
   const form = el("form", { class: "filters", id: "report-form" },
     el("label", {}, t("date_from"), q.since), el("label", {}, t("date_to"), q.until), el("label", {}, t("team"), q.team),
