@@ -8,7 +8,9 @@ cannot drift apart.
 Steps: ``acknowledged`` (from raised; also acknowledges the handoff), ``resolved`` (from raised
 or acknowledged), ``handoff_requested`` (once, not on a resolved alert), ``escalated`` (once, only
 while the alert is still raised, i.e. nobody acknowledged it), ``taken_over`` (once, on an
-acknowledged alert with a handoff).
+acknowledged alert with a handoff; and only while the call is live, which
+:func:`agent_monitor.storage.repo.take_over` checks when it records the step: a replay cannot know
+the call's status at the time).
 """
 
 from __future__ import annotations

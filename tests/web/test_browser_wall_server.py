@@ -1,8 +1,9 @@
 """Browser tests of the supervisor's wall (Debian Chromium through Playwright) against the servers
 behind it, on SQLite and PostgreSQL: a take-over from a hand-off pop-up that calls the phone
-system's hook (a local receiver stands in for the phone system), and the wall's own server stopping
-and coming back (a banner, stale tiles, reconnection, or the login page when the session is gone),
-and the wall's list reaching the page after newer events (it must not roll them back).
+system's hook (a local receiver stands in for the phone system) or is refused inline when the call
+ended meanwhile, and the wall's own server stopping and coming back (a banner, stale tiles,
+reconnection, or the login page when the session is gone), and the wall's list reaching the page
+after newer events (it must not roll them back).
 The wall's tiles and a floor of fifty: ``test_browser_wall.py``.
 
 The calls are calls whose rows are stored through the repository and whose events a **test fixture
@@ -11,13 +12,9 @@ publishes on the live bus** (:class:`tests.web.wall_support.Floor`). Screenshots
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
-import threading
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -28,40 +25,9 @@ from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import repo
 from tests.web.browser_support import submit_sign_in, watch_problems, watched_page
+from tests.web.hook_receiver import Receiver
 from tests.web.wall_browser_support import shot, tile, wall_screen_page
 from tests.web.wall_support import Floor, add_user
-
-
-class Receiver:
-    """A local HTTP server standing in for the phone system: records each POST's JSON; answers
-    calls named ``slow-*`` after 3 s (longer than the hook's timeout)."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.bodies.append({**body, "_auth": self.headers.get("Authorization")})
-                if str(body["call_id"]).startswith("slow-"):
-                    time.sleep(3.0)
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the hook gave up
-                    self.send_response(200)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"{}")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/hook"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
 
 
 def test_take_over_with_note_and_phone_hook(make_server: Any, browser: Any) -> None:
@@ -132,6 +98,35 @@ def test_take_over_with_note_and_phone_hook(make_server: Any, browser: Any) -> N
         shot(sam, "take-over-hook")
         for page in (sam, sue):
             assert page.errors == [] and page.dialogs == [], (page.errors, page.dialogs)
+    finally:
+        receiver.close()
+
+
+def test_a_take_over_racing_the_call_s_end_is_refused_inline(make_server: Any, browser: Any) -> None:
+    """The call ends while the take-over form is open and before the page hears of it: the
+    submitted take-over is refused inline with the server's reason (no alert box), the alert is not
+    taken over and the phone system is not asked."""
+    receiver = Receiver()
+    try:
+        server = make_server(phone_hook={"url": receiver.url, "timeout_s": 1.0})
+        add_user(server.services.db, "sam", "supervisor", team="east")
+        sam = wall_screen_page(browser, server.url, "sam", "/supervisor")
+        sam.wait_for_selector("body[data-live='1']", timeout=10_000)
+        floor = Floor(server)
+        gone = floor.start("gone-1", "E-1", team="east")
+        alert_id = floor.alert(gone, WarningLevel.RED, "threat of violence")
+        item = sam.locator(f".alert[data-alert='{alert_id}']")
+        item.locator("button.take_over").click()
+        item.locator("form.takeover select").select_option("barge")
+        with server.services.db.session() as s:
+            repo.end_call(s, "gone-1")  # stored ended; the page is not told yet
+        item.locator("form.takeover button.go").click()
+        item.locator(".msg.error", has_text="has ended").wait_for(timeout=10_000)
+        said = "Already done: call 'gone-1' has ended: there is nothing to take over"
+        assert item.locator(".msg").inner_text() == said
+        assert "taken over" not in item.locator(".state").inner_text()
+        assert receiver.bodies == [] and sam.errors == [] and sam.dialogs == [], (sam.errors, sam.dialogs)
+        shot(sam, "take-over-ended")
     finally:
         receiver.close()
 

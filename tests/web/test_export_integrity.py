@@ -79,16 +79,21 @@ def test_an_export_of_rows_changed_in_the_database_is_refused(
 
 
 def test_a_call_handled_through_the_application_exports(server: tuple[str, Any, Path, CallAudio]) -> None:
-    """No false alarm: an alert acknowledged, taken over and resolved, and a finished review, export."""
+    """No false alarm: an alert acknowledged, taken over (while its call is live) and resolved, and
+    a finished review, export."""
     url, app, data, clip = server
-    add_call(app.state.services.db, data, "handled-1", "A-1", clip, WarningLevel.RED)
-    with app.state.services.db.session() as s:
+    db = app.state.services.db
+    add_call(db, data, "handled-1", "A-1", clip, WarningLevel.RED, ended=False)
+    with db.session() as s:
         [alert] = repo.list_alerts(s, call_id="handled-1")
     with httpx.Client(base_url=url, timeout=60) as client:
         csrf = login(client, "admin1")
         for action in ("acknowledge", "take_over", "resolve"):
             done = client.post(f"/api/alerts/{alert.id}/{action}", json={}, headers=csrf)
             assert done.status_code == 200, (action, done.text)
+            if action == "take_over":  # the call ends after the take-over, before the resolution
+                with db.session() as s:
+                    repo.end_call(s, "handled-1")
         r = client.get("/api/calls/handled-1/export.zip")
     assert r.status_code == 200, r.text
     assert "handled-1/SHA256SUMS" in zipfile.ZipFile(io.BytesIO(r.content)).namelist()

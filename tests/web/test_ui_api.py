@@ -20,7 +20,17 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
 from agent_monitor.storage.recordings import recording_path
-from tests.web.ui_support import CARD, DEBTOR_PHONE, PHONE, add_call, add_users, login, serve, ui_app
+from tests.web.ui_support import (
+    CARD,
+    DEBTOR_PHONE,
+    PHONE,
+    add_call,
+    add_users,
+    live_again,
+    login,
+    serve,
+    ui_app,
+)
 
 
 @pytest.fixture(scope="module")
@@ -196,32 +206,34 @@ def test_supervisor_alert_actions_need_csrf_and_scope(client: httpx.Client) -> N
 
 def test_the_old_take_over_path_is_the_wall_s_handler(client: httpx.Client) -> None:
     """``/api/alerts/ID/take_over`` answers like ``/api/wall/alerts/ID/take_over``: the alert and
-    the phone-system hook's outcome, mode listen when no body says otherwise."""
-    with client.services.db.session() as s:  # type: ignore[attr-defined]
-        reasons = [{"kind": "rule", "rule": "abuse.insult", "text": "again", "t": 11.0}]
-        alert_id = repo.raise_alert(
-            s, "call-a1", WarningLevel.RED, reasons, raised_at_s=11.0, handoff=True
-        ).id
-    csrf = login(client, "sup1")
-    orange = client.get("/api/calls/call-a2").json()["alerts"][0]["alert_id"]
-    for path in (f"/api/alerts/{orange}/take_over", f"/api/wall/alerts/{orange}/take_over"):
-        refused = client.post(path, json={}, headers=csrf)  # no hand-off was asked for: 409 on both
-        assert refused.status_code == 409 and "no handoff" in refused.json()["detail"], refused.text
-    r = client.post(f"/api/alerts/{alert_id}/take_over", headers=csrf)  # no body at all
-    assert r.status_code == 200, r.text
-    answer = r.json()
-    assert set(answer) == {"alert", "hook"}
-    assert answer["alert"]["taken_over_by"] == "sup1" and answer["alert"]["owner"] == "sup1"
-    assert answer["hook"] == {
-        "sent": False,
-        "ok": False,
-        "status": None,
-        "error": "no phone-system hook configured",
-    }
-    with client.services.db.session() as s:  # type: ignore[attr-defined]
-        assert repo.alert_events(s, alert_id)[-1].note == "listen"  # the wall's default mode
-    again = client.post(f"/api/wall/alerts/{alert_id}/take_over", json={"mode": "barge"}, headers=csrf)
-    assert again.status_code == 409, again.text
+    the phone-system hook's outcome, mode listen when no body says otherwise (the calls live
+    meanwhile: one that ended has nothing to take over)."""
+    with live_again(client.services.db, "call-a1", "call-a2"):  # type: ignore[attr-defined]
+        with client.services.db.session() as s:  # type: ignore[attr-defined]
+            reasons = [{"kind": "rule", "rule": "abuse.insult", "text": "again", "t": 11.0}]
+            alert_id = repo.raise_alert(
+                s, "call-a1", WarningLevel.RED, reasons, raised_at_s=11.0, handoff=True
+            ).id
+        csrf = login(client, "sup1")
+        orange = client.get("/api/calls/call-a2").json()["alerts"][0]["alert_id"]
+        for path in (f"/api/alerts/{orange}/take_over", f"/api/wall/alerts/{orange}/take_over"):
+            refused = client.post(path, json={}, headers=csrf)  # no hand-off was asked for: 409 on both
+            assert refused.status_code == 409 and "no handoff" in refused.json()["detail"], refused.text
+        r = client.post(f"/api/alerts/{alert_id}/take_over", headers=csrf)  # no body at all
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert set(answer) == {"alert", "hook"}
+        assert answer["alert"]["taken_over_by"] == "sup1" and answer["alert"]["owner"] == "sup1"
+        assert answer["hook"] == {
+            "sent": False,
+            "ok": False,
+            "status": None,
+            "error": "no phone-system hook configured",
+        }
+        with client.services.db.session() as s:  # type: ignore[attr-defined]
+            assert repo.alert_events(s, alert_id)[-1].note == "listen"  # the wall's default mode
+        again = client.post(f"/api/wall/alerts/{alert_id}/take_over", json={"mode": "barge"}, headers=csrf)
+        assert again.status_code == 409, again.text
 
 
 def test_qa_queue_filters(client: httpx.Client) -> None:

@@ -64,10 +64,19 @@ def _words(text: str, start: float) -> tuple[Word, ...]:
 
 
 def add_call(
-    db: Any, data_dir: Path, call_id: str, agent_id: str, audio: CallAudio, level: WarningLevel
+    db: Any,
+    data_dir: Path,
+    call_id: str,
+    agent_id: str,
+    audio: CallAudio,
+    level: WarningLevel,
+    *,
+    ended: bool = True,
 ) -> None:
     """A finished call of ``agent_id`` with a scripted transcript (a card and a phone number), a
-    rule hit, an alert at ``level``, stress readings, both legs recorded, queued for QA."""
+    rule hit, an alert at ``level``, stress readings, both legs recorded, queued for QA; with
+    ``ended=False`` the call is still live (its alerts can be taken over; end it with
+    ``repo.end_call``)."""
     started = datetime.now(UTC) - timedelta(hours=1)
     lines = [
         (Leg.AGENT, 0.5, "hello this is the collections office"),
@@ -120,8 +129,25 @@ def add_call(
                 samples_written=info.samples_written,
                 sha256=info.sha256,
             )
-        repo.end_call(s, call_id, ended_at=started + timedelta(seconds=30), status=CallStatus.ENDED)
+        if ended:
+            repo.end_call(s, call_id, ended_at=started + timedelta(seconds=30), status=CallStatus.ENDED)
         repo.enqueue_for_qa(s, call_id, level, "scripted test call")
+
+
+@contextmanager
+def live_again(db: Any, *call_ids: str) -> Iterator[None]:
+    """The stored calls ``call_ids`` live again (as after a reconnection) for the ``with`` block,
+    then ended as they were (status and end time): only a live call can be taken over."""
+    with db.session() as s:
+        was = {c: (repo.get_call(s, c).status, repo.get_call(s, c).ended_at) for c in call_ids}
+        for c in call_ids:
+            repo.start_call(s, c, repo.get_call(s, c).agent_id, source_protocol="ws-ingest", resume=True)
+    try:
+        yield
+    finally:
+        with db.session() as s:
+            for c, (status, ended_at) in was.items():
+                repo.end_call(s, c, ended_at=ended_at, status=status)
 
 
 @contextmanager

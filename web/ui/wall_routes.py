@@ -7,7 +7,8 @@
 - ``POST /api/wall/alerts/{alert_id}/take_over`` (also at ``/api/alerts/{alert_id}/take_over``, the
   same handler): take the call over (``mode`` listen, whisper or
   barge, optional ``note``), then tell the phone system (:mod:`web.ui.phone_hook`); the answer
-  holds the alert and the hook's outcome (a failing hook is reported, never a 5xx).
+  holds the alert and the hook's outcome (a failing hook is reported, never a 5xx). A call that is
+  not live (its stored status, on any node) is a 409: nothing recorded, the hook not called.
 - ``/supervisor/calls``: the page of the team's recent calls (the supervisor's scope: 7 days).
 """
 
@@ -88,7 +89,8 @@ async def take_over(
     services: ServicesDep,
     body: TakeOver | None = None,
 ) -> dict[str, Any]:
-    """Take the alert's call over (409 when someone already has), then call the phone-system hook.
+    """Take the alert's call over (409 when someone already has, or when the call has ended: then
+    nothing is recorded and the hook is not called), then call the phone-system hook.
     Without a body: mode listen, no note (both paths are this one handler)."""
     body = body or TakeOver()
 

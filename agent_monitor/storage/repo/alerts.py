@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent_monitor.errors import InvalidRecordError, NotFoundError
+from agent_monitor.errors import InvalidRecordError, InvalidTransitionError, NotFoundError
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import chain
 from agent_monitor.storage.alert_state import apply_step, check_step
-from agent_monitor.storage.enums import AlertAction, AlertState
+from agent_monitor.storage.enums import AlertAction, AlertState, CallStatus
 from agent_monitor.storage.repo.calls import get_call, raise_call_level
-from agent_monitor.storage.tables import Alert, AlertEvent, Handoff
+from agent_monitor.storage.tables import Alert, AlertEvent, Call, Handoff
 from agent_monitor.storage.types import as_utc
 
 #: the actor of automatic steps (escalation by the timer)
@@ -130,9 +130,15 @@ def take_over(
     session: Session, alert_id: int, by: str, *, at: datetime | None = None, note: str | None = None
 ) -> Handoff:
     """A supervisor takes the call over; acknowledges the alert first if nobody had (decided
-    under the lock: another supervisor may acknowledge it at the same moment)."""
+    under the lock: another supervisor may acknowledge it at the same moment). Only while the
+    call is live: the stored status is the truth on every node of a floor (the call may be held by
+    another node), and a call that ended has nothing to take over (:class:`InvalidTransitionError`,
+    nothing recorded; acknowledging and resolving its alerts stay allowed)."""
     when = as_utc(at)
     alert, _ = _fresh(session, alert_id)
+    call = session.get(Call, alert.call_id, populate_existing=True)
+    if call is None or call.status is not CallStatus.LIVE:
+        raise InvalidTransitionError(f"call {alert.call_id!r} has ended: there is nothing to take over")
     if alert.state is AlertState.RAISED:
         acknowledge_alert(session, alert_id, by, at=when)
     alert, handoff = _locked(session, alert_id, AlertAction.TAKEN_OVER)

@@ -27,14 +27,19 @@ TAKERS = 4
 
 
 def _red_alert(db: Database, call_id: str) -> int:
-    """An alert with a handoff to supervisors on a new call."""
+    """An alert with a handoff to supervisors on a new call, still live (a call that ended has
+    nothing to take over)."""
     with db.session() as s:
         repo.ensure_agent(s, "agent-1", team="North")
         repo.start_call(s, call_id, "agent-1", source_protocol="file", started_at=T0)
         reasons = [{"kind": "rule"}]
         alert = repo.raise_alert(s, call_id, WarningLevel.RED, reasons, raised_at_s=3.0, handoff=True)
-        repo.end_call(s, call_id, ended_at=T0 + timedelta(seconds=30), status=CallStatus.ENDED)
         return int(alert.id)
+
+
+def _end(db: Database, call_id: str) -> None:
+    with db.session() as s:
+        repo.end_call(s, call_id, ended_at=T0 + timedelta(seconds=30), status=CallStatus.ENDED)
 
 
 def _step(db: Database, alert_id: int, by: str, take_over: bool) -> Callable[[], None]:
@@ -54,6 +59,7 @@ def test_a_take_over_while_another_supervisor_acknowledges_takes_the_call_over(d
         jobs = [_step(db, alert_id, "sup-ack", take_over=False)]
         jobs += [_step(db, alert_id, f"sup-{k}", take_over=True) for k in range(TAKERS)]
         results = at_once(jobs)
+        _end(db, f"c-{n}")
         assert not failures(results, InvalidTransitionError), results
         assert sum(r is None for r in results[1:]) == 1, results  # one take-over, the others a 409
         with db.session() as s:

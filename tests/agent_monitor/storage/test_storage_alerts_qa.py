@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from agent_monitor.errors import InvalidRecordError, NotFoundError, StorageError
+from agent_monitor.errors import InvalidRecordError, InvalidTransitionError, NotFoundError, StorageError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import RuleHit, Severity
@@ -79,6 +79,29 @@ def test_alert_lifecycle_and_handoff(db: Database) -> None:
         repo.raise_alert(s, "c1", WarningLevel.NONE, [], raised_at_s=1.0)
     with pytest.raises(NotFoundError), db.session() as s:
         repo.acknowledge_alert(s, 999, "sup")
+
+
+def test_the_alert_of_a_call_that_ended_is_not_taken_over(db: Database) -> None:
+    """Nothing to take over once the call ended (or was aborted): refused, nothing recorded (not
+    even the acknowledgement a take-over makes first); acknowledging and resolving stay allowed."""
+    start_call(db, "c1")
+    with db.session() as s:
+        alert_id = repo.raise_alert(s, "c1", WarningLevel.RED, [], raised_at_s=1.0, handoff=True).id
+        repo.end_call(s, "c1", ended_at=T0 + timedelta(seconds=30))
+    message = "call 'c1' has ended: there is nothing to take over"
+    with pytest.raises(InvalidTransitionError, match=message), db.session() as s:
+        repo.take_over(s, alert_id, "sup")
+    with db.session() as s:
+        assert [e.action.value for e in repo.alert_events(s, alert_id)] == ["handoff_requested"]
+        assert repo.get_alert(s, alert_id).state is AlertState.RAISED
+        repo.acknowledge_alert(s, alert_id, "sup")
+        repo.resolve_alert(s, alert_id, "sup")
+    with db.session() as s:
+        repo.start_call(s, "c1", "A1", source_protocol="ws_ingest", resume=True)  # live again
+        alert_id = repo.raise_alert(s, "c1", WarningLevel.RED, [], raised_at_s=40.0, handoff=True).id
+        assert repo.abort_call(s, "c1")
+    with pytest.raises(InvalidTransitionError, match=message), db.session() as s:
+        repo.take_over(s, alert_id, "sup")
 
 
 def test_qa_queue_and_reviews(db: Database) -> None:
