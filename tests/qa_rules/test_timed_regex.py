@@ -4,6 +4,8 @@ never the server (Python's ``re`` held the GIL for minutes on ``(\\w+ ?)+!``).""
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -106,3 +108,52 @@ def test_a_busy_server_does_not_make_a_shipped_pattern_backtrack(tmp_path: Path)
         stop.set()
         for t in spinners:
             t.join()
+
+
+RAW = """pack: t
+version: 1.0.0
+rules:
+  - id: T-RAW-1
+    title: raw rule
+    category: insult
+    severity: orange
+    languages: [en]
+    leg: agent
+    patterns: [{regex: '\\bidiot\\b'}]
+    citation: none
+    compliant: be polite
+    examples: {positive: ["you idiot"], negative: ["hello"]}
+"""
+
+
+def test_a_search_kept_waiting_for_the_gil_still_finds_its_hits(tmp_path: Path) -> None:
+    """On the live path the rules run in a lane's thread beside other threads. A raw pattern's
+    search releases the GIL while it matches; when another thread takes it meanwhile and keeps it
+    (here Python's ``re`` backtracking for about 0.7 s, which never lets go), the search waits past
+    the time limit and its rule was skipped on that text: the insult said, nothing reported, and
+    the log blaming the pack. Each of 8 checks starts with such a thread waiting for the GIL; on
+    the old code some of them found nothing (every one of 5 runs failed). Now all find both."""
+    pack = tmp_path / "raw.yaml"
+    pack.write_text(RAW, encoding="utf-8")
+    rules = load_rules([pack], with_models=False)
+    interval = sys.getswitchinterval()
+    found = []
+    for _ in range(8):
+        go = threading.Event()
+
+        def hold(go: threading.Event = go) -> None:
+            while not go.is_set():
+                time.sleep(0)  # lets the GIL go, and asks for it again at once
+            re.match(r"(x+x+)+y", "x" * 25)  # Python's re keeps the GIL while it matches
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        sys.setswitchinterval(5.0)  # the holder gets the GIL only when the search lets it go
+        try:
+            go.set()
+            found.append([h.rule for h in rules.check("you idiot you idiot", "en", Leg.AGENT)])
+        finally:
+            sys.setswitchinterval(interval)
+            holder.join()
+    assert found == [["T-RAW-1", "T-RAW-1"]] * 8, found
+    assert rules.matcher("en", Leg.AGENT).timeouts == 0

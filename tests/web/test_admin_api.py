@@ -17,6 +17,7 @@ from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.settings import Settings
 from agent_monitor.storage import WarningLevel, repo
 from tests.web.auth_support import PASSWORD, Principal, add_users, app_settings, running, sign_in
+from tests.web.pack_support import banana_pack
 from tests.web.ui_support import add_call
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
@@ -178,23 +179,7 @@ def test_reports_scope_json_and_csv(world: tuple[TestClient, dict[str, Principal
     assert _call(client, who["qa1"], "GET", "/api/reports?since=yesterday").status_code == 422
 
 
-MINI_PACK = """pack: mini
-version: 0.1.0
-rules:
-  - id: MINI-1
-    title: Says banana
-    category: profanity
-    severity: yellow
-    languages: [en]
-    leg: agent
-    patterns:
-      - "banana"
-    citation: test
-    compliant: say something else
-    examples:
-      positive: ["a banana for you"]
-      negative: ["an apple for you"]
-"""
+MINI_PACK = banana_pack("mini", "MINI-1", "0.1.0")
 
 
 def test_try_packs_on_text(world: tuple[TestClient, dict[str, Principal]]) -> None:

@@ -21,6 +21,7 @@ from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.storage import WarningLevel, repo
 from tests.web.backend_support import seeded_server
 from tests.web.browser_support import signed_in_page
+from tests.web.pack_support import banana_pack
 from tests.web.ui_support import PASSWORD, add_call
 
 SCREENS = Path(__file__).resolve().parents[2] / "artifacts" / "screens"
@@ -198,22 +199,7 @@ def test_reports_page_charts_csv_and_team_scope(server: tuple[str, str], browser
     assert page.errors == [] and sup.errors == [], (page.errors, sup.errors)
 
 
-SHOP_PACK = """pack: shop
-version: 1.0.0
-rules:
-  - id: SHOP-1
-    title: Says banana
-    category: profanity
-    severity: yellow
-    languages: [en]
-    leg: agent
-    patterns: ["banana"]
-    citation: test
-    compliant: say something else
-    examples:
-      positive: ["a banana for you"]
-      negative: ["an apple for you"]
-"""
+SHOP_PACK = banana_pack("shop", "SHOP-1")
 
 
 def test_rule_pack_upload_disable_enable(server: tuple[str, str], browser: Any, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from agent_monitor.ingest.call_audio import CallAudio
 from agent_monitor.storage import WarningLevel
 from tests.web.backend_support import seeded_server
 from tests.web.browser_support import submit_sign_in
+from tests.web.pack_support import banana_pack
 from tests.web.slow_support import Hold, problems, slow_page, wait_handled
 from tests.web.ui_support import add_call
 
@@ -34,22 +35,7 @@ CALLS = (
     ("sl-a2", "A-2", WarningLevel.ORANGE),
     ("sl-a3", "A-3", WarningLevel.YELLOW),
 )
-PACK = """pack: slowshop
-version: 1.0.0
-rules:
-  - id: SLOW-1
-    title: Says banana
-    category: profanity
-    severity: yellow
-    languages: [en]
-    leg: agent
-    patterns: ["banana"]
-    citation: test
-    compliant: say something else
-    examples:
-      positive: ["a banana for you"]
-      negative: ["an apple for you"]
-"""
+PACK = banana_pack("slowshop", "SLOW-1")
 
 
 def _store(db: Any, data_dir: Path, clip: CallAudio) -> None:

@@ -14,27 +14,12 @@ import pytest
 from agent_monitor.settings import Settings
 from agent_monitor.storage.tables import RulePackVersion
 from tests.web.backend_support import BACKENDS, ui_server_on
+from tests.web.pack_support import banana_pack
 from tests.web.ui_support import login
 
 
 def pack(name: str, version: str = "0.1.0") -> str:
-    return f"""pack: {name}
-version: {version}
-rules:
-  - id: NAMED-1
-    title: Says banana
-    category: profanity
-    severity: yellow
-    languages: [en]
-    leg: agent
-    patterns:
-      - "banana"
-    citation: test
-    compliant: say something else
-    examples:
-      positive: ["a banana for you"]
-      negative: ["an apple for you"]
-"""
+    return banana_pack(name, "NAMED-1", version)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
