@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent_monitor.errors import ModelError
+from agent_monitor.errors import ModelError, ModelLayoutError, ModelNotInstalledError
 from agent_monitor.lanes import LaneExecutor, LaneStats
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.stages import MissingModel
+from agent_monitor.model.stages import MissingModel, model_name
 from agent_monitor.settings import Settings
 from asr.model_loading import load_language_model
 from asr.model_path import resolve_model_path
@@ -42,8 +42,21 @@ def find_models(settings: Settings) -> tuple[dict[str, str], dict[str, MissingMo
         try:
             found[lang] = str(resolve_model_path(settings, name))
         except ModelError as exc:
-            missing[lang] = MissingModel(lang, name, str(exc))
+            missing[lang] = missing_model(lang, name, exc)
     return found, missing
+
+
+def missing_model(lang: str, model: str, exc: ModelError) -> MissingModel:
+    """``lang`` cannot be transcribed because of ``exc``: the whole reason for the server's log and
+    start-up line, and one without paths for the public languages answer."""
+    name = model_name(model)
+    if isinstance(exc, ModelNotInstalledError):
+        public = f"model {name} is not installed on this server"
+    elif isinstance(exc, ModelLayoutError):
+        public = f"model {name} is incomplete or damaged on this server"
+    else:
+        public = f"model {name} could not be loaded on this server"
+    return MissingModel(lang, model, str(exc), public)
 
 
 def describe(models: Mapping[str, str], missing: Mapping[str, MissingModel]) -> str:
@@ -93,7 +106,7 @@ class LanguageModels:
                 try:
                     loaded = load_language_model(Path(path), asr, lang)
                 except ModelError as exc:
-                    missing[lang] = MissingModel(lang, asr.models[lang], str(exc))
+                    missing[lang] = missing_model(lang, asr.models[lang], exc)
                     continue
                 pools[lang] = RecognizerPool(
                     loaded.decoding,
@@ -150,10 +163,8 @@ class LanguageModels:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "transcribed": {lang: self.models.get(lang, "") for lang in self.languages},
-            "not_transcribed": {
-                lang: {"model": m.model, "reason": m.reason} for lang, m in sorted(self._missing.items())
-            },
+            "transcribed": {lang: model_name(self.models.get(lang, "")) for lang in self.languages},
+            "not_transcribed": {lang: m.to_public_dict() for lang, m in sorted(self._missing.items())},
         }
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -44,11 +44,22 @@ class MissingModel:
     lang: str
     model: str
     reason: str
+    #: the reason without the server's paths, for anyone who asks (``GET /api/languages`` is public)
+    public_reason: str = ""
 
     @property
     def message(self) -> str:
         """The sentence shown to people (signal health, start-up line)."""
         return f"no {self.lang} model installed: not transcribed"
+
+    def to_public_dict(self) -> dict[str, str]:
+        """``{model, reason}`` naming no file or folder of the server."""
+        return {"model": model_name(self.model), "reason": self.public_reason or self.message}
+
+
+def model_name(model: str) -> str:
+    """A configured model (a name, or a model directory's path) as its name: the last path part."""
+    return model.replace("\\", "/").rstrip("/").rpartition("/")[2] or model
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +155,8 @@ class TranscriberFactory(Protocol):
         ...
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"transcribed": {lang: model}, "not_transcribed": {lang: {model, reason}}}``."""
+        """``{"transcribed": {lang: model}, "not_transcribed": {lang: {model, reason}}}``: model names
+        and reasons without the server's paths (:meth:`MissingModel.to_public_dict`)."""
         ...
 
     def close(self) -> None: ...

@@ -105,7 +105,17 @@ def test_english_only_install_transcribes_en_and_names_what_is_missing(english_o
     assert missing.message == "no zh model installed: not transcribed"
     line = english_only.describe()
     assert line.startswith(f"transcribes en ({EN})") and "zh: no zh model installed" in line
-    assert english_only.to_dict()["not_transcribed"]["zh"]["model"] == ZH
+    assert english_only.to_dict()["not_transcribed"]["zh"] == {
+        "model": ZH,
+        "reason": f"model {ZH} is not installed on this server",
+    }
+
+
+def test_models_configured_by_path_are_named_without_the_path(two_languages: LanguageModels) -> None:
+    assert two_languages.to_dict() == {
+        "transcribed": {"en": EN, "zh": "routing-only"},
+        "not_transcribed": {},
+    }
 
 
 @pytest.mark.asyncio
@@ -231,5 +241,9 @@ def test_a_damaged_model_is_missing_with_its_reason_and_nothing_is_loaded(
         assert "am/final.mdl missing" in models.missing_model("zh").reason
         assert models.missing_model("en").reason == "no model configured for en"
         assert models.describe().startswith("transcribes nothing; calls in other languages are recorded only")
+        # the public answer names the folder, not its path on the server
+        assert models.to_dict()["not_transcribed"] == {
+            "zh": {"model": "damaged", "reason": "model damaged is incomplete or damaged on this server"}
+        }
     finally:
         models.close()
