@@ -13,17 +13,19 @@
 - ``GET /api/live``: the live calls with their level and per-leg audio accounting
   (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``; the debtor's phone
   number is masked for the roles that see personal data masked (agents by default).
-- ``GET /api/metrics[?reset=true]``: event-loop lag (ms: p50, p95, p99, max) since the last reset,
-  live calls, the worst recognition lag of a live call, and the worker threads' lanes since start
-  (jobs, queue wait, CPU: :mod:`agent_monitor.lanes`) (Prometheus: ``GET /metrics``,
-  :mod:`web.api_metrics`).
+- ``GET /api/metrics``: event-loop lag (ms: p50, p95, p99, max) since the last reset, live calls,
+  the worst recognition lag of a live call, and the worker threads' lanes since start (jobs, queue
+  wait, CPU: :mod:`agent_monitor.lanes`) (Prometheus: ``GET /metrics``, :mod:`web.api_metrics`).
+  ``POST /api/metrics/reset`` answers the same and starts the loop-lag window again (a GET changes
+  nothing: ``?reset=true`` there is refused with 422, naming the POST).
 - ``POST /api/audiosocket/register``: ``{"uuid": "...", "leg": "agent"|"debtor", "call": {start
   message fields}}``: an Asterisk AudioSocket connection with that UUID joins that call as that
   leg (see :mod:`agent_monitor.ingest.audiosocket`).
 
 Access (:mod:`web.auth`): ``/healthz`` and ``/api/languages`` are public; ``/api/live`` is for
-agents (their own calls), supervisors (their team's calls) and admins; ``/api/metrics`` for
-supervisors and admins; ``/api/audiosocket/register`` needs the ingest token (``Authorization: Bearer ...``).
+agents (their own calls), supervisors (their team's calls) and admins; ``/api/metrics`` (and its
+reset, with the CSRF token) for supervisors and admins; ``/api/audiosocket/register`` needs the
+ingest token (``Authorization: Bearer ...``).
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ from agent_monitor.ingest.audiosocket import AUDIOSOCKET_RATE
 from agent_monitor.ingest.language import call_language
 from agent_monitor.ingest.ws_ingest import StartMessage, validation_problem
 from agent_monitor.model.audio import Leg
-from web.auth.deps import LiveViewer, SupervisorUser, require_ingest_token
+from web.auth.deps import LiveViewer, SupervisorUser, csrf_protect, require_ingest_token
 from web.auth.live_scope import LiveScope
 from web.auth.scope import masks
 from web.masking import mask_fields
-from web.services import ServicesDep
+from web.services import Services, ServicesDep
 
 router = APIRouter()
 
@@ -100,7 +102,19 @@ async def live_calls(request: Request, user: LiveViewer, services: ServicesDep) 
 
 
 @router.get("/api/metrics")
-async def metrics(user: SupervisorUser, services: ServicesDep, reset: bool = False) -> dict[str, Any]:
+async def metrics(user: SupervisorUser, services: ServicesDep, reset: str | None = None) -> dict[str, Any]:
+    if reset is not None:  # it reset the window on a GET, which a prefetch or a second tab also sends
+        raise InvalidRequestError("GET /api/metrics changes nothing: reset with POST /api/metrics/reset")
+    return _metrics(services, reset=False)
+
+
+@router.post("/api/metrics/reset", dependencies=[Depends(csrf_protect)])
+async def reset_metrics(user: SupervisorUser, services: ServicesDep) -> dict[str, Any]:
+    """The metrics as :func:`metrics` answers them; the loop-lag window starts again after them."""
+    return _metrics(services, reset=True)
+
+
+def _metrics(services: Services, *, reset: bool) -> dict[str, Any]:
     live = services.manager.live_calls()
     return {
         "loop_lag": services.loop_lag.summary(reset=reset),

@@ -34,9 +34,12 @@ from benchmarks.capacity.keepup import (
 from benchmarks.capacity.server import Node, tree_cpu_s
 
 
-async def get_json(node: Node, path: str) -> Any:
+async def get_json(node: Node, path: str, *, post: bool = False) -> Any:
     async with httpx.AsyncClient(timeout=5, headers={"Cookie": node.cookie}) as client:
-        reply = await client.get(node.url + path)
+        if post:
+            reply = await client.post(node.url + path, headers={"X-CSRF-Token": node.csrf})
+        else:
+            reply = await client.get(node.url + path)
         reply.raise_for_status()
         return reply.json()
 
@@ -105,7 +108,7 @@ async def run_calls(
     ]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 30)
     result.rss_idle_mib = result.rss_peak_mib = sum(node.rss_mib() for node in nodes)
-    before = [await get_json(node, "/api/metrics?reset=true") for node in nodes]
+    before = [await get_json(node, "/api/metrics/reset", post=True) for node in nodes]
     stop = asyncio.Event()
     cpu0, wall0, threads0 = sum(node.cpu_s() for node in nodes), time.monotonic(), nodes[0].threads()
     others0 = {name: tree_cpu_s(pid) for name, pid in (others or {}).items()} | {

@@ -103,6 +103,8 @@ class Node:
     proc: subprocess.Popen[bytes]
     data_dir: Path
     cookie: str = ""
+    #: the session's CSRF token (``X-CSRF-Token`` of a POST)
+    csrf: str = ""
     token: str = ""
     reported: dict[str, Any] = field(default_factory=dict)
 
@@ -169,6 +171,7 @@ def start_node(
     )
     reply.raise_for_status()
     node.cookie = f"am_session={reply.cookies['am_session']}"
+    node.csrf = reply.json()["csrf_token"]
     node.token = (data_dir / "ingest-token").read_text(encoding="ascii").strip()
     node.reported = worker_report(node)
     return node

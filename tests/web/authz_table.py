@@ -128,6 +128,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("WS", "/ws/events"): Access(roles("agent", "supervisor", "qa", "admin")),
     ("GET", "/api/live"): Access(roles("agent", "supervisor", "admin")),
     ("GET", "/api/metrics"): Access(roles("supervisor", "admin")),
+    ("POST", "/api/metrics/reset"): Access(roles("supervisor", "admin")),
     # --- pages -----------------------------------------------------------------------------------
     ("GET", "/supervisor"): Access(roles("supervisor", "admin")),
     ("GET", "/agent"): Access(roles("agent")),
