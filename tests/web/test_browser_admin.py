@@ -86,9 +86,13 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, str], browser: Any
     page.click("tr[data-user='agent2'] button.edit")
     page.click("#deactivate")
     page.wait_for_selector("tr[data-user='agent2'].inactive")
-    page.click("tr[data-user='agent2'] button.edit")
-    page.click("#reactivate")
+    # the open editor now offers to reactivate (it kept offering "Deactivate"), and back again
+    page.wait_for_selector(f"{editor} #reactivate")
+    assert page.locator(f"{editor} #deactivate").count() == 0
+    page.click(f"{editor} #reactivate")
     page.wait_for_selector("tr[data-user='agent2']:not(.inactive)")
+    page.wait_for_selector(f"{editor} #deactivate")
+    assert page.locator(f"{editor} #reactivate").count() == 0
     page.click("tr[data-user='qa1'] button.edit")
     page.fill(f"{editor} input[name=new_password]", PASSWORD + " changed")
     page.click("#reset-password")

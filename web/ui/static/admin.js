@@ -93,12 +93,23 @@ Object.assign(window.I18N.zh, {
         el("button", { class: "act primary", id: "save-user", onclick: once(() => act(() => saveUser(name, role.value, agentId.value, team.value), t("saved"))) }, t("save"))),
       el("div", { class: "filters" }, el("label", {}, t("new_password"), password),
         el("button", { class: "act", id: "reset-password", onclick: once(() => act(() => patchUser(name, { password: password.value }), t("saved"))) }, t("reset_password")),
-        u.active === false
-          ? el("button", { class: "act", id: "reactivate", onclick: once(() => act(() => patchUser(name, { active: true }), t("reactivate"))) }, t("reactivate"))
-          : el("button", { class: "act", id: "deactivate", onclick: once(() => act(() => patchUser(name, { active: false }), t("deactivate"))) }, t("deactivate")),
+        activeToggle(name, u.active !== false),
         el("button", { class: "act", id: "end-sessions", onclick: once(() => act(() => api("POST", "/api/admin/users/" + encodeURIComponent(name) + "/end-sessions"), t("sessions_ended"))) }, t("end_sessions"))),
       el("p", { class: "editor-msg" }));
     editor.hidden = false;
+  }
+  // Deactivate for an active user, Reactivate for an inactive one; once done, the other one in its
+  // place (the editor kept offering "Deactivate" to a user it had just deactivated)
+  function activeToggle(name, active) {
+    const key = active ? "deactivate" : "reactivate";
+    const button = el("button", { class: "act", id: key, onclick: once(() => act(async () => {
+      await patchUser(name, { active: !active });
+      const next = activeToggle(name, !active);
+      const focused = document.activeElement === button;
+      button.replaceWith(next);
+      if (focused) next.focus();
+    }, t(key))) }, t(key));
+    return button;
   }
   async function saveUser(name, role, agentId, team) {
     if (role !== AM.vocab.roles.AGENT) return patchUser(name, { role, agent_id: agentId || null, team: team || null });
