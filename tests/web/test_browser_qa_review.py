@@ -6,7 +6,8 @@ the stress marker follow; a call without a recording still seeks; Space and Ente
 button press it (not play/pause), the help dialog takes the focus, letters work with Caps Lock;
 notes and comments over the server's limits are refused in words; a failed "take for review" is a
 message, not a script error; saving a finished review as a draft asks first (it reopens the review);
-an HTML error page from a proxy in front of the server is said as such, not as a JSON parse error.
+an HTML error page from a proxy in front of the server is said as such, not as a JSON parse error;
+a waveform the server answers 503 for a moment is asked again, not called unplayable.
 
 The calls are stored through the repository (:func:`tests.web.ui_support.add_call`: the real
 phone call of the shared data recorded per leg, **scripted** transcripts)."""
@@ -288,6 +289,37 @@ def test_a_missing_recording_is_said_once_per_leg_in_the_page_language(
     ), texts
     qa.locator(".word").nth(3).click()  # the transcript still seeks
     assert qa.locator(".word.now").count() == 1
+    assert qa.errors == [], qa.errors
+
+
+def test_a_waveform_answered_503_is_asked_again_not_called_unplayable(
+    server: tuple[str, str], browser: Any
+) -> None:
+    """A server busy for a moment (503 with Retry-After, as for a locked database) on each leg's
+    first peaks request: the page says it tries again and draws both legs, never "cannot be
+    played" (it said so of recordings that were fine)."""
+    url, _ = server
+    qa = _review(browser, url, "rv-call")
+    busy: list[str] = []
+
+    def first_busy(route: Any) -> None:
+        leg = route.request.url.split("/recordings/")[1].split("/")[0]
+        if leg in busy:
+            route.continue_()
+            return
+        busy.append(leg)
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "1", "Content-Type": "application/json"},
+            body='{"detail": "the database is not available right now"}',
+        )
+
+    qa.route(re.compile(r"/recordings/(agent|debtor)/peaks"), first_busy)
+    qa.reload()
+    qa.wait_for_selector(".wave-note:has-text('trying again')", timeout=15_000)
+    qa.wait_for_selector("#waveform[data-drawn='2']", timeout=15_000)
+    assert sorted(busy) == ["agent", "debtor"]
+    assert qa.locator(".recording-error").count() == 0 and qa.locator(".wave-note").count() == 0
     assert qa.errors == [], qa.errors
 
 

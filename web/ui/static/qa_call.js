@@ -11,12 +11,14 @@ Object.assign(window.I18N.en, {
   draft_restored_stale: "Your changes from before the reload are back, but the review was changed elsewhere since: Save replaces that version.",
   too_long: "{what} too long: {n} characters, at most {max}.", no_recording: "No recording is stored for this call.",
   recording_unavailable: "The {leg} recording cannot be played (missing or unreadable).", saved_at: "Saved at {time}.",
+  wave_retry: "The {leg} waveform is not available right now: trying again.", wave_failed: "The {leg} waveform could not be loaded: {reason}",
 });
 Object.assign(window.I18N.zh, {
   unsaved: "有修改尚未保存：按“保存”前保留在本标签页。", draft_restored: "重新加载前的修改已恢复：按“保存”才会保留。",
   draft_restored_stale: "重新加载前的修改已恢复，但此质检之后在别处被修改过：保存将替换那个版本。",
   too_long: "{what}过长：{n} 个字符，最多 {max} 个。", no_recording: "此通话没有保存录音。",
   recording_unavailable: "{leg}录音无法播放（缺失或无法读取）。", saved_at: "已保存（{time}）。",
+  wave_retry: "{leg}波形暂时无法获取：正在重试。", wave_failed: "{leg}波形无法加载：{reason}",
 });
 (() => {
   const { t, el, api, badge, svg, fmtTime, vocab } = AM;
@@ -153,8 +155,26 @@ Object.assign(window.I18N.zh, {
     rec.hits.filter((h) => h.start != null).forEach((h) => wave.append(marker("hit leg-" + (h.leg || "call"), h.start, COLORS[h.severity] || "#667085", h.title, { "data-hit": h.hit_id })));
     canvas.addEventListener("click", (e) => { const b = canvas.getBoundingClientRect(); seek(((e.clientX - b.left) / b.width) * duration, false); });
     window.addEventListener("resize", drawWave);
-    Promise.all(rec.recordings.map((r) => api("GET", `/api/calls/${encodeURIComponent(callId)}/recordings/${r.leg}/peaks?buckets=1000`)
-      .then((p) => { peaks[r.leg] = p; }, () => unavailable(r.leg)))).then(drawWave);
+    // a leg's peaks: a 404 means the recording is missing or unreadable; a server busy for a moment
+    // (503, a dropped connection) is asked again after 1, 2, 4, 8 s, and the page says it waits
+    function waveNote(leg, text, cls = "muted") {
+      players.querySelector(`.wave-note[data-leg='${leg}']`)?.remove();
+      if (text) players.append(el("p", { class: cls + " wave-note", "data-leg": leg }, text));
+    }
+    async function loadPeaks(leg) {
+      const url = `/api/calls/${encodeURIComponent(callId)}/recordings/${leg}/peaks?buckets=1000`;
+      for (let attempt = 0; ; attempt++) {
+        try { peaks[leg] = await api("GET", url); waveNote(leg, null); return drawWave(); } catch (e) {
+          if (e.status === 404) { waveNote(leg, null); return unavailable(leg); }
+          const passing = !e.status || e.status >= 500 || e.status === 429 || e.status === 408;
+          if (!passing || attempt >= 4) return waveNote(leg, t("wave_failed", { leg: t(leg), reason: e.message }), "error");
+          waveNote(leg, t("wave_retry", { leg: t(leg) }));
+          await new Promise((done) => setTimeout(done, 1000 * 2 ** attempt));
+        }
+      }
+    }
+    drawWave();
+    rec.recordings.forEach((r) => loadPeaks(r.leg));
 
     // timeline: utterances per leg, alert markers, health marks, rule hits, playhead
     const timeline = svg("svg", { class: "timeline", id: "timeline", viewBox: `0 0 ${W} 70`, preserveAspectRatio: "none" });
