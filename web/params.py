@@ -2,7 +2,7 @@
 
 A row id or an offset beyond ``2**63 - 1`` cannot be bound to an SQLite or PostgreSQL integer;
 taken as it came, it failed deep in the driver (an ``OverflowError``, a 500). :data:`RowId`,
-:data:`Offset` and :data:`BodyRowId` refuse it with a 422 where the request is read.
+:data:`Offset` refuse it with a 422 where the request is read.
 :data:`RowIdKey` is a row id as the key of a JSON object (a review's verdicts per alert id): only
 its canonical decimal form, so that ``"1.0"``, ``" 1"``, ``"+1"``, ``"01"`` or ``"1_0"`` (which a
 lax integer reading took as alert 1, or 10) or ``"١"`` are refused with a 422 naming the key;
@@ -25,10 +25,9 @@ from agent_monitor.model.identifiers import identifier_problem
 MAX_DB_INT = 2**63 - 1
 
 Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
-BodyRowId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 #: a row id written the one way ``str(id)`` writes it: ASCII digits, no sign, no leading zero,
-#: no space, point, exponent or '_' (at most 19 digits; the range is ``BodyRowId``'s)
+#: no space, point, exponent or '_' (at most 19 digits; the range is checked after)
 _CANONICAL_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
