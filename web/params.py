@@ -1,7 +1,7 @@
 """Numbers and names the web API reads from requests, bounded where the database bounds them.
 
 A row id or an offset beyond ``2**63 - 1`` cannot be bound to an SQLite or PostgreSQL integer;
-taken as it came, it failed deep in the driver (an ``OverflowError``, a 500). :data:`RowId`,
+taken as it came, it failed deep in the driver (an ``OverflowError``, a 500). :data:`RowId` and
 :data:`Offset` refuse it with a 422 where the request is read.
 :data:`RowIdKey` is a row id as the key of a JSON object (a review's verdicts per alert id): only
 its canonical decimal form, so that ``"1.0"``, ``" 1"``, ``"+1"``, ``"01"`` or ``"1_0"`` (which a
