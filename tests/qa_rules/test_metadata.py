@@ -66,6 +66,23 @@ def test_no_call_within_seven_days_after_a_conversation() -> None:
     assert "day 7 of 7" in hits[0].reason
 
 
+def test_a_conversation_in_a_consented_call_starts_the_seven_days() -> None:
+    """The consented call itself is not counted (1006.14(b)(3)), but the conversation held in it is
+    a telephone conversation: a call placed the next day, without consent, is within its 7 days."""
+    s = RulesSettings()
+    day1 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+    callback = call("cb", day1, consented=True, conversation=True)
+    next_day = call("n2", day1 + timedelta(days=1))
+    day8 = call("n8", day1 + timedelta(days=7))
+    hits = call_frequency([callback, next_day, day8], s)
+    assert [h.rule for h in hits] == ["US-FREQ-2"]
+    assert call_frequency_of("n2", [callback, next_day, day8], s) == hits
+    assert "day 2 of 7" in hits[0].reason
+    # a consented call is itself never flagged, even right after another conversation
+    talk = call("t", day1 - timedelta(days=1), conversation=True)
+    assert call_frequency_of("cb", [talk, callback], s) == []
+
+
 def test_bad_call_records_are_rejected() -> None:
     with pytest.raises(CallRecordError, match="timezone-aware"):
         CallRecord("a", "d", "x", datetime(2024, 1, 1, 9, 0), ("UTC",))
