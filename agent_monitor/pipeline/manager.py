@@ -22,7 +22,7 @@ from datetime import timedelta
 from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError, RecordingError
 from agent_monitor.heap_trim import HeapTrimmer
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
-from agent_monitor.model.calls import CallRecord
+from agent_monitor.model.calls import CallRecord, jurisdiction_of
 from agent_monitor.model.events import AlertStateChanged, CallStarted
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import HitEvent, HitStatus
@@ -228,7 +228,8 @@ class CallManager:
 
     async def _metadata_rules(self, session: CallSession, checkers: CheckerFactory) -> None:
         """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and
-        call frequency (Regulation F, US calls) over this debtor's stored calls."""
+        call frequency (Regulation F, US calls) over this debtor's stored calls. US or PRC rules:
+        by the debtor's time zone, else the call's language (:func:`jurisdiction_of`)."""
         info = session.info
         if not info.debtor_tz:
             return
@@ -238,7 +239,7 @@ class CallManager:
             debt_id=info.debtor_id or info.call_id,
             placed_at=info.started_at,
             debtor_timezones=(info.debtor_tz,),
-            jurisdiction="CN" if info.lang == "zh" else "US",
+            jurisdiction=jurisdiction_of(info.debtor_tz, info.lang),
             connected=True,
         )
         try:

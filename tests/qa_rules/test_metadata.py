@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agent_monitor.errors import CallRecordError
-from agent_monitor.model.calls import CallRecord
+from agent_monitor.model.calls import CallRecord, jurisdiction_of
 from agent_monitor.settings import RulesSettings
 from qa_rules.metadata import call_frequency, call_frequency_of, calling_hours
 
@@ -109,3 +109,14 @@ def test_metadata_hits_quote_nothing_and_name_no_identifier() -> None:
     calls = [call(f"demo-{i}", start + timedelta(hours=20 * i), debtor="D-5551234567") for i in range(8)]
     (freq,) = call_frequency(calls, s)
     assert freq.evidence == "" and "demo-" not in freq.reason and "D-555" not in freq.reason
+
+
+def test_jurisdiction_follows_the_debtors_zone_then_the_language() -> None:
+    assert jurisdiction_of("America/Los_Angeles", "zh") == "US"
+    assert jurisdiction_of("US/Eastern", "zh") == "US"
+    assert jurisdiction_of("Pacific/Honolulu", "zh") == "US"
+    assert jurisdiction_of("Asia/Shanghai", "en") == "CN"
+    assert jurisdiction_of("Asia/Urumqi", "en") == "CN"
+    # neither a US nor a PRC zone: the language decides, as before
+    assert jurisdiction_of("Asia/Taipei", "zh") == "CN"
+    assert jurisdiction_of("Europe/London", "en") == "US"

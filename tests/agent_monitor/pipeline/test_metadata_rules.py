@@ -18,12 +18,15 @@ from tests.agent_monitor.pipeline.conftest import EventsOf, Subscribe
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: inside calling hours
 
 
-def call_info(call_id: str, debtor: str, at: datetime = NOW) -> CallInfo:
+def call_info(
+    call_id: str, debtor: str, at: datetime = NOW, *, tz: str = "America/New_York", lang: str = "en"
+) -> CallInfo:
     return CallInfo(
         call_id=call_id,
         agent_id="agent-7",
         debtor_id=debtor,
-        debtor_tz="America/New_York",
+        debtor_tz=tz,
+        lang=lang,
         sample_rate=8000,
         encoding="L16",
         source="ws-ingest",
@@ -108,3 +111,36 @@ async def test_call_within_seven_days_of_a_conversation_is_flagged(
     quiet = await manager.start_call(call_info("quiet-next", "d-quiet"))
     await quiet.stop("stop")
     assert rules_hit(events_of(sub)) == []
+
+
+def metadata_rules(events: Sequence[object]) -> list[str]:
+    """The calling-hours and frequency rules among the hits, US and PRC."""
+    return sorted(
+        e.hit.rule
+        for e in events
+        if isinstance(e, RuleHitEvent) and e.hit.category in ("calling_hours", "call_frequency")
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_debtors_time_zone_not_the_language_decides_whose_rules_apply(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
+    """A Mandarin call to a debtor in Los Angeles is a US call: Regulation F counts it (the 8th
+    call in 7 days is flagged) and the US window applies; an English call to a debtor in Shanghai
+    is judged by the PRC window, not by Regulation F."""
+    for i in range(7):
+        store_call(database, f"zh-{i}", "d-zh", NOW - timedelta(days=5 - i % 5, hours=i))
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    zh = await manager.start_call(call_info("zh-8", "d-zh", tz="America/Los_Angeles", lang="zh"))
+    await zh.stop("stop")
+    assert metadata_rules(events_of(sub)) == ["US-FREQ-1"]
+    for i in range(7):
+        store_call(database, f"sh-{i}", "d-sh", NOW - timedelta(days=5 - i % 5, hours=i))
+    late = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai, 10:30 in New York
+    en = await manager.start_call(call_info("sh-8", "d-sh", late, tz="Asia/Shanghai"))
+    await en.stop("stop")
+    assert metadata_rules(events_of(sub)) == ["CN-TIME-1"]
