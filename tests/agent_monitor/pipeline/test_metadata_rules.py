@@ -35,8 +35,16 @@ def call_info(
 
 
 def store_call(
-    database: Database, call_id: str, debtor: str, at: datetime, *, debtor_spoke: bool = False
+    database: Database,
+    call_id: str,
+    debtor: str,
+    at: datetime,
+    *,
+    debtor_spoke: bool = False,
+    voicemail: bool = False,
 ) -> None:
+    """A stored call; ``debtor_spoke``: the agent spoke and the debtor answered (a conversation);
+    ``voicemail``: a greeting on the debtor leg, then the agent's message."""
     with database.session() as s:
         repo.start_call(
             s,
@@ -48,8 +56,19 @@ def store_call(
             debtor_tz="America/New_York",
         )
         if debtor_spoke:
-            said = Transcript(leg=Leg.DEBTOR, utterance=0, start=1.0, end=2.0, text="hello", final=True)
+            asked = Transcript(
+                leg=Leg.AGENT, utterance=0, start=1.0, end=2.0, text="is this John", final=True
+            )
+            repo.save_utterance(s, call_id, asked)
+            said = Transcript(leg=Leg.DEBTOR, utterance=0, start=2.5, end=3.0, text="yes", final=True)
             repo.save_utterance(s, call_id, said)
+        if voicemail:
+            greeting = Transcript(
+                Leg.DEBTOR, 0, 0.5, 4.0, "you have reached John please leave a message", True
+            )
+            repo.save_utterance(s, call_id, greeting)
+            message = Transcript(Leg.AGENT, 0, 5.0, 9.0, "this is Mary please call me back", True)
+            repo.save_utterance(s, call_id, message)
         repo.end_call(s, call_id, status=CallStatus.ENDED, ended_at=at + timedelta(minutes=3))
 
 
@@ -144,3 +163,25 @@ async def test_the_debtors_time_zone_not_the_language_decides_whose_rules_apply(
     en = await manager.start_call(call_info("sh-8", "d-sh", late, tz="Asia/Shanghai"))
     await en.stop("stop")
     assert metadata_rules(events_of(sub)) == ["CN-TIME-1"]
+
+
+@pytest.mark.asyncio
+async def test_a_voicemail_is_a_call_placed_not_a_conversation(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
+    """A message left on the debtor's voicemail yesterday (the greeting is speech on the debtor
+    leg) does not start the 7 days after a conversation: today's call is not flagged US-FREQ-2.
+    The voicemail still counts as a call placed toward the 7 in 7."""
+    store_call(database, "vm-1", "d-vm", NOW - timedelta(days=1), voicemail=True)
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    session = await manager.start_call(call_info("vm-next", "d-vm"))
+    await session.stop("stop")
+    assert rules_hit(events_of(sub)) == []
+    for i in range(6):
+        store_call(database, f"vm-{i + 2}", "d-vm", NOW - timedelta(days=2, hours=i), voicemail=True)
+    eighth = await manager.start_call(call_info("vm-8", "d-vm", NOW + timedelta(hours=1)))
+    await eighth.stop("stop")
+    assert rules_hit(events_of(sub)) == ["US-FREQ-1"]
