@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
@@ -186,3 +186,16 @@ def debtor_calls_since(
         .order_by(Call.started_at, Call.id)
     )
     return [(call, bool(conversation)) for call, conversation in session.execute(stmt)]
+
+
+def debtor_time_zones(session: Session, debtor_id: str, *, besides: str) -> list[str]:
+    """The time zones given with the other stored calls to ``debtor_id``, the latest call's first
+    (where a call comes without one, the places the debtor may be in)."""
+    latest = func.max(Call.started_at)
+    stmt = (
+        select(Call.debtor_tz)
+        .where(Call.debtor_id == debtor_id, Call.id != besides, Call.debtor_tz.is_not(None))
+        .group_by(Call.debtor_tz)
+        .order_by(latest.desc(), Call.debtor_tz)
+    )
+    return [tz for tz in session.scalars(stmt) if tz]

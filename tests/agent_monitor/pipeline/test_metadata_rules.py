@@ -19,7 +19,7 @@ NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: inside call
 
 
 def call_info(
-    call_id: str, debtor: str, at: datetime = NOW, *, tz: str = "America/New_York", lang: str = "en"
+    call_id: str, debtor: str, at: datetime = NOW, *, tz: str | None = "America/New_York", lang: str = "en"
 ) -> CallInfo:
     return CallInfo(
         call_id=call_id,
@@ -42,6 +42,7 @@ def store_call(
     *,
     debtor_spoke: bool = False,
     voicemail: bool = False,
+    tz: str = "America/New_York",
 ) -> None:
     """A stored call; ``debtor_spoke``: the agent spoke and the debtor answered (a conversation);
     ``voicemail``: a greeting on the debtor leg, then the agent's message."""
@@ -53,7 +54,7 @@ def store_call(
             source_protocol="ws-ingest",
             started_at=at,
             debtor_id=debtor,
-            debtor_tz="America/New_York",
+            debtor_tz=tz,
         )
         if debtor_spoke:
             asked = Transcript(
@@ -185,3 +186,30 @@ async def test_a_voicemail_is_a_call_placed_not_a_conversation(
     eighth = await manager.start_call(call_info("vm-8", "d-vm", NOW + timedelta(hours=1)))
     await eighth.stop("stop")
     assert rules_hit(events_of(sub)) == ["US-FREQ-1"]
+
+
+@pytest.mark.asyncio
+async def test_a_call_without_a_time_zone_is_judged_in_the_debtors_stored_zone(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
+    """The dialer sent no time zone with this call, but the debtor's earlier calls were to Los
+    Angeles: the call at 07:30 there is outside the calling hours, and it is the 8th in 7 days.
+    A debtor nobody knows a zone of is still not judged."""
+    for i in range(7):
+        store_call(
+            database, f"la-{i}", "d-la", NOW - timedelta(days=5 - i % 5, hours=i), tz="America/Los_Angeles"
+        )
+    early = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)  # 07:30 in Los Angeles (PDT)
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    session = await manager.start_call(call_info("la-8", "d-la", early, tz=None))
+    await session.stop("stop")
+    events = events_of(sub)
+    assert metadata_rules(events) == ["US-FREQ-1", "US-TIME-1"]
+    (late,) = [e.hit for e in events if isinstance(e, RuleHitEvent) and e.hit.rule == "US-TIME-1"]
+    assert "07:30 America/Los_Angeles" in late.reason
+    unknown = await manager.start_call(call_info("nobody-1", "d-nobody", early, tz=None))
+    await unknown.stop("stop")
+    assert metadata_rules(events_of(sub)) == []

@@ -176,6 +176,32 @@ def test_debtor_call_history_for_the_frequency_rule(db: Database) -> None:
             repo.debtor_calls_since(s, "d1", datetime(2025, 1, 1), besides="now")
 
 
+def test_debtor_time_zones_latest_call_first(db: Database) -> None:
+    with db.session() as s:
+        for i, (debtor, days, tz) in enumerate(
+            [
+                ("d1", 30, "America/New_York"),
+                ("d1", 2, "America/Los_Angeles"),
+                ("d1", 5, "America/New_York"),
+                ("d1", 1, None),
+                ("d2", 0, "America/Chicago"),
+            ]
+        ):
+            repo.start_call(
+                s,
+                f"z{i}",
+                "A1",
+                source_protocol="ws_ingest",
+                started_at=T0 - timedelta(days=days),
+                debtor_id=debtor,
+                debtor_tz=tz,
+            )
+    with db.session() as s:
+        assert repo.debtor_time_zones(s, "d1", besides="z3") == ["America/Los_Angeles", "America/New_York"]
+        assert repo.debtor_time_zones(s, "d1", besides="z1") == ["America/New_York"]
+        assert repo.debtor_time_zones(s, "d3", besides="z0") == []
+
+
 def test_utterances_words_hits_and_stress(db: Database) -> None:
     start_call(db)
     partial = Transcript(Leg.AGENT, 0, 1.0, 2.0, "you must pay", final=False)
