@@ -6,7 +6,8 @@
 * :func:`call_frequency`: Regulation F 1006.14(b)(2): more than 7 calls to a person about a debt
   within 7 consecutive days, or any call within 7 days after a telephone conversation about that
   debt (the conversation day is day 1). Calls that did not connect and calls made with the
-  person's prior consent are not counted; voicemail drops are.
+  person's prior consent are not counted; voicemail drops are. A conversation in a consented
+  call is still a telephone conversation: the 7 days after it apply to the calls that follow.
 
 Days are calendar days in the debtor's (first) time zone. The frequency presumptions are US law
 and apply to ``jurisdiction="US"`` records; PRC caps are unverified institution policy.
@@ -122,11 +123,15 @@ def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tup
     after = settings.freq_after_conversation_days
     for group in groups.values():
         group.sort(key=lambda c: c.placed_at)
-        counted = [c for c in group if c.connected and not c.consented]
         placed: list[datetime] = []
         last_conversation: date | None = None
-        for call in counted:
+        for call in group:
             day = _day(call)
+            if not call.connected or call.consented:
+                # not counted (1006.14(b)(3)); a conversation in a consented call still happened
+                if call.connected and call.conversation:
+                    last_conversation = day
+                continue
             in_window = [p for p in placed if (day - _day_of(p, call)).days < window]
             if len(in_window) >= max_calls:
                 reason = (

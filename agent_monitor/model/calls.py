@@ -37,3 +37,47 @@ class CallRecord:
             raise CallRecordError(f"call {self.call_id}: placed_at must be timezone-aware")
         if not self.debtor_timezones:
             raise CallRecordError(f"call {self.call_id}: at least one debtor time zone is required")
+
+
+#: IANA zones of the People's Republic of China (zone.tab ``CN`` and their backward links)
+PRC_ZONES = frozenset(
+    {"Asia/Shanghai", "Asia/Urumqi", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "Asia/Kashgar", "PRC"}
+)
+#: IANA zones of the United States and its territories (zone.tab ``US``, ``PR``, ``VI``, ``GU``,
+#: ``MP``, ``AS``, and the ``US/*`` backward links): the FDCPA and Regulation F protect consumers there
+US_ZONES = frozenset(
+    {
+        *(
+            f"America/{name}"
+            for name in (
+                "New_York", "Detroit", "Kentucky/Louisville", "Kentucky/Monticello", "Louisville",
+                "Fort_Wayne", "Indianapolis", "Knox_IN", "Indiana/Indianapolis", "Indiana/Vincennes",
+                "Indiana/Winamac", "Indiana/Marengo", "Indiana/Petersburg", "Indiana/Vevay",
+                "Indiana/Tell_City", "Indiana/Knox", "Chicago", "Menominee", "North_Dakota/Center",
+                "North_Dakota/New_Salem", "North_Dakota/Beulah", "Denver", "Shiprock", "Boise",
+                "Phoenix", "Los_Angeles", "Anchorage", "Juneau", "Sitka", "Metlakatla", "Yakutat",
+                "Nome", "Adak", "Atka", "Puerto_Rico", "St_Thomas", "Virgin",
+            )
+        ),
+        *(
+            f"US/{name}"
+            for name in (
+                "Alaska", "Aleutian", "Arizona", "Central", "East-Indiana", "Eastern", "Hawaii",
+                "Indiana-Starke", "Michigan", "Mountain", "Pacific", "Samoa",
+            )
+        ),
+        "Pacific/Honolulu", "Pacific/Johnston", "Pacific/Guam", "Pacific/Saipan", "Pacific/Pago_Pago",
+        "Pacific/Samoa", "Navajo",
+    }
+)  # fmt: skip
+
+
+def jurisdiction_of(debtor_tz: str, lang: str) -> str:
+    """Whose calling rules apply to a call: where the debtor is, by their time zone (``CN`` in a
+    zone of the PRC, ``US`` in one of the United States); elsewhere the call's language decides
+    (``zh``: ``CN``, otherwise ``US``). A Mandarin call to a debtor in San Francisco is a US call."""
+    if debtor_tz in PRC_ZONES:
+        return "CN"
+    if debtor_tz in US_ZONES:
+        return "US"
+    return "CN" if lang == "zh" else "US"

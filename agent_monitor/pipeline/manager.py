@@ -22,7 +22,7 @@ from datetime import timedelta
 from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError, RecordingError
 from agent_monitor.heap_trim import HeapTrimmer
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
-from agent_monitor.model.calls import CallRecord
+from agent_monitor.model.calls import CallRecord, jurisdiction_of
 from agent_monitor.model.events import AlertStateChanged, CallStarted
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import HitEvent, HitStatus
@@ -228,17 +228,22 @@ class CallManager:
 
     async def _metadata_rules(self, session: CallSession, checkers: CheckerFactory) -> None:
         """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and
-        call frequency (Regulation F, US calls) over this debtor's stored calls."""
+        call frequency (Regulation F, US calls) over this debtor's stored calls. US or PRC rules:
+        by the debtor's time zone, else the call's language (:func:`jurisdiction_of`). A call
+        that comes without a time zone is judged in every zone the debtor's stored calls gave."""
         info = session.info
-        if not info.debtor_tz:
+        zones = (
+            (info.debtor_tz,) if info.debtor_tz else await self._stored_zones(info.call_id, info.debtor_id)
+        )
+        if not zones:
             return
         record = CallRecord(
             call_id=info.call_id,
             debtor_id=info.debtor_id or info.call_id,
             debt_id=info.debtor_id or info.call_id,
             placed_at=info.started_at,
-            debtor_timezones=(info.debtor_tz,),
-            jurisdiction="CN" if info.lang == "zh" else "US",
+            debtor_timezones=zones,
+            jurisdiction=jurisdiction_of(zones[0], info.lang),
             connected=True,
         )
         try:
@@ -250,6 +255,17 @@ class CallManager:
             log.warning("call %s: call-metadata rules not checked: %s", info.call_id, exc)
             return
         await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
+
+    async def _stored_zones(self, call_id: str, debtor_id: str | None) -> tuple[str, ...]:
+        """The time zones of the debtor's other stored calls (none without a debtor id)."""
+        if not debtor_id:
+            return ()
+
+        def job() -> tuple[str, ...]:
+            with self.db.session() as s:
+                return tuple(repo.debtor_time_zones(s, debtor_id, besides=call_id))
+
+        return await asyncio.to_thread(job)
 
     async def _debtor_history(self, current: CallRecord) -> list[CallRecord]:
         """The debtor's earlier calls within the frequency rule's reach, as call records."""

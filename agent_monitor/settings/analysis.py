@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.settings.base import REPO_ROOT, Section
@@ -38,6 +39,33 @@ class RulesSettings(Section):
     freq_window_days: int = Field(7, ge=1)
     #: no call within this many days after a telephone conversation (conversation day = day 1)
     freq_after_conversation_days: int = Field(7, ge=1)
+
+    @field_validator("us_calling_window", "prc_calling_window")
+    @classmethod
+    def _window(cls, v: tuple[str, str]) -> tuple[str, str]:
+        return calling_window(v)
+
+    @field_validator("prc_calling_window_by_tenant")
+    @classmethod
+    def _tenant_windows(cls, v: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        return {tenant: calling_window(w, f"tenant {tenant!r}: ") for tenant, w in v.items()}
+
+
+_HHMM = re.compile(r"([01]?[0-9]|2[0-3]):[0-5][0-9]")
+
+
+def calling_window(window: tuple[str, str], where: str = "") -> tuple[str, str]:
+    """An allowed calling window checked when the settings load: two ``HH:MM`` times, the start
+    before the end (a window that is not one, e.g. ``08:00:00``, or the forbidden period
+    ``21:00``-``08:00`` written by mistake, was only found at each call: its rules skipped, or
+    every call flagged)."""
+    start, end = window
+    for value in window:
+        if not _HHMM.fullmatch(value):
+            raise ValueError(f"{where}calling window time {value!r} is not HH:MM (00:00 to 23:59)")
+    if tuple(map(int, start.split(":"))) >= tuple(map(int, end.split(":"))):
+        raise ValueError(f"{where}calling window {start}-{end}: the start must be before the end")
+    return window
 
 
 class StressSettings(Section):

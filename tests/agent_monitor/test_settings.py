@@ -186,3 +186,28 @@ def test_a_config_path_that_is_a_folder_or_missing_is_one_line_from_the_option_a
             load_settings()
         assert str(from_env.value) == f"{path}: {said}"
         monkeypatch.setenv("AGENT_MONITOR_CONFIG", "")
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "said"),
+    [
+        ("AGENT_MONITOR_RULES__US_CALLING_WINDOW", '["08:00:00", "21:00"]', "'08:00:00' is not HH:MM"),
+        ("AGENT_MONITOR_RULES__PRC_CALLING_WINDOW", '["22:00", "08:00"]', "start must be before the end"),
+        (
+            "AGENT_MONITOR_RULES__PRC_CALLING_WINDOW_BY_TENANT",
+            '{"north": ["08:00", "24:00"]}',
+            "tenant 'north': calling window time '24:00'",
+        ),
+    ],
+)
+def test_a_calling_window_that_is_not_one_is_refused_when_the_settings_load(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, said: str
+) -> None:
+    """It was taken, then every call's metadata rules (calling hours and Regulation F frequency)
+    were skipped with a log line, or every call was flagged (the forbidden period given)."""
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError, match="invalid settings") as err:
+        load_settings()
+    assert said in str(err.value)
+    monkeypatch.setenv(env, '{"north": ["8:00", "22:00"]}' if env.endswith("TENANT") else '["8:00", "20:00"]')
+    load_settings()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agent_monitor.errors import CallRecordError
-from agent_monitor.model.calls import CallRecord
+from agent_monitor.model.calls import CallRecord, jurisdiction_of
 from agent_monitor.settings import RulesSettings
 from qa_rules.metadata import call_frequency, call_frequency_of, calling_hours
 
@@ -66,6 +66,23 @@ def test_no_call_within_seven_days_after_a_conversation() -> None:
     assert "day 7 of 7" in hits[0].reason
 
 
+def test_a_conversation_in_a_consented_call_starts_the_seven_days() -> None:
+    """The consented call itself is not counted (1006.14(b)(3)), but the conversation held in it is
+    a telephone conversation: a call placed the next day, without consent, is within its 7 days."""
+    s = RulesSettings()
+    day1 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+    callback = call("cb", day1, consented=True, conversation=True)
+    next_day = call("n2", day1 + timedelta(days=1))
+    day8 = call("n8", day1 + timedelta(days=7))
+    hits = call_frequency([callback, next_day, day8], s)
+    assert [h.rule for h in hits] == ["US-FREQ-2"]
+    assert call_frequency_of("n2", [callback, next_day, day8], s) == hits
+    assert "day 2 of 7" in hits[0].reason
+    # a consented call is itself never flagged, even right after another conversation
+    talk = call("t", day1 - timedelta(days=1), conversation=True)
+    assert call_frequency_of("cb", [talk, callback], s) == []
+
+
 def test_bad_call_records_are_rejected() -> None:
     with pytest.raises(CallRecordError, match="timezone-aware"):
         CallRecord("a", "d", "x", datetime(2024, 1, 1, 9, 0), ("UTC",))
@@ -92,3 +109,14 @@ def test_metadata_hits_quote_nothing_and_name_no_identifier() -> None:
     calls = [call(f"demo-{i}", start + timedelta(hours=20 * i), debtor="D-5551234567") for i in range(8)]
     (freq,) = call_frequency(calls, s)
     assert freq.evidence == "" and "demo-" not in freq.reason and "D-555" not in freq.reason
+
+
+def test_jurisdiction_follows_the_debtors_zone_then_the_language() -> None:
+    assert jurisdiction_of("America/Los_Angeles", "zh") == "US"
+    assert jurisdiction_of("US/Eastern", "zh") == "US"
+    assert jurisdiction_of("Pacific/Honolulu", "zh") == "US"
+    assert jurisdiction_of("Asia/Shanghai", "en") == "CN"
+    assert jurisdiction_of("Asia/Urumqi", "en") == "CN"
+    # neither a US nor a PRC zone: the language decides, as before
+    assert jurisdiction_of("Asia/Taipei", "zh") == "CN"
+    assert jurisdiction_of("Europe/London", "en") == "US"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
 from agent_monitor.model.audio import Leg
@@ -158,16 +158,44 @@ def debtor_calls_since(
     session: Session, debtor_id: str, since: datetime, *, besides: str
 ) -> list[tuple[Call, bool]]:
     """Other calls to ``debtor_id`` started at or after ``since``, oldest first, each with whether
-    the debtor was spoken to in it (the debtor leg has a final utterance): the call history the
-    frequency rule (Regulation F 1006.14(b)(2)) counts."""
-    spoke = (
-        select(Utterance.id)
-        .where(Utterance.call_id == Call.id, Utterance.leg == Leg.DEBTOR, Utterance.final.is_(True))
+    it had a conversation: the call history the frequency rule (Regulation F 1006.14(b)(2)) counts.
+
+    A conversation is the debtor answering the agent: a final utterance of the debtor leg that
+    starts after a final utterance of the agent leg began. Speech on the debtor leg before the
+    agent ever spoke is not one: a voicemail greeting the agent then leaves a message on is a call
+    placed, not a telephone conversation (the 7 days after a conversation do not start)."""
+    said, reply = aliased(Utterance), aliased(Utterance)
+    agent_spoke_first = (
+        select(said.id)
+        .where(
+            said.call_id == Call.id,
+            said.leg == Leg.AGENT,
+            said.final.is_(True),
+            said.start_s < reply.start_s,
+        )
+        .exists()
+    )
+    answered = (
+        select(reply.id)
+        .where(reply.call_id == Call.id, reply.leg == Leg.DEBTOR, reply.final.is_(True), agent_spoke_first)
         .exists()
     )
     stmt = (
-        select(Call, spoke)
+        select(Call, answered)
         .where(Call.debtor_id == debtor_id, Call.id != besides, Call.started_at >= as_utc(since, "since"))
         .order_by(Call.started_at, Call.id)
     )
     return [(call, bool(conversation)) for call, conversation in session.execute(stmt)]
+
+
+def debtor_time_zones(session: Session, debtor_id: str, *, besides: str) -> list[str]:
+    """The time zones given with the other stored calls to ``debtor_id``, the latest call's first
+    (where a call comes without one, the places the debtor may be in)."""
+    latest = func.max(Call.started_at)
+    stmt = (
+        select(Call.debtor_tz)
+        .where(Call.debtor_id == debtor_id, Call.id != besides, Call.debtor_tz.is_not(None))
+        .group_by(Call.debtor_tz)
+        .order_by(latest.desc(), Call.debtor_tz)
+    )
+    return [tz for tz in session.scalars(stmt) if tz]

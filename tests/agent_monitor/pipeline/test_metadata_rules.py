@@ -18,12 +18,15 @@ from tests.agent_monitor.pipeline.conftest import EventsOf, Subscribe
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: inside calling hours
 
 
-def call_info(call_id: str, debtor: str, at: datetime = NOW) -> CallInfo:
+def call_info(
+    call_id: str, debtor: str, at: datetime = NOW, *, tz: str | None = "America/New_York", lang: str = "en"
+) -> CallInfo:
     return CallInfo(
         call_id=call_id,
         agent_id="agent-7",
         debtor_id=debtor,
-        debtor_tz="America/New_York",
+        debtor_tz=tz,
+        lang=lang,
         sample_rate=8000,
         encoding="L16",
         source="ws-ingest",
@@ -32,8 +35,17 @@ def call_info(call_id: str, debtor: str, at: datetime = NOW) -> CallInfo:
 
 
 def store_call(
-    database: Database, call_id: str, debtor: str, at: datetime, *, debtor_spoke: bool = False
+    database: Database,
+    call_id: str,
+    debtor: str,
+    at: datetime,
+    *,
+    debtor_spoke: bool = False,
+    voicemail: bool = False,
+    tz: str = "America/New_York",
 ) -> None:
+    """A stored call; ``debtor_spoke``: the agent spoke and the debtor answered (a conversation);
+    ``voicemail``: a greeting on the debtor leg, then the agent's message."""
     with database.session() as s:
         repo.start_call(
             s,
@@ -42,11 +54,22 @@ def store_call(
             source_protocol="ws-ingest",
             started_at=at,
             debtor_id=debtor,
-            debtor_tz="America/New_York",
+            debtor_tz=tz,
         )
         if debtor_spoke:
-            said = Transcript(leg=Leg.DEBTOR, utterance=0, start=1.0, end=2.0, text="hello", final=True)
+            asked = Transcript(
+                leg=Leg.AGENT, utterance=0, start=1.0, end=2.0, text="is this John", final=True
+            )
+            repo.save_utterance(s, call_id, asked)
+            said = Transcript(leg=Leg.DEBTOR, utterance=0, start=2.5, end=3.0, text="yes", final=True)
             repo.save_utterance(s, call_id, said)
+        if voicemail:
+            greeting = Transcript(
+                Leg.DEBTOR, 0, 0.5, 4.0, "you have reached John please leave a message", True
+            )
+            repo.save_utterance(s, call_id, greeting)
+            message = Transcript(Leg.AGENT, 0, 5.0, 9.0, "this is Mary please call me back", True)
+            repo.save_utterance(s, call_id, message)
         repo.end_call(s, call_id, status=CallStatus.ENDED, ended_at=at + timedelta(minutes=3))
 
 
@@ -108,3 +131,85 @@ async def test_call_within_seven_days_of_a_conversation_is_flagged(
     quiet = await manager.start_call(call_info("quiet-next", "d-quiet"))
     await quiet.stop("stop")
     assert rules_hit(events_of(sub)) == []
+
+
+def metadata_rules(events: Sequence[object]) -> list[str]:
+    """The calling-hours and frequency rules among the hits, US and PRC."""
+    return sorted(
+        e.hit.rule
+        for e in events
+        if isinstance(e, RuleHitEvent) and e.hit.category in ("calling_hours", "call_frequency")
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_debtors_time_zone_not_the_language_decides_whose_rules_apply(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
+    """A Mandarin call to a debtor in Los Angeles is a US call: Regulation F counts it (the 8th
+    call in 7 days is flagged) and the US window applies; an English call to a debtor in Shanghai
+    is judged by the PRC window, not by Regulation F."""
+    for i in range(7):
+        store_call(database, f"zh-{i}", "d-zh", NOW - timedelta(days=5 - i % 5, hours=i))
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    zh = await manager.start_call(call_info("zh-8", "d-zh", tz="America/Los_Angeles", lang="zh"))
+    await zh.stop("stop")
+    assert metadata_rules(events_of(sub)) == ["US-FREQ-1"]
+    for i in range(7):
+        store_call(database, f"sh-{i}", "d-sh", NOW - timedelta(days=5 - i % 5, hours=i))
+    late = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai, 10:30 in New York
+    en = await manager.start_call(call_info("sh-8", "d-sh", late, tz="Asia/Shanghai"))
+    await en.stop("stop")
+    assert metadata_rules(events_of(sub)) == ["CN-TIME-1"]
+
+
+@pytest.mark.asyncio
+async def test_a_voicemail_is_a_call_placed_not_a_conversation(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
+    """A message left on the debtor's voicemail yesterday (the greeting is speech on the debtor
+    leg) does not start the 7 days after a conversation: today's call is not flagged US-FREQ-2.
+    The voicemail still counts as a call placed toward the 7 in 7."""
+    store_call(database, "vm-1", "d-vm", NOW - timedelta(days=1), voicemail=True)
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    session = await manager.start_call(call_info("vm-next", "d-vm"))
+    await session.stop("stop")
+    assert rules_hit(events_of(sub)) == []
+    for i in range(6):
+        store_call(database, f"vm-{i + 2}", "d-vm", NOW - timedelta(days=2, hours=i), voicemail=True)
+    eighth = await manager.start_call(call_info("vm-8", "d-vm", NOW + timedelta(hours=1)))
+    await eighth.stop("stop")
+    assert rules_hit(events_of(sub)) == ["US-FREQ-1"]
+
+
+@pytest.mark.asyncio
+async def test_a_call_without_a_time_zone_is_judged_in_the_debtors_stored_zone(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
+    """The dialer sent no time zone with this call, but the debtor's earlier calls were to Los
+    Angeles: the call at 07:30 there is outside the calling hours, and it is the 8th in 7 days.
+    A debtor nobody knows a zone of is still not judged."""
+    for i in range(7):
+        store_call(
+            database, f"la-{i}", "d-la", NOW - timedelta(days=5 - i % 5, hours=i), tz="America/Los_Angeles"
+        )
+    early = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)  # 07:30 in Los Angeles (PDT)
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    session = await manager.start_call(call_info("la-8", "d-la", early, tz=None))
+    await session.stop("stop")
+    events = events_of(sub)
+    assert metadata_rules(events) == ["US-FREQ-1", "US-TIME-1"]
+    (late,) = [e.hit for e in events if isinstance(e, RuleHitEvent) and e.hit.rule == "US-TIME-1"]
+    assert "07:30 America/Los_Angeles" in late.reason
+    unknown = await manager.start_call(call_info("nobody-1", "d-nobody", early, tz=None))
+    await unknown.stop("stop")
+    assert metadata_rules(events_of(sub)) == []

@@ -136,7 +136,8 @@ def test_call_lifecycle_and_listing(db: Database) -> None:
 
 def test_debtor_call_history_for_the_frequency_rule(db: Database) -> None:
     with db.session() as s:
-        for i, (debtor, days) in enumerate([("d1", 9), ("d1", 3), ("d1", 1), ("d2", 1), (None, 1)]):
+        calls = [("d1", 9), ("d1", 3), ("d1", 1), ("d2", 1), (None, 1), ("d1", 2), ("d1", 2)]
+        for i, (debtor, days) in enumerate(calls):
             repo.start_call(
                 s,
                 f"h{i}",
@@ -145,16 +146,60 @@ def test_debtor_call_history_for_the_frequency_rule(db: Database) -> None:
                 started_at=T0 - timedelta(days=days),
                 debtor_id=debtor,
             )
-        said = Transcript(leg=Leg.DEBTOR, utterance=0, start=0.5, end=1.0, text="yes", final=True)
-        repo.save_utterance(s, "h1", said)
+        # h1: the debtor says hello, the agent speaks, the debtor answers: a conversation
+        for leg, n, start, text in [
+            (Leg.DEBTOR, 0, 0.5, "hello"),
+            (Leg.AGENT, 0, 1.5, "is this John"),
+            (Leg.DEBTOR, 1, 3.0, "yes"),
+        ]:
+            repo.save_utterance(s, "h1", Transcript(leg, n, start, start + 1.0, text, final=True))
         agent_only = Transcript(leg=Leg.AGENT, utterance=0, start=0.5, end=1.0, text="hello", final=True)
         repo.save_utterance(s, "h2", agent_only)
+        # h5: a voicemail greeting, then the agent's message: nobody answered the agent
+        greeting = Transcript(Leg.DEBTOR, 0, 0.5, 4.0, "you have reached John leave a message", final=True)
+        repo.save_utterance(s, "h5", greeting)
+        message = Transcript(Leg.AGENT, 0, 5.0, 9.0, "this is Mary please call me back", final=True)
+        repo.save_utterance(s, "h5", message)
+        # h6: the debtor's answer is still a partial: not (yet) a conversation
+        repo.save_utterance(s, "h6", Transcript(Leg.AGENT, 0, 0.5, 1.0, "hello", final=True))
+        repo.save_utterance(s, "h6", Transcript(Leg.DEBTOR, 0, 1.5, 2.0, "yes", final=False))
         repo.start_call(s, "now", "A1", source_protocol="ws_ingest", started_at=T0, debtor_id="d1")
     with db.session() as s:
         history = repo.debtor_calls_since(s, "d1", T0 - timedelta(days=8), besides="now")
-        assert [(call.id, spoke) for call, spoke in history] == [("h1", True), ("h2", False)]
+        assert [(call.id, spoke) for call, spoke in history] == [
+            ("h1", True),
+            ("h5", False),
+            ("h6", False),
+            ("h2", False),
+        ]
         with pytest.raises(InvalidRecordError, match="no time zone"):
             repo.debtor_calls_since(s, "d1", datetime(2025, 1, 1), besides="now")
+
+
+def test_debtor_time_zones_latest_call_first(db: Database) -> None:
+    with db.session() as s:
+        for i, (debtor, days, tz) in enumerate(
+            [
+                ("d1", 30, "America/New_York"),
+                ("d1", 2, "America/Los_Angeles"),
+                ("d1", 5, "America/New_York"),
+                ("d1", 1, None),
+                ("d2", 0, "America/Chicago"),
+            ]
+        ):
+            repo.start_call(
+                s,
+                f"z{i}",
+                "A1",
+                source_protocol="ws_ingest",
+                started_at=T0 - timedelta(days=days),
+                debtor_id=debtor,
+                debtor_tz=tz,
+            )
+    with db.session() as s:
+        assert repo.debtor_time_zones(s, "d1", besides="z3") == ["America/Los_Angeles", "America/New_York"]
+        assert repo.debtor_time_zones(s, "d1", besides="z1") == ["America/New_York"]
+        assert repo.debtor_time_zones(s, "d3", besides="z0") == []
 
 
 def test_utterances_words_hits_and_stress(db: Database) -> None:
