@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from agent_monitor.errors import CallRecordError
 from agent_monitor.model.calls import CallRecord
+from agent_monitor.model.identifiers import time_zone
 from agent_monitor.model.rules import RuleHit, Severity
 from agent_monitor.settings import RulesSettings
 
@@ -32,9 +33,9 @@ FREQ_CITATION = "Reg F 12 CFR 1006.14(b)(2)(i)(A) (7 calls in 7 days) and (B) (7
 
 def _zone(name: str, call_id: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise CallRecordError(f"call {call_id}: unknown time zone {name!r}") from exc
+        return time_zone(name)
+    except ValueError as exc:
+        raise CallRecordError(f"call {call_id}: {exc}") from exc
 
 
 def _hhmm(value: str) -> time:

@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent_monitor.errors import IngestProtocolError
 from agent_monitor.ingest.language import call_language
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem
+from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem, time_zone
 from agent_monitor.model.session import CallInfo, Encoding, Source
 from agent_monitor.settings import LiveSettings
 from agent_monitor.strict_json import StrictJsonError, loads_strict
@@ -132,12 +132,10 @@ class StartMessage(BaseModel):
         if v is None or not v.strip():
             return None
         _check_id(v, "debtor_tz")
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r}") from None
+            time_zone(v)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("unknown time zone", "unknown IANA time zone")) from None
         return v
 
     @field_validator("encoding", mode="before")

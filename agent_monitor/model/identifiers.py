@@ -9,12 +9,17 @@ C1), a bidirectional override or isolate, a zero-width character or a lone surro
 characters make one id look like another on a screen or in a log, and some databases refuse them.
 Nor may it begin or end with white space (the ingest protocols strip the ids a call carries, so an
 agent user's id ``" A-7"`` would never match the calls of agent ``A-7``), nor be ``.`` or ``..``
-(:data:`DOT_SEGMENTS`).
+(:data:`DOT_SEGMENTS`). A debtor's or a browser's time zone is the zone of a place
+(:func:`time_zone`).
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 #: call ids, agent ids, debtor ids, time zone names (characters; the storage columns hold this many)
 MAX_ID_CHARS = 64
@@ -53,3 +58,22 @@ def identifier_problem(value: str, max_chars: int = MAX_ID_CHARS) -> str | None:
 def has_forbidden_characters(text: str) -> bool:
     """Whether ``text`` holds a character no identifier may hold (see the module documentation)."""
     return _FORBIDDEN.search(text) is not None
+
+
+#: names in the time zone database that are not a place: ``localtime`` (whatever zone the server
+#: runs in), ``Factory`` (a placeholder) and ``posixrules`` (a template of rules)
+NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA zone of a place named ``name``; :class:`ValueError` ("unknown time zone") for a
+    name the database lacks, one of :data:`NOT_PLACES`, or a ``posix/`` or ``right/`` copy of a zone
+    (one place, one name: the rules and reports group by the name)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name in NOT_PLACES or name.startswith(("posix/", "right/")):
+        raise ValueError(f"unknown time zone {name!r}: not the zone of a place")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {name!r}") from None

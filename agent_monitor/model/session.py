@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem
+from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem, time_zone
 from agent_monitor.model.levels import WarningLevel
 
 #: where a call's audio comes from
@@ -79,12 +79,10 @@ class CallInfo:
         if self.started_at.tzinfo is None:
             raise PipelineError(f"call {self.call_id}: started_at must be timezone-aware")
         if self.debtor_tz is not None:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
             try:
-                ZoneInfo(self.debtor_tz)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise PipelineError(f"call {self.call_id}: unknown time zone {self.debtor_tz!r}") from None
+                time_zone(self.debtor_tz)
+            except ValueError as exc:
+                raise PipelineError(f"call {self.call_id}: {exc}") from None
 
     @property
     def bytes_per_sample(self) -> int:

@@ -88,6 +88,9 @@ def test_bad_call_records_are_rejected() -> None:
         CallRecord("a", "d", "x", datetime(2024, 1, 1, 9, 0), ("UTC",))
     with pytest.raises(CallRecordError, match="unknown time zone"):
         calling_hours([call("z", datetime(2024, 1, 1, tzinfo=UTC), ("Mars/Olympus",))], RulesSettings())
+    # `localtime` is whatever zone the server runs in, not the debtor's
+    with pytest.raises(CallRecordError, match="unknown time zone 'localtime': not the zone of a place"):
+        calling_hours([call("z", datetime(2024, 1, 1, tzinfo=UTC), ("localtime",))], RulesSettings())
 
 
 def test_metadata_hits_quote_nothing_and_name_no_identifier() -> None:

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from agent_monitor.errors import InvalidRecordError, InvalidRequestError, NotFoundError
+from agent_monitor.model.identifiers import time_zone
 from agent_monitor.storage import QaState, Role, WarningLevel, repo
 from agent_monitor.storage.repo import QueueQuery, QueueRow
 from agent_monitor.storage.search import search_terms
@@ -55,9 +56,9 @@ def _zone(name: str) -> ZoneInfo | None:
     if not name:
         return None
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise InvalidRequestError(f"unknown time zone {name!r}") from exc
+        return time_zone(name)
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from exc
 
 
 def _day(value: date | None, plus: int = 0, zone: ZoneInfo | None = None) -> datetime | None:

@@ -79,6 +79,12 @@ def test_mod_audio_fork_style_event_key_and_extra_metadata_accepted() -> None:
         ({"channels": ["agent", "debtor", "agent"]}, "channels"),
         ({"channels": ["caller"]}, "channels"),
         ({"debtor_tz": "Mars/Olympus"}, "unknown IANA time zone"),
+        # in the database, but not a place: the server's own zone, a placeholder, a template, copies
+        ({"debtor_tz": "localtime"}, "unknown IANA time zone 'localtime': not the zone of a place"),
+        ({"debtor_tz": "Factory"}, "unknown IANA time zone 'Factory': not the zone of a place"),
+        ({"debtor_tz": "posixrules"}, "unknown IANA time zone 'posixrules': not the zone of a place"),
+        ({"debtor_tz": "right/America/New_York"}, "not the zone of a place"),
+        ({"debtor_tz": "posix/Asia/Shanghai"}, "not the zone of a place"),
         ({"started_at": "2026-01-01T10:00:00"}, "time zone"),
         ({"call_id": "bad\nid"}, "call_id"),
         ({"call_id": ".."}, "call_id: call_id must not be '.' or '..'"),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agent_monitor.errors import PipelineError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import RuleHitEvent
 from agent_monitor.model.session import CallInfo
@@ -213,3 +214,11 @@ async def test_a_call_without_a_time_zone_is_judged_in_the_debtors_stored_zone(
     unknown = await manager.start_call(call_info("nobody-1", "d-nobody", early, tz=None))
     await unknown.stop("stop")
     assert metadata_rules(events_of(sub)) == []
+
+
+@pytest.mark.parametrize("tz", ["localtime", "Factory", "right/America/New_York", "posix/Asia/Shanghai"])
+def test_a_time_zone_that_is_no_place_is_refused_for_every_call(tz: str) -> None:
+    """`localtime` would judge the debtor's calling hours by the server's own zone; `Factory` names
+    no place; `posix/` and `right/` are copies of zones (one place, one name)."""
+    with pytest.raises(PipelineError, match="not the zone of a place"):
+        call_info("c-tz", "d-tz", tz=tz)
