@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent_monitor.errors import IngestProtocolError
 from agent_monitor.ingest.language import call_language
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem, time_zone
+from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, debtor_zones, identifier_problem
 from agent_monitor.model.session import CallInfo, Encoding, Source
 from agent_monitor.settings import LiveSettings
 from agent_monitor.strict_json import StrictJsonError, loads_strict
@@ -131,12 +131,11 @@ class StartMessage(BaseModel):
     def _tz(cls, v: str | None) -> str | None:
         if v is None or not v.strip():
             return None
-        _check_id(v, "debtor_tz")
         try:
-            time_zone(v)
+            zones = debtor_zones(v)
         except ValueError as exc:
             raise ValueError(str(exc).replace("unknown time zone", "unknown IANA time zone")) from None
-        return v
+        return _check_id(",".join(zones), "debtor_tz")  # as stored: no spaces after the commas
 
     @field_validator("encoding", mode="before")
     @classmethod

@@ -77,3 +77,24 @@ def time_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown time zone {name!r}") from None
+
+
+#: the most zones one call's ``debtor_tz`` may list
+MAX_DEBTOR_ZONES = 4
+
+
+def debtor_zones(value: str) -> tuple[str, ...]:
+    """The zones of a call's ``debtor_tz``: one zone, or several separated by commas where the
+    debtor's place is not certain (an address in one zone, a phone number's area code in another:
+    the calling hours must hold in every one). Each part must be a place's zone (:func:`time_zone`),
+    none twice, at most :data:`MAX_DEBTOR_ZONES`; :class:`ValueError` otherwise."""
+    zones = tuple(part.strip() for part in value.split(","))
+    if not all(zones):
+        raise ValueError(f"time zones {value!r}: an empty name (write them as 'Zone/One,Zone/Two')")
+    if len(zones) > MAX_DEBTOR_ZONES:
+        raise ValueError(f"time zones {value!r}: at most {MAX_DEBTOR_ZONES}, not {len(zones)}")
+    if len(set(zones)) < len(zones):
+        raise ValueError(f"time zones {value!r}: a zone named twice")
+    for zone in zones:
+        time_zone(zone)
+    return zones

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, identifier_problem, time_zone
+from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, debtor_zones, identifier_problem
 from agent_monitor.model.levels import WarningLevel
 
 #: where a call's audio comes from
@@ -40,7 +40,9 @@ class CallInfo:
 
     ``sample_rate`` and ``encoding`` describe the audio bytes pushed into the session (``L16``:
     16-bit little-endian signed PCM; ``mulaw`` / ``alaw``: G.711 mu-law / A-law, one byte per
-    sample), one mono stream per leg. ``debtor_tz`` is an IANA zone name (used by the calling-hours rule).
+    sample), one mono stream per leg. ``debtor_tz``: the debtor's IANA zone, or several joined by
+    commas where the place is not certain (:func:`~agent_monitor.model.identifiers.debtor_zones`;
+    the calling-hours rule holds the call to every one).
     """
 
     call_id: str
@@ -80,9 +82,14 @@ class CallInfo:
             raise PipelineError(f"call {self.call_id}: started_at must be timezone-aware")
         if self.debtor_tz is not None:
             try:
-                time_zone(self.debtor_tz)
+                debtor_zones(self.debtor_tz)
             except ValueError as exc:
                 raise PipelineError(f"call {self.call_id}: {exc}") from None
+
+    @property
+    def debtor_zones(self) -> tuple[str, ...]:
+        """The debtor's possible zones (none when the call came without ``debtor_tz``)."""
+        return debtor_zones(self.debtor_tz) if self.debtor_tz else ()
 
     @property
     def bytes_per_sample(self) -> int:

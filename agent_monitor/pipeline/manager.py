@@ -232,9 +232,7 @@ class CallManager:
         by the debtor's time zone, else the call's language (:func:`jurisdiction_of`). A call
         that comes without a time zone is judged in every zone the debtor's stored calls gave."""
         info = session.info
-        zones = (
-            (info.debtor_tz,) if info.debtor_tz else await self._stored_zones(info.call_id, info.debtor_id)
-        )
+        zones = info.debtor_zones or await self._stored_zones(info.call_id, info.debtor_id)
         if not zones:
             return
         record = CallRecord(
@@ -281,7 +279,7 @@ class CallManager:
                         current,
                         call_id=call.id,
                         placed_at=call.started_at,
-                        debtor_timezones=(call.debtor_tz or current.debtor_timezones[0],),
+                        debtor_timezones=repo.stored_zones(call.debtor_tz) or current.debtor_timezones[:1],
                         conversation=spoke,
                     )
                     for call, spoke in rows

@@ -47,6 +47,7 @@ from agent_monitor.storage.repo.calls import (
     list_calls,
     raise_call_level,
     start_call,
+    stored_zones,
 )
 from agent_monitor.storage.repo.findings import (
     add_stress_samples,
@@ -206,6 +207,7 @@ __all__ = [
     "set_user_active",
     "set_user_role",
     "start_call",
+    "stored_zones",
     "stress_timeline",
     "take_over",
     "team_exists",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.identifiers import debtor_zones
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage.enums import CallStatus
 from agent_monitor.storage.repo.people import ensure_agent
@@ -189,8 +190,8 @@ def debtor_calls_since(
 
 
 def debtor_time_zones(session: Session, debtor_id: str, *, besides: str) -> list[str]:
-    """The time zones given with the other stored calls to ``debtor_id``, the latest call's first
-    (where a call comes without one, the places the debtor may be in)."""
+    """The time zones given with the other stored calls to ``debtor_id``, the latest call's first,
+    each once (where a call comes without one, the places the debtor may be in)."""
     latest = func.max(Call.started_at)
     stmt = (
         select(Call.debtor_tz)
@@ -198,4 +199,14 @@ def debtor_time_zones(session: Session, debtor_id: str, *, besides: str) -> list
         .group_by(Call.debtor_tz)
         .order_by(latest.desc(), Call.debtor_tz)
     )
-    return [tz for tz in session.scalars(stmt) if tz]
+    found = [zone for stored in session.scalars(stmt) for zone in stored_zones(stored)]
+    return list(dict.fromkeys(found))
+
+
+def stored_zones(debtor_tz: str | None) -> tuple[str, ...]:
+    """A stored call's ``debtor_tz`` as its zones (a call may list several, joined by commas); an
+    unreadable one (stored by an older version) as none."""
+    try:
+        return debtor_zones(debtor_tz) if debtor_tz else ()
+    except ValueError:
+        return ()

@@ -85,6 +85,8 @@ def test_mod_audio_fork_style_event_key_and_extra_metadata_accepted() -> None:
         ({"debtor_tz": "posixrules"}, "unknown IANA time zone 'posixrules': not the zone of a place"),
         ({"debtor_tz": "right/America/New_York"}, "not the zone of a place"),
         ({"debtor_tz": "posix/Asia/Shanghai"}, "not the zone of a place"),
+        ({"debtor_tz": "America/New_York,Mars/Olympus"}, "unknown IANA time zone 'Mars/Olympus'"),
+        ({"debtor_tz": "America/New_York,"}, "an empty name"),
         ({"started_at": "2026-01-01T10:00:00"}, "time zone"),
         ({"call_id": "bad\nid"}, "call_id"),
         ({"call_id": ".."}, "call_id: call_id must not be '.' or '..'"),
@@ -97,6 +99,11 @@ def test_invalid_start_messages_name_the_field(change: dict[str, object], needle
     assert needle in str(err.value)
     assert err.value.close_code == 1008
     assert "\n" not in str(err.value)
+
+
+def test_several_debtor_zones_are_read_and_stored_without_spaces() -> None:
+    msg = parse_text_message(json.dumps({**START, "debtor_tz": " America/New_York , America/Los_Angeles"}))
+    assert isinstance(msg, StartMessage) and msg.debtor_tz == "America/New_York,America/Los_Angeles"
 
 
 def test_missing_required_and_bad_json() -> None:

@@ -222,3 +222,49 @@ def test_a_time_zone_that_is_no_place_is_refused_for_every_call(tz: str) -> None
     no place; `posix/` and `right/` are copies of zones (one place, one name)."""
     with pytest.raises(PipelineError, match="not the zone of a place"):
         call_info("c-tz", "d-tz", tz=tz)
+
+
+@pytest.mark.asyncio
+async def test_a_call_to_a_debtor_in_two_possible_zones_must_suit_both(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
+    """An address in New York and a phone number from Los Angeles: 10:30 in New York is 07:30 in
+    Los Angeles, too early there (Reg F 1006.6(b)(1)(i): convenient in every possible zone). The
+    zones given with the call are stored, so a later call sent without them is judged in both."""
+    early = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    ny = await manager.start_call(call_info("two-0", "d-two0", early, tz="America/New_York"))
+    await ny.stop("stop")
+    assert metadata_rules(events_of(sub)) == []
+    both = await manager.start_call(
+        call_info("two-1", "d-two", early, tz="America/New_York,America/Los_Angeles")
+    )
+    await both.stop("stop")
+    (hit,) = [e.hit for e in events_of(sub) if isinstance(e, RuleHitEvent) and e.hit.rule == "US-TIME-1"]
+    assert "07:30 America/Los_Angeles" in hit.reason
+    later = await manager.start_call(call_info("two-2", "d-two", early + timedelta(days=1), tz=None))
+    await later.stop("stop")
+    assert metadata_rules(events_of(sub)) == ["US-TIME-1"]
+    with database.session() as s:
+        assert repo.debtor_time_zones(s, "d-two", besides="two-9") == [
+            "America/New_York",
+            "America/Los_Angeles",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("tz", "problem"),
+    [
+        ("America/New_York,,America/Chicago", "an empty name"),
+        ("America/New_York,America/New_York", "a zone named twice"),
+        ("UTC,Etc/GMT+1,Etc/GMT+2,Etc/GMT+3,Etc/GMT+4", "at most 4, not 5"),
+        ("America/New_York,localtime", "'localtime': not the zone of a place"),
+        ("America/New_York,Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+    ],
+)
+def test_a_list_of_zones_is_refused_by_its_first_problem(tz: str, problem: str) -> None:
+    with pytest.raises(PipelineError, match=problem):
+        call_info("c-tzs", "d-tzs", tz=tz)
