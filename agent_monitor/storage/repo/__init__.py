@@ -93,7 +93,15 @@ from agent_monitor.storage.repo.qa import (
     save_review,
 )
 from agent_monitor.storage.repo.qa_claim import claim_next
-from agent_monitor.storage.repo.qa_forms import current_form, get_form, list_forms, save_form, to_form
+from agent_monitor.storage.repo.qa_forms import (
+    current_form,
+    default_form,
+    get_form,
+    latest_form,
+    list_forms,
+    save_form,
+    to_form,
+)
 from agent_monitor.storage.repo.qa_search import (
     QueuePage,
     QueueQuery,
@@ -142,6 +150,7 @@ __all__ = [
     "create_user",
     "current_form",
     "debtor_calls_since",
+    "default_form",
     "end_call",
     "end_user_sessions",
     "enqueue_for_qa",
@@ -159,6 +168,7 @@ __all__ = [
     "get_user",
     "get_user_by_id",
     "handoffs_due_for_escalation",
+    "latest_form",
     "list_agents",
     "list_alerts",
     "list_audit",
