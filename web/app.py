@@ -11,7 +11,7 @@ TCP listener. They live in ``app.state.services`` (:class:`web.services.Services
 Routes: ``/ws/ingest`` (:mod:`web.ingest.ws_ingest`), ``/ws/twilio`` (:mod:`web.ingest.twilio`),
 ``/ws/events`` (:mod:`web.events`), ``GET /api/live``, ``POST /api/audiosocket/register`` and
 ``GET /api/metrics`` and ``GET /healthz`` (:mod:`web.api_live`), ``GET /metrics`` (Prometheus,
-:mod:`web.api_metrics`).
+:mod:`web.api_metrics`). Every ``GET`` route answers ``HEAD`` too (:mod:`web.head`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.model.stages import Stages
 from agent_monitor.settings import Settings
 from web.errors import install_error_handler
+from web.head import HeadAsGet
 from web.json_guard import StrictJson, validation_error_response
 from web.metrics import PrometheusMetrics
 from web.services import Services
@@ -161,4 +162,5 @@ def build_app(
     app.add_middleware(StrictJson)
     app.add_exception_handler(RequestValidationError, validation_error_response)
     install_error_handler(app)
+    app.add_middleware(HeadAsGet)  # added last: the outermost, every route sees a HEAD as its GET
     return app

@@ -45,22 +45,25 @@ def add_user(
     return row
 
 
-def change_password(s: Any, actor: str, username: str, password_hash: str) -> None:
+def change_password(s: Any, actor: str, username: str, password_hash: str) -> str:
     """Set a new password hash: every session of the user ends (their tokens carry the old one's
-    fingerprint)."""
-    repo.set_password(s, username, password_hash)
-    record(s, actor, "password_changed", "user", username)
+    fingerprint). Returns the stored username (``username`` may differ from it in case)."""
+    row = repo.set_password(s, username, password_hash)
+    record(s, actor, "password_changed", "user", row.username)
+    return str(row.username)
 
 
-def set_active(s: Any, actor: str, username: str, active: bool) -> None:
+def set_active(s: Any, actor: str, username: str, active: bool) -> str:
     """Activate or deactivate the user (a deactivated user cannot sign in; open sessions end). The
-    last active admin cannot be deactivated (:class:`ConflictError`)."""
+    last active admin cannot be deactivated (:class:`ConflictError`). Returns the stored username."""
     repo.lock_audit(s)  # two admins deactivating each other at once: one of them stays
     row = repo.require_user(s, username)
+    username = row.username  # as stored: ``ADMIN`` for ``admin`` is not another admin
     if not active and Role(row.role) is Role.ADMIN and _other_active_admins(s, username) == 0:
         raise ConflictError("the last active admin cannot be deactivated")
     repo.set_user_active(s, username, active)
     record(s, actor, "user_activated" if active else "user_deactivated", "user", username)
+    return username
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ def update_user(s: Any, actor: str, username: str, change: UserChange) -> Any:
     under the audit lock)."""
     repo.lock_audit(s)
     row = repo.require_user(s, username)
+    username = row.username  # as stored (the name given may differ in case), for the checks and audit
     current = Role(row.role)
     losing_admin = current is Role.ADMIN and (
         (change.role is not None and change.role is not Role.ADMIN) or change.active is False

@@ -2,6 +2,8 @@
 
 - ``qa forms list``: every version of every form (id, name, version, items, who saved it, when).
 - ``qa forms show [ID]``: one form version as JSON (default: the current form), e.g. to edit it.
+  Both only read: on a database with no form yet (the default form is stored by the first review)
+  the list says so and ``show`` prints the built-in default form (``"version": null``).
 - ``qa forms import FILE``: save the form in a YAML or JSON file (``name``, ``title``, ``items``
   with ``key``, ``en``, ``zh``, ``weight``, ``max``, ``na_allowed``, ``comment_on_fail``) as the
   next version of its name; it becomes the current form. Audited (actor ``cli``).
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +51,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
     db = open_existing_database(settings)
     try:
-        with db.session() as s:
-            current = repo.current_form(s).id
+        with db.session() as s:  # read only: the default form is seeded by the first review
+            latest = repo.latest_form(s)
+            current = None if latest is None else latest.id
             rows = [
                 (
                     str(f.id),
@@ -64,6 +68,12 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
             ]
     finally:
         db.dispose()
+    if not rows:
+        print(
+            "no form saved yet: reviews are scored on the built-in form `default` (stored as its"
+            " version 1 by the first review); `qa forms show` prints it"
+        )
+        return 0
     print(f"{'ID':>4}  {'NAME':<20} {'VERSION':>7} {'ITEMS':>5}  {'SAVED BY':<12} SAVED AT")
     for fid, name, version, items, by, at, is_current in rows:
         mark = "  (current)" if is_current else ""
@@ -77,9 +87,16 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
     db = open_existing_database(settings)
     try:
-        with db.session() as s:
-            row = repo.get_form(s, args.form_id) if args.form_id else repo.current_form(s)
-            out = {"name": row.name, "version": row.version, "title": row.title, "items": list(row.items)}
+        with db.session() as s:  # read only, as the listing
+            row = repo.get_form(s, args.form_id) if args.form_id else repo.latest_form(s)
+            out: dict[str, Any]
+            if row is not None:
+                out = {"name": row.name, "version": row.version, "title": row.title, "items": list(row.items)}
+            else:  # none stored yet: the built-in form new reviews will be scored on
+                form = repo.default_form()
+                items = [i.as_dict() for i in form.items]
+                out = {"name": form.name, "version": None, "title": form.title, "items": items}
+                print("no form saved yet: this is the built-in form `default`", file=sys.stderr)
     finally:
         db.dispose()
     print(json.dumps(out, ensure_ascii=False, indent=2))

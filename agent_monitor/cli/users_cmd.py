@@ -107,13 +107,13 @@ def _passwd(args: argparse.Namespace, settings: Settings) -> int:
     db = open_upgraded_database(settings)
     try:
         with db.session() as s:
-            repo.require_user(s, args.username)
+            repo.require_user(s, args.username)  # whatever its case, as at sign-in
         password_hash = hash_password(_read_password(args, settings))
         with db.session() as s:
-            accounts.change_password(s, "cli", args.username, password_hash)
+            name = accounts.change_password(s, "cli", args.username, password_hash)
     finally:
         db.dispose()
-    print(f"password of {args.username} changed")
+    print(f"password of {name} changed")
     return 0
 
 
@@ -147,8 +147,8 @@ def _set_active(args: argparse.Namespace, settings: Settings) -> int:
     db = open_upgraded_database(settings)
     try:
         with db.session() as s:
-            accounts.set_active(s, "cli", args.username, args.active)
+            name = accounts.set_active(s, "cli", args.username, args.active)
     finally:
         db.dispose()
-    print(f"{args.username} {'activated' if args.active else 'deactivated'}")
+    print(f"{name} {'activated' if args.active else 'deactivated'}")
     return 0

@@ -41,7 +41,7 @@ def test_forms_list_show_and_import_new_versions(tmp_path: Path) -> None:
     data = new_database(tmp_path)
     listed = qa(data, "list")
     assert listed.returncode == 0, listed.stderr
-    assert "default" in listed.stdout and "(current)" in listed.stdout  # the seeded form
+    assert "no form saved yet" in listed.stdout and "`default`" in listed.stdout  # nothing seeded
     form_file = tmp_path / "form.yaml"
     form_file.write_text(FORM_YAML, "utf-8")
     first = qa(data, "import", str(form_file))
@@ -57,11 +57,7 @@ def test_forms_list_show_and_import_new_versions(tmp_path: Path) -> None:
     second = qa(data, "import", str(json_file))
     assert second.returncode == 0 and "version 2" in second.stdout, second.stderr
     lines = qa(data, "list").stdout.splitlines()
-    assert [ln.split()[1:3] for ln in lines[1:]] == [
-        ["collections-2027", "1"],
-        ["collections-2027", "2"],
-        ["default", "1"],
-    ]
+    assert [ln.split()[1:3] for ln in lines[1:]] == [["collections-2027", "1"], ["collections-2027", "2"]]
     assert lines[2].endswith("(current)")
 
     bad = tmp_path / "bad.yaml"

@@ -162,7 +162,7 @@ def http_case(world: World, method: str, path: str, access: Access, caller: str)
     principal = world.callers[caller]
     if access.ends_session and principal.username:
         principal = sign_in(client, principal.username)
-    url = "/ui/static/" if method == "MOUNT" else concrete(path, access, world)
+    url = "/ui/static/" if path == "/ui/static" else concrete(path, access, world)
     kwargs: dict[str, Any] = {"headers": principal.headers(), "follow_redirects": False}
     if method == "MOUNT":
         method = "GET"
@@ -173,6 +173,7 @@ def http_case(world: World, method: str, path: str, access: Access, caller: str)
     status = response.status_code
     where = f"{method} {url} as {caller}: {status} {response.text[:200]}"
     assert status < 500, where
+    assert method != "HEAD" or response.content == b"", f"{where}: a HEAD answer has no body"
     if expected_allowed(caller, access):
         assert status < 400 or status in access.ok or (access.who == PUBLIC and status == 404), where
         if caller == "anonymous" or access.who in (INGEST, METRICS):
@@ -223,6 +224,23 @@ def test_matrix(world: World, caller: str) -> None:
             else:
                 http_case(world, method, path, access, caller)
         except AssertionError as exc:  # collected: every route is checked, all problems shown
+            problems.append(str(exc).splitlines()[0])
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_head_is_refused_and_allowed_as_get(world: World, caller: str) -> None:
+    """Every route that answers GET answers HEAD (a monitoring probe's ``HEAD /healthz``, ``curl -I``
+    on a page or a static file: a 405 before), to the same callers as GET and refusing the same
+    ones: the expectations of :data:`MATRIX`'s GET entries, checked with HEAD, with no body."""
+    served = app_routes(world.client.app)
+    problems: list[str] = []
+    for (method, path), access in sorted(MATRIX.items()):
+        if method not in ("GET", "MOUNT") or (method, path) not in served:
+            continue
+        try:
+            http_case(world, "HEAD", path, access, caller)
+        except AssertionError as exc:
             problems.append(str(exc).splitlines()[0])
     assert not problems, "\n".join(problems)
 

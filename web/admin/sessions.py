@@ -30,9 +30,9 @@ async def end_sessions(request: Request, username: str, user: AdminChange) -> Se
     now = utcnow()
 
     def job(s: Any) -> SessionsEnded:
-        repo.require_user(s, username)
-        repo.end_user_sessions(s, username, now + timedelta(seconds=lifetime), at=now)
-        record(s, user.username, "sessions_ended", "user", username)
-        return SessionsEnded(username=username, ended_at=now.isoformat())
+        name = repo.require_user(s, username).username  # as stored: the sessions carry that name
+        repo.end_user_sessions(s, name, now + timedelta(seconds=lifetime), at=now)
+        record(s, user.username, "sessions_ended", "user", name)
+        return SessionsEnded(username=name, ended_at=now.isoformat())
 
     return await in_db(request, job)

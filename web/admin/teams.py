@@ -96,7 +96,7 @@ def _assign_supervisor(s: Any, username: str, team: str) -> None:
     row = repo.require_user(s, username)
     if row.role is not Role.SUPERVISOR:
         raise InvalidRecordError(f"user {username!r} is not a supervisor")
-    repo.set_user_role(s, username, Role.SUPERVISOR, team=team)
+    repo.set_user_role(s, row.username, Role.SUPERVISOR, team=team)
 
 
 @router.post("/teams/{team:path}/rename", response_model=TeamsOut)

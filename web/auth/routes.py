@@ -3,8 +3,10 @@
 
 A successful sign-in sets the session cookie ``am_session`` (HttpOnly, SameSite=Lax, ``Secure``
 when ``web.secure_cookies``) and the CSRF cookie ``am_csrf`` (readable by the pages' scripts,
-SameSite=Strict). Failed sign-ins are limited per username and client address (429 with
-``Retry-After``). Every sign-in, failure, throttling and sign-out is written to the audit log.
+SameSite=Strict). A username is one name whatever its case: signing in as ``alice`` finds the user
+``Alice`` (the session, and the audit, carry ``Alice``). Failed sign-ins are limited per username
+(whatever its case) and client address (429 with ``Retry-After``). Every sign-in, failure,
+throttling and sign-out is written to the audit log.
 """
 
 from __future__ import annotations
@@ -64,18 +66,20 @@ async def _authenticate(request: Request, username: str, password: str) -> tuple
     state = auth_state(request)
     services = services_of(request)
     ip = _ip(request)
-    wait, stamp = state.limiter.reserve(username, ip)  # counted now: parallel guesses cannot all pass
+    # counted now (parallel guesses cannot all pass), per name whatever its case (as the look-up)
+    wait, stamp = state.limiter.reserve(username, ip)
     if wait > 0:
         await asyncio.to_thread(_audit_only, services, username, "login_throttled", ip)
         raise TooManyAttemptsError("too many failed sign-ins; try again later", wait)
 
     def check() -> tuple[CurrentUser, str] | None:
         with services.db.session() as s:
-            row = repo.get_user(s, username)
+            row = repo.get_user(s, username)  # whatever the case typed: the audit has the stored name
             ok = verify_password(row.password_hash if row is not None else None, password)
             if row is None or not ok or not row.active:
                 reason = "unknown user" if row is None else ("inactive" if ok else "wrong password")
-                record(s, username, "login_failed", "user", username, ip=ip, reason=reason)
+                name = username if row is None else row.username
+                record(s, name, "login_failed", "user", name, ip=ip, reason=reason)
                 return None
             if needs_rehash(row.password_hash):
                 row.password_hash = hash_password(password)
@@ -90,8 +94,12 @@ async def _authenticate(request: Request, username: str, password: str) -> tuple
 
 
 def _audit_only(services: Services, actor: str, action: str, ip: str) -> None:
+    """One audit record of ``actor`` (as stored when it is a user's: a throttled name may be typed in
+    another case)."""
     with services.db.session() as s:
-        record(s, actor, action, "user", actor, ip=ip)
+        row = repo.get_user(s, actor)
+        name = actor if row is None else row.username
+        record(s, name, action, "user", name, ip=ip)
 
 
 def _start_session(request: Request, response: Response, user: CurrentUser, password_hash: str) -> str:

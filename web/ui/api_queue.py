@@ -246,8 +246,9 @@ async def assign(
         target = repo.get_user(s, reviewer)
         if target is None or not target.active or target.role not in REVIEWER_ROLES:
             raise InvalidRecordError(f"{reviewer!r} is not an active QA reviewer")
-        item = repo.assign_qa(s, call_id, reviewer, by=user.username, take_over=take_over)
-        _audit_change(s, user, "qa_assign", call_id, take_over, reviewer=reviewer)
+        name = target.username  # as stored: the queue shows a reviewer the calls held for that name
+        item = repo.assign_qa(s, call_id, name, by=user.username, take_over=take_over)
+        _audit_change(s, user, "qa_assign", call_id, take_over, reviewer=name)
         return _held_json(call_id, item)
 
     return await in_db(request, job)

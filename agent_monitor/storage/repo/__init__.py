@@ -95,7 +95,15 @@ from agent_monitor.storage.repo.qa import (
     save_review,
 )
 from agent_monitor.storage.repo.qa_claim import claim_next
-from agent_monitor.storage.repo.qa_forms import current_form, get_form, list_forms, save_form, to_form
+from agent_monitor.storage.repo.qa_forms import (
+    current_form,
+    default_form,
+    get_form,
+    latest_form,
+    list_forms,
+    save_form,
+    to_form,
+)
 from agent_monitor.storage.repo.qa_search import (
     QueuePage,
     QueueQuery,
@@ -145,6 +153,7 @@ __all__ = [
     "current_form",
     "debtor_calls_since",
     "debtor_time_zones",
+    "default_form",
     "end_call",
     "end_user_sessions",
     "enqueue_for_qa",
@@ -162,6 +171,7 @@ __all__ = [
     "get_user",
     "get_user_by_id",
     "handoffs_due_for_escalation",
+    "latest_form",
     "list_agents",
     "list_alerts",
     "list_audit",

@@ -107,10 +107,20 @@ def _same_name(session: Session, username: str) -> str | None:
 
 
 def get_user(session: Session, username: str) -> User | None:
-    return session.scalars(select(User).where(User.username == username)).one_or_none()
+    """The user ``username`` whatever its case, as :func:`create_user` holds names differing only in
+    case to be one name (signing in as ``alice`` finds ``Alice``; callers go on with the row's own
+    ``username``). ``None`` when unknown, and for a case matching neither of two stored names that
+    differ only in case (a database from before that rule): each of those is found by its own."""
+    exact = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if exact is not None or not username.isascii():  # a stored name is ASCII: no other match
+        return exact
+    stmt = select(User).where(func.lower(User.username) == username.lower()).limit(2)
+    found = list(session.scalars(stmt))
+    return found[0] if len(found) == 1 else None
 
 
 def require_user(session: Session, username: str) -> User:
+    """:func:`get_user`, or :class:`NotFoundError`."""
     user = get_user(session, username)
     if user is None:
         raise NotFoundError(f"user {username!r} not found")

@@ -58,17 +58,28 @@ def save_form(session: Session, form: ScorecardForm, actor: str) -> QaForm:
     return row
 
 
+def latest_form(session: Session) -> QaForm | None:
+    """The form new reviews are scored on, read only: the version saved last; ``None`` while none
+    is stored (a listing creates nothing; :func:`current_form` seeds the default form)."""
+    return session.scalars(select(QaForm).order_by(QaForm.id.desc()).limit(1)).one_or_none()
+
+
 def current_form(session: Session) -> QaForm:
     """The form new reviews are scored on: the version saved last (the default form is seeded
-    as version 1 of ``default`` when there is none)."""
-    row = session.scalars(select(QaForm).order_by(QaForm.id.desc()).limit(1)).one_or_none()
+    as version 1 of ``default`` when there is none: a review, and the pages scoring one, need it)."""
+    row = latest_form(session)
     if row is None:
-        row = save_form(session, ScorecardForm.parse(DEFAULT_FORM), SYSTEM_ACTOR)
+        row = save_form(session, default_form(), SYSTEM_ACTOR)
     return row
 
 
+def default_form() -> ScorecardForm:
+    """The form a new database's reviews are scored on until another is saved."""
+    return ScorecardForm.parse(DEFAULT_FORM)
+
+
 def get_form(session: Session, form_id: int) -> QaForm:
-    current_form(session)  # a new database gets its default form on first use
+    """One stored form version (read only)."""
     row = session.get(QaForm, form_id)
     if row is None:
         raise NotFoundError(f"no scorecard form version {form_id}")
@@ -76,6 +87,6 @@ def get_form(session: Session, form_id: int) -> QaForm:
 
 
 def list_forms(session: Session) -> list[QaForm]:
-    """Every version of every form, by name then version."""
-    current_form(session)
+    """Every stored version of every form, by name then version (read only: none before the
+    default form is seeded or a form saved)."""
     return list(session.scalars(select(QaForm).order_by(QaForm.name, QaForm.version)))

@@ -55,3 +55,30 @@ def test_an_agent_id_or_team_with_outer_spaces_is_refused(
     parsed = parse_text_message(json.dumps(start))
     assert isinstance(parsed, StartMessage) and parsed.agent_id == "A-7"  # what a call of A-7 carries
     assert _add(monkeypatch, "alice", "--role", "agent", "--agent-id", "A-7", "--team", "east") == 0
+
+
+def test_passwd_and_deactivate_find_the_user_whatever_the_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``users add alice`` is refused beside ``Alice`` (one name), yet ``users passwd alice`` said
+    "user 'alice' not found" (exit 1). Now it changes Alice's password, and (de)activating finds her
+    too; the output names her as stored."""
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path / "data"))
+    assert _add(monkeypatch, "Alice", "--role", "qa") == 0
+    assert _add(monkeypatch, "alice", "--role", "qa") == 1
+    assert "already exists as 'Alice'" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "-2\n"))
+    assert main(["users", "passwd", "alice", "--password-stdin"]) == 0
+    assert main(["users", "deactivate", "ALICE"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == ["password of Alice changed", "Alice deactivated"], out
+    db = Database.open(f"sqlite:///{tmp_path / 'data' / 'agent-monitor.db'}")
+    try:
+        with db.session() as s:
+            assert [(u.username, u.active) for u in repo.list_users(s)] == [("Alice", False)]
+            assert [(e.action, e.object_id) for e in repo.list_audit(s, actor="cli", limit=10)][:2] == [
+                ("user_deactivated", "Alice"),
+                ("password_changed", "Alice"),
+            ]
+    finally:
+        db.dispose()
