@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -95,6 +95,29 @@ def _migration_transaction(engine: Engine) -> Iterator[Connection]:
             driver.isolation_level = level  # type: ignore[union-attr]
 
 
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C that ``exc`` was raised while handling, if any. A Ctrl-C inside a statement
+    invalidates the connection; Alembic's batch operation then cleans up on it and fails with
+    "Can't reconnect until invalid transaction is rolled back", which hid the interrupt (the
+    command said "cannot migrate" and exited 1, not 130)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _unavailable(doing: str, engine: Engine, exc: SQLAlchemyError) -> NoReturn:
+    """Raise the Ctrl-C (or SIGTERM) behind ``exc``, else "cannot ``doing``" the database."""
+    interrupt = _interrupt_behind(exc)
+    if interrupt is not None:  # not a database fault: the command stops as interrupted (130)
+        raise interrupt from None
+    raise DatabaseUnavailableError(f"cannot {doing} {engine.url!r}: {_one_line(exc)}") from exc
+
+
 def upgrade_database(source: Settings | str | URL | Engine, revision: str = "head") -> str:
     """Migrate the database of ``source`` (settings, URL or engine) to ``revision``; returns the
     revision it is at afterwards. Safe to run on an up-to-date database (does nothing)."""
@@ -111,7 +134,7 @@ def upgrade_database(source: Settings | str | URL | Engine, revision: str = "hea
             _seal_rows_older_than_the_evidence_chain(engine)
         return now_at
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailableError(f"cannot migrate {engine.url!r}: {_one_line(exc)}") from exc
+        _unavailable("migrate", engine, exc)
     finally:
         if owned:
             engine.dispose()
@@ -124,7 +147,7 @@ def current_revision(source: Settings | str | URL | Engine) -> str | None:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailableError(f"cannot open {engine.url!r}: {_one_line(exc)}") from exc
+        _unavailable("open", engine, exc)
     finally:
         if owned:
             engine.dispose()
