@@ -68,6 +68,10 @@ class FeatureCache:
             return None
         return out
 
+    def has(self, key: str) -> bool:
+        """Is there an entry under ``key`` (without reading it)?"""
+        return (self.folder / key[:2] / f"{key}.npy").is_file()
+
     def put(self, key: str, row: FloatArray) -> None:
         file = self.folder / key[:2] / f"{key}.npy"
         file.parent.mkdir(parents=True, exist_ok=True)
