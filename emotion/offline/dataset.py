@@ -9,6 +9,7 @@ of corpora (``emotion/``, or the shared data root holding ``emotion/``).
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from agent_monitor.audio.decode import decode_file
 from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.errors import AudioFormatError, DatasetError, StressError
 from emotion.features import N_FEATURES, WindowFeatures
+from emotion.offline import duplicates
 from emotion.offline.augment import training_line, variant_names
 from emotion.offline.cache import FeatureCache
+from emotion.offline.duplicates import DuplicatePair, conflicting_duplicates
 from emotion.pitch import FloatArray
 
 REQUIRED_COLUMNS = ("path", "label", "speaker", "arousal")
@@ -192,8 +195,6 @@ def measure_clips(
     :mod:`emotion.offline.duplicates`) is a labelling error that no acoustic model can resolve: both clips
     are left out, and listed in ``excluded`` so that reports say so.
     """
-    from emotion.offline.duplicates import conflicting_duplicates
-
     names = [CLEAN.name, *(c.name for c in conditions if c.name != CLEAN.name), *variant_names(augment)]
     feats = {c: np.full((len(clips), N_FEATURES), np.nan) for c in names}
     voiced = {c: np.zeros(len(clips)) for c in names}
@@ -210,7 +211,7 @@ def measure_clips(
                 raise DatasetError(f"{clip.path}: too little voiced speech to score")
             feats[name][i] = row[1:]
             voiced[name][i] = row[0] if np.isfinite(row[0]) else 0.0
-    pairs = conflicting_duplicates([c.speaker_key for c in clips], [c.high for c in clips], phone)
+    pairs = _duplicates(clips, phone, cache)
     keep = np.ones(len(clips), bool)
     notes = []
     for p in pairs:
@@ -223,6 +224,28 @@ def measure_clips(
         )
     table = ClipTable(tuple(clips), feats, voiced, durations, tuple(notes))
     return table.subset(keep) if pairs else table
+
+
+def _duplicates(
+    clips: list[Clip], phone: list[npt.NDArray[np.float32]], cache: FeatureCache | None
+) -> list[DuplicatePair]:
+    """:func:`conflicting_duplicates` of the clips (their 8 kHz mu-law audio), kept in ``cache``
+    under the clip files, speakers, labels and the source of :mod:`emotion.offline.duplicates`."""
+    speakers, high = [c.speaker_key for c in clips], [c.high for c in clips]
+    if cache is None:
+        return conflicting_duplicates(speakers, high, phone)
+    tag = "duplicates:" + hashlib.sha256(Path(duplicates.__file__).read_bytes()).hexdigest()
+    key = cache.group_key(
+        tag, [c.path for c in clips], [f"{s}:{h}" for s, h in zip(speakers, high, strict=True)]
+    )
+    hit = cache.get(key)
+    if hit is not None and hit.ndim == 2 and hit.shape[1] == 3:
+        return [DuplicatePair(int(a), int(b), float(sim)) for a, b, sim in hit]
+    pairs = conflicting_duplicates(speakers, high, phone)
+    cache.put(
+        key, np.array([[p.first, p.second, p.similarity] for p in pairs], dtype=np.float64).reshape(-1, 3)
+    )
+    return pairs
 
 
 #: what one clip measures to: its seconds, its 8 kHz mu-law audio, (line name, row) per line
