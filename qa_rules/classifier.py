@@ -101,6 +101,13 @@ def widen_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     return left, len(text) if right < 0 else right
 
 
+def long_enough(match_text: str, lang: str, min_length: int) -> bool:
+    """Has a prepared text ``min_length`` tokens (English) or characters (Chinese) to be scored?"""
+    if lang == "en":
+        return sum(tok.isalnum() or "'" in tok for tok in match_text.split(" ")) >= min_length
+    return sum(c.isalnum() for c in match_text) >= min_length
+
+
 @dataclass(frozen=True, slots=True)
 class Score:
     """A model's verdict on one text: probability, strongest cues and the range they cover.
@@ -166,9 +173,7 @@ class AbuseModel:
 
     def long_enough(self, match_text: str) -> bool:
         """Is a prepared text long enough to be scored (``min_length`` tokens or characters)?"""
-        if self.lang == "en":
-            return sum(tok.isalnum() or "'" in tok for tok in match_text.split(" ")) >= self.min_length
-        return sum(c.isalnum() for c in match_text) >= self.min_length
+        return long_enough(match_text, self.lang, self.min_length)
 
     def score(self, match_text: str) -> Score:
         z = 0.0

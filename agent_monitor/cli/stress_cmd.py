@@ -13,6 +13,10 @@ from agent_monitor.files import check_output, write_atomic
 from agent_monitor.settings import Settings
 
 MODEL_VERSION_NAME = "v8"
+_JOBS_ARG: dict[str, Any] = {
+    "type": int,
+    "help": "worker processes measuring the clips (default: one per processor; the same figures)",
+}
 _PART_ARG: dict[str, Any] = {
     "choices": ("all", "tuning", "reporting"),
     "default": "all",
@@ -39,6 +43,7 @@ def register(commands: Any, evals: Any) -> None:
     )
     t.add_argument("--output", type=Path, help="model file to write (default: settings stress.model_file)")
     t.add_argument("--part", **_PART_ARG)
+    t.add_argument("--jobs", **_JOBS_ARG)
     t.set_defaults(func=run_train)
 
     e = evals.add_parser(
@@ -58,6 +63,7 @@ def register(commands: Any, evals: Any) -> None:
         "see agent_monitor/audio/conditions.py",
     )
     e.add_argument("--part", **_PART_ARG)
+    e.add_argument("--jobs", **_JOBS_ARG)
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e.set_defaults(func=run_eval)
 
@@ -115,17 +121,24 @@ def run_score(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _load_table(folder: Path, settings: Settings, conditions: list[Any], augment: int) -> Any:
-    """Clip features of every corpus under ``folder`` on each line (cached under ``data_dir``)."""
+def _load_table(
+    folder: Path, settings: Settings, conditions: list[Any], augment: int, jobs: int | None
+) -> Any:
+    """Clip features of every corpus under ``folder`` on each line (cached under ``data_dir``),
+    measured in ``jobs`` worker processes (``None``: one per processor)."""
     from agent_monitor.audio.conditions import needs_noise
     from agent_monitor.audio.noise import NoiseBank
     from emotion.offline.cache import FeatureCache
-    from emotion.offline.dataset import ClipTable, find_corpora, load_clips, measure_clips
+    from emotion.offline.dataset import ClipTable, default_jobs, find_corpora, load_clips, measure_clips
 
     noise = NoiseBank.from_data_dir(settings.eval_data_dir) if augment or needs_noise(conditions) else None
     cache = FeatureCache(settings.data_dir / "cache" / "stress-features")
+    workers = default_jobs() if jobs is None else max(1, jobs)
     return ClipTable.concat(
-        [measure_clips(load_clips(c), conditions, augment, noise, cache) for c in find_corpora(folder)]
+        [
+            measure_clips(load_clips(c), conditions, augment, noise, cache, workers)
+            for c in find_corpora(folder)
+        ]
     )
 
 
@@ -143,7 +156,7 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"measuring clips in {data} (clean, 8 kHz mu-law, {config.augment} random lines) ...", file=sys.stderr
     )
-    table = select_part(_load_table(data, settings, [CLEAN, MULAW], config.augment), args.part)
+    table = select_part(_load_table(data, settings, [CLEAN, MULAW], config.augment, args.jobs), args.part)
     sources = sorted({c.corpus for c in table.clips})
     result = train(table, config, sources=[f"emotion/{s}" for s in sources])
     result.model.save(output)
@@ -173,10 +186,10 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     augment = TrainConfig.from_json(model.training["config"]).augment if "config" in model.training else 0
     train_dir: Path = args.train_data or settings.eval_data_dir / "emotion"
     same = train_dir.resolve() == args.dir.resolve()
-    table = _load_table(args.dir, settings, conditions, augment if same else 0)
+    table = _load_table(args.dir, settings, conditions, augment if same else 0, args.jobs)
     pool = None
     if set(table.speakers.tolist()) & model.training_speakers:
-        pool = table if same else _load_table(train_dir, settings, [CLEAN, MULAW], augment)
+        pool = table if same else _load_table(train_dir, settings, [CLEAN, MULAW], augment, args.jobs)
         # tuning never sees a reporting speaker, not even in the refits
         pool = select_part(pool, "tuning") if args.part == "tuning" else pool
     table = select_part(table, args.part)

@@ -5,12 +5,15 @@ parameters and seed, and a hash of the source of every module that shapes the fe
 features, pitch, the condition simulator and the G.711 codec): editing any of them changes every
 key, so a stale value is never read back. Entries are small ``.npy`` files (the feature row plus
 the seconds of voiced speech; NaN when the clip had too little voiced speech under that condition).
+A corpus's same-recording pairs (:mod:`emotion.offline.duplicates`) are kept the same way, keyed by
+all its clip files (:meth:`FeatureCache.group_key`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,6 +63,15 @@ class FeatureCache:
         )
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
+    def group_key(self, tag: str, paths: Sequence[Path], extra: Sequence[str]) -> str:
+        """Key of a value computed from several clip files (each path, size and modification time),
+        ``tag`` (what it is, and the version of the code computing it) and ``extra`` strings."""
+        digest = hashlib.sha256("\0".join((code_version(), tag, *extra)).encode())
+        for path in paths:
+            st = path.stat()
+            digest.update(f"\0{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        return digest.hexdigest()[:32]
+
     def get(self, key: str) -> FloatArray | None:
         file = self.folder / key[:2] / f"{key}.npy"
         try:
@@ -67,6 +79,10 @@ class FeatureCache:
         except (OSError, ValueError):
             return None
         return out
+
+    def has(self, key: str) -> bool:
+        """Is there an entry under ``key`` (without reading it)?"""
+        return (self.folder / key[:2] / f"{key}.npy").is_file()
 
     def put(self, key: str, row: FloatArray) -> None:
         file = self.folder / key[:2] / f"{key}.npy"

@@ -9,8 +9,11 @@ of corpora (``emotion/``, or the shared data root holding ``emotion/``).
 from __future__ import annotations
 
 import csv
+import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +24,10 @@ from agent_monitor.audio.decode import decode_file
 from agent_monitor.audio.noise import NoiseBank
 from agent_monitor.errors import AudioFormatError, DatasetError, StressError
 from emotion.features import N_FEATURES, WindowFeatures
+from emotion.offline import duplicates
 from emotion.offline.augment import training_line, variant_names
 from emotion.offline.cache import FeatureCache
+from emotion.offline.duplicates import DuplicatePair, conflicting_duplicates
 from emotion.pitch import FloatArray
 
 REQUIRED_COLUMNS = ("path", "label", "speaker", "arousal")
@@ -175,6 +180,7 @@ def measure_clips(
     augment: int = 0,
     noise: NoiseBank | None = None,
     cache: FeatureCache | None = None,
+    jobs: int = 1,
 ) -> ClipTable:
     """Features of every clip under each line condition, plus ``augment`` random training lines.
 
@@ -182,32 +188,30 @@ def measure_clips(
     first); the training lines ``aug0``.. are drawn by :func:`emotion.offline.augment.training_line`.
     Noise conditions need ``noise``. A clip with too little voiced speech in the ``clean``
     condition raises :class:`DatasetError` naming it (a labelled silent clip is a data error, not
-    something to skip quietly); under other conditions its row is NaN.
+    something to skip quietly); under other conditions its row is NaN. ``jobs`` > 1 measures the
+    clips in that many worker processes (the same table: every clip's lines are seeded by the clip).
 
     One recording filed under both a high- and a low-arousal label (same speaker; see
     :mod:`emotion.offline.duplicates`) is a labelling error that no acoustic model can resolve: both clips
     are left out, and listed in ``excluded`` so that reports say so.
     """
-    from emotion.offline.duplicates import conflicting_duplicates
-
     names = [CLEAN.name, *(c.name for c in conditions if c.name != CLEAN.name), *variant_names(augment)]
     feats = {c: np.full((len(clips), N_FEATURES), np.nan) for c in names}
     voiced = {c: np.zeros(len(clips)) for c in names}
     durations = np.zeros(len(clips))
     phone: list[npt.NDArray[np.float32]] = []
-    for i, clip in enumerate(clips):
-        x, rate = read_audio(clip.path)
-        durations[i] = x.size / rate
-        phone.append(MULAW.apply(x, rate)[0])
-        lines = [CLEAN, *(c for c in conditions if c.name != CLEAN.name)]
-        lines += [training_line(clip.speaker_key, clip.entry or clip.path.name, k) for k in range(augment)]
-        for line in lines:
-            row = _measure(x, rate, clip, line, noise, cache)
-            if line.name == CLEAN.name and not np.isfinite(row[0]):
+    lines = (CLEAN, *(c for c in conditions if c.name != CLEAN.name))
+    for i, (clip, (duration, mulaw, rows)) in enumerate(
+        zip(clips, _measure_all(clips, lines, augment, noise, cache, jobs), strict=True)
+    ):
+        durations[i] = duration
+        phone.append(mulaw)
+        for name, row in rows:
+            if name == CLEAN.name and not np.isfinite(row[0]):
                 raise DatasetError(f"{clip.path}: too little voiced speech to score")
-            feats[line.name][i] = row[1:]
-            voiced[line.name][i] = row[0] if np.isfinite(row[0]) else 0.0
-    pairs = conflicting_duplicates([c.speaker_key for c in clips], [c.high for c in clips], phone)
+            feats[name][i] = row[1:]
+            voiced[name][i] = row[0] if np.isfinite(row[0]) else 0.0
+    pairs = _duplicates(clips, phone, cache)
     keep = np.ones(len(clips), bool)
     notes = []
     for p in pairs:
@@ -220,6 +224,108 @@ def measure_clips(
         )
     table = ClipTable(tuple(clips), feats, voiced, durations, tuple(notes))
     return table.subset(keep) if pairs else table
+
+
+def _duplicates(
+    clips: list[Clip], phone: list[npt.NDArray[np.float32]], cache: FeatureCache | None
+) -> list[DuplicatePair]:
+    """:func:`conflicting_duplicates` of the clips (their 8 kHz mu-law audio), kept in ``cache``
+    under the clip files, speakers, labels and the source of :mod:`emotion.offline.duplicates`."""
+    speakers, high = [c.speaker_key for c in clips], [c.high for c in clips]
+    if cache is None:
+        return conflicting_duplicates(speakers, high, phone)
+    tag = "duplicates:" + hashlib.sha256(Path(duplicates.__file__).read_bytes()).hexdigest()
+    key = cache.group_key(
+        tag, [c.path for c in clips], [f"{s}:{h}" for s, h in zip(speakers, high, strict=True)]
+    )
+    hit = cache.get(key)
+    if hit is not None and hit.ndim == 2 and hit.shape[1] == 3:
+        return [DuplicatePair(int(a), int(b), float(sim)) for a, b, sim in hit]
+    pairs = conflicting_duplicates(speakers, high, phone)
+    cache.put(
+        key, np.array([[p.first, p.second, p.similarity] for p in pairs], dtype=np.float64).reshape(-1, 3)
+    )
+    return pairs
+
+
+#: what one clip measures to: its seconds, its 8 kHz mu-law audio, (line name, row) per line
+Measured = tuple[float, npt.NDArray[np.float32], list[tuple[str, FloatArray]]]
+
+
+def default_jobs() -> int:
+    """Worker processes for measuring clips: the processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+#: fewer clips to measure than this are measured in the calling process (a worker takes ~1 s to start)
+MIN_PARALLEL_CLIPS = 16
+
+
+def _measure_all(
+    clips: list[Clip],
+    lines: tuple[Condition, ...],
+    augment: int,
+    noise: NoiseBank | None,
+    cache: FeatureCache | None,
+    jobs: int,
+) -> list[Measured]:
+    """:func:`_measure_clip` of every clip, in order. With ``jobs`` > 1 the clips with a line not
+    yet in ``cache`` are measured in that many fresh worker processes, the others here."""
+    todo = [i for i, clip in enumerate(clips) if cache is None or not _cached(clip, lines, augment, cache)]
+    if jobs <= 1 or len(todo) < MIN_PARALLEL_CLIPS:
+        return [_measure_clip(lines, augment, noise, cache, clip) for clip in clips]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawned, not forked: the caller may hold threads (a server, a test run) whose locks a fork copies
+    context = multiprocessing.get_context("spawn")
+    workers = min(jobs, len(todo))
+    with ProcessPoolExecutor(workers, context, initializer=_set_worker_noise, initargs=(noise,)) as pool:
+        task = partial(_measure_in_worker, lines, augment, cache)
+        chunk = max(1, len(todo) // (4 * workers))
+        done = dict(zip(todo, pool.map(task, [clips[i] for i in todo], chunksize=chunk), strict=True))
+    return [done.get(i) or _measure_clip(lines, augment, noise, cache, clip) for i, clip in enumerate(clips)]
+
+
+def _cached(clip: Clip, lines: tuple[Condition, ...], augment: int, cache: FeatureCache) -> bool:
+    """Is every line of the clip (its training lines too) in the cache already?"""
+    seed = clip.entry or clip.path.name
+    every = [*lines, *(training_line(clip.speaker_key, seed, k) for k in range(augment))]
+    return all(cache.has(cache.key(clip.path, line, seed)) for line in every)
+
+
+_worker_noise: NoiseBank | None = None
+
+
+def _set_worker_noise(noise: NoiseBank | None) -> None:
+    global _worker_noise
+    _worker_noise = noise
+
+
+def _measure_in_worker(
+    lines: tuple[Condition, ...], augment: int, cache: FeatureCache | None, clip: Clip
+) -> Measured:
+    return _measure_clip(lines, augment, _worker_noise, cache, clip)
+
+
+def _measure_clip(
+    lines: tuple[Condition, ...],
+    augment: int,
+    noise: NoiseBank | None,
+    cache: FeatureCache | None,
+    clip: Clip,
+) -> Measured:
+    """One clip over ``lines`` and its ``augment`` training lines (rows as :func:`_measure`)."""
+    x, rate = read_audio(clip.path)
+    every = [
+        *lines,
+        *(training_line(clip.speaker_key, clip.entry or clip.path.name, k) for k in range(augment)),
+    ]
+    rows = [(line.name, _measure(x, rate, clip, line, noise, cache)) for line in every]
+    return x.size / rate, MULAW.apply(x, rate)[0], rows
 
 
 def _measure(

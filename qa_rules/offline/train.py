@@ -21,16 +21,19 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agent_monitor.errors import DatasetError
 from agent_monitor.model.audio import Leg
-from qa_rules.classifier import FORMAT, AbuseModel, View, features
+from qa_rules.classifier import FORMAT, AbuseModel, View, long_enough
 from qa_rules.engine import RuleSet
 from qa_rules.offline.datasets import Example, load, load_self_written
+from qa_rules.offline.grams import GramMatrix, probabilities
 from qa_rules.offline.threshold import choose_threshold
 from qa_rules.packs import ABUSE_CATEGORIES
 from qa_rules.text import prepare
@@ -127,57 +130,61 @@ def fit(
     ``cache`` (per n-gram spec: text -> its sorted n-grams) spares repeated fits the n-gram extraction;
     the result is the same with or without it.
     """
+    cache = {} if cache is None else cache
+    grams = [
+        GramMatrix.build(texts, spec, cache.setdefault(json.dumps(spec, sort_keys=True), {}))
+        for spec in recipe.views or (recipe.spec,)
+    ]
+    return fit_rows(grams, np.arange(len(texts)), labels, weights, recipe)[0]
+
+
+def fit_rows(
+    grams: Sequence[GramMatrix],
+    rows: Any,
+    labels: Sequence[int] | Any,
+    weights: Sequence[float] | Any,
+    recipe: Recipe,
+) -> tuple[dict[str, Any], list[Any]]:
+    """:func:`fit` on ``rows`` of the views' n-gram matrices; also each view's columns in its matrix."""
+    fitted = [_fit_view(g, rows, labels, weights, recipe) for g in grams]
     if recipe.views:
-        return {
-            "features": recipe.spec,
-            "views": [
-                _fit_view(texts, labels, weights, replace(recipe, spec=view, views=()), cache)
-                for view in recipe.views
-            ],
-        }
-    return _fit_view(texts, labels, weights, recipe, cache)
+        return {"features": recipe.spec, "views": [part for part, _ in fitted]}, [c for _, c in fitted]
+    return fitted[0][0], [fitted[0][1]]
 
 
 def _fit_view(
-    texts: Sequence[str],
-    labels: Sequence[int],
-    weights: Sequence[float],
+    grams: GramMatrix,
+    rows: Any,
+    labels: Sequence[int] | Any,
+    weights: Sequence[float] | Any,
     recipe: Recipe,
-    cache: GramCache | None,
-) -> dict[str, Any]:
-    import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    spec = recipe.spec
-    grams = {} if cache is None else cache.setdefault(json.dumps(spec, sort_keys=True), {})
-
-    def analyzer(text: str) -> list[str]:
-        found = grams.get(text)
-        if found is None:
-            found = grams[text] = sorted(features(text, spec))
-        return found
+) -> tuple[dict[str, Any], Any]:
+    """What ``TfidfVectorizer(binary=True, norm="l2", min_df=...)`` and the regression give on the
+    rows (:mod:`qa_rules.offline.grams` builds the vectorizer's count matrices, identical)."""
+    from sklearn.feature_extraction.text import TfidfTransformer
 
     y, w = np.array(labels), np.array(weights)
-    vec = TfidfVectorizer(analyzer=analyzer, binary=True, norm="l2", min_df=recipe.min_df)
-    x = vec.fit_transform(texts)
+    counts, columns = grams.counts(rows, recipe.min_df)
+    tfidf = TfidfTransformer(norm="l2")
+    x = tfidf.fit(counts).transform(counts, copy=False)
     coef, intercept = _regress(x, y, w, recipe)
     if x.shape[1] > recipe.max_features:
-        names = vec.get_feature_names_out()
         keep = np.argsort(-np.abs(coef), kind="stable")[: recipe.max_features]
-        vec = TfidfVectorizer(analyzer=analyzer, binary=True, norm="l2", vocabulary=sorted(names[keep]))
-        x = vec.fit_transform(texts)
+        columns = np.sort(columns[keep])
+        counts = grams.restricted(rows, columns)
+        tfidf = TfidfTransformer(norm="l2")
+        x = tfidf.fit(counts).transform(counts, copy=False)
         coef, intercept = _regress(x, y, w, recipe)
-    idf = vec.idf_
     table = {
-        f: [round(float(coef[j]), 5), round(float(idf[j]), 5)] for f, j in sorted(vec.vocabulary_.items())
+        f: [round(c, 5), round(i, 5)]
+        for f, c, i in zip(grams.names[columns].tolist(), coef.tolist(), tfidf.idf_.tolist(), strict=True)
     }
-    return {"features": spec, "intercept": round(float(intercept), 6), "weights": table}
+    part = {"features": grams.spec, "intercept": round(float(intercept), 6), "weights": table}
+    return part, columns
 
 
 def nb_ratio(x: Any, y: Any, w: Any) -> Any:
     """Per-feature naive-Bayes log-count ratio (weighted presence counts, add-one smoothed)."""
-    import numpy as np
-
     present = (x > 0).astype(float)
     pos = np.asarray(w[y == 1] @ present[y == 1]).ravel() + 1.0
     neg = np.asarray(w[y == 0] @ present[y == 0]).ravel() + 1.0
@@ -261,28 +268,73 @@ def training_data(
     )
 
 
+def view_grams(data: TrainingData, recipe: Recipe) -> list[GramMatrix]:
+    """The n-gram matrix of every dev row (in :meth:`TrainingData.rows` order), one per view."""
+    texts = data.rows(lambda n, e: True)[0]
+    return [GramMatrix.build(texts, spec) for spec in recipe.views or (recipe.spec,)]
+
+
 def out_of_fold(
     data: TrainingData,
     lang: str,
     recipe: Recipe,
     seed: int = 0,
-    cache: GramCache | None = None,
+    grams: Sequence[GramMatrix] | None = None,
 ) -> dict[str, list[float]]:
-    """Grouped k-fold probabilities of every dev row (self-written rows are only trained on)."""
-    cache = {} if cache is None else cache  # the folds share n-gram extraction
-    probs = {n: [0.0] * len(ex) for n, ex in data.sets.items() if n != SELF}
+    """Grouped k-fold probabilities of every dev row (self-written rows are only trained on).
+
+    ``grams``: :func:`view_grams` of ``data``, if already built (the folds share them).
+    """
+    grams = view_grams(data, recipe) if grams is None else grams
+    texts, label_list, weight_list = data.rows(lambda n, e: True)
+    labels, weights = np.array(label_list), np.array(weight_list)
+    names = [n for n, ex in data.sets.items() for _ in ex]
+    fold = np.array([fold_of(e.group, recipe.folds, seed) for ex in data.sets.values() for e in ex])
+    own = np.array([n == SELF for n in names])
+    scored = ~own & np.array([long_enough(t, lang, recipe.min_length) for t in texts])
+    probs = np.zeros(len(texts))
     for k in range(recipe.folds):
+        rows = np.flatnonzero(own | (fold != k))
+        part, columns = fit_rows(grams, rows, labels[rows], weights[rows], recipe)
+        held = np.flatnonzero(scored & (fold == k))
+        probs[held] = probabilities(grams, held, part, columns)
+    out, start = {}, 0
+    for name, examples in data.sets.items():
+        if name != SELF:
+            out[name] = probs[start : start + len(examples)].tolist()
+        start += len(examples)
+    return out
 
-        def keep(name: str, ex: Example, k: int = k) -> bool:
-            return name == SELF or fold_of(ex.group, recipe.folds, seed) != k
 
-        texts, labels, weights = data.rows(keep)
-        model = model_from(fit(texts, labels, weights, lang, recipe, cache), lang, recipe.min_length)
-        for name in probs:
-            for i, (ex, text) in enumerate(zip(data.sets[name], data.texts[name], strict=True)):
-                if fold_of(ex.group, recipe.folds, seed) == k and model.long_enough(text):
-                    probs[name][i] = model.score(text).probability
-    return probs
+def _fit_and_cross_validate(
+    data: TrainingData, lang: str, recipe: Recipe, jobs: int
+) -> tuple[list[dict[str, list[float]]], dict[str, Any]]:
+    """Every fold seed's out-of-fold probabilities (in ``jobs`` processes) and the fit on every row.
+
+    One BLAS thread a process: liblinear's vector calls gain nothing from more, whose threads only
+    spin (a third more CPU in one process, twice the CPU with 5 processes on 2 cores; same model).
+    """
+    import sklearn.linear_model  # noqa: F401  (loads the BLAS libraries the limit must reach)
+    from threadpoolctl import threadpool_limits
+
+    grams = view_grams(data, recipe)
+    _, labels, weights = data.rows(lambda n, e: True)
+    every = np.arange(len(labels))
+    seeds = range(recipe.fold_seeds)
+    with threadpool_limits(1):
+        if jobs <= 1:
+            runs = [out_of_fold(data, lang, recipe, seed, grams) for seed in seeds]
+            return runs, fit_rows(grams, every, labels, weights, recipe)[0]
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_one_blas_thread) as pool:
+            pending = [pool.submit(out_of_fold, data, lang, recipe, seed, grams) for seed in seeds]
+            fitted = fit_rows(grams, every, labels, weights, recipe)[0]
+            return [f.result() for f in pending], fitted
+
+
+def _one_blas_thread() -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # for the worker's life
 
 
 def rule_flags(ruleset: RuleSet, texts: Sequence[str], lang: str) -> list[bool]:
@@ -303,18 +355,7 @@ def train(lang: str, data_dir: Path, ruleset: RuleSet, jobs: int = 1) -> dict[st
     """
     recipe = RECIPES[lang]
     data = training_data(lang, data_dir, recipe)
-    cache: GramCache = {}
-    seeds = range(recipe.fold_seeds)
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            pending = [pool.submit(out_of_fold, data, lang, recipe, seed) for seed in seeds]
-            texts, labels, weights = data.rows(lambda n, e: True)
-            fitted = fit(texts, labels, weights, lang, recipe, cache)
-            runs = [f.result() for f in pending]
-    else:
-        runs = [out_of_fold(data, lang, recipe, seed, cache) for seed in seeds]
-        texts, labels, weights = data.rows(lambda n, e: True)
-        fitted = fit(texts, labels, weights, lang, recipe, cache)
+    runs, fitted = _fit_and_cross_validate(data, lang, recipe, jobs)
     flags = {n: rule_flags(ruleset, [e.text for e in data.sets[n]], lang) for n in runs[0]}
     threshold, cv = choose_threshold(runs, data.sets, flags, recipe.max_fpr)
     views = recipe.views or (recipe.spec,)

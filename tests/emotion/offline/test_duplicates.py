@@ -52,3 +52,20 @@ def test_finds_the_casia_fear_sad_copies_and_nothing_else(casia: Path) -> None:
 def test_inputs_must_line_up() -> None:
     with pytest.raises(ValueError, match="one entry per clip"):
         conflicting_duplicates(["a"], [True, False], [np.zeros(10)])
+
+
+def test_the_found_pairs_are_kept_in_the_feature_cache(casia: Path, tmp_path: Path) -> None:
+    """Measured again from the cache, a corpus names the same pairs without comparing the clips."""
+    from emotion.offline.cache import FeatureCache
+    from emotion.offline.dataset import CLEAN, measure_clips
+
+    clips = [c for c in load_clips(casia) if c.speaker == "liuchanhg" and c.label in ("fear", "sad")]
+    cache = FeatureCache(tmp_path / "cache")
+    first = measure_clips(clips, [CLEAN], cache=cache)
+    assert len(first.excluded) == 20 and not first.clips  # every one of its fear and sad clips
+    again = measure_clips(clips, [CLEAN], cache=cache)
+    assert again.excluded == first.excluded and again.clips == first.clips
+    # the cached entry is what is read back: a changed one changes the answer
+    (entry,) = [p for p in (tmp_path / "cache").rglob("*.npy") if np.load(p).ndim == 2]
+    np.save(entry, np.zeros((0, 3)))
+    assert measure_clips(clips, [CLEAN], cache=cache).excluded == ()
