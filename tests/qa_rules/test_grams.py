@@ -12,22 +12,11 @@ from qa_rules.classifier import features
 from qa_rules.offline.datasets import Example
 from qa_rules.offline.grams import GramMatrix, probabilities
 from qa_rules.offline.train import RECIPES, fit, fit_rows, model_from, set_weights
+from tests.qa_rules import test_classifier as classifier_tests
 
-TEXTS = [
-    "你这种人真恶心",
-    "今天天气很好",
-    "你就是个废物",
-    "我们明天见",
-    "恶心的人渣",
-    "谢谢你的帮助",
-    "滚开废物",
-    "好的没问题",
-    "你这个人渣滚开",
-    "明天天气好吗",
-    "废物你就是废物",
-    "谢谢你今天的帮助",
-]
-LABELS = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0]
+# the classifier tests' eight texts and four more (abusive and not, in turn)
+TEXTS = [*classifier_tests.TEXTS, "你这个人渣滚开", "明天天气好吗", "废物你就是废物", "谢谢你今天的帮助"]
+LABELS = [*classifier_tests.LABELS, 1, 0, 1, 0]
 SPECS = [{"char": [1, 3]}, {"zhword": [1, 2]}, {"char": [1, 3], "zhword": [1, 2]}]
 ROWS = [list(range(12)), [11, 3, 5, 0, 7, 9, 1], [2, 4, 6, 8, 10, 1, 3]]
 
