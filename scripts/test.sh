@@ -12,4 +12,6 @@ fi
 "$PY" -m ruff check .
 "$PY" -m ruff format --check .
 "$PY" -m mypy
-exec "$PY" -m pytest "$@"
+# A worker process per core (pytest-xdist), each test file whole on one of them (its fixtures are
+# built once); AGENT_MONITOR_TEST_WORKERS=0 runs every test in this one process.
+exec "$PY" -m pytest -n "${AGENT_MONITOR_TEST_WORKERS:-auto}" --dist loadfile "$@"

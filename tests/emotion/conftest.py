@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -81,8 +85,27 @@ def noise_bank(eval_data: Path) -> NoiseBank:
 
 @pytest.fixture(scope="session")
 def stress_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh ``data_dir`` whose feature cache the tests share (CLI runs set it in the environment)."""
-    return tmp_path_factory.mktemp("stress-data")
+    """A fresh ``data_dir`` whose feature cache the tests share (CLI runs set it in the environment).
+
+    Under pytest-xdist every worker of the run gets the same folder (in the run's base temporary
+    folder), so the clips are measured once however the test files are spread over the workers."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    folder = base / "stress-data"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextmanager
+def _held(lock: Path) -> Iterator[None]:
+    """An exclusive lock on the file ``lock`` between the processes of a test run."""
+    with lock.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
@@ -94,9 +117,10 @@ def emotion_table(emotion_dir: Path, noise_bank: NoiseBank, stress_data_dir: Pat
     """
     cache = FeatureCache(stress_data_dir / "cache" / "stress-features")
     augment = TrainConfig().augment
-    return ClipTable.concat(
-        [
-            measure_clips(load_clips(c), [CLEAN, MULAW], augment, noise_bank, cache, default_jobs())
-            for c in find_corpora(emotion_dir)
-        ]
-    )
+    with _held(stress_data_dir / "measuring.lock"):  # another worker measuring: wait, then read its cache
+        return ClipTable.concat(
+            [
+                measure_clips(load_clips(c), [CLEAN, MULAW], augment, noise_bank, cache, default_jobs())
+                for c in find_corpora(emotion_dir)
+            ]
+        )
