@@ -38,6 +38,7 @@ from agent_monitor.storage.repo.audit import (
     record_audit,
 )
 from agent_monitor.storage.repo.calls import (
+    DebtorCall,
     abort_call,
     abort_live_calls,
     debtor_calls_since,
@@ -135,6 +136,7 @@ from agent_monitor.storage.repo.transcripts import (
 __all__ = [
     "PCM_S16LE",
     "SYSTEM_ACTOR",
+    "DebtorCall",
     "QueuePage",
     "QueueQuery",
     "QueueRow",
