@@ -7,16 +7,19 @@ Real server, real Vosk model, real SQLite database, the real phone call of the s
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import subprocess
 import sys
 import uuid
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -60,6 +63,38 @@ def test_ws_ingest_stores_the_debt_and_the_consent(live_server: LiveServer, real
     )
     assert result.completed, (result.close_code, result.close_reason)
     assert stored_debt(live_server, "debt-ws-1", "D-ws") == ("L-7", True)
+
+
+def test_the_call_page_and_its_evidence_export_give_the_debt_and_refuse_it_changed(
+    live_server: LiveServer, real_call: CallAudio
+) -> None:
+    start = {
+        "call_id": "debt-ws-2",
+        "agent_id": "A-3",
+        "debtor_id": "D-ws",
+        "debt_id": "L-6",
+        "consented": True,
+    }
+    result = asyncio.run(
+        stream_ingest(
+            live_server.url, real_call.excerpt(30.0, 1.0), start, speed=4.0, token=live_server.token
+        )
+    )
+    assert result.completed, (result.close_code, result.close_reason)
+    with httpx.Client(base_url=live_server.url, headers={"Cookie": live_server.cookie}, timeout=60) as client:
+        record = client.get("/api/calls/debt-ws-2").json()["call"]
+        assert (record["debtor_id"], record["debt_id"], record["consented"]) == ("D-ws", "L-6", True)
+        exported = client.get("/api/calls/debt-ws-2/export.zip")
+        assert exported.status_code == 200, exported.text
+        call_json = zipfile.ZipFile(io.BytesIO(exported.content)).read("debt-ws-2/call.json")
+        assert (json.loads(call_json)["debt_id"], json.loads(call_json)["consented"]) == ("L-6", True)
+        with live_server.services.db.engine.begin() as conn:
+            changed = conn.execute(
+                text("UPDATE call_debts SET consented = false WHERE call_id = 'debt-ws-2'")
+            )
+            assert changed.rowcount == 1
+        refused = client.get("/api/calls/debt-ws-2/export.zip")
+    assert refused.status_code == 409 and "does not match its seals" in refused.json()["detail"], refused.text
 
 
 @pytest.mark.parametrize(

@@ -216,6 +216,13 @@ def debtor_calls_since(
     ]
 
 
+def call_debt(session: Session, call_id: str) -> tuple[str | None, bool]:
+    """The debt the call came with (``None``: its debtor id stands for it) and whether it was made
+    with the debtor's prior consent."""
+    row = session.scalar(select(CallDebt).where(CallDebt.call_id == call_id))
+    return (None, False) if row is None else (row.debt_id, bool(row.consented))
+
+
 def debtor_time_zones(session: Session, debtor_id: str, *, besides: str) -> list[str]:
     """The time zones given with the other stored calls to ``debtor_id``, the latest call's first,
     each once (where a call comes without one, the places the debtor may be in)."""
