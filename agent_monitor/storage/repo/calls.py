@@ -43,6 +43,8 @@ def start_call(
     """
     if not call_id:
         raise InvalidRecordError("a call needs a non-empty call id")
+    if not isinstance(consented, bool):
+        raise InvalidRecordError(f"call {call_id!r}: consented must be true or false")
     call = session.get(Call, call_id)
     if call is not None:
         if not resume:
@@ -67,8 +69,6 @@ def start_call(
     )
     session.add(call)
     if debt_id is not None or consented:
-        if not isinstance(consented, bool):
-            raise InvalidRecordError(f"call {call_id!r}: consented must be true or false")
         session.add(CallDebt(call_id=call_id, debt_id=debt_id, consented=consented))
     session.flush()
     return call
