@@ -7,12 +7,14 @@ verifying. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from agent_monitor.cli import main
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.transcript import Transcript
@@ -54,7 +56,11 @@ def _log(db: Database) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(text(LOG_SQL))]
 
 
-def test_migration_0014_keeps_old_calls_verifying_and_seals_new_debts(empty_db_url: str) -> None:
+def test_migration_0014_keeps_old_calls_verifying_and_seals_new_debts(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", empty_db_url)
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path))
     upgrade_database(empty_db_url, "0013")
     db = Database.open(empty_db_url)
     try:
@@ -63,6 +69,7 @@ def test_migration_0014_keeps_old_calls_verifying_and_seals_new_debts(empty_db_u
         assert upgrade_database(empty_db_url) == head_revision() == "0014"
         assert _log(db) == before  # the old calls' digests and the chain are untouched
         assert _problems(db) == []
+        assert main(["db", "verify"]) == 0, capsys.readouterr().out
         with db.session() as s:
             repo.start_call(
                 s, "new", "A1", source_protocol="ws_ingest", started_at=T0, debtor_id="d1", debt_id="L-1"
@@ -74,6 +81,10 @@ def test_migration_0014_keeps_old_calls_verifying_and_seals_new_debts(empty_db_u
             ]
         assert [row[1] for row in _log(db)[len(before) :]] == ["call", "call_debt"]
         assert _problems(db) == []
+        capsys.readouterr()
+        assert main(["db", "verify"]) == 0
+        # two old calls with an utterance each, the new call and its debt
+        assert "evidence_rows: 6 rows: ok" in capsys.readouterr().out
     finally:
         db.dispose()
 
