@@ -75,6 +75,12 @@ def _call_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debtor-id")
     p.add_argument("--debtor-phone")
     p.add_argument("--debtor-tz", help="IANA time zone of the debtor, e.g. America/Chicago")
+    p.add_argument("--debt-id", help="the debt the call is about (Regulation F counts calls per debt)")
+    p.add_argument(
+        "--consented",
+        action="store_true",
+        help="the debtor gave direct prior consent to this call (left out of the frequency counts)",
+    )
     p.add_argument(
         "--lang", choices=("en", "zh"), help="call language (default: the server's, for this agent)"
     )
@@ -92,6 +98,8 @@ def _call(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
         "debtor_id": args.debtor_id,
         "debtor_phone": args.debtor_phone,
         "debtor_tz": args.debtor_tz,
+        "debt_id": args.debt_id,
+        "consented": True if args.consented else None,
         "lang": args.lang,
     }
     return {k: v for k, v in call.items() if v is not None}

@@ -286,8 +286,13 @@ async def replay_call(
     """One recorded call into a running server as a live call, over ``protocol``; ``token`` is the
     server's ingest token."""
     if protocol == "twilio":
-        params = {k: str(v) for k, v in call.items() if v is not None}
+        # TwiML parameters are strings; a bool (``consented``) as TwiML writes it: true / false
+        params = {k: _twiml_value(v) for k, v in call.items() if v is not None}
         return await stream_twilio(
             server, audio, params, speed=speed, call_sid=str(call["call_id"]), token=token
         )
     return await stream_ingest(server, audio, call, speed=speed, token=token)
+
+
+def _twiml_value(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)

@@ -15,9 +15,11 @@ Twilio opens a websocket and sends JSON text frames::
 
 The two tracks are the two legs. Call metadata travels in ``customParameters`` (TwiML
 ``<Parameter name="agent_id" value="A-7"/>``): ``agent_id`` (required), ``call_id`` (default
-the ``callSid``), ``debtor_id``, ``debtor_phone``, ``debtor_tz``, ``lang``, ``queue`` and ``agent_track``
-(``outbound`` by default: the audio Twilio plays into the call is the agent's; ``inbound``, the
-audio from the called party, is the debtor's).
+the ``callSid``), ``debtor_id``, ``debtor_phone``, ``debtor_tz``, ``debt_id``, ``consented``,
+``lang``, ``queue`` and ``agent_track`` (``outbound`` by default: the audio Twilio plays into the
+call is the agent's; ``inbound``, the audio from the called party, is the debtor's). A TwiML
+parameter's value is always a string, so ``consented`` is written ``true`` or ``false`` (exactly;
+``yes`` is refused); the ws-ingest start message's rules apply to the rest.
 
 Each track's ``timestamp`` is milliseconds since the stream started; when a track's timestamp
 runs ahead of the audio received on it by more than ``GAP_TOLERANCE_MS`` the gap is filled with
@@ -55,6 +57,20 @@ GAP_TOLERANCE_MS = 60
 #: timestamps beyond this (ms, about 31 years) are refused as nonsense
 MAX_TIMESTAMP_MS = 10**12
 TRACKS = ("inbound", "outbound")
+
+
+#: how a TwiML ``<Parameter>`` (a string) says ``consented``
+_CONSENT = {"true": True, "false": False}
+
+
+def _consent(value: Any) -> bool:
+    """A ``consented`` custom parameter as a bool: the string ``true`` or ``false`` (TwiML sends
+    strings), or a JSON bool; anything else is refused naming the parameter."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in _CONSENT:
+        return _CONSENT[value]
+    raise IngestProtocolError("invalid start event customParameters: consented must be 'true' or 'false'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +209,11 @@ class TwilioConnection:
         legs = {t: (Leg.AGENT if t == agent_track else Leg.DEBTOR) for t in TRACKS}
         fields = {
             k: params[k]
-            for k in ("agent_id", "debtor_id", "debtor_phone", "debtor_tz", "lang", "queue")
+            for k in ("agent_id", "debtor_id", "debtor_phone", "debtor_tz", "debt_id", "lang", "queue")
             if k in params
         }
+        if "consented" in params:
+            fields["consented"] = _consent(params["consented"])
         try:
             call = StartMessage.model_validate(
                 {

@@ -4,8 +4,8 @@ Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
 
     client -> {"type": "start", "call_id": "C-1", "agent_id": "A-7",
                "debtor_id": "D-9", "debtor_phone": "+15551234567", "debtor_tz": "America/Chicago",
-               "lang": "en", "queue": "Q-east", "sample_rate": 8000, "encoding": "L16",
-               "channels": ["agent", "debtor"]}
+               "debt_id": "L-42", "consented": false, "lang": "en", "queue": "Q-east",
+               "sample_rate": 8000, "encoding": "L16", "channels": ["agent", "debtor"]}
     server -> {"type": "started", "call_id": "C-1"}
     client -> binary frames: interleaved samples, channel i is leg channels[i]
     client -> {"type": "stop", "reason": "hangup"}          (optional reason)
@@ -29,6 +29,11 @@ Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
   agent's or the queue's language from the settings applies (:mod:`agent_monitor.ingest.language`).
   A language whose model is not installed is recorded but not transcribed (a ``signal_health``
   event says so).
+- ``debt_id`` (optional, an identifier like the others) names the debt the call is about:
+  Regulation F counts calls per debt, and a call without one counts toward the debtor id's.
+  ``consented`` (optional, a JSON ``true`` or ``false``; ``"yes"`` or ``1`` is refused) says the
+  person gave their direct prior consent to this call (a callback they asked for): it is left out
+  of the frequency counts (12 CFR 1006.14(b)(3)). Both are stored with the call.
 - Unknown extra keys in the start message are ignored (mod_audio_fork and jambonz add their own
   metadata); ``event`` is accepted in place of ``type``.
 
@@ -45,7 +50,15 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agent_monitor.errors import IngestProtocolError
 from agent_monitor.ingest.language import call_language
@@ -100,6 +113,10 @@ class StartMessage(BaseModel):
     debtor_id: str | None = None
     debtor_phone: str | None = None
     debtor_tz: str | None = None
+    #: the debt the call is about (``None``: the debtor id stands for it)
+    debt_id: str | None = None
+    #: the person's direct prior consent to this call (a JSON bool; ``None``: not given)
+    consented: StrictBool | None = None
     #: ``None``: the agent's, the queue's or the default language (settings.live)
     lang: Literal["en", "zh"] | None = None
     queue: str | None = None
@@ -120,7 +137,7 @@ class StartMessage(BaseModel):
     def _ids(cls, v: str, info: Any) -> str:
         return _check_id(v, info.field_name)
 
-    @field_validator("debtor_id", "debtor_phone", "queue")
+    @field_validator("debtor_id", "debtor_phone", "debt_id", "queue")
     @classmethod
     def _optional_ids(cls, v: str | None, info: Any) -> str | None:
         limit = MAX_PHONE_CHARS if info.field_name == "debtor_phone" else MAX_ID_CHARS
@@ -314,6 +331,8 @@ def to_call_info(start: StartMessage, source: Source, live: LiveSettings) -> Cal
         debtor_id=start.debtor_id,
         debtor_phone=start.debtor_phone,
         debtor_tz=start.debtor_tz,
+        debt_id=start.debt_id,
+        consented=bool(start.consented),
         lang=call_language(live, start.lang, start.agent_id, start.queue),
         source=source,
         sample_rate=start.sample_rate,

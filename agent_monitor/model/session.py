@@ -31,6 +31,7 @@ _ID_FIELDS = (
     ("debtor_id", MAX_ID_CHARS),
     ("debtor_phone", MAX_PHONE_CHARS),
     ("debtor_tz", MAX_ID_CHARS),
+    ("debt_id", MAX_ID_CHARS),
 )
 
 
@@ -42,7 +43,10 @@ class CallInfo:
     16-bit little-endian signed PCM; ``mulaw`` / ``alaw``: G.711 mu-law / A-law, one byte per
     sample), one mono stream per leg. ``debtor_tz``: the debtor's IANA zone, or several joined by
     commas where the place is not certain (:func:`~agent_monitor.model.identifiers.debtor_zones`;
-    the calling-hours rule holds the call to every one).
+    the calling-hours rule holds the call to every one). ``debt_id``: the debt the call is about
+    (Regulation F counts calls per debt; without one the debtor id stands for the debt);
+    ``consented``: the person gave their direct prior consent to this call (a callback they asked
+    for), so it is left out of the frequency counts (12 CFR 1006.14(b)(3)).
     """
 
     call_id: str
@@ -55,6 +59,8 @@ class CallInfo:
     sample_rate: int = 8000
     encoding: Encoding = "L16"
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    debt_id: str | None = None
+    consented: bool = False
 
     def __post_init__(self) -> None:
         from agent_monitor.errors import PipelineError
@@ -68,6 +74,10 @@ class CallInfo:
             problem = None if value is None else identifier_problem(value, limit)
             if problem is not None:
                 raise PipelineError(f"call {self.call_id[:MAX_ID_CHARS]!r}: {name} {problem}")
+        if not isinstance(self.consented, bool):
+            raise PipelineError(
+                f"call {self.call_id}: consented must be true or false, not {self.consented!r}"
+            )
         if self.lang not in ("en", "zh"):
             raise PipelineError(f"call {self.call_id}: language must be en or zh, not {self.lang!r}")
         if self.source not in SOURCES:
@@ -102,6 +112,8 @@ class CallInfo:
             "debtor_id": self.debtor_id,
             "debtor_phone": self.debtor_phone,
             "debtor_tz": self.debtor_tz,
+            "debt_id": self.debt_id,
+            "consented": self.consented,
             "lang": self.lang,
             "source": self.source,
             "sample_rate": self.sample_rate,

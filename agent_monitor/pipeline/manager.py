@@ -230,7 +230,9 @@ class CallManager:
         """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and
         call frequency (Regulation F, US calls) over this debtor's stored calls. US or PRC rules:
         by the debtor's time zone, else the call's language (:func:`jurisdiction_of`). A call
-        that comes without a time zone is judged in every zone the debtor's stored calls gave."""
+        that comes without a time zone is judged in every zone the debtor's stored calls gave.
+        Calls are counted per debt (the call's ``debt_id``, else its debtor id) and a call made with
+        the debtor's prior consent is not counted (:func:`repo.debtor_calls_since`)."""
         info = session.info
         zones = info.debtor_zones or await self._stored_zones(info.call_id, info.debtor_id)
         if not zones:
@@ -238,11 +240,12 @@ class CallManager:
         record = CallRecord(
             call_id=info.call_id,
             debtor_id=info.debtor_id or info.call_id,
-            debt_id=info.debtor_id or info.call_id,
+            debt_id=info.debt_id or info.debtor_id or info.call_id,
             placed_at=info.started_at,
             debtor_timezones=zones,
             jurisdiction=jurisdiction_of(zones[0], info.lang),
             connected=True,
+            consented=info.consented,
         )
         try:
             hits = checkers.calling_hours([record])
@@ -266,7 +269,8 @@ class CallManager:
         return await asyncio.to_thread(job)
 
     async def _debtor_history(self, current: CallRecord) -> list[CallRecord]:
-        """The debtor's earlier calls within the frequency rule's reach, as call records."""
+        """The debtor's earlier calls within the frequency rule's reach, as call records (each with
+        its own debt and consent)."""
         rules = self.settings.rules
         days = max(rules.freq_window_days, rules.freq_after_conversation_days) + 1
         since = current.placed_at - timedelta(days=days)
@@ -277,13 +281,16 @@ class CallManager:
                 return [
                     replace(
                         current,
-                        call_id=call.id,
-                        placed_at=call.started_at,
-                        debtor_timezones=repo.stored_zones(call.debtor_tz) or current.debtor_timezones[:1],
-                        conversation=spoke,
+                        call_id=row.call.id,
+                        debt_id=row.debt_id,
+                        placed_at=row.call.started_at,
+                        debtor_timezones=repo.stored_zones(row.call.debtor_tz)
+                        or current.debtor_timezones[:1],
+                        conversation=row.conversation,
+                        consented=row.consented,
                     )
-                    for call, spoke in rows
-                    if call.started_at <= current.placed_at
+                    for row in rows
+                    if row.call.started_at <= current.placed_at
                 ]
 
         return await asyncio.to_thread(job)

@@ -69,6 +69,8 @@ def open_call(info: CallInfo) -> Callable[[Session], tuple[bool, dict[Leg, int]]
             debtor_tz=info.debtor_tz,
             lang=info.lang,
             resume=True,
+            debt_id=info.debt_id,
+            consented=info.consented,
         )
         nxt: dict[Leg, int] = {}
         for leg in Leg:

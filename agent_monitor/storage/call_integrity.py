@@ -5,7 +5,8 @@ export needs the same answer for one call, fast, before it hands out a package w
 ``SHA256SUMS`` would otherwise only prove that the files agree with themselves. :func:`call_problems`
 checks, for the call:
 
-- its evidence rows (the call, transcripts with their words, rule hits, recordings, signal health)
+- its evidence rows (the call, its debt and consent, transcripts with their words, rule hits,
+  recordings, signal health)
   against the newest ``evidence_log`` digest of each, and sealed rows that are gone;
 - its stress samples against their sealed ranges;
 - its alerts and their events (hash-chained rows): each row's hash and the link of the row after

@@ -1,4 +1,4 @@
-"""Transcripts, rule hits, calls, recordings, signal health, stress: under the ``evidence_log`` chain.
+"""Transcripts, hits, calls and their debts, recordings, signal health, stress: under ``evidence_log``.
 
 These rows change while a call runs, so they are not chained themselves. Instead every
 transaction that inserts or changes one of them appends, just before it commits, one
@@ -35,6 +35,7 @@ from agent_monitor.storage.review_seal import verify_reviews
 from agent_monitor.storage.stress_seal import STRESS
 from agent_monitor.storage.tables import (
     Call,
+    CallDebt,
     EvidenceEntry,
     Recording,
     RuleHitRow,
@@ -51,6 +52,8 @@ MODELS: dict[str, type[Any]] = {
     "call": Call,
     "recording": Recording,
     "signal_health": SignalHealthRow,
+    # a call's debt and consent (revision 0014): a kind of its own, so call digests stay as they were
+    "call_debt": CallDebt,
 }
 _SKIPPED = {
     # search_text is derived from text (the full-text index's form of it, migration 0008)
@@ -59,6 +62,7 @@ _SKIPPED = {
     "call": set(),
     "recording": {"id", "bytes_written", "samples_written"},
     "signal_health": {"id"},
+    "call_debt": {"id"},
 }
 #: the columns whose values make up each kind's digest
 DIGESTED: dict[str, tuple[str, ...]] = {

@@ -50,7 +50,7 @@ def server(
     with serve(app) as url:
         db = app.state.services.db
         add_users(db)
-        add_call(db, settings.data_dir, "call-a1", "A-1", audio, WarningLevel.RED)
+        add_call(db, settings.data_dir, "call-a1", "A-1", audio, WarningLevel.RED, debt_id=DEBT_CARD)
         add_call(db, settings.data_dir, "call-a2", "A-2", audio, WarningLevel.ORANGE)
         add_call(db, settings.data_dir, "call-a3", "A-3", audio, WarningLevel.YELLOW)
         yield url, app.state.services
@@ -109,6 +109,10 @@ def test_signed_out_requests_are_refused(client: httpx.Client) -> None:
     assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
 
 
+#: a debt named by the card it is owed on: personal data like the card read out in the call
+DEBT_CARD = "4111111111111111"
+
+
 def test_personal_data_is_masked_for_agent_and_qa_only(client: httpx.Client) -> None:
     for user, masked in (("agent1", True), ("qa1", True), ("sup1", False), ("admin1", False)):
         login(client, user)
@@ -122,9 +126,11 @@ def test_personal_data_is_masked_for_agent_and_qa_only(client: httpx.Client) -> 
             assert "4111" not in words and PHONE not in words and "[CARD ••1111]" in words
             assert len(debtor["words"]) == len(CARD.split()) + 8  # one per recognised word
             assert PHONE not in reasons and record["call"]["debtor_phone"] == "+[PHONE ••1234]"
+            assert record["call"]["debt_id"] == "[CARD ••1111]", record["call"]
         else:
             assert CARD in debtor["text"] and PHONE in debtor["text"] and PHONE in reasons, user
             assert record["call"]["debtor_phone"] == DEBTOR_PHONE
+            assert record["call"]["debt_id"] == DEBT_CARD
 
 
 def test_recording_download_is_audited(client: httpx.Client) -> None:

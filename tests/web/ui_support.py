@@ -72,11 +72,12 @@ def add_call(
     level: WarningLevel,
     *,
     ended: bool = True,
+    debt_id: str | None = None,
 ) -> None:
     """A finished call of ``agent_id`` with a scripted transcript (a card and a phone number), a
     rule hit, an alert at ``level``, stress readings, both legs recorded, queued for QA; with
     ``ended=False`` the call is still live (its alerts can be taken over; end it with
-    ``repo.end_call``)."""
+    ``repo.end_call``); ``debt_id``: the debt the call came with."""
     started = datetime.now(UTC) - timedelta(hours=1)
     lines = [
         (Leg.AGENT, 0.5, "hello this is the collections office"),
@@ -85,7 +86,13 @@ def add_call(
     ]
     with db.session() as s:
         repo.start_call(
-            s, call_id, agent_id, source_protocol="ws-ingest", started_at=started, debtor_phone=DEBTOR_PHONE
+            s,
+            call_id,
+            agent_id,
+            source_protocol="ws-ingest",
+            started_at=started,
+            debtor_phone=DEBTOR_PHONE,
+            debt_id=debt_id,
         )
         for n, (leg, start, text) in enumerate(lines):
             words = _words(text, start)

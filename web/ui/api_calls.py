@@ -2,10 +2,11 @@
 the supervisor wall and the agent's current call.
 
 - ``GET /api/calls``: calls the user may see (``status``, ``level``, ``limit``, ``offset``).
-- ``GET /api/calls/{call_id}``: the call with transcript, rule hits, alerts, stress timeline,
-  recordings, reviews and ``qa``, its QA queue entry (state, ``assigned_to``, ``assigned_by``;
-  null when not queued; reviews and entry not for agents) (masked for masked roles; an agent sees
-  only their own calls).
+- ``GET /api/calls/{call_id}``: the call (with the ``debt_id`` and ``consented`` it came with, what
+  the frequency rule judged it by; ``debt_id`` null: its debtor id's) with transcript, rule hits,
+  alerts, stress timeline, recordings, reviews and ``qa``, its QA queue entry (state,
+  ``assigned_to``, ``assigned_by``; null when not queued; reviews and entry not for agents) (masked
+  for masked roles; an agent sees only their own calls).
 - ``GET /api/calls/{call_id}/recordings/{leg}.wav``: a leg's audio (supervisor, qa, admin; audited).
 - ``POST /api/alerts/{alert_id}/acknowledge``, ``.../resolve`` (supervisor, admin; the alert's call
   must be in their scope). Taking over (``.../take_over``, also at ``/api/wall/alerts/...``) is one
@@ -32,6 +33,7 @@ from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
 from web.auth.scope import call_scope, can_see_call, masks, narrow, visible_call
+from web.masking import mask_text
 from web.params import Offset, RowId
 from web.services import Services, ServicesDep, in_db
 from web.ui.access import audit
@@ -73,8 +75,11 @@ async def list_calls(
 def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[str, Any]:
     call = visible_call(s, user, call_id)
     reviews = [] if user.role is Role.AGENT else [review_json(r) for r in repo.list_reviews(s, call_id)]
+    debt_id, consented = repo.call_debt(s, call_id)  # what the frequency rule judged the call by
+    if masked and debt_id:
+        debt_id = mask_text(debt_id)  # an account number is personal data, as the phone is
     return {
-        "call": call_json(call, masked),
+        "call": call_json(call, masked) | {"debt_id": debt_id, "consented": consented},
         "utterances": [utterance_json(u, masked) for u in repo.list_utterances(s, call_id)],
         "hits": [hit_json(h, masked) for h in distinct_hits(repo.list_rule_hits(s, call_id))],
         "alerts": [alert_json(a, masked) for a in repo.list_alerts(s, call_id=call_id)],

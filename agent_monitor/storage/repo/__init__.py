@@ -38,8 +38,10 @@ from agent_monitor.storage.repo.audit import (
     record_audit,
 )
 from agent_monitor.storage.repo.calls import (
+    DebtorCall,
     abort_call,
     abort_live_calls,
+    call_debt,
     debtor_calls_since,
     debtor_time_zones,
     end_call,
@@ -135,6 +137,7 @@ from agent_monitor.storage.repo.transcripts import (
 __all__ = [
     "PCM_S16LE",
     "SYSTEM_ACTOR",
+    "DebtorCall",
     "QueuePage",
     "QueueQuery",
     "QueueRow",
@@ -146,6 +149,7 @@ __all__ = [
     "add_stress_samples",
     "alert_events",
     "assign_qa",
+    "call_debt",
     "claim_next",
     "close_recording",
     "count_users",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from agent_monitor.model.identifiers import debtor_zones
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage.enums import CallStatus
 from agent_monitor.storage.repo.people import ensure_agent
-from agent_monitor.storage.tables import Agent, Call, Utterance
+from agent_monitor.storage.tables import Agent, Call, CallDebt, Utterance
 from agent_monitor.storage.types import as_utc
 
 
@@ -30,15 +31,20 @@ def start_call(
     debtor_tz: str | None = None,
     lang: str = "en",
     resume: bool = False,
+    debt_id: str | None = None,
+    consented: bool = False,
 ) -> Call:
     """Record a new live call (the agent is created if unknown).
 
     With ``resume=True`` a call that already exists (a client reconnecting, or a server restarted
     mid-call) is set live again and returned as it is; otherwise an existing id is a
-    :class:`ConflictError`.
+    :class:`ConflictError`. A ``debt_id`` or ``consented`` is stored in ``call_debts`` (a call
+    without either has no row there: its debt is its debtor id's, not consented).
     """
     if not call_id:
         raise InvalidRecordError("a call needs a non-empty call id")
+    if not isinstance(consented, bool):
+        raise InvalidRecordError(f"call {call_id!r}: consented must be true or false")
     call = session.get(Call, call_id)
     if call is not None:
         if not resume:
@@ -62,6 +68,8 @@ def start_call(
         high_sensitivity=False,
     )
     session.add(call)
+    if debt_id is not None or consented:
+        session.add(CallDebt(call_id=call_id, debt_id=debt_id, consented=consented))
     session.flush()
     return call
 
@@ -155,11 +163,26 @@ def list_calls(
     return list(session.scalars(stmt))
 
 
+@dataclass(frozen=True, slots=True)
+class DebtorCall:
+    """One stored call of a debtor, as the frequency rule counts it."""
+
+    call: Call
+    #: the debtor answered the agent (see :func:`debtor_calls_since`)
+    conversation: bool
+    #: the debt the call was about: the one it came with, else the call's debtor id
+    debt_id: str
+    #: made with the person's direct prior consent (not counted)
+    consented: bool
+
+
 def debtor_calls_since(
     session: Session, debtor_id: str, since: datetime, *, besides: str
-) -> list[tuple[Call, bool]]:
+) -> list[DebtorCall]:
     """Other calls to ``debtor_id`` started at or after ``since``, oldest first, each with whether
-    it had a conversation: the call history the frequency rule (Regulation F 1006.14(b)(2)) counts.
+    it had a conversation, its debt and its consent: the call history the frequency rule
+    (Regulation F 1006.14(b)(2)) counts. A call stored without a debt id is about the debt its
+    debtor id stands for, and without consent (as every call was before revision 0014).
 
     A conversation is the debtor answering the agent: a final utterance of the debtor leg that
     starts after a final utterance of the agent leg began. Speech on the debtor leg before the
@@ -182,11 +205,22 @@ def debtor_calls_since(
         .exists()
     )
     stmt = (
-        select(Call, answered)
+        select(Call, answered, CallDebt.debt_id, CallDebt.consented)
+        .outerjoin(CallDebt, CallDebt.call_id == Call.id)
         .where(Call.debtor_id == debtor_id, Call.id != besides, Call.started_at >= as_utc(since, "since"))
         .order_by(Call.started_at, Call.id)
     )
-    return [(call, bool(conversation)) for call, conversation in session.execute(stmt)]
+    return [
+        DebtorCall(call, bool(conversation), debt or debtor_id, bool(consented))
+        for call, conversation, debt, consented in session.execute(stmt)
+    ]
+
+
+def call_debt(session: Session, call_id: str) -> tuple[str | None, bool]:
+    """The debt the call came with (``None``: its debtor id stands for it) and whether it was made
+    with the debtor's prior consent."""
+    row = session.scalar(select(CallDebt).where(CallDebt.call_id == call_id))
+    return (None, False) if row is None else (row.debt_id, bool(row.consented))
 
 
 def debtor_time_zones(session: Session, debtor_id: str, *, besides: str) -> list[str]:

@@ -53,6 +53,25 @@ class Call(Base):
     lang: Mapped[str] = mapped_column(String(16), default="en")
 
 
+class CallDebt(Base):
+    """The debt a call was about and the person's consent to it, for the frequency rule (Regulation
+    F 1006.14(b) counts calls per debt and leaves out calls made with direct prior consent).
+
+    One row per call that came with a ``debt_id`` or ``consented``; a call without a row is about
+    the debt its debtor id stands for, without consent (calls stored before revision 0014). A table
+    of its own, not columns of ``calls``: the digest of every call row sealed before stays what it
+    was, and these rows are sealed under their own evidence kind, ``call_debt``.
+    """
+
+    __tablename__ = "call_debts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), unique=True)
+    #: ``None``: the call's debtor id stands for the debt
+    debt_id: Mapped[str | None] = mapped_column(String(MAX_ID_CHARS))
+    consented: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Utterance(Base):
     """The latest transcript of one utterance of one leg (a partial until ``final``)."""
 

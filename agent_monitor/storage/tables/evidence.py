@@ -1,9 +1,10 @@
 """The evidence log: a hash chain recording the digest of every version of every evidence row.
 
-Transcripts (utterances with their words), rule hits, calls (their level, status and times), signal
-health, recordings (path, checksum) and a call's stress readings (one entry per sealed range of
-sample ids) change while a call runs (a partial becomes final, a hit is confirmed, the level
-rises, the recording is closed), so they cannot be hash-chained themselves.
+Transcripts (utterances with their words), rule hits, calls (their level, status and times), the
+debt and consent a call came with, signal health, recordings (path, checksum) and a call's stress
+readings (one entry per sealed range of sample ids) change while a call runs (a partial becomes
+final, a hit is confirmed, the level rises, the recording is closed), so they cannot be
+hash-chained themselves.
 Instead, every transaction that writes one of them appends here the sha256 of the row as it was
 committed (:mod:`agent_monitor.storage.evidence`); ``db verify`` recomputes the digest of every
 current row and compares it with the newest entry for that row.
@@ -21,7 +22,7 @@ from agent_monitor.storage.base import SHA256_HEX, Base, in_check
 from agent_monitor.storage.types import UTCDateTime
 
 #: the kinds of evidence rows, by table
-EVIDENCE_KINDS = ("utterance", "rule_hit", "call", "recording", "signal_health", "stress")
+EVIDENCE_KINDS = ("utterance", "rule_hit", "call", "recording", "signal_health", "stress", "call_debt")
 
 
 class EvidenceEntry(Base):

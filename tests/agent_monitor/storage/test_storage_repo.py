@@ -166,7 +166,7 @@ def test_debtor_call_history_for_the_frequency_rule(db: Database) -> None:
         repo.start_call(s, "now", "A1", source_protocol="ws_ingest", started_at=T0, debtor_id="d1")
     with db.session() as s:
         history = repo.debtor_calls_since(s, "d1", T0 - timedelta(days=8), besides="now")
-        assert [(call.id, spoke) for call, spoke in history] == [
+        assert [(row.call.id, row.conversation) for row in history] == [
             ("h1", True),
             ("h5", False),
             ("h6", False),

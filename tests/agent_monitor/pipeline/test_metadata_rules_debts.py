@@ -1,0 +1,134 @@
+"""Regulation F frequency at call start, per debt and without the calls the debtor consented to
+(12 CFR 1006.14(b)(2), (b)(3)): a live call's ``debt_id`` and ``consented`` are stored with it and
+the later calls' history counts each stored call under its own debt and consent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.events import RuleHitEvent
+from agent_monitor.model.session import CallInfo
+from agent_monitor.model.transcript import Transcript
+from agent_monitor.pipeline import CallManager
+from agent_monitor.storage import CallStatus, Database, repo
+from agent_monitor.storage.evidence import verify_all
+from tests.agent_monitor.pipeline.conftest import EventsOf, Subscribe
+
+NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: inside calling hours
+DEBTOR = "d-debts"
+
+
+def live_call(call_id: str, *, debt_id: str | None = None, consented: bool = False) -> CallInfo:
+    return CallInfo(
+        call_id=call_id,
+        agent_id="agent-7",
+        debtor_id=DEBTOR,
+        debtor_tz="America/New_York",
+        started_at=NOW,
+        debt_id=debt_id,
+        consented=consented,
+    )
+
+
+def store_call(
+    database: Database,
+    call_id: str,
+    days_ago: float,
+    *,
+    debt_id: str | None = None,
+    consented: bool = False,
+    conversation: bool = False,
+) -> None:
+    """A stored earlier call; ``conversation``: the agent spoke and the debtor answered."""
+    at = NOW - timedelta(days=days_ago)
+    with database.session() as s:
+        repo.start_call(
+            s,
+            call_id,
+            "agent-7",
+            source_protocol="ws-ingest",
+            started_at=at,
+            debtor_id=DEBTOR,
+            debtor_tz="America/New_York",
+            debt_id=debt_id,
+            consented=consented,
+        )
+        if conversation:
+            repo.save_utterance(s, call_id, Transcript(Leg.AGENT, 0, 1.0, 2.0, "is this John", True))
+            repo.save_utterance(s, call_id, Transcript(Leg.DEBTOR, 0, 2.5, 3.0, "yes", True))
+        repo.end_call(s, call_id, status=CallStatus.ENDED, ended_at=at + timedelta(minutes=3))
+
+
+def frequency_rules(events: Sequence[object]) -> list[str]:
+    return sorted(
+        e.hit.rule for e in events if isinstance(e, RuleHitEvent) and e.hit.rule.startswith("US-FREQ")
+    )
+
+
+async def flagged(
+    manager: CallManager, info: CallInfo, subscribe: Subscribe, events_of: EventsOf
+) -> list[str]:
+    """The frequency rules the live call ``info`` is flagged by at its start."""
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent) and e.call_id == info.call_id)
+    session = await manager.start_call(info)
+    await session.stop("stop")
+    return frequency_rules(events_of(sub))
+
+
+@pytest.mark.asyncio
+async def test_a_consented_callback_after_a_conversation_is_not_flagged(
+    manager: CallManager, database: Database, subscribe: Subscribe, events_of: EventsOf
+) -> None:
+    store_call(database, "talk", 2, conversation=True)
+    callback = live_call("callback", consented=True)
+    assert await flagged(manager, callback, subscribe, events_of) == []
+    # the same call without the consent is the violation it always was
+    assert await flagged(manager, live_call("unasked"), subscribe, events_of) == ["US-FREQ-2"]
+    with database.session() as s:  # the consent was stored with the call, and sealed
+        history = repo.debtor_calls_since(s, DEBTOR, NOW - timedelta(hours=1), besides="talk")
+        assert [(r.call.id, r.debt_id, r.consented) for r in history] == [
+            ("callback", DEBTOR, True),
+            ("unasked", DEBTOR, False),
+        ]
+        assert [p for r in verify_all(s) for p in r.problems] == []
+
+
+@pytest.mark.asyncio
+async def test_calls_about_another_debt_of_the_debtor_are_counted_apart(
+    manager: CallManager, database: Database, subscribe: Subscribe, events_of: EventsOf
+) -> None:
+    for i in range(7):  # seven calls about loan L-1 in the last five days
+        store_call(database, f"l1-{i}", 1 + i % 5 + i / 100, debt_id="L-1")
+    store_call(database, "l2-talk", 3, debt_id="L-2", conversation=True)
+    assert await flagged(manager, live_call("about-l3", debt_id="L-3"), subscribe, events_of) == []
+    assert await flagged(manager, live_call("about-l1", debt_id="L-1"), subscribe, events_of) == ["US-FREQ-1"]
+    assert await flagged(manager, live_call("about-l2", debt_id="L-2"), subscribe, events_of) == ["US-FREQ-2"]
+
+
+@pytest.mark.asyncio
+async def test_a_call_without_a_debt_id_counts_with_the_debtors_calls_without_one(
+    manager: CallManager, database: Database, subscribe: Subscribe, events_of: EventsOf
+) -> None:
+    for i in range(7):  # about named debts: not the debt the debtor id stands for
+        store_call(database, f"named-{i}", 1 + i % 5 + i / 100, debt_id=f"L-{i % 2}")
+    assert await flagged(manager, live_call("plain-1"), subscribe, events_of) == []
+    for i in range(6):  # stored without a debt id, as before: the debtor id's debt
+        store_call(database, f"plain-old-{i}", 1 + i % 5 + i / 100)
+    # plain-1 (live above, now stored) and these six are seven: the eighth is flagged, as before
+    assert await flagged(manager, live_call("plain-2"), subscribe, events_of) == ["US-FREQ-1"]
+
+
+@pytest.mark.asyncio
+async def test_stored_consented_calls_are_not_counted(
+    manager: CallManager, database: Database, subscribe: Subscribe, events_of: EventsOf
+) -> None:
+    for i in range(7):  # seven calls in five days, two of them callbacks the debtor asked for
+        store_call(database, f"c-{i}", 1 + i % 5 + i / 100, debt_id="L-1", consented=i < 2)
+    assert await flagged(manager, live_call("eighth", debt_id="L-1"), subscribe, events_of) == []
+    # and a conversation in a consented call still starts the seven days after it
+    store_call(database, "callback-talk", 1, debt_id="L-9", consented=True, conversation=True)
+    assert await flagged(manager, live_call("after", debt_id="L-9"), subscribe, events_of) == ["US-FREQ-2"]
