@@ -11,8 +11,10 @@
   person's prior consent are not counted; voicemail drops are. A conversation in a consented
   call is still a telephone conversation: the 7 days after it apply to the calls that follow.
 
-Days are calendar days in the debtor's (first) time zone. The frequency presumptions are US law
-and apply to ``jurisdiction="US"`` records; PRC caps are unverified institution policy.
+Days are calendar days in the debtor's (first) time zone as the call being judged gives it: the
+earlier calls and conversations are dated in that zone too, whatever zone they were stored with.
+The frequency presumptions are US law and apply to ``jurisdiction="US"`` records; PRC caps are
+unverified institution policy.
 """
 
 from __future__ import annotations
@@ -134,13 +136,13 @@ def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tup
     for group in groups.values():
         group.sort(key=lambda c: c.placed_at)
         placed: list[datetime] = []
-        last_conversation: date | None = None
+        last_conversation: datetime | None = None  # when; its day is counted in each later call's zone
         for call in group:
             day = _day(call)
             if not call.connected or call.consented:
                 # not counted (1006.14(b)(3)); a conversation in a consented call still happened
                 if call.connected and call.conversation:
-                    last_conversation = day
+                    last_conversation = call.placed_at
                 continue
             in_window = [p for p in placed if (day - _day_of(p, call)).days < window]
             if len(in_window) >= max_calls:
@@ -152,10 +154,11 @@ def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tup
                     (call.call_id, _hit("US-FREQ-1", f"More than {max_calls} calls in {window} days",
                                         "call_frequency", reason, FREQ_CITATION))
                 )  # fmt: skip
-            if last_conversation is not None and 0 <= (day - last_conversation).days < after:
+            talked = None if last_conversation is None else _day_of(last_conversation, call)
+            if talked is not None and 0 <= (day - talked).days < after:
                 reason = (
                     f"Placed on {day}, after a telephone conversation about this debt on "
-                    f"{last_conversation} (day {(day - last_conversation).days + 1} of {after}); "
+                    f"{talked} (day {(day - talked).days + 1} of {after}); "
                     "no calls are allowed in that period"
                 )
                 hits.append(
@@ -164,7 +167,7 @@ def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tup
                 )  # fmt: skip
             placed.append(call.placed_at)
             if call.conversation:
-                last_conversation = day
+                last_conversation = call.placed_at
     return hits
 
 

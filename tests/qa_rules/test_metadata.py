@@ -138,3 +138,16 @@ def test_jurisdiction_follows_the_debtors_zone_then_the_language() -> None:
     # neither a US nor a PRC zone: the language decides, as before
     assert jurisdiction_of("Asia/Taipei", "zh") == "CN"
     assert jurisdiction_of("Europe/London", "en") == "US"
+
+
+def test_a_conversation_s_day_is_counted_in_the_zone_of_the_call_judged() -> None:
+    """The 7 days after a conversation (1006.14(b)(2)(i)(B)) are counted in one zone, the judged
+    call's, as the 7 calls in 7 days are: a conversation stored with New York's zone at 01:00 on
+    3 March is 2 March, 22:00 in Los Angeles, so a call on 9 March in Los Angeles is on day 8."""
+    s = RulesSettings()
+    talk = call("talk", datetime(2024, 3, 3, 6, 0, tzinfo=UTC), conversation=True)  # 01:00 New York
+    later = call("later", datetime(2024, 3, 9, 18, 0, tzinfo=UTC), ("America/Los_Angeles",))  # 10:00
+    assert call_frequency_of("later", [talk, later], s) == []
+    sooner = call("sooner", datetime(2024, 3, 8, 18, 0, tzinfo=UTC), ("America/Los_Angeles",))
+    (hit,) = call_frequency_of("sooner", [talk, sooner], s)
+    assert hit.rule == "US-FREQ-2" and "on 2024-03-02 (day 7 of 7)" in hit.reason, hit.reason
