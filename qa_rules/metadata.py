@@ -2,15 +2,19 @@
 
 * :func:`calling_hours`: a call placed outside the allowed window in **any** of the debtor's
   possible time zones (US: 08:00-21:00 local, FDCPA 805(a)(1) / Reg F 1006.6(b)(1)(i); PRC: a
-  per-tenant window, default 08:00-21:00, because the NIFA figure is unverified).
+  per-tenant window, default 08:00-21:00, because the NIFA figure is unverified). Both ends are
+  allowed: the statute forbids calls "before 8:00 a.m." and "after 9:00 p.m.", so 21:00:00 is
+  inside and 21:00:01 is not.
 * :func:`call_frequency`: Regulation F 1006.14(b)(2): more than 7 calls to a person about a debt
   within 7 consecutive days, or any call within 7 days after a telephone conversation about that
   debt (the conversation day is day 1). Calls that did not connect and calls made with the
   person's prior consent are not counted; voicemail drops are. A conversation in a consented
   call is still a telephone conversation: the 7 days after it apply to the calls that follow.
 
-Days are calendar days in the debtor's (first) time zone. The frequency presumptions are US law
-and apply to ``jurisdiction="US"`` records; PRC caps are unverified institution policy.
+Days are calendar days in the debtor's (first) time zone as the call being judged gives it: the
+earlier calls and conversations are dated in that zone too, whatever zone they were stored with.
+The frequency presumptions are US law and apply to ``jurisdiction="US"`` records; PRC caps are
+unverified institution policy.
 """
 
 from __future__ import annotations
@@ -55,6 +59,12 @@ def window_for(call: CallRecord, settings: RulesSettings) -> tuple[time, time]:
     return _hhmm(start), _hhmm(end)
 
 
+def _clock(local: datetime) -> str:
+    """The local time a call was placed, to the minute unless that would read as inside the window
+    (21:00 for a call at 21:00:30)."""
+    return f"{local:%H:%M}" if local.second == local.microsecond == 0 else f"{local:%H:%M:%S}"
+
+
 def _hit(rule: str, title: str, category: str, reason: str, citation: str) -> RuleHit:
     """A finding about the call's metadata: nothing was said, so no evidence text and no span."""
     return RuleHit(
@@ -78,18 +88,19 @@ def calling_hours(calls: Iterable[CallRecord], settings: RulesSettings) -> list[
         start, end = window_for(call, settings)
         for tz in call.debtor_timezones:
             local = call.placed_at.astimezone(_zone(tz, call.call_id))
-            if not (start <= local.time() < end):
+            if not (start <= local.time() <= end):
                 cn = call.jurisdiction.upper() in ("CN", "PRC")
                 window = f"{start:%H:%M}-{end:%H:%M}"
                 if cn:
                     title = "在允许的时段以外拨打电话"
                     reason = (
-                        f"本次通话于债务人当地时间 {local:%H:%M}（{tz}）拨出；只能在当地时间 {window} 内拨打"
+                        f"本次通话于债务人当地时间 {_clock(local)}（{tz}）拨出；"
+                        f"只能在当地时间 {window} 内拨打"
                     )
                 else:
                     title = "Call outside the allowed calling hours"
                     reason = (
-                        f"Placed at {local:%H:%M} {tz} local time; calls are allowed only {window} "
+                        f"Placed at {_clock(local)} {tz} local time; calls are allowed only {window} "
                         "in the debtor's local time"
                     )
                 rule, citation = ("CN-TIME-1", CN_TIME_CITATION) if cn else ("US-TIME-1", US_TIME_CITATION)
@@ -125,13 +136,13 @@ def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tup
     for group in groups.values():
         group.sort(key=lambda c: c.placed_at)
         placed: list[datetime] = []
-        last_conversation: date | None = None
+        last_conversation: datetime | None = None  # when; its day is counted in each later call's zone
         for call in group:
             day = _day(call)
             if not call.connected or call.consented:
                 # not counted (1006.14(b)(3)); a conversation in a consented call still happened
                 if call.connected and call.conversation:
-                    last_conversation = day
+                    last_conversation = call.placed_at
                 continue
             in_window = [p for p in placed if (day - _day_of(p, call)).days < window]
             if len(in_window) >= max_calls:
@@ -143,10 +154,11 @@ def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tup
                     (call.call_id, _hit("US-FREQ-1", f"More than {max_calls} calls in {window} days",
                                         "call_frequency", reason, FREQ_CITATION))
                 )  # fmt: skip
-            if last_conversation is not None and 0 <= (day - last_conversation).days < after:
+            talked = None if last_conversation is None else _day_of(last_conversation, call)
+            if talked is not None and 0 <= (day - talked).days < after:
                 reason = (
                     f"Placed on {day}, after a telephone conversation about this debt on "
-                    f"{last_conversation} (day {(day - last_conversation).days + 1} of {after}); "
+                    f"{talked} (day {(day - talked).days + 1} of {after}); "
                     "no calls are allowed in that period"
                 )
                 hits.append(
@@ -155,7 +167,7 @@ def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tup
                 )  # fmt: skip
             placed.append(call.placed_at)
             if call.conversation:
-                last_conversation = day
+                last_conversation = call.placed_at
     return hits
 
 

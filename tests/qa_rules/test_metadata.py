@@ -20,7 +20,7 @@ def test_us_calling_hours_in_every_possible_zone() -> None:
     s = RulesSettings()
     ok = call("a", datetime(2024, 3, 5, 14, 0, tzinfo=UTC))  # 09:00 New York
     early = call("b", datetime(2024, 3, 5, 12, 30, tzinfo=UTC))  # 07:30 New York
-    late = call("c", datetime(2024, 3, 6, 2, 0, tzinfo=UTC))  # 21:00 New York: end is exclusive
+    late = call("c", datetime(2024, 3, 6, 2, 0, 1, tzinfo=UTC))  # 21:00:01 New York: after 9 p.m.
     # 09:00 in New York but 06:00 in Los Angeles: inconvenient in one possible zone
     two_zones = call(
         "d", datetime(2024, 3, 5, 14, 0, tzinfo=UTC), ("America/New_York", "America/Los_Angeles")
@@ -29,6 +29,21 @@ def test_us_calling_hours_in_every_possible_zone() -> None:
     assert [c.call_id for c in (ok, early, late, two_zones) if calling_hours([c], s)] == ["b", "c", "d"]
     assert all(h.rule == "US-TIME-1" and h.category == "calling_hours" for h in hits)
     assert "06:00 America/Los_Angeles" in hits[2].reason
+    assert "Placed at 21:00:01 America/New_York" in hits[1].reason  # not "21:00", which is allowed
+
+
+def test_the_window_s_ends_are_allowed() -> None:
+    """FDCPA 805(a)(1): no call "before 8:00 a.m." or "after 9:00 p.m." local time, so a call at
+    08:00:00 or 21:00:00 exactly is inside the window (one second either side is not)."""
+    s = RulesSettings()
+    edges = [datetime(2024, 3, 5, 13, 0, tzinfo=UTC), datetime(2024, 3, 6, 2, 0, tzinfo=UTC)]
+    assert calling_hours([call(f"edge-{i}", at) for i, at in enumerate(edges)], s) == []
+    outside = [at + timedelta(seconds=step) for at, step in zip(edges, (-1, 1), strict=True)]
+    hits = calling_hours([call(f"out-{i}", at) for i, at in enumerate(outside)], s)
+    assert [h.rule for h in hits] == ["US-TIME-1", "US-TIME-1"]
+    assert "Placed at 07:59:59" in hits[0].reason and "Placed at 21:00:01" in hits[1].reason
+    zh = call("zh-edge", datetime(2024, 3, 5, 13, 0, tzinfo=UTC), ("Asia/Shanghai",), jurisdiction="CN")
+    assert calling_hours([zh], s) == []  # 21:00:00 in Shanghai, the PRC window's end
 
 
 def test_prc_window_is_a_per_tenant_setting() -> None:
@@ -123,3 +138,16 @@ def test_jurisdiction_follows_the_debtors_zone_then_the_language() -> None:
     # neither a US nor a PRC zone: the language decides, as before
     assert jurisdiction_of("Asia/Taipei", "zh") == "CN"
     assert jurisdiction_of("Europe/London", "en") == "US"
+
+
+def test_a_conversation_s_day_is_counted_in_the_zone_of_the_call_judged() -> None:
+    """The 7 days after a conversation (1006.14(b)(2)(i)(B)) are counted in one zone, the judged
+    call's, as the 7 calls in 7 days are: a conversation stored with New York's zone at 01:00 on
+    3 March is 2 March, 22:00 in Los Angeles, so a call on 9 March in Los Angeles is on day 8."""
+    s = RulesSettings()
+    talk = call("talk", datetime(2024, 3, 3, 6, 0, tzinfo=UTC), conversation=True)  # 01:00 New York
+    later = call("later", datetime(2024, 3, 9, 18, 0, tzinfo=UTC), ("America/Los_Angeles",))  # 10:00
+    assert call_frequency_of("later", [talk, later], s) == []
+    sooner = call("sooner", datetime(2024, 3, 8, 18, 0, tzinfo=UTC), ("America/Los_Angeles",))
+    (hit,) = call_frequency_of("sooner", [talk, sooner], s)
+    assert hit.rule == "US-FREQ-2" and "on 2024-03-02 (day 7 of 7)" in hit.reason, hit.reason

@@ -51,7 +51,15 @@ def _store(db: Any, data_dir: Any, clip: CallAudio) -> None:
     started = datetime.now(UTC) - timedelta(hours=1)
     with db.session() as s:
         # a call without any recording; its alert comes after the last word (at 11 s)
-        repo.start_call(s, "rv-noaudio", "A-2", source_protocol="ws-ingest", started_at=started)
+        repo.start_call(
+            s,
+            "rv-noaudio",
+            "A-2",
+            source_protocol="ws-ingest",
+            started_at=started,
+            debt_id="L-77",
+            consented=True,
+        )
         lines = [
             (Leg.AGENT, 0.5, "hello there"),
             (Leg.DEBTOR, 3.0, "who is this"),
@@ -181,6 +189,9 @@ def test_both_legs_play_the_same_moment_whichever_player_is_used(
 def test_a_call_without_recording_still_seeks(server: tuple[str, str], browser: Any) -> None:
     url, _ = server
     qa = _review(browser, url, "rv-noaudio")
+    about = qa.locator("#call-about").inner_text()  # what the frequency rule judged the call by
+    assert "Debt L-77" in about and "made with the debtor's consent" in about, about
+    assert "consent" not in _review(browser, url, "rv-unqueued", "admin1").locator("#call-about").inner_text()
     qa.locator(".word", has_text="pay").click()
     head = qa.evaluate(PLAYHEAD)
     assert head["clock"] == "0:08 / 0:11" and head["word"] == 8.0, head

@@ -38,7 +38,7 @@ router = APIRouter(include_in_schema=False)
 
 STATIC = "/ui/static"
 #: bumped when the assets change so browsers do not keep stale copies
-ASSET_VERSION = "21"
+ASSET_VERSION = "22"
 TITLE = {"en": "Agent Monitor", "zh": "坐席监控"}
 FAVICON_FILE = Path(__file__).parent / "static" / "favicon.svg"
 #: a page's own modules and stylesheet, loaded before its main script (the wall is split in small files)

@@ -378,7 +378,7 @@ Object.assign(window.I18N.zh, {
 
     AM.main.append(
       el("h1", {}, t("review") + " · " + call.call_id + " ", badge(call.level)),
-      el("p", { class: "muted" }, t("agent") + " " + call.agent_id + " · " + AM.fmtDateTime(call.started_at) + " · " + t(call.status), held),
+      el("p", { class: "muted", id: "call-about" }, about(call).join(" · "), held),
       el("div", { class: "panel" }, players, el("p", {}, playBtn, " ", el("label", {}, t("speed") + " ", speed), " ", clock),
         el("h2", { i18n: "waveform" }), wave, axis(duration)),
       el("div", { class: "panel" }, el("h2", { i18n: "timeline" }), timeline, axis(duration),
@@ -386,6 +386,14 @@ Object.assign(window.I18N.zh, {
       el("div", { class: "cols" }, el("div", {}, el("h2", { i18n: "transcript" }), transcript), side), help);
     drawWave();
     document.body.dataset.ready = "1";
+  }
+
+  // who, when, how it ended, and what the frequency rule judged the call by (its debt, the consent)
+  function about(call) {
+    const parts = [t("agent") + " " + call.agent_id, AM.fmtDateTime(call.started_at), t(call.status)];
+    if (call.debt_id) parts.push(t("debt") + " " + call.debt_id);
+    if (call.consented) parts.push(t("consented_call"));
+    return parts;
   }
 
   main().catch((e) => AM.main.prepend(el("p", { class: "error" }, e.message)));
