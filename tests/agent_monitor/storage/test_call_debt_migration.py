@@ -21,8 +21,8 @@ from agent_monitor.model.transcript import Transcript
 from agent_monitor.storage import repo
 from agent_monitor.storage.chain import verify_chain
 from agent_monitor.storage.engine import Database
-from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.migrate import alembic_config, head_revision, upgrade_database
+from tests.agent_monitor.storage.evidence_support import chain_problems
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
 LOG_SQL = "SELECT id, kind, ref, digest, row_hash FROM evidence_log ORDER BY id"
@@ -46,11 +46,6 @@ def _migrate(db: Database, how: str, revision: str) -> None:
         getattr(command, how)(cfg, revision)
 
 
-def _problems(db: Database) -> list[str]:
-    with db.session() as s:
-        return [p for r in verify_all(s) for p in r.problems]
-
-
 def _log(db: Database) -> list[tuple[object, ...]]:
     with db.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(LOG_SQL))]
@@ -68,7 +63,7 @@ def test_migration_0014_keeps_old_calls_verifying_and_seals_new_debts(
         before = _log(db)
         assert upgrade_database(empty_db_url) == head_revision() == "0014"
         assert _log(db) == before  # the old calls' digests and the chain are untouched
-        assert _problems(db) == []
+        assert chain_problems(db) == []
         assert main(["db", "verify"]) == 0, capsys.readouterr().out
         with db.session() as s:
             repo.start_call(
@@ -80,7 +75,7 @@ def test_migration_0014_keeps_old_calls_verifying_and_seals_new_debts(
                 ("old-1", "d1", False),
             ]
         assert [row[1] for row in _log(db)[len(before) :]] == ["call", "call_debt"]
-        assert _problems(db) == []
+        assert chain_problems(db) == []
         capsys.readouterr()
         assert main(["db", "verify"]) == 0
         # two old calls with an utterance each, the new call and its debt
@@ -111,6 +106,6 @@ def test_downgrade_from_0014_drops_the_debts_and_keeps_the_chain_verifying(empty
             conn.execute(text(INSERT_LOG + values))
         assert upgrade_database(empty_db_url) == head_revision()  # and up again
         assert "call_debts" in inspect(db.engine).get_table_names()
-        assert _problems(db) == []
+        assert chain_problems(db) == []
     finally:
         db.dispose()

@@ -16,7 +16,7 @@ from agent_monitor.errors import InvalidRecordError
 from agent_monitor.storage import repo
 from agent_monitor.storage.call_integrity import call_problems
 from agent_monitor.storage.engine import Database
-from agent_monitor.storage.evidence import verify_all
+from tests.agent_monitor.storage.evidence_support import behind_the_app, chain_problems
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
 
@@ -35,16 +35,6 @@ def _start(db: Database, call_id: str, hours_ago: int, **debt: object) -> None:
         )
 
 
-def _problems(db: Database) -> list[str]:
-    with db.session() as s:
-        return [p for r in verify_all(s) for p in r.problems]
-
-
-def _sql(db: Database, statement: str) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text(statement))
-
-
 def test_the_debtor_history_gives_each_call_its_own_debt_and_consent(db: Database) -> None:
     _start(db, "plain", 5)  # stored without either: its debt is the debtor id's, not consented
     _start(db, "other-debt", 4, debt_id="L-2")
@@ -61,7 +51,7 @@ def test_the_debtor_history_gives_each_call_its_own_debt_and_consent(db: Databas
         ]
         rows = s.execute(text("SELECT call_id FROM call_debts ORDER BY call_id")).scalars().all()
     assert list(rows) == ["callback", "callback-l1", "now", "other-debt"]  # none for "plain"
-    assert _problems(db) == []
+    assert chain_problems(db) == []
 
 
 def test_a_resumed_call_keeps_the_debt_it_started_with(db: Database) -> None:
@@ -108,7 +98,7 @@ def test_the_debt_and_consent_are_evidence(
     _start(db, "c2", 2)
     assert main(["db", "verify"]) == 0
     capsys.readouterr()
-    _sql(db, statement)
+    behind_the_app(db, statement)
     assert main(["db", "verify"]) == 1
     out = capsys.readouterr().out
     assert expected in out, out

@@ -24,6 +24,7 @@ from agent_monitor.storage.engine import Database
 from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.review_seal import sealed_reviews
 from agent_monitor.storage.tables import QaReview, QaReviewSeal
+from tests.agent_monitor.storage.evidence_support import behind_the_app, chain_problems
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
 NOTES = "客户情绪激动; agent stayed calm"
@@ -57,16 +58,6 @@ def _save(db: Database, alert_id: int, *, done: bool, call_id: str = "c1", **kw:
             done=done,
             **kw,
         )
-
-
-def _sql(db: Database, statement: str) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text(statement))
-
-
-def _problems(db: Database) -> list[str]:
-    with db.session() as s:
-        return [p for r in verify_all(s) for p in r.problems]
 
 
 def _seals(db: Database) -> list[QaReviewSeal]:
@@ -121,7 +112,7 @@ def test_db_verify_catches_a_tampered_finished_review(
     _save(db, alert_id, done=False, reviewer="qa2", scorecard={"respect": 1})  # a draft: not sealed
     assert _verify(db_url, tmp_path, monkeypatch) == 0
     assert "qa_reviews: 2 rows: ok" in capsys.readouterr().out
-    _sql(db, statement)
+    behind_the_app(db, statement)
     assert _verify(db_url, tmp_path, monkeypatch) == 1
     out = capsys.readouterr().out
     assert "qa_reviews: 2 rows: 1 PROBLEM(S)" in out and expected in out, out
@@ -131,9 +122,9 @@ def test_db_verify_catches_a_tampered_finished_review(
 def test_a_deleted_finished_review_is_named(db: Database) -> None:
     alert_id = _call(db)
     _save(db, alert_id, done=True)
-    _sql(db, "DELETE FROM qa_verdicts")
-    _sql(db, "DELETE FROM qa_reviews")
-    [problem] = _problems(db)
+    behind_the_app(db, "DELETE FROM qa_verdicts")
+    behind_the_app(db, "DELETE FROM qa_reviews")
+    [problem] = chain_problems(db)
     assert problem == "qa_reviews: review 1 (call 'c1', reviewer 'qa1') is sealed but missing (deleted)"
 
 
@@ -167,7 +158,7 @@ def test_a_review_changed_after_finishing_keeps_every_sealed_version(db: Databas
     assert first["verdicts"] == [[alert_id, "confirmed", None]] and first["notes"] == NOTES
     assert reopened["finished_at"] is None and reopened["notes"] == "reconsidering"
     assert last["verdicts"] == [[alert_id, "false_alarm", None]]
-    assert _problems(db) == []
+    assert chain_problems(db) == []
     # the earlier version rewritten with a consistent digest still breaks the chain
     forged = seals[0].content.replace("confirmed", "false_alarm")
     digest = hashlib.sha256(forged.encode()).hexdigest()
@@ -176,9 +167,9 @@ def test_a_review_changed_after_finishing_keeps_every_sealed_version(db: Databas
             text("UPDATE qa_review_seals SET content = :c, digest = :d WHERE id = 1"),
             {"c": forged, "d": digest},
         )
-    assert _problems(db) == ["qa_review_seals: row 1 was changed after it was written (hash mismatch)"]
-    _sql(db, "UPDATE qa_review_seals SET digest = '" + "0" * 64 + "' WHERE id = 2")
-    assert "qa_review_seals: row 2 holds content that does not match its digest" in _problems(db)
+    assert chain_problems(db) == ["qa_review_seals: row 1 was changed after it was written (hash mismatch)"]
+    behind_the_app(db, "UPDATE qa_review_seals SET digest = '" + "0" * 64 + "' WHERE id = 2")
+    assert "qa_review_seals: row 2 holds content that does not match its digest" in chain_problems(db)
 
 
 def test_a_review_finished_through_the_orm_directly_is_sealed_and_a_rollback_seals_nothing(
@@ -190,12 +181,12 @@ def test_a_review_finished_through_the_orm_directly_is_sealed_and_a_rollback_sea
         s.scalars(select(QaReview)).one().finished_at = T0
         s.flush()
         raise RuntimeError("rolled back")
-    assert _seals(db) == [] and _problems(db) == []
+    assert _seals(db) == [] and chain_problems(db) == []
     with db.session() as s:
         review = s.scalars(select(QaReview)).one()
         review.finished_at, review.score = T0, 50.0
     assert [s.event for s in _seals(db)] == ["finished"]
-    assert _problems(db) == []
+    assert chain_problems(db) == []
 
 
 def test_sealed_reviews_for_the_export(db: Database) -> None:
@@ -208,11 +199,11 @@ def test_sealed_reviews_for_the_export(db: Database) -> None:
     assert finished["sealed_digest"] == _seals(db)[0].digest
     assert finished["qa_review_seals"]["id"] == 1 and len(finished["qa_review_seals"]["row_hash"]) == 64
     assert draft == {"reviewer": "qa2", "sealed_versions": 0, "state": "draft", "note": draft["note"]}
-    _sql(db, "UPDATE qa_verdicts SET verdict = 'false_alarm'")
+    behind_the_app(db, "UPDATE qa_verdicts SET verdict = 'false_alarm'")
     with db.session() as s, pytest.raises(ConflictError, match="qa1's QA review does not match its seal"):
         sealed_reviews(s, "c1")
-    _sql(db, "DELETE FROM qa_verdicts")
-    _sql(db, "DELETE FROM qa_reviews WHERE reviewer = 'qa1'")
+    behind_the_app(db, "DELETE FROM qa_verdicts")
+    behind_the_app(db, "DELETE FROM qa_reviews WHERE reviewer = 'qa1'")
     with db.session() as s, pytest.raises(ConflictError, match="a sealed QA review is missing"):
         sealed_reviews(s, "c1")
 
@@ -238,4 +229,4 @@ def test_concurrent_reviewers_keep_one_unbroken_seal_chain(db: Database) -> None
         t.join()
     assert errors == []
     assert len(_seals(db)) == 4 * 3  # three finishings each (the drafts are of other calls)
-    assert _problems(db) == []
+    assert chain_problems(db) == []

@@ -18,9 +18,9 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage import repo
 from agent_monitor.storage.chain import CHAINED, verify_chain
 from agent_monitor.storage.engine import Database
-from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.migrate import alembic_config, head_revision, upgrade_database
 from agent_monitor.storage.tables import QaReviewSeal
+from tests.agent_monitor.storage.evidence_support import chain_problems
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
 REVIEW_SQL = (
@@ -56,11 +56,6 @@ def _reviews_at_0010(db: Database) -> None:
         conn.execute(text(VERDICT_SQL), {"a": alert.id})
 
 
-def _problems(db: Database) -> list[str]:
-    with db.session() as s:
-        return [p for r in verify_all(s) for p in r.problems]
-
-
 def _events(db: Database) -> list[tuple[int, str]]:
     with db.session() as s:
         return [(r.review_id, r.event) for r in s.scalars(select(QaReviewSeal).order_by(QaReviewSeal.id))]
@@ -81,7 +76,7 @@ def test_migration_0011_seals_finished_reviews_as_found_and_says_so(
         _reviews_at_0010(db)
         assert upgrade_database(empty_db_url) == head_revision()
         assert _events(db) == [(1, "upgrade")]  # the draft is not sealed
-        assert _problems(db) == []  # the migration's content is the application's, digit for digit
+        assert chain_problems(db) == []  # the migration's content is the application's, digit for digit
         assert _verify_cli(empty_db_url, tmp_path, monkeypatch) == 0
         out = capsys.readouterr().out
         assert "qa_reviews: 2 rows: ok" in out and "qa_review_seals: 1 rows" in out, out
@@ -90,7 +85,7 @@ def test_migration_0011_seals_finished_reviews_as_found_and_says_so(
         assert upgrade_database(empty_db_url) == head_revision()  # sealed once, not again
         assert _events(db) == [(1, "upgrade")]
         _sql_update(db, "UPDATE qa_verdicts SET verdict = 'false_alarm'")
-        [problem] = _problems(db)
+        [problem] = chain_problems(db)
         assert problem == (
             "qa_reviews: review 1 (call 'c1', reviewer 'qa1') was changed after it was finished"
             " (seal digest mismatch)"
@@ -138,6 +133,6 @@ def test_downgrade_from_0011_keeps_the_older_chains_and_upgrading_seals_again(em
         _sql_update(db, "UPDATE qa_reviews SET notes = 'edited while no seal existed'")
         assert upgrade_database(empty_db_url) == head_revision()
         assert _events(db) == [(1, "upgrade")]
-        assert _problems(db) == []  # sealed as found, which db verify says (see above)
+        assert chain_problems(db) == []  # sealed as found, which db verify says (see above)
     finally:
         db.dispose()

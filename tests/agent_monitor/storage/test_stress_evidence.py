@@ -22,6 +22,7 @@ from agent_monitor.storage.engine import Database
 from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.migrate import alembic_config, head_revision, upgrade_database
 from agent_monitor.storage.tables import StressSampleRow
+from tests.agent_monitor.storage.evidence_support import behind_the_app, chain_problems
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
 SAMPLE_SQL = (
@@ -49,16 +50,6 @@ def _stressed_call(db: Database) -> None:
             repo.add_stress_samples(s, "c1", _batch(start))
 
 
-def _problems(db: Database) -> list[str]:
-    with db.session() as s:
-        return [p for r in verify_all(s) for p in r.problems]
-
-
-def _sql(db: Database, statement: str) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text(statement))
-
-
 def _stress_entries(db: Database) -> int:
     with db.engine.connect() as conn:
         return int(conn.execute(text("SELECT count(*) FROM evidence_log WHERE kind = 'stress'")).scalar_one())
@@ -67,7 +58,7 @@ def _stress_entries(db: Database) -> int:
 def test_stored_stress_is_sealed_once_per_batch_and_verifies_clean(db: Database) -> None:
     _stressed_call(db)
     assert _stress_entries(db) == 3  # one per call and transaction, not one per sample
-    assert _problems(db) == []
+    assert chain_problems(db) == []
     with db.session() as s:
         assert {r.name: r.rows for r in verify_all(s)}["evidence_rows"] == 31  # the call, 30 samples
         assert len(repo.stress_timeline(s, "c1")) == 30
@@ -97,7 +88,7 @@ def test_db_verify_catches_tampered_stress(
     _stressed_call(db)
     assert main(["db", "verify"]) == 0
     capsys.readouterr()
-    _sql(db, statement)
+    behind_the_app(db, statement)
     assert main(["db", "verify"]) == 1
     out = capsys.readouterr().out
     assert expected in out, out
@@ -118,11 +109,11 @@ def test_each_batch_seals_only_its_own_samples(db: Database) -> None:
 
 def test_a_later_batch_does_not_seal_earlier_tampering(db: Database) -> None:
     _stressed_call(db)
-    _sql(db, "UPDATE stress_samples SET score = 1 WHERE t_s = 3.0")
-    _sql(db, SAMPLE_SQL.format(call="c1", t=60.0))  # planted between two batches
+    behind_the_app(db, "UPDATE stress_samples SET score = 1 WHERE t_s = 3.0")
+    behind_the_app(db, SAMPLE_SQL.format(call="c1", t=60.0))  # planted between two batches
     with db.session() as s:
         repo.add_stress_samples(s, "c1", _batch(30, 5))
-    problems = _problems(db)
+    problems = chain_problems(db)
     assert len(problems) == 2, problems
     assert problems[0].startswith("stress_samples: call c1 is not in the evidence log"), problems
     assert problems[1].startswith("stress_samples: call c1 was changed after it was written"), problems
@@ -131,9 +122,9 @@ def test_a_later_batch_does_not_seal_earlier_tampering(db: Database) -> None:
 def test_stress_planted_for_a_call_without_any_is_caught(db: Database) -> None:
     with db.session() as s:
         repo.start_call(s, "c2", "A1", source_protocol="ws_ingest", started_at=T0)
-    assert _problems(db) == []
-    _sql(db, SAMPLE_SQL.format(call="c2", t=4.0))
-    [problem] = _problems(db)
+    assert chain_problems(db) == []
+    behind_the_app(db, SAMPLE_SQL.format(call="c2", t=4.0))
+    [problem] = chain_problems(db)
     assert problem.startswith(
         "stress_samples: call c2 is not in the evidence log (written behind the application's back): sample "
     ), problem
@@ -149,7 +140,7 @@ def test_stress_changed_through_the_application_is_sealed_again(db: Database) ->
     with db.session() as s:  # a bulk statement whose calls are not named: every call is looked at
         s.execute(delete(StressSampleRow).where(StressSampleRow.t_s >= 25.0))
     assert _stress_entries(db) == 5
-    assert _problems(db) == []
+    assert chain_problems(db) == []
 
 
 def _migrate(db: Database, how: str, revision: str) -> None:
@@ -174,19 +165,19 @@ def test_migration_0010_seals_stored_stress_and_downgrade_keeps_the_chain(empty_
             repo.start_call(s, "c1", "A1", source_protocol="ws_ingest", started_at=T0)
             repo.start_call(s, "c2", "A1", source_protocol="ws_ingest", started_at=T0)
         for call, t in (("c1", 1.0), ("c1", 2.0), ("c2", 1.0)):
-            _sql(db, SAMPLE_SQL.format(call=call, t=t))
+            behind_the_app(db, SAMPLE_SQL.format(call=call, t=t))
         with db.session() as s:
             repo.end_call(s, "c2", ended_at=T0)  # an entry after the ones 0010 adds on top
         assert upgrade_database(empty_db_url) == head_revision()
         assert _stress_entries(db) == 2
-        assert _problems(db) == []
+        assert chain_problems(db) == []
         assert upgrade_database(empty_db_url) == head_revision()  # sealed once, not again
         assert _stress_entries(db) == 2
         with db.session() as s:  # the application renews the call's entry after the upgrade
             repo.add_stress_samples(s, "c2", _batch(5, 2))
-        assert _problems(db) == []
-        _sql(db, "UPDATE stress_samples SET score = 0 WHERE call_id = 'c1'")
-        [problem] = _problems(db)
+        assert chain_problems(db) == []
+        behind_the_app(db, "UPDATE stress_samples SET score = 0 WHERE call_id = 'c1'")
+        [problem] = chain_problems(db)
         assert problem.startswith("stress_samples: call c1 was changed after it was written (samples "), (
             problem
         )
@@ -201,9 +192,9 @@ def test_migration_0010_seals_stored_stress_and_downgrade_keeps_the_chain(empty_
                     " VALUES (99, 'stress', 'c1', 'c1', 'x', '2025-01-01 00:00:00+00', 'x', 'x')"
                 )
             )
-        _sql(db, "UPDATE stress_samples SET score = 50 WHERE call_id = 'c1'")
+        behind_the_app(db, "UPDATE stress_samples SET score = 50 WHERE call_id = 'c1'")
         assert upgrade_database(empty_db_url) == head_revision()  # and up again: sealed anew
-        assert _problems(db) == []
+        assert chain_problems(db) == []
     finally:
         db.dispose()
 
@@ -212,19 +203,21 @@ def test_stress_from_before_the_evidence_chain_is_sealed_at_upgrade(empty_db_url
     upgrade_database(empty_db_url, "0001")
     db = Database.open(empty_db_url)
     try:
-        _sql(db, "INSERT INTO agents (id, name, created_at) VALUES ('A1', 'A1', '2025-01-01 00:00:00+00')")
-        _sql(
+        behind_the_app(
+            db, "INSERT INTO agents (id, name, created_at) VALUES ('A1', 'A1', '2025-01-01 00:00:00+00')"
+        )
+        behind_the_app(
             db,
             "INSERT INTO calls (id, agent_id, source_protocol, started_at, status, final_level,"
             " high_sensitivity, lang) VALUES ('old', 'A1', 'file', '2025-01-01 00:00:00+00', 'ended',"
             " 'orange', false, 'en')",
         )
-        _sql(db, SAMPLE_SQL.format(call="old", t=3.0))
+        behind_the_app(db, SAMPLE_SQL.format(call="old", t=3.0))
         assert upgrade_database(empty_db_url) == head_revision()
-        assert _problems(db) == []
+        assert chain_problems(db) == []
         assert _stress_entries(db) == 1
-        _sql(db, "DELETE FROM stress_samples")
-        [problem] = _problems(db)
+        behind_the_app(db, "DELETE FROM stress_samples")
+        [problem] = chain_problems(db)
         assert problem.startswith(
             "stress_samples: call old is in the evidence log but its samples are missing (deleted): "
         ), problem
