@@ -218,6 +218,12 @@ def mask_utterance(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: the personal data in a live call's info (``CallInfo.to_dict``: the ``call_started`` event,
+#: ``/api/live``): the debtor's phone, and the debt (an account or card number), as the call page
+#: masks them
+CALL_INFO_PERSONAL = ("debtor_phone", "debt_id")
+
+
 def mask_fields(data: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """``data`` with the named string fields masked (evidence, reason texts, phone numbers)."""
     out = dict(data)

@@ -103,6 +103,8 @@ def test_live_events_are_masked() -> None:
     assert event_masked(alert)["reasons"][0]["text"] == "said [PHONE ••5678]"
     started = {"type": "call_started", "info": {"debtor_phone": "+14155551234", "agent_id": "A"}}
     assert event_masked(started)["info"]["debtor_phone"] == "+[PHONE ••1234]"
+    owed = {"type": "call_started", "info": {"debt_id": "4111111111111111", "consented": False}}
+    assert event_masked(owed)["info"] == {"debt_id": "[CARD ••1111]", "consented": False}
     stress = {"type": "stress", "sample": {"score": 12.0}}
     assert event_masked(stress) == stress
 
