@@ -45,7 +45,7 @@ from agent_monitor.model.audio import Leg
 from web.auth.deps import LiveViewer, SupervisorUser, csrf_protect, require_ingest_token
 from web.auth.live_scope import LiveScope
 from web.auth.scope import masks
-from web.masking import CALL_INFO_PERSONAL, mask_fields
+from web.masking import mask_call_info
 from web.services import Services, ServicesDep
 
 router = APIRouter()
@@ -97,7 +97,7 @@ async def live_calls(request: Request, user: LiveViewer, services: ServicesDep) 
         stats = session.stats
         info = session.info.to_dict()
         if masked:  # as in every other view (the call_started event, /api/agent/current)
-            info = mask_fields(info, CALL_INFO_PERSONAL)
+            info = mask_call_info(info)
         calls.append({**info, "stats": stats.to_dict(), "lag_s": stats.lag_s})
     return {"calls": calls}
 

@@ -125,7 +125,7 @@ def test_ws_events_masks_the_debtor_phone_for_an_agent(world: World) -> None:
 
 def test_ws_events_masks_the_debt_id_for_an_agent(world: World) -> None:
     services = world.client.app.state.services  # type: ignore[attr-defined]
-    debt = "4111111111111111"  # a debt named by the card it is owed on
+    debt = "ACCT-4111111111111111"  # a debt named by the card it is owed on
     info = CallInfo(call_id="masked-debt", agent_id="A-ONE", debt_id=debt)
     with world.client.websocket_connect(
         "/ws/events?types=call_started", headers=world.agent.headers(csrf=False)
@@ -138,7 +138,7 @@ def test_ws_events_masks_the_debt_id_for_an_agent(world: World) -> None:
         finally:
             world.client.portal.call(session.stop, "stop")
     assert event["type"] == "call_started" and event["call_id"] == "masked-debt"
-    assert event["info"]["debt_id"] == "[CARD ••1111]" and debt not in str(event), event
+    assert event["info"]["debt_id"] == "ACCT-[CARD ••1111]" and "41111111" not in str(event), event
 
 
 def _exports(world: World, call_id: str) -> int:

@@ -30,7 +30,7 @@ from tests.web.ui_support import login as ui_login
 
 DEBTOR_PHONE = "+14155550199"
 #: a debt named by the card it is owed on (personal data, masked as the call page masks it)
-DEBT_CARD = "4111111111111111"
+DEBT_CARD = "ACCT-4111111111111111"
 #: an agent and a team whose names a spreadsheet would run as formulas
 FORMULA_AGENT, FORMULA_TEAM = "=HYPERLINK(1)", "+team"
 #: the most a request body may hold (``web.json_guard.MAX_BODY_BYTES``)
@@ -86,7 +86,7 @@ def test_api_live_masks_the_debt_id_for_an_agent(world: World) -> None:
     finally:
         world.client.portal.call(session.stop, "stop")
     [seen] = [c for c in agent if c["call_id"] == "live-debt-masked"]
-    assert seen["debt_id"] == "[CARD ••1111]" and DEBT_CARD not in str(agent), seen
+    assert seen["debt_id"] == "ACCT-[CARD ••1111]" and "4111111111111111" not in str(agent), seen
     assert seen["consented"] is True
     assert [c["debt_id"] for c in admin if c["call_id"] == "live-debt-masked"] == [DEBT_CARD]
 
