@@ -12,7 +12,8 @@
   with these start fields gets and whether it is transcribed (``replay``/``capture`` ask first).
 - ``GET /api/live``: the live calls with their level and per-leg audio accounting
   (``received_s``, ``processed_s``, ``queued_s``, dropped audio) and ``lag_s``; the debtor's phone
-  number is masked for the roles that see personal data masked (agents by default).
+  number and the ``debt_id`` are masked for the roles that see personal data masked (agents by
+  default).
 - ``GET /api/metrics``: event-loop lag (ms: p50, p95, p99, max) since the last reset, live calls,
   the worst recognition lag of a live call, and the worker threads' lanes since start (jobs, queue
   wait, CPU: :mod:`agent_monitor.lanes`) (Prometheus: ``GET /metrics``, :mod:`web.api_metrics`).
@@ -44,7 +45,7 @@ from agent_monitor.model.audio import Leg
 from web.auth.deps import LiveViewer, SupervisorUser, csrf_protect, require_ingest_token
 from web.auth.live_scope import LiveScope
 from web.auth.scope import masks
-from web.masking import mask_fields
+from web.masking import mask_call_info
 from web.services import Services, ServicesDep
 
 router = APIRouter()
@@ -96,7 +97,7 @@ async def live_calls(request: Request, user: LiveViewer, services: ServicesDep) 
         stats = session.stats
         info = session.info.to_dict()
         if masked:  # as in every other view (the call_started event, /api/agent/current)
-            info = mask_fields(info, ("debtor_phone",))
+            info = mask_call_info(info)
         calls.append({**info, "stats": stats.to_dict(), "lag_s": stats.lag_s})
     return {"calls": calls}
 

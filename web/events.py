@@ -11,7 +11,7 @@ Query parameters narrow the stream: ``call_id`` (repeatable), ``agent_id`` (even
 agent's calls, as far as the event names the agent: alerts, warnings, handoffs, call start),
 ``types`` (comma-separated event type names, e.g. ``alert_raised,agent_warning``). The server
 first sends ``{"type": "subscribed"}`` (events published after it are delivered), then one text
-frame per event, ``event.to_dict()``, with personal data (debtor phone, numbers in transcripts,
+frame per event, ``event.to_dict()``, with personal data (debtor phone, debt id, numbers in transcripts,
 evidence and reasons) masked for the roles :mod:`web.masking` masks for, as on ``/ws/ui/live``
 and the REST API. On a floor (Redis bus) frames carry ``stream_id`` and ``since=ID`` first sends
 the critical events missed after it (:mod:`web.resume`). Non-critical events may be dropped

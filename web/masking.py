@@ -70,6 +70,8 @@ _ZH_CLASS = "".join(_ZH_DIGITS)
 #: e.g. ``demo-98628310``, ``A-9``; one token, so its digits are never read as a phone number
 _IDENTIFIER = r"[A-Za-z][A-Za-z\d]*(?:[-_][A-Za-z\d]+)*[-_](?=[A-Za-z\d]*\d)[A-Za-z\d]+(?:[-_][A-Za-z\d]+)*"
 _TOKEN = re.compile(rf"{_IDENTIFIER}|\d+|[{_ZH_CLASS}]+|[A-Za-z]+|\s+|[^\sA-Za-z\d{_ZH_CLASS}]")
+#: the tokens of an identifier that is personal data: as ``_TOKEN`` without the identifier word
+_ID_TOKEN = re.compile(rf"\d+|[{_ZH_CLASS}]+|[A-Za-z]+|\s+|[^\sA-Za-z\d{_ZH_CLASS}]")
 _SEPARATOR = re.compile(r"\s+|[-.()/+]")
 _SSN_FORMAT = re.compile(r"^\d{3}[- ]\d{2}[- ]\d{4}$")
 MIN_DIGITS = 7
@@ -158,7 +160,18 @@ def find_spans(tokens: Sequence[str]) -> list[Span]:
 
 def mask_text(text: str) -> str:
     """``text`` with every personal number replaced by its label."""
-    tokens = _TOKEN.findall(text)
+    return _masked(text, _TOKEN.findall(text))
+
+
+def mask_id(value: str) -> str:
+    """An identifier that is itself personal data (a debt named by an account or card number) with
+    its personal numbers masked, those after a letter prefix too: ``ACCT-4111111111111111`` reads
+    ``ACCT-[CARD ••1111]``. :func:`mask_text` leaves a word like that alone (a call or agent id said
+    in a call); the number of an account is personal data whatever it is prefixed with."""
+    return _masked(value, _ID_TOKEN.findall(value))
+
+
+def _masked(text: str, tokens: Sequence[str]) -> str:
     spans = find_spans(tokens)
     if not spans:
         return text
@@ -215,6 +228,16 @@ def mask_utterance(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(words, list) and words:
         texts = mask_words([str(w.get("text", "")) for w in words])
         out["words"] = [{**w, "text": t} for w, t in zip(words, texts, strict=True)]
+    return out
+
+
+def mask_call_info(info: dict[str, Any]) -> dict[str, Any]:
+    """A live call's info (``CallInfo.to_dict``: the ``call_started`` event, ``/api/live``) with its
+    personal data masked as the call page masks it: the debtor's phone, and the debt (an account or
+    card number, :func:`mask_id`)."""
+    out = mask_fields(info, ("debtor_phone",))
+    if isinstance(out.get("debt_id"), str):
+        out["debt_id"] = mask_id(out["debt_id"])
     return out
 
 

@@ -105,7 +105,8 @@ class CallManager:
         try:
             # the recordings first: one that cannot go on leaves a stored call as it was
             await self._open_recordings(session)
-            session.resumed, next_utterance = await store.now(records.open_call(info))
+            info, session.resumed, next_utterance = await store.now(records.open_call(info))
+            session.info = info  # a resumed call: the debt and consent it was stored with
             store.start()
             await self._open_legs(session, next_utterance, stages)
         except BaseException:

@@ -13,7 +13,7 @@ first sample, and the rest set values.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -49,10 +49,12 @@ def run_write(session: Session, write: Write) -> Any:
     return fn(session, **write.args)
 
 
-def open_call(info: CallInfo) -> Callable[[Session], tuple[bool, dict[Leg, int]]]:
-    """Start (or resume) the call row; returns (resumed, next utterance number per leg)."""
+def open_call(info: CallInfo) -> Callable[[Session], tuple[CallInfo, bool, dict[Leg, int]]]:
+    """Start (or resume) the call row; returns (the call's info, resumed, next utterance number per
+    leg). A resumed call keeps the debt and consent it was stored with (what it was judged by and
+    what its seal covers), whatever the reconnecting client says now: the info returned has them."""
 
-    def job(s: Session) -> tuple[bool, dict[Leg, int]]:
+    def job(s: Session) -> tuple[CallInfo, bool, dict[Leg, int]]:
         try:
             repo.get_call(s, info.call_id)
             resumed = True
@@ -80,7 +82,10 @@ def open_call(info: CallInfo) -> Callable[[Session], tuple[bool, dict[Leg, int]]
                 )
             )
             nxt[leg] = 0 if top is None else int(top) + 1
-        return resumed, nxt
+        if resumed:
+            debt_id, consented = repo.call_debt(s, info.call_id)
+            return replace(info, debt_id=debt_id, consented=consented), resumed, nxt
+        return info, resumed, nxt
 
     return job
 

@@ -123,6 +123,24 @@ def test_ws_events_masks_the_debtor_phone_for_an_agent(world: World) -> None:
     assert DEBTOR_PHONE not in str(event)
 
 
+def test_ws_events_masks_the_debt_id_for_an_agent(world: World) -> None:
+    services = world.client.app.state.services  # type: ignore[attr-defined]
+    debt = "ACCT-4111111111111111"  # a debt named by the card it is owed on
+    info = CallInfo(call_id="masked-debt", agent_id="A-ONE", debt_id=debt)
+    with world.client.websocket_connect(
+        "/ws/events?types=call_started", headers=world.agent.headers(csrf=False)
+    ) as ws:
+        assert ws.receive_json()["type"] == "subscribed"
+        assert world.client.portal is not None
+        session = world.client.portal.call(services.manager.start_call, info)
+        try:
+            event = ws.receive_json()
+        finally:
+            world.client.portal.call(session.stop, "stop")
+    assert event["type"] == "call_started" and event["call_id"] == "masked-debt"
+    assert event["info"]["debt_id"] == "ACCT-[CARD ••1111]" and "41111111" not in str(event), event
+
+
 def _exports(world: World, call_id: str) -> int:
     with world.client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
         return len(repo.list_audit(s, action="evidence_export", object_id=call_id))

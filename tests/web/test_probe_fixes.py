@@ -29,6 +29,8 @@ from tests.web.ui_support import add_call, ui_server
 from tests.web.ui_support import login as ui_login
 
 DEBTOR_PHONE = "+14155550199"
+#: a debt named by the card it is owed on (personal data, masked as the call page masks it)
+DEBT_CARD = "ACCT-4111111111111111"
 #: an agent and a team whose names a spreadsheet would run as formulas
 FORMULA_AGENT, FORMULA_TEAM = "=HYPERLINK(1)", "+team"
 #: the most a request body may hold (``web.json_guard.MAX_BODY_BYTES``)
@@ -71,6 +73,22 @@ def test_api_live_masks_the_debtor_phone_for_an_agent(world: World) -> None:
     assert [c["call_id"] for c in agent] == ["live-masked"]
     assert agent[0]["debtor_phone"] == "+[PHONE ••0199]" and DEBTOR_PHONE not in str(agent)
     assert [c["debtor_phone"] for c in admin if c["call_id"] == "live-masked"] == [DEBTOR_PHONE]
+
+
+def test_api_live_masks_the_debt_id_for_an_agent(world: World) -> None:
+    services = world.client.app.state.services  # type: ignore[attr-defined]
+    info = CallInfo(call_id="live-debt-masked", agent_id="A-ONE", debt_id=DEBT_CARD, consented=True)
+    assert world.client.portal is not None
+    session = world.client.portal.call(services.manager.start_call, info)
+    try:
+        agent = world.client.get("/api/live", headers=world.agent.headers()).json()["calls"]
+        admin = world.client.get("/api/live", headers=world.admin.headers()).json()["calls"]
+    finally:
+        world.client.portal.call(session.stop, "stop")
+    [seen] = [c for c in agent if c["call_id"] == "live-debt-masked"]
+    assert seen["debt_id"] == "ACCT-[CARD ••1111]" and "4111111111111111" not in str(agent), seen
+    assert seen["consented"] is True
+    assert [c["debt_id"] for c in admin if c["call_id"] == "live-debt-masked"] == [DEBT_CARD]
 
 
 @pytest.mark.parametrize("path", ["/api/calls", "/supervisor", "/api/auth/me"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent_monitor.model.roles import Role
-from web.masking import MaskPolicy, classify, luhn_valid, mask_text, mask_utterance, mask_words
+from web.masking import MaskPolicy, classify, luhn_valid, mask_id, mask_text, mask_utterance, mask_words
 
 
 @pytest.mark.parametrize(
@@ -103,6 +103,8 @@ def test_live_events_are_masked() -> None:
     assert event_masked(alert)["reasons"][0]["text"] == "said [PHONE ••5678]"
     started = {"type": "call_started", "info": {"debtor_phone": "+14155551234", "agent_id": "A"}}
     assert event_masked(started)["info"]["debtor_phone"] == "+[PHONE ••1234]"
+    owed = {"type": "call_started", "info": {"debt_id": "LN-4111111111111111", "consented": False}}
+    assert event_masked(owed)["info"] == {"debt_id": "LN-[CARD ••1111]", "consented": False}
     stress = {"type": "stress", "sample": {"score": 12.0}}
     assert event_masked(stress) == stress
 
@@ -115,3 +117,19 @@ def test_an_identifier_beside_a_number_masks_only_the_number() -> None:
     assert mask_words(["demo-98628310", "four", "one", "five", "five", "five", "five", "one", "two"]) == [
         "demo-98628310", "[PHONE ••5512]", "•", "•", "•", "•", "•", "•", "•",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("debt", "expected"),
+    [
+        ("4111111111111111", "[CARD ••1111]"),
+        ("ACCT-4111111111111111", "ACCT-[CARD ••1111]"),
+        ("acct_4155551234", "acct_[PHONE ••1234]"),
+        ("LN-2024-000123", "LN-[PHONE ••0123]"),
+        ("L-42", "L-42"),  # no personal number in it
+        ("债务-1", "债务-1"),
+    ],
+)
+def test_an_identifier_that_is_personal_data_has_its_number_masked(debt: str, expected: str) -> None:
+    assert mask_id(debt) == expected
+    assert mask_text(debt) == (debt if "-" in debt or "_" in debt else expected)  # said: an id

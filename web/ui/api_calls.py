@@ -33,7 +33,7 @@ from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
 from web.auth.scope import call_scope, can_see_call, masks, narrow, visible_call
-from web.masking import mask_text
+from web.masking import mask_id
 from web.params import Offset, RowId
 from web.services import Services, ServicesDep, in_db
 from web.ui.access import audit
@@ -77,7 +77,7 @@ def call_record(s: Any, user: CurrentUser, call_id: str, masked: bool) -> dict[s
     reviews = [] if user.role is Role.AGENT else [review_json(r) for r in repo.list_reviews(s, call_id)]
     debt_id, consented = repo.call_debt(s, call_id)  # what the frequency rule judged the call by
     if masked and debt_id:
-        debt_id = mask_text(debt_id)  # an account number is personal data, as the phone is
+        debt_id = mask_id(debt_id)  # an account number is personal data, as the phone is
     return {
         "call": call_json(call, masked) | {"debt_id": debt_id, "consented": consented},
         "utterances": [utterance_json(u, masked) for u in repo.list_utterances(s, call_id)],

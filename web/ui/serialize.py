@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from agent_monitor.storage.enums import HitStatus
-from web.masking import mask_fields, mask_text, mask_utterance
+from web.masking import mask_call_info, mask_fields, mask_text, mask_utterance
 
 
 def iso(value: datetime | None) -> str | None:
@@ -170,5 +170,5 @@ def event_masked(data: dict[str, Any]) -> dict[str, Any]:
     if kind == "rule_hit" and isinstance(data.get("hit"), dict):
         return {**data, "hit": mask_fields(data["hit"], ("evidence", "text"))}
     if kind == "call_started" and isinstance(data.get("info"), dict):
-        return {**data, "info": mask_fields(data["info"], ("debtor_phone",))}
+        return {**data, "info": mask_call_info(data["info"])}
     return data

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.events import RuleHitEvent
+from agent_monitor.model.events import CallStarted, RuleHitEvent
 from agent_monitor.model.session import CallInfo
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import CallManager
@@ -132,3 +132,25 @@ async def test_stored_consented_calls_are_not_counted(
     # and a conversation in a consented call still starts the seven days after it
     store_call(database, "callback-talk", 1, debt_id="L-9", consented=True, conversation=True)
     assert await flagged(manager, live_call("after", debt_id="L-9"), subscribe, events_of) == ["US-FREQ-2"]
+
+
+@pytest.mark.asyncio
+async def test_a_resumed_call_keeps_the_debt_and_consent_it_started_with(
+    manager: CallManager, database: Database, subscribe: Subscribe, events_of: EventsOf
+) -> None:
+    first = await manager.start_call(live_call("resumed", debt_id="L-1"))
+    await first.stop("disconnect")
+    # the client reconnects (or the server restarted) and now says another debt, with consent
+    sub = subscribe(lambda e: isinstance(e, CallStarted) and e.call_id == "resumed")
+    again = await manager.start_call(live_call("resumed", debt_id="L-2", consented=True))
+    try:
+        assert again.resumed
+        # what the live views show is what was stored, sealed and judged at the call's start
+        assert (again.info.debt_id, again.info.consented) == ("L-1", False)
+        [started] = events_of(sub)
+        assert (started.info.debt_id, started.info.consented) == ("L-1", False)
+    finally:
+        await again.stop("stop")
+    with database.session() as s:
+        assert repo.call_debt(s, "resumed") == ("L-1", False)
+        assert [p for r in verify_all(s) for p in r.problems] == []
