@@ -12,6 +12,8 @@ fi
 "$PY" -m ruff check .
 "$PY" -m ruff format --check .
 "$PY" -m mypy
-# A worker process per core (pytest-xdist), each test file whole on one of them (its fixtures are
-# built once); AGENT_MONITOR_TEST_WORKERS=0 runs every test in this one process.
-exec "$PY" -m pytest -n "${AGENT_MONITOR_TEST_WORKERS:-auto}" --dist loadfile "$@"
+# A worker process per core (pytest-xdist), at most 4 on a larger machine (each loads the speech
+# model and starts servers and browsers: memory, not cores, runs out first), each test file whole on
+# one of them (its fixtures are built once); AGENT_MONITOR_TEST_WORKERS=0 runs every test in this one
+# process, 1 to 4 that many workers.
+exec "$PY" -m pytest -n "${AGENT_MONITOR_TEST_WORKERS:-auto}" --maxprocesses 4 --dist loadfile "$@"
