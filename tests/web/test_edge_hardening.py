@@ -105,9 +105,9 @@ def test_a_strong_password_is_accepted(world: World) -> None:
     assert world.client.post("/api/admin/users", json=body, headers=world.admin.headers()).status_code == 201
 
 
-def test_ws_events_masks_the_debtor_phone_for_an_agent(world: World) -> None:
+def _agent_sees_start(world: World, info: CallInfo) -> dict[str, Any]:
+    """The ``call_started`` event an agent's ``/ws/events`` gets when the call ``info`` starts."""
     services = world.client.app.state.services  # type: ignore[attr-defined]
-    info = CallInfo(call_id="masked-live", agent_id="A-ONE", debtor_phone=DEBTOR_PHONE)
     with world.client.websocket_connect(
         "/ws/events?types=call_started", headers=world.agent.headers(csrf=False)
     ) as ws:
@@ -115,28 +115,23 @@ def test_ws_events_masks_the_debtor_phone_for_an_agent(world: World) -> None:
         assert world.client.portal is not None
         session = world.client.portal.call(services.manager.start_call, info)
         try:
-            event = ws.receive_json()
+            event: dict[str, Any] = ws.receive_json()
         finally:
             world.client.portal.call(session.stop, "stop")
+    return event
+
+
+def test_ws_events_masks_the_debtor_phone_for_an_agent(world: World) -> None:
+    info = CallInfo(call_id="masked-live", agent_id="A-ONE", debtor_phone=DEBTOR_PHONE)
+    event = _agent_sees_start(world, info)
     assert event["type"] == "call_started" and event["call_id"] == "masked-live"
     assert event["info"]["debtor_phone"] != DEBTOR_PHONE and "1234" in event["info"]["debtor_phone"]
     assert DEBTOR_PHONE not in str(event)
 
 
 def test_ws_events_masks_the_debt_id_for_an_agent(world: World) -> None:
-    services = world.client.app.state.services  # type: ignore[attr-defined]
     debt = "ACCT-4111111111111111"  # a debt named by the card it is owed on
-    info = CallInfo(call_id="masked-debt", agent_id="A-ONE", debt_id=debt)
-    with world.client.websocket_connect(
-        "/ws/events?types=call_started", headers=world.agent.headers(csrf=False)
-    ) as ws:
-        assert ws.receive_json()["type"] == "subscribed"
-        assert world.client.portal is not None
-        session = world.client.portal.call(services.manager.start_call, info)
-        try:
-            event = ws.receive_json()
-        finally:
-            world.client.portal.call(session.stop, "stop")
+    event = _agent_sees_start(world, CallInfo(call_id="masked-debt", agent_id="A-ONE", debt_id=debt))
     assert event["type"] == "call_started" and event["call_id"] == "masked-debt"
     assert event["info"]["debt_id"] == "ACCT-[CARD ••1111]" and "41111111" not in str(event), event
 

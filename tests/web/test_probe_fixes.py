@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -60,9 +61,9 @@ def world(
         yield World(client, sign_in(client, "admin1"), sign_in(client, "agent1"), data)
 
 
-def test_api_live_masks_the_debtor_phone_for_an_agent(world: World) -> None:
+def _live_while(world: World, info: CallInfo) -> tuple[list[Any], list[Any]]:
+    """The ``/api/live`` calls an agent and an admin get while the call ``info`` runs."""
     services = world.client.app.state.services  # type: ignore[attr-defined]
-    info = CallInfo(call_id="live-masked", agent_id="A-ONE", debtor_phone=DEBTOR_PHONE)
     assert world.client.portal is not None
     session = world.client.portal.call(services.manager.start_call, info)
     try:
@@ -70,21 +71,20 @@ def test_api_live_masks_the_debtor_phone_for_an_agent(world: World) -> None:
         admin = world.client.get("/api/live", headers=world.admin.headers()).json()["calls"]
     finally:
         world.client.portal.call(session.stop, "stop")
+    return agent, admin
+
+
+def test_api_live_masks_the_debtor_phone_for_an_agent(world: World) -> None:
+    info = CallInfo(call_id="live-masked", agent_id="A-ONE", debtor_phone=DEBTOR_PHONE)
+    agent, admin = _live_while(world, info)
     assert [c["call_id"] for c in agent] == ["live-masked"]
     assert agent[0]["debtor_phone"] == "+[PHONE ••0199]" and DEBTOR_PHONE not in str(agent)
     assert [c["debtor_phone"] for c in admin if c["call_id"] == "live-masked"] == [DEBTOR_PHONE]
 
 
 def test_api_live_masks_the_debt_id_for_an_agent(world: World) -> None:
-    services = world.client.app.state.services  # type: ignore[attr-defined]
     info = CallInfo(call_id="live-debt-masked", agent_id="A-ONE", debt_id=DEBT_CARD, consented=True)
-    assert world.client.portal is not None
-    session = world.client.portal.call(services.manager.start_call, info)
-    try:
-        agent = world.client.get("/api/live", headers=world.agent.headers()).json()["calls"]
-        admin = world.client.get("/api/live", headers=world.admin.headers()).json()["calls"]
-    finally:
-        world.client.portal.call(session.stop, "stop")
+    agent, admin = _live_while(world, info)
     [seen] = [c for c in agent if c["call_id"] == "live-debt-masked"]
     assert seen["debt_id"] == "ACCT-[CARD ••1111]" and "4111111111111111" not in str(agent), seen
     assert seen["consented"] is True
