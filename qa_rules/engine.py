@@ -25,7 +25,7 @@ from qa_rules.packs import (
 )
 from qa_rules.reasons import rule_reason
 from qa_rules.text import Prepared, prepare
-from qa_rules.timed_regex import Match
+from qa_rules.timed_regex import Match, TimedPattern
 from qa_rules.zh_lang import HomophoneIndex, Substitution, word_bounds
 
 log = logging.getLogger(__name__)
@@ -156,10 +156,12 @@ class Matcher:
         self.match_rules = tuple(r for r in applicable if r.kind == "match")
         self.model_rules = tuple(r for r in applicable if r.kind == "model" and r.model in ruleset.models)
         self.must_say_rules = tuple(r for r in applicable if r.kind == "must_say")
+        #: rules on wording that must wait until the person is verified (see :meth:`verified`)
+        self.verify_rules = tuple(r for r in applicable if r.kind == "verify_first")
         self.models = ruleset.models
         packs = [p for p in ruleset.packs if any(lang in r.languages for r in p.rules)]
         self._allow = allow_regex(packs, lang)
-        self._regexes = [(r, r.compiled[lang]) for r in self.match_rules]
+        self._regexes = [(r, r.compiled[lang]) for r in self.match_rules + self.verify_rules]
         #: searches given up on (:mod:`qa_rules.timed_regex`), and the rules they were of
         self.timeouts = 0
         self._timed_out_rules: set[str] = set()
@@ -209,9 +211,10 @@ class Matcher:
             return []
         found: list[_Found] = []
         unless_checked = False
+        verified_at = _first(comp.verified, canon)
         for m in comp.regex.finditer(canon):
             s, e = m.span()
-            if e == s or any(a <= s and e <= b for a, b in allowed):
+            if e == s or s > verified_at or any(a <= s and e <= b for a, b in allowed):
                 continue
             if comp.word_groups and not self._on_word_bounds(canon, m, comp.word_groups):
                 continue
@@ -318,6 +321,22 @@ class Matcher:
                 self._timed_out(rule, exc)
         return out
 
+    def verified(self, text: str) -> list[Rule]:
+        """The verify_first rules whose verifying wording occurs in ``text``: in a final
+        transcript it verifies the person for the rest of the call (:mod:`qa_rules.streaming`);
+        inside one text, only wording after it is verified (:meth:`check`)."""
+        if not self.verify_rules:
+            return []
+        _, canon, _, _ = self.prepare(text)
+        out = []
+        for rule in self.verify_rules:
+            try:
+                if _first(rule.compiled[self.lang].verified, canon) < len(canon):
+                    out.append(rule)
+            except RulePatternTimeoutError as exc:
+                self._timed_out(rule, exc)
+        return out
+
     def _on_word_bounds(self, canon: str, m: Match, groups: tuple[str, ...]) -> bool:
         bounds: frozenset[int] | None = None
         for g in groups:
@@ -338,6 +357,12 @@ class Matcher:
         if heard:
             reason += " (" + "; ".join(f"heard {x.heard!r}, sounds like {x.term!r}" for x in heard) + ")"
         return reason
+
+
+def _first(pattern: TimedPattern | None, canon: str) -> int:
+    """Where ``pattern`` first matches ``canon`` (past the end of ``canon`` when it does not)."""
+    m = pattern.search(canon) if pattern is not None else None
+    return m.start() if m is not None else len(canon) + 1
 
 
 def _word_spans(text: str, words: Sequence[Word]) -> list[tuple[tuple[int, int], tuple[float, float]]]:

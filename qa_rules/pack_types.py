@@ -33,7 +33,7 @@ CATEGORIES = frozenset(
 #: belittling without a swear word, ``abusive_tone`` the trained classifier's finding
 ABUSE_CATEGORIES = frozenset({"profanity", "insult", "threat", "contempt", "abusive_tone"})
 LANGUAGES = frozenset({"en", "zh"})
-KINDS = frozenset({"match", "must_say", "model"})
+KINDS = frozenset({"match", "must_say", "model", "verify_first"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,8 @@ class CompiledPatterns:
     regex: TimedPattern | None
     unless: TimedPattern | None
     word_groups: tuple[str, ...]
+    #: verify_first only: the wording that verifies the person (after it, ``regex`` is no hit)
+    verified: TimedPattern | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,9 @@ A pattern is a string of *elements* separated by spaces::
 * ``@name``: every term of the pack list ``name`` (usable as one alternative among others).
 * ``$addressed`` (Chinese): the words that aim what follows at a person: 你(就是)(个|这个)…,
   他就是个…; so 你这个垃圾 matches ``$addressed @mild`` but 扔垃圾 does not.
+* ``$amount`` (English): a sum as written or as a recognizer spells it: digits (``$1,250`` is
+  ``1 250`` once prepared), or number words, two or more (``four hundred fifty``) or one followed by
+  dollars/bucks (``fifty dollars``); one number word alone (``one``) is not a sum.
 * ``elem?``: optional element.
 * ``...`` / ``...N``: a gap of up to N words (English, default 3) or characters (Chinese, default
   6) that does not cross the end of a sentence (nor, in English, a negation word).
@@ -37,6 +40,17 @@ _ZH_GAP_CHAR = r"[^。!?;.]"
 #: English gaps never skip a negation: "you are not a liar" is not "you are ... liar"
 _EN_NEG_GAP = r"(?:not|never|no|nobody|nothing|none) "
 
+#: ``$amount``: a sum of money as written or as a recognizer spells it (see the module documentation)
+_EN_NUMBER_WORD = (
+    "(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
+    "|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty"
+    "|ninety|hundred|thousand|million)"
+)
+_EN_AMOUNT = (
+    rf"(?:\d+(?: \d{{3}})*(?: dollars?)?"
+    rf"|{_EN_NUMBER_WORD}(?: (?:and )?{_EN_NUMBER_WORD})+(?: dollars?| bucks?)?"
+    rf"|{_EN_NUMBER_WORD} (?:dollars?|bucks?))"
+)
 
 MACROS: dict[str, dict[str, str]] = {
     "zh": {
@@ -44,7 +58,7 @@ MACROS: dict[str, dict[str, str]] = {
         r"(?:是|当|像|算)?(?:一?个|这个|那个|这种|这号|这样的|这么个|种|这帮|这群|这些|一帮|一群)?"
         r"|(?:他|她)们?(?:就|真|简直|根本|纯粹)?是(?:一?个|这种|这号)?)(?:大|死|臭|老|小)?",
     },
-    "en": {},
+    "en": {"amount": _EN_AMOUNT},
 }
 
 

@@ -19,9 +19,10 @@ from qa_rules.timed_regex import TimedPattern
 _RULE_KEYS = {
     "id", "title", "category", "severity", "languages", "leg", "kind", "patterns", "unless",
     "negation", "reported", "citation", "compliant", "reason", "examples", "within_s", "model",
-    "threshold", "missed", "label",
+    "threshold", "missed", "label", "verified",
 }  # fmt: skip
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
+_ONLY_VERIFY_FIRST = "only verify_first rules have verified wording"
 #: the longest checklist label of a must_say rule
 LABEL_MAX = 40
 
@@ -168,6 +169,8 @@ def _model_name(raw: dict[str, Any], kind: str, leg: RuleLeg, src: str, rid: str
         raise RulePackError(src, "only model rules name a model", rule=rid, field="model")
     if kind == "must_say" and leg is RuleLeg.DEBTOR:
         raise RulePackError(src, "must_say rules apply to the agent leg", rule=rid, field="leg")
+    if kind == "verify_first" and leg is not RuleLeg.AGENT:
+        raise RulePackError(src, "verify_first rules apply to the agent leg", rule=rid, field="leg")
     return model
 
 
@@ -194,6 +197,8 @@ def _compile(
     rid: str,
 ) -> CompiledPatterns:
     if kind == "model":
+        if "verified" in raw:
+            raise RulePackError(src, _ONLY_VERIFY_FIRST, rule=rid, field="verified")
         return CompiledPatterns(None, None, ())
     patterns = raw.get("patterns")
     if not isinstance(patterns, list) or not patterns:
@@ -202,16 +207,28 @@ def _compile(
         main = compile_patterns(patterns, lang, lists)
     except PatternError as exc:
         raise RulePackError(src, str(exc), rule=rid, field="patterns") from None
-    unless = None
-    if "unless" in raw:
-        if not isinstance(raw["unless"], list) or not raw["unless"]:
-            raise RulePackError(src, "must be a non-empty list", rule=rid, field="unless")
-        try:
-            unless = TimedPattern(compile_patterns(raw["unless"], lang, lists), rid)
-        except PatternError as exc:
-            raise RulePackError(src, str(exc), rule=rid, field="unless") from None
-        unless.check_speed(lang, src, "unless")
+    unless = _extra(raw, "unless", lang, lists, src, rid)
+    verified = _extra(raw, "verified", lang, lists, src, rid)
+    if (kind == "verify_first") != (verified is not None):
+        problem = "required" if kind == "verify_first" else _ONLY_VERIFY_FIRST
+        raise RulePackError(src, problem, rule=rid, field="verified")
     del allow
     regex = TimedPattern(main, rid)
     regex.check_speed(lang, src, "patterns")
-    return CompiledPatterns(regex, unless, tuple(main.word_groups))
+    return CompiledPatterns(regex, unless, tuple(main.word_groups), verified)
+
+
+def _extra(
+    raw: dict[str, Any], key: str, lang: str, lists: dict[str, TermList], src: str, rid: str
+) -> TimedPattern | None:
+    """A rule's second list of patterns (``unless``, ``verified``) compiled, or ``None`` if absent."""
+    if key not in raw:
+        return None
+    if not isinstance(raw[key], list) or not raw[key]:
+        raise RulePackError(src, "must be a non-empty list", rule=rid, field=key)
+    try:
+        pattern = TimedPattern(compile_patterns(raw[key], lang, lists), rid)
+    except PatternError as exc:
+        raise RulePackError(src, str(exc), rule=rid, field=key) from None
+    pattern.check_speed(lang, src, key)
+    return pattern

@@ -13,6 +13,9 @@ Contract (what the live pipeline relies on):
   must-say rules whose window (the first N seconds of the call) has passed without their wording;
   each fires at most once per call. A must-say rule is satisfied by a final transcript, or a
   partial, that starts inside the window and contains its wording.
+* A verify_first rule's wording (account details) is a hit until the person is verified: a final
+  transcript of this leg with the rule's verifying wording (the agent asked for the date of birth)
+  verifies them for the rest of the call; inside one transcript, wording after it is no hit either.
 * The abusive-tone classifier judges final transcripts and partials given at a VAD end of speech
   (``at_pause``: the speaker paused after them); with ``partial_min_words`` it also judges every
   partial of at least that many words (the words so far). A classifier hit on a partial is
@@ -54,6 +57,8 @@ class LegChecker:
         self._closed_order: list[int] = []
         self._satisfied: set[str] = set()
         self._missed: set[str] = set()
+        #: verify_first rules whose verifying wording a final transcript carried
+        self._verified: set[str] = set()
         self.clock = 0.0
 
     def window(self, rule_id: str) -> float:
@@ -78,6 +83,10 @@ class LegChecker:
             words=transcript.words,
             models=self._judge_tone(transcript),
         )
+        if self._verified:
+            hits = [h for h in hits if h.rule not in self._verified]
+        if transcript.final:
+            self._verified.update(r.id for r in self._matcher.verified(transcript.text))
         keyed = _keyed(hits)
         announced = self._open.setdefault(utt, {})
         events: list[HitEvent] = []

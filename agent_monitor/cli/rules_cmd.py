@@ -56,6 +56,18 @@ def register(commands: Any, evals: Any) -> None:
     )
     ev.set_defaults(func=_eval)
 
+    verify = evals.add_parser(
+        "verify", help="account details before verification (verify_first rules) on the privacy labels"
+    )
+    verify.add_argument(
+        "dir", nargs="?", type=Path, metavar="DIR", help="data folder (default: settings.eval_data_dir)"
+    )
+    verify.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
+    verify.add_argument(
+        "--part", choices=["test", "dev", "all"], default="test", help="default: test (held out)"
+    )
+    verify.set_defaults(func=_eval_verify)
+
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
@@ -160,4 +172,12 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         for lang in [lang for lang in ("en", "zh") if any(DATASETS[s].lang == lang for s in sets)]:
             print()
             print(format_cross(lang, cross_corpus(lang, data_dir)))
+    return 0
+
+
+def _eval_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from qa_rules.offline.verify_first import evaluate_verify, format_verify
+
+    ruleset = _load(args.packs, settings)
+    print(format_verify(evaluate_verify(ruleset, args.dir or settings.eval_data_dir, args.part)))
     return 0
