@@ -16,7 +16,7 @@ A pack file::
         severity: orange      # info | yellow | orange | red
         languages: [en]
         leg: agent            # agent | debtor | any
-        kind: match           # match (default) | must_say | model
+        kind: match           # match (default) | must_say | model | verify_first
         patterns: [...]       # see qa_rules.patterns
         unless: [...]         # optional: no hit in an utterance that matches one of these
         negation: true        # optional: drop hits negated in their clause
@@ -24,6 +24,9 @@ A pack file::
         citation: FDCPA 806(2) ...
         compliant: the wording the agent should use instead   # required for agent/any legs
         examples: {positive: [...], negative: [...]}
+        verified: [...]       # verify_first only, required: the wording that verifies the person;
+                              #   the patterns are a hit only before it (in the text, or in an
+                              #   earlier final transcript of the call: qa_rules.streaming)
         within_s: 30          # must_say only (default: settings.rules.must_say_window_s)
         missed: Recording notice not given in the first {window} s   # must_say only, required:
                               #   the title of the hit when the window passes unmet

@@ -12,7 +12,8 @@ A pattern is a string of *elements* separated by spaces::
   他就是个…; so 你这个垃圾 matches ``$addressed @mild`` but 扔垃圾 does not.
 * ``$amount`` (English): a sum as written or as a recognizer spells it: digits (``$1,250`` is
   ``1 250`` once prepared), or number words, two or more (``four hundred fifty``) or one followed by
-  dollars/bucks (``fifty dollars``); one number word alone (``one``) is not a sum.
+  dollars/bucks (``fifty dollars``); one number word alone (``one``) is not a sum. Chinese:
+  digits, two or more numerals (两千, 三千五百) or one followed by 元/块 (五元); 一 alone is not one.
 * ``elem?``: optional element.
 * ``...`` / ``...N``: a gap of up to N words (English, default 3) or characters (Chinese, default
   6) that does not cross the end of a sentence (nor, in English, a negation word).
@@ -52,8 +53,14 @@ _EN_AMOUNT = (
     rf"|{_EN_NUMBER_WORD} (?:dollars?|bucks?))"
 )
 
+_ZH_NUMERAL = "[零〇一二两三四五六七八九十百千万亿]"
+_ZH_AMOUNT = (
+    rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|{_ZH_NUMERAL}{{2,}}|{_ZH_NUMERAL}(?=[元块]))(?:元|块钱?|人民币)?"
+)
+
 MACROS: dict[str, dict[str, str]] = {
     "zh": {
+        "amount": _ZH_AMOUNT,
         "addressed": r"(?:(?:你们?|您|妳)(?:[就真也还都才又]|简直|根本|纯粹|分明|就是|真是|真的)?"
         r"(?:是|当|像|算)?(?:一?个|这个|那个|这种|这号|这样的|这么个|种|这帮|这群|这些|一帮|一群)?"
         r"|(?:他|她)们?(?:就|真|简直|根本|纯粹)?是(?:一?个|这种|这号)?)(?:大|死|臭|老|小)?",

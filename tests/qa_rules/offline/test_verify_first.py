@@ -1,0 +1,51 @@
+"""``eval verify``: the verify_first rules against the collection dialogues' privacy labels, on
+the real data, through the streaming checker and the command line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.cli import main
+from agent_monitor.errors import DatasetError
+from qa_rules.engine import RuleSet
+from qa_rules.offline.verify_first import PRODIGAL, evaluate_verify, load_calls
+
+
+def test_the_split_deals_each_label_to_both_halves(eval_data: Path) -> None:
+    dev, test = load_calls(eval_data, "dev"), load_calls(eval_data, "test")
+    assert {c.call_id for c in dev}.isdisjoint(c.call_id for c in test)
+    assert len(dev) + len(test) == len(load_calls(eval_data)) == 120
+    assert sum(c.disclosed_early for c in dev) == sum(c.disclosed_early for c in test) == 7
+    assert all(c.agent_turns and c.agent_turns[0].final for c in dev)
+
+
+def test_the_tuning_half_keeps_its_figures(ruleset: RuleSet, eval_data: Path) -> None:
+    """The patterns were written on ``dev``: 6 of its 7 early disclosures, no clean call flagged.
+    The one missed is an agent who asked for the address, was refused, and gave the balance: the
+    rule takes the agent's own request as the verification (it does not read the debtor leg)."""
+    result = evaluate_verify(ruleset, eval_data, "dev")
+    assert (len(result.caught), len(result.missed), len(result.false_alarms), result.clean) == (6, 1, 0, 53)
+    assert result.line().startswith("dev: 60 calls, 7 labelled early disclosure; flagged 6/7 (recall 0.86)")
+
+
+def test_the_command_reports_the_held_out_half(eval_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "verify", str(eval_data)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("test: 60 calls, 7 labelled early disclosure; flagged ")
+
+
+def test_missing_or_bad_labels_are_clear_errors(eval_data: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"privacy_labels\.csv: evaluation file not found"):
+        load_calls(tmp_path)
+    folder = tmp_path / PRODIGAL
+    folder.mkdir(parents=True)
+    (folder / "privacy_labels.csv").write_text("call_id,label\nabc,yes\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"privacy_labels\.csv:2: expected call_id and label 0 or 1"):
+        load_calls(tmp_path)
+    shutil.copy(eval_data / PRODIGAL / "privacy_labels.csv", folder / "privacy_labels.csv")
+    (folder / "calls").mkdir()
+    with pytest.raises(DatasetError, match="not a dialogue"):
+        load_calls(tmp_path)
