@@ -10,7 +10,7 @@ from pathlib import Path
 from agent_monitor.errors import AgentMonitorError, RulePackError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.calls import CallRecord
-from agent_monitor.model.rules import RuleHit
+from agent_monitor.model.rules import CallFacts, RuleHit
 from agent_monitor.model.stages import PackCheck, PackSelection, UploadedPack
 from agent_monitor.settings import RulesSettings, Settings
 from qa_rules.engine import RuleSet, load_rules_from_settings, rules_of_packs
@@ -42,8 +42,8 @@ class LiveRules:
         warn_failing_examples(ruleset, langs=langs)
         return cls(ruleset, settings.rules)
 
-    def checker(self, lang: str, leg: Leg) -> LegChecker:
-        return LegChecker(self.ruleset, lang, leg, self.settings.classifier_partial_min_words)
+    def checker(self, lang: str, leg: Leg, facts: CallFacts | None = None) -> LegChecker:
+        return LegChecker(self.ruleset, lang, leg, self.settings.classifier_partial_min_words, facts)
 
     def key_terms(self, lang: str, leg: Leg) -> tuple[str, ...]:
         """The agent leg's abusive single words (for the recognizer's second pass); cached."""

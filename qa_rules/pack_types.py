@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent_monitor.model.rules import RuleLeg, Severity
+from agent_monitor.model.rules import WRONG_PARTY, RuleLeg, Severity
 from qa_rules.patterns import TermList
 from qa_rules.timed_regex import TimedPattern
 
@@ -27,6 +27,7 @@ CATEGORIES = frozenset(
         "unfair_practice",
         "contempt",
         "abusive_tone",
+        WRONG_PARTY,
     }
 )
 #: abusive wording (the model rule defers to pattern rules of these categories); ``contempt`` is
@@ -75,6 +76,10 @@ class Rule:
     threshold: float | None
     pack: str
     source: str
+    #: match only: a confirmed hit records this fact of the call (``CallFacts``) for rules on either leg
+    fact: str | None = None
+    #: match and verify_first: the rule's hits count only after this fact of the call was said
+    after: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,9 @@ A pack file::
         citation: FDCPA 806(2) ...
         compliant: the wording the agent should use instead   # required for agent/any legs
         examples: {positive: [...], negative: [...]}
+        fact: wrong_party     # match only: a confirmed hit records this fact of the call
+        after: wrong_party    # match and verify_first: a hit only once a rule of this pack
+                              #   recorded the fact earlier in the call (either leg)
         verified: [...]       # verify_first only, required: the wording that verifies the person;
                               #   the patterns are a hit only before it (in the text, or in an
                               #   earlier final transcript of the call: qa_rules.streaming)
@@ -127,6 +130,12 @@ def load_pack(path: Path) -> RulePack:
             raise RulePackError(src, "duplicate rule id", rule=rule.id, field="id")
         seen.add(rule.id)
         rules.append(rule)
+    facts = {r.fact for r in rules if r.fact}
+    for rule in rules:
+        if rule.after and rule.after not in facts:
+            raise RulePackError(
+                src, f"no rule of this pack records the fact {rule.after!r}", rule=rule.id, field="after"
+            )
     return RulePack(name, version, src, tuple(rules), lists, tuple(allow))
 
 

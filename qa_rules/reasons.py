@@ -26,6 +26,7 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "unfair_practice": "Pushing the debtor into new borrowing or other unfair means is not allowed.",
         "contempt": "Belittling or mocking the debtor is abusive even without a swear word.",
         "abusive_tone": "The wording reads as abusive or contemptuous toward the debtor.",
+        "wrong_party": "The person on the line is not the debtor: nothing about the debt may be said to them.",
     },
     "zh": {
         "profanity": "催收中不得使用脏话、粗口。",
@@ -43,6 +44,7 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "unfair_practice": "不得诱导借新还旧或采用其他不正当手段。",
         "contempt": "即使不带脏字，轻蔑、挖苦、羞辱债务人也属于辱骂。",
         "abusive_tone": "措辞带有攻击性或轻蔑语气。",
+        "wrong_party": "接电话的人不是债务人：不得向其透露任何欠款信息。",
     },
 }
 

@@ -19,9 +19,10 @@ from qa_rules.timed_regex import TimedPattern
 _RULE_KEYS = {
     "id", "title", "category", "severity", "languages", "leg", "kind", "patterns", "unless",
     "negation", "reported", "citation", "compliant", "reason", "examples", "within_s", "model",
-    "threshold", "missed", "label", "verified",
+    "threshold", "missed", "label", "verified", "fact", "after",
 }  # fmt: skip
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
+_FACT = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ONLY_VERIFY_FIRST = "only verify_first rules have verified wording"
 #: the longest checklist label of a must_say rule
 LABEL_MAX = 40
@@ -92,6 +93,8 @@ def read_rule(
             src, "threshold must be a probability between 0 and 1", rule=rid, field="threshold"
         )
     model = _model_name(raw, kind, leg, src, rid)
+    fact = _fact_name(raw, "fact", ("match",), kind, src, rid)
+    after = _fact_name(raw, "after", ("match", "verify_first"), kind, src, rid)
     compiled: dict[str, CompiledPatterns] = {}
     for lang in languages:
         compiled[lang] = _compile(raw, kind, lang, lists, allow, src, rid)
@@ -100,8 +103,22 @@ def read_rule(
         leg=leg, kind=kind, citation=citation, compliant=compliant, reason=reason,
         negation=flags["negation"], reported=flags["reported"], positive=tuple(positive),
         negative=tuple(negative), compiled=compiled, within_s=within_s, missed=missed, label=label,
-        model=model, threshold=threshold, pack=pack, source=src,
+        model=model, threshold=threshold, pack=pack, source=src, fact=fact, after=after,
     )  # fmt: skip
+
+
+def _fact_name(
+    raw: dict[str, Any], key: str, kinds: tuple[str, ...], kind: str, src: str, rid: str
+) -> str | None:
+    """A fact of the call the rule records (``fact``) or waits for (``after``): a lower-case name."""
+    if key not in raw:
+        return None
+    if kind not in kinds:
+        raise RulePackError(src, f"only {' and '.join(kinds)} rules take {key}", rule=rid, field=key)
+    value = raw[key]
+    if not isinstance(value, str) or not _FACT.match(value):
+        raise RulePackError(src, "must be a lower-case name (letters, digits, _)", rule=rid, field=key)
+    return value
 
 
 def _rule_id(raw: Any, index: int, src: str) -> str:

@@ -16,6 +16,11 @@ Contract (what the live pipeline relies on):
 * A verify_first rule's wording (account details) is a hit until the person is verified: a final
   transcript of this leg with the rule's verifying wording (the agent asked for the date of birth)
   verifies them for the rest of the call; inside one transcript, wording after it is no hit either.
+* A rule with a ``fact`` records it in the call's :class:`CallFacts` (shared with the other leg's
+  checker) when a final confirms its hit, from the start of its words; a rule ``after`` a fact is a hit
+  only on words said after it (the debtor said "wrong number", then the agent named the balance).
+  The legs run apart: a fact counts from when its leg's final was checked, so words checked before
+  then are no hit (a later partial or the final of the same utterance is checked again).
 * The abusive-tone classifier judges final transcripts and partials given at a VAD end of speech
   (``at_pause``: the speaker paused after them); with ``partial_min_words`` it also judges every
   partial of at least that many words (the words so far). A classifier hit on a partial is
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import (
+    CallFacts,
     DisclosureState,
     HitEvent,
     HitStatus,
@@ -46,7 +52,14 @@ _CLOSED_KEEP = 4096
 class LegChecker:
     """Incremental rule checking for one leg of one call."""
 
-    def __init__(self, ruleset: RuleSet, lang: str, leg: Leg, partial_min_words: int = 0) -> None:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        lang: str,
+        leg: Leg,
+        partial_min_words: int = 0,
+        facts: CallFacts | None = None,
+    ) -> None:
         self.lang = lang
         self.leg = leg
         self.partial_min_words = partial_min_words
@@ -59,6 +72,11 @@ class LegChecker:
         self._missed: set[str] = set()
         #: verify_first rules whose verifying wording a final transcript carried
         self._verified: set[str] = set()
+        #: what the call's rules learned, shared with the other leg's checker
+        self.facts = facts if facts is not None else CallFacts()
+        rules = self._matcher.match_rules + self._matcher.verify_rules
+        self._after = {r.id: r.after for r in rules if r.after}
+        self._fact = {r.id: r.fact for r in rules if r.fact}
         self.clock = 0.0
 
     def window(self, rule_id: str) -> float:
@@ -85,8 +103,15 @@ class LegChecker:
         )
         if self._verified:
             hits = [h for h in hits if h.rule not in self._verified]
+        if self._after:
+            hits = [h for h in hits if self._after_fact(h, transcript)]
         if transcript.final:
             self._verified.update(r.id for r in self._matcher.verified(transcript.text))
+            for hit in hits:
+                if hit.rule in self._fact:
+                    self.facts.record(
+                        self._fact[hit.rule], transcript.start if hit.start is None else hit.start
+                    )
         keyed = _keyed(hits)
         announced = self._open.setdefault(utt, {})
         events: list[HitEvent] = []
@@ -105,6 +130,14 @@ class LegChecker:
             self._close(utt)
         events.extend(self.advance(max(self.clock, transcript.end)))
         return events
+
+    def _after_fact(self, hit: RuleHit, transcript: Transcript) -> bool:
+        """Is ``hit`` of a rule without ``after``, or said after its fact?"""
+        fact = self._after.get(hit.rule)
+        if fact is None:
+            return True
+        since = self.facts.since(fact)
+        return since is not None and since <= (transcript.start if hit.start is None else hit.start)
 
     def _judge_tone(self, transcript: Transcript) -> bool:
         """Does the classifier judge this transcript (see the module documentation)?"""

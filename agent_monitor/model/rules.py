@@ -8,6 +8,7 @@ the hit was seen on a partial transcript (``provisional``), settled by the final
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -135,3 +136,28 @@ class RequiredDisclosure:
             "due_s": self.due_s,
             "state": self.state.value,
         }
+
+
+#: the category of a hit saying that the person who answered is not the debtor (a wrong number, a
+#: relative answering): the call is then no telephone conversation with the debtor, which Regulation
+#: F 1006.14(b)(2)(i)(B) counts its 7 days from (see ``storage.repo.calls.debtor_calls_since``)
+WRONG_PARTY = "wrong_party"
+
+
+class CallFacts:
+    """What a call's rules have learned that rules on either leg read: a fact's name (a rule's
+    ``fact``, e.g. ``wrong_party``) and the call second it was first said at (the start of the
+    words that said it). One per call, shared by its two legs' checkers, which run in worker threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at: dict[str, float] = {}
+
+    def record(self, name: str, at: float) -> None:
+        with self._lock:
+            self._at[name] = min(at, self._at.get(name, at))
+
+    def since(self, name: str) -> float | None:
+        """When ``name`` was first said (call seconds), or ``None`` if it was not."""
+        with self._lock:
+            return self._at.get(name)

@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 from agent_monitor.lanes import LaneStats
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.calls import CallRecord
-from agent_monitor.model.rules import HitEvent, RequiredDisclosure, RuleHit
+from agent_monitor.model.rules import CallFacts, HitEvent, RequiredDisclosure, RuleHit
 from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript, Word
 
@@ -181,7 +181,10 @@ class LegChecker(Protocol):
 class CheckerFactory(Protocol):
     """The loaded rule set: per-leg checkers plus the checks on a call's metadata."""
 
-    def checker(self, lang: str, leg: Leg) -> LegChecker: ...
+    def checker(self, lang: str, leg: Leg, facts: CallFacts | None = None) -> LegChecker:
+        """A checker of one leg of a call; the call's two legs share ``facts`` (what one leg's
+        rules learned that the other's read: the debtor said it was a wrong number)."""
+        ...
 
     def key_terms(self, lang: str, leg: Leg) -> tuple[str, ...]:
         """The words the recognizer checks again on every final of this leg (may be empty)."""

@@ -25,7 +25,7 @@ from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.calls import CallRecord, jurisdiction_of
 from agent_monitor.model.events import AlertStateChanged, CallStarted
 from agent_monitor.model.health import HealthIssue, LegHealth
-from agent_monitor.model.rules import HitEvent, HitStatus
+from agent_monitor.model.rules import CallFacts, HitEvent, HitStatus
 from agent_monitor.model.session import CallInfo
 from agent_monitor.model.stages import CheckerFactory, LegChecker, Stages
 from agent_monitor.model.transcript import Transcript
@@ -172,15 +172,18 @@ class CallManager:
         history = await session.store.now(records.call_history(info.call_id)) if session.resumed else None
         if history is not None:
             session.policy.restore(history.findings)
+        facts = CallFacts()  # what one leg's rules learn that the other's read
         for leg in (Leg.AGENT, Leg.DEBTOR):
-            session.legs[leg] = await self._leg_worker(session, leg, next_utterance.get(leg, 0), stages)
+            session.legs[leg] = await self._leg_worker(
+                session, leg, next_utterance.get(leg, 0), stages, facts
+            )
             checker = session.legs[leg].checker
             if history is not None and checker is not None:
                 await asyncio.to_thread(_replay, checker, history.finals[leg])
         session.on_stopped = self._forget
 
     async def _leg_worker(
-        self, session: CallSession, leg: Leg, first_utterance: int, stages: Stages
+        self, session: CallSession, leg: Leg, first_utterance: int, stages: Stages, facts: CallFacts
     ) -> LegWorker:
         """One leg's worker with its stages: a transcriber and a rule checker when the call's
         language is transcribed, a stress scorer when the leg's speaker is scored."""
@@ -191,7 +194,7 @@ class CallManager:
             scorer = await asyncio.to_thread(stages.stress.scorer, leg, t0)
         transcriber, checker = None, None
         if stages.transcribers.can_transcribe(info.lang):
-            checker = stages.checkers.checker(info.lang, leg)
+            checker = stages.checkers.checker(info.lang, leg, facts)
             transcriber = await stages.transcribers.transcriber(
                 info.lang,
                 leg,

@@ -2,10 +2,13 @@
 was verified, US-3P-3 of ``shared/reference``) on the collection dialogues' privacy labels.
 
 ``text/collection/prodigal/privacy_labels.csv`` marks a call 1 when the agent shared account
-details before the caller's identity was verified. Each call's agent turns go in order, as final
-transcripts with the dialogue's own times, through the agent leg's streaming checker
-(:class:`qa_rules.streaming.LegChecker`, as on a live call); a call is flagged when a verify_first
-rule confirms a hit in it. The calls are dealt to ``dev`` and ``test`` by hash within each label
+details before the caller's identity was verified. Each call's turns go in the order they start,
+as final transcripts with the dialogue's own times, through its leg's streaming checker
+(:class:`qa_rules.streaming.LegChecker`, the two sharing the call's facts, as on a live call); a
+call is flagged when a verify_first rule confirms a hit in it. The same run counts the calls where
+the person who answered said they are not the debtor (a ``wrong_party`` hit) and those where the
+agent then named the debt (EN-3P-2): the data has no label for these, so the calls are listed to
+be read. The calls are dealt to ``dev`` and ``test`` by hash within each label
 (:data:`SPLIT_SEED`): the patterns were written looking at ``dev`` only; ``test`` is the figure.
 The set is evaluation data: read here, never copied into the project.
 """
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from agent_monitor.errors import DatasetError
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.rules import HitStatus
+from agent_monitor.model.rules import WRONG_PARTY, CallFacts, HitStatus
 from agent_monitor.model.transcript import Transcript
 from qa_rules.engine import RuleSet
 from qa_rules.streaming import LegChecker
@@ -31,12 +34,17 @@ PRODIGAL = Path("text") / "collection" / "prodigal"
 
 @dataclass(frozen=True, slots=True)
 class LabelledCall:
-    """One dialogue: its agent turns as final transcripts and its privacy label."""
+    """One dialogue: its turns as final transcripts and its privacy label."""
 
     call_id: str
     disclosed_early: bool
     part: str
-    agent_turns: tuple[Transcript, ...]
+    #: both legs' turns as final transcripts, in the order they start
+    turns: tuple[Transcript, ...]
+
+    @property
+    def agent_turns(self) -> tuple[Transcript, ...]:
+        return tuple(t for t in self.turns if t.leg is Leg.AGENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,10 @@ class VerifyResult:
     missed: tuple[str, ...]
     false_alarms: tuple[str, ...]
     clean: int
+    #: calls where the person who answered said they are not the debtor (no label: read them)
+    wrong_party: tuple[str, ...] = ()
+    #: of those, calls where the agent named the debt after it (a rule ``after`` the fact)
+    told: tuple[str, ...] = ()
 
     def line(self) -> str:
         tp, fn, fp = len(self.caught), len(self.missed), len(self.false_alarms)
@@ -92,14 +104,22 @@ def _labels(folder: Path) -> dict[str, bool]:
     return labels
 
 
-def _agent_turns(path: Path) -> tuple[Transcript, ...]:
+def _turns(path: Path) -> tuple[Transcript, ...]:
+    """Both legs' turns as final transcripts in the order they start (numbered per leg)."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        turns = [t for t in raw if t["speaker"] == "Agent" and str(t["text"]).strip()]
-        return tuple(
-            Transcript(Leg.AGENT, i, float(t["stime"]), float(t["etime"]), str(t["text"]).strip(), final=True)
-            for i, t in enumerate(turns)
-        )
+        said = sorted((t for t in raw if str(t["text"]).strip()), key=lambda t: float(t["stime"]))
+        count = {Leg.AGENT: 0, Leg.DEBTOR: 0}
+        out = []
+        for t in said:
+            leg = Leg.AGENT if t["speaker"] == "Agent" else Leg.DEBTOR
+            out.append(
+                Transcript(
+                    leg, count[leg], float(t["stime"]), float(t["etime"]), str(t["text"]).strip(), True
+                )
+            )
+            count[leg] += 1
+        return tuple(out)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise DatasetError(f"{path}: not a dialogue ({exc!r})") from None
 
@@ -110,21 +130,29 @@ def load_calls(data_dir: Path, part: str = "all") -> list[LabelledCall]:
     labels = _labels(folder)
     parts = parts_of(labels)
     return [
-        LabelledCall(c, labels[c], parts[c], _agent_turns(folder / "calls" / f"{c}.json"))
+        LabelledCall(c, labels[c], parts[c], _turns(folder / "calls" / f"{c}.json"))
         for c in sorted(labels)
         if part in ("all", parts[c])
     ]
 
 
+def confirmed(ruleset: RuleSet, call: LabelledCall) -> frozenset[str]:
+    """The rules that confirm a hit on the call, its two legs checked as live: in the order the
+    turns start, each leg by its own checker, the two sharing the call's facts."""
+    facts = CallFacts()
+    checkers = {leg: LegChecker(ruleset, "en", leg, facts=facts) for leg in (Leg.AGENT, Leg.DEBTOR)}
+    return frozenset(
+        event.hit.rule
+        for turn in call.turns
+        for event in checkers[turn.leg].update(turn)
+        if event.status is HitStatus.CONFIRMED
+    )
+
+
 def flagged(ruleset: RuleSet, call: LabelledCall) -> bool:
-    """Does a verify_first rule confirm a hit on the call's agent turns, checked as live?"""
-    checker = LegChecker(ruleset, "en", Leg.AGENT)
+    """Does a verify_first rule confirm a hit on the call, checked as live?"""
     verify_rules = {r.id for r in ruleset.rules if r.kind == "verify_first"}
-    for turn in call.agent_turns:
-        for event in checker.update(turn):
-            if event.status is HitStatus.CONFIRMED and event.hit.rule in verify_rules:
-                return True
-    return False
+    return bool(confirmed(ruleset, call) & verify_rules)
 
 
 def evaluate_verify(ruleset: RuleSet, data_dir: Path, part: str) -> VerifyResult:
@@ -132,13 +160,19 @@ def evaluate_verify(ruleset: RuleSet, data_dir: Path, part: str) -> VerifyResult
     calls = load_calls(data_dir, part)
     if not calls:
         raise DatasetError(f"{data_dir / PRODIGAL}: no labelled dialogues in part {part!r}")
-    hits = {c.call_id: flagged(ruleset, c) for c in calls}
+    verify_rules = {r.id for r in ruleset.rules if r.kind == "verify_first"}
+    wrong_party = {r.id for r in ruleset.rules if r.category == WRONG_PARTY}
+    told = {r.id for r in ruleset.rules if r.after == "wrong_party"}
+    found = {c.call_id: confirmed(ruleset, c) for c in calls}
+    hits = {c: bool(rules & verify_rules) for c, rules in found.items()}
     return VerifyResult(
         part=part,
         caught=tuple(c.call_id for c in calls if c.disclosed_early and hits[c.call_id]),
         missed=tuple(c.call_id for c in calls if c.disclosed_early and not hits[c.call_id]),
         false_alarms=tuple(c.call_id for c in calls if not c.disclosed_early and hits[c.call_id]),
         clean=sum(not c.disclosed_early and not hits[c.call_id] for c in calls),
+        wrong_party=tuple(c for c, rules in found.items() if rules & wrong_party),
+        told=tuple(c for c, rules in found.items() if rules & told),
     )
 
 
@@ -146,5 +180,14 @@ def format_verify(result: VerifyResult) -> str:
     """The missed and falsely flagged calls, one line each, then the figures."""
     lines = [f"missed: call {c}" for c in result.missed]
     lines += [f"false alarm: call {c}" for c in result.false_alarms]
+    lines += [
+        f"not the debtor: call {c}{' (debt named after it)' if c in result.told else ''}"
+        for c in result.wrong_party
+    ]
     lines.append(result.line())
+    lines.append(
+        f"{result.part}: the person who answered said they are not the debtor on "
+        f"{len(result.wrong_party)} calls, the agent named the debt after it on {len(result.told)} "
+        "(no label: read the calls listed)"
+    )
     return "\n".join(lines)

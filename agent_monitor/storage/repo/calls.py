@@ -13,9 +13,10 @@ from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundErro
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.identifiers import debtor_zones
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.storage.enums import CallStatus
+from agent_monitor.model.rules import WRONG_PARTY
+from agent_monitor.storage.enums import CallStatus, HitStatus
 from agent_monitor.storage.repo.people import ensure_agent
-from agent_monitor.storage.tables import Agent, Call, CallDebt, Utterance
+from agent_monitor.storage.tables import Agent, Call, CallDebt, RuleHitRow, Utterance
 from agent_monitor.storage.types import as_utc
 
 
@@ -187,7 +188,9 @@ def debtor_calls_since(
     A conversation is the debtor answering the agent: a final utterance of the debtor leg that
     starts after a final utterance of the agent leg began. Speech on the debtor leg before the
     agent ever spoke is not one: a voicemail greeting the agent then leaves a message on is a call
-    placed, not a telephone conversation (the 7 days after a conversation do not start)."""
+    placed, not a telephone conversation (the 7 days after a conversation do not start). Nor is a
+    call in which the person who answered said they are not the debtor (a confirmed hit of the
+    ``wrong_party`` category: a wrong number, a relative): it was not a conversation with the debtor."""
     said, reply = aliased(Utterance), aliased(Utterance)
     agent_spoke_first = (
         select(said.id)
@@ -204,8 +207,17 @@ def debtor_calls_since(
         .where(reply.call_id == Call.id, reply.leg == Leg.DEBTOR, reply.final.is_(True), agent_spoke_first)
         .exists()
     )
+    wrong_party = (
+        select(RuleHitRow.id)
+        .where(
+            RuleHitRow.call_id == Call.id,
+            RuleHitRow.category == WRONG_PARTY,
+            RuleHitRow.status == HitStatus.CONFIRMED,
+        )
+        .exists()
+    )
     stmt = (
-        select(Call, answered, CallDebt.debt_id, CallDebt.consented)
+        select(Call, answered & ~wrong_party, CallDebt.debt_id, CallDebt.consented)
         .outerjoin(CallDebt, CallDebt.call_id == Call.id)
         .where(Call.debtor_id == debtor_id, Call.id != besides, Call.started_at >= as_utc(since, "since"))
         .order_by(Call.started_at, Call.id)

@@ -12,7 +12,7 @@ from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundErro
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
-from agent_monitor.model.rules import RuleHit, Severity
+from agent_monitor.model.rules import WRONG_PARTY, RuleHit, Severity
 from agent_monitor.model.stress import BaselineStatus, StressLevel, StressSample
 from agent_monitor.model.transcript import Transcript, Word
 from agent_monitor.storage import repo
@@ -174,6 +174,44 @@ def test_debtor_call_history_for_the_frequency_rule(db: Database) -> None:
         ]
         with pytest.raises(InvalidRecordError, match="no time zone"):
             repo.debtor_calls_since(s, "d1", datetime(2025, 1, 1), besides="now")
+
+
+def test_a_call_answered_by_someone_else_is_no_conversation(db: Database) -> None:
+    """A confirmed ``wrong_party`` hit (the person said they are not the debtor) makes the call a
+    call placed, not a conversation with the debtor; a provisional or withdrawn one does not."""
+    said = RuleHit(
+        rule="EN-WRONG-PARTY-1",
+        title="The person who answered says they are not the debtor",
+        category=WRONG_PARTY,
+        severity=Severity.INFO,
+        leg=Leg.DEBTOR,
+        span=(0, 12),
+        evidence="wrong number",
+        reason="not the debtor",
+        citation="Reg F 1006.14(b)(2)(i)(B)",
+        utterance=0,
+    )
+    with db.session() as s:
+        for call_id, status in [("wp", HitStatus.CONFIRMED), ("wd", HitStatus.WITHDRAWN), ("ok", None)]:
+            repo.start_call(
+                s,
+                call_id,
+                "A1",
+                source_protocol="ws_ingest",
+                started_at=T0 - timedelta(days=1),
+                debtor_id="d1",
+            )
+            repo.save_utterance(s, call_id, Transcript(Leg.AGENT, 0, 0.5, 1.5, "is this John", final=True))
+            repo.save_utterance(s, call_id, Transcript(Leg.DEBTOR, 0, 2.0, 3.0, "wrong number", final=True))
+            if status is not None:
+                repo.save_rule_hit(s, call_id, said, status=status)
+    with db.session() as s:
+        history = repo.debtor_calls_since(s, "d1", T0 - timedelta(days=8), besides="")
+        assert sorted((row.call.id, row.conversation) for row in history) == [
+            ("ok", True),
+            ("wd", True),
+            ("wp", False),
+        ]
 
 
 def test_debtor_time_zones_latest_call_first(db: Database) -> None:

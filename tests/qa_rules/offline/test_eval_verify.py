@@ -31,10 +31,20 @@ def test_the_tuning_half_keeps_its_figures(ruleset: RuleSet, eval_data: Path) ->
     assert result.line().startswith("dev: 60 calls, 7 labelled early disclosure; flagged 6/7 (recall 0.86)")
 
 
+def test_the_tuning_half_s_wrong_parties_are_found_across_the_legs(ruleset: RuleSet, eval_data: Path) -> None:
+    """Read by hand, three calls of ``dev`` are answered by someone who says they are not the
+    debtor; in two the agent then named the debt. The third's agent named it first, after a "No,
+    this is Sarah" the rules do not read as a wrong party."""
+    result = evaluate_verify(ruleset, eval_data, "dev")
+    assert [c[:8] for c in result.wrong_party] == ["63803395", "80e5fe02", "a73d777f"]
+    assert [c[:8] for c in result.told] == ["63803395", "80e5fe02"]
+
+
 def test_the_command_reports_the_held_out_half(eval_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "verify", str(eval_data)]) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith("test: 60 calls, 7 labelled early disclosure; flagged ")
+    figures, wrong_parties = capsys.readouterr().out.strip().splitlines()[-2:]
+    assert figures.startswith("test: 60 calls, 7 labelled early disclosure; flagged ")
+    assert wrong_parties.startswith("test: the person who answered said they are not the debtor on ")
 
 
 def test_missing_or_bad_labels_are_clear_errors(eval_data: Path, tmp_path: Path) -> None:

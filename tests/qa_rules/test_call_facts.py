@@ -1,0 +1,140 @@
+"""Facts of a call shared by its two legs' checkers: the debtor leg's "wrong number" (a ``fact``
+rule) makes the agent's later mention of the debt a hit (a rule ``after`` the fact); the pack
+fields' checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent_monitor.errors import RulePackError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import CallFacts, HitEvent, Severity
+from agent_monitor.model.transcript import Transcript, Word
+from qa_rules.engine import RuleSet, load_rules
+from qa_rules.streaming import LegChecker
+
+
+def _said(leg: Leg, utt: int, start: float, text: str, final: bool = True, lang: str = "en") -> Transcript:
+    words = tuple(Word(w, start + i * 0.4, start + i * 0.4 + 0.3) for i, w in enumerate(text.split()))
+    return Transcript(leg, utt, start, start + 0.4 * len(words), text, final, words if final else (), lang)
+
+
+def _rules(events: list[HitEvent]) -> list[tuple[str, str]]:
+    return [(e.status.value, e.hit.rule) for e in events if e.hit.category in ("third_party", "wrong_party")]
+
+
+def _pair(ruleset: RuleSet, lang: str = "en") -> tuple[LegChecker, LegChecker]:
+    facts = CallFacts()
+    return LegChecker(ruleset, lang, Leg.AGENT, facts=facts), LegChecker(
+        ruleset, lang, Leg.DEBTOR, facts=facts
+    )
+
+
+def test_the_debt_named_after_the_debtor_leg_said_wrong_number_is_a_red_hit(ruleset: RuleSet) -> None:
+    agent, debtor = _pair(ruleset)
+    assert _rules(agent.update(_said(Leg.AGENT, 0, 0.0, "hello may i speak with sarah johnson"))) == []
+    said = debtor.update(_said(Leg.DEBTOR, 0, 4.0, "i think you have the wrong number"))
+    assert _rules(said) == [("confirmed", "EN-WRONG-PARTY-1")]
+    assert said[0].hit.severity is Severity.INFO and agent.facts.since("wrong_party") == pytest.approx(6.0)
+    told = agent.update(_said(Leg.AGENT, 1, 8.0, "i need to discuss an outstanding balance she has"))
+    assert _rules(told) == [("confirmed", "EN-3P-2")]
+    assert told[0].hit.severity is Severity.RED and "removed" in (told[0].hit.compliant or "")
+    # a refusal to discuss it is no disclosure (the rule drops negated mentions)
+    assert _rules(agent.update(_said(Leg.AGENT, 2, 14.0, "i cannot discuss any debt with you"))) == []
+
+
+def test_words_said_before_the_fact_are_no_hit(ruleset: RuleSet) -> None:
+    agent, debtor = _pair(ruleset)
+    # the agent's long utterance named the balance at 1.2 s, before the debtor's words at 3 s
+    debtor.update(_said(Leg.DEBTOR, 0, 3.0, "wrong number"))
+    late = agent.update(_said(Leg.AGENT, 0, 0.0, "calling about the balance of your account ok"))
+    assert _rules(late) == []
+    # without the fact (another call's checkers) the same words are no hit either
+    other_agent, _ = _pair(ruleset)
+    assert _rules(other_agent.update(_said(Leg.AGENT, 0, 9.0, "she owes us a balance"))) == []
+
+
+def test_a_fact_from_a_partial_or_a_withdrawn_hit_counts_for_nothing(ruleset: RuleSet) -> None:
+    agent, debtor = _pair(ruleset)
+    debtor.update(_said(Leg.DEBTOR, 0, 1.0, "wrong number", final=False))
+    assert agent.facts.since("wrong_party") is None
+    debtor.update(_said(Leg.DEBTOR, 0, 1.0, "long number"))  # the final says otherwise
+    assert _rules(agent.update(_said(Leg.AGENT, 0, 5.0, "she owes a balance"))) == []
+
+
+def test_a_chinese_call_shares_its_facts_too(ruleset: RuleSet) -> None:
+    agent, debtor = _pair(ruleset, "zh")
+    assert _rules(debtor.update(_said(Leg.DEBTOR, 0, 1.0, "你 打错 了 吧", lang="zh"))) == [
+        ("confirmed", "ZH-WRONG-PARTY-1")
+    ]
+    told = _rules(agent.update(_said(Leg.AGENT, 0, 5.0, "他 有 一笔 欠款 逾期 了", lang="zh")))
+    assert told == [("confirmed", "ZH-3P-2")] * 2  # 欠款 and 逾期, each its own evidence
+
+
+FACT_RULE = """
+  - id: T-FACT-1
+    title: not the debtor
+    category: wrong_party
+    severity: info
+    languages: [en]
+    leg: debtor
+    fact: wrong_party
+    patterns: ["wrong number"]
+    citation: Reg F
+    examples: {positive: ["wrong number"], negative: ["right number"]}
+"""
+AFTER_RULE = """
+  - id: T-AFTER-1
+    title: debt told
+    category: third_party
+    severity: red
+    languages: [en]
+    leg: agent
+    after: wrong_party
+    patterns: ["debt"]
+    citation: FDCPA 805(b)
+    compliant: say nothing
+    examples: {positive: ["your debt"], negative: ["hello"]}
+"""
+
+
+def _pack(tmp_path: Path, *rules: str) -> Path:
+    path = tmp_path / "pack.yaml"
+    path.write_text("pack: t\nversion: 1.0.0\nrules:" + "".join(rules), encoding="utf-8")
+    return path
+
+
+def test_a_pack_with_a_fact_and_a_rule_after_it_loads(tmp_path: Path) -> None:
+    rs = load_rules([_pack(tmp_path, FACT_RULE, AFTER_RULE)])
+    assert [(r.fact, r.after) for r in rs.rules] == [("wrong_party", None), (None, "wrong_party")]
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ((AFTER_RULE,), "rule T-AFTER-1: field 'after': no rule of this pack records the fact 'wrong_party'"),
+        (
+            (FACT_RULE.replace("fact: wrong_party", "fact: Wrong-Party"),),
+            "field 'fact': must be a lower-case name",
+        ),
+        (
+            (FACT_RULE, AFTER_RULE.replace("after: wrong_party", "after: [wrong_party]")),
+            "field 'after': must be",
+        ),
+        (
+            (
+                FACT_RULE.replace("leg: debtor", "leg: agent\n    compliant: x").replace(
+                    "    patterns:", "    kind: verify_first\n    verified: [x]\n    patterns:"
+                ),
+            ),
+            "field 'fact': only match rules take fact",
+        ),
+    ],
+)
+def test_a_malformed_fact_or_after_names_the_field(
+    tmp_path: Path, rules: tuple[str, ...], expected: str
+) -> None:
+    with pytest.raises(RulePackError, match=expected):
+        load_rules([_pack(tmp_path, *rules)])
