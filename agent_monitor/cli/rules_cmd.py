@@ -42,14 +42,10 @@ def register(commands: Any, evals: Any) -> None:
     ev = evals.add_parser(
         "rules", help="abusive wording: rules, classifier, both and peers on held-out parts"
     )
-    ev.add_argument(
-        "dir", nargs="?", type=Path, metavar="DIR", help="data folder (default: settings.eval_data_dir)"
-    )
-    ev.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
+    _data_options(ev)
     ev.add_argument(
         "--sets", nargs="+", metavar="SET", help="cold olid collection swsr davidson (default: all)"
     )
-    ev.add_argument("--part", choices=["test", "dev", "all"], default="test", help="default: test (held out)")
     ev.add_argument("--no-peer", action="store_true", help="skip alt-profanity-check (the eval extra)")
     ev.add_argument(
         "--cross-corpus", action="store_true", help="also train on each set and test on the others (slow)"
@@ -57,16 +53,21 @@ def register(commands: Any, evals: Any) -> None:
     ev.set_defaults(func=_eval)
 
     verify = evals.add_parser(
-        "verify", help="account details before verification (verify_first rules) on the privacy labels"
+        "verify", help="account details before verification, and wrong parties, on the collection dialogues"
     )
-    verify.add_argument(
+    _data_options(verify)
+    verify.set_defaults(func=_eval_verify)
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    """The data folder, the packs and the part an evaluation of the rules reads."""
+    parser.add_argument(
         "dir", nargs="?", type=Path, metavar="DIR", help="data folder (default: settings.eval_data_dir)"
     )
-    verify.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
-    verify.add_argument(
+    parser.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
+    parser.add_argument(
         "--part", choices=["test", "dev", "all"], default="test", help="default: test (held out)"
     )
-    verify.set_defaults(func=_eval_verify)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
