@@ -116,15 +116,26 @@ def load_calls(data_dir: Path, part: str = "all") -> list[LabelledCall]:
     ]
 
 
-def flagged(ruleset: RuleSet, call: LabelledCall) -> bool:
-    """Does a verify_first rule confirm a hit on the call's agent turns, checked as live?"""
+def verify_rule_ids(ruleset: RuleSet) -> frozenset[str]:
+    """The ids of the ruleset's verify_first rules."""
+    return frozenset(r.id for r in ruleset.rules if r.kind == "verify_first")
+
+
+def flagged_turn(ruleset: RuleSet, call: LabelledCall) -> int | None:
+    """The first of the call's agent turns (its index in ``agent_turns``) on which a verify_first
+    rule confirms a hit, checked as live; ``None`` when none does."""
     checker = LegChecker(ruleset, "en", Leg.AGENT)
-    verify_rules = {r.id for r in ruleset.rules if r.kind == "verify_first"}
-    for turn in call.agent_turns:
+    verify_rules = verify_rule_ids(ruleset)
+    for i, turn in enumerate(call.agent_turns):
         for event in checker.update(turn):
             if event.status is HitStatus.CONFIRMED and event.hit.rule in verify_rules:
-                return True
-    return False
+                return i
+    return None
+
+
+def flagged(ruleset: RuleSet, call: LabelledCall) -> bool:
+    """Does a verify_first rule confirm a hit on the call's agent turns, checked as live?"""
+    return flagged_turn(ruleset, call) is not None
 
 
 def evaluate_verify(ruleset: RuleSet, data_dir: Path, part: str) -> VerifyResult:
