@@ -26,7 +26,7 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "unfair_practice": "Pushing the debtor into new borrowing or other unfair means is not allowed.",
         "contempt": "Belittling or mocking the debtor is abusive even without a swear word.",
         "abusive_tone": "The wording reads as abusive or contemptuous toward the debtor.",
-        "wrong_party": "The person on the line is not the debtor: nothing about the debt may be said to them.",
+        "wrong_party": "The person on the line is not the debtor: the debt may not be discussed with them.",
     },
     "zh": {
         "profanity": "催收中不得使用脏话、粗口。",

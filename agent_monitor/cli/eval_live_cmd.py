@@ -25,6 +25,12 @@ def register(commands: Any, evals: Any) -> None:
         default="report",
         help="which half of the dialogues (default report)",
     )
+    ev.add_argument(
+        "--privacy-part",
+        choices=("dev", "test", "all"),
+        help="instead of --split: the calls of this part of the privacy labels (eval verify's split), "
+        "those labelled early disclosure first",
+    )
     ev.add_argument("--calls", type=int, help="number of calls (default: every dialogue of the split)")
     ev.add_argument("--concurrency", type=int, default=8, help="calls live at once (default 8)")
     ev.add_argument("--speed", type=float, default=1.0, help="times real time (default 1.0)")
@@ -64,6 +70,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(
             "--turns-out writes the turns of a run with speech, not of --text-only or --second-pass-ab"
         )
+    if args.privacy_part is not None and args.text_only:
+        raise ConfigError("--privacy-part runs speech; the text figure is `agent-monitor eval verify --part`")
     if args.text_only:
         return _text_only(args, settings)
     options = LiveEvalOptions(
@@ -76,6 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         conditions=args.conditions or DEFAULT_CONDITIONS,
         max_gain_db=args.max_gain_db,
+        privacy_part=args.privacy_part,
     )
     if args.second_pass_ab:
         return _second_pass_ab(options, settings)

@@ -136,6 +136,11 @@ def load_calls(data_dir: Path, part: str = "all") -> list[LabelledCall]:
     ]
 
 
+def verify_rule_ids(ruleset: RuleSet) -> frozenset[str]:
+    """The ids of the ruleset's verify_first rules."""
+    return frozenset(r.id for r in ruleset.rules if r.kind == "verify_first")
+
+
 def confirmed(ruleset: RuleSet, call: LabelledCall) -> frozenset[str]:
     """The rules that confirm a hit on the call, its two legs checked as live: in the order the
     turns start, each leg by its own checker, the two sharing the call's facts."""
@@ -149,10 +154,22 @@ def confirmed(ruleset: RuleSet, call: LabelledCall) -> frozenset[str]:
     )
 
 
+def flagged_turn(ruleset: RuleSet, call: LabelledCall) -> int | None:
+    """The first of the call's agent turns (its index in ``agent_turns``) on which a verify_first
+    rule confirms a hit, checked as live; ``None`` when none does (the verify_first rules read the
+    agent leg only)."""
+    checker = LegChecker(ruleset, "en", Leg.AGENT)
+    verify_rules = verify_rule_ids(ruleset)
+    for i, turn in enumerate(call.agent_turns):
+        for event in checker.update(turn):
+            if event.status is HitStatus.CONFIRMED and event.hit.rule in verify_rules:
+                return i
+    return None
+
+
 def flagged(ruleset: RuleSet, call: LabelledCall) -> bool:
     """Does a verify_first rule confirm a hit on the call, checked as live?"""
-    verify_rules = {r.id for r in ruleset.rules if r.kind == "verify_first"}
-    return bool(confirmed(ruleset, call) & verify_rules)
+    return bool(confirmed(ruleset, call) & verify_rule_ids(ruleset))
 
 
 def evaluate_verify(ruleset: RuleSet, data_dir: Path, part: str) -> VerifyResult:
@@ -160,7 +177,7 @@ def evaluate_verify(ruleset: RuleSet, data_dir: Path, part: str) -> VerifyResult
     calls = load_calls(data_dir, part)
     if not calls:
         raise DatasetError(f"{data_dir / PRODIGAL}: no labelled dialogues in part {part!r}")
-    verify_rules = {r.id for r in ruleset.rules if r.kind == "verify_first"}
+    verify_rules = verify_rule_ids(ruleset)
     wrong_party = {r.id for r in ruleset.rules if r.category == WRONG_PARTY}
     told = {r.id for r in ruleset.rules if r.after == "wrong_party"}
     found = {c.call_id: confirmed(ruleset, c) for c in calls}

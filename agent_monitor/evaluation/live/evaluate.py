@@ -18,6 +18,14 @@ from agent_monitor.evaluation.live.runner import RunLog, run_calls
 from agent_monitor.evaluation.live.scoring import TurnResult, score_call
 from agent_monitor.evaluation.live.server import running_server
 from agent_monitor.evaluation.live.tts import TtsCache
+from agent_monitor.evaluation.live.verify import (
+    PrivacyPart,
+    VerifyCall,
+    choose_privacy,
+    format_verify_live,
+    privacy_labels,
+    score_verify,
+)
 from agent_monitor.files import flush_to_disk
 from agent_monitor.settings import Settings
 from qa_rules.engine import load_rules_from_settings
@@ -36,13 +44,33 @@ class LiveEvalOptions:
     seed: int = 0
     conditions: str = DEFAULT_CONDITIONS
     max_gain_db: float = 12.0
+    #: run the calls of this part of the privacy labels (``--privacy-part``) instead of ``split``
+    privacy_part: PrivacyPart | None = None
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """A finished run: the labelled agent turns scored, the calls, what the server sent, and the
+    privacy-labelled calls scored for the verify_first rules."""
+
+    results: list[TurnResult]
+    calls: list[LiveCall]
+    log: RunLog
+    verify: list[VerifyCall]
 
 
 def build_calls(options: LiveEvalOptions) -> list[LiveCall]:
     """The chosen dialogues as two-leg calls (TTS voices, placement, line and gain per call)."""
     lines = parse_conditions(options.conditions)
     noise = NoiseBank.from_data_dir(options.data_dir) if needs_noise(lines) else None
-    dialogues = choose(load_dialogues(options.data_dir, options.split), options.calls, options.seed)
+    if options.privacy_part is None:
+        dialogues = choose(load_dialogues(options.data_dir, options.split), options.calls, options.seed)
+    else:
+        labelled = privacy_labels(options.data_dir)
+        if not labelled:
+            raise ConfigError(f"--privacy-part: {options.data_dir} has no privacy labels")
+        every = load_dialogues(options.data_dir, "all")
+        dialogues = choose_privacy(every, labelled, options.privacy_part, options.calls, options.seed)
     tts = TtsCache(options.tts_cache)
     return [
         assemble(
@@ -56,16 +84,16 @@ def build_calls(options: LiveEvalOptions) -> list[LiveCall]:
     ]
 
 
-def run_live_eval(
-    settings: Settings, options: LiveEvalOptions
-) -> tuple[list[TurnResult], list[LiveCall], RunLog]:
-    """Stream the calls through a fresh real server and score every labelled agent turn."""
+def run_live_eval(settings: Settings, options: LiveEvalOptions) -> LiveRun:
+    """Stream the calls through a fresh real server and score every labelled agent turn, and
+    every privacy-labelled call for the verify_first rules."""
     ruleset = load_rules_from_settings(settings)
     calls = build_calls(options)
     with running_server() as server:
         log = asyncio.run(run_calls(server, calls, concurrency=options.concurrency, speed=options.speed))
     results = [r for call in calls for r in score_call(call, log, ruleset, options.speed)]
-    return results, calls, log
+    verify = score_verify(calls, privacy_labels(options.data_dir), log, ruleset)
+    return LiveRun(results, calls, log, verify)
 
 
 class TurnsOut:
@@ -103,10 +131,11 @@ class TurnsOut:
 def report(settings: Settings, options: LiveEvalOptions, turns_out: Path | None = None) -> str:
     out = TurnsOut(turns_out) if turns_out is not None else None
     try:
-        results, calls, log = run_live_eval(settings, options)
+        run = run_live_eval(settings, options)
         if out is not None:
-            out.write(results)
+            out.write(run.results)
     finally:
         if out is not None:
             out.close()
-    return format_report(results, calls, log, options.concurrency, options.speed)
+    table = format_report(run.results, run.calls, run.log, options.concurrency, options.speed)
+    return "\n".join([table, "", *format_verify_live(run.verify)])

@@ -76,7 +76,7 @@ def _live_hits(events: list[tuple[float, dict[str, Any]]]) -> list[dict[str, Any
     return [{**hit, "t": t} for status, hit, t in last.values() if status != "withdrawn"]
 
 
-def _heard(events: list[tuple[float, dict[str, Any]]], turn: PlacedTurn) -> str:
+def heard_during(events: list[tuple[float, dict[str, Any]]], turn: PlacedTurn) -> str:
     finals = [
         e
         for _, e in events
@@ -122,7 +122,7 @@ def score_call(call: LiveCall, log: RunLog, ruleset: RuleSet, speed: float = 1.0
                 turn=p.turn.index,
                 label=p.turn.label,
                 text=p.turn.text,
-                heard=_heard(events, p),
+                heard=heard_during(events, p),
                 text_flag=engine_flags(ruleset, p.turn.text, "en"),
                 live_flag=p.turn.index in flagged,
                 live_rules=tuple(sorted(set(flagged.get(p.turn.index, ())))),
