@@ -43,6 +43,8 @@ def test_the_debt_named_after_the_debtor_leg_said_wrong_number_is_a_red_hit(rule
     assert told[0].hit.severity is Severity.RED and "removed" in (told[0].hit.compliant or "")
     # a refusal to discuss it is no disclosure (the rule drops negated mentions)
     assert _rules(agent.update(_said(Leg.AGENT, 2, 14.0, "i cannot discuss any debt with you"))) == []
+    # nor is an apology (the pack's allow list: "owe" there is no debt)
+    assert _rules(agent.update(_said(Leg.AGENT, 3, 18.0, "i owe you an apology for the mix up"))) == []
 
 
 def test_words_said_before_the_fact_are_no_hit(ruleset: RuleSet) -> None:
