@@ -21,6 +21,7 @@ from agent_monitor.storage.enums import HitStatus
 from agent_monitor.storage.evidence import verify_all
 from agent_monitor.storage.migrate import head_revision, upgrade_database
 from agent_monitor.storage.recordings import RecordingWriter, recording_path
+from tests.agent_monitor.storage.evidence_support import behind_the_app, chain_problems
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, 101112, tzinfo=UTC)
 
@@ -75,19 +76,9 @@ def _call(db: Database, media_dir: Path) -> None:
         repo.end_call(s, "c1", ended_at=T0)
 
 
-def _problems(db: Database) -> list[str]:
-    with db.session() as s:
-        return [p for r in verify_all(s) for p in r.problems]
-
-
-def _sql(db: Database, statement: str) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text(statement))
-
-
 def test_the_live_writes_verify_clean(db: Database, tmp_path: Path) -> None:
     _call(db, tmp_path)
-    assert _problems(db) == []
+    assert chain_problems(db) == []
     with db.session() as s:
         evidence = {r.name: r.rows for r in verify_all(s)}
     assert evidence["evidence_rows"] == 4  # call, recording, utterance, hit
@@ -131,7 +122,7 @@ def test_db_verify_catches_edited_evidence(
     _call(db, tmp_path)
     assert main(["db", "verify"]) == 0
     capsys.readouterr()
-    _sql(db, statement)
+    behind_the_app(db, statement)
     assert main(["db", "verify"]) == 1
     out = capsys.readouterr().out
     assert expected in out, out
@@ -155,13 +146,13 @@ def test_truncated_audit_tail_is_caught_from_the_servers_own_anchors(
     assert writer.save_now() is False  # nothing moved: no new line
     assert read_latest_anchors(anchor_path(tmp_path))["audit_log"].seq == 5
     # the tail is cut and the head moved back: consistent inside the database
-    _sql(db, "DELETE FROM audit_log WHERE id >= 4")
+    behind_the_app(db, "DELETE FROM audit_log WHERE id >= 4")
     with db.engine.begin() as conn:
         head = conn.execute(text("SELECT row_hash FROM audit_log WHERE id = 3")).scalar_one()
         conn.execute(
             text("UPDATE chain_heads SET seq = 3, head_hash = :h WHERE name = 'audit_log'"), {"h": head}
         )
-    assert _problems(db) == []
+    assert chain_problems(db) == []
     assert main(["db", "verify"]) == 1  # no --anchors: the server's anchor file is used
     out = capsys.readouterr().out
     assert "audit_log: anchored row 5 is gone (chain truncated)" in out
@@ -178,26 +169,28 @@ def test_rows_from_before_the_evidence_chain_are_sealed_once_at_upgrade(empty_db
     upgrade_database(empty_db_url, "0001")
     db = Database.open(empty_db_url)
     try:
-        _sql(db, "INSERT INTO agents (id, name, created_at) VALUES ('A1', 'A1', '2025-01-01 00:00:00+00')")
-        _sql(
+        behind_the_app(
+            db, "INSERT INTO agents (id, name, created_at) VALUES ('A1', 'A1', '2025-01-01 00:00:00+00')"
+        )
+        behind_the_app(
             db,
             "INSERT INTO calls (id, agent_id, source_protocol, started_at, status, final_level,"
             " high_sensitivity, lang) VALUES ('old', 'A1', 'file', '2025-01-01 00:00:00+00', 'ended',"
             " 'orange', false, 'en')",
         )
-        _sql(
+        behind_the_app(
             db,
             "INSERT INTO utterances (call_id, leg, utterance_no, start_s, end_s, text, final, lang,"
             " updated_at) VALUES ('old', 'agent', 0, 0.5, 0.9, 'hello', true, 'en',"
             " '2025-01-01 00:00:00+00')",
         )
         assert upgrade_database(empty_db_url) == head_revision()
-        assert _problems(db) == []
+        assert chain_problems(db) == []
         with db.session() as s:
             assert {r.name: r.rows for r in verify_all(s)}["evidence_log"] == 2
-        _sql(db, "UPDATE calls SET final_level = 'none'")
-        assert any("calls: row old was changed" in p for p in _problems(db))
+        behind_the_app(db, "UPDATE calls SET final_level = 'none'")
+        assert any("calls: row old was changed" in p for p in chain_problems(db))
         assert upgrade_database(empty_db_url) == head_revision()  # sealing happens once, not again
-        assert any("calls: row old was changed" in p for p in _problems(db))
+        assert any("calls: row old was changed" in p for p in chain_problems(db))
     finally:
         db.dispose()
