@@ -28,6 +28,7 @@ CATEGORIES = frozenset(
         "contempt",
         "abusive_tone",
         WRONG_PARTY,
+        "unverified",
     }
 )
 #: abusive wording (the model rule defers to pattern rules of these categories); ``contempt`` is
@@ -80,6 +81,9 @@ class Rule:
     fact: str | None = None
     #: match and verify_first: the rule's hits count only after this fact of the call was said
     after: str | None = None
+    #: verify_first only: this fact of the call, said after the verifying wording, undoes it (the
+    #: person refused to give the details asked for)
+    refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,8 @@ A pack file::
         verified: [...]       # verify_first only, required: the wording that verifies the person;
                               #   the patterns are a hit only before it (in the text, or in an
                               #   earlier final transcript of the call: qa_rules.streaming)
+        refused: refused_verification   # verify_first only: a fact of this pack that, said after
+                              #   the verifying wording, undoes it (the person would not answer)
         within_s: 30          # must_say only (default: settings.rules.must_say_window_s)
         missed: Recording notice not given in the first {window} s   # must_say only, required:
                               #   the title of the hit when the window passes unmet
@@ -132,10 +134,11 @@ def load_pack(path: Path) -> RulePack:
         rules.append(rule)
     facts = {r.fact for r in rules if r.fact}
     for rule in rules:
-        if rule.after and rule.after not in facts:
-            raise RulePackError(
-                src, f"no rule of this pack records the fact {rule.after!r}", rule=rule.id, field="after"
-            )
+        for field, fact in (("after", rule.after), ("refused", rule.refused)):
+            if fact and fact not in facts:
+                raise RulePackError(
+                    src, f"no rule of this pack records the fact {fact!r}", rule=rule.id, field=field
+                )
     return RulePack(name, version, src, tuple(rules), lists, tuple(allow))
 
 

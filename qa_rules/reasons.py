@@ -27,6 +27,7 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "contempt": "Belittling or mocking the debtor is abusive even without a swear word.",
         "abusive_tone": "The wording reads as abusive or contemptuous toward the debtor.",
         "wrong_party": "The person on the line is not the debtor: the debt may not be discussed with them.",
+        "unverified": "The person has not shown who they are: give no account details until they do.",
     },
     "zh": {
         "profanity": "催收中不得使用脏话、粗口。",
@@ -45,6 +46,7 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "contempt": "即使不带脏字，轻蔑、挖苦、羞辱债务人也属于辱骂。",
         "abusive_tone": "措辞带有攻击性或轻蔑语气。",
         "wrong_party": "接电话的人不是债务人：不得向其透露任何欠款信息。",
+        "unverified": "对方尚未核实身份：核实之前不得透露欠款金额或账号。",
     },
 }
 

@@ -19,7 +19,7 @@ from qa_rules.timed_regex import TimedPattern
 _RULE_KEYS = {
     "id", "title", "category", "severity", "languages", "leg", "kind", "patterns", "unless",
     "negation", "reported", "citation", "compliant", "reason", "examples", "within_s", "model",
-    "threshold", "missed", "label", "verified", "fact", "after",
+    "threshold", "missed", "label", "verified", "fact", "after", "refused",
 }  # fmt: skip
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 _FACT = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -95,6 +95,7 @@ def read_rule(
     model = _model_name(raw, kind, leg, src, rid)
     fact = _fact_name(raw, "fact", ("match",), kind, src, rid)
     after = _fact_name(raw, "after", ("match", "verify_first"), kind, src, rid)
+    refused = _fact_name(raw, "refused", ("verify_first",), kind, src, rid)
     compiled: dict[str, CompiledPatterns] = {}
     for lang in languages:
         compiled[lang] = _compile(raw, kind, lang, lists, allow, src, rid)
@@ -104,13 +105,15 @@ def read_rule(
         negation=flags["negation"], reported=flags["reported"], positive=tuple(positive),
         negative=tuple(negative), compiled=compiled, within_s=within_s, missed=missed, label=label,
         model=model, threshold=threshold, pack=pack, source=src, fact=fact, after=after,
+        refused=refused,
     )  # fmt: skip
 
 
 def _fact_name(
     raw: dict[str, Any], key: str, kinds: tuple[str, ...], kind: str, src: str, rid: str
 ) -> str | None:
-    """A fact of the call the rule records (``fact``) or waits for (``after``): a lower-case name."""
+    """A fact of the call the rule records (``fact``), waits for (``after``) or is undone by
+    (``refused``): a lower-case name."""
     if key not in raw:
         return None
     if kind not in kinds:

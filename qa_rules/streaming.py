@@ -15,7 +15,9 @@ Contract (what the live pipeline relies on):
   partial, that starts inside the window and contains its wording.
 * A verify_first rule's wording (account details) is a hit until the person is verified: a final
   transcript of this leg with the rule's verifying wording (the agent asked for the date of birth)
-  verifies them for the rest of the call; inside one transcript, wording after it is no hit either.
+  verifies them for the rest of the call, unless the rule's ``refused`` fact is said after it (the
+  person would not answer: then details are a hit again until the next verifying final); inside one
+  transcript, wording after the verifying wording is no hit either.
 * A rule with a ``fact`` records it in the call's :class:`CallFacts` (shared with the other leg's
   checker) when a final confirms its hit, from the start of its words; a rule ``after`` a fact is a hit
   only on words said after it (the debtor said "wrong number", then the agent named the balance).
@@ -70,13 +72,14 @@ class LegChecker:
         self._closed_order: list[int] = []
         self._satisfied: set[str] = set()
         self._missed: set[str] = set()
-        #: verify_first rules whose verifying wording a final transcript carried
-        self._verified: set[str] = set()
+        #: verify_first rule -> the starts of the final transcripts that carried its verifying wording
+        self._verified_at: dict[str, list[float]] = {}
         #: what the call's rules learned, shared with the other leg's checker
         self.facts = facts if facts is not None else CallFacts()
         rules = self._matcher.match_rules + self._matcher.verify_rules
         self._after = {r.id: r.after for r in rules if r.after}
         self._fact = {r.id: r.fact for r in rules if r.fact}
+        self._refused = {r.id: r.refused for r in self._matcher.verify_rules if r.refused}
         self.clock = 0.0
 
     def window(self, rule_id: str) -> float:
@@ -101,12 +104,13 @@ class LegChecker:
             words=transcript.words,
             models=self._judge_tone(transcript),
         )
-        if self._verified:
-            hits = [h for h in hits if h.rule not in self._verified]
+        if self._verified_at:
+            hits = [h for h in hits if not self._verified_before(h, transcript)]
         if self._after:
             hits = [h for h in hits if self._after_fact(h, transcript)]
         if transcript.final:
-            self._verified.update(r.id for r in self._matcher.verified(transcript.text))
+            for rule in self._matcher.verified(transcript.text):
+                self._verified_at.setdefault(rule.id, []).append(transcript.start)
             for hit in hits:
                 if hit.rule in self._fact:
                     self.facts.record(
@@ -130,6 +134,16 @@ class LegChecker:
             self._close(utt)
         events.extend(self.advance(max(self.clock, transcript.end)))
         return events
+
+    def _verified_before(self, hit: RuleHit, transcript: Transcript) -> bool:
+        """Was the person verified for ``hit``'s verify_first rule before its words: a verifying
+        final transcript earlier in the call, not undone by the rule's ``refused`` fact since?"""
+        asked = self._verified_at.get(hit.rule)
+        if not asked:
+            return False
+        at = transcript.start if hit.start is None else hit.start
+        refused = self._refused.get(hit.rule)
+        return any(v <= at and not (refused and self.facts.said_between(refused, v, at)) for v in asked)
 
     def _after_fact(self, hit: RuleHit, transcript: Transcript) -> bool:
         """Is ``hit`` of a rule without ``after``, or said after its fact?"""

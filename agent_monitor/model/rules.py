@@ -146,18 +146,24 @@ WRONG_PARTY = "wrong_party"
 
 class CallFacts:
     """What a call's rules have learned that rules on either leg read: a fact's name (a rule's
-    ``fact``, e.g. ``wrong_party``) and the call second it was first said at (the start of the
-    words that said it). One per call, shared by its two legs' checkers, which run in worker threads."""
+    ``fact``, e.g. ``wrong_party``) and the call seconds it was said at (the start of the words
+    that said it). One per call, shared by its two legs' checkers, which run in worker threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._at: dict[str, float] = {}
+        self._at: dict[str, list[float]] = {}
 
     def record(self, name: str, at: float) -> None:
         with self._lock:
-            self._at[name] = min(at, self._at.get(name, at))
+            self._at.setdefault(name, []).append(at)
 
     def since(self, name: str) -> float | None:
         """When ``name`` was first said (call seconds), or ``None`` if it was not."""
         with self._lock:
-            return self._at.get(name)
+            times = self._at.get(name)
+            return min(times) if times else None
+
+    def said_between(self, name: str, start: float, end: float) -> bool:
+        """Was ``name`` said at a call second from ``start`` to ``end`` (both included)?"""
+        with self._lock:
+            return any(start <= t <= end for t in self._at.get(name, ()))

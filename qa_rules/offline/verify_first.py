@@ -7,9 +7,11 @@ as final transcripts with the dialogue's own times, through its leg's streaming 
 (:class:`qa_rules.streaming.LegChecker`, the two sharing the call's facts, as on a live call); a
 call is flagged when a verify_first rule confirms a hit in it. The same run counts the calls where
 the person who answered said they are not the debtor (a ``wrong_party`` hit) and those where the
-agent then named the debt (EN-3P-2): the data has no label for these, so the calls are listed to
-be read. The calls are dealt to ``dev`` and ``test`` by hash within each label
-(:data:`SPLIT_SEED`): the patterns were written looking at ``dev`` only; ``test`` is the figure.
+agent then named the debt (EN-3P-2), and those where the person would not verify who they are
+(EN-VERIFY-REFUSED-1, which undoes the agent's earlier request for EN-3P-3): the data has no label
+for these, so the calls are listed to be read. The calls are dealt to ``dev`` and ``test`` by hash
+within each label (:data:`SPLIT_SEED`): the patterns were written looking at ``dev`` only; ``test``
+is the figure.
 The set is evaluation data: read here, never copied into the project.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +63,9 @@ class VerifyResult:
     wrong_party: tuple[str, ...] = ()
     #: of those, calls where the agent named the debt after it (a rule ``after`` the fact)
     told: tuple[str, ...] = ()
+    #: calls where the person would not verify who they are (a fact a verify_first rule's
+    #: ``refused`` names; no label: read them)
+    refused: tuple[str, ...] = ()
 
     def line(self) -> str:
         tp, fn, fp = len(self.caught), len(self.missed), len(self.false_alarms)
@@ -141,29 +147,32 @@ def verify_rule_ids(ruleset: RuleSet) -> frozenset[str]:
     return frozenset(r.id for r in ruleset.rules if r.kind == "verify_first")
 
 
-def confirmed(ruleset: RuleSet, call: LabelledCall) -> frozenset[str]:
-    """The rules that confirm a hit on the call, its two legs checked as live: in the order the
-    turns start, each leg by its own checker, the two sharing the call's facts."""
+def _checked(ruleset: RuleSet, call: LabelledCall) -> Iterator[tuple[Transcript, frozenset[str]]]:
+    """Each turn with the rules confirming a hit on it, the two legs checked as live: in the order
+    the turns start, each leg by its own checker, the two sharing the call's facts."""
     facts = CallFacts()
     checkers = {leg: LegChecker(ruleset, "en", leg, facts=facts) for leg in (Leg.AGENT, Leg.DEBTOR)}
-    return frozenset(
-        event.hit.rule
-        for turn in call.turns
-        for event in checkers[turn.leg].update(turn)
-        if event.status is HitStatus.CONFIRMED
-    )
+    for turn in call.turns:
+        events = checkers[turn.leg].update(turn)
+        yield turn, frozenset(e.hit.rule for e in events if e.status is HitStatus.CONFIRMED)
+
+
+def confirmed(ruleset: RuleSet, call: LabelledCall) -> frozenset[str]:
+    """The rules that confirm a hit on the call, its two legs checked as live."""
+    return frozenset(rule for _, rules in _checked(ruleset, call) for rule in rules)
 
 
 def flagged_turn(ruleset: RuleSet, call: LabelledCall) -> int | None:
     """The first of the call's agent turns (its index in ``agent_turns``) on which a verify_first
-    rule confirms a hit, checked as live; ``None`` when none does (the verify_first rules read the
-    agent leg only)."""
-    checker = LegChecker(ruleset, "en", Leg.AGENT)
+    rule confirms a hit, both legs checked as live (a debtor's refusal undoes a verification);
+    ``None`` when none does."""
     verify_rules = verify_rule_ids(ruleset)
-    for i, turn in enumerate(call.agent_turns):
-        for event in checker.update(turn):
-            if event.status is HitStatus.CONFIRMED and event.hit.rule in verify_rules:
-                return i
+    agent_turn = -1
+    for turn, rules in _checked(ruleset, call):
+        if turn.leg is Leg.AGENT:
+            agent_turn += 1
+            if rules & verify_rules:
+                return agent_turn
     return None
 
 
@@ -180,6 +189,8 @@ def evaluate_verify(ruleset: RuleSet, data_dir: Path, part: str) -> VerifyResult
     verify_rules = verify_rule_ids(ruleset)
     wrong_party = {r.id for r in ruleset.rules if r.category == WRONG_PARTY}
     told = {r.id for r in ruleset.rules if r.after == "wrong_party"}
+    refusals = {r.refused for r in ruleset.rules if r.refused}
+    refused = {r.id for r in ruleset.rules if r.fact and r.fact in refusals}
     found = {c.call_id: confirmed(ruleset, c) for c in calls}
     hits = {c: bool(rules & verify_rules) for c, rules in found.items()}
     return VerifyResult(
@@ -190,6 +201,7 @@ def evaluate_verify(ruleset: RuleSet, data_dir: Path, part: str) -> VerifyResult
         clean=sum(not c.disclosed_early and not hits[c.call_id] for c in calls),
         wrong_party=tuple(c for c, rules in found.items() if rules & wrong_party),
         told=tuple(c for c, rules in found.items() if rules & told),
+        refused=tuple(c for c, rules in found.items() if rules & refused),
     )
 
 
@@ -201,10 +213,15 @@ def format_verify(result: VerifyResult) -> str:
         f"not the debtor: call {c}{' (debt named after it)' if c in result.told else ''}"
         for c in result.wrong_party
     ]
+    lines += [f"refused to verify: call {c}" for c in result.refused]
     lines.append(result.line())
     lines.append(
         f"{result.part}: the person who answered said they are not the debtor on "
         f"{len(result.wrong_party)} calls, the agent named the debt after it on {len(result.told)} "
+        "(no label: read the calls listed)"
+    )
+    lines.append(
+        f"{result.part}: the person would not verify who they are on {len(result.refused)} calls "
         "(no label: read the calls listed)"
     )
     return "\n".join(lines)

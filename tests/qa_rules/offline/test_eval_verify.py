@@ -23,12 +23,20 @@ def test_the_split_deals_each_label_to_both_halves(eval_data: Path) -> None:
 
 
 def test_the_tuning_half_keeps_its_figures(ruleset: RuleSet, eval_data: Path) -> None:
-    """The patterns were written on ``dev``: 6 of its 7 early disclosures, no clean call flagged.
-    The one missed is an agent who asked for the address, was refused, and gave the balance: the
-    rule takes the agent's own request as the verification (it does not read the debtor leg)."""
+    """The patterns were written on ``dev``: all 7 of its early disclosures, no clean call flagged.
+    One of the 7 is an agent who asked for the address, was refused ("Why the hell would I tell
+    you anything?"), and gave the balance: found since the debtor's refusal undoes the request."""
     result = evaluate_verify(ruleset, eval_data, "dev")
-    assert (len(result.caught), len(result.missed), len(result.false_alarms), result.clean) == (6, 1, 0, 53)
-    assert result.line().startswith("dev: 60 calls, 7 labelled early disclosure; flagged 6/7 (recall 0.86)")
+    assert (len(result.caught), len(result.missed), len(result.false_alarms), result.clean) == (7, 0, 0, 53)
+    assert result.line().startswith("dev: 60 calls, 7 labelled early disclosure; flagged 7/7 (recall 1.00)")
+    assert "d3ee9bf9-cf64-468a-83da-fac5c6fb7a41" in result.caught
+
+
+def test_the_tuning_half_s_refusals_are_read_on_the_debtor_leg(ruleset: RuleSet, eval_data: Path) -> None:
+    """Read by hand, five calls of ``dev`` have a person who would not give the details asked for
+    ("I don't have that information right now", "I'm not giving you a single piece of info")."""
+    result = evaluate_verify(ruleset, eval_data, "dev")
+    assert [c[:8] for c in result.refused] == ["2ea925db", "3e6dde01", "584fd5cd", "ab6ec93c", "d3ee9bf9"]
 
 
 def test_the_tuning_half_s_wrong_parties_are_found_across_the_legs(ruleset: RuleSet, eval_data: Path) -> None:
@@ -42,9 +50,10 @@ def test_the_tuning_half_s_wrong_parties_are_found_across_the_legs(ruleset: Rule
 
 def test_the_command_reports_the_held_out_half(eval_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "verify", str(eval_data)]) == 0
-    figures, wrong_parties = capsys.readouterr().out.strip().splitlines()[-2:]
+    figures, wrong_parties, refusals = capsys.readouterr().out.strip().splitlines()[-3:]
     assert figures.startswith("test: 60 calls, 7 labelled early disclosure; flagged ")
     assert wrong_parties.startswith("test: the person who answered said they are not the debtor on ")
+    assert refusals.startswith("test: the person would not verify who they are on ")
 
 
 def test_missing_or_bad_labels_are_clear_errors(eval_data: Path, tmp_path: Path) -> None:
