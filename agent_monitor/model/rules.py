@@ -149,21 +149,27 @@ class CallFacts:
     ``fact``, e.g. ``wrong_party``) and the call seconds it was said at (the start of the words
     that said it). One per call, shared by its two legs' checkers, which run in worker threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, all_said_at: float | None = None) -> None:
         self._lock = threading.Lock()
         self._at: dict[str, list[float]] = {}
+        #: a trial of a text (the admin's "try on text"): every fact counts as said at this second
+        self._all_said_at = all_said_at
 
     def record(self, name: str, at: float) -> None:
         with self._lock:
             self._at.setdefault(name, []).append(at)
 
+    def _times(self, name: str) -> list[float]:
+        times = list(self._at.get(name, ()))
+        return times if self._all_said_at is None else [self._all_said_at, *times]
+
     def since(self, name: str) -> float | None:
         """When ``name`` was first said (call seconds), or ``None`` if it was not."""
         with self._lock:
-            times = self._at.get(name)
+            times = self._times(name)
             return min(times) if times else None
 
     def said_between(self, name: str, start: float, end: float) -> bool:
         """Was ``name`` said at a call second from ``start`` to ``end`` (both included)?"""
         with self._lock:
-            return any(start <= t <= end for t in self._at.get(name, ()))
+            return any(start <= t <= end for t in self._times(name))

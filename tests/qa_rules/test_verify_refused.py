@@ -101,6 +101,9 @@ def test_facts_said_between_includes_both_ends() -> None:
     assert facts.since("x") == 2.0
     assert facts.said_between("x", 5.0, 9.0) and facts.said_between("x", 0.0, 2.0)
     assert not facts.said_between("x", 2.5, 4.9) and not facts.said_between("y", 0.0, 9.0)
+    trial = CallFacts(all_said_at=0.0)  # the admin's "try on text": every fact said at the start
+    assert trial.since("y") == 0.0 and trial.said_between("y", 0.0, 1.0)
+    assert not trial.said_between("y", 0.5, 1.0)
 
 
 REFUSAL = """

@@ -199,6 +199,17 @@ def test_try_packs_on_text(world: tuple[TestClient, dict[str, Principal]]) -> No
     assert ("rule_pack_tried", "uploaded") in _actions(client)
 
 
+def test_trying_the_packs_in_use_fires_a_rule_that_waits_for_a_fact(
+    world: tuple[TestClient, dict[str, Principal]],
+) -> None:
+    """EN-3P-2 counts only after the call's ``wrong_party`` fact: tried on text, as if it was said."""
+    client, who = world
+    text = {"text": "i was calling sarah about an outstanding balance with xyz bank", "lang": "en"}
+    r = _call(client, who["admin1"], "POST", "/api/admin/rules/try", text)
+    assert r.status_code == 200, r.text
+    assert "EN-3P-2" in [h["rule"] for h in r.json()["hits"]], r.text
+
+
 @pytest.mark.parametrize(
     ("method", "url", "body", "said"),
     [

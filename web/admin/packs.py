@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.rules import HitStatus, RuleHit
+from agent_monitor.model.rules import CallFacts, HitStatus, RuleHit
 from agent_monitor.model.stages import CheckerFactory
 from agent_monitor.model.transcript import Transcript
 from web.auth.deps import AdminChange
@@ -70,8 +70,11 @@ async def try_pack(request: Request, body: TryBody, user: AdminChange) -> TryOut
 
 
 def _in_use(checkers: CheckerFactory, text: str, lang: str) -> list[RuleHit]:
-    """The hits of ``text`` as one final agent utterance, by the rule set new calls get now."""
-    events = checkers.checker(lang, Leg.AGENT).update(
+    """The hits of ``text`` as one final agent utterance, by the rule set new calls get now. As
+    with a pack tried from the box (and a rule's examples), a rule that waits for a fact of the
+    call (``after: wrong_party``) is tried as if the fact had been said before the text."""
+    facts = CallFacts(all_said_at=0.0)
+    events = checkers.checker(lang, Leg.AGENT, facts).update(
         Transcript(Leg.AGENT, 0, 0.0, 1.0, text, True, lang=lang)
     )
     return [e.hit for e in events if e.status is HitStatus.CONFIRMED]
