@@ -238,7 +238,7 @@ class CallManager:
         Calls are counted per debt (the call's ``debt_id``, else its debtor id) and a call made with
         the debtor's prior consent is not counted (:func:`repo.debtor_calls_since`)."""
         info = session.info
-        zones = info.debtor_zones or await self._stored_zones(info.call_id, info.debtor_id)
+        zones = info.debtor_zones or await self._stored_zones(info)
         if not zones:
             return
         record = CallRecord(
@@ -253,35 +253,41 @@ class CallManager:
         )
         try:
             hits = checkers.calling_hours([record])
-            if info.debtor_id:
-                history = await self._debtor_history(record)
+            if info.debtor_id or info.debt_id:
+                history = await self._debtor_history(record, info)
                 hits += checkers.call_frequency(info.call_id, [*history, record])
         except AgentMonitorError as exc:
             log.warning("call %s: call-metadata rules not checked: %s", info.call_id, exc)
             return
         await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
 
-    async def _stored_zones(self, call_id: str, debtor_id: str | None) -> tuple[str, ...]:
-        """The time zones of the debtor's other stored calls (none without a debtor id)."""
-        if not debtor_id:
+    async def _stored_zones(self, info: CallInfo) -> tuple[str, ...]:
+        """The time zones of the debtor's other stored calls (without a debtor id: of the other
+        calls about the call's debt; none without either)."""
+        if not (info.debtor_id or info.debt_id):
             return ()
+        debtor_id, debt_id = info.debtor_id or None, info.debt_id
 
         def job() -> tuple[str, ...]:
             with self.db.session() as s:
-                return tuple(repo.debtor_time_zones(s, debtor_id, besides=call_id))
+                return tuple(repo.debtor_time_zones(s, debtor_id, besides=info.call_id, debt_id=debt_id))
 
         return await asyncio.to_thread(job)
 
-    async def _debtor_history(self, current: CallRecord) -> list[CallRecord]:
+    async def _debtor_history(self, current: CallRecord, info: CallInfo) -> list[CallRecord]:
         """The debtor's earlier calls within the frequency rule's reach, as call records (each with
-        its own debt and consent)."""
+        its own debt and consent); a call that came with a debt id but no debtor id: the earlier
+        calls about that debt."""
+        debtor_id = info.debtor_id or None
         rules = self.settings.rules
         days = max(rules.freq_window_days, rules.freq_after_conversation_days) + 1
         since = current.placed_at - timedelta(days=days)
 
         def job() -> list[CallRecord]:
             with self.db.session() as s:
-                rows = repo.debtor_calls_since(s, current.debtor_id, since, besides=current.call_id)
+                rows = repo.debtor_calls_since(
+                    s, debtor_id, since, besides=current.call_id, debt_id=info.debt_id
+                )
                 return [
                     replace(
                         current,

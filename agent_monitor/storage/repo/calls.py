@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
@@ -178,12 +178,13 @@ class DebtorCall:
 
 
 def debtor_calls_since(
-    session: Session, debtor_id: str, since: datetime, *, besides: str
+    session: Session, debtor_id: str | None, since: datetime, *, besides: str, debt_id: str | None = None
 ) -> list[DebtorCall]:
     """Other calls to ``debtor_id`` started at or after ``since``, oldest first, each with whether
     it had a conversation, its debt and its consent: the call history the frequency rule
     (Regulation F 1006.14(b)(2)) counts. A call stored without a debt id is about the debt its
-    debtor id stands for, and without consent (as every call was before revision 0014).
+    debtor id stands for, and without consent (as every call was before revision 0014). Without a
+    ``debtor_id`` (a start message that named the debt only): the other calls about ``debt_id``.
 
     A conversation is the debtor answering the agent: a final utterance of the debtor leg that
     starts after a final utterance of the agent leg began. Speech on the debtor leg before the
@@ -219,13 +220,23 @@ def debtor_calls_since(
     stmt = (
         select(Call, answered & ~wrong_party, CallDebt.debt_id, CallDebt.consented)
         .outerjoin(CallDebt, CallDebt.call_id == Call.id)
-        .where(Call.debtor_id == debtor_id, Call.id != besides, Call.started_at >= as_utc(since, "since"))
+        .where(_whose(debtor_id, debt_id), Call.id != besides, Call.started_at >= as_utc(since, "since"))
         .order_by(Call.started_at, Call.id)
     )
     return [
-        DebtorCall(call, bool(conversation), debt or debtor_id, bool(consented))
+        DebtorCall(call, bool(conversation), debt or call.debtor_id or call.id, bool(consented))
         for call, conversation, debt, consented in session.execute(stmt)
     ]
+
+
+def _whose(debtor_id: str | None, debt_id: str | None) -> ColumnElement[bool]:
+    """The calls to ``debtor_id``, or without one the calls about ``debt_id`` (``calls`` outer-joined
+    with ``call_debts``)."""
+    if debtor_id is not None:
+        return Call.debtor_id == debtor_id
+    if debt_id is None:
+        raise ValueError("a debtor id or a debt id is needed to find a debtor's calls")
+    return CallDebt.debt_id == debt_id
 
 
 def call_debt(session: Session, call_id: str) -> tuple[str | None, bool]:
@@ -235,13 +246,17 @@ def call_debt(session: Session, call_id: str) -> tuple[str | None, bool]:
     return (None, False) if row is None else (row.debt_id, bool(row.consented))
 
 
-def debtor_time_zones(session: Session, debtor_id: str, *, besides: str) -> list[str]:
-    """The time zones given with the other stored calls to ``debtor_id``, the latest call's first,
-    each once (where a call comes without one, the places the debtor may be in)."""
+def debtor_time_zones(
+    session: Session, debtor_id: str | None, *, besides: str, debt_id: str | None = None
+) -> list[str]:
+    """The time zones given with the other stored calls to ``debtor_id`` (without one: about
+    ``debt_id``), the latest call's first, each once (where a call comes without one, the places
+    the debtor may be in)."""
     latest = func.max(Call.started_at)
     stmt = (
         select(Call.debtor_tz)
-        .where(Call.debtor_id == debtor_id, Call.id != besides, Call.debtor_tz.is_not(None))
+        .outerjoin(CallDebt, CallDebt.call_id == Call.id)
+        .where(_whose(debtor_id, debt_id), Call.id != besides, Call.debtor_tz.is_not(None))
         .group_by(Call.debtor_tz)
         .order_by(latest.desc(), Call.debtor_tz)
     )

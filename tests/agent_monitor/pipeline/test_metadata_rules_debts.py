@@ -22,12 +22,19 @@ NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: inside call
 DEBTOR = "d-debts"
 
 
-def live_call(call_id: str, *, debt_id: str | None = None, consented: bool = False) -> CallInfo:
+def live_call(
+    call_id: str,
+    *,
+    debt_id: str | None = None,
+    consented: bool = False,
+    debtor_id: str | None = DEBTOR,
+    debtor_tz: str | None = "America/New_York",
+) -> CallInfo:
     return CallInfo(
         call_id=call_id,
         agent_id="agent-7",
-        debtor_id=DEBTOR,
-        debtor_tz="America/New_York",
+        debtor_id=debtor_id,
+        debtor_tz=debtor_tz,
         started_at=NOW,
         debt_id=debt_id,
         consented=consented,
@@ -42,6 +49,7 @@ def store_call(
     debt_id: str | None = None,
     consented: bool = False,
     conversation: bool = False,
+    debtor_id: str | None = DEBTOR,
 ) -> None:
     """A stored earlier call; ``conversation``: the agent spoke and the debtor answered."""
     at = NOW - timedelta(days=days_ago)
@@ -52,7 +60,7 @@ def store_call(
             "agent-7",
             source_protocol="ws-ingest",
             started_at=at,
-            debtor_id=DEBTOR,
+            debtor_id=debtor_id,
             debtor_tz="America/New_York",
             debt_id=debt_id,
             consented=consented,
@@ -120,6 +128,28 @@ async def test_a_call_without_a_debt_id_counts_with_the_debtors_calls_without_on
         store_call(database, f"plain-old-{i}", 1 + i % 5 + i / 100)
     # plain-1 (live above, now stored) and these six are seven: the eighth is flagged, as before
     assert await flagged(manager, live_call("plain-2"), subscribe, events_of) == ["US-FREQ-1"]
+
+
+@pytest.mark.asyncio
+async def test_a_call_naming_the_debt_but_not_the_debtor_counts_the_calls_about_that_debt(
+    manager: CallManager, database: Database, subscribe: Subscribe, events_of: EventsOf
+) -> None:
+    """A dialer may send the debt without a debtor id: the calls about that debt are its history
+    (with or without a debtor id), and their time zones serve when the call gives none."""
+    for i in range(7):  # seven calls about L-7 in five days, three of them without a debtor id
+        debtor = None if i < 3 else DEBTOR
+        store_call(database, f"l7-{i}", 1 + i % 5 + i / 100, debt_id="L-7", debtor_id=debtor)
+    store_call(database, "l8-talk", 2, debt_id="L-8", debtor_id=None, conversation=True)
+    debt_only = live_call("l7-debt-only", debt_id="L-7", debtor_id=None)
+    assert await flagged(manager, debt_only, subscribe, events_of) == ["US-FREQ-1"]
+    no_zone = live_call("l8-no-zone", debt_id="L-8", debtor_id=None, debtor_tz=None)
+    assert await flagged(manager, no_zone, subscribe, events_of) == ["US-FREQ-2"]
+    other = live_call("l9-debt-only", debt_id="L-9", debtor_id=None)
+    assert await flagged(manager, other, subscribe, events_of) == []
+    with database.session() as s:
+        assert repo.debtor_time_zones(s, None, besides="", debt_id="L-8") == ["America/New_York"]
+        with pytest.raises(ValueError, match="a debtor id or a debt id"):
+            repo.debtor_calls_since(s, None, NOW, besides="")
 
 
 @pytest.mark.asyncio

@@ -54,6 +54,26 @@ def test_the_debtor_history_gives_each_call_its_own_debt_and_consent(db: Databas
     assert chain_problems(db) == []
 
 
+def test_the_calls_about_a_debt_are_found_without_a_debtor_id(db: Database) -> None:
+    """A start message may name the debt and not the debtor: its history is the calls about the debt."""
+    _start(db, "with-debtor", 5, debt_id="L-1")
+    with db.session() as s:
+        for call_id, hours, zone in (("no-debtor", 4, "America/Chicago"), ("other", 3, None)):
+            repo.start_call(
+                s, call_id, "A1", source_protocol="ws_ingest", started_at=T0 - timedelta(hours=hours),
+                debtor_tz=zone, debt_id="L-1" if call_id == "no-debtor" else "L-2",
+            )  # fmt: skip
+    with db.session() as s:
+        history = repo.debtor_calls_since(s, None, T0 - timedelta(days=1), besides="x", debt_id="L-1")
+        assert [(r.call.id, r.debt_id) for r in history] == [("with-debtor", "L-1"), ("no-debtor", "L-1")]
+        zones = repo.debtor_time_zones(s, None, besides="x", debt_id="L-1")
+        assert zones == ["America/Chicago", "America/New_York"]
+        # with a debtor id the history is the debtor's, whatever debt_id says (as before)
+        assert [r.call.id for r in repo.debtor_calls_since(s, "d1", T0 - timedelta(days=1), besides="x")] == [
+            "with-debtor"
+        ]
+
+
 def test_a_resumed_call_keeps_the_debt_it_started_with(db: Database) -> None:
     _start(db, "c1", 1, debt_id="L-1")
     with db.session() as s:
