@@ -161,6 +161,13 @@ def convention_target(value: uuid.UUID, agent_id: str) -> LegTarget:
     return LegTarget(call, Leg.AGENT if last == 0 else Leg.DEBTOR)
 
 
+#: the call fields two legs' registrations must agree on where both give them (``started_at`` may
+#: differ: each leg is registered when it is set up)
+AGREED_FIELDS = (
+    "agent_id", "debtor_id", "debtor_phone", "debtor_tz", "debt_id", "consented", "lang", "queue",
+)  # fmt: skip
+
+
 class LegRegistry:
     """UUID -> (call metadata, leg), registered before Asterisk connects.
 
@@ -189,6 +196,9 @@ class LegRegistry:
         known = self._targets.get(value)
         if known is not None and (known[0].call.call_id, known[0].leg) != (call.call_id, leg):
             raise IngestProtocolError(f"UUID {value} is already registered for call {known[0].call.call_id}")
+        problem = self._disagreement(value, call, leg)
+        if problem:
+            raise IngestProtocolError(problem)
         if known is None and len(self._targets) >= self.max_entries:
             raise RegistrationLimitError(
                 f"{len(self._targets)} AudioSocket registrations are held (waiting for a connection "
@@ -196,6 +206,23 @@ class LegRegistry:
             )
         self._targets.pop(value, None)  # re-inserted last: the table stays ordered by expiry
         self._targets[value] = (LegTarget(call, leg), self._clock() + self.ttl_s)
+
+    def _disagreement(self, value: uuid.UUID, call: StartMessage, leg: Leg) -> str | None:
+        """Why ``call`` cannot be a leg of the call another held registration names (None: it can).
+        The first leg to connect starts the call with its metadata, so the legs must agree on every
+        field both give (a leg registered with fewer fields is fine)."""
+        for other, (target, _) in self._targets.items():
+            if other == value or target.call.call_id != call.call_id:
+                continue
+            for name in AGREED_FIELDS:
+                first, this = getattr(target.call, name), getattr(call, name)
+                if first is not None and this is not None and first != this:
+                    shown = "another" if name == "debtor_phone" else f"{this!r}, not {first!r}"
+                    return (
+                        f"call {call.call_id}: this {leg.value} leg's registration gives {name} {shown} "
+                        f"as its {target.leg.value} leg's does; register both legs with the same call"
+                    )
+        return None
 
     def claim(self, value: uuid.UUID) -> LegTarget | None:
         """The leg registered for ``value`` (None: not registered, or expired); kept for ``ttl_s``."""

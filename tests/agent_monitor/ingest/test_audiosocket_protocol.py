@@ -98,3 +98,27 @@ def test_registry() -> None:
     assert target is not None and target.leg is Leg.DEBTOR
     assert reg.claim(U) == target  # not used up: the leg may reconnect to the same call
     assert reg.claim(uuid.uuid4()) is None
+
+
+def test_the_two_legs_of_a_registered_call_must_agree_on_what_both_give() -> None:
+    """The first leg to connect starts the call with its metadata: a second leg registered with
+    another debt (or consent, debtor, ...) is refused at registration, not ignored at connection."""
+    reg = LegRegistry()
+    call = StartMessage(
+        type="start", call_id="C", agent_id="A", debtor_id="D", debt_id="L-1", debtor_phone="+15550001",
+        sample_rate=8000, encoding="L16",
+    )  # fmt: skip
+    reg.register(U, call, Leg.AGENT)
+    debtor = uuid.uuid4()
+    with pytest.raises(IngestProtocolError, match=r"gives debt_id 'L-2', not 'L-1' as its agent leg's"):
+        reg.register(debtor, call.model_copy(update={"debt_id": "L-2"}), Leg.DEBTOR)
+    reg.register(debtor, call.model_copy(update={"consented": False}), Leg.DEBTOR)  # the agent's gave none
+    with pytest.raises(IngestProtocolError, match="gives consented True, not False as its debtor leg's"):
+        reg.register(uuid.uuid4(), call.model_copy(update={"consented": True}), Leg.DEBTOR)
+    with pytest.raises(IngestProtocolError, match="gives debtor_phone another as") as phone:
+        reg.register(uuid.uuid4(), call.model_copy(update={"debtor_phone": "+15550002"}), Leg.DEBTOR)
+    assert "+1555" not in str(phone.value)  # personal data stays out of the error
+    assert reg.claim(debtor) is not None  # the agreeing registration above was held
+    # a leg that gives less is fine; so is another call
+    reg.register(uuid.uuid4(), StartMessage(type="start", call_id="C", agent_id="A"), Leg.DEBTOR)
+    reg.register(uuid.uuid4(), call.model_copy(update={"call_id": "E", "debt_id": "L-2"}), Leg.AGENT)
