@@ -22,7 +22,8 @@ A pack file::
         negation: true        # optional: drop hits negated in their clause
         reported: true        # optional: drop hits in reported speech
         citation: FDCPA 806(2) ...
-        compliant: the wording the agent should use instead   # required for agent/any legs
+        compliant: the wording the agent should use instead   # required for agent/any legs; on a
+                              #   debtor-leg rule: the hit is also a cue on the agent's panel
         examples: {positive: [...], negative: [...]}
         fact: wrong_party     # match only: a confirmed hit records this fact of the call
         after: wrong_party    # match and verify_first: a hit only once a rule of this pack

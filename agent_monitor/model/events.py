@@ -172,7 +172,9 @@ class AlertStored(Event):
 
 @dataclass(frozen=True, slots=True)
 class AgentWarning(Event):
-    """An on-screen warning for the agent: what they said (or failed to say) and what to say instead."""
+    """An on-screen warning for the agent: what they said (or failed to say) and what to say instead;
+    or a cue from the debtor leg (``leg`` debtor): what the person said that changes what the agent
+    may say ("wrong number": nothing about the debt) and the wording to use."""
 
     type: ClassVar[str] = "agent_warning"
     agent_id: str
@@ -185,6 +187,9 @@ class AgentWarning(Event):
     hit_status: HitStatus
     #: the law or policy the rule cites
     citation: str = ""
+    #: whose words the evidence is: the agent's (or ``None``, a finding about the call) or, for a
+    #: cue, the debtor's
+    leg: Leg | None = Leg.AGENT
 
 
 @dataclass(frozen=True, slots=True)

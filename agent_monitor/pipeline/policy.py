@@ -67,6 +67,18 @@ class HitDecision:
     alert: AlertDecision | None
 
 
+def agent_warning(hit: RuleHit) -> bool:
+    """Is ``hit`` a warning for the agent: a finding of yellow or above on the agent's own words,
+    or about the call itself?"""
+    return hit.leg in (Leg.AGENT, None) and hit.severity.rank >= Severity.YELLOW.rank
+
+
+def agent_cue(hit: RuleHit) -> bool:
+    """Is ``hit`` a cue for the agent: the debtor leg said something that changes what the agent may
+    say ("wrong number", a refusal to verify), of a rule that gives the agent wording to use?"""
+    return hit.leg is Leg.DEBTOR and bool(hit.compliant)
+
+
 def _new_key() -> str:
     return str(uuid.uuid4())
 
@@ -119,7 +131,7 @@ class AlertPolicy:
         acted_on = status is HitStatus.CONFIRMED or (
             status is HitStatus.PROVISIONAL and self.settings.act_on_provisional
         )
-        if hit.leg not in (Leg.AGENT, None) or hit.severity.rank < Severity.YELLOW.rank or not acted_on:
+        if not acted_on or not (agent_warning(hit) or agent_cue(hit)):
             return False
         if slot in self._warned:
             return False

@@ -249,6 +249,7 @@ class CallSession:
                     compliant=hit.compliant,
                     hit_status=status,
                     citation=hit.citation,
+                    leg=hit.leg,
                 )
             )
         if decision.row is HitRow.NEW and decision.hit_key is not None:

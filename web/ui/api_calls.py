@@ -223,12 +223,14 @@ async def agent_current(request: Request, user: AgentUser, services: ServicesDep
         acks = repo.list_audit(
             s, actor=user.username, action="warning_acknowledged", object_type="call", object_id=call_id
         )
-        # what the agent was warned about live: their own leg's hits or findings about the call
-        # itself (no leg), not the debtor's words, not hits the final transcript withdrew
+        # what the agent was warned about live (not hits the final transcript withdrew): their own
+        # leg's hits or findings about the call itself (no leg), and the cues of the debtor's words
+        # that come with wording for the agent ("wrong number"), not the debtor's other words
         hits = [
             h
             for h in repo.list_rule_hits(s, call_id)
-            if h.severity != "info" and h.leg in (Leg.AGENT, None) and str(h.status) != "withdrawn"
+            if str(h.status) != "withdrawn"
+            and (bool(h.compliant) if h.leg is Leg.DEBTOR else h.severity != "info")
         ]
         return {
             "call": call_json(call, masked),

@@ -53,6 +53,17 @@ def test_no_warning_for_the_debtor_leg_info_severity_or_a_withdrawal() -> None:
     assert not p.on_hit(HitEvent(W, hit("B")), 0.0).warn_agent
 
 
+def test_a_debtor_leg_hit_with_wording_for_the_agent_is_a_cue_once() -> None:
+    """ "Wrong number" on the debtor leg (info, with the wording the agent should use): the agent is
+    cued once, when the final confirms it; the debtor's other words warn nobody."""
+    p = policy()
+    cue = replace(hit("WP", Severity.INFO), leg=Leg.DEBTOR, compliant="say nothing about the debt")
+    assert not p.on_hit(HitEvent(P, replace(cue, compliant=None)), 0.0).warn_agent
+    assert p.on_hit(HitEvent(C, cue), 0.0).warn_agent
+    assert not p.on_hit(HitEvent(C, cue), 0.0).warn_agent
+    assert not p.on_hit(HitEvent(W, replace(cue, utterance=2)), 0.0).warn_agent
+
+
 def test_provisional_hits_warn_only_when_acted_on() -> None:
     p = policy(act_on_provisional=False)
     d = p.on_hit(HitEvent(P, hit()), 0.0)

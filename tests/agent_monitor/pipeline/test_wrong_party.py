@@ -75,6 +75,11 @@ async def test_the_debt_named_after_a_wrong_number_is_a_third_party_disclosure(
     confirmed = {(e.hit.rule, e.hit.leg) for e in of(events, RuleHitEvent) if e.status is HitStatus.CONFIRMED}
     assert ("EN-WRONG-PARTY-1", Leg.DEBTOR) in confirmed
     warned = [w.rule for w in of(events, AgentWarning)]
+    # the agent is cued the moment the debtor leg's "wrong number" is final, with what to say
+    [cue] = [w for w in of(events, AgentWarning) if w.rule == "EN-WRONG-PARTY-1"]
+    assert cue.leg is Leg.DEBTOR and "removed" in (cue.compliant or "") and "wrong" in cue.evidence
+    if disclosed:
+        assert warned.index("EN-WRONG-PARTY-1") < warned.index("EN-3P-2")
     # the balance named before the person said who they are not is no disclosure to a third party
     assert (("EN-3P-2", Leg.AGENT) in confirmed) is disclosed
     assert ("EN-3P-2" in warned) is disclosed

@@ -88,7 +88,8 @@
     const card = el("article", { class: "warning " + (w.severity || "") + (done ? " acked" : ""), "data-rule": w.rule },
       el("h2", {}, w.title),
       // a missed disclosure or a call-metadata finding quotes nothing
-      w.evidence ? el("div", { class: "said-row" }, el("span", { class: "muted" }, t("you_said") + ": "), el("span", { class: "said" }, "“" + w.evidence + "”")) : null,
+      // a cue quotes the debtor ("wrong number"), a warning the agent
+      w.evidence ? el("div", { class: "said-row" }, el("span", { class: "muted" }, t(w.leg === vocab.legs.DEBTOR ? "they_said" : "you_said") + ": "), el("span", { class: "said" }, "“" + w.evidence + "”")) : null,
       el("div", { class: "why" }, el("span", { class: "muted" }, t("why") + ": "), w.reason,
         w.citation ? el("div", { class: "citation muted" }, w.citation) : null),
       w.compliant ? el("div", {}, el("span", { class: "muted" }, t("say_instead") + ": "), el("span", { class: "instead" }, w.compliant)) : null,
@@ -206,7 +207,7 @@
     if (fresh("health")) { resetHealth(); (data.health || []).forEach((h) => health.apply(h)); }
     data.acknowledged.forEach((a) => markAcked({ call_id: data.call.call_id, rule: a.rule, t: Number(a.t) }));
     data.warnings.forEach((h) => warning({ call_id: data.call.call_id, rule: h.rule, t: h.end ?? h.start ?? 0, start: h.start, end: h.end,
-      title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, citation: h.citation, compliant: h.compliant },
+      title: h.title, severity: h.severity, evidence: h.evidence, reason: h.reason, citation: h.citation, compliant: h.compliant, leg: h.leg },
       again && data.call.status === "live", true));
   }
   function onEvent(ev) {
