@@ -10,68 +10,55 @@ import pytest
 
 from agent_monitor.errors import RulePackError
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.rules import CallFacts, HitEvent, Severity
-from agent_monitor.model.transcript import Transcript, Word
+from agent_monitor.model.rules import HitEvent, Severity
 from qa_rules.engine import RuleSet, load_rules
-from qa_rules.streaming import LegChecker
-
-
-def _said(leg: Leg, utt: int, start: float, text: str, final: bool = True, lang: str = "en") -> Transcript:
-    words = tuple(Word(w, start + i * 0.4, start + i * 0.4 + 0.3) for i, w in enumerate(text.split()))
-    return Transcript(leg, utt, start, start + 0.4 * len(words), text, final, words if final else (), lang)
+from tests.qa_rules.facts_support import pack_file, pair, said
 
 
 def _rules(events: list[HitEvent]) -> list[tuple[str, str]]:
     return [(e.status.value, e.hit.rule) for e in events if e.hit.category in ("third_party", "wrong_party")]
 
 
-def _pair(ruleset: RuleSet, lang: str = "en") -> tuple[LegChecker, LegChecker]:
-    facts = CallFacts()
-    return LegChecker(ruleset, lang, Leg.AGENT, facts=facts), LegChecker(
-        ruleset, lang, Leg.DEBTOR, facts=facts
-    )
-
-
 def test_the_debt_named_after_the_debtor_leg_said_wrong_number_is_a_red_hit(ruleset: RuleSet) -> None:
-    agent, debtor = _pair(ruleset)
-    assert _rules(agent.update(_said(Leg.AGENT, 0, 0.0, "hello may i speak with sarah johnson"))) == []
-    said = debtor.update(_said(Leg.DEBTOR, 0, 4.0, "i think you have the wrong number"))
-    assert _rules(said) == [("confirmed", "EN-WRONG-PARTY-1")]
-    assert said[0].hit.severity is Severity.INFO and agent.facts.since("wrong_party") == pytest.approx(6.0)
-    told = agent.update(_said(Leg.AGENT, 1, 8.0, "i need to discuss an outstanding balance she has"))
+    agent, debtor = pair(ruleset)
+    assert _rules(agent.update(said(Leg.AGENT, 0, 0.0, "hello may i speak with sarah johnson"))) == []
+    answer = debtor.update(said(Leg.DEBTOR, 0, 4.0, "i think you have the wrong number"))
+    assert _rules(answer) == [("confirmed", "EN-WRONG-PARTY-1")]
+    assert answer[0].hit.severity is Severity.INFO and agent.facts.since("wrong_party") == pytest.approx(6.0)
+    told = agent.update(said(Leg.AGENT, 1, 8.0, "i need to discuss an outstanding balance she has"))
     assert _rules(told) == [("confirmed", "EN-3P-2")]
     assert told[0].hit.severity is Severity.RED and "removed" in (told[0].hit.compliant or "")
     # a refusal to discuss it is no disclosure (the rule drops negated mentions)
-    assert _rules(agent.update(_said(Leg.AGENT, 2, 14.0, "i cannot discuss any debt with you"))) == []
+    assert _rules(agent.update(said(Leg.AGENT, 2, 14.0, "i cannot discuss any debt with you"))) == []
     # nor is an apology (the pack's allow list: "owe" there is no debt)
-    assert _rules(agent.update(_said(Leg.AGENT, 3, 18.0, "i owe you an apology for the mix up"))) == []
+    assert _rules(agent.update(said(Leg.AGENT, 3, 18.0, "i owe you an apology for the mix up"))) == []
 
 
 def test_words_said_before_the_fact_are_no_hit(ruleset: RuleSet) -> None:
-    agent, debtor = _pair(ruleset)
+    agent, debtor = pair(ruleset)
     # the agent's long utterance named the balance at 1.2 s, before the debtor's words at 3 s
-    debtor.update(_said(Leg.DEBTOR, 0, 3.0, "wrong number"))
-    late = agent.update(_said(Leg.AGENT, 0, 0.0, "calling about the balance of your account ok"))
+    debtor.update(said(Leg.DEBTOR, 0, 3.0, "wrong number"))
+    late = agent.update(said(Leg.AGENT, 0, 0.0, "calling about the balance of your account ok"))
     assert _rules(late) == []
     # without the fact (another call's checkers) the same words are no hit either
-    other_agent, _ = _pair(ruleset)
-    assert _rules(other_agent.update(_said(Leg.AGENT, 0, 9.0, "she owes us a balance"))) == []
+    other_agent, _ = pair(ruleset)
+    assert _rules(other_agent.update(said(Leg.AGENT, 0, 9.0, "she owes us a balance"))) == []
 
 
 def test_a_fact_from_a_partial_or_a_withdrawn_hit_counts_for_nothing(ruleset: RuleSet) -> None:
-    agent, debtor = _pair(ruleset)
-    debtor.update(_said(Leg.DEBTOR, 0, 1.0, "wrong number", final=False))
+    agent, debtor = pair(ruleset)
+    debtor.update(said(Leg.DEBTOR, 0, 1.0, "wrong number", final=False))
     assert agent.facts.since("wrong_party") is None
-    debtor.update(_said(Leg.DEBTOR, 0, 1.0, "long number"))  # the final says otherwise
-    assert _rules(agent.update(_said(Leg.AGENT, 0, 5.0, "she owes a balance"))) == []
+    debtor.update(said(Leg.DEBTOR, 0, 1.0, "long number"))  # the final says otherwise
+    assert _rules(agent.update(said(Leg.AGENT, 0, 5.0, "she owes a balance"))) == []
 
 
 def test_a_chinese_call_shares_its_facts_too(ruleset: RuleSet) -> None:
-    agent, debtor = _pair(ruleset, "zh")
-    assert _rules(debtor.update(_said(Leg.DEBTOR, 0, 1.0, "你 打错 了 吧", lang="zh"))) == [
+    agent, debtor = pair(ruleset, "zh")
+    assert _rules(debtor.update(said(Leg.DEBTOR, 0, 1.0, "你 打错 了 吧", lang="zh"))) == [
         ("confirmed", "ZH-WRONG-PARTY-1")
     ]
-    told = _rules(agent.update(_said(Leg.AGENT, 0, 5.0, "他 有 一笔 欠款 逾期 了", lang="zh")))
+    told = _rules(agent.update(said(Leg.AGENT, 0, 5.0, "他 有 一笔 欠款 逾期 了", lang="zh")))
     assert told == [("confirmed", "ZH-3P-2")] * 2  # 欠款 and 逾期, each its own evidence
 
 
@@ -102,14 +89,8 @@ AFTER_RULE = """
 """
 
 
-def _pack(tmp_path: Path, *rules: str) -> Path:
-    path = tmp_path / "pack.yaml"
-    path.write_text("pack: t\nversion: 1.0.0\nrules:" + "".join(rules), encoding="utf-8")
-    return path
-
-
 def test_a_pack_with_a_fact_and_a_rule_after_it_loads(tmp_path: Path) -> None:
-    rs = load_rules([_pack(tmp_path, FACT_RULE, AFTER_RULE)])
+    rs = load_rules([pack_file(tmp_path, FACT_RULE, AFTER_RULE)])
     assert [(r.fact, r.after) for r in rs.rules] == [("wrong_party", None), (None, "wrong_party")]
 
 
@@ -139,4 +120,4 @@ def test_a_malformed_fact_or_after_names_the_field(
     tmp_path: Path, rules: tuple[str, ...], expected: str
 ) -> None:
     with pytest.raises(RulePackError, match=expected):
-        load_rules([_pack(tmp_path, *rules)])
+        load_rules([pack_file(tmp_path, *rules)])

@@ -11,85 +11,72 @@ import pytest
 from agent_monitor.errors import RulePackError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import CallFacts, HitEvent, HitStatus, Severity
-from agent_monitor.model.transcript import Transcript, Word
 from qa_rules.engine import RuleSet, load_rules
-from qa_rules.streaming import LegChecker
+from tests.qa_rules.facts_support import pack_file, pair, said
 
 _CATEGORIES = ("third_party", "unverified")
-
-
-def _said(leg: Leg, utt: int, start: float, text: str, lang: str = "en") -> Transcript:
-    words = tuple(Word(w, start + i * 0.4, start + i * 0.4 + 0.3) for i, w in enumerate(text.split()))
-    return Transcript(leg, utt, start, start + 0.4 * len(words), text, True, words, lang)
 
 
 def _rules(events: list[HitEvent]) -> list[str]:
     return [e.hit.rule for e in events if e.hit.category in _CATEGORIES and e.status is HitStatus.CONFIRMED]
 
 
-def _pair(ruleset: RuleSet, lang: str = "en") -> tuple[LegChecker, LegChecker]:
-    facts = CallFacts()
-    return LegChecker(ruleset, lang, Leg.AGENT, facts=facts), LegChecker(
-        ruleset, lang, Leg.DEBTOR, facts=facts
-    )
-
-
 def test_a_refused_verification_leaves_the_balance_a_hit_until_the_agent_asks_again(
     ruleset: RuleSet,
 ) -> None:
-    agent, debtor = _pair(ruleset)
-    assert _rules(agent.update(_said(Leg.AGENT, 0, 0.0, "can you please confirm your address"))) == []
-    refused = debtor.update(_said(Leg.DEBTOR, 0, 4.0, "why the hell would i tell you anything"))
+    agent, debtor = pair(ruleset)
+    assert _rules(agent.update(said(Leg.AGENT, 0, 0.0, "can you please confirm your address"))) == []
+    refused = debtor.update(said(Leg.DEBTOR, 0, 4.0, "why the hell would i tell you anything"))
     assert _rules(refused) == ["EN-VERIFY-REFUSED-1"]
     [hit] = [e.hit for e in refused if e.hit.rule == "EN-VERIFY-REFUSED-1"]
     assert hit.severity is Severity.INFO and agent.facts.since("refused_verification") == 4.0
-    told = agent.update(_said(Leg.AGENT, 1, 8.0, "you currently have a balance of $800"))
+    told = agent.update(said(Leg.AGENT, 1, 8.0, "you currently have a balance of $800"))
     assert _rules(told) == ["EN-3P-3"]
     # asked again and answered: the person is verified from then on
-    agent.update(_said(Leg.AGENT, 2, 14.0, "i just need your date of birth to verify your identity"))
-    assert _rules(debtor.update(_said(Leg.DEBTOR, 1, 18.0, "fine it's july 15 1985"))) == []
-    assert _rules(agent.update(_said(Leg.AGENT, 3, 22.0, "thank you, your balance is $800"))) == []
+    agent.update(said(Leg.AGENT, 2, 14.0, "i just need your date of birth to verify your identity"))
+    assert _rules(debtor.update(said(Leg.DEBTOR, 1, 18.0, "fine it's july 15 1985"))) == []
+    assert _rules(agent.update(said(Leg.AGENT, 3, 22.0, "thank you, your balance is $800"))) == []
 
 
 def test_a_refusal_before_the_request_does_not_undo_it(ruleset: RuleSet) -> None:
-    agent, debtor = _pair(ruleset)
-    assert _rules(debtor.update(_said(Leg.DEBTOR, 0, 0.0, "that's none of your business"))) == [
+    agent, debtor = pair(ruleset)
+    assert _rules(debtor.update(said(Leg.DEBTOR, 0, 0.0, "that's none of your business"))) == [
         "EN-VERIFY-REFUSED-1"
     ]
-    agent.update(_said(Leg.AGENT, 0, 3.0, "before we go on can you confirm your date of birth"))
-    debtor.update(_said(Leg.DEBTOR, 1, 7.0, "january 15 1990"))
-    assert _rules(agent.update(_said(Leg.AGENT, 1, 10.0, "you owe four hundred fifty dollars"))) == []
+    agent.update(said(Leg.AGENT, 0, 3.0, "before we go on can you confirm your date of birth"))
+    debtor.update(said(Leg.DEBTOR, 1, 7.0, "january 15 1990"))
+    assert _rules(agent.update(said(Leg.AGENT, 1, 10.0, "you owe four hundred fifty dollars"))) == []
 
 
 def test_an_answer_that_is_no_refusal_keeps_the_verification(ruleset: RuleSet) -> None:
-    agent, debtor = _pair(ruleset)
-    agent.update(_said(Leg.AGENT, 0, 0.0, "can you confirm your date of birth"))
+    agent, debtor = pair(ruleset)
+    agent.update(said(Leg.AGENT, 0, 0.0, "can you confirm your date of birth"))
     # not paying is no refusal to say who one is
-    assert _rules(debtor.update(_said(Leg.DEBTOR, 0, 3.0, "sure it's may 2 1980 but i'm not paying"))) == []
-    assert _rules(agent.update(_said(Leg.AGENT, 1, 8.0, "your balance is $250"))) == []
+    assert _rules(debtor.update(said(Leg.DEBTOR, 0, 3.0, "sure it's may 2 1980 but i'm not paying"))) == []
+    assert _rules(agent.update(said(Leg.AGENT, 1, 8.0, "your balance is $250"))) == []
 
 
 def test_a_resumed_call_replaying_each_leg_in_turn_judges_by_call_time(ruleset: RuleSet) -> None:
     """The pipeline replays a resumed call's stored finals leg by leg (agent first): the refusal,
     replayed after every agent final, still undoes only the request it came after."""
-    agent, debtor = _pair(ruleset)
-    agent.update(_said(Leg.AGENT, 0, 0.0, "can you confirm your address"))
-    agent.update(_said(Leg.AGENT, 1, 20.0, "can you confirm your date of birth then"))
-    debtor.update(_said(Leg.DEBTOR, 0, 5.0, "i'm not giving you my address"))
-    assert _rules(agent.update(_said(Leg.AGENT, 2, 30.0, "your balance is $800"))) == []  # asked at 20 s
-    agent2, debtor2 = _pair(ruleset)
-    agent2.update(_said(Leg.AGENT, 0, 0.0, "can you confirm your address"))
-    debtor2.update(_said(Leg.DEBTOR, 0, 5.0, "i'm not giving you my address"))
-    assert _rules(agent2.update(_said(Leg.AGENT, 1, 30.0, "your balance is $800"))) == ["EN-3P-3"]
+    agent, debtor = pair(ruleset)
+    agent.update(said(Leg.AGENT, 0, 0.0, "can you confirm your address"))
+    agent.update(said(Leg.AGENT, 1, 20.0, "can you confirm your date of birth then"))
+    debtor.update(said(Leg.DEBTOR, 0, 5.0, "i'm not giving you my address"))
+    assert _rules(agent.update(said(Leg.AGENT, 2, 30.0, "your balance is $800"))) == []  # asked at 20 s
+    agent2, debtor2 = pair(ruleset)
+    agent2.update(said(Leg.AGENT, 0, 0.0, "can you confirm your address"))
+    debtor2.update(said(Leg.DEBTOR, 0, 5.0, "i'm not giving you my address"))
+    assert _rules(agent2.update(said(Leg.AGENT, 1, 30.0, "your balance is $800"))) == ["EN-3P-3"]
 
 
 def test_a_chinese_refusal_undoes_the_request_too(ruleset: RuleSet) -> None:
-    agent, debtor = _pair(ruleset, "zh")
-    agent.update(_said(Leg.AGENT, 0, 0.0, "请 提供 一下 身份证 后四位", lang="zh"))
-    assert _rules(debtor.update(_said(Leg.DEBTOR, 0, 4.0, "凭什么 告诉 你", lang="zh"))) == [
+    agent, debtor = pair(ruleset, "zh")
+    agent.update(said(Leg.AGENT, 0, 0.0, "请 提供 一下 身份证 后四位", lang="zh"))
+    assert _rules(debtor.update(said(Leg.DEBTOR, 0, 4.0, "凭什么 告诉 你", lang="zh"))) == [
         "ZH-VERIFY-REFUSED-1"
     ]
-    assert _rules(agent.update(_said(Leg.AGENT, 1, 8.0, "您 的 欠款 是 三千五百 元", lang="zh"))) == [
+    assert _rules(agent.update(said(Leg.AGENT, 1, 8.0, "您 的 欠款 是 三千五百 元", lang="zh"))) == [
         "ZH-3P-3"
     ]
 
@@ -135,14 +122,8 @@ VERIFY = """
 """
 
 
-def _pack(tmp_path: Path, *rules: str) -> Path:
-    path = tmp_path / "pack.yaml"
-    path.write_text("pack: t\nversion: 1.0.0\nrules:" + "".join(rules), encoding="utf-8")
-    return path
-
-
 def test_a_pack_with_a_refusal_fact_loads(tmp_path: Path) -> None:
-    rs = load_rules([_pack(tmp_path, REFUSAL, VERIFY)])
+    rs = load_rules([pack_file(tmp_path, REFUSAL, VERIFY)])
     assert [r.refused for r in rs.rules] == [None, "refused_verification"]
 
 
@@ -162,4 +143,4 @@ def test_a_pack_with_a_refusal_fact_loads(tmp_path: Path) -> None:
 )
 def test_a_malformed_refused_names_the_field(tmp_path: Path, rules: tuple[str, ...], expected: str) -> None:
     with pytest.raises(RulePackError, match=expected):
-        load_rules([_pack(tmp_path, *rules)])
+        load_rules([pack_file(tmp_path, *rules)])
