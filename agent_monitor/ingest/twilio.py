@@ -18,8 +18,9 @@ The two tracks are the two legs. Call metadata travels in ``customParameters`` (
 the ``callSid``), ``debtor_id``, ``debtor_phone``, ``debtor_tz``, ``debt_id``, ``consented``,
 ``lang``, ``queue`` and ``agent_track`` (``outbound`` by default: the audio Twilio plays into the
 call is the agent's; ``inbound``, the audio from the called party, is the debtor's). A TwiML
-parameter's value is always a string, so ``consented`` is written ``true`` or ``false`` (exactly;
-``yes`` is refused); the ws-ingest start message's rules apply to the rest.
+parameter's value is always a string, so ``consented`` is written ``true`` or ``false`` (in any
+case: ``True``, as a template may print a bool, is true; ``yes`` and ``1`` are refused); the
+ws-ingest start message's rules apply to the rest.
 
 Each track's ``timestamp`` is milliseconds since the stream started; when a track's timestamp
 runs ahead of the audio received on it by more than ``GAP_TOLERANCE_MS`` the gap is filled with
@@ -64,12 +65,13 @@ _CONSENT = {"true": True, "false": False}
 
 
 def _consent(value: Any) -> bool:
-    """A ``consented`` custom parameter as a bool: the string ``true`` or ``false`` (TwiML sends
-    strings), or a JSON bool; anything else is refused naming the parameter."""
+    """A ``consented`` custom parameter as a bool: the string ``true`` or ``false`` in any case
+    (TwiML sends strings; a template printing a bool writes ``True``), or a JSON bool; anything else
+    is refused naming the parameter (the stream closes before any audio: nothing is lost)."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value in _CONSENT:
-        return _CONSENT[value]
+    if isinstance(value, str) and value.lower() in _CONSENT:
+        return _CONSENT[value.lower()]
     raise IngestProtocolError("invalid start event customParameters: consented must be 'true' or 'false'")
 
 

@@ -72,7 +72,9 @@ def twilio_start(params: dict[str, str]) -> TwilioConnection:
     return conn
 
 
-@pytest.mark.parametrize(("written", "consented"), [("true", True), ("false", False)])
+@pytest.mark.parametrize(
+    ("written", "consented"), [("true", True), ("false", False), ("True", True), ("FALSE", False)]
+)
 def test_twilio_custom_parameters_carry_the_debt_and_the_consent(written: str, consented: bool) -> None:
     conn = twilio_start({"agent_id": "A-7", "debtor_id": "D-9", "debt_id": "L-42", "consented": written})
     assert isinstance(conn.start, TwilioStart)
@@ -84,7 +86,7 @@ def test_twilio_custom_parameters_carry_the_debt_and_the_consent(written: str, c
     ("params", "needle"),
     [
         ({"consented": "yes"}, "customParameters: consented must be 'true' or 'false'"),
-        ({"consented": "True"}, "customParameters: consented must be 'true' or 'false'"),
+        ({"consented": "Truth"}, "customParameters: consented must be 'true' or 'false'"),
         ({"consented": "1"}, "customParameters: consented must be 'true' or 'false'"),
         ({"debt_id": "L\n42"}, "customParameters: debt_id: debt_id must not contain control"),
     ],
