@@ -19,8 +19,8 @@ the ``callSid``), ``debtor_id``, ``debtor_phone``, ``debtor_tz``, ``debt_id``, `
 ``lang``, ``queue`` and ``agent_track`` (``outbound`` by default: the audio Twilio plays into the
 call is the agent's; ``inbound``, the audio from the called party, is the debtor's). A TwiML
 parameter's value is always a string, so ``consented`` is written ``true`` or ``false`` (in any
-case: ``True``, as a template may print a bool, is true; ``yes`` and ``1`` are refused); the
-ws-ingest start message's rules apply to the rest.
+case: ``True``, as a template may print a bool, is true; ``yes`` and ``1`` are refused) and
+``lang`` in any case (``EN``); the ws-ingest start message's rules apply to the rest.
 
 Each track's ``timestamp`` is milliseconds since the stream started; when a track's timestamp
 runs ahead of the audio received on it by more than ``GAP_TOLERANCE_MS`` the gap is filled with
@@ -216,6 +216,8 @@ class TwilioConnection:
         }
         if "consented" in params:
             fields["consented"] = _consent(params["consented"])
+        if isinstance(fields.get("lang"), str):  # a TwiML value: "EN" is English, not a closed stream
+            fields["lang"] = fields["lang"].lower()
         try:
             call = StartMessage.model_validate(
                 {

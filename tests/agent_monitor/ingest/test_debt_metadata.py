@@ -82,6 +82,14 @@ def test_twilio_custom_parameters_carry_the_debt_and_the_consent(written: str, c
     assert (info.debt_id, info.consented) == ("L-42", consented)
 
 
+@pytest.mark.parametrize(("written", "lang"), [("EN", "en"), ("Zh", "zh"), ("en", "en")])
+def test_twilio_lang_is_read_in_any_case(written: str, lang: str) -> None:
+    """A TwiML parameter is a string a template may capitalise: the stream is not closed for it."""
+    conn = twilio_start({"agent_id": "A-7", "lang": written})
+    assert isinstance(conn.start, TwilioStart)
+    assert to_call_info(conn.start.call, "twilio", LiveSettings()).lang == lang
+
+
 @pytest.mark.parametrize(
     ("params", "needle"),
     [
