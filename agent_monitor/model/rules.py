@@ -138,6 +138,15 @@ class RequiredDisclosure:
         }
 
 
+def shown_to_agent(leg: Leg | None, severity: Severity, compliant: str | None) -> bool:
+    """Does a finding go on the agent's panel: a warning (yellow or above) about the agent's own
+    words or the call itself, or a cue from the debtor's words that comes with wording for the
+    agent ("wrong number": say nothing about the debt)? The debtor's other words do not."""
+    if leg is Leg.DEBTOR:
+        return bool(compliant)
+    return severity.rank >= Severity.YELLOW.rank
+
+
 #: the category of a hit saying that the person who answered is not the debtor (a wrong number, a
 #: relative answering): the call is then no telephone conversation with the debtor, which Regulation
 #: F 1006.14(b)(2)(i)(B) counts its 7 days from (see ``storage.repo.calls.debtor_calls_since``)

@@ -24,7 +24,7 @@ from enum import StrEnum
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.model.rules import HitEvent, HitStatus, RuleHit, Severity
+from agent_monitor.model.rules import HitEvent, HitStatus, RuleHit, shown_to_agent
 from agent_monitor.model.stress import StressSample
 from agent_monitor.pipeline.fusion import Fusion, LevelDecision, hit_time
 from agent_monitor.settings import FusionSettings
@@ -65,18 +65,6 @@ class HitDecision:
     row: HitRow
     hit_key: str | None
     alert: AlertDecision | None
-
-
-def agent_warning(hit: RuleHit) -> bool:
-    """Is ``hit`` a warning for the agent: a finding of yellow or above on the agent's own words,
-    or about the call itself?"""
-    return hit.leg in (Leg.AGENT, None) and hit.severity.rank >= Severity.YELLOW.rank
-
-
-def agent_cue(hit: RuleHit) -> bool:
-    """Is ``hit`` a cue for the agent: the debtor leg said something that changes what the agent may
-    say ("wrong number", a refusal to verify), of a rule that gives the agent wording to use?"""
-    return hit.leg is Leg.DEBTOR and bool(hit.compliant)
 
 
 def _new_key() -> str:
@@ -131,7 +119,7 @@ class AlertPolicy:
         acted_on = status is HitStatus.CONFIRMED or (
             status is HitStatus.PROVISIONAL and self.settings.act_on_provisional
         )
-        if not acted_on or not (agent_warning(hit) or agent_cue(hit)):
+        if not acted_on or not shown_to_agent(hit.leg, hit.severity, hit.compliant):
             return False
         if slot in self._warned:
             return False

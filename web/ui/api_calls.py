@@ -29,6 +29,7 @@ from agent_monitor.errors import NotFoundError, RecordingError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
+from agent_monitor.model.rules import Severity, shown_to_agent
 from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
@@ -223,14 +224,12 @@ async def agent_current(request: Request, user: AgentUser, services: ServicesDep
         acks = repo.list_audit(
             s, actor=user.username, action="warning_acknowledged", object_type="call", object_id=call_id
         )
-        # what the agent was warned about live (not hits the final transcript withdrew): their own
-        # leg's hits or findings about the call itself (no leg), and the cues of the debtor's words
-        # that come with wording for the agent ("wrong number"), not the debtor's other words
+        # what the agent was warned or cued about live, as the pipeline decides it, but for hits
+        # the final transcript withdrew
         hits = [
             h
             for h in repo.list_rule_hits(s, call_id)
-            if str(h.status) != "withdrawn"
-            and (bool(h.compliant) if h.leg is Leg.DEBTOR else h.severity != "info")
+            if str(h.status) != "withdrawn" and shown_to_agent(h.leg, Severity(h.severity), h.compliant)
         ]
         return {
             "call": call_json(call, masked),

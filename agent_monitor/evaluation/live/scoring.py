@@ -21,12 +21,14 @@ agent saw for nothing, even if the final transcript took it back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from agent_monitor.evaluation.live.assemble import LiveCall, PlacedTurn
 from agent_monitor.evaluation.live.runner import RunLog
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.rules import HitStatus
 from qa_rules.engine import RuleSet
 from qa_rules.offline.evaluate import engine_flags
 from qa_rules.packs import ABUSE_CATEGORIES
@@ -63,17 +65,33 @@ def turn_at(turns: list[PlacedTurn], t: float) -> PlacedTurn | None:
     return turn if t <= turn.speech_end_s + LATE_S else None
 
 
-def _live_hits(events: list[tuple[float, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The agent-leg abusive hits whose last state is not withdrawn."""
-    last: dict[tuple[Any, str], tuple[str, dict[str, Any], float]] = {}
+def standing_agent_hits(
+    events: list[tuple[float, dict[str, Any]]], wanted: Callable[[dict[str, Any]], bool], *, confirmed: bool
+) -> list[dict[str, Any]]:
+    """The agent-leg hits ``wanted`` picks whose last state (per utterance and rule) is not
+    withdrawn, each with its event time ``t``; with ``confirmed``, only those confirmed at least once."""
+    seen_confirmed: set[tuple[Any, str]] = set()
+    last: dict[tuple[Any, str], tuple[str, dict[str, Any]]] = {}
     for _, e in events:
         if e["type"] != "rule_hit":
             continue
         hit = e["hit"]
-        if hit.get("leg") != Leg.AGENT.value or hit.get("category") not in ABUSE_CATEGORIES:
+        if hit.get("leg") != Leg.AGENT.value or not wanted(hit):
             continue
-        last[(hit.get("utterance"), hit["rule"])] = (e["status"], hit, float(e["t"]))
-    return [{**hit, "t": t} for status, hit, t in last.values() if status != "withdrawn"]
+        key = (hit.get("utterance"), hit["rule"])
+        last[key] = (e["status"], {**hit, "t": float(e["t"])})
+        if e["status"] == HitStatus.CONFIRMED.value:
+            seen_confirmed.add(key)
+    return [
+        hit
+        for key, (status, hit) in last.items()
+        if status != HitStatus.WITHDRAWN.value and (not confirmed or key in seen_confirmed)
+    ]
+
+
+def _live_hits(events: list[tuple[float, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The agent-leg abusive hits whose last state is not withdrawn."""
+    return standing_agent_hits(events, lambda h: h.get("category") in ABUSE_CATEGORIES, confirmed=False)
 
 
 def heard_during(events: list[tuple[float, dict[str, Any]]], turn: PlacedTurn) -> str:

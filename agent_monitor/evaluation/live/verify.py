@@ -24,9 +24,8 @@ from typing import Any, Literal
 from agent_monitor.evaluation.live.assemble import LiveCall
 from agent_monitor.evaluation.live.dialogues import Dialogue
 from agent_monitor.evaluation.live.runner import RunLog
-from agent_monitor.evaluation.live.scoring import heard_during
+from agent_monitor.evaluation.live.scoring import heard_during, standing_agent_hits
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.rules import HitStatus
 from qa_rules.engine import RuleSet
 from qa_rules.offline.verify_first import PRODIGAL, LabelledCall, flagged_turn, load_calls, verify_rule_ids
 
@@ -90,21 +89,7 @@ def live_verify_hits(
     events: list[tuple[float, dict[str, Any]]], rules: frozenset[str]
 ) -> list[dict[str, Any]]:
     """The verify_first hits on the agent leg that were confirmed and are not withdrawn after."""
-    confirmed: set[tuple[Any, str]] = set()
-    last: dict[tuple[Any, str], tuple[str, dict[str, Any]]] = {}
-    for _, e in events:
-        if e.get("type") != "rule_hit":
-            continue
-        hit = e["hit"]
-        if hit.get("leg") != Leg.AGENT.value or hit.get("rule") not in rules:
-            continue
-        key = (hit.get("utterance"), hit["rule"])
-        last[key] = (e["status"], {**hit, "t": float(e["t"])})
-        if e["status"] == HitStatus.CONFIRMED.value:
-            confirmed.add(key)
-    return [
-        hit for key, (status, hit) in last.items() if key in confirmed and status != HitStatus.WITHDRAWN.value
-    ]
+    return standing_agent_hits(events, lambda h: h.get("rule") in rules, confirmed=True)
 
 
 def _evidence(events: list[tuple[float, dict[str, Any]]], hit: dict[str, Any]) -> str:
