@@ -16,6 +16,7 @@ agent user's id ``" A-7"`` would never match the calls of agent ``A-7``), nor be
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -98,3 +99,21 @@ def debtor_zones(value: str) -> tuple[str, ...]:
     for zone in zones:
         time_zone(zone)
     return zones
+
+
+#: the fewest digits a phone number has for calls to it to be matched (a local number without its
+#: area code has 7; "anonymous", "unknown" or an extension have fewer)
+MIN_PHONE_DIGITS = 7
+
+
+def phone_key(phone: str) -> str | None:
+    """A phone number as the calls to it are matched: its digits alone (spaces, dashes, brackets,
+    dots and a leading ``+`` do not count; full-width digits are digits), a leading international
+    prefix ``00`` taken for ``+``; ``None`` for one with fewer than :data:`MIN_PHONE_DIGITS` digits
+    (a withheld number, a name).
+    ``+1 (555) 123-4567`` and ``0015551234567`` are one number; ``555-123-4567`` is another
+    (numbers are matched as written, so a dialler gives them in one form, best E.164)."""
+    digits = "".join(str(unicodedata.decimal(c)) for c in phone if c.isdecimal())
+    if digits.startswith("00") and not phone.lstrip().startswith("+"):
+        digits = digits[2:]
+    return digits if len(digits) >= MIN_PHONE_DIGITS else None

@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.identifiers import MAX_ID_CHARS, MAX_PHONE_CHARS, debtor_zones, identifier_problem
+from agent_monitor.model.identifiers import (
+    MAX_ID_CHARS,
+    MAX_PHONE_CHARS,
+    debtor_zones,
+    identifier_problem,
+    phone_key,
+)
 from agent_monitor.model.levels import WarningLevel
 
 #: where a call's audio comes from
@@ -100,6 +106,16 @@ class CallInfo:
     def debtor_zones(self) -> tuple[str, ...]:
         """The debtor's possible zones (none when the call came without ``debtor_tz``)."""
         return debtor_zones(self.debtor_tz) if self.debtor_tz else ()
+
+    @property
+    def frequency_key(self) -> str | None:
+        """What the frequency rule counts this call's history by: its debt id, else its debtor id,
+        else its phone number's digits (``phone <digits>``, :func:`phone_key`: every stored call to
+        that number); ``None`` when the call gives none of them (no history to count)."""
+        if self.debt_id or self.debtor_id:
+            return self.debt_id or self.debtor_id
+        key = phone_key(self.debtor_phone) if self.debtor_phone else None
+        return None if key is None else f"phone {key}"
 
     @property
     def bytes_per_sample(self) -> int:

@@ -235,8 +235,9 @@ class CallManager:
         call frequency (Regulation F, US calls) over this debtor's stored calls. US or PRC rules:
         by the debtor's time zone, else the call's language (:func:`jurisdiction_of`). A call
         that comes without a time zone is judged in every zone the debtor's stored calls gave.
-        Calls are counted per debt (the call's ``debt_id``, else its debtor id) and a call made with
-        the debtor's prior consent is not counted (:func:`repo.debtor_calls_since`)."""
+        Calls are counted per debt (the call's ``debt_id``, else its debtor id; a call giving
+        neither, with every stored call to its phone number: :attr:`CallInfo.frequency_key`) and a
+        call made with the debtor's prior consent is not counted (:func:`repo.debtor_calls_since`)."""
         info = session.info
         zones = info.debtor_zones or await self._stored_zones(info)
         if not zones:
@@ -244,7 +245,7 @@ class CallManager:
         record = CallRecord(
             call_id=info.call_id,
             debtor_id=info.debtor_id or info.call_id,
-            debt_id=info.debt_id or info.debtor_id or info.call_id,
+            debt_id=info.frequency_key or info.call_id,
             placed_at=info.started_at,
             debtor_timezones=zones,
             jurisdiction=jurisdiction_of(zones[0], info.lang),
@@ -253,7 +254,7 @@ class CallManager:
         )
         try:
             hits = checkers.calling_hours([record])
-            if info.debtor_id or info.debt_id:
+            if info.frequency_key is not None:
                 history = await self._debtor_history(record, info)
                 hits += checkers.call_frequency(info.call_id, [*history, record])
         except AgentMonitorError as exc:
@@ -263,22 +264,26 @@ class CallManager:
 
     async def _stored_zones(self, info: CallInfo) -> tuple[str, ...]:
         """The time zones of the debtor's other stored calls (without a debtor id: of the other
-        calls about the call's debt; none without either)."""
-        if not (info.debtor_id or info.debt_id):
+        calls about the call's debt; without either: to its phone number; none without any)."""
+        if info.frequency_key is None:
             return ()
-        debtor_id, debt_id = info.debtor_id or None, info.debt_id
+        debtor_id, debt_id, phone = info.debtor_id or None, info.debt_id, info.debtor_phone
 
         def job() -> tuple[str, ...]:
             with self.db.session() as s:
-                return tuple(repo.debtor_time_zones(s, debtor_id, besides=info.call_id, debt_id=debt_id))
+                return tuple(
+                    repo.debtor_time_zones(s, debtor_id, besides=info.call_id, debt_id=debt_id, phone=phone)
+                )
 
         return await asyncio.to_thread(job)
 
     async def _debtor_history(self, current: CallRecord, info: CallInfo) -> list[CallRecord]:
         """The debtor's earlier calls within the frequency rule's reach, as call records (each with
         its own debt and consent); a call that came with a debt id but no debtor id: the earlier
-        calls about that debt."""
-        debtor_id = info.debtor_id or None
+        calls about that debt; with neither: the earlier calls to its phone number, all counted
+        with it (its own debt is not known)."""
+        debtor_id, phone = info.debtor_id or None, info.debtor_phone
+        by_phone = not (info.debtor_id or info.debt_id)
         rules = self.settings.rules
         days = max(rules.freq_window_days, rules.freq_after_conversation_days) + 1
         since = current.placed_at - timedelta(days=days)
@@ -286,13 +291,13 @@ class CallManager:
         def job() -> list[CallRecord]:
             with self.db.session() as s:
                 rows = repo.debtor_calls_since(
-                    s, debtor_id, since, besides=current.call_id, debt_id=info.debt_id
+                    s, debtor_id, since, besides=current.call_id, debt_id=info.debt_id, phone=phone
                 )
                 return [
                     replace(
                         current,
                         call_id=row.call.id,
-                        debt_id=row.debt_id,
+                        debt_id=current.debt_id if by_phone else row.debt_id,
                         placed_at=row.call.started_at,
                         debtor_timezones=repo.stored_zones(row.call.debtor_tz)
                         or current.debtor_timezones[:1],

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, aliased
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.identifiers import debtor_zones
+from agent_monitor.model.identifiers import debtor_zones, phone_key
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import WRONG_PARTY
 from agent_monitor.storage.enums import CallStatus, HitStatus
 from agent_monitor.storage.repo.people import ensure_agent
-from agent_monitor.storage.tables import Agent, Call, CallDebt, RuleHitRow, Utterance
+from agent_monitor.storage.tables import Agent, Call, CallDebt, CallPhone, RuleHitRow, Utterance
 from agent_monitor.storage.types import as_utc
 
 
@@ -40,7 +40,8 @@ def start_call(
     With ``resume=True`` a call that already exists (a client reconnecting, or a server restarted
     mid-call) is set live again and returned as it is; otherwise an existing id is a
     :class:`ConflictError`. A ``debt_id`` or ``consented`` is stored in ``call_debts`` (a call
-    without either has no row there: its debt is its debtor id's, not consented).
+    without either has no row there: its debt is its debtor id's, not consented), the phone
+    number's digits in ``call_phones`` (:func:`phone_key`).
     """
     if not call_id:
         raise InvalidRecordError("a call needs a non-empty call id")
@@ -71,6 +72,9 @@ def start_call(
     session.add(call)
     if debt_id is not None or consented:
         session.add(CallDebt(call_id=call_id, debt_id=debt_id, consented=consented))
+    key = phone_key(debtor_phone) if debtor_phone else None
+    if key is not None:
+        session.add(CallPhone(call_id=call_id, phone_key=key))
     session.flush()
     return call
 
@@ -178,13 +182,20 @@ class DebtorCall:
 
 
 def debtor_calls_since(
-    session: Session, debtor_id: str | None, since: datetime, *, besides: str, debt_id: str | None = None
+    session: Session,
+    debtor_id: str | None,
+    since: datetime,
+    *,
+    besides: str,
+    debt_id: str | None = None,
+    phone: str | None = None,
 ) -> list[DebtorCall]:
     """Other calls to ``debtor_id`` started at or after ``since``, oldest first, each with whether
     it had a conversation, its debt and its consent: the call history the frequency rule
     (Regulation F 1006.14(b)(2)) counts. A call stored without a debt id is about the debt its
     debtor id stands for, and without consent (as every call was before revision 0014). Without a
-    ``debtor_id`` (a start message that named the debt only): the other calls about ``debt_id``.
+    ``debtor_id`` (a start message that named the debt only): the other calls about ``debt_id``;
+    without either (it gave a phone number only): the other calls to ``phone`` (:func:`_whose`).
 
     A conversation is the debtor answering the agent: a final utterance of the debtor leg that
     starts after a final utterance of the agent leg began. Speech on the debtor leg before the
@@ -220,7 +231,9 @@ def debtor_calls_since(
     stmt = (
         select(Call, answered & ~wrong_party, CallDebt.debt_id, CallDebt.consented)
         .outerjoin(CallDebt, CallDebt.call_id == Call.id)
-        .where(_whose(debtor_id, debt_id), Call.id != besides, Call.started_at >= as_utc(since, "since"))
+        .where(
+            _whose(debtor_id, debt_id, phone), Call.id != besides, Call.started_at >= as_utc(since, "since")
+        )
         .order_by(Call.started_at, Call.id)
     )
     return [
@@ -229,14 +242,18 @@ def debtor_calls_since(
     ]
 
 
-def _whose(debtor_id: str | None, debt_id: str | None) -> ColumnElement[bool]:
+def _whose(debtor_id: str | None, debt_id: str | None, phone: str | None) -> ColumnElement[bool]:
     """The calls to ``debtor_id``, or without one the calls about ``debt_id`` (``calls`` outer-joined
-    with ``call_debts``)."""
+    with ``call_debts``), or without either the calls to the phone number ``phone`` (its
+    :func:`phone_key`; every such call, whatever debtor or debt it named)."""
     if debtor_id is not None:
         return Call.debtor_id == debtor_id
-    if debt_id is None:
-        raise ValueError("a debtor id or a debt id is needed to find a debtor's calls")
-    return CallDebt.debt_id == debt_id
+    if debt_id is not None:
+        return CallDebt.debt_id == debt_id
+    key = phone_key(phone) if phone else None
+    if key is None:
+        raise ValueError("a debtor id, a debt id or a phone number is needed to find a debtor's calls")
+    return Call.id.in_(select(CallPhone.call_id).where(CallPhone.phone_key == key))
 
 
 def call_debt(session: Session, call_id: str) -> tuple[str | None, bool]:
@@ -247,16 +264,21 @@ def call_debt(session: Session, call_id: str) -> tuple[str | None, bool]:
 
 
 def debtor_time_zones(
-    session: Session, debtor_id: str | None, *, besides: str, debt_id: str | None = None
+    session: Session,
+    debtor_id: str | None,
+    *,
+    besides: str,
+    debt_id: str | None = None,
+    phone: str | None = None,
 ) -> list[str]:
     """The time zones given with the other stored calls to ``debtor_id`` (without one: about
-    ``debt_id``), the latest call's first, each once (where a call comes without one, the places
-    the debtor may be in)."""
+    ``debt_id``; without either: to ``phone``), the latest call's first, each once (where a call
+    comes without one, the places the debtor may be in)."""
     latest = func.max(Call.started_at)
     stmt = (
         select(Call.debtor_tz)
         .outerjoin(CallDebt, CallDebt.call_id == Call.id)
-        .where(_whose(debtor_id, debt_id), Call.id != besides, Call.debtor_tz.is_not(None))
+        .where(_whose(debtor_id, debt_id, phone), Call.id != besides, Call.debtor_tz.is_not(None))
         .group_by(Call.debtor_tz)
         .order_by(latest.desc(), Call.debtor_tz)
     )

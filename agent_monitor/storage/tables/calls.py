@@ -72,6 +72,21 @@ class CallDebt(Base):
     consented: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class CallPhone(Base):
+    """The debtor's phone number of a call as calls to it are matched
+    (:func:`~agent_monitor.model.identifiers.phone_key`), for the frequency rule of a call that names
+    neither its debtor nor its debt (revision 0015).
+
+    Derived from the sealed ``calls.debtor_phone`` (one row per call whose number has one), so not
+    sealed itself; a table of its own so that call rows and their digests stay as they were.
+    """
+
+    __tablename__ = "call_phones"
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    phone_key: Mapped[str] = mapped_column(String(MAX_PHONE_CHARS), index=True)
+
+
 class Utterance(Base):
     """The latest transcript of one utterance of one leg (a partial until ``final``)."""
 

@@ -29,11 +29,13 @@ def live_call(
     consented: bool = False,
     debtor_id: str | None = DEBTOR,
     debtor_tz: str | None = "America/New_York",
+    phone: str | None = None,
 ) -> CallInfo:
     return CallInfo(
         call_id=call_id,
         agent_id="agent-7",
         debtor_id=debtor_id,
+        debtor_phone=phone,
         debtor_tz=debtor_tz,
         started_at=NOW,
         debt_id=debt_id,
@@ -50,6 +52,7 @@ def store_call(
     consented: bool = False,
     conversation: bool = False,
     debtor_id: str | None = DEBTOR,
+    phone: str | None = None,
 ) -> None:
     """A stored earlier call; ``conversation``: the agent spoke and the debtor answered."""
     at = NOW - timedelta(days=days_ago)
@@ -61,6 +64,7 @@ def store_call(
             source_protocol="ws-ingest",
             started_at=at,
             debtor_id=debtor_id,
+            debtor_phone=phone,
             debtor_tz="America/New_York",
             debt_id=debt_id,
             consented=consented,
@@ -148,8 +152,39 @@ async def test_a_call_naming_the_debt_but_not_the_debtor_counts_the_calls_about_
     assert await flagged(manager, other, subscribe, events_of) == []
     with database.session() as s:
         assert repo.debtor_time_zones(s, None, besides="", debt_id="L-8") == ["America/New_York"]
-        with pytest.raises(ValueError, match="a debtor id or a debt id"):
+        with pytest.raises(ValueError, match="a debtor id, a debt id or a phone number"):
             repo.debtor_calls_since(s, None, NOW, besides="")
+
+
+@pytest.mark.asyncio
+async def test_a_call_giving_only_the_phone_number_counts_the_calls_to_that_number(
+    manager: CallManager, database: Database, subscribe: Subscribe, events_of: EventsOf
+) -> None:
+    """A dialer may pass only the number it dialled: the stored calls to that number (written in
+    any form with the same digits, with or without a debtor or debt id) are its history, and their
+    time zones serve when it gives none; another number's calls, or a withheld number's, are not."""
+    forms = ("+1 (555) 123-4567", "0015551234567", "+15551234567", "1.555.123.4567")
+    for i in range(7):  # seven calls to one number in five days, under other ids or none
+        debtor, debt = (None, None) if i < 3 else (f"d-{i}", f"L-{i}")
+        store_call(
+            database, f"n-{i}", 1 + i % 5 + i / 100, debtor_id=debtor, debt_id=debt, phone=forms[i % 4]
+        )
+    store_call(database, "other-talk", 2, debtor_id=None, phone="+1 555 765 4321", conversation=True)
+    for i in range(7):
+        store_call(database, f"withheld-{i}", 1 + i % 5 + i / 100, debtor_id=None, phone="anonymous")
+    eighth = live_call("n-live", debtor_id=None, phone="+1-555-123-4567")
+    assert await flagged(manager, eighth, subscribe, events_of) == ["US-FREQ-1"]
+    no_zone = live_call("other-no-zone", debtor_id=None, debtor_tz=None, phone="15557654321")
+    assert await flagged(manager, no_zone, subscribe, events_of) == ["US-FREQ-2"]
+    new_number = live_call("new-number", debtor_id=None, phone="+1 555 000 1111")
+    assert await flagged(manager, new_number, subscribe, events_of) == []
+    withheld = live_call("withheld-live", debtor_id=None, phone="anonymous")
+    assert await flagged(manager, withheld, subscribe, events_of) == []
+    with database.session() as s:
+        assert repo.debtor_time_zones(s, None, besides="", phone="+15557654321") == ["America/New_York"]
+        with pytest.raises(ValueError, match="a debtor id, a debt id or a phone number"):
+            repo.debtor_calls_since(s, None, NOW, besides="", phone="unknown")
+        assert [p for r in verify_all(s) for p in r.problems] == []
 
 
 @pytest.mark.asyncio

@@ -61,7 +61,7 @@ def test_migration_0014_keeps_old_calls_verifying_and_seals_new_debts(
     try:
         _calls_at_0013(db)
         before = _log(db)
-        assert upgrade_database(empty_db_url) == head_revision() == "0014"
+        assert upgrade_database(empty_db_url) == head_revision()
         assert _log(db) == before  # the old calls' digests and the chain are untouched
         assert chain_problems(db) == []
         assert main(["db", "verify"]) == 0, capsys.readouterr().out

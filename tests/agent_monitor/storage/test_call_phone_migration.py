@@ -1,0 +1,108 @@
+"""Migration 0015 adds ``call_phones`` (a call's phone number as its digits, for the frequency rule
+of calls that name neither debtor nor debt), filled for the calls a database already holds: their
+rows, digests and the evidence chain stay as they were; downgrading drops the table. The frozen
+copy of ``phone_key`` in the migration agrees with the application's. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, select, text
+
+from agent_monitor.model.identifiers import phone_key
+from agent_monitor.storage import repo
+from agent_monitor.storage.engine import Database
+from agent_monitor.storage.migrate import alembic_config, head_revision, upgrade_database
+from agent_monitor.storage.tables import CallPhone
+from tests.agent_monitor.storage.evidence_support import chain_problems
+
+T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
+LOG_SQL = "SELECT id, kind, ref, digest, row_hash FROM evidence_log ORDER BY id"
+#: numbers as diallers write them, and what they are matched by
+NUMBERS = {
+    "+1 (555) 123-4567": "15551234567",
+    "0015551234567": "15551234567",
+    " +00 1 555 123 4567": "0015551234567",  # a '+' then 00: the digits as written
+    "555-123-4567": "5551234567",
+    "+86 138 0013 8000": "8613800138000",
+    "１３８００１３８０００": "13800138000",  # full-width digits
+    "555-1234": "5551234",
+    "anonymous": None,
+    "123456": None,
+    "ext. 42": None,
+}
+
+
+def _migration() -> ModuleType:
+    path = (
+        Path(alembic_config().get_main_option("script_location") or "") / "versions" / "0015_call_phones.py"
+    )
+    spec = importlib.util.spec_from_file_location("migration_0015", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_phone_key_reads_the_digits_and_the_migration_reads_them_alike() -> None:
+    frozen = _migration().phone_key
+    for number, key in NUMBERS.items():
+        assert phone_key(number) == key, number
+        assert frozen(number) == key, number
+
+
+def _log(db: Database) -> list[tuple[object, ...]]:
+    with db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(LOG_SQL))]
+
+
+def test_migration_0015_keys_the_stored_calls_and_leaves_the_evidence_as_it_was(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade_database(empty_db_url, "0014")
+    db = Database.open(empty_db_url)
+    try:
+        with monkeypatch.context() as m:  # stored as revision 0014's code did: no key
+            m.setattr("agent_monitor.storage.repo.calls.phone_key", lambda phone: None)
+            for n, number in enumerate([*NUMBERS, None]):
+                with db.session() as s:
+                    at = T0 - timedelta(hours=n)
+                    repo.start_call(
+                        s, f"old-{n}", "A1", source_protocol="ws_ingest", started_at=at, debtor_phone=number
+                    )
+        before = _log(db)
+        assert upgrade_database(empty_db_url) == head_revision()
+        assert _log(db) == before  # no call's digest changes; the keys are not sealed
+        with db.session() as s:
+            keyed = dict(s.execute(select(CallPhone.call_id, CallPhone.phone_key)).all())
+            assert keyed == {f"old-{n}": key for n, key in enumerate(NUMBERS.values()) if key is not None}
+            history = repo.debtor_calls_since(
+                s, None, T0 - timedelta(days=1), besides="", phone="+15551234567"
+            )
+            assert [r.call.id for r in history] == ["old-1", "old-0"]
+        with db.engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0014")
+        assert "call_phones" not in inspect(db.engine).get_table_names()
+        assert upgrade_database(empty_db_url) == head_revision()  # and up again: keyed again
+        with db.session() as s:
+            assert len(s.scalars(select(CallPhone)).all()) == len(keyed)
+        assert chain_problems(db) == []
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("number", ["+1 555 123 4567", "anonymous", None])
+def test_a_new_call_keeps_its_numbers_digits(db: Database, number: str | None) -> None:
+    with db.session() as s:
+        repo.start_call(s, "c1", "A1", source_protocol="ws_ingest", started_at=T0, debtor_phone=number)
+    with db.session() as s:
+        rows = s.execute(select(CallPhone.call_id, CallPhone.phone_key)).all()
+        assert rows == ([] if number is None or phone_key(number) is None else [("c1", "15551234567")])
+        assert chain_problems(db) == []
