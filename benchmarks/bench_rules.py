@@ -10,6 +10,8 @@ with the full shipped rule set for its language (agent leg, model rule included)
 initialisation, caches) is excluded; repeated texts hit the per-text jieba cache, so the corpus is
 cycled with a varying suffix to keep caches honest. A second line per language times the abusive-tone
 classifier alone (n-gram extraction and scoring of a prepared text): microseconds per utterance.
+A third line times the live path for the agent leg: each text as a final transcript through a
+``LegChecker`` (rules, must-say wording, verifying wording, call facts), finals per second per core.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from agent_monitor.model.audio import Leg  # noqa: E402
+from agent_monitor.model.transcript import Transcript  # noqa: E402
 from agent_monitor.settings import load_settings  # noqa: E402
 from qa_rules.classifier import AbuseModel  # noqa: E402
 from qa_rules.engine import load_rules_from_settings  # noqa: E402
+from qa_rules.live import LiveRules  # noqa: E402
 from qa_rules.offline.datasets import load  # noqa: E402
 from qa_rules.text import prepare  # noqa: E402
 
@@ -81,8 +85,25 @@ def main() -> int:
         )
         if matcher.model_rules:
             classifier_cost(ruleset.models[matcher.model_rules[0].model or ""], items, lang, args.seconds)
+        live_leg_cost(LiveRules(ruleset, settings.rules), items, lang, args.seconds)
     print(f"all: {total_n / total_t:,.0f} utterances/s per core")
     return 0
+
+
+def live_leg_cost(rules: LiveRules, items: list[str], lang: str, seconds: float) -> None:
+    """Time the agent leg's live checking of final transcripts (a fresh checker per pass)."""
+    n = 0
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        checker = rules.checker(lang, Leg.AGENT)
+        suffix = f" {n}" if lang == "en" else f"{n}"
+        for i, text in enumerate(items):
+            checker.update(
+                Transcript(Leg.AGENT, i, float(i), float(i) + 1.0, text + suffix, final=True, lang=lang)
+            )
+        n += len(items)
+    elapsed = time.process_time() - start
+    print(f"{lang}: live agent leg {n / elapsed:,.0f} finals/s per core ({n} finals)")
 
 
 def classifier_cost(model: AbuseModel, items: list[str], lang: str, seconds: float) -> None:

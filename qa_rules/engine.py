@@ -28,6 +28,10 @@ from qa_rules.text import Prepared, prepare
 from qa_rules.timed_regex import Match, TimedPattern
 from qa_rules.zh_lang import HomophoneIndex, Substitution, word_bounds
 
+#: a text as the rules read it: prepared, its canonical match string (homophones rewritten), the
+#: substitutions made, and the ranges allowed wording covers
+Reading = tuple[Prepared, str, tuple[Substitution, ...], tuple[tuple[int, int], ...]]
+
 log = logging.getLogger(__name__)
 
 
@@ -165,6 +169,8 @@ class Matcher:
         #: searches given up on (:mod:`qa_rules.timed_regex`), and the rules they were of
         self.timeouts = 0
         self._timed_out_rules: set[str] = set()
+        #: the last text read and its reading (:meth:`prepare`; replaced whole, so threads may share)
+        self._last: tuple[str, Reading] | None = None
         homophones: list[tuple[str, bool]] = []
         if lang == "zh":
             for pack in packs:
@@ -173,8 +179,18 @@ class Matcher:
                         homophones.extend((t, tl.homophones == "addressed") for t in tl.terms)
         self._homophones = HomophoneIndex(homophones)
 
-    def prepare(self, text: str) -> tuple[Prepared, str, tuple[Substitution, ...], list[tuple[int, int]]]:
-        """Prepared text, the canonical match string (homophones rewritten) and allowed ranges."""
+    def prepare(self, text: str) -> Reading:
+        """Prepared text, the canonical match string (homophones rewritten) and allowed ranges. The
+        last text's reading is kept: a final transcript is read for its hits, its must-say wording
+        and its verifying wording (:mod:`qa_rules.streaming`), once."""
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]
+        reading = self._read(text)
+        self._last = (text, reading)
+        return reading
+
+    def _read(self, text: str) -> Reading:
         prep = prepare(text, self.lang)
         allowed: list[tuple[int, int]] = []
         if self._allow is not None:
@@ -185,7 +201,7 @@ class Matcher:
             canon, subs = self._homophones.canonicalize(prep.match, allowed)
             if subs and self._allow is not None:
                 allowed.extend(m.span() for m in self._allow.finditer(canon))
-        return prep, canon, subs, allowed
+        return prep, canon, subs, tuple(allowed)
 
     def find(self, text: str, *, models: bool = True) -> tuple[Prepared, list[_Found]]:
         prep, canon, subs, allowed = self.prepare(text)
@@ -204,7 +220,7 @@ class Matcher:
         rule: Rule,
         comp: CompiledPatterns,
         canon: str,
-        allowed: list[tuple[int, int]],
+        allowed: tuple[tuple[int, int], ...],
         subs: tuple[Substitution, ...],
     ) -> list[_Found]:
         if comp.regex is None:

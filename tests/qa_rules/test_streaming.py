@@ -186,3 +186,29 @@ def test_classifier_hit_at_a_pause_is_provisional_then_confirmed_or_withdrawn(ru
     assert statuses(checker.update(tr("you have got to pay", 8, True, start=50.0))) == [
         ("withdrawn", "EN-ABUSE-MODEL-1")
     ]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_agent_final_is_read_once(ruleset: RuleSet, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A final transcript is checked for hits, must-say wording and verifying wording: the text is
+    prepared once for all three, and the next text is prepared again (nothing stale)."""
+    import qa_rules.engine
+
+    read: list[str] = []
+    real = qa_rules.engine.prepare
+
+    def counted(text: str, lang: str) -> object:
+        read.append(text)
+        return real(text, lang)
+
+    monkeypatch.setattr(qa_rules.engine, "prepare", counted)
+    checker = LegChecker(ruleset, lang, Leg.AGENT)
+    matcher = ruleset.matcher(lang, Leg.AGENT)
+    assert matcher.must_say_rules and matcher.verify_rules  # all three readings apply
+    insult = "you are a deadbeat" if lang == "en" else "你这个老赖"
+    first = checker.update(tr(insult, 1, True, lang=lang))
+    assert read == [insult]
+    assert [e.hit.rule for e in first if e.hit.category == "insult"]
+    polite = "thank you for your time" if lang == "en" else "谢谢您的时间"
+    assert statuses(checker.update(tr(polite, 2, True, lang=lang))) == []
+    assert read == [insult, polite]
