@@ -7,6 +7,10 @@ from datetime import datetime
 
 from agent_monitor.errors import CallRecordError
 
+#: the start of a :class:`CallRecord`'s ``debt_id`` that stands for the calls to one phone number
+#: (a call that named neither debtor nor debt: :attr:`~agent_monitor.model.session.CallInfo.frequency_key`)
+PHONE_DEBT = "phone "
+
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.calls import PHONE_DEBT
 from agent_monitor.model.identifiers import (
     MAX_ID_CHARS,
     MAX_PHONE_CHARS,
@@ -115,7 +116,7 @@ class CallInfo:
         if self.debt_id or self.debtor_id:
             return self.debt_id or self.debtor_id
         key = phone_key(self.debtor_phone) if self.debtor_phone else None
-        return None if key is None else f"phone {key}"
+        return None if key is None else PHONE_DEBT + key
 
     @property
     def bytes_per_sample(self) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallStarted, RuleHitEvent
@@ -16,6 +17,7 @@ from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import CallManager
 from agent_monitor.storage import CallStatus, Database, repo
 from agent_monitor.storage.evidence import verify_all
+from agent_monitor.storage.tables import RuleHitRow
 from tests.agent_monitor.pipeline.conftest import EventsOf, Subscribe
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: inside calling hours
@@ -184,6 +186,12 @@ async def test_a_call_giving_only_the_phone_number_counts_the_calls_to_that_numb
         assert repo.debtor_time_zones(s, None, besides="", phone="+15557654321") == ["America/New_York"]
         with pytest.raises(ValueError, match="a debtor id, a debt id or a phone number"):
             repo.debtor_calls_since(s, None, NOW, besides="", phone="unknown")
+        calls = ["n-live", "other-no-zone"]
+        reasons = sorted(s.scalars(select(RuleHitRow.reason).where(RuleHitRow.call_id.in_(calls))))
+        assert [r.split(" (")[0] for r in reasons] == [
+            "Placed on 2025-03-10, after a telephone conversation with this number on 2025-03-08",
+            "This is call 8 to this number within 7 consecutive days; more than 7 is presumed harassment",
+        ]
         assert [p for r in verify_all(s) for p in r.problems] == []
 
 
