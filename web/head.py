@@ -4,13 +4,19 @@ access checks and dependencies, the same status and headers, ``Content-Length`` 
 no body. FastAPI routes answer only the methods they name, so a monitoring probe's
 ``HEAD /healthz`` and ``curl -I`` on a page were a 405 before.
 
-A ``HEAD`` is a ``GET`` to everything inside: a route refusing a caller refuses their ``HEAD`` alike,
-and what a ``GET`` records (a download in the audit log) a ``HEAD`` records too. Websockets pass
+A ``HEAD`` is a ``GET`` to everything inside: a route refusing a caller refuses their ``HEAD`` alike.
+The request's state says it was a ``HEAD`` (:func:`is_head`), so that what a ``GET`` records in the
+audit log as a download a ``HEAD`` records as what it was, a look at the headers (a recording's
+size, an export's): the audit log must not show a download that never happened. Websockets pass
 untouched."""
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: the key of the request state that marks a ``HEAD`` answered as a ``GET``
+HEAD_STATE = "head_request"
 
 #: the messages that carry (or stand for) the body of a response
 _BODY = frozenset({"http.response.body", "http.response.pathsend", "http.response.zerocopysend"})
@@ -35,4 +41,10 @@ class HeadAsGet:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         # the server keeps its own scope (still HEAD): it expects no body and checks none
-        await self.app({**scope, "method": "GET"}, receive, send_head)
+        state = {**scope.get("state", {}), HEAD_STATE: True}
+        await self.app({**scope, "method": "GET", "state": state}, receive, send_head)
+
+
+def is_head(request: Request) -> bool:
+    """Was ``request`` a ``HEAD`` (answered as a ``GET`` without its body)?"""
+    return bool(getattr(request.state, HEAD_STATE, False))

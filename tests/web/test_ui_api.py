@@ -154,6 +154,25 @@ def test_recording_download_is_audited(client: httpx.Client) -> None:
     assert len([a for a in audit_rows(client, "recording_download") if a[0] == "qa1"]) == 1
 
 
+def test_a_head_is_audited_as_a_look_not_as_a_download(client: httpx.Client) -> None:
+    """``curl -I`` on a recording or the evidence export sends no audio and no package: the audit
+    log says ``recording_head`` / ``evidence_export_head``, not a download that never happened."""
+    login(client, "admin1")
+    wav, package = "/api/calls/call-a2/recordings/agent.wav", "/api/calls/call-a2/export.zip"
+    for path in (wav, package):
+        head = client.head(path)
+        assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
+
+    def mine(action: str) -> list[Any]:
+        return [a for a in audit_rows(client, action) if a[:2] == ("admin1", "call-a2")]
+
+    assert [a[2]["leg"] for a in mine("recording_head")] == ["agent"]
+    assert len(mine("evidence_export_head")) == 1
+    assert mine("recording_download") == [] and mine("evidence_export") == []
+    assert client.get(wav).status_code == 200 and client.get(package).status_code == 200
+    assert len(mine("recording_download")) == 1 and len(mine("evidence_export")) == 1
+
+
 def _recording_answers(client: httpx.Client, call_id: str) -> list[httpx.Response]:
     return [
         client.get(f"/api/calls/{call_id}/recordings/agent.wav"),

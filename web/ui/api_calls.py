@@ -34,6 +34,7 @@ from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import locate_recording, read_recording, wav_header
 from web.auth.deps import AgentUser, AnyRole, CurrentUser, ReplayUser, SupervisorUser, csrf_protect
 from web.auth.scope import call_scope, can_see_call, masks, narrow, visible_call
+from web.head import is_head
 from web.masking import mask_id
 from web.params import Offset, RowId
 from web.services import Services, ServicesDep, in_db
@@ -110,7 +111,8 @@ async def get_recording(
     user: ReplayUser,
     services: ServicesDep,
 ) -> Response:
-    """One leg's audio as WAV (byte ranges supported); the first request of a playback is audited.
+    """One leg's audio as WAV (byte ranges supported); the first request of a playback is audited
+    (a ``HEAD`` as ``recording_head``: no audio left the server).
     A missing or unreadable recording file is a 404 that does not name its path
     (:func:`~web.ui.api_media.recording_unavailable`)."""
     data_dir = services.settings.media_dir
@@ -125,7 +127,8 @@ async def get_recording(
         except RecordingError as exc:
             raise recording_unavailable(call_id, leg, exc, "playback") from exc
         if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
-            audit(s, user, "recording_download", "call", call_id, leg=leg.value, bytes=len(audio.pcm))
+            action = "recording_head" if is_head(request) else "recording_download"
+            audit(s, user, action, "call", call_id, leg=leg.value, bytes=len(audio.pcm))
         return audio.pcm, audio.sample_rate
 
     pcm, rate = await in_db(request, job)

@@ -18,6 +18,7 @@ from agent_monitor.errors import NotFoundError
 from agent_monitor.storage import Verdict, repo
 from web.auth.deps import CurrentUser, ReplayUser, ReviewerUser, csrf_protect
 from web.auth.scope import can_see_call, masks
+from web.head import is_head
 from web.params import RowIdKey
 from web.services import ServicesDep, in_db
 from web.ui.access import audit
@@ -89,8 +90,10 @@ async def save_review(request: Request, call_id: str, body: ReviewIn, user: Revi
 
 @router.get("/api/calls/{call_id:path}/export.zip", response_class=Response)
 async def export(request: Request, call_id: str, user: ReplayUser, services: ServicesDep) -> Response:
-    """The evidence package (zip with audio, transcript, alerts, review and SHA256SUMS); audited."""
+    """The evidence package (zip with audio, transcript, alerts, review and SHA256SUMS); audited (a
+    ``HEAD`` as ``evidence_export_head``: the package is built for its length, not sent)."""
     masked = masks(request, user)
+    head = is_head(request)
     data_dir = services.settings.media_dir
     # everything that can fail happens before the audit row is written in the same transaction
     headers = {"Content-Disposition": content_disposition(call_id)}
@@ -98,7 +101,8 @@ async def export(request: Request, call_id: str, user: ReplayUser, services: Ser
     def job(s: Any) -> bytes:
         record = call_record(s, user, call_id, masked)
         data, sums = build_evidence_zip(s, record, data_dir, user.username, masked)
-        audit(s, user, "evidence_export", "call", call_id, masked=masked, files=sums)
+        action = "evidence_export_head" if head else "evidence_export"
+        audit(s, user, action, "call", call_id, masked=masked, files=sums)
         return data
 
     data = await in_db(request, job)
