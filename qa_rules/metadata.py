@@ -13,8 +13,16 @@
 
 Days are calendar days in the debtor's (first) time zone as the call being judged gives it: the
 earlier calls and conversations are dated in that zone too, whatever zone they were stored with.
-The frequency presumptions are US law and apply to ``jurisdiction="US"`` records; PRC caps are
-unverified institution policy.
+The frequency presumptions are US law and apply to ``jurisdiction="US"`` records.
+
+* :func:`call_frequency` also judges PRC records against a daily cap (``CN-FREQ-1``): the law
+  forbids harassing calls (民法典 1033 (一), 治安管理处罚法 42 (五); rule CN-HARASS-1) but gives no
+  number, so the caps are institution policy (``rules.prc_max_contacts_per_day``, default 3
+  conversations with the person a day, the figure secondary sources quote; and
+  ``rules.prc_max_calls_per_day``, calls placed a day, off by default). A call placed once the
+  person has had that many conversations, or been called that many times, that local day is
+  flagged. Counted per person (every debt), calls that did not connect and callbacks the person
+  asked for left out of the calls placed.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ from agent_monitor.settings import RulesSettings
 US_TIME_CITATION = "FDCPA 805(a)(1) [15 U.S.C. 1692c(a)(1)]; Reg F 12 CFR 1006.6(b)(1)(i)"
 CN_TIME_CITATION = "催收规则 CN-TIME-1（NIFA 自律公约，时段未经核实，按租户配置）"
 FREQ_CITATION = "Reg F 12 CFR 1006.14(b)(2)(i)(A) (7 calls in 7 days) and (B) (7 days after a conversation)"
+CN_FREQ_CITATION = (
+    "《民法典》第1033条（一）；《治安管理处罚法》（2012）第42条（五）；"
+    "催收规则 CN-HARASS-1（每日上限为机构政策，按配置）"
+)
 
 
 def _zone(name: str, call_id: str) -> ZoneInfo:
@@ -124,7 +136,13 @@ def call_frequency_of(call_id: str, calls: Iterable[CallRecord], settings: Rules
 
 
 def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tuple[str, RuleHit]]:
-    """(call id, hit) for every call beyond the frequency presumptions."""
+    """(call id, hit) for every call beyond the frequency presumptions (US) or daily caps (PRC)."""
+    calls = list(calls)
+    return _us_frequency(calls, settings) + _prc_frequency(calls, settings)
+
+
+def _us_frequency(calls: list[CallRecord], settings: RulesSettings) -> list[tuple[str, RuleHit]]:
+    """(call id, hit) for every US call beyond the Regulation F presumptions."""
     groups: dict[tuple[str, str], list[CallRecord]] = defaultdict(list)
     for call in calls:
         if call.jurisdiction.upper() == "US":
@@ -175,3 +193,32 @@ def _frequency(calls: Iterable[CallRecord], settings: RulesSettings) -> list[tup
 
 def _day_of(instant: datetime, like: CallRecord) -> date:
     return instant.astimezone(_zone(like.debtor_timezones[0], like.call_id)).date()
+
+
+def _prc_frequency(calls: list[CallRecord], settings: RulesSettings) -> list[tuple[str, RuleHit]]:
+    """(call id, hit) for every PRC call placed beyond a daily cap (see the module documentation)."""
+    most_contacts, most_calls = settings.prc_max_contacts_per_day, settings.prc_max_calls_per_day
+    groups: dict[str, list[CallRecord]] = defaultdict(list)
+    for call in calls:
+        if call.jurisdiction.upper() in ("CN", "PRC"):
+            groups[call.debtor_id].append(call)
+    hits: list[tuple[str, RuleHit]] = []
+    for group in groups.values():
+        group.sort(key=lambda c: c.placed_at)
+        for n, call in enumerate(group):
+            if not call.connected or call.consented:
+                continue
+            day = _day(call)
+            today = [c for c in group[:n] if c.connected and _day_of(c.placed_at, call) == day]
+            talks = sum(c.conversation for c in today)
+            placed = sum(not c.consented for c in today)
+            nth = f"本次为当天第 {placed + 1} 次拨打"
+            if most_contacts is not None and talks >= most_contacts:
+                reason = f"{day} 当天已与此人有效沟通 {talks} 次（上限 {most_contacts} 次），{nth}"
+            elif most_calls is not None and placed >= most_calls:
+                reason = f"{day} 当天已向此人拨打 {placed} 次（上限 {most_calls} 次），{nth}"
+            else:
+                continue
+            hit = _hit("CN-FREQ-1", "当天联系次数超过上限", "call_frequency", reason, CN_FREQ_CITATION)
+            hits.append((call.call_id, hit))
+    return hits

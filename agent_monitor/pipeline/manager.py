@@ -232,7 +232,8 @@ class CallManager:
 
     async def _metadata_rules(self, session: CallSession, checkers: CheckerFactory) -> None:
         """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and
-        call frequency (Regulation F, US calls) over this debtor's stored calls. US or PRC rules:
+        call frequency (Regulation F for US calls, a daily cap for PRC calls) over this debtor's
+        stored calls. US or PRC rules:
         by the debtor's time zone, else the call's language (:func:`jurisdiction_of`). A call
         that comes without a time zone is judged in every zone the debtor's stored calls gave.
         Calls are counted per debt (the call's ``debt_id``, else its debtor id; a call giving

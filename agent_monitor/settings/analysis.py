@@ -39,6 +39,11 @@ class RulesSettings(Section):
     freq_window_days: int = Field(7, ge=1)
     #: no call within this many days after a telephone conversation (conversation day = day 1)
     freq_after_conversation_days: int = Field(7, ge=1)
+    #: PRC (CN-FREQ-1): no call once the person has had this many conversations that local day
+    #: (institution policy, not law: 3 is the figure secondary sources quote; None: no cap) ...
+    prc_max_contacts_per_day: int | None = Field(3, ge=1)
+    #: ... or been called this many times that day (calls that connected; None: no cap)
+    prc_max_calls_per_day: int | None = Field(None, ge=1)
 
     @field_validator("us_calling_window", "prc_calling_window")
     @classmethod

@@ -6,7 +6,7 @@
 - calls per agent;
 - alerts per agent and level (``alerts``);
 - rule hits per agent, rule and severity (``rule_hits``, withdrawn ones left out); hits of
-  category ``call_frequency`` are the Regulation F call-frequency findings;
+  category ``call_frequency`` are the call-frequency findings (Regulation F; the PRC daily cap);
 - hand-offs per agent: how many, how many acknowledged, the summed and the longest time from the
   hand-off request to its acknowledgement (seconds);
 - finished QA reviews per agent and the mean of their stored scores (``qa_reviews.score``: percent
@@ -32,7 +32,7 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.storage.enums import HitStatus, Verdict
 from agent_monitor.storage.types import UTCDateTime, as_utc
 
-#: category of the Regulation F call-frequency findings (``qa_rules.metadata``)
+#: category of the call-frequency findings, Regulation F's and the PRC daily cap's (``qa_rules.metadata``)
 REG_F_CATEGORY = "call_frequency"
 #: a rule needs this many verdicts before a precision is read into a suggestion
 MIN_VERDICTS = 5

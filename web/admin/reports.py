@@ -182,9 +182,9 @@ async def reports(
     until: Day = None,
     team: str | None = Query(None, max_length=100),
 ) -> dict[str, Any]:
-    """Per agent and team: calls, alerts per 100 calls by level, rule hits and Regulation F
-    findings per 100 calls, QA scores, hand-off acknowledgement times; per rule: hits and QA
-    precision with a suggested action."""
+    """Per agent and team: calls, alerts per 100 calls by level, rule hits and call-frequency
+    findings (``reg_f``: Regulation F's and the PRC daily cap's) per 100 calls, QA scores, hand-off
+    acknowledgement times; per rule: hits and QA precision with a suggested action."""
     return report_json(await _report(request, user, since, until, team))
 
 

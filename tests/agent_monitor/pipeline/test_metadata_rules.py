@@ -268,3 +268,30 @@ async def test_a_call_to_a_debtor_in_two_possible_zones_must_suit_both(
 def test_a_list_of_zones_is_refused_by_its_first_problem(tz: str, problem: str) -> None:
     with pytest.raises(PipelineError, match=problem):
         call_info("c-tzs", "d-tzs", tz=tz)
+
+
+@pytest.mark.asyncio
+async def test_a_prc_call_after_the_days_conversations_is_flagged_at_its_start(
+    manager: CallManager,
+    database: Database,
+    subscribe: Subscribe,
+    events_of: EventsOf,
+) -> None:
+    """CN-FREQ-1: three conversations with a debtor in Shanghai this morning (the default cap), so
+    the next call that day is flagged and stored; another debtor reached twice is not."""
+    ten = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    for i in range(3):
+        at = ten - timedelta(hours=i + 0.5)
+        store_call(database, f"cn-{i}", "d-cn", at, debtor_spoke=True, tz="Asia/Shanghai")
+        if i < 2:
+            store_call(database, f"cn-other-{i}", "d-cn-other", at, debtor_spoke=True, tz="Asia/Shanghai")
+    sub = subscribe(lambda e: isinstance(e, RuleHitEvent))
+    for call_id, debtor in (("cn-4", "d-cn"), ("cn-other-3", "d-cn-other")):
+        session = await manager.start_call(call_info(call_id, debtor, ten, tz="Asia/Shanghai", lang="zh"))
+        await session.stop("stop")
+    assert metadata_rules(events_of(sub)) == ["CN-FREQ-1"]
+    with database.session() as s:
+        stored = [h for h in repo.list_rule_hits(s, "cn-4") if h.category == "call_frequency"]
+        assert [(h.rule_id, h.reason) for h in stored] == [
+            ("CN-FREQ-1", "2025-03-10 当天已与此人有效沟通 3 次（上限 3 次），本次为当天第 4 次拨打")
+        ]

@@ -1,10 +1,11 @@
 // Reports page: per team and agent over a chosen period (calls, alerts per 100 calls by level, rule
-// hits and Regulation F findings, QA scores, hand-off acknowledgement times) and per rule (QA
-// precision and a suggested action); charts drawn here in SVG; each table downloadable as CSV.
+// hits and call-frequency findings: Regulation F, the PRC daily cap; QA scores, hand-off
+// acknowledgement times) and per rule (QA precision and a suggested action); charts drawn here in
+// SVG; each table downloadable as CSV.
 "use strict";
 Object.assign(window.I18N.en, {
   reports: "Reports", period: "Period", load: "Show", download_csv: "CSV", by_team: "Teams", by_agent: "Agents", by_rule: "Rules",
-  calls: "Calls", alerts_100: "Alerts / 100 calls", hits_100: "Rule hits / 100", reg_f: "Reg F findings", qa_score: "QA score",
+  calls: "Calls", alerts_100: "Alerts / 100 calls", hits_100: "Rule hits / 100", reg_f: "Call-frequency findings", qa_score: "QA score",
   reviews: "Reviews", handoffs: "Hand-offs", ack_mean: "Ack. mean", ack_max: "Ack. max", confirmed: "Confirmed",
   false_alarm: "False", precision: "Precision", suggestion: "Suggested action", category: "Category", hits: "Hits",
   chart_levels: "Alerts per 100 calls by level, per team", chart_precision: "QA precision per rule (confirmed / judged)",
@@ -12,7 +13,7 @@ Object.assign(window.I18N.en, {
 });
 Object.assign(window.I18N.zh, {
   reports: "报表", period: "时段", load: "查看", download_csv: "CSV", by_team: "团队", by_agent: "坐席", by_rule: "规则",
-  calls: "通话数", alerts_100: "每百通告警", hits_100: "每百通规则命中", reg_f: "F条例频次", qa_score: "质检得分",
+  calls: "通话数", alerts_100: "每百通告警", hits_100: "每百通规则命中", reg_f: "拨打频次违规", qa_score: "质检得分",
   reviews: "质检数", handoffs: "转交", ack_mean: "平均确认", ack_max: "最长确认", confirmed: "确认",
   false_alarm: "误报", precision: "准确率", suggestion: "建议", category: "类别", hits: "命中",
   chart_levels: "各团队每百通告警（按级别）", chart_precision: "各规则质检准确率（确认 / 已判）",
