@@ -8,6 +8,7 @@ Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
                "sample_rate": 8000, "encoding": "L16", "channels": ["agent", "debtor"]}
     server -> {"type": "started", "call_id": "C-1"}
     client -> binary frames: interleaved samples, channel i is leg channels[i]
+    client -> {"event": "dtmf", "dtmf": "1", "duration": "1600"}   (optional, any time after start)
     client -> {"type": "stop", "reason": "hangup"}          (optional reason)
     server -> {"type": "stopped", "call_id": "C-1"} and a normal close (1000)
 
@@ -36,6 +37,9 @@ Protocol (text frames are UTF-8 JSON objects, binary frames are audio)::
   of the frequency counts (12 CFR 1006.14(b)(3)). Both are stored with the call.
 - Unknown extra keys in the start message are ignored (mod_audio_fork and jambonz add their own
   metadata); ``event`` is accepted in place of ``type``.
+- A ``dtmf`` message (a key the caller pressed: jambonz ``listen`` with ``passDtmf`` sends them as
+  text frames between the audio frames) is accepted while streaming and changes nothing for the
+  call; before the start it is out of order.
 
 Violations close the connection with code 1008 (policy: bad JSON, bad start message, messages
 out of order) or 1003 (binary data not acceptable: before start, misaligned, too big); the close
@@ -102,10 +106,21 @@ def _check_id(value: str, what: str, max_chars: int = MAX_ID_CHARS) -> str:
     return value
 
 
-class StartMessage(BaseModel):
-    """The first message of a ``/ws/ingest`` connection: who the call is and how its audio looks."""
+class _Message(BaseModel):
+    """A text message of ``/ws/ingest``: unknown keys ignored, ``event`` taken for ``type``."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _event_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" not in data and "event" in data:
+            data = {**data, "type": data["event"]}
+        return data
+
+
+class StartMessage(_Message):
+    """The first message of a ``/ws/ingest`` connection: who the call is and how its audio looks."""
 
     type: Literal["start"]
     call_id: str
@@ -124,13 +139,6 @@ class StartMessage(BaseModel):
     encoding: Encoding = "L16"
     channels: Annotated[list[Leg], Field(min_length=1, max_length=2)] = [Leg.AGENT, Leg.DEBTOR]
     started_at: datetime | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _event_alias(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "type" not in data and "event" in data:
-            data = {**data, "type": data["event"]}
-        return data
 
     @field_validator("call_id", "agent_id")
     @classmethod
@@ -185,20 +193,17 @@ class StartMessage(BaseModel):
         return 2 if self.encoding == "L16" else 1
 
 
-class StopMessage(BaseModel):
+class StopMessage(_Message):
     """The last message of a ``/ws/ingest`` connection."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     type: Literal["stop"]
     reason: str = "stop message"
 
-    @model_validator(mode="before")
-    @classmethod
-    def _event_alias(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "type" not in data and "event" in data:
-            data = {**data, "type": data["event"]}
-        return data
+
+class DtmfMessage(_Message):
+    """A key the caller pressed (jambonz ``listen`` with ``passDtmf``): nothing to do for the call."""
+
+    type: Literal["dtmf"]
 
 
 def validation_problem(exc: ValidationError, what: str) -> str:
@@ -226,21 +231,22 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
     return data
 
 
-def parse_text_message(text: str) -> StartMessage | StopMessage:
-    """Parse a text frame of ``/ws/ingest`` (start or stop)."""
+#: a text message of ``/ws/ingest``
+TextMessage = StartMessage | StopMessage | DtmfMessage
+_MESSAGES: dict[str, type[TextMessage]] = {"start": StartMessage, "stop": StopMessage, "dtmf": DtmfMessage}
+
+
+def parse_text_message(text: str) -> TextMessage:
+    """Parse a text frame of ``/ws/ingest`` (start, stop or dtmf)."""
     data = parse_json_object(text, "text message")
     kind = data.get("type", data.get("event"))
-    if kind == "start":
-        try:
-            return StartMessage.model_validate(data)
-        except ValidationError as exc:
-            raise IngestProtocolError(validation_problem(exc, "start message")) from None
-    if kind == "stop":
-        try:
-            return StopMessage.model_validate(data)
-        except ValidationError as exc:
-            raise IngestProtocolError(validation_problem(exc, "stop message")) from None
-    raise IngestProtocolError(f"unknown message type {kind!r} (expected start or stop)")
+    model = _MESSAGES.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise IngestProtocolError(f"unknown message type {kind!r} (expected start, stop or dtmf)")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise IngestProtocolError(validation_problem(exc, f"{kind} message")) from None
 
 
 #: ``memoryview`` formats of one sample by its width in bytes (de-interleaving without numpy)
@@ -287,15 +293,16 @@ class IngestConnection:
         self.frames = 0
         self.bytes = 0
 
-    def on_text(self, text: str) -> StartMessage | StopMessage:
+    def on_text(self, text: str) -> TextMessage:
         msg = parse_text_message(text)
         if isinstance(msg, StartMessage):
             if self.state is not _State.AWAIT_START:
                 raise IngestProtocolError(f"start message received while {self.state.value}")
             self.start, self.state = msg, _State.STREAMING
-        else:
-            if self.state is not _State.STREAMING:
-                raise IngestProtocolError(f"stop message received while {self.state.value}")
+            return msg
+        if self.state is not _State.STREAMING:
+            raise IngestProtocolError(f"{msg.type} message received while {self.state.value}")
+        if isinstance(msg, StopMessage):
             self.state = _State.STOPPED
         return msg
 

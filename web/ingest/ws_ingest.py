@@ -8,7 +8,12 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket
 
 from agent_monitor.errors import IngestProtocolError
-from agent_monitor.ingest.ws_ingest import CLOSE_UNSUPPORTED_DATA, IngestConnection, StartMessage
+from agent_monitor.ingest.ws_ingest import (
+    CLOSE_UNSUPPORTED_DATA,
+    DtmfMessage,
+    IngestConnection,
+    StartMessage,
+)
 from web.auth.deps import websocket_ingest_ok
 from web.ingest.common import IngestCall, Received, run_ingest
 from web.services import ServicesDep
@@ -35,6 +40,8 @@ async def ws_ingest(websocket: WebSocket, services: ServicesDep) -> None:
         if isinstance(msg, StartMessage):
             session = await call.start(msg)
             await call.reply({"type": "started", "call_id": session.call_id, "resumed": session.resumed})
+            return False
+        if isinstance(msg, DtmfMessage):  # a key the caller pressed: nothing to do for monitoring
             return False
         await call.stopped("stop")
         return True

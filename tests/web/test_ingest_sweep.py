@@ -1,0 +1,119 @@
+"""Session 39's sweep of the live ingest protocols with bad and unusual input, on a real server
+(uvicorn on 127.0.0.1, the real Vosk model, SQLite): each test failed on the code before its fix.
+
+- ``/ws/ingest``: a ``dtmf`` text message between the audio frames (jambonz ``listen`` with
+  ``passDtmf`` sends one for every key the caller presses) closed the connection as an unknown
+  message type, so the rest of the call went unmonitored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import SecretStr
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from agent_monitor.compose import create_app
+from agent_monitor.errors import NotFoundError
+from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.model.audio import Leg
+from agent_monitor.settings import Settings
+from agent_monitor.storage import CallStatus, repo
+from agent_monitor.storage.recordings import read_recording, recording_path
+from tests.web.live_support import LiveServer
+from tests.web.ui_support import serve
+
+TOKEN = "sweep-ingest-token-0123456789abcdef"
+START_TIMEOUT_S = 2.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, base_settings: Settings) -> Iterator[LiveServer]:
+    settings = base_settings.model_copy(
+        update={
+            "data_dir": tmp_path_factory.mktemp("sweep") / "data",
+            "server": base_settings.server.model_copy(
+                update={"audiosocket_port": 0, "start_timeout_s": START_TIMEOUT_S}
+            ),
+            "web": base_settings.web.model_copy(update={"ingest_token": SecretStr(TOKEN)}),
+        }
+    )
+    app = create_app(settings)
+    with serve(app) as url:
+        yield LiveServer(url, settings, app.state.services, TOKEN)
+
+
+async def _closed(ws: Any) -> tuple[list[str], int | None, str]:
+    """What the server sent until it closed the connection, and its close code and reason."""
+    got: list[str] = []
+    try:
+        while True:
+            got.append(str(await asyncio.wait_for(ws.recv(), 30)))
+    except ConnectionClosed:
+        return got, ws.close_code, ws.close_reason
+
+
+def _stored_status(server: LiveServer, call_id: str) -> CallStatus | None:
+    """The call's stored status once it is no longer live (None: never stored)."""
+    deadline = time.monotonic() + 30
+    while server.services.manager.get(call_id) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with server.services.db.session() as s:
+        try:
+            return repo.get_call(s, call_id).status
+        except NotFoundError:
+            return None
+
+
+def _stereo(audio: CallAudio, start_s: float, seconds: float) -> tuple[list[bytes], bytes]:
+    """20 ms interleaved L16 frames of ``audio`` and the agent leg's samples in them."""
+    first, n = int(start_s * 8000), int(seconds * 8000)
+    agent, debtor = audio.agent[first : first + n], audio.debtor[first : first + n]
+    pcm = np.stack([agent, debtor], axis=1).astype("<i2").tobytes()
+    return [pcm[i : i + 640] for i in range(0, len(pcm), 640)], agent.astype("<i2").tobytes()
+
+
+def test_a_dtmf_message_between_audio_frames_keeps_the_call_going(
+    server: LiveServer, real_call: CallAudio
+) -> None:
+    call_id = "sweep-dtmf-" + uuid.uuid4().hex[:8]
+    before, agent_before = _stereo(real_call, 10.0, 2.0)
+    after, agent_after = _stereo(real_call, 12.0, 2.0)
+    start = {"type": "start", "call_id": call_id, "agent_id": "A-SWEEP", "encoding": "L16"}
+    dtmf = {"event": "dtmf", "dtmf": "1", "duration": "1600"}  # as jambonz sends a pressed key
+
+    async def run() -> tuple[list[str], int | None, str]:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(server.ws + "/ws/ingest", additional_headers=headers) as ws:
+            await ws.send(json.dumps(start))
+            for frame in before:
+                await ws.send(frame)
+            await ws.send(json.dumps(dtmf))
+            for frame in after:
+                await ws.send(frame)
+            await ws.send(json.dumps({"type": "stop"}))
+            return await _closed(ws)
+
+    got, code, reason = asyncio.run(run())
+    assert (code, reason) == (1000, "call stopped")
+    assert [json.loads(m)["type"] for m in got] == ["started", "stopped"]
+    assert _stored_status(server, call_id) is CallStatus.ENDED
+    stored = read_recording(recording_path(server.settings.data_dir, call_id, Leg.AGENT)).pcm
+    assert stored == agent_before + agent_after  # the audio after the key press is kept too
+
+
+def test_a_dtmf_message_before_the_start_is_out_of_order(server: LiveServer) -> None:
+    async def run() -> tuple[list[str], int | None, str]:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(server.ws + "/ws/ingest", additional_headers=headers) as ws:
+            await ws.send(json.dumps({"event": "dtmf", "dtmf": "1"}))
+            return await _closed(ws)
+
+    assert asyncio.run(run()) == ([], 1008, "dtmf message received while awaiting start")
