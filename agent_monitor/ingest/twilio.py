@@ -20,7 +20,8 @@ the ``callSid``), ``debtor_id``, ``debtor_phone``, ``debtor_tz``, ``debt_id``, `
 call is the agent's; ``inbound``, the audio from the called party, is the debtor's). A TwiML
 parameter's value is always a string, so ``consented`` is written ``true`` or ``false`` (in any
 case: ``True``, as a template may print a bool, is true; ``yes`` and ``1`` are refused) and
-``lang`` in any case (``EN``); the ws-ingest start message's rules apply to the rest.
+``lang`` in any case (``EN``); the ws-ingest start message's rules apply to the rest. The start
+event's ``callSid`` and ``streamSid`` are non-empty strings (``null`` made the call id ``None``).
 
 Each track's ``timestamp`` is milliseconds since the stream started; when a track's timestamp
 runs ahead of the audio received on it by more than ``GAP_TOLERANCE_MS`` the gap is filled with
@@ -187,8 +188,8 @@ class TwilioConnection:
         if self.state is not _State.AWAIT_START:
             raise IngestProtocolError(f"start event received while {self.state.value}")
         start = _object(data, "start", "start event")
-        stream_sid = str(data.get("streamSid") or _get(start, "streamSid", "start event"))
-        call_sid = str(_get(start, "callSid", "start event"))
+        stream_sid = _sid(data.get("streamSid") or _get(start, "streamSid", "start event"), "streamSid")
+        call_sid = _sid(_get(start, "callSid", "start event"), "callSid")
         fmt = _object(start, "mediaFormat", "start event")
         encoding, rate, channels = fmt.get("encoding"), fmt.get("sampleRate"), fmt.get("channels", 1)
         if encoding != "audio/x-mulaw" or rate != TWILIO_RATE or channels != 1:
@@ -271,6 +272,14 @@ class TwilioConnection:
                 payload = bytes([MULAW_SILENCE]) * filled + payload
         self._received[track] += dropped + len(payload)
         return TwilioMedia(self.start.legs[track], payload, filled, dropped)
+
+
+def _sid(value: object, key: str) -> str:
+    """A Twilio identifier (``streamSid``, ``callSid``): a string with a character other than space
+    (``null`` or an object made the call id ``None`` or ``{...}``, every such stream one call)."""
+    if not isinstance(value, str) or not value.strip():
+        raise IngestProtocolError(f"start event: {key} must be a non-empty string")
+    return value
 
 
 def _timestamp(stamp: object) -> int:

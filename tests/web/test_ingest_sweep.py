@@ -3,7 +3,9 @@
 
 - ``/ws/ingest``: a ``dtmf`` text message between the audio frames (jambonz ``listen`` with
   ``passDtmf`` sends one for every key the caller presses) closed the connection as an unknown
-  message type, so the rest of the call went unmonitored."""
+  message type, so the rest of the call went unmonitored.
+- ``/ws/twilio``: a start event whose ``callSid`` was ``null`` or an object made the call id
+  ``None`` or ``{...}``, so every such stream went into that one call (a later one resumed it)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from agent_monitor.compose import create_app
 from agent_monitor.errors import NotFoundError
 from agent_monitor.ingest.call_audio import CallAudio
+from agent_monitor.ingest.twilio import media_message, start_message
 from agent_monitor.model.audio import Leg
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, repo
@@ -32,6 +35,7 @@ from tests.web.ui_support import serve
 
 TOKEN = "sweep-ingest-token-0123456789abcdef"
 START_TIMEOUT_S = 2.0
+CONNECTED = json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"})
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +121,23 @@ def test_a_dtmf_message_before_the_start_is_out_of_order(server: LiveServer) -> 
             return await _closed(ws)
 
     assert asyncio.run(run()) == ([], 1008, "dtmf message received while awaiting start")
+
+
+@pytest.mark.parametrize("call_sid", [None, {"sid": "CA1"}, 12345])
+def test_a_twilio_start_without_a_call_sid_string_is_refused(server: LiveServer, call_sid: Any) -> None:
+    """No call id made from it: ``None``, ``{'sid': 'CA1'}`` and ``12345`` were stored as calls."""
+    stream = "MZ" + uuid.uuid4().hex
+    start = start_message(stream, "CA-placeholder", {"agent_id": "A-SWEEP", "token": TOKEN})
+    start["start"]["callSid"] = call_sid
+    media = media_message(stream, "inbound", 2, 1, 0, bytes(160))
+
+    async def run() -> tuple[list[str], int | None, str]:
+        async with connect(server.ws + "/ws/twilio") as ws:
+            for message in (CONNECTED, json.dumps(start), json.dumps(media)):
+                await ws.send(message)
+            return await _closed(ws)
+
+    got, code, reason = asyncio.run(run())
+    assert (got, code, reason) == ([], 1008, "start event: callSid must be a non-empty string")
+    for stored_as in ("None", "{'sid': 'CA1'}", "12345"):
+        assert _stored_status(server, stored_as) is None
