@@ -5,7 +5,9 @@
   ``passDtmf`` sends one for every key the caller presses) closed the connection as an unknown
   message type, so the rest of the call went unmonitored.
 - ``/ws/twilio``: a start event whose ``callSid`` was ``null`` or an object made the call id
-  ``None`` or ``{...}``, so every such stream went into that one call (a later one resumed it)."""
+  ``None`` or ``{...}``, so every such stream went into that one call (a later one resumed it).
+- ``/ws/twilio``: a ``connected`` event, which passes before the ingest token is checked, reset
+  the start timeout: a client that sent it and nothing else held the socket open for ever."""
 
 from __future__ import annotations
 
@@ -141,3 +143,18 @@ def test_a_twilio_start_without_a_call_sid_string_is_refused(server: LiveServer,
     assert (got, code, reason) == ([], 1008, "start event: callSid must be a non-empty string")
     for stored_as in ("None", "{'sid': 'CA1'}", "12345"):
         assert _stored_status(server, stored_as) is None
+
+
+def test_a_twilio_stream_that_never_starts_is_closed_after_the_start_timeout(server: LiveServer) -> None:
+    """Without the ingest token (Twilio gives it in the start event, after ``connected``)."""
+
+    async def run() -> tuple[float, tuple[list[str], int | None, str]]:
+        async with connect(server.ws + "/ws/twilio") as ws:
+            t0 = time.monotonic()
+            await ws.send(CONNECTED)
+            closed = await _closed(ws)
+            return time.monotonic() - t0, closed
+
+    waited, closed = asyncio.run(run())
+    assert closed == ([], 1008, f"no start message within {START_TIMEOUT_S:g} s")
+    assert START_TIMEOUT_S - 0.5 < waited < START_TIMEOUT_S + 5

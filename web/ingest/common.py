@@ -64,12 +64,9 @@ class Received:
 HandleFn = Callable[[Received], Awaitable[bool]]
 
 
-async def receive(ws: WebSocket, timeout: float | None = None) -> Received:
-    """The next frame (or the disconnect); a ``timeout`` wait is a protocol violation."""
-    try:
-        message = await asyncio.wait_for(ws.receive(), timeout)
-    except TimeoutError:
-        raise IngestProtocolError(f"no start message within {timeout:g} s") from None
+async def receive(ws: WebSocket) -> Received:
+    """The next frame (or the disconnect)."""
+    message = await ws.receive()
     if message["type"] == "websocket.disconnect":
         return Received("disconnect", code=int(message.get("code") or 1005))
     if message.get("text") is not None:
@@ -201,13 +198,19 @@ class IngestCall:
 async def run_ingest(ws: WebSocket, call: IngestCall, handle: HandleFn, start_timeout: float) -> None:
     """Receive frames and hand them to ``handle`` until the call ends one way or another.
 
-    ``handle(received) -> bool`` returns ``True`` when the client ended the call (stop)."""
+    ``handle(received) -> bool`` returns ``True`` when the client ended the call (stop). The call
+    must have started within ``start_timeout`` s of the accept, whatever came before its start (a
+    Twilio ``connected`` event held an unauthenticated socket open for ever)."""
     await ws.accept()
-    first = True
+    loop = asyncio.get_running_loop()
+    start_by = loop.time() + start_timeout
     try:
         while True:
-            received = await receive(ws, start_timeout if first else None)
-            first = False
+            try:
+                left = None if call.session is not None else max(0.0, start_by - loop.time())
+                received = await asyncio.wait_for(receive(ws), left)
+            except TimeoutError:
+                raise IngestProtocolError(f"no start message within {start_timeout:g} s") from None
             if received.kind == "disconnect":
                 await call.disconnected(received.code)
                 return
