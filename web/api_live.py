@@ -133,7 +133,8 @@ class Registration(BaseModel):
 
 @router.post("/api/audiosocket/register", dependencies=[Depends(require_ingest_token)])
 async def register_audiosocket(body: Registration, services: ServicesDep) -> dict[str, Any]:
-    """Errors: 422 for an unusable ``call``, 429 when too many registrations wait
+    """Errors: 422 for an unusable ``call`` (another sample rate or encoding than AudioSocket's
+    included: it was a 409), 429 when too many registrations wait
     (``RegistrationLimitError``), 409 for a UUID already registered or a leg whose call metadata
     disagrees with the other leg's registration (``IngestProtocolError``)."""
     fields = {"sample_rate": AUDIOSOCKET_RATE, "encoding": "L16", **body.call, "type": "start"}

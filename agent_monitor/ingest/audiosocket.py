@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from agent_monitor.errors import IngestProtocolError, RegistrationLimitError
+from agent_monitor.errors import IngestProtocolError, InvalidRequestError, RegistrationLimitError
 from agent_monitor.ingest.ws_ingest import StartMessage
 from agent_monitor.model.audio import Leg
 
@@ -190,8 +190,11 @@ class LegRegistry:
         self._targets: dict[uuid.UUID, tuple[LegTarget, float]] = {}  # -> (target, expires at)
 
     def register(self, value: uuid.UUID, call: StartMessage, leg: Leg) -> None:
-        if call.sample_rate != AUDIOSOCKET_RATE or call.encoding != "L16":
-            raise IngestProtocolError("AudioSocket audio is L16 at 8000 Hz; register it so")
+        if call.sample_rate != AUDIOSOCKET_RATE or call.encoding != "L16":  # a 409 before: no conflict
+            raise InvalidRequestError(
+                "invalid call: AudioSocket audio is L16 at 8000 Hz: give sample_rate 8000 and encoding "
+                f"L16 or leave them out, not {call.sample_rate} Hz {call.encoding}"
+            )
         self._expire()
         known = self._targets.get(value)
         if known is not None and (known[0].call.call_id, known[0].leg) != (call.call_id, leg):

@@ -7,7 +7,9 @@
 - ``/ws/twilio``: a start event whose ``callSid`` was ``null`` or an object made the call id
   ``None`` or ``{...}``, so every such stream went into that one call (a later one resumed it).
 - ``/ws/twilio``: a ``connected`` event, which passes before the ingest token is checked, reset
-  the start timeout: a client that sent it and nothing else held the socket open for ever."""
+  the start timeout: a client that sent it and nothing else held the socket open for ever.
+- ``POST /api/audiosocket/register`` of a call with another sample rate or encoding than
+  AudioSocket's was a 409 (a conflict), not the 422 of bad input."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from pydantic import SecretStr
@@ -158,3 +161,21 @@ def test_a_twilio_stream_that_never_starts_is_closed_after_the_start_timeout(ser
     waited, closed = asyncio.run(run())
     assert closed == ([], 1008, f"no start message within {START_TIMEOUT_S:g} s")
     assert START_TIMEOUT_S - 0.5 < waited < START_TIMEOUT_S + 5
+
+
+@pytest.mark.parametrize("call", [{"sample_rate": 16000}, {"encoding": "mulaw"}, {"encoding": "alaw"}])
+def test_an_audiosocket_registration_of_another_audio_format_is_bad_input(
+    server: LiveServer, call: dict[str, Any]
+) -> None:
+    """422 naming what to send (bad input), not the 409 of a conflict with another registration."""
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "leg": "agent",
+        "call": {"call_id": "sweep-as", "agent_id": "A", **call},
+    }
+    r = httpx.post(
+        server.url + "/api/audiosocket/register", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert r.status_code == 422, r.text
+    assert "AudioSocket audio is L16 at 8000 Hz" in r.json()["detail"]
+    assert len(server.services.registry) == 0

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from agent_monitor.errors import IngestProtocolError
+from agent_monitor.errors import IngestProtocolError, InvalidRequestError
 from agent_monitor.ingest.audiosocket import (
     FrameParser,
     Kind,
@@ -92,7 +92,7 @@ def test_registry() -> None:
     reg.register(U, call, Leg.DEBTOR)  # idempotent
     with pytest.raises(IngestProtocolError, match="already registered"):
         reg.register(U, call.model_copy(update={"call_id": "D"}), Leg.AGENT)
-    with pytest.raises(IngestProtocolError, match="L16 at 8000"):
+    with pytest.raises(InvalidRequestError, match="L16 at 8000"):
         reg.register(uuid.uuid4(), call.model_copy(update={"sample_rate": 16000}), Leg.AGENT)
     target = reg.claim(U)
     assert target is not None and target.leg is Leg.DEBTOR
