@@ -198,9 +198,7 @@ class TwilioConnection:
                 f"not {encoding} {rate} Hz {channels} channel(s)",
                 CLOSE_UNSUPPORTED_DATA,
             )
-        tracks = start.get("tracks", ["inbound"])
-        if not isinstance(tracks, list) or not tracks or any(t not in TRACKS for t in tracks):
-            raise IngestProtocolError(f"start event: tracks must be inbound and/or outbound, not {tracks!r}")
+        tracks = _tracks(start.get("tracks", ["inbound"]))
         params = start.get("customParameters") or {}
         if not isinstance(params, dict):
             raise IngestProtocolError("start event: customParameters must be an object")
@@ -272,6 +270,21 @@ class TwilioConnection:
                 payload = bytes([MULAW_SILENCE]) * filled + payload
         self._received[track] += dropped + len(payload)
         return TwilioMedia(self.start.legs[track], payload, filled, dropped)
+
+
+def _tracks(tracks: object) -> list[str]:
+    """A start event's ``tracks``: ``inbound`` and/or ``outbound``, each once (a track named twice
+    was refused as the ``channels`` of ``customParameters``, which the stream never sent)."""
+    if (
+        not isinstance(tracks, list)
+        or not tracks
+        or any(t not in TRACKS for t in tracks)
+        or len(set(tracks)) < len(tracks)
+    ):
+        raise IngestProtocolError(
+            f"start event: tracks must be inbound and/or outbound, each once, not {tracks!r}"
+        )
+    return tracks
 
 
 def _sid(value: object, key: str) -> str:

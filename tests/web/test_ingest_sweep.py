@@ -8,6 +8,8 @@
   ``None`` or ``{...}``, so every such stream went into that one call (a later one resumed it).
 - ``/ws/twilio``: a ``connected`` event, which passes before the ingest token is checked, reset
   the start timeout: a client that sent it and nothing else held the socket open for ever.
+- ``/ws/twilio``: a start event naming a track twice was refused for "customParameters: channels:
+  each leg may be mapped to one channel only", fields the stream never sent.
 - ``POST /api/audiosocket/register`` of a call with another sample rate or encoding than
   AudioSocket's was a 409 (a conflict), not the 422 of bad input."""
 
@@ -146,6 +148,22 @@ def test_a_twilio_start_without_a_call_sid_string_is_refused(server: LiveServer,
     assert (got, code, reason) == ([], 1008, "start event: callSid must be a non-empty string")
     for stored_as in ("None", "{'sid': 'CA1'}", "12345"):
         assert _stored_status(server, stored_as) is None
+
+
+def test_a_twilio_start_naming_a_track_twice_is_refused_naming_the_tracks(server: LiveServer) -> None:
+    """The reason named ``customParameters`` and a ``channels`` field the stream never sent."""
+    stream = "MZ" + uuid.uuid4().hex
+    start = start_message(stream, "CA" + uuid.uuid4().hex, {"agent_id": "A-SWEEP", "token": TOKEN})
+    start["start"]["tracks"] = ["inbound", "inbound"]
+
+    async def run() -> tuple[list[str], int | None, str]:
+        async with connect(server.ws + "/ws/twilio") as ws:
+            await ws.send(CONNECTED)
+            await ws.send(json.dumps(start))
+            return await _closed(ws)
+
+    reason = "start event: tracks must be inbound and/or outbound, each once, not ['inbound', 'inbound']"
+    assert asyncio.run(run()) == ([], 1008, reason)
 
 
 def test_a_twilio_stream_that_never_starts_is_closed_after_the_start_timeout(server: LiveServer) -> None:
