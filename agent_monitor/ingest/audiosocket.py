@@ -9,6 +9,7 @@ kind   payload
 0x01   UUID (16 bytes): the first frame of every connection
 0x03   DTMF digit (1 ASCII byte)
 0x10   audio: signed linear 16-bit little-endian PCM, 8 kHz, mono ("slin")
+0x11+  audio at 12 to 192 kHz (newer Asterisk versions): refused, naming the rate
 0xff   error (optional 1-byte code from Asterisk; this server sends a UTF-8 reason)
 =====  ===========================================================================
 
@@ -74,11 +75,24 @@ def uuid_frame(value: uuid.UUID) -> bytes:
     return encode_frame(Kind.UUID, value.bytes)
 
 
+#: audio kinds of newer Asterisk versions (signed linear at other rates than 8 kHz): not taken
+WIDEBAND_KINDS = {
+    0x11: "12 kHz", 0x12: "16 kHz", 0x13: "24 kHz", 0x14: "32 kHz",
+    0x15: "44.1 kHz", 0x16: "48 kHz", 0x17: "96 kHz", 0x18: "192 kHz",
+}  # fmt: skip
+
+
 def check_frame(kind_byte: int, payload: bytes) -> Frame:
     """Validate one frame's kind and payload shape."""
     try:
         kind = Kind(kind_byte)
     except ValueError:
+        rate = WIDEBAND_KINDS.get(kind_byte)
+        if rate is not None:  # was "unknown kind": nothing said it is the sample rate
+            raise IngestProtocolError(
+                f"AudioSocket audio at {rate} (kind 0x{kind_byte:02x}) is not taken: this server takes "
+                "8 kHz signed linear audio (kind 0x10)"
+            ) from None
         raise IngestProtocolError(f"unknown AudioSocket frame kind 0x{kind_byte:02x}") from None
     if kind is Kind.UUID and len(payload) != 16:
         raise IngestProtocolError(f"AudioSocket UUID frame of {len(payload)} bytes, expected 16")

@@ -10,6 +10,8 @@
   the start timeout: a client that sent it and nothing else held the socket open for ever.
 - ``/ws/twilio``: a start event naming a track twice was refused for "customParameters: channels:
   each leg may be mapped to one channel only", fields the stream never sent.
+- AudioSocket: audio of a newer Asterisk at 16 kHz (kind 0x12) was refused as an "unknown frame
+  kind", which did not say that the sample rate was the problem.
 - ``POST /api/audiosocket/register`` of a call with another sample rate or encoding than
   AudioSocket's was a 409 (a conflict), not the 422 of bad input."""
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 import time
 import uuid
 from collections.abc import Iterator
@@ -197,3 +200,28 @@ def test_an_audiosocket_registration_of_another_audio_format_is_bad_input(
     assert r.status_code == 422, r.text
     assert "AudioSocket audio is L16 at 8000 Hz" in r.json()["detail"]
     assert len(server.services.registry) == 0
+
+
+def test_audiosocket_audio_at_another_rate_is_refused_naming_the_rate(server: LiveServer) -> None:
+    """Newer Asterisk versions send 16 kHz signed linear as kind 0x12: the error frame says so
+    (it said "unknown AudioSocket frame kind 0x12")."""
+    audiosocket = server.services.audiosocket
+    assert audiosocket is not None and audiosocket.port is not None
+    port = audiosocket.port
+    value = uuid.uuid4().bytes[:-1] + b"\x00"  # the agent leg by the UUID convention
+
+    async def run() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(struct.pack(">BH", 0x01, 16) + value + struct.pack(">BH", 0x12, 640) + bytes(640))
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 30)  # the error frame, then the close
+        writer.close()
+        return answer
+
+    answer = asyncio.run(run())
+    kind, length = struct.unpack(">BH", answer[:3])
+    assert (kind, answer[3 : 3 + length].decode()) == (
+        0xFF,
+        "AudioSocket audio at 16 kHz (kind 0x12) is not taken: this server takes 8 kHz signed linear "
+        "audio (kind 0x10)",
+    )
