@@ -29,6 +29,8 @@ CATEGORIES = frozenset(
         "abusive_tone",
         WRONG_PARTY,
         "unverified",
+        "represented",
+        "inconvenient",
     }
 )
 #: abusive wording (the model rule defers to pattern rules of these categories); ``contempt`` is

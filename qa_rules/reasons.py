@@ -28,6 +28,8 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "abusive_tone": "The wording reads as abusive or contemptuous toward the debtor.",
         "wrong_party": "The person on the line is not the debtor: the debt may not be discussed with them.",
         "unverified": "The person has not shown who they are: give no account details until they do.",
+        "represented": "A lawyer represents the person for this debt: the collector deals with the lawyer.",
+        "inconvenient": "The person said this time or place is inconvenient: contact them at another time.",
     },
     "zh": {
         "profanity": "催收中不得使用脏话、粗口。",
@@ -47,6 +49,8 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "abusive_tone": "措辞带有攻击性或轻蔑语气。",
         "wrong_party": "接电话的人不是债务人：不得向其透露任何欠款信息。",
         "unverified": "对方尚未核实身份：核实之前不得透露欠款金额或账号。",
+        "represented": "对方已委托律师：应与律师沟通，不再向本人催收。",
+        "inconvenient": "对方表示现在或此处不方便：应另约时间联系。",
     },
 }
 

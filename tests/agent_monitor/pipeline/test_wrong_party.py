@@ -29,7 +29,7 @@ DISCLOSURE = "I am calling about the overdue balance she owes us"
 CALL_S = 14.0
 
 
-def _spoken(text: str, voice: str, folder: Path) -> np.ndarray:
+def spoken(text: str, voice: str, folder: Path) -> np.ndarray:
     """SYNTHETIC speech of ``text`` (espeak-ng), 8 kHz float."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
@@ -46,7 +46,7 @@ def _call(folder: Path, answer_at: float, disclosure_at: float) -> CallAudio:
         (debtor, ANSWER, "en-us", answer_at),
         (agent, DISCLOSURE, "en", disclosure_at),
     ):
-        speech = _spoken(text, voice, folder)
+        speech = spoken(text, voice, folder)
         start = int(at * RATE)
         leg[start : start + len(speech)] += speech
     return CallAudio(float_to_pcm16(agent), float_to_pcm16(debtor))
