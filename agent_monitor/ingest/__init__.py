@@ -28,3 +28,16 @@ def close_reason(text: str) -> str:
     if len(data) <= MAX_CLOSE_REASON:
         return text
     return data[: MAX_CLOSE_REASON - 3].decode("utf-8", errors="ignore") + "..."
+
+
+#: the most characters of a protocol problem written to the log (it may quote what the client sent)
+MAX_LOGGED_PROBLEM = 500
+
+
+def logged_problem(problem: object) -> str:
+    """A protocol problem as the log takes it: at most :data:`MAX_LOGGED_PROBLEM` characters (a
+    client's 500 KB message type was quoted whole, one log line as large)."""
+    text = str(problem)
+    if len(text) <= MAX_LOGGED_PROBLEM:
+        return text
+    return f"{text[: MAX_LOGGED_PROBLEM - 40]}... ({len(text):,} characters in all)"

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from agent_monitor.errors import AgentMonitorError, IngestProtocolError, PipelineError, StorageError
+from agent_monitor.ingest import logged_problem
 from agent_monitor.ingest.audiosocket import (
     Kind,
     LegRegistry,
@@ -101,7 +102,7 @@ class AudioSocketServer:
             clean, problem = await self._stream(reader, call.session, leg)
         except IngestProtocolError as exc:
             problem = f"protocol error: {exc}"
-            log.warning("AudioSocket connection closed: %s", exc)
+            log.warning("AudioSocket connection closed: %s", logged_problem(exc))
             with contextlib.suppress(ConnectionError, OSError):
                 writer.write(encode_frame(Kind.ERROR, str(exc).encode("utf-8")[:1024]))
                 await writer.drain()

@@ -194,10 +194,17 @@ class StartMessage(_Message):
 
 
 class StopMessage(_Message):
-    """The last message of a ``/ws/ingest`` connection."""
+    """The last message of a ``/ws/ingest`` connection. Its ``reason`` is the client's note; one that
+    is not a string is taken as none (``null`` or a number refused the stop, so a call the client
+    ended properly was stored as aborted)."""
 
     type: Literal["stop"]
     reason: str = "stop message"
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, v: object) -> object:
+        return v if isinstance(v, str) else "stop message"
 
 
 class DtmfMessage(_Message):

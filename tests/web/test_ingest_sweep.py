@@ -1,6 +1,10 @@
 """Session 39's sweep of the live ingest protocols with bad and unusual input, on a real server
 (uvicorn on 127.0.0.1, the real Vosk model, SQLite): each test failed on the code before its fix.
 
+- ``/ws/ingest``: a stop message whose ``reason`` was ``null`` or a number was refused, so a call
+  the client ended properly was stored as aborted.
+- ``/ws/ingest``, ``/ws/twilio``, AudioSocket: a protocol problem quoting what the client sent (a
+  200,000-character message type) was written whole to the warning log.
 - ``/ws/ingest``: a ``dtmf`` text message between the audio frames (jambonz ``listen`` with
   ``passDtmf`` sends one for every key the caller presses) closed the connection as an unknown
   message type, so the rest of the call went unmonitored.
@@ -121,6 +125,54 @@ def test_a_dtmf_message_between_audio_frames_keeps_the_call_going(
     assert _stored_status(server, call_id) is CallStatus.ENDED
     stored = read_recording(recording_path(server.settings.data_dir, call_id, Leg.AGENT)).pcm
     assert stored == agent_before + agent_after  # the audio after the key press is kept too
+
+
+@pytest.mark.parametrize("reason", [None, 7, {"code": "hangup"}])
+def test_a_stop_whose_reason_is_not_text_still_ends_the_call(
+    server: LiveServer, real_call: CallAudio, reason: Any
+) -> None:
+    """The reason is the client's note: ``null`` (a serializer's missing value) refused the stop, so
+    a call the client ended properly was stored as aborted."""
+    call_id = "sweep-stop-" + uuid.uuid4().hex[:8]
+    frames, _ = _stereo(real_call, 10.0, 1.0)
+
+    async def run() -> tuple[list[str], int | None, str]:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(server.ws + "/ws/ingest", additional_headers=headers) as ws:
+            await ws.send(json.dumps({"type": "start", "call_id": call_id, "agent_id": "A-SWEEP"}))
+            for frame in frames:
+                await ws.send(frame)
+            await ws.send(json.dumps({"type": "stop", "reason": reason}))
+            return await _closed(ws)
+
+    got, code, close = asyncio.run(run())
+    assert (code, close) == (1000, "call stopped")
+    assert [json.loads(m)["type"] for m in got] == ["started", "stopped"]
+    assert _stored_status(server, call_id) is CallStatus.ENDED
+
+
+def test_a_huge_message_type_is_not_written_whole_to_the_log(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The problem quotes what the client sent: a 200,000-character message type was one log line
+    as large (the close reason was already cut to a frame's 123 bytes)."""
+    kind = "x" * 200_000
+
+    async def run() -> tuple[list[str], int | None, str]:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(server.ws + "/ws/ingest", additional_headers=headers, max_size=None) as ws:
+            await ws.send(json.dumps({"type": kind}))
+            return await _closed(ws)
+
+    with caplog.at_level("WARNING"):
+        got, code, _ = asyncio.run(run())
+        deadline = time.monotonic() + 10
+        while not any("connection closed" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the protocol problem was not logged"
+            time.sleep(0.05)
+    assert (got, code) == ([], 1008)
+    [logged] = [r.getMessage() for r in caplog.records if "connection closed" in r.getMessage()]
+    assert "unknown message type" in logged and "200,0" in logged and len(logged) < 600
 
 
 def test_a_dtmf_message_before_the_start_is_out_of_order(server: LiveServer) -> None:

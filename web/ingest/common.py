@@ -34,7 +34,7 @@ from agent_monitor.errors import (
     PipelineError,
     StorageError,
 )
-from agent_monitor.ingest import close_reason
+from agent_monitor.ingest import close_reason, logged_problem
 from agent_monitor.ingest.disk_space import disk_full_cause
 from agent_monitor.ingest.ws_ingest import StartMessage, to_call_info
 from agent_monitor.model.audio import Leg
@@ -143,7 +143,7 @@ class IngestCall:
         await self._close(CLOSE_NORMAL, "call stopped")
 
     async def violated(self, exc: IngestProtocolError) -> None:
-        log.warning("%s connection closed: %s", self.source, exc)
+        log.warning("%s connection closed: %s", self.source, logged_problem(exc))
         if self.session is not None:
             await self.session.stop(f"protocol error: {exc}", status="aborted")
         await self._close(exc.close_code, str(exc))

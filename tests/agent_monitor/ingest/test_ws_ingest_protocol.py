@@ -121,6 +121,9 @@ def test_stop_message() -> None:
     msg = parse_text_message('{"type": "stop", "reason": "hangup"}')
     assert isinstance(msg, StopMessage) and msg.reason == "hangup"
     assert isinstance(parse_text_message('{"type": "stop"}'), StopMessage)
+    for reason in ("null", "7", '{"code": 1}'):  # not a string: no note, still a stop
+        msg = parse_text_message(f'{{"type": "stop", "reason": {reason}}}')
+        assert isinstance(msg, StopMessage) and msg.reason == "stop message"
 
 
 def test_interleaved_stereo_l16_frames_split_per_leg() -> None:
