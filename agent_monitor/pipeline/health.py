@@ -120,6 +120,12 @@ class CallHealth:
             out += self._judge_presence(reading.t)
         return out
 
+    def idle(self, now: float) -> list[SignalHealth]:
+        """No audio has arrived on either leg up to call time ``now`` (a stream that stalled with its
+        connection open, or a client that never sent any): the silence and one-way issues then. A
+        leg that never sent audio counts from the call's start."""
+        return self._judge_presence(now)
+
     # --- unclear speech: judged on the recognizer's finals --------------------------------------
     def heard(self, leg: Leg, final: Transcript) -> list[SignalHealth]:
         """Take a final transcript of ``leg`` (wordless ones too); the ``unclear`` issue it starts
@@ -236,7 +242,7 @@ class CallHealth:
         s = self.settings
         out: list[SignalHealth] = []
         # a leg that has sent nothing yet counts from when the first leg started
-        start = min(m.started_at for m in self.meters.values() if m.started)
+        start = min((m.started_at for m in self.meters.values() if m.started), default=0.0)
         self._note_pauses()
         for leg, meter in self.meters.items():
             last_speech = meter.last_speech_t if meter.started else start

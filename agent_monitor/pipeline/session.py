@@ -44,6 +44,7 @@ from agent_monitor.model.stress import StressEvent, StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.alerts import CallAlerts
+from agent_monitor.pipeline.audio_watch import AudioWatch
 from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator
 from agent_monitor.pipeline.health import CallHealth
@@ -105,6 +106,13 @@ class CallSession:
             else None
         )
         self._publishing: set[asyncio.Task[None]] = set()
+        #: judges the legs while no audio arrives at all (live sources; None without health)
+        self.audio_watch = (
+            AudioWatch(self.health, settings.health.silent_s, self._emit_health)
+            if self.health is not None and info.source != "file"
+            else None
+        )
+        self._watching: asyncio.Task[None] | None = None
         self.utterances = 0
         self.stress_samples = 0
         #: called once the session has stopped (the manager forgets it)
@@ -159,6 +167,9 @@ class CallSession:
         for leg, worker in self.legs.items():
             if leg not in self._tasks:
                 self._tasks[leg] = asyncio.create_task(worker.run(), name=f"{self.call_id}:{leg}")
+        if self.audio_watch is not None and self._watching is None:
+            self.audio_watch.heard(max((w.received_clock for w in self.legs.values()), default=0.0))
+            self._watching = asyncio.create_task(self.audio_watch.run(), name=f"{self.call_id}:audio-watch")
 
     # --- audio in ---------------------------------------------------------------------------------
     def _accept(self, leg: Leg | str, data: bytes) -> tuple[LegWorker, bytes]:
@@ -174,6 +185,8 @@ class CallSession:
         if self.health is not None:
             for event in self.health.push(worker.leg, pcm, worker.received_clock):
                 self._emit_health(event)
+        if self.audio_watch is not None:
+            self.audio_watch.heard(worker.received_clock)
         return worker, pcm
 
     def push_audio(self, leg: Leg | str, data: bytes) -> None:
@@ -329,6 +342,9 @@ class CallSession:
         if status is None:
             status = "ended" if reason.strip().lower() in NORMAL_STOP_REASONS else "aborted"
         self.status = CallStatus(status)
+        if self._watching is not None:
+            self._watching.cancel()
+            await asyncio.gather(self._watching, return_exceptions=True)
         try:
             for worker in self.legs.values():
                 worker.inbox.close()
