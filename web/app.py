@@ -139,7 +139,9 @@ def build_app(
             if port is not None:
                 from agent_monitor.ingest.audiosocket_server import AudioSocketServer
 
-                services.audiosocket = AudioSocketServer(services.manager, services.registry, settings)
+                services.audiosocket = AudioSocketServer(
+                    services.manager, services.registry, settings, services.disk
+                )
                 await services.audiosocket.start(settings.server.host, port, audiosocket_sockets)
             services.loop_lag.start()
             app.state.services = services

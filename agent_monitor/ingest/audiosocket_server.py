@@ -33,7 +33,7 @@ from agent_monitor.ingest.audiosocket import (
     encode_frame,
     read_frame,
 )
-from agent_monitor.ingest.disk_space import disk_full_cause
+from agent_monitor.ingest.disk_space import DiskWatch, disk_full_cause
 from agent_monitor.ingest.ws_ingest import to_call_info
 from agent_monitor.model.audio import Leg
 from agent_monitor.pipeline import CallManager, CallSession
@@ -52,10 +52,14 @@ class _Call:
 class AudioSocketServer:
     """Accepts AudioSocket connections and feeds their audio into call sessions."""
 
-    def __init__(self, manager: CallManager, registry: LegRegistry, settings: Settings) -> None:
+    def __init__(
+        self, manager: CallManager, registry: LegRegistry, settings: Settings, disk: DiskWatch | None = None
+    ) -> None:
         self.manager = manager
         self.registry = registry
         self.settings = settings
+        #: the data directory's free space: no call starts while it is full, as on the websockets
+        self.disk = disk
         self.port: int | None = None
         self._servers: list[asyncio.Server] = []
         self._calls: dict[str, _Call] = {}
@@ -151,19 +155,35 @@ class AudioSocketServer:
                     continue
                 call = self._calls.get(call_id)
                 if call is None:
-                    try:
-                        session = await self.manager.start_call(
-                            to_call_info(target.call, "audiosocket", self.settings.live)
-                        )
-                    except AgentMonitorError as exc:
-                        raise IngestProtocolError(f"call not started: {exc}") from None
-                    call = self._calls[call_id] = _Call(session)
+                    call = self._calls[call_id] = _Call(await self._start(target))
                 elif target.leg in call.open_legs:
                     raise IngestProtocolError(
                         f"the {target.leg.value} leg of call {call_id} is already connected"
                     )
                 call.open_legs.add(target.leg)
                 return call
+
+    async def _start(self, target: LegTarget) -> CallSession:
+        """Start the call a first leg connects for; refused (an error frame to Asterisk) while the
+        disk is full, as a websocket call is (before: started, or "connection lost" with no word)."""
+        problem = self.disk.problem() if self.disk is not None else None
+        if problem is not None:
+            raise IngestProtocolError(f"call not started: {problem}")
+        try:
+            return await self.manager.start_call(to_call_info(target.call, "audiosocket", self.settings.live))
+        except (AgentMonitorError, OSError) as exc:
+            full = disk_full_cause(exc)
+            if full is not None:
+                raise IngestProtocolError(f"call not started: {self._disk_full(full)}") from None
+            if isinstance(exc, OSError):
+                raise
+            raise IngestProtocolError(f"call not started: {exc}") from None
+
+    def _disk_full(self, cause: OSError) -> str:
+        """Note a write refused for lack of space (``/healthz`` says so); the problem in words."""
+        if self.disk is not None:
+            self.disk.failed(cause.strerror or str(cause))
+        return f"disk full ({cause.strerror})"
 
     async def _stream(self, reader: asyncio.StreamReader, session: CallSession, leg: Leg) -> tuple[bool, str]:
         """Feed audio until the leg ends; returns (hung up cleanly, why it ended)."""
@@ -184,6 +204,7 @@ class AudioSocketServer:
                     full = disk_full_cause(exc)
                     if full is None:
                         raise
+                    self._disk_full(full)
                     raise IngestProtocolError(
                         f"disk full: the recording cannot be written ({full.strerror})"
                     ) from None

@@ -2,13 +2,15 @@
 beyond 8 MB (RLIMIT_FSIZE: the kernel refuses the write, as a full disk does) receives a call
 longer than that: the call is ended with the reason ``disk full`` (close 1011, row ``aborted``
 through the normal end path), ``/healthz`` says so, and a new call is refused with the same
-reason (1013) instead of a bare server error."""
+reason (1013) instead of a bare server error, and so is an AudioSocket leg (an error frame;
+before session 39 its call started)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -16,6 +18,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from agent_monitor.errors import NotFoundError
+from agent_monitor.ingest.audiosocket import Frame, Kind, encode_frame, read_frame, uuid_frame
 from agent_monitor.storage import Database, repo
 from tests.web.server_process import TOKEN, ServerProcess
 
@@ -82,6 +86,33 @@ def test_a_full_disk_ends_the_call_with_a_reason(server: ServerProcess) -> None:
 def test_new_calls_are_refused_while_the_disk_is_full(server: ServerProcess) -> None:
     code, reason = asyncio.run(_start_refused(server))
     assert code == 1013 and "disk full" in reason, (code, reason)
+
+
+async def _audiosocket_start_refused(server: ServerProcess) -> tuple[Frame | None, str]:
+    """An AudioSocket leg by the UUID convention (last byte 00: the agent's); the frame it is
+    answered with, and the call id it would have started."""
+    value = uuid.UUID(int=uuid.uuid4().int & ~0xFF)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.audiosocket_port)
+    try:
+        writer.write(uuid_frame(value) + encode_frame(Kind.AUDIO, b"\x10\x00" * 160))
+        await writer.drain()
+        answer = await asyncio.wait_for(read_frame(reader), 30)
+    finally:
+        writer.close()
+    return answer, f"audiosocket-{value}"
+
+
+def test_audiosocket_calls_are_refused_while_the_disk_is_full(server: ServerProcess) -> None:
+    """As on the websockets: an error frame saying why, and no call (before: the call started)."""
+    answer, call_id = asyncio.run(_audiosocket_start_refused(server))
+    assert answer is not None and answer.kind is Kind.ERROR, answer
+    assert answer.payload.decode().startswith("call not started: disk full"), answer.payload
+    db = Database.open(f"sqlite:///{server.data_dir / 'agent-monitor.db'}")
+    try:
+        with db.session() as s, pytest.raises(NotFoundError):
+            repo.get_call(s, call_id)
+    finally:
+        db.dispose()
 
 
 def test_no_server_error_in_the_log(server: ServerProcess) -> None:
