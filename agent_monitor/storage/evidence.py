@@ -17,6 +17,9 @@ a recording's running ``bytes_written``/``samples_written`` (progress; the close
 
 Stress readings (``stress_samples``) are sealed per range of sample ids, not per row
 (:mod:`.stress_seal`); finished QA reviews in a chain of their own (:mod:`.review_seal`).
+The phone numbers' digits kept per call (``call_phones``, revision 0015) are derived from the
+sealed ``calls.debtor_phone``, so they are checked against it rather than sealed
+(:func:`verify_phone_keys`).
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
+from agent_monitor.model.identifiers import phone_key
 from agent_monitor.storage import chain, stress_seal
 from agent_monitor.storage.chain import ChainReport, row_digest
 from agent_monitor.storage.integrity import verify_chains
@@ -36,6 +40,7 @@ from agent_monitor.storage.stress_seal import STRESS
 from agent_monitor.storage.tables import (
     Call,
     CallDebt,
+    CallPhone,
     EvidenceEntry,
     Recording,
     RuleHitRow,
@@ -177,7 +182,12 @@ def verify_all(session: Session, anchors: Mapping[str, chain.Anchor] | None = No
     """The database checks of ``db verify``: the hash chains, alert states, the evidence rows and
     the finished QA reviews (``db verify`` checks the recording files with
     :func:`~agent_monitor.storage.recording_seal.verify_recording_files`)."""
-    return [*verify_chains(session, anchors), verify_evidence(session), verify_reviews(session)]
+    return [
+        *verify_chains(session, anchors),
+        verify_evidence(session),
+        verify_phone_keys(session),
+        verify_reviews(session),
+    ]
 
 
 def verify_evidence(session: Session) -> ChainReport:
@@ -216,3 +226,21 @@ def _words_by_utterance(session: Session) -> dict[Any, list[Mapping[str, Any]]]:
     for row in session.execute(select(table).execution_options(yield_per=5000)).mappings():
         out[row["utterance_id"]].append(dict(row))
     return out
+
+
+def verify_phone_keys(session: Session) -> ChainReport:
+    """The phone numbers' digits kept per call (``call_phones``: derived, not sealed) against the
+    sealed ``calls.debtor_phone`` they are derived from: a row changed, added or deleted there would
+    change which calls the frequency rule counts (:func:`~agent_monitor.model.identifiers.phone_key`)."""
+    kept = dict(session.execute(select(CallPhone.call_id, CallPhone.phone_key)).all())
+    problems: list[str] = []
+    stmt = select(Call.id, Call.debtor_phone).order_by(Call.id).execution_options(yield_per=1000)
+    for call_id, phone in session.execute(stmt):
+        expected = phone_key(phone) if phone else None
+        found = kept.pop(call_id, None)
+        if found != expected:
+            what = "missing" if found is None else "not the digits of the call's number"
+            problems.append(f"call_phones: the row of call {call_id} is {what}")
+    problems += [f"call_phones: a row for call {c}, which has no such number" for c in sorted(kept)]
+    rows = session.scalar(select(func.count()).select_from(CallPhone)) or 0
+    return ChainReport("call_phones", int(rows), 0, "", tuple(problems))

@@ -14,9 +14,11 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 
+from agent_monitor.cli import main
 from agent_monitor.model.identifiers import phone_key
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
+from agent_monitor.storage.evidence import verify_phone_keys
 from agent_monitor.storage.migrate import alembic_config, head_revision, upgrade_database
 from agent_monitor.storage.tables import CallPhone
 from tests.agent_monitor.storage.evidence_support import chain_problems
@@ -106,3 +108,33 @@ def test_a_new_call_keeps_its_numbers_digits(db: Database, number: str | None) -
         rows = s.execute(select(CallPhone.call_id, CallPhone.phone_key)).all()
         assert rows == ([] if number is None or phone_key(number) is None else [("c1", "15551234567")])
         assert chain_problems(db) == []
+
+
+def test_db_verify_finds_a_phone_key_changed_added_or_deleted(
+    db_url: str,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The keys are derived, not sealed: ``db verify`` checks them against the sealed numbers (a
+    changed key would move a call out of, or into, another number's frequency count)."""
+    for n, number in enumerate(["+1 555 123 4567", "+1 555 765 4321", "anonymous"]):
+        with db.session() as s:
+            repo.start_call(s, f"p{n}", "A1", source_protocol="ws_ingest", started_at=T0, debtor_phone=number)
+    with db.session() as s:
+        assert verify_phone_keys(s).problems == () and verify_phone_keys(s).rows == 2
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE call_phones SET phone_key = '15550000000' WHERE call_id = 'p0'"))
+        conn.execute(text("DELETE FROM call_phones WHERE call_id = 'p1'"))
+        conn.execute(text("INSERT INTO call_phones (call_id, phone_key) VALUES ('p2', '15551234567')"))
+    with db.session() as s:
+        assert verify_phone_keys(s).problems == (
+            "call_phones: the row of call p0 is not the digits of the call's number",
+            "call_phones: the row of call p1 is missing",
+            "call_phones: the row of call p2 is not the digits of the call's number",
+        )
+    monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", db_url)
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path))
+    assert main(["db", "verify"]) != 0
+    assert "call_phones" in capsys.readouterr().out
