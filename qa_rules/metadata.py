@@ -21,8 +21,9 @@ The frequency presumptions are US law and apply to ``jurisdiction="US"`` records
   conversations with the person a day, the figure secondary sources quote; and
   ``rules.prc_max_calls_per_day``, calls placed a day, off by default). A call placed once the
   person has had that many conversations, or been called that many times, that local day is
-  flagged. Counted per person (every debt), calls that did not connect and callbacks the person
-  asked for left out of the calls placed.
+  flagged. Counted per person (every debt); calls that did not connect are not counted, and a
+  callback the person asked for is neither judged nor counted as a call placed (a conversation in
+  it is still a contact).
 """
 
 from __future__ import annotations

@@ -233,12 +233,12 @@ class CallManager:
     async def _metadata_rules(self, session: CallSession, checkers: CheckerFactory) -> None:
         """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and
         call frequency (Regulation F for US calls, a daily cap for PRC calls) over this debtor's
-        stored calls. US or PRC rules:
-        by the debtor's time zone, else the call's language (:func:`jurisdiction_of`). A call
-        that comes without a time zone is judged in every zone the debtor's stored calls gave.
-        Calls are counted per debt (the call's ``debt_id``, else its debtor id; a call giving
-        neither, with every stored call to its phone number: :attr:`CallInfo.frequency_key`) and a
-        call made with the debtor's prior consent is not counted (:func:`repo.debtor_calls_since`)."""
+        stored calls. US or PRC rules: by the debtor's time zone, else the call's language
+        (:func:`jurisdiction_of`). A call that comes without a time zone is judged in every zone
+        the debtor's stored calls gave. Calls are counted per debt (the call's ``debt_id``, else its
+        debtor id; a call giving neither, with every stored call to its phone number:
+        :attr:`CallInfo.frequency_key`) and a call made with the debtor's prior consent is not
+        counted (:func:`repo.debtor_calls_since`)."""
         info = session.info
         zones = info.debtor_zones or await self._stored_zones(info)
         if not zones:

@@ -44,6 +44,12 @@ def test_a_call_after_three_conversations_that_day_is_flagged_whatever_the_debt(
     assert hits[0].reason == "2024-03-05 当天已与此人有效沟通 3 次（上限 3 次），本次为当天第 4 次拨打"
     assert "1033" in hits[0].citation
     assert call_frequency_of("c4", [*talks[:2], fourth], RulesSettings()) == []  # two talks: fine
+    # a callback the person asked for is not judged, but a conversation in it is a contact
+    callback = cn("asked", 2.5, talk=True, consented=True)
+    assert call_frequency_of("asked", [*talks, callback], RulesSettings()) == []
+    assert [h.rule for h in call_frequency_of("c4", [*talks[:2], callback, fourth], RulesSettings())] == [
+        "CN-FREQ-1"
+    ]
 
 
 def test_the_day_is_the_persons_local_day() -> None:
