@@ -23,7 +23,12 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
-from agent_monitor.errors import AgentMonitorError, IngestProtocolError, PipelineError, StorageError
+from agent_monitor.errors import (
+    IngestProtocolError,
+    IngestStorageError,
+    PipelineError,
+    StorageError,
+)
 from agent_monitor.ingest import logged_problem
 from agent_monitor.ingest.audiosocket import (
     Kind,
@@ -34,7 +39,7 @@ from agent_monitor.ingest.audiosocket import (
     read_frame,
 )
 from agent_monitor.ingest.disk_space import DiskWatch, disk_full_cause
-from agent_monitor.ingest.ws_ingest import to_call_info
+from agent_monitor.ingest.starting import start_live_call
 from agent_monitor.model.audio import Leg
 from agent_monitor.pipeline import CallManager, CallSession
 from agent_monitor.settings import Settings
@@ -166,18 +171,11 @@ class AudioSocketServer:
     async def _start(self, target: LegTarget) -> CallSession:
         """Start the call a first leg connects for; refused (an error frame to Asterisk) while the
         disk is full, as a websocket call is (before: started, or "connection lost" with no word)."""
-        problem = self.disk.problem() if self.disk is not None else None
-        if problem is not None:
-            raise IngestProtocolError(f"call not started: {problem}")
         try:
-            return await self.manager.start_call(to_call_info(target.call, "audiosocket", self.settings.live))
-        except (AgentMonitorError, OSError) as exc:
-            full = disk_full_cause(exc)
-            if full is not None:
-                raise IngestProtocolError(f"call not started: {self._disk_full(full)}") from None
-            if isinstance(exc, OSError):
-                raise
-            raise IngestProtocolError(f"call not started: {exc}") from None
+            live = self.settings.live
+            return await start_live_call(self.manager, target.call, "audiosocket", live, self.disk)
+        except IngestStorageError as exc:
+            raise IngestProtocolError(str(exc)) from None
 
     def _disk_full(self, cause: OSError) -> str:
         """Note a write refused for lack of space (``/healthz`` says so); the problem in words."""

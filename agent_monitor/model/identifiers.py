@@ -106,13 +106,15 @@ def debtor_zones(value: str) -> tuple[str, ...]:
 MIN_PHONE_DIGITS = 7
 
 
-def phone_key(phone: str) -> str | None:
+def phone_key(phone: str | None) -> str | None:
     """A phone number as the calls to it are matched: its digits alone (spaces, dashes, brackets,
     dots and a leading ``+`` do not count; full-width digits are digits), a leading international
     prefix ``00`` taken for ``+``; ``None`` for one with fewer than :data:`MIN_PHONE_DIGITS` digits
-    (a withheld number, a name).
+    (a withheld number, a name) or no number at all.
     ``+1 (555) 123-4567`` and ``0015551234567`` are one number; ``555-123-4567`` is another
     (numbers are matched as written, so a dialler gives them in one form, best E.164)."""
+    if not phone:
+        return None
     digits = "".join(str(unicodedata.decimal(c)) for c in phone if c.isdecimal())
     if digits.startswith("00") and not phone.lstrip().startswith("+"):
         digits = digits[2:]

@@ -115,7 +115,7 @@ class CallInfo:
         that number); ``None`` when the call gives none of them (no history to count)."""
         if self.debt_id or self.debtor_id:
             return self.debt_id or self.debtor_id
-        key = phone_key(self.debtor_phone) if self.debtor_phone else None
+        key = phone_key(self.debtor_phone)
         return None if key is None else PHONE_DEBT + key
 
     @property

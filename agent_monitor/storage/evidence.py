@@ -236,7 +236,7 @@ def verify_phone_keys(session: Session) -> ChainReport:
     problems: list[str] = []
     stmt = select(Call.id, Call.debtor_phone).order_by(Call.id).execution_options(yield_per=1000)
     for call_id, phone in session.execute(stmt):
-        expected = phone_key(phone) if phone else None
+        expected = phone_key(phone)
         found = kept.pop(call_id, None)
         if found != expected:
             what = "missing" if found is None else "not the digits of the call's number"

@@ -36,7 +36,8 @@ from agent_monitor.errors import (
 )
 from agent_monitor.ingest import close_reason, logged_problem
 from agent_monitor.ingest.disk_space import disk_full_cause
-from agent_monitor.ingest.ws_ingest import StartMessage, to_call_info
+from agent_monitor.ingest.starting import start_live_call
+from agent_monitor.ingest.ws_ingest import StartMessage
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.session import Source
 from web.services import Services
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
 CLOSE_SERVER_ERROR = 1011
-#: the server cannot take the call now (disk full): the client may try again later
-CLOSE_TRY_AGAIN_LATER = 1013
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,22 +86,10 @@ class IngestCall:
         self.session: CallSession | None = None
 
     async def start(self, start: StartMessage) -> CallSession:
-        disk = self.services.disk.problem()
-        if disk is not None:
-            raise IngestStorageError(f"call not started: {disk}", CLOSE_TRY_AGAIN_LATER)
-        try:
-            info = to_call_info(start, self.source, self.services.settings.live)
-            self.session = await self.services.manager.start_call(info)
-        except (AgentMonitorError, OSError) as exc:
-            full = disk_full_cause(exc)
-            if full is not None:
-                self.services.disk.failed(full.strerror or str(full))
-                raise IngestStorageError(
-                    f"call not started: disk full ({full.strerror})", CLOSE_TRY_AGAIN_LATER
-                ) from None
-            if isinstance(exc, OSError):
-                raise
-            raise IngestProtocolError(f"call not started: {exc}") from None
+        services = self.services
+        self.session = await start_live_call(
+            services.manager, start, self.source, services.settings.live, services.disk
+        )
         return self.session
 
     def push(self, leg: Leg, data: bytes) -> None:

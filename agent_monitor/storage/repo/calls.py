@@ -72,7 +72,7 @@ def start_call(
     session.add(call)
     if debt_id is not None or consented:
         session.add(CallDebt(call_id=call_id, debt_id=debt_id, consented=consented))
-    key = phone_key(debtor_phone) if debtor_phone else None
+    key = phone_key(debtor_phone)
     if key is not None:
         session.add(CallPhone(call_id=call_id, phone_key=key))
     session.flush()
@@ -250,7 +250,7 @@ def _whose(debtor_id: str | None, debt_id: str | None, phone: str | None) -> Col
         return Call.debtor_id == debtor_id
     if debt_id is not None:
         return CallDebt.debt_id == debt_id
-    key = phone_key(phone) if phone else None
+    key = phone_key(phone)
     if key is None:
         raise ValueError("a debtor id, a debt id or a phone number is needed to find a debtor's calls")
     return Call.id.in_(select(CallPhone.call_id).where(CallPhone.phone_key == key))
