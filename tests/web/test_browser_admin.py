@@ -102,11 +102,14 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, str], browser: Any
     page.wait_for_selector(f"{editor} .editor-msg.ok")
     screen(page, "admin", "users", backend)
     # sup1's open page is signed out: its live connection finds the session gone and goes to the
-    # login page by itself, or the next load does (a reload racing that navigation is refused)
+    # login page by itself, or the next load does. A reload can race the page's own navigation
+    # (either may cancel the other, and the reload can return before the login page is
+    # committed), so the login page is waited for after it too: a page still signed in never gets there
     try:
         watcher.wait_for_url(re.compile(r"/login"), timeout=5_000)
     except PlaywrightTimeout:
         watcher.goto(watcher.url)
+        watcher.wait_for_url(re.compile(r"/login"), timeout=15_000)
     assert "/login" in watcher.url, watcher.url
 
     # teams: create with an agent and a supervisor, rename, move an agent

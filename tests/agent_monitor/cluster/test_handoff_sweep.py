@@ -22,6 +22,7 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.pipeline.escalation import Escalator, SystemClock
 from agent_monitor.settings import ClusterSettings
 from agent_monitor.storage import Database, repo, upgrade_database
+from tests.agent_monitor.pipeline.conftest import FakeClock
 from tests.pg_support import admin_engine, create_database, drop_database
 from tests.redis_support import RedisServer
 
@@ -126,19 +127,23 @@ async def test_the_sweep_escalates_what_a_dead_nodes_timer_left(
     db: Database, redis_server: RedisServer
 ) -> None:
     """The node that raised the alert is gone (no timer at all): the next sweep after the
-    handoff is due escalates it, with how long it waited."""
-    requested = datetime.now(UTC) - timedelta(seconds=AFTER_S - 1.0)
+    handoff is due escalates it, with how long it waited. The sweep's clock is the fake one, so
+    a slow machine setting up the buses cannot make the handoff due early."""
+    clock = FakeClock(datetime.now(UTC))
+    requested = clock.now() - timedelta(seconds=AFTER_S - 1.0)
     alert_id = _red(db, "orphan", "A-1", requested)
     (a2, web) = await _buses(redis_server, "a2", "web")
     try:
         wall = web.subscribe(lambda e: isinstance(e, HandoffEscalated))
-        sweep = HandoffSweep(db, a2, after_s=AFTER_S, horizon_s=3600.0)
+        sweep = HandoffSweep(db, a2, after_s=AFTER_S, horizon_s=3600.0, clock=clock)
         assert await sweep.once() == []  # not due for another second
-        await asyncio.sleep(1.2)
+        await clock.advance(0.9)
+        assert await sweep.once() == []  # nor a tenth of a second before
+        await clock.advance(0.3)
         assert await sweep.once() == [alert_id]
         event = await asyncio.wait_for(wall.get(), 10)
         assert isinstance(event, HandoffEscalated) and event.alert_id == alert_id
-        assert AFTER_S <= event.waited_s < AFTER_S + 2.0
+        assert event.waited_s == AFTER_S + 0.2
         assert _escalations(db, alert_id) == 1
     finally:
         for bus in (a2, web):
