@@ -25,7 +25,11 @@ def register(commands: Any, evals: Any) -> None:
     test.add_argument("packs", nargs="+", type=Path, metavar="PACK")
     test.set_defaults(func=_test)
 
-    check = sub.add_parser("check", help="check utterances from stdin (one per line), print JSON lines")
+    check = sub.add_parser(
+        "check",
+        help="check utterances from stdin (one per line), print JSON lines; a hit of a rule that "
+        "waits for a fact of the call (EN-3P-2 after a wrong number) carries it as 'after'",
+    )
     check.add_argument("--lang", choices=["en", "zh"], required=True)
     check.add_argument("--leg", choices=["agent", "debtor"], help="only rules for this leg (default: all)")
     check.add_argument("--packs", nargs="+", type=Path, metavar="PACK", help="default: settings.rules.packs")
@@ -127,6 +131,9 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
             if h.probability is not None:  # a classifier ("abusive tone") hit
                 hit["probability"] = h.probability
                 hit["evidence"] = h.evidence
+            after = ruleset.rule(h.rule).after
+            if after:  # tried as if the fact had been said: in a call only once it has been
+                hit["after"] = after
             hits.append(hit)
         out.write(json.dumps({"text": text, "hits": hits}, ensure_ascii=False) + "\n")
         out.flush()

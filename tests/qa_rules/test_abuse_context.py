@@ -55,7 +55,8 @@ def test_debtor_swearing_is_no_agent_violation(ruleset: RuleSet) -> None:
 
 def test_classifier_hit_carries_probability_and_evidence(ruleset: RuleSet) -> None:
     text = "Listen, lady, you have got to pay up already!"
-    (hit,) = ruleset.check(text, "en", Leg.AGENT)
+    # (EN-ATTY-2 on "pay" waits for the person to name a lawyer: a call's fact, left out here)
+    (hit,) = [h for h in ruleset.check(text, "en", Leg.AGENT) if ruleset.rule(h.rule).after is None]
     assert hit.rule == "EN-ABUSE-MODEL-1" and hit.category == "abusive_tone"
     assert hit.probability is not None and hit.probability >= 0.75
     assert hit.span is not None and hit.evidence == text[hit.span[0] : hit.span[1]]

@@ -28,6 +28,8 @@ def test_three_contemptuous_turns_make_the_call_orange(ruleset: RuleSet) -> None
     levels = []
     for utt, text in enumerate(TURNS):
         hits = ruleset.check(text, "en", Leg.AGENT, utterance=utt)
+        # rules that wait for a fact of the call (EN-ATTY-2 on "pay") are left out: none was said
+        hits = [h for h in hits if ruleset.rule(h.rule).after is None]
         assert hits and {(h.category, h.severity.value) for h in hits} == {("contempt", "yellow")}
         t = 10.0 + 20 * utt
         decisions = [fusion.on_hit(HitStatus.CONFIRMED, replace(h, start=t - 1, end=t), t) for h in hits]

@@ -1,16 +1,18 @@
 """Cues from what the debtor says: a lawyer represents them (EN/ZH-ATTY-1, FDCPA 805(a)(2)), or this
 is not a good time or place (EN/ZH-TIME-2, 805(a)(1), (a)(3), CN-HARASS-1). Each is an ``info``
-hit of the debtor leg with wording for the agent, so the agent's panel shows it as a cue."""
+hit of the debtor leg with wording for the agent, so the agent's panel shows it as a cue; after the
+English lawyer cue, the agent pressing the person for payment is an orange EN-ATTY-2."""
 
 from __future__ import annotations
 
 import pytest
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.rules import HitStatus, Severity, shown_to_agent
+from agent_monitor.model.rules import HitEvent, HitStatus, Severity, shown_to_agent
 from agent_monitor.model.transcript import Transcript
 from qa_rules.engine import RuleSet
 from qa_rules.streaming import LegChecker
+from tests.qa_rules.facts_support import pair, said
 
 CASES = [
     ("en", "okay you need to talk to my lawyer about this", "EN-ATTY-1", "attorney"),
@@ -58,3 +60,40 @@ def test_the_agent_saying_it_is_no_cue(ruleset: RuleSet) -> None:
     checker = LegChecker(ruleset, "en", Leg.AGENT)
     events = checker.update(Transcript(Leg.AGENT, 0, 5.0, 8.0, "is this a bad time to talk", True))
     assert [e.hit.rule for e in events if e.hit.category in ("represented", "inconvenient")] == []
+
+
+def _represented(events: list[HitEvent]) -> list[tuple[str, str]]:
+    return [(e.status.value, e.hit.rule) for e in events if e.hit.category == "represented"]
+
+
+def test_collecting_after_the_debtor_named_a_lawyer_is_an_orange_hit(ruleset: RuleSet) -> None:
+    """EN-ATTY-1 records the fact ``represented``; EN-ATTY-2 (agent leg) is pressing the person
+    for payment or talking the debt over with them after it, unless the agent speaks of the lawyer."""
+    agent, debtor = pair(ruleset)
+    # before the person says so, asking for a payment is ordinary collecting
+    assert _represented(agent.update(said(Leg.AGENT, 0, 0.0, "can you make a payment today"))) == []
+    answer = debtor.update(said(Leg.DEBTOR, 0, 4.0, "i have an attorney handling this talk to my lawyer"))
+    assert ("confirmed", "EN-ATTY-1") in _represented(answer)
+    assert agent.facts.since("represented") is not None
+    # the compliant answer: ask for the lawyer's details, deal with the lawyer
+    for utt, text in enumerate(
+        ("may i have your attorney's name and phone number", "we will discuss the balance with your lawyer"),
+        start=1,
+    ):
+        assert _represented(agent.update(said(Leg.AGENT, utt, 10.0 + 5 * utt, text))) == []
+    pressing = "i understand but you still owe the balance so can you pay"
+    pressed = agent.update(said(Leg.AGENT, 3, 30.0, pressing))
+    assert _represented(pressed) == [("confirmed", "EN-ATTY-2")] * 3  # owe, balance, pay
+    hit = pressed[0].hit
+    assert hit.severity is Severity.ORANGE and hit.leg is Leg.AGENT
+    assert "attorney's name" in (hit.compliant or "") and "805(a)(2)" in hit.citation
+
+
+def test_a_payment_request_in_another_call_or_after_i_have_no_lawyer_is_no_hit(ruleset: RuleSet) -> None:
+    agent, debtor = pair(ruleset)
+    assert _represented(debtor.update(said(Leg.DEBTOR, 0, 1.0, "no i don't have a lawyer"))) == []
+    assert _represented(agent.update(said(Leg.AGENT, 0, 5.0, "then can you make a payment today"))) == []
+    # a debtor's "I have an attorney" in one call is no fact of another
+    _, other_debtor = pair(ruleset)
+    other_debtor.update(said(Leg.DEBTOR, 0, 1.0, "talk to my lawyer"))
+    assert _represented(agent.update(said(Leg.AGENT, 1, 9.0, "you owe a balance"))) == []
