@@ -31,6 +31,7 @@ CATEGORIES = frozenset(
         "unverified",
         "represented",
         "inconvenient",
+        "disputed",
     }
 )
 #: abusive wording (the model rule defers to pattern rules of these categories); ``contempt`` is

@@ -30,6 +30,7 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "unverified": "The person has not shown who they are: give no account details until they do.",
         "represented": "A lawyer represents the person for this debt: the collector deals with the lawyer.",
         "inconvenient": "The person said this time or place is inconvenient: contact them at another time.",
+        "disputed": "The person disputes the debt: note it and tell them how to dispute it in writing.",
     },
     "zh": {
         "profanity": "催收中不得使用脏话、粗口。",
@@ -51,6 +52,7 @@ CATEGORY_REASON: dict[str, dict[str, str]] = {
         "unverified": "对方尚未核实身份：核实之前不得透露欠款金额或账号。",
         "represented": "对方已委托律师：应与律师沟通，不再向本人催收。",
         "inconvenient": "对方表示现在或此处不方便：应另约时间联系。",
+        "disputed": "对方否认欠款：应记录异议，并告知书面提出异议的方式。",
     },
 }
 

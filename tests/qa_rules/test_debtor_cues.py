@@ -1,5 +1,6 @@
 """Cues from what the debtor says: a lawyer represents them (EN/ZH-ATTY-1, FDCPA 805(a)(2)), or this
-is not a good time or place (EN/ZH-TIME-2, 805(a)(1), (a)(3), CN-HARASS-1). Each is an ``info``
+is not a good time or place (EN/ZH-TIME-2, 805(a)(1), (a)(3), CN-HARASS-1), or they dispute the
+debt (EN-DISPUTE-1, 807(8), 809(b), US-DISC-4). Each is an ``info``
 hit of the debtor leg with wording for the agent, so the agent's panel shows it as a cue; after the
 English lawyer cue, the agent pressing the person for payment is an orange EN-ATTY-2."""
 
@@ -14,10 +15,14 @@ from qa_rules.engine import RuleSet
 from qa_rules.streaming import LegChecker
 from tests.qa_rules.facts_support import pair, said
 
+#: the categories of the debtor's cues
+CUES = ("represented", "inconvenient", "disputed")
 CASES = [
     ("en", "okay you need to talk to my lawyer about this", "EN-ATTY-1", "attorney"),
     ("en", "i can't talk right now i'm driving", "EN-TIME-2", "better time"),
     ("en", "please don't call me at work", "EN-TIME-2", "better time"),
+    ("en", "i don't owe you anything that's not my account", "EN-DISPUTE-1", "dispute"),
+    ("en", "i already paid that off last year", "EN-DISPUTE-1", "in writing"),
     ("zh", "这个事我已经委托律师处理了", "ZH-ATTY-1", "律师"),
     ("zh", "我在开会，现在不方便", "ZH-TIME-2", "什么时间"),
 ]
@@ -34,7 +39,7 @@ def test_the_debtor_saying_it_cues_the_agent(
     assert hits
     hit = hits[0]
     assert hit.severity is Severity.INFO and hit.leg is Leg.DEBTOR
-    assert hit.category in ("represented", "inconvenient")
+    assert hit.category in CUES
     assert wording in (hit.compliant or "")
     assert shown_to_agent(hit.leg, hit.severity, hit.compliant)  # a cue card on the agent's panel
 
@@ -45,6 +50,8 @@ def test_the_debtor_saying_it_cues_the_agent(
         ("en", "i don't have a lawyer"),
         ("en", "i'm not at work today so now is fine"),
         ("en", "yes that works for me"),
+        ("en", "how much do i owe"),
+        ("en", "i'm not sure what i owe"),
         ("zh", "方便，你说吧"),
         ("zh", "我现在就可以还"),
     ],
@@ -52,14 +59,14 @@ def test_the_debtor_saying_it_cues_the_agent(
 def test_what_is_not_such_a_statement_cues_nothing(ruleset: RuleSet, lang: str, text: str) -> None:
     checker = LegChecker(ruleset, lang, Leg.DEBTOR)
     events = checker.update(Transcript(Leg.DEBTOR, 0, 5.0, 8.0, text, True, lang=lang))
-    assert [e.hit.rule for e in events if e.hit.category in ("represented", "inconvenient")] == []
+    assert [e.hit.rule for e in events if e.hit.category in CUES] == []
 
 
 def test_the_agent_saying_it_is_no_cue(ruleset: RuleSet) -> None:
     """The rules read the debtor leg: an agent's "talk to my lawyer" is nothing of the kind."""
     checker = LegChecker(ruleset, "en", Leg.AGENT)
     events = checker.update(Transcript(Leg.AGENT, 0, 5.0, 8.0, "is this a bad time to talk", True))
-    assert [e.hit.rule for e in events if e.hit.category in ("represented", "inconvenient")] == []
+    assert [e.hit.rule for e in events if e.hit.category in CUES] == []
 
 
 def _represented(events: list[HitEvent]) -> list[tuple[str, str]]:

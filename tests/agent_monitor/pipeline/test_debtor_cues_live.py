@@ -1,6 +1,8 @@
 """The debtor's words cue the agent, end to end with the real Vosk model: "talk to my lawyer"
-(EN-ATTY-1) and "I can't talk right now, I'm driving" (EN-TIME-2) on the debtor leg each put a card
-with what to do on the agent's panel (an ``AgentWarning`` of the debtor leg), and are stored.
+(EN-ATTY-1), "I can't talk right now, I'm driving" (EN-TIME-2) and "I do not owe you anything"
+(EN-DISPUTE-1) on the debtor leg each put a card with what to do on the agent's panel (an
+``AgentWarning`` of the debtor leg), and are stored; the agent asking for a payment after the
+lawyer was named is a warning of the agent's leg (EN-ATTY-2, the call's fact ``represented``).
 
 The speech is SYNTHETIC (espeak-ng, two voices), labelled as such; the database is real SQLite.
 """
@@ -24,12 +26,15 @@ from tests.agent_monitor.pipeline.test_wrong_party import spoken
 LINES = (
     ("you will have to talk to my lawyer about that", "en-us", 0.5, "EN-ATTY-1", "attorney"),
     ("i can not talk right now i am driving", "en+m3", 6.5, "EN-TIME-2", "better time"),
+    ("i do not owe you anything", "en-us", 12.5, "EN-DISPUTE-1", "dispute"),
 )
-CALL_S = 12.0
+#: the agent, after the lawyer was named
+PRESSING = ("i understand but can you make a payment today", "en+m3", 3.5)
+CALL_S = 17.0
 
 
 @pytest.mark.asyncio
-async def test_the_debtor_saying_they_have_a_lawyer_or_cannot_talk_cues_the_agent(
+async def test_the_debtor_saying_they_have_a_lawyer_cannot_talk_or_owe_nothing_cues_the_agent(
     manager: CallManager,
     push: Push,
     subscribe: Subscribe,
@@ -41,9 +46,13 @@ async def test_the_debtor_saying_they_have_a_lawyer_or_cannot_talk_cues_the_agen
     for text, voice, at, _, _ in LINES:
         speech = spoken(text, voice, tmp_path)
         debtor[int(at * RATE) : int(at * RATE) + len(speech)] += speech
+    agent = np.zeros_like(debtor)
+    text, voice, at = PRESSING
+    speech = spoken(text, voice, tmp_path)
+    agent[int(at * RATE) : int(at * RATE) + len(speech)] += speech
     sub = subscribe()
     session = await manager.start_call(info("cues-live"))
-    await push(session, CallAudio(float_to_pcm16(np.zeros_like(debtor)), float_to_pcm16(debtor)))
+    await push(session, CallAudio(float_to_pcm16(agent), float_to_pcm16(debtor)))
     await session.stop("stop")
     events = events_of(sub)
     cues = {w.rule: w for w in of(events, AgentWarning) if w.leg is Leg.DEBTOR}
@@ -51,6 +60,8 @@ async def test_the_debtor_saying_they_have_a_lawyer_or_cannot_talk_cues_the_agen
     for _, _, _, rule, wording in LINES:
         assert rule in cues, (sorted(cues), heard)
         assert wording in (cues[rule].compliant or "")
+    pressed = [w for w in of(events, AgentWarning) if w.leg is Leg.AGENT and w.rule == "EN-ATTY-2"]
+    assert pressed, heard
     with database.session() as s:
         stored = {r.rule_id for r in repo.list_rule_hits(s, "cues-live") if r.leg == Leg.DEBTOR}
-        assert {"EN-ATTY-1", "EN-TIME-2"} <= stored
+        assert {"EN-ATTY-1", "EN-TIME-2", "EN-DISPUTE-1"} <= stored
