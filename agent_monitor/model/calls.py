@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agent_monitor.errors import CallRecordError
+from agent_monitor.model.identifiers import phone_key
 
 #: the start of a :class:`CallRecord`'s ``debt_id`` that stands for the calls to one phone number
 #: (a call that named neither debtor nor debt: :attr:`~agent_monitor.model.session.CallInfo.frequency_key`)
@@ -85,3 +86,16 @@ def jurisdiction_of(debtor_tz: str, lang: str) -> str:
     if debtor_tz in US_ZONES:
         return "US"
     return "CN" if lang == "zh" else "US"
+
+
+#: the country calling code of each jurisdiction (:func:`jurisdiction_of`)
+CALLING_CODES = {"US": "1", "CN": "86"}
+
+
+def call_phone_key(phone: str | None, debtor_tz: str | None, lang: str) -> str | None:
+    """What the calls to a call's number are matched by (:func:`phone_key`): a number written
+    without a country code is read in the country of the call's jurisdiction, by the first zone of
+    its own ``debtor_tz`` as given, else by its language (:func:`jurisdiction_of`). It depends on
+    the call's stored columns only, so ``db verify`` can derive it again."""
+    first = (debtor_tz or "").split(",")[0].strip()
+    return phone_key(phone, CALLING_CODES[jurisdiction_of(first, lang)])

@@ -106,16 +106,38 @@ def debtor_zones(value: str) -> tuple[str, ...]:
 MIN_PHONE_DIGITS = 7
 
 
-def phone_key(phone: str | None) -> str | None:
+def phone_key(phone: str | None, country: str | None = None) -> str | None:
     """A phone number as the calls to it are matched: its digits alone (spaces, dashes, brackets,
     dots and a leading ``+`` do not count; full-width digits are digits), a leading international
     prefix ``00`` taken for ``+``; ``None`` for one with fewer than :data:`MIN_PHONE_DIGITS` digits
-    (a withheld number, a name) or no number at all.
-    ``+1 (555) 123-4567`` and ``0015551234567`` are one number; ``555-123-4567`` is another
-    (numbers are matched as written, so a dialler gives them in one form, best E.164)."""
+    (a withheld number, a name) or no number at all. ``+1 (555) 123-4567`` and ``0015551234567``
+    are one number.
+
+    ``country``, a country calling code (``1``, ``86``): a number written without ``+`` or ``00``
+    is a national number there and is matched as the international one (:func:`national_to_international`),
+    so ``555-123-4567`` in ``1`` is ``+1 555 123 4567``; without ``country`` it is matched as written."""
     if not phone:
         return None
     digits = "".join(str(unicodedata.decimal(c)) for c in phone if c.isdecimal())
-    if digits.startswith("00") and not phone.lstrip().startswith("+"):
-        digits = digits[2:]
+    international = phone.lstrip().startswith("+")
+    if digits.startswith("00") and not international:
+        digits, international = digits[2:], True
+    if country and not international:
+        digits = national_to_international(digits, country)
     return digits if len(digits) >= MIN_PHONE_DIGITS else None
+
+
+def national_to_international(digits: str, country: str) -> str:
+    """The digits of a number written nationally in ``country`` as the international number's:
+    in ``1`` (the North American plan) ten digits get the ``1`` in front and eleven that start with
+    ``1`` already have it; elsewhere a leading trunk prefix ``0`` gives way to the country code
+    (``010 1234 5678`` in ``86``: ``86 10 1234 5678``), and in ``86`` an 11-digit mobile number
+    (``138 0013 8000``) gets ``86`` in front. Anything else (a local number without its area code)
+    stays as written."""
+    if country == "1":
+        return "1" + digits if len(digits) == 10 else digits
+    if digits.startswith("0") and not digits.startswith("00"):
+        return country + digits[1:]
+    if country == "86" and len(digits) == 11 and digits.startswith("1"):
+        return country + digits
+    return digits

@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.calls import PHONE_DEBT
+from agent_monitor.model.calls import PHONE_DEBT, call_phone_key
 from agent_monitor.model.identifiers import (
     MAX_ID_CHARS,
     MAX_PHONE_CHARS,
     debtor_zones,
     identifier_problem,
-    phone_key,
 )
 from agent_monitor.model.levels import WarningLevel
 
@@ -109,13 +108,19 @@ class CallInfo:
         return debtor_zones(self.debtor_tz) if self.debtor_tz else ()
 
     @property
+    def phone_key(self) -> str | None:
+        """What the calls to this call's number are matched by (:func:`call_phone_key`: its digits,
+        a national number read in the country of the call's jurisdiction)."""
+        return call_phone_key(self.debtor_phone, self.debtor_tz, self.lang)
+
+    @property
     def frequency_key(self) -> str | None:
         """What the frequency rule counts this call's history by: its debt id, else its debtor id,
-        else its phone number's digits (``phone <digits>``, :func:`phone_key`: every stored call to
-        that number); ``None`` when the call gives none of them (no history to count)."""
+        else its phone number (``phone <digits>``, :attr:`phone_key`: every stored call to that
+        number); ``None`` when the call gives none of them (no history to count)."""
         if self.debt_id or self.debtor_id:
             return self.debt_id or self.debtor_id
-        key = phone_key(self.debtor_phone)
+        key = self.phone_key
         return None if key is None else PHONE_DEBT + key
 
     @property

@@ -268,12 +268,14 @@ class CallManager:
         calls about the call's debt; without either: to its phone number; none without any)."""
         if info.frequency_key is None:
             return ()
-        debtor_id, debt_id, phone = info.debtor_id or None, info.debt_id, info.debtor_phone
+        debtor_id, debt_id, phone_key = info.debtor_id or None, info.debt_id, info.phone_key
 
         def job() -> tuple[str, ...]:
             with self.db.session() as s:
                 return tuple(
-                    repo.debtor_time_zones(s, debtor_id, besides=info.call_id, debt_id=debt_id, phone=phone)
+                    repo.debtor_time_zones(
+                        s, debtor_id, besides=info.call_id, debt_id=debt_id, phone_key=phone_key
+                    )
                 )
 
         return await asyncio.to_thread(job)
@@ -283,7 +285,7 @@ class CallManager:
         its own debt and consent); a call that came with a debt id but no debtor id: the earlier
         calls about that debt; with neither: the earlier calls to its phone number, all counted
         with it (its own debt is not known)."""
-        debtor_id, phone = info.debtor_id or None, info.debtor_phone
+        debtor_id, phone_key = info.debtor_id or None, info.phone_key
         by_phone = not (info.debtor_id or info.debt_id)
         rules = self.settings.rules
         days = max(rules.freq_window_days, rules.freq_after_conversation_days) + 1
@@ -292,7 +294,7 @@ class CallManager:
         def job() -> list[CallRecord]:
             with self.db.session() as s:
                 rows = repo.debtor_calls_since(
-                    s, debtor_id, since, besides=current.call_id, debt_id=info.debt_id, phone=phone
+                    s, debtor_id, since, besides=current.call_id, debt_id=info.debt_id, phone_key=phone_key
                 )
                 return [
                     replace(

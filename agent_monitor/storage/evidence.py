@@ -17,9 +17,9 @@ a recording's running ``bytes_written``/``samples_written`` (progress; the close
 
 Stress readings (``stress_samples``) are sealed per range of sample ids, not per row
 (:mod:`.stress_seal`); finished QA reviews in a chain of their own (:mod:`.review_seal`).
-The phone numbers' digits kept per call (``call_phones``, revision 0015) are derived from the
-sealed ``calls.debtor_phone``, so they are checked against it rather than sealed
-(:func:`verify_phone_keys`).
+The phone numbers' keys kept per call (``call_phones``, revisions 0015 and 0016) are derived from
+the sealed ``calls.debtor_phone``, ``debtor_tz`` and ``lang``, so they are checked against them
+rather than sealed (:func:`verify_phone_keys`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from agent_monitor.model.identifiers import phone_key
+from agent_monitor.model.calls import call_phone_key
 from agent_monitor.storage import chain, stress_seal
 from agent_monitor.storage.chain import ChainReport, row_digest
 from agent_monitor.storage.integrity import verify_chains
@@ -230,13 +230,15 @@ def _words_by_utterance(session: Session) -> dict[Any, list[Mapping[str, Any]]]:
 
 def verify_phone_keys(session: Session) -> ChainReport:
     """The phone numbers' digits kept per call (``call_phones``: derived, not sealed) against the
-    sealed ``calls.debtor_phone`` they are derived from: a row changed, added or deleted there would
-    change which calls the frequency rule counts (:func:`~agent_monitor.model.identifiers.phone_key`)."""
+    sealed ``calls.debtor_phone`` (read in the country of the sealed ``debtor_tz`` and ``lang``) they
+    are derived from: a row changed, added or deleted there would change which calls the frequency
+    rule counts (:func:`~agent_monitor.model.calls.call_phone_key`)."""
     kept = dict(session.execute(select(CallPhone.call_id, CallPhone.phone_key)).all())
     problems: list[str] = []
-    stmt = select(Call.id, Call.debtor_phone).order_by(Call.id).execution_options(yield_per=1000)
-    for call_id, phone in session.execute(stmt):
-        expected = phone_key(phone)
+    columns = select(Call.id, Call.debtor_phone, Call.debtor_tz, Call.lang)
+    stmt = columns.order_by(Call.id).execution_options(yield_per=1000)
+    for call_id, phone, zone, lang in session.execute(stmt):
+        expected = call_phone_key(phone, zone, lang)
         found = kept.pop(call_id, None)
         if found != expected:
             what = "missing" if found is None else "not the digits of the call's number"

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, aliased
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.identifiers import debtor_zones, phone_key
+from agent_monitor.model.calls import call_phone_key
+from agent_monitor.model.identifiers import debtor_zones
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import WRONG_PARTY
 from agent_monitor.storage.enums import CallStatus, HitStatus
@@ -41,7 +42,8 @@ def start_call(
     mid-call) is set live again and returned as it is; otherwise an existing id is a
     :class:`ConflictError`. A ``debt_id`` or ``consented`` is stored in ``call_debts`` (a call
     without either has no row there: its debt is its debtor id's, not consented), the phone
-    number's digits in ``call_phones`` (:func:`phone_key`).
+    number's key in ``call_phones`` (:func:`call_phone_key`: its digits, a national number read in
+    the country of the call's jurisdiction).
     """
     if not call_id:
         raise InvalidRecordError("a call needs a non-empty call id")
@@ -72,7 +74,7 @@ def start_call(
     session.add(call)
     if debt_id is not None or consented:
         session.add(CallDebt(call_id=call_id, debt_id=debt_id, consented=consented))
-    key = phone_key(debtor_phone)
+    key = call_phone_key(debtor_phone, debtor_tz, lang)
     if key is not None:
         session.add(CallPhone(call_id=call_id, phone_key=key))
     session.flush()
@@ -188,14 +190,15 @@ def debtor_calls_since(
     *,
     besides: str,
     debt_id: str | None = None,
-    phone: str | None = None,
+    phone_key: str | None = None,
 ) -> list[DebtorCall]:
     """Other calls to ``debtor_id`` started at or after ``since``, oldest first, each with whether
     it had a conversation, its debt and its consent: the call history the frequency rule
     (Regulation F 1006.14(b)(2)) counts. A call stored without a debt id is about the debt its
     debtor id stands for, and without consent (as every call was before revision 0014). Without a
     ``debtor_id`` (a start message that named the debt only): the other calls about ``debt_id``;
-    without either (it gave a phone number only): the other calls to ``phone`` (:func:`_whose`).
+    without either (it gave a phone number only): the other calls to the number ``phone_key``
+    (:func:`_whose`).
 
     A conversation is the debtor answering the agent: a final utterance of the debtor leg that
     starts after a final utterance of the agent leg began. Speech on the debtor leg before the
@@ -228,12 +231,11 @@ def debtor_calls_since(
         )
         .exists()
     )
+    whose = _whose(debtor_id, debt_id, phone_key)
     stmt = (
         select(Call, answered & ~wrong_party, CallDebt.debt_id, CallDebt.consented)
         .outerjoin(CallDebt, CallDebt.call_id == Call.id)
-        .where(
-            _whose(debtor_id, debt_id, phone), Call.id != besides, Call.started_at >= as_utc(since, "since")
-        )
+        .where(whose, Call.id != besides, Call.started_at >= as_utc(since, "since"))
         .order_by(Call.started_at, Call.id)
     )
     return [
@@ -242,18 +244,17 @@ def debtor_calls_since(
     ]
 
 
-def _whose(debtor_id: str | None, debt_id: str | None, phone: str | None) -> ColumnElement[bool]:
+def _whose(debtor_id: str | None, debt_id: str | None, phone_key: str | None) -> ColumnElement[bool]:
     """The calls to ``debtor_id``, or without one the calls about ``debt_id`` (``calls`` outer-joined
-    with ``call_debts``), or without either the calls to the phone number ``phone`` (its
-    :func:`phone_key`; every such call, whatever debtor or debt it named)."""
+    with ``call_debts``), or without either the calls to the number keyed ``phone_key`` (a
+    :func:`call_phone_key`; every such call, whatever debtor or debt it named)."""
     if debtor_id is not None:
         return Call.debtor_id == debtor_id
     if debt_id is not None:
         return CallDebt.debt_id == debt_id
-    key = phone_key(phone)
-    if key is None:
+    if phone_key is None:
         raise ValueError("a debtor id, a debt id or a phone number is needed to find a debtor's calls")
-    return Call.id.in_(select(CallPhone.call_id).where(CallPhone.phone_key == key))
+    return Call.id.in_(select(CallPhone.call_id).where(CallPhone.phone_key == phone_key))
 
 
 def call_debt(session: Session, call_id: str) -> tuple[str | None, bool]:
@@ -269,16 +270,16 @@ def debtor_time_zones(
     *,
     besides: str,
     debt_id: str | None = None,
-    phone: str | None = None,
+    phone_key: str | None = None,
 ) -> list[str]:
     """The time zones given with the other stored calls to ``debtor_id`` (without one: about
-    ``debt_id``; without either: to ``phone``), the latest call's first, each once (where a call
-    comes without one, the places the debtor may be in)."""
+    ``debt_id``; without either: to the number keyed ``phone_key``), the latest call's first, each
+    once (where a call comes without one, the places the debtor may be in)."""
     latest = func.max(Call.started_at)
     stmt = (
         select(Call.debtor_tz)
         .outerjoin(CallDebt, CallDebt.call_id == Call.id)
-        .where(_whose(debtor_id, debt_id, phone), Call.id != besides, Call.debtor_tz.is_not(None))
+        .where(_whose(debtor_id, debt_id, phone_key), Call.id != besides, Call.debtor_tz.is_not(None))
         .group_by(Call.debtor_tz)
         .order_by(latest.desc(), Call.debtor_tz)
     )

@@ -163,9 +163,10 @@ async def test_a_call_giving_only_the_phone_number_counts_the_calls_to_that_numb
     manager: CallManager, database: Database, subscribe: Subscribe, events_of: EventsOf
 ) -> None:
     """A dialer may pass only the number it dialled: the stored calls to that number (written in
-    any form with the same digits, with or without a debtor or debt id) are its history, and their
-    time zones serve when it gives none; another number's calls, or a withheld number's, are not."""
-    forms = ("+1 (555) 123-4567", "0015551234567", "+15551234567", "1.555.123.4567")
+    any form, international or national, with or without a debtor or debt id) are its history, and
+    their time zones serve when it gives none; another number's calls, or a withheld number's, are
+    not. (Since revision 0016 a national "555-123-4567" of a US call is "+1 555 123 4567".)"""
+    forms = ("+1 (555) 123-4567", "0015551234567", "555-123-4567", "1.555.123.4567")
     for i in range(7):  # seven calls to one number in five days, under other ids or none
         debtor, debt = (None, None) if i < 3 else (f"d-{i}", f"L-{i}")
         store_call(
@@ -174,18 +175,18 @@ async def test_a_call_giving_only_the_phone_number_counts_the_calls_to_that_numb
     store_call(database, "other-talk", 2, debtor_id=None, phone="+1 555 765 4321", conversation=True)
     for i in range(7):
         store_call(database, f"withheld-{i}", 1 + i % 5 + i / 100, debtor_id=None, phone="anonymous")
-    eighth = live_call("n-live", debtor_id=None, phone="+1-555-123-4567")
+    eighth = live_call("n-live", debtor_id=None, phone="(555) 123 4567")
     assert await flagged(manager, eighth, subscribe, events_of) == ["US-FREQ-1"]
-    no_zone = live_call("other-no-zone", debtor_id=None, debtor_tz=None, phone="15557654321")
+    no_zone = live_call("other-no-zone", debtor_id=None, debtor_tz=None, phone="555 765 4321")
     assert await flagged(manager, no_zone, subscribe, events_of) == ["US-FREQ-2"]
     new_number = live_call("new-number", debtor_id=None, phone="+1 555 000 1111")
     assert await flagged(manager, new_number, subscribe, events_of) == []
     withheld = live_call("withheld-live", debtor_id=None, phone="anonymous")
     assert await flagged(manager, withheld, subscribe, events_of) == []
     with database.session() as s:
-        assert repo.debtor_time_zones(s, None, besides="", phone="+15557654321") == ["America/New_York"]
+        assert repo.debtor_time_zones(s, None, besides="", phone_key="15557654321") == ["America/New_York"]
         with pytest.raises(ValueError, match="a debtor id, a debt id or a phone number"):
-            repo.debtor_calls_since(s, None, NOW, besides="", phone="unknown")
+            repo.debtor_calls_since(s, None, NOW, besides="", phone_key=None)
         calls = ["n-live", "other-no-zone"]
         reasons = sorted(s.scalars(select(RuleHitRow.reason).where(RuleHitRow.call_id.in_(calls))))
         assert [r.split(" (")[0] for r in reasons] == [
