@@ -34,7 +34,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from agent_monitor.errors import CallRecordError
-from agent_monitor.model.calls import PHONE_DEBT, CallRecord
+from agent_monitor.model.calls import CallRecord
 from agent_monitor.model.identifiers import time_zone
 from agent_monitor.model.rules import RuleHit, Severity
 from agent_monitor.settings import RulesSettings
@@ -165,7 +165,7 @@ def _us_frequency(calls: list[CallRecord], settings: RulesSettings) -> list[tupl
                 continue
             in_window = [p for p in placed if (day - _day_of(p, call)).days < window]
             if len(in_window) >= max_calls:
-                whom = "this number" if call.debt_id.startswith(PHONE_DEBT) else "this person about this debt"
+                whom = "this number" if call.by_phone else "this person about this debt"
                 reason = (
                     f"This is call {len(in_window) + 1} to {whom} within {window} "
                     f"consecutive days; more than {max_calls} is presumed harassment"
@@ -176,7 +176,7 @@ def _us_frequency(calls: list[CallRecord], settings: RulesSettings) -> list[tupl
                 )  # fmt: skip
             talked = None if last_conversation is None else _day_of(last_conversation, call)
             if talked is not None and 0 <= (day - talked).days < after:
-                about = "with this number" if call.debt_id.startswith(PHONE_DEBT) else "about this debt"
+                about = "with this number" if call.by_phone else "about this debt"
                 reason = (
                     f"Placed on {day}, after a telephone conversation {about} on "
                     f"{talked} (day {(day - talked).days + 1} of {after}); "

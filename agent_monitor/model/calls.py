@@ -22,7 +22,9 @@ class CallRecord:
     every one). ``connected`` is false for calls that never reached the dialed number (busy,
     network error): they do not count toward frequency caps. ``conversation`` is true when the
     person was actually spoken to about the debt. ``consented`` marks calls made with the person's
-    direct prior consent (excluded from the Regulation F counts).
+    direct prior consent (excluded from the Regulation F counts). ``by_phone``: the call named
+    neither person nor debt, and ``debt_id`` stands for every call to its phone number
+    (:data:`PHONE_DEBT`; the findings then speak of "this number").
     """
 
     call_id: str
@@ -36,6 +38,7 @@ class CallRecord:
     conversation: bool = False
     consented: bool = False
     voicemail: bool = False
+    by_phone: bool = False
 
     def __post_init__(self) -> None:
         if self.placed_at.tzinfo is None:

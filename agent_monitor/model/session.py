@@ -114,11 +114,17 @@ class CallInfo:
         return call_phone_key(self.debtor_phone, self.debtor_tz, self.lang)
 
     @property
+    def by_phone(self) -> bool:
+        """Whether the call's history is the calls to its phone number: it named neither its debtor
+        nor its debt."""
+        return not (self.debt_id or self.debtor_id)
+
+    @property
     def frequency_key(self) -> str | None:
         """What the frequency rule counts this call's history by: its debt id, else its debtor id,
         else its phone number (``phone <digits>``, :attr:`phone_key`: every stored call to that
         number); ``None`` when the call gives none of them (no history to count)."""
-        if self.debt_id or self.debtor_id:
+        if not self.by_phone:
             return self.debt_id or self.debtor_id
         key = self.phone_key
         return None if key is None else PHONE_DEBT + key

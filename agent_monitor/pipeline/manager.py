@@ -252,6 +252,7 @@ class CallManager:
             jurisdiction=jurisdiction_of(zones[0], info.lang),
             connected=True,
             consented=info.consented,
+            by_phone=info.by_phone,
         )
         try:
             hits = checkers.calling_hours([record])
@@ -285,8 +286,7 @@ class CallManager:
         its own debt and consent); a call that came with a debt id but no debtor id: the earlier
         calls about that debt; with neither: the earlier calls to its phone number, all counted
         with it (its own debt is not known)."""
-        debtor_id, phone_key = info.debtor_id or None, info.phone_key
-        by_phone = not (info.debtor_id or info.debt_id)
+        debtor_id, phone_key, by_phone = info.debtor_id or None, info.phone_key, info.by_phone
         rules = self.settings.rules
         days = max(rules.freq_window_days, rules.freq_after_conversation_days) + 1
         since = current.placed_at - timedelta(days=days)

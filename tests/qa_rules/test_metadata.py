@@ -69,6 +69,18 @@ def test_seven_calls_in_seven_days() -> None:
     assert call_frequency([*calls, other], s) == []
 
 
+def test_the_findings_say_this_number_only_for_a_call_counted_by_its_number() -> None:
+    """Whether a call is counted by its phone number is a field of the record (``by_phone``), not
+    read from its debt id: a real debt id that begins with "phone " is still a debt."""
+    s = RulesSettings()
+    start = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+    for by_phone, whom in ((True, "to this number"), (False, "to this person about this debt")):
+        calls = [call(f"c{i}", start + timedelta(hours=20 * i), debt="phone 15551234567", by_phone=by_phone)
+                 for i in range(8)]  # fmt: skip
+        (hit,) = call_frequency(calls, s)
+        assert f"This is call 8 {whom} within 7" in hit.reason, hit.reason
+
+
 def test_no_call_within_seven_days_after_a_conversation() -> None:
     s = RulesSettings()
     day1 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
