@@ -96,8 +96,12 @@ def test_check_shows_classifier_probability_and_evidence(
     monkeypatch.setattr(sys, "stdin", io.StringIO("Listen, lady, you have got to pay up already!\n"))
     assert main(["rules", "check", "--lang", "en", "--leg", "agent"]) == 0
     hits = json.loads(capsys.readouterr().out)["hits"]
-    # "pay" is also EN-ATTY-2, tried as if the person had said a lawyer represents them: marked so
-    assert {(h["rule"], h.get("after")) for h in hits if "after" in h} == {("EN-ATTY-2", "represented")}
+    # "pay" is also EN-ATTY-2 and EN-TIME-3, tried as if the person had said a lawyer represents
+    # them or that this is a bad time: marked so
+    assert {(h["rule"], h.get("after")) for h in hits if "after" in h} == {
+        ("EN-ATTY-2", "represented"),
+        ("EN-TIME-3", "inconvenient"),
+    }
     (hit,) = [h for h in hits if "after" not in h]
     assert hit["rule"] == "EN-ABUSE-MODEL-1" and hit["category"] == "abusive_tone"
     assert 0.75 <= hit["probability"] <= 1.0 and "pay up" in hit["evidence"]

@@ -2,7 +2,8 @@
 is not a good time or place (EN/ZH-TIME-2, 805(a)(1), (a)(3), CN-HARASS-1), or they dispute the
 debt (EN-DISPUTE-1, 807(8), 809(b), US-DISC-4). Each is an ``info``
 hit of the debtor leg with wording for the agent, so the agent's panel shows it as a cue; after the
-English lawyer cue, the agent pressing the person for payment is an orange EN-ATTY-2."""
+English lawyer cue, the agent pressing the person for payment is an orange EN-ATTY-2, and after
+"this is not a good time" a yellow EN-TIME-3."""
 
 from __future__ import annotations
 
@@ -104,3 +105,24 @@ def test_a_payment_request_in_another_call_or_after_i_have_no_lawyer_is_no_hit(r
     _, other_debtor = pair(ruleset)
     other_debtor.update(said(Leg.DEBTOR, 0, 1.0, "talk to my lawyer"))
     assert _represented(agent.update(said(Leg.AGENT, 1, 9.0, "you owe a balance"))) == []
+
+
+def test_collecting_after_the_debtor_said_it_is_a_bad_time_is_a_yellow_hit(ruleset: RuleSet) -> None:
+    """EN-TIME-2 records the fact ``inconvenient``; EN-TIME-3 (agent leg) is going on about payment
+    or the debt after it, unless the agent asks when to call back."""
+    agent, debtor = pair(ruleset)
+
+    def inconvenient(events: list[HitEvent]) -> list[tuple[str, str]]:
+        return [(e.status.value, e.hit.rule) for e in events if e.hit.category == "inconvenient"]
+
+    assert inconvenient(agent.update(said(Leg.AGENT, 0, 0.0, "i am calling about your balance"))) == []
+    answer = debtor.update(said(Leg.DEBTOR, 0, 3.0, "i can't talk right now i'm driving"))
+    assert ("confirmed", "EN-TIME-2") in inconvenient(answer)
+    asked = agent.update(said(Leg.AGENT, 1, 9.0, "when would be a better time to call you about the balance"))
+    assert inconvenient(asked) == []
+    pressed = agent.update(said(Leg.AGENT, 2, 15.0, "this will only take a minute can you make a payment"))
+    assert inconvenient(pressed) == [("confirmed", "EN-TIME-3")]
+    hit = pressed[0].hit
+    assert hit.severity is Severity.YELLOW and "better time" in (hit.compliant or "")
+    # the lawyer's fact is another: no EN-ATTY-2 here
+    assert [e.hit.rule for e in pressed if e.hit.category == "represented"] == []
