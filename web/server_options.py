@@ -7,7 +7,10 @@
 - log lines carry UTC timestamps and no secrets (:mod:`web.logging_config`);
 - websocket messages are limited to 1 MiB, and sent and received uncompressed: per-message deflate
   costs the event loop CPU on every audio frame (telephone audio does not compress; profiled under
-  8 live calls it was 8% of the event loop thread) and a zlib state per connection.
+  8 live calls it was 8% of the event loop thread) and a zlib state per connection;
+- every websocket is pinged every ``server.ws_ping_interval_s`` and closed when its peer leaves a
+  ping unanswered for ``server.ws_ping_timeout_s`` (a half-open connection: an ingest call then ends
+  ``aborted``, as AudioSocket's idle timeout ends its leg).
 """
 
 from __future__ import annotations
@@ -31,4 +34,6 @@ def uvicorn_options(settings: Settings, level: str = "INFO") -> dict[str, Any]:
         "http": header_timeout_protocol(settings.server.header_timeout_s),
         "ws_max_size": WS_MAX_SIZE,
         "ws_per_message_deflate": False,
+        "ws_ping_interval": settings.server.ws_ping_interval_s,
+        "ws_ping_timeout": settings.server.ws_ping_timeout_s,
     }

@@ -36,6 +36,11 @@ class ServerSettings(Section):
     header_timeout_s: float = Field(10.0, gt=0.0)
     #: an AudioSocket leg that sends nothing for this long is closed (a half-open TCP connection)
     audiosocket_idle_timeout_s: float = Field(40.0, gt=0.0)
+    #: every websocket (ingest and pages) is pinged this often; one whose peer has not answered a
+    #: ping within ``ws_ping_timeout_s`` is closed (a media fork or browser gone without a close:
+    #: its call ends ``aborted``, not live for ever)
+    ws_ping_interval_s: float = Field(20.0, gt=0.0)
+    ws_ping_timeout_s: float = Field(20.0, gt=0.0)
     #: a registered AudioSocket UUID that no connection claims within this long is forgotten
     audiosocket_registration_ttl_s: float = Field(300.0, gt=0.0)
     #: at most this many AudioSocket UUIDs wait for their connection at once (then 429)

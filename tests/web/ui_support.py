@@ -158,12 +158,15 @@ def live_again(db: Any, *call_ids: str) -> Iterator[None]:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run ``app`` on uvicorn at 127.0.0.1 (random port) in a thread; yields its base URL."""
+def serve(app: Any, **options: Any) -> Iterator[str]:
+    """Run ``app`` on uvicorn at 127.0.0.1 (random port) in a thread; yields its base URL.
+    ``options``: more ``uvicorn.Config`` arguments (``serve`` uses
+    :func:`web.server_options.uvicorn_options`)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=1 << 20))
+    config = {"log_level": "warning", "ws_max_size": 1 << 20, **options}
+    server = uvicorn.Server(uvicorn.Config(app, **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 120
