@@ -229,7 +229,7 @@ def _words_by_utterance(session: Session) -> dict[Any, list[Mapping[str, Any]]]:
 
 
 def verify_phone_keys(session: Session) -> ChainReport:
-    """The phone numbers' digits kept per call (``call_phones``: derived, not sealed) against the
+    """The phone numbers' keys kept per call (``call_phones``: derived, not sealed) against the
     sealed ``calls.debtor_phone`` (read in the country of the sealed ``debtor_tz`` and ``lang``) they
     are derived from: a row changed, added or deleted there would change which calls the frequency
     rule counts (:func:`~agent_monitor.model.calls.call_phone_key`)."""
@@ -241,7 +241,7 @@ def verify_phone_keys(session: Session) -> ChainReport:
         expected = call_phone_key(phone, zone, lang)
         found = kept.pop(call_id, None)
         if found != expected:
-            what = "missing" if found is None else "not the digits of the call's number"
+            what = "missing" if found is None else "not the key of the call's number"
             problems.append(f"call_phones: the row of call {call_id} is {what}")
     problems += [f"call_phones: a row for call {c}, which has no such number" for c in sorted(kept)]
     rows = session.scalar(select(func.count()).select_from(CallPhone)) or 0

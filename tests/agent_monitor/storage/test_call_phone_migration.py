@@ -210,9 +210,9 @@ def test_db_verify_finds_a_phone_key_changed_added_or_deleted(
         conn.execute(text("INSERT INTO call_phones (call_id, phone_key) VALUES ('p2', '15551234567')"))
     with db.session() as s:
         assert verify_phone_keys(s).problems == (
-            "call_phones: the row of call p0 is not the digits of the call's number",
+            "call_phones: the row of call p0 is not the key of the call's number",
             "call_phones: the row of call p1 is missing",
-            "call_phones: the row of call p2 is not the digits of the call's number",
+            "call_phones: the row of call p2 is not the key of the call's number",
         )
     monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", db_url)
     monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path))
