@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from agent_monitor.audio.decode import float_to_pcm16
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import AgentWarning, TranscriptEvent
 from agent_monitor.pipeline import CallManager
 from agent_monitor.storage import Database, repo
-from tests.agent_monitor.pipeline.conftest import RATE, CallAudio, EventsOf, Push, Subscribe
+from tests.agent_monitor.pipeline.conftest import EventsOf, Push, Subscribe
 from tests.agent_monitor.pipeline.test_call_session import info, of
-from tests.agent_monitor.pipeline.test_wrong_party import spoken
+from tests.agent_monitor.pipeline.test_wrong_party import scripted
 
 LINES = (
     ("you will have to talk to my lawyer about that", "en-us", 0.5, "EN-ATTY-1", "attorney"),
@@ -42,17 +40,11 @@ async def test_the_debtor_saying_they_have_a_lawyer_cannot_talk_or_owe_nothing_c
     database: Database,
     tmp_path: Path,
 ) -> None:
-    debtor = np.zeros(int(CALL_S * RATE), dtype=np.float32)
-    for text, voice, at, _, _ in LINES:
-        speech = spoken(text, voice, tmp_path)
-        debtor[int(at * RATE) : int(at * RATE) + len(speech)] += speech
-    agent = np.zeros_like(debtor)
-    text, voice, at = PRESSING
-    speech = spoken(text, voice, tmp_path)
-    agent[int(at * RATE) : int(at * RATE) + len(speech)] += speech
+    said = [(Leg.DEBTOR, text, voice, at) for text, voice, at, _, _ in LINES]
+    call = scripted(tmp_path, CALL_S, [*said, (Leg.AGENT, *PRESSING)])
     sub = subscribe()
     session = await manager.start_call(info("cues-live"))
-    await push(session, CallAudio(float_to_pcm16(agent), float_to_pcm16(debtor)))
+    await push(session, call)
     await session.stop("stop")
     events = events_of(sub)
     cues = {w.rule: w for w in of(events, AgentWarning) if w.leg is Leg.DEBTOR}

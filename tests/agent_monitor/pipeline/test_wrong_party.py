@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,17 +40,21 @@ def spoken(text: str, voice: str, folder: Path) -> np.ndarray:
     return decode_file(out, target_rate=RATE).samples[0] * 0.6
 
 
-def _call(folder: Path, answer_at: float, disclosure_at: float) -> CallAudio:
-    """The debtor leg says ANSWER and the agent leg DISCLOSURE at the given seconds; silence else."""
-    agent, debtor = (np.zeros(int(CALL_S * RATE), dtype=np.float32) for _ in range(2))
-    for leg, text, voice, at in (
-        (debtor, ANSWER, "en-us", answer_at),
-        (agent, DISCLOSURE, "en", disclosure_at),
-    ):
+def scripted(folder: Path, seconds: float, lines: Iterable[tuple[Leg, str, str, float]]) -> CallAudio:
+    """A call of ``seconds`` whose legs say the ``(leg, text, voice, at)`` lines (SYNTHETIC speech,
+    :func:`spoken`) from ``at`` seconds; silence else."""
+    legs = {leg: np.zeros(int(seconds * RATE), dtype=np.float32) for leg in Leg}
+    for leg, text, voice, at in lines:
         speech = spoken(text, voice, folder)
         start = int(at * RATE)
-        leg[start : start + len(speech)] += speech
-    return CallAudio(float_to_pcm16(agent), float_to_pcm16(debtor))
+        legs[leg][start : start + len(speech)] += speech
+    return CallAudio(float_to_pcm16(legs[Leg.AGENT]), float_to_pcm16(legs[Leg.DEBTOR]))
+
+
+def _call(folder: Path, answer_at: float, disclosure_at: float) -> CallAudio:
+    """The debtor leg says ANSWER and the agent leg DISCLOSURE at the given seconds; silence else."""
+    lines = [(Leg.DEBTOR, ANSWER, "en-us", answer_at), (Leg.AGENT, DISCLOSURE, "en", disclosure_at)]
+    return scripted(folder, CALL_S, lines)
 
 
 @pytest.mark.asyncio
