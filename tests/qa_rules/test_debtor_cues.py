@@ -1,9 +1,9 @@
 """Cues from what the debtor says: a lawyer represents them (EN/ZH-ATTY-1, FDCPA 805(a)(2)), or this
 is not a good time or place (EN/ZH-TIME-2, 805(a)(1), (a)(3), CN-HARASS-1), or they dispute the
-debt (EN-DISPUTE-1, 807(8), 809(b), US-DISC-4). Each is an ``info``
+debt (EN/ZH-DISPUTE-1, 807(8), 809(b), US-DISC-4). Each is an ``info``
 hit of the debtor leg with wording for the agent, so the agent's panel shows it as a cue; after the
 English lawyer cue, the agent pressing the person for payment is an orange EN-ATTY-2, and after
-"this is not a good time" a yellow EN-TIME-3."""
+"this is not a good time" a yellow EN/ZH-TIME-3."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ CASES = [
     ("en", "i already paid that off last year", "EN-DISPUTE-1", "in writing"),
     ("zh", "这个事我已经委托律师处理了", "ZH-ATTY-1", "律师"),
     ("zh", "我在开会，现在不方便", "ZH-TIME-2", "什么时间"),
+    ("zh", "我不欠你们钱，这不是我的卡", "ZH-DISPUTE-1", "异议"),
+    ("zh", "那笔钱我早就已经还清了", "ZH-DISPUTE-1", "不要争辩"),
 ]
 
 
@@ -55,6 +57,8 @@ def test_the_debtor_saying_it_cues_the_agent(
         ("en", "i'm not sure what i owe"),
         ("zh", "方便，你说吧"),
         ("zh", "我现在就可以还"),
+        ("zh", "我还欠多少钱"),
+        ("zh", "我下个月把欠款还清"),
     ],
 )
 def test_what_is_not_such_a_statement_cues_nothing(ruleset: RuleSet, lang: str, text: str) -> None:
@@ -107,22 +111,45 @@ def test_a_payment_request_in_another_call_or_after_i_have_no_lawyer_is_no_hit(r
     assert _represented(agent.update(said(Leg.AGENT, 1, 9.0, "you owe a balance"))) == []
 
 
-def test_collecting_after_the_debtor_said_it_is_a_bad_time_is_a_yellow_hit(ruleset: RuleSet) -> None:
-    """EN-TIME-2 records the fact ``inconvenient``; EN-TIME-3 (agent leg) is going on about payment
-    or the debt after it, unless the agent asks when to call back."""
-    agent, debtor = pair(ruleset)
+BAD_TIME = [
+    (
+        "en",
+        ("i am calling about your balance", "i can't talk right now i'm driving"),
+        (
+            "when would be a better time to call you about the balance",
+            "this will only take a minute can you make a payment",
+        ),
+        "better time",
+    ),
+    (
+        "zh",
+        ("您好，我是来谈您的欠款的", "我在开车，现在不方便"),
+        ("您看什么时间联系您比较方便，再谈还款的事", "就耽误您一分钟，您今天能还款吗"),
+        "什么时间",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lang", "opening", "after", "wording"), BAD_TIME)
+def test_collecting_after_the_debtor_said_it_is_a_bad_time_is_a_yellow_hit(
+    ruleset: RuleSet, lang: str, opening: tuple[str, str], after: tuple[str, str], wording: str
+) -> None:
+    """EN/ZH-TIME-2 record the fact ``inconvenient``; EN/ZH-TIME-3 (agent leg) is going on about
+    payment or the debt after it, unless the agent asks when to call back."""
+    agent, debtor = pair(ruleset, lang)
+    prefix = lang.upper()
 
     def inconvenient(events: list[HitEvent]) -> list[tuple[str, str]]:
         return [(e.status.value, e.hit.rule) for e in events if e.hit.category == "inconvenient"]
 
-    assert inconvenient(agent.update(said(Leg.AGENT, 0, 0.0, "i am calling about your balance"))) == []
-    answer = debtor.update(said(Leg.DEBTOR, 0, 3.0, "i can't talk right now i'm driving"))
-    assert ("confirmed", "EN-TIME-2") in inconvenient(answer)
-    asked = agent.update(said(Leg.AGENT, 1, 9.0, "when would be a better time to call you about the balance"))
+    assert inconvenient(agent.update(said(Leg.AGENT, 0, 0.0, opening[0], lang=lang))) == []
+    answer = debtor.update(said(Leg.DEBTOR, 0, 3.0, opening[1], lang=lang))
+    assert ("confirmed", f"{prefix}-TIME-2") in inconvenient(answer)
+    asked = agent.update(said(Leg.AGENT, 1, 9.0, after[0], lang=lang))
     assert inconvenient(asked) == []
-    pressed = agent.update(said(Leg.AGENT, 2, 15.0, "this will only take a minute can you make a payment"))
-    assert inconvenient(pressed) == [("confirmed", "EN-TIME-3")]
-    hit = pressed[0].hit
-    assert hit.severity is Severity.YELLOW and "better time" in (hit.compliant or "")
+    pressed = agent.update(said(Leg.AGENT, 2, 15.0, after[1], lang=lang))
+    assert inconvenient(pressed) == [("confirmed", f"{prefix}-TIME-3")]
+    hit = next(e.hit for e in pressed if e.hit.category == "inconvenient")
+    assert hit.severity is Severity.YELLOW and wording in (hit.compliant or "")
     # the lawyer's fact is another: no EN-ATTY-2 here
     assert [e.hit.rule for e in pressed if e.hit.category == "represented"] == []
