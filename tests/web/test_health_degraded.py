@@ -45,8 +45,12 @@ def test_healthz_reports_a_database_that_takes_no_writes(tmp_path: Path, base_se
                 session.store.submit(records.recording_progress("h-1", Leg.AGENT, 1600))
 
             client.portal.call(write)  # type: ignore[union-attr]
-            time.sleep(1.0)
-            health = _health(client)
+            # degraded once the write has hung for stall_after_s (after the batch's linger and a
+            # thread's start: waited for, not slept for, so a loaded machine is no failure)
+            deadline = time.monotonic() + 10
+            while (health := _health(client))["ok"] is not False:
+                assert time.monotonic() < deadline, health
+                time.sleep(0.1)
             assert health["ok"] is False and health["status"] == "degraded: database", health
             assert health["degraded"] == ["database"]
         finally:
