@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
-from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError, RecordingError
+from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
 from agent_monitor.heap_trim import HeapTrimmer
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.calls import CallRecord, jurisdiction_of
@@ -34,12 +35,12 @@ from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
 from agent_monitor.pipeline.leg import LegWorker
 from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
+from agent_monitor.pipeline.opening import RowOpening, open_recordings, undo_opening
 from agent_monitor.pipeline.outbox import Outbox
 from agent_monitor.pipeline.session import CallSession
 from agent_monitor.pipeline.store import CallStore
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, repo
-from agent_monitor.storage.recordings import RecordingWriter, recording_path
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class CallManager:
         #: the database writes of every call go through it (never waited on by the live path)
         self.outbox = Outbox(db, settings.live.outbox, settings.data_dir / "outbox", metrics)
         self._sessions: dict[str, CallSession] = {}
+        #: the calls still opening (their row, recordings and legs), cancelled by :meth:`shutdown`
+        self._opening: dict[str, _Opening] = {}
         #: gives the memory of ended calls back to the system once none is live
         self.heap = HeapTrimmer(settings.server.trim_heap_after_idle_s)
         #: held while the rule set is rebuilt and swapped (:mod:`agent_monitor.pipeline.rule_packs`)
@@ -90,7 +93,9 @@ class CallManager:
     async def start_call(self, info: CallInfo) -> CallSession:
         """Open a session: the call row (resumed if the id exists), one recording and one worker
         per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id; a
-        call still stopping (its connection has just ended) is resumed once it has stopped."""
+        call still stopping (its connection has just ended) is resumed once it has stopped. A
+        start that fails or is cancelled (here, or by :meth:`shutdown`) leaves no row ``live``
+        (:mod:`agent_monitor.pipeline.opening`)."""
         await self._wait_stopping(info.call_id)
         if info.call_id in self._sessions:
             raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
@@ -102,26 +107,37 @@ class CallManager:
             info, self.settings, self.bus, store, self.escalator, self.clock, metrics=self.metrics
         )
         self._sessions[info.call_id] = session  # reserve the id while opening
+        opening = self._opening[info.call_id] = _Opening(asyncio.current_task())
         try:
-            # the recordings first: one that cannot go on leaves a stored call as it was
-            await self._open_recordings(session)
-            info, session.resumed, next_utterance = await store.now(records.open_call(info))
-            session.info = info  # a resumed call: the debt and consent it was stored with
-            store.start()
-            await self._open_legs(session, next_utterance, stages)
+            await self._open(session, stages)
         except BaseException:
             self._sessions.pop(info.call_id, None)
-            for writer in session.recordings.values():
-                await asyncio.to_thread(writer.close)
-            await store.close()
             raise
+        finally:
+            del self._opening[info.call_id]
+            opening.done.set()
         session.start_workers()
+        info = session.info  # a resumed call: the debt and consent it was stored with
         await self.bus.publish(CallStarted(call_id=info.call_id, t=0.0, info=info, resumed=session.resumed))
         if not self.stages.transcribers.can_transcribe(info.lang):
             await self._not_transcribed(session)
         if not session.resumed:
             await self._metadata_rules(session, stages.checkers)
         return session
+
+    async def _open(self, session: CallSession, stages: Stages) -> None:
+        """The recordings first (one that cannot go on leaves a stored call as it was), the call
+        row, the legs; what a failed or cancelled opening opened is closed (:func:`undo_opening`)."""
+        row = RowOpening(session)
+        try:
+            await open_recordings(session, self.settings)
+            session.info, session.resumed, next_utterance = await row.open()
+            session.store.start()
+            await row.register_recordings()
+            await self._open_legs(session, next_utterance, stages)
+        except BaseException:
+            await undo_opening(session, row, self.clock.now(), self.settings.live.outbox.spill_after_s)
+            raise
 
     async def _wait_stopping(self, call_id: str) -> None:
         """Wait while this call's session is stopping (draining its last audio, ending its rows):
@@ -142,32 +158,8 @@ class CallManager:
             health = LegHealth(leg, HealthIssue.NO_MODEL, True, missing.message)
             await session.on_health(health, session.legs[leg].t0)
 
-    async def _open_recordings(self, session: CallSession) -> None:
-        """One recording per leg, new or continued. A recording that cannot go on (a resume at
-        another sample rate) is refused with a message that names the leg, not the server's path."""
-        info, settings = session.info, self.settings
-        for leg in (Leg.AGENT, Leg.DEBTOR):
-            path = recording_path(settings.media_dir, info.call_id, leg)
-            try:
-                session.recordings[leg] = await asyncio.to_thread(
-                    RecordingWriter,
-                    path,
-                    info.sample_rate,
-                    flush_interval_s=settings.live.recording_flush_s,
-                    resume=True,
-                )
-            except RecordingError as exc:
-                log.error("call %s: %s", info.call_id, exc)
-                reason = str(exc).removeprefix(f"{path}: ")
-                raise RecordingError(f"the {leg.value} leg's recording cannot go on: {reason}") from None
-
     async def _open_legs(self, session: CallSession, next_utterance: dict[Leg, int], stages: Stages) -> None:
         info = session.info
-        for leg, writer in session.recordings.items():
-            path = str(writer.path)
-            await session.store.call(
-                records.register_recording(info.call_id, leg, path, info.sample_rate, info.started_at)
-            )
         await self._align_recordings(session)
         history = await session.store.now(records.call_history(info.call_id)) if session.resumed else None
         if history is not None:
@@ -356,7 +348,15 @@ class CallManager:
 
     # --- shutdown -------------------------------------------------------------------------------
     async def shutdown(self, reason: str = "server shutdown") -> None:
-        """Stop every live call (status aborted; everything received is kept) and the timers."""
+        """Stop every live call (status aborted; everything received is kept) and the timers. A
+        call still opening is cancelled (its start raises :class:`asyncio.CancelledError`) and its
+        row, if written, ended aborted, before the writes stop."""
+        opening = list(self._opening.values())
+        for start in opening:
+            if start.task is not None:
+                start.task.cancel()
+        for start in opening:
+            await start.done.wait()
         sessions = list(self._sessions.values())
         results = await asyncio.gather(*(s.stop(reason) for s in sessions), return_exceptions=True)
         for session, result in zip(sessions, results, strict=True):
@@ -364,6 +364,14 @@ class CallManager:
                 log.error("call %s: stopping failed: %r", session.call_id, result)
         await self.escalator.shutdown()
         await self.outbox.close()
+
+
+@dataclass(slots=True)
+class _Opening:
+    """A call's start in progress: the task it runs in, and ``done`` set when it has ended."""
+
+    task: asyncio.Task[Any] | None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _replay(checker: LegChecker, finals: Sequence[Transcript]) -> None:

@@ -1,0 +1,119 @@
+"""Opening a call's recordings and row, and undoing an opening that fails or is cancelled.
+
+The call row is written in a database thread (:meth:`CallStore.now`) that a cancellation cannot
+stop: a start cancelled while it runs (its client gone, the server shutting down) would leave the
+row set ``live`` with no session holding it (until the next start marked it ``aborted``). So the
+row's write is shielded from the cancellation, and :func:`undo_opening` waits for it (at most
+``bound_s``) and ends the row ``aborted`` when this opening wrote it ``live``: a new call or a
+resumed one. A row this opening did not write (its write failed, e.g. another agent's call id)
+is left as it was; so are recordings it did not register. A recording it registered (a resumed
+call's is opened again) is closed with its size and hash, as a call's end closes it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from agent_monitor.errors import AgentMonitorError, RecordingError
+from agent_monitor.model.audio import Leg
+from agent_monitor.model.session import CallInfo
+from agent_monitor.pipeline import records
+from agent_monitor.pipeline.session import CallSession
+from agent_monitor.settings import Settings
+from agent_monitor.storage import CallStatus
+from agent_monitor.storage.recordings import RecordingInfo, RecordingWriter, recording_path
+
+log = logging.getLogger(__name__)
+
+#: (the call's info as stored, resumed, the next utterance number per leg)
+Opened = tuple[CallInfo, bool, dict[Leg, int]]
+
+
+async def open_recordings(session: CallSession, settings: Settings) -> None:
+    """One recording per leg, new or continued. A recording that cannot go on (a resume at
+    another sample rate) is refused with a message that names the leg, not the server's path."""
+    info = session.info
+    for leg in (Leg.AGENT, Leg.DEBTOR):
+        path = recording_path(settings.media_dir, info.call_id, leg)
+        try:
+            session.recordings[leg] = await asyncio.to_thread(
+                RecordingWriter,
+                path,
+                info.sample_rate,
+                flush_interval_s=settings.live.recording_flush_s,
+                resume=True,
+            )
+        except RecordingError as exc:
+            log.error("call %s: %s", info.call_id, exc)
+            reason = str(exc).removeprefix(f"{path}: ")
+            raise RecordingError(f"the {leg.value} leg's recording cannot go on: {reason}") from None
+
+
+class RowOpening:
+    """The write that starts (or resumes) one call's row, which a cancellation does not stop."""
+
+    def __init__(self, session: CallSession) -> None:
+        self.session = session
+        self._row: asyncio.Future[Opened] | None = None
+        #: each leg's registration of its recording with the row (a resumed call's: opened again)
+        self._recordings: dict[Leg, asyncio.Future[Any]] = {}
+
+    async def open(self) -> Opened:
+        """Start the row (:func:`records.open_call`); cancelled, the write still runs to its end."""
+        self._row = asyncio.ensure_future(self.session.store.now(records.open_call(self.session.info)))
+        return await asyncio.shield(self._row)
+
+    async def register_recordings(self) -> None:
+        """Register each leg's recording with the row (after :meth:`open` and the store's start);
+        cancelled, a registration queued still runs to its end."""
+        info = self.session.info
+        for leg, writer in self.session.recordings.items():
+            write = records.register_recording(
+                info.call_id, leg, str(writer.path), info.sample_rate, info.started_at
+            )
+            self._recordings[leg] = self.session.store.submit(write, urgent=True)
+            await asyncio.shield(self._recordings[leg])
+
+    async def written(self, bound_s: float) -> tuple[bool, list[Leg]]:
+        """Whether this opening wrote the row (it is ``live``), and the legs whose recording it
+        registered, waiting up to ``bound_s`` for writes still running; one still running then
+        is logged (the next start marks the row aborted)."""
+        writes = [w for w in (self._row, *self._recordings.values()) if w is not None]
+        if not writes:
+            return False, []
+        _, late = await asyncio.wait(writes, timeout=bound_s)
+        if late:
+            log.warning(
+                "call %s: %d of its start's writes still running %.1f s after the start failed; "
+                "its row may stay live until the next start",
+                self.session.call_id,
+                len(late),
+                bound_s,
+            )
+        return _done(self._row), [leg for leg, write in self._recordings.items() if _done(write)]
+
+
+def _done(write: asyncio.Future[Any] | None) -> bool:
+    return write is not None and write.done() and not write.cancelled() and write.exception() is None
+
+
+async def undo_opening(session: CallSession, row: RowOpening, at: datetime, bound_s: float) -> None:
+    """Close what a failed or cancelled opening left open: the recordings (those it registered
+    closed in the database too), and the call row, ended ``aborted`` at ``at`` if the opening
+    wrote it (see the module documentation)."""
+    closed: dict[Leg, RecordingInfo] = {}
+    for leg, writer in session.recordings.items():
+        try:
+            closed[leg] = await asyncio.to_thread(writer.close)
+        except AgentMonitorError as exc:  # e.g. disk full: the call row must still be ended
+            log.error("call %s: %s recording not closed cleanly: %s", session.call_id, leg, exc)
+    live, registered = await row.written(bound_s)
+    if live:
+        session.store.start()
+        for leg in registered:
+            if leg in closed:
+                session.store.submit(records.close_recording(session.call_id, leg, closed[leg], at))
+        session.store.submit(records.end_call(session.call_id, CallStatus.ABORTED, at))
+    await session.store.close()
