@@ -18,6 +18,8 @@ CallLanguage = Literal["en", "zh"]
 
 class Section(BaseModel):
     """Base of every settings section: a number must be finite (``inf`` from the environment was
-    taken, then a traceback where it became a count, e.g. ``live.leg_queue_s``)."""
+    taken, then a traceback where it became a count, e.g. ``live.leg_queue_s``), and a key the
+    section does not have is refused, naming it (a misspelt ``live.outbox.spil_after_s`` was
+    ignored without a word, from a file or the environment)."""
 
-    model_config = ConfigDict(allow_inf_nan=False)
+    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")

@@ -211,3 +211,52 @@ def test_a_calling_window_that_is_not_one_is_refused_when_the_settings_load(
     assert said in str(err.value)
     monkeypatch.setenv(env, '{"north": ["8:00", "22:00"]}' if env.endswith("TENANT") else '["8:00", "20:00"]')
     load_settings()
+
+
+@pytest.mark.parametrize("source", ["toml", "env"])
+def test_a_misspelt_key_inside_a_section_is_refused_naming_it(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key no section has (``spil_after_s`` for ``spill_after_s``) was ignored without a word
+    inside a section, from a configuration file or the environment alike: the server ran with the
+    default the operator meant to change. Only a misspelt section name was refused."""
+    from agent_monitor.cli import main
+
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path / "data"))
+    if source == "toml":
+        config = tmp_path / "am.toml"
+        config.write_text("[live.outbox]\nspil_after_s = 3\n")
+        monkeypatch.setenv("AGENT_MONITOR_CONFIG", str(config))
+    else:
+        monkeypatch.setenv("AGENT_MONITOR_LIVE__OUTBOX__SPIL_AFTER_S", "3")
+    assert main(["db", "status"]) == 1
+    err = capsys.readouterr().err.strip()
+    said = "live.outbox.spil_after_s: Extra inputs are not permitted"
+    assert err == f"agent-monitor: error: invalid settings: {said}"
+    assert not (tmp_path / "data").exists()
+
+
+def test_every_settings_section_refuses_a_key_it_does_not_have() -> None:
+    """Each section, however deep (``live.outbox``, ``live.fusion``, ...), refuses an unknown
+    key, not only the one a test names."""
+    from pydantic import BaseModel
+
+    def sections(model: type[BaseModel], path: str) -> list[tuple[str, type[BaseModel]]]:
+        found = [(path, model)]
+        for name, info in model.model_fields.items():
+            kind = info.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                found += sections(kind, f"{path}.{name}" if path else name)
+        return found
+
+    every = sections(Settings, "")[1:]
+    assert len(every) >= 12
+    taken = []
+    for path, model in every:
+        try:
+            model.model_validate({"no_such_key_here": 1})
+        except ValidationError as exc:
+            assert "Extra inputs are not permitted" in str(exc)
+        else:
+            taken.append(path)
+    assert taken == []
