@@ -2,9 +2,10 @@
 shutting down) leaves no row saying ``live`` with no session holding it: the row, once written,
 is ended ``aborted``, the recordings are closed, and the id can be started again.
 
-The database is real (SQLite); the write of the call row is held at its ``INSERT``/``UPDATE`` by
-a SQLAlchemy event hook on the real engine until the test lets it go, so that the cancellation
-lands for certain while the row is being written (a slow database, made certain)."""
+The database is real, each test once on SQLite and once on PostgreSQL. The write of the call
+row is held at its ``INSERT``/``UPDATE`` by a SQLAlchemy event hook on the real engine until the
+test lets it go, so that the cancellation lands for certain while the row is being written (a
+slow database, made certain)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,20 @@ from sqlalchemy import event
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallEnded, CallStarted, Event
 from agent_monitor.pipeline import CallManager, InProcessEventBus
+from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus, Database, repo
 from tests.agent_monitor.pipeline.test_call_session import info
+from tests.agent_monitor.storage.conftest import BACKENDS
+from tests.web.backend_support import backend_database
 
 HELD = 30.0  # seconds a held write waits at most (a test that fails does not hang)
+
+
+@pytest.fixture(params=BACKENDS)
+def live_settings(request: pytest.FixtureRequest, live_settings: Settings) -> Iterator[Settings]:
+    """The pipeline's test settings, on each database backend."""
+    with backend_database(str(request.param), "the cancelled start tests") as url:
+        yield live_settings if url is None else live_settings.model_copy(update={"database_url": url})
 
 
 class RowGate:
