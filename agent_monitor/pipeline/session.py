@@ -93,6 +93,7 @@ class CallSession:
         self.stop_reason: str | None = None
         self._tasks: dict[Leg, asyncio.Task[None]] = {}
         self._closing = False
+        self._stopping: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self._stress_batch: list[StressSample] = []
         #: the agent's checklist of required disclosures as last published (empty: none known yet)
@@ -333,15 +334,26 @@ class CallSession:
 
         ``status`` defaults to ``ended`` for a normal reason (:data:`NORMAL_STOP_REASONS`) and
         ``aborted`` for anything else (a client disconnect, a protocol error, a server shutdown).
-        Everything already received is processed and kept either way. Safe to call twice."""
-        if self._closing:
-            await self._stopped.wait()
-            return
-        self._closing = True
-        self.stop_reason = reason
-        if status is None:
-            status = "ended" if reason.strip().lower() in NORMAL_STOP_REASONS else "aborted"
-        self.status = CallStatus(status)
+        Everything already received is processed and kept either way. Safe to call twice: the
+        first call's reason and status stand. The stop runs in a task of its own, so a caller
+        cancelled meanwhile (a server shutting down while a connection drains its last audio)
+        does not cut it short: it goes on to end the row, and a later call waits for it."""
+        if self._stopping is None:
+            self._closing = True  # at once: no audio is taken from here on
+            self.stop_reason = reason
+            if status is None:
+                status = "ended" if reason.strip().lower() in NORMAL_STOP_REASONS else "aborted"
+            self.status = CallStatus(status)
+            self._stopping = asyncio.create_task(self._stop(reason), name=f"stop:{self.call_id}")
+            self._stopping.add_done_callback(self._stop_done)
+        await asyncio.shield(self._stopping)
+
+    def _stop_done(self, task: asyncio.Task[None]) -> None:
+        """A stop that failed is logged here too: its callers may all have been cancelled."""
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("call %s: stopping failed: %r", self.call_id, exc)
+
+    async def _stop(self, reason: str) -> None:
         if self._watching is not None:
             self._watching.cancel()
             await asyncio.gather(self._watching, return_exceptions=True)
