@@ -21,6 +21,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -62,19 +63,26 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     from agent_monitor.pipeline.rule_packs import load_rule_packs
     from agent_monitor.storage import Database, repo, upgrade_database
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
+    from agent_monitor.storage.recording_seal import SealedAtStart, seal_left_open
 
     db = await asyncio.to_thread(Database.open, settings)
 
-    def prepare_db() -> list[str]:
+    def prepare_db() -> tuple[list[str], SealedAtStart | None]:
         upgrade_database(db.engine)
         if settings.cluster.redis_url is not None:
-            return []  # a shared database: other nodes' live calls are theirs (dead nodes: cluster.registry)
+            return [], None  # a shared database: other nodes' live calls are theirs (cluster.registry)
         with db.session() as s:
-            return repo.abort_live_calls(s)
+            aborted = repo.abort_live_calls(s)
+        with db.session() as s:  # nothing writes them any more: seal what a crash left open
+            return aborted, seal_left_open(s, settings.media_dir, datetime.now(UTC))
 
-    aborted = await asyncio.to_thread(prepare_db)
+    aborted, sealed = await asyncio.to_thread(prepare_db)
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
+    if sealed is not None and sealed.sealed:
+        log.warning("sealed %d recording(s) left open by a previous run", len(sealed.sealed))
+    for problem in sealed.problems if sealed is not None else ():
+        log.warning("%s", problem)
     stages = await open_stages(settings)
     bus = await open_bus(settings)  # in-process, or over Redis with cluster.redis_url
     metrics = PrometheusMetrics()

@@ -7,24 +7,34 @@ zeroed, cut, replaced) no longer hashes to it. :func:`verify_recording_files` (`
 rehashes every closed recording, streamed; :func:`read_sealed` reads one for the evidence export
 and refuses a file that does not match. A recording that is still open (``sha256`` NULL: a live
 call, or one whose writer never closed it) has nothing sealed yet and is skipped.
+
+A server killed mid-call (a crash, SIGKILL, a power cut) leaves its recordings open. At the next
+start of a single server (it holds the data directory's lock, and has just marked the calls left
+live aborted: nothing writes them any more) :func:`seal_left_open` seals each as it is on disk:
+its header repaired to describe all the audio that reached the file, then its size and sha256
+stored, ``closed_at`` the time of that start. Before, such a recording stayed unsealed for ever
+(``db verify``: "open ... skipped"), unless its call was resumed.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent_monitor.errors import ConflictError
-from agent_monitor.model.audio import Leg
+from agent_monitor.errors import ConflictError, RecordingError
+from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.storage.chain import ChainReport
+from agent_monitor.storage.enums import CallStatus
 from agent_monitor.storage.evidence import content_digest
-from agent_monitor.storage.recordings import file_sha256, locate_recording
-from agent_monitor.storage.tables import EvidenceEntry, Recording
+from agent_monitor.storage.recordings import file_sha256, locate_recording, repair_recording
+from agent_monitor.storage.tables import Call, EvidenceEntry, Recording
+from agent_monitor.storage.types import as_utc
 
 REPORT_NAME = "recording_files"
 
@@ -73,6 +83,40 @@ def verify_recording_files(session: Session, media_dir: Path) -> FilesReport:
         if (problem := file_problem(media_dir, call_id, Leg(leg), path, sealed)) is not None:
             problems.append(problem)
     return FilesReport(ChainReport(REPORT_NAME, checked, 0, "", tuple(problems)), tuple(open_))
+
+
+@dataclass(frozen=True, slots=True)
+class SealedAtStart:
+    """What :func:`seal_left_open` did: the recordings sealed, and those it could not (left open)."""
+
+    sealed: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+def seal_left_open(session: Session, media_dir: Path, at: datetime) -> SealedAtStart:
+    """Seal every open recording of a call that is not live, as it is on disk (see the module
+    documentation). A file that is missing or unreadable is named and left open."""
+    stmt = (
+        select(Recording)
+        .join(Call, Call.id == Recording.call_id)
+        .where(Recording.sha256.is_(None), Call.status != CallStatus.LIVE)
+        .order_by(Recording.id)
+    )
+    sealed: list[str] = []
+    problems: list[str] = []
+    for rec in session.scalars(stmt).all():
+        label = _label(rec.call_id, rec.leg)
+        path = locate_recording(media_dir, rec.call_id, Leg(rec.leg), rec.path)
+        try:
+            data = repair_recording(path)
+            sha256 = file_sha256(path)
+        except (RecordingError, OSError) as exc:
+            problems.append(f"{label}: left open, cannot be sealed: {exc}")
+            continue
+        rec.bytes_written, rec.samples_written = data, data // BYTES_PER_SAMPLE
+        rec.sha256, rec.closed_at = sha256, as_utc(at, "closed_at")
+        sealed.append(label)
+    return SealedAtStart(tuple(sealed), tuple(problems))
 
 
 # --- the evidence export -----------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Killing the server (SIGKILL) mid-call loses nothing already stored; on restart the call is
-marked aborted with its recordings readable, and a client resuming the call id appends to it."""
+marked aborted with its recordings readable and sealed as they are on disk, and a client resuming
+the call id appends to it."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import socket
@@ -96,6 +98,12 @@ def test_server_killed_mid_call_then_restarted(
         with db.session() as s:
             assert repo.get_call(s, "crash-1").status is CallStatus.ABORTED  # marked at start, data kept
             assert len(repo.list_utterances(s, "crash-1", final_only=True)) == before
+            for leg in Leg:  # and its recordings sealed as the crash left them (header repaired)
+                rec = repo.require_recording(s, "crash-1", leg)
+                path = recording_path(data_dir, "crash-1", leg)
+                assert rec.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+                assert read_recording(path).header_complete
+        assert read_recording(recording_path(data_dir, "crash-1", Leg.AGENT)).pcm == got
         # the client reconnects with the same call id: the call continues and appends
         rest = audio.excerpt(20.0, 6.0)
         result = asyncio.run(

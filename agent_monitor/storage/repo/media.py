@@ -53,8 +53,12 @@ def register_recording(
 def update_recording_progress(
     session: Session, call_id: str, leg: Leg, *, bytes_written: int, samples_written: int
 ) -> Recording:
+    """The size of a recording still being written. A closed (sealed) recording keeps the size it
+    was sealed with: a progress report written after its close (a journal written back late) is
+    stale."""
     rec = require_recording(session, call_id, leg)
-    rec.bytes_written, rec.samples_written = bytes_written, samples_written
+    if rec.sha256 is None:
+        rec.bytes_written, rec.samples_written = bytes_written, samples_written
     return rec
 
 

@@ -18,8 +18,8 @@ from agent_monitor.errors import ConflictError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
-from agent_monitor.storage.recording_seal import read_sealed, verify_recording_files
-from agent_monitor.storage.recordings import RecordingWriter, recording_path
+from agent_monitor.storage.recording_seal import read_sealed, seal_left_open, verify_recording_files
+from agent_monitor.storage.recordings import RecordingWriter, read_recording, recording_path
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
 RATE = 8000
@@ -130,3 +130,44 @@ def test_read_sealed_gives_the_sealed_bytes_and_refuses_a_modified_file(db: Data
     recording_path(tmp_path, "c1", Leg.DEBTOR).unlink()
     with db.session() as s, pytest.raises(ConflictError, match=r"debtor leg's recording .* is missing"):
         read_sealed(s, tmp_path, repo.require_recording(s, "c1", Leg.DEBTOR))
+
+
+def test_recordings_a_crash_left_open_are_sealed_as_they_are_on_disk(db: Database, tmp_path: Path) -> None:
+    """A server killed mid-call leaves its recordings open, their headers behind the audio that
+    reached the disk. At the next start (the call marked aborted) each is sealed as it is: header
+    repaired, size and sha256 stored; ``db verify`` then checks it and the export reads it. A live
+    call's recording (another process's) and a file that is gone are left open, the latter named."""
+    agent = _recorded_call(db, tmp_path, "crashed", close=False)
+    with agent.open("ab") as f:  # audio written after the last header update, as a crash leaves it
+        f.write(_tone(0.5))
+    _recorded_call(db, tmp_path, "gone", close=False)
+    recording_path(tmp_path, "gone", Leg.DEBTOR).unlink()
+    with db.session() as s:
+        repo.abort_live_calls(s, at=T0)
+    _recorded_call(db, tmp_path, "live-elsewhere", close=False)
+    with db.session() as s:
+        done = seal_left_open(s, tmp_path, T0)
+    assert done.sealed == (
+        "recordings: call 'crashed' agent leg",
+        "recordings: call 'crashed' debtor leg",
+        "recordings: call 'gone' agent leg",
+    )
+    assert len(done.problems) == 1 and done.problems[0].startswith(
+        "recordings: call 'gone' debtor leg: left open, cannot be sealed:"
+    )
+    with db.session() as s:
+        rec = repo.require_recording(s, "crashed", Leg.AGENT)
+        assert rec.sha256 == hashlib.sha256(agent.read_bytes()).hexdigest()
+        assert rec.samples_written == int(3.5 * RATE) and rec.closed_at is not None
+        data, _ = read_sealed(s, tmp_path, rec)
+        assert read_recording(agent).header_complete and data == agent.read_bytes()
+        files = verify_recording_files(s, tmp_path)
+        # a progress report written back after the seal (a late journal) does not change it
+        repo.update_recording_progress(s, "crashed", Leg.AGENT, bytes_written=2, samples_written=1)
+        assert repo.require_recording(s, "crashed", Leg.AGENT).samples_written == int(3.5 * RATE)
+    assert files.report.ok and files.report.rows == 3
+    assert files.open == (
+        "call 'gone' debtor leg",
+        "call 'live-elsewhere' agent leg",
+        "call 'live-elsewhere' debtor leg",
+    )
