@@ -86,6 +86,17 @@ def status(database: Database, call_id: str) -> CallStatus:
         return repo.get_call(s, call_id).status
 
 
+async def cancel_while_held(manager: CallManager, call_id: str, held_row: RowGate) -> None:
+    """Start ``call_id``, cancel the start while ``held_row``'s statement is held, then let the
+    statement go on: the start raises ``CancelledError`` once it has undone what it opened."""
+    start = asyncio.create_task(manager.start_call(info(call_id)))
+    await held_row.held()
+    start.cancel()
+    held_row.release()
+    with pytest.raises(asyncio.CancelledError):
+        await start
+
+
 @pytest.mark.asyncio
 async def test_a_start_cancelled_while_the_row_is_written_ends_it_aborted(
     manager: CallManager, database: Database, bus: InProcessEventBus, gate: Callable[[str], RowGate]
@@ -94,13 +105,7 @@ async def test_a_start_cancelled_while_the_row_is_written_ends_it_aborted(
     waits for it and ends the row ``aborted`` before it gives up; nothing was published, and the
     same id starts again (resumed) and ends ``ended``."""
     sub = bus.subscribe(lambda e: isinstance(e, CallStarted | CallEnded))
-    held_row = gate(r"INSERT INTO calls\b")
-    start = asyncio.create_task(manager.start_call(info("start-cancelled")))
-    await held_row.held()
-    start.cancel()
-    held_row.release()
-    with pytest.raises(asyncio.CancelledError):
-        await start
+    await cancel_while_held(manager, "start-cancelled", gate(r"INSERT INTO calls\b"))
     assert manager.get("start-cancelled") is None
     assert status(database, "start-cancelled") is CallStatus.ABORTED
     assert sub.get_nowait() is None  # neither started nor ended on the bus
@@ -118,13 +123,7 @@ async def test_a_cancelled_resume_does_not_leave_the_call_live(
     row is set live again is left ``aborted``, not ``live``."""
     first = await manager.start_call(info("resume-cancelled"))
     await first.stop("stop")
-    held_row = gate(r"UPDATE calls SET\b.*\bstatus\b")
-    start = asyncio.create_task(manager.start_call(info("resume-cancelled")))
-    await held_row.held()
-    start.cancel()
-    held_row.release()
-    with pytest.raises(asyncio.CancelledError):
-        await start
+    await cancel_while_held(manager, "resume-cancelled", gate(r"UPDATE calls SET\b.*\bstatus\b"))
     assert status(database, "resume-cancelled") is CallStatus.ABORTED
 
 
@@ -138,13 +137,7 @@ async def test_a_resume_cancelled_while_a_recording_is_opened_again_closes_it_ag
     first = await manager.start_call(info("reopen-cancelled"))
     first.push_audio(Leg.AGENT, bytes(16000))
     await first.stop("stop")
-    held_row = gate(r"UPDATE recordings SET\b")
-    start = asyncio.create_task(manager.start_call(info("reopen-cancelled")))
-    await held_row.held()
-    start.cancel()
-    held_row.release()
-    with pytest.raises(asyncio.CancelledError):
-        await start
+    await cancel_while_held(manager, "reopen-cancelled", gate(r"UPDATE recordings SET\b"))
     assert status(database, "reopen-cancelled") is CallStatus.ABORTED
     with database.session() as s:
         for leg in Leg:
