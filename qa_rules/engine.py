@@ -318,6 +318,7 @@ class Matcher:
                     start=start,
                     end=end,
                     probability=None if f.probability is None else round(f.probability, 4),
+                    after=f.rule.after,
                 )
             )
         return hits

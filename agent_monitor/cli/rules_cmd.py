@@ -131,9 +131,8 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
             if h.probability is not None:  # a classifier ("abusive tone") hit
                 hit["probability"] = h.probability
                 hit["evidence"] = h.evidence
-            after = ruleset.rule(h.rule).after
-            if after:  # tried as if the fact had been said: in a call only once it has been
-                hit["after"] = after
+            if h.after:  # tried as if the fact had been said: in a call only once it has been
+                hit["after"] = h.after
             hits.append(hit)
         out.write(json.dumps({"text": text, "hits": hits}, ensure_ascii=False) + "\n")
         out.flush()

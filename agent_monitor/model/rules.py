@@ -59,7 +59,9 @@ class RuleHit:
     about call metadata. ``start``/``end`` are the call-clock times of the evidence words when the
     transcript carries word times, else ``None``. ``probability`` is a trained classifier's
     probability that the utterance is abusive, for classifier hits ("abusive tone"); ``None`` for
-    pattern, must-say and metadata hits.
+    pattern, must-say and metadata hits. ``after`` is the fact of the call the rule waits for (its
+    pack's ``after:``, e.g. ``represented``): in a call such a hit stands only on words said after
+    that fact; ``None`` for every other rule (not stored: a stored hit reads ``None``).
     """
 
     rule: str
@@ -76,6 +78,7 @@ class RuleHit:
     start: float | None = None
     end: float | None = None
     probability: float | None = None
+    after: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -93,6 +96,7 @@ class RuleHit:
             "start": self.start,
             "end": self.end,
             "probability": self.probability,
+            "after": self.after,
         }
 
 

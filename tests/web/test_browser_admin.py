@@ -136,9 +136,12 @@ def test_admin_users_teams_packs_and_audit(server: tuple[str, str], browser: Any
     page.wait_for_selector("#lint-result .pack.error")
     lint = page.locator("#lint-result").inner_text()
     assert lint.count("pack.yaml") == 1, lint
-    page.fill("input[name=try_text]", "you are a stupid idiot")
+    page.fill("input[name=try_text]", "you are a stupid idiot, when can you pay the balance")
     page.click("#try")
     page.wait_for_selector("#try-result .hit", timeout=30_000)  # the installed packs, loaded on first use
+    # a rule that waits for a fact of the call says so; an insult does not
+    assert "represented" in page.locator("#try-result .hit[data-rule='EN-ATTY-2'] .after").first.inner_text()
+    assert page.locator("#try-result .hit[data-rule='EN-INSULT-1'] .after").count() == 0
     page.select_option("select[name=try_source]", "box")  # the broken pack above: refused, saying why
     page.click("#try")
     page.wait_for_selector("#try-result .error:has-text('version')")

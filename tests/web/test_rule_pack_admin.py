@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
 from agent_monitor.storage import repo
 from tests.web.auth_support import Principal, add_users, app_settings, running, sign_in
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def pack(version: str, phrase: str, rule: str = "SHOP-1") -> str:
@@ -88,6 +91,25 @@ def _audit(client: TestClient) -> list[tuple[str, str | None, Any]]:
     with client.app.state.services.db.session() as s:  # type: ignore[attr-defined]
         entries = repo.list_audit(s, object_type="rule_pack", limit=100)
         return [(e.action, e.object_id, e.detail) for e in reversed(entries) if e.action != "rule_pack_tried"]
+
+
+def test_try_on_text_says_which_hits_wait_for_a_fact_of_the_call(world: tuple[TestClient, Principal]) -> None:
+    """A rule that waits for a fact of the call (``after: represented``) is tried as if the fact
+    had been said; each hit now says which fact (it looked like a hit on any call), from the
+    installed packs and from a pack in the box alike; every other hit says none."""
+    client, admin = world
+    text = "when can you make a payment on the balance, you idiot"
+    installed = _call(client, admin, "POST", "/api/admin/rules/try", {"text": text, "lang": "en"})
+    assert installed.status_code == 200, installed.text
+    after = {h["rule"]: h["after"] for h in installed.json()["hits"]}
+    assert after["EN-ATTY-2"] == "represented" and after["EN-TIME-3"] == "inconvenient", after
+    assert after["EN-3P-2"] == "wrong_party" and after["EN-INSULT-1"] is None, after
+    compliance = (REPO / "qa_rules" / "packs" / "en" / "compliance.yaml").read_text(encoding="utf-8")
+    body = {"text": text, "lang": "en", "pack": compliance}
+    boxed = _call(client, admin, "POST", "/api/admin/rules/try", body)
+    assert boxed.status_code == 200, boxed.text
+    in_box = {h["rule"]: h["after"] for h in boxed.json()["hits"]}
+    assert in_box == {k: v for k, v in after.items() if k.startswith(("EN-ATTY", "EN-TIME", "EN-3P"))}
 
 
 def test_upload_refused_when_it_does_not_lint_or_clashes(world: tuple[TestClient, Principal]) -> None:

@@ -39,6 +39,8 @@ class TriedHit(BaseModel):
     severity: str
     evidence: str
     span: list[int] | None
+    #: the fact of the call the rule waits for (``after:``): tried as if said, in a call only after it
+    after: str | None = None
 
 
 class TryOut(BaseModel):
@@ -61,6 +63,7 @@ async def try_pack(request: Request, body: TryBody, user: AdminChange) -> TryOut
             severity=h.severity.value,
             evidence=h.evidence,
             span=None if h.span is None else list(h.span),
+            after=h.after,
         )
         for h in hits
     ]

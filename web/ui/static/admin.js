@@ -13,6 +13,7 @@ Object.assign(window.I18N.en, {
   rows: "rows", inactive: "inactive", reports: "Reports", nav_reports: "Reports",
   verify: "Verify the chains", try_on_text: "Try on text", installed_packs: "installed packs", pack_above: "the pack in the box above", try_source: "Packs",
   lang_short: "Language", text: "Text", try_placeholder: "a line the agent might say", no_hits: "No rule fires on this text.",
+  only_after: "tried as if the call had already given “{fact}”: in a call it fires only after that",
   enable: "Enable", disable: "Disable", pack_on: "on", pack_off: "off", use_version: "Use this version", upload_pack: "Upload as a new version",
   uploaded_packs: "Uploaded packs", pack_changes: "Who changed what", pack_version: "Version", uploaded_by: "Uploaded by", pack_file: "Pack file", sha256: "SHA-256",
 });
@@ -27,6 +28,7 @@ Object.assign(window.I18N.zh, {
   rows: "行", inactive: "停用", reports: "报表", nav_reports: "报表",
   verify: "校验哈希链", try_on_text: "用文本试规则", installed_packs: "已安装的规则包", pack_above: "上面框中的规则包", try_source: "规则包",
   lang_short: "语言", text: "文本", try_placeholder: "坐席可能说的一句话", no_hits: "没有规则命中这段文本。",
+  only_after: "按通话中已出现“{fact}”来试：在通话中只有出现之后才会命中",
   enable: "启用", disable: "停用", pack_on: "已启用", pack_off: "已停用", use_version: "改用此版本", upload_pack: "上传为新版本",
   uploaded_packs: "上传的规则包", pack_changes: "变更记录", pack_version: "版本", uploaded_by: "上传人", pack_file: "规则包文件", sha256: "SHA-256",
 });
@@ -245,7 +247,8 @@ Object.assign(window.I18N.zh, {
     try {
       const res = await api("POST", "/api/admin/rules/try", body);
       shown = res.hits.length
-        ? el("ul", {}, ...res.hits.map((h) => el("li", { class: "hit", "data-rule": h.rule }, AM.badge(h.severity === "info" ? "none" : h.severity), " ", h.rule, ": ", h.title, " — “", h.evidence, "”")))
+        ? el("ul", {}, ...res.hits.map((h) => el("li", { class: "hit", "data-rule": h.rule }, AM.badge(h.severity === "info" ? "none" : h.severity), " ", h.rule, ": ", h.title, " — “", h.evidence, "”",
+          h.after ? el("span", { class: "muted after" }, " (", t("only_after", { fact: h.after }), ")") : "")))
         : el("p", { class: "muted no-hits" }, t("no_hits"));
     } catch (e) { shown = el("p", { class: "error" }, e.message); }
     if (current()) tryOut.replaceChildren(shown); // not the hits of the text tried before
