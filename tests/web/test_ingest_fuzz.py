@@ -306,14 +306,18 @@ def test_fuzz_audiosocket_register(server: Server, body: Any, content_type: str)
 def test_half_open_audiosocket_legs_are_closed(server: Server) -> None:
     async def run() -> bytes:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.audiosocket_port)
-        value = uuid.uuid4().bytes[:-1] + b"\x00"
-        writer.write(struct.pack(">BH", 0x01, 16) + value + struct.pack(">BH", 0x10, 320) + bytes(320))
-        await writer.drain()
-        t0 = time.monotonic()
-        data = await asyncio.wait_for(reader.read(), 10)  # EOF once the server gives up on the leg
-        assert time.monotonic() - t0 < 6
-        writer.close()
-        return data
+        try:  # closed however the test ends: a socket left open fails the next test on this worker
+            value = uuid.uuid4().bytes[:-1] + b"\x00"
+            writer.write(struct.pack(">BH", 0x01, 16) + value + struct.pack(">BH", 0x10, 320) + bytes(320))
+            await writer.drain()
+            t0 = time.monotonic()
+            data = await asyncio.wait_for(reader.read(), 10)  # EOF once the server gives up on the leg
+            assert time.monotonic() - t0 < 6
+            return data
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
     asyncio.run(run())
 
