@@ -1,7 +1,7 @@
 """The debtor's words cue the agent, end to end with the real Vosk model: "talk to my lawyer"
 (EN-ATTY-1), "I can't talk right now, I'm driving" (EN-TIME-2) and "I do not owe you anything"
 (EN-DISPUTE-1) on the debtor leg each put a card with what to do on the agent's panel (an
-``AgentWarning`` of the debtor leg), and are stored; the agent asking for a payment after the
+``AgentWarning`` of the debtor leg), and are on record; the agent asking for a payment after the
 lawyer was named is a warning of the agent's leg (EN-ATTY-2, the call's fact ``represented``).
 
 The speech is SYNTHETIC (espeak-ng, two voices), labelled as such; the database is real SQLite.
@@ -15,6 +15,7 @@ import pytest
 
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import AgentWarning, TranscriptEvent
+from agent_monitor.model.rules import HitStatus
 from agent_monitor.pipeline import CallManager
 from agent_monitor.storage import Database, repo
 from tests.agent_monitor.pipeline.conftest import EventsOf, Push, Subscribe
@@ -55,5 +56,13 @@ async def test_the_debtor_saying_they_have_a_lawyer_cannot_talk_or_owe_nothing_c
     pressed = [w for w in of(events, AgentWarning) if w.leg is Leg.AGENT and w.rule == "EN-ATTY-2"]
     assert pressed, heard
     with database.session() as s:
-        stored = {r.rule_id for r in repo.list_rule_hits(s, "cues-live") if r.leg == Leg.DEBTOR}
-        assert {"EN-ATTY-1", "EN-TIME-2", "EN-DISPUTE-1"} <= stored
+        rows = repo.list_rule_hits(s, "cues-live", include_withdrawn=True, leg=Leg.DEBTOR)
+        stored = {(r.rule_id, r.status) for r in rows}
+    # every cue shown to the agent is on record: confirmed by the debtor's final, or withdrawn by a
+    # final that did not say it (a cue raised on a partial; Vosk's dither varies its words between
+    # runs, README "Plain Vosk is not repeatable to the word": one whole run in many)
+    for text, _, _, rule, _ in LINES:
+        assert {status for r, status in stored if r == rule}, (rule, stored, heard)
+        if (rule, HitStatus.CONFIRMED) not in stored:
+            assert text not in heard, (rule, stored, heard)
+    assert sum((rule, HitStatus.CONFIRMED) in stored for _, _, _, rule, _ in LINES) >= 2, (stored, heard)
