@@ -304,15 +304,29 @@ def test_fuzz_audiosocket_register(server: Server, body: Any, content_type: str)
 
 
 def test_half_open_audiosocket_legs_are_closed(server: Server) -> None:
+    """A leg that sends one frame and then nothing is closed ``audiosocket_idle_timeout_s`` (2 s
+    here) after its call has opened (the wait starts then: a start kept waiting by a slow database
+    is not the leg's silence; measured from the first frame, this failed on a slowed database)."""
+
+    def opened(call_id: str) -> bool:
+        session = server.services.manager.get(call_id)
+        return session is not None and bool(session.legs)
+
     async def run() -> bytes:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.audiosocket_port)
         try:  # closed however the test ends: a socket left open fails the next test on this worker
             value = uuid.uuid4().bytes[:-1] + b"\x00"
             writer.write(struct.pack(">BH", 0x01, 16) + value + struct.pack(">BH", 0x10, 320) + bytes(320))
             await writer.drain()
+            closing = asyncio.ensure_future(reader.read())  # EOF once the server gives up on the leg
+            deadline = time.monotonic() + 30
+            while not opened(f"audiosocket-{uuid.UUID(bytes=value)}"):
+                assert not closing.done(), "the leg was closed before its call was seen open"
+                assert time.monotonic() < deadline, "the call did not open"
+                await asyncio.sleep(0.02)
             t0 = time.monotonic()
-            data = await asyncio.wait_for(reader.read(), 10)  # EOF once the server gives up on the leg
-            assert time.monotonic() - t0 < 6
+            data = await asyncio.wait_for(closing, 10)
+            assert time.monotonic() - t0 < 2.0 + 3.0
             return data
         finally:
             writer.close()
