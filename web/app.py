@@ -67,10 +67,10 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
 
     db = await asyncio.to_thread(Database.open, settings)
 
-    def prepare_db() -> tuple[list[str], SealedAtStart | None]:
+    def prepare_db() -> tuple[list[str], SealedAtStart]:
         upgrade_database(db.engine)
-        if settings.cluster.redis_url is not None:
-            return [], None  # a shared database: other nodes' live calls are theirs (cluster.registry)
+        if settings.cluster.redis_url is not None:  # a shared database: other nodes' live calls
+            return [], SealedAtStart((), ())  # are theirs (dead nodes: cluster.registry)
         with db.session() as s:
             aborted = repo.abort_live_calls(s)
         with db.session() as s:  # nothing writes them any more: seal what a crash left open
@@ -79,9 +79,9 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     aborted, sealed = await asyncio.to_thread(prepare_db)
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
-    if sealed is not None and sealed.sealed:
+    if sealed.sealed:
         log.warning("sealed %d recording(s) left open by a previous run", len(sealed.sealed))
-    for problem in sealed.problems if sealed is not None else ():
+    for problem in sealed.problems:
         log.warning("%s", problem)
     stages = await open_stages(settings)
     bus = await open_bus(settings)  # in-process, or over Redis with cluster.redis_url

@@ -16,14 +16,14 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from agent_monitor.errors import AgentMonitorError, RecordingError
+from agent_monitor.errors import RecordingError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.session import CallInfo
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.session import CallSession
 from agent_monitor.settings import Settings
 from agent_monitor.storage import CallStatus
-from agent_monitor.storage.recordings import RecordingInfo, RecordingWriter, recording_path
+from agent_monitor.storage.recordings import RecordingWriter, recording_path
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +103,10 @@ async def undo_opening(session: CallSession, row: RowOpening, at: datetime, boun
     """Close what a failed or cancelled opening left open: the recordings (those it registered
     closed in the database too), and the call row, ended ``aborted`` at ``at`` if the opening
     wrote it (see the module documentation)."""
-    closed: dict[Leg, RecordingInfo] = {}
-    for leg, writer in session.recordings.items():
-        try:
-            closed[leg] = await asyncio.to_thread(writer.close)
-        except AgentMonitorError as exc:  # e.g. disk full: the call row must still be ended
-            log.error("call %s: %s recording not closed cleanly: %s", session.call_id, leg, exc)
     live, registered = await row.written(bound_s)
     if live:
         session.store.start()
-        for leg in registered:
-            if leg in closed:
-                session.store.submit(records.close_recording(session.call_id, leg, closed[leg], at))
+    await session.close_recordings(at, stored=registered)  # none registered unless live
+    if live:
         session.store.submit(records.end_call(session.call_id, CallStatus.ABORTED, at))
     await session.store.close()

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import datetime
 from typing import Literal
 
 from agent_monitor.errors import AgentMonitorError, AudioInputError, SessionClosedError
@@ -332,12 +333,10 @@ class CallSession:
     async def stop(self, reason: str = "stop", *, status: Literal["ended", "aborted"] | None = None) -> None:
         """End the call: drain and settle every leg, close the recordings, end the call row.
 
-        ``status`` defaults to ``ended`` for a normal reason (:data:`NORMAL_STOP_REASONS`) and
-        ``aborted`` for anything else (a client disconnect, a protocol error, a server shutdown).
-        Everything already received is processed and kept either way. Safe to call twice: the
-        first call's reason and status stand. The stop runs in a task of its own, so a caller
-        cancelled meanwhile (a server shutting down while a connection drains its last audio)
-        does not cut it short: it goes on to end the row, and a later call waits for it."""
+        ``status``: ``ended`` for a normal reason (:data:`NORMAL_STOP_REASONS`), else ``aborted``
+        (a disconnect, a protocol error, a shutdown); everything received is kept either way.
+        Safe to call twice (the first call's reason and status stand; a later call waits). It runs
+        in a task of its own: a cancelled caller (a shutdown while the call drains) cannot cut it."""
         if self._stopping is None:
             self._closing = True  # at once: no audio is taken from here on
             self.stop_reason = reason
@@ -366,7 +365,7 @@ class CallSession:
                     log.error("call %s: %s leg worker failed: %r", self.call_id, leg, result)
             self._flush_stress()
             await asyncio.gather(*self._publishing)
-            await self._close_recordings()
+            await self.close_recordings(self.clock.now())
             self.store.submit(records.end_call(self.call_id, self.status, self.clock.now()))
             await self.store.close()
         finally:
@@ -386,15 +385,16 @@ class CallSession:
             if self.on_stopped is not None:
                 self.on_stopped(self)
 
-    async def _close_recordings(self) -> None:
-        now = self.clock.now()
+    async def close_recordings(self, at: datetime, stored: Collection[Leg] | None = None) -> None:
+        """Close every leg's recording; store the size and hash of those in ``stored`` (all: None)."""
         for leg, writer in self.recordings.items():
             try:
                 info = await asyncio.to_thread(writer.close)
             except AgentMonitorError as exc:  # e.g. disk full: the call row must still be ended
                 log.error("call %s: %s recording not closed cleanly: %s", self.call_id, leg, exc)
                 continue
-            self.store.submit(records.close_recording(self.call_id, leg, info, now))
+            if stored is None or leg in stored:
+                self.store.submit(records.close_recording(self.call_id, leg, info, at))
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
