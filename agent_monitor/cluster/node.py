@@ -6,7 +6,6 @@ Without ``cluster.redis_url`` the node is alone: the in-process bus, exactly as 
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -42,19 +41,11 @@ class FloorMember(Protocol):
     def manager(self) -> HoldsCalls: ...
 
 
-def node_id(settings: Settings) -> str:
-    """``cluster.node_id``, else ``server.node_name`` or the host name, with the HTTP port."""
-    if settings.cluster.node_id:
-        return settings.cluster.node_id
-    host = settings.server.node_name or socket.gethostname()
-    return f"{host}:{settings.server.port}"
-
-
 async def open_bus(settings: Settings) -> EventBus:
     """The bus of this node: over Redis when ``cluster.redis_url`` is set, started."""
     if settings.cluster.redis_url is None:
         return InProcessEventBus(settings.live.subscriber_queue)
-    bus = RedisEventBus(settings.cluster, node_id(settings), settings.live.subscriber_queue)
+    bus = RedisEventBus(settings.cluster, settings.node_id, settings.live.subscriber_queue)
     await bus.start()
     return bus
 
@@ -72,7 +63,7 @@ async def join_floor(services: FloorMember) -> None:
     settings = services.settings
     if settings.cluster.redis_url is None or not isinstance(services.bus, RedisEventBus):
         return
-    registry = CallRegistry(services.bus.redis, settings.cluster, node_id(settings))
+    registry = CallRegistry(services.bus.redis, settings.cluster, settings.node_id)
     holds_calls = settings.cluster.role != "web"
     held = services.manager.held_calls
     sweep = None
@@ -80,7 +71,10 @@ async def join_floor(services: FloorMember) -> None:
         after_s = settings.live.escalate_after_s
         horizon_s = settings.cluster.escalation_horizon_s
         sweep = HandoffSweep(services.db, services.bus, after_s=after_s, horizon_s=horizon_s)
-    keeper = NodeKeeper(registry, held, services.db, services.bus, holds_calls=holds_calls, sweep=sweep)
+    media_dir = settings.media_dir if holds_calls else None  # seals what its previous process left
+    keeper = NodeKeeper(
+        registry, held, services.db, services.bus, holds_calls=holds_calls, sweep=sweep, media_dir=media_dir
+    )
     try:
         await keeper.once()
     except (RedisError, OSError) as exc:

@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -57,6 +58,7 @@ from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
 from agent_monitor.settings import ClusterSettings
 from agent_monitor.storage import Database, repo
+from agent_monitor.storage.recording_seal import SealedAtStart, seal_left_open
 from agent_monitor.strict_json import loads_strict
 
 log = logging.getLogger(__name__)
@@ -242,8 +244,11 @@ class NodeKeeper:
         *,
         holds_calls: bool,
         sweep: HandoffSweep | None = None,
+        media_dir: Path | None = None,
     ) -> None:
         self.registry = registry
+        #: where this node's recordings are (``None``: a web node, which writes none)
+        self.media_dir = media_dir
         #: the escalation sweep this node runs (an analysis or ``all`` node), every
         #: ``cluster.escalation_sweep_s``
         self.sweep = sweep
@@ -341,3 +346,22 @@ class NodeKeeper:
             log.error("cluster: call %s of dead node %s could not be marked aborted", call.call_id, call.node)
             return
         log.warning("cluster: %s; call %s marked aborted", reason, call.call_id)
+        if call.node == self.registry.node and self.media_dir is not None:
+            await self._seal_own(call.call_id, now, self.media_dir)
+
+    async def _seal_own(self, call_id: str, at: datetime, media_dir: Path) -> None:
+        """Seal the recordings of a call this node's previous process left open: that process is
+        gone (its entry went stale), so nothing writes them any more (a call resumed on another
+        node names that node as their writer, and is not touched)."""
+
+        def job() -> SealedAtStart:
+            with self.db.session() as s:
+                return seal_left_open(s, media_dir, at, writer=self.registry.node, call_id=call_id)
+
+        try:
+            sealed = await asyncio.to_thread(job)
+        except (SQLAlchemyError, StorageError) as exc:
+            log.error("cluster: call %s: its recordings could not be sealed (%r); left open", call_id, exc)
+            return
+        for problem in sealed.problems:
+            log.warning("cluster: %s", problem)

@@ -69,9 +69,10 @@ class RowOpening:
         """Register each leg's recording with the row (after :meth:`open` and the store's start);
         cancelled, a registration queued still runs to its end."""
         info = self.session.info
+        node = self.session.settings.node_id  # the writer named on the rows (sealing on a floor)
         for leg, writer in self.session.recordings.items():
             write = records.register_recording(
-                info.call_id, leg, str(writer.path), info.sample_rate, info.started_at
+                info.call_id, leg, str(writer.path), info.sample_rate, info.started_at, node
             )
             self._recordings[leg] = self.session.store.submit(write, urgent=True)
             await asyncio.shield(self._recordings[leg])

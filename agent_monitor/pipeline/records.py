@@ -116,8 +116,10 @@ def call_history(call_id: str) -> Callable[[Session], CallHistory]:
 
 
 # --- the operations --------------------------------------------------------------------------------
-def _register_recording(s: Session, call_id: str, leg: Leg, path: str, rate: int, at: datetime) -> int:
-    return repo.register_recording(s, call_id, leg, path, rate, started_at=at).id
+def _register_recording(
+    s: Session, call_id: str, leg: Leg, path: str, rate: int, at: datetime, writer: str | None = None
+) -> int:  # a journal written before ``writer`` existed names none
+    return repo.register_recording(s, call_id, leg, path, rate, started_at=at, writer=writer).id
 
 
 def _recording_progress(s: Session, call_id: str, leg: Leg, bytes_written: int) -> None:
@@ -263,8 +265,9 @@ OPS: dict[str, Callable[..., Any]] = {
 
 
 # --- constructors, as the session calls them ------------------------------------------------------
-def register_recording(call_id: str, leg: Leg, path: str, rate: int, at: datetime) -> Write:
-    return Write("register_recording", {"call_id": call_id, "leg": leg, "path": path, "rate": rate, "at": at})
+def register_recording(call_id: str, leg: Leg, path: str, rate: int, at: datetime, writer: str) -> Write:
+    payload = {"call_id": call_id, "leg": leg, "path": path, "rate": rate, "at": at, "writer": writer}
+    return Write("register_recording", payload)
 
 
 def recording_progress(call_id: str, leg: Leg, bytes_written: int) -> Write:

@@ -105,6 +105,16 @@ class Settings(BaseSettings):
         return self.cluster.shared_dir or self.data_dir
 
     @property
+    def node_id(self) -> str:
+        """This node's name on a floor and the writer named on the recordings it opens:
+        ``cluster.node_id``, else ``server.node_name`` or the host name, with the HTTP port."""
+        if self.cluster.node_id:
+            return self.cluster.node_id
+        import socket
+
+        return f"{self.server.node_name or socket.gethostname()}:{self.server.port}"
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

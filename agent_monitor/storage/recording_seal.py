@@ -14,6 +14,13 @@ live aborted: nothing writes them any more) :func:`seal_left_open` seals each as
 its header repaired to describe all the audio that reached the file, then its size and sha256
 stored, ``closed_at`` the time of that start. Before, such a recording stayed unsealed for ever
 (``db verify``: "open ... skipped"), unless its call was resumed.
+
+On a floor of several nodes (one database, no such lock) each recording names the node that writes
+it (``recordings.writer``, :attr:`~agent_monitor.settings.Settings.node_id`), and only that node
+seals it, once its previous process is gone: at the node's start, the recordings of its calls that
+other nodes have meanwhile marked aborted (the node was away longer than ``cluster.node_ttl_s``),
+and when it reaps the calls its previous process left live (restarted sooner; see
+:mod:`agent_monitor.cluster.registry`). A node that never comes back leaves its recordings open.
 """
 
 from __future__ import annotations
@@ -93,15 +100,23 @@ class SealedAtStart:
     problems: tuple[str, ...]
 
 
-def seal_left_open(session: Session, media_dir: Path, at: datetime) -> SealedAtStart:
+def seal_left_open(
+    session: Session, media_dir: Path, at: datetime, *, writer: str | None = None, call_id: str | None = None
+) -> SealedAtStart:
     """Seal every open recording of a call that is not live, as it is on disk (see the module
-    documentation). A file that is missing or unreadable is named and left open."""
+    documentation); on a floor only those node ``writer`` wrote (of call ``call_id`` where given),
+    their rows locked meanwhile (a call resumed on another node names that node once the lock is
+    released, and reopens the row). A file that is missing or unreadable is named and left open."""
     stmt = (
         select(Recording)
         .join(Call, Call.id == Recording.call_id)
         .where(Recording.sha256.is_(None), Call.status != CallStatus.LIVE)
         .order_by(Recording.id)
     )
+    if writer is not None:
+        stmt = stmt.where(Recording.writer == writer).with_for_update(of=Recording)
+    if call_id is not None:
+        stmt = stmt.where(Recording.call_id == call_id)
     sealed: list[str] = []
     problems: list[str] = []
     for rec in session.scalars(stmt).all():

@@ -13,7 +13,10 @@ live (exactly once: one ``handoff_escalated``, one ``escalated`` row); the other
 right after raising the second, whose escalation timer dies with it: a surviving node's sweep
 escalates it, once, and the supervisor's websocket on the web node receives it.
 
-Restarts: the web node is restarted; a supervisor's websocket and a supervisor's wall page in
+Restarts: the killed analysis node comes back and seals the recordings of its call, which the
+kill left open (each recording names its writer; the others never seal it); the call then
+continues on the other node, which names itself and seals them again at the end. The web node is
+restarted; a supervisor's websocket and a supervisor's wall page in
 Debian Chromium (Playwright) both resume with ``since``: the wall shows the red alert of a call
 that started, raised it and ended entirely while the web node was down (``/api/wall`` lists live
 calls only, so only the resumed stream can bring it).
@@ -38,7 +41,7 @@ from agent_monitor.ingest.call_audio import CallAudio, synthetic_speech
 from agent_monitor.ingest.client import stream_ingest
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import CallStatus, Database, repo
-from agent_monitor.storage.recordings import read_recording, recording_path
+from agent_monitor.storage.recordings import file_sha256, read_recording, recording_path
 from tests.pg_support import admin_engine, create_database, drop_database
 from tests.redis_support import RedisServer
 from tests.web.browser_support import ARGS, CHROMIUM
@@ -242,6 +245,10 @@ async def _floor(
             assert len(wall.of(call_id, "handoff_escalated")) == 1, wall.of(call_id)
             assert _escalations(db, handoff["alert_id"]) == 1
         last_seen = [e["stream_id"] for _, e in wall.events if "stream_id" in e][-1]
+    # a1 comes back: at its start it seals f1's recordings, which it left open when it was killed
+    # (the other nodes marked f1 aborted meanwhile); f2's are a2's (live, or ended by now)
+    await asyncio.to_thread(_restart, a1)
+    assert _writers(db, shared, "f1") == {"a1": True} and set(_writers(db, shared, "f2")) == {"a2"}
     again = await _web_restart(nodes, db, call, rest, cookie, last_seen, wall, page)
     assert (await streams["f2"]).completed
     assert _status(db, "f1") is CallStatus.ENDED and _status(db, "f2") is CallStatus.ENDED
@@ -249,6 +256,25 @@ async def _floor(
     # the recording went on where the dead node left it, on the surviving node
     after = read_recording(agent_leg).pcm
     assert after.startswith(recorded) and len(after) >= len(recorded) + len(again.sent[Leg.AGENT])
+    assert _writers(db, shared, "f1") == {"a2": True}  # opened again there, sealed at its end
+
+
+def _restart(node: ServerProcess) -> None:
+    node.stop()  # killed: closes what the test holds of it
+    node.start(120.0)
+
+
+def _writers(db: Database, shared: Path, call_id: str) -> dict[str | None, bool]:
+    """Each node named as the writer of the call's two recordings, and whether all it wrote are
+    sealed with their file's sha256."""
+    with db.session() as s:
+        recs = repo.list_recordings(s, call_id)
+    assert len(recs) == 2
+    writers: dict[str | None, bool] = {}
+    for r in recs:
+        sealed = r.sha256 is not None and r.sha256 == file_sha256(recording_path(shared, call_id, r.leg))
+        writers[r.writer] = writers.get(r.writer, True) and sealed
+    return writers
 
 
 async def _web_restart(

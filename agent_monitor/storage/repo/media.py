@@ -25,15 +25,17 @@ def register_recording(
     sample_rate: int,
     *,
     started_at: datetime | None = None,
+    writer: str | None = None,
 ) -> Recording:
-    """Record that ``leg`` of the call is being written to ``path``. Registering the same leg
-    again with the same path (a resumed call) returns the existing row, re-opened."""
+    """Record that ``leg`` of the call is being written to ``path`` (by node ``writer``).
+    Registering the same leg again with the same path (a resumed call) returns the existing row,
+    re-opened, naming its new writer."""
     get_call(session, call_id)
     rec = get_recording(session, call_id, leg)
     if rec is not None:
         if rec.path != path or rec.sample_rate != sample_rate:
             raise ConflictError(f"call {call_id!r} {leg} leg is already recorded to {rec.path}")
-        rec.closed_at, rec.sha256 = None, None
+        rec.closed_at, rec.sha256, rec.writer = None, None, writer
         return rec
     rec = Recording(
         call_id=call_id,
@@ -44,6 +46,7 @@ def register_recording(
         bytes_written=0,
         samples_written=0,
         started_at=as_utc(started_at),
+        writer=writer,
     )
     session.add(rec)
     session.flush()

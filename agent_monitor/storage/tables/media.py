@@ -34,3 +34,6 @@ class Recording(Base):
     sha256: Mapped[str | None] = mapped_column(String(SHA256_HEX))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the node whose process writes (or last wrote) the file (``Settings.node_id``): on a floor,
+    #: the only node that may seal it once its process is gone; not evidence (not digested)
+    writer: Mapped[str | None] = mapped_column(String(200))

@@ -2,7 +2,8 @@
 one node seen by the others, ended calls removed, a dead node's calls aborted exactly once (in the
 database and as one ``call_ended`` on the bus), a call reconnected to another node left alone, an
 unreadable entry left out without stopping the round, the calls of a node's previous process
-reaped after a restart under the same node id."""
+reaped after a restart under the same node id, and the recordings that process left open sealed
+(another dead node's left for it)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from agent_monitor.model.session import CallInfo, LegStats, SessionStats
 from agent_monitor.pipeline.bus import InProcessEventBus
 from agent_monitor.settings import ClusterSettings
 from agent_monitor.storage import CallStatus, Database, repo, upgrade_database
+from agent_monitor.storage.recordings import RecordingWriter, file_sha256, recording_path
 from tests.redis_support import RedisServer
 
 
@@ -79,12 +81,14 @@ async def _close_all() -> None:
         await OPEN.pop().registry.redis.aclose()
 
 
-def _keeper(server: RedisServer, db: Database, name: str, node: Node, *, holds: bool = True) -> NodeKeeper:
+def _keeper(
+    server: RedisServer, db: Database, name: str, node: Node, *, holds: bool = True, media: Path | None = None
+) -> NodeKeeper:
     settings = ClusterSettings(redis_url=server.url, prefix="t", heartbeat_s=0.2, node_ttl_s=0.6)
     client = aioredis.from_url(server.url)  # bytes, as the bus's client
-    keeper = NodeKeeper(
-        CallRegistry(client, settings, name), node.live_calls, db, InProcessEventBus(), holds_calls=holds
-    )
+    registry = CallRegistry(client, settings, name)
+    bus = InProcessEventBus()
+    keeper = NodeKeeper(registry, node.live_calls, db, bus, holds_calls=holds, media_dir=media)
     OPEN.append(keeper)
     return keeper
 
@@ -213,6 +217,52 @@ async def _test_a_restarted_nodes_previous_calls_are_reaped(redis_server: RedisS
     assert [_status(db, c) for c in ("c0", "c1", "c2")] == [CallStatus.ABORTED] * 2 + [CallStatus.LIVE]
     await new.once()
     assert sorted(new.registry.calls) == ["c2"] and len(new.reaped) == 2
+
+
+def _recorded(db: Database, media: Path, info: CallInfo, node: str) -> None:
+    """A call of ``node`` whose two recordings its process left open (killed mid-call)."""
+    _start(db, info)
+    for leg in Leg:
+        path = recording_path(media, info.call_id, leg)
+        with db.session() as s:
+            repo.register_recording(s, info.call_id, leg, str(path), 8000, writer=node)
+        writer = RecordingWriter(path, 8000)
+        writer.write(b"\x01\x00" * 8000)
+        writer.flush()
+
+
+async def _test_a_restarted_node_seals_what_its_previous_process_left_open(
+    redis_server: RedisServer, db: Database, media: Path
+) -> None:
+    before, other = Node(), Node()
+    old = _keeper(redis_server, db, "node-a", before, media=media)
+    dying = _keeper(redis_server, db, "node-d", other, media=media)
+    for call_id, node, held in (("mine", "node-a", before), ("theirs", "node-d", other)):
+        info = CallInfo(call_id, "agent-1")
+        _recorded(db, media, info, node)
+        held.calls[call_id] = Held(info)
+    await asyncio.gather(old.once(), dying.once())  # then both die without a word
+    new = _keeper(redis_server, db, "node-a", Node(), media=media)  # node-a restarted at once
+    for _ in range(6):  # 1.2 s: node-a's previous entries go stale, node-d's presence expires
+        await new.once()
+        await asyncio.sleep(0.2)
+    assert sorted(new.reaped) == ["mine", "theirs"]
+    with db.session() as s:
+        for leg in Leg:
+            mine = repo.require_recording(s, "mine", leg)
+            assert mine.sha256 == file_sha256(recording_path(media, "mine", leg))
+            assert mine.samples_written == 8000 and mine.closed_at is not None
+            assert repo.require_recording(s, "theirs", leg).sha256 is None  # node-d's, left for it
+
+
+@pytest.mark.asyncio
+async def test_a_restarted_node_seals_what_its_previous_process_left_open(
+    redis_server: RedisServer, db: Database, tmp_path: Path
+) -> None:
+    try:
+        await _test_a_restarted_node_seals_what_its_previous_process_left_open(redis_server, db, tmp_path)
+    finally:
+        await _close_all()
 
 
 @pytest.mark.asyncio

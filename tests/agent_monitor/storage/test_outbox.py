@@ -75,7 +75,7 @@ def _writes() -> list[Write]:
     ]
     info = RecordingInfo(Path("recordings/c1/agent.wav"), 8000, 3200, 1600, "ab" * 32)
     return [
-        records.register_recording("c1", Leg.AGENT, "recordings/c1/agent.wav", 8000, T0),
+        records.register_recording("c1", Leg.AGENT, "recordings/c1/agent.wav", 8000, T0, "node-1"),
         records.save_utterance("c1", _transcript(0, "we will have you", final=False)),
         records.save_hit("c1", "hit-key-1", HIT, HitStatus.PROVISIONAL),
         records.save_utterance("c1", _transcript(0, "we will have you arrested")),
@@ -241,6 +241,27 @@ async def test_a_journal_left_by_a_crash_is_written_back_at_start(db: Database, 
     finally:
         await outbox.close()
     _check_stored(db)
+
+
+@pytest.mark.asyncio
+async def test_a_journal_from_before_recordings_named_their_writer_is_written_back(
+    db: Database, tmp_path: Path
+) -> None:
+    """A journal spilled by a version whose ``register_recording`` had no ``writer`` (before
+    migration 0017) is written back after an upgrade: the recording names no writer."""
+    _start_call(db)
+    journal = Journal(journal_path(tmp_path / "outbox", "c1"))
+    old = {"call_id": "c1", "leg": Leg.AGENT, "path": "recordings/c1/agent.wav", "rate": 8000, "at": T0}
+    journal.append([(0, Write("register_recording", old))])
+    outbox = Outbox(db, FAST, tmp_path / "outbox")
+    outbox.start()
+    try:
+        await _until(lambda: not journal.exists())
+    finally:
+        await outbox.close()
+    with db.session() as s:
+        rec = repo.require_recording(s, "c1", Leg.AGENT)
+        assert rec.path == "recordings/c1/agent.wav" and rec.writer is None and rec.sha256 is None
 
 
 @pytest.mark.asyncio

@@ -30,7 +30,9 @@ def _tone(seconds: float) -> bytes:
     return struct.pack(f"<{n}h", *(int(8000 * math.sin(2 * math.pi * 440 * i / RATE)) for i in range(n)))
 
 
-def _recorded_call(db: Database, media_dir: Path, call_id: str, *, close: bool = True) -> Path:
+def _recorded_call(
+    db: Database, media_dir: Path, call_id: str, *, close: bool = True, node: str | None = None
+) -> Path:
     """A call whose two legs are recorded as the live pipeline records them (register, write,
     close, store the size and sha256); with ``close=False`` the recordings stay open (live)."""
     with db.session() as s:
@@ -38,7 +40,7 @@ def _recorded_call(db: Database, media_dir: Path, call_id: str, *, close: bool =
     for leg in Leg:
         path = recording_path(media_dir, call_id, leg)
         with db.session() as s:
-            repo.register_recording(s, call_id, leg, str(path), RATE, started_at=T0)
+            repo.register_recording(s, call_id, leg, str(path), RATE, started_at=T0, writer=node)
         writer = RecordingWriter(path, RATE)
         writer.write(_tone(3.0))
         if not close:
@@ -171,3 +173,53 @@ def test_recordings_a_crash_left_open_are_sealed_as_they_are_on_disk(db: Databas
         "call 'live-elsewhere' agent leg",
         "call 'live-elsewhere' debtor leg",
     )
+
+
+def _sealed(db: Database) -> dict[str, bool]:
+    with db.session() as s:
+        rows = repo.list_recordings(s, "a") + repo.list_recordings(s, "b") + repo.list_recordings(s, "old")
+        rows += repo.list_recordings(s, "a-live") + repo.list_recordings(s, "a2")
+        return {f"{r.call_id}/{Leg(r.leg).value}": r.sha256 is not None for r in rows}
+
+
+def test_on_a_floor_a_node_seals_only_the_recordings_it_wrote(db: Database, tmp_path: Path) -> None:
+    """Nodes of a floor share the database: a node seals the open recordings that it wrote
+    (``recordings.writer``) of calls no longer live, all of them at its start or one call's when
+    it reaps that call; another node's, a live call's and a row from before writers were named
+    are left open. A call resumed on another node names that node as its writer again."""
+    for call_id, writer in (("a", "node-a"), ("b", "node-b"), ("old", None), ("a2", "node-a")):
+        _recorded_call(db, tmp_path, call_id, close=False, node=writer)
+    with db.session() as s:
+        repo.abort_live_calls(s, at=T0)
+    _recorded_call(db, tmp_path, "a-live", close=False, node="node-a")
+    with db.session() as s:
+        one = seal_left_open(s, tmp_path, T0, writer="node-a", call_id="a2")
+    assert one.sealed == ("recordings: call 'a2' agent leg", "recordings: call 'a2' debtor leg")
+    with db.session() as s:  # "a2" resumed on node-b: open again, node-b's
+        for leg in Leg:
+            path = recording_path(tmp_path, "a2", leg)
+            rec = repo.register_recording(s, "a2", leg, str(path), RATE, writer="node-b")
+            assert rec.sha256 is None and rec.writer == "node-b"
+    with db.session() as s:
+        done = seal_left_open(s, tmp_path, T0, writer="node-a")
+    assert done.sealed == ("recordings: call 'a' agent leg", "recordings: call 'a' debtor leg")
+    assert done.problems == ()
+    assert _sealed(db) == {
+        "a/agent": True,
+        "a/debtor": True,
+        "b/agent": False,
+        "b/debtor": False,
+        "old/agent": False,
+        "old/debtor": False,
+        "a-live/agent": False,
+        "a-live/debtor": False,
+        "a2/agent": False,
+        "a2/debtor": False,
+    }
+    with db.session() as s:
+        assert seal_left_open(s, tmp_path, T0, writer="node-b").sealed == (
+            "recordings: call 'b' agent leg",
+            "recordings: call 'b' debtor leg",
+            "recordings: call 'a2' agent leg",
+            "recordings: call 'a2' debtor leg",
+        )
