@@ -1,6 +1,6 @@
 """``agent-monitor db``: migrate the database and verify its tamper-evident hash chains, the
 evidence rows, the finished QA reviews against their seals and the recording files against the
-sha256 sealed when each was closed."""
+sha256 sealed when each was closed; seal the recordings a floor node gone for good left open."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 
 def register(commands: Any, evals: Any) -> None:
-    db = commands.add_parser("db", help="database: migrate, show the schema revision, verify evidence")
+    db = commands.add_parser(
+        "db", help="database: migrate, show the schema revision, verify evidence, seal left-open recordings"
+    )
     sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db.set_defaults(func=lambda args, settings: _usage(db))
 
@@ -41,6 +43,24 @@ def register(commands: Any, evals: Any) -> None:
         "--write-anchors", type=Path, help="after a clean check, save the chain heads to this JSON file"
     )
     verify.set_defaults(func=_verify)
+
+    seal = sub.add_parser(
+        "seal-open",
+        help="seal the open recordings of calls no longer live that a node gone for good wrote",
+        description="Seal, as they are on disk, the open recordings of calls that are no longer "
+        "live and that node NODE wrote: for a floor node that will not come back (a node that "
+        "starts again seals its own). Refused while NODE is on the floor (its presence in Redis) "
+        "or, without Redis, while a server holds the data directory.",
+    )
+    whose = seal.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--writer", metavar="NODE", help="the node id named as the recordings' writer")
+    whose.add_argument(
+        "--unnamed",
+        action="store_true",
+        help="the recordings that name no writer (stored before schema revision 0017); only once "
+        "every node runs a version that names it",
+    )
+    seal.set_defaults(func=_seal_open)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -128,6 +148,58 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
             raise StorageError(f"{args.write_anchors}: cannot write anchors: {exc.strerror or exc}") from exc
         print(f"chain heads saved to {args.write_anchors}")
     return 0
+
+
+def _seal_open(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from agent_monitor.data_dir_lock import DataDirLock
+    from agent_monitor.storage.engine import Database
+    from agent_monitor.storage.migrate import require_current_schema
+    from agent_monitor.storage.recording_seal import UNNAMED, seal_left_open
+
+    writer = UNNAMED if args.unnamed else args.writer
+    whose = "that name no writer" if args.unnamed else f"of node {writer!r}"
+    lock = DataDirLock(settings.data_dir)
+    if settings.cluster.redis_url is not None:
+        if writer != UNNAMED:
+            _refuse_if_on_floor(settings, writer)
+    else:
+        lock.acquire()  # no floor: refused while a server runs on this data directory
+    db = Database.open(settings, create=False)
+    try:
+        require_current_schema(db.engine)
+        with db.session() as session:
+            done = seal_left_open(session, settings.media_dir, datetime.now(UTC), writer=writer)
+    finally:
+        db.dispose()
+        lock.release()
+    print(f"sealed {len(done.sealed)} open recording(s) {whose} (calls not live)")
+    for label in done.sealed:
+        print(f"  {label}")
+    for problem in done.problems:
+        print(f"  {problem}")
+    return 1 if done.problems else 0
+
+
+def _refuse_if_on_floor(settings: Settings, node: str) -> None:
+    """Refuse while ``node`` is on the floor: it is alive, and writes (and seals) its own."""
+    import redis
+
+    from agent_monitor.cluster.registry import presence_key
+    from agent_monitor.errors import ClusterError, ConflictError
+
+    key = presence_key(settings.cluster.prefix, node)
+    try:
+        with redis.Redis.from_url(str(settings.cluster.redis_url)) as client:
+            present = client.exists(key)
+    except (redis.RedisError, OSError) as exc:
+        raise ClusterError(f"cannot tell whether node {node!r} is on the floor: Redis: {exc}") from exc
+    if present:
+        raise ConflictError(
+            f"node {node!r} is on the floor (its presence in Redis is current): it seals its own "
+            "recordings; stop it for good first"
+        )
 
 
 def _print_sealed_at_upgrade(labels: list[str], shown: int = 10) -> None:

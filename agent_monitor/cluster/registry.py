@@ -99,6 +99,11 @@ class RemoteCall:
     instance: str = ""
 
 
+def presence_key(prefix: str, node: str) -> str:
+    """The Redis key of a node's presence on the floor (renewed every beat, ``node_ttl_s`` TTL)."""
+    return f"{prefix}:node:{node}"
+
+
 def _entry(call: LiveCall, node: str, instance: str) -> str:
     info, stats = call.info.to_dict(), call.stats.to_dict()
     return json.dumps({"node": node, "instance": instance, "info": info, "stats": stats, "at": time.time()})
@@ -147,7 +152,7 @@ class CallRegistry:
         self.malformed = 0
 
     def presence_key(self, node: str) -> str:
-        return f"{self.settings.prefix}:node:{node}"
+        return presence_key(self.settings.prefix, node)
 
     async def beat(self, local: Sequence[LiveCall]) -> None:
         """Renew this node's presence and write its live calls; remove those that ended."""

@@ -100,13 +100,18 @@ class SealedAtStart:
     problems: tuple[str, ...]
 
 
+#: ``seal_left_open(writer=UNNAMED)``: the recordings that name no writer (stored before 0017)
+UNNAMED = ""
+
+
 def seal_left_open(
     session: Session, media_dir: Path, at: datetime, *, writer: str | None = None, call_id: str | None = None
 ) -> SealedAtStart:
     """Seal every open recording of a call that is not live, as it is on disk (see the module
-    documentation); on a floor only those node ``writer`` wrote (of call ``call_id`` where given),
-    their rows locked meanwhile (a call resumed on another node names that node once the lock is
-    released, and reopens the row). A file that is missing or unreadable is named and left open."""
+    documentation); on a floor only those node ``writer`` wrote (:data:`UNNAMED`: those that name
+    none), of call ``call_id`` where given, their rows locked meanwhile (a call resumed on another
+    node names that node once the lock is released, and reopens the row). A file that is missing
+    or unreadable is named and left open."""
     stmt = (
         select(Recording)
         .join(Call, Call.id == Recording.call_id)
@@ -114,7 +119,8 @@ def seal_left_open(
         .order_by(Recording.id)
     )
     if writer is not None:
-        stmt = stmt.where(Recording.writer == writer).with_for_update(of=Recording)
+        named = Recording.writer.is_(None) if writer == UNNAMED else Recording.writer == writer
+        stmt = stmt.where(named).with_for_update(of=Recording)
     if call_id is not None:
         stmt = stmt.where(Recording.call_id == call_id)
     sealed: list[str] = []

@@ -7,10 +7,13 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import text
 
 from agent_monitor.cli import main
@@ -20,6 +23,7 @@ from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.recording_seal import read_sealed, seal_left_open, verify_recording_files
 from agent_monitor.storage.recordings import RecordingWriter, read_recording, recording_path
+from tests.redis_support import RedisServer
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
 RATE = 8000
@@ -223,3 +227,66 @@ def test_on_a_floor_a_node_seals_only_the_recordings_it_wrote(db: Database, tmp_
             "recordings: call 'a2' agent leg",
             "recordings: call 'a2' debtor leg",
         )
+
+
+def _status_of(db: Database, call_id: str) -> set[bool]:
+    with db.session() as s:
+        return {r.sha256 is not None for r in repo.list_recordings(s, call_id)}
+
+
+def test_db_seal_open_seals_what_a_node_gone_for_good_left_open(
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A floor node that never comes back never seals its recordings: `db seal-open --writer
+    NODE` does, refused while NODE is on the floor or Redis cannot say; `--unnamed` seals those
+    stored before writers were named, refused (without Redis) while a server holds the data
+    directory."""
+    for call_id, node in (("gone", "node-g"), ("alive", "node-a"), ("old", None)):
+        _recorded_call(db, tmp_path, call_id, close=False, node=node)
+    with db.session() as s:
+        repo.abort_live_calls(s, at=T0)
+    monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", db_url)
+    monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path))
+    with RedisServer(tmp_path / "redis") as server:
+        monkeypatch.setenv("AGENT_MONITOR_CLUSTER__REDIS_URL", server.url)
+        with redis.Redis.from_url(server.url) as client:
+            client.set("agent-monitor:node:node-a", "1", px=60_000)  # node-a beats: on the floor
+        assert main(["db", "seal-open", "--writer", "node-a"]) == 1
+        assert "node 'node-a' is on the floor" in capsys.readouterr().err
+        assert main(["db", "seal-open", "--writer", "node-g"]) == 0
+        out = capsys.readouterr().out
+        assert "sealed 2 open recording(s) of node 'node-g' (calls not live)" in out, out
+        assert "recordings: call 'gone' agent leg" in out
+    assert main(["db", "seal-open", "--writer", "node-a"]) == 1  # Redis gone: cannot tell
+    assert "cannot tell whether node 'node-a' is on the floor" in capsys.readouterr().err
+    monkeypatch.delenv("AGENT_MONITOR_CLUSTER__REDIS_URL")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert main(["db", "seal-open", "--unnamed"]) == 1
+        assert "in use by another agent-monitor server" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert main(["db", "seal-open", "--unnamed"]) == 0
+    assert "sealed 2 open recording(s) that name no writer" in capsys.readouterr().out
+    assert [_status_of(db, c) for c in ("gone", "alive", "old")] == [{True}, {False}, {True}]
+
+
+#: a server's hold on a data directory, in another process (the lock is counted within one)
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from agent_monitor.data_dir_lock import DataDirLock
+DataDirLock(Path(sys.argv[1])).acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
