@@ -161,13 +161,12 @@ def _seal_open(args: argparse.Namespace, settings: Settings) -> int:
     writer = UNNAMED if args.unnamed else args.writer
     whose = "that name no writer" if args.unnamed else f"of node {writer!r}"
     lock = DataDirLock(settings.data_dir)
-    if settings.cluster.redis_url is not None:
-        if writer != UNNAMED:
-            _refuse_if_on_floor(settings, writer)
-    else:
-        lock.acquire()  # no floor: refused while a server runs on this data directory
-    db = Database.open(settings, create=False)
+    if settings.cluster.redis_url is not None and writer != UNNAMED:
+        _refuse_if_on_floor(settings, writer)
+    db = Database.open(settings, create=False)  # a missing database: said, nothing made
     try:
+        if settings.cluster.redis_url is None:
+            lock.acquire()  # no floor: refused while a server runs on this data directory
         require_current_schema(db.engine)
         with db.session() as session:
             done = seal_left_open(session, settings.media_dir, datetime.now(UTC), writer=writer)

@@ -9,8 +9,9 @@ seals them at its next start (``agent_monitor.storage.recording_seal.seal_left_o
 data directory's lock, so nothing else writes them. On a floor of several nodes nothing said which
 node wrote a file, so none could seal it. The column names the writer (``Settings.node_id``); a
 node seals the open recordings it wrote once its previous process is gone. Rows stored before
-this revision name none (NULL) and are left to ``agent-monitor db verify`` as open. The column is
-not part of a recording's evidence digest, so the seals already stored stay valid.
+this revision name none (NULL): ``agent-monitor db verify`` lists them as open until an
+administrator runs ``agent-monitor db seal-open --unnamed``. The column is not part of a
+recording's evidence digest, so the seals already stored stay valid.
 """
 
 from __future__ import annotations
