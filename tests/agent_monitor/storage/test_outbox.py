@@ -222,6 +222,16 @@ async def test_a_shutdown_during_the_outage_keeps_the_writes_for_the_next_start(
     _check_stored(db)
 
 
+async def _written_back(db: Database, folder: Path, journal: Journal) -> None:
+    """An outbox started on ``folder`` (as a server starts) until it has written ``journal`` back."""
+    outbox = Outbox(db, FAST, folder)
+    outbox.start()
+    try:
+        await _until(lambda: not journal.exists())
+    finally:
+        await outbox.close()
+
+
 @pytest.mark.asyncio
 async def test_a_journal_left_by_a_crash_is_written_back_at_start(db: Database, tmp_path: Path) -> None:
     _start_call(db)
@@ -234,12 +244,7 @@ async def test_a_journal_left_by_a_crash_is_written_back_at_start(db: Database, 
     journal.append(writes[7:])
     with journal.path.open("a") as f:
         f.write('{"seq": 99, "op": "save_utt')  # torn by the crash
-    outbox = Outbox(db, FAST, tmp_path / "outbox")
-    outbox.start()
-    try:
-        await _until(lambda: not journal.exists())
-    finally:
-        await outbox.close()
+    await _written_back(db, tmp_path / "outbox", journal)
     _check_stored(db)
 
 
@@ -253,12 +258,7 @@ async def test_a_journal_from_before_recordings_named_their_writer_is_written_ba
     journal = Journal(journal_path(tmp_path / "outbox", "c1"))
     old = {"call_id": "c1", "leg": Leg.AGENT, "path": "recordings/c1/agent.wav", "rate": 8000, "at": T0}
     journal.append([(0, Write("register_recording", old))])
-    outbox = Outbox(db, FAST, tmp_path / "outbox")
-    outbox.start()
-    try:
-        await _until(lambda: not journal.exists())
-    finally:
-        await outbox.close()
+    await _written_back(db, tmp_path / "outbox", journal)
     with db.session() as s:
         rec = repo.require_recording(s, "c1", Leg.AGENT)
         assert rec.path == "recordings/c1/agent.wav" and rec.writer is None and rec.sha256 is None
