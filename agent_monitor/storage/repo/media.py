@@ -31,7 +31,7 @@ def register_recording(
     Registering the same leg again with the same path (a resumed call) returns the existing row,
     re-opened, naming its new writer."""
     get_call(session, call_id)
-    rec = get_recording(session, call_id, leg)
+    rec = get_recording(session, call_id, leg, lock=True)  # reopened as it is, not as first read
     if rec is not None:
         if rec.path != path or rec.sample_rate != sample_rate:
             raise ConflictError(f"call {call_id!r} {leg} leg is already recorded to {rec.path}")
@@ -82,8 +82,12 @@ def close_recording(
     return rec
 
 
-def get_recording(session: Session, call_id: str, leg: Leg) -> Recording | None:
+def get_recording(session: Session, call_id: str, leg: Leg, *, lock: bool = False) -> Recording | None:
+    """The leg's recording row; with ``lock``, locked for this transaction and read as committed
+    once the lock is had (PostgreSQL; a node sealing it meanwhile holds it until it commits)."""
     stmt = select(Recording).where(Recording.call_id == call_id, Recording.leg == Leg(leg))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalars(stmt).one_or_none()
 
 

@@ -9,6 +9,7 @@ import math
 import struct
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +22,10 @@ from agent_monitor.errors import ConflictError
 from agent_monitor.model.audio import Leg
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
+from agent_monitor.storage.migrate import upgrade_database
 from agent_monitor.storage.recording_seal import read_sealed, seal_left_open, verify_recording_files
 from agent_monitor.storage.recordings import RecordingWriter, read_recording, recording_path
+from tests.agent_monitor.storage.conftest import PostgresDatabases
 from tests.redis_support import RedisServer
 
 T0 = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -279,6 +282,44 @@ def test_db_seal_open_seals_what_a_node_gone_for_good_left_open(
     assert main(["db", "seal-open", "--unnamed"]) == 0
     assert "sealed 2 open recording(s) that name no writer" in capsys.readouterr().out
     assert [_status_of(db, c) for c in ("gone", "alive", "old")] == [{True}, {False}, {True}]
+
+
+def _resume(db: Database, media_dir: Path, call_id: str, node: str) -> None:
+    """Another node resumes the call: it registers the legs' recordings again, as its own."""
+    with db.session() as s:
+        for leg in Leg:
+            path = recording_path(media_dir, call_id, leg)
+            repo.register_recording(s, call_id, leg, str(path), RATE, writer=node)
+
+
+def test_a_node_sealing_holds_the_rows_that_a_resume_on_another_node_reopens(
+    postgres: PostgresDatabases, tmp_path: Path
+) -> None:
+    """On a floor (PostgreSQL) a node sealing the recordings it left open holds their rows until it
+    commits: another node resuming the call meanwhile waits, then opens them again as its own.
+    Without the lock the resume went first and the seal then stored a hash on rows the other node
+    was writing."""
+    url = postgres.create()
+    upgrade_database(url)
+    db = Database.open(url)
+    try:
+        _recorded_call(db, tmp_path, "moved", close=False, node="node-a")
+        with db.session() as s:
+            repo.abort_live_calls(s, at=T0)
+        resume = threading.Thread(target=_resume, args=(db, tmp_path, "moved", "node-b"))
+        with db.session() as s:
+            assert len(seal_left_open(s, tmp_path, T0, writer="node-a").sealed) == 2
+            resume.start()
+            resume.join(1.0)
+            assert resume.is_alive()  # waiting for the seal's row locks
+        resume.join(10.0)
+        assert not resume.is_alive()
+        with db.session() as s:
+            rows = [(r.writer, r.sha256) for r in repo.list_recordings(s, "moved")]
+        assert rows == [("node-b", None)] * 2
+    finally:
+        db.dispose()
+        postgres.drop(url)
 
 
 #: a server's hold on a data directory, in another process (the lock is counted within one)
