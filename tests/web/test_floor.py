@@ -16,10 +16,10 @@ escalates it, once, and the supervisor's websocket on the web node receives it.
 Restarts: the killed analysis node comes back and seals the recordings of its call, which the
 kill left open (each recording names its writer; the others never seal it); the call then
 continues on the other node, which names itself and seals them again at the end. The web node is
-restarted; a supervisor's websocket and a supervisor's wall page in
-Debian Chromium (Playwright) both resume with ``since``: the wall shows the red alert of a call
-that started, raised it and ended entirely while the web node was down (``/api/wall`` lists live
-calls only, so only the resumed stream can bring it).
+restarted; a supervisor's websocket and a supervisor's wall page in Debian Chromium (Playwright)
+both resume with ``since``: the wall shows the red alert of a call that started, raised it and
+ended entirely while the web node was down (``/api/wall`` lists live calls only, so only the
+resumed stream can bring it).
 """
 
 from __future__ import annotations
