@@ -78,14 +78,15 @@ def file_problem(media_dir: Path, call_id: str, leg: Leg, stored_path: str, seal
 def verify_recording_files(session: Session, media_dir: Path) -> FilesReport:
     """Hash every closed recording's file (streamed) and compare it with its sealed sha256."""
     table = Recording.__table__
-    stmt = select(table.c.call_id, table.c.leg, table.c.path, table.c.sha256).order_by(table.c.id)
-    rows = session.execute(stmt).all()
+    columns = (table.c.call_id, table.c.leg, table.c.path, table.c.sha256, table.c.writer)
+    rows = session.execute(select(*columns).order_by(table.c.id)).all()
     problems: list[str] = []
     open_: list[str] = []
     checked = 0
-    for call_id, leg, path, sealed in rows:
-        if sealed is None:
-            open_.append(f"call {call_id!r} {Leg(leg).value} leg")
+    for call_id, leg, path, sealed, writer in rows:
+        if sealed is None:  # the node that wrote it: whose start (or `db seal-open`) seals it
+            by = f" (written by node {writer!r})" if writer is not None else ""
+            open_.append(f"call {call_id!r} {Leg(leg).value} leg{by}")
             continue
         checked += 1
         if (problem := file_problem(media_dir, call_id, Leg(leg), path, sealed)) is not None:

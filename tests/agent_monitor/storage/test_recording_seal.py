@@ -282,6 +282,11 @@ def test_db_seal_open_seals_what_a_node_gone_for_good_left_open(
     assert main(["db", "seal-open", "--unnamed"]) == 0
     assert "sealed 2 open recording(s) that name no writer" in capsys.readouterr().out
     assert [_status_of(db, c) for c in ("gone", "alive", "old")] == [{True}, {False}, {True}]
+    with db.session() as s:  # `db verify` names the writer of what is left open
+        assert verify_recording_files(s, tmp_path).open == (
+            "call 'alive' agent leg (written by node 'node-a')",
+            "call 'alive' debtor leg (written by node 'node-a')",
+        )
 
 
 def _resume(db: Database, media_dir: Path, call_id: str, node: str) -> None:
