@@ -53,7 +53,9 @@ def register(commands: Any, evals: Any) -> None:
         "or, without Redis, while a server holds the data directory.",
     )
     whose = seal.add_mutually_exclusive_group(required=True)
-    whose.add_argument("--writer", metavar="NODE", help="the node id named as the recordings' writer")
+    whose.add_argument(
+        "--writer", metavar="NODE", type=_node_name, help="the node id named as the recordings' writer"
+    )
     whose.add_argument(
         "--unnamed",
         action="store_true",
@@ -61,6 +63,12 @@ def register(commands: Any, evals: Any) -> None:
         "every node runs a version that names it",
     )
     seal.set_defaults(func=_seal_open)
+
+
+def _node_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a node id is not empty (--unnamed: the recordings naming none)")
+    return text
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

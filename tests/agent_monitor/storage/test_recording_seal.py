@@ -254,6 +254,9 @@ def test_db_seal_open_seals_what_a_node_gone_for_good_left_open(
         repo.abort_live_calls(s, at=T0)
     monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", db_url)
     monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path))
+    with pytest.raises(SystemExit):  # an empty node id is not --unnamed
+        main(["db", "seal-open", "--writer", " "])
+    assert "a node id is not empty" in capsys.readouterr().err
     with RedisServer(tmp_path / "redis") as server:
         monkeypatch.setenv("AGENT_MONITOR_CLUSTER__REDIS_URL", server.url)
         with redis.Redis.from_url(server.url) as client:
