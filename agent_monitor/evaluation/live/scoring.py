@@ -65,18 +65,23 @@ def turn_at(turns: list[PlacedTurn], t: float) -> PlacedTurn | None:
     return turn if t <= turn.speech_end_s + LATE_S else None
 
 
-def standing_agent_hits(
-    events: list[tuple[float, dict[str, Any]]], wanted: Callable[[dict[str, Any]], bool], *, confirmed: bool
+def standing_hits(
+    events: list[tuple[float, dict[str, Any]]],
+    wanted: Callable[[dict[str, Any]], bool],
+    *,
+    confirmed: bool,
+    leg: Leg = Leg.AGENT,
 ) -> list[dict[str, Any]]:
-    """The agent-leg hits ``wanted`` picks whose last state (per utterance and rule) is not
-    withdrawn, each with its event time ``t``; with ``confirmed``, only those confirmed at least once."""
+    """The hits of ``leg`` (the agent's unless said) ``wanted`` picks whose last state (per
+    utterance and rule) is not withdrawn, each with its event time ``t``; with ``confirmed``, only
+    those confirmed at least once."""
     seen_confirmed: set[tuple[Any, str]] = set()
     last: dict[tuple[Any, str], tuple[str, dict[str, Any]]] = {}
     for _, e in events:
         if e["type"] != "rule_hit":
             continue
         hit = e["hit"]
-        if hit.get("leg") != Leg.AGENT.value or not wanted(hit):
+        if hit.get("leg") != leg.value or not wanted(hit):
             continue
         key = (hit.get("utterance"), hit["rule"])
         last[key] = (e["status"], {**hit, "t": float(e["t"])})
@@ -91,7 +96,7 @@ def standing_agent_hits(
 
 def _live_hits(events: list[tuple[float, dict[str, Any]]]) -> list[dict[str, Any]]:
     """The agent-leg abusive hits whose last state is not withdrawn."""
-    return standing_agent_hits(events, lambda h: h.get("category") in ABUSE_CATEGORIES, confirmed=False)
+    return standing_hits(events, lambda h: h.get("category") in ABUSE_CATEGORIES, confirmed=False)
 
 
 def heard_during(events: list[tuple[float, dict[str, Any]]], turn: PlacedTurn) -> str:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from agent_monitor.evaluation.live.assemble import LiveCall
 from agent_monitor.evaluation.live.dialogues import Dialogue
 from agent_monitor.evaluation.live.runner import RunLog
-from agent_monitor.evaluation.live.scoring import heard_during, standing_agent_hits
+from agent_monitor.evaluation.live.scoring import heard_during, standing_hits
 from agent_monitor.model.audio import Leg
 from qa_rules.engine import RuleSet
 from qa_rules.offline.verify_first import PRODIGAL, LabelledCall, flagged_turn, load_calls, verify_rule_ids
@@ -38,7 +38,9 @@ class VerifyCall:
 
     ``text_turn`` is the agent turn the text flag is on (``""`` when not flagged as text),
     ``heard_at_text_turn`` the agent leg's final transcripts over that turn's speech;
-    ``live_evidence`` the live hits' evidence with what was heard around them."""
+    ``live_evidence`` the live hits' evidence with what was heard around them; ``debtor_hits``
+    the debtor leg's confirmed live hits (a refusal or a wrong party read there decides whether
+    the agent's request counts)."""
 
     call_id: str
     disclosed_early: bool
@@ -49,6 +51,7 @@ class VerifyCall:
     live_evidence: tuple[str, ...]
     condition: str
     agent_voice: str
+    debtor_hits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +92,18 @@ def live_verify_hits(
     events: list[tuple[float, dict[str, Any]]], rules: frozenset[str]
 ) -> list[dict[str, Any]]:
     """The verify_first hits on the agent leg that were confirmed and are not withdrawn after."""
-    return standing_agent_hits(events, lambda h: h.get("rule") in rules, confirmed=True)
+    return standing_hits(events, lambda h: h.get("rule") in rules, confirmed=True)
 
 
 def _evidence(events: list[tuple[float, dict[str, Any]]], hit: dict[str, Any]) -> str:
-    """A live hit's rule and evidence, with the agent's final transcript it is in."""
+    """A live hit's rule and evidence, with the final transcript of its leg that it is in."""
     t = float(hit["end"] if hit.get("end") is not None else hit["t"])
     finals = [
         e["text"]
         for _, e in events
         if e["type"] == "transcript"
         and e["final"]
-        and e["leg"] == Leg.AGENT.value
+        and e["leg"] == hit.get("leg", Leg.AGENT.value)
         and e["start"] <= t <= e["end"]
     ]
     around = f" in {' | '.join(finals)!r}" if finals else ""
@@ -124,7 +127,14 @@ def score_verify_call(call: LiveCall, labelled: LabelledCall, log: RunLog, rules
         live_evidence=tuple(_evidence(events, h) for h in hits),
         condition=call.plan.condition,
         agent_voice=call.plan.agent_voice.label,
+        debtor_hits=debtor_hits(events),
     )
+
+
+def debtor_hits(events: list[tuple[float, dict[str, Any]]]) -> tuple[str, ...]:
+    """The debtor leg's confirmed live hits not withdrawn, with the debtor's final each is in."""
+    hits = standing_hits(events, lambda h: True, confirmed=True, leg=Leg.DEBTOR)
+    return tuple(_evidence(events, h) for h in sorted(hits, key=lambda h: float(h["t"])))
 
 
 def score_verify(
@@ -177,6 +187,7 @@ def format_verify_live(results: list[VerifyCall]) -> list[str]:
         if r.text_flag:
             lines.append(f"  text: {r.text_turn!r}; heard: {r.heard_at_text_turn!r}")
         lines += [f"  live: {e}" for e in r.live_evidence]
+        lines.append(f"  debtor leg live: {'; '.join(r.debtor_hits) or 'no rule hit'}")
     return lines
 
 

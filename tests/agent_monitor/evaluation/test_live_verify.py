@@ -5,6 +5,7 @@ two short calls spoken by TTS through the real server and Vosk."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from agent_monitor.evaluation.live.runner import RunLog, run_calls
 from agent_monitor.evaluation.live.server import running_server
 from agent_monitor.evaluation.live.tts import TtsCache, Voice
 from agent_monitor.evaluation.live.verify import (
+    VerifyCall,
     choose_privacy,
+    debtor_hits,
     format_verify_live,
     live_verify_hits,
     privacy_labels,
@@ -134,3 +137,31 @@ def test_privacy_part_with_text_only_is_refused(
     monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path / "data"))
     assert main(["eval", "live", "--privacy-part", "test", "--text-only"]) == 1
     assert "agent-monitor eval verify --part" in capsys.readouterr().err
+
+
+def test_a_call_live_and_text_disagree_on_shows_what_the_debtor_leg_raised_live() -> None:
+    """A refusal heard on the debtor leg undoes the agent's request (text and live alike): the
+    report names the debtor leg's confirmed live hits of each call it lists, or says there was none."""
+    final = {"type": "transcript", "leg": "debtor", "final": True, "start": 8.0, "end": 10.0}
+    events: list[Event] = [
+        (0.0, {**final, "text": "why would i tell you anything"}),
+        _hit("confirmed", rule="EN-VERIFY-REFUSED-1", leg="debtor"),
+        _hit("confirmed"),  # the agent leg's
+        _hit("provisional", rule="EN-WRONG-PARTY-1", leg="debtor", utterance=4),  # never confirmed
+    ]
+    heard = debtor_hits(events)
+    assert heard == ("EN-VERIFY-REFUSED-1 'balance of 450' at 9.0 s in 'why would i tell you anything'",)
+    missed = VerifyCall("c-1", True, True, False, "a balance", "a balance", (), "gsm -6 dB", "flite:kal")
+    lines = format_verify_live([missed, replace(missed, call_id="c-2", debtor_hits=heard)])
+    said = [
+        "text flagged, live not flagged",
+        "  text: 'a balance'; heard: 'a balance'",
+    ]
+    assert lines[-6:] == [
+        f"- c-1 (labelled early disclosure; gsm -6 dB, agent flite:kal): {said[0]}",
+        said[1],
+        "  debtor leg live: no rule hit",
+        f"- c-2 (labelled early disclosure; gsm -6 dB, agent flite:kal): {said[0]}",
+        said[1],
+        f"  debtor leg live: {heard[0]}",
+    ]
