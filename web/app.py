@@ -69,16 +69,16 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
 
     def prepare_db() -> tuple[list[str], SealedAtStart]:
         upgrade_database(db.engine)
-        now = datetime.now(UTC)
-        if settings.cluster.redis_url is not None:  # a shared database: other nodes' live calls
-            if settings.cluster.role == "web":  # are theirs (dead nodes: cluster.registry)
-                return [], SealedAtStart((), ())
-            with db.session() as s:  # this node's own, aborted by the others while it was away
-                return [], seal_left_open(s, settings.media_dir, now, writer=settings.node_id)
-        with db.session() as s:
-            aborted = repo.abort_live_calls(s)
-        with db.session() as s:  # nothing writes them any more: seal what a crash left open
-            return aborted, seal_left_open(s, settings.media_dir, now)
+        floor = settings.cluster.redis_url is not None  # a shared database: other nodes' live
+        if floor and settings.cluster.role == "web":  # calls are theirs (dead ones: cluster.registry)
+            return [], SealedAtStart((), ())
+        aborted: list[str] = []
+        if not floor:
+            with db.session() as s:
+                aborted = repo.abort_live_calls(s)
+        with db.session() as s:  # seal what a crash left open (on a floor: what this node wrote)
+            writer = settings.node_id if floor else None
+            return aborted, seal_left_open(s, settings.media_dir, datetime.now(UTC), writer=writer)
 
     aborted, sealed = await asyncio.to_thread(prepare_db)
     if aborted:
