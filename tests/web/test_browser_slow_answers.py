@@ -143,7 +143,8 @@ def test_a_double_click_adds_one_user(server: tuple[str, str], browser: Any) -> 
     assert page.locator("#user-msg").inner_text() == "✓ slowpoke"  # not "already exists"
     assert len(posts) == 1, f"{len(posts)} requests to add one user"
     assert page.locator("#user-msg").get_attribute("class") == "ok"
-    assert page.locator("#add-user button[type=submit]").is_enabled()
+    # on again once the list and the audit log are drawn again (the row comes before the audit log)
+    page.wait_for_selector("#add-user button[type=submit]:enabled", timeout=15_000)
     assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
 
 
@@ -163,7 +164,7 @@ def test_a_double_click_uploads_one_pack_version(server: tuple[str, str], browse
     assert len(uploads) == 1, "the pack was uploaded twice"
     assert page.locator(f"{shop} tr[data-version]").count() == 1
     assert page.locator("#pack-msg").get_attribute("class") == "ok"
-    assert page.locator("#upload-pack").is_enabled()
+    page.wait_for_selector("#upload-pack:enabled", timeout=15_000)  # on again once the packs are drawn
     assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
 
 
