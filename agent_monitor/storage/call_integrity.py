@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from agent_monitor.errors import ConflictError
 from agent_monitor.storage.alert_state import call_alert_states
 from agent_monitor.storage.chain import row_digest
-from agent_monitor.storage.evidence import MODELS, content_digest
+from agent_monitor.storage.evidence import MODELS, digest_matches
 from agent_monitor.storage.stress_seal import STRESS, verify_call_stress
 from agent_monitor.storage.tables import Alert, AlertEvent, ChainHead, EvidenceEntry, WordRow
 
@@ -71,7 +71,7 @@ def _evidence_rows(session: Session, call_id: str, problems: list[str]) -> None:
             label = f"{table.name}: row {ref}"
             if expected is None:
                 problems.append(f"{label} is not in the evidence log (written behind the application's back)")
-            elif content_digest(kind, row, words.get(row["id"], ())) != expected:
+            elif not digest_matches(kind, row, expected, words.get(row["id"], ())):
                 problems.append(f"{label} was changed after it was written (evidence digest mismatch)")
     for kind, ref in sorted(set(latest) - seen):
         problems.append(

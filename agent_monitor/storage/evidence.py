@@ -74,14 +74,38 @@ DIGESTED: dict[str, tuple[str, ...]] = {
     kind: tuple(c.key for c in model.__table__.columns if c.key not in _SKIPPED[kind])
     for kind, model in MODELS.items()
 }
+#: columns added to a digested table after rows of it were sealed: digested only when set, so a
+#: row stored before the column (NULL there) keeps the digest it was sealed with (a recording's
+#: writer, revision 0017: with it in every digest, ``db verify`` called each recording stored
+#: before the upgrade changed and the export refused it)
+_ADDED_LATER: dict[str, frozenset[str]] = {"recording": frozenset({"writer"})}
 WORD_COLUMNS = ("idx", "text", "start_s", "end_s", "conf")
+#: an utterance's words (each a mapping of WORD_COLUMNS)
+Words = Iterable[Mapping[str, Any]]
 _KIND_OF = {model: kind for kind, model in MODELS.items()}
 _PENDING = "agent_monitor.evidence_pending"
 
 
-def content_digest(kind: str, row: Mapping[Any, Any], words: Iterable[Mapping[str, Any]] = ()) -> str:
+def content_digest(kind: str, row: Mapping[Any, Any], words: Words = ()) -> str:
     """The sha256 of a row of ``kind`` (a mapping of its columns; an utterance also its words)."""
-    fields: dict[str, Any] = {name: row[name] for name in DIGESTED[kind]}
+    later = _ADDED_LATER.get(kind, frozenset())
+    return _digest(kind, [n for n in DIGESTED[kind] if row[n] is not None or n not in later], row, words)
+
+
+def digest_matches(kind: str, row: Mapping[Any, Any], expected: str, words: Words = ()) -> bool:
+    """Whether ``expected`` (the digest stored for ``row``) seals the row as it is: its
+    :func:`content_digest`, or, for a row whose later-added columns are NULL, the digest with them
+    written as null (what the code of revision 0017 sealed before they were left out when NULL)."""
+    words = list(words)
+    if content_digest(kind, row, words) == expected:
+        return True
+    if not any(row[n] is None for n in _ADDED_LATER.get(kind, ())):
+        return False
+    return _digest(kind, DIGESTED[kind], row, words) == expected
+
+
+def _digest(kind: str, names: Iterable[str], row: Mapping[Any, Any], words: Words) -> str:
+    fields: dict[str, Any] = {n: row[n] for n in names}
     if kind == "utterance":
         ordered = sorted(words, key=lambda w: int(w["idx"]))
         fields["words"] = [[w[c] for c in WORD_COLUMNS] for w in ordered]
@@ -212,7 +236,7 @@ def verify_evidence(session: Session) -> ChainReport:
             its_words = words.get(row["id"], ()) if kind == "utterance" else ()
             if expected is None:
                 problems.append(f"{label} is not in the evidence log (written behind the application's back)")
-            elif content_digest(kind, row, its_words) != expected:
+            elif not digest_matches(kind, row, expected, its_words):
                 problems.append(f"{label} was changed after it was written (evidence digest mismatch)")
     for kind, ref in sorted(set(latest) - seen):
         name = MODELS[kind].__table__.name

@@ -39,7 +39,7 @@ from agent_monitor.errors import ConflictError, RecordingError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.storage.chain import ChainReport
 from agent_monitor.storage.enums import CallStatus
-from agent_monitor.storage.evidence import content_digest
+from agent_monitor.storage.evidence import digest_matches
 from agent_monitor.storage.recordings import file_sha256, locate_recording, repair_recording
 from agent_monitor.storage.tables import Call, EvidenceEntry, Recording
 from agent_monitor.storage.types import as_utc
@@ -163,7 +163,7 @@ def read_sealed(session: Session, media_dir: Path, rec: Recording) -> tuple[byte
     refused = "export refused; an administrator should run `agent-monitor db verify`"
     entry = sealing_entry(session, rec)
     columns = {c.key: getattr(rec, c.key) for c in Recording.__table__.columns}
-    if entry is None or entry.digest != content_digest("recording", columns):
+    if entry is None or not digest_matches("recording", columns, entry.digest):
         raise ConflictError(f"{what} does not match its evidence-log seal: {refused}")
     path = locate_recording(media_dir, rec.call_id, rec.leg, rec.path)
     try:

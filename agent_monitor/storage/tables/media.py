@@ -35,5 +35,6 @@ class Recording(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: the node whose process writes (or last wrote) the file (``Settings.node_id``): on a floor,
-    #: the only node that may seal it once its process is gone; not evidence (not digested)
+    #: the only node that may seal it once its process is gone; digested only when set (a row
+    #: stored before revision 0017 has none and keeps its digest)
     writer: Mapped[str | None] = mapped_column(String(200))

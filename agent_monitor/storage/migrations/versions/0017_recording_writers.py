@@ -10,8 +10,9 @@ data directory's lock, so nothing else writes them. On a floor of several nodes 
 node wrote a file, so none could seal it. The column names the writer (``Settings.node_id``); a
 node seals the open recordings it wrote once its previous process is gone. Rows stored before
 this revision name none (NULL): ``agent-monitor db verify`` lists them as open until an
-administrator runs ``agent-monitor db seal-open --unnamed``. The column is not part of a
-recording's evidence digest, so the seals already stored stay valid.
+administrator runs ``agent-monitor db seal-open --unnamed``. A recording's evidence digest covers
+the column only when it is set (``agent_monitor.storage.evidence``), so the seals stored before this
+revision stay valid.
 """
 
 from __future__ import annotations
