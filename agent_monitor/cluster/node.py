@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 
 
 class HoldsCalls(LiveCalls, Protocol):
-    """The call manager as the floor sees it: the live calls, and those it still holds."""
+    """The call manager as the floor sees it: the live calls, those it still holds, and the id of
+    this process it names as their holder in the database."""
+
+    instance: str
 
     def held_calls(self) -> Sequence[LiveCall]: ...
 
@@ -63,7 +66,7 @@ async def join_floor(services: FloorMember) -> None:
     settings = services.settings
     if settings.cluster.redis_url is None or not isinstance(services.bus, RedisEventBus):
         return
-    registry = CallRegistry(services.bus.redis, settings.cluster, settings.node_id)
+    registry = CallRegistry(services.bus.redis, settings.cluster, settings.node_id, services.manager.instance)
     holds_calls = settings.cluster.role != "web"
     held = services.manager.held_calls
     sweep = None

@@ -15,9 +15,12 @@ calls each beat (and removes the ones that ended); every node reads the whole ha
 the calls of nodes whose presence expired (and an analysis node runs the escalation sweep,
 :mod:`.handoffs`). Reaping is exactly once: a Lua script removes the
 entry only while it still names the dead node and the node is still absent, and only the
-caller that removed it marks the call ``aborted`` in the database and publishes
+caller that removed it marks the call ``aborted`` in the database and then publishes
 :class:`CallEnded` (critical) on the bus, so every wall shows it. A call the phone switch
-reconnected to another node in the meantime is that node's entry and is left alone.
+reconnected to another node in the meantime is that node's entry and is left alone; so is one
+whose opening there set it live before that node's first beat moved the entry: the opening named
+its own process the call's holder (``call_holders``), and the database marks a call aborted only
+while it names the dead process (the rows read under a lock; nothing is published then).
 
 **A node restarted under the same node id** (``HOST:PORT`` by default) keeps its presence alive, so
 nobody takes it for dead; the calls its previous process held would stay listed forever. Each
@@ -135,13 +138,16 @@ class CallRegistry:
     ``redis`` is a client that reads bytes (no ``decode_responses``, as the Redis bus's): one
     value that is not UTF-8 then spoils only its own entry, not the whole ``HGETALL``."""
 
-    def __init__(self, redis: aioredis.Redis, settings: ClusterSettings, node: str) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, settings: ClusterSettings, node: str, instance: str | None = None
+    ) -> None:
         self.redis = redis
         self.settings = settings
         self.node = node
         self.calls_key = f"{settings.prefix}:calls"
-        #: this process (a restarted node is another instance of the same node id)
-        self.instance = uuid.uuid4().hex
+        #: this process (a restarted node is another instance of the same node id): the call
+        #: manager's, which names it the holder of its calls' rows
+        self.instance = instance or uuid.uuid4().hex
         self._claim = redis.register_script(_CLAIM)
         self._claim_stale = redis.register_script(_CLAIM_STALE)
         self._raw: dict[str, bytes | str] = {}
@@ -328,31 +334,42 @@ class NodeKeeper:
                     await self._reap(call, f"node {call.node} restarted")
 
     async def _reap(self, call: RemoteCall, reason: str) -> None:
+        """A claimed call of a gone process: marked aborted, then ``CallEnded`` to every wall. A
+        call the phone switch reconnected to another process meanwhile (its opening named that
+        process the row's holder; its entry comes with its next beat) is left to it, unannounced;
+        so is one its holder ended. The walls hear of it even when the database cannot be told."""
         now = datetime.now(UTC)
-        duration = max(0.0, (now - call.info.started_at).total_seconds())
-
-        def job() -> bool:
-            with self.db.session() as s:
-                return repo.abort_call(s, call.call_id, at=now)
-
         self.registry.calls.pop(call.call_id, None)
+        aborted = await self._abort(call, now)
+        if aborted is False:
+            log.info("cluster: %s; call %s resumed elsewhere or ended meanwhile: left", reason, call.call_id)
+            return
         self.reaped.append(call.call_id)
+        duration = max(0.0, (now - call.info.started_at).total_seconds())
         level = call.stats.level
-        ended = CallEnded(call.call_id, duration, "aborted", reason, level, duration)
-        await self.bus.publish(ended)  # every wall first: the database may be slow
-        for attempt in range(DB_ATTEMPTS):
-            try:
-                await asyncio.to_thread(job)
-                break
-            except (SQLAlchemyError, StorageError) as exc:
-                log.warning("cluster: marking call %s aborted failed (%r); retrying", call.call_id, exc)
-                await asyncio.sleep(0.5 * 2**attempt)
-        else:
-            log.error("cluster: call %s of dead node %s could not be marked aborted", call.call_id, call.node)
+        await self.bus.publish(CallEnded(call.call_id, duration, "aborted", reason, level, duration))
+        if aborted is None:
             return
         log.warning("cluster: %s; call %s marked aborted", reason, call.call_id)
         if call.node == self.registry.node and self.media_dir is not None:
             await self._seal_own(call.call_id, now, self.media_dir)
+
+    async def _abort(self, call: RemoteCall, at: datetime) -> bool | None:
+        """Whether the call was marked aborted (``False``: not live, or held by another process
+        than the entry's); ``None`` when the database could not be told."""
+
+        def job() -> bool:
+            with self.db.session() as s:
+                return repo.abort_call(s, call.call_id, at=at, holder=call.instance)
+
+        for attempt in range(DB_ATTEMPTS):
+            try:
+                return await asyncio.to_thread(job)
+            except (SQLAlchemyError, StorageError) as exc:
+                log.warning("cluster: marking call %s aborted failed (%r); retrying", call.call_id, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        log.error("cluster: call %s of dead node %s could not be marked aborted", call.call_id, call.node)
+        return None
 
     async def _seal_own(self, call_id: str, at: datetime, media_dir: Path) -> None:
         """Seal the recordings of a call this node's previous process left open: that process is

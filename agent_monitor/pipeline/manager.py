@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -59,6 +60,8 @@ class CallManager:
         metrics: PipelineMetrics = NO_METRICS,
     ) -> None:
         self.settings = settings
+        #: this process (a node restarted is another one): the holder named on the rows of its calls
+        self.instance = uuid.uuid4().hex
         self.metrics = metrics
         self.stages = stages
         self.db = db
@@ -128,7 +131,7 @@ class CallManager:
     async def _open(self, session: CallSession, stages: Stages) -> None:
         """The recordings first (one that cannot go on leaves a stored call as it was), the call
         row, the legs; what a failed or cancelled opening opened is closed (:func:`undo_opening`)."""
-        row = RowOpening(session)
+        row = RowOpening(session, self.instance)
         try:
             await open_recordings(session, self.settings)
             session.info, session.resumed, next_utterance = await row.open()

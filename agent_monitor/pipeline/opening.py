@@ -52,17 +52,20 @@ async def open_recordings(session: CallSession, settings: Settings) -> None:
 
 
 class RowOpening:
-    """The write that starts (or resumes) one call's row, which a cancellation does not stop."""
+    """The write that starts (or resumes) one call's row, held by process ``holder`` (the call
+    manager's instance id), which a cancellation does not stop."""
 
-    def __init__(self, session: CallSession) -> None:
+    def __init__(self, session: CallSession, holder: str) -> None:
         self.session = session
+        self.holder = holder
         self._row: asyncio.Future[Opened] | None = None
         #: each leg's registration of its recording with the row (a resumed call's: opened again)
         self._recordings: dict[Leg, asyncio.Future[Any]] = {}
 
     async def open(self) -> Opened:
         """Start the row (:func:`records.open_call`); cancelled, the write still runs to its end."""
-        self._row = asyncio.ensure_future(self.session.store.now(records.open_call(self.session.info)))
+        opening = records.open_call(self.session.info, self.holder)
+        self._row = asyncio.ensure_future(self.session.store.now(opening))
         return await asyncio.shield(self._row)
 
     async def register_recordings(self) -> None:

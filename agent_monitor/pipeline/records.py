@@ -49,10 +49,11 @@ def run_write(session: Session, write: Write) -> Any:
     return fn(session, **write.args)
 
 
-def open_call(info: CallInfo) -> Callable[[Session], tuple[CallInfo, bool, dict[Leg, int]]]:
-    """Start (or resume) the call row; returns (the call's info, resumed, next utterance number per
-    leg). A resumed call keeps the debt and consent it was stored with (what it was judged by and
-    what its seal covers), whatever the reconnecting client says now: the info returned has them."""
+def open_call(info: CallInfo, holder: str) -> Callable[[Session], tuple[CallInfo, bool, dict[Leg, int]]]:
+    """Start (or resume) the call row, held by process ``holder``; returns (the call's info,
+    resumed, next utterance number per leg). A resumed call keeps the debt and consent it was
+    stored with (what it was judged by and what its seal covers), whatever the reconnecting client
+    says now: the info returned has them."""
 
     def job(s: Session) -> tuple[CallInfo, bool, dict[Leg, int]]:
         try:
@@ -73,6 +74,7 @@ def open_call(info: CallInfo) -> Callable[[Session], tuple[CallInfo, bool, dict[
             resume=True,
             debt_id=info.debt_id,
             consented=info.consented,
+            holder=holder,
         )
         nxt: dict[Leg, int] = {}
         for leg in Leg:

@@ -17,7 +17,7 @@ from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import WRONG_PARTY
 from agent_monitor.storage.enums import CallStatus, HitStatus
 from agent_monitor.storage.repo.people import ensure_agent
-from agent_monitor.storage.tables import Agent, Call, CallDebt, CallPhone, RuleHitRow, Utterance
+from agent_monitor.storage.tables import Agent, Call, CallDebt, CallHolder, CallPhone, RuleHitRow, Utterance
 from agent_monitor.storage.types import as_utc
 
 
@@ -35,28 +35,28 @@ def start_call(
     resume: bool = False,
     debt_id: str | None = None,
     consented: bool = False,
+    holder: str | None = None,
 ) -> Call:
-    """Record a new live call (the agent is created if unknown).
+    """Record a new live call (the agent is created if unknown), held by process ``holder``.
 
     With ``resume=True`` a call that already exists (a client reconnecting, or a server restarted
-    mid-call) is set live again and returned as it is; otherwise an existing id is a
-    :class:`ConflictError`. A ``debt_id`` or ``consented`` is stored in ``call_debts`` (a call
-    without either has no row there: its debt is its debtor id's, not consented), the phone
-    number's key in ``call_phones`` (:func:`call_phone_key`: its digits, a national number read in
-    the country of the call's jurisdiction).
+    mid-call) is set live again, held by ``holder``, and returned as it is (its row read under a
+    lock, PostgreSQL: a node marking it aborted meanwhile holds it until it commits, and the resume
+    then sets it live again); otherwise an existing id is a :class:`ConflictError`. A ``debt_id``
+    or ``consented`` is stored in ``call_debts`` (a call without either has no row there: its debt
+    is its debtor id's, not consented), the phone number's key in ``call_phones``
+    (:func:`call_phone_key`: its digits, a national number read in the country of the call's
+    jurisdiction).
     """
     if not call_id:
         raise InvalidRecordError("a call needs a non-empty call id")
     if not isinstance(consented, bool):
         raise InvalidRecordError(f"call {call_id!r}: consented must be true or false")
-    call = session.get(Call, call_id)
+    call = session.get(Call, call_id, with_for_update=resume, populate_existing=resume)
     if call is not None:
         if not resume:
             raise ConflictError(f"call {call_id!r} already exists")
-        if call.agent_id != agent_id:
-            raise ConflictError(f"call {call_id!r} belongs to agent {call.agent_id!r}, not {agent_id!r}")
-        call.status, call.ended_at = CallStatus.LIVE, None
-        return call
+        return _resume(session, call, agent_id, holder)
     ensure_agent(session, agent_id)
     call = Call(
         id=call_id,
@@ -77,8 +77,28 @@ def start_call(
     key = call_phone_key(debtor_phone, debtor_tz, lang)
     if key is not None:
         session.add(CallPhone(call_id=call_id, phone_key=key))
+    _hold(session, call_id, holder)
     session.flush()
     return call
+
+
+def _resume(session: Session, call: Call, agent_id: str, holder: str | None) -> Call:
+    if call.agent_id != agent_id:
+        raise ConflictError(f"call {call.id!r} belongs to agent {call.agent_id!r}, not {agent_id!r}")
+    call.status, call.ended_at = CallStatus.LIVE, None
+    _hold(session, call.id, holder)
+    return call
+
+
+def _hold(session: Session, call_id: str, holder: str | None) -> None:
+    """Name ``holder`` the process holding the call (none named: left as it is)."""
+    if holder is None:
+        return
+    row = session.get(CallHolder, call_id, populate_existing=True)
+    if row is None:
+        session.add(CallHolder(call_id=call_id, holder=holder))
+    else:
+        row.holder = holder
 
 
 def get_call(session: Session, call_id: str) -> Call:
@@ -124,10 +144,15 @@ def abort_live_calls(session: Session, *, at: datetime | None = None) -> list[st
     return [c.id for c in calls]
 
 
-def abort_call(session: Session, call_id: str, *, at: datetime | None = None) -> bool:
-    """Mark one call aborted if it is still live (its node died); ``False``: it was not live."""
-    call = session.get(Call, call_id)
+def abort_call(session: Session, call_id: str, *, at: datetime | None = None, holder: str = "") -> bool:
+    """Mark one call aborted if it is still live (its node died) and, with ``holder``, still held
+    by that process (or by none named: stored before revision 0018); ``False``: it was not live,
+    or another process resumed it (its row read under a lock, as :func:`start_call` reads it)."""
+    call = session.get(Call, call_id, with_for_update=True, populate_existing=True)
     if call is None or call.status is not CallStatus.LIVE:
+        return False
+    held = session.get(CallHolder, call_id, populate_existing=True) if holder else None
+    if held is not None and held.holder != holder:
         return False
     call.status, call.ended_at = CallStatus.ABORTED, as_utc(at)
     return True

@@ -2,7 +2,7 @@
 
 from agent_monitor.storage.tables.alerts import Alert, AlertEvent, Handoff
 from agent_monitor.storage.tables.audit import AuditEntry
-from agent_monitor.storage.tables.calls import Call, CallDebt, CallPhone, Utterance, WordRow
+from agent_monitor.storage.tables.calls import Call, CallDebt, CallHolder, CallPhone, Utterance, WordRow
 from agent_monitor.storage.tables.chain import ChainHead
 from agent_monitor.storage.tables.evidence import EVIDENCE_KINDS, EvidenceEntry
 from agent_monitor.storage.tables.findings import RuleHitRow, StressSampleRow
@@ -24,6 +24,7 @@ __all__ = [
     "AuditEntry",
     "Call",
     "CallDebt",
+    "CallHolder",
     "CallPhone",
     "ChainHead",
     "EvidenceEntry",

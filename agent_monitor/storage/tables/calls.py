@@ -87,6 +87,19 @@ class CallPhone(Base):
     phone_key: Mapped[str] = mapped_column(String(MAX_PHONE_CHARS), index=True)
 
 
+class CallHolder(Base):
+    """The process (a call manager's instance id) that set the call live the last time it was
+    started or resumed (revision 0018): a dead node's call is marked aborted only while it still
+    names that node's process, so a call the phone switch reconnected to another node meanwhile
+    goes on. Who holds a call now, not what happened in it: not sealed; a table of its own so
+    that call rows and their digests stay as they were (and a call stored before has none)."""
+
+    __tablename__ = "call_holders"
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+
+
 class Utterance(Base):
     """The latest transcript of one utterance of one leg (a partial until ``final``)."""
 

@@ -1,9 +1,10 @@
 """The registry of live calls on a real ``redis-server`` and a real database (SQLite): calls of
 one node seen by the others, ended calls removed, a dead node's calls aborted exactly once (in the
-database and as one ``call_ended`` on the bus), a call reconnected to another node left alone, an
+database and as one ``call_ended`` on the bus), a call reconnected to another node left alone
+(also when its opening there came before that node's first beat: it names its holder), an
 unreadable entry left out without stopping the round, the calls of a node's previous process
-reaped after a restart under the same node id, and the recordings that process left open sealed
-(another dead node's left for it)."""
+reaped after a restart under the same node id (but one the new process resumed), and the
+recordings that process left open sealed (another dead node's left for it)."""
 
 from __future__ import annotations
 
@@ -93,10 +94,17 @@ def _keeper(
     return keeper
 
 
-def _start(db: Database, info: CallInfo) -> None:
+def _start(db: Database, info: CallInfo, holder: str | None = None) -> None:
+    """The call's row started, or resumed, by process ``holder`` (as a call manager's opening)."""
     with db.session() as s:
         repo.start_call(
-            s, info.call_id, info.agent_id, source_protocol="ws-ingest", started_at=info.started_at
+            s,
+            info.call_id,
+            info.agent_id,
+            source_protocol="ws-ingest",
+            started_at=info.started_at,
+            resume=True,
+            holder=holder,
         )
 
 
@@ -167,6 +175,56 @@ async def _test_a_call_reconnected_to_another_node_is_not_aborted(
     await b.once()
     assert b.reaped == [] and _status(db, "moved") is CallStatus.LIVE
     assert b.registry.calls["moved"].node == "b"
+
+
+async def _test_a_call_resumed_before_its_entry_moved_is_left_to_its_new_holder(
+    redis_server: RedisServer, db: Database
+) -> None:
+    """The switch reconnects a dead node's call to node c as the dead node's presence expires: c's
+    opening has set the row live again, naming itself the holder, but its first beat is still to
+    come, so the registry names the dead node and b claims the entry. The call stays live, and no
+    wall is told it ended; c's beat then lists it as c's."""
+    dying, b_calls, c_calls = Node(), Node(), Node()
+    dead = _keeper(redis_server, db, "dead", dying)
+    b = _keeper(redis_server, db, "b", b_calls)
+    c = _keeper(redis_server, db, "c", c_calls)
+    info = CallInfo("moved", "agent-1")
+    _start(db, info, dead.registry.instance)
+    dying.calls["moved"] = Held(info)
+    await dead.once()
+    await b.once()
+    sub = b.bus.subscribe()
+    await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
+    _start(db, info, c.registry.instance)  # c's opening: the row is c's; c's beat not yet
+    await b.once()
+    assert _status(db, "moved") is CallStatus.LIVE and b.reaped == []
+    assert b"moved" not in await b.registry.redis.hgetall("t:calls")  # b's claim took the entry
+    assert list(iter(sub.get_nowait, None)) == []  # no call_ended for a call that goes on
+    c_calls.calls["moved"] = Held(info)
+    await c.once()
+    await b.once()
+    assert b.registry.calls["moved"].node == "c" and b.reaped == []
+
+
+async def _test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(
+    redis_server: RedisServer, db: Database
+) -> None:
+    """A node restarted at once: its previous process's call comes back to the new process, whose
+    opening has named itself the holder while the old entry goes stale before the call is among
+    the new process's held ones. The stale entry is claimed; the call stays live."""
+    before = Node()
+    old = _keeper(redis_server, db, "node-a", before)
+    info = CallInfo("back", "agent-1")
+    _start(db, info, old.registry.instance)
+    before.calls["back"] = Held(info)
+    await old.once()  # then it dies without a word
+    new = _keeper(redis_server, db, "node-a", Node())
+    _start(db, info, new.registry.instance)  # the new process's opening, still under way
+    for _ in range(6):  # 1.2 s: the old entry goes stale (node_ttl_s 0.6)
+        await new.once()
+        await asyncio.sleep(0.2)
+    assert _status(db, "back") is CallStatus.LIVE and new.reaped == []
+    assert "back" not in new.registry.calls
 
 
 #: registry entries no decoder can read: stats.legs a list (AttributeError), not UTF-8, a number out
@@ -305,5 +363,25 @@ async def test_a_call_reconnected_to_another_node_is_not_aborted(
 ) -> None:
     try:
         await _test_a_call_reconnected_to_another_node_is_not_aborted(redis_server, db)
+    finally:
+        await _close_all()
+
+
+@pytest.mark.asyncio
+async def test_a_call_resumed_before_its_entry_moved_is_left_to_its_new_holder(
+    redis_server: RedisServer, db: Database
+) -> None:
+    try:
+        await _test_a_call_resumed_before_its_entry_moved_is_left_to_its_new_holder(redis_server, db)
+    finally:
+        await _close_all()
+
+
+@pytest.mark.asyncio
+async def test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(
+    redis_server: RedisServer, db: Database
+) -> None:
+    try:
+        await _test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(redis_server, db)
     finally:
         await _close_all()
