@@ -13,7 +13,7 @@ import json
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from agent_monitor.audio.conditions import CONDITIONS, Condition, needs_noise
 from agent_monitor.audio.decode import FloatArray, decode_file, float_to_pcm16
 from agent_monitor.errors import AgentMonitorError, DatasetError
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
+from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
 from asr.offline.cer import zh_chars
 from asr.offline.degrade import degraded_pcm, noise_bank_for
@@ -169,17 +170,19 @@ def score_clip(
     cache: PlainCache | None = None,
     log: WordsLog | None = None,
     clip: str = "",
+    run: Callable[[Coroutine[Any, Any, list[Transcript]]], list[Transcript]] = asyncio.run,
 ) -> None:
-    """Transcribe one clip with the pipeline and with plain Vosk once per dither seed of ``seeds``
-    (both sides seeded alike, :mod:`asr.offline.draws`; plain from ``cache`` when there); add both
-    to ``res``, and each decode to ``log``. A cached plain transcript adds no plain CPU time."""
+    """Transcribe one clip with the pipeline (its coroutine run by ``run``) and with plain Vosk
+    once per dither seed of ``seeds`` (both sides seeded alike, :mod:`asr.offline.draws`; plain
+    from ``cache`` when there); add both to ``res``, and each decode to ``log``. A cached plain
+    transcript adds no plain CPU time."""
     rate = settings.asr.sample_rate
     pipeline: list[list[str]] = []
     plain: list[list[str]] = []
     for seed in seeds:
         t0 = time.process_time()
         seed_dither(seed)
-        finals = asyncio.run(transcribe_legs(pool, settings, {Leg.AGENT: pcm}))
+        finals = run(transcribe_legs(pool, settings, {Leg.AGENT: pcm}))
         t1 = time.process_time()
         text = cache.get(pcm, rate, seed) if cache is not None else None
         if text is None:
@@ -273,8 +276,11 @@ def _evaluate_parts(
     results: list[FolderResult] = []
     log = WordsLog(options.words_out) if options.words_out is not None else None
     try:
-        for labels, part in parts:
-            results.extend(_evaluate_folder(pool, settings, labels, part, options, (cache, log)))
+        # one event loop for every decode: a Ctrl-C that lands while asyncio.run builds a loop per
+        # clip leaves a half-built one whose finalizer prints a traceback after "interrupted"
+        with asyncio.Runner() as runner:
+            for labels, part in parts:
+                results.extend(_evaluate_folder(pool, settings, labels, part, options, (cache, log), runner))
         if log is not None:
             log.finish()
     finally:
@@ -291,6 +297,7 @@ def _evaluate_folder(
     part: SplitPart | None,
     options: EvalOptions,
     keep: tuple[PlainCache | None, WordsLog | None],
+    runner: asyncio.Runner,
 ) -> list[FolderResult]:
     rows = spread(label_rows(labels), part, options.limit or (part.files if part else 0))
     cache, log = keep
@@ -311,5 +318,5 @@ def _evaluate_folder(
         for clip in clips:
             pcm = degraded_pcm(clip.samples, rate, condition, noise, clip.name)
             seeds = [draw_seed(clip.name, condition.line, k) for k in range(options.draws)]
-            score_clip(pool, settings, pcm, clip.ref, res, seeds, cache, log, clip=clip.name)
+            score_clip(pool, settings, pcm, clip.ref, res, seeds, cache, log, clip=clip.name, run=runner.run)
     return results
