@@ -72,10 +72,8 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
         floor = settings.cluster.redis_url is not None  # a shared database: other nodes' live
         if floor and settings.cluster.role == "web":  # calls are theirs (dead ones: cluster.registry)
             return [], SealedAtStart((), ())
-        aborted: list[str] = []
-        if not floor:
-            with db.session() as s:
-                aborted = repo.abort_live_calls(s)
+        with db.session() as s:  # on a floor: the calls this node's previous process held
+            aborted = repo.abort_live_calls(s, node=settings.node_id if floor else None)
         with db.session() as s:  # seal what a crash left open (on a floor: what this node wrote)
             writer = settings.node_id if floor else None
             return aborted, seal_left_open(s, settings.media_dir, datetime.now(UTC), writer=writer)

@@ -49,8 +49,10 @@ def register(commands: Any, evals: Any) -> None:
         help="seal the open recordings of calls no longer live that a node gone for good wrote",
         description="Seal, as they are on disk, the open recordings of calls that are no longer "
         "live and that node NODE wrote: for a floor node that will not come back (a node that "
-        "starts again seals its own). Refused while NODE is on the floor (its presence in Redis) "
-        "or, without Redis, while a server holds the data directory.",
+        "starts again seals its own). The calls NODE still holds live in the database (killed "
+        "before it listed them on the floor, nobody marked them aborted) are marked aborted first. "
+        "Refused while NODE is on the floor (its presence in Redis) or, without Redis, while a "
+        "server holds the data directory.",
     )
     whose = seal.add_mutually_exclusive_group(required=True)
     whose.add_argument(
@@ -162,6 +164,7 @@ def _seal_open(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
 
     from agent_monitor.data_dir_lock import DataDirLock
+    from agent_monitor.storage import repo
     from agent_monitor.storage.engine import Database
     from agent_monitor.storage.migrate import require_current_schema
     from agent_monitor.storage.recording_seal import UNNAMED, seal_left_open
@@ -176,11 +179,16 @@ def _seal_open(args: argparse.Namespace, settings: Settings) -> int:
         if settings.cluster.redis_url is None:
             lock.acquire()  # no floor: refused while a server runs on this data directory
         require_current_schema(db.engine)
+        now = datetime.now(UTC)
+        with db.session() as session:  # the node's calls still live (never reaped) end first
+            aborted = [] if writer == UNNAMED else repo.abort_live_calls(session, at=now, node=writer)
         with db.session() as session:
-            done = seal_left_open(session, settings.media_dir, datetime.now(UTC), writer=writer)
+            done = seal_left_open(session, settings.media_dir, now, writer=writer)
     finally:
         db.dispose()
         lock.release()
+    if aborted:
+        print(f"marked {len(aborted)} call(s) node {writer!r} left live as aborted: {', '.join(aborted)}")
     print(f"sealed {len(done.sealed)} open recording(s) {whose} (calls not live)")
     for label in done.sealed:
         print(f"  {label}")

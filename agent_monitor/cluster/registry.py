@@ -334,33 +334,34 @@ class NodeKeeper:
                     await self._reap(call, f"node {call.node} restarted")
 
     async def _reap(self, call: RemoteCall, reason: str) -> None:
-        """A claimed call of a gone process: marked aborted, then ``CallEnded`` to every wall. A
-        call the phone switch reconnected to another process meanwhile (its opening named that
-        process the row's holder; its entry comes with its next beat) is left to it, unannounced;
-        so is one its holder ended. The walls hear of it even when the database cannot be told."""
+        """A claimed call of a gone process: marked aborted, then ``CallEnded`` to every wall (also
+        for one found ended: the walls drop it). A call the phone switch reconnected to another
+        process meanwhile (its opening named that process the call's holder; its entry comes with
+        its next beat) is left to it, unannounced. The walls hear of the end even when the database
+        cannot be told."""
         now = datetime.now(UTC)
         self.registry.calls.pop(call.call_id, None)
-        aborted = await self._abort(call, now)
-        if aborted is False:
-            log.info("cluster: %s; call %s resumed elsewhere or ended meanwhile: left", reason, call.call_id)
+        outcome = await self._abort(call, now)
+        if outcome == "resumed":
+            log.info("cluster: %s; call %s was resumed by another process: left to it", reason, call.call_id)
             return
         self.reaped.append(call.call_id)
         duration = max(0.0, (now - call.info.started_at).total_seconds())
         level = call.stats.level
         await self.bus.publish(CallEnded(call.call_id, duration, "aborted", reason, level, duration))
-        if aborted is None:
+        if outcome != "aborted":
             return
         log.warning("cluster: %s; call %s marked aborted", reason, call.call_id)
         if call.node == self.registry.node and self.media_dir is not None:
             await self._seal_own(call.call_id, now, self.media_dir)
 
-    async def _abort(self, call: RemoteCall, at: datetime) -> bool | None:
-        """Whether the call was marked aborted (``False``: not live, or held by another process
-        than the entry's); ``None`` when the database could not be told."""
+    async def _abort(self, call: RemoteCall, at: datetime) -> repo.AbortOutcome | None:
+        """:func:`repo.abort_call` for the entry's process; ``None`` when the database could not
+        be told."""
 
-        def job() -> bool:
+        def job() -> repo.AbortOutcome:
             with self.db.session() as s:
-                return repo.abort_call(s, call.call_id, at=at, holder=call.instance)
+                return repo.abort_call(s, call.call_id, at=at, instance=call.instance)
 
         for attempt in range(DB_ATTEMPTS):
             try:

@@ -151,6 +151,15 @@ class CallInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Holder:
+    """The process that holds a live call: its node's name on a floor (``Settings.node_id``) and
+    its own instance id (a node restarted is another instance of the same node)."""
+
+    node: str
+    instance: str
+
+
+@dataclass(frozen=True, slots=True)
 class LevelReason:
     """One reason behind a level: a rule hit, a stress reading, or a combination of them.
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from agent_monitor.errors import RecordingError
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.session import CallInfo
+from agent_monitor.model.session import CallInfo, Holder
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.session import CallSession
 from agent_monitor.settings import Settings
@@ -52,12 +52,12 @@ async def open_recordings(session: CallSession, settings: Settings) -> None:
 
 
 class RowOpening:
-    """The write that starts (or resumes) one call's row, held by process ``holder`` (the call
-    manager's instance id), which a cancellation does not stop."""
+    """The write that starts (or resumes) one call's row, held by this node's process
+    ``instance`` (the call manager's), which a cancellation does not stop."""
 
-    def __init__(self, session: CallSession, holder: str) -> None:
+    def __init__(self, session: CallSession, instance: str) -> None:
         self.session = session
-        self.holder = holder
+        self.holder = Holder(session.settings.node_id, instance)
         self._row: asyncio.Future[Opened] | None = None
         #: each leg's registration of its recording with the row (a resumed call's: opened again)
         self._recordings: dict[Leg, asyncio.Future[Any]] = {}

@@ -25,7 +25,7 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.health import LegHealth
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import HitStatus, RuleHit
-from agent_monitor.model.session import CallInfo, LevelReason
+from agent_monitor.model.session import CallInfo, Holder, LevelReason
 from agent_monitor.model.stress import StressSample
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.storage import CallStatus, repo
@@ -49,7 +49,7 @@ def run_write(session: Session, write: Write) -> Any:
     return fn(session, **write.args)
 
 
-def open_call(info: CallInfo, holder: str) -> Callable[[Session], tuple[CallInfo, bool, dict[Leg, int]]]:
+def open_call(info: CallInfo, holder: Holder) -> Callable[[Session], tuple[CallInfo, bool, dict[Leg, int]]]:
     """Start (or resume) the call row, held by process ``holder``; returns (the call's info,
     resumed, next utterance number per leg). A resumed call keeps the debt and consent it was
     stored with (what it was judged by and what its seal covers), whatever the reconnecting client

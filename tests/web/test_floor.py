@@ -14,7 +14,8 @@ right after raising the second, whose escalation timer dies with it: a surviving
 escalates it, once, and the supervisor's websocket on the web node receives it.
 
 Restarts: the killed analysis node comes back and seals the recordings of its call, which the
-kill left open (each recording names its writer; the others never seal it); the call then
+kill left open (each recording names its writer; the others never seal it), and marks aborted a
+call it held but had not yet listed on the floor (nobody else could reap it); the call then
 continues on the other node, which names itself and seals them again at the end. The web node is
 restarted; a supervisor's websocket and a supervisor's wall page in Debian Chromium (Playwright)
 both resume with ``since``: the wall shows the red alert of a call that started, raised it and
@@ -40,8 +41,9 @@ import pytest
 from agent_monitor.ingest.call_audio import CallAudio, synthetic_speech
 from agent_monitor.ingest.client import stream_ingest
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.session import Holder
 from agent_monitor.storage import CallStatus, Database, repo
-from agent_monitor.storage.recordings import file_sha256, read_recording, recording_path
+from agent_monitor.storage.recordings import RecordingWriter, file_sha256, read_recording, recording_path
 from tests.pg_support import admin_engine, create_database, drop_database
 from tests.redis_support import RedisServer
 from tests.web.browser_support import ARGS, CHROMIUM
@@ -229,11 +231,7 @@ async def _floor(
             ) from None
         assert ended["status"] == "aborted" and "a1" in ended["reason"]
         assert time.monotonic() - killed_at < NODE_TTL_S + 5
-        # the row follows the event (the walls are told first): marked within seconds
-        deadline = time.monotonic() + 5
-        while _status(db, "f1") is not CallStatus.ABORTED and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        assert _status(db, "f1") is CallStatus.ABORTED
+        assert _status(db, "f1") is CallStatus.ABORTED  # marked before the walls were told
         assert _final_utterances(db, "f1") >= stored  # nothing stored was lost
         recorded = read_recording(agent_leg).pcm
         await streams["f1"]  # the client notices its node is gone
@@ -246,9 +244,13 @@ async def _floor(
             assert _escalations(db, handoff["alert_id"]) == 1
         last_seen = [e["stream_id"] for _, e in wall.events if "stream_id" in e][-1]
     # a1 comes back: at its start it seals f1's recordings, which it left open when it was killed
-    # (the other nodes marked f1 aborted meanwhile); f2's are a2's (live, or ended by now)
+    # (the other nodes marked f1 aborted meanwhile); f2's are a2's (live, or ended by now); and
+    # it marks aborted a call it had opened just before the kill, never listed on the floor
+    _opened_unlisted(db, shared, "f-unlisted", "a1")
     await asyncio.to_thread(_restart, a1)
     assert _writers(db, shared, "f1") == {"a1": True} and set(_writers(db, shared, "f2")) == {"a2"}
+    assert _status(db, "f-unlisted") is CallStatus.ABORTED
+    assert _writers(db, shared, "f-unlisted") == {"a1": True}
     again = await _web_restart(nodes, db, call, rest, cookie, last_seen, wall, page)
     assert (await streams["f2"]).completed
     assert _status(db, "f1") is CallStatus.ENDED and _status(db, "f2") is CallStatus.ENDED
@@ -257,6 +259,21 @@ async def _floor(
     after = read_recording(agent_leg).pcm
     assert after.startswith(recorded) and len(after) >= len(recorded) + len(again.sent[Leg.AGENT])
     assert _writers(db, shared, "f1") == {"a2": True}  # opened again there, sealed at its end
+
+
+def _opened_unlisted(db: Database, shared: Path, call_id: str, node: str) -> None:
+    """A call as ``node``'s process left it when killed after opening it, before its first beat
+    listed it in the registry: live in the database, held by that process, recordings open."""
+    with db.session() as s:
+        holder = Holder(node, "killed-process")
+        repo.start_call(s, call_id, "A-9", source_protocol="ws-ingest", resume=True, holder=holder)
+    for leg in Leg:
+        path = recording_path(shared, call_id, leg)
+        with db.session() as s:
+            repo.register_recording(s, call_id, leg, str(path), 8000, writer=node)
+        writer = RecordingWriter(path, 8000)
+        writer.write(b"\x01\x00" * 8000)
+        writer.flush()
 
 
 def _restart(node: ServerProcess) -> None:

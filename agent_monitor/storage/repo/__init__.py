@@ -38,6 +38,7 @@ from agent_monitor.storage.repo.audit import (
     record_audit,
 )
 from agent_monitor.storage.repo.calls import (
+    AbortOutcome,
     DebtorCall,
     abort_call,
     abort_live_calls,
@@ -137,6 +138,7 @@ from agent_monitor.storage.repo.transcripts import (
 __all__ = [
     "PCM_S16LE",
     "SYSTEM_ACTOR",
+    "AbortOutcome",
     "DebtorCall",
     "QueuePage",
     "QueueQuery",

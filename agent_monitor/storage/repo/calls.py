@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
@@ -15,6 +16,7 @@ from agent_monitor.model.calls import call_phone_key
 from agent_monitor.model.identifiers import debtor_zones
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.rules import WRONG_PARTY
+from agent_monitor.model.session import Holder
 from agent_monitor.storage.enums import CallStatus, HitStatus
 from agent_monitor.storage.repo.people import ensure_agent
 from agent_monitor.storage.tables import Agent, Call, CallDebt, CallHolder, CallPhone, RuleHitRow, Utterance
@@ -35,7 +37,7 @@ def start_call(
     resume: bool = False,
     debt_id: str | None = None,
     consented: bool = False,
-    holder: str | None = None,
+    holder: Holder | None = None,
 ) -> Call:
     """Record a new live call (the agent is created if unknown), held by process ``holder``.
 
@@ -82,7 +84,7 @@ def start_call(
     return call
 
 
-def _resume(session: Session, call: Call, agent_id: str, holder: str | None) -> Call:
+def _resume(session: Session, call: Call, agent_id: str, holder: Holder | None) -> Call:
     if call.agent_id != agent_id:
         raise ConflictError(f"call {call.id!r} belongs to agent {call.agent_id!r}, not {agent_id!r}")
     call.status, call.ended_at = CallStatus.LIVE, None
@@ -90,15 +92,15 @@ def _resume(session: Session, call: Call, agent_id: str, holder: str | None) -> 
     return call
 
 
-def _hold(session: Session, call_id: str, holder: str | None) -> None:
+def _hold(session: Session, call_id: str, holder: Holder | None) -> None:
     """Name ``holder`` the process holding the call (none named: left as it is)."""
     if holder is None:
         return
     row = session.get(CallHolder, call_id, populate_existing=True)
     if row is None:
-        session.add(CallHolder(call_id=call_id, holder=holder))
+        session.add(CallHolder(call_id=call_id, node=holder.node, instance=holder.instance))
     else:
-        row.holder = holder
+        row.node, row.instance = holder.node, holder.instance
 
 
 def get_call(session: Session, call_id: str) -> Call:
@@ -135,27 +137,41 @@ def raise_call_level(session: Session, call_id: str, level: WarningLevel) -> Cal
     return call
 
 
-def abort_live_calls(session: Session, *, at: datetime | None = None) -> list[str]:
-    """Mark every call still live as aborted (at server start: their connections are gone)."""
-    calls = list(session.scalars(select(Call).where(Call.status == CallStatus.LIVE)))
+def abort_live_calls(session: Session, *, at: datetime | None = None, node: str | None = None) -> list[str]:
+    """Mark every call still live as aborted (at server start: their connections are gone); with
+    ``node``, only those that node holds (a floor node's start: its previous process's, which it
+    may have left out of the registry; the rows locked, as a resume reads them)."""
+    stmt = select(Call).where(Call.status == CallStatus.LIVE).order_by(Call.id)
+    if node is not None:
+        held = select(CallHolder.call_id).where(CallHolder.node == node)
+        stmt = stmt.where(Call.id.in_(held)).with_for_update(of=Call)
+        stmt = stmt.execution_options(populate_existing=True)
+    calls = list(session.scalars(stmt))
     when = as_utc(at)
     for call in calls:
         call.status, call.ended_at = CallStatus.ABORTED, when
     return [c.id for c in calls]
 
 
-def abort_call(session: Session, call_id: str, *, at: datetime | None = None, holder: str = "") -> bool:
-    """Mark one call aborted if it is still live (its node died) and, with ``holder``, still held
-    by that process (or by none named: stored before revision 0018); ``False``: it was not live,
-    or another process resumed it (its row read under a lock, as :func:`start_call` reads it)."""
+#: what :func:`abort_call` did: marked the call aborted, found it no longer live (ended, or marked
+#: aborted before), or found it live and held by another process (resumed there)
+AbortOutcome = Literal["aborted", "not_live", "resumed"]
+
+
+def abort_call(
+    session: Session, call_id: str, *, at: datetime | None = None, instance: str = ""
+) -> AbortOutcome:
+    """Mark one call aborted if it is still live (its node died) and, with ``instance``, still held
+    by that process (or by none named: stored before revision 0018); its row read under a lock,
+    as :func:`start_call` reads it for a resume."""
     call = session.get(Call, call_id, with_for_update=True, populate_existing=True)
     if call is None or call.status is not CallStatus.LIVE:
-        return False
-    held = session.get(CallHolder, call_id, populate_existing=True) if holder else None
-    if held is not None and held.holder != holder:
-        return False
+        return "not_live"
+    held = session.get(CallHolder, call_id, populate_existing=True) if instance else None
+    if held is not None and held.instance != instance:
+        return "resumed"
     call.status, call.ended_at = CallStatus.ABORTED, as_utc(at)
-    return True
+    return "aborted"
 
 
 def list_calls(

@@ -88,16 +88,18 @@ class CallPhone(Base):
 
 
 class CallHolder(Base):
-    """The process (a call manager's instance id) that set the call live the last time it was
-    started or resumed (revision 0018): a dead node's call is marked aborted only while it still
-    names that node's process, so a call the phone switch reconnected to another node meanwhile
-    goes on. Who holds a call now, not what happened in it: not sealed; a table of its own so
-    that call rows and their digests stay as they were (and a call stored before has none)."""
+    """The process (its node and a call manager's instance id) that set the call live the last
+    time it was started or resumed (revision 0018): a dead node's call is marked aborted only while
+    it still names that node's process, so a call the phone switch reconnected to another node
+    meanwhile goes on; a floor node's start marks aborted the live calls its node holds. Who holds
+    a call now, not what happened in it: not sealed; a table of its own so that call rows and their
+    digests stay as they were (and a call stored before has none)."""
 
     __tablename__ = "call_holders"
 
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(200), index=True)
+    instance: Mapped[str] = mapped_column(String(64))
 
 
 class Utterance(Base):

@@ -21,7 +21,7 @@ from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallEnded
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.model.session import CallInfo, LegStats, SessionStats
+from agent_monitor.model.session import CallInfo, Holder, LegStats, SessionStats
 from agent_monitor.pipeline.bus import InProcessEventBus
 from agent_monitor.settings import ClusterSettings
 from agent_monitor.storage import CallStatus, Database, repo, upgrade_database
@@ -94,8 +94,10 @@ def _keeper(
     return keeper
 
 
-def _start(db: Database, info: CallInfo, holder: str | None = None) -> None:
-    """The call's row started, or resumed, by process ``holder`` (as a call manager's opening)."""
+def _start(db: Database, info: CallInfo, keeper: NodeKeeper | None = None) -> None:
+    """The call's row started, or resumed, by the process of ``keeper`` (as its call manager's
+    opening names it the holder; none: a row stored before holders were kept)."""
+    holder = None if keeper is None else Holder(keeper.registry.node, keeper.registry.instance)
     with db.session() as s:
         repo.start_call(
             s,
@@ -189,13 +191,13 @@ async def _test_a_call_resumed_before_its_entry_moved_is_left_to_its_new_holder(
     b = _keeper(redis_server, db, "b", b_calls)
     c = _keeper(redis_server, db, "c", c_calls)
     info = CallInfo("moved", "agent-1")
-    _start(db, info, dead.registry.instance)
+    _start(db, info, dead)
     dying.calls["moved"] = Held(info)
     await dead.once()
     await b.once()
     sub = b.bus.subscribe()
     await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
-    _start(db, info, c.registry.instance)  # c's opening: the row is c's; c's beat not yet
+    _start(db, info, c)  # c's opening: the row is c's; c's beat not yet
     await b.once()
     assert _status(db, "moved") is CallStatus.LIVE and b.reaped == []
     assert b"moved" not in await b.registry.redis.hgetall("t:calls")  # b's claim took the entry
@@ -215,11 +217,11 @@ async def _test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(
     before = Node()
     old = _keeper(redis_server, db, "node-a", before)
     info = CallInfo("back", "agent-1")
-    _start(db, info, old.registry.instance)
+    _start(db, info, old)
     before.calls["back"] = Held(info)
     await old.once()  # then it dies without a word
     new = _keeper(redis_server, db, "node-a", Node())
-    _start(db, info, new.registry.instance)  # the new process's opening, still under way
+    _start(db, info, new)  # the new process's opening, still under way
     for _ in range(6):  # 1.2 s: the old entry goes stale (node_ttl_s 0.6)
         await new.once()
         await asyncio.sleep(0.2)

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from agent_monitor.cli import main
 from agent_monitor.errors import ConflictError
 from agent_monitor.model.audio import Leg
+from agent_monitor.model.session import Holder
 from agent_monitor.storage import repo
 from agent_monitor.storage.engine import Database
 from agent_monitor.storage.migrate import upgrade_database
@@ -245,13 +246,18 @@ def test_db_seal_open_seals_what_a_node_gone_for_good_left_open(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A floor node that never comes back never seals its recordings: `db seal-open --writer
-    NODE` does, refused while NODE is on the floor or Redis cannot say; `--unnamed` seals those
-    stored before writers were named, refused (without Redis) while a server holds the data
-    directory."""
+    NODE` does, refused while NODE is on the floor or Redis cannot say, and first marks aborted
+    the calls NODE still holds live (killed before it listed them, nobody reaped them);
+    `--unnamed` seals those stored before writers were named, refused (without Redis) while a
+    server holds the data directory."""
     for call_id, node in (("gone", "node-g"), ("alive", "node-a"), ("old", None)):
         _recorded_call(db, tmp_path, call_id, close=False, node=node)
     with db.session() as s:
         repo.abort_live_calls(s, at=T0)
+    _recorded_call(db, tmp_path, "orphan", close=False, node="node-g")  # never reaped: still live
+    with db.session() as s:
+        g1 = Holder("node-g", "g1")
+        repo.start_call(s, "orphan", "A1", source_protocol="ws_ingest", started_at=T0, resume=True, holder=g1)
     monkeypatch.setenv("AGENT_MONITOR_DATABASE_URL", db_url)
     monkeypatch.setenv("AGENT_MONITOR_DATA_DIR", str(tmp_path))
     with pytest.raises(SystemExit):  # an empty node id is not --unnamed
@@ -265,8 +271,9 @@ def test_db_seal_open_seals_what_a_node_gone_for_good_left_open(
         assert "node 'node-a' is on the floor" in capsys.readouterr().err
         assert main(["db", "seal-open", "--writer", "node-g"]) == 0
         out = capsys.readouterr().out
-        assert "sealed 2 open recording(s) of node 'node-g' (calls not live)" in out, out
-        assert "recordings: call 'gone' agent leg" in out
+        assert "marked 1 call(s) node 'node-g' left live as aborted: orphan" in out, out
+        assert "sealed 4 open recording(s) of node 'node-g' (calls not live)" in out, out
+        assert "recordings: call 'gone' agent leg" in out and "call 'orphan' debtor leg" in out
     assert main(["db", "seal-open", "--writer", "node-a"]) == 1  # Redis gone: cannot tell
     assert "cannot tell whether node 'node-a' is on the floor" in capsys.readouterr().err
     monkeypatch.delenv("AGENT_MONITOR_CLUSTER__REDIS_URL")
@@ -284,7 +291,12 @@ def test_db_seal_open_seals_what_a_node_gone_for_good_left_open(
             holder.stdout.close()
     assert main(["db", "seal-open", "--unnamed"]) == 0
     assert "sealed 2 open recording(s) that name no writer" in capsys.readouterr().out
-    assert [_status_of(db, c) for c in ("gone", "alive", "old")] == [{True}, {False}, {True}]
+    assert [_status_of(db, c) for c in ("gone", "orphan", "alive", "old")] == [
+        {True},
+        {True},
+        {False},
+        {True},
+    ]
     with db.session() as s:  # `db verify` names the writer of what is left open
         assert verify_recording_files(s, tmp_path).open == (
             "call 'alive' agent leg (written by node 'node-a')",
