@@ -5,6 +5,7 @@ Without ``cluster.redis_url`` the node is alone: the in-process bus, exactly as 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Protocol
@@ -14,10 +15,11 @@ from redis.exceptions import RedisError
 from agent_monitor.cluster.handoffs import HandoffSweep
 from agent_monitor.cluster.redis_bus import RedisEventBus
 from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
+from agent_monitor.model.events import CallEnded
 from agent_monitor.pipeline.bus import EventBus, InProcessEventBus
 from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
 from agent_monitor.settings import Settings
-from agent_monitor.storage import Database
+from agent_monitor.storage import Database, repo
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class FloorMember(Protocol):
     bus: EventBus
     live: LiveCalls | None
     keeper: NodeKeeper | None
+    #: the calls this node's start marked aborted (its previous process held them)
+    aborted_at_start: list[str]
 
     @property
     def manager(self) -> HoldsCalls: ...
@@ -85,3 +89,24 @@ async def join_floor(services: FloorMember) -> None:
     keeper.start()
     services.keeper = keeper
     services.live = FloorCalls(services.manager, registry)
+    await _announce_aborted(services)
+
+
+async def _announce_aborted(services: FloorMember) -> None:
+    """``CallEnded`` on every wall for each call this node's start marked aborted: the walls saw
+    it start, and a call never listed in the registry is reaped by no other node."""
+    if not services.aborted_at_start:
+        return
+
+    def ends() -> list[CallEnded]:
+        reason = f"node {services.settings.node_id} restarted"
+        with services.db.session() as s:
+            calls = [repo.get_call(s, call_id) for call_id in services.aborted_at_start]
+            spans = [((c.ended_at or c.started_at) - c.started_at).total_seconds() for c in calls]
+            return [
+                CallEnded(c.id, max(0.0, d), "aborted", reason, c.final_level, max(0.0, d))
+                for c, d in zip(calls, spans, strict=True)
+            ]
+
+    for ended in await asyncio.to_thread(ends):
+        await services.bus.publish(ended)

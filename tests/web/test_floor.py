@@ -15,7 +15,8 @@ escalates it, once, and the supervisor's websocket on the web node receives it.
 
 Restarts: the killed analysis node comes back and seals the recordings of its call, which the
 kill left open (each recording names its writer; the others never seal it), and marks aborted a
-call it held but had not yet listed on the floor (nobody else could reap it); the call then
+call it held but had not yet listed on the floor (nobody else could reap it), telling every wall
+it ended; the call then
 continues on the other node, which names itself and seals them again at the end. The web node is
 restarted; a supervisor's websocket and a supervisor's wall page in Debian Chromium (Playwright)
 both resume with ``since``: the wall shows the red alert of a call that started, raised it and
@@ -246,8 +247,12 @@ async def _floor(
     # a1 comes back: at its start it seals f1's recordings, which it left open when it was killed
     # (the other nodes marked f1 aborted meanwhile); f2's are a2's (live, or ended by now); and
     # it marks aborted a call it had opened just before the kill, never listed on the floor
+    # (and tells every wall that call ended: the walls saw it start)
     _opened_unlisted(db, shared, "f-unlisted", "a1")
-    await asyncio.to_thread(_restart, a1)
+    async with EventCollector(web.ws + "/ws/events", cookie) as walls:
+        await asyncio.to_thread(_restart, a1)
+        unlisted = await walls.wait_for("f-unlisted", "call_ended", timeout=10)
+    assert unlisted["status"] == "aborted" and unlisted["reason"] == "node a1 restarted"
     assert _writers(db, shared, "f1") == {"a1": True} and set(_writers(db, shared, "f2")) == {"a2"}
     assert _status(db, "f-unlisted") is CallStatus.ABORTED
     assert _writers(db, shared, "f-unlisted") == {"a1": True}
@@ -266,7 +271,7 @@ def _opened_unlisted(db: Database, shared: Path, call_id: str, node: str) -> Non
     listed it in the registry: live in the database, held by that process, recordings open."""
     with db.session() as s:
         holder = Holder(node, "killed-process")
-        repo.start_call(s, call_id, "A-9", source_protocol="ws-ingest", resume=True, holder=holder)
+        repo.start_call(s, call_id, "A-1", source_protocol="ws-ingest", resume=True, holder=holder)
     for leg in Leg:
         path = recording_path(shared, call_id, leg)
         with db.session() as s:
