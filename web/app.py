@@ -72,11 +72,11 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
         floor = settings.cluster.redis_url is not None  # a shared database: other nodes' live
         if floor and settings.cluster.role == "web":  # calls are theirs (dead ones: cluster.registry)
             return [], SealedAtStart((), ())
-        with db.session() as s:  # on a floor: the calls this node's previous process held
-            aborted = repo.abort_live_calls(s, node=settings.node_id if floor else None)
-        with db.session() as s:  # seal what a crash left open (on a floor: what this node wrote)
-            writer = settings.node_id if floor else None
-            return aborted, seal_left_open(s, settings.media_dir, datetime.now(UTC), writer=writer)
+        own = settings.node_id if floor else None  # on a floor: its previous process's only
+        with db.session() as s:  # the calls a crash left live
+            aborted = repo.abort_live_calls(s, node=own)
+        with db.session() as s:  # then what they (and earlier ones) left open
+            return aborted, seal_left_open(s, settings.media_dir, datetime.now(UTC), writer=own)
 
     aborted, sealed = await asyncio.to_thread(prepare_db)
     if aborted:

@@ -16,6 +16,7 @@ from agent_monitor.cluster.handoffs import HandoffSweep
 from agent_monitor.cluster.redis_bus import RedisEventBus
 from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
 from agent_monitor.model.events import CallEnded
+from agent_monitor.model.session import Holder
 from agent_monitor.pipeline.bus import EventBus, InProcessEventBus
 from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
 from agent_monitor.settings import Settings
@@ -25,10 +26,10 @@ log = logging.getLogger(__name__)
 
 
 class HoldsCalls(LiveCalls, Protocol):
-    """The call manager as the floor sees it: the live calls, those it still holds, and the id of
-    this process it names as their holder in the database."""
+    """The call manager as the floor sees it: the live calls, those it still holds, and this
+    process as it names itself their holder in the database."""
 
-    instance: str
+    holder: Holder
 
     def held_calls(self) -> Sequence[LiveCall]: ...
 
@@ -70,7 +71,8 @@ async def join_floor(services: FloorMember) -> None:
     settings = services.settings
     if settings.cluster.redis_url is None or not isinstance(services.bus, RedisEventBus):
         return
-    registry = CallRegistry(services.bus.redis, settings.cluster, settings.node_id, services.manager.instance)
+    holder = services.manager.holder  # this process: the registry's instance is the rows' holder
+    registry = CallRegistry(services.bus.redis, settings.cluster, holder.node, holder.instance)
     holds_calls = settings.cluster.role != "web"
     held = services.manager.held_calls
     sweep = None

@@ -28,7 +28,7 @@ from agent_monitor.model.calls import CallRecord, jurisdiction_of
 from agent_monitor.model.events import AlertStateChanged, CallStarted
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import CallFacts, HitEvent, HitStatus
-from agent_monitor.model.session import CallInfo
+from agent_monitor.model.session import CallInfo, Holder
 from agent_monitor.model.stages import CheckerFactory, LegChecker, Stages
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import records
@@ -60,8 +60,8 @@ class CallManager:
         metrics: PipelineMetrics = NO_METRICS,
     ) -> None:
         self.settings = settings
-        #: this process (a node restarted is another one): the holder named on the rows of its calls
-        self.instance = uuid.uuid4().hex
+        #: this process (a node restarted is another instance): the holder named on its calls' rows
+        self.holder = Holder(settings.node_id, uuid.uuid4().hex)
         self.metrics = metrics
         self.stages = stages
         self.db = db
@@ -131,7 +131,7 @@ class CallManager:
     async def _open(self, session: CallSession, stages: Stages) -> None:
         """The recordings first (one that cannot go on leaves a stored call as it was), the call
         row, the legs; what a failed or cancelled opening opened is closed (:func:`undo_opening`)."""
-        row = RowOpening(session, self.instance)
+        row = RowOpening(session, self.holder)
         try:
             await open_recordings(session, self.settings)
             session.info, session.resumed, next_utterance = await row.open()

@@ -52,12 +52,12 @@ async def open_recordings(session: CallSession, settings: Settings) -> None:
 
 
 class RowOpening:
-    """The write that starts (or resumes) one call's row, held by this node's process
-    ``instance`` (the call manager's), which a cancellation does not stop."""
+    """The write that starts (or resumes) one call's row, held by process ``holder`` (the call
+    manager's), which a cancellation does not stop."""
 
-    def __init__(self, session: CallSession, instance: str) -> None:
+    def __init__(self, session: CallSession, holder: Holder) -> None:
         self.session = session
-        self.holder = Holder(session.settings.node_id, instance)
+        self.holder = holder
         self._row: asyncio.Future[Opened] | None = None
         #: each leg's registration of its recording with the row (a resumed call's: opened again)
         self._recordings: dict[Leg, asyncio.Future[Any]] = {}
@@ -72,7 +72,7 @@ class RowOpening:
         """Register each leg's recording with the row (after :meth:`open` and the store's start);
         cancelled, a registration queued still runs to its end."""
         info = self.session.info
-        node = self.session.settings.node_id  # the writer named on the rows (sealing on a floor)
+        node = self.holder.node  # the writer named on the rows (sealing on a floor)
         for leg, writer in self.session.recordings.items():
             write = records.register_recording(
                 info.call_id, leg, str(writer.path), info.sample_rate, info.started_at, node
