@@ -70,7 +70,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     def prepare_db() -> tuple[list[str], SealedAtStart]:
         upgrade_database(db.engine)
         floor = settings.cluster.redis_url is not None  # a shared database: other nodes' live
-        if floor and settings.cluster.role == "web":  # calls are theirs (dead ones: cluster.registry)
+        if floor and settings.cluster.role == "web":  # calls are theirs (dead ones: cluster.keeper)
             return [], SealedAtStart((), ())
         own = settings.node_id if floor else None  # on a floor: its previous process's only
         with db.session() as s:  # the calls a crash left live

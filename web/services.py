@@ -26,7 +26,7 @@ from web.loop_monitor import LoopLagMonitor
 from web.metrics import PrometheusMetrics
 
 if TYPE_CHECKING:
-    from agent_monitor.cluster.registry import NodeKeeper
+    from agent_monitor.cluster.keeper import NodeKeeper
     from agent_monitor.ingest.audiosocket import LegRegistry
     from agent_monitor.ingest.audiosocket_server import AudioSocketServer
     from agent_monitor.pipeline import CallManager, EventBus

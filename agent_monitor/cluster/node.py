@@ -13,8 +13,9 @@ from typing import Protocol
 from redis.exceptions import RedisError
 
 from agent_monitor.cluster.handoffs import HandoffSweep
+from agent_monitor.cluster.keeper import NodeKeeper
 from agent_monitor.cluster.redis_bus import RedisEventBus
-from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
+from agent_monitor.cluster.registry import CallRegistry, FloorCalls
 from agent_monitor.model.events import CallEnded
 from agent_monitor.model.session import Holder
 from agent_monitor.pipeline.bus import EventBus, InProcessEventBus

@@ -1,4 +1,5 @@
-"""The registry of live calls in Redis: which node holds which call, and the calls of dead nodes.
+"""The registry of live calls in Redis: which node holds which call, and the claims on the calls of
+dead nodes (:mod:`.keeper` runs it each beat and reaps what it claims).
 
 Keys (``PREFIX`` is ``cluster.prefix``):
 
@@ -9,65 +10,44 @@ Keys (``PREFIX`` is ``cluster.prefix``):
 * ``PREFIX:node:NODE``: the node's presence, renewed every ``cluster.heartbeat_s`` with a TTL of
   ``cluster.node_ttl_s``.
 
-Every node with Redis runs a :class:`NodeKeeper`: an analysis node writes its presence and its
-calls each beat (and removes the ones that ended); every node reads the whole hash into
-:class:`FloorCalls` (what web shows: this node's own sessions, then the others' calls) and reaps
-the calls of nodes whose presence expired (and an analysis node runs the escalation sweep,
-:mod:`.handoffs`). Reaping is exactly once: a Lua script removes the
-entry only while it still names the dead node and the node is still absent, and only the
-caller that removed it marks the call ``aborted`` in the database and then publishes
-:class:`CallEnded` (critical) on the bus, so every wall shows it. A call the phone switch
-reconnected to another node in the meantime is that node's entry and is left alone; so is one
-whose opening there set it live before that node's first beat moved the entry: the opening named
-its own process the call's holder (``call_holders``), and the database marks a call aborted only
-while it names the dead process (the rows read under a lock; nothing is published then).
+An analysis node writes its presence and its calls each beat (and removes the ones that ended);
+every node reads the whole hash into :class:`FloorCalls` (what web shows: this node's own sessions,
+then the others' calls). Claims are exactly once: a Lua script removes a dead node's entry only
+while it still names that node and the node is still absent, and only the caller that removed it
+reaps the call.
 
 **A node restarted under the same node id** (``HOST:PORT`` by default) keeps its presence alive, so
 nobody takes it for dead; the calls its previous process held would stay listed forever. Each
-process therefore has its own ``instance`` id, and a node that holds calls reaps the entries of its
-own node id written by another instance that were not rewritten for ``cluster.node_ttl_s`` (the
-same bound as a dead node's, and by the same machine's clock): the previous process is gone. A
-second live process misconfigured with the same node id rewrites its entries every beat, so they
-are never stale and never reaped. The claim removes the entry only if it is still the one read.
+process therefore has its own ``instance`` id, and the entries of a node's own id written by
+another instance that were not rewritten for ``cluster.node_ttl_s`` (the same bound as a dead
+node's, and by the same machine's clock) are :meth:`CallRegistry.stale`: the previous process is
+gone. A second live process misconfigured with the same node id rewrites its entries every beat,
+so they are never stale. The claim of a stale entry removes it only if it is still the one read.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
-from sqlalchemy.exc import SQLAlchemyError
+from redis.exceptions import ResponseError
 
 from agent_monitor.cluster.entries import text
-from agent_monitor.cluster.handoffs import HandoffSweep
-from agent_monitor.errors import StorageError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.event_codec import decode_call_info
-from agent_monitor.model.events import CallEnded
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo, LegStats, SessionStats
-from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
 from agent_monitor.settings import ClusterSettings
-from agent_monitor.storage import Database, repo
-from agent_monitor.storage.recording_seal import SealedAtStart, seal_left_open
 from agent_monitor.strict_json import loads_strict
 
 log = logging.getLogger(__name__)
-
-#: tries to mark a dead node's call aborted in the database (0.5 s, doubling, between them)
-DB_ATTEMPTS = 5
 
 #: removes a dead node's call entry, atomically, only if it still names that node and the node's
 #: presence key is absent; returns the entry (the caller won the claim) or nil
@@ -239,152 +219,3 @@ class FloorCalls:
 
     def get(self, call_id: str) -> LiveCall | None:
         return self.local.get(call_id) or self.registry.calls.get(call_id)
-
-
-class NodeKeeper:
-    """Each beat: this node's presence and calls (unless it holds none: a web node), the whole
-    registry read, and the calls of dead nodes reaped (aborted in the database, then
-    :class:`CallEnded` on the bus)."""
-
-    def __init__(
-        self,
-        registry: CallRegistry,
-        held: Callable[[], Sequence[LiveCall]],
-        db: Database,
-        bus: EventBus,
-        *,
-        holds_calls: bool,
-        sweep: HandoffSweep | None = None,
-        media_dir: Path | None = None,
-    ) -> None:
-        self.registry = registry
-        #: where this node's recordings are (``None``: a web node, which writes none)
-        self.media_dir = media_dir
-        #: the escalation sweep this node runs (an analysis or ``all`` node), every
-        #: ``cluster.escalation_sweep_s``
-        self.sweep = sweep
-        #: the calls this node holds until their end is published (stopping ones included: a node
-        #: that dies while a call finishes its audio still has the call reaped)
-        self.held = held
-        self.db = db
-        self.bus = bus
-        self.holds_calls = holds_calls
-        self._tasks: list[asyncio.Task[None]] = []
-        #: calls of dead nodes this node marked aborted
-        self.reaped: list[str] = []
-
-    def start(self) -> None:
-        """Two tasks: the presence beat alone (a slow reap or database never delays it, so a
-        busy node is not taken for dead) and the watch (registry read, dead nodes reaped)."""
-        every = self.registry.settings.heartbeat_s
-        self._tasks = [asyncio.create_task(self._run(self.watch, every), name="cluster-watch")]
-        if self.holds_calls:
-            self._tasks.append(asyncio.create_task(self._run(self.beat, every), name="cluster-beat"))
-        if self.sweep is not None:
-            sweep_every = self.registry.settings.escalation_sweep_s
-            self._tasks.append(asyncio.create_task(self._run(self._sweep, sweep_every), name="cluster-sweep"))
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        if self.holds_calls:
-            with contextlib.suppress(RedisError, OSError):
-                await self.registry.redis.delete(self.registry.presence_key(self.registry.node))
-
-    async def _run(self, step: Callable[[], Awaitable[None]], every: float) -> None:
-        while True:
-            try:
-                await step()
-            except (RedisError, OSError) as exc:
-                log.warning("cluster: registry not reachable (%r); retrying", exc)
-            except (SQLAlchemyError, StorageError) as exc:
-                log.warning("cluster: database not reachable (%r); retrying", exc)
-            except Exception:  # the beat and the watch of dead nodes must outlive one bad round
-                log.exception("cluster: a registry round failed; retrying")
-            await asyncio.sleep(every)
-
-    async def once(self) -> None:
-        """One beat (a node that holds calls) and one watch, in this order."""
-        if self.holds_calls:
-            await self.beat()
-        await self.watch()
-
-    async def _sweep(self) -> None:
-        assert self.sweep is not None
-        await self.sweep.once()
-
-    async def beat(self) -> None:
-        await self.registry.beat(self.held())
-
-    async def watch(self) -> None:
-        await self.registry.read()
-        for node in await self.registry.dead_nodes():
-            log.info("cluster: node %s stopped heartbeating", node)
-            for call in [c for c in self.registry.calls.values() if c.node == node]:
-                if await self.registry.claim(call):
-                    await self._reap(call, f"node {call.node} stopped")
-        if self.holds_calls:  # calls of this node's previous process (restarted within node_ttl_s)
-            held = {c.call_id for c in self.held()}  # one the switch reconnected here is not stale
-            for call in [c for c in self.registry.stale() if c.call_id not in held]:
-                if await self.registry.claim_stale(call):
-                    await self._reap(call, f"node {call.node} restarted")
-
-    async def _reap(self, call: RemoteCall, reason: str) -> None:
-        """A claimed call of a gone process: marked aborted, then ``CallEnded`` to every wall (also
-        for one found ended: the walls drop it). A call the phone switch reconnected to another
-        process meanwhile (its opening named that process the call's holder; its entry comes with
-        its next beat) is left to it, unannounced. The walls hear of the end even when the database
-        cannot be told."""
-        now = datetime.now(UTC)
-        self.registry.calls.pop(call.call_id, None)
-        outcome = await self._abort(call, now)
-        if outcome == "resumed":
-            log.info("cluster: %s; call %s was resumed by another process: left to it", reason, call.call_id)
-            return
-        self.reaped.append(call.call_id)
-        duration = max(0.0, (now - call.info.started_at).total_seconds())
-        level = call.stats.level
-        await self.bus.publish(CallEnded(call.call_id, duration, "aborted", reason, level, duration))
-        if outcome != "aborted":
-            return
-        log.warning("cluster: %s; call %s marked aborted", reason, call.call_id)
-        if call.node == self.registry.node and self.media_dir is not None:
-            await self._seal_own(call.call_id, now, self.media_dir)
-
-    async def _abort(self, call: RemoteCall, at: datetime) -> repo.AbortOutcome | None:
-        """:func:`repo.abort_call` for the entry's process; ``None`` when the database could not
-        be told."""
-
-        def job() -> repo.AbortOutcome:
-            with self.db.session() as s:
-                return repo.abort_call(s, call.call_id, at=at, instance=call.instance)
-
-        for attempt in range(DB_ATTEMPTS):
-            try:
-                return await asyncio.to_thread(job)
-            except (SQLAlchemyError, StorageError) as exc:
-                log.warning("cluster: marking call %s aborted failed (%r); retrying", call.call_id, exc)
-                await asyncio.sleep(0.5 * 2**attempt)
-        log.error("cluster: call %s of dead node %s could not be marked aborted", call.call_id, call.node)
-        return None
-
-    async def _seal_own(self, call_id: str, at: datetime, media_dir: Path) -> None:
-        """Seal the recordings of a call this node's previous process left open: that process is
-        gone (its entry went stale), so nothing writes them any more (a call resumed on another
-        node names that node as their writer, and is not touched)."""
-
-        def job() -> SealedAtStart:
-            with self.db.session() as s:
-                return seal_left_open(s, media_dir, at, writer=self.registry.node, call_id=call_id)
-
-        try:
-            sealed = await asyncio.to_thread(job)
-        except (SQLAlchemyError, StorageError) as exc:
-            log.error("cluster: call %s: its recordings could not be sealed (%r); left open", call_id, exc)
-            return
-        for problem in sealed.problems:
-            log.warning("cluster: %s", problem)

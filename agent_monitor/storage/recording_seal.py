@@ -20,7 +20,7 @@ it (``recordings.writer``, :attr:`~agent_monitor.settings.Settings.node_id`), an
 seals it, once its previous process is gone: at the node's start, the recordings of its calls that
 other nodes have meanwhile marked aborted (the node was away longer than ``cluster.node_ttl_s``),
 and when it reaps the calls its previous process left live (restarted sooner; see
-:mod:`agent_monitor.cluster.registry`). A node that never comes back leaves its recordings open
+:mod:`agent_monitor.cluster.keeper`). A node that never comes back leaves its recordings open
 until an administrator seals them (``agent-monitor db seal-open --writer NODE``).
 """
 

@@ -10,53 +10,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
-from agent_monitor.cluster.registry import CallRegistry, FloorCalls, NodeKeeper
+from agent_monitor.cluster.registry import FloorCalls
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallEnded
 from agent_monitor.model.levels import WarningLevel
-from agent_monitor.model.session import CallInfo, Holder, LegStats, SessionStats
-from agent_monitor.pipeline.bus import InProcessEventBus
-from agent_monitor.settings import ClusterSettings
+from agent_monitor.model.session import CallInfo
 from agent_monitor.storage import CallStatus, Database, repo, upgrade_database
 from agent_monitor.storage.recordings import RecordingWriter, file_sha256, recording_path
+from tests.agent_monitor.cluster.registry_support import Held, Node, close_all, keeper, start_row, status
 from tests.redis_support import RedisServer
-
-
-@dataclass
-class Held:
-    """A call as a node holds it (what the registry reads of a session)."""
-
-    info: CallInfo
-    level: WarningLevel = WarningLevel.ORANGE
-
-    @property
-    def call_id(self) -> str:
-        return self.info.call_id
-
-    @property
-    def stats(self) -> SessionStats:
-        legs = {Leg.AGENT: LegStats(3.0, 2.5, 0.5, 1, 0.02)}
-        return SessionStats(self.call_id, legs, self.level, 4, 1, 1, 2)
-
-
-class Node:
-    """The live calls of one node (a ``LiveCalls``)."""
-
-    def __init__(self) -> None:
-        self.calls: dict[str, Held] = {}
-
-    def live_calls(self) -> list[Held]:
-        return list(self.calls.values())
-
-    def get(self, call_id: str) -> Held | None:
-        return self.calls.get(call_id)
 
 
 @pytest.fixture()
@@ -74,53 +41,12 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-OPEN: list[NodeKeeper] = []
-
-
-async def _close_all() -> None:
-    while OPEN:
-        await OPEN.pop().registry.redis.aclose()
-
-
-def _keeper(
-    server: RedisServer, db: Database, name: str, node: Node, *, holds: bool = True, media: Path | None = None
-) -> NodeKeeper:
-    settings = ClusterSettings(redis_url=server.url, prefix="t", heartbeat_s=0.2, node_ttl_s=0.6)
-    client = aioredis.from_url(server.url)  # bytes, as the bus's client
-    registry = CallRegistry(client, settings, name)
-    bus = InProcessEventBus()
-    keeper = NodeKeeper(registry, node.live_calls, db, bus, holds_calls=holds, media_dir=media)
-    OPEN.append(keeper)
-    return keeper
-
-
-def _start(db: Database, info: CallInfo, keeper: NodeKeeper | None = None) -> None:
-    """The call's row started, or resumed, by the process of ``keeper`` (as its call manager's
-    opening names it the holder; none: a row stored before holders were kept)."""
-    holder = None if keeper is None else Holder(keeper.registry.node, keeper.registry.instance)
-    with db.session() as s:
-        repo.start_call(
-            s,
-            info.call_id,
-            info.agent_id,
-            source_protocol="ws-ingest",
-            started_at=info.started_at,
-            resume=True,
-            holder=holder,
-        )
-
-
-def _status(db: Database, call_id: str) -> CallStatus:
-    with db.session() as s:
-        return repo.get_call(s, call_id).status
-
-
 async def _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(
     redis_server: RedisServer, db: Database
 ) -> None:
     analysis, web_node = Node(), Node()
-    a = _keeper(redis_server, db, "a", analysis)
-    web = _keeper(redis_server, db, "web", web_node, holds=False)
+    a = keeper(redis_server, db, "a", analysis)
+    web = keeper(redis_server, db, "web", web_node, holds=False)
     info = CallInfo("c1", "agent-7", debtor_phone="+15550100", debtor_tz="America/Chicago")
     analysis.calls["c1"] = Held(info)
     await a.once()
@@ -137,20 +63,20 @@ async def _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(
 
 async def _test_a_dead_nodes_calls_are_aborted_exactly_once(redis_server: RedisServer, db: Database) -> None:
     dying, b_calls, c_calls = Node(), Node(), Node()
-    dead = _keeper(redis_server, db, "dead", dying)
-    b = _keeper(redis_server, db, "b", b_calls)
-    c = _keeper(redis_server, db, "c", c_calls, holds=False)
+    dead = keeper(redis_server, db, "dead", dying)
+    b = keeper(redis_server, db, "b", b_calls)
+    c = keeper(redis_server, db, "c", c_calls, holds=False)
     infos = [CallInfo(f"call-{i}", "agent-1") for i in range(3)]
     for info in infos:
-        _start(db, info)
+        start_row(db, info)
         dying.calls[info.call_id] = Held(info)
     await dead.once()
-    await b.once()
+    await asyncio.gather(b.once(), c.once())  # both watch from before the death (node_ttl_s)
     subs = [k.bus.subscribe() for k in (b, c)]
     await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
     await asyncio.gather(b.once(), c.once(), b.once(), c.once())
     assert sorted(b.reaped + c.reaped) == sorted(i.call_id for i in infos)
-    assert all(_status(db, i.call_id) is CallStatus.ABORTED for i in infos)
+    assert all(status(db, i.call_id) is CallStatus.ABORTED for i in infos)
     ended = [e for sub in subs for e in iter(sub.get_nowait, None)]
     assert sorted(e.call_id for e in ended) == sorted(i.call_id for i in infos)
     assert all(
@@ -164,10 +90,10 @@ async def _test_a_call_reconnected_to_another_node_is_not_aborted(
     redis_server: RedisServer, db: Database
 ) -> None:
     dying, b_calls = Node(), Node()
-    dead = _keeper(redis_server, db, "dead", dying)
-    b = _keeper(redis_server, db, "b", b_calls)
+    dead = keeper(redis_server, db, "dead", dying)
+    b = keeper(redis_server, db, "b", b_calls)
     info = CallInfo("moved", "agent-1")
-    _start(db, info)
+    start_row(db, info)
     dying.calls["moved"] = Held(info)
     await dead.once()
     await b.once()
@@ -175,7 +101,7 @@ async def _test_a_call_reconnected_to_another_node_is_not_aborted(
     await asyncio.sleep(0.8)
     await b.once()
     await b.once()
-    assert b.reaped == [] and _status(db, "moved") is CallStatus.LIVE
+    assert b.reaped == [] and status(db, "moved") is CallStatus.LIVE
     assert b.registry.calls["moved"].node == "b"
 
 
@@ -187,19 +113,19 @@ async def _test_a_call_resumed_before_its_entry_moved_is_left_to_its_new_holder(
     come, so the registry names the dead node and b claims the entry. The call stays live, and no
     wall is told it ended; c's beat then lists it as c's."""
     dying, b_calls, c_calls = Node(), Node(), Node()
-    dead = _keeper(redis_server, db, "dead", dying)
-    b = _keeper(redis_server, db, "b", b_calls)
-    c = _keeper(redis_server, db, "c", c_calls)
+    dead = keeper(redis_server, db, "dead", dying)
+    b = keeper(redis_server, db, "b", b_calls)
+    c = keeper(redis_server, db, "c", c_calls)
     info = CallInfo("moved", "agent-1")
-    _start(db, info, dead)
+    start_row(db, info, dead)
     dying.calls["moved"] = Held(info)
     await dead.once()
     await b.once()
     sub = b.bus.subscribe()
     await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
-    _start(db, info, c)  # c's opening: the row is c's; c's beat not yet
+    start_row(db, info, c)  # c's opening: the row is c's; c's beat not yet
     await b.once()
-    assert _status(db, "moved") is CallStatus.LIVE and b.reaped == []
+    assert status(db, "moved") is CallStatus.LIVE and b.reaped == []
     assert b"moved" not in await b.registry.redis.hgetall("t:calls")  # b's claim took the entry
     assert list(iter(sub.get_nowait, None)) == []  # no call_ended for a call that goes on
     c_calls.calls["moved"] = Held(info)
@@ -215,17 +141,17 @@ async def _test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(
     opening has named itself the holder while the old entry goes stale before the call is among
     the new process's held ones. The stale entry is claimed; the call stays live."""
     before = Node()
-    old = _keeper(redis_server, db, "node-a", before)
+    old = keeper(redis_server, db, "node-a", before)
     info = CallInfo("back", "agent-1")
-    _start(db, info, old)
+    start_row(db, info, old)
     before.calls["back"] = Held(info)
     await old.once()  # then it dies without a word
-    new = _keeper(redis_server, db, "node-a", Node())
-    _start(db, info, new)  # the new process's opening, still under way
+    new = keeper(redis_server, db, "node-a", Node())
+    start_row(db, info, new)  # the new process's opening, still under way
     for _ in range(6):  # 1.2 s: the old entry goes stale (node_ttl_s 0.6)
         await new.once()
         await asyncio.sleep(0.2)
-    assert _status(db, "back") is CallStatus.LIVE and new.reaped == []
+    assert status(db, "back") is CallStatus.LIVE and new.reaped == []
     assert "back" not in new.registry.calls
 
 
@@ -240,12 +166,12 @@ BAD_ENTRIES: dict[FieldT, EncodableT] = {
 
 async def _test_unreadable_entries_do_not_stop_the_reaping(redis_server: RedisServer, db: Database) -> None:
     dying, web_node = Node(), Node()
-    dead = _keeper(redis_server, db, "dead", dying)
-    web = _keeper(redis_server, db, "web", web_node, holds=False)
+    dead = keeper(redis_server, db, "dead", dying)
+    web = keeper(redis_server, db, "web", web_node, holds=False)
     info = CallInfo("real", "agent-1")
-    _start(db, info)
+    start_row(db, info)
     dying.calls["real"] = Held(info)
-    await dead.once()
+    await asyncio.gather(dead.once(), web.once())  # web watches from before the death
     redis = web.registry.redis
     real = await redis.hget("t:calls", "real")
     assert isinstance(real, bytes)
@@ -254,34 +180,34 @@ async def _test_unreadable_entries_do_not_stop_the_reaping(redis_server: RedisSe
     await redis.hset("t:calls", mapping={**BAD_ENTRIES, b"overflow": overflow})
     await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
     await web.once()
-    assert web.reaped == ["real"] and _status(db, "real") is CallStatus.ABORTED
+    assert web.reaped == ["real"] and status(db, "real") is CallStatus.ABORTED
     assert web.registry.malformed == len(BAD_ENTRIES) + 1
     assert set(web.registry.calls) == set()
 
 
 async def _test_a_restarted_nodes_previous_calls_are_reaped(redis_server: RedisServer, db: Database) -> None:
     before, twin_calls = Node(), Node()
-    old = _keeper(redis_server, db, "node-a", before)
-    twin = _keeper(redis_server, db, "node-b", twin_calls)  # two live processes, one node id:
-    twin_again = _keeper(redis_server, db, "node-b", Node())  # neither reaps the other's calls
+    old = keeper(redis_server, db, "node-a", before)
+    twin = keeper(redis_server, db, "node-b", twin_calls)  # two live processes, one node id:
+    twin_again = keeper(redis_server, db, "node-b", Node())  # neither reaps the other's calls
     for i, node in enumerate((before, before, twin_calls)):
         info = CallInfo(f"c{i}", "agent-1")
-        _start(db, info)
+        start_row(db, info)
         node.calls[info.call_id] = Held(info)
     await old.once()  # then it dies without a word (its presence and entries stay)
-    new = _keeper(redis_server, db, "node-a", Node())  # restarted at once: same node id
+    new = keeper(redis_server, db, "node-a", Node())  # restarted at once: same node id
     for _ in range(6):  # beats for 1.2 s: the presence of node-a never expires (node_ttl_s 0.6)
         await asyncio.gather(new.once(), twin.once(), twin_again.once())
         await asyncio.sleep(0.2)
     assert sorted(new.reaped) == ["c0", "c1"] and twin.reaped == twin_again.reaped == []
-    assert [_status(db, c) for c in ("c0", "c1", "c2")] == [CallStatus.ABORTED] * 2 + [CallStatus.LIVE]
+    assert [status(db, c) for c in ("c0", "c1", "c2")] == [CallStatus.ABORTED] * 2 + [CallStatus.LIVE]
     await new.once()
     assert sorted(new.registry.calls) == ["c2"] and len(new.reaped) == 2
 
 
 def _recorded(db: Database, media: Path, info: CallInfo, node: str) -> None:
     """A call of ``node`` whose two recordings its process left open (killed mid-call)."""
-    _start(db, info)
+    start_row(db, info)
     for leg in Leg:
         path = recording_path(media, info.call_id, leg)
         with db.session() as s:
@@ -295,14 +221,14 @@ async def _test_a_restarted_node_seals_what_its_previous_process_left_open(
     redis_server: RedisServer, db: Database, media: Path
 ) -> None:
     before, other = Node(), Node()
-    old = _keeper(redis_server, db, "node-a", before, media=media)
-    dying = _keeper(redis_server, db, "node-d", other, media=media)
+    old = keeper(redis_server, db, "node-a", before, media=media)
+    dying = keeper(redis_server, db, "node-d", other, media=media)
     for call_id, node, held in (("mine", "node-a", before), ("theirs", "node-d", other)):
         info = CallInfo(call_id, "agent-1")
         _recorded(db, media, info, node)
         held.calls[call_id] = Held(info)
     await asyncio.gather(old.once(), dying.once())  # then both die without a word
-    new = _keeper(redis_server, db, "node-a", Node(), media=media)  # node-a restarted at once
+    new = keeper(redis_server, db, "node-a", Node(), media=media)  # node-a restarted at once
     for _ in range(6):  # 1.2 s: node-a's previous entries go stale, node-d's presence expires
         await new.once()
         await asyncio.sleep(0.2)
@@ -322,7 +248,7 @@ async def test_a_restarted_node_seals_what_its_previous_process_left_open(
     try:
         await _test_a_restarted_node_seals_what_its_previous_process_left_open(redis_server, db, tmp_path)
     finally:
-        await _close_all()
+        await close_all()
 
 
 @pytest.mark.asyncio
@@ -330,7 +256,7 @@ async def test_a_restarted_nodes_previous_calls_are_reaped(redis_server: RedisSe
     try:
         await _test_a_restarted_nodes_previous_calls_are_reaped(redis_server, db)
     finally:
-        await _close_all()
+        await close_all()
 
 
 @pytest.mark.asyncio
@@ -338,7 +264,7 @@ async def test_unreadable_entries_do_not_stop_the_reaping(redis_server: RedisSer
     try:
         await _test_unreadable_entries_do_not_stop_the_reaping(redis_server, db)
     finally:
-        await _close_all()
+        await close_all()
 
 
 @pytest.mark.asyncio
@@ -348,7 +274,7 @@ async def test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(
     try:
         await _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(redis_server, db)
     finally:
-        await _close_all()
+        await close_all()
 
 
 @pytest.mark.asyncio
@@ -356,7 +282,7 @@ async def test_a_dead_nodes_calls_are_aborted_exactly_once(redis_server: RedisSe
     try:
         await _test_a_dead_nodes_calls_are_aborted_exactly_once(redis_server, db)
     finally:
-        await _close_all()
+        await close_all()
 
 
 @pytest.mark.asyncio
@@ -366,7 +292,7 @@ async def test_a_call_reconnected_to_another_node_is_not_aborted(
     try:
         await _test_a_call_reconnected_to_another_node_is_not_aborted(redis_server, db)
     finally:
-        await _close_all()
+        await close_all()
 
 
 @pytest.mark.asyncio
@@ -376,7 +302,7 @@ async def test_a_call_resumed_before_its_entry_moved_is_left_to_its_new_holder(
     try:
         await _test_a_call_resumed_before_its_entry_moved_is_left_to_its_new_holder(redis_server, db)
     finally:
-        await _close_all()
+        await close_all()
 
 
 @pytest.mark.asyncio
@@ -386,4 +312,4 @@ async def test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(
     try:
         await _test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(redis_server, db)
     finally:
-        await _close_all()
+        await close_all()

@@ -1,0 +1,112 @@
+"""A Redis outage is not a node's death: the registry on a real ``redis-server`` that is stopped and
+started again (its append-only file keeps the calls hash; the nodes' presence keys expire while it
+is down, as on a production Redis restarted or cut off for longer than ``node_ttl_s``). A node
+whose watch comes back before a live node's next beat must not take that node for dead: it reaps
+nothing until it has watched the floor for ``node_ttl_s`` without a break, then reaps the nodes
+still absent (a node that died during the outage)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis.exceptions import RedisError
+
+from agent_monitor.cluster.keeper import NodeKeeper
+from agent_monitor.model.events import CallEnded
+from agent_monitor.model.session import CallInfo
+from agent_monitor.storage import CallStatus, Database, upgrade_database
+from tests.agent_monitor.cluster.registry_support import Held, Node, close_all, keeper, start_row, status
+from tests.redis_support import RedisServer
+
+
+@pytest.fixture()
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'floor.db'}"
+    upgrade_database(url)
+    database = Database.open(url)
+    yield database
+    database.dispose()
+
+
+async def _outage(redis_server: RedisServer, *watchers: NodeKeeper) -> None:
+    """Redis down for 0.8 s (longer than ``node_ttl_s`` 0.6: every presence key expires) while the
+    watchers' rounds fail, then up again with what its append-only file kept."""
+    redis_server.stop()
+    for watcher in watchers:
+        with pytest.raises((RedisError, OSError)):
+            await watcher.watch()  # the round of its watch task fails
+    await asyncio.sleep(0.8)
+    redis_server.start()
+
+
+async def _test_a_live_nodes_calls_outlive_a_redis_restart(redis_server: RedisServer, db: Database) -> None:
+    a_calls, b_calls = Node(), Node()
+    a = keeper(redis_server, db, "a", a_calls)
+    b = keeper(redis_server, db, "b", b_calls)
+    info = CallInfo("goes-on", "agent-1")
+    start_row(db, info, a)
+    a_calls.calls["goes-on"] = Held(info)
+    await a.once()
+    await b.once()
+    sub = b.bus.subscribe()
+    await _outage(redis_server, a, b)
+    assert await b.registry.redis.exists("t:node:a") == 0  # a's presence expired meanwhile
+    assert await b.registry.redis.hexists("t:calls", "goes-on")  # its call's entry was kept
+    await b.once()  # b's watch comes back first
+    await a.once()
+    for _ in range(4):  # b watches for 0.8 s more: a beats again
+        await asyncio.sleep(0.2)
+        await asyncio.gather(a.once(), b.once())
+    assert b.reaped == [] and status(db, "goes-on") is CallStatus.LIVE
+    assert list(iter(sub.get_nowait, None)) == []  # no wall told the call ended
+    assert b.registry.calls["goes-on"].node == "a"
+
+
+async def _test_a_node_that_died_in_the_outage_is_reaped_after_it(
+    redis_server: RedisServer, db: Database
+) -> None:
+    dying, b_calls = Node(), Node()
+    dead = keeper(redis_server, db, "dead", dying)
+    b = keeper(redis_server, db, "b", b_calls)
+    info = CallInfo("orphan", "agent-1")
+    start_row(db, info, dead)
+    dying.calls["orphan"] = Held(info)
+    await dead.once()
+    await b.once()
+    sub = b.bus.subscribe()
+    await _outage(redis_server, b)  # the dead node never comes back
+    await b.once()
+    assert b.reaped == [] and status(db, "orphan") is CallStatus.LIVE  # not yet: just back
+    for _ in range(5):  # 1.0 s of watching without a break (node_ttl_s 0.6)
+        await asyncio.sleep(0.2)
+        await b.once()
+    assert b.reaped == ["orphan"] and status(db, "orphan") is CallStatus.ABORTED
+    ended = list(iter(sub.get_nowait, None))
+    assert [e.call_id for e in ended] == ["orphan"] and isinstance(ended[0], CallEnded)
+
+
+@pytest.mark.asyncio
+async def test_a_live_nodes_calls_outlive_a_redis_restart(redis_server: RedisServer, db: Database) -> None:
+    try:
+        await _test_a_live_nodes_calls_outlive_a_redis_restart(redis_server, db)
+    finally:
+        await close_all()
+
+
+@pytest.mark.asyncio
+async def test_a_node_that_died_in_the_outage_is_reaped_after_it(
+    redis_server: RedisServer, db: Database
+) -> None:
+    try:
+        await _test_a_node_that_died_in_the_outage_is_reaped_after_it(redis_server, db)
+    finally:
+        await close_all()
