@@ -140,11 +140,25 @@ class NodeKeeper:
         without a break, reap the calls of dead nodes and of this node's previous process."""
         try:
             await self.registry.read()
+            if self.holds_calls:
+                await self._drop_ghosts()
             if self._watched_long_enough():
                 await self._reap_gone()
         except (RedisError, OSError):
             self.watching_since = None  # an outage: what is absent after it proves nobody dead
             raise
+
+    async def _drop_ghosts(self) -> None:
+        """Remove the entries of calls this process no longer holds (:meth:`.CallRegistry.ghosts`):
+        every wall would show them live for ever. Nothing is published: their end was, when they
+        ended."""
+        for call in self.registry.ghosts({c.call_id for c in self.held()}):
+            if await self.registry.claim_stale(call):
+                self.registry.calls.pop(call.call_id, None)
+                log.warning(
+                    "cluster: call %s ended here; its entry came back (an older Redis snapshot?)",
+                    call.call_id,
+                )
 
     def _watched_long_enough(self) -> bool:
         now = time.monotonic()

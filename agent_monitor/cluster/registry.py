@@ -184,8 +184,16 @@ class CallRegistry:
         mine = [c for c in self.calls.values() if c.node == self.node and c.instance != self.instance]
         return [c for c in mine if c.at < before and c.call_id not in self._mine]
 
+    def ghosts(self, held: set[str]) -> list[RemoteCall]:
+        """Entries this process wrote for calls it no longer holds (as last read): a Redis restored
+        from an older snapshot puts back the entries of calls that ended since, and no beat of this
+        process would remove them (it removes only what its previous beat wrote)."""
+        mine = [c for c in self.calls.values() if c.node == self.node and c.instance == self.instance]
+        return [c for c in mine if c.call_id not in held]
+
     async def claim_stale(self, call: RemoteCall) -> bool:
-        """Whether this process removed a stale entry of its node id (:meth:`stale`) still as read."""
+        """Whether this process removed a stale entry of its node id (:meth:`stale`, or one of its
+        :meth:`ghosts`) still as read."""
         raw = self._raw.get(call.call_id)
         if raw is None:
             return False

@@ -3,7 +3,8 @@ started again (its append-only file keeps the calls hash; the nodes' presence ke
 is down, as on a production Redis restarted or cut off for longer than ``node_ttl_s``). A node
 whose watch comes back before a live node's next beat must not take that node for dead: it reaps
 nothing until it has watched the floor for ``node_ttl_s`` without a break, then reaps the nodes
-still absent (a node that died during the outage)."""
+still absent (a node that died during the outage). A Redis restored from an older snapshot also
+puts back the entries of calls that ended since: the node that held them removes them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from agent_monitor.cluster.keeper import NodeKeeper
+from agent_monitor.cluster.registry import FloorCalls
 from agent_monitor.model.events import CallEnded
 from agent_monitor.model.session import CallInfo
 from agent_monitor.storage import CallStatus, Database, upgrade_database
@@ -94,6 +97,37 @@ async def _test_a_node_that_died_in_the_outage_is_reaped_after_it(
     assert [e.call_id for e in ended] == ["orphan"] and isinstance(ended[0], CallEnded)
 
 
+async def _test_an_ended_call_put_back_by_an_older_snapshot_is_removed(
+    redis_server: RedisServer, db: Database
+) -> None:
+    """The calls hash as an older snapshot holds it (written back here: a snapshot taken before
+    the call ended, as a Redis restarted from its last save loads it) lists a call node a ended
+    since. No beat of a removed it (a beat removes what its own previous beat wrote), so every
+    wall showed it live for ever; a's next watch removes it, and only it."""
+    a_calls, web_calls = Node(), Node()
+    a = keeper(redis_server, db, "a", a_calls)
+    web = keeper(redis_server, db, "web", web_calls, holds=False)
+    for call_id in ("ended", "goes-on"):
+        info = CallInfo(call_id, "agent-1")
+        start_row(db, info, a)
+        a_calls.calls[call_id] = Held(info)
+    await a.once()
+    redis = a.registry.redis
+    snapshot: dict[FieldT, EncodableT] = {k: v for k, v in (await redis.hgetall("t:calls")).items()}
+    del a_calls.calls["ended"]
+    await a.once()
+    await redis.hset("t:calls", mapping=snapshot)  # the older snapshot's calls hash
+    await web.once()
+    floor = FloorCalls(web_calls, web.registry)
+    assert floor.get("ended") is not None  # the walls show it
+    for _ in range(3):
+        await a.once()
+        await web.once()
+    assert floor.get("ended") is None and floor.get("goes-on") is not None
+    assert sorted(a.registry.calls) == sorted(web.registry.calls) == ["goes-on"]
+    assert a.reaped == web.reaped == []
+
+
 @pytest.mark.asyncio
 async def test_a_live_nodes_calls_outlive_a_redis_restart(redis_server: RedisServer, db: Database) -> None:
     try:
@@ -108,5 +142,15 @@ async def test_a_node_that_died_in_the_outage_is_reaped_after_it(
 ) -> None:
     try:
         await _test_a_node_that_died_in_the_outage_is_reaped_after_it(redis_server, db)
+    finally:
+        await close_all()
+
+
+@pytest.mark.asyncio
+async def test_an_ended_call_put_back_by_an_older_snapshot_is_removed(
+    redis_server: RedisServer, db: Database
+) -> None:
+    try:
+        await _test_an_ended_call_put_back_by_an_older_snapshot_is_removed(redis_server, db)
     finally:
         await close_all()
