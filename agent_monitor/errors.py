@@ -222,6 +222,10 @@ class CallNotHeldError(ClusterError):
     """No live node holds this call (it ended, or its node died)."""
 
 
+class NodeIdInUseError(ClusterError):
+    """Another running process holds this node's id on the floor (``serve`` refuses to start)."""
+
+
 # --- ingest protocols ------------------------------------------------------------------------
 class IngestProtocolError(PipelineError):
     """An ingest connection broke its protocol (malformed message or frame, wrong order).

@@ -16,8 +16,9 @@ then the others' calls). Claims are exactly once: a Lua script removes a dead no
 while it still names that node and the node is still absent, and only the caller that removed it
 reaps the call.
 
-**A node restarted under the same node id** (``HOST:PORT`` by default) keeps its presence alive, so
-nobody takes it for dead; the calls its previous process held would stay listed forever. Each
+**A node restarted under the same node id** (``HOST:PORT`` by default) may beat again before any
+other node took it for dead (``serve`` waits only for its killed previous process's presence to
+expire, :mod:`.node_id`); the calls that process held would stay listed forever. Each
 process therefore has its own ``instance`` id, and the entries of a node's own id written by
 another instance that were not rewritten for ``cluster.node_ttl_s`` (the same bound as a dead
 node's, and by the same machine's clock) are :meth:`CallRegistry.stale`: the previous process is

@@ -5,7 +5,8 @@ A supervisor's websocket on the web node sees the calls of both analysis nodes a
 wall lists them (the registry); killing an analysis node (SIGKILL) mid-call marks its call aborted
 in the database and as a ``call_ended`` on the supervisor's websocket within seconds, loses no
 stored row, and the call continues on the other node under the same call id (its recording too:
-the nodes share ``cluster.shared_dir``).
+the nodes share ``cluster.shared_dir``). A second ``serve`` under a running analysis node's id
+refuses to start and leaves that node's live call live.
 
 Hand-offs: both calls carry a scripted threat rendered by espeak-ng (**synthetic** speech spliced
 into the real call) that raises a red alert. The first is escalated while both analysis nodes
@@ -163,6 +164,20 @@ def _escalations(db: Database, alert_id: int) -> int:
         return sum(e.action.value == "escalated" for e in repo.alert_events(s, alert_id))
 
 
+async def _twin_refused(node: ServerProcess, data_dir: Path, db: Database) -> None:
+    """A second `serve` under a running node's id (its own data directory) refuses to start: its
+    start would have marked the node's live call aborted and sealed recordings still written."""
+    twin = ServerProcess(data_dir, extra_env=node.extra_env)
+    twin.start(wait=False)
+    assert twin.proc is not None
+    try:
+        code = await asyncio.to_thread(twin.proc.wait, 60)
+    finally:
+        twin.stop()
+    assert code == 1 and "node id 'a2' is in use by a running node" in twin.log(), twin.log()
+    assert _status(db, "f2") is CallStatus.LIVE
+
+
 async def _wall_page(playwright: Any, url: str) -> Any:
     """Sam's wall in Debian Chromium, signed in through the login form, live (Playwright's async
     API: the only such page, so it keeps its own form-filling beside
@@ -219,6 +234,7 @@ async def _floor(
         async with httpx.AsyncClient(base_url=web.url, headers={"Cookie": cookie}) as http:
             live = (await http.get("/api/live")).json()["calls"]
         assert sorted(c["call_id"] for c in live) == ["f1", "f2"]
+        await _twin_refused(a2, shared.parent / "twin" / "data", db)
         f1_handoff = await wall.wait_for("f1", "handoff_requested", timeout=60)
         stored = _final_utterances(db, "f1")
         agent_leg = recording_path(shared, "f1", Leg.AGENT)
