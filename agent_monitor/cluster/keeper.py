@@ -10,7 +10,8 @@ is left alone; so is one whose opening there set it live before that node's firs
 entry: the opening named its own process the call's holder (``call_holders``), and the database
 marks a call aborted only while it names the dead process (the rows read under a lock; nothing is
 published then). The entries a node's previous process left (:meth:`.CallRegistry.stale`) are
-reaped by the node itself.
+reaped by the node itself, and so are the entries of calls it ended that a Redis restored from an
+older snapshot put back (:meth:`.CallRegistry.ghosts`; removed, nothing published).
 
 **A Redis outage is not a death.** A presence key expires when its node has not beaten for
 ``cluster.node_ttl_s``, also when Redis was away (restarted, or cut off from the floor) for that
@@ -22,7 +23,9 @@ round that read the registry, and again after any round that could not reach Red
 live node has beaten again (``node_ttl_s`` is at least two beats), and a node still absent had
 Redis for a whole ``node_ttl_s`` and did not beat. Reaping a dead node's calls therefore waits up to
 ``node_ttl_s`` longer after a node's start or an outage it saw; a node cut off from Redis alone is
-still taken for dead by the others (nothing in Redis tells it from a dead one).
+still taken for dead by the others (nothing in Redis tells it from a dead one). Not covered: an
+outage that begins and ends inside one long round of this node's watch (a reap retrying the
+database for up to 15.5 s) with no Redis command of the round failing.
 """
 
 from __future__ import annotations

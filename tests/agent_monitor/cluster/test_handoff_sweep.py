@@ -58,12 +58,6 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
             drop.dispose()
 
 
-@pytest.fixture()
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
 def _red(db: Database, call_id: str, agent_id: str, raised_at: datetime, *, handoff: bool = True) -> int:
     with db.session() as s:
         repo.start_call(s, call_id, agent_id, source_protocol="ws-ingest", started_at=raised_at)

@@ -6,9 +6,8 @@ web node and an unreachable Redis start at once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -21,12 +20,6 @@ from agent_monitor.settings import ClusterSettings, Settings
 from tests.redis_support import RedisServer, free_port
 
 
-@pytest.fixture()
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
 def _floor(settings: Settings, url: str, role: str = "analysis") -> Settings:
     cluster = ClusterSettings(
         redis_url=url, prefix="t", node_id="node-a", role=role, heartbeat_s=0.2, node_ttl_s=0.6
@@ -35,36 +28,54 @@ def _floor(settings: Settings, url: str, role: str = "analysis") -> Settings:
 
 
 async def _beating(cluster: ClusterSettings, stop: asyncio.Event) -> None:
-    """node-a running: its registry's beat every 0.1 s until ``stop``."""
+    """node-a running: its registry's beat every ``cluster.heartbeat_s`` until ``stop``."""
     client = aioredis.from_url(str(cluster.redis_url))
     registry = CallRegistry(client, cluster, "node-a")
     try:
         while not stop.is_set():
             await registry.beat([])
-            await asyncio.sleep(0.1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), cluster.heartbeat_s)
     finally:
         await client.aclose()
 
 
-def test_a_start_under_a_running_nodes_id_fails(settings: Settings, redis_server: RedisServer) -> None:
-    floor = _floor(settings, redis_server.url)
+def _refused_beside(running: ClusterSettings, starting: Settings) -> str:
+    """The check of ``starting`` while node-a beats with ``running``: its error's line."""
 
-    async def run() -> None:
+    async def run() -> str:
         stop = asyncio.Event()
-        beat = asyncio.create_task(_beating(floor.cluster, stop))
+        beat = asyncio.create_task(_beating(running, stop))
         await asyncio.sleep(0.3)
         try:
             with pytest.raises(NodeIdInUseError) as err:
-                await asyncio.to_thread(check_node_id_free, floor)
+                await asyncio.to_thread(check_node_id_free, starting)
         finally:
             stop.set()
             await beat
-        assert str(err.value) == (
-            "node id 'node-a' is in use by a running node (its presence in Redis is renewed): "
-            "give each node its own cluster.node_id"
-        )
+        return str(err.value)
 
-    asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_a_start_under_a_running_nodes_id_fails(settings: Settings, redis_server: RedisServer) -> None:
+    floor = _floor(settings, redis_server.url)
+    running = floor.cluster.model_copy(update={"heartbeat_s": 0.1})
+    assert _refused_beside(running, floor) == (
+        "node id 'node-a' is in use by a running node (its presence in Redis is renewed): "
+        "give each node its own cluster.node_id"
+    )
+
+
+def test_a_running_node_that_beats_slower_than_this_one_is_seen(
+    settings: Settings, redis_server: RedisServer
+) -> None:
+    """node-a runs with its own settings (a beat every 1.0 s, ``node_ttl_s`` 3): this node's check
+    (0.2 s / 0.6 s) waits out the key's remaining time, not its own ``node_ttl_s``, and sees the
+    renewal."""
+    floor = _floor(settings, redis_server.url)
+    slow = floor.cluster.model_copy(update={"heartbeat_s": 1.0, "node_ttl_s": 3.0})
+    assert "is in use by a running node" in _refused_beside(slow, floor)
 
 
 def test_a_start_after_a_previous_process_waits_for_its_presence(

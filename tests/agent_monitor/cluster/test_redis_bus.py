@@ -5,8 +5,6 @@ entries that are not events passed over (by the reader, a restarted reader and a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from redis.typing import EncodableT, FieldT
@@ -42,12 +40,6 @@ def _settings(server: RedisServer, **kw: object) -> ClusterSettings:
 
 async def _take(sub: Subscription, n: int, timeout: float = 10.0) -> list[Event]:
     return [await asyncio.wait_for(sub.get(), timeout) for _ in range(n)]
-
-
-@pytest.fixture()
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
 
 
 @pytest.mark.asyncio

@@ -9,7 +9,6 @@ recordings that process left open sealed (another dead node's left for it)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,25 +19,10 @@ from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallEnded
 from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.session import CallInfo
-from agent_monitor.storage import CallStatus, Database, repo, upgrade_database
+from agent_monitor.storage import CallStatus, Database, repo
 from agent_monitor.storage.recordings import RecordingWriter, file_sha256, recording_path
 from tests.agent_monitor.cluster.registry_support import Held, Node, close_all, keeper, start_row, status
 from tests.redis_support import RedisServer
-
-
-@pytest.fixture()
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture()
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'floor.db'}"
-    upgrade_database(url)
-    database = Database.open(url)
-    yield database
-    database.dispose()
 
 
 async def _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(

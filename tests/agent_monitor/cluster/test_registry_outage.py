@@ -9,8 +9,6 @@ puts back the entries of calls that ended since: the node that held them removes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from redis.exceptions import RedisError
@@ -20,24 +18,9 @@ from agent_monitor.cluster.keeper import NodeKeeper
 from agent_monitor.cluster.registry import FloorCalls
 from agent_monitor.model.events import CallEnded
 from agent_monitor.model.session import CallInfo
-from agent_monitor.storage import CallStatus, Database, upgrade_database
+from agent_monitor.storage import CallStatus, Database
 from tests.agent_monitor.cluster.registry_support import Held, Node, close_all, keeper, start_row, status
 from tests.redis_support import RedisServer
-
-
-@pytest.fixture()
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture()
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'floor.db'}"
-    upgrade_database(url)
-    database = Database.open(url)
-    yield database
-    database.dispose()
 
 
 async def _outage(redis_server: RedisServer, *watchers: NodeKeeper) -> None:
