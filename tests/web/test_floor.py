@@ -6,7 +6,8 @@ wall lists them (the registry); killing an analysis node (SIGKILL) mid-call mark
 in the database and as a ``call_ended`` on the supervisor's websocket within seconds, loses no
 stored row, and the call continues on the other node under the same call id (its recording too:
 the nodes share ``cluster.shared_dir``). A second ``serve`` under a running analysis node's id
-refuses to start and leaves that node's live call live.
+refuses to start and leaves that node's live call live. Failed sign-ins spread over two nodes are
+counted together.
 
 Hand-offs: both calls carry a scripted threat rendered by espeak-ng (**synthetic** speech spliced
 into the real call) that raises a red alert. The first is escalated while both analysis nodes
@@ -164,6 +165,16 @@ def _escalations(db: Database, alert_id: int) -> int:
         return sum(e.action.value == "escalated" for e in repo.alert_events(s, alert_id))
 
 
+def _failures_counted_by_the_floor(*nodes: ServerProcess) -> None:
+    """Failed sign-ins spread over two nodes count together: the sixth is refused (429)."""
+    codes = []
+    for i in range(6):
+        with httpx.Client(base_url=nodes[i % 2].url) as c:
+            r = c.post("/api/auth/login", json={"username": "mallory", "password": "guess"})
+            codes.append(r.status_code)
+    assert codes == [401] * 5 + [429], codes
+
+
 async def _twin_refused(node: ServerProcess, data_dir: Path, db: Database) -> None:
     """A second `serve` under a running node's id (its own data directory) refuses to start: its
     start would have marked the node's live call aborted and sealed recordings still written."""
@@ -209,6 +220,7 @@ async def _floor(
     nodes: dict[str, ServerProcess], db: Database, call: CallAudio, shared: Path, redis_url: str, page: Any
 ) -> None:
     a1, a2, web = nodes["a1"], nodes["a2"], nodes["web"]
+    _failures_counted_by_the_floor(web, a2)
     with httpx.Client(base_url=web.url) as c:
         login(c, "sam")
         cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())

@@ -32,6 +32,7 @@ from agent_monitor.errors import (
 from agent_monitor.model.roles import Role
 from agent_monitor.storage import repo
 from web.auth.deps import CsrfChecked, CurrentUser, SignedIn, auth_state, session_of
+from web.auth.floor_limit import floor_redis
 from web.auth.login_page import render, safe_next
 from web.auth.tokens import CSRF_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from web.language import UI_LANGUAGES, remember_lang, ui_lang
@@ -67,10 +68,11 @@ async def _authenticate(request: Request, username: str, password: str) -> tuple
     services = services_of(request)
     ip = _ip(request)
     # counted now (parallel guesses cannot all pass), per name whatever its case (as the look-up)
-    wait, stamp = state.limiter.reserve(username, ip)
-    if wait > 0:
+    redis = floor_redis(services)  # a floor counts in Redis: every node refuses alike
+    attempt = await state.limits.reserve(redis, username, ip)
+    if attempt.wait > 0:
         await asyncio.to_thread(_audit_only, services, username, "login_throttled", ip)
-        raise TooManyAttemptsError("too many failed sign-ins; try again later", wait)
+        raise TooManyAttemptsError("too many failed sign-ins; try again later", attempt.wait)
 
     def check() -> tuple[CurrentUser, str] | None:
         with services.db.session() as s:
@@ -89,7 +91,7 @@ async def _authenticate(request: Request, username: str, password: str) -> tuple
     result = await asyncio.to_thread(check)
     if result is None:
         raise NotSignedInError("wrong username or password")
-    state.limiter.succeeded(username, ip, stamp)
+    await state.limits.succeeded(redis, username, ip, attempt)
     return result
 
 

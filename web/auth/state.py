@@ -1,5 +1,5 @@
 """The per-application authentication state (``app.state.auth``): the token signer, the login
-limiter, the ingest token, and a cache of the sessions ended by logout (the database table
+limits, the ingest token, and a cache of the sessions ended by logout (the database table
 ``revoked_sessions`` is the record; it survives restarts)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from functools import cached_property
 
 from agent_monitor.accounts.secrets import ingest_token, secret_key
 from agent_monitor.settings import Settings
+from web.auth.floor_limit import LoginLimits
 from web.auth.ratelimit import LoginLimiter
 from web.auth.tokens import TokenSigner
 
@@ -20,7 +21,9 @@ class AuthState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         web = settings.web
-        self.limiter = LoginLimiter(web.login_max_failures, web.login_max_failures_per_ip, web.login_window_s)
+        limiter = LoginLimiter(web.login_max_failures, web.login_max_failures_per_ip, web.login_window_s)
+        #: the sign-in limits (in Redis on a floor: :mod:`web.auth.floor_limit`)
+        self.limits = LoginLimits(limiter, settings.cluster.prefix)
         #: session ids this process saw ended by logout -> their expiry (a fast path; the database
         #: keeps every revocation, see :func:`web.auth.deps.session_of`)
         self._revoked: dict[str, float] = {}
