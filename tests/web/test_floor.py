@@ -7,7 +7,7 @@ in the database and as a ``call_ended`` on the supervisor's websocket within sec
 stored row, and the call continues on the other node under the same call id (its recording too:
 the nodes share ``cluster.shared_dir``). A second ``serve`` under a running analysis node's id
 refuses to start and leaves that node's live call live. Failed sign-ins spread over two nodes are
-counted together.
+counted together, and the supervisor listens in on the web node to a call an analysis node holds.
 
 Hand-offs: both calls carry a scripted threat rendered by espeak-ng (**synthetic** speech spliced
 into the real call) that raises a red alert. The first is escalated while both analysis nodes
@@ -175,6 +175,19 @@ def _failures_counted_by_the_floor(*nodes: ServerProcess) -> None:
     assert codes == [401] * 5 + [429], codes
 
 
+async def _listened_in(web: ServerProcess, call_id: str, cookie: str) -> None:
+    """The supervisor listens in on the web node to a call an analysis node holds (its recording
+    read from the floor's shared directory)."""
+    from websockets.asyncio.client import connect
+
+    url = f"{web.ws}/ws/listen/{call_id}"
+    async with connect(url, additional_headers={"Cookie": cookie}, open_timeout=10) as ws:
+        head = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert head == {"type": "audio", "call_id": call_id, "sample_rate": 8000}
+        frame = await asyncio.wait_for(ws.recv(), 10)
+        assert isinstance(frame, bytes) and frame[:1] in (b"\x00", b"\x01") and len(frame) > 1
+
+
 async def _twin_refused(node: ServerProcess, data_dir: Path, db: Database) -> None:
     """A second `serve` under a running node's id (its own data directory) refuses to start: its
     start would have marked the node's live call aborted and sealed recordings still written."""
@@ -247,6 +260,7 @@ async def _floor(
             live = (await http.get("/api/live")).json()["calls"]
         assert sorted(c["call_id"] for c in live) == ["f1", "f2"]
         await _twin_refused(a2, shared.parent / "twin" / "data", db)
+        await _listened_in(web, "f2", cookie)
         f1_handoff = await wall.wait_for("f1", "handoff_requested", timeout=60)
         stored = _final_utterances(db, "f1")
         agent_leg = recording_path(shared, "f1", Leg.AGENT)

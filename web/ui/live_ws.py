@@ -8,8 +8,10 @@
   ``web.session_recheck_s`` seconds; after a logout or deactivation the socket is closed (1008).
 - ``/ws/listen/{call_id}``: listen-in for supervisors and admins, read-only: the call's audio as
   it is recorded, relayed by tailing the per-leg recording files (no pipeline hook, nothing can be
-  sent into the call). First a JSON frame ``{"type": "audio", "sample_rate": R}``, then binary
-  frames: one byte leg (0 agent, 1 debtor) + 16-bit little-endian mono PCM. Opening it is audited.
+  sent into the call; on a floor a call held by another node is read from ``cluster.shared_dir``,
+  where every node's recordings are). First a JSON frame ``{"type": "audio", "sample_rate": R}``,
+  then binary frames: one byte leg (0 agent, 1 debtor) + 16-bit little-endian mono PCM. Opening it
+  is audited.
 """
 
 from __future__ import annotations
@@ -70,8 +72,10 @@ def _may_listen(services: Services, user: CurrentUser, call_id: str) -> str | No
             visible_call(s, user, call_id)
         except NotFoundError as exc:
             return str(exc)
-        if services.manager.get(call_id) is None:
+        if services.calls.get(call_id) is None:  # on a floor: held here or by another node
             return f"call {call_id} is not live"
+        if services.manager.get(call_id) is None and services.settings.cluster.shared_dir is None:
+            return f"call {call_id} is held by another node, whose recordings this node cannot read"
         audit(s, user, "listen_in", "call", call_id)
         return None
 
@@ -131,7 +135,7 @@ async def listen(websocket: WebSocket, call_id: str, services: ServicesDep) -> N
     listener = _Listener(websocket, services.settings.media_dir, call_id)
     try:
         while not stopped.is_set():
-            live = services.manager.get(call_id) is not None
+            live = services.calls.get(call_id) is not None
             if not await listener.send_new() and not live:
                 await websocket.send_json({"type": "ended", "call_id": call_id})
                 await websocket.close(1000)
