@@ -2,7 +2,10 @@
 
 Given in the settings they are used as they are; otherwise each is generated at random on first
 start into a file under ``data_dir`` readable by the owner only, and read back on later starts (so
-sessions and machine clients survive a restart). Nothing has a default value.
+sessions and machine clients survive a restart). Nothing has a default value. On a floor every node
+needs the same two (a session signed by one node's key is refused by the others, and the phone
+switch sends one token to every analysis node): :func:`unshared_on_floor` names the ones a floor
+node would make for itself.
 """
 
 from __future__ import annotations
@@ -74,3 +77,22 @@ def client_ingest_token(settings: Settings) -> str | None:
         return path.read_text(encoding="ascii").strip() or None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
+
+
+def unshared_on_floor(settings: Settings) -> list[str]:
+    """On a floor (``cluster.redis_url``): a line for each secret this node would generate for
+    itself where every node needs the same (see the module documentation)."""
+    if settings.cluster.redis_url is None:
+        return []
+    lines = []
+    if settings.web.secret_key is None:
+        lines.append(
+            "web.secret_key is not set: a session signed on this node is refused by the floor's other"
+            " nodes (give every node the same web.secret_key)"
+        )
+    if settings.web.ingest_token is None and settings.cluster.role != "web":
+        lines.append(
+            "web.ingest_token is not set: this node's token differs from the floor's other nodes'"
+            " (give every node the same web.ingest_token)"
+        )
+    return lines

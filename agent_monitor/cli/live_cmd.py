@@ -149,6 +149,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     own_heap(settings)
     import uvicorn
 
+    from agent_monitor.accounts.secrets import unshared_on_floor
     from agent_monitor.cli.listeners import bind_serve_ports
     from agent_monitor.cluster.node_id import check_node_id_free
     from agent_monitor.compose import create_app
@@ -158,8 +159,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     server = settings.server
     with DataDirLock(settings.data_dir):  # one server per data directory, checked before anything
         said = check_node_id_free(settings)  # and one process per node id on a floor
-        if said:
-            print(f"agent-monitor: {said}", file=sys.stderr)
+        for line in ([said] if said else []) + unshared_on_floor(settings):
+            print(f"agent-monitor: {line}", file=sys.stderr)
         http, audiosocket = bind_serve_ports(settings)  # a port in use: one line, exit 3
         print(
             f"agent-monitor: serving on http://{server.host}:{server.port} (data in {settings.data_dir})",

@@ -234,6 +234,9 @@ async def _floor(
 ) -> None:
     a1, a2, web = nodes["a1"], nodes["a2"], nodes["web"]
     _failures_counted_by_the_floor(web, a2)
+    # each node made its own session key (none set), and says so; the ingest token is set
+    assert all("web.secret_key is not set" in n.log() for n in (a1, a2, web))
+    assert not any("web.ingest_token is not set" in n.log() for n in (a1, a2, web))
     with httpx.Client(base_url=web.url) as c:
         login(c, "sam")
         cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
