@@ -20,6 +20,7 @@ from agent_monitor.model.events import CallEnded
 from agent_monitor.model.session import Holder
 from agent_monitor.pipeline.bus import EventBus, InProcessEventBus
 from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
+from agent_monitor.pipeline.opening import FloorNodes
 from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, repo
 
@@ -27,10 +28,11 @@ log = logging.getLogger(__name__)
 
 
 class HoldsCalls(LiveCalls, Protocol):
-    """The call manager as the floor sees it: the live calls, those it still holds, and this
-    process as it names itself their holder in the database."""
+    """The call manager as the floor sees it: the live calls, those it still holds, this process
+    as it names itself their holder in the database, and the floor it asks before opening a call."""
 
     holder: Holder
+    floor: FloorNodes | None
 
     def held_calls(self) -> Sequence[LiveCall]: ...
 
@@ -92,6 +94,8 @@ async def join_floor(services: FloorMember) -> None:
     keeper.start()
     services.keeper = keeper
     services.live = FloorCalls(services.manager, registry)
+    if holds_calls:  # a call live on another running node is refused here
+        services.manager.floor = registry
     await _announce_aborted(services)
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from agent_monitor.cluster.entries import text
 from agent_monitor.model.audio import Leg
@@ -140,6 +141,22 @@ class CallRegistry:
 
     def presence_key(self, node: str) -> str:
         return presence_key(self.settings.prefix, node)
+
+    async def nodes_present(self) -> frozenset[str] | None:
+        """The nodes whose presence key is current (this one among them once it has beaten), read
+        with ``SCAN`` over the prefix's presence keys; None when Redis cannot be asked (logged)."""
+        head = self.presence_key("")
+        match = re.sub(r"([*?\[\]\\])", r"\\\1", head) + "*"  # the prefix's glob characters escaped
+        try:
+            keys = [text(k) async for k in self.redis.scan_iter(match=match, count=1000)]
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "cluster: could not ask which nodes are on the floor (%r): a call opened now "
+                "is not checked against the other nodes' live calls",
+                exc,
+            )
+            return None
+        return frozenset(k.removeprefix(head) for k in keys)
 
     async def beat(self, local: Sequence[LiveCall]) -> None:
         """Renew this node's presence and write its live calls; remove those that ended."""

@@ -36,7 +36,7 @@ from agent_monitor.pipeline.bus import EventBus
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
 from agent_monitor.pipeline.leg import LegWorker
 from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
-from agent_monitor.pipeline.opening import RowOpening, open_recordings, undo_opening
+from agent_monitor.pipeline.opening import FloorNodes, RowOpening, open_recordings, undo_opening
 from agent_monitor.pipeline.outbox import Outbox
 from agent_monitor.pipeline.session import CallSession
 from agent_monitor.pipeline.store import CallStore
@@ -62,6 +62,9 @@ class CallManager:
         self.settings = settings
         #: this process (a node restarted is another instance): the holder named on its calls' rows
         self.holder = Holder(settings.node_id, uuid.uuid4().hex)
+        #: the floor this node takes calls on (set when it joins one): a call live on another
+        #: node is refused there
+        self.floor: FloorNodes | None = None
         self.metrics = metrics
         self.stages = stages
         self.db = db
@@ -105,7 +108,7 @@ class CallManager:
         self.outbox.start()
         self.heap.busy()
         stages = self.stages  # the rule set in use now, for the whole call
-        store = CallStore(self.outbox, info.call_id)
+        store = CallStore(self.outbox, info.call_id, self.holder.instance)
         session = CallSession(
             info, self.settings, self.bus, store, self.escalator, self.clock, metrics=self.metrics
         )
@@ -129,10 +132,12 @@ class CallManager:
         return session
 
     async def _open(self, session: CallSession, stages: Stages) -> None:
-        """The recordings first (one that cannot go on leaves a stored call as it was), the call
-        row, the legs; what a failed or cancelled opening opened is closed (:func:`undo_opening`)."""
-        row = RowOpening(session, self.holder)
+        """On a floor, a call live on another node refused first; the recordings (one that cannot
+        go on leaves a stored call as it was), the call row, the legs; what a failed or cancelled
+        opening opened is closed (:func:`undo_opening`)."""
+        row = RowOpening(session, self.holder, self.floor)
         try:
+            await row.refuse_held_elsewhere()
             await open_recordings(session, self.settings)
             session.info, session.resumed, next_utterance = await row.open()
             session.store.start()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from agent_monitor.errors import RecordingError
 from agent_monitor.model.audio import Leg
@@ -51,20 +51,45 @@ async def open_recordings(session: CallSession, settings: Settings) -> None:
             raise RecordingError(f"the {leg.value} leg's recording cannot go on: {reason}") from None
 
 
+class FloorNodes(Protocol):
+    """The floor, as an opening asks it whether another node holds the call
+    (:class:`agent_monitor.cluster.registry.CallRegistry`)."""
+
+    async def nodes_present(self) -> frozenset[str] | None:
+        """The nodes whose presence is current; None when the floor cannot be asked now."""
+        ...
+
+
 class RowOpening:
     """The write that starts (or resumes) one call's row, held by process ``holder`` (the call
-    manager's), which a cancellation does not stop."""
+    manager's), which a cancellation does not stop. On a ``floor``, a call live on another node
+    whose presence is current is refused (a :class:`ConflictError`, "call C is live on node N"):
+    asked before the recordings are touched (:meth:`refuse_held_elsewhere`) and again under the
+    row's lock as it is written, so that a call is never live on two nodes at once."""
 
-    def __init__(self, session: CallSession, holder: Holder) -> None:
+    def __init__(self, session: CallSession, holder: Holder, floor: FloorNodes | None = None) -> None:
         self.session = session
         self.holder = holder
+        self.floor = floor
+        #: the floor's nodes as last asked (None: alone, or the floor could not be asked)
+        self._present: frozenset[str] | None = None
         self._row: asyncio.Future[Opened] | None = None
         #: each leg's registration of its recording with the row (a resumed call's: opened again)
         self._recordings: dict[Leg, asyncio.Future[Any]] = {}
 
+    async def refuse_held_elsewhere(self) -> None:
+        """On a floor, refuse the call if another node whose presence is current holds it live
+        (alone, or while the floor cannot be asked: nothing to refuse)."""
+        if self.floor is None:
+            return
+        self._present = await self.floor.nodes_present()
+        if self._present is not None:
+            check = records.refuse_held_elsewhere(self.session.call_id, self.holder.node, self._present)
+            await self.session.store.now(check)
+
     async def open(self) -> Opened:
         """Start the row (:func:`records.open_call`); cancelled, the write still runs to its end."""
-        opening = records.open_call(self.session.info, self.holder)
+        opening = records.open_call(self.session.info, self.holder, self._present)
         self._row = asyncio.ensure_future(self.session.store.now(opening))
         return await asyncio.shield(self._row)
 
@@ -112,5 +137,7 @@ async def undo_opening(session: CallSession, row: RowOpening, at: datetime, boun
         session.store.start()
     await session.close_recordings(at, stored=registered)  # none registered unless live
     if live:
-        session.store.submit(records.end_call(session.call_id, CallStatus.ABORTED, at))
+        session.store.submit(
+            records.end_call(session.call_id, CallStatus.ABORTED, at, session.store.instance)
+        )
     await session.store.close()

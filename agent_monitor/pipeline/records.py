@@ -12,7 +12,8 @@ first sample, and the rest set values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,8 @@ from agent_monitor.storage import CallStatus, repo
 from agent_monitor.storage.recordings import RecordingInfo
 from agent_monitor.storage.tables import Alert, RuleHitRow, SignalHealthRow, StressSampleRow, Utterance
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Write:
@@ -49,11 +52,24 @@ def run_write(session: Session, write: Write) -> Any:
     return fn(session, **write.args)
 
 
-def open_call(info: CallInfo, holder: Holder) -> Callable[[Session], tuple[CallInfo, bool, dict[Leg, int]]]:
+def refuse_held_elsewhere(call_id: str, node: str, present: Collection[str]) -> Callable[[Session], None]:
+    """A :class:`ConflictError` when the call is live on another node of the floor whose presence
+    is current (:func:`repo.refuse_held_elsewhere`): asked before a resume touches its recordings."""
+
+    def job(s: Session) -> None:
+        repo.refuse_held_elsewhere(s, call_id, node, present)
+
+    return job
+
+
+def open_call(
+    info: CallInfo, holder: Holder, present: Collection[str] | None = None
+) -> Callable[[Session], tuple[CallInfo, bool, dict[Leg, int]]]:
     """Start (or resume) the call row, held by process ``holder``; returns (the call's info,
     resumed, next utterance number per leg). A resumed call keeps the debt and consent it was
     stored with (what it was judged by and what its seal covers), whatever the reconnecting client
-    says now: the info returned has them."""
+    says now: the info returned has them. ``present``: the floor's nodes whose presence is current
+    (a call live on one of them is refused, :func:`repo.start_call`)."""
 
     def job(s: Session) -> tuple[CallInfo, bool, dict[Leg, int]]:
         try:
@@ -75,6 +91,7 @@ def open_call(info: CallInfo, holder: Holder) -> Callable[[Session], tuple[CallI
             debt_id=info.debt_id,
             consented=info.consented,
             holder=holder,
+            present=present,
         )
         nxt: dict[Leg, int] = {}
         for leg in Leg:
@@ -246,8 +263,10 @@ def _enqueue_qa(s: Session, call_id: str, level: WarningLevel, reason: str, at: 
     return repo.enqueue_for_qa(s, call_id, level, reason, at=at).id
 
 
-def _end_call(s: Session, call_id: str, status: CallStatus, at: datetime) -> None:
-    repo.end_call(s, call_id, ended_at=at, status=status)
+def _end_call(s: Session, call_id: str, status: CallStatus, at: datetime, instance: str = "") -> None:
+    """(``instance`` is absent from journals written before it was kept: such an end is written.)"""
+    if repo.end_call(s, call_id, ended_at=at, status=status, instance=instance).status is CallStatus.LIVE:
+        log.warning("call %s: not marked %s: another process resumed it and holds it", call_id, status.value)
 
 
 #: every write operation by name (the names are stored in journals: never rename one)
@@ -317,5 +336,6 @@ def enqueue_qa(call_id: str, level: WarningLevel, reason: str, at: datetime) -> 
     return Write("enqueue_qa", {"call_id": call_id, "level": level, "reason": reason, "at": at})
 
 
-def end_call(call_id: str, status: CallStatus, at: datetime) -> Write:
-    return Write("end_call", {"call_id": call_id, "status": status, "at": at})
+def end_call(call_id: str, status: CallStatus, at: datetime, instance: str) -> Write:
+    """The call's end, written only while process ``instance`` still holds it (:func:`repo.end_call`)."""
+    return Write("end_call", {"call_id": call_id, "status": status, "at": at, "instance": instance})

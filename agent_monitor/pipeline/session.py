@@ -365,8 +365,8 @@ class CallSession:
                     log.error("call %s: %s leg worker failed: %r", self.call_id, leg, result)
             self._flush_stress()
             await asyncio.gather(*self._publishing)
-            await self.close_recordings(self.clock.now())
-            self.store.submit(records.end_call(self.call_id, self.status, self.clock.now()))
+            await self.close_recordings(at := self.clock.now())
+            self.store.submit(records.end_call(self.call_id, self.status, at, self.store.instance))
             await self.store.close()
         finally:
             stats = self.stats

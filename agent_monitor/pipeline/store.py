@@ -58,10 +58,13 @@ log = logging.getLogger(__name__)
 class CallStore:
     """The ordered, never-blocking writes of one call (see the module documentation)."""
 
-    def __init__(self, outbox: Outbox, call_id: str) -> None:
+    def __init__(self, outbox: Outbox, call_id: str, instance: str = "") -> None:
         self.outbox = outbox
         self.db = outbox.db
         self.call_id = call_id
+        #: the process whose writes these are (its :class:`~agent_monitor.model.session.Holder`
+        #: instance): the call's end is written only while it holds the call (none: always)
+        self.instance = instance
         self.settings = outbox.settings
         self.journal = Journal(journal_path(outbox.journal_dir, call_id))
         self._memory: deque[tuple[int, Write]] = deque()

@@ -6,7 +6,8 @@ wall lists them (the registry); killing an analysis node (SIGKILL) mid-call mark
 in the database and as a ``call_ended`` on the supervisor's websocket within seconds, loses no
 stored row, and the call continues on the other node under the same call id (its recording too:
 the nodes share ``cluster.shared_dir``). A second ``serve`` under a running analysis node's id
-refuses to start and leaves that node's live call live. Failed sign-ins spread over two nodes are
+refuses to start and leaves that node's live call live; a call live on one analysis node is
+refused at the other ("call 'f2' is live on node 'a2'"). Failed sign-ins spread over two nodes are
 counted together, and the supervisor listens in on the web node to a call an analysis node holds.
 
 Hand-offs: both calls carry a scripted threat rendered by espeak-ng (**synthetic** speech spliced
@@ -50,6 +51,13 @@ from agent_monitor.storage.recordings import RecordingWriter, file_sha256, read_
 from tests.pg_support import admin_engine, create_database, drop_database
 from tests.redis_support import RedisServer
 from tests.web.browser_support import ARGS, CHROMIUM
+from tests.web.floor_steps import (
+    call_status,
+    failures_counted_by_the_floor,
+    listened_in,
+    opened_twice_refused,
+    twin_refused,
+)
 from tests.web.live_support import EventCollector
 from tests.web.server_process import REPO, TOKEN, ServerProcess
 from tests.web.ui_support import PASSWORD, login
@@ -121,11 +129,6 @@ def _final_utterances(db: Database, call_id: str) -> int:
         return len(repo.list_utterances(s, call_id, final_only=True))
 
 
-def _status(db: Database, call_id: str) -> CallStatus:
-    with db.session() as s:
-        return repo.get_call(s, call_id).status
-
-
 def test_two_analysis_nodes_and_a_web_node(tmp_path: Path, pg_url: str, real_call: CallAudio) -> None:
     with RedisServer(tmp_path / "redis") as redis_server:
         nodes = {
@@ -165,43 +168,6 @@ def _escalations(db: Database, alert_id: int) -> int:
         return sum(e.action.value == "escalated" for e in repo.alert_events(s, alert_id))
 
 
-def _failures_counted_by_the_floor(*nodes: ServerProcess) -> None:
-    """Failed sign-ins spread over two nodes count together: the sixth is refused (429)."""
-    codes = []
-    for i in range(6):
-        with httpx.Client(base_url=nodes[i % 2].url) as c:
-            r = c.post("/api/auth/login", json={"username": "mallory", "password": "guess"})
-            codes.append(r.status_code)
-    assert codes == [401] * 5 + [429], codes
-
-
-async def _listened_in(web: ServerProcess, call_id: str, cookie: str) -> None:
-    """The supervisor listens in on the web node to a call an analysis node holds (its recording
-    read from the floor's shared directory)."""
-    from websockets.asyncio.client import connect
-
-    url = f"{web.ws}/ws/listen/{call_id}"
-    async with connect(url, additional_headers={"Cookie": cookie}, open_timeout=10) as ws:
-        head = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        assert head == {"type": "audio", "call_id": call_id, "sample_rate": 8000}
-        frame = await asyncio.wait_for(ws.recv(), 10)
-        assert isinstance(frame, bytes) and frame[:1] in (b"\x00", b"\x01") and len(frame) > 1
-
-
-async def _twin_refused(node: ServerProcess, data_dir: Path, db: Database) -> None:
-    """A second `serve` under a running node's id (its own data directory) refuses to start: its
-    start would have marked the node's live call aborted and sealed recordings still written."""
-    twin = ServerProcess(data_dir, extra_env=node.extra_env)
-    twin.start(wait=False)
-    assert twin.proc is not None
-    try:
-        code = await asyncio.to_thread(twin.proc.wait, 60)
-    finally:
-        twin.stop()
-    assert code == 1 and "node id 'a2' is in use by a running node" in twin.log(), twin.log()
-    assert _status(db, "f2") is CallStatus.LIVE
-
-
 async def _wall_page(playwright: Any, url: str) -> Any:
     """Sam's wall in Debian Chromium, signed in through the login form, live (Playwright's async
     API: the only such page, so it keeps its own form-filling beside
@@ -233,7 +199,7 @@ async def _floor(
     nodes: dict[str, ServerProcess], db: Database, call: CallAudio, shared: Path, redis_url: str, page: Any
 ) -> None:
     a1, a2, web = nodes["a1"], nodes["a2"], nodes["web"]
-    _failures_counted_by_the_floor(web, a2)
+    failures_counted_by_the_floor(web, a2)
     # each node made its own session key (none set), and says so; the ingest token is set
     assert all("web.secret_key is not set" in n.log() for n in (a1, a2, web))
     assert not any("web.ingest_token is not set" in n.log() for n in (a1, a2, web))
@@ -262,8 +228,9 @@ async def _floor(
         async with httpx.AsyncClient(base_url=web.url, headers={"Cookie": cookie}) as http:
             live = (await http.get("/api/live")).json()["calls"]
         assert sorted(c["call_id"] for c in live) == ["f1", "f2"]
-        await _twin_refused(a2, shared.parent / "twin" / "data", db)
-        await _listened_in(web, "f2", cookie)
+        await twin_refused(a2, shared.parent / "twin" / "data", db)
+        await opened_twice_refused(a1, first, db)
+        await listened_in(web, "f2", cookie)
         f1_handoff = await wall.wait_for("f1", "handoff_requested", timeout=60)
         stored = _final_utterances(db, "f1")
         agent_leg = recording_path(shared, "f1", Leg.AGENT)
@@ -277,7 +244,7 @@ async def _floor(
             ) from None
         assert ended["status"] == "aborted" and "a1" in ended["reason"]
         assert time.monotonic() - killed_at < NODE_TTL_S + 5
-        assert _status(db, "f1") is CallStatus.ABORTED  # marked before the walls were told
+        assert call_status(db, "f1") is CallStatus.ABORTED  # marked before the walls were told
         assert _final_utterances(db, "f1") >= stored  # nothing stored was lost
         recorded = read_recording(agent_leg).pcm
         await streams["f1"]  # the client notices its node is gone
@@ -299,11 +266,11 @@ async def _floor(
         unlisted = await walls.wait_for("f-unlisted", "call_ended", timeout=10)
     assert unlisted["status"] == "aborted" and unlisted["reason"] == "node a1 restarted"
     assert _writers(db, shared, "f1") == {"a1": True} and set(_writers(db, shared, "f2")) == {"a2"}
-    assert _status(db, "f-unlisted") is CallStatus.ABORTED
+    assert call_status(db, "f-unlisted") is CallStatus.ABORTED
     assert _writers(db, shared, "f-unlisted") == {"a1": True}
     again = await _web_restart(nodes, db, call, rest, cookie, last_seen, wall, page)
     assert (await streams["f2"]).completed
-    assert _status(db, "f1") is CallStatus.ENDED and _status(db, "f2") is CallStatus.ENDED
+    assert call_status(db, "f1") is CallStatus.ENDED and call_status(db, "f2") is CallStatus.ENDED
     assert _final_utterances(db, "f1") >= stored
     # the recording went on where the dead node left it, on the surviving node
     after = read_recording(agent_leg).pcm

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from agent_monitor.errors import ConflictError, InvalidRecordError, NotFoundError
@@ -38,6 +39,7 @@ def start_call(
     debt_id: str | None = None,
     consented: bool = False,
     holder: Holder | None = None,
+    present: Collection[str] | None = None,
 ) -> Call:
     """Record a new live call (the agent is created if unknown), held by process ``holder``.
 
@@ -49,6 +51,12 @@ def start_call(
     is its debtor id's, not consented), the phone number's key in ``call_phones``
     (:func:`call_phone_key`: its digits, a national number read in the country of the call's
     jurisdiction).
+
+    On a floor, ``present`` names the nodes whose presence is current: a resume of a call live
+    and held by one of them other than ``holder``'s node is a :class:`ConflictError` ("call C is
+    live on node N", :func:`held_elsewhere`), decided under the row's lock, so two nodes never
+    both take a call over; a call of a node gone (its presence expired) or of ``holder``'s own
+    node (its previous process) is taken over.
     """
     if not call_id:
         raise InvalidRecordError("a call needs a non-empty call id")
@@ -58,7 +66,7 @@ def start_call(
     if call is not None:
         if not resume:
             raise ConflictError(f"call {call_id!r} already exists")
-        return _resume(session, call, agent_id, holder)
+        return _resume(session, call, agent_id, holder, present)
     ensure_agent(session, agent_id)
     call = Call(
         id=call_id,
@@ -73,20 +81,39 @@ def start_call(
         final_level=WarningLevel.NONE,
         high_sensitivity=False,
     )
+    return _add_new(session, call, debt_id, consented, holder)
+
+
+def _add_new(
+    session: Session, call: Call, debt_id: str | None, consented: bool, holder: Holder | None
+) -> Call:
+    """Add a new call's rows. The same call stored meanwhile by another process (two nodes opening
+    one new call at once, PostgreSQL: the insert waits for the other's commit) is a
+    :class:`ConflictError`."""
     session.add(call)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if not any(name in str(exc.orig) for name in ("pk_calls", "calls.id")):
+            raise
+        raise ConflictError(f"call {call.id!r} was opened by another process at the same moment") from None
     if debt_id is not None or consented:
-        session.add(CallDebt(call_id=call_id, debt_id=debt_id, consented=consented))
-    key = call_phone_key(debtor_phone, debtor_tz, lang)
+        session.add(CallDebt(call_id=call.id, debt_id=debt_id, consented=consented))
+    key = call_phone_key(call.debtor_phone, call.debtor_tz, call.lang)
     if key is not None:
-        session.add(CallPhone(call_id=call_id, phone_key=key))
-    _hold(session, call_id, holder)
+        session.add(CallPhone(call_id=call.id, phone_key=key))
+    _hold(session, call.id, holder)
     session.flush()
     return call
 
 
-def _resume(session: Session, call: Call, agent_id: str, holder: Holder | None) -> Call:
+def _resume(
+    session: Session, call: Call, agent_id: str, holder: Holder | None, present: Collection[str] | None
+) -> Call:
     if call.agent_id != agent_id:
         raise ConflictError(f"call {call.id!r} belongs to agent {call.agent_id!r}, not {agent_id!r}")
+    if holder is not None and present is not None:
+        refuse_held_elsewhere(session, call.id, holder.node, present)
     call.status, call.ended_at = CallStatus.LIVE, None
     _hold(session, call.id, holder)
     return call
@@ -103,6 +130,29 @@ def _hold(session: Session, call_id: str, holder: Holder | None) -> None:
         row.node, row.instance = holder.node, holder.instance
 
 
+def held_elsewhere(session: Session, call_id: str, node: str, present: Collection[str]) -> str | None:
+    """The node, other than ``node``, that holds call ``call_id`` live while its presence on the
+    floor is current (it is in ``present``); None when the call is not live, is held by ``node``
+    or by none named, or its holder has left the floor (a dead node's call, taken over)."""
+    call = session.get(Call, call_id, populate_existing=True)
+    if call is None or call.status is not CallStatus.LIVE:
+        return None
+    held = session.get(CallHolder, call_id, populate_existing=True)
+    if held is None or held.node == node or held.node not in present:
+        return None
+    return held.node
+
+
+def refuse_held_elsewhere(session: Session, call_id: str, node: str, present: Collection[str]) -> None:
+    """:class:`ConflictError` when :func:`held_elsewhere` names a node."""
+    other = held_elsewhere(session, call_id, node, present)
+    if other is not None:
+        raise ConflictError(
+            f"call {call_id!r} is live on node {other!r}: it can go on here once that node has "
+            "ended it or left the floor"
+        )
+
+
 def get_call(session: Session, call_id: str) -> Call:
     call = session.get(Call, call_id)
     if call is None:
@@ -116,11 +166,21 @@ def end_call(
     *,
     ended_at: datetime | None = None,
     status: CallStatus = CallStatus.ENDED,
+    instance: str = "",
 ) -> Call:
-    """Mark a call ended (or aborted: the connection broke before a stop message)."""
+    """Mark a call ended (or aborted: the connection broke before a stop message). With
+    ``instance`` (the process ending it), a live call is ended only while that process holds it
+    (or none is named): one another process has resumed meanwhile goes on, and is returned live
+    (its row read under a lock, as :func:`start_call` reads it for a resume)."""
     if status is CallStatus.LIVE:
         raise InvalidRecordError("end_call needs status ended or aborted")
-    call = get_call(session, call_id)
+    call = session.get(Call, call_id, with_for_update=bool(instance), populate_existing=bool(instance))
+    if call is None:
+        raise NotFoundError(f"call {call_id!r} not found")
+    if instance and call.status is CallStatus.LIVE:
+        held = session.get(CallHolder, call_id, populate_existing=True)
+        if held is not None and held.instance != instance:
+            return call
     call.status, call.ended_at = status, as_utc(ended_at, "ended_at")
     return call
 

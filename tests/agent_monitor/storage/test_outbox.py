@@ -86,7 +86,7 @@ def _writes() -> list[Write]:
         records.save_utterance("c1", _transcript(1, "sorry about that")),
         records.recording_progress("c1", Leg.AGENT, 1600),
         records.close_recording("c1", Leg.AGENT, info, T0),
-        records.end_call("c1", CallStatus.ENDED, T0),
+        records.end_call("c1", CallStatus.ENDED, T0, "p1"),
     ]
 
 
