@@ -22,6 +22,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -60,7 +61,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     from agent_monitor.cluster.node import open_bus
     from agent_monitor.ingest.audiosocket import LegRegistry
     from agent_monitor.pipeline import CallManager
-    from agent_monitor.pipeline.rule_packs import load_rule_packs
+    from agent_monitor.pipeline.rule_packs import follow_rule_packs, load_rule_packs
     from agent_monitor.storage import Database, repo, upgrade_database
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
     from agent_monitor.storage.recording_seal import SealedAtStart, seal_left_open
@@ -106,7 +107,8 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
         anchors=anchors,
         metrics=metrics,
     )
-    await join_floor(services)  # with cluster.redis_url: the registry of live calls, dead-node watch
+    # with cluster.redis_url: the registry of live calls, the dead-node watch, other nodes' packs
+    await join_floor(services, follow_packs=partial(follow_rule_packs, manager))
     return services
 
 

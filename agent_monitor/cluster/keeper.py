@@ -2,16 +2,18 @@
 beat, the registry read, and the calls of dead nodes reaped.
 
 Every node with Redis runs a :class:`NodeKeeper`: an analysis node beats (presence and calls) and
-runs the escalation sweep (:mod:`.handoffs`); every node watches: it reads the registry and reaps
-the calls of nodes whose presence expired. The node that wins a call's claim marks it ``aborted``
-in the database and then publishes :class:`CallEnded` (critical) on the bus, so every wall shows
-it. A call the phone switch reconnected to another node in the meantime is that node's entry and
-is left alone; so is one whose opening there set it live before that node's first beat moved the
-entry: the opening named its own process the call's holder (``call_holders``), and the database
-marks a call aborted only while it names the dead process (the rows read under a lock; nothing is
-published then). The entries a node's previous process left (:meth:`.CallRegistry.stale`) are
-reaped by the node itself, and so are the entries of calls it ended that a Redis restored from an
-older snapshot put back (:meth:`.CallRegistry.ghosts`; removed, nothing published).
+runs the escalation sweep (:mod:`.handoffs`); every node applies the rule pack choices an admin
+stored on another node (:func:`agent_monitor.pipeline.rule_packs.follow_rule_packs`) and watches: it
+reads the registry and reaps the calls of nodes whose presence expired. The node that wins a call's
+claim marks it ``aborted`` in the database and then publishes :class:`CallEnded` (critical) on the
+bus, so every wall shows it. A call the phone switch reconnected to another node in the meantime is
+that node's entry and is left alone; so is one whose opening there set it live before that node's
+first beat moved the entry: the opening named its own process the call's holder (``call_holders``),
+and the database marks a call aborted only while it names the dead process (the rows read under a
+lock; nothing is published then). The entries a node's previous process left
+(:meth:`.CallRegistry.stale`) are reaped by the node itself, and so are the entries of calls it
+ended that a Redis restored from an older snapshot put back (:meth:`.CallRegistry.ghosts`; removed,
+nothing published).
 
 **A Redis outage is not a death.** A presence key expires when its node has not beaten for
 ``cluster.node_ttl_s``, also when Redis was away (restarted, or cut off from the floor) for that
@@ -71,8 +73,11 @@ class NodeKeeper:
         holds_calls: bool,
         sweep: HandoffSweep | None = None,
         media_dir: Path | None = None,
+        follow_packs: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.registry = registry
+        #: applies the rule pack choices another node stored, every ``cluster.packs_check_s``
+        self.follow_packs = follow_packs
         #: where this node's recordings are (``None``: a web node, which writes none)
         self.media_dir = media_dir
         #: the escalation sweep this node runs (an analysis or ``all`` node), every
@@ -101,6 +106,10 @@ class NodeKeeper:
         if self.sweep is not None:
             sweep_every = self.registry.settings.escalation_sweep_s
             self._tasks.append(asyncio.create_task(self._run(self._sweep, sweep_every), name="cluster-sweep"))
+        if self.follow_packs is not None:
+            packs_every = self.registry.settings.packs_check_s
+            packs = self._run(self._follow_packs, packs_every)
+            self._tasks.append(asyncio.create_task(packs, name="cluster-packs"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -134,6 +143,10 @@ class NodeKeeper:
     async def _sweep(self) -> None:
         assert self.sweep is not None
         await self.sweep.once()
+
+    async def _follow_packs(self) -> None:
+        assert self.follow_packs is not None
+        await self.follow_packs()
 
     async def beat(self) -> None:
         await self.registry.beat(self.held())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from redis.exceptions import RedisError
@@ -67,10 +67,12 @@ async def close_bus(bus: EventBus) -> None:
         await bus.close()
 
 
-async def join_floor(services: FloorMember) -> None:
+async def join_floor(
+    services: FloorMember, follow_packs: Callable[[], Awaitable[object]] | None = None
+) -> None:
     """With ``cluster.redis_url``: start this node's :class:`NodeKeeper` (presence, its calls in
-    the registry and the escalation sweep unless it is a web node, dead nodes' calls reaped) and
-    show the floor's calls."""
+    the registry and the escalation sweep unless it is a web node; dead nodes' calls reaped; the
+    rule pack choices other nodes stored applied by ``follow_packs``) and show the floor's calls."""
     settings = services.settings
     if settings.cluster.redis_url is None or not isinstance(services.bus, RedisEventBus):
         return
@@ -85,7 +87,14 @@ async def join_floor(services: FloorMember) -> None:
         sweep = HandoffSweep(services.db, services.bus, after_s=after_s, horizon_s=horizon_s)
     media_dir = settings.media_dir if holds_calls else None  # seals what its previous process left
     keeper = NodeKeeper(
-        registry, held, services.db, services.bus, holds_calls=holds_calls, sweep=sweep, media_dir=media_dir
+        registry,
+        held,
+        services.db,
+        services.bus,
+        holds_calls=holds_calls,
+        sweep=sweep,
+        media_dir=media_dir,
+        follow_packs=follow_packs,
     )
     try:
         await keeper.once()

@@ -29,7 +29,7 @@ from agent_monitor.model.events import AlertStateChanged, CallStarted
 from agent_monitor.model.health import HealthIssue, LegHealth
 from agent_monitor.model.rules import CallFacts, HitEvent, HitStatus
 from agent_monitor.model.session import CallInfo, Holder
-from agent_monitor.model.stages import CheckerFactory, LegChecker, Stages
+from agent_monitor.model.stages import CheckerFactory, LegChecker, PackSelection, Stages
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.bus import EventBus
@@ -80,6 +80,8 @@ class CallManager:
         self.heap = HeapTrimmer(settings.server.trim_heap_after_idle_s)
         #: held while the rule set is rebuilt and swapped (:mod:`agent_monitor.pipeline.rule_packs`)
         self.rules_lock = asyncio.Lock()
+        #: the stored pack choices last applied (or found not to load; None: none read yet)
+        self.packs: PackSelection | None = None
 
     def get(self, call_id: str) -> CallSession | None:
         return self._sessions.get(call_id)

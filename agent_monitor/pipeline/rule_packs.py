@@ -7,6 +7,11 @@ in a worker thread, never on the event loop) and commits only when it loads. A b
 pack raises :class:`~agent_monitor.errors.RulePackError` and nothing is stored. The new rule set is
 then swapped in one assignment (:meth:`CallManager.use_checkers`): calls that start later use it,
 calls already running keep theirs. At start, :func:`load_rule_packs` applies what is stored.
+
+On a floor the change is made on one node (the one serving the admin page, often a web node that
+takes no calls) and stored in the shared database: every analysis node runs
+:func:`follow_rule_packs` every ``cluster.packs_check_s``, which rebuilds its rule set when the
+stored choices differ from those its rule set was built from (:attr:`CallManager.packs`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from agent_monitor.errors import AgentMonitorError
-from agent_monitor.model.stages import CheckerFactory
+from agent_monitor.model.stages import CheckerFactory, PackSelection
 from agent_monitor.pipeline.manager import CallManager
 from agent_monitor.storage import repo
 
@@ -29,16 +34,18 @@ async def change_rule_packs(manager: CallManager, change: Callable[[Any], T]) ->
     """Apply ``change(session)`` and swap in the rule set it leads to; returns what it returns
     (plain data: its rows are gone once the transaction ends)."""
 
-    def job() -> tuple[T, CheckerFactory]:
+    def job() -> tuple[T, PackSelection, CheckerFactory]:
         with manager.db.session() as s:
             result = change(s)
             s.flush()
-            checkers = manager.stages.packs.build(repo.pack_selection(s))
-        return result, checkers
+            selection = repo.pack_selection(s)
+            checkers = manager.stages.packs.build(selection)
+        return result, selection, checkers
 
     async with manager.rules_lock:
-        result, checkers = await asyncio.to_thread(job)
+        result, selection, checkers = await asyncio.to_thread(job)
         manager.use_checkers(checkers)
+        manager.packs = selection
     return result
 
 
@@ -46,18 +53,46 @@ async def load_rule_packs(manager: CallManager) -> None:
     """At start: the stored selection (uploaded packs, disabled files) applied to the rule set;
     when it no longer loads (a pack file changed), the installed files alone, and an error logged."""
 
-    def job() -> CheckerFactory | None:
+    def job() -> tuple[PackSelection, CheckerFactory | None]:
         with manager.db.session() as s:
             selection = repo.pack_selection(s)
         if not selection.uploaded and not selection.disabled_files:
-            return None
-        return manager.stages.packs.build(selection)
+            return selection, None
+        return selection, manager.stages.packs.build(selection)
 
     async with manager.rules_lock:
         try:
-            checkers = await asyncio.to_thread(job)
+            selection, checkers = await asyncio.to_thread(job)
         except AgentMonitorError as exc:
             log.error("stored rule pack choices not applied (the installed files are used): %s", exc)
             return
         if checkers is not None:
             manager.use_checkers(checkers)
+        manager.packs = selection
+
+
+async def follow_rule_packs(manager: CallManager) -> bool:
+    """Rebuild the rule set when the stored pack choices differ from those it was built from (a
+    change made on another node of the floor); whether it did. Choices that do not load here are
+    logged once and the rule set in use is kept."""
+
+    def read() -> PackSelection:
+        with manager.db.session() as s:
+            return repo.pack_selection(s)
+
+    if await asyncio.to_thread(read) == manager.packs:
+        return False
+    async with manager.rules_lock:
+        selection = await asyncio.to_thread(read)  # again: a change made here meanwhile is applied
+        if selection == manager.packs:
+            return False
+        try:
+            checkers = await asyncio.to_thread(manager.stages.packs.build, selection)
+        except AgentMonitorError as exc:
+            log.error("rule pack choices changed on the floor do not load here (rule set kept): %s", exc)
+            manager.packs = selection
+            return False
+        manager.use_checkers(checkers)
+        manager.packs = selection
+    log.warning("rule packs changed on the floor: calls that start from now on use them")
+    return True

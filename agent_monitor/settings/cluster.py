@@ -53,6 +53,9 @@ class ClusterSettings(Section):
     #: handoffs requested longer ago than ``live.escalate_after_s`` plus this are left to the
     #: supervisors (a floor started again after a long stop does not escalate old handoffs en masse)
     escalation_horizon_s: float = Field(3600.0, gt=0.0)
+    #: every node reads the stored rule pack choices this often: an admin's change made on another
+    #: node (a web node's admin page) reaches its new calls (and its "try on text") within this
+    packs_check_s: float = Field(2.0, gt=0.0, le=300.0)
 
     @model_validator(mode="after")
     def _ttl_outlives_beats(self) -> Self:

@@ -1,11 +1,13 @@
-"""Steps of the floor test (:mod:`tests.web.test_floor`) run while both analysis nodes hold a
-live call: sign-in limits counted by the floor, listen-in on the web node, a second ``serve``
-under a running node's id, and a call opened on a second node while another holds it."""
+"""Steps of the floor test (:mod:`tests.web.test_floor`): rule pack choices made on the web node
+followed by the analysis nodes, sign-in limits counted by the floor, and, while both analysis
+nodes hold a live call, listen-in on the web node, a second ``serve`` under a running node's id,
+and a call opened on a second node while another holds it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -15,11 +17,51 @@ from agent_monitor.ingest.client import stream_ingest
 from agent_monitor.storage import CallStatus, Database, repo
 from agent_monitor.storage.tables import CallHolder
 from tests.web.server_process import TOKEN, ServerProcess
+from tests.web.ui_support import login
 
 
 def call_status(db: Database, call_id: str) -> CallStatus:
     with db.session() as s:
         return repo.get_call(s, call_id).status
+
+
+def _tried(node: httpx.Client, csrf: dict[str, str]) -> set[str]:
+    """The rules the node's rule set in use finds in an insult ("try on text", no pack given)."""
+    body = {"text": "you are a stupid idiot", "lang": "en"}
+    r = node.post("/api/admin/rules/try", json=body, headers=csrf)
+    assert r.status_code == 200, r.text
+    return {h["rule"] for h in r.json()["hits"]}
+
+
+def _followed(nodes: dict[str, tuple[httpx.Client, dict[str, str]]], insults: bool) -> None:
+    """Each analysis node's rule set finds the insult (``insults``) or not, within 20 s."""
+    deadline = time.monotonic() + 20
+    for name, (client, csrf) in nodes.items():
+        while ("EN-INSULT-1" in _tried(client, csrf)) is not insults:
+            assert time.monotonic() < deadline, f"{name} did not follow the change"
+            time.sleep(0.2)
+
+
+def packs_followed(web: ServerProcess, *analysis: ServerProcess) -> None:
+    """The admin switches the English abuse pack off on the web node, which takes no calls: the
+    analysis nodes' rule sets follow within ``cluster.packs_check_s`` ("try on text" there, with
+    the rule set in use); then on again (before, the change reached no other node)."""
+    with httpx.Client(base_url=web.url) as admin:
+        csrf = login(admin, "root")
+        nodes = {}
+        for node in analysis:
+            client = httpx.Client(base_url=node.url)
+            nodes[node.extra_env["AGENT_MONITOR_CLUSTER__NODE_ID"]] = (client, login(client, "root"))
+        try:
+            _followed(nodes, insults=True)
+            for enabled in (False, True):
+                change = {"file": "en/abuse.yaml", "enabled": enabled}
+                r = admin.put("/api/admin/rules/files", json=change, headers=csrf)
+                assert r.status_code == 200, r.text
+                _followed(nodes, insults=enabled)
+        finally:
+            for client, _ in nodes.values():
+                client.close()
 
 
 def failures_counted_by_the_floor(*nodes: ServerProcess) -> None:

@@ -9,6 +9,7 @@ the nodes share ``cluster.shared_dir``). A second ``serve`` under a running anal
 refuses to start and leaves that node's live call live; a call live on one analysis node is
 refused at the other ("call 'f2' is live on node 'a2'"). Failed sign-ins spread over two nodes are
 counted together, and the supervisor listens in on the web node to a call an analysis node holds.
+An admin's rule pack change made on the web node reaches both analysis nodes' rule sets.
 
 Hand-offs: both calls carry a scripted threat rendered by espeak-ng (**synthetic** speech spliced
 into the real call) that raises a red alert. The first is escalated while both analysis nodes
@@ -56,6 +57,7 @@ from tests.web.floor_steps import (
     failures_counted_by_the_floor,
     listened_in,
     opened_twice_refused,
+    packs_followed,
     twin_refused,
 )
 from tests.web.live_support import EventCollector
@@ -98,6 +100,7 @@ def _node(tmp: Path, name: str, role: str, redis_url: str, pg_url: str) -> Serve
         "AGENT_MONITOR_CLUSTER__SHARED_DIR": str(tmp / "shared"),  # the floor's recordings
         "AGENT_MONITOR_LIVE__ESCALATE_AFTER_S": str(ESCALATE_AFTER_S),
         "AGENT_MONITOR_CLUSTER__ESCALATION_SWEEP_S": "0.5",
+        "AGENT_MONITOR_CLUSTER__PACKS_CHECK_S": "0.5",
     }
     return ServerProcess(tmp / name / "data", extra_env=env)
 
@@ -136,6 +139,7 @@ def test_two_analysis_nodes_and_a_web_node(tmp_path: Path, pg_url: str, real_cal
             for name, role in (("a1", "analysis"), ("a2", "analysis"), ("web", "web"))
         }
         _add_user(nodes["web"], "sam", "--role", "supervisor", "--team", "east")
+        _add_user(nodes["web"], "root", "--role", "admin")
         for agent in ("A-1", "A-2"):
             _add_user(nodes["web"], agent.lower(), "--role", "agent", "--agent-id", agent, "--team", "east")
         try:
@@ -199,6 +203,7 @@ async def _floor(
     nodes: dict[str, ServerProcess], db: Database, call: CallAudio, shared: Path, redis_url: str, page: Any
 ) -> None:
     a1, a2, web = nodes["a1"], nodes["a2"], nodes["web"]
+    packs_followed(web, a1, a2)
     failures_counted_by_the_floor(web, a2)
     # each node made its own session key (none set), and says so; the ingest token is set
     assert all("web.secret_key is not set" in n.log() for n in (a1, a2, web))
