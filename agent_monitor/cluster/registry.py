@@ -3,10 +3,11 @@ dead nodes (:mod:`.keeper` runs it each beat and reaps what it claims).
 
 Keys (``PREFIX`` is ``cluster.prefix``):
 
-* ``PREFIX:calls``: a hash, call id -> JSON ``{"node", "instance", "info", "stats", "at"}``: the
-  call's :class:`CallInfo` (what the wall and the access policy need), its latest
-  :class:`SessionStats`, the process (``instance``) of the node that holds it and when that
-  process last wrote it (UNIX seconds).
+* ``PREFIX:calls``: a hash, call id -> JSON ``{"node", "instance", "info", "stats", "checklist",
+  "at"}``: the call's :class:`CallInfo` (what the wall and the access policy need), its latest
+  :class:`SessionStats`, the agent's checklist of required disclosures (the agent's panel on any
+  node; absent from entries of nodes that predate it: empty), the process (``instance``) of the
+  node that holds it and when that process last wrote it (UNIX seconds).
 * ``PREFIX:node:NODE``: the node's presence, renewed every ``cluster.heartbeat_s`` with a TTL of
   ``cluster.node_ttl_s``.
 
@@ -42,8 +43,9 @@ from redis.exceptions import RedisError, ResponseError
 
 from agent_monitor.cluster.entries import text
 from agent_monitor.model.audio import Leg
-from agent_monitor.model.event_codec import decode_call_info
+from agent_monitor.model.event_codec import decode_call_info, decode_checklist
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.rules import RequiredDisclosure
 from agent_monitor.model.session import CallInfo, LegStats, SessionStats
 from agent_monitor.pipeline.live_calls import LiveCall, LiveCalls
 from agent_monitor.settings import ClusterSettings
@@ -82,6 +84,8 @@ class RemoteCall:
     at: float
     #: the process of ``node`` that wrote the entry (``""``: written before instances were kept)
     instance: str = ""
+    #: the agent's checklist of required disclosures as the node last wrote it
+    checklist: tuple[RequiredDisclosure, ...] = ()
 
 
 def presence_key(prefix: str, node: str) -> str:
@@ -91,7 +95,9 @@ def presence_key(prefix: str, node: str) -> str:
 
 def _entry(call: LiveCall, node: str, instance: str) -> str:
     info, stats = call.info.to_dict(), call.stats.to_dict()
-    return json.dumps({"node": node, "instance": instance, "info": info, "stats": stats, "at": time.time()})
+    checklist = [d.to_dict() for d in call.checklist]
+    entry = {"node": node, "instance": instance, "info": info, "stats": stats, "checklist": checklist}
+    return json.dumps({**entry, "at": time.time()})
 
 
 def _stats(data: dict[str, Any]) -> SessionStats:
@@ -111,7 +117,9 @@ def _remote(call_id: str, raw: bytes | str) -> RemoteCall:
     data = loads_strict(raw)
     info = decode_call_info(data["info"])
     instance = str(data.get("instance", ""))
-    return RemoteCall(call_id, info, _stats(data["stats"]), str(data["node"]), float(data["at"]), instance)
+    checklist = decode_checklist(data.get("checklist", []))
+    stats, node, at = _stats(data["stats"]), str(data["node"]), float(data["at"])
+    return RemoteCall(call_id, info, stats, node, at, instance, checklist)
 
 
 class CallRegistry:

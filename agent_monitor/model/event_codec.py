@@ -24,10 +24,11 @@ from typing import Any
 from agent_monitor.errors import AgentMonitorError, EventFormatError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import EVENT_TYPES, Event, TranscriptEvent
+from agent_monitor.model.rules import RequiredDisclosure
 from agent_monitor.model.session import CallInfo
 from agent_monitor.model.transcript import Transcript, Word
 
-__all__ = ["decode_call_info", "event_from_dict"]
+__all__ = ["decode_call_info", "decode_checklist", "event_from_dict"]
 
 
 def event_from_dict(data: Any) -> Event:
@@ -55,6 +56,19 @@ def decode_call_info(data: Any) -> CallInfo:
         raise
     except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, AgentMonitorError) as exc:
         raise EventFormatError(f"malformed call info: {exc}") from exc
+
+
+def decode_checklist(data: Any) -> tuple[RequiredDisclosure, ...]:
+    """The checklist whose items' ``to_dict()`` are ``data`` (a list); :class:`EventFormatError`
+    if it is not one."""
+    if not isinstance(data, list):
+        raise EventFormatError(f"a checklist is a JSON list, not {type(data).__name__}")
+    try:
+        return tuple(typing.cast(RequiredDisclosure, _dataclass(RequiredDisclosure, d)) for d in data)
+    except EventFormatError:
+        raise
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, AgentMonitorError) as exc:
+        raise EventFormatError(f"malformed checklist: {exc}") from exc
 
 
 def _transcript_event(data: dict[str, Any]) -> TranscriptEvent:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from agent_monitor.model.rules import RequiredDisclosure
 from agent_monitor.model.session import CallInfo, SessionStats
 
 
@@ -24,6 +25,11 @@ class LiveCall(Protocol):
 
     @property
     def stats(self) -> SessionStats: ...
+
+    @property
+    def checklist(self) -> tuple[RequiredDisclosure, ...]:
+        """The agent's checklist of required disclosures as last published (empty: none yet)."""
+        ...
 
 
 class LiveCalls(Protocol):

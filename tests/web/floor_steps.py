@@ -1,7 +1,7 @@
 """Steps of the floor test (:mod:`tests.web.test_floor`): rule pack choices made on the web node
 followed by the analysis nodes, sign-in limits counted by the floor, and, while both analysis
 nodes hold a live call, listen-in on the web node, a second ``serve`` under a running node's id,
-and a call opened on a second node while another holds it."""
+a call opened on a second node while another holds it, and an agent's panel on the web node."""
 
 from __future__ import annotations
 
@@ -85,6 +85,21 @@ async def listened_in(web: ServerProcess, call_id: str, cookie: str) -> None:
         assert head == {"type": "audio", "call_id": call_id, "sample_rate": 8000}
         frame = await asyncio.wait_for(ws.recv(), 10)
         assert isinstance(frame, bytes) and frame[:1] in (b"\x00", b"\x01") and len(frame) > 1
+
+
+def checklist_on_the_web_node(web: ServerProcess) -> None:
+    """Agent A-2's panel, read from the web node (as after a reload or a reconnection of its
+    socket), shows f2, which a2 holds, with its checklist of required disclosures (it was empty on
+    every node but the holder: the panel lost the checklist until it next changed)."""
+    with httpx.Client(base_url=web.url) as client:
+        login(client, "a-2")
+        r = client.get("/api/agent/current")
+    assert r.status_code == 200, r.text
+    panel = r.json()
+    assert panel["call"]["call_id"] == "f2" and panel["call"]["status"] == "live", panel
+    assert panel["checklist"] and all(d["state"] in ("due", "said", "missed") for d in panel["checklist"]), (
+        panel
+    )
 
 
 async def twin_refused(node: ServerProcess, data_dir: Path, db: Database) -> None:

@@ -9,7 +9,8 @@ the nodes share ``cluster.shared_dir``). A second ``serve`` under a running anal
 refuses to start and leaves that node's live call live; a call live on one analysis node is
 refused at the other ("call 'f2' is live on node 'a2'"). Failed sign-ins spread over two nodes are
 counted together, and the supervisor listens in on the web node to a call an analysis node holds.
-An admin's rule pack change made on the web node reaches both analysis nodes' rule sets.
+An admin's rule pack change made on the web node reaches both analysis nodes' rule sets, and an
+agent's panel read from the web node shows the checklist of the agent's call another node holds.
 
 Hand-offs: both calls carry a scripted threat rendered by espeak-ng (**synthetic** speech spliced
 into the real call) that raises a red alert. The first is escalated while both analysis nodes
@@ -54,6 +55,7 @@ from tests.redis_support import RedisServer
 from tests.web.browser_support import ARGS, CHROMIUM
 from tests.web.floor_steps import (
     call_status,
+    checklist_on_the_web_node,
     failures_counted_by_the_floor,
     listened_in,
     opened_twice_refused,
@@ -236,6 +238,7 @@ async def _floor(
         await twin_refused(a2, shared.parent / "twin" / "data", db)
         await opened_twice_refused(a1, first, db)
         await listened_in(web, "f2", cookie)
+        checklist_on_the_web_node(web)
         f1_handoff = await wall.wait_for("f1", "handoff_requested", timeout=60)
         stored = _final_utterances(db, "f1")
         agent_leg = recording_path(shared, "f1", Leg.AGENT)

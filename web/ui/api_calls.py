@@ -212,7 +212,8 @@ async def resolve_alert(
 @router.get("/api/agent/current")
 async def agent_current(request: Request, user: AgentUser, services: ServicesDep) -> dict[str, Any]:
     """The agent's live (or latest) call, its warnings and the ones already acknowledged."""
-    live = [s for s in services.manager.live_calls() if s.info.agent_id == user.agent_id]
+    # the floor's live calls: the agent's panel may be served by a node that does not hold the call
+    live = [c for c in services.calls.live_calls() if c.info.agent_id == user.agent_id]
     masked = masks(request, user)
 
     def job(s: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from agent_monitor.cluster.keeper import NodeKeeper
 from agent_monitor.cluster.registry import CallRegistry
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.rules import RequiredDisclosure
 from agent_monitor.model.session import CallInfo, Holder, LegStats, SessionStats
 from agent_monitor.pipeline.bus import InProcessEventBus
 from agent_monitor.settings import ClusterSettings
@@ -26,6 +27,7 @@ class Held:
 
     info: CallInfo
     level: WarningLevel = WarningLevel.ORANGE
+    checklist: tuple[RequiredDisclosure, ...] = ()
 
     @property
     def call_id(self) -> str:

@@ -1,14 +1,15 @@
-"""The registry of live calls on a real ``redis-server`` and a real database (SQLite): calls of
-one node seen by the others, ended calls removed, a dead node's calls aborted exactly once (in the
-database and as one ``call_ended`` on the bus), a call reconnected to another node left alone
-(also when its opening there came before that node's first beat: it names its holder), an
-unreadable entry left out without stopping the round, the calls of a node's previous process
-reaped after a restart under the same node id (but one the new process resumed), and the
-recordings that process left open sealed (another dead node's left for it)."""
+"""The registry of live calls on a real ``redis-server`` and a real database (SQLite): calls of one
+node seen by the others (with the agent's checklist), ended calls removed, a dead node's calls
+aborted exactly once (in the database and as one ``call_ended`` on the bus), a call reconnected
+to another node left alone (also when its opening there came before that node's first beat: it
+names its holder), an unreadable entry left out without stopping the round, the calls of a
+node's previous process reaped after a restart under the same node id (but one the new process
+resumed), and the recordings that process left open sealed (another dead node's left for it)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,18 @@ from agent_monitor.cluster.registry import FloorCalls
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.events import CallEnded
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.rules import DisclosureState, RequiredDisclosure
 from agent_monitor.model.session import CallInfo
 from agent_monitor.storage import CallStatus, Database, repo
 from agent_monitor.storage.recordings import RecordingWriter, file_sha256, recording_path
 from tests.agent_monitor.cluster.registry_support import Held, Node, close_all, keeper, start_row, status
 from tests.redis_support import RedisServer
+
+#: an agent's checklist as a call's session last published it
+CHECKLIST = (
+    RequiredDisclosure("EN-DISC-ID-1", "Who is calling", "This is Sam from Acme", 30.0, DisclosureState.SAID),
+    RequiredDisclosure("EN-DISC-MINI-1", "Mini-Miranda", None, 60.0, DisclosureState.DUE),
+)
 
 
 async def _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(
@@ -32,13 +40,22 @@ async def _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(
     a = keeper(redis_server, db, "a", analysis)
     web = keeper(redis_server, db, "web", web_node, holds=False)
     info = CallInfo("c1", "agent-7", debtor_phone="+15550100", debtor_tz="America/Chicago")
-    analysis.calls["c1"] = Held(info)
+    analysis.calls["c1"] = Held(info, checklist=CHECKLIST)
     await a.once()
     await web.once()
     floor = FloorCalls(web_node, web.registry)
     seen = floor.get("c1")
     assert seen is not None and seen.info == info and seen.stats == Held(info).stats
+    assert seen.checklist == CHECKLIST  # the agent's panel on the web node shows it
     assert [c.call_id for c in floor.live_calls()] == ["c1"]
+    raw = await web.registry.redis.hget(web.registry.calls_key, "c1")
+    assert raw is not None
+    entry = json.loads(raw)
+    del entry["checklist"]  # as a node from before checklists were kept writes it
+    await web.registry.redis.hset(web.registry.calls_key, "c1", json.dumps(entry))
+    await web.once()
+    older = floor.get("c1")
+    assert older is not None and older.checklist == () and older.info == info
     del analysis.calls["c1"]
     await a.once()
     await web.once()
