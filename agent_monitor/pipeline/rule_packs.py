@@ -51,48 +51,43 @@ async def change_rule_packs(manager: CallManager, change: Callable[[Any], T]) ->
 
 async def load_rule_packs(manager: CallManager) -> None:
     """At start: the stored selection (uploaded packs, disabled files) applied to the rule set;
-    when it no longer loads (a pack file changed), the installed files alone, and an error logged."""
-
-    def job() -> tuple[PackSelection, CheckerFactory | None]:
-        with manager.db.session() as s:
-            selection = repo.pack_selection(s)
-        if not selection.uploaded and not selection.disabled_files:
-            return selection, None
-        return selection, manager.stages.packs.build(selection)
-
+    when it no longer loads (a pack file changed), the installed files alone, and an error logged
+    (once: :func:`follow_rule_packs` does not try the same choices again)."""
     async with manager.rules_lock:
+        selection = await asyncio.to_thread(_stored, manager)
+        manager.packs = selection
+        if not selection.uploaded and not selection.disabled_files:
+            return
         try:
-            selection, checkers = await asyncio.to_thread(job)
+            checkers = await asyncio.to_thread(manager.stages.packs.build, selection)
         except AgentMonitorError as exc:
             log.error("stored rule pack choices not applied (the installed files are used): %s", exc)
             return
-        if checkers is not None:
-            manager.use_checkers(checkers)
-        manager.packs = selection
+        manager.use_checkers(checkers)
 
 
 async def follow_rule_packs(manager: CallManager) -> bool:
     """Rebuild the rule set when the stored pack choices differ from those it was built from (a
     change made on another node of the floor); whether it did. Choices that do not load here are
     logged once and the rule set in use is kept."""
-
-    def read() -> PackSelection:
-        with manager.db.session() as s:
-            return repo.pack_selection(s)
-
-    if await asyncio.to_thread(read) == manager.packs:
+    if await asyncio.to_thread(_stored, manager) == manager.packs:
         return False
     async with manager.rules_lock:
-        selection = await asyncio.to_thread(read)  # again: a change made here meanwhile is applied
+        selection = await asyncio.to_thread(_stored, manager)  # again: a change made here meanwhile
         if selection == manager.packs:
             return False
+        manager.packs = selection
         try:
             checkers = await asyncio.to_thread(manager.stages.packs.build, selection)
         except AgentMonitorError as exc:
             log.error("rule pack choices changed on the floor do not load here (rule set kept): %s", exc)
-            manager.packs = selection
             return False
         manager.use_checkers(checkers)
-        manager.packs = selection
     log.warning("rule packs changed on the floor: calls that start from now on use them")
     return True
+
+
+def _stored(manager: CallManager) -> PackSelection:
+    """The stored pack choices (blocking: in a worker thread)."""
+    with manager.db.session() as s:
+        return repo.pack_selection(s)

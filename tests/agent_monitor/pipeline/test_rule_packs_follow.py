@@ -68,3 +68,46 @@ async def test_a_change_stored_by_another_node_reaches_new_calls(
     finally:
         for node in (admin_node, analysis_node):
             await node.shutdown()
+
+
+#: a pack whose rule id is already an installed pack's: it does not load with them
+CLASHING = """pack: clash
+version: 1.0.0
+rules:
+  - id: EN-INSULT-1
+    title: Says papaya
+    category: profanity
+    severity: yellow
+    languages: [en]
+    leg: agent
+    patterns:
+      - "papaya"
+    citation: test
+    compliant: say something else
+    examples:
+      positive: ["a papaya for you"]
+      negative: ["an apple for you"]
+"""
+
+
+@pytest.mark.asyncio
+async def test_stored_choices_that_do_not_load_are_tried_once(
+    live_settings: Settings,
+    stages: Stages,
+    database: Database,
+    bus: InProcessEventBus,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with database.session() as s:  # stored past the admin page's check (another node's packs)
+        repo.add_pack_version(s, "clash", CLASHING, "admin1")
+    node = CallManager(live_settings, stages, database, bus, clock=clock)
+    try:
+        await load_rule_packs(node)
+        assert "stored rule pack choices not applied" in caplog.text and "EN-INSULT-1" in caplog.text
+        assert "EN-INSULT-1" in await _rules_hit(node, LINE)  # the installed files, as before
+        caplog.clear()
+        assert not await follow_rule_packs(node)  # the same choices: not tried again
+        assert caplog.text == ""
+    finally:
+        await node.shutdown()
