@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -62,11 +62,26 @@ def _seal_rows_older_than_the_evidence_chain(engine: Engine) -> None:
     """Rows written before the evidence chain existed (its log still empty) are sealed once, as
     they are now; done when the database reaches the head revision, whatever revision it came from."""
     with Session(engine) as session, session.begin():
+        _one_at_a_time(session.connection())
         if session.scalar(select(EvidenceEntry.id).limit(1)) is not None:
             return
         sealed = evidence.seal_existing(session)
     if sealed:
         log.warning("sealed %d existing evidence rows into the new evidence chain", sealed)
+
+
+#: the PostgreSQL advisory lock key under which one process at a time migrates (and seals)
+MIGRATION_LOCK = 7_236_412_841_329_751
+
+
+def _one_at_a_time(conn: Connection) -> None:
+    """On PostgreSQL, hold the migration lock until the transaction ends: the nodes of a floor
+    started together on a new database (or a new release's revisions) migrate one after the other,
+    each later one finding the schema already there (without it all but one failed to start:
+    "duplicate key value violates unique constraint pg_type_typname_nsp_index"). SQLite's
+    ``BEGIN IMMEDIATE`` already does this."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
 @contextmanager
@@ -82,6 +97,7 @@ def _migration_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         if conn.dialect.name != "sqlite":
             with conn.begin():
+                _one_at_a_time(conn)
                 yield conn
             return
         driver = conn.connection.driver_connection

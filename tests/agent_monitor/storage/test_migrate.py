@@ -1,16 +1,23 @@
-"""Migrations on a database this version does not know (agent_monitor/storage/migrate.py)."""
+"""Migrations (agent_monitor/storage/migrate.py): a database this version does not know, an empty
+PostgreSQL database, an interrupted batch migration, and several nodes migrating at once."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, event, inspect
 
 from agent_monitor.cli import main
-from agent_monitor.storage.migrate import head_revision, upgrade_database
+from agent_monitor.storage.migrate import current_revision, head_revision, upgrade_database
 from tests.agent_monitor.storage.conftest import PostgresDatabases
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_a_database_migrated_by_a_newer_version_is_refused_in_one_line(
@@ -86,3 +93,44 @@ def test_a_ctrl_c_inside_a_batch_migration_stops_as_interrupted(tmp_path: Path, 
     finally:
         engine.dispose()
     assert inspect(create_engine(f"sqlite:///{db_file}")).get_table_names() == []
+
+
+#: ``agent-monitor db upgrade`` in a process of its own, started at the UNIX time ``argv[1]``
+_UPGRADE_AT = (
+    "import sys, time; time.sleep(max(0.0, float(sys.argv[1]) - time.time())); "
+    "from agent_monitor.cli import main; sys.exit(main(['db', 'upgrade']))"
+)
+
+
+def test_nodes_migrating_one_new_postgresql_database_at_once_all_start(
+    postgres: PostgresDatabases, tmp_path: Path
+) -> None:
+    """The nodes of a floor started together on a new database (or on a release with new
+    revisions) each migrate it at start. Three at once: two failed ("cannot migrate ...: duplicate
+    key value violates unique constraint pg_type_typname_nsp_index"), in 3 of 3 tries. Now they
+    migrate one after the other (a PostgreSQL advisory lock); the later ones find it done."""
+    url = postgres.create()
+    try:
+        at = time.time() + 3.0  # every process imported and waiting
+        procs = []
+        for i in range(3):
+            env = {
+                **os.environ,
+                "AGENT_MONITOR_DATABASE_URL": url,
+                "AGENT_MONITOR_DATA_DIR": str(tmp_path / f"n{i}"),
+            }
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _UPGRADE_AT, str(at)],
+                    env=env,
+                    cwd=REPO,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
+        said = [p.communicate(timeout=120)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], said
+        assert current_revision(url) == head_revision()
+    finally:
+        postgres.drop(url)
