@@ -9,9 +9,9 @@ then swapped in one assignment (:meth:`CallManager.use_checkers`): calls that st
 calls already running keep theirs. At start, :func:`load_rule_packs` applies what is stored.
 
 On a floor the change is made on one node (the one serving the admin page, often a web node that
-takes no calls) and stored in the shared database: every analysis node runs
-:func:`follow_rule_packs` every ``cluster.packs_check_s``, which rebuilds its rule set when the
-stored choices differ from those its rule set was built from (:attr:`CallManager.packs`).
+takes no calls) and stored in the shared database: every node runs :func:`follow_rule_packs`
+every ``cluster.packs_check_s``, which rebuilds its rule set when the stored choices differ from
+those it last applied (:attr:`CallManager.packs`).
 """
 
 from __future__ import annotations
