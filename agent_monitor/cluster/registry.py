@@ -11,7 +11,9 @@ Keys (``PREFIX`` is ``cluster.prefix``):
 * ``PREFIX:node:NODE``: the node's presence, renewed every ``cluster.heartbeat_s`` with a TTL of
   ``cluster.node_ttl_s``.
 
-An analysis node writes its presence and its calls each beat (and removes the ones that ended);
+An analysis node writes its presence and its calls each beat (and removes the ones that ended,
+each only while its entry is still this process's: a call another node has taken over since, or
+opened under the same id, keeps that node's entry);
 every node reads the whole hash into :class:`FloorCalls` (what web shows: this node's own sessions,
 then the others' calls). Claims are exactly once: a Lua script removes a dead node's entry only
 while it still names that node and the node is still absent, and only the caller that removed it
@@ -62,6 +64,21 @@ if cjson.decode(v)['node'] ~= ARGV[2] then return false end
 if redis.call('EXISTS', KEYS[2]) == 1 then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return v
+"""
+
+#: removes the entries of calls ARGV[3..] that still name node ARGV[1] and its process ARGV[2]
+#: (an entry another node has written since is kept; one that cannot be decoded is left alone)
+_DROP_OWN = """
+for i = 3, #ARGV do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v then
+    local ok, e = pcall(cjson.decode, v)
+    if ok and type(e) == 'table' and e['node'] == ARGV[1] and e['instance'] == ARGV[2] then
+      redis.call('HDEL', KEYS[1], ARGV[i])
+    end
+  end
+end
+return 0
 """
 
 #: removes a call entry only if it is still exactly the value read (a previous instance's stale
@@ -140,6 +157,7 @@ class CallRegistry:
         self.instance = instance or uuid.uuid4().hex
         self._claim = redis.register_script(_CLAIM)
         self._claim_stale = redis.register_script(_CLAIM_STALE)
+        self._drop_own = redis.register_script(_DROP_OWN)
         self._raw: dict[str, bytes | str] = {}
         self._mine: set[str] = set()
         #: the calls of every node, as last read
@@ -174,8 +192,10 @@ class CallRegistry:
             pipe.set(self.presence_key(self.node), str(time.time()), px=ttl_ms)
             if now:
                 pipe.hset(self.calls_key, mapping=now)  # type: ignore[arg-type]
-            for ended in self._mine - set(now):
-                pipe.hdel(self.calls_key, ended)
+            ended = sorted(self._mine - set(now))
+            if ended:
+                args = [self.node, self.instance, *ended]
+                await self._drop_own(keys=[self.calls_key], args=args, client=pipe)
             await pipe.execute()
         self._mine = set(now)
 

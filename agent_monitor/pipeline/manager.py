@@ -84,19 +84,22 @@ class CallManager:
         self.packs: PackSelection | None = None
 
     def get(self, call_id: str) -> CallSession | None:
-        return self._sessions.get(call_id)
+        """The call's session from its opening's end until its end is published (one still
+        opening is not this node's yet: it may be refused)."""
+        return None if call_id in self._opening else self._sessions.get(call_id)
 
     def use_checkers(self, checkers: CheckerFactory) -> None:
         """Calls that start from now on are checked by ``checkers`` (running calls keep theirs)."""
         self.stages = replace(self.stages, checkers=checkers)
 
     def live_calls(self) -> list[CallSession]:
-        return [s for s in self._sessions.values() if not s.closed]
+        return [s for s in self.held_calls() if not s.closed]
 
     def held_calls(self) -> list[CallSession]:
         """The calls this node holds until their end is published: the live ones and those
-        stopping (still finishing their audio), for the floor's registry."""
-        return list(self._sessions.values())
+        stopping (still finishing their audio), for the floor's registry; not one still opening
+        (an opening refused because another node holds the call must not list it here)."""
+        return [s for call_id, s in self._sessions.items() if call_id not in self._opening]
 
     async def start_call(self, info: CallInfo) -> CallSession:
         """Open a session: the call row (resumed if the id exists), one recording and one worker

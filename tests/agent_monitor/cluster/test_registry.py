@@ -62,6 +62,26 @@ async def _test_a_nodes_calls_are_seen_elsewhere_and_leave_when_they_end(
     assert floor.get("c1") is None and floor.live_calls() == []
 
 
+async def _test_an_ended_call_keeps_the_entry_another_node_wrote_since(
+    redis_server: RedisServer, db: Database
+) -> None:
+    a_calls, b_calls = Node(), Node()
+    a = keeper(redis_server, db, "a", a_calls)
+    b = keeper(redis_server, db, "b", b_calls)
+    info = CallInfo("moved-on", "agent-1")
+    a_calls.calls["moved-on"] = Held(info)
+    await a.once()
+    b_calls.calls["moved-on"] = Held(info)  # reconnected to b, which beat before a's session ended
+    await b.once()
+    del a_calls.calls["moved-on"]
+    await a.once()  # a removes its own entries of calls it no longer holds, not b's
+    seen = await b.registry.read()  # before b's next beat would write its entry again
+    assert seen["moved-on"].node == "b", seen
+    del b_calls.calls["moved-on"]
+    await b.once()
+    assert "moved-on" not in b.registry.calls  # b's own entry goes when b's call ends
+
+
 async def _test_a_dead_nodes_calls_are_aborted_exactly_once(redis_server: RedisServer, db: Database) -> None:
     dying, b_calls, c_calls = Node(), Node(), Node()
     dead = keeper(redis_server, db, "dead", dying)
@@ -312,5 +332,15 @@ async def test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(
 ) -> None:
     try:
         await _test_a_call_its_restarted_node_resumed_is_not_reaped_as_stale(redis_server, db)
+    finally:
+        await close_all()
+
+
+@pytest.mark.asyncio
+async def test_an_ended_call_keeps_the_entry_another_node_wrote_since(
+    redis_server: RedisServer, db: Database
+) -> None:
+    try:
+        await _test_an_ended_call_keeps_the_entry_another_node_wrote_since(redis_server, db)
     finally:
         await close_all()
