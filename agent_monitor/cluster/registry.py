@@ -10,6 +10,11 @@ Keys (``PREFIX`` is ``cluster.prefix``):
   node that holds it and when that process last wrote it (UNIX seconds).
 * ``PREFIX:node:NODE``: the node's presence, renewed every ``cluster.heartbeat_s`` with a TTL of
   ``cluster.node_ttl_s``.
+* ``PREFIX:nodes``: a set of the node ids that beat (added each beat, removed once found absent):
+  which nodes are present is asked of these and of the nodes the registry's entries name
+  (:meth:`CallRegistry.nodes_present`, one script per call opening; no scan of the keyspace, so a
+  Redis shared with other data costs the same). A node from before the set was kept is seen by
+  the entries of its calls.
 
 An analysis node writes its presence and its calls each beat (and removes the ones that ended,
 each only while its entry is still this process's: a call another node has taken over since, or
@@ -33,7 +38,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -64,6 +68,24 @@ if cjson.decode(v)['node'] ~= ARGV[2] then return false end
 if redis.call('EXISTS', KEYS[2]) == 1 then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return v
+"""
+
+#: the nodes, of those in set KEYS[1] and ARGV[2..], whose presence key (ARGV[1] .. node) exists;
+#: a member of the set found absent is removed from it (its next beat adds it again)
+_PRESENT = """
+local asked, present = {}, {}
+local function ask(node)
+  if asked[node] == nil then
+    asked[node] = redis.call('EXISTS', ARGV[1] .. node) == 1
+    if asked[node] then present[#present + 1] = node end
+  end
+  return asked[node]
+end
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if not ask(node) then redis.call('SREM', KEYS[1], node) end
+end
+for i = 2, #ARGV do ask(ARGV[i]) end
+return present
 """
 
 #: removes the entries of calls ARGV[3..] that still name node ARGV[1] and its process ARGV[2]
@@ -152,12 +174,14 @@ class CallRegistry:
         self.settings = settings
         self.node = node
         self.calls_key = f"{settings.prefix}:calls"
+        self.nodes_key = f"{settings.prefix}:nodes"
         #: this process (a restarted node is another instance of the same node id): the call
         #: manager's, which names it the holder of its calls' rows
         self.instance = instance or uuid.uuid4().hex
         self._claim = redis.register_script(_CLAIM)
         self._claim_stale = redis.register_script(_CLAIM_STALE)
         self._drop_own = redis.register_script(_DROP_OWN)
+        self._present = redis.register_script(_PRESENT)
         self._raw: dict[str, bytes | str] = {}
         self._mine: set[str] = set()
         #: the calls of every node, as last read
@@ -169,12 +193,12 @@ class CallRegistry:
         return presence_key(self.settings.prefix, node)
 
     async def nodes_present(self) -> frozenset[str] | None:
-        """The nodes whose presence key is current (this one among them once it has beaten), read
-        with ``SCAN`` over the prefix's presence keys; None when Redis cannot be asked (logged)."""
-        head = self.presence_key("")
-        match = re.sub(r"([*?\[\]\\])", r"\\\1", head) + "*"  # the prefix's glob characters escaped
+        """The nodes whose presence key is current (this one among them once it has beaten): those
+        of ``PREFIX:nodes`` and those the registry's entries named when last read; None when Redis
+        cannot be asked (logged)."""
+        named = sorted({c.node for c in self.calls.values()})
         try:
-            keys = [text(k) async for k in self.redis.scan_iter(match=match, count=1000)]
+            found = await self._present(keys=[self.nodes_key], args=[self.presence_key(""), *named])
         except (RedisError, OSError) as exc:
             log.warning(
                 "cluster: could not ask which nodes are on the floor (%r): a call opened now "
@@ -182,7 +206,7 @@ class CallRegistry:
                 exc,
             )
             return None
-        return frozenset(k.removeprefix(head) for k in keys)
+        return frozenset(text(n) for n in found)
 
     async def beat(self, local: Sequence[LiveCall]) -> None:
         """Renew this node's presence and write its live calls; remove those that ended."""
@@ -190,6 +214,7 @@ class CallRegistry:
         now = {c.call_id: _entry(c, self.node, self.instance) for c in local}
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(self.presence_key(self.node), str(time.time()), px=ttl_ms)
+            pipe.sadd(self.nodes_key, self.node)
             if now:
                 pipe.hset(self.calls_key, mapping=now)  # type: ignore[arg-type]
             ended = sorted(self._mine - set(now))
