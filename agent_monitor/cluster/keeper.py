@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,8 +74,12 @@ class NodeKeeper:
         sweep: HandoffSweep | None = None,
         media_dir: Path | None = None,
         follow_packs: Callable[[], Awaitable[object]] | None = None,
+        opening: Callable[[], Collection[str]] = frozenset,
     ) -> None:
         self.registry = registry
+        #: the calls whose opening runs on this process now (not held yet: a resume of a dead or
+        #: previous process's call is not reaped under it)
+        self.opening = opening
         #: applies the rule pack choices another node stored, every ``cluster.packs_check_s``
         self.follow_packs = follow_packs
         #: where this node's recordings are (``None``: a web node, which writes none)
@@ -168,13 +172,17 @@ class NodeKeeper:
         """Remove the entries of calls this process no longer holds (:meth:`.CallRegistry.ghosts`):
         every wall would show them live for ever. Nothing is published: their end was, when they
         ended."""
-        for call in self.registry.ghosts({c.call_id for c in self.held()}):
+        for call in self.registry.ghosts(self._here()):
             if await self.registry.claim_stale(call):
                 self.registry.calls.pop(call.call_id, None)
                 log.warning(
                     "cluster: call %s ended here; its entry came back (an older Redis snapshot?)",
                     call.call_id,
                 )
+
+    def _here(self) -> set[str]:
+        """The calls this process holds or is opening now."""
+        return {c.call_id for c in self.held()} | set(self.opening())
 
     def _watched_long_enough(self) -> bool:
         now = time.monotonic()
@@ -183,14 +191,18 @@ class NodeKeeper:
         return now - self.watching_since >= self.registry.settings.node_ttl_s
 
     async def _reap_gone(self) -> None:
+        """The calls of dead nodes, and of this node's previous process, claimed and reaped; not
+        one this process holds or is opening (the switch reconnected it here: its row names this
+        process once opened, and its entry comes with the next beat; an opening that fails leaves
+        it to the next round)."""
+        here = self._here()
         for node in await self.registry.dead_nodes():
             log.info("cluster: node %s stopped heartbeating", node)
-            for call in [c for c in self.registry.calls.values() if c.node == node]:
+            for call in [c for c in self.registry.calls.values() if c.node == node and c.call_id not in here]:
                 if await self.registry.claim(call):
                     await self._reap(call, f"node {call.node} stopped")
         if self.holds_calls:  # calls of this node's previous process (restarted within node_ttl_s)
-            held = {c.call_id for c in self.held()}  # one the switch reconnected here is not stale
-            for call in [c for c in self.registry.stale() if c.call_id not in held]:
+            for call in [c for c in self.registry.stale() if c.call_id not in here]:
                 if await self.registry.claim_stale(call):
                     await self._reap(call, f"node {call.node} restarted")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Protocol
 
 from redis.exceptions import RedisError
@@ -35,6 +35,8 @@ class HoldsCalls(LiveCalls, Protocol):
     floor: FloorNodes | None
 
     def held_calls(self) -> Sequence[LiveCall]: ...
+
+    def opening_calls(self) -> Collection[str]: ...
 
 
 class FloorMember(Protocol):
@@ -95,6 +97,7 @@ async def join_floor(
         sweep=sweep,
         media_dir=media_dir,
         follow_packs=follow_packs,
+        opening=services.manager.opening_calls,
     )
     try:
         await keeper.once()

@@ -95,6 +95,10 @@ class CallManager:
     def live_calls(self) -> list[CallSession]:
         return [s for s in self.held_calls() if not s.closed]
 
+    def opening_calls(self) -> list[str]:
+        """The ids of the calls whose opening runs now (not yet held: it may be refused)."""
+        return list(self._opening)
+
     def held_calls(self) -> list[CallSession]:
         """The calls this node holds until their end is published: the live ones and those
         stopping (still finishing their audio), for the floor's registry; not one still opening

@@ -40,10 +40,11 @@ class Held:
 
 
 class Node:
-    """The live calls of one node (a ``LiveCalls``)."""
+    """The live calls of one node (a ``LiveCalls``), and those whose opening runs on it."""
 
     def __init__(self) -> None:
         self.calls: dict[str, Held] = {}
+        self.opening: set[str] = set()
 
     def live_calls(self) -> list[Held]:
         return list(self.calls.values())
@@ -67,7 +68,8 @@ def keeper(
     client = aioredis.from_url(server.url)  # bytes, as the bus's client
     registry = CallRegistry(client, settings, name)
     bus = InProcessEventBus()
-    made = NodeKeeper(registry, node.live_calls, db, bus, holds_calls=holds, media_dir=media)
+    opening = node.opening.copy
+    made = NodeKeeper(registry, node.live_calls, db, bus, holds_calls=holds, media_dir=media, opening=opening)
     OPEN.append(made)
     return made
 

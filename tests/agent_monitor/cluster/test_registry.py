@@ -126,6 +126,29 @@ async def _test_a_call_reconnected_to_another_node_is_not_aborted(
     assert b.registry.calls["moved"].node == "b"
 
 
+async def _test_a_dead_nodes_call_opening_here_is_left_to_the_opening(
+    redis_server: RedisServer, db: Database
+) -> None:
+    dying, b_calls = Node(), Node()
+    dead = keeper(redis_server, db, "dead", dying)
+    b = keeper(redis_server, db, "b", b_calls)
+    info = CallInfo("reopening", "agent-1")
+    start_row(db, info, by=dead)
+    dying.calls["reopening"] = Held(info)
+    await dead.once()
+    await b.once()
+    sub = b.bus.subscribe()
+    await asyncio.sleep(0.8)  # the dead node's presence expires (node_ttl_s 0.6)
+    b_calls.opening.add("reopening")  # the switch reconnected the call to b, whose opening runs
+    await b.once()
+    await b.once()
+    assert b.reaped == [] and status(db, "reopening") is CallStatus.LIVE
+    assert sub.get_nowait() is None  # no call_ended for a call opening here
+    b_calls.opening.clear()  # the opening failed (refused, disk full): the next round reaps it
+    await b.once()
+    assert b.reaped == ["reopening"] and status(db, "reopening") is CallStatus.ABORTED
+
+
 async def _test_a_call_resumed_before_its_entry_moved_is_left_to_its_new_holder(
     redis_server: RedisServer, db: Database
 ) -> None:
@@ -342,5 +365,15 @@ async def test_an_ended_call_keeps_the_entry_another_node_wrote_since(
 ) -> None:
     try:
         await _test_an_ended_call_keeps_the_entry_another_node_wrote_since(redis_server, db)
+    finally:
+        await close_all()
+
+
+@pytest.mark.asyncio
+async def test_a_dead_nodes_call_opening_here_is_left_to_the_opening(
+    redis_server: RedisServer, db: Database
+) -> None:
+    try:
+        await _test_a_dead_nodes_call_opening_here_is_left_to_the_opening(redis_server, db)
     finally:
         await close_all()
