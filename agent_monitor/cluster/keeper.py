@@ -54,6 +54,11 @@ from agent_monitor.storage.recording_seal import SealedAtStart, seal_left_open
 
 log = logging.getLogger(__name__)
 
+#: a node whose registry entries are dated this many seconds ahead of this node's clock is named in
+#: the log: a hand-off is escalated by the sweeping node's clock against the time the raising node
+#: wrote, so a node N seconds ahead escalates N seconds early
+CLOCK_AHEAD_WARN_S = 2.0
+
 #: tries to mark a dead node's call aborted in the database (0.5 s, doubling, between them)
 DB_ATTEMPTS = 5
 
@@ -96,6 +101,8 @@ class NodeKeeper:
         self._tasks: list[asyncio.Task[None]] = []
         #: calls of dead nodes this node marked aborted
         self.reaped: list[str] = []
+        #: the nodes whose clocks ran ahead of this one's at the last watch (named once in the log)
+        self.clocks_ahead: set[str] = set()
         #: since when (``time.monotonic``) every round of the watch has read the registry (``None``:
         #: none yet since start, or the last one could not reach Redis)
         self.watching_since: float | None = None
@@ -160,6 +167,7 @@ class NodeKeeper:
         without a break, reap the calls of dead nodes and of this node's previous process."""
         try:
             await self.registry.read()
+            self._check_clocks()
             if self.holds_calls:
                 await self._drop_ghosts()
             if self._watched_long_enough():
@@ -179,6 +187,20 @@ class NodeKeeper:
                     "cluster: call %s ended here; its entry came back (an older Redis snapshot?)",
                     call.call_id,
                 )
+
+    def _check_clocks(self) -> None:
+        """Name in the log, once, each node whose clock runs ahead of this one's (again if it comes
+        back after its clock was set right)."""
+        ahead = self.registry.clocks_ahead(CLOCK_AHEAD_WARN_S)
+        for node in sorted(set(ahead) - self.clocks_ahead):
+            log.warning(
+                "cluster: node %s's clock is at least %.1f s ahead of this node's (%s): hand-offs are "
+                "escalated by each node's own clock; keep the nodes' clocks in step (NTP)",
+                node,
+                ahead[node],
+                self.registry.node,
+            )
+        self.clocks_ahead = set(ahead)
 
     def _here(self) -> set[str]:
         """The calls this process holds or is opening now."""

@@ -248,6 +248,18 @@ class CallRegistry:
         alive: Any = await self.redis.mget([self.presence_key(n) for n in sorted(nodes)])
         return {n for n, a in zip(sorted(nodes), alive, strict=True) if a is None}
 
+    def clocks_ahead(self, margin_s: float) -> dict[str, float]:
+        """The other nodes whose entries, as last read, are dated more than ``margin_s`` seconds
+        ahead of this node's clock (written before they were read: the writer's clock is ahead by at
+        least that much), each with the largest lead seen."""
+        now = time.time()
+        ahead: dict[str, float] = {}
+        for call in self.calls.values():
+            lead = call.at - now
+            if call.node != self.node and lead > margin_s:
+                ahead[call.node] = max(lead, ahead.get(call.node, 0.0))
+        return ahead
+
     def stale(self) -> list[RemoteCall]:
         """Calls of this node id held by another (previous) process of it, not rewritten for
         ``cluster.node_ttl_s`` (as last read)."""
