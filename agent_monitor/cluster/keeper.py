@@ -216,16 +216,15 @@ class NodeKeeper:
         """The calls of dead nodes, and of this node's previous process, claimed and reaped; not
         one this process holds or is opening (the switch reconnected it here: its row names this
         process once opened, and its entry comes with the next beat; an opening that fails leaves
-        it to the next round)."""
-        here = self._here()
+        it to the next round). Asked before each claim: a reap may wait seconds on the database."""
         for node in await self.registry.dead_nodes():
             log.info("cluster: node %s stopped heartbeating", node)
-            for call in [c for c in self.registry.calls.values() if c.node == node and c.call_id not in here]:
-                if await self.registry.claim(call):
+            for call in [c for c in self.registry.calls.values() if c.node == node]:
+                if call.call_id not in self._here() and await self.registry.claim(call):
                     await self._reap(call, f"node {call.node} stopped")
         if self.holds_calls:  # calls of this node's previous process (restarted within node_ttl_s)
-            for call in [c for c in self.registry.stale() if c.call_id not in here]:
-                if await self.registry.claim_stale(call):
+            for call in self.registry.stale():
+                if call.call_id not in self._here() and await self.registry.claim_stale(call):
                     await self._reap(call, f"node {call.node} restarted")
 
     async def _reap(self, call: RemoteCall, reason: str) -> None:
