@@ -112,8 +112,8 @@ def _resume(
 ) -> Call:
     if call.agent_id != agent_id:
         raise ConflictError(f"call {call.id!r} belongs to agent {call.agent_id!r}, not {agent_id!r}")
-    if holder is not None and present is not None:
-        refuse_held_elsewhere(session, call.id, holder.node, present)
+    if holder is not None and present is not None:  # the row is read under its lock already
+        _refuse(call.id, _other_holder(session, call, holder.node, present))
     call.status, call.ended_at = CallStatus.LIVE, None
     _hold(session, call.id, holder)
     return call
@@ -135,17 +135,21 @@ def held_elsewhere(session: Session, call_id: str, node: str, present: Collectio
     floor is current (it is in ``present``); None when the call is not live, is held by ``node``
     or by none named, or its holder has left the floor (a dead node's call, taken over)."""
     call = session.get(Call, call_id, populate_existing=True)
-    if call is None or call.status is not CallStatus.LIVE:
-        return None
-    held = session.get(CallHolder, call_id, populate_existing=True)
-    if held is None or held.node == node or held.node not in present:
-        return None
-    return held.node
+    return None if call is None else _other_holder(session, call, node, present)
+
+
+def _other_holder(session: Session, call: Call, node: str, present: Collection[str]) -> str | None:
+    live = call.status is CallStatus.LIVE
+    held = session.get(CallHolder, call.id, populate_existing=True) if live else None
+    return None if held is None or held.node == node or held.node not in present else held.node
 
 
 def refuse_held_elsewhere(session: Session, call_id: str, node: str, present: Collection[str]) -> None:
     """:class:`ConflictError` when :func:`held_elsewhere` names a node."""
-    other = held_elsewhere(session, call_id, node, present)
+    _refuse(call_id, held_elsewhere(session, call_id, node, present))
+
+
+def _refuse(call_id: str, other: str | None) -> None:
     if other is not None:
         raise ConflictError(
             f"call {call_id!r} is live on node {other!r}: it can go on here once that node has "
@@ -153,8 +157,9 @@ def refuse_held_elsewhere(session: Session, call_id: str, node: str, present: Co
         )
 
 
-def get_call(session: Session, call_id: str) -> Call:
-    call = session.get(Call, call_id)
+def get_call(session: Session, call_id: str, *, lock: bool = False) -> Call:
+    """The call (``lock``: read afresh under the row's lock, to decide about a live call)."""
+    call = session.get(Call, call_id, with_for_update=lock, populate_existing=lock)
     if call is None:
         raise NotFoundError(f"call {call_id!r} not found")
     return call
@@ -174,9 +179,7 @@ def end_call(
     (its row read under a lock, as :func:`start_call` reads it for a resume)."""
     if status is CallStatus.LIVE:
         raise InvalidRecordError("end_call needs status ended or aborted")
-    call = session.get(Call, call_id, with_for_update=bool(instance), populate_existing=bool(instance))
-    if call is None:
-        raise NotFoundError(f"call {call_id!r} not found")
+    call = get_call(session, call_id, lock=bool(instance))
     if instance and call.status is CallStatus.LIVE:
         held = session.get(CallHolder, call_id, populate_existing=True)
         if held is not None and held.instance != instance:
