@@ -23,9 +23,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from agent_monitor.cluster.node import close_bus, join_floor
 from agent_monitor.data_dir_lock import DataDirLock
@@ -36,6 +38,9 @@ from web.head import HeadAsGet
 from web.json_guard import StrictJson, validation_error_response
 from web.metrics import PrometheusMetrics
 from web.services import Services
+
+if TYPE_CHECKING:
+    from agent_monitor.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +71,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
     from agent_monitor.storage.recording_seal import SealedAtStart, seal_left_open
 
-    db = await asyncio.to_thread(Database.open, settings)
+    db = await asyncio.to_thread(Database.open, settings, name=f"agent-monitor {settings.node_id}")
 
     def prepare_db() -> tuple[list[str], SealedAtStart]:
         upgrade_database(db.engine)
@@ -80,6 +85,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
             return aborted, seal_left_open(s, settings.media_dir, datetime.now(UTC), writer=own)
 
     aborted, sealed = await asyncio.to_thread(prepare_db)
+    await asyncio.to_thread(_say_connection_room, db, settings)
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
     if sealed.sealed:
@@ -178,3 +184,20 @@ def build_app(
     install_error_handler(app)
     app.add_middleware(HeadAsGet)  # added last: the outermost, every route sees a HEAD as its GET
     return app
+
+
+def _say_connection_room(db: Database, settings: Settings) -> None:
+    """Log how many connections this process may open against the room PostgreSQL has for them
+    (a warning where the whole pool does not fit now); nothing on SQLite."""
+    from agent_monitor.storage.connections import room_message, server_connections
+
+    try:
+        server = server_connections(db.engine)
+    except SQLAlchemyError as exc:  # a role not allowed to read pg_settings: said, not fatal
+        log.warning("database: cannot read PostgreSQL's connection limit: %s", exc)
+        return
+    if server is not None:
+        pool = settings.database
+        overflow = pool.overflow(settings.live.outbox.writer_threads)
+        enough, message = room_message(pool.pool_size, overflow, server, f"agent-monitor {settings.node_id}")
+        log.log(logging.INFO if enough else logging.WARNING, "database: %s", message)

@@ -15,11 +15,15 @@ What the caller gets depends on who asks (:func:`wants_html`):
 
 The same answer is given to Starlette's own HTTP errors (unknown path 404, wrong method 405), and
 a request that fails because the database cannot be reached (SQLAlchemy's ``OperationalError``:
-SQLite locked past its busy timeout, PostgreSQL down) gets 503 with :data:`DATABASE_UNAVAILABLE`.
+SQLite locked past its busy timeout, PostgreSQL down) gets 503 with :data:`DATABASE_UNAVAILABLE`,
+as does one that waited ``database.pool_timeout_s`` for a connection while every connection of the
+process's pool was busy (SQLAlchemy's ``TimeoutError``; it was a plain 500); a websocket that
+fails so is closed with 1013 (try again later) and that reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from urllib.parse import quote
@@ -28,7 +32,9 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.websockets import WebSocket
 
 from agent_monitor.errors import (
     AccessError,
@@ -161,11 +167,28 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 DATABASE_UNAVAILABLE = "the database is not available right now; try again in a moment"
 
 
-async def database_error(request: Request, exc: Exception) -> Response:
+#: the close of a websocket that failed on the database (1013: try again later)
+WS_TRY_AGAIN_LATER = 1013
+
+
+async def database_error(request: Request, exc: Exception) -> Response | None:
     """503 with :data:`DATABASE_UNAVAILABLE` (and ``Retry-After``) for a request that failed on the
-    database's connection or lock; the page's way back is the start page, not looked up in the
-    database (that lookup would wait for it once more)."""
-    log.error("%s %s failed: the database is unavailable: %s", request.method, request.url.path, exc)
+    database's connection or lock, or found no free connection in this process's pool within
+    ``database.pool_timeout_s`` (the log says which settings bound the pool); the page's way back
+    is the start page, not looked up in the database (that lookup would wait for it once more). A
+    websocket is closed with 1013 and the same reason (this handler got it too, and failed)."""
+    cause = "the database is unavailable"
+    if isinstance(exc, PoolTimeoutError):
+        cause = (
+            "every database connection of this process stayed busy (database.pool_size and "
+            "database.max_overflow bound them, within PostgreSQL's max_connections)"
+        )
+    if isinstance(request, WebSocket):
+        log.error("websocket %s failed: %s: %s", request.url.path, cause, exc)
+        with contextlib.suppress(RuntimeError, OSError):  # the client may have gone already
+            await request.close(WS_TRY_AGAIN_LATER, DATABASE_UNAVAILABLE)
+        return None
+    log.error("%s %s failed: %s: %s", request.method, request.url.path, cause, exc)
     headers = {"Retry-After": "5"}
     return await error_response(request, 503, DATABASE_UNAVAILABLE, headers, way_back=("/", "home"))
 
@@ -180,5 +203,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 def install_error_handler(app: FastAPI) -> None:
     """Answer every :class:`AgentMonitorError` and HTTP error of ``app`` as described above."""
     app.add_exception_handler(AgentMonitorError, domain_error)
-    app.add_exception_handler(OperationalError, database_error)
+    # database_error answers a request and closes a websocket (Starlette passes either; its stubs
+    # take a handler of one or the other)
+    app.add_exception_handler(OperationalError, database_error)  # type: ignore[arg-type]
+    app.add_exception_handler(PoolTimeoutError, database_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -3,15 +3,23 @@
 While the data directory is full (:class:`~.disk_space.DiskWatch`) no call starts, and a start
 that fails for lack of space marks the disk full (``/healthz`` says so): both are an
 :class:`~agent_monitor.errors.IngestStorageError` ``call not started: disk full ...`` (a websocket
-closes with 1013, try again later; AudioSocket sends it in an error frame). Any other refusal of
-the call is an :class:`~agent_monitor.errors.IngestProtocolError` ``call not started: ...``.
+closes with 1013, try again later; AudioSocket sends it in an error frame). So is a start whose
+call row cannot be written because the database is not available (down, or every connection of
+the process's pool busy for ``database.pool_timeout_s``): ``call not started: the database is not
+available right now; try again`` (it was a server error, 1011). Any other refusal of the call is
+an :class:`~agent_monitor.errors.IngestProtocolError` ``call not started: ...``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent_monitor.errors import AgentMonitorError, IngestProtocolError, IngestStorageError
+from agent_monitor.errors import (
+    AgentMonitorError,
+    DatabaseUnavailableError,
+    IngestProtocolError,
+    IngestStorageError,
+)
 from agent_monitor.ingest.disk_space import DiskWatch, disk_full_cause
 from agent_monitor.ingest.ws_ingest import StartMessage, to_call_info
 from agent_monitor.model.session import Source
@@ -20,7 +28,7 @@ if TYPE_CHECKING:
     from agent_monitor.pipeline import CallManager, CallSession
     from agent_monitor.settings import LiveSettings
 
-#: the server cannot take the call now (disk full): the client may try again later
+#: the server cannot take the call now (disk full, database unavailable): the client may try again later
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
@@ -43,4 +51,6 @@ async def start_live_call(
             ) from None
         if isinstance(exc, OSError):
             raise
+        if isinstance(exc, DatabaseUnavailableError):
+            raise IngestStorageError(f"call not started: {exc}", CLOSE_TRY_AGAIN_LATER) from None
         raise IngestProtocolError(f"call not started: {exc}") from None

@@ -18,26 +18,25 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from typing import Any
 
-from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError
+from agent_monitor.errors import AgentMonitorError, CallAlreadyLiveError, DatabaseUnavailableError
 from agent_monitor.heap_trim import HeapTrimmer
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
-from agent_monitor.model.calls import CallRecord, jurisdiction_of
 from agent_monitor.model.events import AlertStateChanged, CallStarted
 from agent_monitor.model.health import HealthIssue, LegHealth
-from agent_monitor.model.rules import CallFacts, HitEvent, HitStatus
+from agent_monitor.model.rules import CallFacts
 from agent_monitor.model.session import CallInfo, Holder
 from agent_monitor.model.stages import CheckerFactory, LegChecker, PackSelection, Stages
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.pipeline import records
 from agent_monitor.pipeline.bus import EventBus
+from agent_monitor.pipeline.call_metadata import check_call_metadata
 from agent_monitor.pipeline.escalation import Clock, Escalator, SystemClock
 from agent_monitor.pipeline.leg import LegWorker
 from agent_monitor.pipeline.metrics import NO_METRICS, PipelineMetrics
 from agent_monitor.pipeline.opening import FloorNodes, RowOpening, open_recordings, undo_opening
-from agent_monitor.pipeline.outbox import Outbox
+from agent_monitor.pipeline.outbox import Outbox, is_transient
 from agent_monitor.pipeline.session import CallSession
 from agent_monitor.pipeline.store import CallStore
 from agent_monitor.settings import Settings
@@ -110,7 +109,9 @@ class CallManager:
         per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id; a
         call still stopping (its connection has just ended) is resumed once it has stopped. A
         start that fails or is cancelled (here, or by :meth:`shutdown`) leaves no row ``live``
-        (:mod:`agent_monitor.pipeline.opening`)."""
+        (:mod:`agent_monitor.pipeline.opening`); one that fails because the database is not
+        available (down, or every pooled connection busy) is a :class:`DatabaseUnavailableError`
+        (the client may try again)."""
         await self._wait_stopping(info.call_id)
         if info.call_id in self._sessions:
             raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
@@ -125,8 +126,11 @@ class CallManager:
         opening = self._opening[info.call_id] = _Opening(asyncio.current_task())
         try:
             await self._open(session, stages)
-        except BaseException:
+        except BaseException as exc:
             self._sessions.pop(info.call_id, None)
+            if isinstance(exc, Exception) and not isinstance(exc, AgentMonitorError) and is_transient(exc):
+                log.warning("call %s: not started: the database is not available: %s", info.call_id, exc)
+                raise DatabaseUnavailableError("the database is not available right now; try again") from exc
             raise
         finally:
             del self._opening[info.call_id]
@@ -137,7 +141,7 @@ class CallManager:
         if not self.stages.transcribers.can_transcribe(info.lang):
             await self._not_transcribed(session)
         if not session.resumed:
-            await self._metadata_rules(session, stages.checkers)
+            await check_call_metadata(session, stages.checkers, self.db, self.settings.rules)
         return session
 
     async def _open(self, session: CallSession, stages: Stages) -> None:
@@ -238,89 +242,6 @@ class CallManager:
                 n = min(step, missing)
                 await asyncio.to_thread(writer.write, bytes(n * BYTES_PER_SAMPLE))
                 missing -= n
-
-    async def _metadata_rules(self, session: CallSession, checkers: CheckerFactory) -> None:
-        """Rules on the call's metadata, at its start: calling hours in the debtor's time zone, and
-        call frequency (Regulation F for US calls, a daily cap for PRC calls) over this debtor's
-        stored calls. US or PRC rules: by the debtor's time zone, else the call's language
-        (:func:`jurisdiction_of`). A call that comes without a time zone is judged in every zone
-        the debtor's stored calls gave. Calls are counted per debt (the call's ``debt_id``, else its
-        debtor id; a call giving neither, with every stored call to its phone number:
-        :attr:`CallInfo.frequency_key`) and a call made with the debtor's prior consent is not
-        counted (:func:`repo.debtor_calls_since`)."""
-        info = session.info
-        zones = info.debtor_zones or await self._stored_zones(info)
-        if not zones:
-            return
-        record = CallRecord(
-            call_id=info.call_id,
-            debtor_id=info.debtor_id or info.call_id,
-            debt_id=info.frequency_key or info.call_id,
-            placed_at=info.started_at,
-            debtor_timezones=zones,
-            jurisdiction=jurisdiction_of(zones[0], info.lang),
-            connected=True,
-            consented=info.consented,
-            by_phone=info.by_phone,
-        )
-        try:
-            hits = checkers.calling_hours([record])
-            if info.frequency_key is not None:
-                history = await self._debtor_history(record, info)
-                hits += checkers.call_frequency(info.call_id, [*history, record])
-        except AgentMonitorError as exc:
-            log.warning("call %s: call-metadata rules not checked: %s", info.call_id, exc)
-            return
-        await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
-
-    async def _stored_zones(self, info: CallInfo) -> tuple[str, ...]:
-        """The time zones of the debtor's other stored calls (without a debtor id: of the other
-        calls about the call's debt; without either: to its phone number; none without any)."""
-        if info.frequency_key is None:
-            return ()
-        debtor_id, debt_id, phone_key = info.debtor_id or None, info.debt_id, info.phone_key
-
-        def job() -> tuple[str, ...]:
-            with self.db.session() as s:
-                return tuple(
-                    repo.debtor_time_zones(
-                        s, debtor_id, besides=info.call_id, debt_id=debt_id, phone_key=phone_key
-                    )
-                )
-
-        return await asyncio.to_thread(job)
-
-    async def _debtor_history(self, current: CallRecord, info: CallInfo) -> list[CallRecord]:
-        """The debtor's earlier calls within the frequency rule's reach, as call records (each with
-        its own debt and consent); a call that came with a debt id but no debtor id: the earlier
-        calls about that debt; with neither: the earlier calls to its phone number, all counted
-        with it (its own debt is not known)."""
-        debtor_id, phone_key, by_phone = info.debtor_id or None, info.phone_key, info.by_phone
-        rules = self.settings.rules
-        days = max(rules.freq_window_days, rules.freq_after_conversation_days) + 1
-        since = current.placed_at - timedelta(days=days)
-
-        def job() -> list[CallRecord]:
-            with self.db.session() as s:
-                rows = repo.debtor_calls_since(
-                    s, debtor_id, since, besides=current.call_id, debt_id=info.debt_id, phone_key=phone_key
-                )
-                return [
-                    replace(
-                        current,
-                        call_id=row.call.id,
-                        debt_id=current.debt_id if by_phone else row.debt_id,
-                        placed_at=row.call.started_at,
-                        debtor_timezones=repo.stored_zones(row.call.debtor_tz)
-                        or current.debtor_timezones[:1],
-                        conversation=row.conversation,
-                        consented=row.consented,
-                    )
-                    for row in rows
-                    if row.call.started_at <= current.placed_at
-                ]
-
-        return await asyncio.to_thread(job)
 
     def _forget(self, session: CallSession) -> None:
         if self._sessions.get(session.call_id) is session:

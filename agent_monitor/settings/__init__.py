@@ -5,7 +5,7 @@ Sources, highest priority first: explicit keyword arguments, environment variabl
 optional TOML file (``AGENT_MONITOR_CONFIG`` or ``agent-monitor --config FILE``), then defaults.
 
 The sections live in sub-modules (:mod:`.speech`, :mod:`.analysis`, :mod:`.live`, :mod:`.server`,
-:mod:`.cluster`);
+:mod:`.cluster`, :mod:`.database`);
 everything is importable from here.
 """
 
@@ -27,6 +27,7 @@ from agent_monitor.errors import ConfigError
 from agent_monitor.settings.analysis import FusionSettings, RulesSettings, StressSettings
 from agent_monitor.settings.base import CALL_LANGUAGES, MODEL_MANIFEST, REPO_ROOT, CallLanguage
 from agent_monitor.settings.cluster import ClusterSettings, NodeRole
+from agent_monitor.settings.database import DatabaseSettings
 from agent_monitor.settings.live import HealthSettings, LiveSettings, OutboxSettings
 from agent_monitor.settings.server import (
     PhoneHookSettings,
@@ -44,6 +45,7 @@ __all__ = [
     "AsrSettings",
     "CallLanguage",
     "ClusterSettings",
+    "DatabaseSettings",
     "DecoderSettings",
     "FusionSettings",
     "HealthSettings",
@@ -78,6 +80,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     #: SQLAlchemy URL; default is an SQLite file under ``data_dir``
     database_url: str | None = None
+    #: the connections one process keeps to that database
+    database: DatabaseSettings = DatabaseSettings()
     #: evaluation/test data (the shared development split)
     eval_data_dir: Path = REPO_ROOT.parent / "shared" / "data"
 

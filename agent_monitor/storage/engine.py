@@ -34,6 +34,8 @@ from agent_monitor.storage import evidence, review_seal
 if TYPE_CHECKING:
     from agent_monitor.settings import Settings
 
+#: what a PostgreSQL connection is named by default (``application_name``); a server adds its node
+APP_NAME = "agent-monitor"
 #: how long an SQLite writer waits for another writer's lock before failing (milliseconds)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -57,10 +59,20 @@ def database_url(source: Settings | str | URL) -> URL:
     return url
 
 
-def make_engine(source: Settings | str | URL, *, create: bool = True, **kwargs: Any) -> Engine:
+def make_engine(
+    source: Settings | str | URL, *, create: bool = True, name: str = APP_NAME, **kwargs: Any
+) -> Engine:
     """An engine for ``source``; for an SQLite file its directory and the file are created if
-    missing, or, with ``create=False``, :class:`DatabaseUnavailableError` if the file is missing."""
+    missing, or, with ``create=False``, :class:`DatabaseUnavailableError` if the file is missing.
+    From settings, the pool is ``database``'s; on PostgreSQL the connections carry ``name``
+    (``application_name``, seen in ``pg_stat_activity``)."""
     url = database_url(source)
+    in_memory = url.get_backend_name() == "sqlite" and sqlite_file(url) is None
+    if not isinstance(source, str | URL) and not in_memory:  # in memory: one connection, no pool
+        pool = source.database
+        kwargs.setdefault("pool_size", pool.pool_size)
+        kwargs.setdefault("max_overflow", pool.overflow(source.live.outbox.writer_threads))
+        kwargs.setdefault("pool_timeout", pool.pool_timeout_s)
     if url.get_backend_name() == "sqlite":
         path = sqlite_file(url)
         if path is not None and path.is_dir():
@@ -76,7 +88,8 @@ def make_engine(source: Settings | str | URL, *, create: bool = True, **kwargs: 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("hide_parameters", True)
-    engine = create_engine(url, **kwargs)
+    connect_args = {"application_name": name[:63], **kwargs.pop("connect_args", {})}  # 63: NAMEDATALEN
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
     event.listen(engine, "handle_error", _without_row_values)
     return engine
 

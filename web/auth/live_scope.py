@@ -7,7 +7,11 @@ finished, at that level) laid over them, since the database may not have it yet.
 facts are looked up once per connection; agents' teams once per ``web.session_recheck_s`` (as
 often as an open websocket re-checks its session), so an agent an admin moves to another team
 leaves the old team's open walls within that time; a live call's events wait on the database only
-for those lookups.
+for those lookups, and only for the roles whose view depends on them (an admin sees every event,
+and only a supervisor's view depends on an agent's team). While the database is not available
+(down, or every pooled connection busy) a lookup is tried again, the event waiting: it is neither
+dropped nor does it end the socket (it ended it with a server error, and every later event with
+it, alerts too).
 
 So each user gets, live, the events of exactly the calls the REST API shows them: an agent their
 own calls, a supervisor their team's, QA the ``call_ended`` and ``qa_queued`` of flagged calls
@@ -18,34 +22,49 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import select
 
 from agent_monitor.model.events import CallEnded, CallStarted, Event, QaQueued
 from agent_monitor.model.levels import WarningLevel
+from agent_monitor.model.roles import Role
 from agent_monitor.model.session import CallInfo
+from agent_monitor.pipeline.outbox import is_transient
 from agent_monitor.storage.enums import CallStatus
 from agent_monitor.storage.tables import Agent, Call
 from web.auth.deps import CurrentUser
 from web.auth.scope import CallFacts, can_see, facts_of_row
 from web.services import Services
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 
 class LiveScope:
     """Which live calls (and their events) one user may see."""
 
-    def __init__(self, user: CurrentUser, services: Services) -> None:
+    def __init__(self, user: CurrentUser, services: Services, *, waits: bool = True) -> None:
         self.user = user
+        #: a lookup waits while the database is not available (a socket's events); ``False``: it
+        #: fails at once (a request, answered 503)
+        self.waits = waits
         self.services = services
         self._team: dict[str, str | None] = {}
         self._teams_since = time.monotonic()
         self._finished: dict[str, CallFacts] = {}
+        #: a lookup has waited for the database on this connection (said once in the log)
+        self._waited = False
 
     async def allows(self, event: Event) -> bool:
         """Whether ``event`` may be sent to the user."""
+        if self.user.role is Role.ADMIN:  # every call: nothing to look up
+            return True
         return can_see(self.user, await self.facts(event))
 
     async def sees(self, info: CallInfo) -> bool:
@@ -79,19 +98,39 @@ class LiveScope:
         )
 
     async def team_of(self, agent_id: str) -> str | None:
+        """The agent's team, for a supervisor (the only view it decides); None for the others."""
         await self.learn_teams([agent_id])
-        return self._team[agent_id]
+        return self._team.get(agent_id)
 
     async def learn_teams(self, agent_ids: Iterable[str]) -> None:
         """Look up the teams of the agents not known yet, in one query (a page of live calls);
-        every team is looked up again once ``web.session_recheck_s`` has passed."""
+        every team is looked up again once ``web.session_recheck_s`` has passed. Not for a user
+        whose view no team decides."""
+        if self.user.role is not Role.SUPERVISOR:
+            return
         now = time.monotonic()
         if now - self._teams_since >= self.services.settings.web.session_recheck_s:
             self._team.clear()  # an admin may have moved an agent since
             self._teams_since = now
         missing = sorted(set(agent_ids) - self._team.keys())
         if missing:
-            self._team.update(await asyncio.to_thread(self._teams_from_db, missing))
+            self._team.update(await self._looked_up(partial(self._teams_from_db, missing)))
+
+    async def _looked_up(self, lookup: Callable[[], T]) -> T:
+        """``lookup()`` in a thread, tried again (0.5 s, doubling to 5 s) while the database is
+        not available: the event waits, as the module documentation says."""
+        delay = 0.5
+        while True:
+            try:
+                return await asyncio.to_thread(lookup)
+            except Exception as exc:
+                if not self.waits or not is_transient(exc):
+                    raise
+                if not self._waited:
+                    log.warning("live events of %s wait for the database: %s", self.user.username, exc)
+                self._waited = True
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
 
     def _teams_from_db(self, agent_ids: list[str]) -> dict[str, str | None]:
         with self.services.db.session() as s:
@@ -102,7 +141,7 @@ class LiveScope:
     async def _stored(self, call_id: str) -> CallFacts | None:
         if call_id in self._finished:
             return self._finished[call_id]
-        facts = await asyncio.to_thread(self._stored_from_db, call_id)
+        facts = await self._looked_up(partial(self._stored_from_db, call_id))
         if facts is not None and facts.status is not CallStatus.LIVE:
             self._finished[call_id] = facts  # a finished call's facts no longer change
         return facts
