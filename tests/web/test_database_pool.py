@@ -15,7 +15,7 @@ from tests.web.auth_support import PASSWORD, add_users, app_settings, running
 from tests.web.backend_support import BACKENDS, backend_database
 from web.errors import DATABASE_UNAVAILABLE
 
-ONE = DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=0.5)
+ONE = DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=2.0)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -21,7 +21,7 @@ from agent_monitor.settings import DatabaseSettings, Settings
 from tests.web.auth_support import add_users, app_settings, running, sign_in
 from web.errors import DATABASE_UNAVAILABLE
 
-ONE = DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=0.3)
+ONE = DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=2.0)
 
 
 def test_live_events_wait_for_the_database_and_the_socket_stays_open(

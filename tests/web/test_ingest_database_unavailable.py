@@ -33,7 +33,7 @@ def server(tmp_path: Any, base_settings: Settings) -> Iterator[LiveServer]:
     settings = base_settings.model_copy(
         update={
             "data_dir": tmp_path / "data",
-            "database": DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=0.5),
+            "database": DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=2.0),
             "server": base_settings.server.model_copy(update={"audiosocket_port": None}),
             "web": base_settings.web.model_copy(update={"ingest_token": SecretStr(TOKEN)}),
         }
