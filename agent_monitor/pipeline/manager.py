@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,9 @@ from agent_monitor.settings import Settings
 from agent_monitor.storage import Database, repo
 
 log = logging.getLogger(__name__)
+
+#: why a call start the database could not take was refused
+DATABASE_AWAY = "the database is not available right now; try again"
 
 
 class CallManager:
@@ -109,28 +113,21 @@ class CallManager:
         per leg, then :class:`CallStarted`. Raises :class:`CallAlreadyLiveError` for a live id; a
         call still stopping (its connection has just ended) is resumed once it has stopped. A
         start that fails or is cancelled (here, or by :meth:`shutdown`) leaves no row ``live``
-        (:mod:`agent_monitor.pipeline.opening`); one that fails because the database is not
-        available (down, or every pooled connection busy) is a :class:`DatabaseUnavailableError`
-        (the client may try again)."""
+        (:mod:`agent_monitor.pipeline.opening`). While the database is not available (down, or
+        every pooled connection busy) the opening is tried again, for up to
+        ``live.outbox.spill_after_s``; then it is a :class:`DatabaseUnavailableError` (the client
+        may try again)."""
         await self._wait_stopping(info.call_id)
         if info.call_id in self._sessions:
             raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
         self.outbox.start()
         self.heap.busy()
         stages = self.stages  # the rule set in use now, for the whole call
-        store = CallStore(self.outbox, info.call_id, self.holder.instance)
-        session = CallSession(
-            info, self.settings, self.bus, store, self.escalator, self.clock, metrics=self.metrics
-        )
-        self._sessions[info.call_id] = session  # reserve the id while opening
         opening = self._opening[info.call_id] = _Opening(asyncio.current_task())
         try:
-            await self._open(session, stages)
-        except BaseException as exc:
+            session = await self._open_retrying(info, stages)
+        except BaseException:
             self._sessions.pop(info.call_id, None)
-            if isinstance(exc, Exception) and not isinstance(exc, AgentMonitorError) and is_transient(exc):
-                log.warning("call %s: not started: the database is not available: %s", info.call_id, exc)
-                raise DatabaseUnavailableError("the database is not available right now; try again") from exc
             raise
         finally:
             del self._opening[info.call_id]
@@ -143,6 +140,31 @@ class CallManager:
         if not session.resumed:
             await check_call_metadata(session, stages.checkers, self.db, self.settings.rules)
         return session
+
+    async def _open_retrying(self, info: CallInfo, stages: Stages) -> CallSession:
+        """A new session for ``info`` opened (:meth:`_open`), its id reserved among the sessions
+        meanwhile; opened again (0.5 s, doubling) while the database is not available, until
+        ``live.outbox.spill_after_s`` has passed."""
+        give_up = time.monotonic() + self.settings.live.outbox.spill_after_s
+        delay = 0.5
+        while True:
+            store = CallStore(self.outbox, info.call_id, self.holder.instance)
+            session = CallSession(
+                info, self.settings, self.bus, store, self.escalator, self.clock, metrics=self.metrics
+            )
+            self._sessions[info.call_id] = session  # reserve the id while opening
+            try:
+                await self._open(session, stages)
+                return session
+            except Exception as exc:
+                if isinstance(exc, AgentMonitorError) or not is_transient(exc):
+                    raise
+                if time.monotonic() + delay > give_up:
+                    log.warning("call %s: not started: the database is not available: %s", info.call_id, exc)
+                    raise DatabaseUnavailableError(DATABASE_AWAY) from exc
+                log.info("call %s: the database is not available, opening again: %s", info.call_id, exc)
+            await asyncio.sleep(delay)
+            delay *= 2
 
     async def _open(self, session: CallSession, stages: Stages) -> None:
         """On a floor, a call live on another node refused first; the recordings (one that cannot

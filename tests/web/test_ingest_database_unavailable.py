@@ -1,13 +1,17 @@
 """A call that starts while its row cannot be written (every connection of the process's pool
 busy for ``database.pool_timeout_s``, as under a burst of web requests, or the database down) is
-refused with a reason to try again later (1013), not a server error (1011 and a traceback); the
-same call started again once a connection is free goes on as any call. A real server (uvicorn,
-the real Vosk model, SQLite)."""
+opened again for up to ``live.outbox.spill_after_s`` (a database back within that time: the call
+goes on), then refused with a reason to try again later (1013), not a server error (1011 and a
+traceback); the same call started again once a connection is free goes on as any call. A real
+server (uvicorn, the real Vosk model, SQLite)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -71,5 +75,32 @@ def test_a_call_whose_row_cannot_be_written_is_refused_to_try_again(server: Live
     got, code, reason = asyncio.run(_call(server, call_id, 50))  # tried again: a connection is free
     assert code == 1000, (code, reason, got)
     assert [json.loads(m)["type"] for m in got] == ["started", "stopped"], got
+    with server.services.db.session() as s:
+        assert repo.get_call(s, call_id).status is CallStatus.ENDED
+
+
+def test_a_call_starting_while_the_database_is_locked_a_moment_goes_on(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite locked by another writer for 1.5 s, a write failing after 0.2 s ("database is
+    locked", as PostgreSQL restarting fails at once): the opening is tried again and the call goes
+    on once the lock is gone (on the code before: 1013 at the first failure)."""
+    monkeypatch.setattr("agent_monitor.storage.engine.SQLITE_BUSY_TIMEOUT_MS", 200)
+    server.services.db.engine.dispose()  # new connections: with the short busy timeout
+    call_id = "locked-" + uuid.uuid4().hex[:8]
+    db_file = server.settings.data_dir / "agent-monitor.db"
+    lock = sqlite3.connect(db_file, isolation_level=None, timeout=10, check_same_thread=False)
+    lock.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(1.5, lambda: lock.execute("ROLLBACK"))
+    release.start()
+    try:
+        started = time.monotonic()
+        got, code, reason = asyncio.run(_call(server, call_id, 50))
+    finally:
+        release.join()
+        lock.close()
+    assert code == 1000, (code, reason, got)
+    assert [json.loads(m)["type"] for m in got] == ["started", "stopped"], got
+    assert time.monotonic() - started > 1.4  # it waited for the lock
     with server.services.db.session() as s:
         assert repo.get_call(s, call_id).status is CallStatus.ENDED
