@@ -144,7 +144,9 @@ class CallManager:
     async def _open_retrying(self, info: CallInfo, stages: Stages) -> CallSession:
         """A new session for ``info`` opened (:meth:`_open`), its id reserved among the sessions
         meanwhile; opened again (0.5 s, doubling) while the database is not available, until
-        ``live.outbox.spill_after_s`` has passed."""
+        ``live.outbox.spill_after_s`` has passed, and only once the failed opening's own writes
+        are done (one that wrote the row ends it ``aborted``: still waiting, it would end the
+        next opening's call after it)."""
         give_up = time.monotonic() + self.settings.live.outbox.spill_after_s
         delay = 0.5
         while True:
@@ -159,7 +161,7 @@ class CallManager:
             except Exception as exc:
                 if isinstance(exc, AgentMonitorError) or not is_transient(exc):
                     raise
-                if time.monotonic() + delay > give_up:
+                if not session.store.settled or time.monotonic() + delay > give_up:
                     log.warning("call %s: not started: the database is not available: %s", info.call_id, exc)
                     raise DatabaseUnavailableError(DATABASE_AWAY) from exc
                 log.info("call %s: the database is not available, opening again: %s", info.call_id, exc)

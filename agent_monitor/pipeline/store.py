@@ -100,6 +100,11 @@ class CallStore:
         return len(self._memory)
 
     @property
+    def settled(self) -> bool:
+        """No write of this store waits any more (never started, or its writer has finished)."""
+        return self._task is None or self._task.done()
+
+    @property
     def degraded(self) -> bool:
         trouble = self._trouble_s() >= self.settings.stall_after_s
         return self.spilled or self.failing_since is not None or trouble
