@@ -47,8 +47,9 @@ from tests.pg_support import admin_engine, create_database, drop_database  # noq
 
 #: what each web client reads, in turn (the pages' own reads: call list, wall, QA queue, account)
 ROUTES = ("/api/calls?limit=50", "/api/wall", "/api/qa/queue", "/api/auth/me")
-#: the node's connections: the database is the benchmark's own, made for the run
-COUNT = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d")
+#: the node's connections: the database is the benchmark's own, made for the run (client
+#: backends only: PostgreSQL's autovacuum workers show under the database too)
+COUNT = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND backend_type = 'client backend'")
 
 
 @dataclass
