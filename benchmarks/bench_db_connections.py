@@ -144,8 +144,7 @@ def main() -> int:
         raise SystemExit("give --postgres-url (or set AGENT_MONITOR_TEST_POSTGRES_URL)")
     default = Settings()
     args.data = args.data or default.eval_data_dir
-    pool = default.database
-    pool_size, max_overflow = pool.pool_size, pool.overflow(default.live.outbox.writer_threads)
+    pool_size, max_overflow = default.database.pool_size, default.database_overflow
     if args.pool:
         pool_size, max_overflow = (int(x) for x in args.pool.split(","))
     admin = admin_engine(args.postgres_url)

@@ -71,7 +71,8 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
     from agent_monitor.storage.anchors import AnchorWriter, anchor_path
     from agent_monitor.storage.recording_seal import SealedAtStart, seal_left_open
 
-    db = await asyncio.to_thread(Database.open, settings, name=f"agent-monitor {settings.node_id}")
+    name = f"agent-monitor {settings.node_id}"  # its connections, in pg_stat_activity
+    db = await asyncio.to_thread(Database.open, settings, name=name)
 
     def prepare_db() -> tuple[list[str], SealedAtStart]:
         upgrade_database(db.engine)
@@ -85,7 +86,7 @@ async def _open_services(settings: Settings, open_stages: StageOpener) -> Servic
             return aborted, seal_left_open(s, settings.media_dir, datetime.now(UTC), writer=own)
 
     aborted, sealed = await asyncio.to_thread(prepare_db)
-    await asyncio.to_thread(_say_connection_room, db, settings)
+    await asyncio.to_thread(_say_connection_room, db, settings, name)
     if aborted:
         log.warning("marked %d call(s) left live by a previous run as aborted: %s", len(aborted), aborted)
     if sealed.sealed:
@@ -186,7 +187,7 @@ def build_app(
     return app
 
 
-def _say_connection_room(db: Database, settings: Settings) -> None:
+def _say_connection_room(db: Database, settings: Settings, name: str) -> None:
     """Log how many connections this process may open against the room PostgreSQL has for them
     (a warning where the whole pool does not fit now); nothing on SQLite."""
     from agent_monitor.storage.connections import room_message, server_connections
@@ -197,7 +198,6 @@ def _say_connection_room(db: Database, settings: Settings) -> None:
         log.warning("database: cannot read PostgreSQL's connection limit: %s", exc)
         return
     if server is not None:
-        pool = settings.database
-        overflow = pool.overflow(settings.live.outbox.writer_threads)
-        enough, message = room_message(pool.pool_size, overflow, server, f"agent-monitor {settings.node_id}")
+        size, overflow = settings.database.pool_size, settings.database_overflow
+        enough, message = room_message(size, overflow, server, name)
         log.log(logging.INFO if enough else logging.WARNING, "database: %s", message)

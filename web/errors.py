@@ -61,6 +61,7 @@ from agent_monitor.errors import (
     SessionClosedError,
     TooManyAttemptsError,
 )
+from agent_monitor.ingest.starting import CLOSE_TRY_AGAIN_LATER
 from web.auth.deps import session_of
 from web.language import ui_lang
 from web.ui.error_pages import render_error
@@ -167,10 +168,6 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 DATABASE_UNAVAILABLE = "the database is not available right now; try again in a moment"
 
 
-#: the close of a websocket that failed on the database (1013: try again later)
-WS_TRY_AGAIN_LATER = 1013
-
-
 async def database_error(request: Request, exc: Exception) -> Response | None:
     """503 with :data:`DATABASE_UNAVAILABLE` (and ``Retry-After``) for a request that failed on the
     database's connection or lock, or found no free connection in this process's pool within
@@ -186,7 +183,7 @@ async def database_error(request: Request, exc: Exception) -> Response | None:
     if isinstance(request, WebSocket):
         log.error("websocket %s failed: %s: %s", request.url.path, cause, exc)
         with contextlib.suppress(RuntimeError, OSError):  # the client may have gone already
-            await request.close(WS_TRY_AGAIN_LATER, DATABASE_UNAVAILABLE)
+            await request.close(CLOSE_TRY_AGAIN_LATER, DATABASE_UNAVAILABLE)
         return None
     log.error("%s %s failed: %s: %s", request.method, request.url.path, cause, exc)
     headers = {"Retry-After": "5"}

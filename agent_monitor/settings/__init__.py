@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         return f"{self.server.node_name or socket.gethostname()}:{self.server.port}"
 
     @property
+    def database_overflow(self) -> int:
+        """The pool's overflow: ``database.max_overflow``, or one connection per thread that may use
+        the database beyond ``pool_size`` (:meth:`DatabaseSettings.overflow`)."""
+        return self.database.overflow(self.live.outbox.writer_threads)
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

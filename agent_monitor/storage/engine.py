@@ -71,7 +71,7 @@ def make_engine(
     if not isinstance(source, str | URL) and not in_memory:  # in memory: one connection, no pool
         pool = source.database
         kwargs.setdefault("pool_size", pool.pool_size)
-        kwargs.setdefault("max_overflow", pool.overflow(source.live.outbox.writer_threads))
+        kwargs.setdefault("max_overflow", source.database_overflow)
         kwargs.setdefault("pool_timeout", pool.pool_timeout_s)
     if url.get_backend_name() == "sqlite":
         path = sqlite_file(url)
