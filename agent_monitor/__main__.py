@@ -1,5 +1,5 @@
 import sys
 
-from agent_monitor.cli import main
+from agent_monitor.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_monitor.audio.decode import ChannelMap, RawFormat, decode_file, split_legs
+from agent_monitor.event_loops import run
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
@@ -63,6 +64,6 @@ def transcribe_file(
     """Decode ``path`` and transcribe its legs (blocking; runs its own event loop)."""
     audio = decode_file(path, target_rate=settings.asr.sample_rate, raw=raw)
     legs = split_legs(audio, channel_map, settings.asr.agent_channel)
-    transcripts = asyncio.run(transcribe_legs(pool, settings, legs, progress=progress))
+    transcripts = run(transcribe_legs(pool, settings, legs, progress=progress))
     worded = tuple(t for t in transcripts if not t.wordless)
     return FileTranscript(path=path, duration=audio.duration, transcripts=worded)

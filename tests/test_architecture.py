@@ -35,7 +35,18 @@ MAX_FUNCTION_LINES = 60
 GENERATED = ("agent_monitor/storage/migrations/versions/",)
 
 STAGES = ("asr", "emotion", "qa_rules")
-CORE = ("model", "errors", "settings", "audio", "strict_json", "data_dir_lock", "lanes", "heap_trim", "files")
+CORE = (
+    "model",
+    "errors",
+    "settings",
+    "audio",
+    "strict_json",
+    "data_dir_lock",
+    "lanes",
+    "event_loops",
+    "heap_trim",
+    "files",
+)
 SERVICES = ("storage", "accounts", "pipeline", "ingest", "cluster")
 TOP = ("compose", "cli", "evaluation", "workers", "allocator", "__main__")
 

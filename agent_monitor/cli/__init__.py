@@ -58,14 +58,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, stops: StopSignals | None = None) -> int:
+    """Run the command ``argv`` names; its exit status. ``stops``: how stops are taken (the
+    program's own, from :func:`entry`; a fresh one otherwise)."""
     from agent_monitor.settings import load_settings
 
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         return _usage(parser)
-    with StopSignals() as stop:
+    with stops or StopSignals() as stop:
         try:
             settings = load_settings(args.config)
             rc: int = args.func(args, settings)
@@ -75,16 +77,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return exc.exit_code
         except KeyboardInterrupt:
             if not stop.terminated:
-                print("agent-monitor: interrupted", file=sys.stderr)
-                return INTERRUPTED_STATUS
+                return _tell_interrupted(stop)
     if stop.terminated:  # after the command's cleanup, even where it returned (a server's stop)
-        print("agent-monitor: terminated", file=sys.stderr)
-        return end_by_sigterm()
+        return _tell_terminated(stop)
     if stop.dropped:  # a Ctrl-C that a finalizer dropped just as the command ended
-        print("agent-monitor: interrupted", file=sys.stderr)
-        return INTERRUPTED_STATUS
+        return _tell_interrupted(stop)
     return rc
 
 
+def _tell_interrupted(stop: StopSignals) -> int:
+    print("agent-monitor: interrupted", file=sys.stderr)
+    stop.told = True
+    return INTERRUPTED_STATUS
+
+
+def _tell_terminated(stop: StopSignals) -> int:
+    print("agent-monitor: terminated", file=sys.stderr)
+    stop.told = True
+    return end_by_sigterm()
+
+
+def entry() -> int:
+    """The ``agent-monitor`` program (and ``python -m agent_monitor``): :func:`main` with the
+    program's stops, then the way out (:func:`exiting.exit_on_stop`). Not in :func:`main` itself,
+    which tests call in their own process."""
+    from agent_monitor.cli.exiting import exit_on_stop
+
+    stops = StopSignals(program=True)
+    try:
+        status = main(stops=stops)
+    except KeyboardInterrupt:  # a stop that landed as main ended, after its command had
+        if stops.terminated:
+            return end_by_sigterm() if stops.told else _tell_terminated(stops)
+        status = INTERRUPTED_STATUS if stops.told else _tell_interrupted(stops)
+    exit_on_stop(status, stops)
+    return status
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(entry())

@@ -29,10 +29,10 @@ def register(commands: Any, evals: Any) -> None:
 
 
 def run_analyze(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
 
     from agent_monitor.audio.decode import parse_channel_map
     from agent_monitor.errors import AudioDecodeError
+    from agent_monitor.event_loops import run
 
     args.channel_map = parse_channel_map(args.channel_map) if args.channel_map else None
     if not args.file.is_file():
@@ -41,7 +41,7 @@ def run_analyze(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(
             update={"asr": settings.asr.model_copy(update={"agent_channel": args.agent_channel})}
         )
-    result = asyncio.run(_analyze(args, settings))
+    result = run(_analyze(args, settings))
     report = result.report
     if args.json:
         out = report.to_dict()

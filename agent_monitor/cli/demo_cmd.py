@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_monitor.cli.live_cmd import check_numbers, own_heap, preflight, server_options, server_settings
 from agent_monitor.errors import ConfigError, DatasetError
+from agent_monitor.event_loops import run
 from agent_monitor.settings import Settings
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from agent_monitor.cli.listeners import bind_serve_ports
 
     ports = bind_serve_ports(settings)  # a port in use: one line, exit 3, as `serve`
-    return asyncio.run(_demo(settings, ports, args.calls, args.rounds, args.speed, args.duration))
+    return run(_demo(settings, ports, args.calls, args.rounds, args.speed, args.duration))
 
 
 async def _demo(

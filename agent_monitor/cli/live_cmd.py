@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from agent_monitor.data_dir_lock import DataDirLock
 from agent_monitor.errors import ConfigError, StreamingClientError
+from agent_monitor.event_loops import run
 from agent_monitor.settings import Settings
 
 
@@ -207,9 +208,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
     )
     token = client_ingest_token(settings)
-    result = asyncio.run(
-        replay_call(args.server, audio, call, protocol=args.protocol, speed=args.speed, token=token)
-    )
+    result = run(replay_call(args.server, audio, call, protocol=args.protocol, speed=args.speed, token=token))
     if not result.completed:
         raise StreamingClientError(
             f"call {result.call_id}: server closed the stream after {result.seconds_sent:.1f} s "
@@ -246,7 +245,7 @@ def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
     )
 
-    async def run() -> Any:
+    async def run_capture() -> Any:
         stop = asyncio.Event()
         task = asyncio.create_task(
             capture_call(
@@ -266,7 +265,7 @@ def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
             stop.set()
             return await task
 
-    result, stats = asyncio.run(run())
+    result, stats = run(run_capture())
     if not result.completed:
         raise StreamingClientError(
             f"call {result.call_id}: server closed the stream "

@@ -23,10 +23,12 @@ ends as interrupted (it used to exit 0, as if no Ctrl-C had come).
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -42,7 +44,15 @@ class StopSignals:
     """While entered (in the main thread), SIGTERM is handled as Ctrl-C and remembered, and a stop
     that a finalizer dropped is delivered again."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, program: bool = False) -> None:
+        """``program``: this process is the program (its entry, not a test calling ``main``): once
+        left, a stop is held for :func:`agent_monitor.cli.exiting.exit_on_stop` instead of being
+        raised where the way out happens to be."""
+        self.program = program
+        #: the command's last line (interrupted, terminated) has been printed
+        self.told = False
+        #: a stop came after this was left (``program`` only)
+        self.after = False
         self.terminated = False
         #: a stop that a finalizer dropped and that is not delivered again yet (or, after the exit,
         #: never was: the command ended first)
@@ -50,7 +60,6 @@ class StopSignals:
         self._lock = threading.Lock()
         self._previous: Any = None
         self._previous_hook: Any = None
-        self._redeliver: threading.Timer | None = None
         self._installed = False
 
     def __enter__(self) -> StopSignals:
@@ -62,12 +71,17 @@ class StopSignals:
 
     def __exit__(self, *exc: object) -> None:
         if self._installed:
-            signal.signal(signal.SIGTERM, self._previous)
+            if self.program:
+                signal.signal(signal.SIGINT, self._on_late_stop)
+                signal.signal(signal.SIGTERM, self._on_late_stop)
+            else:
+                signal.signal(signal.SIGTERM, self._previous)
             sys.unraisablehook = self._previous_hook
-            with self._lock:  # from here the timer delivers nothing: a pending stop stays dropped
+            with self._lock:  # from here nothing is delivered again: a pending stop stays dropped
                 self._installed = False
-            if self._redeliver is not None:
-                self._redeliver.cancel()
+
+    def _on_late_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.after = True
 
     def _on_unraisable(self, unraisable: sys.UnraisableHookArgs) -> None:
         if unraisable.exc_type is None or not issubclass(unraisable.exc_type, KeyboardInterrupt):
@@ -78,13 +92,20 @@ class StopSignals:
         # hook, it would be dropped for good)
         signum = signal.SIGTERM if self.terminated else signal.SIGINT
         self.dropped = True
-        self._redeliver = threading.Timer(REDELIVER_AFTER_S, self._deliver, (signum,))
-        self._redeliver.daemon = True
-        self._redeliver.start()
+        started = False
+        try:
+            # a bare thread: ``threading.Thread.start`` waits for it to begin, and a further stop
+            # landing in that wait was raised in this hook (a traceback) with no delivery started
+            _thread.start_new_thread(self._deliver, (signum,))
+            started = True
+        except KeyboardInterrupt:  # a further stop landed in this hook: one delivery for both
+            if not started:
+                _thread.start_new_thread(self._deliver, (signum,))
 
     def _deliver(self, signum: int) -> None:
-        """The timer's end: the dropped stop goes to the main thread, unless the command has
-        already ended (then it stays :attr:`dropped`, for ``main``)."""
+        """A moment later, in a thread of its own: the dropped stop goes to the main thread, unless
+        the command has already ended (then it stays :attr:`dropped`, for ``main``)."""
+        time.sleep(REDELIVER_AFTER_S)
         with self._lock:
             if not (self._installed and self.dropped):
                 return
@@ -110,12 +131,17 @@ def _signal_main_thread(signum: int) -> None:
         signal.pthread_kill(threading.main_thread().ident or 0, signum)
 
 
-def end_by_sigterm() -> int:
-    """End this process by SIGTERM with its default action, output flushed; returns
-    :data:`TERMINATED_STATUS` only where the signal did not end it (not the main thread)."""
+def flush_output() -> None:
+    """Flush stdout and stderr (a closed pipe or file is left as it is)."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe or file
             stream.flush()
+
+
+def end_by_sigterm() -> int:
+    """End this process by SIGTERM with its default action, output flushed; returns
+    :data:`TERMINATED_STATUS` only where the signal did not end it (not the main thread)."""
+    flush_output()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)

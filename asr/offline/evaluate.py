@@ -21,6 +21,7 @@ from typing import Any
 from agent_monitor.audio.conditions import CONDITIONS, Condition, needs_noise
 from agent_monitor.audio.decode import FloatArray, decode_file, float_to_pcm16
 from agent_monitor.errors import AgentMonitorError, DatasetError
+from agent_monitor.event_loops import Runner
 from agent_monitor.model.audio import BYTES_PER_SAMPLE, Leg
 from agent_monitor.model.transcript import Transcript
 from agent_monitor.settings import Settings
@@ -277,8 +278,9 @@ def _evaluate_parts(
     log = WordsLog(options.words_out) if options.words_out is not None else None
     try:
         # one event loop for every decode: a Ctrl-C that lands while asyncio.run builds a loop per
-        # clip leaves a half-built one whose finalizer prints a traceback after "interrupted"
-        with asyncio.Runner() as runner:
+        # clip leaves a half-built one whose finalizer prints a traceback after "interrupted";
+        # and one that lands while it closes is held till the close is done (event_loops.Runner)
+        with Runner() as runner:
             for labels, part in parts:
                 results.extend(_evaluate_folder(pool, settings, labels, part, options, (cache, log), runner))
         if log is not None:
@@ -297,7 +299,7 @@ def _evaluate_folder(
     part: SplitPart | None,
     options: EvalOptions,
     keep: tuple[PlainCache | None, WordsLog | None],
-    runner: asyncio.Runner,
+    runner: Runner,
 ) -> list[FolderResult]:
     rows = spread(label_rows(labels), part, options.limit or (part.files if part else 0))
     cache, log = keep

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from agent_monitor.evaluation.live.verify import (
     privacy_labels,
     score_verify,
 )
+from agent_monitor.event_loops import run
 from agent_monitor.files import flush_to_disk
 from agent_monitor.settings import Settings
 from qa_rules.engine import load_rules_from_settings
@@ -90,7 +90,7 @@ def run_live_eval(settings: Settings, options: LiveEvalOptions) -> LiveRun:
     ruleset = load_rules_from_settings(settings)
     calls = build_calls(options)
     with running_server() as server:
-        log = asyncio.run(run_calls(server, calls, concurrency=options.concurrency, speed=options.speed))
+        log = run(run_calls(server, calls, concurrency=options.concurrency, speed=options.speed))
     results = [r for call in calls for r in score_call(call, log, ruleset, options.speed)]
     verify = score_verify(calls, privacy_labels(options.data_dir), log, ruleset)
     return LiveRun(results, calls, log, verify)
@@ -131,11 +131,11 @@ class TurnsOut:
 def report(settings: Settings, options: LiveEvalOptions, turns_out: Path | None = None) -> str:
     out = TurnsOut(turns_out) if turns_out is not None else None
     try:
-        run = run_live_eval(settings, options)
+        live = run_live_eval(settings, options)
         if out is not None:
-            out.write(run.results)
+            out.write(live.results)
     finally:
         if out is not None:
             out.close()
-    table = format_report(run.results, run.calls, run.log, options.concurrency, options.speed)
-    return "\n".join([table, "", *format_verify_live(run.verify)])
+    table = format_report(live.results, live.calls, live.log, options.concurrency, options.speed)
+    return "\n".join([table, "", *format_verify_live(live.verify)])

@@ -13,7 +13,6 @@ and the whole leg's (process CPU over the leg's run).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ import numpy as np
 from agent_monitor.audio.decode import resample
 from agent_monitor.evaluation.live.assemble import RATE, LiveCall
 from agent_monitor.evaluation.live.scoring import turn_at
+from agent_monitor.event_loops import run
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.rules import HitStatus
 from agent_monitor.model.transcript import Transcript
@@ -139,7 +139,7 @@ def second_pass_ab(settings: Settings, calls: list[LiveCall]) -> dict[bool, Mode
             for at_pause in (False, True):
                 asr = settings.asr.model_copy(update={"keyword_second_pass_at_pause": at_pause})
                 mode = settings.model_copy(update={"asr": asr})
-                totals[at_pause].add(asyncio.run(run_leg(pool, mode, rules, call, pcm)), call)
+                totals[at_pause].add(run(run_leg(pool, mode, rules, call, pcm)), call)
     finally:
         pool.close()
     return totals

@@ -204,6 +204,53 @@ def test_a_stop_that_lands_in_a_finalizer_still_stops_the_command(sig: str, how:
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
+#: a stop lands in a finalizer, and a second one in the hook that takes the first one's report, as
+#: it starts the delivery (the hook's thread start made to send it, at the moment it can land)
+LANDS_IN_THE_HOOK = """
+import _thread, os, signal, time
+from agent_monitor.cli.stopping import StopSignals
+
+real = _thread.start_new_thread
+
+def landing(*args):
+    _thread.start_new_thread = real
+    os.kill(os.getpid(), signal.SIGINT)
+    sum(range(1000))  # the handler runs and raises here, in the hook
+    return real(*args)
+
+class Landing:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))
+
+with StopSignals():
+    try:
+        _thread.start_new_thread = landing
+        Landing()
+        time.sleep(10)
+        print("carried on")
+    except KeyboardInterrupt:
+        print("stopped")
+"""
+
+
+def test_a_second_stop_in_the_hook_neither_prints_nor_loses_the_delivery() -> None:
+    """Ctrl-C pressed three times, 0-20 ms apart, into ``eval asr`` (2 of 120 runs on 0fb4b19):
+    the second stop was raised in the hook as it started the delivery ("Exception ignored in
+    sys.unraisablehook" and a traceback)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", LANDS_IN_THE_HOOK],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.stdout, done.stderr) == ("stopped\n", "")
+    assert time.monotonic() - started < 8
+
+
 #: the real ``main`` running a command whose last act drops a stop in a finalizer: the command
 #: returns (0) before the stop is delivered again
 LANDS_AS_THE_COMMAND_ENDS = """

@@ -1,0 +1,137 @@
+"""Event loops that a Ctrl-C pressed again leaves whole.
+
+``asyncio.run`` (and :class:`asyncio.Runner`) takes the first Ctrl-C by cancelling the main task;
+a second one raised :class:`KeyboardInterrupt` wherever the main thread was, in the middle of a
+task's step or of a future's callbacks: a task could be left waiting on nothing (its wake-up never
+scheduled), and the loop's close, which cancels the tasks left and runs the loop until they have
+ended, then waited for it for ever. A third Ctrl-C landed in that close and cut it short: the loop
+was closed with a task still pending, and Python printed "Task was destroyed but it is pending!"
+(or a traceback from the half-closed loop's finalizer) after the command's last line.
+
+:class:`Runner` and :func:`run` take the second stop at the loop's next turn, between two
+callbacks, where nothing is half done (a third one, for a loop that does not turn, is raised at
+once), and hold a stop that lands while the loop closes until the close is done, then raise it (a
+second one there is raised at once, for a task that ignores its cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Coroutine, Iterator
+from types import FrameType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class _Held:
+    """The SIGINT handler while stops are held: counts them; the second one raises."""
+
+    def __init__(self) -> None:
+        self.stops = 0
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.stops += 1
+        if self.stops > 1:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def held_stops() -> Iterator[None]:
+    """While the block runs (in the main thread), a Ctrl-C, and a SIGTERM taking its way
+    (:class:`agent_monitor.cli.stopping.StopSignals`), is held; it is raised as
+    :class:`KeyboardInterrupt` once the block has ended, unless the block ends by an exception
+    (the stop that is already under way). A second stop in the block is raised at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = _Held()
+    try:
+        previous = signal.signal(signal.SIGINT, held)
+    except KeyboardInterrupt:  # one pending: Python delivers it before changing the handler
+        held.stops += 1
+        previous = signal.signal(signal.SIGINT, held)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+    if held.stops:
+        raise KeyboardInterrupt
+
+
+class _Stops:
+    """The SIGINT handler while a main task runs: the first stop cancels it, the second is raised
+    at the loop's next turn, a third at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        self.loop = loop
+        self.task = task
+        self.count = 0
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count == 1 and not self.task.done():
+            self.task.cancel()
+            self.loop.call_soon_threadsafe(_nothing)  # wakes a loop waiting in select
+        elif self.count == 2 and not self.task.done():
+            self.loop.call_soon_threadsafe(_stop_now)
+        else:
+            raise KeyboardInterrupt
+
+
+def _nothing() -> None:
+    pass
+
+
+def _stop_now() -> None:
+    raise KeyboardInterrupt
+
+
+class Runner:
+    """:class:`asyncio.Runner` taking stops as the module says."""
+
+    def __init__(self) -> None:
+        self._runner = asyncio.Runner()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, main: Coroutine[Any, Any, T]) -> T:
+        """Run ``main`` to its end, in the loop's own context (as :meth:`asyncio.Runner.run`)."""
+        loop = self._runner.get_loop()
+        task = loop.create_task(main)
+        if threading.current_thread() is not threading.main_thread() or (
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            return self._runner.run(_awaited(task))  # a handler of someone else's: left to it
+        stops = _Stops(loop, task)
+        signal.signal(signal.SIGINT, stops)
+        try:
+            return loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if stops.count and task.uncancel() == 0:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            if signal.getsignal(signal.SIGINT) is stops:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def close(self) -> None:
+        with held_stops():
+            self._runner.close()
+
+
+async def _awaited(task: asyncio.Task[T]) -> T:
+    return await task
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, taking stops as the module says (:class:`Runner`)."""
+    with Runner() as runner:
+        return runner.run(main)
