@@ -4,14 +4,11 @@ moments that matter, so every run takes the same path."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.python_child import run_python
 
 #: a command whose first Ctrl-C cancels the main task; a task takes a moment to stop (it waits
 #: once more), a second Ctrl-C stops the loop meanwhile, and a third lands while the loop closes
@@ -51,14 +48,7 @@ except KeyboardInterrupt:
 
 
 def _pressed(runner: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", PRESSED_THREE_TIMES.format(runner=runner)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python(PRESSED_THREE_TIMES.format(runner=runner))
 
 
 def test_a_stop_while_the_loop_closes_leaves_no_task_pending() -> None:
@@ -110,14 +100,7 @@ def test_a_second_stop_is_raised_between_steps_not_inside_one(runner: str, steps
     then waits for it for ever: seen once in 120 runs of ``eval asr`` given three Ctrl-Cs, on this
     session's first version, which held the third stop in the close but took the second as
     asyncio does)."""
-    done = subprocess.run(
-        [sys.executable, "-c", PRESSED_TWICE_MID_STEP.format(runner=runner)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(PRESSED_TWICE_MID_STEP.format(runner=runner))
     assert (done.stdout, done.stderr) == (f"interrupted {steps}\n", "")
 
 
@@ -136,13 +119,8 @@ try:
 except KeyboardInterrupt:
     print("interrupted after", done, signal.getsignal(signal.SIGINT) is signal.default_int_handler)
 """
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    done = run_python(script)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     block = "['block']" if stops == 1 else "[]"
     assert out == f"interrupted after {block} True\n"

@@ -4,14 +4,12 @@ the exit itself so that it always lands there."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.python_child import run_python
 
 #: the program's entry running a command that ends by a Ctrl-C (status 130) or returns 0, and
 #: leaves behind something of the exit that sends a stop and then takes its time: an exit hook,
@@ -52,14 +50,7 @@ def _exit_stopped(
     sig: str, where: str, interrupted: bool, tmp_path: Path
 ) -> subprocess.CompletedProcess[str]:
     script = STOPPED_WHILE_EXITING.format(sig=sig, where=where, interrupted=interrupted)
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(REPO), "AGENT_MONITOR_DATA_DIR": str(tmp_path / "data")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python(script, data_dir=tmp_path / "data")
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])

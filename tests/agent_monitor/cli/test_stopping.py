@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.python_child import run_python
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -191,14 +193,7 @@ def test_a_stop_that_lands_in_a_finalizer_still_stops_the_command(sig: str, how:
     """Python drops the KeyboardInterrupt raised in a finalizer ("Exception ignored in ..."): the
     command used to carry on as if nothing had come; now the stop is delivered again outside it."""
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", LANDS_IN_A_FINALIZER.format(sig=sig)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(LANDS_IN_A_FINALIZER.format(sig=sig))
     assert done.stdout.strip() == f"stopped {how}", (done.stdout, done.stderr)
     assert time.monotonic() - started < 8
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr
@@ -239,14 +234,7 @@ def test_a_second_stop_in_the_hook_neither_prints_nor_loses_the_delivery() -> No
     the second stop was raised in the hook as it started the delivery ("Exception ignored in
     sys.unraisablehook" and a traceback)."""
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", LANDS_IN_THE_HOOK],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(LANDS_IN_THE_HOOK)
     assert (done.stdout, done.stderr) == ("stopped\n", "")
     assert time.monotonic() - started < 8
 
@@ -289,13 +277,6 @@ def test_a_stop_dropped_in_a_finalizer_as_the_command_ends_still_counts(
 ) -> None:
     """The dropped stop is delivered again a moment later; a command that ended within that moment
     used to cancel the delivery on its way out and exit 0, as if no Ctrl-C had come."""
-    done = subprocess.run(
-        [sys.executable, "-c", LANDS_AS_THE_COMMAND_ENDS.format(sig=sig)],
-        env={**os.environ, "PYTHONPATH": str(REPO), "AGENT_MONITOR_DATA_DIR": str(tmp_path / "data")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(LANDS_AS_THE_COMMAND_ENDS.format(sig=sig), data_dir=tmp_path / "data")
     assert done.returncode == status, (done.returncode, done.stderr)
     assert done.stderr.strip() == line, done.stderr
