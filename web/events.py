@@ -40,7 +40,7 @@ from agent_monitor.model.events import EVENT_TYPES, CallStarted, Event
 from agent_monitor.model.roles import Role
 from agent_monitor.pipeline.bus import EventFilter
 from web.auth.deps import CurrentUser, watch_session, websocket_user
-from web.auth.live_scope import LiveScope
+from web.auth.live_scope import LiveScope, NobodyWaits
 from web.auth.scope import masks
 from web.heartbeat import Sender
 from web.resume import missed_events, order, stream_id
@@ -123,10 +123,10 @@ async def stream_events(
     until the client leaves or the session ends (both websockets of the pages and API use this).
     With ``heartbeat_s``, ``{"type": "ping"}`` every ``heartbeat_s`` seconds too (named in the
     first frame), so that a client notices a server that stopped answering."""
-    scope = LiveScope(user, services)
     masked = masks(websocket, user)
     sender = Sender(websocket)
     with services.bus.subscribe(wanted) as sub:
+        scope = LiveScope(user, services, gone=lambda: sub.closed)
         hello: dict[str, object] = {"type": "subscribed"}
         if heartbeat_s is not None:
             hello["heartbeat_s"] = heartbeat_s
@@ -161,6 +161,8 @@ async def stream_events(
             await websocket.close(1011, close_reason(str(exc)))
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             log.info("events client left: %r", exc)
+        except NobodyWaits:
+            log.info("events client left while an event waited for the database")
         finally:
             for task in (watcher, session_watch, pings):
                 if task is None:

@@ -8,17 +8,24 @@ lost. A real application (real Vosk model, SQLite) in-process."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.websockets import WebSocketDisconnect
+from websockets.sync.client import connect
 
 from agent_monitor.model.events import CallStarted
+from agent_monitor.model.roles import Role
 from agent_monitor.model.session import CallInfo
 from agent_monitor.settings import DatabaseSettings, Settings
+from agent_monitor.storage import repo
 from tests.web.auth_support import add_users, app_settings, running, sign_in
+from tests.web.ui_support import login
+from tests.web.wall_support import Server, add_user, wall_settings
 from web.errors import DATABASE_UNAVAILABLE
 
 ONE = DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=2.0)
@@ -61,3 +68,42 @@ def test_live_events_wait_for_the_database_and_the_socket_stays_open(
     said = [r for r in caplog.records if "wait for the database" in r.getMessage()]
     assert len(said) == 1 and said[0].levelno == logging.WARNING, said
     assert "live events of sup_red wait for the database: QueuePool limit" in said[0].getMessage()
+
+
+def test_a_lookup_stops_waiting_once_its_client_has_left(
+    tmp_path: Path, base_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The supervisor's client leaves while its event waits for the database: the lookup stops
+    trying within one retry, the database still away (it went on until the database answered, a
+    lookup in a thread every 5 s, each holding one of the process's threads up to the pool's
+    timeout, for every client that had left). A real uvicorn server: the test client cancels the
+    application when its socket closes, which a server does not."""
+    caplog.set_level(logging.INFO, logger="web.events")
+    settings = wall_settings(base_settings, tmp_path / "data", None).model_copy(update={"database": ONE})
+    server = Server(settings).start()
+    try:
+        db = server.services.db
+        add_user(db, "sup_red", Role.SUPERVISOR, team="red-team")
+        with db.session() as s:
+            repo.ensure_agent(s, "A-ONE", team="red-team")
+        with httpx.Client(base_url=server.url) as c:
+            login(c, "sup_red")
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": server.url}
+        with connect(server.url.replace("http", "ws", 1) + "/ws/events", additional_headers=headers) as ws:
+            assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
+            held = db.engine.connect()  # the pool's only connection
+            server.publish(CallStarted(call_id="left", t=0.0, info=CallInfo("left", "A-ONE")))
+            _wait_for(caplog, "wait for the database")
+        try:  # the client has left; the database is still away
+            _wait_for(caplog, "events client left while an event waited for the database")
+        finally:
+            held.close()
+    finally:
+        server.stop()
+
+
+def _wait_for(caplog: pytest.LogCaptureFixture, words: str, within_s: float = 15.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not any(words in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, f"never logged: {words}"
+        time.sleep(0.05)

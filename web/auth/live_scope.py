@@ -11,7 +11,8 @@ for those lookups, and only for the roles whose view depends on them (an admin s
 and only a supervisor's view depends on an agent's team). While the database is not available
 (down, or every pooled connection busy) a lookup is tried again, the event waiting: it is neither
 dropped nor does it end the socket (it ended it with a server error, and every later event with
-it, alerts too).
+it, alerts too). Once the socket's client has left (or its session ended) the lookup stops trying
+(:class:`NobodyWaits`); it used to go on until the database answered.
 
 So each user gets, live, the events of exactly the calls the REST API shows them: an agent their
 own calls, a supervisor their team's, QA the ``call_ended`` and ``qa_queued`` of flagged calls
@@ -46,14 +47,26 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class NobodyWaits(Exception):
+    """A lookup that waited for the database stopped: the socket's client has left."""
+
+
+def _never() -> bool:
+    return False
+
+
 class LiveScope:
     """Which live calls (and their events) one user may see."""
 
-    def __init__(self, user: CurrentUser, services: Services, *, waits: bool = True) -> None:
+    def __init__(
+        self, user: CurrentUser, services: Services, *, waits: bool = True, gone: Callable[[], bool] = _never
+    ) -> None:
         self.user = user
         #: a lookup waits while the database is not available (a socket's events); ``False``: it
         #: fails at once (a request, answered 503)
         self.waits = waits
+        #: the socket's client has left: a lookup that waits stops trying (:class:`NobodyWaits`)
+        self.gone = gone
         self.services = services
         self._team: dict[str, str | None] = {}
         self._teams_since = time.monotonic()
@@ -118,7 +131,8 @@ class LiveScope:
 
     async def _looked_up(self, lookup: Callable[[], T]) -> T:
         """``lookup()`` in a thread, tried again (0.5 s, doubling to 5 s) while the database is
-        not available: the event waits, as the module documentation says."""
+        not available: the event waits, as the module documentation says, until the client has
+        left (:class:`NobodyWaits`)."""
         delay = 0.5
         while True:
             try:
@@ -130,6 +144,8 @@ class LiveScope:
                     log.warning("live events of %s wait for the database: %s", self.user.username, exc)
                 self._waited = True
             await asyncio.sleep(delay)
+            if self.gone():
+                raise NobodyWaits
             delay = min(5.0, delay * 2)
 
     def _teams_from_db(self, agent_ids: list[str]) -> dict[str, str | None]:
