@@ -64,12 +64,15 @@ def held_stops() -> Iterator[None]:
 
 class _Stops:
     """The SIGINT handler while a main task runs: the first stop cancels it, the second is raised
-    at the loop's next turn, a third at once."""
+    at the loop's next turn (unless the run has ended by then), a third at once."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
         self.loop = loop
         self.task = task
         self.count = 0
+        #: the run is going on: a second stop still queued once it has ended raises nothing (it
+        #: would cut short the loop's close, or the next run on it)
+        self.active = True
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
@@ -77,17 +80,17 @@ class _Stops:
             self.task.cancel()
             self.loop.call_soon_threadsafe(_nothing)  # wakes a loop waiting in select
         elif self.count == 2 and not self.task.done():
-            self.loop.call_soon_threadsafe(_stop_now)
+            self.loop.call_soon_threadsafe(self._stop_now)
         else:
+            raise KeyboardInterrupt
+
+    def _stop_now(self) -> None:
+        if self.active:
             raise KeyboardInterrupt
 
 
 def _nothing() -> None:
     pass
-
-
-def _stop_now() -> None:
-    raise KeyboardInterrupt
 
 
 class Runner:
@@ -103,7 +106,7 @@ class Runner:
         self.close()
 
     def run(self, main: Coroutine[Any, Any, T]) -> T:
-        """Run ``main`` to its end, in the loop's own context (as :meth:`asyncio.Runner.run`)."""
+        """Run ``main`` to its end, as a task of this runner's loop."""
         loop = self._runner.get_loop()
         task = loop.create_task(main)
         if threading.current_thread() is not threading.main_thread() or (
@@ -119,6 +122,9 @@ class Runner:
                 raise KeyboardInterrupt from None
             raise
         finally:
+            stops.active = False
+            if task.done() and not task.cancelled():
+                task.exception()  # raised to the caller: not reported as never retrieved as well
             if signal.getsignal(signal.SIGINT) is stops:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
 

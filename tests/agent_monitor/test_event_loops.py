@@ -104,6 +104,43 @@ def test_a_second_stop_is_raised_between_steps_not_inside_one(runner: str, steps
     assert (done.stdout, done.stderr) == (f"interrupted {steps}\n", "")
 
 
+#: a loop held by one long step gets the second and the third Ctrl-C in it: the third is raised at
+#: once, the second is still queued for the loop's next turn when the loop closes
+PRESSED_THRICE_IN_A_LONG_STEP = """
+import asyncio, os, signal
+from agent_monitor.event_loops import Runner
+
+async def waits():
+    await asyncio.sleep(30)
+
+async def main():
+    asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGINT)
+    try:
+        await asyncio.gather(waits())
+    except asyncio.CancelledError:
+        pass
+    helper = asyncio.create_task(waits())  # left to the close to cancel
+    await asyncio.sleep(0)
+    for _ in range(2):  # the step goes on: the loop does not turn
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))
+
+try:
+    with Runner() as runner:
+        runner.run(main())
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_a_second_stop_still_queued_when_the_run_ends_does_not_cut_the_close_short() -> None:
+    """This session's second version raised the queued second stop whenever the loop next turned:
+    in its close, which was cut short with the helper task pending ("Task was destroyed but it is
+    pending!")."""
+    done = run_python(PRESSED_THRICE_IN_A_LONG_STEP)
+    assert (done.stdout, done.stderr) == ("interrupted\n", "")
+
+
 @pytest.mark.parametrize("stops", [1, 2])
 def test_held_stops_raise_once_the_block_is_done_or_at_once_when_pressed_again(stops: int) -> None:
     script = f"""
