@@ -8,10 +8,12 @@ ended, then waited for it for ever. A third Ctrl-C landed in that close and cut 
 was closed with a task still pending, and Python printed "Task was destroyed but it is pending!"
 (or a traceback from the half-closed loop's finalizer) after the command's last line.
 
-:class:`Runner` and :func:`run` take the second stop at the loop's next turn, between two
-callbacks, where nothing is half done (a third one, for a loop that does not turn, is raised at
-once), and hold a stop that lands while the loop closes until the close is done, then raise it (a
-second one there is raised at once, for a task that ignores its cancellation).
+:class:`Runner` and :func:`run` act on the first stop (the cancellation) and the second (the
+:class:`KeyboardInterrupt`) at the loop's next turn, between two callbacks, where nothing is half
+done (cancelled inside a callback, the first one too could leave a future's callback failing with
+"invalid state"); a third one, for a loop that does not turn, is raised at once. A stop that lands
+while the loop closes is held until the close is done, then raised (a second one there is raised
+at once, for a task that ignores its cancellation).
 """
 
 from __future__ import annotations
@@ -63,34 +65,35 @@ def held_stops() -> Iterator[None]:
 
 
 class _Stops:
-    """The SIGINT handler while a main task runs: the first stop cancels it, the second is raised
-    at the loop's next turn (unless the run has ended by then), a third at once."""
+    """The SIGINT handler while a main task runs: the first stop cancels it and the second is
+    raised, each at the loop's next turn (unless the run has ended by then), a third at once."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
         self.loop = loop
         self.task = task
         self.count = 0
-        #: the run is going on: a second stop still queued once it has ended raises nothing (it
-        #: would cut short the loop's close, or the next run on it)
+        #: the first stop's cancellation has reached the task
+        self.cancelled = False
+        #: the run is going on: a stop still queued once it has ended does nothing (it would cut
+        #: short the loop's close, or the next run on it)
         self.active = True
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         if self.count == 1 and not self.task.done():
-            self.task.cancel()
-            self.loop.call_soon_threadsafe(_nothing)  # wakes a loop waiting in select
+            self.loop.call_soon_threadsafe(self._cancel)
         elif self.count == 2 and not self.task.done():
             self.loop.call_soon_threadsafe(self._stop_now)
         else:
             raise KeyboardInterrupt
 
+    def _cancel(self) -> None:
+        if self.active:
+            self.cancelled = self.task.cancel()
+
     def _stop_now(self) -> None:
         if self.active:
             raise KeyboardInterrupt
-
-
-def _nothing() -> None:
-    pass
 
 
 class Runner:
@@ -116,7 +119,10 @@ class Runner:
         stops = _Stops(loop, task)
         signal.signal(signal.SIGINT, stops)
         try:
-            return loop.run_until_complete(task)
+            result = loop.run_until_complete(task)
+            if stops.count and not stops.cancelled:  # ended before the stop reached it
+                raise KeyboardInterrupt
+            return result
         except asyncio.CancelledError:
             if stops.count and task.uncancel() == 0:
                 raise KeyboardInterrupt from None

@@ -141,6 +141,50 @@ def test_a_second_stop_still_queued_when_the_run_ends_does_not_cut_the_close_sho
     assert (done.stdout, done.stderr) == ("interrupted\n", "")
 
 
+#: the first Ctrl-C lands inside a callback that has checked a future and is about to resolve it
+#: (as asyncio's own ``_chain_future`` does with a thread's result)
+PRESSED_INSIDE_A_CALLBACK = """
+import asyncio, os, signal
+from agent_monitor.event_loops import Runner as OurRunner
+
+Runner = {runner}
+
+async def main():
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def resolve():
+        if not fut.cancelled():
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(1000))  # Python code after it: where the handler runs
+            fut.set_result("resolved")
+
+    loop.call_soon(resolve)
+    await fut
+    await asyncio.sleep(30)
+
+try:
+    with Runner() as runner:
+        runner.run(main())
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("runner", ["OurRunner", "asyncio.Runner"])
+def test_the_first_stop_cancels_between_callbacks(runner: str) -> None:
+    """asyncio's runner cancelled the main task inside the signal handler, wherever it ran: here
+    the future awaited was cancelled under the callback resolving it ("Exception in callback ...
+    InvalidStateError: invalid state"; seen once in 120 runs of ``eval asr`` given three Ctrl-Cs,
+    in asyncio's ``_chain_future``)."""
+    done = run_python(PRESSED_INSIDE_A_CALLBACK.format(runner=runner))
+    assert done.stdout == "interrupted\n"
+    if runner == "OurRunner":
+        assert done.stderr == ""
+    else:
+        assert "InvalidStateError: invalid state" in done.stderr
+
+
 @pytest.mark.parametrize("stops", [1, 2])
 def test_held_stops_raise_once_the_block_is_done_or_at_once_when_pressed_again(stops: int) -> None:
     script = f"""
