@@ -1,4 +1,4 @@
-"""Rules on a call's metadata, checked once at its start: calling hours in the debtor's time zone,
+"""Rules on a call's metadata, checked from its start: calling hours in the debtor's time zone,
 and call frequency (Regulation F for US calls, a daily cap for PRC calls) over the debtor's
 stored calls.
 
@@ -8,9 +8,12 @@ are counted per debt (the call's ``debt_id``, else its debtor id; a call giving 
 every stored call to its phone number: :attr:`CallInfo.frequency_key`) and a call made with the
 debtor's prior consent is not counted (:func:`repo.debtor_calls_since`).
 
-Reading the stored calls needs the database: when it is not available (down, or every connection
-of the pool busy past ``database.pool_timeout_s``) the rules are not checked for this call, said
-in the log, and the call goes on (it was ended ``aborted`` with a server error).
+The check runs beside the call (:func:`check_call_metadata`, a task the call's end waits for):
+its start does not wait for the database. Reading the stored calls needs the database: while it is
+not available (down, or every connection of the pool busy past ``database.pool_timeout_s``) the
+check is tried again (after :data:`FIRST_RETRY_S`, doubling up to :data:`MAX_RETRY_S`) until it
+reads them or the call ends (one last try then); the hits it finds late are the call's as at its
+start (call time 0). Each step is said in the log. A call whose end came first goes without them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import timedelta
 from agent_monitor.errors import AgentMonitorError
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.calls import CallRecord, jurisdiction_of
-from agent_monitor.model.rules import HitEvent, HitStatus
+from agent_monitor.model.rules import HitEvent, HitStatus, RuleHit
 from agent_monitor.model.session import CallInfo
 from agent_monitor.model.stages import CheckerFactory
 from agent_monitor.pipeline.outbox import is_transient
@@ -31,49 +34,93 @@ from agent_monitor.pipeline.session import CallSession
 from agent_monitor.settings import RulesSettings
 from agent_monitor.storage import Database, repo
 
-__all__ = ["check_call_metadata"]
+__all__ = ["FIRST_RETRY_S", "MAX_RETRY_S", "check_call_metadata"]
 
 log = logging.getLogger(__name__)
+
+
+#: seconds before the first retry of a check the database could not answer; doubled each time
+FIRST_RETRY_S = 0.5
+#: the longest wait between two retries
+MAX_RETRY_S = 30.0
+#: how often a waiting retry looks whether the call has ended
+_LOOK_S = 0.25
 
 
 async def check_call_metadata(
     session: CallSession, checkers: CheckerFactory, db: Database, rules: RulesSettings
 ) -> None:
-    """The call-metadata rules' hits on ``session`` (see the module documentation)."""
-    info = session.info
-    try:
-        zones = info.debtor_zones or await _stored_zones(db, info)
-        if not zones:
+    """The call-metadata rules' hits on ``session``, tried again while the database is not
+    available (see the module documentation). Never raises: a failure is logged."""
+    call_id, delay, tries = session.call_id, FIRST_RETRY_S, 0
+    while True:
+        tries += 1
+        try:
+            hits = await _metadata_hits(session.info, checkers, db, rules)
+        except AgentMonitorError as exc:
+            log.warning("call %s: call-metadata rules not checked: %s", call_id, exc)
             return
-        record = CallRecord(
-            call_id=info.call_id,
-            debtor_id=info.debtor_id or info.call_id,
-            debt_id=info.frequency_key or info.call_id,
-            placed_at=info.started_at,
-            debtor_timezones=zones,
-            jurisdiction=jurisdiction_of(zones[0], info.lang),
-            connected=True,
-            consented=info.consented,
-            by_phone=info.by_phone,
-        )
-        hits = checkers.calling_hours([record])
-        if info.frequency_key is not None:
-            history = await _debtor_history(db, rules, record, info)
-            hits += checkers.call_frequency(info.call_id, [*history, record])
-    except AgentMonitorError as exc:
-        log.warning("call %s: call-metadata rules not checked: %s", info.call_id, exc)
+        except Exception as exc:
+            if not is_transient(exc):
+                log.error("call %s: call-metadata rules failed: %r", call_id, exc, exc_info=exc)
+                return
+            if session.closed:
+                log.warning(
+                    "call %s: call-metadata rules (calling hours, frequency) not checked: the database "
+                    "was not available before the call ended (%d tries): %s",
+                    call_id,
+                    tries,
+                    exc,
+                )
+                return
+            if tries == 1:
+                log.warning(
+                    "call %s: call-metadata rules (calling hours, frequency) not checked yet: the "
+                    "database is not available (tried again until the call ends): %s",
+                    call_id,
+                    exc,
+                )
+            await _wait(session, delay)
+            delay = min(delay * 2, MAX_RETRY_S)
+            continue
+        if tries > 1:
+            log.warning(
+                "call %s: call-metadata rules checked on try %d (the database answered)", call_id, tries
+            )
+        await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
         return
-    except Exception as exc:
-        if not is_transient(exc):
-            raise
-        log.warning(
-            "call %s: call-metadata rules (calling hours, frequency) not checked: the database is "
-            "not available: %s",
-            info.call_id,
-            exc,
-        )
-        return
-    await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
+
+
+async def _wait(session: CallSession, seconds: float) -> None:
+    """Sleep ``seconds``, or less once the call has begun to end (its last try is then due)."""
+    until = asyncio.get_running_loop().time() + seconds
+    while not session.closed and (left := until - asyncio.get_running_loop().time()) > 0:
+        await asyncio.sleep(min(left, _LOOK_S))
+
+
+async def _metadata_hits(
+    info: CallInfo, checkers: CheckerFactory, db: Database, rules: RulesSettings
+) -> list[RuleHit]:
+    """The calling-hours and frequency hits of the call ``info`` (reads the debtor's stored calls)."""
+    zones = info.debtor_zones or await _stored_zones(db, info)
+    if not zones:
+        return []
+    record = CallRecord(
+        call_id=info.call_id,
+        debtor_id=info.debtor_id or info.call_id,
+        debt_id=info.frequency_key or info.call_id,
+        placed_at=info.started_at,
+        debtor_timezones=zones,
+        jurisdiction=jurisdiction_of(zones[0], info.lang),
+        connected=True,
+        consented=info.consented,
+        by_phone=info.by_phone,
+    )
+    hits = checkers.calling_hours([record])
+    if info.frequency_key is not None:
+        history = await _debtor_history(db, rules, record, info)
+        hits += checkers.call_frequency(info.call_id, [*history, record])
+    return hits
 
 
 async def _stored_zones(db: Database, info: CallInfo) -> tuple[str, ...]:

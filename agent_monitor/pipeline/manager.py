@@ -116,7 +116,8 @@ class CallManager:
         (:mod:`agent_monitor.pipeline.opening`). While the database is not available (down, or
         every pooled connection busy) the opening is tried again, for up to
         ``live.outbox.spill_after_s``; then it is a :class:`DatabaseUnavailableError` (the client
-        may try again)."""
+        may try again). A new call's metadata rules are checked beside it (the start does not wait
+        on the database for them: :func:`check_call_metadata`)."""
         await self._wait_stopping(info.call_id)
         if info.call_id in self._sessions:
             raise CallAlreadyLiveError(f"call {info.call_id!r} is already live")
@@ -137,8 +138,9 @@ class CallManager:
         await self.bus.publish(CallStarted(call_id=info.call_id, t=0.0, info=info, resumed=session.resumed))
         if not self.stages.transcribers.can_transcribe(info.lang):
             await self._not_transcribed(session)
-        if not session.resumed:
-            await check_call_metadata(session, stages.checkers, self.db, self.settings.rules)
+        if not session.resumed and not session.closed:  # checked beside the call, not awaited here
+            check = check_call_metadata(session, stages.checkers, self.db, self.settings.rules)
+            session.beside.append(asyncio.create_task(check, name=f"{info.call_id}:metadata-rules"))
         return session
 
     async def _open_retrying(self, info: CallInfo, stages: Stages) -> CallSession:

@@ -108,6 +108,8 @@ class CallSession:
             else None
         )
         self._publishing: set[asyncio.Task[None]] = set()
+        #: work beside the call (its metadata rules' check) that its end waits for, before closing
+        self.beside: list[asyncio.Task[None]] = []
         #: judges the legs while no audio arrives at all (live sources; None without health)
         self.audio_watch = (
             AudioWatch(self.health, settings.health.silent_s, self._emit_health)
@@ -303,16 +305,14 @@ class CallSession:
             self.store.submit(records.add_stress(self.call_id, batch))
 
     async def on_health(self, health: LegHealth, t: float) -> None:
-        """Report a signal-health change found elsewhere (e.g. no speech model for the leg's language):
-        stored with the call and published like the monitor's own."""
+        """A signal-health change found elsewhere (no model for the leg's language): stored, published."""
         if self._closing:
             raise SessionClosedError(f"call {self.call_id} has stopped; health report refused")
         self._emit_health(SignalHealth(call_id=self.call_id, t=t, health=health))
         await asyncio.gather(*self._publishing)
 
     def _emit_health(self, event: SignalHealth) -> None:
-        """Store and publish a health event from non-async code (``push_audio``): the publication
-        runs as a task, awaited before the call ends."""
+        """Store and publish a health event from ``push_audio``: a task, awaited before the call ends."""
         self.store.submit(records.save_health(self.call_id, event.t, event.health))
         task = asyncio.get_running_loop().create_task(self.bus.publish(event))
         self._publishing.add(task)
@@ -364,7 +364,7 @@ class CallSession:
                 if isinstance(result, BaseException):
                     log.error("call %s: %s leg worker failed: %r", self.call_id, leg, result)
             self._flush_stress()
-            await asyncio.gather(*self._publishing)
+            await asyncio.gather(*self._publishing, *self.beside)
             await self.close_recordings(at := self.clock.now())
             self.store.submit(records.end_call(self.call_id, self.status, at, self.store.instance))
             await self.store.close()
