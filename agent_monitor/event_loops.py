@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -99,8 +99,9 @@ class _Stops:
 class Runner:
     """:class:`asyncio.Runner` taking stops as the module says."""
 
-    def __init__(self) -> None:
-        self._runner = asyncio.Runner()
+    def __init__(self, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None) -> None:
+        """``loop_factory``: makes the loop (asyncio's default loop where ``None``)."""
+        self._runner = asyncio.Runner(loop_factory=loop_factory)
 
     def __enter__(self) -> Runner:
         return self

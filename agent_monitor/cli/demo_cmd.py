@@ -93,6 +93,7 @@ async def _demo(
 ) -> int:
     import uvicorn
 
+    from agent_monitor.cli.settling import SettlingServer
     from agent_monitor.compose import create_app
     from agent_monitor.ingest.client import stream_ingest
     from web.server_options import uvicorn_options
@@ -101,7 +102,7 @@ async def _demo(
     http, audiosocket = ports
     app = create_app(settings, audiosocket)
     host, port = settings.server.host, settings.server.port
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **uvicorn_options(settings, "WARNING")))
+    server = SettlingServer(uvicorn.Config(app, host=host, port=port, **uvicorn_options(settings, "WARNING")))
     serving = asyncio.create_task(server.serve(sockets=http))
     while not server.started:
         if serving.done():

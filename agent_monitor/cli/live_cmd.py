@@ -151,6 +151,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from agent_monitor.accounts.secrets import unshared_on_floor
+    from agent_monitor.cli import settling
     from agent_monitor.cli.listeners import bind_serve_ports
     from agent_monitor.cluster.node_id import check_node_id_free
     from agent_monitor.compose import create_app
@@ -168,10 +169,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         # not uvicorn.run, which swallows the KeyboardInterrupt that a Ctrl-C ends in: the server
-        # settles its calls either way, then Ctrl-C exits 130 and SIGTERM as main() says
+        # settles its calls either way (a Ctrl-C pressed again too), then Ctrl-C exits 130 and
+        # SIGTERM as main() says
         app = create_app(settings, audiosocket)
         config = uvicorn.Config(app, host=server.host, port=server.port, **uvicorn_options(settings))
-        uvicorn.Server(config).run(sockets=http)
+        settling.serve(config, http)
     return 0
 
 

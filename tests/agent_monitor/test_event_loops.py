@@ -205,3 +205,20 @@ except KeyboardInterrupt:
     out = done.stdout
     block = "['block']" if stops == 1 else "[]"
     assert out == f"interrupted after {block} True\n"
+
+
+def test_a_runner_runs_on_the_loop_its_factory_makes() -> None:
+    """``serve`` runs uvicorn's loop kind (uvloop where installed) in a :class:`Runner`."""
+    import asyncio
+
+    import uvloop
+
+    from agent_monitor.event_loops import Runner
+
+    async def running() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    with Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert isinstance(runner.run(running()), uvloop.Loop)
+    with Runner() as runner:
+        assert not isinstance(runner.run(running()), uvloop.Loop)
