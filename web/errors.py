@@ -18,7 +18,11 @@ a request that fails because the database cannot be reached (SQLAlchemy's ``Oper
 SQLite locked past its busy timeout, PostgreSQL down) gets 503 with :data:`DATABASE_UNAVAILABLE`,
 as does one that waited ``database.pool_timeout_s`` for a connection while every connection of the
 process's pool was busy (SQLAlchemy's ``TimeoutError``; it was a plain 500); a websocket that
-fails so is closed with 1013 (try again later) and that reason.
+fails so is closed with 1013 (try again later) and that reason. A websocket whose handler fails
+with an :class:`AgentMonitorError` is closed with the code of its status (1008 for the client's
+fault, 1013 for 503, 1011 for a server fault) and the error as reason (:func:`close_websocket`;
+before session 50 the handler tried to answer it as a request: a 4xx closed it as if all was well,
+a 5xx failed inside the handler).
 """
 
 from __future__ import annotations
@@ -61,8 +65,9 @@ from agent_monitor.errors import (
     SessionClosedError,
     TooManyAttemptsError,
 )
+from agent_monitor.ingest import close_reason
 from agent_monitor.ingest.starting import CLOSE_TRY_AGAIN_LATER
-from web.auth.deps import session_of
+from web.auth.deps import WS_POLICY_VIOLATION, session_of
 from web.language import ui_lang
 from web.ui.error_pages import render_error
 from web.ui.vocab import home_page
@@ -152,8 +157,32 @@ async def error_response(
     return HTMLResponse(body, status_code=status, headers={**(headers or {}), "Cache-Control": "no-store"})
 
 
-async def domain_error(request: Request, exc: Exception) -> Response:
+#: websocket close code: the server failed (RFC 6455 "internal error")
+CLOSE_SERVER_ERROR = 1011
+#: the close code of a websocket whose handler failed with an error of this HTTP status (any other
+#: 5xx: 1011, a server fault; any 4xx: 1008, the request's)
+WS_CLOSE_CODE = {503: CLOSE_TRY_AGAIN_LATER}
+
+
+async def close_websocket(websocket: WebSocket, status: int, reason: str) -> None:
+    """Close a websocket whose handler failed with an error of HTTP ``status``: the code
+    (:data:`WS_CLOSE_CODE`) and ``reason`` shortened to fit the close frame; before it was accepted
+    the client's handshake is refused (403). A client already gone is no error."""
+    code = WS_CLOSE_CODE.get(status, CLOSE_SERVER_ERROR if status >= 500 else WS_POLICY_VIOLATION)
+    with contextlib.suppress(RuntimeError, OSError):
+        await websocket.close(code, close_reason(reason))
+
+
+async def domain_error(request: Request, exc: Exception) -> Response | None:
+    """The answer to an :class:`AgentMonitorError` (the module documentation says which); a
+    websocket's (Starlette passes its errors here too) is its close (:func:`close_websocket`)."""
     assert isinstance(exc, AgentMonitorError)
+    if isinstance(request, WebSocket):
+        status = status_of(exc)
+        if status >= 500:
+            log.error("websocket %s failed: %s", request.url.path, exc, exc_info=exc)
+        await close_websocket(request, status, str(exc))
+        return None
     if isinstance(exc, NotSignedInError) and exc.scheme == "Cookie" and wants_html(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
@@ -182,8 +211,7 @@ async def database_error(request: Request, exc: Exception) -> Response | None:
         )
     if isinstance(request, WebSocket):
         log.error("websocket %s failed: %s: %s", request.url.path, cause, exc)
-        with contextlib.suppress(RuntimeError, OSError):  # the client may have gone already
-            await request.close(CLOSE_TRY_AGAIN_LATER, DATABASE_UNAVAILABLE)
+        await close_websocket(request, 503, DATABASE_UNAVAILABLE)
         return None
     log.error("%s %s failed: %s: %s", request.method, request.url.path, cause, exc)
     headers = {"Retry-After": "5"}
@@ -199,9 +227,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def install_error_handler(app: FastAPI) -> None:
     """Answer every :class:`AgentMonitorError` and HTTP error of ``app`` as described above."""
-    app.add_exception_handler(AgentMonitorError, domain_error)
-    # database_error answers a request and closes a websocket (Starlette passes either; its stubs
-    # take a handler of one or the other)
+    # domain_error and database_error answer a request and close a websocket (Starlette passes
+    # either; its stubs take a handler of one or the other)
+    app.add_exception_handler(AgentMonitorError, domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, database_error)  # type: ignore[arg-type]
     app.add_exception_handler(PoolTimeoutError, database_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -40,6 +40,7 @@ from agent_monitor.ingest.starting import start_live_call
 from agent_monitor.ingest.ws_ingest import StartMessage
 from agent_monitor.model.audio import Leg
 from agent_monitor.model.session import Source
+from web.errors import CLOSE_SERVER_ERROR
 from web.services import Services
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
-CLOSE_SERVER_ERROR = 1011
 
 
 @dataclass(frozen=True, slots=True)
