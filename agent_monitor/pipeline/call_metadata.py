@@ -87,7 +87,10 @@ async def check_call_metadata(
             log.warning(
                 "call %s: call-metadata rules checked on try %d (the database answered)", call_id, tries
             )
-        await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
+        try:
+            await session.on_hit_events(Leg.AGENT, [HitEvent(HitStatus.CONFIRMED, h) for h in hits], 0.0)
+        except Exception as exc:  # the call's end waits for this task: it must not fail there
+            log.error("call %s: call-metadata hits not raised: %r", call_id, exc, exc_info=exc)
         return
 
 
