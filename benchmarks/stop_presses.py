@@ -50,6 +50,10 @@ def outcome(status: int, err: str, log: Path) -> str:
     return "clean"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def one_run(folder: Path, work: Path, presses: int, gap_s: float, draw: random.Random) -> tuple[str, float]:
     """Start the command, press Ctrl-C ``presses`` times; how it ended, and the seconds it took."""
     log = work / "words.jsonl"
@@ -59,8 +63,14 @@ def one_run(folder: Path, work: Path, presses: int, gap_s: float, draw: random.R
     command = [sys.executable, "-m", "agent_monitor", "eval", "asr", str(folder)]
     command += ["--conditions", "clean,gsm", "--words-out", str(log)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENT_MONITOR_DATA_DIR": str(work / "data")}
-    proc = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    proc = subprocess.Popen(  # SIGINT at its default: a shell starts a background job ignoring it
+        command,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 120
     while not (partial.exists() and partial.stat().st_size > 30):
