@@ -18,19 +18,16 @@ seeded; the moments the signals land are not.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import signal
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,16 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from agent_monitor.settings import Settings  # noqa: E402
+from benchmarks.press_runs import default_sigint, press, press_parser, run_press_counts  # noqa: E402
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -69,7 +63,7 @@ def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
 
 
@@ -133,12 +127,7 @@ def one_run(
         if not _wait(lambda: _rows(db, "SELECT 1 FROM utterances WHERE call_id = 'c1'"), server, 120):
             return f"never stored an utterance (exit {server.poll()})", 0.0
         time.sleep(draw.uniform(5, 10))
-        first = time.monotonic()
-        for _ in range(presses):
-            if server.poll() is not None:
-                break
-            server.send_signal(signal.SIGINT)
-            time.sleep(draw.uniform(0, gap_s))
+        first = press(server, presses, gap_s, draw)
         try:
             _, err = server.communicate(timeout=90)
         except subprocess.TimeoutExpired:
@@ -161,33 +150,20 @@ def one_run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--presses", default="1,2,3", help="press counts to try (comma-separated)")
-    parser.add_argument("--runs", type=int, default=8, help="runs per press count")
-    parser.add_argument("--gap-ms", type=float, default=100.0, help="largest gap between presses")
-    parser.add_argument("--seed", type=int, default=50)
+    parser = press_parser(__doc__, runs=8, gap_ms=100.0, seed=50)
     parser.add_argument("--call", type=Path, help="a call recording (default: see above)")
     args = parser.parse_args()
     call_file = args.call or Settings().eval_data_dir / "calls/spokenwoz/MUL1011.opus"
-    draw = random.Random(args.seed)
     print(
         f"serve with {call_file} replayed, {args.runs} runs per press count, "
         f"presses 0-{args.gap_ms:g} ms apart"
     )
-    for presses in (int(p) for p in args.presses.split(",")):
-        ended: Counter[str] = Counter()
-        took: list[float] = []
-        for _ in range(args.runs):
-            with tempfile.TemporaryDirectory(prefix="serve-stop-presses-") as tmp:
-                how, seconds = one_run(call_file, Path(tmp), presses, args.gap_ms / 1000, draw)
-            ended[how] += 1
-            took.append(seconds)
-        ways = ", ".join(f"{n} {how}" for how, n in ended.most_common())
-        print(
-            f"  {presses} press(es): {ways}; median {statistics.median(took):.2f} s to the exit", flush=True
-        )
+
+    def one(presses: int, draw: random.Random) -> tuple[str, float]:
+        with tempfile.TemporaryDirectory(prefix="serve-stop-presses-") as tmp:
+            return one_run(call_file, Path(tmp), presses, args.gap_ms / 1000, draw)
+
+    run_press_counts(args, one)
 
 
 if __name__ == "__main__":

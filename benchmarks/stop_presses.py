@@ -15,22 +15,20 @@ seeded (``--seed``); the moments the signals land are not (the machine's timing 
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from agent_monitor.settings import Settings  # noqa: E402
+from benchmarks.press_runs import default_sigint, press, press_parser, run_press_counts  # noqa: E402
 
 PREVIOUS_LOG = "the previous run's log\n"
 
@@ -50,10 +48,6 @@ def outcome(status: int, err: str, log: Path) -> str:
     return "clean"
 
 
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def one_run(folder: Path, work: Path, presses: int, gap_s: float, draw: random.Random) -> tuple[str, float]:
     """Start the command, press Ctrl-C ``presses`` times; how it ended, and the seconds it took."""
     log = work / "words.jsonl"
@@ -70,7 +64,7 @@ def one_run(folder: Path, work: Path, presses: int, gap_s: float, draw: random.R
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while not (partial.exists() and partial.stat().st_size > 30):
@@ -79,12 +73,7 @@ def one_run(folder: Path, work: Path, presses: int, gap_s: float, draw: random.R
             return f"never decoded a clip (exit {proc.wait()})", 0.0
         time.sleep(0.005)
     time.sleep(draw.uniform(0, 0.2))
-    first = time.monotonic()
-    for _ in range(presses):
-        if proc.poll() is not None:
-            break
-        proc.send_signal(signal.SIGINT)
-        time.sleep(draw.uniform(0, gap_s))
+    first = press(proc, presses, gap_s, draw)
     try:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -95,30 +84,17 @@ def one_run(folder: Path, work: Path, presses: int, gap_s: float, draw: random.R
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--presses", default="1,2,3", help="press counts to try (comma-separated)")
-    parser.add_argument("--runs", type=int, default=60, help="runs per press count")
-    parser.add_argument("--gap-ms", type=float, default=50.0, help="largest gap between presses")
-    parser.add_argument("--seed", type=int, default=49)
+    parser = press_parser(__doc__, runs=60, gap_ms=50.0, seed=49)
     parser.add_argument("--folder", type=Path, help="a folder with labels.csv (default: see above)")
     args = parser.parse_args()
     folder = args.folder or Settings().eval_data_dir / "speech/en/mfa_spontaneous"
-    draw = random.Random(args.seed)
     print(f"eval asr {folder}, {args.runs} runs per press count, presses 0-{args.gap_ms:g} ms apart")
-    for presses in (int(p) for p in args.presses.split(",")):
-        ended: Counter[str] = Counter()
-        took: list[float] = []
+
+    def one(presses: int, draw: random.Random) -> tuple[str, float]:
         with tempfile.TemporaryDirectory(prefix="stop-presses-") as tmp:
-            for _ in range(args.runs):
-                how, seconds = one_run(folder, Path(tmp), presses, args.gap_ms / 1000, draw)
-                ended[how] += 1
-                took.append(seconds)
-        ways = ", ".join(f"{n} {how}" for how, n in ended.most_common())
-        print(
-            f"  {presses} press(es): {ways}; median {statistics.median(took):.2f} s to the exit", flush=True
-        )
+            return one_run(folder, Path(tmp), presses, args.gap_ms / 1000, draw)
+
+    run_press_counts(args, one)
 
 
 if __name__ == "__main__":
