@@ -228,7 +228,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 def install_error_handler(app: FastAPI) -> None:
     """Answer every :class:`AgentMonitorError` and HTTP error of ``app`` as described above."""
     # domain_error and database_error answer a request and close a websocket (Starlette passes
-    # either; its stubs take a handler of one or the other)
+    # either; its type annotations name a handler of one or the other)
     app.add_exception_handler(AgentMonitorError, domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, database_error)  # type: ignore[arg-type]
     app.add_exception_handler(PoolTimeoutError, database_error)  # type: ignore[arg-type]
