@@ -164,6 +164,7 @@ async def stream_events(
         except NobodyWaits:
             log.info("events client left while an event waited for the database")
         finally:
+            scope.close()
             for task in (watcher, session_watch, pings):
                 if task is None:
                     continue

@@ -4,13 +4,15 @@ waits and arrives once a connection is free, the socket open; an admin's events 
 arrive at once; a socket opened meanwhile, whose session cannot be read, is closed with 1013 (try
 again later) and the reason (the error handler, made for requests, failed on it). Before, the
 lookup's error ended the socket with a server error, and every later event on it (alerts too) was
-lost. A real application (real Vosk model, SQLite) in-process."""
+lost. A team already known is not waited for: it stands while the database is away. A real
+application (real Vosk model, SQLite), in-process or on a real uvicorn server."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -18,17 +20,19 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
-from agent_monitor.model.events import CallStarted
+from agent_monitor.model.events import AlertRaised, CallStarted
+from agent_monitor.model.levels import WarningLevel
 from agent_monitor.model.roles import Role
-from agent_monitor.model.session import CallInfo
+from agent_monitor.model.session import CallInfo, LevelReason
 from agent_monitor.settings import DatabaseSettings, Settings
 from agent_monitor.storage import repo
 from tests.web.auth_support import add_users, app_settings, running, sign_in
 from tests.web.ui_support import login
-from tests.web.wall_support import Server, add_user, wall_settings
+from tests.web.wall_support import Floor, Server, add_user, wall_settings
 from web.errors import DATABASE_UNAVAILABLE
 
 ONE = DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=2.0)
+RECHECK_S = 0.5
 
 
 def test_live_events_wait_for_the_database_and_the_socket_stays_open(
@@ -107,3 +111,61 @@ def _wait_for(caplog: pytest.LogCaptureFixture, words: str, within_s: float = 15
     while not any(words in r.getMessage() for r in caplog.records):
         assert time.monotonic() < deadline, f"never logged: {words}"
         time.sleep(0.05)
+
+
+def test_a_known_team_stands_while_the_database_is_away(
+    tmp_path: Path, base_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A supervisor's socket knows the team of a live call's agent; the database goes away (the
+    pool's only connection held) and the teams' re-check time passes: the call's red alert arrives
+    within 1.5 s all the same (it waited for the database, as every later event of the socket did),
+    and the re-check, tried again beside the events, lands once the database is back: the agent
+    moved meanwhile to another team, their next alert is no longer this supervisor's. A real
+    uvicorn server (the test client has no timeout to receive with)."""
+    settings = wall_settings(base_settings, tmp_path / "data", None)
+    web = settings.web.model_copy(update={"session_recheck_s": RECHECK_S})
+    server = Server(settings.model_copy(update={"database": ONE, "web": web})).start()
+    try:
+        db, floor = server.services.db, Floor(server)
+        add_user(db, "sup_red", Role.SUPERVISOR, team="red-team")
+        with httpx.Client(base_url=server.url) as c:
+            login(c, "sup_red")
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": server.url}
+        path = "/ws/events?types=call_started,alert_raised"
+        with connect(server.url.replace("http", "ws", 1) + path, additional_headers=headers) as ws:
+            assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
+            call = floor.start_live("watched", "A-ONE", team="red-team")
+            assert json.loads(ws.recv(timeout=10))["call_id"] == "watched"  # A-ONE's team learned
+            held = db.engine.connect()  # the pool's only connection
+            try:
+                time.sleep(RECHECK_S + 0.2)
+                server.publish(_red_alert("watched", "A-ONE", "first"))
+                got = json.loads(ws.recv(timeout=1.5))  # old code: waited for the database
+                assert (got["type"], got["reasons"][0]["text"]) == ("alert_raised", "first"), got
+                _wait_for(caplog, "live events of sup_red go on with the known teams: QueuePool limit")
+            finally:
+                held.close()
+            with db.session() as s:
+                repo.set_agent_team(s, "A-ONE", "blue-team")
+            time.sleep(RECHECK_S + 3.0)  # the re-check, tried again, has reached the database
+            server.publish(_red_alert("watched", "A-ONE", "moved"))
+            floor.start_live("marker", "A-TWO", team="red-team")
+            got = json.loads(ws.recv(timeout=10))
+            assert (got["type"], got["call_id"]) == ("call_started", "marker"), got
+        floor.end_live(call)
+    finally:
+        server.stop()
+
+
+def _red_alert(call_id: str, agent_id: str, text: str) -> AlertRaised:
+    why = (LevelReason("rule", WarningLevel.RED, text, 5.0),)
+    return AlertRaised(
+        call_id=call_id,
+        t=5.0,
+        alert_id=None,
+        level=WarningLevel.RED,
+        reasons=why,
+        agent_id=agent_id,
+        high_sensitivity=True,
+        alert_key=str(uuid.uuid4()),
+    )

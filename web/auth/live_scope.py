@@ -12,7 +12,12 @@ and only a supervisor's view depends on an agent's team). While the database is 
 (down, or every pooled connection busy) a lookup is tried again, the event waiting: it is neither
 dropped nor does it end the socket (it ended it with a server error, and every later event with
 it, alerts too). Once the socket's client has left (or its session ended) the lookup stops trying
-(:class:`NobodyWaits`); it used to go on until the database answered.
+(:class:`NobodyWaits`); it used to go on until the database answered. Only an agent whose team is
+not known yet holds an event so: the teams already known are looked up again beside the events
+(the first event after ``web.session_recheck_s`` waits up to :data:`RECHECK_WAIT_S` for it), and
+while the database cannot answer they stand, as the socket's session does
+(:func:`~web.auth.deps.session_still_valid`); every event of those agents' calls, alerts too,
+waited for the database before.
 
 So each user gets, live, the events of exactly the calls the REST API shows them: an agent their
 own calls, a supervisor their team's, QA the ``call_ended`` and ``qa_queued`` of flagged calls
@@ -46,6 +51,10 @@ from web.services import Services
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: how long the first event after ``web.session_recheck_s`` waits for the known teams to be looked
+#: up again; if that takes longer (the database not available), the known teams decide it
+RECHECK_WAIT_S = 1.0
+
 
 class NobodyWaits(Exception):
     """A lookup that waited for the database stopped: the socket's client has left."""
@@ -73,6 +82,16 @@ class LiveScope:
         self._finished: dict[str, CallFacts] = {}
         #: a lookup has waited for the database on this connection (said once in the log)
         self._waited = False
+        #: the known teams looked up again, beside the events (:meth:`_recheck_teams`)
+        self._recheck: asyncio.Task[dict[str, str | None]] | None = None
+
+    def close(self) -> None:
+        """The socket has ended: a look-up of the known teams still going on beside stops."""
+        task, self._recheck = self._recheck, None
+        if task is not None and not task.done():
+            task.cancel()
+        elif task is not None and not task.cancelled():
+            task.exception()  # retrieved (a client that left: NobodyWaits), not logged at exit
 
     async def allows(self, event: Event) -> bool:
         """Whether ``event`` may be sent to the user."""
@@ -121,18 +140,40 @@ class LiveScope:
         whose view no team decides."""
         if self.user.role is not Role.SUPERVISOR:
             return
-        now = time.monotonic()
-        if now - self._teams_since >= self.services.settings.web.session_recheck_s:
-            self._team.clear()  # an admin may have moved an agent since
-            self._teams_since = now
+        await self._recheck_teams()
         missing = sorted(set(agent_ids) - self._team.keys())
         if missing:
             self._team.update(await self._looked_up(partial(self._teams_from_db, missing)))
 
-    async def _looked_up(self, lookup: Callable[[], T]) -> T:
+    async def _recheck_teams(self) -> None:
+        """Once ``web.session_recheck_s`` has passed, the known teams looked up again (an admin may
+        have moved an agent since) in a task beside the events: the first event waits for it up to
+        :data:`RECHECK_WAIT_S`; until it is done (tried again while the database is not
+        available) the known teams stand. Its error (a client that left) is the event's."""
+        self._take_recheck()
+        since = time.monotonic() - self._teams_since
+        if (
+            self._recheck is not None
+            or not self._team
+            or since < self.services.settings.web.session_recheck_s
+        ):
+            return
+        self._teams_since = time.monotonic()
+        lookup = partial(self._teams_from_db, sorted(self._team))
+        self._recheck = asyncio.create_task(self._looked_up(lookup, beside=True))
+        await asyncio.wait({self._recheck}, timeout=RECHECK_WAIT_S)
+        self._take_recheck()
+
+    def _take_recheck(self) -> None:
+        """The teams of a re-check that is done, taken (its error raised)."""
+        if self._recheck is not None and self._recheck.done():
+            task, self._recheck = self._recheck, None
+            self._team.update(task.result())
+
+    async def _looked_up(self, lookup: Callable[[], T], beside: bool = False) -> T:
         """``lookup()`` in a thread, tried again (0.5 s, doubling to 5 s) while the database is
-        not available: the event waits, as the module documentation says, until the client has
-        left (:class:`NobodyWaits`)."""
+        not available: the event waits (``beside``: the known teams stand), as the module
+        documentation says, until the client has left (:class:`NobodyWaits`)."""
         delay = 0.5
         while True:
             try:
@@ -141,7 +182,8 @@ class LiveScope:
                 if not self.waits or not is_transient(exc):
                     raise
                 if not self._waited:
-                    log.warning("live events of %s wait for the database: %s", self.user.username, exc)
+                    what = "go on with the known teams" if beside else "wait for the database"
+                    log.warning("live events of %s %s: %s", self.user.username, what, exc)
                 self._waited = True
             await asyncio.sleep(delay)
             if self.gone():
