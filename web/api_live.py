@@ -89,7 +89,7 @@ async def live_calls(request: Request, user: LiveViewer, services: ServicesDep) 
     scope = LiveScope(user, services, waits=False)  # a request: 503 while the database is away
     masked = masks(request, user)
     sessions = services.calls.live_calls()
-    await scope.learn_teams(s.info.agent_id for s in sessions)  # one query, not one per call
+    await scope.learn_team(s.info.agent_id for s in sessions)  # one query, not one per call
     calls = []
     for session in sessions:
         if not await scope.sees(session.info):

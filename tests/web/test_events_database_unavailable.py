@@ -1,11 +1,11 @@
 """The events websocket while the database is not available (here: every connection of the
-process's one-connection pool held): a supervisor's event whose agent's team must be looked up
+process's one-connection pool held): a supervisor's first event, for which the team must be read,
 waits and arrives once a connection is free, the socket open; an admin's events need no lookup and
 arrive at once; a socket opened meanwhile, whose session cannot be read, is closed with 1013 (try
 again later) and the reason (the error handler, made for requests, failed on it). Before, the
 lookup's error ended the socket with a server error, and every later event on it (alerts too) was
-lost. A team already known is not waited for: it stands while the database is away. A real
-application (real Vosk model, SQLite), in-process or on a real uvicorn server."""
+lost. A supervisor's team, once read, is not waited for again: it stands while the database is
+away. A real application (real Vosk model, SQLite), in-process or on a real uvicorn server."""
 
 from __future__ import annotations
 
@@ -113,21 +113,24 @@ def _wait_for(caplog: pytest.LogCaptureFixture, words: str, within_s: float = 15
         time.sleep(0.05)
 
 
-def test_a_known_team_stands_while_the_database_is_away(
+def test_a_supervisors_team_as_last_read_stands_while_the_database_is_away(
     tmp_path: Path, base_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A supervisor's socket knows the team of a live call's agent; the database goes away (the
-    pool's only connection held) and the teams' re-check time passes: the call's red alert arrives
-    within 1.5 s all the same (it waited for the database, as every later event of the socket did),
-    and the re-check, tried again beside the events, lands once the database is back: the agent
-    moved meanwhile to another team, their next alert is no longer this supervisor's. A real
-    uvicorn server (the test client has no timeout to receive with)."""
+    """A supervisor's socket has read its team; the database goes away (the pool's only connection
+    held) and the team's re-check time passes: a live call's red alert arrives within 1.5 s all
+    the same, and so does the start of a new call of another agent of the team, never seen by the
+    socket (each waited for the database, and every later event of the socket behind it). The
+    re-check, tried again beside the events, lands once the database is back: the agent moved
+    meanwhile to another team, their next alert is no longer this supervisor's. A real uvicorn
+    server (the test client has no timeout to receive with)."""
     settings = wall_settings(base_settings, tmp_path / "data", None)
     web = settings.web.model_copy(update={"session_recheck_s": RECHECK_S})
     server = Server(settings.model_copy(update={"database": ONE, "web": web})).start()
     try:
         db, floor = server.services.db, Floor(server)
         add_user(db, "sup_red", Role.SUPERVISOR, team="red-team")
+        with db.session() as s:
+            repo.ensure_agent(s, "A-TWO", team="red-team")
         with httpx.Client(base_url=server.url) as c:
             login(c, "sup_red")
             headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": server.url}
@@ -135,21 +138,24 @@ def test_a_known_team_stands_while_the_database_is_away(
         with connect(server.url.replace("http", "ws", 1) + path, additional_headers=headers) as ws:
             assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
             call = floor.start_live("watched", "A-ONE", team="red-team")
-            assert json.loads(ws.recv(timeout=10))["call_id"] == "watched"  # A-ONE's team learned
+            assert json.loads(ws.recv(timeout=10))["call_id"] == "watched"  # the team read
             held = db.engine.connect()  # the pool's only connection
             try:
                 time.sleep(RECHECK_S + 0.2)
                 server.publish(_red_alert("watched", "A-ONE", "first"))
-                got = json.loads(ws.recv(timeout=1.5))  # old code: waited for the database
+                got = json.loads(ws.recv(timeout=1.5))  # before: waited for the database
                 assert (got["type"], got["reasons"][0]["text"]) == ("alert_raised", "first"), got
-                _wait_for(caplog, "live events of sup_red go on with the known teams: QueuePool limit")
+                server.publish(CallStarted(call_id="new", t=0.0, info=CallInfo("new", "A-TWO")))
+                got = json.loads(ws.recv(timeout=1.5))  # A-TWO never seen: waited too
+                assert (got["type"], got["call_id"]) == ("call_started", "new"), got
+                _wait_for(caplog, "live events of sup_red go on with the team as last read: QueuePool limit")
             finally:
                 held.close()
             with db.session() as s:
                 repo.set_agent_team(s, "A-ONE", "blue-team")
             time.sleep(RECHECK_S + 3.0)  # the re-check, tried again, has reached the database
             server.publish(_red_alert("watched", "A-ONE", "moved"))
-            floor.start_live("marker", "A-TWO", team="red-team")
+            floor.start_live("marker", "A-TWO")
             got = json.loads(ws.recv(timeout=10))
             assert (got["type"], got["call_id"]) == ("call_started", "marker"), got
         floor.end_live(call)

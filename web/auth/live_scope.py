@@ -4,20 +4,22 @@ An event names its call; the :class:`~web.auth.scope.CallFacts` the policy decid
 the live call (its :class:`CallInfo`: a ``call_started`` event or the call manager's session),
 else from the stored call, with what a ``call_ended`` / ``qa_queued`` event says (the call is
 finished, at that level) laid over them, since the database may not have it yet. Finished calls'
-facts are looked up once per connection; agents' teams once per ``web.session_recheck_s`` (as
-often as an open websocket re-checks its session), so an agent an admin moves to another team
-leaves the old team's open walls within that time; a live call's events wait on the database only
-for those lookups, and only for the roles whose view depends on them (an admin sees every event,
-and only a supervisor's view depends on an agent's team). While the database is not available
-(down, or every pooled connection busy) a lookup is tried again, the event waiting: it is neither
-dropped nor does it end the socket (it ended it with a server error, and every later event with
-it, alerts too). Once the socket's client has left (or its session ended) the lookup stops trying
-(:class:`NobodyWaits`); it used to go on until the database answered. Only an agent whose team is
-not known yet holds an event so: the teams already known are looked up again beside the events
-(the first event after ``web.session_recheck_s`` waits up to :data:`RECHECK_WAIT_S` for it), and
-while the database cannot answer they stand, as the socket's session does
-(:func:`~web.auth.deps.session_still_valid`); every event of those agents' calls, alerts too,
-waited for the database before.
+facts are looked up once per connection; a supervisor's team (the agents in it, one query) once
+per ``web.session_recheck_s`` (as often as an open websocket re-checks its session), so an agent an
+admin moves to another team leaves the old team's open walls within that time; a live call's
+events wait on the database only for those lookups, and only for the roles whose view depends on
+them (an admin sees every event, and only a supervisor's view depends on a team). While the
+database is not available (down, or every pooled connection busy) a lookup is tried again, the
+event waiting: it is neither dropped nor does it end the socket (it ended it with a server error,
+and every later event with it, alerts too). Once the socket's client has left (or its session
+ended) the lookup stops trying (:class:`NobodyWaits`); it used to go on until the database
+answered. A supervisor's team is waited for so only the first time: it is read again beside the
+events every ``web.session_recheck_s`` and when an agent not in it is first seen (the admin may
+have just put them in it), the event waiting up to :data:`RECHECK_WAIT_S` for the read, and while
+the database cannot answer the team as last read stands, as the socket's session does
+(:func:`~web.auth.deps.session_still_valid`). Before session 51 each agent's team was looked up
+when first seen and again after that time, so with the database away every event of the
+supervisor's socket, red alerts too, waited behind the first one of a new call or of the re-check.
 
 So each user gets, live, the events of exactly the calls the REST API shows them: an agent their
 own calls, a supervisor their team's, QA the ``call_ended`` and ``qa_queued`` of flagged calls
@@ -77,17 +79,21 @@ class LiveScope:
         #: the socket's client has left: a lookup that waits stops trying (:class:`NobodyWaits`)
         self.gone = gone
         self.services = services
-        self._team: dict[str, str | None] = {}
-        self._teams_since = time.monotonic()
+        #: the agents of the supervisor's team, as last read (None: not read yet), and when
+        self._roster: frozenset[str] | None = None
+        self._roster_at = 0.0
+        #: when each agent was first seen (a read after it decides them)
+        self._seen: dict[str, float] = {}
+        #: the roster read again, beside the events (:meth:`_read_since`); an event waited for it
+        self._read: asyncio.Task[tuple[float, frozenset[str]]] | None = None
+        self._read_waited = False
         self._finished: dict[str, CallFacts] = {}
         #: a lookup has waited for the database on this connection (said once in the log)
         self._waited = False
-        #: the known teams looked up again, beside the events (:meth:`_recheck_teams`)
-        self._recheck: asyncio.Task[dict[str, str | None]] | None = None
 
     def close(self) -> None:
-        """The socket has ended: a look-up of the known teams still going on beside stops."""
-        task, self._recheck = self._recheck, None
+        """The socket has ended: a read of the roster still going on beside stops."""
+        task, self._read = self._read, None
         if task is not None and not task.done():
             task.cancel()
         elif task is not None and not task.cancelled():
@@ -130,49 +136,56 @@ class LiveScope:
         )
 
     async def team_of(self, agent_id: str) -> str | None:
-        """The agent's team, for a supervisor (the only view it decides); None for the others."""
-        await self.learn_teams([agent_id])
-        return self._team.get(agent_id)
+        """For a supervisor (the only view a team decides), the supervisor's team for an agent in
+        it, else None; None for the others. An agent first seen after the team was last read has
+        the team read again (an admin may have just put them in it)."""
+        await self.learn_team([agent_id])
+        if self._roster is None:  # not a supervisor
+            return None
+        if agent_id not in self._roster:
+            await self._read_since(self._seen[agent_id])
+        return self.user.team if agent_id in self._roster else None
 
-    async def learn_teams(self, agent_ids: Iterable[str]) -> None:
-        """Look up the teams of the agents not known yet, in one query (a page of live calls);
-        every team is looked up again once ``web.session_recheck_s`` has passed. Not for a user
-        whose view no team decides."""
+    async def learn_team(self, agent_ids: Iterable[str]) -> None:
+        """Read the agents of the supervisor's team (one query, whatever the calls), waiting for the
+        database the first time; read again every ``web.session_recheck_s``. ``agent_ids``: agents
+        seen now (a page of live calls, an event's call), noted first, so that a read from now on
+        decides them. Not for a user whose view no team decides (:attr:`_roster` stays None)."""
         if self.user.role is not Role.SUPERVISOR:
             return
-        await self._recheck_teams()
-        missing = sorted(set(agent_ids) - self._team.keys())
-        if missing:
-            self._team.update(await self._looked_up(partial(self._teams_from_db, missing)))
-
-    async def _recheck_teams(self) -> None:
-        """Once ``web.session_recheck_s`` has passed, the known teams looked up again (an admin may
-        have moved an agent since) in a task beside the events: the first event waits for it up to
-        :data:`RECHECK_WAIT_S`; until it is done (tried again while the database is not
-        available) the known teams stand. Its error (a client that left) is the event's."""
-        self._take_recheck()
-        since = time.monotonic() - self._teams_since
-        if (
-            self._recheck is not None
-            or not self._team
-            or since < self.services.settings.web.session_recheck_s
-        ):
+        now = time.monotonic()
+        for agent_id in agent_ids:
+            self._seen.setdefault(agent_id, now)
+        if self._roster is None:
+            self._roster_at, self._roster = await self._looked_up(self._roster_from_db)
             return
-        self._teams_since = time.monotonic()
-        lookup = partial(self._teams_from_db, sorted(self._team))
-        self._recheck = asyncio.create_task(self._looked_up(lookup, beside=True))
-        await asyncio.wait({self._recheck}, timeout=RECHECK_WAIT_S)
-        self._take_recheck()
+        await self._read_since(now - self.services.settings.web.session_recheck_s)
 
-    def _take_recheck(self) -> None:
-        """The teams of a re-check that is done, taken (its error raised)."""
-        if self._recheck is not None and self._recheck.done():
-            task, self._recheck = self._recheck, None
-            self._team.update(task.result())
+    async def _read_since(self, since: float) -> None:
+        """Make the roster one read at ``since`` or later: read again in a task beside the events
+        (tried again while the database is not available), waited for up to
+        :data:`RECHECK_WAIT_S` once; while it is not done the roster as last read stands. The
+        read's error (a client that left) is the event's."""
+        self._take_read()
+        if self._roster_at >= since:
+            return
+        if self._read is None:
+            self._read = asyncio.create_task(self._looked_up(self._roster_from_db, beside=True))
+            self._read_waited = False
+        if not self._read_waited:  # one event waits for a read; the next ones go on
+            self._read_waited = True
+            await asyncio.wait({self._read}, timeout=RECHECK_WAIT_S)
+            self._take_read()
+
+    def _take_read(self) -> None:
+        """The roster of a read that is done, taken (its error raised)."""
+        if self._read is not None and self._read.done():
+            task, self._read = self._read, None
+            self._roster_at, self._roster = task.result()
 
     async def _looked_up(self, lookup: Callable[[], T], beside: bool = False) -> T:
         """``lookup()`` in a thread, tried again (0.5 s, doubling to 5 s) while the database is
-        not available: the event waits (``beside``: the known teams stand), as the module
+        not available: the event waits (``beside``: the roster as last read stands), as the module
         documentation says, until the client has left (:class:`NobodyWaits`)."""
         delay = 0.5
         while True:
@@ -182,7 +195,7 @@ class LiveScope:
                 if not self.waits or not is_transient(exc):
                     raise
                 if not self._waited:
-                    what = "go on with the known teams" if beside else "wait for the database"
+                    what = "go on with the team as last read" if beside else "wait for the database"
                     log.warning("live events of %s %s: %s", self.user.username, what, exc)
                 self._waited = True
             await asyncio.sleep(delay)
@@ -190,11 +203,14 @@ class LiveScope:
                 raise NobodyWaits
             delay = min(5.0, delay * 2)
 
-    def _teams_from_db(self, agent_ids: list[str]) -> dict[str, str | None]:
+    def _roster_from_db(self) -> tuple[float, frozenset[str]]:
+        """When it was read (:func:`time.monotonic`), and the ids of the agents in the team."""
+        at = time.monotonic()
+        if not self.user.team:  # a supervisor of no team sees no call
+            return at, frozenset()
         with self.services.db.session() as s:
-            rows = s.execute(select(Agent.id, Agent.team).where(Agent.id.in_(agent_ids)))
-            found = {str(agent_id): team for agent_id, team in rows}
-        return {agent_id: found.get(agent_id) for agent_id in agent_ids}
+            rows = s.scalars(select(Agent.id).where(Agent.team == self.user.team))
+            return at, frozenset(str(agent_id) for agent_id in rows)
 
     async def _stored(self, call_id: str) -> CallFacts | None:
         if call_id in self._finished:
