@@ -163,6 +163,43 @@ def test_a_supervisors_team_as_last_read_stands_while_the_database_is_away(
         server.stop()
 
 
+def test_a_calls_end_reaches_a_supervisor_while_the_database_is_away(
+    tmp_path: Path, base_settings: Settings
+) -> None:
+    """Two live calls of the supervisor's team on the wall; the database goes away (the pool's only
+    connection held) and one of them ends: its ``call_ended`` reaches the supervisor within 1.5 s,
+    and the other call's red alert after it (the end, read once the call had left the live calls,
+    waited for the call's stored row, and every later event of the socket behind it). A real
+    uvicorn server."""
+    settings = wall_settings(base_settings, tmp_path / "data", None)
+    server = Server(settings.model_copy(update={"database": ONE})).start()
+    try:
+        db, floor = server.services.db, Floor(server)
+        add_user(db, "sup_red", Role.SUPERVISOR, team="red-team")
+        with httpx.Client(base_url=server.url) as c:
+            login(c, "sup_red")
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": server.url}
+        path = "/ws/events?types=call_started,call_ended,alert_raised"
+        with connect(server.url.replace("http", "ws", 1) + path, additional_headers=headers) as ws:
+            assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
+            ending = floor.start_live("ending", "A-ONE", team="red-team")
+            going_on = floor.start_live("going-on", "A-TWO", team="red-team")
+            assert [json.loads(ws.recv(timeout=10))["call_id"] for _ in range(2)] == ["ending", "going-on"]
+            held = db.engine.connect()  # the pool's only connection
+            try:
+                floor.end_live(ending)  # its writes wait in its journal
+                got = json.loads(ws.recv(timeout=1.5))  # before: waited for the database
+                assert (got["type"], got["call_id"]) == ("call_ended", "ending"), got
+                server.publish(_red_alert("going-on", "A-TWO", "after the end"))
+                got = json.loads(ws.recv(timeout=1.5))
+                assert (got["type"], got["call_id"]) == ("alert_raised", "going-on"), got
+            finally:
+                held.close()
+        floor.end_live(going_on)
+    finally:
+        server.stop()
+
+
 def _red_alert(call_id: str, agent_id: str, text: str) -> AlertRaised:
     why = (LevelReason("rule", WarningLevel.RED, text, 5.0),)
     return AlertRaised(

@@ -20,6 +20,8 @@ the database cannot answer the team as last read stands, as the socket's session
 (:func:`~web.auth.deps.session_still_valid`). Before session 51 each agent's team was looked up
 when first seen and again after that time, so with the database away every event of the
 supervisor's socket, red alerts too, waited behind the first one of a new call or of the re-check.
+A call's ``call_ended`` is decided on what the socket saw of the call live (:meth:`LiveScope._info`),
+not on its stored row, which it waited for before.
 
 So each user gets, live, the events of exactly the calls the REST API shows them: an agent their
 own calls, a supervisor their team's, QA the ``call_ended`` and ``qa_queued`` of flagged calls
@@ -88,6 +90,8 @@ class LiveScope:
         self._read: asyncio.Task[tuple[float, frozenset[str]]] | None = None
         self._read_waited = False
         self._finished: dict[str, CallFacts] = {}
+        #: the calls this socket has seen live, until their ``call_ended`` (:meth:`_info`)
+        self._seen_live: dict[str, CallInfo] = {}
         #: a lookup has waited for the database on this connection (said once in the log)
         self._waited = False
 
@@ -112,18 +116,31 @@ class LiveScope:
     async def facts(self, event: Event) -> CallFacts:
         """The facts of the call of ``event``; a call neither live nor stored has no agent and no
         team (only an admin sees its events, and QA its end when flagged)."""
-        info = event.info if isinstance(event, CallStarted) else self._live_info(event.call_id)
+        info = self._info(event)
         facts = await self._live_facts(info) if info is not None else await self._stored(event.call_id)
         if facts is None:
             facts = CallFacts(event.call_id, "", None, CallStatus.LIVE, WarningLevel.NONE, datetime.now(UTC))
         if isinstance(event, CallEnded):
-            return dataclasses.replace(
+            facts = dataclasses.replace(
                 facts, status=CallStatus(event.status), level=WarningLevel(str(event.level))
             )
+            if self._seen_live.pop(event.call_id, None) is not None:
+                self._finished[event.call_id] = facts  # as the database will have it
+            return facts
         if isinstance(event, QaQueued):
             status = CallStatus.ENDED if facts.status is CallStatus.LIVE else facts.status
             return dataclasses.replace(facts, status=status, level=WarningLevel(str(event.level)))
         return facts
+
+    def _info(self, event: Event) -> CallInfo | None:
+        """The info of the call of ``event`` while it is live here, or as this socket last saw it
+        live: a call's ``call_ended`` is read after the call has left the live calls (it is
+        published as it leaves), and was looked up in the database for every call's end."""
+        info = event.info if isinstance(event, CallStarted) else self._live_info(event.call_id)
+        if info is None:
+            return self._seen_live.get(event.call_id)
+        self._seen_live[event.call_id] = info
+        return info
 
     def _live_info(self, call_id: str) -> CallInfo | None:
         session = self.services.calls.get(call_id)
