@@ -55,9 +55,21 @@ from web.services import Services
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: how long the first event after ``web.session_recheck_s`` waits for the known teams to be looked
-#: up again; if that takes longer (the database not available), the known teams decide it
+#: how long an event waits for a read of the supervisor's team beside the events; if that takes
+#: longer (the database not available), the team as last read decides it
 RECHECK_WAIT_S = 1.0
+#: the most calls a socket remembers (seen live, finished), the oldest forgotten first (a socket
+#: whose filter leaves out ``call_ended`` would otherwise keep every call of a long day)
+REMEMBERED_CALLS = 4096
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remember(calls: dict[K, V], key: K, value: V) -> None:
+    """``calls[key] = value``, the oldest entry forgotten beyond :data:`REMEMBERED_CALLS`."""
+    calls[key] = value
+    if len(calls) > REMEMBERED_CALLS:
+        del calls[next(iter(calls))]
 
 
 class NobodyWaits(Exception):
@@ -125,7 +137,7 @@ class LiveScope:
                 facts, status=CallStatus(event.status), level=WarningLevel(str(event.level))
             )
             if self._seen_live.pop(event.call_id, None) is not None:
-                self._finished[event.call_id] = facts  # as the database will have it
+                _remember(self._finished, event.call_id, facts)  # as the database will have it
             return facts
         if isinstance(event, QaQueued):
             status = CallStatus.ENDED if facts.status is CallStatus.LIVE else facts.status
@@ -139,7 +151,7 @@ class LiveScope:
         info = event.info if isinstance(event, CallStarted) else self._live_info(event.call_id)
         if info is None:
             return self._seen_live.get(event.call_id)
-        self._seen_live[event.call_id] = info
+        _remember(self._seen_live, event.call_id, info)
         return info
 
     def _live_info(self, call_id: str) -> CallInfo | None:
@@ -234,7 +246,7 @@ class LiveScope:
             return self._finished[call_id]
         facts = await self._looked_up(partial(self._stored_from_db, call_id))
         if facts is not None and facts.status is not CallStatus.LIVE:
-            self._finished[call_id] = facts  # a finished call's facts no longer change
+            _remember(self._finished, call_id, facts)  # a finished call's facts no longer change
         return facts
 
     def _stored_from_db(self, call_id: str) -> CallFacts | None:
