@@ -13,12 +13,14 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from starlette.websockets import WebSocketDisconnect
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from agent_monitor.model.events import AlertRaised, CallStarted
 from agent_monitor.model.levels import WarningLevel
@@ -90,11 +92,7 @@ def test_a_lookup_stops_waiting_once_its_client_has_left(
         add_user(db, "sup_red", Role.SUPERVISOR, team="red-team")
         with db.session() as s:
             repo.ensure_agent(s, "A-ONE", team="red-team")
-        with httpx.Client(base_url=server.url) as c:
-            login(c, "sup_red")
-            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": server.url}
-        with connect(server.url.replace("http", "ws", 1) + "/ws/events", additional_headers=headers) as ws:
-            assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
+        with _supervisor_socket(server, "/ws/events"):
             held = db.engine.connect()  # the pool's only connection
             server.publish(CallStarted(call_id="left", t=0.0, info=CallInfo("left", "A-ONE")))
             _wait_for(caplog, "wait for the database")
@@ -131,12 +129,7 @@ def test_a_supervisors_team_as_last_read_stands_while_the_database_is_away(
         add_user(db, "sup_red", Role.SUPERVISOR, team="red-team")
         with db.session() as s:
             repo.ensure_agent(s, "A-TWO", team="red-team")
-        with httpx.Client(base_url=server.url) as c:
-            login(c, "sup_red")
-            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": server.url}
-        path = "/ws/events?types=call_started,alert_raised"
-        with connect(server.url.replace("http", "ws", 1) + path, additional_headers=headers) as ws:
-            assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
+        with _supervisor_socket(server, "/ws/events?types=call_started,alert_raised") as ws:
             call = floor.start_live("watched", "A-ONE", team="red-team")
             assert json.loads(ws.recv(timeout=10))["call_id"] == "watched"  # the team read
             held = db.engine.connect()  # the pool's only connection
@@ -176,12 +169,7 @@ def test_a_calls_end_reaches_a_supervisor_while_the_database_is_away(
     try:
         db, floor = server.services.db, Floor(server)
         add_user(db, "sup_red", Role.SUPERVISOR, team="red-team")
-        with httpx.Client(base_url=server.url) as c:
-            login(c, "sup_red")
-            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": server.url}
-        path = "/ws/events?types=call_started,call_ended,alert_raised"
-        with connect(server.url.replace("http", "ws", 1) + path, additional_headers=headers) as ws:
-            assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
+        with _supervisor_socket(server, "/ws/events?types=call_started,call_ended,alert_raised") as ws:
             ending = floor.start_live("ending", "A-ONE", team="red-team")
             going_on = floor.start_live("going-on", "A-TWO", team="red-team")
             assert [json.loads(ws.recv(timeout=10))["call_id"] for _ in range(2)] == ["ending", "going-on"]
@@ -198,6 +186,17 @@ def test_a_calls_end_reaches_a_supervisor_while_the_database_is_away(
         floor.end_live(going_on)
     finally:
         server.stop()
+
+
+@contextmanager
+def _supervisor_socket(server: Server, path: str) -> Iterator[ClientConnection]:
+    """``sup_red`` signed in on ``server``, its events socket at ``path`` open and subscribed."""
+    with httpx.Client(base_url=server.url) as c:
+        login(c, "sup_red")
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": server.url}
+    with connect(server.url.replace("http", "ws", 1) + path, additional_headers=headers) as ws:
+        assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed"}
+        yield ws
 
 
 def _red_alert(call_id: str, agent_id: str, text: str) -> AlertRaised:
